@@ -1,0 +1,3 @@
+"""guard: a runtime guard for deployed language models."""
+
+__version__ = "0.1.0"

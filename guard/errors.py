@@ -1,0 +1,43 @@
+"""guard's error tree. Errors become HTTP answers in exactly one place: `proxy.errors`."""
+
+from __future__ import annotations
+
+
+class GuardError(Exception):
+    """Base of every error guard raises on purpose."""
+
+
+class ConfigError(GuardError):
+    """A configuration file or variable is invalid. The message names the file, key path, reason."""
+
+
+class PolicyError(GuardError):
+    """A policy file is invalid; `errors` lists each problem found."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or [message]
+
+
+class ClassifierError(GuardError):
+    """A classifier failed (raised, timed out, or answered something unusable)."""
+
+
+class UpstreamError(GuardError):
+    """The upstream could not be reached, timed out, or broke its protocol."""
+
+    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RequestError(GuardError):
+    """The client's request is unusable (malformed JSON, too large, unknown path)."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "invalid_request",
+                 param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.param = param

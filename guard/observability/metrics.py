@@ -1,0 +1,178 @@
+"""Every metric guard exports, in one place. Names, types and labels are documented in README.md.
+
+The registry is injectable: tests build `Metrics(CollectorRegistry())` and read values with
+`registry.get_sample_value`. With `PROMETHEUS_MULTIPROC_DIR` set (`guard serve --workers N`),
+values are written to shared files and `/metrics` merges every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import multiprocess
+
+from guard import __version__
+
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)
+UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+class BoundedLabel:
+    """Maps free-form values (model names, tenants) to at most `limit` label values, then `other`."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str | None) -> str:
+        if not value:
+            return "none"
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) < self._limit and len(value) <= 128:
+                self._seen.add(value)
+                return value
+        return "other"
+
+
+class Metrics:
+    """guard's metrics, bound to one registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.model_label = BoundedLabel()
+        self.tenant_label = BoundedLabel()
+
+        self.build_info = Gauge(
+            "guard_build_info", "guard version and Python version; always 1.",
+            ["version", "python"], registry=r, multiprocess_mode="max",
+        )
+        self.build_info.labels(__version__, platform.python_version()).set(1)
+
+        # data path
+        self.requests = Counter(
+            "guard_requests_total", "Requests answered on the data plane.",
+            ["route", "model", "status_class"], registry=r,
+        )
+        self.inflight = Gauge(
+            "guard_inflight_requests", "Requests being served right now.", registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.overhead = Histogram(
+            "guard_overhead_seconds", "Time spent in guard per request, upstream wait excluded.",
+            ["route"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.upstream_seconds = Histogram(
+            "guard_upstream_seconds", "Upstream time to response headers, per named upstream.",
+            ["upstream"], buckets=UPSTREAM_BUCKETS, registry=r,
+        )
+        self.upstream_responses = Counter(
+            "guard_upstream_responses_total", "Upstream answers by status class (or error kind).",
+            ["upstream", "status_class"], registry=r,
+        )
+        self.decisions = Counter(
+            "guard_decisions_total", "Policy decisions: one per matched rule, or allow.",
+            ["stage", "action", "mode", "rule", "model"], registry=r,
+        )
+
+        # classifiers
+        self.classifier_seconds = Histogram(
+            "guard_classifier_seconds", "Classifier latency per batch of segments.",
+            ["classifier", "stage"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.classifier_errors = Counter(
+            "guard_classifier_errors_total", "Classifier failures by kind (error, timeout).",
+            ["classifier", "kind"], registry=r,
+        )
+        self.classifier_fail_open = Counter(
+            "guard_classifier_fail_open_total",
+            "Classifier failures let through because the classifier is fail_open.",
+            ["classifier"], registry=r,
+        )
+        self.classifier_cache = Counter(
+            "guard_classifier_cache_total", "Verdict cache look-ups by result (hit, miss).",
+            ["classifier", "result"], registry=r,
+        )
+
+        # streaming
+        self.stream_cutoffs = Counter(
+            "guard_stream_cutoffs_total", "Streams cut off mid-way, by the rule that cut them.",
+            ["rule"], registry=r,
+        )
+        self.stream_holdback = Histogram(
+            "guard_stream_holdback_seconds",
+            "How long streamed text was held back for classification before release.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.stream_first_token_added = Histogram(
+            "guard_stream_first_token_added_seconds",
+            "Time to first token added by guard on streamed completions.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+
+        # policies
+        self.policy_reloads = Counter(
+            "guard_policy_reloads_total", "Policy reloads by result (ok, error).", ["result"],
+            registry=r,
+        )
+        self.policy_info = Gauge(
+            "guard_policy_info", "The policy set in force (version label); always 1.",
+            ["version"], registry=r, multiprocess_mode="max",
+        )
+
+        # kill switch
+        self.killswitch_engaged = Gauge(
+            "guard_killswitch_engaged", "Engaged kill switches by scope kind and mode.",
+            ["scope", "mode"], registry=r, multiprocess_mode="max",
+        )
+        self.killswitch_stale = Gauge(
+            "guard_killswitch_state_stale",
+            "1 while the shared kill switch state cannot be refreshed (last known state in force).",
+            registry=r, multiprocess_mode="max",
+        )
+        self.killswitch_changes = Counter(
+            "guard_killswitch_changes_total", "Kill switch changes by action and actor kind.",
+            ["action", "actor"], registry=r,
+        )
+        self.killswitch_refusals = Counter(
+            "guard_killswitch_refusals_total", "Requests stopped by a kill switch, by mode.",
+            ["mode"], registry=r,
+        )
+        self.breaker_trips = Counter(
+            "guard_breaker_trips_total", "Automatic breaker engagements by breaker name.",
+            ["breaker"], registry=r,
+        )
+
+        # incidents
+        self.incidents = Counter(
+            "guard_incidents_total", "Incidents recorded.",
+            ["category", "severity", "action", "mode"], registry=r,
+        )
+        self.incident_queue_depth = Gauge(
+            "guard_incident_queue_depth", "Incidents waiting to be written to every sink.",
+            registry=r, multiprocess_mode="livesum",
+        )
+        self.incident_spooled = Counter(
+            "guard_incident_spooled_total", "Incidents spooled to disk because a sink was down.",
+            ["sink"], registry=r,
+        )
+        self.incident_dropped = Counter(
+            "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
+        )
+
+
+def exposition_registry(default: CollectorRegistry) -> CollectorRegistry:
+    """The registry `/metrics` serves: merged across workers in multiprocess mode."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return default
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)
+    return merged

@@ -1,0 +1,230 @@
+"""The contracts every part of guard speaks. This module depends on nothing else in guard."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+class Stage(enum.StrEnum):
+    """Where a text sits in the exchange: sent by the client, or produced by the model."""
+
+    PROMPT = "prompt"
+    COMPLETION = "completion"
+
+
+class Action(enum.StrEnum):
+    """What the policy does with a request. Strictness: block > redact > flag > allow."""
+
+    ALLOW = "allow"
+    FLAG = "flag"
+    REDACT = "redact"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return _ACTION_RANK[self]
+
+
+_ACTION_RANK = {Action.ALLOW: 0, Action.FLAG: 1, Action.REDACT: 2, Action.BLOCK: 3}
+
+
+def strictest(actions: Sequence[Action]) -> Action:
+    """The strictest of `actions`; `allow` when there are none."""
+    return max(actions, key=lambda a: a.rank, default=Action.ALLOW)
+
+
+class Mode(enum.StrEnum):
+    """`enforce` rules change traffic; `shadow` rules only record what they would have done."""
+
+    ENFORCE = "enforce"
+    SHADOW = "shadow"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Characters [start, end) of a segment's original text, with the label that covers them."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One piece of text a classifier looks at.
+
+    text:  the original text, exactly as the client or the model wrote it.
+    role:  `system`, `user`, `assistant`, `tool` (tool results), `document`, or `completion`.
+    index: the segment's position in the request (message index), or the choice index of a
+           completion; verdicts refer to segments by it.
+    stage: prompt or completion.
+    """
+
+    text: str
+    role: str
+    index: int
+    stage: Stage
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A classifier's finding on one segment. Empty `labels` means nothing was found.
+
+    score:     confidence in [0, 1] of the strongest label.
+    spans:     where redaction is possible, as character ranges of the segment's original text.
+    latency_s: seconds the classifier spent on the batch this verdict came from.
+    """
+
+    classifier: str
+    segment: int
+    labels: frozenset[str] = frozenset()
+    score: float = 0.0
+    spans: tuple[Span, ...] = ()
+    latency_s: float = 0.0
+
+    @property
+    def fired(self) -> bool:
+        return bool(self.labels)
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """A detector. Receives the segments of one stage of one request, returns verdicts.
+
+    name:           the instance name the policy gave it (what rules and metrics refer to).
+    max_match_chars: the longest text one finding can span, or None when the classifier needs
+                    the whole text (streams are held back by at most this many characters).
+    """
+
+    name: str
+    max_match_chars: int | None
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GuardContext:
+    """What guard knows about a request besides its text."""
+
+    request_id: str
+    route: str
+    model: str
+    tenant: str | None = None
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """One rule whose condition held."""
+
+    rule: str
+    action: Action
+    mode: Mode
+    severity: str
+    category: str
+    verdicts: tuple[Verdict, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's answer for one stage of one request.
+
+    action:    the strictest enforced action (shadow rules never raise it).
+    matches:   every rule that matched, enforced and shadow.
+    verdicts:  every verdict the decision was made on.
+    redactions: per segment index, the spans to mask when `action` is redact.
+    message, status: what a block answers with.
+    """
+
+    action: Action
+    stage: Stage
+    policy: str = ""
+    policy_version: str = ""
+    matches: tuple[RuleMatch, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    redactions: Mapping[int, tuple[Span, ...]] = field(default_factory=dict)
+    mask: str = "[REDACTED:{label}]"
+    message: str = "This request was blocked by the content policy."
+    status: int = 400
+
+    @property
+    def enforced(self) -> tuple[RuleMatch, ...]:
+        return tuple(m for m in self.matches if m.mode is Mode.ENFORCE)
+
+    @property
+    def shadow(self) -> tuple[RuleMatch, ...]:
+        return tuple(m for m in self.matches if m.mode is Mode.SHADOW)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(m.rule for m in self.enforced)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """How a policy guards streamed completions.
+
+    mode:            `buffered` (no character leaves unclassified) or `optimistic`.
+    check_chars:     classify at least every this many new characters.
+    max_holdback_ms: buffered mode releases classified text at least this often on slow streams.
+    """
+
+    mode: str = "buffered"
+    check_chars: int = 64
+    max_holdback_ms: int = 250
+
+
+class Inspector(Protocol):
+    """The policy of one request, pinned when the request starts: classify, then decide.
+
+    Reloading policies never changes the inspector of a request in flight.
+    """
+
+    @property
+    def stream(self) -> StreamSettings: ...
+
+    def holdback_chars(self, stage: Stage) -> int | None:
+        """The longest finding the stage's classifiers can make, or None if unbounded."""
+        ...
+
+    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision: ...
+
+
+class PolicySource(Protocol):
+    """Chooses the policy for a request (by tenant, model or route) and pins it."""
+
+    def for_request(self, ctx: GuardContext) -> Inspector: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """An engaged kill switch. `scope` is `global`, `model:<glob>`, `tenant:<id>` or `route:<path>`."""
+
+    id: str
+    scope: str
+    mode: str
+    reason: str
+    actor: str
+    created_at: float
+    expires_at: float | None = None
+
+
+class Gate(Protocol):
+    """The kill switch gate: the switch that stops this request, if any. Synchronous and cheap."""
+
+    def check(self, ctx: GuardContext) -> Switch | None: ...
+
+
+class Recorder(Protocol):
+    """Where evidence goes. Never blocks and never fails the request that calls it."""
+
+    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
+        """Record the incidents a decision makes (none for a plain allow); returns the incident id."""
+        ...
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        """Record an operational event (kill switch change, breaker trip, stream cut); returns its id."""
+        ...
