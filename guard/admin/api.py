@@ -1,0 +1,34 @@
+"""The admin listener: health, readiness and metrics (open), and `/admin/*` (bearer token)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from guard.components import COMPONENTS
+from guard.observability.metrics import exposition_registry
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers. Kubernetes restarts a pod that stops answering this."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: components started and not shutting down. Load balancers stop sending otherwise."""
+    ready = request.app[COMPONENTS].ready
+    return web.json_response({"status": "ready" if ready else "not ready"},
+                             status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = exposition_registry(request.app[COMPONENTS].metrics.registry)
+    response = web.Response(body=generate_latest(registry))
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+def open_routes() -> list[web.RouteDef]:
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz),
+            web.get("/metrics", metrics)]

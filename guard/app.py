@@ -1,0 +1,126 @@
+"""Composition root: builds guard's components from settings, the two aiohttp applications, and
+runs them until SIGTERM with a graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from guard.admin import api as admin_api
+from guard.components import COMPONENTS, Components, LogRecorder, NoPolicy, NoSwitches
+from guard.config import Settings, parse_host_port
+from guard.observability.metrics import Metrics
+from guard.proxy import handler, middleware, passthrough
+from guard.proxy.protocols import DIALECTS
+from guard.proxy.upstream import Upstreams
+
+log = structlog.get_logger("guard")
+
+Lifecycle = Callable[[Components], AsyncIterator[None]]
+
+
+def build_components(settings: Settings, metrics: Metrics | None = None) -> Components:
+    """Everything a guard process shares, not yet started (see `lifecycle`)."""
+    return Components(
+        settings=settings,
+        metrics=metrics or Metrics(),
+        upstreams=Upstreams(settings),
+        policies=NoPolicy(),
+        gate=NoSwitches(),
+        recorder=LogRecorder(),
+    )
+
+
+async def lifecycle(components: Components) -> AsyncIterator[None]:
+    """Start resources in order, mark ready, and close them in reverse order on shutdown."""
+    async with contextlib.AsyncExitStack() as stack:
+        await components.upstreams.start()
+        stack.push_async_callback(components.upstreams.aclose)
+        for start in STARTERS:
+            await stack.enter_async_context(contextlib.asynccontextmanager(start)(components))
+        components.ready = True
+        yield
+        components.ready = False
+
+
+# Parts that need starting (policy store, kill switch, incident recorder) add themselves here.
+STARTERS: list[Lifecycle] = []
+
+
+def data_app(components: Components) -> web.Application:
+    app = web.Application(middlewares=[middleware.observe, middleware.error_answers],
+                          client_max_size=components.settings.max_body_bytes)
+    app[COMPONENTS] = components
+    app.router.add_routes([web.post(route, handler.handle) for route in DIALECTS])
+    app.router.add_get("/v1/models", passthrough.forward)
+    for path in components.settings.passthrough:
+        app.router.add_route("*", path, passthrough.forward)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async for _ in lifecycle(app[COMPONENTS]):
+            yield
+
+    app.cleanup_ctx.append(context)
+    return app
+
+
+def admin_app(components: Components) -> web.Application:
+    app = web.Application()
+    app[COMPONENTS] = components
+    app.router.add_routes(admin_api.open_routes())
+    for add_routes in ADMIN_ROUTES:
+        add_routes(app, components)
+    return app
+
+
+# Admin route groups (kill switch, policies, incidents) register themselves here.
+ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = []
+
+
+async def serve(settings: Settings, *, reuse_port: bool = False,
+                on_ready: Callable[[Components], Awaitable[None]] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests."""
+    components = build_components(settings)
+    grace = settings.shutdown_grace_s
+    data = web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
+                         shutdown_timeout=grace)
+    admin = web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0)
+    await data.setup()
+    await admin.setup()
+    try:
+        host, port = parse_host_port(settings.listen)
+        await web.TCPSite(data, host, port, reuse_port=reuse_port, backlog=1024,
+                          shutdown_timeout=grace).start()
+        admin_host, admin_port = parse_host_port(settings.admin_listen)
+        await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()
+        log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
+                 policies=str(settings.policies), redis=bool(settings.redis_url))
+        if on_ready is not None:
+            await on_ready(components)
+        await _until_signalled(components, stop or asyncio.Event())
+        log.info("guard_stopping", grace_s=grace)
+    finally:
+        components.ready = False
+        await data.cleanup()
+        await admin.cleanup()
+        log.info("guard_stopped")
+
+
+async def _until_signalled(components: Components, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    reload = components.extras.get("on_sighup")
+    if callable(reload):
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)

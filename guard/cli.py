@@ -1,0 +1,126 @@
+"""The `guard` command. Each area adds its subcommands through a `register(subparsers)` function."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from guard import __version__
+from guard.errors import ConfigError
+
+EPILOG_SERVE = """examples:
+  guard serve -c guard.yaml
+  GUARD_UPSTREAMS__DEFAULT__URL=http://127.0.0.1:11434 guard serve -c guard.yaml --workers 4
+"""
+EPILOG_MOCK = """examples:
+  guard mock-upstream --port 8001
+  guard mock-upstream --port 8001 --chunk-chars 8 --chunk-delay-ms 20
+"""
+EPILOG_DEMO = """examples:
+  guard demo          # run the tour, then keep serving until Ctrl-C
+  guard demo --once   # run the tour and exit
+"""
+
+T = TypeVar("T")
+
+# Areas that add subcommands of their own (each module has `register(subparsers)`).
+AREAS = ("guard.policy.cli", "guard.killswitch.cli", "guard.incidents.cli", "guard.classify.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guard", description="A runtime guard for deployed language models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  guard demo --once\n  guard serve -c guard.yaml\n"
+               "  guard killswitch engage --scope model:gpt-4o --reason 'leaking PII'\n")
+    parser.add_argument("--version", action="version", version=f"guard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the guarding proxy", epilog=EPILOG_SERVE,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("-c", "--config", type=Path, help="guard.yaml (default: built-in defaults)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the listen port (SO_REUSEPORT); metrics merged")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    mock = sub.add_parser("mock-upstream", help="run the stand-in OpenAI-compatible model",
+                          epilog=EPILOG_MOCK, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--port", type=int, default=8001)
+    mock.add_argument("--chunk-chars", type=int, default=4, help="characters per stream chunk")
+    mock.add_argument("--chunk-delay-ms", type=int, default=0, help="pause between chunks")
+    mock.set_defaults(func=cmd_mock)
+
+    demo = sub.add_parser("demo", help="run guard in front of the stand-in model, with a tour",
+                          epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--once", action="store_true", help="run the tour and exit")
+    demo.set_defaults(func=cmd_demo)
+
+    for area in AREAS:
+        try:
+            module = importlib.import_module(area)
+        except ImportError:
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"guard: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from guard.config import load_config
+    from guard.observability.logging import configure_logging
+
+    settings = load_config(args.config)
+    configure_logging(settings.log_level)
+    if args.workers > 1:
+        from guard.workers import run_workers
+
+        return run_workers(args.config, args.workers)
+    from guard.app import serve
+
+    run_async(serve(settings, reuse_port=args.reuse_port))
+    return 0
+
+
+def cmd_mock(args: argparse.Namespace) -> int:
+    from guard.mock_upstream import run
+
+    run(args.host, args.port, args.chunk_chars, args.chunk_delay_ms)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from guard.demo import run_demo
+    from guard.observability.logging import configure_logging
+
+    configure_logging("warning")
+    return run_async(run_demo(once=args.once))
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

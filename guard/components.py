@@ -1,0 +1,108 @@
+"""What the data path uses, built once by `guard.app` and shared through one AppKey."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from guard.config import Settings
+from guard.observability.metrics import Metrics
+from guard.proxy.upstream import Upstreams
+from guard.types import (
+    Action,
+    Decision,
+    Gate,
+    GuardContext,
+    Inspector,
+    PolicySource,
+    Recorder,
+    Segment,
+    Stage,
+    StreamSettings,
+    Switch,
+)
+
+
+@dataclass
+class Components:
+    """The shared objects of one guard process."""
+
+    settings: Settings
+    metrics: Metrics
+    upstreams: Upstreams
+    policies: PolicySource
+    gate: Gate
+    recorder: Recorder
+    ready: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+COMPONENTS = web.AppKey("components", Components)
+
+
+@dataclass
+class Timer:
+    """Per-request timing: guard's own time is the total less the time spent waiting on I/O."""
+
+    start: float = field(default_factory=time.perf_counter)
+    waited_s: float = 0.0
+    upstream_s: float = 0.0
+
+
+TIMER = web.RequestKey("timer", Timer)
+REQUEST_ID = web.RequestKey("request_id", str)
+CONTEXT = web.RequestKey("context", GuardContext)
+OUTCOME = web.RequestKey("outcome", dict)
+
+
+class NoPolicy:
+    """Used only when `policies: null`: every request is allowed, and the log says so at start."""
+
+    stream = StreamSettings()
+
+    def for_request(self, ctx: GuardContext) -> Inspector:
+        return self
+
+    def holdback_chars(self, stage: Stage) -> int | None:
+        return 0
+
+    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
+        return Decision(action=Action.ALLOW, stage=stage)
+
+
+class NoSwitches:
+    """The gate before a kill switch store is configured: nothing is ever stopped."""
+
+    def check(self, ctx: GuardContext) -> Switch | None:
+        return None
+
+
+class LogRecorder:
+    """A recorder that only logs; replaced by the incident recorder when it is configured."""
+
+    def __init__(self) -> None:
+        import structlog
+
+        self._log = structlog.get_logger("guard.incidents")
+        self._count = 0
+
+    def _next_id(self) -> str:
+        self._count += 1
+        return f"inc-{time.time_ns():x}-{self._count}"
+
+    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
+        if not decision.matches:
+            return None
+        incident_id = self._next_id()
+        self._log.info("incident", incident_id=incident_id, request_id=ctx.request_id,
+                       action=str(decision.action), rules=[m.rule for m in decision.matches])
+        return incident_id
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        incident_id = self._next_id()
+        self._log.info("event", incident_id=incident_id, kind=kind)
+        return incident_id

@@ -1,0 +1,173 @@
+"""guard's settings: one pydantic model, loaded from YAML, every key overridable by the environment.
+
+`GUARD_<KEY>` overrides a top-level key (`GUARD_REDIS_URL`); a double underscore walks into a
+section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`). Values are read
+as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from guard.errors import ConfigError
+
+ENV_PREFIX = "GUARD_"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UpstreamSettings(Strict):
+    """One model endpoint.
+
+    url:               base URL; guard appends the request path (`/v1/chat/completions`).
+    timeout_s:         seconds the upstream may stay silent (between stream chunks, or before
+                       a whole non-streamed answer) before guard answers 504.
+    connect_timeout_s: seconds to establish a connection before guard answers 502.
+    max_connections:   pooled connections to this upstream (0: unlimited).
+    """
+
+    url: str
+    timeout_s: float = Field(600.0, gt=0)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    max_connections: int = Field(0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class Settings(Strict):
+    """Everything `guard serve` reads. See guard.example.yaml for every key with its default."""
+
+    listen: str = "127.0.0.1:8000"
+    admin_listen: str = "127.0.0.1:9000"
+    upstreams: dict[str, UpstreamSettings] = Field(
+        default_factory=lambda: {"default": UpstreamSettings(url="http://127.0.0.1:8001")}
+    )
+    routes: dict[str, str] = Field(default_factory=dict)
+    passthrough: list[str] = Field(default_factory=list)
+    policies: Path | None = Path("./policies")
+    redis_url: str | None = None
+    state_dir: Path = Path("./.guard")
+    tenant_header: str = "X-Guard-Tenant"
+    admin_tokens_env: str = "GUARD_ADMIN_TOKENS"
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    shutdown_grace_s: float = Field(30.0, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_content: bool = False
+
+    @field_validator("listen", "admin_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        parse_host_port(value)
+        return value
+
+    @field_validator("passthrough")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} must be an absolute path starting with /")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _routes_name_upstreams(self) -> Settings:
+        if "default" not in self.upstreams:
+            raise ValueError("upstreams: a `default` upstream is required")
+        for pattern, name in self.routes.items():
+            if name not in self.upstreams:
+                known = ", ".join(sorted(self.upstreams))
+                raise ValueError(f"routes.{pattern}: unknown upstream {name!r} (known: {known})")
+        return self
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    """`host:port` (or `[v6]:port`) → (host, port); ValueError when it is neither."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (an explicit ":port" asks for all)
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (optional), apply `GUARD_*` overrides, validate. Raises ConfigError."""
+    environ = os.environ if environ is None else environ
+    source = str(path) if path else "defaults"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: (top level): expected a mapping of keys")
+        raw = loaded or {}
+    overridden = _apply_env(raw, environ)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, overridden)) from exc
+    if path is not None:
+        settings = _relative_to(settings, path.parent)
+    return settings
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Write `GUARD_*` values into `raw`; return key path → variable name, for error messages."""
+    applied: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "GUARD_ADMIN_TOKENS":
+            continue
+        keys = name[len(ENV_PREFIX):].lower().split("__")
+        if keys[0] not in Settings.model_fields:
+            continue
+        node = raw
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = {}
+                node[key] = child
+            node = child
+        node[keys[-1]] = yaml.safe_load(value) if value else value
+        applied[".".join(keys)] = name
+    return applied
+
+
+def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        origin = next((f" (from {var})" for key, var in overridden.items()
+                       if path == key or path.startswith(key + ".")), "")
+        problems.append(f"{source}: {path}{origin}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _relative_to(settings: Settings, base: Path) -> Settings:
+    """Relative paths in a config file are relative to the file, not the working directory."""
+    updates: dict[str, Path] = {}
+    if settings.policies is not None and not settings.policies.is_absolute():
+        updates["policies"] = base / settings.policies
+    if not settings.state_dir.is_absolute():
+        updates["state_dir"] = base / settings.state_dir
+    return settings.model_copy(update=updates)

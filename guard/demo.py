@@ -1,0 +1,157 @@
+"""`guard demo`: the stand-in model and guard on free local ports, and a scripted tour."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from guard.app import serve
+from guard.components import Components
+from guard.config import Settings, UpstreamSettings
+from guard.mock_upstream import build_app
+
+DEMO_TOKEN = "demo-admin-token"  # noqa: S105 (a local demo's token, printed for the user)
+BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Tour:
+    """The demo's client: the guard's URLs and an HTTP session."""
+
+    base: str
+    admin: str
+    session: aiohttp.ClientSession
+
+    async def chat(self, text: str, *, reply: str | None = None, stream: bool = False,
+                   headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        sent = {"Authorization": "Bearer demo-key", **(headers or {})}
+        if reply is not None:
+            sent["X-Mock-Reply"] = urllib.parse.quote(reply)
+        body = {"model": "stand-in", "stream": stream,
+                "messages": [{"role": "user", "content": text}]}
+        async with self.session.post(f"{self.base}/v1/chat/completions", json=body,
+                                     headers=sent) as response:
+            raw = await response.text()
+            return response.status, dict(response.headers), raw
+
+
+Step = Callable[[Tour], Awaitable[str]]
+
+
+def show(title: str, outcome: str) -> None:
+    print(f"  {title:<44} {outcome}", flush=True)
+
+
+def answer_of(raw: str) -> str:
+    body = orjson.loads(raw)
+    if "error" in body:
+        return f"error {body['error']['code']}: {body['error']['message']}"
+    choice = body["choices"][0]
+    return f"{choice['finish_reason']}: {choice['message']['content'][:70]!r}"
+
+
+def streamed_text(raw: str) -> tuple[int, str, str | None]:
+    chunks, text, finish = 0, [], None
+    for line in raw.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        event = orjson.loads(line[6:])
+        for choice in event.get("choices", []):
+            chunks += 1
+            text.append(choice.get("delta", {}).get("content") or "")
+            finish = choice.get("finish_reason") or finish
+    return chunks, "".join(text), finish
+
+
+async def allowed(t: Tour) -> str:
+    status, headers, raw = await t.chat("What is the capital of France?")
+    return f"{status} {headers.get('X-Guard-Decision')}  {answer_of(raw)}"
+
+
+async def streamed(t: Tour) -> str:
+    status, headers, raw = await t.chat("Tell me a short story.", stream=True)
+    chunks, text, finish = streamed_text(raw)
+    return f"{status} {headers.get('X-Guard-Decision')}  {chunks} chunks, {finish}: {text[:40]!r}"
+
+
+TOUR: list[tuple[str, Step]] = [
+    ("1. an ordinary question is allowed", allowed),
+    ("2. a streamed answer passes as it arrives", streamed),
+]
+
+
+def demo_settings(upstream_port: int, state_dir: Path) -> Settings:
+    policies = BUNDLED_POLICIES if BUNDLED_POLICIES.is_dir() else None
+    return Settings(
+        listen=f"127.0.0.1:{free_port()}", admin_listen=f"127.0.0.1:{free_port()}",
+        upstreams={"default": UpstreamSettings(url=f"http://127.0.0.1:{upstream_port}",
+                                               timeout_s=30)},
+        policies=policies, state_dir=state_dir, shutdown_grace_s=2, log_level="warning",
+    )
+
+
+def print_intro(settings: Settings, upstream_port: int) -> None:
+    base = f"http://{settings.listen}"
+    print(f"""
+guard demo
+  stand-in model   http://127.0.0.1:{upstream_port}
+  guard data plane {base}        (point your OpenAI base_url here: {base}/v1)
+  guard admin      http://{settings.admin_listen}   (/metrics, /healthz; admin token: {DEMO_TOKEN})
+
+  curl {base}/v1/chat/completions -H 'Content-Type: application/json' \\
+       -d '{{"model": "stand-in", "messages": [{{"role": "user", "content": "hello"}}]}}'
+
+  python -c "from openai import OpenAI; c = OpenAI(base_url='{base}/v1', api_key='x'); \\
+print(c.chat.completions.create(model='stand-in', messages=[{{'role': 'user', 'content': 'hi'}}]))"
+
+Tour""", flush=True)
+
+
+async def run_demo(*, once: bool) -> int:
+    os.environ.setdefault("GUARD_ADMIN_TOKENS", f"demo:{DEMO_TOKEN},oncall:{DEMO_TOKEN}-2")
+    upstream_port = free_port()
+    upstream = web.AppRunner(build_app(chunk_chars=6), access_log=None)
+    await upstream.setup()
+    await web.TCPSite(upstream, "127.0.0.1", upstream_port).start()
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="guard-demo-") as state:
+        settings = demo_settings(upstream_port, Path(state))
+        stop = asyncio.Event()
+
+        async def tour(components: Components) -> None:
+            nonlocal failures
+            print_intro(settings, upstream_port)
+            async with aiohttp.ClientSession() as session:
+                t = Tour(f"http://{settings.listen}", f"http://{settings.admin_listen}", session)
+                for title, step in TOUR:
+                    try:
+                        show(title, await step(t))
+                    except Exception as exc:  # noqa: BLE001 (a failed step is shown, not fatal)
+                        failures += 1
+                        show(title, f"FAILED: {type(exc).__name__}: {exc}")
+            if once:
+                stop.set()
+            else:
+                print("\nguard keeps serving; press Ctrl-C to stop.", flush=True)
+
+        try:
+            await serve(settings, on_ready=tour, stop=stop)
+        finally:
+            await upstream.cleanup()
+    return 1 if failures else 0

@@ -1,0 +1,195 @@
+"""A stand-in OpenAI-compatible model for `guard demo`, the tests and the benchmarks.
+
+It answers `POST /v1/chat/completions` and `POST /v1/completions` (streamed as SSE or not) and
+`GET /v1/models`, deterministically. A client (or a test through guard, which forwards end-to-end
+headers) steers each answer with request headers:
+
+  X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
+  X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat)
+  X-Mock-Chunk-Chars: N       characters per stream chunk (default: --chunk-chars)
+  X-Mock-Chunk-Delay-Ms: MS   pause between stream chunks
+  X-Mock-Latency-Ms: MS       pause before answering
+  X-Mock-Fail: KIND           `status:CODE` (answer CODE), `midstream` (stream half, then drop the
+                              connection), `hang` (never answer)
+
+`GET /_mock/requests` lists the last requests received (headers and body), for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import urllib.parse
+from collections import deque
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+WORDS = ("the guard stands in front of the model and every answer it gives is checked before "
+         "anyone reads it so this text is plain and harmless filler for tests").split()
+SEEN = web.AppKey("seen", deque)
+OPTIONS = web.AppKey("options", dict)
+
+
+def default_reply(prompt: str, words: int) -> str:
+    seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+    picked = [WORDS[(seed + i * 7) % len(WORDS)] for i in range(words)]
+    return "Stand-in answer: " + " ".join(picked) + "."
+
+
+def reply_text(request: web.Request, prompt: str, max_tokens: int | None) -> str:
+    given = request.headers.get("X-Mock-Reply")
+    if given is not None:
+        return urllib.parse.unquote(given)
+    return default_reply(prompt, min(max_tokens or 24, 2000))
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    if isinstance(body.get("prompt"), str):
+        return str(body["prompt"])
+    messages = body.get("messages") or []
+    texts = [m.get("content") for m in messages if isinstance(m, dict)]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def usage(prompt: str, reply: str, n: int) -> dict[str, int]:
+    p, c = len(prompt.split()), len(reply.split()) * n
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    return await answer(request, chat=True)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    return await answer(request, chat=False)
+
+
+async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
+    body = await request.json(loads=orjson.loads)
+    request.app[SEEN].append({"path": request.path, "headers": dict(request.headers),
+                              "body": body})
+    fail = request.headers.get("X-Mock-Fail", "")
+    await asyncio.sleep(int(request.headers.get("X-Mock-Latency-Ms", "0")) / 1000)
+    if fail == "hang":
+        await asyncio.sleep(3600)
+    if fail.startswith("status:"):
+        status = int(fail.split(":", 1)[1])
+        return web.json_response({"error": {"message": f"stand-in failure {status}",
+                                            "type": "server_error", "param": None,
+                                            "code": "mock_failure"}}, status=status)
+    prompt = prompt_of(body)
+    text = reply_text(request, prompt, body.get("max_tokens"))
+    n = int(body.get("n") or 1)
+    model = str(body.get("model") or "stand-in")
+    completion_id = ("chatcmpl-" if chat else "cmpl-") + hashlib.sha1(  # noqa: S324 (an id)
+        prompt.encode()).hexdigest()[:12]
+    tool_args = request.headers.get("X-Mock-Tool-Args") if chat else None
+    if body.get("stream") is True:
+        return await stream(request, body, chat=chat, completion_id=completion_id, model=model,
+                            text=text, n=n, tool_args=tool_args, fail=fail, prompt=prompt)
+    choices = [whole_choice(i, text, chat=chat, tool_args=tool_args) for i in range(n)]
+    return web.json_response({
+        "id": completion_id, "object": "chat.completion" if chat else "text_completion",
+        "created": int(time.time()), "model": model, "choices": choices,
+        "usage": usage(prompt, text, n),
+    }, dumps=lambda o: orjson.dumps(o).decode())
+
+
+def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None) -> dict[str, Any]:
+    if not chat:
+        return {"index": index, "text": text, "logprobs": None, "finish_reason": "stop"}
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    finish = "stop"
+    if tool_args is not None:
+        message["content"] = None
+        message["tool_calls"] = [{"id": f"call_{index}", "type": "function",
+                                  "function": {"name": "lookup", "arguments": tool_args}}]
+        finish = "tool_calls"
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
+
+
+async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, completion_id: str,
+                 model: str, text: str, n: int, tool_args: str | None, fail: str,
+                 prompt: str) -> web.StreamResponse:
+    size = max(1, int(request.headers.get("X-Mock-Chunk-Chars",
+                                          request.app[OPTIONS]["chunk_chars"])))
+    delay = int(request.headers.get("X-Mock-Chunk-Delay-Ms",
+                                    request.app[OPTIONS]["chunk_delay_ms"])) / 1000
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    created = int(time.time())
+    kind = "chat.completion.chunk" if chat else "text_completion"
+
+    def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        payload: dict[str, Any] = {"id": completion_id, "object": kind, "created": created,
+                                   "model": model, "system_fingerprint": None, "choices": choices}
+        if include_usage:
+            payload["usage"] = None
+        payload.update(extra)
+        return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+    def choice(index: int, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        if chat:
+            return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {"index": index, "text": delta.get("content", ""), "logprobs": None,
+                "finish_reason": finish}
+
+    if chat:
+        await response.write(event([choice(i, {"role": "assistant", "content": ""}, None)
+                                    for i in range(n)]))
+    source = tool_args if tool_args is not None else text
+    pieces = [source[i:i + size] for i in range(0, len(source), size)]
+    for count, piece in enumerate(pieces):
+        if fail == "midstream" and count >= len(pieces) // 2:
+            assert request.transport is not None
+            request.transport.abort()
+            return response
+        for i in range(n):
+            if tool_args is not None:
+                call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+                if count == 0:
+                    call.update(id=f"call_{i}", type="function")
+                    call["function"]["name"] = "lookup"
+                delta: dict[str, Any] = {"tool_calls": [call]}
+            else:
+                delta = {"content": piece}
+            await response.write(event([choice(i, delta, None)]))
+        if delay:
+            await asyncio.sleep(delay)
+    finish = "tool_calls" if tool_args is not None else "stop"
+    await response.write(event([choice(i, {}, finish) for i in range(n)]))
+    if include_usage:
+        await response.write(event([], usage=usage(prompt, text, n)))
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
+async def models(request: web.Request) -> web.Response:
+    return web.json_response({"object": "list", "data": [
+        {"id": "stand-in", "object": "model", "created": 0, "owned_by": "guard"}]})
+
+
+async def seen(request: web.Request) -> web.Response:
+    return web.json_response(list(request.app[SEEN]))
+
+
+def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[SEEN] = deque(maxlen=50)
+    app[OPTIONS] = {"chunk_chars": chunk_chars, "chunk_delay_ms": chunk_delay_ms}
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/_mock/requests", seen)
+    return app
+
+
+def run(host: str, port: int, chunk_chars: int, chunk_delay_ms: int) -> None:
+    web.run_app(build_app(chunk_chars, chunk_delay_ms), host=host, port=port, access_log=None,
+                print=lambda *_: None)

@@ -1,0 +1,48 @@
+"""structlog setup: one JSON object per line on stderr.
+
+Secrets never reach the log: header values are never logged, and a last processor masks the
+values of keys that name credentials, whatever a caller passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import orjson
+import structlog
+
+_SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
+
+
+def _mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in event:
+        if key.lower() in _SECRET_KEYS:
+            event[key] = "***"
+    return event
+
+
+def _dumps(obj: Any, default: Any = None) -> str:
+    return orjson.dumps(obj, default=default).decode()
+
+
+def configure_logging(level: str = "info") -> None:
+    """JSON lines with a timestamp, level and logger name; standard logging routed the same way."""
+    numeric = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _mask_secrets,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

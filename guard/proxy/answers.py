@@ -1,0 +1,68 @@
+"""Every answer guard makes itself (errors, blocks, refusals), in OpenAI's shapes."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from guard.proxy.protocols.base import Dialect, new_id
+from guard.proxy.sse import encode_event
+from guard.types import Decision, Switch
+
+JSON = "application/json"
+
+
+def error_body(message: str, *, type_: str, code: str, param: str | None = None,
+               **extra: Any) -> bytes:
+    error: dict[str, Any] = {"message": message, "type": type_, "param": param, "code": code}
+    error.update(extra)
+    return orjson.dumps({"error": error})
+
+
+def error_response(status: int, message: str, code: str, *, param: str | None = None,
+                   headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+    type_ = "invalid_request_error" if status < 500 else "server_error"
+    return web.Response(status=status, body=error_body(message, type_=type_, code=code,
+                                                       param=param, **extra),
+                        content_type=JSON, headers=headers)
+
+
+def blocked_prompt(decision: Decision, incident_id: str | None) -> web.Response:
+    """400 (or the policy's status) with `code: content_filter`; the upstream was never called."""
+    return error_response(decision.status, decision.message, "content_filter",
+                          guard={"incident_id": incident_id, "rules": list(decision.rules)})
+
+
+def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
+    """503 with `code: kill_switch_engaged`, the reason, and when to try again."""
+    if switch.expires_at is not None:
+        retry_after_s = max(1, min(retry_after_s, math.ceil(switch.expires_at - time.time())))
+    return error_response(
+        503, f"Service stopped by a kill switch: {switch.reason}", "kill_switch_engaged",
+        headers={"Retry-After": str(retry_after_s)},
+        guard={"switch_id": switch.id, "scope": switch.scope})
+
+
+def refusal_body(dialect: Dialect, model: str, text: str) -> bytes:
+    """A whole completion carrying `text` with `finish_reason: content_filter`."""
+    return orjson.dumps(dialect.completion(new_id("guard"), model, text, "content_filter"))
+
+
+def refusal_events(dialect: Dialect, model: str, text: str) -> bytes:
+    """The same refusal as a stream: a text chunk, a finishing chunk, then `[DONE]`."""
+    completion_id = new_id("guard")
+    first = dialect.chunk(completion_id, model, 0, text, None)
+    if dialect.route.endswith("chat/completions"):
+        first["choices"][0]["delta"]["role"] = "assistant"
+    last = dialect.chunk(completion_id, model, 0, None, "content_filter")
+    return encode_event(first) + encode_event(last) + encode_event("[DONE]")
+
+
+def stream_error_event(message: str, code: str) -> bytes:
+    """An error in OpenAI's shape as an SSE event: how a broken stream ends cleanly."""
+    return encode_event({"error": {"message": message, "type": "server_error", "param": None,
+                                   "code": code}})

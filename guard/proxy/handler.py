@@ -1,0 +1,276 @@
+"""THE data path. Every guarded request runs through `handle`, top to bottom:
+
+1 parse   2 kill switch gate   3 classify the prompt   4 decide   5 enforce   6 forward upstream
+7 classify the completion (whole, or streamed event by event)   8 decide and enforce   9 record
+
+Request ids, timing, access logs and error answers live in `proxy.middleware`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import orjson
+import structlog
+from aiohttp import web
+from multidict import CIMultiDict
+
+from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Components, Timer
+from guard.errors import RequestError, UpstreamError
+from guard.proxy import answers
+from guard.proxy.protocols import DIALECTS, Dialect
+from guard.proxy.protocols.base import Json, Slot, get_path, segments, set_path
+from guard.proxy.sse import SSEParser
+from guard.proxy.stream_guard import StreamGuard
+from guard.proxy.upstream import NOT_FORWARDED_DOWN, NOT_FORWARDED_UP, end_to_end, read_body
+from guard.redaction import apply_redactions
+from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch, strictest
+
+log = structlog.get_logger("guard.proxy")
+
+
+@dataclass
+class Outcome:
+    """What the client is told about guard's decisions on its request."""
+
+    action: Action = Action.ALLOW
+    incident_id: str | None = None
+
+    def add(self, decision: Decision, incident_id: str | None) -> None:
+        self.action = strictest([self.action, decision.action])
+        self.incident_id = incident_id or self.incident_id
+
+    def headers(self, request_id: str) -> dict[str, str]:
+        headers = {"X-Request-Id": request_id, "X-Guard-Decision": str(self.action)}
+        if self.incident_id:
+            headers["X-Guard-Incident-Id"] = self.incident_id
+        return headers
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    c = request.app[COMPONENTS]
+    dialect = DIALECTS[request.match_info.route.resource.canonical]  # type: ignore[union-attr]
+
+    # 1 parse
+    raw = await request.read()
+    body = parse_body(raw)
+    ctx = GuardContext(request_id=request[REQUEST_ID], route=dialect.route,
+                       model=str(body.get("model") or ""), stream=body.get("stream") is True,
+                       tenant=request.headers.get(c.settings.tenant_header))
+    request[CONTEXT] = ctx
+
+    # 2 kill switch gate: before any classifier and before the upstream
+    switch = c.gate.check(ctx)
+    if switch is not None:
+        return await stopped_by_switch(request, c, dialect, ctx, switch)
+
+    # 3, 4 classify the prompt and decide, on the policy pinned for this request
+    inspector = c.policies.for_request(ctx)
+    prompt = dialect.prompt_slots(body)
+    decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
+    outcome = Outcome()
+    outcome.add(decision, c.recorder.record_decision(ctx, decision, joined(prompt)))
+
+    # 5 enforce
+    if decision.action is Action.BLOCK:
+        blocked = answers.blocked_prompt(decision, outcome.incident_id)
+        blocked.headers.update(outcome.headers(ctx.request_id))
+        return blocked
+    if decision.action is Action.REDACT:
+        raw = orjson.dumps(redact(body, prompt, decision))
+
+    # 6 forward
+    upstream_name = c.upstreams.pick(ctx.model)
+    timer = request[TIMER]
+    upstream = await send_upstream(request, c, upstream_name, raw, timer)
+    try:
+        if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
+            # 7, 8 for streams: event by event
+            return await relay_stream(request, c, dialect, ctx, inspector, upstream, outcome)
+        answer = await timed_read(upstream, c.settings.max_body_bytes, timer)
+        if upstream.status == 200:
+            # 7, 8 classify the whole completion, decide, enforce
+            answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
+        headers = downstream_headers(upstream)
+        headers.update(outcome.headers(ctx.request_id))
+        return web.Response(status=upstream.status, body=answer, headers=headers)
+    finally:
+        upstream.close()
+
+
+def parse_body(raw: bytes) -> Json:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise RequestError("request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def joined(slots: list[Slot]) -> str:
+    return "\n".join(slot.text for slot in slots)
+
+
+def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
+    """`body` with the decision's spans masked in place, slot by slot."""
+    for index, spans in decision.redactions.items():
+        if 0 <= index < len(slots):
+            slot = slots[index]
+            set_path(body, slot.path, apply_redactions(slot.text, spans, decision.mask))
+    return body
+
+
+async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialect,
+                            ctx: GuardContext, switch: Switch) -> web.StreamResponse:
+    """A kill switch answers instead of the model: 503 (block) or a refusal (refuse)."""
+    c.metrics.killswitch_refusals.labels(switch.mode).inc()
+    headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
+    if switch.mode == "block":
+        retry_after = int(c.extras.get("retry_after_s", 30))
+        response = answers.killswitch_blocked(switch, retry_after)
+        response.headers.update(headers)
+        return response
+    refusal = f"This service is paused: {switch.reason}"
+    if not ctx.stream:
+        return web.Response(body=answers.refusal_body(dialect, ctx.model, refusal),
+                            content_type=answers.JSON, headers=headers)
+    stream = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
+                                         "Cache-Control": "no-cache"})
+    await stream.prepare(request)
+    await stream.write(answers.refusal_events(dialect, ctx.model, refusal))
+    await stream.write_eof()
+    return stream
+
+
+async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,
+                        timer: Timer) -> aiohttp.ClientResponse:
+    headers = end_to_end(request.headers, NOT_FORWARDED_UP)
+    headers["X-Request-Id"] = request[REQUEST_ID]
+    started = time.perf_counter()
+    try:
+        return await c.upstreams.send(name, request.method, request.path_qs, headers, body)
+    except UpstreamError as exc:
+        c.metrics.upstream_responses.labels(name, exc.code).inc()
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        timer.waited_s += elapsed
+        timer.upstream_s += elapsed
+        c.metrics.upstream_seconds.labels(name).observe(elapsed)
+
+
+async def timed_read(upstream: aiohttp.ClientResponse, limit: int, timer: Timer) -> bytes:
+    started = time.perf_counter()
+    try:
+        return await read_body(upstream, limit)
+    finally:
+        elapsed = time.perf_counter() - started
+        timer.waited_s += elapsed
+        timer.upstream_s += elapsed
+
+
+def is_event_stream(upstream: aiohttp.ClientResponse) -> bool:
+    return upstream.content_type == "text/event-stream"
+
+
+def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
+    return end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
+
+
+async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
+                           inspector: Inspector, answer: bytes, outcome: Outcome) -> bytes:
+    """The completion as the client may see it: unchanged, redacted, or replaced by a refusal."""
+    try:
+        body = orjson.loads(answer)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError("upstream answered 200 with a body that is not JSON", status=502,
+                            code="upstream_protocol_error") from exc
+    if not isinstance(body, dict):
+        raise UpstreamError("upstream answered 200 with a body that is not a JSON object",
+                            status=502, code="upstream_protocol_error")
+    slots = dialect.completion_slots(body)
+    decision = await inspector.inspect(Stage.COMPLETION, segments(slots, Stage.COMPLETION))
+    outcome.add(decision, c.recorder.record_decision(ctx, decision, joined(slots)))
+    if decision.action is Action.BLOCK:
+        return orjson.dumps(refuse_choices(dialect, body, decision.message))
+    if decision.action is Action.REDACT:
+        return orjson.dumps(redact(body, slots, decision))
+    return answer
+
+
+def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
+    """Every choice's content replaced by `message`, finish_reason `content_filter`."""
+    for position, choice in enumerate(body.get("choices") or ()):
+        if not isinstance(choice, dict):
+            continue
+        path = dialect.content_path(position)
+        parent = get_path(body, path[:-1])
+        if isinstance(parent, dict):
+            parent.pop("tool_calls", None)
+            parent.pop("function_call", None)
+        set_path(body, path, message)
+        choice["finish_reason"] = "content_filter"
+    return body
+
+
+async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ctx: GuardContext,
+                       inspector: Inspector, upstream: aiohttp.ClientResponse,
+                       outcome: Outcome) -> web.StreamResponse:
+    """Send the upstream's SSE stream to the client as it arrives, through the stream guard."""
+    headers = downstream_headers(upstream)
+    headers.update(outcome.headers(ctx.request_id))
+    response = web.StreamResponse(status=upstream.status, headers=headers)
+    await response.prepare(request)
+    timer = request[TIMER]
+    guard = StreamGuard(dialect, inspector, ctx, c.recorder)
+    parser = SSEParser()
+    try:
+        async for chunk in timed_chunks(upstream, timer):
+            for event in parser.feed(chunk):
+                await timed_write(response, await guard.feed(event), timer)
+                if guard.cut:
+                    break
+            if guard.cut:
+                break
+        else:
+            tail = parser.close()
+            if tail is not None:
+                await timed_write(response, await guard.feed(tail), timer)
+            await timed_write(response, await guard.finish(), timer)
+    except (UpstreamError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
+        await response.write(answers.stream_error_event(
+            "upstream broke off the stream", "upstream_broken"))
+    except ConnectionResetError:
+        log.info("client_disconnected", request_id=ctx.request_id)
+        return response
+    await response.write_eof()
+    return response
+
+
+async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer) -> AsyncIterator[bytes]:
+    """The upstream body chunk by chunk, the wait for each counted as upstream time."""
+    chunks = upstream.content.iter_any()
+    while True:
+        started = time.perf_counter()
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        finally:
+            elapsed = time.perf_counter() - started
+            timer.waited_s += elapsed
+            timer.upstream_s += elapsed
+        yield chunk
+
+
+async def timed_write(response: web.StreamResponse, data: bytes, timer: Timer) -> None:
+    if not data:
+        return
+    started = time.perf_counter()
+    await response.write(data)
+    timer.waited_s += time.perf_counter() - started

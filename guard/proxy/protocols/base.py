@@ -1,0 +1,77 @@
+"""What a dialect is: where the texts sit in a request, a response and a stream chunk.
+
+A `Slot` names one text by its path in the JSON body, so redaction writes back exactly where the
+text came from, whatever the dialect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from guard.types import Segment, Stage
+
+Path = tuple[str | int, ...]
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One text in a body: where it is, whose it is, and what it says."""
+
+    path: Path
+    role: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """New text for one choice in one stream chunk. `path` locates it inside the chunk."""
+
+    choice: int
+    path: Path
+    text: str
+
+
+def segments(slots: Sequence[Slot], stage: Stage) -> list[Segment]:
+    return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
+
+
+def set_path(body: Json, path: Path, value: Any) -> None:
+    node: Any = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+def get_path(body: Json, path: Path) -> Any:
+    node: Any = body
+    for key in path:
+        node = node[key]
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """An API dialect guard understands.
+
+    prompt_slots:     the texts a request sends (messages, prompt strings, tool results).
+    completion_slots: the texts a non-streamed response returns.
+    stream_deltas:    the texts one stream chunk adds.
+    completion:       builds a whole answer with the given text (refusals, kill switch).
+    chunk:            builds one stream chunk carrying text and/or a finish reason.
+    """
+
+    route: str
+    prompt_slots: Callable[[Json], list[Slot]]
+    completion_slots: Callable[[Json], list[Slot]]
+    stream_deltas: Callable[[Json], list[Delta]]
+    completion: Callable[[str, str, str, str], Json]
+    chunk: Callable[[str, str, int, str | None, str | None], Json]
+    content_path: Callable[[int], Path]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-guard{time.time_ns():x}"

@@ -1,0 +1,112 @@
+"""OpenAI chat completions: `POST /v1/chat/completions`."""
+
+from __future__ import annotations
+
+import time
+
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot
+
+ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
+
+
+def prompt_slots(body: Json) -> list[Slot]:
+    slots: list[Slot] = []
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return slots
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        role = ROLE_OF_MESSAGE.get(str(message.get("role")), str(message.get("role", "user")))
+        content = message.get("content")
+        if isinstance(content, str):
+            slots.append(Slot(("messages", i, "content"), role, content))
+        elif isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    slots.append(Slot(("messages", i, "content", j, "text"), role, part["text"]))
+        slots.extend(_tool_call_slots(message, ("messages", i)))
+    return slots
+
+
+def completion_slots(body: Json) -> list[Slot]:
+    slots: list[Slot] = []
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return slots
+    for i, choice in enumerate(choices):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        if isinstance(message.get("content"), str):
+            slots.append(Slot(("choices", i, "message", "content"), "assistant", message["content"]))
+        slots.extend(_tool_call_slots(message, ("choices", i, "message")))
+    return slots
+
+
+def _tool_call_slots(message: Json, base: Path) -> list[Slot]:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return []
+    return [
+        Slot((*base, "tool_calls", k, "function", "arguments"), "tool_call",
+             call["function"]["arguments"])
+        for k, call in enumerate(calls)
+        if isinstance(call, dict) and isinstance(call.get("function"), dict)
+        and isinstance(call["function"].get("arguments"), str)
+    ]
+
+
+def stream_deltas(chunk: Json) -> list[Delta]:
+    deltas: list[Delta] = []
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        return deltas
+    for i, choice in enumerate(choices):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        index = choice.get("index", i)
+        if isinstance(delta.get("content"), str) and delta["content"]:
+            deltas.append(Delta(index, ("choices", i, "delta", "content"), delta["content"]))
+        for k, call in enumerate(delta.get("tool_calls") or ()):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                path = ("choices", i, "delta", "tool_calls", k, "function", "arguments")
+                deltas.append(Delta(index, path, function["arguments"]))
+    return deltas
+
+
+def completion(completion_id: str, model: str, text: str, finish_reason: str) -> Json:
+    return {
+        "id": completion_id, "object": "chat.completion", "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                     "finish_reason": finish_reason, "logprobs": None}],
+    }
+
+
+def chunk(completion_id: str, model: str, index: int, text: str | None,
+          finish_reason: str | None) -> Json:
+    delta: Json = {} if text is None else {"content": text}
+    return {
+        "id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason,
+                     "logprobs": None}],
+    }
+
+
+def content_path(choice_position: int) -> Path:
+    return ("choices", choice_position, "message", "content")
+
+
+CHAT = Dialect(
+    route="/v1/chat/completions",
+    prompt_slots=prompt_slots,
+    completion_slots=completion_slots,
+    stream_deltas=stream_deltas,
+    completion=completion,
+    chunk=chunk,
+    content_path=content_path,
+)

@@ -1,0 +1,98 @@
+"""The upstream side: pooled sessions per named upstream, routing by model, header hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import functools
+from collections.abc import Mapping
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from guard.config import Settings, UpstreamSettings
+from guard.errors import UpstreamError
+
+# RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
+})
+# guard reads bodies to inspect them, so it asks upstreams for identity encoding.
+NOT_FORWARDED_UP = HOP_BY_HOP | {"accept-encoding"}
+NOT_FORWARDED_DOWN = HOP_BY_HOP | {"content-encoding", "server", "date"}
+
+
+def end_to_end(headers: CIMultiDictProxy[str] | CIMultiDict[str],
+               dropped: frozenset[str]) -> CIMultiDict[str]:
+    """The headers a proxy forwards: all but hop-by-hop ones and those `Connection` names."""
+    named = {t.strip().lower() for v in headers.getall("Connection", ()) for t in v.split(",")}
+    return CIMultiDict((k, v) for k, v in headers.items()
+                       if k.lower() not in dropped and k.lower() not in named)
+
+
+class Upstreams:
+    """Named upstreams, each with its own connection pool; `pick` routes a model to one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings.upstreams
+        self._routes = list(settings.routes.items())
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self.pick = functools.lru_cache(maxsize=4096)(self._pick)
+
+    async def start(self) -> None:
+        for name, upstream in self._settings.items():
+            connector = aiohttp.TCPConnector(limit=upstream.max_connections,
+                                             ttl_dns_cache=300, enable_cleanup_closed=True)
+            self._sessions[name] = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s,
+                                              sock_read=upstream.timeout_s))
+
+    async def aclose(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
+
+    def _pick(self, model: str) -> str:
+        for pattern, name in self._routes:
+            if fnmatch.fnmatchcase(model, pattern):
+                return name
+        return "default"
+
+    def settings_of(self, name: str) -> UpstreamSettings:
+        return self._settings[name]
+
+    async def send(self, name: str, method: str, path_qs: str,
+                   headers: Mapping[str, str], body: bytes | None) -> aiohttp.ClientResponse:
+        """Send a request upstream and return once its headers arrived. Raises UpstreamError."""
+        url = self._settings[name].url + path_qs
+        try:
+            return await self._sessions[name].request(
+                method, url, headers=headers, data=body, allow_redirects=False)
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamError(f"upstream {name!r} timed out", status=504,
+                                code="upstream_timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}",
+                                status=502, code="upstream_unreachable") from exc
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole upstream body, bounded by `limit` bytes. Raises UpstreamError."""
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamError(f"upstream answer is larger than {limit} bytes", status=502,
+                                    code="upstream_response_too_large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamError("upstream timed out while answering", status=504,
+                            code="upstream_timeout") from exc
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(f"upstream broke off its answer: {type(exc).__name__}", status=502,
+                            code="upstream_broken") from exc

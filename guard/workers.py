@@ -1,0 +1,62 @@
+"""`guard serve --workers N`: N processes on one port (SO_REUSEPORT), metrics merged.
+
+The parent only supervises: it gives every worker one shared PROMETHEUS_MULTIPROC_DIR, forwards
+SIGTERM/SIGINT/SIGHUP, restarts a worker that dies unexpectedly, and exits when all have stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+import structlog
+from prometheus_client import multiprocess
+
+log = structlog.get_logger("guard.workers")
+
+# A worker that dies this soon after start (port taken, bad state dir) stops the whole group
+# instead of being restarted in a loop.
+STARTUP_S = 5.0
+
+
+def run_workers(config: Path | None, count: int) -> int:
+    metrics_dir = tempfile.mkdtemp(prefix="guard-metrics-")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    command = [sys.executable, "-m", "guard", "serve", "--reuse-port"]
+    if config is not None:
+        command += ["-c", str(config)]
+    workers = [subprocess.Popen(command, env=env) for _ in range(count)]  # noqa: S603
+    started = time.monotonic()
+    stopping = False
+
+    def forward(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = stopping or signum != signal.SIGHUP
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    log.info("workers_started", count=count, pids=[w.pid for w in workers])
+    try:
+        while any(w.poll() is None for w in workers) or not stopping:
+            for i, worker in enumerate(workers):
+                if worker.poll() is not None and not stopping:
+                    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+                    log.warning("worker_died", pid=worker.pid, code=worker.returncode)
+                    if time.monotonic() - started < STARTUP_S:
+                        forward(signal.SIGTERM, None)
+                        continue
+                    workers[i] = subprocess.Popen(command, env=env)  # noqa: S603
+            time.sleep(0.2)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return max(abs(w.returncode or 0) for w in workers)
