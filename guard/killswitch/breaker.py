@@ -1,0 +1,214 @@
+"""The automatic breaker: enough matching incidents in a window engage a switch by themselves.
+
+`observe()` is called by the proxy for every decision. It only filters and queues (no I/O, no
+await); a background task counts, fleet-wide in Redis sorted sets when Redis is configured (one
+pipelined round trip per batch), in process otherwise, and engages switches with actor `breaker`.
+If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from guard.errors import GuardError
+from guard.killswitch.model import parse_scope
+from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
+from guard.killswitch.settings import BreakerRule
+from guard.observability.metrics import Metrics
+from guard.types import Decision, GuardContext
+
+log = structlog.get_logger("guard.killswitch.breaker")
+
+QUEUE_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule: BreakerRule
+    scope: str
+    at: float
+
+
+class Breaker:
+    """Counts incidents per breaker rule and scope; trips the kill switch when one crosses."""
+
+    def __init__(
+        self, rules: Sequence[BreakerRule], service: KillSwitchService, metrics: Metrics, *,
+        redis_url: str | None = None, prefix: str = "guard:breaker",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._rules = tuple(rules)
+        self._service = service
+        self._metrics = metrics
+        self._prefix = prefix
+        self._clock = clock
+        self._redis = (
+            aioredis.Redis.from_url(
+                redis_url, socket_connect_timeout=1.0, socket_timeout=2.0,
+                retry=Retry(NoBackoff(), 1), decode_responses=True,
+            )
+            if redis_url else None
+        )
+        self._queue: asyncio.Queue[_Hit] = asyncio.Queue(QUEUE_LIMIT)
+        self._local: dict[tuple[str, str], deque[float]] = {}
+        self._tripped_until: dict[tuple[str, str], float] = {}
+        self._worker: asyncio.Task[None] | None = None
+        self._dropped = 0
+
+    def observe(self, ctx: GuardContext, decision: Decision) -> None:
+        """Note one decision. Never blocks, never raises; counting happens in the background."""
+        if not self._rules:
+            return
+        enforced = decision.enforced
+        if not enforced:
+            return
+        actions = {m.action.value for m in enforced}
+        labels = {label for v in decision.verdicts for label in v.labels}
+        labels.update(label for m in enforced for v in m.verdicts for label in v.labels)
+        now = self._clock()
+        for rule in self._rules:
+            if rule.action is not None and rule.action not in actions:
+                continue
+            if rule.label is not None and rule.label not in labels:
+                continue
+            if not fnmatch.fnmatchcase(ctx.model, rule.model):
+                continue
+            scope = _render_scope(rule.scope, ctx)
+            if scope is None:
+                continue
+            try:
+                self._queue.put_nowait(_Hit(rule, scope, now))
+            except asyncio.QueueFull:
+                self._dropped += 1  # a flood that fills the queue is already being counted
+
+    async def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="killswitch-breaker")
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 1000:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._count(batch)
+            except Exception:
+                log.exception("breaker_count_failed")
+
+    async def _count(self, batch: list[_Hit]) -> None:
+        groups: dict[tuple[str, str], list[_Hit]] = {}
+        for hit in batch:
+            groups.setdefault((hit.rule.name, hit.scope), []).append(hit)
+        counts: dict[tuple[str, str], int] | None = None
+        if self._redis is not None:
+            try:
+                counts = await self._count_shared(groups)
+            except (RedisError, OSError) as exc:
+                log.warning("breaker_redis_unreachable_counting_locally", error=str(exc))
+        if counts is None:
+            counts = self._count_local(groups)
+        for key, count in counts.items():
+            rule = groups[key][0].rule
+            if count >= rule.threshold:
+                await self._trip(rule, key[1], count)
+
+    def _count_local(self, groups: dict[tuple[str, str], list[_Hit]]) -> dict[tuple[str, str], int]:
+        counts = {}
+        now = self._clock()
+        for key, hits in groups.items():
+            window = self._local.setdefault(key, deque())
+            window.extend(h.at for h in hits)
+            horizon = now - hits[0].rule.window_s
+            while window and window[0] <= horizon:
+                window.popleft()
+            counts[key] = len(window)
+        return counts
+
+    async def _count_shared(
+        self, groups: dict[tuple[str, str], list[_Hit]]
+    ) -> dict[tuple[str, str], int]:
+        assert self._redis is not None
+        now = self._clock()
+        keys = list(groups)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                hits = groups[key]
+                name = self._key(*key)
+                window = hits[0].rule.window_s
+                # Unique members: two replicas may note an incident at the same instant.
+                pipe.zadd(name, {f"{h.at:.6f}:{secrets.token_hex(4)}": h.at for h in hits})
+                pipe.zremrangebyscore(name, "-inf", now - window)
+                pipe.zcard(name)
+                pipe.expire(name, math.ceil(window) + 1)
+            replies = await pipe.execute()
+        return {key: int(replies[4 * i + 2]) for i, key in enumerate(keys)}
+
+    async def _trip(self, rule: BreakerRule, scope: str, count: int) -> None:
+        key = (rule.name, scope)
+        now = self._clock()
+        if self._tripped_until.get(key, 0.0) > now:
+            return
+        self._tripped_until[key] = now + rule.duration_s
+        self._local.pop(key, None)
+        if self._redis is not None:
+            try:
+                # One replica engages; the others see the switch through the store.
+                won = await self._redis.set(
+                    self._key(*key) + ":tripped", "1", nx=True,
+                    px=max(1, int(rule.duration_s * 1000)),
+                )
+                await self._redis.delete(self._key(*key))
+                if not won:
+                    return
+            except (RedisError, OSError) as exc:
+                log.warning("breaker_redis_unreachable_engaging_locally", error=str(exc))
+        reason = (f"breaker {rule.name}: {count} matching incidents within {rule.window_s:g}s "
+                  f"(threshold {rule.threshold})")
+        try:
+            await self._service.engage(
+                scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
+            )
+        except GuardError:
+            log.exception("breaker_engage_failed", breaker=rule.name)
+            self._tripped_until.pop(key, None)  # try again on the next incident
+            if self._redis is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._redis.delete(self._key(*key) + ":tripped")
+            return
+        self._metrics.breaker_trips.labels(rule.name).inc()
+        log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
+
+    def _key(self, name: str, scope: str) -> str:
+        return f"{self._prefix}:{name}:{scope}"
+
+
+def _render_scope(template: str, ctx: GuardContext) -> str | None:
+    if "{tenant}" in template and not ctx.tenant:
+        return None
+    scope = template.replace("{model}", ctx.model).replace("{tenant}", ctx.tenant or "")
+    try:
+        return str(parse_scope(scope))
+    except ValueError:
+        return None

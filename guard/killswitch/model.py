@@ -1,0 +1,203 @@
+"""Switches, their scopes, and the precomputed index the gate matches requests against.
+
+A scope is `global`, `model:<glob>`, `tenant:<id>` or `route:<path or glob>`. Every switch whose
+scope matches a request applies; of those, a `block` switch beats a `refuse` switch, and among
+equals the oldest wins (so the answer is stable while switches come and go).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from guard.types import GuardContext, Switch
+
+SCOPE_KINDS = ("global", "model", "tenant", "route")
+MODES = ("block", "refuse")
+MAX_SCOPE_CHARS = 256
+MAX_REASON_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_GLOB_CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A parsed scope: `kind` is one of SCOPE_KINDS, `value` is empty for `global`."""
+
+    kind: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "global" else f"{self.kind}:{self.value}"
+
+
+def parse_scope(text: str) -> Scope:
+    """`global`, `model:<glob>`, `tenant:<id>` or `route:<path>` → Scope; ValueError otherwise."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("scope is required: global, model:<glob>, tenant:<id> or route:<path>")
+    if len(text) > MAX_SCOPE_CHARS or _CONTROL.search(text):
+        raise ValueError(f"scope must be at most {MAX_SCOPE_CHARS} printable characters")
+    if text == "global":
+        return Scope("global")
+    kind, sep, value = text.partition(":")
+    if not sep or kind not in SCOPE_KINDS[1:]:
+        raise ValueError(
+            f"scope {text!r} is not global, model:<glob>, tenant:<id> or route:<path>"
+        )
+    if not value:
+        raise ValueError(f"scope {text!r} names no {kind}")
+    if kind == "route" and not value.startswith("/"):
+        raise ValueError(f"scope {text!r}: a route is a path starting with /")
+    return Scope(kind, value)
+
+
+def validate_switch_request(
+    scope: str, mode: str, reason: str, ttl_s: float | None
+) -> tuple[Scope, str, str, float | None]:
+    """Check what an operator (or a breaker) asks to engage; ValueError names the bad field."""
+    parsed = parse_scope(scope)
+    if mode not in MODES:
+        raise ValueError(f"mode must be block or refuse, not {mode!r}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("reason is required: say why the switch is engaged")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValueError(f"reason must be at most {MAX_REASON_CHARS} characters")
+    if ttl_s is not None and (
+        isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float)
+        or not math.isfinite(ttl_s) or ttl_s <= 0
+    ):
+        raise ValueError("ttl_s must be a positive number of seconds (or omitted)")
+    return parsed, mode, reason.strip(), None if ttl_s is None else float(ttl_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A switch as stored: the switch, plus the actors who have approved its release so far."""
+
+    switch: Switch
+    release_approvals: tuple[str, ...] = ()
+
+    def expired(self, now: float) -> bool:
+        return self.switch.expires_at is not None and self.switch.expires_at <= now
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The wire form used by the store, the admin API and audit events."""
+        data = asdict(self.switch)
+        data["release_approvals"] = list(self.release_approvals)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Entry:
+        expires = data.get("expires_at")
+        switch = Switch(
+            id=str(data["id"]), scope=str(data["scope"]), mode=str(data["mode"]),
+            reason=str(data["reason"]), actor=str(data["actor"]),
+            created_at=float(data["created_at"]),
+            expires_at=None if expires is None else float(expires),
+        )
+        return cls(switch, tuple(str(a) for a in data.get("release_approvals", ())))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Entry:
+        return cls.from_dict(json.loads(text))
+
+
+def _precedence(switch: Switch) -> tuple[int, float, str]:
+    return (0 if switch.mode == "block" else 1, switch.created_at, switch.id)
+
+
+def _strongest(switches: Iterable[Switch | None]) -> Switch | None:
+    present = [s for s in switches if s is not None]
+    return min(present, key=_precedence) if present else None
+
+
+class SwitchIndex:
+    """The engaged switches, arranged so that matching a request costs a few dict look-ups.
+
+    Built once per state change; immutable afterwards except for the per-model glob cache,
+    which only ever holds answers that are true for this index.
+    """
+
+    __slots__ = (
+        "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
+        "_route_globs", "_tenants", "empty", "next_expiry",
+    )
+
+    def __init__(self, entries: Iterable[Entry], now: float) -> None:
+        active = [e.switch for e in entries if not e.expired(now)]
+        self.empty = not active
+        self.next_expiry = min(
+            (s.expires_at for s in active if s.expires_at is not None), default=math.inf
+        )
+        by_kind: dict[str, list[tuple[str, Switch]]] = {k: [] for k in SCOPE_KINDS}
+        for switch in active:
+            scope = parse_scope(switch.scope)
+            by_kind[scope.kind].append((scope.value, switch))
+        self._global = _strongest(s for _, s in by_kind["global"])
+        self._tenants = _best_per_key(by_kind["tenant"])
+        self._model_exact = _best_per_key(p for p in by_kind["model"] if not _is_glob(p[0]))
+        self._model_globs = [p for p in by_kind["model"] if _is_glob(p[0])]
+        self._route_exact = _best_per_key(p for p in by_kind["route"] if not _is_glob(p[0]))
+        self._route_globs = [p for p in by_kind["route"] if _is_glob(p[0])]
+        self._model_cache: dict[str, Switch | None] = {}
+
+    def match(self, ctx: GuardContext) -> Switch | None:
+        """The switch that stops `ctx`, or None. Expiry is the caller's business (next_expiry)."""
+        if self.empty:
+            return None
+        found = self._global
+        model = self._for_model(ctx.model)
+        if model is not None and (found is None or _precedence(model) < _precedence(found)):
+            found = model
+        tenant = self._tenants.get(ctx.tenant) if ctx.tenant is not None else None
+        if tenant is not None and (found is None or _precedence(tenant) < _precedence(found)):
+            found = tenant
+        route = self._route_exact.get(ctx.route)
+        if self._route_globs:
+            route = _strongest(
+                [route, *(s for p, s in self._route_globs if fnmatch.fnmatchcase(ctx.route, p))]
+            )
+        if route is not None and (found is None or _precedence(route) < _precedence(found)):
+            found = route
+        return found
+
+    def _for_model(self, model: str) -> Switch | None:
+        try:
+            return self._model_cache[model]
+        except KeyError:
+            pass
+        found = _strongest(
+            [self._model_exact.get(model),
+             *(s for p, s in self._model_globs if fnmatch.fnmatchcase(model, p))]
+        )
+        # Model names come from clients; bound the cache so odd names cannot grow it forever.
+        if len(self._model_cache) >= _GLOB_CACHE_LIMIT:
+            self._model_cache.clear()
+        self._model_cache[model] = found
+        return found
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _best_per_key(pairs: Iterable[tuple[str, Switch]]) -> dict[str, Switch]:
+    best: dict[str, Switch] = {}
+    for key, switch in pairs:
+        current = best.get(key)
+        if current is None or _precedence(switch) < _precedence(current):
+            best[key] = switch
+    return best
+
+
+def refusal_message(switch: Switch) -> str:
+    """What a stopped request is told: the switch's reason, never who engaged it."""
+    return f"This model is temporarily unavailable (kill switch engaged: {switch.reason})."

@@ -1,0 +1,344 @@
+"""Where switches live: embedded (memory + a JSON file in state_dir) or shared through Redis.
+
+Both stores keep the last known state in memory and hand every new state to `on_change`; the
+service turns it into the index the gate reads, so no request ever waits on a store.
+
+Redis layout (prefix `guard:killswitch`):
+  <prefix>:switches  hash, switch id → Entry JSON (the shared state)
+  <prefix>:epoch     a random id written with the first state; its absence after a reconnect
+                     means Redis lost its data, and the replica re-seeds it from what it knew
+  <prefix>:changes   pub/sub channel; any message means "re-read the hash"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError, WatchError
+
+from guard.errors import GuardError
+from guard.killswitch.model import Entry
+from guard.observability.metrics import Metrics
+
+log = structlog.get_logger("guard.killswitch")
+
+STATE_FILE = "killswitch.json"
+OnChange = Callable[[Mapping[str, Entry]], None]
+Update = Callable[[Entry | None], Entry | None]
+_CONNECTION_ERRORS = (RedisError, OSError)
+
+
+class StoreUnavailable(GuardError):
+    """The shared state cannot be written right now (Redis is down); nothing was changed."""
+
+
+class SwitchStore(Protocol):
+    """Keeps the switches; reports every new state through `on_change`."""
+
+    @property
+    def stale(self) -> bool: ...
+
+    def snapshot(self) -> Mapping[str, Entry]: ...
+
+    async def start(self, on_change: OnChange) -> None: ...
+
+    async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
+        """Apply `change` to the entry atomically (None: absent/remove); returns (before, after)."""
+        ...
+
+    async def refresh(self) -> None:
+        """Re-read the state now (the periodic resync does this by itself)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class StateFile:
+    """The switches as one JSON file, replaced atomically so a crash never leaves half a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Entry]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            # Starting without the switches it holds would silently lift them: refuse instead.
+            raise GuardError(f"{self.path}: kill switch state unreadable: {exc}") from exc
+        entries = (Entry.from_dict(item) for item in raw.get("switches", []))
+        return {e.switch.id: e for e in entries}
+
+    def save(self, entries: Mapping[str, Entry]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(
+            {"version": 1, "switches": [e.as_dict() for e in entries.values()]}, indent=1
+        )
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".killswitch.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class EmbeddedStore:
+    """Single-node state: memory, persisted to `state_dir/killswitch.json` on every change."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._file = StateFile(state_dir / STATE_FILE)
+        self._entries: dict[str, Entry] = {}
+        self._lock = asyncio.Lock()
+        self._on_change: OnChange = lambda _entries: None
+
+    @property
+    def stale(self) -> bool:
+        return False
+
+    def snapshot(self) -> Mapping[str, Entry]:
+        return dict(self._entries)
+
+    async def start(self, on_change: OnChange) -> None:
+        self._on_change = on_change
+        self._entries = await asyncio.to_thread(self._file.load)
+        on_change(dict(self._entries))
+
+    async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
+        async with self._lock:
+            before = self._entries.get(switch_id)
+            after = change(before)
+            if after is before:
+                return before, after
+            entries = dict(self._entries)
+            if after is None:
+                entries.pop(switch_id, None)
+            else:
+                entries[switch_id] = after
+            await asyncio.to_thread(self._file.save, entries)
+            self._entries = entries
+        self._on_change(dict(entries))
+        return before, after
+
+    async def refresh(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RedisStore:
+    """Fleet-wide state in Redis: a hash, change announcements, and a periodic full resync.
+
+    While Redis is unreachable the last known state stays in force (`stale` is True and the
+    `guard_killswitch_state_stale` gauge is 1); the listener reconnects by itself and resyncs.
+    The last known state is also written to `state_dir`, so a replica that starts while Redis
+    is down still enforces what was engaged.
+    """
+
+    def __init__(
+        self, url: str, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
+        prefix: str = "guard:killswitch",
+    ) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0,
+            retry=Retry(NoBackoff(), 1), decode_responses=True,
+        )
+        self._url = url
+        self._file = StateFile(state_dir / STATE_FILE)
+        self._metrics = metrics
+        self._interval = resync_interval_s
+        self._hash = f"{prefix}:switches"
+        self._epoch = f"{prefix}:epoch"
+        self._channel = f"{prefix}:changes"
+        self._entries: dict[str, Entry] = {}
+        self._known_epoch: str | None = None
+        self._stale = False
+        self._on_change: OnChange = lambda _entries: None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._resync_lock = asyncio.Lock()
+        self._file_lock = asyncio.Lock()
+        self._writes: set[asyncio.Task[None]] = set()
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    def snapshot(self) -> Mapping[str, Entry]:
+        return dict(self._entries)
+
+    async def start(self, on_change: OnChange) -> None:
+        self._on_change = on_change
+        try:
+            await self.refresh()
+        except _CONNECTION_ERRORS as exc:
+            log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
+                        using=str(self._file.path))
+            self._set_entries(await asyncio.to_thread(self._file.load), persist=False)
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="killswitch-listen"),
+            asyncio.create_task(self._resync_loop(), name="killswitch-resync"),
+        ]
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
+        try:
+            before, after = await self._transact(switch_id, change)
+            if after is not before:
+                await self._redis.publish(self._channel, switch_id)
+            await self.refresh()
+        except _CONNECTION_ERRORS as exc:
+            self._mark_stale(exc)
+            raise StoreUnavailable(f"kill switch state unavailable (redis: {exc})") from exc
+        return before, after
+
+    async def _transact(
+        self, switch_id: str, change: Update
+    ) -> tuple[Entry | None, Entry | None]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self._hash)
+                    raw = await pipe.hget(self._hash, switch_id)
+                    before = Entry.from_json(raw) if raw else None
+                    after = change(before)
+                    if after is before:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return before, after
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if after is None:
+                        pipe.hdel(self._hash, switch_id)
+                    else:
+                        pipe.hset(self._hash, switch_id, after.to_json())
+                    pipe.set(self._epoch, self._known_epoch or secrets.token_hex(8), nx=True)
+                    await pipe.execute()
+                except WatchError:
+                    continue  # another replica changed a switch meanwhile; decide again
+                return before, after
+
+    async def refresh(self) -> None:
+        """Read the whole hash; if Redis lost its data, put back what this replica knew."""
+        async with self._resync_lock:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(self._epoch)
+                pipe.hgetall(self._hash)
+                epoch, raw = await pipe.execute()
+            if epoch is None:
+                epoch, raw = await self._reseed(raw)
+            self._known_epoch = epoch
+            entries = {}
+            for switch_id, text in raw.items():
+                try:
+                    entries[switch_id] = Entry.from_json(text)
+                except (ValueError, KeyError, TypeError):
+                    log.warning("killswitch_malformed_entry_ignored", id=switch_id)
+            if self._stale:
+                log.info("killswitch_state_resynced")
+            self._stale = False
+            self._metrics.killswitch_stale.set(0)
+            if entries != self._entries:
+                self._set_entries(entries, persist=True)
+
+    async def _reseed(self, raw: dict[str, str]) -> tuple[str, dict[str, str]]:
+        new_epoch = secrets.token_hex(8)
+        won = await self._redis.set(self._epoch, new_epoch, nx=True)
+        now = time.time()
+        keep = {i: e for i, e in self._entries.items() if not e.expired(now)}
+        if won and keep:
+            log.warning("killswitch_redis_reseeded", switches=len(keep))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for switch_id, entry in keep.items():
+                    pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                pipe.publish(self._channel, "reseed")
+                await pipe.execute()
+        epoch = await self._redis.get(self._epoch)
+        fresh = await self._redis.hgetall(self._hash)
+        return str(epoch or new_epoch), {str(k): str(v) for k, v in fresh.items()}
+
+    def _set_entries(self, entries: dict[str, Entry], *, persist: bool) -> None:
+        self._entries = entries
+        self._on_change(dict(entries))
+        if persist:
+            task = asyncio.create_task(self._persist())
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _persist(self) -> None:
+        # One writer at a time, always writing the newest state, so files never go backwards.
+        async with self._file_lock:
+            try:
+                await asyncio.to_thread(self._file.save, dict(self._entries))
+            except OSError as exc:
+                log.exception("killswitch_state_file_unwritable", error=str(exc))
+
+    def _mark_stale(self, exc: BaseException) -> None:
+        if not self._stale:
+            log.warning("killswitch_state_stale", error=str(exc))
+        self._stale = True
+        self._metrics.killswitch_stale.set(1)
+
+    async def _listen(self) -> None:
+        delay = 0.05
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                await self.refresh()  # anything announced while we were not subscribed
+                delay = 0.05
+                while True:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=1.0
+                    )
+                    if message is not None:
+                        await self.refresh()
+            except _CONNECTION_ERRORS as exc:
+                self._mark_stale(exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._interval)
+            finally:
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except _CONNECTION_ERRORS as exc:
+                self._mark_stale(exc)
+
+
+def create_store(
+    redis_url: str | None, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0
+) -> SwitchStore:
+    """The Redis store when `redis_url` is set, the embedded store otherwise."""
+    if redis_url:
+        return RedisStore(redis_url, state_dir, metrics, resync_interval_s=resync_interval_s)
+    return EmbeddedStore(state_dir)
