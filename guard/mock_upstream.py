@@ -144,11 +144,32 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
                                     for i in range(n)]))
     source = tool_args if tool_args is not None else text
     pieces = [source[i:i + size] for i in range(0, len(source), size)]
+    try:
+        await send_pieces(request, response, pieces, event, choice, n=n, delay=delay,
+                          tool_args=tool_args, fail=fail)
+    except (ConnectionResetError, asyncio.CancelledError):
+        request.app[SEEN].append({"path": request.path, "aborted": True,
+                                  "request_id": request.headers.get("X-Request-Id")})
+        raise
+    if fail == "midstream":
+        return response
+    finish = "tool_calls" if tool_args is not None else "stop"
+    await response.write(event([choice(i, {}, finish) for i in range(n)]))
+    if include_usage:
+        await response.write(event([], usage=usage(prompt, text, n)))
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
+async def send_pieces(request: web.Request, response: web.StreamResponse, pieces: list[str],
+                      event: Any, choice: Any, *, n: int, delay: float, tool_args: str | None,
+                      fail: str) -> None:
     for count, piece in enumerate(pieces):
         if fail == "midstream" and count >= len(pieces) // 2:
             assert request.transport is not None
             request.transport.abort()
-            return response
+            return
         for i in range(n):
             if tool_args is not None:
                 call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
@@ -161,13 +182,6 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
             await response.write(event([choice(i, delta, None)]))
         if delay:
             await asyncio.sleep(delay)
-    finish = "tool_calls" if tool_args is not None else "stop"
-    await response.write(event([choice(i, {}, finish) for i in range(n)]))
-    if include_usage:
-        await response.write(event([], usage=usage(prompt, text, n)))
-    await response.write(b"data: [DONE]\n\n")
-    await response.write_eof()
-    return response
 
 
 async def models(request: web.Request) -> web.Response:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 def free_port() -> int:
@@ -68,3 +75,93 @@ def running_redis(workdir: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+GUARD = [sys.executable, "-m", "guard"]
+
+
+class Process:
+    """A guard command run as a real subprocess, with its output kept for assertions."""
+
+    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.log_path = workdir / f"proc-{free_port()}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=self.env)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._log.close()
+        self.proc = None
+        return code
+
+
+class MockUpstream(Process):
+    """`guard mock-upstream` on a free port."""
+
+    def __init__(self, workdir: Path, *extra: str) -> None:
+        self.port = free_port()
+        super().__init__([*GUARD, "mock-upstream", "--port", str(self.port), *extra], workdir)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        super().start()
+        wait_for_port(self.port)
+
+
+class GuardServer(Process):
+    """`guard serve -c CONFIG` on free ports, started and ready (its /readyz answers 200)."""
+
+    def __init__(self, workdir: Path, config: dict[str, Any], *extra: str,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.admin_port = free_port()
+        config = {"listen": f"127.0.0.1:{self.port}",
+                  "admin_listen": f"127.0.0.1:{self.admin_port}",
+                  "state_dir": str(workdir / "state"), "policies": None, **config}
+        self.config_path = workdir / f"guard-{self.port}.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        super().__init__([*GUARD, "serve", "-c", str(self.config_path), *extra], workdir, env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def start(self) -> None:
+        super().start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"guard exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.admin_url}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"guard not ready after 30 s:\n{self.output()}")

@@ -1,0 +1,301 @@
+"""guard in front of the stand-in model, on real sockets, driven by the openai SDK and raw HTTP."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import orjson
+import pytest
+
+from tests.support import GuardServer, MockUpstream, free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstream, GuardServer]]:
+    """The stand-in model, and guard in front of it with a slow and a dead upstream routed too."""
+    workdir = tmp_path_factory.mktemp("proxy")
+    mock = MockUpstream(workdir)
+    mock.start()
+    guard = GuardServer(workdir, {
+        "upstreams": {
+            "default": {"url": mock.url, "timeout_s": 10},
+            "slow": {"url": mock.url, "timeout_s": 0.5},
+            "dead": {"url": f"http://127.0.0.1:{free_port()}", "connect_timeout_s": 1},
+        },
+        "routes": {"slow-*": "slow", "dead-*": "dead"},
+        "passthrough": ["/v1/embeddings-extra"],
+        "max_body_bytes": 65536,
+    })
+    guard.start()
+    yield mock, guard
+    guard.stop()
+    mock.stop()
+
+
+def client(guard: GuardServer, **headers: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client-key", max_retries=0,
+                         default_headers=headers)
+
+
+def seen(mock: MockUpstream) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{mock.url}/_mock/requests").json())
+
+
+def messages(text: str) -> list[Any]:
+    return [{"role": "user", "content": text}]
+
+
+def test_chat_completion_passes_through_with_the_sdk(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A non-streamed chat completion through guard equals the stand-in's deterministic answer."""
+    mock, guard = stack
+    reply = client(guard).chat.completions.create(model="m", messages=messages("hello there"))
+    direct = httpx.post(f"{mock.url}/v1/chat/completions",
+                        json={"model": "m", "messages": messages("hello there")}).json()
+    assert reply.choices[0].message.content == direct["choices"][0]["message"]["content"]
+    assert reply.choices[0].finish_reason == "stop"
+
+
+def test_streamed_chat_with_the_sdk_yields_every_chunk(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Streaming through guard gives the SDK the full text, chunk by chunk, ending with stop."""
+    _, guard = stack
+    text = "one two three four five six seven eight nine ten"
+    stream = client(guard, **{"X-Mock-Reply": urllib.parse.quote(text)}).chat.completions.create(
+        model="m", messages=messages("count"), stream=True)
+    parts, finish = [], None
+    for chunk in stream:
+        if chunk.choices:
+            parts.append(chunk.choices[0].delta.content or "")
+            finish = chunk.choices[0].finish_reason or finish
+    assert "".join(parts) == text
+    assert finish == "stop"
+    assert len(parts) > 5
+
+
+async def test_async_sdk_streams_completions(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """The async SDK streams legacy completions through guard."""
+    _, guard = stack
+    async with openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                                  default_headers={"X-Mock-Reply": "abcdefghij"}) as aclient:
+        stream = await aclient.completions.create(model="m", prompt="x", stream=True)
+        text = "".join([c.choices[0].text async for c in stream if c.choices])
+        whole = await aclient.completions.create(model="m", prompt="x")
+    assert text == "abcdefghij"
+    assert whole.choices[0].text == "abcdefghij"
+
+
+def test_models_list_passes_through(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """GET /v1/models reaches the upstream unchanged."""
+    _, guard = stack
+    assert [m.id for m in client(guard).models.list()] == ["stand-in"]
+
+
+def test_stream_bytes_are_unchanged(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """With nothing enforced, the client receives the upstream's SSE bytes exactly."""
+    mock, guard = stack
+    body = {"model": "m", "stream": True, "messages": messages("bytes"), "n": 2,
+            "stream_options": {"include_usage": True}}
+    headers = {"X-Mock-Reply": "exact bytes please", "X-Mock-Chunk-Chars": "3"}
+    through = httpx.post(f"{guard.url}/v1/chat/completions", json=body, headers=headers)
+    direct = httpx.post(f"{mock.url}/v1/chat/completions", json=body, headers=headers)
+
+    def unstamped(raw: bytes) -> bytes:
+        return re.sub(rb'"created":\d+', b'"created":0', raw)
+
+    assert through.headers["content-type"].startswith("text/event-stream")
+    assert unstamped(through.content) == unstamped(direct.content)
+    assert through.content.endswith(b"data: [DONE]\n\n")
+
+
+def test_headers_end_to_end_forwarded_hop_by_hop_not(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Authorization and custom headers reach the upstream; hop-by-hop headers do not."""
+    mock, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "m", "messages": messages("hdr")},
+                          headers={"Authorization": "Bearer sk-upstream-secret",
+                                   "X-Custom": "kept", "Connection": "keep-alive, X-Private",
+                                   "X-Private": "dropped", "Keep-Alive": "timeout=5",
+                                   "X-Request-Id": "req-from-client-1"})
+    assert response.status_code == 200
+    assert response.headers["X-Request-Id"] == "req-from-client-1"
+    got = next(r for r in reversed(seen(mock)) if r.get("body", {}).get("messages") ==
+               messages("hdr"))
+    names = {k.lower(): v for k, v in got["headers"].items()}
+    assert names["authorization"] == "Bearer sk-upstream-secret"
+    assert names["x-custom"] == "kept"
+    assert names["x-request-id"] == "req-from-client-1"
+    assert "x-private" not in names
+    assert "keep-alive" not in names
+
+
+def test_request_id_generated_when_absent(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Without a client X-Request-Id guard makes one, returns it and sends it upstream."""
+    mock, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "m", "messages": messages("rid")})
+    request_id = response.headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    sent = [{k.lower(): v for k, v in r.get("headers", {}).items()} for r in seen(mock)]
+    assert any(h.get("x-request-id") == request_id for h in sent)
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    assert set(body["error"]) >= {"message", "type", "param", "code"}
+    return dict(body["error"])
+
+
+def test_malformed_json_is_400(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A body that is not JSON gets 400 in OpenAI's error shape."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions", content=b"{not json",
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_json"
+
+
+def test_oversize_body_is_413(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A body over max_body_bytes gets 413 and never reaches the upstream."""
+    _, guard = stack
+    big = {"model": "m", "messages": messages("x" * 70000)}
+    response = httpx.post(f"{guard.url}/v1/chat/completions", json=big)
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "request_too_large"
+
+
+def test_upstream_down_is_502(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """An unreachable upstream gets 502, and the SDK raises its ordinary error."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "dead-model", "messages": messages("x")})
+    assert response.status_code == 502
+    assert error_of(response)["code"] == "upstream_unreachable"
+    with pytest.raises(openai.InternalServerError):
+        client(guard).chat.completions.create(model="dead-model", messages=messages("x"))
+
+
+def test_upstream_timeout_is_504(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """An upstream silent past its timeout_s gets 504."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "slow-model", "messages": messages("x")},
+                          headers={"X-Mock-Latency-Ms": "3000"}, timeout=10)
+    assert response.status_code == 504
+    assert error_of(response)["code"] == "upstream_timeout"
+
+
+@pytest.mark.parametrize("status", [400, 429, 500, 503])
+def test_upstream_errors_pass_through_unchanged(stack: tuple[MockUpstream, GuardServer],
+                                                status: int) -> None:
+    """The upstream's own 4xx/5xx answers reach the client unchanged."""
+    mock, guard = stack
+    headers = {"X-Mock-Fail": f"status:{status}"}
+    body = {"model": "m", "messages": messages("x")}
+    through = httpx.post(f"{guard.url}/v1/chat/completions", json=body, headers=headers)
+    direct = httpx.post(f"{mock.url}/v1/chat/completions", json=body, headers=headers)
+    assert through.status_code == status
+    assert through.json() == direct.json()
+
+
+def test_upstream_breaking_mid_stream_ends_cleanly(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """An upstream that drops mid-stream gives an OpenAI-shaped error event, then the end."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "m", "stream": True, "messages": messages("x")},
+                          headers={"X-Mock-Fail": "midstream", "X-Mock-Reply": "a" * 40})
+    events = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert orjson.loads(events[-1])["error"]["code"] == "upstream_broken"
+    assert len(events) > 2
+    with pytest.raises(openai.APIError):
+        for _ in client(guard, **{"X-Mock-Fail": "midstream"}).chat.completions.create(
+                model="m", messages=messages("x"), stream=True):
+            pass
+    assert "upstream_stream_broken" in guard.output()
+
+
+def test_client_disconnect_closes_the_upstream(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A client that hangs up mid-stream makes guard close its upstream request."""
+    mock, guard = stack
+    body = orjson.dumps({"model": "m", "stream": True, "messages": messages("slow")})
+    request_id = f"disconnect-{time.time_ns()}"
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nX-Mock-Chunk-Delay-Ms: 100\r\n"
+                     b"X-Mock-Reply: " + b"z" * 200 + b"\r\nX-Request-Id: " +
+                     request_id.encode() + b"\r\n" +
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert b"data:" in sock.recv(4096)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if any(r.get("aborted") and r.get("request_id") == request_id for r in seen(mock)):
+            return
+        time.sleep(0.05)
+    pytest.fail("the upstream stream was not closed after the client left")
+
+
+def test_unknown_path_is_404(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Paths that are neither guarded nor listed under passthrough answer 404."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/embeddings", json={"input": "x"})
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_listed_passthrough_path_is_forwarded(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A path listed under passthrough reaches the upstream (here: its 404 comes back)."""
+    _, guard = stack
+    response = httpx.post(f"{guard.url}/v1/embeddings-extra", json={"input": "x"})
+    assert response.status_code == 404
+    assert response.headers.get("X-Request-Id")
+    assert "error" not in response.text or "not_found" not in response.text
+
+
+def test_admin_health_and_metrics(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """The admin port answers /healthz, /readyz and Prometheus /metrics with the core series."""
+    _, guard = stack
+    httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m", "messages": messages("m")})
+    assert httpx.get(f"{guard.admin_url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{guard.admin_url}/readyz").status_code == 200
+    text = httpx.get(f"{guard.admin_url}/metrics").text
+    for name in ("guard_requests_total", "guard_overhead_seconds_bucket",
+                 "guard_upstream_seconds_bucket", "guard_build_info"):
+        assert name in text
+    assert re.search(r'guard_requests_total\{model="m",route="/v1/chat/completions",'
+                     r'status_class="2xx"\} [1-9]', text)
+
+
+def test_access_log_has_no_secrets_or_content(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Access lines carry ids and timings, never the Authorization header or message text."""
+    _, guard = stack
+    httpx.post(f"{guard.url}/v1/chat/completions",
+               json={"model": "m", "messages": messages("canary-prompt-7731")},
+               headers={"Authorization": "Bearer sk-canary-4242"})
+    time.sleep(0.2)
+    out = guard.output()
+    assert '"event":"request"' in out
+    assert "sk-canary-4242" not in out
+    assert "canary-prompt-7731" not in out
+
+
+def test_config_error_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+    """An invalid configuration stops start-up with code 2 and one message naming file and key."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "bad.yaml"
+    config.write_text("upstreams:\n  default: {url: ftp://nope}\nmax_body_bytes: -1\n")
+    done = subprocess.run([sys.executable, "-m", "guard", "serve", "-c", str(config)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert str(config) in done.stderr
+    assert "upstreams.default.url" in done.stderr
+    assert "max_body_bytes" in done.stderr
