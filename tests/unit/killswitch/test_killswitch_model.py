@@ -1,0 +1,102 @@
+"""Scopes, validation and matching of kill switches (no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.killswitch.model import Entry, Scope, SwitchIndex, parse_scope, validate_switch_request
+from guard.killswitch.settings import BreakerRule, KillSwitchSettings
+from guard.types import GuardContext, Switch
+
+
+def ctx(model: str = "gpt-4o", tenant: str | None = None, route: str = "/v1/chat/completions"
+        ) -> GuardContext:
+    return GuardContext(request_id="r1", route=route, model=model, tenant=tenant)
+
+
+def entry(scope: str, mode: str = "block", created: float = 1.0, expires: float | None = None,
+          sid: str | None = None) -> Entry:
+    return Entry(Switch(id=sid or f"ks_{scope}_{mode}", scope=scope, mode=mode, reason="r",
+                        actor="alice", created_at=created, expires_at=expires))
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("global", Scope("global")),
+    ("model:gpt-4*", Scope("model", "gpt-4*")),
+    ("tenant:acme", Scope("tenant", "acme")),
+    ("route:/v1/completions", Scope("route", "/v1/completions")),
+])
+def test_parse_scope_accepts_the_four_kinds(text: str, want: Scope) -> None:
+    """Each documented scope form parses and prints back unchanged."""
+    assert parse_scope(text) == want
+    assert str(parse_scope(text)) == text
+
+
+@pytest.mark.parametrize("text", ["", "everything", "model:", "tenant:", "route:v1", "user:x",
+                                  "model:a\nb", "model:" + "x" * 300])
+def test_parse_scope_rejects_anything_else(text: str) -> None:
+    """Unknown kinds, empty values, relative routes and control characters are refused."""
+    with pytest.raises(ValueError, match="scope"):
+        parse_scope(text)
+
+
+def test_reason_is_required_and_ttl_positive() -> None:
+    """A switch without a reason, with a bad mode or a non-positive TTL is refused."""
+    with pytest.raises(ValueError, match="reason"):
+        validate_switch_request("global", "block", "  ", None)
+    with pytest.raises(ValueError, match="mode"):
+        validate_switch_request("global", "stop", "why", None)
+    with pytest.raises(ValueError, match="ttl_s"):
+        validate_switch_request("global", "block", "why", 0)
+    assert validate_switch_request("global", "refuse", " why ", 5)[2:] == ("why", 5.0)
+
+
+def test_every_scope_kind_matches_its_requests_only() -> None:
+    """model globs, tenants and routes stop their own requests and nothing else."""
+    index = SwitchIndex([entry("model:gpt-4*"), entry("tenant:acme"),
+                         entry("route:/v1/completions")], now=0)
+    assert index.match(ctx("gpt-4o")) is not None
+    assert index.match(ctx("llama-3")) is None
+    assert index.match(ctx("llama-3", tenant="acme")) is not None
+    assert index.match(ctx("llama-3", tenant="other")) is None
+    assert index.match(ctx("llama-3", route="/v1/completions")) is not None
+
+
+def test_block_beats_refuse_and_oldest_wins_among_equals() -> None:
+    """When several switches match, block wins over refuse; among equals the oldest."""
+    index = SwitchIndex([entry("global", "refuse", created=1),
+                         entry("model:gpt-4o", "block", created=5, sid="newer"),
+                         entry("tenant:acme", "block", created=2, sid="older")], now=0)
+    assert index.match(ctx("gpt-4o", tenant="acme")).id == "older"  # type: ignore[union-attr]
+    assert index.match(ctx("gpt-4o")).id == "newer"  # type: ignore[union-attr]
+    assert index.match(ctx("other")).mode == "refuse"  # type: ignore[union-attr]
+
+
+def test_expired_switches_do_not_match_and_next_expiry_is_known() -> None:
+    """The index ignores expired switches and knows when the next one runs out."""
+    index = SwitchIndex([entry("global", expires=10), entry("tenant:a", expires=30)], now=20)
+    assert index.match(ctx()) is None
+    assert index.match(ctx(tenant="a")) is not None
+    assert index.next_expiry == 30
+
+
+def test_entry_round_trips_through_json() -> None:
+    """What the stores write is read back identically, approvals included."""
+    original = Entry(entry("global", expires=9.5).switch, release_approvals=("alice",))
+    assert Entry.from_json(original.to_json()) == original
+
+
+def test_settings_reject_unknown_keys_and_bad_breakers() -> None:
+    """The `killswitch:` section is strict: unknown keys, empty breakers, duplicates fail."""
+    with pytest.raises(ValueError, match="extra"):
+        KillSwitchSettings.model_validate({"release_approvals": 2, "approvals": 3})
+    with pytest.raises(ValueError, match="label"):
+        BreakerRule(name="b", threshold=3, window_s=10, duration_s=60)
+    with pytest.raises(ValueError, match="scope"):
+        BreakerRule(name="b", action="block", threshold=3, window_s=10, duration_s=60,
+                    scope="user:{model}")
+    rule = {"name": "b", "action": "block", "threshold": 3, "window_s": 10, "duration_s": 60}
+    with pytest.raises(ValueError, match="duplicate"):
+        KillSwitchSettings.model_validate({"breakers": [rule, rule]})
+    assert KillSwitchSettings.model_validate({"breakers": [rule]}).breakers[0].scope == (
+        "model:{model}")
