@@ -1,0 +1,124 @@
+"""The automatic breaker: a burst of matching incidents engages a switch for T seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.killswitch.breaker import Breaker
+from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.settings import BreakerRule, KillSwitchSettings
+from guard.observability.metrics import Metrics
+from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Verdict
+from tests.support import RedisServer
+
+
+class EventLog:
+    """An in-memory recorder: keeps every event it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        self.events.append((kind, dict(details)))
+        return f"ev{len(self.events)}"
+
+
+def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.ENFORCE
+             ) -> Decision:
+    verdict = Verdict(classifier="pi", segment=0, labels=frozenset({label}), score=0.9)
+    match = RuleMatch(rule="no-injection", action=action, mode=mode, severity="high",
+                      category="injection", verdicts=(verdict,))
+    return Decision(action=action if mode is Mode.ENFORCE else Action.ALLOW,
+                    stage=Stage.PROMPT, matches=(match,), verdicts=(verdict,))
+
+
+def ctx(model: str = "gpt-4o") -> GuardContext:
+    return GuardContext(request_id="r", route="/v1/chat/completions", model=model)
+
+
+RULE = BreakerRule(name="injection-burst", action="block", label="prompt_injection",
+                   model="gpt-*", threshold=5, window_s=10, scope="model:{model}",
+                   mode="block", duration_s=1.0)
+
+
+async def eventually(condition: Callable[[], bool], within: float) -> None:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > within:
+            pytest.fail(f"condition not met within {within}s")
+        await asyncio.sleep(0.01)
+
+
+async def make(tmp_path: Path, redis_url: str | None, name: str
+               ) -> tuple[KillSwitchService, Breaker, EventLog, CollectorRegistry]:
+    registry, log = CollectorRegistry(), EventLog()
+    metrics = Metrics(registry)
+    service = build_service(KillSwitchSettings(resync_interval_s=0.5, breakers=[RULE]),
+                            redis_url=redis_url, state_dir=tmp_path / name, recorder=log,
+                            metrics=metrics)
+    breaker = Breaker([RULE], service, metrics, redis_url=redis_url)
+    await service.start()
+    await breaker.start()
+    return service, breaker, log, registry
+
+
+async def test_breaker_trips_on_a_burst_and_lets_go_after_duration(tmp_path: Path) -> None:
+    """5 blocked injections on gpt-4o engage model:gpt-4o (actor breaker) for 1 s, then lift."""
+    service, breaker, log, registry = await make(tmp_path, None, "solo")
+    for _ in range(4):
+        breaker.observe(ctx(), decision(Action.BLOCK))
+    await asyncio.sleep(0.1)
+    assert service.check(ctx()) is None  # below the threshold
+    breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx()) is not None, 1.0)
+    switch = service.check(ctx())
+    assert switch is not None and switch.scope == "model:gpt-4o" and switch.actor == "breaker"
+    assert service.check(ctx("gpt-3.5")) is None  # only the tripping model is stopped
+    assert log.events[0][1]["actor"] == "breaker"
+    assert registry.get_sample_value("guard_breaker_trips_total",
+                                     {"breaker": "injection-burst"}) == 1
+    await eventually(lambda: service.check(ctx()) is None, within=1.5)
+    await breaker.aclose()
+    await service.aclose()
+
+
+async def test_breaker_ignores_what_its_rule_does_not_count(tmp_path: Path) -> None:
+    """Shadow matches, other actions, other labels and other models never trip it."""
+    service, breaker, _, _ = await make(tmp_path, None, "solo")
+    for _ in range(10):
+        breaker.observe(ctx(), decision(Action.BLOCK, mode=Mode.SHADOW))
+        breaker.observe(ctx(), decision(Action.FLAG))
+        breaker.observe(ctx(), decision(Action.BLOCK, label="pii"))
+        breaker.observe(ctx("llama-3"), decision(Action.BLOCK))
+    await asyncio.sleep(0.2)
+    assert service.entries() == []
+    await breaker.aclose()
+    await service.aclose()
+
+
+async def test_breaker_counts_fleet_wide_through_redis(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """3 incidents on A and 2 on B reach the threshold of 5 together: one switch, both enforce."""
+    a, breaker_a, log_a, _ = await make(tmp_path, redis_server.url, "a")
+    b, breaker_b, log_b, _ = await make(tmp_path, redis_server.url, "b")
+    for _ in range(3):
+        breaker_a.observe(ctx(), decision(Action.BLOCK))
+    await asyncio.sleep(0.2)
+    assert a.entries() == [] and b.entries() == []
+    for _ in range(2):
+        breaker_b.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: a.check(ctx()) is not None and b.check(ctx()) is not None, 1.0)
+    assert len(a.entries()) == 1
+    engagements = [e for log in (log_a, log_b) for _, e in log.events if e["action"] == "engage"]
+    assert len(engagements) == 1 and engagements[0]["actor"] == "breaker"
+    await eventually(lambda: a.check(ctx()) is None and b.check(ctx()) is None, within=1.5)
+    for closer in (breaker_a, breaker_b, a, b):
+        await closer.aclose()

@@ -1,0 +1,145 @@
+"""Kill switch state shared through a real redis-server by two services (two replicas)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.settings import KillSwitchSettings
+from guard.observability.metrics import Metrics
+from guard.types import GuardContext
+from tests.support import RedisServer
+
+CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
+
+
+class EventLog:
+    """An in-memory recorder: keeps every event it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        self.events.append((kind, dict(details)))
+        return f"ev{len(self.events)}"
+
+
+class Replica:
+    def __init__(self, service: KillSwitchService, log: EventLog, registry: CollectorRegistry):
+        self.service, self.log, self.registry = service, log, registry
+
+    def stale(self) -> float | None:
+        return self.registry.get_sample_value("guard_killswitch_state_stale")
+
+
+async def eventually(condition: Callable[[], bool], within: float) -> float:
+    """Seconds until `condition()` held; fails the test after `within` seconds."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > within:
+            pytest.fail(f"condition not met within {within}s")
+        await asyncio.sleep(0.005)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+async def replicas(
+    redis_server: RedisServer, tmp_path: Path
+) -> AsyncIterator[tuple[Replica, Replica]]:
+    settings = KillSwitchSettings(release_approvals=2, resync_interval_s=0.5)
+    made = []
+    for name in ("a", "b"):
+        registry, log = CollectorRegistry(), EventLog()
+        service = build_service(settings, redis_url=redis_server.url, state_dir=tmp_path / name,
+                                recorder=log, metrics=Metrics(registry))
+        await service.start()
+        made.append(Replica(service, log, registry))
+    yield made[0], made[1]
+    for replica in made:
+        await replica.service.aclose()
+
+
+async def test_a_change_on_one_replica_applies_on_the_other_within_a_second(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    """Engage on A → B enforces it within 1 s; release on A (two actors) → B lets traffic in."""
+    a, b = replicas
+    switch = await a.service.engage("model:gpt-*", "block", "bad outputs", actor="alice")
+    assert a.service.check(CTX) == switch
+    await eventually(lambda: b.service.check(CTX) == switch, within=1.0)
+    await a.service.release(switch.id, actor="alice")
+    await b.service.release(switch.id, actor="bob")
+    await eventually(lambda: a.service.check(CTX) is None, within=1.0)
+    assert b.service.check(CTX) is None
+
+
+async def test_two_person_release_across_replicas_records_both_actors(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    """The first approval made on A is seen by B; B's second actor completes the release."""
+    a, b = replicas
+    switch = await a.service.engage("global", "refuse", "incident 7", actor="alice")
+    pending = await a.service.release(switch.id, actor="alice")
+    assert not pending.released
+    await eventually(lambda: b.service.entries()[0].release_approvals == ("alice",), 1.0)
+    done = await b.service.release(switch.id, actor="bob")
+    assert done.released and done.approvals == ("alice", "bob")
+    audit = b.log.events[-1][1]
+    assert audit["action"] == "release" and audit["approvers"] == ["alice", "bob"]
+
+
+async def test_redis_outage_keeps_the_last_state_then_resyncs(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """Redis stopped with a switch engaged: both keep enforcing and report stale; Redis back
+    (empty, it keeps no data): the state is re-seeded, both resync, and a release propagates."""
+    a, b = replicas
+    switch = await a.service.engage("global", "block", "outage drill", actor="alice")
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    redis_server.stop()
+    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
+    assert a.service.check(CTX) == switch and b.service.check(CTX) == switch
+    redis_server.start()
+    await eventually(lambda: a.stale() == 0 and b.stale() == 0, within=5.0)
+    assert a.service.check(CTX) == switch and b.service.check(CTX) == switch
+    await a.service.release(switch.id, actor="alice")
+    await b.service.release(switch.id, actor="bob")
+    await eventually(lambda: a.service.check(CTX) is None, within=1.0)
+
+
+async def test_a_missed_announcement_heals_by_resync(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """A switch written to Redis without an announcement still reaches B by the periodic resync."""
+    import redis.asyncio as aioredis
+
+    a, b = replicas
+    switch = await a.service.engage("tenant:acme", "block", "x", actor="alice")
+    await eventually(lambda: len(b.service.entries()) == 1, 1.0)
+    client = aioredis.Redis.from_url(redis_server.url)
+    raw = await client.hget("guard:killswitch:switches", switch.id)
+    await client.hset("guard:killswitch:switches", "ks_quiet", raw.replace(  # type: ignore[union-attr]
+        switch.id.encode(), b"ks_quiet"))
+    await client.aclose()
+    await eventually(lambda: len(b.service.entries()) == 2, within=1.5)
+
+
+async def test_ttl_expiry_is_applied_everywhere_and_audited_once(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    """A switch with a TTL stops traffic on both replicas, then lifts on both; one expire event."""
+    a, b = replicas
+    await a.service.engage("global", "block", "short", actor="alice", ttl_s=0.5)
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    await eventually(lambda: a.service.check(CTX) is None and b.service.check(CTX) is None, 1.0)
+    await eventually(lambda: not a.service.entries() and not b.service.entries(), 2.0)
+    await asyncio.sleep(0.6)
+    expiries = [e for r in (a, b) for _, e in r.log.events if e["action"] == "expire"]
+    assert len(expiries) == 1
