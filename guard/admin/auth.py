@@ -1,0 +1,131 @@
+"""Admin authentication: bearer tokens that name actors, for the audit trail.
+
+Tokens come from the environment variable named by `admin_tokens_env` (default
+`GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`. A request to any admin path other than the
+open ones needs `Authorization: Bearer <token>`: without one it gets 401, with an unknown one 403.
+Tokens are compared in constant time against every configured token, so neither timing nor the
+order of the list tells an attacker anything. Handlers read the actor with `request[ADMIN_ACTOR]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from guard.errors import ConfigError
+
+ADMIN_ACTOR = web.RequestKey("admin_actor", str)
+"""The authenticated actor's name, set by `admin_auth_middleware` on every admin request."""
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+RESERVED_ACTORS = frozenset({"breaker", "ttl"})  # written by guard itself in the audit trail
+_ACTOR_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminTokens:
+    """Actor names and the SHA-256 digests of their tokens (raw tokens are not kept)."""
+
+    digests: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> AdminTokens:
+        return cls(tuple((actor, _digest(token)) for actor, token in pairs))
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        return tuple(actor for actor, _ in self.digests)
+
+    def actor_for(self, token: str) -> str | None:
+        """The actor `token` belongs to, or None. Always compares against every token."""
+        given = _digest(token)
+        found: str | None = None
+        for actor, digest in self.digests:
+            if hmac.compare_digest(given, digest) and found is None:
+                found = actor
+        return found
+
+
+def _digest(token: str) -> bytes:
+    # Equal-length digests keep compare_digest from leaking the configured tokens' lengths.
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTokens:
+    """`alice:TOKEN1,bob:TOKEN2` → AdminTokens. ConfigError names the bad entry by position
+    (never by its token)."""
+    pairs: list[tuple[str, str]] = []
+    for position, raw in enumerate(text.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            continue
+        actor, sep, token = item.partition(":")
+        actor, token = actor.strip(), token.strip()
+        if not sep or not token:
+            raise ConfigError(f"{source}: entry {position}: expected actor:token")
+        if not _ACTOR_NAME.match(actor):
+            raise ConfigError(f"{source}: entry {position}: actor names use letters, digits, "
+                              "and _ . @ - (at most 64)")
+        if actor in RESERVED_ACTORS:
+            raise ConfigError(f"{source}: entry {position}: {actor!r} is reserved for guard")
+        pairs.append((actor, token))
+    actors = [a for a, _ in pairs]
+    if len(set(actors)) != len(actors):
+        raise ConfigError(f"{source}: an actor is listed twice")
+    if len({t for _, t in pairs}) != len(pairs):
+        raise ConfigError(f"{source}: two actors share a token; each actor needs its own")
+    return AdminTokens.from_pairs(pairs)
+
+
+def load_admin_tokens(
+    env_name: str = "GUARD_ADMIN_TOKENS", environ: Mapping[str, str] | None = None
+) -> AdminTokens:
+    """The tokens in the environment variable `env_name` (none configured: every admin call is
+    refused, which is the safe default)."""
+    environ = os.environ if environ is None else environ
+    return parse_admin_tokens(environ.get(env_name, ""), source=env_name)
+
+
+def error_body(message: str, type_: str, code: str, param: str | None = None
+               ) -> dict[str, dict[str, str | None]]:
+    """OpenAI's error shape, which every guard error answer uses."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def admin_auth_middleware(
+    tokens: AdminTokens, open_paths: Iterable[str] = OPEN_PATHS
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """An aiohttp middleware: open paths pass; every other path needs a known bearer token."""
+    always_open = frozenset(open_paths)
+
+    @web.middleware
+    async def admin_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in always_open:
+            return await handler(request)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return web.json_response(
+                error_body("An admin token is required: Authorization: Bearer <token>.",
+                           "authentication_error", "missing_admin_token"),
+                status=401, headers={"WWW-Authenticate": 'Bearer realm="guard-admin"'},
+            )
+        actor = tokens.actor_for(token)
+        if actor is None:
+            return web.json_response(
+                error_body("This admin token is not valid.", "permission_error",
+                           "invalid_admin_token"),
+                status=403,
+            )
+        request[ADMIN_ACTOR] = actor
+        return await handler(request)
+
+    return admin_auth
