@@ -109,6 +109,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         components.ready = False
         await data.cleanup()
         await admin.cleanup()
+        _restore_signals()
         log.info("guard_stopped")
 
 
@@ -119,8 +120,10 @@ async def _until_signalled(components: Components, stop: asyncio.Event) -> None:
     reload = components.extras.get("on_sighup")
     if callable(reload):
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
+    await stop.wait()
+
+
+def _restore_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.remove_signal_handler(sig)

@@ -1,0 +1,38 @@
+# The README's commands. `make demo` and `make test` do all set-up from a fresh clone.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := redis-server prometheus
+
+.PHONY: demo test lint bench system install fuzz
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[fast,test,lint]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# System packages the tests use for real: redis-server, and promtool + prometheus.
+system:
+	@if ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
+
+demo: $(STAMP)
+	$(VENV)/bin/guard demo
+
+test: system $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check guard tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+
+bench: system $(STAMP)
+	$(PY) bench/run_all.py

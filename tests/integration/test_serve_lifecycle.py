@@ -1,0 +1,90 @@
+"""`guard serve` as operators run it: graceful SIGTERM, several workers on one port."""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> None:
+    """On SIGTERM guard stops accepting, finishes the stream in flight, and exits 0."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "shutdown_grace_s": 10})
+    guard.start()
+    result: dict[str, httpx.Response] = {}
+
+    def stream() -> None:
+        result["r"] = httpx.post(
+            f"{guard.url}/v1/chat/completions",
+            json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+            headers={"X-Mock-Reply": "w" * 60, "X-Mock-Chunk-Chars": "2",
+                     "X-Mock-Chunk-Delay-Ms": "50"}, timeout=30)
+
+    worker = threading.Thread(target=stream)
+    worker.start()
+    time.sleep(0.4)
+    assert guard.proc is not None
+    guard.proc.send_signal(signal.SIGTERM)
+    worker.join(timeout=30)
+    code = guard.proc.wait(timeout=30)
+    guard.stop()
+    mock.stop()
+    assert code == 0
+    assert result["r"].status_code == 200
+    assert result["r"].text.endswith("data: [DONE]\n\n")
+    assert "w" * 2 in result["r"].text
+
+
+def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
+    """`--workers 2` serves on one port from two processes, and /metrics counts all requests."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}}, "--workers", "2")
+    guard.start()
+    try:
+        sent = 40
+        for i in range(sent):
+            with httpx.Client() as fresh:  # new connections so both workers get some
+                response = fresh.post(f"{guard.url}/v1/chat/completions",
+                                      json={"model": "w", "messages": [
+                                          {"role": "user", "content": str(i)}]})
+                assert response.status_code == 200
+        time.sleep(0.2)
+        text = httpx.get(f"{guard.admin_url}/metrics").text
+        counted = re.search(r'guard_requests_total\{model="w",route="/v1/chat/completions",'
+                            r'status_class="2xx"\} ([0-9.]+)', text)
+        assert counted is not None
+        assert float(counted.group(1)) == sent
+        pids = set(re.findall(r'"pid":(\d+)', guard.output()))
+        assert guard.output().count("guard_started") == 2, pids
+    finally:
+        assert guard.stop() == 0
+        mock.stop()
+
+
+def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
+    """GUARD_UPSTREAMS__DEFAULT__URL replaces the file's upstream URL."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        env={"GUARD_UPSTREAMS__DEFAULT__URL": mock.url})
+    guard.start()
+    try:
+        response = httpx.post(f"{guard.url}/v1/chat/completions",
+                              json={"model": "m", "messages": [{"role": "user", "content": "e"}]})
+        assert response.status_code == 200
+    finally:
+        guard.stop()
+        mock.stop()

@@ -1,0 +1,86 @@
+"""Loading guard.yaml: defaults, overrides, and errors that name the file, key and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guard.config import load_config
+from guard.errors import ConfigError
+
+
+def test_defaults_without_a_file() -> None:
+    """With no file and no environment, guard listens on loopback and allows nothing unguarded."""
+    settings = load_config(None, environ={})
+    assert settings.listen == "127.0.0.1:8000"
+    assert settings.admin_listen == "127.0.0.1:9000"
+    assert settings.upstreams["default"].url == "http://127.0.0.1:8001"
+    assert settings.log_content is False
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    """policies and state_dir in a config file resolve against the file's directory."""
+    config = tmp_path / "conf" / "guard.yaml"
+    config.parent.mkdir()
+    config.write_text("policies: ./pol\nstate_dir: st\n")
+    settings = load_config(config, environ={})
+    assert settings.policies == config.parent / "pol"
+    assert settings.state_dir == config.parent / "st"
+
+
+def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
+    """GUARD_<KEY> and GUARD_<SECTION>__<KEY> override the file, parsed as YAML scalars."""
+    config = tmp_path / "guard.yaml"
+    config.write_text("max_body_bytes: 100\nupstreams: {default: {url: 'http://a:1'}}\n")
+    settings = load_config(config, environ={
+        "GUARD_MAX_BODY_BYTES": "2048", "GUARD_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "GUARD_UPSTREAMS__DEFAULT__TIMEOUT_S": "5", "GUARD_PASSTHROUGH": "[/v1/embeddings]",
+        "GUARD_ADMIN_TOKENS": "alice:secret"})
+    assert settings.max_body_bytes == 2048
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.upstreams["default"].url == "http://a:1"
+    assert settings.upstreams["default"].timeout_s == 5
+    assert settings.passthrough == ["/v1/embeddings"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("listen: nowhere\n", "listen"),
+    ("bogus_key: 1\n", "bogus_key"),
+    ("routes: {'gpt-*': missing}\n", "routes.gpt-*: unknown upstream 'missing'"),
+    ("upstreams: {other: {url: 'http://x'}}\n", "a `default` upstream is required"),
+    ("redis_url: localhost:6379\n", "redis_url"),
+    ("- a list\n", "expected a mapping"),
+    ("key: [unclosed\n", "not valid YAML"),
+])
+def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
+    """Every invalid file raises ConfigError naming the file and the offending key path."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert str(config) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_env_error_names_the_variable(tmp_path: Path) -> None:
+    """A bad override says which environment variable it came from."""
+    with pytest.raises(ConfigError, match=r"max_body_bytes \(from GUARD_MAX_BODY_BYTES\)"):
+        load_config(None, environ={"GUARD_MAX_BODY_BYTES": "lots"})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A config path that does not exist is a ConfigError, not a traceback."""
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml", environ={})
+
+
+def test_example_file_loads_and_documents_every_key() -> None:
+    """guard.example.yaml is valid and mentions every top-level settings key."""
+    from guard.config import Settings
+
+    example = Path(__file__).resolve().parents[2] / "guard.example.yaml"
+    load_config(example, environ={})
+    text = example.read_text()
+    missing = [key for key in Settings.model_fields if f"\n{key}:" not in text]
+    assert missing == []
