@@ -1,0 +1,131 @@
+"""Kill switch admin routes. Needs `admin_auth_middleware` in front (it names the actor).
+
+GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals": n, "stale": bool}
+POST   /admin/killswitch        {scope, mode (block|refuse, default block), reason, ttl_s?}
+                                → 201 {"switch": {...}}
+DELETE /admin/killswitch/{id}   optional body {reason}
+                                → 200 {"released": true, "switch", "approvers"}
+                                → 202 {"released": false, "switch", "approvers", "needed"}
+                                  (two-person rule: one approval recorded, another actor needed)
+Errors use OpenAI's shape: 400 invalid request, 404 unknown id, 409 same actor approving twice,
+503 the shared state cannot be written (Redis down; nothing changed).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from guard.admin.auth import ADMIN_ACTOR, error_body
+from guard.killswitch.model import Entry
+from guard.killswitch.service import ApprovalConflict, KillSwitchService, SwitchNotFound
+from guard.killswitch.store import StoreUnavailable
+
+KILLSWITCH_SERVICE = web.AppKey("killswitch_service", KillSwitchService)
+PATH = "/admin/killswitch"
+
+
+def add_routes(app: web.Application, service: KillSwitchService) -> None:
+    """Mount the kill switch routes on the admin application."""
+    app[KILLSWITCH_SERVICE] = service
+    app.router.add_get(PATH, list_switches)
+    app.router.add_post(PATH, engage)
+    app.router.add_delete(PATH + "/{id}", release)
+
+
+def _view(entry: Entry, service: KillSwitchService) -> dict[str, Any]:
+    data = entry.as_dict()
+    data["release_approvals_needed"] = service.settings.release_approvals
+    return data
+
+
+def _error(status: int, message: str, type_: str, code: str, param: str | None = None
+           ) -> web.Response:
+    return web.json_response(error_body(message, type_, code, param), status=status)
+
+
+def _actor(request: web.Request) -> str | None:
+    return request.get(ADMIN_ACTOR)
+
+
+async def _json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    text = await request.text()
+    if optional and not text.strip():
+        return {}
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise ValueError("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")  # noqa: TRY004 (answered as 400)
+    return body
+
+
+async def _engage_body(request: web.Request) -> dict[str, Any]:
+    body = await _json_object(request)
+    unknown = sorted(set(body) - {"scope", "mode", "reason", "ttl_s"})
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    return body
+
+
+async def _release_reason(request: web.Request) -> str:
+    reason = (await _json_object(request, optional=True)).get("reason", "")
+    if not isinstance(reason, str):
+        raise ValueError("reason must be a string")  # noqa: TRY004 (answered as 400)
+    return reason
+
+
+async def list_switches(request: web.Request) -> web.Response:
+    service = request.app[KILLSWITCH_SERVICE]
+    return web.json_response({
+        "switches": [_view(e, service) for e in service.entries()],
+        "release_approvals": service.settings.release_approvals,
+        "stale": service.stale,
+    })
+
+
+async def engage(request: web.Request) -> web.Response:
+    service = request.app[KILLSWITCH_SERVICE]
+    actor = _actor(request)
+    if actor is None:
+        return _error(401, "An admin token is required.", "authentication_error",
+                      "missing_admin_token")
+    try:
+        body = await _engage_body(request)
+        switch = await service.engage(
+            scope=body.get("scope", ""), mode=body.get("mode", "block"),
+            reason=body.get("reason", ""), actor=actor, ttl_s=body.get("ttl_s"),
+        )
+    except ValueError as exc:
+        return _error(400, str(exc), "invalid_request_error", "invalid_killswitch")
+    except StoreUnavailable as exc:
+        return _error(503, str(exc), "server_error", "killswitch_state_unavailable")
+    return web.json_response({"switch": _view(Entry(switch), service)}, status=201)
+
+
+async def release(request: web.Request) -> web.Response:
+    service = request.app[KILLSWITCH_SERVICE]
+    actor = _actor(request)
+    if actor is None:
+        return _error(401, "An admin token is required.", "authentication_error",
+                      "missing_admin_token")
+    switch_id = request.match_info["id"]
+    try:
+        reason = await _release_reason(request)
+        result = await service.release(switch_id, actor=actor, reason=reason)
+    except ValueError as exc:
+        return _error(400, str(exc), "invalid_request_error", "invalid_killswitch")
+    except SwitchNotFound as exc:
+        return _error(404, str(exc), "invalid_request_error", "killswitch_not_found", "id")
+    except ApprovalConflict as exc:
+        return _error(409, str(exc), "invalid_request_error", "approval_needs_another_actor")
+    except StoreUnavailable as exc:
+        return _error(503, str(exc), "server_error", "killswitch_state_unavailable")
+    answer: dict[str, Any] = {
+        "released": result.released, "switch": _view(result.entry, service),
+        "approvers": list(result.approvals), "needed": result.needed,
+    }
+    return web.json_response(answer, status=200 if result.released else 202)
