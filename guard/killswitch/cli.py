@@ -1,0 +1,208 @@
+"""`guard killswitch status | engage | release`: the admin API from a terminal.
+
+The token comes from GUARD_ADMIN_TOKEN (one actor's token, never a command-line argument, so it
+stays out of shell history and `ps`). The admin URL from --admin-url or GUARD_ADMIN_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
+TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
+
+EPILOG = """examples:
+  export GUARD_ADMIN_TOKEN=...            # your own admin token (names you in the audit trail)
+  guard killswitch status
+  guard killswitch engage --scope model:gpt-4o --reason 'leaking PII' --ttl 30m
+  guard killswitch engage --scope global --mode refuse --reason 'incident 1234'
+  guard killswitch release ks_3f2a9c1d0b4e --reason 'fixed in v2'
+  guard killswitch status --json --admin-url http://10.0.0.5:9000
+
+scopes: global, model:<name or glob>, tenant:<id>, route:<path>
+modes:  block (HTTP 503 with Retry-After), refuse (a refusal completion, HTTP 200)
+exit codes: 0 done (or release approval recorded), 1 refused or failed, 2 usage
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `killswitch` and its subcommands to the `guard` command."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    top = subparsers.add_parser("killswitch", help="engage, release and list kill switches",
+                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
+    top.set_defaults(func=lambda _args: _usage(top))
+    commands = top.add_subparsers(dest="killswitch_command", metavar="COMMAND")
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--admin-url",
+                            default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
+                            help=f"admin listener (default: $GUARD_ADMIN_URL or "
+                                 f"{DEFAULT_ADMIN_URL})")
+        parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+        parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    status = commands.add_parser("status", help="list engaged switches", epilog=EPILOG,
+                                 formatter_class=formatter)
+    common(status)
+    status.set_defaults(func=cmd_status)
+
+    engage = commands.add_parser("engage", help="engage a switch on every replica",
+                                 epilog=EPILOG, formatter_class=formatter)
+    engage.add_argument("--scope", required=True,
+                        help="global, model:<glob>, tenant:<id> or route:<path>")
+    engage.add_argument("--mode", choices=("block", "refuse"), default="block",
+                        help="block: 503 (default); refuse: a refusal completion")
+    engage.add_argument("--reason", required=True, help="why (recorded and shown to clients)")
+    engage.add_argument("--ttl", type=parse_duration, default=None,
+                        help="expire after this long: 90, 90s, 15m, 2h (default: never)")
+    common(engage)
+    engage.set_defaults(func=cmd_engage)
+
+    release = commands.add_parser("release", help="release (or approve releasing) a switch",
+                                  epilog=EPILOG, formatter_class=formatter)
+    release.add_argument("id", help="the switch id shown by `status`")
+    release.add_argument("--reason", default="", help="why it is safe to release (recorded)")
+    common(release)
+    release.set_defaults(func=cmd_release)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `15m`, `2h` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("a TTL must be positive")
+    return seconds
+
+
+class AdminError(Exception):
+    """The admin API could not be reached, or refused the request."""
+
+
+def call(args: argparse.Namespace, method: str, path: str,
+         body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """One admin API call; (status, JSON answer). AdminError when unreachable or refused."""
+    base = args.admin_url.rstrip("/")
+    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
+        raise AdminError(f"--admin-url must be an http:// or https:// URL, not {base!r}")
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise AdminError(f"set {TOKEN_ENV} to your admin token")
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        base + path, data=data, method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = exc.reason
+        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
+
+
+def _run(args: argparse.Namespace, method: str, path: str,
+         body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]] | None:
+    try:
+        return call(args, method, path, body)
+    except AdminError as exc:
+        print(f"guard killswitch: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    answer = _run(args, "GET", "/admin/killswitch")
+    if answer is None:
+        return 1
+    _, body = answer
+    if args.json:
+        print(json.dumps(body, indent=2))
+        return 0
+    print(format_table(body["switches"], time.time()))
+    if body.get("stale"):
+        print("warning: this replica cannot reach the shared state; showing its last known "
+              "state", file=sys.stderr)
+    return 0
+
+
+def cmd_engage(args: argparse.Namespace) -> int:
+    payload: dict[str, Any] = {"scope": args.scope, "mode": args.mode, "reason": args.reason}
+    if args.ttl is not None:
+        payload["ttl_s"] = args.ttl
+    answer = _run(args, "POST", "/admin/killswitch", payload)
+    if answer is None:
+        return 1
+    switch = answer[1]["switch"]
+    if args.json:
+        print(json.dumps(answer[1], indent=2))
+    else:
+        until = ("until released" if switch["expires_at"] is None
+                 else f"for {_duration(switch['expires_at'] - time.time())}")
+        print(f"engaged {switch['id']}: {switch['scope']} {switch['mode']} {until}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    path = "/admin/killswitch/" + urllib.parse.quote(args.id, safe="")
+    answer = _run(args, "DELETE", path, {"reason": args.reason} if args.reason else None)
+    if answer is None:
+        return 1
+    status, body = answer
+    if args.json:
+        print(json.dumps(body, indent=2))
+    elif status == 202:
+        print(f"approval recorded for {args.id} ({len(body['approvers'])} of {body['needed']}: "
+              f"{', '.join(body['approvers'])}); another actor must release it too")
+    else:
+        print(f"released {args.id} (approved by {', '.join(body['approvers'])})")
+    return 0
+
+
+def format_table(switches: list[dict[str, Any]], now: float) -> str:
+    """Engaged switches as an aligned table for a terminal."""
+    if not switches:
+        return "no kill switch engaged"
+    header = ("ID", "SCOPE", "MODE", "ACTOR", "AGE", "EXPIRES IN", "APPROVALS", "REASON")
+    rows = [header]
+    for s in switches:
+        expires = "-" if s["expires_at"] is None else _duration(s["expires_at"] - now)
+        approvals = f"{len(s['release_approvals'])}/{s.get('release_approvals_needed', 1)}"
+        reason = s["reason"] if len(s["reason"]) <= 60 else s["reason"][:57] + "..."
+        rows.append((s["id"], s["scope"], s["mode"], s["actor"],
+                     _duration(now - s["created_at"]), expires, approvals, reason))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"

@@ -1,0 +1,117 @@
+"""`guard killswitch status | engage | release` as a real subprocess against a real admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from guard.admin.auth import admin_auth_middleware, parse_admin_tokens
+from guard.killswitch.api import add_routes
+from guard.killswitch.cli import format_table
+from guard.killswitch.service import build_service
+from guard.killswitch.settings import KillSwitchSettings
+from guard.observability.metrics import Metrics
+from tests.support import free_port
+
+
+class EventLog:
+    """An in-memory recorder: keeps every event it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        self.events.append((kind, dict(details)))
+        return f"ev{len(self.events)}"
+
+
+@pytest.fixture
+async def admin_url(tmp_path: Path) -> AsyncIterator[str]:
+    tokens = parse_admin_tokens("alice:tok-alice-123456,bob:tok-bob-654321")
+    service = build_service(KillSwitchSettings(release_approvals=2), redis_url=None,
+                            state_dir=tmp_path, recorder=EventLog(),
+                            metrics=Metrics(CollectorRegistry()))
+    await service.start()
+    app = web.Application(middlewares=[admin_auth_middleware(tokens)])
+    add_routes(app, service)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+    await service.aclose()
+
+
+async def guard(*args: str, token: str | None = "tok-alice-123456") -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "GUARD_ADMIN_TOKEN"}
+    if token is not None:
+        env["GUARD_ADMIN_TOKEN"] = token
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "guard", "killswitch", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_engage_status_and_two_person_release(admin_url: str) -> None:
+    """engage prints the id; status shows it in a table and as JSON; release needs two actors."""
+    code, out, _ = await guard("engage", "--scope", "model:gpt-4o", "--reason", "leaking PII",
+                               "--ttl", "15m", "--admin-url", admin_url)
+    assert code == 0 and out.startswith("engaged ks_") and "for 14m" in out
+    switch_id = out.split()[1].rstrip(":")
+    code, out, _ = await guard("status", "--admin-url", admin_url)
+    assert code == 0 and "SCOPE" in out and switch_id in out and "leaking PII" in out
+    code, out, _ = await guard("status", "--json", "--admin-url", admin_url)
+    assert json.loads(out)["switches"][0]["id"] == switch_id
+    code, out, _ = await guard("release", switch_id, "--admin-url", admin_url)
+    assert code == 0 and "another actor must release it too" in out
+    code, out, _ = await guard("release", switch_id, "--reason", "fixed", "--admin-url",
+                               admin_url, token="tok-bob-654321")
+    assert code == 0 and "approved by alice, bob" in out
+    code, out, _ = await guard("status", "--admin-url", admin_url)
+    assert out.strip() == "no kill switch engaged"
+
+
+async def test_errors_exit_1_with_the_reason(admin_url: str) -> None:
+    """A missing token, a wrong token and an unknown id each exit 1 with a readable message."""
+    code, _, err = await guard("status", "--admin-url", admin_url, token=None)
+    assert code == 1 and "GUARD_ADMIN_TOKEN" in err
+    code, _, err = await guard("status", "--admin-url", admin_url, token="wrong")
+    assert code == 1 and "HTTP 403" in err
+    code, _, err = await guard("release", "ks_nope", "--admin-url", admin_url)
+    assert code == 1 and "HTTP 404" in err
+    code, _, err = await guard("status", "--admin-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 1 and "cannot reach" in err
+
+
+async def test_usage_errors_exit_2() -> None:
+    """A missing --reason is a usage error (exit 2), and --help shows examples."""
+    code, _, err = await guard("engage", "--scope", "global")
+    assert code == 2 and "--reason" in err
+    code, out, _ = await guard("engage", "--help")
+    assert code == 0 and "examples:" in out
+
+
+def test_table_is_aligned_and_truncates_long_reasons() -> None:
+    """The status table lines its columns up and keeps long reasons to one line."""
+    rows = [{"id": "ks_1", "scope": "global", "mode": "block", "actor": "alice",
+             "created_at": 0.0, "expires_at": None, "release_approvals": [],
+             "release_approvals_needed": 2, "reason": "r" * 100},
+            {"id": "ks_22", "scope": "tenant:acme", "mode": "refuse", "actor": "breaker",
+             "created_at": 50.0, "expires_at": 400.0, "release_approvals": ["bob"],
+             "release_approvals_needed": 2, "reason": "burst"}]
+    lines = format_table(rows, now=100.0).splitlines()
+    assert len(lines) == 3
+    assert lines[0].index("SCOPE") == lines[1].index("global") == lines[2].index("tenant:acme")
+    assert lines[1].endswith("r" * 57 + "...") and "5m" in lines[2] and "1/2" in lines[2]
