@@ -72,7 +72,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     prompt = dialect.prompt_slots(body)
     decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
     outcome = Outcome()
-    outcome.add(decision, c.recorder.record_decision(ctx, decision, joined(prompt)))
+    outcome.add(decision, record(c, ctx, decision, prompt))
 
     # 5 enforce
     if decision.action is Action.BLOCK:
@@ -111,8 +111,11 @@ def parse_body(raw: bytes) -> Json:
     return body
 
 
-def joined(slots: list[Slot]) -> str:
-    return "\n".join(slot.text for slot in slots)
+def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:
+    """Step 9: every decision that is not a plain allow becomes evidence; returns its incident id."""
+    if not decision.matches:
+        return None
+    return c.recorder.record_decision(ctx, decision, "\n".join(slot.text for slot in slots))
 
 
 def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
@@ -194,7 +197,7 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
                             status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(slots, Stage.COMPLETION))
-    outcome.add(decision, c.recorder.record_decision(ctx, decision, joined(slots)))
+    outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(refuse_choices(dialect, body, decision.message))
     if decision.action is Action.REDACT:

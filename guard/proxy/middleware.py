@@ -4,7 +4,7 @@ request metrics, and mapping errors to OpenAI-shaped answers (the one place that
 from __future__ import annotations
 
 import time
-import uuid
+import os
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -24,7 +24,7 @@ def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
     if 0 < len(given) <= _MAX_REQUEST_ID and given.isprintable():
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 @web.middleware

@@ -26,9 +26,10 @@ NOT_FORWARDED_DOWN = HOP_BY_HOP | {"content-encoding", "server", "date"}
 def end_to_end(headers: CIMultiDictProxy[str] | CIMultiDict[str],
                dropped: frozenset[str]) -> CIMultiDict[str]:
     """The headers a proxy forwards: all but hop-by-hop ones and those `Connection` names."""
-    named = {t.strip().lower() for v in headers.getall("Connection", ()) for t in v.split(",")}
-    return CIMultiDict((k, v) for k, v in headers.items()
-                       if k.lower() not in dropped and k.lower() not in named)
+    connection = headers.get("Connection")
+    if connection:
+        dropped = dropped | {token.strip().lower() for token in connection.split(",")}
+    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in dropped])
 
 
 class Upstreams:
