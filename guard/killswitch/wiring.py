@@ -1,0 +1,66 @@
+"""How the kill switch plugs into guard's composition root (guard.app).
+
+  attach(components)            build the service and breaker; make the service the gate
+  lifecycle(components)         start them before serving, close them on shutdown (STARTERS)
+  admin_routes(app, components) mount /admin/killswitch on the admin app (ADMIN_ROUTES)
+
+The admin app also needs `guard.admin.auth.admin_auth_middleware(load_admin_tokens(...))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from guard.components import Components
+from guard.killswitch.api import add_routes
+from guard.killswitch.breaker import Breaker
+from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.settings import KillSwitchSettings
+
+SERVICE = "killswitch"
+BREAKER = "breaker"
+
+
+def settings_of(components: Components) -> KillSwitchSettings:
+    """The `killswitch:` section of the settings (defaults when the section is absent)."""
+    found = getattr(components.settings, "killswitch", None)
+    return found if isinstance(found, KillSwitchSettings) else KillSwitchSettings()
+
+
+def attach(components: Components) -> KillSwitchService:
+    """Build the service (not started) and the breaker; the service becomes the gate."""
+    settings = settings_of(components)
+    service = build_service(
+        settings, redis_url=components.settings.redis_url,
+        state_dir=components.settings.state_dir, recorder=components.recorder,
+        metrics=components.metrics,
+    )
+    components.gate = service
+    components.extras[SERVICE] = service
+    components.extras["retry_after_s"] = settings.retry_after_s
+    components.extras[BREAKER] = Breaker(
+        settings.breakers, service, components.metrics, redis_url=components.settings.redis_url
+    )
+    return service
+
+
+async def lifecycle(components: Components) -> AsyncIterator[None]:
+    """Start the service and breaker attached to `components`; close them in reverse order."""
+    service: KillSwitchService = components.extras[SERVICE]
+    breaker: Breaker = components.extras[BREAKER]
+    await service.start()
+    try:
+        await breaker.start()
+        try:
+            yield
+        finally:
+            await breaker.aclose()
+    finally:
+        await service.aclose()
+
+
+def admin_routes(app: web.Application, components: Components) -> None:
+    """Mount the kill switch admin routes for the service attached to `components`."""
+    add_routes(app, components.extras[SERVICE])
