@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (look-alike letters are what this module folds)
 """Text normalisation before matching, with a map back to the original characters.
 
 Obfuscation that a reader does not see (zero-width joiners, bidi controls, Unicode tag
@@ -21,13 +22,15 @@ from dataclasses import dataclass
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
 # words apart or hide instructions.
 INVISIBLE: frozenset[int] = frozenset(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
-    + list(range(0x200B, 0x2010))  # zero-width space/non-joiner/joiner, LRM, RLM
-    + list(range(0x202A, 0x202F))  # bidi embeddings and overrides
-    + list(range(0x2060, 0x2070))  # word joiner, invisible operators, bidi isolates
-    + list(range(0xFE00, 0xFE10))  # variation selectors
-    + list(range(0xE0000, 0xE0080))  # Unicode tag characters (ASCII smuggling)
-    + list(range(0xE0100, 0xE01F0))  # variation selectors supplement
+    [
+        0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+        *range(0x200B, 0x2010),  # zero-width space/non-joiner/joiner, LRM, RLM
+        *range(0x202A, 0x202F),  # bidi embeddings and overrides
+        *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+        *range(0xFE00, 0xFE10),  # variation selectors
+        *range(0xE0000, 0xE0080),  # Unicode tag characters (ASCII smuggling)
+        *range(0xE0100, 0xE01F0),  # variation selectors supplement
+    ]
 )
 
 # Cyrillic and Greek letters that look like Latin ones (after NFKC, which already folds

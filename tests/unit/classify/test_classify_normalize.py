@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (look-alike letters are the test data)
 """Normalisation: what it folds, and that spans map back onto the original characters."""
 
 from __future__ import annotations
