@@ -12,8 +12,10 @@ import structlog
 from aiohttp import web
 
 from guard.admin import api as admin_api
+from guard.admin.auth import admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, LogRecorder, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
+from guard.killswitch import wiring as killswitch
 from guard.observability.metrics import Metrics
 from guard.proxy import handler, middleware, passthrough
 from guard.proxy.protocols import DIALECTS
@@ -26,7 +28,7 @@ Lifecycle = Callable[[Components], AsyncIterator[None]]
 
 def build_components(settings: Settings, metrics: Metrics | None = None) -> Components:
     """Everything a guard process shares, not yet started (see `lifecycle`)."""
-    return Components(
+    components = Components(
         settings=settings,
         metrics=metrics or Metrics(),
         upstreams=Upstreams(settings),
@@ -34,6 +36,9 @@ def build_components(settings: Settings, metrics: Metrics | None = None) -> Comp
         gate=NoSwitches(),
         recorder=LogRecorder(),
     )
+    killswitch.attach(components)
+    components.observers.append(components.extras[killswitch.BREAKER].observe)
+    return components
 
 
 async def lifecycle(components: Components) -> AsyncIterator[None]:
@@ -48,8 +53,8 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
         components.ready = False
 
 
-# Parts that need starting (policy store, kill switch, incident recorder) add themselves here.
-STARTERS: list[Lifecycle] = []
+# Parts that need starting, in order; each closes in reverse order on shutdown.
+STARTERS: list[Lifecycle] = [killswitch.lifecycle]
 
 
 def data_app(components: Components) -> web.Application:
@@ -70,7 +75,8 @@ def data_app(components: Components) -> web.Application:
 
 
 def admin_app(components: Components) -> web.Application:
-    app = web.Application()
+    tokens = load_admin_tokens(components.settings.admin_tokens_env)
+    app = web.Application(middlewares=[admin_auth_middleware(tokens)])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:
@@ -78,8 +84,8 @@ def admin_app(components: Components) -> web.Application:
     return app
 
 
-# Admin route groups (kill switch, policies, incidents) register themselves here.
-ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = []
+# Admin route groups, each behind the bearer-token middleware.
+ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = [killswitch.admin_routes]
 
 
 async def serve(settings: Settings, *, reuse_port: bool = False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ class Components:
     gate: Gate
     recorder: Recorder
     ready: bool = False
+    observers: list[Callable[[GuardContext, Decision], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

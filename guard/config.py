@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guard.errors import ConfigError
+from guard.killswitch.settings import KillSwitchSettings
 
 ENV_PREFIX = "GUARD_"
 
@@ -66,6 +67,7 @@ class Settings(Strict):
     shutdown_grace_s: float = Field(30.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
+    killswitch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
 
     @field_validator("listen", "admin_listen")
     @classmethod

@@ -115,6 +115,8 @@ def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slo
     """Step 9: every decision that is not a plain allow becomes evidence; returns its incident id."""
     if not decision.matches:
         return None
+    for observe in c.observers:
+        observe(ctx, decision)
     return c.recorder.record_decision(ctx, decision, "\n".join(slot.text for slot in slots))
 
 

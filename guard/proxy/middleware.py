@@ -4,6 +4,7 @@ request metrics, and mapping errors to OpenAI-shaped answers (the one place that
 from __future__ import annotations
 
 import time
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +19,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("guard.access")
 
 _MAX_REQUEST_ID = 128
+# nginx's convention for a request the client abandoned before the answer was complete.
+CLIENT_CLOSED = 499
 
 
 def _request_id(request: web.Request) -> str:
@@ -43,6 +46,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = CLIENT_CLOSED
         raise
     finally:
         metrics.inflight.dec()
