@@ -18,10 +18,14 @@ from guard.config import Settings, parse_host_port
 from guard.killswitch import wiring as killswitch
 from guard.observability.metrics import Metrics
 from guard.proxy import handler, middleware, passthrough
+from guard.proxy.limits import LimitedSite
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.upstream import Upstreams
 
 log = structlog.get_logger("guard")
+
+# How long a refused request's unread body is drained before the connection closes.
+LINGER_S = 1.0
 
 Lifecycle = Callable[[Components], AsyncIterator[None]]
 
@@ -94,14 +98,18 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests."""
     components = build_components(settings)
     grace = settings.shutdown_grace_s
+    limits = settings.limits
     data = web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
-                         shutdown_timeout=grace)
+                         shutdown_timeout=grace, keepalive_timeout=limits.keepalive_timeout_s,
+                         max_line_size=limits.max_header_bytes,
+                         max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,
+                         lingering_time=LINGER_S)
     admin = web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0)
     await data.setup()
     await admin.setup()
     try:
         host, port = parse_host_port(settings.listen)
-        await web.TCPSite(data, host, port, reuse_port=reuse_port, backlog=1024,
+        await LimitedSite(data, host, port, limits, reuse_port=reuse_port, backlog=1024,
                           shutdown_timeout=grace).start()
         admin_host, admin_port = parse_host_port(settings.admin_listen)
         await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()

@@ -48,6 +48,31 @@ class UpstreamSettings(Strict):
         return value.rstrip("/")
 
 
+class LimitSettings(Strict):
+    """Bounds on what one client or one upstream can make guard hold, in time and memory.
+
+    max_connections:     open client connections on the data port; beyond it new connections
+                         get an immediate 503 `too_many_connections`.
+    header_timeout_s:    a new connection must send its first request's headers within this.
+    body_timeout_s:      a request body must arrive in full within this (408 otherwise).
+    keepalive_timeout_s: idle keep-alive client connections are closed after this.
+    max_header_bytes:    longest request line or header field (400 beyond).
+    max_headers:         header fields per request (400 beyond).
+    max_sse_event_bytes: longest SSE event accepted from an upstream; a longer one ends the
+                         client's stream with an `upstream_protocol_error` event.
+    max_response_bytes:  largest non-streamed upstream answer guard buffers to classify (502).
+    """
+
+    max_connections: int = Field(4096, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+    body_timeout_s: float = Field(30.0, gt=0)
+    keepalive_timeout_s: float = Field(75.0, gt=0)
+    max_header_bytes: int = Field(8190, ge=1024)
+    max_headers: int = Field(128, ge=16)
+    max_sse_event_bytes: int = Field(1 << 20, ge=1024)
+    max_response_bytes: int = Field(32 << 20, ge=1024)
+
+
 class Settings(Strict):
     """Everything `guard serve` reads. See guard.example.yaml for every key with its default."""
 
@@ -67,6 +92,7 @@ class Settings(Strict):
     shutdown_grace_s: float = Field(30.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     killswitch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
 
     @field_validator("listen", "admin_listen")

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
 
@@ -44,5 +45,25 @@ def configure_logging(level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.processors.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, _mask_secrets,
+                    structlog.processors.JSONRenderer(serializer=_dumps)]))
+    handler.addFilter(_client_faults_without_traceback)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _client_faults_without_traceback(record: logging.LogRecord) -> bool:
+    """A malformed request is the client's fault: one warning line, not an error traceback."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError):
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args, record.exc_info = "bad_client_request", (), None
+        record.__dict__["reason"] = error.message
+    return True

@@ -8,6 +8,7 @@ Request ids, timing, access logs and error answers live in `proxy.middleware`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     dialect = DIALECTS[request.match_info.route.resource.canonical]  # type: ignore[union-attr]
 
     # 1 parse
-    raw = await request.read()
+    raw = await read_request(request, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
     ctx = GuardContext(request_id=request[REQUEST_ID], route=dialect.route,
                        model=str(body.get("model") or ""), stream=body.get("stream") is True,
@@ -90,7 +91,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, c, dialect, ctx, inspector, upstream, outcome)
-        answer = await timed_read(upstream, c.settings.max_body_bytes, timer)
+        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, timer)
         if upstream.status == 200:
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
@@ -99,6 +100,16 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=upstream.status, body=answer, headers=headers)
     finally:
         upstream.close()
+
+
+async def read_request(request: web.Request, timeout_s: float) -> bytes:
+    """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await request.read()
+    except TimeoutError as exc:
+        raise RequestError(f"request body did not arrive within {timeout_s:g} s", status=408,
+                           code="request_timeout") from exc
 
 
 def parse_body(raw: bytes) -> Json:
@@ -232,7 +243,7 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     await response.prepare(request)
     timer = request[TIMER]
     guard = StreamGuard(dialect, inspector, ctx, c.recorder)
-    parser = SSEParser()
+    parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     try:
         async for chunk in timed_chunks(upstream, timer):
             for event in parser.feed(chunk):
@@ -248,8 +259,8 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
             await timed_write(response, await guard.finish(), timer)
     except (UpstreamError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
-        await response.write(answers.stream_error_event(
-            "upstream broke off the stream", "upstream_broken"))
+        code = exc.code if isinstance(exc, UpstreamError) else "upstream_broken"
+        await response.write(answers.stream_error_event("upstream broke off the stream", code))
     except ConnectionResetError:
         log.info("client_disconnected", request_id=ctx.request_id)
         return response

@@ -76,6 +76,8 @@ async def error_answers(request: web.Request, handler: Handler) -> web.StreamRes
         response = await handler(request)
     except RequestError as exc:
         response = error_response(exc.status, str(exc), exc.code, param=exc.param)
+        if exc.status == 408:
+            response.force_close()  # the rest of that body may still be on its way
     except UpstreamError as exc:
         structlog.get_logger("guard.upstream").warning(
             "upstream_error", request_id=request[REQUEST_ID], code=exc.code, error=str(exc))

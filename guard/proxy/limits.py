@@ -1,0 +1,111 @@
+"""Connection-level limits of the data plane: how many clients at once, and how long a client may
+take to send its request headers (slow-header clients tie up sockets without ever asking)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, cast
+
+import orjson
+from aiohttp import web
+
+from guard.config import LimitSettings
+
+_OVERLOADED = orjson.dumps({"error": {
+    "message": "guard is at its connection limit; retry shortly", "type": "server_error",
+    "param": None, "code": "too_many_connections"}})
+REJECTION = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+             + str(len(_OVERLOADED)).encode() + b"\r\n\r\n" + _OVERLOADED)
+END_OF_HEADERS = b"\r\n\r\n"
+
+
+class Reject(asyncio.Protocol):
+    """Answers 503 at once and closes: a clear answer beats a silent queue when over the limit."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, hence the cast.
+        writable = cast(asyncio.Transport, transport)
+        writable.write(REJECTION)
+        writable.close()
+
+
+class Watched(asyncio.Protocol):
+    """Wraps aiohttp's protocol: counts the connection and closes it if the first request's
+    headers have not all arrived within the deadline."""
+
+    def __init__(self, inner: Any, on_close: Callable[[], None], header_timeout_s: float) -> None:
+        self._inner = inner
+        self._on_close = on_close
+        self._timeout = header_timeout_s
+        self._tail = b""
+        self._headers_done = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._timer = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._headers_done:
+            window = self._tail + data
+            if END_OF_HEADERS in window:
+                self._headers_done = True
+                self._cancel_timer()
+            else:
+                self._tail = window[-3:]
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return bool(self._inner.eof_received())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        self._on_close()
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def _expire(self) -> None:
+        if not self._headers_done and self._transport is not None:
+            self._transport.abort()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class LimitedSite(web.TCPSite):
+    """A TCP site enforcing `limits.max_connections` and `limits.header_timeout_s`."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, limits: LimitSettings,
+                 **kwargs: Any) -> None:
+        super().__init__(runner, host, port, **kwargs)
+        self._limits = limits
+        self.open_connections = 0
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._protocol, self._host, self._port, backlog=self._backlog,
+            reuse_address=self._reuse_address, reuse_port=self._reuse_port)
+
+    def _protocol(self) -> asyncio.Protocol:
+        if self.open_connections >= self._limits.max_connections:
+            return Reject()
+        self.open_connections += 1
+        server = self._runner.server
+        assert server is not None
+        return Watched(server(), self._closed, self._limits.header_timeout_s)
+
+    def _closed(self) -> None:
+        self.open_connections -= 1

@@ -1,0 +1,106 @@
+"""Clients that misbehave on purpose: each is bounded in time and memory with a clear answer."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """guard with tight limits in front of the stand-in model."""
+    workdir = tmp_path_factory.mktemp("hostile")
+    mock = MockUpstream(workdir)
+    mock.start()
+    server = GuardServer(workdir, {
+        "upstreams": {"default": {"url": mock.url}},
+        "limits": {"max_connections": 8, "header_timeout_s": 0.5, "body_timeout_s": 0.5,
+                   "max_header_bytes": 2048, "max_headers": 32},
+    })
+    server.start()
+    yield server
+    server.stop()
+    mock.stop()
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sends before closing the socket, failing if it stays open too long."""
+    sock.settimeout(seconds)
+    received = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return received
+        received += chunk
+
+
+def test_slow_headers_are_cut_off(guard: GuardServer) -> None:
+    """A client that dribbles its headers is disconnected after header_timeout_s."""
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        closed_within(sock, 5)
+        assert time.monotonic() - started < 3
+
+
+def test_slow_body_gets_408(guard: GuardServer) -> None:
+    """A body that does not arrive within body_timeout_s gets 408 request_timeout."""
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"mo")
+        answer = closed_within(sock, 5)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"request_timeout" in answer
+
+
+def test_connection_flood_gets_a_clear_503(guard: GuardServer) -> None:
+    """Beyond max_connections a new connection is answered 503 too_many_connections at once."""
+    held = [socket.create_connection(("127.0.0.1", guard.port)) for _ in range(8)]
+    try:
+        time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", guard.port)) as extra:
+            answer = closed_within(extra, 3)
+        assert answer.startswith(b"HTTP/1.1 503")
+        assert b"too_many_connections" in answer
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.2)
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 200
+
+
+def test_huge_header_is_refused(guard: GuardServer) -> None:
+    """A header field over max_header_bytes is refused with 400, and guard keeps serving."""
+    response = httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m"},
+                          headers={"X-Big": "a" * 10000})
+    assert response.status_code in (400, 431)
+    ok = httpx.post(f"{guard.url}/v1/chat/completions",
+                    json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+    assert ok.status_code == 200
+
+
+def test_deeply_nested_json_is_a_clean_400(guard: GuardServer) -> None:
+    """JSON nested 100,000 deep is rejected as invalid JSON, not a crash."""
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.post(f"{guard.url}/v1/chat/completions", content=body,
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_guard_survives_all_of_the_above(guard: GuardServer, tmp_path: Path) -> None:
+    """After every hostile client, the process is alive and has logged no unhandled error."""
+    assert guard.proc is not None and guard.proc.poll() is None
+    assert "Traceback" not in guard.output()
+    assert httpx.get(f"{guard.admin_url}/healthz").status_code == 200
