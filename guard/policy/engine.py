@@ -1,0 +1,244 @@
+"""Deciding: verdicts + request context -> Decision. Pure, synchronous, no I/O.
+
+A policy is compiled once (at load) into closures over frozensets and precompiled globs, so
+`evaluate` is a loop over rules with no parsing, no allocation beyond the answer, and no I/O.
+
+Semantics, in full:
+- every rule whose stage covers the stage being decided is evaluated (no first-match stop);
+- a verdict condition holds when one verdict that fired (non-empty labels) satisfies every
+  verdict key of the condition at once; the verdicts that did are the rule's evidence;
+- the decision's action is the strictest action among matching `enforce` rules
+  (block > redact > flag > allow); `shadow` matches are listed but never change it;
+- redactions are the evidence spans of matching enforced `redact` rules, per segment; when a
+  rule names labels, only spans with those labels (or their `category:` children) are masked.
+  A redact decision with nothing to mask becomes a block: a rule decided the text may not pass
+  as it is, and there is no span to take out of it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from guard.policy.model import CONTEXT_KEYS, Condition, Policy, Rule
+from guard.redaction import apply_redactions, merge_spans
+from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Span, Stage, Verdict
+
+__all__ = ["CompiledPolicy", "apply_redactions", "compile_policy", "evaluate", "merge_spans"]
+
+# A compiled condition: (verdicts that fired, context, stage) -> None when it does not hold,
+# else the verdicts that made it hold (empty for pure context conditions).
+Evidence = tuple[Verdict, ...] | None
+Test = Callable[[Sequence[Verdict], GuardContext, Stage], Evidence]
+
+_NO_EVIDENCE: tuple[Verdict, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to evaluate."""
+
+    rule: Rule
+    stages: frozenset[Stage]
+    test: Test
+    span_labels: frozenset[str] | None  # mask only spans with these labels (None: every span)
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """A policy ready to evaluate: its rules compiled, and which classifiers each stage needs."""
+
+    policy: Policy
+    rules: tuple[CompiledRule, ...]
+    classifiers_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _globs(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def _leaf(cond: Condition) -> Test:
+    """The verdict and context keys of one condition (not its sub-conditions) as one test."""
+    names = frozenset(cond.classifier) if cond.classifier else None
+    any_labels = frozenset(cond.labels_any) if cond.labels_any else None
+    all_labels = frozenset(cond.labels_all) if cond.labels_all else None
+    score = cond.score_gte
+    tenants = frozenset(cond.tenant) if cond.tenant else None
+    models = _globs(cond.model) if cond.model else None
+    routes = _globs(cond.route) if cond.route else None
+    stage = Stage(cond.stage) if cond.stage else None
+    on_verdicts = cond.tests_verdicts
+
+    def test(verdicts: Sequence[Verdict], ctx: GuardContext, at: Stage) -> Evidence:
+        if stage is not None and at is not stage:
+            return None
+        if tenants is not None and ctx.tenant not in tenants:
+            return None
+        if models is not None and not models.match(ctx.model):
+            return None
+        if routes is not None and not routes.match(ctx.route):
+            return None
+        if not on_verdicts:
+            return _NO_EVIDENCE
+        evidence = tuple(
+            v for v in verdicts
+            if (names is None or v.classifier in names)
+            and (any_labels is None or not any_labels.isdisjoint(v.labels))
+            and (all_labels is None or all_labels <= v.labels)
+            and (score is None or v.score >= score)
+        )
+        return evidence or None
+
+    return test
+
+
+def _all(tests: Sequence[Test]) -> Test:
+    def test(verdicts: Sequence[Verdict], ctx: GuardContext, at: Stage) -> Evidence:
+        evidence: tuple[Verdict, ...] = ()
+        for sub in tests:
+            found = sub(verdicts, ctx, at)
+            if found is None:
+                return None
+            evidence += found
+        return evidence
+
+    return test
+
+
+def _any(tests: Sequence[Test]) -> Test:
+    def test(verdicts: Sequence[Verdict], ctx: GuardContext, at: Stage) -> Evidence:
+        evidence: Evidence = None
+        for sub in tests:
+            found = sub(verdicts, ctx, at)
+            if found is not None:
+                evidence = found if evidence is None else evidence + found
+        return evidence
+
+    return test
+
+
+def _not(inner: Test) -> Test:
+    def test(verdicts: Sequence[Verdict], ctx: GuardContext, at: Stage) -> Evidence:
+        return _NO_EVIDENCE if inner(verdicts, ctx, at) is None else None
+
+    return test
+
+
+def compile_condition(cond: Condition) -> Test:
+    """One condition (and its sub-conditions) as one test; all parts ANDed."""
+    tests: list[Test] = []
+    if cond.tests_verdicts or any(getattr(cond, k) is not None for k in CONTEXT_KEYS):
+        tests.append(_leaf(cond))
+    if cond.all_:
+        tests.append(_all([compile_condition(c) for c in cond.all_]))
+    if cond.any_:
+        tests.append(_any([compile_condition(c) for c in cond.any_]))
+    if cond.not_ is not None:
+        tests.append(_not(compile_condition(cond.not_)))
+    return tests[0] if len(tests) == 1 else _all(tests)
+
+
+def _labels(cond: Condition) -> set[str]:
+    labels = set(cond.labels_any or ()) | set(cond.labels_all or ())
+    for sub in (*(cond.all_ or ()), *(cond.any_ or ())):
+        labels |= _labels(sub)
+    return labels
+
+
+def referenced_classifiers(cond: Condition) -> set[str] | None:
+    """Classifier names a condition reads; None when a verdict key names no classifier (all)."""
+    names: set[str] = set()
+    if cond.tests_verdicts:
+        if cond.classifier is None:
+            return None
+        names |= set(cond.classifier)
+    for sub in (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ())):
+        found = referenced_classifiers(sub)
+        if found is None:
+            return None
+        names |= found
+    return names
+
+
+def _stages(rule: Rule) -> frozenset[Stage]:
+    if rule.stage == "both":
+        return frozenset(Stage)
+    return frozenset({Stage(rule.stage)})
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Compile every rule; work out which classifiers each stage has to run."""
+    rules = tuple(
+        CompiledRule(rule, _stages(rule), compile_condition(rule.when),
+                     frozenset(_labels(rule.when)) or None)
+        for rule in policy.rules
+    )
+    by_stage: dict[Stage, tuple[str, ...]] = {}
+    for stage in Stage:
+        needed: set[str] = set()
+        for compiled in rules:
+            if stage not in compiled.stages:
+                continue
+            found = referenced_classifiers(compiled.rule.when)
+            needed |= set(policy.classifiers) if found is None else found
+        by_stage[stage] = tuple(name for name in policy.classifiers if name in needed)
+    return CompiledPolicy(policy, rules, by_stage)
+
+
+def _wanted(span: Span, labels: frozenset[str]) -> bool:
+    return span.label in labels or span.label.split(":", 1)[0] in labels
+
+
+def _redactions(matches: Iterable[tuple[CompiledRule, tuple[Verdict, ...]]]
+                ) -> dict[int, tuple[Span, ...]]:
+    spans: dict[int, set[Span]] = {}
+    for compiled, evidence in matches:
+        for verdict in evidence:
+            chosen = verdict.spans
+            if compiled.span_labels is not None:
+                # a rule about some labels masks only those, unless no span carries them
+                labels = compiled.span_labels
+                chosen = tuple(s for s in verdict.spans if _wanted(s, labels)) or chosen
+            if chosen:
+                spans.setdefault(verdict.segment, set()).update(chosen)
+    return {index: tuple(sorted(found, key=lambda s: (s.start, s.end, s.label)))
+            for index, found in sorted(spans.items())}
+
+
+def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: GuardContext,
+             stage: Stage) -> Decision:
+    """The policy's decision on one stage of one request. Pure: same input, same Decision.
+
+    Pass a CompiledPolicy (compile once with `compile_policy`); a Policy is compiled per call.
+    """
+    if isinstance(policy, Policy):
+        policy = compile_policy(policy)
+    fired = [v for v in verdicts if v.labels]
+    matches: list[RuleMatch] = []
+    redact_evidence: list[tuple[CompiledRule, tuple[Verdict, ...]]] = []
+    action = Action.ALLOW
+    for compiled in policy.rules:
+        if stage not in compiled.stages:
+            continue
+        evidence = compiled.test(fired, ctx, stage)
+        if evidence is None:
+            continue
+        rule = compiled.rule
+        matches.append(RuleMatch(rule.name, rule.action, rule.mode, rule.severity, rule.category,
+                                 evidence))
+        if rule.mode is Mode.ENFORCE:
+            if rule.action.rank > action.rank:
+                action = rule.action
+            if rule.action is Action.REDACT:
+                redact_evidence.append((compiled, evidence))
+    redactions = _redactions(redact_evidence) if redact_evidence else {}
+    if action is Action.REDACT and not redactions:
+        action = Action.BLOCK
+    spec = policy.policy
+    return Decision(
+        action=action, stage=stage, policy=spec.name, policy_version=spec.version,
+        matches=tuple(matches), verdicts=tuple(verdicts), redactions=redactions,
+        mask=spec.redaction.mask, message=spec.block.message, status=spec.block.status,
+    )

@@ -1,0 +1,142 @@
+"""YAML that remembers where each key came from, so every policy error can name its line.
+
+`read_yaml(path)` returns the plain data and a `Lines` map from key paths (tuples of keys and
+list indexes) to 1-based line numbers. `Lines.locate(loc)` turns a validation error location into
+the `rules[2].when.all[0]` path an operator reads and the line to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from guard.errors import PolicyError
+
+Loc = tuple[str | int, ...]
+
+_PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def format_path(loc: Sequence[str | int]) -> str:
+    """`('rules', 2, 'when')` as `rules[2].when`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_path(text: str) -> Loc:
+    """The inverse of `format_path`: `classifiers.pii.entities[2]` as a tuple."""
+    loc: list[str | int] = []
+    for match in _PATH_PART.finditer(text):
+        key, index = match.groups()
+        loc.append(int(index) if index is not None else key)
+    return tuple(loc)
+
+
+class Lines:
+    """Line numbers of the keys and items of one YAML document."""
+
+    def __init__(self, path: Path, lines: dict[Loc, int], data: Any) -> None:
+        self.path = path
+        self._lines = lines
+        self._data = data
+
+    def line(self, loc: Loc) -> int:
+        """The line of the longest prefix of `loc` that exists in the document."""
+        for end in range(len(loc), -1, -1):
+            found = self._lines.get(tuple(loc[:end]))
+            if found is not None:
+                return found
+        return 1
+
+    def clean(self, loc: Sequence[str | int]) -> Loc:
+        """`loc` with pydantic's type tags dropped: only keys and indexes found in the data stay.
+
+        A key missing from the data is kept when it is the last part (a missing required field).
+        """
+        data = self._data
+        out: list[str | int] = []
+        for position, part in enumerate(loc):
+            last = position == len(loc) - 1
+            in_dict = isinstance(data, dict) and part in data
+            if in_dict or (isinstance(data, list) and isinstance(part, int)
+                           and 0 <= part < len(data)):
+                data = data[part]
+            elif last or isinstance(part, int):
+                out.append(part)
+                break
+            else:
+                continue
+            out.append(part)
+        return tuple(out)
+
+    def error(self, loc: Sequence[str | int], message: str) -> str:
+        """`file:line: path: message`."""
+        cleaned = self.clean(loc)
+        return f"{self.path}:{self.line(cleaned)}: {format_path(cleaned)}: {message}"
+
+
+class _Converter:
+    """Walks a composed YAML node tree into plain data, noting the line of every key and item."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[Loc, int] = {(): 1}
+        self.errors: list[str] = []
+        self._scalars = yaml.SafeLoader("")  # its constructor resolves tagged scalars safely
+
+    def convert(self, node: yaml.Node, loc: Loc) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[(*loc, index)] = item.start_mark.line + 1
+                items.append(self.convert(item, (*loc, index)))
+            return items
+        return self._scalars.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        path = self.path
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.errors.append(f"{path}:{key_node.start_mark.line + 1}: {format_path(loc)}: "
+                                   "YAML merge keys (<<) are not supported; use `extends`")
+                continue
+            key = self.convert(key_node, loc)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int):
+                self.errors.append(f"{path}:{line}: {format_path(loc)}: keys must be scalars")
+                continue
+            if key in out:
+                self.errors.append(f"{path}:{line}: {format_path((*loc, str(key)))}: duplicate key")
+                continue
+            self.lines[(*loc, key)] = line
+            out[key] = self.convert(value_node, (*loc, key))
+        return out
+
+
+def read_yaml(path: Path) -> tuple[Any, Lines]:
+    """Parse one YAML file; raises PolicyError naming the file and line on bad YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read: {exc}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(f"{path}:{line}: invalid YAML: {problem}") from exc
+    converter = _Converter(path)
+    data = None if node is None else converter.convert(node, ())
+    if converter.errors:
+        raise PolicyError("; ".join(converter.errors), converter.errors)
+    return data, Lines(path, converter.lines, data)
