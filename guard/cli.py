@@ -113,7 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from guard.demo import run_demo
     from guard.observability.logging import configure_logging
 
-    configure_logging("warning")
+    configure_logging("error")
     return run_async(run_demo(once=args.once))
 
 

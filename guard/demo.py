@@ -55,7 +55,7 @@ Step = Callable[[Tour], Awaitable[str]]
 
 
 def show(title: str, outcome: str) -> None:
-    print(f"  {title:<44} {outcome}", flush=True)
+    print(f"  {title:<50} {outcome}", flush=True)
 
 
 def answer_of(raw: str) -> str:
@@ -90,9 +90,27 @@ async def streamed(t: Tour) -> str:
     return f"{status} {headers.get('X-Guard-Decision')}  {chunks} chunks, {finish}: {text[:40]!r}"
 
 
+async def kill_switch(t: Tour) -> str:
+    auth = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    async with t.session.post(f"{t.admin}/admin/killswitch", headers=auth, json={
+            "scope": "model:stand-in", "mode": "block",
+            "reason": "demo: on-call stops the model"}) as engaged:
+        switch = (await engaged.json())["switch"]
+    await asyncio.sleep(0.05)
+    status, headers, raw = await t.chat("Are you there?")
+    stopped = f"{status} {orjson.loads(raw)['error']['code']} (Retry-After {headers.get('Retry-After')})"
+    async with t.session.delete(f"{t.admin}/admin/killswitch/{switch['id']}", headers=auth,
+                                json={"reason": "demo: fixed"}) as released:
+        assert released.status == 200, await released.text()
+    await asyncio.sleep(0.05)
+    status, _, _ = await t.chat("Are you there?")
+    return f"engaged: {stopped}; released: {status}"
+
+
 TOUR: list[tuple[str, Step]] = [
     ("1. an ordinary question is allowed", allowed),
     ("2. a streamed answer passes as it arrives", streamed),
+    ("3. on-call engages a kill switch, then releases", kill_switch),
 ]
 
 

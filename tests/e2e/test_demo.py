@@ -1,0 +1,20 @@
+"""`guard demo --once`: the tour a new user sees runs end to end and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.timeout(120)
+def test_demo_once_runs_the_whole_tour() -> None:
+    """Every tour step succeeds (no FAILED line) and the process exits 0."""
+    done = subprocess.run([sys.executable, "-m", "guard", "demo", "--once"], capture_output=True,
+                          text=True, timeout=110, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAILED" not in done.stdout
+    assert "base_url" in done.stdout
+    assert "kill_switch_engaged" in done.stdout
+    assert "released: 200" in done.stdout
