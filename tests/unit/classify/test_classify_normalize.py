@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from guard.classify.normalize import INVISIBLE, fold_leet, normalize, original_text
 
 ALPHABET = st.sampled_from(
-    list("abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,!@$")
-    + ["\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u00ad", "\U000e0041", "\U000e0069"]
-    + ["\u0301", "\u0308", "\u0327"]  # combining marks
-    + ["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"]  # Cyrillic / Greek look-alikes
-    + ["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"]
+    [
+        *"abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,!@$",
+        *["\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u00ad", "\U000e0041"],
+        *["\u0301", "\u0308", "\u0327"],  # combining marks
+        *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
+        *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
+    ]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
 

@@ -1,0 +1,99 @@
+"""What local (in-process) classifiers share: normalise, scan, map spans back, stay off the loop.
+
+A local classifier implements `scan(norm, segment)`, a synchronous function over the normalised
+text of one segment, returning its findings in normalised coordinates. `LocalClassifier.classify`
+does the rest: normalisation (unless opted out), mapping spans to the original text, merging
+overlapping spans, timing, and moving large batches to a worker thread so the event loop never
+waits on a long scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from guard.classify.normalize import Normalized, normalize, original_text
+from guard.types import Segment, Span, Verdict
+
+# Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
+# thread (tens of microseconds) costs more than the scan itself.
+OFFLOAD_CHARS = 8_192
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a scan found, in normalised-text coordinates; start == end means no span."""
+
+    label: str
+    score: float
+    start: int = 0
+    end: int = 0
+
+
+class LocalClassifier:
+    """Base of the built-in local classifiers (see module docstring).
+
+    category:        the label every verdict that fires carries (`pii`, `secret`, ...).
+    leet:            fold leetspeak while normalising (keyword lists).
+    offload_chars:   batches larger than this run in the default executor.
+    """
+
+    category: str = ""
+    leet: bool = False
+    offload_chars: int = OFFLOAD_CHARS
+
+    def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None) -> None:
+        self.name = name
+        self.normalize = normalize
+        self.max_match_chars = max_match_chars
+
+    def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        """Findings in one segment's normalised text."""
+        raise NotImplementedError
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        if sum(len(s.text) for s in segments) > self.offload_chars:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, self.classify_sync, segments)
+        return self.classify_sync(segments)
+
+    def classify_sync(self, segments: Sequence[Segment]) -> list[Verdict]:
+        """The whole batch, synchronously (what the executor runs)."""
+        started = time.perf_counter()
+        results = [self._one(segment) for segment in segments]
+        latency = time.perf_counter() - started
+        return [
+            Verdict(self.name, seg.index, labels, score, spans, latency)
+            for seg, (labels, score, spans) in zip(segments, results, strict=True)
+        ]
+
+    def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
+        norm = normalize(segment.text, leet=self.leet) if self.normalize else original_text(
+            segment.text
+        )
+        findings = list(self.scan(norm, segment))
+        if not findings:
+            return frozenset(), 0.0, ()
+        labels = {f.label for f in findings}
+        if self.category:
+            labels.add(self.category)
+        score = max(f.score for f in findings)
+        spans = merge_spans(
+            Span(*norm.original_span(f.start, f.end), f.label) for f in findings if f.end > f.start
+        )
+        return frozenset(labels), score, spans
+
+
+def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Spans sorted, with overlapping or touching spans of the same label merged into one."""
+    ordered = sorted(spans, key=lambda s: (s.label, s.start, s.end))
+    merged: list[Span] = []
+    for span in ordered:
+        last = merged[-1] if merged else None
+        if last is not None and last.label == span.label and span.start <= last.end:
+            merged[-1] = Span(last.start, max(last.end, span.end), last.label)
+        else:
+            merged.append(span)
+    return tuple(sorted(merged, key=lambda s: (s.start, s.end, s.label)))

@@ -1,0 +1,110 @@
+"""`keywords`: lists of words or phrases, matched in one pass, robust to obfuscation.
+
+Terms and text are normalised alike (NFKC, invisible characters removed, look-alike letters and,
+by default, leetspeak folded), so `k1ll`, full-width `kill` and `k\u200bill` all match `kill`.
+Labels: `keyword` plus the `label` of every list that matched; spans carry that label.
+"""
+
+from __future__ import annotations
+
+import re  # only re.escape, to quote terms for RE2; nothing is matched with `re`
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from guard.classify.base import Finding, LocalClassifier
+from guard.classify.builtin._engine import PatternSet
+from guard.classify.normalize import Normalized
+from guard.classify.normalize import normalize as normalize_text
+from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.types import Segment
+
+
+class KeywordList(BaseModel):
+    """Terms that share a label.
+
+    terms: words or phrases (matched literally); label: what a match means.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    terms: list[str] = Field(min_length=1)
+    label: str = "keyword"
+
+    @field_validator("terms")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        for i, term in enumerate(value):
+            if not term.strip():
+                raise ValueError(f"term {i} is blank")
+        return value
+
+
+class KeywordsConfig(BaseModel):
+    """Config of a `keywords` classifier.
+
+    lists:          keyword lists, each {terms, label}.
+    terms:          shorthand for one list labelled `keyword`.
+    case_sensitive: match letter case exactly (default: ignore case).
+    word_boundary:  a term matches only as whole words (default true: `ass` not in `class`).
+    leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) in text and terms.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lists: list[KeywordList] = []
+    terms: list[str] = []
+    case_sensitive: bool = False
+    word_boundary: bool = True
+    leet: bool = True
+
+    @model_validator(mode="after")
+    def _some_terms(self) -> KeywordsConfig:
+        if not self.lists and not self.terms:
+            raise ValueError("give `terms` or `lists` (at least one term)")
+        return self
+
+    def all_lists(self) -> list[KeywordList]:
+        extra = [KeywordList(terms=self.terms)] if self.terms else []
+        return [*self.lists, *extra]
+
+
+class KeywordsClassifier(LocalClassifier):
+    """Matches keyword lists over normalised text."""
+
+    category = "keyword"
+
+    def __init__(self, name: str, config: KeywordsConfig, *, normalize: bool = True) -> None:
+        lists = config.all_lists()
+        self.labels: list[str] = []
+        patterns: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        longest = 0
+        for kw_list in lists:
+            for term in kw_list.terms:
+                folded = normalize_text(term, leet=config.leet).text if normalize else term
+                if (folded, kw_list.label) in seen:
+                    continue
+                seen.add((folded, kw_list.label))
+                longest = max(longest, len(term))
+                # Literal match; runs of spaces in a phrase match any whitespace run.
+                patterns.append(r"\s+".join(re.escape(w) for w in folded.split()))
+                self.labels.append(kw_list.label)
+        # Normalisation can shrink text (invisible characters, NFKC), so a term's original can
+        # be longer than the term: allow twice its length plus slack for the stream hold-back.
+        super().__init__(name, normalize=normalize, max_match_chars=2 * longest + 16)
+        self.leet = config.leet and normalize
+        self.patterns = PatternSet(
+            patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary
+        )
+
+    def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        labels = self.labels
+        return [Finding(labels[i], 1.0, s, e) for i, s, e in self.patterns.finditer(norm.text)]
+
+
+def _make(name: str, config: KeywordsConfig, spec: ClassifierSpec) -> KeywordsClassifier:
+    return KeywordsClassifier(name, config, normalize=spec.normalize)
+
+
+TYPE = ClassifierType(KeywordsConfig, _make)

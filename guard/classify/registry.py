@@ -1,0 +1,138 @@
+"""Classifier types by name: a plain dict of built-ins, plus the `guard.classifiers` entry points.
+
+To add a type, add one line to BUILTINS: `"name": ClassifierType(ConfigModel, factory)`. A third
+party adds one without touching guard through an entry point in its own distribution:
+
+    [project.entry-points."guard.classifiers"]
+    my_type = "my_package.module:CLASSIFIER_TYPE"   # a ClassifierType (or a (config, factory) pair)
+
+A factory is called as `factory(name, config, spec)` with the instance name from the policy, the
+validated config model and the common keys, and returns a `guard.types.Classifier`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from guard import __version__
+from guard.classify.builtin import keywords, regex
+from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
+from guard.errors import PolicyError
+from guard.types import Classifier
+
+ENTRY_POINT_GROUP = "guard.classifiers"
+__all__ = [
+    "ClassifierSpec", "ClassifierType", "ConfiguredClassifier", "Factory", "build_classifier",
+    "known_types",
+]
+
+
+@dataclass(frozen=True)
+class ConfiguredClassifier:
+    """A classifier instance declared by a policy, ready to run."""
+
+    name: str
+    spec: ClassifierSpec
+    classifier: Classifier
+    config_hash: str
+
+
+BUILTINS: dict[str, ClassifierType] = {
+    "regex": regex.TYPE,
+    "keywords": keywords.TYPE,
+}
+
+
+def _plugins() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_types() -> list[str]:
+    """Every type name a policy can use: built-ins, then installed plugins."""
+    return sorted(set(BUILTINS) | set(_plugins()))
+
+
+def lookup(type_name: str) -> ClassifierType | None:
+    """The registry entry for `type_name` (a built-in wins over a plugin of the same name)."""
+    if type_name in BUILTINS:
+        return BUILTINS[type_name]
+    ep = _plugins().get(type_name)
+    if ep is None:
+        return None
+    loaded = ep.load()
+    if isinstance(loaded, ClassifierType):
+        return loaded
+    if isinstance(loaded, tuple) and len(loaded) in (2, 3):
+        return ClassifierType(*loaded)
+    raise TypeError(f"entry point {ep.value!r} is not a ClassifierType or (config, factory)")
+
+
+def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _errors(prefix: str, exc: ValidationError) -> list[str]:
+    return [f"{_path(prefix, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+
+
+def config_hash(type_name: str, config: BaseModel, spec: ClassifierSpec) -> str:
+    """A stable hash of what decides a verdict: type, config, normalisation and guard's version."""
+    blob = orjson.dumps(
+        {"type": type_name, "config": config.model_dump(mode="json"),
+         "normalize": spec.normalize, "version": __version__},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
+    """Validate one `classifiers.<name>` entry of a policy and build it.
+
+    Raises PolicyError whose messages name the key path and the reason.
+    """
+    prefix = f"classifiers.{name}"
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{prefix}: expected a mapping with a `type` key")
+    type_name = raw.get("type")
+    if not isinstance(type_name, str):
+        raise PolicyError(f"{prefix}.type: missing (expected one of {', '.join(known_types())})")
+    try:
+        entry = lookup(type_name)
+    except Exception as exc:  # a broken plugin is a policy problem, reported as one
+        raise PolicyError(
+            f"{prefix}.type: cannot load classifier type {type_name!r}: {exc}"
+        ) from exc
+    if entry is None:
+        raise PolicyError(
+            f"{prefix}.type: unknown classifier type {type_name!r} "
+            f"(expected one of {', '.join(known_types())})"
+        )
+    common = {"timeout_s": entry.timeout_s, **raw}
+    try:
+        spec = ClassifierSpec.model_validate(common)
+    except ValidationError as exc:
+        errors = _errors(prefix, exc)
+        raise PolicyError("; ".join(errors), errors) from exc
+    own = dict(spec.model_extra or {})
+    try:
+        config = entry.config.model_validate(own)
+    except ValidationError as exc:
+        errors = _errors(prefix, exc)
+        raise PolicyError("; ".join(errors), errors) from exc
+    if spec.timeout_s <= 0:
+        raise PolicyError(f"{prefix}.timeout_s: must be greater than 0")
+    try:
+        classifier = entry.factory(name, config, spec)
+    except (ValueError, ImportError) as exc:
+        raise PolicyError(f"{prefix}: {exc}") from exc
+    return ConfiguredClassifier(name, spec, classifier, config_hash(type_name, config, spec))

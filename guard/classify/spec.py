@@ -1,0 +1,41 @@
+"""The keys every classifier instance shares, and what a registry entry is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from guard.types import Classifier
+
+
+class ClassifierSpec(BaseModel):
+    """The keys every classifier instance accepts; the rest go to the type's own config model.
+
+    type:      registry name of the classifier type.
+    timeout_s: seconds one batch may take before it counts as a failure.
+    on_error:  on failure or timeout, `fail_open` drops the verdict, `fail_closed` turns it into
+               a `classifier_error` verdict that policies can block on.
+    cache:     reuse verdicts for texts already classified with the same config.
+    normalize: match on normalised text (NFKC, invisible characters removed, look-alikes folded).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    timeout_s: float = 1.0
+    on_error: Literal["fail_open", "fail_closed"] = "fail_open"
+    cache: bool = True
+    normalize: bool = True
+
+
+Factory = Callable[[str, Any, ClassifierSpec], Classifier]
+
+
+class ClassifierType(NamedTuple):
+    """A registry entry: the type's config model, its factory, and its default timeout (s)."""
+
+    config: type[BaseModel]
+    factory: Factory
+    timeout_s: float = 1.0

@@ -1,0 +1,121 @@
+"""Third-party classifiers through the `guard.classifiers` entry point, and the Redis cache."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from guard.classify.cache import VerdictCache
+from guard.classify.registry import build_classifier, known_types
+from guard.classify.runner import ClassifierRunner
+from guard.observability.metrics import Metrics
+from guard.types import Segment, Stage
+from tests.support import RedisServer
+
+PLUGIN = '''
+from collections.abc import Sequence
+from pydantic import BaseModel, ConfigDict
+from guard.classify.registry import ClassifierType
+from guard.types import Segment, Verdict
+
+class ShoutConfig(BaseModel):
+    """Fires when a segment has at least `min_caps` upper-case letters."""
+    model_config = ConfigDict(extra="forbid")
+    min_caps: int = 5
+
+class Shout:
+    max_match_chars = None
+    def __init__(self, name, config, spec):
+        self.name, self.config = name, config
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        return [Verdict(self.name, s.index, frozenset({"shouting"}) if
+                sum(c.isupper() for c in s.text) >= self.config.min_caps else frozenset(), 1.0)
+                for s in segments]
+
+CLASSIFIER_TYPE = ClassifierType(ShoutConfig, Shout)
+'''
+
+
+@pytest.fixture
+def installed_plugin(tmp_path: Path) -> Iterator[Path]:
+    """A distribution `guard-shout` with an entry point, on sys.path like a pip --target install."""
+    site = tmp_path / "site"
+    (site / "guard_shout").mkdir(parents=True)
+    (site / "guard_shout" / "__init__.py").write_text(PLUGIN)
+    info = site / "guard_shout-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: guard-shout\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent("""\
+            [guard.classifiers]
+            shout = guard_shout:CLASSIFIER_TYPE
+        """)
+    )
+    sys.path.insert(0, str(site))
+    try:
+        yield site
+    finally:
+        sys.path.remove(str(site))
+        sys.modules.pop("guard_shout", None)
+
+
+async def test_plugin_is_discovered_and_runs(installed_plugin: Path) -> None:
+    """An installed distribution's entry point adds a type that a policy entry can use."""
+    assert "shout" in known_types()
+    built = build_classifier("loud", {"type": "shout", "min_caps": 3, "on_error": "fail_closed"})
+    runner = ClassifierRunner(Metrics(CollectorRegistry()))
+    segs = [Segment("HELLO there", "user", 0, Stage.PROMPT), Segment("hi", "user", 1, Stage.PROMPT)]
+    out = await runner.run([built], segs, Stage.PROMPT)
+    assert [v.labels for v in out] == [frozenset({"shouting"}), frozenset()]
+
+
+def test_plugin_config_is_validated(installed_plugin: Path) -> None:
+    """The plugin's own config model validates its keys like a built-in's."""
+    from guard.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=r"classifiers.loud.min_caps"):
+        build_classifier("loud", {"type": "shout", "min_caps": "many"})
+
+
+async def test_redis_shares_verdicts_between_replicas(redis_server: RedisServer) -> None:
+    """A verdict computed by one replica is a cache hit for another replica sharing Redis."""
+    built = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
+    segs = [Segment("a forbidden word", "user", 0, Stage.PROMPT)]
+    client_a = Redis.from_url(redis_server.url)
+    client_b = Redis.from_url(redis_server.url)
+    metrics_b = Metrics(CollectorRegistry())
+    runner_a = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache(redis=client_a))
+    runner_b = ClassifierRunner(metrics_b, VerdictCache(redis=client_b))
+    try:
+        first = await runner_a.run([built], segs, Stage.PROMPT)
+        await runner_a.aclose()
+        second = await runner_b.run([built], segs, Stage.PROMPT)
+        assert [(v.labels, v.spans) for v in second] == [(v.labels, v.spans) for v in first]
+        hits = metrics_b.registry.get_sample_value(
+            "guard_classifier_cache_total", {"classifier": "kw", "result": "hit"})
+        assert hits == 1
+    finally:
+        await runner_b.aclose()
+        await client_a.aclose()
+        await client_b.aclose()
+
+
+async def test_redis_outage_is_a_miss_not_a_failure(redis_server: RedisServer) -> None:
+    """With Redis down, classification still answers (the shared cache just misses)."""
+    built = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
+    client = Redis.from_url(redis_server.url)
+    runner = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache(redis=client))
+    redis_server.stop()
+    try:
+        out = await runner.run([built], [Segment("forbidden", "user", 0, Stage.PROMPT)],
+                               Stage.PROMPT)
+        assert out[0].fired
+    finally:
+        await runner.aclose()
+        await client.aclose()

@@ -1,0 +1,45 @@
+"""Small classifiers for runner tests: each behaves one way (answers, sleeps, raises, counts)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from guard.classify.registry import ClassifierSpec, ConfiguredClassifier
+from guard.types import Segment, Stage, Verdict
+
+
+class Echo:
+    """Fires `label` on segments containing `needle`; counts the segments it was asked about."""
+
+    max_match_chars: int | None = 64
+
+    def __init__(self, name: str, needle: str = "bad", label: str = "echo", delay: float = 0.0,
+                 error: Exception | None = None) -> None:
+        self.name = name
+        self.needle = needle
+        self.label = label
+        self.delay = delay
+        self.error = error
+        self.seen = 0
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        self.seen += len(segments)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return [
+            Verdict(self.name, s.index, frozenset({self.label}), 0.9)
+            if self.needle in s.text else Verdict(self.name, s.index)
+            for s in segments
+        ]
+
+
+def configured(classifier: Echo, **spec: object) -> ConfiguredClassifier:
+    spec_model = ClassifierSpec.model_validate({"type": "echo", **spec})
+    return ConfiguredClassifier(classifier.name, spec_model, classifier, f"hash-{classifier.name}")
+
+
+def segments(*texts: str, stage: Stage = Stage.PROMPT) -> list[Segment]:
+    return [Segment(t, "user", i, stage) for i, t in enumerate(texts)]

@@ -1,0 +1,53 @@
+"""The registry: building classifiers from policy entries, and errors that name the key path."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.classify.registry import BUILTINS, build_classifier, known_types
+from guard.errors import PolicyError
+from guard.types import Classifier
+
+
+def test_builtins_are_known() -> None:
+    """Every built-in type is listed by known_types()."""
+    assert set(BUILTINS) <= set(known_types())
+
+
+def test_build_applies_common_keys_and_own_config() -> None:
+    """Common keys go to the spec, the rest to the type's config; the result is a Classifier."""
+    built = build_classifier("words", {"type": "keywords", "terms": ["x"], "timeout_s": 0.3,
+                                       "on_error": "fail_closed"})
+    assert built.name == "words" and built.spec.timeout_s == 0.3
+    assert built.spec.on_error == "fail_closed" and built.spec.cache
+    assert isinstance(built.classifier, Classifier)
+    assert built.classifier.name == "words"
+
+
+def test_config_hash_is_stable_and_config_sensitive() -> None:
+    """Equal configs hash alike (whatever the instance name); different configs do not."""
+    a = build_classifier("a", {"type": "keywords", "terms": ["x"]})
+    b = build_classifier("b", {"type": "keywords", "terms": ["x"]})
+    c = build_classifier("c", {"type": "keywords", "terms": ["y"]})
+    assert a.config_hash == b.config_hash != c.config_hash
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"type": "nope"}, "classifiers.x.type: unknown classifier type 'nope' (expected one of"),
+        ({}, "classifiers.x.type: missing"),
+        ({"type": "keywords", "terms": ["a"], "colour": 1}, "classifiers.x.colour: Extra inputs"),
+        ({"type": "keywords", "terms": ["a"], "on_error": "retry"}, "classifiers.x.on_error:"),
+        ({"type": "regex", "patterns": ["ok", "(a"]},
+         "classifiers.x.patterns[1].pattern: Value error, invalid pattern"),
+        ({"type": "regex", "patterns": ["(a)\\1"]}, "invalid pattern (RE2 syntax)"),
+        ({"type": "keywords"}, "classifiers.x: Value error, give `terms` or `lists`"),
+        ({"type": "keywords", "terms": ["a"], "timeout_s": 0}, "classifiers.x.timeout_s: must be"),
+    ],
+)
+def test_invalid_entries_name_the_key_path(raw: dict[str, object], message: str) -> None:
+    """A broken classifier entry raises PolicyError naming the key path and the reason."""
+    with pytest.raises(PolicyError) as info:
+        build_classifier("x", raw)
+    assert any(message in e for e in info.value.errors), info.value.errors

@@ -1,0 +1,127 @@
+"""The runner: concurrency, timeouts, fail_open / fail_closed, cache use and metrics."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.classify.cache import VerdictCache
+from guard.classify.runner import ClassifierRunner
+from guard.errors import ClassifierError
+from guard.observability.metrics import Metrics
+from guard.types import Stage
+from tests.unit.classify.helpers import Echo, configured, segments
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(CollectorRegistry())
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_verdicts_for_every_classifier_and_segment(metrics: Metrics) -> None:
+    """Each classifier answers for each segment, in classifier then segment order."""
+    runner = ClassifierRunner(metrics)
+    a, b = configured(Echo("a")), configured(Echo("b", needle="worse"))
+    out = await runner.run([a, b], segments("bad", "worse"), Stage.PROMPT)
+    assert [(v.classifier, v.segment, v.fired) for v in out] == [
+        ("a", 0, True), ("a", 1, False), ("b", 0, False), ("b", 1, True)]
+    assert sample(metrics, "guard_classifier_seconds_count", classifier="a", stage="prompt") == 1
+
+
+async def test_classifiers_run_concurrently(metrics: Metrics) -> None:
+    """Three classifiers that each wait 0.2 s finish together in well under 0.6 s."""
+    runner = ClassifierRunner(metrics)
+    slow = [configured(Echo(f"s{i}", delay=0.2)) for i in range(3)]
+    started = time.perf_counter()
+    out = await runner.run(slow, segments("x"), Stage.PROMPT)
+    assert len(out) == 3
+    assert time.perf_counter() - started < 0.45
+
+
+async def test_timeout_fail_closed_becomes_classifier_error(metrics: Metrics) -> None:
+    """A fail_closed classifier that times out yields classifier_error verdicts with score 1."""
+    runner = ClassifierRunner(metrics)
+    slow = configured(Echo("slow", delay=1.0), timeout_s=0.05, on_error="fail_closed")
+    out = await runner.run([slow], segments("a", "b"), Stage.PROMPT)
+    assert [(v.segment, v.labels, v.score) for v in out] == [
+        (0, frozenset({"classifier_error"}), 1.0), (1, frozenset({"classifier_error"}), 1.0)]
+    assert sample(metrics, "guard_classifier_errors_total", classifier="slow", kind="timeout") == 1
+
+
+async def test_error_fail_open_is_dropped_and_counted(metrics: Metrics) -> None:
+    """A fail_open classifier that raises contributes no verdicts and is counted as a fail-open."""
+    runner = ClassifierRunner(metrics)
+    broken = configured(Echo("broken", error=ClassifierError("down")))
+    fine = configured(Echo("fine"))
+    out = await runner.run([broken, fine], segments("bad"), Stage.PROMPT)
+    assert [v.classifier for v in out] == ["fine"]
+    assert sample(metrics, "guard_classifier_errors_total", classifier="broken", kind="error") == 1
+    assert sample(metrics, "guard_classifier_fail_open_total", classifier="broken") == 1
+
+
+async def test_unexpected_exception_never_escapes(metrics: Metrics) -> None:
+    """Even a bare RuntimeError inside a classifier is handled by on_error."""
+    runner = ClassifierRunner(metrics)
+    broken = configured(Echo("b", error=RuntimeError("boom")), on_error="fail_closed")
+    out = await runner.run([broken], segments("x"), Stage.COMPLETION)
+    assert out[0].labels == {"classifier_error"}
+
+
+async def test_cache_serves_repeated_segments(metrics: Metrics) -> None:
+    """Segments seen before are answered from the cache; only new ones reach the classifier."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    echo = Echo("e")
+    c = configured(echo)
+    await runner.run([c], segments("bad one", "fine"), Stage.PROMPT)
+    out = await runner.run([c], segments("bad one", "fine", "bad two"), Stage.PROMPT)
+    assert echo.seen == 3
+    assert [(v.segment, v.fired) for v in out] == [(0, True), (1, False), (2, True)]
+    assert sample(metrics, "guard_classifier_cache_total", classifier="e", result="hit") == 2
+    assert sample(metrics, "guard_classifier_cache_total", classifier="e", result="miss") == 3
+
+
+async def test_cache_can_be_turned_off_per_classifier(metrics: Metrics) -> None:
+    """cache: false classifies every segment every time."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    echo = Echo("e")
+    c = configured(echo, cache=False)
+    await runner.run([c], segments("x"), Stage.PROMPT)
+    await runner.run([c], segments("x"), Stage.PROMPT)
+    assert echo.seen == 2
+
+
+async def test_cache_keys_include_stage_and_role(metrics: Metrics) -> None:
+    """The same text at another stage is classified again (verdicts may depend on it)."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    echo = Echo("e")
+    c = configured(echo)
+    await runner.run([c], segments("x"), Stage.PROMPT)
+    await runner.run([c], segments("x", stage=Stage.COMPLETION), Stage.COMPLETION)
+    assert echo.seen == 2
+
+
+async def test_failures_are_not_cached(metrics: Metrics) -> None:
+    """A classifier error is not remembered: the next request asks again."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    echo = Echo("e", error=ClassifierError("x"))
+    c = configured(echo)
+    await runner.run([c], segments("x"), Stage.PROMPT)
+    echo.error = None
+    out = await runner.run([c], segments("bad"), Stage.PROMPT)
+    assert out[0].fired and echo.seen == 2
+
+
+def test_lru_is_bounded() -> None:
+    """The in-process cache keeps at most max_entries, evicting the least recently used."""
+    cache = VerdictCache(2)
+    cache.put("a", (frozenset(), 0.0, ()))
+    cache.put("b", (frozenset(), 0.0, ()))
+    assert cache.get("a") is not None
+    cache.put("c", (frozenset(), 0.0, ()))
+    assert len(cache) == 2 and cache.get("b") is None and cache.get("a") is not None
