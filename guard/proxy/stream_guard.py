@@ -1,33 +1,402 @@
 """Guarding a streamed completion: SSE events in, the bytes the client may see out.
 
-This first version passes every event through unchanged; the streaming guard (windowed
-classification, hold-back, cut-off, redaction across chunks) replaces `StreamGuard`'s body
-without changing its interface.
+Every choice's content, and every tool call's arguments, is a channel classified on its own
+(one segment each, indexed by channel number). The policy pins how:
+
+- `buffered` (default): a delta's text is held until it has been classified. After a check the
+  text is released except its last `holdback - 1` characters (`holdback`: the longest finding
+  the completion classifiers can make), so a finding that starts in released text lies wholly in
+  the classified text: a finding split across any chunk boundary is seen whole before any of it
+  is released. Each check also re-reads `holdback - 1` characters before the first unreleased
+  one (text released early by `max_holdback_ms` may hold the start of a finding). Redactions
+  are masked in the released text, across chunk boundaries. Checks run when at least
+  `check_chars` new characters can be released (the first one at once, for time to first
+  token), at the end of a choice, and when held text reaches `max_holdback_ms`: then classified
+  text is released up to its last word boundary, and a word still in progress at most one more
+  `max_holdback_ms` later (a slow stream is never held indefinitely).
+- `optimistic`: deltas go out as they arrive; every `check_chars` characters (or
+  `max_holdback_ms` after unchecked text arrived) the text is classified before the next event is
+  forwarded, and a failing check cuts the stream. Text already sent cannot be masked, so a redact
+  decision cuts the stream too.
+
+A block cuts the stream: no further content, a last chunk per unfinished choice with
+`finish_reason: "content_filter"`, then `data: [DONE]`; the relay closes the upstream. The cut is
+recorded with its rule and the character offset of the finding in its choice's text.
+
+When the completion classifiers can find nothing (hold-back 0) events pass through untouched, and
+in any mode an event whose text is released whole and unmasked is forwarded with its own bytes.
 """
 
 from __future__ import annotations
 
-from guard.proxy.protocols.base import Dialect
-from guard.proxy.sse import SSEEvent
-from guard.types import GuardContext, Inspector, Recorder
+import copy
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from guard.observability.metrics import Metrics
+from guard.proxy.protocols.base import Delta, Dialect
+from guard.proxy.sse import SSEEvent, encode_event
+from guard.proxy.stream_window import Channel, Json, Part, straddle
+from guard.types import (
+    Action,
+    Decision,
+    GuardContext,
+    Inspector,
+    Recorder,
+    Segment,
+    Span,
+    Stage,
+)
+
+BUFFERED = "buffered"
+OPTIMISTIC = "optimistic"
+CUT_ACTIONS = {BUFFERED: {Action.BLOCK}, OPTIMISTIC: {Action.BLOCK, Action.REDACT}}
+CutAt = Callable[[Channel, list[Span]], int]   # where a release stops, given the spans to mask
 
 
 class StreamGuard:
     """Decides, event by event, what of an upstream stream the client receives."""
 
     def __init__(self, dialect: Dialect, inspector: Inspector, ctx: GuardContext,
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, metrics: Metrics | None = None) -> None:
         self.dialect = dialect
         self.inspector = inspector
         self.ctx = ctx
         self.recorder = recorder
+        self.metrics = metrics
         self.cut = False
         self.incident_id: str | None = None
+        settings = inspector.stream
+        self.mode = OPTIMISTIC if settings.mode == OPTIMISTIC else BUFFERED
+        self.check_chars = max(1, settings.check_chars)
+        self.max_s = max(0.0, settings.max_holdback_ms / 1000)
+        self.holdback = inspector.holdback_chars(Stage.COMPLETION)
+        self.passthrough = self.holdback == 0
+        # a finding whose first character is released must end inside the classified text: with
+        # findings at most `holdback` long, holding back `holdback - 1` characters is enough
+        self.held = None if self.holdback is None else max(0, self.holdback - 1)
+        self._channels: dict[tuple[int, str, int], Channel] = {}
+        self._choices: dict[int, bool] = {}        # choice index -> finished
+        self._frame: Json = {}
+        self._recorded: set[str] = set()
+        self._first_text: float | None = None
+        self._first_sent = False
+        self._done = False
+
+    # -- the interface the relay drives --------------------------------------------------------
 
     async def feed(self, event: SSEEvent) -> bytes:
         """Bytes to send now for this event (possibly none while text is held back)."""
-        return event.raw
+        if self.passthrough or self.cut or self._done:
+            return event.raw if self.passthrough else b""
+        if event.done:
+            out = await self._end_choices(None, event.raw)
+            self._done = not self.cut
+            return out
+        body = event.json()
+        if body is None:
+            return event.raw
+        self._frame = {k: v for k, v in body.items() if k != "choices"}
+        choices = body.get("choices")
+        finishing = _finishing(choices)
+        deltas = self.dialect.stream_deltas(body)
+        if deltas:
+            return await self._text_event(event, body, deltas, finishing)
+        if isinstance(choices, list) and choices and not finishing:
+            self._see(_indices(choices))      # a role chunk, an empty delta: nothing to hold
+            return event.raw
+        # a finish chunk ends its choices; a chunk without choices (usage, error) ends them all
+        return await self._end_choices(finishing if choices else None, event.raw)
+
+    def deadline(self) -> float | None:
+        """The `time.monotonic()` at which `tick` must run if no event arrives before."""
+        if self.passthrough or self.cut or not self.max_s:
+            return None
+        times = [t for t in map(self._due_at, self._channels.values()) if t is not None]
+        return min(times, default=None)
+
+    async def tick(self) -> bytes:
+        """Release (buffered) or check (optimistic) text that has waited `max_holdback_ms`."""
+        if self.cut or self.passthrough or not self.max_s:
+            return b""
+        now = time.monotonic()
+        due = [ch for ch in self._channels.values()
+               if (when := self._due_at(ch)) is not None and when <= now]
+        if not due:
+            return b""
+        if self.mode == OPTIMISTIC:
+            return await self._check(due, _to_end)
+
+        def cut_at(ch: Channel, spans: list[Span]) -> int:
+            cut = max(ch.word_cut(), ch.overdue(now, 2 * self.max_s))
+            ch.soft_ticked = ch.end
+            return straddle(cut, spans)
+
+        return await self._check(due, cut_at)
 
     async def finish(self) -> bytes:
         """Bytes still held back when the upstream stream ended."""
-        return b""
+        if self.cut or self.passthrough or self._done:
+            return b""
+        self._done = True
+        return await self._flush(list(self._channels.values()))
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def _text_event(self, event: SSEEvent, body: Json, deltas: list[Delta],
+                          finishing: set[int]) -> bytes:
+        now = time.monotonic()
+        if self._first_text is None:
+            self._first_text = now
+        hold = self.mode == BUFFERED
+        shell = _shell(body, deltas) if hold else None
+        alone = hold and shell is None and len(deltas) == 1
+        touched: list[Channel] = []
+        for delta in deltas:
+            channel = self._channel(body, delta)
+            channel.add(delta.text, now, self._frame, event.raw if alone else None, hold=hold)
+            touched.append(channel)
+        self._see({d.choice for d in deltas})
+        if not hold:
+            due = [ch for ch in touched if ch.end - ch.checked >= self.check_chars]
+            out = await self._check(due, _to_end) if due else b""
+            if self.cut:
+                return out
+            self._observe_first(now)
+            if finishing:
+                return out + await self._end_choices(finishing, event.raw)
+            return out + event.raw
+        ending = [ch for ch in touched if ch.choice in finishing]
+        due = [ch for ch in touched if ch not in ending and self._release_due(ch)]
+        out = await self._check(due, self._holdback_cut) if due else b""
+        if self.cut:
+            return out
+        shell_bytes = encode_event(shell) if shell is not None else b""
+        if finishing:
+            # the finish reason must follow the choice's last text
+            return out + await self._end_choices(finishing, shell_bytes)
+        return shell_bytes + out
+
+    async def _end_choices(self, choices: set[int] | None, raw: bytes) -> bytes:
+        """Flush the channels of finishing choices (all, for None) before the event that ends
+        them, so the finish chunk comes after their last text."""
+        channels = [ch for ch in self._channels.values() if choices is None or ch.choice in choices]
+        out = await self._flush(channels)
+        if self.cut:
+            return out
+        for index in choices if choices is not None else list(self._choices):
+            self._choices[index] = True
+        return out + raw
+
+    def _channel(self, body: Json, delta: Delta) -> Channel:
+        kind = {"content": "content", "arguments": "tool"}.get(str(delta.path[-1]), "text")
+        call = 0
+        if kind == "tool":
+            position, k = int(delta.path[1]), int(delta.path[4])
+            call = int(body["choices"][position]["delta"]["tool_calls"][k].get("index", k))
+        key = (delta.choice, kind, call)
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = Channel(len(self._channels), kind, delta.choice, call)
+        return channel
+
+    def _see(self, choices: Iterable[int]) -> None:
+        for index in choices:
+            self._choices.setdefault(index, False)
+
+    # -- checking and releasing ----------------------------------------------------------------
+
+    def _due_at(self, ch: Channel) -> float | None:
+        if self.mode == BUFFERED:
+            return ch.deadline(self.max_s)
+        return None if ch.unchecked_since is None else ch.unchecked_since + self.max_s
+
+    def _release_due(self, ch: Channel) -> bool:
+        if self.held is None or ch.end - self.held <= ch.released:
+            return False
+        return ch.released == 0 or ch.end - ch.checked >= self.check_chars
+
+    def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
+        return straddle(ch.end - (self.held or 0), spans)
+
+    async def _flush(self, channels: list[Channel]) -> bytes:
+        waiting = [ch for ch in channels if ch.pending or ch.checked < ch.end]
+        if not waiting:
+            return b""
+        return await self._check(waiting, _to_end)
+
+    async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
+        """Classify the channels' windows; then cut the stream, or release up to `cut_at`."""
+        starts: list[int] = []
+        segments: list[Segment] = []
+        for ch in channels:
+            since = ch.released if self.mode == BUFFERED else ch.checked
+            start, text = ch.window(since, self.holdback)
+            starts.append(start)
+            segments.append(Segment(text, ch.role, ch.number, Stage.COMPLETION))
+        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+        self._record(decision, segments)
+        if decision.action in CUT_ACTIONS[self.mode]:
+            return self._cut_stream(decision, channels, starts)
+        out: list[bytes] = []
+        now = time.monotonic()
+        for ch, start in zip(channels, starts, strict=True):
+            spans = []
+            if decision.action is Action.REDACT:
+                spans = [Span(start + s.start, start + s.end, s.label)
+                         for s in decision.redactions.get(ch.number, ())]
+            cut = cut_at(ch, spans)
+            ch.mark_checked()
+            if self.mode == BUFFERED:
+                parts = ch.release(cut, spans, decision.mask)
+                out.extend(self._emit(ch, parts, now))
+            ch.trim(self.holdback)
+        return b"".join(out)
+
+    def _emit(self, ch: Channel, parts: list[Part], now: float) -> list[bytes]:
+        if parts:
+            self._observe_first(now)
+        out = []
+        for part in parts:
+            if self.metrics is not None:
+                self.metrics.stream_holdback.observe(now - part.arrived)
+            out.append(part.raw if part.raw is not None else
+                       encode_event(_chunk(self.dialect, ch, part.frame, part.text)))
+        return out
+
+    def _observe_first(self, now: float) -> None:
+        """Time to first token added: from the first text's arrival to its release."""
+        if self._first_text is not None and not self._first_sent:
+            self._first_sent = True
+            if self.metrics is not None:
+                self.metrics.stream_first_token_added.observe(now - self._first_text)
+
+    # -- decisions, incidents, the cut ---------------------------------------------------------
+
+    def _record(self, decision: Decision, segments: list[Segment]) -> None:
+        """Record a decision once per rule per stream: overlapping windows find a value again."""
+        rules = {m.rule for m in decision.matches}
+        if not rules - self._recorded and decision.action is not Action.BLOCK:
+            return
+        self._recorded |= rules
+        text = "\n".join(s.text for s in segments)
+        self.incident_id = self.recorder.record_decision(self.ctx, decision, text) \
+            or self.incident_id
+
+    def _cut_stream(self, decision: Decision, channels: list[Channel],
+                    starts: list[int]) -> bytes:
+        self.cut = True
+        match = next((m for m in decision.enforced if m.action is decision.action),
+                     decision.enforced[0] if decision.enforced else None)
+        rule = match.rule if match is not None else "unknown"
+        where = {ch.number: (ch, start) for ch, start in zip(channels, starts, strict=True)}
+        found = sorted(
+            (where[v.segment][1] + span.start, where[v.segment][0].choice)
+            for v in (match.verdicts if match is not None else ()) if v.segment in where
+            for span in v.spans)
+        offset, choice = found[0] if found else (channels[0].checked, channels[0].choice)
+        if self.metrics is not None:
+            self.metrics.stream_cutoffs.labels(rule).inc()
+        self.recorder.record_event("stream_cut", {
+            "rule": rule, "offset": offset, "choice": choice, "mode": self.mode,
+            "action": str(decision.action), "request_id": self.ctx.request_id,
+            "route": self.ctx.route, "model": self.ctx.model, "incident_id": self.incident_id,
+        })
+        unfinished = [i for i, done in sorted(self._choices.items()) if not done] or [0]
+        out = [encode_event(self._finish_chunk(i)) for i in unfinished]
+        return b"".join(out) + encode_event("[DONE]")
+
+    def _finish_chunk(self, index: int) -> Json:
+        frame = self._frame
+        chunk = self.dialect.chunk(str(frame.get("id") or "guard-cut"),
+                                   str(frame.get("model") or self.ctx.model), index, None,
+                                   "content_filter")
+        chunk.update({k: v for k, v in frame.items() if k != "usage" or v is None})
+        return chunk
+
+
+def _to_end(ch: Channel, spans: list[Span]) -> int:
+    return ch.end
+
+
+def _indices(choices: list[Any]) -> set[int]:
+    return {int(c.get("index", i)) for i, c in enumerate(choices) if isinstance(c, dict)}
+
+
+def _finishing(choices: Any) -> set[int]:
+    if not isinstance(choices, list):
+        return set()
+    return {int(c.get("index", i)) for i, c in enumerate(choices)
+            if isinstance(c, dict) and c.get("finish_reason") is not None}
+
+
+def _chunk(dialect: Dialect, ch: Channel, frame: Json, text: str) -> Json:
+    """A chunk re-emitting released text for one channel, with the upstream chunk's fields."""
+    choice: Json
+    if ch.kind == "text":
+        choice = {"index": ch.choice, "text": text, "logprobs": None, "finish_reason": None}
+    else:
+        delta: Json = {"content": text} if ch.kind == "content" else {
+            "tool_calls": [{"index": ch.call, "function": {"arguments": text}}]}
+        choice = {"index": ch.choice, "delta": delta, "logprobs": None, "finish_reason": None}
+    return {**frame, "choices": [choice]}
+
+
+_BARE_CHOICE = {"index", "delta", "text", "logprobs", "finish_reason"}
+
+
+def _shell(body: Json, deltas: list[Delta]) -> Json | None:
+    """What of a text event must still go out now, its text taken out (role, a tool call's id and
+    name, a finish reason, ...); None when the event carries nothing but text.
+
+    Log-probabilities name the tokens, so they are dropped from events whose text is held.
+    """
+    positions = {int(d.path[1]) for d in deltas}
+    kept: list[Any] = []
+    for i, choice in enumerate(body.get("choices") or ()):
+        if i not in positions:
+            kept.append(choice)
+        elif not _bare(choice):
+            kept.append(_emptied(choice))
+    if not kept:
+        return None
+    shell = copy.copy(body)
+    shell["choices"] = kept
+    return shell
+
+
+def _bare(choice: Json) -> bool:
+    if (set(choice) - _BARE_CHOICE or choice.get("logprobs") is not None
+            or choice.get("finish_reason") is not None):
+        return False
+    delta = choice.get("delta")
+    if delta is None:
+        return True
+    if not isinstance(delta, dict):
+        return False
+    for key, value in delta.items():
+        if key == "tool_calls" and isinstance(value, list):
+            if not all(isinstance(c, dict) and set(c) <= {"index", "function"}
+                       and isinstance(c.get("function"), dict)
+                       and set(c["function"]) <= {"arguments"} for c in value):
+                return False
+        elif key != "content" and value is not None:
+            return False
+    return True
+
+
+def _emptied(choice: Json) -> Json:
+    out = copy.deepcopy(choice)
+    out["logprobs"] = None
+    if "text" in out:
+        out["text"] = ""
+    delta = out.get("delta")
+    if isinstance(delta, dict):
+        if isinstance(delta.get("content"), str):
+            delta["content"] = ""
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                function["arguments"] = ""
+    return out

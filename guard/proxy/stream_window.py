@@ -1,0 +1,183 @@
+"""One guarded text of a stream (a choice's content, or one tool call's arguments): the text not
+yet released, the overlap kept for classification, and how a release is cut and masked.
+
+Offsets are absolute character offsets into the channel's whole text since the stream began.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from guard.redaction import merge_spans
+from guard.types import Span
+
+Json = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Piece:
+    """The text one upstream delta added that has not been released yet.
+
+    frame: the upstream chunk's top-level fields (id, object, created, model, ...), so a
+           re-emitted chunk keeps them.
+    raw:   the upstream event's exact bytes when the event held this text and nothing else, so an
+           unchanged piece is forwarded byte for byte.
+    """
+
+    start: int
+    end: int
+    arrived: float
+    frame: Json
+    raw: bytes | None
+
+
+@dataclass(slots=True)
+class Part:
+    """A released piece of text: the upstream bytes unchanged (`raw`), or text to re-emit."""
+
+    frame: Json
+    text: str
+    raw: bytes | None
+    arrived: float
+
+
+@dataclass(slots=True)
+class Channel:
+    """One guarded text. kind: `content` (chat), `tool` (tool call arguments) or `text` (legacy
+    completions); `number` is its segment index in the decisions made on this stream."""
+
+    number: int
+    kind: str
+    choice: int
+    call: int = 0
+    base: int = 0               # absolute offset of text[0]
+    text: str = ""              # text from `base` to the end received so far
+    released: int = 0           # everything before this offset has gone to the client
+    checked: int = 0            # everything before this offset has been classified
+    unchecked_since: float | None = None
+    soft_ticked: int = 0        # pending text before this offset had its word-boundary release
+    pieces: deque[Piece] = field(default_factory=deque)
+
+    @property
+    def role(self) -> str:
+        return "tool_call" if self.kind == "tool" else "assistant"
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.text)
+
+    @property
+    def pending(self) -> int:
+        return self.end - self.released
+
+    def add(self, text: str, now: float, frame: Json, raw: bytes | None, *, hold: bool) -> None:
+        """Append a delta's text; keep it as a pending piece when it is held back."""
+        if hold:
+            self.pieces.append(Piece(self.end, self.end + len(text), now, frame, raw))
+        if self.unchecked_since is None:
+            self.unchecked_since = now
+        self.text += text
+        if not hold:
+            self.released = self.end
+
+    def window(self, since: int, overlap: int | None) -> tuple[int, str]:
+        """The text to classify so that every finding touching [since, end) lies wholly inside:
+        it starts `overlap - 1` characters before `since` (or at the start, when unbounded)."""
+        start = self.base if overlap is None else max(self.base, since - max(0, overlap - 1))
+        return start, self.text[start - self.base:]
+
+    def mark_checked(self) -> None:
+        self.checked = self.end
+        self.unchecked_since = None
+
+    def trim(self, overlap: int | None) -> None:
+        """Forget text no future window needs (unbounded classifiers need all of it)."""
+        if overlap is None:
+            return
+        keep = max(self.base, min(self.released, self.checked) - max(0, overlap - 1))
+        if keep > self.base:
+            self.text = self.text[keep - self.base:]
+            self.base = keep
+
+    def word_cut(self) -> int:
+        """The end of the last whole word of the pending text (or `released` when none ends)."""
+        pending = self.text[self.released - self.base:]
+        for i in range(len(pending) - 1, -1, -1):
+            if pending[i].isspace():
+                return self.released + i + 1
+        return self.released
+
+    def overdue(self, now: float, limit_s: float) -> int:
+        """The end of the pending pieces that arrived at least `limit_s` ago."""
+        cut = self.released
+        for piece in self.pieces:
+            if now - piece.arrived < limit_s:
+                break
+            cut = piece.end
+        return cut
+
+    def deadline(self, max_s: float) -> float | None:
+        """When pending text must next be looked at: a word-boundary release `max_s` after it
+        arrived, and a release of everything `2 * max_s` after (the word in progress)."""
+        if not self.pieces:
+            return None
+        hard = self.pieces[0].arrived + 2 * max_s
+        soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)
+        return min(soft, hard)
+
+    def release(self, cut: int, spans: list[Span], mask: str) -> list[Part]:
+        """Release the pending text before `cut`, with `spans` (absolute) masked.
+
+        A span's mask is written once, where its first unreleased character was; the rest of the
+        span is dropped, so a value straddling pieces comes out as one mask.
+        """
+        cut = min(cut, self.end)
+        first = self.released
+        merged = [s for s in merge_spans(spans) if s.end > first and s.start < cut]
+        parts: list[Part] = []
+        while self.pieces and self.pieces[0].start < cut:
+            piece = self.pieces[0]
+            stop = min(piece.end, cut)
+            touched = any(s.start < stop and s.end > piece.start for s in merged)
+            if stop == piece.end and not touched and piece.raw is not None:
+                parts.append(Part(piece.frame, "", piece.raw, piece.arrived))
+            else:
+                text = self._render(piece.start, stop, merged, first, mask)
+                if text:
+                    parts.append(Part(piece.frame, text, None, piece.arrived))
+            if stop == piece.end:
+                self.pieces.popleft()
+            else:
+                piece.start, piece.raw = stop, None
+        self.released = max(self.released, cut)
+        return parts
+
+    def _render(self, start: int, stop: int, spans: list[Span], first: int, mask: str) -> str:
+        out: list[str] = []
+        pos = start
+        for span in spans:
+            lo, hi = max(span.start, start), min(span.end, stop)
+            if lo >= hi:
+                continue
+            out.append(self._slice(pos, lo))
+            if lo == max(span.start, first):
+                out.append(mask.replace("{label}", span.label))
+            pos = hi
+        out.append(self._slice(pos, stop))
+        return "".join(out)
+
+    def _slice(self, start: int, stop: int) -> str:
+        return self.text[start - self.base:stop - self.base]
+
+
+def straddle(cut: int, spans: list[Span]) -> int:
+    """Move a release cut past every span it would split, so a mask is never cut in two."""
+    moved = True
+    while moved:
+        moved = False
+        for span in spans:
+            if span.start < cut < span.end:
+                cut, moved = span.end, True
+    return cut

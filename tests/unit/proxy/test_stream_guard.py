@@ -1,0 +1,375 @@
+"""The stream guard driven directly with synthetic SSE events: hold-back, overlap, cut, redaction.
+
+The exhaustive tests split a completion holding a secret or an e-mail address at every character
+boundary into one, two and three chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.observability.metrics import Metrics
+from guard.proxy.protocols import DIALECTS
+from guard.proxy.sse import SSEEvent, SSEParser, encode_event, parse_event
+from guard.proxy.stream_guard import StreamGuard
+from guard.types import Action, GuardContext, Mode, Stage, StreamSettings
+from tests.unit.proxy.test_stream_guard_inspector import (
+    EMAIL,
+    SECRET,
+    SECRETS,
+    ListRecorder,
+    PatternClassifier,
+    PatternInspector,
+    inspector,
+)
+
+CHAT = DIALECTS["/v1/chat/completions"]
+COMPLETIONS = DIALECTS["/v1/completions"]
+CTX = GuardContext(request_id="req-1", route=CHAT.route, model="m", stream=True)
+MASK = "[REDACTED:pii:email]"
+# a narrower e-mail finder keeps the exhaustive texts short while still longer than the hold-back
+SHORT_PII = PatternClassifier("pii", "pii", "pii:email", re.compile(
+    r"[A-Za-z0-9._%+-]{1,16}@[A-Za-z0-9-]{1,12}(?:\.[A-Za-z]{2,4}){1,2}"), 39)
+
+SECRET_TEXT = f"Sure, the key is {SECRET} and that is all."
+EMAIL_TEXT = f"Write to {EMAIL} for help, or ask the team here."
+
+
+def frame(**extra: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-abc", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "m", "system_fingerprint": None, **extra}
+
+
+def chat_event(choices: list[dict[str, Any]], **extra: Any) -> SSEEvent:
+    return parse_event(encode_event({**frame(**extra), "choices": choices}))
+
+
+def content(index: int, text: str) -> dict[str, Any]:
+    return {"index": index, "delta": {"content": text}, "logprobs": None, "finish_reason": None}
+
+
+def chat_stream(pieces: Sequence[str], *, n: int = 1, usage: bool = False) -> list[SSEEvent]:
+    """What an OpenAI-style server streams: role chunk, one chunk per piece and choice, finish."""
+    extra = {"usage": None} if usage else {}
+    events = [chat_event([{"index": i, "delta": {"role": "assistant", "content": ""},
+                           "logprobs": None, "finish_reason": None} for i in range(n)], **extra)]
+    events += [chat_event([content(i, p)], **extra) for p in pieces for i in range(n)]
+    events += [chat_event([{"index": i, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+                           for i in range(n)], **extra)]
+    if usage:
+        events.append(parse_event(encode_event({**frame(), "choices": [], "usage": {
+            "prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}})))
+    return [*events, parse_event(b"data: [DONE]\n\n")]
+
+
+def tool_stream(pieces: Sequence[str]) -> list[SSEEvent]:
+    """A streamed tool call: id and name in the first chunk, arguments in pieces."""
+    events = [chat_event([{"index": 0, "delta": {"role": "assistant", "content": None},
+                           "logprobs": None, "finish_reason": None}])]
+    for k, piece in enumerate(pieces):
+        call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+        if k == 0:
+            call.update(id="call_0", type="function")
+            call["function"]["name"] = "lookup"
+        events.append(chat_event([{"index": 0, "delta": {"tool_calls": [call]},
+                                   "logprobs": None, "finish_reason": None}]))
+    events.append(chat_event([{"index": 0, "delta": {}, "logprobs": None,
+                               "finish_reason": "tool_calls"}]))
+    return [*events, parse_event(b"data: [DONE]\n\n")]
+
+
+def completion_stream(pieces: Sequence[str]) -> list[SSEEvent]:
+    def event(text: str, finish: str | None) -> SSEEvent:
+        return parse_event(encode_event({
+            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}))
+    return [*(event(p, None) for p in pieces), event("", "stop"),
+            parse_event(b"data: [DONE]\n\n")]
+
+
+@dataclass
+class Received:
+    """What a client made of the guard's output."""
+
+    raw: bytes
+    events: list[dict[str, Any]] = field(default_factory=list)
+    text: dict[int, str] = field(default_factory=dict)
+    args: dict[int, str] = field(default_factory=dict)
+    finish: dict[int, str] = field(default_factory=dict)
+    done: bool = False
+
+
+def receive(raw: bytes) -> Received:
+    got = Received(raw)
+    parser = SSEParser()
+    for event in parser.feed(raw):
+        assert not got.done, "nothing may follow [DONE]"
+        if event.done:
+            got.done = True
+            continue
+        body = orjson.loads(event.data or "")
+        got.events.append(body)
+        for choice in body.get("choices", []):
+            i = choice["index"]
+            delta = choice.get("delta", {})
+            piece = choice.get("text") if "text" in choice else delta.get("content")
+            got.text[i] = got.text.get(i, "") + (piece or "")
+            for call in delta.get("tool_calls") or ():
+                got.args[i] = got.args.get(i, "") + (call.get("function", {}).get("arguments")
+                                                    or "")
+            if choice.get("finish_reason"):
+                got.finish[i] = choice["finish_reason"]
+    assert parser.close() is None
+    return got
+
+
+async def run(events: Sequence[SSEEvent], insp: Any, *, dialect: Any = CHAT,
+              recorder: ListRecorder | None = None,
+              metrics: Metrics | None = None) -> tuple[Received, StreamGuard]:
+    guard = StreamGuard(dialect, insp, CTX, recorder or ListRecorder(), metrics)
+    out = bytearray()
+    for event in events:
+        out += await guard.feed(event)
+        if guard.cut:
+            break
+    else:
+        out += await guard.finish()
+    return receive(bytes(out)), guard
+
+
+def splits(text: str, most: int = 3) -> Iterator[list[str]]:
+    """`text` cut into 1 to `most` non-empty pieces at every combination of boundaries."""
+    for count in range(most):
+        for cuts in itertools.combinations(range(1, len(text)), count):
+            bounds = (0, *cuts, len(text))
+            yield [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def only(*classifiers: PatternClassifier, **kwargs: Any) -> PatternInspector:
+    insp = inspector(**kwargs)
+    insp.classifiers = classifiers
+    return insp
+
+
+@pytest.mark.parametrize("check_chars", [1, 8, 64])
+async def test_buffered_secret_never_reaches_the_client_at_any_split(check_chars: int) -> None:
+    """Buffered: a secret split anywhere into 1-3 chunks is cut before any of it is sent."""
+    start = SECRET_TEXT.index(SECRET)
+    count = 0
+    for pieces in splits(SECRET_TEXT):
+        recorder = ListRecorder()
+        got, guard = await run(chat_stream(pieces), only(SECRETS, check_chars=check_chars),
+                               recorder=recorder)
+        assert guard.cut, pieces
+        assert SECRET_TEXT[:start].startswith(got.text[0]), pieces
+        assert got.finish == {0: "content_filter"} and got.done
+        ((kind, details),) = recorder.events
+        assert (kind, details["rule"], details["offset"]) == ("stream_cut", "no-secrets", start)
+        count += 1
+    gaps = len(SECRET_TEXT) - 1
+    assert count == 1 + gaps + gaps * (gaps - 1) // 2
+
+
+@pytest.mark.parametrize("check_chars", [1, 8, 64])
+async def test_buffered_email_is_masked_at_any_split(check_chars: int) -> None:
+    """Buffered: an e-mail split anywhere into 1-3 chunks comes out as one mask, the rest intact."""
+    want = EMAIL_TEXT.replace(EMAIL, MASK)
+    for pieces in splits(EMAIL_TEXT):
+        got, guard = await run(chat_stream(pieces), only(SHORT_PII, check_chars=check_chars))
+        assert not guard.cut
+        assert got.text[0] == want, pieces
+        assert got.finish == {0: "stop"} and got.done
+
+
+async def test_optimistic_cuts_at_any_split() -> None:
+    """Optimistic: every split of a secret or an e-mail is cut, with the finding's offset."""
+    for text, value, classifier in ((SECRET_TEXT, SECRET, SECRETS),
+                                    (EMAIL_TEXT, EMAIL, SHORT_PII)):
+        for pieces in splits(text):
+            recorder = ListRecorder()
+            got, guard = await run(chat_stream(pieces),
+                                   only(classifier, mode="optimistic", check_chars=8),
+                                   recorder=recorder)
+            assert guard.cut, pieces
+            assert text.startswith(got.text[0])
+            assert got.finish == {0: "content_filter"} and got.done
+            assert recorder.events[0][1]["offset"] == text.index(value)
+
+
+async def test_buffered_holds_no_more_than_the_holdback() -> None:
+    """Buffered: after each chunk, at most holdback + check_chars - 2 characters are held."""
+    text = "a fairly long and harmless answer, " * 6
+    insp = only(SECRETS, check_chars=8)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    sent = ""
+    received = 0
+    for event in chat_stream([text[i:i + 3] for i in range(0, len(text), 3)])[:-2]:
+        got = receive(await guard.feed(event))
+        sent += got.text.get(0, "")
+        received += len((event.json() or {}).get("choices", [{}])[0].get("delta", {}).get(
+            "content") or "")
+        assert received - len(sent) <= 19 + 8 - 1
+    assert len(sent) >= len(text) - 19 - 8
+
+
+async def test_first_text_is_released_as_soon_as_it_passes_the_holdback() -> None:
+    """Buffered: the first check runs once holdback characters arrived, not after a window."""
+    guard = StreamGuard(CHAT, only(SECRETS, check_chars=64), CTX, ListRecorder())
+    out = b""
+    for event in chat_stream(["x" * 19, "y"])[:3]:
+        out += await guard.feed(event)
+    assert receive(out).text[0] == "x"
+
+
+async def test_redaction_in_tool_call_arguments_keeps_the_call() -> None:
+    """Tool-call argument deltas are guarded: an e-mail is masked, id/name/finish kept."""
+    args = orjson.dumps({"to": EMAIL, "subject": "quarterly numbers for the team"}).decode()
+    for pieces in splits(args, 2):
+        got, _ = await run(tool_stream(pieces), only(SHORT_PII, check_chars=4))
+        assert orjson.loads(got.args[0]) == {"to": MASK,
+                                             "subject": "quarterly numbers for the team"}
+        first_call = next(c for e in got.events for ch in e["choices"]
+                          for c in ch["delta"].get("tool_calls") or ())
+        assert (first_call["id"], first_call["function"]["name"]) == ("call_0", "lookup")
+        assert got.finish == {0: "tool_calls"}
+
+
+async def test_secret_in_tool_call_arguments_cuts() -> None:
+    """A secret in streamed tool-call arguments cuts the stream before any of it is sent."""
+    args = orjson.dumps({"key": SECRET, "note": "rotate it later please, thanks"}).decode()
+    got, guard = await run(tool_stream([args[i:i + 5] for i in range(0, len(args), 5)]),
+                           only(SECRETS))
+    assert guard.cut and SECRET[:4] not in got.args.get(0, "")
+    assert got.finish == {0: "content_filter"}
+
+
+async def test_legacy_completions_are_guarded() -> None:
+    """/v1/completions streams are redacted across chunks like chat."""
+    pieces = [EMAIL_TEXT[i:i + 3] for i in range(0, len(EMAIL_TEXT), 3)]
+    got, _ = await run(completion_stream(pieces), only(SHORT_PII), dialect=COMPLETIONS)
+    assert got.text[0] == EMAIL_TEXT.replace(EMAIL, MASK)
+    assert got.finish == {0: "stop"} and got.done
+    assert all(e["object"] == "text_completion" and e["id"] == "cmpl-1" for e in got.events)
+
+
+async def test_each_choice_is_guarded_on_its_own() -> None:
+    """With n=2 a value in choice 1 is masked in choice 1 only; indices and ids are kept."""
+    clean = "nothing to see in this first answer, only words and more words."
+    events = [chat_stream([], n=2)[0]]
+    for k in range(0, max(len(clean), len(EMAIL_TEXT)), 4):
+        events.append(chat_event([content(0, clean[k:k + 4])]) if clean[k:k + 4] else None)
+        events.append(chat_event([content(1, EMAIL_TEXT[k:k + 4])])
+                      if EMAIL_TEXT[k:k + 4] else None)
+    events = [e for e in events if e is not None] + chat_stream([], n=2)[1:]
+    got, _ = await run(events, only(SHORT_PII))
+    assert got.text == {0: clean, 1: EMAIL_TEXT.replace(EMAIL, MASK)}
+    assert got.finish == {0: "stop", 1: "stop"}
+    assert {e["id"] for e in got.events} == {"chatcmpl-abc"}
+
+
+async def test_role_usage_and_done_pass_through_untouched() -> None:
+    """Role, finish and usage chunks keep their exact bytes; [DONE] ends the output."""
+    events = chat_stream([EMAIL_TEXT[:30], EMAIL_TEXT[30:]], usage=True)
+    got, _ = await run(events, only(SHORT_PII))
+    assert got.raw.startswith(events[0].raw)
+    assert got.raw.endswith(events[-3].raw + events[-2].raw + events[-1].raw)
+    assert got.events[-1]["usage"]["total_tokens"] == 3
+
+
+async def test_nothing_to_classify_passes_bytes_exactly() -> None:
+    """With no completion classifiers (hold-back 0) the output is the input, byte for byte."""
+    events = chat_stream(["a", "b" * 50, SECRET], n=2, usage=True)
+    got, guard = await run(events, PatternInspector(rules={}, classifiers=()))
+    assert got.raw == b"".join(e.raw for e in events)
+    assert guard.passthrough
+
+
+async def test_unchanged_chunks_keep_their_bytes_when_held() -> None:
+    """Buffered with classifiers: chunks released whole and unmasked go out with their bytes."""
+    text = "plain words only, nothing here to find at all, just words."
+    events = chat_stream(list(text))
+    got, _ = await run(events, only(SECRETS, check_chars=4))
+    assert got.text[0] == text
+    assert got.raw == b"".join(e.raw for e in events)
+
+
+async def test_shadow_rules_record_but_do_not_change_the_stream() -> None:
+    """Shadow rules record a decision once per stream and leave the text as it is."""
+    recorder = ListRecorder()
+    pieces = [SECRET_TEXT[i:i + 2] for i in range(0, len(SECRET_TEXT), 2)]
+    got, guard = await run(chat_stream(pieces), only(SECRETS, shadow=True, check_chars=1),
+                           recorder=recorder)
+    assert not guard.cut and got.text[0] == SECRET_TEXT
+    assert [m.rule for d in recorder.decisions for m in d.matches] == ["no-secrets"]
+    assert all(m.mode is Mode.SHADOW for d in recorder.decisions for m in d.matches)
+
+
+async def test_cut_records_incident_and_metrics() -> None:
+    """A cut counts guard_stream_cutoffs_total{rule} and records the decision and the event."""
+    metrics = Metrics(CollectorRegistry())
+    recorder = ListRecorder()
+    pieces = [SECRET_TEXT[i:i + 5] for i in range(0, len(SECRET_TEXT), 5)]
+    _, guard = await run(chat_stream(pieces), only(SECRETS), recorder=recorder,
+                         metrics=metrics)
+    value = metrics.registry.get_sample_value("guard_stream_cutoffs_total",
+                                              {"rule": "no-secrets"})
+    assert value == 1.0
+    assert recorder.decisions[0].action is Action.BLOCK
+    assert recorder.events[0][1]["incident_id"] == guard.incident_id == "inc-1"
+    assert metrics.registry.get_sample_value("guard_stream_first_token_added_seconds_count") == 1
+    assert metrics.registry.get_sample_value("guard_stream_holdback_seconds_count", {}) >= 1
+
+
+async def test_slow_stream_releases_at_max_holdback() -> None:
+    """Buffered: held text goes out at max_holdback_ms (to a word boundary), the rest later."""
+    insp = only(SHORT_PII, check_chars=8, max_holdback_ms=60)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream(["Hello there, frie"])
+    assert await guard.feed(events[0]) == events[0].raw
+    assert await guard.feed(events[1]) == b""
+    deadline = guard.deadline()
+    assert deadline is not None and 0.04 < deadline - time.monotonic() <= 0.06
+    await asyncio.sleep(deadline - time.monotonic())
+    assert receive(await guard.tick()).text[0] == "Hello there, "
+    second = guard.deadline()
+    assert second is not None and second - deadline == pytest.approx(0.06, abs=0.01)
+    await asyncio.sleep(max(0.0, second - time.monotonic()))
+    assert receive(await guard.tick()).text[0] == "frie"
+    assert guard.deadline() is None
+
+
+async def test_slow_stream_text_is_classified_before_release() -> None:
+    """A value inside one slow chunk is masked when max_holdback_ms releases it."""
+    insp = only(SHORT_PII, max_holdback_ms=20)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    for event in chat_stream([f"mail {EMAIL} now "])[:2]:
+        await guard.feed(event)
+    await asyncio.sleep(0.03)
+    assert receive(await guard.tick()).text[0] == f"mail {MASK} now "
+
+
+async def test_optimistic_forwards_at_once() -> None:
+    """Optimistic: clean chunks go out with their own bytes as they arrive."""
+    guard = StreamGuard(CHAT, only(SECRETS, mode="optimistic", check_chars=4), CTX,
+                        ListRecorder())
+    for event in chat_stream(["plain ", "text ", "here"])[:4]:
+        assert await guard.feed(event) == event.raw
+
+
+def test_settings_default_to_buffered() -> None:
+    """An unknown or default mode means buffered, the safe one."""
+    for mode in ("buffered", "bogus"):
+        insp = inspector()
+        insp.stream = StreamSettings(mode=mode)
+        assert StreamGuard(CHAT, insp, CTX, ListRecorder()).mode == "buffered"
+    assert inspector().holdback_chars(Stage.COMPLETION) == 73
