@@ -55,7 +55,8 @@ class CompiledPolicy:
     classifiers_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _globs(patterns: Iterable[str]) -> re.Pattern[str]:
+def globs(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching any of the shell-style globs (`gpt-4*`, `/v1/*`), whole string."""
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
@@ -66,8 +67,8 @@ def _leaf(cond: Condition) -> Test:
     all_labels = frozenset(cond.labels_all) if cond.labels_all else None
     score = cond.score_gte
     tenants = frozenset(cond.tenant) if cond.tenant else None
-    models = _globs(cond.model) if cond.model else None
-    routes = _globs(cond.route) if cond.route else None
+    models = globs(cond.model) if cond.model else None
+    routes = globs(cond.route) if cond.route else None
     stage = Stage(cond.stage) if cond.stage else None
     on_verdicts = cond.tests_verdicts
 

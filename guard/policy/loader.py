@@ -1,0 +1,375 @@
+"""Loading policy files: YAML -> validated Policy -> built classifiers -> compiled, or errors.
+
+`load_policy_file(path)` loads one file (resolving `extends`); `load_policies(path)` loads a
+directory (every `*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or one file, and
+returns a `PolicySet` that picks the policy for a request. Nothing is ever half-loaded: any error
+anywhere raises PolicyError listing every problem as `file:line: key.path: what was expected`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from guard.errors import PolicyError
+from guard.policy.engine import CompiledPolicy, compile_policy, globs
+from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, Scope
+from guard.policy.source import Lines, Loc, parse_path, read_yaml
+from guard.types import GuardContext, Stage, StreamSettings
+
+if TYPE_CHECKING:
+    from guard.classify.registry import ConfiguredClassifier
+
+Builder = Callable[[str, Mapping[str, Any]], "ConfiguredClassifier"]
+
+MAX_EXTENDS_DEPTH = 4
+TEST_SUFFIX = "_test.yaml"
+
+
+def _registry_builder() -> Builder:
+    from guard.classify.registry import build_classifier
+
+    return build_classifier
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A policy ready to serve: validated, its classifiers built, its rules compiled.
+
+    files:    this file and every file it extends (what its digest covers).
+    warnings: things that load but are probably mistakes (unused classifiers, ...).
+    by_stage: the classifiers each stage runs (those its rules read).
+    holdback: per stage, the longest finding its classifiers can make (None: unbounded).
+    stream:   the policy's streaming settings.
+    """
+
+    path: Path
+    policy: Policy
+    compiled: CompiledPolicy
+    classifiers: Mapping[str, ConfiguredClassifier]
+    files: tuple[Path, ...]
+    digest: str
+    warnings: tuple[str, ...]
+    by_stage: Mapping[Stage, tuple[ConfiguredClassifier, ...]]
+    holdback: Mapping[Stage, int | None]
+    stream: StreamSettings
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+
+# -- one file -------------------------------------------------------------------------------------
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The schema model whose keys live at `loc` (for "unknown key" messages)."""
+    model: type[BaseModel] = Policy
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return None
+        nested: dict[str, type[BaseModel]] = {
+            "rules": Rule, "when": Condition, "all": Condition, "any": Condition, "not": Condition,
+        }
+        target = nested.get(part)
+        annotation = info.annotation
+        if target is None and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            target = annotation
+        if target is None:
+            return None
+        model = target
+    return model
+
+
+def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = lines.clean(err["loc"])
+        if err["type"] == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            expected = f" (expected one of: {', '.join(KNOWN_KEYS[model])})" if model else ""
+            out.append(lines.error(loc, f"unknown key{expected}"))
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        if err["type"] != "missing" and isinstance(value, str | int | float | bool):
+            message += f" (got {value!r})"
+        out.append(lines.error(loc, message))
+    return out
+
+
+def _read(path: Path) -> tuple[dict[str, Any], Lines]:
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}:1: expected a mapping with name, version, classifiers, rules")
+    return data, lines
+
+
+@dataclass
+class _Origin:
+    """Where a rule or classifier was written, for error lines in extended policies."""
+
+    lines: Lines
+    loc: Loc
+
+
+def _validate(path: Path, data: dict[str, Any], lines: Lines) -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        errors = _validation_errors(lines, exc)
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors) from exc
+
+
+def _resolve(path: Path, depth: int, seen: tuple[Path, ...]
+             ) -> tuple[Policy, dict[str, _Origin], dict[str, _Origin], tuple[Path, ...]]:
+    """The file's policy with `extends` applied, and where each rule and classifier came from."""
+    data, lines = _read(path)
+    policy = _validate(path, data, lines)
+    rule_origin = {r.name: _Origin(lines, ("rules", i)) for i, r in enumerate(policy.rules)}
+    clf_origin = {n: _Origin(lines, ("classifiers", n)) for n in policy.classifiers}
+    seen_names: set[str] = set()
+    errors = []
+    for index, rule in enumerate(policy.rules):
+        if rule.name in seen_names:
+            errors.append(lines.error(("rules", index, "name"),
+                                      f"duplicate rule name {rule.name!r} (names must be unique)"))
+        seen_names.add(rule.name)
+    if policy.disable and policy.extends is None:
+        errors.append(lines.error(("disable",), "`disable` only applies with `extends`"))
+    if errors:
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    if policy.extends is None:
+        return policy, rule_origin, clf_origin, (path,)
+
+    base_path = (path.parent / policy.extends).resolve()
+    if base_path in seen or depth >= MAX_EXTENDS_DEPTH:
+        raise PolicyError(lines.error(("extends",), "extends loops back or nests deeper than "
+                                      f"{MAX_EXTENDS_DEPTH} files"))
+    if not base_path.is_file():
+        raise PolicyError(lines.error(("extends",), f"no such policy file: {base_path}"))
+    base, base_rules, base_clfs, base_files = _resolve(base_path, depth + 1, (*seen, base_path))
+    for index, name in enumerate(policy.disable):
+        if name not in base_rules:
+            errors.append(lines.error(("disable", index),
+                                      f"no rule {name!r} in {base_path.name} to disable"))
+    if errors:
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    own = {r.name: r for r in policy.rules}
+    rules = [own.pop(r.name, r) for r in base.rules if r.name not in policy.disable]
+    rules += [r for r in policy.rules if r.name in own]
+    given = set(data)
+    merged = policy.model_copy(update={
+        "classifiers": {**base.classifiers, **policy.classifiers},
+        "rules": rules,
+        **{key: getattr(base, key) for key in ("block", "redaction", "streaming")
+           if key not in given},
+    })
+    base_rules = {k: v for k, v in base_rules.items() if k not in policy.disable}
+    return (merged, {**base_rules, **rule_origin}, {**base_clfs, **clf_origin},
+            (path, *base_files))
+
+
+def _condition_refs(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:
+    out = [((*loc, "classifier", i), name) for i, name in enumerate(cond.classifier or ())]
+    for key, subs in (("all", cond.all_), ("any", cond.any_)):
+        for index, sub in enumerate(subs or ()):
+            out += _condition_refs(sub, (*loc, key, index))
+    if cond.not_ is not None:
+        out += _condition_refs(cond.not_, (*loc, "not"))
+    return out
+
+
+def _check_references(policy: Policy, origins: dict[str, _Origin]) -> list[str]:
+    errors = []
+    known = ", ".join(policy.classifiers) or "none declared"
+    for rule in policy.rules:
+        origin = origins[rule.name]
+        for loc, name in _condition_refs(rule.when, (*origin.loc, "when")):
+            if name not in policy.classifiers:
+                errors.append(origin.lines.error(
+                    loc, f"unknown classifier {name!r} (declared under `classifiers:`: {known})"))
+    return errors
+
+
+def _build(policy: Policy, origins: dict[str, _Origin], builder: Builder
+           ) -> tuple[dict[str, ConfiguredClassifier], list[str]]:
+    built: dict[str, ConfiguredClassifier] = {}
+    errors: list[str] = []
+    for name, raw in policy.classifiers.items():
+        try:
+            built[name] = builder(name, raw)
+        except PolicyError as exc:
+            origin = origins[name]
+            for message in exc.errors:
+                path, _, reason = message.partition(": ")
+                loc = parse_path(path) if path.startswith("classifiers.") else origin.loc
+                errors.append(origin.lines.error(loc, reason or message))
+    return built, errors
+
+
+def _warnings(loaded: CompiledPolicy, path: Path) -> list[str]:
+    policy = loaded.policy
+    used = {n for names in loaded.classifiers_by_stage.values() for n in names}
+    out = [f"{path}: classifier {n!r} is declared but no rule reads it"
+           for n in policy.classifiers if n not in used]
+    if not policy.rules:
+        out.append(f"{path}: no rules: every request is allowed")
+    return out
+
+
+def _digest(files: tuple[Path, ...]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy:
+    """Load, validate, build and compile one policy file (with what it extends)."""
+    path = Path(path)
+    policy, rule_origins, clf_origins, files = _resolve(path.resolve(), 0, (path.resolve(),))
+    errors = _check_references(policy, rule_origins)
+    built, build_errors = _build(policy, clf_origins, builder or _registry_builder())
+    errors += build_errors
+    if errors:
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    compiled = compile_policy(policy)
+    by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
+                for stage in Stage}
+    holdback: dict[Stage, int | None] = {}
+    for stage, classifiers in by_stage.items():
+        lengths = [c.classifier.max_match_chars for c in classifiers]
+        holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
+    return LoadedPolicy(path, policy, compiled, built, files, _digest(files),
+                        tuple(_warnings(compiled, path)), by_stage, holdback,
+                        policy.streaming.settings())
+
+
+# -- a directory ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scoped:
+    loaded: LoadedPolicy
+    tenants: frozenset[str] | None
+    models: re.Pattern[str] | None
+    routes: re.Pattern[str] | None
+
+    def matches(self, ctx: GuardContext) -> bool:
+        return ((self.tenants is None or ctx.tenant in self.tenants)
+                and (self.models is None or self.models.match(ctx.model) is not None)
+                and (self.routes is None or self.routes.match(ctx.route) is not None))
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every policy in force, and the rule that picks one for a request.
+
+    The most specific scope that matches wins (tenants+models+routes over two of them over one);
+    among equally specific scopes a tenant scope beats a model scope beats a route scope, then
+    file name order. Requests no scope claims get the default policy.
+    """
+
+    default: LoadedPolicy
+    scoped: tuple[_Scoped, ...]
+    version: str
+    source: Path
+
+    @property
+    def policies(self) -> tuple[LoadedPolicy, ...]:
+        return (*(s.loaded for s in self.scoped), self.default)
+
+    def choose(self, ctx: GuardContext) -> LoadedPolicy:
+        for scoped in self.scoped:
+            if scoped.matches(ctx):
+                return scoped.loaded
+        return self.default
+
+
+def _scoped(loaded: LoadedPolicy) -> _Scoped:
+    scope = loaded.policy.scope or Scope()
+    return _Scoped(loaded, frozenset(scope.tenants) or None,
+                   globs(scope.models) if scope.models else None,
+                   globs(scope.routes) if scope.routes else None)
+
+
+def _rank(loaded: LoadedPolicy) -> tuple[int, bool, bool, bool, str]:
+    scope = loaded.policy.scope or Scope()
+    return (-scope.specificity, not scope.tenants, not scope.models, not scope.routes,
+            loaded.path.name)
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """The policy files of a directory: `*.yaml` except `*_test.yaml`, by name."""
+    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(TEST_SUFFIX))
+
+
+def load_policies(path: Path, builder: Builder | None = None) -> PolicySet:
+    """Load a policy directory or one policy file (which then applies to every request)."""
+    path = Path(path)
+    if path.is_file():
+        loaded = load_policy_file(path, builder)
+        return PolicySet(loaded, (), loaded.digest, path)
+    if not path.is_dir():
+        raise PolicyError(f"{path}: no such policy file or directory")
+    files = policy_files(path)
+    if not files:
+        raise PolicyError(f"{path}: no policy files (*.yaml) in this directory")
+    loaded_all: list[LoadedPolicy] = []
+    errors: list[str] = []
+    for file in files:
+        try:
+            loaded_all.append(load_policy_file(file, builder))
+        except PolicyError as exc:
+            errors += exc.errors
+    defaults, scoped, set_errors = _sort_scopes(loaded_all)
+    errors += set_errors
+    if not errors and len(defaults) != 1:
+        found = ", ".join(p.path.name for p in defaults) or "none"
+        errors.append(f"{path}: exactly one default policy needed (default.yaml or "
+                      f"`scope: {{default: true}}`); found: {found}")
+    if errors:
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    scoped.sort(key=_rank)
+    version = hashlib.sha256(
+        "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()
+    ).hexdigest()[:12]
+    return PolicySet(defaults[0], tuple(_scoped(p) for p in scoped if p is not defaults[0]),
+                     version, path)
+
+
+def _sort_scopes(loaded_all: list[LoadedPolicy]
+                 ) -> tuple[list[LoadedPolicy], list[LoadedPolicy], list[str]]:
+    """(default candidates, scoped policies, errors) of a directory's policies."""
+    names: dict[str, Path] = {}
+    defaults: list[LoadedPolicy] = []
+    scoped: list[LoadedPolicy] = []
+    errors: list[str] = []
+    for loaded in loaded_all:
+        if loaded.name in names:
+            errors.append(f"{loaded.path}:1: name: policy name {loaded.name!r} is already used "
+                          f"by {names[loaded.name].name}")
+        names[loaded.name] = loaded.path
+        scope = loaded.policy.scope
+        if loaded.path.name == "default.yaml" or (scope is not None and scope.default):
+            defaults.append(loaded)
+        elif scope is None:
+            errors.append(f"{loaded.path}:1: scope: missing (only default.yaml may omit it; "
+                          "give tenants, models or routes)")
+        elif scope.specificity == 0:
+            errors.append(f"{loaded.path}:1: scope: give tenants, models or routes "
+                          "(or `default: true`)")
+        if scope is not None and scope.specificity:
+            scoped.append(loaded)
+    return defaults, scoped, errors

@@ -1,0 +1,250 @@
+"""The policies in force: the proxy's PolicySource, with atomic hot reload.
+
+How the proxy uses it:
+
+```python
+store = PolicyStore(settings.policies, runner, metrics)   # loads now; raises PolicyError
+await store.start()                                        # file watcher (mtime poll, ~1 s)
+inspector = store.for_request(ctx)                         # pins this request's policy
+decision = await inspector.inspect(Stage.PROMPT, segments) # classify + evaluate
+result = await store.reload()                              # SIGHUP, POST /admin/policies/reload
+store.describe()                                           # GET /admin/policies
+await store.aclose()
+```
+
+A reload loads the whole set into new objects and swaps one reference, so a request keeps the
+inspector (and policy) it started with, and a broken file never replaces a working set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from guard.errors import PolicyError
+from guard.policy.engine import evaluate
+from guard.policy.loader import Builder, LoadedPolicy, PolicySet, load_policies, policy_files
+from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
+
+if TYPE_CHECKING:
+    from guard.classify.runner import ClassifierRunner
+    from guard.observability.metrics import Metrics
+
+log = structlog.get_logger("guard.policy")
+
+WATCH_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did. ok: the new set is in force; else `errors` and the old set stays."""
+
+    ok: bool
+    version: str
+    errors: list[str] = field(default_factory=list)
+    changed: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "version": self.version, "errors": self.errors,
+                "changed": self.changed}
+
+
+class PolicyInspector:
+    """One request's policy: classify a stage's segments, then evaluate. Implements Inspector."""
+
+    __slots__ = ("ctx", "loaded", "runner")
+
+    def __init__(self, loaded: LoadedPolicy, runner: ClassifierRunner, ctx: GuardContext) -> None:
+        self.loaded = loaded
+        self.runner = runner
+        self.ctx = ctx
+
+    @property
+    def stream(self) -> StreamSettings:
+        return self.loaded.stream
+
+    def holdback_chars(self, stage: Stage) -> int | None:
+        return self.loaded.holdback[stage]
+
+    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
+        classifiers = self.loaded.by_stage[stage]
+        verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []
+        return evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
+
+
+def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> None:
+    """guard_decisions_total for one final decision: one sample per matched rule, or `allow`.
+
+    Call it once per decided stage (not per stream window), where decisions are recorded.
+    """
+    model = metrics.model_label(ctx.model)
+    stage = str(decision.stage)
+    if not decision.matches:
+        metrics.decisions.labels(stage, "allow", "enforce", "", model).inc()
+    for match in decision.matches:
+        metrics.decisions.labels(stage, str(match.action), str(match.mode), match.rule,
+                                 model).inc()
+
+
+class PolicyStore:
+    """Implements guard.types.PolicySource over a policy directory or file, with hot reload.
+
+    path:    a directory (`*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or a file.
+    runner:  runs the classifiers (timeouts, fail-open/closed, cache).
+    metrics: guard_policy_reloads_total{result}, guard_policy_info{version}.
+    builder: builds classifiers (tests may pass their own; default: the classifier registry).
+    The constructor loads the set and raises PolicyError if it is broken: guard never starts
+    without a valid policy.
+    """
+
+    def __init__(self, path: Path, runner: ClassifierRunner, metrics: Metrics,
+                 builder: Builder | None = None, watch_interval_s: float = WATCH_INTERVAL_S
+                 ) -> None:
+        self.path = Path(path)
+        self.runner = runner
+        self.metrics = metrics
+        self._builder = builder
+        self._interval = watch_interval_s
+        self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+        self._set = load_policies(self.path, builder)
+        self._stamp = self._mtimes(self._set)
+        self._last_errors: list[str] = []
+        self._set_info(None, self._set.version)
+        self._log_loaded("policy_loaded")
+
+    # -- PolicySource --------------------------------------------------------------------------
+
+    @property
+    def current(self) -> PolicySet:
+        """The policy set in force right now."""
+        return self._set
+
+    @property
+    def version(self) -> str:
+        return self._set.version
+
+    def for_request(self, ctx: GuardContext) -> Inspector:
+        policies = self._set  # one read: the request keeps this set whatever reloads later
+        loaded = policies.choose(ctx)
+        return PolicyInspector(loaded, self.runner, ctx)
+
+    # -- reload --------------------------------------------------------------------------------
+
+    async def reload(self) -> ReloadResult:
+        """Load the files again; swap them in only if every file is valid."""
+        async with self._lock:
+            stamp = self._mtimes(self._set)
+            try:
+                # loading reads files and may import plugins: keep it off the event loop
+                fresh = await asyncio.to_thread(load_policies, self.path, self._builder)
+            except PolicyError as exc:
+                errors = exc.errors
+            else:
+                errors = []
+            if errors:
+                self._stamp = stamp  # retried when a file changes again, not every poll
+                self._last_errors = errors
+                self.metrics.policy_reloads.labels("error").inc()
+                log.error("policy_reload_rejected", path=str(self.path), errors=errors,
+                          version=self._set.version)
+                return ReloadResult(False, self._set.version, errors, changed=False)
+            old = self._set
+            self._set = fresh
+            self._stamp = self._mtimes(fresh)
+            self._last_errors = []
+            self.metrics.policy_reloads.labels("ok").inc()
+            self._set_info(old.version, fresh.version)
+            self._log_loaded("policy_reloaded", previous=old.version)
+            return ReloadResult(True, fresh.version, [], changed=fresh.version != old.version)
+
+    def _set_info(self, old: str | None, new: str) -> None:
+        if old is not None and old != new:
+            with contextlib.suppress(KeyError):
+                self.metrics.policy_info.remove(old)
+        self.metrics.policy_info.labels(new).set(1)
+
+    def _log_loaded(self, event: str, **extra: Any) -> None:
+        log.info(event, path=str(self.path), version=self._set.version,
+                 policies=[p.name for p in self._set.policies], **extra)
+        for loaded in self._set.policies:
+            for warning in loaded.warnings:
+                log.warning("policy_warning", warning=warning)
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def _mtimes(self, current: PolicySet) -> tuple[tuple[str, int, int], ...]:
+        """(file, mtime, size) of the directory's files and of every file they extend."""
+        files = [self.path] if self.path.is_file() else policy_files(self.path)
+        files += [f for p in current.policies for f in p.files]
+        out = set()
+        for file in files:
+            try:
+                st = file.stat()
+            except OSError:
+                continue
+            out.add((str(file), st.st_mtime_ns, st.st_size))
+        return tuple(sorted(out))
+
+    async def start(self) -> None:
+        """Start watching the files: a change (or a new or removed file) triggers a reload."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch(), name="policy-watcher")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                stamp = await asyncio.to_thread(self._mtimes, self._set)
+                if stamp != self._stamp:
+                    await self.reload()
+            except Exception:  # the watcher must outlive any one bad reload
+                log.exception("policy_watch_failed", path=str(self.path))
+
+    async def aclose(self) -> None:
+        """Stop the watcher."""
+        task, self._watcher = self._watcher, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- admin ---------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """What `GET /admin/policies` answers: version, source, every policy and its rules."""
+        current = self._set
+        return {
+            "version": current.version,
+            "source": str(current.source),
+            "default": current.default.name,
+            "last_reload_errors": list(self._last_errors),
+            "policies": [describe_policy(p) for p in current.policies],
+        }
+
+
+def describe_policy(loaded: LoadedPolicy) -> dict[str, Any]:
+    """One policy as plain data (no classifier secrets: only names and types)."""
+    policy = loaded.policy
+    scope = policy.scope
+    return {
+        "name": policy.name,
+        "version": policy.version,
+        "file": str(loaded.path),
+        "digest": loaded.digest,
+        "scope": None if scope is None else scope.model_dump(),
+        "classifiers": {n: str(raw.get("type")) for n, raw in policy.classifiers.items()},
+        "rules": [
+            {"name": r.name, "stage": r.stage, "action": str(r.action), "mode": str(r.mode),
+             "severity": r.severity, "category": r.category}
+            for r in policy.rules
+        ],
+        "streaming": policy.streaming.model_dump(),
+        "warnings": list(loaded.warnings),
+    }

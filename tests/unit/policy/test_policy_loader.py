@@ -1,0 +1,280 @@
+"""Loading policy files: errors with file, line and key path; extends; directory scopes."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guard.errors import PolicyError
+from guard.policy.loader import load_policies, load_policy_file
+from guard.types import GuardContext, Segment, Stage, Verdict
+
+
+@dataclass
+class StubClassifier:
+    """Finds nothing; stands in for a real classifier where only loading is under test."""
+
+    name: str
+    max_match_chars: int | None
+
+    async def classify(self, segments: list[Segment]) -> list[Verdict]:
+        return [Verdict(self.name, s.index) for s in segments]
+
+
+@dataclass
+class Built:
+    name: str
+    classifier: StubClassifier
+    config_hash: str = "x"
+
+
+def builder(name: str, raw: Mapping[str, Any]) -> Any:
+    """Accepts types `a` (bounded) and `whole` (unbounded); anything else is a policy error."""
+    if raw.get("type") == "bad-entity":
+        raise PolicyError(f"classifiers.{name}.entities[1]: unknown entity 'passport'")
+    if raw.get("type") not in ("a", "whole"):
+        raise PolicyError(f"classifiers.{name}.type: unknown classifier type {raw.get('type')!r}")
+    size = None if raw["type"] == "whole" else int(raw.get("chars", 20))
+    return Built(name, StubClassifier(name, size))
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+GOOD = """
+name: {name}
+version: 1
+{scope}
+classifiers:
+  s: {{type: a, chars: 40}}
+  w: {{type: a}}
+rules:
+  - name: block-s
+    stage: prompt
+    when: {{classifier: s}}
+    action: block
+  - name: flag-w
+    stage: completion
+    when: {{classifier: w}}
+    action: flag
+"""
+
+
+def good(path: Path, name: str = "p", scope: str = "") -> Path:
+    return write(path, GOOD.format(name=name, scope=scope))
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(PolicyError) as caught:
+        load_policies(path, builder)
+    return caught.value.errors
+
+
+def test_good_file_loads_with_stage_classifiers_and_holdback(tmp_path: Path) -> None:
+    """A valid file loads; each stage runs only the classifiers its rules read."""
+    loaded = load_policy_file(good(tmp_path / "p.yaml"), builder)
+    assert loaded.policy.version == "1"
+    assert [c.name for c in loaded.by_stage[Stage.PROMPT]] == ["s"]
+    assert loaded.holdback == {Stage.PROMPT: 40, Stage.COMPLETION: 20}
+
+
+def test_unbounded_classifier_makes_holdback_none(tmp_path: Path) -> None:
+    """A classifier that needs the whole text makes the stage's hold-back None."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers: {w: {type: whole}, a: {type: a}}
+        rules:
+          - {name: r, stage: completion, when: {classifier: [w, a]}, action: block}
+    """)
+    loaded = load_policy_file(path, builder)
+    assert loaded.holdback == {Stage.PROMPT: 0, Stage.COMPLETION: None}
+
+
+def test_unknown_key_names_file_line_path_and_expected_keys(tmp_path: Path) -> None:
+    """A misspelt key is reported with its line, path and the keys that are allowed."""
+    path = good(tmp_path / "p.yaml")
+    path.write_text(path.read_text().replace("    action: flag", "    acton: flag"))
+    errors = errors_of(path)
+    assert any(e.startswith(f"{path}:15: rules[1].acton: unknown key (expected one of: name,")
+               for e in errors), errors
+    assert any(f"{path}:12: rules[1].action: Field required" in e for e in errors), errors
+
+
+def test_bad_enum_value_names_expected_values_and_what_was_given(tmp_path: Path) -> None:
+    """A wrong action says what was expected and what the file had."""
+    path = good(tmp_path / "p.yaml")
+    path.write_text(path.read_text().replace("action: block", "action: deny"))
+    [error] = errors_of(path)
+    assert error.startswith(f"{path}:11: rules[0].action: Input should be 'allow'")
+    assert "(got 'deny')" in error
+
+
+def test_nested_condition_error_points_at_the_nested_key(tmp_path: Path) -> None:
+    """An error deep in all/any/not names the full path and its line."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers: {s: {type: a}}
+        rules:
+          - name: r
+            when:
+              all:
+                - {classifier: s}
+                - not:
+                    score_gte: 1.5
+            action: block
+    """)
+    [error] = errors_of(path)
+    assert error.startswith(f"{path}:10: rules[0].when.all[1].not.score_gte: ")
+    assert "less than or equal to 1" in error
+
+
+def test_empty_condition_is_rejected(tmp_path: Path) -> None:
+    """A condition with no keys is an error, not a rule that always matches."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        rules:
+          - {name: r, when: {}, action: block}
+    """)
+    [error] = errors_of(path)
+    assert f"{path}:4: rules[0].when: a condition needs at least one of" in error
+
+
+def test_unknown_classifier_reference(tmp_path: Path) -> None:
+    """A rule naming an undeclared classifier is an error at that reference's line."""
+    path = good(tmp_path / "p.yaml")
+    path.write_text(path.read_text().replace("when: {classifier: w}", "when: {classifier: [w, x]}"))
+    [error] = errors_of(path)
+    assert error == (f"{path}:14: rules[1].when.classifier[1]: unknown classifier 'x' "
+                     "(declared under `classifiers:`: s, w)")
+
+
+def test_classifier_build_error_gets_a_line(tmp_path: Path) -> None:
+    """Errors from building a classifier are mapped back to the line of the key they name."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers:
+          pii:
+            type: bad-entity
+            entities:
+              - email
+              - passport
+        rules:
+          - {name: r, when: {classifier: pii}, action: block}
+    """)
+    assert errors_of(path) == [f"{path}:8: classifiers.pii.entities[1]: unknown entity 'passport'"]
+
+
+def test_duplicate_rule_and_yaml_keys(tmp_path: Path) -> None:
+    """Duplicate rule names and duplicate YAML keys are both rejected."""
+    path = good(tmp_path / "p.yaml")
+    path.write_text(path.read_text().replace("name: flag-w", "name: block-s"))
+    assert errors_of(path) == [f"{path}:12: rules[1].name: duplicate rule name 'block-s' "
+                               "(names must be unique)"]
+    dup = write(tmp_path / "d.yaml", "name: a\nname: b\nversion: 1\n")
+    assert errors_of(dup) == [f"{dup}:2: name: duplicate key"]
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    """Broken YAML syntax is reported with its line."""
+    path = write(tmp_path / "p.yaml", "name: p\nrules:\n  - {name: r\n")
+    [error] = errors_of(path)
+    assert error.startswith(f"{path}:4: invalid YAML")
+
+
+def test_extends_merges_classifiers_and_rules(tmp_path: Path) -> None:
+    """extends: same-named rules replace, new ones are added, `disable` removes base rules."""
+    good(tmp_path / "default.yaml", name="default")
+    child = write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        disable: [flag-w]
+        classifiers: {x: {type: a}}
+        rules:
+          - {name: block-s, stage: both, when: {classifier: s}, action: redact}
+          - {name: new, when: {classifier: x}, action: flag}
+        block: {message: "Not for acme.", status: 403}
+    """)
+    loaded = load_policy_file(child, builder)
+    rules = {r.name: r for r in loaded.policy.rules}
+    assert list(rules) == ["block-s", "new"] and rules["block-s"].action == "redact"
+    assert set(loaded.classifiers) == {"s", "w", "x"}
+    assert loaded.policy.block.status == 403
+    assert len(loaded.files) == 2
+
+
+def test_extends_errors(tmp_path: Path) -> None:
+    """Disabling an unknown base rule or extending a missing file names the key and line."""
+    good(tmp_path / "default.yaml", name="default")
+    child = write(tmp_path / "c.yaml", """
+        name: c
+        version: "1"
+        extends: default.yaml
+        disable: [nope]
+    """)
+    assert errors_of(child) == [f"{child}:4: disable[0]: no rule 'nope' in default.yaml to disable"]
+    missing = write(tmp_path / "m.yaml", "name: m\nversion: 1\nextends: gone.yaml\n")
+    [error] = errors_of(missing)
+    assert error.startswith(f"{missing}:3: extends: no such policy file")
+
+
+def ctx(tenant: str | None = None, model: str = "gpt-4o",
+        route: str = "/v1/chat/completions") -> GuardContext:
+    return GuardContext(request_id="r", route=route, model=model, tenant=tenant)
+
+
+def test_directory_scopes_choose_the_most_specific_policy(tmp_path: Path) -> None:
+    """Tenant+model beats tenant beats model; unclaimed requests get default.yaml."""
+    good(tmp_path / "default.yaml", name="default")
+    good(tmp_path / "acme.yaml", name="acme", scope="scope: {tenants: [acme]}")
+    good(tmp_path / "acme_gpt.yaml", name="acme-gpt",
+         scope="scope: {tenants: [acme], models: ['gpt-*']}")
+    good(tmp_path / "llama.yaml", name="llama", scope="scope: {models: ['llama*']}")
+    write(tmp_path / "default_test.yaml", "not: a policy\n")
+    policies = load_policies(tmp_path, builder)
+    assert policies.choose(ctx("acme", "gpt-4o")).name == "acme-gpt"
+    assert policies.choose(ctx("acme", "llama3")).name == "acme"
+    assert policies.choose(ctx("other", "llama3")).name == "llama"
+    assert policies.choose(ctx(None, "mistral")).name == "default"
+
+
+def test_directory_needs_exactly_one_default(tmp_path: Path) -> None:
+    """A directory without default.yaml (or a `default: true` scope) does not load."""
+    good(tmp_path / "a.yaml", name="a", scope="scope: {tenants: [x]}")
+    [error] = errors_of(tmp_path)
+    assert "exactly one default policy" in error
+
+
+def test_directory_reports_errors_of_every_file(tmp_path: Path) -> None:
+    """All broken files are reported together, and nothing is loaded."""
+    good(tmp_path / "default.yaml", name="default").write_text("name: default\n")
+    write(tmp_path / "b.yaml", "name: b\nversion: 1\n")
+    errors = errors_of(tmp_path)
+    assert any("default.yaml:1: version: Field required" in e for e in errors)
+    assert any("b.yaml:1: scope: missing" in e for e in errors)
+
+
+def test_single_file_applies_to_every_request(tmp_path: Path) -> None:
+    """Loading one file makes it the policy for every request, whatever its scope."""
+    path = good(tmp_path / "only.yaml", name="only", scope="scope: {tenants: [x]}")
+    assert load_policies(path, builder).choose(ctx("y")).name == "only"
+
+
+def test_version_changes_with_content(tmp_path: Path) -> None:
+    """The set version is a digest of the files: any edit changes it."""
+    path = good(tmp_path / "default.yaml", name="default")
+    first = load_policies(tmp_path, builder).version
+    path.write_text(path.read_text() + "description: edited\n")
+    assert load_policies(tmp_path, builder).version != first
