@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -21,6 +21,7 @@ from multidict import CIMultiDict
 
 from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Components, Timer
 from guard.errors import RequestError, UpstreamError
+from guard.observability.metrics import child
 from guard.proxy import answers
 from guard.proxy.protocols import DIALECTS, Dialect
 from guard.proxy.protocols.base import Json, Slot, get_path, segments, set_path
@@ -104,6 +105,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:
     """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`."""
+    if request.content.is_eof():
+        return await request.read()  # already here in full: no deadline to arm
     try:
         async with asyncio.timeout(timeout_s):
             return await request.read()
@@ -168,15 +171,17 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     headers["X-Request-Id"] = request[REQUEST_ID]
     started = time.perf_counter()
     try:
-        return await c.upstreams.send(name, request.method, request.path_qs, headers, body)
+        upstream = await c.upstreams.send(name, request.method, request.path_qs, headers, body)
     except UpstreamError as exc:
-        c.metrics.upstream_responses.labels(name, exc.code).inc()
+        child(c.metrics.upstream_responses, name, exc.code).inc()
         raise
     finally:
         elapsed = time.perf_counter() - started
         timer.waited_s += elapsed
         timer.upstream_s += elapsed
-        c.metrics.upstream_seconds.labels(name).observe(elapsed)
+        child(c.metrics.upstream_seconds, name).observe(elapsed)
+    child(c.metrics.upstream_responses, name, f"{upstream.status // 100}xx").inc()
+    return upstream
 
 
 async def timed_read(upstream: aiohttp.ClientResponse, limit: int, timer: Timer) -> bytes:
@@ -236,21 +241,32 @@ def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
 async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ctx: GuardContext,
                        inspector: Inspector, upstream: aiohttp.ClientResponse,
                        outcome: Outcome) -> web.StreamResponse:
-    """Send the upstream's SSE stream to the client as it arrives, through the stream guard."""
+    """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
+
+    Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
+    first; a cut closes the upstream at once so the model stops generating.
+    """
     headers = downstream_headers(upstream)
     headers.update(outcome.headers(ctx.request_id))
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await response.prepare(request)
     timer = request[TIMER]
-    guard = StreamGuard(dialect, inspector, ctx, c.recorder)
+    guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
+    chunks = timed_chunks(upstream, timer, guard.deadline)
     try:
-        async for chunk in timed_chunks(upstream, timer):
+        async for chunk in chunks:
+            if chunk is None:  # held text waited long enough, and nothing new came
+                await timed_write(response, await guard.tick(), timer)
+                continue
             for event in parser.feed(chunk):
                 await timed_write(response, await guard.feed(event), timer)
                 if guard.cut:
                     break
             if guard.cut:
+                upstream.close()
+                log.info("stream_cut", request_id=ctx.request_id,
+                         incident_id=guard.incident_id)
                 break
         else:
             tail = parser.close()
@@ -264,24 +280,44 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     except ConnectionResetError:
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
+    finally:
+        await chunks.aclose()
     await response.write_eof()
     return response
 
 
-async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer) -> AsyncIterator[bytes]:
-    """The upstream body chunk by chunk, the wait for each counted as upstream time."""
-    chunks = upstream.content.iter_any()
-    while True:
-        started = time.perf_counter()
-        try:
-            chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            return
-        finally:
-            elapsed = time.perf_counter() - started
-            timer.waited_s += elapsed
-            timer.upstream_s += elapsed
-        yield chunk
+async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer,
+                       deadline: Callable[[], float | None] = lambda: None,
+                       ) -> AsyncGenerator[bytes | None, None]:
+    """The upstream body chunk by chunk, the wait for each counted as upstream time.
+
+    Yields None when `deadline()` (a `time.monotonic()` time) comes before the next chunk; the
+    read stays pending and the next iteration goes on waiting for it.
+    """
+    pending: asyncio.Task[bytes] | None = None
+    try:
+        while True:
+            due = deadline()
+            started = time.perf_counter()
+            try:
+                if due is None and pending is None:
+                    chunk: bytes | None = await upstream.content.readany()
+                else:
+                    if pending is None:
+                        pending = asyncio.ensure_future(upstream.content.readany())
+                    timeout = None if due is None else max(0.0, due - time.monotonic())
+                    done, _ = await asyncio.wait({pending}, timeout=timeout)
+                    chunk, pending = (pending.result(), None) if done else (None, pending)
+            finally:
+                elapsed = time.perf_counter() - started
+                timer.waited_s += elapsed
+                timer.upstream_s += elapsed
+            if chunk == b"":
+                return
+            yield chunk
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 async def timed_write(response: web.StreamResponse, data: bytes, timer: Timer) -> None:
