@@ -1,0 +1,168 @@
+"""PolicyStore: pinned inspectors, real classifiers through the runner, atomic hot reload."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.classify.runner import ClassifierRunner
+from guard.errors import PolicyError
+from guard.observability.metrics import Metrics
+from guard.policy.store import PolicyStore, count_decision
+from guard.types import Action, GuardContext, Segment, Span, Stage
+
+POLICY = """
+name: {name}
+version: "{version}"
+{scope}
+classifiers:
+  words: {{type: keywords, lists: [{{terms: [forbidden], label: bad}}]}}
+  mails: {{type: regex, patterns: [{{pattern: '[a-z]+@[a-z]+\\.com', label: 'pii:email'}}],
+          max_match_chars: 64}}
+rules:
+  - {{name: no-words, stage: prompt, when: {{classifier: words}}, action: {action}}}
+  - {{name: mask-mail, stage: completion, when: {{classifier: mails}}, action: redact}}
+  - {{name: watch-mail, stage: prompt, when: {{classifier: mails}}, action: block, mode: shadow}}
+streaming: {{mode: optimistic, check_chars: 32}}
+"""
+
+CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="m")
+
+
+def write(path: Path, name: str = "default", version: str = "1", action: str = "block",
+          scope: str = "") -> Path:
+    text = POLICY.format(name=name, version=version, action=action, scope=scope)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def seg(text: str, stage: Stage = Stage.PROMPT, index: int = 0) -> Segment:
+    return Segment(text, "user" if stage is Stage.PROMPT else "completion", index, stage)
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(CollectorRegistry())
+
+
+@pytest.fixture
+async def store(tmp_path: Path, metrics: Metrics) -> AsyncIterator[PolicyStore]:
+    write(tmp_path / "default.yaml")
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(tmp_path, runner, metrics, watch_interval_s=0.05)
+    yield store
+    await store.aclose()
+    await runner.aclose()
+
+
+async def test_inspect_classifies_and_decides(store: PolicyStore) -> None:
+    """A prompt with a forbidden word is blocked by a real keywords classifier."""
+    inspector = store.for_request(CTX)
+    decision = await inspector.inspect(Stage.PROMPT, [seg("say the forbidden word")])
+    assert decision.action is Action.BLOCK and decision.rules == ("no-words",)
+    assert decision.policy == "default"
+
+
+async def test_shadow_match_is_reported_but_allows(store: PolicyStore) -> None:
+    """A shadow rule on the prompt records its match without changing the action."""
+    decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("mail bob@example.com")])
+    assert decision.action is Action.ALLOW
+    assert [m.rule for m in decision.shadow] == ["watch-mail"]
+
+
+async def test_completion_redaction_spans(store: PolicyStore) -> None:
+    """The completion stage redacts the regex span in the original text."""
+    text = "write to bob@example.com today"
+    decision = await store.for_request(CTX).inspect(Stage.COMPLETION,
+                                                    [seg(text, Stage.COMPLETION)])
+    assert decision.action is Action.REDACT
+    assert decision.redactions == {0: (Span(9, 24, "pii:email"),)}
+
+
+async def test_stream_settings_and_holdback(store: PolicyStore) -> None:
+    """The inspector carries the policy's stream settings and per-stage hold-back."""
+    inspector = store.for_request(CTX)
+    assert inspector.stream.mode == "optimistic" and inspector.stream.check_chars == 32
+    assert inspector.holdback_chars(Stage.COMPLETION) == 64
+
+
+async def test_reload_swaps_atomically_and_pins_in_flight_requests(
+        store: PolicyStore, tmp_path: Path, metrics: Metrics) -> None:
+    """After a reload new requests see the new policy; an inspector taken before keeps the old."""
+    before = store.for_request(CTX)
+    old_version = store.version
+    write(tmp_path / "default.yaml", version="2", action="flag")
+    result = await store.reload()
+    assert result.ok and result.changed and result.version != old_version
+    after = store.for_request(CTX)
+    words = [seg("forbidden")]
+    assert (await before.inspect(Stage.PROMPT, words)).action is Action.BLOCK
+    assert (await after.inspect(Stage.PROMPT, words)).action is Action.FLAG
+    assert metrics.registry.get_sample_value("guard_policy_reloads_total", {"result": "ok"}) == 1
+    assert metrics.registry.get_sample_value("guard_policy_info",
+                                             {"version": result.version}) == 1
+    assert metrics.registry.get_sample_value("guard_policy_info", {"version": old_version}) is None
+
+
+async def test_broken_reload_is_rejected_and_old_set_stays(
+        store: PolicyStore, tmp_path: Path, metrics: Metrics) -> None:
+    """A file that fails validation is reported and the running policy stays in force."""
+    version = store.version
+    (tmp_path / "default.yaml").write_text("name: default\nversion: 3\nrules: [{name: x}]\n")
+    result = await store.reload()
+    assert not result.ok and result.version == version
+    assert any("default.yaml:3: rules[0].when: Field required" in e for e in result.errors)
+    assert store.describe()["last_reload_errors"] == result.errors
+    decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("forbidden")])
+    assert decision.action is Action.BLOCK
+    assert metrics.registry.get_sample_value("guard_policy_reloads_total",
+                                             {"result": "error"}) == 1
+
+
+async def test_watcher_reloads_on_file_change(store: PolicyStore, tmp_path: Path) -> None:
+    """Editing a policy file is picked up by the watcher without any call."""
+    await store.start()
+    version = store.version
+    write(tmp_path / "tenant.yaml", name="acme", action="allow", scope="scope: {tenants: [acme]}")
+    for _ in range(100):
+        if store.version != version:
+            break
+        await asyncio.sleep(0.02)
+    assert store.version != version
+    acme = GuardContext(request_id="r", route="/v1/chat/completions", model="m", tenant="acme")
+    decision = await store.for_request(acme).inspect(Stage.PROMPT, [seg("forbidden")])
+    assert decision.policy == "acme" and decision.action is Action.ALLOW
+
+
+async def test_constructor_refuses_a_broken_set(tmp_path: Path, metrics: Metrics) -> None:
+    """guard never starts on a broken policy: the constructor raises PolicyError."""
+    (tmp_path / "default.yaml").write_text("name: default\n")
+    with pytest.raises(PolicyError):
+        PolicyStore(tmp_path, ClassifierRunner(metrics), metrics)
+
+
+async def test_describe_lists_policies_and_rules(store: PolicyStore) -> None:
+    """describe() gives the version, the default and every rule with action and mode."""
+    info = store.describe()
+    assert info["version"] == store.version and info["default"] == "default"
+    [policy] = info["policies"]
+    assert [(r["name"], r["mode"]) for r in policy["rules"]] == [
+        ("no-words", "enforce"), ("mask-mail", "enforce"), ("watch-mail", "shadow")]
+    assert policy["classifiers"] == {"words": "keywords", "mails": "regex"}
+
+
+async def test_count_decision_counts_each_match_with_its_mode(
+        store: PolicyStore, metrics: Metrics) -> None:
+    """guard_decisions_total gets one sample per matched rule (shadow ones with mode=shadow)."""
+    decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("mail bob@example.com")])
+    count_decision(metrics, CTX, decision)
+    value = metrics.registry.get_sample_value(
+        "guard_decisions_total",
+        {"stage": "prompt", "action": "block", "mode": "shadow", "rule": "watch-mail",
+         "model": "m"})
+    assert value == 1
