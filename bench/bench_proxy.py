@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.report import write_section  # noqa: E402
-from tests.support import GuardServer, MockUpstream, Process, free_port, wait_for_port  # noqa: E402
+from bench.report import write_section
+from tests.support import GuardServer, MockUpstream, Process, free_port, wait_for_port
 
 BODY = ('{"model": "bench", "max_tokens": 16, "messages": [{"role": "system", "content": '
         '"You are a helpful assistant that answers briefly."}, {"role": "user", "content": "'

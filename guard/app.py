@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from guard.admin import api as admin_api
 from guard.admin.auth import admin_auth_middleware, load_admin_tokens
@@ -80,7 +82,7 @@ def data_app(components: Components) -> web.Application:
 
 def admin_app(components: Components) -> web.Application:
     tokens = load_admin_tokens(components.settings.admin_tokens_env)
-    app = web.Application(middlewares=[admin_auth_middleware(tokens)])
+    app = web.Application(middlewares=[cast(Middleware, admin_auth_middleware(tokens))])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:

@@ -27,9 +27,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-WORDS = ("the guard stands in front of the model and every answer it gives is checked before "
-         "anyone reads it so this text is plain and harmless filler for tests").split()
-SEEN = web.AppKey("seen", deque)
+WORDS = ("the guard stands in front of the model and every answer it gives is checked "
+         "before anyone reads it so this text is plain and harmless filler for tests").split()
+SEEN: web.AppKey[deque[dict[str, Any]]] = web.AppKey("seen")
 OPTIONS = web.AppKey("options", dict)
 
 

@@ -50,7 +50,7 @@ def run_workers(config: Path | None, count: int) -> int:
         while any(w.poll() is None for w in workers) or not stopping:
             for i, worker in enumerate(workers):
                 if worker.poll() is not None and not stopping:
-                    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+                    multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
                     log.warning("worker_died", pid=worker.pid, code=worker.returncode)
                     if time.monotonic() - started < STARTUP_S:
                         forward(signal.SIGTERM, None)
@@ -59,4 +59,4 @@ def run_workers(config: Path | None, count: int) -> int:
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    return max(abs(w.returncode or 0) for w in workers)
+    return max(abs(int(w.returncode or 0)) for w in workers)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import platform
 import threading
+import weakref
+from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 from guard import __version__
+
+MetricWithLabels = TypeVar("MetricWithLabels", Counter, Gauge, Histogram)
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -169,10 +172,23 @@ class Metrics:
         )
 
 
+def child(metric: MetricWithLabels, *labels: str) -> MetricWithLabels:
+    """`metric.labels(*labels)`, memoised: the hot path looks a labelled child up once."""
+    children = _CHILDREN.setdefault(metric, {})
+    found = children.get(labels)
+    if found is None:
+        found = children[labels] = metric.labels(*labels)
+    return found
+
+
+_CHILDREN: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = (
+    weakref.WeakKeyDictionary())
+
+
 def exposition_registry(default: CollectorRegistry) -> CollectorRegistry:
     """The registry `/metrics` serves: merged across workers in multiprocess mode."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return default
     merged = CollectorRegistry()
-    multiprocess.MultiProcessCollector(merged)
+    multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
     return merged

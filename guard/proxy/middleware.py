@@ -3,9 +3,9 @@ request metrics, and mapping errors to OpenAI-shaped answers (the one place that
 
 from __future__ import annotations
 
-import time
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -13,6 +13,7 @@ from aiohttp import web
 
 from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Timer
 from guard.errors import RequestError, UpstreamError
+from guard.observability.metrics import child
 from guard.proxy.answers import error_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,8 +58,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         ctx = request.get(CONTEXT)
         route = ctx.route if ctx else _route_label(request)
         model = metrics.model_label(ctx.model if ctx else None)
-        metrics.requests.labels(route, model, f"{status // 100}xx").inc()
-        metrics.overhead.labels(route).observe(overhead)
+        child(metrics.requests, route, model, f"{status // 100}xx").inc()
+        child(metrics.overhead, route).observe(overhead)
         log.info("request", request_id=request_id, method=request.method, route=route,
                  model=model, status=status, upstream_ms=round(timer.upstream_s * 1000, 3),
                  guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))

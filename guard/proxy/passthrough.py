@@ -19,7 +19,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
         await response.prepare(request)
         async for chunk in timed_chunks(upstream, timer):
-            await response.write(chunk)
+            if chunk:
+                await response.write(chunk)
         await response.write_eof()
         return response
     finally:

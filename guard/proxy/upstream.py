@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import functools
 from collections.abc import Mapping
@@ -71,7 +70,7 @@ class Upstreams:
         try:
             return await self._sessions[name].request(
                 method, url, headers=headers, data=body, allow_redirects=False)
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamError(f"upstream {name!r} timed out", status=504,
                                 code="upstream_timeout") from exc
         except aiohttp.ClientError as exc:
@@ -91,7 +90,7 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
                                     code="upstream_response_too_large")
             chunks.append(chunk)
         return b"".join(chunks)
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise UpstreamError("upstream timed out while answering", status=504,
                             code="upstream_timeout") from exc
     except aiohttp.ClientError as exc:
