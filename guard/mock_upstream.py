@@ -190,12 +190,14 @@ async def models(request: web.Request) -> web.Response:
 
 
 async def seen(request: web.Request) -> web.Response:
-    return web.json_response(list(request.app[SEEN]))
+    recent = request.app[SEEN]
+    return web.json_response([*recent])
 
 
 def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[SEEN] = deque(maxlen=50)
+    seen_requests: deque[dict[str, Any]] = deque(maxlen=50)
+    app[SEEN] = seen_requests
     app[OPTIONS] = {"chunk_chars": chunk_chars, "chunk_delay_ms": chunk_delay_ms}
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
