@@ -1,0 +1,279 @@
+"""`guard policy check | test | explain`: validate, test and debug policies from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from guard.errors import PolicyError
+from guard.policy.engine import evaluate
+from guard.policy.loader import LoadedPolicy, load_policies
+from guard.policy.model import Condition
+from guard.policy.testing import CaseResult, CaseRunner, iter_cases
+from guard.redaction import apply_redactions
+from guard.types import Decision, GuardContext, Segment, Stage, Verdict
+
+EPILOG = """examples:
+  guard policy check policies/                 # validate every policy; exit 1 with the errors
+  guard policy test policies/                  # run every *_test.yaml case under policies/
+  guard policy test policies/strict.yaml       # run strict_test.yaml
+  guard policy explain --text "my key is AKIAIOSFODNN7EXAMPLE"
+  guard policy explain --stage completion --tenant acme --policy policies/ --text "..."
+
+exit codes: 0 ok, 1 invalid policy or failed cases, 2 usage
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `policy` and its subcommands to the `guard` command."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    top = subparsers.add_parser("policy", help="check, test and explain policies",
+                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
+    top.set_defaults(func=lambda _args: _usage(top))
+    commands = top.add_subparsers(dest="policy_command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", help="validate a policy file or directory", formatter_class=formatter,
+        epilog="examples:\n  guard policy check policies/\n  guard policy check my.yaml\n")
+    check.add_argument("path", type=Path, help="a policy directory or file")
+    check.set_defaults(func=cmd_check)
+
+    test = commands.add_parser(
+        "test", help="run the *_test.yaml cases beside policies", formatter_class=formatter,
+        epilog="examples:\n  guard policy test policies/\n  guard policy test "
+               "policies/default_test.yaml -k secret\n")
+    test.add_argument("path", type=Path, help="a directory (searched recursively), a policy or "
+                                              "a *_test.yaml file")
+    test.add_argument("-k", dest="keyword", default=None,
+                      help="only cases whose note contains this text")
+    test.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    test.set_defaults(func=cmd_test)
+
+    explain = commands.add_parser(
+        "explain", help="show each classifier's verdict and which rules fired, and why",
+        formatter_class=formatter,
+        epilog='examples:\n  guard policy explain --text "ignore previous instructions"\n'
+               '  guard policy explain --stage completion --policy policies/strict.yaml '
+               '--text "call 555-0100"\n')
+    explain.add_argument("--text", required=True, help="the text to inspect")
+    explain.add_argument("--stage", choices=("prompt", "completion"), default="prompt")
+    explain.add_argument("--policy", type=Path, default=Path("policies"),
+                         help="a policy directory or file (default: ./policies)")
+    explain.add_argument("--tenant", default=None, help="request tenant (chooses the policy)")
+    explain.add_argument("--model", default="test-model", help="request model name")
+    explain.add_argument("--route", default="/v1/chat/completions", help="request route")
+    explain.set_defaults(func=cmd_explain)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    try:
+        policies = load_policies(args.path)
+    except PolicyError as exc:
+        for line in exc.errors:
+            print(line, file=err)
+        print(f"{args.path}: invalid ({len(exc.errors)} error(s))", file=err)
+        return 1
+    for loaded in policies.policies:
+        scope = "default" if loaded is policies.default else _scope(loaded)
+        print(f"ok  {loaded.path}  {loaded.name} {loaded.policy.version}  "
+              f"{len(loaded.policy.rules)} rules  ({scope})", file=out)
+        for warning in loaded.warnings:
+            print(f"warning: {warning}", file=out)
+    print(f"{args.path}: valid, version {policies.version}", file=out)
+    return 0
+
+
+def _scope(loaded: LoadedPolicy) -> str:
+    scope = loaded.policy.scope
+    if scope is None:
+        return "default"
+    parts = [f"{k}={','.join(v)}" for k, v in
+             (("tenants", scope.tenants), ("models", scope.models), ("routes", scope.routes)) if v]
+    return " ".join(parts) or "default"
+
+
+# -- test ----------------------------------------------------------------------------------------
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    return asyncio.run(run_tests(args.path, args.keyword, args.verbose, sys.stdout))
+
+
+async def run_tests(path: Path, keyword: str | None, verbose: bool, out: TextIO) -> int:
+    """Run the cases; print dots (or lines), the failures, and a summary. Returns the exit code."""
+    started = time.perf_counter()
+    runner = CaseRunner()
+    results: list[CaseResult] = []
+    broken: list[PolicyError] = []
+    current: Path | None = None
+    try:
+        for item in iter_cases(path):
+            if isinstance(item, PolicyError):
+                broken.append(item)
+                continue
+            if keyword and keyword.lower() not in item.case.note.lower():
+                continue
+            if item.file != current and not verbose:
+                out.write(("\n" if current else "") + f"{item.file} ")
+            current = item.file
+            result = await runner.run(item)
+            results.append(result)
+            if verbose:
+                print(f"{'PASSED' if result.passed else 'FAILED'}  {item.id}", file=out)
+            else:
+                out.write("." if result.passed else "F")
+        if current and not verbose:
+            out.write("\n")
+    finally:
+        await runner.aclose()
+    return _summary(results, broken, time.perf_counter() - started, out)
+
+
+def _summary(results: list[CaseResult], broken: list[PolicyError], seconds: float,
+             out: TextIO) -> int:
+    failed = [r for r in results if not r.passed]
+    if failed or broken:
+        print("\n=================================== FAILURES ===================================",
+              file=out)
+    for result in failed:
+        case = result.case
+        print(f"___ {case.file}:{case.line} {case.case.note} ___", file=out)
+        for failure in result.failures:
+            print(f"    {failure}", file=out)
+        if result.decision is not None:
+            print(f"    decision: {_matches(result.decision)}", file=out)
+    for error in broken:
+        for line in error.errors:
+            print(f"ERROR {line}", file=out)
+    passed = len(results) - len(failed)
+    parts = [f"{len(failed)} failed"] if failed else []
+    parts.append(f"{passed} passed")
+    if broken:
+        parts.append(f"{len(broken)} error(s)")
+    print(f"==== {', '.join(parts)} in {seconds:.2f}s ====", file=out)
+    if not results and not broken:
+        print("no test cases found", file=out)
+        return 1
+    return 1 if failed or broken else 0
+
+
+def _matches(decision: Decision) -> str:
+    found = [f"{m.rule}({m.action}{', shadow' if m.mode == 'shadow' else ''})"
+             for m in decision.matches]
+    return f"{decision.action}: " + (", ".join(found) or "no rule matched")
+
+
+# -- explain -------------------------------------------------------------------------------------
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    try:
+        policies = load_policies(args.policy)
+    except PolicyError as exc:
+        for line in exc.errors:
+            print(line, file=err)
+        return 1
+    ctx = GuardContext(request_id="explain", route=args.route, model=args.model,
+                       tenant=args.tenant)
+    loaded = policies.choose(ctx)
+    stage = Stage(args.stage)
+    segment = Segment(args.text, "user" if stage is Stage.PROMPT else "completion", 0, stage)
+    verdicts = asyncio.run(_classify(loaded, segment))
+    decision = evaluate(loaded.compiled, verdicts, ctx, stage)
+    print(explain(loaded, segment, verdicts, decision), file=out)
+    return 0
+
+
+async def _classify(loaded: LoadedPolicy, segment: Segment) -> list[Verdict]:
+    from guard.classify.runner import ClassifierRunner
+    from guard.observability.metrics import Metrics
+
+    runner = ClassifierRunner(Metrics())
+    try:
+        # every classifier of the policy, so a verdict that no rule of this stage reads shows too
+        return await runner.run(list(loaded.classifiers.values()), [segment], segment.stage)
+    finally:
+        await runner.aclose()
+
+
+def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
+            decision: Decision) -> str:
+    """The report `guard policy explain` prints."""
+    policy = loaded.policy
+    stage_names = set(loaded.compiled.classifiers_by_stage[segment.stage])
+    lines = [f"policy  {policy.name} (version {policy.version}) from {loaded.path}",
+             f"stage   {segment.stage}", "", "classifiers:"]
+    width = max((len(n) for n in loaded.classifiers), default=4)
+    by_name = {v.classifier: v for v in verdicts}
+    for name in loaded.classifiers:
+        kind = str(policy.classifiers[name].get("type"))
+        verdict = by_name.get(name)
+        unused = "" if name in stage_names else "  (no rule of this stage reads it)"
+        if verdict is None:
+            lines.append(f"  {name:<{width}}  {kind:<18} no verdict (failed open){unused}")
+            continue
+        if not verdict.labels:
+            lines.append(f"  {name:<{width}}  {kind:<18} -  score {verdict.score:.2f}{unused}")
+            continue
+        lines.append(f"  {name:<{width}}  {kind:<18} FIRED  score {verdict.score:.2f}  labels "
+                     f"{', '.join(sorted(verdict.labels))}{unused}")
+        for span in verdict.spans:
+            found = segment.text[span.start:span.end]
+            shown = found if len(found) <= 40 else found[:37] + "..."
+            lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}")
+    lines += ["", "rules:"]
+    matched = {m.rule: m for m in decision.matches}
+    for compiled in loaded.compiled.rules:
+        rule = compiled.rule
+        head = f"{rule.action}/{rule.mode}"
+        if segment.stage not in compiled.stages:
+            lines.append(f"  -        {rule.name}  [{head}]  not a {segment.stage} rule")
+            continue
+        match = matched.get(rule.name)
+        state = "MATCHED" if match else "no match"
+        lines.append(f"  {state:<8} {rule.name}  [{head}, {rule.severity}]  when "
+                     f"{describe_condition(rule.when)}")
+        if match and match.verdicts:
+            why = ", ".join(f"{v.classifier} ({', '.join(sorted(v.labels))}; "
+                            f"score {v.score:.2f})" for v in match.verdicts)
+            lines.append(f"           because: {why}")
+    lines += ["", f"decision: {decision.action}"
+              + (f"  (rules: {', '.join(decision.rules)})" if decision.rules else "")]
+    if decision.shadow:
+        lines.append(f"shadow:   {', '.join(m.rule for m in decision.shadow)} "
+                     "(recorded only)")
+    if decision.redactions:
+        redacted = apply_redactions(segment.text, decision.redactions.get(0, ()), decision.mask)
+        lines.append(f"redacted: {redacted}")
+    return "\n".join(lines)
+
+
+def describe_condition(cond: Condition) -> str:
+    """A condition in one line, in the policy file's own terms."""
+    parts: list[str] = []
+    data: dict[str, Any] = cond.model_dump(exclude_none=True, by_alias=True,
+                                           exclude={"all_", "any_", "not_"})
+    for key, value in data.items():
+        shown = ",".join(map(str, value)) if isinstance(value, list) else value
+        parts.append(f"{key}={shown}")
+    for key, subs in (("all", cond.all_), ("any", cond.any_)):
+        if subs:
+            parts.append(f"{key}(" + "; ".join(describe_condition(s) for s in subs) + ")")
+    if cond.not_ is not None:
+        parts.append(f"not({describe_condition(cond.not_)})")
+    return " ".join(parts)
+
