@@ -1,0 +1,135 @@
+"""`guard policy check | test | explain` through the real `guard` entry point."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from guard.cli import main
+
+POLICY = r"""
+name: default
+version: "1"
+classifiers:
+  words: {type: keywords, lists: [{terms: [forbidden], label: bad}]}
+  mails: {type: regex, patterns: [{pattern: '[a-z]+@[a-z]+\.com', label: 'pii:email'}]}
+rules:
+  - {name: no-words, stage: prompt, when: {classifier: words}, action: block}
+  - {name: mask-mail, stage: completion, when: {classifier: mails}, action: redact}
+  - name: watch-mail
+    stage: prompt
+    when: {all: [{classifier: mails}, {not: {tenant: acme}}]}
+    action: block
+    mode: shadow
+"""
+
+CASES = """
+cases:
+  - note: a forbidden word is blocked
+    text: this is forbidden
+    want: {action: block, rules: [no-words]}
+  - note: an email is masked in a completion
+    stage: completion
+    text: mail bob@example.com now
+    want: {action: redact, rules: [mask-mail], redacted: "mail [REDACTED:pii:email] now"}
+  - note: an email in a prompt is only watched
+    text: mail bob@example.com
+    want: {action: allow, rules: [], shadow: [watch-mail]}
+  - note: acme is not watched
+    messages: [{role: system, content: be nice}, {role: user, content: mail bob@example.com}]
+    context: {tenant: acme}
+    want: {action: allow, shadow: []}
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    write(tmp_path / "default.yaml", POLICY)
+    write(tmp_path / "default_test.yaml", CASES)
+    return tmp_path
+
+
+def test_check_valid(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check exits 0 and names each policy and the set version."""
+    assert main(["policy", "check", str(pack)]) == 0
+    out = capsys.readouterr().out
+    assert "default 1  3 rules  (default)" in out and "valid, version" in out
+
+
+def test_check_invalid_exits_1_with_errors(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check exits 1 and prints every error with file and line on stderr."""
+    policy = pack / "default.yaml"
+    policy.write_text(policy.read_text().replace("action: redact", "action: redakt"))
+    assert main(["policy", "check", str(pack)]) == 1
+    err = capsys.readouterr().err
+    assert f"{policy}:8: rules[1].action: Input should be" in err and "(got 'redakt')" in err
+
+
+def test_test_passes(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every case passing exits 0 with a pytest-like summary."""
+    assert main(["policy", "test", str(pack)]) == 0
+    out = capsys.readouterr().out
+    assert "default_test.yaml ...." in out and "==== 4 passed" in out
+
+
+def test_test_failure_exits_1_and_explains(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failing case exits 1 and shows what was wanted and what the decision was."""
+    cases = pack / "default_test.yaml"
+    cases.write_text(cases.read_text().replace("{action: block, rules: [no-words]}",
+                                               "{action: flag, rules: [other]}"))
+    assert main(["policy", "test", str(pack)]) == 1
+    out = capsys.readouterr().out
+    assert "a forbidden word is blocked" in out
+    assert "action: want flag, got block" in out
+    assert "rules: want ['other'], got ['no-words']" in out
+    assert "==== 1 failed, 3 passed" in out
+
+
+def test_test_malformed_case_file_is_an_error(pack: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A case with both text and messages is reported with its line, and the run fails."""
+    write(pack / "default_test.yaml", """
+        cases:
+          - note: both
+            text: a
+            messages: [{content: b}]
+            want: {action: allow}
+    """)
+    assert main(["policy", "test", str(pack)]) == 1
+    assert "default_test.yaml:2: cases[0]: give exactly one of `text` or `messages`" in (
+        capsys.readouterr().out)
+
+
+def test_test_keyword_filter(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-k runs only the cases whose note contains the text."""
+    assert main(["policy", "test", str(pack), "-k", "acme", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED  default_test.yaml::3:acme is not watched" in out and "1 passed" in out
+
+
+def test_explain_shows_verdicts_rules_and_why(pack: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """explain lists each classifier's verdict with spans, each rule's state, and the decision."""
+    assert main(["policy", "explain", "--policy", str(pack), "--stage", "completion",
+                 "--text", "forbidden: bob@example.com"]) == 0
+    out = capsys.readouterr().out
+    assert "span 11-26 pii:email: 'bob@example.com'" in out
+    assert "(no rule of this stage reads it)" in out
+    assert "MATCHED  mask-mail  [redact/enforce, medium]  when classifier=mails" in out
+    assert "because: mails (pii:email, regex; score 1.00)" in out
+    assert "decision: redact" in out and "redacted: forbidden: [REDACTED:pii:email]" in out
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each subcommand's --help ends with examples."""
+    for command in ("check", "test", "explain"):
+        with pytest.raises(SystemExit):
+            main(["policy", command, "--help"])
+        assert "examples:" in capsys.readouterr().out
