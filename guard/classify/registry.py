@@ -22,7 +22,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from guard import __version__
-from guard.classify.builtin import keywords, regex
+from guard.classify.builtin import invisible_text, keywords, pii, regex, secrets
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
 from guard.errors import PolicyError
 from guard.types import Classifier
@@ -47,6 +47,9 @@ class ConfiguredClassifier:
 BUILTINS: dict[str, ClassifierType] = {
     "regex": regex.TYPE,
     "keywords": keywords.TYPE,
+    "pii": pii.TYPE,
+    "secrets": secrets.TYPE,
+    "invisible_text": invisible_text.TYPE,
 }
 
 

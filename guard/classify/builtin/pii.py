@@ -1,0 +1,225 @@
+"""`pii`: e-mail addresses, phone numbers, payment cards, IBANs, US SSNs and IP addresses.
+
+Candidates come from one RE2 pass; each is then checked the way its format allows (Luhn for
+cards, mod-97 for IBANs, phonenumbers' numbering plans for phones, the SSA's never-issued ranges
+for SSNs, `ipaddress` for IPs), which is what keeps version strings, dates, order numbers and
+service names like "S3" or "EKS" from being reported.
+Labels: `pii` plus `pii:<entity>`; spans carry `pii:<entity>`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field
+
+from guard.classify.base import Finding, LocalClassifier
+from guard.classify.builtin._engine import PatternSet, is_word_char
+from guard.classify.normalize import Normalized
+from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.types import Segment
+
+Entity = Literal["email", "phone", "card", "iban", "ssn", "ip"]
+ENTITIES: tuple[Entity, ...] = ("email", "phone", "card", "iban", "ssn", "ip")
+
+# IBAN length per country (ISO 13616 registry), for the countries people actually paste.
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21,
+    "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GI": 23, "GL": 18, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
+    "IT": 27, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27,
+    "ME": 22, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PT": 25, "QA": 29,
+    "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
+    "UA": 29,
+}
+PHONE_CONTEXT = ("phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me")
+SSN_CONTEXT = ("ssn", "social security")
+VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
+
+PATTERNS: dict[Entity, str] = {
+    "email": r"(?i)[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}",
+    "phone": r"(?:\+\s?\(?|\(|\b)\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){2,6}\d\b",
+    "card": r"\b\d{4}(?:[ -]?\d{2,4}){2,4}\b",
+    "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}\b",
+    "ssn": r"\b\d{3}[- ]\d{2}[- ]\d{4}\b|\b\d{9}\b",
+    "ip": r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
+}
+
+
+class PiiConfig(BaseModel):
+    """Config of a `pii` classifier.
+
+    entities:      which kinds of PII to look for.
+    phone_regions: ISO country codes used to read phone numbers written without a `+` prefix.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entities: list[Entity] = Field(default_factory=lambda: list(ENTITIES), min_length=1)
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def card_brand_ok(digits: str) -> bool:
+    """Issuer prefixes and lengths of the major networks (Visa, Mastercard, Amex, Discover, ...)."""
+    n = len(digits)
+    two, four = int(digits[:2]), int(digits[:4])
+    if digits[0] == "4":
+        return n in (13, 16, 19)
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return n == 16
+    if two in (34, 37):
+        return n == 15
+    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
+        return 16 <= n <= 19
+    if 3528 <= four <= 3589:
+        return 16 <= n <= 19
+    return two in (30, 36, 38, 39) and 14 <= n <= 19
+
+
+def iban_ok(raw: str) -> bool:
+    iban = raw.replace(" ", "")
+    if IBAN_LENGTHS.get(iban[:2]) != len(iban):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def ssn_ok(raw: str) -> bool:
+    digits = raw.replace("-", "").replace(" ", "")
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area >= "900" or group == "00" or serial == "0000":
+        return False
+    # Numbers the SSA published as examples (and that advertising made famous).
+    return digits not in ("078051120", "219099999", "123456789")
+
+
+def _parses(kind: Callable[[str], object], raw: str) -> bool:
+    try:
+        kind(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _context(text: str, start: int, end: int, words: Iterable[str], reach: int = 40) -> bool:
+    window = text[max(0, start - reach):start].lower()
+    return any(w in window for w in words)
+
+
+class PiiClassifier(LocalClassifier):
+    """Finds personal data with format checks (see module docstring)."""
+
+    category = "pii"
+
+    def __init__(self, name: str, config: PiiConfig, *, normalize: bool = True) -> None:
+        # The longest e-mail address is 254 characters; everything else is far shorter.
+        super().__init__(name, normalize=normalize, max_match_chars=256)
+        self.entities: list[Entity] = list(dict.fromkeys(config.entities))
+        self.regions = config.phone_regions
+        self.patterns = PatternSet([PATTERNS[e] for e in self.entities], case_sensitive=True)
+        checks: dict[Entity, Callable[[str, int, int], bool]] = {
+            "email": self._email, "phone": self._phone, "card": self._card,
+            "iban": self._iban, "ssn": self._ssn, "ip": self._ip,
+        }
+        self.checks = [checks[e] for e in self.entities]
+
+    def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        text = norm.text
+        found: list[Finding] = []
+        taken: list[tuple[int, int]] = []
+        # Checked formats first: a Luhn-valid card is not also reported as a phone number.
+        order = {"card": 0, "iban": 1, "ssn": 2, "email": 3, "ip": 4, "phone": 5}
+        hits = sorted(self.patterns.finditer(text), key=lambda h: order[self.entities[h[0]]])
+        for idx, start, end in hits:
+            if any(s < end and start < e for s, e in taken):
+                continue
+            if self.checks[idx](text, start, end):
+                found.append(Finding(f"pii:{self.entities[idx]}", 1.0, start, end))
+                taken.append((start, end))
+        return found
+
+    def _email(self, text: str, start: int, end: int) -> bool:
+        return not (start > 0 and text[start - 1] in "@/:")
+
+    def _card(self, text: str, start: int, end: int) -> bool:
+        raw = text[start:end]
+        seps = {c for c in raw if not c.isdigit()}
+        if len(seps) > 1:
+            return False
+        digits = raw.replace(" ", "").replace("-", "")
+        return 13 <= len(digits) <= 19 and card_brand_ok(digits) and luhn_ok(digits)
+
+    def _iban(self, text: str, start: int, end: int) -> bool:
+        return iban_ok(text[start:end])
+
+    def _ssn(self, text: str, start: int, end: int) -> bool:
+        raw = text[start:end]
+        if raw.isdigit() and not _context(text, start, end, SSN_CONTEXT):
+            return False
+        return ssn_ok(raw)
+
+    def _ip(self, text: str, start: int, end: int) -> bool:
+        raw = text[start:end]
+        if ":" in raw:
+            return self._ipv6(text, start, end)
+        inside_dotted = (start > 0 and text[start - 1] in ".-v") or (
+            end < len(text) - 1 and text[end] == "." and text[end + 1].isdigit()
+        )
+        before = text[max(0, start - 20):start].split()
+        after_version_word = bool(before) and before[-1].lower().rstrip(":") in VERSION_WORDS
+        return not inside_dotted and not after_version_word and _parses(ipaddress.IPv4Address, raw)
+
+    def _ipv6(self, text: str, start: int, end: int) -> bool:
+        raw = text[start:end]
+        if raw.count(":") < 2 or sum(1 for g in raw.split(":") if g) < 3:
+            return False  # `a::b` in C++ is a scope, not an address
+        glued = (start > 0 and is_word_char(text[start - 1])) or (
+            end < len(text) and is_word_char(text[end])
+        )
+        return not glued and _parses(ipaddress.IPv6Address, raw)
+
+    def _phone(self, text: str, start: int, end: int) -> bool:
+        raw = text[start:end]
+        digits = sum(c.isdigit() for c in raw)
+        if not 7 <= digits <= 15:
+            return False
+        groups = "".join(c if c.isdigit() else " " for c in raw).split()
+        # Without a `+` or the word "phone" nearby, only a number written in three or more
+        # groups (415 555 2671, (020) 7946 0958) reads as a phone number; 2024-000123 does not.
+        if not raw.startswith("+") and len(groups) < 3 and not _context(
+            text, start, end, PHONE_CONTEXT
+        ):
+            return False
+        if raw.count(".") >= 2 and not raw.startswith("+") and not _context(
+            text, start, end, PHONE_CONTEXT
+        ):
+            return False  # 1.2.3 style: version strings and dates, unless the text says phone
+        regions: list[str | None] = [None] if raw.startswith("+") else list(self.regions)
+        for region in regions:
+            try:
+                number = phonenumbers.parse(raw, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return True
+        return False
+
+
+def _make(name: str, config: PiiConfig, spec: ClassifierSpec) -> PiiClassifier:
+    return PiiClassifier(name, config, normalize=spec.normalize)
+
+
+TYPE = ClassifierType(PiiConfig, _make)

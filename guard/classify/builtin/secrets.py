@@ -1,0 +1,129 @@
+"""`secrets`: provider keys and tokens, private keys, and high-entropy values of secret-named keys.
+
+Labels: `secret` plus `secret:<kind>`; spans carry `secret:<kind>` and cover the secret itself
+(for `name = value` assignments, only the value, so a redacted config stays readable).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guard.classify.base import Finding, LocalClassifier
+from guard.classify.builtin._engine import PatternSet
+from guard.classify.normalize import Normalized
+from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.types import Segment
+
+# (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match.
+PATTERNS: tuple[tuple[str, str], ...] = (
+    ("aws_access_key_id", r"\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)"
+                          r"[A-Z2-7]{16})\b"),
+    ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
+                              r"([A-Za-z0-9/+]{40})\b"),
+    ("github_token", r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
+    ("github_token", r"\b(github_pat_[A-Za-z0-9_]{82})\b"),
+    ("gitlab_token", r"\b(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
+    ("slack_token", r"\b(xox[abposr]-[A-Za-z0-9-]{10,250})\b"),
+    ("slack_webhook", r"(https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/"
+                      r"[A-Za-z0-9]{20,})"),
+    ("stripe_key", r"\b((?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{20,247})\b"),
+    ("google_api_key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)"),
+    ("anthropic_key", r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
+    ("openai_key", r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
+    ("jwt", r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
+    ("private_key", r"(-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
+                    r"(?:[A-Za-z0-9+/=\s:,-]*?-----END[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
+                    r"|[A-Za-z0-9+/=\s]*))"),
+    ("generic", r"(?i)[a-z0-9_.-]{0,30}(?:api[_-]?key|secret|token|passw(?:or)?d|passwd|pwd|"
+                r"credentials?|auth[_-]?key|access[_-]?key|private[_-]?key)[a-z0-9_.-]{0,30}"
+                r"[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?([^\s\"'`,;]{8,200})"),
+)
+
+PLACEHOLDER_HINTS = ("xxx", "***", "your", "example", "changeme", "redacted", "placeholder",
+                     "<", "${", "{{", "%(", "process.env", "os.environ", "getenv", "...")
+
+
+def shannon_bits(value: str) -> float:
+    """Shannon entropy of `value` in bits per character."""
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def looks_random(value: str, min_bits: float) -> bool:
+    """True for values that look generated, not words, placeholders or references."""
+    lowered = value.lower()
+    if any(h in lowered for h in PLACEHOLDER_HINTS):
+        return False
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                   any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+    if len(value) < 16:
+        # Short values count only as passwords: mixed character classes, nothing word-like.
+        return classes >= 3 and shannon_bits(value) >= 2.5
+    # Generated keys mix letters and digits (or cases); hyphenated words do not.
+    alnum_classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                         any(c.isdigit() for c in value)))
+    return alnum_classes >= 2 and shannon_bits(value) >= min_bits
+
+
+class SecretsConfig(BaseModel):
+    """Config of a `secrets` classifier.
+
+    generic:          also report high-entropy values assigned to secret-like names.
+    min_entropy_bits: bits per character a generic value of 16+ characters needs to count.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    generic: bool = True
+    min_entropy_bits: float = Field(3.0, ge=0.0, le=8.0)
+
+
+class SecretsClassifier(LocalClassifier):
+    """Finds credentials (see module docstring)."""
+
+    category = "secret"
+
+    def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
+        # A PEM block of a 4096-bit RSA key is ~3.3 KB; tokens are at most a few hundred chars.
+        super().__init__(name, normalize=normalize, max_match_chars=4200)
+        self.min_bits = config.min_entropy_bits
+        chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
+        self.kinds = [k for k, _ in chosen]
+        self.patterns = PatternSet([p for _, p in chosen], case_sensitive=True)
+
+    def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        text = norm.text
+        found: list[Finding] = []
+        for idx, start, end in self.patterns.finditer(text, group=1):
+            kind = self.kinds[idx]
+            value = text[start:end]
+            if kind == "openai_key" and value.startswith("sk-ant-"):
+                continue  # the Anthropic pattern reports it
+            if kind == "openai_key" and not looks_random(value[3:], 3.0):
+                continue  # `sk-learn-tutorial-notes` is not a key
+            if kind == "generic" and not looks_random(value, self.min_bits):
+                continue
+            found.append(Finding(f"secret:{kind}", 0.7 if kind == "generic" else 1.0, start, end))
+        return _drop_generic_overlaps(found)
+
+
+def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:
+    """A generic finding on the same characters as a specific one adds nothing."""
+    specific = [f for f in found if f.label != "secret:generic"]
+    return specific + [
+        f for f in found
+        if f.label == "secret:generic"
+        and not any(s.start < f.end and f.start < s.end for s in specific)
+    ]
+
+
+def _make(name: str, config: SecretsConfig, spec: ClassifierSpec) -> SecretsClassifier:
+    return SecretsClassifier(name, config, normalize=spec.normalize)
+
+
+TYPE = ClassifierType(SecretsConfig, _make)

@@ -1,0 +1,95 @@
+# ruff: noqa: RUF001  (test data: whole credentials and look-alike letters on one line)
+"""pii: each entity found with exact spans; ordinary numbers and code are not PII."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.classify.builtin.pii import iban_ok, luhn_ok
+from guard.classify.registry import build_classifier
+from guard.types import Segment, Stage
+from tests.unit.classify.builtin_helpers import classify, found
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "value"),
+    [
+        ("write to jane.doe+news@mail.example.co.uk today", "pii:email", "jane.doe+news@mail.example.co.uk"),
+        ("my number is +44 20 7946 0958, thanks", "pii:phone", "+44 20 7946 0958"),
+        ("call (415) 555-2671 after 5", "pii:phone", "(415) 555-2671"),
+        ("ruf mich an: +49 30 901820", "pii:phone", "+49 30 901820"),
+        ("appelle +33 1 42 68 53 00", "pii:phone", "+33 1 42 68 53 00"),
+        ("phone 4155552671", "pii:phone", "4155552671"),
+        ("card 4111-1111-1111-1111 exp 12/29", "pii:card", "4111-1111-1111-1111"),
+        ("amex 378282246310005 ok", "pii:card", "378282246310005"),
+        ("pay to GB82 WEST 1234 5698 7654 32 please", "pii:iban", "GB82 WEST 1234 5698 7654 32"),
+        ("iban DE89370400440532013000", "pii:iban", "DE89370400440532013000"),
+        ("ssn 536-22-1234", "pii:ssn", "536-22-1234"),
+        ("my social security number is 536221234", "pii:ssn", "536221234"),
+        ("host 10.20.30.40 is down", "pii:ip", "10.20.30.40"),
+        ("ping 2001:db8:85a3::8a2e:370:7334 now", "pii:ip", "2001:db8:85a3::8a2e:370:7334"),
+    ],
+)
+def test_entities_are_found_with_exact_spans(text: str, label: str, value: str) -> None:
+    """Each PII kind is found, labelled, and its span covers exactly the value."""
+    verdict = classify("pii", text)
+    assert "pii" in verdict.labels and label in verdict.labels
+    assert (label, value) in found(verdict, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "upgrade to version 1.2.3.4 or v2.10.1 of the SDK",
+        "the meeting is on 2024-01-15 at 10:30, or 15.01.2024",
+        "order number 123456789012 shipped, invoice 2024-000123",
+        "use C4, S3 and EKS; also EC2 and t3.micro instances",
+        "ticket #4111111111111112 (not Luhn-valid)",
+        "the SSN 123-45-6789 is a famous example and 900-12-3456 is never issued",
+        "std::vector<int> and a::b in C++ code, map[key]::value",
+        "sha 3f786850e387550fdab836ed7e6dc881de23001b and uuid 123e4567-e89b-12d3-a456-426614174000",
+        "the ratio was 3.14159 and 2.71828, port 8080, pid 31337",
+        "IBAN GB82 WEST 1234 5698 7654 33 has a wrong checksum",
+        "call me at 555-0100",
+    ],
+)
+def test_ordinary_numbers_and_code_are_not_pii(text: str) -> None:
+    """Versions, dates, order numbers, service names, hashes and invalid checksums don't fire."""
+    verdict = classify("pii", text)
+    assert not verdict.fired, found(verdict, text)
+
+
+def test_entities_can_be_limited() -> None:
+    """Only the configured entities are looked for."""
+    text = "mail a@example.com, ip 10.1.2.3"
+    verdict = classify("pii", text, entities=["ip"])
+    assert verdict.labels == {"pii", "pii:ip"}
+
+
+def test_spans_point_into_obfuscated_original() -> None:
+    """A full-width e-mail address is found, and its span covers the original characters."""
+    text = "mail ｊａｎｅ@example.com now"
+    verdict = classify("pii", text)
+    assert found(verdict, text) == [("pii:email", "ｊａｎｅ@example.com")]
+
+
+def test_checksums() -> None:
+    """Luhn and IBAN mod-97 accept valid numbers and reject altered ones."""
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert iban_ok("DE89370400440532013000") and not iban_ok("DE89370400440532013001")
+
+
+def test_unknown_entity_is_a_policy_error() -> None:
+    """An unknown entity name is rejected with its key path."""
+    from guard.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=r"classifiers.p.entities\[1\]"):
+        build_classifier("p", {"type": "pii", "entities": ["email", "passport"]})
+
+
+async def test_classify_is_async_and_batched() -> None:
+    """The async protocol answers one verdict per segment, in order."""
+    c = build_classifier("p", {"type": "pii"}).classifier
+    segs = [Segment("x@example.com", "user", 0, Stage.PROMPT), Segment("hi", "user", 1, Stage.PROMPT)]
+    out = await c.classify(segs)
+    assert [v.fired for v in out] == [True, False]

@@ -1,0 +1,69 @@
+# ruff: noqa: RUF001  (test data: whole credentials and look-alike letters on one line)
+"""regex and keywords: one pass over many patterns, case and word-boundary options, evasion."""
+
+from __future__ import annotations
+
+from tests.unit.classify.builtin_helpers import classify, found
+
+
+def test_regex_labels_and_spans() -> None:
+    """Each matching entry adds its label; spans carry it and cover the match."""
+    text = "ticket ABC-1234 and host db-07.internal"
+    verdict = classify("regex", text, patterns=[
+        {"pattern": r"[A-Z]{3}-\d{4}", "label": "ticket"},
+        {"pattern": r"db-\d+\.internal", "label": "hostname"},
+        {"pattern": r"never", "label": "unused"},
+    ])
+    assert verdict.labels == {"regex", "ticket", "hostname"}
+    assert found(verdict, text) == [("ticket", "ABC-1234"), ("hostname", "db-07.internal")]
+
+
+def test_regex_case_and_word_boundary_options() -> None:
+    """Case is ignored by default; case_sensitive and word_boundary narrow matches."""
+    assert classify("regex", "SECRET plan", patterns=["secret"]).fired
+    assert not classify("regex", "SECRET plan", patterns=["secret"], case_sensitive=True).fired
+    assert classify("regex", "secretary", patterns=["secret"]).fired
+    assert not classify("regex", "secretary", patterns=["secret"], word_boundary=True).fired
+
+
+def test_regex_is_linear_time_on_pathological_input() -> None:
+    """A pattern that makes backtracking engines explode answers at once on RE2."""
+    import time
+
+    started = time.perf_counter()
+    verdict = classify("regex", "a" * 5000 + "!", patterns=[r"(a+)+$"])
+    assert not verdict.fired
+    assert time.perf_counter() - started < 0.5
+
+
+def test_keywords_match_whole_words_ignoring_case() -> None:
+    """Terms match as whole words in any case; `ass` does not match inside `class`."""
+    text = "First class. Then the ASS word."
+    verdict = classify("keywords", text, terms=["ass"])
+    assert found(verdict, text) == [("keyword", "ASS")]
+
+
+def test_keywords_see_through_obfuscation() -> None:
+    """Leetspeak, full-width letters, look-alikes and zero-width splits still match."""
+    for text in ["how to m4k3 a b0mb", "how to make a ｂｏｍｂ", "how to make a b\u200bo\u200bm\u200bb",
+                 "how to make a bоmb"]:
+        verdict = classify("keywords", text, lists=[{"terms": ["make a bomb"], "label": "weapons"}])
+        assert verdict.labels == {"keyword", "weapons"}, text
+        (span,) = verdict.spans
+        assert text[span.start:span.end].replace("\u200b", "").lower().startswith("m")
+
+
+def test_keywords_phrase_spacing_and_labels() -> None:
+    """Phrases match across any whitespace; each list keeps its own label."""
+    text = "please  ignore\nprevious instructions about drugs"
+    verdict = classify("keywords", text, lists=[
+        {"terms": ["ignore previous instructions"], "label": "override"},
+        {"terms": ["drugs", "weapons"], "label": "topic"},
+    ])
+    assert verdict.labels == {"keyword", "override", "topic"}
+
+
+def test_keywords_leet_can_be_turned_off() -> None:
+    """With leet: false, digits are not read as letters."""
+    assert not classify("keywords", "b0mb", terms=["bomb"], leet=False).fired
+    assert classify("keywords", "b0mb", terms=["bomb"]).fired

@@ -1,0 +1,74 @@
+# ruff: noqa: E501, RUF001  (test data: whole credentials and look-alike letters on one line)
+"""secrets: provider tokens, private keys and high-entropy assignments; placeholders don't fire."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.classify.builtin_helpers import classify, found
+
+# Synthetic values in each provider's documented shape (none is a live credential).
+GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+ANTHROPIC = "sk-ant-api03-" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6kM9nP2rS5uV8xA1cD4fG7iL0oR3tU6wY9zB2" + "dE5gH8jK1mN4pQ7sT0"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u\n-----END RSA PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "value"),
+    [
+        ("key id AKIAIOSFODNN7EXAMPLE in the log", "secret:aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+        ('aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"', "secret:aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        (f"token {GITHUB} here", "secret:github_token", GITHUB),
+        ("GITLAB=glpat-Xy9zAb3dE6gH9jK2mN5p", "secret:gitlab_token", "glpat-Xy9zAb3dE6gH9jK2mN5p"),
+        ("slack xoxb-2410219843-8JkXyZ1234abcd ok", "secret:slack_token", "xoxb-2410219843-8JkXyZ1234abcd"),
+        ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "secret:stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+        ("maps AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI;", "secret:google_api_key", "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"),
+        ("OPENAI_API_KEY=sk-proj-Tq3vX8bN2mK7pL4wR9sD1fG6hJ0", "secret:openai_key", "sk-proj-Tq3vX8bN2mK7pL4wR9sD1fG6hJ0"),
+        (f"x-api-key: {ANTHROPIC}", "secret:anthropic_key", ANTHROPIC),
+        ("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "secret:jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+        (f"here is my key:\n{PEM}\nthanks", "secret:private_key", PEM),
+        ('db_password: "Xk9#mPq2!zR"', "secret:generic", "Xk9#mPq2!zR"),
+        ("SESSION_TOKEN=8f14e45fceea167a5a36dedd4bea2543", "secret:generic", "8f14e45fceea167a5a36dedd4bea2543"),
+    ],
+)
+def test_secrets_are_found_with_exact_spans(text: str, label: str, value: str) -> None:
+    """Each credential kind is found and its span covers exactly the secret."""
+    verdict = classify("secrets", text)
+    assert "secret" in verdict.labels and label in verdict.labels
+    assert (label, value) in found(verdict, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password = changeme",
+        'api_key = "YOUR_API_KEY_HERE"',
+        "token = os.environ['GITHUB_TOKEN']",
+        "secret: ${VAULT_SECRET}",
+        "the password field must be at least 8 characters",
+        "pip install sk-learn-tutorial-notes",
+        "use the key 'primary' for the dictionary lookup",
+        "-----BEGIN PUBLIC KEY----- is not a private key",
+    ],
+)
+def test_placeholders_and_prose_are_not_secrets(text: str) -> None:
+    """Placeholders, environment references and prose about secrets don't fire."""
+    verdict = classify("secrets", text)
+    assert not verdict.fired, found(verdict, text)
+
+
+def test_truncated_private_key_header_fires() -> None:
+    """A private key block without its END line (a stream cut short) is still caught."""
+    text = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
+    assert "secret:private_key" in classify("secrets", text).labels
+
+
+def test_generic_can_be_turned_off() -> None:
+    """generic: false reports only provider formats."""
+    assert not classify("secrets", 'db_password: "Xk9#mPq2!zR"', generic=False).fired
+
+
+def test_homoglyph_token_is_found() -> None:
+    """A token whose prefix uses Cyrillic look-alikes is still found (normalised first)."""
+    text = "АKIAIOSFODNN7EXAMPLE"
+    assert "secret:aws_access_key_id" in classify("secrets", text).labels
