@@ -207,13 +207,15 @@ def check(case: LoadedCase, decision: Decision) -> list[str]:
 class CaseRunner:
     """Runs cases through real classifiers and the engine, loading each policy once."""
 
-    def __init__(self, builder: Builder | None = None) -> None:
+    def __init__(self, builder: Builder | None = None,
+                 policies: dict[Path, LoadedPolicy] | None = None) -> None:
+        """policies: a cache of loaded policies to share between runners (pytest items)."""
         from guard.classify.runner import ClassifierRunner
         from guard.observability.metrics import Metrics
 
         self._builder = builder
         self._runner = ClassifierRunner(Metrics())
-        self._policies: dict[Path, LoadedPolicy] = {}
+        self._policies = policies if policies is not None else {}
 
     def policy(self, path: Path) -> LoadedPolicy:
         key = path.resolve()
