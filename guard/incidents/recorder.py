@@ -1,0 +1,300 @@
+"""The incident recorder: turns decisions and events into incidents and fans them out to the
+sinks, without ever making a request wait or fail.
+
+`record_decision` / `record_event` build the incident, append it to each sink's in-memory queue
+and return its id at once. One task per sink writes its queue in batches. A sink that raises is
+marked down: what it refused, and everything after it, goes to that sink's disk spool (order
+kept) until a retry succeeds; the spool is then replayed oldest first before new incidents.
+The journal and the spools are fsynced at least every `fsync_interval_ms`. `aclose()` drains
+every queue (into the sink or its spool) before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from guard.incidents import model
+from guard.incidents.excerpt import build_excerpt
+from guard.incidents.settings import IncidentSettings
+from guard.incidents.sinks import JournalSink, LogSink, RedisStreamSink, Sink
+from guard.incidents.spool import Spool
+from guard.observability.metrics import Metrics
+from guard.types import Decision, GuardContext
+
+log = structlog.get_logger("guard.incidents")
+
+
+def incidents_dir(state_dir: Path) -> Path:
+    return state_dir / "incidents"
+
+
+def journal_dir(state_dir: Path) -> Path:
+    return incidents_dir(state_dir) / "journal"
+
+
+class Channel:
+    """One sink with its in-memory queue, its disk spool and its retry state."""
+
+    def __init__(self, sink: Sink, spool_dir: Path, settings: IncidentSettings,
+                 metrics: Metrics, on_progress: Callable[[], None] = lambda: None) -> None:
+        self.sink = sink
+        self.on_progress = on_progress
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.settings = settings
+        self.metrics = metrics
+        self.queue: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.spool_dir = spool_dir
+        self.spool: Spool | None = None
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._backoff_s = settings.retry_interval_ms / 1000
+        self._synced_at = time.monotonic()
+        self._unsynced = 0
+        self.closing = False
+
+    async def open(self) -> None:
+        self.spool = await asyncio.to_thread(Spool, self.spool_dir, self.settings.spool_max_bytes)
+        if self.spool.pending():
+            log.warning("incident_spool_found", sink=self.sink.name, dir=str(self.spool_dir))
+
+    async def run(self) -> None:
+        """Write queued incidents until closed and drained; never raises."""
+        batch_size = self.settings.batch_size
+        while True:
+            if not self.queue and not self.closing:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._wait_s()):
+                        await self.wake.wait()
+                self.wake.clear()
+            await self._replay_if_due()
+            while self.queue:
+                count = min(batch_size, len(self.queue))
+                batch = [self.queue.popleft() for _ in range(count)]
+                await self._deliver(batch)
+                self.on_progress()
+            if not self.queue:
+                self.idle.set()
+            await self._sync_if_due()
+            if self.closing and not self.queue:
+                await self._replay_if_due(final=True)
+                await self._sync_if_due(force=True)
+                return
+
+    def _wait_s(self) -> float:
+        interval = self.settings.fsync_interval_ms / 1000
+        now = time.monotonic()
+        waits = [max(0.0, self._synced_at + interval - now)] if self._unsynced else [interval]
+        if self.spool is not None and self.spool.pending():
+            waits.append(max(0.0, self._retry_at - now))
+        return max(0.001, min(waits))
+
+    async def _deliver(self, batch: list[bytes]) -> None:
+        assert self.spool is not None
+        if self.spool.pending() or self.down_since is not None:
+            await self._to_spool(batch)
+            return
+        try:
+            await self.sink.write(batch)
+        except Exception as exc:
+            self._mark_down(exc)
+            await self._to_spool(batch)
+            return
+        self._unsynced += len(batch)
+
+    async def _to_spool(self, batch: Sequence[bytes]) -> None:
+        assert self.spool is not None
+        taken = await asyncio.to_thread(self.spool.append, batch)
+        self._unsynced += taken
+        self.metrics.incident_spooled.labels(self.sink.name).inc(taken)
+        if taken < len(batch):
+            self.metrics.incident_dropped.inc(len(batch) - taken)
+            log.error("incident_spool_full", sink=self.sink.name, dropped=len(batch) - taken)
+
+    async def _replay_if_due(self, final: bool = False) -> None:
+        """Send the spool to the sink, oldest first, while the sink takes it."""
+        spool = self.spool
+        if spool is None or not spool.pending() or (time.monotonic() < self._retry_at
+                                                     and not final):
+            return
+        replayed = 0
+        while True:
+            batch = await asyncio.to_thread(spool.read_batch, self.settings.batch_size)
+            if not batch:
+                break
+            try:
+                await self.sink.write(batch)
+            except Exception as exc:
+                self._mark_down(exc)
+                return
+            await asyncio.to_thread(spool.commit)
+            replayed += len(batch)
+            self._unsynced += len(batch)
+        if self.down_since is not None or replayed:
+            log.info("incident_sink_recovered", sink=self.sink.name, replayed=replayed)
+        self.down_since = None
+        self._backoff_s = self.settings.retry_interval_ms / 1000
+
+    def _mark_down(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            log.warning("incident_sink_down", sink=self.sink.name, error=type(exc).__name__,
+                        detail=str(exc)[:200])
+        else:
+            self._backoff_s = min(self._backoff_s * 2, self.settings.retry_max_ms / 1000)
+        self._retry_at = now + self._backoff_s
+
+    async def _sync_if_due(self, force: bool = False) -> None:
+        if not self._unsynced:
+            return
+        due = time.monotonic() - self._synced_at >= self.settings.fsync_interval_ms / 1000
+        if not (force or due or self._unsynced >= self.settings.fsync_batch):
+            return
+        with contextlib.suppress(Exception):
+            await self.sink.sync()
+        if self.spool is not None:
+            await asyncio.to_thread(self.spool.sync)
+        self._synced_at = time.monotonic()
+        self._unsynced = 0
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sink.aclose()
+        if self.spool is not None:
+            await asyncio.to_thread(self.spool.close)
+
+
+class IncidentRecorder:
+    """guard's Recorder: builds IncidentV1 records and writes them to every configured sink.
+
+    Sinks: the structlog line (`log`), the journal in `state_dir/incidents/journal` (`journal`),
+    and the Redis Stream when `redis_url` is set. Spools live in
+    `state_dir/incidents/spool/<sink>`. Call `await start()` before recording is expected to
+    reach the sinks and `await aclose()` on shutdown (drains everything).
+    """
+
+    def __init__(self, settings: IncidentSettings, state_dir: Path, redis_url: str | None,
+                 metrics: Metrics, *, sinks: Sequence[Sink] | None = None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self.metrics = metrics
+        if sinks is None:
+            sinks = default_sinks(settings, state_dir, redis_url)
+        spool_root = incidents_dir(state_dir) / "spool"
+        self.channels = [Channel(s, spool_root / s.name, settings, metrics, self._update_depth)
+                         for s in sinks]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    # -- the Recorder protocol (called on the event loop, must be cheap and never raise) -----
+
+    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
+        """Record one incident for a decision with any match (shadow included); its id."""
+        if not decision.matches:
+            return None
+        try:
+            excerpt = (build_excerpt(decision, text, self.settings.excerpt_chars)
+                       if self.settings.excerpts else None)
+            incident = model.from_decision(ctx, decision, text, excerpt=excerpt)
+        except Exception:
+            log.exception("incident_build_failed", request_id=ctx.request_id)
+            self.metrics.incident_dropped.inc()
+            return None
+        return self.submit(incident)
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        """Record an operational event (`killswitch`, `breaker`, `stream_cut`); its id."""
+        try:
+            incident = model.from_event(kind, details)
+        except Exception:
+            log.exception("incident_build_failed", kind=kind)
+            self.metrics.incident_dropped.inc()
+            return model.new_id()
+        return self.submit(incident)
+
+    def submit(self, incident: model.IncidentV1) -> str:
+        """Queue `incident` for every sink; returns its id. Never waits, never raises."""
+        self.metrics.incidents.labels(incident.category, incident.severity, incident.action,
+                                      incident.mode).inc()
+        if self._closed:
+            self.metrics.incident_dropped.inc()
+            log.error("incident_after_close", incident_id=incident.id)
+            return incident.id
+        line = incident.to_json()
+        for channel in self.channels:
+            if len(channel.queue) >= self.settings.queue_size:
+                self.metrics.incident_dropped.inc()
+                log.error("incident_queue_full", sink=channel.sink.name, incident_id=incident.id)
+                continue
+            channel.queue.append(line)
+            channel.idle.clear()
+            channel.wake.set()
+        self._update_depth()
+        return incident.id
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the spools (adopting any a previous process left) and start the writers."""
+        for channel in self.channels:
+            await channel.open()
+        self._tasks = [asyncio.create_task(self._run(c), name=f"incidents-{c.sink.name}")
+                       for c in self.channels]
+
+    async def _run(self, channel: Channel) -> None:
+        try:
+            await channel.run()
+        except Exception:
+            log.exception("incident_writer_crashed", sink=channel.sink.name)
+            raise
+        finally:
+            self._update_depth()
+
+    async def aclose(self) -> None:
+        """Stop accepting, write or spool everything queued, fsync, close the sinks."""
+        if self._closed:
+            return
+        self._closed = True
+        for channel in self.channels:
+            channel.closing = True
+            channel.wake.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for channel in self.channels:
+            await channel.aclose()
+        self._update_depth()
+
+    async def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every queued incident was written or spooled; for tests and the CLI."""
+        async with asyncio.timeout(timeout_s):
+            for channel in self.channels:
+                await channel.idle.wait()
+        self._update_depth()
+
+    def _update_depth(self) -> None:
+        self.metrics.incident_queue_depth.set(max((len(c.queue) for c in self.channels),
+                                                  default=0))
+
+
+def default_sinks(settings: IncidentSettings, state_dir: Path,
+                  redis_url: str | None) -> list[Sink]:
+    """The sinks `settings` ask for: log, journal, and the Redis Stream when Redis is set."""
+    sinks: list[Sink] = []
+    if settings.log:
+        sinks.append(LogSink())
+    if settings.journal:
+        sinks.append(JournalSink(journal_dir(state_dir), settings.rotate_bytes))
+    if redis_url:
+        sinks.append(RedisStreamSink(redis_url, settings.redis_stream, settings.redis_maxlen,
+                                     settings.redis_dedupe_ttl_s))
+    return sinks

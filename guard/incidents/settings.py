@@ -1,0 +1,55 @@
+"""Incident settings: the `incidents:` section of guard.yaml.
+
+`state_dir` and `redis_url` come from the top-level settings; this section only tunes how
+incidents are written, kept and shown.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IncidentSettings(BaseModel):
+    """How incidents are recorded.
+
+    excerpts:           include a redacted, truncated excerpt of the text in each incident.
+                        Off by default: an incident then holds only a content hash.
+    excerpt_chars:      longest excerpt kept, in characters (after redaction).
+    log:                also write every incident as one structlog JSON line (`incident` event).
+    journal:            append incidents to the JSONL journal in `state_dir/incidents/journal`.
+    fsync_interval_ms:  the journal and the spools are fsynced at least this often, in
+                        milliseconds; a process killed with SIGKILL loses at most the incidents
+                        accepted within this interval (see docs/incidents.md).
+    fsync_batch:        fsync early once this many incidents were written since the last fsync.
+    rotate_bytes:       start a new journal file once the current one reaches this size, in bytes.
+    redis_stream:       the Redis Stream incidents are added to (when `redis_url` is set).
+    redis_maxlen:       approximate length the stream is trimmed to (`XADD MAXLEN ~`), entries.
+    redis_dedupe_ttl_s: seconds an incident id is remembered in Redis so that a batch re-sent
+                        after a lost reply is not added twice.
+    spool_max_bytes:    disk space one sink's spool may use, in bytes; beyond it incidents for
+                        that sink are dropped (and counted in guard_incident_dropped_total).
+    retry_interval_ms:  how often a failing sink is retried, in milliseconds (doubling up to
+                        `retry_max_ms` while it keeps failing).
+    retry_max_ms:       the longest wait between retries of a failing sink, in milliseconds.
+    queue_size:         incidents waiting in memory to be written; beyond it recording drops
+                        (counted, logged). Recording never waits for room.
+    batch_size:         incidents written to a sink in one operation, at most.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    excerpts: bool = False
+    excerpt_chars: int = Field(200, ge=16, le=4096)
+    log: bool = True
+    journal: bool = True
+    fsync_interval_ms: int = Field(200, ge=1, le=60_000)
+    fsync_batch: int = Field(256, ge=1)
+    rotate_bytes: int = Field(64 << 20, ge=4096)
+    redis_stream: str = Field("guard:incidents", min_length=1, max_length=200)
+    redis_maxlen: int = Field(1_000_000, ge=1000)
+    redis_dedupe_ttl_s: int = Field(86_400, ge=60)
+    spool_max_bytes: int = Field(1 << 30, ge=1 << 16)
+    retry_interval_ms: int = Field(250, ge=10)
+    retry_max_ms: int = Field(5_000, ge=10)
+    queue_size: int = Field(100_000, ge=100)
+    batch_size: int = Field(500, ge=1, le=10_000)

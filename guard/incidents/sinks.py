@@ -1,0 +1,164 @@
+"""Where incidents are written: a structlog line, the JSONL journal, a Redis Stream.
+
+A sink takes a batch of serialised incidents (one JSON object each, no newline) and either
+takes all of them or raises; `guard.incidents.recorder` spools what a sink refuses. Blocking
+file I/O runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import orjson
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+log = structlog.get_logger("guard.incidents")
+
+
+class Sink(Protocol):
+    """A destination for incidents. `write` takes the whole batch or raises."""
+
+    name: str
+
+    async def write(self, lines: Sequence[bytes]) -> None: ...
+
+    async def sync(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LogSink:
+    """One `incident` structlog JSON line per incident (with everything the incident holds)."""
+
+    name = "log"
+
+    async def write(self, lines: Sequence[bytes]) -> None:
+        for line in lines:
+            incident: dict[str, Any] = orjson.loads(line)
+            incident.pop("v", None)
+            incident["incident_id"] = incident.pop("id")
+            incident["incident_time"] = incident.pop("time")
+            log.info("incident", **incident)
+
+    async def sync(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class JournalSink:
+    """Append-only JSONL files in `directory`, one writer per process, rotated by size.
+
+    Files are named `<time_ns>-<pid>.jsonl` so that names sort by creation time and processes
+    never share a file. Every batch is written to the page cache at once (a SIGKILL does not
+    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`.
+    """
+
+    name = "journal"
+
+    def __init__(self, directory: Path, rotate_bytes: int) -> None:
+        self.directory = directory
+        self.rotate_bytes = rotate_bytes
+        self._file: BinaryIO | None = None
+        self._size = 0
+        self._dirty = False
+
+    async def write(self, lines: Sequence[bytes]) -> None:
+        await asyncio.to_thread(self.write_now, lines)
+
+    def write_now(self, lines: Sequence[bytes]) -> None:
+        if self._file is None or self._size >= self.rotate_bytes:
+            self._rotate()
+        assert self._file is not None
+        data = b"".join(line + b"\n" for line in lines)
+        self._file.write(data)
+        self._file.flush()
+        self._size += len(data)
+        self._dirty = True
+
+    async def sync(self) -> None:
+        await asyncio.to_thread(self.sync_now)
+
+    def sync_now(self) -> None:
+        if self._file is not None and self._dirty:
+            os.fsync(self._file.fileno())
+            self._dirty = False
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close_now)
+
+    def close_now(self) -> None:
+        self.sync_now()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _rotate(self) -> None:
+        if self._file is not None:
+            self.sync_now()
+            self._file.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
+        self._file = path.open("ab")
+        self._size = 0
+        with contextlib.suppress(OSError):
+            # The directory entry of a new file is durable only once the directory is synced.
+            fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+# Adds each incident unless its id was added within the dedupe TTL: a batch re-sent after a
+# lost reply (Redis restarted after executing it) is then not added twice. Atomic in Redis.
+_XADD_ONCE = """
+local added = 0
+for i = 4, #ARGV, 2 do
+  if redis.call('SET', ARGV[3] .. ARGV[i], '1', 'NX', 'EX', ARGV[2]) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[i], 'data', ARGV[i + 1])
+    added = added + 1
+  end
+end
+return added
+"""
+
+
+class RedisStreamSink:
+    """`XADD` to a Redis Stream trimmed to about `maxlen` entries; fields `id` and `data`."""
+
+    name = "redis"
+
+    def __init__(self, url: str, stream: str, maxlen: int, dedupe_ttl_s: int,
+                 timeout_s: float = 2.0) -> None:
+        self.stream = stream
+        self.maxlen = maxlen
+        self.dedupe_ttl_s = dedupe_ttl_s
+        self.dedupe_prefix = f"{stream}:seen:"
+        self._redis = Redis.from_url(url, socket_timeout=timeout_s,
+                                     socket_connect_timeout=timeout_s,
+                                     # the recorder retries (and spools meanwhile); fail fast
+                                     retry=Retry(NoBackoff(), 0))
+        self._script = self._redis.register_script(_XADD_ONCE)
+
+    async def write(self, lines: Sequence[bytes]) -> None:
+        args: list[Any] = [self.maxlen, self.dedupe_ttl_s, self.dedupe_prefix]
+        for line in lines:
+            args += [orjson.loads(line)["id"], line]
+        await self._script(keys=[self.stream], args=args)
+
+    async def sync(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,155 @@
+"""A sink's spool: incidents it could not take, kept on disk in order until it takes them.
+
+Layout: `<dir>/<time_ns>-<pid>.jsonl`, one incident per line, plus `<file>.pos`, the byte offset
+already delivered. Each file is held under an exclusive `flock` by the process using it, so with
+`guard serve --workers N` every worker replays its own files, and the files of a process that
+died (SIGKILL, power loss) are picked up by whichever process starts next.
+
+Blocking file I/O: call these methods from a worker thread (`asyncio.to_thread`), never from the
+event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+READ_CHUNK = 1 << 20
+
+
+class Spool:
+    """An append-only, replay-in-order queue of JSON lines on disk, bounded by `max_bytes`."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._files: list[Path] = []
+        self._locks: dict[Path, BinaryIO] = {}
+        self._writer: BinaryIO | None = None
+        self._writing: Path | None = None
+        self._dirty = False
+        self._offset: dict[Path, int] = {}
+        self._uncommitted: tuple[Path, int] | None = None
+        self._size = 0
+        self._adopt_orphans()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, lines: Sequence[bytes]) -> int:
+        """Add `lines` at the end; returns how many fit within `max_bytes` (the rest are lost)."""
+        data = bytearray()
+        taken = 0
+        for line in lines:
+            if self._size + len(data) + len(line) + 1 > self.max_bytes:
+                break
+            data += line + b"\n"
+            taken += 1
+        if data:
+            writer = self._writer or self._open_writer()
+            writer.write(data)
+            writer.flush()  # into the page cache now: survives a SIGKILL of this process
+            self._size += len(data)
+            self._dirty = True
+        return taken
+
+    def sync(self) -> None:
+        """fsync what was appended since the last sync (survives power loss from then on)."""
+        if self._writer is not None and self._dirty:
+            os.fsync(self._writer.fileno())
+            self._dirty = False
+
+    # -- replaying ---------------------------------------------------------------------------
+
+    def pending(self) -> bool:
+        return bool(self._files)
+
+    def read_batch(self, limit: int) -> list[bytes]:
+        """Up to `limit` of the oldest lines not yet delivered; `commit()` once delivered."""
+        while self._files:
+            path = self._files[0]
+            start = self._offset.get(path, 0)
+            with path.open("rb") as f:
+                f.seek(start)
+                chunk = f.read(READ_CHUNK)
+            end = chunk.rfind(b"\n") + 1
+            if end > 0:
+                lines = chunk[:end].split(b"\n")[:-1][:limit]
+                used = sum(len(line) + 1 for line in lines)
+                self._uncommitted = (path, start + used)
+                return [line for line in lines if line.strip()]
+            if path == self._writing and len(chunk) > 0:
+                return []  # a line is being written; it completes before the next read
+            self._retire(path)
+        return []
+
+    def commit(self) -> None:
+        """Mark the last batch read as delivered (persisted, so a restart does not resend it)."""
+        if self._uncommitted is None:
+            return
+        path, offset = self._uncommitted
+        self._uncommitted = None
+        self._offset[path] = offset
+        _pos_path(path).write_text(str(offset))
+
+    def close(self) -> None:
+        self.sync()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for lock in self._locks.values():
+            lock.close()
+        self._locks.clear()
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _open_writer(self) -> BinaryIO:
+        path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
+        writer = path.open("ab")
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
+        self._writer, self._writing = writer, path
+        self._files.append(path)
+        return writer
+
+    def _retire(self, path: Path) -> None:
+        """A fully delivered file: delete it (and stop writing to it if it is ours)."""
+        if path == self._writing and self._writer is not None:
+            self._writer.close()
+            self._writer, self._writing, self._dirty = None, None, False
+        lock = self._locks.pop(path, None)
+        size = path.stat().st_size if path.exists() else 0
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            _pos_path(path).unlink()
+        if lock is not None:
+            lock.close()
+        self._offset.pop(path, None)
+        self._files.remove(path)
+        self._size = max(0, self._size - size)
+
+    def _adopt_orphans(self) -> None:
+        """Files left by processes that are gone (no lock held on them), oldest first."""
+        for path in sorted(self.directory.glob("*.jsonl")):
+            handle = path.open("rb")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()  # a live process owns it and replays it itself
+                continue
+            self._locks[path] = handle
+            self._files.append(path)
+            self._size += path.stat().st_size
+            pos = _pos_path(path)
+            if pos.exists():
+                with contextlib.suppress(ValueError):
+                    self._offset[path] = int(pos.read_text() or 0)
+
+
+def _pos_path(path: Path) -> Path:
+    return path.with_suffix(".pos")

@@ -1,0 +1,97 @@
+"""IncidentV1: what an incident holds, how it is serialised, and what it never holds."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from guard.incidents import model
+from guard.incidents.excerpt import build_excerpt, scrub
+from guard.types import Action, Mode, Span
+from tests.unit.incidents.helpers import context, decision
+
+SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
+
+
+def test_decision_incident_fields() -> None:
+    """A blocked prompt becomes an incident with context, rules, verdict labels and a hash."""
+    inc = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None)
+    assert inc.kind == "decision" and inc.action == "block" and inc.mode == "enforce"
+    assert (inc.request_id, inc.tenant, inc.model) == ("req-1", "acme", "gpt-4o")
+    assert inc.rules == ("no-secrets",) and inc.severity == "critical"
+    assert inc.category == "secrets" and inc.stage == "prompt"
+    assert inc.verdicts[0].labels == ("api_key",) and inc.verdicts[0].score == 0.97
+    assert inc.content_hash is not None and inc.content_hash.startswith("sha256:")
+    assert inc.excerpt is None
+
+
+def test_serialised_incident_never_holds_the_text() -> None:
+    """Without excerpts the serialised incident contains no part of the text."""
+    raw = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None).to_json()
+    assert b"sk_live" not in raw and b"please" not in raw
+    assert orjson.loads(raw)["v"] == 1
+
+
+def test_round_trip() -> None:
+    """to_json and from_json are inverse."""
+    inc = model.from_decision(context(), decision(), "text", excerpt="x")
+    assert model.IncidentV1.from_json(inc.to_json()) == inc
+
+
+def test_unknown_version_is_refused() -> None:
+    """A record of a version this code does not know is an error, not a guess."""
+    with pytest.raises(ValueError, match="version"):
+        model.IncidentV1.from_dict({"v": 2, "id": "x", "time": 0})
+
+
+def test_shadow_match_records_what_it_would_have_done() -> None:
+    """A shadow-only match is recorded with mode shadow and the action it would have taken."""
+    inc = model.from_decision(context(), decision(mode=Mode.SHADOW), "t", excerpt=None)
+    assert (inc.action, inc.mode) == ("block", "shadow")
+
+
+def test_ids_sort_by_time_and_are_unique() -> None:
+    """Incident ids sort by creation time and never repeat."""
+    ids = [model.new_id(1000.0 + i) for i in range(100)]
+    assert ids == sorted(ids) and len(set(ids)) == 100
+
+
+def test_event_incident() -> None:
+    """A kill switch event keeps its details and defaults to severity high."""
+    inc = model.from_event("killswitch", {"action": "engage", "scope": "global",
+                                          "actor": "alice", "reason": "leak"})
+    assert inc.kind == "killswitch" and inc.category == "killswitch"
+    assert inc.severity == "high" and inc.details["actor"] == "alice"
+    assert model.IncidentV1.from_json(inc.to_json()).details["scope"] == "global"
+
+
+@pytest.mark.parametrize("secret", [
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "AKIAIOSFODNN7EXAMPLE", "password=hunter2", "Bearer abcdefghijklmnop.qrstuv",
+    "4111 1111 1111 1111", "postgres://admin:s3cr3t@db.internal/x",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+    "AbCdEfGh1234567890IjKlMnOp",
+])
+def test_scrub_masks_credentials(secret: str) -> None:
+    """Credential-shaped tokens never survive into an excerpt, whatever the policy found."""
+    out = scrub(f"before {secret} after")
+    assert secret not in out and "hunter2" not in out and "s3cr3t" not in out
+    assert out.startswith("before ") and "[REDACTED:" in out
+
+
+def test_excerpt_masks_spans_and_truncates() -> None:
+    """The excerpt masks the classifier's spans, then truncates to the configured length."""
+    text = "call me at alice@example.com " + "word " * 100
+    d = decision(action=Action.REDACT, spans=(Span(11, 28, "email"),))
+    out = build_excerpt(d, text, 40)
+    assert len(out) == 40 and out.endswith("…")
+    assert "alice" not in out and out.startswith("call me at [REDACTED:email]")
+
+
+def test_excerpt_cut_never_leaves_a_secret_prefix() -> None:
+    """A secret split by the scanning window is dropped, not kept as an unrecognised prefix."""
+    # the masked password shrinks the text, so the window's end would fall inside the excerpt
+    text = "password=" + "a" * 630 + " sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+    out = build_excerpt(decision(), text, 100)
+    assert "sk_" not in out and out.endswith("…")

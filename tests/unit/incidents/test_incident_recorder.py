@@ -1,0 +1,150 @@
+"""The recorder: never blocks, fans out to every sink, spools a failing sink and replays it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+from prometheus_client import CollectorRegistry
+
+from guard.incidents.recorder import IncidentRecorder, journal_dir
+from guard.incidents.settings import IncidentSettings
+from guard.incidents.sinks import JournalSink
+from guard.observability.metrics import Metrics
+from guard.types import Mode
+from tests.unit.incidents.helpers import allow, context, decision
+
+FAST = IncidentSettings(fsync_interval_ms=10, retry_interval_ms=10, retry_max_ms=20)
+
+
+class SwitchableSink:
+    """A sink kept in memory that can be made to fail, like a remote service going away."""
+
+    name = "switchable"
+
+    def __init__(self) -> None:
+        self.up = True
+        self.received: list[bytes] = []
+
+    async def write(self, lines: Sequence[bytes]) -> None:
+        if not self.up:
+            raise ConnectionError("sink is down")
+        self.received += lines
+
+    async def sync(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def ids_in(lines: Sequence[bytes]) -> list[str]:
+    return [orjson.loads(line)["id"] for line in lines]
+
+
+def journal_ids(state_dir: Path) -> list[str]:
+    ids: list[str] = []
+    for path in sorted(journal_dir(state_dir).glob("*.jsonl")):
+        ids += ids_in(path.read_bytes().splitlines())
+    return ids
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_allow_records_nothing(tmp_path: Path) -> None:
+    """A plain allow (no matches) is not an incident."""
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    assert recorder.record_decision(context(), allow(), "hello") is None
+
+
+async def test_block_and_shadow_reach_journal_and_metrics(tmp_path: Path) -> None:
+    """Enforced and shadow matches are journalled, counted by category/severity/action/mode."""
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(FAST, tmp_path, None, metrics)
+    await recorder.start()
+    first = recorder.record_decision(context(), decision(), "secret text")
+    second = recorder.record_decision(context(), decision(mode=Mode.SHADOW), "other")
+    third = recorder.record_event("killswitch", {"action": "engage", "actor": "alice"})
+    await recorder.aclose()
+    assert journal_ids(tmp_path) == [first, second, third]
+    labels = {"category": "secrets", "severity": "critical", "action": "block"}
+    assert sample(metrics, "guard_incidents_total", **labels, mode="enforce") == 1
+    assert sample(metrics, "guard_incidents_total", **labels, mode="shadow") == 1
+    assert sample(metrics, "guard_incident_dropped_total") == 0
+    assert sample(metrics, "guard_incident_queue_depth") == 0
+
+
+async def test_recording_returns_before_any_write(tmp_path: Path) -> None:
+    """record_decision only queues: the incident is written by the writer task, later."""
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    recorder.record_decision(context(), decision(), "t")
+    assert journal_ids(tmp_path) == []
+    await recorder.aclose()
+    assert len(journal_ids(tmp_path)) == 1
+
+
+async def test_failing_sink_is_spooled_and_replayed_in_order(tmp_path: Path) -> None:
+    """While a sink is down its incidents are spooled; when it returns they arrive in order."""
+    metrics = Metrics(CollectorRegistry())
+    sink = SwitchableSink()
+    journal = JournalSink(journal_dir(tmp_path), FAST.rotate_bytes)
+    recorder = IncidentRecorder(FAST, tmp_path, None, metrics, sinks=[sink, journal])
+    await recorder.start()
+    ids = [recorder.record_decision(context(f"a{i}"), decision(), "t") for i in range(50)]
+    await recorder.flush()
+    sink.up = False
+    ids += [recorder.record_decision(context(f"b{i}"), decision(), "t") for i in range(200)]
+    await recorder.flush()
+    assert len(sink.received) == 50
+    assert sample(metrics, "guard_incident_spooled_total", sink="switchable") == 200
+    sink.up = True
+    ids += [recorder.record_decision(context(f"c{i}"), decision(), "t") for i in range(50)]
+    await recorder.aclose()
+    assert ids_in(sink.received) == ids
+    assert journal_ids(tmp_path) == ids
+    assert sample(metrics, "guard_incident_dropped_total") == 0
+
+
+async def test_shutdown_spools_what_a_down_sink_did_not_take(tmp_path: Path) -> None:
+    """Draining with a sink still down leaves its incidents in the spool for the next start."""
+    sink = SwitchableSink()
+    sink.up = False
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()), sinks=[sink])
+    await recorder.start()
+    ids = [recorder.record_decision(context(), decision(), "t") for _ in range(30)]
+    await recorder.aclose()
+    assert sink.received == []
+    sink.up = True
+    again = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()), sinks=[sink])
+    await again.start()
+    await again.aclose()
+    assert ids_in(sink.received) == ids
+
+
+async def test_journal_rotates_by_size(tmp_path: Path) -> None:
+    """Past rotate_bytes the journal continues in a new file; nothing is lost across files."""
+    settings = IncidentSettings(fsync_interval_ms=10, rotate_bytes=4096, batch_size=5)
+    recorder = IncidentRecorder(settings, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    ids = []
+    for i in range(60):
+        ids.append(recorder.record_decision(context(str(i)), decision(), "t"))
+        await recorder.flush()
+    await recorder.aclose()
+    assert len(list(journal_dir(tmp_path).glob("*.jsonl"))) > 1
+    assert journal_ids(tmp_path) == ids
+
+
+async def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
+    """Beyond queue_size (writer not running) recording drops, counts it, and still returns."""
+    metrics = Metrics(CollectorRegistry())
+    settings = IncidentSettings(queue_size=100, log=False)
+    recorder = IncidentRecorder(settings, tmp_path, None, metrics)
+    for _ in range(150):
+        assert recorder.record_decision(context(), decision(), "t") is not None
+    assert sample(metrics, "guard_incident_dropped_total") == 50
+    assert sample(metrics, "guard_incident_queue_depth") == 100
