@@ -94,6 +94,11 @@ class Process:
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=self.env)
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
