@@ -7,6 +7,14 @@ the same run, is the floor every decision pays: building an empty `Decision`. Al
 evaluating an *uncompiled* policy costs (compiled per call), the reason policies compile at load.
 
     .venv/bin/python bench/bench_policy.py [--policy policies/default.yaml] [--n 20000]
+
+`--calibrate` instead picks the `score_gte` thresholds of the shipped packs' injection and
+jailbreak rules on the dev split (training.data.build(..., "dev")): for each threshold, recall on
+attacks and false-positive rate on benign text; the chosen one has the best recall whose
+false-positive rate stays within --max-fpr (the highest such threshold among equals) (default 1% for default.yaml; strict.yaml trades
+more false positives, 3%, for recall).
+
+    .venv/bin/python bench/bench_policy.py --calibrate [--max-fpr 0.01]
 """
 
 from __future__ import annotations
@@ -63,11 +71,59 @@ def measure(fn: Callable[[], object], n: int) -> tuple[float, float]:
     return statistics.median(samples) / 1000, samples[int(len(samples) * 0.99)] / 1000
 
 
+# classifier type -> the role its dev texts arrive in: injections ride in documents and tool
+# results, jailbreaks are typed by the user.
+CALIBRATED = {"prompt_injection": "document", "jailbreak": "user"}
+
+
+async def _scores(kind: str, role: str) -> tuple[list[float], list[int]]:
+    from guard.classify.registry import build_classifier
+    from guard.types import Segment
+    from training.data import build
+
+    examples = build(kind, "dev")
+    classifier = build_classifier(kind, {"type": kind, "threshold": 0.0}).classifier
+    segments = [Segment(e.text, role, i, Stage.PROMPT) for i, e in enumerate(examples)]
+    verdicts = await classifier.classify(segments)
+    return [v.score for v in verdicts], [e.label for e in examples]
+
+
+def calibrate(max_fprs: tuple[float, ...]) -> None:
+    import asyncio
+
+    for kind, role in CALIBRATED.items():
+        scores, labels = asyncio.run(_scores(kind, role))
+        attacks = sum(labels)
+        benign = len(labels) - attacks
+        print(f"\n{kind} (dev split: {attacks} attacks, {benign} benign, role {role})")
+        print(f"{'score_gte':>9} {'recall':>7} {'fpr':>7} {'precision':>9}")
+        rows = []
+        for step in range(5, 100, 5):
+            t = step / 100
+            tp = sum(1 for s, y in zip(scores, labels, strict=True) if s >= t and y)
+            fp = sum(1 for s, y in zip(scores, labels, strict=True) if s >= t and not y)
+            recall, fpr = tp / max(attacks, 1), fp / max(benign, 1)
+            precision = tp / max(tp + fp, 1)
+            rows.append((t, recall, fpr))
+            print(f"{t:9.2f} {recall:7.3f} {fpr:7.3f} {precision:9.3f}")
+        for max_fpr in max_fprs:
+            # the best recall within the budget; among equals the highest (most robust) threshold
+            within = [r for r in rows if r[2] <= max_fpr] or rows[-1:]
+            chosen = max(within, key=lambda r: (r[1], r[0]))
+            print(f"chosen for fpr <= {max_fpr:.0%}: score_gte {chosen[0]:.2f} "
+                  f"(recall {chosen[1]:.3f}, fpr {chosen[2]:.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--policy", type=Path, default=Path("policies/default.yaml"))
     parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--max-fpr", type=float, nargs="+", default=[0.01, 0.03])
     args = parser.parse_args()
+    if args.calibrate:
+        calibrate(tuple(args.max_fpr))
+        return
     data, _ = read_yaml(args.policy)
     policy = Policy.model_validate(data)
     compiled = compile_policy(policy)

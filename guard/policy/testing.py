@@ -61,7 +61,7 @@ class CaseContext(_Strict):
 class Message(_Strict):
     """One chat message of a prompt."""
 
-    role: Literal["system", "user", "assistant", "tool", "developer"] = "user"
+    role: Literal["system", "user", "assistant", "tool", "developer", "document"] = "user"
     content: str
 
 
