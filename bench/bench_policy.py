@@ -10,9 +10,9 @@ evaluating an *uncompiled* policy costs (compiled per call), the reason policies
 
 `--calibrate` instead picks the `score_gte` thresholds of the shipped packs' injection and
 jailbreak rules on the dev split (training.data.build(..., "dev")): for each threshold, recall on
-attacks and false-positive rate on benign text; the chosen one has the best recall whose
-false-positive rate stays within --max-fpr (the highest such threshold among equals) (default 1% for default.yaml; strict.yaml trades
-more false positives, 3%, for recall).
+attacks and false-positive rate on benign text; the chosen one has the best recall within
+--max-fpr false positives (the highest such threshold among equals): 1% for default.yaml,
+3% for strict.yaml, which trades false positives for recall.
 
     .venv/bin/python bench/bench_policy.py --calibrate [--max-fpr 0.01]
 """
