@@ -1,0 +1,116 @@
+"""Trained classifiers: `harmful_request`, `harmful_response`, and model scorers for jailbreaks and
+prompt injection.
+
+Each wraps one shipped `TextModel` (guard/classify/models/): n-gram logistic regressions scored in
+pure Python, well under a millisecond per kilobyte. Scoring always runs in the default executor,
+one call per batch of segments, so the event loop never waits on it.
+
+Labels: `harmful` (harmful_request, harmful_response), `jailbreak`, `prompt_injection`. The score
+of a verdict is the model's score; it fires at or above the threshold (the dev-tuned one unless
+the policy sets its own). Verdicts carry no spans: a request is harmful as a whole, and there is
+nothing to redact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guard.classify.models.loader import TextModel, load_model
+from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.types import Segment, Verdict
+
+__all__ = [
+    "REGISTRY_ENTRIES",
+    "ModelClassifier",
+    "ModelConfig",
+    "TextModel",
+    "load_model",
+]
+
+# Which segments each model reads unless the policy says otherwise: the roles its training data
+# came from (a harmful *request* is the user's; injected instructions arrive in tool results and
+# retrieved documents).
+DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
+    "harmful_request": ("user",),
+    "harmful_response": ("completion", "assistant"),
+    "jailbreak": ("user", "system"),
+    "prompt_injection": ("tool", "document"),
+}
+LABELS = {
+    "harmful_request": "harmful",
+    "harmful_response": "harmful",
+    "jailbreak": "jailbreak",
+    "prompt_injection": "prompt_injection",
+}
+
+
+class ModelConfig(BaseModel):
+    """Config of a trained-model classifier.
+
+    threshold: score in [0, 1] at or above which a segment fires; default: the model's own
+               threshold, tuned on the dev split (see its model card).
+    roles:     segment roles to score (others get an empty verdict); default depends on the model.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float | None = Field(None, ge=0.0, le=1.0)
+    roles: tuple[str, ...] | None = None
+
+
+class ModelClassifier:
+    """Scores segments with one shipped model, off the event loop."""
+
+    # The model reads the whole text, so a streamed completion cannot be judged on a window.
+    max_match_chars: int | None = None
+
+    def __init__(self, name: str, model_name: str, config: ModelConfig) -> None:
+        self.name = name
+        self.model = load_model(model_name)
+        self.label = LABELS[model_name]
+        self.threshold = self.model.threshold if config.threshold is None else config.threshold
+        self.roles = frozenset(config.roles or DEFAULT_ROLES[model_name])
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        """One verdict per segment; roles outside `roles` get an empty one."""
+        chosen = [s for s in segments if s.role in self.roles]
+        scores: list[float] = []
+        latency = 0.0
+        if chosen:
+            loop = asyncio.get_running_loop()
+            started = time.perf_counter()
+            scores = await loop.run_in_executor(None, self.model.scores, [s.text for s in chosen])
+            latency = time.perf_counter() - started
+        by_index = {s.index: score for s, score in zip(chosen, scores, strict=True)}
+        out = []
+        for segment in segments:
+            score = by_index.get(segment.index)
+            if score is None:
+                out.append(Verdict(self.name, segment.index, latency_s=latency))
+                continue
+            fired = score >= self.threshold
+            labels = frozenset({self.label}) if fired else frozenset()
+            out.append(Verdict(self.name, segment.index, labels, score, (), latency))
+        return out
+
+
+def _factory(model_name: str) -> ClassifierType:
+    def make(name: str, config: ModelConfig, spec: ClassifierSpec) -> ModelClassifier:
+        return ModelClassifier(name, model_name, config)
+
+    return ClassifierType(ModelConfig, make, 1.0)
+
+
+# For guard/classify/registry.py BUILTINS. `harmful_request` and `harmful_response` are types of
+# their own; `jailbreak_model` and `prompt_injection_model` let a policy use the model scorers
+# beside (or instead of) the heuristic `jailbreak` and `prompt_injection` types.
+REGISTRY_ENTRIES: dict[str, ClassifierType] = {
+    "harmful_request": _factory("harmful_request"),
+    "harmful_response": _factory("harmful_response"),
+    "jailbreak_model": _factory("jailbreak"),
+    "prompt_injection_model": _factory("prompt_injection"),
+}

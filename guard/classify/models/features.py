@@ -1,0 +1,118 @@
+# ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
+"""Text folding and n-gram features shared by training and serving.
+
+Training calls `features()` through scikit-learn (as the vectoriser's analyzer), serving calls it
+directly, so the two cannot drift apart. Everything here is pure Python and deterministic: no
+`hash()` (randomised per process), no locale, no third-party code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from itertools import pairwise
+
+FEATURES_VERSION = 1
+
+# Letters from other scripts that render like Latin ones; attackers swap them in to dodge matching.
+_CONFUSABLES = {
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ɡ": "g",
+    "ӏ": "l",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ḿ": "m",
+    "ı": "i",
+}
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+# A token that mixes letters with leet digits/symbols ("b0mb", "h4ck3r", "$teal"); pure numbers
+# ("1990", "3.5") never match, so dates and quantities keep their meaning.
+_LEET_TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
+_LEET_CHARS = frozenset("013457@$")
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+
+CHAR_ORDERS = (3, 4, 5)
+# Longer texts are scored on their head and tail: jailbreak framing sits at the start and the end,
+# and the cost of one segment stays bounded whatever its size.
+MAX_CHARS = 6000
+
+
+def _drop_invisible(text: str) -> str:
+    # Format characters (zero-width spaces and joiners, bidi controls, soft hyphens) are category
+    # Cf; variation selectors and tag characters are used to smuggle text past filters too.
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
+
+
+def _unleet(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if _LEET_CHARS.isdisjoint(token):
+        return token
+    return token.translate(_LEET)
+
+
+def fold(text: str) -> str:
+    """Folds evasions away: NFKC, invisible characters, case, look-alike letters, leetspeak."""
+    if len(text) > MAX_CHARS:
+        half = MAX_CHARS // 2
+        text = text[:half] + " " + text[-half:]
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        text = _drop_invisible(text)
+    text = text.casefold()
+    if not text.isascii():
+        text = text.translate(_CONFUSABLE_TABLE)
+    text = _LEET_TOKEN.sub(_unleet, text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def features(text: str) -> list[str]:
+    """The n-grams of a text: character 3-5-grams and word 1-2-grams, on folded text."""
+    return list(_features(text))
+
+
+@lru_cache(maxsize=512)
+def _features(text: str) -> tuple[str, ...]:
+    # Cached because several models score the same segment one after another.
+    folded = fold(text)
+    padded = f" {folded} "
+    out: list[str] = []
+    for n in CHAR_ORDERS:
+        out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    words = _WORD.findall(folded)
+    out.extend("w:" + w for w in words)
+    out.extend(f"b:{a} {b}" for a, b in pairwise(words))
+    return tuple(out)
+
+
+def counts(text: str) -> Counter[str]:
+    """Feature counts of a text (what the scorer weighs)."""
+    return Counter(_features(text))

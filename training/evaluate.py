@@ -1,0 +1,118 @@
+# ruff: noqa: S311  (seeded generators make the training data reproducible; no secrets here)
+"""Threshold tuning on the dev split and the figures reported per group (kind/dataset)."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from guard.classify.models.loader import TextModel
+from training import synthetic
+from training.data import Example
+from training.evasion import TRANSFORMS
+
+# False-positive budgets per negative group (the issue's targets), used to place the threshold.
+FP_BUDGETS = {
+    "harmful_request": {"benign/": 0.01, "over_refusal_safe/": 0.10},
+    "jailbreak": {"benign/": 0.01, "over_refusal_safe/": 0.10},
+    "prompt_injection": {"documents/": 0.01, "benign/": 0.01},
+}
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """How often a group scored at or above the threshold (recall for positives, FP rate else)."""
+
+    group: str
+    label: int
+    n: int
+    flagged: float
+
+
+def _max_allowed(scores: Sequence[float], rate: float) -> float:
+    """The lowest threshold at which at most `rate` of `scores` are at or above it."""
+    ranked = sorted(scores, reverse=True)
+    allowed = int(rate * len(ranked))
+    if allowed >= len(ranked):
+        return 0.0
+    return ranked[allowed] + 1e-9
+
+
+def tune_threshold(name: str, examples: Sequence[Example], scores: Sequence[float], only: str = "") -> float:
+    """Dev-tuned threshold: FP budgets for detectors, best F1 for the response model."""
+    if name in FP_BUDGETS:
+        limits = []
+        for prefix, rate in FP_BUDGETS[name].items():
+            if not prefix.startswith(only):
+                continue
+            group = [
+                s
+                for e, s in zip(examples, scores, strict=True)
+                if e.label == 0 and e.group.startswith(prefix)
+            ]
+            if group:
+                limits.append(_max_allowed(group, rate))
+        return max(limits) if limits else 0.5
+    return best_f1(examples, scores)[0]
+
+
+def best_f1(examples: Sequence[Example], scores: Sequence[float]) -> tuple[float, float]:
+    """(threshold, F1) maximising F1 over the observed scores."""
+    pairs = sorted(zip(scores, (e.label for e in examples), strict=True), reverse=True)
+    positives = sum(label for _, label in pairs)
+    best = (0.5, 0.0)
+    tp = 0
+    for i, (score, label) in enumerate(pairs, start=1):
+        tp += label
+        f1 = 2 * tp / (i + positives)
+        if f1 > best[1] and (i == len(pairs) or pairs[i][0] < score):
+            best = (score, f1)
+    return best
+
+
+def f1_at(examples: Sequence[Example], scores: Sequence[float], threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 at a threshold."""
+    tp = sum(1 for e, s in zip(examples, scores, strict=True) if e.label and s >= threshold)
+    fp = sum(1 for e, s in zip(examples, scores, strict=True) if not e.label and s >= threshold)
+    pos = sum(e.label for e in examples)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / pos if pos else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def per_group(examples: Sequence[Example], scores: Sequence[float], threshold: float) -> list[GroupFigure]:
+    """Flag rate per group at the threshold."""
+    groups: dict[tuple[str, int], list[bool]] = defaultdict(list)
+    for e, s in zip(examples, scores, strict=True):
+        groups[(e.group, e.label)].append(s >= threshold)
+    return [
+        GroupFigure(group, label, len(hits), sum(hits) / len(hits))
+        for (group, label), hits in sorted(groups.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+    ]
+
+
+def robustness(
+    model: TextModel, examples: Sequence[Example], kinds: Sequence[str], seed: int = 7
+) -> dict[str, float]:
+    """Recall on dev positives of `kinds`, plain and after each evasion transform."""
+    positives = [e.text for e in examples if e.label and e.group.split("/")[0] in kinds]
+    out = {"plain": _recall(model, positives)}
+    for name, transform in TRANSFORMS.items():
+        rng = random.Random(f"{seed}:{name}")
+        out[name] = _recall(model, [transform(t, rng) for t in positives])
+    return out
+
+
+def _recall(model: TextModel, texts: Sequence[str]) -> float:
+    return sum(s >= model.threshold for s in model.scores(texts)) / max(1, len(texts))
+
+
+def languages(model: TextModel) -> dict[str, dict[str, float]]:
+    """Flag rates on the hand-written French, German and Spanish samples."""
+    out = {}
+    for lang, sets in synthetic.MULTILINGUAL.items():
+        out[lang] = {f"{kind} (n={len(texts)})": _recall(model, texts) for kind, texts in sets.items()}
+    return out

@@ -1,0 +1,51 @@
+
+# ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
+"""Evasion transforms used to measure robustness (never to train): seeded and deterministic."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+_HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
+_LEET = {"a": "4", "e": "3", "o": "0", "i": "1", "s": "5", "t": "7"}
+_ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+
+
+def zero_width(text: str, rng: random.Random) -> str:
+    """Inserts a zero-width character inside about a third of the words."""
+    out = []
+    for word in text.split(" "):
+        if len(word) > 2 and rng.random() < 0.35:
+            cut = rng.randint(1, len(word) - 1)
+            out.append(word[:cut] + rng.choice(_ZERO_WIDTH) + word[cut:])
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _swap(text: str, table: dict[str, str], rate: float, rng: random.Random) -> str:
+    return "".join(table[c] if c in table and rng.random() < rate else c for c in text)
+
+
+def homoglyphs(text: str, rng: random.Random) -> str:
+    """Swaps about half of the swappable Latin letters for Cyrillic look-alikes."""
+    return _swap(text, _HOMOGLYPHS, 0.5, rng)
+
+
+def leetspeak(text: str, rng: random.Random) -> str:
+    """Writes about half of the swappable letters as digits (a→4, e→3, o→0 ...)."""
+    return _swap(text, _LEET, 0.5, rng)
+
+
+def case_noise(text: str, rng: random.Random) -> str:
+    """Flips the case of about a third of the letters."""
+    return "".join(c.swapcase() if rng.random() < 0.33 else c for c in text)
+
+
+TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
+    "zero_width": zero_width,
+    "homoglyphs": homoglyphs,
+    "leetspeak": leetspeak,
+    "case_noise": case_noise,
+}

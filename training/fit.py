@@ -1,0 +1,74 @@
+"""Fits one n-gram logistic regression with scikit-learn and turns it into a shipped artefact."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from guard.classify.models.features import FEATURES_VERSION, features
+from guard.classify.models.loader import ARTEFACT_FORMAT, TextModel, _parse
+from training.data import Example
+
+SEED = 13
+
+
+def fit(
+    examples: Sequence[Example], *, c: float, max_features: int, analyzer: Any = features
+) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """TF-IDF (sublinear tf, l2) over n-grams, then an L2 logistic regression, balanced classes."""
+    vectorizer = TfidfVectorizer(
+        analyzer=analyzer, sublinear_tf=True, min_df=2, max_features=max_features, dtype=float
+    )
+    x = vectorizer.fit_transform([e.text for e in examples])
+    y = [e.label for e in examples]
+    clf = LogisticRegression(
+        C=c, class_weight="balanced", max_iter=3000, solver="liblinear", random_state=SEED
+    )
+    clf.fit(x, y)
+    return vectorizer, clf
+
+
+def export(
+    name: str,
+    version: str,
+    vectorizer: TfidfVectorizer,
+    clf: LogisticRegression,
+    threshold: float,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The artefact as a JSON-ready dict (n-grams sorted, floats rounded to 6 significant digits)."""
+    vocab: dict[str, int] = vectorizer.vocabulary_
+    idf = vectorizer.idf_
+    coef = clf.coef_[0]
+    grams = sorted(vocab)
+    return {
+        "format": ARTEFACT_FORMAT,
+        "features_version": FEATURES_VERSION,
+        "name": name,
+        "version": version,
+        "threshold": round(float(threshold), 6),
+        "intercept": float(f"{clf.intercept_[0]:.6g}"),
+        "grams": grams,
+        "idf": [float(f"{idf[vocab[g]]:.6g}") for g in grams],
+        "coef": [float(f"{coef[vocab[g]]:.6g}") for g in grams],
+        "meta": meta,
+    }
+
+
+def to_model(name: str, raw: dict[str, Any]) -> TextModel:
+    """The serving model for an artefact dict (what the package will load)."""
+    return _parse(name, raw)
+
+
+def write(raw: dict[str, Any], directory: Path) -> Path:
+    """Writes the artefact reproducibly (no gzip timestamp, sorted keys)."""
+    path = directory / f"{raw['name']}.json.gz"
+    payload = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    path.write_bytes(gzip.compress(payload.encode("utf-8"), compresslevel=9, mtime=0))
+    return path

@@ -1,0 +1,116 @@
+"""Trains every shipped model, tunes thresholds on dev, writes artefacts, model cards and figures.
+
+    python -m training.train            # all four models (about two minutes on one core)
+    python -m training.train jailbreak  # one model
+
+Reads ../shared/data/safety (or $GUARD_SAFETY_DATA). Deterministic: fixed seeds, sorted outputs,
+gzip without timestamps, so re-running on the same data rewrites identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from training import cards, data, evaluate
+from training.fit import SEED, export, fit, to_model, write
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
+VERSION = "1"
+
+# Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
+CONFIG: dict[str, dict[str, Any]] = {
+    "harmful_request": {"c": 8.0, "max_features": 40000},
+    "jailbreak": {"c": 8.0, "max_features": 40000},
+    "prompt_injection": {"c": 8.0, "max_features": 30000},
+    "harmful_response": {"c": 8.0, "max_features": 40000},
+}
+ROBUST_KINDS = {
+    "harmful_request": ("harmful_request",),
+    "jailbreak": ("jailbreak_prompt", "jailbreak_template"),
+}
+
+
+def train_one(name: str) -> dict[str, Any]:
+    """Trains, tunes and writes one model; returns its figures."""
+    started = time.perf_counter()
+    train = data.build(name, "train", SEED)
+    dev = data.build(name, "dev", SEED)
+    vectorizer, clf = fit(train, **CONFIG[name])
+    meta = {
+        "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
+        "config": CONFIG[name],
+        "seed": SEED,
+    }
+    raw = export(name, VERSION, vectorizer, clf, 0.5, meta)
+    model = to_model(name, raw)
+    scores = model.scores([e.text for e in dev])
+    threshold = evaluate.tune_threshold(name, dev, scores)
+    raw["threshold"] = _round_up(threshold)
+    if name in evaluate.FP_BUDGETS:
+        # A second operating point for policies that accept over-refusal to catch more.
+        loose = evaluate.tune_threshold(name, dev, scores, only="benign/")
+        raw["meta"]["threshold_benign_budget_only"] = _round_up(loose)
+    model = to_model(name, raw)
+    figures: dict[str, Any] = {
+        "name": name,
+        "version": VERSION,
+        "threshold": raw["threshold"],
+        "config": CONFIG[name],
+        "threshold_benign_budget_only": raw["meta"].get("threshold_benign_budget_only"),
+        "features": len(raw["grams"]),
+        "train_groups": _group_sizes(train),
+        "groups": [vars(g) for g in evaluate.per_group(dev, scores, model.threshold)],
+        "f1": evaluate.f1_at(dev, scores, model.threshold),
+        "f1_at_0.5": evaluate.f1_at(dev, scores, 0.5),
+        "languages": evaluate.languages(model),
+    }
+    if name in ROBUST_KINDS:
+        figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
+    path = write(raw, MODELS_DIR)
+    figures["artefact_bytes"] = path.stat().st_size
+    cards.write_card(MODELS_DIR / f"{name}.md", figures)
+    print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
+    return figures
+
+
+def _round_up(threshold: float) -> float:
+    # Rounding down could let one more dev negative over the threshold than the budget allows.
+    return math.ceil(threshold * 1e6) / 1e6
+
+
+def _group_sizes(examples: list[data.Example]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for e in examples:
+        key = f"{e.group} (label {e.label})"
+        sizes[key] = sizes.get(key, 0) + 1
+    return dict(sorted(sizes.items()))
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(data.MODELS)
+    results_path = MODELS_DIR / "figures.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for name in names:
+        figures = train_one(name)
+        results[name] = figures
+        print(
+            f"{name}: threshold {figures['threshold']:.4f}, {figures['features']} n-grams, "
+            f"{figures['artefact_bytes'] // 1024} KiB"
+        )
+        for g in figures["groups"]:
+            print(f"   {g['group']:<55} label={g['label']} n={g['n']:<5} flagged={g['flagged']:.3f}")
+        if "robustness" in figures:
+            print("   robustness:", {k: round(v, 3) for k, v in figures["robustness"].items()})
+        print("   languages:", figures["languages"])
+        print("   f1:", {k: round(v, 3) for k, v in figures["f1"].items()})
+    results_path.write_text(json.dumps(dict(sorted(results.items())), indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
