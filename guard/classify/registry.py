@@ -22,7 +22,16 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from guard import __version__
-from guard.classify.builtin import invisible_text, keywords, pii, regex, secrets
+from guard.classify.builtin import (
+    invisible_text,
+    jailbreak,
+    keywords,
+    pii,
+    profanity,
+    prompt_injection,
+    regex,
+    secrets,
+)
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
 from guard.errors import PolicyError
 from guard.types import Classifier
@@ -50,6 +59,9 @@ BUILTINS: dict[str, ClassifierType] = {
     "pii": pii.TYPE,
     "secrets": secrets.TYPE,
     "invisible_text": invisible_text.TYPE,
+    "prompt_injection": prompt_injection.TYPE,
+    "jailbreak": jailbreak.TYPE,
+    "profanity": profanity.TYPE,
 }
 
 

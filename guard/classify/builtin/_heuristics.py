@@ -1,0 +1,103 @@
+"""Scored heuristics: weighted phrase features combined by noisy-OR into a score in [0, 1].
+
+Each feature is an RE2 pattern over the normalised, case-folded text with a weight in (0, 1): the
+probability on its own that a text showing it is an attack. Features that co-occur reinforce each
+other: score = 1 - prod(1 - weight). A segment fires when its score reaches the threshold, which
+is tuned on the dev split (see `guard eval` and BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import re2
+
+from guard.classify.base import Finding, LocalClassifier
+from guard.classify.builtin._engine import PatternSet
+from guard.classify.normalize import Normalized
+from guard.types import Segment
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A named phrase pattern (RE2, matched ignoring case) and its weight in (0, 1)."""
+
+    name: str
+    pattern: str
+    weight: float
+    roles: frozenset[str] | None = None  # only for segments of these roles; None: any role
+
+
+ENCODED_RUN = re2.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+ENCODED_HINTS = ("ignore", "instruction", "system", "prompt", "you are", "pretend", "password",
+                 "disregard", "reveal", "bypass", "jailbreak", "do not", "secret")
+
+
+def encoded_instruction(text: str, limit: int = 4) -> tuple[int, int] | None:
+    """Span of a base64 run that decodes to readable text with instruction words, if any."""
+    for i, m in enumerate(ENCODED_RUN.finditer(text)):
+        if i >= limit:
+            break
+        chunk = m.group(0)[:4096]
+        try:
+            decoded = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=False)
+        except (binascii.Error, ValueError):
+            continue
+        try:
+            plain = decoded.decode("utf-8").lower()
+        except UnicodeDecodeError:
+            continue
+        if sum(c.isprintable() for c in plain) < 0.95 * len(plain):
+            continue
+        if any(h in plain for h in ENCODED_HINTS):
+            start, end = m.span()
+            return int(start), int(end)
+    return None
+
+
+class HeuristicClassifier(LocalClassifier):
+    """A LocalClassifier scoring texts by weighted features (see module docstring).
+
+    Subclasses set `category`, `features` and `encoded_weight` (the weight of a base64 payload
+    that decodes to instructions; 0 to ignore encodings).
+    """
+
+    features: Sequence[Feature] = ()
+    encoded_weight: float = 0.0
+
+    def __init__(self, name: str, *, threshold: float, normalize: bool = True) -> None:
+        # Scores need the whole text (phrases add up across it), so nothing bounds a finding.
+        super().__init__(name, normalize=normalize, max_match_chars=None)
+        self.threshold = threshold
+        self.patterns = PatternSet([f.pattern for f in self.features], case_sensitive=False)
+
+    def score(self, text: str, role: str) -> tuple[float, list[tuple[int, int]]]:
+        """Noisy-OR score of `text` and the spans of the features that matched."""
+        keep = 1.0
+        spans: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for idx, start, end in self.patterns.finditer(text):
+            feature = self.features[idx]
+            if feature.roles is not None and role not in feature.roles:
+                continue
+            spans.append((start, end))
+            if idx not in seen:
+                seen.add(idx)
+                keep *= 1.0 - feature.weight
+        if self.encoded_weight:
+            encoded = encoded_instruction(text)
+            if encoded is not None:
+                spans.append(encoded)
+                keep *= 1.0 - self.encoded_weight
+        return 1.0 - keep, spans
+
+    def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        score, spans = self.score(norm.text, segment.role)
+        if score < self.threshold:
+            return []
+        return [Finding(self.category, score, s, e) for s, e in spans] or [
+            Finding(self.category, score)
+        ]

@@ -1,0 +1,162 @@
+"""`guard eval`: recall, false-positive rate and latency of classifiers (or a policy) on labelled data.
+
+Input rows follow `shared/data/safety`: {id, text, label, kind, category, meta, dataset}, label
+`safe`, `unsafe` or `weak_unsafe` (reported, never counted as either). How rows become requests:
+- `prompt_injection` rows are attacks only inside content the model reads, so they are sent as a
+  tool result under a neutral user request, wrapped in a carrier document;
+- `jailbreak_template` rows have their placeholder filled with a harmful request of the same file;
+- every `benign` row is also sent embedded in a document the same way (kind `benign@document`).
+  Benign rows are questions, so this measures how often a question inside retrieved content is
+  taken for an injection; `over_refusal_safe` rows are requests, which inside a document are
+  exactly what an indirect injection looks like, so they are not embedded.
+A row counts as flagged when any classifier fires (classifier mode) or any rule matches, enforced
+or shadow (policy mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from guard.types import Segment, Stage
+
+PLACEHOLDERS = ("[INSERT PROMPT HERE]", "{{ prompt }}", "{{prompt}}", "[PROMPT]", "<prompt>")
+ASK = "Please summarise the following document for me."
+CARRIER_HEAD = (
+    "Quarterly newsletter. Our team finished the migration of the billing service this month, "
+    "and the new dashboard is now live for every customer.\n\n"
+)
+CARRIER_TAIL = "\n\nThanks for reading, and see you next quarter."
+
+Flagger = Callable[[Sequence[Segment]], Awaitable[bool]]
+
+
+@dataclass
+class Row:
+    """One evaluation case: the segments sent and how it is scored."""
+
+    kind: str
+    dataset: str
+    label: str
+    segments: list[Segment]
+
+
+@dataclass
+class Tally:
+    """Counts for one group of rows."""
+
+    label: str
+    total: int = 0
+    flagged: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.flagged / self.total if self.total else 0.0
+
+
+@dataclass
+class Report:
+    """What an evaluation found: tallies per kind and per dataset, and latencies (seconds)."""
+
+    by_kind: dict[str, Tally] = field(default_factory=dict)
+    by_dataset: dict[str, Tally] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, row: Row, flagged: bool, seconds: float) -> None:
+        for key, table in ((row.kind, self.by_kind), (row.dataset, self.by_dataset)):
+            tally = table.setdefault(key, Tally(row.label))
+            tally.total += 1
+            tally.flagged += flagged
+        self.latencies.append(seconds)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The JSONL rows of `path`."""
+    with path.open("rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]
+
+
+def _document(text: str) -> list[Segment]:
+    return [
+        Segment(ASK, "user", 0, Stage.PROMPT),
+        Segment(CARRIER_HEAD + text + CARRIER_TAIL, "tool", 1, Stage.PROMPT),
+    ]
+
+
+def build_rows(raw: Iterable[dict[str, Any]]) -> list[Row]:
+    """Evaluation cases from dataset rows (see module docstring)."""
+    raw = list(raw)
+    harmful = [r["text"] for r in raw if r.get("kind") == "harmful_request"]
+    rows: list[Row] = []
+    for i, r in enumerate(raw):
+        kind, text, label, dataset = r["kind"], r["text"], r["label"], r.get("dataset", "?")
+        if kind == "prompt_injection":
+            rows.append(Row(kind, dataset, label, _document(text)))
+            continue
+        if kind == "jailbreak_template" and harmful:
+            for placeholder in PLACEHOLDERS:
+                text = text.replace(placeholder, harmful[i % len(harmful)])
+        rows.append(Row(kind, dataset, label, [Segment(text, "user", 0, Stage.PROMPT)]))
+        if kind == "benign":
+            rows.append(Row(f"{kind}@document", f"{dataset}@document", label, _document(text)))
+    return rows
+
+
+async def evaluate(rows: Sequence[Row], flag: Flagger) -> Report:
+    """Run `flag` on every row, one at a time (latencies are per request, not throughput)."""
+    report = Report()
+    for row in rows:
+        started = time.perf_counter()
+        flagged = await flag(row.segments)
+        report.add(row, flagged, time.perf_counter() - started)
+    return report
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`, nearest-rank."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _table(title: str, tallies: dict[str, Tally]) -> list[str]:
+    lines = [f"{title:<44} {'label':<12} {'rows':>6} {'flagged':>8}  {'recall':>7} {'FPR':>7}"]
+    for key in sorted(tallies):
+        t = tallies[key]
+        recall = f"{t.rate:7.1%}" if t.label == "unsafe" else f"{'-':>7}"
+        fpr = f"{t.rate:7.1%}" if t.label == "safe" else f"{'-':>7}"
+        if t.label not in ("safe", "unsafe"):
+            recall = f"({t.rate:5.1%})"
+        lines.append(f"{key:<44} {t.label:<12} {t.total:>6} {t.flagged:>8}  {recall} {fpr}")
+    return lines
+
+
+def format_report(report: Report, what: str) -> str:
+    """The text `guard eval` prints."""
+    lat = report.latencies
+    lines = [f"evaluated: {what}", ""]
+    lines += [*_table("kind", report.by_kind), ""]
+    lines += [*_table("dataset", report.by_dataset), ""]
+    lines.append(
+        "latency per request: "
+        + ", ".join(f"p{q} {percentile(lat, q) * 1e6:.0f} µs" for q in (50, 90, 99))
+        + f", max {max(lat, default=0.0) * 1e6:.0f} µs ({len(lat)} requests)"
+    )
+    lines.append("weak_unsafe rows are shown in parentheses: their label is not reliable.")
+    return "\n".join(lines)
+
+
+def run_sync(coro: Awaitable[Report]) -> Report:
+    async def main() -> Report:
+        return await coro
+
+    return asyncio.run(main())
