@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from guard.config import load_config
+from guard.policy.loader import load_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "guard"
@@ -292,14 +293,40 @@ def test_prometheus_rule_is_deploy_alerts_verbatim(rendered: dict[str, list[dict
 def test_bundled_policies_are_the_repository_policies(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
     """The policies ConfigMap holds policies/*.yaml (minus *_test.yaml) plus values' files."""
-    (policies,) = [d for d in by_kind(rendered["all"], "ConfigMap")
-                   if d["metadata"]["name"].endswith("-policies")]
+    policies = policies_configmap(rendered["all"])
     shipped = {p.name: p.read_text() for p in (ROOT / "policies").glob("*.yaml")
                if not p.name.endswith("_test.yaml")}
     assert "default.yaml" in shipped
-    assert policies["data"] == {**shipped, "tenant-acme.yaml": scenario_values("all")[
+    assert policies == {**shipped, "tenant-acme.yaml": scenario_values("all")[
         "policies"]["files"]["tenant-acme.yaml"]}
     assert (CHART / "files" / "policies").is_symlink()
+
+
+def policies_configmap(docs: list[dict[str, Any]]) -> dict[str, str]:
+    (found,) = [d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-policies")]
+    data: dict[str, str] = found["data"]
+    return data
+
+
+def test_policies_configmap_loads_in_guard(rendered: dict[str, list[dict[str, Any]]],
+                                           tmp_path: Path) -> None:
+    """The policy directory a pod sees (the ConfigMap's keys as files) passes guard's loader."""
+    for name in ("default", "all"):
+        directory = tmp_path / name
+        directory.mkdir()
+        for file, text in policies_configmap(rendered[name]).items():
+            (directory / file).write_text(text)
+        policy_set = load_policies(directory)
+        assert policy_set.policies
+
+
+def test_sidecar_example_policy_loads_in_guard(tmp_path: Path) -> None:
+    """The example application's own inline policy is a valid guard policy."""
+    with helm.Chart.load(EXAMPLE) as example:
+        docs = manifests(example.render({}, name="chat", namespace="apps"))
+    for file, text in policies_configmap(docs).items():
+        (tmp_path / file).write_text(text)
+    assert load_policies(tmp_path).policies
 
 
 def test_sidecar_example_matches_its_rendering() -> None:
