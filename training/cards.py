@@ -41,7 +41,10 @@ LIMITS = {
     "prompt_injection": "Dev carriers come partly from the same generator as the training carriers, "
     "so the dev figures are optimistic; real documents are more varied. Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
-    "linear model sees no context. English only in practice.",
+    "linear model sees no context. Hand-written clean emails and tool results outside the "
+    "generator's style score 0.1-0.3, above the dev-tuned threshold: do not block on this model "
+    "alone; use it with the heuristic `prompt_injection` classifier or at a threshold near 0.6. "
+    "English only in practice.",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions; responses about other "
     "topics, very long completions (scored on their first and last 3,000 characters) and other "
     "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
