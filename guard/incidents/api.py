@@ -1,0 +1,54 @@
+"""`GET /admin/incidents`: recorded incidents, newest `limit`, or the first `limit` since a time.
+
+Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind,
+limit (1..10000, default 100). Answer: 200 {"incidents": [...], "source": "redis"|"journal"};
+400 in OpenAI's error shape for a bad parameter; 503 when the source cannot be read.
+Needs `admin_auth_middleware` in front.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from guard.admin.auth import error_body
+from guard.incidents.reader import MAX_LIMIT, IncidentReader, Query, parse_since
+
+INCIDENT_READER = web.AppKey("incident_reader", IncidentReader)
+PATH = "/admin/incidents"
+
+
+def add_routes(app: web.Application, reader: IncidentReader) -> None:
+    """Mount GET /admin/incidents on the admin application."""
+    app[INCIDENT_READER] = reader
+    app.router.add_get(PATH, list_incidents)
+
+
+def parse_query(params: dict[str, str]) -> Query:
+    """The query parameters as a Query; ValueError naming the bad parameter."""
+    try:
+        limit = int(params.get("limit", "100"))
+    except ValueError as exc:
+        raise ValueError("limit: must be an integer") from exc
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit: must be between 1 and {MAX_LIMIT}")
+    since = parse_since(params["since"]) if params.get("since") else None
+    return Query(since=since, action=params.get("action") or None,
+                 rule=params.get("rule") or None, tenant=params.get("tenant") or None,
+                 kind=params.get("kind") or None, limit=limit)
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    reader = request.app[INCIDENT_READER]
+    try:
+        query = parse_query(dict(request.query))
+    except ValueError as exc:
+        param = str(exc).split(":", 1)[0]
+        return web.json_response(
+            error_body(str(exc), "invalid_request_error", "invalid_parameter", param), status=400)
+    try:
+        incidents = await reader.query(query)
+    except Exception as exc:  # Redis down or an unreadable journal: say so, do not guess
+        return web.json_response(
+            error_body(f"incidents cannot be read from {reader.source}: {type(exc).__name__}",
+                       "server_error", "incidents_unavailable"), status=503)
+    return web.json_response({"incidents": incidents, "source": reader.source})

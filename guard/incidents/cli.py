@@ -1,0 +1,235 @@
+"""`guard incidents tail | export | report`: recorded incidents from a terminal.
+
+Incidents are read from the journal directly (`--state-dir`, on the guard's own machine) or from
+the admin API (`--admin-url`, default $GUARD_ADMIN_URL or http://127.0.0.1:9000, with the token
+in GUARD_ADMIN_TOKEN, never on the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from guard.incidents import report
+from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
+
+DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
+TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
+CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
+               "mode", "rules", "severity", "category", "policy", "policy_version",
+               "content_hash", "excerpt"]
+
+EPILOG = """examples:
+  export GUARD_ADMIN_TOKEN=...                       # for reading through the admin API
+  guard incidents tail                               # follow new incidents (Ctrl-C stops)
+  guard incidents tail --action block --rule no-secrets
+  guard incidents export --since 24h --format csv -o incidents.csv
+  guard incidents export --since 2025-06-01T00:00:00Z --state-dir /var/lib/guard
+  guard incidents report --since 7d -o review.md
+  guard incidents report --since 7d --format html -o review.html
+
+since: 15m, 2h, 7d (ago), Unix seconds, or an ISO 8601 time
+exit codes: 0 done, 1 the incidents could not be read, 2 usage
+"""
+
+Fetch = Callable[[Query], list[dict[str, Any]]]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `incidents` and its subcommands to the `guard` command."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    top = subparsers.add_parser("incidents", help="follow, export and report incidents",
+                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
+    top.set_defaults(func=lambda _args: _usage(top))
+    commands = top.add_subparsers(dest="incidents_command", metavar="COMMAND")
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--state-dir", type=Path,
+                            help="read the journal in this state_dir instead of the admin API")
+        parser.add_argument("--admin-url",
+                            default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
+                            help=f"admin listener (default: $GUARD_ADMIN_URL or "
+                                 f"{DEFAULT_ADMIN_URL})")
+        parser.add_argument("--action", help="only this action (block, redact, flag, ...)")
+        parser.add_argument("--rule", help="only incidents where this rule matched")
+        parser.add_argument("--tenant", help="only this tenant")
+        parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    tail = commands.add_parser("tail", help="print recent incidents and follow new ones",
+                               epilog=EPILOG, formatter_class=formatter)
+    common(tail)
+    tail.add_argument("-n", "--lines", type=int, default=10,
+                      help="recent incidents to print first (default 10)")
+    tail.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    tail.add_argument("--count", type=int, default=0,
+                      help="exit after printing this many incidents (default: follow forever)")
+    tail.set_defaults(func=cmd_tail)
+
+    export = commands.add_parser("export", help="write incidents as JSON lines or CSV",
+                                 epilog=EPILOG, formatter_class=formatter)
+    common(export)
+    export.add_argument("--since", required=True, help="start of the period")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_export)
+
+    rep = commands.add_parser("report", help="a summary for an incident review",
+                              epilog=EPILOG, formatter_class=formatter)
+    common(rep)
+    rep.add_argument("--since", required=True, help="start of the period")
+    rep.add_argument("--format", choices=["markdown", "html"],
+                     help="default: from the output file's extension, else markdown")
+    rep.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    rep.set_defaults(func=cmd_report)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+def source(args: argparse.Namespace) -> Fetch:
+    """Where `args` say incidents are read from: the journal, or the admin API."""
+    if args.state_dir is not None:
+        return JournalReader(args.state_dir).query_now
+    base = args.admin_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"--admin-url: {base!r} must start with http:// or https://")
+    token = os.environ.get(TOKEN_ENV, "")
+
+    def fetch(query: Query) -> list[dict[str, Any]]:
+        params = {"limit": str(query.limit)}
+        if query.since is not None:
+            params["since"] = f"{query.since:.6f}"
+        for name in ("action", "rule", "tenant", "kind"):
+            if getattr(query, name):
+                params[name] = getattr(query, name)
+        url = f"{base}/admin/incidents?" + urllib.parse.urlencode(params)
+        request = urllib.request.Request(url)  # noqa: S310 (scheme checked above)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=args.timeout) as answer:  # noqa: S310
+            incidents: list[dict[str, Any]] = json.load(answer)["incidents"]
+        return incidents
+
+    return fetch
+
+
+def _filters(args: argparse.Namespace, **extra: Any) -> Query:
+    return Query(action=args.action, rule=args.rule, tenant=args.tenant, **extra)
+
+
+def every_since(fetch: Fetch, base: Query) -> Iterator[dict[str, Any]]:
+    """Every incident matching `base` from `base.since` on, page by page, each once."""
+    since = base.since
+    seen: set[str] = set()
+    while True:
+        page = fetch(Query(since, base.action, base.rule, base.tenant, base.kind, MAX_LIMIT))
+        fresh = [i for i in page if i["id"] not in seen]
+        yield from fresh
+        if len(page) < MAX_LIMIT or not fresh:
+            return
+        since = float(page[-1]["time"])
+        # Only the ids at the page's last instant can come back on the next page.
+        seen = {i["id"] for i in page if float(i["time"]) == since}
+
+
+def _read_failed(exc: Exception, args: argparse.Namespace) -> int:
+    if isinstance(exc, urllib.error.HTTPError):
+        detail = exc.read().decode(errors="replace")[:300]
+        where = f"{args.admin_url}: HTTP {exc.code} {detail}"
+    else:
+        where = str(exc)
+    hint = f" (set {TOKEN_ENV})" if isinstance(exc, urllib.error.HTTPError) and \
+        exc.code in (401, 403) else ""
+    print(f"guard incidents: cannot read incidents: {where}{hint}", file=sys.stderr)
+    return 1
+
+
+# -- commands --------------------------------------------------------------------------------
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    try:
+        fetch = source(args)
+    except ValueError as exc:
+        return _read_failed(exc, args)
+    printed = 0
+    # Queries are `time >= since`, so only the incidents at the newest instant come back again.
+    at_since: set[str] = set()
+    try:
+        since = time.time()
+        batch = fetch(_filters(args, limit=max(1, args.lines))) if args.lines > 0 else []
+        while True:
+            for incident in batch:
+                if incident["id"] in at_since:
+                    continue
+                print(json.dumps(incident, ensure_ascii=False), flush=True)
+                printed += 1
+                if args.count and printed >= args.count:
+                    return 0
+            if batch:
+                newest = max(float(i["time"]) for i in batch)
+                if newest != since:
+                    since, at_since = newest, set()
+                at_since |= {i["id"] for i in batch if float(i["time"]) == since}
+            time.sleep(args.interval)
+            batch = fetch(_filters(args, since=since, limit=MAX_LIMIT))
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError) as exc:
+        return _read_failed(exc, args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        since = parse_since(args.since)
+        incidents = list(every_since(source(args), _filters(args, since=since)))
+    except (OSError, ValueError) as exc:
+        return _read_failed(exc, args)
+    text = to_csv(incidents) if args.format == "csv" else "".join(
+        json.dumps(i, ensure_ascii=False) + "\n" for i in incidents)
+    _write(args.output, text)
+    print(f"guard incidents: exported {len(incidents)} incidents", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        since = parse_since(args.since)
+        incidents = list(every_since(source(args), _filters(args, since=since)))
+    except (OSError, ValueError) as exc:
+        return _read_failed(exc, args)
+    fmt = args.format or ("html" if args.output is not None
+                          and args.output.suffix in (".html", ".htm") else "markdown")
+    summary = report.summarise(incidents, since)
+    _write(args.output, report.html_page(summary) if fmt == "html" else report.markdown(summary))
+    return 0
+
+
+def to_csv(incidents: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for incident in incidents:
+        writer.writerow({**incident, "rules": ";".join(incident.get("rules") or ())})
+    return out.getvalue()
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")

@@ -1,0 +1,189 @@
+"""Reading incidents back: GET /admin/incidents (journal and Redis), and the `guard incidents` CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from guard.admin.auth import AdminTokens, admin_auth_middleware
+from guard.incidents.api import add_routes
+from guard.incidents.reader import IncidentReader, JournalReader, RedisReader, parse_since
+from guard.incidents.recorder import IncidentRecorder
+from guard.incidents.settings import IncidentSettings
+from guard.observability.metrics import Metrics
+from guard.types import Action, Mode
+from tests.support import RedisServer, free_port
+from tests.unit.incidents.helpers import context, decision
+
+SETTINGS = IncidentSettings(fsync_interval_ms=10, log=False)
+TOKEN = "t0ken-for-tests-only"  # noqa: S105
+
+
+async def fill(state_dir: Path, redis_url: str | None = None) -> list[str]:
+    """Six incidents: blocks and redactions for two tenants, a shadow flag, a kill switch."""
+    recorder = IncidentRecorder(SETTINGS, state_dir, redis_url, Metrics(CollectorRegistry()))
+    await recorder.start()
+    ids = [
+        recorder.record_decision(context("r1", "acme"), decision(), "a"),
+        recorder.record_decision(context("r2", "acme"), decision(Action.REDACT, rule="pii",
+                                                                 category="pii"), "b"),
+        recorder.record_decision(context("r3", "globex"), decision(), "c"),
+        recorder.record_decision(context("r4", "globex"),
+                                 decision(Action.FLAG, Mode.SHADOW, rule="jailbreak"), "d"),
+        recorder.record_event("killswitch", {"action": "engage", "scope": "model:gpt-4o",
+                                             "actor": "alice", "reason": "leak", "id": "ks_1"}),
+        recorder.record_decision(context("r5", "acme"), decision(), "e"),
+    ]
+    await recorder.aclose()
+    return [i for i in ids if i is not None]
+
+
+@pytest.fixture
+async def admin(tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    ids = await fill(tmp_path)
+    app = web.Application(middlewares=[admin_auth_middleware(
+        AdminTokens.from_pairs([("alice", TOKEN)]))])
+    add_routes(app, JournalReader(tmp_path))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", ids
+    await runner.cleanup()
+
+
+async def get(url: str, token: str | None = TOKEN) -> tuple[int, dict[str, object]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def test_api_filters(admin: tuple[str, list[str]]) -> None:
+    """The admin route filters by action, rule, tenant and limit, in time order."""
+    base, ids = admin
+    status, body = await get(f"{base}/admin/incidents")
+    assert status == 200 and body["source"] == "journal"
+    assert [i["id"] for i in body["incidents"]] == ids  # type: ignore[union-attr,index]
+    _, body = await get(f"{base}/admin/incidents?action=block&tenant=acme")
+    assert [i["request_id"] for i in body["incidents"]] == ["r1", "r5"]  # type: ignore[union-attr,index]
+    _, body = await get(f"{base}/admin/incidents?rule=jailbreak")
+    assert [i["mode"] for i in body["incidents"]] == ["shadow"]  # type: ignore[union-attr,index]
+    _, body = await get(f"{base}/admin/incidents?limit=2")
+    assert [i["id"] for i in body["incidents"]] == ids[-2:]  # type: ignore[union-attr,index]
+
+
+async def test_api_needs_a_token_and_checks_parameters(admin: tuple[str, list[str]]) -> None:
+    """Behind the admin auth: 401 without a token; a bad parameter is a 400 naming it."""
+    base, _ = admin
+    assert (await get(f"{base}/admin/incidents", token=None))[0] == 401
+    status, body = await get(f"{base}/admin/incidents?limit=0")
+    assert status == 400 and body["error"]["param"] == "limit"  # type: ignore[index]
+    status, body = await get(f"{base}/admin/incidents?since=yesterday-ish")
+    assert status == 400 and body["error"]["param"] == "since"  # type: ignore[index]
+
+
+async def test_redis_and_journal_readers_agree(tmp_path: Path, redis_server: RedisServer) -> None:
+    """The Redis Stream reader answers the same queries as the journal reader."""
+    ids = await fill(tmp_path, redis_server.url)
+    readers: list[IncidentReader] = [JournalReader(tmp_path),
+                                     RedisReader(redis_server.url, SETTINGS.redis_stream)]
+    from guard.incidents.reader import Query
+    for query in (Query(), Query(limit=3), Query(since=0, limit=2), Query(tenant="globex"),
+                  Query(kind="killswitch")):
+        answers = [[i["id"] for i in await r.query(query)] for r in readers]
+        assert answers[0] == answers[1], query
+    assert [i["id"] for i in await readers[1].query(Query())] == ids
+    for reader in readers:
+        await reader.aclose()
+
+
+def test_parse_since() -> None:
+    """since accepts durations ago, Unix seconds and ISO 8601 times."""
+    assert parse_since("2h", now=10_000) == 10_000 - 7200
+    assert parse_since("1700000000") == 1_700_000_000
+    assert parse_since("2023-11-14T22:13:20Z") == 1_700_000_000
+    with pytest.raises(ValueError, match="since"):
+        parse_since("last tuesday")
+
+
+def guard_cli(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "GUARD_ADMIN_TOKEN": token or ""}
+    return subprocess.run([sys.executable, "-m", "guard", "incidents", *args], env=env,
+                          capture_output=True, text=True, timeout=30, check=False,
+                          cwd=Path(__file__).resolve().parents[3])
+
+
+async def test_cli_export_jsonl_and_csv_from_the_journal(tmp_path: Path) -> None:
+    """`guard incidents export` writes every incident since a time, as JSON lines or CSV."""
+    ids = await fill(tmp_path)
+    done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--state-dir",
+                                   str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == ids
+    done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--format", "csv",
+                                   "--action", "block", "--state-dir", str(tmp_path))
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["request_id"] for r in rows] == ["r1", "r3", "r5"]
+    assert rows[0]["rules"] == "no-secrets" and rows[0]["content_hash"].startswith("sha256:")
+
+
+async def test_cli_reads_through_the_admin_api(admin: tuple[str, list[str]]) -> None:
+    """Through --admin-url with GUARD_ADMIN_TOKEN; without the token it fails with exit 1."""
+    base, ids = admin
+    done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url", base,
+                                   token=TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == ids
+    done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url", base)
+    assert done.returncode == 1 and "401" in done.stderr
+
+
+async def test_cli_tail_prints_recent_then_follows(tmp_path: Path) -> None:
+    """`guard incidents tail` prints the last incidents, then new ones as they are recorded."""
+    ids = await fill(tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "guard", "incidents", "tail", "-n", "2", "--count", "3",
+        "--interval", "0.1", "--state-dir", str(tmp_path), stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = [json.loads(await proc.stdout.readline())["id"] for _ in range(2)]
+    assert first == ids[-2:]
+    more = await fill(tmp_path)
+    line = await asyncio.wait_for(proc.stdout.readline(), 10)
+    assert json.loads(line)["id"] == more[0]
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_cli_report_markdown_and_html(tmp_path: Path) -> None:
+    """The report counts by rule, shadow vs enforced, and lists the kill switch history."""
+    await fill(tmp_path)
+    md = await asyncio.to_thread(guard_cli, "report", "--since", "1d", "--state-dir",
+                                 str(tmp_path))
+    assert md.returncode == 0, md.stderr
+    assert "| no-secrets | 3 |" in md.stdout and "| flag (shadow) | 1 |" in md.stdout
+    assert "alice" in md.stdout and "model:gpt-4o" in md.stdout
+    out = tmp_path / "review.html"
+    done = await asyncio.to_thread(guard_cli, "report", "--since", "1d", "--state-dir",
+                                   str(tmp_path), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert page.count("<svg") >= 5 and "no-secrets" in page
+    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<script" not in page
+
+
+def test_cli_help_has_examples() -> None:
+    """Every incidents subcommand has --help with examples."""
+    for command in ("tail", "export", "report"):
+        done = guard_cli(command, "--help")
+        assert done.returncode == 0 and "examples:" in done.stdout
