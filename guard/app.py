@@ -17,7 +17,9 @@ from guard.admin import api as admin_api
 from guard.admin.auth import admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, LogRecorder, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
+from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
+from guard.policy import wiring as policies
 from guard.observability.metrics import Metrics
 from guard.proxy import handler, middleware, passthrough
 from guard.proxy.limits import LimitedSite
@@ -42,6 +44,9 @@ def build_components(settings: Settings, metrics: Metrics | None = None) -> Comp
         gate=NoSwitches(),
         recorder=LogRecorder(),
     )
+    incidents.attach(components)
+    if policies.attach(components) is None:
+        log.warning("no_policies", detail="policies: null, every request is allowed unguarded")
     killswitch.attach(components)
     components.observers.append(components.extras[killswitch.BREAKER].observe)
     return components
@@ -60,7 +65,7 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
 
 
 # Parts that need starting, in order; each closes in reverse order on shutdown.
-STARTERS: list[Lifecycle] = [killswitch.lifecycle]
+STARTERS: list[Lifecycle] = [incidents.lifecycle, policies.lifecycle, killswitch.lifecycle]
 
 
 def data_app(components: Components) -> web.Application:
@@ -91,7 +96,8 @@ def admin_app(components: Components) -> web.Application:
 
 
 # Admin route groups, each behind the bearer-token middleware.
-ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = [killswitch.admin_routes]
+ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = [
+    killswitch.admin_routes, policies.admin_routes, incidents.admin_routes]
 
 
 async def serve(settings: Settings, *, reuse_port: bool = False,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from guard import __version__
-from guard.errors import ConfigError
+from guard.errors import ConfigError, PolicyError
 
 EPILOG_SERVE = """examples:
   guard serve -c guard.yaml
@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"guard: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except PolicyError as exc:
+        print(f"guard: invalid policies: {'; '.join(exc.errors)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

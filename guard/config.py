@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guard.errors import ConfigError
+from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
 
 ENV_PREFIX = "GUARD_"
@@ -73,6 +74,20 @@ class LimitSettings(Strict):
     max_response_bytes: int = Field(32 << 20, ge=1024)
 
 
+class CacheSettings(Strict):
+    """The verdict cache: a multi-turn conversation re-sends its history, and only new messages
+    should cost a classification.
+
+    max_entries: verdicts kept in process (least recently used evicted first).
+    shared:      also keep verdicts in Redis (`redis_url`), shared by every replica.
+    ttl_s:       seconds a verdict lives in Redis.
+    """
+
+    max_entries: int = Field(50_000, ge=0)
+    shared: bool = False
+    ttl_s: int = Field(3600, gt=0)
+
+
 class Settings(Strict):
     """Everything `guard serve` reads. See guard.example.yaml for every key with its default."""
 
@@ -93,6 +108,8 @@ class Settings(Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     killswitch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
 
     @field_validator("listen", "admin_listen")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from guard.errors import PolicyError
+from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy, PolicySet, load_policies, policy_files
 from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
@@ -86,10 +87,10 @@ def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> N
     model = metrics.model_label(ctx.model)
     stage = str(decision.stage)
     if not decision.matches:
-        metrics.decisions.labels(stage, "allow", "enforce", "", model).inc()
+        child(metrics.decisions, stage, "allow", "enforce", "", model).inc()
     for match in decision.matches:
-        metrics.decisions.labels(stage, str(match.action), str(match.mode), match.rule,
-                                 model).inc()
+        child(metrics.decisions, stage, str(match.action), str(match.mode), match.rule,
+              model).inc()
 
 
 class PolicyStore:

@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Components, Timer
 from guard.errors import RequestError, UpstreamError
 from guard.observability.metrics import child
+from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.protocols import DIALECTS, Dialect
 from guard.proxy.protocols.base import Json, Slot, get_path, segments, set_path
@@ -126,7 +127,8 @@ def parse_body(raw: bytes) -> Json:
 
 
 def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:
-    """Step 9: every decision that is not a plain allow becomes evidence; returns its incident id."""
+    """Step 9: every decision is counted; one that is not a plain allow becomes evidence."""
+    count_decision(c.metrics, ctx, decision)
     if not decision.matches:
         return None
     for observe in c.observers:

@@ -1,0 +1,70 @@
+"""How the policy store plugs into guard's composition root (guard.app).
+
+  attach(components)            build the classifier runner, its verdict cache and the store
+                                (loads now: a broken policy set stops start-up with PolicyError)
+  lifecycle(components)         start the file watcher; stop it and close the runner on shutdown
+  admin_routes(app, components) GET /admin/policies, POST /admin/policies/reload
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as redis
+from aiohttp import web
+
+from guard.classify.cache import VerdictCache
+from guard.classify.runner import ClassifierRunner
+from guard.components import Components
+from guard.policy.store import PolicyStore
+
+STORE = "policy_store"
+
+
+def attach(components: Components) -> PolicyStore | None:
+    """The store becomes the PolicySource; None (and no change) when `policies: null`."""
+    settings = components.settings
+    if settings.policies is None:
+        return None
+    shared = redis.from_url(settings.redis_url) if settings.redis_url and settings.cache.shared \
+        else None
+    cache = VerdictCache(settings.cache.max_entries, redis=shared, ttl_s=settings.cache.ttl_s)
+    store = PolicyStore(settings.policies, ClassifierRunner(components.metrics, cache),
+                        components.metrics)
+    components.policies = store
+    components.extras[STORE] = store
+    components.extras["on_sighup"] = store.reload
+    return store
+
+
+async def lifecycle(components: Components) -> AsyncIterator[None]:
+    store: PolicyStore | None = components.extras.get(STORE)
+    if store is None:
+        yield
+        return
+    await store.start()
+    try:
+        yield
+    finally:
+        await store.aclose()
+        await store.runner.aclose()
+
+
+def admin_routes(app: web.Application, components: Components) -> None:
+    """GET /admin/policies (version, policies, rules); POST /admin/policies/reload."""
+    store: PolicyStore | None = components.extras.get(STORE)
+
+    async def describe(request: web.Request) -> web.Response:
+        if store is None:
+            return web.json_response({"version": None, "policies": []})
+        return web.json_response(store.describe())
+
+    async def reload(request: web.Request) -> web.Response:
+        if store is None:
+            return web.json_response({"ok": False, "errors": ["no policies configured"]},
+                                     status=409)
+        result = await store.reload()
+        return web.json_response(result.as_dict(), status=200 if result.ok else 422)
+
+    app.router.add_get("/admin/policies", describe)
+    app.router.add_post("/admin/policies/reload", reload)
