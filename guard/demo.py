@@ -90,6 +90,25 @@ async def streamed(t: Tour) -> str:
     return f"{status} {headers.get('X-Guard-Decision')}  {chunks} chunks, {finish}: {text[:40]!r}"
 
 
+async def blocked_secret(t: Tour) -> str:
+    status, headers, raw = await t.chat(
+        "Why does this fail? aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    rules = orjson.loads(raw)["error"]["guard"]["rules"]
+    return f"{status} {headers.get('X-Guard-Decision')}  rules {rules}, model never called"
+
+
+async def flagged_pii(t: Tour) -> str:
+    status, headers, raw = await t.chat("Please e-mail the invoice to jane.doe@example.com")
+    return (f"{status} {headers.get('X-Guard-Decision')}  incident "
+            f"{headers.get('X-Guard-Incident-Id', '-')}, answer delivered")
+
+
+async def redacted_completion(t: Tour) -> str:
+    status, headers, raw = await t.chat(
+        "Who handles billing?", reply="Write to billing.lead@example.com or call +44 20 7946 0958.")
+    return f"{status} {headers.get('X-Guard-Decision')}  {answer_of(raw)}"
+
+
 async def kill_switch(t: Tour) -> str:
     auth = {"Authorization": f"Bearer {DEMO_TOKEN}"}
     async with t.session.post(f"{t.admin}/admin/killswitch", headers=auth, json={
@@ -110,7 +129,10 @@ async def kill_switch(t: Tour) -> str:
 TOUR: list[tuple[str, Step]] = [
     ("1. an ordinary question is allowed", allowed),
     ("2. a streamed answer passes as it arrives", streamed),
-    ("3. on-call engages a kill switch, then releases", kill_switch),
+    ("3. a prompt carrying a secret is blocked", blocked_secret),
+    ("4. a prompt with an e-mail address is flagged", flagged_pii),
+    ("5. PII in the model's answer is redacted", redacted_completion),
+    ("6. on-call engages a kill switch, then releases", kill_switch),
 ]
 
 
