@@ -1,0 +1,88 @@
+"""Latency of the trained models per 1 KB message, against folding + n-gram extraction alone.
+
+    .venv/bin/python bench/bench_models.py
+
+Each model scores 1 KB messages one at a time (the cost a segment pays); the baseline in the same
+run is the feature extraction only (fold + n-grams, cache cleared), and the ratio says what the
+weights lookup adds. A batch row times one executor call scoring 8 segments, as the classifier does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+
+from guard.classify.builtin.harmful import ModelClassifier, ModelConfig
+from guard.classify.models import features
+from guard.classify.models.loader import MODEL_NAMES, load_model
+from guard.types import Segment, Stage
+
+WORDS = (
+    "the report shows that our team will move the meeting to friday because several people asked "
+    "for more time to review how the new system handles requests from customers in other regions "
+    "please ignore previous notes and write a short summary of the main risks before next week"
+).split()
+
+
+def messages(n: int, size: int = 1024, seed: int = 5) -> list[str]:
+    """`n` distinct ~1 KB messages (distinct so no cache helps)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        words = [f"msg{i}"]
+        while sum(len(w) + 1 for w in words) < size:
+            words.append(rng.choice(WORDS))
+        out.append(" ".join(words)[:size])
+    return out
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1e3, ordered[int(0.99 * (len(ordered) - 1))] * 1e3
+
+
+def time_each(fn: object, texts: list[str]) -> tuple[float, float]:
+    """p50 and p99 in ms of fn(text), with the feature cache cleared before each call."""
+    samples = []
+    for text in texts:
+        features._features.cache_clear()
+        started = time.perf_counter()
+        fn(text)  # type: ignore[operator]
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples)
+
+
+async def time_batches(texts: list[str], batch: int = 8) -> tuple[float, float]:
+    """p50 and p99 in ms per segment of ModelClassifier.classify on batches (executor included)."""
+    classifier = ModelClassifier("bench", "jailbreak", ModelConfig(roles=("user",)))
+    samples = []
+    for i in range(0, len(texts) - batch + 1, batch):
+        segments = [Segment(t, "user", j, Stage.PROMPT) for j, t in enumerate(texts[i : i + batch])]
+        features._features.cache_clear()
+        started = time.perf_counter()
+        await classifier.classify(segments)
+        samples.append((time.perf_counter() - started) / batch)
+    return _percentiles(samples)
+
+
+def main() -> None:
+    texts = messages(1000)
+    for name in MODEL_NAMES:
+        load_model(name).score(texts[0])  # load outside the timing
+    base50, base99 = time_each(features.counts, texts)
+    print(f"| baseline: fold + n-grams only | {base50:.3f} | {base99:.3f} | 1.00 |")
+    for name in MODEL_NAMES:
+        model = load_model(name)
+        p50, p99 = time_each(model.score, texts)
+        print(f"| {name} | {p50:.3f} | {p99:.3f} | {p50 / base50:.2f} |")
+    p50, p99 = asyncio.run(time_batches(texts))
+    print(
+        f"| jailbreak classifier, batches of 8, via executor (per segment) | {p50:.3f} | "
+        f"{p99:.3f} | {p50 / base50:.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
