@@ -1,0 +1,99 @@
+"""values.schema.json and the chart's cross-value rules refuse what would deploy something broken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "guard"
+
+
+@pytest.fixture(scope="module")
+def chart() -> Iterator[helm.Chart]:
+    helm.disable_logging()
+    with helm.Chart.load(CHART) as loaded:
+        yield loaded
+
+
+SCHEMA_REJECTS = [
+    ({"replicaCount": 0}, "/replicaCount"),
+    ({"replicaCount": "3"}, "/replicaCount"),
+    ({"mode": "daemonset"}, "/mode"),
+    ({"replicas": 3}, "additional properties 'replicas'"),
+    ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+    ({"image": {"digest": "latest"}}, "/image/digest"),
+    ({"ports": {"data": 70000}}, "/ports/data"),
+    ({"workers": 0}, "/workers"),
+    ({"config": {"listen": "0.0.0.0:8000"}}, "/config/listen"),
+    ({"config": {"redis_url": "redis://r:6379"}}, "/config/redis_url"),
+    # null deletes a default in Helm: guard needs a `default` upstream.
+    ({"config": {"upstreams": {"default": None}}}, "/config/upstreams"),
+    ({"config": {"upstreams": {"default": {"url": "vllm:8000"}}}}, "/config/upstreams/default/url"),
+    ({"config": {"log_level": "verbose"}}, "/config/log_level"),
+    ({"redis": {"url": "http://redis:6379"}}, "/redis/url"),
+    ({"adminTokens": {"tokens": {"alice": "short"}}}, "/adminTokens/tokens/alice"),
+    ({"adminTokens": {"tokens": {"alice": "has,comma-and-is-long-enough"}}},
+     "/adminTokens/tokens/alice"),
+    ({"policies": {"files": {"default.txt": "name: x"}}}, "'default.txt' does not match"),
+    ({"resources": {"requests": {"cpu": "lots"}}}, "/resources/requests/cpu"),
+    ({"autoscaling": {"targetCPUUtilizationPercentage": 150}},
+     "/autoscaling/targetCPUUtilizationPercentage"),
+    ({"metrics": {"serviceMonitor": {"interval": "often"}}}, "/metrics/serviceMonitor/interval"),
+    ({"networkPolicy": {"admin": {"from": "everyone"}}}, "/networkPolicy/admin/from"),
+    ({"sidecar": {"listenHost": "10.0.0.1"}}, "/sidecar/listenHost"),
+]
+
+
+@pytest.mark.parametrize(("values", "where"), SCHEMA_REJECTS)
+def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any], where: str) -> None:
+    """Each bad value fails validation, and the message names where the problem is."""
+    with pytest.raises(helm.HelmValuesError) as caught:
+        chart.validate_schema(values)
+    assert where in str(caught.value)
+    with pytest.raises(helm.HelmValuesError):
+        chart.render(values, name="guard", namespace="guard")
+
+
+def test_schema_accepts_every_ci_scenario(chart: helm.Chart) -> None:
+    """The shipped defaults and every helm/guard/ci scenario pass the schema."""
+    chart.validate_schema({})
+    for path in sorted((CHART / "ci").glob("*-values.yaml")):
+        chart.validate_schema(yaml.safe_load(path.read_text()) or {})
+
+
+TEMPLATE_REJECTS = [
+    ({"replicaCount": 3}, "more than one replica needs redis"),
+    ({"autoscaling": {"enabled": True}}, "more than one replica needs redis"),
+    ({"redis": {"url": "redis://r:6379", "existingSecret": "s"}}, "either url or existingSecret"),
+    ({"redis": {"url": "redis://r:6379"}, "autoscaling": {"enabled": True, "minReplicas": 5,
+                                                          "maxReplicas": 2}},
+     "minReplicas must not exceed maxReplicas"),
+    ({"ports": {"data": 9000, "admin": 9000}}, "data and admin must differ"),
+    ({"mode": "sidecar", "metrics": {"serviceMonitor": {"enabled": True}}},
+     "belong to the application's chart"),
+    ({"policies": {"builtin": False}}, "no policy files"),
+    ({"metrics": {"prometheusRule": {"enabled": True}}, "policies": {"builtin": True}}, None),
+]
+
+
+@pytest.mark.parametrize(("values", "message"), TEMPLATE_REJECTS)
+def test_templates_refuse_broken_combinations(chart: helm.Chart, values: dict[str, Any],
+                                              message: str | None) -> None:
+    """Combinations each valid alone but broken together stop the render with a clear reason."""
+    if message is None:  # the control case: a valid combination renders
+        assert chart.render(values, name="guard", namespace="guard")
+        return
+    with pytest.raises(helm.HelmRenderError, match=message):
+        chart.render(values, name="guard", namespace="guard")
+
+
+def test_replicas_with_redis_render(chart: helm.Chart) -> None:
+    """Three replicas are fine once Redis holds the shared state."""
+    rendered = chart.render({"replicaCount": 3, "redis": {"url": "redis://r:6379/0"}},
+                            name="guard", namespace="guard")
+    assert "replicas: 3" in rendered["guard/templates/deployment.yaml"]
