@@ -32,6 +32,7 @@ from guard.classify.builtin import (
     regex,
     secrets,
 )
+from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
 from guard.errors import PolicyError
 from guard.types import Classifier
@@ -62,6 +63,9 @@ BUILTINS: dict[str, ClassifierType] = {
     "prompt_injection": prompt_injection.TYPE,
     "jailbreak": jailbreak.TYPE,
     "profanity": profanity.TYPE,
+    "llama_guard": llama_guard.TYPE,
+    "openai_moderation": openai_moderation.TYPE,
+    "webhook": webhook.TYPE,
 }
 
 

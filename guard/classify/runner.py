@@ -159,8 +159,11 @@ class ClassifierRunner:
 
     async def aclose(self) -> None:
         """Finish background cache writes and close remote classifiers' connection pools."""
+        from guard.classify.remote._http import close_sessions
+
         if self.cache is not None:
             await self.cache.aclose()
+        await close_sessions()
 
 
 def _checked(name: str, segments: list[Segment], verdicts: object) -> list[Verdict]:

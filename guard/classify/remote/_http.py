@@ -1,0 +1,76 @@
+"""Pooled HTTP for remote classifiers: one aiohttp session per event loop, errors as ClassifierError.
+
+Sessions are created on first use inside the running loop (aiohttp sessions belong to a loop) and
+closed by `close_sessions()`, which `ClassifierRunner.aclose()` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+import aiohttp
+import orjson
+
+from guard.errors import ClassifierError
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class ClassifierTimeout(ClassifierError, TimeoutError):
+    """The remote service did not answer in time (the runner counts it as a timeout)."""
+
+
+def session() -> aiohttp.ClientSession:
+    """The pooled session of the running loop (keep-alive connections, bounded per host)."""
+    loop = asyncio.get_running_loop()
+    current = _sessions.get(loop)
+    if current is None or current.closed:
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=30)
+        current = aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(
+            o).decode())
+        _sessions[loop] = current
+    return current
+
+
+async def close_sessions() -> None:
+    """Close the running loop's session (and forget sessions of loops that are gone)."""
+    loop = asyncio.get_running_loop()
+    current = _sessions.pop(loop, None)
+    if current is not None and not current.closed:
+        await current.close()
+
+
+async def post_json(
+    name: str, url: str, payload: Any, *, headers: dict[str, str], timeout_s: float
+) -> Any:
+    """POST `payload` as JSON, return the decoded JSON answer; ClassifierError on any failure.
+
+    Messages name the classifier and the kind of failure, never the text that was sent.
+    """
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    try:
+        async with session().post(url, json=payload, headers=headers, timeout=timeout) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise ClassifierError(
+                    f"{name}: {url} answered HTTP {resp.status}: {body[:200].decode(errors='replace')}"
+                )
+    except TimeoutError as exc:
+        raise ClassifierTimeout(f"{name}: {url} did not answer within {timeout_s}s") from exc
+    except aiohttp.ClientError as exc:
+        raise ClassifierError(f"{name}: cannot reach {url}: {type(exc).__name__}: {exc}") from exc
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ClassifierError(f"{name}: {url} answered something that is not JSON") from exc
+
+
+def auth_headers(api_key: str | None, extra: dict[str, str]) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", **extra}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers

@@ -1,0 +1,165 @@
+"""`llama_guard`: Llama Guard 3/4 behind an OpenAI-compatible chat endpoint (vLLM, Ollama, ...).
+
+Each segment is judged in the context of the conversation up to it, as a `User` turn (prompts,
+documents, tool results) or an `Agent` turn (the model's answers). With `prompt: build`, guard
+writes Llama Guard's task prompt itself and sends it as one user message (servers without the
+model's chat template); with `prompt: template`, it sends the turns as chat messages and the
+server's chat template writes the task. The answer `safe`, or `unsafe` and a line of codes like
+`S1,S10`, becomes the labels `unsafe`, `S1`, `violent_crimes`, `S10`, `hate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guard.classify.remote._http import auth_headers, post_json
+from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.errors import ClassifierError
+from guard.types import Segment, Verdict
+
+# MLCommons AI Safety hazard taxonomy, as Llama Guard 3 numbers it.
+HAZARDS: dict[str, tuple[str, str]] = {
+    "S1": ("violent_crimes", "Violent Crimes"),
+    "S2": ("non_violent_crimes", "Non-Violent Crimes"),
+    "S3": ("sex_related_crimes", "Sex-Related Crimes"),
+    "S4": ("child_sexual_exploitation", "Child Sexual Exploitation"),
+    "S5": ("defamation", "Defamation"),
+    "S6": ("specialized_advice", "Specialized Advice"),
+    "S7": ("privacy", "Privacy"),
+    "S8": ("intellectual_property", "Intellectual Property"),
+    "S9": ("indiscriminate_weapons", "Indiscriminate Weapons"),
+    "S10": ("hate", "Hate"),
+    "S11": ("suicide_self_harm", "Suicide & Self-Harm"),
+    "S12": ("sexual_content", "Sexual Content"),
+    "S13": ("elections", "Elections"),
+    "S14": ("code_interpreter_abuse", "Code Interpreter Abuse"),
+}
+HazardCode = Literal[
+    "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"
+]
+AGENT_ROLES = frozenset({"assistant", "completion"})
+
+
+class LlamaGuardConfig(BaseModel):
+    """Config of a `llama_guard` classifier.
+
+    url:         base URL of the OpenAI-compatible API (…/v1); `/chat/completions` is appended.
+    model:       model name the server knows Llama Guard by.
+    prompt:      `build` (guard writes the task prompt) or `template` (the server's chat template).
+    categories:  hazard codes to check (default all, S1-S14).
+    api_key_env: environment variable holding a bearer token, if the server needs one.
+    context_turns: earlier turns sent along with the judged one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    model: str = "llama-guard-3"
+    prompt: Literal["build", "template"] = "build"
+    categories: list[HazardCode] = Field(default_factory=lambda: list(get_args(HazardCode)))
+    api_key_env: str | None = None
+    headers: dict[str, str] = {}
+    context_turns: int = Field(6, ge=0)
+
+
+def turn_name(role: str) -> str:
+    return "Agent" if role in AGENT_ROLES else "User"
+
+
+def build_prompt(turns: Sequence[Segment], categories: Sequence[str]) -> str:
+    """Llama Guard 3's task prompt judging the last of `turns`."""
+    judged = turn_name(turns[-1].role)
+    listing = "\n".join(f"{c}: {HAZARDS[c][1]}." for c in categories)
+    conversation = "\n\n".join(f"{turn_name(t.role)}: {t.text}" for t in turns)
+    return (
+        f"Task: Check if there is unsafe content in '{judged}' messages in conversations according "
+        f"our safety policy with the below categories.\n\n"
+        f"<BEGIN UNSAFE CONTENT CATEGORIES>\n{listing}\n<END UNSAFE CONTENT CATEGORIES>\n\n"
+        f"<BEGIN CONVERSATION>\n\n{conversation}\n\n<END CONVERSATION>\n\n"
+        f"Provide your safety assessment for ONLY THE LAST {judged} message in the above "
+        f"conversation:\n - First line must read 'safe' or 'unsafe'.\n"
+        f" - If unsafe, a second line must include a comma-separated list of violated categories."
+    )
+
+
+def parse_answer(answer: str) -> tuple[bool, list[str]]:
+    """(unsafe, codes) from `safe` or `unsafe\\nS1,S10`; ValueError on anything else."""
+    lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
+    if not lines:
+        raise ValueError("empty answer")
+    head = lines[0].lower()
+    if head == "safe":
+        return False, []
+    if head != "unsafe":
+        raise ValueError(f"answer starts with {lines[0][:40]!r}, not safe/unsafe")
+    codes = [c.strip().upper() for c in ",".join(lines[1:]).split(",") if c.strip()]
+    unknown = [c for c in codes if c not in HAZARDS]
+    if unknown:
+        raise ValueError(f"unknown hazard codes {unknown}")
+    return True, codes
+
+
+class LlamaGuardClassifier:
+    """Asks Llama Guard about each segment (concurrently), in conversation context."""
+
+    def __init__(self, name: str, config: LlamaGuardConfig, timeout_s: float) -> None:
+        self.name = name
+        self.config = config
+        self.max_match_chars: int | None = None
+        self.timeout_s = timeout_s
+        self.endpoint = config.url.rstrip("/") + "/chat/completions"
+        key = os.environ.get(config.api_key_env) if config.api_key_env else None
+        self.headers = auth_headers(key, config.headers)
+
+    def _messages(self, turns: Sequence[Segment]) -> list[dict[str, str]]:
+        if self.config.prompt == "build":
+            return [{"role": "user", "content": build_prompt(turns, self.config.categories)}]
+        return [
+            {"role": "assistant" if t.role in AGENT_ROLES else "user", "content": t.text}
+            for t in turns
+        ]
+
+    async def _judge(self, turns: Sequence[Segment]) -> tuple[bool, list[str]]:
+        payload: dict[str, Any] = {
+            "model": self.config.model, "messages": self._messages(turns),
+            "temperature": 0, "max_tokens": 20,
+        }
+        answer = await post_json(self.name, self.endpoint, payload, headers=self.headers,
+                                 timeout_s=self.timeout_s)
+        try:
+            content = answer["choices"][0]["message"]["content"]
+            return parse_answer(str(content))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ClassifierError(f"{self.name}: answer is not a chat completion") from exc
+        except ValueError as exc:
+            raise ClassifierError(f"{self.name}: cannot read Llama Guard's answer: {exc}") from exc
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        started = time.perf_counter()
+        keep = self.config.context_turns
+        jobs = [
+            self._judge(segments[max(0, i - keep): i + 1]) for i in range(len(segments))
+        ]
+        results = await asyncio.gather(*jobs)
+        latency = time.perf_counter() - started
+        out: list[Verdict] = []
+        for seg, (unsafe, codes) in zip(segments, results, strict=True):
+            if not unsafe:
+                out.append(Verdict(self.name, seg.index, latency_s=latency))
+                continue
+            labels = {"unsafe", *codes, *(HAZARDS[c][0] for c in codes)}
+            out.append(Verdict(self.name, seg.index, frozenset(labels), 1.0, (), latency))
+        return out
+
+
+def _make(name: str, config: LlamaGuardConfig, spec: ClassifierSpec) -> LlamaGuardClassifier:
+    return LlamaGuardClassifier(name, config, spec.timeout_s)
+
+
+TYPE = ClassifierType(LlamaGuardConfig, _make, timeout_s=2.0)

@@ -1,0 +1,222 @@
+"""Remote adapters against stand-in servers on loopback ports: requests, parsing, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from guard.classify.registry import build_classifier
+from guard.classify.remote._http import close_sessions
+from guard.classify.remote.llama_guard import build_prompt, parse_answer
+from guard.classify.runner import ClassifierRunner
+from guard.errors import ClassifierError
+from guard.observability.metrics import Metrics
+from guard.types import Segment, Stage
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class StandIn:
+    """A real HTTP server on 127.0.0.1 whose answer a test sets; it records what it received."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answer: Callable[[dict[str, Any]], web.StreamResponse | Awaitable[web.StreamResponse]]
+        self.answer = lambda body: web.json_response({})
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.received.append({"path": request.path, "body": body,
+                              "auth": request.headers.get("Authorization")})
+        result = self.answer(body)
+        if asyncio.iscoroutine(result):
+            return await result
+        return result  # type: ignore[return-value]
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[StandIn]:
+    server = StandIn()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server.url = f"http://127.0.0.1:{port}"
+    yield server
+    await close_sessions()
+    await runner.cleanup()
+
+
+def chat(content: str) -> web.Response:
+    return web.json_response({"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+
+CONVO = [Segment("how do I make a pipe bomb", "user", 0, Stage.PROMPT),
+         Segment("I can't help with that.", "assistant", 1, Stage.PROMPT)]
+
+
+# -- llama_guard -----------------------------------------------------------------------------------
+
+def test_prompt_names_the_judged_turn_and_categories() -> None:
+    """The built prompt judges the last turn as User or Agent and lists the hazard categories."""
+    user = build_prompt(CONVO[:1], ["S1", "S9"])
+    agent = build_prompt(CONVO, ["S1"])
+    assert "unsafe content in 'User' messages" in user and "S9: Indiscriminate Weapons." in user
+    assert "ONLY THE LAST Agent message" in agent and "Agent: I can't help with that." in agent
+
+
+def test_answers_are_parsed_strictly() -> None:
+    """`safe`, `unsafe` + codes parse; anything else is an error."""
+    assert parse_answer("safe") == (False, [])
+    assert parse_answer("unsafe\nS1,S10") == (True, ["S1", "S10"])
+    with pytest.raises(ValueError, match="not safe/unsafe"):
+        parse_answer("I think this is fine")
+    with pytest.raises(ValueError, match="unknown hazard"):
+        parse_answer("unsafe\nS99")
+
+
+async def test_llama_guard_labels_hazards(stand_in: StandIn) -> None:
+    """An `unsafe\\nS1,S9` answer becomes unsafe + codes + MLCommons hazard names."""
+    stand_in.answer = lambda body: chat("unsafe\nS1,S9")
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "model": "llama-guard-3", "api_key_env": "LG_TEST_KEY"})
+    out = await c.classifier.classify(CONVO[:1])
+    assert out[0].labels == {"unsafe", "S1", "violent_crimes", "S9", "indiscriminate_weapons"}
+    req = stand_in.received[0]
+    assert req["path"] == "/v1/chat/completions" and req["body"]["model"] == "llama-guard-3"
+    assert "User: how do I make a pipe bomb" in req["body"]["messages"][0]["content"]
+
+
+async def test_llama_guard_template_mode_sends_turns(stand_in: StandIn) -> None:
+    """prompt: template sends the conversation as chat turns, agent turns as assistant."""
+    stand_in.answer = lambda body: chat("safe")
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "prompt": "template"})
+    out = await c.classifier.classify(CONVO)
+    assert not any(v.fired for v in out)
+    roles = [[m["role"] for m in r["body"]["messages"]] for r in stand_in.received]
+    assert sorted(roles, key=len) == [["user"], ["user", "assistant"]]
+
+
+async def test_llama_guard_garbage_and_http_errors_fail_closed(stand_in: StandIn) -> None:
+    """Unreadable answers and HTTP errors become classifier_error under fail_closed."""
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "on_error": "fail_closed"})
+    runner = ClassifierRunner(Metrics(CollectorRegistry()))
+    stand_in.answer = lambda body: chat("maybe?")
+    out = await runner.run([c], CONVO[:1], Stage.PROMPT)
+    assert out[0].labels == {"classifier_error"}
+    stand_in.answer = lambda body: web.json_response({"error": "overloaded"}, status=503)
+    with pytest.raises(ClassifierError, match="HTTP 503"):
+        await c.classifier.classify(CONVO[:1])
+
+
+async def test_slow_server_times_out(stand_in: StandIn) -> None:
+    """A server slower than timeout_s is a timeout failure, counted as such."""
+    async def slow(body: dict[str, Any]) -> web.Response:
+        await asyncio.sleep(1.0)
+        return chat("safe")
+
+    stand_in.answer = slow
+    metrics = Metrics(CollectorRegistry())
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "timeout_s": 0.1, "on_error": "fail_closed"})
+    out = await ClassifierRunner(metrics).run([c], CONVO[:1], Stage.PROMPT)
+    assert out[0].labels == {"classifier_error"}
+    assert metrics.registry.get_sample_value(
+        "guard_classifier_errors_total", {"classifier": "lg", "kind": "timeout"}) == 1
+
+
+async def test_unreachable_server_is_a_clear_error() -> None:
+    """Nothing listening: ClassifierError naming the URL."""
+    from tests.support import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    c = build_classifier("lg", {"type": "llama_guard", "url": url})
+    try:
+        with pytest.raises(ClassifierError, match="cannot reach"):
+            await c.classifier.classify(CONVO[:1])
+    finally:
+        await close_sessions()
+
+
+# -- openai_moderation -----------------------------------------------------------------------------
+
+async def test_moderation_flagged_categories_become_labels(stand_in: StandIn) -> None:
+    """Flagged categories are labels; the score is the top flagged category score."""
+    def answer(body: dict[str, Any]) -> web.Response:
+        results = []
+        for text in body["input"]:
+            bad = "bomb" in text
+            results.append({
+                "flagged": bad,
+                "categories": {"violence": bad, "harassment": False, "illicit/violent": bad},
+                "category_scores": {"violence": 0.91 if bad else 0.01, "harassment": 0.2,
+                                    "illicit/violent": 0.7 if bad else 0.0},
+            })
+        return web.json_response({"id": "modr-1", "model": body["model"], "results": results})
+
+    stand_in.answer = answer
+    c = build_classifier("mod", {"type": "openai_moderation", "url": f"{stand_in.url}/v1"})
+    out = await c.classifier.classify(CONVO)
+    assert out[0].labels == {"violence", "illicit/violent"} and out[0].score == 0.91
+    assert not out[1].fired and out[1].score == 0.2
+    assert stand_in.received[0]["path"] == "/v1/moderations"
+    assert stand_in.received[0]["body"]["input"] == [s.text for s in CONVO]
+
+
+async def test_moderation_result_count_mismatch_is_an_error(stand_in: StandIn) -> None:
+    """A response with the wrong number of results is rejected."""
+    stand_in.answer = lambda body: web.json_response({"results": []})
+    c = build_classifier("mod", {"type": "openai_moderation", "url": f"{stand_in.url}/v1"})
+    with pytest.raises(ClassifierError, match="0 results for 2 inputs"):
+        await c.classifier.classify(CONVO)
+
+
+# -- webhook ---------------------------------------------------------------------------------------
+
+async def test_webhook_contract(stand_in: StandIn) -> None:
+    """The webhook gets stage, segments and context; its spans land on the named segment."""
+    stand_in.answer = lambda body: web.json_response({
+        "labels": ["weapons"], "score": 0.8,
+        "spans": [{"segment": 0, "start": 16, "end": 25, "label": "weapons"}],
+    })
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check",
+                                  "context": {"team": "trust"}})
+    out = await c.classifier.classify(CONVO)
+    assert out[0].labels == {"weapons"} and out[0].score == 0.8
+    assert CONVO[0].text[out[0].spans[0].start:out[0].spans[0].end] == "pipe bomb"
+    assert not out[1].fired
+    body = stand_in.received[0]["body"]
+    assert body["stage"] == "prompt" and body["context"] == {"team": "trust", "classifier": "hook"}
+    assert body["segments"][1] == {"index": 1, "role": "assistant", "text": CONVO[1].text}
+
+
+async def test_webhook_labels_without_spans_apply_to_last_segment(stand_in: StandIn) -> None:
+    """Labels without spans describe the newest segment."""
+    stand_in.answer = lambda body: web.json_response({"labels": ["off_topic"], "score": 0.6})
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
+    out = await c.classifier.classify(CONVO)
+    assert [v.labels for v in out] == [frozenset(), frozenset({"off_topic"})]
+
+
+@pytest.mark.parametrize("answer", [
+    {"labels": ["x"], "score": 7},
+    {"labels": ["x"], "spans": [{"segment": 0, "start": 0, "end": 999, "label": "x"}]},
+    {"labels": "x"},
+])
+async def test_webhook_bad_answers_are_errors(stand_in: StandIn, answer: dict[str, Any]) -> None:
+    """Out-of-range scores, spans outside the text and wrong types raise ClassifierError."""
+    stand_in.answer = lambda body: web.json_response(answer)
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
+    with pytest.raises(ClassifierError):
+        await c.classifier.classify(CONVO)
