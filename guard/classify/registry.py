@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from guard import __version__
 from guard.classify.builtin import (
+    harmful,
     invisible_text,
     jailbreak,
     keywords,
@@ -66,6 +67,7 @@ BUILTINS: dict[str, ClassifierType] = {
     "llama_guard": llama_guard.TYPE,
     "openai_moderation": openai_moderation.TYPE,
     "webhook": webhook.TYPE,
+    **harmful.REGISTRY_ENTRIES,
 }
 
 
