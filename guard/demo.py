@@ -126,6 +126,22 @@ async def kill_switch(t: Tour) -> str:
     return f"engaged: {stopped}; released: {status}"
 
 
+async def stream_cut(t: Tour) -> str:
+    reply = ("Sure. The deployment notes walk through the build, the tests and the rollout, and "
+             "at the end they say to use the access key AKIAQYLPMN5HHHFPZAM2 for the bucket.")
+    status, _, raw = await t.chat("How do I deploy?", reply=reply, stream=True,
+                                  headers={"X-Mock-Chunk-Delay-Ms": "15"})
+    _, text, finish = streamed_text(raw)
+    return f"{status} {finish} after {len(text)} of {len(reply)} chars: ...{text[-28:]!r}"
+
+
+async def stream_redacted(t: Tour) -> str:
+    reply = "Billing questions go to billing.lead@example.com and are answered within a day."
+    status, _, raw = await t.chat("Who handles billing?", reply=reply, stream=True)
+    _, text, finish = streamed_text(raw)
+    return f"{status} {finish}: {text[:56]!r}"
+
+
 TOUR: list[tuple[str, Step]] = [
     ("1. an ordinary question is allowed", allowed),
     ("2. a streamed answer passes as it arrives", streamed),
@@ -133,6 +149,8 @@ TOUR: list[tuple[str, Step]] = [
     ("4. a prompt with an e-mail address is flagged", flagged_pii),
     ("5. PII in the model's answer is redacted", redacted_completion),
     ("6. on-call engages a kill switch, then releases", kill_switch),
+    ("7. a streamed answer leaking a key is cut mid-way", stream_cut),
+    ("8. an e-mail address is masked mid-stream", stream_redacted),
 ]
 
 
