@@ -27,7 +27,7 @@ from tests.support import RedisServer, free_port
 from tests.unit.incidents.helpers import context, decision
 
 SETTINGS = IncidentSettings(fsync_interval_ms=10, log=False)
-TOKEN = "t0ken-for-tests-only"  # noqa: S105
+TOKEN = "t0ken-for-tests-only"
 
 
 async def fill(state_dir: Path, redis_url: str | None = None) -> list[str]:
