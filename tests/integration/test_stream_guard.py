@@ -230,3 +230,36 @@ async def test_slow_stream_respects_max_holdback(stack: Stack) -> None:
     second = next(t for t, p in arrivals if "Second" in p)
     assert 0.6 <= second < 0.95, arrivals
     assert stack.metric("guard_stream_holdback_seconds_count") >= 3
+
+
+def test_guard_serve_cuts_a_stream_for_the_sdk(tmp_path: Path) -> None:
+    """`guard serve` (a real process) with a policy directory cuts a leaking stream: the sync SDK
+    ends on content_filter, and /metrics counts the cut under the rule's name."""
+    from tests.support import GuardServer, MockUpstream
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(POLICY.format(
+        name="default", scope="", mode="buffered", max_ms=250))
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(policies)})
+    try:
+        guard.start()
+        reply = f"The key is {AWS_KEY}, keep it safe."
+        client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                               default_headers={"X-Mock-Reply": urllib.parse.quote(reply)})
+        parts, finish = [], None
+        for chunk in client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "key"}], stream=True):
+            for choice in chunk.choices:
+                parts.append(choice.delta.content or "")
+                finish = choice.finish_reason or finish
+        assert finish == "content_filter"
+        assert AWS_KEY[:4] not in "".join(parts)
+        metrics = httpx.get(f"{guard.admin_url}/metrics").text
+        assert 'guard_stream_cutoffs_total{rule="secrets-leak"} 1.0' in metrics
+    finally:
+        guard.stop()
+        mock.stop()
