@@ -174,14 +174,14 @@ def test_grafana_provisions_the_dashboards(stack: dict[str, Any]) -> None:
     mounts = {v["target"]: Path(v["source"]) for v in grafana["volumes"] if v["type"] == "bind"}
     provisioning = mounts["/etc/grafana/provisioning"]
     (source,) = yaml.safe_load(
-        (provisioning / "datasources" / "prometheus.yaml").read_text())["datasources"]
+        (provisioning / "datasources" / "guard.yaml").read_text())["datasources"]
     assert source["url"] == "http://prometheus:9090"
     (provider,) = yaml.safe_load(
         (provisioning / "dashboards" / "guard.yaml").read_text())["providers"]
     dashboards_dir = provider["options"]["path"]
-    assert mounts[dashboards_dir] == DEPLOY / "grafana"
-    dashboards = list((DEPLOY / "grafana").glob("*.json"))
-    assert dashboards, "deploy/grafana has no dashboard JSON"
+    assert mounts[dashboards_dir] == DEPLOY / "grafana" / "dashboards"
+    dashboards = list(mounts[dashboards_dir].glob("*.json"))
+    assert dashboards, "deploy/grafana/dashboards has no dashboard JSON"
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (mounts[dashboards_dir] / Path(home).relative_to(dashboards_dir)).exists()
     for dashboard in dashboards:
