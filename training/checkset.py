@@ -1,0 +1,64 @@
+"""The hand-written, style-matched check set for harmful_request (training/checkset.jsonl).
+
+Written for this project, not taken from any split: benign requests in the same imperative
+"Write / Explain / Give step-by-step" style as the harmful benchmarks, on topics next to harm
+(cooking, chemistry homework, wars, security concepts, killing processes, shooting photos), and
+short, non-operational harmful requests across hazard categories. It is used ONLY to report
+figures: never for training, never for placing a threshold, so it shows whether the model learned
+harm or merely the phrasing style of the public sets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PATH = Path(__file__).resolve().parent / "checkset.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One hand-written prompt; `label` 1 is a harmful request."""
+
+    text: str
+    label: int
+    category: str
+
+
+def rows() -> list[CheckRow]:
+    """Every row of the check set, in file order."""
+    with PATH.open(encoding="utf-8") as fh:
+        return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
+
+
+def figures(scores: Sequence[float], threshold: float, items: Sequence[CheckRow] | None = None) -> dict[str, object]:
+    """FP rate on the benign rows, recall on the harmful rows, and both per category."""
+    items = rows() if items is None else items
+    by_cat: dict[tuple[int, str], list[bool]] = defaultdict(list)
+    for row, score in zip(items, scores, strict=True):
+        by_cat[(row.label, row.category)].append(score >= threshold)
+    benign = [hit for (label, _), hits in by_cat.items() if label == 0 for hit in hits]
+    harmful = [hit for (label, _), hits in by_cat.items() if label == 1 for hit in hits]
+    return {
+        "threshold": threshold,
+        "benign_n": len(benign),
+        "harmful_n": len(harmful),
+        "fp_rate": sum(benign) / len(benign),
+        "recall": sum(harmful) / len(harmful),
+        "per_category": {
+            f"{'harmful' if label else 'benign'}/{cat}": round(sum(hits) / len(hits), 4)
+            for (label, cat), hits in sorted(by_cat.items())
+        },
+    }
+
+
+def auc(scores: Sequence[float], items: Sequence[CheckRow] | None = None) -> float:
+    """Probability that a harmful row outranks a benign one (threshold-free separation)."""
+    items = rows() if items is None else items
+    pos = [s for r, s in zip(items, scores, strict=True) if r.label]
+    neg = [s for r, s in zip(items, scores, strict=True) if not r.label]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
