@@ -53,8 +53,12 @@ class LocalClassifier:
         """Findings in one segment's normalised text."""
         raise NotImplementedError
 
+    def runs_inline(self, segments: Sequence[Segment]) -> bool:
+        """True when the batch is small enough to scan on the event loop (see OFFLOAD_CHARS)."""
+        return sum(len(s.text) for s in segments) <= self.offload_chars
+
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
-        if sum(len(s.text) for s in segments) > self.offload_chars:
+        if not self.runs_inline(segments):
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(None, self.classify_sync, segments)
         return self.classify_sync(segments)

@@ -2,8 +2,9 @@
 
 A conversation re-sends its whole history with every request, so most segments of request N were
 classified in request N-1. An entry is keyed by the classifier's config hash, the stage, the
-segment's role and a hash of its text, and holds what the verdict found (labels, score, spans);
-the classifier name and segment index are filled in from the request that hits it.
+segment's role and a hash of its text, and holds the verdict; a hit from another instance name or
+segment position gets a copy with those filled in (in a conversation, history keeps its
+positions, so the stored verdict itself is reused and a hit allocates nothing).
 
 The key hashes the original text rather than the normalised one: spans are positions in the
 original text, and normalisation is a function of it, so equal originals always share an entry
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import orjson
 import structlog
 
-from guard.types import Span
+from guard.types import Span, Verdict
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -58,7 +59,8 @@ def decode_entry(blob: bytes) -> Entry:
 class VerdictCache:
     """Bounded LRU of verdict entries, with an optional Redis behind it.
 
-    max_entries:     entries kept in process; the least recently used go first.
+    max_entries:     segments kept in process (each with the verdicts of every classifier
+                     config that saw it); the least recently used go first.
     redis:           a redis.asyncio client shared by the replicas, or None.
     ttl_s:           seconds an entry lives in Redis.
     redis_timeout_s: seconds a Redis look-up may take before it counts as a miss.
@@ -78,37 +80,44 @@ class VerdictCache:
         self.ttl_s = ttl_s
         self.redis_timeout_s = redis_timeout_s
         self.prefix = prefix
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str], dict[str, Verdict]] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._slots)
 
-    def get(self, key: str) -> Entry | None:
-        """The in-process entry for `key`, marked as recently used."""
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
+    def slot(self, stage: str, role: str, text: str) -> dict[str, Verdict]:
+        """The verdicts known for one segment, by config hash (created empty on first use).
 
-    def put(self, key: str, entry: Entry) -> None:
-        """Keep `entry` in process, evicting the least recently used beyond max_entries."""
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        Keyed in process by the text itself: a dict look-up hashes and compares it in C, which
+        is cheaper than a cryptographic digest, and a conversation's history hits every time.
+        """
+        key = (stage, role, text)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = {}
+            self._slots[key] = slot
+            if len(self._slots) > self.max_entries:
+                self._slots.popitem(last=False)
+        else:
+            self._slots.move_to_end(key)
+        return slot
 
-    async def get_shared(self, keys: Sequence[str]) -> dict[str, Entry]:
-        """Entries Redis holds for `keys`, copied into the process; {} without Redis or on error."""
+    def shared_key(self, config_hash: str, stage: str, role: str, text: str) -> str:
+        """The Redis key of one classifier config's verdict on one segment."""
+        return f"{self.prefix}{config_hash}:{stage}:{role}:{text_digest(text)}"
+
+    async def get_shared(self, keys: Sequence[str]) -> dict[str, Verdict]:
+        """Verdicts Redis holds for `keys` (shared keys); {} without Redis or on error."""
         if self.redis is None or not keys:
             return {}
         try:
             async with asyncio.timeout(self.redis_timeout_s):
-                blobs = await self.redis.mget([self.prefix + k for k in keys])
+                blobs = await self.redis.mget(list(keys))
         except Exception as exc:  # best-effort: a Redis outage is a cache miss
             log.debug("verdict cache read failed", error=type(exc).__name__)
             return {}
-        found: dict[str, Entry] = {}
+        found: dict[str, Verdict] = {}
         for key, blob in zip(keys, blobs, strict=True):
             if blob is None:
                 continue
@@ -116,15 +125,14 @@ class VerdictCache:
                 entry = decode_entry(blob if isinstance(blob, bytes) else blob.encode())
             except (ValueError, KeyError, TypeError):
                 continue
-            found[key] = entry
-            self.put(key, entry)
+            found[key] = Verdict("", -1, *entry)  # name and position come from the request
         return found
 
-    def put_shared(self, items: Iterable[tuple[str, Entry]]) -> None:
-        """Write entries to Redis in the background (never delays the request)."""
+    def put_shared(self, items: Iterable[tuple[str, Verdict]]) -> None:
+        """Write verdicts to Redis in the background (never delays the request)."""
         if self.redis is None:
             return
-        batch = [(self.prefix + k, encode_entry(e)) for k, e in items]
+        batch = [(k, encode_entry((v.labels, v.score, v.spans))) for k, v in items]
         if not batch:
             return
         loop = asyncio.get_running_loop()

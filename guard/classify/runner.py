@@ -9,11 +9,14 @@ verdicts are dropped and the failure is counted in guard_classifier_fail_open_to
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import structlog
+from prometheus_client import Counter, Histogram
 
-from guard.classify.cache import Entry, VerdictCache, text_digest
+from guard.classify.base import LocalClassifier
+from guard.classify.cache import VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
@@ -30,6 +33,8 @@ class ClassifierRunner:
     def __init__(self, metrics: Metrics, cache: VerdictCache | None = None) -> None:
         self.metrics = metrics
         self.cache = cache
+        self._histograms: dict[tuple[str, Stage], Histogram] = {}
+        self._counters: dict[tuple[str, str], Counter] = {}
 
     async def run(
         self,
@@ -41,46 +46,66 @@ class ClassifierRunner:
         if not classifiers or not segments:
             return []
         cache = self.cache
-        digests = [text_digest(s.text) for s in segments] if cache is not None else []
+        slots = (
+            [cache.slot(stage.value, s.role, s.text) for s in segments]
+            if cache is not None else []
+        )
         found: list[dict[int, Verdict]] = []
+        rows: list[list[Verdict] | None] = []  # every verdict, when all came from the cache
         todo: list[list[Segment]] = []
-        keys: list[dict[int, str]] = []
+        stores: list[dict[int, dict[str, Verdict]]] = []
         for c in classifiers:
             hits: dict[int, Verdict] = {}
             misses: list[Segment] = []
-            seg_keys: dict[int, str] = {}
+            store: dict[int, dict[str, Verdict]] = {}
+            row: list[Verdict] = []
             if cache is not None and c.spec.cache:
-                for seg, digest in zip(segments, digests, strict=True):
-                    key = f"{c.config_hash}:{stage.value}:{seg.role}:{digest}"
-                    seg_keys[seg.index] = key
-                    entry = cache.get(key)
-                    if entry is None:
+                name, config_hash = c.name, c.config_hash
+                for seg, slot in zip(segments, slots, strict=True):
+                    cached = slot.get(config_hash)
+                    if cached is None:
                         misses.append(seg)
-                    else:
-                        hits[seg.index] = Verdict(c.name, seg.index, *entry)
+                        store[seg.index] = slot
+                        continue
+                    if cached.segment != seg.index or cached.classifier != name:
+                        cached = _renamed(cached, name, seg.index)
+                    hits[seg.index] = cached
+                    row.append(cached)
             else:
                 misses = list(segments)
             found.append(hits)
+            rows.append(None if misses else row)
             todo.append(misses)
-            keys.append(seg_keys)
+            stores.append(store)
         if cache is not None and cache.redis is not None:
-            await self._shared_lookup(classifiers, found, todo, keys)
-        jobs = [
-            self._run_one(c, misses, stage, keys[i])
-            for i, (c, misses) in enumerate(zip(classifiers, todo, strict=True))
-            if misses
-        ]
-        results = iter(await asyncio.gather(*jobs)) if jobs else iter(())
+            await self._shared_lookup(classifiers, stage, found, todo, stores)
+        # Small batches for local classifiers run inline: their scan takes microseconds, less
+        # than a task and a timer would; everything else runs as concurrent tasks.
+        fresh: list[list[Verdict]] = [[] for _ in classifiers]
+        jobs = []
+        slots_of_jobs = []
+        for i, (c, misses) in enumerate(zip(classifiers, todo, strict=True)):
+            if not misses:
+                continue
+            local = c.classifier
+            if isinstance(local, LocalClassifier) and local.runs_inline(misses):
+                fresh[i] = self._run_inline(c, misses, stage, stores[i])
+            else:
+                jobs.append(self._run_one(c, misses, stage, stores[i]))
+                slots_of_jobs.append(i)
+        if jobs:
+            for i, verdicts in zip(slots_of_jobs, await asyncio.gather(*jobs), strict=True):
+                fresh[i] = verdicts
         out: list[Verdict] = []
         for i, c in enumerate(classifiers):
             hits = found[i]
             if hits:
-                self.metrics.classifier_cache.labels(c.name, "hit").inc(len(hits))
-            fresh = next(results) if todo[i] else []
-            if not todo[i]:
-                out.extend(hits[s.index] for s in segments)
+                self._counter(c.name, "hit").inc(len(hits))
+            row = rows[i]
+            if row is not None and not todo[i]:
+                out.extend(row)
                 continue
-            by_index = {v.segment: v for v in fresh}
+            by_index = {v.segment: v for v in fresh[i]}
             out.extend(
                 v for s in segments if (v := hits.get(s.index) or by_index.get(s.index)) is not None
             )
@@ -89,34 +114,54 @@ class ClassifierRunner:
     async def _shared_lookup(
         self,
         classifiers: Sequence[ConfiguredClassifier],
+        stage: Stage,
         found: list[dict[int, Verdict]],
         todo: list[list[Segment]],
-        keys: list[dict[int, str]],
+        stores: list[dict[int, dict[str, Verdict]]],
     ) -> None:
-        assert self.cache is not None
-        wanted = [keys[i][s.index] for i in range(len(classifiers)) for s in todo[i] if keys[i]]
-        shared = await self.cache.get_shared(wanted)
+        cache = self.cache
+        assert cache is not None
+        wanted: dict[tuple[int, int], str] = {
+            (i, s.index): cache.shared_key(c.config_hash, stage.value, s.role, s.text)
+            for i, c in enumerate(classifiers) if stores[i] for s in todo[i]
+        }
+        shared = await cache.get_shared(list(wanted.values()))
         if not shared:
             return
         for i, c in enumerate(classifiers):
             still: list[Segment] = []
             for seg in todo[i]:
-                entry = shared.get(keys[i].get(seg.index, ""))
-                if entry is None:
+                cached = shared.get(wanted.get((i, seg.index), ""))
+                if cached is None:
                     still.append(seg)
-                else:
-                    found[i][seg.index] = Verdict(c.name, seg.index, *entry)
+                    continue
+                verdict = _renamed(cached, c.name, seg.index)
+                found[i][seg.index] = verdict
+                stores[i][seg.index][c.config_hash] = verdict
             todo[i] = still
+
+    def _run_inline(
+        self, c: ConfiguredClassifier, segments: list[Segment], stage: Stage,
+        store: dict[int, dict[str, Verdict]],
+    ) -> list[Verdict]:
+        assert isinstance(c.classifier, LocalClassifier)
+        started = time.perf_counter()
+        try:
+            verdicts = _checked(c.name, segments, c.classifier.classify_sync(segments))
+        except Exception as exc:  # every classifier failure is handled by on_error, by contract
+            return self._failed(c, segments, "error", exc)
+        finally:
+            self._seconds(c.name, stage).observe(time.perf_counter() - started)
+        return self._store(c, segments, verdicts, stage, store)
 
     async def _run_one(
         self,
         c: ConfiguredClassifier,
         segments: list[Segment],
         stage: Stage,
-        keys: dict[int, str],
+        store: dict[int, dict[str, Verdict]],
     ) -> list[Verdict]:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         kind = "error"
         try:
             async with asyncio.timeout(c.spec.timeout_s):
@@ -128,18 +173,44 @@ class ClassifierRunner:
         except Exception as exc:  # every classifier failure is handled by on_error, by contract
             return self._failed(c, segments, kind, exc)
         finally:
-            self.metrics.classifier_seconds.labels(c.name, stage.value).observe(
-                loop.time() - started
+            self._seconds(c.name, stage).observe(time.perf_counter() - started)
+        return self._store(c, segments, verdicts, stage, store)
+
+    def _seconds(self, name: str, stage: Stage) -> Histogram:
+        child = self._histograms.get((name, stage))
+        if child is None:
+            child = self.metrics.classifier_seconds.labels(name, stage.value)
+            self._histograms[(name, stage)] = child
+        return child
+
+    def _counter(self, name: str, result: str) -> Counter:
+        child = self._counters.get((name, result))
+        if child is None:
+            child = self.metrics.classifier_cache.labels(name, result)
+            self._counters[(name, result)] = child
+        return child
+
+    def _store(
+        self,
+        c: ConfiguredClassifier,
+        segments: list[Segment],
+        verdicts: list[Verdict],
+        stage: Stage,
+        store: dict[int, dict[str, Verdict]],
+    ) -> list[Verdict]:
+        if not store:
+            return verdicts
+        cache = self.cache
+        assert cache is not None
+        self._counter(c.name, "miss").inc(len(verdicts))
+        for v in verdicts:
+            store[v.segment][c.config_hash] = v
+        if cache.redis is not None:
+            # _checked returns one verdict per segment, in segment order
+            cache.put_shared(
+                (cache.shared_key(c.config_hash, stage.value, seg.role, seg.text), v)
+                for seg, v in zip(segments, verdicts, strict=True)
             )
-        if keys:
-            self.metrics.classifier_cache.labels(c.name, "miss").inc(len(segments))
-            assert self.cache is not None
-            entries: list[tuple[str, Entry]] = [
-                (keys[v.segment], (v.labels, v.score, v.spans)) for v in verdicts
-            ]
-            for key, entry in entries:
-                self.cache.put(key, entry)
-            self.cache.put_shared(entries)
         return verdicts
 
     def _failed(
@@ -164,6 +235,11 @@ class ClassifierRunner:
         if self.cache is not None:
             await self.cache.aclose()
         await close_sessions()
+
+
+def _renamed(cached: Verdict, name: str, index: int) -> Verdict:
+    """A cached verdict for another instance name or segment position (latency: none spent)."""
+    return Verdict(name, index, cached.labels, cached.score, cached.spans, 0.0)
 
 
 def _checked(name: str, segments: list[Segment], verdicts: object) -> list[Verdict]:

@@ -11,7 +11,7 @@ from guard.classify.cache import VerdictCache
 from guard.classify.runner import ClassifierRunner
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
-from guard.types import Stage
+from guard.types import Stage, Verdict
 from tests.unit.classify.helpers import Echo, configured, segments
 
 
@@ -118,10 +118,11 @@ async def test_failures_are_not_cached(metrics: Metrics) -> None:
 
 
 def test_lru_is_bounded() -> None:
-    """The in-process cache keeps at most max_entries, evicting the least recently used."""
+    """The in-process cache keeps at most max_entries segments, evicting the least recently used."""
     cache = VerdictCache(2)
-    cache.put("a", (frozenset(), 0.0, ()))
-    cache.put("b", (frozenset(), 0.0, ()))
-    assert cache.get("a") is not None
-    cache.put("c", (frozenset(), 0.0, ()))
-    assert len(cache) == 2 and cache.get("b") is None and cache.get("a") is not None
+    cache.slot("prompt", "user", "a")["h"] = Verdict("x", 0)
+    cache.slot("prompt", "user", "b")["h"] = Verdict("x", 0)
+    assert cache.slot("prompt", "user", "a")  # touch a: b is now the oldest
+    cache.slot("prompt", "user", "c")
+    assert len(cache) == 2
+    assert cache.slot("prompt", "user", "a") and not cache.slot("prompt", "user", "b")
