@@ -253,7 +253,7 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await response.prepare(request)
     timer = request[TIMER]
-    guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics)
+    guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, timer, guard.deadline)
     try:
@@ -284,6 +284,7 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
         return response
     finally:
         await chunks.aclose()
+        count_decision(c.metrics, ctx, guard.decision)
     await response.write_eof()
     return response
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from guard.observability.metrics import Metrics
@@ -44,9 +44,11 @@ from guard.types import (
     GuardContext,
     Inspector,
     Recorder,
+    RuleMatch,
     Segment,
     Span,
     Stage,
+    strictest,
 )
 
 BUFFERED = "buffered"
@@ -59,8 +61,10 @@ class StreamGuard:
     """Decides, event by event, what of an upstream stream the client receives."""
 
     def __init__(self, dialect: Dialect, inspector: Inspector, ctx: GuardContext,
-                 recorder: Recorder, metrics: Metrics | None = None) -> None:
+                 recorder: Recorder, metrics: Metrics | None = None,
+                 observers: Sequence[Callable[[GuardContext, Decision], None]] = ()) -> None:
         self.dialect = dialect
+        self.observers = observers
         self.inspector = inspector
         self.ctx = ctx
         self.recorder = recorder
@@ -80,6 +84,8 @@ class StreamGuard:
         self._choices: dict[int, bool] = {}        # choice index -> finished
         self._frame: Json = {}
         self._recorded: set[str] = set()
+        self._matches: dict[str, RuleMatch] = {}
+        self._action = Action.ALLOW
         self._first_text: float | None = None
         self._first_sent = False
         self._done = False
@@ -274,12 +280,24 @@ class StreamGuard:
 
     # -- decisions, incidents, the cut ---------------------------------------------------------
 
+    @property
+    def decision(self) -> Decision:
+        """The stream's completion decision so far: the strictest action taken and every rule
+        that matched any window (what the relay counts once, when the stream ends)."""
+        return Decision(action=self._action, stage=Stage.COMPLETION,
+                        matches=tuple(self._matches.values()))
+
     def _record(self, decision: Decision, segments: list[Segment]) -> None:
         """Record a decision once per rule per stream: overlapping windows find a value again."""
+        self._action = strictest([self._action, decision.action])
+        for match in decision.matches:
+            self._matches.setdefault(match.rule, match)
         rules = {m.rule for m in decision.matches}
         if not rules - self._recorded and decision.action is not Action.BLOCK:
             return
         self._recorded |= rules
+        for observe in self.observers:
+            observe(self.ctx, decision)
         text = "\n".join(s.text for s in segments)
         self.incident_id = self.recorder.record_decision(self.ctx, decision, text) \
             or self.incident_id

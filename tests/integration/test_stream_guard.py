@@ -149,6 +149,9 @@ async def test_email_is_redacted_across_chunks(stack: Stack, chunk_chars: int) -
             model="m", messages=[{"role": "user", "content": "who?"}], stream=True)
         text, finish = await collect(stream)
     assert (text, finish) == (reply.replace(EMAIL, MASK), "stop")
+    assert stack.metric("guard_decisions_total", {
+        "stage": "completion", "action": "redact", "mode": "enforce", "rule": "pii-mask",
+        "model": "m"}) == 1.0
 
 
 async def test_optimistic_cut_ends_cleanly_in_the_sdk(stack: Stack) -> None:

@@ -373,3 +373,19 @@ def test_settings_default_to_buffered() -> None:
         insp.stream = StreamSettings(mode=mode)
         assert StreamGuard(CHAT, insp, CTX, ListRecorder()).mode == "buffered"
     assert inspector().holdback_chars(Stage.COMPLETION) == 73
+
+
+async def test_observers_see_each_new_rule_and_the_decision_aggregates() -> None:
+    """Observers (the breaker) see a stream's decisions once per new rule; `decision` sums up."""
+    seen: list[tuple[str, ...]] = []
+    text = f"{EMAIL} and " + "words " * 30 + f"{SECRET} " + "x" * 40
+    guard = StreamGuard(CHAT, inspector(check_chars=1), CTX, ListRecorder(),
+                        observers=[lambda ctx, d: seen.append(tuple(m.rule for m in d.matches))])
+    for event in chat_stream([text[i:i + 3] for i in range(0, len(text), 3)]):
+        await guard.feed(event)
+        if guard.cut:
+            break
+    assert guard.cut
+    assert seen[0] == ("mask-pii",) and "no-secrets" in seen[-1] and len(seen) == 2
+    assert guard.decision.action is Action.BLOCK
+    assert {m.rule for m in guard.decision.matches} == {"no-secrets", "mask-pii"}
