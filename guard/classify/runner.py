@@ -46,6 +46,51 @@ class ClassifierRunner:
         if not classifiers or not segments:
             return []
         cache = self.cache
+        found, rows, todo, stores = self._lookup(classifiers, segments, stage)
+        if cache is not None and cache.redis is not None:
+            await self._shared_lookup(classifiers, stage, found, todo, stores)
+        # Small batches for local classifiers run inline: their scan takes microseconds, less
+        # than a task and a timer would; everything else runs as concurrent tasks.
+        fresh: list[list[Verdict]] = [[] for _ in classifiers]
+        jobs = []
+        slots_of_jobs = []
+        for i, (c, misses) in enumerate(zip(classifiers, todo, strict=True)):
+            if not misses:
+                continue
+            local = c.classifier
+            if isinstance(local, LocalClassifier) and local.runs_inline(misses):
+                fresh[i] = self._run_inline(c, misses, stage, stores[i])
+            else:
+                jobs.append(self._run_one(c, misses, stage, stores[i]))
+                slots_of_jobs.append(i)
+        if jobs:
+            for i, verdicts in zip(slots_of_jobs, await asyncio.gather(*jobs), strict=True):
+                fresh[i] = verdicts
+        out: list[Verdict] = []
+        for i, c in enumerate(classifiers):
+            hits = found[i]
+            if hits:
+                self._counter(c.name, "hit").inc(len(hits))
+            complete = rows[i]
+            if complete is not None and not todo[i]:
+                out.extend(complete)
+                continue
+            by_index = {v.segment: v for v in fresh[i]}
+            out.extend(
+                v for s in segments if (v := hits.get(s.index) or by_index.get(s.index)) is not None
+            )
+        return out
+
+    def _lookup(
+        self, classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage
+    ) -> tuple[
+        list[dict[int, Verdict]],
+        list[list[Verdict] | None],
+        list[list[Segment]],
+        list[dict[int, dict[str, Verdict]]],
+    ]:
+        """In-process cache look-ups: hits, complete rows, misses and where to store them."""
+        cache = self.cache
         slots = (
             [cache.slot(stage.value, s.role, s.text) for s in segments]
             if cache is not None else []
@@ -77,39 +122,7 @@ class ClassifierRunner:
             rows.append(None if misses else row)
             todo.append(misses)
             stores.append(store)
-        if cache is not None and cache.redis is not None:
-            await self._shared_lookup(classifiers, stage, found, todo, stores)
-        # Small batches for local classifiers run inline: their scan takes microseconds, less
-        # than a task and a timer would; everything else runs as concurrent tasks.
-        fresh: list[list[Verdict]] = [[] for _ in classifiers]
-        jobs = []
-        slots_of_jobs = []
-        for i, (c, misses) in enumerate(zip(classifiers, todo, strict=True)):
-            if not misses:
-                continue
-            local = c.classifier
-            if isinstance(local, LocalClassifier) and local.runs_inline(misses):
-                fresh[i] = self._run_inline(c, misses, stage, stores[i])
-            else:
-                jobs.append(self._run_one(c, misses, stage, stores[i]))
-                slots_of_jobs.append(i)
-        if jobs:
-            for i, verdicts in zip(slots_of_jobs, await asyncio.gather(*jobs), strict=True):
-                fresh[i] = verdicts
-        out: list[Verdict] = []
-        for i, c in enumerate(classifiers):
-            hits = found[i]
-            if hits:
-                self._counter(c.name, "hit").inc(len(hits))
-            row = rows[i]
-            if row is not None and not todo[i]:
-                out.extend(row)
-                continue
-            by_index = {v.segment: v for v in fresh[i]}
-            out.extend(
-                v for s in segments if (v := hits.get(s.index) or by_index.get(s.index)) is not None
-            )
-        return out
+        return found, rows, todo, stores
 
     async def _shared_lookup(
         self,
