@@ -19,8 +19,8 @@ from guard.components import COMPONENTS, Components, LogRecorder, NoPolicy, NoSw
 from guard.config import Settings, parse_host_port
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
-from guard.policy import wiring as policies
 from guard.observability.metrics import Metrics
+from guard.policy import wiring as policies
 from guard.proxy import handler, middleware, passthrough
 from guard.proxy.limits import LimitedSite
 from guard.proxy.protocols import DIALECTS

@@ -98,7 +98,7 @@ async def blocked_secret(t: Tour) -> str:
 
 
 async def flagged_pii(t: Tour) -> str:
-    status, headers, raw = await t.chat("Please e-mail the invoice to jane.doe@example.com")
+    status, headers, _ = await t.chat("Please e-mail the invoice to jane.doe@example.com")
     return (f"{status} {headers.get('X-Guard-Decision')}  incident "
             f"{headers.get('X-Guard-Incident-Id', '-')}, answer delivered")
 
