@@ -53,6 +53,9 @@ class CompiledPolicy:
     policy: Policy
     rules: tuple[CompiledRule, ...]
     classifiers_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
+    # The classifiers whose findings can change traffic (enforced block or redact rules): only
+    # these decide how much of a stream must be held back before release.
+    changing_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
 
 
 def globs(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -176,16 +179,18 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
                      frozenset(_labels(rule.when)) or None)
         for rule in policy.rules
     )
-    by_stage: dict[Stage, tuple[str, ...]] = {}
-    for stage in Stage:
-        needed: set[str] = set()
-        for compiled in rules:
-            if stage not in compiled.stages:
-                continue
-            found = referenced_classifiers(compiled.rule.when)
-            needed |= set(policy.classifiers) if found is None else found
-        by_stage[stage] = tuple(name for name in policy.classifiers if name in needed)
-    return CompiledPolicy(policy, rules, by_stage)
+    def needed(stage: Stage, chosen: Iterable[CompiledRule]) -> tuple[str, ...]:
+        names: set[str] = set()
+        for compiled in chosen:
+            if stage in compiled.stages:
+                found = referenced_classifiers(compiled.rule.when)
+                names |= set(policy.classifiers) if found is None else found
+        return tuple(name for name in policy.classifiers if name in names)
+
+    changing = [r for r in rules if r.rule.mode is Mode.ENFORCE
+                and r.rule.action in (Action.BLOCK, Action.REDACT)]
+    return CompiledPolicy(policy, rules, {stage: needed(stage, rules) for stage in Stage},
+                          {stage: needed(stage, changing) for stage in Stage})
 
 
 def _wanted(span: Span, labels: frozenset[str]) -> bool:

@@ -248,8 +248,8 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
     by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
                 for stage in Stage}
     holdback: dict[Stage, int | None] = {}
-    for stage, classifiers in by_stage.items():
-        lengths = [c.classifier.max_match_chars for c in classifiers]
+    for stage, names in compiled.changing_by_stage.items():
+        lengths = [built[n].classifier.max_match_chars for n in names]
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
     return LoadedPolicy(path, policy, compiled, built, files, _digest(files),
                         tuple(_warnings(compiled, path)), by_stage, holdback,
