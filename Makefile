@@ -35,4 +35,6 @@ lint: $(STAMP)
 	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
 
 bench: system $(STAMP)
+	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
+	$(PY) -m pip install -q -e '.[train]'
 	$(PY) bench/run_all.py
