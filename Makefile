@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := redis-server prometheus
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[fast,test,lint]'
+	$(PY) -m pip install -q -e '.[fast,profanity,test,lint]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
