@@ -275,13 +275,17 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
             if tail is not None:
                 await timed_write(response, await guard.feed(tail), timer)
             await timed_write(response, await guard.finish(), timer)
+    except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
+        log.info("client_disconnected", request_id=ctx.request_id)
+        return response
     except (UpstreamError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
         code = exc.code if isinstance(exc, UpstreamError) else "upstream_broken"
-        await response.write(answers.stream_error_event("upstream broke off the stream", code))
-    except ConnectionResetError:
-        log.info("client_disconnected", request_id=ctx.request_id)
-        return response
+        try:
+            await response.write(answers.stream_error_event("upstream broke off the stream", code))
+        except ConnectionResetError:
+            log.info("client_disconnected", request_id=ctx.request_id)
+            return response
     finally:
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)

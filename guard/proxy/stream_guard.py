@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from guard.observability.metrics import Metrics
-from guard.proxy.protocols.base import Delta, Dialect
+from guard.proxy.protocols.base import Delta, Dialect, index_of, list_at
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
 from guard.types import (
@@ -200,7 +200,7 @@ class StreamGuard:
         call = 0
         if kind == "tool":
             position, k = int(delta.path[1]), int(delta.path[4])
-            call = int(body["choices"][position]["delta"]["tool_calls"][k].get("index", k))
+            call = index_of(body["choices"][position]["delta"]["tool_calls"][k], k)
         key = (delta.choice, kind, call)
         channel = self._channels.get(key)
         if channel is None:
@@ -339,13 +339,13 @@ def _to_end(ch: Channel, spans: list[Span]) -> int:
 
 
 def _indices(choices: list[Any]) -> set[int]:
-    return {int(c.get("index", i)) for i, c in enumerate(choices) if isinstance(c, dict)}
+    return {index_of(c, i) for i, c in enumerate(choices) if isinstance(c, dict)}
 
 
 def _finishing(choices: Any) -> set[int]:
     if not isinstance(choices, list):
         return set()
-    return {int(c.get("index", i)) for i, c in enumerate(choices)
+    return {index_of(c, i) for i, c in enumerate(choices)
             if isinstance(c, dict) and c.get("finish_reason") is not None}
 
 
@@ -413,7 +413,7 @@ def _emptied(choice: Json) -> Json:
     if isinstance(delta, dict):
         if isinstance(delta.get("content"), str):
             delta["content"] = ""
-        for call in delta.get("tool_calls") or ():
+        for call in list_at(delta, "tool_calls"):
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 function["arguments"] = ""

@@ -73,5 +73,24 @@ class Dialect:
     content_path: Callable[[int], Path]
 
 
+# OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
+MAX_INDEX = 128
+
+
+def index_of(item: Any, position: int) -> int:
+    """An item's `index` (a choice's, a tool call's) when it is a small non-negative integer, else
+    its position in its list: an upstream may send any JSON there, and guard keys state on it."""
+    index = item.get("index", position) if isinstance(item, dict) else position
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < MAX_INDEX:
+        return index
+    return position
+
+
+def list_at(node: Any, key: str) -> list[Any]:
+    """`node[key]` when it is a list, else an empty one."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-guard{time.time_ns():x}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at
 
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
 
@@ -66,10 +66,10 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if not isinstance(delta, dict):
             continue
-        index = choice.get("index", i)
+        index = index_of(choice, i)
         if isinstance(delta.get("content"), str) and delta["content"]:
             deltas.append(Delta(index, ("choices", i, "delta", "content"), delta["content"]))
-        for k, call in enumerate(delta.get("tool_calls") or ()):
+        for k, call in enumerate(list_at(delta, "tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 path = ("choices", i, "delta", "tool_calls", k, "function", "arguments")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of
 
 
 def prompt_slots(body: Json) -> list[Slot]:
@@ -28,7 +28,7 @@ def stream_deltas(chunk: Json) -> list[Delta]:
     choices = chunk.get("choices")
     if not isinstance(choices, list):
         return []
-    return [Delta(c.get("index", i), ("choices", i, "text"), c["text"])
+    return [Delta(index_of(c, i), ("choices", i, "text"), c["text"])
             for i, c in enumerate(choices)
             if isinstance(c, dict) and isinstance(c.get("text"), str) and c["text"]]
 

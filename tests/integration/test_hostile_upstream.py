@@ -1,0 +1,257 @@
+"""An upstream that misbehaves on purpose: guard stays up, bounded in memory, and the client gets a
+clean error or a clean end of stream every time."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from tests.support import GUARD, GuardServer, Process, free_port, wait_for_port
+
+pytestmark = pytest.mark.timeout(90)
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SSE_LIMIT = 64 * 1024
+RESPONSE_LIMIT = 1 << 20
+
+
+class HostileProcess(Process):
+    """`python -m guard.hostile_upstream` on a free port."""
+
+    def __init__(self, workdir: Path, mode: str = "ok") -> None:
+        self.port = free_port()
+        module = [GUARD[0], "-m", "guard.hostile_upstream"]
+        super().__init__([*module, "--port", str(self.port), "--mode", mode], workdir)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        super().start()
+        wait_for_port(self.port)
+
+    def stats(self) -> dict[str, int]:
+        return dict(httpx.get(f"{self.url}/_hostile/stats").json())
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProcess, GuardServer]]:
+    """guard with the default policy and tight response limits in front of the hostile upstream."""
+    workdir = tmp_path_factory.mktemp("hostile-upstream")
+    upstream = HostileProcess(workdir)
+    upstream.start()
+    guard = GuardServer(workdir, {
+        "upstreams": {"default": {"url": upstream.url, "timeout_s": 1.0}},
+        "policies": str(POLICIES),
+        "limits": {"max_sse_event_bytes": SSE_LIMIT, "max_response_bytes": RESPONSE_LIMIT},
+    })
+    guard.start()
+    yield upstream, guard
+    guard.stop()
+    upstream.stop()
+
+
+def body(stream: bool = False, route: str = "chat") -> dict[str, object]:
+    if route == "chat":
+        return {"model": "m", "stream": stream,
+                "messages": [{"role": "user", "content": "hello"}]}
+    return {"model": "m", "stream": stream, "prompt": "hello"}
+
+
+def call(guard: GuardServer, mode: str, *, stream: bool = False, route: str = "chat",
+         **headers: str) -> httpx.Response:
+    path = "/v1/chat/completions" if route == "chat" else "/v1/completions"
+    return httpx.post(guard.url + path, json=body(stream, route), timeout=20,
+                      headers={"X-Hostile": mode, **headers})
+
+
+def error_code(response: httpx.Response) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def events(raw: bytes) -> list[bytes]:
+    return [e for e in raw.replace(b"\r\n", b"\n").split(b"\n\n") if e]
+
+
+@pytest.mark.parametrize(("mode", "status", "code"), [
+    ("huge-body", 502, "upstream_response_too_large"),
+    ("endless-body", 502, "upstream_response_too_large"),
+    ("not-json", 502, "upstream_protocol_error"),
+    ("json-array", 502, "upstream_protocol_error"),
+    ("invalid-utf8", 502, "upstream_protocol_error"),
+    ("short-length", 502, "upstream_broken"),
+    # the junk after the cut body may arrive with it (a framing error) or after it (not JSON)
+    ("long-length", 502, "upstream_protocol_error|upstream_unreachable"),
+    ("reset", 502, "upstream_unreachable"),
+    ("reset-midstream", 502, "upstream_broken"),
+    ("silent", 504, "upstream_timeout"),
+])
+def test_broken_whole_answers_become_clean_errors(
+        stack: tuple[HostileProcess, GuardServer], mode: str, status: int, code: str) -> None:
+    """Every kind of broken non-streamed answer is a JSON error with its own code, never a 500."""
+    _, guard = stack
+    started = time.monotonic()
+    response = call(guard, mode, **{"X-Hostile-Bytes": str(8 << 20)})
+    assert response.status_code == status, response.text
+    assert error_code(response) in code.split("|")
+    assert response.headers["X-Request-Id"]
+    assert time.monotonic() - started < 5
+
+
+def test_slow_drip_beyond_the_timeout_is_504(stack: tuple[HostileProcess, GuardServer]) -> None:
+    """An answer dripping slower than upstream timeout_s between bytes is a 504."""
+    _, guard = stack
+    response = call(guard, "drip-json", **{"X-Hostile-Delay-Ms": "1500"})
+    assert response.status_code == 504
+    assert error_code(response) == "upstream_timeout"
+
+
+def test_weird_json_shapes_are_passed_or_refused_cleanly(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """A 200 whose choices have odd types is classified where it has text, and passed on."""
+    _, guard = stack
+    response = call(guard, "weird-json")
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == "text"
+
+
+@pytest.mark.parametrize("route", ["chat", "completions"])
+@pytest.mark.parametrize(("mode", "must_see"), [
+    ("garbage-sse", b"after the garbage"),
+    ("half-event", b"the first half"),
+    ("invalid-utf8", b"[DONE]"),
+    ("weird-stream", b"[DONE]"),
+    ("drip", b"[DONE]"),
+])
+def test_odd_streams_end_cleanly(stack: tuple[HostileProcess, GuardServer], route: str, mode: str,
+                                 must_see: bytes) -> None:
+    """Garbage, half events, invalid UTF-8, odd chunk shapes and a slow drip: the client gets a
+    200 stream that ends (no reset), holding the upstream's good text."""
+    _, guard = stack
+    response = call(guard, mode, stream=True, route=route,
+                    **{"X-Hostile-Delay-Ms": "1", "X-Hostile-Reply": "hi there"})
+    assert response.status_code == 200
+    assert must_see in response.content
+    if mode == "drip":
+        text = b"".join(orjson.loads(e[6:])["choices"][0].get("delta", {}).get("content", "")
+                        .encode() if route == "chat" else
+                        orjson.loads(e[6:])["choices"][0]["text"].encode()
+                        for e in events(response.content) if e != b"data: [DONE]")
+        assert text == b"hi there"
+
+
+@pytest.mark.parametrize(("mode", "code"), [
+    ("huge-line", "upstream_protocol_error"),
+    ("reset-midstream", "upstream_broken"),
+])
+def test_broken_streams_end_with_an_error_event(stack: tuple[HostileProcess, GuardServer],
+                                                mode: str, code: str) -> None:
+    """A line over max_sse_event_bytes, or a reset mid-stream: the stream ends with an error event
+    in OpenAI's shape."""
+    _, guard = stack
+    response = call(guard, mode, stream=True, **{"X-Hostile-Bytes": str(8 << 20)})
+    assert response.status_code == 200
+    last = events(response.content)[-1]
+    assert last.startswith(b"data: ")
+    assert orjson.loads(last[6:])["error"]["code"] == code
+
+
+def test_abandoned_endless_stream_releases_the_upstream(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """A client that leaves a never-ending stream makes guard close the upstream connection."""
+    upstream, guard = stack
+    with httpx.stream("POST", guard.url + "/v1/chat/completions", json=body(True),
+                      headers={"X-Hostile": "endless"}, timeout=10) as response:
+        assert response.status_code == 200
+        received = 0
+        for part in response.iter_bytes():
+            received += len(part)
+            if received > 256 * 1024:
+                break
+    deadline = time.monotonic() + 5
+    while upstream.stats()["open"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.stats()["open"] == 0
+
+
+def hostile_burst(guard: GuardServer, size: int) -> list[int]:
+    """Eight requests at once of each memory-hungry kind; their statuses."""
+    jobs = [("huge-body", False), ("endless-body", False), ("huge-line", True),
+            ("endless", True)] * 8
+
+    def one(job: tuple[str, bool]) -> int:
+        mode, stream = job
+        if mode == "endless":  # read a little, then leave
+            with httpx.stream("POST", guard.url + "/v1/chat/completions", json=body(True),
+                              headers={"X-Hostile": mode}, timeout=20) as response:
+                for _ in response.iter_bytes():
+                    break
+                return response.status_code
+        return call(guard, mode, stream=stream, **{"X-Hostile-Bytes": str(size)}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(one, jobs))
+
+
+def test_memory_stays_bounded_under_hostile_answers(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """32 concurrent hostile answers offering 32 MiB each (1 GiB in all) raise guard's peak RSS by
+    far less than one of them: what it buffers is bounded by the limits, not by the upstream."""
+    _, guard = stack
+    assert guard.proc is not None
+    for _ in range(3):  # warm up: imports, pools, classifier caches
+        call(guard, "ok")
+        call(guard, "ok", stream=True)
+    before = rss_kib(guard.pid)
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_kib(guard.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        started = time.monotonic()
+        statuses = hostile_burst(guard, 32 << 20)
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        sampler.join()
+    after = rss_kib(guard.pid)
+    print(f"\nhostile burst: 32 requests x 32 MiB offered in {elapsed:.1f} s; guard RSS "
+          f"{before / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB "
+          f"(+{(peak - before) / 1024:.1f}), after {after / 1024:.1f} MiB")
+    assert set(statuses) <= {200, 502}
+    assert peak - before < 48 * 1024
+    assert guard.proc.poll() is None
+
+
+def test_guard_survives_every_hostile_upstream(stack: tuple[HostileProcess, GuardServer]) -> None:
+    """After all of the above: alive, ready, serving, and no traceback or error line in its log."""
+    _, guard = stack
+    assert guard.proc is not None and guard.proc.poll() is None
+    assert call(guard, "ok").status_code == 200
+    assert httpx.get(f"{guard.admin_url}/readyz").status_code == 200
+    out = guard.output()
+    assert "Traceback" not in out
+    assert '"level":"error"' not in out
