@@ -43,6 +43,7 @@ def build_components(settings: Settings, metrics: Metrics | None = None) -> Comp
         policies=NoPolicy(),
         gate=NoSwitches(),
         recorder=LogRecorder(),
+        access_log=settings.log_level in ("debug", "info"),
     )
     incidents.attach(components)
     if policies.attach(components) is None:
@@ -82,7 +83,15 @@ def data_app(components: Components) -> web.Application:
             yield
 
     app.cleanup_ctx.append(context)
+    app.on_response_prepare.append(_close_when_draining)
     return app
+
+
+async def _close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
+    """While draining, answer with `Connection: close`: a client would otherwise send its next
+    request on a keep-alive connection that guard is about to close, and see it fail."""
+    if not request.app[COMPONENTS].ready:
+        response.force_close()
 
 
 def admin_app(components: Components) -> web.Application:
@@ -126,7 +135,9 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         if on_ready is not None:
             await on_ready(components)
         await _until_signalled(components, stop or asyncio.Event())
-        log.info("guard_stopping", grace_s=grace)
+        log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
+        components.ready = False  # from here on answers say Connection: close
+        await asyncio.sleep(settings.shutdown_drain_s)
     finally:
         components.ready = False
         await data.cleanup()

@@ -38,6 +38,7 @@ class Components:
     gate: Gate
     recorder: Recorder
     ready: bool = False
+    access_log: bool = True
     observers: list[Callable[[GuardContext, Decision], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
-import weakref
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
@@ -174,15 +173,17 @@ class Metrics:
 
 def child(metric: MetricWithLabels, *labels: str) -> MetricWithLabels:
     """`metric.labels(*labels)`, memoised: the hot path looks a labelled child up once."""
-    children = _CHILDREN.setdefault(metric, {})
+    children: dict[tuple[str, ...], MetricWithLabels] | None = getattr(metric, _CHILDREN, None)
+    if children is None:
+        children = {}
+        setattr(metric, _CHILDREN, children)
     found = children.get(labels)
     if found is None:
         found = children[labels] = metric.labels(*labels)
     return found
 
 
-_CHILDREN: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = (
-    weakref.WeakKeyDictionary())
+_CHILDREN = "_guard_children"
 
 
 def exposition_registry(default: CollectorRegistry) -> CollectorRegistry:

@@ -30,7 +30,7 @@ from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.upstream import NOT_FORWARDED_DOWN, NOT_FORWARDED_UP, end_to_end, read_body
 from guard.redaction import apply_redactions
-from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch, strictest
+from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
 
 log = structlog.get_logger("guard.proxy")
 
@@ -43,7 +43,8 @@ class Outcome:
     incident_id: str | None = None
 
     def add(self, decision: Decision, incident_id: str | None) -> None:
-        self.action = strictest([self.action, decision.action])
+        if decision.action.rank > self.action.rank:
+            self.action = decision.action
         self.incident_id = incident_id or self.incident_id
 
     def headers(self, request_id: str) -> dict[str, str]:

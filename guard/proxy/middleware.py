@@ -4,6 +4,7 @@ request metrics, and mapping errors to OpenAI-shaped answers (the one place that
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,13 @@ def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
     if 0 < len(given) <= _MAX_REQUEST_ID and given.isprintable():
         return given
-    return os.urandom(16).hex()
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+# Generated ids: 16 random hex digits per process, then a counter: unique across replicas and
+# restarts without a system call per request.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count()
 
 
 @web.middleware
@@ -60,9 +67,10 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         model = metrics.model_label(ctx.model if ctx else None)
         child(metrics.requests, route, model, f"{status // 100}xx").inc()
         child(metrics.overhead, route).observe(overhead)
-        log.info("request", request_id=request_id, method=request.method, route=route,
-                 model=model, status=status, upstream_ms=round(timer.upstream_s * 1000, 3),
-                 guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
+        if components.access_log:
+            log.info("request", request_id=request_id, method=request.method, route=route,
+                     model=model, status=status, upstream_ms=round(timer.upstream_s * 1000, 3),
+                     guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
 
 
 def _route_label(request: web.Request) -> str:
