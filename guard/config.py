@@ -105,6 +105,7 @@ class Settings(Strict):
     admin_tokens_env: str = "GUARD_ADMIN_TOKENS"
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
     shutdown_grace_s: float = Field(30.0, ge=0)
+    shutdown_drain_s: float = Field(0.0, ge=0)  # seconds still serving, Connection: close
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
     limits: LimitSettings = Field(default_factory=LimitSettings)
