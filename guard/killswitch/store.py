@@ -173,6 +173,7 @@ class RedisStore:
         self._stale = False
         self._on_change: OnChange = lambda _entries: None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self._resync_lock = asyncio.Lock()
         self._file_lock = asyncio.Lock()
         self._writes: set[asyncio.Task[None]] = set()
@@ -198,11 +199,12 @@ class RedisStore:
         ]
 
     async def aclose(self) -> None:
+        # redis-py's get_message can swallow a cancellation; the flag ends the loop regardless.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=3.0)
         self._tasks = []
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
@@ -306,13 +308,13 @@ class RedisStore:
 
     async def _listen(self) -> None:
         delay = 0.05
-        while True:
+        while not self._closing:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
                 await self.refresh()  # anything announced while we were not subscribed
                 delay = 0.05
-                while True:
+                while not self._closing:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=1.0
                     )
