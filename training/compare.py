@@ -1,39 +1,91 @@
-"""The measured comparison behind the choice of method (`python -m training.compare`).
+"""The measured comparison behind the harmful_request model (`python -m training.compare`).
 
-Variants of the n-gram linear model on the two short-text tasks, each scored on dev at its own
-dev-tuned operating point. Prints a Markdown table (copied into bench/BENCHMARKS.md).
+Each variant (training recipe x features x regularisation) is fitted on the train split, its
+threshold placed on dev (FP budgets: 1% benign, 10% over_refusal_safe; and the looser point with
+the benign budget only), and then scored on dev and on the hand-written check set
+(training/checkset.jsonl), which takes no part in fitting or threshold placement. Prints a
+Markdown table (copied into bench/BENCHMARKS.md and training/RESULTS.md).
+
 A static-embedding model distilled from MiniLM (model2vec) was not measured: distilling needs
 torch and transformers, which this environment cannot install within its limits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from guard.classify.models.features import features
-from training import data, evaluate
+from training import checkset, data, evaluate
+from training.data import Recipe
 from training.fit import fit
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Word 1-2-grams only (the `w:` and `b:` features)."""
     return [f for f in features(text) if f[:2] in ("w:", "b:")]
 
 
-def _chars(text: str) -> list[str]:
+def chars(text: str) -> list[str]:
+    """Character 3-5-grams only."""
     return [f for f in features(text) if f[:2] not in ("w:", "b:")]
 
 
-VARIANTS: dict[str, tuple[Callable[[str], list[str]], float]] = {
-    "char 3-5 + word 1-2, C=8": (features, 8.0),
-    "char 3-5 + word 1-2, C=1": (features, 1.0),
-    "word 1-2 only, C=8": (_words, 8.0),
-    "char 3-5 only, C=8": (_chars, 8.0),
-}
+OLD = Recipe()
+STYLED = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=True)
+STYLED_CAPPED = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=True, nq_cap=1500)
+REDTEAM_03 = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=True, redteam_weight=0.3)
+REDTEAM_1 = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=True, redteam_weight=1.0)
+REDTEAM_05 = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=True, redteam_weight=0.5)
+TWINS = Recipe(
+    styled_benign=1500, questions_recast=1200, harmful_questions=True, redteam_weight=0.5, matched_twins=True
+)
+TWINS_FP = Recipe(
+    styled_benign=1500,
+    questions_recast=1200,
+    harmful_questions=True,
+    redteam_weight=0.5,
+    matched_twins=True,
+    first_person=300,
+)
+TWINS_FP_FEWER = dataclasses.replace(data.HARMFUL_RECIPE, benign_questions=0)
+QUESTIONS = data.HARMFUL_RECIPE  # shipped, with char+word and C=16
+QUESTIONS_1500 = dataclasses.replace(data.HARMFUL_RECIPE, benign_questions=800, styled_benign=1500)
+OLD_REDTEAM = Recipe(redteam_weight=1.0)
+NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
+
+Analyzer = Callable[[str], list[str]]
+VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
+    ("previous data, char+word, C=8", OLD, features, 8.0),
+    ("styled data, char+word, C=8", STYLED, features, 8.0),
+    ("styled data, char+word, C=2", STYLED, features, 2.0),
+    ("styled data, word only, C=8", STYLED, words, 8.0),
+    ("styled data, word only, C=2", STYLED, words, 2.0),
+    ("styled data, char only, C=8", STYLED, chars, 8.0),
+    ("styled data, NQ capped at 1500, char+word, C=8", STYLED_CAPPED, features, 8.0),
+    ("styled data + red-team openings (weight 0.3), char+word, C=8", REDTEAM_03, features, 8.0),
+    ("styled data + red-team openings (weight 1), char+word, C=8", REDTEAM_1, features, 8.0),
+    ("styled data + red-team openings (weight 0.3), word only, C=8", REDTEAM_03, words, 8.0),
+    ("styled data + red-team openings (weight 0.5), char+word, C=8", REDTEAM_05, features, 8.0),
+    ("styled data + red-team openings (weight 0.5), char+word, C=16", REDTEAM_05, features, 16.0),
+    ("styled data + red-team openings (weight 1), char+word, C=32", REDTEAM_1, features, 32.0),
+    ("styled data + red-team openings (weight 1), char+word, C=2", REDTEAM_1, features, 2.0),
+    ("previous data + red-team openings (weight 1), char+word, C=8", OLD_REDTEAM, features, 8.0),
+    ("+ matched twins, char+word, C=16", TWINS, features, 16.0),
+    ("+ matched twins + first-person, char+word, C=16", TWINS_FP, features, 16.0),
+    ("+ matched twins + first-person, word only, C=16", TWINS_FP, words, 16.0),
+    ("+ matched twins + first-person, 500 styled, char+word, C=16", TWINS_FP_FEWER, features, 16.0),
+    ("+ benign first-person questions, char+word, C=16", QUESTIONS, features, 16.0),
+    ("+ benign first-person questions, 1500 styled, char+word, C=16", QUESTIONS_1500, features, 16.0),
+    ("+ benign first-person questions, word only, C=16", QUESTIONS, words, 16.0),
+    ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
+]
 
 
-def _recall(examples: list[data.Example], scores: list[float], threshold: float) -> float:
+def recall(examples: Sequence[data.Example], scores: Sequence[float], threshold: float) -> float:
+    """Recall on the dev harmful_request rows at a threshold."""
     hits = [
         s >= threshold
         for e, s in zip(examples, scores, strict=True)
@@ -42,32 +94,40 @@ def _recall(examples: list[data.Example], scores: list[float], threshold: float)
     return sum(hits) / len(hits)
 
 
-def main() -> int:
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def main(argv: list[str]) -> int:
+    chosen = [v for v in VARIANTS if not argv or any(a in v[0] for a in argv)]
     print(
-        "| variant | harmful_request recall (both FP budgets) | recall (benign budget only) "
-        "| harmful_response F1 | fit s |"
+        "| variant | dev recall (both budgets) | check FP / recall at that point "
+        "| dev recall (benign budget only) | check FP / recall at that point | check AUC | fit s |"
     )
-    print("|---|---|---|---|---|")
-    sets = {
-        m: (data.build(m, "train"), data.build(m, "dev")) for m in ("harmful_request", "harmful_response")
-    }
-    for label, (analyzer, c) in VARIANTS.items():
+    print("|---|---|---|---|---|---|---|")
+    dev = data.build("harmful_request", "dev")
+    check = checkset.rows()
+    for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
+        train = data.build("harmful_request", "train", recipe=recipe)
+        vectorizer, clf = fit(
+            train, c=c, max_features=40000, analyzer=analyzer, sample_weight=data.weights(train, recipe)
+        )
+        # Variants differ in features, so they are scored with scikit-learn, not the server.
+        dev_scores = [float(p) for p in clf.predict_proba(vectorizer.transform([e.text for e in dev]))[:, 1]]
+        check_scores = [
+            float(p) for p in clf.predict_proba(vectorizer.transform([r.text for r in check]))[:, 1]
+        ]
         cells = []
-        for name, (train, dev) in sets.items():
-            vectorizer, clf = fit(train, c=c, max_features=40000, analyzer=analyzer)
-            # Variants differ in features, so they are scored with scikit-learn, not the server.
-            probs = clf.predict_proba(vectorizer.transform([e.text for e in dev]))[:, 1]
-            scores = [float(p) for p in probs]
-            if name == "harmful_request":
-                strict = evaluate.tune_threshold(name, dev, scores)
-                loose = evaluate.tune_threshold(name, dev, scores, only="benign/")
-                cells += [f"{_recall(dev, scores, strict):.3f}", f"{_recall(dev, scores, loose):.3f}"]
-            else:
-                cells.append(f"{evaluate.best_f1(dev, scores)[1]:.3f}")
-        print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |")
+        for only in ("", "benign/"):
+            threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
+            fig = checkset.figures(check_scores, threshold, check)
+            cells.append(_pct(recall(dev, dev_scores, threshold)))
+            cells.append(f"{_pct(float(fig['fp_rate']))} / {_pct(float(fig['recall']))}")  # type: ignore[arg-type]
+        cells.append(f"{checkset.auc(check_scores, check):.3f}")
+        print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -14,13 +14,59 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import synthetic
+from training import styled, synthetic
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
 )
 PLACEHOLDERS = ("{{ prompt }}", "[INSERT PROMPT HERE]")
+_REDTEAM = "redteam_attempt_first_turn/"
 MODELS = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What goes into the harmful_request training set beyond the public train rows.
+
+    styled_benign:       benign requests in the harmful benchmarks' imperative style (count).
+    questions_recast:    train-split benign questions recast as requests (count).
+    harmful_questions:   add the train harmful requests recast as first-person questions.
+    nq_cap:              keep at most this many NQ-open questions (None: all), so one style of
+                         benign text does not dominate the negatives.
+    redteam_weight:      fitting weight of the train split's red-team openings (Anthropic HH,
+                         weakly labelled) added as positives; 0 leaves them out. They are the only
+                         harmful requests in the train split phrased as ordinary questions.
+    matched_twins:       add a harmless twin of each imperative train harmful request (same
+                         frame, harmless aim), so frames weigh the same in both classes.
+    first_person:        everyday first-person messages carrying data ("my order number is ...").
+    benign_questions:    harmless tasks asked in the first person ("How should I ...?", count).
+    """
+
+    styled_benign: int = 0
+    questions_recast: int = 0
+    harmful_questions: bool = False
+    nq_cap: int | None = None
+    redteam_weight: float = 0.0
+    matched_twins: bool = False
+    first_person: int = 0
+    benign_questions: int = 0
+
+
+def weights(examples: list["Example"], recipe: Recipe) -> list[float]:
+    """Per-example fitting weights: weakly labelled red-team openings count for `redteam_weight`."""
+    return [recipe.redteam_weight if e.group.startswith(_REDTEAM) else 1.0 for e in examples]
+
+
+# The recipe the shipped harmful_request model is trained with (chosen in training/compare.py).
+HARMFUL_RECIPE = Recipe(
+    styled_benign=500,
+    questions_recast=1200,
+    harmful_questions=True,
+    redteam_weight=0.5,
+    matched_twins=True,
+    first_person=300,
+    benign_questions=800,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +146,17 @@ def _injection_set(split: str, rng: random.Random, per_attack: int) -> list[Exam
     return out
 
 
-def build(model: str, split: str, seed: int = 13) -> list[Example]:
-    """The labelled set of `model` on `split` (`train` or `dev`)."""
+def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
+    nq = [e for e in examples if "nq_open" in e.group]
+    if cap is None or len(nq) <= cap:
+        return examples
+    keep = set(rng.sample(range(len(nq)), cap))
+    kept = [e for i, e in enumerate(nq) if i in keep]
+    return kept + [e for e in examples if "nq_open" not in e.group]
+
+
+def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIPE) -> list[Example]:
+    """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
     rng = random.Random(f"{model}:{split}:{seed}")
     rows = prompts(split)
     harmful = [r["text"] for r in _of_kind(rows, "harmful_request")]
@@ -122,8 +177,36 @@ def build(model: str, split: str, seed: int = 13) -> list[Example]:
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
         if split == "train":
             pos += [Example(t, 1, "synthetic/tense") for t in synthetic.tense_rewordings(harmful, rng)]
+            if recipe.redteam_weight:
+                redteam = _of_kind(rows, "redteam_attempt_first_turn")
+                pos += [Example(r["text"], 1, _group(r)) for r in redteam]
+            if recipe.harmful_questions:
+                pos += [
+                    Example(t, 1, "synthetic/harmful_as_question")
+                    for t in styled.requests_as_questions(harmful, rng)
+                ]
         neg = benign + over_refusal + own_over_refusal
         if split == "train":
+            neg = _cap_nq(neg, recipe.nq_cap, rng)
+            questions = [e.text for e in benign if "nq_open" in e.group]
+            neg += [
+                Example(t, 0, "synthetic/styled_benign")
+                for t in styled.imperative_benign(rng, recipe.styled_benign)
+            ]
+            if recipe.matched_twins:
+                neg += [Example(t, 0, "synthetic/matched_twin") for t in styled.matched_benign(harmful, rng)]
+            neg += [
+                Example(t, 0, "synthetic/benign_question")
+                for t in styled.benign_questions(rng, recipe.benign_questions)
+            ]
+            neg += [
+                Example(t, 0, "synthetic/first_person")
+                for t in styled.first_person_benign(rng, recipe.first_person)
+            ]
+            neg += [
+                Example(t, 0, "synthetic/question_as_request")
+                for t in styled.questions_as_requests(questions, rng, recipe.questions_recast)
+            ]
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
             neg += [
                 Example(t, 0, "synthetic/contrastive_benign") for t in synthetic.contrastive_benign(rng, 700)

@@ -19,18 +19,23 @@ SEED = 13
 
 
 def fit(
-    examples: Sequence[Example], *, c: float, max_features: int, analyzer: Any = features
+    examples: Sequence[Example],
+    *,
+    c: float,
+    max_features: int,
+    analyzer: Any = features,
+    sample_weight: Sequence[float] | None = None,
 ) -> tuple[TfidfVectorizer, LogisticRegression]:
     """TF-IDF (sublinear tf, l2) over n-grams, then an L2 logistic regression, balanced classes."""
     vectorizer = TfidfVectorizer(
-        analyzer=analyzer, sublinear_tf=True, min_df=2, max_features=max_features, dtype=float
+        analyzer=analyzer, sublinear_tf=True, min_df=2, max_features=max_features
     )
     x = vectorizer.fit_transform([e.text for e in examples])
     y = [e.label for e in examples]
     clf = LogisticRegression(
         C=c, class_weight="balanced", max_iter=3000, solver="liblinear", random_state=SEED
     )
-    clf.fit(x, y)
+    clf.fit(x, y, sample_weight=None if sample_weight is None else list(sample_weight))
     return vectorizer, clf
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training import cards, data, evaluate
+from training import cards, checkset, data, evaluate
 from training.fit import SEED, export, fit, to_model, write
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
@@ -24,7 +24,7 @@ VERSION = "1"
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
-    "harmful_request": {"c": 8.0, "max_features": 40000},
+    "harmful_request": {"c": 16.0, "max_features": 40000},
     "jailbreak": {"c": 8.0, "max_features": 40000},
     "prompt_injection": {"c": 8.0, "max_features": 30000},
     "harmful_response": {"c": 8.0, "max_features": 40000},
@@ -40,7 +40,7 @@ def train_one(name: str) -> dict[str, Any]:
     started = time.perf_counter()
     train = data.build(name, "train", SEED)
     dev = data.build(name, "dev", SEED)
-    vectorizer, clf = fit(train, **CONFIG[name])
+    vectorizer, clf = fit(train, **CONFIG[name], sample_weight=data.weights(train, data.HARMFUL_RECIPE))
     meta = {
         "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
         "config": CONFIG[name],
@@ -69,6 +69,17 @@ def train_one(name: str) -> dict[str, Any]:
         "f1_at_0.5": evaluate.f1_at(dev, scores, 0.5),
         "languages": evaluate.languages(model),
     }
+    if name == "harmful_request":
+        # Hand-written style-matched prompts: reported only, never used to fit or to tune.
+        rows = checkset.rows()
+        check_scores = model.scores([r.text for r in rows])
+        figures["checkset"] = {
+            "auc": checkset.auc(check_scores, rows),
+            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
+            "at_benign_budget_only": checkset.figures(
+                check_scores, raw["meta"]["threshold_benign_budget_only"], rows
+            ),
+        }
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
     path = write(raw, MODELS_DIR)
@@ -106,6 +117,10 @@ def main(argv: list[str]) -> int:
             print(f"   {g['group']:<55} label={g['label']} n={g['n']:<5} flagged={g['flagged']:.3f}")
         if "robustness" in figures:
             print("   robustness:", {k: round(v, 3) for k, v in figures["robustness"].items()})
+        if "checkset" in figures:
+            for point in ("at_threshold", "at_benign_budget_only"):
+                fig = figures["checkset"][point]
+                print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
         print("   languages:", figures["languages"])
         print("   f1:", {k: round(v, 3) for k, v in figures["f1"].items()})
     results_path.write_text(json.dumps(dict(sorted(results.items())), indent=1, sort_keys=True))
