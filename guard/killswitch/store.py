@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -101,13 +102,22 @@ class StateFile:
 
 
 class EmbeddedStore:
-    """Single-node state: memory, persisted to `state_dir/killswitch.json` on every change."""
+    """Single-node state: memory, persisted to `state_dir/killswitch.json` on every change.
 
-    def __init__(self, state_dir: Path) -> None:
+    Several processes on one machine (`guard serve --workers N`) share the file: a change is a
+    read-modify-write under an exclusive file lock, and every process polls the file's
+    signature (mtime, size, inode) every `poll_interval_s` to pick up the others' changes.
+    """
+
+    def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25) -> None:
         self._file = StateFile(state_dir / STATE_FILE)
+        self._lock_path = state_dir / ".killswitch.lock"
+        self._poll_interval = poll_interval_s
         self._entries: dict[str, Entry] = {}
+        self._seen: tuple[int, int, int] | None = None
         self._lock = asyncio.Lock()
         self._on_change: OnChange = lambda _entries: None
+        self._poller: asyncio.Task[None] | None = None
 
     @property
     def stale(self) -> bool:
@@ -118,30 +128,70 @@ class EmbeddedStore:
 
     async def start(self, on_change: OnChange) -> None:
         self._on_change = on_change
-        self._entries = await asyncio.to_thread(self._file.load)
+        await self.refresh()
         on_change(dict(self._entries))
+        self._poller = asyncio.create_task(self._poll(), name="killswitch-file-poll")
 
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
         async with self._lock:
-            before = self._entries.get(switch_id)
-            after = change(before)
-            if after is before:
-                return before, after
-            entries = dict(self._entries)
-            if after is None:
-                entries.pop(switch_id, None)
-            else:
-                entries[switch_id] = after
-            await asyncio.to_thread(self._file.save, entries)
-            self._entries = entries
-        self._on_change(dict(entries))
+            before, after, entries, seen = await asyncio.to_thread(
+                self._locked_update, switch_id, change
+            )
+            changed = entries != self._entries
+            self._entries, self._seen = entries, seen
+        if changed:
+            self._on_change(dict(entries))
         return before, after
 
+    def _locked_update(
+        self, switch_id: str, change: Update
+    ) -> tuple[Entry | None, Entry | None, dict[str, Entry], tuple[int, int, int] | None]:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            entries = self._file.load()  # the file, not memory: another process may have written
+            before = entries.get(switch_id)
+            after = change(before)
+            if after is not before:
+                if after is None:
+                    entries.pop(switch_id, None)
+                else:
+                    entries[switch_id] = after
+                self._file.save(entries)
+            return before, after, entries, self._signature()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self._file.path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
     async def refresh(self) -> None:
-        return None
+        """Re-read the file if another process changed it since this one last looked."""
+        seen = await asyncio.to_thread(self._signature)
+        if seen == self._seen:
+            return
+        entries = await asyncio.to_thread(self._file.load)
+        self._seen = seen
+        if entries != self._entries:
+            self._entries = entries
+            self._on_change(dict(entries))
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                await self.refresh()
+            except GuardError:
+                log.exception("killswitch_state_file_unreadable")  # keep the last good state
 
     async def aclose(self) -> None:
-        return None
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
 
 
 class RedisStore:

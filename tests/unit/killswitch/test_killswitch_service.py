@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from guard.errors import GuardError
 from guard.killswitch.service import (
     ApprovalConflict,
     KillSwitchService,
@@ -151,3 +152,33 @@ async def test_invalid_requests_change_nothing(tmp_path: Path) -> None:
         await service.engage("global", "block", "", "alice")
     assert service.entries() == [] and log.events == []
     await service.aclose()
+
+
+async def test_workers_sharing_a_state_dir_see_each_others_changes(tmp_path: Path) -> None:
+    """Two processes' services on one state_dir (guard serve --workers): a change made by one
+    is enforced by the other within a second, and approvals from both add up."""
+    a, _ = await started(tmp_path, approvals=2)
+    b, _ = await started(tmp_path, approvals=2)
+    switch = await a.engage("global", "block", "drill", actor="alice")
+    for _ in range(100):
+        if b.check(CTX) is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert b.check(CTX) == switch
+    await a.release(switch.id, actor="alice")
+    result = await b.release(switch.id, actor="bob")  # b reads alice's approval from the file
+    assert result.released and result.approvals == ("alice", "bob")
+    for _ in range(100):
+        if a.check(CTX) is None:
+            break
+        await asyncio.sleep(0.01)
+    assert a.check(CTX) is None
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_damaged_state_file_stops_start_up(tmp_path: Path) -> None:
+    """An unreadable killswitch.json is an error at start, never a silent loss of switches."""
+    (tmp_path / "killswitch.json").write_text("{not json")
+    with pytest.raises(GuardError, match=r"killswitch\.json"):
+        await started(tmp_path)
