@@ -137,7 +137,8 @@ class KillSwitchService:
             return replace(current, release_approvals=approvals)
 
         before, after = await self._store.update(switch_id, approve)
-        assert before is not None  # approve() raised otherwise
+        if before is None:  # approve() raises first; this only narrows the type
+            raise SwitchNotFound(f"no engaged kill switch with id {switch_id!r}")
         approvals = (*before.release_approvals, actor)
         why = reason or before.switch.reason
         if after is None:
