@@ -92,6 +92,8 @@ async def _close_when_draining(request: web.Request, response: web.StreamRespons
     request on a keep-alive connection that guard is about to close, and see it fail."""
     if not request.app[COMPONENTS].ready:
         response.force_close()
+        # the headers are already computed when this hook runs: say it in them too
+        response.headers["Connection"] = "close"
 
 
 def admin_app(components: Components) -> web.Application:
