@@ -197,7 +197,3 @@ def _best_per_key(pairs: Iterable[tuple[str, Switch]]) -> dict[str, Switch]:
             best[key] = switch
     return best
 
-
-def refusal_message(switch: Switch) -> str:
-    """What a stopped request is told: the switch's reason, never who engaged it."""
-    return f"This model is temporarily unavailable (kill switch engaged: {switch.reason})."
