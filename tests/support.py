@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +170,14 @@ class GuardServer(Process):
                 pass
             time.sleep(0.05)
         raise TimeoutError(f"guard not ready after 30 s:\n{self.output()}")
+
+
+class EventLog:
+    """An in-memory recorder of operational events (the `record_event` half of a Recorder)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+        self.events.append((kind, dict(details)))
+        return f"ev{len(self.events)}"

@@ -17,21 +17,10 @@ from guard.killswitch.api import add_routes
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
-from tests.support import free_port
+from tests.support import EventLog, free_port
 
 ALICE = {"Authorization": "Bearer alice-token-0123456789"}
 BOB = {"Authorization": "Bearer bob-token-9876543210"}
-
-
-class EventLog:
-    """An in-memory recorder: keeps every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        self.events.append((kind, dict(details)))
-        return f"ev{len(self.events)}"
 
 
 class Admin:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -16,18 +15,7 @@ from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Verdict
-from tests.support import RedisServer
-
-
-class EventLog:
-    """An in-memory recorder: keeps every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        self.events.append((kind, dict(details)))
-        return f"ev{len(self.events)}"
+from tests.support import EventLog, RedisServer
 
 
 def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.ENFORCE

@@ -6,9 +6,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -20,18 +19,7 @@ from guard.killswitch.cli import format_table
 from guard.killswitch.service import build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
-from tests.support import free_port
-
-
-class EventLog:
-    """An in-memory recorder: keeps every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        self.events.append((kind, dict(details)))
-        return f"ev{len(self.events)}"
+from tests.support import EventLog, free_port
 
 
 @pytest.fixture

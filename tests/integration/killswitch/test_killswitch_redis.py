@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -15,20 +14,9 @@ from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
-from tests.support import RedisServer
+from tests.support import EventLog, RedisServer
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
-
-
-class EventLog:
-    """An in-memory recorder: keeps every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        self.events.append((kind, dict(details)))
-        return f"ev{len(self.events)}"
 
 
 class Replica:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -21,18 +19,7 @@ from guard.killswitch.service import (
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
-
-
-class EventLog:
-    """An in-memory recorder: keeps every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        self.events.append((kind, dict(details)))
-        return f"ev{len(self.events)}"
-
+from tests.support import EventLog
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o", tenant="acme")
 
