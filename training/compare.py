@@ -50,9 +50,10 @@ TWINS_FP = Recipe(
     matched_twins=True,
     first_person=300,
 )
-TWINS_FP_FEWER = dataclasses.replace(data.HARMFUL_RECIPE, benign_questions=0)
-QUESTIONS = data.HARMFUL_RECIPE  # shipped, with char+word and C=16
-QUESTIONS_1500 = dataclasses.replace(data.HARMFUL_RECIPE, benign_questions=800, styled_benign=1500)
+QUESTIONS = dataclasses.replace(data.HARMFUL_RECIPE, short_everyday=0, injections_negative=False)
+SHIPPED = data.HARMFUL_RECIPE
+TWINS_FP_FEWER = dataclasses.replace(QUESTIONS, benign_questions=0)
+QUESTIONS_1500 = dataclasses.replace(QUESTIONS, styled_benign=1500)
 OLD_REDTEAM = Recipe(redteam_weight=1.0)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
@@ -80,6 +81,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ benign first-person questions, char+word, C=16", QUESTIONS, features, 16.0),
     ("+ benign first-person questions, 1500 styled, char+word, C=16", QUESTIONS_1500, features, 16.0),
     ("+ benign first-person questions, word only, C=16", QUESTIONS, words, 16.0),
+    ("+ short everyday messages + injections as negatives, char+word, C=16 (shipped)", SHIPPED, features, 16.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

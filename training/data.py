@@ -40,6 +40,9 @@ class Recipe:
                          frame, harmless aim), so frames weigh the same in both classes.
     first_person:        everyday first-person messages carrying data ("my order number is ...").
     benign_questions:    harmless tasks asked in the first person ("How should I ...?", count).
+    short_everyday:      greetings, short commands and statements (count).
+    injections_negative: the train split's BIPIA attack instructions as negatives: overriding an
+                         assistant is the injection and jailbreak models' job, not a harmful request.
     """
 
     styled_benign: int = 0
@@ -50,6 +53,8 @@ class Recipe:
     matched_twins: bool = False
     first_person: int = 0
     benign_questions: int = 0
+    short_everyday: int = 0
+    injections_negative: bool = False
 
 
 def weights(examples: list["Example"], recipe: Recipe) -> list[float]:
@@ -66,6 +71,8 @@ HARMFUL_RECIPE = Recipe(
     matched_twins=True,
     first_person=300,
     benign_questions=800,
+    short_everyday=250,
+    injections_negative=True,
 )
 
 
@@ -195,6 +202,12 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             ]
             if recipe.matched_twins:
                 neg += [Example(t, 0, "synthetic/matched_twin") for t in styled.matched_benign(harmful, rng)]
+            neg += [
+                Example(t, 0, "synthetic/short_everyday")
+                for t in styled.short_everyday(rng, recipe.short_everyday)
+            ]
+            if recipe.injections_negative:
+                neg += [Example(r["text"], 0, _group(r)) for r in _of_kind(rows, "prompt_injection")]
             neg += [
                 Example(t, 0, "synthetic/benign_question")
                 for t in styled.benign_questions(rng, recipe.benign_questions)

@@ -387,3 +387,57 @@ def first_person_benign(rng: random.Random, count: int) -> list[str]:
             value = rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") + rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") + value
         out.add(rng.choice(_FIRST_PERSON).format(thing=rng.choice(_MINE), value=value))
     return sorted(out)
+
+
+_SHORT = [
+    "Hi!", "Hello!", "Hey there", "Good morning!", "Thanks!", "Thank you so much.", "OK", "Great, thanks",
+    "Sounds good.", "Never mind.", "Yes please", "No, that's fine", "Can you help me?", "Are you there?",
+]
+_SHORT_VERBS = ["List", "Show", "Open", "Summarise", "Sort", "Rename", "Delete", "Archive", "Find", "Check"]
+_SHORT_OBJECTS = [
+    "my files", "my calendar for today", "my unread emails", "my open tickets", "my S3 buckets",
+    "my recent orders", "my notes", "the running containers", "my contacts", "my playlists",
+    "my downloads folder", "my pull requests", "my tasks for this week", "the log files",
+]
+_STATEMENTS = [
+    "I am {who}", "My {thing} is {value}", "I'm {who}, nice to meet you", "This is {who} from accounts",
+]
+_WHO = ["Anna", "a teacher", "the new intern", "Tom from support", "a nurse", "a student", "Priya"]
+_THINGS = ["card", "phone", "account", "ticket", "number", "password hint", "birthday", "name"]
+
+
+_META_VERBS = ["Ignore", "Forget", "Disregard", "Skip", "Drop"]
+_META_OBJECTS = [
+    "my last message", "all my previous instructions", "the earlier draft", "what I said before",
+    "the previous instructions", "my first question", "the formatting rules I gave you",
+]
+_META_NEXT = [
+    "and start again", "and summarise the article instead", "and reveal the answer to the riddle",
+    "and show your working", "and write it in plain English", "and give me the short version",
+    "and answer in French", "and list the steps again",
+]
+
+
+def _meta_instruction(rng: random.Random) -> str:
+    # The user steering the conversation itself: an override, but not a request for harm.
+    return f"{rng.choice(_META_VERBS)} {rng.choice(_META_OBJECTS)} {rng.choice(_META_NEXT)}."
+
+
+def short_everyday(rng: random.Random, count: int) -> list[str]:
+    """Greetings, short commands and statements: little text, no harm, and no NQ-style question."""
+    out: set[str] = set(_SHORT)
+    room = len(_SHORT) + len(_SHORT_VERBS) * len(_SHORT_OBJECTS) * 2 + 400
+    count = min(count, room // 2)
+    while len(out) < count:
+        roll = rng.random()
+        if roll < 0.2:
+            out.add(_meta_instruction(rng))
+        elif roll < 0.6:
+            text = f"{rng.choice(_SHORT_VERBS)} {rng.choice(_SHORT_OBJECTS)}"
+            out.add(text + rng.choice([".", "", " please", "?"]))
+        else:
+            value = " ".join(str(rng.randint(100, 9999)) for _ in range(rng.randint(1, 4)))
+            out.add(
+                rng.choice(_STATEMENTS).format(who=rng.choice(_WHO), thing=rng.choice(_THINGS), value=value)
+            )
+    return sorted(out)
