@@ -49,7 +49,8 @@ class InvisibleTextClassifier(LocalClassifier):
         # characters is one run.
         super().__init__(name, normalize=False, max_match_chars=1024)
         self.min_zero_width = config.min_zero_width
-        self.patterns = PatternSet(PATTERNS, case_sensitive=True)
+        # Runs have no length limit: screen the text whole (three patterns, no windows needed).
+        self.patterns = PatternSet(PATTERNS, case_sensitive=True, reach=1 << 30)
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         text = norm.text

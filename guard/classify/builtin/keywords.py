@@ -78,6 +78,7 @@ class KeywordsClassifier(LocalClassifier):
         lists = config.all_lists()
         self.labels: list[str] = []
         patterns: list[str] = []
+        literals: list[str | None] = []
         seen: set[tuple[str, str]] = set()
         longest = 0
         for kw_list in lists:
@@ -88,14 +89,18 @@ class KeywordsClassifier(LocalClassifier):
                 seen.add((folded, kw_list.label))
                 longest = max(longest, len(term))
                 # Literal match; runs of spaces in a phrase match any whitespace run.
-                patterns.append(r"\s+".join(re.escape(w) for w in folded.split()))
+                words = folded.split()
+                patterns.append(r"\s+".join(re.escape(w) for w in words))
+                literals.append(words[0] if len(words) == 1 else None)
                 self.labels.append(kw_list.label)
         # Normalisation can shrink text (invisible characters, NFKC), so a term's original can
         # be longer than the term: allow twice its length plus slack for the stream hold-back.
         super().__init__(name, normalize=normalize, max_match_chars=2 * longest + 16)
         self.leet = config.leet and normalize
         self.patterns = PatternSet(
-            patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary
+            patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
+            reach=2 * longest + 16,
+            literals=literals,
         )
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:

@@ -68,6 +68,7 @@ class RegexClassifier(LocalClassifier):
             [r.pattern for r in config.patterns],
             case_sensitive=config.case_sensitive,
             word_boundary=config.word_boundary,
+            reach=config.max_match_chars,
         )
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:

@@ -94,7 +94,7 @@ class SecretsClassifier(LocalClassifier):
         self.min_bits = config.min_entropy_bits
         chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
         self.kinds = [k for k, _ in chosen]
-        self.patterns = PatternSet([p for _, p in chosen], case_sensitive=True)
+        self.patterns = PatternSet([p for _, p in chosen], case_sensitive=True, reach=1 << 30)
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         text = norm.text

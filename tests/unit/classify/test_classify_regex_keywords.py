@@ -67,3 +67,16 @@ def test_keywords_leet_can_be_turned_off() -> None:
     """With leet: false, digits are not read as letters."""
     assert not classify("keywords", "b0mb", terms=["bomb"], leet=False).fired
     assert classify("keywords", "b0mb", terms=["bomb"]).fired
+
+
+def test_long_texts_find_matches_across_window_edges() -> None:
+    """In texts longer than one screening window, every match is found once, at its place."""
+    from guard.classify.builtin._engine import WINDOW
+
+    filler = "lorem ipsum " * (3 * WINDOW // 12)
+    cut = WINDOW - 3  # the first hit straddles the first window edge
+    text = filler[:cut] + " ticket ABC-1234 " + filler + "ABC-5678 end"
+    verdict = classify("regex", text, patterns=[{"pattern": r"ABC-\d{4}", "label": "t"}])
+    assert [text[s.start:s.end] for s in verdict.spans] == ["ABC-1234", "ABC-5678"]
+    kw = classify("keywords", text, terms=["ticket", "end"])
+    assert [text[s.start:s.end] for s in kw.spans] == ["ticket", "end"]
