@@ -81,6 +81,11 @@ class Lines:
         return f"{self.path}:{self.line(cleaned)}: {format_path(cleaned)}: {message}"
 
 
+# Far beyond any real policy file; bounds what a file can make the loader build.
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+
 class _Converter:
     """Walks a composed YAML node tree into plain data, noting the line of every key and item."""
 
@@ -89,8 +94,16 @@ class _Converter:
         self.lines: dict[Loc, int] = {(): 1}
         self.errors: list[str] = []
         self._scalars = yaml.SafeLoader("")  # its constructor resolves tagged scalars safely
+        self._nodes = 0
 
     def convert(self, node: yaml.Node, loc: Loc) -> Any:
+        # aliases make the node tree a graph: a cycle would recurse forever, and nested aliases
+        # expand exponentially ("billion laughs"), so both are bounded
+        self._nodes += 1
+        if self._nodes > MAX_NODES or len(loc) > MAX_DEPTH:
+            raise PolicyError(f"{self.path}:{node.start_mark.line + 1}: {format_path(loc)}: "
+                              f"the document nests deeper than {MAX_DEPTH} levels or expands to "
+                              f"more than {MAX_NODES} values (through aliases?)")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
@@ -130,6 +143,8 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         raise PolicyError(f"{path}: cannot read: {exc}") from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as exc:
+        raise PolicyError(f"{path}:1: invalid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

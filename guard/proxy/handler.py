@@ -25,7 +25,7 @@ from guard.observability.metrics import child
 from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.protocols import DIALECTS, Dialect
-from guard.proxy.protocols.base import Json, Slot, get_path, segments, set_path
+from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.upstream import NOT_FORWARDED_DOWN, NOT_FORWARDED_UP, end_to_end, read_body
@@ -222,22 +222,29 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     if decision.action is Action.BLOCK:
         return orjson.dumps(refuse_choices(dialect, body, decision.message))
     if decision.action is Action.REDACT:
+        for choice in list_at(body, "choices"):
+            if isinstance(choice, dict) and choice.get("logprobs") is not None:
+                choice["logprobs"] = None  # they name the tokens, masked ones included
         return orjson.dumps(redact(body, slots, decision))
     return answer
 
 
 def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
-    """Every choice's content replaced by `message`, finish_reason `content_filter`."""
-    for position, choice in enumerate(body.get("choices") or ()):
+    """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
+    log-probabilities dropped (they name the refused tokens)."""
+    for position, choice in enumerate(list_at(body, "choices")):
         if not isinstance(choice, dict):
             continue
         path = dialect.content_path(position)
-        parent = get_path(body, path[:-1])
-        if isinstance(parent, dict):
-            parent.pop("tool_calls", None)
-            parent.pop("function_call", None)
-        set_path(body, path, message)
+        # an upstream may answer with choices of any shape: refuse where there is a place for text
+        parent = choice if len(path) == 3 else choice.get(path[2])
+        if not isinstance(parent, dict):
+            continue
+        parent.pop("tool_calls", None)
+        parent.pop("function_call", None)
+        parent[path[-1]] = message
         choice["finish_reason"] = "content_filter"
+        choice["logprobs"] = None
     return body
 
 

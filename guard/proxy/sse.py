@@ -6,6 +6,7 @@ when nothing is enforced; the stream guard reads `event.data`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -13,6 +14,7 @@ import orjson
 from guard.errors import UpstreamError
 
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+_LINES = re.compile(r"\r\n|\r|\n")
 DONE = "[DONE]"
 
 
@@ -91,7 +93,9 @@ def parse_event(raw: bytes) -> SSEEvent:
     text = raw.decode("utf-8", errors="replace")
     data: list[str] = []
     event: str | None = None
-    for line in text.splitlines():
+    # only CR, LF and CRLF end lines in SSE; str.splitlines would also split on U+2028, U+0085...
+    # which JSON carries unescaped, and a cut data line would hide its text from the classifiers
+    for line in _LINES.split(text):
         field, _, value = line.partition(":")
         if value.startswith(" "):
             value = value[1:]

@@ -1,0 +1,64 @@
+"""Hypothesis strategies shared by the fuzz tests: arbitrary JSON, and OpenAI-shaped JSON whose
+every field may hold the wrong type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+# Text that reaches the odd corners: invisible characters, combining marks, look-alikes,
+# surrogate-free astral characters, and the ASCII that patterns care about.
+TRICKY = st.sampled_from([
+    "\u200b", "\u200d", "\u202e", "\ufeff", "\U000e0041", "\u0301", "\u0338", "\uff41", "\u0430",
+    "\u03bf", "\U0001d41a", "sk-", "AKIA", "@", ".", "-", " ", "\n", "\r", ":", "data: ", "{", "}",
+])
+TEXT = st.one_of(st.text(max_size=40), st.lists(TRICKY, max_size=12).map("".join))
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                    st.floats(allow_nan=False, allow_infinity=False), TEXT)
+JSON: st.SearchStrategy[Any] = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(TEXT, children, max_size=4)),
+    max_leaves=20)
+
+# Keys the adapters look for, so arbitrary values land where they read.
+KEYS = st.sampled_from(["messages", "prompt", "choices", "message", "delta", "content", "text",
+                        "tool_calls", "function", "arguments", "index", "role", "finish_reason",
+                        "logprobs", "type", "model", "stream", "n"])
+
+
+def shaped(depth: int = 4) -> st.SearchStrategy[Any]:
+    """JSON built from the keys OpenAI bodies use, with any value under any of them."""
+    return st.recursive(
+        st.one_of(SCALARS, JSON),
+        lambda children: st.one_of(st.lists(children, max_size=3),
+                                   st.dictionaries(KEYS, children, max_size=5)),
+        max_leaves=depth * 6)
+
+
+OBJECTS = st.one_of(st.dictionaries(KEYS, shaped(), max_size=5), st.dictionaries(TEXT, JSON))
+
+
+INDEX = st.one_of(st.integers(-2, 300), JSON)
+CONTENT = st.one_of(TEXT, JSON, st.lists(st.fixed_dictionaries(
+    {"type": st.just("text"), "text": st.one_of(TEXT, JSON)}), max_size=3))
+CALL = st.one_of(JSON, st.fixed_dictionaries({
+    "index": INDEX,
+    "function": st.one_of(JSON, st.fixed_dictionaries({"arguments": st.one_of(TEXT, JSON)}))}))
+MESSAGE = st.one_of(JSON, st.fixed_dictionaries(
+    {"role": st.one_of(st.sampled_from(["user", "system", "tool", "assistant"]), JSON),
+     "content": CONTENT},
+    optional={"tool_calls": st.one_of(JSON, st.lists(CALL, max_size=3))}))
+CHOICE = st.one_of(JSON, st.fixed_dictionaries(
+    {"index": INDEX},
+    optional={"message": MESSAGE, "delta": MESSAGE, "text": st.one_of(TEXT, JSON),
+              "finish_reason": st.one_of(st.none(), st.just("stop"), JSON), "logprobs": JSON}))
+# A request, a completion or a chunk close to what an API sends, with random defects.
+CHAT_LIKE = st.fixed_dictionaries({
+    "model": st.one_of(TEXT, JSON),
+    "messages": st.one_of(st.lists(MESSAGE, max_size=3), JSON),
+    "prompt": st.one_of(TEXT, st.lists(TEXT, max_size=3), JSON),
+    "choices": st.one_of(st.lists(CHOICE, max_size=3), JSON),
+})

@@ -1,0 +1,182 @@
+"""Property tests: request parsing, protocol adapters, SSE parsing and text normalisation take any
+input without an unexpected exception, and keep the invariants the data path relies on."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
+from guard.errors import RequestError, UpstreamError
+from guard.proxy.handler import parse_body, refuse_choices
+from guard.proxy.protocols import DIALECTS
+from guard.proxy.protocols.base import MAX_INDEX, get_path, set_path
+from guard.proxy.sse import SSEParser
+from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, TEXT
+
+FUZZ = settings(max_examples=100, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+DIALECT_LIST = list(DIALECTS.values())
+BODIES = st.one_of(OBJECTS, CHAT_LIKE)
+
+
+# -- request parsing -----------------------------------------------------------------------------
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=200), JSON.map(lambda v: json.dumps(v).encode()),
+                 st.binary(max_size=50).map(lambda b: b'{"a": "' + b + b'"}')))
+def test_parse_body_returns_an_object_or_a_request_error(raw: bytes) -> None:
+    """Any bytes: a JSON object comes back, or RequestError (400 invalid_json); nothing else."""
+    try:
+        body = parse_body(raw)
+    except RequestError as exc:
+        assert exc.status == 400 and exc.code == "invalid_json"
+        return
+    assert isinstance(body, dict)
+    assert body == orjson.loads(raw)
+
+
+@FUZZ
+@given(BODIES, st.sampled_from(DIALECT_LIST))
+def test_prompt_slots_point_at_their_text(body: dict[str, Any], dialect: Any) -> None:
+    """Every prompt slot names a string that is really at its path, and writing a mask there
+    changes exactly that text (how redaction writes back)."""
+    slots = dialect.prompt_slots(body)
+    for slot in slots:
+        assert isinstance(slot.text, str)
+        assert get_path(body, slot.path) == slot.text
+    masked = copy.deepcopy(body)
+    for slot in slots:
+        set_path(masked, slot.path, "[M]")
+    assert all(get_path(masked, s.path) == "[M]" for s in slots)
+    assert dialect.prompt_slots(masked) == [type(s)(s.path, s.role, "[M]") for s in slots]
+
+
+@FUZZ
+@given(BODIES, st.sampled_from(DIALECT_LIST))
+def test_completion_slots_point_at_their_text(body: dict[str, Any], dialect: Any) -> None:
+    """Every completion slot names the string at its path."""
+    for slot in dialect.completion_slots(body):
+        assert isinstance(slot.text, str)
+        assert get_path(body, slot.path) == slot.text
+
+
+@FUZZ
+@given(BODIES, st.sampled_from(DIALECT_LIST))
+def test_stream_deltas_have_sane_indices(chunk: dict[str, Any], dialect: Any) -> None:
+    """Stream deltas carry non-empty text found at their path and a small non-negative choice
+    index, whatever the upstream put in `index`."""
+    for delta in dialect.stream_deltas(chunk):
+        assert isinstance(delta.choice, int) and not isinstance(delta.choice, bool)
+        assert 0 <= delta.choice < MAX_INDEX
+        assert delta.text and get_path(chunk, delta.path) == delta.text
+
+
+# A choice with text in both dialects' places, to mix among arbitrary ones.
+TEXT_CHOICE = st.fixed_dictionaries({
+    "index": st.one_of(st.integers(0, 3), JSON), "text": TEXT, "logprobs": JSON,
+    "message": st.fixed_dictionaries({"content": TEXT},
+                                     optional={"tool_calls": st.lists(CALL, max_size=2)})})
+
+
+@FUZZ
+@given(st.lists(CHOICE, max_size=3), TEXT_CHOICE, st.integers(0, 3),
+       st.sampled_from(DIALECT_LIST))
+def test_refusing_a_completion_leaves_no_text_and_no_logprobs(
+        choices: list[Any], with_text: dict[str, Any], at: int, dialect: Any) -> None:
+    """Refusing any completion never raises; afterwards every text the classifiers read is the
+    refusal, and the choices that held text carry no log-probabilities (they name the tokens)."""
+    choices.insert(at, with_text)
+    body = {"id": "x", "choices": choices}
+    refused = refuse_choices(dialect, copy.deepcopy(body), "REFUSED")
+    assert {s.text for s in dialect.completion_slots(refused)} == {"REFUSED"}
+    for slot in dialect.completion_slots(refused):
+        choice = refused["choices"][slot.path[1]]
+        assert choice["finish_reason"] == "content_filter"
+        assert choice.get("logprobs") is None
+
+
+# -- SSE -----------------------------------------------------------------------------------------
+
+SSE_PIECES = st.lists(st.one_of(
+    st.sampled_from([b"data: ", b"event: x", b"\n", b"\r", b"\r\n", b"\n\n", b"\r\n\r\n", b"\r\r",
+                     b":", b" ", b"[DONE]", b'{"choices": []}', b"id: 1", b"\xff", b"\xc3"]),
+    st.binary(max_size=12)), max_size=30).map(b"".join)
+
+
+def parse_all(data: bytes, cuts: list[int], limit: int = 1 << 20) -> list[tuple[bytes, Any, Any]]:
+    parser = SSEParser(limit)
+    events = []
+    previous = 0
+    for cut in [*sorted(cuts), len(data)]:
+        events += parser.feed(data[previous:cut])
+        previous = cut
+    tail = parser.close()
+    events += [tail] if tail is not None else []
+    return [(e.raw, e.data, e.event) for e in events]
+
+
+@FUZZ
+@given(SSE_PIECES, st.data())
+def test_sse_any_split_yields_the_same_events(data: bytes, draw: st.DataObject) -> None:
+    """However a byte stream is cut into chunks, the parser yields the same events, and their raw
+    bytes concatenate back to the input exactly."""
+    cuts = draw.draw(st.lists(st.integers(0, len(data)), max_size=8))
+    whole = parse_all(data, [])
+    split = parse_all(data, cuts)
+    assert split == whole
+    assert b"".join(raw for raw, _, _ in whole) == data
+    bytewise = parse_all(data, list(range(len(data))))
+    assert bytewise == whole
+
+
+@FUZZ
+@given(SSE_PIECES, st.integers(1, 64))
+def test_sse_buffer_is_bounded(data: bytes, step: int) -> None:
+    """With a small max_event_bytes the parser either keeps up or raises UpstreamError (502); its
+    buffer never holds more than the limit plus one chunk."""
+    parser = SSEParser(16)
+    try:
+        for i in range(0, len(data), step):
+            parser.feed(data[i:i + step])
+            assert len(parser._buf) <= 16
+    except UpstreamError as exc:
+        assert exc.status == 502 and exc.code == "upstream_protocol_error"
+
+
+# -- text normalisation --------------------------------------------------------------------------
+
+@FUZZ
+@given(st.one_of(st.text(max_size=80), TEXT), st.booleans())
+def test_normalize_maps_every_character_back(text: str, leet: bool) -> None:
+    """Any Unicode text: the normal form has no invisible or look-alike characters left, and every
+    span of it maps back to an ordered range inside the original."""
+    norm = normalize(text, leet=leet)
+    assert not any(ord(c) in INVISIBLE for c in norm.text)
+    assert not any(c in CONFUSABLES for c in norm.text)
+    if norm.starts is not None and norm.ends is not None:
+        assert len(norm.starts) == len(norm.ends) == len(norm.text)
+        assert list(norm.starts) == sorted(norm.starts)
+        assert all(0 <= s < e <= len(text) for s, e in zip(norm.starts, norm.ends, strict=True))
+    for start in range(len(norm.text) + 1):
+        for end in (start, min(len(norm.text), start + 3), len(norm.text)):
+            a, b = norm.original_span(start, end)
+            assert 0 <= a <= b <= len(text)
+
+
+@pytest.mark.parametrize("dialect", DIALECT_LIST, ids=lambda d: d.route)
+def test_adapters_take_the_hostile_upstream_chunks(dialect: Any) -> None:
+    """The chunk shapes guard.hostile_upstream sends on purpose parse without an exception."""
+    from guard.hostile_upstream import WEIRD_CHUNKS
+
+    for payload in WEIRD_CHUNKS:
+        chunk = json.loads(json.dumps(payload))
+        for delta in dialect.stream_deltas(chunk):
+            assert 0 <= delta.choice < MAX_INDEX
+        dialect.completion_slots(chunk)
