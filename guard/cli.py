@@ -71,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_group(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                  help_: str, doc: str | None, epilog: str
+                  ) -> tuple[argparse.ArgumentParser,
+                             argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """`guard NAME COMMAND ...` for an area: its parser (help when no command), its commands."""
+    top = subparsers.add_parser(name, help=help_, description=doc, epilog=epilog,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def usage(_args: argparse.Namespace) -> int:
+        top.print_help()
+        return 2
+
+    top.set_defaults(func=usage)
+    return top, top.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -11,21 +11,17 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from guard.admin.client import AdminError, add_admin_arguments, admin_call
+from guard.cli import command_group
 from guard.incidents import report
 from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
 
-DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
-TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
 CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
                "mode", "rules", "severity", "category", "policy", "policy_version",
                "content_hash", "excerpt"]
@@ -49,22 +45,16 @@ Fetch = Callable[[Query], list[dict[str, Any]]]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `incidents` and its subcommands to the `guard` command."""
     formatter = argparse.RawDescriptionHelpFormatter
-    top = subparsers.add_parser("incidents", help="follow, export and report incidents",
-                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
-    top.set_defaults(func=lambda _args: _usage(top))
-    commands = top.add_subparsers(dest="incidents_command", metavar="COMMAND")
+    _, commands = command_group(subparsers, "incidents", "follow, export and report incidents",
+                                __doc__, EPILOG)
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--state-dir", type=Path,
                             help="read the journal in this state_dir instead of the admin API")
-        parser.add_argument("--admin-url",
-                            default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
-                            help=f"admin listener (default: $GUARD_ADMIN_URL or "
-                                 f"{DEFAULT_ADMIN_URL})")
+        add_admin_arguments(parser)
         parser.add_argument("--action", help="only this action (block, redact, flag, ...)")
         parser.add_argument("--rule", help="only incidents where this rule matched")
         parser.add_argument("--tenant", help="only this tenant")
-        parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
 
     tail = commands.add_parser("tail", help="print recent incidents and follow new ones",
                                epilog=EPILOG, formatter_class=formatter)
@@ -94,10 +84,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rep.set_defaults(func=cmd_report)
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
 
 # -- sources ---------------------------------------------------------------------------------
 
@@ -105,11 +91,6 @@ def source(args: argparse.Namespace) -> Fetch:
     """Where `args` say incidents are read from: the journal, or the admin API."""
     if args.state_dir is not None:
         return JournalReader(args.state_dir).query_now
-    base = args.admin_url.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ValueError(f"--admin-url: {base!r} must start with http:// or https://")
-    token = os.environ.get(TOKEN_ENV, "")
-
     def fetch(query: Query) -> list[dict[str, Any]]:
         params = {"limit": str(query.limit)}
         if query.since is not None:
@@ -117,12 +98,8 @@ def source(args: argparse.Namespace) -> Fetch:
         for name in ("action", "rule", "tenant", "kind"):
             if getattr(query, name):
                 params[name] = getattr(query, name)
-        url = f"{base}/admin/incidents?" + urllib.parse.urlencode(params)
-        request = urllib.request.Request(url)  # noqa: S310 (scheme checked above)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(request, timeout=args.timeout) as answer:  # noqa: S310
-            incidents: list[dict[str, Any]] = json.load(answer)["incidents"]
+        _, body = admin_call(args, "GET", "/admin/incidents", query=params)
+        incidents: list[dict[str, Any]] = body["incidents"]
         return incidents
 
     return fetch
@@ -148,14 +125,7 @@ def every_since(fetch: Fetch, base: Query) -> Iterator[dict[str, Any]]:
 
 
 def _read_failed(exc: Exception, args: argparse.Namespace) -> int:
-    if isinstance(exc, urllib.error.HTTPError):
-        detail = exc.read().decode(errors="replace")[:300]
-        where = f"{args.admin_url}: HTTP {exc.code} {detail}"
-    else:
-        where = str(exc)
-    hint = f" (set {TOKEN_ENV})" if isinstance(exc, urllib.error.HTTPError) and \
-        exc.code in (401, 403) else ""
-    print(f"guard incidents: cannot read incidents: {where}{hint}", file=sys.stderr)
+    print(f"guard incidents: cannot read incidents: {exc}", file=sys.stderr)
     return 1
 
 
@@ -189,7 +159,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
             batch = fetch(_filters(args, since=since, limit=MAX_LIMIT))
     except KeyboardInterrupt:
         return 0
-    except (OSError, ValueError) as exc:
+    except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
 
 
@@ -197,7 +167,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         since = parse_since(args.since)
         incidents = list(every_since(source(args), _filters(args, since=since)))
-    except (OSError, ValueError) as exc:
+    except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     text = to_csv(incidents) if args.format == "csv" else "".join(
         json.dumps(i, ensure_ascii=False) + "\n" for i in incidents)
@@ -210,7 +180,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         since = parse_since(args.since)
         incidents = list(every_since(source(args), _filters(args, since=since)))
-    except (OSError, ValueError) as exc:
+    except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     fmt = args.format or ("html" if args.output is not None
                           and args.output.suffix in (".html", ".htm") else "markdown")

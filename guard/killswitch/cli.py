@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
-DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
-TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
+from guard.admin.client import AdminError, add_admin_arguments, admin_call
+from guard.cli import command_group
 
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...            # your own admin token (names you in the audit trail)
@@ -36,18 +33,12 @@ exit codes: 0 done (or release approval recorded), 1 refused or failed, 2 usage
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `killswitch` and its subcommands to the `guard` command."""
     formatter = argparse.RawDescriptionHelpFormatter
-    top = subparsers.add_parser("killswitch", help="engage, release and list kill switches",
-                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
-    top.set_defaults(func=lambda _args: _usage(top))
-    commands = top.add_subparsers(dest="killswitch_command", metavar="COMMAND")
+    _, commands = command_group(subparsers, "killswitch", "engage, release and list kill switches",
+                                __doc__, EPILOG)
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--admin-url",
-                            default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
-                            help=f"admin listener (default: $GUARD_ADMIN_URL or "
-                                 f"{DEFAULT_ADMIN_URL})")
+        add_admin_arguments(parser)
         parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
-        parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
 
     status = commands.add_parser("status", help="list engaged switches", epilog=EPILOG,
                                  formatter_class=formatter)
@@ -74,10 +65,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     release.set_defaults(func=cmd_release)
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
 
 def parse_duration(text: str) -> float:
     """`90`, `90s`, `15m`, `2h` → seconds."""
@@ -92,41 +79,10 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-class AdminError(Exception):
-    """The admin API could not be reached, or refused the request."""
-
-
-def call(args: argparse.Namespace, method: str, path: str,
-         body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-    """One admin API call; (status, JSON answer). AdminError when unreachable or refused."""
-    base = args.admin_url.rstrip("/")
-    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
-        raise AdminError(f"--admin-url must be an http:// or https:// URL, not {base!r}")
-    token = os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise AdminError(f"set {TOKEN_ENV} to your admin token")
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        base + path, data=data, method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read())["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = exc.reason
-        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
-
-
 def _run(args: argparse.Namespace, method: str, path: str,
          body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]] | None:
     try:
-        return call(args, method, path, body)
+        return admin_call(args, method, path, body=body)
     except AdminError as exc:
         print(f"guard killswitch: {exc}", file=sys.stderr)
         return None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from guard.cli import command_group
 from guard.errors import PolicyError
 from guard.policy.engine import evaluate
 from guard.policy.loader import LoadedPolicy, load_policies
@@ -31,10 +32,8 @@ exit codes: 0 ok, 1 invalid policy or failed cases, 2 usage
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `policy` and its subcommands to the `guard` command."""
     formatter = argparse.RawDescriptionHelpFormatter
-    top = subparsers.add_parser("policy", help="check, test and explain policies",
-                                description=__doc__, epilog=EPILOG, formatter_class=formatter)
-    top.set_defaults(func=lambda _args: _usage(top))
-    commands = top.add_subparsers(dest="policy_command", metavar="COMMAND")
+    _, commands = command_group(subparsers, "policy", "check, test and explain policies",
+                                __doc__, EPILOG)
 
     check = commands.add_parser(
         "check", help="validate a policy file or directory", formatter_class=formatter,
@@ -68,10 +67,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain.add_argument("--route", default="/v1/chat/completions", help="request route")
     explain.set_defaults(func=cmd_explain)
 
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 # -- check ---------------------------------------------------------------------------------------

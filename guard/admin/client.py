@@ -1,0 +1,56 @@
+"""The command line's side of the admin API: where it is, whose token, and one JSON call.
+
+The token comes from GUARD_ADMIN_TOKEN (one actor's token, never a command-line argument, so it
+stays out of shell history and process lists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
+TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
+
+
+class AdminError(Exception):
+    """The admin API could not be reached, or refused the request."""
+
+
+def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--admin-url` and `--timeout`, shared by every command that calls the admin API."""
+    parser.add_argument("--admin-url", default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
+                        help=f"admin listener (default: $GUARD_ADMIN_URL or {DEFAULT_ADMIN_URL})")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+
+def admin_call(args: argparse.Namespace, method: str, path: str, *,
+               body: dict[str, Any] | None = None,
+               query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """One admin API call; (status, JSON answer). AdminError when unreachable or refused."""
+    base = str(args.admin_url).rstrip("/")
+    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
+        raise AdminError(f"--admin-url must be an http:// or https:// URL, not {base!r}")
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise AdminError(f"set {TOKEN_ENV} to your admin token")
+    url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url, data=None if body is None else json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = exc.reason
+        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
