@@ -14,10 +14,15 @@ PURPOSE = {
 }
 DATA = {
     "harmful_request": "Positives: `harmful_request` rows of prompts_train (AdvBench, Do-Not-Answer, "
-    "GPTFuzz questions) plus past/future rewordings of them made by regular expressions. Negatives: "
-    "`benign` rows (NQ-open, Self-Instruct) plus hand-written benign prompts that sound alarming, "
-    "benign requests phrased like the harmful benchmarks, and benign system prompts "
-    "(training/synthetic.py).",
+    "GPTFuzz questions), past/future rewordings of them, the same requests recast as first-person "
+    "questions, and the train split's red-team openings (Anthropic HH, weakly labelled, fitting "
+    "weight 0.5). Negatives: `benign` rows (NQ-open, Self-Instruct), the train BIPIA attack "
+    "instructions (not requests for harm), and project-written material that breaks the style "
+    "shortcut of the public data (imperative benign requests in the benchmark frames, a harmless "
+    "twin of each imperative harmful request with the same frame, NQ questions recast as requests, "
+    "harmless tasks asked as first-person questions, short everyday messages and data-bearing "
+    "statements, alarming-sounding benign prompts, benign system prompts; training/styled.py and "
+    "training/synthetic.py).",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -30,11 +35,16 @@ DATA = {
     "not (0); the response text only (the question is not seen at serving time).",
 }
 LIMITS = {
-    "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. Benign "
-    "prompts built as near-copies of harmful ones (JailbreakBench benign) score high, so the "
-    "threshold that keeps their false positives at 10% gives up most of the recall; the looser "
-    "operating point in `meta.threshold_benign_budget_only` catches far more at the cost of "
-    "over-refusal. English only in practice.",
+    "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. The public "
+    "data ties harm to imperative phrasing and safety to NQ-style questions; the training set now "
+    "covers both styles in both classes, which lowered dev recall at the benign-only point (the dev "
+    "split rewards the style shortcut) but cut false positives on the hand-written check set "
+    "from 24% to 9% at that point. Benign prompts built as near-copies of harmful ones "
+    "(JailbreakBench benign) score high, so the threshold that keeps their FP at 10% gives up "
+    "most of the recall; "
+    "`meta.threshold_benign_budget_only` catches far more at the cost of over-refusal. Short "
+    "messages have few n-grams and less reliable scores. The check set is written by the same "
+    "team as the synthetic training material, so its figures may be optimistic. English only.",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). English only in practice.",
@@ -99,6 +109,26 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "",
             "Recall after evasion transforms: "
             + ", ".join(f"{k} {_pct(v)}" for k, v in figures["robustness"].items()),
+        ]
+    if "checkset" in figures:
+        check = figures["checkset"]
+        lines += [
+            "",
+            "## Figures (hand-written style-matched check set, training/checkset.jsonl)",
+            f"{check['at_threshold']['benign_n']} benign requests in the harmful benchmarks' style and "
+            f"{check['at_threshold']['harmful_n']} harmful requests, written for this project; used "
+            f"only for this report (never to fit or to tune). AUC {check['auc']:.3f}.",
+            "",
+            "| operating point | threshold | benign FP | harmful recall |",
+            "|---|---|---|---|",
+            *[
+                f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
+                f"| {_pct(check[key]['recall'])} |"
+                for label, key in (
+                    ("model threshold", "at_threshold"),
+                    ("benign budget only", "at_benign_budget_only"),
+                )
+            ],
         ]
     lines += [
         "",

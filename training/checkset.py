@@ -34,7 +34,9 @@ def rows() -> list[CheckRow]:
         return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
 
 
-def figures(scores: Sequence[float], threshold: float, items: Sequence[CheckRow] | None = None) -> dict[str, object]:
+def figures(
+    scores: Sequence[float], threshold: float, items: Sequence[CheckRow] | None = None
+) -> dict[str, object]:
     """FP rate on the benign rows, recall on the harmful rows, and both per category."""
     items = rows() if items is None else items
     by_cat: dict[tuple[int, str], list[bool]] = defaultdict(list)

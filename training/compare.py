@@ -81,7 +81,12 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ benign first-person questions, char+word, C=16", QUESTIONS, features, 16.0),
     ("+ benign first-person questions, 1500 styled, char+word, C=16", QUESTIONS_1500, features, 16.0),
     ("+ benign first-person questions, word only, C=16", QUESTIONS, words, 16.0),
-    ("+ short everyday messages + injections as negatives, char+word, C=16 (shipped)", SHIPPED, features, 16.0),
+    (
+        "+ short everyday messages + injections as negatives, char+word, C=16 (shipped)",
+        SHIPPED,
+        features,
+        16.0,
+    ),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

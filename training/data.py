@@ -57,7 +57,7 @@ class Recipe:
     injections_negative: bool = False
 
 
-def weights(examples: list["Example"], recipe: Recipe) -> list[float]:
+def weights(examples: list[Example], recipe: Recipe) -> list[float]:
     """Per-example fitting weights: weakly labelled red-team openings count for `redteam_weight`."""
     return [recipe.redteam_weight if e.group.startswith(_REDTEAM) else 1.0 for e in examples]
 
@@ -162,6 +162,36 @@ def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> lis
     return kept + [e for e in examples if "nq_open" not in e.group]
 
 
+def _styled_negatives(
+    rows: list[dict[str, str]], harmful: list[str], benign: list[Example], rng: random.Random, recipe: Recipe
+) -> list[Example]:
+    """The train-only negatives that break the style shortcut (see training/styled.py)."""
+    out: list[Example] = []
+    questions = [e.text for e in benign if "nq_open" in e.group]
+    out += [
+        Example(t, 0, "synthetic/styled_benign") for t in styled.imperative_benign(rng, recipe.styled_benign)
+    ]
+    if recipe.matched_twins:
+        out += [Example(t, 0, "synthetic/matched_twin") for t in styled.matched_benign(harmful, rng)]
+    out += [
+        Example(t, 0, "synthetic/short_everyday") for t in styled.short_everyday(rng, recipe.short_everyday)
+    ]
+    if recipe.injections_negative:
+        out += [Example(r["text"], 0, _group(r)) for r in _of_kind(rows, "prompt_injection")]
+    out += [
+        Example(t, 0, "synthetic/benign_question")
+        for t in styled.benign_questions(rng, recipe.benign_questions)
+    ]
+    out += [
+        Example(t, 0, "synthetic/first_person") for t in styled.first_person_benign(rng, recipe.first_person)
+    ]
+    out += [
+        Example(t, 0, "synthetic/question_as_request")
+        for t in styled.questions_as_requests(questions, rng, recipe.questions_recast)
+    ]
+    return out
+
+
 def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIPE) -> list[Example]:
     """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
     rng = random.Random(f"{model}:{split}:{seed}")
@@ -195,31 +225,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         neg = benign + over_refusal + own_over_refusal
         if split == "train":
             neg = _cap_nq(neg, recipe.nq_cap, rng)
-            questions = [e.text for e in benign if "nq_open" in e.group]
-            neg += [
-                Example(t, 0, "synthetic/styled_benign")
-                for t in styled.imperative_benign(rng, recipe.styled_benign)
-            ]
-            if recipe.matched_twins:
-                neg += [Example(t, 0, "synthetic/matched_twin") for t in styled.matched_benign(harmful, rng)]
-            neg += [
-                Example(t, 0, "synthetic/short_everyday")
-                for t in styled.short_everyday(rng, recipe.short_everyday)
-            ]
-            if recipe.injections_negative:
-                neg += [Example(r["text"], 0, _group(r)) for r in _of_kind(rows, "prompt_injection")]
-            neg += [
-                Example(t, 0, "synthetic/benign_question")
-                for t in styled.benign_questions(rng, recipe.benign_questions)
-            ]
-            neg += [
-                Example(t, 0, "synthetic/first_person")
-                for t in styled.first_person_benign(rng, recipe.first_person)
-            ]
-            neg += [
-                Example(t, 0, "synthetic/question_as_request")
-                for t in styled.questions_as_requests(questions, rng, recipe.questions_recast)
-            ]
+            neg += _styled_negatives(rows, harmful, benign, rng, recipe)
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
             neg += [
                 Example(t, 0, "synthetic/contrastive_benign") for t in synthetic.contrastive_benign(rng, 700)

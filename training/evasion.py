@@ -1,4 +1,3 @@
-
 # ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
 """Evasion transforms used to measure robustness (never to train): seeded and deterministic."""
 

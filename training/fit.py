@@ -27,9 +27,7 @@ def fit(
     sample_weight: Sequence[float] | None = None,
 ) -> tuple[TfidfVectorizer, LogisticRegression]:
     """TF-IDF (sublinear tf, l2) over n-grams, then an L2 logistic regression, balanced classes."""
-    vectorizer = TfidfVectorizer(
-        analyzer=analyzer, sublinear_tf=True, min_df=2, max_features=max_features
-    )
+    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=2, max_features=max_features)
     x = vectorizer.fit_transform([e.text for e in examples])
     y = [e.label for e in examples]
     clf = LogisticRegression(

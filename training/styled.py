@@ -1,4 +1,3 @@
-# ruff: noqa: S311  (seeded generators make the training data reproducible; no secrets here)
 """Training material that breaks the style shortcut of the harmful-request data.
 
 In the public train split the harmful requests are mostly imperative ("Write a tutorial on how
@@ -309,8 +308,8 @@ def questions_as_requests(questions: list[str], rng: random.Random, count: int) 
     """Benign questions ("who wrote the hobbit") recast as requests ("Tell me who wrote the hobbit.")."""
     picked = rng.sample(questions, min(count, len(questions)))
     out = []
-    for q in picked:
-        q = q.strip().rstrip("?.!")
+    for question in picked:
+        q = question.strip().rstrip("?.!")
         if not q or "\n" in q:
             continue
         out.append(rng.choice(_QUESTION_FRAMES).format(q=q[0].lower() + q[1:]))
@@ -361,8 +360,18 @@ def matched_benign(requests: list[str], rng: random.Random) -> list[str]:
 
 
 _MINE = [
-    "phone number", "email address", "IBAN", "account number", "order number", "postcode",
-    "flight number", "booking reference", "student ID", "username", "tracking number", "address",
+    "phone number",
+    "email address",
+    "IBAN",
+    "account number",
+    "order number",
+    "postcode",
+    "flight number",
+    "booking reference",
+    "student ID",
+    "username",
+    "tracking number",
+    "address",
 ]
 _FIRST_PERSON = [
     "my {thing} is {value}",
@@ -390,17 +399,43 @@ def first_person_benign(rng: random.Random, count: int) -> list[str]:
 
 
 _SHORT = [
-    "Hi!", "Hello!", "Hey there", "Good morning!", "Thanks!", "Thank you so much.", "OK", "Great, thanks",
-    "Sounds good.", "Never mind.", "Yes please", "No, that's fine", "Can you help me?", "Are you there?",
+    "Hi!",
+    "Hello!",
+    "Hey there",
+    "Good morning!",
+    "Thanks!",
+    "Thank you so much.",
+    "OK",
+    "Great, thanks",
+    "Sounds good.",
+    "Never mind.",
+    "Yes please",
+    "No, that's fine",
+    "Can you help me?",
+    "Are you there?",
 ]
 _SHORT_VERBS = ["List", "Show", "Open", "Summarise", "Sort", "Rename", "Delete", "Archive", "Find", "Check"]
 _SHORT_OBJECTS = [
-    "my files", "my calendar for today", "my unread emails", "my open tickets", "my S3 buckets",
-    "my recent orders", "my notes", "the running containers", "my contacts", "my playlists",
-    "my downloads folder", "my pull requests", "my tasks for this week", "the log files",
+    "my files",
+    "my calendar for today",
+    "my unread emails",
+    "my open tickets",
+    "my S3 buckets",
+    "my recent orders",
+    "my notes",
+    "the running containers",
+    "my contacts",
+    "my playlists",
+    "my downloads folder",
+    "my pull requests",
+    "my tasks for this week",
+    "the log files",
 ]
 _STATEMENTS = [
-    "I am {who}", "My {thing} is {value}", "I'm {who}, nice to meet you", "This is {who} from accounts",
+    "I am {who}",
+    "My {thing} is {value}",
+    "I'm {who}, nice to meet you",
+    "This is {who} from accounts",
 ]
 _WHO = ["Anna", "a teacher", "the new intern", "Tom from support", "a nurse", "a student", "Priya"]
 _THINGS = ["card", "phone", "account", "ticket", "number", "password hint", "birthday", "name"]
@@ -408,13 +443,23 @@ _THINGS = ["card", "phone", "account", "ticket", "number", "password hint", "bir
 
 _META_VERBS = ["Ignore", "Forget", "Disregard", "Skip", "Drop"]
 _META_OBJECTS = [
-    "my last message", "all my previous instructions", "the earlier draft", "what I said before",
-    "the previous instructions", "my first question", "the formatting rules I gave you",
+    "my last message",
+    "all my previous instructions",
+    "the earlier draft",
+    "what I said before",
+    "the previous instructions",
+    "my first question",
+    "the formatting rules I gave you",
 ]
 _META_NEXT = [
-    "and start again", "and summarise the article instead", "and reveal the answer to the riddle",
-    "and show your working", "and write it in plain English", "and give me the short version",
-    "and answer in French", "and list the steps again",
+    "and start again",
+    "and summarise the article instead",
+    "and reveal the answer to the riddle",
+    "and show your working",
+    "and write it in plain English",
+    "and give me the short version",
+    "and answer in French",
+    "and list the steps again",
 ]
 
 
@@ -425,6 +470,8 @@ def _meta_instruction(rng: random.Random) -> str:
 
 def short_everyday(rng: random.Random, count: int) -> list[str]:
     """Greetings, short commands and statements: little text, no harm, and no NQ-style question."""
+    if count <= 0:
+        return []
     out: set[str] = set(_SHORT)
     room = len(_SHORT) + len(_SHORT_VERBS) * len(_SHORT_OBJECTS) * 2 + 400
     count = min(count, room // 2)

@@ -1,4 +1,3 @@
-
 """Hand-written training and evaluation material that the public sets lack.
 
 Written for this project (none of it is taken from the dev split): benign prompts that sound
