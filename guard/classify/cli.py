@@ -28,8 +28,8 @@ examples:
   guard eval --data prompts_dev.jsonl --policy policies/
 
 Prints, per `kind` and per `dataset`, how many rows were flagged: the recall on unsafe rows and
-the false-positive rate on safe rows, then latency percentiles per request. Safe rows are also
-evaluated embedded in a retrieved document (`<kind>@document`).
+the false-positive rate on safe rows, then latency percentiles per request. Benign rows are also
+evaluated embedded in a retrieved document (`benign@document`).
 """
 
 
