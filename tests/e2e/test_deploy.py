@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,16 @@ import pytest
 import yaml
 
 from guard.config import load_config
+from tests.support import TOOLS_VENV, tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 DOCKERIGNORE = DEPLOY / "docker" / "Dockerfile.dockerignore"
 COMPOSE = DEPLOY / "compose.yaml"
-TOOLS_VENV = ROOT / ".venv-tools"
-TOOLS_REQUIREMENTS = DEPLOY / "docker" / "tools-requirements.txt"
 STACK = {"model", "redis", "guard", "prometheus", "grafana"}
 
 
-def tool(name: str) -> Path:
-    """A command from .venv-tools/, creating that venv from tools-requirements.txt on first use."""
-    path = TOOLS_VENV / "bin" / name
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-        subprocess.run([str(TOOLS_VENV / "bin" / "pip"), "install", "-q", "-r",
-                        str(TOOLS_REQUIREMENTS)], check=True)
-    return path
 
 
 def compose_binary() -> Path:

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 
 from guard.config import load_config
 from guard.policy.loader import load_policies
+from tests.support import tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "guard"
@@ -47,18 +47,8 @@ CHECKOV_EXCEPTIONS = {
     "CKV_K8S_43",
 }
 
-TOOLS_VENV = ROOT / ".venv-tools"
-TOOLS_REQUIREMENTS = ROOT / "deploy" / "docker" / "tools-requirements.txt"
 
 
-def tool(name: str) -> Path:
-    """A command from .venv-tools/, creating that venv from tools-requirements.txt on first use."""
-    path = TOOLS_VENV / "bin" / name
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-        subprocess.run([str(TOOLS_VENV / "bin" / "pip"), "install", "-q", "-r",
-                        str(TOOLS_REQUIREMENTS)], check=True)
-    return path
 
 
 @pytest.fixture(scope="module")
