@@ -333,6 +333,21 @@ def _cleanup(stack: Stack) -> None:
     stack.redis.kill()
 
 
+NOTES = """\
+Stack: redis-server (append-only file, fsync always), the stand-in model, `guard serve` with
+policies/default.yaml, `redis_url` set and `shutdown_drain_s: 1`; every process on loopback. Mixed
+traffic (aiohttp, keep-alive): allowed, blocked (an AWS key in the prompt), redacted (an e-mail
+address in the answer) and flagged (one in the prompt), each streamed and not. Every answer is
+checked against the policy (a block that passes or an address left unmasked counts as
+`policy_violation`). Each request counts in the phase in which it ended. Error kinds:
+`http_502_upstream_unreachable` and `stream_upstream_broken` (the model is down; a stream it broke
+off ends with an error event), `guard_refused` (connection refused while guard restarts),
+`guard_disconnected` / `stream_truncated` (guard killed under the request). Incidents lost counts
+the incidents clients saw (an `X-Guard-Incident-Id` header; for a streamed redaction, the mask)
+found in neither the journal nor the Redis Stream after the run; the SIGKILL bound is what
+`incidents.fsync_interval_ms` (200 ms) allows: incidents seen within it before the kill."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=120.0, help="seconds, about")
@@ -342,7 +357,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="guard-chaos-") as tmp:
         report = asyncio.run(chaos(Path(tmp), args.duration, args.concurrency, args.rate))
-    body = f"{report.table()}\n\n{report.summary()}"
+    body = f"{NOTES}\n\n{report.table()}\n\n{report.summary()}"
     print(body)
     if args.write:
         from bench.report import write_section
