@@ -84,6 +84,7 @@ class Report:
     in_redis: int
     lost: list[str]
     lost_in_bound: list[str]
+    near_kill: int  # incidents clients saw within the SIGKILL bound before a kill
     missing_from_redis: int
     probes_ok: int
     probes: int
@@ -119,7 +120,8 @@ class Report:
             f"{self.missing_from_redis}).",
             f"Incidents lost: {len(self.lost)} (within the SIGKILL bound of "
             f"{FSYNC_INTERVAL_S * 1000:.0f} ms: {len(self.lost_in_bound)}; outside it: "
-            f"{len(self.lost_outside_bound)}).",
+            f"{len(self.lost_outside_bound)}; clients saw {self.near_kill} within the "
+            f"{FSYNC_INTERVAL_S * 1000:.0f} ms before the SIGKILL).",
             f"SIGTERM: {self.probes_ok}/{self.probes} in-flight streams finished whole; guard "
             f"exited with {self.sigterm_exit} (at the end of the run: {self.final_exit}).",
             "Policy reloads guard counted (guard_policy_reloads_total): " + "; ".join(
@@ -157,6 +159,8 @@ class Chaos:
             await self.phase("guard SIGTERM + restart", GUARD_DOWN, self._sigterm)
             await self.phase("guard SIGKILL + restart", GUARD_DOWN | {TRUNCATED},
                              self._sigkill)
+            await self.phase("Redis down, guard SIGKILL + restart", GUARD_DOWN | {TRUNCATED},
+                             self._sigkill_redis_down)
             await self.phase("after", frozenset(), self._hold)
         finally:
             self.traffic.stop()
@@ -250,6 +254,15 @@ class Chaos:
         await asyncio.to_thread(self.stack.guard.stop, signal.SIGKILL)
         await self._restart_guard(phase)
 
+    async def _sigkill_redis_down(self, phase: Phase) -> None:
+        """Incidents spooled for Redis by a killed guard reach it through the next one."""
+        await asyncio.to_thread(self.stack.redis.kill, signal.SIGKILL)
+        await asyncio.sleep(self.hold_s / 2)
+        await self._sigkill(phase)
+        await asyncio.sleep(self.hold_s / 2)
+        await asyncio.to_thread(self.stack.redis.start)
+        await asyncio.sleep(self.settle_s)
+
     async def _restart_guard(self, phase: Phase) -> None:
         started = time.monotonic()
         await asyncio.to_thread(self.stack.guard.start)
@@ -296,12 +309,14 @@ class Chaos:
         expected = expected_incidents(everything)
         found = {k for inc in [*journal.values(), *streamed.values()] for k in incident_keys(inc)}
         lost = sorted(k for k in expected if k not in found)
-        in_bound = [k for k in lost
-                    if any(kill - FSYNC_INTERVAL_S <= expected[k] <= kill for kill in self.kills)]
+        near = {k for k in expected
+                if any(kill - FSYNC_INTERVAL_S <= expected[k] <= kill for kill in self.kills)}
+        in_bound = [k for k in lost if k in near]
         in_redis = {k for inc in streamed.values() for k in incident_keys(inc)}
         return Report(
             phases=self.phases, results=self.traffic.results, expected=expected,
             journal=len(journal), in_redis=len(streamed), lost=lost, lost_in_bound=in_bound,
+            near_kill=len(near),
             missing_from_redis=sum(1 for k in expected if k in found and k not in in_redis),
             probes_ok=sum(1 for p in self.probes if p.error is None), probes=len(self.probes),
             sigterm_exit=self.sigterm_exit, final_exit=code,
@@ -309,7 +324,7 @@ class Chaos:
 
 
 # The phases that hold a fault (or a wait) for `hold_s`, for spreading --duration.
-HOLDING_PHASES = 10
+HOLDING_PHASES = 11
 
 
 async def chaos(workdir: Path, duration_s: float, concurrency: int,
