@@ -38,3 +38,7 @@ bench: system $(STAMP)
 	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) bench/run_all.py
+
+# The long data-plane fuzz run: 100,000 fuzzed requests through guard (figures: RELIABILITY.md).
+fuzz: $(STAMP)
+	$(PY) bench/fuzz_data_plane.py --inputs 100000

@@ -17,8 +17,10 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
 })
-# guard reads bodies to inspect them, so it asks upstreams for identity encoding.
-NOT_FORWARDED_UP = HOP_BY_HOP | {"accept-encoding"}
+# guard reads bodies to inspect them, so it asks upstreams for identity encoding; and it has the
+# whole body before it forwards, so a client's `Expect: 100-continue` is answered, not passed on
+# (aiohttp's client would otherwise wait for the upstream's 100 before sending the body).
+NOT_FORWARDED_UP = HOP_BY_HOP | {"accept-encoding", "expect"}
 NOT_FORWARDED_DOWN = HOP_BY_HOP | {"content-encoding", "server", "date"}
 
 
