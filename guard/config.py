@@ -8,6 +8,7 @@ as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +47,10 @@ class UpstreamSettings(Strict):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if "@" in urllib.parse.urlsplit(value).netloc:
+            # a client's Authorization is forwarded, and cannot be combined with URL credentials
+            raise ValueError("must not hold credentials (user:password@); the client's "
+                             "Authorization header is forwarded to the upstream")
         return value.rstrip("/")
 
 

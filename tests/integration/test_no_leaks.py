@@ -1,0 +1,149 @@
+"""Secrets never leak: canary credentials and personal data planted in prompts, completions,
+headers and configuration never appear in a log line, an incident (journal or admin API), a metric
+or an admin answer; with `incidents.excerpts: true` only redacted excerpts appear."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(90)
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SECRET = "ghp_CanaryLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"        # a GitHub token's shape: blocked
+EMAIL = "canary.leak.7731@example.org"                        # personal data: flagged, redacted
+CARD = "4111 1111 1111 1111"
+CLIENT_KEY = "sk-canary-client-key-5f4e3d2c1b0a99887766"      # the client's Authorization
+HEADER = "canary-header-value-5521-zz"                         # a custom header's value
+ADMIN_TOKEN = "canary-admin-token-9d8c7b6a5f4e3d2c"           # configuration: admin tokens
+UPSTREAM_PASSWORD = "canaryUpstreamPass0042"                   # configuration: upstream URL
+CANARIES = [SECRET, EMAIL, CLIENT_KEY, HEADER, ADMIN_TOKEN, UPSTREAM_PASSWORD,
+            "CanaryLeak7Q3Z9X", "canary.leak.7731", "4111111111111111", CARD]
+
+
+def start(workdir: Path, excerpts: bool) -> tuple[MockUpstream, GuardServer]:
+    mock = MockUpstream(workdir)
+    mock.start()
+    guard = GuardServer(workdir, {
+        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
+        "incidents": {"excerpts": excerpts}, "log_level": "debug",
+    }, env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    guard.start()
+    return mock, guard
+
+
+def drive(guard: GuardServer) -> dict[str, int]:
+    """Blocks, flags, redactions and cuts, streamed and not, with the canaries everywhere."""
+    headers = {"Authorization": f"Bearer {CLIENT_KEY}", "X-Canary": HEADER}
+
+    def chat(prompt: str, reply: str | None = None, stream: bool = False) -> httpx.Response:
+        extra = {"X-Mock-Reply": urllib.parse.quote(reply)} if reply else {}
+        return httpx.post(f"{guard.url}/v1/chat/completions", timeout=20,
+                          headers={**headers, **extra},
+                          json={"model": "m", "stream": stream,
+                                "messages": [{"role": "user", "content": prompt}]})
+
+    statuses = {
+        "secret_prompt": chat(f"my token is {SECRET} keep it").status_code,
+        "pii_prompt": chat(f"mail me at {EMAIL}, card {CARD}").status_code,
+        "secret_completion": chat("hi", f"here: {SECRET} done").status_code,
+        "pii_completion": chat("hi", f"write to {EMAIL} today").status_code,
+        "secret_stream": chat("hi", f"streamed {SECRET} end", stream=True).status_code,
+        "pii_stream": chat("hi", f"streamed {EMAIL} end", stream=True).status_code,
+        "secret_legacy": httpx.post(f"{guard.url}/v1/completions", headers=headers, timeout=20,
+                                    json={"model": "m", "prompt": f"{SECRET}"}).status_code,
+    }
+    # the client's own answers: nothing blocked or redacted comes back either
+    answer = chat("hi", f"write to {EMAIL} today").text + chat("hi", f"x {SECRET}", True).text
+    assert EMAIL not in answer and SECRET not in answer
+    return statuses
+
+
+def everything_guard_says(guard: GuardServer, workdir: Path) -> dict[str, str]:
+    """Every place guard writes or answers: logs, state files, metrics, each admin answer."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    places = {"log": guard.output(),
+              "metrics": httpx.get(f"{guard.admin_url}/metrics").text}
+    for path in ("/admin/incidents?limit=1000", "/admin/killswitch", "/admin/policies",
+                 "/healthz", "/readyz"):
+        places[path] = httpx.get(guard.admin_url + path, headers=admin).text
+    places["reload"] = httpx.post(f"{guard.admin_url}/admin/policies/reload", headers=admin).text
+    for path in sorted((workdir / "state").rglob("*")):
+        if path.is_file():
+            places[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    return places
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["excerpts-off", "excerpts-on"])
+def driven(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[GuardServer, dict[str, int], dict[str, str]]]:
+    """A guard driven with every kind of planted canary, and everything it then says."""
+    workdir = tmp_path_factory.mktemp("leaks")
+    mock, guard = start(workdir, excerpts=request.param)
+    try:
+        statuses = drive(guard)
+        deadline = time.monotonic() + 10  # the recorder writes in the background
+        while time.monotonic() < deadline and httpx.get(
+                f"{guard.admin_url}/admin/incidents?limit=1000",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).text.count('"rule"') < 7:
+            time.sleep(0.1)
+        yield guard, statuses, everything_guard_says(guard, workdir)
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+def test_the_policy_acted_on_the_canaries(
+        driven: tuple[GuardServer, dict[str, int], dict[str, str]]) -> None:
+    """The traffic blocked, flagged and redacted, and incidents were recorded (not a vacuous
+    search)."""
+    _, statuses, places = driven
+    assert statuses["secret_prompt"] == 400 and statuses["secret_legacy"] == 400
+    assert statuses["pii_prompt"] == 200
+    journal = "".join(text for name, text in places.items() if "incidents" in name
+                      and name.startswith("/") and not name.startswith("/admin"))
+    assert journal.count('"rule"') >= 5 or places["/admin/incidents?limit=1000"].count(
+        '"rule') >= 5
+    assert "secrets" in places["/admin/incidents?limit=1000"]
+    assert "pii-in-completion" in places["/admin/incidents?limit=1000"]
+
+
+def test_no_canary_anywhere(driven: tuple[GuardServer, dict[str, int], dict[str, str]]) -> None:
+    """No canary (credential, personal data, header value, configured secret) in any log line,
+    incident, metric or admin answer."""
+    _, _, places = driven
+    found = [(place, canary) for place, text in places.items() for canary in CANARIES
+             if canary in text or canary.lower() in text.lower()]
+    assert found == []
+
+
+def test_excerpts_are_redacted_when_enabled(
+        driven: tuple[GuardServer, dict[str, int], dict[str, str]],
+        request: pytest.FixtureRequest) -> None:
+    """With excerpts on, incidents carry excerpts and they are masked; with them off, none."""
+    _, _, places = driven
+    incidents = places["/admin/incidents?limit=1000"]
+    if "excerpts-on" in request.node.callspec.id:
+        assert '"excerpt":"' in incidents.replace(" ", "")
+        assert "REDACTED" in incidents or "[" in incidents
+    else:
+        assert '"excerpt":"' not in incidents.replace(" ", "")
+
+
+def test_credentials_in_an_upstream_url_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    """An upstream URL holding user:password is a configuration error (it would clash with the
+    forwarded Authorization), and the error names the key but not the password."""
+    url = f"http://canary:{UPSTREAM_PASSWORD}@127.0.0.1:1"
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": url}}})
+    with pytest.raises(RuntimeError) as failed:
+        guard.start()
+    guard.stop()
+    assert "upstreams.default.url" in str(failed.value)
+    assert UPSTREAM_PASSWORD not in str(failed.value)
