@@ -110,6 +110,17 @@ async def soak(workdir: Path, seconds: float, concurrency: int, rate: float,
     return result
 
 
+NOTES = """\
+Stack as in the Chaos section (Redis with `redis_url` set, the stand-in model, guard with
+policies/default.yaml), nothing disturbed. The load is the same mix (allowed, blocked, redacted,
+flagged; streamed and not) from an in-process aiohttp client over keep-alive connections, capped
+at `--rate` requests/s, over a pool of 400 texts per kind (the verdict cache fills in warm-up).
+RSS and open file descriptors of the guard process come from /proc every `--sample-s` seconds;
+warm-up is the first fifth of the run. RSS growth compares the mean of the first five samples
+after warm-up with the mean of the last five; fd growth, the most open in the last quarter with
+the most open in the first quarter after warm-up."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -121,7 +132,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="guard-soak-") as tmp:
         result = asyncio.run(soak(Path(tmp), args.minutes * 60, args.concurrency, args.rate,
                                   args.sample_s))
-    body = result.table()
+    body = f"{NOTES}\n\n{result.table()}"
     print(body)
     if args.write:
         from bench.report import write_section
