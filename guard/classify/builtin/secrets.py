@@ -89,8 +89,10 @@ class SecretsClassifier(LocalClassifier):
     category = "secret"
 
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
-        # A PEM block of a 4096-bit RSA key is ~3.3 KB; tokens are at most a few hundred chars.
-        super().__init__(name, normalize=normalize, max_match_chars=4200)
+        # The longest text one finding needs to be seen whole: every fixed-format token is at most
+        # ~270 characters. A PEM block (~3.3 KB for RSA-4096) is found by its BEGIN line alone,
+        # and a JWT by its first two parts, so neither needs a stream held back for its length.
+        super().__init__(name, normalize=normalize, max_match_chars=320)
         self.min_bits = config.min_entropy_bits
         chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
         self.kinds = [k for k, _ in chosen]
