@@ -45,9 +45,11 @@ class InvisibleTextClassifier(LocalClassifier):
     category = "invisible_text"
 
     def __init__(self, name: str, config: InvisibleTextConfig) -> None:
-        # Findings are runs of hidden characters; a smuggled instruction of a few hundred
-        # characters is one run.
-        super().__init__(name, normalize=False, max_match_chars=1024)
+        # A run of hidden characters is found from its first `min_zero_width` characters (one for
+        # tags and bidi overrides), however long it goes on: a stream need not be held back for
+        # the length of a smuggled instruction, only for the start of it.
+        super().__init__(name, normalize=False,
+                         max_match_chars=max(16, 2 * config.min_zero_width))
         self.min_zero_width = config.min_zero_width
         # Runs have no length limit: screen the text whole (three patterns, no windows needed).
         self.patterns = PatternSet(PATTERNS, case_sensitive=True, reach=1 << 30)
