@@ -67,6 +67,11 @@ class LimitSettings(Strict):
     max_sse_event_bytes: longest SSE event accepted from an upstream; a longer one ends the
                          client's stream with an `upstream_protocol_error` event.
     max_response_bytes:  largest non-streamed upstream answer guard buffers to classify (502).
+    max_prompt_chars:    most prompt text (characters, all messages together) guard classifies;
+                         beyond it the request is refused with 413 `prompt_too_large`, because
+                         classifiers that time out on a huge text fail open by default. The
+                         default keeps the worst texts measured (RELIABILITY.md) near 0.4 s,
+                         well inside the classifiers' 1 s timeout; raise both together.
     """
 
     max_connections: int = Field(4096, gt=0)
@@ -77,6 +82,7 @@ class LimitSettings(Strict):
     max_headers: int = Field(128, ge=16)
     max_sse_event_bytes: int = Field(1 << 20, ge=1024)
     max_response_bytes: int = Field(32 << 20, ge=1024)
+    max_prompt_chars: int = Field(65_536, ge=1024)
 
 
 class CacheSettings(Strict):

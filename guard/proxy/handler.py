@@ -74,6 +74,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # 3, 4 classify the prompt and decide, on the policy pinned for this request
     inspector = c.policies.for_request(ctx)
     prompt = dialect.prompt_slots(body)
+    check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
     decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
     outcome = Outcome()
     outcome.add(decision, record(c, ctx, decision, prompt))
@@ -125,6 +126,15 @@ def parse_body(raw: bytes) -> Json:
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object", code="invalid_json")
     return body
+
+
+def check_prompt_size(slots: list[Slot], limit: int) -> None:
+    """Refuse (413) more prompt text than the classifiers can be trusted to read in time: a
+    classifier that times out fails open by default, so padding must not buy a pass."""
+    size = sum(len(slot.text) for slot in slots)
+    if size > limit:
+        raise RequestError(f"prompt text is {size} characters; guard inspects at most {limit}",
+                           status=413, code="prompt_too_large")
 
 
 def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import aiohttp
+import structlog
 from aiohttp import web
 
 from guard.components import COMPONENTS, REQUEST_ID, TIMER
 from guard.proxy.handler import downstream_headers, send_upstream, timed_chunks
+
+log = structlog.get_logger("guard.proxy")
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
@@ -18,9 +22,19 @@ async def forward(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(status=upstream.status, headers=downstream_headers(upstream))
         response.headers["X-Request-Id"] = request[REQUEST_ID]
         await response.prepare(request)
-        async for chunk in timed_chunks(upstream, timer):
-            if chunk:
-                await response.write(chunk)
+        try:
+            async for chunk in timed_chunks(upstream, timer):
+                if chunk:
+                    await response.write(chunk)
+        except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
+            return response  # the client left
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # the headers are sent: an unfinished body is the only honest signal left
+            log.warning("upstream_stream_broken", request_id=request[REQUEST_ID],
+                        error=type(exc).__name__)
+            if request.transport is not None:
+                request.transport.abort()
+            return response
         await response.write_eof()
         return response
     finally:

@@ -104,3 +104,93 @@ def test_guard_survives_all_of_the_above(guard: GuardServer, tmp_path: Path) -> 
     assert guard.proc is not None and guard.proc.poll() is None
     assert "Traceback" not in guard.output()
     assert httpx.get(f"{guard.admin_url}/healthz").status_code == 200
+
+
+def test_expect_100_continue_is_answered_not_forwarded(guard: GuardServer) -> None:
+    """`Expect: 100-continue` gets guard's own 100 and then the answer; it is not passed to the
+    upstream (which made guard wait for an upstream 100 that may never come)."""
+    response = httpx.post(f"{guard.url}/v1/chat/completions", timeout=5,
+                          headers={"Expect": "100-continue"},
+                          json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 200
+
+
+# -- texts built to make normalisation or matching expensive, through the default policy --------
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+PLANTED = "ghp_CanaryLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"  # must still be found: no fail-open
+N = 65_000  # just under the default limits.max_prompt_chars
+EXPENSIVE = {
+    "combining marks": "a" + "\u0301" * N,
+    "accented clusters": "e\u0301" * (N // 2),
+    "zero-width runs": "x\u200b" * (N // 2),
+    "tag characters": "\U000e0041" * N,
+    "Cyrillic look-alikes": "\u0430" * N,
+    "full-width forms": "\uff41" * N,
+    "mathematical letters": "\U0001d41a" * N,
+    "e-mail-ish runs": "a@" * (N // 2),
+    "digit runs (cards)": "4" * N,
+    "spaced digits (phones)": "4 " * (N // 2),
+    "key headers": "-----BEGIN " * (N // 11),
+}
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """guard with the repository's policies in front of the stand-in model."""
+    workdir = tmp_path_factory.mktemp("expensive")
+    mock = MockUpstream(workdir)
+    mock.start()
+    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(POLICIES)})
+    server.start()
+    yield server
+    server.stop()
+    mock.stop()
+
+
+def test_expensive_texts_are_bounded_and_still_inspected(guarded: GuardServer) -> None:
+    """Each expensive text (65,000 characters) with a secret planted in it: blocked (the
+    classifiers finished in time, nothing failed open), within 3 s, guard's RSS growing < 200 MiB."""
+    figures = []
+    for name, text in EXPENSIVE.items():
+        before = rss_mib(guarded.pid)
+        started = time.monotonic()
+        response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+            "model": "m", "messages": [{"role": "user", "content": f"{PLANTED} {text}"}]})
+        elapsed = time.monotonic() - started
+        grown = rss_mib(guarded.pid) - before
+        figures.append(f"{name}: {response.status_code} in {elapsed:.2f} s, RSS +{grown:.0f} MiB")
+        assert response.status_code == 400, (name, response.text[:200])
+        assert response.json()["error"]["code"] == "content_filter"
+        assert elapsed < 3, name
+        assert grown < 200, name
+    print("\n" + "\n".join(figures))
+    assert "classifier failed" not in guarded.output()
+
+
+def test_a_megabyte_of_combining_marks_is_refused_at_once(guarded: GuardServer) -> None:
+    """A prompt over limits.max_prompt_chars (here 1,000,001 characters, a megabyte of combining
+    marks) is a 413 prompt_too_large before any classifier runs, in well under a second."""
+    started = time.monotonic()
+    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+        "model": "m", "messages": [{"role": "user", "content": "a" + "\u0301" * 1_000_000}]})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "prompt_too_large"
+    assert time.monotonic() - started < 1.5
+
+
+def test_guarded_survives_the_expensive_texts(guarded: GuardServer) -> None:
+    """After the expensive texts: alive, serving, and no traceback or error line logged."""
+    ok = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=10,
+                    json={"model": "m", "messages": [{"role": "user", "content": "hello"}]})
+    assert ok.status_code == 200
+    assert "Traceback" not in guarded.output()
+    assert '"level":"error"' not in guarded.output()

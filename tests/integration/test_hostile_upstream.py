@@ -246,6 +246,17 @@ def test_memory_stays_bounded_under_hostile_answers(
     assert guard.proc.poll() is None
 
 
+@pytest.mark.parametrize("mode", ["short-length", "reset-midstream"])
+def test_passthrough_of_a_broken_body_is_cut_not_completed(
+        stack: tuple[HostileProcess, GuardServer], mode: str) -> None:
+    """On an uninspected pass-through path (GET /v1/models) an upstream body that breaks off
+    reaches the client as an unfinished body (headers were sent), never as a complete one."""
+    _, guard = stack
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"{guard.url}/v1/models", headers={"X-Hostile": mode}, timeout=10)
+    assert httpx.get(f"{guard.url}/v1/models", timeout=10).status_code == 200
+
+
 def test_guard_survives_every_hostile_upstream(stack: tuple[HostileProcess, GuardServer]) -> None:
     """After all of the above: alive, ready, serving, and no traceback or error line in its log."""
     _, guard = stack
@@ -255,3 +266,4 @@ def test_guard_survives_every_hostile_upstream(stack: tuple[HostileProcess, Guar
     out = guard.output()
     assert "Traceback" not in out
     assert '"level":"error"' not in out
+
