@@ -87,10 +87,24 @@ def profanity() -> Classifier:
 
 
 async def test_profanity_scores_a_batch_off_the_loop(profanity: Classifier) -> None:
-    """The profanity model labels offensive segments and runs in a worker thread."""
+    """The profanity model labels offensive segments without blocking the event loop."""
     c = profanity
     segs = [Segment("you are a fucking idiot", "user", 0, Stage.PROMPT),
             Segment("have a lovely afternoon", "user", 1, Stage.PROMPT)]
     out = await c.classify(segs)
     assert out[0].labels == {"profanity"} and out[0].spans[0].end == len(segs[0].text)
     assert not out[1].fired and out[1].score < 0.5
+
+
+def test_profanity_scorer_matches_the_shipped_model_exactly() -> None:
+    """The fast scorer gives the package's own predict_prob probabilities (to 1e-12)."""
+    from profanity_check import predict_prob
+
+    from guard.classify.builtin.profanity import load_model
+
+    texts = ["", "!!!", "have a lovely afternoon", "you are a damn idiot", "F U C K this",
+             "The the THE the", "résumé naïve café", "shit " * 50,
+             "What is the boiling point of water at altitude?"]
+    model = load_model()
+    for text, expected in zip(texts, predict_prob(texts), strict=True):
+        assert abs(model.probability(text) - float(expected)) < 1e-12, text
