@@ -32,7 +32,13 @@ test: system $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check guard tests bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+	@# pip-audit counts a package it cannot look up as 'not found' and still says 'No known
+	@# vulnerabilities': say plainly when its database was out of reach (an offline machine).
+	@out=$$(mktemp); $(VENV)/bin/pip-audit --skip-editable --progress-spinner off >$$out 2>&1; \
+	  rc=$$?; cat $$out; missed=$$(grep -c 'could not be audited' $$out); rm -f $$out; \
+	  if [ "$$missed" -gt 0 ]; then echo "pip-audit: $$missed packages NOT AUDITED: its \
+	vulnerability database is unreachable from here; run 'make lint' where it is reachable"; fi; \
+	  exit $$rc
 
 bench: system $(STAMP)
 	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
