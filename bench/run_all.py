@@ -22,6 +22,7 @@ RUNS: dict[str, list[str]] = {
     "cache": ["-m", "bench.bench_cache"],
     "models": ["bench/bench_models.py"],
     "policy": ["bench/bench_policy.py"],
+    "packs": ["bench/bench_packs.py"],
     "killswitch": ["bench/bench_killswitch.py", "--write"],
     "chaos": ["bench/chaos.py"],
 }

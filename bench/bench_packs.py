@@ -1,0 +1,43 @@
+"""The shipped policy packs on the dev split: what `guard eval --policy` reports for each.
+
+    .venv/bin/python bench/bench_packs.py
+
+Recall on unsafe rows and false-positive rate on safe rows, per kind and per dataset, with the
+latency of one policy decision per request (every classifier the prompt stage runs).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.report import write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "safety" / "prompts_dev.jsonl"
+PACKS = ("policies/default.yaml", "policies/strict.yaml")
+
+
+def evaluate(pack: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "guard", "eval", "--data", str(DATA), "--policy",
+                           pack], cwd=ROOT, capture_output=True, text=True, check=True)
+    table = done.stdout[done.stdout.index("kind "):].rstrip()
+    return f"### {pack}\n\n```\n{table}\n```\n"
+
+
+def main() -> None:
+    body = ("Safe rows of every kind are also evaluated embedded in a retrieved document "
+            "(`@document`); prompt injections are evaluated inside a tool result, where they are "
+            "attacks. `harmful_request` and `toxic_prefix` are not blocked by the default pack "
+            "(it has no harmful-request rule); the strict pack blocks harmful requests.\n\n")
+    body += "\n".join(evaluate(pack) for pack in PACKS)
+    write_section("Policy packs on the dev split",
+                  "make bench  (bench/bench_packs.py: guard eval --data prompts_dev.jsonl "
+                  "--policy PACK)", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
