@@ -151,7 +151,12 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError(f"{path}:{line}: invalid YAML: {problem}") from exc
     converter = _Converter(path)
-    data = None if node is None else converter.convert(node, ())
+    try:
+        data = None if node is None else converter.convert(node, ())
+    except yaml.YAMLError as exc:  # a tag no safe constructor knows (`!thing`)
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise PolicyError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
     if converter.errors:
         raise PolicyError("; ".join(converter.errors), converter.errors)
     return data, Lines(path, converter.lines, data)
