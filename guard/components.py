@@ -72,6 +72,9 @@ class NoPolicy:
     def holdback_chars(self, stage: Stage) -> int | None:
         return 0
 
+    def inspects(self, stage: Stage) -> bool:
+        return False
+
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         return Decision(action=Action.ALLOW, stage=stage)
 

@@ -190,6 +190,10 @@ class Inspector(Protocol):
         """The longest finding the stage's classifiers can make, or None if unbounded."""
         ...
 
+    def inspects(self, stage: Stage) -> bool:
+        """False when no rule applies at this stage: nothing to classify, decide or record."""
+        ...
+
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision: ...
 
 

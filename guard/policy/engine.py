@@ -53,9 +53,6 @@ class CompiledPolicy:
     policy: Policy
     rules: tuple[CompiledRule, ...]
     classifiers_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
-    # The classifiers whose findings can change traffic (enforced block or redact rules): only
-    # these decide how much of a stream must be held back before release.
-    changing_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
 
 
 def globs(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -187,10 +184,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
                 names |= set(policy.classifiers) if found is None else found
         return tuple(name for name in policy.classifiers if name in names)
 
-    changing = [r for r in rules if r.rule.mode is Mode.ENFORCE
-                and r.rule.action in (Action.BLOCK, Action.REDACT)]
-    return CompiledPolicy(policy, rules, {stage: needed(stage, rules) for stage in Stage},
-                          {stage: needed(stage, changing) for stage in Stage})
+    return CompiledPolicy(policy, rules, {stage: needed(stage, rules) for stage in Stage})
 
 
 def _wanted(span: Span, labels: frozenset[str]) -> bool:

@@ -8,6 +8,7 @@ anywhere raises PolicyError listing every problem as `file:line: key.path: what 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -45,7 +46,9 @@ class LoadedPolicy:
     files:    this file and every file it extends (what its digest covers).
     warnings: things that load but are probably mistakes (unused classifiers, ...).
     by_stage: the classifiers each stage runs (those its rules read).
-    holdback: per stage, the longest finding its classifiers can make (None: unbounded).
+    holdback: per stage, the longest finding its classifiers can make (None: unbounded): what a
+              stream holds back, and how far each check looks back (flags and shadow rules see
+              findings split across chunks too).
     stream:   the policy's streaming settings.
     """
 
@@ -63,6 +66,12 @@ class LoadedPolicy:
     @property
     def name(self) -> str:
         return self.policy.name
+
+    @functools.cached_property
+    def inspects(self) -> Mapping[Stage, bool]:
+        """Per stage, whether any rule applies there (else nothing is classified or decided)."""
+        return {stage: any(stage in rule.stages for rule in self.compiled.rules)
+                for stage in Stage}
 
 
 # -- one file -------------------------------------------------------------------------------------
@@ -248,7 +257,7 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
     by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
                 for stage in Stage}
     holdback: dict[Stage, int | None] = {}
-    for stage, names in compiled.changing_by_stage.items():
+    for stage, names in compiled.classifiers_by_stage.items():
         lengths = [built[n].classifier.max_match_chars for n in names]
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
     return LoadedPolicy(path, policy, compiled, built, files, _digest(files),

@@ -73,6 +73,9 @@ class PolicyInspector:
     def holdback_chars(self, stage: Stage) -> int | None:
         return self.loaded.holdback[stage]
 
+    def inspects(self, stage: Stage) -> bool:
+        return self.loaded.inspects[stage]
+
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         classifiers = self.loaded.by_stage[stage]
         verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []

@@ -76,7 +76,7 @@ class StreamGuard:
         self.check_chars = max(1, settings.check_chars)
         self.max_s = max(0.0, settings.max_holdback_ms / 1000)
         self.holdback = inspector.holdback_chars(Stage.COMPLETION)
-        self.passthrough = self.holdback == 0
+        self.passthrough = not inspector.inspects(Stage.COMPLETION)
         # a finding whose first character is released must end inside the classified text: with
         # findings at most `holdback` long, holding back `holdback - 1` characters is enough
         self.held = None if self.holdback is None else max(0, self.holdback - 1)

@@ -26,6 +26,7 @@ from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
 
+STREAM_WINDOW_CHARS = 256
 _lock = threading.Lock()
 _model: LinearTextModel | None = None
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # the vectorizer's own token pattern
@@ -99,7 +100,9 @@ class ProfanityClassifier:
     def __init__(self, name: str, config: ProfanityConfig) -> None:
         self.name = name
         self.threshold = config.threshold
-        self.max_match_chars: int | None = None  # the model reads the whole text
+        # Offensive language is local: a stream is scored over windows of this many characters,
+        # not re-read whole at every check (a whole message is still scored whole).
+        self.max_match_chars: int | None = STREAM_WINDOW_CHARS
         if importlib.util.find_spec("profanity_check") is None:
             raise ImportError(
                 "the `profanity` classifier needs the optional extra: "

@@ -82,23 +82,21 @@ def test_good_file_loads_with_stage_classifiers_and_holdback(tmp_path: Path) -> 
     loaded = load_policy_file(good(tmp_path / "p.yaml"), builder)
     assert loaded.policy.version == "1"
     assert [c.name for c in loaded.by_stage[Stage.PROMPT]] == ["s"]
-    # the completion stage only flags: nothing there can change traffic, so nothing is held back
-    assert loaded.holdback == {Stage.PROMPT: 40, Stage.COMPLETION: 0}
+    assert loaded.holdback == {Stage.PROMPT: 40, Stage.COMPLETION: 20}
+    assert loaded.inspects == {Stage.PROMPT: True, Stage.COMPLETION: True}
 
 
-def test_holdback_counts_only_enforced_block_and_redact_rules(tmp_path: Path) -> None:
-    """Shadow and flag rules never hold a stream back; an enforced redact rule does."""
+def test_a_stage_without_rules_is_not_inspected(tmp_path: Path) -> None:
+    """A policy whose rules are all prompt-stage leaves completions (and streams) untouched."""
     path = write(tmp_path / "p.yaml", """
         name: p
         version: "1"
-        classifiers: {w: {type: whole}, a: {type: a, chars: 30}, b: {type: a, chars: 90}}
+        classifiers: {a: {type: a, chars: 30}}
         rules:
-          - {name: f, stage: completion, when: {classifier: w}, action: flag}
-          - {name: s, stage: completion, when: {classifier: b}, action: block, mode: shadow}
-          - {name: r, stage: completion, when: {classifier: a}, action: redact}
+          - {name: r, stage: prompt, when: {classifier: a}, action: block}
     """)
     loaded = load_policy_file(path, builder)
-    assert loaded.holdback == {Stage.PROMPT: 0, Stage.COMPLETION: 30}
+    assert loaded.inspects == {Stage.PROMPT: True, Stage.COMPLETION: False}
 
 
 def test_unbounded_classifier_makes_holdback_none(tmp_path: Path) -> None:

@@ -71,6 +71,9 @@ class PatternInspector:
     def holdback_chars(self, stage: Stage) -> int | None:
         return max((c.max_match_chars for c in self.classifiers), default=0)
 
+    def inspects(self, stage: Stage) -> bool:
+        return bool(self.rules)
+
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         self.classified.extend(s.text for s in segments)
         verdicts = [v for c in self.classifiers for v in await c.classify(segments) if v.fired]
