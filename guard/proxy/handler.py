@@ -279,10 +279,12 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
             if chunk is None:  # held text waited long enough, and nothing new came
                 await timed_write(response, await guard.tick(), timer)
                 continue
+            released = []  # one write per upstream read, however many events it carried
             for event in parser.feed(chunk):
-                await timed_write(response, await guard.feed(event), timer)
+                released.append(await guard.feed(event))
                 if guard.cut:
                     break
+            await timed_write(response, b"".join(released), timer)
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
