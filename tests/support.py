@@ -117,12 +117,12 @@ class Process:
         return code
 
 
-class MockUpstream(Process):
-    """`guard mock-upstream` on a free port."""
+class PortServer(Process):
+    """A server command given `--port N` on a free port; started means accepting connections."""
 
-    def __init__(self, workdir: Path, *extra: str) -> None:
+    def __init__(self, args: list[str], workdir: Path) -> None:
         self.port = free_port()
-        super().__init__([*GUARD, "mock-upstream", "--port", str(self.port), *extra], workdir)
+        super().__init__([*args, "--port", str(self.port)], workdir)
 
     @property
     def url(self) -> str:
@@ -131,6 +131,13 @@ class MockUpstream(Process):
     def start(self) -> None:
         super().start()
         wait_for_port(self.port)
+
+
+class MockUpstream(PortServer):
+    """`guard mock-upstream` on a free port."""
+
+    def __init__(self, workdir: Path, *extra: str) -> None:
+        super().__init__([*GUARD, "mock-upstream", *extra], workdir)
 
 
 class GuardServer(Process):

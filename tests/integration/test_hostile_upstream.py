@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.support import GUARD, GuardServer, Process, free_port, wait_for_port
+from tests.support import GUARD, GuardServer, PortServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -22,21 +22,11 @@ SSE_LIMIT = 64 * 1024
 RESPONSE_LIMIT = 1 << 20
 
 
-class HostileProcess(Process):
+class HostileProcess(PortServer):
     """`python -m guard.hostile_upstream` on a free port."""
 
     def __init__(self, workdir: Path, mode: str = "ok") -> None:
-        self.port = free_port()
-        module = [GUARD[0], "-m", "guard.hostile_upstream"]
-        super().__init__([*module, "--port", str(self.port), "--mode", mode], workdir)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        super().start()
-        wait_for_port(self.port)
+        super().__init__([GUARD[0], "-m", "guard.hostile_upstream", "--mode", mode], workdir)
 
     def stats(self) -> dict[str, int]:
         return dict(httpx.get(f"{self.url}/_hostile/stats").json())

@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import re2
+from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import Normalized
+from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
 
 
@@ -101,3 +103,23 @@ class HeuristicClassifier(LocalClassifier):
         return [Finding(self.category, score, s, e) for s, e in spans] or [
             Finding(self.category, score)
         ]
+
+
+class HeuristicConfig(BaseModel):
+    """Config of a scored-heuristic classifier (`jailbreak`, `prompt_injection`).
+
+    threshold: score in [0, 1] at or above which a segment is labelled (tuned on the dev split).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+
+def heuristic_type(cls: type[HeuristicClassifier]) -> ClassifierType:
+    """The registry entry of a HeuristicClassifier subclass."""
+
+    def make(name: str, config: HeuristicConfig, spec: ClassifierSpec) -> HeuristicClassifier:
+        return cls(name, threshold=config.threshold, normalize=spec.normalize)
+
+    return ClassifierType(HeuristicConfig, make)

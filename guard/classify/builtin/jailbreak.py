@@ -8,10 +8,7 @@ placeholders, and encoded payloads. Label: `jailbreak`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from guard.classify.builtin._heuristics import Feature, HeuristicClassifier
-from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.classify.builtin._heuristics import Feature, HeuristicClassifier, heuristic_type
 
 _RULES = r"(?:rules|restrictions|limitations|limits|guidelines|filters|censorship|policies|" \
          r"constraints|boundaries|principles|morals|ethics)"
@@ -54,17 +51,6 @@ FEATURES = (
 )
 
 
-class JailbreakConfig(BaseModel):
-    """Config of a `jailbreak` classifier.
-
-    threshold: score in [0, 1] at or above which a segment is labelled (tuned on the dev split).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-
-
 class JailbreakClassifier(HeuristicClassifier):
     """Scores jailbreak framings (see module docstring)."""
 
@@ -73,8 +59,4 @@ class JailbreakClassifier(HeuristicClassifier):
     encoded_weight = 0.6
 
 
-def _make(name: str, config: JailbreakConfig, spec: ClassifierSpec) -> JailbreakClassifier:
-    return JailbreakClassifier(name, threshold=config.threshold, normalize=spec.normalize)
-
-
-TYPE = ClassifierType(JailbreakConfig, _make)
+TYPE = heuristic_type(JailbreakClassifier)

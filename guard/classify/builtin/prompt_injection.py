@@ -9,10 +9,7 @@ the model reads are). Label: `prompt_injection`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from guard.classify.builtin._heuristics import Feature, HeuristicClassifier
-from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.classify.builtin._heuristics import Feature, HeuristicClassifier, heuristic_type
 
 CARRIED = frozenset({"tool", "document", "function"})  # roles whose text the model only reads
 
@@ -60,17 +57,6 @@ FEATURES = (
 )
 
 
-class PromptInjectionConfig(BaseModel):
-    """Config of a `prompt_injection` classifier.
-
-    threshold: score in [0, 1] at or above which a segment is labelled (tuned on the dev split).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-
-
 class PromptInjectionClassifier(HeuristicClassifier):
     """Scores instruction-takeover attempts (see module docstring)."""
 
@@ -79,9 +65,4 @@ class PromptInjectionClassifier(HeuristicClassifier):
     encoded_weight = 0.8
 
 
-def _make(name: str, config: PromptInjectionConfig, spec: ClassifierSpec
-          ) -> PromptInjectionClassifier:
-    return PromptInjectionClassifier(name, threshold=config.threshold, normalize=spec.normalize)
-
-
-TYPE = ClassifierType(PromptInjectionConfig, _make)
+TYPE = heuristic_type(PromptInjectionClassifier)
