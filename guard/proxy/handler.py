@@ -73,19 +73,20 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     # 3, 4 classify the prompt and decide, on the policy pinned for this request
     inspector = c.policies.for_request(ctx)
-    prompt = dialect.prompt_slots(body)
-    check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
-    decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
     outcome = Outcome()
-    outcome.add(decision, record(c, ctx, decision, prompt))
+    if inspector.inspects(Stage.PROMPT):
+        prompt = dialect.prompt_slots(body)
+        check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
+        decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
+        outcome.add(decision, record(c, ctx, decision, prompt))
 
-    # 5 enforce
-    if decision.action is Action.BLOCK:
-        blocked = answers.blocked_prompt(decision, outcome.incident_id)
-        blocked.headers.update(outcome.headers(ctx.request_id))
-        return blocked
-    if decision.action is Action.REDACT:
-        raw = orjson.dumps(redact(body, prompt, decision))
+        # 5 enforce
+        if decision.action is Action.BLOCK:
+            blocked = answers.blocked_prompt(decision, outcome.incident_id)
+            blocked.headers.update(outcome.headers(ctx.request_id))
+            return blocked
+        if decision.action is Action.REDACT:
+            raw = orjson.dumps(redact(body, prompt, decision))
 
     # 6 forward
     upstream_name = c.upstreams.pick(ctx.model)
@@ -96,7 +97,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             # 7, 8 for streams: event by event
             return await relay_stream(request, c, dialect, ctx, inspector, upstream, outcome)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, timer)
-        if upstream.status == 200:
+        if upstream.status == 200 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
         headers = downstream_headers(upstream)
