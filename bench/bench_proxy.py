@@ -85,6 +85,7 @@ def stream_times(url: str, runs: int = 20) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -104,8 +105,12 @@ def main() -> None:
         try:
             for url in targets.values():
                 wrk(url, 32, 2, workdir)  # warm-up
-            load = {name: wrk(url, 32, args.seconds, workdir, pids[name])
-                    for name, url in targets.items()}
+            # Interleaved rounds, median per target: the machine's background load drifts over
+            # a run, and interleaving exposes every target to the same drift.
+            rounds = [{name: wrk(url, 32, args.seconds, workdir, pids[name])
+                       for name, url in targets.items()} for _ in range(args.rounds)]
+            load = {name: {key: statistics.median(r[name][key] for r in rounds)
+                           for key in rounds[0][name]} for name in targets}
             single = {name: wrk(url, 1, args.seconds // 2, workdir)
                       for name, url in targets.items()}
             streams = {name: stream_times(targets[name]) for name in ("direct", "guard")}
@@ -127,7 +132,8 @@ def report(load: dict[str, dict[str, float]], single: dict[str, dict[str, float]
     added_p99 = single["guard"]["p99"] - single["direct"]["p99"]
     fwd_p50 = single["minimal forwarder"]["p50"] - single["direct"]["p50"]
     body = f"""
-Throughput, ~1 KB chat body, 32 connections, {seconds} s each (wrk), stand-in model, no policy:
+Throughput, ~1 KB chat body, 32 connections, {seconds} s each (wrk), stand-in model, no policy;
+median of interleaved rounds:
 
 | target | req/s | ratio to forwarder | ratio to direct | p50 ms | p99 ms | CPU µs/request | CPU ratio |
 |---|---|---|---|---|---|---|---|

@@ -70,7 +70,7 @@ STARTERS: list[Lifecycle] = [incidents.lifecycle, policies.lifecycle, killswitch
 
 
 def data_app(components: Components) -> web.Application:
-    app = web.Application(middlewares=[middleware.observe, middleware.error_answers],
+    app = web.Application(middlewares=[middleware.observe],
                           client_max_size=components.settings.max_body_bytes)
     app[COMPONENTS] = components
     app.router.add_routes([web.post(route, handler.handle) for route in DIALECTS])

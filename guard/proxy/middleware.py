@@ -1,5 +1,9 @@
 """Cross-cutting concerns of the data plane, and nothing else: request id, timing, access log,
-request metrics, and mapping errors to OpenAI-shaped answers (the one place that does)."""
+request metrics, and mapping errors to OpenAI-shaped answers (the one place that does).
+
+One aiohttp middleware (`observe`) wraps the error mapping (`answer_errors`): aiohttp re-wraps
+every middleware on every request, and this is the hot path.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     status = 500
     metrics.inflight.inc()
     try:
-        response = await handler(request)
+        response = await answer_errors(request, handler)
         status = response.status
         return response
     except web.HTTPException as exc:
@@ -78,8 +82,7 @@ def _route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-@web.middleware
-async def error_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """GuardError and HTTP errors become OpenAI-shaped JSON answers with the request id."""
     try:
         response = await handler(request)
