@@ -104,12 +104,12 @@ def _features(text: str) -> tuple[str, ...]:
     # Cached because several models score the same segment one after another.
     folded = fold(text)
     padded = f" {folded} "
-    out: list[str] = []
-    for n in CHAR_ORDERS:
-        out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    size = len(padded)
+    # list comprehensions, not generators: this loop is most of a model's scoring time
+    out = [padded[i : i + n] for n in CHAR_ORDERS for i in range(size - n + 1)]
     words = _WORD.findall(folded)
-    out.extend("w:" + w for w in words)
-    out.extend(f"b:{a} {b}" for a, b in pairwise(words))
+    out += ["w:" + w for w in words]
+    out += [f"b:{a} {b}" for a, b in pairwise(words)]
     return tuple(out)
 
 
