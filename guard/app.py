@@ -15,7 +15,7 @@ from aiohttp.typedefs import Middleware
 
 from guard.admin import api as admin_api
 from guard.admin.auth import admin_auth_middleware, load_admin_tokens
-from guard.components import COMPONENTS, Components, LogRecorder, NoPolicy, NoSwitches
+from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
@@ -36,13 +36,14 @@ Lifecycle = Callable[[Components], AsyncIterator[None]]
 
 def build_components(settings: Settings, metrics: Metrics | None = None) -> Components:
     """Everything a guard process shares, not yet started (see `lifecycle`)."""
+    metrics = metrics or Metrics()
     components = Components(
         settings=settings,
-        metrics=metrics or Metrics(),
+        metrics=metrics,
         upstreams=Upstreams(settings),
         policies=NoPolicy(),
         gate=NoSwitches(),
-        recorder=LogRecorder(),
+        recorder=incidents.build_recorder(settings, metrics),
         access_log=settings.log_level in ("debug", "info"),
     )
     incidents.attach(components)

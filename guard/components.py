@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,30 +84,3 @@ class NoSwitches:
 
     def check(self, ctx: GuardContext) -> Switch | None:
         return None
-
-
-class LogRecorder:
-    """A recorder that only logs; replaced by the incident recorder when it is configured."""
-
-    def __init__(self) -> None:
-        import structlog
-
-        self._log = structlog.get_logger("guard.incidents")
-        self._count = 0
-
-    def _next_id(self) -> str:
-        self._count += 1
-        return f"inc-{time.time_ns():x}-{self._count}"
-
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
-        if not decision.matches:
-            return None
-        incident_id = self._next_id()
-        self._log.info("incident", incident_id=incident_id, request_id=ctx.request_id,
-                       action=str(decision.action), rules=[m.rule for m in decision.matches])
-        return incident_id
-
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        incident_id = self._next_id()
-        self._log.info("event", incident_id=incident_id, kind=kind)
-        return incident_id

@@ -14,29 +14,30 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from guard.components import Components
+from guard.config import Settings
 from guard.incidents.api import add_routes
 from guard.incidents.reader import IncidentReader, build_reader
 from guard.incidents.recorder import IncidentRecorder
-from guard.incidents.settings import IncidentSettings
+from guard.observability.metrics import Metrics
 
 RECORDER = "incidents"
 READER = "incident_reader"
 
 
-def settings_of(components: Components) -> IncidentSettings:
-    """The `incidents:` section of the settings (defaults when the section is absent)."""
-    found = getattr(components.settings, "incidents", None)
-    return found if isinstance(found, IncidentSettings) else IncidentSettings()
+def build_recorder(settings: Settings, metrics: Metrics) -> IncidentRecorder:
+    """The recorder (not started): every other part records through it, so it comes first."""
+    return IncidentRecorder(settings.incidents, settings.state_dir, settings.redis_url, metrics)
 
 
 def attach(components: Components) -> IncidentRecorder:
-    """Build the recorder (not started) and the reader; the recorder becomes the Recorder."""
-    settings = settings_of(components)
-    state_dir, redis_url = components.settings.state_dir, components.settings.redis_url
-    recorder = IncidentRecorder(settings, state_dir, redis_url, components.metrics)
-    components.recorder = recorder
+    """Keep the components' recorder for the lifecycle and build the admin API's reader."""
+    recorder = components.recorder
+    if not isinstance(recorder, IncidentRecorder):
+        raise TypeError("components.recorder must come from build_recorder()")
+    settings = components.settings
     components.extras[RECORDER] = recorder
-    components.extras[READER] = build_reader(settings, state_dir, redis_url)
+    components.extras[READER] = build_reader(settings.incidents, settings.state_dir,
+                                             settings.redis_url)
     return recorder
 
 

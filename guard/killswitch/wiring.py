@@ -17,21 +17,14 @@ from guard.components import Components
 from guard.killswitch.api import add_routes
 from guard.killswitch.breaker import Breaker
 from guard.killswitch.service import KillSwitchService, build_service
-from guard.killswitch.settings import KillSwitchSettings
 
 SERVICE = "killswitch"
 BREAKER = "breaker"
 
 
-def settings_of(components: Components) -> KillSwitchSettings:
-    """The `killswitch:` section of the settings (defaults when the section is absent)."""
-    found = getattr(components.settings, "killswitch", None)
-    return found if isinstance(found, KillSwitchSettings) else KillSwitchSettings()
-
-
 def attach(components: Components) -> KillSwitchService:
     """Build the service (not started) and the breaker; the service becomes the gate."""
-    settings = settings_of(components)
+    settings = components.settings.killswitch
     service = build_service(
         settings, redis_url=components.settings.redis_url,
         state_dir=components.settings.state_dir, recorder=components.recorder,
@@ -39,7 +32,6 @@ def attach(components: Components) -> KillSwitchService:
     )
     components.gate = service
     components.extras[SERVICE] = service
-    components.extras["retry_after_s"] = settings.retry_after_s
     components.extras[BREAKER] = Breaker(
         settings.breakers, service, components.metrics, redis_url=components.settings.redis_url
     )

@@ -163,7 +163,7 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
     if switch.mode == "block":
-        retry_after = int(c.extras.get("retry_after_s", 30))
+        retry_after = c.settings.killswitch.retry_after_s
         response = answers.killswitch_blocked(switch, retry_after)
         response.headers.update(headers)
         return response

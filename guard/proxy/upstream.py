@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from guard.config import Settings, UpstreamSettings
+from guard.config import Settings
 from guard.errors import UpstreamError
 
 # RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
@@ -61,9 +61,6 @@ class Upstreams:
             if fnmatch.fnmatchcase(model, pattern):
                 return name
         return "default"
-
-    def settings_of(self, name: str) -> UpstreamSettings:
-        return self._settings[name]
 
     async def send(self, name: str, method: str, path_qs: str,
                    headers: Mapping[str, str], body: bytes | None) -> aiohttp.ClientResponse:
