@@ -6,8 +6,8 @@ the benign budget only), and then scored on dev and on the hand-written check se
 (training/checkset.jsonl), which takes no part in fitting or threshold placement. Prints a
 Markdown table (copied into bench/BENCHMARKS.md and training/RESULTS.md).
 
-A static-embedding model distilled from MiniLM (model2vec) was not measured: distilling needs
-torch and transformers, which this environment cannot install within its limits.
+Static embeddings distilled from MiniLM (model2vec) are compared separately, in
+training/embed_compare.py (needs the `embed` extra); they did not beat the n-gram model.
 """
 
 from __future__ import annotations
