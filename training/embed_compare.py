@@ -3,6 +3,7 @@
 
     OMP_NUM_THREADS=1 python -m training.embed_compare            # every variant
     OMP_NUM_THREADS=1 python -m training.embed_compare "pca 256"  # variants whose label matches
+    OMP_NUM_THREADS=1 python -m training.embed_compare --injection  # the prompt_injection model
 
 Needs the `embed` and `train` extras. Every head is fitted on the same train rows (and fitting
 weights) as the shipped n-gram model (training/data.py with HARMFUL_RECIPE), its thresholds placed
@@ -14,12 +15,14 @@ Prints Markdown tables (copied into bench/BENCHMARKS.md).
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,7 +188,51 @@ def _rate(scores: Sequence[float], threshold: float) -> float:
     return sum(s >= threshold for s in scores) / max(1, len(scores))
 
 
+INJECTION_CHECK = Path(__file__).resolve().parent / "injection_checkset.jsonl"
+
+
+def injection() -> int:
+    """The same heads for prompt_injection: dev, and hand-written documents with and without attacks.
+
+    training/injection_checkset.jsonl holds 20 clean documents (emails, tool results, web pages, notes)
+    written for this project and the same documents with one hand-written injected instruction each;
+    evaluation only, never used to fit or to tune.
+    """
+    train = data.build("prompt_injection", "train", SEED)
+    dev = data.build("prompt_injection", "dev", SEED)
+    with INJECTION_CHECK.open(encoding="utf-8") as fh:
+        check = [checkset.CheckRow(**json.loads(line)) for line in fh if line.strip()]
+    ngram = Variant("n-gram (shipped, version 1)", load_model("prompt_injection").scores, 0.0)
+    variants = [ngram]
+    weights = [1.0] * len(train)
+    for pca in (256, 384):
+        heads = [h for h in embedding_heads(pca, train, weights) if "normalised" in h.label]
+        variants += heads + [ensemble(ngram, h) for h in heads]
+    print(
+        "| model | dev recall | dev FP (clean carriers / benign) | hand-written FP / recall at dev threshold "
+        "| hand-written AUC |"
+    )
+    print("|---|---|---|---|---|")
+    for v in variants:
+        scores = v.score([e.text for e in dev])
+        threshold = evaluate.tune_threshold("prompt_injection", dev, scores)
+        pos = [s for e, s in zip(dev, scores, strict=True) if e.label]
+        carriers = [s for e, s in zip(dev, scores, strict=True) if e.group.startswith("documents/")]
+        benign = [s for e, s in zip(dev, scores, strict=True) if e.group.startswith("benign/")]
+        check_scores = v.score([r.text for r in check])
+        fig = checkset.figures(check_scores, threshold, check)
+        print(
+            f"| {v.label} | {_pct(_rate(pos, threshold))} | {_pct(_rate(carriers, threshold))} / "
+            f"{_pct(_rate(benign, threshold))} | {_pct(float(fig['fp_rate']))} / "  # type: ignore[arg-type]
+            f"{_pct(float(fig['recall']))} | {checkset.auc(check_scores, check):.3f} |",  # type: ignore[arg-type]
+            flush=True,
+        )
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--injection"]:
+        return injection()
     train = data.build("harmful_request", "train", SEED)
     weights = data.weights(train, data.HARMFUL_RECIPE)
     dev = data.build("harmful_request", "dev", SEED)
