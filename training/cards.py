@@ -52,9 +52,12 @@ LIMITS = {
     "so the dev figures are optimistic; real documents are more varied. Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
     "linear model sees no context. Hand-written clean emails and tool results outside the "
-    "generator's style score 0.1-0.3, above the dev-tuned threshold: do not block on this model "
-    "alone; use it with the heuristic `prompt_injection` classifier or at a threshold near 0.6. "
-    "English only in practice.",
+    "generator's style score 0.1-0.3, above the dev-tuned threshold. It knows the BIPIA attack "
+    "families it was trained on (code to include, tasks to append, links to promote), not "
+    '"ignore previous instructions" overrides: on 20 hand-written documents with and without an '
+    "injected instruction (training/injection_checkset.jsonl) it ranks attacked above clean at "
+    "chance (AUC 0.51) and flags none at 0.6. Do not block on this model alone; the heuristic "
+    "`prompt_injection` classifier covers the overrides. English only in practice.",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions; responses about other "
     "topics, very long completions (scored on their first and last 3,000 characters) and other "
     "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
