@@ -44,7 +44,9 @@ LIMITS = {
     "most of the recall; "
     "`meta.threshold_benign_budget_only` catches far more at the cost of over-refusal. Short "
     "messages have few n-grams and less reliable scores. The check set is written by the same "
-    "team as the synthetic training material, so its figures may be optimistic. English only.",
+    "team as the synthetic training material, so its figures may be optimistic. English only. "
+    "Static embeddings distilled from MiniLM (model2vec), alone, averaged with this model or in "
+    "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py).",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). English only in practice.",
