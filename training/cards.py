@@ -29,8 +29,19 @@ DATA = {
     "completions_train responses, and hand-written benign system prompts and role play.",
     "prompt_injection": "Positives: each BIPIA attack of prompts_train embedded six times, at the "
     "start, middle or end of a carrier text (generated prose or a non-refusal answer from "
-    "completions_train) wrapped as an email, web page, search tool result, table or code file. "
-    "Negatives: the same kinds of carriers without an attack, and benign prompts.",
+    "completions_train) wrapped as an email, web page, search tool result, table or code file; and "
+    "1,500 documents carrying one attack of the families BIPIA lacks, composed from this project's "
+    "own templates (training/injections.py): ignore-previous overrides, fake system prompts, role "
+    "reassignment, exfiltration of the conversation, keys or personal data to a URL or address, "
+    "covert tool calls, forged assistant/user turns, instructions in HTML/Markdown/code comments, "
+    "base64/ROT13/hex/reversed orders, each at a random position in emails, web pages, JSON tool "
+    "results, shell output, code, retrieved passages, chat exports and tickets "
+    "(training/injection_docs.py). Negatives: the BIPIA carriers without an attack, benign prompts, "
+    "and 1,500 hard negatives in the same carriers: clean documents with one to three sentences "
+    "that give orders to people, say 'ignore'/'disregard', talk about passwords, admins, policies "
+    "or AI assistants. Every template list is split five ways: one fifth only for the dev split, so "
+    "the dev figures on this material measure phrasings the model was not fitted on. Written "
+    "independently of training/injection_checkset.jsonl, which is evaluation only.",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time).",
 }
@@ -50,16 +61,15 @@ LIMITS = {
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). English only in practice.",
-    "prompt_injection": "Dev carriers come partly from the same generator as the training carriers, "
-    "so the dev figures are optimistic; real documents are more varied. Instructions that are "
+    "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
+    "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
+    "without any telltale words, an attack split across fields, instructions in another language) "
+    "may pass. Its own material and its check set come from the same team, so the check-set "
+    "figures may be optimistic, and 20 + 20 documents is a small set. Clean text that addresses an "
+    "assistant or announces admin changes in wording it has not seen can score high: on the dev "
+    "hard negatives (held-out templates) that is what sets the threshold. Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
-    "linear model sees no context. Hand-written clean emails and tool results outside the "
-    "generator's style score 0.1-0.3, above the dev-tuned threshold. It knows the BIPIA attack "
-    "families it was trained on (code to include, tasks to append, links to promote), not "
-    '"ignore previous instructions" overrides: on 20 hand-written documents with and without an '
-    "injected instruction (training/injection_checkset.jsonl) it ranks attacked above clean at "
-    "chance (AUC 0.51) and flags none at 0.6. Do not block on this model alone; the heuristic "
-    "`prompt_injection` classifier covers the overrides. English only in practice.",
+    "linear model sees no context. English only: FR/DE/ES injections are not recognised.",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions; responses about other "
     "topics, very long completions (scored on their first and last 3,000 characters) and other "
     "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
@@ -132,6 +142,26 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
                 for label, key in (
                     ("model threshold", "at_threshold"),
                     ("benign budget only", "at_benign_budget_only"),
+                )
+            ],
+        ]
+    if "injection_checkset" in figures:
+        check = figures["injection_checkset"]
+        lines += [
+            "",
+            "## Figures (hand-written documents, training/injection_checkset.jsonl)",
+            "20 clean documents (emails, tool results, web pages, notes) and the same 20 with one "
+            "injected instruction each, written for this project; used only for this report (never "
+            f"to fit or to tune). AUC {check['auc']:.3f}.",
+            "",
+            "| operating point | threshold | clean flagged | attacked flagged |",
+            "|---|---|---|---|",
+            *[
+                f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
+                f"| {_pct(check[key]['recall'])} |"
+                for label, key in (
+                    ("model threshold", "at_threshold"),
+                    ("packs' previous 0.6", "at_pack_threshold"),
                 )
             ],
         ]

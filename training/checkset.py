@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PATH = Path(__file__).resolve().parent / "checkset.jsonl"
+# 20 clean documents and the same 20 with one injected instruction each (prompt_injection).
+INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +30,9 @@ class CheckRow:
     category: str
 
 
-def rows() -> list[CheckRow]:
-    """Every row of the check set, in file order."""
-    with PATH.open(encoding="utf-8") as fh:
+def rows(path: Path = PATH) -> list[CheckRow]:
+    """Every row of a check set (the harmful_request one unless told), in file order."""
+    with path.open(encoding="utf-8") as fh:
         return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
 
 

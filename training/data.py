@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import styled, synthetic
+from training import injection_docs, styled, synthetic
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
@@ -122,9 +122,9 @@ def fill_templates(
     return out
 
 
-def carriers(split: str, rng: random.Random, count: int) -> list[str]:
-    """Neutral document bodies: generated prose, and model answers that are not refusals."""
-    answers = [
+def answers(split: str) -> list[str]:
+    """Model answers of completions_<split> that are neither harmful nor refusals (document text)."""
+    return [
         r["Response"][:800]
         for r in completions(split)
         if r["label"] == "0"
@@ -132,10 +132,15 @@ def carriers(split: str, rng: random.Random, count: int) -> list[str]:
         and "sorry" not in r["Response"][:80]
         and r["Response"].isascii()
     ]
+
+
+def carriers(split: str, rng: random.Random, count: int) -> list[str]:
+    """Neutral document bodies: generated prose, and model answers that are not refusals."""
+    answers_ = answers(split)
     out = []
     for i in range(count):
-        if i % 2 and answers:
-            out.append(rng.choice(answers))
+        if i % 2 and answers_:
+            out.append(rng.choice(answers_))
         else:
             out.append(synthetic.prose(rng, rng.randint(2, 7)))
     return out
@@ -151,6 +156,28 @@ def _injection_set(split: str, rng: random.Random, per_attack: int) -> list[Exam
         clean = synthetic.wrap_document(bodies[2 * i + 1], rng)
         out.append(Example(clean, 0, "documents/clean carriers"))
     return out
+
+
+# Own material per split (training/injections.py, training/injection_docs.py): dev draws on the
+# fifth of the templates train never sees, so its figures are not a replay of the training rows.
+OWN_INJECTIONS = {"train": 1500, "dev": 200}
+OWN_HARD_NEGATIVES = {"train": 1500, "dev": 200}
+
+
+def _own_injections(split: str, rng: random.Random) -> list[Example]:
+    """Override, system-prompt, role, exfiltration, tool, fake-turn, comment and encoded attacks in
+    varied carriers, and clean documents in the same carriers that only sound like orders."""
+    tag = "" if split == "train" else " (dev templates)"
+    pool = answers(split)
+    pos = [
+        Example(t, 1, f"synthetic/injected documents{tag}")
+        for t in injection_docs.injected(split, rng, OWN_INJECTIONS[split], pool)
+    ]
+    neg = [
+        Example(t, 0, f"documents/hard negatives{tag}")
+        for t in injection_docs.hard_negatives(split, rng, OWN_HARD_NEGATIVES[split], pool)
+    ]
+    return pos + neg
 
 
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
@@ -209,7 +236,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             for r in completions(split)
         ]
     if model == "prompt_injection":
-        return _injection_set(split, rng, 6 if split == "train" else 1) + benign
+        return _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
         if split == "train":

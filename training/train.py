@@ -21,6 +21,10 @@ from training.fit import SEED, export, fit, to_model, write
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
+# Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
+VERSIONS = {"prompt_injection": "2"}
+# The threshold the policy packs used before the model was retrained; reported for comparison.
+PACK_THRESHOLD = 0.6
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
@@ -46,7 +50,8 @@ def train_one(name: str) -> dict[str, Any]:
         "config": CONFIG[name],
         "seed": SEED,
     }
-    raw = export(name, VERSION, vectorizer, clf, 0.5, meta)
+    version = VERSIONS.get(name, VERSION)
+    raw = export(name, version, vectorizer, clf, 0.5, meta)
     model = to_model(name, raw)
     scores = model.scores([e.text for e in dev])
     threshold = evaluate.tune_threshold(name, dev, scores)
@@ -58,7 +63,7 @@ def train_one(name: str) -> dict[str, Any]:
     model = to_model(name, raw)
     figures: dict[str, Any] = {
         "name": name,
-        "version": VERSION,
+        "version": version,
         "threshold": raw["threshold"],
         "config": CONFIG[name],
         "threshold_benign_budget_only": raw["meta"].get("threshold_benign_budget_only"),
@@ -79,6 +84,15 @@ def train_one(name: str) -> dict[str, Any]:
             "at_benign_budget_only": checkset.figures(
                 check_scores, raw["meta"]["threshold_benign_budget_only"], rows
             ),
+        }
+    if name == "prompt_injection":
+        # Hand-written documents with and without an injected instruction: reported only.
+        rows = checkset.rows(checkset.INJECTION_PATH)
+        check_scores = model.scores([r.text for r in rows])
+        figures["injection_checkset"] = {
+            "auc": checkset.auc(check_scores, rows),
+            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
+            "at_pack_threshold": checkset.figures(check_scores, PACK_THRESHOLD, rows),
         }
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
@@ -121,6 +135,12 @@ def main(argv: list[str]) -> int:
             for point in ("at_threshold", "at_benign_budget_only"):
                 fig = figures["checkset"][point]
                 print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
+        if "injection_checkset" in figures:
+            check = figures["injection_checkset"]
+            print(f"   injection check set AUC {check['auc']:.3f}")
+            for point in ("at_threshold", "at_pack_threshold"):
+                fig = check[point]
+                print(f"   {point} {fig['threshold']}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
         print("   languages:", figures["languages"])
         print("   f1:", {k: round(v, 3) for k, v in figures["f1"].items()})
     results_path.write_text(json.dumps(dict(sorted(results.items())), indent=1, sort_keys=True))
