@@ -69,7 +69,8 @@ LIMITS = {
     "assistant or announces admin changes in wording it has not seen can score high: on the dev "
     "hard negatives (held-out templates) that is what sets the threshold. Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
-    "linear model sees no context. English only: FR/DE/ES injections are not recognised.",
+    "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
+    "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions; responses about other "
     "topics, very long completions (scored on their first and last 3,000 characters) and other "
     "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
