@@ -57,6 +57,8 @@ def build_components(settings: Settings, metrics: Metrics | None = None) -> Comp
 async def lifecycle(components: Components) -> AsyncIterator[None]:
     """Start resources in order, mark ready, and close them in reverse order on shutdown."""
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            contextlib.asynccontextmanager(components.metrics.tally.run)())
         await components.upstreams.start()
         stack.push_async_callback(components.upstreams.aclose)
         for start in STARTERS:
@@ -71,30 +73,25 @@ STARTERS: list[Lifecycle] = [incidents.lifecycle, policies.lifecycle, killswitch
 
 
 def data_app(components: Components) -> web.Application:
-    app = web.Application(middlewares=[middleware.observe],
-                          client_max_size=components.settings.max_body_bytes)
+    app = web.Application(client_max_size=components.settings.max_body_bytes)
     app[COMPONENTS] = components
-    app.router.add_routes([web.post(route, handler.handle) for route in DIALECTS])
-    app.router.add_get("/v1/models", passthrough.forward)
-    for path in components.settings.passthrough:
-        app.router.add_route("*", path, passthrough.forward)
+    routes = [("POST", route, handler.for_dialect(dialect)) for route, dialect in DIALECTS.items()]
+    routes.append(("GET", "/v1/models", passthrough.forward))
+    routes += [("*", path, passthrough.forward) for path in components.settings.passthrough]
+    methods_by_path: dict[str, set[str]] = {}
+    for method, path, serve_path in routes:
+        app.router.add_route(method, path, middleware.observed(serve_path, path))
+        methods_by_path.setdefault(path, set()).add(method)
+    # last: every other path, answered 404 (or 405) in OpenAI's shape
+    app.router.add_route("*", "/{path:.*}", middleware.observed(
+        middleware.unrouted(methods_by_path), middleware.UNROUTED))
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async for _ in lifecycle(app[COMPONENTS]):
             yield
 
     app.cleanup_ctx.append(context)
-    app.on_response_prepare.append(_close_when_draining)
     return app
-
-
-async def _close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
-    """While draining, answer with `Connection: close`: a client would otherwise send its next
-    request on a keep-alive connection that guard is about to close, and see it fail."""
-    if not request.app[COMPONENTS].ready:
-        response.force_close()
-        # the headers are already computed when this hook runs: say it in them too
-        response.headers["Connection"] = "close"
 
 
 def admin_app(components: Components) -> web.Application:

@@ -46,19 +46,24 @@ class Components:
 COMPONENTS = web.AppKey("components", Components)
 
 
-@dataclass
-class Timer:
-    """Per-request timing: guard's own time is the total less the time spent waiting on I/O."""
+@dataclass(slots=True)
+class Exchange:
+    """One request's bookkeeping, shared by `proxy.middleware.observed` and the handlers.
 
+    request_id: from the client's X-Request-Id, or generated.
+    ctx:        what guard learned from the body (None until it is parsed, or if it never is).
+    start, waited_s, upstream_s: timing in seconds; guard's own time is the total less waited_s
+                (upstream waits and client writes).
+    """
+
+    request_id: str
+    ctx: GuardContext | None = None
     start: float = field(default_factory=time.perf_counter)
     waited_s: float = 0.0
     upstream_s: float = 0.0
 
 
-TIMER = web.RequestKey("timer", Timer)
-REQUEST_ID = web.RequestKey("request_id", str)
-CONTEXT = web.RequestKey("context", GuardContext)
-OUTCOME = web.RequestKey("outcome", dict)
+EXCHANGE = web.RequestKey("exchange", Exchange)
 
 
 class NoPolicy:

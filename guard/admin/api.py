@@ -22,7 +22,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    registry = exposition_registry(request.app[COMPONENTS].metrics.registry)
+    metrics = request.app[COMPONENTS].metrics
+    metrics.tally.flush()  # with --workers the merged registry is read from files: write first
+    registry = exposition_registry(metrics.registry)
     response = web.Response(body=generate_latest(registry))
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import platform
 import threading
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from guard import __version__
+from guard.observability.tally import Tally
 
 MetricWithLabels = TypeVar("MetricWithLabels", Counter, Gauge, Histogram)
 
@@ -50,6 +54,8 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        # first in the registry, so every read (a scrape, get_sample_value) sees pending updates
+        r.register(_BeforeRead(self._flush_tally))
         self.model_label = BoundedLabel()
         self.tenant_label = BoundedLabel()
 
@@ -169,6 +175,26 @@ class Metrics:
         self.incident_dropped = Counter(
             "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
         )
+
+        # the data path's per-request updates go through here (see tally.py)
+        self.tally = Tally(self.inflight)
+
+    def _flush_tally(self) -> None:
+        self.tally.flush()
+
+
+class _BeforeRead(Collector):
+    """A collector with no metrics of its own: runs `hook` whenever the registry is read."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self._hook = hook
+
+    def collect(self) -> Iterable[Metric]:
+        self._hook()
+        return ()
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
 
 
 def child(metric: MetricWithLabels, *labels: str) -> MetricWithLabels:

@@ -3,14 +3,15 @@
 1 parse   2 kill switch gate   3 classify the prompt   4 decide   5 enforce   6 forward upstream
 7 classify the completion (whole, or streamed event by event)   8 decide and enforce   9 record
 
-Request ids, timing, access logs and error answers live in `proxy.middleware`.
+Request ids, timing, access logs, error answers and draining live in `proxy.middleware`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -19,12 +20,12 @@ import structlog
 from aiohttp import web
 from multidict import CIMultiDict
 
-from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Components, Timer
+from guard.components import COMPONENTS, EXCHANGE, Components, Exchange
 from guard.errors import RequestError, UpstreamError
-from guard.observability.metrics import child
 from guard.policy.store import count_decision
 from guard.proxy import answers
-from guard.proxy.protocols import DIALECTS, Dialect
+from guard.proxy.middleware import prepare
+from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
@@ -54,17 +55,21 @@ class Outcome:
         return headers
 
 
-async def handle(request: web.Request) -> web.StreamResponse:
+def for_dialect(dialect: Dialect) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The handler of one guarded API route."""
+    return functools.partial(handle, dialect=dialect)
+
+
+async def handle(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     c = request.app[COMPONENTS]
-    dialect = DIALECTS[request.match_info.route.resource.canonical]  # type: ignore[union-attr]
+    exchange = request[EXCHANGE]
 
     # 1 parse
     raw = await read_request(request, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
-    ctx = GuardContext(request_id=request[REQUEST_ID], route=dialect.route,
-                       model=str(body.get("model") or ""), stream=body.get("stream") is True,
-                       tenant=request.headers.get(c.settings.tenant_header))
-    request[CONTEXT] = ctx
+    ctx = exchange.ctx = GuardContext(
+        request_id=exchange.request_id, route=dialect.route, model=str(body.get("model") or ""),
+        stream=body.get("stream") is True, tenant=request.headers.get(c.settings.tenant_header))
 
     # 2 kill switch gate: before any classifier and before the upstream
     switch = c.gate.check(ctx)
@@ -89,14 +94,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
             raw = orjson.dumps(redact(body, prompt, decision))
 
     # 6 forward
-    upstream_name = c.upstreams.pick(ctx.model)
-    timer = request[TIMER]
-    upstream = await send_upstream(request, c, upstream_name, raw, timer)
+    upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
     try:
         if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, c, dialect, ctx, inspector, upstream, outcome)
-        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, timer)
+        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange)
         if upstream.status == 200 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
@@ -173,39 +176,40 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
                             content_type=answers.JSON, headers=headers)
     stream = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
-    await stream.prepare(request)
+    await prepare(request, stream)
     await stream.write(answers.refusal_events(dialect, ctx.model, refusal))
     await stream.write_eof()
     return stream
 
 
 async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,
-                        timer: Timer) -> aiohttp.ClientResponse:
+                        exchange: Exchange) -> aiohttp.ClientResponse:
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
-    headers["X-Request-Id"] = request[REQUEST_ID]
+    headers["X-Request-Id"] = exchange.request_id
+    metrics = c.metrics
     started = time.perf_counter()
     try:
         upstream = await c.upstreams.send(name, request.method, request.path_qs, headers, body)
     except UpstreamError as exc:
-        child(c.metrics.upstream_responses, name, exc.code).inc()
+        metrics.tally.count(metrics.upstream_responses, (name, exc.code))
         raise
     finally:
         elapsed = time.perf_counter() - started
-        timer.waited_s += elapsed
-        timer.upstream_s += elapsed
-        child(c.metrics.upstream_seconds, name).observe(elapsed)
-    child(c.metrics.upstream_responses, name, f"{upstream.status // 100}xx").inc()
+        exchange.waited_s += elapsed
+        exchange.upstream_s += elapsed
+        metrics.tally.observe(metrics.upstream_seconds, (name,), elapsed)
+    metrics.tally.count(metrics.upstream_responses, (name, f"{upstream.status // 100}xx"))
     return upstream
 
 
-async def timed_read(upstream: aiohttp.ClientResponse, limit: int, timer: Timer) -> bytes:
+async def timed_read(upstream: aiohttp.ClientResponse, limit: int, exchange: Exchange) -> bytes:
     started = time.perf_counter()
     try:
         return await read_body(upstream, limit)
     finally:
         elapsed = time.perf_counter() - started
-        timer.waited_s += elapsed
-        timer.upstream_s += elapsed
+        exchange.waited_s += elapsed
+        exchange.upstream_s += elapsed
 
 
 def is_event_stream(upstream: aiohttp.ClientResponse) -> bool:
@@ -270,22 +274,22 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     headers = downstream_headers(upstream)
     headers.update(outcome.headers(ctx.request_id))
     response = web.StreamResponse(status=upstream.status, headers=headers)
-    await response.prepare(request)
-    timer = request[TIMER]
+    await prepare(request, response)
+    exchange = request[EXCHANGE]
     guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
-    chunks = timed_chunks(upstream, timer, guard.deadline)
+    chunks = timed_chunks(upstream, exchange, guard.deadline)
     try:
         async for chunk in chunks:
             if chunk is None:  # held text waited long enough, and nothing new came
-                await timed_write(response, await guard.tick(), timer)
+                await timed_write(response, await guard.tick(), exchange)
                 continue
             released = []  # one write per upstream read, however many events it carried
             for event in parser.feed(chunk):
                 released.append(await guard.feed(event))
                 if guard.cut:
                     break
-            await timed_write(response, b"".join(released), timer)
+            await timed_write(response, b"".join(released), exchange)
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -294,8 +298,8 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
         else:
             tail = parser.close()
             if tail is not None:
-                await timed_write(response, await guard.feed(tail), timer)
-            await timed_write(response, await guard.finish(), timer)
+                await timed_write(response, await guard.feed(tail), exchange)
+            await timed_write(response, await guard.finish(), exchange)
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
@@ -314,7 +318,7 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     return response
 
 
-async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer,
+async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
                        deadline: Callable[[], float | None] = lambda: None,
                        ) -> AsyncGenerator[bytes | None, None]:
     """The upstream body chunk by chunk, the wait for each counted as upstream time.
@@ -338,8 +342,8 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer,
                     chunk, pending = (pending.result(), None) if done else (None, pending)
             finally:
                 elapsed = time.perf_counter() - started
-                timer.waited_s += elapsed
-                timer.upstream_s += elapsed
+                exchange.waited_s += elapsed
+                exchange.upstream_s += elapsed
             if chunk == b"":
                 return
             yield chunk
@@ -348,9 +352,9 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, timer: Timer,
             pending.cancel()
 
 
-async def timed_write(response: web.StreamResponse, data: bytes, timer: Timer) -> None:
+async def timed_write(response: web.StreamResponse, data: bytes, exchange: Exchange) -> None:
     if not data:
         return
     started = time.perf_counter()
     await response.write(data)
-    timer.waited_s += time.perf_counter() - started
+    exchange.waited_s += time.perf_counter() - started

@@ -1,8 +1,10 @@
 """Cross-cutting concerns of the data plane, and nothing else: request id, timing, access log,
 request metrics, and mapping errors to OpenAI-shaped answers (the one place that does).
 
-One aiohttp middleware (`observe`) wraps the error mapping (`answer_errors`): aiohttp re-wraps
-every middleware on every request, and this is the hot path.
+`observed(handler, route)` wraps each data-plane route's handler when the app is built, rather
+than being an aiohttp middleware: a middleware is re-wrapped around the handler on every request,
+and the route label is known once, at registration. Unknown paths reach `unrouted`, registered
+last, so they get the same treatment.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from guard.components import COMPONENTS, CONTEXT, REQUEST_ID, TIMER, Timer
+from guard.components import COMPONENTS, EXCHANGE, Exchange
 from guard.errors import RequestError, UpstreamError
-from guard.observability.metrics import child
 from guard.proxy.answers import error_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -27,6 +28,8 @@ log = structlog.get_logger("guard.access")
 _MAX_REQUEST_ID = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
 CLIENT_CLOSED = 499
+# The route label of requests for paths guard does not serve.
+UNROUTED = "unmatched"
 
 
 def _request_id(request: web.Request) -> str:
@@ -42,69 +45,92 @@ _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count()
 
 
-@web.middleware
-async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id in and out, timing, one access line and the request metrics per request."""
-    components = request.app[COMPONENTS]
-    metrics = components.metrics
-    request_id = _request_id(request)
-    request[REQUEST_ID] = request_id
-    timer = request[TIMER] = Timer()
-    status = 500
-    metrics.inflight.inc()
-    try:
-        response = await answer_errors(request, handler)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = CLIENT_CLOSED
-        raise
-    finally:
-        metrics.inflight.dec()
-        total = time.perf_counter() - timer.start
-        overhead = max(0.0, total - timer.waited_s)
-        ctx = request.get(CONTEXT)
-        route = ctx.route if ctx else _route_label(request)
-        model = metrics.model_label(ctx.model if ctx else None)
-        child(metrics.requests, route, model, f"{status // 100}xx").inc()
-        child(metrics.overhead, route).observe(overhead)
-        if components.access_log:
-            log.info("request", request_id=request_id, method=request.method, route=route,
-                     model=model, status=status, upstream_ms=round(timer.upstream_s * 1000, 3),
-                     guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
+def observed(handler: Handler, route: str) -> Handler:
+    """`handler` with a request id in and out, timing, one access line, the request metrics, and
+    errors answered in OpenAI's shape. `route` labels its metrics and log lines."""
+
+    async def observed_handler(request: web.Request) -> web.StreamResponse:
+        components = request.app[COMPONENTS]
+        metrics = components.metrics
+        tally = metrics.tally
+        exchange = request[EXCHANGE] = Exchange(_request_id(request))
+        status = 500
+        tally.inflight += 1
+        try:
+            try:
+                response = await handler(request)
+            except (RequestError, UpstreamError, web.HTTPException) as exc:
+                response = error_answer(request, exc)
+            if not response.prepared:  # else `prepare` below saw to both
+                response.headers["X-Request-Id"] = exchange.request_id
+                if not components.ready:
+                    response.force_close()
+            status = response.status
+            return response
+        except web.HTTPException as exc:  # a redirect, re-raised by error_answer
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED
+            raise
+        finally:
+            tally.inflight -= 1
+            overhead = max(0.0, time.perf_counter() - exchange.start - exchange.waited_s)
+            ctx = exchange.ctx
+            model = metrics.model_label(ctx.model if ctx else None)
+            tally.count(metrics.requests, (route, model, f"{status // 100}xx"))
+            tally.observe(metrics.overhead, (route,), overhead)
+            if components.access_log:
+                log.info("request", request_id=exchange.request_id, method=request.method,
+                         route=route, model=model, status=status,
+                         upstream_ms=round(exchange.upstream_s * 1000, 3),
+                         guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
+
+    return observed_handler
 
 
-def _route_label(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
+async def prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Send a streamed answer's headers; while guard drains, with `Connection: close`, so the
+    client does not send its next request on a connection about to close. (`observed` does the
+    same for answers sent whole.)"""
+    if not request.app[COMPONENTS].ready:
+        response.force_close()
+    await response.prepare(request)
 
 
-async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """GuardError and HTTP errors become OpenAI-shaped JSON answers with the request id."""
-    try:
-        response = await handler(request)
-    except RequestError as exc:
+def error_answer(request: web.Request, exc: Exception) -> web.Response:
+    """The OpenAI-shaped answer to a GuardError or an HTTP error; re-raises anything below 400."""
+    if isinstance(exc, RequestError):
         response = error_response(exc.status, str(exc), exc.code, param=exc.param)
         if exc.status == 408:
             response.force_close()  # the rest of that body may still be on its way
-    except UpstreamError as exc:
+        return response
+    if isinstance(exc, UpstreamError):
         structlog.get_logger("guard.upstream").warning(
-            "upstream_error", request_id=request[REQUEST_ID], code=exc.code, error=str(exc))
-        response = error_response(exc.status, str(exc), exc.code)
-    except web.HTTPRequestEntityTooLarge:
+            "upstream_error", request_id=request[EXCHANGE].request_id, code=exc.code,
+            error=str(exc))
+        return error_response(exc.status, str(exc), exc.code)
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         limit = request.app[COMPONENTS].settings.max_body_bytes
-        response = error_response(413, f"request body is larger than {limit} bytes",
-                                  "request_too_large")
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-        message = f"{request.method} {request.path}: {exc.reason}"
-        allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        response = error_response(exc.status, message, code, headers=allow)
-    if not response.prepared:
-        response.headers["X-Request-Id"] = request[REQUEST_ID]
-    return response
+        return error_response(413, f"request body is larger than {limit} bytes",
+                              "request_too_large")
+    assert isinstance(exc, web.HTTPException)
+    if exc.status < 400:
+        raise exc
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+    message = f"{request.method} {request.path}: {exc.reason}"
+    allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    return error_response(exc.status, message, code, headers=allow)
+
+
+def unrouted(methods_by_path: dict[str, set[str]]) -> Handler:
+    """The handler of every path no route serves: 405 (with Allow) for a known path asked with
+    another method, else 404."""
+
+    async def unrouted_handler(request: web.Request) -> web.StreamResponse:
+        allowed = methods_by_path.get(request.path)
+        if allowed:
+            raise web.HTTPMethodNotAllowed(request.method, allowed)
+        raise web.HTTPNotFound()
+
+    return unrouted_handler

@@ -7,30 +7,31 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from guard.components import COMPONENTS, REQUEST_ID, TIMER
+from guard.components import COMPONENTS, EXCHANGE
 from guard.proxy.handler import downstream_headers, send_upstream, timed_chunks
+from guard.proxy.middleware import prepare
 
 log = structlog.get_logger("guard.proxy")
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
     c = request.app[COMPONENTS]
-    timer = request[TIMER]
+    exchange = request[EXCHANGE]
     body = await request.read() if request.body_exists else None
-    upstream = await send_upstream(request, c, "default", body or b"", timer)
+    upstream = await send_upstream(request, c, "default", body or b"", exchange)
     try:
         response = web.StreamResponse(status=upstream.status, headers=downstream_headers(upstream))
-        response.headers["X-Request-Id"] = request[REQUEST_ID]
-        await response.prepare(request)
+        response.headers["X-Request-Id"] = exchange.request_id
+        await prepare(request, response)
         try:
-            async for chunk in timed_chunks(upstream, timer):
+            async for chunk in timed_chunks(upstream, exchange):
                 if chunk:
                     await response.write(chunk)
         except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
             return response  # the client left
         except (aiohttp.ClientError, TimeoutError) as exc:
             # the headers are sent: an unfinished body is the only honest signal left
-            log.warning("upstream_stream_broken", request_id=request[REQUEST_ID],
+            log.warning("upstream_stream_broken", request_id=exchange.request_id,
                         error=type(exc).__name__)
             if request.transport is not None:
                 request.transport.abort()

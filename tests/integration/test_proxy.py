@@ -252,6 +252,16 @@ def test_unknown_path_is_404(stack: tuple[MockUpstream, GuardServer]) -> None:
     assert error_of(response)["code"] == "not_found"
 
 
+def test_known_path_with_another_method_is_405(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """GET on a guarded POST route answers 405 with Allow, in OpenAI's shape, with a request id."""
+    _, guard = stack
+    response = httpx.get(f"{guard.url}/v1/chat/completions")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.headers.get("X-Request-Id")
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
 def test_listed_passthrough_path_is_forwarded(stack: tuple[MockUpstream, GuardServer]) -> None:
     """A path listed under passthrough reaches the upstream (here: its 404 comes back)."""
     _, guard = stack
