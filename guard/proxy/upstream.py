@@ -17,7 +17,8 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
 })
-# guard reads bodies to inspect them, so it asks upstreams for identity encoding; and it has the
+# guard reads bodies to inspect them: the client's Accept-Encoding is not passed on (the upstream
+# sees the client session's own, and what it compresses is decoded on arrival); guard has the
 # whole body before it forwards, so a client's `Expect: 100-continue` is answered, not passed on
 # (aiohttp's client would otherwise wait for the upstream's 100 before sending the body).
 NOT_FORWARDED_UP = tuple(istr(name) for name in sorted(HOP_BY_HOP | {"accept-encoding", "expect"}))
