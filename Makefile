@@ -41,7 +41,8 @@ lint: $(STAMP)
 	  exit $$rc
 
 bench: system $(STAMP)
-	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk)
+	@command -v wrk >/dev/null && command -v valgrind >/dev/null || \
+	  (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk valgrind)
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) bench/run_all.py
 

@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS: dict[str, list[str]] = {
     "proxy": ["bench/bench_proxy.py", "--seconds", "10"],
+    "instructions": ["bench/bench_instructions.py"],
     "stream": ["bench/bench_stream.py"],
     "classifiers": ["-m", "bench.bench_classifiers"],
     "cache": ["-m", "bench.bench_cache"],

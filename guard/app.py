@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
@@ -75,16 +77,18 @@ STARTERS: list[Lifecycle] = [incidents.lifecycle, policies.lifecycle, killswitch
 def data_app(components: Components) -> web.Application:
     app = web.Application(client_max_size=components.settings.max_body_bytes)
     app[COMPONENTS] = components
-    routes = [("POST", route, handler.for_dialect(dialect)) for route, dialect in DIALECTS.items()]
-    routes.append(("GET", "/v1/models", passthrough.forward))
-    routes += [("*", path, passthrough.forward) for path in components.settings.passthrough]
+    forward = functools.partial(passthrough.forward, c=components)
+    routes = [("POST", route, handler.for_dialect(dialect, components))
+              for route, dialect in DIALECTS.items()]
+    routes.append(("GET", "/v1/models", forward))
+    routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:
-        app.router.add_route(method, path, middleware.observed(serve_path, path))
+        app.router.add_route(method, path, middleware.observed(serve_path, path, components))
         methods_by_path.setdefault(path, set()).add(method)
     # last: every other path, answered 404 (or 405) in OpenAI's shape
     app.router.add_route("*", "/{path:.*}", middleware.observed(
-        middleware.unrouted(methods_by_path), middleware.UNROUTED))
+        middleware.unrouted(methods_by_path), middleware.UNROUTED, components))
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async for _ in lifecycle(app[COMPONENTS]):
@@ -134,6 +138,10 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
                  policies=str(settings.policies), redis=bool(settings.redis_url))
         if on_ready is not None:
             await on_ready(components)
+        # What exists now lives as long as the process: keep it out of the cyclic collector's
+        # full passes, each of which would otherwise walk it (~40 ms here, a p99 spike).
+        gc.collect()
+        gc.freeze()
         await _until_signalled(components, stop or asyncio.Event())
         log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
         components.ready = False  # from here on answers say Connection: close

@@ -48,7 +48,7 @@ COMPONENTS = web.AppKey("components", Components)
 
 @dataclass(slots=True)
 class Exchange:
-    """One request's bookkeeping, shared by `proxy.middleware.observed` and the handlers.
+    """One request's bookkeeping, made by `proxy.middleware.observed` and passed to the handler.
 
     request_id: from the client's X-Request-Id, or generated.
     ctx:        what guard learned from the body (None until it is parsed, or if it never is).
@@ -62,8 +62,6 @@ class Exchange:
     waited_s: float = 0.0
     upstream_s: float = 0.0
 
-
-EXCHANGE = web.RequestKey("exchange", Exchange)
 
 
 class NoPolicy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -20,11 +20,11 @@ import structlog
 from aiohttp import web
 from multidict import CIMultiDict
 
-from guard.components import COMPONENTS, EXCHANGE, Components, Exchange
+from guard.components import Components, Exchange
 from guard.errors import RequestError, UpstreamError
 from guard.policy.store import count_decision
 from guard.proxy import answers
-from guard.proxy.middleware import prepare
+from guard.proxy.middleware import GuardHandler, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
 from guard.proxy.sse import SSEParser
@@ -55,14 +55,13 @@ class Outcome:
         return headers
 
 
-def for_dialect(dialect: Dialect) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def for_dialect(dialect: Dialect, c: Components) -> GuardHandler:
     """The handler of one guarded API route."""
-    return functools.partial(handle, dialect=dialect)
+    return functools.partial(handle, c=c, dialect=dialect)
 
 
-async def handle(request: web.Request, dialect: Dialect) -> web.StreamResponse:
-    c = request.app[COMPONENTS]
-    exchange = request[EXCHANGE]
+async def handle(request: web.Request, exchange: Exchange, *, c: Components,
+                 dialect: Dialect) -> web.StreamResponse:
 
     # 1 parse
     raw = await read_request(request, c.settings.limits.body_timeout_s)
@@ -98,7 +97,8 @@ async def handle(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     try:
         if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
-            return await relay_stream(request, c, dialect, ctx, inspector, upstream, outcome)
+            return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
+                                      outcome)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange)
         if upstream.status == 200 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
@@ -263,9 +263,9 @@ def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
     return body
 
 
-async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ctx: GuardContext,
-                       inspector: Inspector, upstream: aiohttp.ClientResponse,
-                       outcome: Outcome) -> web.StreamResponse:
+async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
+                       dialect: Dialect, ctx: GuardContext, inspector: Inspector,
+                       upstream: aiohttp.ClientResponse, outcome: Outcome) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -275,7 +275,6 @@ async def relay_stream(request: web.Request, c: Components, dialect: Dialect, ct
     headers.update(outcome.headers(ctx.request_id))
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
-    exchange = request[EXCHANGE]
     guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, guard.deadline)

@@ -1,10 +1,11 @@
 """Cross-cutting concerns of the data plane, and nothing else: request id, timing, access log,
 request metrics, and mapping errors to OpenAI-shaped answers (the one place that does).
 
-`observed(handler, route)` wraps each data-plane route's handler when the app is built, rather
-than being an aiohttp middleware: a middleware is re-wrapped around the handler on every request,
-and the route label is known once, at registration. Unknown paths reach `unrouted`, registered
-last, so they get the same treatment.
+`observed(handler, route, components)` wraps each data-plane route's handler when the app is
+built, rather than being an aiohttp middleware: a middleware is re-wrapped around the handler on
+every request, and the route label and components are known once, at registration. The handler
+gets the request's `Exchange` as an argument. Unknown paths reach `unrouted`, registered last, so
+they get the same treatment.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from guard.components import COMPONENTS, EXCHANGE, Exchange
+from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import RequestError, UpstreamError
 from guard.proxy.answers import error_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("guard.access")
 
 _MAX_REQUEST_ID = 128
@@ -45,22 +47,21 @@ _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count()
 
 
-def observed(handler: Handler, route: str) -> Handler:
+def observed(handler: GuardHandler, route: str, components: Components) -> Handler:
     """`handler` with a request id in and out, timing, one access line, the request metrics, and
     errors answered in OpenAI's shape. `route` labels its metrics and log lines."""
+    metrics = components.metrics
+    tally = metrics.tally
 
     async def observed_handler(request: web.Request) -> web.StreamResponse:
-        components = request.app[COMPONENTS]
-        metrics = components.metrics
-        tally = metrics.tally
-        exchange = request[EXCHANGE] = Exchange(_request_id(request))
+        exchange = Exchange(_request_id(request))
         status = 500
         tally.inflight += 1
         try:
             try:
-                response = await handler(request)
+                response = await handler(request, exchange)
             except (RequestError, UpstreamError, web.HTTPException) as exc:
-                response = error_answer(request, exc)
+                response = error_answer(request, exchange, exc, components)
             if not response.prepared:  # else `prepare` below saw to both
                 response.headers["X-Request-Id"] = exchange.request_id
                 if not components.ready:
@@ -98,7 +99,8 @@ async def prepare(request: web.Request, response: web.StreamResponse) -> None:
     await response.prepare(request)
 
 
-def error_answer(request: web.Request, exc: Exception) -> web.Response:
+def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
+                 components: Components) -> web.Response:
     """The OpenAI-shaped answer to a GuardError or an HTTP error; re-raises anything below 400."""
     if isinstance(exc, RequestError):
         response = error_response(exc.status, str(exc), exc.code, param=exc.param)
@@ -107,11 +109,11 @@ def error_answer(request: web.Request, exc: Exception) -> web.Response:
         return response
     if isinstance(exc, UpstreamError):
         structlog.get_logger("guard.upstream").warning(
-            "upstream_error", request_id=request[EXCHANGE].request_id, code=exc.code,
+            "upstream_error", request_id=exchange.request_id, code=exc.code,
             error=str(exc))
         return error_response(exc.status, str(exc), exc.code)
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        limit = request.app[COMPONENTS].settings.max_body_bytes
+        limit = components.settings.max_body_bytes
         return error_response(413, f"request body is larger than {limit} bytes",
                               "request_too_large")
     assert isinstance(exc, web.HTTPException)
@@ -123,11 +125,11 @@ def error_answer(request: web.Request, exc: Exception) -> web.Response:
     return error_response(exc.status, message, code, headers=allow)
 
 
-def unrouted(methods_by_path: dict[str, set[str]]) -> Handler:
+def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
     """The handler of every path no route serves: 405 (with Allow) for a known path asked with
     another method, else 404."""
 
-    async def unrouted_handler(request: web.Request) -> web.StreamResponse:
+    async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
         allowed = methods_by_path.get(request.path)
         if allowed:
             raise web.HTTPMethodNotAllowed(request.method, allowed)

@@ -7,16 +7,15 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from guard.components import COMPONENTS, EXCHANGE
+from guard.components import Components, Exchange
 from guard.proxy.handler import downstream_headers, send_upstream, timed_chunks
 from guard.proxy.middleware import prepare
 
 log = structlog.get_logger("guard.proxy")
 
 
-async def forward(request: web.Request) -> web.StreamResponse:
-    c = request.app[COMPONENTS]
-    exchange = request[EXCHANGE]
+async def forward(request: web.Request, exchange: Exchange, *, c: Components,
+                  ) -> web.StreamResponse:
     body = await request.read() if request.body_exists else None
     upstream = await send_upstream(request, c, "default", body or b"", exchange)
     try:
