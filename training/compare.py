@@ -101,7 +101,8 @@ def recall(examples: Sequence[data.Example], scores: Sequence[float], threshold:
     return sum(hits) / len(hits)
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
+    """A rate as a percentage with one decimal."""
     return f"{100 * x:.1f}"
 
 
@@ -129,8 +130,8 @@ def main(argv: list[str]) -> int:
         for only in ("", "benign/"):
             threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
             fig = checkset.figures(check_scores, threshold, check)
-            cells.append(_pct(recall(dev, dev_scores, threshold)))
-            cells.append(f"{_pct(float(fig['fp_rate']))} / {_pct(float(fig['recall']))}")  # type: ignore[arg-type]
+            cells.append(pct(recall(dev, dev_scores, threshold)))
+            cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
         cells.append(f"{checkset.auc(check_scores, check):.3f}")
         print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0

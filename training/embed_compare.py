@@ -34,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from guard.classify.models.loader import load_model
 from training import checkset, data, evaluate, synthetic
+from training.compare import pct, recall
 from training.embed import Embedder, distil
 from training.evasion import TRANSFORMS
 from training.fit import SEED, fit
@@ -141,19 +142,6 @@ def ensemble(a: Variant, b: Variant) -> Variant:
     return Variant(f"mean of n-gram and {a.label if 'n-gram' not in a.label else b.label}", score, 0.0)
 
 
-def _recall(examples: Sequence[data.Example], scores: Sequence[float], threshold: float) -> float:
-    hits = [
-        s >= threshold
-        for e, s in zip(examples, scores, strict=True)
-        if e.label and e.group.startswith("harmful_request/")
-    ]
-    return sum(hits) / len(hits)
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
 def measure(v: Variant, dev: list[data.Example], check: list[checkset.CheckRow]) -> tuple[str, str]:
     """(quality row, robustness/languages row) of one variant."""
     dev_scores = v.score([e.text for e in dev])
@@ -165,22 +153,22 @@ def measure(v: Variant, dev: list[data.Example], check: list[checkset.CheckRow])
         thresholds.append(threshold)
         fig = checkset.figures(check_scores, threshold, check)
         over = [s for e, s in zip(dev, dev_scores, strict=True) if e.group.startswith("over_refusal_safe/")]
-        cells.append(_pct(_recall(dev, dev_scores, threshold)))
-        cells.append(_pct(sum(s >= threshold for s in over) / len(over)))
-        cells.append(f"{_pct(float(fig['fp_rate']))} / {_pct(float(fig['recall']))}")  # type: ignore[arg-type]
+        cells.append(pct(recall(dev, dev_scores, threshold)))
+        cells.append(pct(sum(s >= threshold for s in over) / len(over)))
+        cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
     cells.append(f"{checkset.auc(check_scores, check):.3f}")
     quality = f"| {v.label} | {' | '.join(cells)} | {v.fit_s:.0f} |"
 
     threshold = thresholds[0]
     positives = [e.text for e in dev if e.label and e.group.startswith("harmful_request/")]
-    robust = [_pct(_rate(v.score(positives), threshold))]
+    robust = [pct(_rate(v.score(positives), threshold))]
     for name, transform in TRANSFORMS.items():
         rng = random.Random(f"7:{name}")
-        robust.append(_pct(_rate(v.score([transform(t, rng) for t in positives]), threshold)))
+        robust.append(pct(_rate(v.score([transform(t, rng) for t in positives]), threshold)))
     langs = []
     for lang, sets in synthetic.MULTILINGUAL.items():
         rates = {kind: _rate(v.score(texts), threshold) for kind, texts in sets.items()}
-        langs.append(f"{lang} {'/'.join(_pct(r) for r in rates.values())}")
+        langs.append(f"{lang} {'/'.join(pct(r) for r in rates.values())}")
     return quality, f"| {v.label} | {' | '.join(robust)} | {'; '.join(langs)} |"
 
 
@@ -222,9 +210,9 @@ def injection() -> int:
         check_scores = v.score([r.text for r in check])
         fig = checkset.figures(check_scores, threshold, check)
         print(
-            f"| {v.label} | {_pct(_rate(pos, threshold))} | {_pct(_rate(carriers, threshold))} / "
-            f"{_pct(_rate(benign, threshold))} | {_pct(float(fig['fp_rate']))} / "  # type: ignore[arg-type]
-            f"{_pct(float(fig['recall']))} | {checkset.auc(check_scores, check):.3f} |",  # type: ignore[arg-type]
+            f"| {v.label} | {pct(_rate(pos, threshold))} | {pct(_rate(carriers, threshold))} / "
+            f"{pct(_rate(benign, threshold))} | {pct(float(fig['fp_rate']))} / "  # type: ignore[arg-type]
+            f"{pct(float(fig['recall']))} | {checkset.auc(check_scores, check):.3f} |",  # type: ignore[arg-type]
             flush=True,
         )
     return 0
