@@ -62,7 +62,6 @@ def for_dialect(dialect: Dialect, c: Components) -> GuardHandler:
 
 async def handle(request: web.Request, exchange: Exchange, *, c: Components,
                  dialect: Dialect) -> web.StreamResponse:
-
     # 1 parse
     raw = await read_request(request, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
