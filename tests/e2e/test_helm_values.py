@@ -97,3 +97,13 @@ def test_replicas_with_redis_render(chart: helm.Chart) -> None:
     rendered = chart.render({"replicaCount": 3, "redis": {"url": "redis://r:6379/0"}},
                             name="guard", namespace="guard")
     assert "replicas: 3" in rendered["guard/templates/deployment.yaml"]
+
+
+def test_grace_period_covers_drain_and_grace(chart: helm.Chart) -> None:
+    """The pod's termination grace period leaves room for the drain, the in-flight grace, and 5 s."""
+    rendered = chart.render({"config": {"shutdown_grace_s": 20, "shutdown_drain_s": 7}},
+                            name="guard", namespace="guard")
+    deployment = yaml.safe_load(rendered["guard/templates/deployment.yaml"])
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 32
+    config = yaml.safe_load(rendered["guard/templates/configmap.yaml"])
+    assert yaml.safe_load(config["data"]["guard.yaml"])["shutdown_drain_s"] == 7
