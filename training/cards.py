@@ -26,7 +26,10 @@ DATA = {
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
-    "completions_train responses, and hand-written benign system prompts and role play.",
+    "completions_train responses, hand-written benign system prompts and role play, and 1,500 "
+    "ordinary operator system prompts and user persona/format requests composed from the "
+    "project's own templates (training/instructions.py; dev uses the fifth of the templates "
+    "training never sees, under its own 1% false-positive budget).",
     "prompt_injection": "Positives: each BIPIA attack of prompts_train embedded six times, at the "
     "start, middle or end of a carrier text (generated prose or a non-refusal answer from "
     "completions_train) wrapped as an email, web page, search tool result, table or code file; and "
@@ -60,7 +63,10 @@ LIMITS = {
     "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py).",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
-    "(use harmful_request). English only in practice.",
+    "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
+    "prompts share: a playful persona request (\"pretend you are a pirate\") can still fire, so "
+    "the model reads user messages only unless a policy adds `roles: [user, system]`. English "
+    "only in practice.",
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
@@ -165,6 +171,16 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
                     ("packs' previous 0.6", "at_pack_threshold"),
                 )
             ],
+        ]
+    if "instructions_checkset" in figures:
+        check = figures["instructions_checkset"]
+        lines += [
+            "",
+            "## Figures (ordinary instructions, training/instructions_checkset.jsonl)",
+            f"{check['n']} hand-written system prompts and persona or format requests, all benign, "
+            "written before the training generator (training/instructions.py) and used only for "
+            f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
+            f"{_pct(check['fp_at_pack_threshold'])} at the packs' 0.2.",
         ]
     lines += [
         "",

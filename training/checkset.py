@@ -19,6 +19,8 @@ from pathlib import Path
 PATH = Path(__file__).resolve().parent / "checkset.jsonl"
 # 20 clean documents and the same 20 with one injected instruction each (prompt_injection).
 INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
+# 30 ordinary system prompts and persona/format requests, all benign (jailbreak false positives).
+INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

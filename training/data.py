@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import injection_docs, styled, synthetic
+from training import injection_docs, instructions, styled, synthetic
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
@@ -180,6 +180,19 @@ def _own_injections(split: str, rng: random.Random) -> list[Example]:
     return pos + neg
 
 
+# Operators' system prompts and users' persona/format requests (training/instructions.py), as
+# jailbreak negatives; dev draws on the fifth of the templates train never sees.
+ORDINARY_INSTRUCTIONS = {"train": 1500, "dev": 200}
+
+
+def _ordinary_instructions(split: str, rng: random.Random) -> list[Example]:
+    tag = "" if split == "train" else " (dev templates)"
+    return [
+        Example(t, 0, f"instructions/ordinary{tag}")
+        for t in instructions.instructions(split, rng, ORDINARY_INSTRUCTIONS[split])
+    ]
+
+
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
     nq = [e for e in examples if "nq_open" in e.group]
     if cap is None or len(nq) <= cap:
@@ -267,6 +280,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             _of_kind(rows, "jailbreak_template"), harmful, rng, 3 if split == "train" else 1
         )
         neg = benign + over_refusal + own_over_refusal
+        neg += _ordinary_instructions(split, rng)
         neg += [
             Example(t, 0, _group(r) + " (plain)")
             for r in _of_kind(rows, "harmful_request")

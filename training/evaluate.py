@@ -16,7 +16,7 @@ from training.evasion import TRANSFORMS
 # False-positive budgets per negative group (the targets), used to place the threshold.
 FP_BUDGETS = {
     "harmful_request": {"benign/": 0.01, "over_refusal_safe/": 0.10},
-    "jailbreak": {"benign/": 0.01, "over_refusal_safe/": 0.10},
+    "jailbreak": {"benign/": 0.01, "over_refusal_safe/": 0.10, "instructions/": 0.01},
     "prompt_injection": {"documents/": 0.01, "benign/": 0.01},
 }
 

@@ -22,9 +22,10 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2"}
-# The threshold the policy packs used before the model was retrained; reported for comparison.
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2"}
+# The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
+JAILBREAK_PACK_THRESHOLD = 0.2
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
@@ -93,6 +94,16 @@ def train_one(name: str) -> dict[str, Any]:
             "auc": checkset.auc(check_scores, rows),
             "at_threshold": checkset.figures(check_scores, model.threshold, rows),
             "at_pack_threshold": checkset.figures(check_scores, PACK_THRESHOLD, rows),
+        }
+    if name == "jailbreak":
+        # Hand-written ordinary system prompts and persona requests: reported only.
+        rows = checkset.rows(checkset.INSTRUCTIONS_PATH)
+        check_scores = model.scores([r.text for r in rows])
+        figures["instructions_checkset"] = {
+            "n": len(rows),
+            "fp_at_threshold": sum(s >= model.threshold for s in check_scores) / len(rows),
+            "fp_at_pack_threshold": sum(s >= JAILBREAK_PACK_THRESHOLD for s in check_scores)
+            / len(rows),
         }
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])

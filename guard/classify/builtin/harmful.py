@@ -33,11 +33,13 @@ __all__ = [
 
 # Which segments each model reads unless the policy says otherwise: the roles its training data
 # came from (a harmful *request* is the user's; injected instructions arrive in tool results and
-# retrieved documents).
+# retrieved documents). Jailbreaks: the user's messages only. The system prompt is the operator's
+# own text, sent with every request, so a false positive there blocks all of an application's
+# traffic; where clients write their own system prompts, a policy adds `roles: [user, system]`.
 DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
     "harmful_request": ("user",),
     "harmful_response": ("completion", "assistant"),
-    "jailbreak": ("user", "system"),
+    "jailbreak": ("user",),
     "prompt_injection": ("tool", "document"),
 }
 LABELS = {
