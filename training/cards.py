@@ -58,7 +58,12 @@ LIMITS = {
     "most of the recall; "
     "`meta.threshold_benign_budget_only` catches far more at the cost of over-refusal. Short "
     "messages have few n-grams and less reliable scores. The check set is written by the same "
-    "team as the synthetic training material, so its figures may be optimistic. English only. "
+    "team as the synthetic training material, so its figures may be optimistic. English only: "
+    "on the hand-written French, German and Spanish check set it ranks harmful above benign "
+    "barely better than chance and flags almost none at the model threshold (figures above). A "
+    "candidate trained with generated FR/DE/ES prompts (training/multilingual.py) reached check-set "
+    "AUC 0.74-0.80 but moved an English figure by more than a point, so it is not shipped "
+    "(bench/BENCHMARKS.md, Other languages). "
     "Static embeddings distilled from MiniLM (model2vec), alone, averaged with this model or in "
     "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py).",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
@@ -86,6 +91,43 @@ LIMITS = {
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
+    """French, German, Spanish: the generator's dev templates and the hand-written check set."""
+    lines = [
+        "",
+        "## Figures (French, German, Spanish)",
+        "Hand-written check set (training/multilingual_checkset.jsonl: per language 30 harmful "
+        "requests over the hazard categories, 15 harm-adjacent and 15 ordinary benign prompts; "
+        "written apart from the generator, used only for this report):",
+        "",
+        "| language | AUC | benign FP / harmful recall at model threshold | at benign budget only |",
+        "|---|---|---|---|",
+    ]
+    strict, loose = fig["at_threshold"]["checkset"], fig["at_benign_budget_only"]["checkset"]
+    for lang in sorted(strict):
+        lines.append(
+            f"| {lang} | {strict[lang]['auc']:.3f} | {_pct(strict[lang]['fp_rate'])} / "
+            f"{_pct(strict[lang]['recall'])} | {_pct(loose[lang]['fp_rate'])} / "
+            f"{_pct(loose[lang]['recall'])} |"
+        )
+    lines += [
+        "",
+        "Generator dev templates (training/multilingual.py: actions, frames and free-form prompts "
+        "the model was never fitted on), flagged share:",
+        "",
+        "| group | label | n | at model threshold | at benign budget only |",
+        "|---|---|---|---|---|",
+    ]
+    strict_dev = fig["at_threshold"]["dev_templates"]
+    loose_dev = fig["at_benign_budget_only"]["dev_templates"]
+    for group, g in strict_dev.items():
+        lines.append(
+            f"| {group} | {g['label']} | {g['n']} | {_pct(g['flagged'])} "
+            f"| {_pct(loose_dev[group]['flagged'])} |"
+        )
+    return lines
 
 
 def write_card(path: Path, figures: dict[str, Any]) -> None:
@@ -182,6 +224,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
             f"{_pct(check['fp_at_pack_threshold'])} at the packs' 0.2.",
         ]
+    if "multilingual" in figures:
+        lines += _multilingual_lines(figures["multilingual"])
     lines += [
         "",
         "Other languages (hand-written samples, flagged share): "

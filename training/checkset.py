@@ -21,6 +21,9 @@ PATH = Path(__file__).resolve().parent / "checkset.jsonl"
 INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
 # 30 ordinary system prompts and persona/format requests, all benign (jailbreak false positives).
 INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
+# 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
+# `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
+MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

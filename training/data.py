@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import injection_docs, instructions, styled, synthetic
+from training import injection_docs, instructions, multilingual, styled, synthetic
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
@@ -43,6 +43,8 @@ class Recipe:
     short_everyday:      greetings, short commands and statements (count).
     injections_negative: the train split's BIPIA attack instructions as negatives: overriding an
                          assistant is the injection and jailbreak models' job, not a harmful request.
+    multilingual:        fitting weight of the French/German/Spanish harmful requests and benign
+                         prompts of training/multilingual.py (train templates only); 0 leaves them out.
     """
 
     styled_benign: int = 0
@@ -55,11 +57,20 @@ class Recipe:
     benign_questions: int = 0
     short_everyday: int = 0
     injections_negative: bool = False
+    multilingual: float = 0.0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
-    """Per-example fitting weights: weakly labelled red-team openings count for `redteam_weight`."""
-    return [recipe.redteam_weight if e.group.startswith(_REDTEAM) else 1.0 for e in examples]
+    """Per-example fitting weights: weakly labelled red-team openings count for `redteam_weight`,
+    the generated FR/DE/ES rows for `multilingual`."""
+    return [
+        recipe.redteam_weight
+        if e.group.startswith(_REDTEAM)
+        else recipe.multilingual
+        if e.group.startswith(multilingual.GROUP)
+        else 1.0
+        for e in examples
+    ]
 
 
 # The recipe the shipped harmful_request model is trained with (chosen in training/compare.py).
@@ -73,6 +84,9 @@ HARMFUL_RECIPE = Recipe(
     benign_questions=800,
     short_everyday=250,
     injections_negative=True,
+    # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
+    # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
+    multilingual=0.0,
 )
 
 
@@ -232,6 +246,11 @@ def _styled_negatives(
     return out
 
 
+def multilingual_rows(model: str, split: str, seed: int = 13) -> list[Example]:
+    """FR/DE/ES rows of training/multilingual.py; on dev they are reported, never used for tuning."""
+    return [Example(t, label, group) for t, label, group in multilingual.labelled(model, split, seed)]
+
+
 def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIPE) -> list[Example]:
     """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
     rng = random.Random(f"{model}:{split}:{seed}")
@@ -270,6 +289,10 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             neg += [
                 Example(t, 0, "synthetic/contrastive_benign") for t in synthetic.contrastive_benign(rng, 700)
             ]
+            if recipe.multilingual:
+                own = multilingual_rows(model, split, seed)
+                pos += [e for e in own if e.label]
+                neg += [e for e in own if not e.label]
         if split == "dev":
             # Reported only (toxic text, not a request for harmful help); never used for tuning.
             pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "toxic_prefix")]

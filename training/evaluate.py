@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from guard.classify.models.loader import TextModel
-from training import synthetic
+from training import checkset, synthetic
 from training.data import Example
 from training.evasion import TRANSFORMS
 
@@ -115,4 +115,36 @@ def languages(model: TextModel) -> dict[str, dict[str, float]]:
     out = {}
     for lang, sets in synthetic.MULTILINGUAL.items():
         out[lang] = {f"{kind} (n={len(texts)})": _recall(model, texts) for kind, texts in sets.items()}
+    return out
+
+
+def multilingual(
+    model: TextModel, dev_rows: Sequence[Example], points: dict[str, float]
+) -> dict[str, dict[str, object]]:
+    """FR/DE/ES figures at each operating point: flag rate per group of the generator's dev
+    templates, and per language of the hand-written check set (AUC, benign FP, harmful recall)."""
+    dev_scores = model.scores([e.text for e in dev_rows])
+    rows = checkset.rows(checkset.MULTILINGUAL_PATH)
+    check_scores = model.scores([r.text for r in rows])
+    out: dict[str, dict[str, object]] = {}
+    for point, threshold in points.items():
+        per_lang: dict[str, object] = {}
+        for lang in ("de", "es", "fr"):
+            pairs = [(r, s) for r, s in zip(rows, check_scores, strict=True) if r.category.startswith(lang)]
+            items, scores = [r for r, _ in pairs], [s for _, s in pairs]
+            fig = checkset.figures(scores, threshold, items)
+            per_lang[lang] = {
+                "auc": round(checkset.auc(scores, items), 4),
+                "fp_rate": fig["fp_rate"],
+                "recall": fig["recall"],
+                "per_category": fig["per_category"],
+            }
+        out[point] = {
+            "threshold": threshold,
+            "dev_templates": {
+                g.group: {"n": g.n, "label": g.label, "flagged": g.flagged}
+                for g in per_group(dev_rows, dev_scores, threshold)
+            },
+            "checkset": per_lang,
+        }
     return out

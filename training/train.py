@@ -34,6 +34,9 @@ CONFIG: dict[str, dict[str, Any]] = {
     "prompt_injection": {"c": 8.0, "max_features": 30000},
     "harmful_response": {"c": 8.0, "max_features": 40000},
 }
+# Models trained with the FR/DE/ES material of training/multilingual.py; their FR/DE/ES figures
+# (dev templates, hand-written check set) are reported per language, never used for tuning.
+MULTILINGUAL_MODELS = ("harmful_request",)
 ROBUST_KINDS = {
     "harmful_request": ("harmful_request",),
     "jailbreak": ("jailbreak_prompt", "jailbreak_template"),
@@ -105,6 +108,12 @@ def train_one(name: str) -> dict[str, Any]:
             "fp_at_pack_threshold": sum(s >= JAILBREAK_PACK_THRESHOLD for s in check_scores)
             / len(rows),
         }
+    if name in MULTILINGUAL_MODELS:
+        points = {
+            "at_threshold": model.threshold,
+            "at_benign_budget_only": raw["meta"].get("threshold_benign_budget_only", model.threshold),
+        }
+        figures["multilingual"] = evaluate.multilingual(model, data.multilingual_rows(name, "dev"), points)
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
     path = write(raw, MODELS_DIR)
