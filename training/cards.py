@@ -21,7 +21,9 @@ DATA = {
     "shortcut of the public data (imperative benign requests in the benchmark frames, a harmless "
     "twin of each imperative harmful request with the same frame, NQ questions recast as requests, "
     "harmless tasks asked as first-person questions, short everyday messages and data-bearing "
-    "statements, alarming-sounding benign prompts, benign system prompts; training/styled.py and "
+    "statements, alarming-sounding benign prompts, benign system prompts, and (version 2) 1,500 "
+    "everyday customer-service and advice messages from training/conversational.py; "
+    "training/styled.py and "
     "training/synthetic.py).",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
@@ -53,7 +55,9 @@ LIMITS = {
     "data ties harm to imperative phrasing and safety to NQ-style questions; the training set now "
     "covers both styles in both classes, which lowered dev recall at the benign-only point (the dev "
     "split rewards the style shortcut) but cut false positives on the hand-written check set "
-    "from 24% to 9% at that point. Benign prompts built as near-copies of harmful ones "
+    "from 24% to 9% at that point. Everyday chat still trips it on topic words (\"gift cards\", "
+    "\"pay by card\", \"as an adult\"): version 2 flags 5.5% of held-out everyday messages at "
+    "its threshold and 15% at the benign-only point. Benign prompts built as near-copies of harmful ones "
     "(JailbreakBench benign) score high, so the threshold that keeps their FP at 10% gives up "
     "most of the recall; "
     "`meta.threshold_benign_budget_only` catches far more at the cost of over-refusal. Short "
@@ -213,6 +217,17 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
                     ("packs' previous 0.6", "at_pack_threshold"),
                 )
             ],
+        ]
+    if "chat_checkset" in figures:
+        check = figures["chat_checkset"]
+        lines += [
+            "",
+            "## Figures (everyday chat, training/chat_checkset.jsonl)",
+            f"{check['n']} hand-written everyday messages to an assistant (customer service, advice, "
+            "translations), all benign, written before training/conversational.py and used only for "
+            f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
+            f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point, "
+            f"{_pct(check['fp_at_strict_pack'])} at 0.55.",
         ]
     if "instructions_checkset" in figures:
         check = figures["instructions_checkset"]

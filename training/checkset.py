@@ -21,6 +21,8 @@ PATH = Path(__file__).resolve().parent / "checkset.jsonl"
 INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
 # 30 ordinary system prompts and persona/format requests, all benign (jailbreak false positives).
 INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
+# 30 everyday chat messages to an assistant, all benign (harmful_request false positives).
+CHAT_PATH = Path(__file__).resolve().parent / "chat_checkset.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
@@ -39,6 +41,11 @@ def rows(path: Path = PATH) -> list[CheckRow]:
     """Every row of a check set (the harmful_request one unless told), in file order."""
     with path.open(encoding="utf-8") as fh:
         return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
+
+
+def flagged_share(scores: Sequence[float], threshold: float) -> float:
+    """The share of an all-benign check set at or above `threshold`."""
+    return sum(s >= threshold for s in scores) / len(scores)
 
 
 def figures(

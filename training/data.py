@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import injection_docs, instructions, multilingual, styled, synthetic
+from training import conversational, injection_docs, instructions, multilingual, styled, synthetic
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
@@ -45,6 +45,8 @@ class Recipe:
                          assistant is the injection and jailbreak models' job, not a harmful request.
     multilingual:        fitting weight of the French/German/Spanish harmful requests and benign
                          prompts of training/multilingual.py (train templates only); 0 leaves them out.
+    everyday_chat:       customer-service and everyday-advice messages ("Do you sell gift cards?",
+                         training/conversational.py; count). The dev split gets its own templates.
     """
 
     styled_benign: int = 0
@@ -58,6 +60,7 @@ class Recipe:
     short_everyday: int = 0
     injections_negative: bool = False
     multilingual: float = 0.0
+    everyday_chat: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -84,6 +87,7 @@ HARMFUL_RECIPE = Recipe(
     benign_questions=800,
     short_everyday=250,
     injections_negative=True,
+    everyday_chat=1500,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -207,6 +211,16 @@ def _ordinary_instructions(split: str, rng: random.Random) -> list[Example]:
     ]
 
 
+def _everyday_chat(split: str, rng: random.Random, recipe: Recipe) -> list[Example]:
+    if not recipe.everyday_chat:
+        return []
+    if split == "train":
+        texts = conversational.everyday_chat(split, rng, recipe.everyday_chat)
+        return [Example(t, 0, "synthetic/everyday_chat") for t in texts]
+    texts = conversational.everyday_chat(split, rng, 200)
+    return [Example(t, 0, "chat/everyday (dev templates)") for t in texts]
+
+
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
     nq = [e for e in examples if "nq_open" in e.group]
     if cap is None or len(nq) <= cap:
@@ -293,6 +307,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
                 own = multilingual_rows(model, split, seed)
                 pos += [e for e in own if e.label]
                 neg += [e for e in own if not e.label]
+        neg += _everyday_chat(split, rng, recipe)
         if split == "dev":
             # Reported only (toxic text, not a request for harmful help); never used for tuning.
             pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "toxic_prefix")]

@@ -22,10 +22,11 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "2"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
+HARMFUL_STRICT_PACK_THRESHOLD = 0.55
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
@@ -89,6 +90,15 @@ def train_one(name: str) -> dict[str, Any]:
                 check_scores, raw["meta"]["threshold_benign_budget_only"], rows
             ),
         }
+        # Hand-written everyday chat messages, all benign: reported only.
+        chat = model.scores([r.text for r in checkset.rows(checkset.CHAT_PATH)])
+        figures["chat_checkset"] = {
+            "n": len(chat),
+            "fp_at_threshold": checkset.flagged_share(chat, model.threshold),
+            "fp_at_benign_budget_only": checkset.flagged_share(
+                chat, raw["meta"]["threshold_benign_budget_only"]),
+            "fp_at_strict_pack": checkset.flagged_share(chat, HARMFUL_STRICT_PACK_THRESHOLD),
+        }
     if name == "prompt_injection":
         # Hand-written documents with and without an injected instruction: reported only.
         rows = checkset.rows(checkset.INJECTION_PATH)
@@ -104,9 +114,8 @@ def train_one(name: str) -> dict[str, Any]:
         check_scores = model.scores([r.text for r in rows])
         figures["instructions_checkset"] = {
             "n": len(rows),
-            "fp_at_threshold": sum(s >= model.threshold for s in check_scores) / len(rows),
-            "fp_at_pack_threshold": sum(s >= JAILBREAK_PACK_THRESHOLD for s in check_scores)
-            / len(rows),
+            "fp_at_threshold": checkset.flagged_share(check_scores, model.threshold),
+            "fp_at_pack_threshold": checkset.flagged_share(check_scores, JAILBREAK_PACK_THRESHOLD),
         }
     if name in MULTILINGUAL_MODELS:
         points = {
@@ -155,6 +164,9 @@ def main(argv: list[str]) -> int:
             for point in ("at_threshold", "at_benign_budget_only"):
                 fig = figures["checkset"][point]
                 print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
+        for key in ("chat_checkset", "instructions_checkset"):
+            if key in figures:
+                print(f"   {key}:", {k: round(v, 3) for k, v in figures[key].items()})
         if "injection_checkset" in figures:
             check = figures["injection_checkset"]
             print(f"   injection check set AUC {check['auc']:.3f}")
