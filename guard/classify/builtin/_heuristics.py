@@ -22,6 +22,9 @@ from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
 
+# Segment roles the heuristics leave alone unless a policy says otherwise (HeuristicConfig).
+SKIPPED_ROLES = frozenset({"system"})
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -70,10 +73,12 @@ class HeuristicClassifier(LocalClassifier):
     features: Sequence[Feature] = ()
     encoded_weight: float = 0.0
 
-    def __init__(self, name: str, *, threshold: float, normalize: bool = True) -> None:
+    def __init__(self, name: str, *, threshold: float, normalize: bool = True,
+                 skipped_roles: frozenset[str] = SKIPPED_ROLES) -> None:
         # Scores need the whole text (phrases add up across it), so nothing bounds a finding.
         super().__init__(name, normalize=normalize, max_match_chars=None)
         self.threshold = threshold
+        self.skipped_roles = skipped_roles
         self.patterns = PatternSet([f.pattern for f in self.features], case_sensitive=False)
 
     def score(self, text: str, role: str) -> tuple[float, list[tuple[int, int]]]:
@@ -97,6 +102,8 @@ class HeuristicClassifier(LocalClassifier):
         return 1.0 - keep, spans
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        if segment.role in self.skipped_roles:
+            return []
         score, spans = self.score(norm.text, segment.role)
         if score < self.threshold:
             return []
@@ -108,18 +115,25 @@ class HeuristicClassifier(LocalClassifier):
 class HeuristicConfig(BaseModel):
     """Config of a scored-heuristic classifier (`jailbreak`, `prompt_injection`).
 
-    threshold: score in [0, 1] at or above which a segment is labelled (tuned on the dev split).
+    threshold:     score in [0, 1] at or above which a segment is labelled (tuned on the dev split).
+    skip_system:   leave the system prompt unscored (default): it is the operator's own text, sent
+                   with every request, and ordinary ones carry what these features look for
+                   ("you are ...", "from now on", "System:"). Set false where clients write
+                   their own system prompts.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: float = Field(0.5, ge=0.0, le=1.0)
+    skip_system: bool = True
 
 
 def heuristic_type(cls: type[HeuristicClassifier]) -> ClassifierType:
     """The registry entry of a HeuristicClassifier subclass."""
 
     def make(name: str, config: HeuristicConfig, spec: ClassifierSpec) -> HeuristicClassifier:
-        return cls(name, threshold=config.threshold, normalize=spec.normalize)
+        skipped = SKIPPED_ROLES if config.skip_system else frozenset()
+        return cls(name, threshold=config.threshold, normalize=spec.normalize,
+                   skipped_roles=skipped)
 
     return ClassifierType(HeuristicConfig, make)
