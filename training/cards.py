@@ -134,6 +134,17 @@ def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _points_table(check: dict[str, Any], columns: tuple[str, str],
+                  points: dict[str, str]) -> list[str]:
+    """A check set's false-positive and recall columns at each named operating point."""
+    return [
+        f"| operating point | threshold | {columns[0]} | {columns[1]} |",
+        "|---|---|---|---|",
+        *[f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
+          f"| {_pct(check[key]['recall'])} |" for label, key in points.items()],
+    ]
+
+
 def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
@@ -187,16 +198,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             f"{check['at_threshold']['harmful_n']} harmful requests, written for this project; used "
             f"only for this report (never to fit or to tune). AUC {check['auc']:.3f}.",
             "",
-            "| operating point | threshold | benign FP | harmful recall |",
-            "|---|---|---|---|",
-            *[
-                f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
-                f"| {_pct(check[key]['recall'])} |"
-                for label, key in (
-                    ("model threshold", "at_threshold"),
-                    ("benign budget only", "at_benign_budget_only"),
-                )
-            ],
+            *_points_table(check, ("benign FP", "harmful recall"), {
+                "model threshold": "at_threshold", "benign budget only": "at_benign_budget_only"}),
         ]
     if "injection_checkset" in figures:
         check = figures["injection_checkset"]
@@ -207,16 +210,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "injected instruction each, written for this project; used only for this report (never "
             f"to fit or to tune). AUC {check['auc']:.3f}.",
             "",
-            "| operating point | threshold | clean flagged | attacked flagged |",
-            "|---|---|---|---|",
-            *[
-                f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
-                f"| {_pct(check[key]['recall'])} |"
-                for label, key in (
-                    ("model threshold", "at_threshold"),
-                    ("packs' previous 0.6", "at_pack_threshold"),
-                )
-            ],
+            *_points_table(check, ("clean flagged", "attacked flagged"), {
+                "model threshold": "at_threshold", "packs' previous 0.6": "at_pack_threshold"}),
         ]
     if "chat_checkset" in figures:
         check = figures["chat_checkset"]
