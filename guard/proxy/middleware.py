@@ -62,7 +62,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                 response = await handler(request, exchange)
             except (RequestError, UpstreamError, web.HTTPException) as exc:
                 response = error_answer(request, exchange, exc, components)
-            if not response.prepared:  # else `prepare` below saw to both
+            if not response.prepared:  # streamed answers set both before `prepare` (below)
                 response.headers["X-Request-Id"] = exchange.request_id
                 if not components.ready:
                     response.force_close()
