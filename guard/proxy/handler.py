@@ -29,7 +29,14 @@ from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
-from guard.proxy.upstream import NOT_FORWARDED_DOWN, NOT_FORWARDED_UP, end_to_end, read_body
+from guard.proxy.upstream import (
+    NOT_FORWARDED_DOWN,
+    NOT_FORWARDED_UP,
+    UPSTREAM_FAILURES,
+    end_to_end,
+    read_body,
+    unreachable,
+)
 from guard.redaction import apply_redactions
 from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
 
@@ -188,10 +195,11 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     metrics = c.metrics
     started = time.perf_counter()
     try:
-        upstream = await c.upstreams.send(name, request.method, request.path_qs, headers, body)
-    except UpstreamError as exc:
-        metrics.tally.count(metrics.upstream_responses, (name, exc.code))
-        raise
+        upstream = await c.upstreams.request(name, request.method, request.path_qs, headers, body)
+    except UPSTREAM_FAILURES as exc:
+        error = unreachable(name, exc)
+        metrics.tally.count(metrics.upstream_responses, (name, error.code))
+        raise error from exc
     finally:
         elapsed = time.perf_counter() - started
         exchange.waited_s += elapsed

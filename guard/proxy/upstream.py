@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy, istr
@@ -68,19 +68,26 @@ class Upstreams:
                 return name
         return "default"
 
-    async def send(self, name: str, method: str, path_qs: str,
-                   headers: Mapping[str, str], body: bytes | None) -> aiohttp.ClientResponse:
-        """Send a request upstream and return once its headers arrived. Raises UpstreamError."""
-        url = self._settings[name].url + path_qs
-        try:
-            return await self._sessions[name].request(
-                method, url, headers=headers, data=body, allow_redirects=False)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamError(f"upstream {name!r} timed out", status=504,
-                                code="upstream_timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}",
-                                status=502, code="upstream_unreachable") from exc
+    def request(self, name: str, method: str, path_qs: str, headers: Mapping[str, str],
+                body: bytes | None) -> Awaitable[aiohttp.ClientResponse]:
+        """The request to upstream `name`, for the caller to await (no coroutine of its own: every
+        I/O wake-up of the request passes through each frame that awaits it). Await it inside
+        `except UPSTREAM_FAILURES` and raise `unreachable(name, exc)`."""
+        return self._sessions[name].request(
+            method, self._settings[name].url + path_qs, headers=headers, data=body,
+            allow_redirects=False)
+
+
+# What awaiting `Upstreams.request` raises when the upstream cannot be reached or is too slow.
+UPSTREAM_FAILURES = (TimeoutError, aiohttp.ClientError)
+
+
+def unreachable(name: str, exc: BaseException) -> UpstreamError:
+    """The answer to a request that could not reach upstream `name`: 504 or 502."""
+    if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
+        return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout")
+    return UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}", status=502,
+                         code="upstream_unreachable")
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
