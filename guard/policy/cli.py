@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from guard.cli import command_group
 from guard.errors import PolicyError
 from guard.policy.engine import evaluate
-from guard.policy.loader import LoadedPolicy, load_policies
+from guard.policy.loader import LoadedPolicy, PolicySet, load_policies
 from guard.policy.model import Condition
 from guard.policy.testing import CaseResult, CaseRunner, iter_cases
 from guard.redaction import apply_redactions
@@ -72,14 +72,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # -- check ---------------------------------------------------------------------------------------
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+def _load(path: Path, err: TextIO) -> PolicySet | PolicyError:
+    """The policies at `path`, or the error after printing each of its lines (file, line,
+    reason) to `err`."""
     try:
-        policies = load_policies(args.path)
+        return load_policies(path)
     except PolicyError as exc:
         for line in exc.errors:
             print(line, file=err)
-        print(f"{args.path}: invalid ({len(exc.errors)} error(s))", file=err)
+        return exc
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    policies = _load(args.path, err)
+    if isinstance(policies, PolicyError):
+        print(f"{args.path}: invalid ({len(policies.errors)} error(s))", file=err)
         return 1
     for loaded in policies.policies:
         scope = "default" if loaded is policies.default else _scope(loaded)
@@ -176,11 +184,8 @@ def _matches(decision: Decision) -> str:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
-    try:
-        policies = load_policies(args.policy)
-    except PolicyError as exc:
-        for line in exc.errors:
-            print(line, file=err)
+    policies = _load(args.policy, err)
+    if isinstance(policies, PolicyError):
         return 1
     ctx = GuardContext(request_id="explain", route=args.route, model=args.model,
                        tenant=args.tenant)
