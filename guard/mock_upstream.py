@@ -11,6 +11,8 @@ headers) steers each answer with request headers:
   X-Mock-Latency-Ms: MS       pause before answering
   X-Mock-Fail: KIND           `status:CODE` (answer CODE), `midstream` (stream half, then drop the
                               connection), `hang` (never answer)
+  X-Mock-Set-Cookie: COOKIE   add `Set-Cookie: COOKIE` to a whole answer, as a load balancer's
+                              affinity cookie would be
 
 `GET /_mock/requests` lists the last requests received (headers and body), for tests.
 """
@@ -91,11 +93,12 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
         return await stream(request, body, chat=chat, completion_id=completion_id, model=model,
                             text=text, n=n, tool_args=tool_args, fail=fail, prompt=prompt)
     choices = [whole_choice(i, text, chat=chat, tool_args=tool_args) for i in range(n)]
+    cookie = request.headers.get("X-Mock-Set-Cookie")
     return web.json_response({
         "id": completion_id, "object": "chat.completion" if chat else "text_completion",
         "created": int(time.time()), "model": model, "choices": choices,
         "usage": usage(prompt, text, n),
-    }, dumps=lambda o: orjson.dumps(o).decode())
+    }, dumps=lambda o: orjson.dumps(o).decode(), headers={"Set-Cookie": cookie} if cookie else None)
 
 
 def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None) -> dict[str, Any]:

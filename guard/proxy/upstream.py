@@ -52,8 +52,11 @@ class Upstreams:
         for name, upstream in self._settings.items():
             connector = aiohttp.TCPConnector(limit=upstream.max_connections,
                                              ttl_dns_cache=300, enable_cleanup_closed=True)
+            # No cookie jar: a shared session would keep one client's upstream cookies (a load
+            # balancer's affinity cookie, say) and send them with every other client's requests.
+            # Cookies pass end to end as headers instead.
             self._sessions[name] = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True,
+                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s,
                                               sock_read=upstream.timeout_s))
 

@@ -31,8 +31,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstre
             "default": {"url": mock.url, "timeout_s": 10},
             "slow": {"url": mock.url, "timeout_s": 0.5},
             "dead": {"url": f"http://127.0.0.1:{free_port()}", "connect_timeout_s": 1},
+            # by host name: a cookie jar would keep cookies for it (not for a bare IP address)
+            "named": {"url": mock.url.replace("127.0.0.1", "localhost")},
         },
-        "routes": {"slow-*": "slow", "dead-*": "dead"},
+        "routes": {"slow-*": "slow", "dead-*": "dead", "named-*": "named"},
         "passthrough": ["/v1/embeddings-extra"],
         "max_body_bytes": 65536,
     })
@@ -135,6 +137,24 @@ def test_headers_end_to_end_forwarded_hop_by_hop_not(stack: tuple[MockUpstream, 
     assert names["x-request-id"] == "req-from-client-1"
     assert "x-private" not in names
     assert "keep-alive" not in names
+
+
+def test_upstream_cookies_reach_their_client_and_no_other(
+        stack: tuple[MockUpstream, GuardServer]) -> None:
+    """An upstream's Set-Cookie goes to the client that caused it; guard keeps no cookie jar, so
+    the next client's request reaches the upstream without it."""
+    mock, guard = stack
+    first = httpx.post(f"{guard.url}/v1/chat/completions",
+                       json={"model": "named-a", "messages": messages("cookie a")},
+                       headers={"X-Mock-Set-Cookie": "affinity=tenant-a; Path=/"})
+    assert first.status_code == 200
+    assert first.headers["Set-Cookie"] == "affinity=tenant-a; Path=/"
+    second = httpx.post(f"{guard.url}/v1/chat/completions",
+                        json={"model": "named-b", "messages": messages("cookie b")})
+    assert second.status_code == 200
+    got = next(r for r in reversed(seen(mock)) if r.get("body", {}).get("messages") ==
+               messages("cookie b"))
+    assert "cookie" not in {k.lower() for k in got["headers"]}
 
 
 def test_request_id_generated_when_absent(stack: tuple[MockUpstream, GuardServer]) -> None:
