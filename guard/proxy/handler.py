@@ -113,7 +113,8 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         headers.update(outcome.headers(ctx.request_id))
         return web.Response(status=upstream.status, body=answer, headers=headers)
     finally:
-        upstream.close()
+        if not upstream.closed:  # an answer read to its end has released its connection
+            upstream.close()
 
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:
@@ -195,7 +196,8 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     metrics = c.metrics
     started = time.perf_counter()
     try:
-        upstream = await c.upstreams.request(name, request.method, request.path_qs, headers, body)
+        upstream = await c.upstreams.request(name, request.method, request.rel_url.raw_path_qs,
+                                               headers, body)
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))

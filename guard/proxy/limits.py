@@ -50,14 +50,22 @@ class Watched(asyncio.Protocol):
         self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        if not self._headers_done:
-            window = self._tail + data
-            if END_OF_HEADERS in window:
-                self._headers_done = True
-                self._cancel_timer()
-            else:
-                self._tail = window[-3:]
+        window = self._tail + data
+        if END_OF_HEADERS in window:
+            self._headers_done = True
+            self._cancel_timer()
+            self._step_aside()
+        else:
+            self._tail = window[-3:]
         self._inner.data_received(data)
+
+    def _step_aside(self) -> None:
+        """From here on the transport hands data straight to aiohttp, with no call through this
+        wrapper per read: the transport looks `data_received` up again on `set_protocol` (uvloop
+        keeps the bound method it found then; asyncio looks it up on every read)."""
+        self.data_received = self._inner.data_received  # type: ignore[method-assign]
+        if self._transport is not None:
+            self._transport.set_protocol(self)
 
     def eof_received(self) -> bool | None:
         return bool(self._inner.eof_received())
