@@ -63,6 +63,8 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
             contextlib.asynccontextmanager(components.metrics.tally.run)())
         await components.upstreams.start()
         stack.push_async_callback(components.upstreams.aclose)
+        await stack.enter_async_context(
+            contextlib.asynccontextmanager(components.upstreams.silence.run)())
         for start in STARTERS:
             await stack.enter_async_context(contextlib.asynccontextmanager(start)(components))
         components.ready = True

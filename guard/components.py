@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class Components:
 COMPONENTS = web.AppKey("components", Components)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared and hashed by identity: kept in sets
 class Exchange:
     """One request's bookkeeping, made by `proxy.middleware.observed` and passed to the handler.
 
@@ -54,6 +55,9 @@ class Exchange:
     ctx:        what guard learned from the body (None until it is parsed, or if it never is).
     start, waited_s, upstream_s: timing in seconds; guard's own time is the total less waited_s
                 (upstream waits and client writes).
+    task, silent_since, silence_limit_s, went_silent: the upstream silence timeout
+                (`proxy.silence`): the task serving the request, when the upstream last spoke
+                (time.perf_counter), how long it may stay silent, and whether it outlasted that.
     """
 
     request_id: str
@@ -61,6 +65,10 @@ class Exchange:
     start: float = field(default_factory=time.perf_counter)
     waited_s: float = 0.0
     upstream_s: float = 0.0
+    task: asyncio.Task[Any] | None = None
+    silent_since: float = 0.0
+    silence_limit_s: float = 0.0
+    went_silent: bool = False
 
 
 

@@ -31,8 +31,10 @@ class UpstreamSettings(Strict):
     """One model endpoint.
 
     url:               base URL; guard appends the request path (`/v1/chat/completions`).
-    timeout_s:         seconds the upstream may stay silent (between stream chunks, or before
-                       a whole non-streamed answer) before guard answers 504.
+    timeout_s:         seconds the upstream may stay silent before guard answers 504 (or ends
+                       a begun stream with an error event): before the answer's headers, then
+                       between stream chunks, or until a non-streamed body is complete. Checked
+                       four times per shortest timeout (at most every second).
     connect_timeout_s: seconds to establish a connection before guard answers 502.
     max_connections:   pooled connections to this upstream (0: unlimited).
     """

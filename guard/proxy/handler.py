@@ -27,6 +27,7 @@ from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
+from guard.proxy.silence import raise_if_silent
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.upstream import (
@@ -105,7 +106,8 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome)
-        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange)
+        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
+                                  c.upstreams.silence.waiting)
         if upstream.status == 200 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
@@ -194,15 +196,24 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics
-    started = time.perf_counter()
+    exchange.task = request.task
+    exchange.silence_limit_s = c.upstreams.silence_limits[name]
+    waiting = c.upstreams.silence.waiting
+    started = exchange.silent_since = time.perf_counter()
+    waiting.add(exchange)
     try:
-        upstream = await c.upstreams.request(name, request.method, request.rel_url.raw_path_qs,
-                                               headers, body)
+        try:
+            upstream = await c.upstreams.request(
+                name, request.method, request.rel_url.raw_path_qs, headers, body)
+        except asyncio.CancelledError:
+            raise_if_silent(exchange)
+            raise
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))
         raise error from exc
     finally:
+        waiting.discard(exchange)
         elapsed = time.perf_counter() - started
         exchange.waited_s += elapsed
         exchange.upstream_s += elapsed
@@ -211,11 +222,22 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     return upstream
 
 
-async def timed_read(upstream: aiohttp.ClientResponse, limit: int, exchange: Exchange) -> bytes:
-    started = time.perf_counter()
+async def timed_read(upstream: aiohttp.ClientResponse, limit: int, exchange: Exchange,
+                     waiting: set[Exchange]) -> bytes:
+    """The whole upstream body, its wait counted as upstream time and watched for silence."""
+    started = exchange.silent_since = time.perf_counter()
+    waiting.add(exchange)
     try:
-        return await read_body(upstream, limit)
+        try:
+            return await read_body(upstream, limit)
+        except asyncio.CancelledError:
+            raise_if_silent(exchange)
+            raise
+    except aiohttp.ServerTimeoutError as exc:
+        raise UpstreamError("upstream timed out while answering", status=504,
+                            code="upstream_timeout") from exc
     finally:
+        waiting.discard(exchange)
         elapsed = time.perf_counter() - started
         exchange.waited_s += elapsed
         exchange.upstream_s += elapsed
@@ -286,7 +308,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
-    chunks = timed_chunks(upstream, exchange, guard.deadline)
+    chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     try:
         async for chunk in chunks:
             if chunk is None:  # held text waited long enough, and nothing new came
@@ -313,7 +335,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         return response
     except (UpstreamError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
-        code = exc.code if isinstance(exc, UpstreamError) else "upstream_broken"
+        code = (exc.code if isinstance(exc, UpstreamError) else
+                "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken")
         try:
             await response.write(answers.stream_error_event("upstream broke off the stream", code))
         except ConnectionResetError:
@@ -327,18 +350,24 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
 
 
 async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
+                       waiting: set[Exchange],
                        deadline: Callable[[], float | None] = lambda: None,
                        ) -> AsyncGenerator[bytes | None, None]:
-    """The upstream body chunk by chunk, the wait for each counted as upstream time.
+    """The upstream body chunk by chunk, the wait for each counted as upstream time and watched
+    for silence (`proxy.silence`: raises aiohttp.ServerTimeoutError).
 
     Yields None when `deadline()` (a `time.monotonic()` time) comes before the next chunk; the
-    read stays pending and the next iteration goes on waiting for it.
+    read stays pending and the next iteration goes on waiting for it (the silence clock runs on
+    from the last chunk).
     """
     pending: asyncio.Task[bytes] | None = None
     try:
         while True:
             due = deadline()
             started = time.perf_counter()
+            if pending is None:
+                exchange.silent_since = started
+            waiting.add(exchange)
             try:
                 if due is None and pending is None:
                     chunk: bytes | None = await upstream.content.readany()
@@ -348,7 +377,11 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
                     timeout = None if due is None else max(0.0, due - time.monotonic())
                     done, _ = await asyncio.wait({pending}, timeout=timeout)
                     chunk, pending = (pending.result(), None) if done else (None, pending)
+            except asyncio.CancelledError:
+                raise_if_silent(exchange)
+                raise
             finally:
+                waiting.discard(exchange)
                 elapsed = time.perf_counter() - started
                 exchange.waited_s += elapsed
                 exchange.upstream_s += elapsed

@@ -23,7 +23,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         response.headers["X-Request-Id"] = exchange.request_id
         await prepare(request, response)
         try:
-            async for chunk in timed_chunks(upstream, exchange):
+            async for chunk in timed_chunks(upstream, exchange, c.upstreams.silence.waiting):
                 if chunk:
                     await response.write(chunk)
         except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError

@@ -11,6 +11,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from guard.config import Settings
 from guard.errors import UpstreamError
+from guard.proxy.silence import SilenceWatch
 
 # RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
 HOP_BY_HOP = frozenset({
@@ -45,6 +46,9 @@ class Upstreams:
         self._settings = settings.upstreams
         self._routes = list(settings.routes.items())
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        # how long each upstream may stay silent: enforced by the sweep, not a timer per read
+        self.silence_limits = {name: u.timeout_s for name, u in settings.upstreams.items()}
+        self.silence = SilenceWatch(self.silence_limits.values())
         self.pick = functools.lru_cache(maxsize=4096)(self._pick)
 
     async def start(self) -> None:
@@ -56,8 +60,7 @@ class Upstreams:
             # Cookies pass end to end as headers instead.
             self._sessions[name] = aiohttp.ClientSession(
                 connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s,
-                                              sock_read=upstream.timeout_s))
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s))
 
     async def aclose(self) -> None:
         for session in self._sessions.values():
@@ -107,9 +110,6 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
                                     code="upstream_response_too_large")
             chunks.append(chunk)
         return b"".join(chunks)
-    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise UpstreamError("upstream timed out while answering", status=504,
-                            code="upstream_timeout") from exc
-    except aiohttp.ClientError as exc:
+    except aiohttp.ClientError as exc:  # a silence timeout is answered by the caller's watch
         raise UpstreamError(f"upstream broke off its answer: {type(exc).__name__}", status=502,
                             code="upstream_broken") from exc

@@ -213,6 +213,34 @@ def test_upstream_timeout_is_504(stack: tuple[MockUpstream, GuardServer]) -> Non
     assert error_of(response)["code"] == "upstream_timeout"
 
 
+def test_stream_silent_past_timeout_ends_with_a_timeout_event(
+        stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A begun stream whose upstream falls silent past timeout_s (0.5 s) ends, within a second,
+    with an OpenAI-shaped error event coded upstream_timeout."""
+    _, guard = stack
+    started = time.monotonic()
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": "slow-model", "stream": True, "messages": messages("x")},
+                          headers={"X-Mock-Reply": "one two", "X-Mock-Chunk-Chars": "4",
+                                   "X-Mock-Chunk-Delay-Ms": "3000"}, timeout=10)
+    assert response.status_code == 200
+    last = [line for line in response.text.splitlines() if line.startswith("data: ")][-1]
+    assert orjson.loads(last[6:])["error"]["code"] == "upstream_timeout"
+    assert time.monotonic() - started < 1.5
+
+
+def test_stream_speaking_within_timeout_runs_longer_than_it(
+        stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Chunks 0.2 s apart keep a 0.5 s timeout from firing, over a stream lasting 2 s."""
+    _, guard = stack
+    text = "abcd" * 10
+    chunks = client(guard).chat.completions.create(
+        model="slow-model", messages=messages("x"), stream=True,
+        extra_headers={"X-Mock-Reply": text, "X-Mock-Chunk-Chars": "4",
+                       "X-Mock-Chunk-Delay-Ms": "200"})
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+
+
 @pytest.mark.parametrize("status", [400, 429, 500, 503])
 def test_upstream_errors_pass_through_unchanged(stack: tuple[MockUpstream, GuardServer],
                                                 status: int) -> None:
