@@ -13,12 +13,14 @@ Everything runs on the event loop thread; nothing here is thread-safe, nor needs
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from bisect import bisect_left
 from collections.abc import AsyncIterator
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from guard.periodic import every
 
 FLUSH_INTERVAL_S = 1.0
 
@@ -65,16 +67,10 @@ class Tally:
 
     async def run(self) -> AsyncIterator[None]:
         """Lifecycle: flush every FLUSH_INTERVAL_S while guard runs, and once at the end."""
-        task = asyncio.create_task(self._every_interval())
         try:
-            yield
+            async with contextlib.asynccontextmanager(every)(FLUSH_INTERVAL_S, self.flush):
+                yield
         finally:
-            task.cancel()
-            self.flush()
-
-    async def _every_interval(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL_S)
             self.flush()
 
 

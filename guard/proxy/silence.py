@@ -12,12 +12,13 @@ path already answers: 504, or an error event once a stream has begun. A timeout 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 import aiohttp
+
+from guard.periodic import every
 
 if TYPE_CHECKING:  # components imports upstream, which imports this
     from guard.components import Exchange
@@ -43,18 +44,9 @@ class SilenceWatch:
                 exchange.went_silent = True
                 exchange.task.cancel()
 
-    async def run(self) -> AsyncIterator[None]:
+    def run(self) -> AsyncIterator[None]:
         """Lifecycle: sweep every `interval_s` while guard runs."""
-        task = asyncio.create_task(self._every_interval())
-        try:
-            yield
-        finally:
-            task.cancel()
-
-    async def _every_interval(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            self.sweep(time.perf_counter())
+        return every(self.interval_s, lambda: self.sweep(time.perf_counter()))
 
 
 def raise_if_silent(exchange: Exchange) -> None:
