@@ -115,9 +115,12 @@ def main() -> None:
             for url in targets.values():
                 wrk(url, 32, 2, workdir)  # warm-up
             # Interleaved rounds, median per target: the machine's background load drifts over
-            # a run, and interleaving exposes every target to the same drift.
-            rounds = [{name: wrk(url, 32, args.seconds, workdir, pids[name])
-                       for name, url in targets.items()} for _ in range(args.rounds)]
+            # a run, and interleaving exposes every target to the same drift. The order turns
+            # each round, so no target always runs first or right after another.
+            names = list(targets)
+            rounds = [{name: wrk(targets[name], 32, args.seconds, workdir, pids[name])
+                       for name in names[r % len(names):] + names[:r % len(names)]}
+                      for r in range(args.rounds)]
             load = {name: {key: statistics.median(r[name][key] for r in rounds)
                            for key in rounds[0][name]} for name in targets}
             single = {name: wrk(url, 1, args.seconds // 2, workdir)
