@@ -19,6 +19,7 @@ RUNS: dict[str, list[str]] = {
     "proxy": ["bench/bench_proxy.py", "--seconds", "10"],
     "instructions": ["bench/bench_instructions.py"],
     "stream": ["bench/bench_stream.py"],
+    "sse": ["bench/bench_sse.py"],
     "classifiers": ["-m", "bench.bench_classifiers"],
     "cache": ["-m", "bench.bench_cache"],
     "models": ["bench/bench_models.py"],

@@ -13,7 +13,9 @@ import orjson
 
 from guard.errors import UpstreamError
 
-_SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+# An event ends at a blank line. Of separators starting at the same place the longest is listed
+# first, so the leftmost match is also the one that ends first.
+_BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINES = re.compile(r"\r\n|\r|\n")
 DONE = "[DONE]"
 
@@ -54,17 +56,23 @@ class SSEParser:
         self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buf += chunk
+        buf = self._buf
+        buf += chunk
         events: list[SSEEvent] = []
-        while True:
-            end = self._next_boundary()
-            if end < 0:
-                break
-            raw = bytes(self._buf[:end])
-            del self._buf[:end]
-            self._scanned = 0
-            events.append(parse_event(raw))
-        if len(self._buf) > self._max:
+        start = 0
+        # one pass over what is new, however many events it completes: searching the whole
+        # buffer again after each event would cost time quadratic in the events a read carries
+        boundary = _BOUNDARY.search(buf, self._scanned)
+        while boundary is not None:
+            end = boundary.end()
+            events.append(parse_event(bytes(buf[start:end])))
+            start = end
+            boundary = _BOUNDARY.search(buf, end)
+        if start:
+            del buf[:start]
+        # a separator may straddle this read and the next: look again from its longest reach
+        self._scanned = max(0, len(buf) - 3)
+        if len(buf) > self._max:
             raise UpstreamError(
                 f"upstream sent an SSE event longer than {self._max} bytes", status=502,
                 code="upstream_protocol_error")
@@ -78,18 +86,18 @@ class SSEParser:
         self._buf.clear()
         return parse_event(raw)
 
-    def _next_boundary(self) -> int:
-        best = -1
-        for sep in _SEPARATORS:
-            i = self._buf.find(sep, self._scanned)
-            if i >= 0 and (best < 0 or i + len(sep) < best):
-                best = i + len(sep)
-        if best < 0:
-            self._scanned = max(0, len(self._buf) - 3)
-        return best
-
 
 def parse_event(raw: bytes) -> SSEEvent:
+    # most events are one `data: ` line: take its value without splitting lines
+    if raw.startswith(b"data: "):
+        value = raw[6:].rstrip(b"\r\n")
+        if b"\n" not in value and b"\r" not in value:
+            return SSEEvent(raw=raw, data=value.decode("utf-8", errors="replace"))
+    return parse_lines(raw)
+
+
+def parse_lines(raw: bytes) -> SSEEvent:
+    """Any event, line by line (what `parse_event` does for events of one `data: ` line)."""
     text = raw.decode("utf-8", errors="replace")
     data: list[str] = []
     event: str | None = None

@@ -17,7 +17,7 @@ from guard.errors import RequestError, UpstreamError
 from guard.proxy.handler import parse_body, refuse_choices
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.protocols.base import MAX_INDEX, get_path, set_path
-from guard.proxy.sse import SSEParser
+from guard.proxy.sse import SSEParser, parse_event, parse_lines
 from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, TEXT
 
 FUZZ = settings(max_examples=100, deadline=None,
@@ -134,6 +134,17 @@ def test_sse_any_split_yields_the_same_events(data: bytes, draw: st.DataObject) 
     assert b"".join(raw for raw, _, _ in whole) == data
     bytewise = parse_all(data, list(range(len(data))))
     assert bytewise == whole
+
+
+@FUZZ
+@given(SSE_PIECES)
+def test_sse_one_line_shortcut_reads_events_as_the_line_parser_does(data: bytes) -> None:
+    """The shortcut for events of one `data: ` line gives what reading them line by line gives."""
+    raws = [raw for raw, _, _ in parse_all(data, [])]
+    raws += [b"data: " + raw for raw in raws]  # more events that take the shortcut, or nearly
+    for raw in raws:
+        fast, lines = parse_event(raw), parse_lines(raw)
+        assert (fast.raw, fast.data, fast.event) == (lines.raw, lines.data, lines.event)
 
 
 @FUZZ
