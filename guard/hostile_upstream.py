@@ -9,7 +9,7 @@ the `ok` answer, percent-encoded).
 
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
-reset-midstream, silent, weird-stream, weird-json, status:CODE.
+reset-midstream, silent, weird-stream, weird-json, comment-flood, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -357,6 +357,15 @@ WEIRD_CHUNKS: tuple[Any, ...] = (
 )
 
 
+async def comment_flood(request: Request, conn: Conn) -> bool:
+    """`X-Hostile-Bytes` of SSE keep-alive comments in one write, then a valid stream."""
+    await conn.head(content_type="text/event-stream")
+    comment = b": keep-alive\n\n"
+    await conn.send(comment * (request.number("x-hostile-bytes", DEFAULT_BYTES) // len(comment)))
+    await conn.send(stream_of(request, _reply(request)))
+    return False
+
+
 async def weird_stream(request: Request, conn: Conn) -> bool:
     """Valid SSE and valid JSON, but chunk shapes no API sends (odd indices, wrong types)."""
     await conn.head(content_type="text/event-stream")
@@ -388,7 +397,7 @@ MODES: dict[str, Behaviour] = {
     "json-array": json_array, "endless": endless, "endless-body": endless_body, "drip": drip,
     "drip-json": drip_json, "short-length": short_length, "long-length": long_length,
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
-    "weird-stream": weird_stream, "weird-json": weird_json,
+    "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
 }
 
 

@@ -162,6 +162,22 @@ def test_broken_streams_end_with_an_error_event(stack: tuple[HostileProcess, Gua
     assert orjson.loads(last[6:])["error"]["code"] == code
 
 
+def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """4 MiB of SSE comments (300,000 events) arriving together, then the answer: every event
+    reaches the client and the answer ends normally (parsing is linear in what a read carries)."""
+    _, guard = stack
+    response = call(guard, "comment-flood", stream=True, **{"X-Hostile-Bytes": str(4 << 20),
+                                                            "X-Hostile-Reply": "still%20here"})
+    assert response.status_code == 200
+    received = events(response.content)
+    assert received.count(b": keep-alive") == (4 << 20) // len(b": keep-alive\n\n")
+    assert received[-1] == b"data: [DONE]"
+    text = "".join(orjson.loads(e[6:])["choices"][0]["delta"].get("content") or ""
+                   for e in received if e.startswith(b"data: {"))
+    assert text == "still here"
+
+
 def test_abandoned_endless_stream_releases_the_upstream(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """A client that leaves a never-ending stream makes guard close the upstream connection."""
