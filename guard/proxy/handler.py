@@ -193,6 +193,8 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
 
 async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,
                         exchange: Exchange) -> aiohttp.ClientResponse:
+    """The request sent to upstream `name`, its answer's headers received: the wait counted as
+    upstream time and watched for silence (`proxy.silence`). Raises UpstreamError (502, 504)."""
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics
