@@ -27,7 +27,7 @@ from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
-from guard.proxy.silence import raise_if_silent
+from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.upstream import (
@@ -200,26 +200,17 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     metrics = c.metrics
     exchange.task = request.task
     exchange.silence_limit_s = c.upstreams.silence_limits[name]
-    waiting = c.upstreams.silence.waiting
-    started = exchange.silent_since = time.perf_counter()
-    waiting.add(exchange)
+    wait = UpstreamWait(exchange, c.upstreams.silence.waiting)
     try:
-        try:
+        with wait:
             upstream = await c.upstreams.request(
                 name, request.method, request.rel_url.raw_path_qs, headers, body)
-        except asyncio.CancelledError:
-            raise_if_silent(exchange)
-            raise
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))
         raise error from exc
     finally:
-        waiting.discard(exchange)
-        elapsed = time.perf_counter() - started
-        exchange.waited_s += elapsed
-        exchange.upstream_s += elapsed
-        metrics.tally.observe(metrics.upstream_seconds, (name,), elapsed)
+        metrics.tally.observe(metrics.upstream_seconds, (name,), wait.elapsed)
     metrics.tally.count(metrics.upstream_responses, (name, f"{upstream.status // 100}xx"))
     return upstream
 
@@ -227,22 +218,12 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
 async def timed_read(upstream: aiohttp.ClientResponse, limit: int, exchange: Exchange,
                      waiting: set[Exchange]) -> bytes:
     """The whole upstream body, its wait counted as upstream time and watched for silence."""
-    started = exchange.silent_since = time.perf_counter()
-    waiting.add(exchange)
     try:
-        try:
+        with UpstreamWait(exchange, waiting):
             return await read_body(upstream, limit)
-        except asyncio.CancelledError:
-            raise_if_silent(exchange)
-            raise
     except aiohttp.ServerTimeoutError as exc:
         raise UpstreamError("upstream timed out while answering", status=504,
                             code="upstream_timeout") from exc
-    finally:
-        waiting.discard(exchange)
-        elapsed = time.perf_counter() - started
-        exchange.waited_s += elapsed
-        exchange.upstream_s += elapsed
 
 
 def is_event_stream(upstream: aiohttp.ClientResponse) -> bool:
@@ -366,11 +347,7 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
     try:
         while True:
             due = deadline()
-            started = time.perf_counter()
-            if pending is None:
-                exchange.silent_since = started
-            waiting.add(exchange)
-            try:
+            with UpstreamWait(exchange, waiting, restart_clock=pending is None):
                 if due is None and pending is None:
                     chunk: bytes | None = await upstream.content.readany()
                 else:
@@ -379,14 +356,6 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
                     timeout = None if due is None else max(0.0, due - time.monotonic())
                     done, _ = await asyncio.wait({pending}, timeout=timeout)
                     chunk, pending = (pending.result(), None) if done else (None, pending)
-            except asyncio.CancelledError:
-                raise_if_silent(exchange)
-                raise
-            finally:
-                waiting.discard(exchange)
-                elapsed = time.perf_counter() - started
-                exchange.waited_s += elapsed
-                exchange.upstream_s += elapsed
             if chunk == b"":
                 return
             yield chunk

@@ -3,17 +3,20 @@
 An upstream may stay silent for its `timeout_s`: before its answer's headers, between reads of a
 body, between stream chunks. aiohttp's `sock_read` timeout would enforce that by re-arming a timer
 on every read from the upstream, about 4k instructions each, twice per pass-through request. Here
-each wait for the upstream marks its Exchange (`silent_since`) and joins `SilenceWatch.waiting`; a
-sweep every `interval_s` cancels the task of a wait that has outlasted its limit, and the wait site
-turns that cancellation into aiohttp's own `ServerTimeoutError` (`raise_if_silent`), which the data
-path already answers: 504, or an error event once a stream has begun. A timeout fires between
+each wait for the upstream runs inside `UpstreamWait`, which marks its Exchange (`silent_since`)
+and puts it in `SilenceWatch.waiting`; a sweep every `interval_s` cancels the task of a wait that
+has outlasted its limit, and `UpstreamWait` turns that cancellation into aiohttp's own
+`ServerTimeoutError` (`raise_if_silent`), which the data path already answers: 504, or an error
+event once a stream has begun. A timeout fires between
 `timeout_s` and `timeout_s + interval_s` after the upstream last spoke.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -50,10 +53,48 @@ class SilenceWatch:
 
 
 def raise_if_silent(exchange: Exchange) -> None:
-    """Call in a wait's `except asyncio.CancelledError`: if the sweep cancelled the wait, raise
-    ServerTimeoutError in its place (and withdraw the cancellation); else return, to re-raise."""
+    """Where a wait meets CancelledError (`UpstreamWait` does this): if the sweep cancelled the
+    wait, raise ServerTimeoutError in its place (and withdraw the cancellation); else return, so
+    the cancellation goes on."""
     if exchange.went_silent and exchange.task is not None:
         exchange.went_silent = False
         exchange.task.uncancel()
         raise aiohttp.ServerTimeoutError(
             f"upstream silent for more than {exchange.silence_limit_s:g} s")
+
+
+class UpstreamWait:
+    """One wait for the upstream (`with UpstreamWait(...):`): its time is added to the exchange's
+    upstream and waited time (`elapsed` afterwards), the sweep watches it for silence, and a
+    cancellation by the sweep leaves it as ServerTimeoutError.
+
+    restart_clock: False when the wait goes on from an earlier one that ended without the
+    upstream speaking (a stream guard's hold-back tick), so the silence is counted from before.
+    """
+
+    __slots__ = ("_exchange", "_restart_clock", "_started", "_waiting", "elapsed")
+
+    def __init__(self, exchange: Exchange, waiting: set[Exchange], *,
+                 restart_clock: bool = True) -> None:
+        self._exchange = exchange
+        self._waiting = waiting
+        self._restart_clock = restart_clock
+        self._started = 0.0
+        self.elapsed = 0.0
+
+    def __enter__(self) -> UpstreamWait:
+        self._started = time.perf_counter()
+        if self._restart_clock:
+            self._exchange.silent_since = self._started
+        self._waiting.add(self._exchange)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        exchange = self._exchange
+        self._waiting.discard(exchange)
+        self.elapsed = time.perf_counter() - self._started
+        exchange.waited_s += self.elapsed
+        exchange.upstream_s += self.elapsed
+        if kind is asyncio.CancelledError:
+            raise_if_silent(exchange)
