@@ -14,7 +14,16 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import conversational, injection_docs, instructions, multilingual, styled, synthetic
+from training import (
+    conversational,
+    hazards,
+    hazards_content,
+    injection_docs,
+    instructions,
+    multilingual,
+    styled,
+    synthetic,
+)
 
 DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
@@ -47,6 +56,11 @@ class Recipe:
                          prompts of training/multilingual.py (train templates only); 0 leaves them out.
     everyday_chat:       customer-service and everyday-advice messages ("Do you sell gift cards?",
                          training/conversational.py; count). The dev split gets its own templates.
+    hazards:             generated requests for operational harm (training/hazards.py) as positives
+                         and their harmless twins on the same subjects as negatives (count per side).
+    hazard_tense:        add past and future rewordings of those harmful requests.
+    content_hazards:     generated requests for harmful content (training/hazards_content.py:
+                         disinformation, harassment, hate, scams, copyright, ...) and their twins.
     """
 
     styled_benign: int = 0
@@ -61,6 +75,9 @@ class Recipe:
     injections_negative: bool = False
     multilingual: float = 0.0
     everyday_chat: int = 0
+    hazards: int = 0
+    hazard_tense: bool = False
+    content_hazards: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -88,6 +105,9 @@ HARMFUL_RECIPE = Recipe(
     short_everyday=250,
     injections_negative=True,
     everyday_chat=1500,
+    hazards=3000,
+    hazard_tense=True,
+    content_hazards=1500,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -260,6 +280,25 @@ def _styled_negatives(
     return out
 
 
+def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
+    """The generated hazard taxonomy: harmful requests (label 1) and harmless twins (label 0)."""
+    operational = hazards.harmful(rng, recipe.hazards)
+    rows = [Example(t, 1, "synthetic/hazard") for t in operational]
+    if recipe.hazard_tense:
+        rows += [
+            Example(t, 1, "synthetic/hazard_tense") for t in synthetic.tense_rewordings(operational, rng)
+        ]
+    rows += [
+        Example(t, 1, "synthetic/content_hazard")
+        for t in hazards_content.harmful(rng, recipe.content_hazards)
+    ]
+    rows += [Example(t, 0, "synthetic/hazard_twin") for t in hazards.benign(rng, recipe.hazards)]
+    rows += [
+        Example(t, 0, "synthetic/content_twin") for t in hazards_content.benign(rng, recipe.content_hazards)
+    ]
+    return rows
+
+
 def multilingual_rows(model: str, split: str, seed: int = 13) -> list[Example]:
     """FR/DE/ES rows of training/multilingual.py; on dev they are reported, never used for tuning."""
     return [Example(t, label, group) for t, label, group in multilingual.labelled(model, split, seed)]
@@ -290,6 +329,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             if recipe.redteam_weight:
                 redteam = _of_kind(rows, "redteam_attempt_first_turn")
                 pos += [Example(r["text"], 1, _group(r)) for r in redteam]
+            pos += _hazard_rows(rng, recipe)  # both labels: harmful requests and their twins
             if recipe.harmful_questions:
                 pos += [
                     Example(t, 1, "synthetic/harmful_as_question")

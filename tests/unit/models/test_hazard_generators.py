@@ -1,0 +1,49 @@
+"""The hazard generators (training/hazards.py, training/hazards_content.py): seeded, unique, sized,
+and no prompt on both sides."""
+
+from __future__ import annotations
+
+import random
+from types import ModuleType
+
+import pytest
+
+from training import hazards, hazards_content
+
+GENERATORS = pytest.mark.parametrize("module", [hazards, hazards_content], ids=lambda m: m.__name__)
+
+
+@GENERATORS
+def test_same_seed_gives_the_same_sorted_unique_prompts(module: ModuleType) -> None:
+    """A fixed seed reproduces both sides exactly; each side is sorted and free of repeats."""
+    for side in (module.harmful, module.benign):
+        first = side(random.Random(0), 500)
+        assert first == side(random.Random(0), 500)
+        assert first != side(random.Random(1), 500)
+        assert first == sorted(set(first))
+
+
+@GENERATORS
+def test_each_side_returns_the_requested_count(module: ModuleType) -> None:
+    """3,000 prompts per side, as the training recipe asks; small counts are exact too."""
+    for side in (module.harmful, module.benign):
+        assert len(side(random.Random(0), 3000)) == 3000
+        assert len(side(random.Random(0), 7)) == 7
+        assert side(random.Random(0), 0) == []
+
+
+@GENERATORS
+def test_no_prompt_is_on_both_sides(module: ModuleType) -> None:
+    """A harmful prompt is never also produced as a benign one (the twins differ in their aim)."""
+    harmful = {text.lower().rstrip(".?!") for text in module.harmful(random.Random(0), 3000)}
+    benign = {text.lower().rstrip(".?!") for text in module.benign(random.Random(0), 3000)}
+    assert not harmful & benign
+
+
+def test_twins_share_their_subjects_with_the_harmful_side() -> None:
+    """Every hazard subject appears on both sides, so a subject alone is never the signal."""
+    harmful = " ".join(hazards.harmful(random.Random(0), 3000))
+    benign = " ".join(hazards.benign(random.Random(0), 3000))
+    for hazard in hazards.HAZARDS.values():
+        for subject in hazard.subjects:
+            assert subject in harmful and subject in benign, subject
