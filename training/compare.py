@@ -50,11 +50,17 @@ TWINS_FP = Recipe(
     matched_twins=True,
     first_person=300,
 )
-QUESTIONS = dataclasses.replace(data.HARMFUL_RECIPE, short_everyday=0, injections_negative=False)
 SHIPPED = data.HARMFUL_RECIPE
+VERSION_1 = dataclasses.replace(SHIPPED, everyday_chat=0, hazards=0, hazard_tense=False, content_hazards=0)
+QUESTIONS = dataclasses.replace(VERSION_1, short_everyday=0, injections_negative=False)
 TWINS_FP_FEWER = dataclasses.replace(QUESTIONS, benign_questions=0)
 QUESTIONS_1500 = dataclasses.replace(QUESTIONS, styled_benign=1500)
 OLD_REDTEAM = Recipe(redteam_weight=1.0)
+VERSION_2 = dataclasses.replace(VERSION_1, everyday_chat=SHIPPED.everyday_chat)
+OPERATIONAL = dataclasses.replace(VERSION_2, hazards=3000)
+OPERATIONAL_TENSE = dataclasses.replace(OPERATIONAL, hazard_tense=True)
+CONTENT_ONLY = dataclasses.replace(VERSION_2, content_hazards=1500)
+HAZARDS_DOUBLE = dataclasses.replace(SHIPPED, hazards=6000, content_hazards=3000)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -81,12 +87,19 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ benign first-person questions, char+word, C=16", QUESTIONS, features, 16.0),
     ("+ benign first-person questions, 1500 styled, char+word, C=16", QUESTIONS_1500, features, 16.0),
     ("+ benign first-person questions, word only, C=16", QUESTIONS, words, 16.0),
-    (
-        "+ short everyday messages + injections as negatives, char+word, C=16 (shipped)",
-        SHIPPED,
-        features,
-        16.0,
-    ),
+    ("+ short everyday messages + injections as negatives, char+word, C=16", VERSION_1, features, 16.0),
+    ("+ everyday chat (version 2), char+word, C=16", VERSION_2, features, 16.0),
+    ("version 2 data, char+word, C=2", VERSION_2, features, 2.0),
+    ("+ operational hazards (3000 + twins), char+word, C=16", OPERATIONAL, features, 16.0),
+    ("+ operational hazards, tense rewordings, char+word, C=16", OPERATIONAL_TENSE, features, 16.0),
+    ("+ operational hazards, tense rewordings, char+word, C=2", OPERATIONAL_TENSE, features, 2.0),
+    ("version 2 data + content hazards only (1500 + twins), char+word, C=2", CONTENT_ONLY, features, 2.0),
+    ("+ operational and content hazards, char+word, C=16", SHIPPED, features, 16.0),
+    ("+ operational and content hazards, char+word, C=8", SHIPPED, features, 8.0),
+    ("+ operational and content hazards, char+word, C=4", SHIPPED, features, 4.0),
+    ("+ operational and content hazards, char+word, C=2 (shipped, version 3)", SHIPPED, features, 2.0),
+    ("+ operational and content hazards, word only, C=2", SHIPPED, words, 2.0),
+    ("+ twice the hazards (6000 + 3000), char+word, C=2", HAZARDS_DOUBLE, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 
@@ -107,6 +120,11 @@ def pct(x: float) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m training.compare [--seed N] [SUBSTRING ...]`: the variants whose label contains
+    one of the substrings (all without any), their generated data drawn with seed N (default 13)."""
+    seed = 13
+    if argv[:1] == ["--seed"]:
+        seed, argv = int(argv[1]), argv[2:]
     chosen = [v for v in VARIANTS if not argv or any(a in v[0] for a in argv)]
     print(
         "| variant | dev recall (both budgets) | check FP / recall at that point "
@@ -117,7 +135,7 @@ def main(argv: list[str]) -> int:
     check = checkset.rows()
     for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
-        train = data.build("harmful_request", "train", recipe=recipe)
+        train = data.build("harmful_request", "train", seed, recipe=recipe)
         vectorizer, clf = fit(
             train, c=c, max_features=40000, analyzer=analyzer, sample_weight=data.weights(train, recipe)
         )

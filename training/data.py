@@ -281,21 +281,20 @@ def _styled_negatives(
 
 
 def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
-    """The generated hazard taxonomy: harmful requests (label 1) and harmless twins (label 0)."""
+    """The generated hazard taxonomy: harmful requests (label 1) and harmless twins (label 0).
+    Draws nothing from `rng` when the recipe asks for none, so older recipes draw as before."""
     operational = hazards.harmful(rng, recipe.hazards)
     rows = [Example(t, 1, "synthetic/hazard") for t in operational]
     if recipe.hazard_tense:
         rows += [
             Example(t, 1, "synthetic/hazard_tense") for t in synthetic.tense_rewordings(operational, rng)
         ]
-    rows += [
-        Example(t, 1, "synthetic/content_hazard")
-        for t in hazards_content.harmful(rng, recipe.content_hazards)
-    ]
     rows += [Example(t, 0, "synthetic/hazard_twin") for t in hazards.benign(rng, recipe.hazards)]
-    rows += [
-        Example(t, 0, "synthetic/content_twin") for t in hazards_content.benign(rng, recipe.content_hazards)
-    ]
+    if recipe.content_hazards:
+        content = hazards_content.harmful(rng, recipe.content_hazards)
+        rows += [Example(t, 1, "synthetic/content_hazard") for t in content]
+        twins = hazards_content.benign(rng, recipe.content_hazards)
+        rows += [Example(t, 0, "synthetic/content_twin") for t in twins]
     return rows
 
 
