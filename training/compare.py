@@ -4,7 +4,7 @@ Each variant (training recipe x features x regularisation) is fitted on the trai
 threshold placed on dev (FP budgets: 1% benign, 10% over_refusal_safe; and the looser point with
 the benign budget only), and then scored on dev and on the hand-written check set
 (training/checkset.jsonl), which takes no part in fitting or threshold placement. Prints a
-Markdown table (copied into bench/BENCHMARKS.md and training/RESULTS.md).
+Markdown table (copied into bench/BENCHMARKS.md).
 
 Static embeddings distilled from MiniLM (model2vec) are compared separately, in
 training/embed_compare.py (needs the `embed` extra); they did not beat the n-gram model.
