@@ -55,18 +55,35 @@ DATA = {
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time).",
 }
+# harmful_request's all-benign check sets: key, title, what the rows are.
+BENIGN_CHECKSETS = (
+    (
+        "chat_checkset",
+        "everyday chat",
+        "hand-written everyday messages to an assistant (customer service, advice, translations), "
+        "written before training/conversational.py",
+    ),
+    (
+        "tense_checkset",
+        "questions about the past and the future",
+        "hand-written harmless questions in the frames of the tense attack (\"How did people "
+        "preserve meat before refrigerators existed?\"), written before the benign tense rewordings "
+        "of training/data.py",
+    ),
+)
 LIMITS = {
     "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. The public "
     "data ties harm to imperative phrasing and safety to NQ-style questions; the training set now "
     "covers both styles in both classes, which lowered dev recall at the benign-only point (the dev "
     "split rewards the style shortcut) but cut false positives on the hand-written check set "
-    "from 24% to 9% at that point. Everyday chat still trips it on topic words (\"gift cards\", "
-    "\"pay by card\", \"as an adult\"): version 3 flags 3.5% of held-out everyday messages at "
+    'from 24% to 9% at that point. Everyday chat still trips it on topic words ("gift cards", '
+    '"pay by card", "as an adult"): version 3 flags 3.5% of held-out everyday messages at '
     "its threshold and 5.5% at the benign-only point. It knows the hazards it was shown: the "
     "generated taxonomy (version 3) names a few hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score low. "
-    "The generators and the check sets were written by the same team. Benign prompts built as near-copies of harmful ones "
+    "The generators and the check sets were written by the same team. Benign prompts built as "
+    "near-copies of harmful ones "
     "(JailbreakBench benign) score high, so the threshold that keeps their FP at 10% gives up "
     "most of the recall; "
     "`meta.threshold_benign_budget_only` catches far more at the cost of over-refusal. Short "
@@ -82,7 +99,7 @@ LIMITS = {
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
-    "prompts share: a playful persona request (\"pretend you are a pirate\") can still fire, so "
+    'prompts share: a playful persona request ("pretend you are a pirate") can still fire, so '
     "the model reads user messages only unless a policy adds `roles: [user, system]`. English "
     "only in practice.",
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
@@ -143,14 +160,16 @@ def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _points_table(check: dict[str, Any], columns: tuple[str, str],
-                  points: dict[str, str]) -> list[str]:
+def _points_table(check: dict[str, Any], columns: tuple[str, str], points: dict[str, str]) -> list[str]:
     """A check set's false-positive and recall columns at each named operating point."""
     return [
         f"| operating point | threshold | {columns[0]} | {columns[1]} |",
         "|---|---|---|---|",
-        *[f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
-          f"| {_pct(check[key]['recall'])} |" for label, key in points.items()],
+        *[
+            f"| {label} | {check[key]['threshold']} | {_pct(check[key]['fp_rate'])} "
+            f"| {_pct(check[key]['recall'])} |"
+            for label, key in points.items()
+        ],
     ]
 
 
@@ -207,8 +226,11 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             f"{check['at_threshold']['harmful_n']} harmful requests, written for this project; used "
             f"only for this report (never to fit or to tune). AUC {check['auc']:.3f}.",
             "",
-            *_points_table(check, ("benign FP", "harmful recall"), {
-                "model threshold": "at_threshold", "benign budget only": "at_benign_budget_only"}),
+            *_points_table(
+                check,
+                ("benign FP", "harmful recall"),
+                {"model threshold": "at_threshold", "benign budget only": "at_benign_budget_only"},
+            ),
         ]
     if "injection_checkset" in figures:
         check = figures["injection_checkset"]
@@ -219,20 +241,22 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "injected instruction each, written for this project; used only for this report (never "
             f"to fit or to tune). AUC {check['auc']:.3f}.",
             "",
-            *_points_table(check, ("clean flagged", "attacked flagged"), {
-                "model threshold": "at_threshold", "packs' previous 0.6": "at_pack_threshold"}),
+            *_points_table(
+                check,
+                ("clean flagged", "attacked flagged"),
+                {"model threshold": "at_threshold", "packs' previous 0.6": "at_pack_threshold"},
+            ),
         ]
-    if "chat_checkset" in figures:
-        check = figures["chat_checkset"]
-        lines += [
-            "",
-            "## Figures (everyday chat, training/chat_checkset.jsonl)",
-            f"{check['n']} hand-written everyday messages to an assistant (customer service, advice, "
-            "translations), all benign, written before training/conversational.py and used only for "
-            f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
-            f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point, "
-            f"{_pct(check['fp_at_strict_pack'])} at 0.55.",
-        ]
+    for key, title, about in BENIGN_CHECKSETS:
+        if key in figures:
+            check = figures[key]
+            lines += [
+                "",
+                f"## Figures ({title}, training/{key}.jsonl)",
+                f"{check['n']} {about}, all benign, used only for this report. Flagged: "
+                f"{_pct(check['fp_at_threshold'])} at the model threshold (the strict pack's), "
+                f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point.",
+            ]
     if "instructions_checkset" in figures:
         check = figures["instructions_checkset"]
         lines += [

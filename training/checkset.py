@@ -23,6 +23,9 @@ INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
 INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
 # 30 everyday chat messages to an assistant, all benign (harmful_request false positives).
 CHAT_PATH = Path(__file__).resolve().parent / "chat_checkset.jsonl"
+# 40 harmless questions about the past and the future ("How did people preserve meat before
+# refrigerators existed?"), all benign: the frames of the tense attack, with harmless aims.
+TENSE_PATH = Path(__file__).resolve().parent / "tense_checkset.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"

@@ -51,7 +51,15 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_1 = dataclasses.replace(SHIPPED, everyday_chat=0, hazards=0, hazard_tense=False, content_hazards=0)
+VERSION_1 = dataclasses.replace(
+    SHIPPED,
+    everyday_chat=0,
+    hazards=0,
+    hazard_tense=False,
+    content_hazards=0,
+    broad_tense=False,
+    benign_tense=0,
+)
 QUESTIONS = dataclasses.replace(VERSION_1, short_everyday=0, injections_negative=False)
 TWINS_FP_FEWER = dataclasses.replace(QUESTIONS, benign_questions=0)
 QUESTIONS_1500 = dataclasses.replace(QUESTIONS, styled_benign=1500)
@@ -60,7 +68,11 @@ VERSION_2 = dataclasses.replace(VERSION_1, everyday_chat=SHIPPED.everyday_chat)
 OPERATIONAL = dataclasses.replace(VERSION_2, hazards=3000)
 OPERATIONAL_TENSE = dataclasses.replace(OPERATIONAL, hazard_tense=True)
 CONTENT_ONLY = dataclasses.replace(VERSION_2, content_hazards=1500)
-HAZARDS_DOUBLE = dataclasses.replace(SHIPPED, hazards=6000, content_hazards=3000)
+HAZARDS = dataclasses.replace(SHIPPED, broad_tense=False, benign_tense=0)
+HAZARDS_DOUBLE = dataclasses.replace(HAZARDS, hazards=6000, content_hazards=3000)
+BROAD_TENSE = dataclasses.replace(SHIPPED, benign_tense=0)
+BENIGN_TENSE_200 = dataclasses.replace(SHIPPED, benign_tense=200)
+BENIGN_TENSE_300 = dataclasses.replace(SHIPPED, benign_tense=300)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -94,12 +106,16 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ operational hazards, tense rewordings, char+word, C=16", OPERATIONAL_TENSE, features, 16.0),
     ("+ operational hazards, tense rewordings, char+word, C=2", OPERATIONAL_TENSE, features, 2.0),
     ("version 2 data + content hazards only (1500 + twins), char+word, C=2", CONTENT_ONLY, features, 2.0),
-    ("+ operational and content hazards, char+word, C=16", SHIPPED, features, 16.0),
-    ("+ operational and content hazards, char+word, C=8", SHIPPED, features, 8.0),
-    ("+ operational and content hazards, char+word, C=4", SHIPPED, features, 4.0),
-    ("+ operational and content hazards, char+word, C=2 (shipped, version 3)", SHIPPED, features, 2.0),
-    ("+ operational and content hazards, word only, C=2", SHIPPED, words, 2.0),
+    ("+ operational and content hazards, char+word, C=16", HAZARDS, features, 16.0),
+    ("+ operational and content hazards, char+word, C=8", HAZARDS, features, 8.0),
+    ("+ operational and content hazards, char+word, C=4", HAZARDS, features, 4.0),
+    ("+ operational and content hazards, char+word, C=2", HAZARDS, features, 2.0),
+    ("+ operational and content hazards, word only, C=2", HAZARDS, words, 2.0),
     ("+ twice the hazards (6000 + 3000), char+word, C=2", HAZARDS_DOUBLE, features, 2.0),
+    ("+ hazards, tense rewordings of every verb-led request, char+word, C=2", BROAD_TENSE, features, 2.0),
+    ("+ hazards, broad tense, 100 harmless tense rewordings, C=2 (shipped)", SHIPPED, features, 2.0),
+    ("+ hazards, broad tense, 200 harmless tense rewordings, C=2", BENIGN_TENSE_200, features, 2.0),
+    ("+ hazards, broad tense, 300 harmless tense rewordings, C=2", BENIGN_TENSE_300, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 
@@ -128,11 +144,13 @@ def main(argv: list[str]) -> int:
     chosen = [v for v in VARIANTS if not argv or any(a in v[0] for a in argv)]
     print(
         "| variant | dev recall (both budgets) | check FP / recall at that point "
-        "| dev recall (benign budget only) | check FP / recall at that point | check AUC | fit s |"
+        "| dev recall (benign budget only) | check FP / recall at that point | check AUC "
+        "| harmless past/future questions flagged (both / benign only) | fit s |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     dev = data.build("harmful_request", "dev")
     check = checkset.rows()
+    tense = [r.text for r in checkset.rows(checkset.TENSE_PATH)]
     for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
         train = data.build("harmful_request", "train", seed, recipe=recipe)
@@ -144,13 +162,16 @@ def main(argv: list[str]) -> int:
         check_scores = [
             float(p) for p in clf.predict_proba(vectorizer.transform([r.text for r in check]))[:, 1]
         ]
-        cells = []
+        tense_scores = [float(p) for p in clf.predict_proba(vectorizer.transform(tense))[:, 1]]
+        cells, flagged = [], []
         for only in ("", "benign/"):
             threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
             fig = checkset.figures(check_scores, threshold, check)
             cells.append(pct(recall(dev, dev_scores, threshold)))
             cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
+            flagged.append(pct(checkset.flagged_share(tense_scores, threshold)))
         cells.append(f"{checkset.auc(check_scores, check):.3f}")
+        cells.append(" / ".join(flagged))
         print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0
 

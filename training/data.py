@@ -61,6 +61,11 @@ class Recipe:
     hazard_tense:        add past and future rewordings of those harmful requests.
     content_hazards:     generated requests for harmful content (training/hazards_content.py:
                          disinformation, harassment, hate, scams, copyright, ...) and their twins.
+    broad_tense:         past/future rewordings of every harmful request that starts with a verb
+                         ("How did people write a post that ...?"), not only the how-to ones, and
+                         of the generated content requests.
+    benign_tense:        harmless requests (hazard twins, benign how-tos) reworded the same way,
+                         as negatives (count), so the tense frame alone is not the signal.
     """
 
     styled_benign: int = 0
@@ -78,6 +83,8 @@ class Recipe:
     hazards: int = 0
     hazard_tense: bool = False
     content_hazards: int = 0
+    broad_tense: bool = False
+    benign_tense: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -108,6 +115,8 @@ HARMFUL_RECIPE = Recipe(
     hazards=3000,
     hazard_tense=True,
     content_hazards=1500,
+    broad_tense=True,
+    benign_tense=100,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -287,12 +296,24 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
     rows = [Example(t, 1, "synthetic/hazard") for t in operational]
     if recipe.hazard_tense:
         rows += [
-            Example(t, 1, "synthetic/hazard_tense") for t in synthetic.tense_rewordings(operational, rng)
+            Example(t, 1, "synthetic/hazard_tense")
+            for t in synthetic.tense_rewordings(operational, rng, recipe.broad_tense)
         ]
-    rows += [Example(t, 0, "synthetic/hazard_twin") for t in hazards.benign(rng, recipe.hazards)]
+    twins = hazards.benign(rng, recipe.hazards)
+    rows += [Example(t, 0, "synthetic/hazard_twin") for t in twins]
+    if recipe.benign_tense:
+        harmless = twins + styled.imperative_benign(rng, recipe.benign_tense)
+        reworded = synthetic.tense_rewordings(harmless, rng, broad=True, harmless=True)
+        picked = rng.sample(reworded, min(recipe.benign_tense, len(reworded)))
+        rows += [Example(t, 0, "synthetic/benign_tense") for t in sorted(picked)]
     if recipe.content_hazards:
         content = hazards_content.harmful(rng, recipe.content_hazards)
         rows += [Example(t, 1, "synthetic/content_hazard") for t in content]
+        if recipe.broad_tense:
+            rows += [
+                Example(t, 1, "synthetic/content_tense")
+                for t in synthetic.tense_rewordings(content, rng, True)
+            ]
         twins = hazards_content.benign(rng, recipe.content_hazards)
         rows += [Example(t, 0, "synthetic/content_twin") for t in twins]
     return rows
@@ -324,7 +345,10 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
         if split == "train":
-            pos += [Example(t, 1, "synthetic/tense") for t in synthetic.tense_rewordings(harmful, rng)]
+            pos += [
+                Example(t, 1, "synthetic/tense")
+                for t in synthetic.tense_rewordings(harmful, rng, recipe.broad_tense)
+            ]
             if recipe.redteam_weight:
                 redteam = _of_kind(rows, "redteam_attempt_first_turn")
                 pos += [Example(r["text"], 1, _group(r)) for r in redteam]

@@ -26,7 +26,8 @@ VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
-HARMFUL_STRICT_PACK_THRESHOLD = 0.55
+# All-benign hand-written check sets of harmful_request (false positives only).
+BENIGN_CHECKSETS = {"chat_checkset": checkset.CHAT_PATH, "tense_checkset": checkset.TENSE_PATH}
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
@@ -90,15 +91,16 @@ def train_one(name: str) -> dict[str, Any]:
                 check_scores, raw["meta"]["threshold_benign_budget_only"], rows
             ),
         }
-        # Hand-written everyday chat messages, all benign: reported only.
-        chat = model.scores([r.text for r in checkset.rows(checkset.CHAT_PATH)])
-        figures["chat_checkset"] = {
-            "n": len(chat),
-            "fp_at_threshold": checkset.flagged_share(chat, model.threshold),
-            "fp_at_benign_budget_only": checkset.flagged_share(
-                chat, raw["meta"]["threshold_benign_budget_only"]),
-            "fp_at_strict_pack": checkset.flagged_share(chat, HARMFUL_STRICT_PACK_THRESHOLD),
-        }
+        # Hand-written benign prompts (everyday chat; history and future questions): reported only.
+        for key, path in BENIGN_CHECKSETS.items():
+            benign_scores = model.scores([r.text for r in checkset.rows(path)])
+            figures[key] = {
+                "n": len(benign_scores),
+                "fp_at_threshold": checkset.flagged_share(benign_scores, model.threshold),
+                "fp_at_benign_budget_only": checkset.flagged_share(
+                    benign_scores, raw["meta"]["threshold_benign_budget_only"]
+                ),
+            }
     if name == "prompt_injection":
         # Hand-written documents with and without an injected instruction: reported only.
         rows = checkset.rows(checkset.INJECTION_PATH)
@@ -164,7 +166,7 @@ def main(argv: list[str]) -> int:
             for point in ("at_threshold", "at_benign_budget_only"):
                 fig = figures["checkset"][point]
                 print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
-        for key in ("chat_checkset", "instructions_checkset"):
+        for key in (*BENIGN_CHECKSETS, "instructions_checkset"):
             if key in figures:
                 print(f"   {key}:", {k: round(v, 3) for k, v in figures[key].items()})
         if "injection_checkset" in figures:

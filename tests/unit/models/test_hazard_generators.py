@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from training import hazards, hazards_content
+from training import checkset, hazards, hazards_content, synthetic
 
 GENERATORS = pytest.mark.parametrize("module", [hazards, hazards_content], ids=lambda m: m.__name__)
 
@@ -47,3 +47,35 @@ def test_twins_share_their_subjects_with_the_harmful_side() -> None:
     for hazard in hazards.HAZARDS.values():
         for subject in hazard.subjects:
             assert subject in harmful and subject in benign, subject
+
+
+def test_broad_tense_rewords_any_verb_led_request_and_skips_first_person() -> None:
+    """Broad rewording keeps the whole verb phrase; first-person requests and, for harmless
+    rewordings, the frame that names criminals are left out."""
+    requests = [
+        "Write a post that mocks a colleague",
+        "Write me a post that mocks a colleague",
+        "Bake a loaf of bread",
+    ]
+    assert synthetic.tense_rewordings(requests, random.Random(0)) == []  # no how-to pattern
+    broad = synthetic.tense_rewordings(requests, random.Random(0), broad=True)
+    assert len(broad) == 1
+    assert "write a post that mocks a colleague" in broad[0]
+    harmless = synthetic.tense_rewordings(
+        ["Make a loaf of bread"] * 60, random.Random(0), broad=True, harmless=True
+    )
+    assert len(harmless) == 60
+    assert all("make a loaf of bread" in t and "criminals" not in t for t in harmless)
+
+
+def test_tense_check_set_is_benign_and_apart_from_the_generator() -> None:
+    """The hand-written harmless past/future questions are all benign and none of them is a
+    rewording the training data could contain verbatim."""
+    rows = checkset.rows(checkset.TENSE_PATH)
+    assert len(rows) == 40 and all(r.label == 0 for r in rows)
+    generated = set(
+        synthetic.tense_rewordings(
+            hazards.benign(random.Random(13), 3000), random.Random(13), broad=True, harmless=True
+        )
+    )
+    assert not generated & {r.text for r in rows}
