@@ -66,8 +66,8 @@ BENIGN_CHECKSETS = (
     (
         "tense_checkset",
         "questions about the past and the future",
-        "hand-written harmless questions in the frames of the tense attack (\"How did people "
-        "preserve meat before refrigerators existed?\"), written before the benign tense rewordings "
+        'hand-written harmless questions in the frames of the tense attack ("How did people '
+        'preserve meat before refrigerators existed?"), written before the benign tense rewordings '
         "of training/data.py",
     ),
 )
@@ -78,7 +78,9 @@ LIMITS = {
     "split rewards the style shortcut) but cut false positives on the hand-written check set "
     'from 24% to 9% at that point. Everyday chat still trips it on topic words ("gift cards", '
     '"pay by card", "as an adult"): version 3 flags 3.5% of held-out everyday messages at '
-    "its threshold and 5.5% at the benign-only point. It knows the hazards it was shown: the "
+    "its threshold and 5.0% at the benign-only point. The past/future frames of the tense attack "
+    '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
+    "history questions score above the threshold (figures above). It knows the hazards it was shown: the "
     "generated taxonomy (version 3) names a few hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score low. "
