@@ -54,6 +54,7 @@ from training.fit import SEED
 MAX_TOKENS = 128
 OUT = Path(os.environ.get("GUARD_FINETUNE_OUT", "/tmp/guard-finetune"))  # noqa: S108  (scratch output)
 Scorer = Callable[[Sequence[str]], list[float]]
+NGRAM_ROW = "n-gram (shipped)"  # whichever harmful_request artefact is in the package
 
 
 class Classifier(nn.Module):
@@ -298,14 +299,14 @@ def main(argv: list[str]) -> int:
     }
     ngram = load_model("harmful_request")
     results: dict[str, dict[str, list[float]]] = {
-        "n-gram (shipped, version 2)": {k: ngram.scores(v) for k, v in texts.items()}
+        NGRAM_ROW: {k: ngram.scores(v) for k, v in texts.items()}
     }
     tok = tokenizer()
 
     def record(label: str, model: nn.Module) -> None:
         started = time.perf_counter()
         results[label] = {k: scores(model, tok, v) for k, v in texts.items()}
-        base = results["n-gram (shipped, version 2)"]
+        base = results[NGRAM_ROW]
         results[f"mean of n-gram and {label}"] = {
             k: [(a + b) / 2 for a, b in zip(base[k], results[label][k], strict=True)] for k in texts
         }
@@ -350,7 +351,7 @@ def print_tables(dev: list[data.Example], results: dict[str, dict[str, list[floa
     print("\n".join(r[0] for r in rows))
     groups = [
         g.group
-        for g in evaluate.per_group(dev, results["n-gram (shipped, version 2)"]["dev"], 0.5)
+        for g in evaluate.per_group(dev, results[NGRAM_ROW]["dev"], 0.5)
         if g.group.startswith(("harmful_request/", "toxic_prefix/"))
     ]
     print(f"\n| model | {' | '.join(groups)} (both budgets) | {' | '.join(groups)} (benign budget only) |")
@@ -365,7 +366,7 @@ def cascade(dev: list[data.Example], results: dict[str, dict[str, list[float]]])
     alone flags (FP budgets still hold); the table says what recall that costs and which share of
     each dev group would pay for the heavy model.
     """
-    ngram = results["n-gram (shipped, version 2)"]["dev"]
+    ngram = results[NGRAM_ROW]["dev"]
     finals = [k for k in results if k.startswith("MiniLM fine-tuned (")]
     label = finals[-1]
     heavy = results[label]["dev"]
