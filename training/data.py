@@ -312,10 +312,10 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         if recipe.broad_tense:
             rows += [
                 Example(t, 1, "synthetic/content_tense")
-                for t in synthetic.tense_rewordings(content, rng, True)
+                for t in synthetic.tense_rewordings(content, rng, broad=True)
             ]
-        twins = hazards_content.benign(rng, recipe.content_hazards)
-        rows += [Example(t, 0, "synthetic/content_twin") for t in twins]
+        content_twins = hazards_content.benign(rng, recipe.content_hazards)
+        rows += [Example(t, 0, "synthetic/content_twin") for t in content_twins]
     return rows
 
 
