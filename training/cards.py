@@ -187,7 +187,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "Logistic regression (scikit-learn, liblinear, balanced class weights, fixed seed) over "
         "TF-IDF weighted character 3-5-grams and word 1-2-grams of folded text (NFKC, invisible "
         "characters removed, case folded, look-alike letters and leetspeak folded; see "
-        "`features.py`). Served by a pure-Python scorer (`loader.py`): no numpy, no scikit-learn.",
+        "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy (`vocabulary.py`): no scikit-learn.",
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",

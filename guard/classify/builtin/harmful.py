@@ -1,9 +1,9 @@
 """Trained classifiers: `harmful_request`, `harmful_response`, and model scorers for jailbreaks and
 prompt injection.
 
-Each wraps one shipped `TextModel` (guard/classify/models/): n-gram logistic regressions scored in
-pure Python, well under a millisecond per kilobyte. Scoring always runs in the default executor,
-one call per batch of segments, so the event loop never waits on it.
+Each wraps one shipped `TextModel` (guard/classify/models/): n-gram logistic regressions scored
+with numpy in about half a millisecond per kilobyte. Scoring always runs in the default
+executor, one call per batch of segments, so the event loop never waits on it.
 
 Labels: `harmful` (harmful_request, harmful_response), `jailbreak`, `prompt_injection`. The score
 of a verdict is the model's score; it fires at or above the threshold (the dev-tuned one unless

@@ -1,9 +1,10 @@
 # ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
 """Text folding and n-gram features shared by training and serving.
 
-Training calls `features()` through scikit-learn (as the vectoriser's analyzer), serving calls it
-directly, so the two cannot drift apart. Everything here is pure Python and deterministic: no
-`hash()` (randomised per process), no locale, no third-party code.
+Training calls `features()` through scikit-learn (as the vectoriser's analyzer). Serving folds with
+the same `fold()` and finds the same n-grams as integer keys (`vocabulary.py`, checked against
+`features()` by the tests), so the two cannot drift apart. Everything here is pure Python and
+deterministic: no `hash()` (randomised per process), no locale, no third-party code.
 """
 
 from __future__ import annotations
@@ -53,12 +54,12 @@ _CONFUSABLES = {
 }
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
-# A token that mixes letters with leet digits/symbols ("b0mb", "h4ck3r", "$teal"); pure numbers
-# ("1990", "3.5") never match, so dates and quantities keep their meaning.
-_LEET_TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
+# A whole token that mixes letters with leet digits/symbols ("b0mb", "h4ck3r", "$teal"); pure
+# numbers ("1990", "3.5") and plain words never match, so dates and quantities keep their meaning.
+# The lookbehind anchors each try at a token's start, so the scan stays linear.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[013457@$])[a-z0-9@$]+")
 _LEET_CHARS = frozenset("013457@$")
-_WORD = re.compile(r"\w+")
-_SPACE = re.compile(r"\s+")
+WORD = re.compile(r"\w+")
 
 CHAR_ORDERS = (3, 4, 5)
 # Longer texts are scored on their head and tail: jailbreak framing sits at the start and the end,
@@ -73,10 +74,7 @@ def _drop_invisible(text: str) -> str:
 
 
 def _unleet(match: re.Match[str]) -> str:
-    token = match.group(0)
-    if _LEET_CHARS.isdisjoint(token):
-        return token
-    return token.translate(_LEET)
+    return match.group(0).translate(_LEET)
 
 
 def fold(text: str) -> str:
@@ -90,8 +88,10 @@ def fold(text: str) -> str:
     text = text.casefold()
     if not text.isascii():
         text = text.translate(_CONFUSABLE_TABLE)
-    text = _LEET_TOKEN.sub(_unleet, text)
-    return _SPACE.sub(" ", text).strip()
+    if not _LEET_CHARS.isdisjoint(text):
+        text = _LEET_TOKEN.sub(_unleet, text)
+    # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
+    return " ".join(text.split())
 
 
 def features(text: str) -> list[str]:
@@ -107,7 +107,7 @@ def _features(text: str) -> tuple[str, ...]:
     size = len(padded)
     # list comprehensions, not generators: this loop is most of a model's scoring time
     out = [padded[i : i + n] for n in CHAR_ORDERS for i in range(size - n + 1)]
-    words = _WORD.findall(folded)
+    words = WORD.findall(folded)
     out += ["w:" + w for w in words]
     out += [f"b:{a} {b}" for a, b in pairwise(words)]
     return tuple(out)

@@ -1,8 +1,9 @@
-"""Loads the shipped text models and scores texts with them, in pure Python.
+"""Loads the shipped text models and scores texts with them.
 
 A model is a logistic regression over TF-IDF weighted n-grams (see `features.py`): the score of a
 text is sigmoid(w · x / |x| + b) where x holds (1 + ln count) * idf for every known n-gram. The
 artefact is a gzipped JSON file beside this module; nothing is fetched, nothing is compiled.
+The n-grams are found as integer keys with numpy (`vocabulary.py`), never built as strings.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from guard.classify.models.features import FEATURES_VERSION, counts
+import numpy as np
+import numpy.typing as npt
+
+from guard.classify.models.features import FEATURES_VERSION
+from guard.classify.models.vocabulary import Vocabulary, encode
 from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 1
@@ -30,28 +35,25 @@ class TextModel:
     name:      what it detects (one of MODEL_NAMES).
     version:   artefact version (bumped by each retraining that changes figures).
     threshold: score at or above which a text counts as positive, tuned on the dev split.
+    grams, idf, coef: the artefact's columns (n-gram, inverse document frequency, weight).
     """
 
     name: str
     version: str
     threshold: float
     intercept: float
-    table: dict[str, tuple[float, float]]  # n-gram -> (idf, coefficient)
+    grams: tuple[str, ...]
+    idf: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+    vocabulary: Vocabulary
     meta: dict[str, Any]
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class."""
-        table = self.table
-        dot = 0.0
-        squares = 0.0
-        for gram, n in counts(text).items():
-            entry = table.get(gram)
-            if entry is None:
-                continue
-            value = (1.0 + math.log(n)) * entry[0] if n > 1 else entry[0]
-            dot += value * entry[1]
-            squares += value * value
-        z = self.intercept + (dot / math.sqrt(squares) if squares else 0.0)
+        columns, n = self.vocabulary.columns(encode(text))
+        x = self.idf[columns] * (1.0 + np.log(n))
+        squares = float(x @ x)
+        z = self.intercept + (float(x @ self.coef[columns]) / math.sqrt(squares) if squares else 0.0)
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -73,7 +75,10 @@ def _parse(name: str, raw: dict[str, Any]) -> TextModel:
         version=str(raw["version"]),
         threshold=float(raw["threshold"]),
         intercept=float(raw["intercept"]),
-        table={g: (float(i), float(c)) for g, i, c in zip(grams, idf, coef, strict=True)},
+        grams=tuple(grams),
+        idf=np.array(idf, dtype=np.float64),
+        coef=np.array(coef, dtype=np.float64),
+        vocabulary=Vocabulary(grams),
         meta=dict(raw.get("meta", {})),
     )
 

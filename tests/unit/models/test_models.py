@@ -36,12 +36,13 @@ def test_artefact_is_small_versioned_and_has_a_card(name: str) -> None:
 
 
 def test_models_load_without_network_torch_or_sklearn() -> None:
-    """Loading and scoring works in a fresh interpreter that imports no numpy, sklearn or torch."""
+    """Loading and scoring works in a fresh interpreter that imports no sklearn, scipy or torch
+    (numpy, a core dependency, is the only numeric library serving needs)."""
     code = (
         "import sys\n"
         "from guard.classify.models.loader import load_model, MODEL_NAMES\n"
         "for n in MODEL_NAMES: load_model(n).scores(['hello there'])\n"
-        "bad = [m for m in ('numpy', 'sklearn', 'torch', 'scipy') if m in sys.modules]\n"
+        "bad = [m for m in ('sklearn', 'torch', 'scipy') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
