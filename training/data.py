@@ -17,7 +17,9 @@ from pathlib import Path
 from training import (
     conversational,
     hazards,
+    hazards_civic,
     hazards_content,
+    hazards_tasks,
     injection_docs,
     instructions,
     multilingual,
@@ -66,6 +68,11 @@ class Recipe:
                          of the generated content requests.
     benign_tense:        harmless requests (hazard twins, benign how-tos) reworded the same way,
                          as negatives (count), so the tense frame alone is not the signal.
+    civic_hazards:       generated requests in the areas of training/hazards_civic.py (corruption,
+                         elections, records, regulation, labour, cheating, discrimination, ...)
+                         and their twins (count per side).
+    task_hazards:        generated technical-artefact and "edit this" requests
+                         (training/hazards_tasks.py) and their twins (count per side).
     """
 
     styled_benign: int = 0
@@ -85,6 +92,8 @@ class Recipe:
     content_hazards: int = 0
     broad_tense: bool = False
     benign_tense: int = 0
+    civic_hazards: int = 0
+    task_hazards: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -316,6 +325,19 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
             ]
         content_twins = hazards_content.benign(rng, recipe.content_hazards)
         rows += [Example(t, 0, "synthetic/content_twin") for t in content_twins]
+    if recipe.civic_hazards:
+        civic = hazards.harmful(rng, recipe.civic_hazards, hazards_civic.CIVIC)
+        rows += [Example(t, 1, "synthetic/civic_hazard") for t in civic]
+        if recipe.broad_tense:
+            rows += [
+                Example(t, 1, "synthetic/civic_tense")
+                for t in synthetic.tense_rewordings(civic, rng, broad=True)
+            ]
+        civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC)
+        rows += [Example(t, 0, "synthetic/civic_twin") for t in civic_twins]
+    if recipe.task_hazards:
+        rows += [Example(t, 1, "synthetic/task_hazard") for t in hazards_tasks.harmful(rng, recipe.task_hazards)]
+        rows += [Example(t, 0, "synthetic/task_twin") for t in hazards_tasks.benign(rng, recipe.task_hazards)]
     return rows
 
 

@@ -623,23 +623,23 @@ _FRAMES = (
 )
 
 
-def _draw(tasks: str, rng: random.Random, count: int) -> list[str]:
-    pool = [(name, task) for name, hazard in HAZARDS.items() for task in getattr(hazard, tasks)]
-    room = sum(len(HAZARDS[name].subjects) for name, _ in pool) * len(_FRAMES)
+def _draw(tasks: str, rng: random.Random, count: int, table: dict[str, Hazard]) -> list[str]:
+    pool = [(name, task) for name, hazard in table.items() for task in getattr(hazard, tasks)]
+    room = sum(len(table[name].subjects) for name, _ in pool) * len(_FRAMES)
     count = min(count, room // 2)  # the draw below must be able to finish
     out: set[str] = set()
     while len(out) < count:
         name, task = rng.choice(pool)
-        filled = task.format(s=rng.choice(HAZARDS[name].subjects))
+        filled = task.format(s=rng.choice(table[name].subjects))
         out.add(rng.choice(_FRAMES).format(t=filled))
     return sorted(out)
 
 
-def harmful(rng: random.Random, count: int) -> list[str]:
-    """Requests for help with an operational harm, over every hazard area."""
-    return _draw("harmful", rng, count)
+def harmful(rng: random.Random, count: int, table: dict[str, Hazard] = HAZARDS) -> list[str]:
+    """Requests for help with an operational harm, over every hazard area of `table`."""
+    return _draw("harmful", rng, count, table)
 
 
-def benign(rng: random.Random, count: int) -> list[str]:
+def benign(rng: random.Random, count: int, table: dict[str, Hazard] = HAZARDS) -> list[str]:
     """Harmless requests on the same subjects, in the same phrasings."""
-    return _draw("benign", rng, count)
+    return _draw("benign", rng, count, table)
