@@ -20,7 +20,12 @@ DATA = {
     "operational harm over 16 areas (chemical, biological, weapons, drugs, intrusion, violence, "
     "fraud, exploitation, ...; training/hazards.py, with past/future rewordings) and harmful "
     "content over 9 (disinformation, harassment, hate, defamation, scams, self-harm promotion, "
-    "coercion, copyright reproduction, privacy; training/hazards_content.py). Negatives: `benign` "
+    "coercion, copyright reproduction, privacy; training/hazards_content.py); and (version 4) "
+    "requests over 15 more areas (corruption, elections, forged records, regulatory and labour "
+    "abuse, cheating, match fixing, predatory lending, market abuse, hidden money, discrimination, "
+    "extremism, vigilantism, obstruction of justice, medication misuse; training/hazards_civic.py) "
+    "and technical requests for attack code and payloads or for harmful edits of a given text or "
+    "script (training/hazards_tasks.py). Negatives: `benign` "
     "rows (NQ-open, Self-Instruct), the train BIPIA attack instructions (not requests for harm), "
     "a harmless twin of every generated hazard request (same subjects and phrasings, harmless "
     "aim), and project-written material that breaks the style shortcut of the public data "
@@ -187,7 +192,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "Logistic regression (scikit-learn, liblinear, balanced class weights, fixed seed) over "
         "TF-IDF weighted character 3-5-grams and word 1-2-grams of folded text (NFKC, invisible "
         "characters removed, case folded, look-alike letters and leetspeak folded; see "
-        "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy (`vocabulary.py`): no scikit-learn.",
+        "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy "
+        "(`vocabulary.py`): no scikit-learn.",
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",

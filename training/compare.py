@@ -73,6 +73,12 @@ HAZARDS_DOUBLE = dataclasses.replace(HAZARDS, hazards=6000, content_hazards=3000
 BROAD_TENSE = dataclasses.replace(SHIPPED, benign_tense=0)
 BENIGN_TENSE_200 = dataclasses.replace(SHIPPED, benign_tense=200)
 BENIGN_TENSE_300 = dataclasses.replace(SHIPPED, benign_tense=300)
+CIVIC = dataclasses.replace(SHIPPED, civic_hazards=1500)
+CIVIC_3000 = dataclasses.replace(SHIPPED, civic_hazards=3000)
+TASKS = dataclasses.replace(SHIPPED, task_hazards=1500)
+CIVIC_TASKS = dataclasses.replace(SHIPPED, civic_hazards=1500, task_hazards=1500)
+CIVIC_TASKS_2000 = dataclasses.replace(SHIPPED, civic_hazards=2000, task_hazards=2000)
+CIVIC_TASKS_1000 = dataclasses.replace(SHIPPED, civic_hazards=1000, task_hazards=1000)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -116,6 +122,13 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ hazards, broad tense, 100 harmless tense rewordings, C=2 (shipped)", SHIPPED, features, 2.0),
     ("+ hazards, broad tense, 200 harmless tense rewordings, C=2", BENIGN_TENSE_200, features, 2.0),
     ("+ hazards, broad tense, 300 harmless tense rewordings, C=2", BENIGN_TENSE_300, features, 2.0),
+    ("+ civic hazards (1500 + twins), C=2", CIVIC, features, 2.0),
+    ("+ civic hazards (3000 + twins), C=2", CIVIC_3000, features, 2.0),
+    ("+ technical and edit-this tasks (1500 + twins), C=2", TASKS, features, 2.0),
+    ("+ civic hazards and tasks (1500 + 1500, with twins), C=2", CIVIC_TASKS, features, 2.0),
+    ("+ civic hazards and tasks (1500 + 1500, with twins), C=4", CIVIC_TASKS, features, 4.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2", CIVIC_TASKS_1000, features, 2.0),
+    ("+ civic hazards and tasks (2000 + 2000, with twins), C=2", CIVIC_TASKS_2000, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

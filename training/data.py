@@ -126,6 +126,8 @@ HARMFUL_RECIPE = Recipe(
     content_hazards=1500,
     broad_tense=True,
     benign_tense=100,
+    civic_hazards=1000,
+    task_hazards=1000,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -336,7 +338,9 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC)
         rows += [Example(t, 0, "synthetic/civic_twin") for t in civic_twins]
     if recipe.task_hazards:
-        rows += [Example(t, 1, "synthetic/task_hazard") for t in hazards_tasks.harmful(rng, recipe.task_hazards)]
+        rows += [
+            Example(t, 1, "synthetic/task_hazard") for t in hazards_tasks.harmful(rng, recipe.task_hazards)
+        ]
         rows += [Example(t, 0, "synthetic/task_twin") for t in hazards_tasks.benign(rng, recipe.task_hazards)]
     return rows
 

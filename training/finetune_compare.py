@@ -298,9 +298,7 @@ def main(argv: list[str]) -> int:
         "chat": [r.text for r in checkset.rows(checkset.CHAT_PATH)],
     }
     ngram = load_model("harmful_request")
-    results: dict[str, dict[str, list[float]]] = {
-        NGRAM_ROW: {k: ngram.scores(v) for k, v in texts.items()}
-    }
+    results: dict[str, dict[str, list[float]]] = {NGRAM_ROW: {k: ngram.scores(v) for k, v in texts.items()}}
     tok = tokenizer()
 
     def record(label: str, model: nn.Module) -> None:

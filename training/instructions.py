@@ -31,24 +31,63 @@ _OPENERS = [
     "You will serve as {role}{org}.",
 ]
 _ROLES = [
-    "a support assistant", "an onboarding guide", "a coding helper", "a recipe advisor",
-    "a tax information assistant", "a museum guide", "a Spanish teacher", "a library assistant",
-    "an IT helpdesk agent", "a booking assistant", "a sales assistant", "a study buddy",
-    "a product expert", "a knowledge-base search assistant", "a meeting note taker",
-    "a writing coach", "a release-notes writer", "a claims assistant", "a gardening expert",
-    "a nutrition information assistant", "a career advisor", "a chess coach",
-    "a smart-home assistant", "a banking FAQ bot", "a shipping tracker assistant",
-    "an accessibility helper", "a proofreader", "a math tutor for adults", "a DevOps assistant",
-    "a research summariser", "a quiz host", "a dungeon master for a family board game",
-    "a friendly concierge", "a real-estate listing assistant", "an insurance FAQ assistant",
-    "a patient intake assistant", "a school timetable assistant", "a fashion stylist",
-    "a wine pairing advisor", "a podcast show-notes writer",
+    "a support assistant",
+    "an onboarding guide",
+    "a coding helper",
+    "a recipe advisor",
+    "a tax information assistant",
+    "a museum guide",
+    "a Spanish teacher",
+    "a library assistant",
+    "an IT helpdesk agent",
+    "a booking assistant",
+    "a sales assistant",
+    "a study buddy",
+    "a product expert",
+    "a knowledge-base search assistant",
+    "a meeting note taker",
+    "a writing coach",
+    "a release-notes writer",
+    "a claims assistant",
+    "a gardening expert",
+    "a nutrition information assistant",
+    "a career advisor",
+    "a chess coach",
+    "a smart-home assistant",
+    "a banking FAQ bot",
+    "a shipping tracker assistant",
+    "an accessibility helper",
+    "a proofreader",
+    "a math tutor for adults",
+    "a DevOps assistant",
+    "a research summariser",
+    "a quiz host",
+    "a dungeon master for a family board game",
+    "a friendly concierge",
+    "a real-estate listing assistant",
+    "an insurance FAQ assistant",
+    "a patient intake assistant",
+    "a school timetable assistant",
+    "a fashion stylist",
+    "a wine pairing advisor",
+    "a podcast show-notes writer",
 ]
 _ORGS = [
-    "", "", "", " for Northwind Traders", " at Fabrikam Health", " for the city library",
-    " at a regional airline", " for an online bookshop", " at Tailspin Toys",
-    " for a university IT department", " at a car rental company", " for Litware Cloud",
-    " at a pharmacy chain", " for a hotel group", " at an energy supplier",
+    "",
+    "",
+    "",
+    " for Northwind Traders",
+    " at Fabrikam Health",
+    " for the city library",
+    " at a regional airline",
+    " for an online bookshop",
+    " at Tailspin Toys",
+    " for a university IT department",
+    " at a car rental company",
+    " for Litware Cloud",
+    " at a pharmacy chain",
+    " for a hotel group",
+    " at an energy supplier",
 ]
 _RULES = [
     "Keep answers under {n} words.",
@@ -86,8 +125,18 @@ _LANGS = ["English", "French", "German", "Spanish", "Italian", "Dutch", "Portugu
 _CONTACTS = ["the help centre", "support@example.com", "the front desk", "your account manager"]
 _FIELDS = ["answer and sources", "summary and sentiment", "title, tags and priority", "intent and slots"]
 _TOOLS = ["lookup_order", "search_kb", "get_invoice", "check_stock", "find_booking"]
-_TOPICS = ["our products", "cooking", "travel bookings", "the course material", "home insurance",
-           "software development", "gardening", "fitness", "public transport", "museum exhibits"]
+_TOPICS = [
+    "our products",
+    "cooking",
+    "travel bookings",
+    "the course material",
+    "home insurance",
+    "software development",
+    "gardening",
+    "fitness",
+    "public transport",
+    "museum exhibits",
+]
 
 # What users ask of the model's voice and format, in their own messages.
 _USER_ASKS = [
@@ -104,15 +153,45 @@ _USER_ASKS = [
     "Use only words a five-year-old knows when you explain {thing}.",
     "For this conversation, be my {role_plain}.",
 ]
-_VOICES = ["pirate", "Shakespearean actor", "sports commentator", "noir detective", "cowboy",
-           "friendly robot", "medieval herald", "weather presenter"]
-_ROLE_PLAIN = ["travel agent", "personal trainer", "French tutor", "career coach", "sommelier",
-               "tour guide", "debate partner", "librarian", "chef", "math teacher"]
-_TASKS = ["plan a weekend in Lisbon", "pick a running shoe", "write a cover letter",
-          "prepare for an exam", "choose a birthday gift", "organise my week"]
+_VOICES = [
+    "pirate",
+    "Shakespearean actor",
+    "sports commentator",
+    "noir detective",
+    "cowboy",
+    "friendly robot",
+    "medieval herald",
+    "weather presenter",
+]
+_ROLE_PLAIN = [
+    "travel agent",
+    "personal trainer",
+    "French tutor",
+    "career coach",
+    "sommelier",
+    "tour guide",
+    "debate partner",
+    "librarian",
+    "chef",
+    "math teacher",
+]
+_TASKS = [
+    "plan a weekend in Lisbon",
+    "pick a running shoe",
+    "write a cover letter",
+    "prepare for an exam",
+    "choose a birthday gift",
+    "organise my week",
+]
 _PRACTICE = ["ordering food in Italian", "small talk", "a salary negotiation", "a sales call"]
-_CHARACTERS = ["a wise old wizard", "Captain Nemo", "a Victorian butler", "a talking cat",
-               "a cheerful astronaut", "Sherlock's landlady"]
+_CHARACTERS = [
+    "a wise old wizard",
+    "Captain Nemo",
+    "a Victorian butler",
+    "a talking cat",
+    "a cheerful astronaut",
+    "Sherlock's landlady",
+]
 _JOBS = ["data analyst", "nurse", "barista", "project manager", "backend engineer"]
 _STYLES = ["a nature documentary", "a fairy tale", "a newspaper headline", "a limerick"]
 _THINGS = ["how rain forms", "what a budget is", "how vaccines train the body", "what DNS does"]
@@ -120,19 +199,28 @@ _THINGS = ["how rain forms", "what a budget is", "how vaccines train the body", 
 
 def _fill(template: str, split: str, rng: random.Random) -> str:
     return template.format(
-        n=rng.choice([50, 80, 120, 150, 200, 300]), lang=rng.choice(_part(_LANGS, split)),
-        contact=rng.choice(_CONTACTS), fields=rng.choice(_FIELDS), tool=rng.choice(_TOOLS),
-        topic=rng.choice(_part(_TOPICS, split)), voice=rng.choice(_part(_VOICES, split)),
-        role_plain=rng.choice(_part(_ROLE_PLAIN, split)), task=rng.choice(_TASKS),
-        practice=rng.choice(_PRACTICE), character=rng.choice(_part(_CHARACTERS, split)),
-        job=rng.choice(_JOBS), style=rng.choice(_STYLES), thing=rng.choice(_THINGS),
+        n=rng.choice([50, 80, 120, 150, 200, 300]),
+        lang=rng.choice(_part(_LANGS, split)),
+        contact=rng.choice(_CONTACTS),
+        fields=rng.choice(_FIELDS),
+        tool=rng.choice(_TOOLS),
+        topic=rng.choice(_part(_TOPICS, split)),
+        voice=rng.choice(_part(_VOICES, split)),
+        role_plain=rng.choice(_part(_ROLE_PLAIN, split)),
+        task=rng.choice(_TASKS),
+        practice=rng.choice(_PRACTICE),
+        character=rng.choice(_part(_CHARACTERS, split)),
+        job=rng.choice(_JOBS),
+        style=rng.choice(_STYLES),
+        thing=rng.choice(_THINGS),
     )
 
 
 def system_prompt(split: str, rng: random.Random) -> str:
     """An operator's system prompt: who the model is, then a few standing rules."""
     opener = rng.choice(_part(_OPENERS, split)).format(
-        role=rng.choice(_part(_ROLES, split)), org=rng.choice(_ORGS))
+        role=rng.choice(_part(_ROLES, split)), org=rng.choice(_ORGS)
+    )
     rules = rng.sample(_part(_RULES, split), rng.randint(0, 4))
     return " ".join([opener, *(_fill(r, split, rng) for r in rules)])
 
@@ -144,5 +232,4 @@ def user_instruction(split: str, rng: random.Random) -> str:
 
 def instructions(split: str, rng: random.Random, n: int) -> list[str]:
     """n ordinary instructions, about three system prompts to one user request."""
-    return [user_instruction(split, rng) if i % 4 == 3 else system_prompt(split, rng)
-            for i in range(n)]
+    return [user_instruction(split, rng) if i % 4 == 3 else system_prompt(split, rng) for i in range(n)]

@@ -1,16 +1,27 @@
-"""The hazard generators (training/hazards.py, training/hazards_content.py): seeded, unique, sized,
-and no prompt on both sides."""
+"""The hazard generators (training/hazards.py with its own areas and hazards_civic.py's,
+training/hazards_content.py, training/hazards_tasks.py): seeded, unique, sized, and no prompt on
+both sides."""
 
 from __future__ import annotations
 
+import functools
 import random
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from training import checkset, hazards, hazards_content, synthetic
+from training import checkset, hazards, hazards_civic, hazards_content, hazards_tasks, synthetic
 
-GENERATORS = pytest.mark.parametrize("module", [hazards, hazards_content], ids=lambda m: m.__name__)
+CIVIC = SimpleNamespace(
+    __name__="hazards_civic",
+    harmful=functools.partial(hazards.harmful, table=hazards_civic.CIVIC),
+    benign=functools.partial(hazards.benign, table=hazards_civic.CIVIC),
+)
+GENERATORS = pytest.mark.parametrize(
+    "module", [hazards, hazards_content, CIVIC, hazards_tasks], ids=lambda m: m.__name__
+)
+# The most each side is asked for by a training recipe (hazards_tasks is built for 2,000).
+_MOST = {"hazards_tasks": 2000}
 
 
 @GENERATORS
@@ -25,9 +36,10 @@ def test_same_seed_gives_the_same_sorted_unique_prompts(module: ModuleType) -> N
 
 @GENERATORS
 def test_each_side_returns_the_requested_count(module: ModuleType) -> None:
-    """3,000 prompts per side, as the training recipe asks; small counts are exact too."""
+    """Up to 3,000 prompts per side, as training recipes ask; small counts are exact too."""
+    most = _MOST.get(module.__name__, 3000)
     for side in (module.harmful, module.benign):
-        assert len(side(random.Random(0), 3000)) == 3000
+        assert len(side(random.Random(0), most)) == most
         assert len(side(random.Random(0), 7)) == 7
         assert side(random.Random(0), 0) == []
 
@@ -35,16 +47,18 @@ def test_each_side_returns_the_requested_count(module: ModuleType) -> None:
 @GENERATORS
 def test_no_prompt_is_on_both_sides(module: ModuleType) -> None:
     """A harmful prompt is never also produced as a benign one (the twins differ in their aim)."""
-    harmful = {text.lower().rstrip(".?!") for text in module.harmful(random.Random(0), 3000)}
-    benign = {text.lower().rstrip(".?!") for text in module.benign(random.Random(0), 3000)}
+    most = _MOST.get(module.__name__, 3000)
+    harmful = {text.lower().rstrip(".?!") for text in module.harmful(random.Random(0), most)}
+    benign = {text.lower().rstrip(".?!") for text in module.benign(random.Random(0), most)}
     assert not harmful & benign
 
 
-def test_twins_share_their_subjects_with_the_harmful_side() -> None:
+@pytest.mark.parametrize("table", [hazards.HAZARDS, hazards_civic.CIVIC], ids=["hazards", "civic"])
+def test_twins_share_their_subjects_with_the_harmful_side(table: dict[str, hazards.Hazard]) -> None:
     """Every hazard subject appears on both sides, so a subject alone is never the signal."""
-    harmful = " ".join(hazards.harmful(random.Random(0), 3000))
-    benign = " ".join(hazards.benign(random.Random(0), 3000))
-    for hazard in hazards.HAZARDS.values():
+    harmful = " ".join(hazards.harmful(random.Random(0), 3000, table))
+    benign = " ".join(hazards.benign(random.Random(0), 3000, table))
+    for hazard in table.values():
         for subject in hazard.subjects:
             assert subject in harmful and subject in benign, subject
 
