@@ -51,8 +51,9 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
+VERSION_3 = dataclasses.replace(SHIPPED, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
-    SHIPPED,
+    VERSION_3,
     everyday_chat=0,
     hazards=0,
     hazard_tense=False,
@@ -64,21 +65,21 @@ QUESTIONS = dataclasses.replace(VERSION_1, short_everyday=0, injections_negative
 TWINS_FP_FEWER = dataclasses.replace(QUESTIONS, benign_questions=0)
 QUESTIONS_1500 = dataclasses.replace(QUESTIONS, styled_benign=1500)
 OLD_REDTEAM = Recipe(redteam_weight=1.0)
-VERSION_2 = dataclasses.replace(VERSION_1, everyday_chat=SHIPPED.everyday_chat)
+VERSION_2 = dataclasses.replace(VERSION_1, everyday_chat=VERSION_3.everyday_chat)
 OPERATIONAL = dataclasses.replace(VERSION_2, hazards=3000)
 OPERATIONAL_TENSE = dataclasses.replace(OPERATIONAL, hazard_tense=True)
 CONTENT_ONLY = dataclasses.replace(VERSION_2, content_hazards=1500)
-HAZARDS = dataclasses.replace(SHIPPED, broad_tense=False, benign_tense=0)
+HAZARDS = dataclasses.replace(VERSION_3, broad_tense=False, benign_tense=0)
 HAZARDS_DOUBLE = dataclasses.replace(HAZARDS, hazards=6000, content_hazards=3000)
-BROAD_TENSE = dataclasses.replace(SHIPPED, benign_tense=0)
-BENIGN_TENSE_200 = dataclasses.replace(SHIPPED, benign_tense=200)
-BENIGN_TENSE_300 = dataclasses.replace(SHIPPED, benign_tense=300)
-CIVIC = dataclasses.replace(SHIPPED, civic_hazards=1500)
-CIVIC_3000 = dataclasses.replace(SHIPPED, civic_hazards=3000)
-TASKS = dataclasses.replace(SHIPPED, task_hazards=1500)
-CIVIC_TASKS = dataclasses.replace(SHIPPED, civic_hazards=1500, task_hazards=1500)
-CIVIC_TASKS_2000 = dataclasses.replace(SHIPPED, civic_hazards=2000, task_hazards=2000)
-CIVIC_TASKS_1000 = dataclasses.replace(SHIPPED, civic_hazards=1000, task_hazards=1000)
+BROAD_TENSE = dataclasses.replace(VERSION_3, benign_tense=0)
+BENIGN_TENSE_200 = dataclasses.replace(VERSION_3, benign_tense=200)
+BENIGN_TENSE_300 = dataclasses.replace(VERSION_3, benign_tense=300)
+CIVIC = dataclasses.replace(VERSION_3, civic_hazards=1500)
+CIVIC_3000 = dataclasses.replace(VERSION_3, civic_hazards=3000)
+TASKS = dataclasses.replace(VERSION_3, task_hazards=1500)
+CIVIC_TASKS = dataclasses.replace(VERSION_3, civic_hazards=1500, task_hazards=1500)
+CIVIC_TASKS_2000 = dataclasses.replace(VERSION_3, civic_hazards=2000, task_hazards=2000)
+CIVIC_TASKS_1000 = dataclasses.replace(VERSION_3, civic_hazards=1000, task_hazards=1000)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -119,7 +120,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ operational and content hazards, word only, C=2", HAZARDS, words, 2.0),
     ("+ twice the hazards (6000 + 3000), char+word, C=2", HAZARDS_DOUBLE, features, 2.0),
     ("+ hazards, tense rewordings of every verb-led request, char+word, C=2", BROAD_TENSE, features, 2.0),
-    ("+ hazards, broad tense, 100 harmless tense rewordings, C=2 (shipped)", SHIPPED, features, 2.0),
+    ("+ hazards, broad tense, 100 harmless tense rewordings, C=2 (version 3)", VERSION_3, features, 2.0),
     ("+ hazards, broad tense, 200 harmless tense rewordings, C=2", BENIGN_TENSE_200, features, 2.0),
     ("+ hazards, broad tense, 300 harmless tense rewordings, C=2", BENIGN_TENSE_300, features, 2.0),
     ("+ civic hazards (1500 + twins), C=2", CIVIC, features, 2.0),
@@ -127,7 +128,9 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ technical and edit-this tasks (1500 + twins), C=2", TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=2", CIVIC_TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=4", CIVIC_TASKS, features, 4.0),
-    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2", CIVIC_TASKS_1000, features, 2.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2 (shipped)", SHIPPED, features, 2.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=1", CIVIC_TASKS_1000, features, 1.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=3", CIVIC_TASKS_1000, features, 3.0),
     ("+ civic hazards and tasks (2000 + 2000, with twins), C=2", CIVIC_TASKS_2000, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
