@@ -51,7 +51,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_3 = dataclasses.replace(SHIPPED, civic_hazards=0, task_hazards=0)
+VERSION_4 = SHIPPED
+VERSION_3 = dataclasses.replace(VERSION_4, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
     VERSION_3,
     everyday_chat=0,
@@ -79,7 +80,10 @@ CIVIC_3000 = dataclasses.replace(VERSION_3, civic_hazards=3000)
 TASKS = dataclasses.replace(VERSION_3, task_hazards=1500)
 CIVIC_TASKS = dataclasses.replace(VERSION_3, civic_hazards=1500, task_hazards=1500)
 CIVIC_TASKS_2000 = dataclasses.replace(VERSION_3, civic_hazards=2000, task_hazards=2000)
-CIVIC_TASKS_1000 = dataclasses.replace(VERSION_3, civic_hazards=1000, task_hazards=1000)
+NAMED_1000 = dataclasses.replace(VERSION_4, named_hazards=1000)
+NAMED_2000 = dataclasses.replace(VERSION_4, named_hazards=2000)
+CLAIMS_1000 = dataclasses.replace(VERSION_4, claim_hazards=1000)
+NAMED_CLAIMS = dataclasses.replace(VERSION_4, named_hazards=1000, claim_hazards=1000)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -128,10 +132,14 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ technical and edit-this tasks (1500 + twins), C=2", TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=2", CIVIC_TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=4", CIVIC_TASKS, features, 4.0),
-    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2 (shipped)", SHIPPED, features, 2.0),
-    ("+ civic hazards and tasks (1000 + 1000, with twins), C=1", CIVIC_TASKS_1000, features, 1.0),
-    ("+ civic hazards and tasks (1000 + 1000, with twins), C=3", CIVIC_TASKS_1000, features, 3.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2 (shipped)", VERSION_4, features, 2.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=1", VERSION_4, features, 1.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=3", VERSION_4, features, 3.0),
     ("+ civic hazards and tasks (2000 + 2000, with twins), C=2", CIVIC_TASKS_2000, features, 2.0),
+    ("version 4 + named hazards (1000 + twins), C=2", NAMED_1000, features, 2.0),
+    ("version 4 + named hazards (2000 + twins), C=2", NAMED_2000, features, 2.0),
+    ("version 4 + claims (1000 + twins), C=2", CLAIMS_1000, features, 2.0),
+    ("version 4 + named hazards and claims (1000 + 1000, with twins), C=2", NAMED_CLAIMS, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

@@ -18,7 +18,9 @@ from training import (
     conversational,
     hazards,
     hazards_civic,
+    hazards_claims,
     hazards_content,
+    hazards_named,
     hazards_tasks,
     injection_docs,
     instructions,
@@ -73,6 +75,11 @@ class Recipe:
                          and their twins (count per side).
     task_hazards:        generated technical-artefact and "edit this" requests
                          (training/hazards_tasks.py) and their twins (count per side).
+    named_hazards:       requests naming a specific agent, drug, pathogen, explosive, exploit,
+                         malware family, weapon modification or spy tool
+                         (training/hazards_named.py) and their twins (count per side).
+    claim_hazards:       persuasive content for false, denialist or dangerous claims
+                         (training/hazards_claims.py) and legitimate or debunking twins.
     """
 
     styled_benign: int = 0
@@ -94,6 +101,8 @@ class Recipe:
     benign_tense: int = 0
     civic_hazards: int = 0
     task_hazards: int = 0
+    named_hazards: int = 0
+    claim_hazards: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -342,6 +351,16 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
             Example(t, 1, "synthetic/task_hazard") for t in hazards_tasks.harmful(rng, recipe.task_hazards)
         ]
         rows += [Example(t, 0, "synthetic/task_twin") for t in hazards_tasks.benign(rng, recipe.task_hazards)]
+    if recipe.named_hazards:
+        named = hazards.harmful(rng, recipe.named_hazards, hazards_named.NAMED)
+        rows += [Example(t, 1, "synthetic/named_hazard") for t in named]
+        named_twins = hazards.benign(rng, recipe.named_hazards, hazards_named.NAMED)
+        rows += [Example(t, 0, "synthetic/named_twin") for t in named_twins]
+    if recipe.claim_hazards:
+        claims = hazards_claims.harmful(rng, recipe.claim_hazards)
+        rows += [Example(t, 1, "synthetic/claim_hazard") for t in claims]
+        claim_twins = hazards_claims.benign(rng, recipe.claim_hazards)
+        rows += [Example(t, 0, "synthetic/claim_twin") for t in claim_twins]
     return rows
 
 

@@ -1,6 +1,6 @@
-"""The hazard generators (training/hazards.py with its own areas and hazards_civic.py's,
-training/hazards_content.py, training/hazards_tasks.py): seeded, unique, sized, and no prompt on
-both sides."""
+"""The hazard generators (training/hazards.py with its own areas, hazards_civic.py's and
+hazards_named.py's; training/hazards_content.py, hazards_tasks.py, hazards_claims.py): seeded,
+unique, sized, and no prompt on both sides."""
 
 from __future__ import annotations
 
@@ -10,18 +10,42 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from training import checkset, hazards, hazards_civic, hazards_content, hazards_tasks, synthetic
+from training import (
+    checkset,
+    hazards,
+    hazards_civic,
+    hazards_claims,
+    hazards_content,
+    hazards_named,
+    hazards_tasks,
+    synthetic,
+)
 
-CIVIC = SimpleNamespace(
-    __name__="hazards_civic",
-    harmful=functools.partial(hazards.harmful, table=hazards_civic.CIVIC),
-    benign=functools.partial(hazards.benign, table=hazards_civic.CIVIC),
-)
+
+def _areas(name: str, table: dict[str, hazards.Hazard]) -> SimpleNamespace:
+    """hazards.py's generator over another table of areas, shaped like a generator module."""
+    return SimpleNamespace(
+        __name__=name,
+        harmful=functools.partial(hazards.harmful, table=table),
+        benign=functools.partial(hazards.benign, table=table),
+    )
+
+
+TABLES = {"hazards": hazards.HAZARDS, "civic": hazards_civic.CIVIC, "named": hazards_named.NAMED}
 GENERATORS = pytest.mark.parametrize(
-    "module", [hazards, hazards_content, CIVIC, hazards_tasks], ids=lambda m: m.__name__
+    "module",
+    [
+        hazards,
+        hazards_content,
+        _areas("hazards_civic", hazards_civic.CIVIC),
+        _areas("hazards_named", hazards_named.NAMED),
+        hazards_tasks,
+        hazards_claims,
+    ],
+    ids=lambda m: m.__name__,
 )
-# The most each side is asked for by a training recipe (hazards_tasks is built for 2,000).
-_MOST = {"hazards_tasks": 2000}
+# The most each side is asked for by a training recipe (these two are built for 2,000).
+_MOST = {"hazards_tasks": 2000, "hazards_claims": 2000}
 
 
 @GENERATORS
@@ -53,7 +77,7 @@ def test_no_prompt_is_on_both_sides(module: ModuleType) -> None:
     assert not harmful & benign
 
 
-@pytest.mark.parametrize("table", [hazards.HAZARDS, hazards_civic.CIVIC], ids=["hazards", "civic"])
+@pytest.mark.parametrize("table", TABLES.values(), ids=TABLES.keys())
 def test_twins_share_their_subjects_with_the_harmful_side(table: dict[str, hazards.Hazard]) -> None:
     """Every hazard subject appears on both sides, so a subject alone is never the signal."""
     harmful = " ".join(hazards.harmful(random.Random(0), 3000, table))
