@@ -80,6 +80,9 @@ class Recipe:
                          (training/hazards_named.py) and their twins (count per side).
     claim_hazards:       persuasive content for false, denialist or dangerous claims
                          (training/hazards_claims.py) and legitimate or debunking twins.
+    nq_punctuated:       share of the NQ-open questions written as a person types them
+                         (capitalised, with a question mark): NQ has neither, while most harmful
+                         questions have both, so unpunctuated NQ teaches that "?" means harm.
     """
 
     styled_benign: int = 0
@@ -103,6 +106,7 @@ class Recipe:
     task_hazards: int = 0
     named_hazards: int = 0
     claim_hazards: int = 0
+    nq_punctuated: float = 0.0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -279,6 +283,15 @@ def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> lis
     return kept + [e for e in examples if "nq_open" not in e.group]
 
 
+def _punctuate_nq(examples: list[Example], share: float, rng: random.Random) -> list[Example]:
+    out = []
+    for e in examples:
+        if "nq_open" in e.group and rng.random() < share:
+            e = Example(e.text[:1].upper() + e.text[1:].rstrip(" ?") + "?", e.label, e.group)
+        out.append(e)
+    return out
+
+
 def _styled_negatives(
     rows: list[dict[str, str]], harmful: list[str], benign: list[Example], rng: random.Random, recipe: Recipe
 ) -> list[Example]:
@@ -406,6 +419,8 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         neg = benign + over_refusal + own_over_refusal
         if split == "train":
             neg = _cap_nq(neg, recipe.nq_cap, rng)
+            if recipe.nq_punctuated:
+                neg = _punctuate_nq(neg, recipe.nq_punctuated, rng)
             neg += _styled_negatives(rows, harmful, benign, rng, recipe)
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
             neg += [
