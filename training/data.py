@@ -283,12 +283,17 @@ def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> lis
     return kept + [e for e in examples if "nq_open" not in e.group]
 
 
-def _punctuate_nq(examples: list[Example], share: float, rng: random.Random) -> list[Example]:
+def _nq_as_typed(examples: list[Example], recipe: Recipe, rng: random.Random) -> list[Example]:
+    """The NQ questions capped, and a share of them capitalised with a question mark."""
+    examples = _cap_nq(examples, recipe.nq_cap, rng)
+    if not recipe.nq_punctuated:
+        return examples
     out = []
     for e in examples:
-        if "nq_open" in e.group and rng.random() < share:
-            e = Example(e.text[:1].upper() + e.text[1:].rstrip(" ?") + "?", e.label, e.group)
-        out.append(e)
+        typed = e
+        if "nq_open" in e.group and rng.random() < recipe.nq_punctuated:
+            typed = Example(e.text[:1].upper() + e.text[1:].rstrip(" ?") + "?", e.label, e.group)
+        out.append(typed)
     return out
 
 
@@ -418,9 +423,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
                 ]
         neg = benign + over_refusal + own_over_refusal
         if split == "train":
-            neg = _cap_nq(neg, recipe.nq_cap, rng)
-            if recipe.nq_punctuated:
-                neg = _punctuate_nq(neg, recipe.nq_punctuated, rng)
+            neg = _nq_as_typed(neg, recipe, rng)
             neg += _styled_negatives(rows, harmful, benign, rng, recipe)
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
             neg += [

@@ -39,6 +39,8 @@ import random
 import re
 from collections.abc import Callable
 
+from training import synthetic
+
 # ---------------------------------------------------------------------------------------------
 # Harmful claims, by area. Each completes "Write a persuasive article arguing that ...".
 
@@ -746,19 +748,10 @@ def _fill(rng: random.Random, frame: str, **slots: str) -> str:
 
 
 def _dress(rng: random.Random, text: str, own_suffixes: list[str]) -> str:
-    # Some requests get a context sentence before or after; some are typed lowercase, unpunctuated.
-    roll = rng.random()
-    if roll < 0.1:
-        prefix = rng.choice(_PREFIXES)
-        if prefix[-1] not in ".!?:" and not text.startswith(("I ", "I'")):
-            text = text[0].lower() + text[1:]
-        text = f"{prefix} {text}"
-    elif roll < 0.28:
-        suffix = rng.choice(own_suffixes if roll < 0.17 else _SUFFIXES)
-        text = f"{text}{'' if text[-1] in '.?!' else '.'} {suffix}"
-    if rng.random() < 0.08:
-        text = text.lower().rstrip(".?!")
-    return text
+    def suffixes(roll: float) -> list[str]:
+        return own_suffixes if roll < 0.17 else _SUFFIXES
+
+    return synthetic.dress(rng, text, _PREFIXES, suffixes, (0.1, 0.28, 0.08))
 
 
 def _claim_request(rng: random.Random, claim: str, own_frames: list[str], own_share: float) -> str:

@@ -32,6 +32,8 @@ import math
 import random
 import string
 
+from training import synthetic
+
 # ---------------------------------------------------------------------------------------------
 # Frames. All three lists serve both sides, so a frame is never evidence of harm by itself.
 
@@ -1090,22 +1092,12 @@ def _request(rng: random.Random, kind: str, template: str) -> str:
 
 
 def _dress(rng: random.Random, kind: str, text: str, own_suffixes: list[str]) -> str:
-    # Some requests get a context sentence before or after; some are typed lowercase, unpunctuated.
-    roll = rng.random()
-    if roll < 0.12:
-        prefix = rng.choice(_PREFIXES)
-        if prefix[-1] not in ".!?:" and not text.startswith(("I ", "I'")):
-            text = text[0].lower() + text[1:]
-        text = f"{prefix} {text}"
-    elif roll < 0.3:
+    def suffixes(roll: float) -> list[str]:
         if kind != "t":  # the other suffixes are about a text to be written
-            suffix = rng.choice(_AFTERTHOUGHTS)
-        else:
-            suffix = rng.choice(own_suffixes if roll < 0.18 else _SUFFIXES + _AFTERTHOUGHTS)
-        text = f"{text}{'' if text[-1] in '.?!' else '.'} {suffix}"
-    if rng.random() < 0.1:
-        text = text.lower().rstrip(".?!")
-    return text
+            return _AFTERTHOUGHTS
+        return own_suffixes if roll < 0.18 else _SUFFIXES + _AFTERTHOUGHTS
+
+    return synthetic.dress(rng, text, _PREFIXES, suffixes, (0.12, 0.3, 0.1))
 
 
 def _draw(

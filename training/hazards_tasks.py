@@ -39,6 +39,8 @@ import random
 import string
 from dataclasses import dataclass, field
 
+from training import synthetic
+
 # ---------------------------------------------------------------------------------------------
 # Frames for technical requests, shared by both sides. "t" frames take a noun phrase for the
 # artefact wanted; "a" frames take what the asker wants to do.
@@ -844,17 +846,11 @@ def _tech(rng: random.Random, kind: str, template: str, own_suffixes: list[str])
     text = frame.format(**{kind: _fill(rng, template, {})})
     if frame.startswith("{"):
         text = text[0].upper() + text[1:]
-    roll = rng.random()
-    if roll < 0.1:
-        prefix = rng.choice(_TECH_PREFIXES)
-        if prefix[-1] not in ".!?:" and not text.startswith(("I ", "I'")):
-            text = text[0].lower() + text[1:]
-        text = f"{prefix} {text}"
-    elif roll < 0.28:
-        text = _ending(text, rng.choice(own_suffixes if roll < 0.16 else _TECH_SUFFIXES))
-    if rng.random() < 0.08:
-        text = text.lower().rstrip(".?!")
-    return text
+
+    def suffixes(roll: float) -> list[str]:
+        return own_suffixes if roll < 0.16 else _TECH_SUFFIXES
+
+    return synthetic.dress(rng, text, _TECH_PREFIXES, suffixes, (0.1, 0.28, 0.08), ends=".?!:")
 
 
 BLANK = "\n\n"
