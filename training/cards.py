@@ -25,7 +25,8 @@ DATA = {
     "abuse, cheating, match fixing, predatory lending, market abuse, hidden money, discrimination, "
     "extremism, vigilantism, obstruction of justice, medication misuse; training/hazards_civic.py) "
     "and technical requests for attack code and payloads or for harmful edits of a given text or "
-    "script (training/hazards_tasks.py). Negatives: `benign` "
+    "script (training/hazards_tasks.py); (version 5) the hazard tables also in gerund phrasings "
+    '("Give detailed instructions for making ..."). Negatives: `benign` '
     "rows (NQ-open, Self-Instruct), the train BIPIA attack instructions (not requests for harm), "
     "a harmless twin of every generated hazard request (same subjects and phrasings, harmless "
     "aim), and project-written material that breaks the style shortcut of the public data "
@@ -82,14 +83,14 @@ LIMITS = {
     "covers both styles in both classes, which lowered dev recall at the benign-only point (the dev "
     "split rewards the style shortcut) but cut false positives on the hand-written check set "
     'from 24% to 9% at that point. Everyday chat still trips it on topic words ("gift cards", '
-    '"pay by card", "as an adult"): version 4 flags 4.5% of held-out everyday messages at '
-    "its threshold and at the benign-only point. A question mark at the end pushes towards harm: "
+    '"pay by card", "as an adult"): version 5 flags 3.5% of held-out everyday messages at '
+    "its threshold and 5.5% at the benign-only point. A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
     "history questions score above the threshold (figures above). It knows the hazards it was shown: the "
-    "generated taxonomy (versions 3 and 4) names several hundred subjects, so a request that names its "
+    "generated taxonomy (versions 3 to 5) names several hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score low. "
     "The generators and the check sets were written by the same team. Benign prompts built as "

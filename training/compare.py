@@ -51,7 +51,7 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_4 = SHIPPED
+VERSION_4 = dataclasses.replace(SHIPPED, gerund_frames=False)
 VERSION_3 = dataclasses.replace(VERSION_4, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
     VERSION_3,
@@ -135,7 +135,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("+ technical and edit-this tasks (1500 + twins), C=2", TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=2", CIVIC_TASKS, features, 2.0),
     ("+ civic hazards and tasks (1500 + 1500, with twins), C=4", CIVIC_TASKS, features, 4.0),
-    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2 (shipped)", VERSION_4, features, 2.0),
+    ("+ civic hazards and tasks (1000 + 1000, with twins), C=2 (version 4)", VERSION_4, features, 2.0),
     ("+ civic hazards and tasks (1000 + 1000, with twins), C=1", VERSION_4, features, 1.0),
     ("+ civic hazards and tasks (1000 + 1000, with twins), C=3", VERSION_4, features, 3.0),
     ("+ civic hazards and tasks (2000 + 2000, with twins), C=2", CIVIC_TASKS_2000, features, 2.0),
@@ -144,6 +144,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 4 + claims (1000 + twins), C=2", CLAIMS_1000, features, 2.0),
     ("version 4 + named hazards and claims (1000 + 1000, with twins), C=2", NAMED_CLAIMS, features, 2.0),
     ("version 4, 200 harmless tense rewordings, C=2", V4_BENIGN_TENSE_200, features, 2.0),
+    ("version 4 + gerund phrasings of the hazard tables, C=2 (shipped)", SHIPPED, features, 2.0),
     ("version 4, half the NQ questions punctuated, C=2", PUNCTUATED_HALF, features, 2.0),
     ("version 4, all NQ questions punctuated, C=2", PUNCTUATED_ALL, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),

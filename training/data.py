@@ -80,6 +80,8 @@ class Recipe:
                          (training/hazards_named.py) and their twins (count per side).
     claim_hazards:       persuasive content for false, denialist or dangerous claims
                          (training/hazards_claims.py) and legitimate or debunking twins.
+    gerund_frames:       the hazard tables (operational, civic) also drawn in gerund phrasings
+                         ("Give detailed instructions for making ...").
     nq_punctuated:       share of the NQ-open questions written as a person types them
                          (capitalised, with a question mark): NQ has neither, while most harmful
                          questions have both, so unpunctuated NQ teaches that "?" means harm.
@@ -107,6 +109,7 @@ class Recipe:
     named_hazards: int = 0
     claim_hazards: int = 0
     nq_punctuated: float = 0.0
+    gerund_frames: bool = False
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -141,6 +144,7 @@ HARMFUL_RECIPE = Recipe(
     benign_tense=100,
     civic_hazards=1000,
     task_hazards=1000,
+    gerund_frames=True,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -330,14 +334,15 @@ def _styled_negatives(
 def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
     """The generated hazard taxonomy: harmful requests (label 1) and harmless twins (label 0).
     Draws nothing from `rng` when the recipe asks for none, so older recipes draw as before."""
-    operational = hazards.harmful(rng, recipe.hazards)
+    gerunds = recipe.gerund_frames
+    operational = hazards.harmful(rng, recipe.hazards, gerunds=gerunds)
     rows = [Example(t, 1, "synthetic/hazard") for t in operational]
     if recipe.hazard_tense:
         rows += [
             Example(t, 1, "synthetic/hazard_tense")
             for t in synthetic.tense_rewordings(operational, rng, recipe.broad_tense)
         ]
-    twins = hazards.benign(rng, recipe.hazards)
+    twins = hazards.benign(rng, recipe.hazards, gerunds=gerunds)
     rows += [Example(t, 0, "synthetic/hazard_twin") for t in twins]
     if recipe.benign_tense:
         harmless = twins + styled.imperative_benign(rng, recipe.benign_tense)
@@ -355,14 +360,14 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         content_twins = hazards_content.benign(rng, recipe.content_hazards)
         rows += [Example(t, 0, "synthetic/content_twin") for t in content_twins]
     if recipe.civic_hazards:
-        civic = hazards.harmful(rng, recipe.civic_hazards, hazards_civic.CIVIC)
+        civic = hazards.harmful(rng, recipe.civic_hazards, hazards_civic.CIVIC, gerunds)
         rows += [Example(t, 1, "synthetic/civic_hazard") for t in civic]
         if recipe.broad_tense:
             rows += [
                 Example(t, 1, "synthetic/civic_tense")
                 for t in synthetic.tense_rewordings(civic, rng, broad=True)
             ]
-        civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC)
+        civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC, gerunds)
         rows += [Example(t, 0, "synthetic/civic_twin") for t in civic_twins]
     if recipe.task_hazards:
         rows += [

@@ -87,6 +87,19 @@ def test_twins_share_their_subjects_with_the_harmful_side(table: dict[str, hazar
             assert subject in harmful and subject in benign, subject
 
 
+def test_gerund_phrasings_turn_the_task_verb_into_its_ing_form() -> None:
+    """The gerund frames read as English: -e dropped, short verbs doubled, an adverb skipped."""
+    assert hazards.gerund("make {s} at home") == "making {s} at home"
+    assert hazards.gerund("get {s}") == "getting {s}"
+    assert hazards.gerund("lie to {s}") == "lying to {s}"
+    assert hazards.gerund("secretly record {s}") == "secretly recording {s}"
+    assert hazards.gerund("launder {s}") == "laundering {s}"
+    assert hazards.gerund("traffic {s}") == "trafficking {s}"
+    drawn = hazards.harmful(random.Random(0), 3000, gerunds=True)
+    assert any(t.startswith("Give detailed instructions for ") for t in drawn)
+    assert drawn != hazards.harmful(random.Random(0), 3000)
+
+
 def test_broad_tense_rewords_any_verb_led_request_and_skips_first_person() -> None:
     """Broad rewording keeps the whole verb phrase; first-person requests and, for harmless
     rewordings, the frame that names criminals are left out."""
