@@ -85,6 +85,8 @@ NAMED_2000 = dataclasses.replace(VERSION_4, named_hazards=2000)
 CLAIMS_1000 = dataclasses.replace(VERSION_4, claim_hazards=1000)
 NAMED_CLAIMS = dataclasses.replace(VERSION_4, named_hazards=1000, claim_hazards=1000)
 V4_BENIGN_TENSE_200 = dataclasses.replace(VERSION_4, benign_tense=200)
+WIDE_TENSE = dataclasses.replace(SHIPPED, wide_tense=True)
+WIDE_TENSE_200 = dataclasses.replace(SHIPPED, wide_tense=True, benign_tense=200)
 PUNCTUATED_HALF = dataclasses.replace(VERSION_4, nq_punctuated=0.5)
 PUNCTUATED_ALL = dataclasses.replace(VERSION_4, nq_punctuated=1.0)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -145,6 +147,8 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 4 + named hazards and claims (1000 + 1000, with twins), C=2", NAMED_CLAIMS, features, 2.0),
     ("version 4, 200 harmless tense rewordings, C=2", V4_BENIGN_TENSE_200, features, 2.0),
     ("version 4 + gerund phrasings of the hazard tables, C=2 (shipped)", SHIPPED, features, 2.0),
+    ("version 5 + more past/future frames, C=2", WIDE_TENSE, features, 2.0),
+    ("version 5 + more past/future frames, 200 harmless rewordings, C=2", WIDE_TENSE_200, features, 2.0),
     ("version 4, half the NQ questions punctuated, C=2", PUNCTUATED_HALF, features, 2.0),
     ("version 4, all NQ questions punctuated, C=2", PUNCTUATED_ALL, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),

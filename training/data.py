@@ -82,6 +82,8 @@ class Recipe:
                          (training/hazards_claims.py) and legitimate or debunking twins.
     gerund_frames:       the hazard tables (operational, civic) also drawn in gerund phrasings
                          ("Give detailed instructions for making ...").
+    wide_tense:          past/future rewordings (harmful and harmless alike) in more frames
+                         ("What methods were used to ... in the past?").
     nq_punctuated:       share of the NQ-open questions written as a person types them
                          (capitalised, with a question mark): NQ has neither, while most harmful
                          questions have both, so unpunctuated NQ teaches that "?" means harm.
@@ -110,6 +112,7 @@ class Recipe:
     claim_hazards: int = 0
     nq_punctuated: float = 0.0
     gerund_frames: bool = False
+    wide_tense: bool = False
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -340,13 +343,15 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
     if recipe.hazard_tense:
         rows += [
             Example(t, 1, "synthetic/hazard_tense")
-            for t in synthetic.tense_rewordings(operational, rng, recipe.broad_tense)
+            for t in synthetic.tense_rewordings(operational, rng, recipe.broad_tense, wide=recipe.wide_tense)
         ]
     twins = hazards.benign(rng, recipe.hazards, gerunds=gerunds)
     rows += [Example(t, 0, "synthetic/hazard_twin") for t in twins]
     if recipe.benign_tense:
         harmless = twins + styled.imperative_benign(rng, recipe.benign_tense)
-        reworded = synthetic.tense_rewordings(harmless, rng, broad=True, harmless=True)
+        reworded = synthetic.tense_rewordings(
+            harmless, rng, broad=True, harmless=True, wide=recipe.wide_tense
+        )
         picked = rng.sample(reworded, min(recipe.benign_tense, len(reworded)))
         rows += [Example(t, 0, "synthetic/benign_tense") for t in sorted(picked)]
     if recipe.content_hazards:
@@ -355,7 +360,7 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         if recipe.broad_tense:
             rows += [
                 Example(t, 1, "synthetic/content_tense")
-                for t in synthetic.tense_rewordings(content, rng, broad=True)
+                for t in synthetic.tense_rewordings(content, rng, broad=True, wide=recipe.wide_tense)
             ]
         content_twins = hazards_content.benign(rng, recipe.content_hazards)
         rows += [Example(t, 0, "synthetic/content_twin") for t in content_twins]
@@ -365,7 +370,7 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         if recipe.broad_tense:
             rows += [
                 Example(t, 1, "synthetic/civic_tense")
-                for t in synthetic.tense_rewordings(civic, rng, broad=True)
+                for t in synthetic.tense_rewordings(civic, rng, broad=True, wide=recipe.wide_tense)
             ]
         civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC, gerunds)
         rows += [Example(t, 0, "synthetic/civic_twin") for t in civic_twins]
@@ -415,7 +420,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         if split == "train":
             pos += [
                 Example(t, 1, "synthetic/tense")
-                for t in synthetic.tense_rewordings(harmful, rng, recipe.broad_tense)
+                for t in synthetic.tense_rewordings(harmful, rng, recipe.broad_tense, wide=recipe.wide_tense)
             ]
             if recipe.redteam_weight:
                 redteam = _of_kind(rows, "redteam_attempt_first_turn")
