@@ -117,6 +117,11 @@ def test_broad_tense_rewords_any_verb_led_request_and_skips_first_person() -> No
     )
     assert len(harmless) == 60
     assert all("make a loaf of bread" in t and "criminals" not in t for t in harmless)
+    wide = synthetic.tense_rewordings(["Make a loaf of bread"] * 200, random.Random(0), broad=True, wide=True)
+    assert any(t.startswith("What methods were used to make a loaf of bread") for t in wide)
+    assert len(set(wide)) > len(
+        set(synthetic.tense_rewordings(["Make a loaf of bread"] * 200, random.Random(0), broad=True))
+    )
 
 
 def test_tense_check_set_is_benign_and_apart_from_the_generator() -> None:
