@@ -86,6 +86,7 @@ CLAIMS_1000 = dataclasses.replace(VERSION_4, claim_hazards=1000)
 NAMED_CLAIMS = dataclasses.replace(VERSION_4, named_hazards=1000, claim_hazards=1000)
 V4_BENIGN_TENSE_200 = dataclasses.replace(VERSION_4, benign_tense=200)
 WIDE_TENSE = dataclasses.replace(SHIPPED, wide_tense=True)
+WIDE_TENSE_CLAIMS = dataclasses.replace(SHIPPED, wide_tense=True, claim_hazards=1000)
 WIDE_TENSE_200 = dataclasses.replace(SHIPPED, wide_tense=True, benign_tense=200)
 PUNCTUATED_HALF = dataclasses.replace(VERSION_4, nq_punctuated=0.5)
 PUNCTUATED_ALL = dataclasses.replace(VERSION_4, nq_punctuated=1.0)
@@ -149,6 +150,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 4 + gerund phrasings of the hazard tables, C=2 (shipped)", SHIPPED, features, 2.0),
     ("version 5 + more past/future frames, C=2", WIDE_TENSE, features, 2.0),
     ("version 5 + more past/future frames, 200 harmless rewordings, C=2", WIDE_TENSE_200, features, 2.0),
+    ("version 5 + more past/future frames + claims (1000 + twins), C=2", WIDE_TENSE_CLAIMS, features, 2.0),
     ("version 4, half the NQ questions punctuated, C=2", PUNCTUATED_HALF, features, 2.0),
     ("version 4, all NQ questions punctuated, C=2", PUNCTUATED_ALL, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
