@@ -19,7 +19,7 @@ import time
 from guard.classify.builtin.harmful import ModelClassifier, ModelConfig
 from guard.classify.models import features
 from guard.classify.models.loader import MODEL_NAMES, load_model
-from guard.classify.models.vocabulary import encode, reference_score
+from guard.classify.models.vocabulary import encode, reference_score, reference_table
 from guard.types import Segment, Stage
 
 WORDS = (
@@ -80,7 +80,7 @@ def main() -> None:
     print(f"| fold only (shared by all models) | {fold50:.3f} | {fold99:.3f} | | |")
     for name in MODEL_NAMES:
         model = load_model(name)
-        table = dict(zip(model.grams, zip(model.idf.tolist(), model.coef.tolist(), strict=True), strict=True))
+        table = reference_table(model.grams, model.idf, model.coef)
         model.score(texts[0])  # warm up outside the timing
         base50, _ = time_each(lambda t, m=model, tb=table: reference_score(t, tb, m.intercept), texts)
         p50, p99 = time_each(model.score, texts)

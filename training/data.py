@@ -8,9 +8,11 @@ and `synthetic/...` for the project's own material, so figures can be reported p
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,6 +336,24 @@ def _styled_negatives(
     return out
 
 
+Draw = Callable[[random.Random, int], list[str]]
+
+
+def _twinned(
+    rng: random.Random, name: str, count: int, harmful: Draw, benign: Draw, tense: bool, wide: bool
+) -> list[Example]:
+    """`count` generated harmful requests (and their past/future rewordings when `tense`), then
+    `count` harmless twins, grouped as synthetic/<name>_hazard, _tense and _twin."""
+    if not count:
+        return []
+    drawn = harmful(rng, count)
+    rows = [Example(t, 1, f"synthetic/{name}_hazard") for t in drawn]
+    if tense:
+        reworded = synthetic.tense_rewordings(drawn, rng, broad=True, wide=wide)
+        rows += [Example(t, 1, f"synthetic/{name}_tense") for t in reworded]
+    return rows + [Example(t, 0, f"synthetic/{name}_twin") for t in benign(rng, count)]
+
+
 def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
     """The generated hazard taxonomy: harmful requests (label 1) and harmless twins (label 0).
     Draws nothing from `rng` when the recipe asks for none, so older recipes draw as before."""
@@ -354,41 +374,23 @@ def _hazard_rows(rng: random.Random, recipe: Recipe) -> list[Example]:
         )
         picked = rng.sample(reworded, min(recipe.benign_tense, len(reworded)))
         rows += [Example(t, 0, "synthetic/benign_tense") for t in sorted(picked)]
-    if recipe.content_hazards:
-        content = hazards_content.harmful(rng, recipe.content_hazards)
-        rows += [Example(t, 1, "synthetic/content_hazard") for t in content]
-        if recipe.broad_tense:
-            rows += [
-                Example(t, 1, "synthetic/content_tense")
-                for t in synthetic.tense_rewordings(content, rng, broad=True, wide=recipe.wide_tense)
-            ]
-        content_twins = hazards_content.benign(rng, recipe.content_hazards)
-        rows += [Example(t, 0, "synthetic/content_twin") for t in content_twins]
-    if recipe.civic_hazards:
-        civic = hazards.harmful(rng, recipe.civic_hazards, hazards_civic.CIVIC, gerunds)
-        rows += [Example(t, 1, "synthetic/civic_hazard") for t in civic]
-        if recipe.broad_tense:
-            rows += [
-                Example(t, 1, "synthetic/civic_tense")
-                for t in synthetic.tense_rewordings(civic, rng, broad=True, wide=recipe.wide_tense)
-            ]
-        civic_twins = hazards.benign(rng, recipe.civic_hazards, hazards_civic.CIVIC, gerunds)
-        rows += [Example(t, 0, "synthetic/civic_twin") for t in civic_twins]
-    if recipe.task_hazards:
-        rows += [
-            Example(t, 1, "synthetic/task_hazard") for t in hazards_tasks.harmful(rng, recipe.task_hazards)
-        ]
-        rows += [Example(t, 0, "synthetic/task_twin") for t in hazards_tasks.benign(rng, recipe.task_hazards)]
-    if recipe.named_hazards:
-        named = hazards.harmful(rng, recipe.named_hazards, hazards_named.NAMED)
-        rows += [Example(t, 1, "synthetic/named_hazard") for t in named]
-        named_twins = hazards.benign(rng, recipe.named_hazards, hazards_named.NAMED)
-        rows += [Example(t, 0, "synthetic/named_twin") for t in named_twins]
-    if recipe.claim_hazards:
-        claims = hazards_claims.harmful(rng, recipe.claim_hazards)
-        rows += [Example(t, 1, "synthetic/claim_hazard") for t in claims]
-        claim_twins = hazards_claims.benign(rng, recipe.claim_hazards)
-        rows += [Example(t, 0, "synthetic/claim_twin") for t in claim_twins]
+    wide = recipe.wide_tense
+    civic = functools.partial(hazards.harmful, table=hazards_civic.CIVIC, gerunds=gerunds)
+    civic_twins = functools.partial(hazards.benign, table=hazards_civic.CIVIC, gerunds=gerunds)
+    named = functools.partial(hazards.harmful, table=hazards_named.NAMED)
+    named_twins = functools.partial(hazards.benign, table=hazards_named.NAMED)
+    tense = recipe.broad_tense
+    rows += _twinned(
+        rng, "content", recipe.content_hazards, hazards_content.harmful, hazards_content.benign, tense, wide
+    )
+    rows += _twinned(rng, "civic", recipe.civic_hazards, civic, civic_twins, tense, wide)
+    rows += _twinned(
+        rng, "task", recipe.task_hazards, hazards_tasks.harmful, hazards_tasks.benign, False, wide
+    )
+    rows += _twinned(rng, "named", recipe.named_hazards, named, named_twins, False, wide)
+    rows += _twinned(
+        rng, "claim", recipe.claim_hazards, hazards_claims.harmful, hazards_claims.benign, False, wide
+    )
     return rows
 
 

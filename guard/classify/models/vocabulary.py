@@ -131,9 +131,9 @@ class Vocabulary:
 
     def columns(self, text: Encoded) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
         """The feature columns present in the text and how often each occurs."""
-        keys, counts_ = np.unique(self.text_keys(text), return_counts=True)
         if not len(self._keys):
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+        keys, counts_ = np.unique(self.text_keys(text), return_counts=True)
         at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         known = self._keys[at] == keys
         cols, n = self._columns[at[known]], counts_[known]
@@ -141,6 +141,13 @@ class Vocabulary:
             cols, inverse = np.unique(cols, return_inverse=True)
             n = np.bincount(inverse, weights=n).astype(np.int64)
         return cols, n
+
+
+def reference_table(
+    grams: Sequence[str], idf: npt.NDArray[np.float64], coef: npt.NDArray[np.float64]
+) -> dict[str, tuple[float, float]]:
+    """n-gram -> (idf, coefficient): the string scorer's view of an artefact (tests, benchmark)."""
+    return dict(zip(grams, zip(idf.tolist(), coef.tolist(), strict=True), strict=True))
 
 
 def reference_score(text: str, table: Mapping[str, tuple[float, float]], intercept: float) -> float:
