@@ -26,6 +26,12 @@ CHAT_PATH = Path(__file__).resolve().parent / "chat_checkset.jsonl"
 # 40 harmless questions about the past and the future ("How did people preserve meat before
 # refrigerators existed?"), all benign: the frames of the tense attack, with harmless aims.
 TENSE_PATH = Path(__file__).resolve().parent / "tense_checkset.jsonl"
+# 300 everyday messages to an assistant in ten areas (shopping, coding, cooking, health, history, ...),
+# all benign; written for this project by one helper session. Used to diagnose false positives.
+EVERYDAY_PATH = Path(__file__).resolve().parent / "everyday_checkset.jsonl"
+# 300 more in ten other areas (work, family, pets, sport, ...), written apart from the training
+# corpus (training/everyday/) and from EVERYDAY_PATH: the held-out measure of everyday false positives.
+HELDOUT_PATH = Path(__file__).resolve().parent / "everyday_heldout.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
