@@ -90,6 +90,7 @@ WIDE_TENSE_CLAIMS = dataclasses.replace(SHIPPED, wide_tense=True, claim_hazards=
 WIDE_TENSE_200 = dataclasses.replace(SHIPPED, wide_tense=True, benign_tense=200)
 PUNCTUATED_HALF = dataclasses.replace(VERSION_4, nq_punctuated=0.5)
 PUNCTUATED_ALL = dataclasses.replace(VERSION_4, nq_punctuated=1.0)
+TYPED_QUESTIONS = dataclasses.replace(SHIPPED, typed_questions=True)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -153,6 +154,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 5 + more past/future frames + claims (1000 + twins), C=2", WIDE_TENSE_CLAIMS, features, 2.0),
     ("version 4, half the NQ questions punctuated, C=2", PUNCTUATED_HALF, features, 2.0),
     ("version 4, all NQ questions punctuated, C=2", PUNCTUATED_ALL, features, 2.0),
+    ("version 5, every question typed with or without its '?', C=2", TYPED_QUESTIONS, features, 2.0),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from training import (
     conversational,
@@ -89,6 +90,15 @@ class Recipe:
     nq_punctuated:       share of the NQ-open questions written as a person types them
                          (capitalised, with a question mark): NQ has neither, while most harmful
                          questions have both, so unpunctuated NQ teaches that "?" means harm.
+    everyday_messages:   hand-written everyday messages to an assistant (training/everyday/, all
+                         harmless, 60 areas of ordinary life) as negatives (count; all when larger).
+    dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
+                         rather than harmful help: medical, legal or financial advice, questions
+                         about misinformation or about private facts of a named person or
+                         company, and questions to the assistant about itself.
+    typed_questions:     write every question of the train set (either label) half the time as typed
+                         ("How do I ...?") and half the time bare ("how do i ..."), so neither the
+                         final "?" nor the capital carries the label.
     """
 
     styled_benign: int = 0
@@ -115,6 +125,9 @@ class Recipe:
     nq_punctuated: float = 0.0
     gerund_frames: bool = False
     wide_tense: bool = False
+    typed_questions: bool = False
+    dna_scope: bool = False
+    everyday_messages: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -176,6 +189,20 @@ def completions(split: str) -> list[dict[str, str]]:
     csv.field_size_limit(1 << 26)
     with (DATA_DIR / f"completions_{split}.csv").open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+# Do-Not-Answer intents (its `meta.intents`) that mark what an assistant should decline to answer
+# (advice it is not qualified to give, facts it cannot know, questions about itself) rather than a
+# request for harmful help; rows with any other intent stay.
+_DNA_CHATBOT_LIMITS = ("S002", "C0", "S001mis", "S001fab", "S009private", "S009personal")
+
+
+def _in_scope(row: dict[str, Any]) -> bool:
+    """False for a Do-Not-Answer row whose every intent is a chatbot limit (`_DNA_CHATBOT_LIMITS`)."""
+    if row["dataset"] != "do_not_answer":
+        return True
+    intents = row["meta"]["intents"]
+    return not all(i.startswith(_DNA_CHATBOT_LIMITS) for i in intents)
 
 
 def _group(row: dict[str, str]) -> str:
@@ -283,6 +310,24 @@ def _everyday_chat(split: str, rng: random.Random, recipe: Recipe) -> list[Examp
     return [Example(t, 0, "chat/everyday (dev templates)") for t in texts]
 
 
+EVERYDAY_DIR = Path(__file__).resolve().parent / "everyday"
+
+
+def everyday_messages(count: int, seed: int) -> list[Example]:
+    """`count` of the hand-written everyday messages (training/everyday/*.jsonl), drawn with their
+    own generator so the other draws of a recipe do not move."""
+    texts = list(
+        dict.fromkeys(
+            json.loads(line)["text"]
+            for path in sorted(EVERYDAY_DIR.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+    )
+    picked = random.Random(f"everyday:{seed}").sample(texts, min(count, len(texts)))
+    return [Example(t, 0, "own/everyday_messages") for t in picked]
+
+
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
     nq = [e for e in examples if "nq_open" in e.group]
     if cap is None or len(nq) <= cap:
@@ -303,6 +348,27 @@ def _nq_as_typed(examples: list[Example], recipe: Recipe, rng: random.Random) ->
         if "nq_open" in e.group and rng.random() < recipe.nq_punctuated:
             typed = Example(e.text[:1].upper() + e.text[1:].rstrip(" ?") + "?", e.label, e.group)
         out.append(typed)
+    return out
+
+
+_INTERROGATIVES = frozenset(
+    "how what why where when who whom whose which is are was were can could would should "
+    "do does did will shall has have may might".split()
+)
+
+
+def _typed_questions(examples: list[Example], seed: int) -> list[Example]:
+    """Every question, either label, ends with "?" half the time and bare the other half."""
+    rng = random.Random(f"typed:{seed}")
+    out = []
+    for e in examples:
+        text = e.text.rstrip()
+        first = text.split(maxsplit=1)[0].casefold() if text else ""
+        if text.endswith("?") or first in _INTERROGATIVES:
+            bare = text.rstrip(" ?.")
+            text = bare + "?" if rng.random() < 0.5 else bare
+            e = Example(text, e.label, e.group)
+        out.append(e)
     return out
 
 
@@ -403,6 +469,8 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
     """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
     rng = random.Random(f"{model}:{split}:{seed}")
     rows = prompts(split)
+    if model == "harmful_request" and split == "train" and recipe.dna_scope:
+        rows = [r for r in rows if _in_scope(r)]
     harmful = [r["text"] for r in _of_kind(rows, "harmful_request")]
     benign = [Example(r["text"], 0, _group(r)) for r in _of_kind(rows, "benign")]
     over_refusal = [Example(r["text"], 0, _group(r)) for r in _of_kind(rows, "over_refusal_safe")]
@@ -446,6 +514,10 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
                 pos += [e for e in own if e.label]
                 neg += [e for e in own if not e.label]
         neg += _everyday_chat(split, rng, recipe)
+        if split == "train" and recipe.everyday_messages:
+            neg += everyday_messages(recipe.everyday_messages, seed)
+        if split == "train" and recipe.typed_questions:
+            return _typed_questions(pos + neg, seed)
         if split == "dev":
             # Reported only (toxic text, not a request for harmful help); never used for tuning.
             pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "toxic_prefix")]
