@@ -367,8 +367,7 @@ def _typed_questions(examples: list[Example], seed: int) -> list[Example]:
         if text.endswith("?") or first in _INTERROGATIVES:
             bare = text.rstrip(" ?.")
             text = bare + "?" if rng.random() < 0.5 else bare
-            e = Example(text, e.label, e.group)
-        out.append(e)
+        out.append(Example(text, e.label, e.group))
     return out
 
 
@@ -465,6 +464,42 @@ def multilingual_rows(model: str, split: str, seed: int = 13) -> list[Example]:
     return [Example(t, label, group) for t, label, group in multilingual.labelled(model, split, seed)]
 
 
+def _harmful_train(
+    rows: list[dict[str, Any]],
+    pos: list[Example],
+    neg: list[Example],
+    rng: random.Random,
+    recipe: Recipe,
+    seed: int,
+) -> list[Example]:
+    """The harmful_request train set: the public rows (`pos`, `neg`) and what `recipe` adds."""
+    harmful = [r["text"] for r in _of_kind(rows, "harmful_request")]
+    benign = [e for e in neg if e.group.startswith("benign/")]
+    pos = pos + [
+        Example(t, 1, "synthetic/tense")
+        for t in synthetic.tense_rewordings(harmful, rng, recipe.broad_tense, wide=recipe.wide_tense)
+    ]
+    if recipe.redteam_weight:
+        pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "redteam_attempt_first_turn")]
+    pos += _hazard_rows(rng, recipe)  # both labels: harmful requests and their twins
+    if recipe.harmful_questions:
+        pos += [
+            Example(t, 1, "synthetic/harmful_as_question") for t in styled.requests_as_questions(harmful, rng)
+        ]
+    neg = _nq_as_typed(neg, recipe, rng)
+    neg += _styled_negatives(rows, harmful, benign, rng, recipe)
+    neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
+    neg += [Example(t, 0, "synthetic/contrastive_benign") for t in synthetic.contrastive_benign(rng, 700)]
+    if recipe.multilingual:
+        own = multilingual_rows("harmful_request", "train", seed)
+        pos += [e for e in own if e.label]
+        neg += [e for e in own if not e.label]
+    neg += _everyday_chat("train", rng, recipe)
+    if recipe.everyday_messages:
+        neg += everyday_messages(recipe.everyday_messages, seed)
+    return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
+
+
 def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIPE) -> list[Example]:
     """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
     rng = random.Random(f"{model}:{split}:{seed}")
@@ -487,40 +522,12 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         return _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
-        if split == "train":
-            pos += [
-                Example(t, 1, "synthetic/tense")
-                for t in synthetic.tense_rewordings(harmful, rng, recipe.broad_tense, wide=recipe.wide_tense)
-            ]
-            if recipe.redteam_weight:
-                redteam = _of_kind(rows, "redteam_attempt_first_turn")
-                pos += [Example(r["text"], 1, _group(r)) for r in redteam]
-            pos += _hazard_rows(rng, recipe)  # both labels: harmful requests and their twins
-            if recipe.harmful_questions:
-                pos += [
-                    Example(t, 1, "synthetic/harmful_as_question")
-                    for t in styled.requests_as_questions(harmful, rng)
-                ]
         neg = benign + over_refusal + own_over_refusal
         if split == "train":
-            neg = _nq_as_typed(neg, recipe, rng)
-            neg += _styled_negatives(rows, harmful, benign, rng, recipe)
-            neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 300)]
-            neg += [
-                Example(t, 0, "synthetic/contrastive_benign") for t in synthetic.contrastive_benign(rng, 700)
-            ]
-            if recipe.multilingual:
-                own = multilingual_rows(model, split, seed)
-                pos += [e for e in own if e.label]
-                neg += [e for e in own if not e.label]
+            return _harmful_train(rows, pos, neg, rng, recipe, seed)
         neg += _everyday_chat(split, rng, recipe)
-        if split == "train" and recipe.everyday_messages:
-            neg += everyday_messages(recipe.everyday_messages, seed)
-        if split == "train" and recipe.typed_questions:
-            return _typed_questions(pos + neg, seed)
-        if split == "dev":
-            # Reported only (toxic text, not a request for harmful help); never used for tuning.
-            pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "toxic_prefix")]
+        # Reported only (toxic text, not a request for harmful help); never used for tuning.
+        pos += [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "toxic_prefix")]
         return pos + neg
     if model == "jailbreak":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "jailbreak_prompt")]
