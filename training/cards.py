@@ -26,7 +26,8 @@ DATA = {
     "extremism, vigilantism, obstruction of justice, medication misuse; training/hazards_civic.py) "
     "and technical requests for attack code and payloads or for harmful edits of a given text or "
     "script (training/hazards_tasks.py); (version 5) the hazard tables also in gerund phrasings "
-    '("Give detailed instructions for making ..."). Negatives: `benign` '
+    '("Give detailed instructions for making ..."); (version 6) past/future rewordings in more '
+    'frames ("What methods were used to ... in the past?"). Negatives: `benign` '
     "rows (NQ-open, Self-Instruct), the train BIPIA attack instructions (not requests for harm), "
     "a harmless twin of every generated hazard request (same subjects and phrasings, harmless "
     "aim), and project-written material that breaks the style shortcut of the public data "
@@ -35,7 +36,9 @@ DATA = {
     "first-person questions, short everyday messages and data-bearing statements, "
     "alarming-sounding benign prompts, benign system prompts, and 1,500 everyday customer-service "
     "and advice messages from training/conversational.py; training/styled.py and "
-    "training/synthetic.py).",
+    "training/synthetic.py); and (version 6) 3,000 hand-written everyday messages to an assistant "
+    "in 60 areas of ordinary life (shopping, code, cooking, health, history, law, ...; "
+    "training/everyday/), written apart from the two everyday check sets below.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -76,21 +79,39 @@ BENIGN_CHECKSETS = (
         'preserve meat before refrigerators existed?"), written before the benign tense rewordings '
         "of training/data.py",
     ),
+    (
+        "everyday_checkset",
+        "everyday messages, ten areas",
+        "hand-written everyday messages (shopping, coding, cooking, health, history, security "
+        "advice, dark-themed fiction, school, money, law); written before training/everyday/ and "
+        "used to find version 5's false positives",
+    ),
+    (
+        "everyday_heldout",
+        "everyday messages, ten other areas (held out)",
+        "hand-written everyday messages (work, family, pets, sport, gadgets, science, games, "
+        "relationships, transport, civics), written apart from training/everyday/; its texts were not "
+        "read while choosing the recipe, its flagged share was one of the figures compared",
+    ),
 )
 LIMITS = {
     "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. The public "
     "data ties harm to imperative phrasing and safety to NQ-style questions; the training set now "
     "covers both styles in both classes, which lowered dev recall at the benign-only point (the dev "
     "split rewards the style shortcut) but cut false positives on the hand-written check set "
-    'from 24% to 9% at that point. Everyday chat still trips it on topic words ("gift cards", '
-    '"pay by card", "as an adult"): version 5 flags 3.5% of held-out everyday messages at '
-    "its threshold and 5.5% at the benign-only point. A question mark at the end pushes towards harm: "
+    "from 24% to 9% at that point. Everyday messages trip it on topic words and on the "
+    "conversational style that the red-team openings and Do-Not-Answer questions share with "
+    "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
+    "version 6, trained with 3,000 hand-written everyday messages, flags 2.3% (figures above), "
+    "at the cost of about a point of dev recall (five-seed means, bench/BENCHMARKS.md); those "
+    "messages and the check sets were written by the same team, so real traffic may fare worse. "
+    "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
     "history questions score above the threshold (figures above). It knows the hazards it was shown: the "
-    "generated taxonomy (versions 3 to 5) names several hundred subjects, so a request that names its "
+    "generated taxonomy (versions 3 to 6) names several hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score low. "
     "The generators and the check sets were written by the same team. Benign prompts built as "

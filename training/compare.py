@@ -51,7 +51,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_4 = dataclasses.replace(SHIPPED, gerund_frames=False)
+VERSION_5 = dataclasses.replace(SHIPPED, everyday_messages=0, wide_tense=False)
+VERSION_4 = dataclasses.replace(VERSION_5, gerund_frames=False)
 VERSION_3 = dataclasses.replace(VERSION_4, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
     VERSION_3,
@@ -85,12 +86,19 @@ NAMED_2000 = dataclasses.replace(VERSION_4, named_hazards=2000)
 CLAIMS_1000 = dataclasses.replace(VERSION_4, claim_hazards=1000)
 NAMED_CLAIMS = dataclasses.replace(VERSION_4, named_hazards=1000, claim_hazards=1000)
 V4_BENIGN_TENSE_200 = dataclasses.replace(VERSION_4, benign_tense=200)
-WIDE_TENSE = dataclasses.replace(SHIPPED, wide_tense=True)
-WIDE_TENSE_CLAIMS = dataclasses.replace(SHIPPED, wide_tense=True, claim_hazards=1000)
-WIDE_TENSE_200 = dataclasses.replace(SHIPPED, wide_tense=True, benign_tense=200)
+WIDE_TENSE = dataclasses.replace(VERSION_5, wide_tense=True)
+WIDE_TENSE_CLAIMS = dataclasses.replace(VERSION_5, wide_tense=True, claim_hazards=1000)
+WIDE_TENSE_200 = dataclasses.replace(VERSION_5, wide_tense=True, benign_tense=200)
 PUNCTUATED_HALF = dataclasses.replace(VERSION_4, nq_punctuated=0.5)
 PUNCTUATED_ALL = dataclasses.replace(VERSION_4, nq_punctuated=1.0)
-TYPED_QUESTIONS = dataclasses.replace(SHIPPED, typed_questions=True)
+TYPED_QUESTIONS = dataclasses.replace(VERSION_5, typed_questions=True)
+DNA_SCOPE = dataclasses.replace(VERSION_5, dna_scope=True)
+EVERYDAY_1500 = dataclasses.replace(VERSION_5, everyday_messages=1500)
+EVERYDAY = dataclasses.replace(VERSION_5, everyday_messages=3000)
+EVERYDAY_DNA_SCOPE = dataclasses.replace(EVERYDAY, dna_scope=True)
+EVERYDAY_TYPED = dataclasses.replace(EVERYDAY, typed_questions=True)
+EVERYDAY_LOOKALIKES = dataclasses.replace(EVERYDAY, lookalikes=1500)
+NO_REDTEAM = dataclasses.replace(VERSION_5, redteam_weight=0.0)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -148,13 +156,27 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 4 + claims (1000 + twins), C=2", CLAIMS_1000, features, 2.0),
     ("version 4 + named hazards and claims (1000 + 1000, with twins), C=2", NAMED_CLAIMS, features, 2.0),
     ("version 4, 200 harmless tense rewordings, C=2", V4_BENIGN_TENSE_200, features, 2.0),
-    ("version 4 + gerund phrasings of the hazard tables, C=2 (shipped)", SHIPPED, features, 2.0),
+    ("version 4 + gerund phrasings of the hazard tables, C=2 (version 5)", VERSION_5, features, 2.0),
     ("version 5 + more past/future frames, C=2", WIDE_TENSE, features, 2.0),
     ("version 5 + more past/future frames, 200 harmless rewordings, C=2", WIDE_TENSE_200, features, 2.0),
     ("version 5 + more past/future frames + claims (1000 + twins), C=2", WIDE_TENSE_CLAIMS, features, 2.0),
     ("version 4, half the NQ questions punctuated, C=2", PUNCTUATED_HALF, features, 2.0),
     ("version 4, all NQ questions punctuated, C=2", PUNCTUATED_ALL, features, 2.0),
     ("version 5, every question typed with or without its '?', C=2", TYPED_QUESTIONS, features, 2.0),
+    ("version 5, Do-Not-Answer's chatbot-limit rows left out, C=2", DNA_SCOPE, features, 2.0),
+    ("version 5 without the red-team openings, C=2", NO_REDTEAM, features, 2.0),
+    ("version 5 + 1,500 hand-written everyday messages, C=2", EVERYDAY_1500, features, 2.0),
+    ("version 5 + 3,000 hand-written everyday messages, C=2", EVERYDAY, features, 2.0),
+    (
+        "version 5 + 3,000 everyday messages, chatbot-limit rows left out, C=2",
+        EVERYDAY_DNA_SCOPE,
+        features,
+        2.0,
+    ),
+    ("version 5 + 3,000 everyday messages, questions typed either way, C=2", EVERYDAY_TYPED, features, 2.0),
+    ("version 5 + 3,000 everyday messages + 1,500 look-alikes, C=2", EVERYDAY_LOOKALIKES, features, 2.0),
+    ("version 5 + 3,000 everyday messages, more past/future frames, C=2", SHIPPED, features, 2.0),
+    ("version 5 + 3,000 everyday messages, more past/future frames, C=1.5 (shipped)", SHIPPED, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 
@@ -184,12 +206,14 @@ def main(argv: list[str]) -> int:
     print(
         "| variant | dev recall (both budgets) | check FP / recall at that point "
         "| dev recall (benign budget only) | check FP / recall at that point | check AUC "
-        "| harmless past/future questions flagged (both / benign only) | fit s |"
+        "| harmless past/future questions flagged (both / benign only) "
+        "| held-out everyday messages flagged (both / benign only) | fit s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     dev = data.build("harmful_request", "dev")
     check = checkset.rows()
     tense = [r.text for r in checkset.rows(checkset.TENSE_PATH)]
+    everyday = [r.text for r in checkset.rows(checkset.HELDOUT_PATH)]
     for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
         train = data.build("harmful_request", "train", seed, recipe=recipe)
@@ -202,15 +226,18 @@ def main(argv: list[str]) -> int:
             float(p) for p in clf.predict_proba(vectorizer.transform([r.text for r in check]))[:, 1]
         ]
         tense_scores = [float(p) for p in clf.predict_proba(vectorizer.transform(tense))[:, 1]]
-        cells, flagged = [], []
+        everyday_scores = [float(p) for p in clf.predict_proba(vectorizer.transform(everyday))[:, 1]]
+        cells, flagged, everyday_flagged = [], [], []
         for only in ("", "benign/"):
             threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
             fig = checkset.figures(check_scores, threshold, check)
             cells.append(pct(recall(dev, dev_scores, threshold)))
             cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
             flagged.append(pct(checkset.flagged_share(tense_scores, threshold)))
+            everyday_flagged.append(pct(checkset.flagged_share(everyday_scores, threshold)))
         cells.append(f"{checkset.auc(check_scores, check):.3f}")
         cells.append(" / ".join(flagged))
+        cells.append(" / ".join(everyday_flagged))
         print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0
 

@@ -92,6 +92,9 @@ class Recipe:
                          questions have both, so unpunctuated NQ teaches that "?" means harm.
     everyday_messages:   hand-written everyday messages to an assistant (training/everyday/, all
                          harmless, 60 areas of ordinary life) as negatives (count; all when larger).
+    lookalikes:          hand-written requests that touch a sensitive topic with a legitimate aim
+                         (fiction, history, education, prevention, policy debate, satire, support;
+                         training/lookalike/, all harmless) as negatives (count; all when larger).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -128,6 +131,7 @@ class Recipe:
     typed_questions: bool = False
     dna_scope: bool = False
     everyday_messages: int = 0
+    lookalikes: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -163,6 +167,8 @@ HARMFUL_RECIPE = Recipe(
     civic_hazards=1000,
     task_hazards=1000,
     gerund_frames=True,
+    everyday_messages=3000,
+    wide_tense=True,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -310,22 +316,22 @@ def _everyday_chat(split: str, rng: random.Random, recipe: Recipe) -> list[Examp
     return [Example(t, 0, "chat/everyday (dev templates)") for t in texts]
 
 
-EVERYDAY_DIR = Path(__file__).resolve().parent / "everyday"
+HERE = Path(__file__).resolve().parent
 
 
-def everyday_messages(count: int, seed: int) -> list[Example]:
-    """`count` of the hand-written everyday messages (training/everyday/*.jsonl), drawn with their
-    own generator so the other draws of a recipe do not move."""
+def hand_written(folder: str, count: int, seed: int) -> list[Example]:
+    """`count` distinct texts of the hand-written harmless messages in training/<folder>/*.jsonl
+    (`everyday`, `lookalike`), drawn with their own generator so a recipe's other draws do not move."""
     texts = list(
         dict.fromkeys(
             json.loads(line)["text"]
-            for path in sorted(EVERYDAY_DIR.glob("*.jsonl"))
+            for path in sorted((HERE / folder).glob("*.jsonl"))
             for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()
         )
     )
-    picked = random.Random(f"everyday:{seed}").sample(texts, min(count, len(texts)))
-    return [Example(t, 0, "own/everyday_messages") for t in picked]
+    picked = random.Random(f"{folder}:{seed}").sample(texts, min(count, len(texts)))
+    return [Example(t, 0, f"own/{folder}") for t in picked]
 
 
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
@@ -495,8 +501,8 @@ def _harmful_train(
         pos += [e for e in own if e.label]
         neg += [e for e in own if not e.label]
     neg += _everyday_chat("train", rng, recipe)
-    if recipe.everyday_messages:
-        neg += everyday_messages(recipe.everyday_messages, seed)
+    neg += hand_written("everyday", recipe.everyday_messages, seed)
+    neg += hand_written("lookalike", recipe.lookalikes, seed)
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -22,16 +22,21 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "5"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
 # All-benign hand-written check sets of harmful_request (false positives only).
-BENIGN_CHECKSETS = {"chat_checkset": checkset.CHAT_PATH, "tense_checkset": checkset.TENSE_PATH}
+BENIGN_CHECKSETS = {
+    "chat_checkset": checkset.CHAT_PATH,
+    "tense_checkset": checkset.TENSE_PATH,
+    "everyday_checkset": checkset.EVERYDAY_PATH,
+    "everyday_heldout": checkset.HELDOUT_PATH,
+}
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
-    "harmful_request": {"c": 2.0, "max_features": 40000},
+    "harmful_request": {"c": 1.5, "max_features": 40000},
     "jailbreak": {"c": 8.0, "max_features": 40000},
     "prompt_injection": {"c": 8.0, "max_features": 30000},
     "harmful_response": {"c": 8.0, "max_features": 40000},
