@@ -99,6 +99,9 @@ EVERYDAY_DNA_SCOPE = dataclasses.replace(EVERYDAY, dna_scope=True)
 EVERYDAY_TYPED = dataclasses.replace(EVERYDAY, typed_questions=True)
 EVERYDAY_LOOKALIKES = dataclasses.replace(EVERYDAY, lookalikes=1500)
 NO_REDTEAM = dataclasses.replace(VERSION_5, redteam_weight=0.0)
+PASTFUTURE_200 = dataclasses.replace(SHIPPED, pastfuture=200)
+PASTFUTURE_600 = dataclasses.replace(SHIPPED, pastfuture=600)
+PASTFUTURE_1200 = dataclasses.replace(SHIPPED, pastfuture=1200)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -177,6 +180,9 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 5 + 3,000 everyday messages + 1,500 look-alikes, C=2", EVERYDAY_LOOKALIKES, features, 2.0),
     ("version 5 + 3,000 everyday messages, more past/future frames, C=2", SHIPPED, features, 2.0),
     ("version 5 + 3,000 everyday messages, more past/future frames, C=1.5 (shipped)", SHIPPED, features, 1.5),
+    ("version 6 + 200 hand-written past/future questions, C=1.5", PASTFUTURE_200, features, 1.5),
+    ("version 6 + 600 hand-written past/future questions, C=1.5", PASTFUTURE_600, features, 1.5),
+    ("version 6 + 1,200 hand-written past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

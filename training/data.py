@@ -95,6 +95,8 @@ class Recipe:
     lookalikes:          hand-written requests that touch a sensitive topic with a legitimate aim
                          (fiction, history, education, prevention, policy debate, satire, support;
                          training/lookalike/, all harmless) as negatives (count; all when larger).
+    pastfuture:          hand-written harmless questions and requests in the past/future frames of
+                         the tense attack (training/pastfuture/) as negatives (count).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -132,6 +134,7 @@ class Recipe:
     dna_scope: bool = False
     everyday_messages: int = 0
     lookalikes: int = 0
+    pastfuture: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -321,7 +324,8 @@ HERE = Path(__file__).resolve().parent
 
 def hand_written(folder: str, count: int, seed: int) -> list[Example]:
     """`count` distinct texts of the hand-written harmless messages in training/<folder>/*.jsonl
-    (`everyday`, `lookalike`), drawn with their own generator so a recipe's other draws do not move."""
+    (`everyday`, `lookalike`, `pastfuture`), drawn with their own generator so a recipe's other
+    draws do not move."""
     texts = list(
         dict.fromkeys(
             json.loads(line)["text"]
@@ -503,6 +507,7 @@ def _harmful_train(
     neg += _everyday_chat("train", rng, recipe)
     neg += hand_written("everyday", recipe.everyday_messages, seed)
     neg += hand_written("lookalike", recipe.lookalikes, seed)
+    neg += hand_written("pastfuture", recipe.pastfuture, seed)
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
