@@ -27,7 +27,9 @@ DATA = {
     "and technical requests for attack code and payloads or for harmful edits of a given text or "
     "script (training/hazards_tasks.py); (version 5) the hazard tables also in gerund phrasings "
     '("Give detailed instructions for making ..."); (version 6) past/future rewordings in more '
-    'frames ("What methods were used to ... in the past?"). Negatives: `benign` '
+    'frames ("What methods were used to ... in the past?") and persuasive content for false, '
+    "denialist or dangerous claims (training/hazards_claims.py, twinned with legitimate or debunking "
+    'pieces on the same claims). Negatives: `benign` '
     "rows (NQ-open, Self-Instruct), the train BIPIA attack instructions (not requests for harm), "
     "a harmless twin of every generated hazard request (same subjects and phrasings, harmless "
     "aim), and project-written material that breaks the style shortcut of the public data "
@@ -102,8 +104,8 @@ LIMITS = {
     "from 24% to 9% at that point. Everyday messages trip it on topic words and on the "
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
-    "version 6, trained with 3,000 hand-written everyday messages, flags 2.3% (figures above), "
-    "at the cost of about a point of dev recall (five-seed means, bench/BENCHMARKS.md); those "
+    "version 6, trained with 3,000 hand-written everyday messages, flags 2.3% (figures above) "
+    "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
@@ -113,7 +115,8 @@ LIMITS = {
     "history questions score above the threshold (figures above). It knows the hazards it was shown: the "
     "generated taxonomy (versions 3 to 6) names several hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
-    "lists can pass, and persuasive articles whose only harmful part is a false claim score low. "
+    "lists can pass, and persuasive articles whose only harmful part is a false claim score near "
+    "the threshold (0.72-0.82 on a few probes, with version 6's generated claims). "
     "The generators and the check sets were written by the same team. Benign prompts built as "
     "near-copies of harmful ones "
     "(JailbreakBench benign) score high, so the threshold that keeps their FP at 10% gives up "

@@ -51,7 +51,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_5 = dataclasses.replace(SHIPPED, everyday_messages=0, wide_tense=False)
+VERSION_5 = dataclasses.replace(SHIPPED, everyday_messages=0, wide_tense=False, claim_hazards=0)
+EVERYDAY_WIDE = dataclasses.replace(SHIPPED, claim_hazards=0)
 VERSION_4 = dataclasses.replace(VERSION_5, gerund_frames=False)
 VERSION_3 = dataclasses.replace(VERSION_4, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
@@ -99,9 +100,9 @@ EVERYDAY_DNA_SCOPE = dataclasses.replace(EVERYDAY, dna_scope=True)
 EVERYDAY_TYPED = dataclasses.replace(EVERYDAY, typed_questions=True)
 EVERYDAY_LOOKALIKES = dataclasses.replace(EVERYDAY, lookalikes=1500)
 NO_REDTEAM = dataclasses.replace(VERSION_5, redteam_weight=0.0)
-PASTFUTURE_200 = dataclasses.replace(SHIPPED, pastfuture=200)
-PASTFUTURE_600 = dataclasses.replace(SHIPPED, pastfuture=600)
-PASTFUTURE_1200 = dataclasses.replace(SHIPPED, pastfuture=1200)
+PASTFUTURE_200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=200)
+PASTFUTURE_600 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=600)
+PASTFUTURE_1200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=1200)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -178,11 +179,12 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ),
     ("version 5 + 3,000 everyday messages, questions typed either way, C=2", EVERYDAY_TYPED, features, 2.0),
     ("version 5 + 3,000 everyday messages + 1,500 look-alikes, C=2", EVERYDAY_LOOKALIKES, features, 2.0),
-    ("version 5 + 3,000 everyday messages, more past/future frames, C=2", SHIPPED, features, 2.0),
-    ("version 5 + 3,000 everyday messages, more past/future frames, C=1.5 (shipped)", SHIPPED, features, 1.5),
-    ("version 6 + 200 hand-written past/future questions, C=1.5", PASTFUTURE_200, features, 1.5),
-    ("version 6 + 600 hand-written past/future questions, C=1.5", PASTFUTURE_600, features, 1.5),
-    ("version 6 + 1,200 hand-written past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
+    ("version 5 + 3,000 everyday messages, more past/future frames, C=2", EVERYDAY_WIDE, features, 2.0),
+    ("version 5 + 3,000 everyday messages, more past/future frames, C=1.5", EVERYDAY_WIDE, features, 1.5),
+    ("+ claims (1000 + twins), C=1.5 (version 6, shipped)", SHIPPED, features, 1.5),
+    ("everyday, wider frames + 200 harmless past/future questions, C=1.5", PASTFUTURE_200, features, 1.5),
+    ("everyday, wider frames + 600 harmless past/future questions, C=1.5", PASTFUTURE_600, features, 1.5),
+    ("everyday, wider frames + 1,200 harmless past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 

@@ -172,6 +172,7 @@ HARMFUL_RECIPE = Recipe(
     gerund_frames=True,
     everyday_messages=3000,
     wide_tense=True,
+    claim_hazards=1000,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
