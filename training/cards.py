@@ -38,7 +38,7 @@ DATA = {
     "first-person questions, short everyday messages and data-bearing statements, "
     "alarming-sounding benign prompts, benign system prompts, and 1,500 everyday customer-service "
     "and advice messages from training/conversational.py; training/styled.py and "
-    "training/synthetic.py); and (version 6) 3,000 hand-written everyday messages to an assistant "
+    "training/synthetic.py); and (version 6) 2,994 hand-written everyday messages to an assistant "
     "in 60 areas of ordinary life (shopping, code, cooking, health, history, law, ...; "
     "training/everyday/), written apart from the two everyday check sets below.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
@@ -104,7 +104,7 @@ LIMITS = {
     "from 24% to 9% at that point. Everyday messages trip it on topic words and on the "
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
-    "version 6, trained with 3,000 hand-written everyday messages, flags 2.3% (figures above) "
+    "version 6, trained with 3,000 hand-written everyday messages, flags 2.7% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
