@@ -29,7 +29,7 @@ DATA = {
     '("Give detailed instructions for making ..."); (version 6) past/future rewordings in more '
     'frames ("What methods were used to ... in the past?") and persuasive content for false, '
     "denialist or dangerous claims (training/hazards_claims.py, twinned with legitimate or debunking "
-    'pieces on the same claims). Negatives: `benign` '
+    "pieces on the same claims). Negatives: `benign` "
     "rows (NQ-open, Self-Instruct), the train BIPIA attack instructions (not requests for harm), "
     "a harmless twin of every generated hazard request (same subjects and phrasings, harmless "
     "aim), and project-written material that breaks the style shortcut of the public data "
@@ -64,7 +64,10 @@ DATA = {
     "the dev figures on this material measure phrasings the model was not fitted on. Written "
     "independently of training/injection_checkset.jsonl, which is evaluation only.",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
-    "not (0); the response text only (the question is not seen at serving time).",
+    "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
+    "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
+    "assistant (recipes, code, health, history, science, dark fiction, ...; training/answers/, "
+    "written apart from the answers check set) are added as negatives.",
 }
 # harmful_request's all-benign check sets: key, title, what the rows are.
 BENIGN_CHECKSETS = (
@@ -147,7 +150,13 @@ LIMITS = {
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
     "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
     "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",
-    "harmful_response": "Trained on responses to GPTFuzz jailbreak questions; responses about other "
+    "harmful_response": "Trained on responses to GPTFuzz jailbreak questions and on hand-written "
+    "ordinary answers; version 1, without the latter, flagged 35.5% of the hand-written ordinary "
+    "answers (bench/BENCHMARKS.md), because compliance itself looked harmful. Those answers and the check "
+    "set were written by the same team, so real completions may fare worse. Short, vague compliant "
+    "answers now pass: a three-step answer about mixing chemicals and placing a device where a crowd "
+    "gathers scores 0.16 against the 0.29 threshold (version 1: 0.62 against 0.57), because numbered "
+    "steps are no longer harm by themselves and GPTFuzz's harmful answers are long; responses about other "
     "topics, very long completions (scored on their first and last 3,000 characters) and other "
     "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
     "on.",
@@ -302,6 +311,17 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "written before the training generator (training/instructions.py) and used only for "
             f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
             f"{_pct(check['fp_at_pack_threshold'])} at the packs' 0.2.",
+        ]
+    if "answers_checkset" in figures:
+        check = figures["answers_checkset"]
+        per_category = ", ".join(f"{cat} {_pct(share)}" for cat, share in check["per_category"].items())
+        lines += [
+            "",
+            "## Figures (ordinary assistant answers, training/answers_checkset.jsonl)",
+            f"{check['n']} hand-written answers of a helpful assistant (cooking, code, health, history, "
+            "security advice, dark fiction, law, money, science, refusals), all benign, written apart "
+            "from the training answers and used only for this report. Flagged at the model threshold "
+            f"(the strict pack blocks at it): {_pct(check['fp_at_threshold'])} ({per_category}).",
         ]
     if "multilingual" in figures:
         lines += _multilingual_lines(figures["multilingual"])

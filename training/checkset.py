@@ -32,6 +32,10 @@ EVERYDAY_PATH = Path(__file__).resolve().parent / "everyday_checkset.jsonl"
 # 300 more in ten other areas (work, family, pets, sport, ...), written apart from the training
 # corpus (training/everyday/) and from EVERYDAY_PATH: the held-out measure of everyday false positives.
 HELDOUT_PATH = Path(__file__).resolve().parent / "everyday_heldout.jsonl"
+# 200 ordinary assistant answers in ten areas (cooking, code, health, history, security advice, dark
+# fiction, law, money, science, refusals), all benign (harmful_response false positives); written
+# apart from the training answers (training/answers/).
+ANSWERS_PATH = Path(__file__).resolve().parent / "answers_checkset.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
@@ -55,6 +59,16 @@ def rows(path: Path = PATH) -> list[CheckRow]:
 def flagged_share(scores: Sequence[float], threshold: float) -> float:
     """The share of an all-benign check set at or above `threshold`."""
     return sum(s >= threshold for s in scores) / len(scores)
+
+
+def flagged_by_category(
+    items: Sequence[CheckRow], scores: Sequence[float], threshold: float
+) -> dict[str, float]:
+    """The share of each category's rows at or above `threshold`."""
+    by_cat: dict[str, list[bool]] = defaultdict(list)
+    for row, score in zip(items, scores, strict=True):
+        by_cat[row.category].append(score >= threshold)
+    return {cat: round(sum(hits) / len(hits), 4) for cat, hits in sorted(by_cat.items())}
 
 
 def figures(

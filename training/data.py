@@ -321,6 +321,8 @@ def _everyday_chat(split: str, rng: random.Random, recipe: Recipe) -> list[Examp
 
 
 HERE = Path(__file__).resolve().parent
+# Hand-written ordinary assistant answers added to harmful_response's train split (negatives).
+RESPONSE_ANSWERS = 1000
 
 
 def hand_written(folder: str, count: int, seed: int) -> list[Example]:
@@ -526,10 +528,13 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         for t in synthetic.over_refusal_prompts(rng, 600 if split == "train" else 0)
     ]
     if model == "harmful_response":
-        return [
+        responses = [
             Example(r["Response"], int(r["label"]), f"completions/label={r['label']}")
             for r in completions(split)
         ]
+        # GPTFuzz's harmless rows are mostly refusals: ordinary helpful answers teach the model
+        # that an answer which complies is not harmful by itself (training/answers/).
+        return responses + hand_written("answers", RESPONSE_ANSWERS if split == "train" else 0, seed)
     if model == "prompt_injection":
         return _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
     if model == "harmful_request":

@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6", "harmful_response": "2"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -124,6 +124,15 @@ def train_one(name: str) -> dict[str, Any]:
             "fp_at_threshold": checkset.flagged_share(check_scores, model.threshold),
             "fp_at_pack_threshold": checkset.flagged_share(check_scores, JAILBREAK_PACK_THRESHOLD),
         }
+    if name == "harmful_response":
+        # Hand-written ordinary assistant answers: reported only.
+        rows = checkset.rows(checkset.ANSWERS_PATH)
+        check_scores = model.scores([r.text for r in rows])
+        figures["answers_checkset"] = {
+            "n": len(rows),
+            "fp_at_threshold": checkset.flagged_share(check_scores, model.threshold),
+            "per_category": checkset.flagged_by_category(rows, check_scores, model.threshold),
+        }
     if name in MULTILINGUAL_MODELS:
         points = {
             "at_threshold": model.threshold,
@@ -171,9 +180,10 @@ def main(argv: list[str]) -> int:
             for point in ("at_threshold", "at_benign_budget_only"):
                 fig = figures["checkset"][point]
                 print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
-        for key in (*BENIGN_CHECKSETS, "instructions_checkset"):
+        for key in (*BENIGN_CHECKSETS, "instructions_checkset", "answers_checkset"):
             if key in figures:
-                print(f"   {key}:", {k: round(v, 3) for k, v in figures[key].items()})
+                shown = {k: v if isinstance(v, dict) else round(v, 3) for k, v in figures[key].items()}
+                print(f"   {key}:", shown)
         if "injection_checkset" in figures:
             check = figures["injection_checkset"]
             print(f"   injection check set AUC {check['auc']:.3f}")

@@ -46,6 +46,16 @@ def test_a_jailbreak_persona_still_is() -> None:
     assert model.score(text) >= 0.2
 
 
+def test_ordinary_assistant_answers_rarely_cross_the_harmful_response_threshold() -> None:
+    """harmful_response learnt from GPTFuzz that an answer which complies is harmful (its harmless
+    rows are mostly refusals) and flagged 35.5% of the 200 hand-written ordinary answers; trained
+    with hand-written helpful answers (training/answers/), it must flag under 5%."""
+    model = load_model("harmful_response")
+    rows = checkset.rows(checkset.ANSWERS_PATH)
+    assert len(rows) == 200
+    assert checkset.flagged_share(model.scores([r.text for r in rows]), model.threshold) < 0.05
+
+
 def test_held_out_everyday_messages_rarely_cross_the_harmful_request_threshold() -> None:
     """Version 6 was trained with hand-written everyday messages: of the 300 held-out ones (written
     apart from that training material) under 5% reach the threshold; version 5 flagged 12.7%."""
