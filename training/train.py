@@ -97,15 +97,9 @@ def train_one(name: str) -> dict[str, Any]:
             ),
         }
         # Hand-written benign prompts (everyday chat; history and future questions): reported only.
+        loose = raw["meta"]["threshold_benign_budget_only"]
         for key, path in BENIGN_CHECKSETS.items():
-            benign_scores = model.scores([r.text for r in checkset.rows(path)])
-            figures[key] = {
-                "n": len(benign_scores),
-                "fp_at_threshold": checkset.flagged_share(benign_scores, model.threshold),
-                "fp_at_benign_budget_only": checkset.flagged_share(
-                    benign_scores, raw["meta"]["threshold_benign_budget_only"]
-                ),
-            }
+            figures[key] = _flagged(model, path, at_threshold=model.threshold, at_benign_budget_only=loose)
     if name == "prompt_injection":
         # Hand-written documents with and without an injected instruction: reported only.
         rows = checkset.rows(checkset.INJECTION_PATH)
@@ -117,22 +111,17 @@ def train_one(name: str) -> dict[str, Any]:
         }
     if name == "jailbreak":
         # Hand-written ordinary system prompts and persona requests: reported only.
-        rows = checkset.rows(checkset.INSTRUCTIONS_PATH)
-        check_scores = model.scores([r.text for r in rows])
-        figures["instructions_checkset"] = {
-            "n": len(rows),
-            "fp_at_threshold": checkset.flagged_share(check_scores, model.threshold),
-            "fp_at_pack_threshold": checkset.flagged_share(check_scores, JAILBREAK_PACK_THRESHOLD),
-        }
+        figures["instructions_checkset"] = _flagged(
+            model,
+            checkset.INSTRUCTIONS_PATH,
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
     if name == "harmful_response":
         # Hand-written ordinary assistant answers: reported only.
-        rows = checkset.rows(checkset.ANSWERS_PATH)
-        check_scores = model.scores([r.text for r in rows])
-        figures["answers_checkset"] = {
-            "n": len(rows),
-            "fp_at_threshold": checkset.flagged_share(check_scores, model.threshold),
-            "per_category": checkset.flagged_by_category(rows, check_scores, model.threshold),
-        }
+        figures["answers_checkset"] = _flagged(
+            model, checkset.ANSWERS_PATH, by_category=True, at_threshold=model.threshold
+        )
     if name in MULTILINGUAL_MODELS:
         points = {
             "at_threshold": model.threshold,
@@ -146,6 +135,18 @@ def train_one(name: str) -> dict[str, Any]:
     cards.write_card(MODELS_DIR / f"{name}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
+
+
+def _flagged(model: Any, path: Path, by_category: bool = False, **points: float) -> dict[str, Any]:
+    """How much of an all-benign check set scores at or above each named threshold
+    (`fp_<name>`), and per category at the first one when `by_category`."""
+    rows = checkset.rows(path)
+    scores = model.scores([r.text for r in rows])
+    out: dict[str, Any] = {"n": len(rows)}
+    out |= {f"fp_{name}": checkset.flagged_share(scores, t) for name, t in points.items()}
+    if by_category:
+        out["per_category"] = checkset.flagged_by_category(rows, scores, next(iter(points.values())))
+    return out
 
 
 def _round_up(threshold: float) -> float:
