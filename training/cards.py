@@ -67,7 +67,14 @@ DATA = {
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
     "assistant (recipes, code, health, history, science, dark fiction, ...; training/answers/, "
-    "written apart from the answers check set) are added as negatives.",
+    "written apart from the answers check set) are added as negatives. GPTFuzz's harmful responses "
+    "are long jailbreak outputs, so (version 3) 400 hand-written pairs are added: a short, vague, "
+    "non-operational answer that goes along with a harmful request (positive) beside a same-shaped "
+    "answer with a harmless aim (negative), in twenty hazard topics (training/harmful_answers/), "
+    "and 600 hand-written answers that discuss a harm to protect, explain or tell a story (how to "
+    "spot a phishing email, what to do when stalked; training/protective_answers/) as negatives, "
+    "with the first 1-12 words of 2,000 of the harmless answers (a stream is first checked on its "
+    "first words, and \"Sure, here's the plan.\" is not harm by itself).",
 }
 # harmful_request's all-benign check sets: key, title, what the rows are.
 BENIGN_CHECKSETS = (
@@ -151,15 +158,15 @@ LIMITS = {
     "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
     "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions and on hand-written "
-    "ordinary answers; version 1, without the latter, flagged 35.5% of the hand-written ordinary "
-    "answers (bench/BENCHMARKS.md), because compliance itself looked harmful. Those answers and the check "
-    "set were written by the same team, so real completions may fare worse. Short, vague compliant "
-    "answers now pass: a three-step answer about mixing chemicals and placing a device where a crowd "
-    "gathers scores 0.16 against the 0.29 threshold (version 1: 0.62 against 0.57), because numbered "
-    "steps are no longer harm by themselves and GPTFuzz's harmful answers are long; responses about other "
-    "topics, very long completions (scored on their first and last 3,000 characters) and other "
-    "languages are less reliable. The threshold maximises F1 on the same dev set it is reported "
-    "on.",
+    "answers; version 1, without the ordinary answers, flagged 35.5% of the hand-written ordinary "
+    "answers (bench/BENCHMARKS.md), because compliance itself looked harmful, and version 2, without "
+    "the compliant pairs, let short vague compliant answers pass (1% of the pairs check set). A bag of "
+    "n-grams sees words, not aims: a twin that keeps a harmful answer's wording with a harmless aim "
+    "(\"pick a weekend when nobody is home\") is flagged almost half the time, and dark fiction "
+    "is the ordinary answer it flags most (15%). All the hand-written sets were written by the same "
+    "kind of author (helper sessions), so real completions may fare worse. Very long completions "
+    "(scored on their first and last 3,000 characters) and other languages are less reliable. The "
+    "threshold maximises F1 on the same dev set it is reported on.",
 }
 
 
@@ -322,6 +329,35 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "security advice, dark fiction, law, money, science, refusals), all benign, written apart "
             "from the training answers and used only for this report. Flagged at the model threshold "
             f"(the strict pack blocks at it): {_pct(check['fp_at_threshold'])} ({per_category}).",
+        ]
+    if "answers_openings" in figures:
+        openings = figures["answers_openings"]
+        lines += [
+            "",
+            "Their openings, which a stream's first checks see, flagged at the model threshold: "
+            + ", ".join(f"first {words} words {_pct(share)}" for words, share in openings.items())
+            + ".",
+        ]
+    if "harmful_answers_checkset" in figures:
+        check = figures["harmful_answers_checkset"]
+        weakest = sorted(
+            (share, cat.removeprefix("harmful/"))
+            for cat, share in check["at_threshold"]["per_category"].items()
+            if cat.startswith("harmful/")
+        )[:3]
+        lines += [
+            "",
+            "## Figures (short compliant answers and their twins, training/harmful_answers_checkset.jsonl)",
+            f"{check['at_threshold']['harmful_n']} hand-written short, vague answers that go along with a "
+            "harmful request (twenty hazard topics), each beside a same-shaped answer with a harmless "
+            "aim; written apart from the training pairs and used only for this report. "
+            f"AUC {check['auc']:.3f}. Weakest topics at the model threshold: "
+            + ", ".join(f"{cat} {_pct(share)}" for share, cat in weakest)
+            + ".",
+            "",
+            *_points_table(
+                check, ("twins flagged", "compliant answers flagged"), {"model threshold": "at_threshold"}
+            ),
         ]
     if "multilingual" in figures:
         lines += _multilingual_lines(figures["multilingual"])

@@ -36,6 +36,10 @@ HELDOUT_PATH = Path(__file__).resolve().parent / "everyday_heldout.jsonl"
 # fiction, law, money, science, refusals), all benign (harmful_response false positives); written
 # apart from the training answers (training/answers/).
 ANSWERS_PATH = Path(__file__).resolve().parent / "answers_checkset.jsonl"
+# 160 pairs in twenty hazard topics: a short, vague assistant answer that goes along with a harmful
+# request and a same-shaped answer with a harmless aim (harmful_response recall and false positives);
+# written apart from the training pairs (training/harmful_answers/). One pair per line.
+HARMFUL_ANSWERS_PATH = Path(__file__).resolve().parent / "harmful_answers_checkset.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
@@ -54,6 +58,17 @@ def rows(path: Path = PATH) -> list[CheckRow]:
     """Every row of a check set (the harmful_request one unless told), in file order."""
     with path.open(encoding="utf-8") as fh:
         return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
+
+
+def pair_rows(path: Path = HARMFUL_ANSWERS_PATH) -> list[CheckRow]:
+    """A check set of pairs as rows: each pair's `harmful` text (label 1), then its `twin` (label 0)."""
+    with path.open(encoding="utf-8") as fh:
+        pairs = [json.loads(line) for line in fh if line.strip()]
+    return [
+        row
+        for p in pairs
+        for row in (CheckRow(p["harmful"], 1, p["topic"]), CheckRow(p["twin"], 0, p["topic"]))
+    ]
 
 
 def flagged_share(scores: Sequence[float], threshold: float) -> float:

@@ -323,11 +323,20 @@ def _everyday_chat(split: str, rng: random.Random, recipe: Recipe) -> list[Examp
 HERE = Path(__file__).resolve().parent
 # Hand-written ordinary assistant answers added to harmful_response's train split (negatives).
 RESPONSE_ANSWERS = 1000
+# Hand-written pairs added to harmful_response's train split: a short, vague answer that goes along
+# with a harmful request (positive) and a same-shaped answer with a harmless aim (negative).
+RESPONSE_HARMFUL_PAIRS = 400
+# Hand-written answers that discuss a harm for a protective, explanatory or creative aim (negatives).
+RESPONSE_PROTECTIVE = 600
+# Openings (first 1-12 words) of the hand-written harmless answers, as negatives: a stream is first
+# checked on its first few words, and "Sure, here's the plan." is not harm by itself.
+RESPONSE_OPENINGS = 2000
 
 
 def hand_written(folder: str, count: int, seed: int) -> list[Example]:
     """`count` distinct texts of the hand-written harmless messages in training/<folder>/*.jsonl
-    (`everyday`, `lookalike`, `pastfuture`), drawn with their own generator so a recipe's other
+    (`everyday`, `lookalike`, `pastfuture`, `answers`, `protective_answers`; each folder's README says
+    what it holds), drawn with their own generator so a recipe's other
     draws do not move."""
     texts = list(
         dict.fromkeys(
@@ -339,6 +348,34 @@ def hand_written(folder: str, count: int, seed: int) -> list[Example]:
     )
     picked = random.Random(f"{folder}:{seed}").sample(texts, min(count, len(texts)))
     return [Example(t, 0, f"own/{folder}") for t in picked]
+
+
+def hand_written_pairs(folder: str, count: int, seed: int) -> list[Example]:
+    """`count` hand-written pairs of training/<folder>/*.jsonl, each as its `harmful` text (label 1)
+    and its same-shaped `twin` (label 0), drawn with their own generator."""
+    pairs = [
+        json.loads(line)
+        for path in sorted((HERE / folder).glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    picked = random.Random(f"{folder}:{seed}").sample(pairs, min(count, len(pairs)))
+    return [
+        example
+        for pair in picked
+        for example in (
+            Example(pair["harmful"], 1, f"own/{folder}"),
+            Example(pair["twin"], 0, f"own/{folder} twins"),
+        )
+    ]
+
+
+def _openings(examples: list[Example], count: int, rng: random.Random) -> list[Example]:
+    """The first 1-12 words of `count` of `examples` (harmless answers), as negatives."""
+    picked = rng.sample(examples, min(count, len(examples)))
+    return [
+        Example(" ".join(e.text.split()[: rng.randint(1, 12)]), 0, "own/answer openings") for e in picked
+    ]
 
 
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
@@ -534,7 +571,16 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         ]
         # GPTFuzz's harmless rows are mostly refusals: ordinary helpful answers teach the model
         # that an answer which complies is not harmful by itself (training/answers/).
-        return responses + hand_written("answers", RESPONSE_ANSWERS if split == "train" else 0, seed)
+        if split != "train":
+            return responses
+        # GPTFuzz's harmful rows are long jailbreak outputs: the pairs add short compliant answers,
+        # each beside its harmless twin so that the form alone (numbered steps) carries no weight.
+        own = (
+            hand_written("answers", RESPONSE_ANSWERS, seed)
+            + hand_written("protective_answers", RESPONSE_PROTECTIVE, seed)
+            + hand_written_pairs("harmful_answers", RESPONSE_HARMFUL_PAIRS, seed)
+        )
+        return responses + own + _openings([e for e in own if not e.label], RESPONSE_OPENINGS, rng)
     if model == "prompt_injection":
         return _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
     if model == "harmful_request":

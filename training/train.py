@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6", "harmful_response": "2"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -33,6 +33,9 @@ BENIGN_CHECKSETS = {
     "everyday_checkset": checkset.EVERYDAY_PATH,
     "everyday_heldout": checkset.HELDOUT_PATH,
 }
+
+# harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).
+OPENING_WORDS = (2, 4, 8, 16)
 
 # Chosen by the comparison in training/compare.py (see bench/BENCHMARKS.md).
 CONFIG: dict[str, dict[str, Any]] = {
@@ -122,6 +125,21 @@ def train_one(name: str) -> dict[str, Any]:
         figures["answers_checkset"] = _flagged(
             model, checkset.ANSWERS_PATH, by_category=True, at_threshold=model.threshold
         )
+        # What a stream's first checks see: the first words of those answers.
+        answers = [r.text for r in checkset.rows(checkset.ANSWERS_PATH)]
+        figures["answers_openings"] = {
+            str(words): checkset.flagged_share(
+                model.scores([" ".join(t.split()[:words]) for t in answers]), model.threshold
+            )
+            for words in OPENING_WORDS
+        }
+        # Hand-written short compliant answers to harmful requests beside harmless twins: reported only.
+        rows = checkset.pair_rows()
+        check_scores = model.scores([r.text for r in rows])
+        figures["harmful_answers_checkset"] = {
+            "auc": checkset.auc(check_scores, rows),
+            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
+        }
     if name in MULTILINGUAL_MODELS:
         points = {
             "at_threshold": model.threshold,
@@ -177,10 +195,10 @@ def main(argv: list[str]) -> int:
             print(f"   {g['group']:<55} label={g['label']} n={g['n']:<5} flagged={g['flagged']:.3f}")
         if "robustness" in figures:
             print("   robustness:", {k: round(v, 3) for k, v in figures["robustness"].items()})
-        if "checkset" in figures:
-            for point in ("at_threshold", "at_benign_budget_only"):
-                fig = figures["checkset"][point]
-                print(f"   check set {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
+        for key in ("checkset", "harmful_answers_checkset"):
+            for point, fig in figures.get(key, {}).items():
+                if point.startswith("at_"):
+                    print(f"   {key} {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
         for key in (*BENIGN_CHECKSETS, "instructions_checkset", "answers_checkset"):
             if key in figures:
                 shown = {k: v if isinstance(v, dict) else round(v, 3) for k, v in figures[key].items()}

@@ -1,5 +1,6 @@
-"""The hand-written training corpora (training/everyday, lookalike, pastfuture, answers) never contain a
-text of an evaluation-only check set, so the check-set figures are not a replay of training rows."""
+"""The hand-written training corpora (training/everyday, lookalike, pastfuture, answers,
+protective_answers, harmful_answers) never contain a text of an evaluation-only check set, so the
+check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -25,12 +26,26 @@ def _key(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip("?.! ")
 
 
-@pytest.mark.parametrize("folder", ["everyday", "lookalike", "pastfuture", "answers"])
+def _check_texts() -> list[str]:
+    rows = [r for path in CHECK_SETS for r in checkset.rows(Path(path))]
+    return [r.text for r in rows + checkset.pair_rows()]
+
+
+@pytest.mark.parametrize(
+    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers"]
+)
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     corpus = {_key(e.text) for e in data.hand_written(folder, 10**6, 13)}
     assert len(corpus) >= 500
-    leaked = [r.text for path in CHECK_SETS for r in checkset.rows(Path(path)) if _key(r.text) in corpus]
-    assert leaked == []
+    assert [t for t in _check_texts() if _key(t) in corpus] == []
+
+
+def test_harmful_answer_pairs_share_no_text_with_a_check_set() -> None:
+    pairs = data.hand_written_pairs("harmful_answers", 10**6, 13)
+    assert len(pairs) >= 800
+    assert {e.label for e in pairs[::2]} == {1} and {e.label for e in pairs[1::2]} == {0}
+    corpus = {_key(e.text) for e in pairs}
+    assert [t for t in _check_texts() if _key(t) in corpus] == []
 
 
 def test_hand_written_draw_is_seeded_and_harmless() -> None:
