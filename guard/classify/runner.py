@@ -42,8 +42,29 @@ class ClassifierRunner:
         segments: Sequence[Segment],
         stage: Stage,
     ) -> list[Verdict]:
-        """Verdicts of every classifier on every segment, classifier by classifier."""
+        """Verdicts of every classifier on every segment, classifier by classifier; gated
+        classifiers run after the others, and only those whose gate opened."""
         if not classifiers or not segments:
+            return []
+        gated = [c for c in classifiers if c.spec.gate is not None]
+        if not gated:
+            return await self._run(classifiers, segments, stage)
+        first = await self._run([c for c in classifiers if c.spec.gate is None], segments, stage)
+        opened = []
+        for c in gated:
+            is_open = _gate_opens(c, first)
+            self.metrics.classifier_gated.labels(c.name, "run" if is_open else "skipped").inc()
+            if is_open:
+                opened.append(c)
+        return first + (await self._run(opened, segments, stage) if opened else [])
+
+    async def _run(
+        self,
+        classifiers: Sequence[ConfiguredClassifier],
+        segments: Sequence[Segment],
+        stage: Stage,
+    ) -> list[Verdict]:
+        if not classifiers:
             return []
         cache = self.cache
         found, rows, todo, stores = self._lookup(classifiers, segments, stage)
@@ -248,6 +269,15 @@ class ClassifierRunner:
         if self.cache is not None:
             await self.cache.aclose()
         await close_sessions()
+
+
+def _gate_opens(c: ConfiguredClassifier, verdicts: Sequence[Verdict]) -> bool:
+    """Whether `c`'s gate classifier scored at least its `min_score` on some segment; a gate that
+    failed open (no verdict at all) opens too, so a broken gate never skips the check."""
+    gate = c.spec.gate
+    assert gate is not None
+    scores = [v.score for v in verdicts if v.classifier == gate.classifier]
+    return not scores or max(scores) >= gate.min_score
 
 
 def _renamed(cached: Verdict, name: str, index: int) -> Verdict:

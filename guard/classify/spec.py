@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from guard.types import Classifier
+
+
+class Gate(BaseModel):
+    """Run a classifier only when a cheaper one is unsure: `classifier` (another instance of the
+    same policy, itself ungated) scored at least `min_score` on some segment of the check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    classifier: str
+    min_score: float = Field(ge=0.0, le=1.0)
 
 
 class ClassifierSpec(BaseModel):
@@ -19,6 +29,8 @@ class ClassifierSpec(BaseModel):
                a `classifier_error` verdict that policies can block on.
     cache:     reuse verdicts for texts already classified with the same config.
     normalize: match on normalised text (NFKC, invisible characters removed, look-alikes folded).
+    gate:      run only after the gate classifier and only when it scored at least `min_score` on
+               a segment (or failed); then on every segment, so the conversation stays whole.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -28,6 +40,7 @@ class ClassifierSpec(BaseModel):
     on_error: Literal["fail_open", "fail_closed"] = "fail_open"
     cache: bool = True
     normalize: bool = True
+    gate: Gate | None = None
 
 
 Factory = Callable[[str, Any, ClassifierSpec], Classifier]

@@ -109,6 +109,11 @@ class Metrics:
             "guard_classifier_cache_total", "Verdict cache look-ups by result (hit, miss).",
             ["classifier", "result"], registry=r,
         )
+        self.classifier_gated = Counter(
+            "guard_classifier_gated_total",
+            "Checks of a gated classifier by result: run (its gate opened) or skipped.",
+            ["classifier", "result"], registry=r,
+        )
 
         # streaming
         self.stream_cutoffs = Counter(

@@ -21,6 +21,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from guard.policy.model import CONTEXT_KEYS, Condition, Policy, Rule
 from guard.redaction import apply_redactions, merge_spans
@@ -169,6 +170,13 @@ def _stages(rule: Rule) -> frozenset[Stage]:
     return frozenset({Stage(rule.stage)})
 
 
+def gate_of(raw: Mapping[str, Any]) -> str | None:
+    """The classifier named by a classifier spec's `gate:` key, if any."""
+    gate = raw.get("gate")
+    name = gate.get("classifier") if isinstance(gate, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
 def compile_policy(policy: Policy) -> CompiledPolicy:
     """Compile every rule; work out which classifiers each stage has to run."""
     rules = tuple(
@@ -182,6 +190,8 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
             if stage in compiled.stages:
                 found = referenced_classifiers(compiled.rule.when)
                 names |= set(policy.classifiers) if found is None else found
+        # a gated classifier needs its gate's verdicts in the same check
+        names |= {gate for name in names if (gate := gate_of(policy.classifiers[name]))}
         return tuple(name for name in policy.classifiers if name in names)
 
     return CompiledPolicy(policy, rules, {stage: needed(stage, rules) for stage in Stage})

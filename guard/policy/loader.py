@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from guard.errors import PolicyError
-from guard.policy.engine import CompiledPolicy, compile_policy, globs
+from guard.policy.engine import CompiledPolicy, compile_policy, gate_of, globs
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, Scope
 from guard.policy.source import Lines, Loc, parse_path, read_yaml
 from guard.types import GuardContext, Stage, StreamSettings
@@ -227,6 +227,26 @@ def _build(policy: Policy, origins: dict[str, _Origin], builder: Builder
     return built, errors
 
 
+def _check_gates(policy: Policy, origins: dict[str, _Origin]) -> list[str]:
+    errors = []
+    for name, raw in policy.classifiers.items():
+        gate = gate_of(raw)
+        if gate is not None and (reason := _gate_error(name, gate, policy.classifiers)):
+            origin = origins[name]
+            errors.append(origin.lines.error((*origin.loc, "gate", "classifier"), reason))
+    return errors
+
+
+def _gate_error(name: str, gate: str, declared: dict[str, dict[str, Any]]) -> str | None:
+    if gate == name:
+        return "a classifier cannot gate itself"
+    if gate not in declared:
+        return f"unknown classifier {gate!r} (declared under `classifiers:`: {', '.join(declared)})"
+    if gate_of(declared[gate]) is not None:
+        return f"{gate!r} is gated itself (gates do not chain)"
+    return None
+
+
 def _warnings(loaded: CompiledPolicy, path: Path) -> list[str]:
     policy = loaded.policy
     used = {n for names in loaded.classifiers_by_stage.values() for n in names}
@@ -250,7 +270,7 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
     policy, rule_origins, clf_origins, files = _resolve(path.resolve(), 0, (path.resolve(),))
     errors = _check_references(policy, rule_origins)
     built, build_errors = _build(policy, clf_origins, builder or _registry_builder())
-    errors += build_errors
+    errors += build_errors + _check_gates(policy, clf_origins)
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
     compiled = compile_policy(policy)

@@ -36,6 +36,8 @@ POLICY = {
         "pii": {"type": "pii", "entities": ["email"]},
         "fruit": {"type": "keywords", "terms": ["banana"]},
         "cherry": {"type": "keywords", "terms": ["cherry"]},
+        # asked only when `fruit` fired: run on "a banana please", skipped elsewhere
+        "ripe": {"type": "keywords", "terms": ["ripe"], "gate": {"classifier": "fruit", "min_score": 0.5}},
         "hook": {"type": "webhook", "url": "http://127.0.0.1:{dead}/classify", "timeout_s": 0.5,
                  "on_error": "fail_open"},
     },
@@ -49,6 +51,7 @@ POLICY = {
         {"name": "cherry-trial", "stage": "prompt", "when": {"classifier": "cherry"},
          "action": "block", "mode": "shadow", "category": "trial"},
         {"name": "hook", "stage": "prompt", "when": {"classifier": "hook"}, "action": "flag"},
+        {"name": "ripe", "stage": "prompt", "when": {"classifier": "ripe"}, "action": "flag"},
     ],
 }
 

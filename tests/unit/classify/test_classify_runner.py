@@ -126,3 +126,30 @@ def test_lru_is_bounded() -> None:
     cache.slot("prompt", "user", "c")
     assert len(cache) == 2
     assert cache.slot("prompt", "user", "a") and not cache.slot("prompt", "user", "b")
+
+
+async def test_gated_classifier_runs_only_when_its_gate_opens(metrics: Metrics) -> None:
+    """A gated classifier waits for its gate and runs, on every segment, only when the gate scored
+    at least min_score on one of them; each check is counted as run or skipped."""
+    runner = ClassifierRunner(metrics)
+    heavy = Echo("heavy", needle="worse")
+    gate = configured(Echo("gate"))
+    gated = configured(heavy, gate={"classifier": "gate", "min_score": 0.5})
+    out = await runner.run([gated, gate], segments("fine", "worse"), Stage.PROMPT)
+    assert heavy.seen == 0 and [v.classifier for v in out] == ["gate", "gate"]
+    assert sample(metrics, "guard_classifier_gated_total", classifier="heavy", result="skipped") == 1
+    out = await runner.run([gated, gate], segments("worse", "bad"), Stage.PROMPT)
+    assert heavy.seen == 2
+    assert [(v.classifier, v.segment, v.fired) for v in out] == [
+        ("gate", 0, False), ("gate", 1, True), ("heavy", 0, True), ("heavy", 1, False)]
+    assert sample(metrics, "guard_classifier_gated_total", classifier="heavy", result="run") == 1
+
+
+async def test_a_failed_gate_opens(metrics: Metrics) -> None:
+    """A gate that fails open leaves no verdict: the gated classifier runs rather than skip."""
+    runner = ClassifierRunner(metrics)
+    heavy = Echo("heavy")
+    broken = configured(Echo("gate", error=ClassifierError("down")))
+    gated = configured(heavy, gate={"classifier": "gate", "min_score": 0.5})
+    out = await runner.run([broken, gated], segments("bad"), Stage.PROMPT)
+    assert heavy.seen == 1 and [v.classifier for v in out] == ["heavy"]

@@ -292,3 +292,37 @@ def test_version_changes_with_content(tmp_path: Path) -> None:
     first = load_policies(tmp_path, builder).version
     path.write_text(path.read_text() + "description: edited\n")
     assert load_policies(tmp_path, builder).version != first
+
+
+def test_gates_are_checked_and_join_their_gated_classifiers_stage(tmp_path: Path) -> None:
+    """A gate must name another declared, ungated classifier; a gate no rule reads still runs in
+    every stage its gated classifier runs in."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers:
+          cheap: {type: a}
+          heavy: {type: a, gate: {classifier: cheap, min_score: 0.3}}
+        rules:
+          - {name: r, stage: prompt, when: {classifier: heavy}, action: block}
+    """)
+    loaded = load_policy_file(path, builder)
+    assert loaded.compiled.classifiers_by_stage[Stage.PROMPT] == ("cheap", "heavy")
+    assert loaded.compiled.classifiers_by_stage[Stage.COMPLETION] == ()
+    assert loaded.warnings == ()
+    bad = write(tmp_path / "bad.yaml", """
+        name: p
+        version: "1"
+        classifiers:
+          a1: {type: a, gate: {classifier: a1, min_score: 0.3}}
+          a2: {type: a, gate: {classifier: nope, min_score: 0.3}}
+          a3: {type: a, gate: {classifier: a2, min_score: 0.3}}
+        rules:
+          - {name: r, when: {classifier: a3}, action: block}
+    """)
+    assert errors_of(bad) == [
+        f"{bad}:4: classifiers.a1.gate.classifier: a classifier cannot gate itself",
+        f"{bad}:5: classifiers.a2.gate.classifier: unknown classifier 'nope' "
+        "(declared under `classifiers:`: a1, a2, a3)",
+        f"{bad}:6: classifiers.a3.gate.classifier: 'a2' is gated itself (gates do not chain)",
+    ]
