@@ -127,6 +127,25 @@ def test_explain_shows_verdicts_rules_and_why(pack: Path,
     assert "decision: redact" in out and "redacted: forbidden: [REDACTED:pii:email]" in out
 
 
+def test_explain_says_when_a_gate_kept_a_classifier_shut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gated classifier whose gate stayed shut is reported as skipped, with the gate's score."""
+    policy = tmp_path / "gated.yaml"
+    policy.write_text(
+        "name: gated\nversion: 1\nclassifiers:\n"
+        "  fruit: {type: keywords, terms: [banana]}\n"
+        "  ripe: {type: keywords, terms: [ripe], gate: {classifier: fruit, min_score: 0.5}}\n"
+        "rules:\n  - {name: ripe, stage: prompt, when: {classifier: ripe}, action: flag}\n"
+    )
+    assert main(["policy", "explain", "--policy", str(policy), "--text", "ripe cherries"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: gate fruit scored 0.00 < 0.5" in out and "decision: allow" in out
+    assert main(["policy", "explain", "--policy", str(policy), "--text", "a ripe banana"]) == 0
+    out = capsys.readouterr().out
+    assert "MATCHED  ripe" in out and "decision: flag" in out
+
+
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     """Each subcommand's --help ends with examples."""
     for command in ("check", "test", "explain"):
