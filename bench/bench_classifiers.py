@@ -35,6 +35,7 @@ from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "safety" / "prompts_dev.jsonl"
+DEV_COMPLETIONS = DEV.with_name("completions_dev.csv")
 
 
 def message_1kb(rng: random.Random) -> str:
@@ -102,13 +103,14 @@ def throughput() -> dict[str, float]:
     return out
 
 
-def dev_eval() -> str:
+def dev_eval(data: Path, classifiers: str) -> str:
     from guard.classify.cli import cmd_eval
 
+    if not data.exists():
+        return f"({data.name} not found)"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        cmd_eval(Namespace(data=DEV, policy=None, limit=None,
-                           classifiers="prompt_injection,jailbreak,secrets,pii,invisible_text"))
+        cmd_eval(Namespace(data=data, policy=None, limit=None, classifiers=classifiers))
     return buf.getvalue()
 
 
@@ -119,7 +121,8 @@ def main() -> None:
     tp = throughput()
     kw, kw_ratio = tp["keywords"], tp["keywords"] / tp["re_baseline"]
     cache = asyncio.run(bench_cache.measure())
-    quality = dev_eval() if DEV.exists() else "(dev split not found)"
+    quality = dev_eval(DEV, "prompt_injection,jailbreak,secrets,pii,invisible_text")
+    completions = dev_eval(DEV_COMPLETIONS, "harmful_response")
     body = f"""
 ### Latency: all local built-ins except profanity, 1 KB message, through the runner
 
@@ -162,6 +165,13 @@ heuristics are not meant to catch them. `prompt_injection` rows are sent inside 
 
 ```
 {quality.strip()}
+```
+
+Completions (`guard eval --data completions_dev.csv`: harmful_response on each response, at the
+completion stage):
+
+```
+{completions.strip()}
 ```
 """
     print(body)

@@ -17,19 +17,25 @@ from guard.classify.eval import (
     run_sync,
 )
 from guard.errors import GuardError
-from guard.types import GuardContext, Segment, Stage
+from guard.types import GuardContext, Segment
 
 DEFAULT_CLASSIFIERS = "prompt_injection,jailbreak,secrets,pii,invisible_text"
+# what runs on a completions file unless --classifiers says otherwise
+COMPLETION_CLASSIFIERS = "harmful_response"
 
 EPILOG = """\
 examples:
   guard eval --data ../shared/data/safety/prompts_dev.jsonl
   guard eval --data prompts_dev.jsonl --classifiers jailbreak,prompt_injection
   guard eval --data prompts_dev.jsonl --policy policies/
+  guard eval --data ../shared/data/safety/completions_dev.csv
+  guard eval --data completions_dev.csv --policy policies/strict.yaml
 
 Prints, per `kind` and per `dataset`, how many rows were flagged: the recall on unsafe rows and
 the false-positive rate on safe rows, then latency percentiles per request. Benign rows are also
-evaluated embedded in a retrieved document (`benign@document`).
+evaluated embedded in a retrieved document (`benign@document`). A `.csv` of labelled completions
+(`question,Response,label`) is checked at the completion stage, with harmful_response unless
+--classifiers says otherwise, and the report adds precision, recall and F1.
 """
 
 
@@ -40,12 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", required=True, type=Path,
-                        help="labelled JSONL (schema of shared/data/safety)")
+                        help="labelled JSONL prompts or CSV completions (shared/data/safety)")
     parser.add_argument("--policy", type=Path, default=None,
                         help="evaluate a policy file or directory instead of bare classifiers")
-    parser.add_argument("--classifiers", default=DEFAULT_CLASSIFIERS,
+    parser.add_argument("--classifiers", default=None,
                         help=f"built-in types to run with default config (default: "
-                             f"{DEFAULT_CLASSIFIERS})")
+                             f"{DEFAULT_CLASSIFIERS}; on completions: {COMPLETION_CLASSIFIERS})")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
     parser.set_defaults(func=cmd_eval)
 
@@ -65,7 +71,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             report = run_sync(_with_policy(args.policy, rows))
             what = f"policy {args.policy}"
         else:
-            names = [n.strip() for n in args.classifiers.split(",") if n.strip()]
+            chosen = args.classifiers or (
+                COMPLETION_CLASSIFIERS if str(args.data).lower().endswith(".csv")
+                else DEFAULT_CLASSIFIERS
+            )
+            names = [n.strip() for n in chosen.split(",") if n.strip()]
             report = run_sync(_with_classifiers(names, rows))
             what = "classifiers " + ", ".join(names)
     except GuardError as exc:
@@ -84,7 +94,7 @@ async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
     runner = ClassifierRunner(Metrics())
 
     async def flag(segments: Sequence[Segment]) -> bool:
-        verdicts = await runner.run(built, segments, Stage.PROMPT)
+        verdicts = await runner.run(built, segments, segments[0].stage)
         return any(v.fired for v in verdicts)
 
     try:
@@ -104,7 +114,7 @@ async def _with_policy(path: Path, rows: Sequence[Row]) -> Report:
     ctx = GuardContext(request_id="eval", route="/v1/chat/completions", model="eval")
 
     async def flag(segments: Sequence[Segment]) -> bool:
-        decision = await store.for_request(ctx).inspect(Stage.PROMPT, segments)
+        decision = await store.for_request(ctx).inspect(segments[0].stage, segments)
         return bool(decision.matches)
 
     try:

@@ -11,11 +11,16 @@ Input rows follow `shared/data/safety`: {id, text, label, kind, category, meta, 
   exactly what an indirect injection looks like, so they are not embedded.
 A row counts as flagged when any classifier fires (classifier mode) or any rule matches, enforced
 or shadow (policy mode).
+
+Completions (`completions_*.csv`: `question,Response,label`, label 1 harmful) become rows of kind
+`completion`: the response alone, checked at the completion stage (what the proxy sees of an
+answer); the report then adds precision, recall and F1 over them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -63,24 +68,59 @@ class Tally:
 
 @dataclass
 class Report:
-    """What an evaluation found: tallies per kind and per dataset, and latencies (seconds)."""
+    """What an evaluation found: tallies per (kind, label) and per (dataset, label), and latencies
+    (seconds). A kind or dataset holds one label for prompts, both for completions."""
 
-    by_kind: dict[str, Tally] = field(default_factory=dict)
-    by_dataset: dict[str, Tally] = field(default_factory=dict)
+    by_kind: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    by_dataset: dict[tuple[str, str], Tally] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
 
     def add(self, row: Row, flagged: bool, seconds: float) -> None:
         for key, table in ((row.kind, self.by_kind), (row.dataset, self.by_dataset)):
-            tally = table.setdefault(key, Tally(row.label))
+            tally = table.setdefault((key, row.label), Tally(row.label))
             tally.total += 1
             tally.flagged += flagged
         self.latencies.append(seconds)
 
+    def f1(self, kind: str) -> tuple[float, float, float] | None:
+        """Precision, recall and F1 over the rows of `kind`, when it has unsafe rows."""
+        harmful, harmless = self.by_kind.get((kind, "unsafe")), self.by_kind.get((kind, "safe"))
+        if harmful is None or not harmful.total:
+            return None
+        caught = harmful.flagged
+        flagged = caught + (harmless.flagged if harmless else 0)
+        precision = caught / flagged if flagged else 0.0
+        recall = caught / harmful.total
+        f1 = 2 * precision * recall / (precision + recall) if caught else 0.0
+        return precision, recall, f1
+
+
+COMPLETION = "completion"
+COMPLETION_COLUMNS = ("question", "Response", "label")
+
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The JSONL rows of `path`."""
+    """The rows of `path`: JSONL prompts, or a `.csv` of labelled completions."""
+    if path.suffix.lower() == ".csv":
+        return _completion_rows(path)
     with path.open("rb") as fh:
         return [orjson.loads(line) for line in fh if line.strip()]
+
+
+def _completion_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COMPLETION_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"a completions CSV needs the columns {', '.join(COMPLETION_COLUMNS)} "
+                             f"(missing: {', '.join(missing)})")
+        rows = []
+        for line, r in enumerate(reader, start=2):
+            if r["label"] not in ("0", "1"):
+                raise ValueError(f"line {line}: label must be 0 or 1, not {r['label']!r}")
+            rows.append({"text": r["Response"], "label": "unsafe" if r["label"] == "1" else "safe",
+                         "kind": COMPLETION, "dataset": path.stem})
+        return rows
 
 
 def _document(text: str) -> list[Segment]:
@@ -99,6 +139,9 @@ def build_rows(raw: Iterable[dict[str, Any]]) -> list[Row]:
         kind, text, label, dataset = r["kind"], r["text"], r["label"], r.get("dataset", "?")
         if kind == "prompt_injection":
             rows.append(Row(kind, dataset, label, _document(text)))
+            continue
+        if kind == COMPLETION:
+            rows.append(Row(kind, dataset, label, [Segment(text, "completion", 0, Stage.COMPLETION)]))
             continue
         if kind == "jailbreak_template" and harmful:
             for placeholder in PLACEHOLDERS:
@@ -128,10 +171,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def _table(title: str, tallies: dict[str, Tally]) -> list[str]:
+def _table(title: str, tallies: dict[tuple[str, str], Tally]) -> list[str]:
     lines = [f"{title:<44} {'label':<12} {'rows':>6} {'flagged':>8}  {'recall':>7} {'FPR':>7}"]
-    for key in sorted(tallies):
-        t = tallies[key]
+    for (key, _), t in sorted(tallies.items()):
         recall = f"{t.rate:7.1%}" if t.label == "unsafe" else f"{'-':>7}"
         fpr = f"{t.rate:7.1%}" if t.label == "safe" else f"{'-':>7}"
         if t.label not in ("safe", "unsafe"):
@@ -146,6 +188,10 @@ def format_report(report: Report, what: str) -> str:
     lines = [f"evaluated: {what}", ""]
     lines += [*_table("kind", report.by_kind), ""]
     lines += [*_table("dataset", report.by_dataset), ""]
+    scores = report.f1(COMPLETION)
+    if scores is not None:
+        precision, recall, f1 = scores
+        lines += [f"completions: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}", ""]
     lines.append(
         "latency per request: "
         + ", ".join(f"p{q} {percentile(lat, q) * 1e6:.0f} µs" for q in (50, 90, 99))
