@@ -105,6 +105,14 @@ BENIGN_CHECKSETS = (
         "relationships, transport, civics), written apart from training/everyday/; its texts were not "
         "read while choosing the recipe, its flagged share was one of the figures compared",
     ),
+    (
+        "service_checkset",
+        "customers' messages to a business's assistant",
+        "hand-written messages to the assistant of a bank, a phone carrier, an airline, an "
+        "insurer, a marketplace, a utility, a tax helpline, a parcel service, a hotel and a pharmacy, "
+        "full of fraud-adjacent words (refund, transfer, gift card, verification code, scam reports); "
+        "written apart from training/service/",
+    ),
 )
 LIMITS = {
     "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. The public "

@@ -32,6 +32,10 @@ EVERYDAY_PATH = Path(__file__).resolve().parent / "everyday_checkset.jsonl"
 # 300 more in ten other areas (work, family, pets, sport, ...), written apart from the training
 # corpus (training/everyday/) and from EVERYDAY_PATH: the held-out measure of everyday false positives.
 HELDOUT_PATH = Path(__file__).resolve().parent / "everyday_heldout.jsonl"
+# 300 messages of customers to the assistant of a bank, a carrier, an airline, ... (ten businesses),
+# all benign, rich in fraud-adjacent words (refund, transfer, gift card, verification code); written
+# apart from the training corpus training/service/.
+SERVICE_PATH = Path(__file__).resolve().parent / "service_checkset.jsonl"
 # 200 ordinary assistant answers in ten areas (cooking, code, health, history, security advice, dark
 # fiction, law, money, science, refusals), all benign (harmful_response false positives); written
 # apart from the training answers (training/answers/).

@@ -103,6 +103,8 @@ NO_REDTEAM = dataclasses.replace(VERSION_5, redteam_weight=0.0)
 PASTFUTURE_200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=200)
 PASTFUTURE_600 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=600)
 PASTFUTURE_1200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=1200)
+SERVICE_300 = dataclasses.replace(SHIPPED, service_messages=300)
+SERVICE_1000 = dataclasses.replace(SHIPPED, service_messages=1000)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -185,8 +187,18 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("everyday, wider frames + 200 harmless past/future questions, C=1.5", PASTFUTURE_200, features, 1.5),
     ("everyday, wider frames + 600 harmless past/future questions, C=1.5", PASTFUTURE_600, features, 1.5),
     ("everyday, wider frames + 1,200 harmless past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
+    ("version 6 + 300 customer-service messages, C=1.5", SERVICE_300, features, 1.5),
+    ("version 6 + 1,000 customer-service messages, C=1.5", SERVICE_1000, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
+
+
+# All-benign hand-written sets whose flagged share each variant reports (evaluation only).
+BENIGN_SETS = {
+    "harmless past/future questions": checkset.TENSE_PATH,
+    "held-out everyday messages": checkset.HELDOUT_PATH,
+    "customer-service messages": checkset.SERVICE_PATH,
+}
 
 
 def recall(examples: Sequence[data.Example], scores: Sequence[float], threshold: float) -> float:
@@ -213,15 +225,14 @@ def main(argv: list[str]) -> int:
     chosen = [v for v in VARIANTS if not argv or any(a in v[0] for a in argv)]
     print(
         "| variant | dev recall (both budgets) | check FP / recall at that point "
-        "| dev recall (benign budget only) | check FP / recall at that point | check AUC "
-        "| harmless past/future questions flagged (both / benign only) "
-        "| held-out everyday messages flagged (both / benign only) | fit s |"
+        "| dev recall (benign budget only) | check FP / recall at that point | check AUC | "
+        + " | ".join(f"{name} flagged (both / benign only)" for name in BENIGN_SETS)
+        + " | fit s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + "---|" * len(BENIGN_SETS) + "---|")
     dev = data.build("harmful_request", "dev")
     check = checkset.rows()
-    tense = [r.text for r in checkset.rows(checkset.TENSE_PATH)]
-    everyday = [r.text for r in checkset.rows(checkset.HELDOUT_PATH)]
+    benign_sets = [[r.text for r in checkset.rows(path)] for path in BENIGN_SETS.values()]
     for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
         train = data.build("harmful_request", "train", seed, recipe=recipe)
@@ -233,19 +244,20 @@ def main(argv: list[str]) -> int:
         check_scores = [
             float(p) for p in clf.predict_proba(vectorizer.transform([r.text for r in check]))[:, 1]
         ]
-        tense_scores = [float(p) for p in clf.predict_proba(vectorizer.transform(tense))[:, 1]]
-        everyday_scores = [float(p) for p in clf.predict_proba(vectorizer.transform(everyday))[:, 1]]
-        cells, flagged, everyday_flagged = [], [], []
+        benign_scores = [
+            [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]] for texts in benign_sets
+        ]
+        cells: list[str] = []
+        flagged: list[list[str]] = [[] for _ in benign_sets]
         for only in ("", "benign/"):
             threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
             fig = checkset.figures(check_scores, threshold, check)
             cells.append(pct(recall(dev, dev_scores, threshold)))
             cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
-            flagged.append(pct(checkset.flagged_share(tense_scores, threshold)))
-            everyday_flagged.append(pct(checkset.flagged_share(everyday_scores, threshold)))
+            for shares, scores in zip(flagged, benign_scores, strict=True):
+                shares.append(pct(checkset.flagged_share(scores, threshold)))
         cells.append(f"{checkset.auc(check_scores, check):.3f}")
-        cells.append(" / ".join(flagged))
-        cells.append(" / ".join(everyday_flagged))
+        cells += [" / ".join(shares) for shares in flagged]
         print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0
 

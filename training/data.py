@@ -97,6 +97,9 @@ class Recipe:
                          training/lookalike/, all harmless) as negatives (count; all when larger).
     pastfuture:          hand-written harmless questions and requests in the past/future frames of
                          the tense attack (training/pastfuture/) as negatives (count).
+    service_messages:    hand-written messages of customers to a business's assistant (training/service/:
+                         refunds, transfers, gift cards, locked accounts, scam reports; all harmless)
+                         as negatives (count; all when larger).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -135,6 +138,7 @@ class Recipe:
     everyday_messages: int = 0
     lookalikes: int = 0
     pastfuture: int = 0
+    service_messages: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -548,6 +552,7 @@ def _harmful_train(
     neg += hand_written("everyday", recipe.everyday_messages, seed)
     neg += hand_written("lookalike", recipe.lookalikes, seed)
     neg += hand_written("pastfuture", recipe.pastfuture, seed)
+    neg += hand_written("service", recipe.service_messages, seed)
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

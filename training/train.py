@@ -32,6 +32,7 @@ BENIGN_CHECKSETS = {
     "tense_checkset": checkset.TENSE_PATH,
     "everyday_checkset": checkset.EVERYDAY_PATH,
     "everyday_heldout": checkset.HELDOUT_PATH,
+    "service_checkset": checkset.SERVICE_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).

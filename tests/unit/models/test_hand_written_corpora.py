@@ -1,4 +1,4 @@
-"""The hand-written training corpora (training/everyday, lookalike, pastfuture, answers,
+"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, answers,
 protective_answers, harmful_answers) never contain a text of an evaluation-only check set, so the
 check-set figures are not a replay of training rows."""
 
@@ -19,6 +19,7 @@ CHECK_SETS = [
     checkset.INSTRUCTIONS_PATH,
     checkset.MULTILINGUAL_PATH,
     checkset.ANSWERS_PATH,
+    checkset.SERVICE_PATH,
 ]
 
 
@@ -32,7 +33,7 @@ def _check_texts() -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers"]
+    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers", "service"]
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     corpus = {_key(e.text) for e in data.hand_written(folder, 10**6, 13)}
