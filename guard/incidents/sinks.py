@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -61,7 +62,9 @@ class JournalSink:
 
     Files are named `<time_ns>-<pid>.jsonl` so that names sort by creation time and processes
     never share a file. Every batch is written to the page cache at once (a SIGKILL does not
-    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`.
+    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`. The file work
+    runs in a thread of the journal's own, so it never waits behind classifiers scoring in the
+    default executor while incidents sit in memory.
     """
 
     name = "journal"
@@ -72,9 +75,13 @@ class JournalSink:
         self._file: BinaryIO | None = None
         self._size = 0
         self._dirty = False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-journal")
+
+    async def _in_thread(self, work: Callable[[], None]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, work)
 
     async def write(self, lines: Sequence[bytes]) -> None:
-        await asyncio.to_thread(self.write_now, lines)
+        await self._in_thread(lambda: self.write_now(lines))
 
     def write_now(self, lines: Sequence[bytes]) -> None:
         if self._file is None or self._size >= self.rotate_bytes:
@@ -87,7 +94,7 @@ class JournalSink:
         self._dirty = True
 
     async def sync(self) -> None:
-        await asyncio.to_thread(self.sync_now)
+        await self._in_thread(self.sync_now)
 
     def sync_now(self) -> None:
         if self._file is not None and self._dirty:
@@ -95,7 +102,8 @@ class JournalSink:
             self._dirty = False
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.close_now)
+        await self._in_thread(self.close_now)
+        self._thread.shutdown(wait=False)
 
     def close_now(self) -> None:
         self.sync_now()

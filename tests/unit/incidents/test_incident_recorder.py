@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -148,3 +151,23 @@ async def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> N
         assert recorder.record_decision(context(), decision(), "t") is not None
     assert sample(metrics, "guard_incident_dropped_total") == 50
     assert sample(metrics, "guard_incident_queue_depth") == 100
+
+
+async def test_journal_writes_do_not_queue_behind_a_busy_default_executor(tmp_path: Path) -> None:
+    """Classifiers score in the default executor; a burst of them must not hold incidents in
+    memory, where a SIGKILL would lose them: the journal writes in a thread of its own."""
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    loop = asyncio.get_running_loop()
+    release = threading.Event()
+    busy = [loop.run_in_executor(None, release.wait) for _ in range(64)]
+    try:
+        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        deadline = time.monotonic() + 2.0
+        while incident_id not in journal_ids(tmp_path) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert incident_id in journal_ids(tmp_path)
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+        await recorder.aclose()
