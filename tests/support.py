@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -177,6 +178,41 @@ class GuardServer(Process):
                 pass
             time.sleep(0.05)
         raise TimeoutError(f"guard not ready after 30 s:\n{self.output()}")
+
+
+@contextlib.contextmanager
+def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] | None = None
+                      ) -> Iterator[GuardServer]:
+    """`guard serve` with `policies` in front of a running `guard mock-upstream`; both stopped
+    after, even when start-up fails."""
+    mock = MockUpstream(workdir)
+    mock.start()
+    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": None if policies is None else str(policies)},
+                         env=env)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        mock.stop()
+
+
+def stream_reply(url: str, reply: str, **headers: str) -> tuple[str, str | None]:
+    """A streamed chat completion through guard at `url`, the stand-in model answering `reply`,
+    read with the sync openai SDK: the text the client received and the last finish reason."""
+    import openai
+
+    headers["X-Mock-Reply"] = urllib.parse.quote(reply)
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0,
+                           default_headers=headers)
+    parts, finish = [], None
+    for chunk in client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "help me"}], stream=True):
+        for choice in chunk.choices:
+            parts.append(choice.delta.content or "")
+            finish = choice.finish_reason or finish
+    return "".join(parts), finish
 
 
 class EventLog:

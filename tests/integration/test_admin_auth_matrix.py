@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, guard_before_mock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,16 +33,9 @@ MISSING = ["", "Bearer", f"Basic {TOKEN}", TOKEN, f"Token {TOKEN}"]
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """guard with one admin token configured, the repository's policies and a journal."""
-    workdir = tmp_path_factory.mktemp("admin-matrix")
-    mock = MockUpstream(workdir)
-    mock.start()
-    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(POLICIES)},
-                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    server.start()
-    yield server
-    server.stop()
-    mock.stop()
+    with guard_before_mock(tmp_path_factory.mktemp("admin-matrix"), POLICIES,
+                           env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"}) as server:
+        yield server
 
 
 def send(guard: GuardServer, method: str, path: str, body: object, authorization: str | None

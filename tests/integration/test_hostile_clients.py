@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, guard_before_mock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -145,15 +145,8 @@ def rss_mib(pid: int) -> float:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """guard with the repository's policies in front of the stand-in model."""
-    workdir = tmp_path_factory.mktemp("expensive")
-    mock = MockUpstream(workdir)
-    mock.start()
-    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(POLICIES)})
-    server.start()
-    yield server
-    server.stop()
-    mock.stop()
+    with guard_before_mock(tmp_path_factory.mktemp("expensive"), POLICIES) as server:
+        yield server
 
 
 def test_expensive_texts_are_bounded_and_still_inspected(guarded: GuardServer) -> None:

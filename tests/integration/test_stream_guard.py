@@ -238,31 +238,15 @@ async def test_slow_stream_respects_max_holdback(stack: Stack) -> None:
 def test_guard_serve_cuts_a_stream_for_the_sdk(tmp_path: Path) -> None:
     """`guard serve` (a real process) with a policy directory cuts a leaking stream: the sync SDK
     ends on content_filter, and /metrics counts the cut under the rule's name."""
-    from tests.support import GuardServer, MockUpstream
+    from tests.support import guard_before_mock, stream_reply
 
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "default.yaml").write_text(POLICY.format(
         name="default", scope="", mode="buffered", max_ms=250))
-    mock = MockUpstream(tmp_path)
-    mock.start()
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(policies)})
-    try:
-        guard.start()
-        reply = f"The key is {AWS_KEY}, keep it safe."
-        client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
-                               default_headers={"X-Mock-Reply": urllib.parse.quote(reply)})
-        parts, finish = [], None
-        for chunk in client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": "key"}], stream=True):
-            for choice in chunk.choices:
-                parts.append(choice.delta.content or "")
-                finish = choice.finish_reason or finish
+    with guard_before_mock(tmp_path, policies) as guard:
+        text, finish = stream_reply(guard.url, f"The key is {AWS_KEY}, keep it safe.")
         assert finish == "content_filter"
-        assert AWS_KEY[:4] not in "".join(parts)
+        assert AWS_KEY[:4] not in text
         metrics = httpx.get(f"{guard.admin_url}/metrics").text
         assert 'guard_stream_cutoffs_total{rule="secrets-leak"} 1.0' in metrics
-    finally:
-        guard.stop()
-        mock.stop()

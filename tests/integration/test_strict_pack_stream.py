@@ -4,14 +4,12 @@ ordinary answer must come through whole, and a compliant harmful answer must be 
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-import openai
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, guard_before_mock, stream_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,30 +34,12 @@ COMPLIANT = (
 
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
-    workdir = tmp_path_factory.mktemp("strict")
-    mock = MockUpstream(workdir)
-    mock.start()
-    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(STRICT)})
-    try:
-        server.start()
+    with guard_before_mock(tmp_path_factory.mktemp("strict"), STRICT) as server:
         yield server
-    finally:
-        server.stop()
-        mock.stop()
 
 
 def stream(guard: GuardServer, reply: str) -> tuple[str, str | None]:
-    client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
-                           default_headers={"X-Mock-Reply": urllib.parse.quote(reply),
-                                            "X-Mock-Chunk-Chars": "4"})
-    parts, finish = [], None
-    for chunk in client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "help me"}], stream=True):
-        for choice in chunk.choices:
-            parts.append(choice.delta.content or "")
-            finish = choice.finish_reason or finish
-    return "".join(parts), finish
+    return stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "4"})
 
 
 @pytest.mark.parametrize("reply", ORDINARY, ids=range(len(ORDINARY)))
