@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_packs.py
 
 Recall on unsafe rows and false-positive rate on safe rows, per kind and per dataset, with the
-latency of one policy decision per request (every classifier the prompt stage runs).
+latency of one policy decision per request (every classifier the prompt stage runs); then the same
+for the dev completions, each response checked at the completion stage (precision, recall, F1).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "safety" / "prompts_dev.jsonl"
+COMPLETIONS = DATA.with_name("completions_dev.csv")
 PACKS = ("policies/default.yaml", "policies/strict.yaml")
 
 
-def evaluate(pack: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "guard", "eval", "--data", str(DATA), "--policy",
+def evaluate(pack: str, data: Path = DATA) -> str:
+    done = subprocess.run([sys.executable, "-m", "guard", "eval", "--data", str(data), "--policy",
                            pack], cwd=ROOT, capture_output=True, text=True, check=True)
     table = done.stdout[done.stdout.index("kind "):].rstrip()
-    return f"### {pack}\n\n```\n{table}\n```\n"
+    what = "" if data == DATA else f" on {data.name}"
+    return f"### {pack}{what}\n\n```\n{table}\n```\n"
 
 
 def main() -> None:
@@ -33,6 +36,9 @@ def main() -> None:
             "attacks. `harmful_request` and `toxic_prefix` are not blocked by the default pack "
             "(it has no harmful-request rule); the strict pack blocks harmful requests.\n\n")
     body += "\n".join(evaluate(pack) for pack in PACKS)
+    body += ("\nCompletions: each response of completions_dev.csv checked at the completion stage "
+             "(every completion rule of the pack: harmful-response, secrets, PII, profanity, ...).\n\n")
+    body += "\n".join(evaluate(pack, COMPLETIONS) for pack in PACKS)
     write_section("Policy packs on the dev split",
                   "make bench  (bench/bench_packs.py: guard eval --data prompts_dev.jsonl "
                   "--policy PACK)", body)
