@@ -38,6 +38,7 @@ from bench.traffic import (
     MASK,
     POLICY_VIOLATION,
     REFUSED,
+    RESET_NEW,
     TRUNCATED,
     UPSTREAM_BROKEN,
     Kind,
@@ -54,7 +55,7 @@ FSYNC_INTERVAL_S = 0.2
 PROBE_REPLY = "w" * 120 + " write to probe.owner@example.net when done"
 UPSTREAM_DOWN = frozenset({"http_502_upstream_unreachable", "http_502_upstream_broken",
                            UPSTREAM_BROKEN, TRUNCATED})
-GUARD_DOWN = frozenset({REFUSED, DISCONNECTED})
+GUARD_DOWN = frozenset({REFUSED, RESET_NEW, DISCONNECTED})
 
 
 @dataclass
@@ -357,7 +358,10 @@ checked against the policy (a block that passes or an address left unmasked coun
 `policy_violation`). Each request counts in the phase in which it ended. Error kinds:
 `http_502_upstream_unreachable` and `stream_upstream_broken` (the model is down; a stream it broke
 off ends with an error event), `guard_refused` (connection refused while guard restarts),
-`guard_disconnected` / `stream_truncated` (guard killed under the request). Incidents lost counts
+`guard_reset_new_connection` (a connection opened for the request was reset before any answer:
+it was still in the accept queue when guard stopped listening, so nothing read it),
+`guard_disconnected` / `stream_truncated` (guard killed under the request; in the SIGTERM phase
+a `guard_disconnected` is a keep-alive request reset, which the tests refuse). Incidents lost counts
 the incidents clients saw (an `X-Guard-Incident-Id` header; for a streamed redaction, the mask)
 found in neither the journal nor the Redis Stream after the run; the SIGKILL bound is what
 `incidents.fsync_interval_ms` (200 ms) allows: incidents seen within it before the kill."""

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -44,6 +45,11 @@ DRAIN_S = 1.0  # shutdown_drain_s: clients move off keep-alive connections befor
 # Error kinds: what a client can observe going wrong. POLICY_VIOLATION (a block that passed, an
 # address that was not masked) is never acceptable; the others are, while something is down.
 REFUSED = "guard_refused"
+# Reset on a connection opened for this request, before any answer: the request met a listener
+# that was closing (a new connection still in the accept queue is reset when guard stops
+# listening), so no handler read it; to the client, the same as a refused connection.
+RESET_NEW = "guard_reset_new_connection"
+# Reset on a keep-alive connection that had already carried an answer, or mid-answer.
 DISCONNECTED = "guard_disconnected"
 TRUNCATED = "stream_truncated"
 UPSTREAM_BROKEN = "stream_upstream_broken"
@@ -86,6 +92,16 @@ class Result:
     request_id: str = ""
     incident_id: str | None = None
     masked_in_stream: bool = False
+
+
+def _connection_trace() -> aiohttp.TraceConfig:
+    """Marks a request's `trace_request_ctx.new` when it opened a connection of its own."""
+    async def created(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object) -> None:
+        ctx.trace_request_ctx.new = True
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(created)
+    return trace
 
 
 def build_request(kind: Kind, n: int) -> tuple[dict[str, Any], dict[str, str]]:
@@ -172,7 +188,8 @@ class Traffic:
         """Send requests until `stop()`; every result is appended to `results`."""
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                         trace_configs=[_connection_trace()]) as session:
             await asyncio.gather(*(self._worker(session) for _ in range(self.concurrency)))
 
     def stop(self) -> None:
@@ -203,9 +220,10 @@ class Traffic:
         """Send one request of `kind` and check its answer."""
         body, headers = build_request(kind, n)
         result = Result(kind, time.monotonic(), request_id=headers["X-Request-Id"])
+        connection = SimpleNamespace(new=False)
         try:
             async with session.post(f"{self.url}/v1/chat/completions", json=body,
-                                    headers=headers) as response:
+                                    headers=headers, trace_request_ctx=connection) as response:
                 result.status = response.status
                 text = (await response.read()).decode()
                 check_answer(result, response.headers, text, n)
@@ -214,7 +232,7 @@ class Traffic:
         except aiohttp.ClientPayloadError:
             result.error = TRUNCATED
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            result.error = DISCONNECTED
+            result.error = RESET_NEW if connection.new and not result.status else DISCONNECTED
         except TimeoutError:
             result.error = TIMEOUT
         result.ended = time.monotonic()
