@@ -337,19 +337,22 @@ RESPONSE_PROTECTIVE = 600
 RESPONSE_OPENINGS = 2000
 
 
+def _folder_rows(folder: str) -> list[dict[str, Any]]:
+    """Every JSON line of training/<folder>/*.jsonl, files in name order."""
+    return [
+        json.loads(line)
+        for path in sorted((HERE / folder).glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def hand_written(folder: str, count: int, seed: int) -> list[Example]:
     """`count` distinct texts of the hand-written harmless messages in training/<folder>/*.jsonl
     (`everyday`, `lookalike`, `pastfuture`, `answers`, `protective_answers`; each folder's README says
     what it holds), drawn with their own generator so a recipe's other
     draws do not move."""
-    texts = list(
-        dict.fromkeys(
-            json.loads(line)["text"]
-            for path in sorted((HERE / folder).glob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        )
-    )
+    texts = list(dict.fromkeys(row["text"] for row in _folder_rows(folder)))
     picked = random.Random(f"{folder}:{seed}").sample(texts, min(count, len(texts)))
     return [Example(t, 0, f"own/{folder}") for t in picked]
 
@@ -357,12 +360,7 @@ def hand_written(folder: str, count: int, seed: int) -> list[Example]:
 def hand_written_pairs(folder: str, count: int, seed: int) -> list[Example]:
     """`count` hand-written pairs of training/<folder>/*.jsonl, each as its `harmful` text (label 1)
     and its same-shaped `twin` (label 0), drawn with their own generator."""
-    pairs = [
-        json.loads(line)
-        for path in sorted((HERE / folder).glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    pairs = _folder_rows(folder)
     picked = random.Random(f"{folder}:{seed}").sample(pairs, min(count, len(pairs)))
     return [
         example

@@ -91,28 +91,21 @@ def train_one(name: str) -> dict[str, Any]:
     }
     if name == "harmful_request":
         # Hand-written style-matched prompts: reported only, never used to fit or to tune.
-        rows = checkset.rows()
-        check_scores = model.scores([r.text for r in rows])
-        figures["checkset"] = {
-            "auc": checkset.auc(check_scores, rows),
-            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
-            "at_benign_budget_only": checkset.figures(
-                check_scores, raw["meta"]["threshold_benign_budget_only"], rows
-            ),
-        }
-        # Hand-written benign prompts (everyday chat; history and future questions): reported only.
         loose = raw["meta"]["threshold_benign_budget_only"]
+        figures["checkset"] = _labelled(
+            model, checkset.rows(), at_threshold=model.threshold, at_benign_budget_only=loose
+        )
+        # Hand-written benign prompts (everyday chat; history and future questions): reported only.
         for key, path in BENIGN_CHECKSETS.items():
             figures[key] = _flagged(model, path, at_threshold=model.threshold, at_benign_budget_only=loose)
     if name == "prompt_injection":
         # Hand-written documents with and without an injected instruction: reported only.
-        rows = checkset.rows(checkset.INJECTION_PATH)
-        check_scores = model.scores([r.text for r in rows])
-        figures["injection_checkset"] = {
-            "auc": checkset.auc(check_scores, rows),
-            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
-            "at_pack_threshold": checkset.figures(check_scores, PACK_THRESHOLD, rows),
-        }
+        figures["injection_checkset"] = _labelled(
+            model,
+            checkset.rows(checkset.INJECTION_PATH),
+            at_threshold=model.threshold,
+            at_pack_threshold=PACK_THRESHOLD,
+        )
     if name == "jailbreak":
         # Hand-written ordinary system prompts and persona requests: reported only.
         figures["instructions_checkset"] = _flagged(
@@ -135,12 +128,9 @@ def train_one(name: str) -> dict[str, Any]:
             for words in OPENING_WORDS
         }
         # Hand-written short compliant answers to harmful requests beside harmless twins: reported only.
-        rows = checkset.pair_rows()
-        check_scores = model.scores([r.text for r in rows])
-        figures["harmful_answers_checkset"] = {
-            "auc": checkset.auc(check_scores, rows),
-            "at_threshold": checkset.figures(check_scores, model.threshold, rows),
-        }
+        figures["harmful_answers_checkset"] = _labelled(
+            model, checkset.pair_rows(), at_threshold=model.threshold
+        )
     if name in MULTILINGUAL_MODELS:
         points = {
             "at_threshold": model.threshold,
@@ -154,6 +144,14 @@ def train_one(name: str) -> dict[str, Any]:
     cards.write_card(MODELS_DIR / f"{name}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
+
+
+def _labelled(model: Any, rows: list[checkset.CheckRow], **points: float) -> dict[str, Any]:
+    """A check set with both labels: its AUC, and FP rate and recall at each named threshold."""
+    scores = model.scores([r.text for r in rows])
+    return {"auc": checkset.auc(scores, rows)} | {
+        name: checkset.figures(scores, t, rows) for name, t in points.items()
+    }
 
 
 def _flagged(model: Any, path: Path, by_category: bool = False, **points: float) -> dict[str, Any]:

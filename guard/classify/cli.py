@@ -13,6 +13,7 @@ from guard.classify.eval import (
     build_rows,
     evaluate,
     format_report,
+    is_completions,
     read_rows,
     run_sync,
 )
@@ -72,8 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             what = f"policy {args.policy}"
         else:
             chosen = args.classifiers or (
-                COMPLETION_CLASSIFIERS if str(args.data).lower().endswith(".csv")
-                else DEFAULT_CLASSIFIERS
+                COMPLETION_CLASSIFIERS if is_completions(args.data) else DEFAULT_CLASSIFIERS
             )
             names = [n.strip() for n in chosen.split(",") if n.strip()]
             report = run_sync(_with_classifiers(names, rows))

@@ -99,9 +99,14 @@ COMPLETION = "completion"
 COMPLETION_COLUMNS = ("question", "Response", "label")
 
 
+def is_completions(path: Path) -> bool:
+    """Whether `path` holds labelled completions (a `.csv`) rather than JSONL prompts."""
+    return path.suffix.lower() == ".csv"
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of `path`: JSONL prompts, or a `.csv` of labelled completions."""
-    if path.suffix.lower() == ".csv":
+    if is_completions(path):
         return _completion_rows(path)
     with path.open("rb") as fh:
         return [orjson.loads(line) for line in fh if line.strip()]

@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from guard.classify.base import LocalClassifier
 from guard.classify.cache import VerdictCache
 from guard.classify.registry import ConfiguredClassifier
+from guard.classify.spec import Gate
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
@@ -52,7 +53,8 @@ class ClassifierRunner:
         first = await self._run([c for c in classifiers if c.spec.gate is None], segments, stage)
         opened = []
         for c in gated:
-            is_open = _gate_opens(c, first)
+            assert c.spec.gate is not None
+            is_open = gate_opens(c.spec.gate, first)
             self.metrics.classifier_gated.labels(c.name, "run" if is_open else "skipped").inc()
             if is_open:
                 opened.append(c)
@@ -271,11 +273,9 @@ class ClassifierRunner:
         await close_sessions()
 
 
-def _gate_opens(c: ConfiguredClassifier, verdicts: Sequence[Verdict]) -> bool:
-    """Whether `c`'s gate classifier scored at least its `min_score` on some segment; a gate that
+def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:
+    """Whether the gate classifier scored at least `min_score` on some segment; a gate that
     failed open (no verdict at all) opens too, so a broken gate never skips the check."""
-    gate = c.spec.gate
-    assert gate is not None
     scores = [v.score for v in verdicts if v.classifier == gate.classifier]
     return not scores or max(scores) >= gate.min_score
 

@@ -224,7 +224,7 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         verdict = by_name.get(name)
         unused = "" if name in stage_names else "  (no rule of this stage reads it)"
         if verdict is None:
-            lines.append(f"  {name:<{width}}  {kind:<18} {_missing(loaded, name, by_name)}{unused}")
+            lines.append(f"  {name:<{width}}  {kind:<18} {_missing(loaded, name, verdicts)}{unused}")
             continue
         if not verdict.labels:
             lines.append(f"  {name:<{width}}  {kind:<18} -  score {verdict.score:.2f}{unused}")
@@ -262,13 +262,15 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
     return "\n".join(lines)
 
 
-def _missing(loaded: LoadedPolicy, name: str, by_name: dict[str, Verdict]) -> str:
+def _missing(loaded: LoadedPolicy, name: str, verdicts: list[Verdict]) -> str:
     """Why a classifier has no verdict: its gate stayed shut, or it failed open."""
+    from guard.classify.runner import gate_opens
+
     gate = loaded.classifiers[name].spec.gate
-    opened = by_name.get(gate.classifier) if gate is not None else None
-    if gate is None or opened is None or opened.score >= gate.min_score:
+    if gate is None or gate_opens(gate, verdicts):
         return "no verdict (failed open)"
-    return f"skipped: gate {gate.classifier} scored {opened.score:.2f} < {gate.min_score}"
+    best = max(v.score for v in verdicts if v.classifier == gate.classifier)
+    return f"skipped: gate {gate.classifier} scored {best:.2f} < {gate.min_score}"
 
 
 def describe_condition(cond: Condition) -> str:
