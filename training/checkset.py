@@ -11,6 +11,7 @@ harm or merely the phrasing style of the public sets.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ HELDOUT_PATH = Path(__file__).resolve().parent / "everyday_heldout.jsonl"
 # all benign, rich in fraud-adjacent words (refund, transfer, gift card, verification code); written
 # apart from the training corpus training/service/.
 SERVICE_PATH = Path(__file__).resolve().parent / "service_checkset.jsonl"
+# 250 harmless prompts whose words sound harmful (kill a process, steal the show, the White House's
+# address, which cleaners must never be mixed) in ten categories, beside 200 harmful contrasts in the
+# same words (shoot my ex, a private person's address); written apart from training/contrast/.
+CONTRAST_PATH = Path(__file__).resolve().parent / "contrast_checkset.jsonl"
 # 200 ordinary assistant answers in ten areas (cooking, code, health, history, security advice, dark
 # fiction, law, money, science, refusals), all benign (harmful_response false positives); written
 # apart from the training answers (training/answers/).
@@ -72,6 +77,23 @@ def pair_rows(path: Path = HARMFUL_ANSWERS_PATH) -> list[CheckRow]:
         row
         for p in pairs
         for row in (CheckRow(p["harmful"], 1, p["topic"]), CheckRow(p["twin"], 0, p["topic"]))
+    ]
+
+
+def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.casefold())
+    return frozenset(zip(words, words[1:], words[2:], strict=False)) or frozenset([tuple(words)])
+
+
+def near_copies(texts: Sequence[str], against: Sequence[str], overlap: float) -> list[str]:
+    """The `texts` whose word trigrams overlap those of some `against` text by at least `overlap`
+    (Jaccard): a training corpus written by the same kind of author as a check set repeats its
+    obvious examples nearly word for word, which exact matching misses."""
+    others = [_trigrams(t) for t in against]
+    return [
+        text
+        for text, mine in ((t, _trigrams(t)) for t in texts)
+        if any(len(mine & o) >= overlap * len(mine | o) for o in others)
     ]
 
 

@@ -13,9 +13,11 @@ training/embed_compare.py (needs the `embed` extra); they did not beat the n-gra
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
@@ -51,8 +53,9 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_5 = dataclasses.replace(SHIPPED, everyday_messages=0, wide_tense=False, claim_hazards=0)
-EVERYDAY_WIDE = dataclasses.replace(SHIPPED, claim_hazards=0)
+VERSION_6 = dataclasses.replace(SHIPPED, contrast=0)
+VERSION_5 = dataclasses.replace(VERSION_6, everyday_messages=0, wide_tense=False, claim_hazards=0)
+EVERYDAY_WIDE = dataclasses.replace(VERSION_6, claim_hazards=0)
 VERSION_4 = dataclasses.replace(VERSION_5, gerund_frames=False)
 VERSION_3 = dataclasses.replace(VERSION_4, civic_hazards=0, task_hazards=0)
 VERSION_1 = dataclasses.replace(
@@ -103,8 +106,10 @@ NO_REDTEAM = dataclasses.replace(VERSION_5, redteam_weight=0.0)
 PASTFUTURE_200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=200)
 PASTFUTURE_600 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=600)
 PASTFUTURE_1200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=1200)
-SERVICE_300 = dataclasses.replace(SHIPPED, service_messages=300)
-SERVICE_1000 = dataclasses.replace(SHIPPED, service_messages=1000)
+SERVICE_300 = dataclasses.replace(VERSION_6, service_messages=300)
+SERVICE_1000 = dataclasses.replace(VERSION_6, service_messages=1000)
+CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
+CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
@@ -183,12 +188,20 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 5 + 3,000 everyday messages + 1,500 look-alikes, C=2", EVERYDAY_LOOKALIKES, features, 2.0),
     ("version 5 + 3,000 everyday messages, more past/future frames, C=2", EVERYDAY_WIDE, features, 2.0),
     ("version 5 + 3,000 everyday messages, more past/future frames, C=1.5", EVERYDAY_WIDE, features, 1.5),
-    ("+ claims (1000 + twins), C=1.5 (version 6, shipped)", SHIPPED, features, 1.5),
+    ("+ claims (1000 + twins), C=1.5 (version 6)", VERSION_6, features, 1.5),
     ("everyday, wider frames + 200 harmless past/future questions, C=1.5", PASTFUTURE_200, features, 1.5),
     ("everyday, wider frames + 600 harmless past/future questions, C=1.5", PASTFUTURE_600, features, 1.5),
     ("everyday, wider frames + 1,200 harmless past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
     ("version 6 + 300 customer-service messages, C=1.5", SERVICE_300, features, 1.5),
     ("version 6 + 1,000 customer-service messages, C=1.5", SERVICE_1000, features, 1.5),
+    (
+        "version 6 + 900 harmful-sounding prompts and contrasts, C=1.5 (version 7, shipped)",
+        SHIPPED,
+        features,
+        1.5,
+    ),
+    ("version 6 + 1,200 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_1200, features, 1.5),
+    ("version 6 + all 1,757 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_ALL, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
 
@@ -216,6 +229,15 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def _sklearn_scores(vectorizer: Any, clf: Any, texts: Sequence[str]) -> list[float]:
+    # Variants differ in features, so they are scored with scikit-learn, not the server.
+    return [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]]
+
+
+# Two-label hand-written sets whose FP and recall each variant reports (evaluation only).
+LABELLED_SETS = {"check": checkset.PATH, "harmful-sounding words": checkset.CONTRAST_PATH}
+
+
 def main(argv: list[str]) -> int:
     """`python -m training.compare [--seed N] [SUBSTRING ...]`: the variants whose label contains
     one of the substrings (all without any), their generated data drawn with seed N (default 13)."""
@@ -223,15 +245,18 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--seed"]:
         seed, argv = int(argv[1]), argv[2:]
     chosen = [v for v in VARIANTS if not argv or any(a in v[0] for a in argv)]
+    at_point = " | ".join(f"{name} FP / recall at that point" for name in LABELLED_SETS)
     print(
-        "| variant | dev recall (both budgets) | check FP / recall at that point "
-        "| dev recall (benign budget only) | check FP / recall at that point | check AUC | "
+        f"| variant | dev recall (both budgets) | {at_point} "
+        f"| dev recall (benign budget only) | {at_point} | "
+        + " | ".join(f"{name} AUC" for name in LABELLED_SETS)
+        + " | "
         + " | ".join(f"{name} flagged (both / benign only)" for name in BENIGN_SETS)
         + " | fit s |"
     )
-    print("|---|---|---|---|---|---|" + "---|" * len(BENIGN_SETS) + "---|")
+    print("|---|" + "---|" * (2 + 3 * len(LABELLED_SETS) + len(BENIGN_SETS)) + "---|")
     dev = data.build("harmful_request", "dev")
-    check = checkset.rows()
+    labelled = [checkset.rows(path) for path in LABELLED_SETS.values()]
     benign_sets = [[r.text for r in checkset.rows(path)] for path in BENIGN_SETS.values()]
     for label, recipe, analyzer, c in chosen:
         started = time.perf_counter()
@@ -239,24 +264,24 @@ def main(argv: list[str]) -> int:
         vectorizer, clf = fit(
             train, c=c, max_features=40000, analyzer=analyzer, sample_weight=data.weights(train, recipe)
         )
-        # Variants differ in features, so they are scored with scikit-learn, not the server.
-        dev_scores = [float(p) for p in clf.predict_proba(vectorizer.transform([e.text for e in dev]))[:, 1]]
-        check_scores = [
-            float(p) for p in clf.predict_proba(vectorizer.transform([r.text for r in check]))[:, 1]
-        ]
-        benign_scores = [
-            [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]] for texts in benign_sets
-        ]
+        score = functools.partial(_sklearn_scores, vectorizer, clf)
+        dev_scores = score([e.text for e in dev])
+        labelled_scores = [score([r.text for r in rows]) for rows in labelled]
+        benign_scores = [score(texts) for texts in benign_sets]
         cells: list[str] = []
         flagged: list[list[str]] = [[] for _ in benign_sets]
         for only in ("", "benign/"):
             threshold = evaluate.tune_threshold("harmful_request", dev, dev_scores, only=only)
-            fig = checkset.figures(check_scores, threshold, check)
             cells.append(pct(recall(dev, dev_scores, threshold)))
-            cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
+            for rows, scores in zip(labelled, labelled_scores, strict=True):
+                fig = checkset.figures(scores, threshold, rows)
+                cells.append(f"{pct(float(fig['fp_rate']))} / {pct(float(fig['recall']))}")  # type: ignore[arg-type]
             for shares, scores in zip(flagged, benign_scores, strict=True):
                 shares.append(pct(checkset.flagged_share(scores, threshold)))
-        cells.append(f"{checkset.auc(check_scores, check):.3f}")
+        cells += [
+            f"{checkset.auc(scores, rows):.3f}"
+            for rows, scores in zip(labelled, labelled_scores, strict=True)
+        ]
         cells += [" / ".join(shares) for shares in flagged]
         print(f"| {label} | {' | '.join(cells)} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0

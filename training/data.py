@@ -100,6 +100,10 @@ class Recipe:
     service_messages:    hand-written messages of customers to a business's assistant (training/service/:
                          refunds, transfers, gift cards, locked accounts, scam reports; all harmless)
                          as negatives (count; all when larger).
+    contrast:            hand-written prompts whose words sound harmful (kill a process, steal the
+                         show, the address of the White House, which cleaners must never be mixed)
+                         beside harmful contrasts in the same words (training/contrast/; count of
+                         rows drawn, both labels, all when larger).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -138,6 +142,7 @@ class Recipe:
     everyday_messages: int = 0
     lookalikes: int = 0
     pastfuture: int = 0
+    contrast: int = 0
     service_messages: int = 0
 
 
@@ -177,6 +182,7 @@ HARMFUL_RECIPE = Recipe(
     everyday_messages=3000,
     wide_tense=True,
     claim_hazards=1000,
+    contrast=900,
     # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
     # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
     multilingual=0.0,
@@ -301,6 +307,11 @@ def _own_injections(split: str, rng: random.Random) -> list[Example]:
     return pos + neg
 
 
+# Hand-written pairs added to prompt_injection's train split: a realistic document with one planted
+# instruction (positive) and the same document without it (negative); training/injected_docs/.
+INJECTED_DOC_PAIRS = 0
+
+
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
 # jailbreak negatives; dev draws on the fifth of the templates train never sees.
 ORDINARY_INSTRUCTIONS = {"train": 1500, "dev": 200}
@@ -357,6 +368,14 @@ def hand_written(folder: str, count: int, seed: int) -> list[Example]:
     return [Example(t, 0, f"own/{folder}") for t in picked]
 
 
+def hand_written_labelled(folder: str, count: int, seed: int) -> list[Example]:
+    """`count` hand-written rows of training/<folder>/*.jsonl with their own `label` ("safe" 0,
+    "unsafe" 1), drawn with their own generator."""
+    rows = _folder_rows(folder)
+    picked = random.Random(f"{folder}:{seed}").sample(rows, min(count, len(rows)))
+    return [Example(r["text"], int(r["label"] == "unsafe"), f"own/{folder} {r['label']}") for r in picked]
+
+
 def hand_written_pairs(folder: str, count: int, seed: int) -> list[Example]:
     """`count` hand-written pairs of training/<folder>/*.jsonl, each as its `harmful` text (label 1)
     and its same-shaped `twin` (label 0), drawn with their own generator."""
@@ -375,9 +394,7 @@ def hand_written_pairs(folder: str, count: int, seed: int) -> list[Example]:
 def _openings(examples: list[Example], count: int, rng: random.Random) -> list[Example]:
     """The first 1-12 words of `count` of `examples` (harmless answers), as negatives."""
     picked = rng.sample(examples, min(count, len(examples)))
-    return [
-        Example(" ".join(e.text.split()[: rng.randint(1, 12)]), 0, "own/answer openings") for e in picked
-    ]
+    return [Example(" ".join(e.text.split()[: rng.randint(1, 12)]), 0, "own/answer openings") for e in picked]
 
 
 def _cap_nq(examples: list[Example], cap: int | None, rng: random.Random) -> list[Example]:
@@ -551,6 +568,7 @@ def _harmful_train(
     neg += hand_written("lookalike", recipe.lookalikes, seed)
     neg += hand_written("pastfuture", recipe.pastfuture, seed)
     neg += hand_written("service", recipe.service_messages, seed)
+    pos += hand_written_labelled("contrast", recipe.contrast, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
@@ -585,7 +603,10 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         )
         return responses + own + _openings([e for e in own if not e.label], RESPONSE_OPENINGS, rng)
     if model == "prompt_injection":
-        return _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
+        docs = _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
+        if split == "train":
+            docs += hand_written_pairs("injected_docs", INJECTED_DOC_PAIRS, seed)
+        return docs
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
         neg = benign + over_refusal + own_over_refusal

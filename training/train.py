@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "6", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "7", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -94,6 +94,13 @@ def train_one(name: str) -> dict[str, Any]:
         loose = raw["meta"]["threshold_benign_budget_only"]
         figures["checkset"] = _labelled(
             model, checkset.rows(), at_threshold=model.threshold, at_benign_budget_only=loose
+        )
+        # Harmless prompts in harmful-sounding words beside harmful contrasts: reported only.
+        figures["contrast_checkset"] = _labelled(
+            model,
+            checkset.rows(checkset.CONTRAST_PATH),
+            at_threshold=model.threshold,
+            at_benign_budget_only=loose,
         )
         # Hand-written benign prompts (everyday chat; history and future questions): reported only.
         for key, path in BENIGN_CHECKSETS.items():

@@ -1,5 +1,5 @@
-"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, answers,
-protective_answers, harmful_answers) never contain a text of an evaluation-only check set, so the
+"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
+answers, protective_answers, harmful_answers) never contain a text of an evaluation-only check set, so the
 check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ CHECK_SETS = [
     checkset.MULTILINGUAL_PATH,
     checkset.ANSWERS_PATH,
     checkset.SERVICE_PATH,
+    checkset.CONTRAST_PATH,
 ]
 
 
@@ -55,3 +56,20 @@ def test_hand_written_draw_is_seeded_and_harmless() -> None:
     assert first != data.hand_written("everyday", 50, 14)
     assert {e.label for e in first} == {0}
     assert len({e.text for e in first}) == 50
+
+
+def test_contrast_corpus_has_both_labels_and_no_near_copy_of_its_check_set() -> None:
+    rows = data.hand_written_labelled("contrast", 10**6, 13)
+    assert {e.label for e in rows} == {0, 1}
+    assert sum(e.label for e in rows) >= 500 and len(rows) - sum(e.label for e in rows) >= 1000
+    check = [r.text for r in checkset.rows(checkset.CONTRAST_PATH)]
+    assert checkset.near_copies([e.text for e in rows], check, 0.3) == []
+    corpus = {_key(e.text) for e in rows}
+    assert [t for t in _check_texts() if _key(t) in corpus] == []
+
+
+def test_near_copies_finds_a_reworded_line_and_not_a_different_one() -> None:
+    check = ["How do I kill a zombie process that won't die on Ubuntu?"]
+    near = "How do I kill a zombie process that refuses to die on my Ubuntu server?"
+    far = "How do I stop a frozen app on my Mac without losing my work?"
+    assert checkset.near_copies([near, far], check, 0.3) == [near]
