@@ -67,7 +67,13 @@ DATA = {
     "that give orders to people, say 'ignore'/'disregard', talk about passwords, admins, policies "
     "or AI assistants. Every template list is split five ways: one fifth only for the dev split, so "
     "the dev figures on this material measure phrasings the model was not fitted on. Written "
-    "independently of training/injection_checkset.jsonl, which is evaluation only.",
+    "independently of training/injection_checkset.jsonl, which is evaluation only. Version 3 adds "
+    "hand-written documents: 480 pairs of a realistic document (email, web page, tool result, code, "
+    "ticket, calendar invite, table, ...) with one planted instruction (positive) and the same document "
+    "without it (negative), in eight families: overrides, fake authority, exfiltration, tool abuse, "
+    "answer manipulation, plain requests addressed to the AI, orders hidden in markup, persona changes "
+    "(training/injected_docs/); and 358 clean documents that talk about AI assistants, chatbots and "
+    "prompts without ordering one (training/ai_docs/), both written apart from the check sets below.",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
@@ -133,9 +139,9 @@ LIMITS = {
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
-    "Harmful requests written in everyday words (\"where's the best spot to shoot my ex\") are mostly "
+    'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are mostly '
     "missed (38% of the contrast check set at the threshold) and a few harmless ones in alarming "
-    "words are still flagged (\"which household chemicals should never be mixed\"); version 7's "
+    'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
     "hand-written contrasts moved both by a few points, no more (bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
@@ -167,10 +173,13 @@ LIMITS = {
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
-    "may pass. Its own material and its check set come from the same team, so the check-set "
-    "figures may be optimistic, and 20 + 20 documents is a small set. Clean text that addresses an "
-    "assistant or announces admin changes in wording it has not seen can score high: on the dev "
-    "hard negatives (held-out templates) that is what sets the threshold. Instructions that are "
+    "may pass. Its own material and its check sets come from the same kind of author, so the "
+    "check-set figures may be optimistic. Clean text that mentions or addresses an assistant, or "
+    "announces admin changes, in wording it has not seen can score high: on the dev hard negatives "
+    "(held-out templates) that is what sets the threshold, and 9% of the hand-written documents "
+    "about AI assistants are flagged (version 2: 20%). Polite requests addressed to the AI without "
+    "any telltale word are the family it catches least (55%, figures above): they read like the "
+    "documents about assistants. Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
     "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
     "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",
@@ -295,6 +304,24 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             "Recall after evasion transforms: "
             + ", ".join(f"{k} {_pct(v)}" for k, v in figures["robustness"].items()),
         ]
+    lines += _request_checks(figures) + _document_checks(figures) + _answer_checks(figures)
+    if "multilingual" in figures:
+        lines += _multilingual_lines(figures["multilingual"])
+    lines += [
+        "",
+        "Other languages (hand-written samples, flagged share): "
+        + "; ".join(
+            f"{lang}: " + ", ".join(f"{k} {_pct(v)}" for k, v in d.items())
+            for lang, d in figures["languages"].items()
+        ),
+    ]
+    lines += ["", "## Limits", LIMITS[name], ""]
+    path.write_text("\n".join(lines))
+
+
+def _request_checks(figures: dict[str, Any]) -> list[str]:
+    """harmful_request's hand-written check sets: style-matched, contrast, all-benign ones."""
+    lines: list[str] = []
     if "checkset" in figures:
         check = figures["checkset"]
         lines += [
@@ -333,6 +360,22 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             + _by_category(check["at_threshold"]["per_category"])
             + ".",
         ]
+    for key, title, about in BENIGN_CHECKSETS:
+        if key in figures:
+            check = figures[key]
+            lines += [
+                "",
+                f"## Figures ({title}, training/{key}.jsonl)",
+                f"{check['n']} {about}, all benign, used only for this report. Flagged: "
+                f"{_pct(check['fp_at_threshold'])} at the model threshold (the strict pack's), "
+                f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point.",
+            ]
+    return lines
+
+
+def _document_checks(figures: dict[str, Any]) -> list[str]:
+    """prompt_injection's hand-written documents: small pairs set, large pairs set, AI documents."""
+    lines: list[str] = []
     if "injection_checkset" in figures:
         check = figures["injection_checkset"]
         lines += [
@@ -348,16 +391,40 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
                 {"model threshold": "at_threshold", "packs' previous 0.6": "at_pack_threshold"},
             ),
         ]
-    for key, title, about in BENIGN_CHECKSETS:
-        if key in figures:
-            check = figures[key]
-            lines += [
-                "",
-                f"## Figures ({title}, training/{key}.jsonl)",
-                f"{check['n']} {about}, all benign, used only for this report. Flagged: "
-                f"{_pct(check['fp_at_threshold'])} at the model threshold (the strict pack's), "
-                f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point.",
-            ]
+    if "injected_docs_checkset" in figures:
+        check = figures["injected_docs_checkset"]
+        at = check["at_threshold"]
+        lines += [
+            "",
+            "## Figures (hand-written document pairs, training/injected_docs_checkset.jsonl)",
+            f"{at['benign_n']} realistic documents (emails, web pages, tool results, code, tickets, "
+            "tables) each beside the same document with one planted instruction, in eight families; "
+            "written apart from training/injected_docs/, used only for this report. At the model "
+            f"threshold: clean flagged {_pct(at['fp_rate'])}, attacked flagged {_pct(at['recall'])}; "
+            f"AUC {check['auc']:.3f}. Attacked flagged per family: "
+            + ", ".join(
+                f"{key.split('/', 1)[1]} {_pct(x)}"
+                for key, x in at["per_category"].items()
+                if key.startswith("harmful/")
+            )
+            + ".",
+        ]
+    if "ai_docs_checkset" in figures:
+        check = figures["ai_docs_checkset"]
+        lines += [
+            "",
+            "## Figures (documents about AI assistants, training/ai_docs_checkset.jsonl)",
+            f"{check['n']} hand-written clean documents that talk about assistants, chatbots and prompts "
+            "without ordering one (help pages, AI-use policies, code with a system prompt, articles on "
+            "prompt injection), written apart from training/ai_docs/, all benign, used only for this "
+            f"report. Flagged at the model threshold: {_pct(check['fp_at_threshold'])}.",
+        ]
+    return lines
+
+
+def _answer_checks(figures: dict[str, Any]) -> list[str]:
+    """jailbreak's ordinary instructions and harmful_response's hand-written answers."""
+    lines: list[str] = []
     if "instructions_checkset" in figures:
         check = figures["instructions_checkset"]
         lines += [
@@ -408,15 +475,4 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
                 check, ("twins flagged", "compliant answers flagged"), {"model threshold": "at_threshold"}
             ),
         ]
-    if "multilingual" in figures:
-        lines += _multilingual_lines(figures["multilingual"])
-    lines += [
-        "",
-        "Other languages (hand-written samples, flagged share): "
-        + "; ".join(
-            f"{lang}: " + ", ".join(f"{k} {_pct(v)}" for k, v in d.items())
-            for lang, d in figures["languages"].items()
-        ),
-    ]
-    lines += ["", "## Limits", LIMITS[name], ""]
-    path.write_text("\n".join(lines))
+    return lines

@@ -20,6 +20,15 @@ from pathlib import Path
 PATH = Path(__file__).resolve().parent / "checkset.jsonl"
 # 20 clean documents and the same 20 with one injected instruction each (prompt_injection).
 INJECTION_PATH = Path(__file__).resolve().parent / "injection_checkset.jsonl"
+# 160 realistic documents (emails, web pages, tool results, code, tickets, ...) each beside the same
+# document with one planted instruction, eight families (override, fake authority, exfiltration,
+# tool abuse, answer manipulation, plain requests addressed to the AI, hidden markup, persona); written
+# apart from the training pairs (training/injected_docs/). One pair per line (prompt_injection).
+INJECTED_DOCS_PATH = Path(__file__).resolve().parent / "injected_docs_checkset.jsonl"
+# 120 clean documents that talk about AI assistants, chatbots and prompts without ordering one (help
+# pages, AI-use policies, code with a system prompt, articles on prompt injection), all benign;
+# written apart from training/ai_docs/ (prompt_injection false positives).
+AI_DOCS_PATH = Path(__file__).resolve().parent / "ai_docs_checkset.jsonl"
 # 30 ordinary system prompts and persona/format requests, all benign (jailbreak false positives).
 INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
 # 30 everyday chat messages to an assistant, all benign (harmful_request false positives).

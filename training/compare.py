@@ -17,12 +17,11 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
 from training.data import Recipe
-from training.fit import fit
+from training.fit import fit, sklearn_scores
 
 
 def words(text: str) -> list[str]:
@@ -229,11 +228,6 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def _sklearn_scores(vectorizer: Any, clf: Any, texts: Sequence[str]) -> list[float]:
-    # Variants differ in features, so they are scored with scikit-learn, not the server.
-    return [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]]
-
-
 # Two-label hand-written sets whose FP and recall each variant reports (evaluation only).
 LABELLED_SETS = {"check": checkset.PATH, "harmful-sounding words": checkset.CONTRAST_PATH}
 
@@ -264,7 +258,7 @@ def main(argv: list[str]) -> int:
         vectorizer, clf = fit(
             train, c=c, max_features=40000, analyzer=analyzer, sample_weight=data.weights(train, recipe)
         )
-        score = functools.partial(_sklearn_scores, vectorizer, clf)
+        score = functools.partial(sklearn_scores, vectorizer, clf)
         dev_scores = score([e.text for e in dev])
         labelled_scores = [score([r.text for r in rows]) for rows in labelled]
         benign_scores = [score(texts) for texts in benign_sets]

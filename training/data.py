@@ -309,7 +309,10 @@ def _own_injections(split: str, rng: random.Random) -> list[Example]:
 
 # Hand-written pairs added to prompt_injection's train split: a realistic document with one planted
 # instruction (positive) and the same document without it (negative); training/injected_docs/.
-INJECTED_DOC_PAIRS = 0
+INJECTED_DOC_PAIRS = 480
+# Hand-written clean documents that talk about AI assistants, chatbots and prompts without ordering
+# one (prompt_injection negatives); training/ai_docs/.
+AI_DOCS = 358
 
 
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
@@ -606,6 +609,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         docs = _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
         if split == "train":
             docs += hand_written_pairs("injected_docs", INJECTED_DOC_PAIRS, seed)
+            docs += hand_written("ai_docs", AI_DOCS, seed)
         return docs
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]

@@ -1,6 +1,6 @@
 # ruff: noqa: S311  (seeded generators make the measurement reproducible; no secrets here)
-"""Ordinary questions quoted in documents and the prompt_injection model
-(`python -m training.injection_compare [N ...]`).
+"""Ordinary questions quoted in documents, and hand-written documents, in the prompt_injection model
+(`python -m training.injection_compare [N ...]`, `python -m training.injection_compare --hand-written`).
 
 BIPIA counts a stray question inside a document as an attack ("What is the capital of Brazil?" in an
 email), so the model learns to flag questions in retrieved content, FAQ pages and forum threads
@@ -8,7 +8,10 @@ included. This refits the shipped recipe with N extra negatives (default 0, 500 
 that quote one to three questions of the hand-written everyday messages (training/everyday/). For
 each N it prints the dev figures at the dev-tuned threshold, the injection check set, and how many
 questions of the two everyday check sets (never used for fitting) are flagged inside `guard eval`'s
-newsletter carrier. Figures: bench/BENCHMARKS.md, "prompt_injection".
+newsletter carrier. With `--hand-written` it refits with the hand-written document pairs
+(training/injected_docs/) and clean documents about AI assistants (training/ai_docs/) in several
+amounts, on data seeds 13-15, and prints the means of the dev and check-set figures.
+Figures: bench/BENCHMARKS.md, "prompt_injection".
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import functools
 import random
 import sys
 from collections import defaultdict
-from typing import Any, cast
+from typing import cast
 
 from guard.classify.eval import CARRIER_HEAD, CARRIER_TAIL
 from training import checkset, data, evaluate, synthetic
-from training.fit import SEED, fit
+from training.fit import SEED, fit, sklearn_scores
 from training.train import CONFIG
 
 _INTERROGATIVE = tuple(
@@ -45,12 +48,73 @@ def quoting_documents(count: int, pool: list[str], rng: random.Random) -> list[d
     return out
 
 
-def _scores(vectorizer: Any, clf: Any, texts: list[str]) -> list[float]:
-    return [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]]
+# (document pairs, AI documents) refitted by `--hand-written`; (480, 358) is version 3's recipe.
+HAND_WRITTEN = ((0, 0), (480, 0), (0, 358), (240, 358), (480, 358))
+HAND_WRITTEN_SEEDS = (13, 14, 15)
+
+
+def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
+    """For each (pairs, AI documents): mean figures over three data seeds, one table row."""
+    pairs = checkset.pair_rows(checkset.INJECTED_DOCS_PATH)
+    small = checkset.rows(checkset.INJECTION_PATH)
+    ai_docs = [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)]
+    columns = (
+        "dev BIPIA embedded",
+        "dev own attacks (held-out templates)",
+        "pairs: clean / attacked flagged",
+        "pairs AUC",
+        "20 + 20 set: clean / attacked",
+        "AI documents flagged",
+    )
+    print("| pairs | AI documents | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for n_pairs, n_docs in variants:
+        cells: dict[str, list[float]] = defaultdict(list)
+        for seed in HAND_WRITTEN_SEEDS:
+            train = [
+                e
+                for e in data.build("prompt_injection", "train", seed)
+                if not e.group.startswith(("own/injected_docs", "own/ai_docs"))
+            ]
+            train += data.hand_written_pairs("injected_docs", n_pairs, seed)
+            train += data.hand_written("ai_docs", n_docs, seed)
+            dev = data.build("prompt_injection", "dev", seed)
+            score = functools.partial(sklearn_scores, *fit(train, **CONFIG["prompt_injection"]))
+            dev_scores = score([e.text for e in dev])
+            threshold = evaluate.tune_threshold("prompt_injection", dev, dev_scores)
+            hits: dict[str, list[bool]] = defaultdict(list)
+            for e, s in zip(dev, dev_scores, strict=True):
+                hits[e.group].append(s >= threshold)
+            cells["bipia"].append(_share(hits["prompt_injection/bipia_attacks (embedded)"]))
+            cells["own"].append(_share(hits["synthetic/injected documents (dev templates)"]))
+            for key, rows in (("pairs", pairs), ("small", small)):
+                scores = score([r.text for r in rows])
+                fig = checkset.figures(scores, threshold, rows)
+                cells[f"{key} fp"].append(cast(float, fig["fp_rate"]))
+                cells[f"{key} recall"].append(cast(float, fig["recall"]))
+                cells[f"{key} auc"].append(checkset.auc(scores, rows))
+            cells["ai"].append(checkset.flagged_share(score(ai_docs), threshold))
+        mean = {k: sum(v) / len(v) for k, v in cells.items()}
+        row = (
+            f"{100 * mean['bipia']:.1f}",
+            f"{100 * mean['own']:.1f}",
+            f"{100 * mean['pairs fp']:.1f} / {100 * mean['pairs recall']:.1f}",
+            f"{mean['pairs auc']:.3f}",
+            f"{100 * mean['small fp']:.1f} / {100 * mean['small recall']:.1f}",
+            f"{100 * mean['ai']:.1f}",
+        )
+        print(f"| {n_pairs} | {n_docs} | " + " | ".join(row) + " |", flush=True)
+
+
+def _share(hits: list[bool]) -> float:
+    return sum(hits) / len(hits)
 
 
 def main(argv: list[str]) -> int:
     """`python -m training.injection_compare [N ...]`: the refit for each count of quoting documents."""
+    if argv == ["--hand-written"]:
+        hand_written()
+        return 0
     counts = [int(a) for a in argv] or [0, 500, 1500]
     pool = questions([e.text for e in data.hand_written("everyday", 10**6, SEED)])
     held = questions(
@@ -64,7 +128,7 @@ def main(argv: list[str]) -> int:
     for count in counts:
         extra = quoting_documents(count, pool, random.Random(f"quoting:{count}"))
         vectorizer, clf = fit(train + extra, **CONFIG["prompt_injection"])
-        score = functools.partial(_scores, vectorizer, clf)
+        score = functools.partial(sklearn_scores, vectorizer, clf)
         dev_scores = score([e.text for e in dev])
         threshold = evaluate.tune_threshold("prompt_injection", dev, dev_scores)
         flagged: dict[str, list[bool]] = defaultdict(list)

@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "2", "harmful_request": "7", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "3", "jailbreak": "2", "harmful_request": "7", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -113,6 +113,12 @@ def train_one(name: str) -> dict[str, Any]:
             at_threshold=model.threshold,
             at_pack_threshold=PACK_THRESHOLD,
         )
+        # Hand-written document pairs (clean / one planted instruction) and clean documents about
+        # AI assistants: reported only.
+        figures["injected_docs_checkset"] = _labelled(
+            model, checkset.pair_rows(checkset.INJECTED_DOCS_PATH), at_threshold=model.threshold
+        )
+        figures["ai_docs_checkset"] = _flagged(model, checkset.AI_DOCS_PATH, at_threshold=model.threshold)
     if name == "jailbreak":
         # Hand-written ordinary system prompts and persona requests: reported only.
         figures["instructions_checkset"] = _flagged(

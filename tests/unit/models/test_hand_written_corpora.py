@@ -1,5 +1,5 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-answers, protective_answers, harmful_answers) never contain a text of an evaluation-only check set, so the
+answers, protective_answers, harmful_answers, injected_docs, ai_docs) never contain a text of an evaluation-only check set, so the
 check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ CHECK_SETS = [
     checkset.ANSWERS_PATH,
     checkset.SERVICE_PATH,
     checkset.CONTRAST_PATH,
+    checkset.AI_DOCS_PATH,
 ]
 
 
@@ -30,15 +31,16 @@ def _key(text: str) -> str:
 
 def _check_texts() -> list[str]:
     rows = [r for path in CHECK_SETS for r in checkset.rows(Path(path))]
-    return [r.text for r in rows + checkset.pair_rows()]
+    pairs = checkset.pair_rows() + checkset.pair_rows(checkset.INJECTED_DOCS_PATH)
+    return [r.text for r in rows + pairs]
 
 
 @pytest.mark.parametrize(
-    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers", "service"]
+    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers", "service", "ai_docs"]
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     corpus = {_key(e.text) for e in data.hand_written(folder, 10**6, 13)}
-    assert len(corpus) >= 500
+    assert len(corpus) >= 300
     assert [t for t in _check_texts() if _key(t) in corpus] == []
 
 
@@ -73,3 +75,14 @@ def test_near_copies_finds_a_reworded_line_and_not_a_different_one() -> None:
     near = "How do I kill a zombie process that refuses to die on my Ubuntu server?"
     far = "How do I stop a frozen app on my Mac without losing my work?"
     assert checkset.near_copies([near, far], check, 0.3) == [near]
+
+
+def test_document_corpora_have_no_near_copy_of_their_check_sets() -> None:
+    pairs = data.hand_written_pairs("injected_docs", 10**6, 13)
+    assert len(pairs) >= 900
+    assert {e.label for e in pairs[::2]} == {1} and {e.label for e in pairs[1::2]} == {0}
+    check = [r.text for r in checkset.pair_rows(checkset.INJECTED_DOCS_PATH)]
+    assert checkset.near_copies([e.text for e in pairs], check, 0.3) == []
+    docs = [e.text for e in data.hand_written("ai_docs", 10**6, 13)]
+    assert len(docs) >= 300
+    assert checkset.near_copies(docs, [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)], 0.3) == []
