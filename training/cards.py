@@ -125,6 +125,41 @@ BENIGN_CHECKSETS = (
         "written apart from training/service/",
     ),
 )
+# The other models' all-benign check sets, in the same form.
+OTHER_BENIGN_CHECKSETS = (
+    (
+        "ai_docs_checkset",
+        "documents about AI assistants",
+        "hand-written clean documents that talk about assistants, chatbots and prompts without "
+        "ordering one (help pages, AI-use policies, code with a system prompt, articles on prompt "
+        "injection), written apart from training/ai_docs/",
+    ),
+    (
+        "instructions_checkset",
+        "ordinary instructions",
+        "hand-written system prompts and persona or format requests, written before the training "
+        "generator (training/instructions.py)",
+    ),
+    (
+        "roleplay_checkset",
+        "role-play and standing rules",
+        "hand-written harmless user messages that set up a persona, a game, a tutor, a rehearsal, "
+        "standing rules or custom instructions (the form jailbreaks share), written apart from "
+        "training/roleplay/",
+    ),
+    (
+        "answers_checkset",
+        "ordinary assistant answers",
+        "hand-written answers of a helpful assistant (cooking, code, health, history, security advice, "
+        "dark fiction, law, money, science, refusals), written apart from the training answers",
+    ),
+)
+# Where an all-benign check set's flagged share was taken, in the words of its card.
+FLAGGED_AT = {
+    "fp_at_threshold": "the model threshold",
+    "fp_at_benign_budget_only": "the benign-only point",
+    "fp_at_pack_threshold": "the packs' 0.2",
+}
 LIMITS = {
     "harmful_request": "Bag of n-grams: it recognises topics and phrasing, not intent. The public "
     "data ties harm to imperative phrasing and safety to NQ-style questions; the training set now "
@@ -235,6 +270,24 @@ def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
             f"| {_pct(loose_dev[group]['flagged'])} |"
         )
     return lines
+
+
+def _flagged_lines(figures: dict[str, Any], key: str) -> list[str]:
+    """An all-benign check set's section: what it holds, and its flagged share at each point
+    (per category at the model threshold when the figures have them)."""
+    if key not in figures:
+        return []
+    title, about = next((t, a) for k, t, a in BENIGN_CHECKSETS + OTHER_BENIGN_CHECKSETS if k == key)
+    check = figures[key]
+    shares = [f"{_pct(check[fp])} at {where}" for fp, where in FLAGGED_AT.items() if fp in check]
+    if "per_category" in check:
+        per_category = ", ".join(f"{cat} {_pct(share)}" for cat, share in check["per_category"].items())
+        shares[0] += f" ({per_category})"
+    return [
+        "",
+        f"## Figures ({title}, training/{key}.jsonl)",
+        f"{check['n']} {about}, all benign, used only for this report. Flagged: {', '.join(shares)}.",
+    ]
 
 
 def _points_table(check: dict[str, Any], columns: tuple[str, str], points: dict[str, str]) -> list[str]:
@@ -360,16 +413,8 @@ def _request_checks(figures: dict[str, Any]) -> list[str]:
             + _by_category(check["at_threshold"]["per_category"])
             + ".",
         ]
-    for key, title, about in BENIGN_CHECKSETS:
-        if key in figures:
-            check = figures[key]
-            lines += [
-                "",
-                f"## Figures ({title}, training/{key}.jsonl)",
-                f"{check['n']} {about}, all benign, used only for this report. Flagged: "
-                f"{_pct(check['fp_at_threshold'])} at the model threshold (the strict pack's), "
-                f"{_pct(check['fp_at_benign_budget_only'])} at the benign-only point.",
-            ]
+    for key, _, _ in BENIGN_CHECKSETS:
+        lines += _flagged_lines(figures, key)
     return lines
 
 
@@ -409,43 +454,15 @@ def _document_checks(figures: dict[str, Any]) -> list[str]:
             )
             + ".",
         ]
-    if "ai_docs_checkset" in figures:
-        check = figures["ai_docs_checkset"]
-        lines += [
-            "",
-            "## Figures (documents about AI assistants, training/ai_docs_checkset.jsonl)",
-            f"{check['n']} hand-written clean documents that talk about assistants, chatbots and prompts "
-            "without ordering one (help pages, AI-use policies, code with a system prompt, articles on "
-            "prompt injection), written apart from training/ai_docs/, all benign, used only for this "
-            f"report. Flagged at the model threshold: {_pct(check['fp_at_threshold'])}.",
-        ]
+    lines += _flagged_lines(figures, "ai_docs_checkset")
     return lines
 
 
 def _answer_checks(figures: dict[str, Any]) -> list[str]:
     """jailbreak's ordinary instructions and harmful_response's hand-written answers."""
     lines: list[str] = []
-    if "instructions_checkset" in figures:
-        check = figures["instructions_checkset"]
-        lines += [
-            "",
-            "## Figures (ordinary instructions, training/instructions_checkset.jsonl)",
-            f"{check['n']} hand-written system prompts and persona or format requests, all benign, "
-            "written before the training generator (training/instructions.py) and used only for "
-            f"this report. Flagged: {_pct(check['fp_at_threshold'])} at the model threshold, "
-            f"{_pct(check['fp_at_pack_threshold'])} at the packs' 0.2.",
-        ]
-    if "answers_checkset" in figures:
-        check = figures["answers_checkset"]
-        per_category = ", ".join(f"{cat} {_pct(share)}" for cat, share in check["per_category"].items())
-        lines += [
-            "",
-            "## Figures (ordinary assistant answers, training/answers_checkset.jsonl)",
-            f"{check['n']} hand-written answers of a helpful assistant (cooking, code, health, history, "
-            "security advice, dark fiction, law, money, science, refusals), all benign, written apart "
-            "from the training answers and used only for this report. Flagged at the model threshold "
-            f"(the strict pack blocks at it): {_pct(check['fp_at_threshold'])} ({per_category}).",
-        ]
+    for key in ("instructions_checkset", "roleplay_checkset", "answers_checkset"):
+        lines += _flagged_lines(figures, key)
     if "answers_openings" in figures:
         openings = figures["answers_openings"]
         lines += [

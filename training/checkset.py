@@ -31,6 +31,9 @@ INJECTED_DOCS_PATH = Path(__file__).resolve().parent / "injected_docs_checkset.j
 AI_DOCS_PATH = Path(__file__).resolve().parent / "ai_docs_checkset.jsonl"
 # 30 ordinary system prompts and persona/format requests, all benign (jailbreak false positives).
 INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "instructions_checkset.jsonl"
+# 200 harmless user messages that set up a persona, a game, a tutor, a rehearsal, standing rules or
+# custom instructions, all benign (jailbreak false positives); written apart from training/roleplay/.
+ROLEPLAY_PATH = Path(__file__).resolve().parent / "roleplay_checkset.jsonl"
 # 30 everyday chat messages to an assistant, all benign (harmful_request false positives).
 CHAT_PATH = Path(__file__).resolve().parent / "chat_checkset.jsonl"
 # 40 harmless questions about the past and the future ("How did people preserve meat before

@@ -315,6 +315,11 @@ INJECTED_DOC_PAIRS = 480
 AI_DOCS = 358
 
 
+# Hand-written harmless messages that set up a persona, a game, a tutor, a rehearsal, standing rules
+# or custom instructions (jailbreak negatives; training/roleplay/).
+ROLEPLAY = 762
+
+
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
 # jailbreak negatives; dev draws on the fifth of the templates train never sees.
 ORDINARY_INSTRUCTIONS = {"train": 1500, "dev": 200}
@@ -635,6 +640,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         if split == "train":
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 600)]
             neg += [Example(r["Response"], 0, "completions/responses") for r in completions(split)[::3]]
+            neg += hand_written("roleplay", ROLEPLAY, seed)
         else:
             neg += [
                 Example(t, 0, "synthetic/long_benign (dev seed)")

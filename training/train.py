@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "3", "jailbreak": "2", "harmful_request": "7", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "3", "jailbreak": "3", "harmful_request": "7", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -127,6 +127,14 @@ def train_one(name: str) -> dict[str, Any]:
             at_threshold=model.threshold,
             at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
         )
+        # Hand-written role-play, persona and standing-rule messages of users: reported only.
+        figures["roleplay_checkset"] = _flagged(
+            model,
+            checkset.ROLEPLAY_PATH,
+            by_category=True,
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
     if name == "harmful_response":
         # Hand-written ordinary assistant answers: reported only.
         figures["answers_checkset"] = _flagged(
@@ -211,7 +219,7 @@ def main(argv: list[str]) -> int:
             for point, fig in figures.get(key, {}).items():
                 if point.startswith("at_"):
                     print(f"   {key} {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
-        for key in (*BENIGN_CHECKSETS, "instructions_checkset", "answers_checkset"):
+        for key in (*BENIGN_CHECKSETS, "instructions_checkset", "roleplay_checkset", "answers_checkset"):
             if key in figures:
                 shown = {k: v if isinstance(v, dict) else round(v, 3) for k, v in figures[key].items()}
                 print(f"   {key}:", shown)

@@ -1,5 +1,5 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-answers, protective_answers, harmful_answers, injected_docs, ai_docs) never contain a text of an evaluation-only check set, so the
+answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay) never contain a text of an evaluation-only check set, so the
 check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CHECK_SETS = [
     checkset.SERVICE_PATH,
     checkset.CONTRAST_PATH,
     checkset.AI_DOCS_PATH,
+    checkset.ROLEPLAY_PATH,
 ]
 
 
@@ -36,7 +37,17 @@ def _check_texts() -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "folder", ["everyday", "lookalike", "pastfuture", "answers", "protective_answers", "service", "ai_docs"]
+    "folder",
+    [
+        "everyday",
+        "lookalike",
+        "pastfuture",
+        "answers",
+        "protective_answers",
+        "service",
+        "ai_docs",
+        "roleplay",
+    ],
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     corpus = {_key(e.text) for e in data.hand_written(folder, 10**6, 13)}
@@ -75,6 +86,13 @@ def test_near_copies_finds_a_reworded_line_and_not_a_different_one() -> None:
     near = "How do I kill a zombie process that refuses to die on my Ubuntu server?"
     far = "How do I stop a frozen app on my Mac without losing my work?"
     assert checkset.near_copies([near, far], check, 0.3) == [near]
+
+
+def test_roleplay_corpus_has_no_near_copy_of_its_check_set() -> None:
+    texts = [e.text for e in data.hand_written("roleplay", 10**6, 13)]
+    assert len(texts) >= 700
+    check = [r.text for r in checkset.rows(checkset.ROLEPLAY_PATH)]
+    assert checkset.near_copies(texts, check, 0.3) == []
 
 
 def test_document_corpora_have_no_near_copy_of_their_check_sets() -> None:

@@ -1,0 +1,62 @@
+"""Hand-written role-play and standing-rule messages in the jailbreak model
+(`python -m training.jailbreak_compare [N ...]`).
+
+Jailbreaks share their form with ordinary traffic: users who set up a persona, a game, a tutor, a
+rehearsal or standing rules. This refits the shipped recipe with N of the hand-written harmless
+messages of training/roleplay/ as negatives (default 0, 400 and all 762) on data seeds 13-15 and
+prints the means: dev recall, the dev negatives with a budget, the plain harmful requests (not the
+model's job, reported only), and the two hand-written check sets (ordinary instructions, role-play)
+at the dev threshold and at the packs' 0.2. Figures: bench/BENCHMARKS.md, "jailbreak version 3".
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections import defaultdict
+
+from training import checkset, data, evaluate
+from training.fit import fit, sklearn_scores
+from training.train import CONFIG, JAILBREAK_PACK_THRESHOLD
+
+SEEDS = (13, 14, 15)
+CHECK_SETS = {"ordinary instructions": checkset.INSTRUCTIONS_PATH, "role-play": checkset.ROLEPLAY_PATH}
+
+
+def refit(count: int, seed: int) -> dict[str, float]:
+    """One fit with `count` role-play negatives: its figures as shares, keyed by column."""
+    train = [e for e in data.build("jailbreak", "train", seed) if e.group != "own/roleplay"]
+    train += data.hand_written("roleplay", count, seed)
+    dev = data.build("jailbreak", "dev", seed)
+    score = functools.partial(sklearn_scores, *fit(train, **CONFIG["jailbreak"]))
+    dev_scores = score([e.text for e in dev])
+    threshold = evaluate.tune_threshold("jailbreak", dev, dev_scores)
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for e, s in zip(dev, dev_scores, strict=True):
+        key = "dev recall" if e.label else e.group.split("/")[0]
+        hits[key].append(s >= threshold)
+    out = {key: sum(h) / len(h) for key, h in hits.items()}
+    for name, path in CHECK_SETS.items():
+        scores = score([r.text for r in checkset.rows(path)])
+        out[f"{name} at the dev threshold"] = checkset.flagged_share(scores, threshold)
+        out[f"{name} at 0.2"] = checkset.flagged_share(scores, JAILBREAK_PACK_THRESHOLD)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """`python -m training.jailbreak_compare [N ...]`: one table row per count, means of three seeds."""
+    counts = [int(a) for a in argv] or [0, 400, 762]
+    header: list[str] = []
+    for count in counts:
+        runs = [refit(count, seed) for seed in SEEDS]
+        if not header:
+            header = sorted(runs[0])
+            print("| role-play negatives | " + " | ".join(header) + " |")
+            print("|---|" + "---|" * len(header))
+        means = [sum(r[k] for r in runs) / len(runs) for k in header]
+        print(f"| {count} | " + " | ".join(f"{100 * m:.1f}" for m in means) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
