@@ -67,13 +67,7 @@ DATA = {
     "that give orders to people, say 'ignore'/'disregard', talk about passwords, admins, policies "
     "or AI assistants. Every template list is split five ways: one fifth only for the dev split, so "
     "the dev figures on this material measure phrasings the model was not fitted on. Written "
-    "independently of training/injection_checkset.jsonl, which is evaluation only. Version 3 adds "
-    "hand-written documents: 480 pairs of a realistic document (email, web page, tool result, code, "
-    "ticket, calendar invite, table, ...) with one planted instruction (positive) and the same document "
-    "without it (negative), in eight families: overrides, fake authority, exfiltration, tool abuse, "
-    "answer manipulation, plain requests addressed to the AI, orders hidden in markup, persona changes "
-    "(training/injected_docs/); and 358 clean documents that talk about AI assistants, chatbots and "
-    "prompts without ordering one (training/ai_docs/), both written apart from the check sets below.",
+    "independently of training/injection_checkset.jsonl, which is evaluation only.",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
@@ -211,10 +205,12 @@ LIMITS = {
     "may pass. Its own material and its check sets come from the same kind of author, so the "
     "check-set figures may be optimistic. Clean text that mentions or addresses an assistant, or "
     "announces admin changes, in wording it has not seen can score high: on the dev hard negatives "
-    "(held-out templates) that is what sets the threshold, and 9% of the hand-written documents "
-    "about AI assistants are flagged (version 2: 20%). Polite requests addressed to the AI without "
-    "any telltale word are the family it catches least (55%, figures above): they read like the "
-    "documents about assistants. Instructions that are "
+    "(held-out templates) that is what sets the threshold, and a fifth of the hand-written documents "
+    "about AI assistants are flagged (figures above). It catches half of the planted instructions "
+    "of the hand-written document pairs, and one in ten of the polite requests addressed to the AI "
+    "without any telltale word. Training on hand-written pairs and documents about assistants "
+    "raised those figures a lot but made short generic documents score as attacks, so it is not "
+    "shipped (bench/BENCHMARKS.md, prompt_injection). Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
     "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
     "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",

@@ -307,12 +307,14 @@ def _own_injections(split: str, rng: random.Random) -> list[Example]:
     return pos + neg
 
 
-# Hand-written pairs added to prompt_injection's train split: a realistic document with one planted
+# Hand-written pairs for prompt_injection's train split: a realistic document with one planted
 # instruction (positive) and the same document without it (negative); training/injected_docs/.
-INJECTED_DOC_PAIRS = 480
 # Hand-written clean documents that talk about AI assistants, chatbots and prompts without ordering
-# one (prompt_injection negatives); training/ai_docs/.
-AI_DOCS = 358
+# one (negatives); training/ai_docs/. Measured, not shipped: with both (480, 358) the model caught far
+# more planted instructions but scored short generic documents (guard eval's newsletter carrier) as
+# attacks, so ordinary questions quoted in one were flagged (bench/BENCHMARKS.md, prompt_injection).
+INJECTED_DOC_PAIRS = 0
+AI_DOCS = 0
 
 
 # Hand-written harmless messages that set up a persona, a game, a tutor, a rehearsal, standing rules

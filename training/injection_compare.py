@@ -9,8 +9,9 @@ that quote one to three questions of the hand-written everyday messages (trainin
 each N it prints the dev figures at the dev-tuned threshold, the injection check set, and how many
 questions of the two everyday check sets (never used for fitting) are flagged inside `guard eval`'s
 newsletter carrier. With `--hand-written` it refits with the hand-written document pairs
-(training/injected_docs/) and clean documents about AI assistants (training/ai_docs/) in several
-amounts, on data seeds 13-15, and prints the means of the dev and check-set figures.
+(training/injected_docs/), clean documents about AI assistants (training/ai_docs/) and ordinary
+hand-written texts in several amounts, on data seeds 13-15, and prints the means of the dev and
+check-set figures and of questions quoted in `guard eval`'s newsletter carrier.
 Figures: bench/BENCHMARKS.md, "prompt_injection".
 """
 
@@ -48,16 +49,21 @@ def quoting_documents(count: int, pool: list[str], rng: random.Random) -> list[d
     return out
 
 
-# (document pairs, AI documents) refitted by `--hand-written`; (480, 358) is version 3's recipe.
-HAND_WRITTEN = ((0, 0), (480, 0), (0, 358), (240, 358), (480, 358))
+# (document pairs, AI documents, ordinary texts) refitted by `--hand-written`; none is shipped.
+HAND_WRITTEN = ((0, 0, False), (480, 0, False), (0, 358, False), (480, 358, False), (480, 358, True))
 HAND_WRITTEN_SEEDS = (13, 14, 15)
+# Hand-written ordinary texts tried as extra negatives against short documents scoring as attacks.
+ORDINARY_TEXTS = {"answers": 1000, "protective_answers": 600, "service": 997, "everyday": 1000}
 
 
-def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
-    """For each (pairs, AI documents): mean figures over three data seeds, one table row."""
+def hand_written(variants: tuple[tuple[int, int, bool], ...] = HAND_WRITTEN) -> None:
+    """For each (pairs, AI documents, ordinary texts): mean figures over three seeds, one table row."""
     pairs = checkset.pair_rows(checkset.INJECTED_DOCS_PATH)
     small = checkset.rows(checkset.INJECTION_PATH)
     ai_docs = [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)]
+    held = questions(
+        [r.text for path in (checkset.EVERYDAY_PATH, checkset.HELDOUT_PATH) for r in checkset.rows(path)]
+    )
     columns = (
         "dev BIPIA embedded",
         "dev own attacks (held-out templates)",
@@ -65,10 +71,12 @@ def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
         "pairs AUC",
         "20 + 20 set: clean / attacked",
         "AI documents flagged",
+        "everyday questions in the newsletter",
+        "dev benign questions in the newsletter",
     )
-    print("| pairs | AI documents | " + " | ".join(columns) + " |")
-    print("|---|---|" + "---|" * len(columns))
-    for n_pairs, n_docs in variants:
+    print("| pairs | AI documents | ordinary texts | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    for n_pairs, n_docs, ordinary in variants:
         cells: dict[str, list[float]] = defaultdict(list)
         for seed in HAND_WRITTEN_SEEDS:
             train = [
@@ -78,6 +86,8 @@ def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
             ]
             train += data.hand_written_pairs("injected_docs", n_pairs, seed)
             train += data.hand_written("ai_docs", n_docs, seed)
+            if ordinary:
+                train += [e for f, n in ORDINARY_TEXTS.items() for e in data.hand_written(f, n, seed)]
             dev = data.build("prompt_injection", "dev", seed)
             score = functools.partial(sklearn_scores, *fit(train, **CONFIG["prompt_injection"]))
             dev_scores = score([e.text for e in dev])
@@ -94,6 +104,12 @@ def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
                 cells[f"{key} recall"].append(cast(float, fig["recall"]))
                 cells[f"{key} auc"].append(checkset.auc(scores, rows))
             cells["ai"].append(checkset.flagged_share(score(ai_docs), threshold))
+            for key, texts in (
+                ("held", held),
+                ("dev q", [e.text for e in dev if e.group.startswith("benign/")]),
+            ):
+                quoted = score([CARRIER_HEAD + q + CARRIER_TAIL for q in texts])
+                cells[key].append(checkset.flagged_share(quoted, threshold))
         mean = {k: sum(v) / len(v) for k, v in cells.items()}
         row = (
             f"{100 * mean['bipia']:.1f}",
@@ -102,8 +118,12 @@ def hand_written(variants: tuple[tuple[int, int], ...] = HAND_WRITTEN) -> None:
             f"{mean['pairs auc']:.3f}",
             f"{100 * mean['small fp']:.1f} / {100 * mean['small recall']:.1f}",
             f"{100 * mean['ai']:.1f}",
+            f"{100 * mean['held']:.1f}",
+            f"{100 * mean['dev q']:.1f}",
         )
-        print(f"| {n_pairs} | {n_docs} | " + " | ".join(row) + " |", flush=True)
+        print(
+            f"| {n_pairs} | {n_docs} | {'yes' if ordinary else 'no'} | " + " | ".join(row) + " |", flush=True
+        )
 
 
 def _share(hits: list[bool]) -> float:
