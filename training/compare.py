@@ -193,12 +193,7 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("everyday, wider frames + 1,200 harmless past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
     ("version 6 + 300 customer-service messages, C=1.5", SERVICE_300, features, 1.5),
     ("version 6 + 1,000 customer-service messages, C=1.5", SERVICE_1000, features, 1.5),
-    (
-        "version 6 + 900 harmful-sounding prompts and contrasts, C=1.5 (version 7, shipped)",
-        SHIPPED,
-        features,
-        1.5,
-    ),
+    ("version 6 + 900 harmful-sounding prompts, C=1.5 (version 7, shipped)", SHIPPED, features, 1.5),
     ("version 6 + 1,200 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_1200, features, 1.5),
     ("version 6 + all 1,757 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_ALL, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from guard.classify.models.features import FEATURES_VERSION, features
 from guard.classify.models.loader import ARTEFACT_FORMAT, TextModel, _parse
+from training import evaluate
 from training.data import Example
 
 SEED = 13
@@ -40,6 +43,26 @@ def fit(
 def sklearn_scores(vectorizer: Any, clf: Any, texts: Sequence[str]) -> list[float]:
     """Scores of a fitted pair, with scikit-learn: what comparisons of features use, not the server."""
     return [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]]
+
+
+@dataclass(frozen=True)
+class Refit:
+    """A comparison's fit, scored on dev: its scorer, its dev threshold and each dev group's flagged share."""
+
+    score: Callable[[Sequence[str]], list[float]]
+    threshold: float
+    flagged: dict[str, float]
+
+
+def refit_on_dev(
+    name: str, train: Sequence[Example], dev: Sequence[Example], config: dict[str, Any]
+) -> Refit:
+    """Fits `train` with `config`, tunes `name`'s threshold on `dev` and reports dev per group."""
+    score = functools.partial(sklearn_scores, *fit(train, **config))
+    dev_scores = score([e.text for e in dev])
+    threshold = evaluate.tune_threshold(name, dev, dev_scores)
+    groups = evaluate.per_group(dev, dev_scores, threshold)
+    return Refit(score, threshold, {g.group: g.flagged for g in groups})
 
 
 def export(

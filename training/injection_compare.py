@@ -25,7 +25,7 @@ from typing import cast
 
 from guard.classify.eval import CARRIER_HEAD, CARRIER_TAIL
 from training import checkset, data, evaluate, synthetic
-from training.fit import SEED, fit, sklearn_scores
+from training.fit import SEED, fit, refit_on_dev, sklearn_scores
 from training.train import CONFIG
 
 _INTERROGATIVE = tuple(
@@ -89,14 +89,10 @@ def hand_written(variants: tuple[tuple[int, int, bool], ...] = HAND_WRITTEN) -> 
             if ordinary:
                 train += [e for f, n in ORDINARY_TEXTS.items() for e in data.hand_written(f, n, seed)]
             dev = data.build("prompt_injection", "dev", seed)
-            score = functools.partial(sklearn_scores, *fit(train, **CONFIG["prompt_injection"]))
-            dev_scores = score([e.text for e in dev])
-            threshold = evaluate.tune_threshold("prompt_injection", dev, dev_scores)
-            hits: dict[str, list[bool]] = defaultdict(list)
-            for e, s in zip(dev, dev_scores, strict=True):
-                hits[e.group].append(s >= threshold)
-            cells["bipia"].append(_share(hits["prompt_injection/bipia_attacks (embedded)"]))
-            cells["own"].append(_share(hits["synthetic/injected documents (dev templates)"]))
+            fitted = refit_on_dev("prompt_injection", train, dev, CONFIG["prompt_injection"])
+            score, threshold = fitted.score, fitted.threshold
+            cells["bipia"].append(fitted.flagged["prompt_injection/bipia_attacks (embedded)"])
+            cells["own"].append(fitted.flagged["synthetic/injected documents (dev templates)"])
             for key, rows in (("pairs", pairs), ("small", small)):
                 scores = score([r.text for r in rows])
                 fig = checkset.figures(scores, threshold, rows)
@@ -124,10 +120,6 @@ def hand_written(variants: tuple[tuple[int, int, bool], ...] = HAND_WRITTEN) -> 
         print(
             f"| {n_pairs} | {n_docs} | {'yes' if ordinary else 'no'} | " + " | ".join(row) + " |", flush=True
         )
-
-
-def _share(hits: list[bool]) -> float:
-    return sum(hits) / len(hits)
 
 
 def main(argv: list[str]) -> int:

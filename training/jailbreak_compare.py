@@ -11,12 +11,11 @@ at the dev threshold and at the packs' 0.2. Figures: bench/BENCHMARKS.md, "jailb
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections import defaultdict
+from collections import Counter
 
-from training import checkset, data, evaluate
-from training.fit import fit, sklearn_scores
+from training import checkset, data
+from training.fit import refit_on_dev
 from training.train import CONFIG, JAILBREAK_PACK_THRESHOLD
 
 SEEDS = (13, 14, 15)
@@ -28,19 +27,23 @@ def refit(count: int, seed: int) -> dict[str, float]:
     train = [e for e in data.build("jailbreak", "train", seed) if e.group != "own/roleplay"]
     train += data.hand_written("roleplay", count, seed)
     dev = data.build("jailbreak", "dev", seed)
-    score = functools.partial(sklearn_scores, *fit(train, **CONFIG["jailbreak"]))
-    dev_scores = score([e.text for e in dev])
-    threshold = evaluate.tune_threshold("jailbreak", dev, dev_scores)
-    hits: dict[str, list[bool]] = defaultdict(list)
-    for e, s in zip(dev, dev_scores, strict=True):
-        key = "dev recall" if e.label else e.group.split("/")[0]
-        hits[key].append(s >= threshold)
-    out = {key: sum(h) / len(h) for key, h in hits.items()}
+    fitted = refit_on_dev("jailbreak", train, dev, CONFIG["jailbreak"])
+    recall = [fitted.flagged[g] * n for g, n in _sizes(dev, 1).items()]
+    out = {"dev recall": sum(recall) / sum(_sizes(dev, 1).values())}
+    for kind in {g.split("/")[0] for g in _sizes(dev, 0)}:
+        sizes = {g: n for g, n in _sizes(dev, 0).items() if g.startswith(f"{kind}/")}
+        out[kind] = sum(fitted.flagged[g] * n for g, n in sizes.items()) / sum(sizes.values())
+    score, threshold = fitted.score, fitted.threshold
     for name, path in CHECK_SETS.items():
         scores = score([r.text for r in checkset.rows(path)])
         out[f"{name} at the dev threshold"] = checkset.flagged_share(scores, threshold)
         out[f"{name} at 0.2"] = checkset.flagged_share(scores, JAILBREAK_PACK_THRESHOLD)
     return out
+
+
+def _sizes(dev: list[data.Example], label: int) -> dict[str, int]:
+    """How many dev rows of `label` each group has."""
+    return dict(Counter(e.group for e in dev if e.label == label))
 
 
 def main(argv: list[str]) -> int:
