@@ -8,8 +8,8 @@ capped rate over a finite pool of texts, so the verdict cache fills during warm-
 growing all run long. RSS and open descriptors of the guard process are read from /proc every
 `--sample-s` seconds. After the warm-up (the first fifth of the run, at least 20 s) the figures
 must hold: RSS growth under 5 % (mean of the last five samples against the mean of the first
-five after warm-up), no descriptor growth (the most seen in the last quarter of the run no higher
-than the most seen in the first quarter after warm-up), and no errors at all.
+five after warm-up), no descriptor growth beyond FD_SLACK (the most seen in the last quarter of the
+run against the most seen in the first quarter after warm-up), and no errors at all.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.traffic import Stack, Traffic, error_counts, proc_sample
 
 RSS_GROWTH_MAX = 0.05
+# Descriptors a run may end with above its start without a leak: guard's upstream pool and the
+# clients' keep-alive connections may hold one socket more at the end than at the start (seen once
+# in a clean-clone run: 26 -> 27 over 6,000 requests). A leak grows with the requests, by tens.
+FD_SLACK = 2
 WINDOW = 5  # samples averaged at each end of the RSS comparison
 
 
@@ -64,7 +68,7 @@ class Soak:
 
     @property
     def passed(self) -> bool:
-        return (self.rss_growth < RSS_GROWTH_MAX and self.fd_growth <= 0 and not self.errors
+        return (self.rss_growth < RSS_GROWTH_MAX and self.fd_growth <= FD_SLACK and not self.errors
                 and self.guard_exit == 0)
 
     def table(self) -> str:
@@ -80,7 +84,7 @@ class Soak:
             f"MiB ({self.rss_growth:+.1%}); max {max(s[1] for s in after) / mib:.1f} MiB "
             f"| < +{RSS_GROWTH_MAX:.0%} |",
             f"| open fds after warm-up (min-max) | {min(s[2] for s in after)}-"
-            f"{max(s[2] for s in after)}; growth {self.fd_growth:+d} | ≤ 0 |",
+            f"{max(s[2] for s in after)}; growth {self.fd_growth:+d} | ≤ +{FD_SLACK} |",
             f"| guard exit on SIGTERM | {self.guard_exit} | 0 |",
         ])
 
