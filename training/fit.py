@@ -47,9 +47,11 @@ def sklearn_scores(vectorizer: Any, clf: Any, texts: Sequence[str]) -> list[floa
 
 @dataclass(frozen=True)
 class Refit:
-    """A comparison's fit, scored on dev: its scorer, its dev threshold and each dev group's flagged share."""
+    """A comparison's fit, scored on dev: its scorer, its dev scores and threshold, and each dev
+    group's flagged share."""
 
     score: Callable[[Sequence[str]], list[float]]
+    dev_scores: list[float]
     threshold: float
     flagged: dict[str, float]
 
@@ -62,7 +64,7 @@ def refit_on_dev(
     dev_scores = score([e.text for e in dev])
     threshold = evaluate.tune_threshold(name, dev, dev_scores)
     groups = evaluate.per_group(dev, dev_scores, threshold)
-    return Refit(score, threshold, {g.group: g.flagged for g in groups})
+    return Refit(score, dev_scores, threshold, {g.group: g.flagged for g in groups})
 
 
 def export(

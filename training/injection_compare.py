@@ -17,15 +17,14 @@ Figures: bench/BENCHMARKS.md, "prompt_injection".
 
 from __future__ import annotations
 
-import functools
 import random
 import sys
 from collections import defaultdict
 from typing import cast
 
 from guard.classify.eval import CARRIER_HEAD, CARRIER_TAIL
-from training import checkset, data, evaluate, synthetic
-from training.fit import SEED, fit, refit_on_dev, sklearn_scores
+from training import checkset, data, synthetic
+from training.fit import SEED, refit_on_dev
 from training.train import CONFIG
 
 _INTERROGATIVE = tuple(
@@ -36,6 +35,17 @@ _INTERROGATIVE = tuple(
 def questions(texts: list[str]) -> list[str]:
     """The texts that are questions (a final "?" or an interrogative first word)."""
     return [t for t in texts if t.rstrip().endswith("?") or t.casefold().startswith(_INTERROGATIVE)]
+
+
+def held_out_questions() -> list[str]:
+    """The questions of the two everyday check sets (never used for fitting)."""
+    rows = [r.text for path in (checkset.EVERYDAY_PATH, checkset.HELDOUT_PATH) for r in checkset.rows(path)]
+    return questions(rows)
+
+
+def in_newsletter(texts: list[str]) -> list[str]:
+    """Each text quoted in `guard eval`'s newsletter carrier, as bench_packs' `@document` rows."""
+    return [CARRIER_HEAD + t + CARRIER_TAIL for t in texts]
 
 
 def quoting_documents(count: int, pool: list[str], rng: random.Random) -> list[data.Example]:
@@ -61,9 +71,7 @@ def hand_written(variants: tuple[tuple[int, int, bool], ...] = HAND_WRITTEN) -> 
     pairs = checkset.pair_rows(checkset.INJECTED_DOCS_PATH)
     small = checkset.rows(checkset.INJECTION_PATH)
     ai_docs = [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)]
-    held = questions(
-        [r.text for path in (checkset.EVERYDAY_PATH, checkset.HELDOUT_PATH) for r in checkset.rows(path)]
-    )
+    held = held_out_questions()
     columns = (
         "dev BIPIA embedded",
         "dev own attacks (held-out templates)",
@@ -104,7 +112,7 @@ def hand_written(variants: tuple[tuple[int, int, bool], ...] = HAND_WRITTEN) -> 
                 ("held", held),
                 ("dev q", [e.text for e in dev if e.group.startswith("benign/")]),
             ):
-                quoted = score([CARRIER_HEAD + q + CARRIER_TAIL for q in texts])
+                quoted = score(in_newsletter(texts))
                 cells[key].append(checkset.flagged_share(quoted, threshold))
         mean = {k: sum(v) / len(v) for k, v in cells.items()}
         row = (
@@ -129,28 +137,21 @@ def main(argv: list[str]) -> int:
         return 0
     counts = [int(a) for a in argv] or [0, 500, 1500]
     pool = questions([e.text for e in data.hand_written("everyday", 10**6, SEED)])
-    held = questions(
-        [r.text for path in (checkset.EVERYDAY_PATH, checkset.HELDOUT_PATH) for r in checkset.rows(path)]
-    )
-    quoted = [CARRIER_HEAD + q + CARRIER_TAIL for q in held]
+    held = held_out_questions()
+    quoted = in_newsletter(held)
     train = data.build("prompt_injection", "train", SEED)
     dev = data.build("prompt_injection", "dev", SEED)
     check = checkset.rows(checkset.INJECTION_PATH)
     print(f"{len(pool)} training questions, {len(held)} check-set questions")
     for count in counts:
         extra = quoting_documents(count, pool, random.Random(f"quoting:{count}"))
-        vectorizer, clf = fit(train + extra, **CONFIG["prompt_injection"])
-        score = functools.partial(sklearn_scores, vectorizer, clf)
-        dev_scores = score([e.text for e in dev])
-        threshold = evaluate.tune_threshold("prompt_injection", dev, dev_scores)
-        flagged: dict[str, list[bool]] = defaultdict(list)
-        for e, s in zip(dev, dev_scores, strict=True):
-            flagged[e.group].append(s >= threshold)
+        fitted = refit_on_dev("prompt_injection", train + extra, dev, CONFIG["prompt_injection"])
+        score, threshold = fitted.score, fitted.threshold
         check_scores = score([r.text for r in check])
         fig = checkset.figures(check_scores, threshold, check)
         print(f"\n{count} quoting documents: threshold {threshold:.3f}")
-        for group, hits in sorted(flagged.items()):
-            print(f"  {group:<55} {100 * sum(hits) / len(hits):5.1f}% flagged")
+        for group, share in sorted(fitted.flagged.items()):
+            print(f"  {group:<55} {100 * share:5.1f}% flagged")
         fp, recall = cast(float, fig["fp_rate"]), cast(float, fig["recall"])
         auc = checkset.auc(check_scores, check)
         print(f"  injection check set: FP {100 * fp:.1f}%, recall {100 * recall:.1f}%, AUC {auc:.3f}")

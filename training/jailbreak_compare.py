@@ -12,7 +12,7 @@ at the dev threshold and at the packs' 0.2. Figures: bench/BENCHMARKS.md, "jailb
 from __future__ import annotations
 
 import sys
-from collections import Counter
+from collections import defaultdict
 
 from training import checkset, data
 from training.fit import refit_on_dev
@@ -28,22 +28,16 @@ def refit(count: int, seed: int) -> dict[str, float]:
     train += data.hand_written("roleplay", count, seed)
     dev = data.build("jailbreak", "dev", seed)
     fitted = refit_on_dev("jailbreak", train, dev, CONFIG["jailbreak"])
-    recall = [fitted.flagged[g] * n for g, n in _sizes(dev, 1).items()]
-    out = {"dev recall": sum(recall) / sum(_sizes(dev, 1).values())}
-    for kind in {g.split("/")[0] for g in _sizes(dev, 0)}:
-        sizes = {g: n for g, n in _sizes(dev, 0).items() if g.startswith(f"{kind}/")}
-        out[kind] = sum(fitted.flagged[g] * n for g, n in sizes.items()) / sum(sizes.values())
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for e, s in zip(dev, fitted.dev_scores, strict=True):
+        hits["dev recall" if e.label else e.group.split("/")[0]].append(s >= fitted.threshold)
+    out = {key: sum(h) / len(h) for key, h in hits.items()}
     score, threshold = fitted.score, fitted.threshold
     for name, path in CHECK_SETS.items():
         scores = score([r.text for r in checkset.rows(path)])
         out[f"{name} at the dev threshold"] = checkset.flagged_share(scores, threshold)
         out[f"{name} at 0.2"] = checkset.flagged_share(scores, JAILBREAK_PACK_THRESHOLD)
     return out
-
-
-def _sizes(dev: list[data.Example], label: int) -> dict[str, int]:
-    """How many dev rows of `label` each group has."""
-    return dict(Counter(e.group for e in dev if e.label == label))
 
 
 def main(argv: list[str]) -> int:
