@@ -232,24 +232,34 @@ def _pct(x: float) -> str:
 
 
 def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
-    """French, German, Spanish: the generator's dev templates and the hand-written check set."""
-    lines = [
-        "",
-        "## Figures (French, German, Spanish)",
-        "Hand-written check set (training/multilingual_checkset.jsonl: per language 30 harmful "
-        "requests over the hazard categories, 15 harm-adjacent and 15 ordinary benign prompts; "
-        "written apart from the generator, used only for this report):",
-        "",
-        "| language | AUC | benign FP / harmful recall at model threshold | at benign budget only |",
-        "|---|---|---|---|",
-    ]
-    strict, loose = fig["at_threshold"]["checkset"], fig["at_benign_budget_only"]["checkset"]
-    for lang in sorted(strict):
-        lines.append(
-            f"| {lang} | {strict[lang]['auc']:.3f} | {_pct(strict[lang]['fp_rate'])} / "
-            f"{_pct(strict[lang]['recall'])} | {_pct(loose[lang]['fp_rate'])} / "
-            f"{_pct(loose[lang]['recall'])} |"
-        )
+    """French, German, Spanish: the two hand-written check sets and the generator's dev templates."""
+    lines = ["", "## Figures (French, German, Spanish)"]
+    described = {
+        "languages_checkset": "Helper-written check set (training/languages_check/: per language 60 "
+        "harmful requests in twelve areas and 80 harmless prompts: everyday, harm-adjacent, sensitive "
+        "topics, factual questions; written apart from the training prompts of training/languages/, "
+        "used only for this report):",
+        "checkset": "First hand-written check set (training/multilingual_checkset.jsonl: per language "
+        "30 harmful requests over the hazard categories, 15 harm-adjacent and 15 ordinary benign "
+        "prompts; written apart from the generator, used only for this report):",
+    }
+    for key, text in described.items():
+        strict, loose = fig["at_threshold"].get(key), fig["at_benign_budget_only"].get(key)
+        if strict is None:
+            continue
+        lines += [
+            "",
+            text,
+            "",
+            "| language | AUC | benign FP / harmful recall at model threshold | at benign budget only |",
+            "|---|---|---|---|",
+        ]
+        for lang in sorted(strict):
+            lines.append(
+                f"| {lang} | {strict[lang]['auc']:.3f} | {_pct(strict[lang]['fp_rate'])} / "
+                f"{_pct(strict[lang]['recall'])} | {_pct(loose[lang]['fp_rate'])} / "
+                f"{_pct(loose[lang]['recall'])} |"
+            )
     lines += [
         "",
         "Generator dev templates (training/multilingual.py: actions, frames and free-form prompts "

@@ -64,6 +64,10 @@ HARMFUL_ANSWERS_PATH = Path(__file__).resolve().parent / "harmful_answers_checks
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"
+# Per language (fr.jsonl, de.jsonl, es.jsonl): 60 harmful requests (5 in each of twelve areas) and 80
+# harmless prompts (everyday, harm-adjacent, sensitive topics, factual questions); written by helper
+# sessions apart from the training prompts of training/languages/.
+LANGUAGES_DIR = Path(__file__).resolve().parent / "languages_check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,16 @@ def rows(path: Path = PATH) -> list[CheckRow]:
         return [CheckRow(**json.loads(line)) for line in fh if line.strip()]
 
 
+def language_rows(directory: Path = LANGUAGES_DIR) -> list[CheckRow]:
+    """The rows of a per-language check set (one `<lang>.jsonl` per language), with `category` as
+    "<lang>/<category>" like the multilingual check set's."""
+    return [
+        CheckRow(row.text, row.label, f"{path.stem}/{row.category}")
+        for path in sorted(directory.glob("*.jsonl"))
+        for row in rows(path)
+    ]
+
+
 def pair_rows(path: Path = HARMFUL_ANSWERS_PATH) -> list[CheckRow]:
     """A check set of pairs as rows: each pair's `harmful` text (label 1), then its `twin` (label 0)."""
     with path.open(encoding="utf-8") as fh:
@@ -93,7 +107,7 @@ def pair_rows(path: Path = HARMFUL_ANSWERS_PATH) -> list[CheckRow]:
 
 
 def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9']+", text.casefold())
+    words = re.findall(r"[\w']+", text.casefold())
     return frozenset(zip(words, words[1:], words[2:], strict=False)) or frozenset([tuple(words)])
 
 

@@ -104,6 +104,9 @@ class Recipe:
                          show, the address of the White House, which cleaners must never be mixed)
                          beside harmful contrasts in the same words (training/contrast/; count of
                          rows drawn, both labels, all when larger).
+    languages:           hand-written French, German and Spanish prompts of both labels (training/languages/:
+                         harmful requests in twelve areas; everyday, harm-adjacent, sensitive-topic and
+                         factual harmless ones; count of rows drawn, all when larger).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -144,6 +147,7 @@ class Recipe:
     pastfuture: int = 0
     contrast: int = 0
     service_messages: int = 0
+    languages: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -579,6 +583,7 @@ def _harmful_train(
     neg += hand_written("pastfuture", recipe.pastfuture, seed)
     neg += hand_written("service", recipe.service_messages, seed)
     pos += hand_written_labelled("contrast", recipe.contrast, seed)  # both labels
+    pos += hand_written_labelled("languages", recipe.languages, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -122,29 +122,40 @@ def multilingual(
     model: TextModel, dev_rows: Sequence[Example], points: dict[str, float]
 ) -> dict[str, dict[str, object]]:
     """FR/DE/ES figures at each operating point: flag rate per group of the generator's dev
-    templates, and per language of the hand-written check set (AUC, benign FP, harmful recall)."""
+    templates, and per language of the two hand-written check sets (AUC, benign FP, harmful
+    recall): the first one (`checkset`) and the helper-written one (`languages_checkset`)."""
     dev_scores = model.scores([e.text for e in dev_rows])
-    rows = checkset.rows(checkset.MULTILINGUAL_PATH)
-    check_scores = model.scores([r.text for r in rows])
+    sets = {
+        "checkset": checkset.rows(checkset.MULTILINGUAL_PATH),
+        "languages_checkset": checkset.language_rows(),
+    }
+    scored = {key: (rows, model.scores([r.text for r in rows])) for key, rows in sets.items()}
     out: dict[str, dict[str, object]] = {}
     for point, threshold in points.items():
-        per_lang: dict[str, object] = {}
-        for lang in ("de", "es", "fr"):
-            pairs = [(r, s) for r, s in zip(rows, check_scores, strict=True) if r.category.startswith(lang)]
-            items, scores = [r for r, _ in pairs], [s for _, s in pairs]
-            fig = checkset.figures(scores, threshold, items)
-            per_lang[lang] = {
-                "auc": round(checkset.auc(scores, items), 4),
-                "fp_rate": fig["fp_rate"],
-                "recall": fig["recall"],
-                "per_category": fig["per_category"],
-            }
         out[point] = {
             "threshold": threshold,
             "dev_templates": {
                 g.group: {"n": g.n, "label": g.label, "flagged": g.flagged}
                 for g in per_group(dev_rows, dev_scores, threshold)
             },
-            "checkset": per_lang,
+            **{key: _per_language(rows, scores, threshold) for key, (rows, scores) in scored.items()},
+        }
+    return out
+
+
+def _per_language(
+    rows: Sequence[checkset.CheckRow], scores: Sequence[float], threshold: float
+) -> dict[str, object]:
+    """AUC, benign FP, harmful recall and per-category rates of each language ("<lang>/..." rows)."""
+    out: dict[str, object] = {}
+    for lang in ("de", "es", "fr"):
+        pairs = [(r, s) for r, s in zip(rows, scores, strict=True) if r.category.startswith(lang + "/")]
+        items, mine = [r for r, _ in pairs], [s for _, s in pairs]
+        fig = checkset.figures(mine, threshold, items)
+        out[lang] = {
+            "auc": round(checkset.auc(mine, items), 4),
+            "fp_rate": fig["fp_rate"],
+            "recall": fig["recall"],
+            "per_category": fig["per_category"],
         }
     return out

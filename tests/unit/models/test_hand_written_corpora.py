@@ -1,4 +1,4 @@
-"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
+"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast, languages,
 answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay) never contain a text
 of an evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so
 the check-set figures are not a replay of training rows."""
@@ -105,3 +105,13 @@ def test_document_corpora_have_no_near_copy_of_their_check_sets() -> None:
     docs = [e.text for e in data.hand_written("ai_docs", 10**6, 13)]
     assert len(docs) >= 300
     assert checkset.near_copies(docs, [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)], 0.3) == []
+
+
+def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_a_check_set() -> None:
+    rows = data.hand_written_labelled("languages", 10**6, 13)
+    assert sum(e.label for e in rows) >= 1200 and len(rows) - sum(e.label for e in rows) >= 1600
+    check = checkset.language_rows()
+    assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"}
+    assert len(check) == 420 and sum(r.label for r in check) == 180
+    against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.MULTILINGUAL_PATH)]
+    assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
