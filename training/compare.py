@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_6 = dataclasses.replace(SHIPPED, contrast=0)
+VERSION_7 = dataclasses.replace(SHIPPED, languages=0, multilingual=0.0)
+VERSION_6 = dataclasses.replace(VERSION_7, contrast=0)
 VERSION_5 = dataclasses.replace(VERSION_6, everyday_messages=0, wide_tense=False, claim_hazards=0)
 EVERYDAY_WIDE = dataclasses.replace(VERSION_6, claim_hazards=0)
 VERSION_4 = dataclasses.replace(VERSION_5, gerund_frames=False)
@@ -107,12 +108,15 @@ PASTFUTURE_600 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=600)
 PASTFUTURE_1200 = dataclasses.replace(EVERYDAY_WIDE, pastfuture=1200)
 SERVICE_300 = dataclasses.replace(VERSION_6, service_messages=300)
 SERVICE_1000 = dataclasses.replace(VERSION_6, service_messages=1000)
+GENERATED_LANGUAGES = dataclasses.replace(VERSION_7, multilingual=1.0)
+HAND_WRITTEN_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
 
 Analyzer = Callable[[str], list[str]]
-VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
+Variant = tuple[str, Recipe, Analyzer, float, int]  # label, recipe, features, C, n-grams kept
+_UP_TO_VERSION_7: list[tuple[str, Recipe, Analyzer, float]] = [
     ("previous data, char+word, C=8", OLD, features, 8.0),
     ("styled data, char+word, C=8", STYLED, features, 8.0),
     ("styled data, char+word, C=2", STYLED, features, 2.0),
@@ -193,10 +197,23 @@ VARIANTS: list[tuple[str, Recipe, Analyzer, float]] = [
     ("everyday, wider frames + 1,200 harmless past/future questions, C=1.5", PASTFUTURE_1200, features, 1.5),
     ("version 6 + 300 customer-service messages, C=1.5", SERVICE_300, features, 1.5),
     ("version 6 + 1,000 customer-service messages, C=1.5", SERVICE_1000, features, 1.5),
-    ("version 6 + 900 harmful-sounding prompts, C=1.5 (version 7, shipped)", SHIPPED, features, 1.5),
+    ("version 6 + 900 harmful-sounding prompts, C=1.5 (version 7)", VERSION_7, features, 1.5),
     ("version 6 + 1,200 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_1200, features, 1.5),
     ("version 6 + all 1,757 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_ALL, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
+]
+# Every variant up to version 7 kept 40,000 n-grams; French, German and Spanish need room of their own.
+VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
+    ("version 7 + generated FR/DE/ES prompts, C=1.5", GENERATED_LANGUAGES, features, 1.5, 40000),
+    ("version 7 + hand-written FR/DE/ES prompts, C=1.5", HAND_WRITTEN_LANGUAGES, features, 1.5, 40000),
+    ("version 7 + generated and hand-written FR/DE/ES, C=1.5", SHIPPED, features, 1.5, 40000),
+    (
+        "version 7 + generated and hand-written FR/DE/ES, 60,000 n-grams, C=1.5 (version 8, shipped)",
+        SHIPPED,
+        features,
+        1.5,
+        60000,
+    ),
 ]
 
 
@@ -224,7 +241,11 @@ def pct(x: float) -> str:
 
 
 # Two-label hand-written sets whose FP and recall each variant reports (evaluation only).
-LABELLED_SETS = {"check": checkset.PATH, "harmful-sounding words": checkset.CONTRAST_PATH}
+LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
+    "check": checkset.rows,
+    "harmful-sounding words": functools.partial(checkset.rows, checkset.CONTRAST_PATH),
+    "FR/DE/ES": checkset.language_rows,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -245,13 +266,13 @@ def main(argv: list[str]) -> int:
     )
     print("|---|" + "---|" * (2 + 3 * len(LABELLED_SETS) + len(BENIGN_SETS)) + "---|")
     dev = data.build("harmful_request", "dev")
-    labelled = [checkset.rows(path) for path in LABELLED_SETS.values()]
+    labelled = [load() for load in LABELLED_SETS.values()]
     benign_sets = [[r.text for r in checkset.rows(path)] for path in BENIGN_SETS.values()]
-    for label, recipe, analyzer, c in chosen:
+    for label, recipe, analyzer, c, ngrams in chosen:
         started = time.perf_counter()
         train = data.build("harmful_request", "train", seed, recipe=recipe)
         vectorizer, clf = fit(
-            train, c=c, max_features=40000, analyzer=analyzer, sample_weight=data.weights(train, recipe)
+            train, c=c, max_features=ngrams, analyzer=analyzer, sample_weight=data.weights(train, recipe)
         )
         score = functools.partial(sklearn_scores, vectorizer, clf)
         dev_scores = score([e.text for e in dev])

@@ -187,9 +187,11 @@ HARMFUL_RECIPE = Recipe(
     wide_tense=True,
     claim_hazards=1000,
     contrast=900,
-    # Not shipped: with the FR/DE/ES rows (weight 1, 60,000 n-grams) the English figures moved by
-    # more than a point somewhere (bench/BENCHMARKS.md "Other languages"; training/lang_compare.py).
-    multilingual=0.0,
+    # Since version 8: French, German and Spanish, hand-written (all of training/languages/) and
+    # generated (training/multilingual.py, weight 1), with 60,000 n-grams (train.CONFIG); alone, the
+    # generated rows moved an English figure by more than a point (bench/BENCHMARKS.md "Other languages").
+    languages=3000,
+    multilingual=1.0,
 )
 
 

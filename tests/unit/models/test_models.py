@@ -17,6 +17,7 @@ from guard.classify.models.features import fold
 from guard.classify.models.loader import MODEL_NAMES, load_model
 from guard.errors import ClassifierError
 from guard.types import Classifier, Segment, Stage
+from training import checkset
 
 
 def _seg(text: str, role: str = "user", index: int = 0, stage: Stage = Stage.PROMPT) -> Segment:
@@ -98,6 +99,18 @@ def test_harmful_request_flags_plain_harmful_requests(text: str) -> None:
     """Obvious harmful requests written for this test score above the loose operating point."""
     model = load_model("harmful_request")
     assert model.score(text) >= model.meta["threshold_benign_budget_only"]
+
+
+@pytest.mark.parametrize("lang", ["de", "es", "fr"])
+def test_harmful_request_reads_french_german_and_spanish(lang: str) -> None:
+    """On the held-out FR/DE/ES check set (training/languages_check/, 60 harmful and 80 harmless
+    prompts per language), version 8 catches most harmful requests at the dev-tuned threshold and
+    few harmless ones; version 7, trained on English only, caught 0-3% of them."""
+    model = load_model("harmful_request")
+    rows = [r for r in checkset.language_rows() if r.category.startswith(lang + "/")]
+    fig = checkset.figures(model.scores([r.text for r in rows]), model.threshold, rows)
+    assert float(fig["recall"]) >= 0.55  # type: ignore[arg-type]
+    assert float(fig["fp_rate"]) <= 0.08  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", BENIGN)
