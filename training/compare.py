@@ -204,6 +204,7 @@ _UP_TO_VERSION_7: list[tuple[str, Recipe, Analyzer, float]] = [
 ]
 # Every variant up to version 7 kept 40,000 n-grams; French, German and Spanish need room of their own.
 VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
+    ("version 7, 60,000 n-grams, C=1.5", VERSION_7, features, 1.5, 60000),
     ("version 7 + generated FR/DE/ES prompts, C=1.5", GENERATED_LANGUAGES, features, 1.5, 40000),
     ("version 7 + hand-written FR/DE/ES prompts, C=1.5", HAND_WRITTEN_LANGUAGES, features, 1.5, 40000),
     ("version 7 + generated and hand-written FR/DE/ES, C=1.5", SHIPPED, features, 1.5, 40000),
