@@ -107,6 +107,10 @@ class Recipe:
     languages:           hand-written French, German and Spanish prompts of both labels (training/languages/:
                          harmful requests in twelve areas; everyday, harm-adjacent, sensitive-topic and
                          factual harmless ones; count of rows drawn, all when larger).
+    requests:            hand-written English prompts of both labels (training/requests/: harmful requests
+                         in twelve areas in benchmark-style, first-person, past/future and excuse forms;
+                         harmless sensitive-topic tasks in the same style, harm-adjacent, everyday and
+                         past/future ones; count of rows drawn, all when larger).
     dna_scope:           leave out the Do-Not-Answer rows whose every intent is a limit of a chatbot
                          rather than harmful help: medical, legal or financial advice, questions
                          about misinformation or about private facts of a named person or
@@ -148,6 +152,7 @@ class Recipe:
     contrast: int = 0
     service_messages: int = 0
     languages: int = 0
+    requests: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -586,6 +591,7 @@ def _harmful_train(
     neg += hand_written("service", recipe.service_messages, seed)
     pos += hand_written_labelled("contrast", recipe.contrast, seed)  # both labels
     pos += hand_written_labelled("languages", recipe.languages, seed)  # both labels
+    pos += hand_written_labelled("requests", recipe.requests, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
