@@ -331,6 +331,9 @@ AI_DOCS = 0
 # Hand-written harmless messages that set up a persona, a game, a tutor, a rehearsal, standing rules
 # or custom instructions (jailbreak negatives; training/roleplay/).
 ROLEPLAY = 762
+# Hand-written French, German and Spanish jailbreaks and harmless role-play, personas, games, rules and
+# system prompts (training/jailbreak_languages/, both labels; count of rows drawn, all when larger).
+JAILBREAK_LANGUAGES = 0
 
 
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
@@ -390,11 +393,15 @@ def hand_written(folder: str, count: int, seed: int) -> list[Example]:
 
 
 def hand_written_labelled(folder: str, count: int, seed: int) -> list[Example]:
-    """`count` hand-written rows of training/<folder>/*.jsonl with their own `label` ("safe" 0,
-    "unsafe" 1), drawn with their own generator."""
+    """`count` hand-written rows of training/<folder>/*.jsonl with their own `label` ("safe" or 0,
+    "unsafe" or 1), drawn with their own generator."""
     rows = _folder_rows(folder)
     picked = random.Random(f"{folder}:{seed}").sample(rows, min(count, len(rows)))
-    return [Example(r["text"], int(r["label"] == "unsafe"), f"own/{folder} {r['label']}") for r in picked]
+    labels = [int(r["label"] in ("unsafe", 1)) for r in picked]
+    return [
+        Example(r["text"], label, f"own/{folder} {('safe', 'unsafe')[label]}")
+        for r, label in zip(picked, labels, strict=True)
+    ]
 
 
 def hand_written_pairs(folder: str, count: int, seed: int) -> list[Example]:
@@ -656,6 +663,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 600)]
             neg += [Example(r["Response"], 0, "completions/responses") for r in completions(split)[::3]]
             neg += hand_written("roleplay", ROLEPLAY, seed)
+            pos += hand_written_labelled("jailbreak_languages", JAILBREAK_LANGUAGES, seed)  # both labels
         else:
             neg += [
                 Example(t, 0, "synthetic/long_benign (dev seed)")

@@ -1,5 +1,5 @@
-"""Hand-written role-play and standing-rule messages in the jailbreak model
-(`python -m training.jailbreak_compare [N ...]`).
+"""Hand-written role-play and standing-rule messages, and French, German and Spanish prompts, in the
+jailbreak model (`python -m training.jailbreak_compare [--languages] [N ...]`).
 
 Jailbreaks share their form with ordinary traffic: users who set up a persona, a game, a tutor, a
 rehearsal or standing rules. This refits the shipped recipe with N of the hand-written harmless
@@ -7,6 +7,10 @@ messages of training/roleplay/ as negatives (default 0, 400 and all 762) on data
 prints the means: dev recall, the dev negatives with a budget, the plain harmful requests (not the
 model's job, reported only), and the two hand-written check sets (ordinary instructions, role-play)
 at the dev threshold and at the packs' 0.2. Figures: bench/BENCHMARKS.md, "jailbreak version 3".
+
+With `--languages`, N is instead the count of hand-written FR/DE/ES jailbreaks and harmless messages of
+training/jailbreak_languages/ (both labels; default 0 and all), with the shipped role-play negatives;
+the FR/DE/ES check set (training/jailbreak_languages_checkset.jsonl) is reported too.
 """
 
 from __future__ import annotations
@@ -22,10 +26,16 @@ SEEDS = (13, 14, 15)
 CHECK_SETS = {"ordinary instructions": checkset.INSTRUCTIONS_PATH, "role-play": checkset.ROLEPLAY_PATH}
 
 
-def refit(count: int, seed: int) -> dict[str, float]:
-    """One fit with `count` role-play negatives: its figures as shares, keyed by column."""
-    train = [e for e in data.build("jailbreak", "train", seed) if e.group != "own/roleplay"]
-    train += data.hand_written("roleplay", count, seed)
+def refit(count: int, seed: int, languages: int | None = None) -> dict[str, float]:
+    """One fit with `count` role-play negatives (or, given `languages`, the shipped role-play and that
+    many FR/DE/ES rows): its figures as shares, keyed by column."""
+    ours = ("own/roleplay", "own/jailbreak_languages safe", "own/jailbreak_languages unsafe")
+    train = [e for e in data.build("jailbreak", "train", seed) if e.group not in ours]
+    if languages is None:
+        train += data.hand_written("roleplay", count, seed)
+    else:
+        train += data.hand_written("roleplay", data.ROLEPLAY, seed)
+        train += data.hand_written_labelled("jailbreak_languages", languages, seed)
     dev = data.build("jailbreak", "dev", seed)
     fitted = refit_on_dev("jailbreak", train, dev, CONFIG["jailbreak"])
     hits: dict[str, list[bool]] = defaultdict(list)
@@ -37,18 +47,29 @@ def refit(count: int, seed: int) -> dict[str, float]:
         scores = score([r.text for r in checkset.rows(path)])
         out[f"{name} at the dev threshold"] = checkset.flagged_share(scores, threshold)
         out[f"{name} at 0.2"] = checkset.flagged_share(scores, JAILBREAK_PACK_THRESHOLD)
+    if languages is not None:
+        rows = checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH)
+        scores = score([r.text for r in rows])
+        for label, kind in ((1, "jailbreaks"), (0, "harmless")):
+            mine = [s for r, s in zip(rows, scores, strict=True) if r.label == label]
+            out[f"FR/DE/ES {kind} at the dev threshold"] = checkset.flagged_share(mine, threshold)
+            out[f"FR/DE/ES {kind} at 0.2"] = checkset.flagged_share(mine, JAILBREAK_PACK_THRESHOLD)
     return out
 
 
 def main(argv: list[str]) -> int:
-    """`python -m training.jailbreak_compare [N ...]`: one table row per count, means of three seeds."""
-    counts = [int(a) for a in argv] or [0, 400, 762]
+    """`python -m training.jailbreak_compare [--languages] [N ...]`: one table row per count, means of
+    three seeds."""
+    languages = argv[:1] == ["--languages"]
+    argv = argv[1:] if languages else argv
+    counts = [int(a) for a in argv] or ([0, 10**6] if languages else [0, 400, 762])
     header: list[str] = []
     for count in counts:
-        runs = [refit(count, seed) for seed in SEEDS]
+        runs = [refit(count, seed, count if languages else None) for seed in SEEDS]
         if not header:
             header = sorted(runs[0])
-            print("| role-play negatives | " + " | ".join(header) + " |")
+            first = "FR/DE/ES rows" if languages else "role-play negatives"
+            print(f"| {first} | " + " | ".join(header) + " |")
             print("|---|" + "---|" * len(header))
         means = [sum(r[k] for r in runs) / len(runs) for k in header]
         print(f"| {count} | " + " | ".join(f"{100 * m:.1f}" for m in means) + " |", flush=True)
