@@ -1,7 +1,7 @@
-"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast, languages,
-answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay) never contain a text
-of an evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so
-the check-set figures are not a replay of training rows."""
+"""The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
+languages, requests, answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay,
+jailbreak_languages) never contain a text of an evaluation-only check set, nor a near copy of one
+where the same kind of author wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -114,4 +114,20 @@ def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_
     assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"}
     assert len(check) == 420 and sum(r.label for r in check) == 180
     against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.MULTILINGUAL_PATH)]
+    assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
+
+
+def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set() -> None:
+    rows = data.hand_written_labelled("requests", 10**6, 13)
+    assert sum(e.label for e in rows) >= 1200 and len(rows) - sum(e.label for e in rows) >= 1600
+    assert checkset.near_copies([e.text for e in rows], _check_texts(), 0.3) == []
+
+
+def test_jailbreak_language_corpus_has_no_near_copy_of_its_check_sets() -> None:
+    rows = data.hand_written_labelled("jailbreak_languages", 10**6, 13)
+    assert sum(e.label for e in rows) >= 400 and len(rows) - sum(e.label for e in rows) >= 400
+    check = checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH)
+    assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"} and len(check) == 180
+    against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.ROLEPLAY_PATH)]
+    against += [r.text for r in checkset.rows(checkset.INSTRUCTIONS_PATH)]
     assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
