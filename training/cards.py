@@ -49,7 +49,11 @@ DATA = {
     "(version 8): 2,934 hand-written French, German and Spanish prompts of both labels (harmful "
     "requests in twelve areas; everyday, harm-adjacent, sensitive-topic and factual harmless ones; "
     "training/languages/, written apart from the FR/DE/ES check sets below) and the FR/DE/ES "
-    "prompts composed by training/multilingual.py from its train templates.",
+    "prompts composed by training/multilingual.py from its train templates. Both labels (version 9): "
+    "2,480 hand-written English requests (training/requests/: harmful requests in twelve areas as "
+    "terse benchmark-style tasks, first-person questions, past/future rewordings and thin excuses; "
+    "harmless sensitive-topic tasks in the same style, harm-adjacent and everyday prompts), without "
+    "their 428 harmless past/future questions (`Recipe.requests_tense`), which cost dev recall.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -166,17 +170,18 @@ LIMITS = {
     "from 24% to 9% at that point. Everyday messages trip it on topic words and on the "
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
-    "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7% and version 8 "
-    "3.3% (figures above) "
+    "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7%, version 8 3.3% "
+    "and version 9 2.3% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
-    'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are mostly '
-    "missed (38% of the contrast check set at the threshold) and a few harmless ones in alarming "
+    'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are often '
+    "missed (48% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
     'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
-    "hand-written contrasts moved both by a few points, no more (bench/BENCHMARKS.md). "
+    "hand-written contrasts and version 9's hand-written requests moved both by a few points, no "
+    "more (bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
     "history questions score above the threshold (figures above). It knows the hazards it was shown: the "

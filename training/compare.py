@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_7 = dataclasses.replace(SHIPPED, languages=0, multilingual=0.0)
+VERSION_8 = dataclasses.replace(SHIPPED, requests=0)
+VERSION_7 = dataclasses.replace(VERSION_8, languages=0, multilingual=0.0)
 VERSION_6 = dataclasses.replace(VERSION_7, contrast=0)
 VERSION_5 = dataclasses.replace(VERSION_6, everyday_messages=0, wide_tense=False, claim_hazards=0)
 EVERYDAY_WIDE = dataclasses.replace(VERSION_6, claim_hazards=0)
@@ -110,6 +111,8 @@ SERVICE_300 = dataclasses.replace(VERSION_6, service_messages=300)
 SERVICE_1000 = dataclasses.replace(VERSION_6, service_messages=1000)
 GENERATED_LANGUAGES = dataclasses.replace(VERSION_7, multilingual=1.0)
 HAND_WRITTEN_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000)
+BOTH_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000, multilingual=1.0)
+REQUESTS_WITH_TENSE = dataclasses.replace(SHIPPED, requests_tense=True)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -207,14 +210,22 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ("version 7, 60,000 n-grams, C=1.5", VERSION_7, features, 1.5, 60000),
     ("version 7 + generated FR/DE/ES prompts, C=1.5", GENERATED_LANGUAGES, features, 1.5, 40000),
     ("version 7 + hand-written FR/DE/ES prompts, C=1.5", HAND_WRITTEN_LANGUAGES, features, 1.5, 40000),
-    ("version 7 + generated and hand-written FR/DE/ES, C=1.5", SHIPPED, features, 1.5, 40000),
+    ("version 7 + generated and hand-written FR/DE/ES, C=1.5", BOTH_LANGUAGES, features, 1.5, 40000),
     (
-        "version 7 + generated and hand-written FR/DE/ES, 60,000 n-grams, C=1.5 (version 8, shipped)",
-        SHIPPED,
+        "version 7 + generated and hand-written FR/DE/ES, 60,000 n-grams, C=1.5 (version 8)",
+        VERSION_8,
         features,
         1.5,
         60000,
     ),
+    (
+        "version 8 + hand-written English requests with their harmless past/future rows, C=1.5",
+        REQUESTS_WITH_TENSE,
+        features,
+        1.5,
+        60000,
+    ),
+    ("version 8 + hand-written English requests, C=1.5 (version 9, shipped)", SHIPPED, features, 1.5, 60000),
 ]
 
 
