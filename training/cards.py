@@ -207,7 +207,8 @@ LIMITS = {
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
     'prompts share: a playful persona request ("pretend you are a pirate") can still fire, so '
     "the model reads user messages only unless a policy adds `roles: [user, system]`. English "
-    "only in practice.",
+    "only in practice: at the packs' 0.2 it catches 21% of held-out French, German and Spanish "
+    "jailbreaks (training/jailbreak_languages_checkset.jsonl; bench/BENCHMARKS.md).",
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "

@@ -10,7 +10,8 @@ at the dev threshold and at the packs' 0.2. Figures: bench/BENCHMARKS.md, "jailb
 
 With `--languages`, N is instead the count of hand-written FR/DE/ES jailbreaks and harmless messages of
 training/jailbreak_languages/ (both labels; default 0 and all), with the shipped role-play negatives;
-the FR/DE/ES check set (training/jailbreak_languages_checkset.jsonl) is reported too.
+the FR/DE/ES check set (training/jailbreak_languages_checkset.jsonl) and the ordinary FR/DE/ES prompts
+of training/languages_check/ are reported too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def refit(count: int, seed: int, languages: int | None = None) -> dict[str, floa
             mine = [s for r, s in zip(rows, scores, strict=True) if r.label == label]
             out[f"FR/DE/ES {kind} at the dev threshold"] = checkset.flagged_share(mine, threshold)
             out[f"FR/DE/ES {kind} at 0.2"] = checkset.flagged_share(mine, JAILBREAK_PACK_THRESHOLD)
+        # Ordinary FR/DE/ES prompts (the harmless half of harmful_request's FR/DE/ES check set).
+        ordinary = score([r.text for r in checkset.language_rows() if not r.label])
+        out["FR/DE/ES ordinary prompts at 0.2"] = checkset.flagged_share(ordinary, JAILBREAK_PACK_THRESHOLD)
     return out
 
 

@@ -125,7 +125,7 @@ def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set() -> 
 
 def test_jailbreak_language_corpus_has_no_near_copy_of_its_check_sets() -> None:
     rows = data.hand_written_labelled("jailbreak_languages", 10**6, 13)
-    assert sum(e.label for e in rows) >= 400 and len(rows) - sum(e.label for e in rows) >= 400
+    assert sum(e.label for e in rows) >= 400 and len(rows) - sum(e.label for e in rows) >= 1500
     check = checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH)
     assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"} and len(check) == 180
     against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.ROLEPLAY_PATH)]
