@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,11 +120,17 @@ def near_copies(texts: Sequence[str], against: Sequence[str], overlap: float) ->
     (Jaccard): a training corpus written by the same kind of author as a check set repeats its
     obvious examples nearly word for word, which exact matching misses."""
     others = [_trigrams(t) for t in against]
-    return [
-        text
-        for text, mine in ((t, _trigrams(t)) for t in texts)
-        if any(len(mine & o) >= overlap * len(mine | o) for o in others)
-    ]
+    holding: dict[tuple[str, ...], list[int]] = defaultdict(list)  # trigram -> the `against` texts with it
+    for i, grams in enumerate(others):
+        for gram in grams:
+            holding[gram].append(i)
+    out = []
+    for text in texts:
+        mine = _trigrams(text)
+        shared = Counter(i for gram in mine for i in holding.get(gram, ()))
+        if any(n >= overlap * (len(mine) + len(others[i]) - n) for i, n in shared.items()):
+            out.append(text)
+    return out
 
 
 def flagged_share(scores: Sequence[float], threshold: float) -> float:
