@@ -113,6 +113,7 @@ GENERATED_LANGUAGES = dataclasses.replace(VERSION_7, multilingual=1.0)
 HAND_WRITTEN_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000)
 BOTH_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000, multilingual=1.0)
 REQUESTS_WITH_TENSE = dataclasses.replace(SHIPPED, requests_tense=True)
+MORE_REQUESTS = dataclasses.replace(SHIPPED, more_requests=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -226,6 +227,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         60000,
     ),
     ("version 8 + hand-written English requests, C=1.5 (version 9, shipped)", SHIPPED, features, 1.5, 60000),
+    ("version 9 + a second round of English requests, C=1.5", MORE_REQUESTS, features, 1.5, 60000),
 ]
 
 

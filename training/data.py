@@ -111,6 +111,9 @@ class Recipe:
                          in twelve areas in benchmark-style, first-person, past/future and excuse forms;
                          harmless sensitive-topic tasks in the same style, harm-adjacent, everyday and
                          past/future ones; count of rows drawn, all when larger).
+    more_requests:       a second round of hand-written English requests of both labels
+                         (training/requests_more/: the same brief with other leanings and less common
+                         subjects, no past/future rows; count of rows drawn, all when larger).
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
                          "tense"); left out, they would cut the harmless history questions flagged
                          but cost dev recall, like training/pastfuture/ (bench/BENCHMARKS.md).
@@ -157,6 +160,7 @@ class Recipe:
     languages: int = 0
     requests: int = 0
     requests_tense: bool = False
+    more_requests: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -609,6 +613,7 @@ def _harmful_train(
     pos += hand_written_labelled("languages", recipe.languages, seed)  # both labels
     skip = frozenset() if recipe.requests_tense else frozenset({"tense"})
     pos += hand_written_labelled("requests", recipe.requests, seed, skip)  # both labels
+    pos += hand_written_labelled("requests_more", recipe.more_requests, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
