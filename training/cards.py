@@ -254,9 +254,7 @@ def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
         "prompts; written apart from the generator, used only for this report):",
     }
     for key, text in described.items():
-        strict, loose = fig["at_threshold"].get(key), fig["at_benign_budget_only"].get(key)
-        if strict is None:
-            continue
+        strict, loose = fig["at_threshold"][key], fig["at_benign_budget_only"][key]
         lines += [
             "",
             text,
