@@ -72,6 +72,14 @@ LANGUAGES_DIR = Path(__file__).resolve().parent / "languages_check"
 # French, German and Spanish; `category` is "<lang>/<category>". Written apart from the training rows of
 # training/jailbreak_languages/ (jailbreak recall and false positives).
 JAILBREAK_LANGUAGES_PATH = Path(__file__).resolve().parent / "jailbreak_languages_checkset.jsonl"
+# 120 requests whose object is a text (reproducing copyrighted lyrics or books at length, editing or
+# answering a given text with a harmful aim, persuasive, demeaning or harm-hiding writing) beside 120
+# same-framed harmless ones; written apart from training/requests_texts/.
+TEXTS_PATH = Path(__file__).resolve().parent / "requests_texts_checkset.jsonl"
+# 118 short harmful how-to questions and 105 harmless ones in the same present, past and future frames
+# ("How do I make ...?", "How did people ... in the 1800s?"); written apart from training/howto/ (17
+# lines within 30% word-trigram Jaccard of a line of any training corpus were taken out).
+HOWTO_PATH = Path(__file__).resolve().parent / "howto_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,15 @@ class Recipe:
     more_requests:       a second round of hand-written English requests of both labels
                          (training/requests_more/: the same brief with other leanings and less common
                          subjects, no past/future rows; count of rows drawn, all when larger).
+    texts:               hand-written English requests whose object is a text, of both labels
+                         (training/requests_texts/: reproducing copyrighted lyrics and books, editing or
+                         answering a given text, persuasive, demeaning and advisory writing, each with
+                         same-framed harmless twins; count of rows drawn, all when larger).
+    howto:               hand-written short how-to questions in present, past and future frames, harmful
+                         and harmless in the same frames (training/howto/), so that the frame alone
+                         ("How did people make ...?") is not the signal (count of rows drawn).
+    howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
+                         2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
                          "tense"); left out, they would cut the harmless history questions flagged
                          but cost dev recall, like training/pastfuture/ (bench/BENCHMARKS.md).
@@ -161,6 +170,9 @@ class Recipe:
     requests: int = 0
     requests_tense: bool = False
     more_requests: int = 0
+    texts: int = 0
+    howto: int = 0
+    howto_future: bool = False
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -614,6 +626,9 @@ def _harmful_train(
     skip = frozenset() if recipe.requests_tense else frozenset({"tense"})
     pos += hand_written_labelled("requests", recipe.requests, seed, skip)  # both labels
     pos += hand_written_labelled("requests_more", recipe.more_requests, seed)  # both labels
+    pos += hand_written_labelled("requests_texts", recipe.texts, seed)  # both labels
+    future = frozenset() if recipe.howto_future else frozenset({"future"})
+    pos += hand_written_labelled("howto", recipe.howto, seed, future)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

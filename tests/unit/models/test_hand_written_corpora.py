@@ -1,6 +1,6 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, answers, protective_answers, harmful_answers, injected_docs,
-ai_docs, roleplay, jailbreak_languages) never contain a text of an evaluation-only check set, nor a
+languages, requests, requests_more, requests_texts, howto, answers, protective_answers,
+harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an evaluation-only check set, nor a
 near copy of one where the same kind of author wrote both, so the check-set figures are not a replay
 of training rows."""
 
@@ -25,6 +25,8 @@ CHECK_SETS = [
     checkset.CONTRAST_PATH,
     checkset.AI_DOCS_PATH,
     checkset.ROLEPLAY_PATH,
+    checkset.TEXTS_PATH,
+    checkset.HOWTO_PATH,
 ]
 
 
@@ -118,10 +120,13 @@ def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_
     assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
 
 
-@pytest.mark.parametrize("folder", ["requests", "requests_more"])
-def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str) -> None:
+@pytest.mark.parametrize(
+    ("folder", "each"),
+    [("requests", 1200), ("requests_more", 1200), ("requests_texts", 850), ("howto", 400)],
+)
+def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str, each: int) -> None:
     rows = data.hand_written_labelled(folder, 10**6, 13)
-    assert sum(e.label for e in rows) >= 1200 and len(rows) - sum(e.label for e in rows) >= 1200
+    assert sum(e.label for e in rows) >= each and len(rows) - sum(e.label for e in rows) >= each
     assert checkset.near_copies([e.text for e in rows], _check_texts(), 0.3) == []
 
 
