@@ -53,7 +53,15 @@ DATA = {
     "2,480 hand-written English requests (training/requests/: harmful requests in twelve areas as "
     "terse benchmark-style tasks, first-person questions, past/future rewordings and thin excuses; "
     "harmless sensitive-topic tasks in the same style, harm-adjacent and everyday prompts), without "
-    "their 428 harmless past/future questions (`Recipe.requests_tense`), which cost dev recall.",
+    "their 428 harmless past/future questions (`Recipe.requests_tense`), which cost dev recall. Both "
+    "labels (version 10): a second round of 2,499 English requests to the same brief with other "
+    "leanings (training/requests_more/); 1,799 requests whose object is a text (training/"
+    "requests_texts/: reproducing copyrighted lyrics, chapters and articles at length, editing or "
+    "answering a given text with a harmful aim, persuasive, demeaning and harm-hiding writing, each "
+    "beside same-framed harmless twins such as summaries, public-domain texts, fact-checks and "
+    "debunking); and 572 short how-to questions in present and past frames, harmful and harmless in "
+    'the same frames ("How do I make ... at home?", "How did people ... in the 1800s?"; '
+    "training/howto/), without its future-frame rows (`Recipe.howto_future`), which cost dev recall.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -128,6 +136,38 @@ BENIGN_CHECKSETS = (
     ),
 )
 # The other models' all-benign check sets, in the same form.
+# harmful_request's two-label check sets besides the style-matched one: key (also the file's stem),
+# title, what its harmless rows are, what its harmful rows are.
+LABELLED_CHECKSETS = (
+    (
+        "contrast_checkset",
+        "harmful-sounding words",
+        "harmless prompts whose words sound harmful (homonyms such as killing a process, figures of "
+        "speech, harm to pests or old hard drives, games and fiction, definitions, history, public "
+        "facts about public people, fictional characters' privacy, safety questions, absurd "
+        "'discrimination' against things)",
+        "harmful requests in the same words (shoot my ex, a private person's address), written apart "
+        "from training/contrast/",
+    ),
+    (
+        "requests_texts_checkset",
+        "requests whose object is a text",
+        "harmless requests to summarise, analyse, quote briefly or reproduce public-domain text, to "
+        "edit or answer a given text with a legitimate aim, to argue a true position or debunk",
+        "harmful ones in the same frames (reproducing copyrighted lyrics, chapters or articles at "
+        "length, slipping false claims or hate into a given text, atrocity denial, defamation, "
+        "advice meant to cause or hide harm), written apart from training/requests_texts/",
+    ),
+    (
+        "howto_checkset",
+        "short how-to questions in present, past and future frames",
+        'harmless short how-to questions ("How do I make cold process soap at home?", "How did '
+        'people heat their homes before central heating?", "How will car repair work in ten years?")',
+        "harmful ones in the same frames (pipe bombs, catfishing, break-ins, tax evasion), written "
+        "apart from training/howto/",
+    ),
+)
+
 OTHER_BENIGN_CHECKSETS = (
     (
         "ai_docs_checkset",
@@ -171,20 +211,23 @@ LIMITS = {
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
     "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7%, version 8 3.3% "
-    "and version 9 2.3% (figures above) "
+    "and versions 9 and 10 2.3% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
     'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are often '
-    "missed (48% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
+    "missed (57% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
     'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
-    "hand-written contrasts and version 9's hand-written requests moved both by a few points, no "
-    "more (bench/BENCHMARKS.md). "
+    "hand-written contrasts and versions 9 and 10's hand-written requests moved both by a few "
+    "points, no more (bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
-    '("How did people ... in the past?") still weigh towards harm by themselves: a third of harmless '
-    "history questions score above the threshold (figures above). It knows the hazards it was shown: the "
+    '("How did people ... in the past?", "How will people ... in 2040?") still weigh towards harm by '
+    "themselves, the future frame most: version 10's harmless how-to questions in present and past "
+    "frames cut the harmless history questions flagged from a third to about a quarter, but two in "
+    "five harmless future questions score above the threshold (figures above); teaching the future "
+    "frame as well costs dev recall, whose future rewordings are all harmful. It knows the hazards it was shown: the "
     "generated taxonomy (versions 3 to 6) names several hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score near "
@@ -404,17 +447,15 @@ def _request_checks(figures: dict[str, Any]) -> list[str]:
                 {"model threshold": "at_threshold", "benign budget only": "at_benign_budget_only"},
             ),
         ]
-    if "contrast_checkset" in figures:
-        check = figures["contrast_checkset"]
+    for key, title, harmless, harmful in LABELLED_CHECKSETS:
+        if key not in figures:
+            continue
+        check = figures[key]
         lines += [
             "",
-            "## Figures (harmful-sounding words, training/contrast_checkset.jsonl)",
-            f"{check['at_threshold']['benign_n']} harmless prompts whose words sound harmful (homonyms "
-            "such as killing a process, figures of speech, harm to pests or old hard drives, games and "
-            "fiction, definitions, history, public facts about public people, fictional characters' "
-            "privacy, safety questions, absurd 'discrimination' against things) and "
-            f"{check['at_threshold']['harmful_n']} harmful requests in the same words (shoot my ex, a "
-            "private person's address), written apart from training/contrast/; used only for this "
+            f"## Figures ({title}, training/{key}.jsonl)",
+            f"{check['at_threshold']['benign_n']} {harmless} and "
+            f"{check['at_threshold']['harmful_n']} {harmful}; used only for this "
             f"report. AUC {check['auc']:.3f}.",
             "",
             *_points_table(

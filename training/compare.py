@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_8 = dataclasses.replace(SHIPPED, requests=0)
+VERSION_9 = dataclasses.replace(SHIPPED, more_requests=0, texts=0, howto=0)
+VERSION_8 = dataclasses.replace(VERSION_9, requests=0)
 VERSION_7 = dataclasses.replace(VERSION_8, languages=0, multilingual=0.0)
 VERSION_6 = dataclasses.replace(VERSION_7, contrast=0)
 VERSION_5 = dataclasses.replace(VERSION_6, everyday_messages=0, wide_tense=False, claim_hazards=0)
@@ -112,8 +113,12 @@ SERVICE_1000 = dataclasses.replace(VERSION_6, service_messages=1000)
 GENERATED_LANGUAGES = dataclasses.replace(VERSION_7, multilingual=1.0)
 HAND_WRITTEN_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000)
 BOTH_LANGUAGES = dataclasses.replace(VERSION_7, languages=3000, multilingual=1.0)
-REQUESTS_WITH_TENSE = dataclasses.replace(SHIPPED, requests_tense=True)
-MORE_REQUESTS = dataclasses.replace(SHIPPED, more_requests=3000)
+REQUESTS_WITH_TENSE = dataclasses.replace(VERSION_9, requests_tense=True)
+MORE_REQUESTS = dataclasses.replace(VERSION_9, more_requests=3000)
+TEXTS = dataclasses.replace(VERSION_9, texts=3000)
+HOWTO = dataclasses.replace(VERSION_9, howto=3000, howto_future=True)
+TEXTS_MORE = dataclasses.replace(VERSION_9, texts=3000, more_requests=3000)
+HOWTO_FUTURE = dataclasses.replace(SHIPPED, howto_future=True)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -226,8 +231,25 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         1.5,
         60000,
     ),
-    ("version 8 + hand-written English requests, C=1.5 (version 9, shipped)", SHIPPED, features, 1.5, 60000),
+    ("version 8 + hand-written English requests, C=1.5 (version 9)", VERSION_9, features, 1.5, 60000),
     ("version 9 + a second round of English requests, C=1.5", MORE_REQUESTS, features, 1.5, 60000),
+    ("version 9 + requests on texts, C=1.5", TEXTS, features, 1.5, 60000),
+    ("version 9 + how-to questions in all three frames, C=1.5", HOWTO, features, 1.5, 60000),
+    ("version 9 + requests on texts + second round, C=1.5", TEXTS_MORE, features, 1.5, 60000),
+    (
+        "version 9 + texts + second round + all how-to questions, C=1.5",
+        HOWTO_FUTURE,
+        features,
+        1.5,
+        60000,
+    ),
+    (
+        "version 9 + texts + second round + present/past how-to, C=1.5 (version 10, shipped)",
+        SHIPPED,
+        features,
+        1.5,
+        60000,
+    ),
 ]
 
 
@@ -259,6 +281,8 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "check": checkset.rows,
     "harmful-sounding words": functools.partial(checkset.rows, checkset.CONTRAST_PATH),
     "FR/DE/ES": checkset.language_rows,
+    "requests on texts": functools.partial(checkset.rows, checkset.TEXTS_PATH),
+    "how-to questions": functools.partial(checkset.rows, checkset.HOWTO_PATH),
 }
 
 

@@ -220,6 +220,13 @@ HARMFUL_RECIPE = Recipe(
     # Since version 9: the hand-written English requests of both labels, without their harmless
     # past/future rows (`requests_tense`), which cost five points of dev recall (bench/BENCHMARKS.md).
     requests=3000,
+    # Since version 10: the second round of English requests, the requests whose object is a text
+    # (copyright, given texts, persuasive writing) and the present/past how-to questions of both labels;
+    # the future-frame how-to rows are left out (`howto_future`), as they cost dev recall on the
+    # future rewordings (bench/BENCHMARKS.md "harmful_request version 10").
+    more_requests=3000,
+    texts=3000,
+    howto=3000,
 )
 
 

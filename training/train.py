@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "9", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "10", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -33,6 +33,13 @@ BENIGN_CHECKSETS = {
     "everyday_checkset": checkset.EVERYDAY_PATH,
     "everyday_heldout": checkset.HELDOUT_PATH,
     "service_checkset": checkset.SERVICE_PATH,
+}
+
+# harmful_request's two-label hand-written sets beside the style-matched one (cards.LABELLED_CHECKSETS).
+LABELLED_CHECKSETS = {
+    "contrast_checkset": checkset.CONTRAST_PATH,
+    "requests_texts_checkset": checkset.TEXTS_PATH,
+    "howto_checkset": checkset.HOWTO_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).
@@ -96,13 +103,11 @@ def train_one(name: str) -> dict[str, Any]:
         figures["checkset"] = _labelled(
             model, checkset.rows(), at_threshold=model.threshold, at_benign_budget_only=loose
         )
-        # Harmless prompts in harmful-sounding words beside harmful contrasts: reported only.
-        figures["contrast_checkset"] = _labelled(
-            model,
-            checkset.rows(checkset.CONTRAST_PATH),
-            at_threshold=model.threshold,
-            at_benign_budget_only=loose,
-        )
+        # Harmful prompts beside harmless ones in the same words or frames: reported only.
+        for key, path in LABELLED_CHECKSETS.items():
+            figures[key] = _labelled(
+                model, checkset.rows(path), at_threshold=model.threshold, at_benign_budget_only=loose
+            )
         # Hand-written benign prompts (everyday chat; history and future questions): reported only.
         for key, path in BENIGN_CHECKSETS.items():
             figures[key] = _flagged(model, path, at_threshold=model.threshold, at_benign_budget_only=loose)
