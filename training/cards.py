@@ -61,7 +61,11 @@ DATA = {
     "beside same-framed harmless twins such as summaries, public-domain texts, fact-checks and "
     "debunking); and 572 short how-to questions in present and past frames, harmful and harmless in "
     'the same frames ("How do I make ... at home?", "How did people ... in the 1800s?"; '
-    "training/howto/), without its future-frame rows (`Recipe.howto_future`), which cost dev recall.",
+    "training/howto/), without its future-frame rows (`Recipe.howto_future`), which cost dev recall. "
+    "Both labels (version 11): second rounds of both, 1,797 requests on texts and requests for "
+    "harassment, sexual content and abuse of public office (forged papers, bribes, illegal border "
+    "crossings), each beside same-framed harmless twins (training/requests_texts_more/), and 779 "
+    "present/past how-to questions on other objects (training/howto_more/).",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -166,6 +170,15 @@ LABELLED_CHECKSETS = (
         "harmful ones in the same frames (pipe bombs, catfishing, break-ins, tax evasion), written "
         "apart from training/howto/",
     ),
+    (
+        "requests_conduct_checkset",
+        "harassment, sexual content and abuse of public office",
+        "harmless requests in the same frames (reporting harassment or sextortion, a welcome post, "
+        "consent and safeguarding, renewing documents, complaints to an ethics office)",
+        "harmful ones (demeaning or threatening messages, coercive or underage sexual content, "
+        "forged papers, bribes, illegal border crossings, doctored minutes), written apart from "
+        "training/requests_texts_more/",
+    ),
 )
 
 OTHER_BENIGN_CHECKSETS = (
@@ -211,24 +224,26 @@ LIMITS = {
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
     "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7%, version 8 3.3% "
-    "and versions 9 and 10 2.3% (figures above) "
+    "and versions 9 to 11 2.3% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
     'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are often '
-    "missed (57% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
+    "missed (55% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
     'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
-    "hand-written contrasts and versions 9 and 10's hand-written requests moved both by a few "
+    "hand-written contrasts and the hand-written requests of versions 9 to 11 moved both by a few "
     "points, no more (bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?", "How will people ... in 2040?") still weigh towards harm by '
-    "themselves, the future frame most: version 10's harmless how-to questions in present and past "
-    "frames cut the harmless history questions flagged from a third to about a quarter, but two in "
-    "five harmless future questions score above the threshold (figures above); teaching the future "
-    "frame as well costs dev recall, whose future rewordings are all harmful. It knows the hazards it was shown: the "
-    "generated taxonomy (versions 3 to 6) names several hundred subjects, so a request that names its "
+    "themselves, the future frame most: the harmless how-to questions in present and past frames "
+    "of versions 10 and 11 cut the harmless history questions flagged from a third to a fifth, but "
+    "over a third of harmless future questions score above the threshold (figures above), and "
+    '"How can I make soap?" still does; teaching the future '
+    "frame as well costs dev recall, whose future rewordings are all harmful. "
+    "It knows the hazards it was shown: the generated taxonomy (versions 3 to 6) names several "
+    "hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
     "lists can pass, and persuasive articles whose only harmful part is a false claim score near "
     "the threshold (0.72-0.82 on a few probes, with version 6's generated claims). "

@@ -80,6 +80,9 @@ TEXTS_PATH = Path(__file__).resolve().parent / "requests_texts_checkset.jsonl"
 # ("How do I make ...?", "How did people ... in the 1800s?"); written apart from training/howto/ (17
 # lines within 30% word-trigram Jaccard of a line of any training corpus were taken out).
 HOWTO_PATH = Path(__file__).resolve().parent / "howto_checkset.jsonl"
+# 90 requests for harassment, sexual content or abuse of public office (forged papers, bribes, illegal
+# border crossings) beside 89 same-framed harmless ones; written apart from training/requests_texts/.
+CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

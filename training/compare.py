@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_9 = dataclasses.replace(SHIPPED, more_requests=0, texts=0, howto=0)
+VERSION_10 = dataclasses.replace(SHIPPED, more_texts=0, more_howto=0)
+VERSION_9 = dataclasses.replace(VERSION_10, more_requests=0, texts=0, howto=0)
 VERSION_8 = dataclasses.replace(VERSION_9, requests=0)
 VERSION_7 = dataclasses.replace(VERSION_8, languages=0, multilingual=0.0)
 VERSION_6 = dataclasses.replace(VERSION_7, contrast=0)
@@ -118,7 +119,9 @@ MORE_REQUESTS = dataclasses.replace(VERSION_9, more_requests=3000)
 TEXTS = dataclasses.replace(VERSION_9, texts=3000)
 HOWTO = dataclasses.replace(VERSION_9, howto=3000, howto_future=True)
 TEXTS_MORE = dataclasses.replace(VERSION_9, texts=3000, more_requests=3000)
-HOWTO_FUTURE = dataclasses.replace(SHIPPED, howto_future=True)
+HOWTO_FUTURE = dataclasses.replace(VERSION_10, howto_future=True)
+MORE_TEXTS = dataclasses.replace(VERSION_10, more_texts=3000)
+MORE_HOWTO = dataclasses.replace(VERSION_10, more_howto=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -244,12 +247,15 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         60000,
     ),
     (
-        "version 9 + texts + second round + present/past how-to, C=1.5 (version 10, shipped)",
-        SHIPPED,
+        "version 9 + texts + second round + present/past how-to, C=1.5 (version 10)",
+        VERSION_10,
         features,
         1.5,
         60000,
     ),
+    ("version 10 + texts, second round, C=1.5", MORE_TEXTS, features, 1.5, 60000),
+    ("version 10 + how-to, second round, C=1.5", MORE_HOWTO, features, 1.5, 60000),
+    ("version 10 + texts and how-to, second rounds, C=1.5 (version 11, shipped)", SHIPPED, features, 1.5, 60000),
 ]
 
 
@@ -283,6 +289,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "FR/DE/ES": checkset.language_rows,
     "requests on texts": functools.partial(checkset.rows, checkset.TEXTS_PATH),
     "how-to questions": functools.partial(checkset.rows, checkset.HOWTO_PATH),
+    "conduct": functools.partial(checkset.rows, checkset.CONDUCT_PATH),
 }
 
 

@@ -121,6 +121,10 @@ class Recipe:
     howto:               hand-written short how-to questions in present, past and future frames, harmful
                          and harmless in the same frames (training/howto/), so that the frame alone
                          ("How did people make ...?") is not the signal (count of rows drawn).
+    more_texts:          a second round of requests on texts and requests for harassment, sexual content
+                         and abuse of public office, of both labels (training/requests_texts_more/; count).
+    more_howto:          a second round of present/past how-to questions of both labels, other objects
+                         (training/howto_more/; count).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -173,6 +177,8 @@ class Recipe:
     texts: int = 0
     howto: int = 0
     howto_future: bool = False
+    more_texts: int = 0
+    more_howto: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -227,6 +233,10 @@ HARMFUL_RECIPE = Recipe(
     more_requests=3000,
     texts=3000,
     howto=3000,
+    # Since version 11: second rounds of both (requests on texts with harassment, sexual content and
+    # abuse of public office; present/past how-to questions on other objects).
+    more_texts=3000,
+    more_howto=3000,
 )
 
 
@@ -636,6 +646,8 @@ def _harmful_train(
     pos += hand_written_labelled("requests_texts", recipe.texts, seed)  # both labels
     future = frozenset() if recipe.howto_future else frozenset({"future"})
     pos += hand_written_labelled("howto", recipe.howto, seed, future)  # both labels
+    pos += hand_written_labelled("requests_texts_more", recipe.more_texts, seed)  # both labels
+    pos += hand_written_labelled("howto_more", recipe.more_howto, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -22,7 +22,7 @@ from training.fit import SEED, export, fit, to_model, write
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "10", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "11", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -40,6 +40,7 @@ LABELLED_CHECKSETS = {
     "contrast_checkset": checkset.CONTRAST_PATH,
     "requests_texts_checkset": checkset.TEXTS_PATH,
     "howto_checkset": checkset.HOWTO_PATH,
+    "requests_conduct_checkset": checkset.CONDUCT_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).

@@ -1,5 +1,5 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts, howto, answers, protective_answers,
+languages, requests, requests_more, requests_texts(_more), howto(_more), answers, protective_answers,
 harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an
 evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so the
 check-set figures are not a replay of training rows."""
@@ -27,6 +27,7 @@ CHECK_SETS = [
     checkset.ROLEPLAY_PATH,
     checkset.TEXTS_PATH,
     checkset.HOWTO_PATH,
+    checkset.CONDUCT_PATH,
 ]
 
 
@@ -122,7 +123,14 @@ def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_
 
 @pytest.mark.parametrize(
     ("folder", "each"),
-    [("requests", 1200), ("requests_more", 1200), ("requests_texts", 850), ("howto", 400)],
+    [
+        ("requests", 1200),
+        ("requests_more", 1200),
+        ("requests_texts", 850),
+        ("requests_texts_more", 850),
+        ("howto", 400),
+        ("howto_more", 350),
+    ],
 )
 def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str, each: int) -> None:
     rows = data.hand_written_labelled(folder, 10**6, 13)
