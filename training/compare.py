@@ -214,48 +214,38 @@ _UP_TO_VERSION_7: list[tuple[str, Recipe, Analyzer, float]] = [
     ("version 6 + all 1,757 harmful-sounding prompts and contrasts, C=1.5", CONTRAST_ALL, features, 1.5),
     ("styled data without harmful questions, char+word, C=8", NO_QUESTIONS, features, 8.0),
 ]
+
+
+def _since_version_7(label: str, recipe: Recipe, ngrams: int = 60000) -> Variant:
+    """A variant of version 7 or later: character and word n-grams, C=1.5."""
+    return (label, recipe, features, 1.5, ngrams)
+
+
 # Every variant up to version 7 kept 40,000 n-grams; French, German and Spanish need room of their own.
 VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
-    ("version 7, 60,000 n-grams, C=1.5", VERSION_7, features, 1.5, 60000),
-    ("version 7 + generated FR/DE/ES prompts, C=1.5", GENERATED_LANGUAGES, features, 1.5, 40000),
-    ("version 7 + hand-written FR/DE/ES prompts, C=1.5", HAND_WRITTEN_LANGUAGES, features, 1.5, 40000),
-    ("version 7 + generated and hand-written FR/DE/ES, C=1.5", BOTH_LANGUAGES, features, 1.5, 40000),
-    (
-        "version 7 + generated and hand-written FR/DE/ES, 60,000 n-grams, C=1.5 (version 8)",
-        VERSION_8,
-        features,
-        1.5,
-        60000,
+    _since_version_7("version 7, 60,000 n-grams, C=1.5", VERSION_7),
+    _since_version_7("version 7 + generated FR/DE/ES prompts, C=1.5", GENERATED_LANGUAGES, 40000),
+    _since_version_7("version 7 + hand-written FR/DE/ES prompts, C=1.5", HAND_WRITTEN_LANGUAGES, 40000),
+    _since_version_7("version 7 + generated and hand-written FR/DE/ES, C=1.5", BOTH_LANGUAGES, 40000),
+    _since_version_7(
+        "version 7 + generated and hand-written FR/DE/ES, 60,000 n-grams, C=1.5 (version 8)", VERSION_8
     ),
-    (
+    _since_version_7(
         "version 8 + hand-written English requests with their harmless past/future rows, C=1.5",
         REQUESTS_WITH_TENSE,
-        features,
-        1.5,
-        60000,
     ),
-    ("version 8 + hand-written English requests, C=1.5 (version 9)", VERSION_9, features, 1.5, 60000),
-    ("version 9 + a second round of English requests, C=1.5", MORE_REQUESTS, features, 1.5, 60000),
-    ("version 9 + requests on texts, C=1.5", TEXTS, features, 1.5, 60000),
-    ("version 9 + how-to questions in all three frames, C=1.5", HOWTO, features, 1.5, 60000),
-    ("version 9 + requests on texts + second round, C=1.5", TEXTS_MORE, features, 1.5, 60000),
-    (
-        "version 9 + texts + second round + all how-to questions, C=1.5",
-        HOWTO_FUTURE,
-        features,
-        1.5,
-        60000,
+    _since_version_7("version 8 + hand-written English requests, C=1.5 (version 9)", VERSION_9),
+    _since_version_7("version 9 + a second round of English requests, C=1.5", MORE_REQUESTS),
+    _since_version_7("version 9 + requests on texts, C=1.5", TEXTS),
+    _since_version_7("version 9 + how-to questions in all three frames, C=1.5", HOWTO),
+    _since_version_7("version 9 + requests on texts + second round, C=1.5", TEXTS_MORE),
+    _since_version_7("version 9 + texts + second round + all how-to questions, C=1.5", HOWTO_FUTURE),
+    _since_version_7(
+        "version 9 + texts + second round + present/past how-to, C=1.5 (version 10)", VERSION_10
     ),
-    (
-        "version 9 + texts + second round + present/past how-to, C=1.5 (version 10)",
-        VERSION_10,
-        features,
-        1.5,
-        60000,
-    ),
-    ("version 10 + texts, second round, C=1.5", MORE_TEXTS, features, 1.5, 60000),
-    ("version 10 + how-to, second round, C=1.5", MORE_HOWTO, features, 1.5, 60000),
-    ("version 10 + texts and how-to, second rounds, C=1.5 (version 11, shipped)", SHIPPED, features, 1.5, 60000),
+    _since_version_7("version 10 + texts, second round, C=1.5", MORE_TEXTS),
+    _since_version_7("version 10 + how-to, second round, C=1.5", MORE_HOWTO),
+    _since_version_7("version 10 + texts and how-to, second rounds, C=1.5 (version 11, shipped)", SHIPPED),
 ]
 
 
