@@ -125,6 +125,11 @@ class Recipe:
                          and abuse of public office, of both labels (training/requests_texts_more/; count).
     more_howto:          a second round of present/past how-to questions of both labels, other objects
                          (training/howto_more/; count).
+    claims:              hand-written persuasive requests for false or dangerous claims, graphic, dangerous
+                         and scam content, each beside same-framed harmless twins (training/
+                         requests_claims/; count).
+    named_requests:      hand-written requests that name a specific toxin, pathogen, drug, explosive,
+                         exploit or tool, beside harmless ones naming the same (training/requests_named/).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -179,6 +184,8 @@ class Recipe:
     howto_future: bool = False
     more_texts: int = 0
     more_howto: int = 0
+    claims: int = 0
+    named_requests: int = 0
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -648,6 +655,8 @@ def _harmful_train(
     pos += hand_written_labelled("howto", recipe.howto, seed, future)  # both labels
     pos += hand_written_labelled("requests_texts_more", recipe.more_texts, seed)  # both labels
     pos += hand_written_labelled("howto_more", recipe.more_howto, seed)  # both labels
+    pos += hand_written_labelled("requests_claims", recipe.claims, seed)  # both labels
+    pos += hand_written_labelled("requests_named", recipe.named_requests, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
