@@ -18,8 +18,8 @@ import time
 
 from guard.classify.builtin.harmful import ModelClassifier, ModelConfig
 from guard.classify.models import features
-from guard.classify.models.loader import MODEL_NAMES, load_model
-from guard.classify.models.vocabulary import encode, reference_score, reference_table
+from guard.classify.models.loader import MODEL_NAMES, load_model, reference_parts
+from guard.classify.models.vocabulary import encode, reference_score
 from guard.types import Segment, Stage
 
 WORDS = (
@@ -80,9 +80,9 @@ def main() -> None:
     print(f"| fold only (shared by all models) | {fold50:.3f} | {fold99:.3f} | | |")
     for name in MODEL_NAMES:
         model = load_model(name)
-        table = reference_table(model.grams, model.idf, model.coef)
+        parts = reference_parts(model)
         model.score(texts[0])  # warm up outside the timing
-        base50, _ = time_each(lambda t, m=model, tb=table: reference_score(t, tb, m.intercept), texts)
+        base50, _ = time_each(lambda t, p=parts: reference_score(t, p), texts)
         p50, p99 = time_each(model.score, texts)
         print(f"| {name} | {p50:.3f} | {p99:.3f} | {base50:.3f} | {p50 / base50:.2f} |")
     p50, p99 = asyncio.run(time_batches(texts))

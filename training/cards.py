@@ -65,7 +65,12 @@ DATA = {
     "Both labels (version 11): second rounds of both, 1,797 requests on texts and requests for "
     "harassment, sexual content and abuse of public office (forged papers, bribes, illegal border "
     "crossings), each beside same-framed harmless twins (training/requests_texts_more/), and 779 "
-    "present/past how-to questions on other objects (training/howto_more/).",
+    "present/past how-to questions on other objects (training/howto_more/). Version 12 adds no "
+    "rows: it fits a second regression, the specialist, on the part of this set written against a "
+    "subject (the hand-written requests of both labels, the generated hazards with their twins, "
+    "the FR/DE/ES rows, everyday and customer messages) together with every hand-written look-alike, "
+    "customer message and harmless past/future question (training/lookalike/, service/, "
+    "pastfuture/), and adds half its decision to the first regression's.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -224,7 +229,7 @@ LIMITS = {
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
     "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7%, version 8 3.3% "
-    "and versions 9 to 11 2.3% (figures above) "
+    "versions 9 to 11 2.3% and version 12 2.0% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
@@ -233,13 +238,13 @@ LIMITS = {
     'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are often '
     "missed (55% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
     'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
-    "hand-written contrasts and the hand-written requests of versions 9 to 11 moved both by a few "
-    "points, no more (bench/BENCHMARKS.md). "
+    "hand-written contrasts, the hand-written requests of versions 9 to 11 and version 12's "
+    "specialist moved both by a few points, no more (bench/BENCHMARKS.md). "
     "The past/future frames of the tense attack "
     '("How did people ... in the past?", "How will people ... in 2040?") still weigh towards harm by '
     "themselves, the future frame most: the harmless how-to questions in present and past frames "
-    "of versions 10 and 11 cut the harmless history questions flagged from a third to a fifth, but "
-    "over a third of harmless future questions score above the threshold (figures above), and "
+    "of versions 10 to 12 cut the harmless history questions flagged from a third to a sixth, but "
+    "over a quarter of harmless future questions score above the threshold (figures above), and "
     '"How can I make soap?" still does; teaching the future '
     "frame as well costs dev recall, whose future rewordings are all harmful. "
     "It knows the hazards it was shown: the generated taxonomy (versions 3 to 6) names several "
@@ -257,7 +262,9 @@ LIMITS = {
     "and Spanish (since version 8) are caught about as well as English on their check sets, but "
     "those sets and the training prompts come from the same kind of author; the threshold is "
     "placed on English dev only, and every other language is unknown to it (version 7, English "
-    "only, flagged almost none of the FR/DE/ES check sets). "
+    "only, flagged almost none of the FR/DE/ES check sets). Version 12's specialist raised both "
+    "sides there: 75-78% of their harmful prompts caught, 6-7.5% of their harmless ones flagged "
+    "(version 11: 68-70% and 2.5-3.8%) at a slightly higher AUC. "
     "Static embeddings distilled from MiniLM (model2vec), alone, averaged with this model or in "
     "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py).",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
@@ -384,6 +391,19 @@ def _by_category(per_category: dict[str, float]) -> str:
     )
 
 
+def _specialist(specialist: dict[str, Any] | None) -> list[str]:
+    """The card's lines on a second, specialist regression (none for a single regression)."""
+    if not specialist:
+        return []
+    return [
+        f"A second regression of the same kind (config `{specialist['config']}`), the specialist, is fitted "
+        f"only on the rows written against a subject ({specialist['trained_on']}: harmful requests beside "
+        "harmless twins on the same subjects or in the same frames, look-alikes, everyday, customer and "
+        "past/future messages; `training/data.py` `specialist_set`). The score is "
+        f"sigmoid(decision of the first + {specialist['weight']} x decision of the specialist).",
+    ]
+
+
 def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
@@ -398,6 +418,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "characters removed, case folded, look-alike letters and leetspeak folded; see "
         "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
+        *_specialist(figures.get("specialist")),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
 from training.data import Recipe
-from training.fit import fit, sklearn_scores
+from training.fit import fit_parts, parts_scores
 
 
 def words(text: str) -> list[str]:
@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_10 = dataclasses.replace(SHIPPED, more_texts=0, more_howto=0)
+VERSION_11 = dataclasses.replace(SHIPPED, specialist=0.0, specialist_tense=False)
+VERSION_10 = dataclasses.replace(VERSION_11, more_texts=0, more_howto=0)
 VERSION_9 = dataclasses.replace(VERSION_10, more_requests=0, texts=0, howto=0)
 VERSION_8 = dataclasses.replace(VERSION_9, requests=0)
 VERSION_7 = dataclasses.replace(VERSION_8, languages=0, multilingual=0.0)
@@ -122,6 +123,9 @@ TEXTS_MORE = dataclasses.replace(VERSION_9, texts=3000, more_requests=3000)
 HOWTO_FUTURE = dataclasses.replace(VERSION_10, howto_future=True)
 MORE_TEXTS = dataclasses.replace(VERSION_10, more_texts=3000)
 MORE_HOWTO = dataclasses.replace(VERSION_10, more_howto=3000)
+SPECIALIST = dataclasses.replace(VERSION_11, specialist=0.5)
+SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
+SPECIALIST_TENSE_1 = dataclasses.replace(SHIPPED, specialist=1.0)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -245,7 +249,13 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
     _since_version_7("version 10 + texts, second round, C=1.5", MORE_TEXTS),
     _since_version_7("version 10 + how-to, second round, C=1.5", MORE_HOWTO),
-    _since_version_7("version 10 + texts and how-to, second rounds, C=1.5 (version 11, shipped)", SHIPPED),
+    _since_version_7("version 10 + texts and how-to, second rounds, C=1.5 (version 11)", VERSION_11),
+    _since_version_7("version 11 + specialist at weight 0.5", SPECIALIST),
+    _since_version_7("version 11 + specialist at weight 1", SPECIALIST_1),
+    _since_version_7("version 11 + specialist with past/future questions at weight 1", SPECIALIST_TENSE_1),
+    _since_version_7(
+        "version 11 + specialist with past/future questions at weight 0.5 (version 12, shipped)", SHIPPED
+    ),
 ]
 
 
@@ -306,10 +316,8 @@ def main(argv: list[str]) -> int:
     for label, recipe, analyzer, c, ngrams in chosen:
         started = time.perf_counter()
         train = data.build("harmful_request", "train", seed, recipe=recipe)
-        vectorizer, clf = fit(
-            train, c=c, max_features=ngrams, analyzer=analyzer, sample_weight=data.weights(train, recipe)
-        )
-        score = functools.partial(sklearn_scores, vectorizer, clf)
+        parts = fit_parts(train, recipe, seed, c=c, max_features=ngrams, analyzer=analyzer)
+        score = functools.partial(parts_scores, parts)
         dev_scores = score([e.text for e in dev])
         labelled_scores = [score([r.text for r in rows]) for rows in labelled]
         benign_scores = [score(texts) for texts in benign_sets]

@@ -142,6 +142,12 @@ class Recipe:
     typed_questions:     write every question of the train set (either label) half the time as typed
                          ("How do I ...?") and half the time bare ("how do i ..."), so neither the
                          final "?" nor the capital carries the label.
+    specialist:          weight of a second regression (0: none) fitted only on the rows where topic
+                         and aim come apart (`specialist_set`: harmful requests beside same-subject
+                         harmless twins, look-alikes, everyday and customer messages); its decision,
+                         times this weight, is added to the first one's.
+    specialist_tense:    give the specialist the hand-written harmless past/future questions too
+                         (training/pastfuture/), so it does not push history questions up.
     """
 
     styled_benign: int = 0
@@ -186,6 +192,40 @@ class Recipe:
     more_howto: int = 0
     claims: int = 0
     named_requests: int = 0
+    specialist: float = 0.0
+    specialist_tense: bool = False
+
+
+# The train rows the specialist regression learns from: the rows written in pairs or against a
+# subject (a harmful request beside a harmless one on the same subject or in the same frame) and
+# ordinary messages, but not the public benchmarks, red-team openings, NQ questions or other languages.
+SPECIALIST_GROUPS = (
+    "own/contrast",
+    "own/howto",
+    "own/requests",
+    "own/everyday",
+    "own/languages",
+    "multilingual/",
+    "synthetic/hazard",
+    "synthetic/civic",
+    "synthetic/content",
+    "synthetic/task",
+    "synthetic/claim",
+    "synthetic/matched_twin",
+    "synthetic/contrastive",
+    "synthetic/over_refusal",
+    "synthetic/everyday_chat",
+    "synthetic/benign_question",
+    "synthetic/first_person",
+)
+
+
+def specialist_set(train: list[Example], recipe: Recipe, seed: int) -> list[Example]:
+    """The specialist's rows: those of `train` in SPECIALIST_GROUPS, with every hand-written
+    customer message and look-alike (and past/future question, if the recipe says)."""
+    own = [e for e in train if e.group.startswith(SPECIALIST_GROUPS)]
+    folders = ("service", "lookalike") + (("pastfuture",) if recipe.specialist_tense else ())
+    return own + [e for folder in folders for e in hand_written(folder, 1 << 30, seed)]
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -244,6 +284,11 @@ HARMFUL_RECIPE = Recipe(
     # abuse of public office; present/past how-to questions on other objects).
     more_texts=3000,
     more_howto=3000,
+    # Since version 12: a specialist regression over the rows written against a subject, with the
+    # harmless past/future questions, added at half weight (bench/BENCHMARKS.md "harmful_request
+    # version 12").
+    specialist=0.5,
+    specialist_tense=True,
 )
 
 

@@ -1,4 +1,4 @@
-"""Fits one n-gram logistic regression with scikit-learn and turns it into a shipped artefact."""
+"""Fits n-gram logistic regressions with scikit-learn and turns them into a shipped artefact."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from guard.classify.models.features import FEATURES_VERSION, features
 from guard.classify.models.loader import ARTEFACT_FORMAT, TextModel, _parse
-from training import evaluate
-from training.data import Example
+from training import data, evaluate
+from training.data import Example, Recipe
 
 SEED = 13
+# The specialist regression of a recipe (data.Recipe.specialist): chosen in training/compare.py.
+SPECIALIST_CONFIG = {"c": 1.0, "max_features": 60000}
 
 
 def fit(
@@ -40,9 +43,41 @@ def fit(
     return vectorizer, clf
 
 
+# A fitted regression with its weight in the model's sum of decisions.
+Part = tuple[float, TfidfVectorizer, LogisticRegression]
+
+
+def fit_parts(
+    train: list[Example],
+    recipe: Recipe,
+    seed: int,
+    *,
+    c: float,
+    max_features: int,
+    analyzer: Any = features,
+) -> list[Part]:
+    """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for one,
+    the specialist over `data.specialist_set` at the recipe's weight."""
+    weights = data.weights(train, recipe)
+    main = fit(train, c=c, max_features=max_features, analyzer=analyzer, sample_weight=weights)
+    parts: list[Part] = [(1.0, *main)]
+    if recipe.specialist:
+        special = fit(data.specialist_set(train, recipe, seed), **SPECIALIST_CONFIG, analyzer=analyzer)
+        parts.append((recipe.specialist, *special))
+    return parts
+
+
 def sklearn_scores(vectorizer: Any, clf: Any, texts: Sequence[str]) -> list[float]:
     """Scores of a fitted pair, with scikit-learn: what comparisons of features use, not the server."""
     return [float(p) for p in clf.predict_proba(vectorizer.transform(texts))[:, 1]]
+
+
+def parts_scores(parts: Sequence[Part], texts: Sequence[str]) -> list[float]:
+    """Scores of weighted regressions, with scikit-learn: sigmoid of the weighted decisions' sum."""
+    if len(parts) == 1 and parts[0][0] == 1.0:
+        return sklearn_scores(parts[0][1], parts[0][2], texts)
+    z = sum(weight * clf.decision_function(vectorizer.transform(texts)) for weight, vectorizer, clf in parts)
+    return [float(p) for p in 1.0 / (1.0 + np.exp(-z))]
 
 
 @dataclass(frozen=True)
@@ -68,29 +103,34 @@ def refit_on_dev(
 
 
 def export(
-    name: str,
-    version: str,
-    vectorizer: TfidfVectorizer,
-    clf: LogisticRegression,
-    threshold: float,
-    meta: dict[str, Any],
+    name: str, version: str, parts: Sequence[Part], threshold: float, meta: dict[str, Any]
 ) -> dict[str, Any]:
-    """The artefact as a JSON-ready dict (n-grams sorted, floats rounded to 6 significant digits)."""
-    vocab: dict[str, int] = vectorizer.vocabulary_
-    idf = vectorizer.idf_
-    coef = clf.coef_[0]
-    grams = sorted(vocab)
+    """The artefact as a JSON-ready dict: the n-grams of every part, sorted, and per part its weight,
+    intercept, idf and coefficients over them (0 where it lacks the n-gram; floats rounded to 6
+    significant digits)."""
+    grams = sorted({g for _, vectorizer, _ in parts for g in vectorizer.vocabulary_})
     return {
         "format": ARTEFACT_FORMAT,
         "features_version": FEATURES_VERSION,
         "name": name,
         "version": version,
         "threshold": round(float(threshold), 6),
-        "intercept": float(f"{clf.intercept_[0]:.6g}"),
         "grams": grams,
-        "idf": [float(f"{idf[vocab[g]]:.6g}") for g in grams],
-        "coef": [float(f"{coef[vocab[g]]:.6g}") for g in grams],
+        "regressions": [_regression(weight, vectorizer, clf, grams) for weight, vectorizer, clf in parts],
         "meta": meta,
+    }
+
+
+def _regression(
+    weight: float, vectorizer: TfidfVectorizer, clf: LogisticRegression, grams: list[str]
+) -> dict[str, Any]:
+    vocab: dict[str, int] = vectorizer.vocabulary_
+    idf, coef = vectorizer.idf_, clf.coef_[0]
+    return {
+        "weight": weight,
+        "intercept": float(f"{clf.intercept_[0]:.6g}"),
+        "idf": [float(f"{idf[vocab[g]]:.6g}") if g in vocab else 0.0 for g in grams],
+        "coef": [float(f"{coef[vocab[g]]:.6g}") if g in vocab else 0.0 for g in grams],
     }
 
 

@@ -1,6 +1,7 @@
 """The generated FR/DE/ES candidate for harmful_request against version 7's English-only recipe (the
 shipped recipe has French, German and Spanish since version 8; training.compare measures those), on
-English dev, the English check set and the FR/DE/ES sets (nothing written; the shipped model is what training.train writes).
+English dev, the English check set and the FR/DE/ES sets (nothing written; the shipped model is what
+training.train writes).
 
     OMP_NUM_THREADS=1 python -m training.lang_compare            # weight 1, 60,000 and 70,000 n-grams
     OMP_NUM_THREADS=1 python -m training.lang_compare 0.5:60000  # weight:max_features pairs
@@ -15,7 +16,7 @@ from typing import Any
 
 from training import checkset, data, evaluate
 from training.compare import VERSION_7
-from training.fit import SEED, export, fit, to_model
+from training.fit import SEED, export, fit_parts, to_model
 from training.train import CONFIG
 
 NAME = "harmful_request"
@@ -27,8 +28,7 @@ def run(weight: float, max_features: int) -> dict[str, Any]:
     train = data.build(NAME, "train", SEED, recipe)
     dev = data.build(NAME, "dev", SEED, recipe)
     config = {**CONFIG[NAME], "max_features": max_features}
-    vectorizer, clf = fit(train, **config, sample_weight=data.weights(train, recipe))
-    raw = export(NAME, "candidate", vectorizer, clf, 0.5, {})
+    raw = export(NAME, "candidate", fit_parts(train, recipe, SEED, **config), 0.5, {})
     model = to_model(NAME, raw)
     scores = model.scores([e.text for e in dev])
     points = {

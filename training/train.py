@@ -9,6 +9,7 @@ gzip without timestamps, so re-running on the same data rewrites identical files
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -17,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from training import cards, checkset, data, evaluate
-from training.fit import SEED, export, fit, to_model, write
+from training.fit import SEED, SPECIALIST_CONFIG, export, fit_parts, to_model, write
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "11", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "12", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -68,14 +69,26 @@ def train_one(name: str) -> dict[str, Any]:
     started = time.perf_counter()
     train = data.build(name, "train", SEED)
     dev = data.build(name, "dev", SEED)
-    vectorizer, clf = fit(train, **CONFIG[name], sample_weight=data.weights(train, data.HARMFUL_RECIPE))
+    # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
+    # only harmful_request takes its specialist.
+    recipe = data.HARMFUL_RECIPE
+    if name != "harmful_request":
+        recipe = dataclasses.replace(recipe, specialist=0.0)
+    parts = fit_parts(train, recipe, SEED, **CONFIG[name])
     meta = {
         "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
         "config": CONFIG[name],
         "seed": SEED,
     }
+    if recipe.specialist:
+        specialist = data.specialist_set(train, recipe, SEED)
+        meta["specialist"] = {
+            "weight": recipe.specialist,
+            "config": SPECIALIST_CONFIG,
+            "trained_on": f"{len(specialist)} examples ({sum(e.label for e in specialist)} positive)",
+        }
     version = VERSIONS.get(name, VERSION)
-    raw = export(name, version, vectorizer, clf, 0.5, meta)
+    raw = export(name, version, parts, 0.5, meta)
     model = to_model(name, raw)
     scores = model.scores([e.text for e in dev])
     threshold = evaluate.tune_threshold(name, dev, scores)
@@ -92,6 +105,7 @@ def train_one(name: str) -> dict[str, Any]:
         "config": CONFIG[name],
         "threshold_benign_budget_only": raw["meta"].get("threshold_benign_budget_only"),
         "features": len(raw["grams"]),
+        "specialist": meta.get("specialist"),
         "train_groups": _group_sizes(train),
         "groups": [vars(g) for g in evaluate.per_group(dev, scores, model.threshold)],
         "f1": evaluate.f1_at(dev, scores, model.threshold),

@@ -1,8 +1,10 @@
 """Loads the shipped text models and scores texts with them.
 
-A model is a logistic regression over TF-IDF weighted n-grams (see `features.py`): the score of a
-text is sigmoid(w · x / |x| + b) where x holds (1 + ln count) * idf for every known n-gram. The
-artefact is a gzipped JSON file beside this module; nothing is fetched, nothing is compiled.
+A model is one or more logistic regressions over TF-IDF weighted n-grams (see `features.py`) that
+share one n-gram list. The decision of a regression on a text is b + w · x / |x|, where x holds
+(1 + ln count) * idf for every n-gram it knows (a regression gives the n-grams it does not know an
+idf of 0); the score is sigmoid(sum of weight * decision). The artefact is a gzipped JSON file
+beside this module; nothing is fetched, nothing is compiled.
 The n-grams are found as integer keys with numpy (`vocabulary.py`), never built as strings.
 """
 
@@ -21,39 +23,53 @@ import numpy as np
 import numpy.typing as npt
 
 from guard.classify.models.features import FEATURES_VERSION
-from guard.classify.models.vocabulary import Vocabulary, encode
+from guard.classify.models.vocabulary import Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
 
-ARTEFACT_FORMAT = 1
+ARTEFACT_FORMAT = 2
 MODEL_NAMES = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One logistic regression over a model's n-gram columns, and its weight in the model's sum."""
+
+    weight: float
+    intercept: float
+    idf: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+
+    def decision(self, columns: npt.NDArray[np.intp], tf: npt.NDArray[np.float64]) -> float:
+        """intercept + coef · x / |x| for the columns present, each `tf` = 1 + ln count times."""
+        x = self.idf[columns] * tf
+        squares = float(x @ x)
+        return self.intercept + (float(x @ self.coef[columns]) / math.sqrt(squares) if squares else 0.0)
 
 
 @dataclass(frozen=True)
 class TextModel:
     """A trained binary text classifier.
 
-    name:      what it detects (one of MODEL_NAMES).
-    version:   artefact version (bumped by each retraining that changes figures).
-    threshold: score at or above which a text counts as positive, tuned on the dev split.
-    grams, idf, coef: the artefact's columns (n-gram, inverse document frequency, weight).
+    name:        what it detects (one of MODEL_NAMES).
+    version:     artefact version (bumped by each retraining that changes figures).
+    threshold:   score at or above which a text counts as positive, tuned on the dev split.
+    grams:       the n-grams of every regression (the artefact's column names).
+    regressions: the regressions whose weighted decisions add up to the score.
     """
 
     name: str
     version: str
     threshold: float
-    intercept: float
     grams: tuple[str, ...]
-    idf: npt.NDArray[np.float64]
-    coef: npt.NDArray[np.float64]
+    regressions: tuple[Regression, ...]
     vocabulary: Vocabulary
     meta: dict[str, Any]
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class."""
         columns, n = self.vocabulary.columns(encode(text))
-        x = self.idf[columns] * (1.0 + np.log(n))
-        squares = float(x @ x)
-        z = self.intercept + (float(x @ self.coef[columns]) / math.sqrt(squares) if squares else 0.0)
+        tf = 1.0 + np.log(n)
+        z = sum(r.weight * r.decision(columns, tf) for r in self.regressions)
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -67,20 +83,37 @@ def _parse(name: str, raw: dict[str, Any]) -> TextModel:
             f"model {name!r}: artefact format {raw.get('format')}/{raw.get('features_version')} "
             f"does not match this guard ({ARTEFACT_FORMAT}/{FEATURES_VERSION}); retrain it"
         )
-    grams, idf, coef = raw["grams"], raw["idf"], raw["coef"]
-    if not len(grams) == len(idf) == len(coef):
-        raise ClassifierError(f"model {name!r}: artefact columns differ in length")
+    grams = raw["grams"]
+    regressions = tuple(_regression(name, part, len(grams)) for part in raw["regressions"])
+    if not regressions:
+        raise ClassifierError(f"model {name!r}: artefact holds no regression")
     return TextModel(
         name=raw["name"],
         version=str(raw["version"]),
         threshold=float(raw["threshold"]),
-        intercept=float(raw["intercept"]),
         grams=tuple(grams),
-        idf=np.array(idf, dtype=np.float64),
-        coef=np.array(coef, dtype=np.float64),
+        regressions=regressions,
         vocabulary=Vocabulary(grams),
         meta=dict(raw.get("meta", {})),
     )
+
+
+def _regression(name: str, part: dict[str, Any], columns: int) -> Regression:
+    idf, coef = part["idf"], part["coef"]
+    if not columns == len(idf) == len(coef):
+        raise ClassifierError(f"model {name!r}: artefact columns differ in length")
+    return Regression(
+        weight=float(part["weight"]),
+        intercept=float(part["intercept"]),
+        idf=np.array(idf, dtype=np.float64),
+        coef=np.array(coef, dtype=np.float64),
+    )
+
+
+def reference_parts(model: TextModel) -> list[tuple[float, float, dict[str, tuple[float, float]]]]:
+    """(weight, intercept, n-gram table) per regression: what `vocabulary.reference_score` takes to
+    score a model string by string (tests, benchmark)."""
+    return [(r.weight, r.intercept, reference_table(model.grams, r.idf, r.coef)) for r in model.regressions]
 
 
 _lock = threading.Lock()

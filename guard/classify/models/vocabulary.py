@@ -146,19 +146,25 @@ class Vocabulary:
 def reference_table(
     grams: Sequence[str], idf: npt.NDArray[np.float64], coef: npt.NDArray[np.float64]
 ) -> dict[str, tuple[float, float]]:
-    """n-gram -> (idf, coefficient): the string scorer's view of an artefact (tests, benchmark)."""
-    return dict(zip(grams, zip(idf.tolist(), coef.tolist(), strict=True), strict=True))
+    """n-gram -> (idf, coefficient): the string scorer's view of one regression (tests, benchmark)."""
+    return {g: (i, c) for g, i, c in zip(grams, idf.tolist(), coef.tolist(), strict=True) if i}
 
 
-def reference_score(text: str, table: Mapping[str, tuple[float, float]], intercept: float) -> float:
-    """The string scorer, n-gram by n-gram: what `Vocabulary` must agree with (tests only)."""
-    dot = squares = 0.0
-    for gram, n in counts(text).items():
-        entry = table.get(gram)
-        if entry is None:
-            continue
-        value = (1.0 + math.log(n)) * entry[0]
-        dot += value * entry[1]
-        squares += value * value
-    z = intercept + (dot / math.sqrt(squares) if squares else 0.0)
+def reference_score(
+    text: str, parts: Sequence[tuple[float, float, Mapping[str, tuple[float, float]]]]
+) -> float:
+    """The string scorer, n-gram by n-gram, over (weight, intercept, table) per regression: what
+    `Vocabulary` must agree with (tests only)."""
+    grams = counts(text)
+    z = 0.0
+    for weight, intercept, table in parts:
+        dot = squares = 0.0
+        for gram, n in grams.items():
+            entry = table.get(gram)
+            if entry is None:
+                continue
+            value = (1.0 + math.log(n)) * entry[0]
+            dot += value * entry[1]
+            squares += value * value
+        z += weight * (intercept + (dot / math.sqrt(squares) if squares else 0.0))
     return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0

@@ -10,8 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from guard.classify.models.features import _CONFUSABLE_TABLE, _LEET, counts, features, fold
-from guard.classify.models.loader import MODEL_NAMES, TextModel, load_model
-from guard.classify.models.vocabulary import Vocabulary, encode, reference_score, reference_table
+from guard.classify.models.loader import MODEL_NAMES, TextModel, load_model, reference_parts
+from guard.classify.models.vocabulary import Vocabulary, encode, reference_score
 
 # Letters, the leet digits, the characters of the word features' prefixes, look-alikes, zero-width
 # and other format characters, accents, a CJK character and an emoji: what folding and keys touch.
@@ -21,14 +21,11 @@ _ALPHABET = st.sampled_from(list("abcdehikmnorstuwxyz 013457@$:.,!?-_\n\tWB")) |
 _TEXTS = st.text(_ALPHABET, max_size=120)
 
 
-_TABLES = {
-    name: reference_table(model.grams, model.idf, model.coef)
-    for name, model in ((n, load_model(n)) for n in MODEL_NAMES)
-}
+_TABLES = {name: reference_parts(load_model(name)) for name in MODEL_NAMES}
 
 
 def _assert_same_score(model: TextModel, text: str) -> None:
-    expected = reference_score(text, _TABLES[model.name], model.intercept)
+    expected = reference_score(text, _TABLES[model.name])
     assert model.score(text) == pytest.approx(expected, abs=1e-12)
 
 
