@@ -80,6 +80,11 @@ TEXTS_PATH = Path(__file__).resolve().parent / "requests_texts_checkset.jsonl"
 # ("How do I make ...?", "How did people ... in the 1800s?"); written apart from training/howto/ (17
 # lines within 30% word-trigram Jaccard of a line of any training corpus were taken out).
 HOWTO_PATH = Path(__file__).resolve().parent / "howto_checkset.jsonl"
+# 200 harmless short questions about everyday objects in the frames harmful requests take ("How can I
+# make ...?", "Where can I buy ...?"), written apart from training/howto_everyday/; of the 300 written,
+# the 100 that asked about the subject of a training line (`same_subject`) or were within 30%
+# word-trigram Jaccard of an older corpus's line were taken out.
+HOWTO_EVERYDAY_PATH = Path(__file__).resolve().parent / "howto_everyday_checkset.jsonl"
 # 90 requests for harassment, sexual content or abuse of public office (forged papers, bribes, illegal
 # border crossings) beside 89 same-framed harmless ones; written apart from training/requests_texts/.
 CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.jsonl"
@@ -139,6 +144,41 @@ def near_copies(texts: Sequence[str], against: Sequence[str], overlap: float) ->
     for text in texts:
         mine = _trigrams(text)
         shared = Counter(i for gram in mine for i in holding.get(gram, ()))
+        if any(n >= overlap * (len(mine) + len(others[i]) - n) for i, n in shared.items()):
+            out.append(text)
+    return out
+
+
+# Words of the frames short how-to questions share ("How can I make ... at home?"), left out when
+# `same_subject` compares what two such questions are about.
+_FRAME_WORDS = frozenset(
+    """a an the my our your his her their its i me we you u it this that these those to of for in on
+    at with without from into by and or but so how can could do does did what whats what's where
+    which who best easiest quickest way ways make making made get getting got need needed buy find
+    build start set up is possible there tell give explain write guide step steps instructions help
+    please some any good home more less really just one own be are was were will would should if
+    when than then them they all out about want trying try""".split()
+)
+
+
+def _subject(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[\w']+", text.casefold()) if w not in _FRAME_WORDS)
+
+
+def same_subject(texts: Sequence[str], against: Sequence[str], overlap: float) -> list[str]:
+    """The `texts` whose words outside the how-to frames overlap those of some `against` text by at
+    least `overlap` (Jaccard): for short questions, where the shared frame alone would make every
+    pair of `near_copies`, this finds two questions about the same thing ("How can I make soap?",
+    "How do I make soap at home?")."""
+    others = [_subject(t) for t in against]
+    holding: dict[str, list[int]] = defaultdict(list)  # word -> the `against` texts with it
+    for i, words in enumerate(others):
+        for word in words:
+            holding[word].append(i)
+    out = []
+    for text in texts:
+        mine = _subject(text)
+        shared = Counter(i for word in mine for i in holding.get(word, ()))
         if any(n >= overlap * (len(mine) + len(others[i]) - n) for i, n in shared.items()):
             out.append(text)
     return out

@@ -126,6 +126,8 @@ MORE_HOWTO = dataclasses.replace(VERSION_10, more_howto=3000)
 SPECIALIST = dataclasses.replace(VERSION_11, specialist=0.5)
 SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
 SPECIALIST_TENSE_1 = dataclasses.replace(SHIPPED, specialist=1.0)
+# Version 12 + hand-written harmless questions in the frames harmful requests take ("How can I make soap?").
+EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, everyday_howto=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -256,6 +258,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7(
         "version 11 + specialist with past/future questions at weight 0.5 (version 12, shipped)", SHIPPED
     ),
+    _since_version_7("version 12 + everyday how-to questions", EVERYDAY_HOWTO),
 ]
 
 
@@ -264,6 +267,7 @@ BENIGN_SETS = {
     "harmless past/future questions": checkset.TENSE_PATH,
     "held-out everyday messages": checkset.HELDOUT_PATH,
     "customer-service messages": checkset.SERVICE_PATH,
+    "everyday how-to questions": checkset.HOWTO_EVERYDAY_PATH,
 }
 
 

@@ -130,6 +130,9 @@ class Recipe:
                          requests_claims/; count).
     named_requests:      hand-written requests that name a specific toxin, pathogen, drug, explosive,
                          exploit or tool, beside harmless ones naming the same (training/requests_named/).
+    everyday_howto:      hand-written harmless questions in the frames harmful requests take ("How can I
+                         make soap?", "What's the best way to ...?", "Where can I buy ...?") about
+                         everyday objects, as negatives (training/howto_everyday/; count).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -192,6 +195,7 @@ class Recipe:
     more_howto: int = 0
     claims: int = 0
     named_requests: int = 0
+    everyday_howto: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -690,6 +694,7 @@ def _harmful_train(
     neg += hand_written("lookalike", recipe.lookalikes, seed)
     neg += hand_written("pastfuture", recipe.pastfuture, seed)
     neg += hand_written("service", recipe.service_messages, seed)
+    neg += hand_written("howto_everyday", recipe.everyday_howto, seed)
     pos += hand_written_labelled("contrast", recipe.contrast, seed)  # both labels
     pos += hand_written_labelled("languages", recipe.languages, seed)  # both labels
     skip = frozenset() if recipe.requests_tense else frozenset({"tense"})

@@ -1,8 +1,8 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), howto(_more), answers, protective_answers,
-harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an
-evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so the
-check-set figures are not a replay of training rows."""
+languages, requests, requests_more, requests_texts(_more), howto(_more), howto_everyday, answers,
+protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
+contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
+wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ CHECK_SETS = [
     checkset.TEXTS_PATH,
     checkset.HOWTO_PATH,
     checkset.CONDUCT_PATH,
+    checkset.HOWTO_EVERYDAY_PATH,
 ]
 
 
@@ -52,6 +53,7 @@ def _check_texts() -> list[str]:
         "service",
         "ai_docs",
         "roleplay",
+        "howto_everyday",
     ],
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
@@ -91,6 +93,21 @@ def test_near_copies_finds_a_reworded_line_and_not_a_different_one() -> None:
     near = "How do I kill a zombie process that refuses to die on my Ubuntu server?"
     far = "How do I stop a frozen app on my Mac without losing my work?"
     assert checkset.near_copies([near, far], check, 0.3) == [near]
+
+
+def test_everyday_howto_corpus_asks_about_nothing_a_check_set_asks_about() -> None:
+    texts = [e.text for e in data.hand_written("howto_everyday", 10**6, 13)]
+    assert len(texts) >= 700
+    assert checkset.same_subject(texts, _check_texts(), 0.5) == []
+    assert checkset.near_copies(texts, _check_texts(), 0.5) == []
+
+
+def test_same_subject_sees_past_the_frame() -> None:
+    check = ["How can I make soap at home?"]
+    same = "What do I need to make soap?"
+    other = "How can I make compost?"
+    assert checkset.same_subject([same, other], check, 0.5) == [same]
+    assert checkset.near_copies([other], check, 0.3) == [other]  # what the frame alone does
 
 
 def test_roleplay_corpus_has_no_near_copy_of_its_check_set() -> None:
