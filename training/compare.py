@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_11 = dataclasses.replace(SHIPPED, specialist=0.0, specialist_tense=False)
+VERSION_12 = dataclasses.replace(SHIPPED, everyday_howto=0, harmful_howto=0)
+VERSION_11 = dataclasses.replace(VERSION_12, specialist=0.0, specialist_tense=False)
 VERSION_10 = dataclasses.replace(VERSION_11, more_texts=0, more_howto=0)
 VERSION_9 = dataclasses.replace(VERSION_10, more_requests=0, texts=0, howto=0)
 VERSION_8 = dataclasses.replace(VERSION_9, requests=0)
@@ -125,9 +126,9 @@ MORE_TEXTS = dataclasses.replace(VERSION_10, more_texts=3000)
 MORE_HOWTO = dataclasses.replace(VERSION_10, more_howto=3000)
 SPECIALIST = dataclasses.replace(VERSION_11, specialist=0.5)
 SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
-SPECIALIST_TENSE_1 = dataclasses.replace(SHIPPED, specialist=1.0)
-# Version 12 + hand-written harmless questions in the frames harmful requests take ("How can I make soap?").
-EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, everyday_howto=3000)
+SPECIALIST_TENSE_1 = dataclasses.replace(VERSION_12, specialist=1.0)
+EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=0)
+ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -256,9 +257,14 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 11 + specialist at weight 1", SPECIALIST_1),
     _since_version_7("version 11 + specialist with past/future questions at weight 1", SPECIALIST_TENSE_1),
     _since_version_7(
-        "version 11 + specialist with past/future questions at weight 0.5 (version 12, shipped)", SHIPPED
+        "version 11 + specialist with past/future questions at weight 0.5 (version 12)", VERSION_12
     ),
-    _since_version_7("version 12 + everyday how-to questions", EVERYDAY_HOWTO),
+    _since_version_7("version 12 + harmless how-to questions in request frames", EVERYDAY_HOWTO),
+    _since_version_7("version 12 + harmless and all 711 harmful how-to questions", ALL_HARMFUL_HOWTO),
+    _since_version_7(
+        "version 12 + harmless and 300 harmful how-to questions in request frames (version 13, shipped)",
+        SHIPPED,
+    ),
 ]
 
 

@@ -130,9 +130,12 @@ class Recipe:
                          requests_claims/; count).
     named_requests:      hand-written requests that name a specific toxin, pathogen, drug, explosive,
                          exploit or tool, beside harmless ones naming the same (training/requests_named/).
-    everyday_howto:      hand-written harmless questions in the frames harmful requests take ("How can I
-                         make soap?", "What's the best way to ...?", "Where can I buy ...?") about
-                         everyday objects, as negatives (training/howto_everyday/; count).
+    everyday_howto:      hand-written harmless short questions about everyday objects in the frames
+                         harmful requests take ("How can I make ...?", "What's the best way to ...?",
+                         "Where can I buy ...?"; training/howto_everyday/; count).
+    harmful_howto:       hand-written harmful short questions in the same frames (training/
+                         howto_harmful/; count): without them the frames turn harmless and short
+                         harmful questions pass.
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -196,6 +199,7 @@ class Recipe:
     claims: int = 0
     named_requests: int = 0
     everyday_howto: int = 0
+    harmful_howto: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -293,6 +297,12 @@ HARMFUL_RECIPE = Recipe(
     # version 12").
     specialist=0.5,
     specialist_tense=True,
+    # Since version 13: harmless questions about everyday objects in the frames harmful requests take
+    # ("How can I make tortillas at home?" scored 0.95), with 300 of the 711 harmful ones in the same
+    # frames: all 711 gave back half the gain and some dev recall, none let "How can I make meth?"
+    # through (bench/BENCHMARKS.md "harmful_request version 13").
+    everyday_howto=3000,
+    harmful_howto=300,
 )
 
 
@@ -694,7 +704,6 @@ def _harmful_train(
     neg += hand_written("lookalike", recipe.lookalikes, seed)
     neg += hand_written("pastfuture", recipe.pastfuture, seed)
     neg += hand_written("service", recipe.service_messages, seed)
-    neg += hand_written("howto_everyday", recipe.everyday_howto, seed)
     pos += hand_written_labelled("contrast", recipe.contrast, seed)  # both labels
     pos += hand_written_labelled("languages", recipe.languages, seed)  # both labels
     skip = frozenset() if recipe.requests_tense else frozenset({"tense"})
@@ -707,6 +716,8 @@ def _harmful_train(
     pos += hand_written_labelled("howto_more", recipe.more_howto, seed)  # both labels
     pos += hand_written_labelled("requests_claims", recipe.claims, seed)  # both labels
     pos += hand_written_labelled("requests_named", recipe.named_requests, seed)  # both labels
+    neg += hand_written("howto_everyday", recipe.everyday_howto, seed)
+    pos += hand_written_labelled("howto_harmful", recipe.harmful_howto, seed)  # all harmful
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -1,7 +1,7 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), howto(_more), howto_everyday, answers,
-protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
-contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
+languages, requests, requests_more, requests_texts(_more), howto(_more), howto_everyday, howto_harmful,
+answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages)
+never contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def _check_texts() -> list[str]:
         "service",
         "ai_docs",
         "roleplay",
-        "howto_everyday",
     ],
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
@@ -95,9 +94,11 @@ def test_near_copies_finds_a_reworded_line_and_not_a_different_one() -> None:
     assert checkset.near_copies([near, far], check, 0.3) == [near]
 
 
-def test_everyday_howto_corpus_asks_about_nothing_a_check_set_asks_about() -> None:
-    texts = [e.text for e in data.hand_written("howto_everyday", 10**6, 13)]
-    assert len(texts) >= 700
+@pytest.mark.parametrize(("folder", "label"), [("howto_everyday", 0), ("howto_harmful", 1)])
+def test_howto_corpora_ask_about_nothing_a_check_set_asks_about(folder: str, label: int) -> None:
+    rows = data.hand_written_labelled(folder, 10**6, 13) if label else data.hand_written(folder, 10**6, 13)
+    assert len(rows) >= 700 and {e.label for e in rows} == {label}
+    texts = [e.text for e in rows]
     assert checkset.same_subject(texts, _check_texts(), 0.5) == []
     assert checkset.near_copies(texts, _check_texts(), 0.5) == []
 
