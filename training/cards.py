@@ -240,14 +240,14 @@ LIMITS = {
     "conversational style that the red-team openings and Do-Not-Answer questions share with "
     "ordinary traffic: version 5 flagged 12.7% of the held-out everyday messages at its threshold; "
     "version 6, trained with 3,000 hand-written everyday messages, flagged 2.7%, version 8 3.3% "
-    "versions 9 to 11 2.3% and version 12 2.0% (figures above) "
+    "versions 9 to 11 2.3% and versions 12 and 13 2.0% (figures above) "
     "and still gains dev recall (five-seed means, bench/BENCHMARKS.md); those "
     "messages and the check sets were written by the same team, so real traffic may fare worse. "
     "A question mark at the end pushes towards harm: "
     "no NQ-open question has one, while most harmful questions do (writing half of them with one "
     "cost 2 points of dev recall for little change on the hand-written sets; bench/BENCHMARKS.md). "
     'Harmful requests written in everyday words ("where\'s the best spot to shoot my ex") are often '
-    "missed (55% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
+    "missed (58% of the contrast check set caught at the threshold) and a few harmless ones in alarming "
     'words are still flagged ("which household chemicals should never be mixed"); version 7\'s '
     "hand-written contrasts, the hand-written requests of versions 9 to 11 and version 12's "
     "specialist moved both by a few points, no more (bench/BENCHMARKS.md). "
