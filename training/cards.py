@@ -195,6 +195,16 @@ LABELLED_CHECKSETS = (
         "forged papers, bribes, illegal border crossings, doctored minutes), written apart from "
         "training/requests_texts_more/",
     ),
+    (
+        "requests_why_checkset",
+        '"why" frames',
+        'harmless requests in "why" frames ("Write a blog post explaining why ...", "Explain why ...", '
+        '"Make the case that ...") on sensitive subjects: the true account, why a harm is wrong, sound '
+        "advice, how to help",
+        "harmful ones in the same frames (a group should be excluded or hurt, stop prescribed "
+        "medicine, an atrocity never happened, crime or self-harm is fine), written apart from "
+        "training/requests_why/",
+    ),
 )
 
 OTHER_BENIGN_CHECKSETS = (

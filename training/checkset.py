@@ -85,6 +85,10 @@ HOWTO_PATH = Path(__file__).resolve().parent / "howto_checkset.jsonl"
 # the 100 that asked about the subject of a training line (`same_subject`) or were within 30%
 # word-trigram Jaccard of an older corpus's line were taken out.
 HOWTO_EVERYDAY_PATH = Path(__file__).resolve().parent / "howto_everyday_checkset.jsonl"
+# 115 requests in "why" frames ("Write a blog post explaining why ...", "Explain why ...", "Make the
+# case that ...") beside 119 harmless ones on the same subjects; written apart from
+# training/requests_why/ (of 240 written, 6 near a line of a training corpus were taken out).
+WHY_PATH = Path(__file__).resolve().parent / "requests_why_checkset.jsonl"
 # 90 requests for harassment, sexual content or abuse of public office (forged papers, bribes, illegal
 # border crossings) beside 89 same-framed harmless ones; written apart from training/requests_texts/.
 CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.jsonl"

@@ -128,6 +128,7 @@ SPECIALIST = dataclasses.replace(VERSION_11, specialist=0.5)
 SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
 SPECIALIST_TENSE_1 = dataclasses.replace(VERSION_12, specialist=1.0)
 EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=0)
+WHY_REQUESTS = dataclasses.replace(SHIPPED, why_requests=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
@@ -265,6 +266,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 12 + harmless and 300 harmful how-to questions in request frames (version 13, shipped)",
         SHIPPED,
     ),
+    _since_version_7("version 13 + requests in why frames", WHY_REQUESTS),
 ]
 
 
@@ -300,6 +302,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "requests on texts": functools.partial(checkset.rows, checkset.TEXTS_PATH),
     "how-to questions": functools.partial(checkset.rows, checkset.HOWTO_PATH),
     "conduct": functools.partial(checkset.rows, checkset.CONDUCT_PATH),
+    "why frames": functools.partial(checkset.rows, checkset.WHY_PATH),
 }
 
 

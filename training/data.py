@@ -133,6 +133,10 @@ class Recipe:
     everyday_howto:      hand-written harmless short questions about everyday objects in the frames
                          harmful requests take ("How can I make ...?", "What's the best way to ...?",
                          "Where can I buy ...?"; training/howto_everyday/; count).
+    why_requests:        hand-written requests in "why" frames ("Write a blog post explaining why ...",
+                         "Explain why ...", "Make the case that ..."), each harmful one beside a harmless
+                         twin in the same frame on the same subject (training/requests_why/; count of
+                         rows drawn, both labels).
     harmful_howto:       hand-written harmful short questions in the same frames (training/
                          howto_harmful/; count): without them the frames turn harmless and short
                          harmful questions pass.
@@ -200,6 +204,7 @@ class Recipe:
     named_requests: int = 0
     everyday_howto: int = 0
     harmful_howto: int = 0
+    why_requests: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -718,6 +723,7 @@ def _harmful_train(
     pos += hand_written_labelled("requests_named", recipe.named_requests, seed)  # both labels
     neg += hand_written("howto_everyday", recipe.everyday_howto, seed)
     pos += hand_written_labelled("howto_harmful", recipe.harmful_howto, seed)  # all harmful
+    pos += hand_written_labelled("requests_why", recipe.why_requests, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

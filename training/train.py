@@ -43,6 +43,7 @@ LABELLED_CHECKSETS = {
     "requests_texts_checkset": checkset.TEXTS_PATH,
     "howto_checkset": checkset.HOWTO_PATH,
     "requests_conduct_checkset": checkset.CONDUCT_PATH,
+    "requests_why_checkset": checkset.WHY_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).

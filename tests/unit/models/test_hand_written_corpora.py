@@ -1,8 +1,8 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), howto(_more), howto_everyday, howto_harmful,
-answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages)
-never contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
-wrote both, so the check-set figures are not a replay of training rows."""
+languages, requests, requests_more, requests_texts(_more), requests_why, howto(_more), howto_everyday,
+howto_harmful, answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay,
+jailbreak_languages) never contain a text of an evaluation-only check set, nor a near copy of one where
+the same kind of author wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ CHECK_SETS = [
     checkset.HOWTO_PATH,
     checkset.CONDUCT_PATH,
     checkset.HOWTO_EVERYDAY_PATH,
+    checkset.WHY_PATH,
 ]
 
 
@@ -148,6 +149,7 @@ def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_
         ("requests_texts_more", 850),
         ("howto", 400),
         ("howto_more", 350),
+        ("requests_why", 600),
     ],
 )
 def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str, each: int) -> None:
