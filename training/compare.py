@@ -129,6 +129,7 @@ SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
 SPECIALIST_TENSE_1 = dataclasses.replace(VERSION_12, specialist=1.0)
 EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=0)
 WHY_REQUESTS = dataclasses.replace(SHIPPED, why_requests=3000)
+WHY_REQUESTS_600 = dataclasses.replace(SHIPPED, why_requests=600)
 ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
@@ -266,6 +267,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 12 + harmless and 300 harmful how-to questions in request frames (version 13, shipped)",
         SHIPPED,
     ),
+    _since_version_7("version 13 + 600 rows of requests in why frames", WHY_REQUESTS_600),
     _since_version_7("version 13 + requests in why frames", WHY_REQUESTS),
 ]
 
