@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,18 +139,7 @@ def near_copies(texts: Sequence[str], against: Sequence[str], overlap: float) ->
     """The `texts` whose word trigrams overlap those of some `against` text by at least `overlap`
     (Jaccard): a training corpus written by the same kind of author as a check set repeats its
     obvious examples nearly word for word, which exact matching misses."""
-    others = [_trigrams(t) for t in against]
-    holding: dict[tuple[str, ...], list[int]] = defaultdict(list)  # trigram -> the `against` texts with it
-    for i, grams in enumerate(others):
-        for gram in grams:
-            holding[gram].append(i)
-    out = []
-    for text in texts:
-        mine = _trigrams(text)
-        shared = Counter(i for gram in mine for i in holding.get(gram, ()))
-        if any(n >= overlap * (len(mine) + len(others[i]) - n) for i, n in shared.items()):
-            out.append(text)
-    return out
+    return _overlapping(texts, against, overlap, _trigrams)
 
 
 # Words of the frames short how-to questions share ("How can I make ... at home?"), left out when
@@ -174,15 +163,25 @@ def same_subject(texts: Sequence[str], against: Sequence[str], overlap: float) -
     least `overlap` (Jaccard): for short questions, where the shared frame alone would make every
     pair of `near_copies`, this finds two questions about the same thing ("How can I make soap?",
     "How do I make soap at home?")."""
-    others = [_subject(t) for t in against]
-    holding: dict[str, list[int]] = defaultdict(list)  # word -> the `against` texts with it
-    for i, words in enumerate(others):
-        for word in words:
-            holding[word].append(i)
+    return _overlapping(texts, against, overlap, _subject)
+
+
+def _overlapping(
+    texts: Sequence[str],
+    against: Sequence[str],
+    overlap: float,
+    key: Callable[[str], frozenset[Hashable]],
+) -> list[str]:
+    """The `texts` whose `key` set overlaps that of some `against` text by at least `overlap` (Jaccard)."""
+    others = [key(t) for t in against]
+    holding: dict[Hashable, list[int]] = defaultdict(list)  # item -> the `against` texts with it
+    for i, items in enumerate(others):
+        for item in items:
+            holding[item].append(i)
     out = []
     for text in texts:
-        mine = _subject(text)
-        shared = Counter(i for word in mine for i in holding.get(word, ()))
+        mine = key(text)
+        shared = Counter(i for item in mine for i in holding.get(item, ()))
         if any(n >= overlap * (len(mine) + len(others[i]) - n) for i, n in shared.items()):
             out.append(text)
     return out
