@@ -130,6 +130,8 @@ SPECIALIST_TENSE_1 = dataclasses.replace(VERSION_12, specialist=1.0)
 EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=0)
 WHY_REQUESTS = dataclasses.replace(SHIPPED, why_requests=3000)
 WHY_REQUESTS_600 = dataclasses.replace(SHIPPED, why_requests=600)
+FORMAT_TASKS = dataclasses.replace(SHIPPED, format_tasks=3000)
+WHY_AND_FORMATS = dataclasses.replace(SHIPPED, why_requests=3000, format_tasks=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
@@ -269,6 +271,10 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
     _since_version_7("version 13 + 600 rows of requests in why frames", WHY_REQUESTS_600),
     _since_version_7("version 13 + requests in why frames", WHY_REQUESTS),
+    _since_version_7("version 13 + harmless tasks in format frames", FORMAT_TASKS),
+    _since_version_7(
+        "version 13 + requests in why frames + harmless tasks in format frames", WHY_AND_FORMATS
+    ),
 ]
 
 

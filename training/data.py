@@ -137,6 +137,9 @@ class Recipe:
                          "Explain why ...", "Make the case that ..."), each harmful one beside a harmless
                          twin in the same frame on the same subject (training/requests_why/; count of
                          rows drawn, both labels).
+    format_tasks:        hand-written harmless writing and explanation tasks in format frames ("Write a
+                         Facebook post explaining how ...", "Create a program that ...") on sensitive
+                         but legitimate subjects, as negatives (training/requests_formats/; count).
     harmful_howto:       hand-written harmful short questions in the same frames (training/
                          howto_harmful/; count): without them the frames turn harmless and short
                          harmful questions pass.
@@ -205,6 +208,7 @@ class Recipe:
     everyday_howto: int = 0
     harmful_howto: int = 0
     why_requests: int = 0
+    format_tasks: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -724,6 +728,7 @@ def _harmful_train(
     neg += hand_written("howto_everyday", recipe.everyday_howto, seed)
     pos += hand_written_labelled("howto_harmful", recipe.harmful_howto, seed)  # all harmful
     pos += hand_written_labelled("requests_why", recipe.why_requests, seed)  # both labels
+    neg += hand_written("requests_formats", recipe.format_tasks, seed)
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -1,8 +1,9 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), requests_why, howto(_more), howto_everyday,
-howto_harmful, answers, protective_answers, harmful_answers, injected_docs, ai_docs, roleplay,
-jailbreak_languages) never contain a text of an evaluation-only check set, nor a near copy of one where
-the same kind of author wrote both, so the check-set figures are not a replay of training rows."""
+languages, requests, requests_more, requests_texts(_more), requests_why, requests_formats, howto(_more),
+howto_everyday, howto_harmful, answers, protective_answers, harmful_answers, injected_docs, ai_docs,
+roleplay, jailbreak_languages) never contain a text of an evaluation-only check set, nor a near copy of
+one where the same kind of author wrote both, so the check-set figures are not a replay of training
+rows."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def _check_texts() -> list[str]:
         "service",
         "ai_docs",
         "roleplay",
+        "requests_formats",
     ],
 )
 def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
