@@ -275,9 +275,12 @@ LIMITS = {
     'Requests for harmful persuasive writing in "why" frames ("Write a blog post explaining why '
     '...", "Explain why ...") are mostly missed (17% of training/requests_why_checkset.jsonl caught at '
     "the threshold): in the training rows that frame introduces debunking and explanations. Training "
-    "on 671 hand-written pairs in those frames (training/requests_why/) catches 57% of them, but "
-    "raises harmless look-alikes too and costs 2 points of dev recall (five seeds; bench/"
-    "BENCHMARKS.md), so it is not in the shipped recipe. "
+    "on 671 hand-written pairs in those frames (training/requests_why/) catches 57% of them but "
+    "costs 2 points of dev recall; with 779 harmless tasks in the same writing formats "
+    "(training/requests_formats/) it keeps dev recall and catches 60%, but flags 14% of harmless "
+    "requests in those frames with a protective aim (version 13: 6%), more FR/DE/ES, customer and "
+    "history prompts, and needs a lower threshold (five seeds; bench/BENCHMARKS.md), so neither is "
+    "in the shipped recipe; harmful_response still judges what such a request gets back. "
     "It knows the hazards it was shown: the generated taxonomy (versions 3 to 6) names several "
     "hundred subjects, so a request that names its "
     "hazard only by jargon (an exploit's name, a payload technique) or asks for a title not in its "
