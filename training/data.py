@@ -133,6 +133,9 @@ class Recipe:
     everyday_howto:      hand-written harmless short questions about everyday objects in the frames
                          harmful requests take ("How can I make ...?", "What's the best way to ...?",
                          "Where can I buy ...?"; training/howto_everyday/; count).
+    harmful_howto:       hand-written harmful short questions in the same frames (training/
+                         howto_harmful/; count): without them the frames turn harmless and short
+                         harmful questions pass.
     why_requests:        hand-written requests in "why" frames ("Write a blog post explaining why ...",
                          "Explain why ...", "Make the case that ..."), each harmful one beside a harmless
                          twin in the same frame on the same subject (training/requests_why/; count of
@@ -140,9 +143,6 @@ class Recipe:
     format_tasks:        hand-written harmless writing and explanation tasks in format frames ("Write a
                          Facebook post explaining how ...", "Create a program that ...") on sensitive
                          but legitimate subjects, as negatives (training/requests_formats/; count).
-    harmful_howto:       hand-written harmful short questions in the same frames (training/
-                         howto_harmful/; count): without them the frames turn harmless and short
-                         harmful questions pass.
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
