@@ -348,6 +348,10 @@ def _multilingual_lines(fig: dict[str, Any]) -> list[str]:
         "harmful requests in twelve areas and 80 harmless prompts: everyday, harm-adjacent, sensitive "
         "topics, factual questions; written apart from the training prompts of training/languages/, "
         "used only for this report):",
+        "languages_checkset_b": "Second helper-written check set (training/languages_check_b/: per "
+        "language 60 harmful requests in twelve areas and 100 harmless prompts: everyday, writing "
+        "tasks, harm-adjacent, sensitive topics, factual questions; written from a generic brief by "
+        "other sessions, after the first set had shaped the brief of training/requests_why_lang/):",
         "checkset": "First hand-written check set (training/multilingual_checkset.jsonl: per language "
         "30 harmful requests over the hazard categories, 15 harm-adjacent and 15 ordinary benign "
         "prompts; written apart from the generator, used only for this report):",

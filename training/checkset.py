@@ -68,6 +68,10 @@ MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jso
 # harmless prompts (everyday, harm-adjacent, sensitive topics, factual questions); written by helper
 # sessions apart from the training prompts of training/languages/.
 LANGUAGES_DIR = Path(__file__).resolve().parent / "languages_check"
+# A second such set, 60 harmful and 100 harmless per language (everyday, writing, harm-adjacent,
+# sensitive, factual), written from a generic brief after training/requests_why_lang/ had been asked
+# for with themes read off the first set's false positives (that folder's README).
+LANGUAGES_B_DIR = Path(__file__).resolve().parent / "languages_check_b"
 # 30 jailbreaks (six families) and 30 harmless persona, game, rule and system-prompt messages in each of
 # French, German and Spanish; `category` is "<lang>/<category>". Written apart from the training rows of
 # training/jailbreak_languages/ (jailbreak recall and false positives).

@@ -132,6 +132,7 @@ WHY_REQUESTS = dataclasses.replace(SHIPPED, why_requests=3000)
 WHY_REQUESTS_600 = dataclasses.replace(SHIPPED, why_requests=600)
 FORMAT_TASKS = dataclasses.replace(SHIPPED, format_tasks=3000)
 WHY_AND_FORMATS = dataclasses.replace(SHIPPED, why_requests=3000, format_tasks=3000)
+WHY_FORMATS_LANGUAGES = dataclasses.replace(WHY_AND_FORMATS, why_languages=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
@@ -275,6 +276,10 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7(
         "version 13 + requests in why frames + harmless tasks in format frames", WHY_AND_FORMATS
     ),
+    _since_version_7(
+        "version 13 + requests in why frames + format tasks, in English, French, German, Spanish",
+        WHY_FORMATS_LANGUAGES,
+    ),
 ]
 
 
@@ -307,6 +312,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "check": checkset.rows,
     "harmful-sounding words": functools.partial(checkset.rows, checkset.CONTRAST_PATH),
     "FR/DE/ES": checkset.language_rows,
+    "FR/DE/ES, second set": functools.partial(checkset.language_rows, checkset.LANGUAGES_B_DIR),
     "requests on texts": functools.partial(checkset.rows, checkset.TEXTS_PATH),
     "how-to questions": functools.partial(checkset.rows, checkset.HOWTO_PATH),
     "conduct": functools.partial(checkset.rows, checkset.CONDUCT_PATH),

@@ -143,6 +143,9 @@ class Recipe:
     format_tasks:        hand-written harmless writing and explanation tasks in format frames ("Write a
                          Facebook post explaining how ...", "Create a program that ...") on sensitive
                          but legitimate subjects, as negatives (training/requests_formats/; count).
+    why_languages:       the same in French, German and Spanish, of both labels: requests in "why"
+                         frames beside their harmless twins, and harmless writing tasks (training/
+                         requests_why_lang/; count of rows drawn).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -209,6 +212,7 @@ class Recipe:
     harmful_howto: int = 0
     why_requests: int = 0
     format_tasks: int = 0
+    why_languages: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -729,6 +733,7 @@ def _harmful_train(
     pos += hand_written_labelled("howto_harmful", recipe.harmful_howto, seed)  # all harmful
     pos += hand_written_labelled("requests_why", recipe.why_requests, seed)  # both labels
     neg += hand_written("requests_formats", recipe.format_tasks, seed)
+    pos += hand_written_labelled("requests_why_lang", recipe.why_languages, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -122,12 +122,14 @@ def multilingual(
     model: TextModel, dev_rows: Sequence[Example], points: dict[str, float]
 ) -> dict[str, dict[str, object]]:
     """FR/DE/ES figures at each operating point: flag rate per group of the generator's dev
-    templates, and per language of the two hand-written check sets (AUC, benign FP, harmful
-    recall): the first one (`checkset`) and the helper-written one (`languages_checkset`)."""
+    templates, and per language of the three hand-written check sets (AUC, benign FP, harmful
+    recall): the first one (`checkset`) and the helper-written ones (`languages_checkset`,
+    `languages_checkset_b`)."""
     dev_scores = model.scores([e.text for e in dev_rows])
     sets = {
         "checkset": checkset.rows(checkset.MULTILINGUAL_PATH),
         "languages_checkset": checkset.language_rows(),
+        "languages_checkset_b": checkset.language_rows(checkset.LANGUAGES_B_DIR),
     }
     scored = {key: (rows, model.scores([r.text for r in rows])) for key, rows in sets.items()}
     out: dict[str, dict[str, object]] = {}

@@ -1,9 +1,9 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), requests_why, requests_formats, howto(_more),
-howto_everyday, howto_harmful, answers, protective_answers, harmful_answers, injected_docs, ai_docs,
-roleplay, jailbreak_languages) never contain a text of an evaluation-only check set, nor a near copy of
-one where the same kind of author wrote both, so the check-set figures are not a replay of training
-rows."""
+languages, requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
+howto(_more), howto_everyday, howto_harmful, answers, protective_answers, harmful_answers,
+injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an evaluation-only
+check set, nor a near copy of one where the same kind of author wrote both, so the check-set figures
+are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -132,14 +132,23 @@ def test_document_corpora_have_no_near_copy_of_their_check_sets() -> None:
     assert checkset.near_copies(docs, [r.text for r in checkset.rows(checkset.AI_DOCS_PATH)], 0.3) == []
 
 
-def test_language_corpus_has_both_labels_in_three_languages_and_no_near_copy_of_a_check_set() -> None:
-    rows = data.hand_written_labelled("languages", 10**6, 13)
-    assert sum(e.label for e in rows) >= 1200 and len(rows) - sum(e.label for e in rows) >= 1600
-    check = checkset.language_rows()
-    assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"}
-    assert len(check) == 420 and sum(r.label for r in check) == 180
-    against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.MULTILINGUAL_PATH)]
-    assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
+@pytest.mark.parametrize(
+    ("folder", "harmful", "harmless"), [("languages", 1200, 1600), ("requests_why_lang", 240, 800)]
+)
+def test_language_corpora_have_both_labels_and_no_near_copy_of_a_check_set(
+    folder: str, harmful: int, harmless: int
+) -> None:
+    rows = data.hand_written_labelled(folder, 10**6, 13)
+    assert sum(e.label for e in rows) >= harmful and len(rows) - sum(e.label for e in rows) >= harmless
+    first, second = checkset.language_rows(), checkset.language_rows(checkset.LANGUAGES_B_DIR)
+    for check in (first, second):
+        assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"}
+    assert len(first) == 420 and sum(r.label for r in first) == 180
+    assert len(second) >= 400 and sum(r.label for r in second) >= 150
+    against = [r.text for r in first + second] + [r.text for r in checkset.rows(checkset.MULTILINGUAL_PATH)]
+    texts = [e.text for e in rows]
+    assert checkset.near_copies(texts, against, 0.3) == []
+    assert checkset.same_subject(texts, [r.text for r in second], 0.5) == []
 
 
 @pytest.mark.parametrize(
