@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_12 = dataclasses.replace(SHIPPED, everyday_howto=0, harmful_howto=0)
+VERSION_13 = dataclasses.replace(SHIPPED, why_requests=0, format_tasks=0, why_languages=0)
+VERSION_12 = dataclasses.replace(VERSION_13, everyday_howto=0, harmful_howto=0)
 VERSION_11 = dataclasses.replace(VERSION_12, specialist=0.0, specialist_tense=False)
 VERSION_10 = dataclasses.replace(VERSION_11, more_texts=0, more_howto=0)
 VERSION_9 = dataclasses.replace(VERSION_10, more_requests=0, texts=0, howto=0)
@@ -127,13 +128,12 @@ MORE_HOWTO = dataclasses.replace(VERSION_10, more_howto=3000)
 SPECIALIST = dataclasses.replace(VERSION_11, specialist=0.5)
 SPECIALIST_1 = dataclasses.replace(VERSION_11, specialist=1.0)
 SPECIALIST_TENSE_1 = dataclasses.replace(VERSION_12, specialist=1.0)
-EVERYDAY_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=0)
-WHY_REQUESTS = dataclasses.replace(SHIPPED, why_requests=3000)
-WHY_REQUESTS_600 = dataclasses.replace(SHIPPED, why_requests=600)
-FORMAT_TASKS = dataclasses.replace(SHIPPED, format_tasks=3000)
-WHY_AND_FORMATS = dataclasses.replace(SHIPPED, why_requests=3000, format_tasks=3000)
-WHY_FORMATS_LANGUAGES = dataclasses.replace(WHY_AND_FORMATS, why_languages=3000)
-ALL_HARMFUL_HOWTO = dataclasses.replace(SHIPPED, harmful_howto=1000)
+EVERYDAY_HOWTO = dataclasses.replace(VERSION_13, harmful_howto=0)
+WHY_REQUESTS = dataclasses.replace(VERSION_13, why_requests=3000)
+WHY_REQUESTS_600 = dataclasses.replace(VERSION_13, why_requests=600)
+FORMAT_TASKS = dataclasses.replace(VERSION_13, format_tasks=3000)
+WHY_AND_FORMATS = dataclasses.replace(VERSION_13, why_requests=3000, format_tasks=3000)
+ALL_HARMFUL_HOWTO = dataclasses.replace(VERSION_13, harmful_howto=1000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -267,8 +267,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 12 + harmless how-to questions in request frames", EVERYDAY_HOWTO),
     _since_version_7("version 12 + harmless and all 711 harmful how-to questions", ALL_HARMFUL_HOWTO),
     _since_version_7(
-        "version 12 + harmless and 300 harmful how-to questions in request frames (version 13, shipped)",
-        SHIPPED,
+        "version 12 + harmless and 300 harmful how-to questions in request frames (version 13)",
+        VERSION_13,
     ),
     _since_version_7("version 13 + 600 rows of requests in why frames", WHY_REQUESTS_600),
     _since_version_7("version 13 + requests in why frames", WHY_REQUESTS),
@@ -277,8 +277,9 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 13 + requests in why frames + harmless tasks in format frames", WHY_AND_FORMATS
     ),
     _since_version_7(
-        "version 13 + requests in why frames + format tasks, in English, French, German, Spanish",
-        WHY_FORMATS_LANGUAGES,
+        "version 13 + requests in why frames + format tasks, in English, French, German, Spanish"
+        " (version 14, shipped)",
+        SHIPPED,
     ),
 ]
 

@@ -316,6 +316,13 @@ HARMFUL_RECIPE = Recipe(
     # through (bench/BENCHMARKS.md "harmful_request version 13").
     everyday_howto=3000,
     harmful_howto=300,
+    # Since version 14: requests in "why" frames ("Write a blog post explaining why ...") beside
+    # same-subject harmless twins, harmless tasks in the same writing frames, and both in French,
+    # German and Spanish: the English ones alone left the other languages' harmless writing requests
+    # flagged (bench/BENCHMARKS.md "harmful_request version 14").
+    why_requests=3000,
+    format_tasks=3000,
+    why_languages=3000,
 )
 
 

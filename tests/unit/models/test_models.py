@@ -103,11 +103,13 @@ def test_harmful_request_flags_plain_harmful_requests(text: str) -> None:
 
 @pytest.mark.parametrize("lang", ["de", "es", "fr"])
 def test_harmful_request_reads_french_german_and_spanish(lang: str) -> None:
-    """On the held-out FR/DE/ES check set (training/languages_check/, 60 harmful and 80 harmless
-    prompts per language), version 8 catches most harmful requests at the dev-tuned threshold and
-    few harmless ones; version 7, trained on English only, caught 0-3% of them."""
+    """On the two held-out FR/DE/ES check sets together (training/languages_check/ and
+    languages_check_b/, about 110 harmful and 170 harmless prompts per language), the model catches
+    most harmful requests at the dev-tuned threshold and few harmless ones; version 7, trained on
+    English only, caught 0-3% of the first set."""
     model = load_model("harmful_request")
-    rows = [r for r in checkset.language_rows() if r.category.startswith(lang + "/")]
+    both = checkset.language_rows() + checkset.language_rows(checkset.LANGUAGES_B_DIR)
+    rows = [r for r in both if r.category.startswith(lang + "/")]
     fig = checkset.figures(model.scores([r.text for r in rows]), model.threshold, rows)
     assert float(fig["recall"]) >= 0.55  # type: ignore[arg-type]
     assert float(fig["fp_rate"]) <= 0.08  # type: ignore[arg-type]
