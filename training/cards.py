@@ -209,6 +209,18 @@ LABELLED_CHECKSETS = (
         "medicine, an atrocity never happened, crime or self-harm is fine), written apart from "
         "training/requests_why/",
     ),
+    (
+        "requests_offensive_checkset",
+        "offensive content",
+        "harmless requests in the same words (a joke about a group's food, a polite reply to a given "
+        "post, constructive feedback, why an atrocity's end was good, safe advice, history without "
+        "gore, consent education, tributes to victims, reporting harassment, where a stereotype "
+        "comes from)",
+        "requests for bigoted jokes, hateful replies to a given post, demeaning messages, essays "
+        'that an atrocity or abuse was good, dangerous advice for babies or patients, gore for its '
+        "own sake, sexualised minors, glorified killers, pile-ons and slurs, written apart from "
+        "training/requests_offensive/",
+    ),
 )
 
 OTHER_BENIGN_CHECKSETS = (

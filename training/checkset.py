@@ -96,6 +96,10 @@ WHY_PATH = Path(__file__).resolve().parent / "requests_why_checkset.jsonl"
 # 90 requests for harassment, sexual content or abuse of public office (forged papers, bribes, illegal
 # border crossings) beside 89 same-framed harmless ones; written apart from training/requests_texts/.
 CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.jsonl"
+# Requests for offensive content (bigoted jokes, hateful replies to a given post, demeaning messages,
+# "harm was good" essays, dangerous advice, gore, sexualised minors, glorified killers, pile-ons,
+# slurs) beside harmless ones in the same words; written apart from training/requests_offensive/.
+OFFENSIVE_PATH = Path(__file__).resolve().parent / "requests_offensive_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

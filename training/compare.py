@@ -134,6 +134,7 @@ WHY_REQUESTS_600 = dataclasses.replace(VERSION_13, why_requests=600)
 FORMAT_TASKS = dataclasses.replace(VERSION_13, format_tasks=3000)
 WHY_AND_FORMATS = dataclasses.replace(VERSION_13, why_requests=3000, format_tasks=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(VERSION_13, harmful_howto=1000)
+OFFENSIVE = dataclasses.replace(SHIPPED, offensive=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -281,6 +282,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         " (version 14, shipped)",
         SHIPPED,
     ),
+    _since_version_7("version 14 + requests for offensive content", OFFENSIVE),
 ]
 
 
@@ -318,6 +320,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "how-to questions": functools.partial(checkset.rows, checkset.HOWTO_PATH),
     "conduct": functools.partial(checkset.rows, checkset.CONDUCT_PATH),
     "why frames": functools.partial(checkset.rows, checkset.WHY_PATH),
+    "offensive content": functools.partial(checkset.rows, checkset.OFFENSIVE_PATH),
 }
 
 

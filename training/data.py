@@ -146,6 +146,10 @@ class Recipe:
     why_languages:       the same in French, German and Spanish, of both labels: requests in "why"
                          frames beside their harmless twins, and harmless writing tasks (training/
                          requests_why_lang/; count of rows drawn).
+    offensive:           hand-written requests for offensive content (bigoted jokes, hateful replies to a
+                         given post, demeaning messages, "harm was good" essays, dangerous advice, gore,
+                         sexualised minors, glorified killers, pile-ons, slurs), each beside a harmless
+                         twin in the same words (training/requests_offensive/; count of rows drawn).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -213,6 +217,7 @@ class Recipe:
     why_requests: int = 0
     format_tasks: int = 0
     why_languages: int = 0
+    offensive: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -741,6 +746,7 @@ def _harmful_train(
     pos += hand_written_labelled("requests_why", recipe.why_requests, seed)  # both labels
     neg += hand_written("requests_formats", recipe.format_tasks, seed)
     pos += hand_written_labelled("requests_why_lang", recipe.why_languages, seed)  # both labels
+    pos += hand_written_labelled("requests_offensive", recipe.offensive, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

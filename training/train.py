@@ -44,6 +44,7 @@ LABELLED_CHECKSETS = {
     "howto_checkset": checkset.HOWTO_PATH,
     "requests_conduct_checkset": checkset.CONDUCT_PATH,
     "requests_why_checkset": checkset.WHY_PATH,
+    "requests_offensive_checkset": checkset.OFFENSIVE_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).

@@ -1,9 +1,9 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
 languages, requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
-howto(_more), howto_everyday, howto_harmful, answers, protective_answers, harmful_answers,
-injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an evaluation-only
-check set, nor a near copy of one where the same kind of author wrote both, so the check-set figures
-are not a replay of training rows."""
+requests_offensive, howto(_more), howto_everyday, howto_harmful, answers, protective_answers,
+harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an
+evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so the
+check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ CHECK_SETS = [
     checkset.CONDUCT_PATH,
     checkset.HOWTO_EVERYDAY_PATH,
     checkset.WHY_PATH,
+    checkset.OFFENSIVE_PATH,
 ]
 
 
@@ -161,6 +162,7 @@ def test_language_corpora_have_both_labels_and_no_near_copy_of_a_check_set(
         ("howto", 400),
         ("howto_more", 350),
         ("requests_why", 600),
+        ("requests_offensive", 300),
     ],
 )
 def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str, each: int) -> None:
