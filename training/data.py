@@ -328,6 +328,10 @@ HARMFUL_RECIPE = Recipe(
     why_requests=3000,
     format_tasks=3000,
     why_languages=3000,
+    # Since version 15: requests for offensive content whose harm is in a word the protective rows
+    # share ("Write a racist joke about Mexicans" scored 0.66), each beside a same-word harmless twin
+    # (bench/BENCHMARKS.md "harmful_request version 15").
+    offensive=3000,
 )
 
 
