@@ -376,7 +376,8 @@ class RedisStore:
                 delay = min(delay * 2, self._interval)
             finally:
                 with contextlib.suppress(*_CONNECTION_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    # untyped in some redis releases, typed in others
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     async def _resync_loop(self) -> None:
         while True:
