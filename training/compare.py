@@ -135,6 +135,7 @@ WHY_REQUESTS_600 = dataclasses.replace(VERSION_13, why_requests=600)
 FORMAT_TASKS = dataclasses.replace(VERSION_13, format_tasks=3000)
 WHY_AND_FORMATS = dataclasses.replace(VERSION_13, why_requests=3000, format_tasks=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(VERSION_13, harmful_howto=1000)
+MORE_LANGUAGES = dataclasses.replace(SHIPPED, more_languages=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -283,6 +284,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         VERSION_14,
     ),
     _since_version_7("version 14 + requests for offensive content (version 15, shipped)", SHIPPED),
+    _since_version_7("version 15 + a second round of French, German, Spanish requests", MORE_LANGUAGES),
 ]
 
 

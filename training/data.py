@@ -150,6 +150,9 @@ class Recipe:
                          given post, demeaning messages, "harm was good" essays, dangerous advice, gore,
                          sexualised minors, glorified killers, pile-ons, slurs), each beside a harmless
                          twin in the same words (training/requests_offensive/; count of rows drawn).
+    more_languages:      a second round of French, German and Spanish prompts, mostly harmful requests
+                         over the twelve areas of training/languages/ in many phrasings
+                         (training/languages_more/; count of rows drawn, both labels).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -218,6 +221,7 @@ class Recipe:
     format_tasks: int = 0
     why_languages: int = 0
     offensive: int = 0
+    more_languages: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
 
@@ -751,6 +755,7 @@ def _harmful_train(
     neg += hand_written("requests_formats", recipe.format_tasks, seed)
     pos += hand_written_labelled("requests_why_lang", recipe.why_languages, seed)  # both labels
     pos += hand_written_labelled("requests_offensive", recipe.offensive, seed)  # both labels
+    pos += hand_written_labelled("languages_more", recipe.more_languages, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -1,5 +1,5 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
-languages, requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
+languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
 requests_offensive, howto(_more), howto_everyday, howto_harmful, answers, protective_answers,
 harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never contain a text of an
 evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so the
@@ -134,7 +134,8 @@ def test_document_corpora_have_no_near_copy_of_their_check_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    ("folder", "harmful", "harmless"), [("languages", 1200, 1600), ("requests_why_lang", 240, 800)]
+    ("folder", "harmful", "harmless"),
+    [("languages", 1200, 1600), ("requests_why_lang", 240, 800), ("languages_more", 600, 200)],
 )
 def test_language_corpora_have_both_labels_and_no_near_copy_of_a_check_set(
     folder: str, harmful: int, harmless: int
