@@ -52,7 +52,8 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_14 = dataclasses.replace(SHIPPED, offensive=0)
+VERSION_15 = dataclasses.replace(SHIPPED, more_languages=0)
+VERSION_14 = dataclasses.replace(VERSION_15, offensive=0)
 VERSION_13 = dataclasses.replace(VERSION_14, why_requests=0, format_tasks=0, why_languages=0)
 VERSION_12 = dataclasses.replace(VERSION_13, everyday_howto=0, harmful_howto=0)
 VERSION_11 = dataclasses.replace(VERSION_12, specialist=0.0, specialist_tense=False)
@@ -135,7 +136,6 @@ WHY_REQUESTS_600 = dataclasses.replace(VERSION_13, why_requests=600)
 FORMAT_TASKS = dataclasses.replace(VERSION_13, format_tasks=3000)
 WHY_AND_FORMATS = dataclasses.replace(VERSION_13, why_requests=3000, format_tasks=3000)
 ALL_HARMFUL_HOWTO = dataclasses.replace(VERSION_13, harmful_howto=1000)
-MORE_LANGUAGES = dataclasses.replace(SHIPPED, more_languages=3000)
 CONTRAST_1200 = dataclasses.replace(VERSION_6, contrast=1200)
 CONTRAST_ALL = dataclasses.replace(VERSION_6, contrast=1757)
 NO_QUESTIONS = Recipe(styled_benign=1500, questions_recast=1200, harmful_questions=False)
@@ -283,8 +283,10 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         " (version 14)",
         VERSION_14,
     ),
-    _since_version_7("version 14 + requests for offensive content (version 15, shipped)", SHIPPED),
-    _since_version_7("version 15 + a second round of French, German, Spanish requests", MORE_LANGUAGES),
+    _since_version_7("version 14 + requests for offensive content (version 15)", VERSION_15),
+    _since_version_7(
+        "version 15 + a second round of French, German, Spanish requests (version 16, shipped)", SHIPPED
+    ),
 ]
 
 

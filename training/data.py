@@ -336,6 +336,10 @@ HARMFUL_RECIPE = Recipe(
     # share ("Write a racist joke about Mexicans" scored 0.66), each beside a same-word harmless twin
     # (bench/BENCHMARKS.md "harmful_request version 15").
     offensive=3000,
+    # Since version 16: a second round of French, German and Spanish prompts, mostly harmful: the
+    # English rounds had moved those languages down their ROC curve (bench/BENCHMARKS.md
+    # "harmful_request version 16").
+    more_languages=3000,
 )
 
 

@@ -23,7 +23,7 @@ from training.fit import SEED, SPECIALIST_CONFIG, export, fit_parts, to_model, w
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "15", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "16", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
