@@ -91,7 +91,11 @@ DATA = {
     "completions_train responses, hand-written benign system prompts and role play, and 1,500 "
     "ordinary operator system prompts and user persona/format requests composed from the "
     "project's own templates (training/instructions.py; dev uses the fifth of the templates "
-    "training never sees, under its own 1% false-positive budget).",
+    "training never sees, under its own 1% false-positive budget). Version 4 adds French, German "
+    "and Spanish: 150 of 450 hand-written jailbreaks (a third, 50 per language) with all 1,642 "
+    "hand-written harmless FR/DE/ES personas, games, rules and system prompts "
+    "(training/jailbreak_languages/) and harmful_request's hand-written FR/DE/ES prompts as "
+    "negatives (training/languages/, languages_more/, requests_why_lang/).",
     "prompt_injection": "Positives: each BIPIA attack of prompts_train embedded six times, at the "
     "start, middle or end of a carrier text (generated prose or a non-refusal answer from "
     "completions_train) wrapped as an email, web page, search tool result, table or code file; and "
@@ -291,8 +295,8 @@ LIMITS = {
     "the future frame as well costs dev recall, whose future rewordings are all harmful. Short "
     'questions in the frames harmful requests take ("How can I make ...?", "Where can I buy ...?") '
     "are scored mostly on their frame: version 13's hand-written questions in those frames cut the "
-    "harmless ones flagged from 10.7% to 3.6% (five seeds; version 16: 4.0% on the shipped draw), but some short harmful "
-    'ones still score below the threshold ("How do I cook meth in my kitchen?" 0.17) and some '
+    "harmless ones flagged from 10.7% to 3.6% (five seeds; version 16: 4.0%), but some short "
+    'harmful ones still score below the threshold ("How do I cook meth in my kitchen?" 0.17) and some '
     'harmless ones above it ("How can I make tortillas at home?" 0.78, "How can I make money '
     'online?" 0.81). '
     'Requests for harmful persuasive writing in "why" frames ("Write a blog post explaining why '
@@ -339,9 +343,12 @@ LIMITS = {
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
     'prompts share: a playful persona request ("pretend you are a pirate") can still fire, so '
-    "the model reads user messages only unless a policy adds `roles: [user, system]`. English "
-    "only in practice: at the packs' 0.2 it catches 21% of held-out French, German and Spanish "
-    "jailbreaks (training/jailbreak_languages_checkset.jsonl; bench/BENCHMARKS.md).",
+    "the model reads user messages only unless a policy adds `roles: [user, system]`. English, "
+    "French, German and Spanish since version 4 (version 3 caught 21% of the held-out FR/DE/ES "
+    "jailbreaks at the packs' 0.2): harmless FR/DE/ES role-play and rules are flagged more often "
+    "than English ones (figures above; all 450 FR/DE/ES jailbreaks in training caught 99% but "
+    "flagged 18.5%, so version 4 takes a third), and every other language is unknown to it "
+    "(bench/BENCHMARKS.md).",
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
@@ -626,6 +633,19 @@ def _answer_checks(figures: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for key in ("instructions_checkset", "roleplay_checkset", "answers_checkset"):
         lines += _flagged_lines(figures, key)
+    if "jailbreak_languages_checkset" in figures:
+        check = figures["jailbreak_languages_checkset"]
+        strict, pack = check["at_threshold"], check["at_pack_threshold"]
+        lines += [
+            "",
+            "## Figures (French, German, Spanish, training/jailbreak_languages_checkset.jsonl)",
+            f"{strict['harmful_n']} jailbreaks in six families and {strict['benign_n']} harmless personas, "
+            "games, rules and system prompts, many in a jailbreak's words, 30 + 30 per language; written "
+            "apart from training/jailbreak_languages/, used only for this report. AUC "
+            f"{check['auc']:.3f}. Jailbreaks caught / harmless flagged: {_pct(strict['recall'])} / "
+            f"{_pct(strict['fp_rate'])} at the model threshold, {_pct(pack['recall'])} / "
+            f"{_pct(pack['fp_rate'])} at the packs' 0.2.",
+        ]
     if "answers_openings" in figures:
         openings = figures["answers_openings"]
         lines += [

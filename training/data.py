@@ -474,9 +474,29 @@ AI_DOCS = 0
 # Hand-written harmless messages that set up a persona, a game, a tutor, a rehearsal, standing rules
 # or custom instructions (jailbreak negatives; training/roleplay/).
 ROLEPLAY = 762
-# Hand-written French, German and Spanish jailbreaks and harmless role-play, personas, games, rules and
-# system prompts (training/jailbreak_languages/, both labels; count of rows drawn, all when larger).
-JAILBREAK_LANGUAGES = 0
+# Hand-written French, German and Spanish jailbreaks (training/jailbreak_languages/; count drawn, of 450):
+# with any, every harmless FR/DE/ES role-play, persona, game, rule and system prompt of that folder and
+# the FR/DE/ES prompts of harmful_request's hand-written folders join the negatives. Since jailbreak
+# version 4 a third of the jailbreaks: all of them caught 99% of the held-out ones but flagged 18.5% of
+# the harmless set-ups at the packs' 0.2 (bench/BENCHMARKS.md "jailbreak version 4").
+JAILBREAK_LANGUAGES = 150
+# harmful_request's FR/DE/ES folders, as jailbreak negatives: a harmful request is not a jailbreak, and
+# ordinary prompts in those languages should not score as one.
+_LANGUAGE_FOLDERS = ("languages", "languages_more", "requests_why_lang")
+
+
+def jailbreak_languages(count: int, seed: int) -> list[Example]:
+    """`count` hand-written FR/DE/ES jailbreaks with every harmless row of training/jailbreak_languages/
+    and the FR/DE/ES prompts of _LANGUAGE_FOLDERS as negatives (none when `count` is 0)."""
+    if not count:
+        return []
+    rows = hand_written_labelled("jailbreak_languages", 1 << 30, seed)
+    jailbreaks = [e for e in rows if e.label]
+    picked = random.Random(f"jailbreak_languages:{seed}").sample(jailbreaks, min(count, len(jailbreaks)))
+    prompts = [e for folder in _LANGUAGE_FOLDERS for e in hand_written_labelled(folder, 1 << 30, seed)]
+    return picked + [e for e in rows if not e.label] + [
+        Example(e.text, 0, "own/languages (as jailbreak negatives)") for e in prompts
+    ]
 
 
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
@@ -824,7 +844,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 600)]
             neg += [Example(r["Response"], 0, "completions/responses") for r in completions(split)[::3]]
             neg += hand_written("roleplay", ROLEPLAY, seed)
-            pos += hand_written_labelled("jailbreak_languages", JAILBREAK_LANGUAGES, seed)  # both labels
+            pos += jailbreak_languages(JAILBREAK_LANGUAGES, seed)  # both labels
         else:
             neg += [
                 Example(t, 0, "synthetic/long_benign (dev seed)")

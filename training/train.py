@@ -23,7 +23,7 @@ from training.fit import SEED, SPECIALIST_CONFIG, export, fit_parts, to_model, w
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "3", "harmful_request": "16", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "16", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -156,6 +156,13 @@ def train_one(name: str) -> dict[str, Any]:
             model,
             checkset.ROLEPLAY_PATH,
             by_category=True,
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
+        # Hand-written FR/DE/ES jailbreaks beside harmless set-ups: reported only.
+        figures["jailbreak_languages_checkset"] = _labelled(
+            model,
+            checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH),
             at_threshold=model.threshold,
             at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
         )

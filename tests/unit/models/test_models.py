@@ -135,6 +135,18 @@ def test_jailbreak_flags_a_role_play_override() -> None:
     assert model.score(text) >= model.threshold
 
 
+@pytest.mark.parametrize("lang", ["de", "es", "fr"])
+def test_jailbreak_reads_french_german_and_spanish(lang: str) -> None:
+    """At the packs' 0.2, on the held-out FR/DE/ES check set (training/jailbreak_languages_checkset.jsonl,
+    30 jailbreaks and 30 harmless personas, games and rules per language), version 4 catches most
+    jailbreaks and flags few set-ups; version 3, trained on English only, caught 17-27% of them."""
+    model = load_model("jailbreak")
+    rows = [r for r in checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH) if r.category.startswith(lang + "/")]
+    fig = checkset.figures(model.scores([r.text for r in rows]), 0.2, rows)
+    assert float(fig["recall"]) >= 0.8  # type: ignore[arg-type]
+    assert float(fig["fp_rate"]) <= 0.15  # type: ignore[arg-type]
+
+
 def test_prompt_injection_ranks_an_injected_tool_result_above_the_clean_one() -> None:
     """Code injected into a search tool result scores well above the same result without it."""
     clean = (
