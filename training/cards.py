@@ -352,7 +352,9 @@ LIMITS = {
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
-    "may pass. Its own material and its check sets come from the same kind of author, so the "
+    "may pass: it is English only (figures above; `python -m training.injection_lang_compare` measures "
+    "hand-written FR/DE/ES attacks, not shipped, bench/BENCHMARKS.md). Its own material and its "
+    "check sets come from the same kind of author, so the "
     "check-set figures may be optimistic. Clean text that mentions or addresses an assistant, or "
     "announces admin changes, in wording it has not seen can score high: on the dev hard negatives "
     "(held-out templates) that is what sets the threshold, and a fifth of the hand-written documents "
@@ -623,6 +625,18 @@ def _document_checks(figures: dict[str, Any]) -> list[str]:
                 if key.startswith("harmful/")
             )
             + ".",
+        ]
+    if "injection_languages_checkset" in figures:
+        check = figures["injection_languages_checkset"]
+        at = check["at_threshold"]
+        lines += [
+            "",
+            "## Figures (French, German, Spanish document pairs, "
+            "training/injection_languages_checkset.jsonl)",
+            f"{at['benign_n']} documents, 30 per language, each beside the same document with one planted "
+            "instruction to the AI; written apart from training/injections_lang/, used only for this "
+            f"report. At the model threshold: clean flagged {_pct(at['fp_rate'])}, attacked flagged "
+            f"{_pct(at['recall'])}; AUC {check['auc']:.3f}.",
         ]
     lines += _flagged_lines(figures, "ai_docs_checkset")
     return lines

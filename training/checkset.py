@@ -76,6 +76,10 @@ LANGUAGES_B_DIR = Path(__file__).resolve().parent / "languages_check_b"
 # French, German and Spanish; `category` is "<lang>/<category>". Written apart from the training rows of
 # training/jailbreak_languages/ (jailbreak recall and false positives).
 JAILBREAK_LANGUAGES_PATH = Path(__file__).resolve().parent / "jailbreak_languages_checkset.jsonl"
+# 90 pairs, 30 per language: a French, German or Spanish document (email, web page, ticket, review,
+# notes, JSON) with one planted instruction to the AI, and the same document without it; written apart
+# from training/injections_lang/ (prompt_injection; evaluation only).
+INJECTION_LANGUAGES_PATH = Path(__file__).resolve().parent / "injection_languages_checkset.jsonl"
 # 120 requests whose object is a text (reproducing copyrighted lyrics or books at length, editing or
 # answering a given text with a harmful aim, persuasive, demeaning or harm-hiding writing) beside 120
 # same-framed harmless ones; written apart from training/requests_texts/.

@@ -129,43 +129,7 @@ def train_one(name: str) -> dict[str, Any]:
         # Hand-written benign prompts (everyday chat; history and future questions): reported only.
         for key, path in BENIGN_CHECKSETS.items():
             figures[key] = _flagged(model, path, at_threshold=model.threshold, at_benign_budget_only=loose)
-    if name == "prompt_injection":
-        # Hand-written documents with and without an injected instruction: reported only.
-        figures["injection_checkset"] = _labelled(
-            model,
-            checkset.rows(checkset.INJECTION_PATH),
-            at_threshold=model.threshold,
-            at_pack_threshold=PACK_THRESHOLD,
-        )
-        # Hand-written document pairs (clean / one planted instruction) and clean documents about
-        # AI assistants: reported only.
-        figures["injected_docs_checkset"] = _labelled(
-            model, checkset.pair_rows(checkset.INJECTED_DOCS_PATH), at_threshold=model.threshold
-        )
-        figures["ai_docs_checkset"] = _flagged(model, checkset.AI_DOCS_PATH, at_threshold=model.threshold)
-    if name == "jailbreak":
-        # Hand-written ordinary system prompts and persona requests: reported only.
-        figures["instructions_checkset"] = _flagged(
-            model,
-            checkset.INSTRUCTIONS_PATH,
-            at_threshold=model.threshold,
-            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
-        )
-        # Hand-written role-play, persona and standing-rule messages of users: reported only.
-        figures["roleplay_checkset"] = _flagged(
-            model,
-            checkset.ROLEPLAY_PATH,
-            by_category=True,
-            at_threshold=model.threshold,
-            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
-        )
-        # Hand-written FR/DE/ES jailbreaks beside harmless set-ups: reported only.
-        figures["jailbreak_languages_checkset"] = _labelled(
-            model,
-            checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH),
-            at_threshold=model.threshold,
-            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
-        )
+    figures |= _instruction_checks(name, model)
     if name == "harmful_response":
         # Hand-written ordinary assistant answers: reported only.
         figures["answers_checkset"] = _flagged(
@@ -196,6 +160,53 @@ def train_one(name: str) -> dict[str, Any]:
     cards.write_card(MODELS_DIR / f"{name}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
+
+
+def _instruction_checks(name: str, model: Any) -> dict[str, Any]:
+    """prompt_injection's and jailbreak's hand-written check sets (reported only)."""
+    out: dict[str, Any] = {}
+    if name == "prompt_injection":
+        # Hand-written documents with and without an injected instruction: reported only.
+        out["injection_checkset"] = _labelled(
+            model,
+            checkset.rows(checkset.INJECTION_PATH),
+            at_threshold=model.threshold,
+            at_pack_threshold=PACK_THRESHOLD,
+        )
+        # Hand-written document pairs (clean / one planted instruction) and clean documents about
+        # AI assistants: reported only.
+        out["injected_docs_checkset"] = _labelled(
+            model, checkset.pair_rows(checkset.INJECTED_DOCS_PATH), at_threshold=model.threshold
+        )
+        out["ai_docs_checkset"] = _flagged(model, checkset.AI_DOCS_PATH, at_threshold=model.threshold)
+        # The same kind of pairs in French, German and Spanish: reported only.
+        out["injection_languages_checkset"] = _labelled(
+            model, checkset.pair_rows(checkset.INJECTION_LANGUAGES_PATH), at_threshold=model.threshold
+        )
+    if name == "jailbreak":
+        # Hand-written ordinary system prompts and persona requests: reported only.
+        out["instructions_checkset"] = _flagged(
+            model,
+            checkset.INSTRUCTIONS_PATH,
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
+        # Hand-written role-play, persona and standing-rule messages of users: reported only.
+        out["roleplay_checkset"] = _flagged(
+            model,
+            checkset.ROLEPLAY_PATH,
+            by_category=True,
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
+        # Hand-written FR/DE/ES jailbreaks beside harmless set-ups: reported only.
+        out["jailbreak_languages_checkset"] = _labelled(
+            model,
+            checkset.rows(checkset.JAILBREAK_LANGUAGES_PATH),
+            at_threshold=model.threshold,
+            at_pack_threshold=JAILBREAK_PACK_THRESHOLD,
+        )
+    return out
 
 
 def _labelled(model: Any, rows: list[checkset.CheckRow], **points: float) -> dict[str, Any]:

@@ -180,3 +180,13 @@ def test_jailbreak_language_corpus_has_no_near_copy_of_its_check_sets() -> None:
     against = [r.text for r in check] + [r.text for r in checkset.rows(checkset.ROLEPLAY_PATH)]
     against += [r.text for r in checkset.rows(checkset.INSTRUCTIONS_PATH)]
     assert checkset.near_copies([e.text for e in rows], against, 0.3) == []
+
+
+def test_injection_language_corpus_has_attacks_and_clean_bodies_in_three_languages() -> None:
+    rows = data._folder_rows("injections_lang")
+    attacks = [r["text"] for r in rows if r["kind"] == "attack"]
+    clean = [r["text"] for r in rows if r["kind"] == "clean"]
+    assert len(attacks) >= 400 and len(clean) >= 350
+    check = checkset.pair_rows(checkset.INJECTION_LANGUAGES_PATH)
+    assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"} and len(check) == 180
+    assert checkset.near_copies(attacks + clean, [r.text for r in check], 0.3) == []
