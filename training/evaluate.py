@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from guard.classify.models.loader import TextModel
@@ -161,3 +161,20 @@ def _per_language(
             "per_category": fig["per_category"],
         }
     return out
+
+
+def print_mean_rows(
+    first: str, counts: Sequence[int], runs_of: Callable[[int], list[dict[str, float]]], percent: bool
+) -> None:
+    """One markdown row per count: each figure's mean over the runs `runs_of(count)` returns (the
+    columns are the first runs' keys), as a percentage or as it is."""
+    header: list[str] = []
+    for count in counts:
+        runs = runs_of(count)
+        if not header:
+            header = sorted(runs[0])
+            print(f"| {first} | " + " | ".join(header) + " |")
+            print("|---|" + "---|" * len(header))
+        means = [sum(r[k] for r in runs) / len(runs) for k in header]
+        cells = [f"{100 * m:.1f}" if percent else f"{m:.3f}" for m in means]
+        print(f"| {count} | " + " | ".join(cells) + " |", flush=True)

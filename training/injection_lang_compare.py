@@ -18,7 +18,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from training import checkset, data, synthetic
+from training import checkset, data, evaluate, synthetic
 from training.data import Example
 from training.fit import refit_on_dev
 from training.train import CONFIG
@@ -79,15 +79,10 @@ def refit(count: int, seed: int) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     """One table row per count, means of the seeds."""
-    header: list[str] = []
-    for count in [int(a) for a in argv] or [0, 2]:
-        runs = [refit(count, seed) for seed in SEEDS]
-        if not header:
-            header = sorted(runs[0])
-            print("| embeddings per attack | " + " | ".join(header) + " |")
-            print("|---|" + "---|" * len(header))
-        means = [sum(r[k] for r in runs) / len(runs) for k in header]
-        print(f"| {count} | " + " | ".join(f"{m:.3f}" for m in means) + " |", flush=True)
+    counts = [int(a) for a in argv] or [0, 2]
+    evaluate.print_mean_rows(
+        "embeddings per attack", counts, lambda n: [refit(n, seed) for seed in SEEDS], percent=False
+    )
     return 0
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 
-from training import checkset, data
+from training import checkset, data, evaluate
 from training.fit import refit_on_dev
 from training.train import CONFIG, JAILBREAK_PACK_THRESHOLD
 
@@ -72,16 +72,10 @@ def main(argv: list[str]) -> int:
     languages = argv[:1] == ["--languages"]
     argv = argv[1:] if languages else argv
     counts = [int(a) for a in argv] or ([0, 10**6] if languages else [0, 400, 762])
-    header: list[str] = []
-    for count in counts:
-        runs = [refit(count, seed, count if languages else None) for seed in SEEDS]
-        if not header:
-            header = sorted(runs[0])
-            first = "FR/DE/ES rows" if languages else "role-play negatives"
-            print(f"| {first} | " + " | ".join(header) + " |")
-            print("|---|" + "---|" * len(header))
-        means = [sum(r[k] for r in runs) / len(runs) for k in header]
-        print(f"| {count} | " + " | ".join(f"{100 * m:.1f}" for m in means) + " |", flush=True)
+    first = "FR/DE/ES rows" if languages else "role-play negatives"
+    evaluate.print_mean_rows(
+        first, counts, lambda n: [refit(n, seed, n if languages else None) for seed in SEEDS], percent=True
+    )
     return 0
 
 
