@@ -483,6 +483,7 @@ JAILBREAK_LANGUAGES = 150
 # harmful_request's FR/DE/ES folders, as jailbreak negatives: a harmful request is not a jailbreak, and
 # ordinary prompts in those languages should not score as one.
 _LANGUAGE_FOLDERS = ("languages", "languages_more", "requests_why_lang")
+LANGUAGE_NEGATIVES_GROUP = "own/languages (as jailbreak negatives)"
 
 
 def jailbreak_languages(count: int, seed: int) -> list[Example]:
@@ -495,7 +496,7 @@ def jailbreak_languages(count: int, seed: int) -> list[Example]:
     picked = random.Random(f"jailbreak_languages:{seed}").sample(jailbreaks, min(count, len(jailbreaks)))
     prompts = [e for folder in _LANGUAGE_FOLDERS for e in hand_written_labelled(folder, 1 << 30, seed)]
     return picked + [e for e in rows if not e.label] + [
-        Example(e.text, 0, "own/languages (as jailbreak negatives)") for e in prompts
+        Example(e.text, 0, LANGUAGE_NEGATIVES_GROUP) for e in prompts
     ]
 
 

@@ -28,14 +28,16 @@ CHECK_SETS = {"ordinary instructions": checkset.INSTRUCTIONS_PATH, "role-play": 
 
 
 def refit(count: int, seed: int, languages: int | None = None) -> dict[str, float]:
-    """One fit with `count` role-play negatives (or, given `languages`, the shipped role-play and that
-    many FR/DE/ES rows): its figures as shares, keyed by column."""
-    ours = (
-        "own/roleplay",
-        "own/jailbreak_languages safe",
-        "own/jailbreak_languages unsafe",
-        "own/languages (as jailbreak negatives)",
-    )
+    """One fit with `count` role-play negatives and the shipped FR/DE/ES rows (or, given `languages`,
+    the shipped role-play and that many FR/DE/ES rows of both labels, without harmful_request's FR/DE/ES
+    prompts): its figures as shares, keyed by column."""
+    ours = ("own/roleplay",)
+    if languages is not None:
+        ours += (
+            "own/jailbreak_languages safe",
+            "own/jailbreak_languages unsafe",
+            data.LANGUAGE_NEGATIVES_GROUP,
+        )
     train = [e for e in data.build("jailbreak", "train", seed) if e.group not in ours]
     if languages is None:
         train += data.hand_written("roleplay", count, seed)
