@@ -21,12 +21,10 @@ from collections.abc import Callable, Sequence
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
 from training.data import Recipe
-from training.fit import fit_parts, parts_scores
+from training.fit import fit_parts, parts_scores, word_grams
 
 
-def words(text: str) -> list[str]:
-    """Word 1-2-grams only (the `w:` and `b:` features)."""
-    return [f for f in features(text) if f[:2] in ("w:", "b:")]
+words = word_grams
 
 
 def chars(text: str) -> list[str]:
@@ -52,7 +50,10 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_15 = dataclasses.replace(SHIPPED, more_languages=0)
+VERSION_16 = dataclasses.replace(SHIPPED, words=0.0)
+WORDS_C1 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.0)
+WORDS_C15 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.5)
+VERSION_15 = dataclasses.replace(VERSION_16, more_languages=0)
 VERSION_14 = dataclasses.replace(VERSION_15, offensive=0)
 VERSION_13 = dataclasses.replace(VERSION_14, why_requests=0, format_tasks=0, why_languages=0)
 VERSION_12 = dataclasses.replace(VERSION_13, everyday_howto=0, harmful_howto=0)
@@ -285,8 +286,11 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
     _since_version_7("version 14 + requests for offensive content (version 15)", VERSION_15),
     _since_version_7(
-        "version 15 + a second round of French, German, Spanish requests (version 16, shipped)", SHIPPED
+        "version 15 + a second round of French, German, Spanish requests (version 16)", VERSION_16
     ),
+    _since_version_7("version 16 + a word regression at weight 1, C=1", WORDS_C1),
+    _since_version_7("version 16 + a word regression at weight 1, C=1.5", WORDS_C15),
+    _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17, shipped)", SHIPPED),
 ]
 
 

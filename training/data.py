@@ -171,6 +171,11 @@ class Recipe:
                          times this weight, is added to the first one's.
     specialist_tense:    give the specialist the hand-written harmless past/future questions too
                          (training/pastfuture/), so it does not push history questions up.
+    words:               weight of a third regression (0: none) over word 1-2-grams only, fitted on
+                         the whole train set like the first: its vector is normalised on its own, so
+                         a few telling words ("meth", "hate mail") are not drowned by the hundred
+                         character n-grams around them; its decision, times this weight, is added.
+    words_c:             that regression's inverse regularisation strength (scikit-learn's C).
     """
 
     styled_benign: int = 0
@@ -224,6 +229,8 @@ class Recipe:
     more_languages: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
+    words: float = 0.0
+    words_c: float = 2.0
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -340,6 +347,12 @@ HARMFUL_RECIPE = Recipe(
     # English rounds had moved those languages down their ROC curve (bench/BENCHMARKS.md
     # "harmful_request version 16").
     more_languages=3000,
+    # Since version 17: a third regression over word 1-2-grams alone, at weight 1, C=2, normalised
+    # on its own so that a few telling words are not drowned by the character n-grams around them;
+    # every seed and every hand-written two-label set gained (bench/BENCHMARKS.md "harmful_request
+    # version 17").
+    words=1.0,
+    words_c=2.0,
 )
 
 

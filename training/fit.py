@@ -22,6 +22,14 @@ from training.data import Example, Recipe
 SEED = 13
 # The specialist regression of a recipe (data.Recipe.specialist): chosen in training/compare.py.
 SPECIALIST_CONFIG = {"c": 1.0, "max_features": 60000}
+# The word regression of a recipe (data.Recipe.words) keeps this many word 1-2-grams; its C is the
+# recipe's `words_c`.
+WORD_GRAMS = 60000
+
+
+def word_grams(text: str) -> list[str]:
+    """Word 1-2-grams only (the `w:` and `b:` features)."""
+    return [f for f in features(text) if f[:2] in ("w:", "b:")]
 
 
 def fit(
@@ -56,14 +64,20 @@ def fit_parts(
     max_features: int,
     analyzer: Any = features,
 ) -> list[Part]:
-    """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for one,
-    the specialist over `data.specialist_set` at the recipe's weight."""
+    """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for them,
+    the specialist over `data.specialist_set` and the word regression over `train`, each at the
+    recipe's weight."""
     weights = data.weights(train, recipe)
     main = fit(train, c=c, max_features=max_features, analyzer=analyzer, sample_weight=weights)
     parts: list[Part] = [(1.0, *main)]
     if recipe.specialist:
         special = fit(data.specialist_set(train, recipe, seed), **SPECIALIST_CONFIG, analyzer=analyzer)
         parts.append((recipe.specialist, *special))
+    if recipe.words:
+        worded = fit(
+            train, c=recipe.words_c, max_features=WORD_GRAMS, analyzer=word_grams, sample_weight=weights
+        )
+        parts.append((recipe.words, *worded))
     return parts
 
 

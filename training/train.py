@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from training import cards, checkset, data, evaluate
-from training.fit import SEED, SPECIALIST_CONFIG, export, fit_parts, to_model, write
+from training.fit import SEED, SPECIALIST_CONFIG, WORD_GRAMS, export, fit_parts, to_model, write
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "16", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "17", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -73,10 +73,10 @@ def train_one(name: str) -> dict[str, Any]:
     train = data.build(name, "train", SEED)
     dev = data.build(name, "dev", SEED)
     # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
-    # only harmful_request takes its specialist.
+    # only harmful_request takes its specialist and word regression.
     recipe = data.HARMFUL_RECIPE
     if name != "harmful_request":
-        recipe = dataclasses.replace(recipe, specialist=0.0)
+        recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0)
     parts = fit_parts(train, recipe, SEED, **CONFIG[name])
     meta = {
         "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
@@ -90,6 +90,8 @@ def train_one(name: str) -> dict[str, Any]:
             "config": SPECIALIST_CONFIG,
             "trained_on": f"{len(specialist)} examples ({sum(e.label for e in specialist)} positive)",
         }
+    if recipe.words:
+        meta["words"] = {"weight": recipe.words, "config": {"c": recipe.words_c, "max_features": WORD_GRAMS}}
     version = VERSIONS.get(name, VERSION)
     raw = export(name, version, parts, 0.5, meta)
     model = to_model(name, raw)
@@ -109,6 +111,7 @@ def train_one(name: str) -> dict[str, Any]:
         "threshold_benign_budget_only": raw["meta"].get("threshold_benign_budget_only"),
         "features": len(raw["grams"]),
         "specialist": meta.get("specialist"),
+        "words": meta.get("words"),
         "train_groups": _group_sizes(train),
         "groups": [vars(g) for g in evaluate.per_group(dev, scores, model.threshold)],
         "f1": evaluate.f1_at(dev, scores, model.threshold),
