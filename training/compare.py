@@ -23,7 +23,6 @@ from training import checkset, data, evaluate
 from training.data import Recipe
 from training.fit import fit_parts, parts_scores, word_grams
 
-
 words = word_grams
 
 
