@@ -104,6 +104,9 @@ CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.json
 # "harm was good" essays, dangerous advice, gore, sexualised minors, glorified killers, pile-ons,
 # slurs) beside harmless ones in the same words; written apart from training/requests_offensive/.
 OFFENSIVE_PATH = Path(__file__).resolve().parent / "requests_offensive_checkset.jsonl"
+# Requests to reproduce a passage, excerpt, pages or chapter of an in-copyright work beside harmless
+# ones in the same frames; written apart from training/requests_excerpts/.
+EXCERPTS_PATH = Path(__file__).resolve().parent / "requests_excerpts_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
+EXCERPTS = dataclasses.replace(SHIPPED, excerpts=3000)
 VERSION_16 = dataclasses.replace(SHIPPED, words=0.0)
 WORDS_C1 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.0)
 WORDS_C15 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.5)
@@ -290,6 +291,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 16 + a word regression at weight 1, C=1", WORDS_C1),
     _since_version_7("version 16 + a word regression at weight 1, C=1.5", WORDS_C15),
     _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17, shipped)", SHIPPED),
+    _since_version_7("version 17 + requests for excerpts of copyrighted works", EXCERPTS),
 ]
 
 
@@ -328,6 +330,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "conduct": functools.partial(checkset.rows, checkset.CONDUCT_PATH),
     "why frames": functools.partial(checkset.rows, checkset.WHY_PATH),
     "offensive content": functools.partial(checkset.rows, checkset.OFFENSIVE_PATH),
+    "excerpts": functools.partial(checkset.rows, checkset.EXCERPTS_PATH),
 }
 
 

@@ -153,6 +153,10 @@ class Recipe:
     more_languages:      a second round of French, German and Spanish prompts, mostly harmful requests
                          over the twelve areas of training/languages/ in many phrasings
                          (training/languages_more/; count of rows drawn, both labels).
+    excerpts:            hand-written requests to reproduce a passage, excerpt, pages or chapter of an
+                         in-copyright work, each beside a harmless twin in the same frame (a
+                         public-domain work, a summary or short quote, writing in the author's
+                         style, the user's own text; training/requests_excerpts/; count of rows).
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -227,6 +231,7 @@ class Recipe:
     why_languages: int = 0
     offensive: int = 0
     more_languages: int = 0
+    excerpts: int = 0
     specialist: float = 0.0
     specialist_tense: bool = False
     words: float = 0.0
@@ -794,6 +799,7 @@ def _harmful_train(
     pos += hand_written_labelled("requests_why_lang", recipe.why_languages, seed)  # both labels
     pos += hand_written_labelled("requests_offensive", recipe.offensive, seed)  # both labels
     pos += hand_written_labelled("languages_more", recipe.more_languages, seed)  # both labels
+    pos += hand_written_labelled("requests_excerpts", recipe.excerpts, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
