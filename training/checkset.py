@@ -105,7 +105,8 @@ CONDUCT_PATH = Path(__file__).resolve().parent / "requests_conduct_checkset.json
 # slurs) beside harmless ones in the same words; written apart from training/requests_offensive/.
 OFFENSIVE_PATH = Path(__file__).resolve().parent / "requests_offensive_checkset.jsonl"
 # Requests to reproduce a passage, excerpt, pages or chapter of an in-copyright work beside harmless
-# ones in the same frames; written apart from training/requests_excerpts/.
+# ones in the same frames; written apart from training/requests_excerpts/ (70 + 70; five near copies
+# of older training rows taken out).
 EXCERPTS_PATH = Path(__file__).resolve().parent / "requests_excerpts_checkset.jsonl"
 
 
