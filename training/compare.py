@@ -49,10 +49,10 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-EXCERPTS = dataclasses.replace(SHIPPED, excerpts=3000)
-VERSION_16 = dataclasses.replace(SHIPPED, words=0.0)
-WORDS_C1 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.0)
-WORDS_C15 = dataclasses.replace(SHIPPED, words=1.0, words_c=1.5)
+VERSION_17 = dataclasses.replace(SHIPPED, excerpts=0)
+VERSION_16 = dataclasses.replace(VERSION_17, words=0.0)
+WORDS_C1 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.0)
+WORDS_C15 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.5)
 VERSION_15 = dataclasses.replace(VERSION_16, more_languages=0)
 VERSION_14 = dataclasses.replace(VERSION_15, offensive=0)
 VERSION_13 = dataclasses.replace(VERSION_14, why_requests=0, format_tasks=0, why_languages=0)
@@ -290,8 +290,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
     _since_version_7("version 16 + a word regression at weight 1, C=1", WORDS_C1),
     _since_version_7("version 16 + a word regression at weight 1, C=1.5", WORDS_C15),
-    _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17, shipped)", SHIPPED),
-    _since_version_7("version 17 + requests for excerpts of copyrighted works", EXCERPTS),
+    _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17)", VERSION_17),
+    _since_version_7("version 17 + requests for excerpts of copyrighted works (version 18, shipped)", SHIPPED),
 ]
 
 

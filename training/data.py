@@ -358,6 +358,10 @@ HARMFUL_RECIPE = Recipe(
     # version 17").
     words=1.0,
     words_c=2.0,
+    # Since version 18: requests to reproduce a passage, excerpt, pages or chapter of an in-copyright
+    # work beside same-frame harmless twins ("Generate a long passage from <a recent book>" scored
+    # under 0.2; bench/BENCHMARKS.md "harmful_request version 18").
+    excerpts=3000,
 )
 
 

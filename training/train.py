@@ -23,7 +23,7 @@ from training.fit import SEED, SPECIALIST_CONFIG, WORD_GRAMS, export, fit_parts,
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "17", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "18", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -45,6 +45,7 @@ LABELLED_CHECKSETS = {
     "requests_conduct_checkset": checkset.CONDUCT_PATH,
     "requests_why_checkset": checkset.WHY_PATH,
     "requests_offensive_checkset": checkset.OFFENSIVE_PATH,
+    "requests_excerpts_checkset": checkset.EXCERPTS_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).
