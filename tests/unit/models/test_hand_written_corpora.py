@@ -2,8 +2,8 @@
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
 requests_offensive, requests_excerpts, howto(_more), howto_everyday, howto_harmful, answers,
 protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
-contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author wrote both, so the
-check-set figures are not a replay of training rows."""
+contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
+wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
