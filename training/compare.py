@@ -49,7 +49,9 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_17 = dataclasses.replace(SHIPPED, excerpts=0)
+VERSION_18 = dataclasses.replace(SHIPPED, bigrams=0.0)
+BIGRAMS_1 = dataclasses.replace(SHIPPED, bigrams=1.0)
+VERSION_17 = dataclasses.replace(VERSION_18, excerpts=0)
 VERSION_16 = dataclasses.replace(VERSION_17, words=0.0)
 WORDS_C1 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.0)
 WORDS_C15 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.5)
@@ -291,7 +293,15 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 16 + a word regression at weight 1, C=1", WORDS_C1),
     _since_version_7("version 16 + a word regression at weight 1, C=1.5", WORDS_C15),
     _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17)", VERSION_17),
-    _since_version_7("version 17 + requests for excerpts of copyrighted works (version 18, shipped)", SHIPPED),
+    _since_version_7("version 17 + requests for excerpts of copyrighted works (version 18)", VERSION_18),
+    _since_version_7(
+        "version 18 + a bigram regression with harmless past/future questions at weight 0.5 (version 19,"
+        " shipped)",
+        SHIPPED,
+    ),
+    _since_version_7(
+        "version 18 + a bigram regression with harmless past/future questions at weight 1", BIGRAMS_1
+    ),
 ]
 
 

@@ -180,6 +180,10 @@ class Recipe:
                          a few telling words ("meth", "hate mail") are not drowned by the hundred
                          character n-grams around them; its decision, times this weight, is added.
     words_c:             that regression's inverse regularisation strength (scikit-learn's C).
+    bigrams:             weight of a fourth regression (0: none) over word bigrams only, fitted on the
+                         train set plus every hand-written harmless past/future question
+                         (training/pastfuture/) as a negative: word pairs carry the frames of harmful
+                         requests, and without those questions the tense frames alone would count.
     """
 
     styled_benign: int = 0
@@ -236,6 +240,7 @@ class Recipe:
     specialist_tense: bool = False
     words: float = 0.0
     words_c: float = 2.0
+    bigrams: float = 0.0
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -268,6 +273,15 @@ def specialist_set(train: list[Example], recipe: Recipe, seed: int) -> list[Exam
     own = [e for e in train if e.group.startswith(SPECIALIST_GROUPS)]
     folders = ("service", "lookalike") + (("pastfuture",) if recipe.specialist_tense else ())
     return own + [e for folder in folders for e in hand_written(folder, 1 << 30, seed)]
+
+
+def bigram_set(
+    train: list[Example], train_weights: list[float], seed: int
+) -> tuple[list[Example], list[float]]:
+    """The bigram regression's rows and fitting weights: `train` with its weights, and every
+    hand-written harmless past/future question (training/pastfuture/) at weight 1."""
+    questions = hand_written("pastfuture", 1 << 30, seed)
+    return train + questions, train_weights + [1.0] * len(questions)
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -362,6 +376,11 @@ HARMFUL_RECIPE = Recipe(
     # work beside same-frame harmless twins ("Generate a long passage from <a recent book>" scored
     # under 0.2; bench/BENCHMARKS.md "harmful_request version 18").
     excerpts=3000,
+    # Since version 19: a fourth regression over word bigrams alone, at weight 0.5, C=2, fitted with
+    # the hand-written harmless past/future questions as extra negatives (without them it flagged a
+    # third more of the harmless history questions); every seed gained (bench/BENCHMARKS.md
+    # "harmful_request version 19").
+    bigrams=0.5,
 )
 
 

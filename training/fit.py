@@ -27,9 +27,18 @@ SPECIALIST_CONFIG = {"c": 1.0, "max_features": 60000}
 WORD_GRAMS = 60000
 
 
+# The bigram regression of a recipe (data.Recipe.bigrams).
+BIGRAM_CONFIG = {"c": 2.0, "max_features": 60000}
+
+
 def word_grams(text: str) -> list[str]:
     """Word 1-2-grams only (the `w:` and `b:` features)."""
     return [f for f in features(text) if f[:2] in ("w:", "b:")]
+
+
+def bigram_grams(text: str) -> list[str]:
+    """Word bigrams only (the `b:` features)."""
+    return [f for f in features(text) if f[:2] == "b:"]
 
 
 def fit(
@@ -65,8 +74,8 @@ def fit_parts(
     analyzer: Any = features,
 ) -> list[Part]:
     """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for them,
-    the specialist over `data.specialist_set` and the word regression over `train`, each at the
-    recipe's weight."""
+    the specialist over `data.specialist_set`, the word regression over `train` and the bigram
+    regression over `data.bigram_set`, each at the recipe's weight."""
     weights = data.weights(train, recipe)
     main = fit(train, c=c, max_features=max_features, analyzer=analyzer, sample_weight=weights)
     parts: list[Part] = [(1.0, *main)]
@@ -78,6 +87,10 @@ def fit_parts(
             train, c=recipe.words_c, max_features=WORD_GRAMS, analyzer=word_grams, sample_weight=weights
         )
         parts.append((recipe.words, *worded))
+    if recipe.bigrams:
+        rows, row_weights = data.bigram_set(train, weights, seed)
+        paired = fit(rows, **BIGRAM_CONFIG, analyzer=bigram_grams, sample_weight=row_weights)
+        parts.append((recipe.bigrams, *paired))
     return parts
 
 

@@ -18,12 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from training import cards, checkset, data, evaluate
-from training.fit import SEED, SPECIALIST_CONFIG, WORD_GRAMS, export, fit_parts, to_model, write
+from training.fit import (
+    BIGRAM_CONFIG,
+    SEED,
+    SPECIALIST_CONFIG,
+    WORD_GRAMS,
+    export,
+    fit_parts,
+    to_model,
+    write,
+)
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "18", "harmful_response": "3"}
+VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -74,10 +83,10 @@ def train_one(name: str) -> dict[str, Any]:
     train = data.build(name, "train", SEED)
     dev = data.build(name, "dev", SEED)
     # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
-    # only harmful_request takes its specialist and word regression.
+    # only harmful_request takes its specialist, word and bigram regressions.
     recipe = data.HARMFUL_RECIPE
     if name != "harmful_request":
-        recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0)
+        recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0, bigrams=0.0)
     parts = fit_parts(train, recipe, SEED, **CONFIG[name])
     meta = {
         "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
@@ -93,6 +102,13 @@ def train_one(name: str) -> dict[str, Any]:
         }
     if recipe.words:
         meta["words"] = {"weight": recipe.words, "config": {"c": recipe.words_c, "max_features": WORD_GRAMS}}
+    if recipe.bigrams:
+        rows, _ = data.bigram_set(train, data.weights(train, recipe), SEED)
+        meta["bigrams"] = {
+            "weight": recipe.bigrams,
+            "config": BIGRAM_CONFIG,
+            "trained_on": f"{len(rows)} examples ({sum(e.label for e in rows)} positive)",
+        }
     version = VERSIONS.get(name, VERSION)
     raw = export(name, version, parts, 0.5, meta)
     model = to_model(name, raw)
@@ -113,6 +129,7 @@ def train_one(name: str) -> dict[str, Any]:
         "features": len(raw["grams"]),
         "specialist": meta.get("specialist"),
         "words": meta.get("words"),
+        "bigrams": meta.get("bigrams"),
         "train_groups": _group_sizes(train),
         "groups": [vars(g) for g in evaluate.per_group(dev, scores, model.threshold)],
         "f1": evaluate.f1_at(dev, scores, model.threshold),
