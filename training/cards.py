@@ -493,41 +493,28 @@ def _by_category(per_category: dict[str, float]) -> str:
     )
 
 
-def _specialist(specialist: dict[str, Any] | None) -> list[str]:
-    """The card's lines on a second, specialist regression (none for a single regression)."""
-    if not specialist:
-        return []
-    return [
-        f"A second regression of the same kind (config `{specialist['config']}`), the specialist, is fitted "
-        f"only on the rows written against a subject ({specialist['trained_on']}: harmful requests beside "
-        "harmless twins on the same subjects or in the same frames, look-alikes, everyday, customer and "
-        "past/future messages; `training/data.py` `specialist_set`). The score is "
-        f"sigmoid(decision of the first + {specialist['weight']} x decision of the specialist).",
-    ]
+# What the card says of each extra regression a model may have (figures key -> sentence template,
+# filled with that regression's meta: weight, config, trained_on).
+EXTRA_REGRESSIONS = {
+    "specialist": "A second regression of the same kind (config `{config}`), the specialist, is fitted "
+    "only on the rows written against a subject ({trained_on}: harmful requests beside harmless twins "
+    "on the same subjects or in the same frames, look-alikes, everyday, customer and past/future "
+    "messages; `training/data.py` `specialist_set`). The score is sigmoid(decision of the first + "
+    "{weight} x decision of the specialist).",
+    "words": "A further regression over word 1-2-grams only (config `{config}`) is fitted on the whole "
+    "training set like the first. Its vector is normalised on its own, so a few telling words count "
+    "for more than in the first, where a hundred character n-grams surround them. {weight} x its "
+    "decision is added to the sum before the sigmoid.",
+    "bigrams": "A fourth regression over word bigrams only (config `{config}`) is fitted on the training "
+    "set plus every hand-written harmless past/future question ({trained_on}; `training/data.py` "
+    "`bigram_set`), so that the tense frames alone do not count as harm. {weight} x its decision is "
+    "added to the sum before the sigmoid.",
+}
 
 
-def _words(words: dict[str, Any] | None) -> list[str]:
-    """The card's lines on a word regression (none when the model has none)."""
-    if not words:
-        return []
-    return [
-        f"A further regression over word 1-2-grams only (config `{words['config']}`) is fitted on the "
-        "whole training set like the first. Its vector is normalised on its own, so a few telling words "
-        "count for more than in the first, where a hundred character n-grams surround them. "
-        f"{words['weight']} x its decision is added to the sum before the sigmoid.",
-    ]
-
-
-def _bigrams(bigrams: dict[str, Any] | None) -> list[str]:
-    """The card's lines on a bigram regression (none when the model has none)."""
-    if not bigrams:
-        return []
-    return [
-        f"A fourth regression over word bigrams only (config `{bigrams['config']}`) is fitted on the "
-        f"training set plus every hand-written harmless past/future question ({bigrams['trained_on']}; "
-        "`training/data.py` `bigram_set`), so that the tense frames alone do not count as harm. "
-        f"{bigrams['weight']} x its decision is added to the sum before the sigmoid.",
-    ]
+def _extra_regressions(figures: dict[str, Any]) -> list[str]:
+    """The card's lines on the regressions beside the first (none for a single regression)."""
+    return [text.format(**figures[key]) for key, text in EXTRA_REGRESSIONS.items() if figures.get(key)]
 
 
 def write_card(path: Path, figures: dict[str, Any]) -> None:
@@ -544,9 +531,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "characters removed, case folded, look-alike letters and leetspeak folded; see "
         "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
-        *_specialist(figures.get("specialist")),
-        *_words(figures.get("words")),
-        *_bigrams(figures.get("bigrams")),
+        *_extra_regressions(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",
