@@ -69,6 +69,8 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         index = index_of(choice, i)
         if isinstance(delta.get("content"), str) and delta["content"]:
             deltas.append(Delta(index, ("choices", i, "delta", "content"), delta["content"]))
+        # Empty arguments count too: the chunk that opens a tool call (its id and name, arguments
+        # "") then goes out in order with the call's text.
         for k, call in enumerate(list_at(delta, "tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):

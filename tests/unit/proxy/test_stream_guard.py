@@ -253,6 +253,18 @@ async def test_secret_in_tool_call_arguments_cuts() -> None:
     assert got.finish == {0: "content_filter"}
 
 
+async def test_a_tool_call_opened_with_empty_arguments_keeps_its_id_and_name() -> None:
+    """OpenAI opens a streamed tool call with its id, name and empty arguments: that chunk reaches
+    the client once, before the call's (redacted) arguments."""
+    args = orjson.dumps({"to": EMAIL, "subject": "quarterly numbers for the team"}).decode()
+    got, _ = await run(tool_stream(["", *(args[i:i + 5] for i in range(0, len(args), 5))]),
+                       only(SHORT_PII, check_chars=4))
+    calls = [c for e in got.events for ch in e["choices"] for c in ch["delta"].get("tool_calls") or ()]
+    assert [(c["id"], c["function"]["name"]) for c in calls if "id" in c] == [("call_0", "lookup")]
+    assert "id" in calls[0] and orjson.loads(got.args[0])["to"] == MASK
+    assert got.finish == {0: "tool_calls"}
+
+
 async def test_legacy_completions_are_guarded() -> None:
     """/v1/completions streams are redacted across chunks like chat."""
     pieces = [EMAIL_TEXT[i:i + 3] for i in range(0, len(EMAIL_TEXT), 3)]
