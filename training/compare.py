@@ -21,9 +21,8 @@ from collections.abc import Callable, Sequence
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
 from training.data import Recipe
-from training.fit import fit_parts, parts_scores, word_grams
-
-words = word_grams
+from training.fit import fit_parts, parts_scores
+from training.fit import word_grams as words
 
 
 def chars(text: str) -> list[str]:
