@@ -50,6 +50,8 @@ TWINS_FP = Recipe(
 SHIPPED = data.HARMFUL_RECIPE
 VERSION_18 = dataclasses.replace(SHIPPED, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(SHIPPED, bigrams=1.0)
+WORDS_PASTFUTURE = dataclasses.replace(SHIPPED, words_pastfuture=True)
+WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
 VERSION_17 = dataclasses.replace(VERSION_18, excerpts=0)
 VERSION_16 = dataclasses.replace(VERSION_17, words=0.0)
 WORDS_C1 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.0)
@@ -300,6 +302,12 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
     _since_version_7(
         "version 18 + a bigram regression with harmless past/future questions at weight 1", BIGRAMS_1
+    ),
+    _since_version_7(
+        "version 19, word regression fitted with harmless past/future questions, C=2", WORDS_PASTFUTURE
+    ),
+    _since_version_7(
+        "version 19, word regression fitted with harmless past/future questions, C=1", WORDS_PASTFUTURE_C1
     ),
 ]
 

@@ -180,6 +180,8 @@ class Recipe:
                          a few telling words ("meth", "hate mail") are not drowned by the hundred
                          character n-grams around them; its decision, times this weight, is added.
     words_c:             that regression's inverse regularisation strength (scikit-learn's C).
+    words_pastfuture:    fit the word regression on `bigram_set` (with the harmless past/future
+                         questions as extra negatives) instead of the train set alone.
     bigrams:             weight of a fourth regression (0: none) over word bigrams only, fitted on the
                          train set plus every hand-written harmless past/future question
                          (training/pastfuture/) as a negative: word pairs carry the frames of harmful
@@ -240,6 +242,7 @@ class Recipe:
     specialist_tense: bool = False
     words: float = 0.0
     words_c: float = 2.0
+    words_pastfuture: bool = False
     bigrams: float = 0.0
 
 

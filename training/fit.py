@@ -74,8 +74,9 @@ def fit_parts(
     analyzer: Any = features,
 ) -> list[Part]:
     """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for them,
-    the specialist over `data.specialist_set`, the word regression over `train` and the bigram
-    regression over `data.bigram_set`, each at the recipe's weight."""
+    the specialist over `data.specialist_set`, the word regression over `train` (or `data.bigram_set`
+    with `words_pastfuture`) and the bigram regression over `data.bigram_set`, each at the recipe's
+    weight."""
     weights = data.weights(train, recipe)
     main = fit(train, c=c, max_features=max_features, analyzer=analyzer, sample_weight=weights)
     parts: list[Part] = [(1.0, *main)]
@@ -83,8 +84,11 @@ def fit_parts(
         special = fit(data.specialist_set(train, recipe, seed), **SPECIALIST_CONFIG, analyzer=analyzer)
         parts.append((recipe.specialist, *special))
     if recipe.words:
+        rows, row_weights = (
+            data.bigram_set(train, weights, seed) if recipe.words_pastfuture else (train, weights)
+        )
         worded = fit(
-            train, c=recipe.words_c, max_features=WORD_GRAMS, analyzer=word_grams, sample_weight=weights
+            rows, c=recipe.words_c, max_features=WORD_GRAMS, analyzer=word_grams, sample_weight=row_weights
         )
         parts.append((recipe.words, *worded))
     if recipe.bigrams:
