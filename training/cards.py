@@ -246,6 +246,15 @@ LABELLED_CHECKSETS = (
         "requests to reproduce a passage, excerpt, pages, a chapter or a scene of an in-copyright "
         "book, script, article, poem, song or program, written apart from training/requests_excerpts/",
     ),
+    (
+        "futures_checkset",
+        "future and speculative frames",
+        "harmless futurism, science fiction and curiosity about the future (\"Describe a future "
+        "where ...\", \"What will X look like in 2070?\"), 31 of them on sensitive subjects (future "
+        "policing, addiction treatment, cyber defence, arms control)",
+        "harmful requests dressed in the same frames (a synthesis, exploit code, a scam script, "
+        "propaganda, a plan against a named person), written apart from training/futures/",
+    ),
 )
 
 OTHER_BENIGN_CHECKSETS = (

@@ -108,6 +108,10 @@ OFFENSIVE_PATH = Path(__file__).resolve().parent / "requests_offensive_checkset.
 # ones in the same frames; written apart from training/requests_excerpts/ (70 + 70; five near copies
 # of older training rows taken out).
 EXCERPTS_PATH = Path(__file__).resolve().parent / "requests_excerpts_checkset.jsonl"
+# Requests in future and speculative frames ("Describe a future where ...", "How will people ... in
+# 2070?"): 80 harmful, 113 harmless (31 of them on sensitive subjects); written apart from
+# training/futures/ (seven near copies of dev, check-set or training lines taken out).
+FUTURES_PATH = Path(__file__).resolve().parent / "futures_checkset.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

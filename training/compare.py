@@ -52,6 +52,9 @@ VERSION_18 = dataclasses.replace(SHIPPED, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(SHIPPED, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(SHIPPED, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
+FUTURES = dataclasses.replace(SHIPPED, futures=3000)
+FUTURES_BIGRAMS = dataclasses.replace(SHIPPED, futures_bigrams=True)
+FUTURES_BOTH = dataclasses.replace(FUTURES, futures_bigrams=True)
 VERSION_17 = dataclasses.replace(VERSION_18, excerpts=0)
 VERSION_16 = dataclasses.replace(VERSION_17, words=0.0)
 WORDS_C1 = dataclasses.replace(VERSION_17, words=1.0, words_c=1.0)
@@ -309,6 +312,15 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7(
         "version 19, word regression fitted with harmless past/future questions, C=1", WORDS_PASTFUTURE_C1
     ),
+    _since_version_7("version 19, 90,000 n-grams in the first regression", SHIPPED, 90000),
+    _since_version_7("version 19, 120,000 n-grams in the first regression", SHIPPED, 120000),
+    _since_version_7("version 19 + requests in future and speculative frames", FUTURES),
+    _since_version_7(
+        "version 19, future and speculative frames in the bigram regression only", FUTURES_BIGRAMS
+    ),
+    _since_version_7(
+        "version 19 + future and speculative frames, in the bigram regression too", FUTURES_BOTH
+    ),
 ]
 
 
@@ -348,6 +360,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "why frames": functools.partial(checkset.rows, checkset.WHY_PATH),
     "offensive content": functools.partial(checkset.rows, checkset.OFFENSIVE_PATH),
     "excerpts": functools.partial(checkset.rows, checkset.EXCERPTS_PATH),
+    "future frames": functools.partial(checkset.rows, checkset.FUTURES_PATH),
 }
 
 

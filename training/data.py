@@ -157,6 +157,12 @@ class Recipe:
                          in-copyright work, each beside a harmless twin in the same frame (a
                          public-domain work, a summary or short quote, writing in the author's
                          style, the user's own text; training/requests_excerpts/; count of rows).
+    futures:             hand-written requests in future and speculative frames ("Describe a future
+                         where ...", "What will X look like in 20 years?"), harmful ones beside
+                         same-frame harmless twins, and harmless ones alone (training/futures/; count
+                         of rows).
+    futures_bigrams:     give the bigram regression every row of training/futures/ as extra rows, as
+                         it has the harmless past/future questions.
     howto_future:        draw the future-frame rows of training/howto/ too ("How will people ... in
                          2040?"); left out, since they cost dev recall on the future rewordings.
     requests_tense:      draw the harmless past/future rows of training/requests/ too (category
@@ -238,6 +244,8 @@ class Recipe:
     offensive: int = 0
     more_languages: int = 0
     excerpts: int = 0
+    futures: int = 0
+    futures_bigrams: bool = False
     specialist: float = 0.0
     specialist_tense: bool = False
     words: float = 0.0
@@ -279,12 +287,15 @@ def specialist_set(train: list[Example], recipe: Recipe, seed: int) -> list[Exam
 
 
 def bigram_set(
-    train: list[Example], train_weights: list[float], seed: int
+    train: list[Example], train_weights: list[float], seed: int, recipe: Recipe
 ) -> tuple[list[Example], list[float]]:
     """The bigram regression's rows and fitting weights: `train` with its weights, and every
-    hand-written harmless past/future question (training/pastfuture/) at weight 1."""
-    questions = hand_written("pastfuture", 1 << 30, seed)
-    return train + questions, train_weights + [1.0] * len(questions)
+    hand-written harmless past/future question (training/pastfuture/) at weight 1 (and every row of
+    training/futures/, if the recipe says)."""
+    extra = hand_written("pastfuture", 1 << 30, seed)
+    if recipe.futures_bigrams:
+        extra += hand_written_labelled("futures", 1 << 30, seed)
+    return train + extra, train_weights + [1.0] * len(extra)
 
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
@@ -826,6 +837,7 @@ def _harmful_train(
     pos += hand_written_labelled("requests_offensive", recipe.offensive, seed)  # both labels
     pos += hand_written_labelled("languages_more", recipe.more_languages, seed)  # both labels
     pos += hand_written_labelled("requests_excerpts", recipe.excerpts, seed)  # both labels
+    pos += hand_written_labelled("futures", recipe.futures, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 

@@ -85,14 +85,14 @@ def fit_parts(
         parts.append((recipe.specialist, *special))
     if recipe.words:
         rows, row_weights = (
-            data.bigram_set(train, weights, seed) if recipe.words_pastfuture else (train, weights)
+            data.bigram_set(train, weights, seed, recipe) if recipe.words_pastfuture else (train, weights)
         )
         worded = fit(
             rows, c=recipe.words_c, max_features=WORD_GRAMS, analyzer=word_grams, sample_weight=row_weights
         )
         parts.append((recipe.words, *worded))
     if recipe.bigrams:
-        rows, row_weights = data.bigram_set(train, weights, seed)
+        rows, row_weights = data.bigram_set(train, weights, seed, recipe)
         paired = fit(rows, **BIGRAM_CONFIG, analyzer=bigram_grams, sample_weight=row_weights)
         parts.append((recipe.bigrams, *paired))
     return parts

@@ -55,6 +55,7 @@ LABELLED_CHECKSETS = {
     "requests_why_checkset": checkset.WHY_PATH,
     "requests_offensive_checkset": checkset.OFFENSIVE_PATH,
     "requests_excerpts_checkset": checkset.EXCERPTS_PATH,
+    "futures_checkset": checkset.FUTURES_PATH,
 }
 
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).
@@ -103,7 +104,7 @@ def train_one(name: str) -> dict[str, Any]:
     if recipe.words:
         meta["words"] = {"weight": recipe.words, "config": {"c": recipe.words_c, "max_features": WORD_GRAMS}}
     if recipe.bigrams:
-        rows, _ = data.bigram_set(train, data.weights(train, recipe), SEED)
+        rows, _ = data.bigram_set(train, data.weights(train, recipe), SEED, recipe)
         meta["bigrams"] = {
             "weight": recipe.bigrams,
             "config": BIGRAM_CONFIG,

@@ -1,6 +1,6 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
-requests_offensive, requests_excerpts, howto(_more), howto_everyday, howto_harmful, answers,
+requests_offensive, requests_excerpts, futures, howto(_more), howto_everyday, howto_harmful, answers,
 protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
 contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
@@ -33,6 +33,7 @@ CHECK_SETS = [
     checkset.WHY_PATH,
     checkset.OFFENSIVE_PATH,
     checkset.EXCERPTS_PATH,
+    checkset.FUTURES_PATH,
 ]
 
 
@@ -166,6 +167,7 @@ def test_language_corpora_have_both_labels_and_no_near_copy_of_a_check_set(
         ("requests_why", 600),
         ("requests_offensive", 300),
         ("requests_excerpts", 200),
+        ("futures", 400),
     ],
 )
 def test_english_requests_have_both_labels_and_no_near_copy_of_a_check_set(folder: str, each: int) -> None:
