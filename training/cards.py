@@ -316,7 +316,10 @@ LIMITS = {
     "themselves, the future frame most: the harmless how-to questions in present and past frames "
     "of versions 10 to 12 cut the harmless history questions flagged from a third to a sixth, but "
     "over a quarter of harmless future questions score above the threshold (figures above); teaching "
-    "the future frame as well costs dev recall, whose future rewordings are all harmful. Short "
+    "the future frame as well costs dev recall, whose future rewordings are all harmful: it flags "
+    "8.8% of the harmless speculative requests of training/futures_checkset.jsonl (\"Describe a "
+    'future where doctors use AI to diagnose every illness" 0.98), and the same-frame pairs of '
+    "training/futures/ that cut that to 2% cost 5 points of dev recall (bench/BENCHMARKS.md). Short "
     'questions in the frames harmful requests take ("How can I make ...?", "Where can I buy ...?") '
     "are scored mostly on their frame: version 13's hand-written questions in those frames cut the "
     "harmless ones flagged from 10.7% to 3.6% (five seeds; version 19: 4.6%), but some short "
