@@ -7,6 +7,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from guard.classify.models.loader import TextModel
 from training import checkset, synthetic
@@ -163,8 +164,11 @@ def _per_language(
     return out
 
 
+T = TypeVar("T")
+
+
 def print_mean_rows(
-    first: str, counts: Sequence[int], runs_of: Callable[[int], list[dict[str, float]]], percent: bool
+    first: str, counts: Sequence[T], runs_of: Callable[[T], list[dict[str, float]]], percent: bool
 ) -> None:
     """One markdown row per count: each figure's mean over the runs `runs_of(count)` returns (the
     columns are the first runs' keys), as a percentage or as it is."""

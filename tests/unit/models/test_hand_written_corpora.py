@@ -7,6 +7,7 @@ wrote both, so the check-set figures are not a replay of training rows."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,14 @@ def test_injection_language_corpus_has_attacks_and_clean_bodies_in_three_languag
     check = checkset.pair_rows(checkset.INJECTION_LANGUAGES_PATH)
     assert {r.category.split("/")[0] for r in check} == {"de", "es", "fr"} and len(check) == 180
     assert checkset.near_copies(attacks + clean, [r.text for r in check], 0.3) == []
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_the_second_round_of_clean_documents_is_long_and_talks_about_ai_and_orders(language: str) -> None:
+    """The longer clean documents (training/injections_lang/<language>_docs.jsonl): orders to human
+    readers and talk about AI assistants, never a planted instruction."""
+    path = data.HERE / "injections_lang" / f"{language}_docs.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 140 and {r["kind"] for r in rows} == {"clean"}
+    assert sum(len(r["text"].split()) for r in rows) / len(rows) >= 80
+    assert sum(r["orders_people"] for r in rows) >= 50 and sum(r["mentions_ai"] for r in rows) >= 50
