@@ -116,7 +116,12 @@ DATA = {
     "that give orders to people, say 'ignore'/'disregard', talk about passwords, admins, policies "
     "or AI assistants. Every template list is split five ways: one fifth only for the dev split, so "
     "the dev figures on this material measure phrasings the model was not fitted on. Written "
-    "independently of training/injection_checkset.jsonl, which is evaluation only.",
+    "independently of training/injection_checkset.jsonl, which is evaluation only. Version 3 adds "
+    "French, German and Spanish: each of 417 hand-written planted instructions (eight families) "
+    "embedded once in a clean body of its language, and each of 810 clean bodies wrapped once as a "
+    "negative: 360 short ones and 450 longer documents, a third of them with orders to their human "
+    "readers ('ignorez le message précédent') and a third talking about AI assistants, prompts and "
+    "rules without addressing one (training/injections_lang/).",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
@@ -385,8 +390,13 @@ LIMITS = {
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
-    "may pass: it is English only (figures above; `python -m training.injection_lang_compare` measures "
-    "hand-written FR/DE/ES attacks, not shipped, bench/BENCHMARKS.md). Its own material and its "
+    "may pass. French, German and Spanish since version 3: it flags about two in five of the "
+    "held-out FR/DE/ES planted instructions at the threshold and none of their clean documents "
+    "(figures above); one planted sentence in a long document weighs little in its n-gram vector, "
+    "so it ranks them well (AUC 0.98) but scores them lower than English ones. Embedding each "
+    "attack more often raised that recall but flagged more English documents and cost dev "
+    "recall (bench/BENCHMARKS.md, prompt_injection version 3); every other language is unknown "
+    "to it. Its own material and its "
     "check sets come from the same kind of author, so the "
     "check-set figures may be optimistic. Clean text that mentions or addresses an assistant, or "
     "announces admin changes, in wording it has not seen can score high: on the dev hard negatives "
@@ -397,8 +407,7 @@ LIMITS = {
     "raised those figures a lot but made short generic documents score as attacks, so it is not "
     "shipped (bench/BENCHMARKS.md, prompt_injection). Instructions that are "
     'harmless on their own ("What is the capital of Brazil?") are only attacks in context, and a '
-    "linear model sees no context. English only: on a few FR/DE/ES probes, overrides and benign "
-    "'please ignore my last message' sentences score alike (bench/BENCHMARKS.md).",
+    "linear model sees no context.",
     "harmful_response": "Trained on responses to GPTFuzz jailbreak questions and on hand-written "
     "answers; version 1, without the ordinary answers, flagged 35.5% of the hand-written ordinary "
     "answers (bench/BENCHMARKS.md), because compliance itself looked harmful, and version 2, without "

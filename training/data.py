@@ -524,6 +524,36 @@ def _own_injections(split: str, rng: random.Random) -> list[Example]:
 # attacks, so ordinary questions quoted in one were flagged (bench/BENCHMARKS.md, prompt_injection).
 INJECTED_DOC_PAIRS = 0
 AI_DOCS = 0
+# Since version 3: each hand-written French, German and Spanish planted instruction of
+# training/injections_lang/ embedded this many times in a clean body of its language (the first
+# round's short bodies and the second round's longer documents), each body wrapped as many times as
+# a negative (bench/BENCHMARKS.md, "prompt_injection version 3"; `injection_lang_compare` measures
+# other counts).
+LANGUAGE_INJECTIONS = 1
+
+
+def language_injections(count: int, bodies: str, seed: int) -> list[Example]:
+    """Each FR/DE/ES attack of training/injections_lang/ embedded `count` times in a clean body of its
+    language, and each clean body wrapped `count` times, as documents of both labels. `bodies`: "docs"
+    takes the first round's bodies and the second round's longer documents (`<language>_docs.jsonl`:
+    orders to human readers, talk about AI assistants), "long" the longer ones alone, "" the first
+    round's alone. Drawn with their own generator so the other draws do not move."""
+    rng = random.Random(f"injections_lang:{seed}")
+    out = []
+    for path in sorted((HERE / "injections_lang").glob("??.jsonl")):
+        rows = _jsonl(path)
+        attacks = [r["text"] for r in rows if r["kind"] == "attack"]
+        clean = [r["text"] for r in rows if r["kind"] == "clean"]
+        if bodies:
+            long = [r["text"] for r in _jsonl(path.with_name(f"{path.stem}_docs.jsonl"))]
+            clean = long if bodies == "long" else clean + long
+        for attack in attacks * count:
+            doc = synthetic.wrap_document(synthetic.embed(attack, rng.choice(clean), rng), rng)
+            out.append(Example(doc, 1, "own/injections_lang"))
+        out += [
+            Example(synthetic.wrap_document(c, rng), 0, "own/injections_lang clean") for c in clean * count
+        ]
+    return out
 
 
 # Hand-written harmless messages that set up a persona, a game, a tutor, a rehearsal, standing rules
@@ -550,9 +580,11 @@ def jailbreak_languages(count: int, seed: int) -> list[Example]:
     jailbreaks = [e for e in rows if e.label]
     picked = random.Random(f"jailbreak_languages:{seed}").sample(jailbreaks, min(count, len(jailbreaks)))
     prompts = [e for folder in _LANGUAGE_FOLDERS for e in hand_written_labelled(folder, 1 << 30, seed)]
-    return picked + [e for e in rows if not e.label] + [
-        Example(e.text, 0, LANGUAGE_NEGATIVES_GROUP) for e in prompts
-    ]
+    return (
+        picked
+        + [e for e in rows if not e.label]
+        + [Example(e.text, 0, LANGUAGE_NEGATIVES_GROUP) for e in prompts]
+    )
 
 
 # Operators' system prompts and users' persona/format requests (training/instructions.py), as
@@ -593,12 +625,11 @@ RESPONSE_OPENINGS = 2000
 
 def _folder_rows(folder: str) -> list[dict[str, Any]]:
     """Every JSON line of training/<folder>/*.jsonl, files in name order."""
-    return [
-        json.loads(line)
-        for path in sorted((HERE / folder).glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    return [row for path in sorted((HERE / folder).glob("*.jsonl")) for row in _jsonl(path)]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def hand_written(folder: str, count: int, seed: int) -> list[Example]:
@@ -841,8 +872,15 @@ def _harmful_train(
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
 
-def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIPE) -> list[Example]:
-    """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request."""
+def build(
+    model: str,
+    split: str,
+    seed: int = 13,
+    recipe: Recipe = HARMFUL_RECIPE,
+    injections: tuple[int, str] = (LANGUAGE_INJECTIONS, "docs"),
+) -> list[Example]:
+    """The labelled set of `model` on `split` (`train` or `dev`); `recipe` shapes harmful_request,
+    `injections` (count, bodies of `language_injections`) prompt_injection's FR/DE/ES documents."""
     rng = random.Random(f"{model}:{split}:{seed}")
     rows = prompts(split)
     if model == "harmful_request" and split == "train" and recipe.dna_scope:
@@ -876,6 +914,7 @@ def build(model: str, split: str, seed: int = 13, recipe: Recipe = HARMFUL_RECIP
         if split == "train":
             docs += hand_written_pairs("injected_docs", INJECTED_DOC_PAIRS, seed)
             docs += hand_written("ai_docs", AI_DOCS, seed)
+            docs += language_injections(*injections, seed)
         return docs
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]

@@ -31,8 +31,9 @@ from training.fit import (
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
 VERSION = "1"
-# Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families.
-VERSIONS = {"prompt_injection": "2", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
+# Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
+# adds French, German and Spanish planted instructions (data.language_injections).
+VERSIONS = {"prompt_injection": "3", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
