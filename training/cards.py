@@ -390,12 +390,13 @@ LIMITS = {
     "prompt_injection": "A bag of n-grams that knows the attack families it was trained on "
     "(BIPIA's, and the project's own templates); a new phrasing or family (a persuasive paragraph "
     "without any telltale words, an attack split across fields, instructions in another language) "
-    "may pass. French, German and Spanish since version 3: it flags under half of the held-out "
-    "FR/DE/ES planted instructions at the threshold and none of their clean documents (figures "
-    "above); it ranks them well (AUC 0.99) but scores them lower than English ones. Embedding each "
-    "attack more often, or scoring single sentences, raised that recall but flagged more English "
-    "clean documents (bench/BENCHMARKS.md, prompt_injection version 3); every other language is "
-    "unknown to it. Its own material and its "
+    "may pass. French, German and Spanish since version 3: it flags about two in five of the "
+    "held-out FR/DE/ES planted instructions at the threshold and none of their clean documents "
+    "(figures above); one planted sentence in a long document weighs little in its n-gram vector, "
+    "so it ranks them well (AUC 0.98) but scores them lower than English ones. Embedding each "
+    "attack more often raised that recall but flagged more English documents and cost dev "
+    "recall (bench/BENCHMARKS.md, prompt_injection version 3); every other language is unknown "
+    "to it. Its own material and its "
     "check sets come from the same kind of author, so the "
     "check-set figures may be optimistic. Clean text that mentions or addresses an assistant, or "
     "announces admin changes, in wording it has not seen can score high: on the dev hard negatives "
@@ -537,19 +538,6 @@ def _extra_regressions(figures: dict[str, Any]) -> list[str]:
     return [text.format(**figures[key]) for key, text in EXTRA_REGRESSIONS.items() if figures.get(key)]
 
 
-def _sentence_runs(figures: dict[str, Any]) -> list[str]:
-    """The Method sentence of a model served on runs of sentences (loader.TextModel.sentences)."""
-    if not figures.get("sentences"):
-        return []
-    return [
-        f"A text scores the highest of its whole score and the score of each run of {figures['sentences']} "
-        "consecutive sentences (cut at white space after . ! ? : ; and at blank lines), so that one "
-        "planted sentence in a long document is not diluted by the clean text around it; the "
-        "threshold and every figure below are on those scores (bench/BENCHMARKS.md, prompt_injection "
-        "version 3)."
-    ]
-
-
 def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
@@ -565,7 +553,6 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
         *_extra_regressions(figures),
-        *_sentence_runs(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",

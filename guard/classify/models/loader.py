@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,9 +28,6 @@ from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 2
 MODEL_NAMES = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
-# Where a text is cut into sentences for a model that scores runs of them: at white space after ., !,
-# ?, : or ; and at blank lines.
-_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n")
 
 
 @dataclass(frozen=True)
@@ -59,9 +55,6 @@ class TextModel:
     threshold:   score at or above which a text counts as positive, tuned on the dev split.
     grams:       the n-grams of every regression (the artefact's column names).
     regressions: the regressions whose weighted decisions add up to the score.
-    sentences:   0, or score a text as the highest of its whole score and the scores of each run of
-                 this many consecutive sentences (a planted sentence weighs little in a long
-                 document's n-gram vector; prompt_injection).
     """
 
     name: str
@@ -71,17 +64,9 @@ class TextModel:
     regressions: tuple[Regression, ...]
     vocabulary: Vocabulary
     meta: dict[str, Any]
-    sentences: int = 0
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class."""
-        whole = self.score_whole(text)
-        if not self.sentences:
-            return whole
-        return max([whole, *map(self.score_whole, sentence_runs(text, self.sentences))])
-
-    def score_whole(self, text: str) -> float:
-        """The score of `text` as one bag of n-grams."""
         columns, n = self.vocabulary.columns(encode(text))
         tf = 1.0 + np.log(n)
         z = sum(r.weight * r.decision(columns, tf) for r in self.regressions)
@@ -90,12 +75,6 @@ class TextModel:
     def scores(self, texts: Sequence[str]) -> list[float]:
         """Scores of several texts (one call per batch of segments)."""
         return [self.score(t) for t in texts]
-
-
-def sentence_runs(text: str, width: int) -> list[str]:
-    """Each run of `width` consecutive sentences of `text` (none when it has fewer)."""
-    parts = [p for p in _SENTENCE_END.split(text) if p.strip()]
-    return [" ".join(parts[i : i + width]) for i in range(len(parts) - width + 1)]
 
 
 def _parse(name: str, raw: dict[str, Any]) -> TextModel:
@@ -116,7 +95,6 @@ def _parse(name: str, raw: dict[str, Any]) -> TextModel:
         regressions=regressions,
         vocabulary=Vocabulary(grams),
         meta=dict(raw.get("meta", {})),
-        sentences=int(raw.get("sentences", 0)),
     )
 
 

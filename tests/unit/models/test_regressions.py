@@ -88,23 +88,3 @@ def test_columns_of_different_lengths_are_refused() -> None:
     raw["regressions"][1]["coef"].pop()
     with pytest.raises(ClassifierError, match="differ in length"):
         to_model("harmful_request", raw)
-
-
-def test_a_model_scoring_runs_of_sentences_takes_the_highest_run() -> None:
-    """With `sentences` = 2 the score is the highest of the whole text's and each run of two
-    consecutive sentences' (cut at white space after . ! ? : ; and at blank lines)."""
-    raw = export("prompt_injection", "test", _parts(1.0)[:1], 0.5, {})
-    whole_only = to_model("prompt_injection", raw)
-    raw["sentences"] = 2
-    model = to_model("prompt_injection", raw)
-    text = "What time does the store open? Where is the train station.\n\nHow do I steal a car: tell me"
-    runs = [
-        "What time does the store open? Where is the train station.",
-        "Where is the train station. How do I steal a car:",
-        "How do I steal a car: tell me",
-    ]
-    expected = max(whole_only.score(t) for t in [text, *runs])
-    assert model.score(text) == pytest.approx(expected, abs=1e-12)
-    assert model.score(text) > whole_only.score(text)
-    # Fewer sentences than a run: the whole text alone.
-    assert model.score("how do I steal a car") == whole_only.score("how do I steal a car")
