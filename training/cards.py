@@ -538,6 +538,20 @@ def _extra_regressions(figures: dict[str, Any]) -> list[str]:
     return [text.format(**figures[key]) for key, text in EXTRA_REGRESSIONS.items() if figures.get(key)]
 
 
+def _sentence_runs(figures: dict[str, Any]) -> list[str]:
+    """The Method sentence of a model served on runs of sentences (loader.TextModel.sentences)."""
+    if not figures.get("sentences"):
+        return []
+    return [
+        f"A text scores the highest of its whole score and the score of each run of {figures['sentences']} "
+        "consecutive sentences (a sentence ends at the space after . ! ? : or ; in the folded text, "
+        "and an n-gram belongs to the sentence where it starts), so that one planted sentence in a "
+        "long document is not diluted by the clean text around it. All runs are scored in one pass "
+        "(`vocabulary.Vocabulary.lookup`); the threshold and every figure below are on those scores "
+        "(bench/BENCHMARKS.md, prompt_injection version 3)."
+    ]
+
+
 def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
@@ -553,6 +567,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "`features.py`). Served by `loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
         *_extra_regressions(figures),
+        *_sentence_runs(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
         f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
         "",

@@ -1,40 +1,21 @@
 """The shipped prompt_injection model scored on runs of sentences, against the whole document
-(`python -m training.injection_window_compare [W ...]`; measured, not shipped: scoring each run
-apart costs about six times the whole document's time).
+(`python -m training.injection_window_compare [W ...]`; version 3 is served with W = 2).
 
 One planted sentence in a long document weighs little in the document's n-gram vector. Scoring the
-maximum over the whole text and every run of W consecutive sentences (`sentence_runs`) isolates it.
-For each W the threshold is placed again on dev (the same FP budgets), then dev per group and the
-hand-written check sets (English pairs, FR/DE/ES pairs, documents about AI assistants) are reported.
-Figures: bench/BENCHMARKS.md, "prompt_injection version 3".
+highest of the whole text's score and each run of W consecutive sentences' (`TextModel.sentences`)
+isolates it. For each W the threshold is placed again on dev (the same FP budgets), then dev per
+group and the hand-written check sets (English pairs, FR/DE/ES pairs, documents about AI
+assistants) are reported. Figures: bench/BENCHMARKS.md, "prompt_injection version 3".
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import sys
 from collections.abc import Callable
 
-from guard.classify.models.loader import TextModel, load_model
+from guard.classify.models.loader import load_model
 from training import checkset, data, evaluate
-
-# Sentences end at white space after ., !, ?, : or ; and at blank lines.
-_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n")
-
-
-def sentence_runs(text: str, width: int) -> list[str]:
-    """Each run of `width` consecutive sentences of `text` (none when it has fewer)."""
-    parts = [p for p in _SENTENCE_END.split(text) if p.strip()]
-    return [" ".join(parts[i : i + width]) for i in range(len(parts) - width + 1)]
-
-
-def windowed(model: TextModel, width: int) -> Callable[[str], float]:
-    """The score of a text: the highest of the whole text's and each run of `width` sentences'."""
-
-    def score(text: str) -> float:
-        return max([model.score(text), *map(model.score, sentence_runs(text, width))])
-
-    return score
 
 
 def row(label: str, score: Callable[[str], float], dev: list[data.Example]) -> str:
@@ -66,12 +47,10 @@ def main(argv: list[str]) -> int:
         + " | English pairs caught / clean (AUC) | FR/DE/ES pairs caught / clean (AUC) | about AI flagged |"
     )
     print("|---|" + "---|" * (len(groups) + 4))
-    print(row("whole document", model.score, dev), flush=True)
+    print(row("whole document", dataclasses.replace(model, sentences=0).score, dev), flush=True)
     for width in [int(a) for a in argv] or [2, 3]:
-        print(
-            row(f"highest of the whole and each run of {width} sentences", windowed(model, width), dev),
-            flush=True,
-        )
+        runs = dataclasses.replace(model, sentences=width)
+        print(row(f"highest of the whole and each run of {width} sentences", runs.score, dev), flush=True)
     return 0
 
 

@@ -34,6 +34,11 @@ VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
 # adds French, German and Spanish planted instructions (data.language_injections).
 VERSIONS = {"prompt_injection": "3", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
+# Models served as the highest score of a text and of each run of this many consecutive sentences
+# (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
+# since prompt_injection version 3, whose planted sentence in a long document weighs little in the
+# whole document's n-gram vector (bench/BENCHMARKS.md, training/injection_window_compare.py).
+SENTENCE_RUNS = {"prompt_injection": 2}
 # The thresholds the policy packs used before the models were retrained; reported for comparison.
 PACK_THRESHOLD = 0.6
 JAILBREAK_PACK_THRESHOLD = 0.2
@@ -113,6 +118,8 @@ def train_one(name: str) -> dict[str, Any]:
         }
     version = VERSIONS.get(name, VERSION)
     raw = export(name, version, parts, 0.5, meta)
+    if name in SENTENCE_RUNS:
+        raw["sentences"] = SENTENCE_RUNS[name]
     model = to_model(name, raw)
     scores = model.scores([e.text for e in dev])
     threshold = evaluate.tune_threshold(name, dev, scores)
@@ -132,6 +139,7 @@ def train_one(name: str) -> dict[str, Any]:
         "specialist": meta.get("specialist"),
         "words": meta.get("words"),
         "bigrams": meta.get("bigrams"),
+        "sentences": raw.get("sentences", 0),
         "train_groups": _group_sizes(train),
         "groups": [vars(g) for g in evaluate.per_group(dev, scores, model.threshold)],
         "f1": evaluate.f1_at(dev, scores, model.threshold),

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from guard.classify.models.features import FEATURES_VERSION
-from guard.classify.models.vocabulary import Vocabulary, encode, reference_table
+from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 2
@@ -45,6 +45,14 @@ class Regression:
         squares = float(x @ x)
         return self.intercept + (float(x @ self.coef[columns]) / math.sqrt(squares) if squares else 0.0)
 
+    def decisions(self, runs: Runs) -> npt.NDArray[np.float64]:
+        """`decision` of every run of sentences at once (sums per run with `np.bincount`)."""
+        x = self.idf[runs.columns] * (1.0 + np.log(runs.counts))
+        squares = np.bincount(runs.run, weights=x * x, minlength=runs.size)
+        dots = np.bincount(runs.run, weights=x * self.coef[runs.columns], minlength=runs.size)
+        norms = np.sqrt(squares)
+        return self.intercept + np.divide(dots, norms, out=np.zeros(runs.size), where=norms > 0)
+
 
 @dataclass(frozen=True)
 class TextModel:
@@ -55,6 +63,9 @@ class TextModel:
     threshold:   score at or above which a text counts as positive, tuned on the dev split.
     grams:       the n-grams of every regression (the artefact's column names).
     regressions: the regressions whose weighted decisions add up to the score.
+    sentences:   0, or score a text as the highest of its whole score and the score of each run of
+                 this many consecutive sentences (a planted sentence weighs little in a long
+                 document's n-gram vector; see `Vocabulary.runs`).
     """
 
     name: str
@@ -64,12 +75,15 @@ class TextModel:
     regressions: tuple[Regression, ...]
     vocabulary: Vocabulary
     meta: dict[str, Any]
+    sentences: int = 0
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class."""
-        columns, n = self.vocabulary.columns(encode(text))
+        columns, n, runs = self.vocabulary.lookup(encode(text), self.sentences)
         tf = 1.0 + np.log(n)
         z = sum(r.weight * r.decision(columns, tf) for r in self.regressions)
+        if runs is not None:
+            z = max(z, float(np.max(sum(r.weight * r.decisions(runs) for r in self.regressions))))
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -95,6 +109,7 @@ def _parse(name: str, raw: dict[str, Any]) -> TextModel:
         regressions=regressions,
         vocabulary=Vocabulary(grams),
         meta=dict(raw.get("meta", {})),
+        sentences=int(raw.get("sentences", 0)),
     )
 
 

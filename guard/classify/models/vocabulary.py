@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
+from itertools import pairwise, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +47,10 @@ _BIGRAM_FEATURE = re.compile(r"b:(\w+) (\w+)")
 Keys = npt.NDArray[np.uint64]
 
 
+# In folded text (single spaces), a sentence ends at the space after ., !, ?, : or ;.
+SENTENCE_END = re.compile(r"(?<=[.!?:;]) ")
+
+
 @dataclass(frozen=True, slots=True)
 class Encoded:
     """A text as the scorer reads it: code points of the padded folded text, and its words."""
@@ -52,6 +58,7 @@ class Encoded:
     codepoints: npt.NDArray[np.uint32]
     words: tuple[str, ...]
     aliases: bool  # the text holds "w:" or "b:", so a character n-gram may also be a word feature
+    folded: str
 
 
 @lru_cache(maxsize=512)
@@ -63,13 +70,33 @@ def encode(text: str) -> Encoded:
         np.frombuffer(padded, dtype=np.uint32),
         tuple(WORD.findall(folded)),
         "w:" in folded or "b:" in folded,
+        folded,
     )
+
+
+def _starts(pattern: re.Pattern[str], folded: str, end: bool = False) -> npt.NDArray[np.int64]:
+    """Where each match of `pattern` starts (or ends) in the padded text (one space before)."""
+    return np.fromiter(
+        (1 + (m.end() if end else m.start()) for m in pattern.finditer(folded)), dtype=np.int64
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """The known n-gram occurrences of each run of consecutive sentences of a text: run index,
+    column and count per (run, column), and how many runs there are."""
+
+    run: npt.NDArray[np.intp]
+    columns: npt.NDArray[np.intp]
+    counts: npt.NDArray[np.int64]
+    size: int
 
 
 class Vocabulary:
     """A model's n-grams as sorted integer keys, each pointing at its feature's column."""
 
     def __init__(self, grams: Sequence[str]) -> None:
+        self._width = len(grams)
         char_grams = [(i, g) for i, g in enumerate(grams) if len(g) in CHAR_ORDERS]
         alphabet = sorted({ch for _, g in char_grams for ch in g})
         self._char_bits = max(1, len(alphabet).bit_length())
@@ -131,16 +158,50 @@ class Vocabulary:
 
     def columns(self, text: Encoded) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
         """The feature columns present in the text and how often each occurs."""
+        columns, n, _ = self.lookup(text, 0)
+        return columns, n
+
+    def lookup(
+        self, text: Encoded, width: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], Runs | None]:
+        """The feature columns present in the text, how often each occurs, and with `width` > 0
+        the n-grams of each run of `width` consecutive sentences (None when the text has no more
+        than `width` sentences). An n-gram belongs to the sentence where it starts, a word bigram
+        to its first word's."""
         if not len(self._keys):
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
-        keys, counts_ = np.unique(self.text_keys(text), return_counts=True)
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        known = self._keys[at] == keys
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), None
+        keys = self.text_keys(text)
+        if width:  # each occurrence's unique key too, to place it in its sentence
+            unique, inverse, counts_ = np.unique(keys, return_inverse=True, return_counts=True)
+        else:
+            unique, counts_ = np.unique(keys, return_counts=True)
+        at = np.minimum(np.searchsorted(self._keys, unique), len(self._keys) - 1)
+        known = self._keys[at] == unique
         cols, n = self._columns[at[known]], counts_[known]
         if text.aliases:  # one feature reached through two keys: add its counts up
-            cols, inverse = np.unique(cols, return_inverse=True)
-            n = np.bincount(inverse, weights=n).astype(np.int64)
-        return cols, n
+            cols, merged = np.unique(cols, return_inverse=True)
+            n = np.bincount(merged, weights=n).astype(np.int64)
+        if not width:
+            return cols, n, None
+        sentence_starts = _starts(SENTENCE_END, text.folded, end=True)
+        size = len(sentence_starts) + 2 - width
+        if size <= 1:
+            return cols, n, None
+        column_of = np.where(known, self._columns[at], -1)[inverse]
+        found = column_of >= 0
+        sentence = np.searchsorted(sentence_starts, self._positions(text)[found], side="right")
+        run = (sentence[:, None] - np.arange(width)[None, :]).ravel()
+        run_cols = np.repeat(column_of[found], width)
+        inside = (run >= 0) & (run < size)
+        pairs, run_n = np.unique(run[inside] * self._width + run_cols[inside], return_counts=True)
+        return cols, n, Runs(pairs // self._width, pairs % self._width, run_n, size)
+
+    def _positions(self, text: Encoded) -> npt.NDArray[np.int64]:
+        """Where each key of `text_keys` starts in the padded text, in the same order."""
+        size = len(text.codepoints)
+        parts = [np.arange(size - n + 1) for n in CHAR_ORDERS if size - n + 1 > 0]
+        words = _starts(WORD, text.folded)
+        return np.concatenate([*parts, words, words[:-1]])
 
 
 def reference_table(
@@ -155,7 +216,34 @@ def reference_score(
 ) -> float:
     """The string scorer, n-gram by n-gram, over (weight, intercept, table) per regression: what
     `Vocabulary` must agree with (tests only)."""
-    grams = counts(text)
+    return reference_score_of(counts(text), parts)
+
+
+def reference_run_counts(text: str, width: int) -> list[Counter[str]]:
+    """The string features of each run of `width` consecutive sentences, built n-gram by n-gram
+    from their start positions: what `Vocabulary.runs` must agree with (tests only)."""
+    folded = fold(text)
+    padded = f" {folded} "
+    starts = [1 + m.end() for m in SENTENCE_END.finditer(folded)]
+    size = len(starts) + 2 - width
+    found: list[tuple[int, str]] = [
+        (i, padded[i : i + n]) for n in CHAR_ORDERS for i in range(len(padded) - n + 1)
+    ]
+    words = [(1 + m.start(), m.group()) for m in WORD.finditer(folded)]
+    found += [(i, "w:" + w) for i, w in words]
+    found += [(i, f"b:{a} {b}") for (i, a), (_, b) in pairwise(words)]
+    runs: list[Counter[str]] = [Counter() for _ in range(max(size, 0))]
+    for position, gram in found:
+        sentence = bisect_right(starts, position)
+        for run in range(max(0, sentence - width + 1), min(sentence, size - 1) + 1):
+            runs[run][gram] += 1
+    return runs
+
+
+def reference_score_of(
+    grams: Mapping[str, int], parts: Sequence[tuple[float, float, Mapping[str, tuple[float, float]]]]
+) -> float:
+    """`reference_score` over counted features."""
     z = 0.0
     for weight, intercept, table in parts:
         dot = squares = 0.0
