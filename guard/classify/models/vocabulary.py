@@ -47,8 +47,9 @@ _BIGRAM_FEATURE = re.compile(r"b:(\w+) (\w+)")
 Keys = npt.NDArray[np.uint64]
 
 
-# In folded text (single spaces), a sentence ends at the space after ., !, ?, : or ;.
-SENTENCE_END = re.compile(r"(?<=[.!?:;]) ")
+# In folded text (single spaces), a sentence ends at the space after ., !, ?, : or ; and, in markup
+# and tool output, after >, } or ] (line breaks are folded away).
+SENTENCE_END = re.compile(r"(?<=[.!?:;>}\]]) ")
 
 
 @dataclass(frozen=True, slots=True)
