@@ -123,10 +123,17 @@ class Refit:
 
 
 def refit_on_dev(
-    name: str, train: Sequence[Example], dev: Sequence[Example], config: dict[str, Any]
+    name: str, train: Sequence[Example], dev: Sequence[Example], config: dict[str, Any], sentences: int = 0
 ) -> Refit:
-    """Fits `train` with `config`, tunes `name`'s threshold on `dev` and reports dev per group."""
-    score = functools.partial(sklearn_scores, *fit(train, **config))
+    """Fits `train` with `config`, tunes `name`'s threshold on `dev` and reports dev per group. With
+    `sentences` it scores as the server would on runs of that many sentences (`TextModel.sentences`)."""
+    pair = fit(train, **config)
+    if sentences:
+        raw = export(name, "compare", [(1.0, *pair)], 0.5, {})
+        raw["sentences"] = sentences
+        score: Callable[[Sequence[str]], list[float]] = to_model(name, raw).scores
+    else:
+        score = functools.partial(sklearn_scores, *pair)
     dev_scores = score([e.text for e in dev])
     threshold = evaluate.tune_threshold(name, dev, dev_scores)
     groups = evaluate.per_group(dev, dev_scores, threshold)

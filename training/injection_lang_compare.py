@@ -7,8 +7,9 @@ on data seeds 13 and 14, and prints the means: dev per group at the dev threshol
 document pairs (training/injection_languages_checkset.jsonl), the English document pairs and documents
 about AI assistants, and the harmless prompts of training/languages_check_b/ (as sent and wrapped as a
 document). N = 0 is version 2's recipe; "N+docs" adds the second round of longer clean documents
-(`<language>_docs.jsonl`), "N+long" uses those alone; "1+docs" is version 3's
-(`data.LANGUAGE_INJECTIONS`). Figures: bench/BENCHMARKS.md, "prompt_injection version 3".
+(`<language>_docs.jsonl`), "N+long" uses those alone; "...@W" scores on runs of W sentences as the
+server does; "1+docs@2" is version 3's (`data.LANGUAGE_INJECTIONS`, `train.SENTENCE_RUNS`).
+Figures: bench/BENCHMARKS.md, "prompt_injection version 3".
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ SEEDS = (13, 14)
 
 def refit(variant: str, seed: int) -> dict[str, float]:
     """One fit with N embeddings per FR/DE/ES attack (`variant` "N"; "N+docs" with the longer clean
-    documents too, "N+long" with those alone): its figures as shares, keyed by column."""
-    count, _, bodies = variant.partition("+")
+    documents too, "N+long" with those alone; "...@W" scored on runs of W sentences, as served):
+    its figures as shares, keyed by column."""
+    recipe, _, runs = variant.partition("@")
+    count, _, bodies = recipe.partition("+")
     train = data.build("prompt_injection", "train", seed, injections=(int(count), bodies))
     dev = data.build("prompt_injection", "dev", seed)
-    fitted = refit_on_dev("prompt_injection", train, dev, CONFIG["prompt_injection"])
+    fitted = refit_on_dev("prompt_injection", train, dev, CONFIG["prompt_injection"], int(runs or 0))
     hits: dict[str, list[bool]] = defaultdict(list)
     for e, s in zip(dev, fitted.dev_scores, strict=True):
         hits[f"dev {e.group.split(' (')[0]}"].append(s >= fitted.threshold)
