@@ -4,7 +4,8 @@ A model is one or more logistic regressions over TF-IDF weighted n-grams (see `f
 share one n-gram list. The decision of a regression on a text is b + w · x / |x|, where x holds
 (1 + ln count) * idf for every n-gram it knows (a regression gives the n-grams it does not know an
 idf of 0); the score is sigmoid(sum of weight * decision). The artefact is a gzipped JSON file
-beside this module; nothing is fetched, nothing is compiled.
+beside this module; nothing is fetched, nothing is compiled. A model whose artefact says `sentences`
+scores a text as the highest of that and the score of each run of so many consecutive sentences.
 The n-grams are found as integer keys with numpy (`vocabulary.py`), never built as strings.
 """
 
@@ -65,7 +66,7 @@ class TextModel:
     regressions: the regressions whose weighted decisions add up to the score.
     sentences:   0, or score a text as the highest of its whole score and the score of each run of
                  this many consecutive sentences (a planted sentence weighs little in a long
-                 document's n-gram vector; see `Vocabulary.runs`).
+                 document's n-gram vector; see `Vocabulary.lookup`).
     """
 
     name: str
