@@ -545,8 +545,7 @@ def _sentence_runs(figures: dict[str, Any]) -> list[str]:
     return [
         f"A text scores the highest of its whole score and the score of each run of {figures['sentences']} "
         "consecutive sentences (a sentence ends at the space after . ! ? : ; > } or ] in the folded "
-        "text, "
-        "and an n-gram belongs to the sentence where it starts), so that one planted sentence in a "
+        "text, and an n-gram belongs to the sentence where it starts), so that one planted sentence in a "
         "long document is not diluted by the clean text around it. All runs are scored in one pass "
         "(`vocabulary.Vocabulary.lookup`); the threshold and every figure below are on those scores "
         "(bench/BENCHMARKS.md, prompt_injection version 3)."
