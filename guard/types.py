@@ -97,6 +97,11 @@ class Classifier(Protocol):
     name:           the instance name the policy gave it (what rules and metrics refer to).
     max_match_chars: the longest text one finding can span, or None when the classifier needs
                     the whole text (streams are held back by at most this many characters).
+
+    A classifier may also carry `fingerprint: str`, what its verdicts depend on beyond its policy
+    config (a trained model's digest), which the verdict cache keys on, and `files: tuple[Path,
+    ...]`, files it read (a model artefact), which the policy's digest covers and its watcher
+    reloads on.
     """
 
     name: str

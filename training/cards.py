@@ -522,8 +522,8 @@ EXTRA_REGRESSIONS = {
     "on the same subjects or in the same frames, look-alikes, everyday, customer and past/future "
     "messages; `training/data.py` `specialist_set`). The score is sigmoid(decision of the first + "
     "{weight} x decision of the specialist).",
-    "words": "A further regression over word 1-2-grams only (config `{config}`) is fitted on the whole "
-    "training set like the first. Its vector is normalised on its own, so a few telling words count "
+    "words": "A further regression over word 1-2-grams only (config `{config}`) is fitted on "
+    "{fitted_on}. Its vector is normalised on its own, so a few telling words count "
     "for more than in the first, where a hundred character n-grams surround them. {weight} x its "
     "decision is added to the sum before the sigmoid.",
     "bigrams": "A fourth regression over word bigrams only (config `{config}`) is fitted on the training "
@@ -535,7 +535,11 @@ EXTRA_REGRESSIONS = {
 
 def _extra_regressions(figures: dict[str, Any]) -> list[str]:
     """The card's lines on the regressions beside the first (none for a single regression)."""
-    return [text.format(**figures[key]) for key, text in EXTRA_REGRESSIONS.items() if figures.get(key)]
+    return [
+        text.format(**{"fitted_on": "the whole training set like the first", **figures[key]})
+        for key, text in EXTRA_REGRESSIONS.items()
+        if figures.get(key)
+    ]
 
 
 def _sentence_runs(figures: dict[str, Any]) -> list[str]:
@@ -552,14 +556,31 @@ def _sentence_runs(figures: dict[str, Any]) -> list[str]:
     ]
 
 
+# What a recipe other than the shipped one changes (training/train.py RECIPES), said on its card.
+RECIPE_NOTES = {
+    "conversational": "Recipe `conversational` (not the shipped model; loaded with a policy's "
+    "`artefact:`): the shipped recipe plus hand-written customer-service messages, harmless "
+    "past/future questions and alarming-but-harmless requests as negatives, with the word regression "
+    "fitted with the past/future questions too (`data.CONVERSATIONAL_RECIPE`). Made for assistants "
+    "that mostly see conversation: it flags fewer harmless history questions and customer messages "
+    "than the shipped model and catches fewer of the dev split's harmful requests (figures below; "
+    "bench/BENCHMARKS.md, \"harmful_request for conversational traffic\").",
+}
+
+
 def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
+    recipe = figures.get("recipe", "default")
+    reproduce = f"python -m training.train {name}" + (
+        "" if recipe == "default" else f" --recipe {recipe} --out DIR"
+    )
     lines = [
         f"# Model card: {name} (version {figures['version']})",
         "",
         PURPOSE[name],
         "",
+        *([RECIPE_NOTES[recipe], ""] if recipe != "default" else []),
         "## Method",
         "Logistic regression (scikit-learn, liblinear, balanced class weights, fixed seed) over "
         "TF-IDF weighted character 3-5-grams and word 1-2-grams of folded text (NFKC, invisible "
@@ -569,7 +590,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         *_extra_regressions(figures),
         *_sentence_runs(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "
-        f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `python -m training.train {name}`.",
+        f"{figures['artefact_bytes'] // 1024} KiB. Reproduce: `{reproduce}`.",
         "",
         "## Data",
         DATA[name],

@@ -52,6 +52,9 @@ VERSION_18 = dataclasses.replace(SHIPPED, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(SHIPPED, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(SHIPPED, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
+SKIP_PAIRS_05 = dataclasses.replace(SHIPPED, skip_pairs=0.5)
+SKIP_PAIRS_1 = dataclasses.replace(SHIPPED, skip_pairs=1.0)
+SERVICE_V19 = dataclasses.replace(SHIPPED, service_messages=1000)
 FUTURES = dataclasses.replace(SHIPPED, futures=3000)
 FUTURES_BIGRAMS = dataclasses.replace(SHIPPED, futures_bigrams=True)
 FUTURES_BOTH = dataclasses.replace(FUTURES, futures_bigrams=True)
@@ -321,6 +324,13 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7(
         "version 19 + future and speculative frames, in the bigram regression too", FUTURES_BOTH
     ),
+    _since_version_7("version 19 + 1,000 customer-service messages", SERVICE_V19),
+    _since_version_7(
+        "version 19 + customer-service messages, past/future questions and look-alikes as negatives",
+        data.CONVERSATIONAL_RECIPE,
+    ),
+    _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),
+    _since_version_7("version 19 + a skip-pair regression at weight 1", SKIP_PAIRS_1),
 ]
 
 

@@ -8,6 +8,7 @@ and `synthetic/...` for the project's own material, so figures can be reported p
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import json
 import os
@@ -192,6 +193,9 @@ class Recipe:
                          train set plus every hand-written harmless past/future question
                          (training/pastfuture/) as a negative: word pairs carry the frames of harmful
                          requests, and without those questions the tense frames alone would count.
+    skip_pairs:          weight of a further regression (0: none) over pairs of words two to four
+                         apart ("persuasive ... hoax"), fitted like the first; measured in
+                         training/compare.py only: the server does not compute these features.
     """
 
     styled_benign: int = 0
@@ -252,6 +256,7 @@ class Recipe:
     words_c: float = 2.0
     words_pastfuture: bool = False
     bigrams: float = 0.0
+    skip_pairs: float = 0.0
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -397,6 +402,17 @@ HARMFUL_RECIPE = Recipe(
     bigrams=0.5,
 )
 
+
+# A recipe for assistants that mostly see conversation rather than the dev split's trivia questions:
+# version 19's, plus hand-written customer-service messages, harmless past/future questions and
+# alarming-but-harmless requests as negatives, and the word regression fitted with the past/future
+# questions too. On dev it catches 4.5 points fewer harmful requests; it flags a third as many
+# harmless history questions and half as many customer messages (bench/BENCHMARKS.md, "harmful_request
+# for conversational traffic"). Not shipped: `python -m training.train harmful_request --recipe
+# conversational --out DIR` writes it, and a policy loads it with `artefact:`.
+CONVERSATIONAL_RECIPE = dataclasses.replace(
+    HARMFUL_RECIPE, service_messages=1000, pastfuture=1200, lookalikes=1500, words_pastfuture=True
+)
 
 @dataclass(frozen=True, slots=True)
 class Example:

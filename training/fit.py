@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from guard.classify.models.features import FEATURES_VERSION, features
+from guard.classify.models.features import FEATURES_VERSION, WORD, features, fold
 from guard.classify.models.loader import ARTEFACT_FORMAT, TextModel, _parse
 from training import data, evaluate
 from training.data import Example, Recipe
@@ -29,6 +29,22 @@ WORD_GRAMS = 60000
 
 # The bigram regression of a recipe (data.Recipe.bigrams).
 BIGRAM_CONFIG = {"c": 2.0, "max_features": 60000}
+
+
+# The skip-pair regression of a recipe (data.Recipe.skip_pairs; compare.py only): pairs of words up
+# to SKIP_PAIR_SPAN apart, adjacent ones excluded (the bigrams have them).
+SKIP_PAIR_CONFIG: dict[str, Any] = {"c": 1.0, "max_features": 60000}
+SKIP_PAIR_SPAN = 4
+
+
+def skip_pair_grams(text: str) -> list[str]:
+    """Ordered pairs of words two to SKIP_PAIR_SPAN apart (`p:` features, which the server lacks)."""
+    words = WORD.findall(fold(text))
+    return [
+        f"p:{first} {words[j]}"
+        for i, first in enumerate(words)
+        for j in range(i + 2, min(len(words), i + SKIP_PAIR_SPAN + 1))
+    ]
 
 
 def word_grams(text: str) -> list[str]:
@@ -75,8 +91,8 @@ def fit_parts(
 ) -> list[Part]:
     """The regression over `train` (weighted as `recipe` says) and, if the recipe asks for them,
     the specialist over `data.specialist_set`, the word regression over `train` (or `data.bigram_set`
-    with `words_pastfuture`) and the bigram regression over `data.bigram_set`, each at the recipe's
-    weight."""
+    with `words_pastfuture`), the bigram regression over `data.bigram_set` and the skip-pair
+    regression over `train`, each at the recipe's weight."""
     weights = data.weights(train, recipe)
     main = fit(train, c=c, max_features=max_features, analyzer=analyzer, sample_weight=weights)
     parts: list[Part] = [(1.0, *main)]
@@ -95,6 +111,9 @@ def fit_parts(
         rows, row_weights = data.bigram_set(train, weights, seed, recipe)
         paired = fit(rows, **BIGRAM_CONFIG, analyzer=bigram_grams, sample_weight=row_weights)
         parts.append((recipe.bigrams, *paired))
+    if recipe.skip_pairs:
+        skipped = fit(train, **SKIP_PAIR_CONFIG, analyzer=skip_pair_grams, sample_weight=weights)
+        parts.append((recipe.skip_pairs, *skipped))
     return parts
 
 

@@ -2,6 +2,8 @@
 
     python -m training.train            # all four models (about two minutes on one core)
     python -m training.train jailbreak  # one model
+    python -m training.train harmful_request --recipe conversational --out /srv/guard-models
+                                        # another recipe, into a folder of its own (policy: artefact:)
 
 Reads ../shared/data/safety (or $GUARD_SAFETY_DATA). Deterministic: fixed seeds, sorted outputs,
 gzip without timestamps, so re-running on the same data rewrites identical files.
@@ -9,6 +11,7 @@ gzip without timestamps, so re-running on the same data rewrites identical files
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -30,6 +33,9 @@ from training.fit import (
 )
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
+# harmful_request's recipes: the shipped one, and those written into a folder of their own with
+# --out (a policy loads one with `artefact:`); each artefact's version names its recipe.
+RECIPES = {"default": data.HARMFUL_RECIPE, "conversational": data.CONVERSATIONAL_RECIPE}
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
 # adds French, German and Spanish planted instructions (data.language_injections).
@@ -84,39 +90,21 @@ ROBUST_KINDS = {
 }
 
 
-def train_one(name: str) -> dict[str, Any]:
-    """Trains, tunes and writes one model; returns its figures."""
+def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -> dict[str, Any]:
+    """Trains, tunes and writes one model (artefact and card into `out`); returns its figures."""
     started = time.perf_counter()
-    train = data.build(name, "train", SEED)
+    recipe = RECIPES[recipe_name]
+    train = data.build(name, "train", SEED, recipe=recipe)
     dev = data.build(name, "dev", SEED)
     # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
     # only harmful_request takes its specialist, word and bigram regressions.
-    recipe = data.HARMFUL_RECIPE
     if name != "harmful_request":
         recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0, bigrams=0.0)
+    if recipe.skip_pairs:
+        raise ValueError("data.Recipe.skip_pairs is for training/compare.py: the server lacks those features")
     parts = fit_parts(train, recipe, SEED, **CONFIG[name])
-    meta = {
-        "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
-        "config": CONFIG[name],
-        "seed": SEED,
-    }
-    if recipe.specialist:
-        specialist = data.specialist_set(train, recipe, SEED)
-        meta["specialist"] = {
-            "weight": recipe.specialist,
-            "config": SPECIALIST_CONFIG,
-            "trained_on": f"{len(specialist)} examples ({sum(e.label for e in specialist)} positive)",
-        }
-    if recipe.words:
-        meta["words"] = {"weight": recipe.words, "config": {"c": recipe.words_c, "max_features": WORD_GRAMS}}
-    if recipe.bigrams:
-        rows, _ = data.bigram_set(train, data.weights(train, recipe), SEED, recipe)
-        meta["bigrams"] = {
-            "weight": recipe.bigrams,
-            "config": BIGRAM_CONFIG,
-            "trained_on": f"{len(rows)} examples ({sum(e.label for e in rows)} positive)",
-        }
-    version = VERSIONS.get(name, VERSION)
+    meta = _meta(name, train, recipe)
+    version = VERSIONS.get(name, VERSION) + ("" if recipe_name == "default" else f"-{recipe_name}")
     raw = export(name, version, parts, 0.5, meta)
     if name in SENTENCE_RUNS:
         raw["sentences"] = SENTENCE_RUNS[name]
@@ -132,6 +120,7 @@ def train_one(name: str) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "name": name,
         "version": version,
+        "recipe": recipe_name,
         "threshold": raw["threshold"],
         "config": CONFIG[name],
         "threshold_benign_budget_only": raw["meta"].get("threshold_benign_budget_only"),
@@ -186,11 +175,39 @@ def train_one(name: str) -> dict[str, Any]:
         figures["multilingual"] = evaluate.multilingual(model, data.multilingual_rows(name, "dev"), points)
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
-    path = write(raw, MODELS_DIR)
+    path = write(raw, out)
     figures["artefact_bytes"] = path.stat().st_size
-    cards.write_card(MODELS_DIR / f"{name}.md", figures)
+    cards.write_card(out / f"{name}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
+
+
+def _meta(name: str, train: list[data.Example], recipe: data.Recipe) -> dict[str, Any]:
+    """The artefact's `meta`: what each regression was fitted on, with which config."""
+    meta: dict[str, Any] = {
+        "trained_on": f"{len(train)} examples ({sum(e.label for e in train)} positive)",
+        "config": CONFIG[name],
+        "seed": SEED,
+    }
+    if recipe.specialist:
+        specialist = data.specialist_set(train, recipe, SEED)
+        meta["specialist"] = {
+            "weight": recipe.specialist,
+            "config": SPECIALIST_CONFIG,
+            "trained_on": f"{len(specialist)} examples ({sum(e.label for e in specialist)} positive)",
+        }
+    if recipe.words:
+        meta["words"] = {"weight": recipe.words, "config": {"c": recipe.words_c, "max_features": WORD_GRAMS}}
+        if recipe.words_pastfuture:
+            meta["words"]["fitted_on"] = "the bigram regression's rows (below)"
+    if recipe.bigrams:
+        rows, _ = data.bigram_set(train, data.weights(train, recipe), SEED, recipe)
+        meta["bigrams"] = {
+            "weight": recipe.bigrams,
+            "config": BIGRAM_CONFIG,
+            "trained_on": f"{len(rows)} examples ({sum(e.label for e in rows)} positive)",
+        }
+    return meta
 
 
 def _instruction_checks(name: str, model: Any) -> dict[str, Any]:
@@ -273,12 +290,40 @@ def _group_sizes(examples: list[data.Example]) -> dict[str, int]:
     return dict(sorted(sizes.items()))
 
 
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description="Train guard's models on ../shared/data/safety (or $GUARD_SAFETY_DATA), tune "
+        "their thresholds on the dev split and write artefacts, model cards and figures.json.",
+        epilog="examples:\n  python -m training.train\n  python -m training.train jailbreak\n"
+        "  python -m training.train harmful_request --recipe conversational --out /srv/guard-models\n"
+        "then, in a policy: {type: harmful_request, artefact: /srv/guard-models/harmful_request.json.gz}\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("models", nargs="*", metavar="MODEL",
+                        help=f"models to train (default: all of {', '.join(data.MODELS)})")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="default",
+                        help="harmful_request's training recipe (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for artefacts, cards and figures.json (default: the package's)")
+    args = parser.parse_args(argv)
+    if unknown := sorted(set(args.models) - set(data.MODELS)):
+        parser.error(f"unknown model {', '.join(unknown)} (expected {', '.join(data.MODELS)})")
+    if args.recipe != "default" and args.models != ["harmful_request"]:
+        parser.error(f"--recipe {args.recipe} is a harmful_request recipe: name that model alone")
+    if args.recipe != "default" and args.out is None:
+        parser.error("--recipe needs --out: the package holds the shipped recipe's models only")
+    return args
+
+
 def main(argv: list[str]) -> int:
-    names = argv or list(data.MODELS)
-    results_path = MODELS_DIR / "figures.json"
+    args = _arguments(argv)
+    out: Path = args.out or MODELS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "figures.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    for name in names:
-        figures = train_one(name)
+    for name in args.models or list(data.MODELS):
+        figures = train_one(name, args.recipe, out)
         results[name] = figures
         print(
             f"{name}: threshold {figures['threshold']:.4f}, {figures['features']} n-grams, "

@@ -106,11 +106,12 @@ def _errors(prefix: str, exc: ValidationError) -> list[str]:
     return [f"{_path(prefix, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
 
 
-def config_hash(type_name: str, config: BaseModel, spec: ClassifierSpec) -> str:
-    """A stable hash of what decides a verdict: type, config, normalisation and guard's version."""
+def config_hash(type_name: str, config: BaseModel, spec: ClassifierSpec, fingerprint: str = "") -> str:
+    """A stable hash of what decides a verdict: type, config, normalisation, guard's version and
+    the classifier's `fingerprint` (a trained model's identity, which a file path does not give)."""
     blob = orjson.dumps(
         {"type": type_name, "config": config.model_dump(mode="json"),
-         "normalize": spec.normalize, "version": __version__},
+         "normalize": spec.normalize, "version": __version__, "fingerprint": fingerprint},
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
@@ -156,4 +157,5 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
         classifier = entry.factory(name, config, spec)
     except (ValueError, ImportError) as exc:
         raise PolicyError(f"{prefix}: {exc}") from exc
-    return ConfiguredClassifier(name, spec, classifier, config_hash(type_name, config, spec))
+    fingerprint = str(getattr(classifier, "fingerprint", ""))
+    return ConfiguredClassifier(name, spec, classifier, config_hash(type_name, config, spec, fingerprint))

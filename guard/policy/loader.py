@@ -43,7 +43,8 @@ def _registry_builder() -> Builder:
 class LoadedPolicy:
     """A policy ready to serve: validated, its classifiers built, its rules compiled.
 
-    files:    this file and every file it extends (what its digest covers).
+    files:    this file, every file it extends and every file its classifiers read (a model
+              artefact): what its digest covers and the store's watcher reloads on.
     warnings: things that load but are probably mistakes (unused classifiers, ...).
     by_stage: the classifiers each stage runs (those its rules read).
     holdback: per stage, the longest finding its classifiers can make (None: unbounded): what a
@@ -273,6 +274,8 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
     errors += build_errors + _check_gates(policy, clf_origins)
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    # files a classifier read (a model artefact) count as the policy's own: digest and watcher
+    files += tuple(f for c in built.values() for f in getattr(c.classifier, "files", ()))
     compiled = compile_policy(policy)
     by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
                 for stage in Stage}

@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guard.classify.models.loader import TextModel, load_model
+from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
 
 __all__ = [
@@ -56,12 +58,24 @@ class ModelConfig(BaseModel):
     threshold: score in [0, 1] at or above which a segment fires; default: the model's own
                threshold, tuned on the dev split (see its model card).
     roles:     segment roles to score (others get an empty verdict); default depends on the model.
+    artefact:  absolute path of a model of the same kind retrained into a file of its own
+               (`python -m training.train harmful_request --recipe conversational --out DIR`);
+               default: the model shipped in the package. Read when the policy is loaded.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     roles: tuple[str, ...] | None = None
+    artefact: Path | None = None
+
+    @field_validator("artefact")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        # relative to what? the working directory of whoever starts guard is a surprise
+        if path is not None and not path.is_absolute():
+            raise ValueError(f"must be an absolute path, not {str(path)!r}")
+        return path
 
 
 class ModelClassifier:
@@ -72,7 +86,16 @@ class ModelClassifier:
 
     def __init__(self, name: str, model_name: str, config: ModelConfig) -> None:
         self.name = name
-        self.model = load_model(model_name)
+        # fingerprint: which model scored (the verdict cache keys on it); files: what the policy
+        # watcher reloads on
+        self.files: tuple[Path, ...] = ()
+        if config.artefact is None:
+            self.model = load_model(model_name)
+            self.fingerprint = f"{model_name}:{self.model.version}"
+        else:
+            self.model, digest = load_artefact(model_name, config.artefact)
+            self.fingerprint = f"sha256:{digest}"
+            self.files = (config.artefact,)
         self.label = LABELS[model_name]
         self.threshold = self.model.threshold if config.threshold is None else config.threshold
         self.roles = frozenset(config.roles or DEFAULT_ROLES[model_name])
@@ -102,7 +125,10 @@ class ModelClassifier:
 
 def _factory(model_name: str) -> ClassifierType:
     def make(name: str, config: ModelConfig, spec: ClassifierSpec) -> ModelClassifier:
-        return ModelClassifier(name, model_name, config)
+        try:
+            return ModelClassifier(name, model_name, config)
+        except ClassifierError as exc:  # an unreadable artefact is a policy problem
+            raise ValueError(str(exc)) from exc
 
     return ClassifierType(ModelConfig, make, 1.0)
 

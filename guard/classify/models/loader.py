@@ -12,12 +12,14 @@ The n-grams are found as integer keys with numpy (`vocabulary.py`), never built 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,8 +147,35 @@ def load_model(name: str) -> TextModel:
         if model is None:
             ref = resources.files("guard.classify.models").joinpath(f"{name}.json.gz")
             try:
-                raw = json.loads(gzip.decompress(ref.read_bytes()))
-            except (OSError, ValueError) as exc:
+                blob = ref.read_bytes()
+            except OSError as exc:
                 raise ClassifierError(f"model {name!r}: cannot read its artefact: {exc}") from exc
-            model = _loaded[name] = _parse(name, raw)
+            model = _loaded[name] = _decode(name, blob)
         return model
+
+
+def load_artefact(name: str, path: Path) -> tuple[TextModel, str]:
+    """A `name` model retrained into a file of its own (`python -m training.train --out DIR`) and
+    the SHA-256 of that file. Read on every call, so a policy reload takes a rewritten file."""
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise ClassifierError(f"model artefact {str(path)!r}: cannot read it: {exc.strerror or exc}") from exc
+    model = _decode(name, blob, str(path))
+    return model, hashlib.sha256(blob).hexdigest()
+
+
+def _decode(name: str, blob: bytes, where: str = "") -> TextModel:
+    """The model in a gzipped JSON artefact, checked to be a `name` model of this guard's format."""
+    label = f"model artefact {where!r}" if where else f"model {name!r}"
+    try:
+        raw = json.loads(gzip.decompress(blob))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ClassifierError(f"{label}: not a gzipped JSON artefact: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("name") != name:
+        found = raw.get("name") if isinstance(raw, dict) else None
+        raise ClassifierError(f"{label}: holds a {found!r} model, not {name!r}")
+    try:
+        return _parse(name, raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ClassifierError(f"{label}: malformed artefact ({type(exc).__name__}: {exc})") from exc

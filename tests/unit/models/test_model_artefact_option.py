@@ -1,0 +1,174 @@
+"""`artefact:`: a policy loads a retrained model from a file of its own (training/train.py --out).
+
+The artefacts here are written by hand in the shipped format: one regression over one word, so what
+fires is known. Retraining itself is covered by the training tools (a full fit takes a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.classify.models.features import FEATURES_VERSION
+from guard.classify.models.loader import ARTEFACT_FORMAT, load_model
+from guard.classify.registry import build_classifier
+from guard.classify.runner import ClassifierRunner
+from guard.errors import PolicyError
+from guard.observability.metrics import Metrics
+from guard.policy.store import PolicyStore
+from guard.types import Action, GuardContext, Segment, Stage
+from training import data, train
+
+CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="m")
+
+
+def artefact(path: Path, word: str, name: str = "harmful_request", threshold: float = 0.5) -> Path:
+    """A model that scores texts holding `word` high (sigmoid(-3 + 6) = 0.95) and others low (0.05)."""
+    raw: dict[str, Any] = {
+        "format": ARTEFACT_FORMAT,
+        "features_version": FEATURES_VERSION,
+        "name": name,
+        "version": "test",
+        "threshold": threshold,
+        "grams": [f"w:{word}"],
+        "regressions": [{"weight": 1.0, "intercept": -3.0, "idf": [1.0], "coef": [6.0]}],
+        "meta": {},
+    }
+    path.write_bytes(gzip.compress(json.dumps(raw).encode()))
+    return path
+
+
+def score(built: Any, text: str) -> tuple[float, bool]:
+    """The built classifier's score of `text` and whether it fires."""
+    value = built.classifier.model.score(text)
+    return value, value >= built.classifier.threshold
+
+
+def test_a_policy_classifier_scores_with_the_given_artefact(tmp_path: Path) -> None:
+    """The file's model and threshold replace the shipped ones; the policy's threshold still wins."""
+    path = artefact(tmp_path / "hr.json.gz", "zebra", threshold=0.9)
+    built = build_classifier("hr", {"type": "harmful_request", "artefact": str(path)})
+    assert built.classifier.model.version == "test" and built.classifier.threshold == 0.9
+    assert score(built, "a zebra crossing")[0] == pytest.approx(0.9526, abs=1e-4)
+    assert score(built, "How do I make a bomb?")[0] == pytest.approx(0.0474, abs=1e-4)
+    assert load_model("harmful_request").score("How do I make a bomb?") > 0.9  # the shipped one
+    own = build_classifier("hr", {"type": "harmful_request", "artefact": str(path), "threshold": 0.97})
+    assert own.classifier.threshold == 0.97 and not score(own, "zebra")[1]
+
+
+def test_the_cache_key_follows_the_file_content_not_its_path(tmp_path: Path) -> None:
+    """Verdicts are cached per config hash: a rewritten artefact at the same path gets a new one."""
+    path = artefact(tmp_path / "hr.json.gz", "zebra")
+    first = build_classifier("hr", {"type": "harmful_request", "artefact": str(path)})
+    again = build_classifier("hr", {"type": "harmful_request", "artefact": str(path)})
+    shipped = build_classifier("hr", {"type": "harmful_request"})
+    artefact(path, "giraffe")
+    rewritten = build_classifier("hr", {"type": "harmful_request", "artefact": str(path)})
+    assert first.config_hash == again.config_hash
+    assert len({first.config_hash, shipped.config_hash, rewritten.config_hash}) == 3
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: "relative/hr.json.gz", "artefact: Value error, must be an absolute path"),
+        (lambda d: str(d / "missing.json.gz"), "cannot read it: No such file or directory"),
+        (lambda d: str(artefact(d / "jb.json.gz", "x", name="jailbreak")),
+         "holds a 'jailbreak' model, not 'harmful_request'"),
+        (lambda d: str(_write(d / "plain.json.gz", b'{"name": "harmful_request"}')),
+         "not a gzipped JSON artefact"),
+        (lambda d: str(_write(d / "cut.json.gz", gzip.compress(b'{"name": "harmful_request"}')[:-9])),
+         "not a gzipped JSON artefact"),
+        (lambda d: str(_write(d / "odd.json.gz", gzip.compress(b'{"name": "harmful_request", '
+                                                              b'"format": 2, "features_version": 1}'))),
+         "malformed artefact (KeyError: 'grams')"),
+        (lambda d: str(_write(d / "old.json.gz", gzip.compress(b'{"name": "harmful_request", "format": 1}'))),
+         "does not match this guard"),
+    ],
+)
+def test_a_bad_artefact_is_a_policy_error(tmp_path: Path, setup: Any, message: str) -> None:
+    """A missing, foreign, truncated, malformed or outdated file fails the policy, naming the key."""
+    with pytest.raises(PolicyError) as info:
+        build_classifier("hr", {"type": "harmful_request", "artefact": setup(tmp_path)})
+    assert any(e.startswith("classifiers.hr") and message in e for e in info.value.errors), info.value.errors
+
+
+def _write(path: Path, blob: bytes) -> Path:
+    path.write_bytes(blob)
+    return path
+
+
+POLICY = """
+name: default
+version: "1"
+classifiers:
+  hr: {{type: harmful_request, artefact: {path}}}
+rules:
+  - {{name: harmful, stage: prompt, when: {{classifier: hr}}, action: block}}
+"""
+
+
+async def test_the_store_reloads_a_rewritten_artefact_and_keeps_serving_past_a_broken_one(
+        tmp_path: Path) -> None:
+    """The artefact counts as a policy file: the watcher reloads the policy when it is rewritten (a
+    new version); a broken rewrite is rejected and the running model stays."""
+    (tmp_path / "models").mkdir()
+    path = artefact(tmp_path / "models" / "hr.json.gz", "zebra")
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(textwrap.dedent(POLICY.format(path=path)).lstrip())
+    metrics = Metrics(CollectorRegistry())
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(policies, runner, metrics, watch_interval_s=0.05)
+    try:
+        async def action(text: str) -> Action:
+            inspector = store.for_request(CTX)
+            decision = await inspector.inspect(Stage.PROMPT, [Segment(text, "user", 0, Stage.PROMPT)])
+            return decision.action
+
+        assert await action("zebra") is Action.BLOCK and await action("giraffe") is Action.ALLOW
+        version = store.version
+        await store.start()
+        artefact(path, "giraffe")
+        for _ in range(200):  # the watcher polls every 0.05 s
+            if store.version != version:
+                break
+            await asyncio.sleep(0.05)
+        assert store.version != version
+        assert await action("zebra") is Action.ALLOW and await action("giraffe") is Action.BLOCK
+        path.write_bytes(b"not an artefact")
+        result = await store.reload()
+        assert not result.ok and any("not a gzipped JSON artefact" in e for e in result.errors)
+        assert await action("giraffe") is Action.BLOCK
+    finally:
+        await store.aclose()
+        await runner.aclose()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["jailbreak", "--recipe", "conversational", "--out", "/tmp/x"], "is a harmful_request recipe"),
+        (["harmful_request", "--recipe", "conversational"], "--recipe needs --out"),
+        (["harmful_requests"], "unknown model harmful_requests"),
+    ],
+)
+def test_training_refuses_a_recipe_it_would_misplace(
+        argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A recipe other than the shipped one never overwrites the package's model."""
+    with pytest.raises(SystemExit):
+        train._arguments(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_training_takes_a_recipe_into_a_folder_of_its_own() -> None:
+    args = train._arguments(["harmful_request", "--recipe", "conversational", "--out", "/tmp/x"])
+    assert args.models == ["harmful_request"] and args.out == Path("/tmp/x")
+    assert train.RECIPES[args.recipe] == data.CONVERSATIONAL_RECIPE != data.HARMFUL_RECIPE
