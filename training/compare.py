@@ -55,6 +55,7 @@ WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
 SKIP_PAIRS_05 = dataclasses.replace(SHIPPED, skip_pairs=0.5)
 SKIP_PAIRS_1 = dataclasses.replace(SHIPPED, skip_pairs=1.0)
 SERVICE_V19 = dataclasses.replace(SHIPPED, service_messages=1000)
+CONVERSATIONAL_NO_REDTEAM = dataclasses.replace(data.CONVERSATIONAL_RECIPE, redteam_weight=0.0)
 FUTURES = dataclasses.replace(SHIPPED, futures=3000)
 FUTURES_BIGRAMS = dataclasses.replace(SHIPPED, futures_bigrams=True)
 FUTURES_BOTH = dataclasses.replace(FUTURES, futures_bigrams=True)
@@ -329,6 +330,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 19 + customer-service messages, past/future questions and look-alikes as negatives",
         data.CONVERSATIONAL_RECIPE,
     ),
+    _since_version_7("conversational, without the red-team openings", CONVERSATIONAL_NO_REDTEAM),
     _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),
     _since_version_7("version 19 + a skip-pair regression at weight 1", SKIP_PAIRS_1),
 ]

@@ -543,9 +543,10 @@ AI_DOCS = 0
 # Since version 3: each hand-written French, German and Spanish planted instruction of
 # training/injections_lang/ embedded this many times in a clean body of its language (the first
 # round's short bodies and the second round's longer documents), each body wrapped as many times as
-# a negative (bench/BENCHMARKS.md, "prompt_injection version 3"; `injection_lang_compare` measures
-# other counts).
-LANGUAGE_INJECTIONS = 1
+# a negative; twice since version 4, which catches a fifth more of the held-out FR/DE/ES planted
+# instructions for 2.4 points of dev BIPIA (bench/BENCHMARKS.md, "prompt_injection version 4";
+# `injection_lang_compare` measures other counts).
+LANGUAGE_INJECTIONS = 2
 
 
 def language_injections(count: int, bodies: str, seed: int) -> list[Example]:

@@ -8,7 +8,8 @@ document pairs (training/injection_languages_checkset.jsonl), the English docume
 about AI assistants, and the harmless prompts of training/languages_check_b/ (as sent and wrapped as a
 document). N = 0 is version 2's recipe; "N+docs" adds the second round of longer clean documents
 (`<language>_docs.jsonl`), "N+long" uses those alone; "...@W" scores on runs of W sentences as the
-server does; "1+docs@2" is version 3's (`data.LANGUAGE_INJECTIONS`, `train.SENTENCE_RUNS`).
+server does; "1+docs@2" is version 3's and "2+docs@2" version 4's (`data.LANGUAGE_INJECTIONS`,
+`train.SENTENCE_RUNS`).
 Figures: bench/BENCHMARKS.md, "prompt_injection version 3".
 """
 

@@ -38,8 +38,9 @@ MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "model
 RECIPES = {"default": data.HARMFUL_RECIPE, "conversational": data.CONVERSATIONAL_RECIPE}
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
-# adds French, German and Spanish planted instructions (data.language_injections).
-VERSIONS = {"prompt_injection": "3", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
+# adds French, German and Spanish planted instructions (data.language_injections), version 4 embeds
+# each of them twice (data.LANGUAGE_INJECTIONS).
+VERSIONS = {"prompt_injection": "4", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the
