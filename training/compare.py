@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from guard.classify.models.features import features
-from training import checkset, data, evaluate
+from training import checkset, data, evaluate, frame_probes
 from training.data import Recipe
 from training.fit import fit_parts, parts_scores
 from training.fit import word_grams as words
@@ -48,16 +48,27 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_18 = dataclasses.replace(SHIPPED, bigrams=0.0)
-BIGRAMS_1 = dataclasses.replace(SHIPPED, bigrams=1.0)
-WORDS_PASTFUTURE = dataclasses.replace(SHIPPED, words_pastfuture=True)
+VERSION_19 = SHIPPED
+VERSION_18 = dataclasses.replace(VERSION_19, bigrams=0.0)
+BIGRAMS_1 = dataclasses.replace(VERSION_19, bigrams=1.0)
+WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
-SKIP_PAIRS_05 = dataclasses.replace(SHIPPED, skip_pairs=0.5)
-SKIP_PAIRS_1 = dataclasses.replace(SHIPPED, skip_pairs=1.0)
-SERVICE_V19 = dataclasses.replace(SHIPPED, service_messages=1000)
+SKIP_PAIRS_05 = dataclasses.replace(VERSION_19, skip_pairs=0.5)
+SKIP_PAIRS_1 = dataclasses.replace(VERSION_19, skip_pairs=1.0)
+SERVICE_V19 = dataclasses.replace(VERSION_19, service_messages=1000)
+HOWTO_WEIGHT_2 = dataclasses.replace(VERSION_19, group_weights=(("own/howto_everyday", 2.0),))
+HOWTO_WEIGHT_3 = dataclasses.replace(VERSION_19, group_weights=(("own/howto_everyday", 3.0),))
+HOWTO_WEIGHT_5 = dataclasses.replace(VERSION_19, group_weights=(("own/howto_everyday", 5.0),))
+HOWTO_WEIGHT_8 = dataclasses.replace(VERSION_19, group_weights=(("own/howto_everyday", 8.0),))
+HOWTO_5_EVERYDAY_2 = dataclasses.replace(
+    VERSION_19, group_weights=(("own/howto_everyday", 5.0), ("own/everyday", 2.0))
+)
+CONVERSATIONAL_HOWTO_3 = dataclasses.replace(
+    data.CONVERSATIONAL_RECIPE, group_weights=(("own/howto_everyday", 3.0),)
+)
 CONVERSATIONAL_NO_REDTEAM = dataclasses.replace(data.CONVERSATIONAL_RECIPE, redteam_weight=0.0)
-FUTURES = dataclasses.replace(SHIPPED, futures=3000)
-FUTURES_BIGRAMS = dataclasses.replace(SHIPPED, futures_bigrams=True)
+FUTURES = dataclasses.replace(VERSION_19, futures=3000)
+FUTURES_BIGRAMS = dataclasses.replace(VERSION_19, futures_bigrams=True)
 FUTURES_BOTH = dataclasses.replace(FUTURES, futures_bigrams=True)
 VERSION_17 = dataclasses.replace(VERSION_18, excerpts=0)
 VERSION_16 = dataclasses.replace(VERSION_17, words=0.0)
@@ -316,8 +327,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7(
         "version 19, word regression fitted with harmless past/future questions, C=1", WORDS_PASTFUTURE_C1
     ),
-    _since_version_7("version 19, 90,000 n-grams in the first regression", SHIPPED, 90000),
-    _since_version_7("version 19, 120,000 n-grams in the first regression", SHIPPED, 120000),
+    _since_version_7("version 19, 90,000 n-grams in the first regression", VERSION_19, 90000),
+    _since_version_7("version 19, 120,000 n-grams in the first regression", VERSION_19, 120000),
     _since_version_7("version 19 + requests in future and speculative frames", FUTURES),
     _since_version_7(
         "version 19, future and speculative frames in the bigram regression only", FUTURES_BIGRAMS
@@ -331,6 +342,15 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         data.CONVERSATIONAL_RECIPE,
     ),
     _since_version_7("conversational, without the red-team openings", CONVERSATIONAL_NO_REDTEAM),
+    _since_version_7("version 19, everyday how-to questions weighted 2", HOWTO_WEIGHT_2),
+    _since_version_7("version 19, everyday how-to questions weighted 3", HOWTO_WEIGHT_3),
+    _since_version_7("version 19, everyday how-to questions weighted 5", HOWTO_WEIGHT_5),
+    _since_version_7("version 19, everyday how-to questions weighted 8", HOWTO_WEIGHT_8),
+    _since_version_7("conversational, everyday how-to questions weighted 3", CONVERSATIONAL_HOWTO_3),
+    _since_version_7(
+        "version 19, everyday how-to questions weighted 5 and everyday messages 2", HOWTO_5_EVERYDAY_2
+    ),
+
     _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),
     _since_version_7("version 19 + a skip-pair regression at weight 1", SKIP_PAIRS_1),
 ]
@@ -373,6 +393,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "offensive content": functools.partial(checkset.rows, checkset.OFFENSIVE_PATH),
     "excerpts": functools.partial(checkset.rows, checkset.EXCERPTS_PATH),
     "future frames": functools.partial(checkset.rows, checkset.FUTURES_PATH),
+    "hazards in everyday frames": frame_probes.rows,
 }
 
 

@@ -196,6 +196,8 @@ class Recipe:
     skip_pairs:          weight of a further regression (0: none) over pairs of words two to four
                          apart ("persuasive ... hoax"), fitted like the first; measured in
                          training/compare.py only: the server does not compute these features.
+    group_weights:       (group, fitting weight) pairs for whole training groups ("own/howto_everyday"),
+                         in every regression fitted with weights (all but the specialist).
     """
 
     styled_benign: int = 0
@@ -257,6 +259,7 @@ class Recipe:
     words_pastfuture: bool = False
     bigrams: float = 0.0
     skip_pairs: float = 0.0
+    group_weights: tuple[tuple[str, float], ...] = ()
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -305,13 +308,14 @@ def bigram_set(
 
 def weights(examples: list[Example], recipe: Recipe) -> list[float]:
     """Per-example fitting weights: weakly labelled red-team openings count for `redteam_weight`,
-    the generated FR/DE/ES rows for `multilingual`."""
+    the generated FR/DE/ES rows for `multilingual`, the groups of `group_weights` for theirs."""
+    named = dict(recipe.group_weights)
     return [
         recipe.redteam_weight
         if e.group.startswith(_REDTEAM)
         else recipe.multilingual
         if e.group.startswith(multilingual.GROUP)
-        else 1.0
+        else named.get(e.group, 1.0)
         for e in examples
     ]
 

@@ -98,9 +98,9 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
     train = data.build(name, "train", SEED, recipe=recipe)
     dev = data.build(name, "dev", SEED)
     # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
-    # only harmful_request takes its specialist, word and bigram regressions.
+    # only harmful_request takes its specialist, word and bigram regressions and its group weights.
     if name != "harmful_request":
-        recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0, bigrams=0.0)
+        recipe = dataclasses.replace(recipe, specialist=0.0, words=0.0, bigrams=0.0, group_weights=())
     if recipe.skip_pairs:
         raise ValueError("data.Recipe.skip_pairs is for training/compare.py: the server lacks those features")
     parts = fit_parts(train, recipe, SEED, **CONFIG[name])
