@@ -410,7 +410,7 @@ HARMFUL_RECIPE = Recipe(
 # A recipe for assistants that mostly see conversation rather than the dev split's trivia questions:
 # version 19's, plus hand-written customer-service messages, harmless past/future questions and
 # alarming-but-harmless requests as negatives, and the word regression fitted with the past/future
-# questions too. On dev it catches 4.5 points fewer harmful requests; it flags a third as many
+# questions too. On dev it catches about 4 points fewer harmful requests; it flags a third as many
 # harmless history questions and half as many customer messages (bench/BENCHMARKS.md, "harmful_request
 # for conversational traffic"). Not shipped: `python -m training.train harmful_request --recipe
 # conversational --out DIR` writes it, and a policy loads it with `artefact:`.

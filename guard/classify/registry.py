@@ -35,7 +35,7 @@ from guard.classify.builtin import (
 )
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
-from guard.errors import PolicyError
+from guard.errors import ClassifierError, PolicyError
 from guard.types import Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
@@ -155,7 +155,7 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
         raise PolicyError(f"{prefix}.timeout_s: must be greater than 0")
     try:
         classifier = entry.factory(name, config, spec)
-    except (ValueError, ImportError) as exc:
+    except (ValueError, ImportError, ClassifierError) as exc:  # e.g. an unreadable model artefact
         raise PolicyError(f"{prefix}: {exc}") from exc
     fingerprint = str(getattr(classifier, "fingerprint", ""))
     return ConfiguredClassifier(name, spec, classifier, config_hash(type_name, config, spec, fingerprint))

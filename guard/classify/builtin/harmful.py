@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
-from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
 
 __all__ = [
@@ -125,10 +124,7 @@ class ModelClassifier:
 
 def _factory(model_name: str) -> ClassifierType:
     def make(name: str, config: ModelConfig, spec: ClassifierSpec) -> ModelClassifier:
-        try:
-            return ModelClassifier(name, model_name, config)
-        except ClassifierError as exc:  # an unreadable artefact is a policy problem
-            raise ValueError(str(exc)) from exc
+        return ModelClassifier(name, model_name, config)
 
     return ClassifierType(ModelConfig, make, 1.0)
 
