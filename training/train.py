@@ -39,8 +39,11 @@ RECIPES = {"default": data.HARMFUL_RECIPE, "conversational": data.CONVERSATIONAL
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
 # adds French, German and Spanish planted instructions (data.language_injections), version 4 embeds
-# each of them twice (data.LANGUAGE_INJECTIONS).
-VERSIONS = {"prompt_injection": "4", "jailbreak": "4", "harmful_request": "19", "harmful_response": "3"}
+# each of them twice (data.LANGUAGE_INJECTIONS). Every model's next version (prompt_injection 5,
+# jailbreak 5, harmful_request 20, harmful_response 4) adds no rows: `features.fold` reads a text
+# written in leetspeak whole, its digit-only words included ("70" for "to"), which changes the
+# n-grams of the few training rows that use leetspeak.
+VERSIONS = {"prompt_injection": "5", "jailbreak": "5", "harmful_request": "20", "harmful_response": "4"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the

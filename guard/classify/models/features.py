@@ -59,6 +59,11 @@ _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 # The lookbehind anchors each try at a token's start, so the scan stays linear.
 _LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[013457@$])[a-z0-9@$]+")
 _LEET_CHARS = frozenset("013457@$")
+# A text that writes words in leetspeak (a leet character between letters: "m4ke", "b0mb", not "1st"
+# or "mp3") writes short words that way too, as tokens of leet characters alone ("70" for "to", "15"
+# for "is", "4" for "a"); in any other text those stay numbers.
+_LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
+_LEET_ONLY = re.compile(r"(?<![\w@$])[013457@$]+(?![\w@$])")
 WORD = re.compile(r"\w+")
 
 CHAR_ORDERS = (3, 4, 5)
@@ -89,6 +94,8 @@ def fold(text: str) -> str:
     if not text.isascii():
         text = text.translate(_CONFUSABLE_TABLE)
     if not _LEET_CHARS.isdisjoint(text):
+        if _LEET_WORD.search(text):
+            text = _LEET_ONLY.sub(_unleet, text)
         text = _LEET_TOKEN.sub(_unleet, text)
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
     return " ".join(text.split())
