@@ -119,6 +119,10 @@ _ANY_TOKEN = re.compile(r"[\w@$]+")
 _OLD_SPACE = re.compile(r"\s+")
 
 
+def _unleet_digits_only(token: str) -> str:
+    return token.translate(_LEET) if set(token) <= set("013457@$") else token
+
+
 def _plain_fold(text: str) -> str:
     """fold() as first written, without its fast paths: the reference the fast one must match."""
     if len(text) > 6000:
@@ -127,7 +131,7 @@ def _plain_fold(text: str) -> str:
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
     text = text.casefold().translate(_CONFUSABLE_TABLE)
     if re.search(r"[a-z][013457@$]+[a-z]", text):  # written in leetspeak: its digit-only words too
-        text = _ANY_TOKEN.sub(lambda m: m.group(0).translate(_LEET) if set(m.group(0)) <= set("013457@$") else m.group(0), text)
+        text = _ANY_TOKEN.sub(lambda m: _unleet_digits_only(m.group(0)), text)
     text = _OLD_LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), text)
     return _OLD_SPACE.sub(" ", text).strip()
 
