@@ -82,6 +82,22 @@ def _unleet(match: re.Match[str]) -> str:
     return match.group(0).translate(_LEET)
 
 
+def _unleet_text(text: str) -> str:
+    """Mixed tokens read as letters; then, if one of them was a word written in leetspeak, the
+    tokens of leet characters alone too (found while folding the mixed ones: no second scan)."""
+    leet_words = 0
+
+    def unleet(match: re.Match[str]) -> str:
+        nonlocal leet_words
+        token = match.group(0)
+        if _LEET_WORD.search(token):
+            leet_words += 1
+        return token.translate(_LEET)
+
+    text = _LEET_TOKEN.sub(unleet, text)
+    return _LEET_ONLY.sub(_unleet, text) if leet_words else text
+
+
 def fold(text: str) -> str:
     """Folds evasions away: NFKC, invisible characters, case, look-alike letters, leetspeak."""
     if len(text) > MAX_CHARS:
@@ -94,9 +110,7 @@ def fold(text: str) -> str:
     if not text.isascii():
         text = text.translate(_CONFUSABLE_TABLE)
     if not _LEET_CHARS.isdisjoint(text):
-        if _LEET_WORD.search(text):
-            text = _LEET_ONLY.sub(_unleet, text)
-        text = _LEET_TOKEN.sub(_unleet, text)
+        text = _unleet_text(text)
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
     return " ".join(text.split())
 
