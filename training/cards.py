@@ -591,7 +591,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "Logistic regression (scikit-learn, liblinear, balanced class weights, fixed seed) over "
         "TF-IDF weighted character 3-5-grams and word 1-2-grams of folded text (NFKC, invisible "
         "characters removed, case folded, look-alike letters and leetspeak folded, in a text written "
-        "in leetspeak its digit-only words too, \"70\" for \"to\"; see `features.py`). Served by "
+        "in leetspeak its digit-only words too, \"70\" for \"to\", letters spread apart joined, "
+        "\"b.o.m.b\"; see `features.py`). Served by "
         "`loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
         *_extra_regressions(figures),

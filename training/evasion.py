@@ -42,9 +42,35 @@ def case_noise(text: str, rng: random.Random) -> str:
     return "".join(c.swapcase() if rng.random() < 0.33 else c for c in text)
 
 
+def _some_words(text: str, change: Callable[[str], str], rng: random.Random) -> str:
+    """`change` applied to about a third of the words of four letters or more."""
+    return " ".join(
+        change(word) if len(word) > 3 and word.isalpha() and rng.random() < 0.35 else word
+        for word in text.split(" ")
+    )
+
+
+def spread_letters(text: str, rng: random.Random) -> str:
+    """Spreads the letters of about a third of the longer words apart with a space, dot or hyphen."""
+    return _some_words(text, lambda word: rng.choice(" .-").join(word), rng)
+
+
+def inner_punctuation(text: str, rng: random.Random) -> str:
+    """Puts a dot, hyphen, asterisk, underscore or apostrophe inside about a third of the longer
+    words ("bo*mb"); measured, not folded: the same marks join ordinary words ("e-mail")."""
+
+    def mark(word: str) -> str:
+        cut = rng.randint(1, len(word) - 1)
+        return word[:cut] + rng.choice(".-*_'") + word[cut:]
+
+    return _some_words(text, mark, rng)
+
+
 TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "zero_width": zero_width,
     "homoglyphs": homoglyphs,
     "leetspeak": leetspeak,
     "case_noise": case_noise,
+    "spread_letters": spread_letters,
+    "inner_punctuation": inner_punctuation,
 }

@@ -41,8 +41,9 @@ VERSION = "1"
 # adds French, German and Spanish planted instructions (data.language_injections), version 4 embeds
 # each of them twice (data.LANGUAGE_INJECTIONS). Every model's next version (prompt_injection 5,
 # jailbreak 5, harmful_request 20, harmful_response 4) adds no rows: `features.fold` reads a text
-# written in leetspeak whole, its digit-only words included ("70" for "to"), which changes the
-# n-grams of the few training rows that use leetspeak.
+# written in leetspeak whole, its digit-only words included ("70" for "to"), and joins letters
+# spread apart ("b o m b", "b.o.m.b"), which changes the n-grams of the few training rows that
+# use either.
 VERSIONS = {"prompt_injection": "5", "jailbreak": "5", "harmful_request": "20", "harmful_response": "4"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
