@@ -37,11 +37,14 @@ class LocalClassifier:
 
     category:        the label every verdict that fires carries (`pii`, `secret`, ...).
     leet:            fold leetspeak while normalising (keyword lists).
+    spread:          join letters spread apart while normalising ("b.o.m.b"; keyword lists, and
+                     regex classifiers that ask for it).
     offload_chars:   batches larger than this run in the default executor.
     """
 
     category: str = ""
     leet: bool = False
+    spread: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
     def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None) -> None:
@@ -74,8 +77,10 @@ class LocalClassifier:
         ]
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
-        norm = normalize(segment.text, leet=self.leet) if self.normalize else original_text(
-            segment.text
+        norm = (
+            normalize(segment.text, leet=self.leet, spread=self.spread)
+            if self.normalize
+            else original_text(segment.text)
         )
         findings = list(self.scan(norm, segment))
         if not findings:

@@ -16,6 +16,7 @@ covers them in the original (so a redaction also masks the hidden characters ins
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -55,9 +56,56 @@ CONFUSABLES: dict[str, str] = {
 # Leetspeak, folded only for keyword lists (and applied to the keywords too, so that both sides
 # fold the same way). `l` folds to `i` with `1`, `!` and `|`, because `1` stands for either.
 LEET: dict[int, str] = str.maketrans(
-    {"0": "o", "1": "i", "!": "i", "|": "i", "l": "i", "L": "I", "3": "e", "4": "a", "@": "a",
-     "5": "s", "$": "s", "7": "t", "+": "t"}
+    {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t"}
 )
+# Symbols stand for letters only before a letter or digit ("k!ll", "$teal", "h@ck"): "bomb!" keeps
+# its "!", which read as "i" would make "bombi" and hide the word.
+_LEET_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t"})
+_LEET_SYMBOL = re.compile(r"[!|@$+](?=\w)")
+
+# Letters spread apart by one repeated separator ("b o m b", "b.o.m.b", "b-o-m-b"): three or more
+# single letters with the same separator between each read as one word. Digits are left alone
+# ("1.2.3", "10-4-1"); a run of single letters in ordinary text ("U.S.A", "a b c") is rare and reads
+# the same joined. In a text spread out with spaces, whose words are then kept apart by two or
+# more, a pair of single letters between such gaps ("t o", "i s") is a word too; spread with single
+# spaces, a run of four or more that starts with "a" or "i" keeps it apart ("make a b o m b" reads
+# "make a bomb", not "abomb"). Our own fixed
+# patterns, not a policy's: each run is scanned once (the backreference only repeats the separator).
+_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\W\d_])+(?![^\W\d_])")
+# What every such run ends with: a cheap test that spares almost every text the full search.
+_SPREAD_END = re.compile(r"([ .\-_*/|+~])[^\W\d_]\1[^\W\d_](?![^\W\d_])")
+_SPACED_PAIR = re.compile(r"(?:^|(?<=  ))[^\W\d_]( )[^\W\d_](?=  |$)")
+
+
+def spread_separators(text: str) -> list[int]:
+    """Positions of the separators between letters spread apart (none in almost every text)."""
+    if not _SPREAD_END.search(text):
+        return []
+    drop: list[int] = []
+    spaced = False
+    for match in _SPREAD.finditer(text):
+        separator = match.group(1)
+        first = match.start() + 1
+        if separator == " ":
+            spaced = True
+            if match.end() - match.start() >= 7 and text[match.start()] in "aAiI":
+                first += 2
+        drop.extend(range(first, match.end(), 2))
+    if spaced:
+        drop.extend(match.start(1) for match in _SPACED_PAIR.finditer(text))
+        drop.sort()
+    return drop
+
+
+def join_spread(text: str) -> str:
+    """`text` with the letters spread apart joined into words (`spread_separators`)."""
+    drop = spread_separators(text)
+    if not drop:
+        return text
+    keep = [True] * len(text)
+    for i in drop:
+        keep[i] = False
+    return "".join(ch for ch, kept in zip(text, keep, strict=True) if kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +140,7 @@ class Normalized:
 
 def fold_leet(text: str) -> str:
     """Leetspeak folded to letters, one character for one (keywords are folded with it too)."""
+    text = _LEET_SYMBOL.sub(lambda match: match.group(0).translate(_LEET_SYMBOLS), text)
     return text.translate(LEET)
 
 
@@ -126,9 +175,12 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
-def _normalize(text: str, leet: bool) -> Normalized:
+def _normalize(text: str, leet: bool, spread: bool) -> Normalized:
     if text.isascii():
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII.
+        drop = spread_separators(text) if spread else []
+        if drop:
+            return _without(Normalized(text, None, None, len(text)), drop, leet)
         return Normalized(fold_leet(text) if leet else text, None, None, len(text))
     parts: list[str] = []
     starts: list[int] = []
@@ -141,28 +193,47 @@ def _normalize(text: str, leet: bool) -> Normalized:
         starts.extend([start] * len(folded))
         ends.extend([end] * len(folded))
     out = "".join(parts)
+    drop = spread_separators(out) if spread else []
+    if drop:
+        return _without(Normalized(out, tuple(starts), tuple(ends), len(text)), drop, leet)
     if leet:
         out = fold_leet(out)
     return Normalized(out, tuple(starts), tuple(ends), len(text))
 
 
+def _without(norm: Normalized, drop: list[int], leet: bool) -> Normalized:
+    """`norm` less the characters at `drop` (a match across them covers them in the original)."""
+    dropped = set(drop)
+    kept = [i for i in range(len(norm.text)) if i not in dropped]
+    starts = norm.starts if norm.starts is not None else range(norm.length)
+    ends = norm.ends if norm.ends is not None else range(1, norm.length + 1)
+    out = "".join(norm.text[i] for i in kept)
+    return Normalized(
+        fold_leet(out) if leet else out,
+        tuple(starts[i] for i in kept),
+        tuple(ends[i] for i in kept),
+        norm.length,
+    )
+
+
 CACHED_CHARS = 65_536
 
 
-def normalize(text: str, *, leet: bool = False) -> Normalized:
-    """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`).
+def normalize(text: str, *, leet: bool = False, spread: bool = False) -> Normalized:
+    """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`, letters
+    spread apart joined when `spread`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.
     """
     if len(text) <= CACHED_CHARS:
-        return _normalize_cached(text, leet)
-    return _normalize(text, leet)
+        return _normalize_cached(text, leet, spread)
+    return _normalize(text, leet, spread)
 
 
 @functools.lru_cache(maxsize=1024)
-def _normalize_cached(text: str, leet: bool) -> Normalized:
-    return _normalize(text, leet)
+def _normalize_cached(text: str, leet: bool, spread: bool) -> Normalized:
+    return _normalize(text, leet, spread)
 
 
 def original_text(text: str) -> Normalized:

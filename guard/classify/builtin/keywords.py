@@ -1,7 +1,8 @@
 """`keywords`: lists of words or phrases, matched in one pass, robust to obfuscation.
 
 Terms and text are normalised alike (NFKC, invisible characters removed, look-alike letters and,
-by default, leetspeak folded), so `k1ll`, full-width `kill` and `k\u200bill` all match `kill`.
+by default, leetspeak folded and letters spread apart joined), so `k1ll`, full-width `kill`,
+`k\u200bill` and `k.i.l.l` all match `kill`.
 Labels: `keyword` plus the `label` of every list that matched; spans carry that label.
 """
 
@@ -48,6 +49,8 @@ class KeywordsConfig(BaseModel):
     case_sensitive: match letter case exactly (default: ignore case).
     word_boundary:  a term matches only as whole words (default true: `ass` not in `class`).
     leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) in text and terms.
+    spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
+                    letters, one repeated separator) in text and terms.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,6 +60,7 @@ class KeywordsConfig(BaseModel):
     case_sensitive: bool = False
     word_boundary: bool = True
     leet: bool = True
+    spread: bool = True
 
     @model_validator(mode="after")
     def _some_terms(self) -> KeywordsConfig:
@@ -83,7 +87,11 @@ class KeywordsClassifier(LocalClassifier):
         longest = 0
         for kw_list in lists:
             for term in kw_list.terms:
-                folded = normalize_text(term, leet=config.leet).text if normalize else term
+                folded = (
+                    normalize_text(term, leet=config.leet, spread=config.spread).text
+                    if normalize
+                    else term
+                )
                 if (folded, kw_list.label) in seen:
                     continue
                 seen.add((folded, kw_list.label))
@@ -97,6 +105,7 @@ class KeywordsClassifier(LocalClassifier):
         # be longer than the term: allow twice its length plus slack for the stream hold-back.
         super().__init__(name, normalize=normalize, max_match_chars=2 * longest + 16)
         self.leet = config.leet and normalize
+        self.spread = config.spread and normalize
         self.patterns = PatternSet(
             patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
             reach=2 * longest + 16,

@@ -36,6 +36,11 @@ class RegexConfig(BaseModel):
     patterns:        the patterns, each a {pattern, label} or a bare pattern string.
     case_sensitive:  match letter case exactly (default: ignore case).
     word_boundary:   only matches that start and end at word boundaries.
+    spread:          join letters spread apart before matching ("b.o.m.b" reads "bomb": three or
+                     more single letters, one repeated separator); off by default, since a pattern
+                     may look for the separators themselves ("U\\.S\\.A"). A match over letters
+                     spread apart covers up to twice its length of the original: allow for it
+                     in `max_match_chars`.
     max_match_chars: the longest text one match can cover, in characters; streamed completions
                      are held back this much. Patterns with unbounded repetition can match more;
                      such longer matches are found in whole texts but can be missed in streams.
@@ -46,6 +51,7 @@ class RegexConfig(BaseModel):
     patterns: list[RegexRule] = Field(min_length=1)
     case_sensitive: bool = False
     word_boundary: bool = False
+    spread: bool = False
     max_match_chars: int = Field(256, gt=0)
 
     @field_validator("patterns", mode="before")
@@ -63,6 +69,7 @@ class RegexClassifier(LocalClassifier):
 
     def __init__(self, name: str, config: RegexConfig, *, normalize: bool = True) -> None:
         super().__init__(name, normalize=normalize, max_match_chars=config.max_match_chars)
+        self.spread = config.spread and normalize
         self.labels = [r.label for r in config.patterns]
         self.patterns = PatternSet(
             [r.pattern for r in config.patterns],

@@ -15,6 +15,8 @@ from collections import Counter
 from functools import lru_cache
 from itertools import pairwise
 
+from guard.classify.normalize import join_spread
+
 FEATURES_VERSION = 1
 
 # Letters from other scripts that render like Latin ones; attackers swap them in to dodge matching.
@@ -64,15 +66,6 @@ _LEET_CHARS = frozenset("013457@$")
 # for "is", "4" for "a"); in any other text those stay numbers.
 _LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
 _LEET_ONLY = re.compile(r"(?<![\w@$])[013457@$]+(?![\w@$])")
-# Letters spread apart by one repeated separator ("b o m b", "b.o.m.b", "b-o-m-b"): three or more
-# single letters with the same separator between each are read as one word. Digits are left alone
-# ("1.2.3", "10-4-1"); a run of single letters in ordinary text ("U.S.A", "a b c") is rare and reads
-# the same joined. In a text spread out with spaces, whose words are then kept apart by two or more,
-# a pair of single letters between such gaps ("t o", "i s") is a word too.
-_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\W\d_])+(?![^\W\d_])")
-# What every such run ends with: a cheap test that spares most texts the full search.
-_SPREAD_END = re.compile(r"([ .\-_*/|+~])[^\W\d_]\1[^\W\d_](?![^\W\d_])")
-_SPACED_PAIR = re.compile(r"(?:^|(?<=  ))([^\W\d_]) ([^\W\d_])(?=  |$)")
 WORD = re.compile(r"\w+")
 
 CHAR_ORDERS = (3, 4, 5)
@@ -89,20 +82,6 @@ def _drop_invisible(text: str) -> str:
 
 def _unleet(match: re.Match[str]) -> str:
     return match.group(0).translate(_LEET)
-
-
-def _join_spread(text: str) -> str:
-    """Spread-out letters read as words (`_SPREAD`, then `_SPACED_PAIR` if spaces spread them)."""
-    spaced = False
-
-    def join(match: re.Match[str]) -> str:
-        nonlocal spaced
-        separator = match.group(1)
-        spaced = spaced or separator == " "
-        return match.group(0).replace(separator, "")
-
-    text = _SPREAD.sub(join, text)
-    return _SPACED_PAIR.sub(r"\1\2", text) if spaced else text
 
 
 def _unleet_text(text: str) -> str:
@@ -132,8 +111,7 @@ def fold(text: str) -> str:
     text = text.casefold()
     if not text.isascii():
         text = text.translate(_CONFUSABLE_TABLE)
-    if _SPREAD_END.search(text):
-        text = _join_spread(text)
+    text = join_spread(text)
     if not _LEET_CHARS.isdisjoint(text):
         text = _unleet_text(text)
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)

@@ -47,6 +47,31 @@ def test_leet_folds_only_when_asked() -> None:
     assert normalize("k1ll", leet=True).text == fold_leet("kill")
 
 
+def test_leet_symbols_are_letters_only_before_a_letter_or_digit() -> None:
+    """"k!ll" and "$teal" read as words; the "!" ending "bomb!" stays, so "bomb" stays a word."""
+    assert normalize("k!ll $teal h@ck", leet=True).text == "kiii steai hack"
+    assert normalize("make a bomb! now + then", leet=True).text == "make a bomb! now + then"
+
+
+def test_spread_letters_join_only_when_asked() -> None:
+    """Three or more single letters with one repeated separator join; digits and pairs do not."""
+    assert normalize("a b.o.m.b").text == "a b.o.m.b"
+    assert normalize("a b.o.m.b", spread=True).text == "a bomb"
+    assert normalize("h o w  t o  k i l l", spread=True).text == "how  to  kill"
+    assert normalize("v1.2.3, U.S. and a b", spread=True).text == "v1.2.3, U.S. and a b"
+    assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b·omb"
+
+
+def test_span_maps_back_over_spread_letters() -> None:
+    """A match over joined letters maps to the original range, separators and hidden characters
+    included, in ASCII and non-ASCII text alike."""
+    for text in ["make a b.o.m.b now", "make a b.\u200bo.m.b now", "maké a b-o-m-b now"]:
+        norm = normalize(text, spread=True)
+        start = norm.text.index("bomb")
+        s, e = norm.original_span(start, start + 4)
+        assert text[s:e].replace("\u200b", "") in ("b.o.m.b", "b-o-m-b"), text
+
+
 def test_span_maps_back_over_hidden_characters() -> None:
     """A match across removed characters maps to an original range that includes them."""
     text = "my p\u200ba\u200bs\u200bs word"
@@ -71,6 +96,15 @@ def test_opt_out_is_identity() -> None:
     assert norm.text == "ｈｉ\u200b" and norm.original_span(0, 3) == (0, 3)
 
 
+# Leet symbols read as letters only before a letter or digit, so a slice cut after one reads it as
+# itself: the spans are compared with every symbol read as its letter.
+_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t"})
+
+
+def _symbols_read(text: str) -> str:
+    return text.translate(_SYMBOLS)
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXTS, st.booleans())
 def test_every_span_maps_within_bounds_and_covers_the_original(text: str, leet: bool) -> None:
@@ -82,14 +116,34 @@ def test_every_span_maps_within_bounds_and_covers_the_original(text: str, leet: 
         for b in range(a + 1, min(n, a + 6) + 1):
             s, e = norm.original_span(a, b)
             assert 0 <= s < e <= len(text)
-            assert norm.text[a:b] in normalize(text[s:e], leet=leet).text
+            assert _symbols_read(norm.text[a:b]) in _symbols_read(normalize(text[s:e], leet=leet).text)
+
+
+SPREAD_TEXTS = st.lists(st.sampled_from([*"ab ..--é", "\u200b", "1", "  "]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SPREAD_TEXTS | TEXTS, st.booleans())
+def test_spread_spans_map_within_bounds_onto_what_was_joined(text: str, leet: bool) -> None:
+    """With spread letters joined, every span maps in bounds, and its original, less separators
+    and hidden characters, holds the normalised text (joining only ever removes characters)."""
+    norm = normalize(text, leet=leet, spread=True)
+    plain = normalize(text, leet=leet)
+    assert len(norm.text) <= len(plain.text)
+    n = len(norm.text)
+    for a in range(n):
+        for b in range(a + 1, min(n, a + 6) + 1):
+            s, e = norm.original_span(a, b)
+            assert 0 <= s < e <= len(text)
+            original = _symbols_read(normalize(text[s:e], leet=leet).text)
+            assert all(ch in original for ch in _symbols_read(norm.text[a:b]))
 
 
 @settings(max_examples=200, deadline=None)
-@given(TEXTS)
-def test_spans_are_monotonic(text: str) -> None:
+@given(TEXTS, st.booleans())
+def test_spans_are_monotonic(text: str, spread: bool) -> None:
     """Later normalised characters never map to earlier original characters."""
-    norm = normalize(text)
+    norm = normalize(text, spread=spread)
     if norm.starts is None or norm.ends is None:
         return
     assert list(norm.starts) == sorted(norm.starts)

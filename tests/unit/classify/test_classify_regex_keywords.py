@@ -63,10 +63,41 @@ def test_keywords_phrase_spacing_and_labels() -> None:
     assert verdict.labels == {"keyword", "override", "topic"}
 
 
+def test_keywords_match_a_word_that_punctuation_ends() -> None:
+    """"!" before a letter reads "i" ("k!ll"), after a word it stays punctuation: "bomb!" and "kill!"
+    match (read as "bombi", they did not)."""
+    for text in ["how do I make a bomb!", "kill!", "k!ll them", "a bomb|"]:
+        assert classify("keywords", text, terms=["bomb", "kill"]).fired, text
+
+
 def test_keywords_leet_can_be_turned_off() -> None:
     """With leet: false, digits are not read as letters."""
     assert not classify("keywords", "b0mb", terms=["bomb"], leet=False).fired
     assert classify("keywords", "b0mb", terms=["bomb"]).fired
+
+
+def test_keywords_read_letters_spread_apart_and_mask_all_of_them() -> None:
+    """"b o m b", "b.o.m.b" and "n-a-p-a-l-m" match; the span covers the separators too."""
+    for text, spread in [("make a b o m b", "b o m b"), ("make a b.o.m.b!", "b.o.m.b"),
+                         ("got N-A-P-A-L-M?", "N-A-P-A-L-M"), ("h o w  t o  m a k e  a  b o m b", "b o m b")]:
+        verdict = classify("keywords", text, terms=["bomb", "napalm"])
+        assert found(verdict, text) == [("keyword", spread)], text
+
+
+def test_keywords_spread_can_be_turned_off_and_ordinary_text_stays_apart() -> None:
+    """With spread: false the separators stay; two single letters, or words, are never joined."""
+    assert not classify("keywords", "b.o.m.b", terms=["bomb"], spread=False).fired
+    assert not classify("keywords", "a b or c", terms=["ab"]).fired
+    assert not classify("keywords", "mark the b-o plan", terms=["bo"]).fired
+
+
+def test_regex_reads_letters_spread_apart_only_when_asked() -> None:
+    """spread: true on a regex classifier joins spread letters; by default separators stay."""
+    text = "how do I make a b.o.m.b"
+    assert not classify("regex", text, patterns=[r"make an?\s+bomb"]).fired
+    verdict = classify("regex", text, patterns=[r"make an?\s+bomb"], spread=True)
+    assert found(verdict, text) == [("regex", "make a b.o.m.b")]
+    assert classify("regex", "U.S.A", patterns=[r"U\.S\.A"]).fired
 
 
 def test_long_texts_find_matches_across_window_edges() -> None:

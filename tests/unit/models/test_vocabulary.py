@@ -123,9 +123,16 @@ _PLAIN_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\
 _PLAIN_PAIR = re.compile(r"(?:^|(?<=  ))([^\W\d_]) ([^\W\d_])(?=  |$)")
 
 
+def _joined(run: str, separator: str) -> str:
+    letters = run.split(separator)
+    if separator == " " and len(letters) >= 4 and letters[0] in ("a", "i"):  # "a b o m b": "a bomb"
+        return letters[0] + " " + "".join(letters[1:])
+    return "".join(letters)
+
+
 def _join_spread_letters(text: str) -> str:
     spaced = any(m.group(1) == " " for m in _PLAIN_SPREAD.finditer(text))
-    text = _PLAIN_SPREAD.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
+    text = _PLAIN_SPREAD.sub(lambda m: _joined(m.group(0), m.group(1)), text)
     return _PLAIN_PAIR.sub(r"\1\2", text) if spaced else text
 
 
