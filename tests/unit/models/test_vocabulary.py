@@ -153,15 +153,19 @@ def _plain_fold(text: str) -> str:
     return _OLD_SPACE.sub(" ", text).strip()
 
 
-@settings(max_examples=500, deadline=None)
-@given(text=_TEXTS | st.text(max_size=60))
+# Texts full of letters spread apart, pairs, gaps and near misses (digits, mixed separators).
+_SPREAD_TEXTS = st.lists(st.sampled_from([*"ab .-_x1Z|~", "  ", "\u00e9", "a ", "i "]), max_size=40).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=_TEXTS | st.text(max_size=60) | _SPREAD_TEXTS)
 @example(text="h4ck3r 1990 b0mb $teal 3.5 a1b2 @ 0x")
 @example(text="h0w 70 m4k3 4 _70 70_ 3.5 1990 $ @5 \u00e94\u00e9")
 @example(text="h o w  t o  m a k e  a  b o m b, b.o.m.b b-0-m-b x*y*z a b c U.S.A 1.2.3 e.g. a b")
 @example(text="a\x1cb\u2028c\u3000d\x85e")  # the odd whitespace str.split() and re's \s share
 def test_fold_matches_its_plain_definition(text: str) -> None:
-    """The fast paths (leet tokens anchored at their start, split/join for spaces, the cheap test
-    before joining spread-out letters) change nothing."""
+    """The fast paths (leet tokens anchored at their start, split/join for spaces, spread-out
+    letters found through the text's shape and back from each run's end) change nothing."""
     assert fold(text) == _plain_fold(text)
 
 
