@@ -154,7 +154,8 @@ def _plain_fold(text: str) -> str:
 
 
 # Texts full of letters spread apart, pairs, gaps and near misses (digits, mixed separators).
-_SPREAD_TEXTS = st.lists(st.sampled_from([*"ab .-_x1Z|~", "  ", "\u00e9", "a ", "i "]), max_size=40).map("".join)
+_SPREAD_PIECES = st.sampled_from([*"ab .-_x1Z|~", "  ", "\u00e9", "a ", "i "])
+_SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 
 
 @settings(max_examples=1500, deadline=None)
