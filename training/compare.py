@@ -53,8 +53,8 @@ VERSION_18 = dataclasses.replace(VERSION_19, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(VERSION_19, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
-SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
-SPECIALIST_1 = dataclasses.replace(VERSION_19, specialist=1.0)
+V20_SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
+V20_SPECIALIST_1 = dataclasses.replace(VERSION_19, specialist=1.0)
 SKIP_PAIRS_05 = dataclasses.replace(VERSION_19, skip_pairs=0.5)
 SKIP_PAIRS_1 = dataclasses.replace(VERSION_19, skip_pairs=1.0)
 SERVICE_V19 = dataclasses.replace(VERSION_19, service_messages=1000)
@@ -353,8 +353,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 19, everyday how-to questions weighted 5 and everyday messages 2", HOWTO_5_EVERYDAY_2
     ),
 
-    _since_version_7("version 20, the specialist at weight 0.75", SPECIALIST_075),
-    _since_version_7("version 20, the specialist at weight 1", SPECIALIST_1),
+    _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
+    _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),
     _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),
     _since_version_7("version 19 + a skip-pair regression at weight 1", SKIP_PAIRS_1),
 ]
