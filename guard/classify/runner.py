@@ -114,10 +114,8 @@ class ClassifierRunner:
     ]:
         """In-process cache look-ups: hits, complete rows, misses and where to store them."""
         cache = self.cache
-        slots = (
-            [cache.slot(stage.value, s.role, s.text) for s in segments]
-            if cache is not None else []
-        )
+        at = stage.value  # an Enum's value is a descriptor call: once, not per segment
+        slots = [cache.slot(at, s.role, s.text) for s in segments] if cache is not None else []
         found: list[dict[int, Verdict]] = []
         rows: list[list[Verdict] | None] = []  # every verdict, when all came from the cache
         todo: list[list[Segment]] = []
