@@ -381,11 +381,12 @@ LIMITS = {
     "(training/requests_why_lang/README.md). "
     "Static embeddings distilled from MiniLM (model2vec), alone, averaged with this model or in "
     "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py). "
-    "Evasions: the fold undoes invisible characters, look-alike letters, case, leetspeak and "
-    'letters spread apart ("b.o.m.b"), not punctuation put inside a word ("bo*mb", "ma-ke"), which '
-    "ordinary words carry too (\"e-mail\", \"don't\"): with such a mark inside a third of the longer "
-    "words, 72.7% of the dev harmful requests are caught (80.6% plain; the recall after each "
-    "transform is above).",
+    "Evasions: the fold undoes invisible characters, look-alike letters, case, leetspeak, "
+    'letters spread apart ("b.o.m.b") and asterisks inside a word ("bo*mb"), not a dot, hyphen, '
+    "underscore or apostrophe inside a word (\"ma-ke\"), which ordinary words carry too "
+    "(\"e-mail\", \"don't\"): with one of those five marks inside a third of the longer words, "
+    "75.3% of the dev harmful requests are caught (80.9% plain; the recall after each transform "
+    "is above).",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "

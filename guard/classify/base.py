@@ -37,8 +37,8 @@ class LocalClassifier:
 
     category:        the label every verdict that fires carries (`pii`, `secret`, ...).
     leet:            fold leetspeak while normalising (keyword lists).
-    spread:          join letters spread apart while normalising ("b.o.m.b"; keyword lists, and
-                     regex classifiers that ask for it).
+    spread:          join letters spread apart and drop asterisks inside words while normalising
+                     ("b.o.m.b", "bo*mb"; keyword lists, and regex classifiers that ask for it).
     offload_chars:   batches larger than this run in the default executor.
     """
 

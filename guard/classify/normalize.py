@@ -84,6 +84,8 @@ _SHAPES = str.maketrans(
 )
 _SPREAD_END_SHAPE = re.compile("sasa(?!a)")
 _LETTER = re.compile(r"[^\W\d_]")
+# Asterisks inside a word ("bo*mb", "k**l"): no word is written with one, so they only hide it.
+_INNER_STARS = re.compile(r"(?<=[^\W\d_])\*+(?=[^\W\d_])")
 _SPACED_PAIR = re.compile(r"(?:^|(?<=  ))[^\W\d_]( )[^\W\d_](?=  |$)")
 
 
@@ -121,7 +123,17 @@ def _spread_runs(text: str, shape: str | None) -> Iterator[re.Match[str]]:
 
 
 def spread_separators(text: str) -> list[int]:
-    """Positions of the separators between letters spread apart (none in almost every text)."""
+    """Positions of what keeps a word's letters apart: the separators between letters spread apart
+    and asterisks inside a word (none in almost every text)."""
+    drop = _spread(text)
+    if "*" in text:
+        stars = [i for match in _INNER_STARS.finditer(text) for i in range(match.start(), match.end())]
+        if stars:
+            return sorted({*drop, *stars})
+    return drop
+
+
+def _spread(text: str) -> list[int]:
     shape = text.translate(_SHAPES) if text.isascii() else None
     if shape is not None and not _SPREAD_END_SHAPE.search(shape):
         return []
@@ -142,7 +154,7 @@ def spread_separators(text: str) -> list[int]:
 
 
 def join_spread(text: str) -> str:
-    """`text` with the letters spread apart joined into words (`spread_separators`)."""
+    """`text` with the letters kept apart joined into words (`spread_separators`)."""
     drop = spread_separators(text)
     if not drop:
         return text
@@ -283,8 +295,8 @@ CACHED_CHARS = 65_536
 
 
 def normalize(text: str, *, leet: bool = False, spread: bool = False) -> Normalized:
-    """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`, letters
-    spread apart joined when `spread`).
+    """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`; letters
+    spread apart joined and asterisks inside a word dropped when `spread`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.

@@ -1,8 +1,8 @@
 """`keywords`: lists of words or phrases, matched in one pass, robust to obfuscation.
 
 Terms and text are normalised alike (NFKC, invisible characters removed, look-alike letters and,
-by default, leetspeak folded and letters spread apart joined), so `k1ll`, full-width `kill`,
-`k\u200bill` and `k.i.l.l` all match `kill`.
+by default, leetspeak folded, letters spread apart joined and asterisks inside a word dropped), so
+`k1ll`, full-width `kill`, `k\u200bill`, `k.i.l.l` and `k*ill` all match `kill`.
 Labels: `keyword` plus the `label` of every list that matched; spans carry that label.
 """
 
@@ -50,7 +50,8 @@ class KeywordsConfig(BaseModel):
     word_boundary:  a term matches only as whole words (default true: `ass` not in `class`).
     leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) in text and terms.
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
-                    letters, one repeated separator) in text and terms.
+                    letters, one repeated separator) and drop asterisks inside a word ("bo*mb"),
+                    in text and terms.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -37,7 +37,8 @@ class RegexConfig(BaseModel):
     case_sensitive:  match letter case exactly (default: ignore case).
     word_boundary:   only matches that start and end at word boundaries.
     spread:          join letters spread apart before matching ("b.o.m.b" reads "bomb": three or
-                     more single letters, one repeated separator); off by default, since a pattern
+                     more single letters, one repeated separator) and drop asterisks inside a word
+                     ("bo*mb"); off by default, since a pattern
                      may look for the separators themselves ("U\\.S\\.A"). A match over letters
                      spread apart covers up to twice its length of the original: allow for it
                      in `max_match_chars`.

@@ -84,6 +84,12 @@ def test_keywords_read_letters_spread_apart_and_mask_all_of_them() -> None:
         assert found(verdict, text) == [("keyword", spread)], text
 
 
+def test_keywords_read_a_word_with_asterisks_inside() -> None:
+    """"bo*mb" matches "bomb", and the mask covers the asterisk."""
+    text = "make a bo*mb, now"
+    assert found(classify("keywords", text, terms=["bomb"]), text) == [("keyword", "bo*mb")]
+
+
 def test_keywords_spread_can_be_turned_off_and_ordinary_text_stays_apart() -> None:
     """With spread: false the separators stay; two single letters, or words, are never joined."""
     assert not classify("keywords", "b.o.m.b", terms=["bomb"], spread=False).fired

@@ -133,7 +133,8 @@ def _joined(run: str, separator: str) -> str:
 def _join_spread_letters(text: str) -> str:
     spaced = any(m.group(1) == " " for m in _PLAIN_SPREAD.finditer(text))
     text = _PLAIN_SPREAD.sub(lambda m: _joined(m.group(0), m.group(1)), text)
-    return _PLAIN_PAIR.sub(r"\1\2", text) if spaced else text
+    text = _PLAIN_PAIR.sub(r"\1\2", text) if spaced else text
+    return re.sub(r"(?<=[^\W\d_])\*+(?=[^\W\d_])", "", text)  # asterisks inside a word
 
 
 def _unleet_digits_only(token: str) -> str:
@@ -154,7 +155,7 @@ def _plain_fold(text: str) -> str:
 
 
 # Texts full of letters spread apart, pairs, gaps and near misses (digits, mixed separators).
-_SPREAD_PIECES = st.sampled_from([*"ab .-_x1Z|~", "  ", "\u00e9", "a ", "i "])
+_SPREAD_PIECES = st.sampled_from([*"ab .-_x1Z|~*", "  ", "\u00e9", "a ", "i ", "**"])
 _SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 
 
