@@ -72,6 +72,8 @@ class HeuristicClassifier(LocalClassifier):
 
     features: Sequence[Feature] = ()
     encoded_weight: float = 0.0
+    # "I.g.n.o.r.e all p-r-e-v-i-o-u-s instructions" and "ign*ore" are read as the words they hide.
+    spread = True
 
     def __init__(self, name: str, *, threshold: float, normalize: bool = True,
                  skipped_roles: frozenset[str] = SKIPPED_ROLES) -> None:
