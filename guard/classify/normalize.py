@@ -72,8 +72,8 @@ _LEET_SYMBOL = re.compile(r"[!|@$+](?=\w)")
 # the same joined. In a text spread out with spaces, whose words are then kept apart by two or
 # more, a pair of single letters between such gaps ("t o", "i s") is a word too; spread with single
 # spaces, a run of four or more that starts with "a" or "i" keeps it apart ("make a b o m b" reads
-# "make a bomb", not "abomb"). Our own fixed
-# patterns, not a policy's: each run is scanned once (the backreference only repeats the separator).
+# "make a bomb", not "abomb"). Our own fixed patterns, not a policy's: each run is scanned once
+# (the backreference only repeats the separator).
 _SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\W\d_])+(?![^\W\d_])")
 # What every such run ends with: a cheap test that spares almost every text the full search.
 _SPREAD_END = re.compile(r"([ .\-_*/|+~])[^\W\d_]\1[^\W\d_](?![^\W\d_])")
