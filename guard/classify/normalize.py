@@ -156,12 +156,14 @@ def _spread(text: str) -> list[int]:
 def join_spread(text: str) -> str:
     """`text` with the letters kept apart joined into words (`spread_separators`)."""
     drop = spread_separators(text)
-    if not drop:
-        return text
-    keep = [True] * len(text)
-    for i in drop:
-        keep[i] = False
-    return "".join(ch for ch, kept in zip(text, keep, strict=True) if kept)
+    return "".join(text[a:b] for a, b in _kept_runs(drop, len(text))) if drop else text
+
+
+def _kept_runs(drop: list[int], length: int) -> list[tuple[int, int]]:
+    """[start, end) of the stretches between the sorted positions `drop`: a long text that loses a
+    few characters is cut and joined per stretch, not per character."""
+    bounds = [-1, *drop, length]
+    return [(a + 1, b) for a, b in itertools.pairwise(bounds) if b > a + 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,10 +275,8 @@ def _normalize(text: str, leet: bool, spread: bool) -> Normalized:
 
 
 def _without(norm: Normalized, drop: list[int], leet: bool) -> Normalized:
-    """`norm` less the characters at `drop` (a match across them covers them in the original).
-    Cut into the runs between them, so a long text pays per run, not per character."""
-    bounds = [-1, *drop, len(norm.text)]
-    runs = [(a + 1, b) for a, b in itertools.pairwise(bounds) if b > a + 1]
+    """`norm` less the characters at `drop` (a match across them covers them in the original)."""
+    runs = _kept_runs(drop, len(norm.text))
     out = "".join(norm.text[a:b] for a, b in runs)
     if leet:
         out = fold_leet(out)

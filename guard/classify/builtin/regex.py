@@ -38,10 +38,9 @@ class RegexConfig(BaseModel):
     word_boundary:   only matches that start and end at word boundaries.
     spread:          join letters spread apart before matching ("b.o.m.b" reads "bomb": three or
                      more single letters, one repeated separator) and drop asterisks inside a word
-                     ("bo*mb"); off by default, since a pattern
-                     may look for the separators themselves ("U\\.S\\.A"). A match over letters
-                     spread apart covers up to twice its length of the original: allow for it
-                     in `max_match_chars`.
+                     ("bo*mb"); off by default, since a pattern may look for the separators
+                     themselves ("U\\.S\\.A"). A match over letters spread apart covers up to
+                     twice its length of the original: allow for it in `max_match_chars`.
     max_match_chars: the longest text one match can cover, in characters; streamed completions
                      are held back this much. Patterns with unbounded repetition can match more;
                      such longer matches are found in whole texts but can be missed in streams.
