@@ -4,7 +4,8 @@ A conversation re-sends its whole history with every request, so most segments o
 classified in request N-1. An entry is keyed by the classifier's config hash, the stage, the
 segment's role and a hash of its text, and holds the verdict; a hit from another instance name or
 segment position gets a copy with those filled in (in a conversation, history keeps its
-positions, so the stored verdict itself is reused and a hit allocates nothing).
+positions, so the stored verdict itself is reused and a hit allocates nothing). In process, a
+segment also keeps whole rows: every verdict of one list of classifiers at one position.
 
 The key hashes the original text rather than the normalised one: spans are positions in the
 original text, and normalisation is a function of it, so equal originals always share an entry
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 import orjson
 import structlog
 
-from guard.types import Span, Verdict
+from guard.types import Segment, Span, Verdict
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -33,6 +34,33 @@ if TYPE_CHECKING:
 log = structlog.get_logger("guard.classify.cache")
 
 Entry = tuple[frozenset[str], float, tuple[Span, ...]]
+RowKey = tuple[tuple[str, str], ...]  # (instance name, config hash) of each classifier, in order
+Row = tuple[int, tuple[Verdict, ...]]  # a segment's position and each classifier's verdict there
+
+
+class Slot:
+    """What is known of one segment's text: each classifier config's verdict, and whole rows.
+
+    A row holds the verdicts of one list of classifiers at one position, so a segment seen
+    before costs a single look-up however many classifiers run.
+    """
+
+    __slots__ = ("rows", "verdicts")
+
+    def __init__(self) -> None:
+        self.verdicts: dict[str, Verdict] = {}
+        self.rows: dict[RowKey, Row] = {}
+
+    def keep_row(self, key: RowKey, index: int) -> None:
+        """Remember a row for `key` at `index` when every classifier's verdict is there, stored
+        under its own instance name and this position."""
+        row = []
+        for name, config_hash in key:
+            verdict = self.verdicts.get(config_hash)
+            if verdict is None or verdict.classifier != name or verdict.segment != index:
+                return
+            row.append(verdict)
+        self.rows[key] = (index, tuple(row))
 
 
 def text_digest(text: str) -> str:
@@ -80,28 +108,31 @@ class VerdictCache:
         self.ttl_s = ttl_s
         self.redis_timeout_s = redis_timeout_s
         self.prefix = prefix
-        self._slots: OrderedDict[tuple[str, str, str], dict[str, Verdict]] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str], Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._slots)
 
-    def slot(self, stage: str, role: str, text: str) -> dict[str, Verdict]:
-        """The verdicts known for one segment, by config hash (created empty on first use).
+    def slots(self, stage: str, segments: Sequence[Segment]) -> list[Slot]:
+        """The slot of each segment (created empty on first use), most recently used last.
 
         Keyed in process by the text itself: a dict look-up hashes and compares it in C, which
         is cheaper than a cryptographic digest, and a conversation's history hits every time.
         """
-        key = (stage, role, text)
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = {}
-            self._slots[key] = slot
-            if len(self._slots) > self.max_entries:
-                self._slots.popitem(last=False)
-        else:
-            self._slots.move_to_end(key)
-        return slot
+        entries = self._slots
+        found = []
+        for segment in segments:
+            key = (stage, segment.role, segment.text)
+            slot = entries.get(key)
+            if slot is None:
+                slot = entries[key] = Slot()
+                if len(entries) > self.max_entries:
+                    entries.popitem(last=False)
+            else:
+                entries.move_to_end(key)
+            found.append(slot)
+        return found
 
     def shared_key(self, config_hash: str, stage: str, role: str, text: str) -> str:
         """The Redis key of one classifier config's verdict on one segment."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from prometheus_client import Counter, Histogram
 
 from guard.classify.base import LocalClassifier
-from guard.classify.cache import VerdictCache
+from guard.classify.cache import Row, RowKey, Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError
@@ -26,6 +27,26 @@ from guard.types import Segment, Stage, Verdict
 log = structlog.get_logger("guard.classify.runner")
 
 ERROR_LABEL = "classifier_error"
+
+
+@dataclass(slots=True)
+class Known:
+    """What the in-process cache knew before classifying, classifier by classifier.
+
+    heads:   verdicts of the leading segments, taken from whole rows, in segment order.
+    found:   the other hits, by segment position.
+    todo:    the segments to classify.
+    stores:  where each of those verdicts is kept, by segment position (empty: not cached).
+    unrowed: the segments that had no row, to keep one for once classified.
+    key:     the classifiers' row key, or None when one of them is not cached.
+    """
+
+    heads: list[Sequence[Verdict]]
+    found: list[dict[int, Verdict]]
+    todo: list[list[Segment]]
+    stores: list[dict[int, Slot]]
+    unrowed: list[tuple[Segment, Slot]]
+    key: RowKey | None
 
 
 class ClassifierRunner:
@@ -69,114 +90,128 @@ class ClassifierRunner:
         if not classifiers:
             return []
         cache = self.cache
-        found, rows, todo, stores = self._lookup(classifiers, segments, stage)
+        known = self._lookup(classifiers, segments, stage)
         if cache is not None and cache.redis is not None:
-            await self._shared_lookup(classifiers, stage, found, todo, stores)
+            await self._shared_lookup(classifiers, stage, known)
         # Small batches for local classifiers run inline: their scan takes microseconds, less
         # than a task and a timer would; everything else runs as concurrent tasks.
         fresh: list[list[Verdict]] = [[] for _ in classifiers]
         jobs = []
         slots_of_jobs = []
-        for i, (c, misses) in enumerate(zip(classifiers, todo, strict=True)):
+        for i, (c, misses) in enumerate(zip(classifiers, known.todo, strict=True)):
             if not misses:
                 continue
             local = c.classifier
             if isinstance(local, LocalClassifier) and local.runs_inline(misses):
-                fresh[i] = self._run_inline(c, misses, stage, stores[i])
+                fresh[i] = self._run_inline(c, misses, stage, known.stores[i])
             else:
-                jobs.append(self._run_one(c, misses, stage, stores[i]))
+                jobs.append(self._run_one(c, misses, stage, known.stores[i]))
                 slots_of_jobs.append(i)
         if jobs:
             for i, verdicts in zip(slots_of_jobs, await asyncio.gather(*jobs), strict=True):
                 fresh[i] = verdicts
+        if known.key is not None:
+            for seg, slot in known.unrowed:
+                slot.keep_row(known.key, seg.index)
+        return self._merged(classifiers, segments, known, fresh)
+
+    def _merged(
+        self,
+        classifiers: Sequence[ConfiguredClassifier],
+        segments: Sequence[Segment],
+        known: Known,
+        fresh: list[list[Verdict]],
+    ) -> list[Verdict]:
+        """Cached and fresh verdicts, classifier by classifier, each in segment order."""
         out: list[Verdict] = []
         for i, c in enumerate(classifiers):
-            hits = found[i]
-            if hits:
-                self._counter(c.name, "hit").inc(len(hits))
-            complete = rows[i]
-            if complete is not None and not todo[i]:
-                out.extend(complete)
+            head, hits = known.heads[i], known.found[i]
+            if head or hits:
+                self._counter(c.name, "hit").inc(len(head) + len(hits))
+            out.extend(head)
+            if len(head) == len(segments):
                 continue
             by_index = {v.segment: v for v in fresh[i]}
             out.extend(
-                v for s in segments if (v := hits.get(s.index) or by_index.get(s.index)) is not None
+                v for s in segments[len(head):]
+                if (v := hits.get(s.index) or by_index.get(s.index)) is not None
             )
         return out
 
     def _lookup(
         self, classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage
-    ) -> tuple[
-        list[dict[int, Verdict]],
-        list[list[Verdict] | None],
-        list[list[Segment]],
-        list[dict[int, dict[str, Verdict]]],
-    ]:
-        """In-process cache look-ups: hits, complete rows, misses and where to store them."""
+    ) -> Known:
+        """In-process cache look-ups. Whole rows first: in a conversation every segment but the
+        newest has one, so history costs a look-up per segment, not per classifier and segment."""
         cache = self.cache
-        at = stage.value  # an Enum's value is a descriptor call: once, not per segment
-        slots = [cache.slot(at, s.role, s.text) for s in segments] if cache is not None else []
-        found: list[dict[int, Verdict]] = []
-        rows: list[list[Verdict] | None] = []  # every verdict, when all came from the cache
-        todo: list[list[Segment]] = []
-        stores: list[dict[int, dict[str, Verdict]]] = []
-        for c in classifiers:
-            hits: dict[int, Verdict] = {}
-            misses: list[Segment] = []
-            store: dict[int, dict[str, Verdict]] = {}
-            row: list[Verdict] = []
-            if cache is not None and c.spec.cache:
-                name, config_hash = c.name, c.config_hash
-                for seg, slot in zip(segments, slots, strict=True):
-                    cached = slot.get(config_hash)
-                    if cached is None:
-                        misses.append(seg)
-                        store[seg.index] = slot
-                        continue
-                    if cached.segment != seg.index or cached.classifier != name:
-                        cached = _renamed(cached, name, seg.index)
-                    hits[seg.index] = cached
-                    row.append(cached)
+        if cache is None:
+            return Known(
+                [() for _ in classifiers], [{} for _ in classifiers],
+                [list(segments) for _ in classifiers], [{} for _ in classifiers], [], None,
+            )
+        slots = cache.slots(stage.value, segments)
+        key = row_key(classifiers)
+        lead: list[tuple[Verdict, ...]] = []  # rows of the leading segments, in order
+        later: list[Row] = []  # rows of segments after the first one without
+        unrowed: list[tuple[Segment, Slot]] = []
+        for seg, slot in zip(segments, slots, strict=True):
+            row = slot.rows.get(key) if key is not None else None
+            if row is None or row[0] != seg.index:
+                unrowed.append((seg, slot))
+            elif unrowed:
+                later.append(row)
             else:
-                misses = list(segments)
-            found.append(hits)
-            rows.append(None if misses else row)
-            todo.append(misses)
-            stores.append(store)
-        return found, rows, todo, stores
+                lead.append(row[1])
+        known = Known(
+            list(zip(*lead, strict=True)) if lead else [() for _ in classifiers], [], [], [], unrowed, key
+        )
+        for i, c in enumerate(classifiers):
+            hits = {index: verdicts[i] for index, verdicts in later}
+            misses: list[Segment] = []
+            store: dict[int, Slot] = {}
+            name, config_hash = c.name, c.config_hash
+            for seg, slot in unrowed:
+                cached = slot.verdicts.get(config_hash) if c.spec.cache else None
+                if cached is None:
+                    misses.append(seg)
+                    if c.spec.cache:
+                        store[seg.index] = slot
+                elif cached.segment != seg.index or cached.classifier != name:
+                    hits[seg.index] = _renamed(cached, name, seg.index)
+                else:
+                    hits[seg.index] = cached
+            known.found.append(hits)
+            known.todo.append(misses)
+            known.stores.append(store)
+        return known
 
     async def _shared_lookup(
-        self,
-        classifiers: Sequence[ConfiguredClassifier],
-        stage: Stage,
-        found: list[dict[int, Verdict]],
-        todo: list[list[Segment]],
-        stores: list[dict[int, dict[str, Verdict]]],
+        self, classifiers: Sequence[ConfiguredClassifier], stage: Stage, known: Known
     ) -> None:
         cache = self.cache
         assert cache is not None
         wanted: dict[tuple[int, int], str] = {
             (i, s.index): cache.shared_key(c.config_hash, stage.value, s.role, s.text)
-            for i, c in enumerate(classifiers) if stores[i] for s in todo[i]
+            for i, c in enumerate(classifiers) if known.stores[i] for s in known.todo[i]
         }
         shared = await cache.get_shared(list(wanted.values()))
         if not shared:
             return
         for i, c in enumerate(classifiers):
             still: list[Segment] = []
-            for seg in todo[i]:
+            for seg in known.todo[i]:
                 cached = shared.get(wanted.get((i, seg.index), ""))
                 if cached is None:
                     still.append(seg)
                     continue
                 verdict = _renamed(cached, c.name, seg.index)
-                found[i][seg.index] = verdict
-                stores[i][seg.index][c.config_hash] = verdict
-            todo[i] = still
+                known.found[i][seg.index] = verdict
+                known.stores[i][seg.index].verdicts[c.config_hash] = verdict
+            known.todo[i] = still
 
     def _run_inline(
         self, c: ConfiguredClassifier, segments: list[Segment], stage: Stage,
-        store: dict[int, dict[str, Verdict]],
+        store: dict[int, Slot],
     ) -> list[Verdict]:
         assert isinstance(c.classifier, LocalClassifier)
         started = time.perf_counter()
@@ -193,7 +228,7 @@ class ClassifierRunner:
         c: ConfiguredClassifier,
         segments: list[Segment],
         stage: Stage,
-        store: dict[int, dict[str, Verdict]],
+        store: dict[int, Slot],
     ) -> list[Verdict]:
         started = time.perf_counter()
         kind = "error"
@@ -230,7 +265,7 @@ class ClassifierRunner:
         segments: list[Segment],
         verdicts: list[Verdict],
         stage: Stage,
-        store: dict[int, dict[str, Verdict]],
+        store: dict[int, Slot],
     ) -> list[Verdict]:
         if not store:
             return verdicts
@@ -238,7 +273,7 @@ class ClassifierRunner:
         assert cache is not None
         self._counter(c.name, "miss").inc(len(verdicts))
         for v in verdicts:
-            store[v.segment][c.config_hash] = v
+            store[v.segment].verdicts[c.config_hash] = v
         if cache.redis is not None:
             # _checked returns one verdict per segment, in segment order
             cache.put_shared(
@@ -276,6 +311,13 @@ def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:
     failed open (no verdict at all) opens too, so a broken gate never skips the check."""
     scores = [v.score for v in verdicts if v.classifier == gate.classifier]
     return not scores or max(scores) >= gate.min_score
+
+
+def row_key(classifiers: Sequence[ConfiguredClassifier]) -> RowKey | None:
+    """The key of these classifiers' whole rows, or None when one of them is not cached."""
+    if not all(c.spec.cache for c in classifiers):
+        return None
+    return tuple((c.name, c.config_hash) for c in classifiers)
 
 
 def _renamed(cached: Verdict, name: str, index: int) -> Verdict:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from guard.classify.cache import VerdictCache
+from guard.classify.cache import Slot, VerdictCache
+from guard.classify.registry import ConfiguredClassifier
 from guard.classify.runner import ClassifierRunner
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
-from guard.types import Stage, Verdict
+from guard.types import Segment, Stage, Verdict
 from tests.unit.classify.helpers import Echo, configured, segments
 
 
@@ -120,12 +124,16 @@ async def test_failures_are_not_cached(metrics: Metrics) -> None:
 def test_lru_is_bounded() -> None:
     """The in-process cache keeps at most max_entries segments, evicting the least recently used."""
     cache = VerdictCache(2)
-    cache.slot("prompt", "user", "a")["h"] = Verdict("x", 0)
-    cache.slot("prompt", "user", "b")["h"] = Verdict("x", 0)
-    assert cache.slot("prompt", "user", "a")  # touch a: b is now the oldest
-    cache.slot("prompt", "user", "c")
+
+    def slot(text: str) -> Slot:
+        return cache.slots("prompt", segments(text))[0]
+
+    slot("a").verdicts["h"] = Verdict("x", 0)
+    slot("b").verdicts["h"] = Verdict("x", 0)
+    assert slot("a").verdicts  # touch a: b is now the oldest
+    slot("c")
     assert len(cache) == 2
-    assert cache.slot("prompt", "user", "a") and not cache.slot("prompt", "user", "b")
+    assert slot("a").verdicts and not slot("b").verdicts
 
 
 async def test_gated_classifier_runs_only_when_its_gate_opens(metrics: Metrics) -> None:
@@ -153,3 +161,42 @@ async def test_a_failed_gate_opens(metrics: Metrics) -> None:
     gated = configured(heavy, gate={"classifier": "gate", "min_score": 0.5})
     out = await runner.run([broken, gated], segments("bad"), Stage.PROMPT)
     assert heavy.seen == 1 and [v.classifier for v in out] == ["heavy"]
+
+
+def _instances() -> list[ConfiguredClassifier]:
+    """Three configs, one shared by two instance names, one not cached."""
+    a, b, u = Echo("a"), Echo("b", needle="worse"), Echo("u", needle="x")
+    shared = ConfiguredClassifier("a2", configured(Echo("a2")).spec, Echo("a2"), "hash-a")
+    return [configured(a), configured(b), shared, configured(u, cache=False)]
+
+
+_TEXTS = st.sampled_from(["bad", "worse", "fine", "x", "bad worse"])
+_REQUESTS = st.lists(
+    st.tuples(
+        st.lists(st.tuples(st.sampled_from(["user", "assistant"]), _TEXTS), min_size=1,
+                 max_size=6),
+        st.permutations(range(4)).flatmap(lambda p: st.integers(1, 4).map(lambda n: p[:n])),
+    ),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(requests=_REQUESTS)
+def test_the_cache_never_changes_a_verdict(requests: list[tuple[list[tuple[str, str]],
+                                                                 list[int]]]) -> None:
+    """Whatever the sequence of requests (history that grows, shifts or repeats a text at
+    another position; classifiers in another order, sharing a config or not cached), the runner
+    answers with the cache exactly as without it, in the same order."""
+
+    async def answers(cache: VerdictCache | None) -> list[list[tuple[object, ...]]]:
+        runner = ClassifierRunner(Metrics(CollectorRegistry()), cache)
+        instances = _instances()
+        out = []
+        for messages, chosen in requests:
+            segs = [Segment(t, r, i, Stage.PROMPT) for i, (r, t) in enumerate(messages)]
+            verdicts = await runner.run([instances[k] for k in chosen], segs, Stage.PROMPT)
+            out.append([(v.classifier, v.segment, v.labels, v.score, v.spans) for v in verdicts])
+        return out
+
+    assert asyncio.run(answers(VerdictCache(100))) == asyncio.run(answers(None))
