@@ -382,11 +382,14 @@ LIMITS = {
     "Static embeddings distilled from MiniLM (model2vec), alone, averaged with this model or in "
     "one model with its n-grams, did no better on dev (bench/BENCHMARKS.md, training/embed_compare.py). "
     "Evasions: the fold undoes invisible characters, look-alike letters, case, leetspeak, "
-    'letters spread apart ("b.o.m.b") and asterisks inside a word ("bo*mb"), not a dot, hyphen, '
-    "underscore or apostrophe inside a word (\"ma-ke\"), which ordinary words carry too "
-    "(\"e-mail\", \"don't\"): with one of those five marks inside a third of the longer words, "
-    "75.3% of the dev harmful requests are caught (80.9% plain; the recall after each transform "
-    "is above).",
+    'letters spread apart ("b.o.m.b") and marks inside a word: an asterisk, dot, hyphen or '
+    "underscore between two letters (\"bo*mb\", \"ma-ke\") and an apostrophe unless a "
+    "contraction's ending follows (\"bo'mb\", not \"don't\"). Ordinary words lose those marks "
+    "too (\"e-mail\" reads \"email\", \"well-known\" \"wellknown\"), which moved dev recall by "
+    "+0.4 point on five seeds (version 21) and the hand-written sets by less than a point. With "
+    "one of those marks inside a third of the longer words, 80.4% of the dev harmful requests "
+    "are caught (version 20: 75.3%). Letters spread with single spaces and no wider gap "
+    '("h o w t o m a k e") leave no word boundary to read and are not joined.',
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "

@@ -353,6 +353,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 19, everyday how-to questions weighted 5 and everyday messages 2", HOWTO_5_EVERYDAY_2
     ),
 
+    _since_version_7("version 20 as shipped", SHIPPED),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
     _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),
     _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),

@@ -57,7 +57,8 @@ def spread_letters(text: str, rng: random.Random) -> str:
 
 def inner_punctuation(text: str, rng: random.Random) -> str:
     """Puts a dot, hyphen, asterisk, underscore or apostrophe inside about a third of the longer
-    words ("bo*mb"); measured, not folded: the same marks join ordinary words ("e-mail")."""
+    words ("bo*mb"); the fold drops them again, but an apostrophe before a contraction's ending
+    ("bo'mb" is read, "s'tory" stays)."""
 
     def mark(word: str) -> str:
         cut = rng.randint(1, len(word) - 1)

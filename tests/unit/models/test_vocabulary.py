@@ -22,7 +22,7 @@ from guard.classify.models.vocabulary import (
 
 # Letters, the leet digits, the characters of the word features' prefixes, look-alikes, zero-width
 # and other format characters, accents, a CJK character and an emoji: what folding and keys touch.
-_ALPHABET = st.sampled_from(list("abcdehikmnorstuwxyz 013457@$:.,!?-_\n\tWB")) | st.sampled_from(
+_ALPHABET = st.sampled_from(list("abcdehikmnorstuwxyz 013457@$:.,!?-_'\n\tWB")) | st.sampled_from(
     ["\u200b", "\u200d", "\ufe0f", "\u0456", "\u043e", "é", "ß", "ﬁ", "Ⓐ", "你", "💣", "\u00a0", "\u2019"]
 )
 _TEXTS = st.text(_ALPHABET, max_size=120)
@@ -151,11 +151,12 @@ def _plain_fold(text: str) -> str:
     if re.search(r"[a-z][013457@$]+[a-z]", text):  # written in leetspeak: its digit-only words too
         text = _ANY_TOKEN.sub(lambda m: _unleet_digits_only(m.group(0)), text)
     text = _OLD_LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), text)
+    text = re.sub(r"(?<=[^\W\d_])(?:[-._]|'(?!(?:s|t|re|ve|ll|d|m)\b))(?=[^\W\d_])", "", text)
     return _OLD_SPACE.sub(" ", text).strip()
 
 
 # Texts full of letters spread apart, pairs, gaps and near misses (digits, mixed separators).
-_SPREAD_PIECES = st.sampled_from([*"ab .-_x1Z|~*", "  ", "\u00e9", "a ", "i ", "**"])
+_SPREAD_PIECES = st.sampled_from([*"ab .-_x1Z|~*'", "  ", "\u00e9", "a ", "i ", "**", "'s", "'re"])
 _SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 
 
@@ -164,6 +165,7 @@ _SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 @example(text="h4ck3r 1990 b0mb $teal 3.5 a1b2 @ 0x")
 @example(text="h0w 70 m4k3 4 _70 70_ 3.5 1990 $ @5 \u00e94\u00e9")
 @example(text="h o w  t o  m a k e  a  b o m b, b.o.m.b b-0-m-b x*y*z a b c U.S.A 1.2.3 e.g. a b")
+@example(text="ma-ke bo.mb e_x bo'mb don't we're 'tis a'b'c h4-ck 3.14 x - y")
 @example(text="a\x1cb\u2028c\u3000d\x85e")  # the odd whitespace str.split() and re's \s share
 def test_fold_matches_its_plain_definition(text: str) -> None:
     """The fast paths (leet tokens anchored at their start, split/join for spaces, spread-out
