@@ -90,7 +90,8 @@ DATA = {
     "twin in the same frame (a public-domain work, a summary or cited line, writing in the author's "
     "style, the user's own text; training/requests_excerpts/). Version 19 adds no rows to the first "
     "three regressions: it fits a fourth over word bigrams only, on the same set plus the hand-written "
-    "harmless past/future questions of training/pastfuture/.",
+    "harmless past/future questions of training/pastfuture/. Versions 20 and 21 add no rows: they "
+    "are version 19 retrained after the fold began undoing more evasions (see Limits).",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
