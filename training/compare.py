@@ -53,6 +53,14 @@ VERSION_18 = dataclasses.replace(VERSION_19, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(VERSION_19, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
+V21_CLAIMS = dataclasses.replace(SHIPPED, claims=3000)
+V21_NAMED = dataclasses.replace(SHIPPED, named_requests=3000)
+V21_PERSUASION = dataclasses.replace(SHIPPED, persuasion=3000)
+V21_CODE = dataclasses.replace(SHIPPED, attack_code=3000)
+V21_PERSUASION_CODE = dataclasses.replace(SHIPPED, persuasion=3000, attack_code=3000)
+V21_CLAIMS_PERSUASION = dataclasses.replace(V21_CLAIMS, persuasion=3000)
+V21_CLAIMS_CODE = dataclasses.replace(V21_CLAIMS, attack_code=3000)
+V21_CLAIMS_BOTH = dataclasses.replace(V21_CLAIMS, persuasion=3000, attack_code=3000)
 V20_SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
 V20_SPECIALIST_1 = dataclasses.replace(VERSION_19, specialist=1.0)
 SKIP_PAIRS_05 = dataclasses.replace(VERSION_19, skip_pairs=0.5)
@@ -354,6 +362,14 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     ),
 
     _since_version_7("version 20 as shipped", SHIPPED),
+    _since_version_7("version 21 + persuasive false claims and scam content (requests_claims)", V21_CLAIMS),
+    _since_version_7("version 21 + requests naming a specific hazard (requests_named)", V21_NAMED),
+    _since_version_7("version 21 + persuasive denial and revisionism (requests_persuasion)", V21_PERSUASION),
+    _since_version_7("version 21 + attack code and payloads (requests_code)", V21_CODE),
+    _since_version_7("version 21 + persuasion and attack code (both)", V21_PERSUASION_CODE),
+    _since_version_7("version 21 + requests_claims + requests_persuasion", V21_CLAIMS_PERSUASION),
+    _since_version_7("version 21 + requests_claims + requests_code", V21_CLAIMS_CODE),
+    _since_version_7("version 21 + requests_claims + requests_persuasion + requests_code", V21_CLAIMS_BOTH),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
     _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),
     _since_version_7("version 19 + a skip-pair regression at weight 0.5", SKIP_PAIRS_05),

@@ -158,6 +158,13 @@ class Recipe:
                          in-copyright work, each beside a harmless twin in the same frame (a
                          public-domain work, a summary or short quote, writing in the author's
                          style, the user's own text; training/requests_excerpts/; count of rows).
+    persuasion:          hand-written requests for persuasive writing that denies, minimises or
+                         rewrites documented history, science or harm, or spreads a knowingly false
+                         damaging claim, each beside a same-frame twin arguing the documented side
+                         (training/requests_persuasion/; count of rows).
+    attack_code:         hand-written requests for attack code, payloads and intrusion tooling aimed
+                         at others' systems, each beside a defensive twin in the same frame
+                         (training/requests_code/; count of rows).
     futures:             hand-written requests in future and speculative frames ("Describe a future
                          where ...", "What will X look like in 20 years?"), harmful ones beside
                          same-frame harmless twins, and harmless ones alone (training/futures/; count
@@ -250,6 +257,8 @@ class Recipe:
     offensive: int = 0
     more_languages: int = 0
     excerpts: int = 0
+    persuasion: int = 0
+    attack_code: int = 0
     futures: int = 0
     futures_bigrams: bool = False
     specialist: float = 0.0
@@ -889,6 +898,8 @@ def _harmful_train(
     pos += hand_written_labelled("requests_offensive", recipe.offensive, seed)  # both labels
     pos += hand_written_labelled("languages_more", recipe.more_languages, seed)  # both labels
     pos += hand_written_labelled("requests_excerpts", recipe.excerpts, seed)  # both labels
+    pos += hand_written_labelled("requests_persuasion", recipe.persuasion, seed)  # both labels
+    pos += hand_written_labelled("requests_code", recipe.attack_code, seed)  # both labels
     pos += hand_written_labelled("futures", recipe.futures, seed)  # both labels
     return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
 
