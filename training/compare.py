@@ -48,16 +48,17 @@ TWINS_FP = Recipe(
     first_person=300,
 )
 SHIPPED = data.HARMFUL_RECIPE
-VERSION_19 = SHIPPED
+# Versions 19 to 21 share one recipe (20 and 21 are 19 retrained for fold changes).
+VERSION_19 = dataclasses.replace(SHIPPED, claims=0, attack_code=0)
 VERSION_18 = dataclasses.replace(VERSION_19, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(VERSION_19, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
-V21_CLAIMS = dataclasses.replace(SHIPPED, claims=3000)
-V21_NAMED = dataclasses.replace(SHIPPED, named_requests=3000)
-V21_PERSUASION = dataclasses.replace(SHIPPED, persuasion=3000)
-V21_CODE = dataclasses.replace(SHIPPED, attack_code=3000)
-V21_PERSUASION_CODE = dataclasses.replace(SHIPPED, persuasion=3000, attack_code=3000)
+V21_CLAIMS = dataclasses.replace(VERSION_19, claims=3000)
+V21_NAMED = dataclasses.replace(VERSION_19, named_requests=3000)
+V21_PERSUASION = dataclasses.replace(VERSION_19, persuasion=3000)
+V21_CODE = dataclasses.replace(VERSION_19, attack_code=3000)
+V21_PERSUASION_CODE = dataclasses.replace(VERSION_19, persuasion=3000, attack_code=3000)
 V21_CLAIMS_PERSUASION = dataclasses.replace(V21_CLAIMS, persuasion=3000)
 V21_CLAIMS_CODE = dataclasses.replace(V21_CLAIMS, attack_code=3000)
 V21_CLAIMS_BOTH = dataclasses.replace(V21_CLAIMS, persuasion=3000, attack_code=3000)
@@ -324,9 +325,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 16 + a word regression at weight 1, C=2 (version 17)", VERSION_17),
     _since_version_7("version 17 + requests for excerpts of copyrighted works (version 18)", VERSION_18),
     _since_version_7(
-        "version 18 + a bigram regression with harmless past/future questions at weight 0.5 (version 19,"
-        " shipped)",
-        SHIPPED,
+        "version 18 + a bigram regression with harmless past/future questions at weight 0.5 (version 19)",
+        VERSION_19,
     ),
     _since_version_7(
         "version 18 + a bigram regression with harmless past/future questions at weight 1", BIGRAMS_1
@@ -361,14 +361,14 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 19, everyday how-to questions weighted 5 and everyday messages 2", HOWTO_5_EVERYDAY_2
     ),
 
-    _since_version_7("version 20 as shipped", SHIPPED),
+    _since_version_7("version 21 (version 19's recipe)", VERSION_19),
     _since_version_7("version 21 + persuasive false claims and scam content (requests_claims)", V21_CLAIMS),
     _since_version_7("version 21 + requests naming a specific hazard (requests_named)", V21_NAMED),
     _since_version_7("version 21 + persuasive denial and revisionism (requests_persuasion)", V21_PERSUASION),
     _since_version_7("version 21 + attack code and payloads (requests_code)", V21_CODE),
     _since_version_7("version 21 + persuasion and attack code (both)", V21_PERSUASION_CODE),
     _since_version_7("version 21 + requests_claims + requests_persuasion", V21_CLAIMS_PERSUASION),
-    _since_version_7("version 21 + requests_claims + requests_code", V21_CLAIMS_CODE),
+    _since_version_7("version 21 + requests_claims + requests_code (version 22, shipped)", V21_CLAIMS_CODE),
     _since_version_7("version 21 + requests_claims + requests_persuasion + requests_code", V21_CLAIMS_BOTH),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
     _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),

@@ -413,6 +413,12 @@ HARMFUL_RECIPE = Recipe(
     # third more of the harmless history questions); every seed gained (bench/BENCHMARKS.md
     # "harmful_request version 19").
     bigrams=0.5,
+    # Since version 22: persuasive pieces for false, denialist or dangerous claims, graphic and
+    # dangerous content and scam scripts (measured after version 11, +0.2 then), and requests for
+    # attack code, payloads and intrusion tooling, each beside a same-frame harmless twin; every seed
+    # gained (bench/BENCHMARKS.md "harmful_request version 22").
+    claims=3000,
+    attack_code=3000,
 )
 
 

@@ -3,7 +3,7 @@
 The hand-written sets put many harmful requests right before a harmless twin in the same words
 (category "x", then "x_twin"). A regression fitted on the differences of such pairs' n-gram
 vectors, without an intercept, learns only what tells a request from its twin: the words both
-share cancel out. Added to the shipped recipe's decision at a few weights, it is scored like the
+share cancel out. Added to version 21's decision (version 19's recipe) at a few weights, it is scored like the
 variants of training/compare.py: dev recall at both budgets, then FP / recall and AUC on each
 hand-written two-label set at that threshold. Measured, not shipped (bench/BENCHMARKS.md).
 """
@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 
 from guard.classify.models.features import features
 from training import checkset, data, evaluate
-from training.compare import LABELLED_SETS, SHIPPED, pct, recall
+from training.compare import LABELLED_SETS, VERSION_19, pct, recall
 from training.fit import Part, fit_parts
 
 HERE = Path(__file__).resolve().parent
@@ -50,9 +50,9 @@ def decision(parts: Sequence[Part], texts: Sequence[str]) -> np.ndarray:
 
 def main(argv: list[str]) -> int:
     seed = int(argv[0]) if argv else 13
-    train = data.build("harmful_request", "train", seed, recipe=SHIPPED)
+    train = data.build("harmful_request", "train", seed, recipe=VERSION_19)
     pairs = twin_pairs({e.text for e in train})
-    parts = fit_parts(train, SHIPPED, seed, c=1.5, max_features=60000)
+    parts = fit_parts(train, VERSION_19, seed, c=1.5, max_features=60000)
     vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, max_features=60000)
     vectorizer.fit([e.text for e in train])
     diff = vectorizer.transform([h for h, _ in pairs]) - vectorizer.transform([b for _, b in pairs])

@@ -1,7 +1,8 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
-requests_offensive, requests_excerpts, futures, howto(_more), howto_everyday, howto_harmful, answers,
-protective_answers, harmful_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
+requests_offensive, requests_excerpts, requests_claims, requests_persuasion, requests_code, futures,
+howto(_more), howto_everyday, howto_harmful, answers, protective_answers, harmful_answers,
+injected_docs, ai_docs, roleplay, jailbreak_languages) never
 contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
 
@@ -168,6 +169,9 @@ def test_language_corpora_have_both_labels_and_no_near_copy_of_a_check_set(
         ("requests_why", 600),
         ("requests_offensive", 300),
         ("requests_excerpts", 200),
+        ("requests_claims", 600),
+        ("requests_persuasion", 300),
+        ("requests_code", 300),
         ("futures", 400),
     ],
 )
