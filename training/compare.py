@@ -56,10 +56,7 @@ WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
 WORDS_PASTFUTURE_C1 = dataclasses.replace(WORDS_PASTFUTURE, words_c=1.0)
 V21_CLAIMS = dataclasses.replace(VERSION_19, claims=3000)
 V21_NAMED = dataclasses.replace(VERSION_19, named_requests=3000)
-V21_PERSUASION = dataclasses.replace(VERSION_19, persuasion=3000)
 V21_CODE = dataclasses.replace(VERSION_19, attack_code=3000)
-V21_PERSUASION_CODE = dataclasses.replace(VERSION_19, persuasion=3000, attack_code=3000)
-V21_CLAIMS_PERSUASION = dataclasses.replace(V21_CLAIMS, persuasion=3000)
 V21_CLAIMS_CODE = dataclasses.replace(V21_CLAIMS, attack_code=3000)
 V21_CLAIMS_BOTH = dataclasses.replace(V21_CLAIMS, persuasion=3000, attack_code=3000)
 V20_SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
@@ -364,10 +361,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 21 (version 19's recipe)", VERSION_19),
     _since_version_7("version 21 + persuasive false claims and scam content (requests_claims)", V21_CLAIMS),
     _since_version_7("version 21 + requests naming a specific hazard (requests_named)", V21_NAMED),
-    _since_version_7("version 21 + persuasive denial and revisionism (requests_persuasion)", V21_PERSUASION),
     _since_version_7("version 21 + attack code and payloads (requests_code)", V21_CODE),
-    _since_version_7("version 21 + persuasion and attack code (both)", V21_PERSUASION_CODE),
-    _since_version_7("version 21 + requests_claims + requests_persuasion", V21_CLAIMS_PERSUASION),
     _since_version_7("version 21 + requests_claims + requests_code (version 22, shipped)", V21_CLAIMS_CODE),
     _since_version_7("version 21 + requests_claims + requests_persuasion + requests_code", V21_CLAIMS_BOTH),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
