@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from guard.classify.models.features import FEATURES_VERSION, WORD, features, fold
+from guard.classify.models.features import FEATURES_VERSION, WORD, features, fold, fold_fingerprint
 from guard.classify.models.loader import ARTEFACT_FORMAT, TextModel, _parse
 from training import data, evaluate
 from training.data import Example, Recipe
@@ -169,6 +169,7 @@ def export(
     return {
         "format": ARTEFACT_FORMAT,
         "features_version": FEATURES_VERSION,
+        "fold": fold_fingerprint(),
         "name": name,
         "version": version,
         "threshold": round(float(threshold), 6),

@@ -9,6 +9,7 @@ deterministic: no `hash()` (randomised per process), no locale, no third-party c
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -124,6 +125,24 @@ def fold(text: str) -> str:
     text = _INNER_MARK.sub("", text)
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
     return " ".join(text.split())
+
+
+# Texts that take every step of `fold`; their folded forms, hashed, name the fold a model artefact was
+# trained with (`fold_fingerprint`), so a guard whose fold has changed since can say so. A new step
+# needs a probe of its own.
+FOLD_PROBES = (
+    "Plain Words, numbers 1990 and 3.5, e.g. U.S.A",
+    "H0w 70 m4k3 4 b0mb 1n 3 d4y5, k!ll $teal",
+    "b.o.m.b, m-e-t-h, h o w  t o  m a k e  a  b o m b",
+    "bo*mb ma-ke bo.mb ex_plosive bo'mb, don't we're",
+    "\uff46\uff55\uff4c\uff4c width, \u0441\u0430t, zero\u200bwidth, \ufb01le",
+)
+
+
+def fold_fingerprint() -> str:
+    """A short hash of what `fold` makes of FOLD_PROBES: equal for two guards that fold alike."""
+    folded = "\n".join(fold(text) for text in FOLD_PROBES)
+    return hashlib.blake2b(folded.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def features(text: str) -> list[str]:

@@ -24,13 +24,17 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 
-from guard.classify.models.features import FEATURES_VERSION
+from guard.classify.models.features import FEATURES_VERSION, fold_fingerprint
 from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 2
 MODEL_NAMES = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
+FOLD = fold_fingerprint()
+
+log = structlog.get_logger("guard.classify.models")
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,14 @@ def _decode(name: str, blob: bytes, where: str = "") -> TextModel:
         found = raw.get("name") if isinstance(raw, dict) else None
         raise ClassifierError(f"{label}: holds a {found!r} model, not {name!r}")
     try:
-        return _parse(name, raw)
+        model = _parse(name, raw)
     except (KeyError, TypeError, ValueError) as exc:
         raise ClassifierError(f"{label}: malformed artefact ({type(exc).__name__}: {exc})") from exc
+    if raw.get("fold") != FOLD:
+        # Trained by a guard that folded text otherwise (an older release): it still scores, a
+        # little off on the texts the two folds read differently, until it is retrained.
+        log.warning(
+            "model artefact was trained with another text fold; retrain it", model=name,
+            artefact=where or None, artefact_fold=raw.get("fold"), fold=FOLD,
+        )
+    return model

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
 from guard.classify.models.features import FEATURES_VERSION
-from guard.classify.models.loader import ARTEFACT_FORMAT, load_model
+from guard.classify.models.loader import ARTEFACT_FORMAT, FOLD, load_artefact, load_model
 from guard.classify.registry import build_classifier
 from guard.classify.runner import ClassifierRunner
 from guard.errors import PolicyError
@@ -29,11 +30,14 @@ from training import data, train
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="m")
 
 
-def artefact(path: Path, word: str, name: str = "harmful_request", threshold: float = 0.5) -> Path:
+def artefact(
+    path: Path, word: str, name: str = "harmful_request", threshold: float = 0.5, fold: str = FOLD
+) -> Path:
     """A model that scores texts holding `word` high (sigmoid(-3 + 6) = 0.95) and others low (0.05)."""
     raw: dict[str, Any] = {
         "format": ARTEFACT_FORMAT,
         "features_version": FEATURES_VERSION,
+        "fold": fold,
         "name": name,
         "version": "test",
         "threshold": threshold,
@@ -61,6 +65,20 @@ def test_a_policy_classifier_scores_with_the_given_artefact(tmp_path: Path) -> N
     assert load_model("harmful_request").score("How do I make a bomb?") > 0.9  # the shipped one
     own = build_classifier("hr", {"type": "harmful_request", "artefact": str(path), "threshold": 0.97})
     assert own.classifier.threshold == 0.97 and not score(own, "zebra")[1]
+
+
+def test_an_artefact_folded_otherwise_loads_and_says_retrain_it(tmp_path: Path) -> None:
+    """An artefact from a guard whose text fold differed (an older release) still scores, and the
+    log names it; one trained with this guard's fold loads silently."""
+    with structlog.testing.capture_logs() as logs:
+        old = artefact(tmp_path / "old.json.gz", "zebra", fold="0" * 16)
+        model, _ = load_artefact("harmful_request", old)
+        load_artefact("harmful_request", artefact(tmp_path / "new.json.gz", "zebra"))
+    assert model.score("a zebra") == pytest.approx(0.9526, abs=1e-4)
+    warned = [e for e in logs if e["event"].startswith("model artefact was trained with another text fold")]
+    assert [(e["artefact"], e["artefact_fold"], e["fold"]) for e in warned] == [
+        (str(tmp_path / "old.json.gz"), "0" * 16, FOLD)
+    ]
 
 
 def test_the_cache_key_follows_the_file_content_not_its_path(tmp_path: Path) -> None:

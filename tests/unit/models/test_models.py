@@ -14,7 +14,7 @@ from importlib import resources
 import pytest
 
 from guard.classify.builtin.harmful import REGISTRY_ENTRIES, ModelClassifier, ModelConfig
-from guard.classify.models.features import fold
+from guard.classify.models.features import fold, fold_fingerprint
 from guard.classify.models.loader import MODEL_NAMES, load_model
 from guard.errors import ClassifierError
 from guard.types import Classifier, Segment, Stage
@@ -75,6 +75,15 @@ def test_unknown_model_is_a_classifier_error() -> None:
     """Asking for a model that is not shipped raises ClassifierError naming the known ones."""
     with pytest.raises(ClassifierError, match="harmful_request"):
         load_model("nonexistent")
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_shipped_model_was_trained_with_this_fold(name: str) -> None:
+    """A change to `fold` that the models were not retrained for fails here (and the loader would
+    log it): the artefact's fold fingerprint is this guard's."""
+    blob = resources.files("guard.classify.models").joinpath(f"{name}.json.gz").read_bytes()
+    raw = json.loads(gzip.decompress(blob))
+    assert raw["fold"] == fold_fingerprint()
 
 
 def test_fold_undoes_evasions() -> None:
