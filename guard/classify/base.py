@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from guard.classify.normalize import Normalized, normalize, original_text
+from guard.classify.normalize import Normalized, has_inner_mark, normalize, original_text
 from guard.types import Segment, Span, Verdict
 
 # Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
@@ -39,12 +39,17 @@ class LocalClassifier:
     leet:            fold leetspeak while normalising (keyword lists).
     spread:          join letters spread apart and drop asterisks inside words while normalising
                      ("b.o.m.b", "bo*mb"; keyword lists, and regex classifiers that ask for it).
+    marks:           with `spread`, also scan a second reading of the text with the other marks
+                     inside words dropped ("na-palm"; `scan_marks`), and add what it finds: a
+                     second reading, since ordinary compounds ("self-harm") keep their words in
+                     the first (keyword lists).
     offload_chars:   batches larger than this run in the default executor.
     """
 
     category: str = ""
     leet: bool = False
     spread: bool = False
+    marks: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
     def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None) -> None:
@@ -55,6 +60,10 @@ class LocalClassifier:
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         """Findings in one segment's normalised text."""
         raise NotImplementedError
+
+    def scan_marks(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        """Findings in the second reading (`marks`): by default what `scan` finds there."""
+        return self.scan(norm, segment)
 
     def runs_inline(self, segments: Sequence[Segment]) -> bool:
         """True when the batch is small enough to scan on the event loop (see OFFLOAD_CHARS)."""
@@ -82,15 +91,19 @@ class LocalClassifier:
             if self.normalize
             else original_text(segment.text)
         )
-        findings = list(self.scan(norm, segment))
-        if not findings:
+        found = [(norm, f) for f in self.scan(norm, segment)]
+        if self.marks and self.spread and self.normalize and has_inner_mark(norm.text):
+            joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
+            if joined.text != norm.text:
+                found += [(joined, f) for f in self.scan_marks(joined, segment)]
+        if not found:
             return frozenset(), 0.0, ()
-        labels = {f.label for f in findings}
+        labels = {f.label for _, f in found}
         if self.category:
             labels.add(self.category)
-        score = max(f.score for f in findings)
+        score = max(f.score for _, f in found)
         spans = merge_spans(
-            Span(*norm.original_span(f.start, f.end), f.label) for f in findings if f.end > f.start
+            Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start
         )
         return frozenset(labels), score, spans
 

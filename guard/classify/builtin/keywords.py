@@ -2,7 +2,8 @@
 
 Terms and text are normalised alike (NFKC, invisible characters removed, look-alike letters and,
 by default, leetspeak folded, letters spread apart joined and asterisks inside a word dropped), so
-`k1ll`, full-width `kill`, `k\u200bill`, `k.i.l.l` and `k*ill` all match `kill`.
+`k1ll`, full-width `kill`, `k\u200bill`, `k.i.l.l` and `k*ill` all match `kill`; a second reading
+with the other marks inside words dropped matches `ki-ll` and `ki.ll` too.
 Labels: `keyword` plus the `label` of every list that matched; spans carry that label.
 """
 
@@ -52,6 +53,10 @@ class KeywordsConfig(BaseModel):
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
                     letters, one repeated separator) and drop asterisks inside a word ("bo*mb"),
                     in text and terms.
+    marks:          with `spread`, read the text a second time with a dot, hyphen, underscore or
+                    apostrophe between two letters dropped ("na-palm", "bo.mb"; not "don't"), and
+                    add what that reading finds: "napalm" matches "na-palm" while "harm" still
+                    matches "self-harm" in the first reading.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +67,7 @@ class KeywordsConfig(BaseModel):
     word_boundary: bool = True
     leet: bool = True
     spread: bool = True
+    marks: bool = True
 
     @model_validator(mode="after")
     def _some_terms(self) -> KeywordsConfig:
@@ -80,42 +86,57 @@ class KeywordsClassifier(LocalClassifier):
     category = "keyword"
 
     def __init__(self, name: str, config: KeywordsConfig, *, normalize: bool = True) -> None:
-        lists = config.all_lists()
-        self.labels: list[str] = []
-        patterns: list[str] = []
-        literals: list[str | None] = []
-        seen: set[tuple[str, str]] = set()
-        longest = 0
-        for kw_list in lists:
-            for term in kw_list.terms:
-                folded = (
-                    normalize_text(term, leet=config.leet, spread=config.spread).text
-                    if normalize
-                    else term
-                )
-                if (folded, kw_list.label) in seen:
-                    continue
-                seen.add((folded, kw_list.label))
-                longest = max(longest, len(term))
-                # Literal match; runs of spaces in a phrase match any whitespace run.
-                words = folded.split()
-                patterns.append(r"\s+".join(re.escape(w) for w in words))
-                literals.append(words[0] if len(words) == 1 else None)
-                self.labels.append(kw_list.label)
+        longest = max(len(term) for kw_list in config.all_lists() for term in kw_list.terms)
         # Normalisation can shrink text (invisible characters, NFKC), so a term's original can
         # be longer than the term: allow twice its length plus slack for the stream hold-back.
         super().__init__(name, normalize=normalize, max_match_chars=2 * longest + 16)
         self.leet = config.leet and normalize
         self.spread = config.spread and normalize
-        self.patterns = PatternSet(
-            patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
-            reach=2 * longest + 16,
-            literals=literals,
+        self.marks = config.marks and self.spread
+        self.patterns, self.labels = _compile(config, normalize, marks=False, reach=2 * longest + 16)
+        self.mark_patterns, self.mark_labels = (
+            _compile(config, normalize, marks=True, reach=2 * longest + 16)
+            if self.marks else (self.patterns, self.labels)
         )
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.labels
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.patterns.finditer(norm.text)]
+
+    def scan_marks(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
+        labels = self.mark_labels
+        return [Finding(labels[i], 1.0, s, e) for i, s, e in self.mark_patterns.finditer(norm.text)]
+
+
+def _compile(
+    config: KeywordsConfig, normalize: bool, *, marks: bool, reach: int
+) -> tuple[PatternSet, list[str]]:
+    """The terms of every list, normalised as the text will be, as one pattern set, and the label
+    of each pattern."""
+    labels: list[str] = []
+    patterns: list[str] = []
+    literals: list[str | None] = []
+    seen: set[tuple[str, str]] = set()
+    for kw_list in config.all_lists():
+        for term in kw_list.terms:
+            folded = (
+                normalize_text(term, leet=config.leet, spread=config.spread, marks=marks).text
+                if normalize
+                else term
+            )
+            if (folded, kw_list.label) in seen:
+                continue
+            seen.add((folded, kw_list.label))
+            # Literal match; runs of spaces in a phrase match any whitespace run.
+            words = folded.split()
+            patterns.append(r"\s+".join(re.escape(w) for w in words))
+            literals.append(words[0] if len(words) == 1 else None)
+            labels.append(kw_list.label)
+    pattern_set = PatternSet(
+        patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
+        reach=reach, literals=literals,
+    )
+    return pattern_set, labels
 
 
 def _make(name: str, config: KeywordsConfig, spec: ClassifierSpec) -> KeywordsClassifier:

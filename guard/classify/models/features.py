@@ -16,7 +16,7 @@ from collections import Counter
 from functools import lru_cache
 from itertools import pairwise
 
-from guard.classify.normalize import join_spread
+from guard.classify.normalize import INNER_MARK, join_spread
 
 FEATURES_VERSION = 1
 
@@ -68,12 +68,6 @@ _LEET_CHARS = frozenset("013457@$")
 _LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
 _LEET_ONLY = re.compile(r"(?<![\w@$])[013457@$]+(?![\w@$])")
 WORD = re.compile(r"\w+")
-# A hyphen, dot or underscore between two letters, and an apostrophe not followed by a contraction's
-# ending: "ma-ke", "bo.mb", "ex_plosive", "bo'mb" (but "don't", "we're"). Ordinary words carry them
-# too ("e-mail", "well-known", "file.txt"); joined, those read as one word, which costs the models
-# nothing measurable (bench/BENCHMARKS.md).
-# The mark is matched first so that the engine skips to candidates (5 times faster on prose).
-_INNER_MARK = re.compile(r"[-._'](?<=[^\W\d_].)(?=[^\W\d_])(?<!'(?=(?:s|t|re|ve|ll|d|m)\b))")
 
 CHAR_ORDERS = (3, 4, 5)
 # Longer texts are scored on their head and tail: jailbreak framing sits at the start and the end,
@@ -122,7 +116,7 @@ def fold(text: str) -> str:
     text = join_spread(text)
     if not _LEET_CHARS.isdisjoint(text):
         text = _unleet_text(text)
-    text = _INNER_MARK.sub("", text)
+    text = INNER_MARK.sub("", text)  # after leetspeak, so "h4-ck" joins too
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
     return " ".join(text.split())
 

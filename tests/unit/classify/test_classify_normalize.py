@@ -119,15 +119,16 @@ def test_every_span_maps_within_bounds_and_covers_the_original(text: str, leet: 
             assert _symbols_read(norm.text[a:b]) in _symbols_read(normalize(text[s:e], leet=leet).text)
 
 
-SPREAD_TEXTS = st.lists(st.sampled_from([*"ab ..--é", "\u200b", "1", "  "]), max_size=30).map("".join)
+SPREAD_TEXTS = st.lists(st.sampled_from([*"ab ..--é_'", "\u200b", "1", "  ", "'s"]), max_size=30).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
-@given(SPREAD_TEXTS | TEXTS, st.booleans())
-def test_spread_spans_map_within_bounds_onto_what_was_joined(text: str, leet: bool) -> None:
-    """With spread letters joined, every span maps in bounds, and its original, less separators
-    and hidden characters, holds the normalised text (joining only ever removes characters)."""
-    norm = normalize(text, leet=leet, spread=True)
+@given(SPREAD_TEXTS | TEXTS, st.booleans(), st.booleans())
+def test_spread_spans_map_within_bounds_onto_what_was_joined(text: str, leet: bool, marks: bool) -> None:
+    """With spread letters joined (and marks inside words dropped), every span maps in bounds, and
+    its original, less separators and hidden characters, holds the normalised text (joining only
+    ever removes characters)."""
+    norm = normalize(text, leet=leet, spread=True, marks=marks)
     plain = normalize(text, leet=leet)
     assert len(norm.text) <= len(plain.text)
     n = len(norm.text)

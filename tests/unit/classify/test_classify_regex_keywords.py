@@ -94,7 +94,27 @@ def test_keywords_spread_can_be_turned_off_and_ordinary_text_stays_apart() -> No
     """With spread: false the separators stay; two single letters, or words, are never joined."""
     assert not classify("keywords", "b.o.m.b", terms=["bomb"], spread=False).fired
     assert not classify("keywords", "a b or c", terms=["ab"]).fired
-    assert not classify("keywords", "mark the b-o plan", terms=["bo"]).fired
+    assert not classify("keywords", "mark the b-o plan", terms=["bo"], marks=False).fired
+
+
+def test_keywords_read_a_word_with_marks_inside_and_keep_compounds_whole() -> None:
+    """A second reading drops a dot, hyphen, underscore or apostrophe between letters: "na-palm",
+    "na.palm", "na_palm", "na'palm" match "napalm", the mask covering the mark. The first reading
+    still holds the words of a compound ("harm" in "self-harm"), a hyphenated term matches its
+    written-through form, contractions stay, and marks: false turns the second reading off."""
+    for word in ("na-palm", "na.palm", "na_palm", "na'palm", "NA-PA-LM"):
+        text = f"make {word} at home"
+        assert found(classify("keywords", text, terms=["napalm"]), text) == [("keyword", word)], word
+    text = "a t-shirt on self-harm"
+    assert found(classify("keywords", text, terms=["shirt", "harm"]), text) == [
+        ("keyword", "shirt"), ("keyword", "harm")
+    ]
+    text = "no self-harm, no selfharm, no self-h.arm"
+    assert found(classify("keywords", text, terms=["self-harm"]), text) == [
+        ("keyword", "self-harm"), ("keyword", "selfharm"), ("keyword", "self-h.arm")
+    ]
+    assert not classify("keywords", "don't say it's fine", terms=["dont", "itsfine"]).fired
+    assert not classify("keywords", "make na-palm", terms=["napalm"], marks=False).fired
 
 
 def test_regex_reads_letters_spread_apart_only_when_asked() -> None:
