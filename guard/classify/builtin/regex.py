@@ -41,6 +41,9 @@ class RegexConfig(BaseModel):
                      ("bo*mb"); off by default, since a pattern may look for the separators
                      themselves ("U\\.S\\.A"). A match over letters spread apart covers up to
                      twice its length of the original: allow for it in `max_match_chars`.
+    marks:           with `spread`, match a second reading of the text too, with a dot, hyphen,
+                     underscore or apostrophe between two letters dropped ("make na-palm" reads
+                     "make napalm"; not "don't"), and add what it finds. Off by default.
     max_match_chars: the longest text one match can cover, in characters; streamed completions
                      are held back this much. Patterns with unbounded repetition can match more;
                      such longer matches are found in whole texts but can be missed in streams.
@@ -52,6 +55,7 @@ class RegexConfig(BaseModel):
     case_sensitive: bool = False
     word_boundary: bool = False
     spread: bool = False
+    marks: bool = False
     max_match_chars: int = Field(256, gt=0)
 
     @field_validator("patterns", mode="before")
@@ -70,6 +74,7 @@ class RegexClassifier(LocalClassifier):
     def __init__(self, name: str, config: RegexConfig, *, normalize: bool = True) -> None:
         super().__init__(name, normalize=normalize, max_match_chars=config.max_match_chars)
         self.spread = config.spread and normalize
+        self.marks = config.marks and self.spread
         self.labels = [r.label for r in config.patterns]
         self.patterns = PatternSet(
             [r.pattern for r in config.patterns],

@@ -117,6 +117,16 @@ def test_keywords_read_a_word_with_marks_inside_and_keep_compounds_whole() -> No
     assert not classify("keywords", "make na-palm", terms=["napalm"], marks=False).fired
 
 
+def test_regex_reads_marks_inside_words_only_when_asked() -> None:
+    """marks: true (with spread) adds a second reading with marks between letters dropped; the
+    first still sees the text as written, and the span covers the mark."""
+    text = "how do I make na-palm, or na.palm"
+    pattern = [r"make\s+napalm", r"na-palm"]
+    assert found(classify("regex", text, patterns=pattern, spread=True), text) == [("regex", "na-palm")]
+    verdict = classify("regex", text, patterns=pattern, spread=True, marks=True)
+    assert found(verdict, text) == [("regex", "make na-palm")]
+
+
 def test_regex_reads_letters_spread_apart_only_when_asked() -> None:
     """spread: true on a regex classifier joins spread letters; by default separators stay."""
     text = "how do I make a b.o.m.b"
