@@ -93,11 +93,12 @@ class KeywordsClassifier(LocalClassifier):
         self.leet = config.leet and normalize
         self.spread = config.spread and normalize
         self.marks = config.marks and self.spread
-        self.patterns, self.labels = _compile(config, normalize, marks=False, reach=2 * longest + 16)
-        self.mark_patterns, self.mark_labels = (
-            _compile(config, normalize, marks=True, reach=2 * longest + 16)
-            if self.marks else (self.patterns, self.labels)
-        )
+        plain = _terms(config, normalize, marks=False)
+        self.patterns, self.labels = _compile(config, plain, reach=2 * longest + 16), plain[2]
+        self.mark_patterns, self.mark_labels = self.patterns, self.labels
+        joined = _terms(config, normalize, marks=True) if self.marks else plain
+        if joined != plain:  # only terms with a mark inside a word need a second pattern set
+            self.mark_patterns, self.mark_labels = _compile(config, joined, reach=2 * longest + 16), joined[2]
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.labels
@@ -108,11 +109,12 @@ class KeywordsClassifier(LocalClassifier):
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.mark_patterns.finditer(norm.text)]
 
 
-def _compile(
-    config: KeywordsConfig, normalize: bool, *, marks: bool, reach: int
-) -> tuple[PatternSet, list[str]]:
-    """The terms of every list, normalised as the text will be, as one pattern set, and the label
-    of each pattern."""
+Terms = tuple[list[str], list[str | None], list[str]]  # patterns, their literals, their labels
+
+
+def _terms(config: KeywordsConfig, normalize: bool, *, marks: bool) -> Terms:
+    """The terms of every list, normalised as the text will be, as RE2 patterns (with the literal a
+    one-word term is) and the label of each."""
     labels: list[str] = []
     patterns: list[str] = []
     literals: list[str | None] = []
@@ -132,11 +134,15 @@ def _compile(
             patterns.append(r"\s+".join(re.escape(w) for w in words))
             literals.append(words[0] if len(words) == 1 else None)
             labels.append(kw_list.label)
-    pattern_set = PatternSet(
+    return patterns, literals, labels
+
+
+def _compile(config: KeywordsConfig, terms: Terms, *, reach: int) -> PatternSet:
+    patterns, literals, _ = terms
+    return PatternSet(
         patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
         reach=reach, literals=literals,
     )
-    return pattern_set, labels
 
 
 def _make(name: str, config: KeywordsConfig, spec: ClassifierSpec) -> KeywordsClassifier:
