@@ -578,8 +578,9 @@ def _sentence_runs(figures: dict[str, Any]) -> list[str]:
 
 # What a recipe other than the shipped one changes (training/train.py RECIPES), said on its card.
 RECIPE_NOTES = {
-    "conversational": "Recipe `conversational` (not the shipped model; loaded with a policy's "
-    "`artefact:`): the shipped recipe plus hand-written customer-service messages, harmless "
+    "conversational": "Recipe `conversational`, shipped beside the default model as its variant "
+    "(`harmful_request.conversational.json.gz`; a policy picks it with `variant: conversational`): "
+    "the shipped recipe plus hand-written customer-service messages, harmless "
     "past/future questions and alarming-but-harmless requests as negatives, with the word regression "
     "fitted with the past/future questions too (`data.CONVERSATIONAL_RECIPE`). Made for assistants "
     "that mostly see conversation: it flags fewer harmless history questions and customer messages "
@@ -592,9 +593,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
     """Writes `<name>.md` beside the artefact."""
     name = figures["name"]
     recipe = figures.get("recipe", "default")
-    reproduce = f"python -m training.train {name}" + (
-        "" if recipe == "default" else f" --recipe {recipe} --out DIR"
-    )
+    reproduce = f"python -m training.train {name}" + ("" if recipe == "default" else f" --recipe {recipe}")
     lines = [
         f"# Model card: {name} (version {figures['version']})",
         "",

@@ -197,9 +197,10 @@ def to_model(name: str, raw: dict[str, Any]) -> TextModel:
     return _parse(name, raw)
 
 
-def write(raw: dict[str, Any], directory: Path) -> Path:
-    """Writes the artefact reproducibly (no gzip timestamp, sorted keys)."""
-    path = directory / f"{raw['name']}.json.gz"
+def write(raw: dict[str, Any], directory: Path, stem: str | None = None) -> Path:
+    """Writes the artefact reproducibly (no gzip timestamp, sorted keys) as `<stem>.json.gz`
+    (default: the model's name)."""
+    path = directory / f"{stem or raw['name']}.json.gz"
     payload = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     path.write_bytes(gzip.compress(payload.encode("utf-8"), compresslevel=9, mtime=0))
     return path

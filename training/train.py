@@ -1,9 +1,13 @@
 """Trains every shipped model, tunes thresholds on dev, writes artefacts, model cards and figures.
 
-    python -m training.train            # all four models (about two minutes on one core)
+    python -m training.train            # every shipped artefact: the four models and
+                                        # harmful_request's conversational variant (about three
+                                        # minutes on one core)
     python -m training.train jailbreak  # one model
-    python -m training.train harmful_request --recipe conversational --out /srv/guard-models
-                                        # another recipe, into a folder of its own (policy: artefact:)
+    python -m training.train harmful_request --recipe conversational
+                                        # the variant alone (harmful_request.conversational.json.gz)
+    python -m training.train harmful_request --out /srv/guard-models
+                                        # into a folder of its own (policy: artefact:)
 
 Reads ../shared/data/safety (or $GUARD_SAFETY_DATA). Deterministic: fixed seeds, sorted outputs,
 gzip without timestamps, so re-running on the same data rewrites identical files.
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from guard.classify.models.loader import VARIANTS, artefact_stem
 from training import cards, checkset, data, evaluate
 from training.fit import (
     BIGRAM_CONFIG,
@@ -33,8 +38,8 @@ from training.fit import (
 )
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "guard" / "classify" / "models"
-# harmful_request's recipes: the shipped one, and those written into a folder of their own with
-# --out (a policy loads one with `artefact:`); each artefact's version names its recipe.
+# harmful_request's recipes: the shipped one, and the variants shipped beside it (loader.VARIANTS; a
+# policy picks one with `variant:`), each in `<model>.<recipe>.json.gz`, its version naming it.
 RECIPES = {"default": data.HARMFUL_RECIPE, "conversational": data.CONVERSATIONAL_RECIPE}
 VERSION = "1"
 # Version 2 of prompt_injection: retrained with the override/exfiltration/tool/... families; version 3
@@ -180,9 +185,10 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
         figures["multilingual"] = evaluate.multilingual(model, data.multilingual_rows(name, "dev"), points)
     if name in ROBUST_KINDS:
         figures["robustness"] = evaluate.robustness(model, dev, ROBUST_KINDS[name])
-    path = write(raw, out)
+    stem = artefact_stem(name, None if recipe_name == "default" else recipe_name)
+    path = write(raw, out, stem)
     figures["artefact_bytes"] = path.stat().st_size
-    cards.write_card(out / f"{name}.md", figures)
+    cards.write_card(out / f"{stem}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
 
@@ -301,12 +307,14 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         description="Train guard's models on ../shared/data/safety (or $GUARD_SAFETY_DATA), tune "
         "their thresholds on the dev split and write artefacts, model cards and figures.json.",
         epilog="examples:\n  python -m training.train\n  python -m training.train jailbreak\n"
-        "  python -m training.train harmful_request --recipe conversational --out /srv/guard-models\n"
+        "  python -m training.train harmful_request --recipe conversational\n"
+        "  python -m training.train harmful_request --out /srv/guard-models\n"
         "then, in a policy: {type: harmful_request, artefact: /srv/guard-models/harmful_request.json.gz}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("models", nargs="*", metavar="MODEL",
-                        help=f"models to train (default: all of {', '.join(data.MODELS)})")
+                        help=f"models to train (default: all of {', '.join(data.MODELS)}, and "
+                        "harmful_request's variants)")
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="default",
                         help="harmful_request's training recipe (default: the shipped one)")
     parser.add_argument("--out", type=Path, default=None,
@@ -316,9 +324,17 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown model {', '.join(unknown)} (expected {', '.join(data.MODELS)})")
     if args.recipe != "default" and args.models != ["harmful_request"]:
         parser.error(f"--recipe {args.recipe} is a harmful_request recipe: name that model alone")
-    if args.recipe != "default" and args.out is None:
-        parser.error("--recipe needs --out: the package holds the shipped recipe's models only")
     return args
+
+
+def jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(model, recipe) pairs to train: those named, or every shipped artefact (the four models, then
+    each variant of theirs)."""
+    if args.models:
+        return [(name, args.recipe) for name in args.models]
+    return [(name, "default") for name in data.MODELS] + [
+        (name, variant) for name in data.MODELS for variant in VARIANTS.get(name, ())
+    ]
 
 
 def main(argv: list[str]) -> int:
@@ -327,9 +343,9 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "figures.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    for name in args.models or list(data.MODELS):
-        figures = train_one(name, args.recipe, out)
-        results[name] = figures
+    for name, recipe in jobs(args):
+        figures = train_one(name, recipe, out)
+        results[artefact_stem(name, None if recipe == "default" else recipe)] = figures
         print(
             f"{name}: threshold {figures['threshold']:.4f}, {figures['features']} n-grams, "
             f"{figures['artefact_bytes'] // 1024} KiB"

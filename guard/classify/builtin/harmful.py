@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -58,8 +58,11 @@ class ModelConfig(BaseModel):
                threshold, tuned on the dev split (see its model card).
     roles:     segment roles to score (others get an empty verdict); default depends on the model.
     artefact:  absolute path of a model of the same kind retrained into a file of its own
-               (`python -m training.train harmful_request --recipe conversational --out DIR`);
-               default: the model shipped in the package. Read when the policy is loaded.
+               (`python -m training.train harmful_request --out DIR`); default: the model shipped
+               in the package. Read when the policy is loaded.
+    variant:   another recipe of the model shipped in the package (harmful_request:
+               `conversational`, for assistants that mostly see conversation); default: the
+               shipped recipe. Not with `artefact`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +70,13 @@ class ModelConfig(BaseModel):
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     roles: tuple[str, ...] | None = None
     artefact: Path | None = None
+    variant: str | None = None
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ModelConfig:
+        if self.variant is not None and self.artefact is not None:
+            raise ValueError("give either variant or artefact: an artefact is a model of its own")
+        return self
 
     @field_validator("artefact")
     @classmethod
@@ -89,7 +99,7 @@ class ModelClassifier:
         # watcher reloads on
         self.files: tuple[Path, ...] = ()
         if config.artefact is None:
-            self.model = load_model(model_name)
+            self.model = load_model(model_name, config.variant)
             self.fingerprint = f"{model_name}:{self.model.version}"
         else:
             self.model, digest = load_artefact(model_name, config.artefact)

@@ -32,6 +32,9 @@ from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 2
 MODEL_NAMES = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
+# Models shipped in more than one recipe: a variant is another artefact of the same model, trained
+# for another kind of traffic (training/train.py RECIPES), in `<name>.<variant>.json.gz`.
+VARIANTS: dict[str, tuple[str, ...]] = {"harmful_request": ("conversational",)}
 FOLD = fold_fingerprint()
 
 log = structlog.get_logger("guard.classify.models")
@@ -142,19 +145,29 @@ _lock = threading.Lock()
 _loaded: dict[str, TextModel] = {}
 
 
-def load_model(name: str) -> TextModel:
-    """The shipped model `name`, loaded once per process (thread-safe) from package data."""
+def artefact_stem(name: str, variant: str | None = None) -> str:
+    """The file name, less `.json.gz` or `.md`, of a shipped model or of one of its variants."""
+    return name if variant is None else f"{name}.{variant}"
+
+
+def load_model(name: str, variant: str | None = None) -> TextModel:
+    """The shipped model `name` (or its `variant`), loaded once per process (thread-safe) from
+    package data."""
     if name not in MODEL_NAMES:
         raise ClassifierError(f"unknown model {name!r} (expected one of {', '.join(MODEL_NAMES)})")
+    if variant is not None and variant not in VARIANTS.get(name, ()):
+        known = ", ".join(VARIANTS.get(name, ())) or "none"
+        raise ClassifierError(f"model {name!r} has no variant {variant!r} (it has: {known})")
+    stem = artefact_stem(name, variant)
     with _lock:
-        model = _loaded.get(name)
+        model = _loaded.get(stem)
         if model is None:
-            ref = resources.files("guard.classify.models").joinpath(f"{name}.json.gz")
+            ref = resources.files("guard.classify.models").joinpath(f"{stem}.json.gz")
             try:
                 blob = ref.read_bytes()
             except OSError as exc:
-                raise ClassifierError(f"model {name!r}: cannot read its artefact: {exc}") from exc
-            model = _loaded[name] = _decode(name, blob)
+                raise ClassifierError(f"model {stem!r}: cannot read its artefact: {exc}") from exc
+            model = _loaded[stem] = _decode(name, blob)
         return model
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from guard.classify.builtin.harmful import REGISTRY_ENTRIES, ModelClassifier, ModelConfig
 from guard.classify.models.features import fold, fold_fingerprint
-from guard.classify.models.loader import MODEL_NAMES, load_model
+from guard.classify.models.loader import MODEL_NAMES, VARIANTS, artefact_stem, load_model
 from guard.errors import ClassifierError
 from guard.types import Classifier, Segment, Stage
 from training import checkset, frame_probes
@@ -25,16 +25,23 @@ def _seg(text: str, role: str = "user", index: int = 0, stage: Stage = Stage.PRO
     return Segment(text=text, role=role, index=index, stage=stage)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_artefact_is_small_versioned_and_has_a_card(name: str) -> None:
+# Every artefact the package ships: each model, then each variant of one (loader.VARIANTS).
+SHIPPED = [artefact_stem(name) for name in MODEL_NAMES] + [
+    artefact_stem(name, variant) for name, variants in VARIANTS.items() for variant in variants
+]
+
+
+@pytest.mark.parametrize("stem", SHIPPED)
+def test_artefact_is_small_versioned_and_has_a_card(stem: str) -> None:
     """Each model ships as a small gzipped artefact with a version, a threshold and a model card."""
     base = resources.files("guard.classify.models")
-    blob = base.joinpath(f"{name}.json.gz").read_bytes()
+    blob = base.joinpath(f"{stem}.json.gz").read_bytes()
     # harmful_request (four regressions over 130,127 n-grams since version 19) is the largest: 1.75 MB
     assert len(blob) < 2_000_000
     raw = json.loads(gzip.decompress(blob))
     assert raw["version"] and 0.0 < raw["threshold"] < 1.0
-    card = base.joinpath(f"{name}.md").read_text()
+    assert raw["name"] == stem.partition(".")[0]
+    card = base.joinpath(f"{stem}.md").read_text()
     assert "## Data" in card and "## Figures" in card and "## Limits" in card
 
 
@@ -43,8 +50,9 @@ def test_models_load_without_network_torch_or_sklearn() -> None:
     (numpy, a core dependency, is the only numeric library serving needs)."""
     code = (
         "import sys\n"
-        "from guard.classify.models.loader import load_model, MODEL_NAMES\n"
+        "from guard.classify.models.loader import load_model, MODEL_NAMES, VARIANTS\n"
         "for n in MODEL_NAMES: load_model(n).scores(['hello there'])\n"
+        "for n, vs in VARIANTS.items(): [load_model(n, v).scores(['hello there']) for v in vs]\n"
         "bad = [m for m in ('sklearn', 'torch', 'scipy') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -75,13 +83,17 @@ def test_unknown_model_is_a_classifier_error() -> None:
     """Asking for a model that is not shipped raises ClassifierError naming the known ones."""
     with pytest.raises(ClassifierError, match="harmful_request"):
         load_model("nonexistent")
+    with pytest.raises(ClassifierError, match=r"no variant 'chatty' \(it has: conversational\)"):
+        load_model("harmful_request", "chatty")
+    with pytest.raises(ClassifierError, match=r"jailbreak' has no variant 'conversational' \(it has: none\)"):
+        load_model("jailbreak", "conversational")
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_every_shipped_model_was_trained_with_this_fold(name: str) -> None:
+@pytest.mark.parametrize("stem", SHIPPED)
+def test_every_shipped_model_was_trained_with_this_fold(stem: str) -> None:
     """A change to `fold` that the models were not retrained for fails here (and the loader would
     log it): the artefact's fold fingerprint is this guard's."""
-    blob = resources.files("guard.classify.models").joinpath(f"{name}.json.gz").read_bytes()
+    blob = resources.files("guard.classify.models").joinpath(f"{stem}.json.gz").read_bytes()
     raw = json.loads(gzip.decompress(blob))
     assert raw["fold"] == fold_fingerprint()
 
