@@ -409,6 +409,7 @@ LABELLED_SETS: dict[str, Callable[[], list[checkset.CheckRow]]] = {
     "excerpts": functools.partial(checkset.rows, checkset.EXCERPTS_PATH),
     "future frames": functools.partial(checkset.rows, checkset.FUTURES_PATH),
     "hazards in everyday frames": frame_probes.rows,
+    "hazards in tense frames": frame_probes.tense_rows,
 }
 
 
