@@ -87,11 +87,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
     from guard.classify.registry import build_classifier
-    from guard.classify.runner import ClassifierRunner
+    from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
 
     built = [build_classifier(n, {"type": n}) for n in names]
     runner = ClassifierRunner(Metrics())
+    await warm_up(built)  # else the first row pays a model's load, in its latency and its verdict
 
     async def flag(segments: Sequence[Segment]) -> bool:
         verdicts = await runner.run(built, segments, segments[0].stage)
@@ -104,13 +105,14 @@ async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
 
 
 async def _with_policy(path: Path, rows: Sequence[Row]) -> Report:
-    from guard.classify.runner import ClassifierRunner
+    from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
     from guard.policy.store import PolicyStore
 
     metrics = Metrics()
     runner = ClassifierRunner(metrics)
     store = PolicyStore(path, runner, metrics)
+    await warm_up(store.current.classifiers())
     ctx = GuardContext(request_id="eval", route="/v1/chat/completions", model="eval")
 
     async def flag(segments: Sequence[Segment]) -> bool:

@@ -9,8 +9,9 @@ verdicts are dropped and the failure is counted in guard_classifier_fail_open_to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -304,6 +305,26 @@ class ClassifierRunner:
         if self.cache is not None:
             await self.cache.aclose()
         await close_sessions()
+
+
+async def warm_up(classifiers: Iterable[ConfiguredClassifier]) -> None:
+    """Run every local classifier once, off the loop, before the first real text.
+
+    Some load their model on first use (profanity imports scikit-learn: about a second); without
+    this the first texts after a start wait for it, time the classifier out and, where it fails
+    open, pass unchecked (in `serve`, and in `guard policy explain` and `test`, whose one text
+    would show no verdict). Remote classifiers are not called; a classifier that raises fails on
+    real texts instead.
+    """
+    warmed: set[int] = set()
+    sample = [Segment("warm-up text", "user", 0, Stage.PROMPT)]
+    for configured in classifiers:
+        run = getattr(configured.classifier, "classify_sync", None)
+        if run is None or id(configured.classifier) in warmed:
+            continue
+        warmed.add(id(configured.classifier))
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(run, sample)
 
 
 def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:

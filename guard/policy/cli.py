@@ -199,12 +199,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 async def _classify(loaded: LoadedPolicy, segment: Segment) -> list[Verdict]:
-    from guard.classify.runner import ClassifierRunner
+    from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
 
     runner = ClassifierRunner(Metrics())
     try:
         # every classifier of the policy, so a verdict that no rule of this stage reads shows too
+        await warm_up(loaded.classifiers.values())
         return await runner.run(list(loaded.classifiers.values()), [segment], segment.stage)
     finally:
         await runner.aclose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -321,6 +321,11 @@ class PolicySet:
     @property
     def policies(self) -> tuple[LoadedPolicy, ...]:
         return (*(s.loaded for s in self.scoped), self.default)
+
+    def classifiers(self) -> Iterator[ConfiguredClassifier]:
+        """Every policy's classifiers (one shared by two policies comes twice)."""
+        for loaded in self.policies:
+            yield from loaded.classifiers.values()
 
     def choose(self, ctx: GuardContext) -> LoadedPolicy:
         for scoped in self.scoped:

@@ -216,6 +216,7 @@ class CaseRunner:
         self._builder = builder
         self._runner = ClassifierRunner(Metrics())
         self._policies = policies if policies is not None else {}
+        self._warm: set[int] = set()
 
     def policy(self, path: Path) -> LoadedPolicy:
         key = path.resolve()
@@ -224,11 +225,18 @@ class CaseRunner:
         return self._policies[key]
 
     async def run(self, case: LoadedCase) -> CaseResult:
+        from guard.classify.runner import warm_up
+
         started = time.perf_counter()
         try:
             loaded = self.policy(case.policy_path)
         except PolicyError as exc:
             return CaseResult(case, None, tuple(exc.errors), time.perf_counter() - started)
+        if id(loaded) not in self._warm:
+            # a model loaded on first use would time out the first case and fail it open
+            self._warm.add(id(loaded))
+            await warm_up(loaded.classifiers.values())
+            started = time.perf_counter()
         inspector = PolicyInspector(loaded, self._runner, case.context())
         decision = await inspector.inspect(Stage(case.case.stage), case.segments())
         return CaseResult(case, decision, tuple(check(case, decision)),

@@ -8,18 +8,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
 from aiohttp import web
 
 from guard.classify.cache import VerdictCache
-from guard.classify.runner import ClassifierRunner
+from guard.classify.runner import ClassifierRunner, warm_up
 from guard.components import Components
 from guard.policy.store import PolicyStore
-from guard.types import Segment, Stage
 
 STORE = "policy_store"
 
@@ -45,32 +42,13 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
     if store is None:
         yield
         return
-    await warm_up(store)
+    await warm_up(store.current.classifiers())
     await store.start()
     try:
         yield
     finally:
         await store.aclose()
         await store.runner.aclose()
-
-
-async def warm_up(store: PolicyStore) -> None:
-    """Run every local classifier once before guard reports ready.
-
-    Some load their model on first use (profanity imports scikit-learn: seconds); without this
-    the first requests after every start wait for it, time the classifier out and, where it
-    fails open, pass unchecked. Remote classifiers are not called.
-    """
-    warmed: set[int] = set()
-    for loaded in store.current.policies:
-        for configured in loaded.classifiers.values():
-            run = getattr(configured.classifier, "classify_sync", None)
-            if run is None or id(configured.classifier) in warmed:
-                continue
-            warmed.add(id(configured.classifier))
-            sample = [Segment("warm-up text", "user", 0, Stage.PROMPT)]
-            with contextlib.suppress(Exception):  # a broken classifier fails on requests instead
-                await asyncio.to_thread(run, sample)
 
 
 def admin_routes(app: web.Application, components: Components) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 from guard.classify.registry import ClassifierSpec, ConfiguredClassifier
@@ -43,3 +44,23 @@ def configured(classifier: Echo, **spec: object) -> ConfiguredClassifier:
 
 def segments(*texts: str, stage: Stage = Stage.PROMPT) -> list[Segment]:
     return [Segment(t, "user", i, stage) for i, t in enumerate(texts)]
+
+
+class SlowStart(Echo):
+    """An Echo that loads a model on its first call, in `classify_sync`, as profanity does: the first
+    call takes `load_s` longer."""
+
+    def __init__(self, name: str, load_s: float) -> None:
+        super().__init__(name)
+        self.load_s = load_s
+        self.loaded = False
+
+    def classify_sync(self, segments: Sequence[Segment]) -> list[Verdict]:
+        if not self.loaded:
+            time.sleep(self.load_s)
+            self.loaded = True
+        return [Verdict(self.name, s.index, frozenset({self.label}), 0.9) if self.needle in s.text
+                else Verdict(self.name, s.index) for s in segments]
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        return await asyncio.to_thread(self.classify_sync, segments)

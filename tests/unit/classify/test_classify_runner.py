@@ -12,11 +12,11 @@ from prometheus_client import CollectorRegistry
 
 from guard.classify.cache import Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
-from guard.classify.runner import ClassifierRunner
+from guard.classify.runner import ClassifierRunner, warm_up
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
-from tests.unit.classify.helpers import Echo, configured, segments
+from tests.unit.classify.helpers import Echo, SlowStart, configured, segments
 
 
 @pytest.fixture
@@ -200,3 +200,16 @@ def test_the_cache_never_changes_a_verdict(requests: list[tuple[list[tuple[str, 
         return out
 
     assert asyncio.run(answers(VerdictCache(100))) == asyncio.run(answers(None))
+
+
+async def test_warm_up_loads_a_lazy_model_before_the_first_text(metrics: Metrics) -> None:
+    """A classifier that loads its model on first use times out its first text and fails it open;
+    warmed up first, it answers the first text in time. Classifiers without `classify_sync`
+    (remote ones) are not called."""
+    runner = ClassifierRunner(metrics)
+    cold = configured(SlowStart("cold", load_s=0.4), timeout_s=0.2)
+    assert await runner.run([cold], segments("bad"), Stage.PROMPT) == []  # failed open: no verdict
+    warm, remote = configured(SlowStart("warm", load_s=0.4), timeout_s=0.2), Echo("remote")
+    await warm_up([warm, configured(remote)])
+    assert (await runner.run([warm], segments("bad"), Stage.PROMPT))[0].fired
+    assert remote.seen == 0

@@ -152,3 +152,34 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             main(["policy", command, "--help"])
         assert "examples:" in capsys.readouterr().out
+
+
+async def test_policy_cases_run_after_a_lazy_model_has_loaded(tmp_path: Path) -> None:
+    """`guard policy test` warms each policy's local classifiers up before its first case: a model
+    loaded on first use would time that case out and fail it open (profanity takes about a second
+    to import scikit-learn, its timeout is one)."""
+    from guard.classify.registry import ClassifierSpec, ConfiguredClassifier
+    from guard.policy.testing import CaseRunner, load_cases
+    from tests.unit.classify.helpers import SlowStart
+
+    def builder(name: str, raw: object) -> ConfiguredClassifier:
+        spec = ClassifierSpec.model_validate({"type": "slow", "timeout_s": 0.2})
+        return ConfiguredClassifier(name, spec, SlowStart(name, load_s=0.5), "hash-slow")
+
+    (tmp_path / "lazy.yaml").write_text(textwrap.dedent("""
+        name: default
+        version: "1"
+        classifiers:
+          slow: {type: slow}
+        rules:
+          - {name: bad-word, stage: prompt, when: {classifier: slow}, action: block}
+    """))
+    case = "cases:\n  - {note: lazy, text: a bad word, want: {action: block}}\n"
+    (tmp_path / "lazy_test.yaml").write_text(case)
+    runner = CaseRunner(builder)
+    try:
+        result = await runner.run(load_cases(tmp_path / "lazy_test.yaml")[0])
+    finally:
+        await runner.aclose()
+    assert result.passed, result.failures
+    assert result.seconds < 0.4  # the load is not counted in the case's time
