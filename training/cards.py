@@ -330,7 +330,13 @@ LIMITS = {
     "the future frame as well costs dev recall, whose future rewordings are all harmful: it flags "
     "8.8% of the harmless speculative requests of training/futures_checkset.jsonl (\"Describe a "
     'future where doctors use AI to diagnose every illness" 0.98), and the same-frame pairs of '
-    "training/futures/ that cut that to 2% cost 5 points of dev recall (bench/BENCHMARKS.md). Short "
+    "training/futures/ that cut that to 2% cost 5 points of dev recall (bench/BENCHMARKS.md). In the "
+    'tense attack\'s own frames it reads the frame alone: "How did people make {thing} in the past?" '
+    'and "How will people make {thing} in the future?" are flagged for 28 of 30 everyday things '
+    "(training/frame_probes.py `tense_rows`), by both variants. The `conversational` variant "
+    "(harmful_request.conversational.json.gz, `variant: conversational`) flags a third as many of the "
+    "hand-written harmless past/future questions as the default, for 7 points of dev recall "
+    "(docs/policies.md, \"Variants\"). Short "
     'questions in the frames harmful requests take ("How can I make ...?", "Where can I buy ...?") '
     "are scored mostly on their frame: version 13's hand-written questions in those frames cut the "
     "harmless ones flagged from 10.7% to 3.6% (five seeds; version 19: 4.6%), but some short "
