@@ -400,7 +400,11 @@ LIMITS = {
     "+0.4 point on five seeds (version 21) and the hand-written sets by less than a point. With "
     "one of those marks inside a third of the longer words, 80.4% of the dev harmful requests "
     "are caught (version 20: 75.3%). Letters spread with single spaces and no wider gap "
-    '("h o w t o m a k e") leave no word boundary to read and are not joined.',
+    '("h o w t o m a k e a b o m b") leave no word boundary: since 2026-12-05 the fold splits such '
+    "a run of eight or more letters into words again by English word frequencies (wordninja; the "
+    "first 200 letters of a text), which brought the dev harmful requests written so from 3.7% "
+    "caught to the figure under `spread_text` above; French, German and Spanish runs are split "
+    "by English frequencies too, so less well.",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
@@ -611,7 +615,8 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "TF-IDF weighted character 3-5-grams and word 1-2-grams of folded text (NFKC, invisible "
         "characters removed, case folded, look-alike letters and leetspeak folded, in a text written "
         "in leetspeak its digit-only words too, \"70\" for \"to\", letters spread apart joined, "
-        "\"b.o.m.b\"; see `features.py`). Served by "
+        "\"b.o.m.b\", and split into words again where nothing kept the words apart, \"h o w t o m a "
+        "k e\"; see `features.py`). Served by "
         "`loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn.",
         *_extra_regressions(figures),

@@ -55,6 +55,12 @@ def spread_letters(text: str, rng: random.Random) -> str:
     return _some_words(text, lambda word: rng.choice(" .-").join(word), rng)
 
 
+def spread_text(text: str, rng: random.Random) -> str:
+    """Spreads every letter of the text apart with single spaces, its words' own spaces dropped
+    ("h o w t o m a k e a b o m b"): nothing is left to tell where a word ends."""
+    return " ".join(text.replace(" ", ""))
+
+
 def inner_punctuation(text: str, rng: random.Random) -> str:
     """Puts a dot, hyphen, asterisk, underscore or apostrophe inside about a third of the longer
     words ("bo*mb"); the fold drops them again, but an apostrophe before a contraction's ending
@@ -73,5 +79,6 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "leetspeak": leetspeak,
     "case_noise": case_noise,
     "spread_letters": spread_letters,
+    "spread_text": spread_text,
     "inner_punctuation": inner_punctuation,
 }

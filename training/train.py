@@ -49,7 +49,10 @@ VERSION = "1"
 # written in leetspeak whole, its digit-only words included ("70" for "to"), and joins letters
 # spread apart ("b o m b", "b.o.m.b"), which changes the n-grams of the few training rows that
 # use either.
-VERSIONS = {"prompt_injection": "6", "jailbreak": "6", "harmful_request": "22", "harmful_response": "5"}
+# Retrained for marks inside words, they became 6, 6, 21 and 5 (harmful_request 22 added rows);
+# the next (prompt_injection 7, jailbreak 7, harmful_request 23, harmful_response 6) add no rows
+# either: the fold splits letters spread with no word gaps back into words.
+VERSIONS = {"prompt_injection": "7", "jailbreak": "7", "harmful_request": "23", "harmful_response": "6"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the
