@@ -131,6 +131,7 @@ EXPENSIVE = {
     "e-mail-ish runs": "a@" * (N // 2),
     "digit runs (cards)": "4" * N,
     "spaced digits (phones)": "4 " * (N // 2),
+    "spaced letters (split into words)": "h o w t o m a k e " * (N // 18),
     "key headers": "-----BEGIN " * (N // 11),
 }
 
