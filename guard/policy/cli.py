@@ -232,6 +232,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
             continue
         lines.append(f"  {name:<{width}}  {kind:<18} FIRED  score {verdict.score:.2f}  labels "
                      f"{', '.join(sorted(verdict.labels))}{unused}")
+        if leaning := _leaning(loaded, name, segment.text):
+            lines.append(f"  {'':<{width}}    leaning on {leaning}")
         for span in verdict.spans:
             found = segment.text[span.start:span.end]
             shown = found if len(found) <= 40 else found[:37] + "..."
@@ -261,6 +263,19 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         redacted = apply_redactions(segment.text, decision.redactions.get(0, ()), decision.mask)
         lines.append(f"redacted: {redacted}")
     return "\n".join(lines)
+
+
+def _leaning(loaded: LoadedPolicy, name: str, text: str) -> str:
+    """What a trained model's score leans on most: its top n-grams and what each adds to the
+    decision sum (word n-grams as words, character n-grams quoted)."""
+    from guard.classify.models.loader import TextModel
+
+    model = getattr(loaded.classifiers[name].classifier, "model", None)
+    if not isinstance(model, TextModel):
+        return ""
+    shown = [f"{gram[2:] if gram[:2] in ('w:', 'b:') else repr(gram)} {added:+.2f}"
+             for gram, added in model.leaning(text)]
+    return ", ".join(shown)
 
 
 def _missing(loaded: LoadedPolicy, name: str, verdicts: list[Verdict]) -> str:

@@ -100,6 +100,20 @@ class TextModel:
         """Scores of several texts (one call per batch of segments)."""
         return [self.score(t) for t in texts]
 
+    def leaning(self, text: str, k: int = 5) -> list[tuple[str, float]]:
+        """The `k` n-grams that push the whole text's decision sum most towards the class, with
+        what each adds to it (`guard policy explain`; runs of sentences are not explained)."""
+        columns, n, _ = self.vocabulary.lookup(encode(text), 0)
+        tf = 1.0 + np.log(n)
+        added = np.zeros(len(columns))
+        for r in self.regressions:
+            x = r.idf[columns] * tf
+            norm = math.sqrt(float(x @ x))
+            if norm:
+                added += r.weight * x * r.coef[columns] / norm
+        top = [int(i) for i in np.argsort(-added, kind="stable")[:k] if added[i] > 0]
+        return [(self.grams[int(columns[i])], float(added[i])) for i in top]
+
 
 def _parse(name: str, raw: dict[str, Any]) -> TextModel:
     if raw.get("format") != ARTEFACT_FORMAT or raw.get("features_version") != FEATURES_VERSION:

@@ -127,6 +127,27 @@ def test_explain_shows_verdicts_rules_and_why(pack: Path,
     assert "decision: redact" in out and "redacted: forbidden: [REDACTED:pii:email]" in out
 
 
+def test_explain_shows_what_a_trained_model_leaned_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A trained model that fired is shown with the n-grams that added most to its decision: a
+    harmless question in the tense attack's frame is flagged on its frame ("how will", "the
+    future"), not on its object, which an on-call engineer can then see."""
+    policy = tmp_path / "models.yaml"
+    policy.write_text(
+        "name: models\nversion: 1\nclassifiers:\n  harmful_in: {type: harmful_request}\n"
+        "rules:\n  - {name: harmful, stage: prompt, when: {classifier: harmful_in}, action: block}\n"
+    )
+    text = "How will people travel to Mars in the future?"
+    assert main(["policy", "explain", "--policy", str(policy), "--text", text]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "leaning on" in x)
+    leaned = [part.rsplit(" ", 1)[0] for part in line.split("leaning on ", 1)[1].split(", ")]
+    assert "how will" in leaned and "mars" not in leaned and "travel" not in leaned, line
+    assert main(["policy", "explain", "--policy", str(policy), "--text", "What is the capital of Peru?"]) == 0
+    assert "leaning on" not in capsys.readouterr().out  # it did not fire
+
+
 def test_explain_says_when_a_gate_kept_a_classifier_shut(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
