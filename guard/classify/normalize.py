@@ -93,6 +93,13 @@ _INNER_STARS = re.compile(r"(?<=[^\W\d_])\*+(?=[^\W\d_])")
 # the engine skips to candidates (a look-behind first is 5 times slower on prose).
 INNER_MARK = re.compile(r"[-._'](?<=[^\W\d_].)(?=[^\W\d_])(?<!'(?=(?:s|t|re|ve|ll|d|m)\b))", re.I)
 _SPACED_PAIR = re.compile(r"(?:^|(?<=  ))[^\W\d_]( )[^\W\d_](?=  |$)")
+# Spread with single spaces and nothing wider between the words ("h o w t o m a k e a b o m b"), a
+# run of SPLIT_RUN letters or more has no word boundary left to read: it is split into words again
+# by word frequencies (`split_words`) rather than joined into one, the first SPLIT_LETTERS letters
+# of a text only (the split costs about 19 us a letter; a request is rarely longer, and the rest
+# stays joined).
+SPLIT_RUN = 8
+SPLIT_LETTERS = 200
 
 
 def _next_end(text: str, shape: str | None, pos: int) -> re.Match[str] | None:
@@ -143,17 +150,46 @@ def spread_separators(text: str, *, marks: bool = False) -> list[int]:
     return sorted({*drop, *inside}) if inside else drop
 
 
+def split_words(letters: str) -> list[str] | None:
+    """`letters` (a word or words run together) split into words by English word frequencies
+    (wordninja), or None when the split would not give back every letter (it drops letters
+    outside a-z)."""
+    import wordninja  # reads its word list (70 ms): only texts that need it pay for it
+
+    words: list[str] = wordninja.split(letters)
+    return words if "".join(words) == letters else None
+
+
+def _word_gaps(run: re.Match[str], budget: int) -> set[int]:
+    """Where the separators between the words of a run of letters spread with single spaces stand
+    (`split_words` on its first `budget` letters; one more after them if letters remain)."""
+    letters = run.group(0)[::2]
+    words = split_words(letters[:budget])
+    if words is None:
+        return set()
+    ends = list(itertools.accumulate(len(w) for w in words))
+    if len(letters) <= budget:
+        ends.pop()
+    return {run.start() + 2 * end - 1 for end in ends}
+
+
 def _spread(text: str) -> list[int]:
     shape = text.translate(_SHAPES) if text.isascii() else None
     if shape is not None and not _SPREAD_END_SHAPE.search(shape):
         return []
     drop: list[int] = []
     spaced = False
+    budget = SPLIT_LETTERS
     for match in _spread_runs(text, shape):
         separator = match.group(1)
         first = match.start() + 1
         if separator == " ":
             spaced = True
+            if match.end() - match.start() >= 2 * SPLIT_RUN - 1 and budget > 0:
+                keep = _word_gaps(match, budget)
+                budget -= (match.end() - match.start() + 1) // 2
+                drop.extend(i for i in range(first, match.end(), 2) if i not in keep)
+                continue
             if match.end() - match.start() >= 7 and text[match.start()] in "aAiI":
                 first += 2
         drop.extend(range(first, match.end(), 2))

@@ -69,22 +69,6 @@ _LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
 _LEET_ONLY = re.compile(r"(?<![\w@$])[013457@$]+(?![\w@$])")
 WORD = re.compile(r"\w+")
 
-# Letters spread with single spaces and no wider gap between words ("h o w t o m a k e a b o m b")
-# leave no word boundary to read: a run of eight or more such letters is joined and split into words
-# again by English word frequencies (wordninja), the first SEGMENT_LETTERS letters of a text only
-# (the split costs about 19 us a letter; a request is rarely longer, and the rest stays joined).
-# Shorter runs, and letters whose words are kept apart by wider gaps ("h o w  t o"), are
-# `join_spread`'s. A run starts where no single letter and space stand before it and each
-# repetition takes one single-letter token, so the scan is linear; a literal search on the text's
-# shape (letters "a", spaces kept) spares an ASCII text without such a run the scan, and a quicker
-# pattern any other text.
-_SPACED_RUN = re.compile(r"(?<!(?<!\w)[^\W\d_] )(?<!\w)[^\W\d_](?: [^\W\d_](?!\w)){7,}+")
-_SPACED_SHAPE = str.maketrans(
-    {chr(c): "a" if chr(c).isalpha() else " " if c == 32 else "o" for c in range(128)}
-)
-_SPACED_HINT = re.compile(r" [^\W\d_] [^\W\d_] [^\W\d_] ")
-SEGMENT_LETTERS = 200
-
 CHAR_ORDERS = (3, 4, 5)
 # Longer texts are scored on their head and tail: jailbreak framing sits at the start and the end,
 # and the cost of one segment stays bounded whatever its size.
@@ -117,30 +101,6 @@ def _unleet_text(text: str) -> str:
     return _LEET_ONLY.sub(_unleet, text) if leet_words else text
 
 
-def _segment_spread(text: str) -> str:
-    """Each run of eight or more letters spread with single spaces (`_SPACED_RUN`), split into
-    words: "h o w t o m a k e a b o m b" reads "how to make a bomb"."""
-    if text.isascii():
-        if "a a a a a a a a" not in text.translate(_SPACED_SHAPE):
-            return text
-    elif _SPACED_HINT.search(text) is None:
-        return text
-    budget = SEGMENT_LETTERS
-
-    def split(match: re.Match[str]) -> str:
-        nonlocal budget
-        letters = match.group(0)[::2]
-        if budget <= 0:
-            return match.group(0)
-        head, rest = letters[:budget], letters[budget:]
-        budget -= len(head)
-        import wordninja  # reads its word list (70 ms): only texts that need it pay for it
-
-        return " ".join([*wordninja.split(head), *([rest] if rest else [])])
-
-    return _SPACED_RUN.sub(split, text)
-
-
 def fold(text: str) -> str:
     """Folds evasions away: NFKC, invisible characters, case, look-alike letters, letters spread
     apart (split into words again where nothing kept the words apart), leetspeak and marks inside
@@ -154,7 +114,7 @@ def fold(text: str) -> str:
     text = text.casefold()
     if not text.isascii():
         text = text.translate(_CONFUSABLE_TABLE)
-    text = join_spread(_segment_spread(text))
+    text = join_spread(text)
     if not _LEET_CHARS.isdisjoint(text):
         text = _unleet_text(text)
     text = INNER_MARK.sub("", text)  # after leetspeak, so "h4-ck" joins too

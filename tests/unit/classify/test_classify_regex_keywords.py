@@ -84,6 +84,15 @@ def test_keywords_read_letters_spread_apart_and_mask_all_of_them() -> None:
         assert found(verdict, text) == [("keyword", spread)], text
 
 
+def test_keywords_read_words_in_letters_spread_with_no_word_gaps() -> None:
+    """Letters spread with single spaces and nothing wider between the words are split into words
+    again (joined, "howtomakenapalm" held no whole word "napalm"); the span covers the letters and
+    their separators."""
+    text = "h o w t o m a k e n a p a l m at home"
+    assert found(classify("keywords", text, terms=["napalm"]), text) == [("keyword", "n a p a l m")]
+    assert not classify("keywords", text, terms=["napalm"], spread=False).fired
+
+
 def test_keywords_read_a_word_with_asterisks_inside() -> None:
     """"bo*mb" matches "bomb", and the mask covers the asterisk."""
     text = "make a bo*mb, now"

@@ -11,15 +11,7 @@ import wordninja
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from guard.classify.models.features import (
-    _CONFUSABLE_TABLE,
-    _LEET,
-    _SPACED_RUN,
-    SEGMENT_LETTERS,
-    counts,
-    features,
-    fold,
-)
+from guard.classify.models.features import _CONFUSABLE_TABLE, _LEET, counts, features, fold
 from guard.classify.models.loader import MODEL_NAMES, TextModel, load_model, reference_parts
 from guard.classify.models.vocabulary import (
     Vocabulary,
@@ -132,8 +124,15 @@ _PLAIN_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\
 _PLAIN_PAIR = re.compile(r"(?:^|(?<=  ))([^\W\d_]) ([^\W\d_])(?=  |$)")
 
 
-def _joined(run: str, separator: str) -> str:
+def _joined(run: str, separator: str, budget: list[int]) -> str:
     letters = run.split(separator)
+    if separator == " " and len(letters) >= 8 and budget[0] > 0:  # split into words, 200 letters
+        head, rest = "".join(letters[: budget[0]]), "".join(letters[budget[0] :])
+        budget[0] -= len(letters)
+        words = wordninja.split(head)
+        if "".join(words) != head:  # letters outside a-z: joined
+            return head + rest
+        return " ".join([*words, *([rest] if rest else [])])
     if separator == " " and len(letters) >= 4 and letters[0] in ("a", "i"):  # "a b o m b": "a bomb"
         return letters[0] + " " + "".join(letters[1:])
     return "".join(letters)
@@ -141,22 +140,10 @@ def _joined(run: str, separator: str) -> str:
 
 def _join_spread_letters(text: str) -> str:
     spaced = any(m.group(1) == " " for m in _PLAIN_SPREAD.finditer(text))
-    text = _PLAIN_SPREAD.sub(lambda m: _joined(m.group(0), m.group(1)), text)
+    budget = [200]
+    text = _PLAIN_SPREAD.sub(lambda m: _joined(m.group(0), m.group(1), budget), text)
     text = _PLAIN_PAIR.sub(r"\1\2", text) if spaced else text
     return re.sub(r"(?<=[^\W\d_])\*+(?=[^\W\d_])", "", text)  # asterisks inside a word
-
-
-def _segment_spread(text: str) -> str:
-    """Every run of `_SPACED_RUN` split into words, the first SEGMENT_LETTERS letters only, with no
-    shortcut for texts that have none."""
-    letters = [m.group(0)[::2] for m in _SPACED_RUN.finditer(text)]
-    pieces, budget = [], SEGMENT_LETTERS
-    for run in letters:
-        head, rest = run[: max(budget, 0)], run[max(budget, 0) :]
-        pieces.append(" ".join([*wordninja.split(head), *([rest] if rest else [])]) if head else None)
-        budget -= len(head)
-    chunks = iter(pieces)
-    return _SPACED_RUN.sub(lambda m: next(chunks) or m.group(0), text)
 
 
 def _unleet_digits_only(token: str) -> str:
@@ -169,7 +156,7 @@ def _plain_fold(text: str) -> str:
         text = text[:3000] + " " + text[-3000:]
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
-    text = _join_spread_letters(_segment_spread(text.casefold().translate(_CONFUSABLE_TABLE)))
+    text = _join_spread_letters(text.casefold().translate(_CONFUSABLE_TABLE))
     if re.search(r"[a-z][013457@$]+[a-z]", text):  # written in leetspeak: its digit-only words too
         text = _ANY_TOKEN.sub(lambda m: _unleet_digits_only(m.group(0)), text)
     text = _OLD_LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), text)
