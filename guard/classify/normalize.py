@@ -23,6 +23,10 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+# Reads its word list when imported (about 70 ms): here, at start-up, rather than on the event loop
+# the first time a keyword list meets letters spread with no word gaps.
+import wordninja
+
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
 # words apart or hide instructions.
 INVISIBLE: frozenset[int] = frozenset(
@@ -154,8 +158,6 @@ def split_words(letters: str) -> list[str] | None:
     """`letters` (a word or words run together) split into words by English word frequencies
     (wordninja), or None when the split would not give back every letter (it drops letters
     outside a-z)."""
-    import wordninja  # reads its word list (70 ms): only texts that need it pay for it
-
     words: list[str] = wordninja.split(letters)
     return words if "".join(words) == letters else None
 
