@@ -55,6 +55,12 @@ class Regression:
         squares = float(x @ x)
         return self.intercept + (float(x @ self.coef[columns]) / math.sqrt(squares) if squares else 0.0)
 
+    def added(self, columns: npt.NDArray[np.intp], tf: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """What each present column adds to `decision` beyond the intercept (it sums to that)."""
+        x = self.idf[columns] * tf
+        norm = math.sqrt(float(x @ x))
+        return x * self.coef[columns] / norm if norm else np.zeros(len(columns))
+
     def decisions(self, runs: Runs) -> npt.NDArray[np.float64]:
         """`decision` of every run of sentences at once (sums per run with `np.bincount`)."""
         x = self.idf[runs.columns] * (1.0 + np.log(runs.counts))
@@ -105,12 +111,7 @@ class TextModel:
         what each adds to it (`guard policy explain`; runs of sentences are not explained)."""
         columns, n, _ = self.vocabulary.lookup(encode(text), 0)
         tf = 1.0 + np.log(n)
-        added = np.zeros(len(columns))
-        for r in self.regressions:
-            x = r.idf[columns] * tf
-            norm = math.sqrt(float(x @ x))
-            if norm:
-                added += r.weight * x * r.coef[columns] / norm
+        added = sum((r.weight * r.added(columns, tf) for r in self.regressions), np.zeros(len(columns)))
         top = [int(i) for i in np.argsort(-added, kind="stable")[:k] if added[i] > 0]
         return [(self.grams[int(columns[i])], float(added[i])) for i in top]
 

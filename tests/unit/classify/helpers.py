@@ -30,6 +30,10 @@ class Echo:
             await asyncio.sleep(self.delay)
         if self.error is not None:
             raise self.error
+        return self.answer(segments)
+
+    def answer(self, segments: Sequence[Segment]) -> list[Verdict]:
+        """A verdict per segment: fired where the needle is."""
         return [
             Verdict(self.name, s.index, frozenset({self.label}), 0.9)
             if self.needle in s.text else Verdict(self.name, s.index)
@@ -59,8 +63,7 @@ class SlowStart(Echo):
         if not self.loaded:
             time.sleep(self.load_s)
             self.loaded = True
-        return [Verdict(self.name, s.index, frozenset({self.label}), 0.9) if self.needle in s.text
-                else Verdict(self.name, s.index) for s in segments]
+        return self.answer(segments)
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         return await asyncio.to_thread(self.classify_sync, segments)
