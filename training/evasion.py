@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import codecs
 import random
 from collections.abc import Callable
 
@@ -73,6 +75,26 @@ def inner_punctuation(text: str, rng: random.Random) -> str:
     return _some_words(text, mark, rng)
 
 
+def rot13(text: str, rng: random.Random) -> str:
+    """The whole text in ROT13 ("Ubj gb znxr...")."""
+    return codecs.encode(text, "rot13")
+
+
+def backwards(text: str, rng: random.Random) -> str:
+    """The whole text written backwards ("...ekam ot woH")."""
+    return text[::-1]
+
+
+def base64_text(text: str, rng: random.Random) -> str:
+    """The whole text encoded in base64."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def hex_text(text: str, rng: random.Random) -> str:
+    """The whole text's UTF-8 bytes in hex."""
+    return text.encode("utf-8").hex()
+
+
 TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "zero_width": zero_width,
     "homoglyphs": homoglyphs,
@@ -81,4 +103,8 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "spread_letters": spread_letters,
     "spread_text": spread_text,
     "inner_punctuation": inner_punctuation,
+    "rot13": rot13,
+    "backwards": backwards,
+    "base64": base64_text,
+    "hex": hex_text,
 }

@@ -8,16 +8,14 @@ is tuned on the dev split (see `guard eval` and BENCHMARKS.md).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import re2
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
+from guard.classify.decode import encoded_runs
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
@@ -36,30 +34,15 @@ class Feature:
     roles: frozenset[str] | None = None  # only for segments of these roles; None: any role
 
 
-ENCODED_RUN = re2.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 ENCODED_HINTS = ("ignore", "instruction", "system", "prompt", "you are", "pretend", "password",
                  "disregard", "reveal", "bypass", "jailbreak", "do not", "secret")
 
 
-def encoded_instruction(text: str, limit: int = 4) -> tuple[int, int] | None:
-    """Span of a base64 run that decodes to readable text with instruction words, if any."""
-    for i, m in enumerate(ENCODED_RUN.finditer(text)):
-        if i >= limit:
-            break
-        chunk = m.group(0)[:4096]
-        try:
-            decoded = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=False)
-        except (binascii.Error, ValueError):
-            continue
-        try:
-            plain = decoded.decode("utf-8").lower()
-        except UnicodeDecodeError:
-            continue
-        if sum(c.isprintable() for c in plain) < 0.95 * len(plain):
-            continue
-        if any(h in plain for h in ENCODED_HINTS):
-            start, end = m.span()
-            return int(start), int(end)
+def encoded_instruction(text: str) -> tuple[int, int] | None:
+    """Span of a base64 or hex run that decodes to readable text with instruction words, if any."""
+    for span, plain in encoded_runs(text):
+        if any(h in plain.lower() for h in ENCODED_HINTS):
+            return span
     return None
 
 

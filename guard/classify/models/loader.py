@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from guard.classify.decode import readings
 from guard.classify.models.features import FEATURES_VERSION, fold_fingerprint
 from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
@@ -94,13 +95,18 @@ class TextModel:
     sentences: int = 0
 
     def score(self, text: str) -> float:
-        """Probability-like score in [0, 1] that `text` belongs to the class."""
+        """Probability-like score in [0, 1] that `text` belongs to the class: the highest of the
+        text's own and those of its decoded readings (base64, hex, ROT13, written backwards)."""
+        z = max([self._decision(text), *(self._decision(r) for r in readings(text))])
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+    def _decision(self, text: str) -> float:
         columns, n, runs = self.vocabulary.lookup(encode(text), self.sentences)
         tf = 1.0 + np.log(n)
-        z = sum(r.weight * r.decision(columns, tf) for r in self.regressions)
+        z = float(sum(r.weight * r.decision(columns, tf) for r in self.regressions))
         if runs is not None:
             z = max(z, float(np.max(sum(r.weight * r.decisions(runs) for r in self.regressions))))
-        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+        return z
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """Scores of several texts (one call per batch of segments)."""
