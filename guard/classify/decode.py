@@ -7,13 +7,13 @@ ROT13 ("Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."), or written backwards ("emoh ta b
 the text itself (guard/classify/models/loader.py), and the injection heuristics look for
 instructions in its base64 runs (`encoded_runs`).
 
-Most texts have no reading, and finding that out is cheap: one linear-time scan for encoded runs,
-and for ROT13 and backwards writing a look at where the common English words of the text are.
-Only a stretch of words with at most one common word among any eight (which English prose almost
-never has; a text of four to seven words is its own window) is read decoded, and it becomes a
-reading when three of those words are common once decoded. Runs that decode to bytes rather than
-text (hashes, keys, binary data) give nothing. A false reading costs one more scoring of a text
-that reads as nothing.
+Most texts have no reading, and finding that out is cheap (about 17 us per KB): one linear-time
+scan for encoded runs, and one pass over the words counting those that are common English only
+once decoded ("gur", "bs", "eht"); a text with fewer than three has no ROT13 or backwards reading.
+Beyond that, only a stretch of words with at most one common word among any eight (a text of four
+to seven words is its own window) is read decoded, and it becomes a reading when three of those
+words are common once decoded. Runs that decode to bytes rather than text (hashes, keys, binary
+data) give nothing. A false reading costs one more scoring of a text that reads as nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import base64
 import binascii
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Iterator
 
@@ -60,6 +61,10 @@ _ROT13 = str.maketrans(_LOWER + _LOWER.upper(), _TURNED + _TURNED.upper())
 _WORDS = bytes(c | 0x20 if chr(c).isascii() and chr(c).isalpha() else 0x20 for c in range(256))
 _ROT13_WORDS = _WORDS.translate(bytes.maketrans(_LOWER.encode(), _TURNED.encode()))
 _WORD = re.compile(r"[A-Za-z]+")
+# Words that are common English only once decoded ("gur", "bs", "eht", "fo"): a text with fewer
+# than DECODED_COMMON of them has no reading, and most texts have none.
+_TELLS = frozenset(w.translate(_ROT13_WORDS) for w in _COMMON) | frozenset(w[::-1] for w in _COMMON)
+_TELLS -= _COMMON
 
 
 def readings(text: str) -> tuple[str, ...]:
@@ -106,16 +111,23 @@ def rot13_and_backwards(text: str) -> list[str]:
     """The stretches of `text` that read as English in ROT13 or written backwards, decoded."""
     text = text[:READ_CHARS]
     raw = text.encode("ascii", "replace")
-    plain = [w in _COMMON for w in raw.translate(_WORDS).split()]
+    words = raw.translate(_WORDS).split()
+    if sum(map(_TELLS.__contains__, words)) < DECODED_COMMON:
+        return []
+    common = _COMMON.__contains__
+    plain = list(map(common, words))
     window = min(WINDOW, len(plain))
     sparse = _sparse(plain, window) if window >= SHORTEST else []
     if not sparse:
         return []
-    rotated = [w in _COMMON for w in raw.translate(_ROT13_WORDS).split()]
-    backwards = [w in _COMMON for w in raw[::-1].translate(_WORDS).split()][::-1]
     found: list[str] = []
-    for decoded, backward in ((rotated, False), (backwards, True)):
-        stretches = list(_stretches(plain, decoded, sparse, window))
+    for turned, backward in ((raw.translate(_ROT13_WORDS), False), (raw[::-1].translate(_WORDS), True)):
+        decoded = list(map(common, turned.split()))
+        # common only once decoded (True > False)
+        only = list(map(operator.gt, decoded[::-1] if backward else decoded, plain))
+        if sum(only) < DECODED_COMMON:
+            continue
+        stretches = list(_stretches(plain, only, sparse, window))
         if stretches:
             bounds = [m.span() for m in _WORD.finditer(text)]
             for start, end in stretches:
@@ -133,14 +145,12 @@ def _sparse(plain: list[bool], window: int) -> list[range]:
 
 
 def _stretches(
-    plain: list[bool], decoded: list[bool], sparse: list[range], window: int
+    plain: list[bool], only: list[bool], sparse: list[range], window: int
 ) -> Iterator[tuple[int, int]]:
-    """[start, end) word ranges to read decoded: the windows of `window` words (starting in
-    `sparse`) with at least DECODED_COMMON words common only once decoded, overlapping windows
-    joined, each widened to the uncommon words on either side."""
-    only = [d and not p for p, d in zip(plain, decoded, strict=True)]
-    if sum(only) < DECODED_COMMON:
-        return
+    """[start, end) word ranges to read decoded: the windows of `window` words with at most
+    PLAIN_COMMON common words as written (starting in `sparse`) and at least DECODED_COMMON common only once
+    decoded (`only`), overlapping windows joined, each widened to the uncommon words on either
+    side."""
     counts = list(itertools.accumulate(only, initial=0))
     stretches: list[list[int]] = []
     for i in sorted({i for starts in sparse for i in starts}):
