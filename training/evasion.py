@@ -75,6 +75,28 @@ def inner_punctuation(text: str, rng: random.Random) -> str:
     return _some_words(text, mark, rng)
 
 
+def combining_marks(text: str, rng: random.Random) -> str:
+    """Puts a combining mark (acute, grave, tilde, ring, dot, breve) on about half of the letters,
+    and two or three on some ("Zalgo" text)."""
+    marks = "\u0301\u0300\u0303\u030a\u0307\u0306"
+    out = []
+    for c in text:
+        out.append(c)
+        if c.isalpha() and rng.random() < 0.5:
+            out.append("".join(rng.choice(marks) for _ in range(rng.choice((1, 1, 2, 3)))))
+    return "".join(out)
+
+
+def no_spaces(text: str, rng: random.Random) -> str:
+    """The words run together with no space between them ("howtomakeabomb")."""
+    return "".join(text.split())
+
+
+def marked_words(text: str, rng: random.Random) -> str:
+    """The spaces between words replaced by one dot, underscore or hyphen ("how.to.make.a.bomb")."""
+    return rng.choice("._-").join(text.split())
+
+
 def rot13(text: str, rng: random.Random) -> str:
     """The whole text in ROT13 ("Ubj gb znxr...")."""
     return codecs.encode(text, "rot13")
@@ -103,6 +125,9 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "spread_letters": spread_letters,
     "spread_text": spread_text,
     "inner_punctuation": inner_punctuation,
+    "combining_marks": combining_marks,
+    "no_spaces": no_spaces,
+    "marked_words": marked_words,
     "rot13": rot13,
     "backwards": backwards,
     "base64": base64_text,

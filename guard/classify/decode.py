@@ -28,8 +28,10 @@ from collections.abc import Iterator
 
 import re2
 
-# Runs that may be encoded text: base64, or hex (which the same scan finds).
+# Runs that may be encoded text: base64, or hex (which the same scan finds). RE2 for ASCII texts;
+# `re` for the others, since RE2 takes no lone surrogates (which broken JSON can carry).
 ENCODED_RUN = re2.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_ENCODED_RUN = re.compile(ENCODED_RUN.pattern)
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
 RUNS_READ = 4  # encoded runs decoded per text, at most
 RUN_CHARS = 8192  # of each run
@@ -80,7 +82,7 @@ def _readings(text: str) -> tuple[str, ...]:
 
 def encoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str]]:
     """(span, decoded text) of each base64 or hex run of `text` that decodes to readable text."""
-    for i, match in enumerate(ENCODED_RUN.finditer(text)):
+    for i, match in enumerate((ENCODED_RUN if text.isascii() else _ENCODED_RUN).finditer(text)):
         if i >= RUNS_READ:
             return
         chunk = match.group(0)[:RUN_CHARS]

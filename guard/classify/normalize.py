@@ -16,8 +16,10 @@ covers them in the original (so a redaction also masks the hidden characters ins
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -60,10 +62,23 @@ CONFUSABLES: dict[str, str] = {
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
 }
 
+
+def _accented_latin() -> dict[str, str]:
+    """Each precomposed Latin letter with accents ("é", "ñ", "ḿ") and its ASCII base letter."""
+    out = {}
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        bare = unicodedata.normalize("NFD", chr(code))
+        base, marks = bare[0], bare[1:]
+        if marks and base.isascii() and base.isalpha() and all(map(unicodedata.combining, marks)):
+            out[chr(code)] = base
+    return out
+
+
 # Leetspeak, folded only for keyword lists (and applied to the keywords too, so that both sides
 # fold the same way). `l` folds to `i` with `1`, `!` and `|`, because `1` stands for either.
+# Accented Latin letters fold to their base letter with it ("bómb", "café"), one for one.
 LEET: dict[int, str] = str.maketrans(
-    {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t"}
+    {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t", **_accented_latin()}
 )
 # Symbols stand for letters only before a letter or digit ("k!ll", "$teal", "h@ck"): "bomb!" keeps
 # its "!", which read as "i" would make "bombi" and hide the word.
@@ -104,6 +119,10 @@ _SPACED_PAIR = re.compile(r"(?:^|(?<=  ))[^\W\d_]( )[^\W\d_](?=  |$)")
 # stays joined).
 SPLIT_RUN = 8
 SPLIT_LETTERS = 200
+# wordninja's model with words of up to 20 letters tried at each position, not 58 (its longest):
+# 2.5 times quicker, and a longer word is rare in a text written to hide it.
+_SPLITTER = copy.copy(wordninja.DEFAULT_LANGUAGE_MODEL)
+_SPLITTER._maxword = 20
 
 
 def _next_end(text: str, shape: str | None, pos: int) -> re.Match[str] | None:
@@ -158,8 +177,55 @@ def split_words(letters: str) -> list[str] | None:
     """`letters` (a word or words run together) split into words by English word frequencies
     (wordninja), or None when the split would not give back every letter (it drops letters
     outside a-z)."""
-    words: list[str] = wordninja.split(letters)
+    words: list[str] = _SPLITTER.split(letters)
     return words if "".join(words) == letters else None
+
+
+# Combining marks (diacritics, Zalgo stacks, enclosing circles): on an ASCII character, such as an
+# acute on every letter of "bomb" or the accent of "bómb" once decomposed; or left over once a text
+# is composed (NFC), where they compose with nothing.
+_MARKS = "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+_MARKS_ON_ASCII = re.compile("(?<=[\x00-\x7f])" + _MARKS)
+_LOOSE_MARKS = re.compile(_MARKS)
+
+
+def strip_marks(text: str, *, accents: bool = True) -> str:
+    """`text` without combining marks that hide a word (an acute on each letter of "bomb" reads
+    "bomb"). With `accents`, every mark on an ASCII letter goes ("bómb", "café" read "bomb",
+    "cafe"); without, only those that compose with nothing (stacks of them, marks on letters that
+    take none), so "café" keeps its accent."""
+    if text.isascii():
+        return text
+    if accents:
+        return unicodedata.normalize("NFC", _MARKS_ON_ASCII.sub("", unicodedata.normalize("NFD", text)))
+    return _LOOSE_MARKS.sub("", unicodedata.normalize("NFC", text))
+
+
+# A word of GLUED_LETTERS letters or more that no dictionary knows may be words run together
+# ("givemestepbystepinstructions"): it is split when GLUED_SHARE of its letters fall in common
+# words (of the GLUED_RANK commonest, single letters but "a" and "i" not counted). German compounds,
+# names and random letters split into rarer pieces and stay whole.
+GLUED_LETTERS = 14
+GLUED_RANK = 20_000
+GLUED_SHARE = 0.7
+_WORD_COST: dict[str, float] = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost
+_MAX_COST = math.log(GLUED_RANK * math.log(len(_WORD_COST)))
+
+
+def glued_words(token: str) -> list[str] | None:
+    """`token` split into the words run together in it, or None when it is a word itself or does
+    not split into three or more words, mostly common ones."""
+    if token in _WORD_COST:
+        return None
+    words = split_words(token)
+    if words is None or len(words) < 3:
+        return None
+    common = sum(len(w) for w in words if _common(w))
+    return words if common >= GLUED_SHARE * len(token) else None
+
+
+def _common(word: str) -> bool:
+    return (len(word) > 1 or word in "ai") and _WORD_COST.get(word, math.inf) <= _MAX_COST
 
 
 def _word_gaps(run: re.Match[str], budget: int) -> set[int]:
@@ -259,7 +325,8 @@ class Normalized:
 
 
 def fold_leet(text: str) -> str:
-    """Leetspeak folded to letters, one character for one (keywords are folded with it too)."""
+    """Leetspeak and accented letters folded to letters, one character for one (keywords are
+    folded with it too)."""
     if any(symbol in text for symbol in "!|@$+"):
         text = _LEET_SYMBOL.sub(lambda match: match.group(0).translate(_LEET_SYMBOLS), text)
     return text.translate(LEET)
@@ -272,6 +339,8 @@ def _fold_cluster(cluster: str) -> str:
         folded = "".join(c for c in folded if ord(c) not in INVISIBLE)
     if any(c in CONFUSABLES for c in folded):
         folded = "".join(CONFUSABLES.get(c, c) for c in folded)
+    if len(folded) > 1:  # marks NFKC could not compose into the letter (on "b", Zalgo stacks)
+        folded = strip_marks(folded, accents=False)
     return folded
 
 

@@ -132,6 +132,12 @@ EXPENSIVE = {
     "digit runs (cards)": "4" * N,
     "spaced digits (phones)": "4 " * (N // 2),
     "spaced letters (split into words)": "h o w t o m a k e " * (N // 18),
+    "words run together (split)": "howtomake" * (N // 9),
+    "words joined by dots": "how.to.make." * (N // 12),
+    "stacked marks on letters": "a\u0301\u0303" * (N // 3),
+    "ROT13-like words": "gur naq bs gb " * (N // 14),
+    "hex runs": "4869" * (N // 4),
+    "base64 runs": "SGVsbG8gd29y " * (N // 13),
     "key headers": "-----BEGIN " * (N // 11),
 }
 

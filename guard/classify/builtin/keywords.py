@@ -1,8 +1,9 @@
 """`keywords`: lists of words or phrases, matched in one pass, robust to obfuscation.
 
-Terms and text are normalised alike (NFKC, invisible characters removed, look-alike letters and,
-by default, leetspeak folded, letters spread apart joined and asterisks inside a word dropped), so
-`k1ll`, full-width `kill`, `k\u200bill`, `k.i.l.l` and `k*ill` all match `kill`; a second reading
+Terms and text are normalised alike (NFKC, invisible characters and stray combining marks removed,
+look-alike letters and, by default, leetspeak and accents folded, letters spread apart joined and
+asterisks inside a word dropped), so `k1ll`, full-width `kill`, `k\u200bill`, `kíll`, `k.i.l.l` and
+`k*ill` all match `kill`; a second reading
 with the other marks inside words dropped matches `ki-ll` and `ki.ll` too.
 Labels: `keyword` plus the `label` of every list that matched; spans carry that label.
 """
@@ -49,7 +50,8 @@ class KeywordsConfig(BaseModel):
     terms:          shorthand for one list labelled `keyword`.
     case_sensitive: match letter case exactly (default: ignore case).
     word_boundary:  a term matches only as whole words (default true: `ass` not in `class`).
-    leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) in text and terms.
+    leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) and accented Latin
+                    letters (é→e, ñ→n) in text and terms.
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
                     letters, one repeated separator) and drop asterisks inside a word ("bo*mb"),
                     in text and terms.

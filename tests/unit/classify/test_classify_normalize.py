@@ -40,6 +40,16 @@ def test_confusables_and_fullwidth_fold_to_latin() -> None:
     assert normalize("𝐢𝐠𝐧𝐨𝐫𝐞").text == "ignore"
 
 
+def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:
+    """Stacked marks and marks on letters that take none go; an accented letter stays one, and
+    folds to its base letter with leetspeak; spans still cover the marks."""
+    text = "b\u0301o\u0303\u030am\u030ab caf\u00e9 cafe\u0301"
+    norm = normalize(text)
+    assert norm.text == "bõmb café café"
+    assert normalize(text, leet=True).text == "bomb cafe cafe"
+    assert norm.original_span(0, 4) == (0, 8)
+
+
 def test_leet_folds_only_when_asked() -> None:
     """Leetspeak folds for keyword matching only, and both sides fold alike."""
     assert normalize("h4ck3r").text == "h4ck3r"

@@ -63,6 +63,16 @@ def test_keywords_phrase_spacing_and_labels() -> None:
     assert verdict.labels == {"keyword", "override", "topic"}
 
 
+def test_keywords_read_words_under_accents_and_stacked_marks() -> None:
+    """Accents ("bómb", with leet folding, as the term's own "café" is folded) and marks stacked on
+    letters ("Zalgo") match, and the mask covers the marks too."""
+    zalgo = "make a b\u0301\u0303o\u0300m\u030a\u0307b now"
+    assert found(classify("keywords", zalgo, terms=["bomb"]), zalgo) == [("keyword", zalgo[7:-4])]
+    for text in ["make a bómb now", "a cafe", "a CAFÉ"]:
+        assert classify("keywords", text, terms=["bomb", "café"]).fired, text
+    assert not classify("keywords", "make a bómb now", terms=["bomb"], leet=False).fired
+
+
 def test_keywords_match_a_word_that_punctuation_ends() -> None:
     """"!" before a letter reads "i" ("k!ll"), after a word it stays punctuation: "bomb!" and "kill!"
     match (read as "bombi", they did not)."""
