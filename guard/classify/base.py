@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from guard.classify.normalize import Normalized, has_inner_mark, normalize, original_text
+from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
 from guard.types import Segment, Span, Verdict
 
 # Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
@@ -66,8 +66,11 @@ class LocalClassifier:
         return self.scan(norm, segment)
 
     def runs_inline(self, segments: Sequence[Segment]) -> bool:
-        """True when the batch is small enough to scan on the event loop (see OFFLOAD_CHARS)."""
-        return sum(len(s.text) for s in segments) <= self.offload_chars
+        """True when the batch is small enough to scan on the event loop (see OFFLOAD_CHARS) and
+        holds no letters spread apart for `spread` to split into words (a millisecond or more)."""
+        if sum(len(s.text) for s in segments) > self.offload_chars:
+            return False
+        return not (self.spread and self.normalize and any(may_split_words(s.text) for s in segments))
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         if not self.runs_inline(segments):

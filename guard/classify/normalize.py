@@ -158,6 +158,19 @@ def _spread_runs(text: str, shape: str | None) -> Iterator[re.Match[str]]:
         pos = run.end()
 
 
+_SPLIT_SHAPE = "as" * (SPLIT_RUN - 1) + "a"
+_SPLIT_RUN = re.compile(rf"(?:[^\W\d_] ){{{SPLIT_RUN - 1}}}[^\W\d_]")
+
+
+def may_split_words(text: str) -> bool:
+    """Whether `text` may hold a run of letters spread with no word gaps, which `spread` splits
+    into words at up to ~8 us a letter: worth a worker thread rather than the event loop. A quick
+    over-estimate (any separator counts) for ASCII text."""
+    if text.isascii():
+        return _SPLIT_SHAPE in text.translate(_SHAPES)
+    return _SPLIT_RUN.search(text) is not None
+
+
 def has_inner_mark(text: str) -> bool:
     """Whether `INNER_MARK` finds a mark in `text` (four substring tests spare most texts the search)."""
     return ("-" in text or "." in text or "_" in text or "'" in text) and INNER_MARK.search(text) is not None
