@@ -267,15 +267,18 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
 
 def _leaning(loaded: LoadedPolicy, name: str, text: str) -> str:
     """What a trained model's score leans on most: its top n-grams and what each adds to the
-    decision sum (word n-grams as words, character n-grams quoted)."""
+    decision sum (word n-grams as words, character n-grams quoted), in the decoded reading that
+    scored, if one did."""
     from guard.classify.models.loader import TextModel
 
     model = getattr(loaded.classifiers[name].classifier, "model", None)
     if not isinstance(model, TextModel):
         return ""
+    read = model.decided_on(text)
     shown = [f"{gram[2:] if gram[:2] in ('w:', 'b:') else repr(gram)} {added:+.2f}"
-             for gram, added in model.leaning(text)]
-    return ", ".join(shown)
+             for gram, added in model.leaning(read)]
+    decoded = "" if read == text else f"(read decoded: {read[:60]!r}) "
+    return decoded + ", ".join(shown)
 
 
 def _missing(loaded: LoadedPolicy, name: str, verdicts: list[Verdict]) -> str:

@@ -112,6 +112,11 @@ class TextModel:
         """Scores of several texts (one call per batch of segments)."""
         return [self.score(t) for t in texts]
 
+    def decided_on(self, text: str) -> str:
+        """The text whose decision gave `score(text)`: the text itself or one of its readings."""
+        found = readings(text)
+        return max([text, *found], key=self._decision) if found else text
+
     def leaning(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """The `k` n-grams that push the whole text's decision sum most towards the class, with
         what each adds to it (`guard policy explain`; runs of sentences are not explained)."""
