@@ -63,23 +63,25 @@ CONFUSABLES: dict[str, str] = {
 }
 
 
+_LEET_LETTERS = {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t"}
+
+
 def _accented_latin() -> dict[str, str]:
-    """Each precomposed Latin letter with accents ("é", "ñ", "ḿ") and its ASCII base letter."""
+    """Each precomposed Latin letter with accents ("é", "ñ", "ḿ") and its ASCII base letter, as
+    leetspeak folds that ("ĺ" to "i", like "l")."""
     out = {}
     for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
         bare = unicodedata.normalize("NFD", chr(code))
         base, marks = bare[0], bare[1:]
         if marks and base.isascii() and base.isalpha() and all(map(unicodedata.combining, marks)):
-            out[chr(code)] = base
+            out[chr(code)] = _LEET_LETTERS.get(base, base)
     return out
 
 
 # Leetspeak, folded only for keyword lists (and applied to the keywords too, so that both sides
 # fold the same way). `l` folds to `i` with `1`, `!` and `|`, because `1` stands for either.
 # Accented Latin letters fold to their base letter with it ("bómb", "café"), one for one.
-LEET: dict[int, str] = str.maketrans(
-    {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t", **_accented_latin()}
-)
+LEET: dict[int, str] = str.maketrans({**_LEET_LETTERS, **_accented_latin()})
 # Symbols stand for letters only before a letter or digit ("k!ll", "$teal", "h@ck"): "bomb!" keeps
 # its "!", which read as "i" would make "bombi" and hide the word.
 _LEET_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t"})

@@ -70,8 +70,8 @@ def test_keywords_read_words_under_accents_and_stacked_marks() -> None:
     letters ("Zalgo") match, and the mask covers the marks too."""
     zalgo = "make a b\u0301\u0303o\u0300m\u030a\u0307b now"
     assert found(classify("keywords", zalgo, terms=["bomb"]), zalgo) == [("keyword", zalgo[7:-4])]
-    for text in ["make a bómb now", "a cafe", "a CAFÉ"]:
-        assert classify("keywords", text, terms=["bomb", "café"]).fired, text
+    for text in ["make a bómb now", "a cafe", "a CAFÉ", "kiĺl them"]:  # "ĺ" folds as "l" does
+        assert classify("keywords", text, terms=["bomb", "café", "kill"]).fired, text
     assert not classify("keywords", "make a bómb now", terms=["bomb"], leet=False).fired
 
 
