@@ -41,7 +41,7 @@ WINDOW = 8
 SHORTEST = 4  # words: a shorter text is its own window
 PLAIN_COMMON = 1
 DECODED_COMMON = 3
-READ_CHARS = 16_384  # of a text, for ROT13 and backwards writing
+READ_CHARS = 16_384  # of a text: its head and tail, half each
 
 # The commonest short English words: a stretch of text that holds several reads as English.
 COMMON = frozenset(
@@ -76,7 +76,10 @@ def readings(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=512)
 def _readings(text: str) -> tuple[str, ...]:
-    # Cached: every trained model of a policy scores the same segment.
+    # Cached: every trained model of a policy scores the same segment. A longer text is read at its
+    # head and tail, as the models read it.
+    if len(text) > READ_CHARS:
+        text = text[: READ_CHARS // 2] + "\n" + text[1 - READ_CHARS // 2 :]
     return (*(plain for _, plain in encoded_runs(text)), *rot13_and_backwards(text))
 
 
@@ -111,7 +114,7 @@ def _readable(raw: bytes) -> str | None:
 
 def rot13_and_backwards(text: str) -> list[str]:
     """The stretches of `text` that read as English in ROT13 or written backwards, decoded."""
-    text = text[:READ_CHARS]
+    text = text[:READ_CHARS]  # `_readings` passes no more
     raw = text.encode("ascii", "replace")
     words = raw.translate(_WORDS).split()
     if sum(map(_TELLS.__contains__, words)) < DECODED_COMMON:

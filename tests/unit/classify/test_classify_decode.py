@@ -98,3 +98,12 @@ def test_readings_take_any_text(text: str) -> None:
     (the readings run before every trained model's scoring)."""
     found = readings(text)
     assert isinstance(found, tuple) and all(isinstance(r, str) for r in found)
+
+
+def test_a_long_text_is_read_at_its_head_and_tail() -> None:
+    """An encoded request after 60,000 characters of prose is still read, as the models read a
+    long text's head and tail."""
+    padding = "The quarterly report covers sales, hiring and the office move. " * 950
+    encoded = base64.b64encode(REQUEST.encode()).decode()
+    assert REQUEST in readings(padding + encoded)
+    assert any(REQUEST in r for r in readings(padding + codecs.encode(REQUEST, "rot13")))
