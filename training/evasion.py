@@ -97,6 +97,22 @@ def marked_words(text: str, rng: random.Random) -> str:
     return rng.choice("._-").join(text.split())
 
 
+_FANCY_STYLES = (
+    dict(zip("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", strict=True)),  # small capitals
+    {c: chr(0x1F150 + i) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")},  # negative circled
+    {c: chr(0x1F170 + i) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")},  # negative squared
+    {c: chr(0x1F1E6 + i) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")},  # regional indicators
+    {c: chr(0x249C + i) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")},  # parenthesised
+)
+
+
+def fancy_letters(text: str, rng: random.Random) -> str:
+    """The whole text in one style of a fancy-text generator (small capitals, letters in negative
+    circles or squares, regional indicator symbols, parenthesised letters), chosen per text."""
+    style = rng.choice(_FANCY_STYLES)
+    return "".join(style.get(c, c) for c in text.lower())
+
+
 def rot13(text: str, rng: random.Random) -> str:
     """The whole text in ROT13 ("Ubj gb znxr...")."""
     return codecs.encode(text, "rot13")
@@ -128,6 +144,7 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "combining_marks": combining_marks,
     "no_spaces": no_spaces,
     "marked_words": marked_words,
+    "fancy_letters": fancy_letters,
     "rot13": rot13,
     "backwards": backwards,
     "base64": base64_text,

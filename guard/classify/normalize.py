@@ -63,6 +63,22 @@ CONFUSABLES: dict[str, str] = {
 }
 
 
+
+def _fancy_letters() -> dict[str, str]:
+    """Letters of "fancy text" generators that NFKC leaves as they are or turns into something
+    else, and the Latin letter each shows: small capitals ("ʙᴏᴍʙ"), letters in negative circles and
+    squares ("🅑", "🅱"), regional indicator symbols ("🇧"), parenthesised letters ("⒝", which
+    NFKC makes "(b)")."""
+    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True))
+    for first, letters in ((0x1F150, upper), (0x1F170, upper), (0x1F1E6, upper), (0x249C, upper.lower())):
+        out.update((chr(first + i), letter) for i, letter in enumerate(letters))
+    return out
+
+
+FANCY_LETTERS: dict[str, str] = _fancy_letters()
+_FANCY = str.maketrans(FANCY_LETTERS)
+
 _LEET_LETTERS = {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t"}
 
 
@@ -347,9 +363,15 @@ def fold_leet(text: str) -> str:
     return text.translate(LEET)
 
 
+def unfancy(text: str) -> str:
+    """`text` with the letters of fancy-text styles (`FANCY_LETTERS`) read as Latin letters, one
+    for one; before NFKC, which would turn "⒝" into "(b)"."""
+    return text.translate(_FANCY)
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_cluster(cluster: str) -> str:
-    folded = unicodedata.normalize("NFKC", cluster)
+    folded = unicodedata.normalize("NFKC", unfancy(cluster))
     if any(ord(c) in INVISIBLE for c in folded):
         folded = "".join(c for c in folded if ord(c) not in INVISIBLE)
     if any(c in CONFUSABLES for c in folded):

@@ -135,6 +135,7 @@ EXPENSIVE = {
     "words run together (split)": "howtomake" * (N // 9),
     "words joined by dots": "how.to.make." * (N // 12),
     "stacked marks on letters": "a\u0301\u0303" * (N // 3),
+    "fancy-text letters": "\U0001f171\u0299\u249d\U0001f1e7 " * (N // 5),
     "ROT13-like words": "gur naq bs gb " * (N // 14),
     "hex runs": "4869" * (N // 4),
     "base64 runs": "SGVsbG8gd29y " * (N // 13),

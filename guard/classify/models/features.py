@@ -18,7 +18,14 @@ from itertools import pairwise
 
 import re2
 
-from guard.classify.normalize import GLUED_LETTERS, INNER_MARK, glued_words, join_spread, strip_marks
+from guard.classify.normalize import (
+    GLUED_LETTERS,
+    INNER_MARK,
+    glued_words,
+    join_spread,
+    strip_marks,
+    unfancy,
+)
 
 FEATURES_VERSION = 1
 
@@ -114,12 +121,15 @@ def _unleet_text(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Folds evasions away: NFKC, invisible characters, case, look-alike letters, accents and other
-    combining marks, letters spread apart (split into words again where nothing kept the words
-    apart), leetspeak, words joined by marks, marks inside words and words run together."""
+    """Folds evasions away: fancy-text letters, NFKC, invisible characters, case, look-alike
+    letters, accents and other combining marks, letters spread apart (split into words again where
+    nothing kept the words apart), leetspeak, words joined by marks, marks inside words and words
+    run together."""
     if len(text) > MAX_CHARS:
         half = MAX_CHARS // 2
         text = text[:half] + " " + text[-half:]
+    if not text.isascii():
+        text = unfancy(text)
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
         text = _drop_invisible(text)
@@ -175,6 +185,8 @@ FOLD_PROBES = (
     "b\u0301o\u0301m\u0301b\u0301 bómb café, how.to.make.a.cake give_me_the_steps, e-mail file.txt",
     "howtomakeacakeathome internationalization bewerbungsschreiben",
     "\uff46\uff55\uff4c\uff4c width, \u0441\u0430t, zero\u200bwidth, \ufb01le",
+    "\u0299\u1d0f\u1d0d\u0299 \U0001f171\U0001f17e\U0001f17c\U0001f171 \U0001f1e7\U0001f1f4 "
+    "\u249d\u24aa\u24a8\u249d",
 )
 
 

@@ -75,6 +75,14 @@ def test_keywords_read_words_under_accents_and_stacked_marks() -> None:
     assert not classify("keywords", "make a bómb now", terms=["bomb"], leet=False).fired
 
 
+def test_keywords_read_fancy_text_letters() -> None:
+    """A term written in small capitals or negative squared letters matches, and the mask covers
+    the fancy letters."""
+    for word in ["\u0299\u1d0f\u1d0d\u0299", "\U0001f171\U0001f17e\U0001f17c\U0001f171"]:
+        text = f"make a {word} now"
+        assert found(classify("keywords", text, terms=["bomb"]), text) == [("keyword", text[7:-4])], text
+
+
 def test_keywords_match_a_word_that_punctuation_ends() -> None:
     """"!" before a letter reads "i" ("k!ll"), after a word it stays punctuation: "bomb!" and "kill!"
     match (read as "bombi", they did not)."""

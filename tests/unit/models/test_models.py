@@ -147,6 +147,20 @@ def test_fold_drops_combining_marks_and_accents() -> None:
     assert fold("\u0439\u043e\u0301") == "\u0439o"  # Cyrillic short i keeps its mark, o look-alike does not
 
 
+def test_fold_reads_fancy_text_letters() -> None:
+    """Small capitals, letters in negative circles and squares, regional indicator symbols and
+    parenthesised letters read as the letters they show (a dev harmful request written in one of
+    them was caught 0% of the time by version 24)."""
+    styles = [
+        "\u0299\u1d0f\u1d0d\u0299",
+        "\U0001f151\U0001f15e\U0001f15c\U0001f151",
+        "\U0001f171\U0001f17e\U0001f17c\U0001f171",
+        "\U0001f1e7\U0001f1f4\U0001f1f2\U0001f1e7",
+        "\u249d\u24aa\u24a8\u249d",
+    ]
+    assert fold(" ".join(styles)) == "bomb bomb bomb bomb bomb"
+
+
 def test_fold_reads_marks_between_four_or_more_words_as_spaces() -> None:
     """Words joined by one repeated dot, underscore or hyphen ("how.to.make.a.bomb") are words again;
     fewer ("e-mail", "step-by-step", "os.path") and mixed marks join as before. Written so,

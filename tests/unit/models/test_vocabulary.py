@@ -20,7 +20,7 @@ from guard.classify.models.vocabulary import (
     reference_score,
     reference_score_of,
 )
-from guard.classify.normalize import glued_words, split_words
+from guard.classify.normalize import FANCY_LETTERS, glued_words, split_words
 
 # Letters, the leet digits, the characters of the word features' prefixes, look-alikes, zero-width
 # and other format characters, accents, a CJK character and an emoji: what folding and keys touch.
@@ -162,7 +162,7 @@ def _plain_fold(text: str) -> str:
     """fold() as first written, without its fast paths: the reference the fast one must match."""
     if len(text) > 6000:
         text = text[:3000] + " " + text[-3000:]
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", "".join(FANCY_LETTERS.get(ch, ch) for ch in text))
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
     text = text.casefold().translate(_CONFUSABLE_TABLE)
     text = unicodedata.normalize("NFC", _PLAIN_MARKS.sub("", unicodedata.normalize("NFD", text)))
@@ -214,6 +214,7 @@ _SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 @example(text="\u00e9 c r i v e z u n g u i d e  a b c d e f g h i j k l m n o p")
 @example(text="b\u0301o\u0301m\u0301b\u0301 b\u00f3mb caf\u00e9 \u043e\u0301 how.to.make.a.cake give_me_it")
 @example(text="howtomakeacakeathome internationalization bewerbungsschreiben h0wt0makeacake")
+@example(text="\u0299\u1d0f\u1d0d\u0299 \U0001f171\U0001f17e \U0001f1eb\U0001f1f7 \u249d\u24aa\u24a8\u249d")
 def test_fold_matches_its_plain_definition(text: str) -> None:
     """The fast paths (leet tokens anchored at their start, split/join for spaces, spread-out
     letters found through the text's shape and back from each run's end) change nothing."""
