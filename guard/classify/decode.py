@@ -25,6 +25,7 @@ import itertools
 import operator
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import re2
 
@@ -69,35 +70,61 @@ _TELLS = frozenset(w.translate(_ROT13_WORDS) for w in _COMMON) | frozenset(w[::-
 _TELLS -= _COMMON
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A decoded text hidden in a text: how it was encoded (`KINDS`), where, and what it says."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+KINDS = ("base64", "hex", "rot13", "backwards")
+
+
 def readings(text: str) -> tuple[str, ...]:
     """The decoded texts hidden in `text` (none for almost every text)."""
-    return _readings(text) if len(text) >= 12 else ()
+    return tuple(r.text for r in find_readings(text))
+
+
+def find_readings(text: str) -> tuple[Reading, ...]:
+    """The readings of `text`, with their spans in it; a longer text is read at its head and tail,
+    as the models read it."""
+    if len(text) < 12:
+        return ()
+    if len(text) <= READ_CHARS:
+        return _find(text, 0)
+    tail = len(text) - READ_CHARS // 2
+    return _find(text[: READ_CHARS // 2], 0) + _find(text[tail:], tail)
 
 
 @functools.lru_cache(maxsize=512)
-def _readings(text: str) -> tuple[str, ...]:
-    # Cached: every trained model of a policy scores the same segment. A longer text is read at its
-    # head and tail, as the models read it.
-    if len(text) > READ_CHARS:
-        text = text[: READ_CHARS // 2] + "\n" + text[1 - READ_CHARS // 2 :]
-    return (*(plain for _, plain in encoded_runs(text)), *rot13_and_backwards(text))
+def _find(text: str, offset: int) -> tuple[Reading, ...]:
+    # Cached: every trained model of a policy scores the same segment.
+    found = [(kind, start, end, plain) for kind, (start, end), plain in _encoded(text)] + _turned(text)
+    return tuple(Reading(kind, start + offset, end + offset, plain) for kind, start, end, plain in found)
 
 
 def encoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str]]:
     """(span, decoded text) of each base64 or hex run of `text` that decodes to readable text."""
+    return ((span, plain) for _, span, plain in _encoded(text))
+
+
+def _encoded(text: str) -> Iterator[tuple[str, tuple[int, int], str]]:
     for i, match in enumerate((ENCODED_RUN if text.isascii() else _ENCODED_RUN).finditer(text)):
         if i >= RUNS_READ:
             return
         chunk = match.group(0)[:RUN_CHARS]
         if _HEX.fullmatch(chunk):
-            raw = bytes.fromhex(chunk)
+            kind, raw = "hex", bytes.fromhex(chunk)
         else:
             try:
-                raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4))
+                kind, raw = "base64", base64.b64decode(chunk + "=" * (-len(chunk) % 4))
             except (binascii.Error, ValueError):
                 continue
         if (plain := _readable(raw)) is not None:
-            yield (match.start(), match.end()), plain
+            yield kind, (match.start(), match.end()), plain
 
 
 def _readable(raw: bytes) -> str | None:
@@ -112,9 +139,9 @@ def _readable(raw: bytes) -> str | None:
     return plain
 
 
-def rot13_and_backwards(text: str) -> list[str]:
-    """The stretches of `text` that read as English in ROT13 or written backwards, decoded."""
-    text = text[:READ_CHARS]  # `_readings` passes no more
+def _turned(text: str) -> list[tuple[str, int, int, str]]:
+    """(kind, start, end, decoded) of the stretches of `text` that read as English in ROT13 or
+    written backwards."""
     raw = text.encode("ascii", "replace")
     words = raw.translate(_WORDS).split()
     if sum(map(_TELLS.__contains__, words)) < DECODED_COMMON:
@@ -125,19 +152,21 @@ def rot13_and_backwards(text: str) -> list[str]:
     sparse = _sparse(plain, window) if window >= SHORTEST else []
     if not sparse:
         return []
-    found: list[str] = []
-    for turned, backward in ((raw.translate(_ROT13_WORDS), False), (raw[::-1].translate(_WORDS), True)):
+    found: list[tuple[str, int, int, str]] = []
+    for turned, kind in ((raw.translate(_ROT13_WORDS), "rot13"), (raw[::-1].translate(_WORDS), "backwards")):
         decoded = list(map(common, turned.split()))
         # common only once decoded (True > False)
-        only = list(map(operator.gt, decoded[::-1] if backward else decoded, plain))
+        only = list(map(operator.gt, decoded[::-1] if kind == "backwards" else decoded, plain))
         if sum(only) < DECODED_COMMON:
             continue
         stretches = list(_stretches(plain, only, sparse, window))
         if stretches:
             bounds = [m.span() for m in _WORD.finditer(text)]
-            for start, end in stretches:
-                stretch = text[bounds[start][0] : bounds[end - 1][1]]
-                found.append(stretch[::-1] if backward else stretch.translate(_ROT13))
+            for first, last in stretches:
+                start, end = bounds[first][0], bounds[last - 1][1]
+                stretch = text[start:end]
+                plain_text = stretch[::-1] if kind == "backwards" else stretch.translate(_ROT13)
+                found.append((kind, start, end, plain_text))
     return found
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from guard import __version__
 from guard.classify.builtin import (
+    encoded_text,
     harmful,
     invisible_text,
     jailbreak,
@@ -61,6 +62,7 @@ BUILTINS: dict[str, ClassifierType] = {
     "pii": pii.TYPE,
     "secrets": secrets.TYPE,
     "invisible_text": invisible_text.TYPE,
+    "encoded_text": encoded_text.TYPE,
     "prompt_injection": prompt_injection.TYPE,
     "jailbreak": jailbreak.TYPE,
     "profanity": profanity.TYPE,
