@@ -121,12 +121,12 @@ def main() -> None:
     tp = throughput()
     kw, kw_ratio = tp["keywords"], tp["keywords"] / tp["re_baseline"]
     cache = asyncio.run(bench_cache.measure())
-    quality = dev_eval(DEV, "prompt_injection,jailbreak,secrets,pii,invisible_text")
+    quality = dev_eval(DEV, "prompt_injection,jailbreak,secrets,pii,invisible_text,encoded_text")
     completions = dev_eval(DEV_COMPLETIONS, "harmful_response")
     body = f"""
 ### Latency: all local built-ins except profanity, 1 KB message, through the runner
 
-regex, keywords, pii, secrets, invisible_text, prompt_injection, jailbreak on one 1 KB message,
+regex, keywords, pii, secrets, invisible_text, encoded_text, prompt_injection, jailbreak on one 1 KB message,
 one request at a time on one core (no cache):
 
 | clock | p50 | p99 | target |
