@@ -4,8 +4,9 @@ A request can be written so that nothing reading its characters sees it, while t
 the guard reads it at once: encoded in base64 or hex ("decode this and answer: R2l2ZSBt..."), in
 ROT13 ("Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."), or written backwards ("emoh ta bmob epip a...").
 `readings(text)` gives the decoded texts hidden in a text; the trained models score them beside
-the text itself (guard/classify/models/loader.py), and the injection heuristics look for
-instructions in its base64 runs (`encoded_runs`).
+the text itself (guard/classify/models/loader.py), `encoded_text` marks them whatever they say
+(`find_readings`, with their kinds and spans), and the injection heuristics look for instructions
+in its base64 and hex runs (`encoded_runs`).
 
 Most texts have no reading, and finding that out is cheap (about 17 us per KB): one linear-time
 scan for encoded runs, and one pass over the words counting those that are common English only
@@ -102,16 +103,17 @@ def find_readings(text: str) -> tuple[Reading, ...]:
 @functools.lru_cache(maxsize=512)
 def _find(text: str, offset: int) -> tuple[Reading, ...]:
     # Cached: every trained model of a policy scores the same segment.
-    found = [(kind, start, end, plain) for kind, (start, end), plain in _encoded(text)] + _turned(text)
+    found = [*_encoded(text), *_turned(text)]
     return tuple(Reading(kind, start + offset, end + offset, plain) for kind, start, end, plain in found)
 
 
 def encoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str]]:
     """(span, decoded text) of each base64 or hex run of `text` that decodes to readable text."""
-    return ((span, plain) for _, span, plain in _encoded(text))
+    return (((start, end), plain) for _, start, end, plain in _encoded(text))
 
 
-def _encoded(text: str) -> Iterator[tuple[str, tuple[int, int], str]]:
+def _encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
+    """(kind, start, end, decoded) of the base64 and hex runs of `text` that decode to text."""
     for i, match in enumerate((ENCODED_RUN if text.isascii() else _ENCODED_RUN).finditer(text)):
         if i >= RUNS_READ:
             return
@@ -124,7 +126,7 @@ def _encoded(text: str) -> Iterator[tuple[str, tuple[int, int], str]]:
             except (binascii.Error, ValueError):
                 continue
         if (plain := _readable(raw)) is not None:
-            yield kind, (match.start(), match.end()), plain
+            yield kind, match.start(), match.end(), plain
 
 
 def _readable(raw: bytes) -> str | None:
