@@ -22,7 +22,8 @@ from guard.classify.runner import ClassifierRunner
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage
 
-LOCAL = ["regex", "keywords", "pii", "secrets", "invisible_text", "encoded_text", "prompt_injection", "jailbreak"]
+LOCAL = ["regex", "keywords", "pii", "secrets", "invisible_text", "encoded_text", "prompt_injection",
+         "jailbreak"]
 WORDS = ("the service returned an error when the customer tried to update billing details "
          "so we checked the logs and found a timeout in the payment gateway call which we "
          "then retried with a longer deadline and it worked fine after that").split()

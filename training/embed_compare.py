@@ -32,11 +32,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
+from guard.classify.evasion import TRANSFORMS
 from guard.classify.models.loader import load_model
 from training import checkset, data, evaluate, synthetic
 from training.compare import pct, recall
 from training.embed import Embedder, distil
-from training.evasion import TRANSFORMS
 from training.fit import SEED, fit
 
 Scorer = Callable[[Sequence[str]], list[float]]

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from guard.classify.evasion import TRANSFORMS
 from guard.classify.models.loader import TextModel
 from training import checkset, synthetic
 from training.data import Example
-from training.evasion import TRANSFORMS
 
 # False-positive budgets per negative group (the targets), used to place the threshold.
 FP_BUDGETS = {

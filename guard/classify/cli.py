@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from guard.classify.eval import (
@@ -17,6 +18,7 @@ from guard.classify.eval import (
     read_rows,
     run_sync,
 )
+from guard.classify.evasion import TRANSFORMS
 from guard.errors import GuardError
 from guard.types import GuardContext, Segment
 
@@ -31,12 +33,16 @@ examples:
   guard eval --data prompts_dev.jsonl --policy policies/
   guard eval --data ../shared/data/safety/completions_dev.csv
   guard eval --data completions_dev.csv --policy policies/strict.yaml
+  guard eval --data prompts_dev.jsonl --policy policies/strict.yaml --evasion rot13
 
 Prints, per `kind` and per `dataset`, how many rows were flagged: the recall on unsafe rows and
 the false-positive rate on safe rows, then latency percentiles per request. Benign rows are also
 evaluated embedded in a retrieved document (`benign@document`). A `.csv` of labelled completions
 (`question,Response,label`) is checked at the completion stage, with harmful_response unless
---classifiers says otherwise, and the report adds precision, recall and F1.
+--classifiers says otherwise, and the report adds precision, recall and F1. With --evasion, every
+text is first written the way an attacker would hide it (seeded, the same on every run): leetspeak,
+homoglyphs, letters spread apart, ROT13, base64, ...; the model cards report each trained model's
+recall after each of them.
 """
 
 
@@ -54,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help=f"built-in types to run with default config (default: "
                              f"{DEFAULT_CLASSIFIERS}; on completions: {COMPLETION_CLASSIFIERS})")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    parser.add_argument("--evasion", choices=sorted(TRANSFORMS), default=None, metavar="NAME",
+                        help=f"write every text so first: {', '.join(sorted(TRANSFORMS))}")
     parser.set_defaults(func=cmd_eval)
 
 
@@ -66,7 +74,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     if args.limit is not None:
         raw = raw[: args.limit]
-    rows = build_rows(raw)
+    rows = build_rows(raw, _evasion(args.evasion))
     try:
         if args.policy is not None:
             report = run_sync(_with_policy(args.policy, rows))
@@ -81,8 +89,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except GuardError as exc:
         print(f"guard eval: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report, what))
+    print(format_report(report, what + (f", texts written as {args.evasion}" if args.evasion else "")))
     return 0
+
+
+def _evasion(name: str | None) -> Callable[[str], str] | None:
+    """The transform called `name`, seeded per transform (as training measures robustness)."""
+    if name is None:
+        return None
+    transform, rng = TRANSFORMS[name], random.Random(f"7:{name}")  # noqa: S311  (reproducible, no secret)
+    return lambda text: transform(text, rng)
 
 
 async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:

@@ -135,22 +135,25 @@ def _document(text: str) -> list[Segment]:
     ]
 
 
-def build_rows(raw: Iterable[dict[str, Any]]) -> list[Row]:
-    """Evaluation cases from dataset rows (see module docstring)."""
+def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | None = None) -> list[Row]:
+    """Evaluation cases from dataset rows (see module docstring), each text written through
+    `change` first (an evasion transform), a jailbreak template once filled."""
     raw = list(raw)
     harmful = [r["text"] for r in raw if r.get("kind") == "harmful_request"]
     rows: list[Row] = []
     for i, r in enumerate(raw):
         kind, text, label, dataset = r["kind"], r["text"], r["label"], r.get("dataset", "?")
+        if kind == "jailbreak_template" and harmful:
+            for placeholder in PLACEHOLDERS:
+                text = text.replace(placeholder, harmful[i % len(harmful)])
+        if change is not None:
+            text = change(text)
         if kind == "prompt_injection":
             rows.append(Row(kind, dataset, label, _document(text)))
             continue
         if kind == COMPLETION:
             rows.append(Row(kind, dataset, label, [Segment(text, "completion", 0, Stage.COMPLETION)]))
             continue
-        if kind == "jailbreak_template" and harmful:
-            for placeholder in PLACEHOLDERS:
-                text = text.replace(placeholder, harmful[i % len(harmful)])
         rows.append(Row(kind, dataset, label, [Segment(text, "user", 0, Stage.PROMPT)]))
         if kind == "benign":
             rows.append(Row(f"{kind}@document", f"{dataset}@document", label, _document(text)))

@@ -1,5 +1,10 @@
 # ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
-"""Evasion transforms used to measure robustness (never to train): seeded and deterministic."""
+"""Evasion transforms used to measure robustness (never to train): seeded and deterministic.
+
+Training reports each trained model's recall after them (the model cards' "Recall after evasion
+transforms"), and `guard eval --evasion NAME` evaluates classifiers or a policy on a data set
+written so.
+"""
 
 from __future__ import annotations
 
