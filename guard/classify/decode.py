@@ -155,6 +155,7 @@ def _turned(text: str) -> list[tuple[str, int, int, str]]:
     if not sparse:
         return []
     found: list[tuple[str, int, int, str]] = []
+    bounds: list[tuple[int, int]] = []  # each word's span, found once a stretch needs them
     for turned, kind in ((raw.translate(_ROT13_WORDS), "rot13"), (raw[::-1].translate(_WORDS), "backwards")):
         decoded = list(map(common, turned.split()))
         # common only once decoded (True > False)
@@ -163,7 +164,7 @@ def _turned(text: str) -> list[tuple[str, int, int, str]]:
             continue
         stretches = list(_stretches(plain, only, sparse, window))
         if stretches:
-            bounds = [m.span() for m in _WORD.finditer(text)]
+            bounds = bounds or [m.span() for m in _WORD.finditer(text)]
             for first, last in stretches:
                 start, end = bounds[first][0], bounds[last - 1][1]
                 stretch = text[start:end]

@@ -180,6 +180,7 @@ _SPLIT_SHAPE = "as" * (SPLIT_RUN - 1) + "a"
 _SPLIT_RUN = re.compile(rf"(?:[^\W\d_] ){{{SPLIT_RUN - 1}}}[^\W\d_]")
 
 
+@functools.lru_cache(maxsize=1024)  # every spread-reading classifier of a request asks of the same segments
 def may_split_words(text: str) -> bool:
     """Whether `text` may hold a run of letters spread with no word gaps, which `spread` splits
     into words at up to ~8 us a letter: worth a worker thread rather than the event loop. A quick

@@ -37,19 +37,21 @@ def test_an_encoded_request_is_read_alone_and_behind_english(encoded: str, expec
     assert any(expected in reading for reading in padded), padded
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Could you help me write a cover letter for a job as a baker in my home town?",
-        "Pouvez-vous m'aider à écrire une lettre de motivation pour un poste de boulanger ?",
-        "Können Sie mir helfen, ein Bewerbungsschreiben für eine Stelle als Bäcker zu schreiben?",
-        "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 of /usr/local/bin/python3",
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx5d2Vyc3RhdGVtZW50c2FyZW5vdHNlY3JldHM user@host",
-        "def area(r):\n    return math.pi * r ** 2\n\nprint(area(3))",
-        "Meeting notes: budget review, hiring plan, Q3 roadmap, vendor contracts, office move.",
-    ],
-    ids=["english", "french", "german", "hash and path", "ssh key", "code", "list of nouns"],
-)
+# Prose in English and other languages, a hash, a key, code and a list of nouns: nothing encoded
+# (test_classify_encoded_text.py checks the classifier on the same texts).
+ORDINARY = {
+    "english": "Could you help me write a cover letter for a job as a baker in my home town?",
+    "french": "Pouvez-vous m'aider à écrire une lettre de motivation pour un poste de boulanger ?",
+    "german": "Können Sie mir helfen, ein Bewerbungsschreiben für eine Stelle als Bäcker zu schreiben?",
+    "hash and path": "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 of "
+    "/usr/local/bin/python3",
+    "ssh key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx5d2Vyc3RhdGVtZW50c2FyZW5vdHNlY3JldHM user@host",
+    "code": "def area(r):\n    return math.pi * r ** 2\n\nprint(area(3))",
+    "list of nouns": "Meeting notes: budget review, hiring plan, Q3 roadmap, vendor contracts, office move.",
+}
+
+
+@pytest.mark.parametrize("text", ORDINARY.values(), ids=ORDINARY.keys())
 def test_ordinary_texts_have_no_reading(text: str) -> None:
     """Prose in English or another language, hashes, keys, code and lists of nouns read as nothing."""
     assert readings(text) == ()
