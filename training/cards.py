@@ -415,8 +415,10 @@ LIMITS = {
     "figures under `combining_marks`, `marked_words` and `no_spaces` above are version 24's. "
     "Accents dropped, French, German and Spanish words read as their bare letters, which moved "
     "the FR/DE/ES check sets by a few points either way. Encoded requests are read once decoded "
-    "(`rot13`, `backwards`, `base64`, `hex` above; 0% caught before): one level deep, English "
-    "only for ROT13 and backwards writing, and a text of fewer than four words is not tried.",
+    "(`rot13`, `backwards`, `base64`, `hex` above, 0% caught before; `caesar`, `atbash`, `morse`, "
+    "`upside_down`, `binary` and `base64_rot13` since 2026-12-05, 0-5% before): two levels deep; "
+    "a cipher, backwards or upside-down reading must read as English, and a cipher of fewer than "
+    "four words, or with fewer than three of the 2,000 commonest English words, is not tried.",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
     "mode, templates); a new framing style may pass. Plain harmful requests are not its job "
     "(use harmful_request). Personas and standing orders are what jailbreaks and ordinary system "
@@ -634,8 +636,10 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "`features.py`). Served by "
         "`loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn. A text is scored as the highest of its own score and "
-        "those of its decoded readings: base64 and hex runs that decode to text, stretches that "
-        "read as English only in ROT13 or written backwards (`guard/classify/decode.py`).",
+        "those of its decoded readings: base64, hex and binary runs that decode to text, Morse "
+        "code, stretches that read as English only in a letter cipher (ROT13, another Caesar shift, "
+        "Atbash), written backwards or upside down, and an encoding inside one of those; a text "
+        "that is all one reading is scored as that reading alone (`guard/classify/decode.py`).",
         *_extra_regressions(figures),
         *_sentence_runs(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "

@@ -1,39 +1,57 @@
+# ruff: noqa: RUF001, RUF002  (upside-down letters and Morse marks are what this module reads)
 """Decoded readings: what a text says once its encoding is undone.
 
 A request can be written so that nothing reading its characters sees it, while the model behind
-the guard reads it at once: encoded in base64 or hex ("decode this and answer: R2l2ZSBt..."), in
-ROT13 ("Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."), or written backwards ("emoh ta bmob epip a...").
+the guard reads it at once: encoded in base64, hex or binary ("decode this and answer: R2l2ZSBt..."),
+in Morse code, in a letter cipher (ROT13 or another Caesar shift, Atbash: "Tvir zr fgrc-ol-fgrc
+vafgehpgvbaf..."), written backwards ("emoh ta bmob epip a...") or upside down ("ǝɯoɥ ʇɐ qɯoq").
 `readings(text)` gives the decoded texts hidden in a text; the trained models score them beside
 the text itself (guard/classify/models/loader.py), `encoded_text` marks them whatever they say
 (`find_readings`, with their kinds and spans), and the injection heuristics look for instructions
-in its base64 and hex runs (`encoded_runs`).
+in its byte-encoded runs (`encoded_runs`). A reading is read once more for an encoding inside it
+(base64 of ROT13 text), no deeper.
 
-Most texts have no reading, and finding that out is cheap (about 17 us per KB): one linear-time
-scan for encoded runs, and one pass over the words counting those that are common English only
-once decoded ("gur", "bs", "eht"); a text with fewer than three has no ROT13 or backwards reading.
+Most texts have no reading, and finding that out is cheap (about 20 us per KB): one linear-time
+scan for encoded runs and Morse code, one search for upside-down letters in a text that is not
+ASCII, and one pass over the words counting those that are common English only once decoded
+("gur", "bs", "eht", "ls"); a text with fewer than three has no cipher or backwards reading.
 Beyond that, only a stretch of words with at most one common word among any eight (a text of four
 to seven words is its own window) is read decoded, and it becomes a reading when three of those
-words are common once decoded. Runs that decode to bytes rather than text (hashes, keys, binary
-data) give nothing. A false reading costs one more scoring of a text that reads as nothing.
+words are common once decoded (the Caesar shift tried is the one most of its words vote for).
+Runs that decode to bytes rather than text (hashes, keys, binary data) give nothing. A false
+reading costs one more scoring of a text that reads as nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import collections
 import functools
 import itertools
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import re2
 
-# Runs that may be encoded text: base64, or hex (which the same scan finds). RE2 for ASCII texts;
-# `re` for the others, since RE2 takes no lone surrogates (which broken JSON can carry).
-ENCODED_RUN = re2.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_ENCODED_RUN = re.compile(ENCODED_RUN.pattern)
+from guard.classify.normalize import common_word, commonest_words, word_rank_cost
+
+# Runs that may be encoded text, in the order tried at each position: binary octets, hex bytes
+# apart ("68 6f 77", "\x68\x6f", "0x68, 0x6f"), a base64 or hex run, Morse code. RE2, but `re` for a
+# text with lone surrogates (which broken JSON can carry), which RE2 does not take.
+_MORSE_MARK = r"[.\-_·•−–]"
+_RUN_PATTERN = (
+    r"(?P<binary>(?:[01]{8}[ ,]?){8,})"
+    r"|(?P<hex_apart>(?:[0-9A-Fa-f]{2}[ ,:]{1,2}){7,}[0-9A-Fa-f]{2}"
+    r"|(?:(?:\\x|0x)[0-9A-Fa-f]{2}[ ,]{0,2}){8,})"
+    r"|(?P<base64>[A-Za-z0-9+/]{16,}={0,2})"
+    rf"|(?P<morse>{_MORSE_MARK}{{1,7}}(?:(?: {{1,3}}| ?[/|] ?){_MORSE_MARK}{{1,7}}){{7,}})"
+)
+ENCODED_RUN = re2.compile(_RUN_PATTERN)
+_ENCODED_RUN = re.compile(_RUN_PATTERN)
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
 RUNS_READ = 4  # encoded runs decoded per text, at most
 RUN_CHARS = 8192  # of each run
@@ -44,6 +62,12 @@ SHORTEST = 4  # words: a shorter text is its own window
 PLAIN_COMMON = 1
 DECODED_COMMON = 3
 READ_CHARS = 16_384  # of a text: its head and tail, half each
+# A cipher, Morse or upside-down reading must read as English: this share of the letters of its
+# words of two letters or more in the 20,000 commonest words.
+ENGLISH_SHARE = 0.6
+ENGLISH_RANK = 60_000
+_ENGLISH_COST = word_rank_cost(ENGLISH_RANK)
+WHOLE = 0.9  # of a text's length: a reading this long stands for the text
 
 # The commonest short English words: a stretch of text that holds several reads as English.
 COMMON = frozenset(
@@ -56,19 +80,101 @@ COMMON = frozenset(
     """.split()
 )
 _COMMON = frozenset(w.encode() for w in COMMON)
+# Short words common in other languages written in Latin letters (Spanish, French, German,
+# Italian, Portuguese, Dutch; accented ones left out, since their letters split a word here):
+# prose in them has few English words as written, yet it is no cipher.
+ELSEWHERE = frozenset(
+    """
+    al algo como con del desde donde el ella ellos en entre era es esta este esto fue hay la las le
+    les lo los mas muy nada no nos otro para pero por porque que se ser si sin sobre son su sus te
+    todo tu una uno unos y ya yo au aux avec ce ces cette dans de des donc du elle est et il ils je
+    leur mais ne nous on ou par pas plus pour qui sa ses sont sur toi tous tout un une vous auch auf
+    aus bei bin das dass dem den der des die du ein eine einem einen einer er es ich ihr im ist mit
+    nach nicht noch oder sich sie sind und von war wie wir wird zu zum zur che di gli il nel nella
+    non per sono della delle dei anche ao da das dos e em na nao os um uma het een van op voor met
+    niet aan maar ook als bij zijn hij ze wat
+    """.split()
+)
+_AS_WRITTEN_COMMON = _COMMON | frozenset(w.encode() for w in ELSEWHERE)
+# What counts as English once decoded: the short words above and the VOCABULARY commonest words
+# of three letters or more, never a single letter (a cipher makes "a" or "i" of any letter).
+VOCABULARY = 2000
+_DECODED = frozenset(w for w in _COMMON if len(w) > 1) | {
+    w.encode() for w in commonest_words(VOCABULARY) if len(w) > 2 and w.isascii() and w.isalpha()
+}
+
+KINDS = ("base64", "hex", "binary", "morse", "rot13", "caesar", "atbash", "backwards", "upside_down")
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
-_TURNED = _LOWER[13:] + _LOWER[:13]
-_ROT13 = str.maketrans(_LOWER + _LOWER.upper(), _TURNED + _TURNED.upper())
-# Bytes tables for finding words: ASCII letters lower-cased (and turned by ROT13), anything else a
-# space. A character outside ASCII is encoded as "?" first, so every word keeps its place.
-_WORDS = bytes(c | 0x20 if chr(c).isascii() and chr(c).isalpha() else 0x20 for c in range(256))
-_ROT13_WORDS = _WORDS.translate(bytes.maketrans(_LOWER.encode(), _TURNED.encode()))
-_WORD = re.compile(r"[A-Za-z]+")
-# Words that are common English only once decoded ("gur", "bs", "eht", "fo"): a text with fewer
-# than DECODED_COMMON of them has no reading, and most texts have none.
-_TELLS = frozenset(w.translate(_ROT13_WORDS) for w in _COMMON) | frozenset(w[::-1] for w in _COMMON)
-_TELLS -= _COMMON
+# Bytes tables for finding words: ASCII letters lower-cased, anything else a space.
+_WORDS = bytes(c | 0x20 if chr(c).isalpha() else c if c == 0x7F else 0x20 for c in range(128)) + b" " * 128
+# Any character outside ASCII is written as DEL, which the tables keep inside a word: "número" is
+# one word that is neither common nor a tell, not "n" and "mero".
+
+
+def _as_del(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "\x7f" * (error.end - error.start), error.end
+
+
+codecs.register_error("guard.decode.other", _as_del)
+
+
+def _cipher(plain: str) -> tuple[bytes, dict[int, int]]:
+    """A letter substitution that writes `plain`'s letters for the alphabet's: the table that
+    decodes found words, and the one that decodes the text (case kept)."""
+    words = _WORDS.translate(bytes.maketrans(_LOWER.encode(), plain.encode()))
+    return words, str.maketrans(_LOWER + _LOWER.upper(), plain + plain.upper())
+
+
+# Caesar shifts: the text table of shift k decodes a text written k letters on. ROT13 is shift 13.
+_SHIFTS = {k: _cipher(_LOWER[-k:] + _LOWER[:-k]) for k in range(1, 26)}
+_ATBASH = _cipher(_LOWER[::-1])
+
+
+# Words that are common English only once decoded ("gur", "bs", "eht", "zl"), and not as written
+# (among the TELLS_RANK commonest, for words of three letters or more: "ifmmp" tells, "if" and
+# "cat" do not), for each cipher: a text with fewer than DECODED_COMMON of them has no reading in
+# that cipher, and most texts have none in any. A Caesar shift's tells vote for the shift.
+TELLS_RANK = 5000
+_AS_WRITTEN = _COMMON | {w.encode() for w in commonest_words(TELLS_RANK) if len(w) > 2}
+_ENCIPHER = {k: bytes.maketrans(_LOWER.encode(), (_LOWER[k:] + _LOWER[:k]).encode()) for k in range(1, 26)}
+_VOTES: dict[bytes, tuple[int, ...]] = {}
+for _word, _k in itertools.product(sorted(_DECODED), range(1, 26)):
+    if (_tell := _word.translate(_ENCIPHER[_k])) not in _AS_WRITTEN:
+        _VOTES[_tell] = (*_VOTES.get(_tell, ()), _k)
+_ATBASH_TELLS = frozenset(w.translate(_ATBASH[0]) for w in _DECODED) - _AS_WRITTEN
+_BACKWARDS_TELLS = frozenset(w[::-1] for w in _DECODED) - _AS_WRITTEN
+_TELLS = frozenset(_VOTES) | _ATBASH_TELLS | _BACKWARDS_TELLS
+
+# Upside-down text: each letter turned half a circle, the order reversed so it reads when the
+# page is. A letter that turns into another (b and q, d and p, n and u, M and W, 6 and 9) swaps.
+# Pairs of (upside down, as meant).
+UPSIDE_DOWN: dict[str, str] = {
+    pair[0]: pair[1]
+    for pair in """
+    ɐa qb ɔc pd ǝe ɟf ƃg ɥh ᴉi ɾj ʞk ll ɯm un oo dp bq ɹr ss ʇt nu ʌv ʍw xx ʎy zz ∀A ᗺB ƆC ᗡD ƎE ℲF
+    ⅁G HH II ſJ ˥L WM NN OO ԀP ΌQ ᴚR SS ⊥T ∩U ΛV MW XX ⅄Y ZZ Ɩ1 ᄅ2 Ɛ3 ㄣ4 ϛ5 96 ㄥ7 88 69 00 ˙. ¿? ¡!
+    ', ,' )( () ][ [] }{ {} >< <> ‾_ ⅋&
+    """.split()
+}
+_TURNED_ONLY = frozenset(c for c in UPSIDE_DOWN if not c.isascii() and c not in "˙¿¡‾")
+_UPSIDE_DOWN_TABLE = str.maketrans(UPSIDE_DOWN)
+_UPSIDE_DOWN_RUN = re.compile("[" + re.escape("".join(UPSIDE_DOWN)) + r"\s\d\"'\-:;]{8,}")
+_TURNED_LETTER = re.compile("[" + "".join(sorted(_TURNED_ONLY)) + "]")
+
+MORSE = dict(
+    zip(
+        ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- "
+        "-..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. .-.-.- --..-- "
+        "..--.. -.-.-- .----. -....- -..-. ---... -.--. -.--.-".split(),
+        "abcdefghijklmnopqrstuvwxyz0123456789.,?!'-/:()",
+        strict=True,
+    )
+)
+_MORSE_MARKS = str.maketrans("_·•−–", "-..--")
+_MORSE_WORD_GAP = re.compile(r" ?[/|] ?| {2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +187,18 @@ class Reading:
     text: str
 
 
-KINDS = ("base64", "hex", "rot13", "backwards")
-
-
 def readings(text: str) -> tuple[str, ...]:
     """The decoded texts hidden in `text` (none for almost every text)."""
     return tuple(r.text for r in find_readings(text))
+
+
+def as_read(text: str) -> tuple[str, ...]:
+    """What a model scores for `text`: the text itself and its readings, without the text when
+    one reading is all of it (WHOLE of its length): upside-down or ciphered letters are
+    nonsense as written, and the fold can make misleading words of them."""
+    found = find_readings(text)
+    whole = any(r.end - r.start >= WHOLE * len(text.strip()) for r in found)
+    return tuple(r.text for r in found) if whole else (text, *(r.text for r in found))
 
 
 def find_readings(text: str) -> tuple[Reading, ...]:
@@ -103,30 +215,71 @@ def find_readings(text: str) -> tuple[Reading, ...]:
 @functools.lru_cache(maxsize=512)
 def _find(text: str, offset: int) -> tuple[Reading, ...]:
     # Cached: every trained model of a policy scores the same segment.
-    found = [*_encoded(text), *_turned(text)]
+    found = [*_decoded(text)]
+    # One level deeper: an encoding inside a reading is read too, at the outer one's place.
+    found += [(inner[0], start, end, inner[3]) for _, start, end, plain in found for inner in _decoded(plain)]
     return tuple(Reading(kind, start + offset, end + offset, plain) for kind, start, end, plain in found)
 
 
+def _decoded(text: str) -> list[tuple[str, int, int, str]]:
+    return [*_encoded(text), *_upside_down(text), *_turned(text)]
+
+
 def encoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str]]:
-    """(span, decoded text) of each base64 or hex run of `text` that decodes to readable text."""
-    return (((start, end), plain) for _, start, end, plain in _encoded(text))
+    """(span, decoded text) of each byte-encoded run of `text` (base64, hex, binary) that decodes
+    to readable text."""
+    return (((start, end), plain) for kind, start, end, plain in _encoded(text) if kind != "morse")
 
 
 def _encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
-    """(kind, start, end, decoded) of the base64 and hex runs of `text` that decode to text."""
-    for i, match in enumerate((ENCODED_RUN if text.isascii() else _ENCODED_RUN).finditer(text)):
+    """(kind, start, end, decoded) of the encoded runs of `text` that decode to text."""
+    for i, match in enumerate((ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text)):
         if i >= RUNS_READ:
             return
-        chunk = match.group(0)[:RUN_CHARS]
-        if _HEX.fullmatch(chunk):
-            kind, raw = "hex", bytes.fromhex(chunk)
-        else:
-            try:
-                kind, raw = "base64", base64.b64decode(chunk + "=" * (-len(chunk) % 4))
-            except (binascii.Error, ValueError):
-                continue
-        if (plain := _readable(raw)) is not None:
+        group, chunk = next((k, v) for k, v in match.groupdict().items() if v)
+        kind = "hex" if group == "hex_apart" or _HEX.fullmatch(chunk) else group
+        plain = _DECODERS[kind](chunk[:RUN_CHARS])
+        if plain is not None:
             yield kind, match.start(), match.end(), plain
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` can be written in UTF-8 (it cannot when broken JSON left lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _base64(chunk: str) -> str | None:
+    try:
+        return _readable(base64.b64decode(chunk + "=" * (-len(chunk) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _binary(chunk: str) -> str | None:
+    digits = re.sub(r"[^01]", "", chunk)  # whole octets: a run is cut at RUN_CHARS
+    return _readable(bytes(int(digits[i : i + 8], 2) for i in range(0, len(digits) - 7, 8)))
+
+
+def _hex(chunk: str) -> str | None:
+    return _readable(bytes.fromhex(re.sub(r"\\x|0x|[^0-9A-Fa-f]", "", chunk)))
+
+
+def _morse(chunk: str) -> str | None:
+    words = _MORSE_WORD_GAP.split(chunk.translate(_MORSE_MARKS))
+    plain = " ".join("".join(MORSE.get(code, "") for code in word.split()) for word in words)
+    return plain if _common_words(plain) >= 2 and _english(plain) else None
+
+
+_DECODERS: dict[str, Callable[[str], str | None]] = {
+    "binary": _binary,
+    "hex": _hex,
+    "base64": _base64,
+    "morse": _morse,
+}
 
 
 def _readable(raw: bytes) -> str | None:
@@ -141,36 +294,120 @@ def _readable(raw: bytes) -> str | None:
     return plain
 
 
+def _english(text: str) -> bool:
+    """Whether ENGLISH_SHARE of the letters of `text`'s words of two letters or more are in common
+    English words."""
+    words = [w for w in _ascii(text).translate(_WORDS).decode().split() if len(w) > 1]
+    english = sum(len(w) for w in words if common_word(w, _ENGLISH_COST))
+    return english > 0 and english >= ENGLISH_SHARE * sum(map(len, words))
+
+
+def _common_words(text: str) -> int:
+    return sum(map(_COMMON.__contains__, _ascii(text).translate(_WORDS).split()))
+
+
+def _upside_down(text: str) -> list[tuple[str, int, int, str]]:
+    """(kind, start, end, decoded) of the stretches of `text` written upside down: runs of
+    upside-down characters with three letters only turning makes, read turned back in whichever
+    order (reversed, as generators write it, or as written) has more common English words, and
+    kept when that reads as English (turned letters are rare enough that no more is asked)."""
+    if text.isascii() or not _TURNED_LETTER.search(text):
+        return []
+    found = []
+    for match in _UPSIDE_DOWN_RUN.finditer(text):
+        start, end = _turned_span(match)
+        run = text[start:end]
+        if sum(map(_TURNED_ONLY.__contains__, run)) < 3:
+            continue
+        turned = run.translate(_UPSIDE_DOWN_TABLE)
+        plain = max(turned[::-1], turned, key=_common_words)
+        if len(plain.split()) > 1 and _english(plain):
+            found.append(("upside_down", start, end, plain))
+    return found
+
+
+def _turned_span(match: re.Match[str]) -> tuple[int, int]:
+    """The span of an upside-down run without the words at either end that hold no turned letter
+    (plain text that happens to use only letters that turn into letters, "so", "ox")."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", match.group(0))]
+    turned = [i for i, (a, b) in enumerate(words) if _TURNED_LETTER.search(match.group(0), a, b)]
+    if not turned:
+        return match.start(), match.start()
+    return match.start() + words[turned[0]][0], match.start() + words[turned[-1]][1]
+
+
 def _turned(text: str) -> list[tuple[str, int, int, str]]:
-    """(kind, start, end, decoded) of the stretches of `text` that read as English in ROT13 or
-    written backwards."""
-    raw = text.encode("ascii", "replace")
+    """(kind, start, end, decoded) of the stretches of `text` that read as English only in a
+    letter cipher (ROT13 or another Caesar shift, Atbash) or written backwards."""
+    raw = _ascii(text)
     words = raw.translate(_WORDS).split()
     if sum(map(_TELLS.__contains__, words)) < DECODED_COMMON:
         return []
-    common = _COMMON.__contains__
-    plain = list(map(common, words))
+    plain = list(map(_AS_WRITTEN_COMMON.__contains__, words))
     window = min(WINDOW, len(plain))
     sparse = _sparse(plain, window) if window >= SHORTEST else []
     if not sparse:
         return []
     found: list[tuple[str, int, int, str]] = []
     bounds: list[tuple[int, int]] = []  # each word's span, found once a stretch needs them
-    for turned, kind in ((raw.translate(_ROT13_WORDS), "rot13"), (raw[::-1].translate(_WORDS), "backwards")):
-        decoded = list(map(common, turned.split()))
+    for kind, decode_words, decode in _ciphers(words):
+        decoded_words = decode_words(raw).split()
+        if kind == "backwards":
+            decoded_words.reverse()
         # common only once decoded (True > False)
-        only = list(map(operator.gt, decoded[::-1] if kind == "backwards" else decoded, plain))
-        if sum(only) < DECODED_COMMON:
-            continue
-        stretches = list(_stretches(plain, only, sparse, window))
+        only = list(map(operator.gt, map(_DECODED.__contains__, decoded_words), plain))
+        counts = list(itertools.accumulate(only, initial=0))
+        if max(map(operator.sub, counts[window:], counts)) < DECODED_COMMON:
+            continue  # no window of `window` words holds enough (the sparse ones are fewer)
+        def stop(i: int, words: list[bytes] = decoded_words) -> bool:
+            # English as written and not once decoded ("a" is English both ways in a backwards text)
+            return plain[i] and words[i] not in _COMMON and words[i] not in _DECODED
+
+        stretches = list(_stretches(stop, len(plain), counts, sparse, window))
         if stretches:
             bounds = bounds or [m.span() for m in _WORD.finditer(text)]
-            for first, last in stretches:
+            for first, last in map(functools.partial(_trimmed, words), stretches):
                 start, end = bounds[first][0], bounds[last - 1][1]
-                stretch = text[start:end]
-                plain_text = stretch[::-1] if kind == "backwards" else stretch.translate(_ROT13)
-                found.append((kind, start, end, plain_text))
+                if _english(reading := decode(text[start:end])):
+                    found.append((kind, start, end, reading))
     return found
+
+
+def _trimmed(words: list[bytes], stretch: tuple[int, int]) -> tuple[int, int]:
+    """`stretch` without the words at either end that are English as written (the plain text
+    around a ciphered request)."""
+    first, last = stretch
+    while first < last - 1 and common_word(words[first].decode()):
+        first += 1
+    while last > first + 1 and common_word(words[last - 1].decode()):
+        last -= 1
+    return first, last
+
+
+_WORD = re.compile("[A-Za-z\x7f-\U0010ffff]+")  # the words of `_ascii(text).translate(_WORDS)`
+
+
+def _ascii(text: str) -> bytes:
+    return text.encode("ascii", "guard.decode.other")
+
+
+_Decoder = tuple[str, Callable[[bytes], bytes], Callable[[str], str]]
+
+
+def _ciphers(words: list[bytes]) -> list[_Decoder]:
+    """(kind, decoder of the text's word bytes, decoder of a stretch) of each reading worth trying
+    (DECODED_COMMON tells or more): the Caesar shift most tells vote for, Atbash, backwards."""
+    tried: list[_Decoder] = []
+    votes = collections.Counter(itertools.chain.from_iterable(map(_VOTES.get, words, itertools.repeat(()))))
+    if votes and (top := votes.most_common(1)[0])[1] >= DECODED_COMMON:
+        words_table, table = _SHIFTS[top[0]]
+        kind = "rot13" if top[0] == 13 else "caesar"
+        tried.append((kind, lambda raw: raw.translate(words_table), lambda t: t.translate(table)))
+    if sum(map(_ATBASH_TELLS.__contains__, words)) >= DECODED_COMMON:
+        tried.append(("atbash", lambda raw: raw.translate(_ATBASH[0]), lambda t: t.translate(_ATBASH[1])))
+    if sum(map(_BACKWARDS_TELLS.__contains__, words)) >= DECODED_COMMON:
+        tried.append(("backwards", lambda raw: raw[::-1].translate(_WORDS), lambda t: t[::-1]))
+    return tried
 
 
 def _sparse(plain: list[bool], window: int) -> list[range]:
@@ -182,13 +419,12 @@ def _sparse(plain: list[bool], window: int) -> list[range]:
 
 
 def _stretches(
-    plain: list[bool], only: list[bool], sparse: list[range], window: int
+    stop: Callable[[int], bool], n: int, counts: list[int], sparse: list[range], window: int
 ) -> Iterator[tuple[int, int]]:
-    """[start, end) word ranges to read decoded: the windows of `window` words with at most
-    PLAIN_COMMON common words as written (starting in `sparse`) and at least DECODED_COMMON common only once
-    decoded (`only`), overlapping windows joined, each widened to the uncommon words on either
-    side."""
-    counts = list(itertools.accumulate(only, initial=0))
+    """[start, end) ranges of the `n` words to read decoded: the windows of `window` words with at
+    most PLAIN_COMMON common words as written (starting in `sparse`) and at least DECODED_COMMON
+    common only once decoded (`counts` of those before each word), overlapping windows joined,
+    each widened on either side up to a word that reads as English only as written (`stop`)."""
     stretches: list[list[int]] = []
     for i in sorted({i for starts in sparse for i in starts}):
         if counts[i + window] - counts[i] >= DECODED_COMMON:
@@ -198,8 +434,8 @@ def _stretches(
                 stretches.append([i, i + window])
     for first, last in stretches:
         start, end = first, last
-        while start > 0 and not plain[start - 1]:
+        while start > 0 and not stop(start - 1):
             start -= 1
-        while end < len(plain) and not plain[end]:
+        while end < n and not stop(end):
             end += 1
         yield start, end

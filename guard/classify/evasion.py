@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (look-alike letters are what this module folds or produces)
+# ruff: noqa: RUF001, RUF002  (look-alike letters are what this module folds or produces)
 """Evasion transforms used to measure robustness (never to train): seeded and deterministic.
 
 Training reports each trained model's recall after them (the model cards' "Recall after evasion
@@ -13,8 +13,11 @@ import codecs
 import random
 from collections.abc import Callable
 
+from guard.classify import decode
+
 _HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
 _LEET = {"a": "4", "e": "3", "o": "0", "i": "1", "s": "5", "t": "7"}
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
 _ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 
 
@@ -138,6 +141,48 @@ def hex_text(text: str, rng: random.Random) -> str:
     return text.encode("utf-8").hex()
 
 
+def caesar(text: str, rng: random.Random) -> str:
+    """The whole text in a Caesar cipher, every letter moved on by one shift chosen per text
+    (any but 13, which is `rot13`)."""
+    shift = rng.choice([k for k in range(1, 26) if k != 13])
+    moved = _LOWER[shift:] + _LOWER[:shift]
+    return text.translate(str.maketrans(_LOWER + _LOWER.upper(), moved + moved.upper()))
+
+
+def atbash(text: str, rng: random.Random) -> str:
+    """The whole text in Atbash (a for z, b for y ...)."""
+    return text.translate(str.maketrans(_LOWER + _LOWER.upper(), _LOWER[::-1] + _LOWER[::-1].upper()))
+
+
+_MORSE_CODES = {plain: code for code, plain in decode.MORSE.items()}
+
+
+def morse(text: str, rng: random.Random) -> str:
+    """The whole text in Morse code: letters apart by a space, words by a slash (what Morse has
+    no code for is left out)."""
+    words = (" ".join(_MORSE_CODES[c] for c in word if c in _MORSE_CODES) for word in text.lower().split())
+    return " / ".join(w for w in words if w)
+
+
+_TURN = {meant: turned for turned, meant in decode.UPSIDE_DOWN.items()}
+
+
+def upside_down(text: str, rng: random.Random) -> str:
+    """The whole text upside down, as generators write it: each character turned, the order
+    reversed ("ǝɯoɥ ʇɐ qɯoq")."""
+    return "".join(_TURN.get(c, c) for c in reversed(text))
+
+
+def binary(text: str, rng: random.Random) -> str:
+    """The whole text's UTF-8 bytes as 8-bit binary numbers apart by spaces."""
+    return " ".join(f"{b:08b}" for b in text.encode("utf-8"))
+
+
+def base64_rot13(text: str, rng: random.Random) -> str:
+    """The whole text in ROT13, then that in base64: two encodings, one inside the other."""
+    return base64_text(rot13(text, rng), rng)
+
+
 TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "zero_width": zero_width,
     "homoglyphs": homoglyphs,
@@ -154,4 +199,10 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "backwards": backwards,
     "base64": base64_text,
     "hex": hex_text,
+    "caesar": caesar,
+    "atbash": atbash,
+    "morse": morse,
+    "upside_down": upside_down,
+    "binary": binary,
+    "base64_rot13": base64_rot13,
 }

@@ -241,7 +241,7 @@ GLUED_LETTERS = 14
 GLUED_RANK = 20_000
 GLUED_SHARE = 0.7
 _WORD_COST: dict[str, float] = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost
-_MAX_COST = math.log(GLUED_RANK * math.log(len(_WORD_COST)))
+_MAX_COST = math.log(GLUED_RANK * math.log(len(_WORD_COST)))  # word_rank_cost(GLUED_RANK)
 
 
 def glued_words(token: str) -> list[str] | None:
@@ -252,12 +252,24 @@ def glued_words(token: str) -> list[str] | None:
     words = split_words(token)
     if words is None or len(words) < 3:
         return None
-    common = sum(len(w) for w in words if _common(w))
+    common = sum(len(w) for w in words if common_word(w))
     return words if common >= GLUED_SHARE * len(token) else None
 
 
-def _common(word: str) -> bool:
-    return (len(word) > 1 or word in "ai") and _WORD_COST.get(word, math.inf) <= _MAX_COST
+def commonest_words(n: int) -> list[str]:
+    """The `n` commonest English words, commonest first (wordninja's ranking)."""
+    return sorted(_WORD_COST, key=_WORD_COST.__getitem__)[:n]
+
+
+def common_word(word: str, max_cost: float = _MAX_COST) -> bool:
+    """Whether `word` (lower case) is one of the GLUED_RANK commonest English words (not a single
+    letter but "a" and "i"); `max_cost`: of the `word_rank_cost(n)` commonest instead."""
+    return (len(word) > 1 or word in "ai") and _WORD_COST.get(word, math.inf) <= max_cost
+
+
+def word_rank_cost(n: int) -> float:
+    """The `max_cost` of `common_word` that stands for the `n` commonest words."""
+    return math.log(n * math.log(len(_WORD_COST)))
 
 
 def _word_gaps(run: re.Match[str], budget: int) -> set[int]:

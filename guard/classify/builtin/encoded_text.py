@@ -1,12 +1,14 @@
 """`encoded_text`: text hidden in an encoding that a model reads and a person skimming does not.
 
-Base64 and hex runs that decode to readable text, and stretches that read as English only in ROT13
-or written backwards (guard/classify/decode.py, which the trained models use to score what such
-text says). This classifier says only that the encoding is there, whatever the decoded text asks:
-for a policy that flags or blocks encoded payloads as such. Works on the original text (decoding
-is its own normalisation). Base64 of binary data, hashes and keys decode to nothing readable and
-do not fire.
-Labels: `encoded_text` plus `encoded_text:base64`, `:hex`, `:rot13`, `:backwards`.
+Base64, hex and binary runs that decode to readable text, Morse code, and stretches that read as
+English only in a letter cipher (ROT13 or another Caesar shift, Atbash), written backwards or upside
+down (guard/classify/decode.py, which the trained models use to score what such text says). This
+classifier says only that the encoding is there, whatever the decoded text asks: for a policy that
+flags or blocks encoded payloads as such. Works on the original text (decoding is its own
+normalisation). Base64 of binary data, hashes and keys decode to nothing readable and do not fire.
+An encoding inside another (ROT13 text in base64) adds its own label over the outer one's span.
+Labels: `encoded_text` plus `encoded_text:<kind>`, kind one of `decode.KINDS` (base64, hex,
+binary, morse, rot13, caesar, atbash, backwards, upside_down).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from guard.types import Segment
 class EncodedTextConfig(BaseModel):
     """Config of an `encoded_text` classifier.
 
-    kinds:     which encodings fire (default: all of base64, hex, rot13, backwards).
+    kinds:     which encodings fire (default: all of `decode.KINDS`).
     min_chars: the shortest decoded text that fires, in characters (default 12: a short run that
                happens to decode to two words is not a payload).
     """
@@ -56,11 +58,12 @@ class EncodedTextClassifier(LocalClassifier):
         self.min_chars = config.min_chars
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
-        return [
-            Finding(f"encoded_text:{r.kind}", 0.9, r.start, r.end)
+        found = {
+            (r.kind, r.start, r.end)
             for r in find_readings(norm.text)
             if r.kind in self.kinds and len(r.text.strip()) >= self.min_chars
-        ]
+        }
+        return [Finding(f"encoded_text:{kind}", 0.9, start, end) for kind, start, end in sorted(found)]
 
 
 def _make(name: str, config: EncodedTextConfig, spec: ClassifierSpec) -> EncodedTextClassifier:

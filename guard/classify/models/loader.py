@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from guard.classify.decode import readings
+from guard.classify.decode import as_read
 from guard.classify.models.features import FEATURES_VERSION, fold_fingerprint
 from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
@@ -96,8 +96,9 @@ class TextModel:
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class: the highest of the
-        text's own and those of its decoded readings (base64, hex, ROT13, written backwards)."""
-        z = max([self._decision(text), *(self._decision(r) for r in readings(text))])
+        text's own and those of its decoded readings (base64, hex, binary, Morse, ciphers, written
+        backwards or upside down; `decode.as_read`)."""
+        z = max(map(self._decision, as_read(text)))
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def _decision(self, text: str) -> float:
@@ -114,8 +115,8 @@ class TextModel:
 
     def decided_on(self, text: str) -> str:
         """The text whose decision gave `score(text)`: the text itself or one of its readings."""
-        found = readings(text)
-        return max([text, *found], key=self._decision) if found else text
+        read = as_read(text)
+        return max(read, key=self._decision) if len(read) > 1 else read[0]
 
     def leaning(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """The `k` n-grams that push the whole text's decision sum most towards the class, with
