@@ -110,7 +110,7 @@ def dev_eval(data: Path, classifiers: str) -> str:
         return f"({data.name} not found)"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        cmd_eval(Namespace(data=data, policy=None, limit=None, classifiers=classifiers))
+        cmd_eval(Namespace(data=data, policy=None, limit=None, classifiers=classifiers, evasion=None))
     return buf.getvalue()
 
 

@@ -6,15 +6,19 @@ Each model scores 1 KB messages one at a time (the cost a segment pays), caches 
 each call. The baseline in the same run is the same model scored the way it was until 2026-12-03:
 every n-gram built as a Python string and looked up in a dict (`vocabulary.reference_score`); the
 ratio is the served scorer's p50 over that baseline's. A batch row times one executor call scoring
-8 segments, as the classifier does.
+8 segments, as the classifier does. The decoded readings (guard/classify/decode.py) are timed on
+their own on these messages, on hand-written French, German and Spanish prompts and on Python
+code (the texts whose words look least like English, so pass most of the readings' first checks).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import time
+from pathlib import Path
 
 from guard.classify import decode
 from guard.classify.builtin.harmful import ModelClassifier, ModelConfig
@@ -41,6 +45,22 @@ def messages(n: int, size: int = 1024, seed: int = 5) -> list[str]:
             words.append(rng.choice(WORDS) + ("." if rng.randrange(12) == 0 else ""))
         out.append(" ".join(words)[:size])
     return out
+
+
+def pieces(text: str, n: int, size: int = 1024) -> list[str]:
+    """Up to `n` consecutive `size`-character pieces of `text`."""
+    return [text[i : i + size] for i in range(0, len(text) - size, size)][:n]
+
+
+def other_texts() -> dict[str, list[str]]:
+    """1 KB pieces of text unlike the English messages, for the decoded readings' cost: the
+    hand-written French, German and Spanish prompts (training/languages) and guard's own code."""
+    root = Path(__file__).resolve().parent.parent
+    prompts = [json.loads(line)["text"] for path in sorted((root / "training" / "languages").glob("*.jsonl"))
+               for line in path.read_text().splitlines()]
+    code = "".join(path.read_text() for path in sorted((root / "guard" / "proxy").glob("*.py")))
+    return {"French, German, Spanish prompts": pieces(" ".join(prompts), 300),
+            "Python code": pieces(code, 300)}
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -82,6 +102,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     fold50, fold99 = time_each(features.fold, texts)
     print(f"| fold only (shared by all models) | {fold50:.3f} | {fold99:.3f} | | |")
+    for what, sample in {"these messages": texts, **other_texts()}.items():
+        p50, p99 = time_each(decode.find_readings, sample)
+        print(f"| decoded readings only (shared by all models), {what} | {p50:.3f} | {p99:.3f} | | |")
     for name in MODEL_NAMES:
         model = load_model(name)
         parts = reference_parts(model)

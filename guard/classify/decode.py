@@ -11,22 +11,25 @@ the text itself (guard/classify/models/loader.py), `encoded_text` marks them wha
 in its byte-encoded runs (`encoded_runs`). A reading is read once more for an encoding inside it
 (base64 of ROT13 text), no deeper.
 
-Most texts have no reading, and finding that out is cheap (about 20 us per KB): one linear-time
-scan for encoded runs and Morse code, one search for upside-down letters in a text that is not
-ASCII, and one pass over the words counting those that are common English only once decoded
-("gur", "bs", "eht", "ls"); a text with fewer than three has no cipher or backwards reading.
-Beyond that, only a stretch of words with at most one common word among any eight (a text of four
-to seven words is its own window) is read decoded, and it becomes a reading when three of those
-words are common once decoded (the Caesar shift tried is the one most of its words vote for).
-Runs that decode to bytes rather than text (hashes, keys, binary data) give nothing. A false
-reading costs one more scoring of a text that reads as nothing.
+Most texts have no reading, and finding that out is cheap (about 18 us per KB of English, 80 of
+French, German or Spanish; bench/bench_models.py): one linear-time scan for encoded runs and
+Morse code, one search for upside-down letters in a text that is not ASCII, and one pass over the
+words counting those that are common English only once decoded ("gur", "bs", "eht"); a text with
+fewer than three has no cipher or backwards reading. Beyond that, only a stretch of words with at
+most one common word (English or of five other languages) among any eight is read decoded (a text
+of four to seven words is its own window), in the Caesar shift most of its words vote for, in
+Atbash (neither when its letters are spread as in prose as written) and backwards; it becomes a
+reading when three of those words are common once decoded, and it is kept when, the plain words
+at its ends trimmed, 60% of its letters make English words. Runs that decode to bytes rather than
+text (hashes, keys, binary data) give nothing. No prompt or completion of the data, nor any
+hand-written set, has a reading (63,813 texts); a false reading would cost one more scoring of a
+text that reads as nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import collections
 import functools
 import itertools
@@ -68,6 +71,8 @@ ENGLISH_SHARE = 0.6
 ENGLISH_RANK = 60_000
 _ENGLISH_COST = word_rank_cost(ENGLISH_RANK)
 WHOLE = 0.9  # of a text's length: a reading this long stands for the text
+NATURAL_SHARE = 0.5  # of letters among "etaoinsr": prose as written, no letter cipher
+NATURAL_SAMPLE = 40  # letters: fewer cannot tell
 
 # The commonest short English words: a stretch of text that holds several reads as English.
 COMMON = frozenset(
@@ -102,23 +107,15 @@ VOCABULARY = 2000
 _DECODED = frozenset(w for w in _COMMON if len(w) > 1) | {
     w.encode() for w in commonest_words(VOCABULARY) if len(w) > 2 and w.isascii() and w.isalpha()
 }
+_KNOWN = _COMMON | _DECODED  # English once decoded, single letters included
 
 KINDS = ("base64", "hex", "binary", "morse", "rot13", "caesar", "atbash", "backwards", "upside_down")
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
-# Bytes tables for finding words: ASCII letters lower-cased, anything else a space.
-_WORDS = bytes(c | 0x20 if chr(c).isalpha() else c if c == 0x7F else 0x20 for c in range(128)) + b" " * 128
-# Any character outside ASCII is written as DEL, which the tables keep inside a word: "número" is
-# one word that is neither common nor a tell, not "n" and "mero".
-
-
-def _as_del(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return "\x7f" * (error.end - error.start), error.end
-
-
-codecs.register_error("guard.decode.other", _as_del)
+# Bytes tables for finding words in a text's UTF-8 (`_raw`): ASCII letters lower-cased, the bytes
+# of any other character DEL, which stays inside a word ("número" is one word, neither common nor
+# a tell, not "n" and "mero"), anything else a space.
+_WORDS = bytes(c | 0x20 if chr(c).isalpha() else c if c == 0x7F else 0x20 for c in range(128)) + b"\x7f" * 128
 
 
 def _cipher(plain: str) -> tuple[bytes, dict[int, int]]:
@@ -295,15 +292,15 @@ def _readable(raw: bytes) -> str | None:
 
 
 def _english(text: str) -> bool:
-    """Whether ENGLISH_SHARE of the letters of `text`'s words of two letters or more are in common
-    English words."""
-    words = [w for w in _ascii(text).translate(_WORDS).decode().split() if len(w) > 1]
+    """Whether ENGLISH_SHARE of the ASCII letters of `text`'s words of two letters or more are in
+    common English words (a character outside ASCII, a box-drawing line, counts for nothing)."""
+    words = [w for w in _raw(text).translate(_WORDS, b"\x7f").decode().split() if len(w) > 1]
     english = sum(len(w) for w in words if common_word(w, _ENGLISH_COST))
     return english > 0 and english >= ENGLISH_SHARE * sum(map(len, words))
 
 
 def _common_words(text: str) -> int:
-    return sum(map(_COMMON.__contains__, _ascii(text).translate(_WORDS).split()))
+    return sum(map(_COMMON.__contains__, _raw(text).translate(_WORDS).split()))
 
 
 def _upside_down(text: str) -> list[tuple[str, int, int, str]]:
@@ -339,7 +336,7 @@ def _turned_span(match: re.Match[str]) -> tuple[int, int]:
 def _turned(text: str) -> list[tuple[str, int, int, str]]:
     """(kind, start, end, decoded) of the stretches of `text` that read as English only in a
     letter cipher (ROT13 or another Caesar shift, Atbash) or written backwards."""
-    raw = _ascii(text)
+    raw = _raw(text)
     words = raw.translate(_WORDS).split()
     if sum(map(_TELLS.__contains__, words)) < DECODED_COMMON:
         return []
@@ -350,7 +347,8 @@ def _turned(text: str) -> list[tuple[str, int, int, str]]:
         return []
     found: list[tuple[str, int, int, str]] = []
     bounds: list[tuple[int, int]] = []  # each word's span, found once a stretch needs them
-    for kind, decode_words, decode in _ciphers(words):
+    tells = b"".join(filter(_TELLS.__contains__, words))
+    for kind, decode_words, decode in _ciphers(words, _natural(tells)):
         decoded_words = decode_words(raw).split()
         if kind == "backwards":
             decoded_words.reverse()
@@ -361,50 +359,76 @@ def _turned(text: str) -> list[tuple[str, int, int, str]]:
             continue  # no window of `window` words holds enough (the sparse ones are fewer)
         def stop(i: int, words: list[bytes] = decoded_words) -> bool:
             # English as written and not once decoded ("a" is English both ways in a backwards text)
-            return plain[i] and words[i] not in _COMMON and words[i] not in _DECODED
+            return plain[i] and words[i] not in _KNOWN
 
         stretches = list(_stretches(stop, len(plain), counts, sparse, window))
         if stretches:
             bounds = bounds or [m.span() for m in _WORD.finditer(text)]
-            for first, last in map(functools.partial(_trimmed, words), stretches):
+            for first, last in map(functools.partial(_trimmed, words, decoded_words), stretches):
                 start, end = bounds[first][0], bounds[last - 1][1]
                 if _english(reading := decode(text[start:end])):
                     found.append((kind, start, end, reading))
     return found
 
 
-def _trimmed(words: list[bytes], stretch: tuple[int, int]) -> tuple[int, int]:
-    """`stretch` without the words at either end that are English as written (the plain text
-    around a ciphered request)."""
+def _trimmed(words: list[bytes], decoded_words: list[bytes], stretch: tuple[int, int]) -> tuple[int, int]:
+    """`stretch` without the words at either end that are English as written and not common once
+    decoded, or the same both ways (the plain text around a ciphered request; "who" in Atbash,
+    "dsl", stays; "a" before a backwards request goes)."""
     first, last = stretch
-    while first < last - 1 and common_word(words[first].decode()):
+
+    def plain(i: int) -> bool:
+        decoded = decoded_words[i]
+        return common_word(words[i].decode()) and (decoded not in _KNOWN or decoded == words[i])
+
+    while first < last - 1 and plain(first):
         first += 1
-    while last > first + 1 and common_word(words[last - 1].decode()):
+    while last > first + 1 and plain(last - 1):
         last -= 1
     return first, last
 
 
-_WORD = re.compile("[A-Za-z\x7f-\U0010ffff]+")  # the words of `_ascii(text).translate(_WORDS)`
+# Symbols outside ASCII (punctuation, arrows, box drawing, dingbats, emoji) part words like a
+# space; other characters outside ASCII (letters) are part of a word.
+_SYMBOLS = re.compile("[\u2000-\u2bff\U0001f000-\U0001faff]")
+# The words of `_raw(text).translate(_WORDS)`, where they stand in `text`.
+_WORD = re.compile("[A-Za-z\x7f-\u1fff\u2c00-\U0001efff\U0001fb00-\U0010ffff]+")
 
 
-def _ascii(text: str) -> bytes:
-    return text.encode("ascii", "guard.decode.other")
+def _raw(text: str) -> bytes:
+    """`text` in UTF-8, its symbols outside ASCII made spaces."""
+    if not text.isascii():
+        text = _SYMBOLS.sub(" ", text)
+    return text.encode("utf-8", "surrogatepass")
 
 
 _Decoder = tuple[str, Callable[[bytes], bytes], Callable[[str], str]]
 
 
-def _ciphers(words: list[bytes]) -> list[_Decoder]:
+_NO_VOTES = itertools.repeat(())
+
+
+def _natural(letters: bytes) -> bool:
+    """Whether `letters` (a text's tells run together) are spread as in prose as written: in
+    English, French, German or Spanish about 60% are among "etaoinsr"; no Caesar shift of English
+    (or its Atbash) leaves more than 41% there. Fewer than NATURAL_SAMPLE letters tell nothing."""
+    n = len(letters) - letters.count(0x7F)
+    return n >= NATURAL_SAMPLE and sum(map(letters.count, b"etaoinsr")) >= NATURAL_SHARE * n
+
+
+def _ciphers(words: list[bytes], natural: bool) -> list[_Decoder]:
     """(kind, decoder of the text's word bytes, decoder of a stretch) of each reading worth trying
-    (DECODED_COMMON tells or more): the Caesar shift most tells vote for, Atbash, backwards."""
+    (DECODED_COMMON tells or more): the Caesar shift most tells vote for and Atbash, unless the
+    letters are spread as in prose as written (`natural`), and backwards."""
     tried: list[_Decoder] = []
-    votes = collections.Counter(itertools.chain.from_iterable(map(_VOTES.get, words, itertools.repeat(()))))
-    if votes and (top := votes.most_common(1)[0])[1] >= DECODED_COMMON:
-        words_table, table = _SHIFTS[top[0]]
-        kind = "rot13" if top[0] == 13 else "caesar"
-        tried.append((kind, lambda raw: raw.translate(words_table), lambda t: t.translate(table)))
-    if sum(map(_ATBASH_TELLS.__contains__, words)) >= DECODED_COMMON:
-        tried.append(("atbash", lambda raw: raw.translate(_ATBASH[0]), lambda t: t.translate(_ATBASH[1])))
+    if not natural:
+        votes = collections.Counter(itertools.chain.from_iterable(map(_VOTES.get, words, _NO_VOTES)))
+        if votes and (top := votes.most_common(1)[0])[1] >= DECODED_COMMON:
+            words_table, table = _SHIFTS[top[0]]
+            kind = "rot13" if top[0] == 13 else "caesar"
+            tried.append((kind, lambda raw: raw.translate(words_table), lambda t: t.translate(table)))
+        if sum(map(_ATBASH_TELLS.__contains__, words)) >= DECODED_COMMON:
+            tried.append(("atbash", lambda raw: raw.translate(_ATBASH[0]), lambda t: t.translate(_ATBASH[1])))
     if sum(map(_BACKWARDS_TELLS.__contains__, words)) >= DECODED_COMMON:
         tried.append(("backwards", lambda raw: raw[::-1].translate(_WORDS), lambda t: t[::-1]))
     return tried
@@ -413,7 +437,7 @@ def _ciphers(words: list[bytes]) -> list[_Decoder]:
 def _sparse(plain: list[bool], window: int) -> list[range]:
     """Where a window of `window` words may start that holds at most PLAIN_COMMON common words
     (found from the gaps between the common words; English prose has almost none)."""
-    common = [-1, *(i for i, c in enumerate(plain) if c), *[len(plain)] * (PLAIN_COMMON + 1)]
+    common = [-1, *itertools.compress(range(len(plain)), plain), *[len(plain)] * (PLAIN_COMMON + 1)]
     pairs = zip(common, common[PLAIN_COMMON + 1 :], strict=False)
     return [range(a + 1, b - window + 1) for a, b in pairs if b - a - 1 >= window]
 
