@@ -1,0 +1,68 @@
+"""A request split across several user messages, against the shipped models
+(`python -m training.split_compare`).
+
+guard scores each message of a conversation on its own. An attacker can send a harmful request
+or a jailbreak in pieces, each harmless-looking alone, and ask the model to join them. This
+measures how often at least one piece alone still fires at the model's own threshold, for dev
+harmful requests (harmful_request, both recipes) and dev jailbreaks (jailbreak) cut into 2 to 8
+pieces of equal word count, beside the whole text; and, for the cost of joining pieces into one
+reading, how often the last three pieces joined fire (the best reading a guard could add), and
+how often ordinary dev questions fire when cut into two-word pieces (short texts score least
+reliably). Figures: bench/BENCHMARKS.md, "Requests split across messages".
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from guard.classify.models.loader import TextModel, load_model
+from training import data
+from training.fit import SEED
+from training.train import ROBUST_KINDS
+
+
+def pieces(text: str, n: int) -> list[str]:
+    """`text` cut into `n` pieces of (about) equal word count."""
+    words = text.split()
+    size = max(1, -(-len(words) // n))
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+def shares(model: TextModel, texts: list[str], n: int) -> tuple[float, float, float]:
+    """Whole text caught, some piece alone caught, the last three pieces joined caught (at each
+    piece), as shares of `texts`."""
+    fires: Callable[[str], bool] = lambda t: model.score(t) >= model.threshold  # noqa: E731
+    whole = alone = joined = 0
+    for text in texts:
+        cut = pieces(text, n)
+        whole += fires(text)
+        alone += any(map(fires, cut))
+        joined += any(fires("\n".join(cut[max(0, k - 2) : k + 1])) for k in range(len(cut)))
+    return whole / len(texts), alone / len(texts), joined / len(texts)
+
+
+def main(argv: list[str]) -> int:
+    print("| model | positives | pieces | whole text | some piece alone | last three pieces joined |")
+    print("|---|---|---|---|---|---|")
+    models = (("harmful_request", None), ("harmful_request", "conversational"), ("jailbreak", None))
+    for name, variant in models:
+        model = load_model(name, variant)
+        dev = data.build(name, "dev", SEED)
+        positives = [e.text for e in dev if e.label and e.group.split("/")[0] in ROBUST_KINDS[name]]
+        for n in (2, 4, 8):
+            whole, alone, joined = shares(model, positives, n)
+            label = name if variant is None else f"{name} ({variant})"
+            cells = " | ".join(f"{100 * share:.1f}" for share in (whole, alone, joined))
+            print(f"| {label} | {len(positives)} | {n} | {cells} |")
+    model = load_model("harmful_request")
+    benign = [r["text"] for r in data.prompts("dev") if r["kind"] == "benign"]
+    two_words = [piece for text in benign for piece in pieces(text, max(1, len(text.split()) // 2))]
+    flagged = sum(model.score(t) >= model.threshold for t in two_words) / len(two_words)
+    print(f"\nharmful_request on {len(two_words)} two-word pieces of the dev benign questions: "
+          f"{100 * flagged:.1f}% flagged (whole questions: see the model card)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
