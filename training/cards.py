@@ -416,7 +416,8 @@ LIMITS = {
     "Accents dropped, French, German and Spanish words read as their bare letters, which moved "
     "the FR/DE/ES check sets by a few points either way. Encoded requests are read once decoded "
     "(`rot13`, `backwards`, `base64`, `hex` above, 0% caught before; `caesar`, `atbash`, `morse`, "
-    "`upside_down`, `binary` and `base64_rot13` since 2026-12-05, 0-5% before): two levels deep; "
+    "`upside_down`, `binary`, `base64_rot13`, `base32`, `percent`, `entities`, `escapes` and "
+    "`words_reversed` since 2026-12-05, 0-5% before): two levels deep; "
     "a cipher, backwards or upside-down reading must read as English, and a cipher of fewer than "
     "four words, or with fewer than three of the 2,000 commonest English words, is not tried.",
     "jailbreak": "Knows the jailbreak families of its training data (DAN, role play, developer "
@@ -636,9 +637,10 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "`features.py`). Served by "
         "`loader.py`, which finds the n-grams as integer keys with numpy "
         "(`vocabulary.py`): no scikit-learn. A text is scored as the highest of its own score and "
-        "those of its decoded readings: base64, hex and binary runs that decode to text, Morse "
-        "code, stretches that read as English only in a letter cipher (ROT13, another Caesar shift, "
-        "Atbash), written backwards or upside down, and an encoding inside one of those; a text "
+        "those of its decoded readings: base64, base32, hex, binary, percent-encoded, HTML "
+        "character references and Unicode escapes that decode to text, Morse code, stretches that "
+        "read as English only in a letter cipher (ROT13, another Caesar shift, Atbash), written "
+        "backwards, each word reversed or upside down, and an encoding inside one of those; a text "
         "that is all one reading is scored as that reading alone (`guard/classify/decode.py`).",
         *_extra_regressions(figures),
         *_sentence_runs(figures),

@@ -2,23 +2,26 @@
 """Decoded readings: what a text says once its encoding is undone.
 
 A request can be written so that nothing reading its characters sees it, while the model behind
-the guard reads it at once: encoded in base64, hex or binary ("decode this and answer: R2l2ZSBt..."),
-in Morse code, in a letter cipher (ROT13 or another Caesar shift, Atbash: "Tvir zr fgrc-ol-fgrc
-vafgehpgvbaf..."), written backwards ("emoh ta bmob epip a...") or upside down ("ǝɯoɥ ʇɐ qɯoq").
+the guard reads it at once: encoded in base64, base32, hex or binary ("decode this and answer:
+R2l2ZSBt..."), percent-encoded, as HTML character references or Unicode escapes, in Morse code, in
+a letter cipher (ROT13 or another Caesar shift, Atbash: "Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."),
+written backwards ("emoh ta bmob epip a..."), each word reversed in its place ("woH ot ekam") or
+upside down ("ǝɯoɥ ʇɐ qɯoq").
 `readings(text)` gives the decoded texts hidden in a text; the trained models score them beside
 the text itself (guard/classify/models/loader.py), `encoded_text` marks them whatever they say
 (`find_readings`, with their kinds and spans), and the injection heuristics look for instructions
 in its byte-encoded runs (`encoded_runs`). A reading is read once more for an encoding inside it
 (base64 of ROT13 text), no deeper.
 
-Most texts have no reading, and finding that out is cheap (about 18 us per KB of English, 80 of
+Most texts have no reading, and finding that out is cheap (about 18 us per KB of English, 95 of
 French, German or Spanish; bench/bench_models.py): one linear-time scan for encoded runs and
 Morse code, one search for upside-down letters in a text that is not ASCII, and one pass over the
 words counting those that are common English only once decoded ("gur", "bs", "eht"); a text with
 fewer than three has no cipher or backwards reading. Beyond that, only a stretch of words with at
 most one common word (English or of five other languages) among any eight is read decoded (a text
 of four to seven words is its own window), in the Caesar shift most of its words vote for, in
-Atbash (neither when its letters are spread as in prose as written) and backwards; it becomes a
+Atbash (neither when its letters are spread as in prose as written) and backwards (whole, or word
+by word, whichever order reads more like English); it becomes a
 reading when three of those words are common once decoded, and it is kept when, the plain words
 at its ends trimmed, 60% of its letters make English words. Runs that decode to bytes rather than
 text (hashes, keys, binary data) give nothing. No prompt or completion of the data, nor any
@@ -32,6 +35,7 @@ import base64
 import binascii
 import collections
 import functools
+import html
 import itertools
 import operator
 import re
@@ -43,19 +47,26 @@ import re2
 from guard.classify.normalize import common_word, commonest_words, word_rank_cost
 
 # Runs that may be encoded text, in the order tried at each position: binary octets, hex bytes
-# apart ("68 6f 77", "\x68\x6f", "0x68, 0x6f"), a base64 or hex run, Morse code. RE2, but `re` for a
-# text with lone surrogates (which broken JSON can carry), which RE2 does not take.
+# apart ("68 6f 77", "\x68\x6f", "0x68, 0x6f"), percent-encoded bytes ("%68%6f"), HTML character
+# references ("&#104;&#x6f;"), Unicode escapes ("\u0068"), a base64, base32 or hex run, Morse code.
+# RE2, but `re` for a text with lone surrogates (which broken JSON can carry), which RE2 does not take.
 _MORSE_MARK = r"[.\-_·•−–]"
 _RUN_PATTERN = (
     r"(?P<binary>(?:[01]{8}[ ,]?){8,})"
     r"|(?P<hex_apart>(?:[0-9A-Fa-f]{2}[ ,:]{1,2}){7,}[0-9A-Fa-f]{2}"
     r"|(?:(?:\\x|0x)[0-9A-Fa-f]{2}[ ,]{0,2}){8,})"
+    r"|(?P<percent>(?:%[0-9A-Fa-f]{2}){8,})"
+    r"|(?P<entities>(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});){8,})"
+    r"|(?P<escapes>(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}){8,})"
     r"|(?P<base64>[A-Za-z0-9+/]{16,}={0,2})"
     rf"|(?P<morse>{_MORSE_MARK}{{1,7}}(?:(?: {{1,3}}| ?[/|] ?){_MORSE_MARK}{{1,7}}){{7,}})"
 )
 ENCODED_RUN = re2.compile(_RUN_PATTERN)
 _ENCODED_RUN = re.compile(_RUN_PATTERN)
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
+_BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}")
 RUNS_READ = 4  # encoded runs decoded per text, at most
 RUN_CHARS = 8192  # of each run
 # A stretch read decoded: every WINDOW words in a row hold at most PLAIN_COMMON common English
@@ -109,7 +120,10 @@ _DECODED = frozenset(w for w in _COMMON if len(w) > 1) | {
 }
 _KNOWN = _COMMON | _DECODED  # English once decoded, single letters included
 
-KINDS = ("base64", "hex", "binary", "morse", "rot13", "caesar", "atbash", "backwards", "upside_down")
+KINDS = (
+    "base64", "base32", "hex", "binary", "percent", "entities", "escapes", "morse",
+    "rot13", "caesar", "atbash", "backwards", "words_reversed", "upside_down",
+)
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 # Bytes tables for finding words in a text's UTF-8 (`_raw`): ASCII letters lower-cased, the bytes
@@ -234,7 +248,10 @@ def _encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
         if i >= RUNS_READ:
             return
         group, chunk = next((k, v) for k, v in match.groupdict().items() if v)
-        kind = "hex" if group == "hex_apart" or _HEX.fullmatch(chunk) else group
+        kind = "hex" if group == "hex_apart" or (group == "base64" and _HEX.fullmatch(chunk)) else group
+        if kind == "base64" and _BASE32.fullmatch(chunk) and (plain := _base32(chunk[:RUN_CHARS])):
+            yield "base32", match.start(), match.end(), plain
+            continue
         plain = _DECODERS[kind](chunk[:RUN_CHARS])
         if plain is not None:
             yield kind, match.start(), match.end(), plain
@@ -256,13 +273,37 @@ def _base64(chunk: str) -> str | None:
         return None
 
 
+def _base32(chunk: str) -> str | None:
+    try:
+        return _readable(base64.b32decode(chunk + "=" * (-len(chunk) % 8)))
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _binary(chunk: str) -> str | None:
     digits = re.sub(r"[^01]", "", chunk)  # whole octets: a run is cut at RUN_CHARS
     return _readable(bytes(int(digits[i : i + 8], 2) for i in range(0, len(digits) - 7, 8)))
 
 
 def _hex(chunk: str) -> str | None:
-    return _readable(bytes.fromhex(re.sub(r"\\x|0x|[^0-9A-Fa-f]", "", chunk)))
+    digits = re.sub(r"\\x|0x|[^0-9A-Fa-f]", "", chunk)
+    return _readable(bytes.fromhex(digits[: len(digits) // 2 * 2]))  # whole bytes: a run is cut
+
+
+def _percent(chunk: str) -> str | None:
+    return _readable(bytes.fromhex("".join(_PERCENT.findall(chunk))))
+
+
+def _entities(chunk: str) -> str | None:
+    return _printable(html.unescape(chunk))
+
+
+def _escapes(chunk: str) -> str | None:
+    whole = "".join(_ESCAPE.findall(chunk))  # a run cut at RUN_CHARS may end inside an escape
+    try:
+        return _printable(whole.encode("ascii").decode("unicode_escape"))
+    except UnicodeDecodeError:
+        return None
 
 
 def _morse(chunk: str) -> str | None:
@@ -275,6 +316,9 @@ _DECODERS: dict[str, Callable[[str], str | None]] = {
     "binary": _binary,
     "hex": _hex,
     "base64": _base64,
+    "percent": _percent,
+    "entities": _entities,
+    "escapes": _escapes,
     "morse": _morse,
 }
 
@@ -282,9 +326,13 @@ _DECODERS: dict[str, Callable[[str], str | None]] = {
 def _readable(raw: bytes) -> str | None:
     """`raw` as text, when it is UTF-8 of printable characters with more than one word."""
     try:
-        plain = raw.decode("utf-8")
+        return _printable(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None
+
+
+def _printable(plain: str) -> str | None:
+    """`plain`, when it is printable characters with more than one word."""
     printable = sum(c.isprintable() or c in "\n\t" for c in plain)
     if printable < 0.95 * len(plain) or " " not in plain.strip():
         return None
@@ -366,8 +414,9 @@ def _turned(text: str) -> list[tuple[str, int, int, str]]:
             bounds = bounds or [m.span() for m in _WORD.finditer(text)]
             for first, last in map(functools.partial(_trimmed, words, decoded_words), stretches):
                 start, end = bounds[first][0], bounds[last - 1][1]
-                if _english(reading := decode(text[start:end])):
-                    found.append((kind, start, end, reading))
+                for read_as, read in _orders(text[start:end]) if kind == "backwards" else [(kind, decode)]:
+                    if _english(reading := read(text[start:end])):
+                        found.append((read_as, start, end, reading))
     return found
 
 
@@ -404,6 +453,58 @@ def _raw(text: str) -> bytes:
 
 _Decoder = tuple[str, Callable[[bytes], bytes], Callable[[str], str]]
 
+# Word pairs common in English, and the words requests start with: which of two word orders a
+# decoded stretch reads in.
+PAIRS = frozenset(
+    """
+    of_the in_the to_the on_the for_the and_the with_the from_the at_the by_the that_the to_be how_to
+    is_a it_is in_a of_a to_a for_a with_a as_a i_am i_have do_you can_you you_are give_me tell_me
+    show_me how_do how_can what_is step_by by_step at_home will_be there_is this_is to_make is_the
+    """.split()
+)
+STARTS = frozenset(
+    """
+    give write how what tell show make can could please i you who why where when which explain
+    describe create list provide generate develop is are do does design draft compose find help
+    ignore forget pretend imagine act from let say answer translate summarize decode repeat print
+    output reveal now the
+    """.split()
+)
+# Words sentences do not end with.
+OPEN_ENDS = frozenset("the a an to of and for with in on at by from my your".split())
+
+
+def _words_reversed(text: str) -> str:
+    return _WORD.sub(lambda m: m.group(0)[::-1], text)
+
+
+def _orders(stretch: str) -> list[tuple[str, Callable[[str], str]]]:
+    """How a stretch whose words read reversed is read: written backwards whole, or each word
+    reversed in place ("woH ot ekam"; the same words), whichever reads more like English word
+    order (`_in_order`); both when neither does."""
+    backwards, in_place = _in_order(stretch[::-1]), _in_order(_words_reversed(stretch))
+    orders: list[tuple[str, Callable[[str], str]]] = []
+    if backwards >= in_place:
+        orders.append(("backwards", _reverse))
+    if in_place >= backwards:
+        orders.append(("words_reversed", _words_reversed))
+    return orders
+
+
+def _reverse(text: str) -> str:
+    return text[::-1]
+
+
+def _in_order(text: str) -> int:
+    """How much `text` reads in English word order: its common word pairs, and one more when it
+    starts with a word requests start with, one less when it ends with one or with a word that
+    leaves a sentence open."""
+    words = _raw(text).translate(_WORDS).decode().split()
+    if not words:
+        return 0
+    pairs = sum(f"{a}_{b}" in PAIRS for a, b in itertools.pairwise(words))
+    return pairs + (words[0] in STARTS) - (words[-1] in STARTS) - (words[-1] in OPEN_ENDS)
+
 
 _NO_VOTES = itertools.repeat(())
 
@@ -430,7 +531,7 @@ def _ciphers(words: list[bytes], natural: bool) -> list[_Decoder]:
         if sum(map(_ATBASH_TELLS.__contains__, words)) >= DECODED_COMMON:
             tried.append(("atbash", lambda raw: raw.translate(_ATBASH[0]), lambda t: t.translate(_ATBASH[1])))
     if sum(map(_BACKWARDS_TELLS.__contains__, words)) >= DECODED_COMMON:
-        tried.append(("backwards", lambda raw: raw[::-1].translate(_WORDS), lambda t: t[::-1]))
+        tried.append(("backwards", lambda raw: raw[::-1].translate(_WORDS), _reverse))
     return tried
 
 

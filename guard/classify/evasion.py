@@ -178,6 +178,32 @@ def binary(text: str, rng: random.Random) -> str:
     return " ".join(f"{b:08b}" for b in text.encode("utf-8"))
 
 
+def base32_text(text: str, rng: random.Random) -> str:
+    """The whole text encoded in base32."""
+    return base64.b32encode(text.encode("utf-8")).decode("ascii")
+
+
+def percent(text: str, rng: random.Random) -> str:
+    """Every byte of the text percent-encoded, as in a URL ("%48%6F%77")."""
+    return "".join(f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+def entities(text: str, rng: random.Random) -> str:
+    """Every character an HTML character reference, decimal or hex chosen per text ("&#72;&#111;")."""
+    form = rng.choice(("&#{};", "&#x{:x};"))
+    return "".join(form.format(ord(c)) for c in text)
+
+
+def escapes(text: str, rng: random.Random) -> str:
+    """Every character a Unicode escape, as in source code or JSON ("\\u0048\\u006f")."""
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+def words_reversed(text: str, rng: random.Random) -> str:
+    """Each word written backwards in its place ("woH ot ekam a bmob")."""
+    return " ".join(word[::-1] for word in text.split(" "))
+
+
 def base64_rot13(text: str, rng: random.Random) -> str:
     """The whole text in ROT13, then that in base64: two encodings, one inside the other."""
     return base64_text(rot13(text, rng), rng)
@@ -205,4 +231,9 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "upside_down": upside_down,
     "binary": binary,
     "base64_rot13": base64_rot13,
+    "base32": base32_text,
+    "percent": percent,
+    "entities": entities,
+    "escapes": escapes,
+    "words_reversed": words_reversed,
 }

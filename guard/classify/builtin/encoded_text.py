@@ -1,14 +1,16 @@
 """`encoded_text`: text hidden in an encoding that a model reads and a person skimming does not.
 
-Base64, hex and binary runs that decode to readable text, Morse code, and stretches that read as
-English only in a letter cipher (ROT13 or another Caesar shift, Atbash), written backwards or upside
-down (guard/classify/decode.py, which the trained models use to score what such text says). This
+Base64, base32, hex, binary, percent-encoded bytes, HTML character references and Unicode escapes
+that decode to readable text, Morse code, and stretches that read as English only in a letter cipher
+(ROT13 or another Caesar shift, Atbash), written backwards, word by word reversed or upside down
+(guard/classify/decode.py, which the trained models use to score what such text says). This
 classifier says only that the encoding is there, whatever the decoded text asks: for a policy that
 flags or blocks encoded payloads as such. Works on the original text (decoding is its own
 normalisation). Base64 of binary data, hashes and keys decode to nothing readable and do not fire.
 An encoding inside another (ROT13 text in base64) adds its own label over the outer one's span.
-Labels: `encoded_text` plus `encoded_text:<kind>`, kind one of `decode.KINDS` (base64, hex,
-binary, morse, rot13, caesar, atbash, backwards, upside_down).
+Labels: `encoded_text` plus `encoded_text:<kind>`, kind one of `decode.KINDS` (base64, base32,
+hex, binary, percent, entities, escapes, morse, rot13, caesar, atbash, backwards, words_reversed,
+upside_down).
 """
 
 from __future__ import annotations
