@@ -6,7 +6,7 @@ Each model scores 1 KB messages one at a time (the cost a segment pays), caches 
 each call. The baseline in the same run is the same model scored the way it was until 2026-12-03:
 every n-gram built as a Python string and looked up in a dict (`vocabulary.reference_score`); the
 ratio is the served scorer's p50 over that baseline's. A batch row times one executor call scoring
-8 segments, as the classifier does. The decoded readings (guard/classify/decode.py) are timed on
+8 segments, as the classifier does. The decoded readings (guard/classify/decode/) are timed on
 their own on these messages, on hand-written French, German and Spanish prompts and on Python
 code (the texts whose words look least like English, so pass most of the readings' first checks).
 """

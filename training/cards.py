@@ -641,7 +641,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
         "character references and Unicode escapes that decode to text, Morse code, stretches that "
         "read as English only in a letter cipher (ROT13, another Caesar shift, Atbash), written "
         "backwards, each word reversed or upside down, and an encoding inside one of those; a text "
-        "that is all one reading is scored as that reading alone (`guard/classify/decode.py`).",
+        "that is all one reading is scored as that reading alone (`guard/classify/decode/`).",
         *_extra_regressions(figures),
         *_sentence_runs(figures),
         f"Config: `{figures.get('config', '')}`; {figures['features']} n-grams; artefact "

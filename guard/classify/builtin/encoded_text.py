@@ -3,7 +3,7 @@
 Base64, base32, hex, binary, percent-encoded bytes, HTML character references and Unicode escapes
 that decode to readable text, Morse code, and stretches that read as English only in a letter cipher
 (ROT13 or another Caesar shift, Atbash), written backwards, word by word reversed or upside down
-(guard/classify/decode.py, which the trained models use to score what such text says). This
+(guard/classify/decode/, which the trained models use to score what such text says). This
 classifier says only that the encoding is there, whatever the decoded text asks: for a policy that
 flags or blocks encoded payloads as such. Works on the original text (decoding is its own
 normalisation). Base64 of binary data, hashes and keys decode to nothing readable and do not fire.

@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001  (Morse marks and phonetic letters are what these tests write)
-"""Decoded readings (guard/classify/decode.py): encoded requests are read, ordinary texts are not."""
+"""Decoded readings (guard/classify/decode/): encoded requests are read, ordinary texts are not."""
 
 from __future__ import annotations
 

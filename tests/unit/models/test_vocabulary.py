@@ -35,7 +35,7 @@ _TABLES = {name: reference_parts(load_model(name)) for name in MODEL_NAMES}
 
 def _assert_same_score(model: TextModel, text: str) -> None:
     """The whole text's score (a model served on runs of sentences too: see the runs test below),
-    the highest of its own and its decoded readings' (guard/classify/decode.py)."""
+    the highest of its own and its decoded readings' (guard/classify/decode/)."""
     expected = max(reference_score(t, _TABLES[model.name]) for t in as_read(text))
     assert dataclasses.replace(model, sentences=0).score(text) == pytest.approx(expected, abs=1e-12)
 

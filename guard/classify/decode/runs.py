@@ -1,0 +1,148 @@
+# ruff: noqa: RUF001  (Morse marks are what this module reads)
+"""Encoded runs: base64, base32, hex, binary, percent-encoded bytes, HTML character references,
+Unicode escapes and Morse code that decode to readable text (`encoded(text)`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from collections.abc import Callable, Iterator
+
+import re2
+
+from guard.classify.decode.english import common_words, english
+
+# Runs that may be encoded text, in the order tried at each position: binary octets, hex bytes
+# apart ("68 6f 77", "\x68\x6f", "0x68, 0x6f"), percent-encoded bytes ("%68%6f"), HTML character
+# references ("&#104;&#x6f;"), Unicode escapes ("\u0068"), a base64, base32 or hex run, Morse code.
+# RE2, but `re` for a text with lone surrogates (which broken JSON can carry), which RE2 does not take.
+_MORSE_MARK = r"[.\-_·•−–]"
+_RUN_PATTERN = (
+    r"(?P<binary>(?:[01]{8}[ ,]?){8,})"
+    r"|(?P<hex_apart>(?:[0-9A-Fa-f]{2}[ ,:]{1,2}){7,}[0-9A-Fa-f]{2}"
+    r"|(?:(?:\\x|0x)[0-9A-Fa-f]{2}[ ,]{0,2}){8,})"
+    r"|(?P<percent>(?:%[0-9A-Fa-f]{2}){8,})"
+    r"|(?P<entities>(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});){8,})"
+    r"|(?P<escapes>(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}){8,})"
+    r"|(?P<base64>[A-Za-z0-9+/]{16,}={0,2})"
+    rf"|(?P<morse>{_MORSE_MARK}{{1,7}}(?:(?: {{1,3}}| ?[/|] ?){_MORSE_MARK}{{1,7}}){{7,}})"
+)
+ENCODED_RUN = re2.compile(_RUN_PATTERN)
+_ENCODED_RUN = re.compile(_RUN_PATTERN)
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
+_BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}")
+RUNS_READ = 4  # encoded runs decoded per text, at most
+RUN_CHARS = 8192  # of each run
+
+MORSE = dict(
+    zip(
+        ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- "
+        "-..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. .-.-.- --..-- "
+        "..--.. -.-.-- .----. -....- -..-. ---... -.--. -.--.-".split(),
+        "abcdefghijklmnopqrstuvwxyz0123456789.,?!'-/:()",
+        strict=True,
+    )
+)
+_MORSE_MARKS = str.maketrans("_·•−–", "-..--")
+_MORSE_WORD_GAP = re.compile(r" ?[/|] ?| {2,}")
+
+
+def encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
+    """(kind, start, end, decoded) of the encoded runs of `text` that decode to text."""
+    for i, match in enumerate((ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text)):
+        if i >= RUNS_READ:
+            return
+        group, chunk = next((k, v) for k, v in match.groupdict().items() if v)
+        kind = "hex" if group == "hex_apart" or (group == "base64" and _HEX.fullmatch(chunk)) else group
+        if kind == "base64" and _BASE32.fullmatch(chunk) and (plain := _base32(chunk[:RUN_CHARS])):
+            yield "base32", match.start(), match.end(), plain
+            continue
+        plain = _DECODERS[kind](chunk[:RUN_CHARS])
+        if plain is not None:
+            yield kind, match.start(), match.end(), plain
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` can be written in UTF-8 (it cannot when broken JSON left lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _base64(chunk: str) -> str | None:
+    try:
+        return _readable(base64.b64decode(chunk + "=" * (-len(chunk) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _base32(chunk: str) -> str | None:
+    try:
+        return _readable(base64.b32decode(chunk + "=" * (-len(chunk) % 8)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _binary(chunk: str) -> str | None:
+    digits = re.sub(r"[^01]", "", chunk)  # whole octets: a run is cut at RUN_CHARS
+    return _readable(bytes(int(digits[i : i + 8], 2) for i in range(0, len(digits) - 7, 8)))
+
+
+def _hex(chunk: str) -> str | None:
+    digits = re.sub(r"\\x|0x|[^0-9A-Fa-f]", "", chunk)
+    return _readable(bytes.fromhex(digits[: len(digits) // 2 * 2]))  # whole bytes: a run is cut
+
+
+def _percent(chunk: str) -> str | None:
+    return _readable(bytes.fromhex("".join(_PERCENT.findall(chunk))))
+
+
+def _entities(chunk: str) -> str | None:
+    return _printable(html.unescape(chunk))
+
+
+def _escapes(chunk: str) -> str | None:
+    whole = "".join(_ESCAPE.findall(chunk))  # a run cut at RUN_CHARS may end inside an escape
+    try:
+        return _printable(whole.encode("ascii").decode("unicode_escape"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _morse(chunk: str) -> str | None:
+    words = _MORSE_WORD_GAP.split(chunk.translate(_MORSE_MARKS))
+    plain = " ".join("".join(MORSE.get(code, "") for code in word.split()) for word in words)
+    return plain if common_words(plain) >= 2 and english(plain) else None
+
+
+_DECODERS: dict[str, Callable[[str], str | None]] = {
+    "binary": _binary,
+    "hex": _hex,
+    "base64": _base64,
+    "percent": _percent,
+    "entities": _entities,
+    "escapes": _escapes,
+    "morse": _morse,
+}
+
+
+def _readable(raw: bytes) -> str | None:
+    """`raw` as text, when it is UTF-8 of printable characters with more than one word."""
+    try:
+        return _printable(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _printable(plain: str) -> str | None:
+    """`plain`, when it is printable characters with more than one word."""
+    printable = sum(c.isprintable() or c in "\n\t" for c in plain)
+    if printable < 0.95 * len(plain) or " " not in plain.strip():
+        return None
+    return plain
