@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from guard.classify.decode import find_readings
 from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
 from guard.types import Segment, Span, Verdict
 
@@ -44,6 +45,9 @@ class LocalClassifier:
                      second reading, since ordinary compounds ("self-harm") keep their words in
                      the first (keyword lists).
     offload_chars:   batches larger than this run in the default executor.
+    decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
+                     a cipher, ...); a finding there spans the whole encoded run, so a finding has
+                     no bound and a stream is held back whole (`max_match_chars` None).
     """
 
     category: str = ""
@@ -52,10 +56,12 @@ class LocalClassifier:
     marks: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
-    def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None) -> None:
+    def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None,
+                 decoded: bool = False) -> None:
         self.name = name
         self.normalize = normalize
-        self.max_match_chars = max_match_chars
+        self.decoded = decoded
+        self.max_match_chars = None if decoded else max_match_chars
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         """Findings in one segment's normalised text."""
@@ -88,27 +94,31 @@ class LocalClassifier:
             for seg, (labels, score, spans) in zip(segments, results, strict=True)
         ]
 
+    def _normalized(self, text: str) -> Normalized:
+        return normalize(text, leet=self.leet, spread=self.spread) if self.normalize else original_text(text)
+
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
-        norm = (
-            normalize(segment.text, leet=self.leet, spread=self.spread)
-            if self.normalize
-            else original_text(segment.text)
-        )
+        norm = self._normalized(segment.text)
         found = [(norm, f) for f in self.scan(norm, segment)]
         if self.marks and self.spread and self.normalize and has_inner_mark(norm.text):
             joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        if not found:
+        spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
+        findings = [f for _, f in found]
+        if self.decoded:
+            # a finding in a decoded reading covers the encoded run it was read from
+            for reading in find_readings(segment.text):
+                inside = list(self.scan(self._normalized(reading.text), segment))
+                findings += inside
+                spans += [Span(reading.start, reading.end, f.label) for f in inside if f.end > f.start]
+        if not findings:
             return frozenset(), 0.0, ()
-        labels = {f.label for _, f in found}
+        labels = {f.label for f in findings}
         if self.category:
             labels.add(self.category)
-        score = max(f.score for _, f in found)
-        spans = merge_spans(
-            Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start
-        )
-        return frozenset(labels), score, spans
+        score = max(f.score for f in findings)
+        return frozenset(labels), score, merge_spans(spans)
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

@@ -54,12 +54,16 @@ class PiiConfig(BaseModel):
 
     entities:      which kinds of PII to look for.
     phone_regions: ISO country codes used to read phone numbers written without a `+` prefix.
+    decoded:       also look inside encoded runs and ciphers (an address in base64; see
+                   guard/classify/decode/); a finding there covers the whole run, and a stream is
+                   then held back whole. Default off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     entities: list[Entity] = Field(default_factory=lambda: list(ENTITIES), min_length=1)
     phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
+    decoded: bool = False
 
 
 def luhn_ok(digits: str) -> bool:
@@ -126,7 +130,7 @@ class PiiClassifier(LocalClassifier):
 
     def __init__(self, name: str, config: PiiConfig, *, normalize: bool = True) -> None:
         # The longest e-mail address is 254 characters; everything else is far shorter.
-        super().__init__(name, normalize=normalize, max_match_chars=256)
+        super().__init__(name, normalize=normalize, max_match_chars=256, decoded=config.decoded)
         self.entities: list[Entity] = list(dict.fromkeys(config.entities))
         self.regions = config.phone_regions
         self.patterns = PatternSet([PATTERNS[e] for e in self.entities], case_sensitive=True)

@@ -75,12 +75,16 @@ class SecretsConfig(BaseModel):
 
     generic:          also report high-entropy values assigned to secret-like names.
     min_entropy_bits: bits per character a generic value of 16+ characters needs to count.
+    decoded:          also look inside encoded runs and ciphers (a key in base64 or hex; see
+                      guard/classify/decode/); a finding there covers the whole run, and a stream
+                      is then held back whole. Default off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     generic: bool = True
     min_entropy_bits: float = Field(3.0, ge=0.0, le=8.0)
+    decoded: bool = False
 
 
 class SecretsClassifier(LocalClassifier):
@@ -92,7 +96,7 @@ class SecretsClassifier(LocalClassifier):
         # The longest text one finding needs to be seen whole: every fixed-format token is at most
         # ~270 characters. A PEM block (~3.3 KB for RSA-4096) is found by its BEGIN line alone,
         # and a JWT by its first two parts, so neither needs a stream held back for its length.
-        super().__init__(name, normalize=normalize, max_match_chars=320)
+        super().__init__(name, normalize=normalize, max_match_chars=320, decoded=config.decoded)
         self.min_bits = config.min_entropy_bits
         chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
         self.kinds = [k for k, _ in chosen]

@@ -93,3 +93,14 @@ async def test_classify_is_async_and_batched() -> None:
     segs = [Segment("x@example.com", "user", 0, Stage.PROMPT), Segment("hi", "user", 1, Stage.PROMPT)]
     out = await c.classify(segs)
     assert [v.fired for v in out] == [True, False]
+
+
+def test_decoded_finds_an_address_inside_base64() -> None:
+    """With `decoded`, an address in a base64 run is found and the span covers the run."""
+    import base64
+
+    payload = base64.b64encode(b"please write to jane.doe@example.com about the invoice").decode()
+    text = f"Decode this: {payload}"
+    assert not classify("pii", text).fired
+    verdict = classify("pii", text, decoded=True)
+    assert found(verdict, text) == [("pii:email", payload)]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.unit.classify.builtin_helpers import classify, found
@@ -72,3 +74,28 @@ def test_homoglyph_token_is_found() -> None:
     """A token whose prefix uses Cyrillic look-alikes is still found (normalised first)."""
     text = "АKIAIOSFODNN7EXAMPLE"
     assert "secret:aws_access_key_id" in classify("secrets", text).labels
+
+
+@pytest.mark.parametrize("encode", [
+    lambda b: base64.b64encode(b).decode(),
+    lambda b: b.hex(),
+    lambda b: " ".join(f"{x:08b}" for x in b),
+], ids=["base64", "hex", "binary"])
+def test_decoded_finds_a_key_inside_an_encoded_run(encode) -> None:  # type: ignore[no-untyped-def]
+    """With `decoded`, a key written in base64, hex or binary is found, and the span covers the
+    whole run (redaction replaces all of it); by default the run is opaque, and a finding keeps
+    its 320-character bound only then."""
+    payload = encode(b"the deploy key is AKIAIOSFODNN7EXAMPLE, keep it safe")
+    text = f"Here it is, encoded as you asked: {payload}"
+    assert not classify("secrets", text).fired
+    verdict = classify("secrets", text, decoded=True)
+    assert verdict.labels == {"secret", "secret:aws_access_key_id"}
+    assert found(verdict, text) == [("secret:aws_access_key_id", payload)]
+
+
+def test_decoded_lifts_the_bound_on_a_finding() -> None:
+    """A finding in a decoded run is as long as the run, so a stream must be held back whole."""
+    from guard.classify.builtin.secrets import SecretsClassifier, SecretsConfig
+
+    assert SecretsClassifier("s", SecretsConfig()).max_match_chars == 320
+    assert SecretsClassifier("s", SecretsConfig(decoded=True)).max_match_chars is None
