@@ -84,6 +84,7 @@ def ciphered(text: str) -> list[tuple[str, int, int, str]]:
         counts = list(itertools.accumulate(only, initial=0))
         if max(map(operator.sub, counts[window:], counts)) < DECODED_COMMON:
             continue  # no window of `window` words holds enough (the sparse ones are fewer)
+
         def stop(i: int, words: list[bytes] = decoded_words) -> bool:
             # English as written and not once decoded ("a" is English both ways in a backwards text)
             return plain[i] and words[i] not in KNOWN
@@ -114,10 +115,6 @@ def _trimmed(words: list[bytes], decoded_words: list[bytes], stretch: tuple[int,
     while last > first + 1 and plain(last - 1):
         last -= 1
     return first, last
-
-
-# Symbols outside ASCII (punctuation, arrows, box drawing, dingbats, emoji) part words like a
-# space; other characters outside ASCII (letters) are part of a word.
 
 
 _Decoder = tuple[str, Callable[[bytes], bytes], Callable[[str], str]]

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (upside-down letters and Morse marks are what this module reads)
+# ruff: noqa: RUF001, RUF002  (upside-down letters are what this module reads)
 """Upside-down text: letters turned half a circle and their order reversed ("ǝɯoɥ ʇɐ qɯoq")."""
 
 from __future__ import annotations
