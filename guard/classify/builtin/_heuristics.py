@@ -39,7 +39,8 @@ ENCODED_HINTS = ("ignore", "instruction", "system", "prompt", "you are", "preten
 
 
 def encoded_instruction(text: str) -> tuple[int, int] | None:
-    """Span of a base64 or hex run that decodes to readable text with instruction words, if any."""
+    """Span of a byte-encoded run (base64, hex, binary, percent, HTML references, escapes) that
+    decodes to readable text with instruction words, if any."""
     for span, plain in encoded_runs(text):
         if any(h in plain.lower() for h in ENCODED_HINTS):
             return span

@@ -102,7 +102,7 @@ def _decoded(text: str) -> list[tuple[str, int, int, str]]:
 
 
 def encoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str]]:
-    """(span, decoded text) of each byte-encoded run of `text` (base64, hex, binary) that decodes
-    to readable text."""
+    """(span, decoded text) of each byte-encoded run of `text` that decodes to readable text: base64,
+    base32, hex, binary, percent-encoding, HTML character references, Unicode escapes (not Morse)."""
     return (((start, end), plain) for kind, start, end, plain in encoded(text) if kind != "morse")
 
