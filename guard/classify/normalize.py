@@ -258,7 +258,12 @@ def glued_words(token: str) -> list[str] | None:
 
 def commonest_words(n: int) -> list[str]:
     """The `n` commonest English words, commonest first (wordninja's ranking)."""
-    return sorted(_WORD_COST, key=_WORD_COST.__getitem__)[:n]
+    return _ranked()[:n]
+
+
+@functools.cache
+def _ranked() -> list[str]:
+    return sorted(_WORD_COST, key=_WORD_COST.__getitem__)
 
 
 def common_word(word: str, max_cost: float = _MAX_COST) -> bool:

@@ -50,10 +50,10 @@ _ATBASH = _cipher(LOWER[::-1])
 # that cipher, and most texts have none in any. A Caesar shift's tells vote for the shift.
 TELLS_RANK = 5000
 _AS_WRITTEN = COMMON_BYTES | {w.encode() for w in commonest_words(TELLS_RANK) if len(w) > 2}
-_ENCIPHER = {k: bytes.maketrans(LOWER.encode(), (LOWER[k:] + LOWER[:k]).encode()) for k in range(1, 26)}
 _VOTES: dict[bytes, tuple[int, ...]] = {}
 for _word, _k in itertools.product(sorted(DECODED), range(1, 26)):
-    if (_tell := _word.translate(_ENCIPHER[_k])) not in _AS_WRITTEN:
+    # written k letters on is decoded by shift k and written by shift 26 - k
+    if (_tell := _word.translate(_SHIFTS[26 - _k][0])) not in _AS_WRITTEN:
         _VOTES[_tell] = (*_VOTES.get(_tell, ()), _k)
 _ATBASH_TELLS = frozenset(w.translate(_ATBASH[0]) for w in DECODED) - _AS_WRITTEN
 _BACKWARDS_TELLS = frozenset(w[::-1] for w in DECODED) - _AS_WRITTEN
