@@ -4,6 +4,10 @@ Every request carries the whole history (user and assistant turns of ~400 charac
 local built-ins except profanity classify it through the runner. With the cache only the newest
 message costs anything; without it (the baseline) the cost grows with the history.
 
+Second table: the trained user-message models (harmful_request, jailbreak_model) with the cache,
+reading each user message alone (`turns: 1`, the baseline) and also joined to the two before it
+(`turns: 3`, their default): what the joined reading adds to a request.
+
 Run: .venv/bin/python -m bench.bench_cache
 """
 
@@ -67,6 +71,22 @@ async def one_run(cached: bool, classifiers: list[ConfiguredClassifier]) -> list
     return costs
 
 
+def model_classifiers(turns: int) -> list[ConfiguredClassifier]:
+    return [build_classifier(t, {"type": t, "turns": turns})
+            for t in ("harmful_request", "jailbreak_model")]
+
+
+async def measure_turns(repeats: int = 10) -> dict[int, tuple[float, float]]:
+    """Median cost (s) of request 1 and request 20 with the cache, per `turns` of the models."""
+    out = {}
+    for turns in (1, 3):
+        classifiers = model_classifiers(turns)
+        await one_run(True, classifiers)
+        runs = [await one_run(True, classifiers) for _ in range(repeats)]
+        out[turns] = (statistics.median(r[0] for r in runs), statistics.median(r[-1] for r in runs))
+    return out
+
+
 async def measure(repeats: int = 30) -> dict[str, float]:
     """Median cost (s) of request 1 and request 20, with and without the cache."""
     classifiers = local_classifiers()
@@ -92,5 +112,16 @@ def report(f: dict[str, float]) -> str:
     )
 
 
+def report_turns(f: dict[int, tuple[float, float]]) -> str:
+    rows = "".join(
+        f"| harmful_request + jailbreak_model, `turns: {turns}` | {first * 1e6:.0f} µs | "
+        f"{last * 1e6:.0f} µs | {last / f[1][1]:.2f}x |\n"
+        for turns, (first, last) in f.items()
+    )
+    return ("| 20-turn conversation, verdict cache | request 1 | request 20 | request 20 / "
+            "`turns: 1`'s |\n|---|---|---|---|\n" + rows)
+
+
 if __name__ == "__main__":
     print(report(asyncio.run(measure())))
+    print(report_turns(asyncio.run(measure_turns())))

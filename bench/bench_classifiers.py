@@ -121,6 +121,7 @@ def main() -> None:
     tp = throughput()
     kw, kw_ratio = tp["keywords"], tp["keywords"] / tp["re_baseline"]
     cache = asyncio.run(bench_cache.measure())
+    turns = asyncio.run(bench_cache.measure_turns())
     quality = dev_eval(DEV, "prompt_injection,jailbreak,secrets,pii,invisible_text,encoded_text")
     completions = dev_eval(DEV_COMPLETIONS, "harmful_response")
     body = f"""
@@ -162,6 +163,12 @@ A segment seen before costs one dict look-up: its cache slot keeps a row with ev
 verdict at that position. Before rows (2026-12-04, a look-up per classifier and segment, 273 for
 request 20), this machine gave 1.47-1.57x.
 
+The trained user-message models in the same conversation, cached, each user message read alone
+(`turns: 1`) and also joined to the two before it (`turns: 3`, their default; "Requests split across
+messages" in "Trained classifiers"): the joined reading scores the newest message's ~1.2 KB of turns
+once more per model.
+
+{bench_cache.report_turns(turns)}
 ### Quality on the dev split (`guard eval`, classifiers with default thresholds)
 
 Rows of kind `harmful_request` and `toxic_prefix` are for the trained models and profanity; the

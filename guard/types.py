@@ -61,12 +61,16 @@ class Segment:
     index: the segment's position in the request (message index), or the choice index of a
            completion; verdicts refer to segments by it.
     stage: prompt or completion.
+    context: the texts of the segments of the same role just before this one, oldest first, for
+           a classifier that reads a message joined to the ones before it (a request sent in
+           pieces); empty unless one of the stage's classifiers asks for them (`context_turns`).
     """
 
     text: str
     role: str
     index: int
     stage: Stage
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,8 @@ class Classifier(Protocol):
     A classifier may also carry `fingerprint: str`, what its verdicts depend on beyond its policy
     config (a trained model's digest), which the verdict cache keys on, and `files: tuple[Path,
     ...]`, files it read (a model artefact), which the policy's digest covers and its watcher
-    reloads on.
+    reloads on, and `context_turns: Mapping[str, int]`, how many earlier prompt segments of each
+    role it reads with a segment of that role (`Segment.context`; the verdict cache keys on them).
     """
 
     name: str

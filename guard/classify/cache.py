@@ -2,10 +2,12 @@
 
 A conversation re-sends its whole history with every request, so most segments of request N were
 classified in request N-1. An entry is keyed by the classifier's config hash, the stage, the
-segment's role and a hash of its text, and holds the verdict; a hit from another instance name or
-segment position gets a copy with those filled in (in a conversation, history keeps its
-positions, so the stored verdict itself is reused and a hit allocates nothing). In process, a
-segment also keeps whole rows: every verdict of one list of classifiers at one position.
+segment's role and a hash of its text (and of the turns before it, `Segment.context`, when a
+classifier reads them: history keeps those too), and holds the verdict; a hit from another
+instance name or segment position gets a copy with those filled in (in a conversation, history
+keeps its positions, so the stored verdict itself is reused and a hit allocates nothing). In
+process, a segment also keeps whole rows: every verdict of one list of classifiers at one
+position.
 
 The key hashes the original text rather than the normalised one: spans are positions in the
 original text, and normalisation is a function of it, so equal originals always share an entry
@@ -108,7 +110,7 @@ class VerdictCache:
         self.ttl_s = ttl_s
         self.redis_timeout_s = redis_timeout_s
         self.prefix = prefix
-        self._slots: OrderedDict[tuple[str, str, str], Slot] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...]], Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -123,7 +125,7 @@ class VerdictCache:
         entries = self._slots
         found = []
         for segment in segments:
-            key = (stage, segment.role, segment.text)
+            key = (stage, segment.role, segment.text, segment.context)
             slot = entries.get(key)
             if slot is None:
                 slot = entries[key] = Slot()
@@ -134,9 +136,13 @@ class VerdictCache:
             found.append(slot)
         return found
 
-    def shared_key(self, config_hash: str, stage: str, role: str, text: str) -> str:
-        """The Redis key of one classifier config's verdict on one segment."""
-        return f"{self.prefix}{config_hash}:{stage}:{role}:{text_digest(text)}"
+    def shared_key(self, config_hash: str, stage: str, segment: Segment) -> str:
+        """The Redis key of one classifier config's verdict on one segment (and the turns before
+        it, when a classifier reads them)."""
+        key = f"{self.prefix}{config_hash}:{stage}:{segment.role}:{text_digest(segment.text)}"
+        if segment.context:  # each text length-prefixed: no two contexts write the same string
+            key += ":" + text_digest("".join(f"{len(t)}:{t}" for t in segment.context))
+        return key
 
     async def get_shared(self, keys: Sequence[str]) -> dict[str, Verdict]:
         """Verdicts Redis holds for `keys` (shared keys); {} without Redis or on error."""

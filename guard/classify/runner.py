@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class ClassifierRunner:
         classifiers run after the others, and only those whose gate opened."""
         if not classifiers or not segments:
             return []
+        segments = in_context(classifiers, segments, stage)
         gated = [c for c in classifiers if c.spec.gate is not None]
         if not gated:
             return await self._run(classifiers, segments, stage)
@@ -192,7 +194,7 @@ class ClassifierRunner:
         cache = self.cache
         assert cache is not None
         wanted: dict[tuple[int, int], str] = {
-            (i, s.index): cache.shared_key(c.config_hash, stage.value, s.role, s.text)
+            (i, s.index): cache.shared_key(c.config_hash, stage.value, s)
             for i, c in enumerate(classifiers) if known.stores[i] for s in known.todo[i]
         }
         shared = await cache.get_shared(list(wanted.values()))
@@ -278,7 +280,7 @@ class ClassifierRunner:
         if cache.redis is not None:
             # _checked returns one verdict per segment, in segment order
             cache.put_shared(
-                (cache.shared_key(c.config_hash, stage.value, seg.role, seg.text), v)
+                (cache.shared_key(c.config_hash, stage.value, seg), v)
                 for seg, v in zip(segments, verdicts, strict=True)
             )
         return verdicts
@@ -325,6 +327,31 @@ async def warm_up(classifiers: Iterable[ConfiguredClassifier]) -> None:
         warmed.add(id(configured.classifier))
         with contextlib.suppress(Exception):
             await asyncio.to_thread(run, sample)
+
+
+def in_context(
+    classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage
+) -> Sequence[Segment]:
+    """`segments`, each prompt segment of a role some classifier reads in turns carrying the texts
+    of the segments of its role just before it (`Segment.context`), as many as the classifier
+    that reads most of them asks for. Completion segments are choices, not turns: never joined."""
+    wanted: dict[str, int] = {}
+    for c in classifiers:
+        for role, n in getattr(c.classifier, "context_turns", {}).items():
+            wanted[role] = max(wanted.get(role, 0), n)
+    if stage is not Stage.PROMPT or not any(wanted.values()):
+        return segments
+    before: dict[str, list[str]] = {}
+    out = []
+    for seg in segments:
+        n = wanted.get(seg.role, 0)
+        if not n:
+            out.append(seg)
+            continue
+        earlier = before.setdefault(seg.role, [])
+        out.append(dataclasses.replace(seg, context=tuple(earlier[-n:])))
+        earlier.append(seg.text)
+    return out
 
 
 def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:

@@ -43,6 +43,15 @@ DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
     "jailbreak": ("user",),
     "prompt_injection": ("tool", "document"),
 }
+# How many of a role's messages each model reads together by default: a user message is also
+# scored joined to the two user messages before it, so a request sent in pieces is read whole
+# (bench/BENCHMARKS.md, "Requests split across messages"). 1: each message alone.
+DEFAULT_TURNS: dict[str, int] = {
+    "harmful_request": 3,
+    "harmful_response": 1,
+    "jailbreak": 3,
+    "prompt_injection": 1,
+}
 LABELS = {
     "harmful_request": "harmful",
     "harmful_response": "harmful",
@@ -57,6 +66,10 @@ class ModelConfig(BaseModel):
     threshold: score in [0, 1] at or above which a segment fires; default: the model's own
                threshold, tuned on the dev split (see its model card).
     roles:     segment roles to score (others get an empty verdict); default depends on the model.
+    turns:     how many messages of a role are read together: a message scores the higher of
+               itself and itself joined to the `turns - 1` messages of its role before it (1: each
+               message alone; prompts only). Default 3 for `harmful_request` and `jailbreak_model`,
+               1 for the others.
     artefact:  absolute path of a model of the same kind retrained into a file of its own
                (`python -m training.train harmful_request --out DIR`); default: the model shipped
                in the package. Read when the policy is loaded.
@@ -69,6 +82,7 @@ class ModelConfig(BaseModel):
 
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     roles: tuple[str, ...] | None = None
+    turns: int | None = Field(None, ge=1, le=16)
     artefact: Path | None = None
     variant: str | None = None
 
@@ -108,18 +122,20 @@ class ModelClassifier:
         self.label = LABELS[model_name]
         self.threshold = self.model.threshold if config.threshold is None else config.threshold
         self.roles = frozenset(config.roles or DEFAULT_ROLES[model_name])
+        self.turns = config.turns or DEFAULT_TURNS[model_name]
+        # what the runner puts in Segment.context for it (and the verdict cache keys on)
+        self.context_turns = dict.fromkeys(self.roles, self.turns - 1) if self.turns > 1 else {}
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         """One verdict per segment; roles outside `roles` get an empty one."""
         chosen = [s for s in segments if s.role in self.roles]
-        scores: list[float] = []
+        by_index: dict[int, float] = {}
         latency = 0.0
         if chosen:
             loop = asyncio.get_running_loop()
             started = time.perf_counter()
-            scores = await loop.run_in_executor(None, self.model.scores, [s.text for s in chosen])
+            by_index = await loop.run_in_executor(None, self._scores, chosen)
             latency = time.perf_counter() - started
-        by_index = {s.index: score for s, score in zip(chosen, scores, strict=True)}
         out = []
         for segment in segments:
             score = by_index.get(segment.index)
@@ -130,6 +146,19 @@ class ModelClassifier:
             labels = frozenset({self.label}) if fired else frozenset()
             out.append(Verdict(self.name, segment.index, labels, score, (), latency))
         return out
+
+    def _scores(self, segments: Sequence[Segment]) -> dict[int, float]:
+        """Each segment's score: the higher of its own text's and, when the turns before it are
+        read too, theirs and its joined into one text."""
+        before = self.turns - 1
+        texts = [s.text for s in segments]
+        joined = {i: "\n".join((*s.context[-before:], s.text))
+                  for i, s in enumerate(segments) if before and s.context}
+        scores = self.model.scores(texts + list(joined.values()))
+        best = dict(enumerate(scores[: len(texts)]))
+        for i, score in zip(joined, scores[len(texts):], strict=True):
+            best[i] = max(best[i], score)
+        return {segments[i].index: score for i, score in best.items()}
 
 
 def _factory(model_name: str) -> ClassifierType:

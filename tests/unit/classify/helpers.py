@@ -41,6 +41,23 @@ class Echo:
         ]
 
 
+class Joined(Echo):
+    """An Echo that reads each user segment run together with the `turns` user segments before it
+    (`context_turns`): "ba" then "d" fires on the second."""
+
+    def __init__(self, name: str, turns: int = 1, **kwargs: object) -> None:
+        super().__init__(name, **kwargs)  # type: ignore[arg-type]
+        self.context_turns = {"user": turns}
+        self.turns = turns
+
+    def answer(self, segments: Sequence[Segment]) -> list[Verdict]:
+        return [
+            Verdict(self.name, s.index, frozenset({self.label}), 0.9)
+            if self.needle in "".join((*s.context[-self.turns:], s.text)) else Verdict(self.name, s.index)
+            for s in segments
+        ]
+
+
 def configured(classifier: Echo, **spec: object) -> ConfiguredClassifier:
     spec_model = ClassifierSpec.model_validate({"type": "echo", **spec})
     return ConfiguredClassifier(classifier.name, spec_model, classifier, f"hash-{classifier.name}")

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from guard.classify.cache import Slot, VerdictCache
+from guard.classify.cache import Slot, VerdictCache, text_digest
 from guard.classify.registry import ConfiguredClassifier
-from guard.classify.runner import ClassifierRunner, warm_up
+from guard.classify.runner import ClassifierRunner, in_context, warm_up
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
-from tests.unit.classify.helpers import Echo, SlowStart, configured, segments
+from tests.unit.classify.helpers import Echo, Joined, SlowStart, configured, segments
 
 
 @pytest.fixture
@@ -121,6 +121,51 @@ async def test_failures_are_not_cached(metrics: Metrics) -> None:
     assert out[0].fired and echo.seen == 2
 
 
+async def test_a_classifier_reading_turns_gets_the_ones_before_and_the_cache_keys_on_them(
+    metrics: Metrics,
+) -> None:
+    """A classifier that reads a message with the ones before it sees them; the same message after
+    other turns is classified again, while a conversation's own history still hits."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    joined, alone = Joined("j", turns=1), Echo("e")
+    cs = [configured(joined), configured(alone)]
+    out = await runner.run(cs, segments("ba", "d"), Stage.PROMPT)
+    assert [(v.classifier, v.segment, v.fired) for v in out] == [
+        ("j", 0, False), ("j", 1, True), ("e", 0, False), ("e", 1, False)]
+    out = await runner.run(cs, segments("fine", "d"), Stage.PROMPT)  # "d" after another turn
+    assert [v.fired for v in out] == [False, False, False, False]
+    assert joined.seen == 4
+    out = await runner.run(cs, segments("ba", "d", "ok"), Stage.PROMPT)  # history: hits
+    assert joined.seen == 5 and [v.fired for v in out[:3]] == [False, True, False]
+
+
+def test_only_prompt_turns_of_the_roles_read_are_joined() -> None:
+    """Context holds the texts of the same role just before, as many as asked; completions are
+    choices, never joined; without a classifier reading turns the segments are left as they are."""
+    turns = [configured(Joined("j", turns=2))]
+    segs = [Segment(t, r, i, Stage.PROMPT)
+            for i, (r, t) in enumerate([("user", "a"), ("assistant", "no"), ("user", "b"),
+                                        ("user", "c"), ("user", "d")])]
+    assert [s.context for s in in_context(turns, segs, Stage.PROMPT)] == [
+        (), (), ("a",), ("a", "b"), ("b", "c")]
+    plain = [configured(Echo("e"))]
+    assert in_context(plain, segs, Stage.PROMPT) is segs
+    answers = segments("x", "y", stage=Stage.COMPLETION)
+    assert in_context(turns, answers, Stage.COMPLETION) is answers
+
+
+def test_shared_keys_tell_contexts_apart() -> None:
+    """The Redis key of a segment without context is its text's; with context it differs, and
+    no two contexts share one (texts are length-prefixed)."""
+    cache = VerdictCache(10)
+
+    def key(text: str, *context: str) -> str:
+        return cache.shared_key("h", "prompt", Segment(text, "user", 0, Stage.PROMPT, context))
+
+    assert key("c") == "guard:verdict:h:prompt:user:" + text_digest("c")
+    assert len({key("c"), key("c", "ab"), key("c", "a", "b"), key("c", "b", "a")}) == 4
+
+
 def test_lru_is_bounded() -> None:
     """The in-process cache keeps at most max_entries segments, evicting the least recently used."""
     cache = VerdictCache(2)
@@ -167,7 +212,8 @@ def _instances() -> list[ConfiguredClassifier]:
     """Three configs, one shared by two instance names, one not cached."""
     a, b, u = Echo("a"), Echo("b", needle="worse"), Echo("u", needle="x")
     shared = ConfiguredClassifier("a2", configured(Echo("a2")).spec, Echo("a2"), "hash-a")
-    return [configured(a), configured(b), shared, configured(u, cache=False)]
+    turns = Joined("t", turns=1, needle="fineworse")
+    return [configured(a), configured(b), shared, configured(u, cache=False), configured(turns)]
 
 
 _TEXTS = st.sampled_from(["bad", "worse", "fine", "x", "bad worse"])
@@ -175,7 +221,7 @@ _REQUESTS = st.lists(
     st.tuples(
         st.lists(st.tuples(st.sampled_from(["user", "assistant"]), _TEXTS), min_size=1,
                  max_size=6),
-        st.permutations(range(4)).flatmap(lambda p: st.integers(1, 4).map(lambda n: p[:n])),
+        st.permutations(range(5)).flatmap(lambda p: st.integers(1, 5).map(lambda n: p[:n])),
     ),
     min_size=1, max_size=8,
 )
@@ -186,7 +232,8 @@ _REQUESTS = st.lists(
 def test_the_cache_never_changes_a_verdict(requests: list[tuple[list[tuple[str, str]],
                                                                  list[int]]]) -> None:
     """Whatever the sequence of requests (history that grows, shifts or repeats a text at
-    another position; classifiers in another order, sharing a config or not cached), the runner
+    another position or after other turns; classifiers in another order, sharing a config, not
+    cached or reading turns together), the runner
     answers with the cache exactly as without it, in the same order."""
 
     async def answers(cache: VerdictCache | None) -> list[list[tuple[object, ...]]]:

@@ -238,3 +238,10 @@ def test_a_variant_the_model_lacks_is_a_policy_error(config: dict[str, Any], mes
     with pytest.raises(PolicyError) as info:
         build_classifier("hr", config)
     assert any(e.startswith("classifiers.hr") and message in e for e in info.value.errors), info.value.errors
+
+
+@pytest.mark.parametrize("turns", [0, 17, "two"])
+def test_turns_out_of_range_is_a_policy_error(turns: object) -> None:
+    with pytest.raises(PolicyError) as info:
+        build_classifier("hr", {"type": "harmful_request", "turns": turns})
+    assert any(e.startswith("classifiers.hr.turns") for e in info.value.errors), info.value.errors
