@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -349,7 +348,7 @@ def in_context(
             out.append(seg)
             continue
         earlier = before.setdefault(seg.role, [])
-        out.append(dataclasses.replace(seg, context=tuple(earlier[-n:])))
+        out.append(Segment(seg.text, seg.role, seg.index, seg.stage, tuple(earlier[-n:])))
         earlier.append(seg.text)
     return out
 
