@@ -21,17 +21,11 @@ import random
 import sys
 from collections.abc import Callable
 
+from guard.classify.evasion import pieces
 from guard.classify.models.loader import TextModel, load_model
 from training import conversational, data
 from training.fit import SEED
 from training.train import ROBUST_KINDS
-
-
-def pieces(text: str, n: int) -> list[str]:
-    """`text` cut into `n` pieces of (about) equal word count."""
-    words = text.split()
-    size = max(1, -(-len(words) // n))
-    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
 def shares(model: TextModel, texts: list[str], n: int) -> tuple[float, float, float]:

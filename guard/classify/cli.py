@@ -34,6 +34,7 @@ examples:
   guard eval --data ../shared/data/safety/completions_dev.csv
   guard eval --data completions_dev.csv --policy policies/strict.yaml
   guard eval --data prompts_dev.jsonl --policy policies/strict.yaml --evasion rot13
+  guard eval --data prompts_dev.jsonl --classifiers harmful_request --split 3
 
 Prints, per `kind` and per `dataset`, how many rows were flagged: the recall on unsafe rows and
 the false-positive rate on safe rows, then latency percentiles per request. Benign rows are also
@@ -42,7 +43,9 @@ evaluated embedded in a retrieved document (`benign@document`). A `.csv` of labe
 --classifiers says otherwise, and the report adds precision, recall and F1. With --evasion, every
 text is first written the way an attacker would hide it (seeded, the same on every run): leetspeak,
 homoglyphs, letters spread apart, ROT13, base64, ...; the model cards report each trained model's
-recall after each of them.
+recall after each of them. With --split N, every user prompt is sent as N user messages of about
+equal word count in one request, as an attacker sends a request in pieces (the trained models read
+each message joined to the two before it: `turns:` in docs/policies.md).
 """
 
 
@@ -62,7 +65,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
     parser.add_argument("--evasion", choices=sorted(TRANSFORMS), default=None, metavar="NAME",
                         help=f"write every text so first: {', '.join(sorted(TRANSFORMS))}")
+    parser.add_argument("--split", type=_pieces, default=1, metavar="N",
+                        help="send every user prompt as N user messages (1-64; default 1) of about equal "
+                             "word count")
     parser.set_defaults(func=cmd_eval)
+
+
+def _pieces(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {value!r}")
+    return n
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -74,7 +90,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     if args.limit is not None:
         raw = raw[: args.limit]
-    rows = build_rows(raw, _evasion(args.evasion))
+    rows = build_rows(raw, _evasion(args.evasion), args.split)
     try:
         if args.policy is not None:
             report = run_sync(_with_policy(args.policy, rows))
@@ -89,7 +105,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except GuardError as exc:
         print(f"guard eval: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report, what + (f", texts written as {args.evasion}" if args.evasion else "")))
+    if args.evasion:
+        what += f", texts written as {args.evasion}"
+    if args.split > 1:
+        what += f", user prompts sent as {args.split} messages"
+    print(format_report(report, what))
     return 0
 
 

@@ -10,7 +10,8 @@ Input rows follow `shared/data/safety`: {id, text, label, kind, category, meta, 
   taken for an injection; `over_refusal_safe` rows are requests, which inside a document are
   exactly what an indirect injection looks like, so they are not embedded.
 A row counts as flagged when any classifier fires (classifier mode) or any rule matches, enforced
-or shadow (policy mode).
+or shadow (policy mode). With `split`, every other prompt row is sent as that many user messages
+of about equal word count, in one request: a request sent in pieces.
 
 Completions (`completions_*.csv`: `question,Response,label`, label 1 harmful) become rows of kind
 `completion`: the response alone, checked at the completion stage (what the proxy sees of an
@@ -30,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from guard.classify.evasion import pieces
 from guard.types import Segment, Stage
 
 PLACEHOLDERS = ("[INSERT PROMPT HERE]", "{{ prompt }}", "{{prompt}}", "[PROMPT]", "<prompt>")
@@ -135,9 +137,11 @@ def _document(text: str) -> list[Segment]:
     ]
 
 
-def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | None = None) -> list[Row]:
+def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | None = None,
+               split: int = 1) -> list[Row]:
     """Evaluation cases from dataset rows (see module docstring), each text written through
-    `change` first (an evasion transform), a jailbreak template once filled."""
+    `change` first (an evasion transform), a jailbreak template once filled; user prompts sent as
+    `split` user messages."""
     raw = list(raw)
     harmful = [r["text"] for r in raw if r.get("kind") == "harmful_request"]
     rows: list[Row] = []
@@ -154,7 +158,9 @@ def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | Non
         if kind == COMPLETION:
             rows.append(Row(kind, dataset, label, [Segment(text, "completion", 0, Stage.COMPLETION)]))
             continue
-        rows.append(Row(kind, dataset, label, [Segment(text, "user", 0, Stage.PROMPT)]))
+        said = pieces(text, split) if split > 1 else [text]
+        rows.append(Row(kind, dataset, label,
+                        [Segment(piece, "user", i, Stage.PROMPT) for i, piece in enumerate(said)]))
         if kind == "benign":
             rows.append(Row(f"{kind}@document", f"{dataset}@document", label, _document(text)))
     return rows

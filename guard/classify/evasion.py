@@ -209,6 +209,14 @@ def base64_rot13(text: str, rng: random.Random) -> str:
     return base64_text(rot13(text, rng), rng)
 
 
+def pieces(text: str, n: int) -> list[str]:
+    """`text` cut into `n` pieces of (about) equal word count (fewer when it has fewer words): a
+    request sent a few words per message (`guard eval --split N`)."""
+    words = text.split()
+    size = max(1, -(-len(words) // n))
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)] or [text]
+
+
 TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "zero_width": zero_width,
     "homoglyphs": homoglyphs,
