@@ -95,7 +95,12 @@ DATA = {
     "adds 1,400 persuasive pieces for false, denialist or dangerous claims, graphic and dangerous "
     "content and scam scripts beside same-frame twins (training/requests_claims/, written after "
     "version 11 and measured then) and 300 requests for attack code, payloads and intrusion tooling "
-    "against others' systems, each beside a defensive twin in the same frame (training/requests_code/).",
+    "against others' systems, each beside a defensive twin in the same frame (training/requests_code/). "
+    "Version 25 adds 4,000 harmless fragments as negatives: one piece of a harmless question or "
+    "everyday message cut into two to four pieces of about equal word count (NQ-open and Self-Instruct "
+    "rows, the hand-written everyday messages and the everyday chat above; training/data.py "
+    "`fragments`), so that a few words alone (\"to me baby\", \"a way out\") no longer score as a "
+    "request: a request sent in pieces, or a short chat message, meets them.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "

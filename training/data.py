@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guard.classify.evasion import pieces
 from training import (
     conversational,
     hazards,
@@ -205,6 +206,9 @@ class Recipe:
                          training/compare.py only: the server does not compute these features.
     group_weights:       (group, fitting weight) pairs for whole training groups ("own/howto_everyday"),
                          in every regression fitted with weights (all but the specialist).
+    fragments:           harmless fragments (count): one piece of a harmless question or everyday
+                         message cut into two to four pieces ("to me baby", "a way out"), as
+                         negatives; without them a few words alone score high.
     """
 
     styled_benign: int = 0
@@ -269,6 +273,7 @@ class Recipe:
     bigrams: float = 0.0
     skip_pairs: float = 0.0
     group_weights: tuple[tuple[str, float], ...] = ()
+    fragments: int = 0
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -419,6 +424,11 @@ HARMFUL_RECIPE = Recipe(
     # gained (bench/BENCHMARKS.md "harmful_request version 22").
     claims=3000,
     attack_code=3000,
+    # Since version 25: pieces of harmless questions and everyday messages as negatives. Three-word
+    # pieces of the dev benign questions were flagged 5.2% of the time ("it to beaver" scored 0.999),
+    # which a request sent in pieces or a short chat message meets (bench/BENCHMARKS.md
+    # "harmful_request version 25").
+    fragments=4000,
 )
 
 
@@ -907,7 +917,28 @@ def _harmful_train(
     pos += hand_written_labelled("requests_persuasion", recipe.persuasion, seed)  # both labels
     pos += hand_written_labelled("requests_code", recipe.attack_code, seed)  # both labels
     pos += hand_written_labelled("futures", recipe.futures, seed)  # both labels
-    return _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
+    rows_so_far = _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
+    return rows_so_far + fragments(rows_so_far, recipe.fragments, seed)
+
+
+# Where harmless fragments are cut from: questions and everyday messages, never a harmless twin of a
+# harmful request (its pieces, "a pipe bomb", would teach the hazard's words as harmless).
+FRAGMENT_SOURCES = ("benign/", "own/everyday", "synthetic/everyday_chat")
+
+
+def fragments(examples: list[Example], n: int, seed: int) -> list[Example]:
+    """`n` harmless fragments: from each harmless text of FRAGMENT_SOURCES, in a seeded order, one
+    of its two to four pieces of about equal word count (texts too short to cut give none)."""
+    rng = random.Random(f"fragments:{seed}")
+    texts = [e.text for e in examples if e.label == 0 and e.group.startswith(FRAGMENT_SOURCES)]
+    out: list[Example] = []
+    for text in rng.sample(texts, len(texts)):
+        if len(out) >= n:
+            break
+        cut = pieces(text, rng.choice((2, 3, 4)))
+        if len(cut) > 1:
+            out.append(Example(rng.choice(cut), 0, "own/fragments"))
+    return out
 
 
 def build(
