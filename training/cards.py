@@ -417,7 +417,7 @@ LIMITS = {
     "or more words joined by one dot, underscore or hyphen as words (\"how.to.make.a.bomb\": 2.5%) "
     "and splits a run of 14 or more letters that no dictionary knows when 70% of its letters fall "
     "in common English words (no spaces at all: 2.1%; the first 200 such letters of a text); the "
-    "figures under `combining_marks`, `marked_words` and `no_spaces` above are version 24's. "
+    "figures under `combining_marks`, `marked_words` and `no_spaces` above are this version's. "
     "Accents dropped, French, German and Spanish words read as their bare letters, which moved "
     "the FR/DE/ES check sets by a few points either way. Encoded requests are read once decoded "
     "(`rot13`, `backwards`, `base64`, `hex` above, 0% caught before; `caesar`, `atbash`, `morse`, "
