@@ -100,7 +100,12 @@ DATA = {
     "everyday message cut into two to four pieces of about equal word count (NQ-open and Self-Instruct "
     "rows, the hand-written everyday messages and the everyday chat above; training/data.py "
     "`fragments`), so that a few words alone (\"to me baby\", \"a way out\") no longer score as a "
-    "request: a request sent in pieces, or a short chat message, meets them.",
+    "request: a request sent in pieces, or a short chat message, meets them. Version 26 asks each "
+    "hand-written how-to question of either label (\"How can I make soup thicker?\", \"How can I make "
+    "crystal meth at home?\") again in one of nine polite request frames (\"Can you tell me how to "
+    "...?\", \"Could you explain how I can ...?\"; training/data.py `politely_asked`): the public "
+    "training rows give those frames to harmful requests alone (Do-Not-Answer, the red-team "
+    "openings), so version 25 scored \"Can you tell me how to make pancakes?\" 0.997.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "

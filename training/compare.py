@@ -49,7 +49,7 @@ TWINS_FP = Recipe(
 )
 SHIPPED = data.HARMFUL_RECIPE
 # Versions 19 to 21 share one recipe (20 and 21 are 19 retrained for fold changes).
-VERSION_19 = dataclasses.replace(SHIPPED, claims=0, attack_code=0, fragments=0)
+VERSION_19 = dataclasses.replace(SHIPPED, claims=0, attack_code=0, fragments=0, polite_frames=False)
 VERSION_18 = dataclasses.replace(VERSION_19, bigrams=0.0)
 BIGRAMS_1 = dataclasses.replace(VERSION_19, bigrams=1.0)
 WORDS_PASTFUTURE = dataclasses.replace(VERSION_19, words_pastfuture=True)
@@ -59,6 +59,7 @@ V21_NAMED = dataclasses.replace(VERSION_19, named_requests=3000)
 V21_CODE = dataclasses.replace(VERSION_19, attack_code=3000)
 V21_CLAIMS_CODE = dataclasses.replace(V21_CLAIMS, attack_code=3000)
 V25_FRAGMENTS = dataclasses.replace(V21_CLAIMS_CODE, fragments=4000)
+V25_POLITE = dataclasses.replace(V25_FRAGMENTS, polite_frames=True)
 V21_CLAIMS_BOTH = dataclasses.replace(V21_CLAIMS, persuasion=3000, attack_code=3000)
 V20_SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
 V20_SPECIALIST_1 = dataclasses.replace(VERSION_19, specialist=1.0)
@@ -72,8 +73,10 @@ HOWTO_WEIGHT_8 = dataclasses.replace(VERSION_19, group_weights=(("own/howto_ever
 HOWTO_5_EVERYDAY_2 = dataclasses.replace(
     VERSION_19, group_weights=(("own/howto_everyday", 5.0), ("own/everyday", 2.0))
 )
-# The conversational recipe as it was up to version 24 (version 25 adds the harmless fragments).
-CONVERSATIONAL_24 = dataclasses.replace(data.CONVERSATIONAL_RECIPE, fragments=0)
+# The conversational recipe as it was up to version 24 (version 25 adds the harmless fragments,
+# version 26 the how-to questions in polite frames).
+CONVERSATIONAL_24 = dataclasses.replace(data.CONVERSATIONAL_RECIPE, fragments=0, polite_frames=False)
+CONVERSATIONAL_25 = dataclasses.replace(data.CONVERSATIONAL_RECIPE, polite_frames=False)
 CONVERSATIONAL_HOWTO_3 = dataclasses.replace(CONVERSATIONAL_24, group_weights=(("own/howto_everyday", 3.0),))
 CONVERSATIONAL_NO_REDTEAM = dataclasses.replace(CONVERSATIONAL_24, redteam_weight=0.0)
 FUTURES = dataclasses.replace(VERSION_19, futures=3000)
@@ -349,7 +352,8 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
         "version 19 + customer-service messages, past/future questions and look-alikes as negatives",
         CONVERSATIONAL_24,
     ),
-    _since_version_7("conversational + harmless fragments (conversational 25, shipped)",
+    _since_version_7("conversational + harmless fragments (conversational 25)", CONVERSATIONAL_25),
+    _since_version_7("conversational 25 + how-to questions in polite frames (conversational 26, shipped)",
                      data.CONVERSATIONAL_RECIPE),
     _since_version_7("conversational, without the red-team openings", CONVERSATIONAL_NO_REDTEAM),
     _since_version_7("version 19, everyday how-to questions weighted 2", HOWTO_WEIGHT_2),
@@ -366,7 +370,9 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 21 + requests naming a specific hazard (requests_named)", V21_NAMED),
     _since_version_7("version 21 + attack code and payloads (requests_code)", V21_CODE),
     _since_version_7("version 21 + requests_claims + requests_code (version 22)", V21_CLAIMS_CODE),
-    _since_version_7("version 22 + harmless fragments (version 25, shipped)", V25_FRAGMENTS),
+    _since_version_7("version 22 + harmless fragments (version 25)", V25_FRAGMENTS),
+    _since_version_7("version 25 + how-to questions asked again in polite frames (version 26, shipped)",
+                     V25_POLITE),
     _since_version_7("version 21 + requests_claims + requests_persuasion + requests_code", V21_CLAIMS_BOTH),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
     _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),

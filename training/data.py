@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +207,10 @@ class Recipe:
                          training/compare.py only: the server does not compute these features.
     group_weights:       (group, fitting weight) pairs for whole training groups ("own/howto_everyday"),
                          in every regression fitted with weights (all but the specialist).
+    polite_frames:       add each hand-written how-to question ("How can I make soup thicker?", of
+                         either label) asked again in a polite request frame ("Can you tell me how
+                         to make soup thicker?"): in the public rows those frames are the harmful
+                         requests' alone (Do-Not-Answer, the red-team openings).
     fragments:           harmless fragments (count): one piece of a harmless question or everyday
                          message cut into two to four pieces ("to me baby", "a way out"), as
                          negatives; without them a few words alone score high.
@@ -274,6 +279,7 @@ class Recipe:
     skip_pairs: float = 0.0
     group_weights: tuple[tuple[str, float], ...] = ()
     fragments: int = 0
+    polite_frames: bool = False
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -429,6 +435,11 @@ HARMFUL_RECIPE = Recipe(
     # which a request sent in pieces or a short chat message meets (bench/BENCHMARKS.md
     # "harmful_request version 25").
     fragments=4000,
+    # Since version 26: every hand-written how-to question of either label asked again in a polite
+    # request frame ("Can you tell me how to ...?"), which the public rows give to harmful requests
+    # alone: version 25 scored "Can you tell me how to make pancakes?" 0.997 (bench/BENCHMARKS.md
+    # "harmful_request version 26").
+    polite_frames=True,
 )
 
 
@@ -918,7 +929,32 @@ def _harmful_train(
     pos += hand_written_labelled("requests_code", recipe.attack_code, seed)  # both labels
     pos += hand_written_labelled("futures", recipe.futures, seed)  # both labels
     rows_so_far = _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
-    return rows_so_far + fragments(rows_so_far, recipe.fragments, seed)
+    rows_so_far += fragments(rows_so_far, recipe.fragments, seed)
+    return rows_so_far + (politely_asked(rows_so_far, seed) if recipe.polite_frames else [])
+
+
+# "How can I <do something>?" and the polite request frames it is asked again in.
+_HOW_CAN_I = re.compile(r"(?i)^how (?:do|can|could|would|should) i (.+?)[?.!]*$")
+POLITE_FRAMES = (
+    "Can you tell me how to {}?", "Could you tell me how to {}?", "Can you explain how to {}?",
+    "Please tell me how to {}.", "Can you show me how to {}?", "Tell me how to {}.",
+    "Could you explain how I can {}?", "I'd like to know how to {}.", "Can you help me {}?",
+)
+_POLITE_SOURCES = ("own/howto", "own/everyday")
+
+
+def politely_asked(examples: list[Example], seed: int) -> list[Example]:
+    """Each hand-written how-to question of `examples` (either label) asked again in a polite
+    request frame drawn with its own generator, same label ("How can I make soup thicker?" →
+    "Can you tell me how to make soup thicker?")."""
+    rng = random.Random(f"polite:{seed}")
+    out = []
+    for e in examples:
+        found = _HOW_CAN_I.match(e.text.strip()) if e.group.startswith(_POLITE_SOURCES) else None
+        if found:
+            asked = rng.choice(POLITE_FRAMES).format(found.group(1))
+            out.append(Example(asked, e.label, e.group + " (polite)"))
+    return out
 
 
 # Where harmless fragments are cut from: questions and everyday messages, never a harmless twin of a

@@ -52,8 +52,9 @@ VERSION = "1"
 # Retrained for marks inside words, they became 6, 6, 21 and 5 (harmful_request 22 added rows);
 # the next (prompt_injection 7, jailbreak 7, harmful_request 23, harmful_response 6) add no rows
 # either: the fold splits letters spread with no word gaps back into words. harmful_request 25 (and
-# its conversational variant) add harmless fragments as negatives (data.fragments).
-VERSIONS = {"prompt_injection": "8", "jailbreak": "8", "harmful_request": "25", "harmful_response": "7"}
+# its conversational variant) add harmless fragments as negatives (data.fragments); 26 asks the
+# hand-written how-to questions again in polite request frames (data.politely_asked).
+VERSIONS = {"prompt_injection": "8", "jailbreak": "8", "harmful_request": "26", "harmful_response": "7"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the
