@@ -21,11 +21,15 @@ import random
 import sys
 from collections.abc import Callable
 
+from guard.classify.builtin.harmful import DEFAULT_TURNS, with_turns
 from guard.classify.evasion import pieces
 from guard.classify.models.loader import TextModel, load_model
 from training import conversational, data
 from training.fit import SEED
 from training.train import ROBUST_KINDS
+
+# The messages before each one that the served models read with it (`turns: 3`, their default).
+BEFORE = DEFAULT_TURNS["harmful_request"] - 1
 
 
 def shares(model: TextModel, texts: list[str], n: int) -> tuple[float, float, float]:
@@ -37,7 +41,7 @@ def shares(model: TextModel, texts: list[str], n: int) -> tuple[float, float, fl
         cut = pieces(text, n)
         whole += fires(text)
         alone += any(map(fires, cut))
-        joined += any(fires("\n".join(cut[max(0, k - 2) : k + 1])) for k in range(len(cut)))
+        joined += any(fires(with_turns(piece, cut[:k], BEFORE)) for k, piece in enumerate(cut))
     return whole / len(texts), alone / len(texts), joined / len(texts)
 
 
@@ -70,7 +74,7 @@ def flagged_requests(model: TextModel, threshold: float, convs: list[list[str]])
         fired_alone = fired_joined = False
         for k, text in enumerate(conv):
             own = model.score(text) >= threshold
-            together = k > 0 and model.score("\n".join(conv[max(0, k - 2) : k + 1])) >= threshold
+            together = k > 0 and model.score(with_turns(text, conv[:k], BEFORE)) >= threshold
             fired_alone |= own
             fired_joined |= own or together
             n += 1

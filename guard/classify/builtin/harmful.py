@@ -30,6 +30,7 @@ __all__ = [
     "ModelConfig",
     "TextModel",
     "load_model",
+    "with_turns",
 ]
 
 # Which segments each model reads unless the policy says otherwise: the roles its training data
@@ -152,13 +153,19 @@ class ModelClassifier:
         read too, theirs and its joined into one text."""
         before = self.turns - 1
         texts = [s.text for s in segments]
-        joined = {i: "\n".join((*s.context[-before:], s.text))
+        joined = {i: with_turns(s.text, s.context, before)
                   for i, s in enumerate(segments) if before and s.context}
         scores = self.model.scores(texts + list(joined.values()))
         best = dict(enumerate(scores[: len(texts)]))
         for i, score in zip(joined, scores[len(texts):], strict=True):
             best[i] = max(best[i], score)
         return {segments[i].index: score for i, score in best.items()}
+
+
+def with_turns(text: str, earlier: Sequence[str], before: int) -> str:
+    """`text` joined to the last `before` of `earlier` (the messages of its role before it), one per
+    line: what a model reading turns scores beside `text` alone."""
+    return "\n".join((*earlier[max(0, len(earlier) - before):], text))
 
 
 def _factory(model_name: str) -> ClassifierType:
