@@ -80,6 +80,9 @@ class Verdict:
     score:     confidence in [0, 1] of the strongest label.
     spans:     where redaction is possible, as character ranges of the segment's original text.
     latency_s: seconds the classifier spent on the batch this verdict came from.
+    joined:    how many earlier messages of the segment's role were read with it to give `score`
+               (a classifier reading turns together scores a request sent in pieces joined);
+               0: the segment alone.
     """
 
     classifier: str
@@ -88,6 +91,7 @@ class Verdict:
     score: float = 0.0
     spans: tuple[Span, ...] = ()
     latency_s: float = 0.0
+    joined: int = 0
 
     @property
     def fired(self) -> bool:

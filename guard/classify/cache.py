@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("guard.classify.cache")
 
-Entry = tuple[frozenset[str], float, tuple[Span, ...]]
 RowKey = tuple[tuple[str, str], ...]  # (instance name, config hash) of each classifier, in order
 Row = tuple[int, tuple[Verdict, ...]]  # a segment's position and each classifier's verdict there
 
@@ -70,19 +69,28 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def encode_entry(entry: Entry) -> bytes:
-    labels, score, spans = entry
-    return orjson.dumps(
-        {"l": sorted(labels), "s": score, "p": [[s.start, s.end, s.label] for s in spans]}
-    )
+def encode_entry(verdict: Verdict) -> bytes:
+    """What Redis keeps of a verdict (`j` only when it was read joined to earlier turns)."""
+    entry: dict[str, object] = {
+        "l": sorted(verdict.labels),
+        "s": verdict.score,
+        "p": [[s.start, s.end, s.label] for s in verdict.spans],
+    }
+    if verdict.joined:
+        entry["j"] = verdict.joined
+    return orjson.dumps(entry)
 
 
-def decode_entry(blob: bytes) -> Entry:
+def decode_entry(blob: bytes) -> Verdict:
+    """The verdict `encode_entry` kept; its name and position come from the request."""
     raw = orjson.loads(blob)
-    return (
+    return Verdict(
+        "",
+        -1,
         frozenset(raw["l"]),
         float(raw["s"]),
         tuple(Span(int(a), int(b), str(lab)) for a, b, lab in raw["p"]),
+        joined=int(raw.get("j", 0)),
     )
 
 
@@ -159,17 +167,16 @@ class VerdictCache:
             if blob is None:
                 continue
             try:
-                entry = decode_entry(blob if isinstance(blob, bytes) else blob.encode())
+                found[key] = decode_entry(blob if isinstance(blob, bytes) else blob.encode())
             except (ValueError, KeyError, TypeError):
                 continue
-            found[key] = Verdict("", -1, *entry)  # name and position come from the request
         return found
 
     def put_shared(self, items: Iterable[tuple[str, Verdict]]) -> None:
         """Write verdicts to Redis in the background (never delays the request)."""
         if self.redis is None:
             return
-        batch = [(k, encode_entry((v.labels, v.score, v.spans))) for k, v in items]
+        batch = [(k, encode_entry(v)) for k, v in items]
         if not batch:
             return
         loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -369,7 +369,7 @@ def row_key(classifiers: Sequence[ConfiguredClassifier]) -> RowKey | None:
 
 def _renamed(cached: Verdict, name: str, index: int) -> Verdict:
     """A cached verdict for another instance name or segment position (latency: none spent)."""
-    return Verdict(name, index, cached.labels, cached.score, cached.spans, 0.0)
+    return replace(cached, classifier=name, segment=index, latency_s=0.0)
 
 
 def _checked(name: str, segments: list[Segment], verdicts: object) -> list[Verdict]:
@@ -383,7 +383,5 @@ def _checked(name: str, segments: list[Segment], verdicts: object) -> list[Verdi
             raise ClassifierError(f"classifier {name!r} answered for unknown segment {v.segment}")
         if not 0.0 <= v.score <= 1.0:
             raise ClassifierError(f"classifier {name!r} returned score {v.score} outside [0, 1]")
-        by_index[v.segment] = v if v.classifier == name else Verdict(
-            name, v.segment, v.labels, v.score, v.spans, v.latency_s
-        )
+        by_index[v.segment] = v if v.classifier == name else replace(v, classifier=name)
     return [by_index.get(s.index) or Verdict(name, s.index) for s in segments]

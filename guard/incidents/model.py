@@ -40,12 +40,18 @@ class MatchV1:
 
 @dataclass(frozen=True, slots=True)
 class VerdictV1:
-    """A classifier finding as kept in an incident: labels and score, never the span text."""
+    """A classifier finding as kept in an incident: labels and score, never the span text.
+
+    joined: how many earlier messages of the segment's role the score was read with (a request
+            sent in pieces, `turns:`); 0 for the segment alone. Incidents written before it
+            existed read as 0.
+    """
 
     classifier: str
     segment: int
     labels: tuple[str, ...]
     score: float
+    joined: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,8 @@ class IncidentV1:
         values["rules"] = tuple(values.get("rules") or ())
         values["matches"] = tuple(MatchV1(**m) for m in values.get("matches") or ())
         values["verdicts"] = tuple(
-            VerdictV1(v["classifier"], v["segment"], tuple(v["labels"]), v["score"])
+            VerdictV1(v["classifier"], v["segment"], tuple(v["labels"]), v["score"],
+                      v.get("joined", 0))
             for v in values.get("verdicts") or ())
         return cls(**values)
 
@@ -160,7 +167,7 @@ def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
         matches=tuple(MatchV1(m.rule, str(m.action), str(m.mode), m.severity, m.category)
                       for m in decision.matches),
         verdicts=tuple(VerdictV1(v.classifier, v.segment, tuple(sorted(v.labels)),
-                                 round(v.score, 4))
+                                 round(v.score, 4), v.joined)
                        for v in decision.verdicts if v.fired),
         severity=worst, category=top.category if top is not None else "policy",
         content_hash=content_hash(text), excerpt=excerpt,

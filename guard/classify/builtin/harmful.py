@@ -130,7 +130,7 @@ class ModelClassifier:
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         """One verdict per segment; roles outside `roles` get an empty one."""
         chosen = [s for s in segments if s.role in self.roles]
-        by_index: dict[int, float] = {}
+        by_index: dict[int, tuple[float, int]] = {}
         latency = 0.0
         if chosen:
             loop = asyncio.get_running_loop()
@@ -139,27 +139,27 @@ class ModelClassifier:
             latency = time.perf_counter() - started
         out = []
         for segment in segments:
-            score = by_index.get(segment.index)
-            if score is None:
+            if segment.index not in by_index:
                 out.append(Verdict(self.name, segment.index, latency_s=latency))
                 continue
-            fired = score >= self.threshold
-            labels = frozenset({self.label}) if fired else frozenset()
-            out.append(Verdict(self.name, segment.index, labels, score, (), latency))
+            score, joined = by_index[segment.index]
+            labels = frozenset({self.label}) if score >= self.threshold else frozenset()
+            out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined))
         return out
 
-    def _scores(self, segments: Sequence[Segment]) -> dict[int, float]:
-        """Each segment's score: the higher of its own text's and, when the turns before it are
-        read too, theirs and its joined into one text."""
+    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int]]:
+        """Each segment's score and how many earlier turns gave it: the higher of its own text's
+        (0) and, when the turns before it are read too, theirs and its joined into one text."""
         before = self.turns - 1
         texts = [s.text for s in segments]
         joined = {i: with_turns(s.text, s.context, before)
                   for i, s in enumerate(segments) if before and s.context}
         scores = self.model.scores(texts + list(joined.values()))
-        best = dict(enumerate(scores[: len(texts)]))
+        best = {i: (score, 0) for i, score in enumerate(scores[: len(texts)])}
         for i, score in zip(joined, scores[len(texts):], strict=True):
-            best[i] = max(best[i], score)
-        return {segments[i].index: score for i, score in best.items()}
+            if score > best[i][0]:
+                best[i] = (score, min(before, len(segments[i].context)))
+        return {segments[i].index: found for i, found in best.items()}
 
 
 def with_turns(text: str, earlier: Sequence[str], before: int) -> str:

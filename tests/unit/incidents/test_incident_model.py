@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
 from guard.incidents import model
 from guard.incidents.excerpt import build_excerpt, scrub
-from guard.types import Action, Mode, Span
+from guard.types import Action, Mode, Span, Verdict
 from tests.unit.incidents.helpers import context, decision
 
 SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
@@ -36,6 +38,20 @@ def test_round_trip() -> None:
     """to_json and from_json are inverse."""
     inc = model.from_decision(context(), decision(), "text", excerpt="x")
     assert model.IncidentV1.from_json(inc.to_json()) == inc
+
+
+def test_a_verdict_read_with_earlier_turns_says_so() -> None:
+    """A verdict scored on a message joined to earlier ones records how many; an incident written
+    before the field existed reads as the message alone."""
+    joined = Verdict("hr", 2, frozenset({"harmful"}), 0.93, joined=2)
+    base = decision()
+    inc = model.from_decision(context(), replace(base, verdicts=(joined,)), "pieces", excerpt=None)
+    assert inc.verdicts[0].joined == 2
+    assert orjson.loads(inc.to_json())["verdicts"][0]["joined"] == 2
+    assert model.IncidentV1.from_json(inc.to_json()) == inc
+    older = orjson.loads(model.from_decision(context(), base, "text", excerpt=None).to_json())
+    del older["verdicts"][0]["joined"]
+    assert model.IncidentV1.from_dict(older).verdicts[0].joined == 0
 
 
 def test_unknown_version_is_refused() -> None:

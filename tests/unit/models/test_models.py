@@ -348,7 +348,11 @@ async def test_a_request_sent_in_pieces_is_read_joined() -> None:
     assert turns3.context_turns == {"user": 2} and turns1.context_turns == {}
     segs = [Segment(t, "user", i, Stage.PROMPT, _PIECES[:i]) for i, t in enumerate(_PIECES)]
     assert [v.fired for v in await turns1.classify(segs)] == [False, False, False]
-    assert [v.fired for v in await turns3.classify(segs)][0::2] == [False, True]
+    joined = await turns3.classify(segs)
+    assert [v.fired for v in joined][0::2] == [False, True]
+    # the verdict says its score came from the last piece read with the two before it
+    assert joined[2].joined == 2 and joined[0].joined == 0
+    assert all(v.joined == 0 for v in await turns1.classify(segs))
     # the same last piece after other messages is harmless
     after = Segment(_PIECES[2], "user", 2, Stage.PROMPT, ("What's a good", "time to visit the"))
     assert not (await turns3.classify([after]))[0].fired
