@@ -54,6 +54,25 @@ class Tour:
             return response.status, dict(response.headers), raw
 
 
+    async def joined(self, incident_id: str) -> str:
+        """What an incident's verdicts were read with, from the admin API (the journal writer
+        records off the request path: asked again for up to two seconds)."""
+        auth = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+        for _ in range(40):
+            async with self.session.get(f"{self.admin}/admin/incidents?limit=20",
+                                        headers=auth) as response:
+                found = [i for i in (await response.json())["incidents"] if i["id"] == incident_id]
+            if found:
+                fired: dict[str, list[str]] = {}
+                for v in found[0]["verdicts"]:
+                    fired.setdefault(v["classifier"], []).append(
+                        f"{v['segment'] + 1} (+{v['joined']} earlier)")
+                return "; ".join(f"{name} fired on messages {', '.join(on)}"
+                                 for name, on in fired.items())
+            await asyncio.sleep(0.05)
+        return "not recorded"
+
+
 Step = Callable[[Tour], Awaitable[str]]
 
 
@@ -114,8 +133,9 @@ async def jailbreak_in_pieces(t: Tour) -> str:
     alone = [(await t.chat(piece))[0] for piece in said]
     status, headers, raw = await t.chat(said)
     rules = orjson.loads(raw)["error"]["guard"]["rules"]
+    joined = await t.joined(headers.get("X-Guard-Incident-Id", ""))
     return (f"{status} {headers.get('X-Guard-Decision')}  rules {rules}; each of its {len(said)} "
-            f"messages alone: {sorted(set(alone))}")
+            f"messages alone: {sorted(set(alone))}\n{'':<53}incident: {joined}")
 
 
 async def flagged_pii(t: Tour) -> str:

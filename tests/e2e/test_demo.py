@@ -21,5 +21,6 @@ def test_demo_once_runs_the_whole_tour() -> None:
     assert "400 block  rules ['secrets']" in done.stdout
     assert "400 block  rules ['jailbreak'], sent as 'Sebz abj" in done.stdout
     assert "400 block  rules ['jailbreak']; each of its 4 messages alone: [200]" in done.stdout
+    assert "incident: jailbreak_model fired on messages 2 (+1 earlier), 3 (+2 earlier), " in done.stdout
     assert "200 flag" in done.stdout
     assert "[REDACTED:pii:email]" in done.stdout
