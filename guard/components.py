@@ -83,6 +83,9 @@ class NoPolicy:
     def holdback_chars(self, stage: Stage) -> int | None:
         return 0
 
+    def reads_encoded_runs(self, stage: Stage) -> bool:
+        return False
+
     def inspects(self, stage: Stage) -> bool:
         return False
 

@@ -110,7 +110,10 @@ class Classifier(Protocol):
     config (a trained model's digest), which the verdict cache keys on, and `files: tuple[Path,
     ...]`, files it read (a model artefact), which the policy's digest covers and its watcher
     reloads on, and `context_turns: Mapping[str, int]`, how many earlier prompt segments of each
-    role it reads with a segment of that role (`Segment.context`; the verdict cache keys on them).
+    role it reads with a segment of that role (`Segment.context`; the verdict cache keys on them),
+    and `reads_encoded_runs: bool`, true when it also reads what encoded runs (base64, hex, ...)
+    decode to, so that a finding there covers the whole run: a stream then holds such a run back
+    until it ends, beyond `max_match_chars` (guard/classify/decode/runs.py `run_start`).
     """
 
     name: str
@@ -202,6 +205,11 @@ class Inspector(Protocol):
 
     def holdback_chars(self, stage: Stage) -> int | None:
         """The longest finding the stage's classifiers can make, or None if unbounded."""
+        ...
+
+    def reads_encoded_runs(self, stage: Stage) -> bool:
+        """Whether a classifier of the stage reads encoded runs decoded (`reads_encoded_runs`):
+        a stream then also holds back an encoded run until it ends."""
         ...
 
     def inspects(self, stage: Stage) -> bool:

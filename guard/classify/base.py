@@ -46,8 +46,8 @@ class LocalClassifier:
                      the first (keyword lists).
     offload_chars:   batches larger than this run in the default executor.
     decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
-                     a cipher, ...); a finding there spans the whole encoded run, so a finding has
-                     no bound and a stream is held back whole (`max_match_chars` None).
+                     a cipher, ...); a finding there spans the whole encoded run, so a stream also
+                     holds back an encoded run until it ends (`reads_encoded_runs`).
     """
 
     category: str = ""
@@ -60,8 +60,8 @@ class LocalClassifier:
                  decoded: bool = False) -> None:
         self.name = name
         self.normalize = normalize
-        self.decoded = decoded
-        self.max_match_chars = None if decoded else max_match_chars
+        self.decoded = self.reads_encoded_runs = decoded
+        self.max_match_chars = max_match_chars
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         """Findings in one segment's normalised text."""

@@ -50,6 +50,8 @@ class LoadedPolicy:
     holdback: per stage, the longest finding its classifiers can make (None: unbounded): what a
               stream holds back, and how far each check looks back (flags and shadow rules see
               findings split across chunks too).
+    encoded_runs: per stage, whether a classifier reads encoded runs decoded: a stream then
+              also holds back, and re-reads, an encoded run whole.
     stream:   the policy's streaming settings.
     """
 
@@ -62,6 +64,7 @@ class LoadedPolicy:
     warnings: tuple[str, ...]
     by_stage: Mapping[Stage, tuple[ConfiguredClassifier, ...]]
     holdback: Mapping[Stage, int | None]
+    encoded_runs: Mapping[Stage, bool]
     stream: StreamSettings
 
     @property
@@ -280,11 +283,13 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
     by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
                 for stage in Stage}
     holdback: dict[Stage, int | None] = {}
+    encoded_runs: dict[Stage, bool] = {}
     for stage, names in compiled.classifiers_by_stage.items():
         lengths = [built[n].classifier.max_match_chars for n in names]
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
+        encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
     return LoadedPolicy(path, policy, compiled, built, files, _digest(files),
-                        tuple(_warnings(compiled, path)), by_stage, holdback,
+                        tuple(_warnings(compiled, path)), by_stage, holdback, encoded_runs,
                         policy.streaming.settings())
 
 

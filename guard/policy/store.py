@@ -73,6 +73,9 @@ class PolicyInspector:
     def holdback_chars(self, stage: Stage) -> int | None:
         return self.loaded.holdback[stage]
 
+    def reads_encoded_runs(self, stage: Stage) -> bool:
+        return self.loaded.encoded_runs[stage]
+
     def inspects(self, stage: Stage) -> bool:
         return self.loaded.inspects[stage]
 

@@ -8,7 +8,10 @@ Every choice's content, and every tool call's arguments, is a channel classified
   the completion classifiers can make), so a finding that starts in released text lies wholly in
   the classified text: a finding split across any chunk boundary is seen whole before any of it
   is released. Each check also re-reads `holdback - 1` characters before the first unreleased
-  one (text released early by `max_holdback_ms` may hold the start of a finding). Redactions
+  one (text released early by `max_holdback_ms` may hold the start of a finding). When a
+  classifier reads encoded runs decoded (`decoded: true`), a finding covers a whole base64 or hex
+  run: a run is then held until it ends (at most RUN_CHARS characters), and each window starts
+  where a run going on at its start began (`Channel.run_start`). Redactions
   are masked in the released text, across chunk boundaries. Checks run when at least
   `check_chars` new characters can be released (the first one at once, for time to first
   token), at the end of a choice, and when held text reaches `max_holdback_ms`: then classified
@@ -80,6 +83,9 @@ class StreamGuard:
         # a finding whose first character is released must end inside the classified text: with
         # findings at most `holdback` long, holding back `holdback - 1` characters is enough
         self.held = None if self.holdback is None else max(0, self.holdback - 1)
+        # a classifier reading encoded runs decoded finds a key anywhere in a base64 run: such a
+        # run is held back, and re-read, whole (see Channel.run_start)
+        self.runs = inspector.reads_encoded_runs(Stage.COMPLETION)
         self._channels: dict[tuple[int, str, int], Channel] = {}
         self._choices: dict[int, bool] = {}        # choice index -> finished
         self._frame: Json = {}
@@ -135,7 +141,8 @@ class StreamGuard:
             return await self._check(due, _to_end)
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
-            cut = max(ch.word_cut(), ch.overdue(now, 2 * self.max_s))
+            words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
+            cut = max(words, ch.overdue(now, 2 * self.max_s))
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 
@@ -224,7 +231,8 @@ class StreamGuard:
         return ch.released == 0 or ch.end - ch.checked >= self.check_chars
 
     def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
-        return straddle(ch.end - (self.held or 0), spans)
+        cut = ch.end - (self.held or 0)
+        return straddle(ch.run_start(cut) if self.runs else cut, spans)
 
     async def _flush(self, channels: list[Channel]) -> bytes:
         waiting = [ch for ch in channels if ch.pending or ch.checked < ch.end]
@@ -238,7 +246,7 @@ class StreamGuard:
         segments: list[Segment] = []
         for ch in channels:
             since = ch.released if self.mode == BUFFERED else ch.checked
-            start, text = ch.window(since, self.holdback)
+            start, text = ch.window(since, self.holdback, self.runs)
             starts.append(start)
             segments.append(Segment(text, ch.role, ch.number, Stage.COMPLETION))
         decision = await self.inspector.inspect(Stage.COMPLETION, segments)
@@ -257,7 +265,7 @@ class StreamGuard:
             if self.mode == BUFFERED:
                 parts = ch.release(cut, spans, decision.mask)
                 out.extend(self._emit(ch, parts, now))
-            ch.trim(self.holdback)
+            ch.trim(self.holdback, self.runs)
         return b"".join(out)
 
     def _emit(self, ch: Channel, parts: list[Part], now: float) -> list[bytes]:

@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from guard.classify.decode.runs import run_start
 from guard.redaction import merge_spans
 from guard.types import Span
 
@@ -82,21 +83,31 @@ class Channel:
         if not hold:
             self.released = self.end
 
-    def window(self, since: int, overlap: int | None) -> tuple[int, str]:
+    def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str]:
         """The text to classify so that every finding touching [since, end) lies wholly inside:
-        it starts `overlap - 1` characters before `since` (or at the start, when unbounded)."""
+        it starts `overlap - 1` characters before `since` (or at the start, when unbounded), and
+        with `runs` at the start of an encoded run going on there."""
         start = self.base if overlap is None else max(self.base, since - max(0, overlap - 1))
+        if runs:
+            start = self.run_start(start)
         return start, self.text[start - self.base:]
+
+    def run_start(self, at: int) -> int:
+        """Where the encoded run that offset `at` falls inside begins (`at` when none does)."""
+        return self.base + run_start(self.text, at - self.base)
 
     def mark_checked(self) -> None:
         self.checked = self.end
         self.unchecked_since = None
 
-    def trim(self, overlap: int | None) -> None:
-        """Forget text no future window needs (unbounded classifiers need all of it)."""
+    def trim(self, overlap: int | None, runs: bool = False) -> None:
+        """Forget text no future window needs (unbounded classifiers need all of it; with `runs`,
+        an encoded run going on where the next window starts is kept whole)."""
         if overlap is None:
             return
         keep = max(self.base, min(self.released, self.checked) - max(0, overlap - 1))
+        if runs:
+            keep = self.run_start(keep)
         if keep > self.base:
             self.text = self.text[keep - self.base:]
             self.base = keep

@@ -55,8 +55,8 @@ class PiiConfig(BaseModel):
     entities:      which kinds of PII to look for.
     phone_regions: ISO country codes used to read phone numbers written without a `+` prefix.
     decoded:       also look inside encoded runs and ciphers (an address in base64; see
-                   guard/classify/decode/); a finding there covers the whole run, and a stream is
-                   then held back whole. Default off.
+                   guard/classify/decode/); a finding there covers the whole run, and a stream
+                   holds an encoded run back until it ends (at most 8,192 characters). Default off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -77,7 +77,8 @@ class SecretsConfig(BaseModel):
     min_entropy_bits: bits per character a generic value of 16+ characters needs to count.
     decoded:          also look inside encoded runs and ciphers (a key in base64 or hex; see
                       guard/classify/decode/); a finding there covers the whole run, and a stream
-                      is then held back whole. Default off.
+                      holds an encoded run back until it ends (at most 8,192 characters).
+                      Default off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -37,6 +37,8 @@ _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}")
 RUNS_READ = 4  # encoded runs decoded per text, at most
 RUN_CHARS = 8192  # of each run
+_NEAR_CHARS = 256  # `run_start` looks this far back first, then RUN_CHARS
+_AFTER_CHARS = 96  # and this far ahead: enough for the shortest run of any kind to show
 
 MORSE = dict(
     zip(
@@ -64,6 +66,25 @@ def encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
         plain = _DECODERS[kind](chunk[:RUN_CHARS])
         if plain is not None:
             yield kind, match.start(), match.end(), plain
+
+
+def run_start(text: str, at: int) -> int:
+    """Where the encoded run that `at` falls inside begins (`at` itself when it falls inside none):
+    a stream holds such a run back, or re-reads it, whole, since what decodes is the run, not a
+    window of it. At most RUN_CHARS back, what `encoded` decodes of a run anyway; a run still
+    being written counts as soon as it looks like one, whatever it will decode to."""
+    if not 0 < at < len(text):
+        return at
+    # the characters after `at` only decide whether a run goes on past it
+    for reach in (_NEAR_CHARS, RUN_CHARS):
+        lo = max(0, at - reach)
+        chunk = text[lo:at + _AFTER_CHARS]
+        runs = ENCODED_RUN if _utf8(chunk) else _ENCODED_RUN
+        start = next((lo + m.start() for m in runs.finditer(chunk) if lo + m.start() < at < lo + m.end()), at)
+        # a run found right where the look-back began may have begun before: look further back
+        if start == at or start - lo > _AFTER_CHARS or lo == 0:
+            return start
+    return start
 
 
 def _utf8(text: str) -> bool:

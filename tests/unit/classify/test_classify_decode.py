@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from guard.classify.decode import as_read, find_readings, readings
+from guard.classify.decode.runs import RUN_CHARS, run_start
 from guard.classify.evasion import TRANSFORMS
 from guard.classify.models.loader import load_model
 from tests.unit.classify.builtin_helpers import classify
@@ -192,3 +193,36 @@ def test_a_long_text_is_read_at_its_head_and_tail() -> None:
     encoded = base64.b64encode(REQUEST.encode()).decode()
     assert REQUEST in readings(padding + encoded)
     assert any(REQUEST in r for r in readings(padding + codecs.encode(REQUEST, "rot13")))
+
+
+@pytest.mark.parametrize("name", ["binary", "hex", "base64", "base32", "percent", "entities", "escapes",
+                                  "morse"])
+def test_a_stream_finds_where_an_encoded_run_began(name: str) -> None:
+    """`run_start` gives the start of the run a position falls inside, however far back (up to
+    RUN_CHARS), and whatever kind; a position in prose, or at either end, is its own start."""
+    run = _written(name, " ".join([REQUEST] * 12))
+    text = f"{PREAMBLE}{run} and that is all."
+    begin = len(PREAMBLE)
+    for at in (begin + 1, begin + len(run) // 2, begin + len(run) - 2):
+        assert run_start(text, at) == begin, at
+    assert run_start(text, 10) == 10
+    assert run_start(text, len(text) - 3) == len(text) - 3
+    assert run_start(text, 0) == 0 and run_start(text, len(text)) == len(text)
+
+
+def test_run_start_looks_back_at_most_run_chars() -> None:
+    """A run longer than what is decoded of one is followed back RUN_CHARS characters, no more."""
+    text = "Here: " + base64.b64encode(b"\x00\x01" * RUN_CHARS).decode()
+    at = len(text) - 10
+    assert run_start(text, at) == at - RUN_CHARS
+
+
+@given(st.text(st.characters(exclude_categories=[]), max_size=300)
+       | st.lists(st.sampled_from(["0", "1", " ", "A", "z", "+", "%4", "&#104;", "\\u0068", ".-", "\ud800"]))
+       .map("".join), st.integers(min_value=-5, max_value=305))
+@settings(max_examples=300, deadline=None)
+def test_run_start_takes_any_text(text: str, at: int) -> None:
+    """Any text (lone surrogates too) and position: an offset no later than the position, never
+    before RUN_CHARS back."""
+    start = run_start(text, at)
+    assert start == at or max(0, at - RUN_CHARS) <= start < at

@@ -93,9 +93,11 @@ def test_decoded_finds_a_key_inside_an_encoded_run(encode) -> None:  # type: ign
     assert found(verdict, text) == [("secret:aws_access_key_id", payload)]
 
 
-def test_decoded_lifts_the_bound_on_a_finding() -> None:
-    """A finding in a decoded run is as long as the run, so a stream must be held back whole."""
+def test_decoded_asks_streams_to_hold_encoded_runs() -> None:
+    """A finding in a decoded run is as long as the run: a classifier reading them says so, and
+    keeps its bound for everything else."""
     from guard.classify.builtin.secrets import SecretsClassifier, SecretsConfig
 
-    assert SecretsClassifier("s", SecretsConfig()).max_match_chars == 320
-    assert SecretsClassifier("s", SecretsConfig(decoded=True)).max_match_chars is None
+    plain, decoded = SecretsClassifier("s", SecretsConfig()), SecretsClassifier("s", SecretsConfig(decoded=True))
+    assert plain.max_match_chars == decoded.max_match_chars == 320
+    assert decoded.reads_encoded_runs and not plain.reads_encoded_runs

@@ -1,0 +1,128 @@
+"""The stream guard with a classifier that reads encoded runs decoded (`secrets` with `decoded:
+true`): a key inside a base64 or binary run longer than the hold-back is found before any of the
+run reaches the client, while ordinary text keeps the usual hold-back."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from guard.classify.builtin.secrets import SecretsClassifier, SecretsConfig
+from guard.classify.decode.runs import RUN_CHARS
+from guard.proxy.stream_guard import StreamGuard
+from guard.types import Action, Stage
+from tests.unit.proxy.test_stream_guard import CHAT, CTX, chat_stream, receive, run
+from tests.unit.proxy.test_stream_guard_inspector import ListRecorder, PatternInspector, inspector
+
+SAID = ("These are the settings for the staging deploy, with the bucket, the region and the "
+        "retention rules written out in full. ") * 4 + "The deploy key is AKIAIOSFODNN7EXAMPLE, keep it safe."
+ENCODINGS = {
+    "base64": lambda b: base64.b64encode(b).decode(),
+    "binary": lambda b: " ".join(f"{x:08b}" for x in b),
+}
+
+
+@dataclass
+class DecodingInspector(PatternInspector):
+    """The test policy over the real `secrets` classifier reading decoded runs; `runs` says
+    whether it tells the stream so (False: as a policy did before runs were held)."""
+
+    runs: bool = True
+
+    def reads_encoded_runs(self, stage: Stage) -> bool:
+        return self.runs
+
+
+def decoding(*, runs: bool = True, **kwargs: Any) -> DecodingInspector:
+    base = inspector(**kwargs)
+    return DecodingInspector(rules=base.rules, stream=base.stream,
+                             classifiers=(SecretsClassifier("secrets", SecretsConfig(decoded=True)),),  # type: ignore[arg-type]
+                             runs=runs)
+
+
+def pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("check_chars", [8, 64])
+async def test_a_key_in_a_long_encoded_run_is_cut_before_any_of_the_run_is_sent(
+        encoding: str, check_chars: int) -> None:
+    """The run is over twice the 320-character hold-back and the key comes at its end: no
+    character of the run is released; the cut is recorded at the run's start."""
+    run_text = ENCODINGS[encoding](SAID.encode())
+    assert len(run_text) > 2 * 320
+    prefix = "Here is the file, encoded as you asked: "
+    recorder = ListRecorder()
+    got, guard = await run(chat_stream(pieces(prefix + run_text + " Done.", 4)),
+                           decoding(check_chars=check_chars), recorder=recorder)
+    assert guard.cut and got.finish == {0: "content_filter"}
+    assert prefix.startswith(got.text[0])
+    ((kind, details),) = recorder.events
+    assert (kind, details["rule"], details["offset"]) == ("stream_cut", "no-secrets", len(prefix))
+
+
+async def test_without_holding_runs_the_key_leaks() -> None:
+    """The control: the same classifier with the stream not told sees the run only in windows of
+    the hold-back, none of which decodes, and the key goes out encoded (what holding runs stops)."""
+    text = "Here is the file, encoded as you asked: " + base64.b64encode(SAID.encode()).decode()
+    got, guard = await run(chat_stream(pieces(text, 4)), decoding(runs=False))
+    assert not guard.cut and got.text[0] == text
+
+
+async def test_a_key_in_a_long_run_is_masked_whole() -> None:
+    """Redact instead of block: the whole run comes out as one mask, the text around it intact."""
+    run_text = base64.b64encode(SAID.encode()).decode()
+    text = f"Encoded: {run_text} That is all."
+    got, guard = await run(chat_stream(pieces(text, 5)), decoding(secret=Action.REDACT))
+    assert not guard.cut
+    assert got.text[0] == "Encoded: [REDACTED:secret:aws_access_key_id] That is all."
+
+
+async def test_a_harmless_run_is_held_until_it_ends_then_sent_whole() -> None:
+    """A run that decodes to nothing secret is held while it grows, released once it ends, and
+    ordinary text after it keeps the usual hold-back."""
+    run_text = base64.b64encode(("An ordinary paragraph about the weather. " * 20).encode()).decode()
+    text = f"Encoded: {run_text} " + "and then plain words follow for a while " * 12
+    guard = StreamGuard(CHAT, decoding(check_chars=8), CTX, ListRecorder())
+    sent, received = "", 0
+    run_end = text.index(run_text) + len(run_text)
+    for event in chat_stream(pieces(text, 4))[1:-2]:
+        sent += receive(await guard.feed(event)).text.get(0, "")
+        received += 4
+        if received < run_end:
+            assert len(sent) <= len("Encoded: "), received
+    assert len(sent) >= len(text) - 319 - 8
+    assert text.startswith(sent)
+    sent += receive(await guard.finish()).text.get(0, "")
+    assert sent == text
+
+
+async def test_a_run_past_the_decoding_limit_is_not_held_whole() -> None:
+    """What is decoded of a run is its first RUN_CHARS characters: a longer run is held at most
+    that far, so a stream of base64 keeps moving."""
+    run_text = base64.b64encode(b"\x00\x01" * RUN_CHARS).decode()
+    guard = StreamGuard(CHAT, decoding(check_chars=64), CTX, ListRecorder())
+    sent, received, most_held = "", 0, 0
+    for event in chat_stream(pieces(run_text, 16))[1:-2]:
+        sent += receive(await guard.feed(event)).text.get(0, "")
+        received += 16
+        most_held = max(most_held, received - len(sent))
+    assert len(sent) > 0
+    assert RUN_CHARS <= most_held <= RUN_CHARS + 320 + 64 + 16 + 256
+
+
+async def test_optimistic_rereads_the_run_and_cuts_when_the_key_arrives() -> None:
+    """Optimistic mode sends the run as it comes (what it always trades), but every check re-reads
+    the run from its start, so the stream is still cut once the key is in it."""
+    run_text = base64.b64encode(SAID.encode()).decode()
+    text = f"Encoded: {run_text} " + "and then more words " * 20
+    recorder = ListRecorder()
+    got, guard = await run(chat_stream(pieces(text, 4)), decoding(mode="optimistic", check_chars=8),
+                           recorder=recorder)
+    assert guard.cut and got.finish == {0: "content_filter"}
+    assert len(got.text[0]) < len(text) - 20 * len("and then more words ")
+    assert recorder.events[0][1]["offset"] == len("Encoded: ")
