@@ -4,11 +4,15 @@ run reaches the client, while ordinary text keeps the usual hold-back."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.classify.builtin.secrets import SecretsClassifier, SecretsConfig
 from guard.classify.decode.runs import RUN_CHARS
@@ -126,3 +130,22 @@ async def test_optimistic_rereads_the_run_and_cuts_when_the_key_arrives() -> Non
     assert guard.cut and got.finish == {0: "content_filter"}
     assert len(got.text[0]) < len(text) - 20 * len("and then more words ")
     assert recorder.events[0][1]["offset"] == len("Encoded: ")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=48), min_size=1, max_size=80), st.booleans())
+def test_any_chunking_masks_the_run_whole_or_sends_it_whole(sizes: list[int], key: bool) -> None:
+    """Chunks of any sizes (the run's start and end falling anywhere in them): a run hiding a key
+    comes out as one mask and the prose around it intact; a harmless run comes out as it went in."""
+    said = SAID if key else SAID.replace("AKIAIOSFODNN7EXAMPLE", "in the vault")
+    run_text = base64.b64encode(said.encode()).decode()
+    text = f"Here it is: {run_text} and that is the file you asked for."
+    chunks, at = [], 0
+    for size in itertools.cycle(sizes):
+        if at >= len(text):
+            break
+        chunks.append(text[at:at + size])
+        at += size
+    got, guard = asyncio.run(run(chat_stream(chunks), decoding(secret=Action.REDACT, check_chars=16)))
+    assert not guard.cut
+    assert got.text[0] == (text.replace(run_text, "[REDACTED:secret:aws_access_key_id]") if key else text)
