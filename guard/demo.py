@@ -53,7 +53,6 @@ class Tour:
             raw = await response.text()
             return response.status, dict(response.headers), raw
 
-
     async def joined(self, incident_id: str) -> str:
         """What an incident's verdicts were read with, from the admin API (the journal writer
         records off the request path: asked again for up to two seconds)."""
