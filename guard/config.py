@@ -92,11 +92,14 @@ class CacheSettings(Strict):
     should cost a classification.
 
     max_entries: verdicts kept in process (least recently used evicted first).
+    max_chars:   and at most this many characters of the texts they are for (a bound on memory
+                 whatever the texts' length: about 64 MB of ASCII text by default).
     shared:      also keep verdicts in Redis (`redis_url`), shared by every replica.
     ttl_s:       seconds a verdict lives in Redis.
     """
 
     max_entries: int = Field(50_000, ge=0)
+    max_chars: int = Field(64_000_000, ge=0)
     shared: bool = False
     ttl_s: int = Field(3600, gt=0)
 

@@ -64,6 +64,11 @@ class Slot:
         self.rows[key] = (index, tuple(row))
 
 
+def _chars(key: tuple[str, str, str, tuple[str, ...]]) -> int:
+    """What a slot's key counts against `max_chars`: its text and the turns before it."""
+    return len(key[2]) + sum(map(len, key[3]))
+
+
 def text_digest(text: str) -> str:
     """A 128-bit hash of a segment's text (surrogates survive: clients send broken JSON too)."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -99,6 +104,10 @@ class VerdictCache:
 
     max_entries:     segments kept in process (each with the verdicts of every classifier
                      config that saw it); the least recently used go first.
+    max_chars:       and at most this many characters of their texts (and the turns before
+                     them), so long texts cannot fill memory under max_entries: a slow stream
+                     re-checked whole, pasted documents. A text longer than that alone is kept
+                     alone.
     redis:           a redis.asyncio client shared by the replicas, or None.
     ttl_s:           seconds an entry lives in Redis.
     redis_timeout_s: seconds a Redis look-up may take before it counts as a miss.
@@ -108,12 +117,15 @@ class VerdictCache:
         self,
         max_entries: int = 50_000,
         *,
+        max_chars: int = 64_000_000,
         redis: Redis | None = None,
         ttl_s: int = 3600,
         redis_timeout_s: float = 0.05,
         prefix: str = "guard:verdict:",
     ) -> None:
         self.max_entries = max_entries
+        self.max_chars = max_chars
+        self.chars = 0  # of the keys in _slots
         self.redis = redis
         self.ttl_s = ttl_s
         self.redis_timeout_s = redis_timeout_s
@@ -137,8 +149,9 @@ class VerdictCache:
             slot = entries.get(key)
             if slot is None:
                 slot = entries[key] = Slot()
-                if len(entries) > self.max_entries:
-                    entries.popitem(last=False)
+                self.chars += _chars(key)
+                while len(entries) > self.max_entries or (self.chars > self.max_chars and len(entries) > 1):
+                    self.chars -= _chars(entries.popitem(last=False)[0])
             else:
                 entries.move_to_end(key)
             found.append(slot)

@@ -28,7 +28,8 @@ def attach(components: Components) -> PolicyStore | None:
         return None
     shared = redis.from_url(settings.redis_url) if settings.redis_url and settings.cache.shared \
         else None
-    cache = VerdictCache(settings.cache.max_entries, redis=shared, ttl_s=settings.cache.ttl_s)
+    cache = VerdictCache(settings.cache.max_entries, max_chars=settings.cache.max_chars, redis=shared,
+                         ttl_s=settings.cache.ttl_s)
     store = PolicyStore(settings.policies, ClassifierRunner(components.metrics, cache),
                         components.metrics)
     components.policies = store

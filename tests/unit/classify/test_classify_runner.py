@@ -181,6 +181,20 @@ def test_lru_is_bounded() -> None:
     assert slot("a").verdicts and not slot("b").verdicts
 
 
+def test_lru_is_bounded_in_characters_too() -> None:
+    """Long texts are evicted by their characters (turns included) before max_entries is reached;
+    the newest stays even when it alone is over the budget."""
+    cache = VerdictCache(100, max_chars=1000)
+    for letter in "abcd":
+        cache.slots("prompt", segments(letter * 300))
+    assert len(cache) == 3 and cache.chars == 900
+    cache.slots("prompt", [Segment("e" * 50, "user", 0, Stage.PROMPT, ("f" * 300,))])
+    assert len(cache) == 3 and cache.chars == 950  # "b" went: "e" counts its turn
+    cache.slots("prompt", segments("g" * 5000))
+    assert len(cache) == 1 and cache.chars == 5000
+    assert not cache.slots("prompt", segments("a" * 300))[0].verdicts
+
+
 async def test_gated_classifier_runs_only_when_its_gate_opens(metrics: Metrics) -> None:
     """A gated classifier waits for its gate and runs, on every segment, only when the gate scored
     at least min_score on one of them; each check is counted as run or skipped."""
