@@ -16,7 +16,7 @@ from guard.policy.loader import LoadedPolicy, PolicySet, load_policies
 from guard.policy.model import Condition
 from guard.policy.testing import CaseResult, CaseRunner, iter_cases
 from guard.redaction import apply_redactions
-from guard.types import Decision, GuardContext, Segment, Stage, Verdict
+from guard.types import Decision, GuardContext, Segment, Span, Stage, Verdict
 
 EPILOG = """examples:
   guard policy check policies/                 # validate every policy; exit 1 with the errors
@@ -237,7 +237,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         for span in verdict.spans:
             found = segment.text[span.start:span.end]
             shown = found if len(found) <= 40 else found[:37] + "..."
-            lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}")
+            lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}"
+                         + _decoded_from(segment.text, span))
     lines += ["", "rules:"]
     matched = {m.rule: m for m in decision.matches}
     for compiled in loaded.compiled.rules:
@@ -279,6 +280,14 @@ def _leaning(loaded: LoadedPolicy, name: str, text: str) -> str:
              for gram, added in model.leaning(read)]
     decoded = "" if read == text else f"(read decoded: {read[:60]!r}) "
     return decoded + ", ".join(shown)
+
+
+def _decoded_from(text: str, span: Span) -> str:
+    """A note, " (found decoded, KIND)", when the span is an encoded run a finding was read in."""
+    from guard.classify.decode import find_readings
+
+    kinds = [r.kind for r in find_readings(text) if (r.start, r.end) == (span.start, span.end)]
+    return f" (found decoded, {kinds[0]})" if kinds else ""
 
 
 def _missing(loaded: LoadedPolicy, name: str, verdicts: list[Verdict]) -> str:

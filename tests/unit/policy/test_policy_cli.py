@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import textwrap
 from pathlib import Path
 
@@ -125,6 +126,19 @@ def test_explain_shows_verdicts_rules_and_why(pack: Path,
     assert "MATCHED  mask-mail  [redact/enforce, medium]  when classifier=mails" in out
     assert "because: mails (pii:email, regex; score 1.00)" in out
     assert "decision: redact" in out and "redacted: forbidden: [REDACTED:pii:email]" in out
+
+
+def test_explain_says_when_a_span_was_found_decoded(capsys: pytest.CaptureFixture[str]) -> None:
+    """A key found inside a base64 run (the default pack reads runs decoded) is shown as the run,
+    and said to be found decoded; a key written plainly is not."""
+    default = Path(__file__).resolve().parents[3] / "policies" / "default.yaml"
+    run = base64.b64encode(b"my key is AKIAIOSFODNN7EXAMPLE, keep it").decode()
+    assert main(["policy", "explain", "--policy", str(default), "--text", f"use this: {run}"]) == 0
+    out = capsys.readouterr().out
+    assert f"span 10-{10 + len(run)} secret:aws_access_key_id: '{run[:37]}...' (found decoded, base64)" in out
+    assert main(["policy", "explain", "--policy", str(default), "--text", "key AKIAIOSFODNN7EXAMPLE"]) == 0
+    out = capsys.readouterr().out
+    assert "span 4-24 secret:aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE'\n" in out
 
 
 def test_explain_shows_what_a_trained_model_leaned_on(
