@@ -93,8 +93,11 @@ class ClassifierRunner:
             return []
         cache = self.cache
         known = self._lookup(classifiers, segments, stage)
-        if cache is not None and cache.redis is not None:
-            await self._shared_lookup(classifiers, stage, known)
+        if cache is not None:
+            self.metrics.classifier_cache_texts.set(len(cache))
+            self.metrics.classifier_cache_chars.set(cache.chars)
+            if cache.redis is not None:
+                await self._shared_lookup(classifiers, stage, known)
         # Small batches for local classifiers run inline: their scan takes microseconds, less
         # than a task and a timer would; everything else runs as concurrent tasks.
         fresh: list[list[Verdict]] = [[] for _ in classifiers]

@@ -109,6 +109,16 @@ class Metrics:
             "guard_classifier_cache_total", "Verdict cache look-ups by result (hit, miss).",
             ["classifier", "result"], registry=r,
         )
+        self.classifier_cache_texts = Gauge(
+            "guard_classifier_cache_texts",
+            "Texts the in-process verdict cache holds (at most cache.max_entries).",
+            registry=r, multiprocess_mode="livesum",
+        )
+        self.classifier_cache_chars = Gauge(
+            "guard_classifier_cache_chars",
+            "Characters of the texts the in-process verdict cache holds (at most cache.max_chars).",
+            registry=r, multiprocess_mode="livesum",
+        )
         self.classifier_gated = Counter(
             "guard_classifier_gated_total",
             "Checks of a gated classifier by result: run (its gate opened) or skipped.",

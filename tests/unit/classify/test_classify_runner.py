@@ -195,6 +195,18 @@ def test_lru_is_bounded_in_characters_too() -> None:
     assert not cache.slots("prompt", segments("a" * 300))[0].verdicts
 
 
+async def test_cache_size_is_exported(metrics: Metrics) -> None:
+    """The gauges follow what the in-process cache holds, evictions included."""
+    runner = ClassifierRunner(metrics, VerdictCache(100, max_chars=10))
+    echo = configured(Echo("a"))
+    await runner.run([echo], segments("abcd", "efg"), Stage.PROMPT)
+    assert sample(metrics, "guard_classifier_cache_texts") == 2
+    assert sample(metrics, "guard_classifier_cache_chars") == 7
+    await runner.run([echo], segments("hijkl"), Stage.PROMPT)
+    assert sample(metrics, "guard_classifier_cache_texts") == 2  # "abcd" went
+    assert sample(metrics, "guard_classifier_cache_chars") == 8
+
+
 async def test_gated_classifier_runs_only_when_its_gate_opens(metrics: Metrics) -> None:
     """A gated classifier waits for its gate and runs, on every segment, only when the gate scored
     at least min_score on one of them; each check is counted as run or skipped."""
