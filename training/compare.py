@@ -60,6 +60,7 @@ V21_CODE = dataclasses.replace(VERSION_19, attack_code=3000)
 V21_CLAIMS_CODE = dataclasses.replace(V21_CLAIMS, attack_code=3000)
 V25_FRAGMENTS = dataclasses.replace(V21_CLAIMS_CODE, fragments=4000)
 V25_POLITE = dataclasses.replace(V25_FRAGMENTS, polite_frames=True)
+REFRAMED = dataclasses.replace(SHIPPED, reframed=3000)
 V21_CLAIMS_BOTH = dataclasses.replace(V21_CLAIMS, persuasion=3000, attack_code=3000)
 V20_SPECIALIST_075 = dataclasses.replace(VERSION_19, specialist=0.75)
 V20_SPECIALIST_1 = dataclasses.replace(VERSION_19, specialist=1.0)
@@ -373,6 +374,7 @@ VARIANTS: list[Variant] = [(*v, 40000) for v in _UP_TO_VERSION_7] + [
     _since_version_7("version 22 + harmless fragments (version 25)", V25_FRAGMENTS),
     _since_version_7("version 25 + how-to questions asked again in polite frames (version 26, shipped)",
                      V25_POLITE),
+    _since_version_7("version 26 + reframed requests beside harmless twins in their frames", REFRAMED),
     _since_version_7("version 21 + requests_claims + requests_persuasion + requests_code", V21_CLAIMS_BOTH),
     _since_version_7("version 20, the specialist at weight 0.75", V20_SPECIALIST_075),
     _since_version_7("version 20, the specialist at weight 1", V20_SPECIALIST_1),

@@ -214,6 +214,10 @@ class Recipe:
     fragments:           harmless fragments (count): one piece of a harmless question or everyday
                          message cut into two to four pieces ("to me baby", "a way out"), as
                          negatives; without them a few words alone score high.
+    reframed:            hand-written requests in the frames harmless near-copies of harmful ones take
+                         (fiction, history, defensive or owner-authorised tasks, the lawful version,
+                         awareness and prevention, speculation), each harmful one beside a harmless
+                         twin in the same frame (training/reframed/; count of rows drawn).
     """
 
     styled_benign: int = 0
@@ -280,6 +284,7 @@ class Recipe:
     group_weights: tuple[tuple[str, float], ...] = ()
     fragments: int = 0
     polite_frames: bool = False
+    reframed: int = 0
 
 
 # The train rows the specialist regression learns from: the rows written in pairs or against a
@@ -287,6 +292,7 @@ class Recipe:
 # ordinary messages, but not the public benchmarks, red-team openings, NQ questions or other languages.
 SPECIALIST_GROUPS = (
     "own/contrast",
+    "own/reframed",
     "own/howto",
     "own/requests",
     "own/everyday",
@@ -928,6 +934,7 @@ def _harmful_train(
     pos += hand_written_labelled("requests_persuasion", recipe.persuasion, seed)  # both labels
     pos += hand_written_labelled("requests_code", recipe.attack_code, seed)  # both labels
     pos += hand_written_labelled("futures", recipe.futures, seed)  # both labels
+    pos += hand_written_labelled("reframed", recipe.reframed, seed)  # both labels
     rows_so_far = _typed_questions(pos + neg, seed) if recipe.typed_questions else pos + neg
     rows_so_far += fragments(rows_so_far, recipe.fragments, seed)
     return rows_so_far + (politely_asked(rows_so_far, seed) if recipe.polite_frames else [])
