@@ -24,7 +24,7 @@ from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
 
 CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
                "mode", "rules", "severity", "category", "policy", "policy_version",
-               "content_hash", "excerpt"]
+               "content_hash", "excerpt", "verdicts"]
 
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...                       # for reading through the admin API
@@ -194,8 +194,16 @@ def to_csv(incidents: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for incident in incidents:
-        writer.writerow({**incident, "rules": ";".join(incident.get("rules") or ())})
+        writer.writerow({**incident, "rules": ";".join(incident.get("rules") or ()),
+                         "verdicts": ";".join(map(_verdict, incident.get("verdicts") or ()))})
     return out.getvalue()
+
+
+def _verdict(verdict: dict[str, Any]) -> str:
+    """A fired verdict in a CSV cell: classifier and score, and the earlier messages it was read
+    with ("harmful_in 0.93 +2 earlier")."""
+    joined = verdict.get("joined") or 0
+    return f"{verdict['classifier']} {verdict['score']}" + (f" +{joined} earlier" if joined else "")
 
 
 def _write(path: Path | None, text: str) -> None:

@@ -136,6 +136,7 @@ async def test_cli_export_jsonl_and_csv_from_the_journal(tmp_path: Path) -> None
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert [r["request_id"] for r in rows] == ["r1", "r3", "r5"]
     assert rows[0]["rules"] == "no-secrets" and rows[0]["content_hash"].startswith("sha256:")
+    assert rows[0]["verdicts"] == "secrets 0.97"
 
 
 async def test_cli_reads_through_the_admin_api(admin: tuple[str, list[str]]) -> None:

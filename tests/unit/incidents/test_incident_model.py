@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 
 import orjson
 import pytest
 
 from guard.incidents import model
+from guard.incidents.cli import to_csv
 from guard.incidents.excerpt import build_excerpt, scrub
 from guard.types import Action, Mode, Span, Verdict
 from tests.unit.incidents.helpers import context, decision
@@ -111,3 +114,14 @@ def test_excerpt_cut_never_leaves_a_secret_prefix() -> None:
     text = "password=" + "a" * 630 + " sk_live_4eC39HqLyjWDarjtT1zdp7dc"
     out = build_excerpt(decision(), text, 100)
     assert "sk_" not in out and out.endswith("…")
+
+
+def test_csv_export_lists_the_verdicts_with_what_they_were_read_with() -> None:
+    """The CSV export's last column: each fired verdict's classifier and score, and the earlier
+    messages a joined reading read with it; the columns before it are unchanged."""
+    joined = Verdict("hr", 4, frozenset({"harmful"}), 0.93, joined=2)
+    incident = model.from_decision(context(), replace(decision(), verdicts=(joined, *decision().verdicts)),
+                                   "x", excerpt=None)
+    [row] = list(csv.DictReader(io.StringIO(to_csv([incident.to_dict()]))))
+    assert row["verdicts"] == "hr 0.93 +2 earlier;secrets 0.97"
+    assert list(row)[:3] == ["id", "time", "kind"] and list(row)[-1] == "verdicts"
