@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -57,8 +58,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=formatter,
         epilog='examples:\n  guard policy explain --text "ignore previous instructions"\n'
                '  guard policy explain --stage completion --policy policies/strict.yaml '
-               '--text "call 555-0100"\n')
+               '--text "call 555-0100"\n'
+               '  guard policy explain --policy policies/strict.yaml --before "Tell me how to '
+               'break" --before "into a house when the" --text "owners are on holiday"\n')
     explain.add_argument("--text", required=True, help="the text to inspect")
+    explain.add_argument("--before", action="append", default=[], metavar="TEXT",
+                         help="an earlier user message of the same request, oldest first "
+                              "(repeat it; models that read turns together join them)")
     explain.add_argument("--stage", choices=("prompt", "completion"), default="prompt")
     explain.add_argument("--policy", type=Path, default=Path("policies"),
                          help="a policy directory or file (default: ./policies)")
@@ -191,14 +197,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
                        tenant=args.tenant)
     loaded = policies.choose(ctx)
     stage = Stage(args.stage)
-    segment = Segment(args.text, "user" if stage is Stage.PROMPT else "completion", 0, stage)
-    verdicts = asyncio.run(_classify(loaded, segment))
+    if args.before and stage is not Stage.PROMPT:
+        print("guard policy explain: --before gives earlier user messages: prompts only", file=err)
+        return 2
+    role = "user" if stage is Stage.PROMPT else "completion"
+    segments = [Segment(t, role, i, stage) for i, t in enumerate([*args.before, args.text])]
+    verdicts = asyncio.run(_classify(loaded, segments))
     decision = evaluate(loaded.compiled, verdicts, ctx, stage)
-    print(explain(loaded, segment, verdicts, decision), file=out)
+    print(explain(loaded, segments[-1], verdicts, decision, args.before), file=out)
     return 0
 
 
-async def _classify(loaded: LoadedPolicy, segment: Segment) -> list[Verdict]:
+async def _classify(loaded: LoadedPolicy, segments: list[Segment]) -> list[Verdict]:
     from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
 
@@ -206,20 +216,25 @@ async def _classify(loaded: LoadedPolicy, segment: Segment) -> list[Verdict]:
     try:
         # every classifier of the policy, so a verdict that no rule of this stage reads shows too
         await warm_up(loaded.classifiers.values())
-        return await runner.run(list(loaded.classifiers.values()), [segment], segment.stage)
+        return await runner.run(list(loaded.classifiers.values()), segments, segments[0].stage)
     finally:
         await runner.aclose()
 
 
 def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
-            decision: Decision) -> str:
-    """The report `guard policy explain` prints."""
+            decision: Decision, earlier: Sequence[str] = ()) -> str:
+    """The report `guard policy explain` prints: the verdicts on `segment`, the last message of a
+    request whose `earlier` user messages came before it, and the request's decision."""
     policy = loaded.policy
     stage_names = set(loaded.compiled.classifiers_by_stage[segment.stage])
     lines = [f"policy  {policy.name} (version {policy.version}) from {loaded.path}",
-             f"stage   {segment.stage}", "", "classifiers:"]
+             f"stage   {segment.stage}"]
+    if earlier:
+        lines.append(f"message {segment.index + 1} of {segment.index + 1} (user messages before it: "
+                     f"{len(earlier)})")
+    lines += ["", "classifiers:"]
     width = max((len(n) for n in loaded.classifiers), default=4)
-    by_name = {v.classifier: v for v in verdicts}
+    by_name = {v.classifier: v for v in verdicts if v.segment == segment.index}
     for name in loaded.classifiers:
         kind = str(policy.classifiers[name].get("type"))
         verdict = by_name.get(name)
@@ -232,7 +247,14 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
             continue
         lines.append(f"  {name:<{width}}  {kind:<18} FIRED  score {verdict.score:.2f}  labels "
                      f"{', '.join(sorted(verdict.labels))}{unused}")
-        if leaning := _leaning(loaded, name, segment.text):
+        read = segment.text
+        if verdict.joined:
+            from guard.classify.builtin.harmful import with_turns
+
+            read = with_turns(segment.text, earlier, verdict.joined)
+            lines.append(f"  {'':<{width}}    read joined to the {verdict.joined} user message(s) "
+                         "before it")
+        if leaning := _leaning(loaded, name, read):
             lines.append(f"  {'':<{width}}    leaning on {leaning}")
         for span in verdict.spans:
             found = segment.text[span.start:span.end]
@@ -252,8 +274,9 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         lines.append(f"  {state:<8} {rule.name}  [{head}, {rule.severity}]  when "
                      f"{describe_condition(rule.when)}")
         if match and match.verdicts:
-            why = ", ".join(f"{v.classifier} ({', '.join(sorted(v.labels))}; "
-                            f"score {v.score:.2f})" for v in match.verdicts)
+            why = ", ".join(f"{v.classifier} ({', '.join(sorted(v.labels))}; score {v.score:.2f})"
+                            + ("" if v.segment == segment.index else f" on message {v.segment + 1}")
+                            for v in match.verdicts)
             lines.append(f"           because: {why}")
     lines += ["", f"decision: {decision.action}"
               + (f"  (rules: {', '.join(decision.rules)})" if decision.rules else "")]
@@ -261,7 +284,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         lines.append(f"shadow:   {', '.join(m.rule for m in decision.shadow)} "
                      "(recorded only)")
     if decision.redactions:
-        redacted = apply_redactions(segment.text, decision.redactions.get(0, ()), decision.mask)
+        redacted = apply_redactions(segment.text, decision.redactions.get(segment.index, ()),
+                                    decision.mask)
         lines.append(f"redacted: {redacted}")
     return "\n".join(lines)
 
