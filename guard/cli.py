@@ -8,13 +8,17 @@ import importlib
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard import __version__
 from guard.errors import ConfigError, PolicyError
 
+if TYPE_CHECKING:
+    from guard.config import Settings
+
 EPILOG_SERVE = """examples:
   guard serve -c guard.yaml
+  guard serve -c guard.yaml --check     # validate config and policies, print a summary, exit
   GUARD_UPSTREAMS__DEFAULT__URL=http://127.0.0.1:11434 guard serve -c guard.yaml --workers 4
 """
 EPILOG_MOCK = """examples:
@@ -46,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-c", "--config", type=Path, help="guard.yaml (default: built-in defaults)")
     serve.add_argument("--workers", type=int, default=1,
                        help="processes sharing the listen port (SO_REUSEPORT); metrics merged")
+    serve.add_argument("--check", action="store_true",
+                       help="validate the configuration and every policy (models loaded), print "
+                            "what would run, and exit: 0 valid, 2 not (nothing is started)")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
@@ -110,6 +117,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from guard.observability.logging import configure_logging
 
     settings = load_config(args.config)
+    if args.check:
+        print(checked(settings, args.config))
+        return 0
     configure_logging(settings.log_level)
     if args.workers > 1:
         from guard.workers import run_workers
@@ -119,6 +129,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     run_async(serve(settings, reuse_port=args.reuse_port))
     return 0
+
+
+def checked(settings: Settings, path: Path | None) -> str:
+    """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
+    from guard.policy.cli import scope_of
+    from guard.policy.loader import load_policies
+
+    lines = [f"guard: configuration valid ({path or 'built-in defaults'})",
+             f"  listen {settings.listen}, admin {settings.admin_listen}"]
+    # (an upstream URL never holds credentials: the configuration refuses them)
+    lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
+    if settings.policies is None:
+        lines.append("  policies: none (every request is allowed unguarded)")
+    else:
+        policies = load_policies(settings.policies)
+        lines += [f"  policy {p.name} {p.policy.version} ({len(p.policy.rules)} rules, "
+                  f"{'default' if p is policies.default else scope_of(p)}) from {p.path}"
+                  for p in policies.policies]
+    lines.append(f"  incidents: state_dir {settings.state_dir}"
+                 + (", Redis" if settings.redis_url else ""))
+    return "\n".join(lines)
 
 
 def cmd_mock(args: argparse.Namespace) -> int:

@@ -96,7 +96,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{args.path}: invalid ({len(policies.errors)} error(s))", file=err)
         return 1
     for loaded in policies.policies:
-        scope = "default" if loaded is policies.default else _scope(loaded)
+        scope = "default" if loaded is policies.default else scope_of(loaded)
         print(f"ok  {loaded.path}  {loaded.name} {loaded.policy.version}  "
               f"{len(loaded.policy.rules)} rules  ({scope})", file=out)
         for warning in loaded.warnings:
@@ -105,7 +105,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scope(loaded: LoadedPolicy) -> str:
+def scope_of(loaded: LoadedPolicy) -> str:
+    """Whom a policy applies to: `default`, or its tenants, models and routes."""
     scope = loaded.policy.scope
     if scope is None:
         return "default"

@@ -84,3 +84,26 @@ def test_example_file_loads_and_documents_every_key() -> None:
     text = example.read_text()
     missing = [key for key in Settings.model_fields if f"\n{key}:" not in text]
     assert missing == []
+
+
+def test_serve_check_validates_and_starts_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`guard serve --check`: a valid configuration prints what would run and exits 0 without
+    listening; a bad policy or a bad key exits 2 with the same message `guard serve` gives."""
+    from guard.cli import main
+
+    repo_policies = Path(__file__).resolve().parents[2] / "policies"
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: {repo_policies}\nstate_dir: {tmp_path / 'state'}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert f"guard: configuration valid ({config})" in out and "listen 127.0.0.1:8000" in out
+    assert "policy default 2025.1 (7 rules, default)" in out and "tenants=consumer" in out
+    assert not (tmp_path / "state").exists()  # nothing was started or written
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\nrules: [{name: r, when: {classifier: c}, action: deny}]\n")
+    config.write_text(f"policies: {bad}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 2
+    assert "invalid policies" in capsys.readouterr().err
+    config.write_text("listen: nowhere\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 2
+    assert "invalid configuration" in capsys.readouterr().err
