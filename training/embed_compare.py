@@ -37,7 +37,7 @@ from guard.classify.models.loader import load_model
 from training import checkset, data, evaluate, synthetic
 from training.compare import pct, recall
 from training.embed import Embedder, distil
-from training.fit import SEED, fit
+from training.fit import SEED, class_balanced, fit
 
 Scorer = Callable[[Sequence[str]], list[float]]
 
@@ -49,17 +49,6 @@ class Variant:
     label: str
     score: Scorer
     fit_s: float
-
-
-def _balanced(labels: Sequence[int], weights: Sequence[float]) -> np.ndarray[Any, Any]:
-    # MLPClassifier has no class_weight: fold the balancing into the sample weights, like
-    # LogisticRegression(class_weight="balanced") does for the n-gram model.
-    y = np.asarray(labels)
-    w = np.asarray(weights, dtype=np.float64)
-    n = len(y)
-    for cls in (0, 1):
-        w[y == cls] *= n / (2 * (y == cls).sum())
-    return w
 
 
 def _unit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -101,7 +90,8 @@ def embedding_heads(pca: int, train: list[data.Example], weights: list[float]) -
             with warnings.catch_warnings():
                 # 200 epochs is the budget; a head that has not fully converged is still measured.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                mlp.fit(xs, y, sample_weight=_balanced(y, weights))
+                # MLPClassifier has no class_weight: the balancing goes into the sample weights
+                mlp.fit(xs, y, sample_weight=np.asarray(class_balanced(y, weights)))
             out.append(
                 Variant(f"pca {pca}, {pooled}, MLP {hidden}", scorer(mlp), time.perf_counter() - started)
             )

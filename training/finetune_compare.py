@@ -49,7 +49,7 @@ from guard.classify.models.loader import load_model
 from training import checkset, data, evaluate
 from training.compare import pct, recall
 from training.embed import minilm_dir
-from training.fit import SEED
+from training.fit import SEED, class_balanced
 
 MAX_TOKENS = 128
 OUT = Path(os.environ.get("GUARD_FINETUNE_OUT", "/tmp/guard-finetune"))  # noqa: S108  (scratch output)
@@ -97,13 +97,6 @@ def encode(tok: Tokenizer, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Te
     ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
     mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
     return ids, mask
-
-
-def class_balanced(labels: Sequence[int], weights: Sequence[float]) -> list[float]:
-    """Fitting weights times n / (2 * class count), as class_weight="balanced" does."""
-    n = len(labels)
-    count = {c: sum(1 for y in labels if y == c) for c in (0, 1)}
-    return [w * n / (2 * count[y]) for y, w in zip(labels, weights, strict=True)]
 
 
 def bucketed(lengths: Sequence[int], batch: int, rng: random.Random) -> list[list[int]]:

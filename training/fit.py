@@ -57,6 +57,13 @@ def bigram_grams(text: str) -> list[str]:
     return [f for f in features(text) if f[:2] == "b:"]
 
 
+def class_balanced(labels: Sequence[int], weights: Sequence[float]) -> list[float]:
+    """Fitting weights times n / (2 * class count), as class_weight="balanced" does."""
+    n = len(labels)
+    count = {c: sum(1 for y in labels if y == c) for c in (0, 1)}
+    return [w * n / (2 * count[y]) for y, w in zip(labels, weights, strict=True)]
+
+
 def fit(
     examples: Sequence[Example],
     *,

@@ -27,7 +27,7 @@ from guard.classify.models.loader import load_model
 from training import data, evaluate
 from training.compare import pct, recall
 from training.data import Example
-from training.fit import word_grams
+from training.fit import class_balanced, word_grams
 
 # (leaves, rounds): a small and a larger forest, both at learning rate 0.05.
 FORESTS = ((31, 400), (63, 800))
@@ -38,13 +38,6 @@ WEIGHTS = (0.25, 0.5, 1.0, 2.0, None)
 def _logit(p: float) -> float:
     p = min(max(p, 1e-12), 1 - 1e-12)
     return math.log(p / (1 - p))
-
-
-def _balanced(train: Sequence[Example]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    y = np.array([e.label for e in train])
-    share = y.mean()
-    weights = np.array(data.weights(list(train), data.HARMFUL_RECIPE))
-    return y, weights * np.where(y == 1, 0.5 / share, 0.5 / (1 - share))
 
 
 def _row(label: str, dev: Sequence[Example], z: np.ndarray[Any, Any]) -> str:
@@ -63,7 +56,8 @@ def main(argv: list[str]) -> int:
     vectorizer = CountVectorizer(analyzer=word_grams, binary=True, min_df=3, max_features=40000)
     x = vectorizer.fit_transform([e.text for e in train]).astype(np.float32)
     x_dev = vectorizer.transform([e.text for e in dev]).astype(np.float32)
-    y, weights = _balanced(train)
+    y = np.array([e.label for e in train])
+    weights = np.array(class_balanced(list(y), data.weights(train, data.HARMFUL_RECIPE)))
     shipped = load_model("harmful_request")
     z_shipped = np.array([_logit(shipped.score(e.text)) for e in dev])
     print("| model | dev recall (both budgets) | dev recall (benign budget only) |")
