@@ -124,13 +124,18 @@ class Classifier(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class GuardContext:
-    """What guard knows about a request besides its text."""
+    """What guard knows about a request besides its text.
+
+    prompt_verdicts: on the completion stage, the verdicts the prompt stage was decided on (what
+    a rule's `prompt:` condition reads); empty before that.
+    """
 
     request_id: str
     route: str
     model: str
     tenant: str | None = None
     stream: bool = False
+    prompt_verdicts: tuple[Verdict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,21 +198,33 @@ def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] 
         mock.stop()
 
 
-def stream_reply(url: str, reply: str, **headers: str) -> tuple[str, str | None]:
-    """A streamed chat completion through guard at `url`, the stand-in model answering `reply`,
-    read with the sync openai SDK: the text the client received and the last finish reason."""
+def _replying(url: str, reply: str, headers: dict[str, str]) -> Any:
     import openai
 
     headers["X-Mock-Reply"] = urllib.parse.quote(reply)
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0,
-                           default_headers=headers)
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0, default_headers=headers)
+
+
+def stream_reply(url: str, reply: str, prompt: str = "help me", **headers: str
+                 ) -> tuple[str, str | None]:
+    """A streamed chat completion through guard at `url`, the stand-in model answering `reply`
+    to `prompt`, read with the sync openai SDK: the text the client received and the last finish
+    reason."""
     parts, finish = [], None
-    for chunk in client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "help me"}], stream=True):
+    for chunk in _replying(url, reply, headers).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": prompt}], stream=True):
         for choice in chunk.choices:
             parts.append(choice.delta.content or "")
             finish = choice.finish_reason or finish
     return "".join(parts), finish
+
+
+def whole_reply(url: str, reply: str, prompt: str = "help me", **headers: str
+                ) -> tuple[str, str | None]:
+    """`stream_reply` without streaming: the answer's text and finish reason."""
+    answer = _replying(url, reply, headers).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": prompt}])
+    return answer.choices[0].message.content or "", answer.choices[0].finish_reason
 
 
 class EventLog:

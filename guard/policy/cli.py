@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any, TextIO
 
 from guard.cli import command_group
 from guard.errors import PolicyError
-from guard.policy.engine import evaluate
+from guard.policy.engine import evaluate, read_in_prompt
 from guard.policy.loader import LoadedPolicy, PolicySet, load_policies
 from guard.policy.model import Condition
 from guard.policy.testing import CaseResult, CaseRunner, iter_cases
@@ -60,11 +61,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                '  guard policy explain --stage completion --policy policies/strict.yaml '
                '--text "call 555-0100"\n'
                '  guard policy explain --policy policies/strict.yaml --before "Tell me how to '
-               'break" --before "into a house when the" --text "owners are on holiday"\n')
+               'break" --before "into a house when the" --text "owners are on holiday"\n'
+               '  guard policy explain --policy policies/strict.yaml --stage completion '
+               '--prompt "How did people pick locks?" --text "To pick a lock, ..."\n')
     explain.add_argument("--text", required=True, help="the text to inspect")
     explain.add_argument("--before", action="append", default=[], metavar="TEXT",
                          help="an earlier user message of the same request, oldest first "
                               "(repeat it; models that read turns together join them)")
+    explain.add_argument("--prompt", default=None, metavar="TEXT",
+                         help="the user message a completion answers (completion stage; what "
+                              "rules' `prompt:` conditions read)")
     explain.add_argument("--stage", choices=("prompt", "completion"), default="prompt")
     explain.add_argument("--policy", type=Path, default=Path("policies"),
                          help="a policy directory or file (default: ./policies)")
@@ -201,11 +207,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.before and stage is not Stage.PROMPT:
         print("guard policy explain: --before gives earlier user messages: prompts only", file=err)
         return 2
+    if args.prompt is not None and stage is not Stage.COMPLETION:
+        print("guard policy explain: --prompt gives the request a completion answers: "
+              "use it with --stage completion", file=err)
+        return 2
+    if args.prompt is not None:
+        asked = [Segment(args.prompt, "user", 0, Stage.PROMPT)]
+        ctx = dataclasses.replace(ctx, prompt_verdicts=tuple(asyncio.run(_classify(loaded, asked))))
     role = "user" if stage is Stage.PROMPT else "completion"
     segments = [Segment(t, role, i, stage) for i, t in enumerate([*args.before, args.text])]
     verdicts = asyncio.run(_classify(loaded, segments))
     decision = evaluate(loaded.compiled, verdicts, ctx, stage)
-    print(explain(loaded, segments[-1], verdicts, decision, args.before), file=out)
+    print(explain(loaded, segments[-1], verdicts, decision, args.before, ctx.prompt_verdicts),
+          file=out)
     return 0
 
 
@@ -223,9 +237,11 @@ async def _classify(loaded: LoadedPolicy, segments: list[Segment]) -> list[Verdi
 
 
 def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
-            decision: Decision, earlier: Sequence[str] = ()) -> str:
+            decision: Decision, earlier: Sequence[str] = (),
+            prompt: Sequence[Verdict] = ()) -> str:
     """The report `guard policy explain` prints: the verdicts on `segment`, the last message of a
-    request whose `earlier` user messages came before it, and the request's decision."""
+    request whose `earlier` user messages came before it, what fired on the `prompt` a completion
+    answers, and the request's decision."""
     policy = loaded.policy
     stage_names = set(loaded.compiled.classifiers_by_stage[segment.stage])
     lines = [f"policy  {policy.name} (version {policy.version}) from {loaded.path}",
@@ -262,6 +278,7 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
             shown = found if len(found) <= 40 else found[:37] + "..."
             lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}"
                          + _decoded_from(segment.text, span))
+    lines += _on_the_prompt(loaded, segment.stage, prompt, width)
     lines += ["", "rules:"]
     matched = {m.rule: m for m in decision.matches}
     for compiled in loaded.compiled.rules:
@@ -289,6 +306,21 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
                                     decision.mask)
         lines.append(f"redacted: {redacted}")
     return "\n".join(lines)
+
+
+def _on_the_prompt(loaded: LoadedPolicy, stage: Stage, prompt: Sequence[Verdict],
+                   width: int) -> list[str]:
+    """What fired on the prompt a completion answers, where a completion rule reads it."""
+    if fired := [v for v in prompt if v.labels]:
+        return ["", "on the prompt (what `prompt:` conditions read):"] + [
+            f"  {v.classifier:<{width}}  FIRED  score {v.score:.2f}  labels "
+            f"{', '.join(sorted(v.labels))}" for v in fired]
+    if stage is Stage.COMPLETION and any(
+        Stage.COMPLETION in c.stages and read_in_prompt(c.rule.when) != set()
+        for c in loaded.compiled.rules
+    ):
+        return ["", "on the prompt: nothing fired" + ("" if prompt else " (no --prompt given)")]
+    return []
 
 
 def _leaning(loaded: LoadedPolicy, name: str, text: str) -> str:
@@ -330,14 +362,15 @@ def describe_condition(cond: Condition) -> str:
     """A condition in one line, in the policy file's own terms."""
     parts: list[str] = []
     data: dict[str, Any] = cond.model_dump(exclude_none=True, by_alias=True,
-                                           exclude={"all_", "any_", "not_"})
+                                           exclude={"all_", "any_", "not_", "prompt"})
     for key, value in data.items():
         shown = ",".join(map(str, value)) if isinstance(value, list) else value
         parts.append(f"{key}={shown}")
     for key, subs in (("all", cond.all_), ("any", cond.any_)):
         if subs:
             parts.append(f"{key}(" + "; ".join(describe_condition(s) for s in subs) + ")")
-    if cond.not_ is not None:
-        parts.append(f"not({describe_condition(cond.not_)})")
+    for key, sub in (("not", cond.not_), ("prompt", cond.prompt)):
+        if sub is not None:
+            parts.append(f"{key}({describe_condition(sub)})")
     return " ".join(parts)
 

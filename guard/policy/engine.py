@@ -128,6 +128,18 @@ def _not(inner: Test) -> Test:
     return test
 
 
+def _prompt(inner: Test) -> Test:
+    """`inner` on the request's prompt: on the completion stage it reads the verdicts the prompt
+    was decided on and gives no evidence (their spans are the prompt's, not the answer's)."""
+    def test(verdicts: Sequence[Verdict], ctx: GuardContext, at: Stage) -> Evidence:
+        if at is Stage.PROMPT:
+            return inner(verdicts, ctx, at)
+        fired = [v for v in ctx.prompt_verdicts if v.labels]
+        return None if inner(fired, ctx, Stage.PROMPT) is None else _NO_EVIDENCE
+
+    return test
+
+
 def compile_condition(cond: Condition) -> Test:
     """One condition (and its sub-conditions) as one test; all parts ANDed."""
     tests: list[Test] = []
@@ -139,6 +151,8 @@ def compile_condition(cond: Condition) -> Test:
         tests.append(_any([compile_condition(c) for c in cond.any_]))
     if cond.not_ is not None:
         tests.append(_not(compile_condition(cond.not_)))
+    if cond.prompt is not None:
+        tests.append(_prompt(compile_condition(cond.prompt)))
     return tests[0] if len(tests) == 1 else _all(tests)
 
 
@@ -149,18 +163,30 @@ def _labels(cond: Condition) -> set[str]:
     return labels
 
 
-def referenced_classifiers(cond: Condition) -> set[str] | None:
-    """Classifier names a condition reads; None when a verdict key names no classifier (all)."""
-    names: set[str] = set()
+def _union(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    return None if a is None or b is None else a | b
+
+
+def referenced_classifiers(cond: Condition, *, prompt: bool = True) -> set[str] | None:
+    """Classifier names a condition reads; None when a verdict key names no classifier (all).
+    `prompt=False` leaves out what its `prompt:` conditions read (`read_in_prompt`)."""
+    names: set[str] | None = set()
     if cond.tests_verdicts:
-        if cond.classifier is None:
-            return None
-        names |= set(cond.classifier)
+        names = set(cond.classifier) if cond.classifier is not None else None
     for sub in (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ())):
-        found = referenced_classifiers(sub)
-        if found is None:
-            return None
-        names |= found
+        names = _union(names, referenced_classifiers(sub, prompt=prompt))
+    if prompt and cond.prompt is not None:
+        names = _union(names, referenced_classifiers(cond.prompt))
+    return names
+
+
+def read_in_prompt(cond: Condition) -> set[str] | None:
+    """Classifier names a condition's `prompt:` conditions read (None: all), wherever they sit."""
+    names: set[str] | None = set()
+    for sub in (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ())):
+        names = _union(names, read_in_prompt(sub))
+    if cond.prompt is not None:
+        names = _union(names, referenced_classifiers(cond.prompt))
     return names
 
 
@@ -187,9 +213,13 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     def needed(stage: Stage, chosen: Iterable[CompiledRule]) -> tuple[str, ...]:
         names: set[str] = set()
         for compiled in chosen:
+            found: set[str] | None = set()
             if stage in compiled.stages:
-                found = referenced_classifiers(compiled.rule.when)
-                names |= set(policy.classifiers) if found is None else found
+                found = referenced_classifiers(compiled.rule.when, prompt=stage is Stage.PROMPT)
+            if stage is Stage.PROMPT and Stage.COMPLETION in compiled.stages:
+                # a completion rule's `prompt:` conditions read the prompt stage's verdicts
+                found = _union(found, read_in_prompt(compiled.rule.when))
+            names |= set(policy.classifiers) if found is None else found
         # a gated classifier needs its gate's verdicts in the same check
         names |= {gate for name in names if (gate := gate_of(policy.classifiers[name]))}
         return tuple(name for name in policy.classifiers if name in names)

@@ -73,9 +73,10 @@ class LoadedPolicy:
 
     @functools.cached_property
     def inspects(self) -> Mapping[Stage, bool]:
-        """Per stage, whether any rule applies there (else nothing is classified or decided)."""
+        """Per stage, whether any rule applies there or reads its verdicts (a completion rule's
+        `prompt:`); else nothing is classified or decided there."""
         return {stage: any(stage in rule.stages for rule in self.compiled.rules)
-                for stage in Stage}
+                or bool(self.compiled.classifiers_by_stage[stage]) for stage in Stage}
 
 
 # -- one file -------------------------------------------------------------------------------------
@@ -93,6 +94,7 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
             return None
         nested: dict[str, type[BaseModel]] = {
             "rules": Rule, "when": Condition, "all": Condition, "any": Condition, "not": Condition,
+            "prompt": Condition,
         }
         target = nested.get(part)
         annotation = info.annotation
@@ -196,10 +198,11 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...]
 def _condition_refs(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:
     out = [((*loc, "classifier", i), name) for i, name in enumerate(cond.classifier or ())]
     for key, subs in (("all", cond.all_), ("any", cond.any_)):
-        for index, sub in enumerate(subs or ()):
-            out += _condition_refs(sub, (*loc, key, index))
-    if cond.not_ is not None:
-        out += _condition_refs(cond.not_, (*loc, "not"))
+        for index, each in enumerate(subs or ()):
+            out += _condition_refs(each, (*loc, key, index))
+    for key, sub in (("not", cond.not_), ("prompt", cond.prompt)):
+        if sub is not None:
+            out += _condition_refs(sub, (*loc, key))
     return out
 
 

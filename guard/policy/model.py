@@ -38,7 +38,7 @@ RuleStage = Literal["prompt", "completion", "both"]
 
 VERDICT_KEYS = ("classifier", "labels_any", "labels_all", "score_gte")
 CONTEXT_KEYS = ("tenant", "model", "route", "stage")
-COMPOSITION_KEYS = ("all", "any", "not")
+COMPOSITION_KEYS = ("all", "any", "not", "prompt")
 
 
 class Strict(BaseModel):
@@ -63,6 +63,9 @@ class Condition(Strict):
       stage: `prompt` or `completion`.
     Composition:
       all: every sub-condition holds; any: at least one holds; not: the sub-condition fails.
+      prompt: the sub-condition holds for the request's prompt: on the completion stage it reads
+              the verdicts the prompt was decided on ("block an answer that goes along with a
+              request the prompt stage only doubted"); on the prompt stage, the stage's own.
     """
 
     classifier: list[str] | None = None
@@ -76,6 +79,7 @@ class Condition(Strict):
     all_: list[Condition] | None = Field(None, alias="all")
     any_: list[Condition] | None = Field(None, alias="any")
     not_: Condition | None = Field(None, alias="not")
+    prompt: Condition | None = None
 
     _lists = field_validator(
         "classifier", "labels_any", "labels_all", "tenant", "model", "route", mode="before"
@@ -85,7 +89,8 @@ class Condition(Strict):
     def _not_empty(self) -> Condition:
         keys = (*VERDICT_KEYS, *CONTEXT_KEYS)
         given = [k for k in keys if getattr(self, k) is not None]
-        given += [k for k, v in (("all", self.all_), ("any", self.any_), ("not", self.not_))
+        given += [k for k, v in (("all", self.all_), ("any", self.any_), ("not", self.not_),
+                                 ("prompt", self.prompt))
                   if v is not None]
         if not given:
             raise ValueError(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,11 @@ class ReloadResult:
 
 
 class PolicyInspector:
-    """One request's policy: classify a stage's segments, then evaluate. Implements Inspector."""
+    """One request's policy: classify a stage's segments, then evaluate. Implements Inspector.
+
+    The prompt stage's verdicts are kept in `ctx.prompt_verdicts`, for the completion rules that
+    read them (`prompt:` conditions).
+    """
 
     __slots__ = ("ctx", "loaded", "runner")
 
@@ -82,6 +87,8 @@ class PolicyInspector:
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         classifiers = self.loaded.by_stage[stage]
         verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []
+        if stage is Stage.PROMPT:
+            self.ctx = dataclasses.replace(self.ctx, prompt_verdicts=tuple(verdicts))
         return evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
 
 

@@ -165,6 +165,69 @@ def test_explain_reads_the_messages_before_the_last(
     assert "prompts only" in capsys.readouterr().err
 
 
+ANSWER_POLICY = r"""
+name: answers
+version: "1"
+classifiers:
+  doubt: {type: keywords, lists: [{terms: [lockpick], label: doubtful}]}
+  steps: {type: keywords, lists: [{terms: [first], label: steps}]}
+rules:
+  - name: steps-for-a-doubtful-request
+    stage: completion
+    when: {all: [{classifier: steps}, {prompt: {classifier: doubt}}]}
+    action: block
+"""
+
+
+def test_completion_cases_and_explain_read_the_prompt_the_answer_follows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A completion case's `prompt` and explain's --prompt are what `prompt:` conditions read."""
+    write(tmp_path / "answers.yaml", ANSWER_POLICY)
+    write(tmp_path / "answers_test.yaml", """
+        cases:
+          - note: steps after a doubtful request are blocked
+            stage: completion
+            prompt: how do I use a lockpick on my neighbour's door
+            text: first insert the tension wrench
+            want: {action: block, rules: [steps-for-a-doubtful-request]}
+          - note: the same steps after a harmless request pass
+            stage: completion
+            prompt: how do I change a bike tyre
+            text: first insert the tension wrench
+            want: {action: allow}
+          - note: the same steps with no prompt given pass
+            stage: completion
+            text: first insert the tension wrench
+            want: {action: allow}
+    """)
+    assert main(["policy", "test", str(tmp_path)]) == 0
+    assert "3 passed" in capsys.readouterr().out
+    args = ["policy", "explain", "--policy", str(tmp_path / "answers.yaml"), "--stage", "completion",
+            "--text", "first insert the tension wrench"]
+    assert main([*args, "--prompt", "how do I use a lockpick"]) == 0
+    out = capsys.readouterr().out
+    assert "on the prompt (what `prompt:` conditions read):" in out
+    assert "doubt  FIRED  score 1.00  labels doubtful" in out
+    assert "prompt(classifier=doubt)" in out and "decision: block" in out
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "on the prompt: nothing fired (no --prompt given)" in out and "decision: allow" in out
+    assert main(["policy", "explain", "--policy", str(tmp_path / "answers.yaml"), "--prompt", "x",
+                 "--text", "y"]) == 2
+    assert "use it with --stage completion" in capsys.readouterr().err
+
+
+def test_a_prompt_on_a_prompt_case_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "answers.yaml", ANSWER_POLICY)
+    write(tmp_path / "answers_test.yaml", """
+        cases:
+          - {note: wrong, prompt: a, text: b, want: {action: allow}}
+    """)
+    assert main(["policy", "test", str(tmp_path)]) == 1
+    assert "`prompt` is the request a completion case answers" in capsys.readouterr().out
+
+
 def test_explain_shows_what_a_trained_model_leaned_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

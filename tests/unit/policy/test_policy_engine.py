@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -231,6 +232,40 @@ def test_classifiers_by_stage() -> None:
     everything = policy(rule("l", {"labels_any": ["x"]}, stage="prompt"))
     assert everything.classifiers_by_stage[Stage.PROMPT] == ("secrets", "pii", "inj", "prof")
     assert everything.classifiers_by_stage[Stage.COMPLETION] == ()
+
+
+def test_prompt_condition_reads_the_prompt_verdicts_on_the_completion_stage() -> None:
+    """`prompt:` on the completion stage holds on the verdicts the prompt was decided on, and
+    gives no evidence: the prompt's spans must not mask the answer."""
+    p = policy(rule("answer-to-injection", {"all": [{"classifier": "pii"},
+                                                    {"prompt": {"classifier": "inj"}}]},
+                    stage="completion"))
+    answer = Verdict("pii", 0, frozenset({"pii", "pii:email"}), 0.9, (Span(0, 5, "pii:email"),))
+    after_injection = dataclasses.replace(CTX, prompt_verdicts=(INJ, NOTHING))
+    d = evaluate(p, [answer], after_injection, Stage.COMPLETION)
+    assert d.action is Action.BLOCK and d.matches[0].verdicts == (answer,)
+    assert evaluate(p, [answer], CTX, Stage.COMPLETION).action is Action.ALLOW
+    unfired = dataclasses.replace(CTX, prompt_verdicts=(Verdict("inj", 0, frozenset(), 0.72),))
+    assert evaluate(p, [answer], unfired, Stage.COMPLETION).action is Action.ALLOW
+    # the answer's own verdicts never stand in for the prompt's
+    assert evaluate(p, [answer, INJ], CTX, Stage.COMPLETION).action is Action.ALLOW
+
+
+def test_prompt_condition_on_the_prompt_stage_reads_its_own_verdicts() -> None:
+    p = policy(rule("inj", {"prompt": {"classifier": "inj", "score_gte": 0.7}}))
+    d = evaluate(p, [INJ], CTX, Stage.PROMPT)
+    assert d.action is Action.BLOCK and d.matches[0].verdicts == (INJ,)
+    assert evaluate(p, [NOTHING], CTX, Stage.PROMPT).action is Action.ALLOW
+
+
+def test_classifiers_a_completion_rule_reads_in_the_prompt_run_on_the_prompt_stage() -> None:
+    p = policy(rule("c", {"all": [{"classifier": "prof"}, {"not": {"prompt": {"classifier": "inj"}}}]},
+                    stage="completion"))
+    assert p.classifiers_by_stage[Stage.PROMPT] == ("inj",)
+    assert p.classifiers_by_stage[Stage.COMPLETION] == ("prof",)
+    unnamed = policy(rule("c", {"prompt": {"labels_any": ["x"]}}, stage="completion"))
+    assert unnamed.classifiers_by_stage[Stage.PROMPT] == ("secrets", "pii", "inj", "prof")
+    assert unnamed.classifiers_by_stage[Stage.COMPLETION] == ()
 
 
 @pytest.mark.parametrize(("spans", "expected"), [

@@ -99,6 +99,29 @@ def test_a_stage_without_rules_is_not_inspected(tmp_path: Path) -> None:
     assert loaded.inspects == {Stage.PROMPT: True, Stage.COMPLETION: False}
 
 
+def test_a_completion_rule_reading_the_prompt_has_the_prompt_inspected(tmp_path: Path) -> None:
+    """With only completion rules, the prompt stage still runs what their `prompt:` reads."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers: {a: {type: a, chars: 30}, b: {type: a}}
+        rules:
+          - name: r
+            stage: completion
+            when: {all: [{classifier: b}, {prompt: {classifier: a}}]}
+            action: block
+    """)
+    loaded = load_policy_file(path, builder)
+    assert loaded.inspects == {Stage.PROMPT: True, Stage.COMPLETION: True}
+    assert [c.name for c in loaded.by_stage[Stage.PROMPT]] == ["a"]
+    assert [c.name for c in loaded.by_stage[Stage.COMPLETION]] == ["b"]
+    assert loaded.warnings == ()
+    unknown = tmp_path / "u.yaml"
+    unknown.write_text(path.read_text().replace("{prompt: {classifier: a}}", "{prompt: {classifier: z}}"))
+    assert errors_of(unknown) == [f"{unknown}:7: rules[0].when.all[1].prompt.classifier[0]: "
+                                  "unknown classifier 'z' (declared under `classifiers:`: a, b)"]
+
+
 def test_unbounded_classifier_makes_holdback_none(tmp_path: Path) -> None:
     """A classifier that needs the whole text makes the stage's hold-back None."""
     path = write(tmp_path / "p.yaml", """
