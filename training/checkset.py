@@ -61,6 +61,10 @@ ANSWERS_PATH = Path(__file__).resolve().parent / "answers_checkset.jsonl"
 # request and a same-shaped answer with a harmless aim (harmful_response recall and false positives);
 # written apart from the training pairs (training/harmful_answers/). One pair per line.
 HARMFUL_ANSWERS_PATH = Path(__file__).resolve().parent / "harmful_answers_checkset.jsonl"
+# 120 pairs in twenty hazard topics: a short answer that plainly goes along with a harmful request,
+# naming the harm, beside a same-shaped answer with a harmless aim (harmful_response recall and false
+# positives); written apart from the training pairs (training/direct_answers/). One pair per line.
+DIRECT_ANSWERS_PATH = Path(__file__).resolve().parent / "direct_answers_checkset.jsonl"
 # 30 harmful and 30 benign (15 harm-adjacent) prompts in each of French, German and Spanish;
 # `category` is "<lang>/<category>". Written apart from training/multilingual.py's templates.
 MULTILINGUAL_PATH = Path(__file__).resolve().parent / "multilingual_checkset.jsonl"

@@ -679,6 +679,10 @@ RESPONSE_ANSWERS = 1000
 # Hand-written pairs added to harmful_response's train split: a short, vague answer that goes along
 # with a harmful request (positive) and a same-shaped answer with a harmless aim (negative).
 RESPONSE_HARMFUL_PAIRS = 400
+# Hand-written pairs of a short answer that plainly goes along with a harmful request and names it
+# (positive) and a same-shaped harmless one (negative), training/direct_answers/: 300 measured and not
+# shipped (bench/BENCHMARKS.md, "Answers read with their request"), so none are drawn.
+RESPONSE_DIRECT_PAIRS = 0
 # Hand-written answers that discuss a harm for a protective, explanatory or creative aim (negatives).
 RESPONSE_PROTECTIVE = 600
 # Openings (first 1-12 words) of the hand-written harmless answers, as negatives: a stream is first
@@ -1019,6 +1023,7 @@ def build(
             hand_written("answers", RESPONSE_ANSWERS, seed)
             + hand_written("protective_answers", RESPONSE_PROTECTIVE, seed)
             + hand_written_pairs("harmful_answers", RESPONSE_HARMFUL_PAIRS, seed)
+            + hand_written_pairs("direct_answers", RESPONSE_DIRECT_PAIRS, seed)
         )
         return responses + own + _openings([e for e in own if not e.label], RESPONSE_OPENINGS, rng)
     if model == "prompt_injection":

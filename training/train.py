@@ -85,6 +85,12 @@ LABELLED_CHECKSETS = {
     "futures_checkset": checkset.FUTURES_PATH,
 }
 
+# harmful_response's check sets of pairs (a harmful answer beside a same-shaped harmless twin).
+PAIR_CHECKSETS = {
+    "harmful_answers_checkset": checkset.HARMFUL_ANSWERS_PATH,
+    "direct_answers_checkset": checkset.DIRECT_ANSWERS_PATH,
+}
+
 # harmful_response: the ordinary answers' openings scored, in words (a stream's first checks).
 OPENING_WORDS = (2, 4, 8, 16)
 
@@ -178,10 +184,10 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
             )
             for words in OPENING_WORDS
         }
-        # Hand-written short compliant answers to harmful requests beside harmless twins: reported only.
-        figures["harmful_answers_checkset"] = _labelled(
-            model, checkset.pair_rows(), at_threshold=model.threshold
-        )
+        # Hand-written short compliant answers to harmful requests beside harmless twins, vague ones
+        # and ones that name the harm: reported only.
+        for key, path in PAIR_CHECKSETS.items():
+            figures[key] = _labelled(model, checkset.pair_rows(path), at_threshold=model.threshold)
     if name in MULTILINGUAL_MODELS:
         points = {
             "at_threshold": model.threshold,
@@ -359,7 +365,7 @@ def main(argv: list[str]) -> int:
             print(f"   {g['group']:<55} label={g['label']} n={g['n']:<5} flagged={g['flagged']:.3f}")
         if "robustness" in figures:
             print("   robustness:", {k: round(v, 3) for k, v in figures["robustness"].items()})
-        for key in ("checkset", "harmful_answers_checkset"):
+        for key in ("checkset", *PAIR_CHECKSETS):
             for point, fig in figures.get(key, {}).items():
                 if point.startswith("at_"):
                     print(f"   {key} {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")

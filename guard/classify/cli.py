@@ -20,7 +20,7 @@ from guard.classify.eval import (
 )
 from guard.classify.evasion import TRANSFORMS
 from guard.errors import GuardError
-from guard.types import GuardContext, Segment
+from guard.types import GuardContext, Stage
 
 DEFAULT_CLASSIFIERS = "prompt_injection,jailbreak,secrets,pii,invisible_text"
 # what runs on a completions file unless --classifiers says otherwise
@@ -130,8 +130,8 @@ async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
     runner = ClassifierRunner(Metrics())
     await warm_up(built)  # else the first row pays a model's load, in its latency and its verdict
 
-    async def flag(segments: Sequence[Segment]) -> bool:
-        verdicts = await runner.run(built, segments, segments[0].stage)
+    async def flag(row: Row) -> bool:
+        verdicts = await runner.run(built, row.segments, row.segments[0].stage)
         return any(v.fired for v in verdicts)
 
     try:
@@ -151,8 +151,11 @@ async def _with_policy(path: Path, rows: Sequence[Row]) -> Report:
     await warm_up(store.current.classifiers())
     ctx = GuardContext(request_id="eval", route="/v1/chat/completions", model="eval")
 
-    async def flag(segments: Sequence[Segment]) -> bool:
-        decision = await store.for_request(ctx).inspect(segments[0].stage, segments)
+    async def flag(row: Row) -> bool:
+        inspector = store.for_request(ctx)
+        if row.prompt:  # what the answer follows, for rules that read it (`prompt:`)
+            await inspector.inspect(Stage.PROMPT, row.prompt)
+        decision = await inspector.inspect(row.segments[0].stage, row.segments)
         return bool(decision.matches)
 
     try:

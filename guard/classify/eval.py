@@ -14,8 +14,11 @@ or shadow (policy mode). With `split`, every other prompt row is sent as that ma
 of about equal word count, in one request: a request sent in pieces.
 
 Completions (`completions_*.csv`: `question,Response,label`, label 1 harmful) become rows of kind
-`completion`: the response alone, checked at the completion stage (what the proxy sees of an
-answer); the report then adds precision, recall and F1 over them.
+`completion`: the response, checked at the completion stage (what the proxy sees of an answer),
+with its question as the prompt it follows when the file gives it as text (GPTFuzz's give an id):
+a policy checks the question at the prompt stage first (its decision is not counted), so that
+rules with `prompt:` conditions read it, while classifiers read the response alone. The report
+then adds precision, recall and F1 over them.
 """
 
 from __future__ import annotations
@@ -42,17 +45,19 @@ CARRIER_HEAD = (
 )
 CARRIER_TAIL = "\n\nThanks for reading, and see you next quarter."
 
-Flagger = Callable[[Sequence[Segment]], Awaitable[bool]]
-
-
 @dataclass
 class Row:
-    """One evaluation case: the segments sent and how it is scored."""
+    """One evaluation case: the segments sent and how it is scored; for a completion, the `prompt`
+    it follows."""
 
     kind: str
     dataset: str
     label: str
     segments: list[Segment]
+    prompt: list[Segment] = field(default_factory=list)
+
+
+Flagger = Callable[[Row], Awaitable[bool]]
 
 
 @dataclass
@@ -125,8 +130,10 @@ def _completion_rows(path: Path) -> list[dict[str, Any]]:
         for line, r in enumerate(reader, start=2):
             if r["label"] not in ("0", "1"):
                 raise ValueError(f"line {line}: label must be 0 or 1, not {r['label']!r}")
+            # the question as text; GPTFuzz's files give an id ("80"), which no user would send
+            question = "" if r["question"].strip().isdigit() else r["question"]
             rows.append({"text": r["Response"], "label": "unsafe" if r["label"] == "1" else "safe",
-                         "kind": COMPLETION, "dataset": path.stem})
+                         "kind": COMPLETION, "dataset": path.stem, "question": question})
         return rows
 
 
@@ -156,7 +163,9 @@ def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | Non
             rows.append(Row(kind, dataset, label, _document(text)))
             continue
         if kind == COMPLETION:
-            rows.append(Row(kind, dataset, label, [Segment(text, "completion", 0, Stage.COMPLETION)]))
+            asked = [Segment(r["question"], "user", 0, Stage.PROMPT)] if r.get("question") else []
+            rows.append(Row(kind, dataset, label, [Segment(text, "completion", 0, Stage.COMPLETION)],
+                            asked))
             continue
         said = pieces(text, split) if split > 1 else [text]
         rows.append(Row(kind, dataset, label,
@@ -171,7 +180,7 @@ async def evaluate(rows: Sequence[Row], flag: Flagger) -> Report:
     report = Report()
     for row in rows:
         started = time.perf_counter()
-        flagged = await flag(row.segments)
+        flagged = await flag(row)
         report.add(row, flagged, time.perf_counter() - started)
     return report
 

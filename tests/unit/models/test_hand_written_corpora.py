@@ -2,7 +2,7 @@
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
 requests_offensive, requests_excerpts, requests_claims, requests_persuasion, requests_code, futures, reframed,
 howto(_more), howto_everyday, howto_harmful, answers, protective_answers, harmful_answers,
-injected_docs, ai_docs, roleplay, jailbreak_languages) never
+direct_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
 contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
 
@@ -45,7 +45,11 @@ def _key(text: str) -> str:
 
 def _check_texts() -> list[str]:
     rows = [r for path in CHECK_SETS for r in checkset.rows(Path(path))]
-    pairs = checkset.pair_rows() + checkset.pair_rows(checkset.INJECTED_DOCS_PATH)
+    pairs = [
+        row
+        for path in (checkset.HARMFUL_ANSWERS_PATH, checkset.DIRECT_ANSWERS_PATH, checkset.INJECTED_DOCS_PATH)
+        for row in checkset.pair_rows(path)
+    ]
     return [r.text for r in rows + pairs]
 
 
@@ -69,12 +73,19 @@ def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     assert [t for t in _check_texts() if _key(t) in corpus] == []
 
 
-def test_harmful_answer_pairs_share_no_text_with_a_check_set() -> None:
-    pairs = data.hand_written_pairs("harmful_answers", 10**6, 13)
-    assert len(pairs) >= 800
+@pytest.mark.parametrize("folder, size", [("harmful_answers", 800), ("direct_answers", 600)])
+def test_harmful_answer_pairs_share_no_text_with_a_check_set(folder: str, size: int) -> None:
+    pairs = data.hand_written_pairs(folder, 10**6, 13)
+    assert len(pairs) >= size
     assert {e.label for e in pairs[::2]} == {1} and {e.label for e in pairs[1::2]} == {0}
     corpus = {_key(e.text) for e in pairs}
     assert [t for t in _check_texts() if _key(t) in corpus] == []
+    answers = [
+        r.text
+        for path in (checkset.HARMFUL_ANSWERS_PATH, checkset.DIRECT_ANSWERS_PATH)
+        for r in checkset.pair_rows(path)
+    ]
+    assert checkset.near_copies([e.text for e in pairs], answers, 0.3) == []
 
 
 def test_hand_written_draw_is_seeded_and_harmless() -> None:

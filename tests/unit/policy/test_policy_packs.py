@@ -56,13 +56,16 @@ AT_MODEL_THRESHOLD = {"harmful_request": "harmful_request", "prompt_injection_mo
 
 @pytest.mark.parametrize("pack", ["default.yaml", "strict.yaml"])
 def test_packs_use_the_models_dev_thresholds(pack: str) -> None:
-    """Each pack's trained-model threshold is its model's current dev threshold, rounded up."""
+    """Each pack's trained-model threshold is its model's current dev threshold, rounded up; a
+    second, gated reading of the same model (strict's `harmful_in_doubt`) its looser point."""
     classifiers = yaml.safe_load((POLICIES / pack).read_text())["classifiers"]
     checked = 0
     for spec in classifiers.values():
         model = AT_MODEL_THRESHOLD.get(spec.get("type"))
         if model is None:
             continue
-        assert spec["threshold"] == math.ceil(load_model(model).threshold * 1000) / 1000, spec
+        loaded = load_model(model)
+        point = loaded.meta["threshold_benign_budget_only"] if "gate" in spec else loaded.threshold
+        assert spec["threshold"] == math.ceil(point * 1000) / 1000, spec
         checked += 1
     assert checked >= 1
