@@ -157,6 +157,8 @@ class Decision:
     action:    the strictest enforced action (shadow rules never raise it).
     matches:   every rule that matched, enforced and shadow.
     verdicts:  every verdict the decision was made on.
+    prompt_verdicts: on the completion stage, what fired on the request's prompt among the
+               classifiers the `prompt:` conditions of the matched rules read.
     redactions: per segment index, the spans to mask when `action` is redact.
     message, status: what a block answers with.
     """
@@ -171,6 +173,7 @@ class Decision:
     mask: str = "[REDACTED:{label}]"
     message: str = "This request was blocked by the content policy."
     status: int = 400
+    prompt_verdicts: tuple[Verdict, ...] = ()
 
     @property
     def enforced(self) -> tuple[RuleMatch, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -196,6 +197,23 @@ def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] 
     finally:
         server.stop()
         mock.stop()
+
+
+def journal_has_verdict(guard: GuardServer, wanted: tuple[str, int, int], key: str = "verdicts"
+                        ) -> bool:
+    """Whether the incident journal of `guard` holds a verdict (classifier, segment, joined) under
+    `key` of some incident: polled, since the journal writer writes in batches, off the request."""
+    journal = guard.config_path.parent / "state" / "incidents" / "journal"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        # complete lines only: a batch may be half written
+        lines = [line for path in journal.glob("*.jsonl") for line in path.read_text().split("\n")[:-1]]
+        found = {(v["classifier"], v["segment"], v["joined"])
+                 for line in lines for v in json.loads(line).get(key) or ()}
+        if wanted in found:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _replying(url: str, reply: str, headers: dict[str, str]) -> Any:

@@ -194,8 +194,10 @@ def to_csv(incidents: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for incident in incidents:
+        read = [*map(_verdict, incident.get("verdicts") or ()),
+                *(f"prompt: {_verdict(v)}" for v in incident.get("prompt_verdicts") or ())]
         writer.writerow({**incident, "rules": ";".join(incident.get("rules") or ()),
-                         "verdicts": ";".join(map(_verdict, incident.get("verdicts") or ()))})
+                         "verdicts": ";".join(read)})
     return out.getvalue()
 
 

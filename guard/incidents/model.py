@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
-from guard.types import Action, Decision, GuardContext, Mode, RuleMatch
+from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Verdict
 
 VERSION = 1
 DECISION = "decision"
@@ -65,6 +65,9 @@ class IncidentV1:
                    with only shadow matches, the strictest action they would have taken
                    (`mode: shadow`). Events carry their own action in `details`.
     rules:         names of every matched rule, enforced and shadow.
+    verdicts:      the fired verdicts the decision was made on.
+    prompt_verdicts: a completion decision's: what fired on the request's prompt among what the
+                   matched rules' `prompt:` conditions read (incidents written before it: none).
     severity, category: of the strictest match (events: `info`/`event` unless details say).
     content_hash:  `sha256:<hex>` of the UTF-8 text the decision was made on.
     excerpt:       redacted, truncated text; None unless excerpts are enabled.
@@ -86,6 +89,7 @@ class IncidentV1:
     rules: tuple[str, ...] = ()
     matches: tuple[MatchV1, ...] = ()
     verdicts: tuple[VerdictV1, ...] = ()
+    prompt_verdicts: tuple[VerdictV1, ...] = ()
     severity: str = "info"
     category: str = "event"
     content_hash: str | None = None
@@ -106,10 +110,11 @@ class IncidentV1:
         values = {k: v for k, v in data.items() if k in _FIELDS}
         values["rules"] = tuple(values.get("rules") or ())
         values["matches"] = tuple(MatchV1(**m) for m in values.get("matches") or ())
-        values["verdicts"] = tuple(
-            VerdictV1(v["classifier"], v["segment"], tuple(v["labels"]), v["score"],
-                      v.get("joined", 0))
-            for v in values.get("verdicts") or ())
+        for key in ("verdicts", "prompt_verdicts"):
+            values[key] = tuple(
+                VerdictV1(v["classifier"], v["segment"], tuple(v["labels"]), v["score"],
+                          v.get("joined", 0))
+                for v in values.get(key) or ())
         return cls(**values)
 
     @classmethod
@@ -166,12 +171,16 @@ def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
         rules=tuple(m.rule for m in decision.matches),
         matches=tuple(MatchV1(m.rule, str(m.action), str(m.mode), m.severity, m.category)
                       for m in decision.matches),
-        verdicts=tuple(VerdictV1(v.classifier, v.segment, tuple(sorted(v.labels)),
-                                 round(v.score, 4), v.joined)
-                       for v in decision.verdicts if v.fired),
+        verdicts=_kept(v for v in decision.verdicts if v.fired),
+        prompt_verdicts=_kept(decision.prompt_verdicts),
         severity=worst, category=top.category if top is not None else "policy",
         content_hash=content_hash(text), excerpt=excerpt,
     )
+
+
+def _kept(verdicts: Iterable[Verdict]) -> tuple[VerdictV1, ...]:
+    return tuple(VerdictV1(v.classifier, v.segment, tuple(sorted(v.labels)), round(v.score, 4),
+                           v.joined) for v in verdicts)
 
 
 def from_event(kind: str, details: Mapping[str, Any], now: float | None = None) -> IncidentV1:

@@ -45,6 +45,7 @@ class CompiledRule:
     stages: frozenset[Stage]
     test: Test
     span_labels: frozenset[str] | None  # mask only spans with these labels (None: every span)
+    prompt_reads: frozenset[str] | None = frozenset()  # what its `prompt:` reads (None: all)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,10 @@ def read_in_prompt(cond: Condition) -> set[str] | None:
     return names
 
 
+def _frozen(names: set[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
+
 def _stages(rule: Rule) -> frozenset[Stage]:
     if rule.stage == "both":
         return frozenset(Stage)
@@ -207,7 +212,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     """Compile every rule; work out which classifiers each stage has to run."""
     rules = tuple(
         CompiledRule(rule, _stages(rule), compile_condition(rule.when),
-                     frozenset(_labels(rule.when)) or None)
+                     frozenset(_labels(rule.when)) or None, _frozen(read_in_prompt(rule.when)))
         for rule in policy.rules
     )
     def needed(stage: Stage, chosen: Iterable[CompiledRule]) -> tuple[str, ...]:
@@ -258,6 +263,7 @@ def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: 
     fired = [v for v in verdicts if v.labels]
     matches: list[RuleMatch] = []
     redact_evidence: list[tuple[CompiledRule, tuple[Verdict, ...]]] = []
+    prompt_read: dict[int, Verdict] = {}
     action = Action.ALLOW
     for compiled in policy.rules:
         if stage not in compiled.stages:
@@ -265,6 +271,10 @@ def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: 
         evidence = compiled.test(fired, ctx, stage)
         if evidence is None:
             continue
+        if stage is Stage.COMPLETION and compiled.prompt_reads != frozenset():
+            names = compiled.prompt_reads
+            prompt_read.update((id(v), v) for v in ctx.prompt_verdicts
+                               if v.labels and (names is None or v.classifier in names))
         rule = compiled.rule
         matches.append(RuleMatch(rule.name, rule.action, rule.mode, rule.severity, rule.category,
                                  evidence))
@@ -281,4 +291,5 @@ def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: 
         action=action, stage=stage, policy=spec.name, policy_version=spec.version,
         matches=tuple(matches), verdicts=tuple(verdicts), redactions=redactions,
         mask=spec.redaction.mask, message=spec.block.message, status=spec.block.status,
+        prompt_verdicts=tuple(prompt_read.values()),
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, stream_reply, whole_reply
+from tests.support import GuardServer, guard_before_mock, journal_has_verdict, stream_reply, whole_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,6 +43,8 @@ def test_an_answer_to_a_doubtful_request_is_cut(guard: GuardServer, ask: object)
                        **{"X-Mock-Chunk-Chars": "8"})
     assert finish == "content_filter"
     assert "rake the pins" not in text
+    # the answer's incident keeps what the rule read on the prompt
+    assert journal_has_verdict(guard, ("doubt", 0, 0), key="prompt_verdicts")
 
 
 @pytest.mark.parametrize("ask", [stream_reply, whole_reply])

@@ -12,7 +12,7 @@ import pytest
 from guard.incidents import model
 from guard.incidents.cli import to_csv
 from guard.incidents.excerpt import build_excerpt, scrub
-from guard.types import Action, Mode, Span, Verdict
+from guard.types import Action, Mode, Span, Stage, Verdict
 from tests.unit.incidents.helpers import context, decision
 
 SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
@@ -55,6 +55,23 @@ def test_a_verdict_read_with_earlier_turns_says_so() -> None:
     older = orjson.loads(model.from_decision(context(), base, "text", excerpt=None).to_json())
     del older["verdicts"][0]["joined"]
     assert model.IncidentV1.from_dict(older).verdicts[0].joined == 0
+
+
+def test_a_completion_incident_keeps_what_its_rules_read_on_the_prompt() -> None:
+    """`prompt_verdicts` round-trip, show in the CSV after the answer's own, and an incident
+    written before the field existed reads as none."""
+    doubted = Verdict("harmful_in_doubt", 0, frozenset({"harmful"}), 0.6412)
+    answer = Verdict("harmful_out_low", 0, frozenset({"harmful"}), 0.37)
+    inc = model.from_decision(
+        context(), replace(decision(), stage=Stage.COMPLETION, verdicts=(answer,),
+                           prompt_verdicts=(doubted,)), "Sure. Slide ...", excerpt=None)
+    assert inc.prompt_verdicts == (model.VerdictV1("harmful_in_doubt", 0, ("harmful",), 0.6412),)
+    assert model.IncidentV1.from_json(inc.to_json()) == inc
+    [row] = list(csv.DictReader(io.StringIO(to_csv([inc.to_dict()]))))
+    assert row["verdicts"] == "harmful_out_low 0.37;prompt: harmful_in_doubt 0.6412"
+    older = orjson.loads(inc.to_json())
+    del older["prompt_verdicts"]
+    assert model.IncidentV1.from_dict(older).prompt_verdicts == ()
 
 
 def test_unknown_version_is_refused() -> None:

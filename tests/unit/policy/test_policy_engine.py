@@ -244,6 +244,7 @@ def test_prompt_condition_reads_the_prompt_verdicts_on_the_completion_stage() ->
     after_injection = dataclasses.replace(CTX, prompt_verdicts=(INJ, NOTHING))
     d = evaluate(p, [answer], after_injection, Stage.COMPLETION)
     assert d.action is Action.BLOCK and d.matches[0].verdicts == (answer,)
+    assert d.prompt_verdicts == (INJ,)  # what the rule read on the prompt, for its incident
     assert evaluate(p, [answer], CTX, Stage.COMPLETION).action is Action.ALLOW
     unfired = dataclasses.replace(CTX, prompt_verdicts=(Verdict("inj", 0, frozenset(), 0.72),))
     assert evaluate(p, [answer], unfired, Stage.COMPLETION).action is Action.ALLOW
