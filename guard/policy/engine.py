@@ -18,6 +18,7 @@ Semantics, in full:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,12 @@ class CompiledPolicy:
     policy: Policy
     rules: tuple[CompiledRule, ...]
     classifiers_by_stage: Mapping[Stage, tuple[str, ...]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def reads_prompt(self) -> bool:
+        """Whether a completion rule reads the prompt's verdicts (`prompt:`): only then does a
+        request keep them for its completion stage."""
+        return any(Stage.COMPLETION in c.stages and c.prompt_reads != frozenset() for c in self.rules)
 
 
 def globs(patterns: Iterable[str]) -> re.Pattern[str]:

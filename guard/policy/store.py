@@ -87,7 +87,7 @@ class PolicyInspector:
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         classifiers = self.loaded.by_stage[stage]
         verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []
-        if stage is Stage.PROMPT:
+        if stage is Stage.PROMPT and self.loaded.compiled.reads_prompt:
             self.ctx = dataclasses.replace(self.ctx, prompt_verdicts=tuple(verdicts))
         return evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
 

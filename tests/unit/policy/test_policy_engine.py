@@ -264,6 +264,8 @@ def test_classifiers_a_completion_rule_reads_in_the_prompt_run_on_the_prompt_sta
                     stage="completion"))
     assert p.classifiers_by_stage[Stage.PROMPT] == ("inj",)
     assert p.classifiers_by_stage[Stage.COMPLETION] == ("prof",)
+    assert p.reads_prompt  # a request keeps its prompt's verdicts only for such a policy
+    assert not policy(rule("s", {"prompt": {"classifier": "inj"}}, stage="prompt")).reads_prompt
     unnamed = policy(rule("c", {"prompt": {"labels_any": ["x"]}}, stage="completion"))
     assert unnamed.classifiers_by_stage[Stage.PROMPT] == ("secrets", "pii", "inj", "prof")
     assert unnamed.classifiers_by_stage[Stage.COMPLETION] == ()
