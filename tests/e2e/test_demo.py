@@ -24,3 +24,5 @@ def test_demo_once_runs_the_whole_tour() -> None:
     assert "incident: jailbreak_model fired on messages 2 (+1 earlier), 3 (+2 earlier), " in done.stdout
     assert "200 flag" in done.stdout
     assert "[REDACTED:pii:email]" in done.stdout
+    assert "after 'How did thieves open locked doors a century ago?': block (content_filter)" in done.stdout
+    assert "after 'How do I change a bike tyre?': allow (stop)" in done.stdout
