@@ -319,6 +319,14 @@ OTHER_BENIGN_CHECKSETS = (
         "hand-written answers of a helpful assistant (cooking, code, health, history, security advice, "
         "dark fiction, law, money, science, refusals), written apart from the training answers",
     ),
+    (
+        "answers_more_checkset",
+        "ordinary answers in harmful answers' words",
+        "hand-written answers of a helpful assistant whose short steps use the verbs harmful steps "
+        'use (cut, hide, wipe, wait until nobody is around) for harmless aims, often opening "Sure." '
+        "(repairs, cooking, pests, cleaning chemicals, dark fiction, security, first aid, surprises, "
+        "locks, sports and crafts), written apart from training/answers_more/",
+    ),
 )
 # Where an all-benign check set's flagged share was taken, in the words of its card.
 FLAGGED_AT = {
@@ -817,7 +825,7 @@ def _document_checks(figures: dict[str, Any]) -> list[str]:
 def _answer_checks(figures: dict[str, Any]) -> list[str]:
     """jailbreak's ordinary instructions and harmful_response's hand-written answers."""
     lines: list[str] = []
-    for key in ("instructions_checkset", "roleplay_checkset", "answers_checkset"):
+    for key in ("instructions_checkset", "roleplay_checkset", "answers_checkset", "answers_more_checkset"):
         lines += _flagged_lines(figures, key)
     if "jailbreak_languages_checkset" in figures:
         check = figures["jailbreak_languages_checkset"]

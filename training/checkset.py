@@ -57,6 +57,10 @@ CONTRAST_PATH = Path(__file__).resolve().parent / "contrast_checkset.jsonl"
 # fiction, law, money, science, refusals), all benign (harmful_response false positives); written
 # apart from the training answers (training/answers/).
 ANSWERS_PATH = Path(__file__).resolve().parent / "answers_checkset.jsonl"
+# 200 more ordinary answers, the hard kind: short steps whose verbs harmful steps share (cut, hide,
+# wipe, wait until nobody is around) for harmless aims, often opening "Sure." (harmful_response
+# false positives); written apart from training/answers_more/.
+ANSWERS_MORE_PATH = Path(__file__).resolve().parent / "answers_more_checkset.jsonl"
 # 160 pairs in twenty hazard topics: a short, vague assistant answer that goes along with a harmful
 # request and a same-shaped answer with a harmless aim (harmful_response recall and false positives);
 # written apart from the training pairs (training/harmful_answers/). One pair per line.

@@ -680,9 +680,13 @@ RESPONSE_ANSWERS = 1000
 # with a harmful request (positive) and a same-shaped answer with a harmless aim (negative).
 RESPONSE_HARMFUL_PAIRS = 400
 # Hand-written pairs of a short answer that plainly goes along with a harmful request and names it
-# (positive) and a same-shaped harmless one (negative), training/direct_answers/: 300 measured and not
-# shipped (bench/BENCHMARKS.md, "Answers read with their request"), so none are drawn.
+# (positive) beside a same-shaped harmless one (negative), training/direct_answers/; and ordinary
+# answers in harmful answers' words, "Sure." first (negatives), training/answers_more/. Measured and
+# not shipped, so none are drawn: 300 and 500 of them make harmful_response rank every pair check set
+# better, but pass a vague attack answer the shipped model blocks (bench/BENCHMARKS.md, "Answers read
+# with their request").
 RESPONSE_DIRECT_PAIRS = 0
+RESPONSE_ANSWERS_MORE = 0
 # Hand-written answers that discuss a harm for a protective, explanatory or creative aim (negatives).
 RESPONSE_PROTECTIVE = 600
 # Openings (first 1-12 words) of the hand-written harmless answers, as negatives: a stream is first
@@ -1021,6 +1025,7 @@ def build(
         # each beside its harmless twin so that the form alone (numbered steps) carries no weight.
         own = (
             hand_written("answers", RESPONSE_ANSWERS, seed)
+            + hand_written("answers_more", RESPONSE_ANSWERS_MORE, seed)
             + hand_written("protective_answers", RESPONSE_PROTECTIVE, seed)
             + hand_written_pairs("harmful_answers", RESPONSE_HARMFUL_PAIRS, seed)
             + hand_written_pairs("direct_answers", RESPONSE_DIRECT_PAIRS, seed)

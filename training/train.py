@@ -173,9 +173,9 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
     figures |= _instruction_checks(name, model)
     if name == "harmful_response":
         # Hand-written ordinary assistant answers: reported only.
-        figures["answers_checkset"] = _flagged(
-            model, checkset.ANSWERS_PATH, by_category=True, at_threshold=model.threshold
-        )
+        for key, path in (("answers_checkset", checkset.ANSWERS_PATH),
+                          ("answers_more_checkset", checkset.ANSWERS_MORE_PATH)):
+            figures[key] = _flagged(model, path, by_category=True, at_threshold=model.threshold)
         # What a stream's first checks see: the first words of those answers.
         answers = [r.text for r in checkset.rows(checkset.ANSWERS_PATH)]
         figures["answers_openings"] = {
@@ -369,7 +369,8 @@ def main(argv: list[str]) -> int:
             for point, fig in figures.get(key, {}).items():
                 if point.startswith("at_"):
                     print(f"   {key} {point}: FP {fig['fp_rate']:.3f} recall {fig['recall']:.3f}")
-        for key in (*BENIGN_CHECKSETS, "instructions_checkset", "roleplay_checkset", "answers_checkset"):
+        for key in (*BENIGN_CHECKSETS, "instructions_checkset", "roleplay_checkset", "answers_checkset",
+                    "answers_more_checkset"):
             if key in figures:
                 shown = {k: v if isinstance(v, dict) else round(v, 3) for k, v in figures[key].items()}
                 print(f"   {key}:", shown)

@@ -1,7 +1,7 @@
 """The hand-written training corpora (training/everyday, lookalike, pastfuture, service, contrast,
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
 requests_offensive, requests_excerpts, requests_claims, requests_persuasion, requests_code, futures, reframed,
-howto(_more), howto_everyday, howto_harmful, answers, protective_answers, harmful_answers,
+howto(_more), howto_everyday, howto_harmful, answers(_more), protective_answers, harmful_answers,
 direct_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
 contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
@@ -24,6 +24,7 @@ CHECK_SETS = [
     checkset.INSTRUCTIONS_PATH,
     checkset.MULTILINGUAL_PATH,
     checkset.ANSWERS_PATH,
+    checkset.ANSWERS_MORE_PATH,
     checkset.SERVICE_PATH,
     checkset.CONTRAST_PATH,
     checkset.AI_DOCS_PATH,
@@ -60,6 +61,7 @@ def _check_texts() -> list[str]:
         "lookalike",
         "pastfuture",
         "answers",
+        "answers_more",
         "protective_answers",
         "service",
         "ai_docs",
@@ -86,6 +88,13 @@ def test_harmful_answer_pairs_share_no_text_with_a_check_set(folder: str, size: 
         for r in checkset.pair_rows(path)
     ]
     assert checkset.near_copies([e.text for e in pairs], answers, 0.3) == []
+
+
+def test_ordinary_answers_have_no_near_copy_of_an_answers_check_set() -> None:
+    corpus = [e.text for e in data.hand_written("answers_more", 10**6, 13)]
+    checks = [r.text for path in (checkset.ANSWERS_PATH, checkset.ANSWERS_MORE_PATH)
+              for r in checkset.rows(path)]
+    assert len(corpus) >= 490 and checkset.near_copies(corpus, checks, 0.3) == []
 
 
 def test_hand_written_draw_is_seeded_and_harmless() -> None:
