@@ -88,6 +88,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"guard eval: cannot read {args.data}: {exc}", file=sys.stderr)
         return 2
+    if not raw:
+        print(f"guard eval: {args.data} holds no rows", file=sys.stderr)
+        return 2
     if args.limit is not None:
         raw = raw[: args.limit]
     rows = build_rows(raw, _evasion(args.evasion), args.split)

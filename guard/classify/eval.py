@@ -111,12 +111,35 @@ def is_completions(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
+LABELS = ("safe", "unsafe", "weak_unsafe")
+UNSPECIFIED = "unspecified"  # the kind of a row that names none: sent as a user prompt
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of `path`: JSONL prompts, or a `.csv` of labelled completions."""
+    """The rows of `path`: JSONL prompts, or a `.csv` of labelled completions. ValueError, naming
+    the line, for a row that is not a JSON object with a string `text` and a known `label`."""
     if is_completions(path):
         return _completion_rows(path)
+    rows = []
     with path.open("rb") as fh:
-        return [orjson.loads(line) for line in fh if line.strip()]
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                rows.append(_prompt_row(line, number))
+    return rows
+
+
+def _prompt_row(line: bytes, number: int) -> dict[str, Any]:
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"line {number}: not JSON ({exc})") from exc
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise ValueError(f"line {number}: a row is a JSON object with a string `text`")  # noqa: TRY004  (bad input, reported as such)
+    if row.get("label") not in LABELS:
+        raise ValueError(f"line {number}: `label` must be one of {', '.join(LABELS)}, "
+                         f"not {row.get('label')!r}")
+    kind = row.get("kind")
+    return {**row, "kind": kind if isinstance(kind, str) and kind else UNSPECIFIED}
 
 
 def _completion_rows(path: Path) -> list[dict[str, Any]]:

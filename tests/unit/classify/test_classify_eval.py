@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from guard.classify import cli
-from guard.classify.eval import build_rows
+from guard.classify.eval import build_rows, read_rows
 
 ROWS = [
     {"id": "1", "text": "What is the tallest mountain in Europe?", "label": "safe", "kind": "benign",
@@ -122,6 +122,34 @@ def test_cli_unreadable_data_is_exit_2(tmp_path: Path) -> None:
     cli.register(parser.add_subparsers())
     args = parser.parse_args(["eval", "--data", str(tmp_path / "missing.jsonl")])
     assert args.func(args) == 2
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ('{"text": "a", "label": "safe"}\n{broken', "line 2: not JSON"),
+    ('["a", "safe"]', "line 1: a row is a JSON object with a string `text`"),
+    ('{"label": "safe"}', "line 1: a row is a JSON object with a string `text`"),
+    ('{"text": "a", "label": "maybe"}',
+     "line 1: `label` must be one of safe, unsafe, weak_unsafe, not 'maybe'"),
+    ("", "holds no rows"),
+])
+def test_cli_names_the_line_of_a_malformed_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, said: str
+) -> None:
+    """A row guard cannot score is exit 2 with its line, never a traceback."""
+    data = tmp_path / "rows.jsonl"
+    data.write_text(line + "\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["eval", "--data", str(data)])
+    assert args.func(args) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_row_without_a_kind_is_scored_as_a_user_prompt(tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"text": "How do I bake bread?", "label": "safe"}\n', encoding="utf-8")
+    [row] = build_rows(read_rows(data))
+    assert (row.kind, row.dataset, [s.role for s in row.segments]) == ("unspecified", "?", ["user"])
 
 
 def test_cli_scores_a_completions_csv_at_the_completion_stage(
