@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the guarding proxy", epilog=EPILOG_SERVE,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("-c", "--config", type=Path, help="guard.yaml (default: built-in defaults)")
-    serve.add_argument("--workers", type=int, default=1,
+    serve.add_argument("--workers", type=whole(1, 256), default=1,
                        help="processes sharing the listen port (SO_REUSEPORT); metrics merged")
     serve.add_argument("--check", action="store_true",
                        help="validate the configuration and every policy (models loaded), print "
@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     mock = sub.add_parser("mock-upstream", help="run the stand-in OpenAI-compatible model",
                           epilog=EPILOG_MOCK, formatter_class=argparse.RawDescriptionHelpFormatter)
     mock.add_argument("--host", default="127.0.0.1")
-    mock.add_argument("--port", type=int, default=8001)
-    mock.add_argument("--chunk-chars", type=int, default=4, help="characters per stream chunk")
-    mock.add_argument("--chunk-delay-ms", type=int, default=0, help="pause between chunks")
+    mock.add_argument("--port", type=whole(0, 65535), default=8001)
+    mock.add_argument("--chunk-chars", type=whole(1, 1 << 20), default=4,
+                      help="characters per stream chunk")
+    mock.add_argument("--chunk-delay-ms", type=whole(0, 60_000), default=0,
+                      help="pause between chunks")
     mock.set_defaults(func=cmd_mock)
 
     demo = sub.add_parser("demo", help="run guard in front of the stand-in model, with a tour",
@@ -152,10 +154,29 @@ def checked(settings: Settings, path: Path | None) -> str:
     return "\n".join(lines)
 
 
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a usage error naming both."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, not {value!r}")
+        return number
+
+    return parse
+
+
 def cmd_mock(args: argparse.Namespace) -> int:
     from guard.mock_upstream import run
 
-    run(args.host, args.port, args.chunk_chars, args.chunk_delay_ms)
+    try:
+        run(args.host, args.port, args.chunk_chars, args.chunk_delay_ms)
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        print(f"guard mock-upstream: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

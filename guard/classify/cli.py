@@ -19,6 +19,7 @@ from guard.classify.eval import (
     run_sync,
 )
 from guard.classify.evasion import TRANSFORMS
+from guard.cli import whole
 from guard.errors import GuardError
 from guard.types import GuardContext, Stage
 
@@ -65,20 +66,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
     parser.add_argument("--evasion", choices=sorted(TRANSFORMS), default=None, metavar="NAME",
                         help=f"write every text so first: {', '.join(sorted(TRANSFORMS))}")
-    parser.add_argument("--split", type=_pieces, default=1, metavar="N",
+    parser.add_argument("--split", type=whole(1, 64), default=1, metavar="N",
                         help="send every user prompt as N user messages (1-64; default 1) of about equal "
                              "word count")
     parser.set_defaults(func=cmd_eval)
-
-
-def _pieces(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {value!r}")
-    return n
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -90,6 +90,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def source(args: argparse.Namespace) -> Fetch:
     """Where `args` say incidents are read from: the journal, or the admin API."""
     if args.state_dir is not None:
+        if not args.state_dir.is_dir():  # a mistyped path is not "no incidents yet"
+            raise ValueError(f"--state-dir {args.state_dir}: no such directory")
         return JournalReader(args.state_dir).query_now
     def fetch(query: Query) -> list[dict[str, Any]]:
         params = {"limit": str(query.limit)}
@@ -171,7 +173,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _read_failed(exc, args)
     text = to_csv(incidents) if args.format == "csv" else "".join(
         json.dumps(i, ensure_ascii=False) + "\n" for i in incidents)
-    _write(args.output, text)
+    if not _write(args.output, text):
+        return 1
     print(f"guard incidents: exported {len(incidents)} incidents", file=sys.stderr)
     return 0
 
@@ -185,8 +188,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     fmt = args.format or ("html" if args.output is not None
                           and args.output.suffix in (".html", ".htm") else "markdown")
     summary = report.summarise(incidents, since)
-    _write(args.output, report.html_page(summary) if fmt == "html" else report.markdown(summary))
-    return 0
+    written = _write(args.output, report.html_page(summary) if fmt == "html" else report.markdown(summary))
+    return 0 if written else 1
 
 
 def to_csv(incidents: list[dict[str, Any]]) -> str:
@@ -208,8 +211,14 @@ def _verdict(verdict: dict[str, Any]) -> str:
     return f"{verdict['classifier']} {verdict['score']}" + (f" +{joined} earlier" if joined else "")
 
 
-def _write(path: Path | None, text: str) -> None:
+def _write(path: Path | None, text: str) -> bool:
+    """`text` to `path` (stdout when None); False, said on stderr, when it cannot be written."""
     if path is None:
         sys.stdout.write(text)
-    else:
+        return True
+    try:
         path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"guard incidents: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True

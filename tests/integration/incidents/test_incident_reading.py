@@ -188,3 +188,15 @@ def test_cli_help_has_examples() -> None:
     for command in ("tail", "export", "report"):
         done = guard_cli(command, "--help")
         assert done.returncode == 0 and "examples:" in done.stdout
+
+
+def test_cli_says_when_it_cannot_read_or_write(tmp_path: Path) -> None:
+    """A mistyped --state-dir is an error, not "0 incidents"; an output path that cannot be
+    written is an error, not a traceback."""
+    done = guard_cli("export", "--since", "1h", "--state-dir", str(tmp_path / "typo"))
+    assert done.returncode == 1 and "no such directory" in done.stderr
+    done = guard_cli("report", "--since", "1h", "--state-dir", str(tmp_path),
+                     "-o", str(tmp_path / "missing" / "review.html"))
+    assert done.returncode == 1 and "cannot write" in done.stderr and "Traceback" not in done.stderr
+    done = guard_cli("export", "--since", "1h", "--state-dir", str(tmp_path))
+    assert done.returncode == 0 and "exported 0 incidents" in done.stderr

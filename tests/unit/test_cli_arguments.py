@@ -1,0 +1,36 @@
+"""Command-line arguments out of range, and a port already taken, are usage errors, not
+tracebacks."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+
+def guard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "guard", *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["mock-upstream", "--port", "99999"], "--port: must be a whole number from 0 to 65535"),
+    (["mock-upstream", "--chunk-chars", "0"], "--chunk-chars: must be a whole number from 1"),
+    (["serve", "--workers", "0"], "--workers: must be a whole number from 1 to 256"),
+    (["eval", "--data", "x.jsonl", "--split", "65"], "--split: must be a whole number from 1 to 64"),
+])
+def test_out_of_range_is_a_usage_error(args: list[str], said: str) -> None:
+    done = guard(*args)
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_taken_port_is_said_plainly() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = guard("mock-upstream", "--port", str(port))
+    assert done.returncode == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
