@@ -98,7 +98,9 @@ def mutated_default(draw: st.DrawFn) -> dict[str, Any]:
         else:
             parent[path[-1]] = draw(st.one_of(JSON, TEXT, st.sampled_from(
                 [{"type": "regex", "patterns": ["(a+)+$"]}, {"type": "webhook"}, [], {}, -1,
-                 "block", "flag", {"classifier": "nope"}, {"not": {"not": {}}}])))
+                 "block", "flag", {"classifier": "nope"}, {"not": {"not": {}}},
+                 {"prompt": {"classifier": "nope"}}, {"prompt": {"prompt": {}}}, {"prompt": 5},
+                 {"all": [{"classifier": "secrets"}, {"prompt": {"labels_any": "x"}}]}])))
     return policy
 
 
