@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from guard.cli import command_group
 from guard.errors import PolicyError
-from guard.policy.engine import evaluate, read_in_prompt
+from guard.policy.engine import evaluate
 from guard.policy.loader import LoadedPolicy, PolicySet, load_policies
 from guard.policy.model import Condition
 from guard.policy.testing import CaseResult, CaseRunner, iter_cases
@@ -315,10 +315,7 @@ def _on_the_prompt(loaded: LoadedPolicy, stage: Stage, prompt: Sequence[Verdict]
         return ["", "on the prompt (what `prompt:` conditions read):"] + [
             f"  {v.classifier:<{width}}  FIRED  score {v.score:.2f}  labels "
             f"{', '.join(sorted(v.labels))}" for v in fired]
-    if stage is Stage.COMPLETION and any(
-        Stage.COMPLETION in c.stages and read_in_prompt(c.rule.when) != set()
-        for c in loaded.compiled.rules
-    ):
+    if stage is Stage.COMPLETION and loaded.compiled.reads_prompt:
         return ["", "on the prompt: nothing fired" + ("" if prompt else " (no --prompt given)")]
     return []
 

@@ -48,6 +48,11 @@ class CompiledRule:
     span_labels: frozenset[str] | None  # mask only spans with these labels (None: every span)
     prompt_reads: frozenset[str] | None = frozenset()  # what its `prompt:` reads (None: all)
 
+    @property
+    def answers_read_prompt(self) -> bool:
+        """Whether, on the completion stage, it reads the prompt's verdicts (`prompt:`)."""
+        return Stage.COMPLETION in self.stages and self.prompt_reads != frozenset()
+
 
 @dataclass(frozen=True)
 class CompiledPolicy:
@@ -61,7 +66,7 @@ class CompiledPolicy:
     def reads_prompt(self) -> bool:
         """Whether a completion rule reads the prompt's verdicts (`prompt:`): only then does a
         request keep them for its completion stage."""
-        return any(Stage.COMPLETION in c.stages and c.prompt_reads != frozenset() for c in self.rules)
+        return any(c.answers_read_prompt for c in self.rules)
 
 
 def globs(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -278,7 +283,7 @@ def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: 
         evidence = compiled.test(fired, ctx, stage)
         if evidence is None:
             continue
-        if stage is Stage.COMPLETION and compiled.prompt_reads != frozenset():
+        if stage is Stage.COMPLETION and compiled.answers_read_prompt:
             names = compiled.prompt_reads
             prompt_read.update((id(v), v) for v in ctx.prompt_verdicts
                                if v.labels and (names is None or v.classifier in names))
