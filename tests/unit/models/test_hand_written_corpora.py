@@ -2,7 +2,7 @@
 languages(_more), requests, requests_more, requests_texts(_more), requests_why(_lang), requests_formats,
 requests_offensive, requests_excerpts, requests_claims, requests_persuasion, requests_code, futures, reframed,
 howto(_more), howto_everyday, howto_harmful, answers(_more), protective_answers, harmful_answers,
-direct_answers, injected_docs, ai_docs, roleplay, jailbreak_languages) never
+direct_answers, vague_attacks, injected_docs, ai_docs, roleplay, jailbreak_languages) never
 contain a text of an evaluation-only check set, nor a near copy of one where the same kind of author
 wrote both, so the check-set figures are not a replay of training rows."""
 
@@ -75,7 +75,8 @@ def test_corpus_shares_no_text_with_a_check_set(folder: str) -> None:
     assert [t for t in _check_texts() if _key(t) in corpus] == []
 
 
-@pytest.mark.parametrize("folder, size", [("harmful_answers", 800), ("direct_answers", 600)])
+@pytest.mark.parametrize("folder, size", [("harmful_answers", 800), ("direct_answers", 600),
+                                          ("vague_attacks", 400)])
 def test_harmful_answer_pairs_share_no_text_with_a_check_set(folder: str, size: int) -> None:
     pairs = data.hand_written_pairs(folder, 10**6, 13)
     assert len(pairs) >= size
