@@ -54,12 +54,16 @@ def _split(turn: str) -> tuple[str, str]:
 def exchanges(path: Path) -> list[tuple[int, str, str]]:
     """Both sides of each pair as (label, question, answer), the harmful side (label 1) first."""
     with zipfile.ZipFile(path) as wheel:
-        return [
-            (label, *_split(row[key]))
-            for name in PAIRS
-            for row in _read(wheel, name)
-            for label, key in ((1, "harmful_version"), (0, "text"))
-        ]
+        return _exchanges(wheel)
+
+
+def _exchanges(wheel: zipfile.ZipFile) -> list[tuple[int, str, str]]:
+    return [
+        (label, *_split(row[key]))
+        for name in PAIRS
+        for row in _read(wheel, name)
+        for label, key in ((1, "harmful_version"), (0, "text"))
+    ]
 
 
 def probe_rows(path: Path) -> tuple[list[CheckRow], list[CheckRow]]:
@@ -71,7 +75,7 @@ def probe_rows(path: Path) -> tuple[list[CheckRow], list[CheckRow]]:
             for name in HARMLESS_QUESTIONS
             for row in _read(wheel, name)
         ]
-    pairs = exchanges(path)
+        pairs = _exchanges(wheel)
     questions += [CheckRow(question, label, "pair") for label, question, _ in pairs]
     answers = [CheckRow(answer, label, "pair") for label, _, answer in pairs]
     return questions, answers

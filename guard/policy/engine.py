@@ -180,13 +180,18 @@ def _union(a: set[str] | None, b: set[str] | None) -> set[str] | None:
     return None if a is None or b is None else a | b
 
 
+def _subs(cond: Condition) -> tuple[Condition, ...]:
+    """The sub-conditions under `all`, `any` and `not` (not `prompt`, which reads other verdicts)."""
+    return (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ()))
+
+
 def referenced_classifiers(cond: Condition, *, prompt: bool = True) -> set[str] | None:
     """Classifier names a condition reads; None when a verdict key names no classifier (all).
     `prompt=False` leaves out what its `prompt:` conditions read (`read_in_prompt`)."""
     names: set[str] | None = set()
     if cond.tests_verdicts:
         names = set(cond.classifier) if cond.classifier is not None else None
-    for sub in (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ())):
+    for sub in _subs(cond):
         names = _union(names, referenced_classifiers(sub, prompt=prompt))
     if prompt and cond.prompt is not None:
         names = _union(names, referenced_classifiers(cond.prompt))
@@ -196,7 +201,7 @@ def referenced_classifiers(cond: Condition, *, prompt: bool = True) -> set[str] 
 def read_in_prompt(cond: Condition) -> set[str] | None:
     """Classifier names a condition's `prompt:` conditions read (None: all), wherever they sit."""
     names: set[str] | None = set()
-    for sub in (*(cond.all_ or ()), *(cond.any_ or ()), *((cond.not_,) if cond.not_ else ())):
+    for sub in _subs(cond):
         names = _union(names, read_in_prompt(sub))
     if cond.prompt is not None:
         names = _union(names, referenced_classifiers(cond.prompt))
@@ -233,9 +238,10 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
             found: set[str] | None = set()
             if stage in compiled.stages:
                 found = referenced_classifiers(compiled.rule.when, prompt=stage is Stage.PROMPT)
-            if stage is Stage.PROMPT and Stage.COMPLETION in compiled.stages:
+            if stage is Stage.PROMPT and compiled.answers_read_prompt:
                 # a completion rule's `prompt:` conditions read the prompt stage's verdicts
-                found = _union(found, read_in_prompt(compiled.rule.when))
+                reads = compiled.prompt_reads
+                found = _union(found, None if reads is None else set(reads))
             names |= set(policy.classifiers) if found is None else found
         # a gated classifier needs its gate's verdicts in the same check
         names |= {gate for name in names if (gate := gate_of(policy.classifiers[name]))}
