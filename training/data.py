@@ -39,7 +39,7 @@ DATA_DIR = Path(
     os.environ.get("GUARD_SAFETY_DATA", Path(__file__).resolve().parents[2] / "shared/data/safety")
 )
 PLACEHOLDERS = ("{{ prompt }}", "[INSERT PROMPT HERE]")
-_REDTEAM = "redteam_attempt_first_turn/"
+REDTEAM = "redteam_attempt_first_turn/"
 MODELS = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
 
 
@@ -338,7 +338,7 @@ def weights(examples: list[Example], recipe: Recipe) -> list[float]:
     named = dict(recipe.group_weights)
     return [
         recipe.redteam_weight
-        if e.group.startswith(_REDTEAM)
+        if e.group.startswith(REDTEAM)
         else recipe.multilingual
         if e.group.startswith(multilingual.GROUP)
         else named.get(e.group, 1.0)
