@@ -74,6 +74,11 @@ class LimitSettings(Strict):
                          classifiers that time out on a huge text fail open by default. The
                          default keeps the worst texts measured (RELIABILITY.md) near 0.4 s,
                          well inside the classifiers' 1 s timeout; raise both together.
+    unreadable_content:  what to do with a request whose prompt sends the model something guard
+                         cannot read (an image, audio or file part, a prompt given as token
+                         ids): `refuse` (400 `unreadable_content`, naming the part) or `pass`
+                         (forward it; its text parts are still read). Only requests whose
+                         policy inspects prompts are refused.
     """
 
     max_connections: int = Field(4096, gt=0)
@@ -85,6 +90,7 @@ class LimitSettings(Strict):
     max_sse_event_bytes: int = Field(1 << 20, ge=1024)
     max_response_bytes: int = Field(32 << 20, ge=1024)
     max_prompt_chars: int = Field(65_536, ge=1024)
+    unreadable_content: Literal["refuse", "pass"] = "refuse"
 
 
 class CacheSettings(Strict):

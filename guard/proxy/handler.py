@@ -88,6 +88,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     if inspector.inspects(Stage.PROMPT):
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
+        check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
@@ -148,6 +149,16 @@ def check_prompt_size(slots: list[Slot], limit: int) -> None:
     if size > limit:
         raise RequestError(f"prompt text is {size} characters; guard inspects at most {limit}",
                            status=413, code="prompt_too_large")
+
+
+def check_readable(unread: list[str], setting: str) -> None:
+    """Refuse (400) a prompt that sends the model what guard cannot read, unless the operator
+    chose `limits.unreadable_content: pass`: nothing reaches the model unread by accident."""
+    if unread and setting == "refuse":
+        shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+        raise RequestError(f"guard reads text only and cannot inspect {shown}; the operator can "
+                           "forward such content unread with limits.unreadable_content: pass",
+                           code="unreadable_content")
 
 
 def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:

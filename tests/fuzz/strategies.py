@@ -42,8 +42,13 @@ OBJECTS = st.one_of(st.dictionaries(KEYS, shaped(), max_size=5), st.dictionaries
 
 
 INDEX = st.one_of(st.integers(-2, 300), JSON)
-CONTENT = st.one_of(TEXT, JSON, st.lists(st.fixed_dictionaries(
-    {"type": st.just("text"), "text": st.one_of(TEXT, JSON)}), max_size=3))
+PART = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": st.one_of(TEXT, JSON)}),
+    st.fixed_dictionaries({"type": st.just("refusal"), "refusal": st.one_of(TEXT, JSON)}),
+    st.fixed_dictionaries({"type": st.sampled_from(["image_url", "input_audio", "file"]),
+                           "image_url": JSON}),
+    TEXT, JSON)
+CONTENT = st.one_of(TEXT, JSON, st.lists(PART, max_size=3))
 CALL = st.one_of(JSON, st.fixed_dictionaries({
     "index": INDEX,
     "function": st.one_of(JSON, st.fixed_dictionaries({"arguments": st.one_of(TEXT, JSON)}))}))
@@ -59,6 +64,8 @@ CHOICE = st.one_of(JSON, st.fixed_dictionaries(
 CHAT_LIKE = st.fixed_dictionaries({
     "model": st.one_of(TEXT, JSON),
     "messages": st.one_of(st.lists(MESSAGE, max_size=3), JSON),
-    "prompt": st.one_of(TEXT, st.lists(TEXT, max_size=3), JSON),
+    "prompt": st.one_of(TEXT, st.lists(st.one_of(TEXT, st.integers(0, 50000)), max_size=3),
+                        st.lists(st.lists(st.integers(0, 50000), max_size=3), max_size=2), JSON),
+    "suffix": st.one_of(TEXT, JSON),
     "choices": st.one_of(st.lists(CHOICE, max_size=3), JSON),
 })

@@ -16,7 +16,9 @@ from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
 from guard.errors import RequestError, UpstreamError
 from guard.proxy.handler import parse_body, refuse_choices
 from guard.proxy.protocols import DIALECTS
-from guard.proxy.protocols.base import MAX_INDEX, get_path, set_path
+from guard.proxy.protocols.base import MAX_INDEX, get_path, list_at, set_path
+from guard.proxy.protocols.openai_chat import CHAT
+from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.sse import SSEParser, parse_event, parse_lines
 from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, TEXT
 
@@ -56,6 +58,44 @@ def test_prompt_slots_point_at_their_text(body: dict[str, Any], dialect: Any) ->
         set_path(masked, slot.path, "[M]")
     assert all(get_path(masked, s.path) == "[M]" for s in slots)
     assert dialect.prompt_slots(masked) == [type(s)(s.path, s.role, "[M]") for s in slots]
+
+
+@FUZZ
+@given(BODIES)
+def test_every_chat_content_part_is_read_or_named_unread(body: dict[str, Any]) -> None:
+    """Nothing reaches the model unread by accident: each message's content is a slot, or each of
+    its parts is (or holds) one, or is named among the places guard cannot read."""
+    slots = [s.path for s in CHAT.prompt_slots(body)]
+    unread = CHAT.unread(body)
+    for i, message in enumerate(list_at(body, "messages")):
+        content = message.get("content") if isinstance(message, dict) else None
+        parts = list(enumerate(content)) if isinstance(content, list) else []
+        if content is None or (not parts and isinstance(content, list)):
+            continue
+        if not parts:
+            here = ("messages", i, "content")
+            assert (here in slots) != any(u.startswith(f"messages[{i}].content ") for u in unread)
+        for j, _ in parts:
+            read = any(path[:4] == ("messages", i, "content", j) for path in slots)
+            named = any(u.startswith(f"messages[{i}].content[{j}] ") for u in unread)
+            assert read != named, (content[j], unread)
+
+
+@FUZZ
+@given(BODIES)
+def test_every_completions_prompt_is_read_or_named_unread(body: dict[str, Any]) -> None:
+    """A legacy prompt is read (a string, or strings in a list) or named unread (token ids)."""
+    prompt = body.get("prompt")
+    read = [s.path for s in COMPLETIONS.prompt_slots(body) if s.path[0] == "prompt"]
+    unread = COMPLETIONS.unread(body)
+    if isinstance(prompt, str):
+        assert read == [("prompt",)] and unread == []
+    elif isinstance(prompt, list) and prompt and all(isinstance(p, int) for p in prompt):
+        assert read == [] and unread == ["prompt (token ids)"]
+    elif isinstance(prompt, list):
+        assert len(read) + len(unread) == len(prompt)
+    else:
+        assert read == [] and len(unread) == (prompt is not None)
 
 
 @FUZZ

@@ -58,6 +58,8 @@ class Dialect:
     """An API dialect guard understands.
 
     prompt_slots:     the texts a request sends (messages, prompt strings, tool results).
+    unread:           the places where a request sends the model what is not text (images,
+                      audio, files, token ids): guard cannot read those (`place` names them).
     completion_slots: the texts a non-streamed response returns.
     stream_deltas:    the texts one stream chunk adds.
     completion:       builds a whole answer with the given text (refusals, kill switch).
@@ -66,6 +68,7 @@ class Dialect:
 
     route: str
     prompt_slots: Callable[[Json], list[Slot]]
+    unread: Callable[[Json], list[str]]
     completion_slots: Callable[[Json], list[Slot]]
     stream_deltas: Callable[[Json], list[Delta]]
     completion: Callable[[str, str, str, str], Json]
@@ -84,6 +87,12 @@ def index_of(item: Any, position: int) -> int:
     if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < MAX_INDEX:
         return index
     return position
+
+
+def place(path: Path, what: str) -> str:
+    """A place in a body as a client would write it: `messages[2].content[0] (image_url)`."""
+    name = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path).lstrip(".")
+    return f"{name} ({what})"
 
 
 def list_at(node: Any, key: str) -> list[Any]:

@@ -4,29 +4,55 @@ from __future__ import annotations
 
 import time
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at, place
 
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
 
 
 def prompt_slots(body: Json) -> list[Slot]:
     slots: list[Slot] = []
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return slots
-    for i, message in enumerate(messages):
+    for i, message in enumerate(list_at(body, "messages")):
         if not isinstance(message, dict):
             continue
         role = ROLE_OF_MESSAGE.get(str(message.get("role")), str(message.get("role", "user")))
         content = message.get("content")
         if isinstance(content, str):
             slots.append(Slot(("messages", i, "content"), role, content))
-        elif isinstance(content, list):
-            for j, part in enumerate(content):
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    slots.append(Slot(("messages", i, "content", j, "text"), role, part["text"]))
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            path = ("messages", i, "content", j)
+            if isinstance(part, str):
+                slots.append(Slot(path, role, part))
+            elif isinstance(part, dict):
+                slots.extend(Slot((*path, key), role, part[key])
+                             for key in TEXT_KEYS if isinstance(part.get(key), str))
         slots.extend(_tool_call_slots(message, ("messages", i)))
     return slots
+
+
+# The keys of a content part whose string the model reads as text: "text" for text parts (any
+# type name), "refusal" for an assistant's refusal part.
+TEXT_KEYS = ("text", "refusal")
+
+
+def unread(body: Json) -> list[str]:
+    """Content the model receives that is not text: image, audio and file parts, and any part or
+    content of a shape guard does not know."""
+    places: list[str] = []
+    for i, message in enumerate(list_at(body, "messages")):
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is None or isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            places.append(place(("messages", i, "content"), type(content).__name__))
+            continue
+        for j, part in enumerate(content):
+            if isinstance(part, str) or (isinstance(part, dict)
+                                         and any(isinstance(part.get(k), str) for k in TEXT_KEYS)):
+                continue
+            kind = part.get("type") if isinstance(part, dict) else None
+            places.append(place(("messages", i, "content", j),
+                                kind if isinstance(kind, str) else type(part).__name__))
+    return places
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -106,6 +132,7 @@ def content_path(choice_position: int) -> Path:
 CHAT = Dialect(
     route="/v1/chat/completions",
     prompt_slots=prompt_slots,
+    unread=unread,
     completion_slots=completion_slots,
     stream_deltas=stream_deltas,
     completion=completion,

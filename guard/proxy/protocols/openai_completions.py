@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import time
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, place
 
 
 def prompt_slots(body: Json) -> list[Slot]:
     prompt = body.get("prompt")
-    if isinstance(prompt, str):
-        return [Slot(("prompt",), "user", prompt)]
-    if isinstance(prompt, list):
-        return [Slot(("prompt", i), "user", p) for i, p in enumerate(prompt) if isinstance(p, str)]
-    return []
+    slots = ([Slot(("prompt",), "user", prompt)] if isinstance(prompt, str) else
+             [Slot(("prompt", i), "user", p) for i, p in enumerate(prompt) if isinstance(p, str)]
+             if isinstance(prompt, list) else [])
+    if isinstance(body.get("suffix"), str):  # the text the completion is to end with
+        slots.append(Slot(("suffix",), "user", body["suffix"]))
+    return slots
+
+
+def unread(body: Json) -> list[str]:
+    """Prompts given as token ids (a list of integers, or a list of such lists)."""
+    prompt = body.get("prompt")
+    if prompt is None or isinstance(prompt, str):
+        return []
+    if not isinstance(prompt, list):
+        return [place(("prompt",), type(prompt).__name__)]
+    if prompt and all(isinstance(p, int) for p in prompt):
+        return [place(("prompt",), "token ids")]
+    return [place(("prompt", i), "token ids" if isinstance(p, list) else type(p).__name__)
+            for i, p in enumerate(prompt) if not isinstance(p, str)]
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -58,6 +72,7 @@ def content_path(choice_position: int) -> Path:
 COMPLETIONS = Dialect(
     route="/v1/completions",
     prompt_slots=prompt_slots,
+    unread=unread,
     completion_slots=completion_slots,
     stream_deltas=stream_deltas,
     completion=completion,

@@ -1,0 +1,87 @@
+"""A prompt that sends the model what guard cannot read (an image, audio, token ids) is refused
+before the upstream unless the operator chose to pass it; the text around it is still read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.support import GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(60)
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SECRET = "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"  # a GitHub token's shape: default.yaml blocks it
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}}
+
+
+@pytest.fixture(scope="module")
+def guards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The stand-in model behind two guards on the default pack: one refusing unreadable
+    content (the default), one configured to pass it."""
+    workdir = tmp_path_factory.mktemp("unreadable")
+    mock = MockUpstream(workdir)
+    mock.start()
+    base = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES)}
+    refusing = GuardServer(workdir, base)
+    passing = GuardServer(workdir, {**base, "limits": {"unreadable_content": "pass"}})
+    refusing.start()
+    passing.start()
+    yield {"mock": mock, "refuse": refusing, "pass": passing}
+    passing.stop()
+    refusing.stop()
+    mock.stop()
+
+
+def client(guard: GuardServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+
+
+def received(mock: MockUpstream) -> list[Any]:
+    return [r.get("body") for r in httpx.get(f"{mock.url}/_mock/requests").json()]
+
+
+def picture(question: str) -> list[Any]:
+    return [{"role": "user", "content": [{"type": "text", "text": question}, IMAGE]}]
+
+
+def test_an_image_part_is_refused_naming_it(guards: dict[str, Any]) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(guards["refuse"]).chat.completions.create(
+            model="m", messages=picture("what is in this picture?"))
+    error = caught.value.body
+    assert isinstance(error, dict) and error["code"] == "unreadable_content"
+    assert "messages[0].content[1] (image_url)" in error["message"]
+    assert "limits.unreadable_content: pass" in error["message"]
+    assert picture("what is in this picture?") not in [b.get("messages") for b in received(guards["mock"])]
+
+
+def test_a_prompt_of_token_ids_is_refused(guards: dict[str, Any]) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(guards["refuse"]).completions.create(model="m", prompt=[9906, 1917, 30])
+    assert isinstance(caught.value.body, dict)
+    assert "prompt (token ids)" in caught.value.body["message"]
+    assert [9906, 1917, 30] not in [b.get("prompt") for b in received(guards["mock"])]
+
+
+def test_passing_forwards_the_image_and_still_reads_the_text(guards: dict[str, Any]) -> None:
+    answer = client(guards["pass"]).chat.completions.create(
+        model="m", messages=picture("describe this chart"))
+    assert answer.choices[0].message.content
+    assert picture("describe this chart") in [b.get("messages") for b in received(guards["mock"])]
+    with pytest.raises(openai.BadRequestError) as caught:  # the text beside it is still read
+        client(guards["pass"]).chat.completions.create(
+            model="m", messages=picture(f"my token is {SECRET}, what is in the picture?"))
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] != "unreadable_content"
+
+
+def test_a_legacy_suffix_is_read(guards: dict[str, Any]) -> None:
+    with pytest.raises(openai.BadRequestError):
+        client(guards["refuse"]).completions.create(
+            model="m", prompt="def connect():\n    token = ", suffix=f"'{SECRET}'\n    return token")
+    assert not any(SECRET in str(b.get("suffix")) for b in received(guards["mock"]))
