@@ -6,6 +6,8 @@ headers) steers each answer with request headers:
 
   X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
   X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat)
+  X-Mock-Reasoning: TEXT      reason first, as reasoning models served by vLLM do: TEXT in the
+                              message's `reasoning_content` (streamed before the answer; chat)
   X-Mock-Chunk-Chars: N       characters per stream chunk (default: --chunk-chars)
   X-Mock-Chunk-Delay-Ms: MS   pause between stream chunks
   X-Mock-Latency-Ms: MS       pause before answering
@@ -89,10 +91,14 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
     completion_id = ("chatcmpl-" if chat else "cmpl-") + hashlib.sha1(  # noqa: S324 (an id)
         prompt.encode()).hexdigest()[:12]
     tool_args = request.headers.get("X-Mock-Tool-Args") if chat else None
+    reasoning = request.headers.get("X-Mock-Reasoning") if chat else None
+    reasoning = None if reasoning is None else urllib.parse.unquote(reasoning)
     if body.get("stream") is True:
         return await stream(request, body, chat=chat, completion_id=completion_id, model=model,
-                            text=text, n=n, tool_args=tool_args, fail=fail, prompt=prompt)
-    choices = [whole_choice(i, text, chat=chat, tool_args=tool_args) for i in range(n)]
+                            text=text, n=n, tool_args=tool_args, fail=fail, prompt=prompt,
+                            reasoning=reasoning)
+    choices = [whole_choice(i, text, chat=chat, tool_args=tool_args, reasoning=reasoning)
+               for i in range(n)]
     cookie = request.headers.get("X-Mock-Set-Cookie")
     return web.json_response({
         "id": completion_id, "object": "chat.completion" if chat else "text_completion",
@@ -101,10 +107,13 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
     }, dumps=lambda o: orjson.dumps(o).decode(), headers={"Set-Cookie": cookie} if cookie else None)
 
 
-def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None) -> dict[str, Any]:
+def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None,
+                 reasoning: str | None = None) -> dict[str, Any]:
     if not chat:
         return {"index": index, "text": text, "logprobs": None, "finish_reason": "stop"}
     message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
     finish = "stop"
     if tool_args is not None:
         message["content"] = None
@@ -116,7 +125,7 @@ def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None) ->
 
 async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, completion_id: str,
                  model: str, text: str, n: int, tool_args: str | None, fail: str,
-                 prompt: str) -> web.StreamResponse:
+                 prompt: str, reasoning: str | None = None) -> web.StreamResponse:
     size = max(1, int(request.headers.get("X-Mock-Chunk-Chars",
                                           request.app[OPTIONS]["chunk_chars"])))
     delay = int(request.headers.get("X-Mock-Chunk-Delay-Ms",
@@ -148,6 +157,10 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
     source = tool_args if tool_args is not None else text
     pieces = [source[i:i + size] for i in range(0, len(source), size)]
     try:
+        if reasoning:
+            await send_pieces(request, response, [reasoning[i:i + size] for i in range(
+                0, len(reasoning), size)], event, choice, n=n, delay=delay, tool_args=None, fail="",
+                key="reasoning_content")
         await send_pieces(request, response, pieces, event, choice, n=n, delay=delay,
                           tool_args=tool_args, fail=fail)
     except (ConnectionResetError, asyncio.CancelledError):
@@ -167,7 +180,7 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
 
 async def send_pieces(request: web.Request, response: web.StreamResponse, pieces: list[str],
                       event: Any, choice: Any, *, n: int, delay: float, tool_args: str | None,
-                      fail: str) -> None:
+                      fail: str, key: str = "content") -> None:
     for count, piece in enumerate(pieces):
         if fail == "midstream" and count >= len(pieces) // 2:
             assert request.transport is not None
@@ -181,7 +194,7 @@ async def send_pieces(request: web.Request, response: web.StreamResponse, pieces
                     call["function"]["name"] = "lookup"
                 delta: dict[str, Any] = {"tool_calls": [call]}
             else:
-                delta = {"content": piece}
+                delta = {key: piece}
             await response.write(event([choice(i, delta, None)]))
         if delay:
             await asyncio.sleep(delay)

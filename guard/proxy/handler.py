@@ -280,8 +280,9 @@ def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
         parent = choice if len(path) == 3 else choice.get(path[2])
         if not isinstance(parent, dict):
             continue
-        parent.pop("tool_calls", None)
-        parent.pop("function_call", None)
+        for key in ("tool_calls", "function_call", "refusal", "reasoning_content", "reasoning",
+                    "audio"):
+            parent.pop(key, None)
         parent[path[-1]] = message
         choice["finish_reason"] = "content_filter"
         choice["logprobs"] = None

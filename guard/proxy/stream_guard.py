@@ -1,7 +1,7 @@
 """Guarding a streamed completion: SSE events in, the bytes the client may see out.
 
-Every choice's content, and every tool call's arguments, is a channel classified on its own
-(one segment each, indexed by channel number). The policy pins how:
+Every choice's content (and its refusal and reasoning text), and every tool call's arguments, is
+a channel classified on its own (one segment each, indexed by channel number). The policy pins how:
 
 - `buffered` (default): a delta's text is held until it has been classified. After a check the
   text is released except its last `holdback - 1` characters (`holdback`: the longest finding
@@ -39,6 +39,7 @@ from typing import Any
 
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import Delta, Dialect, index_of, list_at
+from guard.proxy.protocols.openai_chat import ANSWER_TEXT
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
 from guard.types import (
@@ -203,8 +204,7 @@ class StreamGuard:
         return out + raw
 
     def _channel(self, body: Json, delta: Delta) -> Channel:
-        kind = {"content": "content", "arguments": "tool"}.get(str(delta.path[-1]), "text")
-        call = 0
+        kind, call = _kind(delta.path), 0
         if kind == "tool":
             position, k = int(delta.path[1]), int(delta.path[4])
             call = index_of(body["choices"][position]["delta"]["tool_calls"][k], k)
@@ -357,14 +357,27 @@ def _finishing(choices: Any) -> set[int]:
             if isinstance(c, dict) and c.get("finish_reason") is not None}
 
 
+def _kind(path: tuple[str | int, ...]) -> str:
+    """A delta's channel kind, from where its text sits: `text` (legacy completions), `tool` (a
+    tool call's arguments), `function_call` (a legacy function call's), or the delta's own key
+    (`content`, `refusal`, `reasoning_content`, `reasoning`)."""
+    if len(path) == 3:
+        return "text"
+    if path[3] in ("tool_calls", "function_call"):
+        return "tool" if path[3] == "tool_calls" else "function_call"
+    return str(path[3])
+
+
 def _chunk(dialect: Dialect, ch: Channel, frame: Json, text: str) -> Json:
     """A chunk re-emitting released text for one channel, with the upstream chunk's fields."""
     choice: Json
     if ch.kind == "text":
         choice = {"index": ch.choice, "text": text, "logprobs": None, "finish_reason": None}
     else:
-        delta: Json = {"content": text} if ch.kind == "content" else {
-            "tool_calls": [{"index": ch.call, "function": {"arguments": text}}]}
+        delta: Json = (
+            {"tool_calls": [{"index": ch.call, "function": {"arguments": text}}]}
+            if ch.kind == "tool" else {"function_call": {"arguments": text}}
+            if ch.kind == "function_call" else {ch.kind: text})
         choice = {"index": ch.choice, "delta": delta, "logprobs": None, "finish_reason": None}
     return {**frame, "choices": [choice]}
 
@@ -401,15 +414,21 @@ def _bare(choice: Json) -> bool:
         return True
     if not isinstance(delta, dict):
         return False
-    for key, value in delta.items():
-        if key == "tool_calls" and isinstance(value, list):
-            if not all(isinstance(c, dict) and set(c) <= {"index", "function"}
-                       and isinstance(c.get("function"), dict)
-                       and set(c["function"]) <= {"arguments"} for c in value):
-                return False
-        elif key != "content" and value is not None:
-            return False
-    return True
+    return all(_bare_field(key, value) for key, value in delta.items())
+
+
+def _bare_field(key: str, value: Any) -> bool:
+    """Whether a delta's field holds nothing but text the stream guard re-emits itself."""
+    if key == "tool_calls" and isinstance(value, list):
+        return all(isinstance(c, dict) and set(c) <= {"index", "function"}
+                   and _bare_function(c.get("function")) for c in value)
+    if key == "function_call":
+        return _bare_function(value)
+    return value is None or (key in ANSWER_TEXT and isinstance(value, str))
+
+
+def _bare_function(function: Any) -> bool:
+    return isinstance(function, dict) and set(function) <= {"arguments"}
 
 
 def _emptied(choice: Json) -> Json:
@@ -419,10 +438,12 @@ def _emptied(choice: Json) -> Json:
         out["text"] = ""
     delta = out.get("delta")
     if isinstance(delta, dict):
-        if isinstance(delta.get("content"), str):
-            delta["content"] = ""
-        for call in list_at(delta, "tool_calls"):
-            function = call.get("function") if isinstance(call, dict) else None
+        for key in ANSWER_TEXT:
+            if isinstance(delta.get(key), str):
+                delta[key] = ""
+        functions = [call.get("function") for call in list_at(delta, "tool_calls")
+                     if isinstance(call, dict)] + [delta.get("function_call")]
+        for function in functions:
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 function["arguments"] = ""
     return out

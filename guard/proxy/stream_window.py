@@ -46,8 +46,9 @@ class Part:
 
 @dataclass(slots=True)
 class Channel:
-    """One guarded text. kind: `content` (chat), `tool` (tool call arguments) or `text` (legacy
-    completions); `number` is its segment index in the decisions made on this stream."""
+    """One guarded text. kind: `content`, `refusal`, `reasoning_content` or `reasoning` (chat),
+    `tool` or `function_call` (a call's arguments) or `text` (legacy completions); `number` is
+    its segment index in the decisions made on this stream."""
 
     number: int
     kind: str
@@ -63,7 +64,7 @@ class Channel:
 
     @property
     def role(self) -> str:
-        return "tool_call" if self.kind == "tool" else "assistant"
+        return "tool_call" if self.kind in ("tool", "function_call") else "assistant"
 
     @property
     def end(self) -> int:

@@ -55,7 +55,10 @@ CALL = st.one_of(JSON, st.fixed_dictionaries({
 MESSAGE = st.one_of(JSON, st.fixed_dictionaries(
     {"role": st.one_of(st.sampled_from(["user", "system", "tool", "assistant"]), JSON),
      "content": CONTENT},
-    optional={"tool_calls": st.one_of(JSON, st.lists(CALL, max_size=3))}))
+    optional={"tool_calls": st.one_of(JSON, st.lists(CALL, max_size=3)),
+              "reasoning_content": st.one_of(TEXT, JSON), "refusal": st.one_of(TEXT, JSON),
+              "function_call": st.one_of(JSON, st.fixed_dictionaries(
+                  {"arguments": st.one_of(TEXT, JSON)}))}))
 CHOICE = st.one_of(JSON, st.fixed_dictionaries(
     {"index": INDEX},
     optional={"message": MESSAGE, "delta": MESSAGE, "text": st.one_of(TEXT, JSON),

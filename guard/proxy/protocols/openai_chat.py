@@ -25,6 +25,7 @@ def prompt_slots(body: Json) -> list[Slot]:
             elif isinstance(part, dict):
                 slots.extend(Slot((*path, key), role, part[key])
                              for key in TEXT_KEYS if isinstance(part.get(key), str))
+        slots.extend(_answer_slots(message, ("messages", i), ANSWER_TEXT[1:], role))
         slots.extend(_tool_call_slots(message, ("messages", i)))
     return slots
 
@@ -55,32 +56,37 @@ def unread(body: Json) -> list[str]:
     return places
 
 
+# An answer's text fields, in a whole message and in a stream's delta alike: its content, the
+# refusal of a model that declines (structured outputs), and the reasoning that reasoning models
+# send beside the answer (vLLM, DeepSeek and others: `reasoning_content`, or `reasoning`). All of
+# it reaches the client, so all of it is read.
+ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning")
+
+
 def completion_slots(body: Json) -> list[Slot]:
     slots: list[Slot] = []
-    choices = body.get("choices")
-    if not isinstance(choices, list):
-        return slots
-    for i, choice in enumerate(choices):
+    for i, choice in enumerate(list_at(body, "choices")):
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
-        if isinstance(message.get("content"), str):
-            slots.append(Slot(("choices", i, "message", "content"), "assistant", message["content"]))
+        slots.extend(_answer_slots(message, ("choices", i, "message"), ANSWER_TEXT, "assistant"))
         slots.extend(_tool_call_slots(message, ("choices", i, "message")))
     return slots
 
 
+def _answer_slots(message: Json, base: Path, keys: tuple[str, ...], role: str) -> list[Slot]:
+    return [Slot((*base, key), role, message[key]) for key in keys
+            if isinstance(message.get(key), str)]
+
+
 def _tool_call_slots(message: Json, base: Path) -> list[Slot]:
-    calls = message.get("tool_calls")
-    if not isinstance(calls, list):
-        return []
-    return [
-        Slot((*base, "tool_calls", k, "function", "arguments"), "tool_call",
-             call["function"]["arguments"])
-        for k, call in enumerate(calls)
-        if isinstance(call, dict) and isinstance(call.get("function"), dict)
-        and isinstance(call["function"].get("arguments"), str)
-    ]
+    """Tool call arguments, and the arguments of a legacy `function_call`."""
+    found = [((*base, "tool_calls", k, "function"), call.get("function"))
+             for k, call in enumerate(list_at(message, "tool_calls")) if isinstance(call, dict)]
+    found.append(((*base, "function_call"), message.get("function_call")))
+    return [Slot((*path, "arguments"), "tool_call", function["arguments"])
+            for path, function in found
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str)]
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:
@@ -93,15 +99,12 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         if not isinstance(delta, dict):
             continue
         index = index_of(choice, i)
-        if isinstance(delta.get("content"), str) and delta["content"]:
-            deltas.append(Delta(index, ("choices", i, "delta", "content"), delta["content"]))
+        deltas.extend(Delta(index, ("choices", i, "delta", key), delta[key])
+                      for key in ANSWER_TEXT if isinstance(delta.get(key), str) and delta[key])
         # Empty arguments count too: the chunk that opens a tool call (its id and name, arguments
         # "") then goes out in order with the call's text.
-        for k, call in enumerate(list_at(delta, "tool_calls")):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                path = ("choices", i, "delta", "tool_calls", k, "function", "arguments")
-                deltas.append(Delta(index, path, function["arguments"]))
+        deltas.extend(Delta(index, slot.path, slot.text)
+                      for slot in _tool_call_slots(delta, ("choices", i, "delta")))
     return deltas
 
 

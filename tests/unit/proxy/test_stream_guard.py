@@ -265,6 +265,54 @@ async def test_a_tool_call_opened_with_empty_arguments_keeps_its_id_and_name() -
     assert got.finish == {0: "tool_calls"}
 
 
+def reasoning_stream(pieces: Sequence[str], key: str = "reasoning_content",
+                     answer: str = "The answer is four.") -> list[SSEEvent]:
+    """A reasoning model's stream (vLLM, DeepSeek): its reasoning under `key`, then the answer."""
+    events = [chat_event([{"index": 0, "delta": {"role": "assistant", "content": ""},
+                           "logprobs": None, "finish_reason": None}])]
+    events += [chat_event([{"index": 0, "delta": {key: p}, "logprobs": None, "finish_reason": None}])
+               for p in pieces]
+    return [*events, *chat_stream([answer])[1:]]
+
+
+def said(got: Received, key: str) -> str:
+    """All the text a client received under one delta key."""
+    return "".join(ch["delta"].get(key) or "" for e in got.events for ch in e["choices"]
+                   if isinstance(ch.get("delta"), dict))
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning", "refusal"])
+async def test_reasoning_and_refusal_text_are_guarded_like_content(key: str) -> None:
+    """A reasoning model's reasoning (and a refusal) reaches the client too: a secret in it, split
+    anywhere into two chunks, cuts the stream before any of it is sent; an e-mail is masked and
+    re-emitted under the same key, the answer after it intact."""
+    start = SECRET_TEXT.index(SECRET)
+    for pieces in splits(SECRET_TEXT, 2):
+        got, guard = await run(reasoning_stream(pieces, key), only(SECRETS, check_chars=8))
+        assert guard.cut and SECRET_TEXT[:start].startswith(said(got, key)), pieces
+        assert got.finish == {0: "content_filter"} and not got.text.get(0)
+    for pieces in splits(EMAIL_TEXT, 2):
+        got, guard = await run(reasoning_stream(pieces, key), only(SHORT_PII))
+        assert not guard.cut and said(got, key) == EMAIL_TEXT.replace(EMAIL, MASK), pieces
+        assert got.text[0] == "The answer is four." and got.finish == {0: "stop"}
+
+
+async def test_legacy_function_call_arguments_are_guarded() -> None:
+    """The deprecated `function_call` streams its arguments like a tool call's: a secret cuts."""
+    args = orjson.dumps({"key": SECRET, "note": "rotate it later please, thanks"}).decode()
+    events = [chat_event([{"index": 0, "delta": {"role": "assistant", "content": None,
+                                                 "function_call": {"name": "store", "arguments": ""}},
+                           "logprobs": None, "finish_reason": None}])]
+    events += [chat_event([{"index": 0, "delta": {"function_call": {"arguments": args[i:i + 5]}},
+                            "logprobs": None, "finish_reason": None}]) for i in range(0, len(args), 5)]
+    events += chat_stream([])[-2:]
+    got, guard = await run(events, only(SECRETS))
+    sent = "".join((ch["delta"].get("function_call") or {}).get("arguments") or ""
+                   for e in got.events for ch in e["choices"])
+    assert guard.cut and SECRET[:4] not in sent
+    assert got.finish == {0: "content_filter"}
+
+
 async def test_legacy_completions_are_guarded() -> None:
     """/v1/completions streams are redacted across chunks like chat."""
     pieces = [EMAIL_TEXT[i:i + 3] for i in range(0, len(EMAIL_TEXT), 3)]
