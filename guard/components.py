@@ -58,6 +58,8 @@ class Exchange:
     task, silent_since, silence_limit_s, went_silent: the upstream silence timeout
                 (`proxy.silence`): the task serving the request, when the upstream last spoke
                 (time.perf_counter), how long it may stay silent, and whether it outlasted that.
+    switched_off, stop_raised: the kill switch that engaged while the request waited for the
+                upstream (`proxy.silence` ends that wait), and whether the wait has said so.
     """
 
     request_id: str
@@ -69,6 +71,8 @@ class Exchange:
     silent_since: float = 0.0
     silence_limit_s: float = 0.0
     went_silent: bool = False
+    switched_off: Switch | None = None
+    stop_raised: bool = False
 
 
 

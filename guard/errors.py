@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guard.types import Switch
+
 
 class GuardError(Exception):
     """Base of every error guard raises on purpose."""
@@ -41,3 +46,11 @@ class RequestError(GuardError):
         self.status = status
         self.code = code
         self.param = param
+
+
+class SwitchedOff(GuardError):
+    """A kill switch engaged while this request was in flight (`proxy.silence` ends its wait)."""
+
+    def __init__(self, switch: Switch) -> None:
+        super().__init__(f"stopped by kill switch {switch.id}: {switch.reason}")
+        self.switch = switch

@@ -31,6 +31,7 @@ def attach(components: Components) -> KillSwitchService:
         metrics=components.metrics,
     )
     components.gate = service
+    components.upstreams.silence.gate = service  # it also stops requests already in flight
     components.extras[SERVICE] = service
     components.extras[BREAKER] = Breaker(
         settings.breakers, service, components.metrics, redis_url=components.settings.redis_url

@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
-from guard.errors import RequestError, UpstreamError
+from guard.errors import RequestError, SwitchedOff, UpstreamError
 from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, prepare
@@ -100,9 +100,10 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
 
-    # 6 forward
-    upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
+    # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
+    upstream: aiohttp.ClientResponse | None = None
     try:
+        upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
         if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
@@ -115,9 +116,12 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         headers = downstream_headers(upstream)
         headers.update(outcome.headers(ctx.request_id))
         return web.Response(status=upstream.status, body=answer, headers=headers)
+    except SwitchedOff as stop:
+        log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
+        return await stopped_by_switch(request, c, dialect, ctx, stop.switch)
     finally:
-        if not upstream.closed:  # an answer read to its end has released its connection
-            upstream.close()
+        if upstream is not None and not upstream.closed:  # an answer read to its end has
+            upstream.close()                               # released its connection
 
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:
@@ -295,7 +299,9 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
-    first; a cut closes the upstream at once so the model stops generating.
+    first; a cut closes the upstream at once so the model stops generating. So does a kill switch
+    engaged mid-stream: held text is dropped, and the stream ends with an error event
+    `kill_switch_engaged` (mode block) or a `content_filter` finish (mode refuse).
     """
     headers = downstream_headers(upstream)
     headers.update(outcome.headers(ctx.request_id))
@@ -306,6 +312,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     try:
         async for chunk in chunks:
+            still_on(c, ctx)
             if chunk is None:  # held text waited long enough, and nothing new came
                 await timed_write(response, await guard.tick(), exchange)
                 continue
@@ -328,12 +335,10 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
-    except (UpstreamError, aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
-        code = (exc.code if isinstance(exc, UpstreamError) else
-                "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken")
+    except (UpstreamError, aiohttp.ClientError, TimeoutError, SwitchedOff) as exc:
+        upstream.close()
         try:
-            await response.write(answers.stream_error_event("upstream broke off the stream", code))
+            await response.write(stream_ending(exc, guard, c, ctx))
         except ConnectionResetError:
             log.info("client_disconnected", request_id=ctx.request_id)
             return response
@@ -342,6 +347,29 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         count_decision(c.metrics, ctx, guard.decision)
     await response.write_eof()
     return response
+
+
+def still_on(c: Components, ctx: GuardContext) -> None:
+    """Raise SwitchedOff when a kill switch engaged since the request began now stops it."""
+    switch = c.gate.check(ctx)
+    if switch is not None:
+        raise SwitchedOff(switch)
+
+
+def stream_ending(exc: Exception, guard: StreamGuard, c: Components, ctx: GuardContext) -> bytes:
+    """The last bytes of a stream that cannot go on: a kill switch stopped it (an error event
+    `kill_switch_engaged`, or a `content_filter` finish in refuse mode), or the upstream broke."""
+    if isinstance(exc, SwitchedOff):
+        c.metrics.killswitch_refusals.labels(exc.switch.mode).inc()
+        log.info("stopped_in_flight", request_id=ctx.request_id, switch=exc.switch.id)
+        if exc.switch.mode == "refuse":
+            return guard.stop()
+        return answers.stream_error_event(f"This service is paused: {exc.switch.reason}",
+                                          "kill_switch_engaged")
+    log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
+    code = (exc.code if isinstance(exc, UpstreamError) else
+            "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken")
+    return answers.stream_error_event("upstream broke off the stream", code)
 
 
 async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,

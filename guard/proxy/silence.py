@@ -9,6 +9,10 @@ has outlasted its limit, and `UpstreamWait` turns that cancellation into aiohttp
 `ServerTimeoutError` (`raise_if_silent`), which the data path already answers: 504, or an error
 event once a stream has begun. A timeout fires between
 `timeout_s` and `timeout_s + interval_s` after the upstream last spoke.
+
+The same sweep stops the requests a kill switch engaged since they began: a wait for the upstream
+whose request a switch now matches is ended with `SwitchedOff`, which the data path answers as the
+switch would have (503 or a refusal), or, once a stream has begun, by ending the stream.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from guard.errors import SwitchedOff
 from guard.periodic import every
+from guard.types import Gate
 
 if TYPE_CHECKING:  # components imports upstream, which imports this
     from guard.components import Exchange
 
 # Sweep at least this often, and four times per shortest timeout, so a timeout overshoots by at
-# most a quarter of itself (and never more than this).
-MAX_INTERVAL_S = 1.0
+# most a quarter of itself (and never more than this), and a kill switch stops a request waiting
+# for its model within this of reaching the replica.
+MAX_INTERVAL_S = 0.25
 MIN_INTERVAL_S = 0.01
 
 
@@ -37,15 +44,23 @@ class SilenceWatch:
 
     def __init__(self, timeouts_s: Iterable[float]) -> None:
         self.waiting: set[Exchange] = set()
+        self.gate: Gate | None = None  # the kill switches, once they are wired
         shortest = min(timeouts_s, default=MAX_INTERVAL_S * 4)
         self.interval_s = max(MIN_INTERVAL_S, min(MAX_INTERVAL_S, shortest / 4))
 
     def sweep(self, now: float) -> None:
-        """Cancel every wait silent for longer than its limit (`now` from time.perf_counter)."""
-        for exchange in [e for e in self.waiting if now - e.silent_since > e.silence_limit_s]:
-            if not exchange.went_silent and exchange.task is not None:
+        """Cancel every wait silent for longer than its limit (`now` from time.perf_counter), and
+        every wait whose request a kill switch now stops."""
+        for exchange in list(self.waiting):
+            if exchange.task is None or exchange.went_silent or exchange.switched_off is not None:
+                continue
+            if now - exchange.silent_since > exchange.silence_limit_s:
                 exchange.went_silent = True
                 exchange.task.cancel()
+            elif self.gate is not None and exchange.ctx is not None:
+                exchange.switched_off = self.gate.check(exchange.ctx)
+                if exchange.switched_off is not None:
+                    exchange.task.cancel()
 
     def run(self) -> AsyncIterator[None]:
         """Lifecycle: sweep every `interval_s` while guard runs."""
@@ -54,13 +69,19 @@ class SilenceWatch:
 
 def raise_if_silent(exchange: Exchange) -> None:
     """Where a wait meets CancelledError (`UpstreamWait` does this): if the sweep cancelled the
-    wait, raise ServerTimeoutError in its place (and withdraw the cancellation); else return, so
-    the cancellation goes on."""
-    if exchange.went_silent and exchange.task is not None:
+    wait, raise ServerTimeoutError (silence) or SwitchedOff (a kill switch) in its place, and
+    withdraw the cancellation; else return, so the cancellation goes on."""
+    if exchange.task is None:
+        return
+    if exchange.went_silent:
         exchange.went_silent = False
         exchange.task.uncancel()
         raise aiohttp.ServerTimeoutError(
             f"upstream silent for more than {exchange.silence_limit_s:g} s")
+    if exchange.switched_off is not None and not exchange.stop_raised:
+        exchange.stop_raised = True
+        exchange.task.uncancel()
+        raise SwitchedOff(exchange.switched_off)
 
 
 class UpstreamWait:

@@ -329,6 +329,12 @@ class StreamGuard:
             "action": str(decision.action), "request_id": self.ctx.request_id,
             "route": self.ctx.route, "model": self.ctx.model, "incident_id": self.incident_id,
         })
+        return self.stop()
+
+    def stop(self) -> bytes:
+        """End the stream now, held text dropped: a `content_filter` finish for each unfinished
+        choice, then [DONE] (a cut, or a kill switch in refuse mode)."""
+        self.cut = True
         unfinished = [i for i, done in sorted(self._choices.items()) if not done] or [0]
         out = [encode_event(self._finish_chunk(i)) for i in unfinished]
         return b"".join(out) + encode_event("[DONE]")

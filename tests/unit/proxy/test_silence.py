@@ -13,8 +13,10 @@ import pytest
 from aiohttp import web
 
 from guard.components import Exchange
+from guard.errors import SwitchedOff
 from guard.proxy.handler import timed_chunks
 from guard.proxy.silence import SilenceWatch, raise_if_silent
+from guard.types import GuardContext, Switch
 
 
 @contextlib.asynccontextmanager
@@ -126,7 +128,51 @@ async def test_the_cancellation_is_withdrawn_and_others_are_left_alone() -> None
 
 
 def test_the_sweep_interval_follows_the_shortest_limit() -> None:
-    """A quarter of the shortest limit, at most 1 s and at least 10 ms."""
-    assert SilenceWatch([600.0, 2.0]).interval_s == 0.5
-    assert SilenceWatch([600.0]).interval_s == 1.0
+    """A quarter of the shortest limit, at most 0.25 s (a kill switch's reach) and at least 10 ms."""
+    assert SilenceWatch([600.0, 0.4]).interval_s == 0.1
+    assert SilenceWatch([600.0]).interval_s == 0.25
     assert SilenceWatch([0.001]).interval_s == 0.01
+
+
+class OneModelStopped:
+    """A kill switch gate that stops one model."""
+
+    def __init__(self, model: str) -> None:
+        self.switch = Switch(id="ks_1", scope="model:" + model, mode="block", reason="drill",
+                             actor="alice", created_at=0.0)
+        self.model = model
+
+    def check(self, ctx: GuardContext) -> Switch | None:
+        return self.switch if ctx.model == self.model else None
+
+
+async def test_a_wait_whose_request_a_switch_now_stops_ends_with_switched_off() -> None:
+    """The sweep ends a wait whose request a kill switch now matches, once, with SwitchedOff
+    (the cancellation withdrawn); a wait for another model is left alone."""
+    watch = SilenceWatch([10.0])
+    watch.gate = OneModelStopped("m1")
+
+    async def wait(exchange: Exchange) -> None:
+        try:
+            await asyncio.get_running_loop().create_future()  # never done
+        except asyncio.CancelledError:
+            raise_if_silent(exchange)
+            raise
+
+    def waiting(model: str) -> Exchange:
+        exchange = Exchange(model, silence_limit_s=10.0, silent_since=time.perf_counter(),
+                            ctx=GuardContext(request_id=model, route="/v1/chat/completions",
+                                             model=model, stream=False))
+        exchange.task = asyncio.create_task(wait(exchange))
+        watch.waiting.add(exchange)
+        return exchange
+
+    stopped, spared = waiting("m1"), waiting("m2")
+    await asyncio.sleep(0)
+    watch.sweep(time.perf_counter())
+    watch.sweep(time.perf_counter())  # a second sweep does not cancel it again
+    with pytest.raises(SwitchedOff, match="ks_1: drill"):
+        await stopped.task
+    assert stopped.task is not None and stopped.task.cancelling() == 0
+    assert spared.switched_off is None and spared.task is not None and not spared.task.done()
+    spared.task.cancel()

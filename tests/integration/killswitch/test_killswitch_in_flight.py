@@ -1,0 +1,134 @@
+"""A kill switch engaged while requests are in flight stops them too, within a second: a stream
+in progress ends (an error event in block mode, a content_filter finish in refuse mode) and its
+model connection is closed; a request still waiting for its answer gets the switch's answer.
+Real `guard serve` with the default pack in front of a slow stand-in model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import openai
+import orjson
+import pytest
+
+from tests.support import GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(90)
+
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+TOKEN = "in-flight-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+LONG = " ".join(f"word{i}" for i in range(120))  # 120 chunks of 7 characters at 100 ms: 12+ s
+SLOW = {"X-Mock-Reply": urllib.parse.quote(LONG), "X-Mock-Chunk-Chars": "7",
+        "X-Mock-Chunk-Delay-Ms": "100"}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstream, GuardServer]]:
+    workdir = tmp_path_factory.mktemp("in-flight")
+    mock = MockUpstream(workdir)
+    mock.start()
+    guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
+                                  "policies": str(POLICIES)},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    guard.start()
+    yield mock, guard
+    guard.stop()
+    mock.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session
+
+
+async def engage(http: aiohttp.ClientSession, guard: GuardServer, model: str, mode: str) -> float:
+    """Engage a switch for `model`; the time.monotonic() at which it was engaged."""
+    async with http.post(f"{guard.admin_url}/admin/killswitch", headers=ADMIN, json={
+            "scope": f"model:{model}", "mode": mode, "reason": "INC-77 drill"}) as response:
+        assert response.status in (200, 201), await response.text()
+        return time.monotonic()
+
+
+def aborted(mock: MockUpstream, request_id: str) -> bool:
+    seen = httpx.get(f"{mock.url}/_mock/requests").json()
+    return any(r.get("aborted") and r.get("request_id") == request_id for r in seen)
+
+
+def chat(model: str, stream: bool) -> dict[str, Any]:
+    return {"model": model, "stream": stream, "messages": [{"role": "user", "content": "tell me"}]}
+
+
+async def test_a_stream_in_progress_ends_within_a_second_of_a_block(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
+    mock, guard = servers
+    headers = {**SLOW, "X-Request-Id": "in-flight-stream-1"}
+    async with http.post(f"{guard.url}/v1/chat/completions", json=chat("inflight-a", True),
+                         headers=headers) as response:
+        assert response.status == 200
+        received = b""
+        while received.count(b"\n\ndata: ") < 5:  # the answer is flowing
+            received += await response.content.readany()
+        engaged = await engage(http, guard, "inflight-a", "block")
+        received += await response.content.read()
+        ended = time.monotonic()
+    assert ended - engaged < 1.5, ended - engaged
+    last = orjson.loads(received.rstrip().rsplit(b"data: ", 1)[1])
+    assert last["error"]["code"] == "kill_switch_engaged" and "INC-77" in last["error"]["message"]
+    assert b"word119" not in received
+    for _ in range(20):  # the model's connection is closed, so it stops generating
+        if aborted(mock, "in-flight-stream-1"):
+            break
+        await asyncio.sleep(0.1)
+    assert aborted(mock, "in-flight-stream-1")
+
+
+async def test_a_stream_in_progress_ends_with_content_filter_on_a_refuse(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
+    _, guard = servers
+    chunks, engaged = [], None
+    async with openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                  max_retries=0) as client:
+        stream = await client.chat.completions.create(
+            model="inflight-b", stream=True, extra_headers=SLOW,
+            messages=[{"role": "user", "content": "tell me"}])
+        async for chunk in stream:
+            chunks.append(chunk)
+            if engaged is None and len(chunks) == 5:
+                engaged = await engage(http, guard, "inflight-b", "refuse")
+    assert engaged is not None and time.monotonic() - engaged < 1.5
+    assert chunks[-1].choices[0].finish_reason == "content_filter"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text and "word119" not in text
+
+
+async def test_a_request_waiting_for_its_answer_gets_the_switch_answer(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
+    """A request still waiting for a slow model is answered 503 within a second of the switch;
+    a request to another model, waiting as long, is not touched."""
+    _, guard = servers
+    late = {"X-Mock-Latency-Ms": "6000"}
+    other = {"X-Mock-Latency-Ms": "2500"}
+
+    async def ask(model: str, headers: dict[str, str]) -> tuple[int, Any, float]:
+        async with http.post(f"{guard.url}/v1/chat/completions", json=chat(model, False),
+                             headers=headers) as response:
+            return response.status, await response.json(), time.monotonic()
+
+    stopped = asyncio.create_task(ask("inflight-c", late))
+    spared = asyncio.create_task(ask("inflight-d", other))
+    await asyncio.sleep(0.5)
+    engaged = await engage(http, guard, "inflight-c", "block")
+    status, body, answered = await stopped
+    assert status == 503 and body["error"]["code"] == "kill_switch_engaged"
+    assert answered - engaged < 1.5, answered - engaged
+    status, body, _ = await spared
+    assert status == 200 and body["choices"][0]["message"]["content"]
