@@ -45,22 +45,23 @@ def test_a_secret_in_whole_reasoning_blocks_the_answer(client: openai.OpenAI) ->
     assert SECRET not in answer.model_dump_json() and "ReasonLeak" not in answer.model_dump_json()
 
 
-def test_a_secret_in_streamed_reasoning_cuts_before_any_of_it(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="m", messages=QUESTION, stream=True,
-        extra_headers=reasoning(f"Thinking. The token is {SECRET}, so I will say it.")))
+def streamed(client: openai.OpenAI, thinking: str) -> tuple[str, str, str | None]:
+    """The reasoning, the answer and the last finish reason a streaming client received."""
+    chunks = [c for c in client.chat.completions.create(
+        model="m", messages=QUESTION, stream=True, extra_headers=reasoning(thinking)) if c.choices]
     said = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
-                   for c in chunks if c.choices)
+                   for c in chunks)
+    return said, "".join(c.choices[0].delta.content or "" for c in chunks), \
+        chunks[-1].choices[0].finish_reason
+
+
+def test_a_secret_in_streamed_reasoning_cuts_before_any_of_it(client: openai.OpenAI) -> None:
+    said, _, finish = streamed(client, f"Thinking. The token is {SECRET}, so I will say it.")
     assert "ghp_" not in said and "ReasonLeak" not in said
-    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "content_filter"
+    assert finish == "content_filter"
 
 
 def test_an_email_in_streamed_reasoning_is_masked_and_the_answer_kept(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="m", messages=QUESTION, stream=True,
-        extra_headers=reasoning(f"The owner is {EMAIL}; I should not share that address.")))
-    said = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
-                   for c in chunks if c.choices)
-    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    said, content, finish = streamed(client, f"The owner is {EMAIL}; I should not share that address.")
     assert said == "The owner is [REDACTED:pii:email]; I should not share that address."
-    assert content == "Use the token you were given."
+    assert content == "Use the token you were given." and finish == "stop"

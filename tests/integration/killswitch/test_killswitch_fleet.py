@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,11 +75,6 @@ def fleet(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[Replica, 
                 proc.kill()
                 proc.wait()
 
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        yield session
 
 
 async def chat(http: aiohttp.ClientSession, replica: Replica) -> tuple[int, Any, str | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpst
     guard.stop()
     mock.stop()
 
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
 
 
 async def engage(http: aiohttp.ClientSession, guard: GuardServer, model: str, mode: str) -> float:
