@@ -7,6 +7,7 @@ import codecs
 import os
 import socket
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -150,12 +151,22 @@ async def redacted_completion(t: Tour) -> str:
 
 
 async def kill_switch(t: Tour) -> str:
+    """A stream is running when on-call engages the switch: it ends at once, new requests get 503,
+    and after the release traffic flows again."""
     auth = {"Authorization": f"Bearer {DEMO_TOKEN}"}
-    async with t.session.post(f"{t.admin}/admin/killswitch", headers=auth, json={
-            "scope": "model:stand-in", "mode": "block",
-            "reason": "demo: on-call stops the model"}) as engaged:
-        switch = (await engaged.json())["switch"]
-    await asyncio.sleep(0.05)
+    slow = {"X-Mock-Reply": urllib.parse.quote("A long answer, word after word. " * 40),
+            "X-Mock-Chunk-Delay-Ms": "40"}
+    body = {"model": "stand-in", "stream": True, "messages": [{"role": "user", "content": "Go on."}]}
+    async with t.session.post(f"{t.base}/v1/chat/completions", json=body, headers=slow) as running:
+        await running.content.readany()  # the answer is flowing
+        async with t.session.post(f"{t.admin}/admin/killswitch", headers=auth, json={
+                "scope": "model:stand-in", "mode": "block",
+                "reason": "demo: on-call stops the model"}) as engaged:
+            switch = (await engaged.json())["switch"]
+        started = time.monotonic()
+        tail = await running.content.read()
+        ended = f"{(time.monotonic() - started) * 1000:.0f} ms later"
+    ending = "kill_switch_engaged" if b"kill_switch_engaged" in tail else "?"
     status, headers, raw = await t.chat("Are you there?")
     stopped = f"{status} {orjson.loads(raw)['error']['code']} (Retry-After {headers.get('Retry-After')})"
     async with t.session.delete(f"{t.admin}/admin/killswitch/{switch['id']}", headers=auth,
@@ -163,7 +174,8 @@ async def kill_switch(t: Tour) -> str:
         assert released.status == 200, await released.text()
     await asyncio.sleep(0.05)
     status, _, _ = await t.chat("Are you there?")
-    return f"engaged: {stopped}; released: {status}"
+    return (f"a stream in flight ended {ended} ({ending}); new requests: {stopped}; "
+            f"released: {status}")
 
 
 async def stream_cut(t: Tour) -> str:

@@ -17,6 +17,7 @@ def test_demo_once_runs_the_whole_tour() -> None:
     assert "FAILED" not in done.stdout
     assert "base_url" in done.stdout
     assert "kill_switch_engaged" in done.stdout
+    assert "(kill_switch_engaged); new requests: 503 kill_switch_engaged" in done.stdout
     assert "released: 200" in done.stdout
     assert "400 block  rules ['secrets']" in done.stdout
     assert "400 block  rules ['jailbreak'], sent as 'Sebz abj" in done.stdout
