@@ -9,7 +9,8 @@ the `ok` answer, percent-encoded).
 
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
-reset-midstream, silent, weird-stream, weird-json, comment-flood, status:CODE.
+reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
+status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -164,13 +165,37 @@ def stream_of(request: Request, text: str, size: int = 8) -> bytes:
 
 
 async def ok(request: Request, conn: Conn) -> bool:
-    """Well behaved: a completion (streamed when asked) of `X-Hostile-Reply`, keep-alive."""
-    text = _reply(request)
+    """Well behaved: a completion (streamed when asked) of `X-Hostile-Reply`, keep-alive, with
+    the status `X-Hostile-Status` (default 200)."""
+    text, code = _reply(request), request.number("x-hostile-status", 200)
     if request.json().get("stream") is True:
-        await conn.whole(stream_of(request, text), content_type="text/event-stream")
+        await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream")
     else:
-        await conn.whole(orjson.dumps(completion(request, text)))
+        await conn.whole(orjson.dumps(completion(request, text)), status=code)
     return True
+
+
+async def mixed_endings(request: Request, conn: Conn) -> bool:
+    """A stream of `X-Hostile-Reply` whose events end with every blank line SSE allows, mixed:
+    LF then CRLF, CRLF then CR, LF then CR, CR then CRLF, and the common ones."""
+    endings = itertools.cycle([b"\n\r\n", b"\r\n\r", b"\n\r", b"\r\r\n", b"\r\n\r\n", b"\n\n"])
+    events = stream_of(request, _reply(request), size=5).split(b"\n\n")[:-1]
+    await conn.whole(b"".join(e + next(endings) for e in events), content_type="text/event-stream")
+    return True
+
+
+async def lenient_json(request: Request, conn: Conn) -> bool:
+    """A stream whose second chunk carries `X-Hostile-Reply` in JSON that only a lenient parser
+    reads (Python's json module, as the openai SDK uses): a NaN beside the text."""
+    await conn.head(content_type="text/event-stream")
+    await conn.send(chunk(request, "a safe start "))
+    text = orjson.dumps(_reply(request)).decode()
+    key = '"delta": {"content": ' if _chat(request) else '"text": '
+    close = "}" if _chat(request) else ""
+    await conn.send(f'data: {{"choices": [{{"index": 0, {key}{text}{close}, "logprobs": NaN}}]}}'
+                    "\n\n".encode())
+    await conn.send(chunk(request, None, "stop") + b"data: [DONE]\n\n")
+    return False
 
 
 async def garbage_sse(request: Request, conn: Conn) -> bool:
@@ -398,6 +423,7 @@ MODES: dict[str, Behaviour] = {
     "drip-json": drip_json, "short-length": short_length, "long-length": long_length,
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
+    "mixed-endings": mixed_endings, "lenient-json": lenient_json,
 }
 
 

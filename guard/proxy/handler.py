@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
@@ -26,7 +27,7 @@ from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, prepare
 from guard.proxy.protocols import Dialect
-from guard.proxy.protocols.base import Json, Slot, list_at, segments, set_path
+from guard.proxy.protocols.base import Json, Slot, folded_keys, list_at, segments, set_path
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
@@ -89,6 +90,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
+        check_spelling(folded_keys(body))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
@@ -104,13 +106,13 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     upstream: aiohttp.ClientResponse | None = None
     try:
         upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
-        if ctx.stream and upstream.status == 200 and is_event_stream(upstream):
+        if upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
-        if upstream.status == 200 and inspector.inspects(Stage.COMPLETION):
+        if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
         headers = downstream_headers(upstream)
@@ -125,15 +127,19 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
 
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:
-    """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`."""
-    if request.content.is_eof():
-        return await request.read()  # already here in full: no deadline to arm
+    """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`,
+    decoded from its Content-Encoding (gzip, deflate) by aiohttp."""
     try:
+        if request.content.is_eof():
+            return await request.read()  # already here in full: no deadline to arm
         async with asyncio.timeout(timeout_s):
             return await request.read()
     except TimeoutError as exc:
         raise RequestError(f"request body did not arrive within {timeout_s:g} s", status=408,
                            code="request_timeout") from exc
+    except RequestPayloadError as exc:  # a body that does not decode as its Content-Encoding says
+        raise RequestError(f"request body could not be decoded: {exc.__cause__ or exc}",
+                           code="invalid_content_encoding") from exc
 
 
 def parse_body(raw: bytes) -> Json:
@@ -163,6 +169,14 @@ def check_readable(unread: list[str], setting: str) -> None:
         raise RequestError(f"guard reads text only and cannot inspect {shown}; the operator can "
                            "forward such content unread with limits.unreadable_content: pass",
                            code="unreadable_content")
+
+
+def check_spelling(folded: list[str]) -> None:
+    """Refuse (400) keys that differ from the API's only in case: guard reads what the API names,
+    and an upstream that ignores case would read the other spelling unguarded."""
+    if folded:
+        raise RequestError(f"keys must be spelled as the API spells them: {', '.join(folded[:3])}",
+                           code="invalid_request")
 
 
 def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:

@@ -6,6 +6,7 @@ when nothing is enforced; the stream guard reads `event.data`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -13,9 +14,11 @@ import orjson
 
 from guard.errors import UpstreamError
 
-# An event ends at a blank line. Of separators starting at the same place the longest is listed
-# first, so the leftmost match is also the one that ends first.
-_BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+# An event ends at a blank line: one line ending (CRLF, LF or CR) right after another, in any
+# mix ("\n\r\n" is LF, then a blank line ended by CRLF). A CR followed by LF is one line ending,
+# never two, as the SSE specification reads it.
+_BOUNDARY = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r|\n)")
+_BOM = b"\xef\xbb\xbf"
 _LINES = re.compile(r"\r\n|\r|\n")
 DONE = "[DONE]"
 
@@ -31,6 +34,23 @@ class SSEEvent:
     @property
     def done(self) -> bool:
         return self.data == DONE
+
+    @property
+    def unreadable(self) -> bool:
+        """Data that a lenient client reads as JSON and guard (orjson, which is strict) does not:
+        NaN, Infinity, a lone surrogate. Python's json module, which the openai SDK uses, reads
+        them."""
+        if self.data is None or self.done:
+            return False
+        try:
+            orjson.loads(self.data)
+        except orjson.JSONDecodeError:
+            try:
+                json.loads(self.data)
+            except ValueError:
+                return False  # no client reads it either
+            return True
+        return False
 
     def json(self) -> dict[str, object] | None:
         """The data as a JSON object, or None when it is absent, `[DONE]` or not a JSON object."""
@@ -54,16 +74,24 @@ class SSEParser:
         self._buf = bytearray()
         self._scanned = 0
         self._max = max_event_bytes
+        self._begun = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         buf = self._buf
         buf += chunk
+        if not self._begun:  # a byte order mark may open the stream; clients skip it
+            if len(buf) < len(_BOM) and _BOM.startswith(bytes(buf)):
+                return []
+            self._begun = True
+            if buf.startswith(_BOM):
+                del buf[:len(_BOM)]
         events: list[SSEEvent] = []
         start = 0
         # one pass over what is new, however many events it completes: searching the whole
         # buffer again after each event would cost time quadratic in the events a read carries
         boundary = _BOUNDARY.search(buf, self._scanned)
-        while boundary is not None:
+        # a CR ending the buffer may be the first half of a CRLF: wait for the next byte
+        while boundary is not None and not (boundary.end() == len(buf) and buf.endswith(b"\r")):
             end = boundary.end()
             events.append(parse_event(bytes(buf[start:end])))
             start = end

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import Delta, Dialect, index_of, list_at
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT
@@ -109,6 +110,9 @@ class StreamGuard:
             return out
         body = event.json()
         if body is None:
+            if event.unreadable:  # a client's parser may read text in it: fail closed
+                raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
+                                    status=502, code="upstream_protocol_error")
             return event.raw
         self._frame = {k: v for k, v in body.items() if k != "choices"}
         choices = body.get("choices")

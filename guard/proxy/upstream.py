@@ -22,7 +22,8 @@ HOP_BY_HOP = frozenset({
 # sees the client session's own, and what it compresses is decoded on arrival); guard has the
 # whole body before it forwards, so a client's `Expect: 100-continue` is answered, not passed on
 # (aiohttp's client would otherwise wait for the upstream's 100 before sending the body).
-NOT_FORWARDED_UP = HOP_BY_HOP | {"accept-encoding", "expect"}
+# content-encoding: aiohttp hands guard the request body decoded, and that is what goes upstream
+NOT_FORWARDED_UP = HOP_BY_HOP | {"accept-encoding", "content-encoding", "expect"}
 NOT_FORWARDED_DOWN = HOP_BY_HOP | {"content-encoding", "server", "date"}
 
 

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from guard.errors import PolicyError
+from guard.errors import PolicyError, UpstreamError
 from guard.policy.loader import load_policy_file
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.sse import SSEParser, encode_event, parse_event
@@ -133,14 +133,20 @@ RAW_EVENTS = st.one_of(
 
 
 async def drive(raws: list[bytes], mode: str) -> bytes:
+    """What the relay sends: an event guard cannot read as JSON, though a client could, ends the
+    stream (UpstreamError; the relay then writes an error event, not shown here)."""
     guard = StreamGuard(CHAT, inspector(mode=mode, secret=Action.BLOCK, max_holdback_ms=0),
                         CTX, ListRecorder())
     out = b""
-    for raw in raws:
-        out += await guard.feed(parse_event(raw))
-        if guard.cut:
-            break
-        out += await guard.tick()
+    try:
+        for raw in raws:
+            out += await guard.feed(parse_event(raw))
+            if guard.cut:
+                break
+            out += await guard.tick()
+    except UpstreamError as exc:
+        assert exc.code == "upstream_protocol_error" and parse_event(raw).unreadable
+        return out
     return out + await guard.finish()
 
 
@@ -167,4 +173,6 @@ def test_stream_guard_takes_any_event_sequence(raws: list[bytes], mode: str) -> 
             try:
                 orjson.loads(event.data)
             except orjson.JSONDecodeError:
-                assert event.raw in raws  # only the upstream's own bytes may be non-JSON
+                assert event.raw in raws  # only the upstream's own bytes may be non-JSON,
+                with pytest.raises(ValueError):  # and only when no client reads them either
+                    json.loads(event.data)

@@ -162,6 +162,33 @@ def test_broken_streams_end_with_an_error_event(stack: tuple[HostileProcess, Gua
     assert orjson.loads(last[6:])["error"]["code"] == code
 
 
+SECRET = "ghp_HostileLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"  # default.yaml blocks it in answers
+
+
+@pytest.mark.parametrize(("mode", "stream", "status"), [
+    ("mixed-endings", True, "200"),   # blank lines as LF+CRLF, CRLF+CR, LF+CR, CR+CRLF
+    ("lenient-json", True, "200"),    # a NaN beside the text: JSON to Python's json, not orjson
+    ("ok", True, "201"),              # any 2xx answer is read, not only 200
+    ("ok", False, "203"),
+])
+@pytest.mark.parametrize("route", ["chat", "completions"])
+def test_no_way_of_writing_an_answer_gets_a_secret_past(
+        stack: tuple[HostileProcess, GuardServer], mode: str, stream: bool, status: str,
+        route: str) -> None:
+    """However the upstream writes a secret (any blank line SSE allows, JSON only a lenient
+    parser reads, a 2xx status other than 200), not a byte of it reaches the client."""
+    _, guard = stack
+    reply = f"Here is the key you asked for: {SECRET} and that is all."
+    response = call(guard, mode, stream=stream, route=route,
+                    **{"X-Hostile-Reply": reply, "X-Hostile-Status": status})
+    assert SECRET[:8].encode() not in response.content and b"HostileLeak" not in response.content
+    if mode == "lenient-json":
+        assert orjson.loads(events(response.content)[-1][6:])["error"]["code"] == \
+            "upstream_protocol_error"
+    elif stream:
+        assert b'"finish_reason":"content_filter"' in response.content
+
+
 def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """4 MiB of SSE comments (300,000 events) arriving together, then the answer: every event

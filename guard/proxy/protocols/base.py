@@ -95,6 +95,33 @@ def place(path: Path, what: str) -> str:
     return f"{name} ({what})"
 
 
+# Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
+FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
+                       "chat_template_kwargs"})
+
+
+def folded_keys(node: Any) -> list[str]:
+    """Keys spelled so that they fold to another, lower-case ASCII key ("Messages", or
+    "messages" with a long s): guard reads `messages`, while an upstream that matches keys
+    ignoring case (Go's encoding/json, so Ollama and many gateways) would also read, or read
+    instead, the other spelling."""
+    found: list[str] = []
+    stack = [node] if type(node) is dict or type(node) is list else []
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            for key, value in item.items():
+                if not (key.islower() and key.isascii()):  # rare: the API's keys are
+                    folded = key.casefold()                  # lower-case ASCII
+                    if folded != key and folded.isascii():
+                        found.append(f"'{key}' (reads as '{folded}')")
+                if (type(value) is dict or type(value) is list) and key not in FREE_FORM:
+                    stack.append(value)
+        else:
+            stack.extend(v for v in item if type(v) is dict or type(v) is list)
+    return found
+
+
 def list_at(node: Any, key: str) -> list[Any]:
     """`node[key]` when it is a list, else an empty one."""
     value = node.get(key) if isinstance(node, dict) else None

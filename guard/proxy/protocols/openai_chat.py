@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at, place
 
@@ -15,29 +16,44 @@ def prompt_slots(body: Json) -> list[Slot]:
         if not isinstance(message, dict):
             continue
         role = ROLE_OF_MESSAGE.get(str(message.get("role")), str(message.get("role", "user")))
-        content = message.get("content")
-        if isinstance(content, str):
-            slots.append(Slot(("messages", i, "content"), role, content))
-        for j, part in enumerate(content if isinstance(content, list) else []):
-            path = ("messages", i, "content", j)
-            if isinstance(part, str):
-                slots.append(Slot(path, role, part))
-            elif isinstance(part, dict):
-                slots.extend(Slot((*path, key), role, part[key])
-                             for key in TEXT_KEYS if isinstance(part.get(key), str))
-        slots.extend(_answer_slots(message, ("messages", i), ANSWER_TEXT[1:], role))
-        slots.extend(_tool_call_slots(message, ("messages", i)))
+        slots.extend(_content_slots(message.get("content"), ("messages", i, "content"), role))
+        slots.extend(_answer_slots(message, ("messages", i), MESSAGE_TEXT, role))
+        slots.extend(_tool_call_slots(message, ("messages", i), names=True))
+    prediction = body.get("prediction")  # predicted output: the model is given it as text too
+    if isinstance(prediction, dict):
+        slots.extend(_content_slots(prediction.get("content"), ("prediction", "content"), "user"))
     return slots
 
 
-# The keys of a content part whose string the model reads as text: "text" for text parts (any
-# type name), "refusal" for an assistant's refusal part.
-TEXT_KEYS = ("text", "refusal")
+# Content parts the model reads as text, by type, with the key that holds their text.
+TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
+# A message's other texts: who speaks (`name`), which call a tool result answers, and an earlier
+# answer's refusal or reasoning sent back to the model.
+MESSAGE_TEXT = ("name", "tool_call_id", "refusal", "reasoning_content", "reasoning")
+
+
+def _text_key(part: Any) -> str | None:
+    """The key of a content part's text when the part is text (by its type); else None."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    key = TEXT_PARTS.get(kind) if isinstance(kind, str) else None
+    return key if key is not None and isinstance(part.get(key), str) else None
+
+
+def _content_slots(content: Any, path: Path, role: str) -> list[Slot]:
+    if isinstance(content, str):
+        return [Slot(path, role, content)]
+    slots = []
+    for j, part in enumerate(content if isinstance(content, list) else []):
+        if isinstance(part, str):
+            slots.append(Slot((*path, j), role, part))
+        elif (key := _text_key(part)) is not None:
+            slots.append(Slot((*path, j, key), role, part[key]))
+    return slots
 
 
 def unread(body: Json) -> list[str]:
     """Content the model receives that is not text: image, audio and file parts, and any part or
-    content of a shape guard does not know."""
+    content of a shape guard does not know (a part is text by its type, not by holding a `text`)."""
     places: list[str] = []
     for i, message in enumerate(list_at(body, "messages")):
         content = message.get("content") if isinstance(message, dict) else None
@@ -47,8 +63,7 @@ def unread(body: Json) -> list[str]:
             places.append(place(("messages", i, "content"), type(content).__name__))
             continue
         for j, part in enumerate(content):
-            if isinstance(part, str) or (isinstance(part, dict)
-                                         and any(isinstance(part.get(k), str) for k in TEXT_KEYS)):
+            if isinstance(part, str) or _text_key(part) is not None:
                 continue
             kind = part.get("type") if isinstance(part, dict) else None
             places.append(place(("messages", i, "content", j),
@@ -70,7 +85,7 @@ def completion_slots(body: Json) -> list[Slot]:
         if not isinstance(message, dict):
             continue
         slots.extend(_answer_slots(message, ("choices", i, "message"), ANSWER_TEXT, "assistant"))
-        slots.extend(_tool_call_slots(message, ("choices", i, "message")))
+        slots.extend(_tool_call_slots(message, ("choices", i, "message"), names=True))
     return slots
 
 
@@ -79,14 +94,16 @@ def _answer_slots(message: Json, base: Path, keys: tuple[str, ...], role: str) -
             if isinstance(message.get(key), str)]
 
 
-def _tool_call_slots(message: Json, base: Path) -> list[Slot]:
-    """Tool call arguments, and the arguments of a legacy `function_call`."""
+def _tool_call_slots(message: Json, base: Path, *, names: bool = False) -> list[Slot]:
+    """Tool call arguments, and the arguments of a legacy `function_call`; with `names`, the
+    functions' names too (a stream's deltas leave them out: they come once, with the call's id)."""
     found = [((*base, "tool_calls", k, "function"), call.get("function"))
              for k, call in enumerate(list_at(message, "tool_calls")) if isinstance(call, dict)]
     found.append(((*base, "function_call"), message.get("function_call")))
-    return [Slot((*path, "arguments"), "tool_call", function["arguments"])
-            for path, function in found
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str)]
+    keys = ("name", "arguments") if names else ("arguments",)
+    return [Slot((*path, key), "tool_call", function[key])
+            for path, function in found if isinstance(function, dict)
+            for key in keys if isinstance(function.get(key), str)]
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:

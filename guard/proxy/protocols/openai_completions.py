@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, place
 
@@ -18,8 +19,13 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 
 def unread(body: Json) -> list[str]:
-    """Prompts given as token ids (a list of integers, or a list of such lists)."""
-    prompt = body.get("prompt")
+    """Prompts given as token ids (a list of integers, or a list of such lists), or as
+    embeddings (vLLM's `prompt_embeds`)."""
+    embedded = [] if body.get("prompt_embeds") is None else ["prompt_embeds (embeddings)"]
+    return embedded + _unread_prompt(body.get("prompt"))
+
+
+def _unread_prompt(prompt: Any) -> list[str]:
     if prompt is None or isinstance(prompt, str):
         return []
     if not isinstance(prompt, list):

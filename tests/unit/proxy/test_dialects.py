@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guard.proxy.protocols.base import folded_keys
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 
@@ -53,3 +54,54 @@ def test_completions_names_prompts_given_as_token_ids() -> None:
     assert COMPLETIONS.unread({"prompt": ["hello", "world"]}) == []
     assert COMPLETIONS.unread({"prompt": []}) == []
     assert COMPLETIONS.unread({}) == []
+
+
+def test_a_part_is_text_by_its_type_not_by_holding_a_text_key() -> None:
+    """An image part with a dummy `text` is still an image to the upstream: named unread."""
+    body = {"messages": [{"role": "user", "content": [
+        {**IMAGE, "text": ""}, {"type": "input_audio", "input_audio": {}, "refusal": ""},
+        {"type": "input_text", "text": "read"}, {"type": "output_text", "text": "read too"}]}]}
+    assert [s.text for s in CHAT.prompt_slots(body)] == ["read", "read too"]
+    assert CHAT.unread(body) == ["messages[0].content[0] (image_url)",
+                                 "messages[0].content[1] (input_audio)"]
+
+
+def test_names_call_ids_and_predicted_output_are_read() -> None:
+    """Texts the model is given besides content: a message's `name`, a tool result's call id, the
+    names of the functions it called, and predicted output."""
+    body = {"messages": [
+        {"role": "user", "name": "alice", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "42"}],
+        "prediction": {"type": "content", "content": [{"type": "text", "text": "predicted"}]}}
+    read = {(s.path, s.role, s.text) for s in CHAT.prompt_slots(body)}
+    assert {(("messages", 0, "name"), "user", "alice"),
+            (("messages", 1, "tool_calls", 0, "function", "name"), "tool_call", "lookup"),
+            (("messages", 2, "tool_call_id"), "tool", "call_1"),
+            (("prediction", "content", 0, "text"), "user", "predicted")} <= read
+
+
+def test_a_whole_answer_is_read_in_every_text_field() -> None:
+    body = {"choices": [{"index": 0, "message": {
+        "role": "assistant", "content": "answer", "refusal": "no", "reasoning_content": "think",
+        "tool_calls": [{"id": "c", "type": "function",
+                        "function": {"name": "send", "arguments": "{\"to\": 1}"}}],
+        "function_call": {"name": "old", "arguments": "{}"}}}]}
+    assert sorted(s.text for s in CHAT.completion_slots(body)) == sorted(
+        ["answer", "no", "think", "send", "{\"to\": 1}", "old", "{}"])
+
+
+def test_prompt_embeddings_are_named_unread() -> None:
+    assert COMPLETIONS.unread({"prompt": "x", "prompt_embeds": "AAAA"}) == [
+        "prompt_embeds (embeddings)"]
+
+
+def test_keys_that_fold_onto_the_apis_are_found_outside_free_form_parts() -> None:
+    body = {"messages": [{"Content": "x", "role": "user"}], "MODEL": "m",
+            "metadata": {"UserId": "u"}, "tools": [{"function": {"parameters": {"Name": {}}}}],
+            "me\u017f\u017fages": []}
+    assert sorted(folded_keys(body)) == sorted([
+        "'Content' (reads as 'content')", "'MODEL' (reads as 'model')",
+        "'me\u017f\u017fages' (reads as 'messages')"])
+    assert folded_keys({"messages": [{"role": "user", "content": "Hello World"}]}) == []

@@ -1,14 +1,17 @@
-"""A prompt that sends the model what guard cannot read (an image, audio, token ids) is refused
-before the upstream unless the operator chose to pass it; the text around it is still read."""
+"""What guard reads of a request, and what it refuses to forward unread: content it cannot read
+(an image, audio, token ids) unless the operator chose to pass it, keys spelled so that a
+case-blind upstream reads them, bodies that do not decode as their Content-Encoding says."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.support import GuardServer, MockUpstream
@@ -85,3 +88,33 @@ def test_a_legacy_suffix_is_read(guards: dict[str, Any]) -> None:
         client(guards["refuse"]).completions.create(
             model="m", prompt="def connect():\n    token = ", suffix=f"'{SECRET}'\n    return token")
     assert not any(SECRET in str(b.get("suffix")) for b in received(guards["mock"]))
+
+
+def test_keys_spelled_in_another_case_are_refused(guards: dict[str, Any]) -> None:
+    """Go's encoding/json (Ollama, many gateways) matches keys ignoring case: a second
+    `Messages` would reach the model unread."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "hello"}],
+            "Messages": [{"role": "user", "content": f"my token is {SECRET}"}]}
+    response = httpx.post(f"{guards['refuse'].url}/v1/chat/completions", json=body)
+    assert response.status_code == 400
+    assert "'Messages' (reads as 'messages')" in response.json()["error"]["message"]
+    assert not any(SECRET in str(b) for b in received(guards["mock"]))
+
+
+def test_gzip_bodies_are_read_decoded_and_sent_on_decoded(guards: dict[str, Any]) -> None:
+    """A gzip body is read decoded, and forwarded decoded without its Content-Encoding header;
+    one that does not decode gets a clean 400, not a 500."""
+    url = f"{guards['refuse'].url}/v1/chat/completions"
+    sent = {"model": "m", "messages": [{"role": "user", "content": "gzip hello"}]}
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    response = httpx.post(url, content=gzip.compress(orjson.dumps(sent)), headers=headers)
+    assert response.status_code == 200
+    seen = next(r for r in reversed(httpx.get(f"{guards['mock'].url}/_mock/requests").json())
+                if r.get("body") == sent)
+    assert "content-encoding" not in {k.lower() for k in seen["headers"]}
+    secret = {"model": "m", "messages": [{"role": "user", "content": f"token {SECRET}"}]}
+    response = httpx.post(url, content=gzip.compress(orjson.dumps(secret)), headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "content_filter"
+    response = httpx.post(url, content=orjson.dumps(sent), headers=headers)  # not gzip at all
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_content_encoding"
