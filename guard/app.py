@@ -19,6 +19,7 @@ from guard.admin import api as admin_api
 from guard.admin.auth import admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
+from guard.errors import StartupError
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
 from guard.observability.metrics import Metrics
@@ -102,6 +103,9 @@ def data_app(components: Components) -> web.Application:
 
 def admin_app(components: Components) -> web.Application:
     tokens = load_admin_tokens(components.settings.admin_tokens_env)
+    if not tokens.digests:
+        log.warning("no_admin_tokens", detail=f"{components.settings.admin_tokens_env} is empty: "
+                    "every admin call (kill switch, reloads, incidents) will be refused")
     app = web.Application(middlewares=[cast(Middleware, admin_auth_middleware(tokens))])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
@@ -132,10 +136,11 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     await admin.setup()
     try:
         host, port = parse_host_port(settings.listen)
-        await LimitedSite(data, host, port, limits, reuse_port=reuse_port, backlog=1024,
-                          shutdown_timeout=grace).start()
+        await listening(LimitedSite(data, host, port, limits, reuse_port=reuse_port,
+                                    backlog=1024, shutdown_timeout=grace), settings.listen)
         admin_host, admin_port = parse_host_port(settings.admin_listen)
-        await web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port).start()
+        await listening(web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port),
+                        settings.admin_listen)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url))
         if on_ready is not None:
@@ -156,6 +161,15 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         log.info("guard_stopped")
 
 
+async def listening(site: web.BaseSite, address: str) -> None:
+    """Start a listener; a port that is taken (or an address not this machine's) is a clear
+    StartupError naming it, not a traceback."""
+    try:
+        await site.start()
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+
+
 async def _until_signalled(components: Components, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -163,6 +177,9 @@ async def _until_signalled(components: Components, stop: asyncio.Event) -> None:
     reload = components.extras.get("on_sighup")
     if callable(reload):
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
+    else:  # SIGHUP's default would end the process
+        loop.add_signal_handler(signal.SIGHUP, lambda: log.info(
+            "sighup_ignored", detail="policies: null, nothing to reload"))
     await stop.wait()
 
 

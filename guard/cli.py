@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard import __version__
-from guard.errors import ConfigError, PolicyError
+from guard.errors import ConfigError, GuardError, PolicyError
 
 if TYPE_CHECKING:
     from guard.config import Settings
@@ -110,15 +110,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as exc:
         print(f"guard: invalid policies: {'; '.join(exc.errors)}", file=sys.stderr)
         return 2
+    except GuardError as exc:  # cannot start: a port taken, unusable state, unreadable saved state
+        print(f"guard: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from guard.config import load_config
+    from guard.admin.auth import load_admin_tokens
+    from guard.config import check_state_dir, load_config
     from guard.observability.logging import configure_logging
 
     settings = load_config(args.config)
+    check_state_dir(settings.state_dir, make=not args.check)
+    load_admin_tokens(settings.admin_tokens_env)  # malformed tokens: an error now, not at start
     if args.check:
         print(checked(settings, args.config))
         return 0

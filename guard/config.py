@@ -49,10 +49,19 @@ class UpstreamSettings(Strict):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        if "@" in urllib.parse.urlsplit(value).netloc:
+        parts = urllib.parse.urlsplit(value)
+        if "@" in parts.netloc:
             # a client's Authorization is forwarded, and cannot be combined with URL credentials
             raise ValueError("must not hold credentials (user:password@); the client's "
                              "Authorization header is forwarded to the upstream")
+        try:
+            port = parts.port  # raises on a port that is not a number from 0 to 65535
+        except ValueError:
+            port = -1
+        if not parts.hostname or port in (-1, 0) or any(c.isspace() for c in value):
+            raise ValueError(f"must name a host and, optionally, a port from 1 to 65535: {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError("must not hold a query or fragment: guard appends the request path")
         return value.rstrip("/")
 
 
@@ -185,6 +194,8 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):
@@ -198,6 +209,24 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     if path is not None:
         settings = _relative_to(settings, path.parent)
     return settings
+
+
+def check_state_dir(path: Path, *, make: bool = True) -> None:
+    """`state_dir` is a writable directory (made if missing; with `make` False, only checked
+    that it could be): else ConfigError, before anything is started."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"state_dir {path}: not a directory")
+    if not make:
+        nearest = next(p for p in (path, *path.parents) if p.exists())
+        if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+            raise ConfigError(f"state_dir {path}: cannot be made or written ({nearest})")
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"state_dir {path}: cannot be made: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"state_dir {path}: not writable")
 
 
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
@@ -216,7 +245,10 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
                 child = {}
                 node[key] = child
             node = child
-        node[keys[-1]] = yaml.safe_load(value) if value else value
+        try:
+            node[keys[-1]] = yaml.safe_load(value) if value else value
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{name}: not a valid YAML value: {value!r}") from exc
         applied[".".join(keys)] = name
     return applied
 

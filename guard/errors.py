@@ -16,6 +16,11 @@ class ConfigError(GuardError):
     """A configuration file or variable is invalid. The message names the file, key path, reason."""
 
 
+class StartupError(GuardError):
+    """guard cannot start: a port is taken, the state directory is unusable, saved state is
+    unreadable. The message says what and where."""
+
+
 class PolicyError(GuardError):
     """A policy file is invalid; `errors` lists each problem found."""
 

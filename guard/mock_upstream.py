@@ -163,10 +163,12 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
                 key="reasoning_content")
         await send_pieces(request, response, pieces, event, choice, n=n, delay=delay,
                           tool_args=tool_args, fail=fail)
-    except (ConnectionResetError, asyncio.CancelledError):
+    except (ConnectionResetError, asyncio.CancelledError) as exc:
         request.app[SEEN].append({"path": request.path, "aborted": True,
                                   "request_id": request.headers.get("X-Request-Id")})
-        raise
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        return response  # the client left (guard closed the stream): nothing more to say
     if fail == "midstream":
         return response
     finish = "tool_calls" if tool_args is not None else "stop"

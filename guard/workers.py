@@ -21,9 +21,11 @@ from prometheus_client import multiprocess
 
 log = structlog.get_logger("guard.workers")
 
-# A worker that dies this soon after start (port taken, bad state dir) stops the whole group
-# instead of being restarted in a loop.
+# A worker that cannot start (it exits 2: port taken, unusable state dir, bad configuration),
+# or dies this soon after its own start, stops the whole group instead of being restarted in a
+# loop.
 STARTUP_S = 5.0
+CANNOT_START = 2
 
 
 def run_workers(config: Path | None, count: int) -> int:
@@ -33,7 +35,7 @@ def run_workers(config: Path | None, count: int) -> int:
     if config is not None:
         command += ["-c", str(config)]
     workers = [subprocess.Popen(command, env=env) for _ in range(count)]  # noqa: S603
-    started = time.monotonic()
+    started = [time.monotonic()] * count
     stopping = False
 
     def forward(signum: int, _: FrameType | None) -> None:
@@ -52,11 +54,14 @@ def run_workers(config: Path | None, count: int) -> int:
                 if worker.poll() is not None and not stopping:
                     multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
                     log.warning("worker_died", pid=worker.pid, code=worker.returncode)
-                    if time.monotonic() - started < STARTUP_S:
+                    if (worker.returncode == CANNOT_START
+                            or time.monotonic() - started[i] < STARTUP_S):
                         forward(signal.SIGTERM, None)
                         continue
                     workers[i] = subprocess.Popen(command, env=env)  # noqa: S603
+                    started[i] = time.monotonic()
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    return max(abs(int(w.returncode or 0)) for w in workers)
+    codes = [abs(int(w.returncode or 0)) for w in workers]
+    return CANNOT_START if CANNOT_START in codes else max(codes)

@@ -26,7 +26,18 @@ def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
     """`--admin-url` and `--timeout`, shared by every command that calls the admin API."""
     parser.add_argument("--admin-url", default=os.environ.get("GUARD_ADMIN_URL", DEFAULT_ADMIN_URL),
                         help=f"admin listener (default: $GUARD_ADMIN_URL or {DEFAULT_ADMIN_URL})")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--timeout", type=seconds, default=10.0, help="seconds (default 10)")
+
+
+def seconds(value: str) -> float:
+    """An argparse type: a finite number of seconds above 0, else a usage error."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {value!r}")
+    return number
 
 
 def admin_call(args: argparse.Namespace, method: str, path: str, *,
@@ -34,11 +45,20 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
                query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """One admin API call; (status, JSON answer). AdminError when unreachable or refused."""
     base = str(args.admin_url).rstrip("/")
-    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
-        raise AdminError(f"--admin-url must be an http:// or https:// URL, not {base!r}")
+    try:
+        parts = urllib.parse.urlsplit(base)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # "[::1", a port that is not a number
+        usable = False
+    if not usable:
+        raise AdminError(f"--admin-url must be an http:// or https:// URL with a host (and a "
+                         f"port from 1 to 65535), not {base!r}")
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
         raise AdminError(f"set {TOKEN_ENV} to your admin token")
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise AdminError(f"{TOKEN_ENV} must be printable ASCII without spaces (as GUARD_ADMIN_TOKENS "
+                         "holds it)")
     url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url, data=None if body is None else json.dumps(body).encode(), method=method,

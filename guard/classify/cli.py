@@ -20,7 +20,7 @@ from guard.classify.eval import (
 )
 from guard.classify.evasion import TRANSFORMS
 from guard.cli import whole
-from guard.errors import GuardError
+from guard.errors import GuardError, PolicyError
 from guard.types import GuardContext, Stage
 
 DEFAULT_CLASSIFIERS = "prompt_injection,jailbreak,secrets,pii,invisible_text"
@@ -96,6 +96,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             names = [n.strip() for n in chosen.split(",") if n.strip()]
             report = run_sync(_with_classifiers(names, rows))
             what = "classifiers " + ", ".join(names)
+    except PolicyError as exc:
+        print(f"guard eval: {exc}", *exc.errors, sep="\n  ", file=sys.stderr)
+        return 2
     except GuardError as exc:
         print(f"guard eval: {exc}", file=sys.stderr)
         return 2

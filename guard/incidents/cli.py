@@ -21,6 +21,7 @@ from guard.admin.client import AdminError, add_admin_arguments, admin_call
 from guard.cli import command_group
 from guard.incidents import report
 from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
+from guard.incidents.recorder import journal_dir
 
 CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
                "mode", "rules", "severity", "category", "policy", "policy_version",
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export = commands.add_parser("export", help="write incidents as JSON lines or CSV",
                                  epilog=EPILOG, formatter_class=formatter)
     common(export)
-    export.add_argument("--since", required=True, help="start of the period")
+    export.add_argument("--since", required=True, type=since_arg, help="start of the period")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     export.set_defaults(func=cmd_export)
@@ -77,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rep = commands.add_parser("report", help="a summary for an incident review",
                               epilog=EPILOG, formatter_class=formatter)
     common(rep)
-    rep.add_argument("--since", required=True, help="start of the period")
+    rep.add_argument("--since", required=True, type=since_arg, help="start of the period")
     rep.add_argument("--format", choices=["markdown", "html"],
                      help="default: from the output file's extension, else markdown")
     rep.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
@@ -92,7 +93,11 @@ def source(args: argparse.Namespace) -> Fetch:
     if args.state_dir is not None:
         if not args.state_dir.is_dir():  # a mistyped path is not "no incidents yet"
             raise ValueError(f"--state-dir {args.state_dir}: no such directory")
-        return JournalReader(args.state_dir).query_now
+        if not journal_dir(args.state_dir).is_dir():
+            raise ValueError(f"--state-dir {args.state_dir}: no incident journal there (a guard "
+                             "state_dir holds incidents/journal/)")
+        args.journal = JournalReader(args.state_dir)
+        return args.journal.query_now  # type: ignore[no-any-return]
     def fetch(query: Query) -> list[dict[str, Any]]:
         params = {"limit": str(query.limit)}
         if query.since is not None:
@@ -105,6 +110,14 @@ def source(args: argparse.Namespace) -> Fetch:
         return incidents
 
     return fetch
+
+
+def since_arg(value: str) -> float:
+    """An argparse type: `--since` as Unix seconds, a bad value a usage error (exit 2)."""
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _filters(args: argparse.Namespace, **extra: Any) -> Query:
@@ -124,6 +137,15 @@ def every_since(fetch: Fetch, base: Query) -> Iterator[dict[str, Any]]:
         since = float(page[-1]["time"])
         # Only the ids at the page's last instant can come back on the next page.
         seen = {i["id"] for i in page if float(i["time"]) == since}
+
+
+def _say_skipped(args: argparse.Namespace) -> None:
+    """Journal lines a crash tore are skipped, and said so, never fatal to the rest."""
+    reader = getattr(args, "journal", None)
+    if reader is not None and reader.skipped:
+        file, line = reader.skipped[0]
+        print(f"guard incidents: skipped {len(reader.skipped)} unreadable journal line(s), the "
+              f"first {file}:{line} (torn by a crash?)", file=sys.stderr)
 
 
 def _read_failed(exc: Exception, args: argparse.Namespace) -> int:
@@ -167,12 +189,13 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        since = parse_since(args.since)
+        since = args.since
         incidents = list(every_since(source(args), _filters(args, since=since)))
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     text = to_csv(incidents) if args.format == "csv" else "".join(
         json.dumps(i, ensure_ascii=False) + "\n" for i in incidents)
+    _say_skipped(args)
     if not _write(args.output, text):
         return 1
     print(f"guard incidents: exported {len(incidents)} incidents", file=sys.stderr)
@@ -181,12 +204,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     try:
-        since = parse_since(args.since)
+        since = args.since
         incidents = list(every_since(source(args), _filters(args, since=since)))
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     fmt = args.format or ("html" if args.output is not None
                           and args.output.suffix in (".html", ".htm") else "markdown")
+    _say_skipped(args)
     summary = report.summarise(incidents, since)
     written = _write(args.output, report.html_page(summary) if fmt == "html" else report.markdown(summary))
     return 0 if written else 1

@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+import structlog
 from redis.asyncio import Redis
 
 from guard.incidents.recorder import journal_dir
 from guard.incidents.settings import IncidentSettings
+
+log = structlog.get_logger("guard.incidents")
 
 MAX_LIMIT = 10_000
 # A query looks at this many stream entries at most, however selective its filters are.
@@ -85,11 +88,18 @@ class JournalReader:
 
     def __init__(self, state_dir: Path) -> None:
         self.directory = journal_dir(state_dir)
+        self.skipped: list[tuple[str, int]] = []  # (file, line) the last query could not read
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.query_now, query)
+        found = await asyncio.to_thread(self.query_now, query)
+        if self.skipped:
+            file, line = self.skipped[0]
+            log.warning("journal_lines_unreadable", count=len(self.skipped), first_file=file,
+                        first_line=line)
+        return found
 
     def query_now(self, query: Query) -> list[dict[str, Any]]:
+        self.skipped = []
         found = sorted((i for i in self._incidents(query.since) if query.matches(i)),
                        key=lambda i: (i["time"], i["id"]))
         return found[:query.limit] if query.since is not None else found[-query.limit:]
@@ -101,12 +111,29 @@ class JournalReader:
             if since is not None and path.stat().st_mtime < since:
                 continue  # last written before `since`: nothing in it is recent enough
             with path.open("rb") as f:
-                for line in f:
+                for number, line in enumerate(f, start=1):
                     if line.endswith(b"}\n") or line.endswith(b"}"):
-                        yield orjson.loads(line)
+                        record = _record(line)
+                        if record is None:
+                            self.skipped.append((str(path), number))
+                            continue
+                        yield record
 
     async def aclose(self) -> None:
         return None
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    """One journal line as an incident; None for a line a crash tore (SIGKILL mid-write) or
+    that is not an incident: one bad line must not hide the others."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("time"), (int, float)) \
+            or not isinstance(record.get("id"), str):
+        return None
+    return record
 
 
 class RedisReader:

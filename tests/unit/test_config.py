@@ -52,6 +52,10 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("redis_url: localhost:6379\n", "redis_url"),
     ("- a list\n", "expected a mapping"),
     ("key: [unclosed\n", "not valid YAML"),
+    ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
+    ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),
+    ("upstreams: {default: {url: 'http://exa mple.com'}}\n", "must name a host"),
+    ("upstreams: {default: {url: 'http://h/v1?x=1'}}\n", "must not hold a query"),
 ])
 def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
     """Every invalid file raises ConfigError naming the file and the offending key path."""
@@ -67,6 +71,13 @@ def test_env_error_names_the_variable(tmp_path: Path) -> None:
     """A bad override says which environment variable it came from."""
     with pytest.raises(ConfigError, match=r"max_body_bytes \(from GUARD_MAX_BODY_BYTES\)"):
         load_config(None, environ={"GUARD_MAX_BODY_BYTES": "lots"})
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "guard.yaml"
+    config.write_bytes(b'listen: "\xff"\n')
+    with pytest.raises(ConfigError, match=f"{config}: not UTF-8 text"):
+        load_config(config, environ={})
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

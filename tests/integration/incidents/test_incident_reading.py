@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from guard.admin.auth import AdminTokens, admin_auth_middleware
 from guard.incidents.api import add_routes
 from guard.incidents.reader import IncidentReader, JournalReader, RedisReader, parse_since
-from guard.incidents.recorder import IncidentRecorder
+from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Mode
@@ -195,8 +195,30 @@ def test_cli_says_when_it_cannot_read_or_write(tmp_path: Path) -> None:
     written is an error, not a traceback."""
     done = guard_cli("export", "--since", "1h", "--state-dir", str(tmp_path / "typo"))
     assert done.returncode == 1 and "no such directory" in done.stderr
+    done = guard_cli("export", "--since", "1h", "--state-dir", str(tmp_path))
+    assert done.returncode == 1 and "no incident journal there" in done.stderr
+    journal_dir(tmp_path).mkdir(parents=True)
     done = guard_cli("report", "--since", "1h", "--state-dir", str(tmp_path),
                      "-o", str(tmp_path / "missing" / "review.html"))
     assert done.returncode == 1 and "cannot write" in done.stderr and "Traceback" not in done.stderr
     done = guard_cli("export", "--since", "1h", "--state-dir", str(tmp_path))
     assert done.returncode == 0 and "exported 0 incidents" in done.stderr
+    done = guard_cli("export", "--since", "yesterday-ish", "--state-dir", str(tmp_path))
+    assert done.returncode == 2 and "--since" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_a_line_torn_by_a_crash_hides_no_other_incident(
+        admin: tuple[str, list[str]], tmp_path: Path) -> None:
+    """A SIGKILL mid-write leaves half a line (here cut after an inner `}`), and a line may hold
+    something that is not an incident: each is skipped and said so; every other incident reads."""
+    base, ids = admin
+    journal = sorted(journal_dir(tmp_path).glob("*.jsonl"))[-1]
+    whole = journal.read_text().splitlines()[0]
+    with journal.open("a") as f:
+        f.write(whole[:whole.index("}") + 1] + "\n")
+        f.write('{"id": "x", "time": "yesterday"}\n')
+    status, body = await get(f"{base}/admin/incidents")
+    assert status == 200 and [i["id"] for i in body["incidents"]] == ids  # type: ignore[union-attr,index]
+    done = guard_cli("export", "--since", "0", "--state-dir", str(tmp_path))
+    assert done.returncode == 0 and f"exported {len(ids)} incidents" in done.stderr
+    assert f"skipped 2 unreadable journal line(s), the first {journal}:" in done.stderr

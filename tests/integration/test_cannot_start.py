@@ -1,0 +1,103 @@
+"""guard that cannot start says why in one line and exits 2 (never a traceback, never a restart
+loop); a running guard with nothing to reload survives SIGHUP; operator tools refuse bad values
+as usage errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import GuardServer, free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def guard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "guard", *args], capture_output=True, text=True,
+                          timeout=90, check=False, env={**os.environ, **(env or {})})
+
+
+def config(tmp_path: Path, **keys: object) -> str:
+    path = tmp_path / "guard.yaml"
+    path.write_text(yaml.safe_dump({
+        "listen": f"127.0.0.1:{free_port()}", "admin_listen": f"127.0.0.1:{free_port()}",
+        "state_dir": str(tmp_path / "state"), "policies": None,
+        "upstreams": {"default": {"url": "http://127.0.0.1:9"}}, **keys}))
+    return str(path)
+
+
+@pytest.fixture
+def taken() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def said_plainly(done: subprocess.CompletedProcess[str], what: str) -> None:
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert what in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_port_stops_guard_at_once(tmp_path: Path, taken: int, workers: str) -> None:
+    """One process or a group of workers: one message, exit 2, no worker restarted in a loop."""
+    started = time.monotonic()
+    done = guard("serve", "-c", config(tmp_path, listen=f"127.0.0.1:{taken}"), "--workers", workers)
+    said_plainly(done, f"cannot listen on 127.0.0.1:{taken}")
+    assert done.stdout.count("worker_died") <= int(workers) - 1  # none restarted
+    assert time.monotonic() - started < 60
+
+
+def test_unusable_state_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    said_plainly(guard("serve", "-c", config(tmp_path, state_dir="/etc/passwd"), "--check"),
+                 "state_dir /etc/passwd: not a directory")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "killswitch.json").write_text('{"switches": [garbage')
+    said_plainly(guard("serve", "-c", config(tmp_path)), "killswitch.json: kill switch state unreadable")
+
+
+def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
+    said_plainly(guard("serve", "-c", config(tmp_path), "--check", env={"GUARD_LISTEN": "[oops"}),
+                 "GUARD_LISTEN: not a valid YAML value")
+    said_plainly(guard("serve", "-c", config(tmp_path), "--check",
+                       env={"GUARD_ADMIN_TOKENS": "alice"}), "entry 1: expected actor:token")
+
+
+def test_sighup_with_nothing_to_reload_keeps_guard_serving(tmp_path: Path) -> None:
+    server = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
+    server.start()
+    try:
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert server.proc.poll() is None
+        assert "sighup_ignored" in server.output()
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["killswitch", "status", "--timeout", "-1"], {}, "--timeout: must be a number of seconds"),
+    (["killswitch", "status", "--timeout", "nan"], {}, "--timeout: must be a number of seconds"),
+    (["killswitch", "status", "--admin-url", "http://127.0.0.1:abc"], {"GUARD_ADMIN_TOKEN": "t"},
+     "--admin-url must be an http:// or https:// URL with a host"),
+    (["killswitch", "status", "--admin-url", "http://[::1"], {"GUARD_ADMIN_TOKEN": "t"},
+     "--admin-url must be an http:// or https:// URL with a host"),
+    (["killswitch", "status"], {"GUARD_ADMIN_TOKEN": "t\u00f6k"}, "must be printable ASCII"),
+    (["killswitch", "status"], {"GUARD_ADMIN_TOKEN": "tok\nX: 1"}, "must be printable ASCII"),
+])
+def test_operator_tools_refuse_bad_values_plainly(args: list[str], env: dict[str, str],
+                                                  said: str) -> None:
+    done = guard(*args, env=env)
+    assert done.returncode in (1, 2) and said in done.stderr and "Traceback" not in done.stderr
