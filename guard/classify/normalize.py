@@ -30,9 +30,13 @@ from dataclasses import dataclass
 import wordninja
 
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
-# words apart or hide instructions.
+# words apart or hide instructions. Control characters too (not tab, line breaks, vertical tab,
+# form feed or NEL, which separate words): a tokenizer's normalisation drops them, so a key with
+# one inside reaches the model whole.
 INVISIBLE: frozenset[int] = frozenset(
     [
+        *range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0x85), *range(0x86, 0xA0),
+        *range(0x1D173, 0x1D17B),  # musical formatting controls
         0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
         *range(0x200B, 0x2010),  # zero-width space/non-joiner/joiner, LRM, RLM
         *range(0x202A, 0x202F),  # bidi embeddings and overrides
@@ -420,9 +424,13 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+# The ASCII characters of INVISIBLE: control characters but tab, line breaks, VT and FF.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def _normalize(text: str, leet: bool, spread: bool, marks: bool) -> Normalized:
-    if text.isascii():
-        # NFKC, invisible removal and confusable folding are all no-ops on ASCII.
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
         if drop:
             return _without(Normalized(text, None, None, len(text)), drop, leet)

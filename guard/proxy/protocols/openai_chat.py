@@ -53,8 +53,11 @@ def _content_slots(content: Any, path: Path, role: str) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """Content the model receives that is not text: image, audio and file parts, and any part or
-    content of a shape guard does not know (a part is text by its type, not by holding a `text`)."""
+    content of a shape guard does not know (a part is text by its type, not by holding a `text`);
+    and an answer asked for as audio, which guard could not read either."""
     places: list[str] = []
+    if "audio" in list_at(body, "modalities"):  # an answer spoken: guard could not read it
+        places.append(place(("modalities",), "audio output"))
     for i, message in enumerate(list_at(body, "messages")):
         content = message.get("content") if isinstance(message, dict) else None
         if content is None or isinstance(content, str):

@@ -105,3 +105,9 @@ def test_keys_that_fold_onto_the_apis_are_found_outside_free_form_parts() -> Non
         "'Content' (reads as 'content')", "'MODEL' (reads as 'model')",
         "'me\u017f\u017fages' (reads as 'messages')"])
     assert folded_keys({"messages": [{"role": "user", "content": "Hello World"}]}) == []
+
+
+def test_an_answer_asked_for_as_audio_is_named_unread() -> None:
+    body = {"modalities": ["text", "audio"], "messages": [{"role": "user", "content": "hi"}]}
+    assert CHAT.unread(body) == ["modalities (audio output)"]
+    assert CHAT.unread({"modalities": ["text"], "messages": []}) == []
