@@ -126,8 +126,10 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     components = build_components(settings)
     grace = settings.shutdown_grace_s
     limits = settings.limits
+    # `drain` waits out the grace itself: aiohttp's own wait (twice shutdown_timeout, the second
+    # after a cancel that does not reach a handler streaming from its upstream) is kept short
     data = web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
-                         shutdown_timeout=grace, keepalive_timeout=limits.keepalive_timeout_s,
+                         shutdown_timeout=ENDING_S, keepalive_timeout=limits.keepalive_timeout_s,
                          max_line_size=limits.max_header_bytes,
                          max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,
                          lingering_time=LINGER_S)
@@ -137,7 +139,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     try:
         host, port = parse_host_port(settings.listen)
         await listening(LimitedSite(data, host, port, limits, reuse_port=reuse_port,
-                                    backlog=1024, shutdown_timeout=grace), settings.listen)
+                                    backlog=1024), settings.listen)
         admin_host, admin_port = parse_host_port(settings.admin_listen)
         await listening(web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port),
                         settings.admin_listen)
@@ -155,10 +157,35 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         await asyncio.sleep(settings.shutdown_drain_s)
     finally:
         components.ready = False
+        await drain(data, components, grace)
         await data.cleanup()
         await admin.cleanup()
         _restore_signals()
         log.info("guard_stopped")
+
+
+# After the grace, how long requests ended by guard get to write their last words.
+ENDING_S = 1.0
+
+
+async def drain(runner: web.AppRunner, components: Components, grace: float) -> None:
+    """Stop accepting, let the requests in flight finish within `grace`, then end the rest: a
+    stream with an error event `server_shutting_down`, a request not yet answered with a 503."""
+    for site in list(runner.sites):
+        await site.stop()
+    loop = asyncio.get_running_loop()
+    for limit, ending in ((grace, False), (ENDING_S, True)):
+        deadline = loop.time() + limit
+        # the set empties as many handlers finish: looked at 50 times a second, for at most `limit`
+        while components.inflight and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if not components.inflight or ending:
+            return
+        log.warning("shutdown_grace_over", cut=len(components.inflight), grace_s=grace)
+        for exchange in list(components.inflight):
+            exchange.shutting_down = True
+            if exchange.task is not None:
+                exchange.task.cancel()
 
 
 async def listening(site: web.BaseSite, address: str) -> None:

@@ -42,6 +42,7 @@ class Components:
     access_log: bool = True
     observers: list[Callable[[GuardContext, Decision], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    inflight: set[Exchange] = field(default_factory=set)  # the requests being served now
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -73,6 +74,7 @@ class Exchange:
     went_silent: bool = False
     switched_off: Switch | None = None
     stop_raised: bool = False
+    shutting_down: bool = False  # guard ended it when `shutdown_grace_s` ran out
 
 
 

@@ -25,7 +25,7 @@ from guard.components import Components, Exchange
 from guard.errors import RequestError, SwitchedOff, UpstreamError
 from guard.policy.store import count_decision
 from guard.proxy import answers
-from guard.proxy.middleware import GuardHandler, prepare
+from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, folded_keys, list_at, segments, set_path
 from guard.proxy.silence import UpstreamWait
@@ -349,7 +349,10 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
-    except (UpstreamError, aiohttp.ClientError, TimeoutError, SwitchedOff) as exc:
+    except (UpstreamError, aiohttp.ClientError, TimeoutError, SwitchedOff,
+            asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError) and not ended_by_shutdown(exchange):
+            raise
         upstream.close()
         try:
             await response.write(stream_ending(exc, guard, c, ctx))
@@ -370,9 +373,15 @@ def still_on(c: Components, ctx: GuardContext) -> None:
         raise SwitchedOff(switch)
 
 
-def stream_ending(exc: Exception, guard: StreamGuard, c: Components, ctx: GuardContext) -> bytes:
-    """The last bytes of a stream that cannot go on: a kill switch stopped it (an error event
-    `kill_switch_engaged`, or a `content_filter` finish in refuse mode), or the upstream broke."""
+def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
+                  ctx: GuardContext) -> bytes:
+    """The last bytes of a stream that cannot go on: guard is shutting down, a kill switch
+    stopped it (an error event `kill_switch_engaged`, or a `content_filter` finish in refuse
+    mode), or the upstream broke."""
+    if isinstance(exc, asyncio.CancelledError):
+        log.warning("stream_cut_at_shutdown", request_id=ctx.request_id)
+        return answers.stream_error_event("guard is shutting down; the stream was cut",
+                                          "server_shutting_down")
     if isinstance(exc, SwitchedOff):
         c.metrics.killswitch_refusals.labels(exc.switch.mode).inc()
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=exc.switch.id)

@@ -54,9 +54,10 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
     tally = metrics.tally
 
     async def observed_handler(request: web.Request) -> web.StreamResponse:
-        exchange = Exchange(_request_id(request))
+        exchange = Exchange(_request_id(request), task=asyncio.current_task())
         status = 500
         tally.inflight += 1
+        components.inflight.add(exchange)
         try:
             try:
                 response = await handler(request, exchange)
@@ -73,8 +74,16 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             raise
         except asyncio.CancelledError:
             status = CLIENT_CLOSED
-            raise
+            if not ended_by_shutdown(exchange):
+                raise
+            # guard's shutdown grace ran out: a request not yet answered hears so (a stream in
+            # progress has ended itself with an error event, and returned)
+            response = error_response(503, "guard is shutting down; retry", "server_shutting_down")
+            response.force_close()
+            status = 503
+            return response
         finally:
+            components.inflight.discard(exchange)
             tally.inflight -= 1
             overhead = max(0.0, time.perf_counter() - exchange.start - exchange.waited_s)
             ctx = exchange.ctx
@@ -88,6 +97,15 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                          guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
 
     return observed_handler
+
+
+def ended_by_shutdown(exchange: Exchange) -> bool:
+    """Whether guard's own shutdown cancelled this request (its grace ran out, `app.drain`): then
+    the cancellation is withdrawn, so the request can say so before it ends."""
+    if not exchange.shutting_down or exchange.task is None:
+        return False
+    exchange.task.uncancel()
+    return True
 
 
 async def prepare(request: web.Request, response: web.StreamResponse) -> None:

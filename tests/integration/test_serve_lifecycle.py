@@ -48,6 +48,48 @@ def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> 
     assert "w" * 2 in result["r"].text
 
 
+def test_sigterm_ends_what_outlasts_the_grace_cleanly_and_in_time(tmp_path: Path) -> None:
+    """With `shutdown_grace_s: 1`, a stream that would run 10 s more and a request waiting 10 s
+    for its answer end about 1 s after SIGTERM (not twice that): the stream with an error event
+    `server_shutting_down`, the request with a 503 of that code; guard exits 0."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "shutdown_grace_s": 1})
+    guard.start()
+    result: dict[str, httpx.Response] = {}
+
+    def ask(name: str, stream: bool, headers: dict[str, str]) -> None:
+        result[name] = httpx.post(
+            f"{guard.url}/v1/chat/completions", headers=headers, timeout=30,
+            json={"model": "m", "stream": stream, "messages": [{"role": "user", "content": "x"}]})
+
+    workers = [threading.Thread(target=ask, args=("stream", True, {
+                   "X-Mock-Reply": "w" * 200, "X-Mock-Chunk-Chars": "2",
+                   "X-Mock-Chunk-Delay-Ms": "100"})),
+               threading.Thread(target=ask, args=("whole", False, {"X-Mock-Latency-Ms": "10000"}))]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 10  # both requests have reached the stand-in model
+    while len(httpx.get(f"{mock.url}/_mock/requests").json()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert guard.proc is not None
+    guard.proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    for worker in workers:
+        worker.join(timeout=30)
+    ended = time.monotonic() - signalled
+    code = guard.proc.wait(timeout=30)
+    guard.stop()
+    mock.stop()
+    assert code == 0 and ended < 1.9, ended
+    assert result["stream"].status_code == 200 and "w" * 2 in result["stream"].text
+    last = result["stream"].text.strip().rsplit("data: ", 1)[1]
+    assert '"code":"server_shutting_down"' in last.replace(" ", "")
+    assert result["whole"].status_code == 503
+    assert result["whole"].json()["error"]["code"] == "server_shutting_down"
+
+
 def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
     """`--workers 2` serves on one port from two processes, and /metrics counts all requests."""
     mock = MockUpstream(tmp_path)
