@@ -15,6 +15,7 @@ from typing import Any
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call
 from guard.cli import command_group
+from guard.killswitch.model import MAX_TTL_S
 
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...            # your own admin token (names you in the audit trail)
@@ -59,11 +60,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     release = commands.add_parser("release", help="release (or approve releasing) a switch",
                                   epilog=EPILOG, formatter_class=formatter)
-    release.add_argument("id", help="the switch id shown by `status`")
+    release.add_argument("id", type=switch_id, help="the switch id shown by `status`")
     release.add_argument("--reason", default="", help="why it is safe to release (recorded)")
     common(release)
     release.set_defaults(func=cmd_release)
 
+
+
+def switch_id(text: str) -> str:
+    """An argparse type: a switch id as `status` shows it (`ks_...`), else a usage error."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give the switch id that `guard killswitch status` shows")
+    return text
 
 
 def parse_duration(text: str) -> float:
@@ -74,8 +82,8 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * units[unit]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("a TTL must be positive")
+    if not 0 < seconds <= MAX_TTL_S:  # (NaN fails too)
+        raise argparse.ArgumentTypeError(f"a TTL must be above 0 and at most a year, not {text!r}")
     return seconds
 
 

@@ -56,6 +56,10 @@ def parse_scope(text: str) -> Scope:
     return Scope(kind, value)
 
 
+# The longest TTL: past a year, a switch is meant to stay (omit the TTL) or the value is a slip.
+MAX_TTL_S = 366 * 86400.0
+
+
 def validate_switch_request(
     scope: str, mode: str, reason: str, ttl_s: float | None
 ) -> tuple[Scope, str, str, float | None]:
@@ -69,9 +73,10 @@ def validate_switch_request(
         raise ValueError(f"reason must be at most {MAX_REASON_CHARS} characters")
     if ttl_s is not None and (
         isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float)
-        or not math.isfinite(ttl_s) or ttl_s <= 0
+        or not math.isfinite(ttl_s) or not 0 < ttl_s <= MAX_TTL_S
     ):
-        raise ValueError("ttl_s must be a positive number of seconds (or omitted)")
+        raise ValueError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f} "
+                         "(a year), or omitted for a switch that stays until released")
     return parsed, mode, reason.strip(), None if ttl_s is None else float(ttl_s)
 
 

@@ -149,7 +149,8 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
 
     async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
         allowed = methods_by_path.get(request.path)
-        if allowed:
+        # (a path that only decodes to a known one, "/v1/chat%2Fcompletions", is not that path)
+        if allowed and request.method not in allowed:
             raise web.HTTPMethodNotAllowed(request.method, allowed)
         raise web.HTTPNotFound()
 

@@ -95,6 +95,11 @@ def test_sighup_with_nothing_to_reload_keeps_guard_serving(tmp_path: Path) -> No
     (["killswitch", "status", "--admin-url", "http://[::1"], {"GUARD_ADMIN_TOKEN": "t"},
      "--admin-url must be an http:// or https:// URL with a host"),
     (["killswitch", "status"], {"GUARD_ADMIN_TOKEN": "t\u00f6k"}, "must be printable ASCII"),
+    (["killswitch", "engage", "--scope", "global", "--reason", "r", "--ttl", "nan"], {},
+     "a TTL must be above 0 and at most a year"),
+    (["killswitch", "engage", "--scope", "global", "--reason", "r", "--ttl", "1e300"], {},
+     "a TTL must be above 0 and at most a year"),
+    (["killswitch", "release", ""], {}, "give the switch id"),
     (["killswitch", "status"], {"GUARD_ADMIN_TOKEN": "tok\nX: 1"}, "must be printable ASCII"),
 ])
 def test_operator_tools_refuse_bad_values_plainly(args: list[str], env: dict[str, str],

@@ -308,6 +308,9 @@ def test_known_path_with_another_method_is_405(stack: tuple[MockUpstream, GuardS
     assert response.headers["Allow"] == "POST"
     assert response.headers.get("X-Request-Id")
     assert error_of(response)["code"] == "method_not_allowed"
+    # a path that only decodes to a guarded one is another path: 404, not "use POST" to a POST
+    response = httpx.post(f"{guard.url}/v1/chat%2Fcompletions", json={"model": "m"})
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
 
 
 def test_listed_passthrough_path_is_forwarded(stack: tuple[MockUpstream, GuardServer]) -> None:

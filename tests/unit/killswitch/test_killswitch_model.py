@@ -48,6 +48,8 @@ def test_reason_is_required_and_ttl_positive() -> None:
         validate_switch_request("global", "stop", "why", None)
     with pytest.raises(ValueError, match="ttl_s"):
         validate_switch_request("global", "block", "why", 0)
+    with pytest.raises(ValueError, match="at most 31622400"):  # past a year: a slip
+        validate_switch_request("global", "block", "why", 1e300)
     assert validate_switch_request("global", "refuse", " why ", 5)[2:] == ("why", 5.0)
 
 
