@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guard.errors import ConfigError
+from guard.errors import ConfigError, validation_message
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
 
@@ -259,7 +259,7 @@ def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) 
         path = ".".join(str(p) for p in error["loc"]) or "(top level)"
         origin = next((f" (from {var})" for key, var in overridden.items()
                        if path == key or path.startswith(key + ".")), "")
-        problems.append(f"{source}: {path}{origin}: {error['msg']}")
+        problems.append(f"{source}: {path}{origin}: {validation_message(error)}")
     return "; ".join(problems)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from guard.types import Switch
@@ -59,3 +60,9 @@ class SwitchedOff(GuardError):
     def __init__(self, switch: Switch) -> None:
         super().__init__(f"stopped by kill switch {switch.id}: {switch.reason}")
         self.switch = switch
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """One pydantic validation error's message as guard shows it: without pydantic's "Value
+    error, " in front of the messages guard's own validators write."""
+    return str(error["msg"]).removeprefix("Value error, ")

@@ -36,7 +36,7 @@ from guard.classify.builtin import (
 )
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
-from guard.errors import ClassifierError, PolicyError
+from guard.errors import ClassifierError, PolicyError, validation_message
 from guard.types import Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
@@ -105,7 +105,7 @@ def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
 
 
 def _errors(prefix: str, exc: ValidationError) -> list[str]:
-    return [f"{_path(prefix, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+    return [f"{_path(prefix, tuple(e['loc']))}: {validation_message(e)}" for e in exc.errors()]
 
 
 def config_hash(type_name: str, config: BaseModel, spec: ClassifierSpec, fingerprint: str = "") -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from guard.errors import PolicyError
+from guard.errors import PolicyError, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of, globs
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, Scope
 from guard.policy.source import Lines, Loc, parse_path, read_yaml
@@ -115,7 +115,7 @@ def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
             expected = f" (expected one of: {', '.join(KNOWN_KEYS[model])})" if model else ""
             out.append(lines.error(loc, f"unknown key{expected}"))
             continue
-        message = err["msg"].removeprefix("Value error, ")
+        message = validation_message(err)
         value = err.get("input")
         if err["type"] != "missing" and isinstance(value, str | int | float | bool):
             message += f" (got {value!r})"

@@ -40,7 +40,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from guard.errors import PolicyError
+from guard.errors import PolicyError, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
@@ -179,7 +179,7 @@ def load_cases(file: Path) -> list[LoadedCase]:
     try:
         parsed = CaseFile.model_validate(data)
     except ValidationError as exc:
-        errors = [_error(lines, e["loc"], e["msg"]) for e in exc.errors()]
+        errors = [_error(lines, e["loc"], validation_message(e)) for e in exc.errors()]
         raise PolicyError(f"{file}: {len(errors)} error(s)", errors) from exc
     policy = file.parent / (parsed.policy or file.name.removesuffix(TEST_SUFFIX) + ".yaml")
     return [LoadedCase(file, lines.line(("cases", i)), i, case, policy, parsed.context)
@@ -187,7 +187,7 @@ def load_cases(file: Path) -> list[LoadedCase]:
 
 
 def _error(lines: Lines, loc: Sequence[str | int], message: str) -> str:
-    return lines.error(tuple(loc), message.removeprefix("Value error, "))
+    return lines.error(tuple(loc), message)
 
 
 def check(case: LoadedCase, decision: Decision) -> list[str]:

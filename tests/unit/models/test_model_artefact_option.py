@@ -104,7 +104,7 @@ def test_the_cache_key_follows_the_file_content_not_its_path(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        (lambda d: "relative/hr.json.gz", "artefact: Value error, must be an absolute path"),
+        (lambda d: "relative/hr.json.gz", "artefact: must be an absolute path"),
         (lambda d: str(d / "missing.json.gz"), "cannot read it: No such file or directory"),
         (lambda d: str(artefact(d / "jb.json.gz", "x", name="jailbreak")),
          "holds a 'jailbreak' model, not 'harmful_request'"),
