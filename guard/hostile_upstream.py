@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-status:CODE.
+undecodable, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -90,11 +90,12 @@ class Conn:
         await self.writer.drain()
 
     async def head(self, status: int = 200, content_type: str = "application/json",
-                   length: int | None = None, close: bool = True, chunked: bool = False) -> None:
-        """The status line and headers; without `length` nor `chunked` the body runs until the
-        connection closes."""
+                   length: int | None = None, close: bool = True, chunked: bool = False,
+                   extra: tuple[str, ...] = ()) -> None:
+        """The status line and headers (`extra`: more header lines); without `length` nor
+        `chunked` the body runs until the connection closes."""
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Whatever')}",
-                 f"Content-Type: {content_type}"]
+                 f"Content-Type: {content_type}", *extra]
         if length is not None:
             lines.append(f"Content-Length: {length}")
         if chunked:
@@ -173,6 +174,14 @@ async def ok(request: Request, conn: Conn) -> bool:
     else:
         await conn.whole(orjson.dumps(completion(request, text)), status=code)
     return True
+
+
+async def undecodable(request: Request, conn: Conn) -> bool:
+    """A whole answer in a content encoding nobody asked for and guard cannot decode (brotli)."""
+    body = b"\x0b\x02\x80not really brotli"
+    await conn.head(length=len(body), close=True, extra=("Content-Encoding: br",))
+    await conn.send(body)
+    return False
 
 
 async def mixed_endings(request: Request, conn: Conn) -> bool:
@@ -423,7 +432,7 @@ MODES: dict[str, Behaviour] = {
     "drip-json": drip_json, "short-length": short_length, "long-length": long_length,
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
-    "mixed-endings": mixed_endings, "lenient-json": lenient_json,
+    "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
 }
 
 

@@ -92,6 +92,9 @@ def unreachable(name: str, exc: BaseException) -> UpstreamError:
     """The answer to a request that could not reach upstream `name`: 504 or 502."""
     if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
         return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout")
+    if isinstance(exc, aiohttp.ClientResponseError):  # it answered, in a form aiohttp cannot read
+        return UpstreamError(f"upstream {name!r} answered in a form guard cannot read: "
+                             f"{exc.message}", status=502, code="upstream_protocol_error")
     return UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}", status=502,
                          code="upstream_unreachable")
 

@@ -91,6 +91,7 @@ def events(raw: bytes) -> list[bytes]:
     ("reset", 502, "upstream_unreachable"),
     ("reset-midstream", 502, "upstream_broken"),
     ("silent", 504, "upstream_timeout"),
+    ("undecodable", 502, "upstream_protocol_error"),  # brotli, not asked for (was: unreachable)
 ])
 def test_broken_whole_answers_become_clean_errors(
         stack: tuple[HostileProcess, GuardServer], mode: str, status: int, code: str) -> None:
