@@ -274,6 +274,8 @@ def _digest(files: tuple[Path, ...]) -> str:
 def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy:
     """Load, validate, build and compile one policy file (with what it extends)."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():  # name the file the operator sees, not the target
+        raise PolicyError(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
     policy, rule_origins, clf_origins, files = _resolve(path.resolve(), 0, (path.resolve(),))
     errors = _check_references(policy, rule_origins)
     built, build_errors = _build(policy, clf_origins, builder or _registry_builder())

@@ -145,6 +145,13 @@ def test_unknown_key_names_file_line_path_and_expected_keys(tmp_path: Path) -> N
     assert any(f"{path}:12: rules[1].action: Field required" in e for e in errors), errors
 
 
+def test_a_broken_symlink_is_named_as_the_operator_sees_it(tmp_path: Path) -> None:
+    link = tmp_path / "zz.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(PolicyError, match=f"{link}: a symbolic link to {tmp_path / 'gone.yaml'}"):
+        load_policy_file(link)
+
+
 def test_bad_enum_value_names_expected_values_and_what_was_given(tmp_path: Path) -> None:
     """A wrong action says what was expected and what the file had."""
     path = good(tmp_path / "p.yaml")
