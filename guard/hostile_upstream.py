@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-undecodable, status:CODE.
+undecodable, mislabelled, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -173,6 +173,13 @@ async def ok(request: Request, conn: Conn) -> bool:
         await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream")
     else:
         await conn.whole(orjson.dumps(completion(request, text)), status=code)
+    return True
+
+
+async def mislabelled(request: Request, conn: Conn) -> bool:
+    """A whole JSON answer of `X-Hostile-Reply`, labelled `text/event-stream`."""
+    await conn.whole(orjson.dumps(completion(request, _reply(request))),
+                     content_type="text/event-stream")
     return True
 
 
@@ -433,6 +440,7 @@ MODES: dict[str, Behaviour] = {
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
     "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
+    "mislabelled": mislabelled,
 }
 
 

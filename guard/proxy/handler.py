@@ -76,7 +76,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     body = parse_body(raw)
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model=str(body.get("model") or ""),
-        stream=body.get("stream") is True, tenant=request.headers.get(c.settings.tenant_header))
+        stream=asks_to_stream(body), tenant=request.headers.get(c.settings.tenant_header))
 
     # 2 kill switch gate: before any classifier and before the upstream
     switch = c.gate.check(ctx)
@@ -106,7 +106,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     upstream: aiohttp.ClientResponse | None = None
     try:
         upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
-        if upstream.status // 100 == 2 and is_event_stream(upstream):
+        if ctx.stream and upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome)
@@ -150,6 +150,17 @@ def parse_body(raw: bytes) -> Json:
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object", code="invalid_json")
     return body
+
+
+def asks_to_stream(body: Json) -> bool:
+    """Whether the request asks for a stream as a lenient upstream reads `stream` (vLLM coerces
+    1, "true", "yes"): then an event stream is guarded event by event. A request that did not ask
+    gets its answer read whole, whatever its Content-Type says (a client not streaming parses the
+    body as JSON: a stream guard would pass it on unread)."""
+    value = body.get("stream")
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on", "t", "y")
+    return value is True or (isinstance(value, int) and value == 1)
 
 
 def check_prompt_size(slots: list[Slot], limit: int) -> None:

@@ -171,6 +171,7 @@ SECRET = "ghp_HostileLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"  # default.yaml blocks it
     ("lenient-json", True, "200"),    # a NaN beside the text: JSON to Python's json, not orjson
     ("ok", True, "201"),              # any 2xx answer is read, not only 200
     ("ok", False, "203"),
+    ("mislabelled", False, "200"),    # a whole JSON answer labelled text/event-stream
 ])
 @pytest.mark.parametrize("route", ["chat", "completions"])
 def test_no_way_of_writing_an_answer_gets_a_secret_past(
@@ -183,7 +184,9 @@ def test_no_way_of_writing_an_answer_gets_a_secret_past(
     response = call(guard, mode, stream=stream, route=route,
                     **{"X-Hostile-Reply": reply, "X-Hostile-Status": status})
     assert SECRET[:8].encode() not in response.content and b"HostileLeak" not in response.content
-    if mode == "lenient-json":
+    if mode == "mislabelled":
+        assert response.json()["choices"][0]["finish_reason"] == "content_filter"
+    elif mode == "lenient-json":
         assert orjson.loads(events(response.content)[-1][6:])["error"]["code"] == \
             "upstream_protocol_error"
     elif stream:
