@@ -162,8 +162,13 @@ def _readable(raw: bytes) -> str | None:
 
 
 def _printable(plain: str) -> str | None:
-    """`plain`, when it is printable characters with more than one word."""
+    """`plain`, when it is printable characters with more than one word, or one word of printable
+    ASCII long enough to be a key or an address (12 characters: random bytes decode to that by
+    chance about once in 150,000 tries)."""
     printable = sum(c.isprintable() or c in "\n\t" for c in plain)
-    if printable < 0.95 * len(plain) or " " not in plain.strip():
+    if printable < 0.95 * len(plain):
         return None
-    return plain
+    if " " in plain.strip():
+        return plain
+    word = plain.strip()
+    return word if len(word) >= 12 and word.isascii() and word.isprintable() else None

@@ -104,3 +104,5 @@ def test_decoded_finds_an_address_inside_base64() -> None:
     assert not classify("pii", text).fired
     verdict = classify("pii", text, decoded=True)
     assert found(verdict, text) == [("pii:email", payload)]
+    alone = base64.b64encode(b"john.doe@example.com").decode()  # an address encoded on its own
+    assert found(classify("pii", f"x {alone}", decoded=True), f"x {alone}") == [("pii:email", alone)]

@@ -93,6 +93,17 @@ def test_decoded_finds_a_key_inside_an_encoded_run(encode) -> None:  # type: ign
     assert found(verdict, text) == [("secret:aws_access_key_id", payload)]
 
 
+@pytest.mark.parametrize("encode", [
+    lambda b: base64.b64encode(b).decode(), lambda b: b.hex(),
+], ids=["base64", "hex"])
+def test_decoded_finds_a_key_encoded_alone(encode) -> None:  # type: ignore[no-untyped-def]
+    """A key encoded on its own (no words around it in the decoded text) is found too."""
+    for key in (b"AKIAIOSFODNN7EXAMPLE", b"ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"):
+        payload = encode(key)
+        verdict = classify("secrets", f"the value: {payload}", decoded=True)
+        assert verdict.fired and found(verdict, f"the value: {payload}")[0][1] == payload
+
+
 def test_decoded_asks_streams_to_hold_encoded_runs() -> None:
     """A finding in a decoded run is as long as the run: a classifier reading them says so, and
     keeps its bound for everything else."""
