@@ -147,19 +147,20 @@ class Metrics:
             registry=r,
         )
         self.policy_info = Gauge(
-            "guard_policy_info", "The policy set in force (version label); always 1.",
-            ["version"], registry=r, multiprocess_mode="max",
+            "guard_policy_info", "The policy set in force (version label): 1, and 0 for a version "
+            "replaced since this process started.",
+            ["version"], registry=r, multiprocess_mode="livemax",
         )
 
         # kill switch
         self.killswitch_engaged = Gauge(
             "guard_killswitch_engaged", "Engaged kill switches by scope kind and mode.",
-            ["scope", "mode"], registry=r, multiprocess_mode="max",
+            ["scope", "mode"], registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_stale = Gauge(
             "guard_killswitch_state_stale",
             "1 while the shared kill switch state cannot be refreshed (last known state in force).",
-            registry=r, multiprocess_mode="max",
+            registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_changes = Counter(
             "guard_killswitch_changes_total", "Kill switch changes by action and actor kind.",
@@ -190,6 +191,13 @@ class Metrics:
         self.incident_dropped = Counter(
             "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
         )
+
+        # Series an alert computes `increase()` over exist from the start at 0: a first failure
+        # then counts (a series that first appears at 1 is no increase to Prometheus).
+        for result in ("ok", "error"):
+            self.policy_reloads.labels(result)
+        for sink in ("log", "journal", "redis"):
+            self.incident_spooled.labels(sink)
 
         # the data path's per-request updates go through here (see tally.py)
         self.tally = Tally(self.inflight)

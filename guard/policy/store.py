@@ -179,9 +179,10 @@ class PolicyStore:
             return ReloadResult(True, fresh.version, [], changed=fresh.version != old.version)
 
     def _set_info(self, old: str | None, new: str) -> None:
+        # set to 0, not removed: under --workers a removed series would live on in this worker's
+        # metrics file at 1
         if old is not None and old != new:
-            with contextlib.suppress(KeyError):
-                self.metrics.policy_info.remove(old)
+            self.metrics.policy_info.labels(old).set(0)
         self.metrics.policy_info.labels(new).set(1)
 
     def _log_loaded(self, event: str, **extra: Any) -> None:

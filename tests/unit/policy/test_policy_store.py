@@ -106,7 +106,7 @@ async def test_reload_swaps_atomically_and_pins_in_flight_requests(
     assert metrics.registry.get_sample_value("guard_policy_reloads_total", {"result": "ok"}) == 1
     assert metrics.registry.get_sample_value("guard_policy_info",
                                              {"version": result.version}) == 1
-    assert metrics.registry.get_sample_value("guard_policy_info", {"version": old_version}) is None
+    assert metrics.registry.get_sample_value("guard_policy_info", {"version": old_version}) == 0
 
 
 async def test_broken_reload_is_rejected_and_old_set_stays(
