@@ -298,11 +298,17 @@ class RedisStore:
     async def refresh(self) -> None:
         """Read the whole hash; if Redis lost its data, put back what this replica knew."""
         async with self._resync_lock:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
+            async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._epoch)
                 pipe.hgetall(self._hash)
                 epoch, raw = await pipe.execute()
-            if epoch is None:
+            if epoch is None or (self._known_epoch is not None and epoch != self._known_epoch):
+                # Redis lost its data: put back what this replica knew. It may have come back
+                # under an epoch another replica set with nothing to put back (one started during
+                # the outage): the switches this one held are added all the same. A switch
+                # released meanwhile may come back with them: stopping too much is the side to
+                # err on, and it can be released again.
                 epoch, raw = await self._reseed(raw)
             self._known_epoch = epoch
             entries = {}
@@ -322,9 +328,9 @@ class RedisStore:
         new_epoch = secrets.token_hex(8)
         won = await self._redis.set(self._epoch, new_epoch, nx=True)
         now = time.time()
-        keep = {i: e for i, e in self._entries.items() if not e.expired(now)}
-        if won and keep:
-            log.warning("killswitch_redis_reseeded", switches=len(keep))
+        keep = {i: e for i, e in self._entries.items() if not e.expired(now) and i not in raw}
+        if keep:
+            log.warning("killswitch_redis_reseeded", switches=len(keep), epoch_set_here=bool(won))
             async with self._redis.pipeline(transaction=True) as pipe:
                 for switch_id, entry in keep.items():
                     pipe.hsetnx(self._hash, switch_id, entry.to_json())

@@ -102,6 +102,28 @@ async def test_redis_outage_keeps_the_last_state_then_resyncs(
     await eventually(lambda: a.service.check(CTX) is None, within=1.0)
 
 
+async def test_switches_survive_redis_coming_back_under_another_replicas_epoch(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """Redis restarts empty and a replica that knew no switch (one started during the outage)
+    marks the new epoch first, with nothing to put back: the replicas that held the switch put it
+    back all the same, instead of adopting the empty state."""
+    import redis.asyncio as aioredis
+
+    a, b = replicas
+    switch = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    redis_server.stop()
+    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
+    redis_server.start()
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.set("guard:killswitch:epoch", "set-by-an-empty-replica")  # before a or b look
+    await eventually(lambda: a.stale() == 0 and b.stale() == 0, within=5.0)
+    assert await client.hexists("guard:killswitch:switches", switch.id)
+    await client.aclose()
+    assert a.service.check(CTX) == switch and b.service.check(CTX) == switch
+
+
 async def test_a_missed_announcement_heals_by_resync(
     replicas: tuple[Replica, Replica], redis_server: RedisServer,
 ) -> None:
