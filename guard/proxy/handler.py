@@ -335,6 +335,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
+    ending = b""  # what the stream ends with when it cannot go on
     try:
         async for chunk in chunks:
             still_on(c, ctx)
@@ -365,15 +366,15 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         if isinstance(exc, asyncio.CancelledError) and not ended_by_shutdown(exchange):
             raise
         upstream.close()
-        try:
-            await response.write(stream_ending(exc, guard, c, ctx))
-        except ConnectionResetError:
-            log.info("client_disconnected", request_id=ctx.request_id)
-            return response
+        ending = stream_ending(exc, guard, c, ctx)
     finally:
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)
-    await response.write_eof()
+    try:
+        await response.write(ending)
+        await response.write_eof()
+    except ConnectionResetError:  # the client left as the stream ended
+        log.info("client_disconnected", request_id=ctx.request_id)
     return response
 
 

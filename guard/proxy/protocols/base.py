@@ -82,10 +82,14 @@ MAX_INDEX = 128
 
 def index_of(item: Any, position: int) -> int:
     """An item's `index` (a choice's, a tool call's) when it is a small non-negative integer, else
-    its position in its list: an upstream may send any JSON there, and guard keys state on it."""
+    its position in its list: an upstream may send any JSON there, and guard keys state on it.
+    `1.0` and `true` are read as 1, as clients read them (JavaScript's numbers, Python's dict
+    keys): keyed apart, a value sent under `1` and `1.0` would be read in two halves."""
     index = item.get("index", position) if isinstance(item, dict) else position
-    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < MAX_INDEX:
-        return index
+    if isinstance(index, float) and index.is_integer():
+        index = int(index)
+    if isinstance(index, int) and 0 <= index < MAX_INDEX:
+        return int(index)
     return position
 
 

@@ -337,6 +337,20 @@ async def test_each_choice_is_guarded_on_its_own() -> None:
     assert {e["id"] for e in got.events} == {"chatcmpl-abc"}
 
 
+@pytest.mark.parametrize("again", [1.0, True])
+async def test_a_choice_index_written_another_way_is_the_same_choice(again: object) -> None:
+    """`1` then `1.0` (or `true`) name one choice to a client (JavaScript's numbers, Python's
+    dict keys): a key sent in two halves under them is read whole and cut."""
+    start = SECRET_TEXT.index(SECRET) + 10
+    events = [chat_stream([], n=2)[0],
+              chat_event([content(0, "zero"), content(1, SECRET_TEXT[:start])]),
+              chat_event([{"index": again, "delta": {"content": SECRET_TEXT[start:]},
+                           "logprobs": None, "finish_reason": None}]),
+              *chat_stream([], n=2)[1:]]
+    got, guard = await run(events, only(SECRETS))
+    assert guard.cut and SECRET not in got.raw.decode()
+
+
 async def test_role_usage_and_done_pass_through_untouched() -> None:
     """Role, finish and usage chunks keep their exact bytes; [DONE] ends the output."""
     events = chat_stream([EMAIL_TEXT[:30], EMAIL_TEXT[30:]], usage=True)
