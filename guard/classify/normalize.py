@@ -425,11 +425,11 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 
 
 # The ASCII characters of INVISIBLE: control characters but tab, line breaks, VT and FF.
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def _normalize(text: str, leet: bool, spread: bool, marks: bool) -> Normalized:
-    if text.isascii() and not _ASCII_CONTROL.search(text):
+    if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
         if drop:

@@ -230,12 +230,12 @@ class StreamGuard:
         return None if ch.unchecked_since is None else ch.unchecked_since + self.max_s
 
     def _release_due(self, ch: Channel) -> bool:
-        if self.held is None or ch.end - self.held <= ch.released:
+        if self.held is None or ch.back(ch.end, self.held) <= ch.released:
             return False
         return ch.released == 0 or ch.end - ch.checked >= self.check_chars
 
     def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
-        cut = ch.end - (self.held or 0)
+        cut = ch.back(ch.end, self.held or 0)
         return straddle(ch.run_start(cut) if self.runs else cut, spans)
 
     async def _flush(self, channels: list[Channel]) -> bytes:

@@ -6,15 +6,20 @@ Offsets are absolute character offsets into the channel's whole text since the s
 
 from __future__ import annotations
 
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
+from guard.classify.normalize import ASCII_CONTROL, INVISIBLE
 from guard.redaction import merge_spans
 from guard.types import Span
 
 Json = dict[str, Any]
+# How far back `Channel.back` looks for the characters it counts: a value padded with more than
+# this many invisible characters or marks per character is not held back whole.
+PADDED = 64
 
 
 @dataclass(slots=True)
@@ -84,11 +89,29 @@ class Channel:
         if not hold:
             self.released = self.end
 
+    def back(self, at: int, count: int) -> int:
+        """The offset `count` characters before `at`, counting only the characters normalisation
+        keeps (not invisible ones, control characters nor combining marks): a value padded with
+        those must not stretch past the hold-back, which counts what the classifiers read. Looks
+        back at most PADDED x `count` characters."""
+        lo = max(self.base, at - count)
+        region = self.text[lo - self.base:at - self.base]
+        if region.isascii() and not ASCII_CONTROL.search(region):
+            return lo  # nothing in it is removed: the usual case, at once
+        i, kept = at - self.base, 0
+        floor = max(0, i - PADDED * count)
+        while i > floor and kept < count:
+            i -= 1
+            if ord(self.text[i]) not in INVISIBLE and not unicodedata.combining(self.text[i]):
+                kept += 1
+        return self.base + i
+
     def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str]:
         """The text to classify so that every finding touching [since, end) lies wholly inside:
-        it starts `overlap - 1` characters before `since` (or at the start, when unbounded), and
-        with `runs` at the start of an encoded run going on there."""
-        start = self.base if overlap is None else max(self.base, since - max(0, overlap - 1))
+        it starts `overlap - 1` characters (as the classifiers count them, `back`) before `since`
+        (or at the start, when unbounded), and with `runs` at the start of an encoded run going
+        on there."""
+        start = self.base if overlap is None else self.back(since, max(0, overlap - 1))
         if runs:
             start = self.run_start(start)
         return start, self.text[start - self.base:]
@@ -106,7 +129,7 @@ class Channel:
         an encoded run going on where the next window starts is kept whole)."""
         if overlap is None:
             return
-        keep = max(self.base, min(self.released, self.checked) - max(0, overlap - 1))
+        keep = self.back(min(self.released, self.checked), max(0, overlap - 1))
         if runs:
             keep = self.run_start(keep)
         if keep > self.base:

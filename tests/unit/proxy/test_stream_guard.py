@@ -18,11 +18,12 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from guard.classify.normalize import normalize
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.sse import SSEEvent, SSEParser, encode_event, parse_event
 from guard.proxy.stream_guard import StreamGuard
-from guard.types import Action, GuardContext, Mode, Stage, StreamSettings
+from guard.types import Action, GuardContext, Mode, Segment, Span, Stage, StreamSettings, Verdict
 from tests.unit.proxy.test_stream_guard_inspector import (
     EMAIL,
     SECRET,
@@ -349,6 +350,39 @@ async def test_a_choice_index_written_another_way_is_the_same_choice(again: obje
               *chat_stream([], n=2)[1:]]
     got, guard = await run(events, only(SECRETS))
     assert guard.cut and SECRET not in got.raw.decode()
+
+
+@dataclass(frozen=True)
+class NormalisingPattern(PatternClassifier):
+    """A pattern found in the normalised text, as guard's own classifiers find them."""
+
+    async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
+        verdicts = []
+        for segment in segments:
+            norm = normalize(segment.text)
+            spans = tuple(Span(*norm.original_span(m.start(), m.end()), self.label)
+                          for m in self.pattern.finditer(norm.text))
+            labels = frozenset({self.category, self.label}) if spans else frozenset()
+            verdicts.append(Verdict(self.name, segment.index, labels, 1.0 if spans else 0.0,
+                                    spans))
+        return verdicts
+
+
+NORMALISED_SECRETS = NormalisingPattern(SECRETS.name, SECRETS.category, SECRETS.label,
+                                        SECRETS.pattern, SECRETS.max_match_chars)
+
+
+@pytest.mark.parametrize("pad", ["\u0353" * 30, "\x01" * 30, "\u200b" * 30])
+async def test_a_key_padded_past_the_holdback_is_still_read_whole(pad: str) -> None:
+    """Thirty combining marks, control or zero-width characters after each character stretch a
+    key to 1,200 characters, beyond the 320 held back; the classifiers read it without them, and
+    the hold-back counts what they read: the stream is cut before the key is out."""
+    padded = "".join(c + pad for c in SECRET)
+    text = f"Sure, the key is {padded} and that is all."
+    got, guard = await run(chat_stream([text[i:i + 10] for i in range(0, len(text), 10)]),
+                           only(NORMALISED_SECRETS))
+    sent = "".join(c for c in got.text.get(0, "") if c not in pad)
+    assert guard.cut and SECRET[:12] not in sent
 
 
 async def test_role_usage_and_done_pass_through_untouched() -> None:
