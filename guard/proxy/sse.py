@@ -33,7 +33,8 @@ class SSEEvent:
 
     @property
     def done(self) -> bool:
-        return self.data == DONE
+        """`[DONE]`, and data that only begins with it: the openai SDK ends the stream there."""
+        return self.data is not None and self.data.startswith(DONE)
 
     @property
     def unreadable(self) -> bool:

@@ -262,14 +262,18 @@ def test_autoscaling_owns_the_replica_count(rendered: dict[str, list[dict[str, A
 
 
 def test_service_monitor_scrapes_admin_metrics(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    """The ServiceMonitor selects the Service and scrapes /metrics on its admin port."""
+    """The ServiceMonitor selects the Service and scrapes /metrics on its admin port, as job
+    `guard`, which the alert rules select (else the job would be the Service's name)."""
     (monitor,) = by_kind(rendered["all"], "ServiceMonitor")
     (service,) = by_kind(rendered["all"], "Service")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     labels = monitor["spec"]["selector"]["matchLabels"]
     assert labels.items() <= service["metadata"]["labels"].items()
-    assert monitor["spec"]["endpoints"] == [{"port": "admin", "path": "/metrics",
-                                             "interval": "30s", "scrapeTimeout": "10s"}]
+    assert monitor["spec"]["endpoints"] == [{
+        "port": "admin", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s",
+        "relabelings": [{"targetLabel": "job", "replacement": "guard"}]}]
+    alerts = (ROOT / "deploy" / "prometheus" / "alerts.yml").read_text()
+    assert 'job="guard"' in alerts
     assert "admin" in [port["name"] for port in service["spec"]["ports"]]
 
 

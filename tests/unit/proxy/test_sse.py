@@ -48,3 +48,11 @@ def test_a_byte_order_mark_opening_the_stream_is_skipped() -> None:
 ])
 def test_unreadable_is_json_only_a_lenient_client_reads(data: bytes, unreadable: bool) -> None:
     assert parse_event(b"data: " + data + b"\n\n").unreadable is unreadable
+
+
+def test_data_that_begins_with_done_ends_the_stream() -> None:
+    """The openai SDK stops at data beginning with [DONE] ("[DONE] " too): so does guard, which
+    would otherwise pass it on ahead of held text."""
+    assert parse_event(b"data: [DONE] \n\n").done
+    assert parse_event(b"data: [DONE]\n\n").done
+    assert not parse_event(b'data: {"x": "[DONE]"}\n\n').done
