@@ -28,6 +28,7 @@ from guard.errors import GuardError
 from guard.killswitch.model import parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
+from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
 from guard.types import Decision, GuardContext
 
@@ -187,9 +188,13 @@ class Breaker:
         reason = (f"breaker {rule.name}: {count} matching incidents within {rule.window_s:g}s "
                   f"(threshold {rule.threshold})")
         try:
-            await self._service.engage(
-                scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
-            )
+            try:
+                await self._service.engage(
+                    scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
+                )
+            except StoreUnavailable:  # Redis is down: trip here; written there once it is back
+                self._service.engage_here(scope, rule.mode, reason, BREAKER_ACTOR,
+                                          ttl_s=rule.duration_s)
         except GuardError:
             log.exception("breaker_engage_failed", breaker=rule.name)
             self._tripped_until.pop(key, None)  # try again on the next incident

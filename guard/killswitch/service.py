@@ -106,16 +106,29 @@ class KillSwitchService:
     ) -> Switch:
         """Engage a switch on every replica. ValueError for a bad request, StoreUnavailable
         when the shared state cannot be written."""
+        entry = self._new_entry(scope, mode, reason, actor, ttl_s)
+        await self._store.update(entry.switch.id, lambda _current: entry)
+        self._audit("engage", actor, entry.switch.reason, before=None, after=entry)
+        return entry.switch
+
+    def engage_here(self, scope: str, mode: str, reason: str, actor: str,
+                    ttl_s: float | None = None) -> Switch:
+        """Engage a switch in this process while the shared state cannot be written (a breaker
+        tripping during a Redis outage); it reaches the other replicas once Redis is back."""
+        entry = self._new_entry(scope, mode, reason, actor, ttl_s)
+        self._store.hold(entry)
+        self._audit("engage", actor, entry.switch.reason + " (here only until the shared state "
+                    "is back)", before=None, after=entry)
+        return entry.switch
+
+    def _new_entry(self, scope: str, mode: str, reason: str, actor: str,
+                   ttl_s: float | None) -> Entry:
         parsed, mode, reason, ttl_s = validate_switch_request(scope, mode, reason, ttl_s)
         now = self._clock()
-        switch = Switch(
+        return Entry(Switch(
             id=f"ks_{secrets.token_hex(6)}", scope=str(parsed), mode=mode, reason=reason,
             actor=actor, created_at=now, expires_at=None if ttl_s is None else now + ttl_s,
-        )
-        entry = Entry(switch)
-        await self._store.update(switch.id, lambda _current: entry)
-        self._audit("engage", actor, reason, before=None, after=entry)
-        return switch
+        ))
 
     async def release(self, switch_id: str, actor: str, reason: str = "") -> ReleaseResult:
         """Approve the release of a switch; it is released once `release_approvals` distinct

@@ -64,6 +64,11 @@ class SwitchStore(Protocol):
         """Re-read the state now (the periodic resync does this by itself)."""
         ...
 
+    def hold(self, entry: Entry) -> None:
+        """Enforce `entry` here at once, while the shared state cannot be written; it is
+        written there as soon as it can be (a breaker's trip during a Redis outage)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -167,6 +172,12 @@ class EmbeddedStore:
             return None
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
+    def hold(self, entry: Entry) -> None:
+        # never needed here (the file is always writable, or guard could not have started):
+        # enforced in this process, and written with the next change
+        self._entries = {**self._entries, entry.switch.id: entry}
+        self._on_change(dict(self._entries))
+
     async def refresh(self) -> None:
         """Re-read the file if another process changed it since this one last looked."""
         seen = await asyncio.to_thread(self._signature)
@@ -219,6 +230,7 @@ class RedisStore:
         self._epoch = f"{prefix}:epoch"
         self._channel = f"{prefix}:changes"
         self._entries: dict[str, Entry] = {}
+        self._held: dict[str, Entry] = {}  # enforced here, not yet written to Redis
         self._known_epoch: str | None = None
         self._stale = False
         self._on_change: OnChange = lambda _entries: None
@@ -295,9 +307,22 @@ class RedisStore:
                     continue  # another replica changed a switch meanwhile; decide again
                 return before, after
 
+    def hold(self, entry: Entry) -> None:
+        self._held[entry.switch.id] = entry
+        self._set_entries({**self._entries, entry.switch.id: entry}, persist=True)
+
     async def refresh(self) -> None:
-        """Read the whole hash; if Redis lost its data, put back what this replica knew."""
+        """Read the whole hash; if Redis lost its data, put back what this replica knew. Switches
+        held here while Redis was unreachable are written first."""
         async with self._resync_lock:
+            if self._held:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for switch_id, entry in self._held.items():
+                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                    pipe.publish(self._channel, "held")
+                    await pipe.execute()
+                log.warning("killswitch_held_switches_written", switches=len(self._held))
+                self._held = {}
             # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._epoch)

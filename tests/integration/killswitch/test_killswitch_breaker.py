@@ -110,3 +110,37 @@ async def test_breaker_counts_fleet_wide_through_redis(
     await eventually(lambda: a.check(ctx()) is None and b.check(ctx()) is None, within=1.5)
     for closer in (breaker_a, breaker_b, a, b):
         await closer.aclose()
+
+
+async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Redis down: a burst on A still trips A's breaker, which enforces the switch at once; once
+    Redis is back the switch is written there and B enforces it too."""
+    rule = BreakerRule(name="injection-burst", action="block", label="prompt_injection",
+                       model="gpt-*", threshold=5, window_s=10, scope="model:{model}",
+                       mode="block", duration_s=30.0)
+    made = []
+    for name in ("a", "b"):
+        registry = CollectorRegistry()
+        metrics = Metrics(registry)
+        service = build_service(KillSwitchSettings(resync_interval_s=0.3, breakers=[rule]),
+                                redis_url=redis_server.url, state_dir=tmp_path / name,
+                                recorder=EventLog(), metrics=metrics)
+        breaker = Breaker([rule], service, metrics, redis_url=redis_server.url)
+        await service.start()
+        await breaker.start()
+        made.append((service, breaker, registry))
+    (a, breaker_a, registry_a), (b, breaker_b, _) = made
+    redis_server.stop()
+    for _ in range(5):
+        breaker_a.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: a.check(ctx()) is not None, within=5.0)
+    assert b.check(ctx()) is None
+    assert registry_a.get_sample_value("guard_breaker_trips_total",
+                                       {"breaker": "injection-burst"}) == 1
+    redis_server.start()
+    await eventually(lambda: b.check(ctx()) is not None, within=5.0)
+    assert a.check(ctx()) == b.check(ctx())
+    for closer in (breaker_a, breaker_b, a, b):
+        await closer.aclose()
