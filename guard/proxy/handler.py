@@ -310,7 +310,7 @@ def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
         if not isinstance(parent, dict):
             continue
         for key in ("tool_calls", "function_call", "refusal", "reasoning_content", "reasoning",
-                    "audio"):
+                    "thinking", "audio"):
             parent.pop(key, None)
         parent[path[-1]] = message
         choice["finish_reason"] = "content_filter"

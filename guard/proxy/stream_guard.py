@@ -40,7 +40,7 @@ from typing import Any
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import Delta, Dialect, index_of, list_at
-from guard.proxy.protocols.openai_chat import ANSWER_TEXT
+from guard.proxy.protocols.openai_chat import ANSWER_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
 from guard.types import (
@@ -116,6 +116,9 @@ class StreamGuard:
             return event.raw
         self._frame = {k: v for k, v in body.items() if k != "choices"}
         choices = body.get("choices")
+        if _unreadable_answer(choices):  # text in a shape guard cannot read: fail closed
+            raise UpstreamError("upstream sent answer text in a shape guard cannot read",
+                                status=502, code="upstream_protocol_error")
         finishing = _finishing(choices)
         deltas = self.dialect.stream_deltas(body)
         if deltas:
@@ -356,6 +359,16 @@ def _to_end(ch: Channel, spans: list[Span]) -> int:
     return ch.end
 
 
+def _unreadable_answer(choices: Any) -> bool:
+    """Whether a delta holds answer text guard cannot read: a list with a part that is not text
+    (a Mistral thinking part), or any other shape but a string."""
+    return isinstance(choices, list) and any(
+        value is not None and answer_text(value) is None
+        for choice in choices if isinstance(choice, dict)
+        and isinstance(delta := choice.get("delta"), dict)
+        for value in (delta.get(key) for key in ANSWER_TEXT))
+
+
 def _indices(choices: list[Any]) -> set[int]:
     return {index_of(c, i) for i, c in enumerate(choices) if isinstance(c, dict)}
 
@@ -434,7 +447,7 @@ def _bare_field(key: str, value: Any) -> bool:
                    and _bare_function(c.get("function")) for c in value)
     if key == "function_call":
         return _bare_function(value)
-    return value is None or (key in ANSWER_TEXT and isinstance(value, str))
+    return value is None or (key in ANSWER_TEXT and answer_text(value) is not None)
 
 
 def _bare_function(function: Any) -> bool:
@@ -448,8 +461,8 @@ def _emptied(choice: Json) -> Json:
         out["text"] = ""
     delta = out.get("delta")
     if isinstance(delta, dict):
-        for key in ANSWER_TEXT:
-            if isinstance(delta.get(key), str):
+        for key in ANSWER_TEXT:  # the text, and a list of parts whatever they hold
+            if isinstance(delta.get(key), (str, list)):
                 delta[key] = ""
         functions = [call.get("function") for call in list_at(delta, "tool_calls")
                      if isinstance(call, dict)] + [delta.get("function_call")]

@@ -76,9 +76,10 @@ def unread(body: Json) -> list[str]:
 
 # An answer's text fields, in a whole message and in a stream's delta alike: its content, the
 # refusal of a model that declines (structured outputs), and the reasoning that reasoning models
-# send beside the answer (vLLM, DeepSeek and others: `reasoning_content`, or `reasoning`). All of
-# it reaches the client, so all of it is read.
-ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning")
+# send beside the answer (vLLM, DeepSeek and others: `reasoning_content`, `reasoning` or
+# `thinking`). All of it reaches the client, so all of it is read; content may also come as a list
+# of text parts (Mistral), read part by part.
+ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning", "thinking")
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -87,9 +88,21 @@ def completion_slots(body: Json) -> list[Slot]:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
-        slots.extend(_answer_slots(message, ("choices", i, "message"), ANSWER_TEXT, "assistant"))
-        slots.extend(_tool_call_slots(message, ("choices", i, "message"), names=True))
+        base = ("choices", i, "message")
+        slots.extend(_content_slots(message.get("content"), (*base, "content"), "assistant"))
+        slots.extend(_answer_slots(message, base, ANSWER_TEXT[1:], "assistant"))
+        slots.extend(_tool_call_slots(message, base, names=True))
     return slots
+
+
+def answer_text(value: Any) -> str | None:
+    """A delta's text under one of ANSWER_TEXT: a string, or a list of text parts joined; None
+    for anything else (a list holding any part that is not text included)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(_text_key(part) is not None for part in value):
+        return "".join(part[_text_key(part)] for part in value)
+    return None
 
 
 def _answer_slots(message: Json, base: Path, keys: tuple[str, ...], role: str) -> list[Slot]:
@@ -119,8 +132,8 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         if not isinstance(delta, dict):
             continue
         index = index_of(choice, i)
-        deltas.extend(Delta(index, ("choices", i, "delta", key), delta[key])
-                      for key in ANSWER_TEXT if isinstance(delta.get(key), str) and delta[key])
+        deltas.extend(Delta(index, ("choices", i, "delta", key), text)
+                      for key in ANSWER_TEXT if (text := answer_text(delta.get(key))))
         # Empty arguments count too: the chunk that opens a tool call (its id and name, arguments
         # "") then goes out in order with the call's text.
         deltas.extend(Delta(index, slot.path, slot.text)

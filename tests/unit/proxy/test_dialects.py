@@ -118,3 +118,13 @@ def test_a_stream_is_asked_for_as_a_lenient_upstream_reads_stream() -> None:
     assert [asks_to_stream({"stream": v}) for v in (True, 1, "true", "yes", " True ")] == [True] * 5
     assert [asks_to_stream({"stream": v}) for v in (False, 0, "false", "no", None, 2, [])] == [False] * 7
     assert asks_to_stream({}) is False
+
+
+def test_an_answers_content_as_text_parts_is_read_part_by_part() -> None:
+    body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": [
+        {"type": "text", "text": "one"}, {"type": "thinking", "thinking": "hidden"},
+        {"type": "text", "text": "two"}], "thinking": "aloud"}}]}
+    assert [(s.path, s.text) for s in CHAT.completion_slots(body)] == [
+        (("choices", 0, "message", "content", 0, "text"), "one"),
+        (("choices", 0, "message", "content", 2, "text"), "two"),
+        (("choices", 0, "message", "thinking"), "aloud")]

@@ -19,6 +19,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from guard.classify.normalize import normalize
+from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.sse import SSEEvent, SSEParser, encode_event, parse_event
@@ -124,6 +125,8 @@ def receive(raw: bytes) -> Received:
             i = choice["index"]
             delta = choice.get("delta", {})
             piece = choice.get("text") if "text" in choice else delta.get("content")
+            if isinstance(piece, list):  # content as parts: what a client shows of them
+                piece = "".join(str(p.get("text") or p.get("thinking") or "") for p in piece)
             got.text[i] = got.text.get(i, "") + (piece or "")
             for call in delta.get("tool_calls") or ():
                 got.args[i] = got.args.get(i, "") + (call.get("function", {}).get("arguments")
@@ -282,7 +285,7 @@ def said(got: Received, key: str) -> str:
                    if isinstance(ch.get("delta"), dict))
 
 
-@pytest.mark.parametrize("key", ["reasoning_content", "reasoning", "refusal"])
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning", "thinking", "refusal"])
 async def test_reasoning_and_refusal_text_are_guarded_like_content(key: str) -> None:
     """A reasoning model's reasoning (and a refusal) reaches the client too: a secret in it, split
     anywhere into two chunks, cuts the stream before any of it is sent; an e-mail is masked and
@@ -296,6 +299,29 @@ async def test_reasoning_and_refusal_text_are_guarded_like_content(key: str) -> 
         got, guard = await run(reasoning_stream(pieces, key), only(SHORT_PII))
         assert not guard.cut and said(got, key) == EMAIL_TEXT.replace(EMAIL, MASK), pieces
         assert got.text[0] == "The answer is four." and got.finish == {0: "stop"}
+
+
+async def test_content_sent_as_text_parts_is_read_and_never_passed_around() -> None:
+    """Content as a list of text parts (Mistral) is read like a string: a key split across
+    parts and events is cut; a list holding a part that is not text (a thinking part) ends the
+    stream rather than pass unread."""
+    start = SECRET_TEXT.index(SECRET) + 8
+    parts = [{"type": "text", "text": SECRET_TEXT[:start]}, {"type": "text", "text": "x"}]
+    events = [chat_stream([])[0],
+              chat_event([{"index": 0, "delta": {"content": parts}, "logprobs": None,
+                           "finish_reason": None}]),
+              chat_event([{"index": 0, "delta": {"content": [
+                  {"type": "thinking", "thinking": SECRET}, {"type": "text", "text": "y"}]},
+                  "logprobs": None, "finish_reason": None}]),
+              chat_event([content(0, SECRET_TEXT[start:])]),
+              *chat_stream([])[1:]]
+    with pytest.raises(UpstreamError, match="shape guard cannot read"):  # the relay then ends
+        await run(events, only(SECRETS))                                 # the stream, 502-style
+    events[2:4] = [chat_event([content(0, SECRET_TEXT[start:])])]
+    events[1] = chat_event([{"index": 0, "delta": {"content": parts[:1]}, "logprobs": None,
+                             "finish_reason": None}])
+    got, guard = await run(events, only(SECRETS))
+    assert guard.cut and SECRET[:8] not in got.raw.decode()
 
 
 async def test_legacy_function_call_arguments_are_guarded() -> None:
