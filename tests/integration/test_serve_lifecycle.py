@@ -17,13 +17,19 @@ from tests.support import GuardServer, MockUpstream
 pytestmark = pytest.mark.timeout(90)
 
 
-def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> None:
-    """On SIGTERM guard stops accepting, finishes the stream in flight, and exits 0."""
+def serving(tmp_path: Path, grace_s: float) -> tuple[MockUpstream, GuardServer]:
+    """The stand-in model, and guard in front of it with `shutdown_grace_s`, both started."""
     mock = MockUpstream(tmp_path)
     mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "shutdown_grace_s": 10})
+                                   "shutdown_grace_s": grace_s})
     guard.start()
+    return mock, guard
+
+
+def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> None:
+    """On SIGTERM guard stops accepting, finishes the stream in flight, and exits 0."""
+    mock, guard = serving(tmp_path, 10)
     result: dict[str, httpx.Response] = {}
 
     def stream() -> None:
@@ -52,11 +58,7 @@ def test_sigterm_ends_what_outlasts_the_grace_cleanly_and_in_time(tmp_path: Path
     """With `shutdown_grace_s: 1`, a stream that would run 10 s more and a request waiting 10 s
     for its answer end about 1 s after SIGTERM (not twice that): the stream with an error event
     `server_shutting_down`, the request with a 503 of that code; guard exits 0."""
-    mock = MockUpstream(tmp_path)
-    mock.start()
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "shutdown_grace_s": 1})
-    guard.start()
+    mock, guard = serving(tmp_path, 1)
     result: dict[str, httpx.Response] = {}
 
     def ask(name: str, stream: bool, headers: dict[str, str]) -> None:
