@@ -65,6 +65,7 @@ class Channel:
     checked: int = 0            # everything before this offset has been classified
     unchecked_since: float | None = None
     soft_ticked: int = 0        # pending text before this offset had its word-boundary release
+    masked_to: int = 0          # the end of the last value whose mask has been written
     pieces: deque[Piece] = field(default_factory=deque)
 
     @property
@@ -197,8 +198,11 @@ class Channel:
             if lo >= hi:
                 continue
             out.append(self._slice(pos, lo))
-            if lo == max(span.start, first):
+            # one mask per value: not again for a value a former release began to mask (a slow
+            # stream releases a value's rest later, and the next window finds it again)
+            if lo == max(span.start, first) and span.start >= self.masked_to:
                 out.append(mask.replace("{label}", span.label))
+                self.masked_to = span.end
             pos = hi
         out.append(self._slice(pos, stop))
         return "".join(out)

@@ -523,3 +523,22 @@ async def test_observers_see_each_new_rule_and_the_decision_aggregates() -> None
     assert seen[0] == ("mask-pii",) and "no-secrets" in seen[-1] and len(seen) == 2
     assert guard.decision.action is Action.BLOCK
     assert {m.rule for m in guard.decision.matches} == {"no-secrets", "mask-pii"}
+
+
+async def test_a_value_released_in_two_slow_pieces_is_masked_once() -> None:
+    """A slow stream: the start of an address goes out at max_holdback_ms, unclassified as a
+    value yet, the rest once it is found; its mask is written once, not once per release."""
+    insp = only(SHORT_PII, check_chars=4, max_holdback_ms=30)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    text = "mail john.doe@example.com ok end"
+    events = chat_stream([text[i:i + 3] for i in range(0, len(text), 3)])
+    out = await guard.feed(events[0])
+    for event in events[1:-2]:
+        out += await guard.feed(event)
+        await asyncio.sleep(0.04)
+        out += await guard.tick()
+    for event in events[-2:]:
+        out += await guard.feed(event)
+    out += await guard.finish()
+    said = receive(out).text[0]
+    assert said.count("[REDACTED:pii:email]") == 1 and said.endswith(" ok end"), said
