@@ -48,9 +48,12 @@ class LocalClassifier:
     decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
                      a cipher, ...); a finding there spans the whole encoded run, so a stream also
                      holds back an encoded run until it ends (`reads_encoded_runs`).
+    accents:         drop accents on Latin letters while normalising (formats that are ASCII,
+                     such as keys: an accent on each letter hides nothing from a reader).
     """
 
     category: str = ""
+    accents: bool = False
     leet: bool = False
     spread: bool = False
     marks: bool = False
@@ -95,7 +98,9 @@ class LocalClassifier:
         ]
 
     def _normalized(self, text: str) -> Normalized:
-        return normalize(text, leet=self.leet, spread=self.spread) if self.normalize else original_text(text)
+        if not self.normalize:
+            return original_text(text)
+        return normalize(text, leet=self.leet, spread=self.spread, accents=self.accents)
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         norm = self._normalized(segment.text)

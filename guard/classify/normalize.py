@@ -392,8 +392,10 @@ def unfancy(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _fold_cluster(cluster: str) -> str:
+def _fold_cluster(cluster: str, accents: bool = False) -> str:
     folded = unicodedata.normalize("NFKC", unfancy(cluster))
+    if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)
+        folded = strip_marks(folded, accents=True)
     if any(ord(c) in INVISIBLE for c in folded):
         folded = "".join(c for c in folded if ord(c) not in INVISIBLE)
     if any(c in CONFUSABLES for c in folded):
@@ -428,7 +430,8 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def _normalize(text: str, leet: bool, spread: bool, marks: bool) -> Normalized:
+def _normalize(text: str, leet: bool, spread: bool, marks: bool,
+               accents: bool = False) -> Normalized:
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
@@ -439,7 +442,7 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool) -> Normalized:
     starts: list[int] = []
     ends: list[int] = []
     for start, end in _clusters(text):
-        folded = _fold_cluster(text[start:end])
+        folded = _fold_cluster(text[start:end], accents)
         if not folded:
             continue
         parts.append(folded)
@@ -474,22 +477,24 @@ def _without(norm: Normalized, drop: list[int], leet: bool) -> Normalized:
 CACHED_CHARS = 65_536
 
 
-def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False) -> Normalized:
+def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
+              accents: bool = False) -> Normalized:
     """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`; letters
     spread apart joined and asterisks inside a word dropped when `spread`, and with `marks` the other
-    marks of `INNER_MARK` too).
+    marks of `INNER_MARK` too; accents on Latin letters dropped when `accents`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.
     """
     if len(text) <= CACHED_CHARS:
-        return _normalize_cached(text, leet, spread, marks)
-    return _normalize(text, leet, spread, marks)
+        return _normalize_cached(text, leet, spread, marks, accents)
+    return _normalize(text, leet, spread, marks, accents)
 
 
 @functools.lru_cache(maxsize=1024)
-def _normalize_cached(text: str, leet: bool, spread: bool, marks: bool) -> Normalized:
-    return _normalize(text, leet, spread, marks)
+def _normalize_cached(text: str, leet: bool, spread: bool, marks: bool,
+                      accents: bool = False) -> Normalized:
+    return _normalize(text, leet, spread, marks, accents)
 
 
 def original_text(text: str) -> Normalized:

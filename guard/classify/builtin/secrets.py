@@ -92,6 +92,7 @@ class SecretsClassifier(LocalClassifier):
     """Finds credentials (see module docstring)."""
 
     category = "secret"
+    accents = True  # keys are ASCII: "ǵh́ṕ_..." is "ghp_..." with an accent on each letter
 
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most

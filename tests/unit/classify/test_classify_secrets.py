@@ -70,6 +70,17 @@ def test_generic_can_be_turned_off() -> None:
     assert not classify("secrets", 'db_password: "Xk9#mPq2!zR"', generic=False).fired
 
 
+def test_a_key_with_an_accent_on_each_letter_is_found() -> None:
+    """One combining accent per letter composes into accented letters ("ǵh́ṕ_..."): a reader drops
+    them and has the key, so the secrets reading drops them too; the span covers the original."""
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    accented = "".join(c + "\u0301" if c.isalpha() else c for c in key)
+    text = f"here: {accented} ok"
+    verdict = classify("secrets", text)
+    assert verdict.fired and found(verdict, text)[0][1] == accented
+    assert not classify("secrets", "un café très noir").fired
+
+
 def test_homoglyph_token_is_found() -> None:
     """A token whose prefix uses Cyrillic look-alikes is still found (normalised first)."""
     text = "АKIAIOSFODNN7EXAMPLE"
