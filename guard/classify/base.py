@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from guard.classify.decode import find_readings
@@ -21,6 +21,8 @@ from guard.types import Segment, Span, Verdict
 # Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
 # thread (tens of microseconds) costs more than the scan itself.
 OFFLOAD_CHARS = 8_192
+# How much of each side `_across` joins when a classifier declares no longest finding.
+JOIN_CHARS = 1_024
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +52,13 @@ class LocalClassifier:
                      holds back an encoded run until it ends (`reads_encoded_runs`).
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
+    joins_turns:     also read each prompt segment joined to the one before it of its role, for
+                     values split across two messages or two text parts (`_across`).
     """
 
     category: str = ""
     accents: bool = False
+    joins_turns: bool = False
     leet: bool = False
     spread: bool = False
     marks: bool = False
@@ -111,6 +116,10 @@ class LocalClassifier:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
         findings = [f for _, f in found]
+        if segment.context and self.joins_turns:
+            found_across = list(self._across(segment))
+            findings += [f for f, _ in found_across]
+            spans += [span for _, span in found_across]
         if self.decoded:
             # a finding in a decoded reading covers the encoded run it was read from
             for reading in find_readings(segment.text):
@@ -124,6 +133,19 @@ class LocalClassifier:
             labels.add(self.category)
         score = max(f.score for f in findings)
         return frozenset(labels), score, merge_spans(spans)
+
+
+    def _across(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
+        """Findings that span the end of the segment before this one (of its role) and the start
+        of this one: a value sent in two messages, or two text parts of one. Each spans this
+        segment's part of it (the earlier part was sent before: a rule can block, not mask it)."""
+        reach = self.max_match_chars or JOIN_CHARS
+        head, tail = segment.context[-1][-reach:], segment.text[:reach]
+        norm = self._normalized(head + tail)
+        for f in self.scan(norm, segment):
+            start, end = norm.original_span(f.start, f.end)
+            if start < len(head) < end:
+                yield f, Span(0, end - len(head), f.label)
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

@@ -93,6 +93,10 @@ class SecretsClassifier(LocalClassifier):
 
     category = "secret"
     accents = True  # keys are ASCII: "ǵh́ṕ_..." is "ghp_..." with an accent on each letter
+    # a key sent in two messages (or two text parts) is read across the two: each prompt segment
+    # is read with the end of the one before it of its role
+    joins_turns = True
+    context_turns = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 1)
 
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most

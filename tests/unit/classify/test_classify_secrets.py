@@ -7,6 +7,8 @@ import base64
 
 import pytest
 
+from guard.classify.registry import build_classifier
+from guard.types import Segment, Stage
 from tests.unit.classify.builtin_helpers import classify, found
 
 # Synthetic values in each provider's documented shape (none is a live credential).
@@ -79,6 +81,20 @@ def test_a_key_with_an_accent_on_each_letter_is_found() -> None:
     verdict = classify("secrets", text)
     assert verdict.fired and found(verdict, text)[0][1] == accented
     assert not classify("secrets", "un café très noir").fired
+
+
+def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
+    """Read with the end of the message before it (`Segment.context`), a key cut in two is found
+    in the second message, which the span covers (the first half went in the message before)."""
+    built = build_classifier("t", {"type": "secrets"})
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    first, second = f"my token is {key[:17]}", f"{key[17:]} and that is all"
+    alone = built.classifier.classify_sync([Segment(second, "user", 1, Stage.PROMPT)])[0]
+    joined = built.classifier.classify_sync(
+        [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
+    assert not alone.fired and joined.fired
+    assert [second[s.start:s.end] for s in joined.spans] == [key[17:]]
+    assert built.classifier.context_turns["user"] == 1  # what makes the runner attach it
 
 
 def test_homoglyph_token_is_found() -> None:
