@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from guard.incidents.recorder import journal_dir
 from guard.incidents.settings import IncidentSettings
@@ -186,9 +187,34 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+class FallbackReader:
+    """The Redis Stream, and this replica's journal while Redis cannot be read: every replica
+    writes both, so an outage does not hide the incidents it kept."""
+
+    def __init__(self, primary: IncidentReader, fallback: IncidentReader) -> None:
+        self.primary, self.fallback = primary, fallback
+        self.source = primary.source
+
+    async def query(self, query: Query) -> list[dict[str, Any]]:
+        try:
+            found = await self.primary.query(query)
+            self.source = self.primary.source  # read by the caller before it awaits again
+        except (RedisError, OSError) as exc:
+            log.warning("incidents_read_from_journal", error=type(exc).__name__)
+            found = await self.fallback.query(query)
+            self.source = "journal (Redis unreachable: this replica's incidents only)"
+        return found
+
+    async def aclose(self) -> None:
+        await self.primary.aclose()
+        await self.fallback.aclose()
+
+
 def build_reader(settings: IncidentSettings, state_dir: Path,
                  redis_url: str | None) -> IncidentReader:
-    """The Redis Stream reader when Redis is configured, else the journal reader."""
+    """The Redis Stream reader when Redis is configured (falling back to the journal, when one
+    is written), else the journal reader."""
     if redis_url:
-        return RedisReader(redis_url, settings.redis_stream)
+        shared = RedisReader(redis_url, settings.redis_stream)
+        return FallbackReader(shared, JournalReader(state_dir)) if settings.journal else shared
     return JournalReader(state_dir)

@@ -18,7 +18,14 @@ from prometheus_client import CollectorRegistry
 
 from guard.admin.auth import AdminTokens, admin_auth_middleware
 from guard.incidents.api import add_routes
-from guard.incidents.reader import IncidentReader, JournalReader, RedisReader, parse_since
+from guard.incidents.reader import (
+    IncidentReader,
+    JournalReader,
+    Query,
+    RedisReader,
+    build_reader,
+    parse_since,
+)
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
@@ -93,12 +100,24 @@ async def test_api_needs_a_token_and_checks_parameters(admin: tuple[str, list[st
     assert status == 400 and body["error"]["param"] == "since"  # type: ignore[index]
 
 
+async def test_with_redis_down_the_journal_answers(tmp_path: Path, redis_server: RedisServer
+                                                   ) -> None:
+    """The admin API's reader falls back to this replica's journal while Redis is down (it used
+    to answer 503 although the journal held every incident), and says which it read."""
+    ids = await fill(tmp_path, redis_server.url)
+    reader = build_reader(SETTINGS, tmp_path, redis_server.url)
+    assert [i["id"] for i in await reader.query(Query())] == ids and reader.source == "redis"
+    redis_server.stop()
+    assert [i["id"] for i in await reader.query(Query())] == ids
+    assert reader.source.startswith("journal (Redis unreachable")
+    await reader.aclose()
+
+
 async def test_redis_and_journal_readers_agree(tmp_path: Path, redis_server: RedisServer) -> None:
     """The Redis Stream reader answers the same queries as the journal reader."""
     ids = await fill(tmp_path, redis_server.url)
     readers: list[IncidentReader] = [JournalReader(tmp_path),
                                      RedisReader(redis_server.url, SETTINGS.redis_stream)]
-    from guard.incidents.reader import Query
     for query in (Query(), Query(limit=3), Query(since=0, limit=2), Query(tenant="globex"),
                   Query(kind="killswitch")):
         answers = [[i["id"] for i in await r.query(query)] for r in readers]
