@@ -28,6 +28,7 @@ from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import Json, Slot, folded_keys, list_at, segments, set_path
+from guard.proxy.protocols.openai_chat import ANSWER_TEXT
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
@@ -238,7 +239,6 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics
-    exchange.task = request.task
     exchange.silence_limit_s = c.upstreams.silence_limits[name]
     wait = UpstreamWait(exchange, c.upstreams.silence.waiting)
     try:
@@ -309,8 +309,7 @@ def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
         parent = choice if len(path) == 3 else choice.get(path[2])
         if not isinstance(parent, dict):
             continue
-        for key in ("tool_calls", "function_call", "refusal", "reasoning_content", "reasoning",
-                    "thinking", "audio"):
+        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio"):
             parent.pop(key, None)
         parent[path[-1]] = message
         choice["finish_reason"] = "content_filter"

@@ -383,7 +383,7 @@ def _finishing(choices: Any) -> set[int]:
 def _kind(path: tuple[str | int, ...]) -> str:
     """A delta's channel kind, from where its text sits: `text` (legacy completions), `tool` (a
     tool call's arguments), `function_call` (a legacy function call's), or the delta's own key
-    (`content`, `refusal`, `reasoning_content`, `reasoning`)."""
+    (one of ANSWER_TEXT: `content`, `refusal`, the reasoning keys)."""
     if len(path) == 3:
         return "text"
     if path[3] in ("tool_calls", "function_call"):
