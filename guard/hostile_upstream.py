@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-undecodable, mislabelled, status:CODE.
+undecodable, mislabelled, scripted, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -173,6 +173,20 @@ async def ok(request: Request, conn: Conn) -> bool:
         await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream")
     else:
         await conn.whole(orjson.dumps(completion(request, text)), status=code)
+    return True
+
+
+async def scripted(request: Request, conn: Conn) -> bool:
+    """The answer the request scripts in `X-Hostile-Events` (percent-encoded JSON): a list of
+    event objects sent as a stream, each with an `event:` line naming its `type` (as the
+    Responses API streams), or one object sent whole as the answer's body."""
+    script = json.loads(urllib.parse.unquote(request.headers.get("x-hostile-events", "[]")))
+    if isinstance(script, list):
+        await conn.whole(b"".join(
+            b"event: " + str(event.get("type")).encode() + b"\ndata: " + orjson.dumps(event)
+            + b"\n\n" for event in script), content_type="text/event-stream")
+    else:
+        await conn.whole(orjson.dumps(script))
     return True
 
 
@@ -440,7 +454,7 @@ MODES: dict[str, Behaviour] = {
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
     "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
-    "mislabelled": mislabelled,
+    "mislabelled": mislabelled, "scripted": scripted,
 }
 
 

@@ -1,13 +1,15 @@
 """A stand-in OpenAI-compatible model for `guard demo`, the tests and the benchmarks.
 
-It answers `POST /v1/chat/completions` and `POST /v1/completions` (streamed as SSE or not) and
-`GET /v1/models`, deterministically. A client (or a test through guard, which forwards end-to-end
-headers) steers each answer with request headers:
+It answers `POST /v1/chat/completions`, `POST /v1/completions` and `POST /v1/responses`
+(streamed as SSE or not) and `GET /v1/models`, deterministically. A client (or a test through
+guard, which forwards end-to-end headers) steers each answer with request headers:
 
   X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
-  X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat)
+  X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat,
+                              responses: a `function_call` item after the message)
   X-Mock-Reasoning: TEXT      reason first, as reasoning models served by vLLM do: TEXT in the
-                              message's `reasoning_content` (streamed before the answer; chat)
+                              message's `reasoning_content` (streamed before the answer; chat),
+                              or a `reasoning` item's summary (responses)
   X-Mock-Chunk-Chars: N       characters per stream chunk (default: --chunk-chars)
   X-Mock-Chunk-Delay-Ms: MS   pause between stream chunks
   X-Mock-Latency-Ms: MS       pause before answering
@@ -71,7 +73,8 @@ async def completions(request: web.Request) -> web.StreamResponse:
     return await answer(request, chat=False)
 
 
-async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
+async def received(request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+    """The request's body, noted for `/_mock/requests`; and the failure it asks for, if any."""
     body = await request.json(loads=orjson.loads)
     request.app[SEEN].append({"path": request.path, "headers": dict(request.headers),
                               "body": body})
@@ -81,9 +84,17 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
         await asyncio.sleep(3600)
     if fail.startswith("status:"):
         status = int(fail.split(":", 1)[1])
-        return web.json_response({"error": {"message": f"stand-in failure {status}",
-                                            "type": "server_error", "param": None,
-                                            "code": "mock_failure"}}, status=status)
+        return body, web.json_response({"error": {"message": f"stand-in failure {status}",
+                                                  "type": "server_error", "param": None,
+                                                  "code": "mock_failure"}}, status=status)
+    return body, None
+
+
+async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
+    body, failed = await received(request)
+    if failed is not None:
+        return failed
+    fail = request.headers.get("X-Mock-Fail", "")
     prompt = prompt_of(body)
     text = reply_text(request, prompt, body.get("max_tokens"))
     n = int(body.get("n") or 1)
@@ -155,13 +166,11 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
         await response.write(event([choice(i, {"role": "assistant", "content": ""}, None)
                                     for i in range(n)]))
     source = tool_args if tool_args is not None else text
-    pieces = [source[i:i + size] for i in range(0, len(source), size)]
     try:
         if reasoning:
-            await send_pieces(request, response, [reasoning[i:i + size] for i in range(
-                0, len(reasoning), size)], event, choice, n=n, delay=delay, tool_args=None, fail="",
-                key="reasoning_content")
-        await send_pieces(request, response, pieces, event, choice, n=n, delay=delay,
+            await send_pieces(request, response, pieces(reasoning, size), event, choice, n=n,
+                              delay=delay, tool_args=None, fail="", key="reasoning_content")
+        await send_pieces(request, response, pieces(source, size), event, choice, n=n, delay=delay,
                           tool_args=tool_args, fail=fail)
     except (ConnectionResetError, asyncio.CancelledError) as exc:
         request.app[SEEN].append({"path": request.path, "aborted": True,
@@ -180,11 +189,11 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
     return response
 
 
-async def send_pieces(request: web.Request, response: web.StreamResponse, pieces: list[str],
+async def send_pieces(request: web.Request, response: web.StreamResponse, texts: list[str],
                       event: Any, choice: Any, *, n: int, delay: float, tool_args: str | None,
                       fail: str, key: str = "content") -> None:
-    for count, piece in enumerate(pieces):
-        if fail == "midstream" and count >= len(pieces) // 2:
+    for count, piece in enumerate(texts):
+        if fail == "midstream" and count >= len(texts) // 2:
             assert request.transport is not None
             request.transport.abort()
             return
@@ -200,6 +209,133 @@ async def send_pieces(request: web.Request, response: web.StreamResponse, pieces
             await response.write(event([choice(i, delta, None)]))
         if delay:
             await asyncio.sleep(delay)
+
+
+# -- the Responses API ---------------------------------------------------------------------------
+
+def responses_prompt(body: dict[str, Any]) -> str:
+    given = body.get("input")
+    if isinstance(given, str):
+        return given
+    items = given if isinstance(given, list) else []
+    texts = [i.get("content") for i in items if isinstance(i, dict)]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def output_items(request: web.Request, text: str, reply_id: str) -> list[dict[str, Any]]:
+    """The answer's items: a reasoning summary (X-Mock-Reasoning), the message, and a call of
+    `lookup` (X-Mock-Tool-Args)."""
+    items: list[dict[str, Any]] = []
+    reasoning = request.headers.get("X-Mock-Reasoning")
+    if reasoning is not None:
+        items.append({"type": "reasoning", "id": f"rs_{reply_id}", "summary": [
+            {"type": "summary_text", "text": urllib.parse.unquote(reasoning)}]})
+    items.append({"type": "message", "id": f"msg_{reply_id}", "status": "completed",
+                  "role": "assistant", "content": [
+                      {"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+    arguments = request.headers.get("X-Mock-Tool-Args")
+    if arguments is not None:
+        items.append({"type": "function_call", "id": f"fc_{reply_id}", "call_id": "call_0",
+                      "name": "lookup", "arguments": arguments, "status": "completed"})
+    return items
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    body, failed = await received(request)
+    if failed is not None:
+        return failed
+    prompt = responses_prompt(body)
+    text = reply_text(request, prompt, body.get("max_output_tokens"))
+    reply_id = hashlib.sha1(prompt.encode()).hexdigest()[:12]  # noqa: S324 (an id)
+    words = usage(prompt, text, 1)
+    response: dict[str, Any] = {
+        "id": f"resp_{reply_id}", "object": "response", "created_at": int(time.time()),
+        "status": "completed", "error": None, "incomplete_details": None,
+        "instructions": body.get("instructions"), "model": str(body.get("model") or "stand-in"),
+        "output": output_items(request, text, reply_id), "parallel_tool_calls": True,
+        "temperature": 1.0, "tool_choice": "auto", "tools": [], "top_p": 1.0, "metadata": {},
+        "usage": {"input_tokens": words["prompt_tokens"],
+                  "output_tokens": words["completion_tokens"],
+                  "total_tokens": words["total_tokens"]}}
+    if body.get("stream") is not True:
+        return web.json_response(response, dumps=lambda o: orjson.dumps(o).decode())
+    stream = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                         "Cache-Control": "no-cache"})
+    await stream.prepare(request)
+    size = max(1, int(request.headers.get("X-Mock-Chunk-Chars",
+                                          request.app[OPTIONS]["chunk_chars"])))
+    delay = int(request.headers.get("X-Mock-Chunk-Delay-Ms",
+                                    request.app[OPTIONS]["chunk_delay_ms"])) / 1000
+    fail = request.headers.get("X-Mock-Fail", "")
+    events = response_events(response, size)
+    try:
+        for number, event in enumerate(events):
+            if fail == "midstream" and number >= len(events) // 2:
+                assert request.transport is not None
+                request.transport.abort()
+                return stream
+            event["sequence_number"] = number
+            await stream.write(f"event: {event['type']}\n".encode() + b"data: "
+                               + orjson.dumps(event) + b"\n\n")
+            if delay and event["type"].endswith(".delta"):
+                await asyncio.sleep(delay)
+    except (ConnectionResetError, asyncio.CancelledError) as exc:
+        request.app[SEEN].append({"path": request.path, "aborted": True,
+                                  "request_id": request.headers.get("X-Request-Id")})
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        return stream
+    await stream.write_eof()
+    return stream
+
+
+def response_events(response: dict[str, Any], size: int) -> list[dict[str, Any]]:
+    """The events a Responses API stream sends for `response`: each item opened, its texts as
+    deltas of `size` characters and then whole, the item closed; the response completed."""
+    opened = {**response, "status": "in_progress", "output": [], "usage": None}
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": opened},
+                                    {"type": "response.in_progress", "response": opened}]
+    for index, item in enumerate(response["output"]):
+        where = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            events.append({"type": "response.output_item.added", "output_index": index,
+                           "item": {**item, "status": "in_progress", "content": []}})
+            part = item["content"][0]
+            at = {**where, "content_index": 0}
+            events.append({"type": "response.content_part.added", **at,
+                           "part": {**part, "text": ""}})
+            events += [{"type": "response.output_text.delta", **at, "delta": piece,
+                        "logprobs": []} for piece in pieces(part["text"], size)]
+            events.append({"type": "response.output_text.done", **at, "text": part["text"],
+                           "logprobs": []})
+            events.append({"type": "response.content_part.done", **at, "part": part})
+        elif item["type"] == "reasoning":
+            events.append({"type": "response.output_item.added", "output_index": index,
+                           "item": {**item, "summary": []}})
+            part = item["summary"][0]
+            at = {**where, "summary_index": 0}
+            events.append({"type": "response.reasoning_summary_part.added", **at,
+                           "part": {**part, "text": ""}})
+            events += [{"type": "response.reasoning_summary_text.delta", **at, "delta": piece}
+                       for piece in pieces(part["text"], size)]
+            events.append({"type": "response.reasoning_summary_text.done", **at,
+                           "text": part["text"]})
+            events.append({"type": "response.reasoning_summary_part.done", **at, "part": part})
+        else:
+            events.append({"type": "response.output_item.added", "output_index": index,
+                           "item": {**item, "arguments": "", "status": "in_progress"}})
+            events += [{"type": "response.function_call_arguments.delta", **where,
+                        "delta": piece} for piece in pieces(item["arguments"], size)]
+            events.append({"type": "response.function_call_arguments.done", **where,
+                           "arguments": item["arguments"]})
+        events.append({"type": "response.output_item.done", "output_index": index,
+                       "item": item})
+    events.append({"type": "response.completed", "response": response})
+    return events
+
+
+def pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
 
 
 async def models(request: web.Request) -> web.Response:
@@ -219,6 +355,7 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app[OPTIONS] = {"chunk_chars": chunk_chars, "chunk_delay_ms": chunk_delay_ms}
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_mock/requests", seen)
     return app

@@ -10,7 +10,6 @@ import orjson
 from aiohttp import web
 
 from guard.proxy.protocols.base import Dialect, new_id
-from guard.proxy.sse import encode_event
 from guard.types import Decision, Switch
 
 JSON = "application/json"
@@ -50,19 +49,3 @@ def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
 def refusal_body(dialect: Dialect, model: str, text: str) -> bytes:
     """A whole completion carrying `text` with `finish_reason: content_filter`."""
     return orjson.dumps(dialect.completion(new_id("guard"), model, text, "content_filter"))
-
-
-def refusal_events(dialect: Dialect, model: str, text: str) -> bytes:
-    """The same refusal as a stream: a text chunk, a finishing chunk, then `[DONE]`."""
-    completion_id = new_id("guard")
-    first = dialect.chunk(completion_id, model, 0, text, None)
-    if dialect.route.endswith("chat/completions"):
-        first["choices"][0]["delta"]["role"] = "assistant"
-    last = dialect.chunk(completion_id, model, 0, None, "content_filter")
-    return encode_event(first) + encode_event(last) + encode_event("[DONE]")
-
-
-def stream_error_event(message: str, code: str) -> bytes:
-    """An error in OpenAI's shape as an SSE event: how a broken stream ends cleanly."""
-    return encode_event({"error": {"message": message, "type": "server_error", "param": None,
-                                   "code": code}})

@@ -27,8 +27,17 @@ from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
-from guard.proxy.protocols.base import Json, Slot, folded_keys, list_at, segments, set_path
-from guard.proxy.protocols.openai_chat import ANSWER_TEXT
+from guard.proxy.protocols.base import (
+    Json,
+    Slot,
+    folded_keys,
+    get_path,
+    list_at,
+    segments,
+    set_path,
+)
+from guard.proxy.protocols.openai_responses import RESPONSES
+from guard.proxy.responses_stream import ResponsesStreamGuard
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
@@ -44,6 +53,8 @@ from guard.redaction import apply_redactions
 from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
 
 log = structlog.get_logger("guard.proxy")
+# The stream guard of each dialect whose stream is not chunks of choices.
+STREAM_GUARDS: dict[str, type[StreamGuard]] = {RESPONSES.route: ResponsesStreamGuard}
 
 
 @dataclass
@@ -227,7 +238,7 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
     stream = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
     await prepare(request, stream)
-    await stream.write(answers.refusal_events(dialect, ctx.model, refusal))
+    await stream.write(dialect.refusal_events(ctx.model, refusal))
     await stream.write_eof()
     return stream
 
@@ -289,32 +300,26 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     decision = await inspector.inspect(Stage.COMPLETION, segments(slots, Stage.COMPLETION))
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
-        return orjson.dumps(refuse_choices(dialect, body, decision.message))
+        return orjson.dumps(dialect.refuse(body, decision.message))
     if decision.action is Action.REDACT:
-        for choice in list_at(body, "choices"):
-            if isinstance(choice, dict) and choice.get("logprobs") is not None:
-                choice["logprobs"] = None  # they name the tokens, masked ones included
+        drop_logprobs(body, slots)  # they name the tokens, masked ones included
         return orjson.dumps(redact(body, slots, decision))
     return answer
 
 
-def refuse_choices(dialect: Dialect, body: Json, message: str) -> Json:
-    """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
-    log-probabilities dropped (they name the refused tokens)."""
-    for position, choice in enumerate(list_at(body, "choices")):
-        if not isinstance(choice, dict):
-            continue
-        path = dialect.content_path(position)
-        # an upstream may answer with choices of any shape: refuse where there is a place for text
-        parent = choice if len(path) == 3 else choice.get(path[2])
-        if not isinstance(parent, dict):
-            continue
-        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio"):
-            parent.pop(key, None)
-        parent[path[-1]] = message
-        choice["finish_reason"] = "content_filter"
-        choice["logprobs"] = None
-    return body
+def drop_logprobs(body: Json, slots: list[Slot]) -> None:
+    """Log-probabilities dropped where they sit: on each choice (chat, completions), and beside
+    each text (a Responses API output part)."""
+    for choice in list_at(body, "choices"):
+        if isinstance(choice, dict) and choice.get("logprobs") is not None:
+            choice["logprobs"] = None
+    for slot in slots:
+        parent = get_path(body, slot.path[:-1])
+        if isinstance(parent, dict) and parent.get("logprobs"):
+            parent["logprobs"] = []
+
+
+
 
 
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
@@ -331,7 +336,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     headers.update(outcome.headers(ctx.request_id))
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
-    guard = StreamGuard(dialect, inspector, ctx, c.recorder, c.metrics, c.observers)
+    guard = STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
+                                                          c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on
@@ -391,19 +397,18 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
     mode), or the upstream broke."""
     if isinstance(exc, asyncio.CancelledError):
         log.warning("stream_cut_at_shutdown", request_id=ctx.request_id)
-        return answers.stream_error_event("guard is shutting down; the stream was cut",
-                                          "server_shutting_down")
+        return guard.error("guard is shutting down; the stream was cut", "server_shutting_down")
     if isinstance(exc, SwitchedOff):
         c.metrics.killswitch_refusals.labels(exc.switch.mode).inc()
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=exc.switch.id)
         if exc.switch.mode == "refuse":
             return guard.stop()
-        return answers.stream_error_event(f"This service is paused: {exc.switch.reason}",
-                                          "kill_switch_engaged")
+        return guard.error(f"This service is paused: {exc.switch.reason}",
+                           "kill_switch_engaged")
     log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
     code = (exc.code if isinstance(exc, UpstreamError) else
             "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken")
-    return answers.stream_error_event("upstream broke off the stream", code)
+    return guard.error("upstream broke off the stream", code)
 
 
 async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,

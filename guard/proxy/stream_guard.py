@@ -146,7 +146,7 @@ class StreamGuard:
         if not due:
             return b""
         if self.mode == OPTIMISTIC:
-            return await self._check(due, _to_end)
+            return await self._check(due, to_end)
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
@@ -181,7 +181,7 @@ class StreamGuard:
         self._see({d.choice for d in deltas})
         if not hold:
             due = [ch for ch in touched if ch.end - ch.checked >= self.check_chars]
-            out = await self._check(due, _to_end) if due else b""
+            out = await self._check(due, to_end) if due else b""
             if self.cut:
                 return out
             self._observe_first(now)
@@ -245,7 +245,7 @@ class StreamGuard:
         waiting = [ch for ch in channels if ch.pending or ch.checked < ch.end]
         if not waiting:
             return b""
-        return await self._check(waiting, _to_end)
+        return await self._check(waiting, to_end)
 
     async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
         """Classify the channels' windows; then cut the stream, or release up to `cut_at`."""
@@ -282,9 +282,14 @@ class StreamGuard:
         for part in parts:
             if self.metrics is not None:
                 self.metrics.stream_holdback.observe(now - part.arrived)
-            out.append(part.raw if part.raw is not None else
-                       encode_event(_chunk(self.dialect, ch, part.frame, part.text)))
+            out.append(self._reemit(ch, part))
         return out
+
+    def _reemit(self, ch: Channel, part: Part) -> bytes:
+        """The bytes of a released part: the upstream's own, or a chunk re-emitting its text."""
+        if part.raw is not None:
+            return part.raw
+        return encode_event(_chunk(ch, part.frame, part.text))
 
     def _observe_first(self, now: float) -> None:
         """Time to first token added: from the first text's arrival to its release."""
@@ -328,7 +333,9 @@ class StreamGuard:
             (where[v.segment][1] + span.start, where[v.segment][0].choice)
             for v in (match.verdicts if match is not None else ()) if v.segment in where
             for span in v.spans)
-        offset, choice = found[0] if found else (channels[0].checked, channels[0].choice)
+        # no channel: a text an event repeated whole (the Responses API), read at its start
+        offset, choice = (found[0] if found else (channels[0].checked, channels[0].choice)
+                          if channels else (0, 0))
         if self.metrics is not None:
             self.metrics.stream_cutoffs.labels(rule).inc()
         self.recorder.record_event("stream_cut", {
@@ -346,8 +353,14 @@ class StreamGuard:
         out = [encode_event(self._finish_chunk(i)) for i in unfinished]
         return b"".join(out) + encode_event("[DONE]")
 
+    def error(self, message: str, code: str) -> bytes:
+        """The event ending a stream that cannot go on (the upstream broke, a kill switch in
+        block mode, shutdown)."""
+        return self.dialect.error_event(message, code)
+
     def _finish_chunk(self, index: int) -> Json:
         frame = self._frame
+        assert self.dialect.chunk is not None  # the dialects whose streams are chunks
         chunk = self.dialect.chunk(str(frame.get("id") or "guard-cut"),
                                    str(frame.get("model") or self.ctx.model), index, None,
                                    "content_filter")
@@ -355,7 +368,7 @@ class StreamGuard:
         return chunk
 
 
-def _to_end(ch: Channel, spans: list[Span]) -> int:
+def to_end(ch: Channel, spans: list[Span]) -> int:
     return ch.end
 
 
@@ -391,7 +404,7 @@ def _kind(path: tuple[str | int, ...]) -> str:
     return str(path[3])
 
 
-def _chunk(dialect: Dialect, ch: Channel, frame: Json, text: str) -> Json:
+def _chunk(ch: Channel, frame: Json, text: str) -> Json:
     """A chunk re-emitting released text for one channel, with the upstream chunk's fields."""
     choice: Json
     if ch.kind == "text":

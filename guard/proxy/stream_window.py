@@ -20,6 +20,9 @@ Json = dict[str, Any]
 # How far back `Channel.back` looks for the characters it counts: a value padded with more than
 # this many invisible characters or marks per character is not held back whole.
 PADDED = 64
+# Channel kinds that are a call's arguments (chat's `tool` and `function_call`, the Responses
+# API's fields of a call): their text is the `tool_call` role's.
+TOOL_KINDS = frozenset({"tool", "function_call", "arguments", "input", "code"})
 
 
 @dataclass(slots=True)
@@ -70,7 +73,7 @@ class Channel:
 
     @property
     def role(self) -> str:
-        return "tool_call" if self.kind in ("tool", "function_call") else "assistant"
+        return "tool_call" if self.kind in TOOL_KINDS else "assistant"
 
     @property
     def end(self) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from guard.proxy.sse import encode_event
 from guard.types import Segment, Stage
 
 Path = tuple[str | int, ...]
@@ -53,6 +54,9 @@ def get_path(body: Json, path: Path) -> Any:
     return node
 
 
+Chunk = Callable[[str, str, int, str | None, str | None], Json]
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """An API dialect guard understands.
@@ -61,9 +65,13 @@ class Dialect:
     unread:           the places where a request sends the model what is not text (images,
                       audio, files, token ids): guard cannot read those (`place` names them).
     completion_slots: the texts a non-streamed response returns.
-    stream_deltas:    the texts one stream chunk adds.
+    stream_deltas:    the texts one stream event adds.
     completion:       builds a whole answer with the given text (refusals, kill switch).
-    chunk:            builds one stream chunk carrying text and/or a finish reason.
+    refuse:           an upstream's whole answer with its texts replaced by a refusal.
+    refusal_events:   a refusal as a whole stream (a kill switch in refuse mode).
+    error_event:      the event that ends a stream which cannot go on.
+    chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
+                      whose streams are chunks of choices; None for the Responses API).
     """
 
     route: str
@@ -72,8 +80,27 @@ class Dialect:
     completion_slots: Callable[[Json], list[Slot]]
     stream_deltas: Callable[[Json], list[Delta]]
     completion: Callable[[str, str, str, str], Json]
-    chunk: Callable[[str, str, int, str | None, str | None], Json]
-    content_path: Callable[[int], Path]
+    refuse: Callable[[Json, str], Json]
+    refusal_events: Callable[[str, str], bytes]
+    error_event: Callable[[str, str], bytes]
+    chunk: Chunk | None = None
+
+
+def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:
+    """A refusal as a stream of chunks: a text chunk (with the assistant's role, for chat), a
+    finishing chunk with `content_filter`, then `[DONE]`."""
+    completion_id = new_id("guard")
+    first = chunk(completion_id, model, 0, text, None)
+    if role:
+        first["choices"][0]["delta"]["role"] = "assistant"
+    last = chunk(completion_id, model, 0, None, "content_filter")
+    return encode_event(first) + encode_event(last) + encode_event("[DONE]")
+
+
+def error_event(message: str, code: str) -> bytes:
+    """An error in OpenAI's shape as an SSE event: how a broken stream ends cleanly."""
+    return encode_event({"error": {"message": message, "type": "server_error", "param": None,
+                                   "code": code}})
 
 
 # OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
@@ -101,7 +128,7 @@ def place(path: Path, what: str) -> str:
 
 # Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
 FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
-                       "chat_template_kwargs"})
+                       "chat_template_kwargs", "schema", "variables"})
 
 
 def folded_keys(node: Any) -> list[str]:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at, place
+from guard.proxy.protocols.base import (
+    Delta,
+    Dialect,
+    Json,
+    Path,
+    Slot,
+    chunked_refusal,
+    error_event,
+    index_of,
+    list_at,
+    place,
+)
 
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
 
@@ -161,8 +173,23 @@ def chunk(completion_id: str, model: str, index: int, text: str | None,
     }
 
 
-def content_path(choice_position: int) -> Path:
-    return ("choices", choice_position, "message", "content")
+def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
+    """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
+    log-probabilities dropped (they name the refused tokens). `content_path` is where a choice's
+    text sits in the dialect: `message.content`, or `text` (legacy completions)."""
+    for choice in list_at(body, "choices"):
+        if not isinstance(choice, dict):
+            continue
+        # an upstream may answer with choices of any shape: refuse where there is a place for text
+        parent = choice if len(content_path) == 1 else choice.get(content_path[0])
+        if not isinstance(parent, dict):
+            continue
+        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio"):
+            parent.pop(key, None)
+        parent[content_path[-1]] = message
+        choice["finish_reason"] = "content_filter"
+        choice["logprobs"] = None
+    return body
 
 
 CHAT = Dialect(
@@ -172,6 +199,8 @@ CHAT = Dialect(
     completion_slots=completion_slots,
     stream_deltas=stream_deltas,
     completion=completion,
+    refuse=functools.partial(refuse_choices, ("message", "content")),
+    refusal_events=functools.partial(chunked_refusal, chunk, True),
+    error_event=error_event,
     chunk=chunk,
-    content_path=content_path,
 )

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, place
+from guard.proxy.protocols.base import (
+    Delta,
+    Dialect,
+    Json,
+    Slot,
+    chunked_refusal,
+    error_event,
+    index_of,
+    place,
+)
+from guard.proxy.protocols.openai_chat import refuse_choices
 
 
 def prompt_slots(body: Json) -> list[Slot]:
@@ -71,10 +82,6 @@ def chunk(completion_id: str, model: str, index: int, text: str | None,
     }
 
 
-def content_path(choice_position: int) -> Path:
-    return ("choices", choice_position, "text")
-
-
 COMPLETIONS = Dialect(
     route="/v1/completions",
     prompt_slots=prompt_slots,
@@ -82,6 +89,8 @@ COMPLETIONS = Dialect(
     completion_slots=completion_slots,
     stream_deltas=stream_deltas,
     completion=completion,
+    refuse=functools.partial(refuse_choices, ("text",)),
+    refusal_events=functools.partial(chunked_refusal, chunk, False),
+    error_event=error_event,
     chunk=chunk,
-    content_path=content_path,
 )

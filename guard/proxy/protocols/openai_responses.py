@@ -1,0 +1,343 @@
+"""OpenAI Responses API: `POST /v1/responses`.
+
+A request sends `instructions` and `input` (a string, or a list of items: messages with content
+parts, earlier tool calls and their outputs, reasoning); an answer returns a list of `output`
+items of the same kinds. A stream sends typed events (`response.output_text.delta`, ...), each
+text once in pieces as deltas and then again whole in the events that close its part, its item
+and the response; `stream_guard.ResponsesStreamGuard` reads them.
+
+Every text sits in an item, at a place named by a `Text`: its sub-index (a content part's, or a
+reasoning summary's) and its kind. The same places key a stream's guarded channels, so the whole
+text an event repeats is matched to the deltas that carried it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at, place
+from guard.proxy.protocols.openai_chat import TEXT_PARTS
+from guard.proxy.sse import encode_event
+
+ROUTE = "/v1/responses"
+ROLE_OF_MESSAGE = {"system": "system", "developer": "system", "assistant": "assistant"}
+# Content parts whose text the model (or the client) reads, by type, and the key holding it.
+PARTS = {**TEXT_PARTS, "summary_text": "text", "reasoning_text": "text"}
+# Items other than messages: the fields that hold text, with whose text it is. An item of a type
+# not listed here (a computer call's screenshot, a generated image, file search results) holds
+# what guard does not read.
+ITEM_TEXT: dict[str, dict[str, str]] = {
+    "function_call": {"name": "tool_call", "arguments": "tool_call"},
+    "function_call_output": {"output": "tool"},
+    "custom_tool_call": {"name": "tool_call", "input": "tool_call"},
+    "custom_tool_call_output": {"output": "tool"},
+    "mcp_call": {"name": "tool_call", "arguments": "tool_call", "output": "tool", "error": "tool"},
+    "mcp_approval_request": {"name": "tool_call", "arguments": "tool_call"},
+    "mcp_approval_response": {"reason": "user"},
+    "local_shell_call_output": {"output": "tool"},
+    "code_interpreter_call": {"code": "tool_call"},
+    "reasoning": {},            # its texts are in `summary` and `content` (parts)
+    "web_search_call": {},      # a query the model made; results are not sent back
+    "item_reference": {},       # an item stored upstream: read when it passed through guard
+}
+# Kinds of the texts of a message's parts, by the part's key.
+PART_KIND = {"text": "text", "refusal": "refusal"}
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One text of an item: `sub` is its part's index (0 for a call's fields), `kind` what it
+    is (`text`, `refusal`, `summary`, `reasoning`, or the field's name), `path` where it is."""
+
+    sub: int
+    kind: str
+    path: Path
+    role: str
+    text: str
+
+
+def item_texts(item: Any, path: Path, role: str | None = None) -> Iterator[Text]:
+    """The texts of one input or output item (a message without `type` included)."""
+    if not isinstance(item, dict):
+        return
+    kind = item.get("type", "message" if "role" in item else None)
+    if kind == "message":
+        speaker = role or ROLE_OF_MESSAGE.get(str(item.get("role")), "user")
+        yield from _parts(item.get("content"), (*path, "content"), speaker, PART_KIND)
+        return
+    if kind == "reasoning":
+        yield from _parts(item.get("summary"), (*path, "summary"), "assistant", "summary")
+        yield from _parts(item.get("content"), (*path, "content"), "assistant", "reasoning")
+        return
+    for key, owner in ITEM_TEXT.get(kind, {}).items() if isinstance(kind, str) else ():
+        value = item.get(key)
+        if isinstance(value, str):
+            yield Text(0, key, (*path, key), role or owner, value)
+        elif key == "output":  # a tool's output as a list of parts
+            yield from _parts(value, (*path, key), role or owner, "output")
+
+
+def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str) -> Iterator[Text]:
+    if isinstance(content, str):
+        yield Text(0, kind if isinstance(kind, str) else "text", path, role, content)
+        return
+    for j, part in enumerate(content if isinstance(content, list) else []):
+        key = _text_key(part)
+        if key is not None:
+            named = kind if isinstance(kind, str) else kind.get(key, key)
+            yield Text(j, named, (*path, j, key), role, part[key])
+
+
+def _text_key(part: Any) -> str | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    key = PARTS.get(kind) if isinstance(kind, str) else None
+    return key if key is not None and isinstance(part.get(key), str) else None
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+def prompt_slots(body: Json) -> list[Slot]:
+    slots: list[Slot] = []
+    if isinstance(body.get("instructions"), str):
+        slots.append(Slot(("instructions",), "system", body["instructions"]))
+    text = body.get("input")
+    if isinstance(text, str):
+        slots.append(Slot(("input",), "user", text))
+    for i, item in enumerate(list_at(body, "input")):
+        slots.extend(Slot(t.path, t.role, t.text) for t in item_texts(item, ("input", i)))
+    variables = body.get("prompt", {}).get("variables") if isinstance(body.get("prompt"),
+                                                                       dict) else None
+    for name, value in variables.items() if isinstance(variables, dict) else ():
+        path: Path = ("prompt", "variables", name)
+        if isinstance(value, str):
+            slots.append(Slot(path, "user", value))
+        elif (key := _text_key(value)) is not None:
+            slots.append(Slot((*path, key), "user", value[key]))
+    return slots
+
+
+def unread(body: Json) -> list[str]:
+    """What the request sends that is not text: image, file and audio parts, items of a kind
+    guard does not read, and content of a shape it does not know."""
+    places: list[str] = []
+    for i, item in enumerate(list_at(body, "input")):
+        places.extend(_unread_item(item, ("input", i)))
+    variables = body.get("prompt", {}).get("variables") if isinstance(body.get("prompt"),
+                                                                       dict) else None
+    for name, value in variables.items() if isinstance(variables, dict) else ():
+        if not isinstance(value, str) and _text_key(value) is None:
+            places.append(place(("prompt", "variables", name), _type_name(value)))
+    return places
+
+
+def _unread_item(item: Any, path: Path) -> list[str]:
+    if not isinstance(item, dict):
+        return [place(path, type(item).__name__)]
+    kind = item.get("type", "message" if "role" in item else None)
+    if kind == "message":
+        return _unread_parts(item.get("content"), (*path, "content"))
+    if kind == "reasoning":
+        return (_unread_parts(item.get("summary"), (*path, "summary"))
+                + _unread_parts(item.get("content"), (*path, "content")))
+    if not isinstance(kind, str) or kind not in ITEM_TEXT:
+        return [place(path, kind if isinstance(kind, str) else "item without a type")]
+    output = item.get("output")
+    return _unread_parts(output, (*path, "output")) if isinstance(output, list) else []
+
+
+def _unread_parts(content: Any, path: Path) -> list[str]:
+    if content is None or isinstance(content, str):
+        return []
+    if not isinstance(content, list):
+        return [place(path, type(content).__name__)]
+    return [place((*path, j), _type_name(part)) for j, part in enumerate(content)
+            if _text_key(part) is None]
+
+
+def _type_name(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) else type(value).__name__
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+def output_texts(output: Any, path: Path) -> Iterator[tuple[int, Text]]:
+    """The texts of a list of output items, each with its item's index."""
+    for i, item in enumerate(output if isinstance(output, list) else []):
+        for text in item_texts(item, (*path, i), _answer_role(item)):
+            yield i, text
+
+
+def _answer_role(item: Any) -> str | None:
+    """In an answer, a message's texts are the assistant's whatever its `role` says."""
+    kind = item.get("type", "message") if isinstance(item, dict) else None
+    return "assistant" if kind in ("message", "reasoning") else None
+
+
+def completion_slots(body: Json) -> list[Slot]:
+    slots = [Slot(t.path, t.role, t.text) for _, t in output_texts(body.get("output"),
+                                                                  ("output",))]
+    if isinstance(body.get("output_text"), str):  # the SDK's convenience, if a server sends it
+        slots.append(Slot(("output_text",), "assistant", body["output_text"]))
+    return slots
+
+
+def message_item(text: str) -> Json:
+    return {"type": "message", "id": f"msg_guard{time.time_ns():x}", "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+
+
+def refuse(body: Json, message: str) -> Json:
+    """The answer's output replaced by one message saying `message`: the response is
+    `incomplete` for `content_filter`."""
+    body["output"] = [message_item(message)]
+    body.pop("output_text", None)
+    body["status"] = "incomplete"
+    body["incomplete_details"] = {"reason": "content_filter"}
+    return body
+
+
+def completion(response_id: str, model: str, text: str, finish_reason: str) -> Json:
+    return refuse({
+        "id": response_id, "object": "response", "created_at": int(time.time()), "model": model,
+        "error": None, "instructions": None, "metadata": {}, "parallel_tool_calls": True,
+        "temperature": None, "tool_choice": "auto", "tools": [], "top_p": None, "usage": None,
+    }, text)
+
+
+# -- streams -------------------------------------------------------------------------------------
+
+# Events adding a piece of text, by type, with the kind of text they add.
+DELTAS = {
+    "response.output_text.delta": "text",
+    "response.refusal.delta": "refusal",
+    "response.reasoning_text.delta": "reasoning",
+    "response.reasoning_summary_text.delta": "summary",
+    "response.function_call_arguments.delta": "arguments",
+    "response.custom_tool_call_input.delta": "input",
+    "response.mcp_call_arguments.delta": "arguments",
+    "response.code_interpreter_call_code.delta": "code",
+}
+# Events repeating a text whole, by type: its kind and the key holding it.
+DONES = {
+    "response.output_text.done": ("text", "text"),
+    "response.refusal.done": ("refusal", "refusal"),
+    "response.reasoning_text.done": ("reasoning", "text"),
+    "response.reasoning_summary_text.done": ("summary", "text"),
+    "response.function_call_arguments.done": ("arguments", "arguments"),
+    "response.custom_tool_call_input.done": ("input", "input"),
+    "response.mcp_call_arguments.done": ("arguments", "arguments"),
+    "response.code_interpreter_call_code.done": ("code", "code"),
+}
+# Events carrying one content part, or one reasoning summary part, whole.
+PART_EVENTS = {"response.content_part.added": None, "response.content_part.done": None,
+               "response.reasoning_summary_part.added": "summary",
+               "response.reasoning_summary_part.done": "summary"}
+ITEM_EVENTS = ("response.output_item.added", "response.output_item.done")
+Key = tuple[int, int, str]  # (output index, sub-index, kind): one guarded text of a stream
+
+
+def sub_index(event: Json) -> int:
+    """The part an event is about: a summary's index, else a content part's."""
+    for key in ("summary_index", "content_index"):
+        if key in event:
+            return index_of({"index": event[key]}, 0)
+    return 0
+
+
+def delta_key(event: Json) -> tuple[Key, str] | None:
+    """The channel a text delta event adds to, and its text; None for other events. A delta of
+    a type guard does not know is read too, keyed by its type."""
+    kind = event.get("type")
+    text = event.get("delta")
+    if not (isinstance(kind, str) and kind.endswith(".delta") and isinstance(text, str) and text):
+        return None
+    return (output_index(event), sub_index(event), DELTAS.get(kind, kind)), text
+
+
+def output_index(event: Json) -> int:
+    return index_of({"index": event.get("output_index")}, 0)
+
+
+def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
+    """The texts an event repeats whole, each with its channel; None for an event that repeats
+    none. A response-level event (`response.completed`, ...) repeats them all."""
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        return None
+    oi, sub = output_index(event), sub_index(event)
+    if kind in DONES:
+        named, key = DONES[kind]
+        value = event.get(key)
+        text = Text(sub, named, (key,), "assistant", value) if isinstance(value, str) else None
+        return [((oi, sub, named), text)] if text is not None else []
+    if kind in PART_EVENTS:
+        found = list(_parts([event.get("part")], ("part",), "assistant",
+                            PART_EVENTS[kind] or PART_KIND))
+        return [((oi, sub, t.kind), Text(sub, t.kind, t.path[:1] + t.path[2:], t.role, t.text))
+                for t in found]
+    if kind in ITEM_EVENTS:
+        item = event.get("item")
+        return [((oi, t.sub, t.kind), t) for t in item_texts(item, ("item",), _answer_role(item))]
+    response = event.get("response")
+    if isinstance(response, dict) and "output" in response:
+        return [((i, t.sub, t.kind), t)
+                for i, t in output_texts(response.get("output"), ("response", "output"))]
+    return None
+
+
+def stream_deltas(event: Json) -> list[Delta]:
+    found = delta_key(event)
+    return [] if found is None else [Delta(found[0][0], ("delta",), found[1])]
+
+
+def encode(event: Json, sequence: int) -> bytes:
+    """One typed event as the Responses API streams it: an `event:` line naming its type."""
+    event["sequence_number"] = sequence
+    return b"event: " + str(event.get("type")).encode() + b"\n" + encode_event(event)
+
+
+def refusal_events(model: str, text: str) -> bytes:
+    """A refusal as a stream: the response opened, one message of `text`, then the response
+    ended `incomplete` for `content_filter`."""
+    response = completion(f"resp_guard{time.time_ns():x}", model, text, "content_filter")
+    item = response["output"][0]
+    part = item["content"][0]
+    opened = {**response, "status": "in_progress", "incomplete_details": None, "output": []}
+    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    events: list[Json] = [
+        {"type": "response.created", "response": opened},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {**item, "status": "in_progress", "content": []}},
+        {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
+        {"type": "response.output_text.delta", **where, "delta": text, "logprobs": []},
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.incomplete", "response": response},
+    ]
+    return b"".join(encode(event, n) for n, event in enumerate(events))
+
+
+def error_event(message: str, code: str, sequence: int = 0) -> bytes:
+    """A stream's end by error: the Responses API's `error` event; its `error` object also
+    makes the openai SDK raise, as it does for the other APIs."""
+    error = {"message": message, "type": "server_error", "param": None, "code": code}
+    return encode({"type": "error", **error, "error": error}, sequence)
+
+
+RESPONSES = Dialect(
+    route=ROUTE,
+    prompt_slots=prompt_slots,
+    unread=unread,
+    completion_slots=completion_slots,
+    stream_deltas=stream_deltas,
+    completion=completion,
+    refuse=refuse,
+    refusal_events=refusal_events,
+    error_event=error_event,
+)

@@ -1,0 +1,250 @@
+"""The OpenAI Responses API (`POST /v1/responses`) is guarded like chat completions: the prompt
+(instructions, input text, input items, tool outputs) is read before the model sees it, and the
+answer (message text, reasoning summary, call arguments) before the client does, whole and
+streamed. Real `guard serve` with the default pack, the openai SDK as client, and the raw bytes
+a client receives as the oracle."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.support import GUARD, GuardServer, MockUpstream, PortServer
+
+pytestmark = pytest.mark.timeout(60)
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SECRET = "ghp_RespLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1M"  # a GitHub token's shape: default.yaml blocks it
+EMAIL = "responses.leak.4471@example.org"           # default.yaml masks it in answers
+TOKEN = "responses-admin-token-0123456789"
+
+
+class Servers:
+    def __init__(self, mock: MockUpstream, guard: GuardServer, hostile: PortServer) -> None:
+        self.mock, self.guard, self.hostile = mock, guard, hostile
+        self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                    max_retries=0)
+
+    def seen(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.mock.url}/_mock/requests").json())
+
+    def raw(self, body: dict[str, Any], **headers: str) -> httpx.Response:
+        return httpx.post(f"{self.guard.url}/v1/responses", json={"model": "m", **body},
+                          headers=headers, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    workdir = tmp_path_factory.mktemp("responses")
+    mock = MockUpstream(workdir)
+    mock.start()
+    hostile = PortServer([GUARD[0], "-m", "guard.hostile_upstream", "--mode", "scripted"],
+                         workdir)
+    hostile.start()
+    guard = GuardServer(workdir, {
+        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
+        "routes": {"hostile*": "hostile"},
+        "policies": str(POLICIES)}, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    guard.start()
+    yield Servers(mock, guard, hostile)
+    guard.stop()
+    hostile.stop()
+    mock.stop()
+
+
+def reply(text: str, **more: str) -> dict[str, str]:
+    return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}
+
+
+def secret_in(where: str) -> dict[str, str]:
+    """The stand-in's header putting SECRET in call arguments (JSON) or a reasoning summary."""
+    if where == "X-Mock-Tool-Args":
+        return {where: json.dumps({"token": SECRET})}
+    return {where: urllib.parse.quote(f"token {SECRET}")}
+
+
+def events(response: httpx.Response) -> list[dict[str, Any]]:
+    """The events of a raw SSE answer, each checked to name its type in its `event:` line."""
+    found = []
+    for block in response.text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in lines:
+            event = json.loads(lines["data"])
+            assert lines.get("event") == event["type"]
+            found.append(event)
+    return found
+
+
+# -- allowed -------------------------------------------------------------------------------------
+
+def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
+    answer = servers.client.responses.create(
+        model="m", input="What is a reverse proxy?", instructions="Be brief.",
+        extra_headers=reply("It forwards requests to servers."))
+    assert answer.output_text == "It forwards requests to servers."
+    assert answer.status == "completed"
+    sent = servers.seen()[-1]
+    assert sent["path"] == "/v1/responses" and sent["body"]["instructions"] == "Be brief."
+
+
+def test_an_allowed_stream_reaches_the_sdk_numbered_in_order(servers: Servers) -> None:
+    text = "A reverse proxy forwards each request to a server behind it."
+    got = list(servers.client.responses.create(model="m", input="What is a reverse proxy?",
+                                               stream=True, extra_headers=reply(text)))
+    deltas = "".join(e.delta for e in got if e.type == "response.output_text.delta")
+    assert deltas == text
+    assert got[-1].type == "response.completed" and got[-1].response.output_text == text
+    assert [e.sequence_number for e in got] == list(range(len(got)))
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    {"input": f"deploy with {SECRET}"},
+    {"input": "deploy", "instructions": f"The token is {SECRET}."},
+    {"input": [{"role": "user", "content": [{"type": "input_text", "text": f"use {SECRET}"}]}]},
+    {"input": [{"type": "message", "role": "developer", "content": f"token {SECRET}"}]},
+    {"input": [{"type": "function_call_output", "call_id": "c1", "output": f"key={SECRET}"}]},
+    {"input": [{"type": "function_call", "call_id": "c1", "name": "deploy",
+                "arguments": json.dumps({"token": SECRET})}]},
+    {"input": "deploy", "prompt": {"id": "pmpt_1", "variables": {"token": SECRET}}},
+], ids=["input", "instructions", "input_text", "developer", "tool_output", "call_args", "variable"])
+def test_a_secret_anywhere_in_the_prompt_is_blocked_before_the_model(
+        servers: Servers, body: dict[str, Any]) -> None:
+    before = len(servers.seen())
+    with pytest.raises(openai.BadRequestError) as caught:
+        servers.client.responses.create(model="m", **body)
+    assert caught.value.code == "content_filter"
+    assert len(servers.seen()) == before  # the model was never called
+
+
+def test_an_image_is_refused_as_unreadable(servers: Servers) -> None:
+    answer = servers.raw({"input": [{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_image", "image_url": "https://example.org/a.png"}]}]})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "unreadable_content" and "input[0].content[1]" in error["message"]
+
+
+# -- whole answers -------------------------------------------------------------------------------
+
+def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
+    answer = servers.client.responses.create(model="m", input="deploy?",
+                                             extra_headers=reply(f"Use {SECRET} to deploy."))
+    assert answer.status == "incomplete" and answer.incomplete_details is not None
+    assert answer.incomplete_details.reason == "content_filter"
+    assert "RespLeak" not in answer.model_dump_json() and answer.output_text
+
+
+def test_an_email_in_a_whole_answer_is_masked(servers: Servers) -> None:
+    answer = servers.client.responses.create(model="m", input="who owns it?",
+                                             extra_headers=reply(f"Write to {EMAIL} today."))
+    assert answer.output_text == "Write to [REDACTED:pii:email] today."
+
+
+@pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
+def test_a_secret_in_whole_reasoning_or_call_arguments_is_refused(
+        servers: Servers, where: str) -> None:
+    answer = servers.raw({"input": "deploy?"}, **reply("Done.", **secret_in(where)))
+    assert "RespLeak" not in answer.text and answer.json()["status"] == "incomplete"
+
+
+# -- streamed answers ----------------------------------------------------------------------------
+
+def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
+    answer = servers.raw({"input": "deploy?", "stream": True},
+                         **reply(f"Sure. Use {SECRET} to deploy, then check the logs."))
+    got = events(answer)
+    assert "ghp_" not in answer.text and "RespLeak" not in answer.text
+    assert got[-1]["type"] == "response.incomplete"
+    assert got[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
+    assert answer.headers["X-Guard-Decision"] == "allow"  # decided before the stream began
+    sdk = list(servers.client.responses.create(
+        model="m", input="deploy?", stream=True,
+        extra_headers=reply(f"Sure. Use {SECRET} to deploy, then check the logs.")))
+    assert sdk[-1].type == "response.incomplete"
+
+
+def test_an_email_in_a_stream_is_masked_in_every_event_that_repeats_it(servers: Servers) -> None:
+    text = f"Write to {EMAIL} for access."
+    answer = servers.raw({"input": "who?", "stream": True}, **reply(text))
+    assert "responses.leak" not in answer.text
+    got = events(answer)
+    masked = "Write to [REDACTED:pii:email] for access."
+    assert "".join(e["delta"] for e in got if e["type"] == "response.output_text.delta") == masked
+    by_type = {e["type"]: e for e in got}
+    assert by_type["response.output_text.done"]["text"] == masked
+    assert by_type["response.content_part.done"]["part"]["text"] == masked
+    assert by_type["response.output_item.done"]["item"]["content"][0]["text"] == masked
+    completed = by_type["response.completed"]["response"]
+    assert completed["output"][0]["content"][0]["text"] == masked
+    assert [e["sequence_number"] for e in got] == list(range(len(got)))
+
+
+@pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
+def test_a_secret_in_streamed_reasoning_or_arguments_is_cut(servers: Servers, where: str) -> None:
+    answer = servers.raw({"input": "deploy?", "stream": True},
+                         **reply("Done.", **secret_in(where)))
+    assert "ghp_" not in answer.text and "RespLeak" not in answer.text
+    assert events(answer)[-1]["type"] == "response.incomplete"
+
+
+# -- an upstream that says more whole than it streamed --------------------------------------------
+
+def scripted(servers: Servers, script: list[dict[str, Any]]) -> httpx.Response:
+    return servers.raw({"model": "hostile", "input": "hi", "stream": True},
+                       **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+
+
+def test_a_secret_only_in_a_done_event_is_cut(servers: Servers) -> None:
+    at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    answer = scripted(servers, [
+        {"type": "response.output_text.delta", **at, "delta": "All fine."},
+        {"type": "response.output_text.done", **at, "text": f"All fine. {SECRET}"},
+    ])
+    assert "RespLeak" not in answer.text
+    assert events(answer)[-1]["type"] == "response.incomplete"
+
+
+def test_an_email_only_in_the_completed_response_is_masked(servers: Servers) -> None:
+    item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": f"Mail {EMAIL}.", "annotations": []}]}
+    answer = scripted(servers, [{"type": "response.completed", "response": {
+        "id": "resp_1", "object": "response", "status": "completed", "output": [item]}}])
+    assert "responses.leak" not in answer.text
+    assert events(answer)[0]["response"]["output"][0]["content"][0]["text"] == \
+        "Mail [REDACTED:pii:email]."
+
+
+def test_a_delta_of_a_type_guard_does_not_know_is_read(servers: Servers) -> None:
+    answer = scripted(servers, [
+        {"type": "response.future_thing.delta", "output_index": 0, "delta": f"x {SECRET} y"}])
+    assert "RespLeak" not in answer.text
+    assert events(answer)[-1]["type"] == "response.incomplete"
+
+
+# -- kill switch ---------------------------------------------------------------------------------
+
+def test_a_kill_switch_in_refuse_mode_answers_in_the_responses_shape(servers: Servers) -> None:
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin, json={
+        "scope": "model:paused-model", "mode": "refuse", "reason": "INC-9 drill"})
+    assert engaged.status_code in (200, 201), engaged.text
+    try:
+        whole = servers.client.responses.create(model="paused-model", input="hi")
+        assert "INC-9 drill" in whole.output_text and whole.status == "incomplete"
+        got = list(servers.client.responses.create(model="paused-model", input="hi",
+                                                   stream=True))
+        text = "".join(e.delta for e in got if e.type == "response.output_text.delta")
+        assert "INC-9 drill" in text and got[-1].type == "response.incomplete"
+    finally:
+        switch = engaged.json()["switch"]["id"]
+        httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
