@@ -1,5 +1,6 @@
 """Streaming guard overhead: a 1,000-token stream through guard with the default policy (buffered
-and optimistic) vs guard passing it through with no completion classifiers, in one run.
+and optimistic) vs guard passing it through with no completion classifiers, in one run; as chat
+completions chunks and as Responses API events.
 
     .venv/bin/python bench/bench_stream.py [--runs 20] [--paced-runs 5]
 
@@ -132,38 +133,53 @@ class GuardProcess(Process):
 
 # -- the client ------------------------------------------------------------------------------------
 
-def one_stream(client: httpx.Client, url: str, delay_ms: int) -> tuple[float, float, int, str]:
-    body = {"model": "bench", "stream": True, "max_tokens": TOKENS,
-            "messages": [{"role": "user", "content": "go"}]}
+ROUTES = {
+    "/v1/chat/completions": {"messages": [{"role": "user", "content": "go"}],
+                             "max_tokens": TOKENS},
+    "/v1/responses": {"input": "go", "max_output_tokens": TOKENS},
+}
+
+
+def one_stream(client: httpx.Client, url: str, delay_ms: int,
+               route: str = "/v1/chat/completions") -> tuple[float, float, int, str]:
+    body = {"model": "bench", "stream": True, **ROUTES[route]}
     headers = {"X-Mock-Reply": reply_text(), "X-Mock-Chunk-Chars": str(CHARS_PER_TOKEN),
                "X-Mock-Chunk-Delay-Ms": str(delay_ms)}
     first = None
     size = 0
     text: list[str] = []
     started = time.perf_counter()
-    with client.stream("POST", f"{url}/v1/chat/completions", json=body,
-                       headers=headers) as response:
+    with client.stream("POST", f"{url}{route}", json=body, headers=headers) as response:
         for line in response.iter_lines():
             size += len(line) + 1
             if not line.startswith("data: {"):
                 continue
-            for choice in orjson.loads(line[6:])["choices"]:
-                piece = choice["delta"].get("content")
-                if piece:
-                    first = first or time.perf_counter()
-                    text.append(piece)
+            piece = text_of(orjson.loads(line[6:]))
+            if piece:
+                first = first or time.perf_counter()
+                text.append(piece)
     assert first is not None
     return (first - started) * 1000, (time.perf_counter() - started) * 1000, size, "".join(text)
 
 
-def measure(guard: GuardProcess, runs: int, delay_ms: int) -> dict[str, float]:
+def text_of(event: dict[str, object]) -> str:
+    """The answer text one event adds: a chat chunk's content, or a Responses text delta."""
+    if event.get("type") == "response.output_text.delta":
+        return str(event["delta"])
+    choices = event.get("choices")
+    return "".join(c["delta"].get("content") or "" for c in choices) \
+        if isinstance(choices, list) else ""
+
+
+def measure(guard: GuardProcess, runs: int, delay_ms: int,
+            route: str = "/v1/chat/completions") -> dict[str, float]:
     firsts, totals, size = [], [], 0
     with httpx.Client(timeout=60) as client:
         for _ in range(2):
-            one_stream(client, guard.url, delay_ms)
+            one_stream(client, guard.url, delay_ms, route)
         cpu = guard.cpu_s()
         for _ in range(runs):
-            first, total, size, text = one_stream(client, guard.url, delay_ms)
+            first, total, size, text = one_stream(client, guard.url, delay_ms, route)
             assert text == reply_text(), "the clean stream must arrive unchanged"
             firsts.append(first)
             totals.append(total)
@@ -253,6 +269,7 @@ def run_policy(workdir: Path, mock: MockUpstream, args: argparse.Namespace, *,
     buffered, source = policy_dir(workdir, "buffered", stand_in=stand_in)
     optimistic, _ = policy_dir(workdir, "optimistic", stand_in=stand_in)
     results: dict[str, dict[str, dict[str, float]]] = {}
+    answers: dict[str, dict[str, dict[str, float]]] = {}  # the Responses API's streams
     for name, policies in (("pass-through", "none"), ("buffered", str(buffered)),
                            ("optimistic", str(optimistic))):
         guard = GuardProcess(workdir, mock.url, policies)
@@ -260,11 +277,13 @@ def run_policy(workdir: Path, mock: MockUpstream, args: argparse.Namespace, *,
         try:
             results[name] = {"unpaced": measure(guard, args.runs, 0),
                              "paced": measure(guard, args.paced_runs, 1)}
+            answers[name] = {"unpaced": measure(guard, args.runs, 0, "/v1/responses"),
+                             "paced": measure(guard, args.paced_runs, 1, "/v1/responses")}
         finally:
             guard.stop()
     held = {name: asyncio.run(held_chars(path))
             for name, path in (("buffered", buffered), ("optimistic", optimistic))}
-    return report(results, held, source, args)
+    return report(results, held, source, args) + responses_report(answers, args)
 
 
 def report(results: dict[str, dict[str, dict[str, float]]],
@@ -294,6 +313,29 @@ token) runs; CPU is the guard process's. Pass-through time to first token:
 | mode | added TTFT unpaced (ms) | added TTFT paced (ms) | chars held: at first release / most \
 | total unpaced (ms) | total paced (ms) | guard CPU (ms/KB) |
 |---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+"""
+
+
+def responses_report(results: dict[str, dict[str, dict[str, float]]],
+                     args: argparse.Namespace) -> str:
+    base = results["pass-through"]
+    rows = [f"| {name} | {r['unpaced']['ttft_ms'] - base['unpaced']['ttft_ms']:+.1f} "
+            f"| {r['paced']['ttft_ms'] - base['paced']['ttft_ms']:+.1f} "
+            f"| {r['unpaced']['total_ms']:.1f} "
+            f"({r['unpaced']['total_ms'] / base['unpaced']['total_ms']:.2f}x) "
+            f"| {r['paced']['total_ms']:.1f} "
+            f"({r['paced']['total_ms'] / base['paced']['total_ms']:.2f}x) "
+            f"| {r['unpaced']['cpu_ms_per_kb']:.3f} |" for name, r in results.items()]
+    return f"""
+The same stream from the Responses API (`POST /v1/responses`: typed events, each text sent
+again whole when its part, its item and the response close), against guard passing it through.
+Pass-through time to first token: {base['unpaced']['ttft_ms']:.1f} ms unpaced,
+{base['paced']['ttft_ms']:.1f} ms paced.
+
+| mode | added TTFT unpaced (ms) | added TTFT paced (ms) | total unpaced (ms) \
+| total paced (ms) | guard CPU (ms/KB) |
+|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
 

@@ -207,6 +207,22 @@ async def doubted_answer(t: Tour) -> str:
     return f"\n{'':<53}".join(outcomes)
 
 
+async def responses_api(t: Tour) -> str:
+    """The Responses API streams typed events and repeats each text whole at the end: the cut
+    comes before the key in either."""
+    reply = "Sure. Run the deploy script, then sign in with the key AKIAQYLPMN5HHHFPZAM2 there."
+    body = {"model": "stand-in", "stream": True, "input": "How do I deploy?"}
+    async with t.session.post(f"{t.base}/v1/responses", json=body, headers={
+            "X-Mock-Reply": urllib.parse.quote(reply)}) as response:
+        raw = await response.text()
+    events = [orjson.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: ")]
+    text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    last = events[-1]
+    why = (last.get("response") or {}).get("incomplete_details") or {}
+    return (f"{response.status} {len(events)} events, {last['type']} ({why.get('reason')}) "
+            f"after {len(text)} of {len(reply)} chars")
+
+
 TOUR: list[tuple[str, Step]] = [
     ("1. an ordinary question is allowed", allowed),
     ("2. a streamed answer passes as it arrives", streamed),
@@ -219,6 +235,7 @@ TOUR: list[tuple[str, Step]] = [
     ("9. a streamed answer leaking a key is cut mid-way", stream_cut),
     ("10. an e-mail address is masked mid-stream", stream_redacted),
     ("11. one answer, read with the request it follows", doubted_answer),
+    ("12. the Responses API: a streamed key is cut", responses_api),
 ]
 
 

@@ -67,6 +67,11 @@ class ResponsesStreamGuard(StreamGuard):
         response = body.get("response")
         if isinstance(response, dict):
             self._response = {k: v for k, v in response.items() if k != "output"}
+        if body.get("type") in responses.DELTAS and not isinstance(body.get("delta"),
+                                                                   str | None):
+            # text in a shape guard cannot read (a client may show it): fail closed
+            raise UpstreamError("upstream sent answer text in a shape guard cannot read",
+                                status=502, code="upstream_protocol_error")
         found = responses.delta_key(body)
         if found is not None:
             return await self._delta(body, *found)

@@ -72,3 +72,39 @@ CHAT_LIKE = st.fixed_dictionaries({
     "suffix": st.one_of(TEXT, JSON),
     "choices": st.one_of(st.lists(CHOICE, max_size=3), JSON),
 })
+
+# The Responses API: items of every kind guard reads (and some it does not), with defects.
+RESPONSE_PART = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["input_text", "output_text", "summary_text",
+                                                    "reasoning_text"]),
+                           "text": st.one_of(TEXT, JSON)}),
+    st.fixed_dictionaries({"type": st.just("refusal"), "refusal": st.one_of(TEXT, JSON)}),
+    st.fixed_dictionaries({"type": st.sampled_from(["input_image", "input_file"]),
+                           "image_url": JSON}),
+    TEXT, JSON)
+RESPONSE_CONTENT = st.one_of(TEXT, JSON, st.lists(RESPONSE_PART, max_size=3))
+ITEM = st.one_of(JSON, st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["message", "function_call", "function_call_output",
+                                        "reasoning", "custom_tool_call", "mcp_call",
+                                        "computer_call_output", "item_reference"]), JSON)},
+    optional={"role": st.one_of(st.sampled_from(["user", "developer", "assistant"]), JSON),
+              "content": RESPONSE_CONTENT, "summary": RESPONSE_CONTENT,
+              "output": RESPONSE_CONTENT, "arguments": st.one_of(TEXT, JSON),
+              "name": st.one_of(TEXT, JSON), "input": st.one_of(TEXT, JSON)}))
+# A request, an answer or a stream event close to what the Responses API sends.
+RESPONSES_LIKE = st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from([
+        "response.output_text.delta", "response.output_text.done", "response.refusal.delta",
+        "response.function_call_arguments.delta", "response.function_call_arguments.done",
+        "response.content_part.done", "response.reasoning_summary_part.done",
+        "response.output_item.done", "response.completed", "response.x.delta"]), JSON)},
+    optional={"input": st.one_of(TEXT, st.lists(ITEM, max_size=3), JSON),
+              "instructions": st.one_of(TEXT, JSON),
+              "output": st.one_of(st.lists(ITEM, max_size=3), JSON),
+              "prompt": st.one_of(JSON, st.fixed_dictionaries({"variables": st.dictionaries(
+                  TEXT, st.one_of(TEXT, RESPONSE_PART), max_size=3)})),
+              "delta": st.one_of(TEXT, JSON), "text": st.one_of(TEXT, JSON),
+              "arguments": st.one_of(TEXT, JSON), "part": RESPONSE_PART, "item": ITEM,
+              "response": st.one_of(JSON, st.fixed_dictionaries(
+                  {"output": st.one_of(st.lists(ITEM, max_size=3), JSON)})),
+              "output_index": INDEX, "content_index": INDEX, "summary_index": INDEX})

@@ -14,18 +14,20 @@ from hypothesis import strategies as st
 
 from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
 from guard.errors import RequestError, UpstreamError
-from guard.proxy.handler import parse_body, refuse_choices
-from guard.proxy.protocols import DIALECTS
+from guard.proxy.handler import parse_body
+from guard.proxy.protocols import DIALECTS, openai_responses
 from guard.proxy.protocols.base import MAX_INDEX, get_path, list_at, set_path
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
+from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.sse import SSEParser, parse_event, parse_lines
-from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, TEXT
+from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, RESPONSES_LIKE, TEXT
 
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DIALECT_LIST = list(DIALECTS.values())
-BODIES = st.one_of(OBJECTS, CHAT_LIKE)
+CHOICE_DIALECTS = [d for d in DIALECT_LIST if d.chunk is not None]  # answers made of choices
+BODIES = st.one_of(OBJECTS, CHAT_LIKE, RESPONSES_LIKE)
 
 
 # -- request parsing -----------------------------------------------------------------------------
@@ -130,19 +132,41 @@ TEXT_CHOICE = st.fixed_dictionaries({
 
 @FUZZ
 @given(st.lists(CHOICE, max_size=3), TEXT_CHOICE, st.integers(0, 3),
-       st.sampled_from(DIALECT_LIST))
+       st.sampled_from(CHOICE_DIALECTS))
 def test_refusing_a_completion_leaves_no_text_and_no_logprobs(
         choices: list[Any], with_text: dict[str, Any], at: int, dialect: Any) -> None:
     """Refusing any completion never raises; afterwards every text the classifiers read is the
     refusal, and the choices that held text carry no log-probabilities (they name the tokens)."""
     choices.insert(at, with_text)
     body = {"id": "x", "choices": choices}
-    refused = refuse_choices(dialect, copy.deepcopy(body), "REFUSED")
+    refused = dialect.refuse(copy.deepcopy(body), "REFUSED")
     assert {s.text for s in dialect.completion_slots(refused)} == {"REFUSED"}
     for slot in dialect.completion_slots(refused):
         choice = refused["choices"][slot.path[1]]
         assert choice["finish_reason"] == "content_filter"
         assert choice.get("logprobs") is None
+
+
+@FUZZ
+@given(RESPONSES_LIKE)
+def test_refusing_a_response_leaves_the_refusal_only(body: dict[str, Any]) -> None:
+    """A refused Responses API answer has no text left but the refusal, whatever it held."""
+    refused = RESPONSES.refuse(copy.deepcopy(body), "REFUSED")
+    assert [s.text for s in RESPONSES.completion_slots(refused)] == ["REFUSED"]
+    assert refused["status"] == "incomplete"
+
+
+@FUZZ
+@given(RESPONSES_LIKE)
+def test_texts_a_responses_event_repeats_point_at_their_text(event: dict[str, Any]) -> None:
+    """Every text an event repeats whole is the string at its path (where the stream guard
+    writes what the client was shown), with a small non-negative channel key."""
+    for (index, sub, _), text in openai_responses.whole_texts(event) or ():
+        assert get_path(event, text.path) == text.text
+        assert 0 <= index < MAX_INDEX and 0 <= sub < MAX_INDEX
+    found = openai_responses.delta_key(event)
+    if found is not None:
+        assert found[1] == event["delta"] and 0 <= found[0][0] < MAX_INDEX
 
 
 # -- SSE -----------------------------------------------------------------------------------------

@@ -248,3 +248,11 @@ def test_a_kill_switch_in_refuse_mode_answers_in_the_responses_shape(servers: Se
     finally:
         switch = engaged.json()["switch"]["id"]
         httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
+
+
+def test_an_answer_run_in_the_background_is_refused(servers: Servers) -> None:
+    """Its text would be fetched later with `GET /v1/responses/{id}`, which guard does not read
+    (and answers 404)."""
+    answer = servers.raw({"input": "hi", "background": True})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"
+    assert httpx.get(f"{servers.guard.url}/v1/responses/resp_1").status_code == 404

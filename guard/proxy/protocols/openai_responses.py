@@ -121,8 +121,9 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """What the request sends that is not text: image, file and audio parts, items of a kind
-    guard does not read, and content of a shape it does not know."""
-    places: list[str] = []
+    guard does not read, and content of a shape it does not know; and an answer run in the
+    background, which the client fetches later by id (`GET /v1/responses/{id}`), past guard."""
+    places = [place(("background",), "an answer fetched later")] if body.get("background") else []
     for i, item in enumerate(list_at(body, "input")):
         places.extend(_unread_item(item, ("input", i)))
     variables = body.get("prompt", {}).get("variables") if isinstance(body.get("prompt"),

@@ -1,0 +1,146 @@
+"""The Responses API's stream guard driven directly with the events the stand-in model sends: a
+secret split anywhere is cut before any of it is sent, an address is masked in its deltas and in
+every event that repeats it whole, and what the upstream repeats but never streamed is read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from guard.errors import UpstreamError
+from guard.mock_upstream import response_events
+from guard.proxy.protocols.openai_responses import RESPONSES
+from guard.proxy.responses_stream import ResponsesStreamGuard
+from guard.proxy.sse import SSEEvent, SSEParser, parse_event
+from guard.types import Action, GuardContext
+from tests.unit.proxy.test_stream_guard import MASK, SHORT_PII, splits
+from tests.unit.proxy.test_stream_guard_inspector import (
+    EMAIL,
+    SECRET,
+    SECRETS,
+    ListRecorder,
+    PatternInspector,
+    inspector,
+)
+
+CTX = GuardContext(request_id="req-1", route=RESPONSES.route, model="m", stream=True)
+
+
+def response(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+            "model": "m", "output": list(items)}
+
+
+def message(text: str) -> dict[str, Any]:
+    return {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
+
+
+def stream(pieces: Sequence[str]) -> list[SSEEvent]:
+    """The events of one message whose text arrives in `pieces`, numbered as an upstream would."""
+    events = response_events(response(message("".join(pieces))), 10**6)
+    delta = next(e for e in events if e["type"] == "response.output_text.delta")
+    at = events.index(delta)
+    events[at:at + 1] = [{**delta, "delta": piece} for piece in pieces]
+    return [encoded(event, n) for n, event in enumerate(events)]
+
+
+def encoded(event: dict[str, Any], number: int = 0) -> SSEEvent:
+    return parse_event(f"event: {event['type']}\ndata: ".encode()
+                       + orjson.dumps({**event, "sequence_number": number}) + b"\n\n")
+
+
+async def run(events: Sequence[SSEEvent], insp: PatternInspector
+              ) -> tuple[bytes, list[dict[str, Any]], ResponsesStreamGuard]:
+    guard = ResponsesStreamGuard(RESPONSES, insp, CTX, ListRecorder())
+    out = bytearray()
+    for event in events:
+        out += await guard.feed(event)
+        if guard.cut:
+            break
+    else:
+        out += await guard.finish()
+    parsed = [orjson.loads(e.data or "") for e in SSEParser().feed(bytes(out))]
+    return bytes(out), parsed, guard
+
+
+def streamed(events: list[dict[str, Any]]) -> str:
+    return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+
+
+@pytest.mark.parametrize("check_chars", [1, 8, 64])
+async def test_a_secret_split_anywhere_is_cut_before_any_of_it(check_chars: int) -> None:
+    text = f"The key is {SECRET} now."
+    for pieces in splits(text):
+        raw, events, guard = await run(stream(pieces), inspector(check_chars=check_chars))
+        assert guard.cut, pieces
+        assert b"AKIA" not in raw and SECRET[4:12].encode() not in raw, pieces
+        assert events[-1]["type"] == "response.incomplete"
+        assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
+        assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+async def test_an_address_split_anywhere_is_masked_in_every_event() -> None:
+    text = f"Mail {EMAIL} now."
+    masked = f"Mail {MASK} now."
+    insp = inspector()
+    insp.classifiers = (SECRETS, SHORT_PII)
+    for pieces in splits(text):
+        raw, events, guard = await run(stream(pieces), insp)
+        assert not guard.cut and EMAIL.encode() not in raw, pieces
+        assert streamed(events) == masked, pieces
+        done = {e["type"]: e for e in events}
+        assert done["response.output_text.done"]["text"] == masked
+        assert done["response.content_part.done"]["part"]["text"] == masked
+        assert done["response.output_item.done"]["item"]["content"][0]["text"] == masked
+        assert done["response.completed"]["response"]["output"][0]["content"][0]["text"] == masked
+        assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+async def test_a_clean_stream_keeps_its_events_and_their_order() -> None:
+    text = "Nothing to see here, just plain words."
+    events = stream([text[i:i + 3] for i in range(0, len(text), 3)])
+    _, got, guard = await run(events, inspector())
+    sent = [orjson.loads(e.data or "") for e in events]
+    assert not guard.cut
+    assert [e["type"] for e in got] == [e["type"] for e in sent]
+    assert got == sent  # numbered as the upstream numbered them, nothing split or joined
+
+
+async def test_text_an_upstream_repeats_but_never_streamed_is_read() -> None:
+    item = message(f"plain, then {SECRET}")
+    events = [encoded({"type": "response.output_item.done", "output_index": 0, "item": item})]
+    raw, got, guard = await run(events, inspector())
+    assert guard.cut and b"AKIA" not in raw and got[-1]["type"] == "response.incomplete"
+
+
+async def test_a_text_delta_in_a_shape_guard_cannot_read_ends_the_stream() -> None:
+    event = encoded({"type": "response.output_text.delta", "output_index": 0,
+                     "content_index": 0, "delta": [SECRET]})
+    with pytest.raises(UpstreamError):
+        await run([event], inspector())
+
+
+async def test_optimistic_mode_cuts_once_the_secret_is_seen() -> None:
+    text = f"The key is {SECRET} and more words follow it here."
+    raw, got, guard = await run(stream([text[i:i + 4] for i in range(0, len(text), 4)]),
+                                inspector(mode="optimistic", check_chars=8))
+    assert guard.cut and got[-1]["type"] == "response.incomplete"
+    assert SECRET.encode() not in raw  # sent up to the check that found it, never all of it
+
+
+async def test_the_redacted_answers_logprobs_are_dropped() -> None:
+    text = f"Mail {EMAIL} now."
+    events = stream([text])
+    insp = inspector(pii=Action.REDACT)
+    insp.classifiers = (SECRETS, SHORT_PII)
+    for event in events:  # the upstream names its tokens
+        body = orjson.loads(event.data or "")
+        if body["type"] == "response.output_text.delta":
+            body["logprobs"] = [{"token": EMAIL, "logprob": -0.1}]
+            event.data = orjson.dumps(body).decode()
+    raw, _, _ = await run(events, insp)
+    assert EMAIL.encode() not in raw
