@@ -1,15 +1,18 @@
 """A stand-in OpenAI-compatible model for `guard demo`, the tests and the benchmarks.
 
-It answers `POST /v1/chat/completions`, `POST /v1/completions` and `POST /v1/responses`
-(streamed as SSE or not) and `GET /v1/models`, deterministically. A client (or a test through
-guard, which forwards end-to-end headers) steers each answer with request headers:
+It answers `POST /v1/chat/completions`, `POST /v1/completions`, `POST /v1/responses` and
+Anthropic's `POST /v1/messages` (streamed as SSE or not) and `GET /v1/models`,
+deterministically. A client (or a test through guard, which forwards end-to-end headers) steers
+each answer with request headers:
 
   X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
   X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat,
-                              responses: a `function_call` item after the message)
+                              responses: a `function_call` item after the message, messages: a
+                              `tool_use` block)
   X-Mock-Reasoning: TEXT      reason first, as reasoning models served by vLLM do: TEXT in the
                               message's `reasoning_content` (streamed before the answer; chat),
-                              or a `reasoning` item's summary (responses)
+                              a `reasoning` item's summary (responses), a `thinking` block
+                              (messages)
   X-Mock-Chunk-Chars: N       characters per stream chunk (default: --chunk-chars)
   X-Mock-Chunk-Delay-Ms: MS   pause between stream chunks
   X-Mock-Latency-Ms: MS       pause before answering
@@ -137,8 +140,7 @@ def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None,
 async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, completion_id: str,
                  model: str, text: str, n: int, tool_args: str | None, fail: str,
                  prompt: str, reasoning: str | None = None) -> web.StreamResponse:
-    size = max(1, int(request.headers.get("X-Mock-Chunk-Chars",
-                                          request.app[OPTIONS]["chunk_chars"])))
+    size = chunk_size(request)
     delay = int(request.headers.get("X-Mock-Chunk-Delay-Ms",
                                     request.app[OPTIONS]["chunk_delay_ms"])) / 1000
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -259,25 +261,36 @@ async def responses(request: web.Request) -> web.StreamResponse:
                   "total_tokens": words["total_tokens"]}}
     if body.get("stream") is not True:
         return web.json_response(response, dumps=lambda o: orjson.dumps(o).decode())
+    return await typed_stream(request, response_events(response, chunk_size(request)),
+                              numbered=True)
+
+
+def chunk_size(request: web.Request) -> int:
+    return max(1, int(request.headers.get("X-Mock-Chunk-Chars",
+                                          request.app[OPTIONS]["chunk_chars"])))
+
+
+async def typed_stream(request: web.Request, events: list[dict[str, Any]], *,
+                       numbered: bool = False) -> web.StreamResponse:
+    """`events` streamed as the Responses and Messages APIs stream: an `event:` line naming each
+    event's type (with `numbered`, a `sequence_number` in each)."""
     stream = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
     await stream.prepare(request)
-    size = max(1, int(request.headers.get("X-Mock-Chunk-Chars",
-                                          request.app[OPTIONS]["chunk_chars"])))
     delay = int(request.headers.get("X-Mock-Chunk-Delay-Ms",
                                     request.app[OPTIONS]["chunk_delay_ms"])) / 1000
     fail = request.headers.get("X-Mock-Fail", "")
-    events = response_events(response, size)
     try:
         for number, event in enumerate(events):
             if fail == "midstream" and number >= len(events) // 2:
                 assert request.transport is not None
                 request.transport.abort()
                 return stream
-            event["sequence_number"] = number
+            if numbered:
+                event["sequence_number"] = number
             await stream.write(f"event: {event['type']}\n".encode() + b"data: "
                                + orjson.dumps(event) + b"\n\n")
-            if delay and event["type"].endswith(".delta"):
+            if delay and "delta" in event:
                 await asyncio.sleep(delay)
     except (ConnectionResetError, asyncio.CancelledError) as exc:
         request.app[SEEN].append({"path": request.path, "aborted": True,
@@ -334,6 +347,78 @@ def response_events(response: dict[str, Any], size: int) -> list[dict[str, Any]]
     return events
 
 
+# -- Anthropic's Messages API --------------------------------------------------------------------
+
+def messages_prompt(body: dict[str, Any]) -> str:
+    texts = [m.get("content") for m in body.get("messages") or [] if isinstance(m, dict)]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def content_blocks(request: web.Request, text: str) -> list[dict[str, Any]]:
+    """The answer's blocks: thinking (X-Mock-Reasoning), the text, and a call of `lookup`
+    (X-Mock-Tool-Args)."""
+    blocks: list[dict[str, Any]] = []
+    thinking = request.headers.get("X-Mock-Reasoning")
+    if thinking is not None:
+        blocks.append({"type": "thinking", "thinking": urllib.parse.unquote(thinking),
+                       "signature": "c2lnbmF0dXJl"})
+    blocks.append({"type": "text", "text": text})
+    arguments = request.headers.get("X-Mock-Tool-Args")
+    if arguments is not None:
+        blocks.append({"type": "tool_use", "id": "toolu_0", "name": "lookup",
+                       "input": orjson.loads(arguments)})
+    return blocks
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    body, failed = await received(request)
+    if failed is not None:
+        return failed
+    prompt = messages_prompt(body)
+    text = reply_text(request, prompt, body.get("max_tokens"))
+    words = usage(prompt, text, 1)
+    blocks = content_blocks(request, text)
+    message: dict[str, Any] = {
+        "id": "msg_" + hashlib.sha1(prompt.encode()).hexdigest()[:12],  # noqa: S324 (an id)
+        "type": "message", "role": "assistant", "model": str(body.get("model") or "stand-in"),
+        "content": blocks, "stop_reason": "tool_use" if blocks[-1]["type"] == "tool_use"
+        else "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": words["prompt_tokens"],
+                  "output_tokens": words["completion_tokens"]}}
+    if body.get("stream") is not True:
+        return web.json_response(message, dumps=lambda o: orjson.dumps(o).decode())
+    return await typed_stream(request, message_events(message, chunk_size(request)))
+
+
+def message_events(message: dict[str, Any], size: int) -> list[dict[str, Any]]:
+    """The events a Messages API stream sends for `message`: each block opened, its text as
+    deltas of `size` characters, closed; the stop reason; the end."""
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        **message, "content": [], "stop_reason": None, "usage": {
+            "input_tokens": message["usage"]["input_tokens"], "output_tokens": 1}}}]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "tool_use":
+            opened, key, kind = {**block, "input": {}}, "partial_json", "input_json_delta"
+            text = orjson.dumps(block["input"]).decode()
+        else:
+            key = kind = block["type"]
+            opened, text = {**block, kind: ""}, block[kind]
+            kind += "_delta"
+            opened.pop("signature", None)
+        events.append({"type": "content_block_start", "index": index, "content_block": opened})
+        events += [{"type": "content_block_delta", "index": index,
+                    "delta": {"type": kind, key: piece}} for piece in pieces(text, size)]
+        if block["type"] == "thinking":
+            events.append({"type": "content_block_delta", "index": index,
+                           "delta": {"type": "signature_delta", "signature": block["signature"]}})
+        events.append({"type": "content_block_stop", "index": index})
+    events.append({"type": "message_delta", "delta": {"stop_reason": message["stop_reason"],
+                                                      "stop_sequence": None},
+                   "usage": {"output_tokens": message["usage"]["output_tokens"]}})
+    events.append({"type": "message_stop"})
+    return events
+
+
 def pieces(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
@@ -356,6 +441,7 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_mock/requests", seen)
     return app

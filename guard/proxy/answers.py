@@ -17,9 +17,10 @@ JSON = "application/json"
 
 def error_body(message: str, *, type_: str, code: str, param: str | None = None,
                **extra: Any) -> bytes:
+    """OpenAI's error shape; the top-level `type` makes it Anthropic's too (`/v1/messages`)."""
     error: dict[str, Any] = {"message": message, "type": type_, "param": param, "code": code}
     error.update(extra)
-    return orjson.dumps({"error": error})
+    return orjson.dumps({"type": "error", "error": error})
 
 
 def error_response(status: int, message: str, code: str, *, param: str | None = None,

@@ -25,6 +25,7 @@ from guard.components import Components, Exchange
 from guard.errors import RequestError, SwitchedOff, UpstreamError
 from guard.policy.store import count_decision
 from guard.proxy import answers
+from guard.proxy.event_stream import EVENT_STREAM_GUARDS
 from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
@@ -36,8 +37,6 @@ from guard.proxy.protocols.base import (
     segments,
     set_path,
 )
-from guard.proxy.protocols.openai_responses import RESPONSES
-from guard.proxy.responses_stream import ResponsesStreamGuard
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import StreamGuard
@@ -53,8 +52,6 @@ from guard.redaction import apply_redactions
 from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
 
 log = structlog.get_logger("guard.proxy")
-# The stream guard of each dialect whose stream is not chunks of choices.
-STREAM_GUARDS: dict[str, type[StreamGuard]] = {RESPONSES.route: ResponsesStreamGuard}
 
 
 @dataclass
@@ -102,7 +99,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
-        check_spelling(folded_keys(body))
+        check_spelling(folded_keys(body, dialect.free_form))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
@@ -336,7 +333,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     headers.update(outcome.headers(ctx.request_id))
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
-    guard = STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
+    guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)

@@ -108,3 +108,34 @@ RESPONSES_LIKE = st.fixed_dictionaries(
               "response": st.one_of(JSON, st.fixed_dictionaries(
                   {"output": st.one_of(st.lists(ITEM, max_size=3), JSON)})),
               "output_index": INDEX, "content_index": INDEX, "summary_index": INDEX})
+
+# Anthropic's Messages API: blocks of every kind guard reads (and some it does not), with defects.
+BLOCK = st.one_of(JSON, st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["text", "thinking", "tool_use", "tool_result",
+                                        "document", "image", "redacted_thinking"]), JSON)},
+    optional={"text": st.one_of(TEXT, JSON), "thinking": st.one_of(TEXT, JSON),
+              "name": st.one_of(TEXT, JSON), "input": JSON,
+              "content": st.one_of(TEXT, JSON, st.lists(st.fixed_dictionaries(
+                  {"type": st.sampled_from(["text", "image"]), "text": st.one_of(TEXT, JSON)}),
+                  max_size=2)),
+              "source": st.one_of(JSON, st.fixed_dictionaries(
+                  {"type": st.just("text"), "data": st.one_of(TEXT, JSON)}))}))
+DELTA = st.one_of(JSON, st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["text_delta", "thinking_delta", "input_json_delta",
+                                        "signature_delta", "other_delta"]), JSON)},
+    optional={"text": st.one_of(TEXT, JSON), "thinking": st.one_of(TEXT, JSON),
+              "partial_json": st.one_of(TEXT, JSON)}))
+# A request, an answer or a stream event close to what the Messages API sends.
+MESSAGES_LIKE = st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["message", "message_start", "content_block_start",
+                                        "content_block_delta", "content_block_stop",
+                                        "message_delta"]), JSON)},
+    optional={"system": st.one_of(TEXT, st.lists(BLOCK, max_size=2), JSON),
+              "messages": st.one_of(st.lists(st.fixed_dictionaries(
+                  {"role": st.sampled_from(["user", "assistant"]),
+                   "content": st.one_of(TEXT, st.lists(BLOCK, max_size=3), JSON)}),
+                  max_size=3), JSON),
+              "content": st.one_of(st.lists(BLOCK, max_size=3), JSON),
+              "message": st.one_of(JSON, st.fixed_dictionaries(
+                  {"content": st.lists(BLOCK, max_size=2)})),
+              "content_block": BLOCK, "delta": DELTA, "index": INDEX})

@@ -15,19 +15,29 @@ from hypothesis import strategies as st
 from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
 from guard.errors import RequestError, UpstreamError
 from guard.proxy.handler import parse_body
-from guard.proxy.protocols import DIALECTS, openai_responses
+from guard.proxy.protocols import DIALECTS, anthropic_messages, openai_responses
+from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.base import MAX_INDEX, get_path, list_at, set_path
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.sse import SSEParser, parse_event, parse_lines
-from tests.fuzz.strategies import CALL, CHAT_LIKE, CHOICE, JSON, OBJECTS, RESPONSES_LIKE, TEXT
+from tests.fuzz.strategies import (
+    CALL,
+    CHAT_LIKE,
+    CHOICE,
+    JSON,
+    MESSAGES_LIKE,
+    OBJECTS,
+    RESPONSES_LIKE,
+    TEXT,
+)
 
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DIALECT_LIST = list(DIALECTS.values())
 CHOICE_DIALECTS = [d for d in DIALECT_LIST if d.chunk is not None]  # answers made of choices
-BODIES = st.one_of(OBJECTS, CHAT_LIKE, RESPONSES_LIKE)
+BODIES = st.one_of(OBJECTS, CHAT_LIKE, RESPONSES_LIKE, MESSAGES_LIKE)
 
 
 # -- request parsing -----------------------------------------------------------------------------
@@ -157,16 +167,28 @@ def test_refusing_a_response_leaves_the_refusal_only(body: dict[str, Any]) -> No
 
 
 @FUZZ
-@given(RESPONSES_LIKE)
-def test_texts_a_responses_event_repeats_point_at_their_text(event: dict[str, Any]) -> None:
-    """Every text an event repeats whole is the string at its path (where the stream guard
-    writes what the client was shown), with a small non-negative channel key."""
-    for (index, sub, _), text in openai_responses.whole_texts(event) or ():
+@given(MESSAGES_LIKE)
+def test_refusing_a_message_leaves_the_refusal_only(body: dict[str, Any]) -> None:
+    refused = MESSAGES.refuse(copy.deepcopy(body), "REFUSED")
+    assert [s.text for s in MESSAGES.completion_slots(refused)] == ["REFUSED"]
+    assert refused["stop_reason"] == "refusal"
+
+
+@FUZZ
+@given(st.one_of(RESPONSES_LIKE, MESSAGES_LIKE), st.sampled_from([openai_responses,
+                                                                  anthropic_messages]))
+def test_texts_a_typed_event_carries_point_at_their_text(event: dict[str, Any],
+                                                         api: Any) -> None:
+    """Every text an event carries whole is the string at its path (where the stream guard
+    writes what the client was shown), with a small non-negative channel key; a delta's text is
+    the event's, unless the event is one the guard refuses as unreadable."""
+    for (index, sub, _), text in api.whole_texts(event) or ():
         assert get_path(event, text.path) == text.text
         assert 0 <= index < MAX_INDEX and 0 <= sub < MAX_INDEX
-    found = openai_responses.delta_key(event)
+    found = api.delta_key(event)
     if found is not None:
-        assert found[1] == event["delta"] and 0 <= found[0][0] < MAX_INDEX
+        assert found[1] and not api.unreadable(event)
+        assert 0 <= found[0][0] < MAX_INDEX and 0 <= found[0][1] < MAX_INDEX
 
 
 # -- SSE -----------------------------------------------------------------------------------------

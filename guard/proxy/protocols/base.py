@@ -54,6 +54,11 @@ def get_path(body: Json, path: Path) -> Any:
     return node
 
 
+# Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
+FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
+                       "chat_template_kwargs", "schema", "variables"})
+
+
 Chunk = Callable[[str, str, int, str | None, str | None], Json]
 
 
@@ -71,7 +76,8 @@ class Dialect:
     refusal_events:   a refusal as a whole stream (a kill switch in refuse mode).
     error_event:      the event that ends a stream which cannot go on.
     chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
-                      whose streams are chunks of choices; None for the Responses API).
+                      whose streams are chunks of choices; None for streams of typed events).
+    free_form:        keys whose subtrees hold the client's own keys (see `folded_keys`).
     """
 
     route: str
@@ -84,6 +90,7 @@ class Dialect:
     refusal_events: Callable[[str, str], bytes]
     error_event: Callable[[str, str], bytes]
     chunk: Chunk | None = None
+    free_form: frozenset[str] = FREE_FORM
 
 
 def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:
@@ -126,12 +133,7 @@ def place(path: Path, what: str) -> str:
     return f"{name} ({what})"
 
 
-# Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
-FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
-                       "chat_template_kwargs", "schema", "variables"})
-
-
-def folded_keys(node: Any) -> list[str]:
+def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM) -> list[str]:
     """Keys spelled so that they fold to another, lower-case ASCII key ("Messages", or
     "messages" with a long s): guard reads `messages`, while an upstream that matches keys
     ignoring case (Go's encoding/json, so Ollama and many gateways) would also read, or read
@@ -146,7 +148,7 @@ def folded_keys(node: Any) -> list[str]:
                     folded = key.casefold()                  # lower-case ASCII
                     if folded != key and folded.isascii():
                         found.append(f"'{key}' (reads as '{folded}')")
-                if (type(value) is dict or type(value) is list) and key not in FREE_FORM:
+                if (type(value) is dict or type(value) is list) and key not in free_form:
                     stack.append(value)
         else:
             stack.extend(v for v in item if type(v) is dict or type(v) is list)

@@ -4,7 +4,7 @@ A request sends `instructions` and `input` (a string, or a list of items: messag
 parts, earlier tool calls and their outputs, reasoning); an answer returns a list of `output`
 items of the same kinds. A stream sends typed events (`response.output_text.delta`, ...), each
 text once in pieces as deltas and then again whole in the events that close its part, its item
-and the response; `stream_guard.ResponsesStreamGuard` reads them.
+and the response; `event_stream.ResponsesStreamGuard` reads them.
 
 Every text sits in an item, at a place named by a `Text`: its sub-index (a content part's, or a
 reasoning summary's) and its kind. The same places key a stream's guarded channels, so the whole
@@ -258,6 +258,11 @@ def delta_key(event: Json) -> tuple[Key, str] | None:
     if not (isinstance(kind, str) and kind.endswith(".delta") and isinstance(text, str) and text):
         return None
     return (output_index(event), sub_index(event), DELTAS.get(kind, kind)), text
+
+
+def unreadable(event: Json) -> bool:
+    """A text delta whose text is in a shape guard cannot read (a client may show it)."""
+    return event.get("type") in DELTAS and not isinstance(event.get("delta"), str | None)
 
 
 def output_index(event: Json) -> int:

@@ -1,6 +1,7 @@
-"""The Responses API's stream guard driven directly with the events the stand-in model sends: a
-secret split anywhere is cut before any of it is sent, an address is masked in its deltas and in
-every event that repeats it whole, and what the upstream repeats but never streamed is read."""
+"""The stream guards of typed events (the Responses API, Anthropic's Messages API) driven
+directly with the events the stand-in model sends: a secret split anywhere is cut before any of
+it is sent, an address is masked in its deltas and in every event that repeats it whole, and
+what the upstream sends whole but never streamed is read."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import orjson
 import pytest
 
 from guard.errors import UpstreamError
-from guard.mock_upstream import response_events
+from guard.mock_upstream import message_events, response_events
+from guard.proxy.event_stream import EventStreamGuard, MessagesStreamGuard, ResponsesStreamGuard
+from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.openai_responses import RESPONSES
-from guard.proxy.responses_stream import ResponsesStreamGuard
 from guard.proxy.sse import SSEEvent, SSEParser, parse_event
 from guard.types import Action, GuardContext
 from tests.unit.proxy.test_stream_guard import MASK, SHORT_PII, splits
@@ -27,6 +29,7 @@ from tests.unit.proxy.test_stream_guard_inspector import (
 )
 
 CTX = GuardContext(request_id="req-1", route=RESPONSES.route, model="m", stream=True)
+GUARDS = {"responses": (RESPONSES, ResponsesStreamGuard), "messages": (MESSAGES, MessagesStreamGuard)}
 
 
 def response(*items: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +42,17 @@ def message(text: str) -> dict[str, Any]:
             "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
 
 
-def stream(pieces: Sequence[str]) -> list[SSEEvent]:
+def stream(pieces: Sequence[str], api: str = "responses") -> list[SSEEvent]:
     """The events of one message whose text arrives in `pieces`, numbered as an upstream would."""
+    if api == "messages":
+        events = message_events({"id": "msg_1", "type": "message", "role": "assistant",
+                                 "model": "m", "content": [{"type": "text", "text": ""}],
+                                 "stop_reason": "end_turn", "usage": {"input_tokens": 1,
+                                                                      "output_tokens": 1}}, 1)
+        at = next(i for i, e in enumerate(events) if e["type"] == "content_block_stop")
+        events[at:at] = [{"type": "content_block_delta", "index": 0,
+                          "delta": {"type": "text_delta", "text": piece}} for piece in pieces]
+        return [encoded(event) for event in events]
     events = response_events(response(message("".join(pieces))), 10**6)
     delta = next(e for e in events if e["type"] == "response.output_text.delta")
     at = events.index(delta)
@@ -48,14 +60,16 @@ def stream(pieces: Sequence[str]) -> list[SSEEvent]:
     return [encoded(event, n) for n, event in enumerate(events)]
 
 
-def encoded(event: dict[str, Any], number: int = 0) -> SSEEvent:
-    return parse_event(f"event: {event['type']}\ndata: ".encode()
-                       + orjson.dumps({**event, "sequence_number": number}) + b"\n\n")
+def encoded(event: dict[str, Any], number: int | None = None) -> SSEEvent:
+    numbered = event if number is None else {**event, "sequence_number": number}
+    return parse_event(f"event: {event['type']}\ndata: ".encode() + orjson.dumps(numbered)
+                       + b"\n\n")
 
 
-async def run(events: Sequence[SSEEvent], insp: PatternInspector
-              ) -> tuple[bytes, list[dict[str, Any]], ResponsesStreamGuard]:
-    guard = ResponsesStreamGuard(RESPONSES, insp, CTX, ListRecorder())
+async def run(events: Sequence[SSEEvent], insp: PatternInspector, api: str = "responses"
+              ) -> tuple[bytes, list[dict[str, Any]], EventStreamGuard]:
+    dialect, kind = GUARDS[api]
+    guard = kind(dialect, insp, CTX, ListRecorder())
     out = bytearray()
     for event in events:
         out += await guard.feed(event)
@@ -68,19 +82,40 @@ async def run(events: Sequence[SSEEvent], insp: PatternInspector
 
 
 def streamed(events: list[dict[str, Any]]) -> str:
-    return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    """The text a client shows: Responses text deltas, or Messages text deltas."""
+    return "".join(e["delta"] if e["type"] == "response.output_text.delta" else e["delta"]["text"]
+                   for e in events if e["type"] in ("response.output_text.delta",
+                                                    "content_block_delta"))
 
 
 @pytest.mark.parametrize("check_chars", [1, 8, 64])
-async def test_a_secret_split_anywhere_is_cut_before_any_of_it(check_chars: int) -> None:
+@pytest.mark.parametrize("api", GUARDS)
+async def test_a_secret_split_anywhere_is_cut_before_any_of_it(check_chars: int, api: str) -> None:
     text = f"The key is {SECRET} now."
     for pieces in splits(text):
-        raw, events, guard = await run(stream(pieces), inspector(check_chars=check_chars))
+        raw, events, guard = await run(stream(pieces, api), inspector(check_chars=check_chars),
+                                       api)
         assert guard.cut, pieces
         assert b"AKIA" not in raw and SECRET[4:12].encode() not in raw, pieces
+        if api == "messages":  # the open block closed, the message stopped for refusal
+            assert [e["type"] for e in events[-3:]] == ["content_block_stop", "message_delta",
+                                                        "message_stop"]
+            assert events[-2]["delta"]["stop_reason"] == "refusal"
+            continue
         assert events[-1]["type"] == "response.incomplete"
         assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+async def test_an_address_split_anywhere_in_a_messages_stream_is_masked() -> None:
+    text = f"Mail {EMAIL} now."
+    insp = inspector()
+    insp.classifiers = (SECRETS, SHORT_PII)
+    for pieces in splits(text):
+        raw, events, guard = await run(stream(pieces, "messages"), insp, "messages")
+        assert not guard.cut and EMAIL.encode() not in raw, pieces
+        assert streamed(events) == f"Mail {MASK} now.", pieces
+        assert events[-1]["type"] == "message_stop"
 
 
 async def test_an_address_split_anywhere_is_masked_in_every_event() -> None:

@@ -1,0 +1,296 @@
+"""Guarding streams of typed events (the Responses API, Anthropic's Messages API): events in, the
+bytes the client may see out.
+
+The hold-back, checks, masks and cuts are `StreamGuard`'s; what differs is how texts arrive. Each
+text (a message's text, a refusal, reasoning or thinking, a call's arguments) comes in pieces, in
+delta events, each a channel keyed by output index, part or block index, and kind. Other events
+may carry texts whole: the Responses API repeats each text when its part, its item and the
+response close (`response.output_text.done`, ..., `response.completed`), and a block or an item
+may open with text. So:
+
+- A delta's text is held and released as `StreamGuard` releases a chat delta; a released piece
+  is re-sent as a delta event of the same item and part or block.
+- An event that closes texts (a `*.done` event, `content_block_stop`, the response's or the
+  message's end) first flushes their channels (checked, released), so it follows their last
+  delta. A text it repeats equal to what the deltas carried is replaced by what the client was
+  shown (masks included). A text no delta carried (a call's name, an item an upstream sends
+  only whole) is checked on its own before the event goes out, and masked or cut for.
+- A delta of text in a shape guard cannot read ends the stream (`upstream_protocol_error`).
+- Events other than text pass as they come, before text still held.
+
+Each dialect's subclass knows its events (`ResponsesStreamGuard`, `MessagesStreamGuard`): how a
+cut ends the stream, and how events are written (the Responses API numbers them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from guard.errors import UpstreamError
+from guard.proxy.protocols import anthropic_messages as messages
+from guard.proxy.protocols import openai_responses as responses
+from guard.proxy.protocols.base import Json, get_path, index_of, new_id, set_path
+from guard.proxy.protocols.openai_responses import Key, Text
+from guard.proxy.sse import SSEEvent
+from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, StreamGuard, to_end
+from guard.proxy.stream_window import Channel, Part
+from guard.redaction import apply_redactions
+from guard.types import Action, Segment, Stage
+
+Closes = Callable[[Key], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Where a dialect's events hold text: a delta's channel and text, the texts an event
+    carries whole, and whether an event holds text in a shape guard cannot read."""
+
+    delta_key: Callable[[Json], tuple[Key, str] | None]
+    whole_texts: Callable[[Json], list[tuple[Key, Text]] | None]
+    unreadable: Callable[[Json], bool]
+
+
+@dataclass(slots=True)
+class Said:
+    """A channel's whole text: as the upstream sent it, and as the client was shown it."""
+
+    received: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+
+
+class EventStreamGuard(StreamGuard):
+    """Decides, event by event, what of a stream of typed events the client receives."""
+
+    reader: ClassVar[Reader]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._said: dict[int, Said] = {}                # channel number -> its whole text
+        self._passed: dict[Key, str] = {}               # texts read whole and let through
+
+    # -- what each dialect says ----------------------------------------------------------------
+
+    def closes(self, event: Json) -> Closes | None:
+        """Which channels `event` closes (beside those of the texts it repeats)."""
+        raise NotImplementedError
+
+    def with_text(self, frame: Json, text: str, changed: bool) -> Json:
+        """A delta event `frame` re-emitting `text` (`changed`: not the upstream's own)."""
+        raise NotImplementedError
+
+    def encode(self, event: Json) -> bytes:
+        raise NotImplementedError
+
+    def note(self, event: Json) -> None:
+        """See an event go by (what a cut's ending needs to know)."""
+
+    # -- the interface the relay drives --------------------------------------------------------
+
+    async def feed(self, event: SSEEvent) -> bytes:
+        if self.passthrough:
+            return event.raw
+        if self.cut or self._done:
+            return b""
+        body = event.json()
+        if body is None:
+            if event.unreadable:  # a client's parser may read text in it: fail closed
+                raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
+                                    status=502, code="upstream_protocol_error")
+            return event.raw  # a comment, a keep-alive
+        if self.reader.unreadable(body):  # text a client may show, in a shape guard cannot read
+            raise UpstreamError("upstream sent answer text in a shape guard cannot read",
+                                status=502, code="upstream_protocol_error")
+        self.note(body)
+        found = self.reader.delta_key(body)
+        if found is not None:
+            return await self._delta(body, *found)
+        whole = self.reader.whole_texts(body) or []
+        closes = self.closes(body)
+        out = await self._whole(body, whole, closes) if whole or closes else b""
+        return out if self.cut else out + self.encode(body)
+
+    # -- deltas --------------------------------------------------------------------------------
+
+    async def _delta(self, body: Json, key: Key, text: str) -> bytes:
+        now = time.monotonic()
+        if self._first_text is None:
+            self._first_text = now
+        channel = self._channel_at(key)
+        self._said[channel.number].received.append(text)
+        if self.mode == BUFFERED:
+            # the whole event is the frame: released unchanged, it goes out as it came
+            channel.add(text, now, body, b"unchanged", hold=True)
+            due = [channel] if self._release_due(channel) else []
+            return await self._check(due, self._holdback_cut) if due else b""
+        channel.add(text, now, body, None, hold=False)
+        due = [channel] if channel.end - channel.checked >= self.check_chars else []
+        out = await self._check(due, to_end) if due else b""
+        if self.cut:
+            return out
+        self._observe_first(now)
+        self._said[channel.number].shown.append(text)
+        return out + self.encode(body)
+
+    def _channel_at(self, key: Key) -> Channel:
+        index, sub, kind = key
+        channel = self._channels.get((index, kind, sub))
+        if channel is None:
+            channel = Channel(len(self._channels), kind, index, sub)
+            self._channels[(index, kind, sub)] = channel
+            self._said[channel.number] = Said()
+        return channel
+
+    def _reemit(self, ch: Channel, part: Part) -> bytes:
+        found = self.reader.delta_key(part.frame)
+        assert found is not None  # the frame is the delta event the text came in
+        text = found[1] if part.raw is not None else part.text
+        self._said[ch.number].shown.append(text)
+        return self.encode(part.frame if part.raw is not None else
+                           self.with_text(part.frame, text, changed=True))
+
+    # -- texts an event carries whole ----------------------------------------------------------
+
+    async def _whole(self, body: Json, whole: list[tuple[Key, Text]],
+                     closes: Closes | None) -> bytes:
+        """Flush the channels `body` closes, then write in what the client was shown of each
+        text it repeats; read the texts no delta carried."""
+        keys = {key for key, _ in whole}
+        channels = [ch for (index, kind, sub), ch in self._channels.items()
+                    if (index, sub, kind) in keys or (closes is not None
+                                                      and closes((index, sub, kind)))]
+        out = await self._flush(channels)
+        if self.cut:
+            return out
+        unseen: list[tuple[Key, Text]] = []
+        for key, text in whole:
+            channel = self._channels.get((key[0], key[2], key[1]))
+            said = self._said[channel.number] if channel is not None else None
+            if said is not None and text.text == "".join(said.received):
+                shown = "".join(said.shown)
+                if shown != text.text:
+                    _write(body, text.path, shown)
+            elif text.text and self._passed.get(key) != text.text:
+                unseen.append((key, text))
+        return out + (await self._read(body, unseen) if unseen else b"")
+
+    async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:
+        first = len(self._channels)  # segment numbers no channel has
+        segments = [Segment(t.text, t.role, first + n, Stage.COMPLETION)
+                    for n, (_, t) in enumerate(unseen)]
+        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+        self._record(decision, segments)
+        if decision.action in CUT_ACTIONS[self.mode]:
+            return self._cut_stream(decision, [], [])
+        for n, (key, text) in enumerate(unseen):
+            spans = decision.redactions.get(first + n, ()) \
+                if decision.action is Action.REDACT else ()
+            if spans:
+                _write(body, text.path, apply_redactions(text.text, list(spans), decision.mask))
+            else:
+                self._passed[key] = text.text
+        return b""
+
+
+def _write(body: Json, path: tuple[str | int, ...], text: str) -> None:
+    """Put `text` at `path` in an event, and drop the log-probabilities beside it (they name
+    the tokens the text no longer has)."""
+    set_path(body, path, text)
+    parent = get_path(body, path[:-1])
+    if isinstance(parent, dict) and parent.get("logprobs"):
+        parent["logprobs"] = []
+
+
+def _everything(key: Key) -> bool:
+    return True
+
+
+class ResponsesStreamGuard(EventStreamGuard):
+    """The Responses API: a cut ends the stream with `response.incomplete` (reason
+    `content_filter`); every event sent is numbered again (`sequence_number`), as held pieces
+    are re-sent split or joined and other events may go out before them."""
+
+    reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sequence: int | None = None
+        self._response: Json = {}                       # the response's own fields
+
+    def note(self, event: Json) -> None:
+        response = event.get("response")
+        if isinstance(response, dict):
+            self._response = {k: v for k, v in response.items() if k != "output"}
+
+    def closes(self, event: Json) -> Closes | None:
+        return _everything if "response" in event else None  # the response's own events
+
+    def with_text(self, frame: Json, text: str, changed: bool) -> Json:
+        event = {**frame, "delta": text}
+        if changed and "logprobs" in event:  # they name the tokens, masked ones included
+            event["logprobs"] = []
+        return event
+
+    def stop(self) -> bytes:
+        """End the stream now, held text dropped: the response `incomplete` for
+        `content_filter` (a cut, or a kill switch in refuse mode)."""
+        self.cut = True
+        response = self._response or {"id": new_id("resp"), "object": "response",
+                                      "created_at": int(time.time()), "model": self.ctx.model}
+        return self.encode({"type": "response.incomplete", "response": {
+            **response, "status": "incomplete", "output": [],
+            "incomplete_details": {"reason": "content_filter"}}})
+
+    def error(self, message: str, code: str) -> bytes:
+        return responses.error_event(message, code, self._next())
+
+    def _next(self) -> int:
+        number = 0 if self._sequence is None else self._sequence
+        self._sequence = number + 1
+        return number
+
+    def encode(self, event: Json) -> bytes:
+        if self._sequence is None:  # go on from where the upstream began
+            first = event.get("sequence_number")
+            self._sequence = first if type(first) is int and first >= 0 else 0
+        return responses.encode(event, self._next())
+
+
+class MessagesStreamGuard(EventStreamGuard):
+    """Anthropic's Messages API: a cut closes the open blocks and stops the message for
+    `refusal`."""
+
+    reader = Reader(messages.delta_key, messages.whole_texts, messages.unreadable)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: dict[int, bool] = {}   # block index -> opened and not closed, as sent
+
+    def closes(self, event: Json) -> Closes | None:
+        closed = messages.closes(event)
+        if closed is True:
+            return _everything
+        if closed is None or closed is False:
+            return None
+        return lambda key: key[1] == closed
+
+    def with_text(self, frame: Json, text: str, changed: bool) -> Json:
+        return messages.with_text(frame, text)
+
+    def stop(self) -> bytes:
+        self.cut = True
+        still = [i for i, is_open in sorted(self._open.items()) if is_open]
+        return b"".join(self.encode(event) for event in messages.ending(still))
+
+    def encode(self, event: Json) -> bytes:
+        kind = event.get("type")  # the blocks the client saw opened and not yet closed
+        if kind in ("content_block_start", "content_block_stop"):
+            self._open[index_of(event, 0)] = kind == "content_block_start"
+        return messages.encode(event)
+
+
+# The stream guard of each dialect whose stream is typed events, not chunks of choices.
+EVENT_STREAM_GUARDS: dict[str, type[StreamGuard]] = {
+    responses.ROUTE: ResponsesStreamGuard, messages.ROUTE: MessagesStreamGuard}

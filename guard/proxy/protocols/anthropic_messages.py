@@ -1,0 +1,280 @@
+"""Anthropic's Messages API: `POST /v1/messages`.
+
+A request sends a `system` prompt (a string or text blocks) and `messages` whose content is a
+string or a list of blocks: text, tool calls the model made (`tool_use`, its `input` a JSON
+object), their results (`tool_result`), thinking, images and documents. An answer returns a list
+of content blocks of the same kinds. A stream sends typed events: each block opened
+(`content_block_start`), its text in `content_block_delta` events (`text_delta`,
+`thinking_delta`, `input_json_delta`), closed (`content_block_stop`); then `message_delta` with
+the stop reason, and `message_stop`. `event_stream.MessagesStreamGuard` reads them.
+
+A text sits at a place named by a `Text` (see `openai_responses`): its block's index and its
+kind (`text`, `thinking`, `input` for a tool call's arguments, `name`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from guard.proxy.protocols.base import (
+    FREE_FORM,
+    Delta,
+    Dialect,
+    Json,
+    Path,
+    Slot,
+    index_of,
+    list_at,
+    place,
+)
+from guard.proxy.protocols.openai_responses import Key, Text
+from guard.proxy.sse import encode_event
+
+ROUTE = "/v1/messages"
+# A block's text, by block type: the key holding it and its kind.
+BLOCK_TEXT = {"text": ("text", "text"), "thinking": ("thinking", "thinking")}
+# Blocks that hold nothing guard must read: the provider's own opaque data.
+OPAQUE = frozenset({"redacted_thinking"})
+# A stream delta's text, by delta type: the key holding it and its channel's kind.
+DELTA_TEXT = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
+              "input_json_delta": ("partial_json", "input")}
+# Deltas that carry no text for the client to read (a signature over the thinking, a citation
+# pointing into a document the client sent).
+NOT_TEXT = frozenset({"signature_delta", "citations_delta"})
+
+
+def block_texts(block: Any, path: Path, role: str) -> Iterator[Text]:
+    """The texts of one content block; a tool call's name and every string in its input."""
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind in BLOCK_TEXT:
+        key, named = BLOCK_TEXT[kind]
+        if isinstance(block.get(key), str):
+            yield Text(0, named, (*path, key), role, block[key])
+    elif kind in ("tool_use", "server_tool_use"):
+        if isinstance(block.get("name"), str):
+            yield Text(0, "name", (*path, "name"), "tool_call", block["name"])
+        for at, value in strings(block.get("input"), (*path, "input")):
+            yield Text(0, "input", at, "tool_call", value)
+    elif kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, str):
+            yield Text(0, "text", (*path, "content"), "tool", content)
+        for j, inner in enumerate(content if isinstance(content, list) else []):
+            yield from block_texts(inner, (*path, "content", j), "tool")
+    elif kind == "document":
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "text" \
+                and isinstance(source.get("data"), str):
+            yield Text(0, "text", (*path, "source", "data"), role, source["data"])
+        for key in ("title", "context"):
+            if isinstance(block.get(key), str):
+                yield Text(0, "text", (*path, key), role, block[key])
+
+
+def strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Every string value in a JSON value, with its path (keys are the tool's schema's)."""
+    stack = [(path, node)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, str):
+            yield at, value
+        elif isinstance(value, dict):
+            stack.extend(((*at, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def _unread_block(block: Any, path: Path) -> list[str]:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind in BLOCK_TEXT or kind in OPAQUE or kind in ("tool_use", "server_tool_use"):
+        return []
+    if kind == "tool_result":
+        content = block.get("content")
+        if content is None or isinstance(content, str):
+            return []
+        if not isinstance(content, list):
+            return [place((*path, "content"), type(content).__name__)]
+        return [found for j, inner in enumerate(content)
+                for found in _unread_block(inner, (*path, "content", j))]
+    if kind == "document":
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "text":
+            return []
+    return [place(path, kind if isinstance(kind, str) else type(block).__name__)]
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+def prompt_slots(body: Json) -> list[Slot]:
+    system = body.get("system")
+    slots = [Slot(("system",), "system", system)] if isinstance(system, str) else []
+    for j, block in enumerate(list_at(body, "system")):
+        slots.extend(Slot(t.path, "system", t.text) for t in block_texts(block, ("system", j),
+                                                                          "system"))
+    for i, message in enumerate(list_at(body, "messages")):
+        if not isinstance(message, dict):
+            continue
+        role = "assistant" if message.get("role") == "assistant" else "user"
+        content = message.get("content")
+        if isinstance(content, str):
+            slots.append(Slot(("messages", i, "content"), role, content))
+        for j, block in enumerate(list_at(message, "content")):
+            slots.extend(Slot(t.path, t.role, t.text)
+                         for t in block_texts(block, ("messages", i, "content", j), role))
+    return slots
+
+
+def unread(body: Json) -> list[str]:
+    """Images, documents that are not plain text, and blocks of a kind guard does not read."""
+    places: list[str] = []
+    for j, block in enumerate(list_at(body, "system")):
+        places.extend(_unread_block(block, ("system", j)))
+    for i, message in enumerate(list_at(body, "messages")):
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is None or isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            places.append(place(("messages", i, "content"), type(content).__name__))
+            continue
+        for j, block in enumerate(content):
+            places.extend(_unread_block(block, ("messages", i, "content", j)))
+    return places
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+def content_texts(content: Any, path: Path) -> Iterator[tuple[int, Text]]:
+    for j, block in enumerate(content if isinstance(content, list) else []):
+        for text in block_texts(block, (*path, j), "assistant"):
+            yield j, text
+
+
+def completion_slots(body: Json) -> list[Slot]:
+    return [Slot(t.path, t.role, t.text) for _, t in content_texts(body.get("content"),
+                                                                    ("content",))]
+
+
+def refuse(body: Json, message: str) -> Json:
+    """The answer's content replaced by one text block saying `message`, stopped for `refusal`."""
+    body["content"] = [{"type": "text", "text": message}]
+    body["stop_reason"] = "refusal"
+    body["stop_sequence"] = None
+    return body
+
+
+def completion(message_id: str, model: str, text: str, finish_reason: str) -> Json:
+    return refuse({"id": message_id, "type": "message", "role": "assistant", "model": model,
+                   "usage": {"input_tokens": 0, "output_tokens": 0}}, text)
+
+
+# -- streams -------------------------------------------------------------------------------------
+
+def delta_key(event: Json) -> tuple[Key, str] | None:
+    """The channel a `content_block_delta` adds text to, and the text."""
+    delta = event.get("delta") if event.get("type") == "content_block_delta" else None
+    kind = delta.get("type") if isinstance(delta, dict) else None
+    if not isinstance(delta, dict) or not isinstance(kind, str) or kind not in DELTA_TEXT:
+        return None
+    key, named = DELTA_TEXT[kind]
+    text = delta.get(key)
+    if not isinstance(text, str) or not text:
+        return None
+    return (0, index_of(event, 0), named), text
+
+
+def unreadable(event: Json) -> bool:
+    """A block delta guard cannot read: text in another shape, or a delta of a type it does not
+    know (a client may show it)."""
+    if event.get("type") != "content_block_delta":
+        return False
+    delta = event.get("delta")
+    kind = delta.get("type") if isinstance(delta, dict) else None
+    if kind in NOT_TEXT:
+        return False
+    if not isinstance(delta, dict) or kind not in DELTA_TEXT:
+        return True
+    value = delta.get(DELTA_TEXT[kind][0])
+    return value is not None and not isinstance(value, str)
+
+
+def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
+    """Texts an event carries whole: an opened block's first text, a message's content."""
+    kind = event.get("type")
+    if kind == "content_block_start":
+        index = index_of(event, 0)
+        return [((0, index, t.kind), t) for t in block_texts(
+            event.get("content_block"), ("content_block",), "assistant")]
+    message = event.get("message")
+    if kind == "message_start" and isinstance(message, dict):
+        return [((0, j, t.kind), t) for j, t in content_texts(message.get("content"),
+                                                              ("message", "content"))]
+    return None
+
+
+def closes(event: Json) -> int | bool | None:
+    """What an event closes: a block (its index), the whole message (True), or nothing."""
+    kind = event.get("type")
+    if kind == "content_block_stop":
+        return index_of(event, 0)
+    return True if kind in ("message_delta", "message_stop") else None
+
+
+def with_text(frame: Json, text: str) -> Json:
+    """A delta event re-emitting `text` in place of its own."""
+    delta = dict(frame["delta"])
+    delta[DELTA_TEXT[delta["type"]][0]] = text
+    return {**frame, "delta": delta}
+
+
+def stream_delta(event: Json) -> list[Delta]:
+    found = delta_key(event)
+    if found is None:
+        return []
+    return [Delta(0, ("delta", DELTA_TEXT[event["delta"]["type"]][0]), found[1])]
+
+
+def encode(event: Json) -> bytes:
+    return b"event: " + str(event.get("type")).encode() + b"\n" + encode_event(event)
+
+
+def ending(open_blocks: list[int]) -> list[Json]:
+    """How a stream stops early: each open block closed, then the message stopped for
+    `refusal` (a cut, a kill switch in refuse mode)."""
+    return [*({"type": "content_block_stop", "index": i} for i in open_blocks),
+            {"type": "message_delta", "delta": {"stop_reason": "refusal", "stop_sequence": None},
+             "usage": {"output_tokens": 0}},
+            {"type": "message_stop"}]
+
+
+def refusal_events(model: str, text: str) -> bytes:
+    message = completion(f"msg_guard{time.time_ns():x}", model, text, "refusal")
+    opened = {**message, "content": [], "stop_reason": None}
+    events: list[Json] = [{"type": "message_start", "message": opened},
+              {"type": "content_block_start", "index": 0,
+               "content_block": {"type": "text", "text": ""}},
+              {"type": "content_block_delta", "index": 0,
+               "delta": {"type": "text_delta", "text": text}},
+              *ending([0])]
+    return b"".join(encode(event) for event in events)
+
+
+def error_event(message: str, code: str) -> bytes:
+    """Anthropic's `error` event (the anthropic SDK raises it), with OpenAI's `code` beside."""
+    return encode({"type": "error", "error": {"type": "api_error", "message": message,
+                                              "code": code}})
+
+
+MESSAGES = Dialect(
+    route=ROUTE,
+    prompt_slots=prompt_slots,
+    unread=unread,
+    completion_slots=completion_slots,
+    stream_deltas=stream_delta,
+    completion=completion,
+    refuse=refuse,
+    refusal_events=refusal_events,
+    error_event=error_event,
+    free_form=FREE_FORM | {"input"},  # a tool call's arguments: the tool's schema's keys
+)

@@ -1,0 +1,251 @@
+"""Anthropic's Messages API (`POST /v1/messages`) is guarded like chat completions: the system
+prompt, messages, tool calls and their results are read before the model sees them, and the
+answer's text, thinking and tool call input before the client does, whole and streamed. Real
+`guard serve` with the default pack, Anthropic's SDK as client, and the raw bytes a client
+receives as the oracle."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+
+from tests.support import GUARD, GuardServer, MockUpstream, PortServer
+
+pytestmark = pytest.mark.timeout(60)
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SECRET = "ghp_MsgsLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1M2N"  # a GitHub token's shape: blocked
+EMAIL = "messages.leak.4471@example.org"               # default.yaml masks it in answers
+MASKED = "[REDACTED:pii:email]"
+TOKEN = "messages-admin-token-0123456789"
+ASK = [{"role": "user", "content": "How do I deploy?"}]
+
+
+class Servers:
+    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
+        self.mock, self.guard = mock, guard
+        self.client = anthropic.Anthropic(base_url=guard.url, api_key="sk-ant-client",
+                                          max_retries=0)
+
+    def seen(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.mock.url}/_mock/requests").json())
+
+    def raw(self, body: dict[str, Any], **headers: str) -> httpx.Response:
+        return httpx.post(f"{self.guard.url}/v1/messages", json={
+            "model": "claude-stand-in", "max_tokens": 256, "messages": ASK, **body},
+            headers={"anthropic-version": "2023-06-01", **headers}, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    workdir = tmp_path_factory.mktemp("messages")
+    mock = MockUpstream(workdir)
+    mock.start()
+    hostile = PortServer([GUARD[0], "-m", "guard.hostile_upstream", "--mode", "scripted"],
+                         workdir)
+    hostile.start()
+    guard = GuardServer(workdir, {
+        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
+        "routes": {"hostile*": "hostile"},
+        "policies": str(POLICIES)}, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    guard.start()
+    yield Servers(mock, guard)
+    guard.stop()
+    hostile.stop()
+    mock.stop()
+
+
+def reply(text: str, **more: str) -> dict[str, str]:
+    return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}
+
+
+def secret_in(where: str) -> dict[str, str]:
+    if where == "X-Mock-Tool-Args":
+        return {where: json.dumps({"token": SECRET})}
+    return {where: urllib.parse.quote(f"the token is {SECRET}")}
+
+
+def events(response: httpx.Response) -> list[dict[str, Any]]:
+    found = []
+    for block in response.text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in lines:
+            event = json.loads(lines["data"])
+            assert lines.get("event") == event["type"]
+            found.append(event)
+    return found
+
+
+# -- allowed -------------------------------------------------------------------------------------
+
+def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
+    answer = servers.client.messages.create(
+        model="claude-stand-in", max_tokens=256, system="Be brief.", messages=ASK,
+        extra_headers=reply("Run make deploy."))
+    assert answer.content[0].type == "text" and answer.content[0].text == "Run make deploy."
+    assert answer.stop_reason == "end_turn"
+    sent = servers.seen()[-1]
+    assert sent["path"] == "/v1/messages" and sent["body"]["system"] == "Be brief."
+    # the client's key reaches the model as the SDK sent it (`x-api-key`, or a bearer token)
+    assert any("sk-ant-client" in value for value in sent["headers"].values())
+
+
+def test_an_allowed_stream_reaches_the_sdk_as_sent(servers: Servers) -> None:
+    text = "Run make deploy, then watch the dashboard for errors."
+    with servers.client.messages.stream(model="claude-stand-in", max_tokens=256, messages=ASK,
+                                        extra_headers=reply(text)) as stream:
+        said = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert said == text and final.stop_reason == "end_turn"
+
+
+def test_a_tool_call_with_keys_in_any_case_is_read_and_allowed(servers: Servers) -> None:
+    """A tool's input keys are its schema's: `URL` is not a misspelt API key."""
+    answer = servers.raw({"messages": [*ASK, {"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t1", "name": "fetch", "input": {"URL": "https://x.org"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": "page text"}]}]}, **reply("Fetched."))
+    assert answer.status_code == 200, answer.text
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    {"system": f"The deploy token is {SECRET}."},
+    {"system": [{"type": "text", "text": f"token {SECRET}"}]},
+    {"messages": [{"role": "user", "content": [{"type": "text", "text": f"use {SECRET}"}]}]},
+    {"messages": [*ASK, {"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t1", "name": "deploy", "input": {"auth": {"token": SECRET}}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": "ok"}]}]},
+    {"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                                "content": [{"type": "text",
+                                                             "text": f"key={SECRET}"}]}]}]},
+    {"messages": [{"role": "user", "content": [{"type": "document", "source": {
+        "type": "text", "media_type": "text/plain", "data": f"notes: {SECRET}"}}]}]},
+], ids=["system", "system_blocks", "text_block", "tool_use_input", "tool_result", "document"])
+def test_a_secret_anywhere_in_the_prompt_is_blocked_before_the_model(
+        servers: Servers, body: dict[str, Any]) -> None:
+    before = len(servers.seen())
+    messages = body.pop("messages", ASK)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        servers.client.messages.create(model="claude-stand-in", max_tokens=64,
+                                       messages=messages, **body)
+    assert caught.value.body["error"]["code"] == "content_filter"  # type: ignore[index]
+    assert len(servers.seen()) == before
+
+
+def test_an_image_is_refused_as_unreadable(servers: Servers) -> None:
+    answer = servers.raw({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image", "source": {"type": "url", "url": "https://example.org/a.png"}}]}]})
+    assert answer.status_code == 400 and answer.json()["type"] == "error"  # Anthropic's shape
+    error = answer.json()["error"]
+    assert error["code"] == "unreadable_content" and "messages[0].content[1]" in error["message"]
+
+
+# -- whole answers -------------------------------------------------------------------------------
+
+def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
+    answer = servers.client.messages.create(model="claude-stand-in", max_tokens=64,
+                                            messages=ASK, extra_headers=reply(f"Use {SECRET}."))
+    assert answer.stop_reason == "refusal"
+    assert "MsgsLeak" not in answer.model_dump_json()
+
+
+@pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
+def test_a_secret_in_whole_thinking_or_tool_input_is_refused(servers: Servers, where: str) -> None:
+    answer = servers.raw({}, **reply("Done.", **secret_in(where)))
+    assert "MsgsLeak" not in answer.text and answer.json()["stop_reason"] == "refusal"
+
+
+def test_an_email_in_whole_tool_input_is_masked_in_place(servers: Servers) -> None:
+    answer = servers.client.messages.create(
+        model="claude-stand-in", max_tokens=64, messages=ASK,
+        extra_headers=reply("Sending.", **{"X-Mock-Tool-Args": json.dumps({"to": EMAIL})}))
+    call = answer.content[-1]
+    assert call.type == "tool_use" and call.input == {"to": MASKED}
+
+
+# -- streamed answers ----------------------------------------------------------------------------
+
+def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
+    text = f"Sure. Use {SECRET} to deploy, then check the logs."
+    answer = servers.raw({"stream": True}, **reply(text))
+    assert "ghp_" not in answer.text and "MsgsLeak" not in answer.text
+    got = events(answer)
+    assert [e["type"] for e in got[-3:]] == ["content_block_stop", "message_delta",
+                                             "message_stop"]
+    assert got[-2]["delta"]["stop_reason"] == "refusal"
+    with servers.client.messages.stream(model="claude-stand-in", max_tokens=256, messages=ASK,
+                                        extra_headers=reply(text)) as stream:
+        said = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert "ghp_" not in said and final.stop_reason == "refusal"
+
+
+def test_an_email_in_a_stream_is_masked(servers: Servers) -> None:
+    with servers.client.messages.stream(
+            model="claude-stand-in", max_tokens=256, messages=ASK,
+            extra_headers=reply(f"Write to {EMAIL} for access.")) as stream:
+        said = "".join(stream.text_stream)
+    assert said == f"Write to {MASKED} for access."
+
+
+@pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
+def test_a_secret_in_streamed_thinking_or_tool_input_is_cut(servers: Servers, where: str) -> None:
+    answer = servers.raw({"stream": True}, **reply("Done.", **secret_in(where)))
+    assert "ghp_" not in answer.text and "MsgsLeak" not in answer.text
+    assert events(answer)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_a_delta_guard_cannot_read_ends_the_stream_with_an_error(servers: Servers) -> None:
+    script = [{"type": "message_start", "message": {"id": "m", "type": "message",
+                                                    "role": "assistant", "content": []}},
+              {"type": "content_block_start", "index": 0,
+               "content_block": {"type": "text", "text": ""}},
+              {"type": "content_block_delta", "index": 0,
+               "delta": {"type": "shiny_new_delta", "words": f"say {SECRET}"}}]
+    answer = servers.raw({"model": "hostile", "stream": True},
+                         **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+    assert "MsgsLeak" not in answer.text
+    last = events(answer)[-1]
+    assert last["type"] == "error" and last["error"]["code"] == "upstream_protocol_error"
+
+
+def test_text_a_block_opens_with_is_read(servers: Servers) -> None:
+    script = [{"type": "content_block_start", "index": 0,
+               "content_block": {"type": "text", "text": f"Mail {EMAIL}."}},
+              {"type": "content_block_stop", "index": 0}]
+    answer = servers.raw({"model": "hostile", "stream": True},
+                         **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+    assert EMAIL not in answer.text
+    assert events(answer)[0]["content_block"]["text"] == f"Mail {MASKED}."
+
+
+# -- kill switch ---------------------------------------------------------------------------------
+
+def test_a_kill_switch_in_refuse_mode_answers_in_the_messages_shape(servers: Servers) -> None:
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin, json={
+        "scope": "model:claude-paused", "mode": "refuse", "reason": "INC-12 drill"})
+    assert engaged.status_code == 201, engaged.text
+    try:
+        whole = servers.client.messages.create(model="claude-paused", max_tokens=64,
+                                               messages=ASK)
+        assert whole.stop_reason == "refusal" and "INC-12 drill" in whole.content[0].text  # type: ignore[union-attr]
+        with servers.client.messages.stream(model="claude-paused", max_tokens=64,
+                                            messages=ASK) as stream:
+            said = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        assert "INC-12 drill" in said and final.stop_reason == "refusal"
+    finally:
+        switch = engaged.json()["switch"]["id"]
+        httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
