@@ -1,6 +1,6 @@
 """Streaming guard overhead: a 1,000-token stream through guard with the default policy (buffered
 and optimistic) vs guard passing it through with no completion classifiers, in one run; as chat
-completions chunks and as Responses API events.
+completions chunks, and as Responses API and Messages API events.
 
     .venv/bin/python bench/bench_stream.py [--runs 20] [--paced-runs 5]
 
@@ -137,6 +137,7 @@ ROUTES = {
     "/v1/chat/completions": {"messages": [{"role": "user", "content": "go"}],
                              "max_tokens": TOKENS},
     "/v1/responses": {"input": "go", "max_output_tokens": TOKENS},
+    "/v1/messages": {"messages": [{"role": "user", "content": "go"}], "max_tokens": TOKENS},
 }
 
 
@@ -163,9 +164,13 @@ def one_stream(client: httpx.Client, url: str, delay_ms: int,
 
 
 def text_of(event: dict[str, object]) -> str:
-    """The answer text one event adds: a chat chunk's content, or a Responses text delta."""
+    """The answer text one event adds: a chat chunk's content, a Responses text delta, or a
+    Messages text delta."""
     if event.get("type") == "response.output_text.delta":
         return str(event["delta"])
+    delta = event.get("delta")
+    if event.get("type") == "content_block_delta" and isinstance(delta, dict):
+        return str(delta.get("text") or "")
     choices = event.get("choices")
     return "".join(c["delta"].get("content") or "" for c in choices) \
         if isinstance(choices, list) else ""
@@ -269,7 +274,8 @@ def run_policy(workdir: Path, mock: MockUpstream, args: argparse.Namespace, *,
     buffered, source = policy_dir(workdir, "buffered", stand_in=stand_in)
     optimistic, _ = policy_dir(workdir, "optimistic", stand_in=stand_in)
     results: dict[str, dict[str, dict[str, float]]] = {}
-    answers: dict[str, dict[str, dict[str, float]]] = {}  # the Responses API's streams
+    typed: dict[str, dict[str, dict[str, dict[str, float]]]] = {  # streams of typed events
+        route: {} for route in ("/v1/responses", "/v1/messages")}
     for name, policies in (("pass-through", "none"), ("buffered", str(buffered)),
                            ("optimistic", str(optimistic))):
         guard = GuardProcess(workdir, mock.url, policies)
@@ -277,13 +283,14 @@ def run_policy(workdir: Path, mock: MockUpstream, args: argparse.Namespace, *,
         try:
             results[name] = {"unpaced": measure(guard, args.runs, 0),
                              "paced": measure(guard, args.paced_runs, 1)}
-            answers[name] = {"unpaced": measure(guard, args.runs, 0, "/v1/responses"),
-                             "paced": measure(guard, args.paced_runs, 1, "/v1/responses")}
+            for route, found in typed.items():
+                found[name] = {"unpaced": measure(guard, args.runs, 0, route),
+                               "paced": measure(guard, args.paced_runs, 1, route)}
         finally:
             guard.stop()
     held = {name: asyncio.run(held_chars(path))
             for name, path in (("buffered", buffered), ("optimistic", optimistic))}
-    return report(results, held, source, args) + responses_report(answers, args)
+    return report(results, held, source, args) + typed_report(typed)
 
 
 def report(results: dict[str, dict[str, dict[str, float]]],
@@ -317,25 +324,26 @@ token) runs; CPU is the guard process's. Pass-through time to first token:
 """
 
 
-def responses_report(results: dict[str, dict[str, dict[str, float]]],
-                     args: argparse.Namespace) -> str:
-    base = results["pass-through"]
-    rows = [f"| {name} | {r['unpaced']['ttft_ms'] - base['unpaced']['ttft_ms']:+.1f} "
-            f"| {r['paced']['ttft_ms'] - base['paced']['ttft_ms']:+.1f} "
-            f"| {r['unpaced']['total_ms']:.1f} "
-            f"({r['unpaced']['total_ms'] / base['unpaced']['total_ms']:.2f}x) "
-            f"| {r['paced']['total_ms']:.1f} "
-            f"({r['paced']['total_ms'] / base['paced']['total_ms']:.2f}x) "
-            f"| {r['unpaced']['cpu_ms_per_kb']:.3f} |" for name, r in results.items()]
+def typed_report(typed: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
+    rows = []
+    for route, results in typed.items():
+        base = results["pass-through"]
+        rows += [f"| {route} | {name} "
+                 f"| {r['unpaced']['ttft_ms'] - base['unpaced']['ttft_ms']:+.1f} "
+                 f"| {r['paced']['ttft_ms'] - base['paced']['ttft_ms']:+.1f} "
+                 f"| {r['unpaced']['total_ms']:.1f} "
+                 f"({r['unpaced']['total_ms'] / base['unpaced']['total_ms']:.2f}x) "
+                 f"| {r['paced']['total_ms']:.1f} "
+                 f"({r['paced']['total_ms'] / base['paced']['total_ms']:.2f}x) "
+                 f"| {r['unpaced']['cpu_ms_per_kb']:.3f} |" for name, r in results.items()]
     return f"""
-The same stream from the Responses API (`POST /v1/responses`: typed events, each text sent
-again whole when its part, its item and the response close), against guard passing it through.
-Pass-through time to first token: {base['unpaced']['ttft_ms']:.1f} ms unpaced,
-{base['paced']['ttft_ms']:.1f} ms paced.
+The same stream as typed events, against guard passing it through on the same route: the
+Responses API (`POST /v1/responses`; each text is sent again whole when its part, its item and
+the response close) and Anthropic's Messages API (`POST /v1/messages`).
 
-| mode | added TTFT unpaced (ms) | added TTFT paced (ms) | total unpaced (ms) \
+| route | mode | added TTFT unpaced (ms) | added TTFT paced (ms) | total unpaced (ms) \
 | total paced (ms) | guard CPU (ms/KB) |
-|---|---|---|---|---|---|
+|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
 

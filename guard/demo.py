@@ -178,9 +178,14 @@ async def kill_switch(t: Tour) -> str:
             f"released: {status}")
 
 
+# An answer that leaks a key two thirds of the way in, streamed slowly enough to show the cut.
+LEAKING_REPLY = ("Sure. The deployment notes walk through the build, the tests and the rollout, "
+                 "and at the end they say to use the access key AKIAQYLPMN5HHHFPZAM2 for the "
+                 "bucket.")
+
+
 async def stream_cut(t: Tour) -> str:
-    reply = ("Sure. The deployment notes walk through the build, the tests and the rollout, and "
-             "at the end they say to use the access key AKIAQYLPMN5HHHFPZAM2 for the bucket.")
+    reply = LEAKING_REPLY
     status, _, raw = await t.chat("How do I deploy?", reply=reply, stream=True,
                                   headers={"X-Mock-Chunk-Delay-Ms": "15"})
     _, text, finish = streamed_text(raw)
@@ -210,10 +215,10 @@ async def doubted_answer(t: Tour) -> str:
 async def responses_api(t: Tour) -> str:
     """The Responses API streams typed events and repeats each text whole at the end: the cut
     comes before the key in either."""
-    reply = "Sure. Run the deploy script, then sign in with the key AKIAQYLPMN5HHHFPZAM2 there."
+    reply = LEAKING_REPLY
     body = {"model": "stand-in", "stream": True, "input": "How do I deploy?"}
     async with t.session.post(f"{t.base}/v1/responses", json=body, headers={
-            "X-Mock-Reply": urllib.parse.quote(reply)}) as response:
+            "X-Mock-Reply": urllib.parse.quote(reply), "X-Mock-Chunk-Delay-Ms": "15"}) as response:
         raw = await response.text()
     events = [orjson.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: ")]
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
@@ -221,6 +226,20 @@ async def responses_api(t: Tour) -> str:
     why = (last.get("response") or {}).get("incomplete_details") or {}
     return (f"{response.status} {len(events)} events, {last['type']} ({why.get('reason')}) "
             f"after {len(text)} of {len(reply)} chars")
+
+
+async def messages_api(t: Tour) -> str:
+    """Anthropic's Messages API streams blocks of deltas: an address in one is masked."""
+    reply = "The contract owner is dana.reyes@example.com; ask her before renewing."
+    body = {"model": "claude-stand-in", "max_tokens": 200, "stream": True,
+            "messages": [{"role": "user", "content": "Who owns the contract?"}]}
+    async with t.session.post(f"{t.base}/v1/messages", json=body, headers={
+            "X-Mock-Reply": urllib.parse.quote(reply), "anthropic-version": "2023-06-01"}) as sent:
+        raw = await sent.text()
+    events = [orjson.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: ")]
+    text = "".join(e["delta"].get("text", "") for e in events
+                   if e["type"] == "content_block_delta")
+    return f"{sent.status} {len(events)} events: {text[:60]!r}"
 
 
 TOUR: list[tuple[str, Step]] = [
@@ -236,6 +255,7 @@ TOUR: list[tuple[str, Step]] = [
     ("10. an e-mail address is masked mid-stream", stream_redacted),
     ("11. one answer, read with the request it follows", doubted_answer),
     ("12. the Responses API: a streamed key is cut", responses_api),
+    ("13. Anthropic's Messages API: an address masked", messages_api),
 ]
 
 

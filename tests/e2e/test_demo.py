@@ -28,3 +28,4 @@ def test_demo_once_runs_the_whole_tour() -> None:
     assert "after 'How did thieves open locked doors a century ago?': block (content_filter)" in done.stdout
     assert "after 'How do I change a bike tyre?': allow (stop)" in done.stdout
     assert "response.incomplete (content_filter) after" in done.stdout
+    assert "'The contract owner is [REDACTED:pii:email]; ask" in done.stdout
