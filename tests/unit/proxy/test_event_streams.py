@@ -135,14 +135,15 @@ async def test_an_address_split_anywhere_is_masked_in_every_event() -> None:
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
 
 
-async def test_a_clean_stream_keeps_its_events_and_their_order() -> None:
+@pytest.mark.parametrize("api", GUARDS)
+async def test_a_clean_stream_keeps_its_events_and_their_order(api: str) -> None:
     text = "Nothing to see here, just plain words."
-    events = stream([text[i:i + 3] for i in range(0, len(text), 3)])
-    _, got, guard = await run(events, inspector())
+    events = stream([text[i:i + 3] for i in range(0, len(text), 3)], api)
+    _, got, guard = await run(events, inspector(), api)
     sent = [orjson.loads(e.data or "") for e in events]
     assert not guard.cut
     assert [e["type"] for e in got] == [e["type"] for e in sent]
-    assert got == sent  # numbered as the upstream numbered them, nothing split or joined
+    assert got == sent  # as the upstream sent them (and numbered them), nothing split or joined
 
 
 async def test_text_an_upstream_repeats_but_never_streamed_is_read() -> None:
