@@ -122,7 +122,13 @@ class StreamGuard:
         finishing = _finishing(choices)
         deltas = self.dialect.stream_deltas(body)
         if deltas:
-            return await self._text_event(event, body, deltas, finishing)
+            # a chunk opening a tool call follows what its choice said before (held text, the
+            # previous call's held arguments): a client may append arguments to the call opened
+            # last
+            before = (await self._flush(self._before_new_calls(body))
+                      if self.mode == BUFFERED else b"")
+            return before if self.cut else before + await self._text_event(event, body, deltas,
+                                                                           finishing)
         if isinstance(choices, list) and choices and not finishing:
             self._see(_indices(choices))      # a role chunk, an empty delta: nothing to hold
             return event.raw
@@ -220,6 +226,20 @@ class StreamGuard:
         if channel is None:
             channel = self._channels[key] = Channel(len(self._channels), kind, delta.choice, call)
         return channel
+
+    def _before_new_calls(self, body: Json) -> list[Channel]:
+        """The channels of each choice in which `body` opens a tool call (gives its id or its
+        function's name), but that call's own."""
+        opened: dict[int, set[int]] = {}
+        for i, choice in enumerate(list_at(body, "choices")):
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            for k, call in enumerate(list_at(delta, "tool_calls")):
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(call, dict) and ("id" in call or (isinstance(function, dict)
+                                                                and "name" in function)):
+                    opened.setdefault(index_of(choice, i), set()).add(index_of(call, k))
+        return [ch for ch in self._channels.values() if ch.choice in opened
+                and not (ch.kind == "tool" and ch.call in opened[ch.choice])]
 
     def _see(self, choices: Iterable[int]) -> None:
         for index in choices:

@@ -269,6 +269,40 @@ async def test_a_tool_call_opened_with_empty_arguments_keeps_its_id_and_name() -
     assert got.finish == {0: "tool_calls"}
 
 
+def two_calls(first: str, second: str, size: int = 5) -> list[SSEEvent]:
+    """Two streamed tool calls of one choice, one after the other, each opened by a chunk with
+    its id and name."""
+    events = [chat_event([{"index": 0, "delta": {"role": "assistant", "content": None},
+                           "logprobs": None, "finish_reason": None}])]
+    for k, args in enumerate((first, second)):
+        events.append(chat_event([{"index": 0, "delta": {"tool_calls": [{
+            "index": k, "id": f"call_{k}", "type": "function",
+            "function": {"name": "lookup", "arguments": ""}}]}, "logprobs": None,
+            "finish_reason": None}]))
+        events += [chat_event([{"index": 0, "delta": {"tool_calls": [{
+            "index": k, "function": {"arguments": args[i:i + size]}}]}, "logprobs": None,
+            "finish_reason": None}]) for i in range(0, len(args), size)]
+    events.append(chat_event([{"index": 0, "delta": {}, "logprobs": None,
+                               "finish_reason": "tool_calls"}]))
+    return [*events, parse_event(b"data: [DONE]\n\n")]
+
+
+async def test_a_tool_call_opens_after_the_arguments_of_the_one_before() -> None:
+    """A client that appends arguments to the call opened last (rather than by index) rebuilds
+    both calls: the held arguments of a call go out before the next call's opening chunk."""
+    first = orjson.dumps({"query": "weather in Lisbon tomorrow morning"}).decode()
+    second = orjson.dumps({"query": "trains from Lisbon to Porto"}).decode()
+    got, _ = await run(two_calls(first, second), only(SHORT_PII, check_chars=4))
+    rebuilt: list[str] = []
+    for event in got.events:
+        for choice in event["choices"]:
+            for call in choice["delta"].get("tool_calls") or ():
+                if "id" in call:
+                    rebuilt.append("")
+                rebuilt[-1] += call.get("function", {}).get("arguments") or ""
+    assert rebuilt == [first, second]
+
+
 def reasoning_stream(pieces: Sequence[str], key: str = "reasoning_content",
                      answer: str = "The answer is four.") -> list[SSEEvent]:
     """A reasoning model's stream (vLLM, DeepSeek): its reasoning under `key`, then the answer."""
