@@ -35,6 +35,11 @@ class Finding:
     end: int = 0
 
 
+# The context a classifier that `joins_turns` asks the runner for (`context_turns`): the prompt
+# segment before each one, of its role.
+TURN_BEFORE = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 1)
+
+
 class LocalClassifier:
     """Base of the built-in local classifiers (see module docstring).
 

@@ -134,3 +134,16 @@ def test_a_key_cut_in_two_is_read_whole(guards: dict[str, Any], sent: str) -> No
         client(guards["refuse"]).chat.completions.create(model="m", messages=messages)
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
     assert not any(SECRET[19:] in str(b) for b in received(guards["mock"]))
+
+
+def test_an_address_cut_in_two_is_read_whole(guards: dict[str, Any]) -> None:
+    """An e-mail address cut across two user messages is found as the whole one is: the default
+    pack flags it in a prompt, and names the rule."""
+    messages: list[Any] = [{"role": "user", "content": "please write to dana.reyes"},
+                           {"role": "user", "content": "@example.com about the invoice"}]
+    alone = client(guards["refuse"]).chat.completions.with_raw_response.create(
+        model="m", messages=messages[1:])
+    joined = client(guards["refuse"]).chat.completions.with_raw_response.create(
+        model="m", messages=messages)
+    assert alone.headers["X-Guard-Decision"] == "allow"
+    assert joined.headers["X-Guard-Decision"] == "flag"

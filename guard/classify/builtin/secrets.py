@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.base import Finding, LocalClassifier
+from guard.classify.base import TURN_BEFORE, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -96,7 +96,7 @@ class SecretsClassifier(LocalClassifier):
     # a key sent in two messages (or two text parts) is read across the two: each prompt segment
     # is read with the end of the one before it of its role
     joins_turns = True
-    context_turns = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 1)
+    context_turns = TURN_BEFORE
 
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most

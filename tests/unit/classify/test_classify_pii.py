@@ -106,3 +106,20 @@ def test_decoded_finds_an_address_inside_base64() -> None:
     assert found(verdict, text) == [("pii:email", payload)]
     alone = base64.b64encode(b"john.doe@example.com").decode()  # an address encoded on its own
     assert found(classify("pii", f"x {alone}", decoded=True), f"x {alone}") == [("pii:email", alone)]
+
+
+@pytest.mark.parametrize(("first", "second", "rest"), [
+    ("write to jane.doe", "@example.com today", "@example.com"),
+    ("my card is 4111 1111", " 1111 1111 thanks", " 1111 1111"),
+], ids=["email", "card"])
+def test_a_value_sent_in_two_messages_is_read_across_them(first: str, second: str,
+                                                          rest: str) -> None:
+    """Read with the end of the message before it (`Segment.context`), a value cut in two is found
+    in the second message, which the span covers (the first part went in the message before)."""
+    built = build_classifier("t", {"type": "pii"})
+    alone = built.classifier.classify_sync([Segment(second, "user", 1, Stage.PROMPT)])[0]
+    joined = built.classifier.classify_sync(
+        [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
+    assert not alone.fired and joined.fired
+    assert [second[s.start:s.end] for s in joined.spans] == [rest]
+    assert built.classifier.context_turns["user"] == 1  # what makes the runner attach it
