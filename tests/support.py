@@ -245,6 +245,61 @@ def whole_reply(url: str, reply: str, prompt: str = "help me", **headers: str
     return answer.choices[0].message.content or "", answer.choices[0].finish_reason
 
 
+# -- streams of typed events (the Responses API, Anthropic's Messages API) -------------------------
+
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+
+
+@contextlib.contextmanager
+def guard_with_scripted_upstream(workdir: Path, admin_token: str
+                                 ) -> Iterator[tuple[MockUpstream, GuardServer]]:
+    """`guard serve` with the default pack in front of the stand-in model, and of the hostile
+    upstream in `scripted` mode for models named `hostile*` (its answer scripted per request in
+    `X-Hostile-Events`); `admin_token` is alice's."""
+    mock = MockUpstream(workdir)
+    hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
+                         workdir)
+    guard = GuardServer(workdir, {
+        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
+        "routes": {"hostile*": "hostile"}, "policies": str(POLICIES)},
+        env={"GUARD_ADMIN_TOKENS": f"alice:{admin_token}"})
+    try:
+        mock.start()
+        hostile.start()
+        guard.start()
+        yield mock, guard
+    finally:
+        guard.stop()
+        hostile.stop()
+        mock.stop()
+
+
+def mock_reply(text: str, **more: str) -> dict[str, str]:
+    """Headers making the stand-in model answer `text` in 5-character pieces."""
+    return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}
+
+
+def secret_header(where: str, secret: str) -> dict[str, str]:
+    """The stand-in's header putting `secret` in a tool call's arguments (JSON), or in its
+    reasoning (`X-Mock-Reasoning`)."""
+    if where == "X-Mock-Tool-Args":
+        return {where: json.dumps({"token": secret})}
+    return {where: urllib.parse.quote(f"the token is {secret}")}
+
+
+def typed_events(raw: str) -> list[dict[str, Any]]:
+    """The events of a raw SSE answer of typed events, each checked to name its type in its
+    `event:` line."""
+    found = []
+    for block in raw.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in lines:
+            event = json.loads(lines["data"])
+            assert lines.get("event") == event["type"]
+            found.append(event)
+    return found
+
+
 class EventLog:
     """An in-memory recorder of operational events (the `record_event` half of a Recorder)."""
 

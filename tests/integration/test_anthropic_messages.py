@@ -9,18 +9,23 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
 
-from tests.support import GUARD, GuardServer, MockUpstream, PortServer
+from tests.support import (
+    GuardServer,
+    MockUpstream,
+    guard_with_scripted_upstream,
+    mock_reply,
+    secret_header,
+    typed_events,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SECRET = "ghp_MsgsLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1M2N"  # a GitHub token's shape: blocked
 EMAIL = "messages.leak.4471@example.org"               # default.yaml masks it in answers
 MASKED = "[REDACTED:pii:email]"
@@ -45,42 +50,8 @@ class Servers:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    workdir = tmp_path_factory.mktemp("messages")
-    mock = MockUpstream(workdir)
-    mock.start()
-    hostile = PortServer([GUARD[0], "-m", "guard.hostile_upstream", "--mode", "scripted"],
-                         workdir)
-    hostile.start()
-    guard = GuardServer(workdir, {
-        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
-        "routes": {"hostile*": "hostile"},
-        "policies": str(POLICIES)}, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
-    yield Servers(mock, guard)
-    guard.stop()
-    hostile.stop()
-    mock.stop()
-
-
-def reply(text: str, **more: str) -> dict[str, str]:
-    return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}
-
-
-def secret_in(where: str) -> dict[str, str]:
-    if where == "X-Mock-Tool-Args":
-        return {where: json.dumps({"token": SECRET})}
-    return {where: urllib.parse.quote(f"the token is {SECRET}")}
-
-
-def events(response: httpx.Response) -> list[dict[str, Any]]:
-    found = []
-    for block in response.text.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" in lines:
-            event = json.loads(lines["data"])
-            assert lines.get("event") == event["type"]
-            found.append(event)
-    return found
+    with guard_with_scripted_upstream(tmp_path_factory.mktemp("messages"), TOKEN) as (mock, guard):
+        yield Servers(mock, guard)
 
 
 # -- allowed -------------------------------------------------------------------------------------
@@ -88,7 +59,7 @@ def events(response: httpx.Response) -> list[dict[str, Any]]:
 def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
     answer = servers.client.messages.create(
         model="claude-stand-in", max_tokens=256, system="Be brief.", messages=ASK,
-        extra_headers=reply("Run make deploy."))
+        extra_headers=mock_reply("Run make deploy."))
     assert answer.content[0].type == "text" and answer.content[0].text == "Run make deploy."
     assert answer.stop_reason == "end_turn"
     sent = servers.seen()[-1]
@@ -100,7 +71,7 @@ def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
 def test_an_allowed_stream_reaches_the_sdk_as_sent(servers: Servers) -> None:
     text = "Run make deploy, then watch the dashboard for errors."
     with servers.client.messages.stream(model="claude-stand-in", max_tokens=256, messages=ASK,
-                                        extra_headers=reply(text)) as stream:
+                                        extra_headers=mock_reply(text)) as stream:
         said = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert said == text and final.stop_reason == "end_turn"
@@ -111,7 +82,7 @@ def test_a_tool_call_with_keys_in_any_case_is_read_and_allowed(servers: Servers)
     answer = servers.raw({"messages": [*ASK, {"role": "assistant", "content": [
         {"type": "tool_use", "id": "t1", "name": "fetch", "input": {"URL": "https://x.org"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
-                                      "content": "page text"}]}]}, **reply("Fetched."))
+                                      "content": "page text"}]}]}, **mock_reply("Fetched."))
     assert answer.status_code == 200, answer.text
 
 
@@ -155,21 +126,21 @@ def test_an_image_is_refused_as_unreadable(servers: Servers) -> None:
 
 def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
     answer = servers.client.messages.create(model="claude-stand-in", max_tokens=64,
-                                            messages=ASK, extra_headers=reply(f"Use {SECRET}."))
+                                            messages=ASK, extra_headers=mock_reply(f"Use {SECRET}."))
     assert answer.stop_reason == "refusal"
     assert "MsgsLeak" not in answer.model_dump_json()
 
 
 @pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
 def test_a_secret_in_whole_thinking_or_tool_input_is_refused(servers: Servers, where: str) -> None:
-    answer = servers.raw({}, **reply("Done.", **secret_in(where)))
+    answer = servers.raw({}, **mock_reply("Done.", **secret_header(where, SECRET)))
     assert "MsgsLeak" not in answer.text and answer.json()["stop_reason"] == "refusal"
 
 
 def test_an_email_in_whole_tool_input_is_masked_in_place(servers: Servers) -> None:
     answer = servers.client.messages.create(
         model="claude-stand-in", max_tokens=64, messages=ASK,
-        extra_headers=reply("Sending.", **{"X-Mock-Tool-Args": json.dumps({"to": EMAIL})}))
+        extra_headers=mock_reply("Sending.", **{"X-Mock-Tool-Args": json.dumps({"to": EMAIL})}))
     call = answer.content[-1]
     assert call.type == "tool_use" and call.input == {"to": MASKED}
 
@@ -178,14 +149,14 @@ def test_an_email_in_whole_tool_input_is_masked_in_place(servers: Servers) -> No
 
 def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
     text = f"Sure. Use {SECRET} to deploy, then check the logs."
-    answer = servers.raw({"stream": True}, **reply(text))
+    answer = servers.raw({"stream": True}, **mock_reply(text))
     assert "ghp_" not in answer.text and "MsgsLeak" not in answer.text
-    got = events(answer)
+    got = typed_events(answer.text)
     assert [e["type"] for e in got[-3:]] == ["content_block_stop", "message_delta",
                                              "message_stop"]
     assert got[-2]["delta"]["stop_reason"] == "refusal"
     with servers.client.messages.stream(model="claude-stand-in", max_tokens=256, messages=ASK,
-                                        extra_headers=reply(text)) as stream:
+                                        extra_headers=mock_reply(text)) as stream:
         said = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert "ghp_" not in said and final.stop_reason == "refusal"
@@ -194,16 +165,16 @@ def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
 def test_an_email_in_a_stream_is_masked(servers: Servers) -> None:
     with servers.client.messages.stream(
             model="claude-stand-in", max_tokens=256, messages=ASK,
-            extra_headers=reply(f"Write to {EMAIL} for access.")) as stream:
+            extra_headers=mock_reply(f"Write to {EMAIL} for access.")) as stream:
         said = "".join(stream.text_stream)
     assert said == f"Write to {MASKED} for access."
 
 
 @pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
 def test_a_secret_in_streamed_thinking_or_tool_input_is_cut(servers: Servers, where: str) -> None:
-    answer = servers.raw({"stream": True}, **reply("Done.", **secret_in(where)))
+    answer = servers.raw({"stream": True}, **mock_reply("Done.", **secret_header(where, SECRET)))
     assert "ghp_" not in answer.text and "MsgsLeak" not in answer.text
-    assert events(answer)[-2]["delta"]["stop_reason"] == "refusal"
+    assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"
 
 
 def test_a_delta_guard_cannot_read_ends_the_stream_with_an_error(servers: Servers) -> None:
@@ -216,7 +187,7 @@ def test_a_delta_guard_cannot_read_ends_the_stream_with_an_error(servers: Server
     answer = servers.raw({"model": "hostile", "stream": True},
                          **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
     assert "MsgsLeak" not in answer.text
-    last = events(answer)[-1]
+    last = typed_events(answer.text)[-1]
     assert last["type"] == "error" and last["error"]["code"] == "upstream_protocol_error"
 
 
@@ -227,7 +198,7 @@ def test_text_a_block_opens_with_is_read(servers: Servers) -> None:
     answer = servers.raw({"model": "hostile", "stream": True},
                          **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
     assert EMAIL not in answer.text
-    assert events(answer)[0]["content_block"]["text"] == f"Mail {MASKED}."
+    assert typed_events(answer.text)[0]["content_block"]["text"] == f"Mail {MASKED}."
 
 
 # -- kill switch ---------------------------------------------------------------------------------

@@ -9,26 +9,31 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.support import GUARD, GuardServer, MockUpstream, PortServer
+from tests.support import (
+    GuardServer,
+    MockUpstream,
+    guard_with_scripted_upstream,
+    mock_reply,
+    secret_header,
+    typed_events,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SECRET = "ghp_RespLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1M"  # a GitHub token's shape: default.yaml blocks it
 EMAIL = "responses.leak.4471@example.org"           # default.yaml masks it in answers
 TOKEN = "responses-admin-token-0123456789"
 
 
 class Servers:
-    def __init__(self, mock: MockUpstream, guard: GuardServer, hostile: PortServer) -> None:
-        self.mock, self.guard, self.hostile = mock, guard, hostile
+    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
+        self.mock, self.guard = mock, guard
         self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
                                     max_retries=0)
 
@@ -42,44 +47,8 @@ class Servers:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    workdir = tmp_path_factory.mktemp("responses")
-    mock = MockUpstream(workdir)
-    mock.start()
-    hostile = PortServer([GUARD[0], "-m", "guard.hostile_upstream", "--mode", "scripted"],
-                         workdir)
-    hostile.start()
-    guard = GuardServer(workdir, {
-        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
-        "routes": {"hostile*": "hostile"},
-        "policies": str(POLICIES)}, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
-    yield Servers(mock, guard, hostile)
-    guard.stop()
-    hostile.stop()
-    mock.stop()
-
-
-def reply(text: str, **more: str) -> dict[str, str]:
-    return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}
-
-
-def secret_in(where: str) -> dict[str, str]:
-    """The stand-in's header putting SECRET in call arguments (JSON) or a reasoning summary."""
-    if where == "X-Mock-Tool-Args":
-        return {where: json.dumps({"token": SECRET})}
-    return {where: urllib.parse.quote(f"token {SECRET}")}
-
-
-def events(response: httpx.Response) -> list[dict[str, Any]]:
-    """The events of a raw SSE answer, each checked to name its type in its `event:` line."""
-    found = []
-    for block in response.text.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" in lines:
-            event = json.loads(lines["data"])
-            assert lines.get("event") == event["type"]
-            found.append(event)
-    return found
+    with guard_with_scripted_upstream(tmp_path_factory.mktemp("responses"), TOKEN) as (mock, guard):
+        yield Servers(mock, guard)
 
 
 # -- allowed -------------------------------------------------------------------------------------
@@ -87,7 +56,7 @@ def events(response: httpx.Response) -> list[dict[str, Any]]:
 def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
     answer = servers.client.responses.create(
         model="m", input="What is a reverse proxy?", instructions="Be brief.",
-        extra_headers=reply("It forwards requests to servers."))
+        extra_headers=mock_reply("It forwards requests to servers."))
     assert answer.output_text == "It forwards requests to servers."
     assert answer.status == "completed"
     sent = servers.seen()[-1]
@@ -97,7 +66,7 @@ def test_an_allowed_answer_reaches_the_sdk_whole(servers: Servers) -> None:
 def test_an_allowed_stream_reaches_the_sdk_numbered_in_order(servers: Servers) -> None:
     text = "A reverse proxy forwards each request to a server behind it."
     got = list(servers.client.responses.create(model="m", input="What is a reverse proxy?",
-                                               stream=True, extra_headers=reply(text)))
+                                               stream=True, extra_headers=mock_reply(text)))
     deltas = "".join(e.delta for e in got if e.type == "response.output_text.delta")
     assert deltas == text
     assert got[-1].type == "response.completed" and got[-1].response.output_text == text
@@ -138,7 +107,7 @@ def test_an_image_is_refused_as_unreadable(servers: Servers) -> None:
 
 def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
     answer = servers.client.responses.create(model="m", input="deploy?",
-                                             extra_headers=reply(f"Use {SECRET} to deploy."))
+                                             extra_headers=mock_reply(f"Use {SECRET} to deploy."))
     assert answer.status == "incomplete" and answer.incomplete_details is not None
     assert answer.incomplete_details.reason == "content_filter"
     assert "RespLeak" not in answer.model_dump_json() and answer.output_text
@@ -146,14 +115,14 @@ def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
 
 def test_an_email_in_a_whole_answer_is_masked(servers: Servers) -> None:
     answer = servers.client.responses.create(model="m", input="who owns it?",
-                                             extra_headers=reply(f"Write to {EMAIL} today."))
+                                             extra_headers=mock_reply(f"Write to {EMAIL} today."))
     assert answer.output_text == "Write to [REDACTED:pii:email] today."
 
 
 @pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
 def test_a_secret_in_whole_reasoning_or_call_arguments_is_refused(
         servers: Servers, where: str) -> None:
-    answer = servers.raw({"input": "deploy?"}, **reply("Done.", **secret_in(where)))
+    answer = servers.raw({"input": "deploy?"}, **mock_reply("Done.", **secret_header(where, SECRET)))
     assert "RespLeak" not in answer.text and answer.json()["status"] == "incomplete"
 
 
@@ -161,23 +130,23 @@ def test_a_secret_in_whole_reasoning_or_call_arguments_is_refused(
 
 def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
     answer = servers.raw({"input": "deploy?", "stream": True},
-                         **reply(f"Sure. Use {SECRET} to deploy, then check the logs."))
-    got = events(answer)
+                         **mock_reply(f"Sure. Use {SECRET} to deploy, then check the logs."))
+    got = typed_events(answer.text)
     assert "ghp_" not in answer.text and "RespLeak" not in answer.text
     assert got[-1]["type"] == "response.incomplete"
     assert got[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
     assert answer.headers["X-Guard-Decision"] == "allow"  # decided before the stream began
     sdk = list(servers.client.responses.create(
         model="m", input="deploy?", stream=True,
-        extra_headers=reply(f"Sure. Use {SECRET} to deploy, then check the logs.")))
+        extra_headers=mock_reply(f"Sure. Use {SECRET} to deploy, then check the logs.")))
     assert sdk[-1].type == "response.incomplete"
 
 
 def test_an_email_in_a_stream_is_masked_in_every_event_that_repeats_it(servers: Servers) -> None:
     text = f"Write to {EMAIL} for access."
-    answer = servers.raw({"input": "who?", "stream": True}, **reply(text))
+    answer = servers.raw({"input": "who?", "stream": True}, **mock_reply(text))
     assert "responses.leak" not in answer.text
-    got = events(answer)
+    got = typed_events(answer.text)
     masked = "Write to [REDACTED:pii:email] for access."
     assert "".join(e["delta"] for e in got if e["type"] == "response.output_text.delta") == masked
     by_type = {e["type"]: e for e in got}
@@ -192,9 +161,9 @@ def test_an_email_in_a_stream_is_masked_in_every_event_that_repeats_it(servers: 
 @pytest.mark.parametrize("where", ["X-Mock-Reasoning", "X-Mock-Tool-Args"])
 def test_a_secret_in_streamed_reasoning_or_arguments_is_cut(servers: Servers, where: str) -> None:
     answer = servers.raw({"input": "deploy?", "stream": True},
-                         **reply("Done.", **secret_in(where)))
+                         **mock_reply("Done.", **secret_header(where, SECRET)))
     assert "ghp_" not in answer.text and "RespLeak" not in answer.text
-    assert events(answer)[-1]["type"] == "response.incomplete"
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
 
 
 # -- an upstream that says more whole than it streamed --------------------------------------------
@@ -211,7 +180,7 @@ def test_a_secret_only_in_a_done_event_is_cut(servers: Servers) -> None:
         {"type": "response.output_text.done", **at, "text": f"All fine. {SECRET}"},
     ])
     assert "RespLeak" not in answer.text
-    assert events(answer)[-1]["type"] == "response.incomplete"
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
 
 
 def test_an_email_only_in_the_completed_response_is_masked(servers: Servers) -> None:
@@ -220,7 +189,7 @@ def test_an_email_only_in_the_completed_response_is_masked(servers: Servers) -> 
     answer = scripted(servers, [{"type": "response.completed", "response": {
         "id": "resp_1", "object": "response", "status": "completed", "output": [item]}}])
     assert "responses.leak" not in answer.text
-    assert events(answer)[0]["response"]["output"][0]["content"][0]["text"] == \
+    assert typed_events(answer.text)[0]["response"]["output"][0]["content"][0]["text"] == \
         "Mail [REDACTED:pii:email]."
 
 
@@ -228,7 +197,7 @@ def test_a_delta_of_a_type_guard_does_not_know_is_read(servers: Servers) -> None
     answer = scripted(servers, [
         {"type": "response.future_thing.delta", "output_index": 0, "delta": f"x {SECRET} y"}])
     assert "RespLeak" not in answer.text
-    assert events(answer)[-1]["type"] == "response.incomplete"
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
 
 
 # -- kill switch ---------------------------------------------------------------------------------
