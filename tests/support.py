@@ -274,6 +274,28 @@ def guard_with_scripted_upstream(workdir: Path, admin_token: str
         mock.stop()
 
 
+class RouteClient:
+    """A guarded route of `guard` in front of the stand-in `mock`: raw posts with the route's
+    defaults, and the requests the model received. Subclasses name the route and add an SDK."""
+
+    route = ""
+    defaults: Mapping[str, Any] = {}
+    headers: Mapping[str, str] = {}
+
+    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
+        self.mock, self.guard = mock, guard
+
+    def seen(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.mock.url}/_mock/requests", timeout=10) as r:
+            return list(json.loads(r.read()))
+
+    def raw(self, body: Mapping[str, Any], **headers: str) -> Any:
+        import httpx
+
+        return httpx.post(f"{self.guard.url}{self.route}", json={**self.defaults, **body},
+                          headers={**self.headers, **headers}, timeout=20)
+
+
 def mock_reply(text: str, **more: str) -> dict[str, str]:
     """Headers making the stand-in model answer `text` in 5-character pieces."""
     return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}

@@ -18,6 +18,7 @@ import pytest
 from tests.support import (
     GuardServer,
     MockUpstream,
+    RouteClient,
     guard_with_scripted_upstream,
     mock_reply,
     secret_header,
@@ -33,19 +34,15 @@ TOKEN = "messages-admin-token-0123456789"
 ASK = [{"role": "user", "content": "How do I deploy?"}]
 
 
-class Servers:
+class Servers(RouteClient):
+    route = "/v1/messages"
+    defaults = {"model": "claude-stand-in", "max_tokens": 256, "messages": ASK}
+    headers = {"anthropic-version": "2023-06-01"}
+
     def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
-        self.mock, self.guard = mock, guard
+        super().__init__(mock, guard)
         self.client = anthropic.Anthropic(base_url=guard.url, api_key="sk-ant-client",
                                           max_retries=0)
-
-    def seen(self) -> list[dict[str, Any]]:
-        return list(httpx.get(f"{self.mock.url}/_mock/requests").json())
-
-    def raw(self, body: dict[str, Any], **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.guard.url}/v1/messages", json={
-            "model": "claude-stand-in", "max_tokens": 256, "messages": ASK, **body},
-            headers={"anthropic-version": "2023-06-01", **headers}, timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 from tests.support import (
     GuardServer,
     MockUpstream,
+    RouteClient,
     guard_with_scripted_upstream,
     mock_reply,
     secret_header,
@@ -31,18 +32,14 @@ EMAIL = "responses.leak.4471@example.org"           # default.yaml masks it in a
 TOKEN = "responses-admin-token-0123456789"
 
 
-class Servers:
+class Servers(RouteClient):
+    route = "/v1/responses"
+    defaults = {"model": "m"}
+
     def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
-        self.mock, self.guard = mock, guard
+        super().__init__(mock, guard)
         self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
                                     max_retries=0)
-
-    def seen(self) -> list[dict[str, Any]]:
-        return list(httpx.get(f"{self.mock.url}/_mock/requests").json())
-
-    def raw(self, body: dict[str, Any], **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.guard.url}/v1/responses", json={"model": "m", **body},
-                          headers=headers, timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from guard.proxy.protocols.base import (
     index_of,
     list_at,
     place,
+    unread_in_messages,
 )
 from guard.proxy.protocols.openai_responses import Key, Text
 from guard.proxy.sse import encode_event
@@ -128,19 +129,9 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """Images, documents that are not plain text, and blocks of a kind guard does not read."""
-    places: list[str] = []
-    for j, block in enumerate(list_at(body, "system")):
-        places.extend(_unread_block(block, ("system", j)))
-    for i, message in enumerate(list_at(body, "messages")):
-        content = message.get("content") if isinstance(message, dict) else None
-        if content is None or isinstance(content, str):
-            continue
-        if not isinstance(content, list):
-            places.append(place(("messages", i, "content"), type(content).__name__))
-            continue
-        for j, block in enumerate(content):
-            places.extend(_unread_block(block, ("messages", i, "content", j)))
-    return places
+    places = [found for j, block in enumerate(list_at(body, "system"))
+              for found in _unread_block(block, ("system", j))]
+    return places + unread_in_messages(body, _unread_block)
 
 
 # -- answers -------------------------------------------------------------------------------------

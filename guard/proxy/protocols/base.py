@@ -161,5 +161,21 @@ def list_at(node: Any, key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def unread_in_messages(body: Json, unread_part: Callable[[Any, Path], list[str]]) -> list[str]:
+    """The places of `messages[*].content` guard cannot read: a content neither a string nor a
+    list, and what `unread_part` names of each part of a list."""
+    places: list[str] = []
+    for i, message in enumerate(list_at(body, "messages")):
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is None or isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            places.append(place(("messages", i, "content"), type(content).__name__))
+            continue
+        for j, part in enumerate(content):
+            places.extend(unread_part(part, ("messages", i, "content", j)))
+    return places
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-guard{time.time_ns():x}"

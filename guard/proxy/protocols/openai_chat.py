@@ -17,6 +17,7 @@ from guard.proxy.protocols.base import (
     index_of,
     list_at,
     place,
+    unread_in_messages,
 )
 
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
@@ -67,23 +68,16 @@ def unread(body: Json) -> list[str]:
     """Content the model receives that is not text: image, audio and file parts, and any part or
     content of a shape guard does not know (a part is text by its type, not by holding a `text`);
     and an answer asked for as audio, which guard could not read either."""
-    places: list[str] = []
-    if "audio" in list_at(body, "modalities"):  # an answer spoken: guard could not read it
-        places.append(place(("modalities",), "audio output"))
-    for i, message in enumerate(list_at(body, "messages")):
-        content = message.get("content") if isinstance(message, dict) else None
-        if content is None or isinstance(content, str):
-            continue
-        if not isinstance(content, list):
-            places.append(place(("messages", i, "content"), type(content).__name__))
-            continue
-        for j, part in enumerate(content):
-            if isinstance(part, str) or _text_key(part) is not None:
-                continue
-            kind = part.get("type") if isinstance(part, dict) else None
-            places.append(place(("messages", i, "content", j),
-                                kind if isinstance(kind, str) else type(part).__name__))
-    return places
+    spoken = "audio" in list_at(body, "modalities")  # an answer spoken: guard could not read it
+    return ([place(("modalities",), "audio output")] if spoken else []) \
+        + unread_in_messages(body, _unread_part)
+
+
+def _unread_part(part: Any, path: Path) -> list[str]:
+    if isinstance(part, str) or _text_key(part) is not None:
+        return []
+    kind = part.get("type") if isinstance(part, dict) else None
+    return [place(path, kind if isinstance(kind, str) else type(part).__name__)]
 
 
 # An answer's text fields, in a whole message and in a stream's delta alike: its content, the
