@@ -13,7 +13,9 @@ The key hashes the original text rather than the normalised one: spans are posit
 original text, and normalisation is a function of it, so equal originals always share an entry
 while two different spellings of the same words (whose spans differ) never do.
 
-Redis is best-effort: a Redis that is slow or down makes look-ups miss, never fail.
+Redis is best-effort: a Redis that is slow or down makes look-ups miss, never fail. Each failed
+read or write is counted (`on_error`, which the runner turns into
+`guard_classifier_cache_errors_total`) and logged as a warning at most once a minute.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = structlog.get_logger("guard.classify.cache")
+WARN_EVERY_S = 60.0  # a Redis outage is logged once a minute, not once per request
 
 RowKey = tuple[tuple[str, str], ...]  # (instance name, config hash) of each classifier, in order
 Row = tuple[int, tuple[Verdict, ...]]  # a segment's position and each classifier's verdict there
@@ -130,6 +134,9 @@ class VerdictCache:
         self.ttl_s = ttl_s
         self.redis_timeout_s = redis_timeout_s
         self.prefix = prefix
+        self.on_error: Callable[[str], None] | None = None  # told "read" or "write" per failure
+        self._failed = 0                 # failures since the last warning
+        self._warned_at = -WARN_EVERY_S
         self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...]], Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
@@ -173,7 +180,7 @@ class VerdictCache:
             async with asyncio.timeout(self.redis_timeout_s):
                 blobs = await self.redis.mget(list(keys))
         except Exception as exc:  # best-effort: a Redis outage is a cache miss
-            log.debug("verdict cache read failed", error=type(exc).__name__)
+            self._failure("read", exc)
             return {}
         found: dict[str, Verdict] = {}
         for key, blob in zip(keys, blobs, strict=True):
@@ -205,7 +212,18 @@ class VerdictCache:
                     pipe.set(key, blob, ex=self.ttl_s)
                 await pipe.execute()
         except Exception as exc:  # best-effort, like reads
-            log.debug("verdict cache write failed", error=type(exc).__name__)
+            self._failure("write", exc)
+
+    def _failure(self, op: str, exc: Exception) -> None:
+        if self.on_error is not None:
+            self.on_error(op)
+        self._failed += 1
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY_S:
+            log.warning("verdict_cache_unavailable", op=op, error=type(exc).__name__,
+                        failures=self._failed, detail="the shared verdict cache is missed "
+                        "(classifiers run instead) until Redis answers again")
+            self._warned_at, self._failed = now, 0
 
     async def aclose(self) -> None:
         """Wait for pending Redis writes (the Redis client itself belongs to the caller)."""

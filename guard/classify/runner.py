@@ -56,6 +56,8 @@ class ClassifierRunner:
     def __init__(self, metrics: Metrics, cache: VerdictCache | None = None) -> None:
         self.metrics = metrics
         self.cache = cache
+        if cache is not None:
+            cache.on_error = lambda op: metrics.classifier_cache_errors.labels(op).inc()
         self._histograms: dict[tuple[str, Stage], Histogram] = {}
         self._counters: dict[tuple[str, str], Counter] = {}
 

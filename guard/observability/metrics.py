@@ -109,6 +109,13 @@ class Metrics:
             "guard_classifier_cache_total", "Verdict cache look-ups by result (hit, miss).",
             ["classifier", "result"], registry=r,
         )
+        self.classifier_cache_errors = Counter(
+            "guard_classifier_cache_errors_total",
+            "Shared (Redis) verdict cache reads and writes that failed (op: read, write); each is "
+            "a miss, and the classifiers run instead.", ["op"], registry=r,
+        )
+        for op in ("read", "write"):  # at 0 from the start: the first failure shows as a rise
+            self.classifier_cache_errors.labels(op)
         self.classifier_cache_texts = Gauge(
             "guard_classifier_cache_texts",
             "Texts the in-process verdict cache holds (at most cache.max_entries).",

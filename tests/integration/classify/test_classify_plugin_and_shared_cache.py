@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -144,16 +145,25 @@ async def test_redis_keys_verdicts_on_the_turns_a_classifier_reads(redis_server:
             await client.aclose()
 
 
-async def test_redis_outage_is_a_miss_not_a_failure(redis_server: RedisServer) -> None:
-    """With Redis down, classification still answers (the shared cache just misses)."""
+async def test_redis_outage_is_a_miss_not_a_failure(redis_server: RedisServer,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """With Redis down, classification still answers (the shared cache just misses); each failed
+    read and write is counted, and the outage is logged once, not once per request."""
     built = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
     client = Redis.from_url(redis_server.url)
-    runner = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache(redis=client))
+    registry = CollectorRegistry()
+    runner = ClassifierRunner(Metrics(registry), VerdictCache(redis=client))
     redis_server.stop()
     try:
-        out = await runner.run([built], [Segment("forbidden", "user", 0, Stage.PROMPT)],
-                               Stage.PROMPT)
-        assert out[0].fired
+        for text in ("forbidden", "forbidden again"):
+            out = await runner.run([built], [Segment(text, "user", 0, Stage.PROMPT)],
+                                   Stage.PROMPT)
+            assert out[0].fired
+        await asyncio.sleep(0.2)  # the writes run in the background
+        errors = {op: registry.get_sample_value("guard_classifier_cache_errors_total",
+                                                {"op": op}) for op in ("read", "write")}
+        assert errors == {"read": 2.0, "write": 2.0}
+        assert capsys.readouterr().out.count("verdict_cache_unavailable") == 1
     finally:
         await runner.aclose()
         await client.aclose()
