@@ -69,6 +69,7 @@ class Breaker:
         self._tripped_until: dict[tuple[str, str], float] = {}
         self._worker: asyncio.Task[None] | None = None
         self._dropped = 0
+        self._local_since: float | None = None  # when Redis was found unreachable, if it is
 
     def observe(self, ctx: GuardContext, decision: Decision) -> None:
         """Note one decision. Never blocks, never raises; counting happens in the background."""
@@ -127,7 +128,14 @@ class Breaker:
             try:
                 counts = await self._count_shared(groups)
             except (RedisError, OSError) as exc:
-                log.warning("breaker_redis_unreachable_counting_locally", error=str(exc))
+                if self._local_since is None:  # once per outage, not once per batch
+                    self._local_since = self._clock()
+                    log.warning("breaker_redis_unreachable_counting_locally", error=str(exc))
+            else:
+                if self._local_since is not None:
+                    log.info("breaker_counting_fleet_wide_again",
+                             after_s=round(self._clock() - self._local_since, 1))
+                    self._local_since = None
         if counts is None:
             counts = self._count_local(groups)
         for key, count in counts.items():

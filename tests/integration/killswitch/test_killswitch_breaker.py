@@ -113,10 +113,11 @@ async def test_breaker_counts_fleet_wide_through_redis(
 
 
 async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Redis down: a burst on A still trips A's breaker, which enforces the switch at once; once
-    Redis is back the switch is written there and B enforces it too."""
+    Redis is back the switch is written there and B enforces it too. The outage is logged once,
+    however many batches were counted locally, and its end once."""
     rule = BreakerRule(name="injection-burst", action="block", label="prompt_injection",
                        model="gpt-*", threshold=5, window_s=10, scope="model:{model}",
                        mode="block", duration_s=30.0)
@@ -133,8 +134,9 @@ async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
         made.append((service, breaker, registry))
     (a, breaker_a, registry_a), (b, breaker_b, _) = made
     redis_server.stop()
-    for _ in range(5):
+    for _ in range(5):  # one batch each
         breaker_a.observe(ctx(), decision(Action.BLOCK))
+        await asyncio.sleep(0.05)
     await eventually(lambda: a.check(ctx()) is not None, within=5.0)
     assert b.check(ctx()) is None
     assert registry_a.get_sample_value("guard_breaker_trips_total",
@@ -142,5 +144,14 @@ async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
     redis_server.start()
     await eventually(lambda: b.check(ctx()) is not None, within=5.0)
     assert a.check(ctx()) == b.check(ctx())
+    breaker_a.observe(ctx(), decision(Action.BLOCK))
+    said: list[str] = []
+
+    def logged() -> bool:
+        said.append(capsys.readouterr().out)
+        return "breaker_counting_fleet_wide_again" in "".join(said)
+
+    await eventually(logged, within=5.0)
+    assert "".join(said).count("breaker_redis_unreachable_counting_locally") == 1
     for closer in (breaker_a, breaker_b, a, b):
         await closer.aclose()
