@@ -133,25 +133,27 @@ async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
         await breaker.start()
         made.append((service, breaker, registry))
     (a, breaker_a, registry_a), (b, breaker_b, _) = made
-    redis_server.stop()
-    for _ in range(5):  # one batch each
+    try:
+        redis_server.stop()
+        for _ in range(5):  # one batch each
+            breaker_a.observe(ctx(), decision(Action.BLOCK))
+            await asyncio.sleep(0.05)
+        await eventually(lambda: a.check(ctx()) is not None, within=5.0)
+        assert b.check(ctx()) is None
+        assert registry_a.get_sample_value("guard_breaker_trips_total",
+                                           {"breaker": "injection-burst"}) == 1
+        redis_server.start()
+        await eventually(lambda: b.check(ctx()) is not None, within=5.0)
+        assert a.check(ctx()) == b.check(ctx())
         breaker_a.observe(ctx(), decision(Action.BLOCK))
-        await asyncio.sleep(0.05)
-    await eventually(lambda: a.check(ctx()) is not None, within=5.0)
-    assert b.check(ctx()) is None
-    assert registry_a.get_sample_value("guard_breaker_trips_total",
-                                       {"breaker": "injection-burst"}) == 1
-    redis_server.start()
-    await eventually(lambda: b.check(ctx()) is not None, within=5.0)
-    assert a.check(ctx()) == b.check(ctx())
-    breaker_a.observe(ctx(), decision(Action.BLOCK))
-    said: list[str] = []
+        said: list[str] = []
 
-    def logged() -> bool:
-        said.append(capsys.readouterr().out)
-        return "breaker_counting_fleet_wide_again" in "".join(said)
+        def logged() -> bool:
+            said.append(capsys.readouterr().out)
+            return "breaker_counting_fleet_wide_again" in "".join(said)
 
-    await eventually(logged, within=5.0)
-    assert "".join(said).count("breaker_redis_unreachable_counting_locally") == 1
-    for closer in (breaker_a, breaker_b, a, b):
-        await closer.aclose()
+        await eventually(logged, within=5.0)
+        assert "".join(said).count("breaker_redis_unreachable_counting_locally") == 1
+    finally:
+        for closer in (breaker_a, breaker_b, a, b):
+            await closer.aclose()
