@@ -36,8 +36,9 @@ class Finding:
 
 
 # The context a classifier that `joins_turns` asks the runner for (`context_turns`): the prompt
-# segment before each one, of its role.
-TURN_BEFORE = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 1)
+# segments before each one, of its role. A value cut in up to this many pieces plus one is read
+# whole (only the last `max_match_chars` of them count).
+JOINED_TURNS = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 8)
 
 
 class LocalClassifier:
@@ -57,8 +58,8 @@ class LocalClassifier:
                      holds back an encoded run until it ends (`reads_encoded_runs`).
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
-    joins_turns:     also read each prompt segment joined to the one before it of its role, for
-                     values split across two messages or two text parts (`_across`).
+    joins_turns:     also read each prompt segment joined to the ones before it of its role,
+                     for values split across messages or text parts (`_across`, JOINED_TURNS).
     """
 
     category: str = ""
@@ -141,16 +142,24 @@ class LocalClassifier:
 
 
     def _across(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
-        """Findings that span the end of the segment before this one (of its role) and the start
-        of this one: a value sent in two messages, or two text parts of one. Each spans this
-        segment's part of it (the earlier part was sent before: a rule can block, not mask it)."""
+        """Findings that span the end of the segments before this one (of its role, joined) and
+        the start of this one: a value sent in pieces, in messages or text parts. Each spans this
+        segment's part of it (the earlier parts were sent before: a rule can block, not mask
+        them)."""
         reach = self.max_match_chars or JOIN_CHARS
-        head, tail = segment.context[-1][-reach:], segment.text[:reach]
-        norm = self._normalized(head + tail)
-        for f in self.scan(norm, segment):
-            start, end = norm.original_span(f.start, f.end)
-            if start < len(head) < end:
-                yield f, Span(0, end - len(head), f.label)
+        tail = segment.text[:reach]
+        # joined from each earlier segment on: a value starts where a segment starts as well as
+        # inside one, and the segment before must not run into its first word ("isghp_...")
+        heads = dict.fromkeys("".join(segment.context[k:])[-reach:]
+                              for k in range(len(segment.context)))
+        seen: set[tuple[int, str]] = set()
+        for head in heads:
+            norm = self._normalized(head + tail)
+            for f in self.scan(norm, segment):
+                start, end = norm.original_span(f.start, f.end)
+                if start < len(head) < end and (end - len(head), f.label) not in seen:
+                    seen.add((end - len(head), f.label))
+                    yield f, Span(0, end - len(head), f.label)
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

@@ -120,20 +120,24 @@ def test_gzip_bodies_are_read_decoded_and_sent_on_decoded(guards: dict[str, Any]
     assert response.json()["error"]["code"] == "invalid_content_encoding"
 
 
-@pytest.mark.parametrize("sent", ["messages", "parts"])
-def test_a_key_cut_in_two_is_read_whole(guards: dict[str, Any], sent: str) -> None:
-    """The model reads two user messages, or two text parts of one, side by side: a key cut in
-    two across them is blocked as the whole key is, and does not reach the model."""
+@pytest.mark.parametrize("sent", ["messages", "parts", "nine messages"])
+def test_a_key_cut_in_pieces_is_read_whole(guards: dict[str, Any], sent: str) -> None:
+    """The model reads user messages, or text parts of one, side by side: a key cut in two
+    across them, or in eight pieces after a message naming it, is blocked as the whole key is,
+    and does not reach the model."""
     first, second = f"my token is {SECRET[:19]}", f"{SECRET[19:]} thanks"
     messages: list[Any] = (
         [{"role": "user", "content": first}, {"role": "user", "content": second}]
         if sent == "messages" else
         [{"role": "user", "content": [{"type": "text", "text": first},
-                                      {"type": "text", "text": second}]}])
+                                      {"type": "text", "text": second}]}]
+        if sent == "parts" else
+        [{"role": "user", "content": piece} for piece in (
+            "my token is", *(SECRET[i:i + 6] for i in range(0, len(SECRET), 6)))])
     with pytest.raises(openai.BadRequestError) as caught:
         client(guards["refuse"]).chat.completions.create(model="m", messages=messages)
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-    assert not any(SECRET[19:] in str(b) for b in received(guards["mock"]))
+    assert not any(SECRET[-6:] in str(b) for b in received(guards["mock"]))
 
 
 def test_an_address_cut_in_two_is_read_whole(guards: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.base import TURN_BEFORE, Finding, LocalClassifier
+from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet, is_word_char
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -127,9 +127,9 @@ class PiiClassifier(LocalClassifier):
     """Finds personal data with format checks (see module docstring)."""
 
     category = "pii"
-    # an address or a number sent in two messages (or two text parts) is read across the two
+    # an address or a number sent in pieces (messages, or text parts) is read across them
     joins_turns = True
-    context_turns = TURN_BEFORE
+    context_turns = JOINED_TURNS
 
     def __init__(self, name: str, config: PiiConfig, *, normalize: bool = True) -> None:
         # The longest e-mail address is 254 characters; everything else is far shorter.

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.base import TURN_BEFORE, Finding, LocalClassifier
+from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -93,10 +93,10 @@ class SecretsClassifier(LocalClassifier):
 
     category = "secret"
     accents = True  # keys are ASCII: "ǵh́ṕ_..." is "ghp_..." with an accent on each letter
-    # a key sent in two messages (or two text parts) is read across the two: each prompt segment
-    # is read with the end of the one before it of its role
+    # a key sent in pieces (messages, or text parts) is read across them: each prompt segment
+    # is also read joined to the ones before it of its role
     joins_turns = True
-    context_turns = TURN_BEFORE
+    context_turns = JOINED_TURNS
 
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most

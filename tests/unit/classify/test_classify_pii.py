@@ -122,4 +122,4 @@ def test_a_value_sent_in_two_messages_is_read_across_them(first: str, second: st
         [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
     assert not alone.fired and joined.fired
     assert [second[s.start:s.end] for s in joined.spans] == [rest]
-    assert built.classifier.context_turns["user"] == 1  # what makes the runner attach it
+    assert built.classifier.context_turns["user"] == 8  # what makes the runner attach it

@@ -94,7 +94,22 @@ def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
         [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
     assert not alone.fired and joined.fired
     assert [second[s.start:s.end] for s in joined.spans] == [key[17:]]
-    assert built.classifier.context_turns["user"] == 1  # what makes the runner attach it
+    assert built.classifier.context_turns["user"] == 8  # what makes the runner attach it
+
+
+def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
+    """Each piece read with the eight before it: the last finds the key, and its span covers
+    the last piece."""
+    built = build_classifier("t", {"type": "secrets"})
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    pieces = [key[i:i + 5] for i in range(0, len(key), 5)]
+    assert len(pieces) == 8
+    pieces = ["my token is", *pieces]
+    verdicts = built.classifier.classify_sync(
+        [Segment(p, "user", i, Stage.PROMPT, tuple(pieces[max(0, i - 8):i]))
+         for i, p in enumerate(pieces)])
+    assert [v.fired for v in verdicts] == [False] * 8 + [True]
+    assert [pieces[-1][s.start:s.end] for s in verdicts[-1].spans] == [pieces[-1]]
 
 
 def test_homoglyph_token_is_found() -> None:
