@@ -38,20 +38,21 @@ class SSEEvent:
 
     @property
     def unreadable(self) -> bool:
-        """Data that a lenient client reads as JSON and guard (orjson, which is strict) does not:
-        NaN, Infinity, a lone surrogate. Python's json module, which the openai SDK uses, reads
-        them."""
+        """Data that a client reads as JSON and guard does not read: JSON that is not an object
+        (an array of events, which the SDKs parse item by item), or JSON that only a lenient
+        parser reads (NaN, Infinity, a lone surrogate: Python's json module, which the SDKs use,
+        reads them; orjson, which is strict, does not)."""
         if self.data is None or self.done:
             return False
         try:
-            orjson.loads(self.data)
+            value = orjson.loads(self.data)
         except orjson.JSONDecodeError:
             try:
                 json.loads(self.data)
             except ValueError:
                 return False  # no client reads it either
             return True
-        return False
+        return not isinstance(value, dict)
 
     def json(self) -> dict[str, object] | None:
         """The data as a JSON object, or None when it is absent, `[DONE]` or not a JSON object."""

@@ -25,13 +25,14 @@ from guard.proxy.protocols.base import (
     Json,
     Path,
     Slot,
+    bad_type_or_index,
     index_of,
     list_at,
     place,
+    typed_event,
     unread_in_messages,
 )
 from guard.proxy.protocols.openai_responses import Key, Text
-from guard.proxy.sse import encode_event
 
 ROUTE = "/v1/messages"
 # A block's text, by block type: the key holding it and its kind.
@@ -177,7 +178,10 @@ def delta_key(event: Json) -> tuple[Key, str] | None:
 
 def unreadable(event: Json) -> bool:
     """A block delta guard cannot read: text in another shape, or a delta of a type it does not
-    know (a client may show it)."""
+    know (a client may show it); or an event a client would read otherwise than guard
+    (`bad_type_or_index`)."""
+    if bad_type_or_index(event):
+        return True
     if event.get("type") != "content_block_delta":
         return False
     delta = event.get("delta")
@@ -227,7 +231,7 @@ def stream_delta(event: Json) -> list[Delta]:
 
 
 def encode(event: Json) -> bytes:
-    return b"event: " + str(event.get("type")).encode() + b"\n" + encode_event(event)
+    return typed_event(event)
 
 
 def ending(open_blocks: list[int]) -> list[Json]:

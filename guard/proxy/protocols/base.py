@@ -177,5 +177,37 @@ def unread_in_messages(body: Json, unread_part: Callable[[Any, Path], list[str]]
     return places
 
 
+def typed_event(event: Json) -> bytes:
+    """One event as the Responses and Messages APIs stream it: an `event:` line naming its
+    `type`, then its data. A type that is not one line of text gets no `event:` line: written
+    there, a line break would start an event of the upstream's making."""
+    kind = event.get("type")
+    name = kind.encode() if isinstance(kind, str) and one_line(kind) else b""
+    return (b"event: " + name + b"\n" if name else b"") + encode_event(event)
+
+
+def one_line(text: str) -> bool:
+    return "\n" not in text and "\r" not in text
+
+
+INDEX_KEYS = ("index", "output_index", "content_index", "summary_index")
+
+
+def bad_type_or_index(event: Json) -> bool:
+    """A typed event whose `type` is not one line, or whose index is not a small non-negative
+    integer: a client would read it otherwise than guard (Python reads `content[-1]` as the last
+    block), so it is refused."""
+    kind = event.get("type")
+    if isinstance(kind, str) and not one_line(kind):
+        return True
+    return any(key in event and not small_index(event[key]) for key in INDEX_KEYS)
+
+
+def small_index(value: Any) -> bool:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return isinstance(value, int) and 0 <= value < MAX_INDEX
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-guard{time.time_ns():x}"

@@ -18,9 +18,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from guard.proxy.protocols.base import Delta, Dialect, Json, Path, Slot, index_of, list_at, place
+from guard.proxy.protocols.base import (
+    Delta,
+    Dialect,
+    Json,
+    Path,
+    Slot,
+    bad_type_or_index,
+    index_of,
+    list_at,
+    place,
+    typed_event,
+)
 from guard.proxy.protocols.openai_chat import TEXT_PARTS
-from guard.proxy.sse import encode_event
 
 ROUTE = "/v1/responses"
 ROLE_OF_MESSAGE = {"system": "system", "developer": "system", "assistant": "assistant"}
@@ -261,8 +271,10 @@ def delta_key(event: Json) -> tuple[Key, str] | None:
 
 
 def unreadable(event: Json) -> bool:
-    """A text delta whose text is in a shape guard cannot read (a client may show it)."""
-    return event.get("type") in DELTAS and not isinstance(event.get("delta"), str | None)
+    """A text delta whose text is in a shape guard cannot read (a client may show it), or an
+    event a client would read otherwise than guard (`bad_type_or_index`)."""
+    return bad_type_or_index(event) or (
+        event.get("type") in DELTAS and not isinstance(event.get("delta"), str | None))
 
 
 def output_index(event: Json) -> int:
@@ -302,9 +314,9 @@ def stream_deltas(event: Json) -> list[Delta]:
 
 
 def encode(event: Json, sequence: int) -> bytes:
-    """One typed event as the Responses API streams it: an `event:` line naming its type."""
+    """One typed event as the Responses API streams it, numbered."""
     event["sequence_number"] = sequence
-    return b"event: " + str(event.get("type")).encode() + b"\n" + encode_event(event)
+    return typed_event(event)
 
 
 def refusal_events(model: str, text: str) -> bytes:
@@ -333,7 +345,7 @@ def error_event(message: str, code: str, sequence: int = 0) -> bytes:
     """A stream's end by error: the Responses API's `error` event; its `error` object also
     makes the openai SDK raise, as it does for the other APIs."""
     error = {"message": message, "type": "server_error", "param": None, "code": code}
-    return encode({"type": "error", **error, "error": error}, sequence)
+    return encode({**error, "type": "error", "error": error}, sequence)
 
 
 RESPONSES = Dialect(

@@ -180,3 +180,44 @@ async def test_the_redacted_answers_logprobs_are_dropped() -> None:
             event.data = orjson.dumps(body).decode()
     raw, _, _ = await run(events, insp)
     assert EMAIL.encode() not in raw
+
+
+INJECTED = ('response.x\ndata: {"type":"response.output_text.delta","output_index":0,'
+            f'"content_index":0,"delta":"token {SECRET}"}}\n\nevent: y')
+
+
+@pytest.mark.parametrize("event", [
+    {"type": INJECTED},
+    {"type": "content_block_delta\rdata: x", "index": 0},
+    {"type": "content_block_delta", "index": -1, "delta": {"type": "text_delta", "text": "x"}},
+    {"type": "response.output_text.delta", "output_index": 0, "content_index": 200,
+     "delta": "x"},
+    {"type": "response.output_text.delta", "output_index": "1", "content_index": 0,
+     "delta": "x"},
+], ids=["newline", "carriage-return", "negative", "huge", "string"])
+@pytest.mark.parametrize("api", GUARDS)
+async def test_an_event_a_client_reads_otherwise_ends_the_stream(event: dict[str, Any],
+                                                                 api: str) -> None:
+    """A type that is not one line (written into guard's `event:` line it would start an event
+    of the upstream's making), or an index a client reads otherwise (Python's `content[-1]` is
+    the last block): the stream ends, nothing of it passes."""
+    raw = parse_event(b"event: x\ndata: " + orjson.dumps(event) + b"\n\n")
+    with pytest.raises(UpstreamError):
+        await run([raw], inspector(), api)
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_an_array_of_events_in_one_data_line_ends_the_stream(api: str) -> None:
+    """The SDKs read a JSON array item by item: guard, which reads objects, refuses it."""
+    raw = parse_event(b"data: " + orjson.dumps([{"type": "response.output_text.delta",
+                                                 "delta": SECRET}]) + b"\n\n")
+    with pytest.raises(UpstreamError):
+        await run([raw], inspector(), api)
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_guards_own_error_event_is_typed_error(api: str) -> None:
+    dialect, kind = GUARDS[api]
+    guard = kind(dialect, inspector(), CTX, ListRecorder())
+    [event] = [orjson.loads(e.data or "") for e in SSEParser().feed(guard.error("m", "c"))]
+    assert event["type"] == "error" and event["error"]["code"] == "c"
