@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
-from guard.proxy.protocols.base import Json, get_path, index_of, new_id, set_path
+from guard.proxy.protocols.base import Json, Path, get_path, index_of, new_id, set_path
 from guard.proxy.protocols.openai_responses import Key, Text
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, StreamGuard, to_end
@@ -46,11 +46,13 @@ Closes = Callable[[Key], bool]
 @dataclass(frozen=True, slots=True)
 class Reader:
     """Where a dialect's events hold text: a delta's channel and text, the texts an event
-    carries whole, and whether an event holds text in a shape guard cannot read."""
+    carries whole, whether an event holds text in a shape guard cannot read, and the texts an
+    event opens an item, a part or a block with (which later deltas extend)."""
 
     delta_key: Callable[[Json], tuple[Key, str] | None]
     whole_texts: Callable[[Json], list[tuple[Key, Text]] | None]
     unreadable: Callable[[Json], bool]
+    opening_texts: Callable[[Json], list[tuple[Key, Path, Json]]]
 
 
 @dataclass(slots=True)
@@ -107,10 +109,22 @@ class EventStreamGuard(StreamGuard):
         found = self.reader.delta_key(body)
         if found is not None:
             return await self._delta(body, *found)
+        opening = self.reader.opening_texts(body)
+        for _, path, _ in opening:  # sent as deltas of their own, once read
+            set_path(body, path, "")
         whole = self.reader.whole_texts(body) or []
         closes = self.closes(body)
         out = await self._whole(body, whole, closes) if whole or closes else b""
-        return out if self.cut else out + self.encode(body)
+        if self.cut:
+            return out
+        out += self.encode(body)
+        for key, _, frame in opening:
+            found = self.reader.delta_key(frame)
+            assert found is not None  # the reader built it as a delta of `key`
+            out += await self._delta(frame, key, found[1])
+            if self.cut:
+                break
+        return out
 
     # -- deltas --------------------------------------------------------------------------------
 
@@ -212,7 +226,8 @@ class ResponsesStreamGuard(EventStreamGuard):
     `content_filter`); every event sent is numbered again (`sequence_number`), as held pieces
     are re-sent split or joined and other events may go out before them."""
 
-    reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable)
+    reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable,
+                    responses.opening_texts)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -262,11 +277,13 @@ class MessagesStreamGuard(EventStreamGuard):
     """Anthropic's Messages API: a cut closes the open blocks and stops the message for
     `refusal`."""
 
-    reader = Reader(messages.delta_key, messages.whole_texts, messages.unreadable)
+    reader = Reader(messages.delta_key, messages.whole_texts, messages.unreadable,
+                    messages.opening_texts)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open: dict[int, bool] = {}   # block index -> opened and not closed, as sent
+        self._started = False              # a message_start sent
 
     def closes(self, event: Json) -> Closes | None:
         closed = messages.closes(event)
@@ -280,14 +297,21 @@ class MessagesStreamGuard(EventStreamGuard):
         return messages.with_text(frame, text)
 
     def stop(self) -> bytes:
+        """End the stream now, held text dropped: the open blocks closed and the message stopped
+        for `refusal` (after a `message_start`, if the client has not had one: the SDKs need
+        it)."""
         self.cut = True
         still = [i for i, is_open in sorted(self._open.items()) if is_open]
-        return b"".join(self.encode(event) for event in messages.ending(still))
+        started = [] if self._started else [{"type": "message_start", "message": {
+            **messages.completion(new_id("msg"), self.ctx.model, "", "refusal"),
+            "content": [], "stop_reason": None}}]
+        return b"".join(self.encode(event) for event in [*started, *messages.ending(still)])
 
     def encode(self, event: Json) -> bytes:
         kind = event.get("type")  # the blocks the client saw opened and not yet closed
         if kind in ("content_block_start", "content_block_stop"):
             self._open[index_of(event, 0)] = kind == "content_block_start"
+        self._started = self._started or kind == "message_start"
         return messages.encode(event)
 
 

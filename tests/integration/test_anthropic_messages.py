@@ -181,21 +181,66 @@ def test_a_delta_guard_cannot_read_ends_the_stream_with_an_error(servers: Server
                "content_block": {"type": "text", "text": ""}},
               {"type": "content_block_delta", "index": 0,
                "delta": {"type": "shiny_new_delta", "words": f"say {SECRET}"}}]
-    answer = servers.raw({"model": "hostile", "stream": True},
-                         **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+    answer = hostile(servers, script)
     assert "MsgsLeak" not in answer.text
     last = typed_events(answer.text)[-1]
     assert last["type"] == "error" and last["error"]["code"] == "upstream_protocol_error"
 
 
-def test_text_a_block_opens_with_is_read(servers: Servers) -> None:
-    script = [{"type": "content_block_start", "index": 0,
-               "content_block": {"type": "text", "text": f"Mail {EMAIL}."}},
-              {"type": "content_block_stop", "index": 0}]
-    answer = servers.raw({"model": "hostile", "stream": True},
-                         **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
-    assert EMAIL not in answer.text
-    assert typed_events(answer.text)[0]["content_block"]["text"] == f"Mail {MASKED}."
+def hostile(servers: Servers, script: list[dict[str, Any]]) -> httpx.Response:
+    return servers.raw({"model": "hostile", "stream": True},
+                       **{"X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+
+
+def test_text_a_block_opens_with_is_read_with_the_deltas_that_extend_it(servers: Servers) -> None:
+    """A client joins a block's opening text and its deltas: guard reads them as one text,
+    sending the opening text as the block's first delta once read."""
+    answer = hostile(servers, [
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "text", "text": f"Mail {EMAIL[:10]}"}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "text_delta", "text": f"{EMAIL[10:]} today."}},
+        {"type": "content_block_stop", "index": 0}])
+    got = typed_events(answer.text)
+    assert EMAIL[:10] not in answer.text
+    assert got[0]["content_block"]["text"] == ""
+    assert "".join(e["delta"]["text"] for e in got if e["type"] == "content_block_delta") \
+        == f"Mail {MASKED} today."
+
+
+@pytest.mark.parametrize("opening", ["content_block_start", "message_start"])
+def test_a_key_split_between_an_opening_and_a_delta_is_cut(servers: Servers,
+                                                           opening: str) -> None:
+    block = {"type": "text", "text": f"key {SECRET[:20]}"}
+    message = {"id": "m", "type": "message", "role": "assistant", "content": []}
+    opened = ([{"type": "message_start", "message": {**message, "content": [block]}}]
+              if opening == "message_start" else
+              [{"type": "message_start", "message": message},
+               {"type": "content_block_start", "index": 0, "content_block": block}])
+    answer = hostile(servers, [*opened, {"type": "content_block_delta", "index": 0,
+                                         "delta": {"type": "text_delta", "text": SECRET[20:]}}])
+    assert "ghp_" not in answer.text and SECRET[20:] not in answer.text
+    got = typed_events(answer.text)
+    assert got[0]["type"] == "message_start"  # what the SDKs need before anything else
+    assert got[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_a_cut_before_the_message_starts_still_starts_it(servers: Servers) -> None:
+    """The anthropic SDK needs a message_start first: a cut on the first event sends one."""
+    answer = hostile(servers, [{"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant",
+        "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {"k": SECRET}}]}}])
+    got = typed_events(answer.text)
+    assert "MsgsLeak" not in answer.text
+    assert [e["type"] for e in got] == ["message_start", "message_delta", "message_stop"]
+    with servers.client.messages.stream(model="hostile", max_tokens=64, messages=ASK, extra_headers={
+            "X-Hostile-Events": urllib.parse.quote(json.dumps([{"type": "message_start",
+                                                                "message": {
+                "id": "m", "type": "message", "role": "assistant", "content": [
+                    {"type": "tool_use", "id": "t", "name": "f", "input": {"k": SECRET}}]}}]))
+            }) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "refusal"
 
 
 # -- kill switch ---------------------------------------------------------------------------------

@@ -222,3 +222,26 @@ def test_an_answer_run_in_the_background_is_refused(servers: Servers) -> None:
     answer = servers.raw({"input": "hi", "background": True})
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"
     assert httpx.get(f"{servers.guard.url}/v1/responses/resp_1").status_code == 404
+
+
+@pytest.mark.parametrize("opening", ["part", "item", "arguments"])
+def test_a_key_split_between_an_opening_and_a_delta_is_cut(servers: Servers,
+                                                           opening: str) -> None:
+    """A client joins the text a part or an item opens with and the deltas that extend it: guard
+    reads them as one text."""
+    at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "text": f"key {SECRET[:20]}", "annotations": []}
+    first = {
+        "part": {"type": "response.content_part.added", **at, "part": part},
+        "item": {"type": "response.output_item.added", "output_index": 0, "item": {
+            "type": "message", "id": "msg_1", "role": "assistant", "content": [part]}},
+        "arguments": {"type": "response.output_item.added", "output_index": 0, "item": {
+            "type": "function_call", "id": "fc_1", "call_id": "c", "name": "f",
+            "arguments": f'{{"k": "{SECRET[:20]}'}},
+    }[opening]
+    rest = ({"type": "response.function_call_arguments.delta", "item_id": "fc_1",
+             "output_index": 0, "delta": f'{SECRET[20:]}"}}'} if opening == "arguments" else
+            {"type": "response.output_text.delta", **at, "delta": SECRET[20:]})
+    answer = scripted(servers, [first, rest])
+    assert "ghp_" not in answer.text and SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"

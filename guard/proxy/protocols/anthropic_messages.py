@@ -208,6 +208,24 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     return None
 
 
+def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
+    """Texts an event opens a block with (`content_block_start`, `message_start`), which later
+    deltas extend (a client joins them): each with its channel, its place in the event, and the
+    delta event that would have carried it. Guard reads them as the first delta of their text."""
+    kind = event.get("type")
+    if kind == "content_block_start":
+        index = index_of(event, 0)
+        found = [(index, t) for t in block_texts(event.get("content_block"), ("content_block",),
+                                                 "assistant")]
+    elif kind == "message_start" and isinstance(event.get("message"), dict):
+        found = list(content_texts(event["message"].get("content"), ("message", "content")))
+    else:
+        return []
+    return [((0, index, t.kind), t.path, {"type": "content_block_delta", "index": index,
+                                          "delta": {"type": f"{t.kind}_delta", t.kind: t.text}})
+            for index, t in found if t.text and t.kind in ("text", "thinking")]
+
+
 def closes(event: Json) -> int | bool | None:
     """What an event closes: a block (its index), the whole message (True), or nothing."""
     kind = event.get("type")

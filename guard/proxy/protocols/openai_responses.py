@@ -308,6 +308,45 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     return None
 
 
+# The delta event that extends a text of each kind, and the index naming its part.
+DELTA_OF = {
+    "text": ("response.output_text.delta", "content_index"),
+    "refusal": ("response.refusal.delta", "content_index"),
+    "reasoning": ("response.reasoning_text.delta", "content_index"),
+    "summary": ("response.reasoning_summary_text.delta", "summary_index"),
+    "arguments": ("response.function_call_arguments.delta", None),
+    "input": ("response.custom_tool_call_input.delta", None),
+    "code": ("response.code_interpreter_call_code.delta", None),
+}
+
+
+def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
+    """Texts an event opens an item or a part with, which later deltas extend (a client joins
+    them): each with its channel, its place in the event, and the delta event that would have
+    carried it. Guard reads them as the first delta of their text."""
+    kind = event.get("type")
+    if kind == "response.output_item.added":
+        item = event.get("item")
+        item_id = item.get("id") if isinstance(item, dict) else None
+        found = [((output_index(event), t.sub, t.kind), t)
+                 for t in item_texts(item, ("item",), _answer_role(item))]
+    elif kind in ("response.content_part.added", "response.reasoning_summary_part.added"):
+        item_id, found = event.get("item_id"), whole_texts(event) or []
+    else:
+        return []
+    opened = []
+    for key, text in found:
+        if not text.text or text.kind not in DELTA_OF:
+            continue
+        delta_type, part = DELTA_OF[text.kind]
+        frame: Json = {"type": delta_type, "item_id": item_id, "output_index": key[0],
+                       "delta": text.text}
+        if part is not None:
+            frame[part] = key[1]
+        opened.append((key, text.path, frame))
+    return opened
+
+
 def stream_deltas(event: Json) -> list[Delta]:
     found = delta_key(event)
     return [] if found is None else [Delta(found[0][0], ("delta",), found[1])]
