@@ -32,8 +32,7 @@ from typing import Any, ClassVar
 from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
-from guard.proxy.protocols.base import Json, Path, get_path, index_of, new_id, set_path
-from guard.proxy.protocols.openai_responses import Key, Text
+from guard.proxy.protocols.base import Json, Key, Path, Text, get_path, index_of, new_id, set_path
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, StreamGuard, to_end
 from guard.proxy.stream_window import Channel, Part
@@ -221,6 +220,9 @@ def _everything(key: Key) -> bool:
     return True
 
 
+RESPONSE_FRAME = frozenset({"id", "object", "created_at", "model", "metadata"})
+
+
 class ResponsesStreamGuard(EventStreamGuard):
     """The Responses API: a cut ends the stream with `response.incomplete` (reason
     `content_filter`); every event sent is numbered again (`sequence_number`), as held pieces
@@ -236,8 +238,8 @@ class ResponsesStreamGuard(EventStreamGuard):
 
     def note(self, event: Json) -> None:
         response = event.get("response")
-        if isinstance(response, dict):
-            self._response = {k: v for k, v in response.items() if k != "output"}
+        if isinstance(response, dict):  # what a cut's ending repeats: names, no text
+            self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
 
     def closes(self, event: Json) -> Closes | None:
         return _everything if "response" in event else None  # the response's own events

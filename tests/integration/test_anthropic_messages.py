@@ -262,3 +262,48 @@ def test_a_kill_switch_in_refuse_mode_answers_in_the_messages_shape(servers: Ser
     finally:
         switch = engaged.json()["switch"]["id"]
         httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
+
+
+SEARCHED = {"type": "web_search_tool_result", "tool_use_id": "s1", "content": [
+    {"type": "web_search_result", "title": f"key {SECRET}", "url": "https://example.org",
+     "encrypted_content": "opaque"}]}
+CITED = {"type": "text", "text": "See the source.", "citations": [
+    {"type": "char_location", "cited_text": f"key {SECRET}", "document_index": 0}]}
+
+
+@pytest.mark.parametrize("block", [SEARCHED, CITED], ids=["server_tool_result", "citation"])
+def test_an_answer_block_guard_has_no_reading_for_is_read_whole(servers: Servers,
+                                                               block: dict[str, Any]) -> None:
+    message = {"id": "m", "type": "message", "role": "assistant", "content": [block],
+               "stop_reason": "end_turn"}
+    whole = servers.raw({"model": "hostile"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(message))})
+    assert "MsgsLeak" not in whole.text and whole.json()["stop_reason"] == "refusal"
+    streamed = hostile(servers, [{"type": "message_start", "message": {**message, "content": []}},
+                                 {"type": "content_block_start", "index": 0,
+                                  "content_block": block}])
+    assert "MsgsLeak" not in streamed.text
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "content_block_delta", "index": 0, "delta": {
+        "type": "citations_delta", "citation": {"type": "char_location",
+                                                "cited_text": f"key {SECRET}"}}},
+    {"type": "error", "error": {"type": "overloaded_error", "message": f"bad {SECRET}"}},
+], ids=["citation_delta", "error"])
+def test_every_string_of_other_events_is_read(servers: Servers, event: dict[str, Any]) -> None:
+    answer = hostile(servers, [{"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "content": []}}, event])
+    assert "MsgsLeak" not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "message_stop"
+
+
+@pytest.mark.parametrize("body", [
+    {"system": {"type": "text", "text": "be brief"}},
+    {"messages": ["hello"]},
+    {"messages": [{"role": "user", "content": [{"type": "text", "text": ["hello"]}]}]},
+], ids=["system_object", "message_not_object", "text_as_list"])
+def test_a_prompt_in_a_shape_guard_cannot_read_is_refused(servers: Servers,
+                                                          body: dict[str, Any]) -> None:
+    answer = servers.raw(body)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"

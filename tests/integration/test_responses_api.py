@@ -245,3 +245,53 @@ def test_a_key_split_between_an_opening_and_a_delta_is_cut(servers: Servers,
     answer = scripted(servers, [first, rest])
     assert "ghp_" not in answer.text and SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
+SHELL = {"type": "shell_call", "id": "sh_1", "call_id": "c", "status": "completed",
+         "action": {"commands": [f"export T={SECRET}"]}}
+CITED = {"type": "message", "id": "msg_1", "role": "assistant", "content": [
+    {"type": "output_text", "text": "See the source.", "annotations": [
+        {"type": "url_citation", "title": f"key {SECRET}", "url": "https://example.org"}]}]}
+
+
+@pytest.mark.parametrize("item", [SHELL, CITED], ids=["hosted_tool_item", "citation"])
+def test_an_answer_item_guard_has_no_reading_for_is_read_whole(servers: Servers,
+                                                              item: dict[str, Any]) -> None:
+    response = {"id": "resp_1", "object": "response", "status": "completed", "output": [item]}
+    whole = servers.raw({"model": "hostile", "input": "hi"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(response))})
+    assert "RespLeak" not in whole.text and whole.json()["status"] == "incomplete"
+    streamed = scripted(servers, [{"type": "response.output_item.done", "output_index": 0,
+                                   "item": item}])
+    assert "RespLeak" not in streamed.text
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "response.shell_call_command.added", "output_index": 0, "command_index": 0,
+     "command": f"export T={SECRET}"},
+    {"type": "response.output_text.annotation.added", "output_index": 0, "content_index": 0,
+     "annotation_index": 0, "annotation": {"type": "url_citation", "title": SECRET}},
+    {"type": "response.output_text.done", "output_index": 0, "content_index": 0,
+     "text": [f"x {SECRET}"]},
+    {"type": "response.completed", "response": {"id": "r", "output": [],
+                                                "output_text": f"Hi {SECRET}"}},
+], ids=["unknown_event", "annotation", "text_as_list", "completed_output_text"])
+def test_every_string_an_event_guard_has_no_reading_for_carries_is_read(
+        servers: Servers, event: dict[str, Any]) -> None:
+    answer = scripted(servers, [event])
+    assert "RespLeak" not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
+@pytest.mark.parametrize("item", [
+    {"type": "web_search_call", "id": "ws_1", "status": "completed",
+     "action": {"type": "search", "query": f"x {SECRET}"}},
+    {"type": "code_interpreter_call", "id": "ci_1", "code": "print(1)", "container_id": "c",
+     "outputs": [{"type": "logs", "logs": SECRET}]},
+    {"type": "function_call_output", "call_id": "c", "output": {"result": SECRET}},
+], ids=["web_search_call", "code_interpreter_outputs", "output_as_object"])
+def test_a_hosted_tool_item_sent_back_is_read(servers: Servers, item: dict[str, Any]) -> None:
+    before = len(servers.seen())
+    answer = servers.raw({"input": [item]})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "content_filter"
+    assert len(servers.seen()) == before

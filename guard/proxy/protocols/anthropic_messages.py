@@ -15,7 +15,7 @@ kind (`text`, `thinking`, `input` for a tool call's arguments, `name`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from guard.proxy.protocols.base import (
@@ -23,16 +23,19 @@ from guard.proxy.protocols.base import (
     Delta,
     Dialect,
     Json,
+    Key,
     Path,
     Slot,
+    Text,
     bad_type_or_index,
     index_of,
+    leaves,
     list_at,
     place,
+    strings,
     typed_event,
     unread_in_messages,
 )
-from guard.proxy.protocols.openai_responses import Key, Text
 
 ROUTE = "/v1/messages"
 # A block's text, by block type: the key holding it and its kind.
@@ -47,64 +50,86 @@ DELTA_TEXT = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "th
 NOT_TEXT = frozenset({"signature_delta", "citations_delta"})
 
 
-def block_texts(block: Any, path: Path, role: str) -> Iterator[Text]:
-    """The texts of one content block; a tool call's name and every string in its input."""
-    kind = block.get("type") if isinstance(block, dict) else None
-    if kind in BLOCK_TEXT:
-        key, named = BLOCK_TEXT[kind]
+def block_texts(block: Any, path: Path, role: str, *, answer: bool = False) -> Iterator[Text]:
+    """The texts of one content block (see the readers below). In an `answer`, a block of a
+    kind guard has no reading for (a server tool's result, an MCP call) is read whole
+    (`base.leaves`)."""
+    if not isinstance(block, dict):
+        return
+    kind = block.get("type")
+    kind = kind if isinstance(kind, str) else ""
+    reader = READERS.get(kind)
+    if reader is not None:
+        yield from reader(block, path, role, answer)
+    elif answer and kind not in OPAQUE:
+        yield from leaves(block, path, role)
+
+
+def _text(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
+    """A text or a thinking block; a text's citations (the documents' words it quotes)."""
+    key, named = BLOCK_TEXT[block["type"]]
+    if isinstance(block.get(key), str):
+        yield Text(0, named, (*path, key), role, block[key])
+    elif answer:
+        yield from leaves(block.get(key), (*path, key), role)
+    if block.get("citations"):
+        yield from leaves(block["citations"], (*path, "citations"), role)
+
+
+def _call(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
+    """A tool call: its name, and every string in its input."""
+    if isinstance(block.get("name"), str):
+        yield Text(0, "name", (*path, "name"), "tool_call", block["name"])
+    for at, value in strings(block.get("input"), (*path, "input")):
+        yield Text(0, "input", at, "tool_call", value)
+
+
+def _result(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
+    """A tool's result: a string, or blocks."""
+    content = block.get("content")
+    if isinstance(content, str):
+        yield Text(0, "text", (*path, "content"), "tool", content)
+    for j, inner in enumerate(content if isinstance(content, list) else []):
+        yield from block_texts(inner, (*path, "content", j), "tool", answer=answer)
+
+
+def _document(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
+    """A document given as plain text, its title and context."""
+    source = block.get("source")
+    if isinstance(source, dict) and source.get("type") == "text" \
+            and isinstance(source.get("data"), str):
+        yield Text(0, "text", (*path, "source", "data"), role, source["data"])
+    for key in ("title", "context"):
         if isinstance(block.get(key), str):
-            yield Text(0, named, (*path, key), role, block[key])
-    elif kind in ("tool_use", "server_tool_use"):
-        if isinstance(block.get("name"), str):
-            yield Text(0, "name", (*path, "name"), "tool_call", block["name"])
-        for at, value in strings(block.get("input"), (*path, "input")):
-            yield Text(0, "input", at, "tool_call", value)
-    elif kind == "tool_result":
-        content = block.get("content")
-        if isinstance(content, str):
-            yield Text(0, "text", (*path, "content"), "tool", content)
-        for j, inner in enumerate(content if isinstance(content, list) else []):
-            yield from block_texts(inner, (*path, "content", j), "tool")
-    elif kind == "document":
-        source = block.get("source")
-        if isinstance(source, dict) and source.get("type") == "text" \
-                and isinstance(source.get("data"), str):
-            yield Text(0, "text", (*path, "source", "data"), role, source["data"])
-        for key in ("title", "context"):
-            if isinstance(block.get(key), str):
-                yield Text(0, "text", (*path, key), role, block[key])
+            yield Text(0, "text", (*path, key), role, block[key])
 
 
-def strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Every string value in a JSON value, with its path (keys are the tool's schema's)."""
-    stack = [(path, node)]
-    while stack:
-        at, value = stack.pop()
-        if isinstance(value, str):
-            yield at, value
-        elif isinstance(value, dict):
-            stack.extend(((*at, k), v) for k, v in reversed(value.items()))
-        elif isinstance(value, list):
-            stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
+READERS: dict[str, Callable[[Json, Path, str, bool], Iterator[Text]]] = {
+    "text": _text, "thinking": _text, "tool_use": _call, "server_tool_use": _call,
+    "tool_result": _result, "document": _document}
 
 
 def _unread_block(block: Any, path: Path) -> list[str]:
     kind = block.get("type") if isinstance(block, dict) else None
-    if kind in BLOCK_TEXT or kind in OPAQUE or kind in ("tool_use", "server_tool_use"):
+    kind = kind if isinstance(kind, str) else type(block).__name__
+    if kind in BLOCK_TEXT:
+        value = block.get(BLOCK_TEXT[kind][0])
+        return [] if isinstance(value, str) else [place(path, f"{kind} of {type(value).__name__}")]
+    source = block.get("source") if kind == "document" else None
+    if kind in OPAQUE or kind in ("tool_use", "server_tool_use") or (
+            isinstance(source, dict) and source.get("type") == "text"):
         return []
     if kind == "tool_result":
-        content = block.get("content")
-        if content is None or isinstance(content, str):
-            return []
-        if not isinstance(content, list):
-            return [place((*path, "content"), type(content).__name__)]
-        return [found for j, inner in enumerate(content)
-                for found in _unread_block(inner, (*path, "content", j))]
-    if kind == "document":
-        source = block.get("source")
-        if isinstance(source, dict) and source.get("type") == "text":
-            return []
-    return [place(path, kind if isinstance(kind, str) else type(block).__name__)]
+        return _unread_result(block.get("content"), (*path, "content"))
+    return [place(path, kind)]
+
+
+def _unread_result(content: Any, path: Path) -> list[str]:
+    if content is None or isinstance(content, str):
+        return []
+    if not isinstance(content, list):
+        return [place(path, type(content).__name__)]
+    return [found for j, inner in enumerate(content) for found in _unread_block(inner, (*path, j))]
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -130,16 +155,20 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """Images, documents that are not plain text, and blocks of a kind guard does not read."""
-    places = [found for j, block in enumerate(list_at(body, "system"))
-              for found in _unread_block(block, ("system", j))]
+    system = body.get("system")
+    places = [] if system is None or isinstance(system, str | list) else [
+        place(("system",), type(system).__name__)]
+    places += [found for j, block in enumerate(list_at(body, "system"))
+               for found in _unread_block(block, ("system", j))]
     return places + unread_in_messages(body, _unread_block)
 
 
 # -- answers -------------------------------------------------------------------------------------
 
 def content_texts(content: Any, path: Path) -> Iterator[tuple[int, Text]]:
+    """The texts of an answer's blocks, each with its block's index."""
     for j, block in enumerate(content if isinstance(content, list) else []):
-        for text in block_texts(block, (*path, j), "assistant"):
+        for text in block_texts(block, (*path, j), "assistant", answer=True):
             yield j, text
 
 
@@ -195,17 +224,20 @@ def unreadable(event: Json) -> bool:
 
 
 def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
-    """Texts an event carries whole: an opened block's first text, a message's content."""
+    """Texts an event carries whole: an opened block's first text, a message's content; and
+    every string of an event of another kind (`base.leaves`)."""
     kind = event.get("type")
+    index = index_of(event, 0)
     if kind == "content_block_start":
-        index = index_of(event, 0)
         return [((0, index, t.kind), t) for t in block_texts(
-            event.get("content_block"), ("content_block",), "assistant")]
+            event.get("content_block"), ("content_block",), "assistant", answer=True)]
     message = event.get("message")
     if kind == "message_start" and isinstance(message, dict):
         return [((0, j, t.kind), t) for j, t in content_texts(message.get("content"),
                                                               ("message", "content"))]
-    return None
+    # any other event (a citation delta, an error, a type guard does not know) is read whole
+    read = [((0, index, t.kind), t) for t in leaves(event, (), "assistant", index)]
+    return read or None
 
 
 def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
@@ -216,7 +248,7 @@ def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
     if kind == "content_block_start":
         index = index_of(event, 0)
         found = [(index, t) for t in block_texts(event.get("content_block"), ("content_block",),
-                                                 "assistant")]
+                                                 "assistant", answer=True)]
     elif kind == "message_start" and isinstance(event.get("message"), dict):
         found = list(content_texts(event["message"].get("content"), ("message", "content")))
     else:

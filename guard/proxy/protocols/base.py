@@ -7,7 +7,7 @@ text came from, whatever the dialect.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,49 @@ class Delta:
     choice: int
     path: Path
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One text of an item or a block (APIs of typed events): `sub` is its part's index (0 for
+    a call's fields), `kind` what it is (`text`, `refusal`, `summary`, `reasoning`, `thinking`,
+    or the field's name, dotted for a nested one), `path` where it is, `role` whose it is."""
+
+    sub: int
+    kind: str
+    path: Path
+    role: str
+    text: str
+
+
+Key = tuple[int, int, str]  # (output index, sub-index, kind): one guarded text of a stream
+# Keys whose strings are names, ids, states and opaque data, not text a client shows as such.
+NOT_TEXT = frozenset({
+    "type", "id", "item_id", "call_id", "tool_use_id", "status", "role", "model", "object",
+    "signature", "encrypted_content", "encrypted_index", "sequence_number", "stop_reason",
+    "media_type", "logprobs", "b64_json", "partial_image_b64", "image_url",
+})
+
+
+def strings(node: Any, path: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
+    """Every string value in a JSON value with its path, but under the keys in `skip`."""
+    stack = [(path, node)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, str):
+            yield at, value
+        elif isinstance(value, dict):
+            stack.extend(((*at, k), v) for k, v in reversed(value.items()) if k not in skip)
+        elif isinstance(value, list):
+            stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def leaves(node: Any, path: Path, role: str, sub: int = 0) -> Iterator[Text]:
+    """The texts of a value guard has no reading for (an item or a block of a kind it does not
+    know): every string in it but names, ids and opaque data (NOT_TEXT), each kind named by its
+    dotted path inside the value."""
+    for at, value in strings(node, path, NOT_TEXT):
+        yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 
 def segments(slots: Sequence[Slot], stage: Stage) -> list[Segment]:
@@ -162,11 +205,14 @@ def list_at(node: Any, key: str) -> list[Any]:
 
 
 def unread_in_messages(body: Json, unread_part: Callable[[Any, Path], list[str]]) -> list[str]:
-    """The places of `messages[*].content` guard cannot read: a content neither a string nor a
-    list, and what `unread_part` names of each part of a list."""
+    """The places of `messages` guard cannot read: a message that is not an object, a content
+    neither a string nor a list, and what `unread_part` names of each part of a list."""
     places: list[str] = []
     for i, message in enumerate(list_at(body, "messages")):
-        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            places.append(place(("messages", i), type(message).__name__))
+            continue
+        content = message.get("content")
         if content is None or isinstance(content, str):
             continue
         if not isinstance(content, list):

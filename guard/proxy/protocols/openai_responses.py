@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from guard.proxy.protocols.base import (
     Delta,
     Dialect,
     Json,
+    Key,
     Path,
     Slot,
+    Text,
     bad_type_or_index,
     index_of,
+    leaves,
     list_at,
     place,
     typed_event,
@@ -48,49 +50,60 @@ ITEM_TEXT: dict[str, dict[str, str]] = {
     "mcp_approval_request": {"name": "tool_call", "arguments": "tool_call"},
     "mcp_approval_response": {"reason": "user"},
     "local_shell_call_output": {"output": "tool"},
-    "code_interpreter_call": {"code": "tool_call"},
     "reasoning": {},            # its texts are in `summary` and `content` (parts)
-    "web_search_call": {},      # a query the model made; results are not sent back
     "item_reference": {},       # an item stored upstream: read when it passed through guard
 }
+# Items of hosted tools (the model's calls and what they returned), read whole: every string in
+# them but names, ids and opaque data (`base.leaves`). An answer's items of any kind not listed
+# are read so too; a request's are refused (a screenshot, a generated image).
+READ_WHOLE = frozenset({"web_search_call", "file_search_call", "code_interpreter_call",
+                        "local_shell_call", "shell_call", "shell_call_output", "apply_patch_call",
+                        "apply_patch_call_output", "mcp_list_tools"})
 # Kinds of the texts of a message's parts, by the part's key.
 PART_KIND = {"text": "text", "refusal": "refusal"}
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
-    """One text of an item: `sub` is its part's index (0 for a call's fields), `kind` what it
-    is (`text`, `refusal`, `summary`, `reasoning`, or the field's name), `path` where it is."""
-
-    sub: int
-    kind: str
-    path: Path
-    role: str
-    text: str
-
-
-def item_texts(item: Any, path: Path, role: str | None = None) -> Iterator[Text]:
-    """The texts of one input or output item (a message without `type` included)."""
+def item_texts(item: Any, path: Path, role: str | None = None, *,
+               answer: bool = False) -> Iterator[Text]:
+    """The texts of one input or output item (a message without `type` included). In an
+    `answer`, an item of a kind guard has no reading for is read whole (`base.leaves`)."""
     if not isinstance(item, dict):
         return
-    kind = item.get("type", "message" if "role" in item else None)
+    kind = _kind(item)
     if kind == "message":
         speaker = role or ROLE_OF_MESSAGE.get(str(item.get("role")), "user")
-        yield from _parts(item.get("content"), (*path, "content"), speaker, PART_KIND)
+        yield from _parts(item.get("content"), (*path, "content"), speaker, PART_KIND, answer)
         return
     if kind == "reasoning":
-        yield from _parts(item.get("summary"), (*path, "summary"), "assistant", "summary")
-        yield from _parts(item.get("content"), (*path, "content"), "assistant", "reasoning")
+        yield from _parts(item.get("summary"), (*path, "summary"), "assistant", "summary", answer)
+        yield from _parts(item.get("content"), (*path, "content"), "assistant", "reasoning",
+                          answer)
         return
-    for key, owner in ITEM_TEXT.get(kind, {}).items() if isinstance(kind, str) else ():
+    fields = ITEM_TEXT.get(kind)
+    if fields is None:
+        if kind in READ_WHOLE or answer:
+            yield from leaves(item, path, role or "tool")
+        return
+    for key, owner in fields.items():
         value = item.get(key)
         if isinstance(value, str):
             yield Text(0, key, (*path, key), role or owner, value)
-        elif key == "output":  # a tool's output as a list of parts
-            yield from _parts(value, (*path, key), role or owner, "output")
+        elif isinstance(value, list) and key == "output":  # a tool's output as parts
+            yield from _parts(value, (*path, key), role or owner, "output", answer)
+        elif value is not None:  # text in another shape: every string in it
+            yield from leaves(value, (*path, key), role or owner)
 
 
-def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str) -> Iterator[Text]:
+def _kind(item: Json) -> str:
+    """An item's type: `message` for one with a role and no type, "" for a type not a string."""
+    kind = item.get("type", "message" if "role" in item else None)
+    return kind if isinstance(kind, str) else ""
+
+
+def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str,
+           answer: bool = False) -> Iterator[Text]:
+    """The texts of a list of parts (or of a string standing for one); in an `answer`, a part
+    guard has no reading for, and its citations, read whole."""
     if isinstance(content, str):
         yield Text(0, kind if isinstance(kind, str) else "text", path, role, content)
         return
@@ -99,6 +112,10 @@ def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str) -> I
         if key is not None:
             named = kind if isinstance(kind, str) else kind.get(key, key)
             yield Text(j, named, (*path, j, key), role, part[key])
+            if answer and isinstance(part, dict) and part.get("annotations"):
+                yield from leaves(part["annotations"], (*path, j, "annotations"), role, j)
+        elif answer:
+            yield from leaves(part, (*path, j), role, j)
 
 
 def _text_key(part: Any) -> str | None:
@@ -147,14 +164,16 @@ def unread(body: Json) -> list[str]:
 def _unread_item(item: Any, path: Path) -> list[str]:
     if not isinstance(item, dict):
         return [place(path, type(item).__name__)]
-    kind = item.get("type", "message" if "role" in item else None)
+    kind = _kind(item)
     if kind == "message":
         return _unread_parts(item.get("content"), (*path, "content"))
     if kind == "reasoning":
         return (_unread_parts(item.get("summary"), (*path, "summary"))
                 + _unread_parts(item.get("content"), (*path, "content")))
-    if not isinstance(kind, str) or kind not in ITEM_TEXT:
-        return [place(path, kind if isinstance(kind, str) else "item without a type")]
+    if kind in READ_WHOLE:
+        return []
+    if kind not in ITEM_TEXT:
+        return [place(path, kind or "item without a type")]
     output = item.get("output")
     return _unread_parts(output, (*path, "output")) if isinstance(output, list) else []
 
@@ -178,14 +197,14 @@ def _type_name(value: Any) -> str:
 def output_texts(output: Any, path: Path) -> Iterator[tuple[int, Text]]:
     """The texts of a list of output items, each with its item's index."""
     for i, item in enumerate(output if isinstance(output, list) else []):
-        for text in item_texts(item, (*path, i), _answer_role(item)):
+        for text in item_texts(item, (*path, i), _answer_role(item), answer=True):
             yield i, text
 
 
 def _answer_role(item: Any) -> str | None:
     """In an answer, a message's texts are the assistant's whatever its `role` says."""
     kind = item.get("type", "message") if isinstance(item, dict) else None
-    return "assistant" if kind in ("message", "reasoning") else None
+    return "assistant" if isinstance(kind, str) and kind in ("message", "reasoning") else None
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -249,7 +268,6 @@ PART_EVENTS = {"response.content_part.added": None, "response.content_part.done"
                "response.reasoning_summary_part.added": "summary",
                "response.reasoning_summary_part.done": "summary"}
 ITEM_EVENTS = ("response.output_item.added", "response.output_item.done")
-Key = tuple[int, int, str]  # (output index, sub-index, kind): one guarded text of a stream
 
 
 def sub_index(event: Json) -> int:
@@ -282,30 +300,37 @@ def output_index(event: Json) -> int:
 
 
 def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
-    """The texts an event repeats whole, each with its channel; None for an event that repeats
-    none. A response-level event (`response.completed`, ...) repeats them all."""
+    """The texts an event repeats whole, each with its channel; None for an event that carries
+    none. A response-level event (`response.completed`, ...) repeats them all. An event of a
+    type guard has no reading for is read whole (`base.leaves`: a shell command, a citation)."""
     kind = event.get("type")
-    if not isinstance(kind, str):
-        return None
+    kind = kind if isinstance(kind, str) else ""
     oi, sub = output_index(event), sub_index(event)
     if kind in DONES:
         named, key = DONES[kind]
         value = event.get(key)
-        text = Text(sub, named, (key,), "assistant", value) if isinstance(value, str) else None
-        return [((oi, sub, named), text)] if text is not None else []
+        if isinstance(value, str):
+            return [((oi, sub, named), Text(sub, named, (key,), "assistant", value))]
+        return [((oi, sub, t.kind), t) for t in leaves(value, (key,), "assistant", sub)]
     if kind in PART_EVENTS:
-        found = list(_parts([event.get("part")], ("part",), "assistant",
-                            PART_EVENTS[kind] or PART_KIND))
+        parts = _parts([event.get("part")], ("part",), "assistant",
+                       PART_EVENTS[kind] or PART_KIND, answer=True)
         return [((oi, sub, t.kind), Text(sub, t.kind, t.path[:1] + t.path[2:], t.role, t.text))
-                for t in found]
+                for t in parts]
     if kind in ITEM_EVENTS:
         item = event.get("item")
-        return [((oi, t.sub, t.kind), t) for t in item_texts(item, ("item",), _answer_role(item))]
+        return [((oi, t.sub, t.kind), t)
+                for t in item_texts(item, ("item",), _answer_role(item), answer=True)]
     response = event.get("response")
-    if isinstance(response, dict) and "output" in response:
-        return [((i, t.sub, t.kind), t)
-                for i, t in output_texts(response.get("output"), ("response", "output"))]
-    return None
+    if isinstance(response, dict):
+        found = [((i, t.sub, t.kind), t)
+                 for i, t in output_texts(response.get("output"), ("response", "output"))]
+        if isinstance(response.get("output_text"), str):  # the SDK's join, if a server sends it
+            found.append(((0, 0, "output_text"), Text(0, "output_text", ("response",
+                          "output_text"), "assistant", response["output_text"])))
+        return found
+    read = [((oi, sub, t.kind), t) for t in leaves(event, (), "assistant", sub)]
+    return read or None
 
 
 # The delta event that extends a text of each kind, and the index naming its part.
@@ -329,7 +354,7 @@ def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
         item = event.get("item")
         item_id = item.get("id") if isinstance(item, dict) else None
         found = [((output_index(event), t.sub, t.kind), t)
-                 for t in item_texts(item, ("item",), _answer_role(item))]
+                 for t in item_texts(item, ("item",), _answer_role(item), answer=True)]
     elif kind in ("response.content_part.added", "response.reasoning_summary_part.added"):
         item_id, found = event.get("item_id"), whole_texts(event) or []
     else:
