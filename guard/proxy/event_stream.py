@@ -40,6 +40,7 @@ from guard.redaction import apply_redactions
 from guard.types import Action, Segment, Stage
 
 Closes = Callable[[Key], bool]
+JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,14 @@ class EventStreamGuard(StreamGuard):
         self._observe_first(now)
         self._said[channel.number].shown.append(text)
         return out + self.encode(body)
+
+    def _segment(self, ch: Channel, text: str) -> Segment:
+        """A channel's window, read with the texts before it of its role (what is kept of them):
+        a client joins an answer's texts (the SDKs' `output_text`), so a value split across two
+        parts or blocks is found where it ends."""
+        earlier = tuple(other.text for other in self._channels.values()
+                        if other.number < ch.number and other.role == ch.role)
+        return Segment(text, ch.role, ch.number, Stage.COMPLETION, earlier[-JOINED:])
 
     def _channel_at(self, key: Key) -> Channel:
         index, sub, kind = key

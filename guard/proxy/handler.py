@@ -294,7 +294,8 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
         raise UpstreamError("upstream answered 200 with a body that is not a JSON object",
                             status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)
-    decision = await inspector.inspect(Stage.COMPLETION, segments(slots, Stage.COMPLETION))
+    decision = await inspector.inspect(Stage.COMPLETION, segments(
+        slots, Stage.COMPLETION, joined=dialect.joins_answer))
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))

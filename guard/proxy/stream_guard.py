@@ -275,7 +275,7 @@ class StreamGuard:
             since = ch.released if self.mode == BUFFERED else ch.checked
             start, text = ch.window(since, self.holdback, self.runs)
             starts.append(start)
-            segments.append(Segment(text, ch.role, ch.number, Stage.COMPLETION))
+            segments.append(self._segment(ch, text))
         decision = await self.inspector.inspect(Stage.COMPLETION, segments)
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:
@@ -294,6 +294,10 @@ class StreamGuard:
                 out.extend(self._emit(ch, parts, now))
             ch.trim(self.holdback, self.runs)
         return b"".join(out)
+
+    def _segment(self, ch: Channel, text: str) -> Segment:
+        """What the classifiers read of a channel's window (a choice is read alone)."""
+        return Segment(text, ch.role, ch.number, Stage.COMPLETION)
 
     def _emit(self, ch: Channel, parts: list[Part], now: float) -> list[bytes]:
         if parts:

@@ -307,3 +307,24 @@ def test_a_prompt_in_a_shape_guard_cannot_read_is_refused(servers: Servers,
                                                           body: dict[str, Any]) -> None:
     answer = servers.raw(body)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"
+
+
+def test_a_key_split_across_two_text_blocks_is_found(servers: Servers) -> None:
+    """Clients join an answer's text blocks: guard reads them joined, whole and streamed."""
+    blocks = [{"type": "text", "text": f"x {SECRET[:20]}"}, {"type": "text", "text": SECRET[20:]}]
+    message = {"id": "m", "type": "message", "role": "assistant", "content": blocks,
+               "stop_reason": "end_turn"}
+    whole = servers.raw({"model": "hostile"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(message))})
+    assert "MsgsLeak" not in whole.text and whole.json()["stop_reason"] == "refusal"
+    events: list[dict[str, Any]] = [{"type": "message_start",
+                                     "message": {**message, "content": []}}]
+    for index, block in enumerate(blocks):
+        events += [{"type": "content_block_start", "index": index,
+                    "content_block": {"type": "text", "text": ""}},
+                   {"type": "content_block_delta", "index": index,
+                    "delta": {"type": "text_delta", "text": block["text"]}},
+                   {"type": "content_block_stop", "index": index}]
+    streamed = hostile(servers, events)
+    assert SECRET[20:] not in streamed.text
+    assert typed_events(streamed.text)[-2]["delta"]["stop_reason"] == "refusal"

@@ -295,3 +295,32 @@ def test_a_hosted_tool_item_sent_back_is_read(servers: Servers, item: dict[str, 
     answer = servers.raw({"input": [item]})
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "content_filter"
     assert len(servers.seen()) == before
+
+
+def two_parts(first: str, second: str) -> dict[str, Any]:
+    return {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": first, "annotations": []},
+                        {"type": "output_text", "text": second, "annotations": []}]}
+
+
+def test_a_key_split_across_two_parts_of_a_whole_answer_is_found(servers: Servers) -> None:
+    """The SDK's `output_text` joins an answer's parts: guard reads them joined too."""
+    response = {"id": "resp_1", "object": "response", "status": "completed",
+                "output": [two_parts(f"x {SECRET[:20]}", f"{SECRET[20:]} y")]}
+    answer = servers.raw({"model": "hostile", "input": "hi"},
+                         **{"X-Hostile-Events": urllib.parse.quote(json.dumps(response))})
+    assert "RespLeak" not in answer.text and answer.json()["status"] == "incomplete"
+
+
+def test_a_key_split_across_two_streamed_parts_is_cut_before_it_is_whole(
+        servers: Servers) -> None:
+    at = {"item_id": "msg_1", "output_index": 0}
+    answer = scripted(servers, [
+        {"type": "response.output_text.delta", **at, "content_index": 0,
+         "delta": f"x {SECRET[:20]}"},
+        {"type": "response.output_text.done", **at, "content_index": 0,
+         "text": f"x {SECRET[:20]}"},
+        {"type": "response.output_text.delta", **at, "content_index": 1,
+         "delta": f"{SECRET[20:]} y"}])
+    assert SECRET not in answer.text and SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"

@@ -321,5 +321,6 @@ MESSAGES = Dialect(
     refuse=refuse,
     refusal_events=refusal_events,
     error_event=error_event,
+    joins_answer=8,  # a client joins an answer's texts
     free_form=FREE_FORM | {"input"},  # a tool call's arguments: the tool's schema's keys
 )

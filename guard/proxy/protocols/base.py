@@ -79,8 +79,17 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0) -> Iterator[Text]:
         yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 
-def segments(slots: Sequence[Slot], stage: Stage) -> list[Segment]:
-    return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
+def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0) -> list[Segment]:
+    """One segment per slot; with `joined`, each carries the texts of up to that many slots
+    before it of its role (`Segment.context`): an answer whose texts a client joins (the
+    Responses API's parts and items, the Messages API's blocks) is read across them."""
+    earlier: dict[str, list[str]] = {}
+    out = []
+    for i, slot in enumerate(slots):
+        before = earlier.setdefault(slot.role, [])
+        out.append(Segment(slot.text, slot.role, i, stage, tuple(before[-joined:]) if joined else ()))
+        before.append(slot.text)
+    return out
 
 
 def set_path(body: Json, path: Path, value: Any) -> None:
@@ -121,6 +130,8 @@ class Dialect:
     chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
                       whose streams are chunks of choices; None for streams of typed events).
     free_form:        keys whose subtrees hold the client's own keys (see `folded_keys`).
+    joins_answer:     how many earlier texts of its role each text of an answer is read with
+                      (`segments`): 0 where an answer's texts are alternatives (chat's choices).
     """
 
     route: str
@@ -134,6 +145,7 @@ class Dialect:
     error_event: Callable[[str, str], bytes]
     chunk: Chunk | None = None
     free_form: frozenset[str] = FREE_FORM
+    joins_answer: int = 0
 
 
 def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:

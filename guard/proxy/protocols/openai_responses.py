@@ -422,4 +422,5 @@ RESPONSES = Dialect(
     refuse=refuse,
     refusal_events=refusal_events,
     error_event=error_event,
+    joins_answer=8,  # a client joins an answer's texts
 )
