@@ -39,9 +39,9 @@ class SSEEvent:
     @property
     def unreadable(self) -> bool:
         """Data that a client reads as JSON and guard does not read: JSON that is not an object
-        (an array of events, which the SDKs parse item by item), or JSON that only a lenient
-        parser reads (NaN, Infinity, a lone surrogate: Python's json module, which the SDKs use,
-        reads them; orjson, which is strict, does not)."""
+        but holds text (an array of events, which the SDKs parse item by item; a string), or
+        JSON that only a lenient parser reads (NaN, Infinity, a lone surrogate: Python's json
+        module, which the SDKs use, reads them; orjson, which is strict, does not)."""
         if self.data is None or self.done:
             return False
         try:
@@ -52,7 +52,7 @@ class SSEEvent:
             except ValueError:
                 return False  # no client reads it either
             return True
-        return not isinstance(value, dict)
+        return not isinstance(value, dict) and _holds_text(value)
 
     def json(self) -> dict[str, object] | None:
         """The data as a JSON object, or None when it is absent, `[DONE]` or not a JSON object."""
@@ -63,6 +63,12 @@ class SSEEvent:
         except orjson.JSONDecodeError:
             return None
         return value if isinstance(value, dict) else None
+
+
+def _holds_text(value: object) -> bool:
+    if isinstance(value, list):
+        return any(_holds_text(item) for item in value)
+    return isinstance(value, str | dict)
 
 
 class SSEParser:

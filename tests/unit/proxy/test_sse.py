@@ -47,6 +47,9 @@ def test_a_byte_order_mark_opening_the_stream_is_skipped() -> None:
     (b"", False),
     (b'[{"type": "response.output_text.delta", "delta": "x"}]', True),  # read item by item
     (b'"text"', True),
+    (b"null", False),                           # no text in it: what a client does with it
+    (b"12", False),                             # cannot leak anything
+    (b"[]", False),
 ])
 def test_unreadable_is_json_only_a_lenient_client_reads(data: bytes, unreadable: bool) -> None:
     assert parse_event(b"data: " + data + b"\n\n").unreadable is unreadable
