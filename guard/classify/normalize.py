@@ -430,8 +430,44 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+# JSON's escapes of a character (not of a surrogate half) and of "/": a tool call's arguments
+# are JSON, and the client reads `\u0041` as "A".
+JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\/")
+
+
+def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
+    """`text` with JSON's escapes read as the characters they stand for, and for each character
+    where it starts and ends in `text`; None when it has none."""
+    found = list(JSON_ESCAPE.finditer(text))
+    if not found:
+        return None
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for match in found:
+        a, b = match.span()
+        parts.append(text[pos:a])
+        starts.extend(range(pos, a))
+        ends.extend(range(pos + 1, a + 1))
+        parts.append("/" if b - a == 2 else chr(int(text[a + 2:b], 16)))
+        starts.append(a)
+        ends.append(b)
+        pos = b
+    parts.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(parts), starts, ends
+
+
 def _normalize(text: str, leet: bool, spread: bool, marks: bool,
                accents: bool = False) -> Normalized:
+    if "\\" in text and (escaped := _unescaped(text)) is not None:
+        inner, starts, ends = escaped
+        norm = _normalize(inner, leet, spread, marks, accents)
+        spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
+        return Normalized(norm.text, tuple(starts[a] for a, _ in spans),
+                          tuple(ends[b - 1] for _, b in spans), len(text))
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
@@ -479,9 +515,10 @@ CACHED_CHARS = 65_536
 
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
               accents: bool = False) -> Normalized:
-    """NFKC, invisible characters removed, confusables folded (and leetspeak when `leet`; letters
-    spread apart joined and asterisks inside a word dropped when `spread`, and with `marks` the other
-    marks of `INNER_MARK` too; accents on Latin letters dropped when `accents`).
+    """JSON escapes read (`\\u0041`, `\\/`), NFKC, invisible characters removed, confusables
+    folded (and leetspeak when `leet`; letters spread apart joined and asterisks inside a word
+    dropped when `spread`, and with `marks` the other marks of `INNER_MARK` too; accents on Latin
+    letters dropped when `accents`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.

@@ -328,3 +328,18 @@ def test_a_key_split_across_two_text_blocks_is_found(servers: Servers) -> None:
     streamed = hostile(servers, events)
     assert SECRET[20:] not in streamed.text
     assert typed_events(streamed.text)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_a_key_hidden_by_json_escapes_in_tool_input_is_cut(servers: Servers) -> None:
+    """The SDK decodes `\\u004c` in partial JSON: guard reads the escapes decoded."""
+    escaped = SECRET[:8] + f"\\u{ord(SECRET[8]):04x}" + SECRET[9:]
+    assert json.loads(f'"{escaped}"') == SECRET
+    answer = hostile(servers, [
+        {"type": "message_start", "message": {"id": "m", "type": "message",
+                                              "role": "assistant", "content": []}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "input_json_delta", "partial_json": f'{{"k": "{escaped}"}}'}}])
+    assert SECRET[9:] not in answer.text
+    assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"

@@ -168,3 +168,15 @@ def test_spans_are_monotonic(text: str, spread: bool) -> None:
         return
     assert list(norm.starts) == sorted(norm.starts)
     assert list(norm.ends) == sorted(norm.ends)
+
+
+def test_json_escapes_are_read_and_spans_map_back_to_them() -> None:
+    """`\\u0041` reads "A" and `\\/` reads "/"; an escaped invisible character is dropped like a
+    written one; each character's span covers its escape in the original."""
+    text = "key\\u003d AB\\u200bCD \\/x"
+    norm = normalize(text)
+    assert norm.text == "key= ABCD /x"
+    start = norm.text.index("=")
+    assert norm.original_span(start, start + 1) == (3, 9)
+    assert text[slice(*norm.original_span(0, len(norm.text)))] == text
+    assert normalize("\\ud83d\\ude00").text == "\\ud83d\\ude00"  # halves of a pair: kept

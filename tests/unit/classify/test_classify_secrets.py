@@ -154,3 +154,16 @@ def test_decoded_asks_streams_to_hold_encoded_runs() -> None:
     plain, decoded = SecretsClassifier("s", SecretsConfig()), SecretsClassifier("s", SecretsConfig(decoded=True))
     assert plain.max_match_chars == decoded.max_match_chars == 320
     assert decoded.reads_encoded_runs and not plain.reads_encoded_runs
+
+
+def test_a_key_written_with_json_escapes_is_found() -> None:
+    """A tool call's arguments are JSON, and a client reads `\\u0041` as "A": so does guard; the
+    span covers the escapes."""
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    escaped = key[:6] + "".join(f"\\u{ord(c):04x}" for c in key[6:9]) + key[9:]
+    text = f'{{"token": "{escaped}"}}'
+    verdict = classify("secrets", text)
+    assert verdict.fired and found(verdict, text)[0][1] == escaped
+    aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    assert classify("secrets", f"aws_secret_access_key = {aws}").fired
+    assert classify("secrets", f"aws_secret_access_key = {aws.replace('/', chr(92) + '/')}").fired
