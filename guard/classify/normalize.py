@@ -463,11 +463,11 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
 def _normalize(text: str, leet: bool, spread: bool, marks: bool,
                accents: bool = False) -> Normalized:
     if "\\" in text and (escaped := _unescaped(text)) is not None:
-        inner, starts, ends = escaped
+        inner, first, last = escaped
         norm = _normalize(inner, leet, spread, marks, accents)
         spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
-        return Normalized(norm.text, tuple(starts[a] for a, _ in spans),
-                          tuple(ends[b - 1] for _, b in spans), len(text))
+        return Normalized(norm.text, tuple(first[a] for a, _ in spans),
+                          tuple(last[b - 1] for _, b in spans), len(text))
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
