@@ -324,3 +324,12 @@ def test_a_key_split_across_two_streamed_parts_is_cut_before_it_is_whole(
          "delta": f"{SECRET[20:]} y"}])
     assert SECRET not in answer.text and SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
+@pytest.mark.parametrize("body", [{"input": {"role": "user", "content": "hi"}},
+                                  {"input": "hi", "instructions": ["be brief"]}],
+                         ids=["input_object", "instructions_list"])
+def test_a_prompt_in_a_shape_guard_cannot_read_is_refused(servers: Servers,
+                                                          body: dict[str, Any]) -> None:
+    answer = servers.raw(body)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"

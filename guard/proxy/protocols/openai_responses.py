@@ -151,6 +151,9 @@ def unread(body: Json) -> list[str]:
     guard does not read, and content of a shape it does not know; and an answer run in the
     background, which the client fetches later by id (`GET /v1/responses/{id}`), past guard."""
     places = [place(("background",), "an answer fetched later")] if body.get("background") else []
+    places += [place((key,), type(body[key]).__name__) for key, shapes in (
+        ("input", str | list), ("instructions", str)) if body.get(key) is not None
+        and not isinstance(body[key], shapes)]
     for i, item in enumerate(list_at(body, "input")):
         places.extend(_unread_item(item, ("input", i)))
     variables = body.get("prompt", {}).get("variables") if isinstance(body.get("prompt"),
