@@ -83,11 +83,13 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0) -> list[Se
     """One segment per slot; with `joined`, each carries the texts of up to that many slots
     before it of its role (`Segment.context`): an answer whose texts a client joins (the
     Responses API's parts and items, the Messages API's blocks) is read across them."""
+    if not joined:
+        return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
     earlier: dict[str, list[str]] = {}
     out = []
     for i, slot in enumerate(slots):
         before = earlier.setdefault(slot.role, [])
-        out.append(Segment(slot.text, slot.role, i, stage, tuple(before[-joined:]) if joined else ()))
+        out.append(Segment(slot.text, slot.role, i, stage, tuple(before[-joined:])))
         before.append(slot.text)
     return out
 
