@@ -251,7 +251,8 @@ class ResponsesStreamGuard(EventStreamGuard):
             self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
 
     def closes(self, event: Json) -> Closes | None:
-        return _everything if "response" in event else None  # the response's own events
+        # the response's own events, and an error: held text must not follow either
+        return _everything if "response" in event or event.get("type") == "error" else None
 
     def with_text(self, frame: Json, text: str, changed: bool) -> Json:
         event = {**frame, "delta": text}

@@ -259,11 +259,12 @@ def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
 
 
 def closes(event: Json) -> int | bool | None:
-    """What an event closes: a block (its index), the whole message (True), or nothing."""
+    """What an event closes: a block (its index), the whole message (True: its end, or an
+    error, which held text must not follow), or nothing."""
     kind = event.get("type")
     if kind == "content_block_stop":
         return index_of(event, 0)
-    return True if kind in ("message_delta", "message_stop") else None
+    return True if kind in ("message_delta", "message_stop", "error") else None
 
 
 def with_text(frame: Json, text: str) -> Json:

@@ -221,3 +221,16 @@ async def test_guards_own_error_event_is_typed_error(api: str) -> None:
     guard = kind(dialect, inspector(), CTX, ListRecorder())
     [event] = [orjson.loads(e.data or "") for e in SSEParser().feed(guard.error("m", "c"))]
     assert event["type"] == "error" and event["error"]["code"] == "c"
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_held_text_goes_out_before_an_upstream_error(api: str) -> None:
+    """An upstream's error event ends the stream for the SDKs: the text held before it is
+    checked and sent first, and nothing follows the error."""
+    events = stream(["Hello there, a partial answer "], api)
+    first_delta = next(i for i, e in enumerate(events)
+                       if "delta" in orjson.loads(e.data or "") and "text" in (e.data or ""))
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    _, got, _ = await run([*events[:first_delta + 1], encoded(error)], inspector(), api)
+    assert got[-1]["type"] == "error"
+    assert streamed(got) == "Hello there, a partial answer "
