@@ -72,6 +72,7 @@ class EventStreamGuard(StreamGuard):
         super().__init__(*args, **kwargs)
         self._said: dict[int, Said] = {}                # channel number -> its whole text
         self._passed: dict[Key, str] = {}               # texts read whole and let through
+        self._closed: set[Key] = set()                  # texts whose part or block closed
 
     # -- what each dialect says ----------------------------------------------------------------
 
@@ -148,13 +149,36 @@ class EventStreamGuard(StreamGuard):
         self._said[channel.number].shown.append(text)
         return out + self.encode(body)
 
+    # -- an answer's texts, joined in the client's order ---------------------------------------
+    # A client joins an answer's texts of one kind (the SDKs' `output_text`: every message
+    # part, in item and part order; an answer's text blocks): each window is read with the
+    # texts before it (what is kept of them), and a text is not released while one before it is
+    # still open. So a value split across two parts or blocks is found where it ends, before its
+    # end goes out, whatever order an upstream sends them in.
+
+    def _before(self, ch: Channel) -> list[Channel]:
+        """The channels whose texts a client puts before `ch`'s, in order."""
+        return sorted((other for other in self._channels.values()
+                       if other.kind == ch.kind and other.role == ch.role
+                       and (other.choice, other.call) < (ch.choice, ch.call)),
+                      key=lambda other: (other.choice, other.call))
+
     def _segment(self, ch: Channel, text: str) -> Segment:
-        """A channel's window, read with the texts before it of its role (what is kept of them):
-        a client joins an answer's texts (the SDKs' `output_text`), so a value split across two
-        parts or blocks is found where it ends."""
-        earlier = tuple(other.text for other in self._channels.values()
-                        if other.number < ch.number and other.role == ch.role)
+        earlier = tuple(other.text for other in self._before(ch))
         return Segment(text, ch.role, ch.number, Stage.COMPLETION, earlier[-JOINED:])
+
+    def _blocked(self, ch: Channel) -> bool:
+        return any(self._key(other) not in self._closed for other in self._before(ch))
+
+    def _release_due(self, ch: Channel) -> bool:
+        return not self._blocked(ch) and super()._release_due(ch)
+
+    def _due_at(self, ch: Channel) -> float | None:
+        return None if self._blocked(ch) else super()._due_at(ch)
+
+    @staticmethod
+    def _key(ch: Channel) -> Key:
+        return ch.choice, ch.call, ch.kind
 
     def _channel_at(self, key: Key) -> Channel:
         index, sub, kind = key
@@ -180,9 +204,13 @@ class EventStreamGuard(StreamGuard):
         """Flush the channels `body` closes, then write in what the client was shown of each
         text it repeats; read the texts no delta carried."""
         keys = {key for key, _ in whole}
-        channels = [ch for (index, kind, sub), ch in self._channels.items()
-                    if (index, sub, kind) in keys or (closes is not None
-                                                      and closes((index, sub, kind)))]
+        channels = sorted((ch for ch in self._channels.values() if self._key(ch) in keys
+                           or (closes is not None and closes(self._key(ch)))),
+                          key=lambda ch: (ch.choice, ch.call))
+        self._closed.update(map(self._key, channels))
+        if any(self._blocked(ch) for ch in channels):
+            raise UpstreamError("upstream closed a text before the one a client puts before it",
+                                status=502, code="upstream_protocol_error")
         out = await self._flush(channels)
         if self.cut:
             return out
@@ -199,9 +227,18 @@ class EventStreamGuard(StreamGuard):
         return out + (await self._read(body, unseen) if unseen else b"")
 
     async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:
+        """Read texts no delta carried, each with the texts a client puts before it: those of
+        the channels, and those read here."""
         first = len(self._channels)  # segment numbers no channel has
-        segments = [Segment(t.text, t.role, first + n, Stage.COMPLETION)
-                    for n, (_, t) in enumerate(unseen)]
+        segments = []
+        for n, ((index, sub, kind), text) in enumerate(unseen):
+            earlier = [(ch.choice, ch.call, ch.text) for ch in self._channels.values()
+                       if ch.kind == kind and ch.role == text.role]
+            earlier += [(k[0], k[1], t.text) for k, t in unseen if k[2] == kind
+                        and t.role == text.role]
+            context = tuple(t for i, s, t in sorted(earlier) if (i, s) < (index, sub))
+            segments.append(Segment(text.text, text.role, first + n, Stage.COMPLETION,
+                                    context[-JOINED:]))
         decision = await self.inspector.inspect(Stage.COMPLETION, segments)
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:

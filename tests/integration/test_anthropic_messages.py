@@ -343,3 +343,36 @@ def test_a_key_hidden_by_json_escapes_in_tool_input_is_cut(servers: Servers) -> 
          "delta": {"type": "input_json_delta", "partial_json": f'{{"k": "{escaped}"}}'}}])
     assert SECRET[9:] not in answer.text
     assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def blocks_events(*steps: tuple[str, int, str]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "content": []}}]
+    for step, index, text in steps:
+        if step == "start":
+            events.append({"type": "content_block_start", "index": index,
+                           "content_block": {"type": text, text: ""}})
+        elif step == "stop":
+            events.append({"type": "content_block_stop", "index": index})
+        else:
+            events.append({"type": "content_block_delta", "index": index,
+                           "delta": {"type": f"{step}_delta", step: text}})
+    return events
+
+
+def test_text_blocks_streamed_out_of_order_are_read_in_the_clients_order(
+        servers: Servers) -> None:
+    answer = hostile(servers, blocks_events(
+        ("start", 0, "text"), ("start", 1, "text"), ("text", 1, SECRET[20:]),
+        ("text", 0, f"x {SECRET[:20]}"), ("stop", 0, ""), ("stop", 1, "")))
+    assert SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_thinking_between_two_text_blocks_does_not_hide_a_key(servers: Servers) -> None:
+    answer = hostile(servers, blocks_events(
+        ("start", 0, "text"), ("text", 0, f"Here: {SECRET[:20]}"), ("stop", 0, ""),
+        ("start", 1, "thinking"), ("thinking", 1, "Finishing the reply."), ("stop", 1, ""),
+        ("start", 2, "text"), ("text", 2, SECRET[20:]), ("stop", 2, "")))
+    assert SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"

@@ -333,3 +333,43 @@ def test_a_prompt_in_a_shape_guard_cannot_read_is_refused(servers: Servers,
                                                           body: dict[str, Any]) -> None:
     answer = servers.raw(body)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"
+
+
+def message(text: str, item_id: str = "msg_1") -> dict[str, Any]:
+    return {"type": "message", "id": item_id, "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+
+
+REASONING = {"type": "reasoning", "id": "rs_1",
+             "summary": [{"type": "summary_text", "text": "Finishing the reply."}]}
+
+
+@pytest.mark.parametrize("output", [
+    [two_parts(f"x {SECRET[:20]}", SECRET[20:])],
+    [message(f"x {SECRET[:20]}"), message(SECRET[20:], "msg_2")],
+    [message(f"x {SECRET[:20]}"), REASONING, message(SECRET[20:], "msg_2")],
+], ids=["two_parts", "two_messages", "reasoning_between"])
+def test_an_answer_sent_only_whole_in_a_stream_is_read_joined(servers: Servers,
+                                                              output: list[Any]) -> None:
+    answer = scripted(servers, [{"type": "response.completed", "response": {
+        "id": "resp_1", "object": "response", "status": "completed", "output": output}}])
+    assert "RespLeak" not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+    whole = servers.raw({"model": "hostile", "input": "hi"}, **{"X-Hostile-Events": urllib.parse.quote(
+        json.dumps({"id": "r", "object": "response", "status": "completed", "output": output}))})
+    assert "RespLeak" not in whole.text and whole.json()["status"] == "incomplete"
+
+
+def test_texts_streamed_out_of_order_are_read_in_the_clients_order(servers: Servers) -> None:
+    """An upstream that streams the second message's text before the first's: the second is
+    held until the first closes, and read after it, as the client joins them."""
+    def delta(index: int, text: str) -> dict[str, Any]:
+        return {"type": "response.output_text.delta", "item_id": f"msg_{index}",
+                "output_index": index, "content_index": 0, "delta": text}
+
+    answer = scripted(servers, [
+        delta(1, SECRET[20:]), delta(0, f"x {SECRET[:20]}"),
+        {"type": "response.completed", "response": {"id": "r", "object": "response", "output": [
+            message(f"x {SECRET[:20]}"), message(SECRET[20:], "msg_1")]}}])
+    assert SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"

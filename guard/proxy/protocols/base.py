@@ -81,14 +81,18 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0) -> Iterator[Text]:
 
 def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0) -> list[Segment]:
     """One segment per slot; with `joined`, each carries the texts of up to that many slots
-    before it of its role (`Segment.context`): an answer whose texts a client joins (the
-    Responses API's parts and items, the Messages API's blocks) is read across them."""
+    before it of its kind (`Segment.context`): an answer whose texts a client joins (the
+    Responses API's message parts and items, the Messages API's text blocks) is read across
+    them."""
     if not joined:
         return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
-    earlier: dict[str, list[str]] = {}
+    earlier: dict[tuple[str, Any, Any], list[str]] = {}
     out = []
     for i, slot in enumerate(slots):
-        before = earlier.setdefault(slot.role, [])
+        # texts of one kind: by role and where they sit in their item or block (a message's
+        # parts, `content[j].text`, apart from a reasoning summary's, `summary[j].text`)
+        kind = (slot.role, slot.path[-1], slot.path[-3] if len(slot.path) >= 3 else None)
+        before = earlier.setdefault(kind, [])
         out.append(Segment(slot.text, slot.role, i, stage, tuple(before[-joined:])))
         before.append(slot.text)
     return out
