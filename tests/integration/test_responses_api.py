@@ -373,3 +373,21 @@ def test_texts_streamed_out_of_order_are_read_in_the_clients_order(servers: Serv
             message(f"x {SECRET[:20]}"), message(SECRET[20:], "msg_1")]}}])
     assert SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
+@pytest.mark.parametrize("item", [
+    {"type": "web_search_call", "id": "ws_1", "status": "completed",
+     "action": {"type": "open_page", "url": "https://en.wikipedia.org/wiki/Paris"}},
+    {"type": "compaction", "id": "cmp_1", "encrypted_content": "gAAAAB" + "x" * 64},
+    {"type": "compaction_trigger", "id": "ct_1"},
+    {"type": "local_shell_call", "id": "ls_1", "call_id": "c", "status": "completed",
+     "action": {"type": "exec", "command": ["ls"], "env": {"PATH": "/usr/bin", "HOME": "/h"}}},
+    {"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["paris"],
+     "results": [{"file_id": "f", "text": "Paris is the capital.",
+                  "attributes": {"Author": "A", "Year": 2020}}]},
+], ids=["open_page", "compaction", "compaction_trigger", "shell_env", "file_search"])
+def test_ordinary_items_sent_back_pass(servers: Servers, item: dict[str, Any]) -> None:
+    """Multi-turn traffic sends the model's earlier items back: they are read, not refused."""
+    answer = servers.raw({"input": [{"role": "user", "content": "go on"}, item]},
+                         **mock_reply("Done."))
+    assert answer.status_code == 200, answer.text

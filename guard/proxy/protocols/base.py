@@ -114,7 +114,8 @@ def get_path(body: Json, path: Path) -> Any:
 
 # Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
 FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
-                       "chat_template_kwargs", "schema", "variables"})
+                       "chat_template_kwargs", "schema", "variables", "env", "attributes",
+                       "headers"})
 
 
 Chunk = Callable[[str, str, int, str | None, str | None], Json]

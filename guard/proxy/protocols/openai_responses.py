@@ -53,12 +53,18 @@ ITEM_TEXT: dict[str, dict[str, str]] = {
     "reasoning": {},            # its texts are in `summary` and `content` (parts)
     "item_reference": {},       # an item stored upstream: read when it passed through guard
 }
-# Items of hosted tools (the model's calls and what they returned), read whole: every string in
-# them but names, ids and opaque data (`base.leaves`). An answer's items of any kind not listed
-# are read so too; a request's are refused (a screenshot, a generated image).
-READ_WHOLE = frozenset({"web_search_call", "file_search_call", "code_interpreter_call",
-                        "local_shell_call", "shell_call", "shell_call_output", "apply_patch_call",
-                        "apply_patch_call_output", "mcp_list_tools"})
+# Items of hosted tools (the model's calls, `tool_call`, and what they returned, `tool`) and of
+# the provider's own bookkeeping, read whole: every string in them but names, ids and opaque data
+# (`base.leaves`). An answer's items of any kind not listed are read so too; a request's are
+# refused (a screenshot, a generated image).
+READ_WHOLE: dict[str, str] = {
+    "web_search_call": "tool_call", "code_interpreter_call": "tool_call",
+    "local_shell_call": "tool_call", "shell_call": "tool_call", "apply_patch_call": "tool_call",
+    "tool_search_call": "tool_call", "program": "tool_call", "additional_tools": "tool_call",
+    "mcp_list_tools": "tool_call", "file_search_call": "tool", "shell_call_output": "tool",
+    "apply_patch_call_output": "tool", "program_output": "tool",
+    "compaction": "assistant", "compaction_trigger": "assistant",
+}
 # Kinds of the texts of a message's parts, by the part's key.
 PART_KIND = {"text": "text", "refusal": "refusal"}
 
@@ -82,7 +88,7 @@ def item_texts(item: Any, path: Path, role: str | None = None, *,
     fields = ITEM_TEXT.get(kind)
     if fields is None:
         if kind in READ_WHOLE or answer:
-            yield from leaves(item, path, role or "tool")
+            yield from leaves(item, path, role or READ_WHOLE.get(kind, "tool"))
         return
     for key, owner in fields.items():
         value = item.get(key)
