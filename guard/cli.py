@@ -21,7 +21,11 @@ EPILOG_SERVE = """examples:
   guard serve -c guard.yaml --check     # validate config and policies, print a summary, exit
   GUARD_UPSTREAMS__DEFAULT__URL=http://127.0.0.1:11434 guard serve -c guard.yaml --workers 4
 """
-EPILOG_MOCK = """examples:
+EPILOG_MOCK = """It answers POST /v1/chat/completions, /v1/completions, /v1/responses and
+Anthropic's /v1/messages (streamed or not) and GET /v1/models; request headers steer an
+answer (X-Mock-Reply, X-Mock-Tool-Args, X-Mock-Reasoning, X-Mock-Chunk-Chars, ...: see README).
+
+examples:
   guard mock-upstream --port 8001
   guard mock-upstream --port 8001 --chunk-chars 8 --chunk-delay-ms 20
 """
@@ -56,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
-    mock = sub.add_parser("mock-upstream", help="run the stand-in OpenAI-compatible model",
+    mock = sub.add_parser("mock-upstream", help="run the stand-in model (OpenAI and Anthropic APIs)",
                           epilog=EPILOG_MOCK, formatter_class=argparse.RawDescriptionHelpFormatter)
     mock.add_argument("--host", default="127.0.0.1")
     mock.add_argument("--port", type=whole(0, 65535), default=8001)
