@@ -243,7 +243,8 @@ class EventStreamGuard(StreamGuard):
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], [])
-        for n, (key, text) in enumerate(unseen):
+        # deepest first: a key renamed (`KeyOf`) is not on the way to a value inside it
+        for n, (key, text) in sorted(enumerate(unseen), key=lambda item: -len(item[1][1].path)):
             spans = decision.redactions.get(first + n, ()) \
                 if decision.action is Action.REDACT else ()
             if spans:
@@ -253,7 +254,7 @@ class EventStreamGuard(StreamGuard):
         return b""
 
 
-def _write(body: Json, path: tuple[str | int, ...], text: str) -> None:
+def _write(body: Json, path: Path, text: str) -> None:
     """Put `text` at `path` in an event, and drop the log-probabilities beside it (they name
     the tokens the text no longer has)."""
     set_path(body, path, text)

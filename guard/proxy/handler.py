@@ -210,11 +210,12 @@ def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slo
 
 
 def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
-    """`body` with the decision's spans masked in place, slot by slot."""
-    for index, spans in decision.redactions.items():
-        if 0 <= index < len(slots):
-            slot = slots[index]
-            set_path(body, slot.path, apply_redactions(slot.text, spans, decision.mask))
+    """`body` with the decision's spans masked in place, slot by slot: deepest first, so a key
+    renamed (a mask in a tool input's key, `KeyOf`) is not on the way to a value inside it."""
+    found = [(slots[index], spans) for index, spans in decision.redactions.items()
+             if 0 <= index < len(slots)]
+    for slot, spans in sorted(found, key=lambda item: -len(item[0].path)):
+        set_path(body, slot.path, apply_redactions(slot.text, spans, decision.mask))
     return body
 
 

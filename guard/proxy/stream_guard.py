@@ -35,11 +35,11 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
-from guard.proxy.protocols.base import Delta, Dialect, index_of, list_at
+from guard.proxy.protocols.base import Delta, Dialect, Path, index_of, list_at
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
@@ -219,7 +219,7 @@ class StreamGuard:
     def _channel(self, body: Json, delta: Delta) -> Channel:
         kind, call = _kind(delta.path), 0
         if kind == "tool":
-            position, k = int(delta.path[1]), int(delta.path[4])
+            position, k = cast(int, delta.path[1]), cast(int, delta.path[4])
             call = index_of(body["choices"][position]["delta"]["tool_calls"][k], k)
         key = (delta.choice, kind, call)
         channel = self._channels.get(key)
@@ -417,7 +417,7 @@ def _finishing(choices: Any) -> set[int]:
             if isinstance(c, dict) and c.get("finish_reason") is not None}
 
 
-def _kind(path: tuple[str | int, ...]) -> str:
+def _kind(path: Path) -> str:
     """A delta's channel kind, from where its text sits: `text` (legacy completions), `tool` (a
     tool call's arguments), `function_call` (a legacy function call's), or the delta's own key
     (one of ANSWER_TEXT: `content`, `refusal`, the reasoning keys)."""
@@ -451,7 +451,7 @@ def _shell(body: Json, deltas: list[Delta]) -> Json | None:
 
     Log-probabilities name the tokens, so they are dropped from events whose text is held.
     """
-    positions = {int(d.path[1]) for d in deltas}
+    positions = {cast(int, d.path[1]) for d in deltas}  # a choice's position
     kept: list[Any] = []
     for i, choice in enumerate(body.get("choices") or ()):
         if i not in positions:

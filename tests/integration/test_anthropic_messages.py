@@ -376,3 +376,33 @@ def test_thinking_between_two_text_blocks_does_not_hide_a_key(servers: Servers) 
         ("start", 2, "text"), ("text", 2, SECRET[20:]), ("stop", 2, "")))
     assert SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_text_in_the_keys_of_a_tool_calls_input_is_read(servers: Servers) -> None:
+    """A tool's input is the model's own JSON: its keys are read like its values, and a key
+    masked is renamed in place."""
+    call = {"type": "tool_use", "id": "t", "name": "f", "input": {SECRET: 1}}
+    message = {"id": "m", "type": "message", "role": "assistant", "content": [call],
+               "stop_reason": "tool_use"}
+    whole = servers.raw({"model": "hostile"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(message))})
+    assert "MsgsLeak" not in whole.text and whole.json()["stop_reason"] == "refusal"
+    streamed = hostile(servers, [{"type": "message_start", "message": {**message, "content": []}},
+                                 {"type": "content_block_start", "index": 0, "content_block": call}])
+    assert "MsgsLeak" not in streamed.text
+    masked = {**message, "content": [{**call, "input": {"a": 1, EMAIL: 2, "z": 3}}]}
+    answer = servers.client.messages.create(
+        model="hostile", max_tokens=64, messages=ASK,
+        extra_headers={"X-Hostile-Events": urllib.parse.quote(json.dumps(masked))})
+    assert list(answer.content[0].input) == ["a", MASKED, "z"]  # type: ignore[union-attr]
+    inside = {**message, "content": [{**call, "input": {EMAIL: {"to": EMAIL}}}]}
+    answer = servers.client.messages.create(  # the value inside masked first, then its key
+        model="hostile", max_tokens=64, messages=ASK,
+        extra_headers={"X-Hostile-Events": urllib.parse.quote(json.dumps(inside))})
+    assert answer.content[0].input == {MASKED: {"to": MASKED}}  # type: ignore[union-attr]
+    before = len(servers.seen())
+    asked = servers.raw({"messages": [*ASK, {"role": "assistant", "content": [call]},
+                                      {"role": "user", "content": [
+                                          {"type": "tool_result", "tool_use_id": "t",
+                                           "content": "ok"}]}]})
+    assert asked.status_code == 400 and len(servers.seen()) == before

@@ -14,8 +14,21 @@ from typing import Any
 from guard.proxy.sse import encode_event
 from guard.types import Segment, Stage
 
-Path = tuple[str | int, ...]
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOf:
+    """A path's last step that names an object's key itself, not its value: a tool call's input
+    and other free-form objects may hold text in their keys. Writing there renames the key."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.key} (key)"
+
+
+Path = tuple[str | int | KeyOf, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +72,18 @@ NOT_TEXT = frozenset({
 
 
 def strings(node: Any, path: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
-    """Every string value in a JSON value with its path, but under the keys in `skip`."""
-    stack = [(path, node)]
+    """Every string in a JSON value with its path, the objects' keys too (`KeyOf`), but under
+    the keys in `skip`."""
+    stack: list[tuple[Path, Any]] = [(path, node)]
     while stack:
         at, value = stack.pop()
         if isinstance(value, str):
             yield at, value
         elif isinstance(value, dict):
-            stack.extend(((*at, k), v) for k, v in reversed(value.items()) if k not in skip)
+            for k, v in reversed(value.items()):
+                if k not in skip:
+                    stack.append(((*at, k), v))
+                    stack.append(((*at, KeyOf(k)), k))
         elif isinstance(value, list):
             stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
 
@@ -102,13 +119,19 @@ def set_path(body: Json, path: Path, value: Any) -> None:
     node: Any = body
     for key in path[:-1]:
         node = node[key]
-    node[path[-1]] = value
+    last = path[-1]
+    if isinstance(last, KeyOf):  # the key renamed, in its place
+        renamed = [(value if k == last.key else k, v) for k, v in node.items()]
+        node.clear()
+        node.update(renamed)
+    else:
+        node[last] = value
 
 
 def get_path(body: Json, path: Path) -> Any:
     node: Any = body
     for key in path:
-        node = node[key]
+        node = key.key if isinstance(key, KeyOf) else node[key]
     return node
 
 
