@@ -406,3 +406,22 @@ def test_text_in_the_keys_of_a_tool_calls_input_is_read(servers: Servers) -> Non
                                           {"type": "tool_result", "tool_use_id": "t",
                                            "content": "ok"}]}]})
     assert asked.status_code == 400 and len(servers.seen()) == before
+
+
+def searched_turn(title: str) -> list[dict[str, Any]]:
+    """A conversation that used Anthropic's web search: its blocks sent back next turn."""
+    return [*ASK, {"role": "assistant", "content": [
+        {"type": "server_tool_use", "id": "s1", "name": "web_search",
+         "input": {"query": "deploy docs"}},
+        {"type": "web_search_tool_result", "tool_use_id": "s1", "content": [
+            {"type": "web_search_result", "title": title, "url": "https://example.org/deploy",
+             "encrypted_content": "EqgfCioIARgBIiQ3YTAwMjY1Mi1mZjM5LTQ1NGUtODgxNC1kNjNjNTk1ZWI3"}]},
+        {"type": "text", "text": "The docs say to run make deploy."}]},
+        {"role": "user", "content": "thanks, and then?"}]
+
+
+def test_server_tool_blocks_sent_back_are_read_not_refused(servers: Servers) -> None:
+    assert servers.raw({"messages": searched_turn("Deploying the app")},
+                       **mock_reply("Then check the logs.")).status_code == 200
+    blocked = servers.raw({"messages": searched_turn(f"token {SECRET}")})
+    assert blocked.status_code == 400 and blocked.json()["error"]["code"] == "content_filter"

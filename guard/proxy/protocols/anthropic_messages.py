@@ -42,6 +42,16 @@ ROUTE = "/v1/messages"
 BLOCK_TEXT = {"text": ("text", "text"), "thinking": ("thinking", "thinking")}
 # Blocks that hold nothing guard must read: the provider's own opaque data.
 OPAQUE = frozenset({"redacted_thinking"})
+# Blocks of server tools and MCP that multi-turn traffic sends back, read whole (every string
+# but names, ids and opaque data): a call's, or a result's titles and addresses, as the
+# `tool_call` role's (a bare URL is not an instruction the injection model should read); an MCP
+# tool's output as a tool result.
+READ_WHOLE = {
+    "web_search_tool_result": "tool_call", "web_fetch_tool_result": "tool_call",
+    "code_execution_tool_result": "tool_call", "bash_code_execution_tool_result": "tool_call",
+    "text_editor_code_execution_tool_result": "tool_call", "search_result": "tool_call",
+    "mcp_tool_use": "tool_call", "mcp_tool_result": "tool", "container_upload": "tool_call",
+}
 # A stream delta's text, by delta type: the key holding it and its channel's kind.
 DELTA_TEXT = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
               "input_json_delta": ("partial_json", "input")}
@@ -61,6 +71,8 @@ def block_texts(block: Any, path: Path, role: str, *, answer: bool = False) -> I
     reader = READERS.get(kind)
     if reader is not None:
         yield from reader(block, path, role, answer)
+    elif kind in READ_WHOLE:
+        yield from leaves(block, path, READ_WHOLE[kind])
     elif answer and kind not in OPAQUE:
         yield from leaves(block, path, role)
 
@@ -116,7 +128,7 @@ def _unread_block(block: Any, path: Path) -> list[str]:
         value = block.get(BLOCK_TEXT[kind][0])
         return [] if isinstance(value, str) else [place(path, f"{kind} of {type(value).__name__}")]
     source = block.get("source") if kind == "document" else None
-    if kind in OPAQUE or kind in ("tool_use", "server_tool_use") or (
+    if kind in OPAQUE or kind in READ_WHOLE or kind in ("tool_use", "server_tool_use") or (
             isinstance(source, dict) and source.get("type") == "text"):
         return []
     if kind == "tool_result":
