@@ -60,6 +60,7 @@ class Channel:
         self._backoff_s = settings.retry_interval_ms / 1000
         self._synced_at = time.monotonic()
         self._unsynced = 0
+        self._syncing: asyncio.Task[None] | None = None
         self.closing = False
 
     async def open(self) -> None:
@@ -155,19 +156,35 @@ class Channel:
         self._retry_at = now + self._backoff_s
 
     async def _sync_if_due(self, force: bool = False) -> None:
+        """Fsync what was written, every `fsync_interval_ms` (or `fsync_batch` incidents), in
+        the background: incidents go on being written while a slow disk syncs (a SIGKILL loses
+        only what was not written). `force` (closing) waits for it."""
+        if self._syncing is not None and not self._syncing.done():
+            if not force:
+                return
+            await self._syncing
         if not self._unsynced:
             return
         due = time.monotonic() - self._synced_at >= self.settings.fsync_interval_ms / 1000
         if not (force or due or self._unsynced >= self.settings.fsync_batch):
             return
+        self._synced_at = time.monotonic()
+        self._unsynced = 0
+        if force:
+            await self._sync()
+        else:
+            self._syncing = asyncio.create_task(self._sync())
+
+    async def _sync(self) -> None:
         with contextlib.suppress(Exception):
             await self.sink.sync()
         if self.spool is not None:
             await asyncio.to_thread(self.spool.sync)
-        self._synced_at = time.monotonic()
-        self._unsynced = 0
 
     async def aclose(self) -> None:
+        if self._syncing is not None:
+            with contextlib.suppress(Exception):
+                await self._syncing
         with contextlib.suppress(Exception):
             await self.sink.aclose()
         if self.spool is not None:

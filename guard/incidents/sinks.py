@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,9 +63,10 @@ class JournalSink:
 
     Files are named `<time_ns>-<pid>.jsonl` so that names sort by creation time and processes
     never share a file. Every batch is written to the page cache at once (a SIGKILL does not
-    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`. The file work
-    runs in a thread of the journal's own, so it never waits behind classifiers scoring in the
-    default executor while incidents sit in memory.
+    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`. The writes
+    run in a thread of the journal's own, so they never wait behind classifiers scoring in the
+    default executor while incidents sit in memory, and fsync in another, so they never wait
+    behind a slow disk's sync either.
     """
 
     name = "journal"
@@ -76,6 +78,10 @@ class JournalSink:
         self._size = 0
         self._dirty = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-journal")
+        # fsync in a thread of its own, so writes go on while a slow disk syncs; the file is not
+        # closed (rotated) under an fsync
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-journal-sync")
+        self._lock = threading.RLock()
 
     async def _in_thread(self, work: Callable[[], None]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, work)
@@ -94,24 +100,31 @@ class JournalSink:
         self._dirty = True
 
     async def sync(self) -> None:
-        await self._in_thread(self.sync_now)
+        await asyncio.get_running_loop().run_in_executor(self._syncer, self.sync_now)
 
     def sync_now(self) -> None:
-        if self._file is not None and self._dirty:
-            os.fsync(self._file.fileno())
-            self._dirty = False
+        with self._lock:
+            if self._file is not None and self._dirty:
+                self._dirty = False  # a write from here on marks it again
+                os.fsync(self._file.fileno())
 
     async def aclose(self) -> None:
         await self._in_thread(self.close_now)
         self._thread.shutdown(wait=False)
+        self._syncer.shutdown(wait=False)
 
     def close_now(self) -> None:
-        self.sync_now()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            self.sync_now()
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     def _rotate(self) -> None:
+        with self._lock:
+            self._reopen()
+
+    def _reopen(self) -> None:
         if self._file is not None:
             self.sync_now()
             self._file.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
 from guard.incidents.recorder import IncidentRecorder, journal_dir
@@ -170,4 +173,38 @@ async def test_journal_writes_do_not_queue_behind_a_busy_default_executor(tmp_pa
     finally:
         release.set()
         await asyncio.gather(*busy)
+        await recorder.aclose()
+
+
+async def test_journal_writes_go_on_while_a_slow_disk_syncs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An fsync that takes seconds (a loaded disk) must not hold the next incidents in memory,
+    where a SIGKILL would lose them: the journal writes while it syncs."""
+    from guard.incidents import sinks
+
+    release, syncing = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # the journal file's, not its directory's
+            syncing.set()
+            release.wait(5)
+        real_fsync(fd)
+
+    monkeypatch.setattr(sinks.os, "fsync", slow_fsync)
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    try:
+        first = recorder.record_decision(context(), decision(), "key AKIA...")
+        deadline = time.monotonic() + 2.0
+        while not syncing.is_set() and time.monotonic() < deadline:  # the first one's fsync
+            await asyncio.sleep(0.01)
+        second = recorder.record_decision(context(), decision(), "key AKIA...")
+        deadline = time.monotonic() + 2.0
+        while second not in journal_ids(tmp_path) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert {first, second} <= set(journal_ids(tmp_path))
+        assert not release.is_set()  # still syncing
+    finally:
+        release.set()
         await recorder.aclose()
