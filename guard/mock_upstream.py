@@ -313,27 +313,28 @@ def response_events(response: dict[str, Any], size: int) -> list[dict[str, Any]]
         if item["type"] == "message":
             events.append({"type": "response.output_item.added", "output_index": index,
                            "item": {**item, "status": "in_progress", "content": []}})
-            part = item["content"][0]
-            at = {**where, "content_index": 0}
-            events.append({"type": "response.content_part.added", **at,
-                           "part": {**part, "text": ""}})
-            events += [{"type": "response.output_text.delta", **at, "delta": piece,
-                        "logprobs": []} for piece in pieces(part["text"], size)]
-            events.append({"type": "response.output_text.done", **at, "text": part["text"],
-                           "logprobs": []})
-            events.append({"type": "response.content_part.done", **at, "part": part})
+            for n, part in enumerate(item["content"]):
+                at = {**where, "content_index": n}
+                events.append({"type": "response.content_part.added", **at,
+                               "part": {**part, "text": ""}})
+                events += [{"type": "response.output_text.delta", **at, "delta": piece,
+                            "logprobs": []} for piece in pieces(part["text"], size)]
+                events.append({"type": "response.output_text.done", **at,
+                               "text": part["text"], "logprobs": []})
+                events.append({"type": "response.content_part.done", **at, "part": part})
         elif item["type"] == "reasoning":
             events.append({"type": "response.output_item.added", "output_index": index,
                            "item": {**item, "summary": []}})
-            part = item["summary"][0]
-            at = {**where, "summary_index": 0}
-            events.append({"type": "response.reasoning_summary_part.added", **at,
-                           "part": {**part, "text": ""}})
-            events += [{"type": "response.reasoning_summary_text.delta", **at, "delta": piece}
-                       for piece in pieces(part["text"], size)]
-            events.append({"type": "response.reasoning_summary_text.done", **at,
-                           "text": part["text"]})
-            events.append({"type": "response.reasoning_summary_part.done", **at, "part": part})
+            for n, part in enumerate(item["summary"]):
+                at = {**where, "summary_index": n}
+                events.append({"type": "response.reasoning_summary_part.added", **at,
+                               "part": {**part, "text": ""}})
+                events += [{"type": "response.reasoning_summary_text.delta", **at,
+                            "delta": piece} for piece in pieces(part["text"], size)]
+                events.append({"type": "response.reasoning_summary_text.done", **at,
+                               "text": part["text"]})
+                events.append({"type": "response.reasoning_summary_part.done", **at,
+                               "part": part})
         else:
             events.append({"type": "response.output_item.added", "output_index": index,
                            "item": {**item, "arguments": "", "status": "in_progress"}})

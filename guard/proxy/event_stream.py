@@ -10,13 +10,19 @@ may open with text. So:
 
 - A delta's text is held and released as `StreamGuard` releases a chat delta; a released piece
   is re-sent as a delta event of the same item and part or block.
-- An event that closes texts (a `*.done` event, `content_block_stop`, the response's or the
-  message's end) first flushes their channels (checked, released), so it follows their last
-  delta. A text it repeats equal to what the deltas carried is replaced by what the client was
-  shown (masks included). A text no delta carried (a call's name, an item an upstream sends
-  only whole) is checked on its own before the event goes out, and masked or cut for.
+- Events go out in the order they came: an event waits behind every piece of text that came
+  before it and is still held (buffered mode), and text released goes out behind every event
+  that came before it.
+- An event that closes a text (a `*.done` event, `content_block_stop`) has it checked, and
+  released but for its last `holdback - 1` characters: a client joins an answer's texts, so a
+  value may go on in the next text of its kind. That tail is read with the start of the texts
+  after it (masked in both where a value crosses) and released once they are `holdback - 1`
+  long, or the answer ends (the response's or the message's end, an error, which flush
+  everything), or `max_holdback_ms` passes. A text the event repeats equal to what the deltas
+  carried is replaced, when the event goes out, by what the client was shown (masks included).
+  A text no delta carried (a call's name, an item an upstream sends only whole) is checked on
+  its own before the event is queued, and masked or cut for.
 - A delta of text in a shape guard cannot read ends the stream (`upstream_protocol_error`).
-- Events other than text pass as they come, before text still held.
 
 Each dialect's subclass knows its events (`ResponsesStreamGuard`, `MessagesStreamGuard`): how a
 cut ends the stream, and how events are written (the Responses API numbers them).
@@ -34,10 +40,10 @@ from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
 from guard.proxy.protocols.base import Json, Key, Path, Text, get_path, index_of, new_id, set_path
 from guard.proxy.sse import SSEEvent
-from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, StreamGuard, to_end
+from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, CutAt, StreamGuard, to_end
 from guard.proxy.stream_window import Channel, Part
 from guard.redaction import apply_redactions
-from guard.types import Action, Segment, Stage
+from guard.types import Action, Segment, Span, Stage
 
 Closes = Callable[[Key], bool]
 JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
@@ -53,6 +59,19 @@ class Reader:
     whole_texts: Callable[[Json], list[tuple[Key, Text]] | None]
     unreadable: Callable[[Json], bool]
     opening_texts: Callable[[Json], list[tuple[Key, Path, Json]]]
+
+
+@dataclass(slots=True)
+class Waiting:
+    """What waits to go out, in the order it came (`seq`): a piece of text released (`part`, of
+    `channel`), or an event, with the places where it repeats a text whole (`fills`: the path,
+    and the channel number whose shown text goes there)."""
+
+    seq: int
+    event: Json | None = None
+    fills: list[tuple[Path, int]] = field(default_factory=list)
+    channel: Channel | None = None
+    part: Part | None = None
 
 
 @dataclass(slots=True)
@@ -73,6 +92,8 @@ class EventStreamGuard(StreamGuard):
         self._said: dict[int, Said] = {}                # channel number -> its whole text
         self._passed: dict[Key, str] = {}               # texts read whole and let through
         self._closed: set[Key] = set()                  # texts whose part or block closed
+        self._waiting: list[Waiting] = []               # released or arrived, not yet sent
+        self._seq = 0                                   # events seen
 
     # -- what each dialect says ----------------------------------------------------------------
 
@@ -90,10 +111,14 @@ class EventStreamGuard(StreamGuard):
     def note(self, event: Json) -> None:
         """See an event go by (what a cut's ending needs to know)."""
 
+    def passing(self, event: SSEEvent) -> None:
+        """See an event pass untouched (pass-through mode), for a kill switch's ending."""
+
     # -- the interface the relay drives --------------------------------------------------------
 
     async def feed(self, event: SSEEvent) -> bytes:
         if self.passthrough:
+            self.passing(event)
             return event.raw
         if self.cut or self._done:
             return b""
@@ -115,10 +140,12 @@ class EventStreamGuard(StreamGuard):
             set_path(body, path, "")
         whole = self.reader.whole_texts(body) or []
         closes = self.closes(body)
-        out = await self._whole(body, whole, closes) if whole or closes else b""
+        waiting = Waiting(self._next_seq(), body)
+        out = await self._whole(waiting, whole, closes) if whole or closes else b""
         if self.cut:
             return out
-        out += self.encode(body)
+        self._waiting.append(waiting)
+        out += self._drain()
         for key, _, frame in opening:
             found = self.reader.delta_key(frame)
             assert found is not None  # the reader built it as a delta of `key`
@@ -126,6 +153,10 @@ class EventStreamGuard(StreamGuard):
             if self.cut:
                 break
         return out
+
+    async def finish(self) -> bytes:
+        out = await super().finish()
+        return out if self.cut else out + self._drain()
 
     # -- deltas --------------------------------------------------------------------------------
 
@@ -137,7 +168,7 @@ class EventStreamGuard(StreamGuard):
         self._said[channel.number].received.append(text)
         if self.mode == BUFFERED:
             # the whole event is the frame: released unchanged, it goes out as it came
-            channel.add(text, now, body, b"unchanged", hold=True)
+            channel.add(text, now, body, b"unchanged", hold=True, seq=self._next_seq())
             due = [channel] if self._release_due(channel) else []
             return await self._check(due, self._holdback_cut) if due else b""
         channel.add(text, now, body, None, hold=False)
@@ -163,9 +194,24 @@ class EventStreamGuard(StreamGuard):
                        and (other.choice, other.call) < (ch.choice, ch.call)),
                       key=lambda other: (other.choice, other.call))
 
+    def _after(self, ch: Channel) -> list[Channel]:
+        """The channels whose texts a client puts after `ch`'s, in order."""
+        return sorted((other for other in self._channels.values()
+                       if other.kind == ch.kind and other.role == ch.role
+                       and (other.choice, other.call) > (ch.choice, ch.call)),
+                      key=lambda other: (other.choice, other.call))
+
+    def _lookahead(self, ch: Channel) -> str:
+        """The start of the texts after a closed one's (what a value going on past its end would
+        be read with)."""
+        if self._key(ch) not in self._closed:
+            return ""
+        return "".join(other.text for other in self._after(ch))[:self.held or 0]
+
     def _segment(self, ch: Channel, text: str) -> Segment:
         earlier = tuple(other.text for other in self._before(ch))
-        return Segment(text, ch.role, ch.number, Stage.COMPLETION, earlier[-JOINED:])
+        return Segment(text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
+                       earlier[-JOINED:])
 
     def _blocked(self, ch: Channel) -> bool:
         return any(self._key(other) not in self._closed for other in self._before(ch))
@@ -189,7 +235,71 @@ class EventStreamGuard(StreamGuard):
             self._said[channel.number] = Said()
         return channel
 
+    # -- a closed text's tail, read with what follows ------------------------------------------
+
+    async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
+        """Check as `StreamGuard` does, with the held tails of the closed texts before these
+        (read with what follows them); then send what may go out."""
+        asked = {ch.number for ch in channels}
+        tails = {other.number: other for ch in channels for other in self._before(ch)
+                 if other.number not in asked and self._key(other) in self._closed
+                 and (other.pending or other.checked < other.end)}
+        if tails:
+            channels = [*channels, *tails.values()]
+            asked_cut = cut_at
+
+            def cut_at(ch: Channel, spans: list[Span]) -> int:
+                return (self._tail_cut if ch.number in tails else asked_cut)(ch, spans)
+
+        out = await super()._check(channels, cut_at)
+        return out if self.cut else out + self._drain()
+
+    def _tail_cut(self, ch: Channel, spans: list[Span]) -> int:
+        """A closed text is released whole once what follows it is long enough to hold the rest
+        of any value its tail begins; until then, as any text, but for its last characters."""
+        if len(self._lookahead(ch)) >= (self.held or 0):
+            return ch.end
+        return self._holdback_cut(ch, spans)
+
+    # -- in the order things came ----------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
     def _reemit(self, ch: Channel, part: Part) -> bytes:
+        self._waiting.append(Waiting(part.seq, channel=ch, part=part))
+        return b""  # sent in order by `_drain`
+
+    def _drain(self) -> bytes:
+        """Send what waits, in the order it came, up to the first event that still has text held
+        before it."""
+        held = min((ch.pieces[0].seq for ch in self._channels.values() if ch.pieces),
+                   default=None)
+        self._waiting.sort(key=lambda w: w.seq)
+        out: list[bytes] = []
+        sent = 0
+        for waiting in self._waiting:
+            if waiting.part is None and held is not None and held < waiting.seq:
+                break
+            out.append(self._send(waiting))
+            sent += 1
+        del self._waiting[:sent]
+        return b"".join(out)
+
+    def _send(self, waiting: Waiting) -> bytes:
+        if waiting.part is not None:
+            assert waiting.channel is not None
+            return self._send_part(waiting.channel, waiting.part)
+        assert waiting.event is not None
+        for path, number in waiting.fills:  # what the client was shown, now all sent
+            said = self._said[number]
+            shown = "".join(said.shown)
+            if shown != "".join(said.received):
+                _write(waiting.event, path, shown)
+        return self.encode(waiting.event)
+
+    def _send_part(self, ch: Channel, part: Part) -> bytes:
         found = self.reader.delta_key(part.frame)
         assert found is not None  # the frame is the delta event the text came in
         text = found[1] if part.raw is not None else part.text
@@ -199,10 +309,11 @@ class EventStreamGuard(StreamGuard):
 
     # -- texts an event carries whole ----------------------------------------------------------
 
-    async def _whole(self, body: Json, whole: list[tuple[Key, Text]],
+    async def _whole(self, waiting: Waiting, whole: list[tuple[Key, Text]],
                      closes: Closes | None) -> bytes:
-        """Flush the channels `body` closes, then write in what the client was shown of each
-        text it repeats; read the texts no delta carried."""
+        """Check the channels an event closes (flush them all at the answer's end), and note
+        where it repeats their texts, for what the client was shown to be written in when it
+        goes out; read the texts no delta carried."""
         keys = {key for key, _ in whole}
         channels = sorted((ch for ch in self._channels.values() if self._key(ch) in keys
                            or (closes is not None and closes(self._key(ch)))),
@@ -211,20 +322,23 @@ class EventStreamGuard(StreamGuard):
         if any(self._blocked(ch) for ch in channels):
             raise UpstreamError("upstream closed a text before the one a client puts before it",
                                 status=502, code="upstream_protocol_error")
-        out = await self._flush(channels)
+        if closes is _everything or self.mode != BUFFERED:
+            out = await self._flush(channels)
+        else:
+            waiting_channels = [ch for ch in channels if ch.pending or ch.checked < ch.end]
+            out = (await self._check(waiting_channels, self._tail_cut)
+                   if waiting_channels else b"")
         if self.cut:
             return out
         unseen: list[tuple[Key, Text]] = []
         for key, text in whole:
             channel = self._channels.get((key[0], key[2], key[1]))
-            said = self._said[channel.number] if channel is not None else None
-            if said is not None and text.text == "".join(said.received):
-                shown = "".join(said.shown)
-                if shown != text.text:
-                    _write(body, text.path, shown)
+            if channel is not None and text.text == "".join(self._said[channel.number].received):
+                waiting.fills.append((text.path, channel.number))
             elif text.text and self._passed.get(key) != text.text:
                 unseen.append((key, text))
-        return out + (await self._read(body, unseen) if unseen else b"")
+        assert waiting.event is not None
+        return out + (await self._read(waiting.event, unseen) if unseen else b"")
 
     async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:
         """Read texts no delta carried, each with the texts a client puts before it: those of
@@ -282,6 +396,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         super().__init__(*args, **kwargs)
         self._sequence: int | None = None
         self._response: Json = {}                       # the response's own fields
+        self._last: SSEEvent | None = None              # the last event passed untouched
 
     def note(self, event: Json) -> None:
         response = event.get("response")
@@ -308,19 +423,27 @@ class ResponsesStreamGuard(EventStreamGuard):
             **response, "status": "incomplete", "output": [],
             "incomplete_details": {"reason": "content_filter"}}})
 
+    def passing(self, event: SSEEvent) -> None:
+        self._last = event
+
     def error(self, message: str, code: str) -> bytes:
         return responses.error_event(message, code, self._next())
 
-    def _next(self) -> int:
-        number = 0 if self._sequence is None else self._sequence
+    def _next(self, event: Json | None = None) -> int:
+        number = self._first(event) if self._sequence is None else self._sequence
         self._sequence = number + 1
         return number
 
+    def _first(self, event: Json | None) -> int:
+        """Where numbering begins: after the last event passed untouched, or at the first
+        event's own number (an upstream may not begin at 0)."""
+        after = self._last is not None
+        source = (self._last.json() if self._last is not None else event) or {}
+        number = source.get("sequence_number")
+        return number + after if type(number) is int and number >= 0 else 0
+
     def encode(self, event: Json) -> bytes:
-        if self._sequence is None:  # go on from where the upstream began
-            first = event.get("sequence_number")
-            self._sequence = first if type(first) is int and first >= 0 else 0
-        return responses.encode(event, self._next())
+        return responses.encode(event, self._next(event))
 
 
 class MessagesStreamGuard(EventStreamGuard):
@@ -357,12 +480,20 @@ class MessagesStreamGuard(EventStreamGuard):
             "content": [], "stop_reason": None}}]
         return b"".join(self.encode(event) for event in [*started, *messages.ending(still)])
 
+    def passing(self, event: SSEEvent) -> None:
+        data = event.data or ""
+        if "message_start" in data or "content_block_st" in data:  # few events: read those
+            self._sent(event.json() or {})
+
     def encode(self, event: Json) -> bytes:
+        self._sent(event)
+        return messages.encode(event)
+
+    def _sent(self, event: Json) -> None:
         kind = event.get("type")  # the blocks the client saw opened and not yet closed
         if kind in ("content_block_start", "content_block_stop"):
             self._open[index_of(event, 0)] = kind == "content_block_start"
         self._started = self._started or kind == "message_start"
-        return messages.encode(event)
 
 
 # The stream guard of each dialect whose stream is typed events, not chunks of choices.

@@ -296,7 +296,8 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
                             status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(
-        slots, Stage.COMPLETION, joined=dialect.joins_answer))
+        slots, Stage.COMPLETION, joined=dialect.joins_answer,
+        ahead=inspector.holdback_chars(Stage.COMPLETION)))
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))

@@ -33,6 +33,7 @@ class Piece:
            re-emitted chunk keeps them.
     raw:   the upstream event's exact bytes when the event held this text and nothing else, so an
            unchanged piece is forwarded byte for byte.
+    seq:   where its event came in the stream (a stream of typed events keeps their order).
     """
 
     start: int
@@ -40,6 +41,7 @@ class Piece:
     arrived: float
     frame: Json
     raw: bytes | None
+    seq: int = 0
 
 
 @dataclass(slots=True)
@@ -50,6 +52,7 @@ class Part:
     text: str
     raw: bytes | None
     arrived: float
+    seq: int = 0
 
 
 @dataclass(slots=True)
@@ -83,10 +86,11 @@ class Channel:
     def pending(self) -> int:
         return self.end - self.released
 
-    def add(self, text: str, now: float, frame: Json, raw: bytes | None, *, hold: bool) -> None:
+    def add(self, text: str, now: float, frame: Json, raw: bytes | None, *, hold: bool,
+            seq: int = 0) -> None:
         """Append a delta's text; keep it as a pending piece when it is held back."""
         if hold:
-            self.pieces.append(Piece(self.end, self.end + len(text), now, frame, raw))
+            self.pieces.append(Piece(self.end, self.end + len(text), now, frame, raw, seq))
         if self.unchecked_since is None:
             self.unchecked_since = now
         self.text += text
@@ -181,11 +185,11 @@ class Channel:
             stop = min(piece.end, cut)
             touched = any(s.start < stop and s.end > piece.start for s in merged)
             if stop == piece.end and not touched and piece.raw is not None:
-                parts.append(Part(piece.frame, "", piece.raw, piece.arrived))
+                parts.append(Part(piece.frame, "", piece.raw, piece.arrived, piece.seq))
             else:
                 text = self._render(piece.start, stop, merged, first, mask)
                 if text:
-                    parts.append(Part(piece.frame, text, None, piece.arrived))
+                    parts.append(Part(piece.frame, text, None, piece.arrived, piece.seq))
             if stop == piece.end:
                 self.pieces.popleft()
             else:

@@ -326,8 +326,27 @@ def test_a_key_split_across_two_text_blocks_is_found(servers: Servers) -> None:
                     "delta": {"type": "text_delta", "text": block["text"]}},
                    {"type": "content_block_stop", "index": index}]
     streamed = hostile(servers, events)
-    assert SECRET[20:] not in streamed.text
+    assert SECRET[:20] not in streamed.text and SECRET[20:] not in streamed.text
     assert typed_events(streamed.text)[-2]["delta"]["stop_reason"] == "refusal"
+
+
+def test_an_address_split_across_two_text_blocks_is_masked_in_both(servers: Servers) -> None:
+    first, second = f"Write to {EMAIL[:12]}", f"{EMAIL[12:]} today."
+    masked = ["Write to [REDACTED:pii:email]", "[REDACTED:pii:email] today."]
+    message = {"id": "m", "type": "message", "role": "assistant", "stop_reason": "end_turn",
+               "content": [{"type": "text", "text": first}, {"type": "text", "text": second}]}
+    whole = servers.raw({"model": "hostile"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(message))})
+    assert [block["text"] for block in whole.json()["content"]] == masked
+    streamed = hostile(servers, blocks_events(
+        ("start", 0, "text"), ("text", 0, first), ("stop", 0, ""),
+        ("start", 1, "text"), ("text", 1, second), ("stop", 1, "")))
+    assert EMAIL[:12] not in streamed.text and EMAIL[12:] not in streamed.text
+    texts: dict[int, str] = {}
+    for event in typed_events(streamed.text):
+        if event["type"] == "content_block_delta":
+            texts[event["index"]] = texts.get(event["index"], "") + event["delta"]["text"]
+    assert list(texts.values()) == masked
 
 
 def test_a_key_hidden_by_json_escapes_in_tool_input_is_cut(servers: Servers) -> None:
@@ -374,7 +393,7 @@ def test_thinking_between_two_text_blocks_does_not_hide_a_key(servers: Servers) 
         ("start", 0, "text"), ("text", 0, f"Here: {SECRET[:20]}"), ("stop", 0, ""),
         ("start", 1, "thinking"), ("thinking", 1, "Finishing the reply."), ("stop", 1, ""),
         ("start", 2, "text"), ("text", 2, SECRET[20:]), ("stop", 2, "")))
-    assert SECRET[20:] not in answer.text
+    assert SECRET[:20] not in answer.text and SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-2]["delta"]["stop_reason"] == "refusal"
 
 

@@ -312,7 +312,7 @@ def test_a_key_split_across_two_parts_of_a_whole_answer_is_found(servers: Server
     assert "RespLeak" not in answer.text and answer.json()["status"] == "incomplete"
 
 
-def test_a_key_split_across_two_streamed_parts_is_cut_before_it_is_whole(
+def test_a_key_split_across_two_streamed_parts_is_cut_before_any_of_it(
         servers: Servers) -> None:
     at = {"item_id": "msg_1", "output_index": 0}
     answer = scripted(servers, [
@@ -322,8 +322,34 @@ def test_a_key_split_across_two_streamed_parts_is_cut_before_it_is_whole(
          "text": f"x {SECRET[:20]}"},
         {"type": "response.output_text.delta", **at, "content_index": 1,
          "delta": f"{SECRET[20:]} y"}])
-    assert SECRET not in answer.text and SECRET[20:] not in answer.text
+    assert SECRET[:20] not in answer.text and SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
+def test_an_address_split_across_two_parts_is_masked_in_both(servers: Servers) -> None:
+    """Neither part keeps a piece of it: the first part is read with the start of the next,
+    whole and streamed (where its tail is held past its close)."""
+    first, second = f"Write to {EMAIL[:12]}", f"{EMAIL[12:]} today."
+    whole = servers.raw({"model": "hostile", "input": "hi"}, **{"X-Hostile-Events": urllib.parse.quote(
+        json.dumps({"id": "r", "object": "response", "status": "completed",
+                    "output": [two_parts(first, second)]}))}).json()
+    texts = [part["text"] for part in whole["output"][0]["content"]]
+    assert texts == ["Write to [REDACTED:pii:email]", "[REDACTED:pii:email] today."]
+    at = {"item_id": "msg_1", "output_index": 0}
+    answer = scripted(servers, [
+        {"type": "response.output_text.delta", **at, "content_index": 0, "delta": first},
+        {"type": "response.output_text.done", **at, "content_index": 0, "text": first},
+        {"type": "response.output_text.delta", **at, "content_index": 1, "delta": second},
+        {"type": "response.output_text.done", **at, "content_index": 1, "text": second},
+        {"type": "response.completed", "response": {"id": "r", "object": "response",
+                                                    "output": [two_parts(first, second)]}}])
+    assert EMAIL[:12] not in answer.text and EMAIL[12:] not in answer.text
+    got = typed_events(answer.text)
+    streamed = [e["delta"] for e in got if e["type"] == "response.output_text.delta"]
+    assert "".join(streamed) == "".join(texts)
+    assert [e["text"] for e in got if e["type"] == "response.output_text.done"] == texts
+    completed = got[-1]["response"]["output"][0]["content"]
+    assert [part["text"] for part in completed] == texts
 
 
 @pytest.mark.parametrize("body", [{"input": {"role": "user", "content": "hi"}},

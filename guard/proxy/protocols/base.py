@@ -96,23 +96,31 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0) -> Iterator[Text]:
         yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 
-def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0) -> list[Segment]:
+def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
+             ahead: int | None = 0) -> list[Segment]:
     """One segment per slot; with `joined`, each carries the texts of up to that many slots
-    before it of its kind (`Segment.context`): an answer whose texts a client joins (the
-    Responses API's message parts and items, the Messages API's text blocks) is read across
-    them."""
+    before it of its kind (`Segment.context`), and is read with the first `ahead` characters
+    (all, for None) of the texts after it: an answer whose texts a client joins (the Responses
+    API's message parts and items, the Messages API's text blocks) is read across them, and a
+    value going on from one text into the next is found, and masked, in both. A span may end
+    past its slot's text: masks stop at its end (`apply_redactions`)."""
     if not joined:
         return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
-    earlier: dict[tuple[str, Any, Any], list[str]] = {}
-    out = []
+    kinds: dict[tuple[str, Any, Any], list[int]] = {}
     for i, slot in enumerate(slots):
         # texts of one kind: by role and where they sit in their item or block (a message's
         # parts, `content[j].text`, apart from a reasoning summary's, `summary[j].text`)
         kind = (slot.role, slot.path[-1], slot.path[-3] if len(slot.path) >= 3 else None)
-        before = earlier.setdefault(kind, [])
-        out.append(Segment(slot.text, slot.role, i, stage, tuple(before[-joined:])))
-        before.append(slot.text)
-    return out
+        kinds.setdefault(kind, []).append(i)
+    out: dict[int, Segment] = {}
+    for members in kinds.values():
+        texts = [slots[i].text for i in members]
+        for n, i in enumerate(members):
+            after = "".join(texts[n + 1:])
+            after = after if ahead is None else after[:ahead]
+            out[i] = Segment(texts[n] + after, slots[i].role, i, stage,
+                             tuple(texts[max(0, n - joined):n]))
+    return [out[i] for i in range(len(slots))]
 
 
 def set_path(body: Json, path: Path, value: Any) -> None:

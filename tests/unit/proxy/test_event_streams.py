@@ -234,3 +234,97 @@ async def test_held_text_goes_out_before_an_upstream_error(api: str) -> None:
     _, got, _ = await run([*events[:first_delta + 1], encoded(error)], inspector(), api)
     assert got[-1]["type"] == "error"
     assert streamed(got) == "Hello there, a partial answer "
+
+
+def two_texts(first: str, second: str, api: str, size: int = 4,
+              before: dict[str, Any] | None = None) -> list[SSEEvent]:
+    """An answer in two texts a client joins: two parts of a message, or two text blocks (after
+    a block `before`, with `messages`)."""
+    if api == "messages":
+        blocks = [{"type": "text", "text": first}, {"type": "text", "text": second}]
+        events = message_events({"id": "msg_1", "type": "message", "role": "assistant",
+                                 "model": "m", "content": [*([before] if before else []), *blocks],
+                                 "stop_reason": "end_turn",
+                                 "usage": {"input_tokens": 1, "output_tokens": 1}}, size)
+        return [encoded(event) for event in events]
+    item = message(first)
+    item["content"].append({**item["content"][0], "text": second})
+    return [encoded(event, n) for n, event in enumerate(response_events(response(item), size))]
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_a_secret_split_across_two_texts_is_cut_before_any_of_it(api: str) -> None:
+    """A client joins an answer's texts: the first one's tail is held past its close, until
+    what follows shows whether a value goes on in it."""
+    for at in range(1, len(SECRET)):
+        raw, events, guard = await run(
+            two_texts(f"The key is {SECRET[:at]}", f"{SECRET[at:]} now.", api), inspector(), api)
+        assert guard.cut, at
+        assert "The key is ".startswith(streamed(events)), (at, streamed(events))
+        assert SECRET[at:].encode() not in raw, at
+        if api == "responses":
+            assert events[-1]["type"] == "response.incomplete"
+            assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_a_clean_answer_in_two_texts_keeps_its_events_and_their_order(api: str) -> None:
+    sent_events = two_texts("The first part of it, ", "and then the second part.", api)
+    _, got, guard = await run(sent_events, inspector(), api)
+    assert not guard.cut
+    assert got == [orjson.loads(e.data or "") for e in sent_events]
+
+
+ANNOTATION = {"type": "response.output_text.annotation.added", "item_id": "msg_1",
+              "output_index": 0, "content_index": 0, "annotation_index": 0,
+              "annotation": {"type": "url_citation", "url": "https://example.com/a",
+                             "title": "A page", "start_index": 0, "end_index": 4}}
+THINKING = {"type": "thinking", "thinking": "Let me think about it for a while now.",
+            "signature": "c2lnbmF0dXJl"}
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_an_event_after_held_text_goes_out_after_it(api: str) -> None:
+    """Events go out in the order they came: an annotation the upstream sends after some text
+    (Responses), a thinking block's signature (Messages), does not overtake the text held
+    before it."""
+    if api == "messages":
+        events = two_texts("A first text.", "A second one.", api, before=THINKING)
+        assert any("signature_delta" in (e.data or "") for e in events)
+    else:
+        events = two_texts("A first text of some length.", "A second one.", api)
+        at = max(i for i, e in enumerate(events) if "output_text.delta" in (e.data or "")
+                 and '"content_index":0' in (e.data or ""))
+        events = [*events[:at], encoded(ANNOTATION), *events[at:]]
+        events = [encoded(orjson.loads(e.data or ""), n) for n, e in enumerate(events)]
+    _, got, guard = await run(events, inspector(check_chars=64), api)
+    assert not guard.cut
+    assert got == [orjson.loads(e.data or "") for e in events]
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_a_stop_in_pass_through_mode_ends_the_stream_as_a_client_expects(api: str) -> None:
+    """With no completion rules, events pass untouched; a kill switch's stop then still goes on
+    from the upstream's numbering (Responses), and closes the open block without starting the
+    message again (Messages)."""
+    dialect, kind = GUARDS[api]
+    guard = kind(dialect, inspector_without_rules(), CTX, ListRecorder())
+    assert guard.passthrough
+    events = stream(["Hello ", "there, ", "friend."], api)
+    at = next(i for i, e in enumerate(events) if '"delta"' in (e.data or "")) + 2
+    out = b"".join([await guard.feed(event) for event in events[:at]])
+    assert out == b"".join(event.raw for event in events[:at])
+    got = [orjson.loads(e.data or "") for e in SSEParser().feed(out + guard.stop())]
+    if api == "messages":
+        assert [e["type"] for e in got].count("message_start") == 1
+        assert [e["type"] for e in got[-3:]] == ["content_block_stop", "message_delta",
+                                                  "message_stop"]
+        return
+    assert got[-1]["type"] == "response.incomplete"
+    assert [e["sequence_number"] for e in got] == list(range(len(got)))
+
+
+def inspector_without_rules() -> PatternInspector:
+    insp = inspector()
+    insp.rules = {}
+    return insp
