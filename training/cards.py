@@ -137,7 +137,11 @@ DATA = {
     "once in version 3 and twice since version 4: 360 short ones and 450 longer documents, a third "
     "of them with orders to their human readers ('ignorez le message précédent') and a third "
     "talking about AI assistants, prompts and rules without addressing one "
-    "(training/injections_lang/).",
+    "(training/injections_lang/). Version 9 adds 1,500 clean tool results full of addresses as "
+    "negatives (bare URLs, search-result lists, Markdown links, API JSON, file listings, logs, code, "
+    "reference lists; training/tool_carriers.py) and 750 of the same carriers with one attack of "
+    "training/injections.py each as positives: version 8's positives carried a URL five to eight "
+    "times as often as its negatives, and it scored a bare address as an injection.",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "
@@ -817,6 +821,26 @@ def _document_checks(figures: dict[str, Any]) -> list[str]:
             "instruction to the AI; written apart from training/injections_lang/, used only for this "
             f"report. At the model threshold: clean flagged {_pct(at['fp_rate'])}, attacked flagged "
             f"{_pct(at['recall'])}; AUC {check['auc']:.3f}.",
+        ]
+    if "tool_results_checkset" in figures:
+        check = figures["tool_results_checkset"]
+        at = check["at_threshold"]
+        lines += [
+            "",
+            "## Figures (tool results and retrieved content, training/tool_results_checkset.jsonl)",
+            f"{at['benign_n']} clean tool results an agent reads (bare URLs, search-result lists, Markdown "
+            "with links, API JSON, file listings, logs, code, references) and "
+            f"{at['harmful_n']} of them with one planted instruction; written apart from "
+            "training/tool_carriers.py, used only for this report. At the model threshold: clean "
+            f"flagged {_pct(at['fp_rate'])}, planted flagged {_pct(at['recall'])}; AUC "
+            f"{check['auc']:.3f}. Clean / planted flagged per carrier: "
+            + ", ".join(
+                f"{key.split('/', 1)[1]} {_pct(at['per_category'][key])} / "
+                f"{_pct(at['per_category']['harmful/' + key.split('/', 1)[1]])}"
+                for key in at["per_category"]
+                if key.startswith("benign/")
+            )
+            + ".",
         ]
     lines += _flagged_lines(figures, "ai_docs_checkset")
     return lines

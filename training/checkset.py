@@ -88,6 +88,10 @@ JAILBREAK_LANGUAGES_PATH = Path(__file__).resolve().parent / "jailbreak_language
 # notes, JSON) with one planted instruction to the AI, and the same document without it; written apart
 # from training/injections_lang/ (prompt_injection; evaluation only).
 INJECTION_LANGUAGES_PATH = Path(__file__).resolve().parent / "injection_languages_checkset.jsonl"
+# prompt_injection: 126 clean tool results an agent reads (bare URLs, search results, Markdown links,
+# API JSON, file listings, logs, code, references) and 80 of them with one planted instruction
+# (override, exfiltration, tool misuse, hidden orders); written apart from training/tool_carriers.py.
+TOOL_RESULTS_PATH = Path(__file__).resolve().parent / "tool_results_checkset.jsonl"
 # 120 requests whose object is a text (reproducing copyrighted lyrics or books at length, editing or
 # answering a given text with a harmful aim, persuasive, demeaning or harm-hiding writing) beside 120
 # same-framed harmless ones; written apart from training/requests_texts/.

@@ -33,6 +33,7 @@ from training import (
     multilingual,
     styled,
     synthetic,
+    tool_carriers,
 )
 
 DATA_DIR = Path(
@@ -593,6 +594,21 @@ AI_DOCS = 0
 # instructions for 2.4 points of dev BIPIA (bench/BENCHMARKS.md, "prompt_injection version 4";
 # `injection_lang_compare` measures other counts).
 LANGUAGE_INJECTIONS = 2
+# Clean tool results and retrieved content full of addresses (bare URLs, search results, Markdown
+# links, API JSON, listings, logs, code, references; training/tool_carriers.py), and the same
+# carriers with one attack each: (clean, injected) rows of prompt_injection's train split, drawn with
+# their own generator. Without them a bare address scored as an injection (bench/BENCHMARKS.md,
+# "prompt_injection: URLs and tool results").
+TOOL_CARRIERS = (1500, 750)
+
+
+def tool_results(counts: tuple[int, int], seed: int) -> list[Example]:
+    """training/tool_carriers.py's clean carriers (label 0) and injected ones (label 1)."""
+    rng = random.Random(f"tool_carriers:{seed}")
+    clean, injected = counts
+    return [Example(t, 0, "own/tool results clean") for t in tool_carriers.clean(rng, clean)] + [
+        Example(t, 1, "own/tool results injected") for t in tool_carriers.injected(rng, injected)
+    ]
 
 
 def language_injections(count: int, bodies: str, seed: int) -> list[Example]:
@@ -1037,6 +1053,7 @@ def build(
             docs += hand_written_pairs("injected_docs", INJECTED_DOC_PAIRS, seed)
             docs += hand_written("ai_docs", AI_DOCS, seed)
             docs += language_injections(*injections, seed)
+            docs += tool_results(TOOL_CARRIERS, seed)
         return docs
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]

@@ -54,7 +54,9 @@ VERSION = "1"
 # either: the fold splits letters spread with no word gaps back into words. harmful_request 25 (and
 # its conversational variant) add harmless fragments as negatives (data.fragments); 26 asks the
 # hand-written how-to questions again in polite request frames (data.politely_asked).
-VERSIONS = {"prompt_injection": "8", "jailbreak": "8", "harmful_request": "26", "harmful_response": "7"}
+# prompt_injection 9 adds clean tool results full of addresses, and the same carriers with one
+# attack each (data.TOOL_CARRIERS): version 8 scored a bare URL as an injection.
+VERSIONS = {"prompt_injection": "9", "jailbreak": "8", "harmful_request": "26", "harmful_response": "7"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the
@@ -252,6 +254,11 @@ def _instruction_checks(name: str, model: Any) -> dict[str, Any]:
         # The same kind of pairs in French, German and Spanish: reported only.
         out["injection_languages_checkset"] = _labelled(
             model, checkset.pair_rows(checkset.INJECTION_LANGUAGES_PATH), at_threshold=model.threshold
+        )
+        # Clean tool results and retrieved content full of addresses, and the same with one planted
+        # instruction: reported only.
+        out["tool_results_checkset"] = _labelled(
+            model, checkset.rows(checkset.TOOL_RESULTS_PATH), at_threshold=model.threshold
         )
     if name == "jailbreak":
         # Hand-written ordinary system prompts and persona requests: reported only.
