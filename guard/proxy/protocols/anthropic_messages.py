@@ -43,13 +43,13 @@ BLOCK_TEXT = {"text": ("text", "text"), "thinking": ("thinking", "thinking")}
 # Blocks that hold nothing guard must read: the provider's own opaque data.
 OPAQUE = frozenset({"redacted_thinking"})
 # Blocks of server tools and MCP that multi-turn traffic sends back, read whole (every string
-# but names, ids and opaque data): a call's, or a result's titles and addresses, as the
-# `tool_call` role's (a bare URL is not an instruction the injection model should read); an MCP
-# tool's output as a tool result.
+# but names, ids and opaque data): a call's as the `tool_call` role's; what a tool returned (a
+# search result's title and address, a fetched page, a program's output, an MCP tool's output)
+# as a tool result's, which the injection model reads.
 READ_WHOLE = {
-    "web_search_tool_result": "tool_call", "web_fetch_tool_result": "tool_call",
-    "code_execution_tool_result": "tool_call", "bash_code_execution_tool_result": "tool_call",
-    "text_editor_code_execution_tool_result": "tool_call", "search_result": "tool_call",
+    "web_search_tool_result": "tool", "web_fetch_tool_result": "tool",
+    "code_execution_tool_result": "tool", "bash_code_execution_tool_result": "tool",
+    "text_editor_code_execution_tool_result": "tool", "search_result": "tool",
     "mcp_tool_use": "tool_call", "mcp_tool_result": "tool", "container_upload": "tool_call",
 }
 # A stream delta's text, by delta type: the key holding it and its channel's kind.
