@@ -24,9 +24,10 @@ from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
 from guard.observability.metrics import Metrics
 from guard.policy import wiring as policies
-from guard.proxy import handler, middleware, passthrough
+from guard.proxy import fetch, handler, middleware, passthrough
 from guard.proxy.limits import LimitedSite
 from guard.proxy.protocols import DIALECTS
+from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.upstream import Upstreams
 
 log = structlog.get_logger("guard")
@@ -83,6 +84,10 @@ def data_app(components: Components) -> web.Application:
     forward = functools.partial(passthrough.forward, c=components)
     routes = [("POST", route, handler.for_dialect(dialect, components))
               for route, dialect in DIALECTS.items()]
+    fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES)
+    routes += [("GET", f"{RESPONSES.route}/{{id}}", fetched),         # a stored answer, read
+               ("POST", f"{RESPONSES.route}/{{id}}/cancel", fetched),  # the answer so far, read
+               ("DELETE", f"{RESPONSES.route}/{{id}}", forward)]       # no text in its answer
     routes.append(("GET", "/v1/models", forward))
     routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}

@@ -22,8 +22,10 @@ EPILOG_SERVE = """examples:
   GUARD_UPSTREAMS__DEFAULT__URL=http://127.0.0.1:11434 guard serve -c guard.yaml --workers 4
 """
 EPILOG_MOCK = """It answers POST /v1/chat/completions, /v1/completions, /v1/responses and
-Anthropic's /v1/messages (streamed or not) and GET /v1/models; request headers steer an
-answer (X-Mock-Reply, X-Mock-Tool-Args, X-Mock-Reasoning, X-Mock-Chunk-Chars, ...: see README).
+Anthropic's /v1/messages (streamed or not) and GET /v1/models; it keeps its Responses API
+answers (background ones too) for GET, DELETE and POST .../cancel on /v1/responses/{id}.
+Request headers steer an answer (X-Mock-Reply, X-Mock-Tool-Args, X-Mock-Reasoning,
+X-Mock-Chunk-Chars, ...: see README).
 
 examples:
   guard mock-upstream --port 8001

@@ -39,6 +39,7 @@ from aiohttp import web
 WORDS = ("the guard stands in front of the model and every answer it gives is checked "
          "before anyone reads it so this text is plain and harmless filler for tests").split()
 SEEN: web.AppKey[deque[dict[str, Any]]] = web.AppKey("seen")
+STORED: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("stored")  # Responses API answers
 OPTIONS = web.AppKey("options", dict)
 
 
@@ -259,10 +260,42 @@ async def responses(request: web.Request) -> web.StreamResponse:
         "usage": {"input_tokens": words["prompt_tokens"],
                   "output_tokens": words["completion_tokens"],
                   "total_tokens": words["total_tokens"]}}
+    if body.get("store", True) is not False:  # fetched later by id
+        request.app[STORED][response["id"]] = response
+    if body.get("background") is True and body.get("stream") is not True:
+        return json_answer({**response, "status": "queued", "output": [], "usage": None})
     if body.get("stream") is not True:
-        return web.json_response(response, dumps=lambda o: orjson.dumps(o).decode())
+        return json_answer(response)
     return await typed_stream(request, response_events(response, chunk_size(request)),
                               numbered=True)
+
+
+async def stored_response(request: web.Request) -> web.StreamResponse:
+    """`GET /v1/responses/{id}` (whole, or streamed with `stream=true` from after
+    `starting_after`), `POST /v1/responses/{id}/cancel` and `DELETE /v1/responses/{id}`, as the
+    Responses API answers them for a stored response (its answer already complete)."""
+    request.app[SEEN].append({"path": request.path, "method": request.method,
+                              "query": dict(request.query), "headers": dict(request.headers)})
+    response = request.app[STORED].get(request.match_info["id"])
+    if response is None:
+        return json_answer({"error": {"message": "No response found with that id.",
+                                      "type": "invalid_request_error", "param": None,
+                                      "code": "not_found"}}, status=404)
+    if request.method == "DELETE":
+        del request.app[STORED][response["id"]]
+        return json_answer({"id": response["id"], "object": "response.deleted",
+                            "deleted": True})
+    if request.path.endswith("/cancel"):
+        return json_answer({**response, "status": "cancelled"})
+    if request.query.get("stream") != "true":
+        return json_answer(response)
+    after = int(request.query.get("starting_after", "-1"))
+    events = response_events(response, chunk_size(request))
+    return await typed_stream(request, events, numbered=True, after=after)
+
+
+def json_answer(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda o: orjson.dumps(o).decode())
 
 
 def chunk_size(request: web.Request) -> int:
@@ -271,9 +304,9 @@ def chunk_size(request: web.Request) -> int:
 
 
 async def typed_stream(request: web.Request, events: list[dict[str, Any]], *,
-                       numbered: bool = False) -> web.StreamResponse:
+                       numbered: bool = False, after: int = -1) -> web.StreamResponse:
     """`events` streamed as the Responses and Messages APIs stream: an `event:` line naming each
-    event's type (with `numbered`, a `sequence_number` in each)."""
+    event's type (with `numbered`, a `sequence_number` in each, and only those after `after`)."""
     stream = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
     await stream.prepare(request)
@@ -288,6 +321,8 @@ async def typed_stream(request: web.Request, events: list[dict[str, Any]], *,
                 return stream
             if numbered:
                 event["sequence_number"] = number
+                if number <= after:
+                    continue
             await stream.write(f"event: {event['type']}\n".encode() + b"data: "
                                + orjson.dumps(event) + b"\n\n")
             if delay and "delta" in event:
@@ -439,9 +474,13 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     seen_requests: deque[dict[str, Any]] = deque(maxlen=50)
     app[SEEN] = seen_requests
     app[OPTIONS] = {"chunk_chars": chunk_chars, "chunk_delay_ms": chunk_delay_ms}
+    app[STORED] = {}
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/responses", responses)
+    app.router.add_route("GET", "/v1/responses/{id}", stored_response)
+    app.router.add_route("DELETE", "/v1/responses/{id}", stored_response)
+    app.router.add_post("/v1/responses/{id}/cancel", stored_response)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_mock/requests", seen)

@@ -9,6 +9,7 @@ Request ids, timing, access logs, error answers and draining live in `proxy.midd
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -111,6 +112,15 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
 
+    return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome)
+
+
+async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
+                            dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
+                            outcome: Outcome, *, named_later: bool = False) -> web.StreamResponse:
+    """Steps 6 to 9. `named_later`: the request names no model (an answer fetched by id,
+    `proxy.fetch`): a whole answer is read, and checked against the kill switches, for the model
+    it names."""
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
@@ -121,6 +131,12 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
                                       outcome)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
+        if named_later and upstream.status // 100 == 2:
+            ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer))
+            switch = c.gate.check(ctx)
+            if switch is not None:
+                return await stopped_by_switch(request, c, dialect, ctx, switch)
+            inspector = c.policies.for_request(ctx)
         if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
@@ -133,6 +149,16 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     finally:
         if upstream is not None and not upstream.closed:  # an answer read to its end has
             upstream.close()                               # released its connection
+
+
+def model_named(answer: bytes) -> str:
+    """The model an answer names ("" when it names none, or is not a JSON object)."""
+    try:
+        body = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return ""
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else ""
 
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:

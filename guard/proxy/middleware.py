@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -147,11 +148,19 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
     """The handler of every path no route serves: 405 (with Allow) for a known path asked with
     another method, else 404."""
 
+    patterns = {path: _pattern(path) for path in methods_by_path}
+
     async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
-        allowed = methods_by_path.get(request.path)
         # (a path that only decodes to a known one, "/v1/chat%2Fcompletions", is not that path)
+        allowed = {method for path, methods in methods_by_path.items()
+                   if patterns[path].fullmatch(request.path) for method in methods}
         if allowed and request.method not in allowed:
             raise web.HTTPMethodNotAllowed(request.method, allowed)
         raise web.HTTPNotFound()
 
     return unrouted_handler
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """A route's path as a pattern: each `{name}` stands for one path segment."""
+    return re.compile(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(path)))

@@ -216,12 +216,69 @@ def test_a_kill_switch_in_refuse_mode_answers_in_the_responses_shape(servers: Se
         httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
 
 
-def test_an_answer_run_in_the_background_is_refused(servers: Servers) -> None:
-    """Its text would be fetched later with `GET /v1/responses/{id}`, which guard does not read
-    (and answers 404)."""
-    answer = servers.raw({"input": "hi", "background": True})
-    assert answer.status_code == 400 and answer.json()["error"]["code"] == "unreadable_content"
-    assert httpx.get(f"{servers.guard.url}/v1/responses/resp_1").status_code == 404
+# -- answers fetched by id -----------------------------------------------------------------------
+
+def stored(servers: Servers, reply: str, model: str = "m") -> str:
+    """The id of an answer run in the background: guard lets it start (no text comes back yet)."""
+    queued = servers.client.responses.create(model=model, input="Summarise the notes.",
+                                             background=True, extra_headers=mock_reply(reply))
+    assert queued.status == "queued" and not queued.output
+    return queued.id
+
+
+def test_an_answer_fetched_by_id_is_read_whole_and_streamed(servers: Servers) -> None:
+    """`GET /v1/responses/{id}` answers what the model said: guard reads it as the answer to
+    the request it was run for (a key refused, the stream cut, also from `starting_after`)."""
+    answer_id = stored(servers, f"The token is {SECRET} for the deploy.")
+    fetched = servers.client.responses.retrieve(answer_id)
+    assert fetched.status == "incomplete" and "RespLeak" not in fetched.model_dump_json()
+    for after in ({}, {"starting_after": 3}):
+        got = list(servers.client.responses.retrieve(answer_id, stream=True, **after))
+        assert "RespLeak" not in "".join(e.model_dump_json() for e in got)
+        assert got[-1].type == "response.incomplete"
+    sent = [r for r in servers.seen() if r.get("method") == "GET"]
+    assert sent[-1]["query"] == {"stream": "true", "starting_after": "3"}
+
+
+def test_an_address_in_an_answer_fetched_or_cancelled_is_masked(servers: Servers) -> None:
+    answer_id = stored(servers, f"Write to {EMAIL} about it.")
+    masked = "Write to [REDACTED:pii:email] about it."
+    assert servers.client.responses.retrieve(answer_id).output_text == masked
+    cancelled = servers.client.responses.cancel(answer_id)
+    assert cancelled.status == "cancelled" and cancelled.output_text == masked
+    servers.client.responses.delete(answer_id)  # no text in its answer: forwarded
+    with pytest.raises(openai.NotFoundError):
+        servers.client.responses.retrieve(answer_id)
+
+
+def test_kill_switches_stop_answers_fetched_by_id(servers: Servers) -> None:
+    """The route's switch stops a fetch before the upstream; the model's, named only in the
+    answer, once the answer has been read."""
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    answer_id = stored(servers, "A harmless summary.", model="fetched-model")
+    for scope in ("route:/v1/responses", "model:fetched-model"):
+        engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin,
+                             json={"scope": scope, "mode": "block", "reason": "INC-31 drill"})
+        assert engaged.status_code in (200, 201), engaged.text
+        try:
+            with pytest.raises(openai.InternalServerError) as stopped:
+                servers.client.responses.retrieve(answer_id)
+            assert stopped.value.status_code == 503 and "INC-31" in stopped.value.message
+        finally:
+            switch = engaged.json()["switch"]["id"]
+            httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
+    assert servers.client.responses.retrieve(answer_id).output_text == "A harmless summary."
+
+
+def test_other_paths_under_a_response_are_not_served(servers: Servers) -> None:
+    """Its input items are the prompt's (read on the way in, or never through guard): 404; a
+    method the API does not serve there: 405."""
+    answer_id = stored(servers, "Fine.")
+    assert httpx.get(f"{servers.guard.url}/v1/responses/{answer_id}/input_items"
+                     ).status_code == 404
+    wrong = httpx.put(f"{servers.guard.url}/v1/responses/{answer_id}")
+    allowed = {method.strip() for method in wrong.headers["Allow"].split(",")}
+    assert wrong.status_code == 405 and allowed == {"GET", "DELETE"}
 
 
 @pytest.mark.parametrize("opening", ["part", "item", "arguments"])

@@ -154,10 +154,9 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """What the request sends that is not text: image, file and audio parts, items of a kind
-    guard does not read, and content of a shape it does not know; and an answer run in the
-    background, which the client fetches later by id (`GET /v1/responses/{id}`), past guard."""
-    places = [place(("background",), "an answer fetched later")] if body.get("background") else []
-    places += [place((key,), type(body[key]).__name__) for key, shapes in (
+    guard does not read, and content of a shape it does not know. (An answer run in the
+    background is read when the client fetches it by id: `proxy.fetch`.)"""
+    places = [place((key,), type(body[key]).__name__) for key, shapes in (
         ("input", str | list), ("instructions", str)) if body.get(key) is not None
         and not isinstance(body[key], shapes)]
     for i, item in enumerate(list_at(body, "input")):
