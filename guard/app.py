@@ -84,10 +84,12 @@ def data_app(components: Components) -> web.Application:
     forward = functools.partial(passthrough.forward, c=components)
     routes = [("POST", route, handler.for_dialect(dialect, components))
               for route, dialect in DIALECTS.items()]
+    # an answer kept upstream, by an id of plain characters (no escape reaches another path)
     fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES)
-    routes += [("GET", f"{RESPONSES.route}/{{id}}", fetched),         # a stored answer, read
-               ("POST", f"{RESPONSES.route}/{{id}}/cancel", fetched),  # the answer so far, read
-               ("DELETE", f"{RESPONSES.route}/{{id}}", forward)]       # no text in its answer
+    by_id = f"{RESPONSES.route}/{{id:{fetch.ID}}}"
+    routes += [("GET", by_id, fetched),                # the answer, read
+               ("POST", f"{by_id}/cancel", fetched),   # the answer so far, read
+               ("DELETE", by_id, forward)]             # no text in its answer
     routes.append(("GET", "/v1/models", forward))
     routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}

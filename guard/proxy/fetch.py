@@ -17,6 +17,8 @@ from guard.proxy.handler import Outcome, forward_and_guard, read_request, stoppe
 from guard.proxy.protocols import Dialect
 from guard.types import GuardContext
 
+ID = "[A-Za-z0-9_-]+"  # a response's id (`resp_...`): nothing an upstream could decode
+
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
                 dialect: Dialect) -> web.StreamResponse:

@@ -474,3 +474,11 @@ def test_ordinary_items_sent_back_pass(servers: Servers, item: dict[str, Any]) -
     answer = servers.raw({"input": [{"role": "user", "content": "go on"}, item]},
                          **mock_reply("Done."))
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("path", ["..%2Fchat%2Fcompletions", "resp_1%2F..%2F..%2Fmodels",
+                                  "resp_1%00", "resp%201"])
+def test_an_id_that_could_reach_another_path_is_not_served(servers: Servers, path: str) -> None:
+    before = len(servers.seen())
+    answer = httpx.get(f"{servers.guard.url}/v1/responses/{path}")
+    assert answer.status_code == 404 and len(servers.seen()) == before
