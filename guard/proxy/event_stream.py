@@ -206,7 +206,8 @@ class EventStreamGuard(StreamGuard):
         be read with)."""
         if self._key(ch) not in self._closed:
             return ""
-        return "".join(other.text for other in self._after(ch))[:self.held or 0]
+        after = "".join(other.text for other in self._after(ch))
+        return after if self.held is None else after[:self.held]
 
     def _segment(self, ch: Channel, text: str) -> Segment:
         earlier = tuple(other.text for other in self._before(ch))
@@ -256,8 +257,11 @@ class EventStreamGuard(StreamGuard):
 
     def _tail_cut(self, ch: Channel, spans: list[Span]) -> int:
         """A closed text is released whole once what follows it is long enough to hold the rest
-        of any value its tail begins; until then, as any text, but for its last characters."""
-        if len(self._lookahead(ch)) >= (self.held or 0):
+        of any value its tail begins; until then, as any text, but for its last characters
+        (with unbounded findings, none of it: all waits for the answer's end)."""
+        if self.held is None:
+            return ch.released
+        if len(self._lookahead(ch)) >= self.held:
             return ch.end
         return self._holdback_cut(ch, spans)
 
@@ -351,7 +355,9 @@ class EventStreamGuard(StreamGuard):
             earlier += [(k[0], k[1], t.text) for k, t in unseen if k[2] == kind
                         and t.role == text.role]
             context = tuple(t for i, s, t in sorted(earlier) if (i, s) < (index, sub))
-            segments.append(Segment(text.text, text.role, first + n, Stage.COMPLETION,
+            later = "".join(t for i, s, t in sorted(earlier) if (i, s) > (index, sub))
+            ahead = later if self.held is None else later[:self.held]  # masked in both
+            segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,
                                     context[-JOINED:]))
         decision = await self.inspector.inspect(Stage.COMPLETION, segments)
         self._record(decision, segments)

@@ -407,6 +407,10 @@ def test_an_address_split_across_two_parts_is_masked_in_both(servers: Servers) -
     assert [e["text"] for e in got if e["type"] == "response.output_text.done"] == texts
     completed = got[-1]["response"]["output"][0]["content"]
     assert [part["text"] for part in completed] == texts
+    only_whole = scripted(servers, [{"type": "response.completed", "response": {
+        "id": "r", "object": "response", "output": [two_parts(first, second)]}}])
+    completed = typed_events(only_whole.text)[-1]["response"]["output"][0]["content"]
+    assert [part["text"] for part in completed] == texts
 
 
 @pytest.mark.parametrize("body", [{"input": {"role": "user", "content": "hi"}},

@@ -17,7 +17,7 @@ from guard.proxy.event_stream import EventStreamGuard, MessagesStreamGuard, Resp
 from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.sse import SSEEvent, SSEParser, parse_event
-from guard.types import Action, GuardContext
+from guard.types import Action, GuardContext, Stage
 from tests.unit.proxy.test_stream_guard import MASK, SHORT_PII, splits
 from tests.unit.proxy.test_stream_guard_inspector import (
     EMAIL,
@@ -328,3 +328,20 @@ def inspector_without_rules() -> PatternInspector:
     insp = inspector()
     insp.rules = {}
     return insp
+
+
+class Unbounded(PatternInspector):
+    """A policy whose completion findings have no bound on their length."""
+
+    def holdback_chars(self, stage: Stage) -> int | None:
+        return None
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_with_unbounded_findings_a_closed_text_waits_for_the_answers_end(api: str) -> None:
+    base = inspector()
+    unbounded = Unbounded(rules=base.rules, stream=base.stream)
+    for at in (1, 10, 19):
+        raw, events, guard = await run(
+            two_texts(f"The key is {SECRET[:at]}", f"{SECRET[at:]} now.", api), unbounded, api)
+        assert guard.cut and streamed(events) == "", at
