@@ -342,6 +342,6 @@ async def test_with_unbounded_findings_a_closed_text_waits_for_the_answers_end(a
     base = inspector()
     unbounded = Unbounded(rules=base.rules, stream=base.stream)
     for at in (1, 10, 19):
-        raw, events, guard = await run(
+        _, events, guard = await run(
             two_texts(f"The key is {SECRET[:at]}", f"{SECRET[at:]} now.", api), unbounded, api)
         assert guard.cut and streamed(events) == "", at
