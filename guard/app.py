@@ -93,8 +93,9 @@ def data_app(components: Components) -> web.Application:
     routes.append(("GET", "/v1/models", forward))
     routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}
-    for method, path, serve_path in routes:
-        app.router.add_route(method, path, middleware.observed(serve_path, path, components))
+    for method, path, serve_path in routes:  # labelled without the id's pattern
+        label = path.replace(f":{fetch.ID}", "")
+        app.router.add_route(method, path, middleware.observed(serve_path, label, components))
         methods_by_path.setdefault(path, set()).add(method)
     # last: every other path, answered 404 (or 405) in OpenAI's shape
     app.router.add_route("*", "/{path:.*}", middleware.observed(

@@ -238,6 +238,9 @@ def test_an_answer_fetched_by_id_is_read_whole_and_streamed(servers: Servers) ->
         assert got[-1].type == "response.incomplete"
     sent = [r for r in servers.seen() if r.get("method") == "GET"]
     assert sent[-1]["query"] == {"stream": "true", "starting_after": "3"}
+    metrics = httpx.get(f"{servers.guard.admin_url}/metrics").text
+    assert ('guard_requests_total{model="m",route="/v1/responses/{id}",status_class="2xx"} 1.0'
+            in metrics.splitlines())  # whole: its model, named in the answer
 
 
 def test_an_address_in_an_answer_fetched_or_cancelled_is_masked(servers: Servers) -> None:
