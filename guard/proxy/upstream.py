@@ -93,8 +93,11 @@ def unreachable(name: str, exc: BaseException) -> UpstreamError:
     if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
         return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout")
     if isinstance(exc, aiohttp.ClientResponseError):  # it answered, in a form aiohttp cannot read
-        return UpstreamError(f"upstream {name!r} answered in a form guard cannot read: "
-                             f"{exc.message}", status=502, code="upstream_protocol_error")
+        # (not its message: it quotes the bytes it could not read, which may be answer text,
+        # another request's left on a pooled connection by a wrong Content-Length)
+        return UpstreamError(f"upstream {name!r} answered in a form guard cannot read "
+                             f"({type(exc).__name__})", status=502,
+                             code="upstream_protocol_error")
     return UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}", status=502,
                          code="upstream_unreachable")
 

@@ -105,6 +105,19 @@ def test_broken_whole_answers_become_clean_errors(
     assert time.monotonic() - started < 5
 
 
+def test_bytes_an_upstream_left_behind_are_never_quoted(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """A Content-Length shorter than the answer leaves its rest on the pooled connection, where
+    the next request on it reads it as a status line: the error (and its log line) names the
+    failure, and quotes none of those bytes, which may be another request's answer text."""
+    _, guard = stack
+    marker = "leftover-answer-text-5531"
+    answers = [call(guard, "long-length", **{"X-Hostile-Reply": marker}) for _ in range(4)]
+    answers += [call(guard, "weird-json") for _ in range(2)]
+    assert all(marker not in answer.text for answer in answers)
+    assert marker not in guard.output()
+
+
 def test_slow_drip_beyond_the_timeout_is_504(stack: tuple[HostileProcess, GuardServer]) -> None:
     """An answer dripping slower than upstream timeout_s between bytes is a 504."""
     _, guard = stack
