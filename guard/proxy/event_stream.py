@@ -423,6 +423,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         """End the stream now, held text dropped: the response `incomplete` for
         `content_filter` (a cut, or a kill switch in refuse mode)."""
         self.cut = True
+        self._ending()
         response = self._response or {"id": new_id("resp"), "object": "response",
                                       "created_at": int(time.time()), "model": self.ctx.model}
         return self.encode({"type": "response.incomplete", "response": {
@@ -430,9 +431,11 @@ class ResponsesStreamGuard(EventStreamGuard):
             "incomplete_details": {"reason": "content_filter"}}})
 
     def passing(self, event: SSEEvent) -> None:
-        self._last = event
+        if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive
+            self._last = event
 
     def error(self, message: str, code: str) -> bytes:
+        self._ending()
         return responses.error_event(message, code, self._next())
 
     def _next(self, event: Json | None = None) -> int:
@@ -449,7 +452,15 @@ class ResponsesStreamGuard(EventStreamGuard):
         return number + after if type(number) is int and number >= 0 else 0
 
     def encode(self, event: Json) -> bytes:
-        return responses.encode(event, self._next(event))
+        number = self._next(event)
+        if self.skip_through is not None and number <= self.skip_through:
+            return b""  # the client has it (a resumed stream, read from its start)
+        return responses.encode(event, number)
+
+    def _ending(self) -> None:
+        """An ending always goes out: numbered after what the client has."""
+        if self.skip_through is not None:
+            self._sequence = max(self._sequence or 0, self.skip_through + 1)
 
 
 class MessagesStreamGuard(EventStreamGuard):

@@ -115,25 +115,37 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome)
 
 
+@dataclass(frozen=True)
+class ByID:
+    """How an answer fetched by id (`proxy.fetch`) is forwarded and read: the path and query
+    sent upstream, the events of a resumed stream the client already has (read, not sent), and
+    whether kill switches apply (not to a cancel)."""
+
+    path: str
+    resume_after: int | None
+    gated: bool
+
+
 async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
                             dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
-                            outcome: Outcome, *, named_later: bool = False) -> web.StreamResponse:
-    """Steps 6 to 9. `named_later`: the request names no model (an answer fetched by id,
-    `proxy.fetch`): a whole answer is read, and checked against the kill switches, for the model
-    it names."""
+                            outcome: Outcome, *, by_id: ByID | None = None
+                            ) -> web.StreamResponse:
+    """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
+    answer is read, and checked against the kill switches, for the model it names."""
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
-        upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange)
+        upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange,
+                                       path=by_id.path if by_id else None)
         if ctx.stream and upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
-                                      outcome)
+                                      outcome, resume_after=by_id.resume_after if by_id else None)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
-        if named_later and upstream.status // 100 == 2:
+        if by_id is not None and upstream.status // 100 == 2:
             ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer))
-            switch = c.gate.check(ctx)
+            switch = c.gate.check(ctx) if by_id.gated else None
             if switch is not None:
                 return await stopped_by_switch(request, c, dialect, ctx, switch)
             inspector = c.policies.for_request(ctx)
@@ -268,9 +280,12 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
 
 
 async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,
-                        exchange: Exchange) -> aiohttp.ClientResponse:
-    """The request sent to upstream `name`, its answer's headers received: the wait counted as
-    upstream time and watched for silence (`proxy.silence`). Raises UpstreamError (502, 504)."""
+                        exchange: Exchange, path: str | None = None,
+                        method: str | None = None) -> aiohttp.ClientResponse:
+    """The request sent to upstream `name` (by `method` at `path`, its own by default), its
+    answer's headers
+    received: the wait counted as upstream time and watched for silence (`proxy.silence`).
+    Raises UpstreamError (502, 504)."""
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics
@@ -279,7 +294,8 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     try:
         with wait:
             upstream = await c.upstreams.request(
-                name, request.method, request.rel_url.raw_path_qs, headers, body)
+                name, method or request.method, path or request.rel_url.raw_path_qs, headers,
+                body)
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))
@@ -350,7 +366,8 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
 
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
-                       upstream: aiohttp.ClientResponse, outcome: Outcome) -> web.StreamResponse:
+                       upstream: aiohttp.ClientResponse, outcome: Outcome,
+                       resume_after: int | None = None) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -364,6 +381,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
+    guard.skip_through = resume_after
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

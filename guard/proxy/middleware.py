@@ -153,7 +153,7 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
     async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
         # (a path that only decodes to a known one, "/v1/chat%2Fcompletions", is not that path)
         allowed = {method for path, methods in methods_by_path.items()
-                   if patterns[path].fullmatch(request.path) for method in methods}
+                   if patterns[path].fullmatch(request.rel_url.raw_path) for method in methods}
         if allowed and request.method not in allowed:
             raise web.HTTPMethodNotAllowed(request.method, allowed)
         raise web.HTTPNotFound()
@@ -162,5 +162,9 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    """A route's path as a pattern: each `{name}` stands for one path segment."""
-    return re.compile(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(path)))
+    """A route's path as a pattern: `{name}` stands for one path segment, `{name:regex}` for
+    what the regex matches (it holds no braces)."""
+    parts = re.split(r"\{([^{}]*)\}", path)  # literal, variable, literal, ...
+    return re.compile("".join(
+        re.escape(part) if i % 2 == 0 else f"(?:{part.partition(':')[2] or '[^/]+'})"
+        for i, part in enumerate(parts)))

@@ -97,6 +97,9 @@ class StreamGuard:
         self._first_text: float | None = None
         self._first_sent = False
         self._done = False
+        # a resumed stream (an answer fetched by id): events numbered up to this one are read,
+        # not sent (the client has them); only streams that number their events honour it
+        self.skip_through: int | None = None
 
     # -- the interface the relay drives --------------------------------------------------------
 

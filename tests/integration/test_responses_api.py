@@ -236,11 +236,12 @@ def test_an_answer_fetched_by_id_is_read_whole_and_streamed(servers: Servers) ->
         got = list(servers.client.responses.retrieve(answer_id, stream=True, **after))
         assert "RespLeak" not in "".join(e.model_dump_json() for e in got)
         assert got[-1].type == "response.incomplete"
-    sent = [r for r in servers.seen() if r.get("method") == "GET"]
-    assert sent[-1]["query"] == {"stream": "true", "starting_after": "3"}
     metrics = httpx.get(f"{servers.guard.admin_url}/metrics").text
-    assert ('guard_requests_total{model="m",route="/v1/responses/{id}",status_class="2xx"} 1.0'
-            in metrics.splitlines())  # whole: its model, named in the answer
+    fetches = [line for line in metrics.splitlines()
+               if line.startswith("guard_requests_total{") and "/v1/responses/{id}" in line]
+    # counted under the model the answer names, whole and streamed
+    assert fetches == ['guard_requests_total{model="m",route="/v1/responses/{id}",'
+                       'status_class="2xx"} 3.0']
 
 
 def test_an_address_in_an_answer_fetched_or_cancelled_is_masked(servers: Servers) -> None:
@@ -273,6 +274,67 @@ def test_kill_switches_stop_answers_fetched_by_id(servers: Servers) -> None:
     assert servers.client.responses.retrieve(answer_id).output_text == "A harmless summary."
 
 
+def test_a_resumed_stream_is_read_from_its_start(servers: Servers) -> None:
+    """A client resuming after `starting_after` holds the events before it: guard reads the
+    stream from its start (the key's prefix in them), sends only the later events, and cuts
+    before any piece of the key; a clean stream resumes numbered as before."""
+    answer_id = stored(servers, f"token {SECRET} then " + "filler words " * 120)
+    got = list(servers.client.responses.retrieve(answer_id, stream=True, starting_after=5))
+    text = "".join(e.delta for e in got if e.type == "response.output_text.delta")
+    assert all(SECRET[i:i + 6] not in text for i in range(len(SECRET) - 6)), text
+    assert got[0].sequence_number == 6 and got[-1].type == "response.incomplete"
+    sent = [r for r in servers.seen() if r.get("method") == "GET"]
+    assert sent[-1]["query"] == {"stream": "true"}  # asked from the start
+    clean_id = stored(servers, "A clean answer in a few words.")
+    whole = list(servers.client.responses.retrieve(clean_id, stream=True))
+    resumed = list(servers.client.responses.retrieve(clean_id, stream=True, starting_after=6))
+    assert [e.model_dump() for e in resumed] == [e.model_dump() for e in whole[7:]]
+
+
+def test_a_streamed_fetch_is_read_for_its_model(servers: Servers) -> None:
+    """Before a stream the response is fetched whole once, for its model: that model's kill
+    switch stops the stream (and its policy reads it)."""
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    answer_id = stored(servers, "A harmless summary.", model="streamed-model")
+    engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin, json={
+        "scope": "model:streamed-model", "mode": "block", "reason": "INC-32 drill"})
+    assert engaged.status_code in (200, 201), engaged.text
+    try:
+        answer = httpx.get(f"{servers.guard.url}/v1/responses/{answer_id}?stream=true")
+        assert answer.status_code == 503 and "INC-32" in answer.text
+    finally:
+        switch = engaged.json()["switch"]["id"]
+        httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
+
+
+def test_a_cancel_goes_through_kill_switches_and_is_read(servers: Servers) -> None:
+    """Stopping a job is what on-call may want most while a switch is on."""
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    answer_id = stored(servers, f"Write to {EMAIL} about it.")
+    engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin, json={
+        "scope": "route:/v1/responses", "mode": "refuse", "reason": "INC-33 drill"})
+    assert engaged.status_code in (200, 201), engaged.text
+    try:
+        cancelled = servers.client.responses.cancel(answer_id)
+        assert cancelled.id == answer_id and cancelled.status == "cancelled"
+        assert cancelled.output_text == "Write to [REDACTED:pii:email] about it."
+    finally:
+        switch = engaged.json()["switch"]["id"]
+        httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "POST"])
+def test_a_body_on_a_request_by_id_is_refused(servers: Servers, method: str) -> None:
+    """It would reach the upstream unread."""
+    answer_id = stored(servers, "Fine.")
+    before = len(servers.seen())
+    path = f"/v1/responses/{answer_id}" + ("/cancel" if method == "POST" else "")
+    answer = httpx.request(method, servers.guard.url + path,
+                           content=f'{{"note": "{SECRET}"}}'.encode())
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_request"
+    assert len(servers.seen()) == before
+
+
 def test_other_paths_under_a_response_are_not_served(servers: Servers) -> None:
     """Its input items are the prompt's (read on the way in, or never through guard): 404; a
     method the API does not serve there: 405."""
@@ -282,6 +344,8 @@ def test_other_paths_under_a_response_are_not_served(servers: Servers) -> None:
     wrong = httpx.put(f"{servers.guard.url}/v1/responses/{answer_id}")
     allowed = {method.strip() for method in wrong.headers["Allow"].split(",")}
     assert wrong.status_code == 405 and allowed == {"GET", "DELETE"}
+    for path in ("a.b", f"{answer_id}%2Fcancel"):  # no method is served there
+        assert httpx.put(f"{servers.guard.url}/v1/responses/{path}").status_code == 404
 
 
 @pytest.mark.parametrize("opening", ["part", "item", "arguments"])

@@ -312,9 +312,10 @@ async def test_a_stop_in_pass_through_mode_ends_the_stream_as_a_client_expects(a
     assert guard.passthrough
     events = stream(["Hello ", "there, ", "friend."], api)
     at = next(i for i, e in enumerate(events) if '"delta"' in (e.data or "")) + 2
-    out = b"".join([await guard.feed(event) for event in events[:at]])
-    assert out == b"".join(event.raw for event in events[:at])
-    got = [orjson.loads(e.data or "") for e in SSEParser().feed(out + guard.stop())]
+    keep_alive = parse_event(b": keep-alive\n\n")  # a comment: no number to go on from
+    out = b"".join([await guard.feed(event) for event in [*events[:at], keep_alive]])
+    assert out == b"".join(event.raw for event in [*events[:at], keep_alive])
+    got = [orjson.loads(e.data) for e in SSEParser().feed(out + guard.stop()) if e.data]
     if api == "messages":
         assert [e["type"] for e in got].count("message_start") == 1
         assert [e["type"] for e in got[-3:]] == ["content_block_stop", "message_delta",
