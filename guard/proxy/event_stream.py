@@ -90,7 +90,7 @@ class EventStreamGuard(StreamGuard):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._said: dict[int, Said] = {}                # channel number -> its whole text
-        self._passed: dict[Key, str] = {}               # texts read whole and let through
+        self._passed: dict[Key, Text] = {}              # texts read whole and let through
         self._closed: set[Key] = set()                  # texts whose part or block closed
         self._waiting: list[Waiting] = []               # released or arrived, not yet sent
         self._seq = 0                                   # events seen
@@ -165,6 +165,12 @@ class EventStreamGuard(StreamGuard):
         if self._first_text is None:
             self._first_text = now
         channel = self._channel_at(key)
+        if self._key(channel) in self._closed or (
+                not channel.text and any(other.released for other in self._after(channel))):
+            # the client would put it where it was already read: after its close, or before a
+            # text of its kind already sent
+            raise UpstreamError("upstream sent text out of its place in the answer", status=502,
+                                code="upstream_protocol_error")
         self._said[channel.number].received.append(text)
         if self.mode == BUFFERED:
             # the whole event is the frame: released unchanged, it goes out as it came
@@ -339,23 +345,26 @@ class EventStreamGuard(StreamGuard):
             channel = self._channels.get((key[0], key[2], key[1]))
             if channel is not None and text.text == "".join(self._said[channel.number].received):
                 waiting.fills.append((text.path, channel.number))
-            elif text.text and self._passed.get(key) != text.text:
+            elif text.text and (key not in self._passed or self._passed[key].text != text.text):
                 unseen.append((key, text))
         assert waiting.event is not None
         return out + (await self._read(waiting.event, unseen) if unseen else b"")
 
     async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:
-        """Read texts no delta carried, each with the texts a client puts before it: those of
-        the channels, and those read here."""
+        """Read texts no delta carried, each with the texts a client puts before and after it:
+        those of the channels, those read here, and those read whole before (already sent: a
+        value they begin is cut, or masked where it ends, here)."""
         first = len(self._channels)  # segment numbers no channel has
+        whole = dict(self._passed)
+        whole.update(unseen)
         segments = []
         for n, ((index, sub, kind), text) in enumerate(unseen):
-            earlier = [(ch.choice, ch.call, ch.text) for ch in self._channels.values()
-                       if ch.kind == kind and ch.role == text.role]
-            earlier += [(k[0], k[1], t.text) for k, t in unseen if k[2] == kind
-                        and t.role == text.role]
-            context = tuple(t for i, s, t in sorted(earlier) if (i, s) < (index, sub))
-            later = "".join(t for i, s, t in sorted(earlier) if (i, s) > (index, sub))
+            joined = sorted([(ch.choice, ch.call, ch.text) for ch in self._channels.values()
+                             if ch.kind == kind and ch.role == text.role]
+                            + [(k[0], k[1], t.text) for k, t in whole.items()
+                               if k[2] == kind and t.role == text.role])
+            context = tuple(t for i, s, t in joined if (i, s) < (index, sub))
+            later = "".join(t for i, s, t in joined if (i, s) > (index, sub))
             ahead = later if self.held is None else later[:self.held]  # masked in both
             segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,
                                     context[-JOINED:]))
@@ -370,7 +379,7 @@ class EventStreamGuard(StreamGuard):
             if spans:
                 _write(body, text.path, apply_redactions(text.text, list(spans), decision.mask))
             else:
-                self._passed[key] = text.text
+                self._passed[key] = text
         return b""
 
 

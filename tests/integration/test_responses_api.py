@@ -450,6 +450,22 @@ def test_a_key_split_across_two_streamed_parts_is_cut_before_any_of_it(
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
 
 
+def test_a_key_split_across_parts_sent_only_whole_is_cut(servers: Servers) -> None:
+    """An upstream that sends each part only whole, in its own event: the second is read with
+    the first (already sent: its piece of the key has gone out, THREAT_MODEL.md)."""
+    at = {"item_id": "msg_1", "output_index": 0}
+    first, second = f"The key is {SECRET[:20]}", f"{SECRET[20:]} ok."
+    answer = scripted(servers, [
+        {"type": "response.content_part.done", **at, "content_index": 0,
+         "part": {"type": "output_text", "text": first, "annotations": []}},
+        {"type": "response.content_part.done", **at, "content_index": 1,
+         "part": {"type": "output_text", "text": second, "annotations": []}},
+        {"type": "response.completed", "response": {"id": "r", "object": "response",
+                                                    "output": [two_parts(first, second)]}}])
+    assert SECRET[20:] not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+
+
 def test_an_address_split_across_two_parts_is_masked_in_both(servers: Servers) -> None:
     """Neither part keeps a piece of it: the first part is read with the start of the next,
     whole and streamed (where its tail is held past its close)."""

@@ -346,3 +346,46 @@ async def test_with_unbounded_findings_a_closed_text_waits_for_the_answers_end(a
         _, events, guard = await run(
             two_texts(f"The key is {SECRET[:at]}", f"{SECRET[at:]} now.", api), unbounded, api)
         assert guard.cut and streamed(events) == "", at
+
+
+@pytest.mark.parametrize("api", GUARDS)
+async def test_text_out_of_its_place_in_the_answer_ends_the_stream(api: str) -> None:
+    """A delta for a text already closed, or for one a client puts before text already sent:
+    the client would join it where guard has already read, so the stream ends."""
+    long = "plain words " * 40
+    if api == "messages":
+        late = [*blocks(("start", 0), ("text", 0, "hello "), ("stop", 0), ("start", 1),
+                        ("text", 1, long)), *blocks(("text", 0, "more"))[1:]]
+        early = blocks(("start", 1), ("text", 1, long), ("start", 0), ("text", 0, "hello "))
+    else:
+        late = [part_delta(0, "hello "), encoded({"type": "response.output_text.done",
+                                                  **AT, "content_index": 0, "text": "hello "}),
+                part_delta(1, long), part_delta(0, "more")]
+        early = [part_delta(1, long), part_delta(0, "hello ")]
+    for events in (late, early):
+        with pytest.raises(UpstreamError):
+            await run(events, inspector(), api)
+
+
+AT = {"item_id": "msg_1", "output_index": 0}
+
+
+def part_delta(index: int, text: str) -> SSEEvent:
+    return encoded({"type": "response.output_text.delta", **AT, "content_index": index,
+                    "delta": text})
+
+
+def blocks(*steps: tuple[Any, ...]) -> list[SSEEvent]:
+    """A Messages stream: a start, then text blocks opened, extended and stopped."""
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "content": []}}]
+    for step in steps:
+        if step[0] == "start":
+            events.append({"type": "content_block_start", "index": step[1],
+                           "content_block": {"type": "text", "text": ""}})
+        elif step[0] == "stop":
+            events.append({"type": "content_block_stop", "index": step[1]})
+        else:
+            events.append({"type": "content_block_delta", "index": step[1],
+                           "delta": {"type": "text_delta", "text": step[2]}})
+    return [encoded(event) for event in events]
