@@ -483,6 +483,7 @@ class MessagesStreamGuard(EventStreamGuard):
         super().__init__(*args, **kwargs)
         self._open: dict[int, bool] = {}   # block index -> opened and not closed, as sent
         self._started = False              # a message_start sent
+        self._stopped = False              # a message_delta (the stop reason) sent
 
     def closes(self, event: Json) -> Closes | None:
         closed = messages.closes(event)
@@ -504,11 +505,15 @@ class MessagesStreamGuard(EventStreamGuard):
         started = [] if self._started else [{"type": "message_start", "message": {
             **messages.completion(new_id("msg"), self.ctx.model, "", "refusal"),
             "content": [], "stop_reason": None}}]
-        return b"".join(self.encode(event) for event in [*started, *messages.ending(still)])
+        ending = messages.ending(still)
+        if self._stopped:  # the stop reason went out: the message only ends
+            ending = [event for event in ending if event["type"] != "message_delta"]
+        return b"".join(self.encode(event) for event in [*started, *ending])
 
     def passing(self, event: SSEEvent) -> None:
         data = event.data or ""
-        if "message_start" in data or "content_block_st" in data:  # few events: read those
+        if any(kind in data for kind in ("message_start", "content_block_st", "message_delta")):
+            # few events: read those
             self._sent(event.json() or {})
 
     def encode(self, event: Json) -> bytes:
@@ -520,6 +525,7 @@ class MessagesStreamGuard(EventStreamGuard):
         if kind in ("content_block_start", "content_block_stop"):
             self._open[index_of(event, 0)] = kind == "content_block_start"
         self._started = self._started or kind == "message_start"
+        self._stopped = self._stopped or kind == "message_delta"
 
 
 # The stream guard of each dialect whose stream is typed events, not chunks of choices.

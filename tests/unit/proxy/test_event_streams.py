@@ -389,3 +389,14 @@ def blocks(*steps: tuple[Any, ...]) -> list[SSEEvent]:
             events.append({"type": "content_block_delta", "index": step[1],
                            "delta": {"type": "text_delta", "text": step[2]}})
     return [encoded(event) for event in events]
+
+
+async def test_a_stop_after_the_messages_stop_reason_only_ends_it() -> None:
+    dialect, kind = GUARDS["messages"]
+    guard = kind(dialect, inspector_without_rules(), CTX, ListRecorder())
+    events = stream(["Hello ", "there."], "messages")
+    at = next(i for i, e in enumerate(events) if '"message_delta"' in (e.data or "")) + 1
+    out = b"".join([await guard.feed(event) for event in events[:at]])
+    got = [orjson.loads(e.data) for e in SSEParser().feed(out + guard.stop()) if e.data]
+    assert [e["type"] for e in got[-2:]] == ["message_delta", "message_stop"]
+    assert [e["type"] for e in got].count("message_delta") == 1
