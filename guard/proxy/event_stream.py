@@ -20,8 +20,10 @@ may open with text. So:
   long, or the answer ends (the response's or the message's end, an error, which flush
   everything), or `max_holdback_ms` passes. A text the event repeats equal to what the deltas
   carried is replaced, when the event goes out, by what the client was shown (masks included).
-  A text no delta carried (a call's name, an item an upstream sends only whole) is checked on
-  its own before the event is queued, and masked or cut for.
+  A text of a kind deltas carry that an upstream sends only whole is read as such a text, held
+  in its event (no delta of its own); any other text no delta carried (a call's name, a
+  citation) is checked with the texts around it before the event is queued, and masked or cut
+  for.
 - A delta of text in a shape guard cannot read ends the stream (`upstream_protocol_error`).
 
 Each dialect's subclass knows its events (`ResponsesStreamGuard`, `MessagesStreamGuard`): how a
@@ -46,19 +48,22 @@ from guard.redaction import apply_redactions
 from guard.types import Action, Segment, Span, Stage
 
 Closes = Callable[[Key], bool]
+SILENT: Json = {}  # the frame of text sent only whole: released into its event, not as a delta
 JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
 
 
 @dataclass(frozen=True, slots=True)
 class Reader:
     """Where a dialect's events hold text: a delta's channel and text, the texts an event
-    carries whole, whether an event holds text in a shape guard cannot read, and the texts an
-    event opens an item, a part or a block with (which later deltas extend)."""
+    carries whole, whether an event holds text in a shape guard cannot read, the texts an event
+    opens an item, a part or a block with (which later deltas extend), and the kinds of text
+    deltas carry."""
 
     delta_key: Callable[[Json], tuple[Key, str] | None]
     whole_texts: Callable[[Json], list[tuple[Key, Text]] | None]
     unreadable: Callable[[Json], bool]
     opening_texts: Callable[[Json], list[tuple[Key, Path, Json]]]
+    streamed: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -310,6 +315,9 @@ class EventStreamGuard(StreamGuard):
         return self.encode(waiting.event)
 
     def _send_part(self, ch: Channel, part: Part) -> bytes:
+        if part.frame is SILENT:  # its text goes out in the event that carried it whole
+            self._said[ch.number].shown.append(part.text)
+            return b""
         found = self.reader.delta_key(part.frame)
         assert found is not None  # the frame is the delta event the text came in
         text = found[1] if part.raw is not None else part.text
@@ -341,14 +349,36 @@ class EventStreamGuard(StreamGuard):
         if self.cut:
             return out
         unseen: list[tuple[Key, Text]] = []
+        silent: list[Channel] = []
         for key, text in whole:
             channel = self._channels.get((key[0], key[2], key[1]))
+            if channel is None and text.text and self.mode == BUFFERED \
+                    and key[2] in self.reader.streamed:
+                channel = self._silent(key, text.text)
+                silent.append(channel)
             if channel is not None and text.text == "".join(self._said[channel.number].received):
                 waiting.fills.append((text.path, channel.number))
             elif text.text and (key not in self._passed or self._passed[key].text != text.text):
                 unseen.append((key, text))
         assert waiting.event is not None
-        return out + (await self._read(waiting.event, unseen) if unseen else b"")
+        if unseen:
+            out += await self._read(waiting.event, unseen)
+        if silent and not self.cut:  # checked as closed texts, the event waiting behind them
+            out += await self._check(silent, self._tail_cut)
+            waiting.seq = self._next_seq()
+        return out
+
+    def _silent(self, key: Key, text: str) -> Channel:
+        """A channel for a text an upstream sent only whole, in the event it waits in: held,
+        checked and masked as a streamed one, released into the event (no delta of its own)."""
+        channel = self._channel_at(key)
+        if any(other.released for other in self._after(channel)):
+            raise UpstreamError("upstream sent text out of its place in the answer", status=502,
+                                code="upstream_protocol_error")
+        channel.add(text, time.monotonic(), SILENT, None, hold=True, seq=self._next_seq())
+        self._said[channel.number].received.append(text)
+        self._closed.add(self._key(channel))
+        return channel
 
     async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:
         """Read texts no delta carried, each with the texts a client puts before and after it:
@@ -405,7 +435,7 @@ class ResponsesStreamGuard(EventStreamGuard):
     are re-sent split or joined and other events may go out before them."""
 
     reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable,
-                    responses.opening_texts)
+                    responses.opening_texts, frozenset(responses.DELTAS.values()))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -477,7 +507,8 @@ class MessagesStreamGuard(EventStreamGuard):
     `refusal`."""
 
     reader = Reader(messages.delta_key, messages.whole_texts, messages.unreadable,
-                    messages.opening_texts)
+                    messages.opening_texts,
+                    frozenset(kind for _, kind in messages.DELTA_TEXT.values()))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

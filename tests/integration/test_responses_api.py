@@ -450,20 +450,30 @@ def test_a_key_split_across_two_streamed_parts_is_cut_before_any_of_it(
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
 
 
-def test_a_key_split_across_parts_sent_only_whole_is_cut(servers: Servers) -> None:
-    """An upstream that sends each part only whole, in its own event: the second is read with
-    the first (already sent: its piece of the key has gone out, THREAT_MODEL.md)."""
+def only_whole(servers: Servers, first: str, second: str) -> httpx.Response:
+    """An upstream that sends each part of an answer only whole, in an event of its own."""
     at = {"item_id": "msg_1", "output_index": 0}
-    first, second = f"The key is {SECRET[:20]}", f"{SECRET[20:]} ok."
-    answer = scripted(servers, [
+    return scripted(servers, [
         {"type": "response.content_part.done", **at, "content_index": 0,
          "part": {"type": "output_text", "text": first, "annotations": []}},
         {"type": "response.content_part.done", **at, "content_index": 1,
          "part": {"type": "output_text", "text": second, "annotations": []}},
         {"type": "response.completed", "response": {"id": "r", "object": "response",
                                                     "output": [two_parts(first, second)]}}])
-    assert SECRET[20:] not in answer.text
+
+
+def test_a_value_split_across_parts_sent_only_whole_is_cut_or_masked_in_both(
+        servers: Servers) -> None:
+    """Each event waits with its text's last characters, as a streamed text's would, until the
+    next text shows whether a value goes on in it."""
+    answer = only_whole(servers, f"The key is {SECRET[:20]}", f"{SECRET[20:]} ok.")
+    assert SECRET[:20] not in answer.text and SECRET[20:] not in answer.text
     assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
+    answer = only_whole(servers, f"Write to {EMAIL[:12]}", f"{EMAIL[12:]} today.")
+    assert EMAIL[:12] not in answer.text and EMAIL[12:] not in answer.text
+    parts = [e["part"]["text"] for e in typed_events(answer.text)
+             if e["type"] == "response.content_part.done"]
+    assert parts == ["Write to [REDACTED:pii:email]", "[REDACTED:pii:email] today."]
 
 
 def test_an_address_split_across_two_parts_is_masked_in_both(servers: Servers) -> None:
