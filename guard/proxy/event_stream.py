@@ -171,9 +171,10 @@ class EventStreamGuard(StreamGuard):
             self._first_text = now
         channel = self._channel_at(key)
         if self._key(channel) in self._closed or (
-                not channel.text and any(other.released for other in self._after(channel))):
-            # the client would put it where it was already read: after its close, or before a
-            # text of its kind already sent
+                not channel.text and any(other.end for other in self._after(channel))):
+            # the client would put it where it was not read: after its close, or before a text
+            # of its kind that began before it (a client joining texts as they come reads them
+            # in the order they came, the SDKs in their order)
             raise UpstreamError("upstream sent text out of its place in the answer", status=502,
                                 code="upstream_protocol_error")
         self._said[channel.number].received.append(text)
@@ -372,7 +373,7 @@ class EventStreamGuard(StreamGuard):
         """A channel for a text an upstream sent only whole, in the event it waits in: held,
         checked and masked as a streamed one, released into the event (no delta of its own)."""
         channel = self._channel_at(key)
-        if any(other.released for other in self._after(channel)):
+        if any(other.end for other in self._after(channel)):
             raise UpstreamError("upstream sent text out of its place in the answer", status=502,
                                 code="upstream_protocol_error")
         channel.add(text, time.monotonic(), SILENT, None, hold=True, seq=self._next_seq())
