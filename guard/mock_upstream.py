@@ -285,6 +285,8 @@ async def stored_response(request: web.Request) -> web.StreamResponse:
         del request.app[STORED][response["id"]]
         return json_answer({"id": response["id"], "object": "response.deleted",
                             "deleted": True})
+    if "X-Mock-Model" in request.headers:  # a stand-in that names another model (or none)
+        response = {**response, "model": request.headers["X-Mock-Model"] or None}
     if request.path.endswith("/cancel"):
         return json_answer({**response, "status": "cancelled"})
     if request.query.get("stream") != "true":

@@ -447,7 +447,14 @@ class ResponsesStreamGuard(EventStreamGuard):
     def note(self, event: Json) -> None:
         response = event.get("response")
         if isinstance(response, dict):  # what a cut's ending repeats: names, no text
+            self._check_model(response)
             self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
+
+    def _check_model(self, response: Json) -> None:
+        """An answer fetched by id must name the model whose policy was chosen to read it."""
+        if self.named and response.get("model", self.named) != self.named:
+            raise UpstreamError("upstream's stream names another model than its answer did",
+                                status=502, code="upstream_protocol_error")
 
     def closes(self, event: Json) -> Closes | None:
         # the response's own events, and an error: held text must not follow either
@@ -463,7 +470,6 @@ class ResponsesStreamGuard(EventStreamGuard):
         """End the stream now, held text dropped: the response `incomplete` for
         `content_filter` (a cut, or a kill switch in refuse mode)."""
         self.cut = True
-        self._ending()
         response = self._response or {"id": new_id("resp"), "object": "response",
                                       "created_at": int(time.time()), "model": self.ctx.model}
         return self.encode({"type": "response.incomplete", "response": {
@@ -473,9 +479,12 @@ class ResponsesStreamGuard(EventStreamGuard):
     def passing(self, event: SSEEvent) -> None:
         if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive
             self._last = event
+        if self.named and event.data and '"response"' in event.data:
+            response = (event.json() or {}).get("response")
+            if isinstance(response, dict):
+                self._check_model(response)
 
     def error(self, message: str, code: str) -> bytes:
-        self._ending()
         return responses.error_event(message, code, self._next())
 
     def _next(self, event: Json | None = None) -> int:
@@ -492,15 +501,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         return number + after if type(number) is int and number >= 0 else 0
 
     def encode(self, event: Json) -> bytes:
-        number = self._next(event)
-        if self.skip_through is not None and number <= self.skip_through:
-            return b""  # the client has it (a resumed stream, read from its start)
-        return responses.encode(event, number)
-
-    def _ending(self) -> None:
-        """An ending always goes out: numbered after what the client has."""
-        if self.skip_through is not None:
-            self._sequence = max(self._sequence or 0, self.skip_through + 1)
+        return responses.encode(event, self._next(event))
 
 
 class MessagesStreamGuard(EventStreamGuard):

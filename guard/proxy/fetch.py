@@ -1,17 +1,21 @@
 """Answers fetched by id. The Responses API keeps a response upstream (`store`, `background`);
-a client fetches it later with `GET /v1/responses/{id}` (whole, or streamed with `stream=true`,
-from `starting_after`), or stops a background one with `POST /v1/responses/{id}/cancel`, whose
-answer is the response so far. Guard reads what comes back as it reads an answer to
-`POST /v1/responses`: the data path's steps 2 and 6 to 9, as such a request carries no prompt.
+a client fetches it later with `GET /v1/responses/{id}` (whole, or streamed with `stream=true`),
+or stops a background one with `POST /v1/responses/{id}/cancel`, whose answer is the response so
+far. Guard reads what comes back as it reads an answer to `POST /v1/responses`: the data path's
+steps 2 and 6 to 9, as such a request carries no prompt.
 
-- The model is named only in the answer: a whole answer is read for its model (its policy, its
-  kill switches) once it has arrived; before a stream, the response is fetched whole once to
-  learn it.
-- A stream resumed after event `starting_after` is read from its start (the client's earlier
-  events hold text the rest of a value may follow), and only the events after that one are sent.
-- A cancel is never stopped by a kill switch (stopping a job is what on-call may want most); its
-  answer is read.
-- These requests carry no body: one is refused, as it would reach the upstream unread.
+- The model is named only in the answer, and its policy and kill switches apply: a whole answer
+  is read for the model it names once it has arrived; before a stream, the response is fetched
+  whole once to learn it, and the stream must name the same. An answer that names no model is
+  refused (502): guard would not know which policy reads it.
+- The upstream is asked exactly what guard reads: `stream=true` or nothing, and `include`; no
+  other parameter is forwarded, so no spelling the upstream reads otherwise reaches it.
+- A guarded stream cannot be resumed after `starting_after` (400): guard numbers its events
+  itself, and the upstream's replay would not line up with them. Where no completion rule
+  reads the answer, events pass untouched and the parameter is forwarded.
+- Fetches go to the default upstream. A cancel is never stopped by a kill switch (stopping a
+  job is what on-call may want most); its answer is read. These requests carry no body: one is
+  refused, as it would reach the upstream unread.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from guard.errors import RequestError
 from guard.proxy.handler import (
     ByID,
     Outcome,
+    downstream_headers,
     forward_and_guard,
     model_named,
     send_upstream,
@@ -37,47 +42,67 @@ from guard.types import GuardContext, Stage
 
 ID = "[A-Za-z0-9_-]+"  # a response's id (`resp_...`): nothing an upstream could decode
 RESUME = "starting_after"
+FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as they are
 
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
                 dialect: Dialect) -> web.StreamResponse:
-    # 1 what the request says: no prompt, no body, a stream if asked for in the query
+    # 1 what the request says: no prompt, no body, a stream if any `stream` parameter asks
     refuse_body(request)
     cancel = request.method == "POST"
+    query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model="",
-        stream=not cancel and request.query.get("stream", "").strip().lower() == "true",
+        stream=not cancel and any(value.strip().lower() == "true"
+                                  for value in query.getall("stream", [])),
         tenant=request.headers.get(c.settings.tenant_header))
-    url = request.rel_url
-    by_id = ByID(url.raw_path_qs, resume_after=None, gated=not cancel)
+    kept = [(key, value) for key, value in query.items() if key in FORWARDED]
+    by_id = ByID(request.rel_url.with_query(kept).raw_path_qs, gated=not cancel)
 
     # 2 kill switch gate: global, route and tenant switches, then (a stream) the model's; a whole
     # answer's model is checked once it has arrived
-    for learn_model in (False, True):
-        if learn_model and ctx.stream:  # the model, from the response itself
-            upstream = await send_upstream(request, c, c.upstreams.pick(""), b"", exchange,
-                                           path=url.raw_path, method="GET")
-            try:
-                answer = await timed_read(upstream, c.settings.limits.max_response_bytes,
-                                          exchange, c.upstreams.silence.waiting)
-            finally:
-                upstream.close()
-            ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer))
+    switch = c.gate.check(ctx) if by_id.gated else None
+    if switch is None and ctx.stream:
+        learned = await learn_model(request, exchange, c)
+        if isinstance(learned, web.Response):
+            return learned  # the upstream's error answer, passed on as any
+        ctx = exchange.ctx = dataclasses.replace(ctx, model=learned)
         switch = c.gate.check(ctx) if by_id.gated else None
-        if switch is not None:
-            return await stopped_by_switch(request, c, dialect, ctx, switch)
+    if switch is not None:
+        return await stopped_by_switch(request, c, dialect, ctx, switch)
 
     inspector = c.policies.for_request(ctx)
-    resume = request.query.get(RESUME)
-    if ctx.stream and resume is not None and inspector.inspects(Stage.COMPLETION):
-        if not resume.strip().isdigit():
-            raise RequestError(f"{RESUME} must be a whole number", code="invalid_request")
-        query = [(key, value) for key, value in url.query.items() if key != RESUME]
-        by_id = ByID(url.with_query(query).raw_path_qs, int(resume), by_id.gated)
+    if ctx.stream:
+        resume = query.getall(RESUME, [])
+        if resume and inspector.inspects(Stage.COMPLETION):
+            raise RequestError(f"guard numbers a guarded stream's events itself and cannot resume "
+                               f"it after {RESUME}; fetch the stream from its start, or whole",
+                               code="invalid_request")
+        extra = [("stream", "true"), *((RESUME, value) for value in resume[:1])]
+        by_id = dataclasses.replace(by_id, path=request.rel_url.with_query(
+            [*kept, *extra]).raw_path_qs, model=ctx.model)
 
     # 6 to 9 forward, read the answer as any other of this API's, and record
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, b"",
                                    Outcome(), by_id=by_id)
+
+
+async def learn_model(request: web.Request, exchange: Exchange,
+                      c: Components) -> str | web.Response:
+    """The model a stored response names (fetched whole, once), or the upstream's answer when it
+    is not a success."""
+    upstream = await send_upstream(request, c, c.upstreams.pick(""), b"", exchange,
+                                   path=request.rel_url.raw_path, method="GET")
+    try:
+        answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
+                                  c.upstreams.silence.waiting)
+    finally:
+        upstream.close()
+    if upstream.status // 100 != 2:
+        headers = downstream_headers(upstream)
+        headers["X-Request-Id"] = exchange.request_id
+        return web.Response(status=upstream.status, body=answer, headers=headers)
+    return model_named(answer)
 
 
 def refuse_body(request: web.Request) -> None:

@@ -118,12 +118,12 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
 @dataclass(frozen=True)
 class ByID:
     """How an answer fetched by id (`proxy.fetch`) is forwarded and read: the path and query
-    sent upstream, the events of a resumed stream the client already has (read, not sent), and
-    whether kill switches apply (not to a cancel)."""
+    sent to the default upstream, whether kill switches apply (not to a cancel), and the model a
+    stream must name (learned before it)."""
 
     path: str
-    resume_after: int | None
     gated: bool
+    model: str = ""
 
 
 async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
@@ -135,12 +135,12 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
-        upstream = await send_upstream(request, c, c.upstreams.pick(ctx.model), raw, exchange,
-                                       path=by_id.path if by_id else None)
+        upstream = await send_upstream(request, c, c.upstreams.pick("" if by_id else ctx.model),
+                                       raw, exchange, path=by_id.path if by_id else None)
         if ctx.stream and upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
-                                      outcome, resume_after=by_id.resume_after if by_id else None)
+                                      outcome, named=by_id.model if by_id else None)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -164,13 +164,17 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
 
 
 def model_named(answer: bytes) -> str:
-    """The model an answer names ("" when it names none, or is not a JSON object)."""
+    """The model an answer fetched by id names. One that names none (or is not a JSON object)
+    is refused: guard would not know whose policy reads it."""
     try:
         body = orjson.loads(answer)
     except orjson.JSONDecodeError:
-        return ""
+        body = None
     model = body.get("model") if isinstance(body, dict) else None
-    return model if isinstance(model, str) else ""
+    if not isinstance(model, str) or not model:
+        raise UpstreamError("upstream's answer names no model, whose policy would read it",
+                            status=502, code="upstream_protocol_error")
+    return model
 
 
 async def read_request(request: web.Request, timeout_s: float) -> bytes:
@@ -367,7 +371,7 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
                        upstream: aiohttp.ClientResponse, outcome: Outcome,
-                       resume_after: int | None = None) -> web.StreamResponse:
+                       named: str | None = None) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -381,7 +385,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
-    guard.skip_through = resume_after
+    guard.named = named
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

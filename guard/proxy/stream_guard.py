@@ -97,9 +97,9 @@ class StreamGuard:
         self._first_text: float | None = None
         self._first_sent = False
         self._done = False
-        # a resumed stream (an answer fetched by id): events numbered up to this one are read,
-        # not sent (the client has them); only streams that number their events honour it
-        self.skip_through: int | None = None
+        # an answer fetched by id: the model it must name (its policy reads it); only streams
+        # whose events name their model check it
+        self.named: str | None = None
 
     # -- the interface the relay drives --------------------------------------------------------
 

@@ -232,16 +232,15 @@ def test_an_answer_fetched_by_id_is_read_whole_and_streamed(servers: Servers) ->
     answer_id = stored(servers, f"The token is {SECRET} for the deploy.")
     fetched = servers.client.responses.retrieve(answer_id)
     assert fetched.status == "incomplete" and "RespLeak" not in fetched.model_dump_json()
-    for after in ({}, {"starting_after": 3}):
-        got = list(servers.client.responses.retrieve(answer_id, stream=True, **after))
-        assert "RespLeak" not in "".join(e.model_dump_json() for e in got)
-        assert got[-1].type == "response.incomplete"
+    got = list(servers.client.responses.retrieve(answer_id, stream=True))
+    assert "RespLeak" not in "".join(e.model_dump_json() for e in got)
+    assert got[-1].type == "response.incomplete"
     metrics = httpx.get(f"{servers.guard.admin_url}/metrics").text
     fetches = [line for line in metrics.splitlines()
                if line.startswith("guard_requests_total{") and "/v1/responses/{id}" in line]
     # counted under the model the answer names, whole and streamed
     assert fetches == ['guard_requests_total{model="m",route="/v1/responses/{id}",'
-                       'status_class="2xx"} 3.0']
+                       'status_class="2xx"} 2.0']
 
 
 def test_an_address_in_an_answer_fetched_or_cancelled_is_masked(servers: Servers) -> None:
@@ -274,21 +273,33 @@ def test_kill_switches_stop_answers_fetched_by_id(servers: Servers) -> None:
     assert servers.client.responses.retrieve(answer_id).output_text == "A harmless summary."
 
 
-def test_a_resumed_stream_is_read_from_its_start(servers: Servers) -> None:
-    """A client resuming after `starting_after` holds the events before it: guard reads the
-    stream from its start (the key's prefix in them), sends only the later events, and cuts
-    before any piece of the key; a clean stream resumes numbered as before."""
-    answer_id = stored(servers, f"token {SECRET} then " + "filler words " * 120)
-    got = list(servers.client.responses.retrieve(answer_id, stream=True, starting_after=5))
-    text = "".join(e.delta for e in got if e.type == "response.output_text.delta")
-    assert all(SECRET[i:i + 6] not in text for i in range(len(SECRET) - 6)), text
-    assert got[0].sequence_number == 6 and got[-1].type == "response.incomplete"
+def test_a_guarded_stream_is_not_resumed_and_gets_only_what_guard_reads(
+        servers: Servers) -> None:
+    """Guard numbers a guarded stream's events itself: the upstream's replay after
+    `starting_after` would not line up with them (text doubled or lost), so it is refused. The
+    upstream is asked `stream=true` and nothing else guard does not read."""
+    answer_id = stored(servers, f"token {SECRET} then more words.")
+    with pytest.raises(openai.BadRequestError):
+        servers.client.responses.retrieve(answer_id, stream=True, starting_after=5)
+    answer = httpx.get(f"{servers.guard.url}/v1/responses/{answer_id}"
+                       "?stream=false&stream=true&Starting_After=5&include[]=x")
+    assert answer.status_code == 200 and "RespLeak" not in answer.text
+    assert typed_events(answer.text)[-1]["type"] == "response.incomplete"
     sent = [r for r in servers.seen() if r.get("method") == "GET"]
-    assert sent[-1]["query"] == {"stream": "true"}  # asked from the start
-    clean_id = stored(servers, "A clean answer in a few words.")
-    whole = list(servers.client.responses.retrieve(clean_id, stream=True))
-    resumed = list(servers.client.responses.retrieve(clean_id, stream=True, starting_after=6))
-    assert [e.model_dump() for e in resumed] == [e.model_dump() for e in whole[7:]]
+    assert sent[-1]["query"] == {"include[]": "x", "stream": "true"}
+    assert sent[-2]["query"] == {}  # the model learned first, from the answer whole
+
+
+def test_a_fetched_answer_must_name_its_model(servers: Servers) -> None:
+    """Its model's policy reads it: an answer naming none is refused, and a stream naming
+    another than the answer whole did ends."""
+    answer_id = stored(servers, "A harmless summary.")
+    for path in (f"/v1/responses/{answer_id}", f"/v1/responses/{answer_id}?stream=true"):
+        nameless = httpx.get(servers.guard.url + path, headers={"X-Mock-Model": ""})
+        assert nameless.status_code == 502
+        assert nameless.json()["error"]["code"] == "upstream_protocol_error"
+    missing = httpx.get(f"{servers.guard.url}/v1/responses/resp_none?stream=true")
+    assert missing.status_code == 404  # the upstream's own answer
 
 
 def test_a_streamed_fetch_is_read_for_its_model(servers: Servers) -> None:

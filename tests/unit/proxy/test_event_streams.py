@@ -403,3 +403,19 @@ async def test_a_stop_after_the_messages_stop_reason_only_ends_it() -> None:
     got = [orjson.loads(e.data) for e in SSEParser().feed(out + guard.stop()) if e.data]
     assert [e["type"] for e in got[-2:]] == ["message_delta", "message_stop"]
     assert [e["type"] for e in got].count("message_delta") == 1
+
+
+@pytest.mark.parametrize("rules", [True, False], ids=["read", "pass-through"])
+async def test_a_fetched_stream_naming_another_model_ends(rules: bool) -> None:
+    """An answer fetched by id is read under the policy of the model it named whole: its stream
+    must name the same, read or passed through."""
+    dialect, kind = GUARDS["responses"]
+    guard = kind(dialect, inspector() if rules else inspector_without_rules(), CTX,
+                 ListRecorder())
+    guard.named = "model-a"
+    created = encoded({"type": "response.created", "response": {
+        "id": "r", "object": "response", "model": "model-b", "output": []}}, 0)
+    with pytest.raises(UpstreamError):
+        await guard.feed(created)
+    guard.named = "model-b"
+    assert await guard.feed(created)
