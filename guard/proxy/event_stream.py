@@ -443,18 +443,25 @@ class ResponsesStreamGuard(EventStreamGuard):
         self._sequence: int | None = None
         self._response: Json = {}                       # the response's own fields
         self._last: SSEEvent | None = None              # the last event passed untouched
+        self._named_seen = False                        # the stream named `named`
 
     def note(self, event: Json) -> None:
+        self._check_model(event)
         response = event.get("response")
         if isinstance(response, dict):  # what a cut's ending repeats: names, no text
-            self._check_model(response)
             self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
 
-    def _check_model(self, response: Json) -> None:
-        """An answer fetched by id must name the model whose policy was chosen to read it."""
-        if self.named and response.get("model", self.named) != self.named:
-            raise UpstreamError("upstream's stream names another model than its answer did",
+    def _check_model(self, event: Json) -> None:
+        """A stream fetched by id is read under the policy of the model its answer whole named:
+        it must begin by naming that model (`response.created`), and name no other."""
+        if not self.named:
+            return
+        response = event.get("response")
+        model = response.get("model") if isinstance(response, dict) else None
+        if model != self.named and (model is not None or not self._named_seen):
+            raise UpstreamError("upstream's stream does not name the model its answer did",
                                 status=502, code="upstream_protocol_error")
+        self._named_seen = True
 
     def closes(self, event: Json) -> Closes | None:
         # the response's own events, and an error: held text must not follow either
@@ -479,10 +486,8 @@ class ResponsesStreamGuard(EventStreamGuard):
     def passing(self, event: SSEEvent) -> None:
         if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive
             self._last = event
-        if self.named and event.data and '"response"' in event.data:
-            response = (event.json() or {}).get("response")
-            if isinstance(response, dict):
-                self._check_model(response)
+        if self.named and event.data:  # read, however its keys are written
+            self._check_model(event.json() or {})
 
     def error(self, message: str, code: str) -> bytes:
         return responses.error_event(message, code, self._next())

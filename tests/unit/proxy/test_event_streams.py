@@ -408,14 +408,18 @@ async def test_a_stop_after_the_messages_stop_reason_only_ends_it() -> None:
 @pytest.mark.parametrize("rules", [True, False], ids=["read", "pass-through"])
 async def test_a_fetched_stream_naming_another_model_ends(rules: bool) -> None:
     """An answer fetched by id is read under the policy of the model it named whole: its stream
-    must name the same, read or passed through."""
+    must begin by naming the same, read or passed through, however its keys are written."""
     dialect, kind = GUARDS["responses"]
     guard = kind(dialect, inspector() if rules else inspector_without_rules(), CTX,
                  ListRecorder())
     guard.named = "model-a"
     created = encoded({"type": "response.created", "response": {
         "id": "r", "object": "response", "model": "model-b", "output": []}}, 0)
-    with pytest.raises(UpstreamError):
-        await guard.feed(created)
+    escaped = parse_event(created.raw.replace(b'"response":', b'"respons\\u0065":'))
+    assert (escaped.json() or {})["response"]["model"] == "model-b"
+    unnamed = part_delta(0, "text before the stream named its model")
+    for event in (created, escaped, unnamed):  # another model; the key escaped; none yet
+        with pytest.raises(UpstreamError):
+            await guard.feed(event)
     guard.named = "model-b"
     assert await guard.feed(created)
