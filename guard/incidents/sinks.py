@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,10 +77,10 @@ class JournalSink:
         self._size = 0
         self._dirty = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-journal")
-        # fsync in a thread of its own, so writes go on while a slow disk syncs; the file is not
-        # closed (rotated) under an fsync
+        # fsync in a thread of its own, so writes go on while a slow disk syncs. Files are closed
+        # in that thread too (after their last fsync), so none is closed under an fsync, and a
+        # new file's write never waits for the old one's sync or the directory's.
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guard-journal-sync")
-        self._lock = threading.RLock()
 
     async def _in_thread(self, work: Callable[[], None]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, work)
@@ -103,37 +102,42 @@ class JournalSink:
         await asyncio.get_running_loop().run_in_executor(self._syncer, self.sync_now)
 
     def sync_now(self) -> None:
-        with self._lock:
-            if self._file is not None and self._dirty:
-                self._dirty = False  # a write from here on marks it again
-                os.fsync(self._file.fileno())
+        """Fsync the current file (in the sync thread, the only one that closes files)."""
+        file = self._file
+        if file is not None and self._dirty:
+            self._dirty = False  # a write from here on marks it again
+            os.fsync(file.fileno())
 
     async def aclose(self) -> None:
-        await self._in_thread(self.close_now)
+        await self._in_thread(lambda: None)  # the writes queued before it are done
+        await asyncio.get_running_loop().run_in_executor(self._syncer, self.close_now)
         self._thread.shutdown(wait=False)
         self._syncer.shutdown(wait=False)
 
     def close_now(self) -> None:
-        with self._lock:
-            self.sync_now()
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        self.sync_now()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def _rotate(self) -> None:
-        with self._lock:
-            self._reopen()
-
-    def _reopen(self) -> None:
-        if self._file is not None:
-            self.sync_now()
-            self._file.close()
+        """A new file for the writes from now on; the old one's last fsync, its close and the
+        directory's fsync (a new entry is durable only once its directory is synced) go to the
+        sync thread, so no write waits for a disk."""
+        old = self._file
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
         self._file = path.open("ab")
         self._size = 0
+        self._dirty = False
+        self._syncer.submit(self._retire, old)
+
+    def _retire(self, old: BinaryIO | None) -> None:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(old.fileno())
+            old.close()
         with contextlib.suppress(OSError):
-            # The directory entry of a new file is durable only once the directory is synced.
             fd = os.open(self.directory, os.O_RDONLY)
             try:
                 os.fsync(fd)

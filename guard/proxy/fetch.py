@@ -79,8 +79,10 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
                                f"it after {RESUME}; fetch the stream from its start, or whole",
                                code="invalid_request")
         extra = [("stream", "true"), *((RESUME, value) for value in resume[:1])]
+        # (a stream resumed past its start does not begin by naming its model: passed through,
+        # it is not asked to)
         by_id = dataclasses.replace(by_id, path=request.rel_url.with_query(
-            [*kept, *extra]).raw_path_qs, model=ctx.model)
+            [*kept, *extra]).raw_path_qs, model="" if resume else ctx.model)
 
     # 6 to 9 forward, read the answer as any other of this API's, and record
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, b"",

@@ -287,9 +287,8 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
                         exchange: Exchange, path: str | None = None,
                         method: str | None = None) -> aiohttp.ClientResponse:
     """The request sent to upstream `name` (by `method` at `path`, its own by default), its
-    answer's headers
-    received: the wait counted as upstream time and watched for silence (`proxy.silence`).
-    Raises UpstreamError (502, 504)."""
+    answer's headers received: the wait counted as upstream time and watched for silence
+    (`proxy.silence`). Raises UpstreamError (502, 504)."""
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics

@@ -208,3 +208,37 @@ async def test_journal_writes_go_on_while_a_slow_disk_syncs(
     finally:
         release.set()
         await recorder.aclose()
+
+
+@pytest.mark.parametrize("rotate_bytes", [64 << 20, 4096], ids=["first-file", "rotated"])
+async def test_a_new_journal_file_is_written_while_the_disk_syncs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rotate_bytes: int) -> None:
+    """A new file (after a restart, or a rotation) is written at once: the directory's fsync,
+    and the old file's last one, happen in the sync thread, not before the first write."""
+    from guard.incidents import sinks
+
+    release, syncing = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:  # every fsync, the directory's included
+        syncing.set()
+        release.wait(5)
+        real_fsync(fd)
+
+    monkeypatch.setattr(sinks.os, "fsync", slow_fsync)
+    settings = IncidentSettings(fsync_interval_ms=10_000, rotate_bytes=rotate_bytes, batch_size=1)
+    recorder = IncidentRecorder(settings, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    try:
+        ids = []
+        deadline = time.monotonic() + 2.0
+        while len(ids) < 8 and time.monotonic() < deadline:  # past a rotation at 4 KB
+            ids.append(recorder.record_decision(context(), decision(), "key AKIA..." * 40))
+            await asyncio.sleep(0.05)
+        while not set(ids) <= set(journal_ids(tmp_path)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert set(ids) <= set(journal_ids(tmp_path))
+        assert syncing.is_set() and not release.is_set()  # written while a sync waits
+    finally:
+        release.set()
+        await recorder.aclose()
