@@ -169,14 +169,7 @@ class EventStreamGuard(StreamGuard):
         now = time.monotonic()
         if self._first_text is None:
             self._first_text = now
-        channel = self._channel_at(key)
-        if self._key(channel) in self._closed or (
-                not channel.text and any(other.end for other in self._after(channel))):
-            # the client would put it where it was not read: after its close, or before a text
-            # of its kind that began before it (a client joining texts as they come reads them
-            # in the order they came, the SDKs in their order)
-            raise UpstreamError("upstream sent text out of its place in the answer", status=502,
-                                code="upstream_protocol_error")
+        channel = self._in_place(self._channel_at(key))
         self._said[channel.number].received.append(text)
         if self.mode == BUFFERED:
             # the whole event is the frame: released unchanged, it goes out as it came
@@ -206,6 +199,21 @@ class EventStreamGuard(StreamGuard):
                        and (other.choice, other.call) < (ch.choice, ch.call)),
                       key=lambda other: (other.choice, other.call))
 
+    def _in_place(self, ch: Channel) -> Channel:
+        """`ch`, about to get text; an error if the client would put that text where guard did
+        not read it: after its close, or before a text of its kind that began before it (a
+        client joining texts as they come reads them in the order they came, the SDKs in
+        theirs)."""
+        if self._key(ch) in self._closed or (
+                not ch.text and any(other.end for other in self._after(ch))):
+            raise UpstreamError("upstream sent text out of its place in the answer", status=502,
+                                code="upstream_protocol_error")
+        return ch
+
+    def _start(self, text: str) -> str:
+        """What of the texts after one is read with it: as much as a finding can reach."""
+        return text if self.held is None else text[:self.held]
+
     def _after(self, ch: Channel) -> list[Channel]:
         """The channels whose texts a client puts after `ch`'s, in order."""
         return sorted((other for other in self._channels.values()
@@ -218,8 +226,7 @@ class EventStreamGuard(StreamGuard):
         be read with)."""
         if self._key(ch) not in self._closed:
             return ""
-        after = "".join(other.text for other in self._after(ch))
-        return after if self.held is None else after[:self.held]
+        return self._start("".join(other.text for other in self._after(ch)))
 
     def _segment(self, ch: Channel, text: str) -> Segment:
         earlier = tuple(other.text for other in self._before(ch))
@@ -372,10 +379,7 @@ class EventStreamGuard(StreamGuard):
     def _silent(self, key: Key, text: str) -> Channel:
         """A channel for a text an upstream sent only whole, in the event it waits in: held,
         checked and masked as a streamed one, released into the event (no delta of its own)."""
-        channel = self._channel_at(key)
-        if any(other.end for other in self._after(channel)):
-            raise UpstreamError("upstream sent text out of its place in the answer", status=502,
-                                code="upstream_protocol_error")
+        channel = self._in_place(self._channel_at(key))
         channel.add(text, time.monotonic(), SILENT, None, hold=True, seq=self._next_seq())
         self._said[channel.number].received.append(text)
         self._closed.add(self._key(channel))
@@ -395,8 +399,7 @@ class EventStreamGuard(StreamGuard):
                             + [(k[0], k[1], t.text) for k, t in whole.items()
                                if k[2] == kind and t.role == text.role])
             context = tuple(t for i, s, t in joined if (i, s) < (index, sub))
-            later = "".join(t for i, s, t in joined if (i, s) > (index, sub))
-            ahead = later if self.held is None else later[:self.held]  # masked in both
+            ahead = self._start("".join(t for i, s, t in joined if (i, s) > (index, sub)))
             segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,
                                     context[-JOINED:]))
         decision = await self.inspector.inspect(Stage.COMPLETION, segments)
