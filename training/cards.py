@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -792,58 +793,51 @@ def _document_checks(figures: dict[str, Any]) -> list[str]:
                 {"model threshold": "at_threshold", "packs' previous 0.6": "at_pack_threshold"},
             ),
         ]
-    if "injected_docs_checkset" in figures:
-        check = figures["injected_docs_checkset"]
-        at = check["at_threshold"]
-        lines += [
-            "",
-            "## Figures (hand-written document pairs, training/injected_docs_checkset.jsonl)",
-            f"{at['benign_n']} realistic documents (emails, web pages, tool results, code, tickets, "
-            "tables) each beside the same document with one planted instruction, in eight families; "
-            "written apart from training/injected_docs/, used only for this report. At the model "
-            f"threshold: clean flagged {_pct(at['fp_rate'])}, attacked flagged {_pct(at['recall'])}; "
-            f"AUC {check['auc']:.3f}. Attacked flagged per family: "
-            + ", ".join(
-                f"{key.split('/', 1)[1]} {_pct(x)}"
-                for key, x in at["per_category"].items()
-                if key.startswith("harmful/")
-            )
-            + ".",
-        ]
-    if "injection_languages_checkset" in figures:
-        check = figures["injection_languages_checkset"]
-        at = check["at_threshold"]
-        lines += [
-            "",
-            "## Figures (French, German, Spanish document pairs, "
-            "training/injection_languages_checkset.jsonl)",
-            f"{at['benign_n']} documents, 30 per language, each beside the same document with one planted "
-            "instruction to the AI; written apart from training/injections_lang/, used only for this "
-            f"report. At the model threshold: clean flagged {_pct(at['fp_rate'])}, attacked flagged "
-            f"{_pct(at['recall'])}; AUC {check['auc']:.3f}.",
-        ]
-    if "tool_results_checkset" in figures:
-        check = figures["tool_results_checkset"]
-        at = check["at_threshold"]
-        lines += [
-            "",
-            "## Figures (tool results and retrieved content, training/tool_results_checkset.jsonl)",
-            f"{at['benign_n']} clean tool results an agent reads (bare URLs, search-result lists, Markdown "
-            "with links, API JSON, file listings, logs, code, references) and "
-            f"{at['harmful_n']} of them with one planted instruction; written apart from "
-            "training/tool_carriers.py, used only for this report. At the model threshold: clean "
-            f"flagged {_pct(at['fp_rate'])}, planted flagged {_pct(at['recall'])}; AUC "
-            f"{check['auc']:.3f}. Clean / planted flagged per carrier: "
-            + ", ".join(
-                f"{key.split('/', 1)[1]} {_pct(at['per_category'][key])} / "
-                f"{_pct(at['per_category']['harmful/' + key.split('/', 1)[1]])}"
-                for key in at["per_category"]
-                if key.startswith("benign/")
-            )
-            + ".",
-        ]
+    lines += _planted_lines(
+        figures, "injected_docs_checkset", "hand-written document pairs",
+        lambda at: f"{at['benign_n']} realistic documents (emails, web pages, tool results, code, "
+        "tickets, tables) each beside the same document with one planted instruction, in eight "
+        "families; written apart from training/injected_docs/, used only for this report.",
+        lambda at: " Attacked flagged per family: " + ", ".join(
+            f"{key.split('/', 1)[1]} {_pct(x)}"
+            for key, x in at["per_category"].items() if key.startswith("harmful/")) + ".",
+    )
+    lines += _planted_lines(
+        figures, "injection_languages_checkset", "French, German, Spanish document pairs",
+        lambda at: f"{at['benign_n']} documents, 30 per language, each beside the same document "
+        "with one planted instruction to the AI; written apart from training/injections_lang/, "
+        "used only for this report.",
+    )
+    lines += _planted_lines(
+        figures, "tool_results_checkset", "tool results and retrieved content",
+        lambda at: f"{at['benign_n']} clean tool results an agent reads (bare URLs, search-result "
+        "lists, Markdown with links, API JSON, file listings, logs, code, references) and "
+        f"{at['harmful_n']} of them with one planted instruction; written apart from "
+        "training/tool_carriers.py, used only for this report.",
+        lambda at: " Clean / planted flagged per carrier: " + ", ".join(
+            f"{key.split('/', 1)[1]} {_pct(at['per_category'][key])} / "
+            f"{_pct(at['per_category']['harmful/' + key.split('/', 1)[1]])}"
+            for key in at["per_category"] if key.startswith("benign/")) + ".",
+        planted="planted",
+    )
     lines += _flagged_lines(figures, "ai_docs_checkset")
     return lines
+
+
+def _planted_lines(figures: dict[str, Any], key: str, title: str, about: Callable[[Any], str],
+                   per_group: Callable[[Any], str] | None = None, planted: str = "attacked") -> list[str]:
+    """A check set of clean documents beside the same ones with an instruction planted: what it
+    holds (`about`), both shares at the model threshold, AUC, then `per_group`'s figures."""
+    if key not in figures:
+        return []
+    check = figures[key]
+    at = check["at_threshold"]
+    return [
+        "",
+        f"## Figures ({title}, training/{key}.jsonl)",
+        f"{about(at)} At the model threshold: clean flagged {_pct(at['fp_rate'])}, {planted} flagged "
+        f"{_pct(at['recall'])}; AUC {check['auc']:.3f}." + (per_group(at) if per_group else ""),
+    ]
 
 
 def _answer_checks(figures: dict[str, Any]) -> list[str]:
