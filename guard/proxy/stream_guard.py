@@ -34,13 +34,15 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
+
+import orjson
 
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import Delta, Dialect, Path, index_of, list_at
-from guard.proxy.protocols.openai_chat import ANSWER_TEXT, answer_text
+from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
 from guard.types import (
@@ -117,6 +119,8 @@ class StreamGuard:
                 raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
                                     status=502, code="upstream_protocol_error")
             return event.raw
+        if _drop_detail_texts(body):
+            event = SSEEvent(encode_event(body), orjson.dumps(body).decode())
         self._frame = {k: v for k, v in body.items() if k != "choices"}
         choices = body.get("choices")
         if _unreadable_answer(choices):  # text in a shape guard cannot read: fail closed
@@ -221,7 +225,7 @@ class StreamGuard:
 
     def _channel(self, body: Json, delta: Delta) -> Channel:
         kind, call = _kind(delta.path), 0
-        if kind == "tool":
+        if kind in ("tool", "custom"):
             position, k = cast(int, delta.path[1]), cast(int, delta.path[4])
             call = index_of(body["choices"][position]["delta"]["tool_calls"][k], k)
         key = (delta.choice, kind, call)
@@ -237,12 +241,12 @@ class StreamGuard:
         for i, choice in enumerate(list_at(body, "choices")):
             delta = choice.get("delta") if isinstance(choice, dict) else None
             for k, call in enumerate(list_at(delta, "tool_calls")):
-                function = call.get("function") if isinstance(call, dict) else None
-                if isinstance(call, dict) and ("id" in call or (isinstance(function, dict)
-                                                                and "name" in function)):
+                if isinstance(call, dict) and ("id" in call or any(
+                        isinstance(call.get(kind), dict) and "name" in call[kind]
+                        for kind in CALL_KINDS)):
                     opened.setdefault(index_of(choice, i), set()).add(index_of(call, k))
         return [ch for ch in self._channels.values() if ch.choice in opened
-                and not (ch.kind == "tool" and ch.call in opened[ch.choice])]
+                and not (ch.kind in ("tool", "custom") and ch.call in opened[ch.choice])]
 
     def _see(self, choices: Iterable[int]) -> None:
         for index in choices:
@@ -401,12 +405,41 @@ def to_end(ch: Channel, spans: list[Span]) -> int:
 
 def _unreadable_answer(choices: Any) -> bool:
     """Whether a delta holds answer text guard cannot read: a list with a part that is not text
-    (a Mistral thinking part), or any other shape but a string."""
-    return isinstance(choices, list) and any(
-        value is not None and answer_text(value) is None
-        for choice in choices if isinstance(choice, dict)
-        and isinstance(delta := choice.get("delta"), dict)
-        for value in (delta.get(key) for key in ANSWER_TEXT))
+    (a Mistral thinking part), or any other shape but a string; a tool call's arguments or input
+    that is not a string."""
+    deltas = [delta for choice in choices if isinstance(choice, dict)
+              and isinstance(delta := choice.get("delta"), dict)] \
+        if isinstance(choices, list) else []
+    return any(value is not None and answer_text(value) is None
+               for delta in deltas for value in (delta.get(key) for key in ANSWER_TEXT)) \
+        or any(value is not None and not isinstance(value, str)
+               for delta in deltas for _, function in _functions(delta)
+               for value in (function.get(key) for key in CALL_KINDS.values()))
+
+
+def _drop_detail_texts(body: Json) -> bool:
+    """Takes the texts out of a chunk's `reasoning_details` (OpenRouter's reasoning as objects,
+    sent beside the same text in `reasoning`, which is read): read nowhere, they would reach the
+    client unread. Encrypted ones (no text) stay. Whether any went."""
+    dropped = False
+    for choice in list_at(body, "choices"):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        details = list_at(delta, "reasoning_details")
+        kept = [d for d in details if not (isinstance(d, dict) and any(k in d for k in DETAIL_TEXT))]
+        if len(kept) < len(details):
+            delta["reasoning_details"] = kept  # type: ignore[index]
+            dropped = True
+    return dropped
+
+
+def _functions(delta: Json) -> Iterator[tuple[str, Json]]:
+    """A delta's tool calls' functions and custom tools (by kind), and its legacy function call."""
+    for call in list_at(delta, "tool_calls"):
+        for kind in CALL_KINDS:
+            if isinstance(call, dict) and isinstance(call.get(kind), dict):
+                yield kind, call[kind]
+    if isinstance(delta.get("function_call"), dict):
+        yield "function", delta["function_call"]
 
 
 def _indices(choices: list[Any]) -> set[int]:
@@ -422,12 +455,13 @@ def _finishing(choices: Any) -> set[int]:
 
 def _kind(path: Path) -> str:
     """A delta's channel kind, from where its text sits: `text` (legacy completions), `tool` (a
-    tool call's arguments), `function_call` (a legacy function call's), or the delta's own key
-    (one of ANSWER_TEXT: `content`, `refusal`, the reasoning keys)."""
+    tool call's arguments), `custom` (a custom tool call's input), `function_call` (a legacy
+    function call's), or the delta's own key (one of ANSWER_TEXT: `content`, `refusal`, the
+    reasoning keys)."""
     if len(path) == 3:
         return "text"
-    if path[3] in ("tool_calls", "function_call"):
-        return "tool" if path[3] == "tool_calls" else "function_call"
+    if path[3] == "tool_calls":
+        return "custom" if path[5] == "custom" else "tool"
     return str(path[3])
 
 
@@ -439,7 +473,9 @@ def _chunk(ch: Channel, frame: Json, text: str) -> Json:
     else:
         delta: Json = (
             {"tool_calls": [{"index": ch.call, "function": {"arguments": text}}]}
-            if ch.kind == "tool" else {"function_call": {"arguments": text}}
+            if ch.kind == "tool" else
+            {"tool_calls": [{"index": ch.call, "custom": {"input": text}}]}
+            if ch.kind == "custom" else {"function_call": {"arguments": text}}
             if ch.kind == "function_call" else {ch.kind: text})
         choice = {"index": ch.choice, "delta": delta, "logprobs": None, "finish_reason": None}
     return {**frame, "choices": [choice]}
@@ -483,15 +519,17 @@ def _bare(choice: Json) -> bool:
 def _bare_field(key: str, value: Any) -> bool:
     """Whether a delta's field holds nothing but text the stream guard re-emits itself."""
     if key == "tool_calls" and isinstance(value, list):
-        return all(isinstance(c, dict) and set(c) <= {"index", "function"}
-                   and _bare_function(c.get("function")) for c in value)
+        return all(isinstance(c, dict) and len(set(c) & set(CALL_KINDS)) == 1
+                   and set(c) <= {"index", *CALL_KINDS}
+                   and all(_bare_function(c[kind], kind) for kind in CALL_KINDS if kind in c)
+                   for c in value)
     if key == "function_call":
-        return _bare_function(value)
+        return _bare_function(value, "function")
     return value is None or (key in ANSWER_TEXT and answer_text(value) is not None)
 
 
-def _bare_function(function: Any) -> bool:
-    return isinstance(function, dict) and set(function) <= {"arguments"}
+def _bare_function(function: Any, kind: str) -> bool:
+    return isinstance(function, dict) and set(function) <= {CALL_KINDS[kind]}
 
 
 def _emptied(choice: Json) -> Json:
@@ -504,9 +542,7 @@ def _emptied(choice: Json) -> Json:
         for key in ANSWER_TEXT:  # the text, and a list of parts whatever they hold
             if isinstance(delta.get(key), (str, list)):
                 delta[key] = ""
-        functions = [call.get("function") for call in list_at(delta, "tool_calls")
-                     if isinstance(call, dict)] + [delta.get("function_call")]
-        for function in functions:
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                function["arguments"] = ""
+        for kind, function in _functions(delta):
+            if isinstance(function.get(CALL_KINDS[kind]), str):
+                function[CALL_KINDS[kind]] = ""
     return out

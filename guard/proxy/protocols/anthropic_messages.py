@@ -50,7 +50,7 @@ READ_WHOLE = {
     "web_search_tool_result": "tool", "web_fetch_tool_result": "tool",
     "code_execution_tool_result": "tool", "bash_code_execution_tool_result": "tool",
     "text_editor_code_execution_tool_result": "tool", "search_result": "tool",
-    "mcp_tool_use": "tool_call", "mcp_tool_result": "tool", "container_upload": "tool_call",
+    "mcp_tool_use": "tool_call", "mcp_tool_result": "tool",
 }
 # A stream delta's text, by delta type: the key holding it and its channel's kind.
 DELTA_TEXT = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking"),
@@ -128,12 +128,26 @@ def _unread_block(block: Any, path: Path) -> list[str]:
         value = block.get(BLOCK_TEXT[kind][0])
         return [] if isinstance(value, str) else [place(path, f"{kind} of {type(value).__name__}")]
     source = block.get("source") if kind == "document" else None
-    if kind in OPAQUE or kind in READ_WHOLE or kind in ("tool_use", "server_tool_use") or (
+    if kind in READ_WHOLE:
+        return _unread_inside(block, path)
+    if kind in OPAQUE or kind in ("tool_use", "server_tool_use") or (
             isinstance(source, dict) and source.get("type") == "text"):
         return []
     if kind == "tool_result":
         return _unread_result(block.get("content"), (*path, "content"))
     return [place(path, kind)]
+
+
+def _unread_inside(node: Any, path: Path) -> list[str]:
+    """The documents and images a block read whole holds (a page a web fetch returned may be a
+    PDF or an image): each named as at the top level, a document as plain text read."""
+    if isinstance(node, list):
+        return [found for j, inner in enumerate(node) for found in _unread_inside(inner, (*path, j))]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") in ("document", "image"):
+        return _unread_block(node, path)
+    return [found for key, inner in node.items() for found in _unread_inside(inner, (*path, key))]
 
 
 def _unread_result(content: Any, path: Path) -> list[str]:

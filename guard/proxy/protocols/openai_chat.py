@@ -17,6 +17,7 @@ from guard.proxy.protocols.base import (
     index_of,
     list_at,
     place,
+    strings,
     unread_in_messages,
 )
 
@@ -31,7 +32,8 @@ def prompt_slots(body: Json) -> list[Slot]:
         role = ROLE_OF_MESSAGE.get(str(message.get("role")), str(message.get("role", "user")))
         slots.extend(_content_slots(message.get("content"), ("messages", i, "content"), role))
         slots.extend(_answer_slots(message, ("messages", i), MESSAGE_TEXT, role))
-        slots.extend(_tool_call_slots(message, ("messages", i), names=True))
+        slots.extend(_tool_call_slots(message, ("messages", i), whole=True))
+        slots.extend(_detail_slots(message, ("messages", i), role))
     prediction = body.get("prediction")  # predicted output: the model is given it as text too
     if isinstance(prediction, dict):
         slots.extend(_content_slots(prediction.get("content"), ("prediction", "content"), "user"))
@@ -41,8 +43,10 @@ def prompt_slots(body: Json) -> list[Slot]:
 # Content parts the model reads as text, by type, with the key that holds their text.
 TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
 # A message's other texts: who speaks (`name`), which call a tool result answers, and an earlier
-# answer's refusal or reasoning sent back to the model.
-MESSAGE_TEXT = ("name", "tool_call_id", "refusal", "reasoning_content", "reasoning")
+# answer's refusal or reasoning sent back to the model (chat templates render `thinking` too).
+MESSAGE_TEXT = ("name", "tool_call_id", "refusal", "reasoning_content", "reasoning", "thinking")
+# Reasoning sent as a list of objects (OpenRouter's `reasoning_details`): the keys of their text.
+DETAIL_TEXT = ("text", "summary")
 
 
 def _text_key(part: Any) -> str | None:
@@ -66,11 +70,21 @@ def _content_slots(content: Any, path: Path, role: str) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """Content the model receives that is not text: image, audio and file parts, and any part or
-    content of a shape guard does not know (a part is text by its type, not by holding a `text`);
-    and an answer asked for as audio, which guard could not read either."""
+    content of a shape guard does not know (a part is text by its type, not by holding a `text`),
+    in messages and in predicted output; `messages` that is not a list; and an answer asked for
+    as audio, which guard could not read either."""
     spoken = "audio" in list_at(body, "modalities")  # an answer spoken: guard could not read it
-    return ([place(("modalities",), "audio output")] if spoken else []) \
-        + unread_in_messages(body, _unread_part)
+    places = [place(("modalities",), "audio output")] if spoken else []
+    messages = body.get("messages")
+    if messages is not None and not isinstance(messages, list):
+        places.append(place(("messages",), type(messages).__name__))
+    prediction = body.get("prediction")
+    content = prediction.get("content") if isinstance(prediction, dict) else None
+    if content is not None and not isinstance(content, str):
+        parts = content if isinstance(content, list) else [content]
+        places += [found for j, part in enumerate(parts)
+                   for found in _unread_part(part, ("prediction", "content", j))]
+    return places + unread_in_messages(body, _unread_part)
 
 
 def _unread_part(part: Any, path: Path) -> list[str]:
@@ -97,7 +111,8 @@ def completion_slots(body: Json) -> list[Slot]:
         base = ("choices", i, "message")
         slots.extend(_content_slots(message.get("content"), (*base, "content"), "assistant"))
         slots.extend(_answer_slots(message, base, ANSWER_TEXT[1:], "assistant"))
-        slots.extend(_tool_call_slots(message, base, names=True))
+        slots.extend(_tool_call_slots(message, base, whole=True))
+        slots.extend(_detail_slots(message, base, "assistant"))
     return slots
 
 
@@ -116,16 +131,41 @@ def _answer_slots(message: Json, base: Path, keys: tuple[str, ...], role: str) -
             if isinstance(message.get(key), str)]
 
 
-def _tool_call_slots(message: Json, base: Path, *, names: bool = False) -> list[Slot]:
-    """Tool call arguments, and the arguments of a legacy `function_call`; with `names`, the
-    functions' names too (a stream's deltas leave them out: they come once, with the call's id)."""
-    found = [((*base, "tool_calls", k, "function"), call.get("function"))
-             for k, call in enumerate(list_at(message, "tool_calls")) if isinstance(call, dict)]
+def _tool_call_slots(message: Json, base: Path, *, whole: bool = False) -> list[Slot]:
+    """Tool call arguments (a custom tool's input), and the arguments of a legacy
+    `function_call`; in a `whole` message, the functions' names too (a stream's deltas leave
+    them out: they come once, with the call's id), and arguments sent as a JSON object, which
+    some servers take and chat templates render, string by string, keys too (a stream's are
+    strings, or unreadable: `stream_guard`)."""
+    found = [((*base, "tool_calls", k, kind), call.get(kind))
+             for k, call in enumerate(list_at(message, "tool_calls")) if isinstance(call, dict)
+             for kind in CALL_KINDS if kind in call]
     found.append(((*base, "function_call"), message.get("function_call")))
-    keys = ("name", "arguments") if names else ("arguments",)
-    return [Slot((*path, key), "tool_call", function[key])
-            for path, function in found if isinstance(function, dict)
-            for key in keys if isinstance(function.get(key), str)]
+    slots = []
+    for path, function in found:
+        if not isinstance(function, dict):
+            continue
+        keys = (("name",) if whole else ()) + (CALL_KINDS.get(str(path[-1]), "arguments"),)
+        for key in keys:
+            value = function.get(key)
+            if isinstance(value, str):
+                slots.append(Slot((*path, key), "tool_call", value))
+            elif whole and key != "name" and isinstance(value, dict | list):
+                slots.extend(Slot(at, "tool_call", text) for at, text in strings(value, (*path, key)))
+    return slots
+
+
+# A tool call's kinds, with the key of what the model wrote: a function's arguments (JSON), a
+# custom tool's free-form input.
+CALL_KINDS = {"function": "arguments", "custom": "input"}
+
+
+def _detail_slots(message: Json, base: Path, role: str) -> list[Slot]:
+    """The texts of `reasoning_details` (reasoning and its summaries; encrypted ones are opaque)."""
+    return [Slot((*base, "reasoning_details", k, key), role, detail[key])
+            for k, detail in enumerate(list_at(message, "reasoning_details"))
+            if isinstance(detail, dict)
+            for key in DETAIL_TEXT if isinstance(detail.get(key), str)]
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:
@@ -178,7 +218,7 @@ def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
         parent = choice if len(content_path) == 1 else choice.get(content_path[0])
         if not isinstance(parent, dict):
             continue
-        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio"):
+        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio", "reasoning_details"):
             parent.pop(key, None)
         parent[content_path[-1]] = message
         choice["finish_reason"] = "content_filter"

@@ -128,3 +128,72 @@ def test_an_answers_content_as_text_parts_is_read_part_by_part() -> None:
         (("choices", 0, "message", "content", 0, "text"), "one"),
         (("choices", 0, "message", "content", 2, "text"), "two"),
         (("choices", 0, "message", "thinking"), "aloud")]
+
+
+def test_custom_tool_calls_thinking_reasoning_details_and_object_arguments_are_read() -> None:
+    """Texts a model is sent back (from a probe: each reached the upstream unread): a custom
+    tool's call (name and free-form input), a message's `thinking` (chat templates render it),
+    OpenRouter's `reasoning_details` texts, and arguments given as a JSON object (vLLM keeps them,
+    templates render them), keys too."""
+    body = {"messages": [{"role": "user", "content": "run it"}, {
+        "role": "assistant", "content": "ok", "thinking": "thought",
+        "reasoning_details": [{"type": "reasoning.text", "text": "step", "signature": "sig"},
+                              {"type": "reasoning.summary", "summary": "gist"},
+                              {"type": "reasoning.encrypted", "data": "opaque"}],
+        "tool_calls": [
+            {"id": "c1", "type": "custom", "custom": {"name": "shell", "input": "ls -la"}},
+            {"id": "c2", "type": "function",
+             "function": {"name": "send", "arguments": {"to": "bob", "note": ["hi"]}}}]}]}
+    read = {(s.path, s.role, s.text) for s in CHAT.prompt_slots(body)}
+    base = ("messages", 1)
+    assert {((*base, "thinking"), "assistant", "thought"),
+            ((*base, "reasoning_details", 0, "text"), "assistant", "step"),
+            ((*base, "reasoning_details", 1, "summary"), "assistant", "gist"),
+            ((*base, "tool_calls", 0, "custom", "name"), "tool_call", "shell"),
+            ((*base, "tool_calls", 0, "custom", "input"), "tool_call", "ls -la"),
+            ((*base, "tool_calls", 1, "function", "arguments", "to"), "tool_call", "bob"),
+            ((*base, "tool_calls", 1, "function", "arguments", "note", 0), "tool_call", "hi"),
+            } <= read
+    assert "opaque" not in {text for _, _, text in read} and "sig" not in {t for *_, t in read}
+    answer = {"choices": [{"index": 0, "message": body["messages"][1]}]}
+    assert {s.text for s in CHAT.completion_slots(answer)} >= {
+        "thought", "step", "gist", "shell", "ls -la", "bob", "hi", "ok"}
+
+
+def test_messages_not_a_list_and_predicted_output_of_another_shape_are_named() -> None:
+    assert CHAT.unread({"messages": {"role": "user", "content": "x"}}) == ["messages (dict)"]
+    assert CHAT.unread({"messages": "x"}) == ["messages (str)"]
+    assert CHAT.unread({"messages": [], "prediction": {"type": "content", "content": [
+        {"type": "text", "text": "ok"}, {"type": "blob", "blob": "x"}]}}) == [
+        "prediction.content[1] (blob)"]
+    assert CHAT.unread({"messages": [], "prediction": {"content": {"text": "x"}}}) == [
+        "prediction.content[0] (dict)"]
+    assert CHAT.unread({"messages": [], "prediction": {"content": "predicted"}}) == []
+
+
+def test_a_document_or_image_a_web_fetch_returned_is_named_unread() -> None:
+    """A page a web fetch returned is sent back whole: a PDF or an image inside it is named as
+    at the top level (before, it went upstream unread), a plain-text page is read; a file
+    uploaded into a container is named too."""
+    from guard.proxy.protocols.anthropic_messages import MESSAGES
+
+    def fetched(content: dict[str, object]) -> dict[str, object]:
+        return {"messages": [{"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": "s", "name": "web_fetch", "input": {"url": "u"}},
+            {"type": "web_fetch_tool_result", "tool_use_id": "s", "content": {
+                "type": "web_fetch_result", "url": "https://example.org/a", "content": content}}]}]}
+
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                          "data": "JVBERi0xLjQ="}}
+    page = {"type": "document", "source": {"type": "text", "media_type": "text/plain",
+                                           "data": "the page"}}
+    images = {"type": "document", "source": {"type": "content", "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://example.org/i.png"}}]}}
+    where = "messages[0].content[1].content.content"
+    assert MESSAGES.unread(fetched(pdf)) == [f"{where} (document)"]
+    assert MESSAGES.unread(fetched(images)) == [f"{where} (document)"]
+    assert MESSAGES.unread(fetched(page)) == []
+    assert "the page" in {s.text for s in MESSAGES.prompt_slots(fetched(page))}
+    upload = {"messages": [{"role": "user", "content": [
+        {"type": "container_upload", "file_id": "file_011"}, {"type": "text", "text": "run"}]}]}
+    assert MESSAGES.unread(upload) == ["messages[0].content[0] (container_upload)"]

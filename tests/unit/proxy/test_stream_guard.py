@@ -74,15 +74,19 @@ def chat_stream(pieces: Sequence[str], *, n: int = 1, usage: bool = False) -> li
     return [*events, parse_event(b"data: [DONE]\n\n")]
 
 
-def tool_stream(pieces: Sequence[str]) -> list[SSEEvent]:
-    """A streamed tool call: id and name in the first chunk, arguments in pieces."""
+CALLS = {"function": "arguments", "custom": "input"}  # a tool call's kinds, and their text's key
+
+
+def tool_stream(pieces: Sequence[str], kind: str = "function") -> list[SSEEvent]:
+    """A streamed tool call: id and name in the first chunk, arguments in pieces (a custom
+    tool's input, for `custom`)."""
     events = [chat_event([{"index": 0, "delta": {"role": "assistant", "content": None},
                            "logprobs": None, "finish_reason": None}])]
     for k, piece in enumerate(pieces):
-        call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+        call: dict[str, Any] = {"index": 0, kind: {CALLS[kind]: piece}}
         if k == 0:
-            call.update(id="call_0", type="function")
-            call["function"]["name"] = "lookup"
+            call.update(id="call_0", type=kind)
+            call[kind]["name"] = "lookup"
         events.append(chat_event([{"index": 0, "delta": {"tool_calls": [call]},
                                    "logprobs": None, "finish_reason": None}]))
     events.append(chat_event([{"index": 0, "delta": {}, "logprobs": None,
@@ -129,8 +133,8 @@ def receive(raw: bytes) -> Received:
                 piece = "".join(str(p.get("text") or p.get("thinking") or "") for p in piece)
             got.text[i] = got.text.get(i, "") + (piece or "")
             for call in delta.get("tool_calls") or ():
-                got.args[i] = got.args.get(i, "") + (call.get("function", {}).get("arguments")
-                                                    or "")
+                got.args[i] = got.args.get(i, "") + "".join(
+                    call.get(kind, {}).get(key) or "" for kind, key in CALLS.items())
             if choice.get("finish_reason"):
                 got.finish[i] = choice["finish_reason"]
     assert parser.close() is None
@@ -235,23 +239,28 @@ async def test_first_text_is_released_as_soon_as_it_passes_the_holdback() -> Non
     assert receive(out).text[0] == "x"
 
 
-async def test_redaction_in_tool_call_arguments_keeps_the_call() -> None:
-    """Tool-call argument deltas are guarded: an e-mail is masked, id/name/finish kept."""
+@pytest.mark.parametrize("kind", ["function", "custom"])
+async def test_redaction_in_tool_call_arguments_keeps_the_call(kind: str) -> None:
+    """Tool-call argument deltas (a custom tool's input) are guarded: an e-mail is masked,
+    id/name/finish kept."""
     args = orjson.dumps({"to": EMAIL, "subject": "quarterly numbers for the team"}).decode()
     for pieces in splits(args, 2):
-        got, _ = await run(tool_stream(pieces), only(SHORT_PII, check_chars=4))
+        got, _ = await run(tool_stream(pieces, kind), only(SHORT_PII, check_chars=4))
         assert orjson.loads(got.args[0]) == {"to": MASK,
                                              "subject": "quarterly numbers for the team"}
-        first_call = next(c for e in got.events for ch in e["choices"]
-                          for c in ch["delta"].get("tool_calls") or ())
-        assert (first_call["id"], first_call["function"]["name"]) == ("call_0", "lookup")
+        calls = [c for e in got.events for ch in e["choices"]
+                 for c in ch["delta"].get("tool_calls") or ()]
+        assert (calls[0]["id"], calls[0][kind]["name"]) == ("call_0", "lookup")
+        assert all(set(c) - {"index", "id", "type"} == {kind} for c in calls)
         assert got.finish == {0: "tool_calls"}
 
 
-async def test_secret_in_tool_call_arguments_cuts() -> None:
-    """A secret in streamed tool-call arguments cuts the stream before any of it is sent."""
+@pytest.mark.parametrize("kind", ["function", "custom"])
+async def test_secret_in_tool_call_arguments_cuts(kind: str) -> None:
+    """A secret in streamed tool-call arguments (a custom tool's input: before, it passed
+    unread) cuts the stream before any of it is sent."""
     args = orjson.dumps({"key": SECRET, "note": "rotate it later please, thanks"}).decode()
-    got, guard = await run(tool_stream([args[i:i + 5] for i in range(0, len(args), 5)]),
+    got, guard = await run(tool_stream([args[i:i + 5] for i in range(0, len(args), 5)], kind),
                            only(SECRETS))
     assert guard.cut and SECRET[:4] not in got.args.get(0, "")
     assert got.finish == {0: "content_filter"}
@@ -356,6 +365,41 @@ async def test_content_sent_as_text_parts_is_read_and_never_passed_around() -> N
                              "finish_reason": None}])
     got, guard = await run(events, only(SECRETS))
     assert guard.cut and SECRET[:8] not in got.raw.decode()
+
+
+async def test_arguments_as_an_object_end_the_stream() -> None:
+    """Arguments (or a custom tool's input) that are not a string cannot be read as a stream's
+    text: the stream ends rather than pass them unread (before, they went out in the chunk)."""
+    for kind in CALLS:
+        events = tool_stream(["", "{}"], kind)
+        events[2] = chat_event([{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, kind: {CALLS[kind]: {"key": SECRET}}}]}, "logprobs": None,
+            "finish_reason": None}])
+        with pytest.raises(UpstreamError, match="shape guard cannot read"):
+            await run(events, only(SECRETS))
+
+
+async def test_reasoning_details_texts_never_reach_the_client_unread() -> None:
+    """OpenRouter sends reasoning as objects (`reasoning_details`) beside the same text in
+    `reasoning`, which is read: their texts are taken out, in chunks with text and without,
+    and the encrypted ones kept (before, the chunk went out with the key in it)."""
+    encrypted = {"type": "reasoning.encrypted", "data": "opaque", "index": 1}
+    events = [chat_stream([])[0]]
+    for piece in (SECRET_TEXT[:20], SECRET_TEXT[20:]):
+        events.append(chat_event([{"index": 0, "delta": {"reasoning": piece, "reasoning_details": [
+            {"type": "reasoning.text", "text": piece, "index": 0}]}, "logprobs": None,
+            "finish_reason": None}]))
+    events.append(chat_event([{"index": 0, "delta": {"reasoning_details": [
+        {"type": "reasoning.summary", "summary": SECRET}, encrypted]}, "logprobs": None,
+        "finish_reason": None}]))
+    events += chat_stream(["The answer."])[1:]
+    for insp in (only(SECRETS), only(SHORT_PII)):
+        got, guard = await run(events, insp)
+        assert SECRET not in got.raw.decode()  # the summary's, whole (the reasoning's is split)
+        assert guard.cut is (insp.classifiers[0] is SECRETS)
+    assert got.text[0] == "The answer." and said(got, "reasoning") == SECRET_TEXT
+    assert [d for e in got.events for ch in e["choices"]
+            for d in ch["delta"].get("reasoning_details") or ()] == [encrypted]
 
 
 async def test_legacy_function_call_arguments_are_guarded() -> None:
