@@ -163,7 +163,7 @@ class StreamGuard:
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
-            cut = max(words, ch.overdue(now, 2 * self.max_s))
+            cut = max(words, ch.hold_word(ch.overdue(now, 2 * self.max_s), self.held))
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 
@@ -406,13 +406,13 @@ def to_end(ch: Channel, spans: list[Span]) -> int:
 def _unreadable_answer(choices: Any) -> bool:
     """Whether a delta holds answer text guard cannot read: a list with a part that is not text
     (a Mistral thinking part), or any other shape but a string; a tool call's arguments or input
-    that is not a string."""
+    given as an object or a list (a client joining arguments as text reads a list's strings)."""
     deltas = [delta for choice in choices if isinstance(choice, dict)
               and isinstance(delta := choice.get("delta"), dict)] \
         if isinstance(choices, list) else []
     return any(value is not None and answer_text(value) is None
                for delta in deltas for value in (delta.get(key) for key in ANSWER_TEXT)) \
-        or any(value is not None and not isinstance(value, str)
+        or any(isinstance(value, dict | list)
                for delta in deltas for _, function in _functions(delta)
                for value in (function.get(key) for key in CALL_KINDS.values()))
 

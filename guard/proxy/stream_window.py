@@ -72,6 +72,7 @@ class Channel:
     unchecked_since: float | None = None
     soft_ticked: int = 0        # pending text before this offset had its word-boundary release
     masked_to: int = 0          # the end of the last value whose mask has been written
+    word_wait: int = -1         # the end when a word in progress was held past its time
     pieces: deque[Piece] = field(default_factory=deque)
 
     @property
@@ -161,10 +162,30 @@ class Channel:
             cut = piece.end
         return cut
 
+    def hold_word(self, at: int, longest: int | None) -> int:
+        """`at`, or the start of the word in progress when `at` falls inside it: the characters
+        at the end of the text that a key, an address or a link is written in (ASCII but spaces,
+        and what normalisation drops), while fewer than `longest`, the longest finding. A value
+        a model writes slower than `max_holdback_ms` (or any word) is then released whole or not
+        at all, where releasing what had waited would send most of it before it could be read;
+        text in other scripts is released as it waits."""
+        pending = self.text[self.released - self.base:]
+        i = len(pending)
+        while i and not pending[i - 1].isspace() and (
+                pending[i - 1].isascii() or ord(pending[i - 1]) in INVISIBLE
+                or unicodedata.combining(pending[i - 1])):
+            i -= 1
+        start = self.released + i
+        if at <= start or (longest is not None and self.end - start >= longest):
+            return at
+        self.word_wait = self.end
+        return start
+
     def deadline(self, max_s: float) -> float | None:
         """When pending text must next be looked at: a word-boundary release `max_s` after it
-        arrived, and a release of everything `2 * max_s` after (the word in progress)."""
-        if not self.pieces:
+        arrived, and a release of everything `2 * max_s` after (the word in progress, unless
+        `hold_word` holds it: then when more text comes)."""
+        if not self.pieces or self.word_wait == self.end:
             return None
         hard = self.pieces[0].arrived + 2 * max_s
         soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)

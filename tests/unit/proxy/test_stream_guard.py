@@ -370,10 +370,10 @@ async def test_content_sent_as_text_parts_is_read_and_never_passed_around() -> N
 async def test_arguments_as_an_object_end_the_stream() -> None:
     """Arguments (or a custom tool's input) that are not a string cannot be read as a stream's
     text: the stream ends rather than pass them unread (before, they went out in the chunk)."""
-    for kind in CALLS:
+    for kind, key in CALLS.items():
         events = tool_stream(["", "{}"], kind)
         events[2] = chat_event([{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, kind: {CALLS[kind]: {"key": SECRET}}}]}, "logprobs": None,
+            {"index": 0, kind: {key: {"key": SECRET}}}]}, "logprobs": None,
             "finish_reason": None}])
         with pytest.raises(UpstreamError, match="shape guard cannot read"):
             await run(events, only(SECRETS))
@@ -556,8 +556,48 @@ async def test_slow_stream_releases_at_max_holdback() -> None:
     second = guard.deadline()
     assert second is not None and second - deadline == pytest.approx(0.06, abs=0.01)
     await asyncio.sleep(max(0.0, second - time.monotonic()))
-    assert receive(await guard.tick()).text[0] == "frie"
+    assert await guard.tick() == b""  # a word in progress waits for its end
     assert guard.deadline() is None
+    assert receive(await guard.feed(chat_event([content(0, "nd, how")]))).text == {}
+    third = guard.deadline()
+    assert third is not None and third <= time.monotonic()  # its time has come: looked at once
+    assert receive(await guard.tick()).text[0] == "friend, "
+    assert receive(await guard.finish()).text[0] == "how"
+
+
+async def test_a_value_written_slower_than_max_holdback_is_released_whole() -> None:
+    """A model writing an address or a key slower than max_holdback_ms (10 tokens a second is
+    enough): none of it goes out before it is whole, so it is masked or cut whole (before, most
+    of it went out as it waited, "jane.do[REDACTED]"). Text in a script written without spaces
+    still goes out as it waits."""
+    async def drip(pieces: list[str], insp: Any) -> tuple[str, StreamGuard]:
+        guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+        events = chat_stream(pieces)
+        out = bytearray(await guard.feed(events[0]))
+        for event in events[1:-2]:
+            out += await guard.feed(event)
+            await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
+            out += await guard.tick()
+            if guard.cut:
+                return receive(bytes(out)).text.get(0, ""), guard
+        for event in events[-2:]:
+            out += await guard.feed(event)
+        out += await guard.finish()
+        return receive(bytes(out)).text.get(0, ""), guard
+
+    text = f"Mail {EMAIL} now"
+    sent, _ = await drip([text[i:i + 2] for i in range(0, len(text), 2)],
+                         only(SHORT_PII, max_holdback_ms=10))
+    assert sent == f"Mail {MASK} now"
+    secret = f"Key {SECRET} now"
+    sent, guard = await drip([secret[i:i + 2] for i in range(0, len(secret), 2)],
+                             only(SECRETS, max_holdback_ms=10))
+    assert guard.cut and sent == "Key "
+    guard = StreamGuard(CHAT, only(SHORT_PII, max_holdback_ms=10), CTX, ListRecorder())
+    await guard.feed(chat_stream([])[0])
+    await guard.feed(chat_event([content(0, "\u4f60\u597d\u4e16\u754c")]))
+    await asyncio.sleep(0.025)
+    assert receive(await guard.tick()).text[0] == "\u4f60\u597d\u4e16\u754c"
 
 
 async def test_slow_stream_text_is_classified_before_release() -> None:
