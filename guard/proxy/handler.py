@@ -40,7 +40,7 @@ from guard.proxy.protocols.base import (
 )
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
-from guard.proxy.stream_guard import StreamGuard
+from guard.proxy.stream_guard import ANSWER_FREE_FORM, StreamGuard
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
     NOT_FORWARDED_UP,
@@ -112,7 +112,8 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
 
-    return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome)
+    return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
+                                   choices=dialect.choices_asked(body))
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,11 @@ class ByID:
 
 async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
                             dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
-                            outcome: Outcome, *, by_id: ByID | None = None
-                            ) -> web.StreamResponse:
+                            outcome: Outcome, *, by_id: ByID | None = None,
+                            choices: int | None = None) -> web.StreamResponse:
     """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
-    answer is read, and checked against the kill switches, for the model it names."""
+    answer is read, and checked against the kill switches, for the model it names. `choices`:
+    how many a stream may have (`Dialect.choices_asked`)."""
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
@@ -140,7 +142,8 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         if ctx.stream and upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
-                                      outcome, named=by_id.model if by_id else None)
+                                      outcome, named=by_id.model if by_id else None,
+                                      choices=choices)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -339,6 +342,9 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     if not isinstance(body, dict):
         raise UpstreamError("upstream answered 200 with a body that is not a JSON object",
                             status=502, code="upstream_protocol_error")
+    if dialect.chunk is not None and folded_keys(body, ANSWER_FREE_FORM):
+        raise UpstreamError("upstream answered with a key spelled in another case than the "
+                            "API's", status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
@@ -370,7 +376,8 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
                        upstream: aiohttp.ClientResponse, outcome: Outcome,
-                       named: str | None = None) -> web.StreamResponse:
+                       named: str | None = None, choices: int | None = None
+                       ) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -384,7 +391,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
-    guard.named = named
+    guard.named, guard.choices_asked = named, choices
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

@@ -51,6 +51,8 @@ class SSEEvent:
                 json.loads(self.data)
             except ValueError:
                 return False  # no client reads it either
+            except RecursionError:
+                return True  # deeper than guard reads: fail closed
             return True
         return not isinstance(value, dict) and _holds_text(value)
 

@@ -41,7 +41,15 @@ import orjson
 
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
-from guard.proxy.protocols.base import Delta, Dialect, Path, index_of, list_at
+from guard.proxy.protocols.base import (
+    FREE_FORM,
+    Delta,
+    Dialect,
+    Path,
+    folded_keys,
+    index_of,
+    list_at,
+)
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
@@ -102,6 +110,9 @@ class StreamGuard:
         # an answer fetched by id: the model it must name (its policy reads it); only streams
         # whose events name their model check it
         self.named: str | None = None
+        # how many choices the request asked for: a stream's must stay under it (None: any)
+        self.choices_asked: int | None = None
+        self._reasoning: dict[int, frozenset[str]] = {}  # each choice's reasoning keys
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -126,8 +137,22 @@ class StreamGuard:
         if _unreadable_answer(choices):  # text in a shape guard cannot read: fail closed
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",
                                 status=502, code="upstream_protocol_error")
+        if folded_keys(body, ANSWER_FREE_FORM):
+            raise UpstreamError("upstream sent a key spelled in another case than the API's",
+                                status=502, code="upstream_protocol_error")
+        if self._reasoning_keys_change(choices):
+            raise UpstreamError("upstream changed the key its reasoning comes under",
+                                status=502, code="upstream_protocol_error")
+        if self.choices_asked is not None and isinstance(choices, list) and any(
+                index >= self.choices_asked for index in _indices(choices)):
+            # read apart, but a client printing each chunk's first choice joins them
+            raise UpstreamError("upstream sent more choices than the request asked for",
+                                status=502, code="upstream_protocol_error")
         finishing = _finishing(choices)
         deltas = self.dialect.stream_deltas(body)
+        if not deltas and self.mode == BUFFERED and _drop_logprobs(choices):
+            # they name tokens of text held (or cut) before them
+            event = SSEEvent(encode_event(body), orjson.dumps(body).decode())
         if deltas:
             # a chunk opening a tool call follows what its choice said before (held text, the
             # previous call's held arguments): a client may append arguments to the call opened
@@ -141,6 +166,17 @@ class StreamGuard:
             return event.raw
         # a finish chunk ends its choices; a chunk without choices (usage, error) ends them all
         return await self._end_choices(finishing if choices else None, event.raw)
+
+    def _reasoning_keys_change(self, choices: Any) -> bool:
+        """Whether a choice's reasoning comes under other keys than in its first chunk with
+        reasoning: read apart, a client keeping one buffer for reasoning under any key joins
+        them (one delta carrying the same text under two keys, as some servers send, is one)."""
+        for i, choice in enumerate(choices if isinstance(choices, list) else ()):
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            keys = frozenset(k for k in REASONING if isinstance(delta, dict) and delta.get(k))
+            if keys and self._reasoning.setdefault(index_of(choice, i), keys) != keys:
+                return True
+        return False
 
     def deadline(self) -> float | None:
         """The `time.monotonic()` at which `tick` must run if no event arrives before."""
@@ -404,17 +440,32 @@ def to_end(ch: Channel, spans: list[Span]) -> int:
 
 
 def _unreadable_answer(choices: Any) -> bool:
-    """Whether a delta holds answer text guard cannot read: a list with a part that is not text
-    (a Mistral thinking part), or any other shape but a string; a tool call's arguments or input
-    given as an object or a list (a client joining arguments as text reads a list's strings)."""
-    deltas = [delta for choice in choices if isinstance(choice, dict)
-              and isinstance(delta := choice.get("delta"), dict)] \
+    """Whether a chunk holds answer text guard cannot read: choices as an object; a delta's
+    text as a list with a part that is not text (a Mistral thinking part), or any other shape
+    but a string; a tool call's arguments or input, or a legacy completion's text, given as an
+    object or a list (a client joining text reads a list's strings)."""
+    if isinstance(choices, dict):  # JavaScript reads `choices[0]` of {"0": ...} all the same
+        return True
+    items = [choice for choice in choices if isinstance(choice, dict)] \
         if isinstance(choices, list) else []
+    if any(isinstance(choice.get("text"), dict | list) for choice in items):  # legacy's text
+        return True
+    deltas = [delta for choice in items if isinstance(delta := choice.get("delta"), dict)]
     return any(value is not None and answer_text(value) is None
                for delta in deltas for value in (delta.get(key) for key in ANSWER_TEXT)) \
         or any(isinstance(value, dict | list)
                for delta in deltas for _, function in _functions(delta)
                for value in (function.get(key) for key in CALL_KINDS.values()))
+
+
+def _drop_logprobs(choices: Any) -> bool:
+    """Sets the choices' log-probabilities to null; whether any had some."""
+    dropped = False
+    for choice in choices if isinstance(choices, list) else ():
+        if isinstance(choice, dict) and choice.get("logprobs") is not None:
+            choice["logprobs"] = None
+            dropped = True
+    return dropped
 
 
 def _drop_detail_texts(body: Json) -> bool:
@@ -481,6 +532,9 @@ def _chunk(ch: Channel, frame: Json, text: str) -> Json:
     return {**frame, "choices": [choice]}
 
 
+# Keys whose objects are the model's own (arguments as an object): any spelling goes.
+ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}
+REASONING = ("reasoning_content", "reasoning", "thinking")
 _BARE_CHOICE = {"index", "delta", "text", "logprobs", "finish_reason"}
 
 

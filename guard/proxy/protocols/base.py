@@ -168,8 +168,12 @@ class Dialect:
     chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
                       whose streams are chunks of choices; None for streams of typed events).
     free_form:        keys whose subtrees hold the client's own keys (see `folded_keys`).
+    choices_asked:    how many choices a request asks for (None: not counted), which a stream's
+                      choices must stay under: a client printing the first choice of each
+                      chunk joins choices an upstream sends one after another.
     joins_answer:     how many earlier texts of its role each text of an answer is read with
-                      (`segments`): 0 where an answer's texts are alternatives (chat's choices).
+                      (`segments`): 0 where an answer's texts are alternatives (legacy
+                      completions' choices).
     """
 
     route: str
@@ -184,6 +188,15 @@ class Dialect:
     chunk: Chunk | None = None
     free_form: frozenset[str] = FREE_FORM
     joins_answer: int = 0
+    choices_asked: Callable[[Json], int | None] = lambda body: None
+
+
+def n_asked(body: Json) -> int | None:
+    """A request's `n` (1 when absent); None when it is not a small positive integer."""
+    n = body.get("n")
+    if n is None:
+        return 1
+    return n if type(n) is int and 0 < n <= MAX_INDEX else None
 
 
 def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    NOT_TEXT,
     Delta,
     Dialect,
     Json,
@@ -16,6 +17,7 @@ from guard.proxy.protocols.base import (
     error_event,
     index_of,
     list_at,
+    n_asked,
     place,
     strings,
     unread_in_messages,
@@ -103,16 +105,45 @@ ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning", "thinking
 
 
 def completion_slots(body: Json) -> list[Slot]:
+    """Every text of each choice's message: its texts under ANSWER_TEXT in any shape (a Mistral
+    thinking part, a refusal as parts, an object), an audio answer's transcript, tool calls and
+    reasoning details. `choices` in another shape than a list (an object, which JavaScript
+    indexes all the same) is read string by string."""
+    choices = body.get("choices")
+    if choices is not None and not isinstance(choices, list):
+        return answer_value_slots(choices, ("choices",))
     slots: list[Slot] = []
     for i, choice in enumerate(list_at(body, "choices")):
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
         base = ("choices", i, "message")
-        slots.extend(_content_slots(message.get("content"), (*base, "content"), "assistant"))
-        slots.extend(_answer_slots(message, base, ANSWER_TEXT[1:], "assistant"))
+        for key in ANSWER_TEXT:
+            slots.extend(answer_value_slots(message.get(key), (*base, key)))
+        audio = message.get("audio")
+        if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+            slots.append(Slot((*base, "audio", "transcript"), "assistant", audio["transcript"]))
         slots.extend(_tool_call_slots(message, base, whole=True))
         slots.extend(_detail_slots(message, base, "assistant"))
+    return slots
+
+
+def answer_value_slots(value: Any, path: Path) -> list[Slot]:
+    """The texts of one field of a whole answer: a string; text parts, each, and every string
+    of a part of another kind; every string of an object (but names, ids and opaque data)."""
+    if isinstance(value, str):
+        return [Slot(path, "assistant", value)]
+    slots = []
+    for j, part in enumerate(value if isinstance(value, list) else []):
+        if isinstance(part, str):
+            slots.append(Slot((*path, j), "assistant", part))
+        elif (key := _text_key(part)) is not None:
+            slots.append(Slot((*path, j, key), "assistant", part[key]))
+        else:
+            slots.extend(Slot(at, "assistant", text)
+                         for at, text in strings(part, (*path, j), NOT_TEXT))
+    if isinstance(value, dict):
+        slots.extend(Slot(at, "assistant", text) for at, text in strings(value, path, NOT_TEXT))
     return slots
 
 
@@ -127,6 +158,7 @@ def answer_text(value: Any) -> str | None:
 
 
 def _answer_slots(message: Json, base: Path, keys: tuple[str, ...], role: str) -> list[Slot]:
+    """A request message's texts under `keys`, where they are strings."""
     return [Slot((*base, key), role, message[key]) for key in keys
             if isinstance(message.get(key), str)]
 
@@ -210,7 +242,11 @@ def chunk(completion_id: str, model: str, index: int, text: str | None,
 def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
     """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
     log-probabilities dropped (they name the refused tokens). `content_path` is where a choice's
-    text sits in the dialect: `message.content`, or `text` (legacy completions)."""
+    text sits in the dialect: `message.content`, or `text` (legacy completions). Choices in
+    another shape than a list make way for one choice."""
+    if not isinstance(body.get("choices"), list):
+        body["choices"] = [{"index": 0, "message": {"role": "assistant"}}
+                           if len(content_path) > 1 else {"index": 0}]
     for choice in list_at(body, "choices"):
         if not isinstance(choice, dict):
             continue
@@ -237,4 +273,7 @@ CHAT = Dialect(
     refusal_events=functools.partial(chunked_refusal, chunk, True),
     error_event=error_event,
     chunk=chunk,
+    choices_asked=n_asked,
+    # a client joins a message's text parts; read across choices too, which costs only reading
+    joins_answer=8,
 )

@@ -14,9 +14,11 @@ from guard.proxy.protocols.base import (
     chunked_refusal,
     error_event,
     index_of,
+    list_at,
+    n_asked,
     place,
 )
-from guard.proxy.protocols.openai_chat import refuse_choices
+from guard.proxy.protocols.openai_chat import answer_value_slots, refuse_choices
 
 
 def prompt_slots(body: Json) -> list[Slot]:
@@ -31,9 +33,12 @@ def prompt_slots(body: Json) -> list[Slot]:
 
 def unread(body: Json) -> list[str]:
     """Prompts given as token ids (a list of integers, or a list of such lists), or as
-    embeddings (vLLM's `prompt_embeds`)."""
+    embeddings (vLLM's `prompt_embeds`); a suffix that is not a string."""
     embedded = [] if body.get("prompt_embeds") is None else ["prompt_embeds (embeddings)"]
-    return embedded + _unread_prompt(body.get("prompt"))
+    suffix = body.get("suffix")
+    odd = [] if suffix is None or isinstance(suffix, str) else [
+        place(("suffix",), type(suffix).__name__)]
+    return embedded + odd + _unread_prompt(body.get("prompt"))
 
 
 def _unread_prompt(prompt: Any) -> list[str]:
@@ -47,12 +52,21 @@ def _unread_prompt(prompt: Any) -> list[str]:
             for i, p in enumerate(prompt) if not isinstance(p, str)]
 
 
+def choices_asked(body: Json) -> int | None:
+    """`n` choices for each prompt of a list (of strings or of token ids)."""
+    n, prompt = n_asked(body), body.get("prompt")
+    prompts = len(prompt) if isinstance(prompt, list) and prompt and not all(
+        isinstance(p, int) for p in prompt) else 1
+    return None if n is None else n * prompts
+
+
 def completion_slots(body: Json) -> list[Slot]:
+    """Each choice's text, in any shape (`openai_chat.answer_value_slots`)."""
     choices = body.get("choices")
-    if not isinstance(choices, list):
-        return []
-    return [Slot(("choices", i, "text"), "assistant", c["text"])
-            for i, c in enumerate(choices) if isinstance(c, dict) and isinstance(c.get("text"), str)]
+    if choices is not None and not isinstance(choices, list):
+        return answer_value_slots(choices, ("choices",))
+    return [slot for i, c in enumerate(list_at(body, "choices")) if isinstance(c, dict)
+            for slot in answer_value_slots(c.get("text"), ("choices", i, "text"))]
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:
@@ -93,4 +107,5 @@ COMPLETIONS = Dialect(
     refusal_events=functools.partial(chunked_refusal, chunk, False),
     error_event=error_event,
     chunk=chunk,
+    choices_asked=choices_asked,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guard.proxy.protocols.base import folded_keys
+from guard.proxy.protocols.base import KeyOf, folded_keys
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 
@@ -126,6 +126,8 @@ def test_an_answers_content_as_text_parts_is_read_part_by_part() -> None:
         {"type": "text", "text": "two"}], "thinking": "aloud"}}]}
     assert [(s.path, s.text) for s in CHAT.completion_slots(body)] == [
         (("choices", 0, "message", "content", 0, "text"), "one"),
+        (("choices", 0, "message", "content", 1, KeyOf("thinking")), "thinking"),
+        (("choices", 0, "message", "content", 1, "thinking"), "hidden"),
         (("choices", 0, "message", "content", 2, "text"), "two"),
         (("choices", 0, "message", "thinking"), "aloud")]
 
@@ -197,3 +199,28 @@ def test_a_document_or_image_a_web_fetch_returned_is_named_unread() -> None:
     upload = {"messages": [{"role": "user", "content": [
         {"type": "container_upload", "file_id": "file_011"}, {"type": "text", "text": "run"}]}]}
     assert MESSAGES.unread(upload) == ["messages[0].content[0] (container_upload)"]
+
+
+def test_a_whole_answer_is_read_in_any_shape_a_server_writes_text_in() -> None:
+    """From a probe, each passed unread in a whole answer (the stream path read it or ended):
+    a Mistral thinking part, a refusal or reasoning as text parts, an object, an audio answer's
+    transcript; choices sent as an object (JavaScript's `choices[0]` reads it); a legacy
+    completion's text as a list."""
+    message = {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "thought"}]},
+        {"type": "text", "text": "said"}],
+        "refusal": [{"type": "text", "text": "refused"}], "reasoning_content": {"text": "why"},
+        "audio": {"id": "audio_1", "data": "UklGR", "transcript": "spoken"}}
+    read = {s.text for s in CHAT.completion_slots({"choices": [{"index": 0, "message": message}]})}
+    assert {"thought", "said", "refused", "why", "spoken"} <= read
+    assert {"UklGR", "audio_1"}.isdisjoint(read)
+    assert "hidden" in {s.text for s in CHAT.completion_slots(
+        {"choices": {"0": {"message": {"content": "hidden"}}}})}
+    assert "hidden" in {s.text for s in COMPLETIONS.completion_slots(
+        {"choices": [{"index": 0, "text": ["hidden"]}]})}
+    refused = CHAT.refuse({"choices": {"0": {"message": {"content": "hidden"}}}}, "no")
+    assert refused["choices"][0]["message"]["content"] == "no" and "hidden" not in str(refused)
+
+
+def test_a_legacy_suffix_that_is_not_a_string_is_named() -> None:
+    assert COMPLETIONS.unread({"prompt": "x", "suffix": ["secret"]}) == ["suffix (list)"]

@@ -50,6 +50,7 @@ def test_a_byte_order_mark_opening_the_stream_is_skipped() -> None:
     (b"null", False),                           # no text in it: what a client does with it
     (b"12", False),                             # cannot leak anything
     (b"[]", False),
+    (b'{"a": ' * 1100 + b'"x"' + b"}" * 1100, True),  # deeper than json reads: it raised
 ])
 def test_unreadable_is_json_only_a_lenient_client_reads(data: bytes, unreadable: bool) -> None:
     assert parse_event(b"data: " + data + b"\n\n").unreadable is unreadable

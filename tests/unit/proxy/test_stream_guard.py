@@ -660,3 +660,79 @@ async def test_a_value_released_in_two_slow_pieces_is_masked_once() -> None:
     out += await guard.finish()
     said = receive(out).text[0]
     assert said.count("[REDACTED:pii:email]") == 1 and said.endswith(" ok end"), said
+
+
+async def test_more_choices_than_asked_for_end_the_stream() -> None:
+    """From a probe: with n=1, an upstream sending choice 0, then 1, then 2 had each read apart,
+    while a client printing each chunk's first choice joined them into the key."""
+    pieces = [f"key {SECRET[:8]}", SECRET[8:14], SECRET[14:]]
+    events = [chat_stream([])[0], *(chat_event([content(i, p)]) for i, p in enumerate(pieces)),
+              *chat_stream([])[-2:]]
+    guard = StreamGuard(CHAT, only(SECRETS), CTX, ListRecorder())
+    guard.choices_asked = 1
+    out = b""
+    with pytest.raises(UpstreamError, match="more choices than the request asked for"):
+        for event in events:
+            out += await guard.feed(event)
+    assert SECRET[8:14] not in out.decode()
+    guard = StreamGuard(CHAT, only(SECRETS), CTX, ListRecorder())
+    guard.choices_asked = 2  # n=2: two choices are what was asked for
+    for event in chat_stream(["a", "b"], n=2):
+        await guard.feed(event)
+    assert not guard.cut and CHAT.choices_asked({"n": 2}) == 2
+    assert CHAT.choices_asked({}) == 1 and CHAT.choices_asked({"n": "2"}) is None
+    assert COMPLETIONS.choices_asked({"prompt": ["a", "b", "c"], "n": 2}) == 6
+    assert COMPLETIONS.choices_asked({"prompt": [1, 2, 3]}) == 1
+
+
+@pytest.mark.parametrize("chunk", [
+    {"choices": {"0": {"index": 0, "delta": {"content": SECRET}}}},  # JavaScript reads choices[0]
+    {"choices": [{"index": 0, "text": [SECRET], "finish_reason": None}]},  # legacy, joined by +=
+])
+async def test_choices_or_text_in_a_shape_guard_cannot_read_end_the_stream(
+        chunk: dict[str, Any]) -> None:
+    with pytest.raises(UpstreamError, match="shape guard cannot read"):
+        await run([parse_event(encode_event({**frame(), **chunk}))], only(SECRETS))
+
+
+async def test_log_probabilities_sent_apart_from_held_text_are_dropped() -> None:
+    """From a probe: a chunk of log-probabilities alone went out at once, naming the tokens of
+    text held, then cut. Buffered, they are dropped like those of chunks holding text."""
+    logprobs = {"content": [{"token": SECRET, "logprob": -0.1, "bytes": None, "top_logprobs": []}]}
+    events = chat_stream([f"key {SECRET[:10]}", SECRET[10:]])
+    events.insert(2, chat_event([{"index": 0, "delta": {}, "logprobs": logprobs,
+                                  "finish_reason": None}]))
+    got, guard = await run(events, only(SECRETS))
+    assert guard.cut and SECRET not in got.raw.decode()
+    got, guard = await run(chat_stream(["all fine here"])[:2] + [events[2]] + chat_stream([])[1:],
+                           only(SECRETS))
+    assert not guard.cut and all(ch.get("logprobs") is None
+                                 for e in got.events for ch in e["choices"])
+
+
+async def test_reasoning_that_changes_its_key_ends_the_stream() -> None:
+    """From a probe: a client keeping one buffer for reasoning under any key joined a key guard
+    read in two halves, one under `reasoning_content`, one under `reasoning`. A delta carrying
+    the same text under both (as some servers send it) is one."""
+    halves = [f"key {SECRET[:10]}", SECRET[10:]]
+    events = [chat_stream([])[0],
+              chat_event([{"index": 0, "delta": {"reasoning_content": halves[0]}}]),
+              chat_event([{"index": 0, "delta": {"reasoning": halves[1]}}]), *chat_stream([])[1:]]
+    with pytest.raises(UpstreamError, match="key its reasoning comes under"):
+        await run(events, only(SECRETS))
+    both = [chat_stream([])[0], *(chat_event([{"index": 0, "delta": {
+        "reasoning_content": p, "reasoning": p}}]) for p in ("thinking ", "aloud")),
+        *chat_stream(["Done."])[1:]]
+    got, guard = await run(both, only(SECRETS))
+    assert not guard.cut and said(got, "reasoning") == "thinking aloud"
+
+
+async def test_a_key_spelled_in_another_case_ends_the_stream() -> None:
+    """Go's encoding/json reads `Content` as `content`: text there would pass unread."""
+    events = [chat_stream([])[0], chat_event([{"index": 0, "delta": {"Content": SECRET}}])]
+    with pytest.raises(UpstreamError, match="spelled in another case"):
+        await run(events, only(SECRETS))
+    args = chat_event([{"index": 0, "delta": {"tool_calls": [
+        {"index": 0, "id": "c", "function": {"name": "f", "arguments": '{"Key": 1}'}}]}}])
+    got, guard = await run([chat_stream([])[0], args, *chat_stream([])[1:]], only(SECRETS))
+    assert not guard.cut and got.args[0] == '{"Key": 1}'

@@ -1,0 +1,110 @@
+"""Whole chat answers in every shape a server writes text in are read before the client sees
+them: text parts joined as a client joins them, a Mistral thinking part, a refusal as parts, an
+audio transcript, `choices` sent as an object. Real `guard serve` with the default pack in front
+of a scripted upstream, the openai SDK and the raw bytes as the oracle."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.support import GuardServer, MockUpstream, RouteClient, guard_with_scripted_upstream
+
+pytestmark = pytest.mark.timeout(60)
+
+SECRET = "ghp_ShapeLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1"  # a GitHub token's shape: default.yaml blocks it
+EMAIL = "shapes.leak.4471@example.org"              # default.yaml masks it in answers
+MASKED = "[REDACTED:pii:email]"
+TOKEN = "shapes-admin-token-0123456789"
+
+
+class Servers(RouteClient):
+    route = "/v1/chat/completions"
+    defaults = {"model": "hostile", "messages": [{"role": "user", "content": "hi"}]}
+
+    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
+        super().__init__(mock, guard)
+        self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                    max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    with guard_with_scripted_upstream(tmp_path_factory.mktemp("shapes"), TOKEN) as (mock, guard):
+        yield Servers(mock, guard)
+
+
+def answered(servers: Servers, message: dict[str, Any], **choice: Any) -> httpx.Response:
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "hostile",
+            "choices": choice.pop("choices", [{"index": 0, "message": message,
+                                               "finish_reason": "stop", **choice}])}
+    return servers.raw({}, **{"X-Hostile-Events": urllib.parse.quote(json.dumps(body))})
+
+
+def parts(*texts: str) -> list[dict[str, str]]:
+    return [{"type": "text", "text": text} for text in texts]
+
+
+def test_a_key_split_across_text_parts_is_read_joined(servers: Servers) -> None:
+    """Each part alone holds no key; a client joining them reads one (it passed before)."""
+    cut = 12
+    answer = answered(servers, {"role": "assistant",
+                                "content": parts(f"Your key is {SECRET[:cut]}", SECRET[cut:])})
+    assert answer.status_code == 200 and SECRET[:cut] not in answer.text
+    assert answer.headers["X-Guard-Decision"] == "block"
+
+
+def test_an_address_split_across_text_parts_is_masked_in_both(servers: Servers) -> None:
+    cut = 9
+    answer = answered(servers, {"role": "assistant",
+                                "content": parts(f"Mail {EMAIL[:cut]}", f"{EMAIL[cut:]} today.")})
+    content = answer.json()["choices"][0]["message"]["content"]
+    assert [part["text"] for part in content] == [f"Mail {MASKED}", f"{MASKED} today."]
+
+
+@pytest.mark.parametrize("message", [
+    {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": parts(f"the user's key is {SECRET}")},
+        {"type": "text", "text": "Done."}]},
+    {"role": "assistant", "content": None, "refusal": parts(f"I won't share {SECRET}.")},
+    {"role": "assistant", "content": "ok", "reasoning_content": parts(f"key {SECRET}")},
+    {"role": "assistant", "content": None,
+     "audio": {"id": "audio_1", "data": "UklGR", "transcript": f"the key is {SECRET}"}},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "save", "arguments": {"k": SECRET}}}]},
+])
+def test_text_in_any_shape_of_a_whole_answer_is_read(servers: Servers,
+                                                      message: dict[str, Any]) -> None:
+    """From a probe: each of these reached the client unread."""
+    answer = answered(servers, message)
+    assert "ShapeLeak" not in answer.text and answer.headers["X-Guard-Decision"] == "block"
+    refused = servers.client.chat.completions.create(
+        model="hostile", messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"X-Hostile-Events": urllib.parse.quote(json.dumps({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "hostile",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}))})
+    assert refused.choices[0].finish_reason == "content_filter"
+
+
+def test_choices_sent_as_an_object_are_read(servers: Servers) -> None:
+    """JavaScript reads `choices[0]` of an object keyed "0" as of a list."""
+    answer = answered(servers, {}, choices={"0": {"index": 0, "message": {
+        "role": "assistant", "content": f"key {SECRET}"}, "finish_reason": "stop"}})
+    assert "ShapeLeak" not in answer.text
+    assert answer.json()["choices"][0]["finish_reason"] == "content_filter"
+    masked = answered(servers, {}, choices={"0": {"index": 0, "message": {
+        "role": "assistant", "content": f"write to {EMAIL}"}, "finish_reason": "stop"}})
+    assert masked.json()["choices"]["0"]["message"]["content"] == f"write to {MASKED}"
+
+
+def test_a_whole_answer_with_a_key_spelled_in_another_case_is_refused(servers: Servers) -> None:
+    """Go's encoding/json reads `Content` as `content`: guard would have passed it unread."""
+    answer = answered(servers, {"role": "assistant", "Content": f"key {SECRET}"})
+    assert answer.status_code == 502 and "ShapeLeak" not in answer.text
+    assert answer.json()["error"]["code"] == "upstream_protocol_error"
