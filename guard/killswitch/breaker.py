@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fnmatch
 import math
+import re
 import secrets
 import time
 from collections import deque
@@ -67,6 +68,7 @@ class Breaker:
         self._queue: asyncio.Queue[_Hit] = asyncio.Queue(QUEUE_LIMIT)
         self._local: dict[tuple[str, str], deque[float]] = {}
         self._tripped_until: dict[tuple[str, str], float] = {}
+        self._limited_until: dict[str, float] = {}  # a rule at max_switches: logged until
         self._worker: asyncio.Task[None] | None = None
         self._dropped = 0
         self._local_since: float | None = None  # when Redis was found unreachable, if it is
@@ -179,6 +181,16 @@ class Breaker:
         now = self._clock()
         if self._tripped_until.get(key, 0.0) > now:
             return
+        engaged = sum(1 for (name, _), until in self._tripped_until.items()
+                      if name == rule.name and until > now)
+        if engaged >= rule.max_switches:
+            # clients choose model names: a flood of new ones must not become a flood of
+            # fleet-wide switches (each re-read by every replica)
+            if self._limited_until.get(rule.name, 0.0) <= now:
+                self._limited_until[rule.name] = now + rule.duration_s
+                log.warning("breaker_switch_limit", breaker=rule.name, scope=scope,
+                            engaged=engaged, max_switches=rule.max_switches)
+            return
         self._tripped_until[key] = now + rule.duration_s
         self._local.pop(key, None)
         if self._redis is not None:
@@ -218,10 +230,21 @@ class Breaker:
 
 
 def _render_scope(template: str, ctx: GuardContext) -> str | None:
+    """The scope a hit counts under: the template with the request's model and tenant, which
+    clients choose, taken literally where the scope is a glob (a model named `*` must not stop
+    every model)."""
     if "{tenant}" in template and not ctx.tenant:
         return None
-    scope = template.replace("{model}", ctx.model).replace("{tenant}", ctx.tenant or "")
+    glob = template.startswith(("model:", "route:"))
+    model, tenant = ((_literal(ctx.model), _literal(ctx.tenant or "")) if glob
+                     else (ctx.model, ctx.tenant or ""))
+    scope = template.replace("{model}", model).replace("{tenant}", tenant)
     try:
         return str(parse_scope(scope))
     except ValueError:
         return None
+
+
+def _literal(value: str) -> str:
+    """`value` as a glob that matches only itself: `*`, `?` and `[` each in brackets."""
+    return re.sub(r"([*?\[])", r"[\1]", value)

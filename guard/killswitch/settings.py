@@ -23,6 +23,9 @@ class BreakerRule(BaseModel):
                 tripping request's model and tenant (`model:{model}` stops just that model).
     mode:       `block` (HTTP 503) or `refuse` (a refusal completion).
     duration_s: seconds the switch stays engaged; it then expires by itself.
+    max_switches: switches of this breaker engaged at once, at most (a scope with `{model}`
+                engages one per model name, and clients choose those); further trips are
+                logged (`breaker_switch_limit`), not engaged.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,6 +39,7 @@ class BreakerRule(BaseModel):
     scope: str = "model:{model}"
     mode: Literal["block", "refuse"] = "block"
     duration_s: float = Field(gt=0)
+    max_switches: int = Field(16, ge=1)
 
     @field_validator("scope")
     @classmethod

@@ -228,10 +228,12 @@ class RedisStore:
         self._interval = resync_interval_s
         self._hash = f"{prefix}:switches"
         self._epoch = f"{prefix}:epoch"
+        self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
         self._channel = f"{prefix}:changes"
         self._entries: dict[str, Entry] = {}
         self._held: dict[str, Entry] = {}  # enforced here, not yet written to Redis
         self._known_epoch: str | None = None
+        self._known_generation = 0  # changes counted in Redis when this replica last read it
         self._stale = False
         self._on_change: OnChange = lambda _entries: None
         self._tasks: list[asyncio.Task[None]] = []
@@ -275,21 +277,38 @@ class RedisStore:
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
         try:
             before, after = await self._transact(switch_id, change)
+        except _CONNECTION_ERRORS as exc:
+            self._mark_stale(exc)
+            raise StoreUnavailable(f"kill switch state unavailable (redis: {exc})") from exc
+        try:
             if after is not before:
                 await self._redis.publish(self._channel, switch_id)
             await self.refresh()
         except _CONNECTION_ERRORS as exc:
+            # the change is in Redis: it is done (the resync spreads it), and enforced here now
             self._mark_stale(exc)
-            raise StoreUnavailable(f"kill switch state unavailable (redis: {exc})") from exc
+            entries = {k: v for k, v in self._entries.items() if k != switch_id}
+            if after is not None:
+                entries[switch_id] = after
+            self._set_entries(entries, persist=True)
         return before, after
 
     async def _transact(
         self, switch_id: str, change: Update
     ) -> tuple[Entry | None, Entry | None]:
+        reseeds = 0
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(self._hash)
+                    await pipe.watch(self._hash, self._epoch, self._generation)
+                    epoch, generation = map(_text, await pipe.mget(self._epoch, self._generation))
+                    if self._lost(epoch, generation) and reseeds < 3:
+                        # Redis lost data since this replica last read it: what it knew goes
+                        # back first (a change written now would hide the loss from the fleet)
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        await self.refresh()
+                        reseeds += 1
+                        continue
                     raw = await pipe.hget(self._hash, switch_id)
                     before = Entry.from_json(raw) if raw else None
                     after = change(before)
@@ -301,7 +320,9 @@ class RedisStore:
                         pipe.hdel(self._hash, switch_id)
                     else:
                         pipe.hset(self._hash, switch_id, after.to_json())
-                    pipe.set(self._epoch, self._known_epoch or secrets.token_hex(8), nx=True)
+                    if epoch is None:
+                        pipe.set(self._epoch, secrets.token_hex(8), nx=True)
+                    pipe.incr(self._generation)
                     await pipe.execute()
                 except WatchError:
                     continue  # another replica changed a switch meanwhile; decide again
@@ -326,16 +347,18 @@ class RedisStore:
             # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._epoch)
+                pipe.get(self._generation)
                 pipe.hgetall(self._hash)
-                epoch, raw = await pipe.execute()
-            if epoch is None or (self._known_epoch is not None and epoch != self._known_epoch):
+                epoch, generation, raw = await pipe.execute()
+            if epoch is None or self._lost(epoch, generation):
                 # Redis lost its data: put back what this replica knew. It may have come back
                 # under an epoch another replica set with nothing to put back (one started during
                 # the outage): the switches this one held are added all the same. A switch
                 # released meanwhile may come back with them: stopping too much is the side to
                 # err on, and it can be released again.
-                epoch, raw = await self._reseed(raw)
+                epoch, generation, raw = await self._reseed(raw)
             self._known_epoch = epoch
+            self._known_generation = int(generation or 0)
             entries = {}
             for switch_id, text in raw.items():
                 try:
@@ -349,7 +372,7 @@ class RedisStore:
             if entries != self._entries:
                 self._set_entries(entries, persist=True)
 
-    async def _reseed(self, raw: dict[str, str]) -> tuple[str, dict[str, str]]:
+    async def _reseed(self, raw: dict[str, str]) -> tuple[str, str | None, dict[str, str]]:
         new_epoch = secrets.token_hex(8)
         won = await self._redis.set(self._epoch, new_epoch, nx=True)
         now = time.time()
@@ -361,9 +384,18 @@ class RedisStore:
                     pipe.hsetnx(self._hash, switch_id, entry.to_json())
                 pipe.publish(self._channel, "reseed")
                 await pipe.execute()
-        epoch = await self._redis.get(self._epoch)
+            await self._redis.incr(self._generation)
+        epoch, generation = map(_text, await self._redis.mget(self._epoch, self._generation))
         fresh = await self._redis.hgetall(self._hash)
-        return str(epoch or new_epoch), {str(k): str(v) for k, v in fresh.items()}
+        return str(epoch or new_epoch), generation, {str(k): str(v) for k, v in fresh.items()}
+
+    def _lost(self, epoch: str | None, generation: str | None) -> bool:
+        """Whether Redis lost data since this replica last read it: it came back empty (no
+        epoch, or another one), or from an older snapshot (a failover to a replica behind, an
+        RDB restore): fewer changes counted than this replica saw."""
+        if self._known_epoch is None:
+            return False
+        return epoch != self._known_epoch or int(generation or 0) < self._known_generation
 
     def _set_entries(self, entries: dict[str, Entry], *, persist: bool) -> None:
         self._entries = entries
@@ -417,6 +449,10 @@ class RedisStore:
                 await self.refresh()
             except _CONNECTION_ERRORS as exc:
                 self._mark_stale(exc)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def create_store(

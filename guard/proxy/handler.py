@@ -40,7 +40,7 @@ from guard.proxy.protocols.base import (
 )
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
-from guard.proxy.stream_guard import ANSWER_FREE_FORM, StreamGuard
+from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
     NOT_FORWARDED_UP,
@@ -342,7 +342,7 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     if not isinstance(body, dict):
         raise UpstreamError("upstream answered 200 with a body that is not a JSON object",
                             status=502, code="upstream_protocol_error")
-    if dialect.chunk is not None and folded_keys(body, ANSWER_FREE_FORM):
+    if dialect.chunk is not None and folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
         raise UpstreamError("upstream answered with a key spelled in another case than the "
                             "API's", status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)

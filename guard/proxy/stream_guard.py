@@ -137,7 +137,7 @@ class StreamGuard:
         if _unreadable_answer(choices):  # text in a shape guard cannot read: fail closed
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",
                                 status=502, code="upstream_protocol_error")
-        if folded_keys(body, ANSWER_FREE_FORM):
+        if folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
             raise UpstreamError("upstream sent a key spelled in another case than the API's",
                                 status=502, code="upstream_protocol_error")
         if self._reasoning_keys_change(choices):
@@ -532,8 +532,14 @@ def _chunk(ch: Channel, frame: Json, text: str) -> Json:
     return {**frame, "choices": [choice]}
 
 
-# Keys whose objects are the model's own (arguments as an object): any spelling goes.
-ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}
+# The keys of an answer guard reads (chat, legacy completions): one spelled in another case is
+# read by a case-blind client (Go's encoding/json) where guard does not look.
+ANSWER_KEYS = frozenset({
+    "choices", "index", "delta", "message", "content", "text", "refusal", "reasoning_content",
+    "reasoning", "thinking", "tool_calls", "function", "custom", "function_call", "name",
+    "arguments", "input", "audio", "transcript", "reasoning_details", "summary", "type",
+    "logprobs", "finish_reason"})
+ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}  # the model's own objects: any spelling
 REASONING = ("reasoning_content", "reasoning", "thinking")
 _BARE_CHOICE = {"index", "delta", "text", "logprobs", "finish_reason"}
 

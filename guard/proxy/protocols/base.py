@@ -239,11 +239,12 @@ def place(path: Path, what: str) -> str:
     return f"{name} ({what})"
 
 
-def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM) -> list[str]:
+def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM,
+                only: frozenset[str] | None = None) -> list[str]:
     """Keys spelled so that they fold to another, lower-case ASCII key ("Messages", or
     "messages" with a long s): guard reads `messages`, while an upstream that matches keys
     ignoring case (Go's encoding/json, so Ollama and many gateways) would also read, or read
-    instead, the other spelling."""
+    instead, the other spelling. With `only`, just those folding to one of these keys."""
     found: list[str] = []
     stack = [node] if type(node) is dict or type(node) is list else []
     while stack:
@@ -252,7 +253,7 @@ def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM) -> list[str]:
             for key, value in item.items():
                 if not (key.islower() and key.isascii()):  # rare: the API's keys are
                     folded = key.casefold()                  # lower-case ASCII
-                    if folded != key and folded.isascii():
+                    if folded != key and folded.isascii() and (only is None or folded in only):
                         found.append(f"'{key}' (reads as '{folded}')")
                 if (type(value) is dict or type(value) is list) and key not in free_form:
                     stack.append(value)

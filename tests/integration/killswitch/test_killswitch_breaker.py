@@ -157,3 +157,45 @@ async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
     finally:
         for closer in (breaker_a, breaker_b, a, b):
             await closer.aclose()
+
+
+async def test_a_model_named_like_a_glob_stops_only_itself(tmp_path: Path) -> None:
+    """From a probe: five blocked prompts naming the model `*` engaged `model:*`, which stopped
+    every model on every replica. The client's name is taken literally."""
+    rule = RULE.model_copy(update={"model": "*"})
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    service = build_service(KillSwitchSettings(resync_interval_s=0.5, breakers=[rule]),
+                            redis_url=None, state_dir=tmp_path / "s", recorder=EventLog(),
+                            metrics=metrics)
+    breaker = Breaker([rule], service, metrics)
+    await service.start()
+    await breaker.start()
+    for name in ("*", "gpt-[4]o?"):
+        for _ in range(5):
+            breaker.observe(ctx(name), decision(Action.BLOCK))
+        await eventually(lambda name=name: service.check(ctx(name)) is not None, 1.0)  # type: ignore[misc]
+    assert service.check(ctx("gpt-4o")) is None and service.check(ctx("gpt-4ox")) is None
+    assert {e.switch.scope for e in service.entries()} == {"model:[*]", "model:gpt-[[]4]o[?]"}
+    await breaker.aclose()
+    await service.aclose()
+
+
+async def test_a_flood_of_model_names_engages_at_most_max_switches(tmp_path: Path) -> None:
+    """From a probe: 1,000 blocked requests under junk model names engaged 427 fleet-wide
+    switches. A breaker holds at most `max_switches` at once."""
+    rule = RULE.model_copy(update={"model": "*", "threshold": 1, "max_switches": 3,
+                                   "duration_s": 30.0})
+    metrics = Metrics(CollectorRegistry())
+    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
+                            state_dir=tmp_path / "s", recorder=EventLog(), metrics=metrics)
+    breaker = Breaker([rule], service, metrics)
+    await service.start()
+    await breaker.start()
+    for n in range(20):
+        breaker.observe(ctx(f"junk-{n}"), decision(Action.BLOCK))
+    await eventually(lambda: len(service.entries()) == 3, 2.0)
+    await asyncio.sleep(0.2)
+    assert len(service.entries()) == 3
+    await breaker.aclose()
+    await service.aclose()

@@ -153,3 +153,47 @@ async def test_ttl_expiry_is_applied_everywhere_and_audited_once(
     await asyncio.sleep(0.6)
     expiries = [e for r in (a, b) for _, e in r.log.events if e["action"] == "expire"]
     assert len(expiries) == 1
+
+
+async def test_an_engage_right_after_redis_came_back_empty_keeps_every_switch(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """From a probe: an engage retried until Redis was back (the runbook's advice) wrote the old
+    epoch back, so no replica noticed the loss and the earlier switch was lifted everywhere."""
+    a, b = replicas
+    first = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    redis_server.stop()
+    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
+    redis_server.start()
+    second = await b.service.engage("tenant:acme", "block", "INC-2", actor="bob")  # at once
+    both = {first.id, second.id}
+    await eventually(lambda: {e.switch.id for e in a.service.entries()} == both, 2.0)
+    await eventually(lambda: {e.switch.id for e in b.service.entries()} == both, 2.0)
+
+
+async def test_switches_lost_to_an_older_snapshot_are_put_back(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """From a probe: Redis restored from an older snapshot (or a replica behind promoted) kept
+    its epoch, so switches engaged since were lifted with nothing logged. The count of changes
+    going back gives the loss away; the replicas put back what they knew."""
+    import redis.asyncio as aioredis
+
+    a, b = replicas
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    kept = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+    before = await client.get("guard:killswitch:generation")
+    lost = await a.service.engage("tenant:acme", "block", "INC-2", actor="alice")
+    both = {kept.id, lost.id}
+    await eventually(lambda: {e.switch.id for e in b.service.entries()} == both, 1.0)
+    async with client.pipeline(transaction=True) as pipe:  # the snapshot, as taken before
+        pipe.hdel("guard:killswitch:switches", lost.id)
+        pipe.set("guard:killswitch:generation", before)
+        await pipe.execute()
+    await eventually(lambda: len(b.service.entries()) == 2
+                     and len(a.service.entries()) == 2, 2.0)
+    await asyncio.sleep(1.2)  # two resyncs later, still both
+    assert await client.hexists("guard:killswitch:switches", lost.id)
+    assert {e.switch.id for e in a.service.entries()} == both
+    await client.aclose()

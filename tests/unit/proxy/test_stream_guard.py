@@ -704,7 +704,7 @@ async def test_log_probabilities_sent_apart_from_held_text_are_dropped() -> None
                                   "finish_reason": None}]))
     got, guard = await run(events, only(SECRETS))
     assert guard.cut and SECRET not in got.raw.decode()
-    got, guard = await run(chat_stream(["all fine here"])[:2] + [events[2]] + chat_stream([])[1:],
+    got, guard = await run([*chat_stream(["all fine here"])[:2], events[2], *chat_stream([])[1:]],
                            only(SECRETS))
     assert not guard.cut and all(ch.get("logprobs") is None
                                  for e in got.events for ch in e["choices"])
