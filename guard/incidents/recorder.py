@@ -61,6 +61,7 @@ class Channel:
         self._synced_at = time.monotonic()
         self._unsynced = 0
         self._syncing: asyncio.Task[None] | None = None
+        self._stalled = False  # neither sink nor spool took the last batch: wait for _retry_at
         self.closing = False
 
     async def open(self) -> None:
@@ -72,54 +73,79 @@ class Channel:
         """Write queued incidents until closed and drained; never raises."""
         batch_size = self.settings.batch_size
         while True:
-            if not self.queue and not self.closing:
+            if (not self.queue or self._stalled) and not self.closing:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._wait_s()):
                         await self.wake.wait()
                 self.wake.clear()
+                self._stalled = self._stalled and time.monotonic() < self._retry_at
             await self._replay_if_due()
             while self.queue:
                 count = min(batch_size, len(self.queue))
                 batch = [self.queue.popleft() for _ in range(count)]
-                await self._deliver(batch)
+                if not await self._deliver(batch):
+                    break  # kept in memory: tried again at the next retry
                 self.on_progress()
             if not self.queue:
                 self.idle.set()
             await self._sync_if_due()
-            if self.closing and not self.queue:
+            if self.closing and (not self.queue or self._stalled):
                 await self._replay_if_due(final=True)
                 await self._sync_if_due(force=True)
+                self._drop_queue()
                 return
 
     def _wait_s(self) -> float:
         interval = self.settings.fsync_interval_ms / 1000
         now = time.monotonic()
         waits = [max(0.0, self._synced_at + interval - now)] if self._unsynced else [interval]
-        if self.spool is not None and self.spool.pending():
+        if self._stalled or (self.spool is not None and self.spool.pending()):
             waits.append(max(0.0, self._retry_at - now))
         return max(0.001, min(waits))
 
-    async def _deliver(self, batch: list[bytes]) -> None:
+    async def _deliver(self, batch: list[bytes]) -> bool:
+        """Write `batch` to the sink, or to its spool when the sink is down; False when neither
+        took it (a full disk under both): it goes back to the front of the queue."""
         assert self.spool is not None
         if self.spool.pending() or self.down_since is not None:
-            await self._to_spool(batch)
-            return
+            return await self._to_spool(batch)
         try:
             await self.sink.write(batch)
         except Exception as exc:
             self._mark_down(exc)
-            await self._to_spool(batch)
-            return
+            return await self._to_spool(batch)
         self._unsynced += len(batch)
+        return True
 
-    async def _to_spool(self, batch: Sequence[bytes]) -> None:
+    async def _to_spool(self, batch: Sequence[bytes]) -> bool:
         assert self.spool is not None
-        taken = await asyncio.to_thread(self.spool.append, batch)
+        try:
+            taken = await asyncio.to_thread(self.spool.append, batch)
+        except OSError as exc:
+            self.queue.extendleft(reversed(batch))
+            if not self._stalled:
+                log.error("incident_spool_unwritable", sink=self.sink.name,
+                          error=type(exc).__name__, queued=len(self.queue))
+            self._stalled = True
+            self._mark_down(exc)
+            return False
         self._unsynced += taken
         self.metrics.incident_spooled.labels(self.sink.name).inc(taken)
         if taken < len(batch):
             self.metrics.incident_dropped.inc(len(batch) - taken)
             log.error("incident_spool_full", sink=self.sink.name, dropped=len(batch) - taken)
+        if self._stalled:
+            log.info("incident_spool_writable_again", sink=self.sink.name)
+            self._stalled = False
+        return True
+
+    def _drop_queue(self) -> None:
+        """At shutdown, what neither the sink nor its spool would take: counted as lost."""
+        if self.queue:
+            self.metrics.incident_dropped.inc(len(self.queue))
+            log.error("incident_lost_at_shutdown", sink=self.sink.name, dropped=len(self.queue))
+            self.queue.clear()
+            self.idle.set()
 
     async def _replay_if_due(self, final: bool = False) -> None:
         """Send the spool to the sink, oldest first, while the sink takes it."""

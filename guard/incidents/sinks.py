@@ -93,8 +93,15 @@ class JournalSink:
             self._rotate()
         assert self._file is not None
         data = b"".join(line + b"\n" for line in lines)
-        self._file.write(data)
-        self._file.flush()
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError:
+            # a full disk: the file may now end in part of a line, and a buffered writer would
+            # write it again; the next write starts a new file (readers skip a torn last line)
+            old, self._file = self._file, None
+            self._syncer.submit(self._retire, old)
+            raise
         self._size += len(data)
         self._dirty = True
 
@@ -136,7 +143,8 @@ class JournalSink:
         if old is not None:
             with contextlib.suppress(OSError):
                 os.fsync(old.fileno())
-            old.close()
+            with contextlib.suppress(OSError):  # a full disk: what it held is written again
+                old.close()
         with contextlib.suppress(OSError):
             fd = os.open(self.directory, os.O_RDONLY)
             try:

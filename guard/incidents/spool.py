@@ -52,8 +52,16 @@ class Spool:
             taken += 1
         if data:
             writer = self._writer or self._open_writer()
-            writer.write(data)
-            writer.flush()  # into the page cache now: survives a SIGKILL of this process
+            try:
+                writer.write(data)
+                writer.flush()  # into the page cache now: survives a SIGKILL of this process
+            except OSError:
+                # a full disk: the file may end in part of a line; later lines go to a new
+                # file (that part is never read: a file holding no whole line is retired)
+                with contextlib.suppress(OSError):
+                    writer.close()
+                self._writer, self._writing, self._dirty = None, None, False
+                raise
             self._size += len(data)
             self._dirty = True
         return taken
