@@ -124,6 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    # a reload signal during start-up would end the process (SIGHUP's default) before guard
+    # listens for it: ignored until the server's own handler is in place (`app`); `python -m
+    # guard serve` ignores it from its first line (`__main__`)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from guard.admin.auth import load_admin_tokens
     from guard.config import check_state_dir, load_config
     from guard.observability.logging import configure_logging

@@ -6,6 +6,8 @@ SIGTERM/SIGINT/SIGHUP, restarts a worker that dies unexpectedly, and exits when 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -26,6 +28,7 @@ log = structlog.get_logger("guard.workers")
 # loop.
 STARTUP_S = 5.0
 CANNOT_START = 2
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def run_workers(config: Path | None, count: int) -> int:
@@ -34,7 +37,13 @@ def run_workers(config: Path | None, count: int) -> int:
     command = [sys.executable, "-m", "guard", "serve", "--reuse-port"]
     if config is not None:
         command += ["-c", str(config)]
-    workers = [subprocess.Popen(command, env=env) for _ in range(count)]  # noqa: S603
+    supervisor = os.getpid()
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env,  # noqa: S603
+                                preexec_fn=lambda: _in_worker(supervisor))  # noqa: PLW1509
+
+    workers = [start() for _ in range(count)]
     started = [time.monotonic()] * count
     stopping = False
 
@@ -58,10 +67,24 @@ def run_workers(config: Path | None, count: int) -> int:
                             or time.monotonic() - started[i] < STARTUP_S):
                         forward(signal.SIGTERM, None)
                         continue
-                    workers[i] = subprocess.Popen(command, env=env)  # noqa: S603
+                    workers[i] = start()
                     started[i] = time.monotonic()
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     codes = [abs(int(w.returncode or 0)) for w in workers]
     return CANNOT_START if CANNOT_START in codes else max(codes)
+
+
+def _in_worker(supervisor: int) -> None:
+    """In a worker, before it runs guard: SIGHUP is ignored until its own handler is in place
+    (a reload forwarded while it starts would end it, and the group with it), and it gets
+    SIGTERM when the supervisor dies (else, killed with SIGKILL, it leaves workers serving on
+    the shared port beside the next group, under the old configuration)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the line above
+        os._exit(1)

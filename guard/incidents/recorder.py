@@ -122,12 +122,7 @@ class Channel:
         try:
             taken = await asyncio.to_thread(self.spool.append, batch)
         except OSError as exc:
-            self.queue.extendleft(reversed(batch))
-            if not self._stalled:
-                log.error("incident_spool_unwritable", sink=self.sink.name,
-                          error=type(exc).__name__, queued=len(self.queue))
-            self._stalled = True
-            self._mark_down(exc)
+            self._hold(batch, exc)
             return False
         self._unsynced += taken
         self.metrics.incident_spooled.labels(self.sink.name).inc(taken)
@@ -138,6 +133,16 @@ class Channel:
             log.info("incident_spool_writable_again", sink=self.sink.name)
             self._stalled = False
         return True
+
+    def _hold(self, batch: Sequence[bytes], exc: OSError) -> None:
+        """A batch neither the sink nor its spool took (a full disk): back to the front of the
+        queue, tried again at the next retry."""
+        self.queue.extendleft(reversed(batch))
+        if not self._stalled:
+            log.error("incident_spool_unwritable", sink=self.sink.name,
+                      error=type(exc).__name__, queued=len(self.queue))
+        self._stalled = True
+        self._mark_down(exc)
 
     def _drop_queue(self) -> None:
         """At shutdown, what neither the sink nor its spool would take: counted as lost."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -138,3 +140,54 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
     finally:
         guard.stop()
         mock.stop()
+
+
+def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> None:
+    """From a probe: SIGHUP (the reload signal) half a second after start killed guard, and,
+    forwarded to a worker restarting under `--workers`, the whole group."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
+    super(GuardServer, guard).start()  # started, not yet ready
+    try:
+        assert guard.proc is not None
+        for _ in range(5):
+            time.sleep(0.05)
+            guard.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while not (_listening(guard.admin_port)
+                   and httpx.get(f"{guard.admin_url}/readyz", timeout=1).status_code == 200):
+            assert guard.proc.poll() is None, guard.output()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        assert guard.stop() == 0
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    """From a probe: workers outlived a supervisor killed with SIGKILL and went on serving on the
+    shared port beside the next group, under the old configuration."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        "--workers", "2")
+    guard.start()
+    assert guard.proc is not None
+    pids = {int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
+            .split(",")}
+    assert guard.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "workers outlived their supervisor"
+        time.sleep(0.1)
+    assert not _listening(guard.port)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for init is gone too
+        return stat.read().split()[2] != "Z"
