@@ -11,11 +11,13 @@ The n-grams are found as integer keys with numpy (`vocabulary.py`), never built 
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
+import os
+import stat
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +34,10 @@ from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference
 from guard.errors import ClassifierError
 
 ARTEFACT_FORMAT = 2
+# Bounds on an artefact a policy names (the shipped ones: under 2 MiB, 8 MiB unpacked): a path
+# to a device or a huge file is an error, not memory read until the process dies.
+MAX_ARTEFACT_BYTES = 64 << 20
+MAX_MODEL_BYTES = 512 << 20
 MODEL_NAMES = ("harmful_request", "jailbreak", "prompt_injection", "harmful_response")
 # Models shipped in more than one recipe: a variant is another artefact of the same model, trained
 # for another kind of traffic (training/train.py RECIPES), in `<name>.<variant>.json.gz`.
@@ -202,19 +208,38 @@ def load_artefact(name: str, path: Path) -> tuple[TextModel, str]:
     """A `name` model retrained into a file of its own (`python -m training.train --out DIR`) and
     the SHA-256 of that file. Read on every call, so a policy reload takes a rewritten file."""
     try:
-        blob = path.read_bytes()
+        with path.open("rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ClassifierError(f"model artefact {str(path)!r}: not a regular file")
+            blob = file.read(MAX_ARTEFACT_BYTES + 1)
     except OSError as exc:
         raise ClassifierError(f"model artefact {str(path)!r}: cannot read it: {exc.strerror or exc}") from exc
+    if len(blob) > MAX_ARTEFACT_BYTES:
+        raise ClassifierError(f"model artefact {str(path)!r}: larger than "
+                              f"{MAX_ARTEFACT_BYTES >> 20} MiB, not a model of this guard")
     model = _decode(name, blob, str(path))
     return model, hashlib.sha256(blob).hexdigest()
+
+
+def _inflate(blob: bytes, label: str) -> bytes:
+    """A gzip artefact unpacked, up to MAX_MODEL_BYTES (EOFError when it is cut short)."""
+    inflate = zlib.decompressobj(wbits=31)  # gzip
+    text = inflate.decompress(blob, MAX_MODEL_BYTES + 1)
+    if len(text) > MAX_MODEL_BYTES:
+        raise ClassifierError(f"{label}: unpacks to more than {MAX_MODEL_BYTES >> 20} MiB, "
+                              "not a model of this guard")
+    if not inflate.eof:
+        raise EOFError("it ends before its compressed data does")
+    return text
 
 
 def _decode(name: str, blob: bytes, where: str = "") -> TextModel:
     """The model in a gzipped JSON artefact, checked to be a `name` model of this guard's format."""
     label = f"model artefact {where!r}" if where else f"model {name!r}"
     try:
-        raw = json.loads(gzip.decompress(blob))
-    except (OSError, EOFError, ValueError) as exc:
+        text = _inflate(blob, label)
+        raw = json.loads(text)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
         raise ClassifierError(f"{label}: not a gzipped JSON artefact: {exc}") from exc
     if not isinstance(raw, dict) or raw.get("name") != name:
         found = raw.get("name") if isinstance(raw, dict) else None

@@ -7,11 +7,13 @@ closed by `close_sessions()`, which `ClassifierRunner.aclose()` calls.
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 import weakref
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
 import orjson
+from pydantic import AfterValidator
 
 from guard.errors import ClassifierError
 
@@ -49,24 +51,53 @@ async def post_json(
 ) -> Any:
     """POST `payload` as JSON, return the decoded JSON answer; ClassifierError on any failure.
 
-    Messages name the classifier and the kind of failure, never the text that was sent.
+    Messages name the classifier, where it is (`shown`) and the kind of failure, never the
+    text that was sent nor what the service answered (an error may quote the prompt).
     """
     timeout = aiohttp.ClientTimeout(total=timeout_s)
+    where = shown(url)
     try:
         async with session().post(url, json=payload, headers=headers, timeout=timeout) as resp:
             body = await resp.read()
             if resp.status != 200:
-                raise ClassifierError(
-                    f"{name}: {url} answered HTTP {resp.status}: {body[:200].decode(errors='replace')}"
-                )
+                raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
+                                      f"({len(body)} bytes, not logged)")
     except TimeoutError as exc:
-        raise ClassifierTimeout(f"{name}: {url} did not answer within {timeout_s}s") from exc
+        raise ClassifierTimeout(f"{name}: {where} did not answer within {timeout_s}s") from exc
     except aiohttp.ClientError as exc:
-        raise ClassifierError(f"{name}: cannot reach {url}: {type(exc).__name__}: {exc}") from exc
+        raise ClassifierError(f"{name}: cannot reach {where}: {type(exc).__name__}") from exc
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ClassifierError(f"{name}: {url} answered something that is not JSON") from exc
+        raise ClassifierError(f"{name}: {where} answered something that is not JSON") from exc
+
+
+def shown(url: str) -> str:
+    """`url` as logs show it: scheme, host, port and path, without credentials or a query (an
+    API key often travels there)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unparsable address)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def service_url(url: str) -> str:
+    """A remote classifier's address, checked when its policy loads (a typo would otherwise load
+    and fail every call, its rules passing all traffic with `on_error: fail_open`)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError as exc:
+        raise ValueError(f"not a usable address: {shown(url)} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) address with a host: {shown(url)}")
+    return url
+
+
+ServiceURL = Annotated[str, AfterValidator(service_url)]
 
 
 def auth_headers(api_key: str | None, extra: dict[str, str]) -> dict[str, str]:

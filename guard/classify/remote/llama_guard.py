@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.remote._http import auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -59,7 +59,7 @@ class LlamaGuardConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
+    url: ServiceURL
     model: str = "llama-guard-3"
     prompt: Literal["build", "template"] = "build"
     categories: list[HazardCode] = Field(default_factory=lambda: list(get_args(HazardCode)))

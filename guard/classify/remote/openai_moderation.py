@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from guard.classify.remote._http import auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -30,7 +30,7 @@ class OpenAIModerationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
+    url: ServiceURL
     model: str = "omni-moderation-latest"
     api_key_env: str | None = None
     headers: dict[str, str] = {}

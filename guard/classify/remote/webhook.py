@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guard.classify.remote._http import auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -38,7 +38,7 @@ class WebhookConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
+    url: ServiceURL
     api_key_env: str | None = None
     headers: dict[str, str] = {}
     context: dict[str, str] = {}

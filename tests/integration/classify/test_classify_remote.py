@@ -265,3 +265,28 @@ def test_gate_min_score_is_validated() -> None:
     with pytest.raises(PolicyError, match=r"classifiers\.lg\.gate\.min_score"):
         build_classifier("lg", {"type": "llama_guard", "url": "http://127.0.0.1:9/v1",
                                 "gate": {"classifier": "harmful", "min_score": 2}})
+
+
+async def test_an_error_names_the_service_without_its_credentials_or_answer(
+        stand_in: StandIn) -> None:
+    """From a probe: with `log_content: false`, a failing call's message (logged) carried the
+    address's password and query key, and the service's error body, which quoted the prompt."""
+    stand_in.answer = lambda body: web.json_response(
+        {"error": "input rejected", "input": body["segments"][0]["text"]}, status=422)
+    host = stand_in.url.removeprefix("http://")
+    c = build_classifier("hook", {"type": "webhook",
+                                  "url": f"http://svc:pa55CANARY@{host}/moderate?key=KEYCANARY"})
+    segment = Segment(text="My diagnosis is PRIVATE-CANARY", role="user", index=0,
+                      stage=Stage.PROMPT)
+    with pytest.raises(ClassifierError) as caught:
+        await c.classifier.classify([segment])
+    message = str(caught.value)
+    assert f"http://{host}/moderate answered HTTP 422" in message
+    assert not any(leak in message for leak in ("pa55CANARY", "KEYCANARY", "PRIVATE-CANARY"))
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org/x", "http://", "http://h:99999/"])
+def test_a_remote_address_that_cannot_work_fails_the_policy_check(url: str) -> None:
+    """From a probe: `http://[::1` loaded, then failed every call, its rule passing all traffic."""
+    with pytest.raises(PolicyError, match="address"):
+        build_classifier("hook", {"type": "webhook", "url": url})

@@ -126,6 +126,24 @@ def test_a_bad_artefact_is_a_policy_error(tmp_path: Path, setup: Any, message: s
     assert any(e.startswith("classifiers.hr") and message in e for e in info.value.errors), info.value.errors
 
 
+def test_an_artefact_that_is_a_device_or_unpacks_huge_is_a_policy_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a probe: `artefact: /dev/zero` was read whole (8 GB in 8 s, then a MemoryError
+    traceback). A device, a file past the bound, or one unpacking past it is refused."""
+    from guard.classify.models import loader
+
+    for path, message in ((Path("/dev/zero"), "not a regular file"),
+                          (_write(tmp_path / "big.json.gz", b"x" * 2048), "larger than")):
+        monkeypatch.setattr(loader, "MAX_ARTEFACT_BYTES", 1024)
+        with pytest.raises(PolicyError, match=message):
+            build_classifier("hr", {"type": "harmful_request", "artefact": str(path)})
+    monkeypatch.setattr(loader, "MAX_ARTEFACT_BYTES", 1 << 20)
+    monkeypatch.setattr(loader, "MAX_MODEL_BYTES", 1 << 20)
+    bomb = _write(tmp_path / "bomb.json.gz", gzip.compress(b" " * (4 << 20)))
+    with pytest.raises(PolicyError, match="unpacks to more than 1 MiB"):
+        build_classifier("hr", {"type": "harmful_request", "artefact": str(bomb)})
+
+
 def _write(path: Path, blob: bytes) -> Path:
     path.write_bytes(blob)
     return path
