@@ -213,12 +213,17 @@ class PolicyStore:
             self._watcher = asyncio.create_task(self._watch(), name="policy-watcher")
 
     async def _watch(self) -> None:
+        """Reload once a change has settled: the files read the same at two polls in a row, so
+        a file written in place is not loaded half written (a part that parses would go live).
+        An edit paused longer than a poll can still be caught: replace files by renaming."""
+        seen: tuple[tuple[str, int, int], ...] | None = None
         while True:
             await asyncio.sleep(self._interval)
             try:
                 stamp = await asyncio.to_thread(self._mtimes, self._set)
-                if stamp != self._stamp:
+                if stamp != self._stamp and stamp == seen:
                     await self.reload()
+                seen = stamp
             except Exception:  # the watcher must outlive any one bad reload
                 log.exception("policy_watch_failed", path=str(self.path))
 

@@ -166,3 +166,31 @@ async def test_count_decision_counts_each_match_with_its_mode(
         {"stage": "prompt", "action": "block", "mode": "shadow", "rule": "watch-mail",
          "model": "m"})
     assert value == 1
+
+
+async def test_a_file_being_written_is_loaded_once_it_settles(tmp_path: Path,
+                                                              metrics: Metrics) -> None:
+    """From a probe: a policy rewritten in place was loaded half written, its first rule alone
+    (which parses), and the rule after it stopped applying. A change is loaded once the files
+    read the same at two polls in a row."""
+    path = write(tmp_path / "default.yaml")
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(tmp_path, runner, metrics, watch_interval_s=0.5)
+    await store.start()
+    try:
+        whole = path.read_text()
+        cut = whole.index("  - {name: mask-mail")
+        path.write_text(whole[:cut].replace('"1"', '"2"'))  # valid YAML, one rule
+        await asyncio.sleep(0.1)  # less than a poll: seen at most once
+        path.write_text(whole.replace('"1"', '"2"'))
+        for _ in range(60):
+            if metrics.registry.get_sample_value("guard_policy_reloads_total", {"result": "ok"}):
+                break
+            await asyncio.sleep(0.05)
+        assert metrics.registry.get_sample_value(
+            "guard_policy_reloads_total", {"result": "ok"}) == 1
+        rules = store.describe()["policies"][0]["rules"]
+        assert [r["name"] for r in rules] == ["no-words", "mask-mail", "watch-mail"]
+    finally:
+        await store.aclose()
+        await runner.aclose()
