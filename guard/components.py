@@ -104,3 +104,7 @@ class NoSwitches:
 
     def check(self, ctx: GuardContext) -> Switch | None:
         return None
+
+    @property
+    def known(self) -> bool:
+        return True

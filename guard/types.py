@@ -247,9 +247,16 @@ class Switch:
 
 
 class Gate(Protocol):
-    """The kill switch gate: the switch that stops this request, if any. Synchronous and cheap."""
+    """The kill switch gate: the switch that stops this request, if any. Synchronous and cheap.
+
+    known: whether it knows the fleet's switches (False for a replica that started while the
+    shared state was unreachable and had none saved: it would let through what the fleet
+    stops, so it is not ready)."""
 
     def check(self, ctx: GuardContext) -> Switch | None: ...
+
+    @property
+    def known(self) -> bool: ...
 
 
 class Recorder(Protocol):

@@ -15,10 +15,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: components started and not shutting down. Load balancers stop sending otherwise."""
-    ready = request.app[COMPONENTS].ready
-    return web.json_response({"status": "ready" if ready else "not ready"},
-                             status=200 if ready else 503)
+    """Ready: components started, not shutting down, and the fleet's kill switches known (a
+    replica started during a Redis outage with none saved would serve what the fleet stops).
+    Load balancers stop sending otherwise."""
+    components = request.app[COMPONENTS]
+    if not components.ready:
+        return web.json_response({"status": "not ready"}, status=503)
+    if not components.gate.known:
+        return web.json_response({"status": "not ready", "reason": "kill switch state unknown: "
+                                  "the shared state is unreachable and none was saved"},
+                                 status=503)
+    return web.json_response({"status": "ready"})
 
 
 async def metrics(request: web.Request) -> web.Response:

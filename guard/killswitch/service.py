@@ -90,6 +90,11 @@ class KillSwitchService:
         return self._store.stale
 
     @property
+    def known(self) -> bool:
+        """False until this replica has read the shared state, or a state saved before."""
+        return self._store.known
+
+    @property
     def retry_after_s(self) -> int:
         return self.settings.retry_after_s
 

@@ -52,6 +52,11 @@ class SwitchStore(Protocol):
     @property
     def stale(self) -> bool: ...
 
+    @property
+    def known(self) -> bool:
+        """Whether this replica has read the switches (shared, or saved before)."""
+        ...
+
     def snapshot(self) -> Mapping[str, Entry]: ...
 
     async def start(self, on_change: OnChange) -> None: ...
@@ -127,6 +132,10 @@ class EmbeddedStore:
     @property
     def stale(self) -> bool:
         return False
+
+    @property
+    def known(self) -> bool:
+        return True
 
     def snapshot(self) -> Mapping[str, Entry]:
         return dict(self._entries)
@@ -235,6 +244,7 @@ class RedisStore:
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
         self._stale = False
+        self._known = False  # read from Redis, or from a state file saved before
         self._on_change: OnChange = lambda _entries: None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -246,6 +256,10 @@ class RedisStore:
     def stale(self) -> bool:
         return self._stale
 
+    @property
+    def known(self) -> bool:
+        return self._known
+
     def snapshot(self) -> Mapping[str, Entry]:
         return dict(self._entries)
 
@@ -254,8 +268,9 @@ class RedisStore:
         try:
             await self.refresh()
         except _CONNECTION_ERRORS as exc:
+            self._known = self._file.path.exists()
             log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
-                        using=str(self._file.path))
+                        using=str(self._file.path), state_saved=self._known)
             self._set_entries(await asyncio.to_thread(self._file.load), persist=False)
         self._tasks = [
             asyncio.create_task(self._listen(), name="killswitch-listen"),
@@ -368,6 +383,7 @@ class RedisStore:
             if self._stale:
                 log.info("killswitch_state_resynced")
             self._stale = False
+            self._known = True
             self._metrics.killswitch_stale.set(0)
             if entries != self._entries:
                 self._set_entries(entries, persist=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from guard.observability.tally import FLUSH_INTERVAL_S
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, RedisServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -191,3 +191,29 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for init is gone too
         return stat.read().split()[2] != "Z"
+
+
+def test_a_replica_that_cannot_know_the_fleets_switches_is_not_ready(tmp_path: Path) -> None:
+    """From a probe: a replica started during a Redis outage with no saved state (a new pod's
+    empty state dir) served what the fleet had stopped and said it was ready. Until it reads
+    the switches it is not ready; once Redis is back it is."""
+    redis = RedisServer(tmp_path / "redis")  # not started yet: down
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}},
+                                   "redis_url": redis.url,
+                                   "killswitch": {"resync_interval_s": 0.5}})
+    super(GuardServer, guard).start()
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(guard.admin_port):
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        answer = httpx.get(f"{guard.admin_url}/readyz")
+        assert answer.status_code == 503 and "kill switch state unknown" in answer.text
+        redis.start()
+        while httpx.get(f"{guard.admin_url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.1)
+    finally:
+        guard.stop()
+        redis.stop()
