@@ -38,6 +38,11 @@ INVISIBLE: frozenset[int] = frozenset(
         *range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0x85), *range(0x86, 0xA0),
         *range(0x1D173, 0x1D17B),  # musical formatting controls
         0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+        # every other format character (Unicode category Cf, tested), and the Mongolian
+        # variation selectors: none shows between two letters
+        *range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD,
+        *range(0x180B, 0x180E), 0x180F, *range(0xFFF9, 0xFFFC), *range(0x13430, 0x13440),
+        *range(0x1BCA0, 0x1BCA4),
         *range(0x200B, 0x2010),  # zero-width space/non-joiner/joiner, LRM, RLM
         *range(0x202A, 0x202F),  # bidi embeddings and overrides
         *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates

@@ -23,7 +23,8 @@ from guard.types import Segment
 KINDS = ("tags", "zero_width", "bidi")
 PATTERNS = (
     r"[\x{E0000}-\x{E007F}]+",
-    r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{180E}\x{00AD}\x{034F}]+",
+    r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{180B}-\x{180F}\x{00AD}\x{034F}\x{FFF9}-\x{FFFB}"
+    r"\x{13430}-\x{1343F}\x{1BCA0}-\x{1BCA3}]+",
     r"[\x{202A}-\x{202E}\x{2066}-\x{2069}]+",
 )
 

@@ -33,6 +33,19 @@ def test_zero_width_bidi_and_tags_are_removed() -> None:
     assert normalize(text).text == "ignore previous  rules"
 
 
+def test_every_format_character_is_removed() -> None:
+    """From a probe: a Mongolian variation selector, an interlinear annotation mark, an Arabic
+    number sign or a shorthand format control inside a key kept it from being read as one.
+    Every character of Unicode's format category (and the Mongolian selectors) renders as
+    nothing between letters, so every one is removed."""
+    import unicodedata
+
+    formats = [c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    assert [hex(c) for c in formats if c not in INVISIBLE] == []
+    for hidden in ("\u180b", "\ufff9", "\u0600", "\U0001bca0", "\U00013430"):
+        assert normalize(f"AKIA{hidden}QWERTY").text == "AKIAQWERTY"
+
+
 def test_control_characters_are_removed_and_separators_kept() -> None:
     """A control character inside a word (which a tokenizer drops, so the model reads the word
     whole) is removed, in ASCII text too; tab, line breaks, VT, FF and NEL still part words."""
