@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.classify.base import Finding, LocalClassifier
+from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import Normalized
 from guard.classify.normalize import normalize as normalize_text
@@ -86,6 +86,10 @@ class KeywordsClassifier(LocalClassifier):
     """Matches keyword lists over normalised text."""
 
     category = "keyword"
+    # a term split across text parts (or messages) of one role is read joined, as a model
+    # reads parts put back to back
+    joins_turns = True
+    context_turns = JOINED_TURNS
 
     def __init__(self, name: str, config: KeywordsConfig, *, normalize: bool = True) -> None:
         longest = max(len(term) for kw_list in config.all_lists() for term in kw_list.terms)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guard.classify.base import Finding, LocalClassifier
+from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet, check_pattern
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -70,6 +70,10 @@ class RegexClassifier(LocalClassifier):
     """Matches a set of RE2 patterns over the (normalised) text."""
 
     category = "regex"
+    # a term split across text parts (or messages) of one role is read joined, as a model
+    # reads parts put back to back
+    joins_turns = True
+    context_turns = JOINED_TURNS
 
     def __init__(self, name: str, config: RegexConfig, *, normalize: bool = True) -> None:
         super().__init__(name, normalize=normalize, max_match_chars=config.max_match_chars)
