@@ -235,7 +235,8 @@ class Chaos:
 
     async def _await_reload(self, phase: Phase, before: dict[str, float]) -> None:
         """Hold the phase, then note how many reloads guard counted since `before`."""
-        await asyncio.sleep(max(self.hold_s, 1.5))  # the file watcher polls every second
+        # the file watcher polls every second and loads a change it read at two polls in a row
+        await asyncio.sleep(max(self.hold_s, 2.5))
         after = await self._reload_counts()
         done = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         self.reloads[phase.name] = {k: v for k, v in done.items() if v}

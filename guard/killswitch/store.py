@@ -383,10 +383,12 @@ class RedisStore:
             if self._stale:
                 log.info("killswitch_state_resynced")
             self._stale = False
-            self._known = True
             self._metrics.killswitch_stale.set(0)
-            if entries != self._entries:
+            if entries != self._entries or not self._known:
+                # saved at the first read too, empty or not: a restart during an outage then
+                # knows the state (`known`)
                 self._set_entries(entries, persist=True)
+            self._known = True
 
     async def _reseed(self, raw: dict[str, str]) -> tuple[str, str | None, dict[str, str]]:
         new_epoch = secrets.token_hex(8)
