@@ -179,7 +179,12 @@ async def ok(request: Request, conn: Conn) -> bool:
 async def scripted(request: Request, conn: Conn) -> bool:
     """The answer the request scripts in `X-Hostile-Events` (percent-encoded JSON): a list of
     event objects sent as a stream, each with an `event:` line naming its `type` (as the
-    Responses API streams), or one object sent whole as the answer's body."""
+    Responses API streams), or one object sent whole as the answer's body; or, given in
+    `X-Hostile-Body`, those exact bytes as a whole JSON answer (a key given twice)."""
+    exact = request.headers.get("x-hostile-body")
+    if exact is not None:
+        await conn.whole(urllib.parse.unquote_to_bytes(exact))
+        return True
     script = json.loads(urllib.parse.unquote(request.headers.get("x-hostile-events", "[]")))
     if isinstance(script, list):
         await conn.whole(b"".join(

@@ -9,6 +9,7 @@ then redacted and truncated (guard.incidents.excerpt).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -138,8 +139,13 @@ def new_id(now: float | None = None) -> str:
     return f"inc-{millis:012x}-{os.urandom(8).hex()}"
 
 
-def content_hash(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def content_hash(text: str, key: bytes | None = None) -> str:
+    """`sha256:<hex>` of the text, or with a `key`, `hmac-sha256:<hex>`: a short text (a card
+    number, a phone number) cannot then be found again by hashing every candidate."""
+    data = text.encode("utf-8", "surrogatepass")
+    if key:
+        return "hmac-sha256:" + hmac.new(key, data, hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def severity_rank(severity: str) -> int:
@@ -156,7 +162,8 @@ def headline(decision: Decision) -> tuple[tuple[RuleMatch, ...], Mode]:
 
 
 def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
-                  excerpt: str | None, now: float | None = None) -> IncidentV1:
+                  excerpt: str | None, now: float | None = None,
+                  hash_key: bytes | None = None) -> IncidentV1:
     """The incident for a decision with at least one match (enforced or shadow)."""
     now = time.time() if now is None else now
     relevant, mode = headline(decision)
@@ -174,7 +181,7 @@ def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
         verdicts=_kept(v for v in decision.verdicts if v.fired),
         prompt_verdicts=_kept(decision.prompt_verdicts),
         severity=worst, category=top.category if top is not None else "policy",
-        content_hash=content_hash(text), excerpt=excerpt,
+        content_hash=content_hash(text, hash_key), excerpt=excerpt,
     )
 
 

@@ -234,6 +234,7 @@ class IncidentRecorder:
     def __init__(self, settings: IncidentSettings, state_dir: Path, redis_url: str | None,
                  metrics: Metrics, *, sinks: Sequence[Sink] | None = None) -> None:
         self.settings = settings
+        self._hash_key = settings.hash_key()
         self.state_dir = state_dir
         self.metrics = metrics
         if sinks is None:
@@ -253,7 +254,8 @@ class IncidentRecorder:
         try:
             excerpt = (build_excerpt(decision, text, self.settings.excerpt_chars)
                        if self.settings.excerpts else None)
-            incident = model.from_decision(ctx, decision, text, excerpt=excerpt)
+            incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
+                                           hash_key=self._hash_key)
         except Exception:
             log.exception("incident_build_failed", request_id=ctx.request_id)
             self.metrics.incident_dropped.inc()

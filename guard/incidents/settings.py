@@ -6,6 +6,8 @@ incidents are written, kept and shown.
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -34,6 +36,10 @@ class IncidentSettings(BaseModel):
     queue_size:         incidents waiting in memory to be written; beyond it recording drops
                         (counted, logged). Recording never waits for room.
     batch_size:         incidents written to a sink in one operation, at most.
+    hash_key_env:       environment variable holding a key: `content_hash` is then an
+                        HMAC-SHA256 under it (`hmac-sha256:`), which nobody without the key can
+                        test a guessed text against (a plain SHA-256 of a card number is found
+                        again by hashing the candidates). Unset: `sha256:`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,3 +59,9 @@ class IncidentSettings(BaseModel):
     retry_max_ms: int = Field(5_000, ge=10)
     queue_size: int = Field(100_000, ge=100)
     batch_size: int = Field(500, ge=1, le=10_000)
+    hash_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    def hash_key(self) -> bytes | None:
+        """The content-hash key from `hash_key_env` (None when unset or empty)."""
+        value = os.environ.get(self.hash_key_env, "") if self.hash_key_env else ""
+        return value.encode() or None

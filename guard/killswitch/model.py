@@ -148,8 +148,9 @@ class SwitchIndex:
             by_kind[scope.kind].append((scope.value, switch))
         self._global = _strongest(s for _, s in by_kind["global"])
         self._tenants = _best_per_key(by_kind["tenant"])
-        self._model_exact = _best_per_key(p for p in by_kind["model"] if not _is_glob(p[0]))
-        self._model_globs = [p for p in by_kind["model"] if _is_glob(p[0])]
+        models = [(model_key(value), switch) for value, switch in by_kind["model"]]
+        self._model_exact = _best_per_key(p for p in models if not _is_glob(p[0]))
+        self._model_globs = [p for p in models if _is_glob(p[0])]
         self._route_exact = _best_per_key(p for p in by_kind["route"] if not _is_glob(p[0]))
         self._route_globs = [p for p in by_kind["route"] if _is_glob(p[0])]
         self._model_cache: dict[str, Switch | None] = {}
@@ -175,6 +176,7 @@ class SwitchIndex:
         return found
 
     def _for_model(self, model: str) -> Switch | None:
+        model = model_key(model)
         try:
             return self._model_cache[model]
         except KeyError:
@@ -188,6 +190,12 @@ class SwitchIndex:
             self._model_cache.clear()
         self._model_cache[model] = found
         return found
+
+
+def model_key(name: str) -> str:
+    """A model name as `model:` switches match it: without surrounding spaces, case folded.
+    Upstreams such as Ollama read `GPT-4o ` as `gpt-4o`; a switch must stop both."""
+    return name.strip().casefold()
 
 
 def _is_glob(pattern: str) -> bool:

@@ -32,6 +32,7 @@ from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
     Json,
     Slot,
+    duplicate_keys,
     folded_keys,
     get_path,
     list_at,
@@ -101,6 +102,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
         check_spelling(folded_keys(body, dialect.free_form))
+        check_unique(duplicate_keys(raw, body))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
@@ -244,6 +246,15 @@ def check_spelling(folded: list[str]) -> None:
                            code="invalid_request")
 
 
+def check_unique(duplicates: list[str]) -> None:
+    """Refuse (400) a key given twice in one object: guard reads the last value, and an upstream
+    whose parser keeps the first would read the other one unguarded."""
+    if duplicates:
+        raise RequestError("a key is given twice in one object, which parsers read differently: "
+                           + ", ".join(f"'{key}'" for key in duplicates[:3]),
+                           code="invalid_request")
+
+
 def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slot]) -> str | None:
     """Step 9: every decision is counted; one that is not a plain allow becomes evidence."""
     count_decision(c.metrics, ctx, decision)
@@ -345,6 +356,9 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     if dialect.chunk is not None and folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
         raise UpstreamError("upstream answered with a key spelled in another case than the "
                             "API's", status=502, code="upstream_protocol_error")
+    if duplicate_keys(answer, body):  # a client keeping the first would read the other one
+        raise UpstreamError("upstream answered with a key given twice in one object",
+                            status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,

@@ -108,3 +108,24 @@ def test_a_whole_answer_with_a_key_spelled_in_another_case_is_refused(servers: S
     answer = answered(servers, {"role": "assistant", "Content": f"key {SECRET}"})
     assert answer.status_code == 502 and "ShapeLeak" not in answer.text
     assert answer.json()["error"]["code"] == "upstream_protocol_error"
+
+
+def test_a_key_given_twice_is_refused_in_a_request_and_in_an_answer(servers: Servers) -> None:
+    """A parser that keeps the first of two keys (gjson, simdjson) would read what guard did
+    not: a request with one is refused before the upstream sees it, an answer with one is 502."""
+    before = len(servers.seen())
+    raw = (b'{"model": "m", "messages": [{"role": "user", "content": "key ' + SECRET.encode()
+           + b'", "content": "hello"}]}')
+    asked = httpx.post(f"{servers.guard.url}/v1/chat/completions", content=raw,
+                       headers={"Content-Type": "application/json"})
+    assert asked.status_code == 400 and "given twice" in asked.json()["error"]["message"]
+    assert len(servers.seen()) == before
+    body = {"id": "c", "object": "chat.completion", "created": 1, "model": "hostile",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "fine"}}]}
+    twice = json.dumps(body).replace('"content": "fine"',
+                                     f'"content": "key {SECRET}", "content": "fine"')
+    answer = servers.raw({}, **{"X-Hostile-Body": urllib.parse.quote(twice)})
+    assert answer.status_code == 502 and "ShapeLeak" not in answer.text
+    once = servers.raw({}, **{"X-Hostile-Body": urllib.parse.quote(json.dumps(body))})
+    assert once.status_code == 200 and once.json()["choices"][0]["message"]["content"] == "fine"

@@ -6,6 +6,8 @@ text came from, whatever the dialect.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -260,6 +262,46 @@ def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM,
         else:
             stack.extend(v for v in item if type(v) is dict or type(v) is list)
     return found
+
+
+# A key and its colon as JSON writes them (whitespace may come between).
+_KEY_COLON = re.compile(rb'"\s*:')
+
+
+def duplicate_keys(raw: bytes, body: Any) -> list[str]:
+    """Keys given twice in one object of `raw` (parsed: `body`). guard reads the last, as orjson
+    does, while a parser that keeps the first (gjson, simdjson, some gateways) would read the
+    other value, unguarded. Fewer key-colon pairs in the bytes than keys parsed proves there are
+    none, at once (the usual case); else the bytes are parsed again keeping every pair."""
+    if len(_KEY_COLON.findall(raw)) <= _keys_in(body):
+        return []
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                found.append(key)
+            seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except RecursionError:
+        return ["(nested too deep to check)"]
+    return found
+
+
+def _keys_in(node: Any) -> int:
+    count, stack = 0, [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            stack.extend(v for v in item if type(v) is dict or type(v) is list)
+    return count
 
 
 def list_at(node: Any, key: str) -> list[Any]:

@@ -142,3 +142,23 @@ def test_csv_export_lists_the_verdicts_with_what_they_were_read_with() -> None:
     [row] = list(csv.DictReader(io.StringIO(to_csv([incident.to_dict()]))))
     assert row["verdicts"] == "hr 0.93 +2 earlier;secrets 0.97"
     assert list(row)[:3] == ["id", "time", "kind"] and list(row)[-1] == "verdicts"
+
+
+def test_a_keyed_content_hash_cannot_be_tested_against_guesses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a probe: a card number was found again from its plain SHA-256 in 1 ms by hashing
+    the 10,000 candidates. With `hash_key_env` set, the hash is an HMAC under that key."""
+    import hashlib
+    import hmac
+
+    from guard.incidents.settings import IncidentSettings
+
+    text = "4111 1111 1111 1111"
+    plain = model.from_decision(context(), decision(), text, excerpt=None)
+    assert plain.content_hash == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    monkeypatch.setenv("GUARD_HASH_KEY", "a-deployment-secret")
+    key = IncidentSettings(hash_key_env="GUARD_HASH_KEY").hash_key()
+    keyed = model.from_decision(context(), decision(), text, excerpt=None, hash_key=key)
+    want = hmac.new(b"a-deployment-secret", text.encode(), hashlib.sha256).hexdigest()
+    assert keyed.content_hash == f"hmac-sha256:{want}"
+    assert IncidentSettings().hash_key() is None

@@ -102,3 +102,15 @@ def test_settings_reject_unknown_keys_and_bad_breakers() -> None:
         KillSwitchSettings.model_validate({"breakers": [rule, rule]})
     assert KillSwitchSettings.model_validate({"breakers": [rule]}).breakers[0].scope == (
         "model:{model}")
+
+
+def test_a_model_switch_stops_the_name_in_any_case_and_with_spaces_around() -> None:
+    """From a probe: `model:gpt-4o` let `GPT-4o` and `gpt-4o ` through, which Ollama and other
+    case-blind upstreams read as the model stopped. Names are matched case folded and
+    stripped; a provider prefix or a tag takes a glob (`model:*gpt-4o*`)."""
+    index = SwitchIndex([entry("model:gpt-4o"), entry("model:Llama-3*")], now=0)
+    for name in ("gpt-4o", "GPT-4o", " gpt-4o\n", "LLAMA-3.1", "llama-3"):
+        assert index.match(ctx(name)) is not None, name
+    assert index.match(ctx("gpt-4o-mini")) is None
+    assert index.match(ctx("openai/gpt-4o")) is None
+    assert SwitchIndex([entry("model:*gpt-4o*")], now=0).match(ctx("openai/gpt-4o:latest"))

@@ -224,3 +224,21 @@ def test_a_whole_answer_is_read_in_any_shape_a_server_writes_text_in() -> None:
 
 def test_a_legacy_suffix_that_is_not_a_string_is_named() -> None:
     assert COMPLETIONS.unread({"prompt": "x", "suffix": ["secret"]}) == ["suffix (list)"]
+
+
+def test_duplicate_keys_are_found_whatever_the_strings_hold() -> None:
+    """From two probes: a key given twice (`content` in a request, in an answer) was read as its
+    last value by guard and forwarded raw, where a parser keeping the first reads the other."""
+    import orjson
+
+    from guard.proxy.protocols.base import duplicate_keys
+
+    def found(raw: bytes) -> list[str]:
+        return duplicate_keys(raw, orjson.loads(raw))
+
+    assert found(b'{"messages": [{"role": "user", "content": "key AKIA", "content": "hi"}]}') \
+        == ["content"]
+    assert found(b'{"a": {"b": 1, "b" : 2}, "c": [{"d": 1}, {"d": 2}]}') == ["b"]
+    # key-colon pairs inside strings (JSON in text) take the slow path and find nothing
+    assert found(b'{"arguments": "{\\"to\\": \\"bob\\"}", "note": "he said\\": yes"}') == []
+    assert found(b'{"messages": [{"role": "user", "content": "plain"}]}') == []
