@@ -33,8 +33,8 @@ from guard.proxy.protocols.base import (
     Json,
     Slot,
     duplicate_keys,
-    folded_keys,
     get_path,
+    key_census,
     list_at,
     segments,
     set_path,
@@ -101,8 +101,9 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
-        check_spelling(folded_keys(body, dialect.free_form))
-        check_unique(duplicate_keys(raw, body))
+        folded, keys = key_census(body, dialect.free_form)
+        check_spelling(folded)
+        check_unique(duplicate_keys(raw, keys))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
@@ -353,10 +354,11 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     if not isinstance(body, dict):
         raise UpstreamError("upstream answered 200 with a body that is not a JSON object",
                             status=502, code="upstream_protocol_error")
-    if dialect.chunk is not None and folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
+    folded, keys = key_census(body, ANSWER_FREE_FORM, ANSWER_KEYS)
+    if folded and dialect.chunk is not None:  # chat, legacy: typed events are read wider
         raise UpstreamError("upstream answered with a key spelled in another case than the "
                             "API's", status=502, code="upstream_protocol_error")
-    if duplicate_keys(answer, body):  # a client keeping the first would read the other one
+    if duplicate_keys(answer, keys):  # a client keeping the first would read the other one
         raise UpstreamError("upstream answered with a key given twice in one object",
                             status=502, code="upstream_protocol_error")
     slots = dialect.completion_slots(body)

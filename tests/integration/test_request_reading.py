@@ -36,13 +36,23 @@ def guards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     refusing.start()
     passing.start()
     yield {"mock": mock, "refuse": refusing, "pass": passing}
+    for made in CLIENTS.values():  # closed here: left to the collector, a socket warns mid-test
+        made.close()
+    CLIENTS.clear()
     passing.stop()
     refusing.stop()
     mock.stop()
 
 
+CLIENTS: dict[str, openai.OpenAI] = {}
+
+
 def client(guard: GuardServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    """One SDK client per guard, closed with the guards."""
+    if guard.url not in CLIENTS:
+        CLIENTS[guard.url] = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                           max_retries=0)
+    return CLIENTS[guard.url]
 
 
 def received(mock: MockUpstream) -> list[Any]:

@@ -247,33 +247,43 @@ def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM,
     "messages" with a long s): guard reads `messages`, while an upstream that matches keys
     ignoring case (Go's encoding/json, so Ollama and many gateways) would also read, or read
     instead, the other spelling. With `only`, just those folding to one of these keys."""
+    return key_census(node, free_form, only)[0]
+
+
+def key_census(node: Any, free_form: frozenset[str] = FREE_FORM,
+               only: frozenset[str] | None = None) -> tuple[list[str], int]:
+    """`folded_keys` (outside the subtrees under `free_form` keys), and how many keys the
+    whole value has (for `duplicate_keys`), in one walk."""
     found: list[str] = []
-    stack = [node] if type(node) is dict or type(node) is list else []
+    count = 0
+    stack: list[tuple[Any, bool]] = [(node, True)]
     while stack:
-        item = stack.pop()
+        item, checked = stack.pop()
         if type(item) is dict:
+            count += len(item)
             for key, value in item.items():
-                if not (key.islower() and key.isascii()):  # rare: the API's keys are
-                    folded = key.casefold()                  # lower-case ASCII
+                if checked and not (key.islower() and key.isascii()):  # rare: the API's keys
+                    folded = key.casefold()                             # are lower-case ASCII
                     if folded != key and folded.isascii() and (only is None or folded in only):
                         found.append(f"'{key}' (reads as '{folded}')")
-                if (type(value) is dict or type(value) is list) and key not in free_form:
-                    stack.append(value)
-        else:
-            stack.extend(v for v in item if type(v) is dict or type(v) is list)
-    return found
+                if type(value) is dict or type(value) is list:
+                    stack.append((value, checked and key not in free_form))
+        elif type(item) is list:
+            stack.extend((v, checked) for v in item if type(v) is dict or type(v) is list)
+    return found, count
 
 
 # A key and its colon as JSON writes them (whitespace may come between).
 _KEY_COLON = re.compile(rb'"\s*:')
 
 
-def duplicate_keys(raw: bytes, body: Any) -> list[str]:
-    """Keys given twice in one object of `raw` (parsed: `body`). guard reads the last, as orjson
-    does, while a parser that keeps the first (gjson, simdjson, some gateways) would read the
-    other value, unguarded. Fewer key-colon pairs in the bytes than keys parsed proves there are
-    none, at once (the usual case); else the bytes are parsed again keeping every pair."""
-    if len(_KEY_COLON.findall(raw)) <= _keys_in(body):
+def duplicate_keys(raw: bytes, keys: int) -> list[str]:
+    """Keys given twice in one object of `raw`, which has `keys` keys parsed (`key_census`).
+    guard reads the last, as orjson does, while a parser that keeps the first (gjson, simdjson,
+    some gateways) would read the other value, unguarded. No more key-colon pairs in the bytes
+    than keys parsed proves there are none, at once (the usual case); else the bytes are parsed
+    again keeping every pair."""
+    if len(_KEY_COLON.findall(raw)) <= keys:
         return []
     found: list[str] = []
 
@@ -290,18 +300,6 @@ def duplicate_keys(raw: bytes, body: Any) -> list[str]:
     except RecursionError:
         return ["(nested too deep to check)"]
     return found
-
-
-def _keys_in(node: Any) -> int:
-    count, stack = 0, [node]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            count += len(item)
-            stack.extend(v for v in item.values() if type(v) is dict or type(v) is list)
-        elif type(item) is list:
-            stack.extend(v for v in item if type(v) is dict or type(v) is list)
-    return count
 
 
 def list_at(node: Any, key: str) -> list[Any]:

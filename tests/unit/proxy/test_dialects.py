@@ -231,10 +231,10 @@ def test_duplicate_keys_are_found_whatever_the_strings_hold() -> None:
     last value by guard and forwarded raw, where a parser keeping the first reads the other."""
     import orjson
 
-    from guard.proxy.protocols.base import duplicate_keys
+    from guard.proxy.protocols.base import duplicate_keys, key_census
 
     def found(raw: bytes) -> list[str]:
-        return duplicate_keys(raw, orjson.loads(raw))
+        return duplicate_keys(raw, key_census(orjson.loads(raw))[1])
 
     assert found(b'{"messages": [{"role": "user", "content": "key AKIA", "content": "hi"}]}') \
         == ["content"]
