@@ -266,7 +266,13 @@ def key_census(node: Any, free_form: frozenset[str] = FREE_FORM,
                     folded = key.casefold()                             # are lower-case ASCII
                     if folded != key and folded.isascii() and (only is None or folded in only):
                         found.append(f"'{key}' (reads as '{folded}')")
-                if type(value) is dict or type(value) is list:
+                if key == "variables" and type(value) is dict:
+                    # a prompt's variables: named by the client, but an object given as a
+                    # value is the API's own (an input_text part)
+                    count += len(value)
+                    stack.extend((v, checked) for v in value.values()
+                                 if type(v) is dict or type(v) is list)
+                elif type(value) is dict or type(value) is list:
                     stack.append((value, checked and key not in free_form))
         elif type(item) is list:
             stack.extend((v, checked) for v in item if type(v) is dict or type(v) is list)

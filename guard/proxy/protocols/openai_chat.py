@@ -169,11 +169,14 @@ def _tool_call_slots(message: Json, base: Path, *, whole: bool = False) -> list[
     them out: they come once, with the call's id), and arguments sent as a JSON object, which
     some servers take and chat templates render, string by string, keys too (a stream's are
     strings, or unreadable: `stream_guard`)."""
+    calls = [(k, call) for k, call in enumerate(list_at(message, "tool_calls"))
+             if isinstance(call, dict)]
     found = [((*base, "tool_calls", k, kind), call.get(kind))
-             for k, call in enumerate(list_at(message, "tool_calls")) if isinstance(call, dict)
-             for kind in CALL_KINDS if kind in call]
+             for k, call in calls for kind in CALL_KINDS if kind in call]
     found.append(((*base, "function_call"), message.get("function_call")))
-    slots = []
+    # a call's id too, in a whole message: some chat templates (Mistral's) render it
+    slots = [Slot((*base, "tool_calls", k, "id"), "tool_call", call["id"])
+             for k, call in calls if whole and isinstance(call.get("id"), str)]
     for path, function in found:
         if not isinstance(function, dict):
             continue

@@ -42,12 +42,14 @@ PARTS = {**TEXT_PARTS, "summary_text": "text", "reasoning_text": "text"}
 # not listed here (a computer call's screenshot, a generated image, file search results) holds
 # what guard does not read.
 ITEM_TEXT: dict[str, dict[str, str]] = {
-    "function_call": {"name": "tool_call", "arguments": "tool_call"},
+    "function_call": {"name": "tool_call", "namespace": "tool_call", "arguments": "tool_call"},
     "function_call_output": {"output": "tool"},
     "custom_tool_call": {"name": "tool_call", "input": "tool_call"},
     "custom_tool_call_output": {"output": "tool"},
-    "mcp_call": {"name": "tool_call", "arguments": "tool_call", "output": "tool", "error": "tool"},
-    "mcp_approval_request": {"name": "tool_call", "arguments": "tool_call"},
+    "mcp_call": {"name": "tool_call", "server_label": "tool_call", "arguments": "tool_call",
+                 "output": "tool", "error": "tool"},
+    "mcp_approval_request": {"name": "tool_call", "server_label": "tool_call",
+                             "arguments": "tool_call"},
     "mcp_approval_response": {"reason": "user"},
     "local_shell_call_output": {"output": "tool"},
     "reasoning": {},            # its texts are in `summary` and `content` (parts)
@@ -108,8 +110,8 @@ def _kind(item: Json) -> str:
 
 def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str,
            answer: bool = False) -> Iterator[Text]:
-    """The texts of a list of parts (or of a string standing for one); in an `answer`, a part
-    guard has no reading for, and its citations, read whole."""
+    """The texts of a list of parts (or of a string standing for one), with their citations
+    read whole; in an `answer`, a part guard has no reading for read whole too."""
     if isinstance(content, str):
         yield Text(0, kind if isinstance(kind, str) else "text", path, role, content)
         return
@@ -118,7 +120,7 @@ def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str,
         if key is not None:
             named = kind if isinstance(kind, str) else kind.get(key, key)
             yield Text(j, named, (*path, j, key), role, part[key])
-            if answer and isinstance(part, dict) and part.get("annotations"):
+            if isinstance(part, dict) and part.get("annotations"):  # citations sent back too
                 yield from leaves(part["annotations"], (*path, j, "annotations"), role, j)
         elif answer:
             yield from leaves(part, (*path, j), role, j)

@@ -77,6 +77,7 @@ def test_names_call_ids_and_predicted_output_are_read() -> None:
         "prediction": {"type": "content", "content": [{"type": "text", "text": "predicted"}]}}
     read = {(s.path, s.role, s.text) for s in CHAT.prompt_slots(body)}
     assert {(("messages", 0, "name"), "user", "alice"),
+            (("messages", 1, "tool_calls", 0, "id"), "tool_call", "call_1"),
             (("messages", 1, "tool_calls", 0, "function", "name"), "tool_call", "lookup"),
             (("messages", 2, "tool_call_id"), "tool", "call_1"),
             (("prediction", "content", 0, "text"), "user", "predicted")} <= read
@@ -89,7 +90,7 @@ def test_a_whole_answer_is_read_in_every_text_field() -> None:
                         "function": {"name": "send", "arguments": "{\"to\": 1}"}}],
         "function_call": {"name": "old", "arguments": "{}"}}}]}
     assert sorted(s.text for s in CHAT.completion_slots(body)) == sorted(
-        ["answer", "no", "think", "send", "{\"to\": 1}", "old", "{}"])
+        ["answer", "no", "think", "c", "send", "{\"to\": 1}", "old", "{}"])
 
 
 def test_prompt_embeddings_are_named_unread() -> None:
@@ -242,3 +243,28 @@ def test_duplicate_keys_are_found_whatever_the_strings_hold() -> None:
     # key-colon pairs inside strings (JSON in text) take the slow path and find nothing
     assert found(b'{"arguments": "{\\"to\\": \\"bob\\"}", "note": "he said\\": yes"}') == []
     assert found(b'{"messages": [{"role": "user", "content": "plain"}]}') == []
+
+
+def test_responses_citations_server_labels_and_namespaces_sent_back_are_read() -> None:
+    """From a probe: an assistant message's citations, an MCP call's server label and a
+    function call's namespace, sent back in `input`, went upstream unread."""
+    from guard.proxy.protocols.openai_responses import RESPONSES
+
+    body = {"input": [
+        {"role": "assistant", "content": [{"type": "output_text", "text": "see", "annotations": [
+            {"type": "url_citation", "url": "https://example.org", "title": "cited title"}]}]},
+        {"type": "mcp_call", "id": "m", "name": "lookup", "server_label": "label text",
+         "arguments": "{}"},
+        {"type": "function_call", "call_id": "c", "name": "f", "namespace": "space text",
+         "arguments": "{}"}]}
+    read = {s.text for s in RESPONSES.prompt_slots(body)}
+    assert {"cited title", "https://example.org", "label text", "space text"} <= read
+
+
+def test_an_api_object_given_as_a_prompt_variable_has_its_keys_checked() -> None:
+    """From a probe: `prompt.variables` is named by the client, so its keys were not checked,
+    and `{"type": "input_text", "text": "hello", "Text": "<key>"}` went upstream, where Go's
+    decoder reads `Text` as the text."""
+    body = {"prompt": {"id": "p", "variables": {"Topic": "fine", "city": {
+        "type": "input_text", "text": "hello", "Text": "hidden"}}}}
+    assert folded_keys(body) == ["'Text' (reads as 'text')"]
