@@ -133,6 +133,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests."""
     components = build_components(settings)
     grace = settings.shutdown_grace_s
+    hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     limits = settings.limits
     # `drain` waits out the grace itself: aiohttp's own wait (twice shutdown_timeout, the second
     # after a cancel that does not reach a handler streaming from its upstream) is kept short
@@ -159,13 +160,14 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         # full passes, each of which would otherwise walk it (~40 ms here, a p99 spike).
         gc.collect()
         gc.freeze()
-        await _until_signalled(components, stop or asyncio.Event())
+        await _until_signalled(components, stop or asyncio.Event(), hurry)
         log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
         components.ready = False  # from here on answers say Connection: close
-        await asyncio.sleep(settings.shutdown_drain_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hurry.wait(), settings.shutdown_drain_s)
     finally:
         components.ready = False
-        await drain(data, components, grace)
+        await drain(data, components, grace, hurry)
         await data.cleanup()
         await admin.cleanup()
         _restore_signals()
@@ -176,16 +178,19 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
 ENDING_S = 1.0
 
 
-async def drain(runner: web.AppRunner, components: Components, grace: float) -> None:
-    """Stop accepting, let the requests in flight finish within `grace`, then end the rest: a
-    stream with an error event `server_shutting_down`, a request not yet answered with a 503."""
+async def drain(runner: web.AppRunner, components: Components, grace: float,
+                hurry: asyncio.Event | None = None) -> None:
+    """Stop accepting, let the requests in flight finish within `grace` (or until `hurry` is
+    set: a second SIGTERM or Ctrl-C), then end the rest: a stream with an error event
+    `server_shutting_down`, a request not yet answered with a 503."""
     for site in list(runner.sites):
         await site.stop()
     loop = asyncio.get_running_loop()
     for limit, ending in ((grace, False), (ENDING_S, True)):
         deadline = loop.time() + limit
         # the set empties as many handlers finish: looked at 50 times a second, for at most `limit`
-        while components.inflight and loop.time() < deadline:  # noqa: ASYNC110
+        while components.inflight and loop.time() < deadline and not (  # noqa: ASYNC110
+                hurry is not None and hurry.is_set() and not ending):
             await asyncio.sleep(0.02)
         if not components.inflight or ending:
             return
@@ -205,10 +210,19 @@ async def listening(site: web.BaseSite, address: str) -> None:
         raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
 
 
-async def _until_signalled(components: Components, stop: asyncio.Event) -> None:
+async def _until_signalled(components: Components, stop: asyncio.Event,
+                           hurry: asyncio.Event) -> None:
+    """Until SIGTERM or SIGINT; a second one sets `hurry` (the drain ends what is in flight)."""
     loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        if stop.is_set() and not hurry.is_set():
+            log.warning("shutdown_hurried", detail="second signal: ending what is in flight now")
+            hurry.set()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, signalled)
     reload = components.extras.get("on_sighup")
     if callable(reload):
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))

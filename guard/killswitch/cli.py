@@ -82,8 +82,10 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * units[unit]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h") from None
-    if not 0 < seconds <= MAX_TTL_S:  # (NaN fails too)
-        raise argparse.ArgumentTypeError(f"a TTL must be above 0 and at most a year, not {text!r}")
+    if not 1 <= seconds <= MAX_TTL_S:  # (NaN fails too)
+        raise argparse.ArgumentTypeError(
+            f"a TTL must be at least a second (it would lift before the fleet saw it) and at "
+            f"most a year, not {text!r}")
     return seconds
 
 

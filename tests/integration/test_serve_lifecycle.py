@@ -217,3 +217,33 @@ def test_a_replica_that_cannot_know_the_fleets_switches_is_not_ready(tmp_path: P
     finally:
         guard.stop()
         redis.stop()
+
+
+def test_a_second_signal_ends_what_is_in_flight_at_once(tmp_path: Path) -> None:
+    """From a probe: Ctrl-C twice still waited out the whole grace (30 s by default). The
+    second signal ends the streams in flight at once, cleanly, and guard exits 0."""
+    mock, guard = serving(tmp_path, 30)
+    result: dict[str, httpx.Response] = {}
+
+    def stream() -> None:
+        result["r"] = httpx.post(
+            f"{guard.url}/v1/chat/completions",
+            json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+            headers={"X-Mock-Reply": "w" * 400, "X-Mock-Chunk-Chars": "2",
+                     "X-Mock-Chunk-Delay-Ms": "100"}, timeout=60)  # 20 s of stream
+
+    worker = threading.Thread(target=stream)
+    worker.start()
+    time.sleep(0.5)
+    assert guard.proc is not None
+    guard.proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    started = time.monotonic()
+    guard.proc.send_signal(signal.SIGINT)
+    code = guard.proc.wait(timeout=30)
+    took = time.monotonic() - started
+    worker.join(timeout=30)
+    guard.stop()
+    mock.stop()
+    assert code == 0 and took < 5, took
+    assert "server_shutting_down" in result["r"].text
