@@ -69,7 +69,22 @@ CONFUSABLES: dict[str, str] = {
     # Greek upper case
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+    # Lisu (the Fraser alphabet is drawn from Latin capitals)
+    "\ua4d0": "B", "\ua4d1": "P", "\ua4d3": "D", "\ua4d4": "T", "\ua4d6": "G", "\ua4d7": "K",
+    "\ua4d9": "J", "\ua4da": "C", "\ua4dc": "Z", "\ua4dd": "F", "\ua4df": "M", "\ua4e0": "N",
+    "\ua4e1": "L", "\ua4e2": "S", "\ua4e3": "R", "\ua4e6": "V", "\ua4e7": "H", "\ua4ea": "W",
+    "\ua4eb": "X", "\ua4ec": "Y", "\ua4ee": "A", "\ua4f0": "E", "\ua4f2": "I", "\ua4f3": "O",
+    "\ua4f4": "U",
 }
+# Cherokee letters shaped like Latin ones, capital and small (NFKC keeps both)
+_CHEROKEE = {
+    "\u13a0": "D", "\u13a1": "R", "\u13a2": "T", "\u13a5": "i", "\u13a9": "Y", "\u13aa": "A",
+    "\u13ab": "J", "\u13ac": "E", "\u13b3": "W", "\u13b7": "M", "\u13bb": "H", "\u13c0": "G",
+    "\u13c2": "h", "\u13c3": "Z", "\u13cf": "b", "\u13d2": "R", "\u13d9": "V", "\u13da": "S",
+    "\u13de": "L", "\u13df": "C", "\u13e2": "P", "\u13e6": "K", "\u13f4": "B",
+}
+CONFUSABLES.update(_CHEROKEE)
+CONFUSABLES.update({capital.lower(): latin for capital, latin in _CHEROKEE.items()})
 
 
 

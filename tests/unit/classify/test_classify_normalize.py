@@ -46,6 +46,13 @@ def test_every_format_character_is_removed() -> None:
         assert normalize(f"AKIA{hidden}QWERTY").text == "AKIAQWERTY"
 
 
+def test_lisu_and_cherokee_look_alikes_fold_to_latin() -> None:
+    """From a probe: a keyword spelled in Lisu capitals (the Fraser alphabet, drawn from Latin
+    ones) or Cherokee letters passed; Cyrillic and Greek ones were already folded."""
+    assert normalize("say \ua4d1\ua4f4\ua4e3\ua4d1\ua4e1\ua4f0").text == "say PURPLE"
+    assert normalize("\u13e2\u13ac\u13a1\u13aa \uab87").text == "PERA M"
+
+
 def test_control_characters_are_removed_and_separators_kept() -> None:
     """A control character inside a word (which a tokenizer drops, so the model reads the word
     whole) is removed, in ASCII text too; tab, line breaks, VT, FF and NEL still part words."""
