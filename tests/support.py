@@ -296,6 +296,17 @@ class RouteClient:
                           headers={**self.headers, **headers}, timeout=20)
 
 
+class OpenAIRouteClient(RouteClient):
+    """A route of the OpenAI API, with the openai SDK pointed at guard (`client`)."""
+
+    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
+        import openai
+
+        super().__init__(mock, guard)
+        self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                    max_retries=0)
+
+
 def mock_reply(text: str, **more: str) -> dict[str, str]:
     """Headers making the stand-in model answer `text` in 5-character pieces."""
     return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}

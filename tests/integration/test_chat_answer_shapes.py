@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import openai
 import pytest
 
-from tests.support import GuardServer, MockUpstream, RouteClient, guard_with_scripted_upstream
+from tests.support import OpenAIRouteClient, guard_with_scripted_upstream
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,14 +23,10 @@ MASKED = "[REDACTED:pii:email]"
 TOKEN = "shapes-admin-token-0123456789"
 
 
-class Servers(RouteClient):
+class Servers(OpenAIRouteClient):
     route = "/v1/chat/completions"
     defaults = {"model": "hostile", "messages": [{"role": "user", "content": "hi"}]}
 
-    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
-        super().__init__(mock, guard)
-        self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
-                                    max_retries=0)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,7 @@ import openai
 import pytest
 
 from tests.support import (
-    GuardServer,
-    MockUpstream,
-    RouteClient,
+    OpenAIRouteClient,
     guard_with_scripted_upstream,
     mock_reply,
     secret_header,
@@ -32,14 +30,10 @@ EMAIL = "responses.leak.4471@example.org"           # default.yaml masks it in a
 TOKEN = "responses-admin-token-0123456789"
 
 
-class Servers(RouteClient):
+class Servers(OpenAIRouteClient):
     route = "/v1/responses"
     defaults = {"model": "m"}
 
-    def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
-        super().__init__(mock, guard)
-        self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
-                                    max_retries=0)
 
 
 @pytest.fixture(scope="module")

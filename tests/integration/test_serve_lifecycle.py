@@ -29,20 +29,28 @@ def serving(tmp_path: Path, grace_s: float) -> tuple[MockUpstream, GuardServer]:
     return mock, guard
 
 
-def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> None:
-    """On SIGTERM guard stops accepting, finishes the stream in flight, and exits 0."""
-    mock, guard = serving(tmp_path, 10)
+def streaming(guard: GuardServer, chars: int, *, delay_ms: int
+              ) -> tuple[threading.Thread, dict[str, httpx.Response]]:
+    """A stream of `chars` characters, two every `delay_ms`, read in a thread (started) whose
+    answer lands in the dict under "r"."""
     result: dict[str, httpx.Response] = {}
 
     def stream() -> None:
         result["r"] = httpx.post(
             f"{guard.url}/v1/chat/completions",
             json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
-            headers={"X-Mock-Reply": "w" * 60, "X-Mock-Chunk-Chars": "2",
-                     "X-Mock-Chunk-Delay-Ms": "50"}, timeout=30)
+            headers={"X-Mock-Reply": "w" * chars, "X-Mock-Chunk-Chars": "2",
+                     "X-Mock-Chunk-Delay-Ms": str(delay_ms)}, timeout=60)
 
     worker = threading.Thread(target=stream)
     worker.start()
+    return worker, result
+
+
+def test_sigterm_lets_an_inflight_stream_finish_then_exits_0(tmp_path: Path) -> None:
+    """On SIGTERM guard stops accepting, finishes the stream in flight, and exits 0."""
+    mock, guard = serving(tmp_path, 10)
+    worker, result = streaming(guard, 60, delay_ms=50)
     time.sleep(0.4)
     assert guard.proc is not None
     guard.proc.send_signal(signal.SIGTERM)
@@ -223,17 +231,7 @@ def test_a_second_signal_ends_what_is_in_flight_at_once(tmp_path: Path) -> None:
     """From a probe: Ctrl-C twice still waited out the whole grace (30 s by default). The
     second signal ends the streams in flight at once, cleanly, and guard exits 0."""
     mock, guard = serving(tmp_path, 30)
-    result: dict[str, httpx.Response] = {}
-
-    def stream() -> None:
-        result["r"] = httpx.post(
-            f"{guard.url}/v1/chat/completions",
-            json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
-            headers={"X-Mock-Reply": "w" * 400, "X-Mock-Chunk-Chars": "2",
-                     "X-Mock-Chunk-Delay-Ms": "100"}, timeout=60)  # 20 s of stream
-
-    worker = threading.Thread(target=stream)
-    worker.start()
+    worker, result = streaming(guard, 400, delay_ms=100)  # 20 s of stream
     time.sleep(0.5)
     assert guard.proc is not None
     guard.proc.send_signal(signal.SIGINT)

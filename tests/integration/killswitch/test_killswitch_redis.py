@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
-from guard.types import GuardContext
+from guard.types import GuardContext, Switch
 from tests.support import EventLog, RedisServer
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
@@ -102,6 +102,17 @@ async def test_redis_outage_keeps_the_last_state_then_resyncs(
     await eventually(lambda: a.service.check(CTX) is None, within=1.0)
 
 
+async def engaged_then_redis_restarted(a: Replica, b: Replica, redis_server: RedisServer
+                                       ) -> Switch:
+    """A switch engaged on A and seen by B, then Redis down (both stale) and back, empty."""
+    switch = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    redis_server.stop()
+    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
+    redis_server.start()
+    return switch
+
+
 async def test_switches_survive_redis_coming_back_under_another_replicas_epoch(
     replicas: tuple[Replica, Replica], redis_server: RedisServer,
 ) -> None:
@@ -111,11 +122,7 @@ async def test_switches_survive_redis_coming_back_under_another_replicas_epoch(
     import redis.asyncio as aioredis
 
     a, b = replicas
-    switch = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
-    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
-    redis_server.stop()
-    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
-    redis_server.start()
+    switch = await engaged_then_redis_restarted(a, b, redis_server)
     client = aioredis.Redis.from_url(redis_server.url)
     await client.set("guard:killswitch:epoch", "set-by-an-empty-replica")  # before a or b look
     await eventually(lambda: a.stale() == 0 and b.stale() == 0, within=5.0)
@@ -161,11 +168,7 @@ async def test_an_engage_right_after_redis_came_back_empty_keeps_every_switch(
     """From a probe: an engage retried until Redis was back (the runbook's advice) wrote the old
     epoch back, so no replica noticed the loss and the earlier switch was lifted everywhere."""
     a, b = replicas
-    first = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
-    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
-    redis_server.stop()
-    await eventually(lambda: a.stale() == 1 and b.stale() == 1, within=3.0)
-    redis_server.start()
+    first = await engaged_then_redis_restarted(a, b, redis_server)
     second = await b.service.engage("tenant:acme", "block", "INC-2", actor="bob")  # at once
     both = {first.id, second.id}
     await eventually(lambda: {e.switch.id for e in a.service.entries()} == both, 2.0)
