@@ -106,11 +106,14 @@ def _result(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
 
 
 def _document(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
-    """A document given as plain text, its title and context."""
+    """A document given as plain text (every string of its source: text beside `data`, which
+    a lenient upstream may read, too), its title and context."""
     source = block.get("source")
     if isinstance(source, dict) and source.get("type") == "text" \
             and isinstance(source.get("data"), str):
         yield Text(0, "text", (*path, "source", "data"), role, source["data"])
+        yield from (text for text in leaves(source, (*path, "source"), role)
+                    if text.path[-1] != "data")
     for key in ("title", "context"):
         if isinstance(block.get(key), str):
             yield Text(0, "text", (*path, key), role, block[key])

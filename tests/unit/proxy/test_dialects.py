@@ -268,3 +268,15 @@ def test_an_api_object_given_as_a_prompt_variable_has_its_keys_checked() -> None
     body = {"prompt": {"id": "p", "variables": {"Topic": "fine", "city": {
         "type": "input_text", "text": "hello", "Text": "hidden"}}}}
     assert folded_keys(body) == ["'Text' (reads as 'text')"]
+
+
+def test_every_string_of_a_plain_text_documents_source_is_read() -> None:
+    """From a probe: a text document's `source` with an extra `content` list went upstream
+    with only `data` read."""
+    from guard.proxy.protocols.anthropic_messages import MESSAGES
+
+    body = {"messages": [{"role": "user", "content": [{"type": "document", "source": {
+        "type": "text", "media_type": "text/plain", "data": "the page",
+        "content": [{"type": "text", "text": "beside it"}]}}]}]}
+    read = [s.text for s in MESSAGES.prompt_slots(body)]
+    assert "the page" in read and "beside it" in read and read.count("the page") == 1
