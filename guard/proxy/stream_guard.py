@@ -43,16 +43,20 @@ from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
     FREE_FORM,
+    NOT_TEXT,
     Delta,
     Dialect,
     Path,
     folded_keys,
     index_of,
     list_at,
+    set_path,
+    strings,
 )
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
+from guard.redaction import apply_redactions
 from guard.types import (
     Action,
     Decision,
@@ -69,6 +73,7 @@ from guard.types import (
 BUFFERED = "buffered"
 OPTIMISTIC = "optimistic"
 CUT_ACTIONS = {BUFFERED: {Action.BLOCK}, OPTIMISTIC: {Action.BLOCK, Action.REDACT}}
+ASIDE = 1 << 20  # segment numbers of texts read aside from the channels (citations)
 CutAt = Callable[[Channel, list[Span]], int]   # where a release stops, given the spans to mask
 
 
@@ -113,6 +118,7 @@ class StreamGuard:
         # how many choices the request asked for: a stream's must stay under it (None: any)
         self.choices_asked: int | None = None
         self._reasoning: dict[int, frozenset[str]] = {}  # each choice's reasoning keys
+        self._calls: dict[int, set[int]] = {}  # each choice's tool calls opened
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -130,28 +136,27 @@ class StreamGuard:
                 raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
                                     status=502, code="upstream_protocol_error")
             return event.raw
-        if _drop_detail_texts(body):
-            event = SSEEvent(encode_event(body), orjson.dumps(body).decode())
+        return await self._feed_chunk(event, body)
+
+    async def _feed_chunk(self, event: SSEEvent, body: Json) -> bytes:
+        """`feed` for a chunk of JSON: checked, its citations read, its text held or passed."""
+        changed = _drop_detail_texts(body)
         self._frame = {k: v for k, v in body.items() if k != "choices"}
         choices = body.get("choices")
-        if _unreadable_answer(choices):  # text in a shape guard cannot read: fail closed
-            raise UpstreamError("upstream sent answer text in a shape guard cannot read",
-                                status=502, code="upstream_protocol_error")
-        if folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
-            raise UpstreamError("upstream sent a key spelled in another case than the API's",
-                                status=502, code="upstream_protocol_error")
-        if self._reasoning_keys_change(choices):
-            raise UpstreamError("upstream changed the key its reasoning comes under",
-                                status=502, code="upstream_protocol_error")
-        if self.choices_asked is not None and isinstance(choices, list) and any(
-                index >= self.choices_asked for index in _indices(choices)):
-            # read apart, but a client printing each chunk's first choice joins them
-            raise UpstreamError("upstream sent more choices than the request asked for",
-                                status=502, code="upstream_protocol_error")
+        why = self._unreadable(body, choices)
+        if why:  # a client would read text where guard does not: fail closed
+            raise UpstreamError(f"upstream sent {why}", status=502,
+                                code="upstream_protocol_error")
+        if _annotated(choices):
+            cut, masked = await self._read_annotations(choices)
+            if self.cut:
+                return cut
+            changed = changed or masked
         finishing = _finishing(choices)
         deltas = self.dialect.stream_deltas(body)
         if not deltas and self.mode == BUFFERED and _drop_logprobs(choices):
-            # they name tokens of text held (or cut) before them
+            changed = True  # they name tokens of text held (or cut) before them
+        if changed:
             event = SSEEvent(encode_event(body), orjson.dumps(body).decode())
         if deltas:
             # a chunk opening a tool call follows what its choice said before (held text, the
@@ -166,6 +171,62 @@ class StreamGuard:
             return event.raw
         # a finish chunk ends its choices; a chunk without choices (usage, error) ends them all
         return await self._end_choices(finishing if choices else None, event.raw)
+
+    async def _read_annotations(self, choices: Any) -> tuple[bytes, bool]:
+        """A delta's citations (`annotations`: the titles and addresses of what a search found),
+        which clients show as links: read as they come, whole, before the chunk goes out. The
+        bytes ending a cut stream, or whether a mask was written into them."""
+        slots = [(path, text) for i, choice in enumerate(choices)
+                 if isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
+                 for path, text in strings(choice["delta"].get("annotations"),
+                                           (i, "annotations"), NOT_TEXT)]
+        first = ASIDE  # segment numbers no channel has
+        segments = [Segment(text, "assistant", first + n, Stage.COMPLETION)
+                    for n, (_, text) in enumerate(slots)]
+        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+        self._record(decision, segments)
+        if decision.action in CUT_ACTIONS[self.mode]:
+            return self._cut_stream(decision, [], []), False
+        changed = False
+        for n, (path, text) in sorted(enumerate(slots), key=lambda item: -len(item[1][0])):
+            spans = decision.redactions.get(first + n, ()) \
+                if decision.action is Action.REDACT else ()
+            if spans:
+                delta = choices[cast(int, path[0])]["delta"]
+                set_path(delta, path[1:], apply_redactions(text, list(spans), decision.mask))
+                changed = True
+        return b"", changed
+
+    def _unreadable(self, body: Json, choices: Any) -> str:
+        """What in a chunk a client would read otherwise than guard, if anything."""
+        if _unreadable_answer(choices):
+            return "answer text in a shape guard cannot read"
+        if folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
+            return "a key spelled in another case than the API's"
+        if self._calls_out_of_order(choices):
+            return "a tool call opened out of order"
+        if self._reasoning_keys_change(choices):
+            return "reasoning that changed the key it comes under"
+        if self.choices_asked is not None and isinstance(choices, list) and any(
+                index >= self.choices_asked for index in _indices(choices)):
+            # read apart, but a client printing each chunk's first choice joins them
+            return "more choices than the request asked for"
+        return ""
+
+    def _calls_out_of_order(self, choices: Any) -> bool:
+        """Whether a chunk opens a tool call whose index is not the next of its choice's: the
+        SDKs put calls in a list by index, so call 2 opened first is the list's first, and call
+        0's arguments after it are joined to its (guard reads the two apart)."""
+        for i, choice in enumerate(choices if isinstance(choices, list) else ()):
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            opened = self._calls.setdefault(index_of(choice, i), set())
+            for k, call in enumerate(list_at(delta, "tool_calls")):
+                index = index_of(call, k)
+                if index not in opened:
+                    if index != len(opened):
+                        return True
+                    opened.add(index)
+        return False
 
     def _reasoning_keys_change(self, choices: Any) -> bool:
         """Whether a choice's reasoning comes under other keys than in its first chunk with
@@ -199,7 +260,7 @@ class StreamGuard:
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
-            cut = max(words, ch.hold_word(ch.overdue(now, 2 * self.max_s), self.held))
+            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self.max_s)), self.held)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 
@@ -453,9 +514,17 @@ def _unreadable_answer(choices: Any) -> bool:
     deltas = [delta for choice in items if isinstance(delta := choice.get("delta"), dict)]
     return any(value is not None and answer_text(value) is None
                for delta in deltas for value in (delta.get(key) for key in ANSWER_TEXT)) \
-        or any(isinstance(value, dict | list)
-               for delta in deltas for _, function in _functions(delta)
-               for value in (function.get(key) for key in CALL_KINDS.values()))
+        or any(isinstance(function.get(CALL_KINDS[kind]), dict | list)
+               or set(function) - {"name", CALL_KINDS[kind]}  # a key no reader reads
+               for delta in deltas for kind, function in _functions(delta)) \
+        or any(not isinstance(details, list) or not all(isinstance(d, dict) for d in details)
+               for delta in deltas if (details := delta.get("reasoning_details")) is not None)
+
+
+def _annotated(choices: Any) -> bool:
+    return isinstance(choices, list) and any(
+        isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
+        and choice["delta"].get("annotations") for choice in choices)
 
 
 def _drop_logprobs(choices: Any) -> bool:
@@ -471,12 +540,14 @@ def _drop_logprobs(choices: Any) -> bool:
 def _drop_detail_texts(body: Json) -> bool:
     """Takes the texts out of a chunk's `reasoning_details` (OpenRouter's reasoning as objects,
     sent beside the same text in `reasoning`, which is read): read nowhere, they would reach the
-    client unread. Encrypted ones (no text) stay. Whether any went."""
+    client unread. Only encrypted ones stay (`type: reasoning.encrypted`, which carry the
+    provider's opaque data). Whether any went."""
     dropped = False
     for choice in list_at(body, "choices"):
         delta = choice.get("delta") if isinstance(choice, dict) else None
         details = list_at(delta, "reasoning_details")
-        kept = [d for d in details if not (isinstance(d, dict) and any(k in d for k in DETAIL_TEXT))]
+        kept = [d for d in details if isinstance(d, dict) and d.get("type") == ENCRYPTED
+                and not any(k in d for k in DETAIL_TEXT)]
         if len(kept) < len(details):
             delta["reasoning_details"] = kept  # type: ignore[index]
             dropped = True
@@ -541,6 +612,7 @@ ANSWER_KEYS = frozenset({
     "logprobs", "finish_reason"})
 ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}  # the model's own objects: any spelling
 REASONING = ("reasoning_content", "reasoning", "thinking")
+ENCRYPTED = "reasoning.encrypted"  # a reasoning detail holding only the provider's opaque data
 _BARE_CHOICE = {"index", "delta", "text", "logprobs", "finish_reason"}
 
 

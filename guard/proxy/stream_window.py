@@ -163,19 +163,13 @@ class Channel:
         return cut
 
     def hold_word(self, at: int, longest: int | None) -> int:
-        """`at`, or the start of the word in progress when `at` falls inside it: the characters
-        at the end of the text that a key, an address or a link is written in (ASCII but spaces,
-        and what normalisation drops), while fewer than `longest`, the longest finding. A value
-        a model writes slower than `max_holdback_ms` (or any word) is then released whole or not
-        at all, where releasing what had waited would send most of it before it could be read;
-        text in other scripts is released as it waits."""
+        """`at`, or where the value the pending text may end in begins, when `at` falls inside
+        it (`value_start`), while that is shorter than `longest`, the longest finding. A value a
+        model writes slower than `max_holdback_ms` is then released whole or not at all, where
+        releasing what had waited would send most of it before it could be read; text in
+        scripts written without spaces is released as it waits."""
         pending = self.text[self.released - self.base:]
-        i = len(pending)
-        while i and not pending[i - 1].isspace() and (
-                pending[i - 1].isascii() or ord(pending[i - 1]) in INVISIBLE
-                or unicodedata.combining(pending[i - 1])):
-            i -= 1
-        start = self.released + i
+        start = self.released + value_start(pending)
         if at <= start or (longest is not None and self.end - start >= longest):
             return at
         self.word_wait = self.end
@@ -248,3 +242,47 @@ def straddle(cut: int, spans: list[Span]) -> int:
             if span.start < cut < span.end:
                 cut, moved = span.end, True
     return cut
+
+
+def value_start(text: str) -> int:
+    """Where a value `text` may end in begins: the word in progress (the characters at the end
+    that are not spaces nor of a script written without spaces: a key, an address or a link, in
+    any letters, look-alikes and full-width digits included), and before it the groups holding
+    a digit that single spaces join to it (a card, a phone number or an IBAN written in groups;
+    a last group followed by its space counts too). `len(text)` when it ends in neither."""
+    end = len(text)
+    if text.endswith(" "):
+        end -= 1
+    start = _run_start(text, end)
+    if start == end or (end < len(text) and not _has_digit(text[start:end])):
+        return len(text)  # a word ended by a space, or no word at all
+    group_end = end
+    while start >= 2 and text[start - 1] == " " and not text[start - 2].isspace():
+        before = _run_start(text, start - 1)
+        if not (_has_digit(text[start:group_end]) and _has_digit(text[before:start - 1])):
+            break
+        group_end, start = start - 1, before
+    return start
+
+
+def _run_start(text: str, end: int) -> int:
+    i = end
+    while i and not text[i - 1].isspace() and not _unspaced(text[i - 1]):
+        i -= 1
+    return i
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, Chinese, Japanese):
+# a word in progress there is not held, or a whole line would wait.
+_UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x2FDF),
+             (0x3000, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+             (0xFF61, 0xFF9F), (0x20000, 0x3FFFF))
+
+
+def _unspaced(char: str) -> bool:
+    code = ord(char)
+    return code >= 0x0E00 and any(lo <= code <= hi for lo, hi in _UNSPACED)

@@ -148,7 +148,8 @@ async def drive(raws: list[bytes], mode: str) -> bytes:
     except UpstreamError as exc:  # JSON only a lenient client reads, or text in an odd shape
         assert exc.code == "upstream_protocol_error"
         assert parse_event(raw).unreadable or any(
-            why in str(exc) for why in ("shape", "another case", "its reasoning comes under"))
+            why in str(exc) for why in ("shape", "another case", "changed the key it comes under",
+                                        "out of order"))
         return out
     return out + await guard.finish()
 

@@ -194,11 +194,16 @@ class Dialect:
 
 
 def n_asked(body: Json) -> int | None:
-    """A request's `n` (1 when absent); None when it is not a small positive integer."""
+    """A request's `n` (1 when absent) as a lenient upstream reads it (`1.0`, `"1"`, `true`);
+    None when it is not a small positive integer in any of those spellings."""
     n = body.get("n")
     if n is None:
         return 1
-    return n if type(n) is int and 0 < n <= MAX_INDEX else None
+    if isinstance(n, str) and n.strip().isdigit():
+        n = int(n.strip())
+    if isinstance(n, float) and n.is_integer():
+        n = int(n)
+    return int(n) if isinstance(n, int) and 0 < n <= MAX_INDEX else None
 
 
 def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:

@@ -118,7 +118,7 @@ def completion_slots(body: Json) -> list[Slot]:
         if not isinstance(message, dict):
             continue
         base = ("choices", i, "message")
-        for key in ANSWER_TEXT:
+        for key in (*ANSWER_TEXT, "annotations"):  # citations: titles and addresses shown
             slots.extend(answer_value_slots(message.get(key), (*base, key)))
         audio = message.get("audio")
         if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
@@ -196,11 +196,10 @@ CALL_KINDS = {"function": "arguments", "custom": "input"}
 
 
 def _detail_slots(message: Json, base: Path, role: str) -> list[Slot]:
-    """The texts of `reasoning_details` (reasoning and its summaries; encrypted ones are opaque)."""
-    return [Slot((*base, "reasoning_details", k, key), role, detail[key])
-            for k, detail in enumerate(list_at(message, "reasoning_details"))
-            if isinstance(detail, dict)
-            for key in DETAIL_TEXT if isinstance(detail.get(key), str)]
+    """The texts of `reasoning_details` (reasoning and its summaries), in any shape: every
+    string in it but names, ids and signatures."""
+    return [Slot(at, role, text) for at, text in strings(
+        message.get("reasoning_details"), (*base, "reasoning_details"), NOT_TEXT)]
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:

@@ -593,6 +593,14 @@ async def test_a_value_written_slower_than_max_holdback_is_released_whole() -> N
     sent, guard = await drip([secret[i:i + 2] for i in range(0, len(secret), 2)],
                              only(SECRETS, max_holdback_ms=10))
     assert guard.cut and sent == "Key "
+    # from a second probe: a value with a character not ASCII in it (a full-width digit, a
+    # look-alike letter), or written in groups (a card, a phone number), went out but its end
+    card = PatternClassifier("pii", "pii", "pii:card", re.compile(r"\d{4}(?: \d{4}){3}"), 19)
+    for number in ("4111 1111 1111 1111", "4111 1111 1111 111\uff14"):
+        text = f"Card {number} ok"
+        sent, _ = await drip([text[i:i + 2] for i in range(0, len(text), 2)],
+                             only(card, max_holdback_ms=10))
+        assert sent == "Card [REDACTED:pii:card] ok", sent
     guard = StreamGuard(CHAT, only(SHORT_PII, max_holdback_ms=10), CTX, ListRecorder())
     await guard.feed(chat_stream([])[0])
     await guard.feed(chat_event([content(0, "\u4f60\u597d\u4e16\u754c")]))
@@ -680,7 +688,9 @@ async def test_more_choices_than_asked_for_end_the_stream() -> None:
     for event in chat_stream(["a", "b"], n=2):
         await guard.feed(event)
     assert not guard.cut and CHAT.choices_asked({"n": 2}) == 2
-    assert CHAT.choices_asked({}) == 1 and CHAT.choices_asked({"n": "2"}) is None
+    # as a lenient upstream reads `n` (from a second probe: 1.0, "1", true turned the check off)
+    assert [CHAT.choices_asked({"n": n}) for n in (1.0, "1", True, " 2 ")] == [1, 1, 1, 2]
+    assert CHAT.choices_asked({}) == 1 and CHAT.choices_asked({"n": "two"}) is None
     assert COMPLETIONS.choices_asked({"prompt": ["a", "b", "c"], "n": 2}) == 6
     assert COMPLETIONS.choices_asked({"prompt": [1, 2, 3]}) == 1
 
@@ -718,7 +728,7 @@ async def test_reasoning_that_changes_its_key_ends_the_stream() -> None:
     events = [chat_stream([])[0],
               chat_event([{"index": 0, "delta": {"reasoning_content": halves[0]}}]),
               chat_event([{"index": 0, "delta": {"reasoning": halves[1]}}]), *chat_stream([])[1:]]
-    with pytest.raises(UpstreamError, match="key its reasoning comes under"):
+    with pytest.raises(UpstreamError, match="changed the key it comes under"):
         await run(events, only(SECRETS))
     both = [chat_stream([])[0], *(chat_event([{"index": 0, "delta": {
         "reasoning_content": p, "reasoning": p}}]) for p in ("thinking ", "aloud")),
@@ -736,3 +746,86 @@ async def test_a_key_spelled_in_another_case_ends_the_stream() -> None:
         {"index": 0, "id": "c", "function": {"name": "f", "arguments": '{"Key": 1}'}}]}}])
     got, guard = await run([chat_stream([])[0], args, *chat_stream([])[1:]], only(SECRETS))
     assert not guard.cut and got.args[0] == '{"Key": 1}'
+
+
+def call_chunk(index: int, kind: str = "function", **fields: Any) -> SSEEvent:
+    return chat_event([{"index": 0, "delta": {"tool_calls": [{"index": index, kind: fields}]},
+                        "logprobs": None, "finish_reason": None}])
+
+
+async def test_a_tool_call_opened_out_of_order_ends_the_stream() -> None:
+    """From a second probe: call 2 opened first, then call 0: the SDKs put calls in a list by
+    index, so the two halves of a key guard read apart were joined in one call."""
+    for kind, key in CALLS.items():
+        events = [chat_stream([])[0], call_chunk(2, kind, name="f", **{key: SECRET[:9]}),
+                  call_chunk(0, kind, name="f", **{key: SECRET[9:]}), *chat_stream([])[1:]]
+        with pytest.raises(UpstreamError, match="tool call opened out of order"):
+            await run(events, only(SECRETS))
+    in_order = [chat_stream([])[0], call_chunk(0, name="f", arguments="{}"),
+                call_chunk(1, name="g", arguments="{}"), call_chunk(0, arguments=""),
+                *chat_stream([])[1:]]
+    got, guard = await run(in_order, only(SECRETS))
+    assert not guard.cut and got.finish == {0: "stop"}
+
+
+async def test_a_key_no_reader_reads_inside_a_call_ends_the_stream() -> None:
+    """From a second probe: `custom.arguments` and `function.input` went out unread."""
+    for event in (call_chunk(0, "custom", name="f", arguments=SECRET),
+                  call_chunk(0, "function", name="f", input=SECRET)):
+        with pytest.raises(UpstreamError, match="shape guard cannot read"):
+            await run([chat_stream([])[0], event], only(SECRETS))
+
+
+@pytest.mark.parametrize("details", [
+    {"type": "reasoning.text", "text": SECRET},                   # an object, not a list
+    [SECRET],                                                     # a detail as a string
+    [[{"type": "reasoning.text", "text": SECRET}]],               # nested
+])
+async def test_reasoning_details_in_another_shape_never_reach_the_client(details: Any) -> None:
+    """From a second probe: each passed unread. An object ends the stream; in a list, what is
+    not an encrypted detail is taken out."""
+    events = [chat_stream([])[0], chat_event([{"index": 0, "delta": {
+        "reasoning_details": details}, "logprobs": None, "finish_reason": None}]),
+        *chat_stream(["Done."])[1:]]
+    if isinstance(details, dict):
+        with pytest.raises(UpstreamError, match="shape guard cannot read"):
+            await run(events, only(SHORT_PII))
+    else:
+        got, _ = await run(events, only(SHORT_PII))
+        assert SECRET not in got.raw.decode() and got.text[0] == "Done."
+
+
+async def test_a_reasoning_detail_with_text_under_another_key_is_taken_out() -> None:
+    """From a second probe: a detail carrying text under `content` kept it; only encrypted
+    details stay now."""
+    encrypted = {"type": "reasoning.encrypted", "data": "opaque"}
+    events = [chat_stream([])[0], chat_event([{"index": 0, "delta": {"reasoning_details": [
+        {"type": "reasoning.text", "content": SECRET}, encrypted]}, "logprobs": None,
+        "finish_reason": None}]), *chat_stream(["Done."])[1:]]
+    got, _ = await run(events, only(SHORT_PII))
+    assert SECRET not in got.raw.decode()
+    assert [d for e in got.events for ch in e["choices"]
+            for d in ch["delta"].get("reasoning_details") or ()] == [encrypted]
+
+
+async def test_citations_are_read_before_their_chunk_goes_out() -> None:
+    """From a second probe: a key in a `url_citation`'s address or title reached the client
+    (chat UIs render them as links) in streams and whole answers. A streamed citation is read
+    whole as it comes: a key cuts, an address is masked in place."""
+    def cited(url: str, title: str) -> SSEEvent:
+        return chat_event([{"index": 0, "delta": {"annotations": [{"type": "url_citation",
+            "url_citation": {"url": url, "title": title, "start_index": 0, "end_index": 4}}]},
+            "logprobs": None, "finish_reason": None}])
+
+    events = [chat_stream([])[0], chat_event([content(0, "See this.")]),
+              cited(f"https://example.org/?k={SECRET}", "docs"), *chat_stream([])[1:]]
+    got, guard = await run(events, only(SECRETS))
+    assert guard.cut and SECRET not in got.raw.decode()
+    events[2] = cited("https://example.org/", f"Write to {EMAIL}")
+    got, guard = await run(events, only(SHORT_PII))
+    titles = [a["url_citation"]["title"] for e in got.events for ch in e["choices"]
+              for a in (ch.get("delta") or {}).get("annotations") or ()]
+    assert not guard.cut and titles == [f"Write to {MASK}"] and got.text[0] == "See this."
+    whole = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "See.",
+             "annotations": [{"type": "url_citation", "url_citation": {"title": "cited"}}]}}]}
+    assert "cited" in {s.text for s in CHAT.completion_slots(whole)}
