@@ -276,6 +276,7 @@ CHAT = Dialect(
     error_event=error_event,
     chunk=chunk,
     choices_asked=n_asked,
-    # a client joins a message's text parts; read across choices too, which costs only reading
+    # a client joins a message's text parts (those of all choices are read joined, which costs
+    # only reading); a message's content, refusal and reasoning are read apart, as clients show them
     joins_answer=8,
 )
