@@ -21,6 +21,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -77,6 +78,26 @@ class SwitchStore(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """What a state file holds: the switches, and (from a Redis store) the epoch and the count
+    of changes it had read them at, which tell on start whether Redis lost data meanwhile."""
+
+    entries: dict[str, Entry]
+    exists: bool
+    epoch: str | None = None
+    generation: int = 0
+
+
+def _count(value: object) -> int:
+    """A change count as Redis or a file holds it; 0 for anything but a whole number."""
+    try:
+        return int(str(value)) if value is not None else 0
+    except ValueError:
+        log.warning("killswitch_generation_unreadable", value=str(value)[:40])
+        return 0
+
+
 class StateFile:
     """The switches as one JSON file, replaced atomically so a crash never leaves half a file."""
 
@@ -84,21 +105,40 @@ class StateFile:
         self.path = path
 
     def load(self) -> dict[str, Entry]:
+        return self.load_state().entries
+
+    def load_state(self) -> SavedState:
+        """The switches saved, and the Redis state they were read from (epoch, generation)."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return {}
+            return SavedState({}, exists=False)
         except (OSError, ValueError) as exc:
             # Starting without the switches it holds would silently lift them: refuse instead.
             raise GuardError(f"{self.path}: kill switch state unreadable: {exc}") from exc
-        entries = (Entry.from_dict(item) for item in raw.get("switches", []))
-        return {e.switch.id: e for e in entries}
+        if not isinstance(raw, dict) or not isinstance(raw.get("switches"), list):
+            raise GuardError(f"{self.path}: kill switch state unreadable: not an object with a "
+                             "list of switches")
+        try:
+            entries = [Entry.from_dict(item) for item in raw["switches"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GuardError(f"{self.path}: kill switch state unreadable: a switch is "
+                             f"malformed ({type(exc).__name__})") from exc
+        redis = raw.get("redis")
+        redis = redis if isinstance(redis, dict) else {}
+        epoch = redis.get("epoch")
+        return SavedState({e.switch.id: e for e in entries}, exists=True,
+                          epoch=epoch if isinstance(epoch, str) else None,
+                          generation=_count(redis.get("generation")))
 
-    def save(self, entries: Mapping[str, Entry]) -> None:
+    def save(self, entries: Mapping[str, Entry], epoch: str | None = None,
+             generation: int = 0) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps(
-            {"version": 1, "switches": [e.as_dict() for e in entries.values()]}, indent=1
-        )
+        state: dict[str, object] = {"version": 1,
+                                    "switches": [e.as_dict() for e in entries.values()]}
+        if epoch is not None:
+            state["redis"] = {"epoch": epoch, "generation": generation}
+        body = json.dumps(state, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".killswitch.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -264,14 +304,18 @@ class RedisStore:
         return dict(self._entries)
 
     async def start(self, on_change: OnChange) -> None:
+        """Start from the state saved (and the Redis state it was read at), then read Redis:
+        Redis found empty, or behind what was saved, gets the saved switches back."""
         self._on_change = on_change
+        saved = await asyncio.to_thread(self._file.load_state)
+        self._known = saved.exists
+        self._known_epoch, self._known_generation = saved.epoch, saved.generation
+        self._set_entries(saved.entries, persist=False)
         try:
             await self.refresh()
         except _CONNECTION_ERRORS as exc:
-            self._known = self._file.path.exists()
             log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
                         using=str(self._file.path), state_saved=self._known)
-            self._set_entries(await asyncio.to_thread(self._file.load), persist=False)
         self._tasks = [
             asyncio.create_task(self._listen(), name="killswitch-listen"),
             asyncio.create_task(self._resync_loop(), name="killswitch-resync"),
@@ -365,7 +409,7 @@ class RedisStore:
                 pipe.get(self._generation)
                 pipe.hgetall(self._hash)
                 epoch, generation, raw = await pipe.execute()
-            if epoch is None or self._lost(epoch, generation):
+            if epoch is None or self._lost(epoch, generation) or self._vanished(generation, raw):
                 # Redis lost its data: put back what this replica knew. It may have come back
                 # under an epoch another replica set with nothing to put back (one started during
                 # the outage): the switches this one held are added all the same. A switch
@@ -373,7 +417,7 @@ class RedisStore:
                 # err on, and it can be released again.
                 epoch, generation, raw = await self._reseed(raw)
             self._known_epoch = epoch
-            self._known_generation = int(generation or 0)
+            self._known_generation = _count(generation)
             entries = {}
             for switch_id, text in raw.items():
                 try:
@@ -413,7 +457,15 @@ class RedisStore:
         RDB restore): fewer changes counted than this replica saw."""
         if self._known_epoch is None:
             return False
-        return epoch != self._known_epoch or int(generation or 0) < self._known_generation
+        return epoch != self._known_epoch or _count(generation) < self._known_generation
+
+    def _vanished(self, generation: str | None, raw: Mapping[str, str]) -> bool:
+        """Whether switches this replica knew are gone from Redis with no change counted (every
+        release and expiry counts one): their keys were evicted or deleted outside guard."""
+        if self._known_epoch is None or _count(generation) != self._known_generation:
+            return False
+        now = time.time()
+        return any(i not in raw for i, e in self._entries.items() if not e.expired(now))
 
     def _set_entries(self, entries: dict[str, Entry], *, persist: bool) -> None:
         self._entries = entries
@@ -427,7 +479,8 @@ class RedisStore:
         # One writer at a time, always writing the newest state, so files never go backwards.
         async with self._file_lock:
             try:
-                await asyncio.to_thread(self._file.save, dict(self._entries))
+                await asyncio.to_thread(self._file.save, dict(self._entries),
+                                        self._known_epoch, self._known_generation)
             except OSError as exc:
                 log.exception("killswitch_state_file_unwritable", error=str(exc))
 

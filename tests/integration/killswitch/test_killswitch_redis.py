@@ -200,3 +200,73 @@ async def test_switches_lost_to_an_older_snapshot_are_put_back(
     assert await client.hexists("guard:killswitch:switches", lost.id)
     assert {e.switch.id for e in a.service.entries()} == both
     await client.aclose()
+
+
+async def one_replica(redis_server: RedisServer, state_dir: Path) -> Replica:
+    registry, log = CollectorRegistry(), EventLog()
+    service = build_service(KillSwitchSettings(resync_interval_s=0.5),
+                            redis_url=redis_server.url, state_dir=state_dir, recorder=log,
+                            metrics=Metrics(registry))
+    await service.start()
+    return Replica(service, log, registry)
+
+
+@pytest.mark.parametrize("redis_at_start", [False, True])
+async def test_switches_saved_before_a_restart_survive_redis_coming_back_empty(
+    redis_server: RedisServer, tmp_path: Path, redis_at_start: bool,
+) -> None:
+    """From a second probe: a replica restarted during an outage enforced its saved switch, but
+    an engage right after Redis came back empty wrote over it (the saved state kept no epoch);
+    restarted with Redis already back and empty (a host reboot), it ignored its saved state.
+    The state file keeps the epoch and count it was read at: an empty Redis gets it back."""
+    first = await one_replica(redis_server, tmp_path / "a")
+    switch = await first.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+    await first.service.aclose()
+    redis_server.stop()  # it keeps no data: it comes back empty
+    if redis_at_start:
+        redis_server.start()
+    again = await one_replica(redis_server, tmp_path / "a")
+    try:
+        assert again.service.check(CTX) == switch  # from the file, at once
+        if not redis_at_start:
+            redis_server.start()
+            await again.service.engage("tenant:acme", "block", "INC-2", actor="bob")
+        await eventually(lambda: again.stale() == 0, 5.0)
+        assert again.service.check(CTX) == switch
+        other = await one_replica(redis_server, tmp_path / "b")  # reads Redis only
+        assert other.service.check(CTX) == switch
+        await other.service.aclose()
+    finally:
+        await again.service.aclose()
+
+
+async def test_switches_whose_keys_vanish_with_no_change_counted_are_put_back(
+    replicas: tuple[Replica, Replica], redis_server: RedisServer,
+) -> None:
+    """From a second probe: the switches' hash deleted (or evicted) alone was adopted as empty
+    by every replica, with nothing logged. Every release and expiry counts a change, so keys
+    gone with none counted are a loss: the replicas put back what they knew."""
+    import redis.asyncio as aioredis
+
+    a, b = replicas
+    switch = await a.service.engage("global", "block", "INC-1", actor="alice")
+    await eventually(lambda: b.service.check(CTX) is not None, 1.0)
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.delete("guard:killswitch:switches")
+    await asyncio.sleep(1.2)  # two resyncs
+    assert await client.hexists("guard:killswitch:switches", switch.id)
+    assert a.service.check(CTX) == switch and b.service.check(CTX) == switch
+    await client.aclose()
+
+
+@pytest.mark.parametrize("text", ["[]", "{}", '{"switches": [{"id": 1}]}'])
+def test_a_state_file_of_another_shape_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    """From a second probe: `[]` crashed start-up with a traceback and `{}` started with no
+    switches; both are refused, naming the file, like a file that is not JSON."""
+    from guard.errors import GuardError
+    from guard.killswitch.store import StateFile
+
+    path = tmp_path / "killswitch.json"
+    path.write_text(text)
+    with pytest.raises(GuardError, match="kill switch state unreadable"):
+        StateFile(path).load_state()
