@@ -79,6 +79,8 @@ class Channel:
                         await self.wake.wait()
                 self.wake.clear()
                 self._stalled = self._stalled and time.monotonic() < self._retry_at
+                if self._stalled and not self.closing:
+                    continue  # a new incident woke it: the disk is tried at the retry, not now
             await self._replay_if_due()
             while self.queue:
                 count = min(batch_size, len(self.queue))
@@ -143,6 +145,7 @@ class Channel:
                       error=type(exc).__name__, queued=len(self.queue))
         self._stalled = True
         self._mark_down(exc)
+        self.on_progress()  # the queue depth gauge shows what waits in memory
 
     def _drop_queue(self) -> None:
         """At shutdown, what neither the sink nor its spool would take: counted as lost."""

@@ -100,7 +100,7 @@ class JournalSink:
             # a full disk: the file may now end in part of a line, and a buffered writer would
             # write it again; the next write starts a new file (readers skip a torn last line)
             old, self._file = self._file, None
-            self._syncer.submit(self._retire, old)
+            self._syncer.submit(self._retire, old, self._size == 0)
             raise
         self._size += len(data)
         self._dirty = True
@@ -139,12 +139,17 @@ class JournalSink:
         self._dirty = False
         self._syncer.submit(self._retire, old)
 
-    def _retire(self, old: BinaryIO | None) -> None:
+    def _retire(self, old: BinaryIO | None, empty: bool = False) -> None:
+        """Close `old` after its last fsync (removed when `empty`: a new file whose first write
+        a full disk refused holds nothing), then fsync the directory."""
         if old is not None:
             with contextlib.suppress(OSError):
                 os.fsync(old.fileno())
             with contextlib.suppress(OSError):  # a full disk: what it held is written again
                 old.close()
+            if empty:
+                with contextlib.suppress(OSError):
+                    Path(old.name).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             fd = os.open(self.directory, os.O_RDONLY)
             try:

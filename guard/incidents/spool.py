@@ -60,6 +60,10 @@ class Spool:
                 # file (that part is never read: a file holding no whole line is retired)
                 with contextlib.suppress(OSError):
                     writer.close()
+                path = self._writing
+                if path is not None and self._size_of(path) == 0:  # nothing in it: not kept
+                    path.unlink(missing_ok=True)
+                    self._files.remove(path)
                 self._writer, self._writing, self._dirty = None, None, False
                 raise
             self._size += len(data)
@@ -115,6 +119,13 @@ class Spool:
         self._locks.clear()
 
     # -- files -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _size_of(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return -1
 
     def _open_writer(self) -> BinaryIO:
         path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"

@@ -251,6 +251,7 @@ class DiskFull:
         from guard.incidents import sinks, spool
 
         self.full = True
+        self.tries = 0
         real_write, real_append = sinks.JournalSink.write_now, spool.Spool.append
 
         def write_now(sink: JournalSink, lines: Sequence[bytes]) -> None:
@@ -259,6 +260,7 @@ class DiskFull:
             real_write(sink, lines)
 
         def append(store: spool.Spool, lines: Sequence[bytes]) -> int:
+            self.tries += 1
             if self.full:
                 raise OSError(28, "No space left on device")
             return real_append(store, lines)
@@ -276,9 +278,13 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(FAST, tmp_path, None, metrics)
     await recorder.start()
-    ids = [recorder.record_decision(context(f"r{i}"), decision(), "t") for i in range(50)]
-    await asyncio.sleep(0.2)  # several retries
+    ids = []
+    for i in range(50):  # each new incident wakes the writer: it waits for its retry all the same
+        ids.append(recorder.record_decision(context(f"r{i}"), decision(), "t"))
+        await asyncio.sleep(0.002)
+    await asyncio.sleep(0.1)  # several retries
     assert journal_ids(tmp_path) == [] and sample(metrics, "guard_incident_queue_depth") == 50
+    assert disk.tries < 25, disk.tries  # retried at its backoff (10-20 ms), not 50 times
     disk.full = False
     ids += [recorder.record_decision(context("after"), decision(), "t")]
     deadline = time.monotonic() + 3.0  # spooled, then replayed into the journal at a retry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from guard.incidents.spool import Spool
 
@@ -70,4 +71,46 @@ def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     assert spool.read_batch(10) == lines(0, 2)
     spool.commit()
     assert spool.read_batch(10) == [] and not spool.pending()
+    spool.close()
+
+
+def test_a_spool_file_a_full_disk_left_empty_is_not_kept(tmp_path: Path) -> None:
+    """From a second probe: every refused write on a full disk left an empty spool file (five a
+    second). A file whose first write failed is removed; the next write opens a new one."""
+    import pytest
+
+    spool = Spool(tmp_path, 1 << 20)
+    real_open = spool._open_writer
+    full = True
+
+    class Refusing:
+        def __init__(self, writer: Any) -> None:
+            self.writer = writer
+
+        def write(self, data: bytes) -> int:
+            if full:
+                raise OSError(28, "No space left on device")
+            return int(self.writer.write(data))
+
+        def flush(self) -> None:
+            self.writer.flush()
+
+        def close(self) -> None:
+            self.writer.close()
+
+        def fileno(self) -> int:
+            return int(self.writer.fileno())
+
+    def opened() -> Any:
+        spool._writer = Refusing(real_open())
+        return spool._writer
+
+    spool._open_writer = opened  # type: ignore[method-assign]
+    for _ in range(3):
+        with pytest.raises(OSError):
+            spool.append([b'{"id": "a"}'])
+    assert list(tmp_path.glob("*.jsonl")) == [] and not spool.pending()
+    full = False
+    assert spool.append([b'{"id": "a"}']) == 1
+    assert spool.read_batch(10) == [b'{"id": "a"}']
     spool.close()
