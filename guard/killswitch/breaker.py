@@ -26,7 +26,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from guard.errors import GuardError
-from guard.killswitch.model import parse_scope
+from guard.killswitch.model import model_key, parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
 from guard.killswitch.store import StoreUnavailable
@@ -89,7 +89,7 @@ class Breaker:
                 continue
             if rule.label is not None and rule.label not in labels:
                 continue
-            if not fnmatch.fnmatchcase(ctx.model, rule.model):
+            if not fnmatch.fnmatchcase(model_key(ctx.model), rule.model.casefold()):
                 continue
             scope = _render_scope(rule.scope, ctx)
             if scope is None:
@@ -236,8 +236,9 @@ def _render_scope(template: str, ctx: GuardContext) -> str | None:
     if "{tenant}" in template and not ctx.tenant:
         return None
     glob = template.startswith(("model:", "route:"))
-    model, tenant = ((_literal(ctx.model), _literal(ctx.tenant or "")) if glob
-                     else (ctx.model, ctx.tenant or ""))
+    name = model_key(ctx.model)  # as switches match it: spellings of one model count together
+    model, tenant = ((_literal(name), _literal(ctx.tenant or "")) if glob
+                     else (name, ctx.tenant or ""))
     scope = template.replace("{model}", model).replace("{tenant}", tenant)
     try:
         return str(parse_scope(scope))

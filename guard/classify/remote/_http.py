@@ -7,6 +7,7 @@ closed by `close_sessions()`, which `ClassifierRunner.aclose()` calls.
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.parse
 import weakref
 from typing import Annotated, Any
@@ -73,15 +74,16 @@ async def post_json(
 
 
 def shown(url: str) -> str:
-    """`url` as logs show it: scheme, host, port and path, without credentials or a query (an
-    API key often travels there)."""
+    """`url` as logs show it: scheme, host and port, without credentials, path or query (an API
+    key often travels in the query, and a webhook's secret in its path)."""
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "(an unparsable address)"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    return f"{parts.scheme}://{host}{port}/…" if parts.path.strip("/") else \
+        f"{parts.scheme}://{host}{port}"
 
 
 def service_url(url: str) -> str:
@@ -92,12 +94,14 @@ def service_url(url: str) -> str:
         parts.port  # noqa: B018 (a bad port raises here)
     except ValueError as exc:
         raise ValueError(f"not a usable address: {shown(url)} ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or not _HOST.fullmatch(parts.hostname) or parts.port == 0:
         raise ValueError(f"not an http(s) address with a host: {shown(url)}")
     return url
 
 
 ServiceURL = Annotated[str, AfterValidator(service_url)]
+_HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name, an IPv4 or an IPv6 address
 
 
 def auth_headers(api_key: str | None, extra: dict[str, str]) -> dict[str, str]:

@@ -281,11 +281,13 @@ async def test_an_error_names_the_service_without_its_credentials_or_answer(
     with pytest.raises(ClassifierError) as caught:
         await c.classifier.classify([segment])
     message = str(caught.value)
-    assert f"http://{host}/moderate answered HTTP 422" in message
-    assert not any(leak in message for leak in ("pa55CANARY", "KEYCANARY", "PRIVATE-CANARY"))
+    assert f"http://{host}/… answered HTTP 422" in message  # a path may hold a webhook's secret
+    assert not any(leak in message for leak in ("pa55CANARY", "KEYCANARY", "PRIVATE-CANARY",
+                                                 "moderate"))
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org/x", "http://", "http://h:99999/"])
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org/x", "http://", "http://h:99999/",
+                                 "http://h:0/", "http://a b/"])
 def test_a_remote_address_that_cannot_work_fails_the_policy_check(url: str) -> None:
     """From a probe: `http://[::1` loaded, then failed every call, its rule passing all traffic."""
     with pytest.raises(PolicyError, match="address"):

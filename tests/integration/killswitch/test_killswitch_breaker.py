@@ -199,3 +199,21 @@ async def test_a_flood_of_model_names_engages_at_most_max_switches(tmp_path: Pat
     assert len(service.entries()) == 3
     await breaker.aclose()
     await service.aclose()
+
+
+async def test_spellings_of_one_model_count_together(tmp_path: Path) -> None:
+    """From a second probe: ten blocked prompts spread over `GPT-4o`, `gPt-4o`, `gpt-4o ` made
+    no switch, though the switch would have matched them all (switches fold case and spaces)."""
+    rule = RULE.model_copy(update={"model": "GPT-*"})
+    metrics = Metrics(CollectorRegistry())
+    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
+                            state_dir=tmp_path / "s", recorder=EventLog(), metrics=metrics)
+    breaker = Breaker([rule], service, metrics)
+    await service.start()
+    await breaker.start()
+    for name in ("GPT-4o", "gPt-4o", "gpt-4o ", " gpt-4O", "gpt-4o"):
+        breaker.observe(ctx(name), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx("gpt-4o")) is not None, 1.0)
+    assert [e.switch.scope for e in service.entries()] == ["model:gpt-4o"]
+    await breaker.aclose()
+    await service.aclose()
