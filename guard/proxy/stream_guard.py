@@ -518,7 +518,8 @@ def _unreadable_answer(choices: Any) -> bool:
                or set(function) - {"name", CALL_KINDS[kind]}  # a key no reader reads
                for delta in deltas for kind, function in _functions(delta)) \
         or any(not isinstance(details, list) or not all(isinstance(d, dict) for d in details)
-               for delta in deltas if (details := delta.get("reasoning_details")) is not None)
+               for holder in [*deltas, *items]
+               if (details := holder.get("reasoning_details")) is not None)
 
 
 def _annotated(choices: Any) -> bool:
@@ -545,12 +546,13 @@ def _drop_detail_texts(body: Json) -> bool:
     dropped = False
     for choice in list_at(body, "choices"):
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        details = list_at(delta, "reasoning_details")
-        kept = [d for d in details if isinstance(d, dict) and d.get("type") == ENCRYPTED
-                and not any(k in d for k in DETAIL_TEXT)]
-        if len(kept) < len(details):
-            delta["reasoning_details"] = kept  # type: ignore[index]
-            dropped = True
+        for holder in (delta, choice):  # in the delta, or beside it
+            details = list_at(holder, "reasoning_details")
+            kept = [d for d in details if isinstance(d, dict) and d.get("type") == ENCRYPTED
+                    and not any(k in d for k in DETAIL_TEXT)]
+            if len(kept) < len(details):
+                holder["reasoning_details"] = kept  # type: ignore[index]
+                dropped = True
     return dropped
 
 

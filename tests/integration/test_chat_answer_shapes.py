@@ -75,6 +75,9 @@ def test_an_address_split_across_text_parts_is_masked_in_both(servers: Servers) 
      "audio": {"id": "audio_1", "data": "UklGR", "transcript": f"the key is {SECRET}"}},
     {"role": "assistant", "content": None, "tool_calls": [
         {"id": "c", "type": "function", "function": {"name": "save", "arguments": {"k": SECRET}}}]},
+    {"role": "assistant", "content": "see", "annotations": [{"type": "url_citation", "url_citation": {
+        "url": f"https://example.org/?k={SECRET}", "title": "docs", "start_index": 0,
+        "end_index": 3}}]},
 ])
 def test_text_in_any_shape_of_a_whole_answer_is_read(servers: Servers,
                                                       message: dict[str, Any]) -> None:

@@ -253,12 +253,14 @@ def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
         if not isinstance(choice, dict):
             continue
         # an upstream may answer with choices of any shape: refuse where there is a place for text
-        parent = choice if len(content_path) == 1 else choice.get(content_path[0])
-        if not isinstance(parent, dict):
+        if len(content_path) == 1:
+            choice[content_path[0]] = message
+        elif isinstance(choice.get(content_path[0]), dict):
+            # the message rebuilt: whatever else it held (tool calls, citations, reasoning, a
+            # field no reader knows) may hold what was refused
+            choice[content_path[0]] = {"role": "assistant", content_path[-1]: message}
+        else:
             continue
-        for key in (*ANSWER_TEXT, "tool_calls", "function_call", "audio", "reasoning_details"):
-            parent.pop(key, None)
-        parent[content_path[-1]] = message
         choice["finish_reason"] = "content_filter"
         choice["logprobs"] = None
     return body

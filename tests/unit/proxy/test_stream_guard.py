@@ -795,6 +795,15 @@ async def test_reasoning_details_in_another_shape_never_reach_the_client(details
         assert SECRET not in got.raw.decode() and got.text[0] == "Done."
 
 
+async def test_reasoning_details_beside_the_delta_are_taken_out_too() -> None:
+    """From a second probe: details put at the choice's level, beside its delta, passed."""
+    events = [chat_stream([])[0], chat_event([{"index": 0, "delta": {}, "reasoning_details": [
+        {"type": "reasoning.text", "text": SECRET}], "logprobs": None, "finish_reason": None}]),
+        *chat_stream(["Done."])[1:]]
+    got, _ = await run(events, only(SHORT_PII))
+    assert SECRET not in got.raw.decode() and got.text[0] == "Done."
+
+
 async def test_a_reasoning_detail_with_text_under_another_key_is_taken_out() -> None:
     """From a second probe: a detail carrying text under `content` kept it; only encrypted
     details stay now."""
