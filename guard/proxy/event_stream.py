@@ -40,7 +40,17 @@ from typing import Any, ClassVar
 from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
-from guard.proxy.protocols.base import Json, Key, Path, Text, get_path, index_of, new_id, set_path
+from guard.proxy.protocols.base import (
+    Json,
+    Key,
+    Path,
+    Text,
+    get_path,
+    index_of,
+    new_id,
+    set_path,
+    write_order,
+)
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, CutAt, StreamGuard, to_end
 from guard.proxy.stream_window import Channel, Part
@@ -407,7 +417,7 @@ class EventStreamGuard(StreamGuard):
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], [])
         # deepest first: a key renamed (`KeyOf`) is not on the way to a value inside it
-        for n, (key, text) in sorted(enumerate(unseen), key=lambda item: -len(item[1][1].path)):
+        for n, (key, text) in sorted(enumerate(unseen), key=lambda item: write_order(item[1][1].path)):
             spans = decision.redactions.get(first + n, ()) \
                 if decision.action is Action.REDACT else ()
             if spans:

@@ -38,6 +38,7 @@ from guard.proxy.protocols.base import (
     list_at,
     segments,
     set_path,
+    write_order,
 )
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
@@ -271,7 +272,7 @@ def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
     renamed (a mask in a tool input's key, `KeyOf`) is not on the way to a value inside it."""
     found = [(slots[index], spans) for index, spans in decision.redactions.items()
              if 0 <= index < len(slots)]
-    for slot, spans in sorted(found, key=lambda item: -len(item[0].path)):
+    for slot, spans in sorted(found, key=lambda item: write_order(item[0].path)):
         set_path(body, slot.path, apply_redactions(slot.text, spans, decision.mask))
     return body
 

@@ -52,6 +52,7 @@ from guard.proxy.protocols.base import (
     list_at,
     set_path,
     strings,
+    write_order,
 )
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
@@ -188,7 +189,7 @@ class StreamGuard:
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], []), False
         changed = False
-        for n, (path, text) in sorted(enumerate(slots), key=lambda item: -len(item[1][0])):
+        for n, (path, text) in sorted(enumerate(slots), key=lambda item: write_order(item[1][0])):
             spans = decision.redactions.get(first + n, ()) \
                 if decision.action is Action.REDACT else ()
             if spans:
@@ -199,14 +200,15 @@ class StreamGuard:
 
     def _unreadable(self, body: Json, choices: Any) -> str:
         """What in a chunk a client would read otherwise than guard, if anything."""
-        if _unreadable_answer(choices):
-            return "answer text in a shape guard cannot read"
-        if folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
-            return "a key spelled in another case than the API's"
-        if self._calls_out_of_order(choices):
-            return "a tool call opened out of order"
-        if self._reasoning_keys_change(choices):
-            return "reasoning that changed the key it comes under"
+        if not _plain(body, choices):  # the common chunk of plain text needs none of these
+            if _unreadable_answer(choices):
+                return "answer text in a shape guard cannot read"
+            if folded_keys(body, ANSWER_FREE_FORM, ANSWER_KEYS):
+                return "a key spelled in another case than the API's"
+            if self._calls_out_of_order(choices):
+                return "a tool call opened out of order"
+            if self._reasoning_keys_change(choices):
+                return "reasoning that changed the key it comes under"
         if self.choices_asked is not None and isinstance(choices, list) and any(
                 index >= self.choices_asked for index in _indices(choices)):
             # read apart, but a client printing each chunk's first choice joins them
@@ -520,6 +522,28 @@ def _unreadable_answer(choices: Any) -> bool:
         or any(not isinstance(details, list) or not all(isinstance(d, dict) for d in details)
                for holder in [*deltas, *items]
                if (details := holder.get("reasoning_details")) is not None)
+
+
+_PLAIN_CHOICE = frozenset({"index", "delta", "text", "logprobs", "finish_reason"})
+_PLAIN_DELTA = frozenset({"role", "content"})
+
+
+def _plain(body: Json, choices: Any) -> bool:
+    """A chunk of plain text (each choice's content a string, or a legacy text) whose keys are
+    all spelled as the API spells them: none of `_unreadable`'s checks can find anything."""
+    if type(choices) is not list or not all(key.islower() and key.isascii() for key in body):
+        return False
+    for choice in choices:
+        if type(choice) is not dict or not _PLAIN_CHOICE.issuperset(choice):
+            return False
+        delta, text = choice.get("delta"), choice.get("text")
+        if text is not None and type(text) is not str:
+            return False
+        if delta is not None and (type(delta) is not dict or not _PLAIN_DELTA.issuperset(delta)
+                                  or any(v is not None and type(v) is not str
+                                         for v in delta.values())):
+            return False
+    return True
 
 
 def _annotated(choices: Any) -> bool:

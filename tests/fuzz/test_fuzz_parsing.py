@@ -17,7 +17,7 @@ from guard.errors import RequestError, UpstreamError
 from guard.proxy.handler import parse_body
 from guard.proxy.protocols import DIALECTS, anthropic_messages, openai_responses
 from guard.proxy.protocols.anthropic_messages import MESSAGES
-from guard.proxy.protocols.base import MAX_INDEX, KeyOf, get_path, list_at, set_path
+from guard.proxy.protocols.base import MAX_INDEX, KeyOf, get_path, list_at, set_path, write_order
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.protocols.openai_responses import RESPONSES
@@ -68,7 +68,7 @@ def test_prompt_slots_point_at_their_text(body: dict[str, Any], dialect: Any) ->
         assert get_path(body, slot.path) == slot.text
     values = [s for s in slots if not isinstance(s.path[-1], KeyOf)]
     masked = copy.deepcopy(body)
-    for slot in sorted(slots, key=lambda s: -len(s.path)):
+    for slot in sorted(slots, key=lambda s: write_order(s.path)):
         set_path(masked, slot.path, "[M]")
     assert {s.text for s in dialect.prompt_slots(masked)} <= {"[M]"}
     masked = copy.deepcopy(body)

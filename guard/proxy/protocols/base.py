@@ -125,6 +125,14 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
     return [out[i] for i in range(len(slots))]
 
 
+def write_order(path: Path) -> tuple[int, bool]:
+    """The order texts are written back in (`sorted(..., key=...)`): deepest first, so a key
+    renamed is not on the way to a value inside it, and at one depth a value before its own
+    key (renamed first, the key would leave the value's path pointing nowhere, and the write
+    would add the unmasked key back)."""
+    return -len(path), isinstance(path[-1], KeyOf)
+
+
 def set_path(body: Json, path: Path, value: Any) -> None:
     node: Any = body
     for key in path[:-1]:

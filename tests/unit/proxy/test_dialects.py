@@ -280,3 +280,22 @@ def test_every_string_of_a_plain_text_documents_source_is_read() -> None:
         "content": [{"type": "text", "text": "beside it"}]}}]}]}
     read = [s.text for s in MESSAGES.prompt_slots(body)]
     assert "the page" in read and "beside it" in read and read.count("the page") == 1
+
+
+def test_a_value_and_its_own_key_both_masked_leave_neither() -> None:
+    """Found by the fuzz test once object arguments were read: `{EMAIL: EMAIL}` in a tool's
+    input, its key renamed first, left the value's path pointing nowhere, and the value's
+    write added the unmasked key back. A value is now written before its own key."""
+    from guard.proxy.handler import redact
+    from guard.proxy.protocols.anthropic_messages import MESSAGES
+    from guard.types import Action, Decision, Span, Stage
+
+    email = "jane.doe@example.com"
+    body = {"content": [{"type": "tool_use", "id": "t", "name": "f", "input": {email: email}}]}
+    slots = MESSAGES.completion_slots(body)
+    spans = {i: (Span(0, len(email), "pii:email"),) for i, s in enumerate(slots)
+             if s.text == email}
+    assert len(spans) == 2  # the key and the value
+    decision = Decision(action=Action.REDACT, stage=Stage.COMPLETION, redactions=spans,
+                        mask="[M]")
+    assert redact(body, slots, decision)["content"][0]["input"] == {"[M]": "[M]"}
