@@ -159,18 +159,22 @@ async def test_breaker_trips_during_a_redis_outage_and_the_fleet_learns_after(
             await closer.aclose()
 
 
-async def test_a_model_named_like_a_glob_stops_only_itself(tmp_path: Path) -> None:
-    """From a probe: five blocked prompts naming the model `*` engaged `model:*`, which stopped
-    every model on every replica. The client's name is taken literally."""
-    rule = RULE.model_copy(update={"model": "*"})
-    registry = CollectorRegistry()
-    metrics = Metrics(registry)
+async def solo(tmp_path: Path, rule: BreakerRule) -> tuple[KillSwitchService, Breaker]:
+    """A service without Redis and a breaker with `rule`, both started."""
+    metrics = Metrics(CollectorRegistry())
     service = build_service(KillSwitchSettings(resync_interval_s=0.5, breakers=[rule]),
                             redis_url=None, state_dir=tmp_path / "s", recorder=EventLog(),
                             metrics=metrics)
     breaker = Breaker([rule], service, metrics)
     await service.start()
     await breaker.start()
+    return service, breaker
+
+
+async def test_a_model_named_like_a_glob_stops_only_itself(tmp_path: Path) -> None:
+    """From a probe: five blocked prompts naming the model `*` engaged `model:*`, which stopped
+    every model on every replica. The client's name is taken literally."""
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={"model": "*"}))
     for name in ("*", "gpt-[4]o?"):
         for _ in range(5):
             breaker.observe(ctx(name), decision(Action.BLOCK))
@@ -184,14 +188,8 @@ async def test_a_model_named_like_a_glob_stops_only_itself(tmp_path: Path) -> No
 async def test_a_flood_of_model_names_engages_at_most_max_switches(tmp_path: Path) -> None:
     """From a probe: 1,000 blocked requests under junk model names engaged 427 fleet-wide
     switches. A breaker holds at most `max_switches` at once."""
-    rule = RULE.model_copy(update={"model": "*", "threshold": 1, "max_switches": 3,
-                                   "duration_s": 30.0})
-    metrics = Metrics(CollectorRegistry())
-    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
-                            state_dir=tmp_path / "s", recorder=EventLog(), metrics=metrics)
-    breaker = Breaker([rule], service, metrics)
-    await service.start()
-    await breaker.start()
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={
+        "model": "*", "threshold": 1, "max_switches": 3, "duration_s": 30.0}))
     for n in range(20):
         breaker.observe(ctx(f"junk-{n}"), decision(Action.BLOCK))
     await eventually(lambda: len(service.entries()) == 3, 2.0)
@@ -204,13 +202,7 @@ async def test_a_flood_of_model_names_engages_at_most_max_switches(tmp_path: Pat
 async def test_spellings_of_one_model_count_together(tmp_path: Path) -> None:
     """From a second probe: ten blocked prompts spread over `GPT-4o`, `gPt-4o`, `gpt-4o ` made
     no switch, though the switch would have matched them all (switches fold case and spaces)."""
-    rule = RULE.model_copy(update={"model": "GPT-*"})
-    metrics = Metrics(CollectorRegistry())
-    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
-                            state_dir=tmp_path / "s", recorder=EventLog(), metrics=metrics)
-    breaker = Breaker([rule], service, metrics)
-    await service.start()
-    await breaker.start()
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={"model": "GPT-*"}))
     for name in ("GPT-4o", "gPt-4o", "gpt-4o ", " gpt-4O", "gpt-4o"):
         breaker.observe(ctx(name), decision(Action.BLOCK))
     await eventually(lambda: service.check(ctx("gpt-4o")) is not None, 1.0)
