@@ -47,15 +47,14 @@ from guard.proxy.protocols.base import (
     Text,
     get_path,
     index_of,
+    masked,
     new_id,
     set_path,
-    write_order,
 )
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, CutAt, StreamGuard, to_end
 from guard.proxy.stream_window import Channel, Part
-from guard.redaction import apply_redactions
-from guard.types import Action, Segment, Span, Stage
+from guard.types import Segment, Span, Stage
 
 Closes = Callable[[Key], bool]
 SILENT: Json = {}  # the frame of text sent only whole: released into its event, not as a delta
@@ -416,14 +415,11 @@ class EventStreamGuard(StreamGuard):
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], [])
-        # deepest first: a key renamed (`KeyOf`) is not on the way to a value inside it
-        for n, (key, text) in sorted(enumerate(unseen), key=lambda item: write_order(item[1][1].path)):
-            spans = decision.redactions.get(first + n, ()) \
-                if decision.action is Action.REDACT else ()
-            if spans:
-                _write(body, text.path, apply_redactions(text.text, list(spans), decision.mask))
-            else:
-                self._passed[key] = text
+        done = masked(decision, [(text.path, text.text) for _, text in unseen], first)
+        for _, path, text_masked in done:
+            _write(body, path, text_masked)
+        written = {n for n, _, _ in done}
+        self._passed.update(item for n, item in enumerate(unseen) if n not in written)
         return b""
 
 

@@ -36,9 +36,9 @@ from guard.proxy.protocols.base import (
     get_path,
     key_census,
     list_at,
+    masked,
     segments,
     set_path,
-    write_order,
 )
 from guard.proxy.silence import UpstreamWait
 from guard.proxy.sse import SSEParser
@@ -51,7 +51,6 @@ from guard.proxy.upstream import (
     read_body,
     unreachable,
 )
-from guard.redaction import apply_redactions
 from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
 
 log = structlog.get_logger("guard.proxy")
@@ -270,10 +269,8 @@ def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slo
 def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
     """`body` with the decision's spans masked in place, slot by slot: deepest first, so a key
     renamed (a mask in a tool input's key, `KeyOf`) is not on the way to a value inside it."""
-    found = [(slots[index], spans) for index, spans in decision.redactions.items()
-             if 0 <= index < len(slots)]
-    for slot, spans in sorted(found, key=lambda item: write_order(item[0].path)):
-        set_path(body, slot.path, apply_redactions(slot.text, spans, decision.mask))
+    for _, path, text in masked(decision, [(slot.path, slot.text) for slot in slots]):
+        set_path(body, path, text)
     return body
 
 

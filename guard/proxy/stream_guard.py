@@ -50,14 +50,13 @@ from guard.proxy.protocols.base import (
     folded_keys,
     index_of,
     list_at,
+    masked,
     set_path,
     strings,
-    write_order,
 )
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, straddle
-from guard.redaction import apply_redactions
 from guard.types import (
     Action,
     Decision,
@@ -188,15 +187,10 @@ class StreamGuard:
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], []), False
-        changed = False
-        for n, (path, text) in sorted(enumerate(slots), key=lambda item: write_order(item[1][0])):
-            spans = decision.redactions.get(first + n, ()) \
-                if decision.action is Action.REDACT else ()
-            if spans:
-                delta = choices[cast(int, path[0])]["delta"]
-                set_path(delta, path[1:], apply_redactions(text, list(spans), decision.mask))
-                changed = True
-        return b"", changed
+        done = masked(decision, slots, first)
+        for _, path, text in done:
+            set_path(choices[cast(int, path[0])]["delta"], path[1:], text)
+        return b"", bool(done)
 
     def _unreadable(self, body: Json, choices: Any) -> str:
         """What in a chunk a client would read otherwise than guard, if anything."""
@@ -324,7 +318,7 @@ class StreamGuard:
 
     def _channel(self, body: Json, delta: Delta) -> Channel:
         kind, call = _kind(delta.path), 0
-        if kind in ("tool", "custom"):
+        if kind in CALL_CHANNELS:
             position, k = cast(int, delta.path[1]), cast(int, delta.path[4])
             call = index_of(body["choices"][position]["delta"]["tool_calls"][k], k)
         key = (delta.choice, kind, call)
@@ -345,7 +339,7 @@ class StreamGuard:
                         for kind in CALL_KINDS)):
                     opened.setdefault(index_of(choice, i), set()).add(index_of(call, k))
         return [ch for ch in self._channels.values() if ch.choice in opened
-                and not (ch.kind in ("tool", "custom") and ch.call in opened[ch.choice])]
+                and not (ch.kind in CALL_CHANNELS and ch.call in opened[ch.choice])]
 
     def _see(self, choices: Iterable[int]) -> None:
         for index in choices:
@@ -524,7 +518,6 @@ def _unreadable_answer(choices: Any) -> bool:
                if (details := holder.get("reasoning_details")) is not None)
 
 
-_PLAIN_CHOICE = frozenset({"index", "delta", "text", "logprobs", "finish_reason"})
 _PLAIN_DELTA = frozenset({"role", "content"})
 
 
@@ -534,7 +527,7 @@ def _plain(body: Json, choices: Any) -> bool:
     if type(choices) is not list or not all(key.islower() and key.isascii() for key in body):
         return False
     for choice in choices:
-        if type(choice) is not dict or not _PLAIN_CHOICE.issuperset(choice):
+        if type(choice) is not dict or not _BARE_CHOICE.issuperset(choice):
             return False
         delta, text = choice.get("delta"), choice.get("text")
         if text is not None and type(text) is not str:
@@ -638,8 +631,9 @@ ANSWER_KEYS = frozenset({
     "logprobs", "finish_reason"})
 ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}  # the model's own objects: any spelling
 REASONING = ("reasoning_content", "reasoning", "thinking")
+CALL_CHANNELS = frozenset({"tool", "custom"})  # channel kinds of a tool call's text
 ENCRYPTED = "reasoning.encrypted"  # a reasoning detail holding only the provider's opaque data
-_BARE_CHOICE = {"index", "delta", "text", "logprobs", "finish_reason"}
+_BARE_CHOICE = frozenset({"index", "delta", "text", "logprobs", "finish_reason"})
 
 
 def _shell(body: Json, deltas: list[Delta]) -> Json | None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.proxy.sse import encode_event
-from guard.types import Segment, Stage
+from guard.redaction import apply_redactions
+from guard.types import Action, Decision, Segment, Stage
 
 Json = dict[str, Any]
 
@@ -125,11 +126,23 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
     return [out[i] for i in range(len(slots))]
 
 
+def masked(decision: Decision, texts: Sequence[tuple[Path, str]],
+           first: int = 0) -> list[tuple[int, Path, str]]:
+    """The texts a redacting `decision` masks (the n-th read as segment `first + n`): n, path
+    and masked text, in the order to write them back: deepest first, so a key renamed is not
+    on the way to a value inside it, and at one depth a value before its own key (renamed first,
+    the key would leave the value's path pointing nowhere, and the write would add the
+    unmasked key back)."""
+    if decision.action is not Action.REDACT:
+        return []
+    out = [(n, path, apply_redactions(text, list(spans), decision.mask))
+           for n, (path, text) in enumerate(texts)
+           if (spans := decision.redactions.get(first + n))]
+    return sorted(out, key=lambda item: write_order(item[1]))
+
+
 def write_order(path: Path) -> tuple[int, bool]:
-    """The order texts are written back in (`sorted(..., key=...)`): deepest first, so a key
-    renamed is not on the way to a value inside it, and at one depth a value before its own
-    key (renamed first, the key would leave the value's path pointing nowhere, and the write
-    would add the unmasked key back)."""
+    """Deepest first, and at one depth a value before its own key (`masked`)."""
     return -len(path), isinstance(path[-1], KeyOf)
 
 
