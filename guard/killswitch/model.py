@@ -20,6 +20,8 @@ from guard.types import GuardContext, Switch
 SCOPE_KINDS = ("global", "model", "tenant", "route")
 MODES = ("block", "refuse")
 MAX_SCOPE_CHARS = 256
+# The longest model name a request may give: one a `model:` switch or breaker can still name.
+MAX_MODEL_CHARS = MAX_SCOPE_CHARS - len("model:")
 MAX_REASON_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _GLOB_CACHE_LIMIT = 4096
@@ -190,6 +192,18 @@ class SwitchIndex:
             self._model_cache.clear()
         self._model_cache[model] = found
         return found
+
+
+def model_name_problem(model: object) -> str | None:
+    """Why a request's `model` cannot be stopped by name (None when it can): it must be a string
+    a `model:` switch can name, so a breaker counting it can engage one."""
+    if model is None:
+        return None
+    if not isinstance(model, str):
+        return "model must be a string"
+    if len(model) > MAX_MODEL_CHARS or _CONTROL.search(model):
+        return f"model must be at most {MAX_MODEL_CHARS} printable characters"
+    return None
 
 
 def model_key(name: str) -> str:

@@ -24,6 +24,7 @@ from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
 from guard.errors import RequestError, SwitchedOff, UpstreamError
+from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
 from guard.proxy import answers
 from guard.proxy.event_stream import EVENT_STREAM_GUARDS
@@ -86,7 +87,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     raw = await read_request(request, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
     ctx = exchange.ctx = GuardContext(
-        request_id=exchange.request_id, route=dialect.route, model=str(body.get("model") or ""),
+        request_id=exchange.request_id, route=dialect.route, model=model_of(body),
         stream=asks_to_stream(body), tenant=request.headers.get(c.settings.tenant_header))
 
     # 2 kill switch gate: before any classifier and before the upstream
@@ -207,6 +208,15 @@ def parse_body(raw: bytes) -> Json:
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object", code="invalid_json")
     return body
+
+
+def model_of(body: Json) -> str:
+    """The model a request names; one no kill switch could name is refused (400)."""
+    model = body.get("model")
+    problem = model_name_problem(model)
+    if problem:
+        raise RequestError(problem, code="invalid_request")
+    return model if isinstance(model, str) else ""
 
 
 def asks_to_stream(body: Json) -> bool:

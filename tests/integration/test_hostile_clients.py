@@ -99,6 +99,19 @@ def test_deeply_nested_json_is_a_clean_400(guard: GuardServer) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
+@pytest.mark.parametrize("model", ["m" * 251, "gpt-4o\nx", ["gpt-4o"], 4])
+def test_a_model_no_switch_could_name_is_a_clean_400(guard: GuardServer, model: object) -> None:
+    """A breaker counts blocked prompts per model and engages `model:<name>`; a name too long
+    for a scope, with a control character, or not a string would never be stopped by name."""
+    response = httpx.post(f"{guard.url}/v1/chat/completions",
+                          json={"model": model, "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("model must be")
+    longest = httpx.post(f"{guard.url}/v1/chat/completions",
+                         json={"model": "m" * 250, "messages": [{"role": "user", "content": "x"}]})
+    assert longest.status_code == 200
+
+
 def test_guard_survives_all_of_the_above(guard: GuardServer, tmp_path: Path) -> None:
     """After every hostile client, the process is alive and has logged no unhandled error."""
     assert guard.proc is not None and guard.proc.poll() is None
