@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("guard.policy")
 
 WATCH_INTERVAL_S = 1.0
+# Polls in a row at which the files were still changing before the watcher says so in the log.
+UNSETTLED_POLLS = 10
 
 
 @dataclass(frozen=True)
@@ -217,12 +219,19 @@ class PolicyStore:
         a file written in place is not loaded half written (a part that parses would go live).
         An edit paused longer than a poll can still be caught: replace files by renaming."""
         seen: tuple[tuple[str, int, int], ...] | None = None
+        unsettled = 0  # polls in a row at which a change was still moving
         while True:
             await asyncio.sleep(self._interval)
             try:
                 stamp = await asyncio.to_thread(self._mtimes, self._set)
                 if stamp != self._stamp and stamp == seen:
                     await self.reload()
+                unsettled = unsettled + 1 if stamp not in (self._stamp, seen) else 0
+                if unsettled == UNSETTLED_POLLS:  # once a streak: say why nothing loads
+                    log.warning("policy_change_unsettled", path=str(self.path), polls=unsettled,
+                                version=self._set.version,
+                                hint="the files changed at every poll; the running policy stays "
+                                     "until they read the same twice in a row")
                 seen = stamp
             except Exception:  # the watcher must outlive any one bad reload
                 log.exception("policy_watch_failed", path=str(self.path))

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
 from guard.classify.runner import ClassifierRunner
 from guard.errors import PolicyError
 from guard.observability.metrics import Metrics
-from guard.policy.store import PolicyStore, count_decision
+from guard.policy.store import UNSETTLED_POLLS, PolicyStore, count_decision
 from guard.types import Action, GuardContext, Segment, Span, Stage
 
 POLICY = """
@@ -194,3 +195,19 @@ async def test_a_file_being_written_is_loaded_once_it_settles(tmp_path: Path,
     finally:
         await store.aclose()
         await runner.aclose()
+
+
+async def test_a_change_that_never_settles_is_logged_once(store: PolicyStore,
+                                                          tmp_path: Path) -> None:
+    """A file rewritten at every poll never loads (it might be half written); the log says so,
+    once a streak, so nobody wonders why an edit does not take."""
+    await store.start()
+    version = store.version
+    with structlog.testing.capture_logs() as logs:
+        for n in range(UNSETTLED_POLLS * 8):  # four writes a poll, for two streaks' worth
+            write(tmp_path / "default.yaml", version=f"busy-{n}")
+            await asyncio.sleep(0.0125)
+        await asyncio.sleep(0.2)       # then it settles and loads
+    unsettled = [e for e in logs if e["event"] == "policy_change_unsettled"]
+    assert len(unsettled) == 1 and unsettled[0]["version"] == version
+    assert store.version != version
