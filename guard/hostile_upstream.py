@@ -180,10 +180,13 @@ async def scripted(request: Request, conn: Conn) -> bool:
     """The answer the request scripts in `X-Hostile-Events` (percent-encoded JSON): a list of
     event objects sent as a stream, each with an `event:` line naming its `type` (as the
     Responses API streams), or one object sent whole as the answer's body; or, given in
-    `X-Hostile-Body`, those exact bytes as a whole JSON answer (a key given twice)."""
+    `X-Hostile-Body`, those exact bytes as a whole JSON answer (a key given twice), or as a
+    stream when `X-Hostile-Type: text/event-stream` says so."""
     exact = request.headers.get("x-hostile-body")
     if exact is not None:
-        await conn.whole(urllib.parse.unquote_to_bytes(exact))
+        kind = request.headers.get("x-hostile-type")
+        await conn.whole(urllib.parse.unquote_to_bytes(exact),
+                         **({"content_type": kind} if kind else {}))
         return True
     script = json.loads(urllib.parse.unquote(request.headers.get("x-hostile-events", "[]")))
     if isinstance(script, list):

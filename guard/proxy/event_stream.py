@@ -52,7 +52,14 @@ from guard.proxy.protocols.base import (
     set_path,
 )
 from guard.proxy.sse import SSEEvent
-from guard.proxy.stream_guard import BUFFERED, CUT_ACTIONS, CutAt, StreamGuard, to_end
+from guard.proxy.stream_guard import (
+    BUFFERED,
+    CUT_ACTIONS,
+    CutAt,
+    StreamGuard,
+    event_json,
+    to_end,
+)
 from guard.proxy.stream_window import Channel, Part
 from guard.types import Segment, Span, Stage
 
@@ -136,11 +143,8 @@ class EventStreamGuard(StreamGuard):
             return event.raw
         if self.cut or self._done:
             return b""
-        body = event.json()
+        body = event_json(event)
         if body is None:
-            if event.unreadable:  # a client's parser may read text in it: fail closed
-                raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
-                                    status=502, code="upstream_protocol_error")
             return event.raw  # a comment, a keep-alive
         if self.reader.unreadable(body):  # text a client may show, in a shape guard cannot read
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",

@@ -51,6 +51,7 @@ from guard.proxy.protocols.base import (
     index_of,
     list_at,
     masked,
+    repeats_keys,
     set_path,
     strings,
 )
@@ -130,13 +131,8 @@ class StreamGuard:
             out = await self._end_choices(None, event.raw)
             self._done = not self.cut
             return out
-        body = event.json()
-        if body is None:
-            if event.unreadable:  # a client's parser may read text in it: fail closed
-                raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
-                                    status=502, code="upstream_protocol_error")
-            return event.raw
-        return await self._feed_chunk(event, body)
+        body = event_json(event)
+        return event.raw if body is None else await self._feed_chunk(event, body)
 
     async def _feed_chunk(self, event: SSEEvent, body: Json) -> bytes:
         """`feed` for a chunk of JSON: checked, its citations read, its text held or passed."""
@@ -494,6 +490,22 @@ class StreamGuard:
 
 def to_end(ch: Channel, spans: list[Span]) -> int:
     return ch.end
+
+
+def event_json(event: SSEEvent) -> Json | None:
+    """An event's JSON object, or None for an event without one (a comment, a keep-alive). An
+    event a client's parser would read otherwise than guard ends the stream (502): JSON only a
+    lenient parser reads, text outside an object, a key given twice in one object."""
+    body = event.json()
+    if body is None:
+        if event.unreadable:
+            raise UpstreamError("upstream sent a stream event guard cannot read as JSON",
+                                status=502, code="upstream_protocol_error")
+        return None
+    if repeats_keys(cast(str, event.data), body):  # a parser keeping the first reads the other
+        raise UpstreamError("upstream sent a stream event with a key given twice in one object",
+                            status=502, code="upstream_protocol_error")
+    return body
 
 
 def _unreadable_answer(choices: Any) -> bool:

@@ -129,3 +129,41 @@ def test_a_key_given_twice_is_refused_in_a_request_and_in_an_answer(servers: Ser
     assert answer.status_code == 502 and "ShapeLeak" not in answer.text
     once = servers.raw({}, **{"X-Hostile-Body": urllib.parse.quote(json.dumps(body))})
     assert once.status_code == 200 and once.json()["choices"][0]["message"]["content"] == "fine"
+
+
+
+TWICE_IN_STREAMS = {  # route: (request, event type, event with its text at @)
+    "/v1/chat/completions": (
+        {"model": "hostile", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        "", '{"id":"c","object":"chat.completion.chunk","created":1,"model":"hostile",'
+            '"choices":[{"index":0,"delta":{@},"finish_reason":null}]}', "content"),
+    "/v1/responses": (
+        {"model": "hostile", "input": "hi", "stream": True}, "response.output_text.delta",
+        '{"type":"response.output_text.delta","item_id":"m","output_index":0,'
+        '"content_index":0,@,"sequence_number":1}', "delta"),
+    "/v1/messages": (
+        {"model": "hostile", "max_tokens": 9, "stream": True,
+         "messages": [{"role": "user", "content": "hi"}]}, "content_block_delta",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta",@}}', "text"),
+}
+
+
+@pytest.mark.parametrize("route", sorted(TWICE_IN_STREAMS))
+def test_a_key_given_twice_in_a_stream_event_ends_the_stream(servers: Servers,
+                                                             route: str) -> None:
+    """A client parser keeping the first of two keys would show what guard did not read (the
+    last): such an event ends the stream before it goes out. Colons in the text itself (the
+    cheap count's false alarm) do not."""
+    body, kind, event, key = TWICE_IN_STREAMS[route]
+
+    def streamed(text: str) -> httpx.Response:
+        raw = (f"event: {kind}\n" if kind else "") + f"data: {event.replace('@', text)}\n\n"
+        return httpx.post(f"{servers.guard.url}{route}", json=body, timeout=20, headers={
+            "Authorization": "Bearer sk-client", "x-api-key": "sk-client",
+            "anthropic-version": "2023-06-01", "X-Hostile-Type": "text/event-stream",
+            "X-Hostile-Body": urllib.parse.quote(raw)})
+
+    twice = streamed(f'"{key}":"key {SECRET}","{key}":"fine"')
+    assert "ShapeLeak" not in twice.text and "upstream_protocol_error" in twice.text
+    once = streamed(f'"{key}":"fine: a: b: c"')
+    assert "upstream_protocol_error" not in once.text and "fine: a: b: c" in once.text
