@@ -184,9 +184,8 @@ async def scripted(request: Request, conn: Conn) -> bool:
     stream when `X-Hostile-Type: text/event-stream` says so."""
     exact = request.headers.get("x-hostile-body")
     if exact is not None:
-        kind = request.headers.get("x-hostile-type")
-        await conn.whole(urllib.parse.unquote_to_bytes(exact),
-                         **({"content_type": kind} if kind else {}))
+        await conn.whole(urllib.parse.unquote_to_bytes(exact), content_type=request.headers.get(
+            "x-hostile-type", "application/json"))
         return True
     script = json.loads(urllib.parse.unquote(request.headers.get("x-hostile-events", "[]")))
     if isinstance(script, list):
