@@ -450,9 +450,12 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-# JSON's escapes of a character (not of a surrogate half) and of "/": a tool call's arguments
-# are JSON, and the client reads `\u0041` as "A".
-JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\/")
+# JSON's escapes: of a character (not of a surrogate half), and the short ones. A tool call's
+# arguments are JSON: the client reads `\u0041` as "A", and `\n` as a line break, so a key after
+# one starts a word. An escaped backslash is one character, so `\\n` stays a backslash and "n".
+JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\[nrtbf\"\\/]")
+_SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\",
+                  "/": "/"}
 
 
 def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
@@ -470,7 +473,7 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
         parts.append(text[pos:a])
         starts.extend(range(pos, a))
         ends.extend(range(pos + 1, a + 1))
-        parts.append("/" if b - a == 2 else chr(int(text[a + 2:b], 16)))
+        parts.append(_SHORT_ESCAPES[text[a + 1]] if b - a == 2 else chr(int(text[a + 2:b], 16)))
         starts.append(a)
         ends.append(b)
         pos = b
@@ -481,10 +484,11 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
 
 
 def _normalize(text: str, leet: bool, spread: bool, marks: bool,
-               accents: bool = False) -> Normalized:
-    if "\\" in text and (escaped := _unescaped(text)) is not None:
+               accents: bool = False, escapes: bool = True) -> Normalized:
+    if escapes and "\\" in text and (escaped := _unescaped(text)) is not None:
         inner, first, last = escaped
-        norm = _normalize(inner, leet, spread, marks, accents)
+        # read once: an escaped backslash before "n" is a backslash and "n", not a line break
+        norm = _normalize(inner, leet, spread, marks, accents, escapes=False)
         spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
         return Normalized(norm.text, tuple(first[a] for a, _ in spans),
                           tuple(last[b - 1] for _, b in spans), len(text))
@@ -535,7 +539,7 @@ CACHED_CHARS = 65_536
 
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
               accents: bool = False) -> Normalized:
-    """JSON escapes read (`\\u0041`, `\\/`), NFKC, invisible characters removed, confusables
+    """JSON escapes read (`\\u0041`, `\\n`), NFKC, invisible characters removed, confusables
     folded (and leetspeak when `leet`; letters spread apart joined and asterisks inside a word
     dropped when `spread`, and with `marks` the other marks of `INNER_MARK` too; accents on Latin
     letters dropped when `accents`).

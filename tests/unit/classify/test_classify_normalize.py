@@ -200,3 +200,17 @@ def test_json_escapes_are_read_and_spans_map_back_to_them() -> None:
     assert norm.original_span(start, start + 1) == (3, 9)
     assert text[slice(*norm.original_span(0, len(norm.text)))] == text
     assert normalize("\\ud83d\\ude00").text == "\\ud83d\\ude00"  # halves of a pair: kept
+
+
+def test_short_json_escapes_are_read_and_an_escaped_backslash_is_one_character() -> None:
+    """From a probe: `\\n` was read as a backslash and "n", which stuck to a key starting the
+    next line (no word boundary: AKIA... passed) and drew an email's mask over the "n" (`\\[`,
+    which broke the arguments' JSON)."""
+    text = 'a\\nb\\tc\\"d\\\\ne'
+    norm = normalize(text)
+    assert norm.text == 'a\nb\tc"d\\ne'
+    b = norm.text.index("b")
+    assert norm.original_span(b, b + 1) == (3, 4)
+    assert norm.original_span(1, 2) == (1, 3)          # the line break covers its escape
+    backslash = norm.text.index("\\")
+    assert norm.original_span(backslash, backslash + 1) == (10, 12)

@@ -167,3 +167,12 @@ def test_a_key_written_with_json_escapes_is_found() -> None:
     aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert classify("secrets", f"aws_secret_access_key = {aws}").fired
     assert classify("secrets", f"aws_secret_access_key = {aws.replace('/', chr(92) + '/')}").fired
+
+
+@pytest.mark.parametrize("escape", ["\\n", "\\t", "\\r", '\\"'])
+def test_a_key_after_a_json_escape_is_found(escape: str) -> None:
+    """A key starting a line of a tool call's arguments follows `\\n` in the JSON: a word
+    starts there for the client, and for guard (it passed before)."""
+    text = f'{{"content": "keys:{escape}AKIAIOSFODNN7EXAMPLE"}}'
+    verdict = classify("secrets", text)
+    assert verdict.fired and found(verdict, text)[0][1] == "AKIAIOSFODNN7EXAMPLE"
