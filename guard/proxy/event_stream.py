@@ -214,11 +214,10 @@ class EventStreamGuard(StreamGuard):
 
     def _in_place(self, ch: Channel) -> Channel:
         """`ch`, about to get text; an error if the client would put that text where guard did
-        not read it: after its close, or before a text of its kind that began before it (a
-        client joining texts as they come reads them in the order they came, the SDKs in
-        theirs)."""
-        if self._key(ch) in self._closed or (
-                not ch.text and any(other.end for other in self._after(ch))):
+        not read it: after its close, or before a text of its kind that has begun (a client
+        joining texts as they come reads them in the order they came, the SDKs in theirs: text
+        for block 0 after block 1's would be read apart from block 1's by one of them)."""
+        if self._key(ch) in self._closed or any(other.end for other in self._after(ch)):
             raise UpstreamError("upstream sent text out of its place in the answer", status=502,
                                 code="upstream_protocol_error")
         return ch

@@ -351,21 +351,27 @@ async def test_with_unbounded_findings_a_closed_text_waits_for_the_answers_end(a
 @pytest.mark.parametrize("api", GUARDS)
 async def test_text_out_of_its_place_in_the_answer_ends_the_stream(api: str) -> None:
     """A delta for a text already closed, or for one a client puts before a text that began
-    before it (sent or held): a client joining deltas as they come would read them otherwise
-    than guard, so the stream ends."""
+    before it (sent or held), or that has begun (`interleaved`, from a probe: `Key: AKIAIOSF`
+    in block 0, `ODNN7EXAMPLE` in block 1, then more of block 0 went out whole in arrival
+    order, while guard read block 0 whole before block 1): a client joining deltas as they
+    come would read them otherwise than guard, so the stream ends."""
     long = "plain words " * 40
     if api == "messages":
         late = [*blocks(("start", 0), ("text", 0, "hello "), ("stop", 0), ("start", 1),
                         ("text", 1, long)), *blocks(("text", 0, "more"))[1:]]
         early = blocks(("start", 1), ("text", 1, long), ("start", 0), ("text", 0, "hello "))
         held = blocks(("start", 1), ("text", 1, "pad "), ("start", 0), ("text", 0, "hello "))
+        interleaved = blocks(("start", 0), ("start", 1), ("text", 0, "Key: AKIAIOSF"),
+                             ("text", 1, "ODNN7EXAMPLE"), ("text", 0, " and more"))
     else:
         late = [part_delta(0, "hello "), encoded({"type": "response.output_text.done",
                                                   **AT, "content_index": 0, "text": "hello "}),
                 part_delta(1, long), part_delta(0, "more")]
         early = [part_delta(1, long), part_delta(0, "hello ")]
         held = [part_delta(1, "pad "), part_delta(0, "hello ")]
-    for events in (late, early, held):  # `held`: the later text not yet sent, still
+        interleaved = [part_delta(0, "Key: AKIAIOSF"), part_delta(1, "ODNN7EXAMPLE"),
+                       part_delta(0, " and more")]
+    for events in (late, early, held, interleaved):  # `held`: the later text not yet sent, still
         with pytest.raises(UpstreamError):
             await run(events, inspector(), api)
 
