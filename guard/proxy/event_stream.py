@@ -115,6 +115,7 @@ class EventStreamGuard(StreamGuard):
         self._closed: set[Key] = set()                  # texts whose part or block closed
         self._waiting: list[Waiting] = []               # released or arrived, not yet sent
         self._seq = 0                                   # events seen
+        self._ended = False                             # an answer's end flushed its texts
 
     # -- what each dialect says ----------------------------------------------------------------
 
@@ -162,6 +163,7 @@ class EventStreamGuard(StreamGuard):
         out = await self._whole(waiting, whole, closes) if whole or closes else b""
         if self.cut:
             return out
+        self._ended = self._ended or (closes is _everything and bool(self._channels))
         self._waiting.append(waiting)
         out += self._drain()
         for key, _, frame in opening:
@@ -214,10 +216,12 @@ class EventStreamGuard(StreamGuard):
 
     def _in_place(self, ch: Channel) -> Channel:
         """`ch`, about to get text; an error if the client would put that text where guard did
-        not read it: after its close, or before a text of its kind that has begun (a client
+        not read it: after its close or the answer's end (whose flush sent every held tail), or
+        before a text of its kind that has begun (a client
         joining texts as they come reads them in the order they came, the SDKs in theirs: text
         for block 0 after block 1's would be read apart from block 1's by one of them)."""
-        if self._key(ch) in self._closed or any(other.end for other in self._after(ch)):
+        if self._ended or self._key(ch) in self._closed or any(
+                other.end for other in self._after(ch)):
             raise UpstreamError("upstream sent text out of its place in the answer", status=502,
                                 code="upstream_protocol_error")
         return ch

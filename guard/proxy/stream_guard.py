@@ -277,6 +277,9 @@ class StreamGuard:
         alone = hold and shell is None and len(deltas) == 1
         touched: list[Channel] = []
         for delta in deltas:
+            if delta.text and self._choices.get(delta.choice):  # its held tail went out at its
+                raise UpstreamError("upstream sent text for a choice it had finished",  # end
+                                    status=502, code="upstream_protocol_error")
             channel = self._channel(body, delta)
             channel.add(delta.text, now, self._frame, event.raw if alone else None, hold=hold)
             touched.append(channel)

@@ -376,6 +376,23 @@ async def test_text_out_of_its_place_in_the_answer_ends_the_stream(api: str) -> 
             await run(events, inspector(), api)
 
 
+@pytest.mark.parametrize("api", GUARDS)
+async def test_text_after_the_answers_end_ends_the_stream(api: str) -> None:
+    """From a probe: an event guard reads as the answer's end (any event carrying `response`,
+    a `message_delta`) flushed every held tail, `Contact jane.doe@exa`, and text after it was
+    still taken: the rest of the address was masked, its start had gone out."""
+    if api == "messages":
+        events = [*blocks(("start", 0), ("text", 0, "Contact jane.doe@exa")),
+                  encoded({"type": "message_delta", "delta": {"stop_reason": None}}),
+                  *blocks(("start", 1), ("text", 1, "mple.com now"))[1:]]
+    else:
+        events = [part_delta(0, "Contact jane.doe@exa"),
+                  encoded({"type": "response.in_progress", "response": {"id": "r"}}),
+                  part_delta(1, "mple.com now")]
+    with pytest.raises(UpstreamError, match="out of its place"):
+        await run(events, inspector(), api)
+
+
 AT = {"item_id": "msg_1", "output_index": 0}
 
 

@@ -838,3 +838,20 @@ async def test_citations_are_read_before_their_chunk_goes_out() -> None:
     whole = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "See.",
              "annotations": [{"type": "url_citation", "url_citation": {"title": "cited"}}]}}]}
     assert "cited" in {s.text for s in CHAT.completion_slots(whole)}
+
+
+@pytest.mark.parametrize("route", ["chat", "completions"])
+async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
+    """From a probe: a finish flushes the choice's held tail (`Contact jane.doe@exa`); more
+    text for it afterwards was taken, so the address's start had gone out unmasked."""
+    if route == "chat":
+        events = [*chat_stream([f"Contact {EMAIL[:12]}"])[:-1], chat_event([content(0, EMAIL[12:])])]
+        dialect = CHAT
+    else:
+        events = [*completion_stream([f"Contact {EMAIL[:12]}"])[:-1],
+                  completion_stream([EMAIL[12:]])[0]]
+        dialect = COMPLETIONS
+    with pytest.raises(UpstreamError, match="choice it had finished"):
+        await run(events, only(SHORT_PII), dialect=dialect)
+    got, guard = await run(chat_stream([f"Contact {EMAIL}"]), only(SHORT_PII))
+    assert not guard.cut and got.text == {0: f"Contact {MASK}"}
