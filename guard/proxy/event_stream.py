@@ -146,7 +146,7 @@ class EventStreamGuard(StreamGuard):
             return b""
         body = event_json(event)
         if body is None:
-            return event.raw  # a comment, a keep-alive
+            return await self._end_of_stream(event) if event.done else event.raw  # a keep-alive
         if self.reader.unreadable(body):  # text a client may show, in a shape guard cannot read
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",
                                 status=502, code="upstream_protocol_error")
@@ -173,6 +173,15 @@ class EventStreamGuard(StreamGuard):
             if self.cut:
                 break
         return out
+
+    async def _end_of_stream(self, event: SSEEvent) -> bytes:
+        """`[DONE]`, which some servers end a typed stream with: the answer's end, after every
+        text held (it must not overtake them: the SDKs stop reading there)."""
+        out = await self._flush(list(self._channels.values()))
+        if self.cut:
+            return out
+        self._ended = True
+        return out + self._drain() + event.raw
 
     async def finish(self) -> bytes:
         out = await super().finish()

@@ -393,6 +393,18 @@ async def test_text_after_the_answers_end_ends_the_stream(api: str) -> None:
         await run(events, inspector(), api)
 
 
+async def test_done_does_not_overtake_held_text() -> None:
+    """From a probe: a server ending a Responses stream with `[DONE]` (no `response.completed`)
+    had it sent before the text held back, and the SDK, which stops there, showed nothing."""
+    events = [part_delta(0, "A reverse proxy forwards "), part_delta(0, "each request."),
+              parse_event(b"data: [DONE]\n\n")]
+    guard = ResponsesStreamGuard(RESPONSES, inspector(), CTX, ListRecorder())
+    raw = b"".join([await guard.feed(event) for event in events]) + await guard.finish()
+    assert not guard.cut and raw.endswith(b"data: [DONE]\n\n")
+    got = [orjson.loads(e.data or "") for e in SSEParser().feed(raw) if not e.done]
+    assert streamed(got) == "A reverse proxy forwards each request."
+
+
 AT = {"item_id": "msg_1", "output_index": 0}
 
 
