@@ -469,6 +469,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         self._response: Json = {}                       # the response's own fields
         self._last: SSEEvent | None = None              # the last event passed untouched
         self._named_seen = False                        # the stream named `named`
+        self._created = False                           # a response.created sent
 
     def note(self, event: Json) -> None:
         self._check_model(event)
@@ -504,13 +505,18 @@ class ResponsesStreamGuard(EventStreamGuard):
         self.cut = True
         response = self._response or {"id": new_id("resp"), "object": "response",
                                       "created_at": int(time.time()), "model": self.ctx.model}
-        return self.encode({"type": "response.incomplete", "response": {
-            **response, "status": "incomplete", "output": [],
-            "incomplete_details": {"reason": "content_filter"}}})
+        # the SDKs' stream helpers refuse an ending before the response's creation
+        created = [] if self._created else [{"type": "response.created", "response": {
+            **response, "status": "in_progress", "output": []}}]
+        return b"".join(self.encode(event) for event in [*created, {
+            "type": "response.incomplete", "response": {
+                **response, "status": "incomplete", "output": [],
+                "incomplete_details": {"reason": "content_filter"}}}])
 
     def passing(self, event: SSEEvent) -> None:
         if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive
             self._last = event
+            self._created = self._created or "response.created" in event.data
         if self.named and event.data:  # read, however its keys are written
             self._check_model(event.json() or {})
 
@@ -531,6 +537,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         return number + after if type(number) is int and number >= 0 else 0
 
     def encode(self, event: Json) -> bytes:
+        self._created = self._created or event.get("type") == "response.created"
         return responses.encode(event, self._next(event))
 
 

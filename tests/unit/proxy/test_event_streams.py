@@ -405,6 +405,21 @@ async def test_done_does_not_overtake_held_text() -> None:
     assert streamed(got) == "A reverse proxy forwards each request."
 
 
+async def test_a_responses_stream_stopped_before_it_began_begins_it() -> None:
+    """From a probe: a kill switch (or a cut of the first event) before `response.created` went
+    out sent a lone `response.incomplete`, which the openai SDK's stream helper refuses."""
+    guard = ResponsesStreamGuard(RESPONSES, inspector(), CTX, ListRecorder())
+    got = [orjson.loads(e.data or "") for e in SSEParser().feed(guard.stop())]
+    assert [e["type"] for e in got] == ["response.created", "response.incomplete"]
+    assert [e["sequence_number"] for e in got] == [0, 1]
+    created = response()
+    created["output"] = [message(f"key {SECRET}")]
+    _, got, guard = await run([encoded({"type": "response.created", "response": created}, 0)],
+                              inspector())
+    assert guard.cut and [e["type"] for e in got] == ["response.created", "response.incomplete"]
+    assert SECRET not in orjson.dumps(got).decode()
+
+
 AT = {"item_id": "msg_1", "output_index": 0}
 
 
