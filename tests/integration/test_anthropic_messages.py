@@ -48,7 +48,9 @@ class Servers(RouteClient):
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     with guard_with_scripted_upstream(tmp_path_factory.mktemp("messages"), TOKEN) as (mock, guard):
-        yield Servers(mock, guard)
+        servers = Servers(mock, guard)
+        yield servers
+        servers.client.close()
 
 
 # -- allowed -------------------------------------------------------------------------------------

@@ -39,7 +39,9 @@ class Servers(OpenAIRouteClient):
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     with guard_with_scripted_upstream(tmp_path_factory.mktemp("responses"), TOKEN) as (mock, guard):
-        yield Servers(mock, guard)
+        servers = Servers(mock, guard)
+        yield servers
+        servers.client.close()
 
 
 # -- allowed -------------------------------------------------------------------------------------
@@ -92,6 +94,24 @@ def test_an_image_is_refused_as_unreadable(servers: Servers) -> None:
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == "unreadable_content" and "input[0].content[1]" in error["message"]
+
+
+@pytest.mark.parametrize(("item", "where"), [
+    ({"type": "code_interpreter_call", "id": "ci_1", "code": "plot()", "status": "completed",
+      "outputs": [{"type": "image", "url": "data:image/png;base64,iVBORw0KGgo="}]},
+     "input[1].outputs[0] (image)"),
+    ({"type": "shell_call_output", "call_id": "sh_1", "output": [
+        {"type": "input_image", "image_url": "https://example.org/a.png"}]},
+     "input[1].output[0] (input_image)"),
+])
+def test_an_image_inside_an_item_read_whole_is_refused(servers: Servers, item: dict[str, Any],
+                                                        where: str) -> None:
+    """From a probe: items read whole (every string) sent an image inside them to the model
+    unread; a function call's output with one was already refused."""
+    answer = servers.raw({"input": [{"role": "user", "content": "go on"}, item]})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "unreadable_content" and where in error["message"]
 
 
 # -- whole answers -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from guard.proxy.protocols.base import (
     strings,
     typed_event,
     unread_in_messages,
+    unread_inside,
 )
 
 ROUTE = "/v1/messages"
@@ -65,6 +66,8 @@ def block_texts(block: Any, path: Path, role: str, *, answer: bool = False) -> I
     kind guard has no reading for (a server tool's result, an MCP call) is read whole
     (`base.leaves`)."""
     if not isinstance(block, dict):
+        if answer and block is not None:  # a block given as a string, a list: every string
+            yield from leaves(block, path, role)
         return
     kind = block.get("type")
     kind = kind if isinstance(kind, str) else ""
@@ -132,25 +135,15 @@ def _unread_block(block: Any, path: Path) -> list[str]:
         return [] if isinstance(value, str) else [place(path, f"{kind} of {type(value).__name__}")]
     source = block.get("source") if kind == "document" else None
     if kind in READ_WHOLE:
-        return _unread_inside(block, path)
+        # the documents and images it holds (a page a web fetch returned may be a PDF or an
+        # image): each named as at the top level, a document as plain text read
+        return unread_inside(block, path, frozenset({"document", "image"}), _unread_block)
     if kind in OPAQUE or kind in ("tool_use", "server_tool_use") or (
             isinstance(source, dict) and source.get("type") == "text"):
         return []
     if kind == "tool_result":
         return _unread_result(block.get("content"), (*path, "content"))
     return [place(path, kind)]
-
-
-def _unread_inside(node: Any, path: Path) -> list[str]:
-    """The documents and images a block read whole holds (a page a web fetch returned may be a
-    PDF or an image): each named as at the top level, a document as plain text read."""
-    if isinstance(node, list):
-        return [found for j, inner in enumerate(node) for found in _unread_inside(inner, (*path, j))]
-    if not isinstance(node, dict):
-        return []
-    if node.get("type") in ("document", "image"):
-        return _unread_block(node, path)
-    return [found for key, inner in node.items() for found in _unread_inside(inner, (*path, key))]
 
 
 def _unread_result(content: Any, path: Path) -> list[str]:
@@ -195,7 +188,12 @@ def unread(body: Json) -> list[str]:
 # -- answers -------------------------------------------------------------------------------------
 
 def content_texts(content: Any, path: Path) -> Iterator[tuple[int, Text]]:
-    """The texts of an answer's blocks, each with its block's index."""
+    """The texts of an answer's blocks, each with its block's index; of content in another
+    shape (an object, a string), every string (a client may read `content[0].text` of
+    `{"0": ...}` all the same)."""
+    if content is not None and not isinstance(content, list):
+        yield from ((0, text) for text in leaves(content, path, "assistant"))
+        return
     for j, block in enumerate(content if isinstance(content, list) else []):
         for text in block_texts(block, (*path, j), "assistant", answer=True):
             yield j, text

@@ -267,6 +267,21 @@ def place(path: Path, what: str) -> str:
     return f"{name} ({what})"
 
 
+def unread_inside(node: Any, path: Path, kinds: frozenset[str],
+                  named: Callable[[Json, Path], list[str]]) -> list[str]:
+    """The places `named` finds in the objects of `kinds` (by `type`) anywhere inside `node`, a
+    value read whole: what it may hold that is not text (an image a tool sent back)."""
+    if isinstance(node, list):
+        return [found for j, inner in enumerate(node)
+                for found in unread_inside(inner, (*path, j), kinds, named)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") in kinds:
+        return named(node, path)
+    return [found for key, inner in node.items()
+            for found in unread_inside(inner, (*path, key), kinds, named)]
+
+
 def folded_keys(node: Any, free_form: frozenset[str] = FREE_FORM,
                 only: frozenset[str] | None = None) -> list[str]:
     """Keys spelled so that they fold to another, lower-case ASCII key ("Messages", or

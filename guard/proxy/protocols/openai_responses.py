@@ -31,6 +31,7 @@ from guard.proxy.protocols.base import (
     list_at,
     place,
     typed_event,
+    unread_inside,
 )
 from guard.proxy.protocols.openai_chat import TEXT_PARTS
 
@@ -115,6 +116,9 @@ def _parts(content: Any, path: Path, role: str, kind: dict[str, str] | str,
     if isinstance(content, str):
         yield Text(0, kind if isinstance(kind, str) else "text", path, role, content)
         return
+    if answer and content is not None and not isinstance(content, list):  # parts in another
+        yield from leaves(content, path, role)                             # shape: every string
+        return
     for j, part in enumerate(content if isinstance(content, list) else []):
         key = _text_key(part)
         if key is not None:
@@ -181,11 +185,17 @@ def _unread_item(item: Any, path: Path) -> list[str]:
         return (_unread_parts(item.get("summary"), (*path, "summary"))
                 + _unread_parts(item.get("content"), (*path, "content")))
     if kind in READ_WHOLE:
-        return []
+        return unread_inside(item, path, UNREAD_INSIDE,
+                             lambda node, at: [place(at, node["type"])])
     if kind not in ITEM_TEXT:
         return [place(path, kind or "item without a type")]
     output = item.get("output")
     return _unread_parts(output, (*path, "output")) if isinstance(output, list) else []
+
+
+# What an item read whole may hold that is not text (a code interpreter's image output, an image
+# a shell call's output sends back): refused as at the top level.
+UNREAD_INSIDE = frozenset({"image", "input_image", "input_file", "input_audio", "file"})
 
 
 def _unread_parts(content: Any, path: Path) -> list[str]:
@@ -205,7 +215,11 @@ def _type_name(value: Any) -> str:
 # -- answers -------------------------------------------------------------------------------------
 
 def output_texts(output: Any, path: Path) -> Iterator[tuple[int, Text]]:
-    """The texts of a list of output items, each with its item's index."""
+    """The texts of a list of output items, each with its item's index; of output in another
+    shape (an object keyed "0", ...), every string (a client may read it all the same)."""
+    if output is not None and not isinstance(output, list):
+        yield from ((0, text) for text in leaves(output, path, "assistant"))
+        return
     for i, item in enumerate(output if isinstance(output, list) else []):
         for text in item_texts(item, (*path, i), _answer_role(item), answer=True):
             yield i, text

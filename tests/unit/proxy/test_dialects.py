@@ -299,3 +299,26 @@ def test_a_value_and_its_own_key_both_masked_leave_neither() -> None:
     decision = Decision(action=Action.REDACT, stage=Stage.COMPLETION, redactions=spans,
                         mask="[M]")
     assert redact(body, slots, decision)["content"][0]["input"] == {"[M]": "[M]"}
+
+
+def test_answer_text_in_a_container_of_another_shape_is_read() -> None:
+    """From a probe: a Responses `output`, a message's `content`, a Messages `content` or block
+    given as an object or a string passed unread (a JavaScript client reads `content[0].text`
+    of `{"0": ...}` all the same); every string in them is read now, whole and streamed."""
+    from guard.proxy.protocols import anthropic_messages, openai_responses
+
+    text = "the key is AKIAIOSFODNN7EXAMPLE"
+    part = {"type": "output_text", "text": text}
+    item = {"type": "message", "role": "assistant", "content": [part]}
+    responses = [{"output": {"0": item}},
+                 {"output": [{**item, "content": {"0": part}}]}]
+    messages = [{"content": {"0": {"type": "text", "text": text}}}, {"content": text},
+                {"content": [text]}]
+    for body in responses:
+        assert text in [s.text for s in openai_responses.completion_slots(body)], body
+        event = {"type": "response.completed", "response": body}
+        assert text in [t.text for _, t in openai_responses.whole_texts(event) or []], body
+    for body in messages:
+        assert text in [s.text for s in anthropic_messages.completion_slots(body)], body
+        event = {"type": "message_start", "message": body}
+        assert text in [t.text for _, t in anthropic_messages.whole_texts(event) or []], body
