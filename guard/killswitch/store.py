@@ -7,7 +7,9 @@ Redis layout (prefix `guard:killswitch`):
   <prefix>:switches  hash, switch id → Entry JSON (the shared state)
   <prefix>:epoch     a random id written with the first state; its absence after a reconnect
                      means Redis lost its data, and the replica re-seeds it from what it knew
-  <prefix>:changes   pub/sub channel; any message means "re-read the hash"
+  <prefix>:changes   pub/sub channel; any message means "re-read the hash". Each replica PINGs
+                     its subscription every PING_INTERVAL_S: a connection dropped without a
+                     reset (NAT, failover) is found out within SUBSCRIPTION_SILENCE_S
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
 from guard.killswitch.model import Entry
@@ -41,6 +45,8 @@ STATE_FILE = "killswitch.json"
 OnChange = Callable[[Mapping[str, Entry]], None]
 Update = Callable[[Entry | None], Entry | None]
 _CONNECTION_ERRORS = (RedisError, OSError)
+PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
+SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
 
 
 class StoreUnavailable(GuardError):
@@ -257,8 +263,9 @@ class EmbeddedStore:
 class RedisStore:
     """Fleet-wide state in Redis: a hash, change announcements, and a periodic full resync.
 
-    While Redis is unreachable the last known state stays in force (`stale` is True and the
-    `guard_killswitch_state_stale` gauge is 1); the listener reconnects by itself and resyncs.
+    While Redis is unreachable, or the subscription to announcements is not known to be live,
+    the last known state stays in force (`stale` is True and the `guard_killswitch_state_stale`
+    gauge is 1); the listener reconnects by itself and resyncs.
     The last known state is also written to `state_dir`, so a replica that starts while Redis
     is down still enforces what was engaged.
     """
@@ -284,6 +291,7 @@ class RedisStore:
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
         self._stale = False
+        self._subscribed = False  # the listener's subscription answered since it was made
         self._known = False  # read from Redis, or from a state file saved before
         self._on_change: OnChange = lambda _entries: None
         self._tasks: list[asyncio.Task[None]] = []
@@ -424,10 +432,11 @@ class RedisStore:
                     entries[switch_id] = Entry.from_json(text)
                 except (ValueError, KeyError, TypeError):
                     log.warning("killswitch_malformed_entry_ignored", id=switch_id)
-            if self._stale:
-                log.info("killswitch_state_resynced")
-            self._stale = False
-            self._metrics.killswitch_stale.set(0)
+            if self._subscribed:  # else changes may go unheard: still stale
+                if self._stale:
+                    log.info("killswitch_state_resynced")
+                self._stale = False
+                self._metrics.killswitch_stale.set(0)
             if entries != self._entries or not self._known:
                 # saved at the first read too, empty or not: a restart during an outage then
                 # knows the state (`known`)
@@ -496,22 +505,50 @@ class RedisStore:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
-                await self.refresh()  # anything announced while we were not subscribed
-                delay = 0.05
-                while not self._closing:
-                    message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=1.0
-                    )
-                    if message is not None:
-                        await self.refresh()
+                await self._follow(pubsub)
             except _CONNECTION_ERRORS as exc:
+                if self._subscribed:  # it worked until now: subscribe again at once
+                    delay = 0.05
+                self._subscribed = False
                 self._mark_stale(exc)
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    # idle connections took the same path: a NAT that dropped one dropped them
+                    await self._redis.connection_pool.disconnect(inuse_connections=False)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._interval)
             finally:
                 with contextlib.suppress(*_CONNECTION_ERRORS):
                     # untyped in some redis releases, typed in others
                     await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        """Re-read the state on every announcement, PINGing the subscription in between.
+
+        A connection that a NAT or a failover dropped without a reset reads as a quiet channel:
+        nothing heard for SUBSCRIPTION_SILENCE_S (no announcement, no PONG) raises, and the
+        listener subscribes again. The first answer shows the subscription is live: the state is
+        read then, so nothing announced before it is missed.
+        """
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        pinged = heard - PING_INTERVAL_S
+        while not self._closing:
+            now = loop.time()
+            if now - heard >= SUBSCRIPTION_SILENCE_S:
+                raise RedisTimeoutError(f"kill switch subscription silent for "
+                                        f"{SUBSCRIPTION_SILENCE_S} s (no answer to PING)")
+            if now - pinged >= PING_INTERVAL_S:
+                await pubsub.ping()
+                pinged = now
+            wait = min(pinged + PING_INTERVAL_S, heard + SUBSCRIPTION_SILENCE_S) - now
+            message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                               timeout=max(wait, 0.0))
+            if message is None:
+                continue
+            if not self._subscribed or message["type"] == "message":
+                self._subscribed = True
+                await self.refresh()
+            heard = loop.time()
 
     async def _resync_loop(self) -> None:
         while True:

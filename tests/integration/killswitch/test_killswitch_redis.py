@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -257,6 +258,89 @@ async def test_switches_whose_keys_vanish_with_no_change_counted_are_put_back(
     assert await client.hexists("guard:killswitch:switches", switch.id)
     assert a.service.check(CTX) == switch and b.service.check(CTX) == switch
     await client.aclose()
+
+
+class FreezableProxy:
+    """A TCP relay to Redis; `freeze()` stops carrying the connections open at that moment
+    without closing them (a NAT entry dropped, a failover blackholing established flows), while
+    new connections still get through."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.links: list[asyncio.Event] = []  # set while a connection is carried
+        self.writers: list[asyncio.StreamWriter] = []
+        self.pipes: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        carried = asyncio.Event()
+        carried.set()
+        self.links.append(carried)
+        self.writers += [writer, up_writer]
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink, carried))
+            self.pipes.add(task)
+            task.add_done_callback(self.pipes.discard)
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter,
+                    carried: asyncio.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := await source.read(65536):
+                await carried.wait()  # frozen: the bytes are held, the connection stays open
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+    def freeze(self) -> None:
+        for carried in self.links:
+            carried.clear()
+
+    async def aclose(self) -> None:
+        self.server.close()
+        for task in list(self.pipes):
+            task.cancel()
+        await asyncio.gather(*self.pipes, return_exceptions=True)
+        for writer in self.writers:
+            writer.close()
+        await self.server.wait_closed()
+
+
+async def test_a_subscription_frozen_without_a_reset_is_found_and_replaced(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    """From a probe: B's connections to Redis frozen without a reset (NAT expiry, failover) left
+    its subscription dead unnoticed; B heard changes only at each resync and said it was not
+    stale. Its subscription is PINGed: within 1.5 s of an engage B enforces it (or is stale)."""
+    proxy = FreezableProxy(redis_server.port)
+    settings = KillSwitchSettings(resync_interval_s=60)  # only the subscription can tell B
+    made = []
+    for name, url in (("a", redis_server.url), ("b", await proxy.start())):
+        registry, log = CollectorRegistry(), EventLog()
+        service = build_service(settings, redis_url=url, state_dir=tmp_path / name,
+                                recorder=log, metrics=Metrics(registry))
+        await service.start()
+        made.append(Replica(service, log, registry))
+    a, b = made
+    try:
+        first = await a.service.engage("global", "block", "before", actor="alice")
+        await eventually(lambda: b.service.check(CTX) == first, within=1.0)
+        await a.service.release(first.id, actor="alice")
+        await eventually(lambda: b.service.check(CTX) is None, within=1.0)
+        proxy.freeze()
+        switch = await a.service.engage("global", "block", "after", actor="alice")
+        await eventually(lambda: b.service.check(CTX) == switch or b.stale() == 1, within=1.5)
+        await eventually(lambda: b.service.check(CTX) == switch and b.stale() == 0, within=3.0)
+        await a.service.release(switch.id, actor="alice")  # the new subscription carries it
+        await eventually(lambda: b.service.check(CTX) is None, within=1.0)
+    finally:
+        for replica in made:
+            await replica.service.aclose()
+        await proxy.aclose()
 
 
 @pytest.mark.parametrize("text", ["[]", "{}", '{"switches": [{"id": 1}]}'])
