@@ -315,7 +315,8 @@ async def test_a_subscription_frozen_without_a_reset_is_found_and_replaced(
 ) -> None:
     """From a probe: B's connections to Redis frozen without a reset (NAT expiry, failover) left
     its subscription dead unnoticed; B heard changes only at each resync and said it was not
-    stale. Its subscription is PINGed: within 1.5 s of an engage B enforces it (or is stale)."""
+    stale. Its subscription is PINGed: about 1 s after an engage (2.5 s allowed here, for a
+    loaded machine) B enforces it, or says it is stale."""
     proxy = FreezableProxy(redis_server.port)
     settings = KillSwitchSettings(resync_interval_s=60)  # only the subscription can tell B
     made = []
@@ -333,7 +334,7 @@ async def test_a_subscription_frozen_without_a_reset_is_found_and_replaced(
         await eventually(lambda: b.service.check(CTX) is None, within=1.0)
         proxy.freeze()
         switch = await a.service.engage("global", "block", "after", actor="alice")
-        await eventually(lambda: b.service.check(CTX) == switch or b.stale() == 1, within=1.5)
+        await eventually(lambda: b.service.check(CTX) == switch or b.stale() == 1, within=2.5)
         await eventually(lambda: b.service.check(CTX) == switch and b.stale() == 0, within=3.0)
         await a.service.release(switch.id, actor="alice")  # the new subscription carries it
         await eventually(lambda: b.service.check(CTX) is None, within=1.0)
