@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import socket
+import string
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,6 +189,27 @@ def test_expensive_texts_are_bounded_and_still_inspected(guarded: GuardServer) -
         assert elapsed < 3, name
         assert grown < 200, name
     print("\n" + "\n".join(figures))
+    assert "classifier failed" not in guarded.output()
+
+
+@pytest.mark.parametrize("letters", [3, 30, 200])
+def test_a_flood_of_short_messages_is_bounded_and_still_inspected(guarded: GuardServer,
+                                                                  letters: int) -> None:
+    """From a probe: 8,000 messages of three random letters (24,024 characters, under the
+    limit) ran secrets, pii and the jailbreak model past their timeout: they failed open and a
+    key in the last message reached the model. The most messages of that size the limit admits
+    now finish in time and the key is blocked; twice as many are a 413."""
+    rng = random.Random(letters)
+    most = 65_536 // (letters + 32) - 2  # each text counts 32 characters more
+    for count, status in ((most, 400), (2 * most, 413)):
+        messages = [{"role": "user", "content": "".join(rng.choices(string.ascii_lowercase,
+                                                                    k=letters))}
+                    for _ in range(count)]
+        started = time.monotonic()
+        response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+            "model": "m", "messages": [*messages, {"role": "user", "content": f"key {PLANTED}"}]})
+        assert response.status_code == status, (count, response.text[:200])
+        assert time.monotonic() - started < 3, count
     assert "classifier failed" not in guarded.output()
 
 

@@ -53,6 +53,9 @@ DEFAULT_TURNS: dict[str, int] = {
     "jailbreak": 3,
     "prompt_injection": 1,
 }
+# How many of a batch's newest segments (of the roles a model reads) have words run together
+# split (`features.fold`): at up to ~4 ms a text, eight keep a batch's splitting near 50 ms.
+UNGLUED_TURNS = 8
 LABELS = {
     "harmful_request": "harmful",
     "harmful_response": "harmful",
@@ -154,7 +157,12 @@ class ModelClassifier:
         texts = [s.text for s in segments]
         joined = {i: with_turns(s.text, s.context, before)
                   for i, s in enumerate(segments) if before and s.context}
-        scores = self.model.scores(texts + list(joined.values()))
+        # words run together are split in the newest turns only: the split costs up to ~4 ms a
+        # text, and a request of thousands of short turns must not run the classifiers out of
+        # time (a timeout fails open); earlier turns were read when they were new
+        newest = len(segments) - UNGLUED_TURNS
+        unglued = [i >= newest for i in range(len(texts))] + [i >= newest for i in joined]
+        scores = self.model.scores(texts + list(joined.values()), unglued)
         best = {i: (score, 0) for i, score in enumerate(scores[: len(texts)])}
         for i, score in zip(joined, scores[len(texts):], strict=True):
             if score > best[i][0]:

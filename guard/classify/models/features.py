@@ -120,11 +120,11 @@ def _unleet_text(text: str) -> str:
     return _LEET_ONLY.sub(_unleet, text) if leet_words else text
 
 
-def fold(text: str) -> str:
+def fold(text: str, unglue: bool = True) -> str:
     """Folds evasions away: fancy-text letters, NFKC, invisible characters, case, look-alike
     letters, accents and other combining marks, letters spread apart (split into words again where
-    nothing kept the words apart), leetspeak, words joined by marks, marks inside words and words
-    run together."""
+    nothing kept the words apart), leetspeak, words joined by marks, marks inside words and (with
+    `unglue`, the one costly step) words run together."""
     if len(text) > MAX_CHARS:
         half = MAX_CHARS // 2
         text = text[:half] + " " + text[-half:]
@@ -143,7 +143,7 @@ def fold(text: str) -> str:
     if not is_ascii or _MARKED_WORDS_HINT.search(text):
         text = _MARKED_WORDS.sub(_spaced, text)
     text = INNER_MARK.sub("", text)  # after leetspeak, so "h4-ck" joins too
-    if not is_ascii or _LONG_LETTERS.search(text):
+    if unglue and (not is_ascii or _LONG_LETTERS.search(text)):
         text = _unglue(text)
     # str.split() and re's \s agree on what whitespace is (both use Python's isspace)
     return " ".join(text.split())
@@ -151,6 +151,12 @@ def fold(text: str) -> str:
 
 def _spaced(match: re.Match[str]) -> str:
     return match.group(0).replace(match.group(1), " ")
+
+
+@lru_cache(maxsize=4096)  # a turn is scored alone and joined to the turns after it
+def _glued(run: str) -> tuple[str, ...] | None:
+    words = glued_words(run)
+    return None if words is None else tuple(words)
 
 
 def _unglue(text: str) -> str:
@@ -163,7 +169,7 @@ def _unglue(text: str) -> str:
         if budget <= 0:
             break
         run = match.group(0)
-        words = glued_words(run[:budget])
+        words = _glued(run[:budget])
         budget -= len(run)
         if words is not None:
             out += [text[last : match.start()], " ".join(words)]

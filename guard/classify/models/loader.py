@@ -100,24 +100,28 @@ class TextModel:
     meta: dict[str, Any]
     sentences: int = 0
 
-    def score(self, text: str) -> float:
+    def score(self, text: str, unglue: bool = True) -> float:
         """Probability-like score in [0, 1] that `text` belongs to the class: the highest of the
         text's own and those of its decoded readings (base64, hex, binary, Morse, ciphers, written
-        backwards or upside down; `decode.as_read`)."""
-        z = max(map(self._decision, as_read(text)))
+        backwards or upside down; `decode.as_read`). `unglue`: words run together are split
+        (the costliest reading, `features.fold`)."""
+        z = max(self._decision(read, unglue) for read in as_read(text))
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
-    def _decision(self, text: str) -> float:
-        columns, n, runs = self.vocabulary.lookup(encode(text), self.sentences)
+    def _decision(self, text: str, unglue: bool = True) -> float:
+        columns, n, runs = self.vocabulary.lookup(encode(text, unglue), self.sentences)
         tf = 1.0 + np.log(n)
         z = float(sum(r.weight * r.decision(columns, tf) for r in self.regressions))
         if runs is not None:
             z = max(z, float(np.max(sum(r.weight * r.decisions(runs) for r in self.regressions))))
         return z
 
-    def scores(self, texts: Sequence[str]) -> list[float]:
-        """Scores of several texts (one call per batch of segments)."""
-        return [self.score(t) for t in texts]
+    def scores(self, texts: Sequence[str], unglued: Sequence[bool] | None = None) -> list[float]:
+        """Scores of several texts (one call per batch of segments); `unglued`: which of them
+        have words run together split (all, by default)."""
+        if unglued is None:
+            return [self.score(t) for t in texts]
+        return [self.score(t, u) for t, u in zip(texts, unglued, strict=True)]
 
     def decided_on(self, text: str) -> str:
         """The text whose decision gave `score(text)`: the text itself or one of its readings."""

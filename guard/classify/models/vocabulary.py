@@ -64,9 +64,10 @@ class Encoded:
 
 
 @lru_cache(maxsize=512)
-def encode(text: str) -> Encoded:
-    """Folds `text` once for every model that scores it (cached: models score segments in turn)."""
-    folded = fold(text)
+def encode(text: str, unglue: bool = True) -> Encoded:
+    """Folds `text` once for every model that scores it (cached: models score segments in turn);
+    `unglue`: words run together split too (`features.fold`)."""
+    folded = fold(text, unglue)
     padded = f" {folded} ".encode("utf-32-le", "surrogatepass")
     return Encoded(
         np.frombuffer(padded, dtype=np.uint32),
