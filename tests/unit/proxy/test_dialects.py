@@ -322,3 +322,19 @@ def test_answer_text_in_a_container_of_another_shape_is_read() -> None:
         assert text in [s.text for s in anthropic_messages.completion_slots(body)], body
         event = {"type": "message_start", "message": body}
         assert text in [t.text for _, t in anthropic_messages.whole_texts(event) or []], body
+
+
+def test_names_and_ids_come_after_the_texts_they_would_part() -> None:
+    """From a probe: a key split across two tool results, each with its `tool_call_id` (or two
+    user messages with a `name`), passed: the id was read between the halves (classifiers read
+    a role's texts joined). Names and ids are read after every text now."""
+    body = {"messages": [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "key AKIAIOSF"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "ODNN7EXAMPLE"},
+        {"role": "user", "name": "bob", "content": "hello"}]}
+    slots = CHAT.prompt_slots(body)
+    texts = [slot.text for slot in slots]
+    assert texts[:3] == ["{}", "key AKIAIOSF", "ODNN7EXAMPLE"] and texts[3] == "hello"
+    assert sorted(texts[4:]) == sorted(["call_1", "f", "call_1", "call_2", "bob"])
