@@ -65,7 +65,8 @@ class Channel:
         self.closing = False
 
     async def open(self) -> None:
-        self.spool = await asyncio.to_thread(Spool, self.spool_dir, self.settings.spool_max_bytes)
+        self.spool = await asyncio.to_thread(Spool, self.spool_dir, self.settings.spool_max_bytes,
+                                             self._unreadable)
         if self.spool.pending():
             log.warning("incident_spool_found", sink=self.sink.name, dir=str(self.spool_dir))
 
@@ -136,6 +137,12 @@ class Channel:
             self._stalled = False
         return True
 
+    def _unreadable(self, path: Path, offset: int, size: int, reason: str) -> None:
+        """A spooled line no sink could take (damaged, or too long): skipped, counted as lost."""
+        self.metrics.incident_dropped.inc()
+        log.error("incident_spool_line_unreadable", sink=self.sink.name, file=str(path),
+                  offset=offset, bytes=size, reason=reason)
+
     def _hold(self, batch: Sequence[bytes], exc: OSError) -> None:
         """A batch neither the sink nor its spool took (a full disk): back to the front of the
         queue, tried again at the next retry."""
@@ -174,8 +181,9 @@ class Channel:
             await asyncio.to_thread(spool.commit)
             replayed += len(batch)
             self._unsynced += len(batch)
-        if self.down_since is not None or replayed:
-            log.info("incident_sink_recovered", sink=self.sink.name, replayed=replayed)
+        if not replayed:
+            return  # nothing was sent (only unreadable lines were left): not known to be back
+        log.info("incident_sink_recovered", sink=self.sink.name, replayed=replayed)
         self.down_since = None
         self._backoff_s = self.settings.retry_interval_ms / 1000
 

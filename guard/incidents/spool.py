@@ -5,6 +5,9 @@ already delivered. Each file is held under an exclusive `flock` by the process u
 `guard serve --workers N` every worker replays its own files, and the files of a process that
 died (SIGKILL, power loss) are picked up by whichever process starts next.
 
+A line that is no incident (damaged on disk, or longer than `MAX_LINE`) is skipped when read,
+reported to `on_unreadable` and never offered to a sink: one bad line does not stop the others.
+
 Blocking file I/O: call these methods from a worker thread (`asyncio.to_thread`), never from the
 event loop.
 """
@@ -15,19 +18,27 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
+
 READ_CHUNK = 1 << 20
+MAX_LINE = 1 << 20  # no incident guard writes is this long; a longer line is never held whole
+
+# (file, offset, bytes, reason): a line skipped as unreadable ("not_an_incident", "too_long")
+OnUnreadable = Callable[[Path, int, int, str], None]
 
 
 class Spool:
     """An append-only, replay-in-order queue of JSON lines on disk, bounded by `max_bytes`."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int,
+                 on_unreadable: OnUnreadable = lambda *_: None) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.on_unreadable = on_unreadable
         directory.mkdir(parents=True, exist_ok=True)
         self._files: list[Path] = []
         self._locks: dict[Path, BinaryIO] = {}
@@ -35,7 +46,7 @@ class Spool:
         self._writing: Path | None = None
         self._dirty = False
         self._offset: dict[Path, int] = {}
-        self._uncommitted: tuple[Path, int] | None = None
+        self._uncommitted: tuple[Path, list[int]] | None = None  # the last batch's line ends
         self._size = 0
         self._adopt_orphans()
 
@@ -85,29 +96,42 @@ class Spool:
         """Up to `limit` of the oldest lines not yet delivered; `commit()` once delivered."""
         while self._files:
             path = self._files[0]
-            start = self._offset.get(path, 0)
-            with path.open("rb") as f:
-                f.seek(start)
-                chunk = f.read(READ_CHUNK)
-            end = chunk.rfind(b"\n") + 1
-            if end > 0:
-                lines = chunk[:end].split(b"\n")[:-1][:limit]
-                used = sum(len(line) + 1 for line in lines)
-                self._uncommitted = (path, start + used)
-                return [line for line in lines if line.strip()]
-            if path == self._writing and len(chunk) > 0:
-                return []  # a line is being written; it completes before the next read
+            lines: list[bytes] = []
+            ends: list[int] = []
+            with contextlib.closing(_lines(path, self._offset.get(path, 0))) as found:
+                for line, end, ended in found:
+                    if line is not None and _is_incident(line):
+                        lines.append(line)
+                        ends.append(end)
+                        if len(lines) == limit:
+                            break
+                    elif not ended or lines:
+                        break  # a torn last line (its write was retried), or the batch ends here
+                    else:
+                        self._skip(path, end, "too_long" if line is None else "not_an_incident")
+            if lines:
+                self._uncommitted = (path, ends)
+                return lines
             self._retire(path)
         return []
 
-    def commit(self) -> None:
-        """Mark the last batch read as delivered (persisted, so a restart does not resend it)."""
-        if self._uncommitted is None:
+    def commit(self, count: int | None = None) -> None:
+        """Mark the last batch read (or its first `count` lines) as delivered (persisted, so a
+        restart does not resend it)."""
+        if self._uncommitted is None or count == 0:
             return
-        path, offset = self._uncommitted
+        path, ends = self._uncommitted
         self._uncommitted = None
+        self._mark_delivered(path, ends[-1] if count is None else ends[count - 1])
+
+    def _mark_delivered(self, path: Path, offset: int) -> None:
         self._offset[path] = offset
         _pos_path(path).write_text(str(offset))
+
+    def _skip(self, path: Path, end: int, reason: str) -> None:
+        start = self._offset.get(path, 0)
+        self._mark_delivered(path, end)
+        self.on_unreadable(path, start, end - start, reason)
 
     def close(self) -> None:
         self.sync()
@@ -168,6 +192,34 @@ class Spool:
             if pos.exists():
                 with contextlib.suppress(ValueError):
                     self._offset[path] = int(pos.read_text() or 0)
+
+
+def _lines(path: Path, start: int) -> Generator[tuple[bytes | None, int, bool]]:
+    """The lines of `path` from `start` on: each with the offset just after it and whether its
+    newline is there (only the last may lack it). A line longer than MAX_LINE comes as None,
+    read past without being held."""
+    with path.open("rb") as f:
+        f.seek(start)
+        at, head, cut = start, b"", 0  # head: the line being read; cut: its bytes let go
+        while chunk := f.read(READ_CHUNK):
+            *whole, head = (head + chunk).split(b"\n")
+            for line in whole:
+                at += cut + len(line) + 1
+                yield (None if cut or len(line) > MAX_LINE else line), at, True
+                cut = 0
+            if len(head) > MAX_LINE:
+                cut, head = cut + len(head), b""
+        if head or cut:
+            yield (None if cut else head), at + cut + len(head), False
+
+
+def _is_incident(line: bytes) -> bool:
+    """A JSON object with an `id`: what every sink can take (a damaged line is not)."""
+    try:
+        parsed = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("id"), str)
 
 
 def _pos_path(path: Path) -> Path:

@@ -13,6 +13,7 @@ from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import RedisStreamSink
 from guard.observability.metrics import Metrics
+from guard.types import GuardContext
 from tests.support import RedisServer
 from tests.unit.incidents.helpers import context, decision
 
@@ -96,3 +97,55 @@ async def test_redis_outage_loses_and_duplicates_nothing(tmp_path: Path,
     assert await stream_ids(redis_server.url) == expected
     assert journal_ids(tmp_path) == [*before, *during, *after]
     assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 0
+
+
+async def wait_for_stream(url: str, expected: list[str]) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while await stream_ids(url) != expected:
+        assert asyncio.get_running_loop().time() < deadline, "spool not replayed in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_damaged_spool_line_does_not_stop_the_stream(tmp_path: Path,
+                                                             redis_server: RedisServer) -> None:
+    """From a probe: one line of NUL bytes in the Redis spool failed every replay, across
+    restarts: 0 of 20 spooled and 0 of 10 new incidents reached the stream. The line is skipped
+    and counted as dropped; the other 19 and the new ones reach it."""
+    recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, Metrics(CollectorRegistry()))
+    await recorder.start()
+    redis_server.stop()
+    spooled = [recorder.record_decision(context(f"r{i}"), decision(), "t") for i in range(20)]
+    await recorder.aclose()
+    [spool] = (tmp_path / "incidents/spool/redis").glob("*.jsonl")
+    damaged = spool.read_bytes().split(b"\n")
+    damaged[5] = b"\x00" * 40
+    spool.write_bytes(b"\n".join(damaged))
+    redis_server.start()
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, metrics)
+    await recorder.start()
+    new = [recorder.record_decision(context(f"n{i}"), decision(), "t") for i in range(10)]
+    await wait_for_stream(redis_server.url, [*spooled[:5], *spooled[6:], *new])
+    await recorder.aclose()
+    assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 1
+
+
+async def test_an_oversized_incident_does_not_stop_the_stream(tmp_path: Path,
+                                                              redis_server: RedisServer) -> None:
+    """From a probe: a 1.2 MB incident spooled during an outage made every replay read nothing,
+    so every later incident went on being spooled, and a restart deleted them all, uncounted.
+    It is skipped and counted as dropped; every other incident reaches the stream."""
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, metrics)
+    await recorder.start()
+    redis_server.stop()
+    huge = GuardContext(request_id="big", route="/v1/chat/completions", model="x" * 1_200_000)
+    recorder.record_decision(huge, decision(), "t")
+    spooled = [recorder.record_decision(context(f"r{i}"), decision(), "t") for i in range(20)]
+    await recorder.flush()
+    redis_server.start()
+    new = [recorder.record_decision(context(f"n{i}"), decision(), "t") for i in range(10)]
+    await wait_for_stream(redis_server.url, [*spooled, *new])
+    await recorder.aclose()
+    assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 1
+    assert list((tmp_path / "incidents/spool/redis").glob("*.jsonl")) == []

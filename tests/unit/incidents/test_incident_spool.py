@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from guard.incidents.spool import Spool
+from guard.incidents.spool import MAX_LINE, Spool
 
 
 def lines(start: int, count: int) -> list[bytes]:
-    return [b'{"n":%d}' % i for i in range(start, start + count)]
+    return [b'{"id":"n%d"}' % i for i in range(start, start + count)]
 
 
 def test_replays_in_order_across_batches(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_live_owner_keeps_its_files(tmp_path: Path) -> None:
 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     """A line cut short by a crash is not delivered as a broken record."""
-    (tmp_path / "00000000000000000001-1.jsonl").write_bytes(b'{"n":0}\n{"n":1}\n{"n"')
+    (tmp_path / "00000000000000000001-1.jsonl").write_bytes(b'{"id":"n0"}\n{"id":"n1"}\n{"id"')
     spool = Spool(tmp_path, 1 << 20)
     assert spool.read_batch(10) == lines(0, 2)
     spool.commit()
@@ -113,4 +113,49 @@ def test_a_spool_file_a_full_disk_left_empty_is_not_kept(tmp_path: Path) -> None
     full = False
     assert spool.append([b'{"id": "a"}']) == 1
     assert spool.read_batch(10) == [b'{"id": "a"}']
+    spool.close()
+
+
+def read_all(spool: Spool) -> list[bytes]:
+    got: list[bytes] = []
+    while batch := spool.read_batch(3):
+        got += batch
+        spool.commit()
+    return got
+
+
+def test_a_damaged_line_is_skipped_and_reported(tmp_path: Path) -> None:
+    """From a probe: a line of NUL bytes in the Redis spool failed every replay (the sink could
+    not read its id), so the sink stayed down for good. It is skipped and reported once; the
+    lines around it are delivered."""
+    damaged = [*lines(0, 4), b"\x00" * 40, b'{"no": "id"}', *lines(4, 4)]
+    (tmp_path / "00000000000000000001-1.jsonl").write_bytes(b"\n".join(damaged) + b"\n")
+    skipped: list[tuple[int, int, str]] = []
+    spool = Spool(tmp_path, 1 << 20, lambda _, at, size, why: skipped.append((at, size, why)))
+    assert read_all(spool) == lines(0, 8)
+    assert skipped == [(48, 41, "not_an_incident"), (89, 13, "not_an_incident")]
+    assert not spool.pending()
+
+
+def test_a_line_too_long_is_skipped_and_the_rest_delivered(tmp_path: Path) -> None:
+    """From a probe: a 1.2 MB incident in the spool being written made every read return
+    nothing (no end of line in the first MiB) and a restart deleted the file with all the
+    incidents after it. It is skipped and reported; the others are delivered."""
+    skipped: list[tuple[int, int, str]] = []
+    spool = Spool(tmp_path, 1 << 30, lambda _, at, size, why: skipped.append((at, size, why)))
+    long = b'{"id":"big","model":"%s"}' % (b"x" * (MAX_LINE + 200_000))
+    spool.append([*lines(0, 2), long, *lines(2, 2)])
+    spool.append(lines(4, 2))
+    assert read_all(spool) == lines(0, 6)
+    assert skipped == [(24, len(long) + 1, "too_long")]
+    spool.close()
+
+
+def test_part_of_a_batch_can_be_committed(tmp_path: Path) -> None:
+    """A sink that took the first lines of a batch (a short write) has only those marked."""
+    spool = Spool(tmp_path, 1 << 20)
+    spool.append(lines(0, 5))
+    assert spool.read_batch(4) == lines(0, 4)
+    spool.commit(3)
+    assert spool.read_batch(4) == lines(3, 2)
     spool.close()
