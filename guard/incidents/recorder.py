@@ -23,6 +23,7 @@ import structlog
 
 from guard.incidents import model
 from guard.incidents.excerpt import build_excerpt
+from guard.incidents.lines import taken_by
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink, LogSink, RedisStreamSink, Sink
 from guard.incidents.spool import Spool
@@ -62,6 +63,7 @@ class Channel:
         self._unsynced = 0
         self._syncing: asyncio.Task[None] | None = None
         self._stalled = False  # neither sink nor spool took the last batch: wait for _retry_at
+        self._unwritable = False  # the spool refused a write and has not taken one since
         self.closing = False
 
     async def open(self) -> None:
@@ -115,8 +117,10 @@ class Channel:
         try:
             await self.sink.write(batch)
         except Exception as exc:
+            taken = taken_by(exc)  # a short write: those lines are in, never written twice
+            self._unsynced += taken
             self._mark_down(exc)
-            return await self._to_spool(batch)
+            return await self._to_spool(batch[taken:])
         self._unsynced += len(batch)
         return True
 
@@ -125,17 +129,21 @@ class Channel:
         try:
             taken = await asyncio.to_thread(self.spool.append, batch)
         except OSError as exc:
-            self._hold(batch, exc)
+            self._spooled(taken_by(exc))
+            self._hold(batch[taken_by(exc):], exc)
             return False
-        self._unsynced += taken
-        self.metrics.incident_spooled.labels(self.sink.name).inc(taken)
+        self._spooled(taken)
         if taken < len(batch):
             self.metrics.incident_dropped.inc(len(batch) - taken)
             log.error("incident_spool_full", sink=self.sink.name, dropped=len(batch) - taken)
-        if self._stalled:
+        if self._unwritable:
             log.info("incident_spool_writable_again", sink=self.sink.name)
-            self._stalled = False
+        self._stalled = self._unwritable = False
         return True
+
+    def _spooled(self, count: int) -> None:
+        self._unsynced += count
+        self.metrics.incident_spooled.labels(self.sink.name).inc(count)
 
     def _unreadable(self, path: Path, offset: int, size: int, reason: str) -> None:
         """A spooled line no sink could take (damaged, or too long): skipped, counted as lost."""
@@ -147,10 +155,10 @@ class Channel:
         """A batch neither the sink nor its spool took (a full disk): back to the front of the
         queue, tried again at the next retry."""
         self.queue.extendleft(reversed(batch))
-        if not self._stalled:
+        if not self._unwritable:
             log.error("incident_spool_unwritable", sink=self.sink.name,
                       error=type(exc).__name__, queued=len(self.queue))
-        self._stalled = True
+        self._stalled = self._unwritable = True
         self._mark_down(exc)
         self.on_progress()  # the queue depth gauge shows what waits in memory
 
@@ -176,6 +184,8 @@ class Channel:
             try:
                 await self.sink.write(batch)
             except Exception as exc:
+                await asyncio.to_thread(spool.commit, taken_by(exc))
+                self._unsynced += taken_by(exc)
                 self._mark_down(exc)
                 return
             await asyncio.to_thread(spool.commit)

@@ -1,8 +1,8 @@
 """Where incidents are written: a structlog line, the JSONL journal, a Redis Stream.
 
 A sink takes a batch of serialised incidents (one JSON object each, no newline) and either
-takes all of them or raises; `guard.incidents.recorder` spools what a sink refuses. Blocking
-file I/O runs in a worker thread, never on the event loop.
+takes all of them or raises (`ShortWrite` when it took the first ones); `guard.incidents.recorder`
+spools what a sink refuses. Blocking file I/O runs in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from guard.incidents.lines import ShortWrite, write_lines
+
 log = structlog.get_logger("guard.incidents")
 
 
 class Sink(Protocol):
-    """A destination for incidents. `write` takes the whole batch or raises."""
+    """A destination for incidents. `write` takes the whole batch or raises (`ShortWrite` when
+    it took the first lines of it)."""
 
     name: str
 
@@ -62,10 +65,11 @@ class JournalSink:
 
     Files are named `<time_ns>-<pid>.jsonl` so that names sort by creation time and processes
     never share a file. Every batch is written to the page cache at once (a SIGKILL does not
-    lose it); `sync()` fsyncs, and the recorder calls it every `fsync_interval_ms`. The writes
-    run in a thread of the journal's own, so they never wait behind classifiers scoring in the
-    default executor while incidents sit in memory, and fsync in another, so they never wait
-    behind a slow disk's sync either.
+    lose it), unbuffered, so that a write a full disk cut short says which lines went in (they
+    are not written again); `sync()` fsyncs, and the recorder calls it every
+    `fsync_interval_ms`. The writes run in a thread of the journal's own, so they never wait
+    behind classifiers scoring in the default executor while incidents sit in memory, and fsync
+    in another, so they never wait behind a slow disk's sync either.
     """
 
     name = "journal"
@@ -92,17 +96,14 @@ class JournalSink:
         if self._file is None or self._size >= self.rotate_bytes:
             self._rotate()
         assert self._file is not None
-        data = b"".join(line + b"\n" for line in lines)
         try:
-            self._file.write(data)
-            self._file.flush()
-        except OSError:
-            # a full disk: the file may now end in part of a line, and a buffered writer would
-            # write it again; the next write starts a new file (readers skip a torn last line)
+            self._size += write_lines(self._file, lines)
+        except ShortWrite as exc:
+            # a full disk: the file may now end in part of a line; the next write starts a new
+            # file (readers skip a torn last line), and only the lines not taken are written again
             old, self._file = self._file, None
-            self._syncer.submit(self._retire, old, self._size == 0)
+            self._syncer.submit(self._retire, old, self._size + exc.written == 0)
             raise
-        self._size += len(data)
         self._dirty = True
 
     async def sync(self) -> None:
@@ -134,7 +135,7 @@ class JournalSink:
         old = self._file
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
-        self._file = path.open("ab")
+        self._file = path.open("ab", buffering=0)  # a short write is seen (`write_lines`)
         self._size = 0
         self._dirty = False
         self._syncer.submit(self._retire, old)

@@ -24,6 +24,8 @@ from typing import BinaryIO
 
 import orjson
 
+from guard.incidents.lines import ShortWrite, write_lines
+
 READ_CHUNK = 1 << 20
 MAX_LINE = 1 << 20  # no incident guard writes is this long; a longer line is never held whole
 
@@ -53,33 +55,40 @@ class Spool:
     # -- writing -----------------------------------------------------------------------------
 
     def append(self, lines: Sequence[bytes]) -> int:
-        """Add `lines` at the end; returns how many fit within `max_bytes` (the rest are lost)."""
-        data = bytearray()
-        taken = 0
+        """Add `lines` at the end; returns how many fit within `max_bytes` (the rest are lost).
+        Raises ShortWrite, saying how many went in, when the disk refuses the write."""
+        room = self.max_bytes - self._size
+        fitting: list[bytes] = []
         for line in lines:
-            if self._size + len(data) + len(line) + 1 > self.max_bytes:
+            room -= len(line) + 1
+            if room < 0:
                 break
-            data += line + b"\n"
-            taken += 1
-        if data:
+            fitting.append(line)
+        if fitting:
             writer = self._writer or self._open_writer()
             try:
-                writer.write(data)
-                writer.flush()  # into the page cache now: survives a SIGKILL of this process
-            except OSError:
+                # unbuffered: in the page cache at once (survives a SIGKILL of this process)
+                self._size += write_lines(writer, fitting)
+            except ShortWrite as exc:
                 # a full disk: the file may end in part of a line; later lines go to a new
-                # file (that part is never read: a file holding no whole line is retired)
-                with contextlib.suppress(OSError):
-                    writer.close()
-                path = self._writing
-                if path is not None and self._size_of(path) == 0:  # nothing in it: not kept
-                    path.unlink(missing_ok=True)
-                    self._files.remove(path)
-                self._writer, self._writing, self._dirty = None, None, False
+                # file (that part is never read: a torn last line is skipped)
+                self._size += exc.written
+                self._stop_writing()
                 raise
-            self._size += len(data)
             self._dirty = True
-        return taken
+        return len(fitting)
+
+    def _stop_writing(self) -> None:
+        """After a failed write: close the file (removed if nothing is in it)."""
+        assert self._writer is not None and self._writing is not None
+        with contextlib.suppress(OSError):
+            os.fsync(self._writer.fileno())  # the lines that went in are kept
+        with contextlib.suppress(OSError):
+            self._writer.close()
+        if self._size_of(self._writing) == 0:
+            self._writing.unlink(missing_ok=True)
+            self._files.remove(self._writing)
+        self._writer, self._writing, self._dirty = None, None, False
 
     def sync(self) -> None:
         """fsync what was appended since the last sync (survives power loss from then on)."""
@@ -153,7 +162,7 @@ class Spool:
 
     def _open_writer(self) -> BinaryIO:
         path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
-        writer = path.open("ab")
+        writer = path.open("ab", buffering=0)
         fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
         self._writer, self._writing = writer, path
         self._files.append(path)
