@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +29,19 @@ class Action(enum.StrEnum):
 
 
 _ACTION_RANK = {Action.ALLOW: 0, Action.FLAG: 1, Action.REDACT: 2, Action.BLOCK: 3}
+
+
+def joined(texts: Iterable[tuple[int, str]]) -> tuple[str, dict[int, int]]:
+    """Segment texts, as (index, text), joined with newlines as a Recorder takes them, and where
+    each segment index starts in the result."""
+    parts: list[str] = []
+    starts: dict[int, int] = {}
+    at = 0
+    for index, text in texts:
+        starts[index] = at
+        parts.append(text)
+        at += len(text) + 1
+    return "\n".join(parts), starts
 
 
 def strictest(actions: Sequence[Action]) -> Action:
@@ -262,8 +275,11 @@ class Gate(Protocol):
 class Recorder(Protocol):
     """Where evidence goes. Never blocks and never fails the request that calls it."""
 
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
-        """Record the incidents a decision makes (none for a plain allow); returns the incident id."""
+    def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
+                        starts: Mapping[int, int] | None = None) -> str | None:
+        """Record the incidents a decision makes (none for a plain allow); returns the incident id.
+        `text` is the segments' texts (`joined`), `starts` where each segment index starts in it
+        (None: segment 0, at 0)."""
         ...
 
     def record_event(self, kind: str, details: Mapping[str, Any]) -> str:

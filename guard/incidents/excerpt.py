@@ -1,15 +1,17 @@
 """Excerpts: the only place an incident may hold any of the text it is about.
 
 An excerpt is built only when `incidents.excerpts` is on. It is redacted twice over: the spans the
-classifiers found on the first segment (whose offsets are offsets into the recorded text) are
-masked, then every credential-shaped or long number-shaped token is masked whatever the policy
-said, and only then is the text truncated. A missed classifier span can therefore leak a name or
-a phrase, never a key, a token, a password assignment or a card-length number.
+classifiers found and the policy's redactions, of every segment (moved to where it starts in the
+recorded text), are masked, then every credential-shaped or long number-shaped token is masked
+whatever the policy said, and only then is the text truncated. A missed classifier span can
+therefore leak a name or a phrase, never a key, a token, a password assignment or a card-length
+number.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from guard.redaction import apply_redactions
 from guard.types import Decision, Span
@@ -43,16 +45,24 @@ def scrub(text: str) -> str:
     return text
 
 
-def build_excerpt(decision: Decision, text: str, limit: int) -> str:
-    """A redacted excerpt of `text` at most `limit` characters long (an ellipsis marks a cut)."""
+def build_excerpt(decision: Decision, text: str, limit: int,
+                  starts: Mapping[int, int] | None = None) -> str:
+    """A redacted excerpt of `text` at most `limit` characters long (an ellipsis marks a cut).
+    `starts`: where each segment index starts in `text` (None: segment 0, at 0)."""
     # Look at a bounded prefix only: the excerpt is short, and scrubbing must stay cheap.
     window = text[: limit * 4 + 256]
     if len(window) < len(text):
         # The cut may split a secret; a prefix too short to be recognised must not survive.
         window = window[: max(window.rfind(" "), 0)]
-    first_segment: list[Span] = [s for v in decision.verdicts if v.segment == 0 for s in v.spans]
-    first_segment += list(decision.redactions.get(0, ()))
-    masked = scrub(apply_redactions(window, first_segment, MASK))
+    masked = scrub(apply_redactions(window, _flagged(decision, starts or {0: 0}), MASK))
     if len(masked) <= limit and len(window) == len(text):
         return masked
     return masked[: limit - 1] + "…"
+
+
+def _flagged(decision: Decision, starts: Mapping[int, int]) -> list[Span]:
+    """Every span the classifiers found and the policy redacted, as offsets into the text."""
+    found = [(v.segment, span) for v in decision.verdicts for span in v.spans]
+    found += [(segment, span) for segment, spans in decision.redactions.items() for span in spans]
+    return [Span(starts[segment] + span.start, starts[segment] + span.end, span.label)
+            for segment, span in found if segment in starts]

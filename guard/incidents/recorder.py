@@ -268,12 +268,13 @@ class IncidentRecorder:
 
     # -- the Recorder protocol (called on the event loop, must be cheap and never raise) -----
 
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str) -> str | None:
+    def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
+                        starts: Mapping[int, int] | None = None) -> str | None:
         """Record one incident for a decision with any match (shadow included); its id."""
         if not decision.matches:
             return None
         try:
-            excerpt = (build_excerpt(decision, text, self.settings.excerpt_chars)
+            excerpt = (build_excerpt(decision, text, self.settings.excerpt_chars, starts)
                        if self.settings.excerpts else None)
             incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
                                            hash_key=self._hash_key)

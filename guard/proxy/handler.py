@@ -52,7 +52,7 @@ from guard.proxy.upstream import (
     read_body,
     unreachable,
 )
-from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch
+from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch, joined
 
 log = structlog.get_logger("guard.proxy")
 
@@ -281,7 +281,8 @@ def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slo
         return None
     for observe in c.observers:
         observe(ctx, decision)
-    return c.recorder.record_decision(ctx, decision, "\n".join(slot.text for slot in slots))
+    return c.recorder.record_decision(ctx, decision,
+                                      *joined(enumerate(slot.text for slot in slots)))
 
 
 def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:

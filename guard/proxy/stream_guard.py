@@ -68,6 +68,7 @@ from guard.types import (
     Segment,
     Span,
     Stage,
+    joined,
     strictest,
 )
 
@@ -441,8 +442,8 @@ class StreamGuard:
         self._recorded |= rules
         for observe in self.observers:
             observe(self.ctx, decision)
-        text = "\n".join(s.text for s in segments)
-        self.incident_id = self.recorder.record_decision(self.ctx, decision, text) \
+        text, starts = joined((s.index, s.text) for s in segments)
+        self.incident_id = self.recorder.record_decision(self.ctx, decision, text, starts) \
             or self.incident_id
 
     def _cut_stream(self, decision: Decision, channels: list[Channel],

@@ -20,12 +20,13 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SECRET = "ghp_CanaryLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"        # a GitHub token's shape: blocked
 EMAIL = "canary.leak.7731@example.org"                        # personal data: flagged, redacted
 CARD = "4111 1111 1111 1111"
+PHONE = "+1 (415) 555-2671"  # flagged by the pii classifier only (no credential shape)
 CLIENT_KEY = "sk-canary-client-key-5f4e3d2c1b0a99887766"      # the client's Authorization
 HEADER = "canary-header-value-5521-zz"                         # a custom header's value
 ADMIN_TOKEN = "canary-admin-token-9d8c7b6a5f4e3d2c"           # configuration: admin tokens
 UPSTREAM_PASSWORD = "canaryUpstreamPass0042"                   # configuration: upstream URL
 CANARIES = [SECRET, EMAIL, CLIENT_KEY, HEADER, ADMIN_TOKEN, UPSTREAM_PASSWORD,
-            "CanaryLeak7Q3Z9X", "canary.leak.7731", "4111111111111111", CARD]
+            "CanaryLeak7Q3Z9X", "canary.leak.7731", "4111111111111111", CARD, PHONE]
 
 
 def start(workdir: Path, excerpts: bool) -> tuple[MockUpstream, GuardServer]:
@@ -59,6 +60,12 @@ def drive(guard: GuardServer) -> dict[str, int]:
         "pii_stream": chat("hi", f"streamed {EMAIL} end", stream=True).status_code,
         "secret_legacy": httpx.post(f"{guard.url}/v1/completions", headers=headers, timeout=20,
                                     json={"model": "m", "prompt": f"{SECRET}"}).status_code,
+        # from a probe: only the first message's spans were masked in an excerpt
+        "pii_after_system": httpx.post(f"{guard.url}/v1/chat/completions", headers=headers,
+                                       timeout=20, json={"model": "m", "messages": [
+                                           {"role": "system", "content": "Be brief."},
+                                           {"role": "user", "content": f"Call me at {PHONE}."}]},
+                                       ).status_code,
     }
     # the client's own answers: nothing blocked or redacted comes back either
     answer = chat("hi", f"write to {EMAIL} today").text + chat("hi", f"x {SECRET}", True).text

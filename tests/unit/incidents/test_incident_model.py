@@ -12,7 +12,7 @@ import pytest
 from guard.incidents import model
 from guard.incidents.cli import to_csv
 from guard.incidents.excerpt import build_excerpt, scrub
-from guard.types import Action, Mode, Span, Stage, Verdict
+from guard.types import Action, Mode, Span, Stage, Verdict, joined
 from tests.unit.incidents.helpers import context, decision
 
 SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
@@ -123,6 +123,16 @@ def test_excerpt_masks_spans_and_truncates() -> None:
     out = build_excerpt(d, text, 40)
     assert len(out) == 40 and out.endswith("…")
     assert "alice" not in out and out.startswith("call me at [REDACTED:email]")
+
+
+def test_excerpt_masks_the_spans_of_every_segment() -> None:
+    """From a probe: a phone number the pii classifier flagged in the user message after a
+    system message was in clear (only segment 0's spans were masked)."""
+    text, starts = joined([(0, "Be brief."), (1, "Call me at +1 (415) 555-2671.")])
+    flagged = Verdict("pii", 1, frozenset({"pii:phone"}), 1.0,
+                      spans=(Span(11, 28, "pii:phone"),))
+    d = replace(decision(), verdicts=(flagged,))
+    assert build_excerpt(d, text, 200, starts) == "Be brief.\nCall me at [REDACTED:pii:phone]."
 
 
 def test_excerpt_cut_never_leaves_a_secret_prefix() -> None:
