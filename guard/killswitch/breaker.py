@@ -4,6 +4,8 @@
 await); a background task counts, fleet-wide in Redis sorted sets when Redis is configured (one
 pipelined round trip per batch), in process otherwise, and engages switches with actor `breaker`.
 If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst.
+Each trip, and each trip `max_switches` held back, is a `breaker` incident (action `trip` or
+`held_back`) next to the `killswitch` incident of the switch it engaged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
@@ -190,6 +193,8 @@ class Breaker:
                 self._limited_until[rule.name] = now + rule.duration_s
                 log.warning("breaker_switch_limit", breaker=rule.name, scope=scope,
                             engaged=engaged, max_switches=rule.max_switches)
+                self._record("held_back", rule, scope, count, engaged=engaged,
+                             max_switches=rule.max_switches)
             return
         self._tripped_until[key] = now + rule.duration_s
         self._local.pop(key, None)
@@ -205,16 +210,15 @@ class Breaker:
                     return
             except (RedisError, OSError) as exc:
                 log.warning("breaker_redis_unreachable_engaging_locally", error=str(exc))
-        reason = (f"breaker {rule.name}: {count} matching incidents within {rule.window_s:g}s "
-                  f"(threshold {rule.threshold})")
+        reason = _reason(rule, count)
         try:
             try:
-                await self._service.engage(
+                switch = await self._service.engage(
                     scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
                 )
             except StoreUnavailable:  # Redis is down: trip here; written there once it is back
-                self._service.engage_here(scope, rule.mode, reason, BREAKER_ACTOR,
-                                          ttl_s=rule.duration_s)
+                switch = self._service.engage_here(scope, rule.mode, reason, BREAKER_ACTOR,
+                                                   ttl_s=rule.duration_s)
         except GuardError:
             log.exception("breaker_engage_failed", breaker=rule.name)
             self._tripped_until.pop(key, None)  # try again on the next incident
@@ -224,9 +228,22 @@ class Breaker:
             return
         self._metrics.breaker_trips.labels(rule.name).inc()
         log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
+        self._record("trip", rule, scope, count, id=switch.id)
+
+    def _record(self, action: str, rule: BreakerRule, scope: str, count: int,
+                **more: Any) -> None:
+        self._service.record("breaker", {
+            "action": action, "breaker": rule.name, "scope": scope, "mode": rule.mode,
+            "actor": BREAKER_ACTOR, "reason": _reason(rule, count), "incidents": count,
+            "threshold": rule.threshold, "window_s": rule.window_s, **more})
 
     def _key(self, name: str, scope: str) -> str:
         return f"{self._prefix}:{name}:{scope}"
+
+
+def _reason(rule: BreakerRule, count: int) -> str:
+    return (f"breaker {rule.name}: {count} matching incidents within {rule.window_s:g}s "
+            f"(threshold {rule.threshold})")
 
 
 def _render_scope(template: str, ctx: GuardContext) -> str | None:

@@ -239,11 +239,16 @@ class KillSwitchService:
         self._metrics.killswitch_changes.labels(action, kind).inc()
         log.warning("killswitch_change", **{k: v for k, v in details.items()
                                             if k not in ("before", "after")})
+        self.record("killswitch", details)
+
+    def record(self, kind: str, details: Mapping[str, Any]) -> None:
+        """Put an event on the audit trail (the incidents: `killswitch`, `breaker`)."""
         try:
-            self._recorder.record_event("killswitch", details)
+            self._recorder.record_event(kind, details)
         except Exception:
             # The recorder promises never to fail; if it does, the switch must still hold.
-            log.exception("killswitch_audit_failed", id=switch.id, action=action)
+            log.exception("killswitch_audit_failed", kind=kind, id=details.get("id"),
+                          action=details.get("action"))
 
 
 def build_service(

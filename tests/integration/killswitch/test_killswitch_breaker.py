@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from guard.incidents.reader import JournalReader, Query
+from guard.incidents.recorder import IncidentRecorder
+from guard.incidents.settings import IncidentSettings
 from guard.killswitch.breaker import Breaker
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
@@ -209,3 +212,33 @@ async def test_spellings_of_one_model_count_together(tmp_path: Path) -> None:
     assert [e.switch.scope for e in service.entries()] == ["model:gpt-4o"]
     await breaker.aclose()
     await service.aclose()
+
+
+async def test_a_trip_and_a_trip_held_back_are_breaker_incidents(tmp_path: Path) -> None:
+    """From a probe: no incident of kind `breaker` was ever recorded (the docs, the metric table
+    and the report name one): a trip was only a `killswitch` engage, and a trip `max_switches`
+    held back only a log line. Each is now a `breaker` incident in the journal."""
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(IncidentSettings(log=False), tmp_path, None, metrics)
+    await recorder.start()
+    rule = RULE.model_copy(update={"model": "*", "threshold": 2, "max_switches": 1,
+                                   "duration_s": 30.0})
+    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
+                            state_dir=tmp_path, recorder=recorder, metrics=metrics)
+    breaker = Breaker([rule], service, metrics)
+    await service.start()
+    await breaker.start()
+    for model in ("m1", "m1", "m2", "m2"):  # m1 trips; m2 crosses too, held back
+        breaker.observe(ctx(model), decision(Action.BLOCK))
+        await asyncio.sleep(0.05)
+    await eventually(lambda: len(service.entries()) == 1, 2.0)
+    await asyncio.sleep(0.1)
+    await breaker.aclose()
+    await service.aclose()
+    await recorder.aclose()
+    found = JournalReader(tmp_path).query_now(Query(kind="breaker"))
+    [switch] = JournalReader(tmp_path).query_now(Query(kind="killswitch"))
+    assert [(i["action"], i["details"]["scope"]) for i in found] == [
+        ("trip", "model:m1"), ("held_back", "model:m2")]
+    assert found[0]["details"]["id"] == switch["details"]["id"]
+    assert found[1]["details"]["max_switches"] == 1
