@@ -63,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tail.add_argument("-n", "--lines", type=int, default=10,
                       help="recent incidents to print first (default 10)")
     tail.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    tail.add_argument("--lookback", type=float, default=300.0,
+                      help="seconds back each poll looks for incidents that arrived late (a "
+                           "replica replaying its spool after a Redis outage), default 300")
     tail.add_argument("--count", type=int, default=0,
                       help="exit after printing this many incidents (default: follow forever)")
     tail.set_defaults(func=cmd_tail)
@@ -161,30 +164,33 @@ def cmd_tail(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _read_failed(exc, args)
     printed = 0
-    # Queries are `time >= since`, so only the incidents at the newest instant come back again.
-    at_since: set[str] = set()
     try:
-        since = time.time()
+        # An incident can reach the source after newer ones, with its own older time (a
+        # replica replays its spool once Redis is back): every poll reads the whole look-back
+        # window and prints what it has not printed. What is there at the start is not new.
+        seen = {i["id"]: float(i["time"]) for i in _look_back(fetch, args)[1]}
         batch = fetch(_filters(args, limit=max(1, args.lines))) if args.lines > 0 else []
         while True:
             for incident in batch:
-                if incident["id"] in at_since:
-                    continue
+                seen[incident["id"]] = float(incident["time"])
                 print(json.dumps(incident, ensure_ascii=False), flush=True)
                 printed += 1
                 if args.count and printed >= args.count:
                     return 0
-            if batch:
-                newest = max(float(i["time"]) for i in batch)
-                if newest != since:
-                    since, at_since = newest, set()
-                at_since |= {i["id"] for i in batch if float(i["time"]) == since}
             time.sleep(args.interval)
-            batch = fetch(_filters(args, since=since, limit=MAX_LIMIT))
+            horizon, window = _look_back(fetch, args)
+            seen = {id_: at for id_, at in seen.items() if at >= horizon}
+            batch = [i for i in window if i["id"] not in seen]
     except KeyboardInterrupt:
         return 0
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
+
+
+def _look_back(fetch: Fetch, args: argparse.Namespace) -> tuple[float, list[dict[str, Any]]]:
+    """The start of the look-back window, and every incident from then on."""
+    since = time.time() - args.lookback
+    return since, list(every_since(fetch, _filters(args, since=since)))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from guard.admin.auth import AdminTokens, admin_auth_middleware
+from guard.incidents import model
 from guard.incidents.api import add_routes
 from guard.incidents.reader import (
     IncidentReader,
@@ -181,6 +183,31 @@ async def test_cli_tail_prints_recent_then_follows(tmp_path: Path) -> None:
     more = await fill(tmp_path)
     line = await asyncio.wait_for(proc.stdout.readline(), 10)
     assert json.loads(line)["id"] == more[0]
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_cli_tail_prints_an_incident_that_arrives_late(tmp_path: Path) -> None:
+    """From a probe: an incident reaching the source after newer ones (a replica replaying its
+    spool once its Redis link is back), with its own older time, was never printed: tail asked
+    only for what came at or after the newest time it had printed. It is printed once."""
+    await fill(tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "guard", "incidents", "tail", "-n", "0", "--count", "7",
+        "--interval", "0.1", "--state-dir", str(tmp_path), stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    await asyncio.sleep(1.0)  # it has read what was there
+    late = model.from_decision(context("late"), decision(), "x", excerpt=None,
+                               now=time.time() - 2)
+    more = await fill(tmp_path)
+    printed = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["id"]
+               for _ in range(6)]
+    assert printed == more
+    recorder = IncidentRecorder(SETTINGS, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    recorder.submit(late)  # made before the six, arriving after them
+    await recorder.aclose()
+    line = await asyncio.wait_for(proc.stdout.readline(), 10)
+    assert json.loads(line)["id"] == late.id
     assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
