@@ -3,9 +3,10 @@
 
 Obfuscation that a reader does not see (zero-width joiners, bidi controls, Unicode tag
 characters) or barely notices (full-width forms, mathematical letters, Cyrillic and Greek
-look-alikes, leetspeak) must not stop a pattern from matching. Classifiers match on the
-normalised text and report spans in it; `Normalized.original_span` turns those spans back into
-character ranges of the original text, so redaction masks exactly the characters that were there.
+look-alikes, digits of other scripts, leetspeak) must not stop a pattern from matching.
+Classifiers match on the normalised text and report spans in it; `Normalized.original_span` turns
+those spans back into character ranges of the original text, so redaction masks exactly the
+characters that were there.
 
 The text is cut into clusters: a starter character and the combining marks that follow it. Each
 cluster is normalised on its own, and every output character remembers the cluster it came from.
@@ -411,11 +412,20 @@ def unfancy(text: str) -> str:
     return text.translate(_FANCY)
 
 
+def _ascii_digits(text: str) -> str:
+    """`text` with the decimal digits of every script ("٤١١١", "۴۱۱۱", "४१११") written 0-9, one for
+    one. NFKC folds only the full-width and mathematical ones, yet a card or a phone number reads
+    the same in any of them, and patterns' `\\d` is ASCII."""
+    return "".join(chr(48 + unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_cluster(cluster: str, accents: bool = False) -> str:
     folded = unicodedata.normalize("NFKC", unfancy(cluster))
     if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)
         folded = strip_marks(folded, accents=True)
+    if not folded.isascii() and any(c.isdecimal() for c in folded):
+        folded = _ascii_digits(folded)
     if any(ord(c) in INVISIBLE for c in folded):
         folded = "".join(c for c in folded if ord(c) not in INVISIBLE)
     if any(c in CONFUSABLES for c in folded):
@@ -540,9 +550,9 @@ CACHED_CHARS = 65_536
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
               accents: bool = False) -> Normalized:
     """JSON escapes read (`\\u0041`, `\\n`), NFKC, invisible characters removed, confusables
-    folded (and leetspeak when `leet`; letters spread apart joined and asterisks inside a word
-    dropped when `spread`, and with `marks` the other marks of `INNER_MARK` too; accents on Latin
-    letters dropped when `accents`).
+    and the digits of every script folded (and leetspeak when `leet`; letters spread apart joined
+    and asterisks inside a word dropped when `spread`, and with `marks` the other marks of
+    `INNER_MARK` too; accents on Latin letters dropped when `accents`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.

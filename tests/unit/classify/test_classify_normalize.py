@@ -15,6 +15,7 @@ ALPHABET = st.sampled_from(
         *["\u0301", "\u0308", "\u0327"],  # combining marks
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
+        *["٤", "۱", "४", "๓"],  # digits of other scripts
     ]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
@@ -67,6 +68,15 @@ def test_confusables_and_fullwidth_fold_to_latin() -> None:
     assert normalize("раssωοrd").text == "password"
     assert normalize("ｉｇｎｏｒｅ").text == "ignore"
     assert normalize("𝐢𝐠𝐧𝐨𝐫𝐞").text == "ignore"
+
+
+def test_digits_of_every_script_read_as_ascii_digits_one_for_one() -> None:
+    """From a probe: a card, a phone number or an SSN in Arabic-Indic, Persian or Devanagari
+    digits was not personal data to `pii` (NFKC folds only full-width and mathematical digits).
+    Every decimal digit reads as its 0-9, and each maps back onto its own character."""
+    norm = normalize("card ٤١١١ ۱۱۱۱ ११११ ๑๑๑๑ ᠑᠑")
+    assert norm.text == "card 4111 1111 1111 1111 11"
+    assert norm.original_span(5, 9) == (5, 9)
 
 
 def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:

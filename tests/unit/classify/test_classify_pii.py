@@ -37,6 +37,21 @@ def test_entities_are_found_with_exact_spans(text: str, label: str, value: str) 
     assert (label, value) in found(verdict, text)
 
 
+@pytest.mark.parametrize("zero", [0x660, 0x6F0, 0x966], ids=["arabic-indic", "persian", "devanagari"])
+def test_numbers_in_digits_of_other_scripts_are_found(zero: int) -> None:
+    """From a probe: a card, a phone number and an SSN written in Arabic-Indic, Persian or
+    Devanagari digits (as Arabic and Persian users write them) reached the model unmasked."""
+    def written(value: str) -> str:
+        return "".join(chr(zero + int(c)) if c.isdigit() else c for c in value)
+
+    for text, label, value in (("card {}", "pii:card", "4111 1111 1111 1111"),
+                               ("call me on {}", "pii:phone", "+1 415 555 2671"),
+                               ("my SSN is {}", "pii:ssn", "536-22-1234")):
+        local = written(value)
+        verdict = classify("pii", text.format(local))
+        assert (label, local) in found(verdict, text.format(local))
+
+
 @pytest.mark.parametrize(
     "text",
     [
