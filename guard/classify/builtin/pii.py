@@ -10,6 +10,7 @@ Labels: `pii` plus `pii:<entity>`; spans carry `pii:<entity>`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -37,14 +38,15 @@ IBAN_LENGTHS = {
 }
 PHONE_CONTEXT = ("phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me")
 SSN_CONTEXT = ("ssn", "social security")
+_NON_DIGITS = re.compile(r"\D+")
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
 
 PATTERNS: dict[Entity, str] = {
     "email": r"(?i)[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}",
     "phone": r"(?:\+\s?\(?|\(|\b)\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){2,6}\d\b",
-    "card": r"\b\d{4}(?:[ -]?\d{2,4}){2,4}\b",
-    "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}\b",
-    "ssn": r"\b\d{3}[- ]\d{2}[- ]\d{4}\b|\b\d{9}\b",
+    "card": r"\b\d{4}(?:(?:[ .\t\n-]| {2}|\r\n)?\d{2,4}){2,4}\b",
+    "iban": r"(?i)\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){3,8}\b",
+    "ssn": r"\b\d{3}[-. ]\d{2}[-. ]\d{4}\b|\b\d{9}\b",
     "ip": r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
 }
 
@@ -94,15 +96,29 @@ def card_brand_ok(digits: str) -> bool:
 
 
 def iban_ok(raw: str) -> bool:
-    iban = raw.replace(" ", "")
+    iban = raw.replace(" ", "").replace("-", "").upper()
     if IBAN_LENGTHS.get(iban[:2]) != len(iban):
         return False
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+def iban_end(text: str, start: int, end: int) -> int:
+    """Where the IBAN starting at `start` ends within a match that ends at `end`: after as many
+    letters and digits as its country's IBANs have, at the end of a word (case-insensitive and
+    in groups, a match may run on into the next word: "GB82 WEST ... 32 please"). `start` when
+    there is no such place."""
+    length = IBAN_LENGTHS.get(text[start:start + 2].upper())
+    count = 0
+    for i in range(start, end):
+        count += text[i].isalnum()
+        if count == length:
+            return i + 1 if i + 1 == len(text) or not is_word_char(text[i + 1]) else start
+    return start
+
+
 def ssn_ok(raw: str) -> bool:
-    digits = raw.replace("-", "").replace(" ", "")
+    digits = "".join(c for c in raw if c.isdigit())
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     if area in ("000", "666") or area >= "900" or group == "00" or serial == "0000":
         return False
@@ -150,8 +166,9 @@ class PiiClassifier(LocalClassifier):
         # Checked formats first: a Luhn-valid card is not also reported as a phone number.
         order = {"card": 0, "iban": 1, "ssn": 2, "email": 3, "ip": 4, "phone": 5}
         hits = sorted(self.patterns.finditer(text), key=lambda h: order[self.entities[h[0]]])
-        for idx, start, end in hits:
-            if any(s < end and start < e for s, e in taken):
+        for idx, start, match_end in hits:
+            end = iban_end(text, start, match_end) if self.entities[idx] == "iban" else match_end
+            if end == start or any(s < end and start < e for s, e in taken):
                 continue
             if self.checks[idx](text, start, end):
                 found.append(Finding(f"pii:{self.entities[idx]}", 1.0, start, end))
@@ -163,10 +180,9 @@ class PiiClassifier(LocalClassifier):
 
     def _card(self, text: str, start: int, end: int) -> bool:
         raw = text[start:end]
-        seps = {c for c in raw if not c.isdigit()}
-        if len(seps) > 1:
-            return False
-        digits = raw.replace(" ", "").replace("-", "")
+        if len(set(_NON_DIGITS.findall(raw))) > 1:
+            return False  # one way of grouping throughout: "4111 1111-1111" is two numbers
+        digits = _NON_DIGITS.sub("", raw)
         return 13 <= len(digits) <= 19 and card_brand_ok(digits) and luhn_ok(digits)
 
     def _iban(self, text: str, start: int, end: int) -> bool:
@@ -176,6 +192,8 @@ class PiiClassifier(LocalClassifier):
         raw = text[start:end]
         if raw.isdigit() and not _context(text, start, end, SSN_CONTEXT):
             return False
+        if not raw.isdigit() and raw[3] != raw[6]:
+            return False  # one separator throughout: "802.11-2020" is a standard's name
         return ssn_ok(raw)
 
     def _ip(self, text: str, start: int, end: int) -> bool:

@@ -7,6 +7,7 @@ Labels: `secret` plus `secret:<kind>`; spans carry `secret:<kind>` and cover the
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -18,10 +19,19 @@ from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
 
+# An AWS access key id is a prefix and 16 characters of [A-Z2-7]. Written in groups
+# ("AKIA IOSF ODNN 7EXA MPLE") or a character a line, it is read whole: one separator may stand
+# before each character (`_spaced_key` then asks for one kind of separator and a digit).
+_AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
+                 "AROA", "ASCA")
+_KEY_SEPARATOR = r"[ \t\n.\-]?"
+_AWS_KEY_ID = (r"\b((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
+               rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})\b")
+_SEPARATORS = re.compile(r"[ \t\n.\-]")
+
 # (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match.
 PATTERNS: tuple[tuple[str, str], ...] = (
-    ("aws_access_key_id", r"\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)"
-                          r"[A-Z2-7]{16})\b"),
+    ("aws_access_key_id", _AWS_KEY_ID),
     ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
                               r"([A-Za-z0-9/+]{40})\b"),
     ("github_token", r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
@@ -120,8 +130,17 @@ class SecretsClassifier(LocalClassifier):
                 continue  # `sk-learn-tutorial-notes` is not a key
             if kind == "generic" and not looks_random(value, self.min_bits):
                 continue
+            if kind == "aws_access_key_id" and not _spaced_key(value):
+                continue
             found.append(Finding(f"secret:{kind}", 0.7 if kind == "generic" else 1.0, start, end))
         return _drop_generic_overlaps(found)
+
+
+def _spaced_key(value: str) -> bool:
+    """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of
+    separator throughout, and a digit, which upper-case words after "ASIA" do not have."""
+    separators = set(_SEPARATORS.findall(value))
+    return not separators or (len(separators) == 1 and any(c.isdigit() for c in value))
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

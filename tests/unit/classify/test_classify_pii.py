@@ -53,6 +53,29 @@ def test_numbers_in_digits_of_other_scripts_are_found(zero: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "label", "value"),
+    [
+        ("card 4111.1111.1111.1111 ok", "pii:card", "4111.1111.1111.1111"),
+        ("card\n4111\n1111\n1111\n1111\n", "pii:card", "4111\n1111\n1111\n1111"),
+        ("card\r\n4111\r\n1111\r\n1111\r\n1111", "pii:card", "4111\r\n1111\r\n1111\r\n1111"),
+        ("card 4111\t1111\t1111\t1111", "pii:card", "4111\t1111\t1111\t1111"),
+        ("card 4111  1111  1111  1111", "pii:card", "4111  1111  1111  1111"),
+        ("iban gb82west12345698765432", "pii:iban", "gb82west12345698765432"),
+        ("iban GB82-WEST-1234-5698-7654-32, thanks", "pii:iban", "GB82-WEST-1234-5698-7654-32"),
+        ("pay gb82 west 1234 5698 7654 32 please", "pii:iban", "gb82 west 1234 5698 7654 32"),
+        ("BE68 5390 0754 7034 AND THE REST", "pii:iban", "BE68 5390 0754 7034"),
+        ("my SSN is 536.22.1234", "pii:ssn", "536.22.1234"),
+    ],
+)
+def test_values_grouped_otherwise_are_found(text: str, label: str, value: str) -> None:
+    """From a probe: a card grouped with dots, line breaks, tabs or two spaces, an IBAN in lower
+    case or with dashes, an SSN with dots passed unmasked. One kind of separator throughout, the
+    checksum (Luhn, mod 97) or the SSA's ranges still decide; an IBAN ends at its country's
+    length, not in the word after it."""
+    assert (label, value) in found(classify("pii", text), text)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "upgrade to version 1.2.3.4 or v2.10.1 of the SDK",
@@ -66,6 +89,8 @@ def test_numbers_in_digits_of_other_scripts_are_found(zero: int) -> None:
         "the ratio was 3.14159 and 2.71828, port 8080, pid 31337",
         "IBAN GB82 WEST 1234 5698 7654 33 has a wrong checksum",
         "call me at 555-0100",
+        "section 9 of IEEE 802.11-2020, and 536-22.1234 mixes its separators",
+        "card 4111 1111.1111-1111 mixes three",
     ],
 )
 def test_ordinary_numbers_and_code_are_not_pii(text: str) -> None:

@@ -42,6 +42,17 @@ def test_secrets_are_found_with_exact_spans(text: str, label: str, value: str) -
     assert (label, value) in found(verdict, text)
 
 
+def test_an_aws_key_id_written_with_separators_is_found() -> None:
+    """From a probe: an AWS key id in groups of four, or a character a line, passed the default
+    pack in a prompt and in an answer. One kind of separator throughout, and a digit (upper-case
+    words after "ASIA" have none)."""
+    for value in ("AKIA IOSF ODNN 7EXA MPLE", "AKIA-IOSF-ODNN-7EXA-MPLE", "\n".join("AKIAIOSFODNN7EXAMPLE")):
+        text = f"my key is\n{value}\nthanks"
+        assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", value)]
+    for text in ("ASIA WIDE TEAM BEST DEAL", "ASIA TOUR DATE SALE OPEN", "AKIA IOSF-ODNN 7EXA MPLE"):
+        assert not classify("secrets", text).fired, text
+
+
 @pytest.mark.parametrize(
     "text",
     [
