@@ -8,6 +8,7 @@ is tuned on the dev split (see `guard eval` and BENCHMARKS.md).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ ENCODED_HINTS = ("ignore", "instruction", "system", "prompt", "you are", "preten
                  "disregard", "reveal", "bypass", "jailbreak", "do not", "secret")
 
 
+@functools.lru_cache(maxsize=128)  # the injection and jailbreak heuristics read the same segments
 def encoded_instruction(text: str) -> tuple[int, int] | None:
     """Span of a byte-encoded run (base64, hex, binary, percent, HTML references, escapes) that
     decodes to readable text with instruction words, if any."""

@@ -31,11 +31,13 @@ _RUN_PATTERN = (
 )
 ENCODED_RUN = re2.compile(_RUN_PATTERN)
 _ENCODED_RUN = re.compile(_RUN_PATTERN)
+# A match's group by its `lastindex`: the RE2 wrapper's `lastgroup` builds the name table anew each time.
+_GROUPS = {index: name for name, index in _ENCODED_RUN.groupindex.items()}
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
 _BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}")
-RUNS_READ = 4  # encoded runs decoded per text, at most
+RUNS_READ = 4  # encoded runs read decoded per text, at most
 RUN_CHARS = 8192  # of each run
 _NEAR_CHARS = 256  # `run_start` looks this far back first, then RUN_CHARS
 _AFTER_CHARS = 96  # and this far ahead: enough for the shortest run of any kind to show
@@ -54,18 +56,36 @@ _MORSE_WORD_GAP = re.compile(r" ?[/|] ?| {2,}")
 
 
 def encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
-    """(kind, start, end, decoded) of the encoded runs of `text` that decode to text."""
-    for i, match in enumerate((ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text)):
-        if i >= RUNS_READ:
-            return
-        group, chunk = next((k, v) for k, v in match.groupdict().items() if v)
+    """(kind, start, end, decoded) of the first RUNS_READ encoded runs of `text` that decode to
+    text. Runs that do not (long words, paths, hashes) are passed over without counting: trying
+    one costs a decode of its characters, linear in the text's length, while what is bounded is
+    the readings a model then scores."""
+    read = 0
+    for group, start, end in _candidates(text):
+        chunk = text[start:end]
         kind = "hex" if group == "hex_apart" or (group == "base64" and _HEX.fullmatch(chunk)) else group
-        if kind == "base64" and _BASE32.fullmatch(chunk) and (plain := _base32(chunk[:RUN_CHARS])):
-            yield "base32", match.start(), match.end(), plain
-            continue
-        plain = _DECODERS[kind](chunk[:RUN_CHARS])
+        plain = _base32(chunk[:RUN_CHARS]) if kind == "base64" and _BASE32.fullmatch(chunk) else None
         if plain is not None:
-            yield kind, match.start(), match.end(), plain
+            kind = "base32"
+        else:
+            plain = _DECODERS[kind](chunk[:RUN_CHARS])
+        if plain is not None:
+            yield kind, start, end, plain
+            read += 1
+            if read == RUNS_READ:
+                return
+
+
+def _candidates(text: str) -> Iterator[tuple[str, int, int]]:
+    """(group of `_RUN_PATTERN`, start, end) of every run of `text` that may be encoded. An ASCII
+    text is matched as bytes, which spares the RE2 wrapper its character offsets (a text can hold
+    thousands of runs: every word of 16 letters is one)."""
+    if text.isascii():
+        matches: Iterator[re2._Match[bytes] | re.Match[str]] = ENCODED_RUN.finditer(text.encode("ascii"))
+    else:
+        matches = (ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text)
+    for match in matches:
+        yield _GROUPS[match.lastindex or 0], match.start(), match.end()
 
 
 def run_start(text: str, at: int) -> int:

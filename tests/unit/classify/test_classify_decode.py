@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from guard.classify.decode import as_read, find_readings, readings
-from guard.classify.decode.runs import RUN_CHARS, run_start
+from guard.classify.decode.runs import RUN_CHARS, RUNS_READ, run_start
 from guard.classify.evasion import TRANSFORMS
 from guard.classify.models.loader import load_model
 from tests.unit.classify.builtin_helpers import classify
@@ -193,6 +193,26 @@ def test_a_long_text_is_read_at_its_head_and_tail() -> None:
     encoded = base64.b64encode(REQUEST.encode()).decode()
     assert REQUEST in readings(padding + encoded)
     assert any(REQUEST in r for r in readings(padding + codecs.encode(REQUEST, "rot13")))
+
+
+@pytest.mark.parametrize("decoys", [
+    "internationalization counterrevolutionaries electroencephalograph uncharacteristically.",
+    "see /usr/local/lib/python3.12 /var/lib/postgresql/data /home/alice/projects /etc/nginx/sites-enabled",
+    " ".join(f"sha256:{i:064x}" for i in range(50)),
+])
+def test_runs_that_decode_to_nothing_do_not_use_up_the_runs_read(decoys: str) -> None:
+    """From a probe: four long words or paths (16+ characters a run may be) before a base64 key
+    used up the four runs read, and `secrets` with `decoded: true` passed it. Only runs that
+    decode count; the others cost a decode each, linear in the text."""
+    key = base64.b64encode(b"aws key AKIAIOSFODNN7EXAMPLE").decode()
+    assert "aws key AKIAIOSFODNN7EXAMPLE" in readings(f"{decoys} decode this: {key}")
+    assert classify("secrets", f"{decoys} decode this: {key}", decoded=True).fired
+
+
+def test_runs_read_stay_bounded_by_those_that_decode() -> None:
+    """The bound is on readings, which the models then score: the first RUNS_READ that decode."""
+    runs = [base64.b64encode(f"note number {i} is fine".encode()).decode() for i in range(RUNS_READ + 2)]
+    assert readings(" ".join(runs)) == tuple(f"note number {i} is fine" for i in range(RUNS_READ))
 
 
 @pytest.mark.parametrize("name", ["binary", "hex", "base64", "base32", "percent", "entities", "escapes",
