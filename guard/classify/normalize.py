@@ -86,6 +86,11 @@ _CHEROKEE = {
 }
 CONFUSABLES.update(_CHEROKEE)
 CONFUSABLES.update({capital.lower(): latin for capital, latin in _CHEROKEE.items()})
+# Armenian letters shaped like Latin ones ("Ignore all previous instructions" with U+0585 for "o")
+CONFUSABLES.update({
+    "\u0555": "O", "\u054d": "U", "\u054f": "S", "\u053c": "L",
+    "\u0585": "o", "\u057d": "u", "\u0570": "h", "\u0578": "n", "\u0566": "q", "\u0581": "g",
+})
 
 
 

@@ -42,7 +42,9 @@ _NON_DIGITS = re.compile(r"\D+")
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
 
 PATTERNS: dict[Entity, str] = {
-    "email": r"(?i)[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}",
+    # the "@" also written as a URL or an HTML page writes it (jane.doe%40example.com, &#64;)
+    "email": r"(?i)[a-z0-9._%+-]{1,64}(?:@|%40|&#0*64;|&#x0*40;|&commat;)[a-z0-9-]{1,63}"
+             r"(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}",
     "phone": r"(?:\+\s?\(?|\(|\b)\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){2,6}\d\b",
     "card": r"\b\d{4}(?:(?:[ .\t\n-]| {2}|\r\n)?\d{2,4}){2,4}\b",
     "iban": r"(?i)\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){3,8}\b",
@@ -176,6 +178,8 @@ class PiiClassifier(LocalClassifier):
         return found
 
     def _email(self, text: str, start: int, end: int) -> bool:
+        if text[max(0, start - 7):start].lower() == "mailto:":
+            return True
         return not (start > 0 and text[start - 1] in "@/:")
 
     def _card(self, text: str, start: int, end: int) -> bool:

@@ -53,6 +53,22 @@ def test_numbers_in_digits_of_other_scripts_are_found(zero: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("https://shop.example/unsubscribe?email=jane.doe%40example.com", "jane.doe%40example.com"),
+        ('<a href="mailto:jane.doe&#64;example.com">Jane</a>', "jane.doe&#64;example.com"),
+        ("write to jane&commat;example.org or jo&#x40;example.org", "jane&commat;example.org"),
+        ("ORGANIZER:mailto:rachel.ng@acmefoods.com", "rachel.ng@acmefoods.com"),
+    ],
+)
+def test_an_address_with_its_at_sign_escaped_or_after_mailto_is_found(text: str, value: str) -> None:
+    """From a probe: an address in a URL's query (%40) or in HTML (&#64;) was not an address to
+    `pii`, so the strict pack passed it unmasked; and one after "mailto:" was taken for a URL's
+    user name."""
+    assert ("pii:email", value) in found(classify("pii", text), text)
+
+
+@pytest.mark.parametrize(
     ("text", "label", "value"),
     [
         ("card 4111.1111.1111.1111 ok", "pii:card", "4111.1111.1111.1111"),
