@@ -8,15 +8,21 @@ loader reads the configuration the image and the stack give it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from guard.config import load_config
 from tests.support import TOOLS_VENV, tool
@@ -241,3 +247,67 @@ def test_build_context_contains_what_the_dockerfile_copies() -> None:
     for source in sources:
         assert (ROOT / source).exists(), source
         assert source.rstrip("/") in allowed, f"{source} is excluded from the build context"
+
+
+def dockerfile_extras() -> set[str]:
+    """The extras of guard that the image's build stage installs (`pip install ".[a,b]"`)."""
+    found = re.search(r'pip install [^\n]*"\.\[([^\]]*)\]"', DOCKERFILE.read_text())
+    assert found, "the Dockerfile no longer installs guard with pip install \".[...]\""
+    return {extra.strip() for extra in found.group(1).split(",")}
+
+
+def distribution_closure(requirements: list[Requirement]) -> set[str]:
+    """The installed distributions these requirements pull in, their own requirements included."""
+    seen: set[str] = set()
+    todo = [(r, "") for r in requirements]
+    while todo:
+        requirement, extra = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        if name in seen:
+            continue
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here (another platform's dependency): nothing to import
+        seen.add(name)
+        todo.extend((Requirement(r), e) for r in dist.requires or []
+                    for e in ("", *requirement.extras))
+    return seen
+
+
+def modules_missing_from_image() -> set[str]:
+    """Top-level modules of every extra the image does not install, less what it has anyway."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras: dict[str, list[str]] = project["optional-dependencies"]
+    installed = dockerfile_extras()
+    assert installed <= set(extras), f"the Dockerfile names unknown extras: {installed - set(extras)}"
+    image = distribution_closure([Requirement(r) for r in project["dependencies"]]
+                                 + [Requirement(r) for e in installed for r in extras[e]])
+    absent = {canonicalize_name(Requirement(r).name) for e, rs in extras.items()
+              if e not in installed for r in rs} - image
+    return {module for module, dists in importlib.metadata.packages_distributions().items()
+            if any(canonicalize_name(d) in absent for d in dists)}
+
+
+def test_image_extras_cover_what_the_shipped_policies_need(tmp_path: Path) -> None:
+    """`guard serve --check` passes on the image's guard.yaml and policies without the extras it lacks."""
+    missing = modules_missing_from_image()
+    assert "pytest" in missing, "the check would not hide the extras the image lacks"
+    config = yaml.safe_load((DEPLOY / "docker" / "guard.yaml").read_text())
+    policies = ROOT / "policies"
+    assert config["policies"] == "/etc/guard/policies"
+    assert ("COPY", f"policies {config['policies']}") in instructions()
+    config.update(policies=str(policies), state_dir=str(tmp_path / "state"))
+    path = tmp_path / "guard.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # A module set to None in sys.modules cannot be imported, as if it were not installed.
+    code = ("import sys\n"
+            f"sys.modules.update(dict.fromkeys({sorted(missing)!r}))\n"
+            "from guard.cli import main\n"
+            "sys.exit(main(['serve', '-c', sys.argv[1], '--check']))")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                            check=False, cwd=ROOT, timeout=300,
+                            env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")})
+    assert result.returncode == 0, result.stderr[-2000:]
