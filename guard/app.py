@@ -210,13 +210,26 @@ async def listening(site: web.BaseSite, address: str) -> None:
         raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
 
 
+# A stop signal this soon after the first is the same request: a signal to the process group
+# of `--workers` reaches each worker from its sender and again from the supervisor.
+REPEAT_S = 1.0
+
+
 async def _until_signalled(components: Components, stop: asyncio.Event,
                            hurry: asyncio.Event) -> None:
-    """Until SIGTERM or SIGINT; a second one sets `hurry` (the drain ends what is in flight)."""
+    """Until SIGTERM or SIGINT; a second one, REPEAT_S or more after the first, sets `hurry`
+    (the drain ends what is in flight)."""
     loop = asyncio.get_running_loop()
+    first = 0.0
 
     def signalled() -> None:
-        if stop.is_set() and not hurry.is_set():
+        nonlocal first
+        if not stop.is_set():
+            first = loop.time()
+        elif loop.time() - first < REPEAT_S:
+            log.info("shutdown_signal_repeated", detail=f"within {REPEAT_S:g} s of the first: "
+                     "the same request; send it again later to end what is in flight")
+        elif not hurry.is_set():
             log.warning("shutdown_hurried", detail="second signal: ending what is in flight now")
             hurry.set()
         stop.set()

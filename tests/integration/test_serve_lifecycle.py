@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from guard.app import REPEAT_S
 from guard.observability.tally import FLUSH_INTERVAL_S
 from tests.support import GuardServer, MockUpstream, RedisServer
 
@@ -235,7 +236,7 @@ def test_a_second_signal_ends_what_is_in_flight_at_once(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert guard.proc is not None
     guard.proc.send_signal(signal.SIGINT)
-    time.sleep(0.5)
+    time.sleep(REPEAT_S + 0.2)
     started = time.monotonic()
     guard.proc.send_signal(signal.SIGINT)
     code = guard.proc.wait(timeout=30)
@@ -245,3 +246,29 @@ def test_a_second_signal_ends_what_is_in_flight_at_once(tmp_path: Path) -> None:
     mock.stop()
     assert code == 0 and took < 5, took
     assert "server_shutting_down" in result["r"].text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_one_signal_to_a_worker_group_lets_streams_finish(tmp_path: Path, sig: int) -> None:
+    """From a probe: one SIGTERM (systemd's control-group stop) or Ctrl-C to the process group of
+    `--workers 2` reached each worker twice (sender, then supervisor) and the repeat cut every
+    stream in flight. A repeat within REPEAT_S is the same request: the stream finishes."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "shutdown_grace_s": 20}, "--workers", "2")
+    guard.start()
+    pids = [int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
+            .split(",")]
+    worker, result = streaming(guard, 60, delay_ms=100)  # 3 s of stream
+    time.sleep(0.6)
+    for pid in (guard.pid, *pids):  # as kill(-pgid) does: every process of the group
+        os.kill(pid, sig)
+    worker.join(timeout=30)
+    assert guard.proc is not None
+    code = guard.proc.wait(timeout=30)
+    guard.stop()
+    mock.stop()
+    assert code == 0, guard.output()
+    assert result["r"].text.endswith("data: [DONE]\n\n"), result["r"].text[-200:]
+    assert "shutdown_hurried" not in guard.output(), guard.output()
