@@ -19,7 +19,7 @@ from guard.admin import api as admin_api
 from guard.admin.auth import admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
-from guard.errors import StartupError
+from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
 from guard.observability.metrics import Metrics
@@ -207,7 +207,7 @@ async def listening(site: web.BaseSite, address: str) -> None:
     try:
         await site.start()
     except OSError as exc:
-        raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+        raise cannot_listen(address, exc) from exc
 
 
 # A stop signal this soon after the first is the same request: a signal to the process group

@@ -144,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from guard.workers import run_workers
 
-        return run_workers(args.config, args.workers)
+        return run_workers(args.config, args.workers, [settings.listen, settings.admin_listen])
     from guard.app import serve
 
     run_async(serve(settings, reuse_port=args.reuse_port))

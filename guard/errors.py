@@ -22,6 +22,11 @@ class StartupError(GuardError):
     unreadable. The message says what and where."""
 
 
+def cannot_listen(address: str, exc: OSError) -> StartupError:
+    """A listener that cannot start: its port is taken, or the address is not this machine's."""
+    return StartupError(f"cannot listen on {address}: {exc.strerror or exc}")
+
+
 class PolicyError(GuardError):
     """A policy file is invalid; `errors` lists each problem found."""
 

@@ -1,11 +1,13 @@
 """`guard serve --workers N`: N processes on one port (SO_REUSEPORT), metrics merged.
 
-The parent only supervises: it gives every worker one shared PROMETHEUS_MULTIPROC_DIR, forwards
-SIGTERM/SIGINT/SIGHUP, restarts a worker that dies unexpectedly, and exits when all have stopped.
+The parent only supervises: it checks that nothing listens on the ports yet, gives every worker
+one shared PROMETHEUS_MULTIPROC_DIR, forwards SIGTERM/SIGINT/SIGHUP, restarts a worker that dies
+unexpectedly, and exits when all have stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -15,11 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 import structlog
 from prometheus_client import multiprocess
+
+from guard.config import parse_host_port
+from guard.errors import cannot_listen
 
 log = structlog.get_logger("guard.workers")
 
@@ -31,7 +37,8 @@ CANNOT_START = 2
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
-def run_workers(config: Path | None, count: int) -> int:
+def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> int:
+    asyncio.run(_check_free(addresses))
     metrics_dir = tempfile.mkdtemp(prefix="guard-metrics-")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     command = [sys.executable, "-m", "guard", "serve", "--reuse-port"]
@@ -74,6 +81,21 @@ def run_workers(config: Path | None, count: int) -> int:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     codes = [abs(int(w.returncode or 0)) for w in workers]
     return CANNOT_START if CANNOT_START in codes else max(codes)
+
+
+async def _check_free(addresses: Sequence[str]) -> None:
+    """Bind each address once without SO_REUSEPORT: StartupError if anything listens there.
+    The workers bind with it, which would let a second group share a running group's ports
+    (and take half its connections, under its own configuration) instead of being refused."""
+    loop = asyncio.get_running_loop()
+    for address in addresses:
+        host, port = parse_host_port(address)
+        try:
+            server = await loop.create_server(asyncio.Protocol, host, port, start_serving=False)
+        except OSError as exc:
+            raise cannot_listen(address, exc) from exc
+        server.close()
+        await server.wait_closed()
 
 
 def _in_worker(supervisor: int) -> None:

@@ -58,6 +58,20 @@ def test_a_taken_port_stops_guard_at_once(tmp_path: Path, taken: int, workers: s
     assert time.monotonic() - started < 60
 
 
+def test_a_second_worker_group_on_the_same_ports_is_refused(tmp_path: Path) -> None:
+    """From a probe: a second `--workers` group on a running group's ports started (both bind
+    with SO_REUSEPORT) and took half the connections; it is refused like a single process."""
+    running = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                          "--workers", "2")
+    running.start()
+    try:
+        done = guard("serve", "-c", str(running.config_path), "--workers", "2")
+        said_plainly(done, f"cannot listen on 127.0.0.1:{running.port}")
+        assert "workers_started" not in done.stdout
+    finally:
+        assert running.stop() == 0
+
+
 def test_unusable_state_is_refused_before_anything_starts(tmp_path: Path) -> None:
     said_plainly(guard("serve", "-c", config(tmp_path, state_dir="/etc/passwd"), "--check"),
                  "state_dir /etc/passwd: not a directory")
