@@ -7,6 +7,7 @@ as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -167,6 +168,17 @@ class Settings(Strict):
         return value
 
     @model_validator(mode="after")
+    def _listeners_apart(self) -> Settings:
+        data_host, data_port = parse_host_port(self.listen)
+        admin_host, admin_port = parse_host_port(self.admin_listen)
+        # Under --workers both listeners share their ports (SO_REUSEPORT): one port for both
+        # would have the kernel spread connections over the data app and the admin app.
+        if data_port == admin_port and _overlap(data_host, admin_host):
+            raise ValueError(f"listen ({self.listen}) and admin_listen ({self.admin_listen}) "
+                             "must not share a port: the admin API needs its own")
+        return self
+
+    @model_validator(mode="after")
     def _routes_name_upstreams(self) -> Settings:
         if "default" not in self.upstreams:
             raise ValueError("upstreams: a `default` upstream is required")
@@ -183,6 +195,19 @@ def parse_host_port(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{value!r} is not host:port")
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (an explicit ":port" asks for all)
+
+
+def _overlap(host: str, other: str) -> bool:
+    """Whether listeners on the two hosts (same port) would take each other's connections:
+    the same host, or one the wildcard of the other's address family (asyncio binds IPv6
+    listeners IPv6-only)."""
+    if host == other:
+        return True
+    try:
+        one, two = ipaddress.ip_address(host), ipaddress.ip_address(other)
+    except ValueError:  # a host name: only the same name is known to clash
+        return False
+    return one.version == two.version and (one.is_unspecified or two.is_unspecified)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:

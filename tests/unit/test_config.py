@@ -56,6 +56,9 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://exa mple.com'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://h/v1?x=1'}}\n", "must not hold a query"),
+    ("admin_listen: 127.0.0.1:8000\n", "listen (127.0.0.1:8000) and admin_listen (127.0.0.1:8000)"),
+    ("listen: ':9000'\n", "listen (:9000) and admin_listen (127.0.0.1:9000) must not share"),
+    ("{listen: '[::]:9000', admin_listen: '[::1]:9000'}\n", "listen ([::]:9000) and admin_listen"),
 ])
 def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
     """Every invalid file raises ConfigError naming the file and the offending key path."""
@@ -65,6 +68,15 @@ def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: st
         load_config(config, environ={})
     assert str(config) in str(caught.value)
     assert expected in str(caught.value)
+
+
+def test_listeners_on_one_port_but_apart_are_accepted(tmp_path: Path) -> None:
+    """Distinct hosts on one port (IPv4 and IPv6, IPv6 listeners bound IPv6-only) do not clash."""
+    config = tmp_path / "guard.yaml"
+    for data, admin in (("127.0.0.1:9000", "127.0.0.2:9000"), ("[::]:9000", "127.0.0.1:9000")):
+        config.write_text(f"{{listen: '{data}', admin_listen: '{admin}'}}\n")
+        settings = load_config(config, environ={})
+        assert (settings.listen, settings.admin_listen) == (data, admin)
 
 
 def test_env_error_names_the_variable(tmp_path: Path) -> None:
