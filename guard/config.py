@@ -163,8 +163,16 @@ class Settings(Strict):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+        if value is None:
+            return value
+        if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        from redis.asyncio.connection import parse_url
+
+        try:
+            parse_url(value)  # what every Redis client guard opens will do with it
+        except ValueError as exc:  # its messages name the part, never the password
+            raise ValueError(f"not a valid Redis URL: {exc}") from None
         return value
 
     @model_validator(mode="after")

@@ -50,6 +50,8 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("routes: {'gpt-*': missing}\n", "routes.gpt-*: unknown upstream 'missing'"),
     ("upstreams: {other: {url: 'http://x'}}\n", "a `default` upstream is required"),
     ("redis_url: localhost:6379\n", "redis_url"),
+    ("redis_url: 'redis://127.0.0.1:63a9/0'\n", "redis_url: not a valid Redis URL: Port could"),
+    ("redis_url: 'redis://[::1/0'\n", "redis_url: not a valid Redis URL: Invalid IPv6 URL"),
     ("- a list\n", "expected a mapping"),
     ("key: [unclosed\n", "not valid YAML"),
     ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
@@ -77,6 +79,16 @@ def test_listeners_on_one_port_but_apart_are_accepted(tmp_path: Path) -> None:
         config.write_text(f"{{listen: '{data}', admin_listen: '{admin}'}}\n")
         settings = load_config(config, environ={})
         assert (settings.listen, settings.admin_listen) == (data, admin)
+
+
+def test_a_bad_redis_url_is_named_without_its_password() -> None:
+    """From a probe: a Redis URL its client cannot parse passed the check, then `serve` died
+    with a traceback; it is a configuration error that does not echo the password."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={"GUARD_REDIS_URL": "redis://:hunter2pw@h:99999/0"})
+    assert "redis_url (from GUARD_REDIS_URL): not a valid Redis URL: Port out of range" in str(
+        caught.value)
+    assert "hunter2pw" not in str(caught.value)
 
 
 def test_env_error_names_the_variable(tmp_path: Path) -> None:
