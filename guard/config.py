@@ -7,8 +7,10 @@ as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +24,15 @@ from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
 
 ENV_PREFIX = "GUARD_"
+# GUARD_* variables that are not settings: the operator CLI's token and admin URL
+# (guard.admin.client), the admin tokens' default variable (`admin_tokens_env`), the image's
+# health check URL (deploy/docker/Dockerfile).
+NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
+                          "GUARD_HEALTH_URL"})
+# How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
+# of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
+LOOKS_LIKE = 0.7
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class Strict(BaseModel):
@@ -140,7 +151,7 @@ class Settings(Strict):
     shutdown_grace_s: float = Field(30.0, ge=0)
     shutdown_drain_s: float = Field(0.0, ge=0)  # seconds still serving, Connection: close
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_content: bool = False
+    log_content: bool = Field(False, deprecated="nothing reads it: guard never logs raw content")
     limits: LimitSettings = Field(default_factory=LimitSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
@@ -150,6 +161,23 @@ class Settings(Strict):
     @classmethod
     def _host_port(cls, value: str) -> str:
         parse_host_port(value)
+        return value
+
+    @field_validator("tenant_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not HEADER_NAME.fullmatch(value):
+            raise ValueError(f"must be an HTTP header name (letters, digits, -), not {value!r}: "
+                             "no request would carry a tenant, and tenant scopes would never match")
+        return value
+
+    @field_validator("log_content")
+    @classmethod
+    def _never_logged(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("retired, it never did anything: guard never writes raw prompts or "
+                             "completions to its logs; for a redacted excerpt in each incident, "
+                             "set incidents.excerpts: true")
         return value
 
     @field_validator("passthrough")
@@ -240,6 +268,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, overridden)) from exc
+    _refuse_mistyped(environ, settings)
     if path is not None:
         settings = _relative_to(settings, path.parent)
     return settings
@@ -267,7 +296,7 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
     """Write `GUARD_*` values into `raw`; return key path → variable name, for error messages."""
     applied: dict[str, str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "GUARD_ADMIN_TOKENS":
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         keys = name[len(ENV_PREFIX):].lower().split("__")
         if keys[0] not in Settings.model_fields:
@@ -285,6 +314,25 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
             raise ConfigError(f"{name}: not a valid YAML value: {value!r}") from exc
         applied[".".join(keys)] = name
     return applied
+
+
+def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
+    """A GUARD_* variable that names no setting but reads like one (a section path, or a name
+    close to a setting's) is a ConfigError, as the same typo in the file is: ignored, it would
+    leave the setting it meant at its default. Other GUARD_* names (Kubernetes service links
+    such as GUARD_SERVICE_HOST, a classifier's `api_key_env`) are not guard's to judge."""
+    read_elsewhere = {*NOT_SETTINGS, settings.admin_tokens_env, settings.incidents.hash_key_env}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in read_elsewhere:
+            continue
+        key, section, _ = name[len(ENV_PREFIX):].lower().partition("__")
+        if key in Settings.model_fields:
+            continue
+        close = difflib.get_close_matches(key, Settings.model_fields, 1, LOOKS_LIKE)
+        if close or section:
+            hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+            raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
+                              "look like settings are refused")
 
 
 def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:

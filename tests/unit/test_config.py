@@ -16,7 +16,6 @@ def test_defaults_without_a_file() -> None:
     assert settings.listen == "127.0.0.1:8000"
     assert settings.admin_listen == "127.0.0.1:9000"
     assert settings.upstreams["default"].url == "http://127.0.0.1:8001"
-    assert settings.log_content is False
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
@@ -53,6 +52,9 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("redis_url: 'redis://127.0.0.1:63a9/0'\n", "redis_url: not a valid Redis URL: Port could"),
     ("redis_url: 'redis://[::1/0'\n", "redis_url: not a valid Redis URL: Invalid IPv6 URL"),
     ("- a list\n", "expected a mapping"),
+    ("tenant_header: ''\n", "tenant_header: must be an HTTP header name"),
+    ("tenant_header: 'X Tenant'\n", "tenant_header: must be an HTTP header name"),
+    ("log_content: true\n", "log_content: retired, it never did anything"),
     ("key: [unclosed\n", "not valid YAML"),
     ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),
@@ -91,6 +93,41 @@ def test_a_bad_redis_url_is_named_without_its_password() -> None:
     assert "hunter2pw" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    ("GUARD_REDIS_URI", "GUARD_REDIS_URI: not a setting (did you mean GUARD_REDIS_URL?)"),
+    ("GUARD_POLICY", "(did you mean GUARD_POLICIES?)"),
+    ("GUARD_UPSTREAM__DEFAULT__URL", "(did you mean GUARD_UPSTREAMS?)"),
+    ("GUARD_KILL__RELEASE_APPROVALS", "GUARD_KILL__RELEASE_APPROVALS: not a setting;"),
+])
+def test_a_mistyped_variable_is_refused(name: str, expected: str) -> None:
+    """From a probe: GUARD_REDIS_URI was ignored (the replica ran on embedded state) while the
+    same typo in guard.yaml was refused; a variable that reads like a setting is refused too."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={name: "redis://redis:6379/0"})
+    assert expected in str(caught.value)
+
+
+def test_guard_variables_that_are_not_settings_are_left_alone() -> None:
+    """Every GUARD_* name the code, the image and the chart use, Kubernetes' service links for a
+    Service named guard, and the variables settings name (`*_env`) are not taken for typos."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    used = {name for folder in ("guard", "deploy", "helm") for path in (root / folder).rglob("*")
+            if path.is_file() and path.suffix in {".py", ".yaml", ".tpl", ""}
+            for name in re.findall(r"\bGUARD_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="replace"))}
+    assert {"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_HEALTH_URL"} <= used
+    links = {"GUARD_SERVICE_HOST", "GUARD_SERVICE_PORT", "GUARD_PORT", "GUARD_PORT_8000_TCP_ADDR",
+             "GUARD_ADMIN_SERVICE_HOST", "GUARD_ADMIN_PORT"}
+    named = {"GUARD_OPS_TOKENS", "GUARD_HASH_KEY"}
+    for name in used | links | named:
+        try:
+            load_config(None, environ={name: "x", "GUARD_ADMIN_TOKENS_ENV": "GUARD_OPS_TOKENS",
+                                       "GUARD_INCIDENTS__HASH_KEY_ENV": "GUARD_HASH_KEY"})
+        except ConfigError as exc:
+            assert "not a setting" not in str(exc), name
+
+
 def test_env_error_names_the_variable(tmp_path: Path) -> None:
     """A bad override says which environment variable it came from."""
     with pytest.raises(ConfigError, match=r"max_body_bytes \(from GUARD_MAX_BODY_BYTES\)"):
@@ -111,13 +148,14 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_example_file_loads_and_documents_every_key() -> None:
-    """guard.example.yaml is valid and mentions every top-level settings key."""
+    """guard.example.yaml is valid and mentions every top-level settings key (not retired ones)."""
     from guard.config import Settings
 
     example = Path(__file__).resolve().parents[2] / "guard.example.yaml"
     load_config(example, environ={})
     text = example.read_text()
-    missing = [key for key in Settings.model_fields if f"\n{key}:" not in text]
+    missing = [key for key, field in Settings.model_fields.items()
+               if field.deprecated is None and f"\n{key}:" not in text]
     assert missing == []
 
 
