@@ -12,6 +12,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
@@ -41,9 +42,11 @@ def seconds(value: str) -> float:
 
 
 def admin_call(args: argparse.Namespace, method: str, path: str, *,
-               body: dict[str, Any] | None = None,
-               query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    """One admin API call; (status, JSON answer). AdminError when unreachable or refused."""
+               body: dict[str, Any] | None = None, query: dict[str, str] | None = None,
+               expect: Mapping[str, type] | None = None) -> tuple[int, dict[str, Any]]:
+    """One admin API call; (status, JSON answer holding `expect`'s keys with values of their
+    types). AdminError when unreachable, refused, or answered by something else (a wrong port,
+    a proxy's login page)."""
     base = str(args.admin_url).rstrip("/")
     try:
         parts = urllib.parse.urlsplit(base)
@@ -65,7 +68,7 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
+            status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         try:
             message = json.loads(exc.read())["error"]["message"]
@@ -74,3 +77,24 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
+    problem = _unexpected(raw, expect or {})
+    if problem:
+        raise AdminError(f"{method} {path}: {base} did not answer as guard's admin API: {problem} "
+                         "(check --admin-url or $GUARD_ADMIN_URL)")
+    answer: dict[str, Any] = json.loads(raw or b"{}")
+    return status, answer
+
+
+def _unexpected(raw: bytes, expect: Mapping[str, type]) -> str:
+    """What is wrong with a 2xx answer's body for a caller expecting `expect` ("" if nothing)."""
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        shown = raw[:40].decode(errors="replace")
+        return f"not JSON ({shown!r}{'...' if len(raw) > 40 else ''})"
+    if not isinstance(answer, dict):
+        return f"a JSON {type(answer).__name__}, not an object"
+    for key, kind in expect.items():
+        if not isinstance(answer.get(key), kind):
+            return f"no {kind.__name__} {key!r} in its answer"
+    return ""

@@ -108,7 +108,8 @@ def source(args: argparse.Namespace) -> Fetch:
         for name in ("action", "rule", "tenant", "kind"):
             if getattr(query, name):
                 params[name] = getattr(query, name)
-        _, body = admin_call(args, "GET", "/admin/incidents", query=params)
+        _, body = admin_call(args, "GET", "/admin/incidents", query=params,
+                             expect={"incidents": list})
         incidents: list[dict[str, Any]] = body["incidents"]
         return incidents
 

@@ -89,17 +89,17 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def _run(args: argparse.Namespace, method: str, path: str,
-         body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]] | None:
+def _run(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None,
+         *, expect: dict[str, type]) -> tuple[int, dict[str, Any]] | None:
     try:
-        return admin_call(args, method, path, body=body)
+        return admin_call(args, method, path, body=body, expect=expect)
     except AdminError as exc:
         print(f"guard killswitch: {exc}", file=sys.stderr)
         return None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    answer = _run(args, "GET", "/admin/killswitch")
+    answer = _run(args, "GET", "/admin/killswitch", expect={"switches": list})
     if answer is None:
         return 1
     _, body = answer
@@ -117,7 +117,7 @@ def cmd_engage(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {"scope": args.scope, "mode": args.mode, "reason": args.reason}
     if args.ttl is not None:
         payload["ttl_s"] = args.ttl
-    answer = _run(args, "POST", "/admin/killswitch", payload)
+    answer = _run(args, "POST", "/admin/killswitch", payload, expect={"switch": dict})
     if answer is None:
         return 1
     switch = answer[1]["switch"]
@@ -132,7 +132,8 @@ def cmd_engage(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     path = "/admin/killswitch/" + urllib.parse.quote(args.id, safe="")
-    answer = _run(args, "DELETE", path, {"reason": args.reason} if args.reason else None)
+    answer = _run(args, "DELETE", path, {"reason": args.reason} if args.reason else None,
+                  expect={"approvers": list})
     if answer is None:
         return 1
     status, body = answer

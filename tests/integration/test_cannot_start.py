@@ -4,11 +4,13 @@ as usage errors."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +124,44 @@ def test_operator_tools_refuse_bad_values_plainly(args: list[str], env: dict[str
                                                   said: str) -> None:
     done = guard(*args, env=env)
     assert done.returncode in (1, 2) and said in done.stderr and "Traceback" not in done.stderr
+
+
+class NotGuard(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to everything, as a wrong port or a proxy's login page does."""
+
+    def do_GET(self) -> None:
+        body = b"<html>Sign in</html>" if "incidents" in self.path else b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_DELETE = do_GET
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_guard() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotGuard)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["killswitch", "status"], "no list 'switches' in its answer"),
+    (["killswitch", "engage", "--scope", "global", "--reason", "x"], "no dict 'switch' in"),
+    (["killswitch", "release", "ks_1"], "no list 'approvers' in its answer"),
+    (["incidents", "export", "--since", "1h"], "not JSON ('<html>Sign in</html>')"),
+])
+def test_an_answer_that_is_not_guards_is_said_plainly(not_guard: str, args: list[str],
+                                                      said: str) -> None:
+    """From a probe: a 200 from something else (wrong port, a proxy's login page) made the
+    operator CLI crash with KeyError, or say "Expecting value"; it names the URL, exit 1."""
+    done = guard(*args, env={"GUARD_ADMIN_TOKEN": "t", "GUARD_ADMIN_URL": not_guard})
+    assert done.returncode == 1, done.stderr
+    assert f"{not_guard} did not answer as guard's admin API: {said}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
