@@ -114,7 +114,8 @@ def admin_app(components: Components) -> web.Application:
     if not tokens.digests:
         log.warning("no_admin_tokens", detail=f"{components.settings.admin_tokens_env} is empty: "
                     "every admin call (kill switch, reloads, incidents) will be refused")
-    app = web.Application(middlewares=[cast(Middleware, admin_auth_middleware(tokens))])
+    app = web.Application(middlewares=[admin_api.json_errors,
+                                       cast(Middleware, admin_auth_middleware(tokens))])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:

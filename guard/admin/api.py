@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from guard.admin.auth import Handler, error_body
 from guard.components import COMPONENTS
 from guard.observability.metrics import exposition_registry
 
@@ -36,6 +37,23 @@ async def metrics(request: web.Request) -> web.Response:
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"
     return response
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own errors (an unknown path, a method a path does not take) in OpenAI's error
+    shape, as every other admin answer, instead of plain text."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        code = exc.reason.lower().replace(" ", "_")  # not_found, method_not_allowed
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return web.json_response(
+            error_body(f"{exc.reason}: {request.method} {request.path}",
+                       "invalid_request_error" if exc.status < 500 else "server_error", code),
+            status=exc.status, headers=headers)
 
 
 def open_routes() -> list[web.RouteDef]:

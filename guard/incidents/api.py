@@ -15,6 +15,7 @@ from guard.incidents.reader import MAX_LIMIT, IncidentReader, Query, parse_since
 
 INCIDENT_READER = web.AppKey("incident_reader", IncidentReader)
 PATH = "/admin/incidents"
+PARAMETERS = frozenset({"since", "action", "rule", "tenant", "kind", "limit"})
 
 
 def add_routes(app: web.Application, reader: IncidentReader) -> None:
@@ -42,7 +43,8 @@ async def list_incidents(request: web.Request) -> web.Response:
     try:
         query = parse_query(dict(request.query))
     except ValueError as exc:
-        param = str(exc).split(":", 1)[0]
+        named = str(exc).split(":", 1)[0]
+        param = named if named in PARAMETERS else None
         return web.json_response(
             error_body(str(exc), "invalid_request_error", "invalid_parameter", param), status=400)
     try:

@@ -77,9 +77,10 @@ def parse_since(value: str, now: float | None = None) -> float:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"since: {value!r} is not 15m/2h/7d, Unix seconds or ISO 8601") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
-    return parsed.timestamp()
+    try:
+        return (parsed.astimezone() if parsed.tzinfo is None else parsed).timestamp()
+    except (ValueError, OverflowError) as exc:  # "year 0 is out of range" in local time
+        raise ValueError(f"since: {value!r} is out of range: {exc}") from exc
 
 
 class JournalReader:

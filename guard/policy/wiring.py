@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as redis
 from aiohttp import web
 
+from guard.admin.auth import error_body
 from guard.classify.cache import VerdictCache
 from guard.classify.runner import ClassifierRunner, warm_up
 from guard.components import Components
@@ -62,11 +63,18 @@ def admin_routes(app: web.Application, components: Components) -> None:
         return web.json_response(store.describe())
 
     async def reload(request: web.Request) -> web.Response:
+        # A refusal carries OpenAI's error shape beside the result (`ok`, `errors`) it reports.
         if store is None:
-            return web.json_response({"ok": False, "errors": ["no policies configured"]},
-                                     status=409)
+            return web.json_response(
+                {"ok": False, "errors": ["no policies configured"],
+                 **error_body("no policies configured (policies: null)", "invalid_request_error",
+                              "no_policies")}, status=409)
         result = await store.reload()
-        return web.json_response(result.as_dict(), status=200 if result.ok else 422)
+        if result.ok:
+            return web.json_response(result.as_dict())
+        return web.json_response(
+            {**result.as_dict(), **error_body("; ".join(result.errors), "invalid_request_error",
+                                              "policy_invalid")}, status=422)
 
     app.router.add_get("/admin/policies", describe)
     app.router.add_post("/admin/policies/reload", reload)

@@ -3,6 +3,7 @@ on a real `guard serve`; the open endpoints answer anyone."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,42 @@ def test_unknown_admin_paths_need_a_token_too(guard: GuardServer) -> None:
     for free; with the token it is a 404."""
     assert send(guard, "GET", "/admin/nothing-here", None, None).status_code == 401
     assert send(guard, "GET", "/admin/nothing-here", None, f"Bearer {TOKEN}").status_code == 404
+
+
+def openai_error(answer: httpx.Response, status: int, code: str, param: str | None = None
+                 ) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json"), answer.text
+    error = answer.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}, error
+    assert (error["code"], error["param"]) == (code, param), error
+
+
+def test_admin_errors_are_in_the_documented_shape(guard: GuardServer) -> None:
+    """From a probe: an unknown path and a wrong method answered aiohttp's plain text, and an
+    out-of-range `since` named the exception's text as `param`; all are OpenAI-shaped now."""
+    bearer = f"Bearer {TOKEN}"
+    openai_error(send(guard, "GET", "/admin/nothing-here", None, bearer), 404, "not_found")
+    wrong = send(guard, "PUT", "/admin/killswitch", None, bearer)
+    openai_error(wrong, 405, "method_not_allowed")
+    assert set(wrong.headers["Allow"].split(",")) >= {"GET", "POST"}
+    answer = send(guard, "GET", "/admin/incidents?since=0001-01-01", None, bearer)
+    openai_error(answer, 400, "invalid_parameter", "since")
+    assert "out of range" in answer.json()["error"]["message"]
+
+
+def test_a_refused_reload_carries_the_error_shape_too(tmp_path: Path) -> None:
+    """A reload refused for a broken file answers 422 with its result (`ok`, `errors`) and the
+    error shape every other admin error has."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    with guard_before_mock(tmp_path, policies, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"}
+                           ) as server:
+        (policies / "broken.yaml").write_text("name: [\n")
+        answer = send(server, "POST", "/admin/policies/reload", None, f"Bearer {TOKEN}")
+    assert answer.json()["ok"] is False and "broken.yaml" in answer.json()["errors"][0]
+    openai_error(answer, 422, "policy_invalid")
+    assert "broken.yaml" in answer.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("path", OPEN)
