@@ -351,6 +351,21 @@ def test_sidecar_example_runs_guard_on_localhost() -> None:
     assert yaml.safe_load(config["data"]["guard.yaml"])["listen"] == "127.0.0.1:8000"
 
 
+def test_guard_down_finds_a_sidecar_by_its_admin_port_name() -> None:
+    """From a probe: a sidecar scraped by its application's PodMonitor keeps the application's
+    job, so `up{job="guard"}` never saw it go down; GuardDown also selects the sidecar's admin
+    port name (the operator's `endpoint` label), which must be the name the chart gives it."""
+    with helm.Chart.load(EXAMPLE) as example:
+        docs = manifests(example.render({}, name="chat", namespace="apps"))
+    (deployment,) = by_kind(docs, "Deployment")
+    sidecar = deployment["spec"]["template"]["spec"]["containers"][1]
+    (admin,) = [port for port in sidecar["ports"] if port["containerPort"] == 9000]
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    (down,) = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "GuardDown"]
+    assert f'up{{endpoint="{admin["name"]}"}} == 0' in down["expr"]
+    assert f'port: {admin["name"]}' in (ROOT / "docs" / "deploy.md").read_text()
+
+
 def test_native_sidecar_runs_as_init_container() -> None:
     """sidecar.native puts guard under initContainers with restartPolicy: Always (valid on 1.32)."""
     with helm.Chart.load(EXAMPLE) as example:
