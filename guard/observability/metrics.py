@@ -158,6 +158,11 @@ class Metrics:
             "replaced since this process started.",
             ["version"], registry=r, multiprocess_mode="livemax",
         )
+        self.policy_files_rejected = Gauge(
+            "guard_policy_files_rejected", "1 while the policy files on disk are the ones the last "
+            "reload rejected (a new process could not start on them); 0 after a good load.",
+            registry=r, multiprocess_mode="livemax",
+        )
 
         # kill switch
         self.killswitch_engaged = Gauge(

@@ -113,7 +113,8 @@ class PolicyStore:
 
     path:    a directory (`*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or a file.
     runner:  runs the classifiers (timeouts, fail-open/closed, cache).
-    metrics: guard_policy_reloads_total{result}, guard_policy_info{version}.
+    metrics: guard_policy_reloads_total{result}, guard_policy_info{version},
+             guard_policy_files_rejected.
     builder: builds classifiers (tests may pass their own; default: the classifier registry).
     The constructor loads the set and raises PolicyError if it is broken: guard never starts
     without a valid policy.
@@ -168,6 +169,7 @@ class PolicyStore:
                 self._stamp = stamp  # retried when a file changes again, not every poll
                 self._last_errors = errors
                 self.metrics.policy_reloads.labels("error").inc()
+                self.metrics.policy_files_rejected.set(1)  # until the files load again
                 log.error("policy_reload_rejected", path=str(self.path), errors=errors,
                           version=self._set.version)
                 return ReloadResult(False, self._set.version, errors, changed=False)
@@ -176,6 +178,7 @@ class PolicyStore:
             self._stamp = self._mtimes(fresh)
             self._last_errors = []
             self.metrics.policy_reloads.labels("ok").inc()
+            self.metrics.policy_files_rejected.set(0)
             self._set_info(old.version, fresh.version)
             self._log_loaded("policy_reloaded", previous=old.version)
             return ReloadResult(True, fresh.version, [], changed=fresh.version != old.version)

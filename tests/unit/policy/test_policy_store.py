@@ -125,6 +125,25 @@ async def test_broken_reload_is_rejected_and_old_set_stays(
                                              {"result": "error"}) == 1
 
 
+async def test_rejected_files_stay_visible_until_they_load(
+        store: PolicyStore, tmp_path: Path, metrics: Metrics) -> None:
+    """From a probe: the reload-failed alert resolved after 10 min while the broken files stayed
+    on disk (a new pod could not start on them). guard_policy_files_rejected is 1 from the
+    rejection until a reload succeeds, whatever the time since."""
+    def rejected() -> float | None:
+        return metrics.registry.get_sample_value("guard_policy_files_rejected")
+
+    assert rejected() == 0
+    (tmp_path / "default.yaml").write_text("name: default\nversion: 3\nrules: [{name: x}]\n")
+    assert not (await store.reload()).ok
+    assert rejected() == 1
+    assert not (await store.reload()).ok
+    assert rejected() == 1
+    write(tmp_path / "default.yaml", version="4")
+    assert (await store.reload()).ok
+    assert rejected() == 0
+
+
 async def test_watcher_reloads_on_file_change(store: PolicyStore, tmp_path: Path) -> None:
     """Editing a policy file is picked up by the watcher without any call."""
     await store.start()
