@@ -366,6 +366,17 @@ def test_guard_down_finds_a_sidecar_by_its_admin_port_name() -> None:
     assert f'port: {admin["name"]}' in (ROOT / "docs" / "deploy.md").read_text()
 
 
+def test_notes_warn_that_embedded_kill_switches_do_not_survive_a_new_pod(chart: helm.Chart) -> None:
+    """From a probe: with the default values (no Redis, state_dir on an emptyDir) a rollout
+    lifts every engaged switch silently; the install notes say so, and not once Redis is set."""
+    def notes(values: dict[str, Any]) -> str:
+        rendered = chart.render(values, name="guard", namespace=NAMESPACE)
+        return next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+
+    assert "new pod" in notes({}) and "no switch engaged" in notes({})
+    assert "WARNING: no Redis" not in notes({"redis": {"url": "redis://redis:6379/0"}})
+
+
 def test_native_sidecar_runs_as_init_container() -> None:
     """sidecar.native puts guard under initContainers with restartPolicy: Always (valid on 1.32)."""
     with helm.Chart.load(EXAMPLE) as example:
