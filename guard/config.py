@@ -148,8 +148,8 @@ class Settings(Strict):
     tenant_header: str = "X-Guard-Tenant"
     admin_tokens_env: str = "GUARD_ADMIN_TOKENS"
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
-    shutdown_grace_s: float = Field(30.0, ge=0)
-    shutdown_drain_s: float = Field(0.0, ge=0)  # seconds still serving, Connection: close
+    shutdown_grace_s: float = Field(30.0, ge=0, allow_inf_nan=False)
+    shutdown_drain_s: float = Field(0.0, ge=0, allow_inf_nan=False)  # still serving, Connection: close
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = Field(False, deprecated="nothing reads it: guard never logs raw content")
     limits: LimitSettings = Field(default_factory=LimitSettings)

@@ -55,6 +55,8 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("tenant_header: ''\n", "tenant_header: must be an HTTP header name"),
     ("tenant_header: 'X Tenant'\n", "tenant_header: must be an HTTP header name"),
     ("log_content: true\n", "log_content: retired, it never did anything"),
+    ("shutdown_grace_s: .inf\n", "shutdown_grace_s: Input should be a finite number"),
+    ("shutdown_drain_s: .nan\n", "shutdown_drain_s: Input should be a finite number"),
     ("key: [unclosed\n", "not valid YAML"),
     ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),
