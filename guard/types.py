@@ -58,7 +58,9 @@ class Mode(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """Characters [start, end) of a segment's original text, with the label that covers them."""
+    """Characters [start, end) of a segment's original text, with the label that covers them.
+    A start below 0 (in a prompt) reaches back into the texts of the segment's role before it,
+    read joined (a value sent in pieces; `redaction.reaching_back`)."""
 
     start: int
     end: int

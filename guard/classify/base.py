@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from guard.classify.decode import find_readings
 from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
-from guard.types import Segment, Span, Verdict
+from guard.types import Segment, Span, Stage, Verdict
 
 # Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
 # thread (tens of microseconds) costs more than the scan itself.
@@ -143,9 +143,10 @@ class LocalClassifier:
 
     def _across(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that span the end of the segments before this one (of its role, joined) and
-        the start of this one: a value sent in pieces, in messages or text parts. Each spans this
-        segment's part of it (the earlier parts were sent before: a rule can block, not mask
-        them)."""
+        the start of this one: a value sent in pieces, in messages or text parts. In a prompt,
+        each span starts before this segment (below 0) by the characters of the pieces before
+        it, which a decision masks in those segments too (`redaction.reaching_back`); in an
+        answer, at 0 (the pieces before are read with the start of this one: `segments`)."""
         reach = self.max_match_chars or JOIN_CHARS
         tail = segment.text[:reach]
         # joined from each earlier segment on: a value starts where a segment starts as well as
@@ -159,7 +160,8 @@ class LocalClassifier:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
                     seen.add((end - len(head), f.label))
-                    yield f, Span(0, end - len(head), f.label)
+                    back = start - len(head) if segment.stage is Stage.PROMPT else 0
+                    yield f, Span(back, end - len(head), f.label)
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

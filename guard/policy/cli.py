@@ -274,7 +274,7 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         if leaning := _leaning(loaded, name, read):
             lines.append(f"  {'':<{width}}    leaning on {leaning}")
         for span in verdict.spans:
-            found = segment.text[span.start:span.end]
+            found = segment.text[max(0, span.start):span.end]  # below 0: begun in a text before
             shown = found if len(found) <= 40 else found[:37] + "..."
             lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}"
                          + _decoded_from(segment.text, span))

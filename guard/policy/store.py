@@ -32,6 +32,7 @@ from guard.errors import PolicyError
 from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy, PolicySet, load_policies, policy_files
+from guard.redaction import reaching_back
 from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 
 if TYPE_CHECKING:
@@ -91,7 +92,13 @@ class PolicyInspector:
         verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []
         if stage is Stage.PROMPT and self.loaded.compiled.reads_prompt:
             self.ctx = dataclasses.replace(self.ctx, prompt_verdicts=tuple(verdicts))
-        return evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
+        decision = evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
+        if stage is not Stage.PROMPT:
+            return decision
+        redactions = reaching_back(decision.redactions, segments)
+        if redactions is decision.redactions:
+            return decision
+        return dataclasses.replace(decision, redactions=redactions)
 
 
 def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> None:

@@ -96,7 +96,8 @@ def test_a_key_with_an_accent_on_each_letter_is_found() -> None:
 
 def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
     """Read with the end of the message before it (`Segment.context`), a key cut in two is found
-    in the second message, which the span covers (the first half went in the message before)."""
+    in the second message; its span starts in the message before, by the first half's length
+    (`redaction.reaching_back` masks it there)."""
     built = build_classifier("t", {"type": "secrets"})
     key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     first, second = f"my token is {key[:17]}", f"{key[17:]} and that is all"
@@ -104,13 +105,13 @@ def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
     joined = built.classifier.classify_sync(
         [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
     assert not alone.fired and joined.fired
-    assert [second[s.start:s.end] for s in joined.spans] == [key[17:]]
+    assert [(s.start, second[:s.end]) for s in joined.spans] == [(-17, key[17:])]
     assert built.classifier.context_turns["user"] == 8  # what makes the runner attach it
 
 
 def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
     """Each piece read with the eight before it: the last finds the key, and its span covers
-    the last piece."""
+    the last piece and reaches back over the seven before."""
     built = build_classifier("t", {"type": "secrets"})
     key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     pieces = [key[i:i + 5] for i in range(0, len(key), 5)]
@@ -120,7 +121,7 @@ def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
         [Segment(p, "user", i, Stage.PROMPT, tuple(pieces[max(0, i - 8):i]))
          for i, p in enumerate(pieces)])
     assert [v.fired for v in verdicts] == [False] * 8 + [True]
-    assert [pieces[-1][s.start:s.end] for s in verdicts[-1].spans] == [pieces[-1]]
+    assert [(s.start, s.end) for s in verdicts[-1].spans] == [(-35, 5)]
 
 
 def test_homoglyph_token_is_found() -> None:

@@ -15,6 +15,7 @@ from guard.classify.runner import ClassifierRunner
 from guard.errors import PolicyError
 from guard.observability.metrics import Metrics
 from guard.policy.store import UNSETTLED_POLLS, PolicyStore, count_decision
+from guard.redaction import apply_redactions
 from guard.types import Action, GuardContext, Segment, Span, Stage
 
 POLICY = """
@@ -230,3 +231,32 @@ async def test_a_change_that_never_settles_is_logged_once(store: PolicyStore,
     unsettled = [e for e in logs if e["event"] == "policy_change_unsettled"]
     assert len(unsettled) == 1 and unsettled[0]["version"] == version
     assert store.version != version
+
+
+async def test_a_value_sent_in_pieces_is_masked_in_every_piece(tmp_path: Path,
+                                                               metrics: Metrics) -> None:
+    """From a probe: an address or a card cut across two user messages (or text parts) was
+    found where it ends and masked there only; `jane.doe@exa` went upstream. The pieces before
+    are masked too, from their ends back."""
+    (tmp_path / "default.yaml").write_text(textwrap.dedent("""
+        name: default
+        version: "1"
+        classifiers:
+          pii: {type: pii}
+        rules:
+          - {name: mask-pii, stage: prompt, when: {classifier: pii}, action: redact}
+        """).lstrip())
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(tmp_path, runner, metrics)
+    try:
+        pieces = ["mail jane.doe", "@exa", "mple.com please", "unrelated"]
+        segments = [seg(text, index=i) for i, text in enumerate(pieces)]
+        segments.insert(2, Segment("a system line", "system", 9, Stage.PROMPT))
+        decision = await store.for_request(CTX).inspect(Stage.PROMPT, segments)
+        masked = {i: apply_redactions(pieces[i], decision.redactions.get(i, ()))
+                  for i in range(len(pieces))}
+        assert masked == {0: "mail [REDACTED:pii:email]", 1: "[REDACTED:pii:email]",
+                          2: "[REDACTED:pii:email] please", 3: "unrelated"}
+        assert 9 not in decision.redactions
+    finally:
+        await runner.aclose()
