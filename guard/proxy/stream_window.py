@@ -247,22 +247,36 @@ def straddle(cut: int, spans: list[Span]) -> int:
 def value_start(text: str) -> int:
     """Where a value `text` may end in begins: the word in progress (the characters at the end
     that are not spaces nor of a script written without spaces: a key, an address or a link, in
-    any letters, look-alikes and full-width digits included), and before it the groups holding
-    a digit that single spaces join to it (a card, a phone number or an IBAN written in groups;
-    a last group followed by its space counts too). `len(text)` when it ends in neither."""
-    end = len(text)
-    if text.endswith(" "):
-        end -= 1
+    any letters, look-alikes and other scripts' digits included), and before it the groups that
+    one separator the patterns read inside a value (a space or two, a tab, a line break) joins
+    to it, each holding a digit or written in capitals and digits only (a card, a phone number,
+    an IBAN, an AWS key id written in groups; a last group followed by its separator counts
+    too). `len(text)` when it ends in neither."""
+    end = len(text) - _gap(text, len(text))
     start = _run_start(text, end)
-    if start == end or (end < len(text) and not _has_digit(text[start:end])):
+    if start == end or (end < len(text) and not _group(text[start:end])):
         return len(text)  # a word ended by a space, or no word at all
     group_end = end
-    while start >= 2 and text[start - 1] == " " and not text[start - 2].isspace():
-        before = _run_start(text, start - 1)
-        if not (_has_digit(text[start:group_end]) and _has_digit(text[before:start - 1])):
+    while (gap := _gap(text, start)) and start - gap >= 1 and not text[start - gap - 1].isspace():
+        before = _run_start(text, start - gap)
+        if not (_group(text[start:group_end]) and _group(text[before:start - gap])):
             break
-        group_end, start = start - 1, before
+        group_end, start = start - gap, before
     return start
+
+
+# The separators a value's groups may have between them (`pii`, `secrets`), longest first.
+_GAPS = ("\r\n", "  ", " ", "\t", "\n")
+
+
+def _gap(text: str, at: int) -> int:
+    """The length of the separator ending at `at`, or 0."""
+    return next((len(gap) for gap in _GAPS if text.endswith(gap, 0, at)), 0)
+
+
+def _group(text: str) -> bool:
+    """A group of a value written in groups: it holds a digit, or is capitals and digits."""
+    return _has_digit(text) or (text.isascii() and text.isalnum() and text.isupper())
 
 
 def _run_start(text: str, end: int) -> int:
@@ -284,5 +298,8 @@ _UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x2F
 
 
 def _unspaced(char: str) -> bool:
+    """A character of a script written without spaces, but a digit (a number in Thai or Khmer
+    digits is a value like any other)."""
     code = ord(char)
-    return code >= 0x0E00 and any(lo <= code <= hi for lo, hi in _UNSPACED)
+    return code >= 0x0E00 and any(lo <= code <= hi for lo, hi in _UNSPACED) \
+        and not char.isdecimal()

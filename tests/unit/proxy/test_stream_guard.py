@@ -24,6 +24,7 @@ from guard.observability.metrics import Metrics
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.sse import SSEEvent, SSEParser, encode_event, parse_event
 from guard.proxy.stream_guard import StreamGuard
+from guard.proxy.stream_window import value_start
 from guard.types import Action, GuardContext, Mode, Segment, Span, Stage, StreamSettings, Verdict
 from tests.unit.proxy.test_stream_guard_inspector import (
     EMAIL,
@@ -855,3 +856,22 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
         await run(events, only(SHORT_PII), dialect=dialect)
     got, guard = await run(chat_stream([f"Contact {EMAIL}"]), only(SHORT_PII))
     assert not guard.cut and got.text == {0: f"Contact {MASK}"}
+
+
+@pytest.mark.parametrize(("text", "held"), [
+    ("Card 4111 1111 1111 11", "4111 1111 1111 11"),
+    ("Card 4111\t1111\t11", "4111\t1111\t11"),         # from a probe: tabs, line breaks and two
+    ("Card 4111\n1111\n", "4111\n1111\n"),             # spaces join a card's groups too (pii
+    ("Card 4111  1111  1", "4111  1111  1"),           # reads them), and went out group by group
+    ("a\r\n4111\r\n1111", "4111\r\n1111"),
+    ("Key AKIA IOSF ODNN 7EXA MP", "AKIA IOSF ODNN 7EXA MP"),  # a key id's groups before a digit
+    ("Key AKIA IOSF ", "AKIA IOSF "),
+    ("num \u0e51\u0e52\u0e53\u0e54", "\u0e51\u0e52\u0e53\u0e54"),  # Thai digits: not "unspaced"
+    ("mail jane.do", "jane.do"),
+    ("Hello world", "world"),
+    ("Hello world ", ""),
+])
+def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
+    """What a slow stream holds past 2 x max_holdback_ms (`value_start`): the word in progress
+    and the groups of a value written in groups before it."""
+    assert text[value_start(text):] == held
