@@ -26,12 +26,20 @@ from guard.proxy.protocols.base import (
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
 
 
+def _role(given: Any) -> str:
+    """Whose text a message is, as classifiers read it: a role no API names (`narrator`, `User`)
+    is read as the user's. Servers that take any role (vLLM) render it for the model, and a
+    classifier reading only the user's messages would have passed it."""
+    role = str(given)
+    return ROLE_OF_MESSAGE.get(role, role if role == "assistant" else "user")
+
+
 def prompt_slots(body: Json) -> list[Slot]:
     slots: list[Slot] = []
     for i, message in enumerate(list_at(body, "messages")):
         if not isinstance(message, dict):
             continue
-        role = ROLE_OF_MESSAGE.get(str(message.get("role")), str(message.get("role", "user")))
+        role = _role(message.get("role"))
         slots.extend(_content_slots(message.get("content"), ("messages", i, "content"), role))
         slots.extend(_answer_slots(message, ("messages", i), MESSAGE_TEXT, role))
         slots.extend(_tool_call_slots(message, ("messages", i), whole=True))

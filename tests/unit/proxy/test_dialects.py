@@ -338,3 +338,13 @@ def test_names_and_ids_come_after_the_texts_they_would_part() -> None:
     texts = [slot.text for slot in slots]
     assert texts[:3] == ["{}", "key AKIAIOSF", "ODNN7EXAMPLE"] and texts[3] == "hello"
     assert sorted(texts[4:]) == sorted(["call_1", "f", "call_1", "call_2", "bob"])
+
+
+def test_a_role_no_api_names_is_read_as_the_users() -> None:
+    """vLLM takes any role and a ChatML template renders it; read as its own role, a jailbreak
+    under `narrator` passed the models that read the user's messages only."""
+    body = {"messages": [{"role": role, "content": role} for role in
+                         ("narrator", "User", "user", "assistant", "developer", "tool", "function")]}
+    assert [(s.text, s.role) for s in CHAT.prompt_slots(body)] == [
+        ("narrator", "user"), ("User", "user"), ("user", "user"), ("assistant", "assistant"),
+        ("developer", "system"), ("tool", "tool"), ("function", "tool")]
