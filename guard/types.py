@@ -44,6 +44,10 @@ def joined(texts: Iterable[tuple[int, str]]) -> tuple[str, dict[int, int]]:
     return "\n".join(parts), starts
 
 
+# The roles a segment can have (`Segment.role`): what a classifier's `roles` may name.
+ROLES = frozenset({"system", "user", "assistant", "tool", "tool_call", "document", "completion"})
+
+
 def strictest(actions: Sequence[Action]) -> Action:
     """The strictest of `actions`; `allow` when there are none."""
     return max(actions, key=lambda a: a.rank, default=Action.ALLOW)

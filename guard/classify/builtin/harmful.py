@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
-from guard.types import Segment, Verdict
+from guard.types import ROLES, Segment, Verdict
 
 __all__ = [
     "REGISTRY_ENTRIES",
@@ -89,6 +89,15 @@ class ModelConfig(BaseModel):
     turns: int | None = Field(None, ge=1, le=16)
     artefact: Path | None = None
     variant: str | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = sorted(set(roles or ()) - ROLES)
+        if unknown:  # a typo would read nothing, silently
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}: roles are "
+                             f"{', '.join(sorted(ROLES))}")
+        return roles
 
     @model_validator(mode="after")
     def _one_model(self) -> ModelConfig:

@@ -263,3 +263,12 @@ def test_turns_out_of_range_is_a_policy_error(turns: object) -> None:
     with pytest.raises(PolicyError) as info:
         build_classifier("hr", {"type": "harmful_request", "turns": turns})
     assert any(e.startswith("classifiers.hr.turns") for e in info.value.errors), info.value.errors
+
+
+def test_a_role_no_segment_has_is_a_policy_error() -> None:
+    """From a probe: `roles: [usr]` was taken, and the classifier read nothing, silently."""
+    with pytest.raises(PolicyError) as info:
+        build_classifier("hr", {"type": "harmful_request", "roles": ["usr", "system"]})
+    assert any(e.startswith("classifiers.hr.roles") and "unknown role(s) usr" in e
+               for e in info.value.errors), info.value.errors
+    assert build_classifier("hr", {"type": "harmful_request", "roles": ["user", "tool_call"]})
