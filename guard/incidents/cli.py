@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from guard.admin.client import AdminError, add_admin_arguments, admin_call
-from guard.cli import command_group
+from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
+from guard.cli import command_group, whole
 from guard.incidents import report
 from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
 from guard.incidents.recorder import journal_dir
@@ -60,13 +60,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tail = commands.add_parser("tail", help="print recent incidents and follow new ones",
                                epilog=EPILOG, formatter_class=formatter)
     common(tail)
-    tail.add_argument("-n", "--lines", type=int, default=10,
+    tail.add_argument("-n", "--lines", type=whole(0, MAX_LIMIT), default=10,
                       help="recent incidents to print first (default 10)")
-    tail.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
-    tail.add_argument("--lookback", type=float, default=300.0,
+    tail.add_argument("--interval", type=seconds, default=1.0, help="seconds between polls")
+    tail.add_argument("--lookback", type=seconds, default=300.0,
                       help="seconds back each poll looks for incidents that arrived late (a "
                            "replica replaying its spool after a Redis outage), default 300")
-    tail.add_argument("--count", type=int, default=0,
+    tail.add_argument("--count", type=whole(0, 2**31), default=0,
                       help="exit after printing this many incidents (default: follow forever)")
     tail.set_defaults(func=cmd_tail)
 

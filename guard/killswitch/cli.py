@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+import unicodedata
 import urllib.parse
 from typing import Any
 
@@ -156,14 +157,22 @@ def format_table(switches: list[dict[str, Any]], now: float) -> str:
     for s in switches:
         expires = "-" if s["expires_at"] is None else _duration(s["expires_at"] - now)
         approvals = f"{len(s['release_approvals'])}/{s.get('release_approvals_needed', 1)}"
-        reason = s["reason"] if len(s["reason"]) <= 60 else s["reason"][:57] + "..."
-        rows.append((s["id"], s["scope"], s["mode"], s["actor"],
+        reason = _shown(s["reason"])
+        reason = reason if len(reason) <= 60 else reason[:57] + "..."
+        rows.append((s["id"], _shown(s["scope"]), s["mode"], _shown(s["actor"]),
                      _duration(now - s["created_at"]), expires, approvals, reason))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
         for row in rows
     )
+
+
+def _shown(text: str) -> str:
+    """`text` for a terminal: control and format characters written as escapes (a reason is
+    anyone's with a token; an escape sequence in it would drive the on-call's terminal)."""
+    return "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _duration(seconds: float) -> str:

@@ -20,6 +20,11 @@ def guard(*args: str) -> subprocess.CompletedProcess[str]:
     (["mock-upstream", "--chunk-chars", "0"], "--chunk-chars: must be a whole number from 1"),
     (["serve", "--workers", "0"], "--workers: must be a whole number from 1 to 256"),
     (["eval", "--data", "x.jsonl", "--split", "65"], "--split: must be a whole number from 1 to 64"),
+    # from a probe: 0, negative and nan were taken (a busy loop, or "cannot read incidents")
+    (["incidents", "tail", "--interval", "0"], "--interval: must be a number of seconds above 0"),
+    (["incidents", "tail", "--interval", "nan"], "--interval: must be a number of seconds above 0"),
+    (["incidents", "tail", "--lookback", "-5"], "--lookback: must be a number of seconds above 0"),
+    (["incidents", "tail", "-n", "-3"], "--lines: must be a whole number from 0 to 10000"),
 ])
 def test_out_of_range_is_a_usage_error(args: list[str], said: str) -> None:
     done = guard(*args)

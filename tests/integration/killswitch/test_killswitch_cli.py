@@ -103,3 +103,14 @@ def test_table_is_aligned_and_truncates_long_reasons() -> None:
     assert len(lines) == 3
     assert lines[0].index("SCOPE") == lines[1].index("global") == lines[2].index("tenant:acme")
     assert lines[1].endswith("r" * 57 + "...") and "5m" in lines[2] and "1/2" in lines[2]
+
+
+def test_control_characters_in_a_reason_are_shown_escaped() -> None:
+    """From a probe: a reason (anyone's with a token) went to the on-call's terminal as sent,
+    escape sequences included."""
+    rows = [{"id": "ks_1", "scope": "global", "mode": "block", "actor": "mallory",
+             "created_at": 0.0, "expires_at": None, "release_approvals": [],
+             "release_approvals_needed": 1, "reason": "paused\x1b]0;owned\x07 \u202eok"}]
+    table = format_table(rows, now=1.0)
+    assert "\x1b" not in table and "\u202e" not in table
+    assert table.endswith("paused\\x1b]0;owned\\x07 \\u202eok")
