@@ -171,7 +171,8 @@ class Metrics:
         )
         self.killswitch_stale = Gauge(
             "guard_killswitch_state_stale",
-            "1 while the shared kill switch state cannot be refreshed (last known state in force).",
+            "1 while the shared kill switch state cannot be refreshed, or its change announcements "
+            "cannot be heard (last known state in force).",
             registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_changes = Counter(
