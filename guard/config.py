@@ -2,7 +2,8 @@
 
 `GUARD_<KEY>` overrides a top-level key (`GUARD_REDIS_URL`); a double underscore walks into a
 section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`). Values are read
-as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work.
+as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work; a value that is not YAML
+is its text (`[::]:8000`).
 """
 
 from __future__ import annotations
@@ -310,8 +311,9 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
             node = child
         try:
             node[keys[-1]] = yaml.safe_load(value) if value else value
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{name}: not a valid YAML value: {value!r}") from exc
+        except yaml.YAMLError:
+            # not YAML: the text itself (`[::]:8000`), which the setting's type then checks
+            node[keys[-1]] = value
         applied[".".join(keys)] = name
     return applied
 

@@ -85,7 +85,13 @@ def test_unusable_state_is_refused_before_anything_starts(tmp_path: Path) -> Non
 
 def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
     said_plainly(guard("serve", "-c", config(tmp_path), "--check", env={"GUARD_LISTEN": "[oops"}),
-                 "GUARD_LISTEN: not a valid YAML value")
+                 "GUARD_LISTEN")
+    said_plainly(guard("serve", "-c", config(tmp_path), "--check",
+                       env={"GUARD_LIMITS__MAX_CONNECTIONS": "[oops"}),
+                 "GUARD_LIMITS__MAX_CONNECTIONS")
+    # from a probe: an IPv6 address is not YAML, and was refused as such
+    checked = guard("serve", "-c", config(tmp_path), "--check", env={"GUARD_LISTEN": "[::1]:8000"})
+    assert checked.returncode == 0, checked.stderr[-2000:]
     said_plainly(guard("serve", "-c", config(tmp_path), "--check",
                        env={"GUARD_ADMIN_TOKENS": "alice"}), "entry 1: expected actor:token")
 
