@@ -142,6 +142,11 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
             f"(expected one of {', '.join(known_types())})"
         )
     common = {"timeout_s": entry.timeout_s, **raw}
+    if entry.conversation:
+        if raw.get("cache") is True:
+            raise PolicyError(f"{prefix}.cache: {type_name} judges each turn with the conversation "
+                              "before it; its verdicts cannot be cached per text")
+        common["cache"] = False
     try:
         spec = ClassifierSpec.model_validate(common)
     except ValidationError as exc:

@@ -47,8 +47,12 @@ Factory = Callable[[str, Any, ClassifierSpec], Classifier]
 
 
 class ClassifierType(NamedTuple):
-    """A registry entry: the type's config model, its factory, and its default timeout (s)."""
+    """A registry entry: the type's config model, its factory, and its default timeout (s).
+    `conversation`: it judges each segment with the segments of every role before it in the
+    batch, so it is never cached (given only the segments not in the cache, it would lose the
+    turns before them, and a verdict kept per text would hold in another conversation)."""
 
     config: type[BaseModel]
     factory: Factory
     timeout_s: float = 1.0
+    conversation: bool = False

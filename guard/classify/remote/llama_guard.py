@@ -162,4 +162,4 @@ def _make(name: str, config: LlamaGuardConfig, spec: ClassifierSpec) -> LlamaGua
     return LlamaGuardClassifier(name, config, spec.timeout_s)
 
 
-TYPE = ClassifierType(LlamaGuardConfig, _make, timeout_s=2.0)
+TYPE = ClassifierType(LlamaGuardConfig, _make, timeout_s=2.0, conversation=True)
