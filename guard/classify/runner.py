@@ -280,12 +280,13 @@ class ClassifierRunner:
         assert cache is not None
         self._counter(c.name, "miss").inc(len(verdicts))
         for v in verdicts:
-            store[v.segment].verdicts[c.config_hash] = v
+            if not v.partial:  # read in part: it holds for this request only
+                store[v.segment].verdicts[c.config_hash] = v
         if cache.redis is not None:
             # _checked returns one verdict per segment, in segment order
             cache.put_shared(
                 (cache.shared_key(c.config_hash, stage.value, seg), v)
-                for seg, v in zip(segments, verdicts, strict=True)
+                for seg, v in zip(segments, verdicts, strict=True) if not v.partial
             )
         return verdicts
 

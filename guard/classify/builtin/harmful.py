@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guard.classify.models.features import may_unglue
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import ROLES, Segment, Verdict
@@ -142,7 +143,7 @@ class ModelClassifier:
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         """One verdict per segment; roles outside `roles` get an empty one."""
         chosen = [s for s in segments if s.role in self.roles]
-        by_index: dict[int, tuple[float, int]] = {}
+        by_index: dict[int, tuple[float, int, bool]] = {}
         latency = 0.0
         if chosen:
             loop = asyncio.get_running_loop()
@@ -154,14 +155,16 @@ class ModelClassifier:
             if segment.index not in by_index:
                 out.append(Verdict(self.name, segment.index, latency_s=latency))
                 continue
-            score, joined = by_index[segment.index]
+            score, joined, partial = by_index[segment.index]
             labels = frozenset({self.label}) if score >= self.threshold else frozenset()
-            out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined))
+            out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined,
+                               partial))
         return out
 
-    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int]]:
-        """Each segment's score and how many earlier turns gave it: the higher of its own text's
-        (0) and, when the turns before it are read too, theirs and its joined into one text."""
+    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int, bool]]:
+        """Each segment's score, how many earlier turns gave it (the higher of its own text's, 0,
+        and, when the turns before it are read too, theirs and its joined into one text), and
+        whether it was read in part (words run together left unsplit: not to be cached)."""
         before = self.turns - 1
         texts = [s.text for s in segments]
         joined = {i: with_turns(s.text, s.context, before)
@@ -176,7 +179,12 @@ class ModelClassifier:
         for i, score in zip(joined, scores[len(texts):], strict=True):
             if score > best[i][0]:
                 best[i] = (score, min(before, len(segments[i].context)))
-        return {segments[i].index: found for i, found in best.items()}
+
+        def partial(i: int) -> bool:  # a turn read without the split it may have needed
+            read = [texts[i], *(segments[i].context[-before:] if before else ())]
+            return i < newest and any(may_unglue(text) for text in read)
+
+        return {segments[i].index: (*found, partial(i)) for i, found in best.items()}
 
 
 def with_turns(text: str, earlier: Sequence[str], before: int) -> str:

@@ -153,6 +153,11 @@ def _spaced(match: re.Match[str]) -> str:
     return match.group(0).replace(match.group(1), " ")
 
 
+def may_unglue(text: str) -> bool:
+    """Whether `fold` may split words run together in `text` (a quick over-estimate)."""
+    return not text.isascii() or _LONG_LETTERS.search(text.lower()) is not None
+
+
 @lru_cache(maxsize=4096)  # a turn is scored alone and joined to the turns after it
 def _glued(run: str) -> tuple[str, ...] | None:
     words = glued_words(run)
