@@ -28,6 +28,8 @@ from guard.types import Segment, Stage, Verdict
 log = structlog.get_logger("guard.classify.runner")
 
 ERROR_LABEL = "classifier_error"
+# Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
+SHARED_PER_BATCH = 64
 
 
 @dataclass(slots=True)
@@ -283,10 +285,13 @@ class ClassifierRunner:
             if not v.partial:  # read in part: it holds for this request only
                 store[v.segment].verdicts[c.config_hash] = v
         if cache.redis is not None:
-            # _checked returns one verdict per segment, in segment order
+            # _checked returns one verdict per segment, in segment order; only a batch's newest
+            # are shared (the others were new in an earlier request): a request of thousands
+            # of messages must not write thousands of keys into the Redis the kill switch uses
+            newest = list(zip(segments, verdicts, strict=True))[-SHARED_PER_BATCH:]
             cache.put_shared(
                 (cache.shared_key(c.config_hash, stage.value, seg), v)
-                for seg, v in zip(segments, verdicts, strict=True) if not v.partial
+                for seg, v in newest if not v.partial
             )
         return verdicts
 

@@ -167,3 +167,22 @@ async def test_redis_outage_is_a_miss_not_a_failure(redis_server: RedisServer,
     finally:
         await runner.aclose()
         await client.aclose()
+
+
+async def test_a_batch_shares_only_its_newest_verdicts(redis_server: RedisServer) -> None:
+    """From a probe: five requests of 1,500 short messages wrote 60,020 keys (15.9 MB) into
+    the Redis the kill switch uses. A batch shares at most SHARED_PER_BATCH verdicts per
+    classifier, its newest (the others were new in an earlier request)."""
+    from guard.classify.runner import SHARED_PER_BATCH
+
+    built = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
+    client = Redis.from_url(redis_server.url)
+    runner = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache(redis=client))
+    try:
+        await client.flushall()
+        segs = [Segment(f"message {i}", "user", i, Stage.PROMPT) for i in range(1500)]
+        await runner.run([built], segs, Stage.PROMPT)
+        await runner.aclose()
+        assert await client.dbsize() == SHARED_PER_BATCH
+    finally:
+        await client.aclose()
