@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from guard.admin import api as admin_api
-from guard.admin.auth import admin_auth_middleware, load_admin_tokens
+from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
 from guard.errors import cannot_listen
@@ -114,8 +114,9 @@ def admin_app(components: Components) -> web.Application:
     if not tokens.digests:
         log.warning("no_admin_tokens", detail=f"{components.settings.admin_tokens_env} is empty: "
                     "every admin call (kill switch, reloads, incidents) will be refused")
-    app = web.Application(middlewares=[admin_api.json_errors,
-                                       cast(Middleware, admin_auth_middleware(tokens))])
+    refused = Refusals(components.metrics.admin_refusals)
+    app = web.Application(middlewares=[admin_api.json_errors, cast(Middleware, admin_auth_middleware(
+        tokens, refused=refused))])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:

@@ -13,12 +13,18 @@ import hashlib
 import hmac
 import os
 import re
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import prometheus_client
+import structlog
 from aiohttp import web
 
 from guard.errors import ConfigError
+
+log = structlog.get_logger("guard.admin")
 
 ADMIN_ACTOR = web.RequestKey("admin_actor", str)
 """The authenticated actor's name, set by `admin_auth_middleware` on every admin request."""
@@ -100,10 +106,37 @@ def error_body(message: str, type_: str, code: str, param: str | None = None
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+class Refusals:
+    """What `admin_auth_middleware` refuses: counted by code, and logged at most every
+    `every_s` with the counts since the last line (a run of guesses makes one line, not one per
+    guess)."""
+
+    def __init__(self, counter: prometheus_client.Counter, every_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.counter = counter
+        self.every_s = every_s
+        self.clock = clock
+        self.since: Counter[str] = Counter()
+        self.next_log = 0.0
+
+    def __call__(self, code: str) -> None:
+        self.counter.labels(code).inc()
+        self.since[code] += 1
+        now = self.clock()
+        if now >= self.next_log:
+            log.warning("admin_auth_refused", refused=dict(self.since),
+                        detail="admin calls refused for their token since the last such line")
+            self.since.clear()
+            self.next_log = now + self.every_s
+
+
 def admin_auth_middleware(
-    tokens: AdminTokens, open_paths: Iterable[str] = OPEN_PATHS
+    tokens: AdminTokens, open_paths: Iterable[str] = OPEN_PATHS,
+    refused: Callable[[str], None] = lambda code: None,
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """An aiohttp middleware: open paths pass; every other path needs a known bearer token."""
+    """An aiohttp middleware: open paths pass; every other path needs a known bearer token.
+    `refused` hears the code of each call refused (counted, and logged now and then: a run of
+    guesses or a client with a stale token shows)."""
     always_open = frozenset(open_paths)
 
     @web.middleware
@@ -113,6 +146,7 @@ def admin_auth_middleware(
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
+            refused("missing_admin_token")
             return web.json_response(
                 error_body("An admin token is required: Authorization: Bearer <token>.",
                            "authentication_error", "missing_admin_token"),
@@ -120,6 +154,7 @@ def admin_auth_middleware(
             )
         actor = tokens.actor_for(token)
         if actor is None:
+            refused("invalid_admin_token")
             return web.json_response(
                 error_body("This admin token is not valid.", "permission_error",
                            "invalid_admin_token"),

@@ -179,6 +179,11 @@ class Metrics:
             "guard_killswitch_changes_total", "Kill switch changes by action and actor kind.",
             ["action", "actor"], registry=r,
         )
+        self.admin_refusals = Counter(
+            "guard_admin_auth_refusals_total",
+            "Admin API calls refused for their token, by code (missing_admin_token, "
+            "invalid_admin_token).", ["code"], registry=r,
+        )
         self.killswitch_refusals = Counter(
             "guard_killswitch_refusals_total", "Requests stopped by a kill switch, by mode.",
             ["mode"], registry=r,

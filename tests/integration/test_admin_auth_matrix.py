@@ -149,3 +149,23 @@ def test_no_tokens_configured_refuses_every_admin_call(tmp_path: Path) -> None:
     finally:
         server.stop()
         mock.stop()
+
+
+def refusals(guard: GuardServer, code: str) -> float:
+    text = httpx.get(guard.admin_url + "/metrics", timeout=10).text
+    line = f'guard_admin_auth_refusals_total{{code="{code}"}} '
+    return next((float(x.split()[-1]) for x in text.splitlines() if x.startswith(line)), 0.0)
+
+
+def test_refused_calls_are_counted_and_logged_in_few_lines(guard: GuardServer) -> None:
+    """From a probe: 500 wrong tokens in 0.26 s left no trace. Each refusal is counted by code;
+    the log says so at most once every 10 s, with the counts since its last line."""
+    before = {code: refusals(guard, code) for code in ("invalid_admin_token", "missing_admin_token")}
+    lines_before = guard.output().count("admin_auth_refused")
+    for n in range(50):
+        send(guard, "GET", "/admin/killswitch", None, f"Bearer guess-{n}")
+    send(guard, "GET", "/admin/killswitch", None, None)
+    assert refusals(guard, "invalid_admin_token") == before["invalid_admin_token"] + 50
+    assert refusals(guard, "missing_admin_token") == before["missing_admin_token"] + 1
+    assert guard.output().count("admin_auth_refused") - lines_before <= 1
+    assert "guess-" not in guard.output()  # the tokens tried are not logged
