@@ -21,13 +21,16 @@ from guard.classify.base import LocalClassifier
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
-from guard.errors import ClassifierError
+from guard.errors import ClassifierError, RequestError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
 
 log = structlog.get_logger("guard.classify.runner")
 
 ERROR_LABEL = "classifier_error"
+# A prompt of more texts than this whose classifiers time out is refused, not passed unread
+# (each text costs every classifier a fixed amount, whatever its length).
+MANY_SEGMENTS = 256
 # Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
 SHARED_PER_BATCH = 64
 
@@ -247,6 +250,14 @@ class ClassifierRunner:
             verdicts = _checked(c.name, segments, verdicts)
         except TimeoutError:
             kind = "timeout"
+            if stage is Stage.PROMPT and len(segments) > MANY_SEGMENTS:
+                # thousands of short texts, each read by every classifier, must not buy a pass:
+                # a prompt that large is refused when it cannot be read in time
+                self.metrics.classifier_errors.labels(c.name, kind).inc()
+                raise RequestError(
+                    f"the prompt's {len(segments)} texts could not be inspected within "
+                    f"{c.spec.timeout_s:g} s; send fewer", status=413,
+                    code="prompt_too_large") from None
             return self._failed(c, segments, kind, None)
         except Exception as exc:  # every classifier failure is handled by on_error, by contract
             return self._failed(c, segments, kind, exc)

@@ -230,20 +230,13 @@ def asks_to_stream(body: Json) -> bool:
     return value is True or (isinstance(value, int) and value == 1)
 
 
-# What one text of a prompt costs the classifiers beside its characters, in characters: each is
-# a segment every classifier reads (8,000 messages of three letters took the default pack past
-# its 1 s timeout, under the character limit).
-PART_CHARS = 32
-
-
 def check_prompt_size(slots: list[Slot], limit: int) -> None:
     """Refuse (413) more prompt text than the classifiers can be trusted to read in time: a
-    classifier that times out fails open by default, so padding must not buy a pass, in one
-    text or in thousands (each counts PART_CHARS more)."""
-    chars = sum(len(slot.text) for slot in slots)
-    if chars + PART_CHARS * len(slots) > limit:
-        raise RequestError(f"prompt text is {chars} characters in {len(slots)} parts (each "
-                           f"counting {PART_CHARS} more); guard inspects at most {limit}",
+    classifier that times out fails open by default, so padding must not buy a pass (and a
+    prompt of very many texts that times out is refused by the runner: `MANY_SEGMENTS`)."""
+    size = sum(len(slot.text) for slot in slots)
+    if size > limit:
+        raise RequestError(f"prompt text is {size} characters; guard inspects at most {limit}",
                            status=413, code="prompt_too_large")
 
 

@@ -192,25 +192,34 @@ def test_expensive_texts_are_bounded_and_still_inspected(guarded: GuardServer) -
     assert "classifier failed" not in guarded.output()
 
 
-@pytest.mark.parametrize("letters", [3, 30, 200])
-def test_a_flood_of_short_messages_is_bounded_and_still_inspected(guarded: GuardServer,
-                                                                  letters: int) -> None:
+@pytest.mark.parametrize("count", [8000, 2000, 500])
+def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count: int) -> None:
     """From a probe: 8,000 messages of three random letters (24,024 characters, under the
     limit) ran secrets, pii and the jailbreak model past their timeout: they failed open and a
-    key in the last message reached the model. The most messages of that size the limit admits
-    now finish in time and the key is blocked; twice as many are a 413."""
-    rng = random.Random(letters)
-    most = 65_536 // (letters + 32) - 2  # each text counts 32 characters more
-    for count, status in ((most, 400), (2 * most, 413)):
-        messages = [{"role": "user", "content": "".join(rng.choices(string.ascii_lowercase,
-                                                                    k=letters))}
-                    for _ in range(count)]
-        started = time.monotonic()
-        response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
-            "model": "m", "messages": [*messages, {"role": "user", "content": f"key {PLANTED}"}]})
-        assert response.status_code == status, (count, response.text[:200])
-        assert time.monotonic() - started < 3, count
-    assert "classifier failed" not in guarded.output()
+    key in the last message reached the model. Now the key is blocked, or the prompt, too many
+    texts to read in time, is refused (413); never passed."""
+    rng = random.Random(count)
+    messages = [{"role": "user", "content": "".join(rng.choices(string.ascii_lowercase, k=3))}
+                for _ in range(count)]
+    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+        "model": "m", "messages": [*messages, {"role": "user", "content": f"key {PLANTED}"}]})
+    assert response.status_code in (400, 413), response.text[:200]
+    assert response.json()["error"]["code"] in ("content_filter", "prompt_too_large")
+
+
+def test_an_agent_conversation_of_many_small_texts_is_served(guarded: GuardServer) -> None:
+    """From a probe: 200 tool calls and their results (1,002 texts, 48,546 characters) were
+    refused when each text counted 32 characters more; they are read and served."""
+    messages: list[dict[str, object]] = [{"role": "user", "content": "Tidy the repository."}]
+    for n in range(200):
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{
+            "id": f"call_{n:04d}", "type": "function",
+            "function": {"name": "read_file", "arguments": f'{{"path": "src/m{n}.py"}}'}}]})
+        messages.append({"role": "tool", "tool_call_id": f"call_{n:04d}",
+                         "content": f"def f{n}(x):\n    return x + {n}\n" * 4})
+    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30,
+                          json={"model": "m", "messages": messages})
+    assert response.status_code == 200, response.text[:300]
 
 
 def test_a_megabyte_of_combining_marks_is_refused_at_once(guarded: GuardServer) -> None:
