@@ -138,9 +138,15 @@ class SecretsClassifier(LocalClassifier):
 
 def _spaced_key(value: str) -> bool:
     """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of
-    separator throughout, and a digit, which upper-case words after "ASIA" do not have."""
+    separator throughout, a digit, and groups of one length (four, as keys are printed, or one:
+    a character a line), which upper-case words after "ASIA" do not have ("ASIA PACIFIC FY25
+    SALES")."""
     separators = set(_SEPARATORS.findall(value))
-    return not separators or (len(separators) == 1 and any(c.isdigit() for c in value))
+    if not separators:
+        return True
+    groups = {len(group) for group in _SEPARATORS.split(value)}
+    return len(separators) == 1 and any(c.isdigit() for c in value) and (
+        groups <= {4} or groups == {1})
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

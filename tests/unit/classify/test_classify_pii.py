@@ -72,10 +72,6 @@ def test_an_address_with_its_at_sign_escaped_or_after_mailto_is_found(text: str,
     ("text", "label", "value"),
     [
         ("card 4111.1111.1111.1111 ok", "pii:card", "4111.1111.1111.1111"),
-        ("card\n4111\n1111\n1111\n1111\n", "pii:card", "4111\n1111\n1111\n1111"),
-        ("card\r\n4111\r\n1111\r\n1111\r\n1111", "pii:card", "4111\r\n1111\r\n1111\r\n1111"),
-        ("card 4111\t1111\t1111\t1111", "pii:card", "4111\t1111\t1111\t1111"),
-        ("card 4111  1111  1111  1111", "pii:card", "4111  1111  1111  1111"),
         ("iban gb82west12345698765432", "pii:iban", "gb82west12345698765432"),
         ("iban GB82-WEST-1234-5698-7654-32, thanks", "pii:iban", "GB82-WEST-1234-5698-7654-32"),
         ("pay gb82 west 1234 5698 7654 32 please", "pii:iban", "gb82 west 1234 5698 7654 32"),
@@ -180,3 +176,12 @@ def test_a_value_sent_in_two_messages_is_read_across_them(first: str, second: st
     assert [second[max(0, s.start):s.end] for s in joined.spans] == [rest]
     assert all(s.start < 0 for s in joined.spans)  # begun in the message before
     assert built.classifier.context_turns["user"] == 8  # what makes the runner attach it
+
+
+@pytest.mark.parametrize("separator", ["\t", "\n", "  ", "\r\n"])
+def test_a_table_of_figures_is_not_a_card(separator: str) -> None:
+    """From a second probe: with tabs, line breaks and runs of spaces read between a card's
+    groups, a quarter of random tables of four-digit figures (pasted from a spreadsheet, a
+    DataFrame printed) had a row masked as a card. Those separators are not read in a card."""
+    row = separator.join(["4111", "1111", "1111", "1111"])  # a valid card's digits, laid out
+    assert not classify("pii", f"East{separator}{row}").fired

@@ -188,3 +188,12 @@ def test_a_key_after_a_json_escape_is_found(escape: str) -> None:
     text = f'{{"content": "keys:{escape}AKIAIOSFODNN7EXAMPLE"}}'
     verdict = classify("secrets", text)
     assert verdict.fired and found(verdict, text)[0][1] == "AKIAIOSFODNN7EXAMPLE"
+
+
+@pytest.mark.parametrize("text", ["ASIA PACIFIC FY25 SALES KICKOFF", "ASIA PACIFIC Q3 SALES 24 HIGHLIGHTS",
+                                  "bucket ASIA-PACIFIC-FY25-SALES"])
+def test_upper_case_words_after_asia_are_not_a_key(text: str) -> None:
+    """From a second probe: a slide title or a bucket name starting with "ASIA" (a key prefix)
+    and holding a figure read as a spaced key id and was blocked as a secret. A key written with
+    separators is in groups of four (or one character a line)."""
+    assert not classify("secrets", text).fired
