@@ -29,6 +29,7 @@ from guard.proxy.protocols.base import (
     Text,
     bad_type_or_index,
     index_of,
+    labels_last,
     leaves,
     list_at,
     place,
@@ -172,7 +173,7 @@ def prompt_slots(body: Json) -> list[Slot]:
         for j, block in enumerate(list_at(message, "content")):
             slots.extend(Slot(t.path, t.role, t.text)
                          for t in block_texts(block, ("messages", i, "content", j), role))
-    return slots
+    return labels_last(slots)
 
 
 def unread(body: Json) -> list[str]:

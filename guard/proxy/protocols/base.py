@@ -380,6 +380,19 @@ def _keys_and_inner(node: dict[str, Any]) -> int:
     return count
 
 
+# The keys whose values name or number a text rather than say it: a speaker, a document, a
+# function, a call.
+LABELS = frozenset({"name", "title", "id", "call_id", "tool_call_id", "tool_use_id"})
+
+
+def labels_last(slots: list[Slot]) -> list[Slot]:
+    """`slots` with names, ids and an object's keys moved after the texts, in their order: read
+    between a role's texts (classifiers read them joined, `runner.in_context`), they would part
+    a value sent in pieces (a key split across two calls' arguments, each call named)."""
+    return sorted(slots, key=lambda slot: isinstance(slot.path[-1], KeyOf)
+                  or slot.path[-1] in LABELS)
+
+
 def list_at(node: Any, key: str) -> list[Any]:
     """`node[key]` when it is a list, else an empty one."""
     value = node.get(key) if isinstance(node, dict) else None

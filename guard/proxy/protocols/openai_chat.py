@@ -16,6 +16,7 @@ from guard.proxy.protocols.base import (
     chunked_refusal,
     error_event,
     index_of,
+    labels_last,
     list_at,
     n_asked,
     place,
@@ -47,16 +48,7 @@ def prompt_slots(body: Json) -> list[Slot]:
     prediction = body.get("prediction")  # predicted output: the model is given it as text too
     if isinstance(prediction, dict):
         slots.extend(_content_slots(prediction.get("content"), ("prediction", "content"), "user"))
-    # names and ids last: read between a role's texts, they would part a value sent in pieces
-    # (classifiers read a role's texts joined, `runner.in_context`)
-    return sorted(slots, key=lambda slot: _is_label(slot.path))
-
-
-def _is_label(path: Path) -> bool:
-    """Whether `path` is a message's `name` or `tool_call_id`, or a tool call's id or name."""
-    return (len(path) == 3 and path[2] in ("name", "tool_call_id")) or (
-        len(path) >= 5 and path[2] == "tool_calls"
-        and (path[4:] == ("id",) or (len(path) == 6 and path[5] == "name")))
+    return labels_last(slots)
 
 
 # Content parts the model reads as text, by type, with the key that holds their text.

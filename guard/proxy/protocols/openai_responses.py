@@ -27,6 +27,7 @@ from guard.proxy.protocols.base import (
     Text,
     bad_type_or_index,
     index_of,
+    labels_last,
     leaves,
     list_at,
     place,
@@ -155,7 +156,7 @@ def prompt_slots(body: Json) -> list[Slot]:
             slots.append(Slot(path, "user", value))
         elif (key := _text_key(value)) is not None:
             slots.append(Slot((*path, key), "user", value[key]))
-    return slots
+    return labels_last(slots)
 
 
 def unread(body: Json) -> list[str]:

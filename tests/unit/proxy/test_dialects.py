@@ -348,3 +348,21 @@ def test_a_role_no_api_names_is_read_as_the_users() -> None:
     assert [(s.text, s.role) for s in CHAT.prompt_slots(body)] == [
         ("narrator", "user"), ("User", "user"), ("user", "user"), ("assistant", "assistant"),
         ("developer", "system"), ("tool", "tool"), ("function", "tool")]
+
+
+def test_names_ids_titles_and_keys_come_last_in_every_api() -> None:
+    """From a re-probe: the chat fix left the Responses API (a function call's `name` between
+    two calls' arguments) and the Messages API (a document's title, an input's keys) parting a
+    key sent in two pieces."""
+    from guard.proxy.protocols import anthropic_messages, openai_responses
+
+    responses = {"input": [
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "AKIAZ7Q3K2M4"},
+        {"type": "function_call", "call_id": "c2", "name": "f", "arguments": "N6P5R2TX"}]}
+    texts = [s.text for s in openai_responses.prompt_slots(responses)]
+    assert texts[:2] == ["AKIAZ7Q3K2M4", "N6P5R2TX"]
+    messages = {"messages": [{"role": "user", "content": [
+        {"type": "document", "title": "one", "source": {"type": "text", "data": "AKIAZ7Q3K2M4"}},
+        {"type": "document", "title": "two", "source": {"type": "text", "data": "N6P5R2TX"}}]}]}
+    texts = [s.text for s in anthropic_messages.prompt_slots(messages)]
+    assert texts[:2] == ["AKIAZ7Q3K2M4", "N6P5R2TX"]
