@@ -1,22 +1,27 @@
 """`invisible_text`: characters that hide text from a human reader but not from a model.
 
 Unicode tag characters (U+E0000-E007F) spell out ASCII invisibly ("ASCII smuggling"); variation
-selectors after an emoji spell out bytes the same way ("emoji smuggling"); runs of zero-width
-characters, invisible operators, bidi marks or isolates encode bits or split words; bidi overrides
-make text read differently from how it is stored. Works on the original text (normalisation would
-remove exactly what it looks for). A lone zero-width joiner between emoji, an emoji's or an
-ideograph's one variation selector, or a single bidi mark or isolate in right-to-left text, is
-ordinary writing and does not fire.
+selectors after an emoji spell out bytes the same way ("emoji smuggling"); zero-width characters,
+invisible operators and bidi marks encode bits or split words; bidi overrides make text read
+differently from how it is stored. Works on the original text (normalisation would remove exactly
+what it looks for). What is ordinary writing does not count (`_in_writing`): an emoji's or an
+ideograph's one variation selector, a joiner between the letters of a script that uses it
+(Persian, the Indic scripts) or in an emoji sequence, a zero-width space between Khmer or Thai
+words, a soft hyphen in a word, a lone bidi mark, an e-mail's padding, a subdivision flag's tags.
+Of the rest, a run of `min_zero_width` or more that holds two kinds of character (bits, bytes)
+or touches ASCII text (a word split) fires, and so do all of them once a text holds twice that
+many (a payload in pairs).
 
 Bidi embeddings and isolates (RLE…PDF, RLI…PDI) reorder only how text is shown: the classifiers
-and the model read the stored order, and apps wrap names in isolates, so one alone does not fire
-(an override does: it is how Trojan Source hides code from a reviewer).
+and the model read the stored order, and apps wrap names in isolates, so they do not fire (an
+override does: it is how Trojan Source hides code from a reviewer).
 Labels: `invisible_text` plus `invisible_text:tags`, `:variation_selectors`, `:zero_width`,
 `:bidi`.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,25 +48,63 @@ def _char_class(codes: Iterable[int]) -> str:
     return "[" + "".join(rf"\x{{{a:X}}}" + (rf"-\x{{{b:X}}}" if b > a else "") for a, b in ranges) + "]"
 
 
+# Characters normalisation removes that are not hidden text: bidi embeddings, isolates and their
+# pop (their own kind: `bidi`), and the Hangul fillers, blanks as wide as a letter.
+NOT_HIDDEN = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x115F, 0x1160, 0x3164,
+                        0xFFA0])
 # "hidden": every character normalisation removes as invisible (so no classifier reads what a run
-# of them spells), but tags (their own kind) and control characters (terminal output and binary
-# data carry runs of those in the open).
-KINDS = ("tags", "zero_width", "bidi", "hidden")
+# of them spells), but tags (their own kind), control characters (terminal output and binary
+# data carry runs of those in the open) and NOT_HIDDEN.
+KINDS = ("tags", "bidi", "hidden")
 PATTERNS = (
     r"[\x{E0000}-\x{E007F}]+",
-    r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{180B}-\x{180F}\x{00AD}\x{034F}\x{FFF9}-\x{FFFB}"
-    r"\x{13430}-\x{1343F}\x{1BCA0}-\x{1BCA3}]+",
     r"[\x{202A}-\x{202E}\x{2066}-\x{2069}]+",
-    _char_class(c for c in INVISIBLE if c >= 0xA0 and c not in TAGS) + "+",
+    _char_class(c for c in INVISIBLE if c >= 0xA0 and c not in TAGS and c not in NOT_HIDDEN) + "+",
 )
+BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then a cancel tag
+CANCEL_TAG = "\U000E007F"
+
+
+def _in_writing(text: str, i: int) -> bool:
+    """Whether the invisible character at `i` is ordinary writing: an emoji's or an ideograph's
+    one variation selector; a joiner or non-joiner between characters of a script that uses them
+    (Persian, the Indic scripts, emoji sequences); a zero-width space between letters of a script
+    written without spaces (Khmer, Thai); a soft hyphen inside a word; a lone bidi mark; a
+    non-joiner or a grapheme joiner beside a space (how e-mails pad their preview line)."""
+    char, prev = text[i], text[i - 1] if i else ""
+    after = text[i + 1] if i + 1 < len(text) else ""
+    if ord(char) in VARIATION_SELECTORS:
+        return bool(prev) and ord(prev) not in INVISIBLE
+    if char in "\u200c\u200d\u034f":
+        # an e-mail's preheader padding: &zwnj; and &#847; between spaces
+        padding = char != "\u200d" and (prev.isspace() or after.isspace())
+        return padding or (char != "\u034f" and _writing(prev) and _writing(after))
+    if char in "\u200b\u2060":
+        return _writing(prev) and _writing(after) and _letter(prev) and _letter(after)
+    if char == "\u00ad":
+        return prev.isalpha() and after.isalpha()
+    if char in "\u200e\u200f\u061c":
+        return not (prev and ord(prev) in INVISIBLE) and not (after and ord(after) in INVISIBLE)
+    return False
+
+
+def _letter(char: str) -> bool:
+    """A letter or a combining mark (Khmer writes its vowels as marks)."""
+    return unicodedata.category(char)[0] in "LM"
+
+
+def _writing(char: str) -> bool:
+    """A visible character outside ASCII, or a variation selector (an emoji shown as one)."""
+    return bool(char) and not char.isascii() and (
+        ord(char) not in INVISIBLE or ord(char) in VARIATION_SELECTORS)
 
 
 class InvisibleTextConfig(BaseModel):
     """Config of an `invisible_text` classifier.
 
-    min_zero_width: invisible characters in one run (zero-width characters, variation selectors,
-                    invisible operators, bidi marks and isolates, in any mix), or zero-width
-                    characters in the whole text (twice as many), needed to fire.
+    min_zero_width: hidden characters that are not ordinary writing (zero-width characters,
+                    variation selectors, invisible operators, bidi marks, in any mix) needed in
+                    one run of two kinds at least, or in the whole text (twice as many), to fire.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -88,21 +131,37 @@ class InvisibleTextClassifier(LocalClassifier):
         text = norm.text
         if text.isascii():
             return []
-        runs = [(KINDS[i], start, end) for i, start, end in self.patterns.finditer(text)]
-        zero_width_total = sum(e - s for k, s, e in runs if k == "zero_width")
         found: list[Finding] = []
-        for kind, start, end in runs:
-            if kind == "tags":
+        hidden: list[tuple[int, int, list[str]]] = []  # runs, with their characters not writing
+        for i, start, end in self.patterns.finditer(text):
+            kind = KINDS[i]
+            if kind == "tags" and not _a_flag(text, start, end):
                 found.append(Finding("invisible_text:tags", 1.0, start, end))
             elif kind == "bidi" and text[start] in "\u202d\u202e":
                 found.append(Finding("invisible_text:bidi", 0.8, start, end))
-            elif kind == "zero_width" and zero_width_total >= 2 * self.min_zero_width:
-                found.append(Finding("invisible_text:zero_width", 0.8, start, end))
-            elif kind == "hidden" and end - start >= self.min_zero_width:
+            elif kind == "hidden":
+                odd = [text[j] for j in range(start, end) if not _in_writing(text, j)]
+                if odd:
+                    hidden.append((start, end, odd))
+        # a run that spells something (two kinds of character at least: bits, bytes) or splits
+        # ASCII words, or hidden characters all over the text (in pairs after every letter)
+        scattered = sum(len(odd) for _, _, odd in hidden) >= 2 * self.min_zero_width
+        for start, end, odd in hidden:
+            in_ascii = (start > 0 and text[start - 1].isascii()) or (
+                end < len(text) and text[end].isascii())
+            if scattered or (len(odd) >= self.min_zero_width
+                             and (len(set(odd)) > 1 or in_ascii)):
                 selectors = any(ord(c) in VARIATION_SELECTORS for c in text[start:end])
                 label = "variation_selectors" if selectors else "zero_width"
                 found.append(Finding(f"invisible_text:{label}", 0.8, start, end))
         return found
+
+
+def _a_flag(text: str, start: int, end: int) -> bool:
+    """Whether the tag characters at [start, end) spell a subdivision flag's code (England's,
+    Scotland's): after the black flag, a few letters, then the cancel tag."""
+    return start > 0 and text[start - 1] == BLACK_FLAG and text[end - 1] == CANCEL_TAG \
+        and end - start <= 8
 
 
 def _make(name: str, config: InvisibleTextConfig, spec: ClassifierSpec) -> InvisibleTextClassifier:
