@@ -39,6 +39,11 @@ class ClassifierError(GuardError):
     """A classifier failed (raised, timed out, or answered something unusable)."""
 
 
+class PromptTooCostly(ClassifierError):
+    """A prompt a classifier cannot read whole in reasonable time (what makes it costly is
+    said): refused (413), not passed unread or read in part."""
+
+
 class UpstreamError(GuardError):
     """The upstream could not be reached, timed out, or broke its protocol."""
 

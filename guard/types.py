@@ -102,8 +102,6 @@ class Verdict:
     joined:    how many earlier messages of the segment's role were read with it to give `score`
                (a classifier reading turns together scores a request sent in pieces joined);
                0: the segment alone.
-    partial:   the segment was read in part (a costly reading left out in a large batch): the
-               verdict holds for this request only and is not cached.
     """
 
     classifier: str
@@ -113,7 +111,6 @@ class Verdict:
     spans: tuple[Span, ...] = ()
     latency_s: float = 0.0
     joined: int = 0
-    partial: bool = False
 
     @property
     def fired(self) -> bool:

@@ -21,7 +21,7 @@ from guard.classify.base import LocalClassifier
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
-from guard.errors import ClassifierError, RequestError
+from guard.errors import ClassifierError, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
 
@@ -259,6 +259,12 @@ class ClassifierRunner:
                     f"{c.spec.timeout_s:g} s; send fewer", status=413,
                     code="prompt_too_large") from None
             return self._failed(c, segments, kind, None)
+        except PromptTooCostly as exc:
+            if stage is not Stage.PROMPT:
+                return self._failed(c, segments, kind, exc)
+            self.metrics.classifier_errors.labels(c.name, kind).inc()
+            raise RequestError(f"{exc}; send less", status=413,
+                               code="prompt_too_large") from exc
         except Exception as exc:  # every classifier failure is handled by on_error, by contract
             return self._failed(c, segments, kind, exc)
         finally:
@@ -293,8 +299,7 @@ class ClassifierRunner:
         assert cache is not None
         self._counter(c.name, "miss").inc(len(verdicts))
         for v in verdicts:
-            if not v.partial:  # read in part: it holds for this request only
-                store[v.segment].verdicts[c.config_hash] = v
+            store[v.segment].verdicts[c.config_hash] = v
         if cache.redis is not None:
             # _checked returns one verdict per segment, in segment order; only a batch's newest
             # are shared (the others were new in an earlier request): a request of thousands
@@ -302,7 +307,7 @@ class ClassifierRunner:
             newest = list(zip(segments, verdicts, strict=True))[-SHARED_PER_BATCH:]
             cache.put_shared(
                 (cache.shared_key(c.config_hash, stage.value, seg), v)
-                for seg, v in newest if not v.partial
+                for seg, v in newest
             )
         return verdicts
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.classify.models.features import may_unglue
+from guard.classify.models.features import splitting_at_most
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import ROLES, Segment, Verdict
@@ -54,9 +54,10 @@ DEFAULT_TURNS: dict[str, int] = {
     "jailbreak": 3,
     "prompt_injection": 1,
 }
-# How many of a batch's newest segments (of the roles a model reads) have words run together
-# split (`features.fold`): at up to ~4 ms a text, eight keep a batch's splitting near 50 ms.
-UNGLUED_TURNS = 8
+# Letters of words run together (a batch's, once folded) that the models split at most: about
+# 10 us a letter, so some 60 ms. A prompt with more is refused (413), not read in part: it would
+# run the classifiers out of time, or leave a jailbreak in an early turn unsplit.
+GLUED_BATCH_LETTERS = 6000
 LABELS = {
     "harmful_request": "harmful",
     "harmful_response": "harmful",
@@ -143,7 +144,7 @@ class ModelClassifier:
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         """One verdict per segment; roles outside `roles` get an empty one."""
         chosen = [s for s in segments if s.role in self.roles]
-        by_index: dict[int, tuple[float, int, bool]] = {}
+        by_index: dict[int, tuple[float, int]] = {}
         latency = 0.0
         if chosen:
             loop = asyncio.get_running_loop()
@@ -155,36 +156,26 @@ class ModelClassifier:
             if segment.index not in by_index:
                 out.append(Verdict(self.name, segment.index, latency_s=latency))
                 continue
-            score, joined, partial = by_index[segment.index]
+            score, joined = by_index[segment.index]
             labels = frozenset({self.label}) if score >= self.threshold else frozenset()
-            out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined,
-                               partial))
+            out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined))
         return out
 
-    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int, bool]]:
-        """Each segment's score, how many earlier turns gave it (the higher of its own text's, 0,
-        and, when the turns before it are read too, theirs and its joined into one text), and
-        whether it was read in part (words run together left unsplit: not to be cached)."""
+    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int]]:
+        """Each segment's score and how many earlier turns gave it: the higher of its own text's
+        (0) and, when the turns before it are read too, theirs and its joined into one text.
+        PromptTooCostly when they hold more new words run together than GLUED_BATCH_LETTERS."""
         before = self.turns - 1
         texts = [s.text for s in segments]
         joined = {i: with_turns(s.text, s.context, before)
                   for i, s in enumerate(segments) if before and s.context}
-        # words run together are split in the newest turns only: the split costs up to ~4 ms a
-        # text, and a request of thousands of short turns must not run the classifiers out of
-        # time (a timeout fails open); earlier turns were read when they were new
-        newest = len(segments) - UNGLUED_TURNS
-        unglued = [i >= newest for i in range(len(texts))] + [i >= newest for i in joined]
-        scores = self.model.scores(texts + list(joined.values()), unglued)
+        with splitting_at_most(GLUED_BATCH_LETTERS):
+            scores = self.model.scores(texts + list(joined.values()))
         best = {i: (score, 0) for i, score in enumerate(scores[: len(texts)])}
         for i, score in zip(joined, scores[len(texts):], strict=True):
             if score > best[i][0]:
                 best[i] = (score, min(before, len(segments[i].context)))
-
-        def partial(i: int) -> bool:  # a turn read without the split it may have needed
-            read = [texts[i], *(segments[i].context[-before:] if before else ())]
-            return i < newest and any(may_unglue(text) for text in read)
-
-        return {segments[i].index: (*found, partial(i)) for i, found in best.items()}
+        return {segments[i].index: found for i, found in best.items()}
 
 
 def with_turns(text: str, earlier: Sequence[str], before: int) -> str:

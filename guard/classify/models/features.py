@@ -13,6 +13,9 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from itertools import pairwise
 
@@ -26,6 +29,7 @@ from guard.classify.normalize import (
     strip_marks,
     unfancy,
 )
+from guard.errors import PromptTooCostly
 
 FEATURES_VERSION = 1
 
@@ -153,15 +157,39 @@ def _spaced(match: re.Match[str]) -> str:
     return match.group(0).replace(match.group(1), " ")
 
 
-def may_unglue(text: str) -> bool:
-    """Whether `fold` may split words run together in `text` (a quick over-estimate)."""
-    return not text.isascii() or _LONG_LETTERS.search(text.lower()) is not None
+# Letters split as words run together so far in this batch, and the most it may split
+# (`splitting_at_most`); None outside a batch (no bound).
+_SPLIT: ContextVar[list[int] | None] = ContextVar("glued_letters_split", default=None)
+_SPLITS: dict[str, tuple[str, ...] | None] = {}  # run -> its words, for the turns read joined
+_SPLITS_KEPT = 4096
 
 
-@lru_cache(maxsize=4096)  # a turn is scored alone and joined to the turns after it
+@contextmanager
+def splitting_at_most(letters: int) -> Iterator[None]:
+    """Within it, splitting more than `letters` of words run together (new ones: a run split
+    before is remembered) raises PromptTooCostly: at about 10 us a letter, a flood of glued junk
+    would run the models out of time."""
+    token = _SPLIT.set([0, letters])
+    try:
+        yield
+    finally:
+        _SPLIT.reset(token)
+
+
 def _glued(run: str) -> tuple[str, ...] | None:
+    if run in _SPLITS:
+        return _SPLITS[run]
+    spent = _SPLIT.get()
+    if spent is not None:
+        spent[0] += len(run)
+        if spent[0] > spent[1]:
+            raise PromptTooCostly(f"more than {spent[1]} letters of words run together to "
+                                  "split in one request")
     words = glued_words(run)
-    return None if words is None else tuple(words)
+    if len(_SPLITS) >= _SPLITS_KEPT:
+        _SPLITS.clear()
+    found = _SPLITS[run] = None if words is None else tuple(words)
+    return found
 
 
 def _unglue(text: str) -> str:

@@ -116,12 +116,9 @@ class TextModel:
             z = max(z, float(np.max(sum(r.weight * r.decisions(runs) for r in self.regressions))))
         return z
 
-    def scores(self, texts: Sequence[str], unglued: Sequence[bool] | None = None) -> list[float]:
-        """Scores of several texts (one call per batch of segments); `unglued`: which of them
-        have words run together split (all, by default)."""
-        if unglued is None:
-            return [self.score(t) for t in texts]
-        return [self.score(t, u) for t, u in zip(texts, unglued, strict=True)]
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """Scores of several texts (one call per batch of segments)."""
+        return [self.score(t) for t in texts]
 
     def decided_on(self, text: str) -> str:
         """The text whose decision gave `score(text)`: the text itself or one of its readings."""
