@@ -39,6 +39,8 @@ IBAN_LENGTHS = {
 PHONE_CONTEXT = ("phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me")
 SSN_CONTEXT = ("ssn", "social security")
 _NON_DIGITS = re.compile(r"\D+")
+# what follows user@host: in an SSH remote (acme/api.git, ~/repos/x.git, api.git)
+_SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z0-9_.-]+(?:/|\.git\b)")
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
 
 PATTERNS: dict[Entity, str] = {
@@ -183,7 +185,9 @@ class PiiClassifier(LocalClassifier):
     def _email(self, text: str, start: int, end: int) -> bool:
         if text[max(0, start - 7):start].lower() == "mailto:":
             return True
-        return not (start > 0 and text[start - 1] in "@/:")
+        # a URL's user name, or an SSH remote (git@github.com:acme/api.git: a path after a colon)
+        ssh = text[end:end + 1] == ":" and _SSH_PATH.match(text, end + 1) is not None
+        return not (ssh or (start > 0 and text[start - 1] in "@/:"))
 
     def _card(self, text: str, start: int, end: int) -> bool:
         raw = text[start:end]

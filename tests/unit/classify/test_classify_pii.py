@@ -185,3 +185,14 @@ def test_a_table_of_figures_is_not_a_card(separator: str) -> None:
     DataFrame printed) had a row masked as a card. Those separators are not read in a card."""
     row = separator.join(["4111", "1111", "1111", "1111"])  # a valid card's digits, laid out
     assert not classify("pii", f"East{separator}{row}").fired
+
+
+@pytest.mark.parametrize("text", ["git clone git@github.com:acme/api.git",
+                                  "remote: git@gitlab.example.com:~/repos/x.git",
+                                  "git@host.example.com:api.git"])
+def test_an_ssh_remote_is_not_an_address(text: str) -> None:
+    """From a second probe: `git clone git@github.com:acme/api.git` came back with the remote
+    masked as an address, which broke the command. An address before a colon and a path is an
+    SSH remote; one before a colon and a space is still an address."""
+    assert not classify("pii", text).fired
+    assert classify("pii", "write to bob@example.com: he knows").fired
