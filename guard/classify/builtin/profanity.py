@@ -4,7 +4,8 @@ The model (scikit-learn) is an optional extra: `pip install 'guard[profanity]'`.
 classifier cannot be built, and the policy error says which extra to install. All segments of a
 request are scored in one batch: inline when small (microseconds), in a worker thread when large
 or before the model has been loaded.
-Labels: `profanity`; a segment that fires has one span over its whole text.
+Labels: `profanity`; a segment that fires has one span over its whole text. The model reads
+English: a text most of whose words are not English (ENGLISH_SHARE) scores 0.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import OFFLOAD_CHARS
+from guard.classify.normalize import common_word
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -65,6 +67,18 @@ class LinearTextModel:
         probs = [1.0 / (1.0 + math.exp(a * d + b))
                  for d, (a, b) in zip(decisions, self.sigmoids, strict=True)]
         return sum(probs) / len(probs)
+
+
+# The share of a text's words that must be English (common English words, or words the model
+# knows) for the model to read it: it was trained on English, and scores German "die" offensive
+# (5 of 12 everyday German answers were blocked as profanity by the strict pack).
+ENGLISH_SHARE = 0.6
+
+
+def _english(text: str, model: LinearTextModel) -> bool:
+    words = TOKEN.findall(text.lower())
+    known = sum(1 for word in words if word in model.weights or common_word(word))
+    return not words or known >= ENGLISH_SHARE * len(words)
 
 
 def load_model() -> LinearTextModel:
@@ -113,7 +127,7 @@ class ProfanityClassifier:
         started = time.perf_counter()
         # The model is loaded here, in the worker thread: unpickling it is file I/O and CPU.
         model = load_model()
-        probs = [model.probability(s.text) for s in segments]
+        probs = [model.probability(s.text) if _english(s.text, model) else 0.0 for s in segments]
         latency = time.perf_counter() - started
         out = []
         for seg, p in zip(segments, probs, strict=True):

@@ -133,3 +133,16 @@ def test_profanity_scorer_matches_the_shipped_model_exactly() -> None:
     model = load_model()
     for text, expected in zip(texts, predict_prob(texts), strict=True):
         assert abs(model.probability(text) - float(expected)) < 1e-12, text
+
+
+async def test_profanity_leaves_text_in_other_languages_alone(profanity: Classifier) -> None:
+    """From a second probe: the English model scores German "die" offensive, and the strict pack
+    blocked 5 of 12 everyday German answers. A text mostly not in English is not scored; short
+    English insults, slang included, still are."""
+    texts = ["Die Katze schläft auf dem Sofa.", "Bitte schicken Sie mir die Unterlagen bis Freitag.",
+             "Die Preise sind gestiegen, weil die Nachfrage steigt.",
+             "Kannst du mir die Datei schicken?",
+             "fuck off you dumb cunt", "shit happens lol", "motherfucker", "stfu noob"]
+    out = await profanity.classify([Segment(t, "completion", i, Stage.COMPLETION)
+                                    for i, t in enumerate(texts)])
+    assert [v.fired for v in out] == [False] * 4 + [True] * 4
