@@ -254,15 +254,30 @@ def value_start(text: str) -> int:
     too). `len(text)` when it ends in neither."""
     end = len(text) - _gap(text, len(text))
     start = _run_start(text, end)
-    if start == end or (end < len(text) and not _group(text[start:end])):
+    if start == end or (end < len(text) and not _joined(text, start, end)):
         return len(text)  # a word ended by a space, or no word at all
-    group_end = end
     while (gap := _gap(text, start)) and start - gap >= 1 and not text[start - gap - 1].isspace():
         before = _run_start(text, start - gap)
-        if not (_group(text[start:group_end]) and _group(text[before:start - gap])):
+        if not _joined(text, before, start - gap):
             break
-        group_end, start = start - gap, before
+        start = before
     return start
+
+
+def _joined(text: str, start: int, end: int) -> bool:
+    """Whether the group at [start, end) is a value's: a group itself, or a short one after a
+    group (an IBAN's bank code, `gb82 west 1234`)."""
+    if _group(text[start:end]):
+        return True
+    gap = _gap(text, start)
+    return _short(text[start:end]) and gap > 0 and start - gap >= 1 \
+        and not text[start - gap - 1].isspace() \
+        and _group(text[_run_start(text, start - gap):start - gap])
+
+
+def _short(text: str) -> bool:
+    """Up to four letters or digits: a group of a value whose group before holds a digit."""
+    return len(text) <= 4 and text.isalnum()
 
 
 # The separators a value's groups may have between them (`pii`, `secrets`), longest first.

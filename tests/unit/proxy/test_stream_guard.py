@@ -867,6 +867,9 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     ("Key AKIA IOSF ODNN 7EXA MP", "AKIA IOSF ODNN 7EXA MP"),  # a key id's groups before a digit
     ("Key AKIA IOSF ", "AKIA IOSF "),
     ("num \u0e51\u0e52\u0e53\u0e54", "\u0e51\u0e52\u0e53\u0e54"),  # Thai digits: not "unspaced"
+    ("pay gb82 west 1234 56", "gb82 west 1234 56"),   # from a re-probe: a lower-case IBAN's
+    ("pay gb82 west", "gb82 west"),                   # bank code parted its groups
+    ("The cat sat", "sat"),
     ("mail jane.do", "jane.do"),
     ("Hello world", "world"),
     ("Hello world ", ""),
