@@ -24,10 +24,10 @@ from guard.types import Segment
 # before each character (`_spaced_key` then asks for one kind of separator and a digit).
 _AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
                  "AROA", "ASCA")
-_KEY_SEPARATOR = r"[ \t\n.\-]?"
+_KEY_SEPARATOR = r"(?:\r\n|  |[ \t\n.\-])?"
 _AWS_KEY_ID = (r"\b((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
                rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})\b")
-_SEPARATORS = re.compile(r"[ \t\n.\-]")
+_SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 
 # (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match.
 PATTERNS: tuple[tuple[str, str], ...] = (

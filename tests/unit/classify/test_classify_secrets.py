@@ -197,3 +197,12 @@ def test_upper_case_words_after_asia_are_not_a_key(text: str) -> None:
     and holding a figure read as a spaced key id and was blocked as a secret. A key written with
     separators is in groups of four (or one character a line)."""
     assert not classify("secrets", text).fired
+
+
+@pytest.mark.parametrize("separator", ["\r\n", "  "])
+def test_a_key_id_grouped_by_crlf_or_two_spaces_is_found(separator: str) -> None:
+    """From a second probe: the Windows clipboard's and HTML forms' line break (CRLF), and two
+    spaces, between a key id's groups or characters hid it."""
+    key = "AKIAIOSFODNN7EXAMPLE"
+    for written in (separator.join(key[i:i + 4] for i in range(0, 20, 4)), separator.join(key)):
+        assert classify("secrets", f"key:\n{written}\n").fired, repr(written)
