@@ -110,6 +110,16 @@ def iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+def _group_ends(text: str, start: int, end: int) -> list[int]:
+    """Where a run of digit groups at [start, end) may end: at its end, then before each of its
+    last groups, longest first."""
+    ends = [end]
+    for i in range(end - 1, start, -1):
+        if not text[i].isdigit() and text[i - 1].isdigit():
+            ends.append(i)
+    return ends
+
+
 def iban_end(text: str, start: int, end: int) -> int:
     """Where the IBAN starting at `start` ends within a match that ends at `end`: after as many
     letters and digits as its country's IBANs have, at the end of a word (case-insensitive and
@@ -174,11 +184,15 @@ class PiiClassifier(LocalClassifier):
         order = {"card": 0, "iban": 1, "ssn": 2, "email": 3, "ip": 4, "phone": 5}
         hits = sorted(self.patterns.finditer(text), key=lambda h: order[self.entities[h[0]]])
         for idx, start, match_end in hits:
-            end = iban_end(text, start, match_end) if self.entities[idx] == "iban" else match_end
+            entity = self.entities[idx]
+            end = iban_end(text, start, match_end) if entity == "iban" else match_end
+            if entity == "card":  # the longest reading that checks: a group after the number
+                end = next((e for e in _group_ends(text, start, end)  # (an expiry) is not its
+                            if self._card(text, start, e)), start)    # own
             if end == start or any(s < end and start < e for s, e in taken):
                 continue
             if self.checks[idx](text, start, end):
-                found.append(Finding(f"pii:{self.entities[idx]}", 1.0, start, end))
+                found.append(Finding(f"pii:{entity}", 1.0, start, end))
                 taken.append((start, end))
         return found
 

@@ -196,3 +196,15 @@ def test_an_ssh_remote_is_not_an_address(text: str) -> None:
     SSH remote; one before a colon and a space is still an address."""
     assert not classify("pii", text).fired
     assert classify("pii", "write to bob@example.com: he knows").fired
+
+
+@pytest.mark.parametrize(("text", "card"), [
+    ("My card is 4111111111111111 12/27", "4111111111111111"),
+    ("Card: 4111 1111 1111 1111 12/27 cvv 123", "4111 1111 1111 1111"),
+    ("card 5500 0000 0000 0004 09/26", "5500 0000 0000 0004"),
+])
+def test_a_card_followed_by_its_expiry_is_found(text: str, card: str) -> None:
+    """From a second probe: the expiry's first group was read as the card's last, the Luhn
+    check failed, and the strict pack sent the card upstream unmasked. The longest reading that
+    checks is taken."""
+    assert found(classify("pii", text), text) == [("pii:card", card)]
