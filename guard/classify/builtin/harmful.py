@@ -54,10 +54,11 @@ DEFAULT_TURNS: dict[str, int] = {
     "jailbreak": 3,
     "prompt_injection": 1,
 }
-# Letters of words run together (a batch's, once folded) that the models split at most: about
-# 10 us a letter, so some 60 ms. A prompt with more is refused (413), not read in part: it would
-# run the classifiers out of time, or leave a jailbreak in an early turn unsplit.
-GLUED_BATCH_LETTERS = 6000
+# Letters of words run together (a batch's, once folded; identifiers joined by underscores count)
+# that the models split at most: about 10 us a letter, so some 0.3 s. A prompt with more is
+# refused (413), not read in part: it would run the classifiers out of time, or leave a jailbreak
+# in an early turn unsplit. 35 small code files read by an agent come to about 7,000.
+GLUED_BATCH_LETTERS = 30_000
 LABELS = {
     "harmful_request": "harmful",
     "harmful_response": "harmful",

@@ -21,6 +21,7 @@ Labels: `invisible_text` plus `invisible_text:tags`, `:variation_selectors`, `:z
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -62,6 +63,7 @@ PATTERNS = (
     _char_class(c for c in INVISIBLE if c >= 0xA0 and c not in TAGS and c not in NOT_HIDDEN) + "+",
 )
 BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then a cancel tag
+_FLAG_CODE = re.compile(r"[a-z]{2}[a-z0-9]{1,4}")
 CANCEL_TAG = "\U000E007F"
 
 
@@ -73,14 +75,16 @@ def _in_writing(text: str, i: int) -> bool:
     non-joiner or a grapheme joiner beside a space (how e-mails pad their preview line)."""
     char, prev = text[i], text[i - 1] if i else ""
     after = text[i + 1] if i + 1 < len(text) else ""
-    if ord(char) in VARIATION_SELECTORS:
-        return bool(prev) and ord(prev) not in INVISIBLE
+    if ord(char) in VARIATION_SELECTORS:  # one, after an emoji, a keycap's digit, an ideograph
+        ideographic = ord(char) >= 0xE0100
+        return bool(prev) and ord(prev) not in INVISIBLE and (
+            _ideograph(prev) if ideographic else not prev.isascii() or prev in "0123456789#*")
     if char in "\u200c\u200d\u034f":
         # an e-mail's preheader padding: &zwnj; and &#847; between spaces
         padding = char != "\u200d" and (prev.isspace() or after.isspace())
-        return padding or (char != "\u034f" and _writing(prev) and _writing(after))
+        return padding or (char != "\u034f" and _joins(prev) and _joins(after))
     if char in "\u200b\u2060":
-        return _writing(prev) and _writing(after) and _letter(prev) and _letter(after)
+        return _unspaced(prev) and _unspaced(after)
     if char == "\u00ad":
         return prev.isalpha() and after.isalpha()
     if char in "\u200e\u200f\u061c":
@@ -88,15 +92,31 @@ def _in_writing(text: str, i: int) -> bool:
     return False
 
 
-def _letter(char: str) -> bool:
-    """A letter or a combining mark (Khmer writes its vowels as marks)."""
-    return unicodedata.category(char)[0] in "LM"
+# Scripts whose writing uses the joiners (Arabic and Persian, the Indic scripts, Sinhala), and
+# those written without spaces, where a zero-width space parts words (Thai, Lao, Tibetan,
+# Myanmar, Khmer); ranges of code points.
+_JOINING = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+_UNSPACED = ((0x0E00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF))
 
 
-def _writing(char: str) -> bool:
-    """A visible character outside ASCII, or a variation selector (an emoji shown as one)."""
-    return bool(char) and not char.isascii() and (
-        ord(char) not in INVISIBLE or ord(char) in VARIATION_SELECTORS)
+def _in(char: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return bool(char) and any(lo <= ord(char) <= hi for lo, hi in ranges)
+
+
+def _joins(char: str) -> bool:
+    """A character a joiner or non-joiner may stand beside: of a script that uses them, or of an
+    emoji sequence (an emoji, a skin tone, an emoji's variation selector)."""
+    return _in(char, _JOINING) or (bool(char) and (
+        unicodedata.category(char) == "So" or ord(char) >= 0x1F000
+        or ord(char) in VARIATION_SELECTORS))
+
+
+def _unspaced(char: str) -> bool:
+    return _in(char, _UNSPACED) or _ideograph(char)
+
+
+def _ideograph(char: str) -> bool:
+    return bool(char) and unicodedata.name(char, "").startswith("CJK")
 
 
 class InvisibleTextConfig(BaseModel):
@@ -159,9 +179,11 @@ class InvisibleTextClassifier(LocalClassifier):
 
 def _a_flag(text: str, start: int, end: int) -> bool:
     """Whether the tag characters at [start, end) spell a subdivision flag's code (England's,
-    Scotland's): after the black flag, a few letters, then the cancel tag."""
+    `gbeng`): after the black flag, two tag letters and one to four letters or digits, then the
+    cancel tag."""
     return start > 0 and text[start - 1] == BLACK_FLAG and text[end - 1] == CANCEL_TAG \
-        and end - start <= 8
+        and _FLAG_CODE.fullmatch("".join(chr(ord(c) - 0xE0000) for c in text[start:end - 1]))\
+        is not None
 
 
 def _make(name: str, config: InvisibleTextConfig, spec: ClassifierSpec) -> InvisibleTextClassifier:

@@ -40,7 +40,7 @@ PHONE_CONTEXT = ("phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "s
 SSN_CONTEXT = ("ssn", "social security")
 _NON_DIGITS = re.compile(r"\D+")
 # what follows user@host: in an SSH remote (acme/api.git, ~/repos/x.git, api.git)
-_SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z0-9_.-]+(?:/|\.git\b)")
+_SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z_][A-Za-z0-9_.-]*(?:/|\.git\b)")
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
 
 PATTERNS: dict[Entity, str] = {
@@ -110,14 +110,14 @@ def iban_ok(raw: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+_EXPIRY = re.compile(r"[ .-]?\d{2} ?/ ?\d{2}(?:\d{2})?\b")  # 12/27, 12 / 2027
+
+
 def _group_ends(text: str, start: int, end: int) -> list[int]:
-    """Where a run of digit groups at [start, end) may end: at its end, then before each of its
-    last groups, longest first."""
-    ends = [end]
-    for i in range(end - 1, start, -1):
-        if not text[i].isdigit() and text[i - 1].isdigit():
-            ends.append(i)
-    return ends
+    """Where a run of digit groups at [start, end) may end: at its end, and before its last group
+    when that group begins an expiry date (`4111 1111 1111 1111 12/27`: the regex took `12`)."""
+    cut = max((i for i in range(start + 1, end) if not text[i].isdigit()), default=start)
+    return [end, cut] if cut > start and _EXPIRY.match(text, cut) else [end]
 
 
 def iban_end(text: str, start: int, end: int) -> int:
@@ -186,9 +186,9 @@ class PiiClassifier(LocalClassifier):
         for idx, start, match_end in hits:
             entity = self.entities[idx]
             end = iban_end(text, start, match_end) if entity == "iban" else match_end
-            if entity == "card":  # the longest reading that checks: a group after the number
-                end = next((e for e in _group_ends(text, start, end)  # (an expiry) is not its
-                            if self._card(text, start, e)), start)    # own
+            if entity == "card":  # the whole run, or the run less an expiry read as a group
+                end = next((e for e in _group_ends(text, start, end)
+                            if self._card(text, start, e)), start)
             if end == start or any(s < end and start < e for s, e in taken):
                 continue
             if self.checks[idx](text, start, end):
@@ -201,7 +201,8 @@ class PiiClassifier(LocalClassifier):
             return True
         # a URL's user name, or an SSH remote (git@github.com:acme/api.git: a path after a colon)
         ssh = text[end:end + 1] == ":" and _SSH_PATH.match(text, end + 1) is not None
-        return not (ssh or (start > 0 and text[start - 1] in "@/:"))
+        in_url = start > 0 and (text[start - 1] in "@/" or text[max(0, start - 3):start] == "://")
+        return not (ssh or in_url)
 
     def _card(self, text: str, start: int, end: int) -> bool:
         raw = text[start:end]

@@ -73,12 +73,15 @@ class LinearTextModel:
 # knows) for the model to read it: it was trained on English, and scores German "die" offensive
 # (5 of 12 everyday German answers were blocked as profanity by the strict pack).
 ENGLISH_SHARE = 0.6
+OTHER_WORDS = 3  # fewer words the model does not know than this: read as English anyway
 
 
 def _english(text: str, model: LinearTextModel) -> bool:
+    """Whether the model may read `text`: most of its words English, or too few words of
+    something else to say it is another language (an insult with two names in it is English)."""
     words = TOKEN.findall(text.lower())
-    known = sum(1 for word in words if word in model.weights or common_word(word))
-    return not words or known >= ENGLISH_SHARE * len(words)
+    other = sum(1 for word in words if word not in model.weights and not common_word(word))
+    return other < OTHER_WORDS or len(words) - other >= ENGLISH_SHARE * len(words)
 
 
 def load_model() -> LinearTextModel:

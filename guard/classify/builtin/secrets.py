@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
-from guard.classify.normalize import Normalized
+from guard.classify.normalize import Normalized, common_word
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
 
@@ -139,14 +139,15 @@ class SecretsClassifier(LocalClassifier):
 def _spaced_key(value: str) -> bool:
     """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of
     separator throughout, a digit, and groups of one length (four, as keys are printed, or one:
-    a character a line), which upper-case words after "ASIA" do not have ("ASIA PACIFIC FY25
-    SALES")."""
+    a character a line) that are not words, which upper-case words after "ASIA" are ("ASIA
+    PACIFIC FY25 SALES", "ASIA TEAM WEST ZONE Q3FY")."""
     separators = set(_SEPARATORS.findall(value))
     if not separators:
         return True
-    groups = {len(group) for group in _SEPARATORS.split(value)}
-    return len(separators) == 1 and any(c.isdigit() for c in value) and (
-        groups <= {4} or groups == {1})
+    groups = _SEPARATORS.split(value)
+    words = sum(1 for group in groups[1:] if len(group) > 1 and common_word(group.lower()))
+    return len(separators) == 1 and any(c.isdigit() for c in value) and words < 2 and (
+        {len(group) for group in groups} <= {4} or {len(group) for group in groups} == {1})
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

@@ -146,3 +146,11 @@ async def test_profanity_leaves_text_in_other_languages_alone(profanity: Classif
     out = await profanity.classify([Segment(t, "completion", i, Stage.COMPLETION)
                                     for i, t in enumerate(texts)])
     assert [v.fired for v in out] == [False] * 4 + [True] * 4
+
+
+async def test_an_english_insult_with_names_in_it_is_still_read(profanity: Classifier) -> None:
+    """From a third probe: two names the model does not know made "fuck you Oluwaseun
+    Chukwuemeka" read as another language; it takes three such words now."""
+    out = await profanity.classify([Segment("fuck you Oluwaseun Chukwuemeka", "user", 0,
+                                            Stage.PROMPT)])
+    assert out[0].fired

@@ -206,3 +206,9 @@ def test_a_key_id_grouped_by_crlf_or_two_spaces_is_found(separator: str) -> None
     key = "AKIAIOSFODNN7EXAMPLE"
     for written in (separator.join(key[i:i + 4] for i in range(0, 20, 4)), separator.join(key)):
         assert classify("secrets", f"key:\n{written}\n").fired, repr(written)
+
+
+def test_words_in_groups_of_four_after_a_prefix_are_not_a_key() -> None:
+    """From a third probe: "ASIA TEAM WEST ZONE Q3FY" (groups of four, a digit) was blocked."""
+    for text in ("ASIA TEAM WEST ZONE Q3FY", "ACCA EXAM PASS RATE 2Q24", "AIDA CAST LIST ACT2 PART"):
+        assert not classify("secrets", text).fired, text
