@@ -10,7 +10,8 @@ ideograph's one variation selector, a joiner between the letters of a script tha
 words, a soft hyphen in a word, a lone bidi mark, an e-mail's padding, a subdivision flag's tags.
 Of the rest, a run of `min_zero_width` or more that holds two kinds of character (bits, bytes)
 or touches ASCII text (a word split) fires, and so do all of them once a text holds twice that
-many (a payload in pairs).
+many in runs of two kinds (a payload in pairs; a lone one, or bidi marks side by side, spell
+nothing).
 
 Bidi embeddings and isolates (RLE…PDF, RLI…PDI) reorder only how text is shown: the classifiers
 and the model read the stored order, and apps wrap names in isolates, so they do not fire (an
@@ -64,6 +65,7 @@ PATTERNS = (
 )
 BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then a cancel tag
 _FLAG_CODE = re.compile(r"[a-z]{2}[a-z0-9]{1,4}")
+BIDI_MARKS = frozenset("\u200e\u200f\u061c")
 CANCEL_TAG = "\U000E007F"
 
 
@@ -165,7 +167,9 @@ class InvisibleTextClassifier(LocalClassifier):
                     hidden.append((start, end, odd))
         # a run that spells something (two kinds of character at least: bits, bytes) or splits
         # ASCII words, or hidden characters all over the text (in pairs after every letter)
-        scattered = sum(len(odd) for _, _, odd in hidden) >= 2 * self.min_zero_width
+        scattered = sum(len(odd) for start, end, odd in hidden
+                        if _pairs(odd) or _inside_a_word(text, start, end, odd)) \
+            >= 2 * self.min_zero_width
         for start, end, odd in hidden:
             in_ascii = (start > 0 and text[start - 1].isascii()) or (
                 end < len(text) and text[end].isascii())
@@ -175,6 +179,20 @@ class InvisibleTextClassifier(LocalClassifier):
                 label = "variation_selectors" if selectors else "zero_width"
                 found.append(Finding(f"invisible_text:{label}", 0.8, start, end))
         return found
+
+
+def _pairs(odd: list[str]) -> bool:
+    """Whether hidden characters next to one another can spell something: two kinds at least,
+    not only bidi marks (right-to-left text puts RLM and LRM side by side). A lone one (a joiner
+    before a space in Malayalam, a zero-width space beside a digit in Thai) cannot."""
+    return len(set(odd)) > 1 and not set(odd) <= BIDI_MARKS
+
+
+def _inside_a_word(text: str, start: int, end: int, odd: list[str]) -> bool:
+    """A lone hidden character between two letters (a bit or a byte a gap: after every letter of
+    a cover text, between letters of a script that has no use for it), but a bidi mark."""
+    return end - start == 1 and not set(odd) <= BIDI_MARKS and start > 0 and end < len(text) \
+        and text[start - 1].isalpha() and text[end].isalpha()
 
 
 def _a_flag(text: str, start: int, end: int) -> bool:
