@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -166,6 +167,10 @@ def send_traffic(guard: GuardServer, redis: RedisServer, policies: Path) -> str:
     assert chat(client, "a banana please").headers["X-Guard-Decision"] == "flag"
     chat(client, "a cherry please")  # shadow: recorded, not enforced
     chat(client, "leak it", reply="here: " + SECRET + " and more words " * 20, stream=True)
+    refused = urllib.request.Request(f"{guard.admin_url}/admin/killswitch",
+                                     headers={"Authorization": "Bearer not-a-token"})
+    with pytest.raises(urllib.error.HTTPError):  # a refused admin call: counted
+        urllib.request.urlopen(refused, timeout=10)
     with pytest.raises(Exception):  # noqa: B017 (the SDK's error class for a 502 varies)
         chat(client, "hi", model="dead-model")
     for _ in range(4):  # the breaker trips on the third flag for model tripwire
