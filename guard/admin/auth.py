@@ -9,11 +9,11 @@ order of the list tells an attacker anything. Handlers read the actor with `requ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
 import re
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -109,25 +109,33 @@ def error_body(message: str, type_: str, code: str, param: str | None = None
 class Refusals:
     """What `admin_auth_middleware` refuses: counted by code, and logged at most every
     `every_s` with the counts since the last line (a run of guesses makes one line, not one per
-    guess)."""
+    guess); what a burst leaves unlogged is written `every_s` after its last line."""
 
-    def __init__(self, counter: prometheus_client.Counter, every_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, counter: prometheus_client.Counter, every_s: float = 10.0) -> None:
         self.counter = counter
         self.every_s = every_s
-        self.clock = clock
         self.since: Counter[str] = Counter()
         self.next_log = 0.0
+        self._later: asyncio.TimerHandle | None = None
 
     def __call__(self, code: str) -> None:
         self.counter.labels(code).inc()
         self.since[code] += 1
-        now = self.clock()
-        if now >= self.next_log:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self.next_log:
+            self._write(loop)
+        elif self._later is None:
+            self._later = loop.call_at(self.next_log, self._write, loop)
+
+    def _write(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        if self.since:
             log.warning("admin_auth_refused", refused=dict(self.since),
                         detail="admin calls refused for their token since the last such line")
             self.since.clear()
-            self.next_log = now + self.every_s
+        self.next_log = loop.time() + self.every_s
 
 
 def admin_auth_middleware(

@@ -169,3 +169,23 @@ def test_refused_calls_are_counted_and_logged_in_few_lines(guard: GuardServer) -
     assert refusals(guard, "missing_admin_token") == before["missing_admin_token"] + 1
     assert guard.output().count("admin_auth_refused") - lines_before <= 1
     assert "guess-" not in guard.output()  # the tokens tried are not logged
+
+
+async def test_what_a_burst_leaves_unlogged_is_written_after_the_window() -> None:
+    """From a re-probe: 500 wrong tokens made one line saying 1; the other 499 waited for a
+    refusal that might never come. They are written once the window has passed."""
+    import asyncio
+
+    import structlog
+    from prometheus_client import CollectorRegistry, Counter
+
+    from guard.admin.auth import Refusals
+
+    counter = Counter("refused", "test", ["code"], registry=CollectorRegistry())
+    refusals = Refusals(counter, every_s=0.2)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(5):
+            refusals("invalid_admin_token")
+        await asyncio.sleep(0.35)
+    lines = [e["refused"] for e in logs if e["event"] == "admin_auth_refused"]
+    assert lines == [{"invalid_admin_token": 1}, {"invalid_admin_token": 4}]
