@@ -162,6 +162,7 @@ def _spaced(match: re.Match[str]) -> str:
 _SPLIT: ContextVar[list[int] | None] = ContextVar("glued_letters_split", default=None)
 _SPLITS: dict[str, tuple[str, ...] | None] = {}  # run -> its words, for the turns read joined
 _SPLITS_KEPT = 4096
+_NOT_SPLIT: tuple[str, ...] = ("not split yet",)
 
 
 @contextmanager
@@ -177,8 +178,9 @@ def splitting_at_most(letters: int) -> Iterator[None]:
 
 
 def _glued(run: str) -> tuple[str, ...] | None:
-    if run in _SPLITS:
-        return _SPLITS[run]
+    known = _SPLITS.get(run, _NOT_SPLIT)  # one look-up: another thread may clear the dict
+    if known is not _NOT_SPLIT:
+        return known
     spent = _SPLIT.get()
     if spent is not None:
         spent[0] += len(run)
