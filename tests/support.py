@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -281,6 +281,7 @@ class RouteClient:
     route = ""
     defaults: Mapping[str, Any] = {}
     headers: Mapping[str, str] = {}
+    client: Any  # the SDK pointed at guard, set by each subclass
 
     def __init__(self, mock: MockUpstream, guard: GuardServer) -> None:
         self.mock, self.guard = mock, guard
@@ -305,6 +306,21 @@ class OpenAIRouteClient(RouteClient):
         super().__init__(mock, guard)
         self.client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
                                     max_retries=0)
+
+
+RouteClientT = TypeVar("RouteClientT", bound=RouteClient)
+
+
+@contextlib.contextmanager
+def scripted_route(kind: type[RouteClientT], workdir: Path, admin_token: str
+                   ) -> Iterator[RouteClientT]:
+    """A route client (`kind`) of `guard_with_scripted_upstream`; its SDK client closed after."""
+    with guard_with_scripted_upstream(workdir, admin_token) as (mock, guard):
+        servers = kind(mock, guard)
+        try:
+            yield servers
+        finally:
+            servers.client.close()
 
 
 def mock_reply(text: str, **more: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ from tests.support import (
     GuardServer,
     MockUpstream,
     RouteClient,
-    guard_with_scripted_upstream,
     mock_reply,
+    scripted_route,
     secret_header,
     typed_events,
 )
@@ -47,10 +47,8 @@ class Servers(RouteClient):
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with guard_with_scripted_upstream(tmp_path_factory.mktemp("messages"), TOKEN) as (mock, guard):
-        servers = Servers(mock, guard)
+    with scripted_route(Servers, tmp_path_factory.mktemp("messages"), TOKEN) as servers:
         yield servers
-        servers.client.close()
 
 
 # -- allowed -------------------------------------------------------------------------------------

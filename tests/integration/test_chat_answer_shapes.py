@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import OpenAIRouteClient, guard_with_scripted_upstream
+from tests.support import OpenAIRouteClient, scripted_route
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,10 +31,8 @@ class Servers(OpenAIRouteClient):
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with guard_with_scripted_upstream(tmp_path_factory.mktemp("shapes"), TOKEN) as (mock, guard):
-        servers = Servers(mock, guard)
+    with scripted_route(Servers, tmp_path_factory.mktemp("shapes"), TOKEN) as servers:
         yield servers
-        servers.client.close()
 
 
 def answered(servers: Servers, message: dict[str, Any], **choice: Any) -> httpx.Response:

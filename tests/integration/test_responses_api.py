@@ -17,8 +17,8 @@ import pytest
 
 from tests.support import (
     OpenAIRouteClient,
-    guard_with_scripted_upstream,
     mock_reply,
+    scripted_route,
     secret_header,
     typed_events,
 )
@@ -38,10 +38,8 @@ class Servers(OpenAIRouteClient):
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with guard_with_scripted_upstream(tmp_path_factory.mktemp("responses"), TOKEN) as (mock, guard):
-        servers = Servers(mock, guard)
+    with scripted_route(Servers, tmp_path_factory.mktemp("responses"), TOKEN) as servers:
         yield servers
-        servers.client.close()
 
 
 # -- allowed -------------------------------------------------------------------------------------
