@@ -253,23 +253,23 @@ class ClassifierRunner:
             if stage is Stage.PROMPT and len(segments) > MANY_SEGMENTS:
                 # thousands of short texts, each read by every classifier, must not buy a pass:
                 # a prompt that large is refused when it cannot be read in time
-                self.metrics.classifier_errors.labels(c.name, kind).inc()
-                raise RequestError(
-                    f"the prompt's {len(segments)} texts could not be inspected within "
-                    f"{c.spec.timeout_s:g} s; send fewer", status=413,
-                    code="prompt_too_large") from None
+                raise self._refused(c, kind, f"the prompt's {len(segments)} texts could not be "
+                                    f"inspected within {c.spec.timeout_s:g} s; send fewer") from None
             return self._failed(c, segments, kind, None)
         except PromptTooCostly as exc:
             if stage is not Stage.PROMPT:
                 return self._failed(c, segments, kind, exc)
-            self.metrics.classifier_errors.labels(c.name, kind).inc()
-            raise RequestError(f"{exc}; send less", status=413,
-                               code="prompt_too_large") from exc
+            raise self._refused(c, kind, f"{exc}; send less") from exc
         except Exception as exc:  # every classifier failure is handled by on_error, by contract
             return self._failed(c, segments, kind, exc)
         finally:
             self._seconds(c.name, stage).observe(time.perf_counter() - started)
         return self._store(c, segments, verdicts, stage, store)
+
+    def _refused(self, c: ConfiguredClassifier, kind: str, why: str) -> RequestError:
+        """A prompt refused (413) as too costly to read, rather than passed unread."""
+        self.metrics.classifier_errors.labels(c.name, kind).inc()
+        return RequestError(why, status=413, code="prompt_too_large")
 
     def _seconds(self, name: str, stage: Stage) -> Histogram:
         child = self._histograms.get((name, stage))

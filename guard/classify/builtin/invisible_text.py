@@ -64,9 +64,9 @@ PATTERNS = (
     _char_class(c for c in INVISIBLE if c >= 0xA0 and c not in TAGS and c not in NOT_HIDDEN) + "+",
 )
 BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then a cancel tag
+CANCEL_TAG = "\U000E007F"
 _FLAG_CODE = re.compile(r"[a-z]{2}[a-z0-9]{1,4}")
 BIDI_MARKS = frozenset("\u200e\u200f\u061c")
-CANCEL_TAG = "\U000E007F"
 
 
 def _in_writing(text: str, i: int) -> bool:
@@ -89,7 +89,7 @@ def _in_writing(text: str, i: int) -> bool:
         return _unspaced(prev) and _unspaced(after)
     if char == "\u00ad":
         return prev.isalpha() and after.isalpha()
-    if char in "\u200e\u200f\u061c":
+    if char in BIDI_MARKS:
         return not (prev and ord(prev) in INVISIBLE) and not (after and ord(after) in INVISIBLE)
     return False
 
