@@ -20,7 +20,11 @@ TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
 
 class AdminError(Exception):
-    """The admin API could not be reached, or refused the request."""
+    """The admin API could not be reached, or refused the request (`status`: its HTTP status)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +78,7 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
             message = json.loads(exc.read())["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = exc.reason
-        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}") from None
+        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}", exc.code) from None
     except (urllib.error.URLError, OSError) as exc:
         raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
     problem = _unexpected(raw, expect or {})

@@ -1,8 +1,10 @@
 """`GET /admin/incidents`: recorded incidents, newest `limit`, or the first `limit` since a time.
 
 Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind,
-limit (1..10000, default 100). Answer: 200 {"incidents": [...], "source": "redis"|"journal"};
-400 in OpenAI's error shape for a bad parameter; 503 when the source cannot be read.
+limit (1..10000, default 100), after (a cursor from an earlier answer: what reached the Redis
+Stream since, in arrival order). Answer: 200 {"incidents": [...], "source": "redis"|"journal",
+"cursor": where to ask `after` next, null for the journal}; 400 in OpenAI's error shape for a bad
+parameter; 503 when the source cannot be read.
 Needs `admin_auth_middleware` in front.
 """
 
@@ -11,11 +13,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from guard.admin.auth import error_body
-from guard.incidents.reader import MAX_LIMIT, IncidentReader, Query, parse_since
+from guard.incidents.reader import MAX_LIMIT, IncidentReader, NoCursor, Query, parse_cursor, parse_since
 
 INCIDENT_READER = web.AppKey("incident_reader", IncidentReader)
 PATH = "/admin/incidents"
-PARAMETERS = frozenset({"since", "action", "rule", "tenant", "kind", "limit"})
+PARAMETERS = frozenset({"since", "action", "rule", "tenant", "kind", "limit", "after"})
 
 
 def add_routes(app: web.Application, reader: IncidentReader) -> None:
@@ -33,9 +35,10 @@ def parse_query(params: dict[str, str]) -> Query:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit: must be between 1 and {MAX_LIMIT}")
     since = parse_since(params["since"]) if params.get("since") else None
+    after = parse_cursor(params["after"]) if params.get("after") else None
     return Query(since=since, action=params.get("action") or None,
                  rule=params.get("rule") or None, tenant=params.get("tenant") or None,
-                 kind=params.get("kind") or None, limit=limit)
+                 kind=params.get("kind") or None, limit=limit, after=after)
 
 
 async def list_incidents(request: web.Request) -> web.Response:
@@ -43,14 +46,22 @@ async def list_incidents(request: web.Request) -> web.Response:
     try:
         query = parse_query(dict(request.query))
     except ValueError as exc:
-        named = str(exc).split(":", 1)[0]
-        param = named if named in PARAMETERS else None
-        return web.json_response(
-            error_body(str(exc), "invalid_request_error", "invalid_parameter", param), status=400)
+        return _invalid(exc)
     try:
         incidents = await reader.query(query)
+    except NoCursor as exc:
+        return _invalid(exc)
     except Exception as exc:  # Redis down or an unreadable journal: say so, do not guess
         return web.json_response(
             error_body(f"incidents cannot be read from {reader.source}: {type(exc).__name__}",
                        "server_error", "incidents_unavailable"), status=503)
-    return web.json_response({"incidents": incidents, "source": reader.source})
+    return web.json_response({"incidents": incidents, "source": reader.source,
+                              "cursor": reader.cursor})
+
+
+def _invalid(exc: ValueError) -> web.Response:
+    """400 naming the parameter the message starts with."""
+    named = str(exc).split(":", 1)[0]
+    param = named if named in PARAMETERS else None
+    return web.json_response(
+        error_body(str(exc), "invalid_request_error", "invalid_parameter", param), status=400)

@@ -64,8 +64,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="recent incidents to print first (default 10)")
     tail.add_argument("--interval", type=seconds, default=1.0, help="seconds between polls")
     tail.add_argument("--lookback", type=seconds, default=300.0,
-                      help="seconds back each poll looks for incidents that arrived late (a "
-                           "replica replaying its spool after a Redis outage), default 300")
+                      help="reading a journal: seconds back each poll looks for incidents that "
+                           "arrived late, default 300 (through the admin API of a guard with "
+                           "Redis, tail follows the stream's cursor and misses none)")
     tail.add_argument("--count", type=whole(0, 2**31), default=0,
                       help="exit after printing this many incidents (default: follow forever)")
     tail.set_defaults(func=cmd_tail)
@@ -101,19 +102,30 @@ def source(args: argparse.Namespace) -> Fetch:
                              "state_dir holds incidents/journal/)")
         args.journal = JournalReader(args.state_dir)
         return args.journal.query_now  # type: ignore[no-any-return]
-    def fetch(query: Query) -> list[dict[str, Any]]:
+    return AdminFetch(args)
+
+
+class AdminFetch:
+    """Incidents through the admin API; `cursor` is where the last answer says to go on from
+    (None from a guard that keeps its incidents in the journal only)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cursor: str | None = None
+
+    def __call__(self, query: Query) -> list[dict[str, Any]]:
         params = {"limit": str(query.limit)}
         if query.since is not None:
             params["since"] = f"{query.since:.6f}"
-        for name in ("action", "rule", "tenant", "kind"):
+        for name in ("action", "rule", "tenant", "kind", "after"):
             if getattr(query, name):
                 params[name] = getattr(query, name)
-        _, body = admin_call(args, "GET", "/admin/incidents", query=params,
+        _, body = admin_call(self.args, "GET", "/admin/incidents", query=params,
                              expect={"incidents": list})
+        cursor = body.get("cursor")
+        self.cursor = cursor if isinstance(cursor, str) else None
         incidents: list[dict[str, Any]] = body["incidents"]
         return incidents
-
-    return fetch
 
 
 def since_arg(value: str) -> float:
@@ -164,28 +176,74 @@ def cmd_tail(args: argparse.Namespace) -> int:
         fetch = source(args)
     except ValueError as exc:
         return _read_failed(exc, args)
-    printed = 0
+    out = _Printer(args.count)
     try:
-        # An incident can reach the source after newer ones, with its own older time (a
-        # replica replays its spool once Redis is back): every poll reads the whole look-back
-        # window and prints what it has not printed. What is there at the start is not new.
-        seen = {i["id"]: float(i["time"]) for i in _look_back(fetch, args)[1]}
-        batch = fetch(_filters(args, limit=max(1, args.lines))) if args.lines > 0 else []
-        while True:
-            for incident in batch:
-                seen[incident["id"]] = float(incident["time"])
-                print(json.dumps(incident, ensure_ascii=False), flush=True)
-                printed += 1
-                if args.count and printed >= args.count:
-                    return 0
-            time.sleep(args.interval)
-            horizon, window = _look_back(fetch, args)
-            seen = {id_: at for id_, at in seen.items() if at >= horizon}
-            batch = [i for i in window if i["id"] not in seen]
-    except KeyboardInterrupt:
+        if isinstance(fetch, AdminFetch):
+            recent = fetch(_filters(args, limit=max(1, args.lines)))
+            if fetch.cursor is not None:
+                out.all(recent[-args.lines:] if args.lines else [])
+                return _follow(fetch, args, fetch.cursor, out)
+        return _poll_look_back(fetch, args, out)
+    except (KeyboardInterrupt, _Done):
         return 0
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
+
+
+class _Done(Exception):
+    """`--count` incidents have been printed."""
+
+
+class _Printer:
+    """Prints incidents as JSON lines, and says when `count` (0: no end) have been."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.printed = count, 0
+
+    def all(self, incidents: list[dict[str, Any]]) -> None:
+        for incident in incidents:
+            print(json.dumps(incident, ensure_ascii=False), flush=True)
+            self.printed += 1
+            if self.count and self.printed >= self.count:
+                raise _Done
+
+
+def _follow(fetch: AdminFetch, args: argparse.Namespace, cursor: str, out: _Printer) -> int:
+    """Through the Redis Stream's cursor: every incident that reaches it, once, in arrival order,
+    however late a replica replays its spool. While the stream cannot be read (503), ask again
+    each interval from the same cursor: nothing is skipped."""
+    waiting = False
+    while True:
+        time.sleep(args.interval)
+        try:
+            page = fetch(_filters(args, limit=MAX_LIMIT, after=cursor))
+        except AdminError as exc:
+            if exc.status != 503:
+                raise
+            if not waiting:
+                print(f"guard incidents: {exc}; asking again every {args.interval:g} s",
+                      file=sys.stderr)
+            waiting = True
+            continue
+        waiting = False
+        cursor = fetch.cursor or cursor
+        out.all(page)
+
+
+def _poll_look_back(fetch: Fetch, args: argparse.Namespace, out: _Printer) -> int:
+    """From the journal (no arrival order to follow): an incident can arrive after newer ones,
+    with its own older time, so every poll reads the whole look-back window and prints what it
+    has not printed. What is there at the start is not new."""
+    seen = {i["id"]: float(i["time"]) for i in _look_back(fetch, args)[1]}
+    batch = fetch(_filters(args, limit=max(1, args.lines)))[-args.lines:] if args.lines else []
+    while True:
+        for incident in batch:
+            seen[incident["id"]] = float(incident["time"])
+        out.all(batch)
+        time.sleep(args.interval)
+        horizon, window = _look_back(fetch, args)
+        seen = {id_: at for id_, at in seen.items() if at >= horizon}
+        batch = [i for i in window if i["id"] not in seen]
 
 
 def _look_back(fetch: Fetch, args: argparse.Namespace) -> tuple[float, list[dict[str, Any]]]:

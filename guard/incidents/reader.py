@@ -2,6 +2,8 @@
 
 Both readers answer the same `Query` with incidents (as dicts, `IncidentV1.to_dict()` shape) in
 time order: with `since`, the first `limit` matches at or after it; without, the last `limit`.
+The Redis reader also answers `after` a cursor (an entry id it gave before) in the order incidents
+reached the stream, so a follower sees each once, however late a replica replays its spool.
 """
 
 from __future__ import annotations
@@ -31,11 +33,17 @@ MAX_SCAN = 200_000
 _SCAN_STEP = 1000
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+class NoCursor(ValueError):
+    """`after` asked of a source that keeps no arrival order (the journal)."""
 
 
 @dataclass(frozen=True)
 class Query:
-    """Which incidents: at or after `since` (Unix seconds), with this action, rule or tenant."""
+    """Which incidents: at or after `since` (Unix seconds), with this action, rule or tenant;
+    `after`: only those that reached the Redis Stream after this cursor, in arrival order."""
 
     since: float | None = None
     action: str | None = None
@@ -43,6 +51,7 @@ class Query:
     tenant: str | None = None
     kind: str | None = None
     limit: int = 100
+    after: str | None = None
 
     def matches(self, incident: dict[str, Any]) -> bool:
         return ((self.since is None or float(incident.get("time", 0)) >= self.since)
@@ -53,9 +62,11 @@ class Query:
 
 
 class IncidentReader(Protocol):
-    """Where incidents are read from (`source` names it in answers)."""
+    """Where incidents are read from (`source` names it in answers; `cursor`, set by each
+    query, is where a follower asks `after` next: None when the source keeps no arrival order)."""
 
     source: str
+    cursor: str | None
 
     async def query(self, query: Query) -> list[dict[str, Any]]: ...
 
@@ -83,10 +94,18 @@ def parse_since(value: str, now: float | None = None) -> float:
         raise ValueError(f"since: {value!r} is out of range: {exc}") from exc
 
 
+def parse_cursor(value: str) -> str:
+    """A cursor given back by an earlier answer (a Redis Stream entry id, `1700000000000-0`)."""
+    if not _CURSOR.match(value):
+        raise ValueError(f"after: {value[:40]!r} is not a cursor from an earlier answer")
+    return value
+
+
 class JournalReader:
     """Reads the JSONL journal files of `state_dir` (every process's, every rotation)."""
 
     source = "journal"
+    cursor: str | None = None
 
     def __init__(self, state_dir: Path) -> None:
         self.directory = journal_dir(state_dir)
@@ -101,6 +120,9 @@ class JournalReader:
         return found
 
     def query_now(self, query: Query) -> list[dict[str, Any]]:
+        if query.after is not None:
+            raise NoCursor("after: a cursor follows the Redis incident stream, and this guard "
+                             "keeps its incidents in the journal only (read with since)")
         self.skipped = []
         found = sorted((i for i in self._incidents(query.since) if query.matches(i)),
                        key=lambda i: (i["time"], i["id"]))
@@ -145,14 +167,17 @@ class RedisReader:
 
     def __init__(self, url: str, stream: str) -> None:
         self.stream = stream
+        self.cursor: str | None = None
         self._redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         scanned = 0
-        forward = query.since is not None
-        # An entry is added after its incident was made, so its id is never before its time.
-        cursor = f"{int(query.since * 1000)}-0" if query.since is not None else "+"
+        forward = query.since is not None or query.after is not None
+        cursor = _first_entry(query)
+        # Where a follower goes on from: the last entry looked at going forward, the newest
+        # entry going back (or the stream's end when it is empty).
+        self.cursor = query.after if query.after is not None else "0-0"
         while len(found) < query.limit and scanned < MAX_SCAN:
             if forward:
                 entries = await self._redis.xrange(self.stream, min=cursor, max="+",
@@ -162,21 +187,42 @@ class RedisReader:
                                                       count=_SCAN_STEP)
             if not entries:
                 break
-            for _, fields in entries:
+            if not forward and scanned == 0:
+                self.cursor = _text(entries[0][0])
+            for entry, fields in entries:
+                if forward:
+                    self.cursor = _text(entry)
                 data = _field(fields, b"data")
-                if data is None:
-                    continue  # not written by guard's recorder
-                incident = orjson.loads(data)
+                incident = None if data is None else _record(data)
+                if incident is None:
+                    continue  # not an incident guard's recorder wrote
                 if query.matches(incident):
                     found.append(incident)
                     if len(found) == query.limit:
                         break
             scanned += len(entries)
             cursor = "(" + _text(entries[-1][0])
+        if forward and query.after is None and self.cursor == "0-0":
+            self.cursor = await self._end()
         return found if forward else found[::-1]
+
+    async def _end(self) -> str:
+        """The newest entry's id, "0-0" for an empty stream."""
+        newest = await self._redis.xrevrange(self.stream, count=1)
+        return _text(newest[0][0]) if newest else "0-0"
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+def _first_entry(query: Query) -> str:
+    """The stream entry id a query starts from (going forward, else back from the end)."""
+    if query.after is not None:
+        return "(" + query.after
+    if query.since is not None:
+        # An entry is added after its incident was made, so its id is never before its time.
+        return f"{int(query.since * 1000)}-0"
+    return "+"
 
 
 def _field(fields: Any, name: bytes) -> bytes | None:
@@ -195,15 +241,20 @@ class FallbackReader:
     def __init__(self, primary: IncidentReader, fallback: IncidentReader) -> None:
         self.primary, self.fallback = primary, fallback
         self.source = primary.source
+        self.cursor: str | None = None
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
         try:
             found = await self.primary.query(query)
-            self.source = self.primary.source  # read by the caller before it awaits again
+            # Read by the caller before it awaits again.
+            self.source, self.cursor = self.primary.source, self.primary.cursor
         except (RedisError, OSError) as exc:
+            if query.after is not None:
+                raise  # the journal cannot go on from a stream cursor: 503, and ask again
             log.warning("incidents_read_from_journal", error=type(exc).__name__)
             found = await self.fallback.query(query)
             self.source = "journal (Redis unreachable: this replica's incidents only)"
+            self.cursor = None
         return found
 
     async def aclose(self) -> None:

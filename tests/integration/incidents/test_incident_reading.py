@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -58,18 +59,28 @@ async def fill(state_dir: Path, redis_url: str | None = None) -> list[str]:
     return [i for i in ids if i is not None]
 
 
-@pytest.fixture
-async def admin(tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
-    ids = await fill(tmp_path)
+@contextlib.asynccontextmanager
+async def serving(reader: IncidentReader) -> AsyncIterator[str]:
+    """GET /admin/incidents over `reader` on a real port, behind the admin token: its base URL."""
     app = web.Application(middlewares=[admin_auth_middleware(
         AdminTokens.from_pairs([("alice", TOKEN)]))])
-    add_routes(app, JournalReader(tmp_path))
+    add_routes(app, reader)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", ids
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+        await reader.aclose()
+
+
+@pytest.fixture
+async def admin(tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    ids = await fill(tmp_path)
+    async with serving(JournalReader(tmp_path)) as base:
+        yield base, ids
 
 
 async def get(url: str, token: str | None = TOKEN) -> tuple[int, dict[str, object]]:
@@ -127,6 +138,89 @@ async def test_redis_and_journal_readers_agree(tmp_path: Path, redis_server: Red
     assert [i["id"] for i in await readers[1].query(Query())] == ids
     for reader in readers:
         await reader.aclose()
+
+
+async def record_late(state_dir: Path, redis_url: str, ago: float) -> str:
+    """An incident made `ago` seconds back that reaches the stream now (a replica replaying its
+    spool after a long Redis outage): its id."""
+    late = model.from_decision(context("late"), decision(), "x", excerpt=None,
+                               now=time.time() - ago)
+    recorder = IncidentRecorder(SETTINGS, state_dir, redis_url, Metrics(CollectorRegistry()))
+    await recorder.start()
+    recorder.submit(late)
+    await recorder.aclose()
+    return late.id
+
+
+async def test_api_cursor_follows_arrival_order(tmp_path: Path, redis_server: RedisServer
+                                                ) -> None:
+    """Every answer from the stream carries a cursor; `after` it gives what reached the stream
+    since, in arrival order, however old the incidents' own times: an hour-late one included."""
+    ids = await fill(tmp_path, redis_server.url)
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        _, body = await get(f"{base}/admin/incidents?limit=2")
+        assert [i["id"] for i in body["incidents"]] == ids[-2:]  # type: ignore[union-attr,index]
+        start = body["cursor"]
+        _, body = await get(f"{base}/admin/incidents?after={start}")
+        assert body["incidents"] == [] and body["cursor"] == start
+        late = await record_late(tmp_path, redis_server.url, ago=3600)
+        more = await fill(tmp_path, redis_server.url)
+        _, body = await get(f"{base}/admin/incidents?after={start}&limit=4")
+        assert [i["id"] for i in body["incidents"]] == [late, *more[:3]]  # type: ignore[union-attr,index]
+        _, body = await get(f"{base}/admin/incidents?after={body['cursor']}&tenant=acme")
+        assert [i["request_id"] for i in body["incidents"]] == ["r5"]  # type: ignore[union-attr,index]
+        _, body = await get(f"{base}/admin/incidents?after={body['cursor']}")
+        assert body["incidents"] == []
+        status, body = await get(f"{base}/admin/incidents?after=yesterday")
+        assert status == 400 and body["error"]["param"] == "after"  # type: ignore[index]
+        redis_server.stop()  # the journal cannot go on from a stream cursor: ask again later
+        status, body = await get(f"{base}/admin/incidents?after={start}")
+        assert status == 503 and body["error"]["code"] == "incidents_unavailable"  # type: ignore[index]
+        status, body = await get(f"{base}/admin/incidents")
+        assert status == 200 and body["cursor"] is None
+
+
+async def test_api_cursor_is_refused_by_a_journal_only_guard(admin: tuple[str, list[str]]
+                                                             ) -> None:
+    """Without Redis there is no arrival order to follow: `after` is a 400 naming it."""
+    base, _ = admin
+    status, body = await get(f"{base}/admin/incidents")
+    assert status == 200 and body["cursor"] is None
+    status, body = await get(f"{base}/admin/incidents?after=1700000000000-0")
+    assert status == 400 and body["error"]["param"] == "after"  # type: ignore[index]
+
+
+async def test_cli_tail_through_the_api_prints_what_arrives_hours_late(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """Through the admin API of a guard with Redis, tail follows the stream's cursor: an
+    incident made an hour ago that reaches the stream now is printed (the look-back window of
+    300 s missed it), and while Redis is away tail waits and then goes on, skipping nothing."""
+    await fill(tmp_path, redis_server.url)
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "guard", "incidents", "tail", "-n", "1", "--count", "8",
+            "--interval", "0.1", "--admin-url", base, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env={"GUARD_ADMIN_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"})
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            printed = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["request_id"]]
+            assert printed == ["r5"]
+            late = await record_late(tmp_path, redis_server.url, ago=3600)
+            line = await asyncio.wait_for(proc.stdout.readline(), 10)
+            assert json.loads(line)["id"] == late
+            redis_server.stop()
+            said = await asyncio.wait_for(proc.stderr.readline(), 10)
+            assert b"HTTP 503" in said and b"asking again" in said
+            redis_server.start()
+            more = await fill(tmp_path, redis_server.url)
+            printed = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["id"]
+                       for _ in range(6)]
+            assert printed == more
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
 
 def test_parse_since() -> None:
