@@ -91,7 +91,7 @@ def rendered(chart: helm.Chart) -> dict[str, list[dict[str, Any]]]:
 
 def test_scenarios_cover_the_issue() -> None:
     """The default, sidecar, HA-with-Redis and everything-enabled values are all exercised."""
-    assert set(SCENARIOS) >= {"default", "sidecar", "ha-redis", "all"}
+    assert set(SCENARIOS) >= {"default", "sidecar", "ha-redis", "all", "persistent"}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -122,6 +122,7 @@ def test_expected_objects_per_scenario(rendered: dict[str, list[dict[str, Any]]]
     assert kinds["default"] == service
     assert kinds["ha-redis"] == service
     assert kinds["sidecar"] == ["ConfigMap", "ConfigMap"]
+    assert kinds["persistent"] == sorted([*service, "PersistentVolumeClaim"])
     assert kinds["all"] == sorted([*service, "HorizontalPodAutoscaler", "PrometheusRule",
                                    "Secret", "ServiceMonitor"])
     for docs in rendered.values():
@@ -375,6 +376,40 @@ def test_notes_warn_that_embedded_kill_switches_do_not_survive_a_new_pod(chart: 
 
     assert "new pod" in notes({}) and "no switch engaged" in notes({})
     assert "WARNING: no Redis" not in notes({"redis": {"url": "redis://redis:6379/0"}})
+
+
+def test_state_on_a_volume_survives_a_new_pod(rendered: dict[str, list[dict[str, Any]]],
+                                              chart: helm.Chart) -> None:
+    """`stateVolume.persistence`: state_dir on a ReadWriteOnce claim, rolled out with Recreate (a
+    RollingUpdate's new pod would wait for the volume the old pod holds); an existing claim is
+    used as it is; the notes' warning goes, since switches now outlive the pod."""
+    docs = rendered["persistent"]
+    [claim] = by_kind(docs, "PersistentVolumeClaim")
+    assert claim["metadata"]["name"] == "guard-state"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["storageClassName"] == "standard"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    [deployment] = by_kind(docs, "Deployment")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["guard-state"] == {"name": "guard-state",
+                                      "persistentVolumeClaim": {"claimName": "guard-state"}}
+    mounts = {m["name"]: m["mountPath"] for m in guard_container(docs)["volumeMounts"]}
+    assert mounts["guard-state"] == "/var/lib/guard" and "state_dir: /var/lib/guard" in guard_yaml(docs)
+    [default] = by_kind(rendered["default"], "Deployment")
+    assert default["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert "emptyDir" in {k for v in default["spec"]["template"]["spec"]["volumes"]
+                          if v["name"] == "guard-state" for k in v}
+    own = render(chart, {"stateVolume": {"persistence": {"enabled": True,
+                                                         "existingClaim": "guard-data"}}})
+    assert by_kind(own, "PersistentVolumeClaim") == []
+    [deployment] = by_kind(own, "Deployment")
+    assert {"name": "guard-state", "persistentVolumeClaim": {"claimName": "guard-data"}} in \
+        deployment["spec"]["template"]["spec"]["volumes"]
+    notes = next(text for path, text in chart.render(scenario_values("persistent"), name="guard",
+                                                     namespace=NAMESPACE).items()
+                 if path.endswith("NOTES.txt"))
+    assert "WARNING: no Redis" not in notes
 
 
 def test_native_sidecar_runs_as_init_container() -> None:

@@ -46,6 +46,8 @@ SCHEMA_REJECTS = [
     ({"metrics": {"serviceMonitor": {"interval": "often"}}}, "/metrics/serviceMonitor/interval"),
     ({"networkPolicy": {"admin": {"from": "everyone"}}}, "/networkPolicy/admin/from"),
     ({"sidecar": {"listenHost": "10.0.0.1"}}, "/sidecar/listenHost"),
+    ({"stateVolume": {"persistence": {"size": "big"}}}, "/stateVolume/persistence/size"),
+    ({"stateVolume": {"persistence": {"enable": True}}}, "additional properties 'enable'"),
 ]
 
 
@@ -77,6 +79,10 @@ TEMPLATE_REJECTS = [
     ({"mode": "sidecar", "metrics": {"serviceMonitor": {"enabled": True}}},
      "belong to the application's chart"),
     ({"policies": {"builtin": False}}, "no policy files"),
+    ({"stateVolume": {"persistence": {"enabled": True}}, "replicaCount": 2,
+      "redis": {"url": "redis://r:6379/0"}}, "cannot hold the state of several replicas"),
+    ({"stateVolume": {"persistence": {"enabled": True}}, "mode": "sidecar"},
+     "application's chart owns the pod's volumes"),
     ({"metrics": {"prometheusRule": {"enabled": True}}, "policies": {"builtin": True}}, None),
 ]
 

@@ -92,6 +92,19 @@ value; these rules span several.
 {{- if eq .Values.ports.data .Values.ports.admin -}}
 {{- fail "ports: data and admin must differ" -}}
 {{- end -}}
+{{- if .Values.stateVolume.persistence.enabled -}}
+{{- if eq .Values.mode "sidecar" -}}
+{{- fail "stateVolume.persistence: in sidecar mode the application's chart owns the pod's volumes (mount a claim as guard-state there)" -}}
+{{- end -}}
+{{- if $scaled -}}
+{{- fail "stateVolume.persistence: one ReadWriteOnce volume cannot hold the state of several replicas; more than one replica shares its state through Redis" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The claim that holds state_dir when stateVolume.persistence is on. */}}
+{{- define "guard.stateClaimName" -}}
+{{- .Values.stateVolume.persistence.existingClaim | default (printf "%s-state" (include "guard.fullname" .)) -}}
 {{- end -}}
 
 {{/*
@@ -230,8 +243,13 @@ The guard container, shared by the Deployment and the sidecar helper. Takes the 
   configMap:
     name: {{ include "guard.policiesName" . }}
 - name: guard-state
+  {{- if .Values.stateVolume.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ include "guard.stateClaimName" . }}
+  {{- else }}
   emptyDir:
     sizeLimit: {{ .Values.stateVolume.sizeLimit }}
+  {{- end }}
 - name: guard-tmp
   emptyDir:
     sizeLimit: {{ .Values.tmpVolume.sizeLimit }}
