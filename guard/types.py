@@ -279,7 +279,8 @@ class Gate(Protocol):
 
 
 class Recorder(Protocol):
-    """Where evidence goes. Never blocks and never fails the request that calls it."""
+    """Where evidence goes. Recording never blocks and never fails the request that calls it;
+    `settled` lets an answer wait, bounded, for its evidence to be written first."""
 
     def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
                         starts: Mapping[int, int] | None = None) -> str | None:
@@ -290,4 +291,9 @@ class Recorder(Protocol):
 
     def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
         """Record an operational event (kill switch change, breaker trip, stream cut); returns its id."""
+        ...
+
+    async def settled(self) -> None:
+        """Wait, bounded, until what the calling task recorded is written where the process dying
+        cannot lose it; called before an answer goes out."""
         ...

@@ -56,6 +56,15 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             status=exc.status, headers=headers)
 
 
+@web.middleware
+async def audit_written(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An admin change's audit incident (a kill switch engaged or released) is written before
+    the answer says the change is done (`Recorder.settled`)."""
+    response = await handler(request)
+    await request.app[COMPONENTS].recorder.settled()
+    return response
+
+
 def open_routes() -> list[web.RouteDef]:
     return [web.get("/healthz", healthz), web.get("/readyz", readyz),
             web.get("/metrics", metrics)]

@@ -2,7 +2,9 @@
 sinks, without ever making a request wait or fail.
 
 `record_decision` / `record_event` build the incident, append it to each sink's in-memory queue
-and return its id at once. One task per sink writes its queue in batches. A sink that raises is
+and return its id at once. One task per sink writes its queue in batches. Before an answer goes
+out, `settled()` waits (bounded) for the incidents its request recorded to be written: a process
+killed after a client saw an answer has its incidents on disk. A sink that raises is
 marked down: what it refused, and everything after it, goes to that sink's disk spool (order
 kept) until a retry succeeds; the spool is then replayed oldest first before new incidents.
 The journal and the spools are fsynced at least every `fsync_interval_ms`. `aclose()` drains
@@ -16,6 +18,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,11 @@ from guard.observability.metrics import Metrics
 from guard.types import Decision, GuardContext
 
 log = structlog.get_logger("guard.incidents")
+
+# In each request's task: the channel `settled` waits on, and how many incidents it must have
+# taken for the last one this task recorded to be written.
+_RECORDED: ContextVar[tuple[Channel, int] | None] = ContextVar("guard_incident_recorded",
+                                                                 default=None)
 
 
 def incidents_dir(state_dir: Path) -> Path:
@@ -65,6 +73,22 @@ class Channel:
         self._stalled = False  # neither sink nor spool took the last batch: wait for _retry_at
         self._unwritable = False  # the spool refused a write and has not taken one since
         self.closing = False
+        self.appended = 0  # incidents ever queued here
+        self.in_flight = 0  # of them, those in the batch being written
+        self._moved = asyncio.Event()
+
+    def taken(self) -> int:
+        """How many of the queued incidents were written, spooled or dropped (in queue order)."""
+        return self.appended - len(self.queue) - self.in_flight
+
+    async def taken_up_to(self, count: int) -> None:
+        """Return once `taken()` reaches `count`."""
+        while self.taken() < count:
+            await self._moved.wait()
+
+    def _moved_on(self) -> None:
+        self._moved.set()
+        self._moved = asyncio.Event()
 
     async def open(self) -> None:
         self.spool = await asyncio.to_thread(Spool, self.spool_dir, self.settings.spool_max_bytes,
@@ -88,7 +112,13 @@ class Channel:
             while self.queue:
                 count = min(batch_size, len(self.queue))
                 batch = [self.queue.popleft() for _ in range(count)]
-                if not await self._deliver(batch):
+                self.in_flight = count
+                try:
+                    delivered = await self._deliver(batch)
+                finally:
+                    self.in_flight = 0
+                    self._moved_on()
+                if not delivered:
                     break  # kept in memory: tried again at the next retry
                 self.on_progress()
             if not self.queue:
@@ -169,6 +199,7 @@ class Channel:
             log.error("incident_lost_at_shutdown", sink=self.sink.name, dropped=len(self.queue))
             self.queue.clear()
             self.idle.set()
+            self._moved_on()
 
     async def _replay_if_due(self, final: bool = False) -> None:
         """Send the spool to the sink, oldest first, while the sink takes it."""
@@ -263,6 +294,9 @@ class IncidentRecorder:
         spool_root = incidents_dir(state_dir) / "spool"
         self.channels = [Channel(s, spool_root / s.name, settings, metrics, self._update_depth)
                          for s in sinks]
+        # What an answer waits for: the journal, else the Redis Stream (the log keeps nothing).
+        self._kept = next((c for name in ("journal", "redis") for c in self.channels
+                           if c.sink.name == name), None)
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
@@ -309,10 +343,34 @@ class IncidentRecorder:
                 log.error("incident_queue_full", sink=channel.sink.name, incident_id=incident.id)
                 continue
             channel.queue.append(line)
+            channel.appended += 1
             channel.idle.clear()
             channel.wake.set()
+            if channel is self._kept:
+                _RECORDED.set((channel, channel.appended))
         self._update_depth()
         return incident.id
+
+    async def settled(self) -> None:
+        """Wait until the incidents this task recorded are written to the journal (or its spool,
+        or the Redis Stream without a journal), at most `answer_wait_ms`: call it before an
+        answer goes out, so a SIGKILL after the client saw it cannot lose them. Returns at once
+        when there is nothing to wait for."""
+        recorded = _RECORDED.get()
+        if recorded is None:
+            return
+        channel, count = recorded
+        wait_s = self.settings.answer_wait_ms / 1000
+        if channel.taken() < count and wait_s > 0 and not self._closed:
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(wait_s):
+                    await channel.taken_up_to(count)
+            except TimeoutError:
+                log.warning("incident_answered_before_written", sink=channel.sink.name,
+                            waited_ms=round((time.monotonic() - started) * 1000),
+                            queued=len(channel.queue))
+        _RECORDED.set(None)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -20,8 +20,13 @@ class IncidentSettings(BaseModel):
     log:                also write every incident as one structlog JSON line (`incident` event).
     journal:            append incidents to the JSONL journal in `state_dir/incidents/journal`.
     fsync_interval_ms:  the journal and the spools are fsynced at least this often, in
-                        milliseconds; a process killed with SIGKILL loses at most the incidents
-                        accepted within this interval (see docs/incidents.md).
+                        milliseconds; a machine that loses power loses at most the incidents
+                        written within this interval (see docs/incidents.md).
+    answer_wait_ms:     an answer that made an incident waits for it to be written to the
+                        journal (or its spool; the Redis Stream when there is no journal) before
+                        the client gets it, at most this long, in milliseconds: a process
+                        killed with SIGKILL loses no incident whose answer a client saw. 0: no
+                        wait (an incident queued when the process is killed is lost).
     fsync_batch:        fsync early once this many incidents were written since the last fsync.
     rotate_bytes:       start a new journal file once the current one reaches this size, in bytes.
     redis_stream:       the Redis Stream incidents are added to (when `redis_url` is set).
@@ -49,6 +54,7 @@ class IncidentSettings(BaseModel):
     log: bool = True
     journal: bool = True
     fsync_interval_ms: int = Field(200, ge=1, le=60_000)
+    answer_wait_ms: int = Field(1000, ge=0, le=60_000)
     fsync_batch: int = Field(256, ge=1)
     rotate_bytes: int = Field(64 << 20, ge=4096)
     redis_stream: str = Field("guard:incidents", min_length=1, max_length=200)

@@ -52,7 +52,16 @@ from guard.proxy.upstream import (
     read_body,
     unreachable,
 )
-from guard.types import Action, Decision, GuardContext, Inspector, Stage, Switch, joined
+from guard.types import (
+    Action,
+    Decision,
+    GuardContext,
+    Inspector,
+    Recorder,
+    Stage,
+    Switch,
+    joined,
+)
 
 log = structlog.get_logger("guard.proxy")
 
@@ -425,14 +434,14 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         async for chunk in chunks:
             still_on(c, ctx)
             if chunk is None:  # held text waited long enough, and nothing new came
-                await timed_write(response, await guard.tick(), exchange)
+                await timed_write(response, await guard.tick(), exchange, c.recorder)
                 continue
             released = []  # one write per upstream read, however many events it carried
             for event in parser.feed(chunk):
                 released.append(await guard.feed(event))
                 if guard.cut:
                     break
-            await timed_write(response, b"".join(released), exchange)
+            await timed_write(response, b"".join(released), exchange, c.recorder)
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -441,8 +450,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         else:
             tail = parser.close()
             if tail is not None:
-                await timed_write(response, await guard.feed(tail), exchange)
-            await timed_write(response, await guard.finish(), exchange)
+                await timed_write(response, await guard.feed(tail), exchange, c.recorder)
+            await timed_write(response, await guard.finish(), exchange, c.recorder)
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
@@ -456,6 +465,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)
     try:
+        await c.recorder.settled()
         await response.write(ending)
         await response.write_eof()
     except ConnectionResetError:  # the client left as the stream ended
@@ -523,9 +533,12 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
             pending.cancel()
 
 
-async def timed_write(response: web.StreamResponse, data: bytes, exchange: Exchange) -> None:
+async def timed_write(response: web.StreamResponse, data: bytes, exchange: Exchange,
+                      recorder: Recorder) -> None:
+    """Send `data` once the incidents it follows from are written (`Recorder.settled`)."""
     if not data:
         return
+    await recorder.settled()
     started = time.perf_counter()
     await response.write(data)
     exchange.waited_s += time.perf_counter() - started

@@ -64,6 +64,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                 response = await handler(request, exchange)
             except (RequestError, UpstreamError, web.HTTPException) as exc:
                 response = error_answer(request, exchange, exc, components)
+            await components.recorder.settled()  # its incidents are written before it is seen
             if not response.prepared:  # streamed answers set both before `prepare` (below)
                 response.headers["X-Request-Id"] = exchange.request_id
                 if not components.ready:
@@ -112,9 +113,11 @@ def ended_by_shutdown(exchange: Exchange) -> bool:
 async def prepare(request: web.Request, response: web.StreamResponse) -> None:
     """Send a streamed answer's headers; while guard drains, with `Connection: close`, so the
     client does not send its next request on a connection about to close. (`observed` does the
-    same for answers sent whole.)"""
-    if not request.app[COMPONENTS].ready:
+    same for answers sent whole.) The headers name the prompt's incident: it is written first."""
+    components = request.app[COMPONENTS]
+    if not components.ready:
         response.force_close()
+    await components.recorder.settled()
     await response.prepare(request)
 
 

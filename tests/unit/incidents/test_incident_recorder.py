@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import resource
 import signal
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -373,3 +375,72 @@ async def test_lines_a_short_write_took_are_not_written_again(tmp_path: Path) ->
     assert len(list(journal_dir(tmp_path).glob("*.jsonl"))) > 4  # writes were cut short
     assert journal_ids(tmp_path) == ids
     assert sample(metrics, "guard_incident_dropped_total") == 0
+
+
+@contextlib.contextmanager
+def stalled_journal(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event,
+                                                                       threading.Event]]:
+    """Journal writes that wait (a disk stalled under load) until `release` is set; `writing` is
+    set once one has begun."""
+    from guard.incidents import sinks
+
+    writing, release = threading.Event(), threading.Event()
+    real = sinks.write_lines
+
+    def slow(file: Any, lines: Sequence[bytes]) -> int:
+        writing.set()
+        release.wait(10)
+        return real(file, lines)
+
+    monkeypatch.setattr(sinks, "write_lines", slow)
+    try:
+        yield writing, release
+    finally:
+        release.set()
+
+
+async def test_an_answer_waits_until_its_incident_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settled()`, which guard awaits before an answer goes out, returns only once the journal
+    holds what the calling task recorded: a SIGKILL after the client saw the answer cannot lose
+    it, however far the writer lags. A task that recorded nothing does not wait."""
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    with stalled_journal(monkeypatch) as (writing, release):
+        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        answer = asyncio.create_task(recorder.settled())
+        other = asyncio.create_task(recorder.settled(), context=contextvars.Context())
+        await asyncio.wait_for(asyncio.to_thread(writing.wait, 5), 6)
+        await asyncio.wait_for(other, 0.5)  # it recorded nothing
+        await asyncio.sleep(0.3)
+        assert not answer.done() and incident_id not in journal_ids(tmp_path)
+        release.set()
+        await asyncio.wait_for(answer, 5)
+        assert incident_id in journal_ids(tmp_path)
+    await recorder.aclose()
+
+
+async def test_an_answer_waits_at_most_answer_wait_ms(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that stays stalled holds an answer `answer_wait_ms` at most, and says so; 0 does
+    not wait at all. The incident is still written once the disk moves."""
+    settings = FAST.model_copy(update={"answer_wait_ms": 150})
+    recorder = IncidentRecorder(settings, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    with stalled_journal(monkeypatch) as (_, release), \
+            structlog.testing.capture_logs() as logs:
+        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        started = time.monotonic()
+        await asyncio.wait_for(recorder.settled(), 5)
+        assert 0.14 <= time.monotonic() - started < 2
+        assert [e["sink"] for e in logs if e["event"] == "incident_answered_before_written"] \
+            == ["journal"]
+        recorder.settings = FAST.model_copy(update={"answer_wait_ms": 0})
+        recorder.record_decision(context(), decision(), "key AKIA...")
+        started = time.monotonic()
+        await recorder.settled()
+        assert time.monotonic() - started < 0.05
+        release.set()
+        await recorder.flush()
+        assert incident_id in journal_ids(tmp_path)
+    await recorder.aclose()

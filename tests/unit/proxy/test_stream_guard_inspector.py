@@ -125,6 +125,9 @@ class ListRecorder:
         self.events.append((kind, dict(details)))
         return f"evt-{len(self.events)}"
 
+    async def settled(self) -> None:
+        return None  # kept in memory: written as it is given
+
 
 async def test_finds_both_values_with_spans() -> None:
     """The test inspector finds a secret (block) and an e-mail (redact span) in one text."""
