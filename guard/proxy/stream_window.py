@@ -244,6 +244,12 @@ def straddle(cut: int, spans: list[Span]) -> int:
     return cut
 
 
+# The longest value written in groups `value_start` holds whole: an IBAN's 34 characters with
+# two-space gaps (50), an AWS key id one character a line with CRLF (58). Groups further back are
+# released as they wait: a column of figures written slowly is not held until the stream ends.
+VALUE_IN_GROUPS_CHARS = 64
+
+
 def value_start(text: str) -> int:
     """Where a value `text` may end in begins: the word in progress (the characters at the end
     that are not spaces nor of a script written without spaces: a key, an address or a link, in
@@ -258,8 +264,8 @@ def value_start(text: str) -> int:
         return len(text)  # a word ended by a space, or no word at all
     while (gap := _gap(text, start)) and start - gap >= 1 and not text[start - gap - 1].isspace():
         before = _run_start(text, start - gap)
-        if not _joined(text, before, start - gap):
-            break
+        if not _joined(text, before, start - gap) or end - before > VALUE_IN_GROUPS_CHARS:
+            break  # not a value's group, or further back than any value in groups reaches
         start = before
     return start
 

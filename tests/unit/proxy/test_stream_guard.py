@@ -873,6 +873,11 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     ("mail jane.do", "jane.do"),
     ("Hello world", "world"),
     ("Hello world ", ""),
+    ("A\r\nK\r\nI\r\nA\r\nI\r\nO\r\nS\r\nF\r\nO\r\nD\r\nN\r\nN\r\n7\r\nE\r\nX\r\nA\r\nM\r\nP\r\nL\r\nE",
+     "A\r\nK\r\nI\r\nA\r\nI\r\nO\r\nS\r\nF\r\nO\r\nD\r\nN\r\nN\r\n7\r\nE\r\nX\r\nA\r\nM\r\nP\r\nL\r\nE"),
+    # from a probe: a column of short figures written slowly was held until the stream ended;
+    # only the last 64 characters' groups can belong to a value in progress
+    (" ".join(f"w{i}" for i in range(40)), " ".join(f"w{i}" for i in range(24, 40))),
 ])
 def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     """What a slow stream holds past 2 x max_holdback_ms (`value_start`): the word in progress
