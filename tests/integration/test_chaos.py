@@ -22,9 +22,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
 
 
 def test_no_incident_the_clients_saw_is_lost(report: Report) -> None:
-    """Every incident a client saw is in the journal or the Redis Stream, but for the SIGKILL bound."""
+    """Every incident a client saw is in the journal or the Redis Stream, also one seen just
+    before a SIGKILL: its answer went out only once it was written (the run used to lose up to
+    those seen in the last fsync interval, and once 2 outside it on a saturated machine)."""
     assert len(report.expected) > 200
-    assert report.lost_outside_bound == [], report.summary()
+    assert report.lost == [], report.summary()
 
 
 def test_redis_holds_every_incident_after_its_outage(report: Report) -> None:
