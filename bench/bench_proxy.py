@@ -38,9 +38,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wrk(url: str, connections: int, seconds: int, workdir: Path,
-        pid: int | None = None) -> dict[str, float]:
+        pid: int | None = None, body: str = BODY) -> dict[str, float]:
     script = workdir / "post.lua"
-    script.write_text(f"wrk.method = 'POST'\nwrk.body = [[{BODY}]]\n"
+    script.write_text(f"wrk.method = 'POST'\nwrk.body = [[{body}]]\n"
                       "wrk.headers['Content-Type'] = 'application/json'\n"
                       "wrk.headers['Authorization'] = 'Bearer bench'\n")
     cpu_before = cpu_seconds(pid) if pid else 0.0

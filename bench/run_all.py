@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS: dict[str, list[str]] = {
     "proxy": ["bench/bench_proxy.py", "--seconds", "10"],
+    "evidence": ["bench/bench_evidence.py", "--seconds", "10"],
     "instructions": ["bench/bench_instructions.py"],
     "stream": ["bench/bench_stream.py"],
     "sse": ["bench/bench_sse.py"],
