@@ -77,6 +77,11 @@ class Channel:
         self.in_flight = 0  # of them, those in the batch being written
         self._moved = asyncio.Event()
 
+    @property
+    def unwritable(self) -> bool:
+        """Neither the sink nor its spool takes writes (a full disk) until a retry succeeds."""
+        return self._unwritable
+
     def taken(self) -> int:
         """How many of the queued incidents were written, spooled or dropped (in queue order)."""
         return self.appended - len(self.queue) - self.in_flight
@@ -361,7 +366,10 @@ class IncidentRecorder:
             return
         channel, count = recorded
         wait_s = self.settings.answer_wait_ms / 1000
-        if channel.taken() < count and wait_s > 0 and not self._closed:
+        # A full disk under both the journal and its spool (logged once) keeps incidents in
+        # memory until it has room: waiting would only slow every answer down meanwhile.
+        if channel.taken() < count and wait_s > 0 and not self._closed \
+                and not channel.unwritable:
             started = time.monotonic()
             try:
                 async with asyncio.timeout(wait_s):

@@ -444,3 +444,25 @@ async def test_an_answer_waits_at_most_answer_wait_ms(tmp_path: Path,
         await recorder.flush()
         assert incident_id in journal_ids(tmp_path)
     await recorder.aclose()
+
+
+async def test_answers_do_not_wait_on_a_full_disk(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the journal and its spool are known to refuse writes (a full disk), an answer does
+    not wait `answer_wait_ms` for its incident, which stays in memory until there is room: every
+    block would otherwise take a second longer for as long as the disk is full."""
+    disk = DiskFull(monkeypatch)
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    recorder.record_decision(context("first"), decision(), "t")
+    await asyncio.sleep(0.05)  # the writer has met the full disk
+    incident_id = recorder.record_decision(context("second"), decision(), "t")
+    started = time.monotonic()
+    await recorder.settled()
+    assert time.monotonic() - started < 0.05
+    disk.full = False
+    deadline = time.monotonic() + 3.0
+    while incident_id not in journal_ids(tmp_path) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert incident_id in journal_ids(tmp_path)
+    await recorder.aclose()
