@@ -18,6 +18,11 @@ from pydantic import AfterValidator
 
 from guard.errors import ClassifierError
 
+# The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
+# one megabyte can inflate to a gigabyte.
+MAX_ANSWER_BYTES = 1 << 20
+_READ_CHUNK = 1 << 16
+
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
     weakref.WeakKeyDictionary()
 )
@@ -59,10 +64,10 @@ async def post_json(
     where = shown(url)
     try:
         async with session().post(url, json=payload, headers=headers, timeout=timeout) as resp:
-            body = await resp.read()
             if resp.status != 200:
                 raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
-                                      f"({len(body)} bytes, not logged)")
+                                      "(body not read)")
+            body = await _bounded_body(name, where, resp)
     except TimeoutError as exc:
         raise ClassifierTimeout(f"{name}: {where} did not answer within {timeout_s}s") from exc
     except aiohttp.ClientError as exc:
@@ -71,6 +76,17 @@ async def post_json(
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ClassifierError(f"{name}: {where} answered something that is not JSON") from exc
+
+
+async def _bounded_body(name: str, where: str, resp: aiohttp.ClientResponse) -> bytes:
+    """The decoded answer, read chunk by chunk; ClassifierError past MAX_ANSWER_BYTES."""
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise ClassifierError(f"{name}: {where} answered more than {MAX_ANSWER_BYTES} bytes "
+                                  "(decoded); not read further")
+    return bytes(body)
 
 
 def shown(url: str) -> str:

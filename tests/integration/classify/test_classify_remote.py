@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from guard.classify.cache import VerdictCache
 from guard.classify.registry import build_classifier
-from guard.classify.remote._http import close_sessions
+from guard.classify.remote._http import MAX_ANSWER_BYTES, close_sessions
 from guard.classify.remote.llama_guard import build_prompt, parse_answer
 from guard.classify.runner import ClassifierRunner
 from guard.errors import ClassifierError, PolicyError
@@ -285,6 +286,28 @@ async def test_an_error_names_the_service_without_its_credentials_or_answer(
     assert f"http://{host}/… answered HTTP 422" in message  # a path may hold a webhook's secret
     assert not any(leak in message for leak in ("pa55CANARY", "KEYCANARY", "PRIVATE-CANARY",
                                                  "moderate"))
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A JSON answer of `inflated` bytes (mostly spaces), gzip-compressed about a thousandfold."""
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    spaces = b" " * (1 << 20)
+    return co.compress(b'{"labels": []') + b"".join(
+        co.compress(spaces) for _ in range(inflated >> 20)) + co.compress(b"}") + co.flush()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+async def test_an_answer_is_read_up_to_a_bound(stand_in: StandIn, encoding: str) -> None:
+    """From a probe: an answer was read whole (2 GiB of RSS for one gzip answer of 1 MiB, and
+    endless bodies until the timeout); past MAX_ANSWER_BYTES decoded it is a ClassifierError."""
+    inflated = 4 * MAX_ANSWER_BYTES
+    body = gzip_bomb(inflated) if encoding == "gzip" else (
+        b'{"labels": []' + b" " * inflated + b"}")
+    stand_in.answer = lambda _: web.Response(body=body, headers={
+        "Content-Type": "application/json", "Content-Encoding": encoding})
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
+    with pytest.raises(ClassifierError, match="answered more than 1048576 bytes"):
+        await c.classifier.classify(CONVO)
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org/x", "http://", "http://h:99999/",
