@@ -63,10 +63,13 @@ async def post_json(
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     where = shown(url)
     try:
-        async with session().post(url, json=payload, headers=headers, timeout=timeout) as resp:
-            if resp.status != 200:
+        # a redirect is not followed: it would re-send the text and the configured secret
+        # headers to another address, or turn the POST into a GET whose answer reads as a verdict
+        async with session().post(url, json=payload, headers=headers, timeout=timeout,
+                                  allow_redirects=False) as resp:
+            if not 200 <= resp.status < 300:
                 raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
-                                      "(body not read)")
+                                      "(body not read; redirects are not followed)")
             body = await _bounded_body(name, where, resp)
     except TimeoutError as exc:
         raise ClassifierTimeout(f"{name}: {where} did not answer within {timeout_s}s") from exc

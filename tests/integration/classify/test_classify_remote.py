@@ -36,7 +36,7 @@ class StandIn:
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
+        body = await request.json() if request.can_read_body else None
         self.received.append({"path": request.path, "body": body,
                               "auth": request.headers.get("Authorization")})
         result = self.answer(body)
@@ -49,7 +49,7 @@ class StandIn:
 async def stand_in() -> AsyncIterator[StandIn]:
     server = StandIn()
     app = web.Application()
-    app.router.add_post("/{tail:.*}", server.handle)
+    app.router.add_route("*", "/{tail:.*}", server.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -308,6 +308,23 @@ async def test_an_answer_is_read_up_to_a_bound(stand_in: StandIn, encoding: str)
     c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
     with pytest.raises(ClassifierError, match="answered more than 1048576 bytes"):
         await c.classifier.classify(CONVO)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_a_failure_not_followed(stand_in: StandIn, status: int) -> None:
+    """From a probe: redirects were followed, 307/308 re-sending the text and the secret headers
+    to the address the service named, 302 as a GET whose answer read as "nothing found"."""
+    def answer(body: dict[str, Any]) -> web.Response:
+        if len(stand_in.received) == 1:
+            return web.Response(status=status, headers={"Location": f"{stand_in.url}/elsewhere"})
+        return web.json_response({"labels": [], "score": 0.0})
+
+    stand_in.answer = answer
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check",
+                                  "headers": {"X-Api-Key": "SECRET"}})
+    with pytest.raises(ClassifierError, match=f"answered HTTP {status}"):
+        await c.classifier.classify(CONVO)
+    assert [r["path"] for r in stand_in.received] == ["/check"]
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org/x", "http://", "http://h:99999/",
