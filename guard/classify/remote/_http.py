@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import aiohttp
 import orjson
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
 
@@ -90,6 +90,15 @@ async def _bounded_body(name: str, where: str, resp: aiohttp.ClientResponse) -> 
             raise ClassifierError(f"{name}: {where} answered more than {MAX_ANSWER_BYTES} bytes "
                                   "(decoded); not read further")
     return bytes(body)
+
+
+def off_contract(name: str, exc: ValidationError) -> ClassifierError:
+    """A ClassifierError naming where an answer breaks its contract and how, without the value
+    (what the service answered may quote the text)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the top level"
+    return ClassifierError(f"{name}: answer off contract at {where}: {first['msg']} "
+                           f"({exc.error_count()} problem(s))")
 
 
 def shown(url: str) -> str:

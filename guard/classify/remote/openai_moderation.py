@@ -3,6 +3,8 @@
 All segments go in one request (`input` is a list). Each result's flagged categories become the
 labels (e.g. `harassment`, `violence/graphic`); the score is the highest `category_scores` value
 of a flagged category (of any category when nothing is flagged).
+Each result must carry `flagged` and `categories` (`category_scores` may be left out, other keys
+are ignored): a result without them (`{"error": ...}`) is a failure, never "nothing found".
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -34,6 +36,16 @@ class OpenAIModerationConfig(BaseModel):
     model: str = "omni-moderation-latest"
     api_key_env: str | None = None
     headers: dict[str, str] = {}
+
+
+class _Result(BaseModel):
+    flagged: bool
+    categories: dict[str, bool | None]
+    category_scores: dict[str, float] = {}
+
+
+class _Answer(BaseModel):
+    results: list[_Result]
 
 
 class OpenAIModerationClassifier:
@@ -56,25 +68,20 @@ class OpenAIModerationClassifier:
         answer = await post_json(self.name, self.endpoint, payload, headers=self.headers,
                                  timeout_s=self.timeout_s)
         try:
-            results = answer["results"]
-            if len(results) != len(segments):
-                raise ClassifierError(
-                    f"{self.name}: {len(results)} results for {len(segments)} inputs"
-                )
-            latency = time.perf_counter() - started
-            return [self._verdict(seg, r, latency) for seg, r in zip(segments, results, strict=True)]
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise ClassifierError(f"{self.name}: answer is not a moderation response") from exc
+            results = _Answer.model_validate(answer).results
+        except ValidationError as exc:
+            raise off_contract(self.name, exc) from exc
+        if len(results) != len(segments):
+            raise ClassifierError(f"{self.name}: {len(results)} results for {len(segments)} inputs")
+        latency = time.perf_counter() - started
+        return [self._verdict(seg, r, latency) for seg, r in zip(segments, results, strict=True)]
 
-    def _verdict(self, seg: Segment, result: dict[str, Any], latency: float) -> Verdict:
-        categories: dict[str, Any] = result.get("categories") or {}
-        scores: dict[str, Any] = result.get("category_scores") or {}
-        flagged = {name for name, hit in categories.items() if hit is True}
-        if result.get("flagged") and not flagged:
+    def _verdict(self, seg: Segment, result: _Result, latency: float) -> Verdict:
+        scores = result.category_scores
+        flagged = {name for name, hit in result.categories.items() if hit is True}
+        if result.flagged and not flagged:
             flagged = {"flagged"}
-        pool = [float(scores[c]) for c in flagged if c in scores] or [
-            float(v) for v in scores.values()
-        ]
+        pool = [scores[c] for c in flagged if c in scores] or list(scores.values())
         score = min(1.0, max(0.0, max(pool, default=1.0 if flagged else 0.0)))
         return Verdict(self.name, seg.index, frozenset(flagged), score, (), latency)
 

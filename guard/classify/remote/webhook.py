@@ -4,12 +4,14 @@ Request (POST, JSON):
     {"stage": "prompt" | "completion",
      "segments": [{"index": int, "role": str, "text": str}, ...],
      "context": {"classifier": "<instance name>", ...the `context` map of the config}}
-Answer (200, JSON):
+Answer (2xx, JSON):
     {"labels": [str, ...], "score": float in [0, 1],
      "spans": [{"segment": int, "start": int, "end": int, "label": str}, ...]}
 `labels` and `score` apply to every segment a span names; with no spans, to the last segment of
 the request (the newest message). `start`/`end` are character offsets into that segment's text.
-Empty `labels` means nothing was found.
+Empty `labels` means nothing was found. `labels` and `score` are required, `spans` may be left
+out, and any other key is refused: an answer off this contract (`{}`, `{"error": ...}`, a
+misspelt key, a verdict nested one level down) is a failure, never "nothing found".
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -46,6 +48,8 @@ class WebhookConfig(BaseModel):
 
 
 class _SpanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     segment: int
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -53,8 +57,10 @@ class _SpanIn(BaseModel):
 
 
 class _Answer(BaseModel):
-    labels: list[str] = []
-    score: float = Field(0.0, ge=0.0, le=1.0)
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[str]
+    score: float = Field(ge=0.0, le=1.0)
     spans: list[_SpanIn] = []
 
 
@@ -83,9 +89,7 @@ class WebhookClassifier:
         try:
             answer = _Answer.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ClassifierError(f"{self.name}: bad answer at {where}: {first['msg']}") from exc
+            raise off_contract(self.name, exc) from exc
         latency = time.perf_counter() - started
         by_index = {s.index: s for s in segments}
         spans: dict[int, list[Span]] = {}

@@ -227,6 +227,34 @@ async def test_webhook_bad_answers_are_errors(stand_in: StandIn, answer: dict[st
         await c.classifier.classify(CONVO)
 
 
+@pytest.mark.parametrize(("kind", "answer"), [
+    ("webhook", {}),
+    ("webhook", {"error": "model not loaded"}),
+    ("webhook", {"Labels": ["bad"], "Score": 1.0}),
+    ("webhook", {"result": {"labels": ["bad"], "score": 1.0}}),
+    ("webhook", {"labels": []}),
+    ("webhook", {"labels": [], "score": 0.0, "spans": [{"segment": 0, "start": 0, "end": 1,
+                                                        "label": "x", "extra": 1}]}),
+    ("openai_moderation", {"results": [{"error": "rate limited"}] * 2}),
+    ("openai_moderation", {"error": "rate limited"}),
+])
+async def test_an_answer_off_contract_fails_and_is_not_cached(
+        stand_in: StandIn, kind: str, answer: dict[str, Any]) -> None:
+    """From a probe: `{}`, an error object, a misspelt key or a nested verdict read as "nothing
+    found" (passing fail_closed) and were cached; now a failure, and the text is asked again."""
+    stand_in.answer = lambda body: web.json_response(answer)
+    path = "/check" if kind == "webhook" else "/v1"
+    c = build_classifier("c", {"type": kind, "url": f"{stand_in.url}{path}",
+                               "on_error": "fail_closed"})
+    runner = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache())
+    out = await runner.run([c], CONVO, Stage.PROMPT)
+    assert {v.labels for v in out} == {frozenset({"classifier_error"})}
+    with pytest.raises(ClassifierError, match="answer off contract at"):
+        await c.classifier.classify(CONVO)
+    await runner.run([c], CONVO, Stage.PROMPT)
+    assert len(stand_in.received) == 3
+
+
 # -- a gate in front of a remote classifier ---------------------------------------------------------
 
 async def test_llama_guard_behind_a_harmful_request_gate(stand_in: StandIn, tmp_path: Path) -> None:
