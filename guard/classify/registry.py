@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -158,8 +159,8 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
     except ValidationError as exc:
         errors = _errors(prefix, exc)
         raise PolicyError("; ".join(errors), errors) from exc
-    if spec.timeout_s <= 0:
-        raise PolicyError(f"{prefix}.timeout_s: must be greater than 0")
+    if not 0 < spec.timeout_s < math.inf:  # NaN too: it timed every call out at once
+        raise PolicyError(f"{prefix}.timeout_s: must be a finite number of seconds greater than 0")
     try:
         classifier = entry.factory(name, config, spec)
     except (ValueError, ImportError, ClassifierError) as exc:  # e.g. an unreadable model artefact

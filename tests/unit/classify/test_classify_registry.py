@@ -44,6 +44,10 @@ def test_config_hash_is_stable_and_config_sensitive() -> None:
         ({"type": "regex", "patterns": ["(a)\\1"]}, "invalid pattern (RE2 syntax)"),
         ({"type": "keywords"}, "classifiers.x: give `terms` or `lists`"),
         ({"type": "keywords", "terms": ["a"], "timeout_s": 0}, "classifiers.x.timeout_s: must be"),
+        ({"type": "webhook", "url": "http://h/", "timeout_s": float("nan")},
+         "classifiers.x.timeout_s: must be a finite number"),
+        ({"type": "webhook", "url": "http://h/", "timeout_s": float("inf")},
+         "classifiers.x.timeout_s: must be a finite number"),
     ],
 )
 def test_invalid_entries_name_the_key_path(raw: dict[str, object], message: str) -> None:

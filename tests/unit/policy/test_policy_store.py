@@ -126,6 +126,21 @@ async def test_broken_reload_is_rejected_and_old_set_stays(
                                              {"result": "error"}) == 1
 
 
+@pytest.mark.parametrize("timeout", [".nan", ".inf"])
+async def test_a_timeout_that_is_not_finite_is_refused_on_reload(
+        store: PolicyStore, tmp_path: Path, timeout: str) -> None:
+    """From a probe: `timeout_s: .nan` or `.inf` loaded, then every call of the classifier failed
+    at once (open by default); a reload naming one is refused and the running policy stays."""
+    path = write(tmp_path / "default.yaml", version="2")
+    path.write_text(path.read_text().replace("{type: keywords,",
+                                             f"{{type: keywords, timeout_s: {timeout},"))
+    result = await store.reload()
+    assert not result.ok
+    assert any("classifiers.words.timeout_s: must be a finite number" in e for e in result.errors)
+    decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("forbidden")])
+    assert decision.action is Action.BLOCK
+
+
 async def test_rejected_files_stay_visible_until_they_load(
         store: PolicyStore, tmp_path: Path, metrics: Metrics) -> None:
     """From a probe: the reload-failed alert resolved after 10 min while the broken files stayed
