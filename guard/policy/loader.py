@@ -4,6 +4,11 @@
 directory (every `*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or one file, and
 returns a `PolicySet` that picks the policy for a request. Nothing is ever half-loaded: any error
 anywhere raises PolicyError listing every problem as `file:line: key.path: what was expected`.
+
+What a classifier needs from the environment (`env_problems`: an `api_key_env` unset or unusable)
+is an error where the policy is to serve (`serve`, `serve --check`, a reload) and a warning where
+it is only checked or tested (`guard policy check|test|explain`, `needs_env=False`), which often
+runs on a machine without the secrets.
 """
 
 from __future__ import annotations
@@ -219,19 +224,25 @@ def _check_references(policy: Policy, origins: dict[str, _Origin]) -> list[str]:
 
 
 def _build(policy: Policy, origins: dict[str, _Origin], builder: Builder
-           ) -> tuple[dict[str, ConfiguredClassifier], list[str]]:
+           ) -> tuple[dict[str, ConfiguredClassifier], list[str], list[str]]:
+    """The built classifiers, the errors, and what they miss in the environment."""
     built: dict[str, ConfiguredClassifier] = {}
     errors: list[str] = []
+    unmet: list[str] = []
     for name, raw in policy.classifiers.items():
+        origin = origins[name]
         try:
             built[name] = builder(name, raw)
         except PolicyError as exc:
-            origin = origins[name]
             for message in exc.errors:
                 path, _, reason = message.partition(": ")
                 loc = parse_path(path) if path.startswith("classifiers.") else origin.loc
                 errors.append(origin.lines.error(loc, reason or message))
-    return built, errors
+            continue
+        for problem in getattr(built[name].classifier, "env_problems", ()):
+            key, _, reason = problem.partition(": ")
+            unmet.append(origin.lines.error((*origin.loc, key), reason))
+    return built, errors, unmet
 
 
 def _check_gates(policy: Policy, origins: dict[str, _Origin]) -> list[str]:
@@ -271,15 +282,17 @@ def _digest(files: tuple[Path, ...]) -> str:
     return h.hexdigest()[:12]
 
 
-def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy:
-    """Load, validate, build and compile one policy file (with what it extends)."""
+def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: bool = True
+                     ) -> LoadedPolicy:
+    """Load, validate, build and compile one policy file (with what it extends). `needs_env`:
+    what a classifier misses in the environment is an error (else a warning; module docstring)."""
     path = Path(path)
     if path.is_symlink() and not path.exists():  # name the file the operator sees, not the target
         raise PolicyError(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
     policy, rule_origins, clf_origins, files = _resolve(path.resolve(), 0, (path.resolve(),))
     errors = _check_references(policy, rule_origins)
-    built, build_errors = _build(policy, clf_origins, builder or _registry_builder())
-    errors += build_errors + _check_gates(policy, clf_origins)
+    built, build_errors, unmet = _build(policy, clf_origins, builder or _registry_builder())
+    errors += build_errors + _check_gates(policy, clf_origins) + (unmet if needs_env else [])
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
     # files a classifier read (a model artefact) count as the policy's own: digest and watcher
@@ -293,9 +306,9 @@ def load_policy_file(path: Path, builder: Builder | None = None) -> LoadedPolicy
         lengths = [built[n].classifier.max_match_chars for n in names]
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
-    return LoadedPolicy(path, policy, compiled, built, files, _digest(files),
-                        tuple(_warnings(compiled, path)), by_stage, holdback, encoded_runs,
-                        policy.streaming.settings())
+    warnings = tuple(_warnings(compiled, path) + ([] if needs_env else unmet))
+    return LoadedPolicy(path, policy, compiled, built, files, _digest(files), warnings, by_stage,
+                        holdback, encoded_runs, policy.streaming.settings())
 
 
 # -- a directory ----------------------------------------------------------------------------------
@@ -362,11 +375,13 @@ def policy_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(TEST_SUFFIX))
 
 
-def load_policies(path: Path, builder: Builder | None = None) -> PolicySet:
-    """Load a policy directory or one policy file (which then applies to every request)."""
+def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool = True
+                  ) -> PolicySet:
+    """Load a policy directory or one policy file (which then applies to every request);
+    `needs_env` as for `load_policy_file`."""
     path = Path(path)
     if path.is_file():
-        loaded = load_policy_file(path, builder)
+        loaded = load_policy_file(path, builder, needs_env=needs_env)
         return PolicySet(loaded, (), loaded.digest, path)
     if not path.is_dir():
         raise PolicyError(f"{path}: no such policy file or directory")
@@ -377,7 +392,7 @@ def load_policies(path: Path, builder: Builder | None = None) -> PolicySet:
     errors: list[str] = []
     for file in files:
         try:
-            loaded_all.append(load_policy_file(file, builder))
+            loaded_all.append(load_policy_file(file, builder, needs_env=needs_env))
         except PolicyError as exc:
             errors += exc.errors
     defaults, scoped, set_errors = _sort_scopes(loaded_all)

@@ -230,7 +230,7 @@ class CaseRunner:
     def policy(self, path: Path) -> LoadedPolicy:
         key = path.resolve()
         if key not in self._policies:
-            self._policies[key] = load_policy_file(path, self._builder)
+            self._policies[key] = load_policy_file(path, self._builder, needs_env=False)
         return self._policies[key]
 
     async def run(self, case: LoadedCase) -> CaseResult:

@@ -23,9 +23,13 @@ from tests.support import GuardServer, free_port
 pytestmark = pytest.mark.timeout(120)
 
 
-def guard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def guard(*args: str, env: dict[str, str | None] | None = None
+          ) -> subprocess.CompletedProcess[str]:
+    """`guard ARGS` with `env` over the environment (a None value unsets the variable)."""
+    merged = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "guard", *args], capture_output=True, text=True,
-                          timeout=90, check=False, env={**os.environ, **(env or {})})
+                          timeout=90, check=False,
+                          env={k: v for k, v in merged.items() if v is not None})
 
 
 def config(tmp_path: Path, **keys: object) -> str:
@@ -94,6 +98,35 @@ def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stderr[-2000:]
     said_plainly(guard("serve", "-c", config(tmp_path), "--check",
                        env={"GUARD_ADMIN_TOKENS": "alice"}), "entry 1: expected actor:token")
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    (None, "the variable HOOK_API_KEY is not set"),
+    ("", "the variable HOOK_API_KEY is empty"),
+    ("sk-CANARY\n", "the variable HOOK_API_KEY holds a character no HTTP header can carry"),
+])
+def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
+        tmp_path: Path, value: str | None, why: str) -> None:
+    """From a probe: an `api_key_env` unset, or holding a token file's trailing newline, loaded
+    silently and every call failed (open); `serve --check` now refuses it naming the variable
+    (never its value), and `guard policy check` (often run without the secrets) warns."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(
+        "name: default\nversion: 1\nclassifiers:\n"
+        "  hook: {type: webhook, url: 'http://127.0.0.1:9/check', api_key_env: HOOK_API_KEY}\n"
+        "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
+    checked = config(tmp_path, policies=str(policies))
+    env = {"HOOK_API_KEY": value}
+    said_plainly(guard("serve", "-c", checked, "--check", env=env),
+                 f"default.yaml:4: classifiers.hook.api_key_env: {why}")
+    check = guard("policy", "check", str(policies), env=env)
+    assert check.returncode == 0, check.stderr
+    assert f"warning: {policies / 'default.yaml'}:4: classifiers.hook.api_key_env: {why}" in (
+        check.stdout)
+    assert "CANARY" not in check.stdout + guard("serve", "-c", checked, "--check", env=env).stderr
+    fine = guard("serve", "-c", checked, "--check", env={"HOOK_API_KEY": "sk-real"})
+    assert fine.returncode == 0, fine.stderr[-2000:]
 
 
 def test_sighup_with_nothing_to_reload_keeps_guard_serving(tmp_path: Path) -> None:

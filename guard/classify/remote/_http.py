@@ -7,6 +7,7 @@ closed by `close_sessions()`, which `ClassifierRunner.aclose()` calls.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import urllib.parse
 import weakref
@@ -132,8 +133,27 @@ ServiceURL = Annotated[str, AfterValidator(service_url)]
 _HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name, an IPv4 or an IPv6 address
 
 
-def auth_headers(api_key: str | None, extra: dict[str, str]) -> dict[str, str]:
+def auth_headers(api_key_env: str | None, extra: dict[str, str]) -> dict[str, str]:
+    """The headers of every call: JSON, `extra`, and the bearer token in `api_key_env` if set."""
     headers = {"Content-Type": "application/json", **extra}
+    api_key = os.environ.get(api_key_env) if api_key_env else None
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     return headers
+
+
+def env_problems(api_key_env: str | None) -> tuple[str, ...]:
+    """Why the variable `api_key_env` cannot give a bearer token (`key: reason`, never its
+    value): unset or empty (a typo), or holding what no header can carry (the newline a token
+    file ends with). Either way every call would fail, its rules passing all traffic."""
+    if api_key_env is None:
+        return ()
+    value = os.environ.get(api_key_env)
+    if value is None:
+        return (f"api_key_env: the variable {api_key_env} is not set",)
+    if not value:
+        return (f"api_key_env: the variable {api_key_env} is empty",)
+    if not (value.isascii() and value.isprintable()):
+        return (f"api_key_env: the variable {api_key_env} holds a character no HTTP header can "
+                "carry (a control character such as a trailing newline, or a non-ASCII one)",)
+    return ()

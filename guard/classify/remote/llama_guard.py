@@ -11,14 +11,13 @@ server's chat template writes the task. The answer `safe`, or `unsafe` and a lin
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.remote._http import ServiceURL, auth_headers, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -114,8 +113,8 @@ class LlamaGuardClassifier:
         self.max_match_chars: int | None = None
         self.timeout_s = timeout_s
         self.endpoint = config.url.rstrip("/") + "/chat/completions"
-        key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        self.headers = auth_headers(key, config.headers)
+        self.headers = auth_headers(config.api_key_env, config.headers)
+        self.env_problems = env_problems(config.api_key_env)
 
     def _messages(self, turns: Sequence[Segment]) -> list[dict[str, str]]:
         if self.config.prompt == "build":

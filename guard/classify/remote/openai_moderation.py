@@ -9,14 +9,13 @@ are ignored): a result without them (`{"error": ...}`) is a failure, never "noth
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, off_contract, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -57,8 +56,8 @@ class OpenAIModerationClassifier:
         self.timeout_s = timeout_s
         self.max_match_chars: int | None = None
         self.endpoint = config.url.rstrip("/") + "/moderations"
-        key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        self.headers = auth_headers(key, config.headers)
+        self.headers = auth_headers(config.api_key_env, config.headers)
+        self.env_problems = env_problems(config.api_key_env)
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         started = time.perf_counter()

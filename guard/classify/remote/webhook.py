@@ -16,14 +16,13 @@ misspelt key, a verdict nested one level down) is a failure, never "nothing foun
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, off_contract, post_json
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -72,8 +71,8 @@ class WebhookClassifier:
         self.config = config
         self.timeout_s = timeout_s
         self.max_match_chars = config.max_match_chars
-        key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        self.headers = auth_headers(key, config.headers)
+        self.headers = auth_headers(config.api_key_env, config.headers)
+        self.env_problems = env_problems(config.api_key_env)
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         if not segments:
