@@ -88,7 +88,8 @@ def build_prompt(turns: Sequence[Segment], categories: Sequence[str]) -> str:
 
 
 def parse_answer(answer: str) -> tuple[bool, list[str]]:
-    """(unsafe, codes) from `safe` or `unsafe\\nS1,S10`; ValueError on anything else."""
+    """(unsafe, codes) from `safe` or `unsafe\\nS1,S10`; ValueError on anything else, saying
+    what was wrong without quoting the answer (a server running another model echoes the text)."""
     lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
     if not lines:
         raise ValueError("empty answer")
@@ -96,11 +97,11 @@ def parse_answer(answer: str) -> tuple[bool, list[str]]:
     if head == "safe":
         return False, []
     if head != "unsafe":
-        raise ValueError(f"answer starts with {lines[0][:40]!r}, not safe/unsafe")
+        raise ValueError(f"the answer's first line ({len(lines[0])} characters) is not safe/unsafe")
     codes = [c.strip().upper() for c in ",".join(lines[1:]).split(",") if c.strip()]
     unknown = [c for c in codes if c not in HAZARDS]
     if unknown:
-        raise ValueError(f"unknown hazard codes {unknown}")
+        raise ValueError(f"{len(unknown)} unknown hazard code(s) of {len(codes)} (S1-S14 known)")
     return True, codes
 
 

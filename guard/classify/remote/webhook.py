@@ -95,7 +95,8 @@ class WebhookClassifier:
         for sp in answer.spans:
             seg = by_index.get(sp.segment)
             if seg is None or not sp.start <= sp.end <= len(seg.text):
-                raise ClassifierError(f"{self.name}: span {sp.model_dump()} is outside the text")
+                raise ClassifierError(f"{self.name}: a span {sp.start}-{sp.end} of segment "
+                                      f"{sp.segment} is outside the texts sent")
             spans.setdefault(sp.segment, []).append(Span(sp.start, sp.end, sp.label))
         labelled = set(spans) or ({segments[-1].index} if answer.labels else set())
         labels = frozenset(answer.labels)

@@ -154,6 +154,35 @@ async def test_unreachable_server_is_a_clear_error() -> None:
         await close_sessions()
 
 
+@pytest.mark.parametrize("echo", ["{text} - I cannot judge this.", "unsafe\n{text}"])
+async def test_what_llama_guard_answered_is_never_quoted(
+        stand_in: StandIn, echo: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: a server running another model echoed the prompt, and the error message
+    (logged as the `classifier failed` line's detail) quoted its first line or its "codes"."""
+    stand_in.answer = lambda body: chat(echo.format(text="my password is hunter2-CANARY"))
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "on_error": "fail_closed"})
+    with pytest.raises(ClassifierError) as caught:
+        await c.classifier.classify(CONVO[:1])
+    assert "not safe/unsafe" in str(caught.value) or "unknown hazard" in str(caught.value)
+    assert "CANARY" not in str(caught.value)
+    out = await ClassifierRunner(Metrics(CollectorRegistry())).run([c], CONVO[:1], Stage.PROMPT)
+    assert out[0].labels == {"classifier_error"}
+    logged = capsys.readouterr()
+    assert "classifier failed" in logged.out + logged.err
+    assert "CANARY" not in logged.out + logged.err
+
+
+async def test_a_span_outside_the_text_is_not_quoted(stand_in: StandIn) -> None:
+    """A webhook span that misses the text is named by its offsets, not by its label."""
+    stand_in.answer = lambda body: web.json_response({"labels": ["x"], "score": 1.0, "spans": [
+        {"segment": 0, "start": 0, "end": 999, "label": "pipe bomb CANARY"}]})
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
+    with pytest.raises(ClassifierError, match="span 0-999 of segment 0 is outside") as caught:
+        await c.classifier.classify(CONVO)
+    assert "CANARY" not in str(caught.value)
+
+
 # -- openai_moderation -----------------------------------------------------------------------------
 
 async def test_moderation_flagged_categories_become_labels(stand_in: StandIn) -> None:
