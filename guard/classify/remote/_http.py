@@ -24,7 +24,11 @@ from guard.errors import ClassifierError
 MAX_ANSWER_BYTES = 1 << 20
 _READ_CHUNK = 1 << 16
 
+# Per event loop: the pooled session, and one that opens a connection per call (a retry's).
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+_fresh_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -33,24 +37,28 @@ class ClassifierTimeout(ClassifierError, TimeoutError):
     """The remote service did not answer in time (the runner counts it as a timeout)."""
 
 
-def session() -> aiohttp.ClientSession:
-    """The pooled session of the running loop (keep-alive connections, bounded per host)."""
+def session(*, fresh: bool = False) -> aiohttp.ClientSession:
+    """The pooled session of the running loop (keep-alive connections, bounded per host), or with
+    `fresh` the one whose every call opens a new connection."""
     loop = asyncio.get_running_loop()
-    current = _sessions.get(loop)
+    sessions = _fresh_sessions if fresh else _sessions
+    current = sessions.get(loop)
     if current is None or current.closed:
-        connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=30)
+        connector = (aiohttp.TCPConnector(limit=256, limit_per_host=64, force_close=True) if fresh
+                     else aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=30))
         current = aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(
             o).decode())
-        _sessions[loop] = current
+        sessions[loop] = current
     return current
 
 
 async def close_sessions() -> None:
-    """Close the running loop's session (and forget sessions of loops that are gone)."""
+    """Close the running loop's sessions (and forget sessions of loops that are gone)."""
     loop = asyncio.get_running_loop()
-    current = _sessions.pop(loop, None)
-    if current is not None and not current.closed:
-        await current.close()
+    for sessions in (_sessions, _fresh_sessions):
+        current = sessions.pop(loop, None)
+        if current is not None and not current.closed:
+            await current.close()
 
 
 async def post_json(
@@ -61,17 +69,22 @@ async def post_json(
     Messages name the classifier, where it is (`shown`) and the kind of failure, never the
     text that was sent nor what the service answered (an error may quote the prompt).
     """
-    timeout = aiohttp.ClientTimeout(total=timeout_s)
     where = shown(url)
     try:
-        # a redirect is not followed: it would re-send the text and the configured secret
-        # headers to another address, or turn the POST into a GET whose answer reads as a verdict
-        async with session().post(url, json=payload, headers=headers, timeout=timeout,
-                                  allow_redirects=False) as resp:
-            if not 200 <= resp.status < 300:
-                raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
-                                      "(body not read; redirects are not followed)")
-            body = await _bounded_body(name, where, resp)
+        async with asyncio.timeout(timeout_s):
+            try:
+                resp = await _send(session(), url, payload, headers)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if isinstance(exc, aiohttp.ClientConnectorError):
+                    raise
+                # closed before any answer byte: most likely a pooled connection the service
+                # had just closed as idle; once more on a new connection, in the same time
+                resp = await _send(session(fresh=True), url, payload, headers)
+            async with resp:
+                if not 200 <= resp.status < 300:
+                    raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
+                                          "(body not read; redirects are not followed)")
+                body = await _bounded_body(name, where, resp)
     except TimeoutError as exc:
         raise ClassifierTimeout(f"{name}: {where} did not answer within {timeout_s}s") from exc
     except aiohttp.ClientError as exc:
@@ -80,6 +93,13 @@ async def post_json(
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ClassifierError(f"{name}: {where} answered something that is not JSON") from exc
+
+
+async def _send(client: aiohttp.ClientSession, url: str, payload: Any, headers: dict[str, str]
+                ) -> aiohttp.ClientResponse:
+    # a redirect is not followed: it would re-send the text and the configured secret headers
+    # to another address, or turn the POST into a GET whose answer reads as a verdict
+    return await client.post(url, json=payload, headers=headers, allow_redirects=False)
 
 
 async def _bounded_body(name: str, where: str, resp: aiohttp.ClientResponse) -> bytes:

@@ -284,6 +284,39 @@ async def test_an_answer_off_contract_fails_and_is_not_cached(
     assert len(stand_in.received) == 3
 
 
+async def test_a_pooled_connection_closed_by_the_service_is_retried_once_on_a_new_one() -> None:
+    """From a probe: a POST on a kept-alive connection the service had just closed as idle
+    failed (ServerDisconnectedError) and went to on_error; it is retried on a new connection.
+    The stand-in answers the first request of each connection and closes at the second."""
+    answer = b'{"labels": [], "score": 0.0}'
+    connections = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        for served in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:"))
+            await reader.readexactly(length)
+            if served:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    c = build_classifier("hook", {"type": "webhook", "url": f"http://127.0.0.1:{port}/check"})
+    try:
+        for _ in range(3):
+            assert not any(v.fired for v in await c.classifier.classify(CONVO))
+    finally:
+        await close_sessions()
+        server.close()
+    assert len(connections) >= 2
+
+
 # -- a gate in front of a remote classifier ---------------------------------------------------------
 
 async def test_llama_guard_behind_a_harmful_request_gate(stand_in: StandIn, tmp_path: Path) -> None:
