@@ -1,7 +1,12 @@
 """`llama_guard`: Llama Guard 3/4 behind an OpenAI-compatible chat endpoint (vLLM, Ollama, ...).
 
-Each segment is judged in the context of the conversation up to it, as a `User` turn (prompts,
-documents, tool results) or an `Agent` turn (the model's answers). With `prompt: build`, guard
+A prompt's newest turns (JUDGED_ONE_BY_ONE) are judged one by one, each in the context of the
+`context_turns` before it, as a `User` turn (prompts, documents, tool results) or an `Agent` turn
+(the model's answers); the turns before them are judged together, in one call, as one `User` turn
+of their texts joined: a check costs a bounded number of calls however many messages a request
+holds, and the first call that fails cancels the others. On the completion stage each choice is
+judged on its own, as an `Agent` turn (choices are alternatives, not turns; the request they
+answer is not sent: see docs/policies.md). With `prompt: build`, guard
 writes Llama Guard's task prompt itself and sends it as one user message (servers without the
 model's chat template); with `prompt: template`, it sends the turns as chat messages and the
 server's chat template writes the task. The answer `safe`, or `unsafe` and a line of codes like
@@ -12,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from collections.abc import Coroutine, Sequence
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
-from guard.types import Segment, Verdict
+from guard.types import Segment, Stage, Verdict
+
+_T = TypeVar("_T")
 
 # MLCommons AI Safety hazard taxonomy, as Llama Guard 3 numbers it.
 HAZARDS: dict[str, tuple[str, str]] = {
@@ -43,6 +50,9 @@ HazardCode = Literal[
     "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"
 ]
 AGENT_ROLES = frozenset({"assistant", "completion"})
+# The newest turns of a prompt judged one by one (a call each); the older ones share one call, so
+# padding a request with many short messages buys neither a timeout nor a pass.
+JUDGED_ONE_BY_ONE = 4
 
 
 class LlamaGuardConfig(BaseModel):
@@ -142,20 +152,44 @@ class LlamaGuardClassifier:
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         started = time.perf_counter()
-        keep = self.config.context_turns
-        jobs = [
-            self._judge(segments[max(0, i - keep): i + 1]) for i in range(len(segments))
-        ]
-        results = await asyncio.gather(*jobs)
+        calls = judged(segments, self.config.context_turns)
+        results = await _gather_or_cancel([self._judge(turns) for _, turns in calls])
         latency = time.perf_counter() - started
         out: list[Verdict] = []
-        for seg, (unsafe, codes) in zip(segments, results, strict=True):
+        for (seg, _), (unsafe, codes) in zip(calls, results, strict=True):
             if not unsafe:
                 out.append(Verdict(self.name, seg.index, latency_s=latency))
                 continue
             labels = {"unsafe", *codes, *(HAZARDS[c][0] for c in codes)}
             out.append(Verdict(self.name, seg.index, frozenset(labels), 1.0, (), latency))
         return out
+
+
+def judged(segments: Sequence[Segment], keep: int) -> list[tuple[Segment, list[Segment]]]:
+    """The calls of a check: (the segment the verdict is for, the turns sent, judging the last).
+    Older turns than the newest JUDGED_ONE_BY_ONE: one turn of their texts, for the newest of
+    them (the others get no verdict of their own). Completion choices: each alone."""
+    if segments and segments[0].stage is Stage.COMPLETION:
+        return [(seg, [seg]) for seg in segments]
+    first = max(0, len(segments) - JUDGED_ONE_BY_ONE)
+    calls = [(segments[i], list(segments[max(0, i - keep): i + 1]))
+             for i in range(first, len(segments))]
+    if first:
+        last = segments[first - 1]
+        older = Segment("\n\n".join(s.text for s in segments[:first]), "user", last.index,
+                        last.stage)
+        calls.insert(0, (last, [older]))
+    return calls
+
+
+async def _gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, _T]]) -> list[_T]:
+    """`asyncio.gather`, but the first failure cancels the calls still running."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _make(name: str, config: LlamaGuardConfig, spec: ClassifierSpec) -> LlamaGuardClassifier:
