@@ -369,6 +369,33 @@ async def test_a_pooled_connection_closed_by_the_service_is_retried_once_on_a_ne
     assert len(connections) >= 2
 
 
+async def test_a_hung_service_is_skipped_after_three_timeouts_in_a_row(stand_in: StandIn) -> None:
+    """From a probe: a hung service made every window of a stream wait timeout_s (a 689-character
+    answer took 11 s with timeout_s 1); after three failures in a row it is not asked for a
+    cool-down, each check failing at once (its on_error applies), then asked again."""
+    async def hung(body: dict[str, Any]) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({"labels": [], "score": 0.0})
+
+    stand_in.answer = hung
+    metrics = Metrics(CollectorRegistry())
+    runner = ClassifierRunner(metrics)
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check",
+                                  "timeout_s": 0.2, "on_error": "fail_closed"})
+    for _ in range(3):
+        assert (await runner.run([c], CONVO, Stage.PROMPT))[0].labels == {"classifier_error"}
+    started = asyncio.get_running_loop().time()
+    for _ in range(5):
+        assert (await runner.run([c], CONVO, Stage.PROMPT))[0].labels == {"classifier_error"}
+    assert asyncio.get_running_loop().time() - started < 0.1
+    assert len(stand_in.received) == 3
+    breaker = c.classifier.breaker  # type: ignore[attr-defined]
+    breaker.open_until = 0.0  # the cool-down is over
+    stand_in.answer = lambda body: web.json_response({"labels": [], "score": 0.0})
+    assert not (await runner.run([c], CONVO, Stage.PROMPT))[0].fired
+    assert breaker.in_a_row == 0
+
+
 # -- a gate in front of a remote classifier ---------------------------------------------------------
 
 async def test_llama_guard_behind_a_harmful_request_gate(stand_in: StandIn, tmp_path: Path) -> None:
