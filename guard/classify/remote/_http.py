@@ -67,7 +67,7 @@ class Breaker:
         self.in_a_row += 1
         if self.in_a_row >= self.failures and self.open_until <= time.monotonic():
             self.open_until = time.monotonic() + self.cool_down_s
-            log.warning("remote classifier circuit open", classifier=name, service=where,
+            log.warning("remote_classifier_circuit_open", classifier=name, service=where,
                         failures=self.in_a_row, cool_down_s=self.cool_down_s)
 
 
