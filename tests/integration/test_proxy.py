@@ -35,7 +35,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstre
             "named": {"url": mock.url.replace("127.0.0.1", "localhost")},
         },
         "routes": {"slow-*": "slow", "dead-*": "dead", "named-*": "named"},
-        "passthrough": ["/v1/embeddings-extra"],
+        "passthrough": ["/v1/embeddings-extra", "/v1/files/{tail:.*}"],
         "max_body_bytes": 65536,
     })
     guard.start()
@@ -320,6 +320,29 @@ def test_listed_passthrough_path_is_forwarded(stack: tuple[MockUpstream, GuardSe
     assert response.status_code == 404
     assert response.headers.get("X-Request-Id")
     assert "error" not in response.text or "not_found" not in response.text
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/files/%2E%2E/chat/completions", "/v1/files/%2e%2e/%2e%2e/v1/chat/completions",
+    "/v1/files/..%2Fchat%2Fcompletions", "/v1/files/x/%2E/..%5C..%5Cchat/completions",
+    "/v1/files/../chat/completions"])
+def test_passthrough_refuses_dot_segments(stack: tuple[MockUpstream, GuardServer],
+                                          path: str) -> None:
+    """A dot segment in a passthrough path, however spelled, is refused (400) before anything
+    goes upstream: resolved on the way, it would reach the guarded chat route uninspected."""
+    mock, guard = stack
+    before = len(seen(mock))
+    body = orjson.dumps({"model": "m", "messages": messages("AKIA" + "IOSFODNN7EXAMPLE")})
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert orjson.loads(payload)["error"]["code"] == "invalid_path"
+    assert len(seen(mock)) == before
 
 
 def test_admin_health_and_metrics(stack: tuple[MockUpstream, GuardServer]) -> None:
