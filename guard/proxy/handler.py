@@ -95,6 +95,11 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     # 1 parse
     raw = await read_request(request, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
+    # before the gate, whatever the policy reads: an upstream reading `Model`, or the first of
+    # two `model` keys, would answer as a model no switch was checked for
+    folded, keys = key_census(body, dialect.free_form)
+    check_spelling(folded)
+    check_unique(duplicate_keys(raw, keys))
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model=model_of(body),
         stream=asks_to_stream(body), tenant=request.headers.get(c.settings.tenant_header))
@@ -111,9 +116,6 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
-        folded, keys = key_census(body, dialect.free_form)
-        check_spelling(folded)
-        check_unique(duplicate_keys(raw, keys))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
 
