@@ -145,8 +145,12 @@ class Classifier(Protocol):
 class GuardContext:
     """What guard knows about a request besides its text.
 
+    model: the model the request names; empty when it names none (the upstream then picks one,
+    its default or a stored prompt's, so every `model:` kill switch applies).
     prompt_verdicts: on the completion stage, the verdicts the prompt stage was decided on (what
     a rule's `prompt:` condition reads); empty before that.
+    model_pending: the model is still to be learned from the answer (one fetched by id): until
+    then `model:` kill switches wait for it.
     """
 
     request_id: str
@@ -155,6 +159,7 @@ class GuardContext:
     tenant: str | None = None
     stream: bool = False
     prompt_verdicts: tuple[Verdict, ...] = ()
+    model_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Switches, their scopes, and the precomputed index the gate matches requests against.
 
 A scope is `global`, `model:<glob>`, `tenant:<id>` or `route:<path or glob>`. Every switch whose
-scope matches a request applies; of those, a `block` switch beats a `refuse` switch, and among
-equals the oldest wins (so the answer is stable while switches come and go).
+scope matches a request applies (a request naming no model meets every `model:` switch: the
+upstream picks a model for it, maybe the one stopped); of those, a `block` switch beats a
+`refuse` switch, and among equals the oldest wins (so the answer is stable while switches come
+and go).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class SwitchIndex:
     """
 
     __slots__ = (
-        "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
+        "_any_model", "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
         "_route_globs", "_tenants", "empty", "next_expiry",
     )
 
@@ -153,6 +155,7 @@ class SwitchIndex:
         models = [(model_key(value), switch) for value, switch in by_kind["model"]]
         self._model_exact = _best_per_key(p for p in models if not _is_glob(p[0]))
         self._model_globs = [p for p in models if _is_glob(p[0])]
+        self._any_model = _strongest(s for _, s in models)
         self._route_exact = _best_per_key(p for p in by_kind["route"] if not _is_glob(p[0]))
         self._route_globs = [p for p in by_kind["route"] if _is_glob(p[0])]
         self._model_cache: dict[str, Switch | None] = {}
@@ -162,7 +165,7 @@ class SwitchIndex:
         if self.empty:
             return None
         found = self._global
-        model = self._for_model(ctx.model)
+        model = None if ctx.model_pending else self._for_model(ctx.model)
         if model is not None and (found is None or _precedence(model) < _precedence(found)):
             found = model
         tenant = self._tenants.get(ctx.tenant) if ctx.tenant is not None else None
@@ -179,6 +182,8 @@ class SwitchIndex:
 
     def _for_model(self, model: str) -> Switch | None:
         model = model_key(model)
+        if not model:
+            return self._any_model
         try:
             return self._model_cache[model]
         except KeyError:

@@ -52,7 +52,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
     cancel = request.method == "POST"
     query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
-        request_id=exchange.request_id, route=dialect.route, model="",
+        request_id=exchange.request_id, route=dialect.route, model="", model_pending=True,
         stream=not cancel and any(value.strip().lower() == "true"
                                   for value in query.getall("stream", [])),
         tenant=request.headers.get(c.settings.tenant_header))
@@ -66,7 +66,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
         learned = await learn_model(request, exchange, c)
         if isinstance(learned, web.Response):
             return learned  # the upstream's error answer, passed on as any
-        ctx = exchange.ctx = dataclasses.replace(ctx, model=learned)
+        ctx = exchange.ctx = dataclasses.replace(ctx, model=learned, model_pending=False)
         switch = c.gate.check(ctx) if by_id.gated else None
     if switch is not None:
         return await stopped_by_switch(request, c, dialect, ctx, switch)

@@ -162,7 +162,8 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
-            ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer))
+            ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer),
+                                                     model_pending=False)
             switch = c.gate.check(ctx) if by_id.gated else None
             if switch is not None:
                 return await stopped_by_switch(request, c, dialect, ctx, switch)

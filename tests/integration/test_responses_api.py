@@ -283,6 +283,17 @@ def test_kill_switches_stop_answers_fetched_by_id(servers: Servers) -> None:
             switch = engaged.json()["switch"]["id"]
             httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
     assert servers.client.responses.retrieve(answer_id).output_text == "A harmless summary."
+    # another model's switch: the fetch names no model, but the answer names one it does not stop
+    engaged = httpx.post(f"{servers.guard.admin_url}/admin/killswitch", headers=admin,
+                         json={"scope": "model:other-model", "reason": "INC-31 drill"})
+    try:
+        for stream in (False, True):
+            fetched = httpx.get(f"{servers.guard.url}/v1/responses/{answer_id}",
+                                params={"stream": "true"} if stream else {})
+            assert fetched.status_code == 200, fetched.text
+    finally:
+        switch = engaged.json()["switch"]["id"]
+        httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)
 
 
 def test_a_guarded_stream_is_not_resumed_and_gets_only_what_guard_reads(

@@ -72,3 +72,24 @@ def test_model_key_in_another_case_or_twice_is_refused_without_prompt_rules(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_request"
     assert seen(mock) == before
+
+
+@pytest.mark.parametrize(("path", "raw"), [
+    (CHAT, b'{"messages":[{"role":"user","content":"hi"}]}'),
+    (CHAT, b'{"model":null,"messages":[{"role":"user","content":"hi"}]}'),
+    (CHAT, b'{"model":"","messages":[{"role":"user","content":"hi"}]}'),
+    ("/v1/completions", b'{"prompt":"hi"}'),
+    ("/v1/responses", b'{"prompt":{"id":"pmpt_abc123"},"input":"hi"}'),
+])
+def test_a_request_naming_no_model_is_stopped_by_a_model_switch(
+        servers: tuple[MockUpstream, GuardServer], path: str, raw: bytes) -> None:
+    """A request naming no model meets every `model:` switch (503): the upstream would pick a
+    model for it (vLLM's base model, a stored prompt's), maybe the one switched off."""
+    mock, guard = servers
+    before = seen(mock)
+    with engaged(guard, "model:gpt-4o"):
+        response = post(guard, path, raw)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "kill_switch_engaged"
+    assert seen(mock) == before
+    assert post(guard, path, raw).status_code == 200  # released: served again

@@ -114,3 +114,15 @@ def test_a_model_switch_stops_the_name_in_any_case_and_with_spaces_around() -> N
     assert index.match(ctx("gpt-4o-mini")) is None
     assert index.match(ctx("openai/gpt-4o")) is None
     assert SwitchIndex([entry("model:*gpt-4o*")], now=0).match(ctx("openai/gpt-4o:latest"))
+
+
+def test_a_request_naming_no_model_meets_every_model_switch() -> None:
+    """From a probe: a request without a model (absent, null, "", spaces) passed `model:gpt-4o`,
+    while the upstream picked a model for it (vLLM's base model, a stored prompt's). It meets
+    every model switch; one whose model is still to be learned (fetched by id) meets none yet."""
+    index = SwitchIndex([entry("model:gpt-4o", "refuse"), entry("model:llama-*", sid="b")], now=0)
+    for name in ("", "  "):
+        assert index.match(ctx(name)).id == "b"  # type: ignore[union-attr]
+    pending = GuardContext(request_id="r1", route="/v1/responses", model="", model_pending=True)
+    assert index.match(pending) is None
+    assert SwitchIndex([entry("tenant:acme")], now=0).match(ctx("")) is None
