@@ -89,8 +89,9 @@ def data_app(components: Components) -> web.Application:
     by_id = f"{RESPONSES.route}/{{id:{fetch.ID}}}"
     routes += [("GET", by_id, fetched),                # the answer, read
                ("POST", f"{by_id}/cancel", fetched),   # the answer so far, read
-               ("DELETE", by_id, fetch.bodiless(forward))]  # no text in its answer
-    routes.append(("GET", "/v1/models", forward))
+               ("DELETE", by_id, fetch.bodiless(functools.partial(  # no text in its answer
+                   passthrough.forward, c=components, gated=False)))]
+    routes.append(("GET", passthrough.MODELS, forward))
     routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:  # labelled without the id's pattern

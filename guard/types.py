@@ -149,8 +149,9 @@ class GuardContext:
     its default or a stored prompt's, so every `model:` kill switch applies).
     prompt_verdicts: on the completion stage, the verdicts the prompt stage was decided on (what
     a rule's `prompt:` condition reads); empty before that.
-    model_pending: the model is still to be learned from the answer (one fetched by id): until
-    then `model:` kill switches wait for it.
+    model_unknown: guard does not know the model: it is still to be learned from the answer (one
+    fetched by id), or guard does not read the request (a pass-through path). `model:` kill
+    switches do not apply until it is known.
     """
 
     request_id: str
@@ -159,7 +160,7 @@ class GuardContext:
     tenant: str | None = None
     stream: bool = False
     prompt_verdicts: tuple[Verdict, ...] = ()
-    model_pending: bool = False
+    model_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,17 @@ class MockUpstream(PortServer):
         super().__init__([*GUARD, "mock-upstream", *extra], workdir)
 
 
+class HostileProcess(PortServer):
+    """`python -m guard.hostile_upstream` on a free port."""
+
+    def __init__(self, workdir: Path, mode: str = "ok") -> None:
+        super().__init__([*GUARD[:1], "-m", "guard.hostile_upstream", "--mode", mode], workdir)
+
+    def stats(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.url}/_hostile/stats", timeout=10) as answer:
+            return dict(json.loads(answer.read()))
+
+
 class GuardServer(Process):
     """`guard serve -c CONFIG` on free ports, started and ready (its /readyz answers 200)."""
 

@@ -2,7 +2,9 @@
 
 GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals": n, "stale": bool}
 POST   /admin/killswitch        {scope, mode (block|refuse, default block), reason, ttl_s?}
-                                → 201 {"switch": {...}}
+                                → 201 {"switch": {...}}, and "warning" when a `route:` scope
+                                  matches no path this replica serves (engaged all the same:
+                                  another replica's configuration may serve it)
 DELETE /admin/killswitch/{id}   optional body {reason}
                                 → 200 {"released": true, "switch", "approvers"}
                                 → 202 {"released": false, "switch", "approvers", "needed"}
@@ -14,22 +16,27 @@ Errors use OpenAI's shape: 400 invalid request, 404 unknown id, 409 same actor a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from guard.admin.auth import ADMIN_ACTOR, error_body
-from guard.killswitch.model import Entry
+from guard.killswitch.model import Entry, parse_scope
 from guard.killswitch.service import ApprovalConflict, KillSwitchService, SwitchNotFound
 from guard.killswitch.store import StoreUnavailable
 
 KILLSWITCH_SERVICE = web.AppKey("killswitch_service", KillSwitchService)
+ROUTE_SERVED: web.AppKey[Callable[[str], bool]] = web.AppKey("killswitch_route_served")
 PATH = "/admin/killswitch"
 
 
-def add_routes(app: web.Application, service: KillSwitchService) -> None:
-    """Mount the kill switch routes on the admin application."""
+def add_routes(app: web.Application, service: KillSwitchService,
+               route_served: Callable[[str], bool] = lambda _: True) -> None:
+    """Mount the kill switch routes on the admin application. `route_served`: whether a
+    `route:` scope's value can match a path the data plane serves."""
     app[KILLSWITCH_SERVICE] = service
+    app[ROUTE_SERVED] = route_served
     app.router.add_get(PATH, list_switches)
     app.router.add_post(PATH, engage)
     app.router.add_delete(PATH + "/{id}", release)
@@ -103,7 +110,13 @@ async def engage(request: web.Request) -> web.Response:
         return _error(400, str(exc), "invalid_request_error", "invalid_killswitch")
     except StoreUnavailable as exc:
         return _error(503, str(exc), "server_error", "killswitch_state_unavailable")
-    return web.json_response({"switch": _view(Entry(switch), service)}, status=201)
+    answer: dict[str, Any] = {"switch": _view(Entry(switch), service)}
+    scope = parse_scope(switch.scope)
+    if scope.kind == "route" and not request.app[ROUTE_SERVED](scope.value):
+        answer["warning"] = (f"{scope} matches no path this replica serves (the guarded routes, "
+                             "/v1/models, passthrough:); engaged all the same, as another "
+                             "replica's configuration may serve it")
+    return web.json_response(answer, status=201)
 
 
 async def release(request: web.Request) -> web.Response:

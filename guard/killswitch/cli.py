@@ -128,6 +128,8 @@ def cmd_engage(args: argparse.Namespace) -> int:
         until = ("until released" if switch["expires_at"] is None
                  else f"for {_duration(switch['expires_at'] - time.time())}")
         print(f"engaged {switch['id']}: {switch['scope']} {switch['mode']} {until}")
+    if not args.json and "warning" in answer[1]:
+        print(f"warning: {_shown(str(answer[1]['warning']))}", file=sys.stderr)
     return 0
 
 

@@ -165,7 +165,7 @@ class SwitchIndex:
         if self.empty:
             return None
         found = self._global
-        model = None if ctx.model_pending else self._for_model(ctx.model)
+        model = None if ctx.model_unknown else self._for_model(ctx.model)
         if model is not None and (found is None or _precedence(model) < _precedence(found)):
             found = model
         tenant = self._tenants.get(ctx.tenant) if ctx.tenant is not None else None

@@ -9,7 +9,9 @@ The admin app also needs `guard.admin.auth.admin_auth_middleware(load_admin_toke
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import fnmatch
+import re
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -17,6 +19,9 @@ from guard.components import Components
 from guard.killswitch.api import add_routes
 from guard.killswitch.breaker import Breaker
 from guard.killswitch.service import KillSwitchService, build_service
+from guard.proxy.middleware import path_pattern
+from guard.proxy.passthrough import MODELS
+from guard.proxy.protocols import DIALECTS
 
 SERVICE = "killswitch"
 BREAKER = "breaker"
@@ -56,4 +61,15 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
 
 def admin_routes(app: web.Application, components: Components) -> None:
     """Mount the kill switch admin routes for the service attached to `components`."""
-    add_routes(app, components.extras[SERVICE])
+    served = [*DIALECTS, MODELS, *components.settings.passthrough]
+    add_routes(app, components.extras[SERVICE], route_served=serves(served))
+
+
+def serves(paths: list[str]) -> Callable[[str], bool]:
+    """Whether a `route:` scope's value (a path, or a glob) can match a request to one of
+    `paths` (route templates, `{name}` or `{name:regex}` for a variable part): a path one of
+    them takes, or a glob matching one of them with each variable part one letter."""
+    patterns = [path_pattern(path) for path in paths]
+    samples = [re.sub(r"\{[^{}]*\}", "x", path) for path in paths]
+    return lambda value: (any(pattern.fullmatch(value) for pattern in patterns)
+                          or any(fnmatch.fnmatchcase(sample, value) for sample in samples))

@@ -34,6 +34,7 @@ from guard.proxy.handler import (
     model_named,
     send_upstream,
     stopped_by_switch,
+    tenant_of,
     timed_read,
 )
 from guard.proxy.middleware import GuardHandler
@@ -52,10 +53,10 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
     cancel = request.method == "POST"
     query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
-        request_id=exchange.request_id, route=dialect.route, model="", model_pending=True,
+        request_id=exchange.request_id, route=dialect.route, model="", model_unknown=True,
         stream=not cancel and any(value.strip().lower() == "true"
                                   for value in query.getall("stream", [])),
-        tenant=request.headers.get(c.settings.tenant_header))
+        tenant=tenant_of(request, c.settings.tenant_header))
     kept = [(key, value) for key, value in query.items() if key in FORWARDED]
     by_id = ByID(request.rel_url.with_query(kept).raw_path_qs, gated=not cancel)
 
@@ -66,7 +67,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
         learned = await learn_model(request, exchange, c)
         if isinstance(learned, web.Response):
             return learned  # the upstream's error answer, passed on as any
-        ctx = exchange.ctx = dataclasses.replace(ctx, model=learned, model_pending=False)
+        ctx = exchange.ctx = dataclasses.replace(ctx, model=learned, model_unknown=False)
         switch = c.gate.check(ctx) if by_id.gated else None
     if switch is not None:
         return await stopped_by_switch(request, c, dialect, ctx, switch)

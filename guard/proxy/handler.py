@@ -102,7 +102,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     check_unique(duplicate_keys(raw, keys))
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model=model_of(body),
-        stream=asks_to_stream(body), tenant=request.headers.get(c.settings.tenant_header))
+        stream=asks_to_stream(body), tenant=tenant_of(request, c.settings.tenant_header))
 
     # 2 kill switch gate: before any classifier and before the upstream
     switch = c.gate.check(ctx)
@@ -163,7 +163,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
             ctx = exchange.ctx = dataclasses.replace(ctx, model=model_named(answer),
-                                                     model_pending=False)
+                                                     model_unknown=False)
             switch = c.gate.check(ctx) if by_id.gated else None
             if switch is not None:
                 return await stopped_by_switch(request, c, dialect, ctx, switch)
@@ -229,6 +229,11 @@ def model_of(body: Json) -> str:
     if problem:
         raise RequestError(problem, code="invalid_request")
     return model if isinstance(model, str) else ""
+
+
+def tenant_of(request: web.Request, header: str) -> str | None:
+    """The tenant the request names in `header` (`tenant_header`), if any."""
+    return request.headers.get(header)
 
 
 def asks_to_stream(body: Json) -> bool:
@@ -301,13 +306,10 @@ def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
 async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialect,
                             ctx: GuardContext, switch: Switch) -> web.StreamResponse:
     """A kill switch answers instead of the model: 503 (block) or a refusal (refuse)."""
+    if switch.mode == "block":
+        return blocked_by_switch(c, ctx, switch)
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
-    if switch.mode == "block":
-        retry_after = c.settings.killswitch.retry_after_s
-        response = answers.killswitch_blocked(switch, retry_after)
-        response.headers.update(headers)
-        return response
     refusal = f"This service is paused: {switch.reason}"
     if not ctx.stream:
         return web.Response(body=answers.refusal_body(dialect, ctx.model, refusal),
@@ -318,6 +320,15 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
     await stream.write(dialect.refusal_events(ctx.model, refusal))
     await stream.write_eof()
     return stream
+
+
+def blocked_by_switch(c: Components, ctx: GuardContext, switch: Switch) -> web.Response:
+    """A kill switch's 503: its answer in mode block, and in either mode on a pass-through path
+    (no completion to put a refusal in)."""
+    c.metrics.killswitch_refusals.labels(switch.mode).inc()
+    response = answers.killswitch_blocked(switch, c.settings.killswitch.retry_after_s)
+    response.headers.update({"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"})
+    return response
 
 
 async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,

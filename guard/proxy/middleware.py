@@ -151,7 +151,7 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
     """The handler of every path no route serves: 405 (with Allow) for a known path asked with
     another method, else 404."""
 
-    patterns = {path: _pattern(path) for path in methods_by_path}
+    patterns = {path: path_pattern(path) for path in methods_by_path}
 
     async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
         # (a path that only decodes to a known one, "/v1/chat%2Fcompletions", is not that path)
@@ -164,7 +164,7 @@ def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
     return unrouted_handler
 
 
-def _pattern(path: str) -> re.Pattern[str]:
+def path_pattern(path: str) -> re.Pattern[str]:
     """A route's path as a pattern: `{name}` stands for one path segment, `{name:regex}` for
     what the regex matches (it holds no braces)."""
     parts = re.split(r"\{([^{}]*)\}", path)  # literal, variable, literal, ...

@@ -1,5 +1,10 @@
 """Paths forwarded without inspection: `GET /v1/models`, and those an operator lists under
-`passthrough:`. Nothing else reaches the upstream unguarded."""
+`passthrough:`. Nothing else reaches the upstream unguarded.
+
+Kill switches apply to them as to any request, but for `model:` switches (the body is not read,
+so the model is unknown): `global`, `tenant:` and `route:` (the path asked) switches answer 503
+in either mode (there is no completion to refuse with), when the request arrives and while its
+answer comes (a body already begun is cut off)."""
 
 from __future__ import annotations
 
@@ -11,18 +16,39 @@ import structlog
 from aiohttp import web
 
 from guard.components import Components, Exchange
-from guard.errors import RequestError
-from guard.proxy.handler import downstream_headers, send_upstream, timed_chunks
+from guard.errors import RequestError, SwitchedOff
+from guard.proxy.handler import (
+    blocked_by_switch,
+    downstream_headers,
+    send_upstream,
+    tenant_of,
+    timed_chunks,
+)
 from guard.proxy.middleware import prepare
+from guard.types import GuardContext
 
 log = structlog.get_logger("guard.proxy")
 
+MODELS = "/v1/models"  # the one path passed through unlisted (GET)
+
 
 async def forward(request: web.Request, exchange: Exchange, *, c: Components,
-                  ) -> web.StreamResponse:
+                  gated: bool = True) -> web.StreamResponse:
+    """Forward the request as it is. `gated`: kill switches apply (not to deleting a stored
+    answer, which on-call may want while a switch is on)."""
     check_segments(request.rel_url.raw_path)
+    ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
+                       model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
+    if gated:
+        exchange.ctx = ctx  # the silence sweep stops it too, once it waits for the upstream
+        switch = c.gate.check(ctx)
+        if switch is not None:
+            return blocked_by_switch(c, ctx, switch)
     body = await request.read() if request.body_exists else None
-    upstream = await send_upstream(request, c, "default", body or b"", exchange)
+    try:
+        upstream = await send_upstream(request, c, "default", body or b"", exchange)
+    except SwitchedOff as stop:  # engaged while the upstream had not answered yet
+        return blocked_by_switch(c, ctx, stop.switch)
     try:
         response = web.StreamResponse(status=upstream.status, headers=downstream_headers(upstream))
         response.headers["X-Request-Id"] = exchange.request_id
@@ -33,10 +59,14 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
                     await response.write(chunk)
         except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
             return response  # the client left
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, SwitchedOff) as exc:
             # the headers are sent: an unfinished body is the only honest signal left
-            log.warning("upstream_stream_broken", request_id=exchange.request_id,
-                        error=type(exc).__name__)
+            if isinstance(exc, SwitchedOff):
+                log.info("stopped_in_flight", request_id=exchange.request_id,
+                         switch=exc.switch.id)
+            else:
+                log.warning("upstream_stream_broken", request_id=exchange.request_id,
+                            error=type(exc).__name__)
             if request.transport is not None:
                 request.transport.abort()
             return response

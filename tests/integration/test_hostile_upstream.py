@@ -13,23 +13,13 @@ import httpx
 import orjson
 import pytest
 
-from tests.support import GUARD, GuardServer, PortServer
+from tests.support import GuardServer, HostileProcess
 
 pytestmark = pytest.mark.timeout(90)
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SSE_LIMIT = 64 * 1024
 RESPONSE_LIMIT = 1 << 20
-
-
-class HostileProcess(PortServer):
-    """`python -m guard.hostile_upstream` on a free port."""
-
-    def __init__(self, workdir: Path, mode: str = "ok") -> None:
-        super().__init__([GUARD[0], "-m", "guard.hostile_upstream", "--mode", mode], workdir)
-
-    def stats(self) -> dict[str, int]:
-        return dict(httpx.get(f"{self.url}/_hostile/stats").json())
 
 
 def rss_kib(pid: int) -> int:

@@ -1,17 +1,21 @@
 """Requests shaped to slip past a kill switch are stopped by it: a `model` key in another case or
-given twice, on a request whose policy reads no prompt. Real `guard serve` (policies: null) in
-front of the stand-in model, switches engaged through the admin API."""
+given twice, on a request whose policy reads no prompt; a request naming no model; a
+pass-through path. Real `guard serve` (policies: null) in front of the stand-in model, or of the
+hostile upstream for pass-through answers that never end; switches engaged through the admin
+API."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, HostileProcess, MockUpstream
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +29,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpst
     workdir = tmp_path_factory.mktemp("gate-edges")
     mock = MockUpstream(workdir)
     mock.start()
-    guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}}, "policies": None},
+    guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}}, "policies": None,
+                                  "passthrough": ["/v1/files/{id}/content"]},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
     guard.start()
     yield mock, guard
@@ -93,3 +98,94 @@ def test_a_request_naming_no_model_is_stopped_by_a_model_switch(
     assert response.json()["error"]["code"] == "kill_switch_engaged"
     assert seen(mock) == before
     assert post(guard, path, raw).status_code == 200  # released: served again
+
+
+@pytest.mark.parametrize(("scope", "request_args"), [
+    ("global", ("GET", "/v1/models", {})),
+    ("global", ("POST", "/v1/files/file-1/content", {})),
+    ("route:/v1/models", ("GET", "/v1/models", {})),
+    ("route:/v1/files/*", ("POST", "/v1/files/file-1/content", {})),
+    ("tenant:acme", ("GET", "/v1/models", {"X-Guard-Tenant": "acme"})),
+])
+def test_pass_through_paths_meet_global_route_and_tenant_switches(
+        servers: tuple[MockUpstream, GuardServer], scope: str,
+        request_args: tuple[str, str, dict[str, str]]) -> None:
+    """`GET /v1/models` and `passthrough:` paths are stopped (503) by global, route and tenant
+    switches, in either mode (no completion to refuse with); forwarded again once released."""
+    _, guard = servers
+    method, path, headers = request_args
+    with engaged(guard, scope):
+        response = httpx.request(method, guard.url + path, headers=headers)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "kill_switch_engaged"
+        assert response.headers["X-Guard-Decision"] == "block"
+    assert httpx.request(method, guard.url + path, headers=headers).status_code != 503
+
+
+def test_model_switches_pass_pass_through_paths_and_deletes_pass_every_switch(
+        servers: tuple[MockUpstream, GuardServer]) -> None:
+    """A pass-through body is not read, so no `model:` switch can apply to it; deleting a stored
+    answer passes even a global switch (on-call may want it while one is on)."""
+    _, guard = servers
+    with engaged(guard, "model:*"):
+        assert httpx.get(f"{guard.url}/v1/models").status_code == 200
+    with engaged(guard, "global"):
+        assert httpx.delete(f"{guard.url}/v1/responses/resp_none").status_code == 404
+
+
+@pytest.mark.parametrize(("scope", "warned"), [
+    ("route:/v1/chat/completions", False), ("route:/v1/models", False),
+    ("route:/v1/files/file-1/content", False), ("route:/v1/files/*", False),
+    ("route:/v1/*", False), ("route:/v1/chat/completion", True), ("route:/v1/embeddings", True),
+])
+def test_a_route_scope_that_matches_nothing_served_is_engaged_with_a_warning(
+        servers: tuple[MockUpstream, GuardServer], scope: str, warned: bool) -> None:
+    """A `route:` scope that no guarded route, /v1/models or passthrough path can match (a typo)
+    is engaged (another replica may serve it) and answered with a warning saying so."""
+    _, guard = servers
+    with engaged(guard, scope) as answer:
+        assert ("warning" in answer) is warned, answer
+        if warned:
+            assert "matches no path this replica serves" in answer["warning"]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProcess, GuardServer]]:
+    workdir = tmp_path_factory.mktemp("gate-edges-hostile")
+    upstream = HostileProcess(workdir)
+    upstream.start()
+    guard = GuardServer(workdir, {"upstreams": {"default": {"url": upstream.url}},
+                                  "policies": None, "passthrough": ["/v1/files/{id}/content"]},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    guard.start()
+    yield upstream, guard
+    guard.stop()
+    upstream.stop()
+
+
+def test_a_pass_through_request_in_flight_is_stopped(
+        hostile: tuple[HostileProcess, GuardServer]) -> None:
+    """A switch engaged while a pass-through request waits for its answer answers it (503); one
+    whose answer has begun has its body cut off, and the upstream connection is closed."""
+    upstream, guard = hostile
+    path = f"{guard.url}/v1/files/file-1/content"
+    with httpx.Client(timeout=10) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(client.get, path, headers={"X-Hostile": "silent"})
+        with client.stream("GET", path, headers={"X-Hostile": "drip",
+                                                "X-Hostile-Delay-Ms": "100"}) as dripping:
+            assert dripping.status_code == 200
+            body = dripping.iter_bytes()
+            next(body)
+            assert not waiting.done()
+            with engaged(guard, "global"):
+                started = time.monotonic()
+                with pytest.raises(httpx.RemoteProtocolError):
+                    for _ in body:
+                        pass
+                assert time.monotonic() - started < 3
+                assert waiting.result(timeout=3).status_code == 503
+        assert waiting.result().json()["error"]["code"] == "kill_switch_engaged"
+    deadline = time.monotonic() + 5
+    while upstream.stats()["open"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.stats()["open"] == 0

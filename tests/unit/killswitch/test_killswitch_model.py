@@ -123,6 +123,6 @@ def test_a_request_naming_no_model_meets_every_model_switch() -> None:
     index = SwitchIndex([entry("model:gpt-4o", "refuse"), entry("model:llama-*", sid="b")], now=0)
     for name in ("", "  "):
         assert index.match(ctx(name)).id == "b"  # type: ignore[union-attr]
-    pending = GuardContext(request_id="r1", route="/v1/responses", model="", model_pending=True)
+    pending = GuardContext(request_id="r1", route="/v1/responses", model="", model_unknown=True)
     assert index.match(pending) is None
     assert SwitchIndex([entry("tenant:acme")], now=0).match(ctx("")) is None
