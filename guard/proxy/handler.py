@@ -232,8 +232,14 @@ def model_of(body: Json) -> str:
 
 
 def tenant_of(request: web.Request, header: str) -> str | None:
-    """The tenant the request names in `header` (`tenant_header`), if any."""
-    return request.headers.get(header)
+    """The tenant the request names in `header` (`tenant_header`), if any. Several values (the
+    header repeated, or a comma-separated list: a gateway that appends its value to the
+    client's, where guard would read the client's) are refused (400)."""
+    values = request.headers.getall(header, [])
+    if len(values) > 1 or (values and "," in values[0]):
+        raise RequestError(f"{header} names more than one tenant; it must be given once, with "
+                           "one value", code="invalid_request")
+    return values[0] if values else None
 
 
 def asks_to_stream(body: Json) -> bool:

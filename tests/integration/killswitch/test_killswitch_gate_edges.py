@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -131,6 +132,34 @@ def test_model_switches_pass_pass_through_paths_and_deletes_pass_every_switch(
         assert httpx.get(f"{guard.url}/v1/models").status_code == 200
     with engaged(guard, "global"):
         assert httpx.delete(f"{guard.url}/v1/responses/resp_none").status_code == 404
+
+
+@pytest.mark.parametrize("tenants", [
+    b"X-Guard-Tenant: other\r\nX-Guard-Tenant: acme\r\n",
+    b"X-Guard-Tenant: acme\r\nx-guard-tenant: other\r\n",
+    b"X-Guard-Tenant: other, acme\r\n",
+])
+@pytest.mark.parametrize("path", [CHAT, "/v1/models"])
+def test_a_tenant_header_given_more_than_once_is_refused(
+        servers: tuple[MockUpstream, GuardServer], tenants: bytes, path: str) -> None:
+    """A tenant header repeated or listing several tenants is refused (400): a gateway appending
+    its value to the client's would otherwise let the client's (the first) pick the tenant, and
+    step around a `tenant:` switch."""
+    mock, guard = servers
+    before = seen(mock)
+    body = b'{"model":"m","messages":[{"role":"user","content":"hi"}]}'
+    method = b"POST" if path == CHAT else b"GET"
+    with engaged(guard, "tenant:acme"), socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(method + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + tenants
+                     + b"Content-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b"X-Guard-Tenant names more than one tenant" in payload
+    assert seen(mock) == before
 
 
 @pytest.mark.parametrize(("scope", "warned"), [
