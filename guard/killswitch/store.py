@@ -5,8 +5,9 @@ service turns it into the index the gate reads, so no request ever waits on a st
 
 Redis layout (prefix `guard:killswitch`):
   <prefix>:switches  hash, switch id → Entry JSON (the shared state)
-  <prefix>:epoch     a random id written with the first state; its absence after a reconnect
-                     means Redis lost its data, and the replica re-seeds it from what it knew
+  <prefix>:epoch     a random id written with the first state; its absence (checked with
+                     every PING, with the change count) means Redis lost its data, and the
+                     replica re-seeds it from what it knew
   <prefix>:changes   pub/sub channel; any message means "re-read the hash". Each replica PINGs
                      its subscription every PING_INTERVAL_S: a connection dropped without a
                      reset (NAT, failover) is found out within SUBSCRIPTION_SILENCE_S
@@ -540,6 +541,7 @@ class RedisStore:
             if now - pinged >= PING_INTERVAL_S:
                 await pubsub.ping()
                 pinged = now
+                await self._check_epoch()
             wait = min(pinged + PING_INTERVAL_S, heard + SUBSCRIPTION_SILENCE_S) - now
             message = await pubsub.get_message(ignore_subscribe_messages=True,
                                                timeout=max(wait, 0.0))
@@ -549,6 +551,23 @@ class RedisStore:
                 self._subscribed = True
                 await self.refresh()
             heard = loop.time()
+
+    async def _check_epoch(self) -> None:
+        """Re-read the state (and re-seed it) as soon as the epoch is gone or another, or fewer
+        changes are counted than were read: Redis lost data (FLUSHALL, a restart without
+        persistence, an older snapshot), and a replica starting now would read it so. One MGET
+        per PING, rather than waiting for the next resync; one unanswered for
+        SUBSCRIPTION_SILENCE_S finds a dead connection as a silent PING does."""
+        if self._known_epoch is None:
+            return
+        try:
+            async with asyncio.timeout(SUBSCRIPTION_SILENCE_S):
+                epoch, generation = await self._redis.mget(self._epoch, self._generation)
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"kill switch epoch unread for {SUBSCRIPTION_SILENCE_S} s"
+                                    ) from exc
+        if self._lost(_text(epoch), _text(generation)):
+            await self.refresh()
 
     async def _resync_loop(self) -> None:
         while True:

@@ -260,6 +260,35 @@ async def test_switches_whose_keys_vanish_with_no_change_counted_are_put_back(
     await client.aclose()
 
 
+async def test_a_flushed_redis_is_reseeded_within_a_second(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    """From a probe: after a FLUSHALL, a replica started before the next resync read Redis empty
+    and served a stopped model. The replicas check the epoch with each PING (every 0.5 s) and
+    put back what they knew at once, whatever the resync interval."""
+    import redis.asyncio as aioredis
+
+    registry, log = CollectorRegistry(), EventLog()
+    old = build_service(KillSwitchSettings(resync_interval_s=60), redis_url=redis_server.url,
+                        state_dir=tmp_path / "old", recorder=log, metrics=Metrics(registry))
+    await old.start()
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        switch = await old.engage("model:gpt-4o", "block", "INC-1", actor="alice")
+        await asyncio.sleep(0.3)
+        await client.flushall()
+        start = time.monotonic()
+        while not await client.hexists("guard:killswitch:switches", switch.id):
+            assert time.monotonic() - start < 1.5, "not reseeded within 1.5 s"
+            await asyncio.sleep(0.02)
+        new = await one_replica(redis_server, tmp_path / "new")
+        assert new.service.check(CTX) == switch
+        await new.service.aclose()
+    finally:
+        await client.aclose()
+        await old.aclose()
+
+
 class FreezableProxy:
     """A TCP relay to Redis; `freeze()` stops carrying the connections open at that moment
     without closing them (a NAT entry dropped, a failover blackholing established flows), while
