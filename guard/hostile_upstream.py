@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-undecodable, mislabelled, scripted, status:CODE.
+undecodable, mislabelled, switching, scripted, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -107,8 +107,8 @@ class Conn:
         self.chunked = chunked
 
     async def whole(self, body: bytes, status: int = 200, content_type: str = "application/json",
-                    close: bool = False) -> None:
-        await self.head(status, content_type, len(body), close)
+                    close: bool = False, extra: tuple[str, ...] = ()) -> None:
+        await self.head(status, content_type, len(body), close, extra=extra)
         await self.send(body)
 
     def reset(self) -> None:
@@ -120,8 +120,9 @@ class Conn:
         self.writer.transport.abort()
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS = {101: "Switching Protocols", 200: "OK", 400: "Bad Request", 404: "Not Found",
+            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
 
 # A behaviour answers one request; True keeps the connection open for the next one.
 Behaviour = Callable[[Request, Conn], Awaitable[bool]]
@@ -167,13 +168,26 @@ def stream_of(request: Request, text: str, size: int = 8) -> bytes:
 
 async def ok(request: Request, conn: Conn) -> bool:
     """Well behaved: a completion (streamed when asked) of `X-Hostile-Reply`, keep-alive, with
-    the status `X-Hostile-Status` (default 200)."""
+    the status `X-Hostile-Status` (default 200) and the `Location` `X-Hostile-Location`."""
     text, code = _reply(request), request.number("x-hostile-status", 200)
+    location = request.headers.get("x-hostile-location")
+    extra = () if location is None else (f"Location: {location}",)
     if request.json().get("stream") is True:
-        await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream")
+        await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream",
+                         extra=extra)
     else:
-        await conn.whole(orjson.dumps(completion(request, text)), status=code)
+        await conn.whole(orjson.dumps(completion(request, text)), status=code, extra=extra)
     return True
+
+
+async def switching(request: Request, conn: Conn) -> bool:
+    """101 Switching Protocols, which nobody asked for, then a completion of `X-Hostile-Reply`
+    in whatever the new protocol is; the connection stays open until the peer closes it."""
+    await conn.head(101, close=False, extra=("Upgrade: websocket", "Connection: Upgrade"))
+    await conn.send(orjson.dumps(completion(request, _reply(request))))
+    while await conn.reader.read(65536):
+        pass
+    return False
 
 
 async def scripted(request: Request, conn: Conn) -> bool:
@@ -460,7 +474,7 @@ MODES: dict[str, Behaviour] = {
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
     "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
-    "mislabelled": mislabelled, "scripted": scripted,
+    "mislabelled": mislabelled, "switching": switching, "scripted": scripted,
 }
 
 

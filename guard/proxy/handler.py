@@ -49,6 +49,7 @@ from guard.proxy.upstream import (
     NOT_FORWARDED_UP,
     UPSTREAM_FAILURES,
     end_to_end,
+    not_relayed,
     read_body,
     unreachable,
 )
@@ -342,7 +343,8 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
                         method: str | None = None) -> aiohttp.ClientResponse:
     """The request sent to upstream `name` (by `method` at `path`, its own by default), its
     answer's headers received: the wait counted as upstream time and watched for silence
-    (`proxy.silence`). Raises UpstreamError (502, 504)."""
+    (`proxy.silence`). Raises UpstreamError (502, 504), also for a status guard does not relay
+    (`upstream.not_relayed`)."""
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     metrics = c.metrics
@@ -360,6 +362,10 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     finally:
         metrics.tally.observe(metrics.upstream_seconds, (name,), wait.elapsed)
     metrics.tally.count(metrics.upstream_responses, (name, f"{upstream.status // 100}xx"))
+    refused = not_relayed(name, upstream.status)
+    if refused is not None:
+        upstream.close()
+        raise refused
     return upstream
 
 

@@ -102,6 +102,21 @@ def unreachable(name: str, exc: BaseException) -> UpstreamError:
                          code="upstream_unreachable")
 
 
+# The status classes guard relays: an answer (2xx, read), or the upstream's error (4xx, 5xx).
+# A redirect would send the client, and its prompt, around guard to a server of the upstream's
+# choosing (the openai SDK follows one); a protocol switch (101) leaves the client waiting.
+RELAYED_CLASSES = frozenset({2, 4, 5})
+
+
+def not_relayed(name: str, status: int) -> UpstreamError | None:
+    """The answer to an upstream status guard never relays (1xx, 3xx, 600 and above): 502."""
+    if status // 100 in RELAYED_CLASSES:
+        return None
+    return UpstreamError(f"upstream {name!r} answered with status {status}, which guard does not "
+                         "relay (only 2xx, 4xx and 5xx)", status=502,
+                         code="upstream_protocol_error")
+
+
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The whole upstream body, bounded by `limit` bytes. Raises UpstreamError."""
     try:

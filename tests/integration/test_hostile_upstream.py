@@ -196,6 +196,33 @@ def test_no_way_of_writing_an_answer_gets_a_secret_past(
         assert b'"finish_reason":"content_filter"' in response.content
 
 
+@pytest.mark.parametrize(("mode", "status"), [
+    ("ok", "307"), ("ok", "302"), ("ok", "300"), ("ok", "600"), ("switching", "101")])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/chat/completions?stream",
+                                  "/v1/models"])
+def test_only_2xx_4xx_and_5xx_answers_are_relayed(
+        stack: tuple[HostileProcess, GuardServer], mode: str, status: str, path: str) -> None:
+    """A redirect (its Location, a completion in its body), a status past 599 or an unasked-for
+    101 is a 502 `upstream_protocol_error` on every route: no client is led around guard to a
+    server of the upstream's choosing (the openai SDK follows a redirect), nor left waiting."""
+    _, guard = stack
+    headers = {"X-Hostile": mode, "X-Hostile-Status": status,
+               "X-Hostile-Reply": f"Here is the key: {SECRET}",
+               "X-Hostile-Location": "http://elsewhere.example/v1/chat/completions"}
+    started = time.monotonic()
+    if path == "/v1/models":
+        response = httpx.get(guard.url + path, headers=headers, timeout=20)
+    else:
+        response = httpx.post(guard.url + "/v1/chat/completions", headers=headers, timeout=20,
+                              json=body(stream=path.endswith("?stream")))
+    assert response.status_code == 502, response.text
+    assert error_code(response) == "upstream_protocol_error"
+    assert f"status {status}" in response.json()["error"]["message"]
+    assert "Location" not in response.headers
+    assert b"HostileLeak" not in response.content
+    assert time.monotonic() - started < 5
+
+
 def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """4 MiB of SSE comments (300,000 events) arriving together, then the answer: every event
