@@ -90,7 +90,8 @@ class LimitSettings(Strict):
     max_headers:         header fields per request (400 beyond).
     max_sse_event_bytes: longest SSE event accepted from an upstream; a longer one ends the
                          client's stream with an `upstream_protocol_error` event.
-    max_response_bytes:  largest non-streamed upstream answer guard buffers to classify (502).
+    max_response_bytes:  largest non-streamed upstream answer guard buffers to classify (502),
+                         counted as decoded.
     max_prompt_chars:    most prompt text (characters, all messages together) guard classifies;
                          beyond it the request is refused with 413 `prompt_too_large`, because
                          classifiers that time out on a huge text fail open by default. The

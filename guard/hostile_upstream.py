@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-undecodable, mislabelled, switching, scripted, status:CODE.
+undecodable, compressed, mislabelled, switching, scripted, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gzip
 import itertools
 import json
 import os
@@ -31,6 +32,7 @@ import socket
 import struct
 import time
 import urllib.parse
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +226,20 @@ async def undecodable(request: Request, conn: Conn) -> bool:
     await conn.head(length=len(body), close=True, extra=("Content-Encoding: br",))
     await conn.send(body)
     return False
+
+
+async def compressed(request: Request, conn: Conn) -> bool:
+    """A completion of `X-Hostile-Reply` and `X-Hostile-Bytes` more letters (default none),
+    compressed with `X-Hostile-Encoding` (gzip, the default, or deflate), with the status
+    `X-Hostile-Status` and an honest Content-Length: a few KiB on the wire that decode to
+    megabytes."""
+    text = _reply(request) + "B" * request.number("x-hostile-bytes", 0)
+    body = orjson.dumps(completion(request, text))
+    encoding = request.headers.get("x-hostile-encoding", "gzip")
+    packed = zlib.compress(body, 9) if encoding == "deflate" else gzip.compress(body, 9)
+    await conn.whole(packed, status=request.number("x-hostile-status", 200),
+                     extra=(f"Content-Encoding: {encoding}",))
+    return True
 
 
 async def mixed_endings(request: Request, conn: Conn) -> bool:
@@ -474,7 +490,8 @@ MODES: dict[str, Behaviour] = {
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
     "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
-    "mislabelled": mislabelled, "switching": switching, "scripted": scripted,
+    "compressed": compressed, "mislabelled": mislabelled, "switching": switching,
+    "scripted": scripted,
 }
 
 

@@ -118,11 +118,13 @@ def not_relayed(name: str, status: int) -> UpstreamError | None:
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The whole upstream body, bounded by `limit` bytes. Raises UpstreamError."""
+    """The whole upstream body, bounded by `limit` bytes as decoded. Raises UpstreamError."""
     try:
         length = response.content_length
-        if length is not None and length <= limit:
+        if length is not None and length <= limit and "Content-Encoding" not in response.headers:
             return await response.read()  # the parser stops at Content-Length: no more can come
+        # counted as decoded (aiohttp decodes a compressed body a bounded piece at a time): a
+        # Content-Length counts what is on the wire, which a gzip answer multiplies by 1000
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_any():

@@ -95,6 +95,25 @@ def test_broken_whole_answers_become_clean_errors(
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("status", ["200", "500"])
+def test_a_compressed_answer_is_bounded_by_its_decoded_size(
+        stack: tuple[HostileProcess, GuardServer], encoding: str, status: str) -> None:
+    """An answer of a few KiB on the wire that decodes to 64 MiB, an answer or an error, is a
+    502 `upstream_response_too_large` at max_response_bytes decoded, with guard's memory bounded;
+    a small compressed answer is read decoded."""
+    _, guard = stack
+    headers = {"X-Hostile-Encoding": encoding, "X-Hostile-Status": status}
+    before = rss_kib(guard.pid)
+    response = call(guard, "compressed", **headers, **{"X-Hostile-Bytes": str(64 << 20)})
+    assert response.status_code == 502, response.text[:200]
+    assert error_code(response) == "upstream_response_too_large"
+    assert rss_kib(guard.pid) - before < 32 * 1024
+    small = call(guard, "compressed", **headers, **{"X-Hostile-Reply": "decoded"})
+    assert small.status_code == int(status)
+    assert small.json()["choices"][0]["message"]["content"] == "decoded"
+
+
 def test_bytes_an_upstream_left_behind_are_never_quoted(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """A Content-Length shorter than the answer leaves its rest on the pooled connection, where
