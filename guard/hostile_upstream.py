@@ -10,7 +10,7 @@ the `ok` answer, percent-encoded).
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
 reset-midstream, silent, weird-stream, weird-json, comment-flood, mixed-endings, lenient-json,
-undecodable, compressed, mislabelled, switching, scripted, status:CODE.
+undecodable, compressed, mislabelled, stray, switching, scripted, status:CODE.
 
 `GET /_hostile/stats` answers {"open": connections open now, "served": requests answered,
 "aborted": answers the peer broke off}: tests check that guard lets go of a stream it abandoned.
@@ -179,6 +179,16 @@ async def ok(request: Request, conn: Conn) -> bool:
                          extra=extra)
     else:
         await conn.whole(orjson.dumps(completion(request, text)), status=code, extra=extra)
+    return True
+
+
+async def stray(request: Request, conn: Conn) -> bool:
+    """The `ok` answer, then, `X-Hostile-Delay-Ms` later, a second one nobody asked for (a 500
+    naming `X-Hostile-Reply`) on the connection kept open: a framework writing a late error after
+    its handler answered."""
+    await ok(request, conn)
+    await asyncio.sleep(request.number("x-hostile-delay-ms", DEFAULT_DELAY_MS) / 1000)
+    await status(request, conn, 500, f"an answer nobody asked for, after {_reply(request)}")
     return True
 
 
@@ -476,9 +486,10 @@ async def weird_json(request: Request, conn: Conn) -> bool:
     return False
 
 
-async def status(request: Request, conn: Conn, code: int) -> bool:
-    await conn.whole(orjson.dumps({"error": {"message": f"hostile {code}", "type": "server_error",
-                                             "param": None, "code": "hostile"}}), status=code)
+async def status(request: Request, conn: Conn, code: int, message: str = "") -> bool:
+    await conn.whole(orjson.dumps({"error": {"message": message or f"hostile {code}",
+                                             "type": "server_error", "param": None,
+                                             "code": "hostile"}}), status=code)
     return True
 
 
@@ -490,8 +501,8 @@ MODES: dict[str, Behaviour] = {
     "reset": reset, "reset-midstream": reset_midstream, "silent": silent,
     "weird-stream": weird_stream, "weird-json": weird_json, "comment-flood": comment_flood,
     "mixed-endings": mixed_endings, "lenient-json": lenient_json, "undecodable": undecodable,
-    "compressed": compressed, "mislabelled": mislabelled, "switching": switching,
-    "scripted": scripted,
+    "compressed": compressed, "mislabelled": mislabelled, "stray": stray,
+    "switching": switching, "scripted": scripted,
 }
 
 

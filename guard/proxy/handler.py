@@ -47,7 +47,9 @@ from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
     NOT_FORWARDED_UP,
+    UNASKED_RETRIES,
     UPSTREAM_FAILURES,
+    UnaskedAnswer,
     end_to_end,
     not_relayed,
     read_body,
@@ -352,9 +354,15 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     wait = UpstreamWait(exchange, c.upstreams.silence.waiting)
     try:
         with wait:
-            upstream = await c.upstreams.request(
-                name, method or request.method, path or request.rel_url.raw_path_qs, headers,
-                body)
+            for retry in range(UNASKED_RETRIES + 1):
+                try:
+                    upstream = await c.upstreams.request(
+                        name, method or request.method, path or request.rel_url.raw_path_qs,
+                        headers, body)
+                    break
+                except UnaskedAnswer:  # that connection is closed; nothing was sent on it
+                    if retry == UNASKED_RETRIES:
+                        raise
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Awaitable, Mapping
 
 import aiohttp
+from aiohttp.connector import Connection
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from guard.config import Settings
@@ -40,6 +41,24 @@ def end_to_end(headers: CIMultiDictProxy[str] | CIMultiDict[str],
     return kept
 
 
+class UnaskedAnswer(aiohttp.ClientConnectionError):
+    """A pooled connection holds an answer no request asked for: the upstream wrote again after
+    its last answer ended (a framework's late error, an idle timeout's 408). Raised before a byte
+    of the request is written, so the request can go out on another connection."""
+
+
+class CleanConnectionRequest(aiohttp.ClientRequest):
+    """A request that is not written on a pooled connection holding unread bytes: they would be
+    read as its answer, and the answer to it left for the next request on that connection. (The
+    pool checks this as it takes a connection back; an answer that arrives later sits there.)
+    The connection is closed."""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        if conn.protocol is not None and conn.protocol.should_close:
+            raise UnaskedAnswer("a pooled upstream connection holds an answer nobody asked for")
+        return await super().send(conn)
+
+
 class Upstreams:
     """Named upstreams, each with its own connection pool; `pick` routes a model to one."""
 
@@ -60,7 +79,8 @@ class Upstreams:
             # balancer's affinity cookie, say) and send them with every other client's requests.
             # Cookies pass end to end as headers instead.
             self._sessions[name] = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, request_class=CleanConnectionRequest, auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s))
 
     async def aclose(self) -> None:
@@ -78,7 +98,8 @@ class Upstreams:
                 body: bytes | None) -> Awaitable[aiohttp.ClientResponse]:
         """The request to upstream `name`, for the caller to await (no coroutine of its own: every
         I/O wake-up of the request passes through each frame that awaits it). Await it inside
-        `except UPSTREAM_FAILURES` and raise `unreachable(name, exc)`."""
+        `except UPSTREAM_FAILURES` and raise `unreachable(name, exc)`; on UnaskedAnswer, a few
+        times again first."""
         return self._sessions[name].request(
             method, self._settings[name].url + path_qs, headers=headers, data=body,
             allow_redirects=False)
@@ -86,12 +107,18 @@ class Upstreams:
 
 # What awaiting `Upstreams.request` raises when the upstream cannot be reached or is too slow.
 UPSTREAM_FAILURES = (TimeoutError, aiohttp.ClientError)
+# How many pooled connections holding answers nobody asked for a request passes over (each is
+# closed) before it is answered 502.
+UNASKED_RETRIES = 3
 
 
 def unreachable(name: str, exc: BaseException) -> UpstreamError:
     """The answer to a request that could not reach upstream `name`: 504 or 502."""
     if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
         return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout")
+    if isinstance(exc, UnaskedAnswer):
+        return UpstreamError(f"upstream {name!r} sends answers nobody asked for", status=502,
+                             code="upstream_protocol_error")
     if isinstance(exc, aiohttp.ClientResponseError):  # it answered, in a form aiohttp cannot read
         # (not its message: it quotes the bytes it could not read, which may be answer text,
         # another request's left on a pooled connection by a wrong Content-Length)

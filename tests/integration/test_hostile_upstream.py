@@ -127,6 +127,31 @@ def test_bytes_an_upstream_left_behind_are_never_quoted(
     assert marker not in guard.output()
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_nobody_asked_for_reaches_no_client(tmp_path: Path, stream: bool) -> None:
+    """An upstream that writes a second answer nobody asked for on a kept-alive connection (a late
+    500 after its handler answered) has that connection closed, not reused: the next clients get
+    the answers to their own requests, which reach the upstream."""
+    upstream = HostileProcess(tmp_path)
+    upstream.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": upstream.url}},
+                                   "policies": str(POLICIES)})
+    guard.start()
+    try:
+        first = call(guard, "stray", stream=stream, **{"X-Hostile-Reply": "first",
+                                                       "X-Hostile-Delay-Ms": "50"})
+        assert first.status_code == 200
+        time.sleep(0.3)  # the stray answer is on the idle pooled connection
+        for name in ("alice", "bob"):
+            response = call(guard, "ok", **{"X-Hostile-Reply": name})
+            assert response.status_code == 200, response.text
+            assert response.json()["choices"][0]["message"]["content"] == name
+        assert upstream.stats()["served"] == 3
+    finally:
+        guard.stop()
+        upstream.stop()
+
+
 def test_slow_drip_beyond_the_timeout_is_504(stack: tuple[HostileProcess, GuardServer]) -> None:
     """An answer dripping slower than upstream timeout_s between bytes is a 504."""
     _, guard = stack
