@@ -5,7 +5,8 @@ would not let it: wrong Content-Length, half events, invalid UTF-8, connection r
 request picks a behaviour with the `X-Hostile` header (guard forwards it end to end), else the
 server's default (`--mode`). Tuning headers: `X-Hostile-Bytes` (size of huge things, default
 4 MiB), `X-Hostile-Delay-Ms` (pause between drips, default 50), `X-Hostile-Reply` (the text of
-the `ok` answer, percent-encoded).
+the `ok` answer, percent-encoded), `X-Hostile-Status` and `X-Hostile-Headers` (its status and
+more header lines).
 
 Behaviours (MODES): ok, garbage-sse, half-event, huge-line, huge-body, invalid-utf8, not-json,
 json-array, endless, endless-body, drip, drip-json, short-length, long-length, reset,
@@ -170,10 +171,11 @@ def stream_of(request: Request, text: str, size: int = 8) -> bytes:
 
 async def ok(request: Request, conn: Conn) -> bool:
     """Well behaved: a completion (streamed when asked) of `X-Hostile-Reply`, keep-alive, with
-    the status `X-Hostile-Status` (default 200) and the `Location` `X-Hostile-Location`."""
+    the status `X-Hostile-Status` (default 200) and the header lines `X-Hostile-Headers`
+    (percent-encoded, separated by `|`)."""
     text, code = _reply(request), request.number("x-hostile-status", 200)
-    location = request.headers.get("x-hostile-location")
-    extra = () if location is None else (f"Location: {location}",)
+    lines = urllib.parse.unquote(request.headers.get("x-hostile-headers", ""))
+    extra = tuple(line for line in lines.split("|") if line)
     if request.json().get("stream") is True:
         await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream",
                          extra=extra)

@@ -393,7 +393,12 @@ def is_event_stream(upstream: aiohttp.ClientResponse) -> bool:
 
 
 def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
-    return end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
+    """The upstream's end-to-end headers, but none of guard's own (`X-Guard-*`): a client reads
+    those as guard's word (an incident recorded, a decision made)."""
+    headers = end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
+    for name in {name for name in headers if name[:8].lower() == "x-guard-"}:
+        headers.popall(name)
+    return headers
 
 
 async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,

@@ -61,6 +61,14 @@ def call(guard: GuardServer, mode: str, *, stream: bool = False, route: str = "c
                       headers={"X-Hostile": mode, **headers})
 
 
+def on_route(guard: GuardServer, route: str, headers: dict[str, str]) -> httpx.Response:
+    """A request on `route`: a whole chat answer, a stream (`...?stream`), or `/v1/models`."""
+    if route == "/v1/models":
+        return httpx.get(guard.url + route, headers=headers, timeout=20)
+    return httpx.post(guard.url + "/v1/chat/completions", headers=headers, timeout=20,
+                      json=body(stream=route.endswith("?stream")))
+
+
 def error_code(response: httpx.Response) -> str:
     return str(response.json()["error"]["code"])
 
@@ -250,21 +258,34 @@ def test_only_2xx_4xx_and_5xx_answers_are_relayed(
     101 is a 502 `upstream_protocol_error` on every route: no client is led around guard to a
     server of the upstream's choosing (the openai SDK follows a redirect), nor left waiting."""
     _, guard = stack
-    headers = {"X-Hostile": mode, "X-Hostile-Status": status,
-               "X-Hostile-Reply": f"Here is the key: {SECRET}",
-               "X-Hostile-Location": "http://elsewhere.example/v1/chat/completions"}
     started = time.monotonic()
-    if path == "/v1/models":
-        response = httpx.get(guard.url + path, headers=headers, timeout=20)
-    else:
-        response = httpx.post(guard.url + "/v1/chat/completions", headers=headers, timeout=20,
-                              json=body(stream=path.endswith("?stream")))
+    response = on_route(guard, path, {
+        "X-Hostile": mode, "X-Hostile-Status": status,
+        "X-Hostile-Reply": f"Here is the key: {SECRET}",
+        "X-Hostile-Headers": "Location: http://elsewhere.example/v1/chat/completions"})
     assert response.status_code == 502, response.text
     assert error_code(response) == "upstream_protocol_error"
     assert f"status {status}" in response.json()["error"]["message"]
     assert "Location" not in response.headers
     assert b"HostileLeak" not in response.content
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("status", ["200", "429"])
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/chat/completions?stream",
+                                   "/v1/models"])
+def test_guard_headers_come_from_guard_alone(stack: tuple[HostileProcess, GuardServer],
+                                              route: str, status: str) -> None:
+    """An upstream's `X-Guard-*` headers (an incident id guard never recorded, a decision it never
+    made) reach no client, on any route, whatever the status."""
+    _, guard = stack
+    forged = "X-Guard-Incident-Id: inc-forged|X-Guard-Decision: block|x-guard-anything: 1"
+    response = on_route(guard, route, {"X-Hostile-Status": status, "X-Hostile-Headers": forged})
+    assert response.status_code == int(status)
+    assert "X-Guard-Incident-Id" not in response.headers
+    assert "X-Guard-Anything" not in response.headers
+    assert response.headers.get_list("X-Guard-Decision") == (
+        [] if route == "/v1/models" else ["allow"])
 
 
 def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
