@@ -30,12 +30,12 @@ NOT_FORWARDED_DOWN = HOP_BY_HOP | {"content-encoding", "server", "date"}
 
 def end_to_end(headers: CIMultiDictProxy[str] | CIMultiDict[str],
                dropped: frozenset[str]) -> CIMultiDict[str]:
-    """The headers a proxy forwards: all but hop-by-hop ones and those `Connection` names."""
+    """The headers a proxy forwards: all but hop-by-hop ones and those any `Connection` line
+    names."""
     kept = headers.copy()  # one copy in C, then the few removals that apply
     for name in headers.keys() & dropped:  # a case-insensitive intersection, in C
         kept.popall(name)
-    connection = headers.get("Connection")
-    if connection:
+    for connection in headers.getall("Connection", ()):
         for token in connection.split(","):
             kept.popall(token.strip(), None)
     return kept

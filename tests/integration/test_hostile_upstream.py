@@ -288,6 +288,21 @@ def test_guard_headers_come_from_guard_alone(stack: tuple[HostileProcess, GuardS
         [] if route == "/v1/models" else ["allow"])
 
 
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/chat/completions?stream",
+                                   "/v1/models"])
+def test_headers_any_connection_line_names_are_not_relayed(
+        stack: tuple[HostileProcess, GuardServer], route: str) -> None:
+    """Headers an upstream's `Connection` lines name, on the first line or a later one, are
+    hop-by-hop and reach no client; its other headers do."""
+    _, guard = stack
+    lines = "Connection: keep-alive, X-Hop-A|Connection: X-Hop-B|X-Hop-A: a|X-Hop-B: b|X-Kept: c"
+    response = on_route(guard, route, {"X-Hostile-Headers": lines})
+    assert response.status_code == 200
+    assert response.headers.get("X-Kept") == "c"
+    assert "X-Hop-A" not in response.headers
+    assert "X-Hop-B" not in response.headers
+
+
 def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """4 MiB of SSE comments (300,000 events) arriving together, then the answer: every event

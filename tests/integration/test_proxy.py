@@ -119,14 +119,16 @@ def test_stream_bytes_are_unchanged(stack: tuple[MockUpstream, GuardServer]) -> 
 
 
 def test_headers_end_to_end_forwarded_hop_by_hop_not(stack: tuple[MockUpstream, GuardServer]) -> None:
-    """Authorization and custom headers reach the upstream; hop-by-hop headers do not."""
+    """Authorization and custom headers reach the upstream; hop-by-hop headers do not, nor those
+    any `Connection` line names."""
     mock, guard = stack
     response = httpx.post(f"{guard.url}/v1/chat/completions",
                           json={"model": "m", "messages": messages("hdr")},
-                          headers={"Authorization": "Bearer sk-upstream-secret",
-                                   "X-Custom": "kept", "Connection": "keep-alive, X-Private",
-                                   "X-Private": "dropped", "Keep-Alive": "timeout=5",
-                                   "X-Request-Id": "req-from-client-1"})
+                          headers=[("Authorization", "Bearer sk-upstream-secret"),
+                                   ("X-Custom", "kept"), ("Connection", "keep-alive, X-Private"),
+                                   ("Connection", "X-Second"), ("X-Second", "dropped"),
+                                   ("X-Private", "dropped"), ("Keep-Alive", "timeout=5"),
+                                   ("X-Request-Id", "req-from-client-1")])
     assert response.status_code == 200
     assert response.headers["X-Request-Id"] == "req-from-client-1"
     got = next(r for r in reversed(seen(mock)) if r.get("body", {}).get("messages") ==
@@ -136,6 +138,7 @@ def test_headers_end_to_end_forwarded_hop_by_hop_not(stack: tuple[MockUpstream, 
     assert names["x-custom"] == "kept"
     assert names["x-request-id"] == "req-from-client-1"
     assert "x-private" not in names
+    assert "x-second" not in names
     assert "keep-alive" not in names
 
 
