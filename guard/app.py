@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import structlog
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.typedefs import Middleware
 
 from guard.admin import api as admin_api
@@ -34,6 +34,10 @@ log = structlog.get_logger("guard")
 
 # How long a refused request's unread body is drained before the connection closes.
 LINGER_S = 1.0
+# The Server header of every answer. aiohttp's names its version and Python's, for any client to
+# match against advisories; its own answers to malformed requests (which reach no handler, no
+# middleware, no signal) would carry it too.
+SERVER = "guard"
 
 Lifecycle = Callable[[Components], AsyncIterator[None]]
 
@@ -134,6 +138,9 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
                 on_ready: Callable[[Components], Awaitable[None]] | None = None,
                 stop: asyncio.Event | None = None) -> None:
     """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests."""
+    # what aiohttp sends unless an answer says otherwise (not exported, but read on each answer;
+    # test_proxy.py::test_guard_names_no_versions notices if that changes)
+    web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
     components = build_components(settings)
     grace = settings.shutdown_grace_s
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for

@@ -171,6 +171,31 @@ def test_request_id_generated_when_absent(stack: tuple[MockUpstream, GuardServer
     assert any(h.get("x-request-id") == request_id for h in sent)
 
 
+def test_guard_names_no_versions(stack: tuple[MockUpstream, GuardServer]) -> None:
+    """Every answer, data and admin, 404s and aiohttp's own 400 to a malformed request, says
+    `Server: guard` without a version; upstream requests carry the client's User-Agent, or none
+    (not aiohttp's, which names its version and Python's)."""
+    mock, guard = stack
+    with httpx.Client() as anonymous:
+        del anonymous.headers["User-Agent"]
+        answers = [anonymous.post(f"{guard.url}/v1/chat/completions",
+                                  json={"model": "m", "messages": messages("ua-none")})]
+    answers += [
+        httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m", "messages": messages(
+            "ua-given")}, headers={"User-Agent": "app/1.0"}),
+        httpx.get(f"{guard.url}/nope"), httpx.get(f"{guard.admin_url}/healthz"),
+        httpx.get(f"{guard.admin_url}/nope")]
+    assert [answer.headers.get_list("Server") for answer in answers] == [["guard"]] * 5
+    with socket.create_connection(("127.0.0.1", guard.port), timeout=10) as raw:
+        raw.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        head = raw.recv(65536).split(b"\r\n\r\n")[0].lower().split(b"\r\n")
+    assert b" 400 " in head[0] and b"server: guard" in head
+    agents = {str(r["body"]["messages"][0]["content"]): {k.lower(): v for k, v in r[
+        "headers"].items()}.get("user-agent") for r in seen(mock) if "messages" in r.get("body", {})}
+    assert agents["ua-none"] is None
+    assert agents["ua-given"] == "app/1.0"
+
+
 def error_of(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body["error"]) >= {"message", "type", "param", "code"}
