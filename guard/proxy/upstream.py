@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Mapping
 
 import aiohttp
 from aiohttp.connector import Connection
+from aiohttp.http_exceptions import ContentEncodingError
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from guard.config import Settings
@@ -121,6 +122,10 @@ def unreachable(name: str, exc: BaseException) -> UpstreamError:
     if isinstance(exc, UnaskedAnswer):
         return UpstreamError(f"upstream {name!r} sends answers nobody asked for", status=502,
                              code="upstream_protocol_error")
+    if caused_by(exc, ContentEncodingError):  # br or zstd, say: named, as nothing else is amiss
+        return UpstreamError(f"upstream {name!r} answered in a content encoding guard cannot "
+                             "decode (it asks for gzip or deflate)", status=502,
+                             code="upstream_protocol_error")
     if isinstance(exc, aiohttp.ClientResponseError):  # it answered, in a form aiohttp cannot read
         # (not its message: it quotes the bytes it could not read, which may be answer text,
         # another request's left on a pooled connection by a wrong Content-Length)
@@ -144,6 +149,16 @@ def not_relayed(name: str, status: int) -> UpstreamError | None:
     return UpstreamError(f"upstream {name!r} answered with status {status}, which guard does not "
                          "relay (only 2xx, 4xx and 5xx)", status=502,
                          code="upstream_protocol_error")
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `exc`, or an exception it was raised from, is a `kind`."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, kind):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -122,6 +122,18 @@ def test_a_compressed_answer_is_bounded_by_its_decoded_size(
     assert small.json()["choices"][0]["message"]["content"] == "decoded"
 
 
+def test_an_answer_in_an_encoding_guard_cannot_decode_says_so(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """An answer in brotli, which guard did not ask for and cannot decode, is a 502 whose message
+    says so, on every route."""
+    _, guard = stack
+    for route in ("/v1/chat/completions", "/v1/chat/completions?stream", "/v1/models"):
+        response = on_route(guard, route, {"X-Hostile": "undecodable"})
+        assert response.status_code == 502
+        assert error_code(response) == "upstream_protocol_error"
+        assert "content encoding guard cannot decode" in response.json()["error"]["message"]
+
+
 def test_bytes_an_upstream_left_behind_are_never_quoted(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """A Content-Length shorter than the answer leaves its rest on the pooled connection, where
