@@ -1,14 +1,16 @@
 """Upstream silence timeouts, enforced by one periodic sweep rather than a timer per read.
 
-An upstream may stay silent for its `timeout_s`: before its answer's headers, between reads of a
-body, between stream chunks. aiohttp's `sock_read` timeout would enforce that by re-arming a timer
-on every read from the upstream, about 4k instructions each, twice per pass-through request. Here
+An upstream may stay silent for its `timeout_s` before its answer's headers and between stream
+chunks (or reads of a body passed through uninspected). A body read whole is one wait: it must be
+complete within `timeout_s` of its headers, however steadily it arrives (a drip cannot hold a
+request open). aiohttp's `sock_read` timeout would enforce silence by re-arming a timer on every
+read from the upstream, about 4k instructions each, twice per pass-through request. Here
 each wait for the upstream runs inside `UpstreamWait`, which marks its Exchange (`silent_since`)
 and puts it in `SilenceWatch.waiting`; a sweep every `interval_s` cancels the task of a wait that
 has outlasted its limit, and `UpstreamWait` turns that cancellation into aiohttp's own
 `ServerTimeoutError` (`raise_if_silent`), which the data path already answers: 504, or an error
 event once a stream has begun. A timeout fires between
-`timeout_s` and `timeout_s + interval_s` after the upstream last spoke.
+`timeout_s` and `timeout_s + interval_s` after the wait began: after the upstream last spoke.
 
 The same sweep stops the requests a kill switch engaged since they began: a wait for the upstream
 whose request a switch now matches is ended with `SwitchedOff`, which the data path answers as the

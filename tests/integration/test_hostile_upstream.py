@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,6 +179,30 @@ def test_slow_drip_beyond_the_timeout_is_504(stack: tuple[HostileProcess, GuardS
     response = call(guard, "drip-json", **{"X-Hostile-Delay-Ms": "1500"})
     assert response.status_code == 504
     assert error_code(response) == "upstream_timeout"
+
+
+def test_a_steady_whole_body_still_ends_by_the_timeout(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """A whole answer whose bytes keep coming (20 ms apart, never silent) but would take 5 s is a
+    504 about `timeout_s` (1 s) after its headers: a body read whole is timed as one wait."""
+    _, guard = stack
+    started = time.monotonic()
+    response = call(guard, "drip-json", **{"X-Hostile-Delay-Ms": "20"})
+    assert response.status_code == 504
+    assert error_code(response) == "upstream_timeout"
+    assert time.monotonic() - started < 2.5
+
+
+def test_an_event_stream_to_a_request_for_a_whole_answer_is_502(
+        stack: tuple[HostileProcess, GuardServer]) -> None:
+    """A request that did not ask for a stream is answered whole: an event stream sent to it is
+    not the JSON answer it asked for (502), and is not relayed as a stream."""
+    _, guard = stack
+    events = urllib.parse.quote(orjson.dumps([{"type": "response.output_text.delta",
+                                               "delta": "hello"}]).decode())
+    response = call(guard, "scripted", **{"X-Hostile-Events": events})
+    assert response.status_code == 502
+    assert error_code(response) == "upstream_protocol_error"
 
 
 def test_weird_json_shapes_are_passed_or_refused_cleanly(
