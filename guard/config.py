@@ -52,7 +52,7 @@ class UpstreamSettings(Strict):
     max_connections:   pooled connections to this upstream (0: unlimited).
     """
 
-    url: str
+    url: str = Field(json_schema_extra={"pattern": "^https?://"})
     timeout_s: float = Field(600.0, gt=0)
     connect_timeout_s: float = Field(10.0, gt=0)
     max_connections: int = Field(0, ge=0)
@@ -134,25 +134,33 @@ class CacheSettings(Strict):
 
 
 class Settings(Strict):
-    """Everything `guard serve` reads. See guard.example.yaml for every key with its default."""
+    """Everything `guard serve` reads. See guard.example.yaml for every key with its default.
+
+    A `json_schema_extra` repeats a validator's check in the JSON schema, which the Helm chart's
+    values.schema.json is made from (guard.chart_schema).
+    """
 
     listen: str = "127.0.0.1:8000"
     admin_listen: str = "127.0.0.1:9000"
     upstreams: dict[str, UpstreamSettings] = Field(
-        default_factory=lambda: {"default": UpstreamSettings(url="http://127.0.0.1:8001")}
+        default_factory=lambda: {"default": UpstreamSettings(url="http://127.0.0.1:8001")},
+        json_schema_extra={"required": ["default"]},
     )
     routes: dict[str, str] = Field(default_factory=dict)
-    passthrough: list[str] = Field(default_factory=list)
+    passthrough: list[str] = Field(default_factory=list,
+                                   json_schema_extra={"items": {"type": "string", "pattern": "^/"}})
     policies: Path | None = Path("./policies")
     redis_url: str | None = None
     state_dir: Path = Path("./.guard")
-    tenant_header: str = "X-Guard-Tenant"
+    tenant_header: str = Field("X-Guard-Tenant",
+                               json_schema_extra={"pattern": f"^{HEADER_NAME.pattern}$"})
     admin_tokens_env: str = "GUARD_ADMIN_TOKENS"
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
     shutdown_grace_s: float = Field(30.0, ge=0, allow_inf_nan=False)
     shutdown_drain_s: float = Field(0.0, ge=0, allow_inf_nan=False)  # still serving, Connection: close
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_content: bool = Field(False, deprecated="nothing reads it: guard never logs raw content")
+    log_content: bool = Field(False, deprecated="nothing reads it: guard never logs raw content",
+                              json_schema_extra={"const": False})
     limits: LimitSettings = Field(default_factory=LimitSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)

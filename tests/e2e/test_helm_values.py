@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
+
+from guard.chart_schema import CHART_MANAGED, config_schema
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "guard"
 
@@ -35,7 +38,19 @@ SCHEMA_REJECTS = [
     ({"config": {"upstreams": {"default": None}}}, "/config/upstreams"),
     ({"config": {"upstreams": {"default": {"url": "vllm:8000"}}}}, "/config/upstreams/default/url"),
     ({"config": {"log_level": "verbose"}}, "/config/log_level"),
+    # guard.yaml typos: `guard serve` would exit 2 at start on each of them
+    ({"config": {"log_levle": "info"}}, "additional properties 'log_levle'"),
+    ({"config": {"killswitch": {"release_approval": 2}}}, "additional properties 'release_approval'"),
+    ({"config": {"killswitch": {"release_approvals": 3}}}, "/config/killswitch/release_approvals"),
+    ({"config": {"upstreams": {"default": {"url": "http://m:8000", "timeout": 5}}}},
+     "additional properties 'timeout'"),
+    ({"config": {"limits": {"max_prompt_chars": 10}}}, "/config/limits/max_prompt_chars"),
+    ({"config": {"incidents": {"exerpts": True}}}, "additional properties 'exerpts'"),
     ({"redis": {"url": "http://redis:6379"}}, "/redis/url"),
+    # a URL with a password would sit in the Deployment's env, readable by all who read it
+    ({"redis": {"url": "redis://:hunter2@redis:6379/0"}}, "/redis/url"),
+    ({"redis": {"url": "rediss://guard:hunter2@redis:6379/0"}}, "/redis/url"),
+    ({"redis": {"url": "redis://redis:6379/0?password=hunter2"}}, "/redis/url"),
     ({"adminTokens": {"tokens": {"alice": "short"}}}, "/adminTokens/tokens/alice"),
     ({"adminTokens": {"tokens": {"alice": "has,comma-and-is-long-enough"}}},
      "/adminTokens/tokens/alice"),
@@ -59,6 +74,23 @@ def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any], wh
     assert where in str(caught.value)
     with pytest.raises(helm.HelmValuesError):
         chart.render(values, name="guard", namespace="guard")
+
+
+def test_config_schema_is_guards_settings() -> None:
+    """The chart's schema for `config:` is made from guard's Settings: a setting added to guard
+    is known to the chart (else: `python -m guard.chart_schema`)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["properties"]["config"] == config_schema()
+
+
+def test_schema_accepts_every_guard_setting(chart: helm.Chart) -> None:
+    """Every key of guard.example.yaml that the chart does not manage passes the schema."""
+    example = yaml.safe_load((CHART.parents[1] / "guard.example.yaml").read_text())
+    config = {key: value for key, value in example.items() if key not in CHART_MANAGED}
+    config["killswitch"]["breakers"] = [{"name": "b", "label": "secrets", "threshold": 3,
+                                         "window_s": 60, "duration_s": 600}]
+    chart.validate_schema({"config": config})
+    chart.validate_schema({"redis": {"url": "rediss://redis.redis.svc:6380/2"}})
 
 
 def test_schema_accepts_every_ci_scenario(chart: helm.Chart) -> None:
