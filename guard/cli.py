@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -103,6 +104,16 @@ def command_group(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = run(argv)
+        sys.stdout.flush()  # now, while a closed pipe is still caught below
+    except BrokenPipeError:
+        return stdout_closed()
+    return status
+
+
+def run(argv: Sequence[str] | None) -> int:
+    """The command's exit status; guard's own errors said on one line of stderr."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -121,6 +132,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def stdout_closed() -> int:
+    """The reader of stdout went away early (`guard policy test policies/ | head -1`): no
+    traceback, and stdout pointed at /dev/null so that Python's own flush at exit does not fail
+    again. Exit status 1, as Python's documentation recommends for this end (its "Note on
+    SIGPIPE"): the output was cut short."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

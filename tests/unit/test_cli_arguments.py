@@ -3,11 +3,15 @@ tracebacks."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def guard(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,3 +43,18 @@ def test_a_taken_port_is_said_plainly() -> None:
         done = guard("mock-upstream", "--port", str(port))
     assert done.returncode == 1, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["serve", "--check"], ["policy", "test", "policies/"],
+                                  ["policy", "check", "policies/"]])
+def test_a_closed_stdout_is_no_traceback(args: list[str]) -> None:
+    """Output into a pipe its reader already closed (`| head -1`) ends with exit 1, silently."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "guard", *args], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+                              cwd=ROOT)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
