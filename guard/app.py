@@ -121,7 +121,8 @@ def admin_app(components: Components) -> web.Application:
                     "every admin call (kill switch, reloads, incidents) will be refused")
     refused = Refusals(components.metrics.admin_refusals)
     app = web.Application(middlewares=[admin_api.json_errors, cast(Middleware, admin_auth_middleware(
-        tokens, refused=refused)), admin_api.audit_written])
+        tokens, refused=refused, tokens_env=components.settings.admin_tokens_env)),
+        admin_api.audit_written])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:

@@ -140,12 +140,19 @@ class Refusals:
 
 def admin_auth_middleware(
     tokens: AdminTokens, open_paths: Iterable[str] = OPEN_PATHS,
-    refused: Callable[[str], None] = lambda code: None,
+    refused: Callable[[str], None] = lambda code: None, tokens_env: str = "GUARD_ADMIN_TOKENS",
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """An aiohttp middleware: open paths pass; every other path needs a known bearer token.
     `refused` hears the code of each call refused (counted, and logged now and then: a run of
-    guesses or a client with a stale token shows)."""
+    guesses or a client with a stale token shows). With no token configured, a token is refused
+    as ever, but the answer says that the guard has none (`tokens_env` is where they belong):
+    the caller's token is not what is wrong."""
     always_open = frozenset(open_paths)
+    if tokens.digests:
+        invalid = "This admin token is not valid."
+    else:
+        invalid = (f"This guard has no admin tokens configured, so it refuses every admin call: "
+                   f"set {tokens_env} (actor:token,...) in its environment and restart it.")
 
     @web.middleware
     async def admin_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -164,8 +171,7 @@ def admin_auth_middleware(
         if actor is None:
             refused("invalid_admin_token")
             return web.json_response(
-                error_body("This admin token is not valid.", "permission_error",
-                           "invalid_admin_token"),
+                error_body(invalid, "permission_error", "invalid_admin_token"),
                 status=403,
             )
         request[ADMIN_ACTOR] = actor

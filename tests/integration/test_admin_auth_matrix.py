@@ -136,16 +136,23 @@ def test_open_endpoints_answer_without_a_token(guard: GuardServer, path: str) ->
 
 
 def test_no_tokens_configured_refuses_every_admin_call(tmp_path: Path) -> None:
-    """With GUARD_ADMIN_TOKENS unset, every admin call is refused (the safe default)."""
+    """With GUARD_ADMIN_TOKENS unset, every admin call is refused (the safe default), with a
+    403 that says the guard has no tokens rather than blaming the caller's, and is counted as
+    any refused token is."""
     mock = MockUpstream(tmp_path)
     mock.start()
-    server = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}},
-                         env={"GUARD_ADMIN_TOKENS": ""})
+    server = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                    "admin_tokens_env": "OPS_TOKENS"}, env={"OPS_TOKENS": ""})
     server.start()
     try:
         for method, path, body in PROTECTED:
             answer = send(server, method, path.replace("{id}", "ks_x"), body, "Bearer anything")
             assert answer.status_code == 403
+            error = answer.json()["error"]
+            assert error["code"] == "invalid_admin_token"
+            assert error["message"].startswith("This guard has no admin tokens configured")
+            assert "set OPS_TOKENS" in error["message"]
+        assert refusals(server, "invalid_admin_token") == len(PROTECTED)
     finally:
         server.stop()
         mock.stop()
