@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "guard.json"
 METRIC_NAME = re.compile(r"\bguard_[a-z_]+\b")
+# docs/runbook.md's list: - `GuardX` (severity S, for 2m | at once): `EXPR`.
+RUNBOOK_ALERT = re.compile(r"^- `(Guard\w+)` \(severity (\w+), (at once|for \w+)\): `([^`]+)`", re.M)
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
             "gauge": ("",), "info": ("_info",)}
 
@@ -84,6 +86,18 @@ def test_every_alert_has_a_unit_test() -> None:
     tested = {c["alertname"] for t in tests["tests"] for c in t.get("alert_rule_test", ())
               if c.get("exp_alerts")}
     assert alerts - tested == set()
+
+
+def test_runbook_describes_the_shipped_alerts() -> None:
+    """Each alert docs/runbook.md lists is in alerts.yml with the severity, `for` and expression
+    it says (it once described rules of its own: stale for 1m paging, a breaker alert)."""
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    shipped = {r["alert"]: (r["labels"]["severity"], r.get("for", "at once"), r["expr"].strip())
+               for g in rules["groups"] for r in g["rules"]}
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    listed = {name: (severity, when.removeprefix("for "), expr) for name, severity, when, expr
+              in RUNBOOK_ALERT.findall(runbook)}
+    assert listed and {name: shipped.get(name) for name in listed} == listed
 
 
 def test_alerts_use_only_exported_metrics() -> None:
