@@ -178,9 +178,12 @@ def _shown(text: str) -> str:
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    """`seconds` to the nearest unit shown: a TTL of 1h engaged a moment ago (3599.8 s left)
+    reads 60m, not 59m."""
+    seconds = max(0.0, seconds)
+    if seconds < 119.5:
+        return f"{int(seconds + 0.5)}s"
+    minutes = int(seconds / 60 + 0.5)
+    if minutes < 120:
+        return f"{minutes}m"
+    return f"{minutes // 60}h{minutes % 60:02d}m"

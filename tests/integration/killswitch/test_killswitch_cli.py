@@ -56,7 +56,7 @@ async def test_engage_status_and_two_person_release(admin_url: str) -> None:
     """engage prints the id; status shows it in a table and as JSON; release needs two actors."""
     code, out, _ = await guard("engage", "--scope", "model:gpt-4o", "--reason", "leaking PII",
                                "--ttl", "15m", "--admin-url", admin_url)
-    assert code == 0 and out.startswith("engaged ks_") and "for 14m" in out
+    assert code == 0 and out.startswith("engaged ks_") and "for 15m" in out
     switch_id = out.split()[1].rstrip(":")
     code, out, _ = await guard("status", "--admin-url", admin_url)
     assert code == 0 and "SCOPE" in out and switch_id in out and "leaking PII" in out
@@ -103,6 +103,17 @@ def test_table_is_aligned_and_truncates_long_reasons() -> None:
     assert len(lines) == 3
     assert lines[0].index("SCOPE") == lines[1].index("global") == lines[2].index("tenant:acme")
     assert lines[1].endswith("r" * 57 + "...") and "5m" in lines[2] and "1/2" in lines[2]
+
+
+@pytest.mark.parametrize(("left", "shown"), [(9.6, "10s"), (1799.6, "30m"), (3599.7, "60m"),
+                                             (7199.6, "2h00m"), (5399.0, "90m"), (0.2, "0s")])
+def test_time_left_reads_as_typed(left: float, shown: str) -> None:
+    """From a probe: `--ttl 1h` read back "59m" (and 10s "9s") a moment after engaging, as the
+    time left was floored; it is rounded to the nearest unit shown."""
+    rows = [{"id": "ks_1", "scope": "global", "mode": "block", "actor": "alice",
+             "created_at": 100.0, "expires_at": 100.0 + left, "release_approvals": [],
+             "release_approvals_needed": 1, "reason": "INC-1"}]
+    assert format_table(rows, now=100.0).splitlines()[1].split()[4:6] == ["0s", shown]
 
 
 def test_control_characters_in_a_reason_are_shown_escaped() -> None:
