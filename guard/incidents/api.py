@@ -1,23 +1,28 @@
 """`GET /admin/incidents`: recorded incidents, newest `limit`, or the first `limit` since a time.
 
-Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind,
-limit (1..10000, default 100), after (a cursor from an earlier answer: what reached the Redis
-Stream since, in arrival order). Answer: 200 {"incidents": [...], "source": "redis"|"journal",
-"cursor": where to ask `after` next, null for the journal}; 400 in OpenAI's error shape for a bad
-parameter; 503 when the source cannot be read.
+Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind
+(`decision`, `killswitch`, `breaker`, `stream_cut`), limit (1..10000, default 100), after (a
+cursor from an earlier answer: what reached the Redis Stream since, in arrival order). Answer:
+200 {"incidents": [...], "source": "redis"|"journal", "cursor": where to ask `after` next, null
+for the journal}; 400 in OpenAI's error shape for a bad or unknown parameter (a mistyped filter
+would otherwise answer every incident); 503 when the source cannot be read.
 Needs `admin_auth_middleware` in front.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from guard.admin.auth import error_body
+from guard.incidents.model import DECISION, EVENT_KINDS
 from guard.incidents.reader import MAX_LIMIT, IncidentReader, NoCursor, Query, parse_cursor, parse_since
 
 INCIDENT_READER = web.AppKey("incident_reader", IncidentReader)
 PATH = "/admin/incidents"
 PARAMETERS = frozenset({"since", "action", "rule", "tenant", "kind", "limit", "after"})
+KINDS = frozenset({DECISION, *EVENT_KINDS})
 
 
 def add_routes(app: web.Application, reader: IncidentReader) -> None:
@@ -28,6 +33,13 @@ def add_routes(app: web.Application, reader: IncidentReader) -> None:
 
 def parse_query(params: dict[str, str]) -> Query:
     """The query parameters as a Query; ValueError naming the bad parameter."""
+    unknown = sorted(params.keys() - PARAMETERS)
+    if unknown:
+        known = ", ".join(sorted(PARAMETERS))
+        raise ValueError(f"{unknown[0]}: not a parameter of {PATH} (known: {known})")
+    kind = params.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind: must be one of {', '.join(sorted(KINDS))}, not {kind!r}")
     try:
         limit = int(params.get("limit", "100"))
     except ValueError as exc:
@@ -38,7 +50,7 @@ def parse_query(params: dict[str, str]) -> Query:
     after = parse_cursor(params["after"]) if params.get("after") else None
     return Query(since=since, action=params.get("action") or None,
                  rule=params.get("rule") or None, tenant=params.get("tenant") or None,
-                 kind=params.get("kind") or None, limit=limit, after=after)
+                 kind=kind, limit=limit, after=after)
 
 
 async def list_incidents(request: web.Request) -> web.Response:
@@ -46,11 +58,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     try:
         query = parse_query(dict(request.query))
     except ValueError as exc:
-        return _invalid(exc)
+        return _invalid(exc, request.query.keys())
     try:
         incidents = await reader.query(query)
     except NoCursor as exc:
-        return _invalid(exc)
+        return _invalid(exc, request.query.keys())
     except Exception as exc:  # Redis down or an unreadable journal: say so, do not guess
         return web.json_response(
             error_body(f"incidents cannot be read from {reader.source}: {type(exc).__name__}",
@@ -59,9 +71,9 @@ async def list_incidents(request: web.Request) -> web.Response:
                               "cursor": reader.cursor})
 
 
-def _invalid(exc: ValueError) -> web.Response:
-    """400 naming the parameter the message starts with."""
+def _invalid(exc: ValueError, sent: Iterable[str]) -> web.Response:
+    """400 naming the parameter the message starts with (known, or one the request sent)."""
     named = str(exc).split(":", 1)[0]
-    param = named if named in PARAMETERS else None
+    param = named if named in PARAMETERS or named in sent else None
     return web.json_response(
         error_body(str(exc), "invalid_request_error", "invalid_parameter", param), status=400)

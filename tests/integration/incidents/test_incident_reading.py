@@ -113,6 +113,29 @@ async def test_api_needs_a_token_and_checks_parameters(admin: tuple[str, list[st
     assert status == 400 and body["error"]["param"] == "since"  # type: ignore[index]
 
 
+@pytest.mark.parametrize(("query", "param"), [("tennant=acme", "tennant"), ("actoin=block", "actoin"),
+                                              ("tenant=acme&Kind=breaker", "Kind"),
+                                              ("kind=nope", "kind"), ("kind=decisions", "kind")])
+async def test_api_refuses_unknown_parameters_and_kinds(admin: tuple[str, list[str]], query: str,
+                                                        param: str) -> None:
+    """From a probe: a mistyped parameter was ignored (`?tennant=acme` answered every incident)
+    and an unknown kind answered none; both are a 400 `invalid_parameter` naming the parameter."""
+    base, _ = admin
+    status, body = await get(f"{base}/admin/incidents?{query}")
+    assert status == 400, body
+    error = body["error"]
+    assert (error["code"], error["param"]) == ("invalid_parameter", param)  # type: ignore[index]
+
+
+async def test_api_filters_by_kind(admin: tuple[str, list[str]]) -> None:
+    """Each known kind filters (the control for the refusals above)."""
+    base, _ = admin
+    status, body = await get(f"{base}/admin/incidents?kind=killswitch")
+    assert status == 200 and [i["kind"] for i in body["incidents"]] == ["killswitch"]  # type: ignore[union-attr,index]
+    status, body = await get(f"{base}/admin/incidents?kind=breaker")
+    assert status == 200 and body["incidents"] == []
+
+
 async def test_with_redis_down_the_journal_answers(tmp_path: Path, redis_server: RedisServer
                                                    ) -> None:
     """The admin API's reader falls back to this replica's journal while Redis is down (it used
