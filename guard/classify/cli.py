@@ -60,16 +60,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="labelled JSONL prompts or CSV completions (shared/data/safety)")
     parser.add_argument("--policy", type=Path, default=None,
                         help="evaluate a policy file or directory instead of bare classifiers")
-    parser.add_argument("--classifiers", default=None,
+    parser.add_argument("--classifiers", type=classifier_names, default=None,
                         help=f"built-in types to run with default config (default: "
                              f"{DEFAULT_CLASSIFIERS}; on completions: {COMPLETION_CLASSIFIERS})")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    parser.add_argument("--limit", type=whole(1, 2**31), default=None, metavar="N",
+                        help="only the first N rows")
     parser.add_argument("--evasion", choices=sorted(TRANSFORMS), default=None, metavar="NAME",
                         help=f"write every text so first: {', '.join(sorted(TRANSFORMS))}")
     parser.add_argument("--split", type=whole(1, 64), default=1, metavar="N",
                         help="send every user prompt as N user messages (1-64; default 1) of about equal "
                              "word count")
     parser.set_defaults(func=cmd_eval)
+
+
+def classifier_names(text: str) -> list[str]:
+    """An argparse type: comma-separated classifier types, at least one, else a usage error."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"give at least one classifier type (e.g. "
+                                         f"{DEFAULT_CLASSIFIERS}), not {text!r}")
+    return names
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -90,14 +100,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             report = run_sync(_with_policy(args.policy, rows))
             what = f"policy {args.policy}"
         else:
-            chosen = args.classifiers or (
+            names = args.classifiers or classifier_names(
                 COMPLETION_CLASSIFIERS if is_completions(args.data) else DEFAULT_CLASSIFIERS
             )
-            names = [n.strip() for n in chosen.split(",") if n.strip()]
             report = run_sync(_with_classifiers(names, rows))
             what = "classifiers " + ", ".join(names)
     except PolicyError as exc:
-        print(f"guard eval: {exc}", *exc.errors, sep="\n  ", file=sys.stderr)
+        details = [] if exc.errors == [str(exc)] else exc.errors  # a single problem: said once
+        print(f"guard eval: {exc}", *details, sep="\n  ", file=sys.stderr)
         return 2
     except GuardError as exc:
         print(f"guard eval: {exc}", file=sys.stderr)

@@ -24,6 +24,11 @@ def guard(*args: str) -> subprocess.CompletedProcess[str]:
     (["mock-upstream", "--chunk-chars", "0"], "--chunk-chars: must be a whole number from 1"),
     (["serve", "--workers", "0"], "--workers: must be a whole number from 1 to 256"),
     (["eval", "--data", "x.jsonl", "--split", "65"], "--split: must be a whole number from 1 to 64"),
+    # from a probe: -1 evaluated all rows but the last, 0 and `,` reported on nothing, exit 0
+    (["eval", "--data", "x.jsonl", "--limit", "-1"], "--limit: must be a whole number from 1"),
+    (["eval", "--data", "x.jsonl", "--limit", "0"], "--limit: must be a whole number from 1"),
+    (["eval", "--data", "x.jsonl", "--classifiers", ","],
+     "--classifiers: give at least one classifier type"),
     # from a probe: 0, negative and nan were taken (a busy loop, or "cannot read incidents")
     (["incidents", "tail", "--interval", "0"], "--interval: must be a number of seconds above 0"),
     (["incidents", "tail", "--interval", "nan"], "--interval: must be a number of seconds above 0"),

@@ -124,6 +124,24 @@ def test_cli_unreadable_data_is_exit_2(tmp_path: Path) -> None:
     assert args.func(args) == 2
 
 
+@pytest.mark.parametrize(("options", "said"), [
+    (["--policy", "/nope"], "/nope: no such policy file or directory"),
+    (["--classifiers", "nope"], "unknown classifier type 'nope'"),
+])
+def test_cli_says_an_error_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                options: list[str], said: str) -> None:
+    """From a probe: a policy or classifier error of one problem was printed twice (the message,
+    then its only detail); exit 2."""
+    data = tmp_path / "rows.jsonl"
+    data.write_bytes(orjson.dumps(ROWS[0]))
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["eval", "--data", str(data), *options])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert err.count(said) == 1, err
+
+
 @pytest.mark.parametrize(("line", "said"), [
     ('{"text": "a", "label": "safe"}\n{broken', "line 2: not JSON"),
     ('["a", "safe"]', "line 1: a row is a JSON object with a string `text`"),
