@@ -100,11 +100,13 @@ def data_app(components: Components) -> web.Application:
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:  # labelled without the id's pattern
         label = path.replace(f":{fetch.ID}", "")
-        app.router.add_route(method, path, middleware.observed(serve_path, label, components))
+        app.router.add_route(method, path, middleware.observed(serve_path, label, components),
+                             expect_handler=middleware.expect_header)
         methods_by_path.setdefault(path, set()).add(method)
     # last: every other path, answered 404 (or 405) in OpenAI's shape
     app.router.add_route("*", "/{path:.*}", middleware.observed(
-        middleware.unrouted(methods_by_path), middleware.UNROUTED, components))
+        middleware.unrouted(methods_by_path), middleware.UNROUTED, components),
+        expect_handler=middleware.expect_header)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async for _ in lifecycle(app[COMPONENTS]):

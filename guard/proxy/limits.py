@@ -7,14 +7,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
-import orjson
 from aiohttp import web
 
 from guard.config import LimitSettings
+from guard.proxy.answers import error_body
 
-_OVERLOADED = orjson.dumps({"error": {
-    "message": "guard is at its connection limit; retry shortly", "type": "server_error",
-    "param": None, "code": "too_many_connections"}})
+_OVERLOADED = error_body("guard is at its connection limit; retry shortly", type_="server_error",
+                         code="too_many_connections")
 REJECTION = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
              b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
              + str(len(_OVERLOADED)).encode() + b"\r\n\r\n" + _OVERLOADED)

@@ -18,7 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import structlog
-from aiohttp import web
+from aiohttp import HttpVersion11, hdrs, web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import RequestError, UpstreamError
@@ -145,6 +146,17 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
     message = f"{request.method} {request.path}: {exc.reason}"
     allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
     return error_response(exc.status, message, code, headers=allow)
+
+
+async def expect_header(request: web.Request) -> web.StreamResponse | None:
+    """A route's `Expect` handling: aiohttp's for `100-continue` (a 100 Continue on HTTP/1.1);
+    any other expectation is refused 417 in OpenAI's shape, not aiohttp's plain text."""
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if request.version == HttpVersion11 and expect.lower() != "100-continue":
+        return error_response(417, f"Expect: {expect!r} cannot be met; only 100-continue is "
+                              "understood", "expectation_failed")
+    await _default_expect_handler(request)  # aiohttp's: writes the 100 Continue
+    return None
 
 
 def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import string
@@ -72,7 +73,9 @@ def test_connection_flood_gets_a_clear_503(guard: GuardServer) -> None:
         with socket.create_connection(("127.0.0.1", guard.port)) as extra:
             answer = closed_within(extra, 3)
         assert answer.startswith(b"HTTP/1.1 503")
-        assert b"too_many_connections" in answer
+        body = json.loads(answer.partition(b"\r\n\r\n")[2])
+        assert body["type"] == "error"  # as every data-plane error, Anthropic's SDK reads it too
+        assert body["error"]["code"] == "too_many_connections"
     finally:
         for sock in held:
             sock.close()
@@ -80,6 +83,27 @@ def test_connection_flood_gets_a_clear_503(guard: GuardServer) -> None:
     response = httpx.post(f"{guard.url}/v1/chat/completions",
                           json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 200
+
+
+def test_an_unknown_expectation_is_refused_in_the_error_shape(guard: GuardServer) -> None:
+    """From a probe: `Expect: foo` got aiohttp's plain-text 417; it is guard's error shape now,
+    and `Expect: 100-continue` still gets its 100 Continue and the answer."""
+    request = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    refused = httpx.post(f"{guard.url}/v1/chat/completions", json=request,
+                         headers={"Expect": "foo"})
+    assert refused.status_code == 417
+    body = refused.json()
+    assert (body["type"], body["error"]["code"]) == ("error", "expectation_failed")
+    assert "'foo'" in body["error"]["message"]
+    data = json.dumps(request).encode()
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: " + str(len(data)).encode() + b"\r\n\r\n")
+        sock.settimeout(5)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(data)
+        assert closed_within(sock, 5).startswith(b"HTTP/1.1 200")
 
 
 def test_huge_header_is_refused(guard: GuardServer) -> None:
