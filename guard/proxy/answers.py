@@ -42,7 +42,7 @@ def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
     if switch.expires_at is not None:
         retry_after_s = max(1, min(retry_after_s, math.ceil(switch.expires_at - time.time())))
     return error_response(
-        503, f"Service stopped by a kill switch: {switch.reason}", "kill_switch_engaged",
+        503, f"This service is paused: {switch.reason}", "kill_switch_engaged",
         headers={"Retry-After": str(retry_after_s)},
         guard={"switch_id": switch.id, "scope": switch.scope})
 

@@ -45,6 +45,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpst
 
 
 
+# what every answer of a kill switch says, a 503, a stream's error event or a refusal
+PAUSED = "This service is paused: INC-77 drill"
+
+
 async def engage(http: aiohttp.ClientSession, guard: GuardServer, model: str, mode: str) -> float:
     """Engage a switch for `model`; the time.monotonic() at which it was engaged."""
     async with http.post(f"{guard.admin_url}/admin/killswitch", headers=ADMIN, json={
@@ -77,7 +81,8 @@ async def test_a_stream_in_progress_ends_within_a_second_of_a_block(
         ended = time.monotonic()
     assert ended - engaged < 1.5, ended - engaged
     last = orjson.loads(received.rstrip().rsplit(b"data: ", 1)[1])
-    assert last["error"]["code"] == "kill_switch_engaged" and "INC-77" in last["error"]["message"]
+    assert last["error"] == {"message": PAUSED, "type": "server_error", "param": None,
+                             "code": "kill_switch_engaged"}
     assert b"word119" not in received
     for _ in range(20):  # the model's connection is closed, so it stops generating
         if aborted(mock, "in-flight-stream-1"):
@@ -124,6 +129,7 @@ async def test_a_request_waiting_for_its_answer_gets_the_switch_answer(
     engaged = await engage(http, guard, "inflight-c", "block")
     status, body, answered = await stopped
     assert status == 503 and body["error"]["code"] == "kill_switch_engaged"
+    assert body["error"]["message"] == PAUSED  # the stream's wording, word for word
     assert answered - engaged < 1.5, answered - engaged
     status, body, _ = await spared
     assert status == 200 and body["choices"][0]["message"]["content"]
