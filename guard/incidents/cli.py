@@ -30,7 +30,7 @@ CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...                       # for reading through the admin API
   guard incidents tail                               # follow new incidents (Ctrl-C stops)
-  guard incidents tail --action block --rule no-secrets
+  guard incidents tail --action block --rule secrets
   guard incidents export --since 24h --format csv -o incidents.csv
   guard incidents export --since 2025-06-01T00:00:00Z --state-dir /var/lib/guard
   guard incidents report --since 7d -o review.md

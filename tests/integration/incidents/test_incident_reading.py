@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -351,6 +352,18 @@ def test_cli_help_has_examples() -> None:
     for command in ("tail", "export", "report"):
         done = guard_cli(command, "--help")
         assert done.returncode == 0 and "examples:" in done.stdout
+
+
+def test_cli_help_names_rules_the_shipped_packs_have() -> None:
+    """From a probe: `--rule no-secrets` in the help matched no incident (the packs call it
+    `secrets`); every rule an example filters on is a rule of policies/."""
+    from guard.policy.loader import load_policies
+
+    named = set(re.findall(r"--rule (\S+)", guard_cli("--help").stdout))
+    shipped = {rule.name for loaded in load_policies(Path(__file__).resolve().parents[3] /
+                                                     "policies").policies
+               for rule in loaded.policy.rules}
+    assert named and named <= shipped
 
 
 def test_cli_says_when_it_cannot_read_or_write(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -279,6 +280,24 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             main(["policy", command, "--help"])
         assert "examples:" in capsys.readouterr().out
+
+
+def test_explain_examples_in_help_find_what_they_show(capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a probe: `--help` explained texts the shipped packs find nothing in ("call 555-0100",
+    "..."); each `guard policy explain` example now runs and decides more than allow."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[3])
+    examples = []
+    for command in (["policy"], ["policy", "explain"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        examples += [shlex.split(line)[1:] for line in capsys.readouterr().out.splitlines()
+                     if line.strip().startswith("guard policy explain")]
+    assert len(examples) == 6
+    for argv in examples:
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "decision: allow" not in out, (argv, out)
 
 
 async def test_policy_cases_run_after_a_lazy_model_has_loaded(tmp_path: Path) -> None:
