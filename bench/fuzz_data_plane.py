@@ -5,7 +5,7 @@ Pass: the process never dies, its log has no traceback and no error line, and ev
 the upstream caused (a 502/504 with an `upstream_*` code, or the upstream's own 5xx passed on).
 
     python bench/fuzz_data_plane.py --inputs 100000          # the long run (`make fuzz`)
-    python bench/fuzz_data_plane.py --inputs 2000 --seed 7   # what `make test` runs
+    python bench/fuzz_data_plane.py --inputs 2000 --seed 20251123   # what `make test` runs
 
 The same seed gives the same inputs.
 """
