@@ -127,6 +127,9 @@ def scope_of(loaded: LoadedPolicy) -> str:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    if not args.path.exists():  # a typo, not "no test cases found"
+        print(f"{args.path}: no such policy file or directory", file=sys.stderr)
+        return 1
     return asyncio.run(run_tests(args.path, args.keyword, args.verbose, sys.stdout))
 
 

@@ -274,6 +274,17 @@ def test_explain_says_when_a_gate_kept_a_classifier_shut(
     assert "MATCHED  ripe" in out and "decision: flag" in out
 
 
+def test_a_missing_path_is_said_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: `policy test` on a mistyped path said "0 passed ... no test cases found";
+    like `policy check`, it says there is no such file or directory; exit 1."""
+    missing = tmp_path / "nope"
+    for command in ("check", "test"):
+        assert main(["policy", command, str(missing)]) == 1
+        captured = capsys.readouterr()
+        assert f"{missing}: no such policy file or directory" in captured.err
+        assert "passed" not in captured.out
+
+
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     """Each subcommand's --help ends with examples."""
     for command in ("check", "test", "explain"):
