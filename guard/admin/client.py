@@ -75,10 +75,15 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         try:
-            message = json.loads(exc.read())["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = exc.reason
-        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}", exc.code) from None
+            error = json.loads(exc.read())["error"]
+            message, code = error["message"], error.get("code")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            message, code = exc.reason, None
+        # guard's admin API knows every path the CLI asks: a plain "not found" is another server
+        # (the data port, a proxy) or another guard version
+        hint = (" (check --admin-url or $GUARD_ADMIN_URL: no admin API of this guard version "
+                "answers there)" if exc.code == 404 and code in (None, "not_found") else "")
+        raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}{hint}", exc.code) from None
     except (urllib.error.URLError, OSError) as exc:
         raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
     problem = _unexpected(raw, expect or {})

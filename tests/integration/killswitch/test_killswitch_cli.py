@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from guard.killswitch.cli import format_table
 from guard.killswitch.service import build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
-from tests.support import EventLog, free_port
+from tests.support import EventLog, free_port, guard_before_mock
 
 
 @pytest.fixture
@@ -89,6 +90,25 @@ async def test_usage_errors_exit_2() -> None:
     assert code == 2 and "--reason" in err
     code, out, _ = await guard("engage", "--help")
     assert code == 0 and "examples:" in out
+
+
+def test_a_plain_not_found_hints_at_the_admin_url(tmp_path: Path) -> None:
+    """From a probe: --admin-url at the data port answered "HTTP 404: ... Not Found" and no
+    more; a 404 that is not one of the admin API's own now says to check the URL, and an
+    unknown switch id (the admin API's own 404) does not."""
+    token = "tok-alice-123456"
+    with guard_before_mock(tmp_path, None, env={"GUARD_ADMIN_TOKENS": f"alice:{token}"}) as server:
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "guard", "killswitch", *args],
+                                  env={**os.environ, "GUARD_ADMIN_TOKEN": token},
+                                  capture_output=True, text=True, timeout=60, check=False)
+
+        data_port = cli("status", "--admin-url", server.url)
+        unknown_id = cli("release", "ks_000000000000", "--admin-url", server.admin_url)
+    assert data_port.returncode == 1 and "HTTP 404" in data_port.stderr
+    assert "check --admin-url" in data_port.stderr
+    assert unknown_id.returncode == 1 and "HTTP 404" in unknown_id.stderr
+    assert "check --admin-url" not in unknown_id.stderr
 
 
 def test_table_is_aligned_and_truncates_long_reasons() -> None:
