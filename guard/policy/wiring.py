@@ -58,8 +58,9 @@ def admin_routes(app: web.Application, components: Components) -> None:
     store: PolicyStore | None = components.extras.get(STORE)
 
     async def describe(request: web.Request) -> web.Response:
-        if store is None:
-            return web.json_response({"version": None, "policies": []})
+        if store is None:  # `policies: null`: the documented keys, with nothing in them
+            return web.json_response({"version": None, "source": None, "default": None,
+                                      "last_reload_errors": [], "policies": []})
         return web.json_response(store.describe())
 
     async def reload(request: web.Request) -> web.Response:

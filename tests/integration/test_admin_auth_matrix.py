@@ -128,6 +128,16 @@ def test_a_refused_reload_carries_the_error_shape_too(tmp_path: Path) -> None:
     assert "broken.yaml" in answer.json()["error"]["message"]
 
 
+def test_policies_without_a_policy_directory_answer_the_documented_keys(tmp_path: Path) -> None:
+    """From a probe: with `policies: null`, GET /admin/policies answered only version and
+    policies; it answers every documented key (docs/runbook.md), empty."""
+    with guard_before_mock(tmp_path, None, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"}) as server:
+        answer = send(server, "GET", "/admin/policies", None, f"Bearer {TOKEN}")
+    assert answer.status_code == 200
+    assert answer.json() == {"version": None, "source": None, "default": None,
+                             "last_reload_errors": [], "policies": []}
+
+
 @pytest.mark.parametrize("path", OPEN)
 def test_open_endpoints_answer_without_a_token(guard: GuardServer, path: str) -> None:
     """Health, readiness and metrics need no token (probes and scrapers have none)."""
