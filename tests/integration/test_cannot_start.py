@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -127,6 +128,20 @@ def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
     assert "CANARY" not in check.stdout + guard("serve", "-c", checked, "--check", env=env).stderr
     fine = guard("serve", "-c", checked, "--check", env={"HOOK_API_KEY": "sk-real"})
     assert fine.returncode == 0, fine.stderr[-2000:]
+
+
+def test_the_readme_shows_the_message_guard_prints(tmp_path: Path) -> None:
+    """README's example of an invalid configuration is guard's message to the letter (it once
+    showed pydantic's "Value error, " that guard leaves out)."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    shown = re.search(r"^guard: invalid configuration: .*$", readme, re.M)
+    assert shown is not None
+    (tmp_path / "guard.yaml").write_text("upstreams:\n  default:\n    url: vllm:8000\n")
+    done = subprocess.run([sys.executable, "-m", "guard", "serve", "-c", "guard.yaml", "--check"],
+                          capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert (done.returncode, done.stderr.strip()) == (2, shown.group())
 
 
 def test_sighup_with_nothing_to_reload_keeps_guard_serving(tmp_path: Path) -> None:
