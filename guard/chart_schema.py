@@ -8,8 +8,8 @@ schema; tests/e2e/test_helm_values.py fails when the two differ.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,4 +63,8 @@ def write(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    write(Path(sys.argv[1]) if len(sys.argv) > 1 else VALUES_SCHEMA)
+    parser = argparse.ArgumentParser(prog="python -m guard.chart_schema",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("schema", nargs="?", type=Path, default=VALUES_SCHEMA,
+                        help=f"the chart's values.schema.json (default: {VALUES_SCHEMA})")
+    write(parser.parse_args().schema)
