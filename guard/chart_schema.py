@@ -19,9 +19,10 @@ VALUES_SCHEMA = Path("helm/guard/values.schema.json")
 # Keys of guard.yaml that depend on the pod's layout: the chart writes them (helm/guard/templates
 # /_helpers.tpl, guard.configYaml) from `ports`, `policies`, `adminTokens` and `redis`.
 CHART_MANAGED = ("listen", "admin_listen", "policies", "state_dir", "admin_tokens_env", "redis_url")
-# Keywords that only annotate: pydantic's titles repeat the key, and its defaults are guard's,
-# not the chart's (values.yaml has its own).
-ANNOTATIONS = frozenset({"title", "default"})
+# Keywords that only annotate: pydantic's titles repeat the key, its defaults are guard's, not the
+# chart's (values.yaml has its own), and its descriptions are guard's docstrings (values.yaml and
+# guard.example.yaml document the keys; a reworded docstring is no drift).
+ANNOTATIONS = frozenset({"title", "default", "description"})
 
 
 def config_schema() -> dict[str, Any]:

@@ -80,7 +80,8 @@ def test_config_schema_is_guards_settings() -> None:
     """The chart's schema for `config:` is made from guard's Settings: a setting added to guard
     is known to the chart (else: `python -m guard.chart_schema`)."""
     schema = json.loads((CHART / "values.schema.json").read_text())
-    assert schema["properties"]["config"] == config_schema()
+    assert schema["properties"]["config"] == config_schema(), \
+        "the chart's config schema is not guard's Settings: run python -m guard.chart_schema"
 
 
 def test_schema_accepts_every_guard_setting(chart: helm.Chart) -> None:
