@@ -59,8 +59,12 @@ class Exchange:
     task, silent_since, silence_limit_s, went_silent: the upstream silence timeout
                 (`proxy.silence`): the task serving the request, when the upstream last spoke
                 (time.perf_counter), how long it may stay silent, and whether it outlasted that.
+    write_since, client_stalled: the client write timeout (`proxy.silence`): when the write
+                in progress began (time.perf_counter), and whether the client outlasted
+                `limits.client_write_timeout_s` without taking it.
     switched_off, stop_raised: the kill switch that engaged while the request waited for the
-                upstream (`proxy.silence` ends that wait), and whether the wait has said so.
+                upstream or the client (`proxy.silence` ends that wait), and whether the wait
+                has said so.
     """
 
     request_id: str
@@ -72,6 +76,8 @@ class Exchange:
     silent_since: float = 0.0
     silence_limit_s: float = 0.0
     went_silent: bool = False
+    write_since: float = 0.0
+    client_stalled: bool = False
     switched_off: Switch | None = None
     stop_raised: bool = False
     shutting_down: bool = False  # guard ended it when `shutdown_grace_s` ran out

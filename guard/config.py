@@ -47,7 +47,7 @@ class UpstreamSettings(Strict):
     timeout_s:         seconds the upstream may stay silent before guard answers 504 (or ends
                        a begun stream with an error event): before the answer's headers, then
                        between stream chunks, or until a non-streamed body is complete. Checked
-                       four times per shortest timeout (at most every second).
+                       four times per shortest timeout (at least every 0.25 s).
     connect_timeout_s: seconds to establish a connection before guard answers 502.
     max_connections:   pooled connections to this upstream (0: unlimited).
     """
@@ -86,6 +86,9 @@ class LimitSettings(Strict):
     header_timeout_s:    a new connection must send its first request's headers within this.
     body_timeout_s:      a request body must arrive in full within this (408 otherwise).
     keepalive_timeout_s: idle keep-alive client connections are closed after this.
+    client_write_timeout_s: a client must take each write of a streamed answer within this;
+                         one that stops reading has its stream ended (the model's connection
+                         closed, then the client's), at most 0.25 s after this.
     max_header_bytes:    longest request line or header field (400 beyond).
     max_headers:         header fields per request (400 beyond).
     max_sse_event_bytes: longest SSE event accepted from an upstream; a longer one ends the
@@ -108,6 +111,7 @@ class LimitSettings(Strict):
     header_timeout_s: float = Field(10.0, gt=0)
     body_timeout_s: float = Field(30.0, gt=0)
     keepalive_timeout_s: float = Field(75.0, gt=0)
+    client_write_timeout_s: float = Field(30.0, gt=0, allow_inf_nan=False)
     max_header_bytes: int = Field(8190, ge=1024)
     max_headers: int = Field(128, ge=16)
     max_sse_event_bytes: int = Field(1 << 20, ge=1024)

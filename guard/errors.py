@@ -64,8 +64,14 @@ class RequestError(GuardError):
         self.param = param
 
 
+class ClientStalled(GuardError):
+    """The client did not take streamed data within `limits.client_write_timeout_s`
+    (`proxy.silence` ends the write): it stopped reading."""
+
+
 class SwitchedOff(GuardError):
-    """A kill switch engaged while this request was in flight (`proxy.silence` ends its wait)."""
+    """A kill switch engaged while this request was in flight (`proxy.silence` ends its wait for
+    the upstream, or for the client to take a write)."""
 
     def __init__(self, switch: Switch) -> None:
         super().__init__(f"stopped by kill switch {switch.id}: {switch.reason}")

@@ -23,7 +23,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
-from guard.errors import RequestError, SwitchedOff, UpstreamError
+from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
 from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
 from guard.proxy import answers
@@ -41,7 +41,7 @@ from guard.proxy.protocols.base import (
     segments,
     set_path,
 )
-from guard.proxy.silence import UpstreamWait
+from guard.proxy.silence import ClientWait, UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
 from guard.proxy.upstream import (
@@ -60,7 +60,6 @@ from guard.types import (
     Decision,
     GuardContext,
     Inspector,
-    Recorder,
     Stage,
     Switch,
     joined,
@@ -456,8 +455,10 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
     first; a cut closes the upstream at once so the model stops generating. So does a kill switch
-    engaged mid-stream: held text is dropped, and the stream ends with an error event
-    `kill_switch_engaged` (mode block) or a `content_filter` finish (mode refuse).
+    engaged mid-stream, also while a write waits for the client: held text is dropped, and the
+    stream ends with an error event `kill_switch_engaged` (mode block) or a `content_filter`
+    finish (mode refuse). A client that takes no write for `client_write_timeout_s` has both
+    connections closed (`hang_up`).
     """
     headers = downstream_headers(upstream)
     headers.update(outcome.headers(ctx.request_id))
@@ -473,14 +474,14 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         async for chunk in chunks:
             still_on(c, ctx)
             if chunk is None:  # held text waited long enough, and nothing new came
-                await timed_write(response, await guard.tick(), exchange, c.recorder)
+                await timed_write(response, await guard.tick(), exchange, c)
                 continue
             released = []  # one write per upstream read, however many events it carried
             for event in parser.feed(chunk):
                 released.append(await guard.feed(event))
                 if guard.cut:
                     break
-            await timed_write(response, b"".join(released), exchange, c.recorder)
+            await timed_write(response, b"".join(released), exchange, c)
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -489,10 +490,13 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         else:
             tail = parser.close()
             if tail is not None:
-                await timed_write(response, await guard.feed(tail), exchange, c.recorder)
-            await timed_write(response, await guard.finish(), exchange, c.recorder)
+                await timed_write(response, await guard.feed(tail), exchange, c)
+            await timed_write(response, await guard.finish(), exchange, c)
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
+        return response
+    except ClientStalled as stalled:
+        hang_up(request, upstream, exchange, c, stalled)
         return response
     except (UpstreamError, aiohttp.ClientError, TimeoutError, SwitchedOff,
             asyncio.CancelledError) as exc:
@@ -503,13 +507,36 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     finally:
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)
-    try:
-        await c.recorder.settled()
-        await response.write(ending)
-        await response.write_eof()
-    except ConnectionResetError:  # the client left as the stream ended
-        log.info("client_disconnected", request_id=ctx.request_id)
+    await end_stream(request, response, upstream, ending, exchange, c)
     return response
+
+
+async def end_stream(request: web.Request, response: web.StreamResponse,
+                     upstream: aiohttp.ClientResponse, ending: bytes, exchange: Exchange,
+                     c: Components) -> None:
+    """Write a stream's last bytes (`ending`, after any error event) and end its body."""
+    try:
+        await timed_write(response, ending, exchange, c, last=True)
+    except ConnectionResetError:  # the client left as the stream ended
+        log.info("client_disconnected", request_id=exchange.request_id)
+    except (ClientStalled, SwitchedOff) as stop:  # the client does not take that either
+        hang_up(request, upstream, exchange, c, stop)
+
+
+def hang_up(request: web.Request, upstream: aiohttp.ClientResponse, exchange: Exchange,
+            c: Components, stop: ClientStalled | SwitchedOff) -> None:
+    """End an answer whose write to the client `stop` ended (`proxy.silence`): the client took
+    none for `client_write_timeout_s`, or a kill switch engaged while it waited. The model's
+    connection is closed, so it stops generating, and the client's aborted: an error event
+    would wait behind what it has not read."""
+    upstream.close()
+    if request.transport is not None:
+        request.transport.abort()
+    if isinstance(stop, SwitchedOff):
+        log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
+    else:
+        log.warning("client_write_timeout", request_id=exchange.request_id,
+                    timeout_s=c.settings.limits.client_write_timeout_s)
 
 
 def still_on(c: Components, ctx: GuardContext) -> None:
@@ -573,11 +600,12 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
 
 
 async def timed_write(response: web.StreamResponse, data: bytes, exchange: Exchange,
-                      recorder: Recorder) -> None:
-    """Send `data` once the incidents it follows from are written (`Recorder.settled`)."""
-    if not data:
+                      c: Components, *, last: bool = False) -> None:
+    """Send `data` (and end the body, when `last`) once the incidents it follows from are
+    written (`Recorder.settled`). The client must take it within `client_write_timeout_s`, else
+    ClientStalled; a kill switch engaged meanwhile raises SwitchedOff (`proxy.silence`)."""
+    if not data and not last:
         return
-    await recorder.settled()
-    started = time.perf_counter()
-    await response.write(data)
-    exchange.waited_s += time.perf_counter() - started
+    await c.recorder.settled()
+    with ClientWait(exchange, c.upstreams.silence.writing):
+        await (response.write_eof(data) if last else response.write(data))

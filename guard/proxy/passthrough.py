@@ -4,7 +4,8 @@
 Kill switches apply to them as to any request, but for `model:` switches (the body is not read,
 so the model is unknown): `global`, `tenant:` and `route:` (the path asked) switches answer 503
 in either mode (there is no completion to refuse with), when the request arrives and while its
-answer comes (a body already begun is cut off)."""
+answer comes (a body already begun is cut off). So is a body whose client takes no write for
+`limits.client_write_timeout_s`, its upstream connection closed."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ import structlog
 from aiohttp import web
 
 from guard.components import Components, Exchange
-from guard.errors import RequestError, SwitchedOff
+from guard.errors import ClientStalled, RequestError, SwitchedOff
 from guard.proxy.handler import (
     blocked_by_switch,
     downstream_headers,
+    hang_up,
     send_upstream,
     tenant_of,
     timed_chunks,
+    timed_write,
 )
 from guard.proxy.middleware import prepare
 from guard.types import GuardContext
@@ -56,21 +59,20 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         try:
             async for chunk in timed_chunks(upstream, exchange, c.upstreams.silence.waiting):
                 if chunk:
-                    await response.write(chunk)
+                    await timed_write(response, chunk, exchange, c)
+            await timed_write(response, b"", exchange, c, last=True)
         except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
             return response  # the client left
-        except (aiohttp.ClientError, TimeoutError, SwitchedOff) as exc:
-            # the headers are sent: an unfinished body is the only honest signal left
-            if isinstance(exc, SwitchedOff):
-                log.info("stopped_in_flight", request_id=exchange.request_id,
-                         switch=exc.switch.id)
-            else:
-                log.warning("upstream_stream_broken", request_id=exchange.request_id,
-                            error=type(exc).__name__)
+        # the headers are sent: an unfinished body is the only honest signal left
+        except (SwitchedOff, ClientStalled) as stop:
+            hang_up(request, upstream, exchange, c, stop)
+            return response
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("upstream_stream_broken", request_id=exchange.request_id,
+                        error=type(exc).__name__)
             if request.transport is not None:
                 request.transport.abort()
             return response
-        await response.write_eof()
         return response
     finally:
         upstream.close()

@@ -69,7 +69,8 @@ class Upstreams:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         # how long each upstream may stay silent: enforced by the sweep, not a timer per read
         self.silence_limits = {name: u.timeout_s for name, u in settings.upstreams.items()}
-        self.silence = SilenceWatch(self.silence_limits.values())
+        self.silence = SilenceWatch(self.silence_limits.values(),
+                                    settings.limits.client_write_timeout_s)
         self.pick = functools.lru_cache(maxsize=4096)(self._pick)
 
     async def start(self) -> None:

@@ -57,6 +57,10 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("log_content: true\n", "log_content: retired, it never did anything"),
     ("shutdown_grace_s: .inf\n", "shutdown_grace_s: Input should be a finite number"),
     ("shutdown_drain_s: .nan\n", "shutdown_drain_s: Input should be a finite number"),
+    ("limits: {client_write_timeout_s: .inf}\n", "limits.client_write_timeout_s: Input should be "
+     "a finite number"),
+    ("limits: {client_write_timeout_s: 0}\n", "limits.client_write_timeout_s: Input should be "
+     "greater than 0"),
     ("key: [unclosed\n", "not valid YAML"),
     ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),

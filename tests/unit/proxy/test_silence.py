@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 
 from guard.components import Exchange
-from guard.errors import SwitchedOff
+from guard.errors import ClientStalled, SwitchedOff
 from guard.proxy.handler import timed_chunks
-from guard.proxy.silence import SilenceWatch, raise_if_silent
+from guard.proxy.silence import ClientWait, SilenceWatch, raise_if_stopped
 from guard.types import GuardContext, Switch
 
 
@@ -95,7 +95,7 @@ async def test_holdback_ticks_do_not_restart_the_silence_clock() -> None:
 
 
 async def test_the_cancellation_is_withdrawn_and_others_are_left_alone() -> None:
-    """The sweep cancels only a wait past its limit; `raise_if_silent` turns that into a timeout
+    """The sweep cancels only a wait past its limit; `raise_if_stopped` turns that into a timeout
     and withdraws the cancellation; a cancellation from elsewhere is re-raised as it was."""
     watch = SilenceWatch([10.0])
     fresh = Exchange("fresh", task=asyncio.current_task(), silence_limit_s=10.0,
@@ -107,7 +107,7 @@ async def test_the_cancellation_is_withdrawn_and_others_are_left_alone() -> None
         try:
             await never
         except asyncio.CancelledError:
-            raise_if_silent(exchange)
+            raise_if_stopped(exchange)
             raise
 
     stale.task = asyncio.create_task(wait(stale))
@@ -132,6 +132,7 @@ def test_the_sweep_interval_follows_the_shortest_limit() -> None:
     assert SilenceWatch([600.0, 0.4]).interval_s == 0.1
     assert SilenceWatch([600.0]).interval_s == 0.25
     assert SilenceWatch([0.001]).interval_s == 0.01
+    assert SilenceWatch([600.0], write_limit_s=0.4).interval_s == 0.1
 
 
 class OneModelStopped:
@@ -156,7 +157,7 @@ async def test_a_wait_whose_request_a_switch_now_stops_ends_with_switched_off() 
         try:
             await asyncio.get_running_loop().create_future()  # never done
         except asyncio.CancelledError:
-            raise_if_silent(exchange)
+            raise_if_stopped(exchange)
             raise
 
     def waiting(model: str) -> Exchange:
@@ -176,3 +177,39 @@ async def test_a_wait_whose_request_a_switch_now_stops_ends_with_switched_off() 
     assert stopped.task is not None and stopped.task.cancelling() == 0
     assert spared.switched_off is None and spared.task is not None and not spared.task.done()
     spared.task.cancel()
+
+
+async def test_a_write_the_client_does_not_take_ends_with_client_stalled_or_switched_off(
+        ) -> None:
+    """A write waiting past `write_limit_s` ends with ClientStalled; one whose request a switch
+    now stops ends with SwitchedOff, and the next write (the stream's last event) is still timed
+    (the cancellations withdrawn)."""
+    watch = SilenceWatch([10.0], write_limit_s=0.3)
+    watch.gate = OneModelStopped("m1")
+
+    async def write(exchange: Exchange) -> None:  # a write the client does not take
+        with ClientWait(exchange, watch.writing):
+            await asyncio.get_running_loop().create_future()
+
+    def writing(model: str) -> Exchange:
+        exchange = Exchange(model, ctx=GuardContext(request_id=model, model=model, stream=True,
+                                                    route="/v1/chat/completions"))
+        exchange.task = asyncio.create_task(write(exchange))
+        return exchange
+
+    stopped, stalled = writing("m1"), writing("m2")
+    await asyncio.sleep(0)
+    watch.sweep(time.perf_counter())
+    with pytest.raises(SwitchedOff, match="ks_1: drill"):
+        await stopped.task
+    assert stalled.task is not None and not stalled.task.done()
+    stopped.task = asyncio.create_task(write(stopped))  # its last event
+    await asyncio.sleep(0)
+    watch.sweep(time.perf_counter())
+    assert not stopped.task.done()  # the switch does not end it twice
+    for exchange in (stopped, stalled):
+        watch.sweep(time.perf_counter() + 0.5)
+        with pytest.raises(ClientStalled):
+            await exchange.task
+        assert exchange.task.cancelling() == 0 and exchange.waited_s > 0
+    assert not watch.writing

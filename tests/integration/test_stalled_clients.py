@@ -1,0 +1,131 @@
+"""A client that stops reading its stream does not hold the model's generation open: the stream
+ends once a write has waited `limits.client_write_timeout_s`, or at once when a kill switch
+engages, and the model's connection is closed either way. Real `guard serve` in front of the
+hostile upstream's endless stream, and a raw-socket client with a small receive buffer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, HostileProcess
+
+pytestmark = pytest.mark.timeout(60)
+
+TOKEN = "stalled-admin-token-0123456789"
+STALL_S = 2.0  # long enough for guard's writes to fill both sockets' buffers and block
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileProcess]:
+    server = HostileProcess(tmp_path_factory.mktemp("stalled-upstream"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def guard_for(upstream: HostileProcess, workdir: Path, write_timeout_s: float) -> GuardServer:
+    return GuardServer(workdir, {"upstreams": {"default": {"url": upstream.url}},
+                                 "limits": {"client_write_timeout_s": write_timeout_s}},
+                       env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+
+
+def stalled_stream(guard: GuardServer, model: str | None) -> socket.socket:
+    """A client that asks for an endless stream (guarded, from `model`; else an answer passed
+    through, `GET /v1/models`), then reads nothing."""
+    if model is None:
+        request = b"GET /v1/models HTTP/1.1\r\nHost: guard\r\nX-Hostile: endless\r\n\r\n"
+    else:
+        body = json.dumps({"model": model, "stream": True,
+                           "messages": [{"role": "user", "content": "go on"}]}).encode()
+        request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: guard\r\n"
+                   b"Content-Type: application/json\r\nX-Hostile: endless\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", guard.port))
+    sock.sendall(request)
+    return sock
+
+
+def upstream_closed_within(upstream: HostileProcess, aborted_before: int, seconds: float
+                           ) -> float | None:
+    """Seconds until the upstream saw a stream broken off by guard, or None after `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if upstream.stats()["aborted"] > aborted_before:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def closed_by_guard(sock: socket.socket, seconds: float) -> bool:
+    """Whether guard closed the client's connection: reading what it holds ends within
+    `seconds` (with an end of file, or a reset)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+def serves_others(guard: GuardServer) -> None:
+    answer = httpx.post(f"{guard.url}/v1/chat/completions", timeout=10, json={
+        "model": "other", "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_kill_switch_ends_a_stream_whose_client_stopped_reading(
+        upstream: HostileProcess, tmp_path: Path) -> None:
+    """The switch closes the model's connection within about a second, though guard is waiting
+    for the client to take a write (it used to wait for as long as the client stayed)."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=30)
+    guard.start()
+    try:
+        aborted = upstream.stats()["aborted"]
+        with stalled_stream(guard, "stall-kill"):
+            time.sleep(STALL_S)
+            assert upstream.stats()["aborted"] == aborted  # still streaming, into a full buffer
+            engaged = httpx.post(f"{guard.admin_url}/admin/killswitch", timeout=10,
+                                 headers={"Authorization": f"Bearer {TOKEN}"},
+                                 json={"scope": "model:stall-kill", "mode": "block",
+                                       "reason": "INC-9 runaway"})
+            assert engaged.status_code == 201, engaged.text
+            took = upstream_closed_within(upstream, aborted, 5)
+            assert took is not None, "the model's connection stayed open"
+            assert took < 1.5, took
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert "stopped_in_flight" in guard.output()
+
+
+@pytest.mark.parametrize("model", ["stall-timeout", None], ids=["guarded", "passed-through"])
+def test_a_client_that_takes_no_write_for_the_timeout_has_its_stream_ended(
+        upstream: HostileProcess, tmp_path: Path, model: str | None) -> None:
+    """With client_write_timeout_s 1 and no switch, the model's connection is closed about a
+    second after guard's writes blocked, and so is the client's; on a guarded stream and on an
+    answer passed through alike."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=1)
+    guard.start()
+    try:
+        aborted = upstream.stats()["aborted"]
+        with stalled_stream(guard, model) as sock:
+            took = upstream_closed_within(upstream, aborted, STALL_S + 6)
+            assert took is not None, "the model's connection stayed open"
+            assert 1 <= took < STALL_S + 2.5, took
+            assert closed_by_guard(sock, 5)
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert "client_write_timeout" in guard.output()
