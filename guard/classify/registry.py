@@ -17,12 +17,13 @@ import importlib.metadata
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from guard import __version__
+import guard
 from guard.classify.builtin import (
     encoded_text,
     harmful,
@@ -109,12 +110,30 @@ def _errors(prefix: str, exc: ValidationError) -> list[str]:
     return [f"{_path(prefix, tuple(e['loc']))}: {validation_message(e)}" for e in exc.errors()]
 
 
+def code_fingerprint(package: Path) -> str:
+    """A hash of the source under `package` (guard's package directory) that computes verdicts:
+    the classify package (classifiers, normalisation, decoding, models' features) and the types
+    it returns. Any change to that code changes it, whatever `guard.__version__` says."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted([*package.glob("classify/**/*.py"), package / "types.py"]):
+        source = path.read_bytes()
+        digest.update(f"{path.relative_to(package).as_posix()}\0{len(source)}\0".encode())
+        digest.update(source)
+    return digest.hexdigest()
+
+
+# Read once at import (about 0.3 MB): a replica of other code never shares a cached verdict with
+# this one, in a rolling upgrade too.
+CODE_FINGERPRINT = code_fingerprint(Path(guard.__file__).parent)
+
+
 def config_hash(type_name: str, config: BaseModel, spec: ClassifierSpec, fingerprint: str = "") -> str:
-    """A stable hash of what decides a verdict: type, config, normalisation, guard's version and
-    the classifier's `fingerprint` (a trained model's identity, which a file path does not give)."""
+    """A stable hash of what decides a verdict: type, config, normalisation, the code that
+    computes it (`CODE_FINGERPRINT`) and the classifier's `fingerprint` (a trained model's
+    identity, which a file path does not give)."""
     blob = orjson.dumps(
         {"type": type_name, "config": config.model_dump(mode="json"),
-         "normalize": spec.normalize, "version": __version__, "fingerprint": fingerprint},
+         "normalize": spec.normalize, "code": CODE_FINGERPRINT, "fingerprint": fingerprint},
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.blake2b(blob, digest_size=16).hexdigest()

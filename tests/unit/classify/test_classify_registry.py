@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from guard.classify.registry import BUILTINS, build_classifier, known_types
+import guard
+from guard.classify import registry
+from guard.classify.registry import BUILTINS, build_classifier, code_fingerprint, known_types
 from guard.errors import PolicyError
 from guard.types import Classifier
 
@@ -30,6 +35,24 @@ def test_config_hash_is_stable_and_config_sensitive() -> None:
     b = build_classifier("b", {"type": "keywords", "terms": ["x"]})
     c = build_classifier("c", {"type": "keywords", "terms": ["y"]})
     assert a.config_hash == b.config_hash != c.config_hash
+
+
+def test_code_fingerprint_changes_with_any_classifier_source(tmp_path: Path) -> None:
+    """One byte changed in a classifier's source changes the code fingerprint."""
+    package = Path(guard.__file__).parent
+    shutil.copytree(package / "classify", tmp_path / "classify")
+    shutil.copy(package / "types.py", tmp_path / "types.py")
+    assert code_fingerprint(tmp_path) == registry.CODE_FINGERPRINT
+    secrets = tmp_path / "classify" / "builtin" / "secrets.py"
+    secrets.write_bytes(secrets.read_bytes() + b"\n")
+    assert code_fingerprint(tmp_path) != registry.CODE_FINGERPRINT
+
+
+def test_config_hash_carries_the_code_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same config built by other code hashes apart: a shared cache never mixes their verdicts."""
+    before = build_classifier("s", {"type": "secrets"}).config_hash
+    monkeypatch.setattr(registry, "CODE_FINGERPRINT", "other code")
+    assert build_classifier("s", {"type": "secrets"}).config_hash != before
 
 
 @pytest.mark.parametrize(
