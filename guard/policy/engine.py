@@ -11,8 +11,9 @@ Semantics, in full:
   (block > redact > flag > allow); `shadow` matches are listed but never change it;
 - redactions are the evidence spans of matching enforced `redact` rules, per segment; when a
   rule names labels, only spans with those labels (or their `category:` children) are masked.
-  A redact decision with nothing to mask becomes a block: a rule decided the text may not pass
-  as it is, and there is no span to take out of it.
+  A redact decision becomes a block when one of those rules has nothing to mask (no evidence,
+  or a verdict in its evidence without spans): that rule decided the text may not pass as it
+  is, and there is no span to take out of it, whatever other rules mask.
 """
 
 from __future__ import annotations
@@ -254,6 +255,12 @@ def _wanted(span: Span, labels: frozenset[str]) -> bool:
     return span.label in labels or span.label.split(":", 1)[0] in labels
 
 
+def _unmaskable(matches: Iterable[tuple[CompiledRule, tuple[Verdict, ...]]]) -> bool:
+    """Whether a redact rule has nothing to mask (no evidence, or a verdict in it without spans):
+    masking what the others found would let what it matched through."""
+    return any(not evidence or any(not v.spans for v in evidence) for _, evidence in matches)
+
+
 def _redactions(matches: Iterable[tuple[CompiledRule, tuple[Verdict, ...]]]
                 ) -> dict[int, tuple[Span, ...]]:
     spans: dict[int, set[Span]] = {}
@@ -302,7 +309,7 @@ def evaluate(policy: CompiledPolicy | Policy, verdicts: Sequence[Verdict], ctx: 
             if rule.action is Action.REDACT:
                 redact_evidence.append((compiled, evidence))
     redactions = _redactions(redact_evidence) if redact_evidence else {}
-    if action is Action.REDACT and not redactions:
+    if action is Action.REDACT and _unmaskable(redact_evidence):
         action = Action.BLOCK
     spec = policy.policy
     return Decision(

@@ -198,6 +198,18 @@ def test_redact_with_nothing_to_mask_becomes_block() -> None:
     assert d.action is Action.BLOCK and d.matches[0].action is Action.REDACT
 
 
+@pytest.mark.parametrize("rules", [
+    [rule("inj", {"classifier": "inj"}, "redact"), rule("pii", {"classifier": "pii"}, "redact")],
+    [rule("either", {"any": [{"classifier": "inj"}, {"classifier": "pii"}]}, "redact")],
+    [rule("acme", {"tenant": ["acme"]}, "redact"), rule("pii", {"classifier": "pii"}, "redact")],
+])
+def test_redact_rule_with_nothing_to_mask_blocks_whatever_others_mask(
+        rules: list[dict[str, Any]]) -> None:
+    """One redact rule (or verdict in its evidence) with no spans blocks, though pii has spans."""
+    d = evaluate(policy(*rules), [INJ, EMAIL], CTX, Stage.PROMPT)
+    assert d.action is Action.BLOCK and d.redactions
+
+
 def test_block_settings_and_mask_travel_in_the_decision() -> None:
     """The decision carries the policy's name, version, block message/status and mask."""
     p = policy(rule("s", {"classifier": "secrets"}),
