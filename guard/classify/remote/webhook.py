@@ -75,6 +75,8 @@ class WebhookClassifier:
 
     def __init__(self, name: str, config: WebhookConfig, timeout_s: float) -> None:
         self.name = name
+        # the service is told which instance asks, so its verdicts are cached per instance
+        self.fingerprint = f"instance:{name}"
         self.config = config
         self.timeout_s = timeout_s
         self.max_match_chars = config.max_match_chars

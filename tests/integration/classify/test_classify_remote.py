@@ -295,6 +295,20 @@ async def test_webhook_labels_without_spans_apply_to_last_segment(stand_in: Stan
     assert [v.labels for v in out] == [frozenset(), frozenset({"off_topic"})]
 
 
+async def test_webhook_instances_of_one_config_are_cached_apart(stand_in: StandIn) -> None:
+    """From a probe: two instances the service tells apart (`context.classifier`) shared one cache
+    entry, so the second request read `toxic` as `pii_scan`'s clean verdict."""
+    stand_in.answer = lambda body: web.json_response(
+        {"labels": ["toxic"] if body["context"]["classifier"] == "toxic" else [], "score": 1.0})
+    hooks = [build_classifier(name, {"type": "webhook", "url": f"{stand_in.url}/check"})
+             for name in ("toxic", "pii_scan")]
+    runner = ClassifierRunner(Metrics(CollectorRegistry()), VerdictCache())
+    for _ in range(2):
+        out = await runner.run(hooks, CONVO[:1], Stage.PROMPT)
+        assert {v.classifier: v.labels for v in out} == {"toxic": {"toxic"}, "pii_scan": set()}
+    assert len(stand_in.received) == 2  # then both from the cache
+
+
 @pytest.mark.parametrize("answer", [
     {"labels": ["x"], "score": 7},
     {"labels": ["x"], "spans": [{"segment": 0, "start": 0, "end": 999, "label": "x"}]},
