@@ -44,6 +44,7 @@ from guard.errors import PolicyError, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
+from guard.proxy.protocols.openai_chat import ROLE_OF_MESSAGE
 from guard.redaction import apply_redactions
 from guard.types import Action, Decision, GuardContext, Segment, Stage
 
@@ -64,7 +65,8 @@ class CaseContext(_Strict):
 
 
 class Message(_Strict):
-    """One chat message of a prompt."""
+    """One chat message of a prompt, its role read as the proxy reads a chat message's
+    (`developer` is the system role); `document` is a document's text (a Messages API block)."""
 
     role: Literal["system", "user", "assistant", "tool", "developer", "document"] = "user"
     content: str
@@ -143,7 +145,8 @@ class LoadedCase:
     def segments(self) -> list[Segment]:
         stage = Stage(self.case.stage)
         if self.case.messages is not None:
-            return [Segment(m.content, m.role, i, stage) for i, m in enumerate(self.case.messages)]
+            return [Segment(m.content, ROLE_OF_MESSAGE.get(m.role, m.role), i, stage)
+                    for i, m in enumerate(self.case.messages)]
         role = "user" if stage is Stage.PROMPT else "completion"
         return [Segment(self.case.text or "", role, 0, stage)]
 
