@@ -129,7 +129,7 @@ def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], Lines]:
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, verbatim=frozenset({("version",)}))
     if not isinstance(data, dict):
         raise PolicyError(f"{path}:1: expected a mapping with name, version, classifiers, rules")
     return data, lines

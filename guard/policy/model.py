@@ -194,7 +194,8 @@ class Policy(Strict):
     """One policy file.
 
     name:        unique across the directory; shown in decisions and incidents.
-    version:     the operator's version string for this file (a number or a date is fine).
+    version:     the operator's version string for this file; a policy file's unquoted number
+                 or date is read as the text written (`2025.10` stays "2025.10").
     extends:     a policy file (path relative to this one) whose classifiers and rules this one
                  starts from: same-named classifiers and rules replace the base's, new ones are
                  added, `disable` removes base rules by name; block, redaction and streaming
@@ -220,7 +221,11 @@ class Policy(Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float):  # only from data not read by the loader, which keeps text
+            raise ValueError(  # noqa: TRY004  (pydantic reports a ValueError as a policy error)
+                f"a number ({value!r}) does not say how it was written (2025.10 reads 2025.1): "
+                "give the version as a quoted string")
+        if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         return value
 

@@ -2,7 +2,9 @@
 
 `read_yaml(path)` returns the plain data and a `Lines` map from key paths (tuples of keys and
 list indexes) to 1-based line numbers. `Lines.locate(loc)` turns a validation error location into
-the `rules[2].when.all[0]` path an operator reads and the line to look at.
+the `rules[2].when.all[0]` path an operator reads and the line to look at. A value at one of the
+`verbatim` key paths that YAML would read as a number or a date is kept as the text written:
+`version: 2025.10` is "2025.10", not the float 2025.1.
 """
 
 from __future__ import annotations
@@ -84,13 +86,16 @@ class Lines:
 # Far beyond any real policy file; bounds what a file can make the loader build.
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+# Tags of the plain scalars a `verbatim` path keeps as written (null and booleans are not text).
+_WRITTEN_AS_TEXT = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "timestamp"))
 
 
 class _Converter:
     """Walks a composed YAML node tree into plain data, noting the line of every key and item."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, verbatim: frozenset[Loc]) -> None:
         self.path = path
+        self.verbatim = verbatim
         self.lines: dict[Loc, int] = {(): 1}
         self.errors: list[str] = []
         self._scalars = yaml.SafeLoader("")  # its constructor resolves tagged scalars safely
@@ -112,6 +117,8 @@ class _Converter:
                 self.lines[(*loc, index)] = item.start_mark.line + 1
                 items.append(self.convert(item, (*loc, index)))
             return items
+        if loc in self.verbatim and node.tag in _WRITTEN_AS_TEXT:
+            return node.value
         return self._scalars.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
@@ -135,8 +142,9 @@ class _Converter:
         return out
 
 
-def read_yaml(path: Path) -> tuple[Any, Lines]:
-    """Parse one YAML file; raises PolicyError naming the file and line on bad YAML."""
+def read_yaml(path: Path, verbatim: frozenset[Loc] = frozenset()) -> tuple[Any, Lines]:
+    """Parse one YAML file; raises PolicyError naming the file and line on bad YAML. A number or
+    a date at a `verbatim` key path is kept as the text written."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -150,7 +158,7 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError(f"{path}:{line}: invalid YAML: {problem}") from exc
-    converter = _Converter(path)
+    converter = _Converter(path, verbatim)
     try:
         data = None if node is None else converter.convert(node, ())
     except yaml.YAMLError as exc:  # a tag no safe constructor knows (`!thing`)

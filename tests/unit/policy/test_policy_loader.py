@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from guard.errors import PolicyError
 from guard.policy.loader import load_policies, load_policy_file
+from guard.policy.model import Policy
 from guard.types import GuardContext, Segment, Stage, Verdict
 
 
@@ -84,6 +86,20 @@ def test_good_file_loads_with_stage_classifiers_and_holdback(tmp_path: Path) -> 
     assert [c.name for c in loaded.by_stage[Stage.PROMPT]] == ["s"]
     assert loaded.holdback == {Stage.PROMPT: 40, Stage.COMPLETION: 20}
     assert loaded.inspects == {Stage.PROMPT: True, Stage.COMPLETION: True}
+
+
+@pytest.mark.parametrize("written", ["2025.10", "1.20", "3.0", "010", "2025-01-15", "7"])
+def test_an_unquoted_version_is_the_text_written(tmp_path: Path, written: str) -> None:
+    """From a probe: `version: 2025.10` was read as a float and reported as "2025.1"."""
+    path = write(tmp_path / "p.yaml", GOOD.format(name="p", scope="").replace(
+        "version: 1", f"version: {written}"))
+    assert load_policy_file(path, builder).policy.version == written
+
+
+def test_a_float_version_not_read_from_a_file_is_refused() -> None:
+    """A float given as data (not through the loader) cannot say how it was written."""
+    with pytest.raises(ValidationError, match="give the version as a quoted string"):
+        Policy.model_validate({"name": "p", "version": 2025.10})
 
 
 def test_a_stage_without_rules_is_not_inspected(tmp_path: Path) -> None:
