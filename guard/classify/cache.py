@@ -26,15 +26,14 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
 
 import orjson
 import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from guard.types import Segment, Span, Verdict
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 log = structlog.get_logger("guard.classify.cache")
 WARN_EVERY_S = 60.0  # a Redis outage is logged once a minute, not once per request
@@ -66,6 +65,14 @@ class Slot:
                 return
             row.append(verdict)
         self.rows[key] = (index, tuple(row))
+
+
+def shared_redis(url: str) -> Redis:
+    """The shared cache's Redis client, bounded like the kill switch's: a connection taking over
+    1 s or a reply over 2 s fails (a stalled Redis holds no background write, nor shutdown
+    waiting for one, for longer), and nothing is retried: a failure is only a miss."""
+    return Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0,
+                          retry=Retry(NoBackoff(), 0))
 
 
 def _chars(key: tuple[str, str, str, tuple[str, ...]]) -> int:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import redis.asyncio as redis
 from aiohttp import web
 
 from guard.admin.auth import error_body
-from guard.classify.cache import VerdictCache
+from guard.classify.cache import VerdictCache, shared_redis
 from guard.classify.runner import ClassifierRunner, warm_up
 from guard.components import Components
 from guard.policy.store import PolicyStore
@@ -27,7 +26,7 @@ def attach(components: Components) -> PolicyStore | None:
     settings = components.settings
     if settings.policies is None:
         return None
-    shared = redis.from_url(settings.redis_url) if settings.redis_url and settings.cache.shared \
+    shared = shared_redis(settings.redis_url) if settings.redis_url and settings.cache.shared \
         else None
     cache = VerdictCache(settings.cache.max_entries, max_chars=settings.cache.max_chars, redis=shared,
                          ttl_s=settings.cache.ttl_s)

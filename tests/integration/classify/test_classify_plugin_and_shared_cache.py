@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from guard.classify.cache import VerdictCache
+from guard.classify.cache import VerdictCache, shared_redis
 from guard.classify.registry import build_classifier, known_types
 from guard.classify.runner import ClassifierRunner
 from guard.observability.metrics import Metrics
@@ -166,6 +169,32 @@ async def test_redis_outage_is_a_miss_not_a_failure(redis_server: RedisServer,
         assert capsys.readouterr().out.count("verdict_cache_unavailable") == 1
     finally:
         await runner.aclose()
+        await client.aclose()
+
+
+async def test_a_stalled_redis_holds_a_request_only_for_the_cache_budget(
+        redis_server: RedisServer) -> None:
+    """With Redis stopped (SIGSTOP, sockets open), a look-up misses after `redis_timeout_s` and a
+    pending write gives up after the client's 2 s socket timeout, so shutdown waits no longer
+    (the library's default: none in older redis-py, 5 s in 8.2)."""
+    built = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
+    client = shared_redis(redis_server.url)
+    cache = VerdictCache(redis=client, redis_timeout_s=0.05)
+    runner = ClassifierRunner(Metrics(CollectorRegistry()), cache)
+    assert redis_server.proc is not None
+    await client.ping()
+    os.kill(redis_server.proc.pid, signal.SIGSTOP)
+    try:
+        for i in range(3):
+            started = time.monotonic()
+            out = await runner.run([built], [Segment(f"forbidden {i}", "user", 0, Stage.PROMPT)],
+                                   Stage.PROMPT)
+            assert out[0].fired and time.monotonic() - started < 0.5
+        started = time.monotonic()
+        await runner.aclose()  # waits for the three writes
+        assert time.monotonic() - started < 3.5
+    finally:
+        os.kill(redis_server.proc.pid, signal.SIGCONT)
         await client.aclose()
 
 
