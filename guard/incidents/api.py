@@ -60,15 +60,15 @@ async def list_incidents(request: web.Request) -> web.Response:
     except ValueError as exc:
         return _invalid(exc, request.query.keys())
     try:
-        incidents = await reader.query(query)
+        found = await reader.page(query)
     except NoCursor as exc:
         return _invalid(exc, request.query.keys())
     except Exception as exc:  # Redis down or an unreadable journal: say so, do not guess
         return web.json_response(
             error_body(f"incidents cannot be read from {reader.source}: {type(exc).__name__}",
                        "server_error", "incidents_unavailable"), status=503)
-    return web.json_response({"incidents": incidents, "source": reader.source,
-                              "cursor": reader.cursor})
+    return web.json_response({"incidents": found.incidents, "source": found.source,
+                              "cursor": found.cursor})
 
 
 def _invalid(exc: ValueError, sent: Iterable[str]) -> web.Response:

@@ -61,12 +61,23 @@ class Query:
                 and (self.kind is None or incident.get("kind") == self.kind))
 
 
+@dataclass(frozen=True)
+class Page:
+    """One query's answer: the incidents, what they were read from, and where a follower asks
+    `after` next (None when the source keeps no arrival order). Returned, never kept on the
+    reader: queries run at once (two operators' tails, an export beside them)."""
+
+    incidents: list[dict[str, Any]]
+    source: str
+    cursor: str | None = None
+
+
 class IncidentReader(Protocol):
-    """Where incidents are read from (`source` names it in answers; `cursor`, set by each
-    query, is where a follower asks `after` next: None when the source keeps no arrival order)."""
+    """Where incidents are read from (`source` names it)."""
 
     source: str
-    cursor: str | None
+
+    async def page(self, query: Query) -> Page: ...
 
     async def query(self, query: Query) -> list[dict[str, Any]]: ...
 
@@ -105,19 +116,21 @@ class JournalReader:
     """Reads the JSONL journal files of `state_dir` (every process's, every rotation)."""
 
     source = "journal"
-    cursor: str | None = None
 
     def __init__(self, state_dir: Path) -> None:
         self.directory = journal_dir(state_dir)
         self.skipped: list[tuple[str, int]] = []  # (file, line) the last query could not read
 
-    async def query(self, query: Query) -> list[dict[str, Any]]:
+    async def page(self, query: Query) -> Page:
         found = await asyncio.to_thread(self.query_now, query)
         if self.skipped:
             file, line = self.skipped[0]
             log.warning("journal_lines_unreadable", count=len(self.skipped), first_file=file,
                         first_line=line)
-        return found
+        return Page(found, self.source)
+
+    async def query(self, query: Query) -> list[dict[str, Any]]:
+        return (await self.page(query)).incidents
 
     def query_now(self, query: Query) -> list[dict[str, Any]]:
         if query.after is not None:
@@ -167,31 +180,33 @@ class RedisReader:
 
     def __init__(self, url: str, stream: str) -> None:
         self.stream = stream
-        self.cursor: str | None = None
         self._redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
+        return (await self.page(query)).incidents
+
+    async def page(self, query: Query) -> Page:
         found: list[dict[str, Any]] = []
         scanned = 0
         forward = query.since is not None or query.after is not None
-        cursor = _first_entry(query)
+        start = _first_entry(query)
         # Where a follower goes on from: the last entry looked at going forward, the newest
         # entry going back (or the stream's end when it is empty).
-        self.cursor = query.after if query.after is not None else "0-0"
+        cursor = query.after if query.after is not None else "0-0"
         while len(found) < query.limit and scanned < MAX_SCAN:
             if forward:
-                entries = await self._redis.xrange(self.stream, min=cursor, max="+",
+                entries = await self._redis.xrange(self.stream, min=start, max="+",
                                                    count=_SCAN_STEP)
             else:
-                entries = await self._redis.xrevrange(self.stream, max=cursor, min="-",
+                entries = await self._redis.xrevrange(self.stream, max=start, min="-",
                                                       count=_SCAN_STEP)
             if not entries:
                 break
             if not forward and scanned == 0:
-                self.cursor = _text(entries[0][0])
+                cursor = _text(entries[0][0])
             for entry, fields in entries:
                 if forward:
-                    self.cursor = _text(entry)
+                    cursor = _text(entry)
                 data = _field(fields, b"data")
                 incident = None if data is None else _record(data)
                 if incident is None:
@@ -201,10 +216,10 @@ class RedisReader:
                     if len(found) == query.limit:
                         break
             scanned += len(entries)
-            cursor = "(" + _text(entries[-1][0])
-        if forward and query.after is None and self.cursor == "0-0":
-            self.cursor = await self._end()
-        return found if forward else found[::-1]
+            start = "(" + _text(entries[-1][0])
+        if forward and query.after is None and cursor == "0-0":
+            cursor = await self._end()
+        return Page(found if forward else found[::-1], self.source, cursor)
 
     async def _end(self) -> str:
         """The newest entry's id, "0-0" for an empty stream."""
@@ -241,21 +256,20 @@ class FallbackReader:
     def __init__(self, primary: IncidentReader, fallback: IncidentReader) -> None:
         self.primary, self.fallback = primary, fallback
         self.source = primary.source
-        self.cursor: str | None = None
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
+        return (await self.page(query)).incidents
+
+    async def page(self, query: Query) -> Page:
         try:
-            found = await self.primary.query(query)
-            # Read by the caller before it awaits again.
-            self.source, self.cursor = self.primary.source, self.primary.cursor
+            return await self.primary.page(query)
         except (RedisError, OSError) as exc:
             if query.after is not None:
                 raise  # the journal cannot go on from a stream cursor: 503, and ask again
             log.warning("incidents_read_from_journal", error=type(exc).__name__)
-            found = await self.fallback.query(query)
-            self.source = "journal (Redis unreachable: this replica's incidents only)"
-            self.cursor = None
-        return found
+            found = await self.fallback.page(query)
+            return Page(found.incidents,
+                        "journal (Redis unreachable: this replica's incidents only)")
 
     async def aclose(self) -> None:
         await self.primary.aclose()

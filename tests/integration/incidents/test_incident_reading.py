@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from guard.admin.auth import AdminTokens, admin_auth_middleware
 from guard.incidents import model
@@ -143,10 +144,36 @@ async def test_with_redis_down_the_journal_answers(tmp_path: Path, redis_server:
     to answer 503 although the journal held every incident), and says which it read."""
     ids = await fill(tmp_path, redis_server.url)
     reader = build_reader(SETTINGS, tmp_path, redis_server.url)
-    assert [i["id"] for i in await reader.query(Query())] == ids and reader.source == "redis"
+    page = await reader.page(Query())
+    assert [i["id"] for i in page.incidents] == ids and page.source == "redis"
     redis_server.stop()
-    assert [i["id"] for i in await reader.query(Query())] == ids
-    assert reader.source.startswith("journal (Redis unreachable")
+    page = await reader.page(Query())
+    assert [i["id"] for i in page.incidents] == ids
+    assert page.source.startswith("journal (Redis unreachable") and page.cursor is None
+    await reader.aclose()
+
+
+async def test_queries_at_once_each_get_their_own_cursor(tmp_path: Path,
+                                                        redis_server: RedisServer) -> None:
+    """From a re-probe: the cursor was kept on the one reader every admin call shares, so a
+    follower asking at the stream's end while another call scanned got that call's cursor (from
+    the middle of the stream, or 0-0) and printed thousands of incidents again. Each page now
+    carries its own."""
+    await fill(tmp_path, redis_server.url)
+    reader = build_reader(SETTINGS, tmp_path, redis_server.url)
+    client = Redis.from_url(redis_server.url)
+    for i in range(30):  # entries of another writer between: more to scan for the filter below
+        await client.xadd(SETTINGS.redis_stream, {"other": str(i)})
+    end = (await reader.page(Query(limit=1))).cursor
+    assert end is not None
+    first = (await client.xrange(SETTINGS.redis_stream, count=1))[0][0].decode()
+    pages = await asyncio.gather(*[
+        reader.page(Query(after=end)) if i % 2 == 0
+        else reader.page(Query(after=first, rule="nothing", limit=5)) if i % 4 == 1
+        else reader.page(Query(limit=1)) for i in range(40)])
+    assert {p.cursor for p in pages[::2]} == {end}
+    assert all(p.incidents == [] for p in pages[::2])
+    await client.aclose()
     await reader.aclose()
 
 
