@@ -13,11 +13,12 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from aiohttp import web
 
 
 def free_port() -> int:
@@ -386,3 +387,20 @@ def tool(name: str) -> Path:
         subprocess.run([str(TOOLS_VENV / "bin" / "pip"), "install", "-q", "-r",
                         str(TOOLS_REQUIREMENTS)], check=True)
     return path
+
+
+@contextlib.asynccontextmanager
+async def apps_serving(*apps: tuple[web.Application, int]) -> AsyncIterator[None]:
+    """Each aiohttp application on its loopback port (in this process), for the block's length;
+    cleaned up in reverse order."""
+    runners: list[web.AppRunner] = []
+    try:
+        for app, port in apps:
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()

@@ -14,7 +14,6 @@ import httpx
 import openai
 import orjson
 import pytest
-from aiohttp import web
 
 from guard.app import build_components, data_app
 from guard.classify.runner import ClassifierRunner
@@ -22,7 +21,7 @@ from guard.components import Components
 from guard.config import Settings, UpstreamSettings
 from guard.mock_upstream import build_app
 from guard.policy.store import PolicyStore
-from tests.support import free_port
+from tests.support import apps_serving, free_port
 from tests.unit.proxy.test_stream_guard_inspector import ListRecorder
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,16 +87,10 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                                       components.metrics)
     recorder = ListRecorder()
     components.recorder = recorder
-    upstream = web.AppRunner(build_app(chunk_chars=4), access_log=None)
-    await upstream.setup()
-    await web.TCPSite(upstream, "127.0.0.1", upstream_port).start()
-    guard = web.AppRunner(data_app(components), access_log=None)
-    await guard.setup()
-    await web.TCPSite(guard, "127.0.0.1", port).start()
-    yield Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}", components,
-                recorder)
-    await guard.cleanup()
-    await upstream.cleanup()
+    async with apps_serving((build_app(chunk_chars=4), upstream_port),
+                            (data_app(components), port)):
+        yield Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}", components,
+                    recorder)
 
 
 async def collect(stream: Any) -> tuple[str, str | None]:

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import openai
 import pytest
-from aiohttp import web
 
 from guard.app import build_components, data_app
 from guard.config import Settings, UpstreamSettings
 from guard.incidents.reader import JournalReader, Query
 from guard.mock_upstream import build_app
-from tests.support import free_port
+from tests.support import apps_serving, free_port
 from tests.unit.incidents.test_incident_recorder import stalled_journal
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,15 +48,9 @@ async def guard_url(tmp_path: Path) -> AsyncIterator[str]:
         listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{free_port()}",
         state_dir=tmp_path / "state", policies=policies,
         upstreams={"default": UpstreamSettings(url=f"http://127.0.0.1:{upstream_port}")}))
-    upstream = web.AppRunner(build_app(chunk_chars=4), access_log=None)
-    await upstream.setup()
-    await web.TCPSite(upstream, "127.0.0.1", upstream_port).start()
-    guard = web.AppRunner(data_app(components), access_log=None)
-    await guard.setup()
-    await web.TCPSite(guard, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await guard.cleanup()
-    await upstream.cleanup()
+    async with apps_serving((build_app(chunk_chars=4), upstream_port),
+                            (data_app(components), port)):
+        yield f"http://127.0.0.1:{port}"
 
 
 def client(url: str, reply: str = "fine") -> openai.AsyncOpenAI:
