@@ -80,11 +80,9 @@ class Upstreams:
             # No cookie jar: a shared session would keep one client's upstream cookies (a load
             # balancer's affinity cookie, say) and send them with every other client's requests.
             # Cookies pass end to end as headers instead.
-            # The client's User-Agent is forwarded; without one, none is sent (aiohttp's own
-            # names its version and Python's).
             self._sessions[name] = aiohttp.ClientSession(
                 connector=connector, request_class=CleanConnectionRequest, auto_decompress=True,
-                cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",),
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=upstream.connect_timeout_s))
 
     async def aclose(self) -> None:

@@ -173,8 +173,8 @@ def test_request_id_generated_when_absent(stack: tuple[MockUpstream, GuardServer
 
 def test_guard_names_no_versions(stack: tuple[MockUpstream, GuardServer]) -> None:
     """Every answer, data and admin, 404s and aiohttp's own 400 to a malformed request, says
-    `Server: guard` without a version; upstream requests carry the client's User-Agent, or none
-    (not aiohttp's, which names its version and Python's)."""
+    `Server: guard` without a version; upstream requests carry the client's User-Agent, or
+    `guard` (not aiohttp's, which names its version and Python's)."""
     mock, guard = stack
     with httpx.Client() as anonymous:
         del anonymous.headers["User-Agent"]
@@ -192,7 +192,7 @@ def test_guard_names_no_versions(stack: tuple[MockUpstream, GuardServer]) -> Non
     assert b" 400 " in head[0] and b"server: guard" in head
     agents = {str(r["body"]["messages"][0]["content"]): {k.lower(): v for k, v in r[
         "headers"].items()}.get("user-agent") for r in seen(mock) if "messages" in r.get("body", {})}
-    assert agents["ua-none"] is None
+    assert agents["ua-none"] == "guard"
     assert agents["ua-given"] == "app/1.0"
 
 
