@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import time
 import urllib.parse
 import weakref
 from typing import Annotated, Any
 
 import aiohttp
 import orjson
-import structlog
 from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
-
-log = structlog.get_logger("guard.classify.remote")
 
 # The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
 # one megabyte can inflate to a gigabyte.
@@ -39,36 +35,6 @@ _fresh_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.Cl
 
 class ClassifierTimeout(ClassifierError, TimeoutError):
     """The remote service did not answer in time (the runner counts it as a timeout)."""
-
-
-class Breaker:
-    """A remote service's circuit breaker: after `failures` failed calls in a row, calls are not
-    made for `cool_down_s` (each fails at once, so the classifier's `on_error` applies without
-    waiting out `timeout_s`: a hung service delayed every window of every stream by it); then
-    calls go through again, and the next failure opens the circuit once more."""
-
-    def __init__(self, failures: int = 3, cool_down_s: float = 10.0) -> None:
-        self.failures = failures
-        self.cool_down_s = cool_down_s
-        self.in_a_row = 0
-        self.open_until = 0.0
-
-    def check(self, name: str, where: str) -> None:
-        """ClassifierError at once while the circuit is open."""
-        left = self.open_until - time.monotonic()
-        if left > 0:
-            raise ClassifierError(f"{name}: {where} not asked for {left:.1f} s more after "
-                                  f"{self.in_a_row} failures in a row (circuit open)")
-
-    def record(self, name: str, where: str, ok: bool) -> None:
-        if ok:
-            self.in_a_row = 0
-            return
-        self.in_a_row += 1
-        if self.in_a_row >= self.failures and self.open_until <= time.monotonic():
-            self.open_until = time.monotonic() + self.cool_down_s
-            log.warning("remote_classifier_circuit_open", classifier=name, service=where,
-                        failures=self.in_a_row, cool_down_s=self.cool_down_s)
 
 
 def session(*, fresh: bool = False) -> aiohttp.ClientSession:
@@ -96,34 +62,14 @@ async def close_sessions() -> None:
 
 
 async def post_json(
-    name: str, url: str, payload: Any, *, headers: dict[str, str], timeout_s: float,
-    breaker: Breaker,
+    name: str, url: str, payload: Any, *, headers: dict[str, str], timeout_s: float
 ) -> Any:
-    """POST `payload` as JSON, return the decoded JSON answer; ClassifierError on any failure
-    (at once while `breaker` is open).
+    """POST `payload` as JSON, return the decoded JSON answer; ClassifierError on any failure.
 
     Messages name the classifier, where it is (`shown`) and the kind of failure, never the
     text that was sent nor what the service answered (an error may quote the prompt).
     """
     where = shown(url)
-    breaker.check(name, where)
-    started = time.monotonic()
-    try:
-        answer = await _post_json(name, where, url, payload, headers, timeout_s)
-    except ClassifierError:
-        breaker.record(name, where, ok=False)
-        raise
-    except asyncio.CancelledError:
-        # the runner's timeout of the same length, started a moment earlier, fires first
-        if time.monotonic() - started >= 0.9 * timeout_s:
-            breaker.record(name, where, ok=False)
-        raise
-    breaker.record(name, where, ok=True)
-    return answer
-
-
-async def _post_json(name: str, where: str, url: str, payload: Any, headers: dict[str, str],
-                     timeout_s: float) -> Any:
     try:
         async with asyncio.timeout(timeout_s):
             try:

@@ -22,13 +22,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.remote._http import (
-    Breaker,
-    ServiceURL,
-    auth_headers,
-    env_problems,
-    post_json,
-)
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Stage, Verdict
@@ -132,7 +126,6 @@ class LlamaGuardClassifier:
         self.endpoint = config.url.rstrip("/") + "/chat/completions"
         self.headers = auth_headers(config.api_key_env, config.headers)
         self.env_problems = env_problems(config.api_key_env)
-        self.breaker = Breaker()
 
     def _messages(self, turns: Sequence[Segment]) -> list[dict[str, str]]:
         if self.config.prompt == "build":
@@ -148,7 +141,7 @@ class LlamaGuardClassifier:
             "temperature": 0, "max_tokens": 20,
         }
         answer = await post_json(self.name, self.endpoint, payload, headers=self.headers,
-                                 timeout_s=self.timeout_s, breaker=self.breaker)
+                                 timeout_s=self.timeout_s)
         try:
             content = answer["choices"][0]["message"]["content"]
             return parse_answer(str(content))

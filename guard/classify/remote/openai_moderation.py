@@ -15,14 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from guard.classify.remote._http import (
-    Breaker,
-    ServiceURL,
-    auth_headers,
-    env_problems,
-    off_contract,
-    post_json,
-)
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -65,7 +58,6 @@ class OpenAIModerationClassifier:
         self.endpoint = config.url.rstrip("/") + "/moderations"
         self.headers = auth_headers(config.api_key_env, config.headers)
         self.env_problems = env_problems(config.api_key_env)
-        self.breaker = Breaker()
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         started = time.perf_counter()
@@ -73,7 +65,7 @@ class OpenAIModerationClassifier:
         if self.config.model:
             payload["model"] = self.config.model
         answer = await post_json(self.name, self.endpoint, payload, headers=self.headers,
-                                 timeout_s=self.timeout_s, breaker=self.breaker)
+                                 timeout_s=self.timeout_s)
         try:
             results = _Answer.model_validate(answer).results
         except ValidationError as exc:

@@ -22,14 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guard.classify.remote._http import (
-    Breaker,
-    ServiceURL,
-    auth_headers,
-    env_problems,
-    off_contract,
-    post_json,
-)
+from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -82,7 +75,6 @@ class WebhookClassifier:
         self.max_match_chars = config.max_match_chars
         self.headers = auth_headers(config.api_key_env, config.headers)
         self.env_problems = env_problems(config.api_key_env)
-        self.breaker = Breaker()
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         if not segments:
@@ -94,7 +86,7 @@ class WebhookClassifier:
             "context": {**self.config.context, "classifier": self.name},
         }
         raw = await post_json(self.name, self.config.url, payload, headers=self.headers,
-                              timeout_s=self.timeout_s, breaker=self.breaker)
+                              timeout_s=self.timeout_s)
         try:
             answer = _Answer.model_validate(raw)
         except ValidationError as exc:
