@@ -18,6 +18,7 @@ import orjson
 from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
+from guard.proxy.upstream import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer
 
 # The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
 # one megabyte can inflate to a gigabyte.
@@ -46,8 +47,11 @@ def session(*, fresh: bool = False) -> aiohttp.ClientSession:
     if current is None or current.closed:
         connector = (aiohttp.TCPConnector(limit=256, limit_per_host=64, force_close=True) if fresh
                      else aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=30))
-        current = aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(
-            o).decode())
+        # a pooled connection holding an answer nobody asked for is not written on (its answer
+        # would be read as the next text's verdict)
+        current = aiohttp.ClientSession(
+            connector=connector, request_class=CleanConnectionRequest,
+            json_serialize=lambda o: orjson.dumps(o).decode())
         sessions[loop] = current
     return current
 
@@ -72,14 +76,7 @@ async def post_json(
     where = shown(url)
     try:
         async with asyncio.timeout(timeout_s):
-            try:
-                resp = await _send(session(), url, payload, headers)
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                if isinstance(exc, aiohttp.ClientConnectorError):
-                    raise
-                # closed before any answer byte: most likely a pooled connection the service
-                # had just closed as idle; once more on a new connection, in the same time
-                resp = await _send(session(fresh=True), url, payload, headers)
+            resp = await _answer(url, payload, headers)
             async with resp:
                 if not 200 <= resp.status < 300:
                     raise ClassifierError(f"{name}: {where} answered HTTP {resp.status} "
@@ -87,12 +84,33 @@ async def post_json(
                 body = await _bounded_body(name, where, resp)
     except TimeoutError as exc:
         raise ClassifierTimeout(f"{name}: {where} did not answer within {timeout_s}s") from exc
+    except UnaskedAnswer as exc:
+        raise ClassifierError(f"{name}: {where} sends answers nobody asked for") from exc
     except aiohttp.ClientError as exc:
         raise ClassifierError(f"{name}: cannot reach {where}: {type(exc).__name__}") from exc
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ClassifierError(f"{name}: {where} answered something that is not JSON") from exc
+
+
+async def _answer(url: str, payload: Any, headers: dict[str, str]) -> aiohttp.ClientResponse:
+    """The answer to one call, its head read. A pooled connection holding an answer nobody asked
+    for is closed unwritten and the call goes out on another (UNASKED_RETRIES times at most)."""
+    passed_over = 0
+    while True:
+        try:
+            return await _send(session(), url, payload, headers)
+        except UnaskedAnswer:
+            passed_over += 1
+            if passed_over > UNASKED_RETRIES:
+                raise
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise
+            # closed before any answer byte: most likely a pooled connection the service
+            # had just closed as idle; once more on a new connection, in the same time
+            return await _send(session(fresh=True), url, payload, headers)
 
 
 async def _send(client: aiohttp.ClientSession, url: str, payload: Any, headers: dict[str, str]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -350,37 +352,86 @@ async def test_an_answer_off_contract_fails_and_is_not_cached(
     assert len(stand_in.received) == 3
 
 
+# -- connections: a raw service on a socket, writing what an HTTP server would not ------------------
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_service(serve: Serve) -> AsyncIterator[str]:
+    """A webhook address on 127.0.0.1 whose every connection `serve` handles (then closes)."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await serve(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/check"
+    finally:
+        await close_sessions()
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """The body of the next request on a raw connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return await reader.readexactly(length)
+
+
+def webhook_answer(*labels: str) -> bytes:
+    """A whole HTTP answer carrying a webhook verdict."""
+    body = orjson.dumps({"labels": labels, "score": 1.0 if labels else 0.0})
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
 async def test_a_pooled_connection_closed_by_the_service_is_retried_once_on_a_new_one() -> None:
     """From a probe: a POST on a kept-alive connection the service had just closed as idle
     failed (ServerDisconnectedError) and went to on_error; it is retried on a new connection.
     The stand-in answers the first request of each connection and closes at the second."""
-    answer = b'{"labels": [], "score": 0.0}'
     connections = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(writer)
-        for served in range(2):
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:"))
-            await reader.readexactly(length)
-            if served:
-                break
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
-            await writer.drain()
+        await read_request(reader)
+        writer.write(webhook_answer())
+        await writer.drain()
+        await read_request(reader)
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    c = build_classifier("hook", {"type": "webhook", "url": f"http://127.0.0.1:{port}/check"})
-    try:
+    async with raw_service(serve) as url:
+        c = build_classifier("hook", {"type": "webhook", "url": url})
         for _ in range(3):
             assert not any(v.fired for v in await c.classifier.classify(CONVO))
-    finally:
-        await close_sessions()
-        server.close()
     assert len(connections) >= 2
+
+
+async def test_an_answer_nobody_asked_for_is_not_read_as_the_next_verdict() -> None:
+    """From a probe: a service that wrote a second answer after each one (a stale clean verdict,
+    a late 408) had it read as the next text's verdict; that connection is closed unwritten and
+    the call goes out on another."""
+    connections = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            while True:
+                harmful = b"bomb" in await read_request(reader)
+                writer.write(webhook_answer("toxic") if harmful else webhook_answer())
+                await asyncio.sleep(0.05)  # once guard has put the connection back in its pool
+                writer.write(webhook_answer())  # nobody asked for this one
+
+    async with raw_service(serve) as url:
+        c = build_classifier("hook", {"type": "webhook", "url": url})
+        assert not (await c.classifier.classify([Segment("hello", "user", 0, Stage.PROMPT)]))[0].fired
+        await asyncio.sleep(0.2)
+        verdicts = await c.classifier.classify(CONVO[:1])
+    assert verdicts[0].labels == {"toxic"}
+    assert len(connections) == 2
 
 
 async def test_a_clients_failing_checks_do_not_stop_others_being_checked(stand_in: StandIn) -> None:
