@@ -7,14 +7,18 @@ closed by `close_sessions()`, which `ClassifierRunner.aclose()` calls.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import urllib.parse
 import weakref
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 import aiohttp
 import orjson
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.connector import Connection
 from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
@@ -38,6 +42,52 @@ class ClassifierTimeout(ClassifierError, TimeoutError):
     """The remote service did not answer in time (the runner counts it as a timeout)."""
 
 
+class _Handler(ResponseHandler):
+    """aiohttp's protocol of a connection, counting what decides a retry: how many requests went
+    out on it, and how many bytes arrived since the last one did."""
+
+    requests = 0
+    received = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        super().data_received(data)
+
+    @property
+    def closed_idle(self) -> bool:
+        """Whether a call that failed on it most likely met a kept-alive connection the service
+        had closed as idle: it had served a request before, and nothing of this one's answer
+        came. (On a new connection, or once an answer began, the service got the call: sending
+        it again would be a second delivery.)"""
+        return self.requests > 1 and self.received == 0
+
+
+class _Connector(aiohttp.TCPConnector):
+    """A TCPConnector whose connections are _Handlers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # the protocol a connector builds has no public hook (and partial's type is invariant)
+        self._factory = functools.partial(_Handler, loop=self._loop)  # type: ignore[assignment]
+
+
+# The connection the current task's call last went out on (set as it is written).
+_sent_on: ContextVar[_Handler | None] = ContextVar("_sent_on", default=None)
+
+
+class _Request(CleanConnectionRequest):
+    """A call, not written on a connection holding an answer nobody asked for, that counts itself
+    on its connection's _Handler."""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        handler = conn.protocol
+        if isinstance(handler, _Handler):
+            handler.requests += 1
+            handler.received = 0
+            _sent_on.set(handler)
+        return await super().send(conn)
+
+
 def session(*, fresh: bool = False) -> aiohttp.ClientSession:
     """The pooled session of the running loop (keep-alive connections, bounded per host), or with
     `fresh` the one whose every call opens a new connection."""
@@ -45,12 +95,12 @@ def session(*, fresh: bool = False) -> aiohttp.ClientSession:
     sessions = _fresh_sessions if fresh else _sessions
     current = sessions.get(loop)
     if current is None or current.closed:
-        connector = (aiohttp.TCPConnector(limit=256, limit_per_host=64, force_close=True) if fresh
-                     else aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=30))
+        connector = (_Connector(limit=256, limit_per_host=64, force_close=True) if fresh
+                     else _Connector(limit=256, limit_per_host=64, keepalive_timeout=30))
         # a pooled connection holding an answer nobody asked for is not written on (its answer
         # would be read as the next text's verdict)
         current = aiohttp.ClientSession(
-            connector=connector, request_class=CleanConnectionRequest,
+            connector=connector, request_class=_Request,
             json_serialize=lambda o: orjson.dumps(o).decode())
         sessions[loop] = current
     return current
@@ -96,20 +146,21 @@ async def post_json(
 
 async def _answer(url: str, payload: Any, headers: dict[str, str]) -> aiohttp.ClientResponse:
     """The answer to one call, its head read. A pooled connection holding an answer nobody asked
-    for is closed unwritten and the call goes out on another (UNASKED_RETRIES times at most)."""
+    for is closed unwritten and the call goes out on another (UNASKED_RETRIES times at most). A
+    call on a kept-alive connection the service closed as idle goes out once more on a new one."""
     passed_over = 0
     while True:
+        _sent_on.set(None)
         try:
             return await _send(session(), url, payload, headers)
         except UnaskedAnswer:
             passed_over += 1
             if passed_over > UNASKED_RETRIES:
                 raise
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            if isinstance(exc, aiohttp.ClientConnectorError):
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            handler = _sent_on.get()
+            if handler is None or not handler.closed_idle:
                 raise
-            # closed before any answer byte: most likely a pooled connection the service
-            # had just closed as idle; once more on a new connection, in the same time
             return await _send(session(fresh=True), url, payload, headers)
 
 

@@ -410,6 +410,33 @@ async def test_a_pooled_connection_closed_by_the_service_is_retried_once_on_a_ne
     assert len(connections) >= 2
 
 
+@pytest.mark.parametrize("connection", ["new", "answer begun"])
+async def test_a_call_the_service_got_is_not_sent_again(connection: str) -> None:
+    """From a probe: a call the service read whole on a new connection, then dropped (a crash
+    0.5 s later), was sent again; so was one whose answer had begun on a kept-alive connection.
+    Only a kept-alive connection that carried nothing of the answer is retried."""
+    posts = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if connection == "answer begun":
+            posts.append(await read_request(reader))
+            writer.write(webhook_answer())
+        posts.append(await read_request(reader))
+        if connection == "answer begun":
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.transport.abort()
+
+    async with raw_service(serve) as url:
+        c = build_classifier("hook", {"type": "webhook", "url": url})
+        if connection == "answer begun":
+            await c.classifier.classify(CONVO)
+        with pytest.raises(ClassifierError, match="cannot reach"):
+            await c.classifier.classify(CONVO)
+    assert len(posts) == (2 if connection == "answer begun" else 1)
+
+
 async def test_an_answer_nobody_asked_for_is_not_read_as_the_next_verdict() -> None:
     """From a probe: a service that wrote a second answer after each one (a stale clean verdict,
     a late 408) had it read as the next text's verdict; that connection is closed unwritten and
