@@ -98,9 +98,10 @@ def session(*, fresh: bool = False) -> aiohttp.ClientSession:
         connector = (_Connector(limit=256, limit_per_host=64, force_close=True) if fresh
                      else _Connector(limit=256, limit_per_host=64, keepalive_timeout=30))
         # a pooled connection holding an answer nobody asked for is not written on (its answer
-        # would be read as the next text's verdict)
+        # would be read as the next text's verdict); no User-Agent (aiohttp's names its version
+        # and Python's), as upstream requests without a client's
         current = aiohttp.ClientSession(
-            connector=connector, request_class=_Request,
+            connector=connector, request_class=_Request, skip_auto_headers=("User-Agent",),
             json_serialize=lambda o: orjson.dumps(o).decode())
         sessions[loop] = current
     return current

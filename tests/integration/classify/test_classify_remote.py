@@ -40,7 +40,8 @@ class StandIn:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json() if request.can_read_body else None
         self.received.append({"path": request.path, "body": body,
-                              "auth": request.headers.get("Authorization")})
+                              "auth": request.headers.get("Authorization"),
+                              "user_agent": request.headers.get("User-Agent")})
         result = self.answer(body)
         if asyncio.iscoroutine(result):
             return await result
@@ -287,6 +288,15 @@ async def test_webhook_contract(stand_in: StandIn) -> None:
     body = stand_in.received[0]["body"]
     assert body["stage"] == "prompt" and body["context"] == {"team": "trust", "classifier": "hook"}
     assert body["segments"][1] == {"index": 1, "role": "assistant", "text": CONVO[1].text}
+
+
+@pytest.mark.parametrize("kind", ["llama_guard", "openai_moderation", "webhook"])
+async def test_calls_carry_no_user_agent(stand_in: StandIn, kind: str) -> None:
+    """From a probe: calls said `User-Agent: Python/3.11 aiohttp/3.14.5`; they send none."""
+    c = build_classifier("c", {"type": kind, "url": f"{stand_in.url}/v1"})
+    with contextlib.suppress(ClassifierError):  # the stand-in's `{}` is off every contract
+        await c.classifier.classify(CONVO[:1])
+    assert [r["user_agent"] for r in stand_in.received] == [None]
 
 
 async def test_webhook_labels_without_spans_apply_to_last_segment(stand_in: StandIn) -> None:
