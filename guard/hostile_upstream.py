@@ -176,7 +176,9 @@ async def ok(request: Request, conn: Conn) -> bool:
     text, code = _reply(request), request.number("x-hostile-status", 200)
     lines = urllib.parse.unquote(request.headers.get("x-hostile-headers", ""))
     extra = tuple(line for line in lines.split("|") if line)
-    if request.json().get("stream") is True:
+    if code == 304:  # Not Modified carries no content (RFC 9110 §15.4.5)
+        await conn.whole(b"", status=code, extra=extra)
+    elif request.json().get("stream") is True:
         await conn.whole(stream_of(request, text), status=code, content_type="text/event-stream",
                          extra=extra)
     else:

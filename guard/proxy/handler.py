@@ -341,11 +341,12 @@ def blocked_by_switch(c: Components, ctx: GuardContext, switch: Switch) -> web.R
 
 async def send_upstream(request: web.Request, c: Components, name: str, body: bytes,
                         exchange: Exchange, path: str | None = None,
-                        method: str | None = None) -> aiohttp.ClientResponse:
+                        method: str | None = None,
+                        revalidating: bool = False) -> aiohttp.ClientResponse:
     """The request sent to upstream `name` (by `method` at `path`, its own by default), its
     answer's headers received: the wait counted as upstream time and watched for silence
     (`proxy.silence`). Raises UpstreamError (502, 504), also for a status guard does not relay
-    (`upstream.not_relayed`)."""
+    (`upstream.not_relayed`, to which `revalidating` is passed)."""
     headers = end_to_end(request.headers, NOT_FORWARDED_UP)
     headers["X-Request-Id"] = exchange.request_id
     # the client's, or guard's without a version (aiohttp would name its own and Python's;
@@ -372,7 +373,7 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     finally:
         metrics.tally.observe(metrics.upstream_seconds, (name,), wait.elapsed)
     metrics.tally.count(metrics.upstream_responses, (name, f"{upstream.status // 100}xx"))
-    refused = not_relayed(name, upstream.status)
+    refused = not_relayed(name, upstream.status, revalidating=revalidating)
     if refused is not None:
         upstream.close()
         raise refused

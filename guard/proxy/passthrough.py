@@ -49,7 +49,8 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
             return blocked_by_switch(c, ctx, switch)
     body = await request.read() if request.body_exists else None
     try:
-        upstream = await send_upstream(request, c, "default", body or b"", exchange)
+        upstream = await send_upstream(request, c, "default", body or b"", exchange,
+                                       revalidating=request.method in ("GET", "HEAD"))
     except SwitchedOff as stop:  # engaged while the upstream had not answered yet
         return blocked_by_switch(c, ctx, stop.switch)
     try:

@@ -139,15 +139,18 @@ def unreachable(name: str, exc: BaseException) -> UpstreamError:
 # A redirect would send the client, and its prompt, around guard to a server of the upstream's
 # choosing (the openai SDK follows one); a protocol switch (101) leaves the client waiting.
 RELAYED_CLASSES = frozenset({2, 4, 5})
+NOT_MODIFIED = 304  # no body and no Location: the client's cached copy is still current
 
 
-def not_relayed(name: str, status: int) -> UpstreamError | None:
-    """The answer to an upstream status guard never relays (1xx, 3xx, 600 and above): 502."""
-    if status // 100 in RELAYED_CLASSES:
+def not_relayed(name: str, status: int, *, revalidating: bool = False) -> UpstreamError | None:
+    """The answer to an upstream status guard never relays (1xx, 3xx, 600 and above): 502.
+    `revalidating`: the request may ask whether the client's copy is current (a pass-through GET
+    or HEAD), so a 304 Not Modified is relayed."""
+    if status // 100 in RELAYED_CLASSES or (revalidating and status == NOT_MODIFIED):
         return None
     return UpstreamError(f"upstream {name!r} answered with status {status}, which guard does not "
-                         "relay (only 2xx, 4xx and 5xx)", status=502,
-                         code="upstream_protocol_error")
+                         "relay (only 2xx, 4xx and 5xx, and 304 to a pass-through GET or HEAD)",
+                         status=502, code="upstream_protocol_error")
 
 
 def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

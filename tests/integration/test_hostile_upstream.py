@@ -41,6 +41,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostilePro
         "upstreams": {"default": {"url": upstream.url, "timeout_s": 1.0}},
         "policies": str(POLICIES),
         "limits": {"max_sse_event_bytes": SSE_LIMIT, "max_response_bytes": RESPONSE_LIMIT},
+        "passthrough": ["/v1/files/{tail:.*}"],
     })
     guard.start()
     yield upstream, guard
@@ -306,6 +307,25 @@ def test_only_2xx_4xx_and_5xx_answers_are_relayed(
     assert "Location" not in response.headers
     assert b"HostileLeak" not in response.content
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/models"), ("GET", "/v1/files/file-1/content"),
+    ("HEAD", "/v1/files/file-1/content")])
+def test_not_modified_is_relayed_to_a_pass_through_get_only(
+        stack: tuple[HostileProcess, GuardServer], method: str, path: str) -> None:
+    """From a probe: a conditional GET /v1/models or of a `passthrough:` path got 502 for the
+    upstream's correct 304 Not Modified; a pass-through GET or HEAD relays it, its ETag kept,
+    without a body. To a POST, passed through or guarded, a 304 is still a 502."""
+    _, guard = stack
+    headers = {"X-Hostile-Status": "304", "X-Hostile-Headers": 'ETag: "v1"',
+               "If-None-Match": '"v1"'}
+    response = httpx.request(method, guard.url + path, headers=headers, timeout=20)
+    assert response.status_code == 304, response.text
+    assert response.headers["ETag"] == '"v1"' and response.content == b""
+    for posted in ("/v1/files/file-1/content", "/v1/chat/completions"):
+        refused = httpx.post(guard.url + posted, headers=headers, json=body(), timeout=20)
+        assert refused.status_code == 502 and error_code(refused) == "upstream_protocol_error"
 
 
 @pytest.mark.parametrize("status", ["200", "429"])
