@@ -26,6 +26,7 @@ from guard.components import Components, Exchange
 from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
 from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
+from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
 from guard.proxy.event_stream import EVENT_STREAM_GUARDS
 from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
@@ -47,9 +48,7 @@ from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
     NOT_FORWARDED_UP,
-    UNASKED_RETRIES,
     UPSTREAM_FAILURES,
-    UnaskedAnswer,
     end_to_end,
     not_relayed,
     read_body,

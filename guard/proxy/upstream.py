@@ -7,12 +7,12 @@ import functools
 from collections.abc import Awaitable, Mapping
 
 import aiohttp
-from aiohttp.connector import Connection
 from aiohttp.http_exceptions import ContentEncodingError
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from guard.config import Settings
 from guard.errors import UpstreamError
+from guard.pooled import CleanConnectionRequest, UnaskedAnswer
 from guard.proxy.silence import SilenceWatch
 
 # RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
@@ -42,22 +42,6 @@ def end_to_end(headers: CIMultiDictProxy[str] | CIMultiDict[str],
     return kept
 
 
-class UnaskedAnswer(aiohttp.ClientConnectionError):
-    """A pooled connection holds an answer no request asked for: the upstream wrote again after
-    its last answer ended (a framework's late error, an idle timeout's 408). Raised before a byte
-    of the request is written, so the request can go out on another connection."""
-
-
-class CleanConnectionRequest(aiohttp.ClientRequest):
-    """A request that is not written on a pooled connection holding unread bytes: they would be
-    read as its answer, and the answer to it left for the next request on that connection. (The
-    pool checks this as it takes a connection back; an answer that arrives later sits there.)
-    The connection is closed."""
-
-    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
-        if conn.protocol is not None and conn.protocol.should_close:
-            raise UnaskedAnswer("a pooled upstream connection holds an answer nobody asked for")
-        return await super().send(conn)
 
 
 class Upstreams:
@@ -109,9 +93,6 @@ class Upstreams:
 
 # What awaiting `Upstreams.request` raises when the upstream cannot be reached or is too slow.
 UPSTREAM_FAILURES = (TimeoutError, aiohttp.ClientError)
-# How many pooled connections holding answers nobody asked for a request passes over (each is
-# closed) before it is answered 502.
-UNASKED_RETRIES = 3
 
 
 def unreachable(name: str, exc: BaseException) -> UpstreamError:

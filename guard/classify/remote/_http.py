@@ -22,7 +22,7 @@ from aiohttp.connector import Connection
 from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
-from guard.proxy.upstream import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer
+from guard.pooled import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer
 
 # The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
 # one megabyte can inflate to a gigabyte.
