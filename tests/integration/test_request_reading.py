@@ -26,21 +26,22 @@ IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw
 @pytest.fixture(scope="module")
 def guards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The stand-in model behind two guards on the default pack: one refusing unreadable
-    content (the default), one configured to pass it."""
+    content (the default), one configured to pass it; and a third with no policy."""
     workdir = tmp_path_factory.mktemp("unreadable")
     mock = MockUpstream(workdir)
     mock.start()
     base = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES)}
     refusing = GuardServer(workdir, base)
     passing = GuardServer(workdir, {**base, "limits": {"unreadable_content": "pass"}})
-    refusing.start()
-    passing.start()
-    yield {"mock": mock, "refuse": refusing, "pass": passing}
+    bare = GuardServer(workdir, {**base, "policies": None})
+    for guard in (refusing, passing, bare):
+        guard.start()
+    yield {"mock": mock, "refuse": refusing, "pass": passing, "bare": bare}
     for made in CLIENTS.values():  # closed here: left to the collector, a socket warns mid-test
         made.close()
     CLIENTS.clear()
-    passing.stop()
-    refusing.stop()
+    for guard in (bare, passing, refusing):
+        guard.stop()
     mock.stop()
 
 
@@ -109,6 +110,33 @@ def test_keys_spelled_in_another_case_are_refused(guards: dict[str, Any]) -> Non
     assert response.status_code == 400
     assert "'Messages' (reads as 'messages')" in response.json()["error"]["message"]
     assert not any(SECRET in str(b) for b in received(guards["mock"]))
+
+
+SCHEMA = {"type": "object", "properties": {"FirstName": {"type": "string"}}, "required": ["FirstName"]}
+
+
+@pytest.mark.parametrize("policy", ["refuse", "bare"])
+@pytest.mark.parametrize("extra", [
+    {"guided_json": SCHEMA},
+    {"structured_outputs": {"json": SCHEMA}},
+    {"json_schema": SCHEMA},
+    {"vllm_xargs": {"MyPluginArg": 1}},
+    {"mm_processor_kwargs": {"Fps": 2}, "media_io_kwargs": {"video": {"NumFrames": 8}}},
+    {"logits_processors": [{"qualname": "m.P", "kwargs": {"Boost": 1}}]},
+    {"documents": [{"Title": "t", "Text": "x"}]},
+])
+def test_servers_extensions_holding_the_clients_keys_take_any_spelling(
+        guards: dict[str, Any], policy: str, extra: dict[str, Any]) -> None:
+    """vLLM's (and llama.cpp's) extra parameters hold the client's own keys, a schema's
+    property names among them: any spelling passes, with the default pack and with no policy,
+    while the API's own keys in another case are still refused."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "hello"}], **extra}
+    url = f"{guards[policy].url}/v1/chat/completions"
+    assert httpx.post(url, json=body).status_code == 200
+    for key in ("Model", "Messages"):
+        response = httpx.post(url, json={**body, key: body[key.lower()]})
+        assert response.status_code == 400
+        assert f"'{key}' (reads as '{key.lower()}')" in response.json()["error"]["message"]
 
 
 def test_gzip_bodies_are_read_decoded_and_sent_on_decoded(guards: dict[str, Any]) -> None:

@@ -167,9 +167,14 @@ def get_path(body: Json, path: Path) -> Any:
 
 
 # Subtrees whose keys are the client's own (schemas, metadata, token ids): any spelling goes.
+# The second line: servers' extensions (vLLM's structured outputs, plugin and processor
+# arguments and template documents; llama.cpp's `json_schema`).
 FREE_FORM = frozenset({"metadata", "tools", "functions", "response_format", "logit_bias",
                        "chat_template_kwargs", "schema", "variables", "env", "attributes",
-                       "headers"})
+                       "headers",
+                       "guided_json", "structured_outputs", "json_schema", "vllm_xargs",
+                       "mm_processor_kwargs", "media_io_kwargs", "logits_processors",
+                       "documents"})
 
 
 Chunk = Callable[[str, str, int, str | None, str | None], Json]
