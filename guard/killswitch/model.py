@@ -153,11 +153,11 @@ class SwitchIndex:
         self._global = _strongest(s for _, s in by_kind["global"])
         self._tenants = _best_per_key(by_kind["tenant"])
         models = [(model_key(value), switch) for value, switch in by_kind["model"]]
-        self._model_exact = _best_per_key(p for p in models if not _is_glob(p[0]))
-        self._model_globs = [p for p in models if _is_glob(p[0])]
+        self._model_exact = _best_per_key(p for p in models if not is_glob(p[0]))
+        self._model_globs = [p for p in models if is_glob(p[0])]
         self._any_model = _strongest(s for _, s in models)
-        self._route_exact = _best_per_key(p for p in by_kind["route"] if not _is_glob(p[0]))
-        self._route_globs = [p for p in by_kind["route"] if _is_glob(p[0])]
+        self._route_exact = _best_per_key(p for p in by_kind["route"] if not is_glob(p[0]))
+        self._route_globs = [p for p in by_kind["route"] if is_glob(p[0])]
         self._model_cache: dict[str, Switch | None] = {}
 
     def match(self, ctx: GuardContext) -> Switch | None:
@@ -217,7 +217,7 @@ def model_key(name: str) -> str:
     return name.strip().casefold()
 
 
-def _is_glob(pattern: str) -> bool:
+def is_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 

@@ -9,15 +9,16 @@ The admin app also needs `guard.admin.auth.admin_auth_middleware(load_admin_toke
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import AsyncIterator, Callable
+from enum import Enum
 
 from aiohttp import web
 
 from guard.components import Components
 from guard.killswitch.api import add_routes
 from guard.killswitch.breaker import Breaker
+from guard.killswitch.model import is_glob
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.proxy.middleware import path_pattern
 from guard.proxy.passthrough import MODELS
@@ -68,8 +69,73 @@ def admin_routes(app: web.Application, components: Components) -> None:
 def serves(paths: list[str]) -> Callable[[str], bool]:
     """Whether a `route:` scope's value (a path, or a glob) can match a request to one of
     `paths` (route templates, `{name}` or `{name:regex}` for a variable part): a path one of
-    them takes, or a glob matching one of them with each variable part one letter."""
+    them takes, or a glob that some path one of them takes may match. A glob is compared with
+    each template read as a glob whose variable parts match anything, so when unsure it says
+    yes: its answer only decides whether to warn."""
     patterns = [path_pattern(path) for path in paths]
-    samples = [re.sub(r"\{[^{}]*\}", "x", path) for path in paths]
-    return lambda value: (any(pattern.fullmatch(value) for pattern in patterns)
-                          or any(fnmatch.fnmatchcase(sample, value) for sample in samples))
+    shapes = [template_shape(path) for path in paths]
+    return lambda value: (any(pattern.fullmatch(value) for pattern in patterns) if not is_glob(value)
+                          else any(overlap(glob_shape(value), shape) for shape in shapes))
+
+
+class Wild(Enum):
+    """A glob's wildcards: ONE character (`?`, or a set `[...]`, read as any character), or
+    any RUN of characters (`*`, and a template's variable part)."""
+
+    ONE = "?"
+    RUN = "*"
+
+
+Shape = list[str | Wild]  # one character or wildcard each
+
+
+def glob_shape(glob: str) -> Shape:
+    """A glob as fnmatch reads it, a set read as any one character."""
+    shape: Shape = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "[":  # as fnmatch: a `]` first in a set (or after its `!`) is one of its characters
+            start = i + 1 + (glob[i + 1:i + 2] == "!")
+            start += glob[start:start + 1] == "]"
+            end = glob.find("]", start)
+        if c == "*":
+            shape.append(Wild.RUN)
+        elif c == "?":
+            shape.append(Wild.ONE)
+        elif c == "[" and end != -1:
+            shape.append(Wild.ONE)
+            i = end
+        else:
+            shape.append(c)
+        i += 1
+    return shape
+
+
+def template_shape(template: str) -> Shape:
+    """A route template as a glob: its text as it is, each variable part any run."""
+    parts = re.split(r"\{[^{}]*\}", template)
+    return [*parts[0], *(item for part in parts[1:] for item in (Wild.RUN, *part))]
+
+
+def overlap(a: Shape, b: Shape) -> bool:
+    """Whether some text matches both shapes: a walk through both at once, a run either
+    skipped or taking one more character of the other."""
+    todo, seen = [(0, 0)], set()
+    while todo:
+        i, j = at = todo.pop()
+        if at in seen:
+            continue
+        seen.add(at)
+        if i == len(a) and j == len(b):
+            return True
+        x = a[i] if i < len(a) else None
+        y = b[j] if j < len(b) else None
+        if x is Wild.RUN:
+            todo += [(i + 1, j)] + ([(i, j + 1)] if y is not None else [])
+        if y is Wild.RUN:
+            todo += [(i, j + 1)] + ([(i + 1, j)] if x is not None else [])
+        elif x is not None and y is not None and x is not Wild.RUN and (
+                x == y or Wild.ONE in (x, y)):
+            todo.append((i + 1, j + 1))
+    return False

@@ -1,0 +1,40 @@
+"""Whether a `route:` scope can match a path this replica serves, which decides whether engaging
+it warns (no I/O)."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+
+from guard.killswitch.wiring import serves
+
+SERVED = ["/v1/chat/completions", "/v1/responses/{id}", "/v1/files/{id:file-[0-9]+}/content"]
+
+
+@pytest.mark.parametrize(("value", "stopped"), [
+    ("/v1/files/file-1*/content", "/v1/files/file-12/content"),
+    ("/v1/files/file-?2/content", "/v1/files/file-12/content"),
+    ("/v1/files/file-[0-9]/content", "/v1/files/file-7/content"),
+    ("/v1/files/*", "/v1/files/file-3/content"),
+    ("/v1/*/content", "/v1/files/file-3/content"),
+    ("*content", "/v1/files/file-3/content"),
+    ("/v1/responses/resp_*", "/v1/responses/resp_1"),
+    ("/v1/chat/complet[!]]ons", "/v1/chat/completions"),
+    ("/v1/files/file-12/content", "/v1/files/file-12/content"),
+    ("/v1/chat/completions", "/v1/chat/completions"),
+])
+def test_a_scope_matching_a_served_path_is_served(value: str, stopped: str) -> None:
+    """A path, or a glob, that stops a request one of the templates takes (regex variable parts
+    among them) is said to be served, so engaging it does not warn."""
+    assert fnmatch.fnmatchcase(stopped, value)
+    assert serves(SERVED)(value)
+
+
+@pytest.mark.parametrize("value", [
+    "/v1/chat/completion", "/v1/embeddings", "/v1/files/*/contents", "/v2/*",
+    "/v1/files/abc/content", "/v1/chat/[/completions", "/v1/[ab]/completions",
+])
+def test_a_scope_matching_no_served_path_is_not(value: str) -> None:
+    """A typo, or a glob no template's paths can match, is said to match nothing (a warning)."""
+    assert not serves(SERVED)(value)
