@@ -1,6 +1,5 @@
 """Cross-cutting concerns of the data plane, and nothing else: request id, timing, access log,
-request metrics, mapping errors to OpenAI-shaped answers (the one place that does), and sending
-answers whole within `limits.client_write_timeout_s`.
+request metrics, and mapping errors to OpenAI-shaped answers (the one place that does).
 
 `observed(handler, route, components)` wraps each data-plane route's handler when the app is
 built, rather than being an aiohttp middleware: a middleware is re-wrapped around the handler on
@@ -23,14 +22,12 @@ from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
-from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
+from guard.errors import RequestError, UpstreamError
 from guard.proxy.answers import error_response
-from guard.proxy.silence import ClientWait
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("guard.access")
-proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
@@ -73,7 +70,6 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                 response.headers["X-Request-Id"] = exchange.request_id
                 if not components.ready:
                     response.force_close()
-                await send_whole(request, response, exchange, components)
             status = response.status
             return response
         except web.HTTPException as exc:  # a redirect, re-raised by error_answer
@@ -124,42 +120,6 @@ async def prepare(request: web.Request, response: web.StreamResponse) -> None:
         response.force_close()
     await components.recorder.settled()
     await response.prepare(request)
-
-
-async def send_whole(request: web.Request, response: web.StreamResponse, exchange: Exchange,
-                     components: Components) -> None:
-    """Send an answer whole, here rather than by aiohttp once the handler returns (it then finds
-    it sent), so that its write is bounded like a stream's (`proxy.silence`): a client that does
-    not take it within `client_write_timeout_s`, or whose request a kill switch stops meanwhile,
-    has its connection aborted (`drop_client`), and the answer's buffered bytes are let go."""
-    try:
-        with ClientWait(exchange, components.upstreams.silence.writing):
-            await response.prepare(request)
-            await response.write_eof()
-    except (ClientStalled, SwitchedOff) as stop:
-        drop_client(request, exchange, components, stop)
-    except ConnectionError:  # the client left (aiohttp, trying the write again, finds it so)
-        abort(request)
-    except asyncio.CancelledError:  # guard's shutdown: a begun answer can be followed by nothing
-        abort(request)
-        raise
-
-
-def drop_client(request: web.Request, exchange: Exchange, components: Components,
-                stop: ClientStalled | SwitchedOff) -> None:
-    """Abort the connection of a client whose answer `stop` ended (`proxy.silence`): it took no
-    write for `client_write_timeout_s`, or a kill switch engaged while guard waited for it."""
-    abort(request)
-    if isinstance(stop, SwitchedOff):
-        proxy_log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
-    else:
-        proxy_log.warning("client_write_timeout", request_id=exchange.request_id,
-                          timeout_s=components.settings.limits.client_write_timeout_s)
-
-
-def abort(request: web.Request) -> None:
-    if request.transport is not None:
-        request.transport.abort()
 
 
 def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
