@@ -81,6 +81,7 @@ class Exchange:
     switched_off: Switch | None = None
     stop_raised: bool = False
     shutting_down: bool = False  # guard ended it when `shutdown_grace_s` ran out
+    gated: bool = True  # kill switches stop it (not a cancel of a stored answer, `proxy.fetch`)
 
 
 

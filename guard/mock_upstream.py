@@ -287,6 +287,7 @@ async def stored_response(request: web.Request) -> web.StreamResponse:
                             "deleted": True})
     if "X-Mock-Model" in request.headers:  # a stand-in that names another model (or none)
         response = {**response, "model": request.headers["X-Mock-Model"] or None}
+    await asyncio.sleep(int(request.headers.get("X-Mock-Latency-Ms", "0")) / 1000)
     if request.path.endswith("/cancel"):
         return json_answer({**response, "status": "cancelled"})
     if request.query.get("stream") != "true":

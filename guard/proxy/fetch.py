@@ -59,6 +59,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
         tenant=tenant_of(request, c.settings.tenant_header))
     kept = [(key, value) for key, value in query.items() if key in FORWARDED]
     by_id = ByID(request.rel_url.with_query(kept).raw_path_qs, gated=not cancel)
+    exchange.gated = by_id.gated  # nor while it waits: the silence sweep asks the gate too
 
     # 2 kill switch gate: global, route and tenant switches, then (a stream) the model's; a whole
     # answer's model is checked once it has arrived

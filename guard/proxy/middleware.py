@@ -82,6 +82,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             # guard's shutdown grace ran out: a request not yet answered hears so (a stream in
             # progress has ended itself with an error event, and returned)
             response = error_response(503, "guard is shutting down; retry", "server_shutting_down")
+            response.headers["X-Request-Id"] = exchange.request_id
             response.force_close()
             status = 503
             return response

@@ -89,7 +89,7 @@ class SilenceWatch:
 
     def stops(self, exchange: Exchange) -> bool:
         """Whether a kill switch now stops the exchange's request (kept in `switched_off`)."""
-        if self.gate is not None and exchange.ctx is not None:
+        if self.gate is not None and exchange.ctx is not None and exchange.gated:
             exchange.switched_off = self.gate.check(exchange.ctx)
         return exchange.switched_off is not None
 

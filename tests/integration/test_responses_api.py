@@ -352,6 +352,11 @@ def test_a_cancel_goes_through_kill_switches_and_is_read(servers: Servers) -> No
         cancelled = servers.client.responses.cancel(answer_id)
         assert cancelled.id == answer_id and cancelled.status == "cancelled"
         assert cancelled.output_text == "Write to [REDACTED:pii:email] about it."
+        # from a re-probe: an upstream slower than one silence sweep (0.25 s) had the sweep ask
+        # the gate, which stopped the cancel it exempts
+        slow = servers.client.responses.cancel(answer_id, extra_headers={
+            "X-Mock-Latency-Ms": "700"})
+        assert slow.status == "cancelled"
     finally:
         switch = engaged.json()["switch"]["id"]
         httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)

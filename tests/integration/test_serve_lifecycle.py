@@ -101,6 +101,7 @@ def test_sigterm_ends_what_outlasts_the_grace_cleanly_and_in_time(tmp_path: Path
     assert '"code":"server_shutting_down"' in last.replace(" ", "")
     assert result["whole"].status_code == 503
     assert result["whole"].json()["error"]["code"] == "server_shutting_down"
+    assert result["whole"].headers.get("X-Request-Id")  # from a re-probe: it had none
 
 
 def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
