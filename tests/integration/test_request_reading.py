@@ -129,11 +129,12 @@ def test_servers_extensions_holding_the_clients_keys_take_any_spelling(
         guards: dict[str, Any], policy: str, extra: dict[str, Any]) -> None:
     """vLLM's (and llama.cpp's) extra parameters hold the client's own keys, a schema's
     property names among them: any spelling passes, with the default pack and with no policy,
-    while the API's own keys in another case are still refused."""
+    while the API's own keys in another case are still refused: `Model` whatever the policy
+    reads (the kill switch reads the model), `Messages` when the policy reads prompts."""
     body = {"model": "m", "messages": [{"role": "user", "content": "hello"}], **extra}
     url = f"{guards[policy].url}/v1/chat/completions"
     assert httpx.post(url, json=body).status_code == 200
-    for key in ("Model", "Messages"):
+    for key in ("Model", "Messages") if policy != "bare" else ("Model",):
         response = httpx.post(url, json={**body, key: body[key.lower()]})
         assert response.status_code == 400
         assert f"'{key}' (reads as '{key.lower()}')" in response.json()["error"]["message"]
