@@ -61,6 +61,18 @@ def post(guard: GuardServer, path: str, raw: bytes, **headers: str) -> httpx.Res
                       headers={"Content-Type": "application/json", **headers})
 
 
+def kept_from_upstream(servers: tuple[MockUpstream, GuardServer], scope: str, path: str,
+                       raw: bytes) -> httpx.Response:
+    """guard's answer to `raw` posted to `path` while `scope` is switched off; the upstream got
+    nothing of it."""
+    mock, guard = servers
+    before = seen(mock)
+    with engaged(guard, scope):
+        response = post(guard, path, raw)
+    assert seen(mock) == before
+    return response
+
+
 @pytest.mark.parametrize("raw", [
     b'{"Model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}',
     b'{"model":"decoy","MODEL":"gpt-4o","messages":[{"role":"user","content":"hi"}]}',
@@ -71,13 +83,9 @@ def test_model_key_in_another_case_or_twice_is_refused_without_prompt_rules(
     """A `model` key in another case, or given twice, is refused (400) even when no policy reads
     prompts: a case-blind upstream, or one keeping the first key, would serve the switched-off
     model."""
-    mock, guard = servers
-    before = seen(mock)
-    with engaged(guard, "model:gpt-4o"):
-        response = post(guard, CHAT, raw)
+    response = kept_from_upstream(servers, "model:gpt-4o", CHAT, raw)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_request"
-    assert seen(mock) == before
 
 
 @pytest.mark.parametrize(("path", "raw"), [
@@ -91,14 +99,10 @@ def test_a_request_naming_no_model_is_stopped_by_a_model_switch(
         servers: tuple[MockUpstream, GuardServer], path: str, raw: bytes) -> None:
     """A request naming no model meets every `model:` switch (503): the upstream would pick a
     model for it (vLLM's base model, a stored prompt's), maybe the one switched off."""
-    mock, guard = servers
-    before = seen(mock)
-    with engaged(guard, "model:gpt-4o"):
-        response = post(guard, path, raw)
+    response = kept_from_upstream(servers, "model:gpt-4o", path, raw)
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "kill_switch_engaged"
-    assert seen(mock) == before
-    assert post(guard, path, raw).status_code == 200  # released: served again
+    assert post(servers[1], path, raw).status_code == 200  # released: served again
 
 
 @pytest.mark.parametrize(("scope", "request_args"), [
