@@ -10,9 +10,11 @@ waits on a long scan.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from guard.classify.decode import find_readings
 from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
@@ -23,6 +25,36 @@ from guard.types import Segment, Span, Stage, Verdict
 OFFLOAD_CHARS = 8_192
 # How much of each side `_across` joins when a classifier declares no longest finding.
 JOIN_CHARS = 1_024
+
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+class Abandoned(Exception):
+    """Raised in a worker thread whose work nobody awaits any more (`off_loop`)."""
+
+
+async def off_loop(work: Callable[[threading.Event], T]) -> T:
+    """`work(stop)` in the default executor. When the check awaiting it gives up (its timeout,
+    a cancelled request), `stop` is set: work that checks it between texts (`until_stopped`) then
+    ends within one text instead of holding a worker thread and a core for nobody. A refused
+    flood of 8,000 texts had kept guard busy for a second after its 413, and the next requests'
+    checks timed out behind it."""
+    stop = threading.Event()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, work, stop)
+    except asyncio.CancelledError:
+        stop.set()
+        raise
+
+
+def until_stopped(items: Iterable[Item], stop: threading.Event | None) -> Iterator[Item]:
+    """`items`, one at a time, until `stop` is set (then Abandoned)."""
+    for item in items:
+        if stop is not None and stop.is_set():
+            raise Abandoned
+        yield item
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +126,15 @@ class LocalClassifier:
 
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         if not self.runs_inline(segments):
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(None, self.classify_sync, segments)
+            return await off_loop(lambda stop: self.classify_sync(segments, stop))
         return self.classify_sync(segments)
 
-    def classify_sync(self, segments: Sequence[Segment]) -> list[Verdict]:
-        """The whole batch, synchronously (what the executor runs)."""
+    def classify_sync(
+        self, segments: Sequence[Segment], stop: threading.Event | None = None
+    ) -> list[Verdict]:
+        """The whole batch, synchronously (what the executor runs, until `stop`)."""
         started = time.perf_counter()
-        results = [self._one(segment) for segment in segments]
+        results = [self._one(segment) for segment in until_stopped(segments, stop)]
         latency = time.perf_counter() - started
         return [
             Verdict(self.name, seg.index, labels, score, spans, latency)

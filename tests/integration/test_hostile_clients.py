@@ -182,13 +182,6 @@ EXPENSIVE = {
 }
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """guard with the repository's policies in front of the stand-in model."""
@@ -201,12 +194,12 @@ def test_expensive_texts_are_bounded_and_still_inspected(guarded: GuardServer) -
     classifiers finished in time, nothing failed open), within 3 s, guard's RSS growing < 200 MiB."""
     figures = []
     for name, text in EXPENSIVE.items():
-        before = rss_mib(guarded.pid)
+        before = guarded.rss_kib() / 1024
         started = time.monotonic()
         response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
             "model": "m", "messages": [{"role": "user", "content": f"{PLANTED} {text}"}]})
         elapsed = time.monotonic() - started
-        grown = rss_mib(guarded.pid) - before
+        grown = guarded.rss_kib() / 1024 - before
         figures.append(f"{name}: {response.status_code} in {elapsed:.2f} s, RSS +{grown:.0f} MiB")
         assert response.status_code == 400, (name, response.text[:200])
         assert response.json()["error"]["code"] == "content_filter"
@@ -221,7 +214,9 @@ def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count
     """From a probe: 8,000 messages of three random letters (24,024 characters, under the
     limit) ran secrets, pii and the jailbreak model past their timeout: they failed open and a
     key in the last message reached the model. Now the key is blocked, or the prompt, too many
-    texts to read in time, is refused (413); never passed."""
+    texts to read in time, is refused (413); never passed. A refused prompt leaves no work
+    behind: the 8,000 texts' checks had gone on in worker threads after the 413, a second of
+    CPU that made the next requests' checks time out."""
     rng = random.Random(count)
     messages = [{"role": "user", "content": "".join(rng.choices(string.ascii_lowercase, k=3))}
                 for _ in range(count)]
@@ -229,6 +224,9 @@ def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count
         "model": "m", "messages": [*messages, {"role": "user", "content": f"key {PLANTED}"}]})
     assert response.status_code in (400, 413), response.text[:200]
     assert response.json()["error"]["code"] in ("content_filter", "prompt_too_large")
+    used = guarded.cpu_seconds()
+    time.sleep(1)
+    assert guarded.cpu_seconds() - used < 0.3
 
 
 def test_an_agent_conversation_of_many_small_texts_is_served(guarded: GuardServer) -> None:

@@ -23,14 +23,6 @@ SSE_LIMIT = 64 * 1024
 RESPONSE_LIMIT = 1 << 20
 
 
-def rss_kib(pid: int) -> int:
-    """Resident set size of a process, in KiB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProcess, GuardServer]]:
     """guard with the default policy and tight response limits in front of the hostile upstream."""
@@ -114,11 +106,11 @@ def test_a_compressed_answer_is_bounded_by_its_decoded_size(
     a small compressed answer is read decoded."""
     _, guard = stack
     headers = {"X-Hostile-Encoding": encoding, "X-Hostile-Status": status}
-    before = rss_kib(guard.pid)
+    before = guard.rss_kib()
     response = call(guard, "compressed", **headers, **{"X-Hostile-Bytes": str(64 << 20)})
     assert response.status_code == 502, response.text[:200]
     assert error_code(response) == "upstream_response_too_large"
-    assert rss_kib(guard.pid) - before < 32 * 1024
+    assert guard.rss_kib() - before < 32 * 1024
     small = call(guard, "compressed", **headers, **{"X-Hostile-Reply": "decoded"})
     assert small.status_code == int(status)
     assert small.json()["choices"][0]["message"]["content"] == "decoded"
@@ -422,14 +414,14 @@ def test_memory_stays_bounded_under_hostile_answers(
     for _ in range(3):  # warm up: imports, pools, classifier caches
         call(guard, "ok")
         call(guard, "ok", stream=True)
-    before = rss_kib(guard.pid)
+    before = guard.rss_kib()
     peak = before
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, rss_kib(guard.pid))
+            peak = max(peak, guard.rss_kib())
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -441,7 +433,7 @@ def test_memory_stays_bounded_under_hostile_answers(
     finally:
         done.set()
         sampler.join()
-    after = rss_kib(guard.pid)
+    after = guard.rss_kib()
     print(f"\nhostile burst: 32 requests x 32 MiB offered in {elapsed:.1f} s; guard RSS "
           f"{before / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB "
           f"(+{(peak - before) / 1024:.1f}), after {after / 1024:.1f} MiB")

@@ -13,13 +13,14 @@ nothing to redact.
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guard.classify.base import off_loop, until_stopped
 from guard.classify.models.features import splitting_at_most
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -148,9 +149,8 @@ class ModelClassifier:
         by_index: dict[int, tuple[float, int]] = {}
         latency = 0.0
         if chosen:
-            loop = asyncio.get_running_loop()
             started = time.perf_counter()
-            by_index = await loop.run_in_executor(None, self._scores, chosen)
+            by_index = await off_loop(lambda stop: self._scores(chosen, stop))
             latency = time.perf_counter() - started
         out = []
         for segment in segments:
@@ -162,7 +162,7 @@ class ModelClassifier:
             out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined))
         return out
 
-    def _scores(self, segments: Sequence[Segment]) -> dict[int, tuple[float, int]]:
+    def _scores(self, segments: Sequence[Segment], stop: threading.Event) -> dict[int, tuple[float, int]]:
         """Each segment's score and how many earlier turns gave it: the higher of its own text's
         (0) and, when the turns before it are read too, theirs and its joined into one text.
         PromptTooCostly when they hold more new words run together than GLUED_BATCH_LETTERS."""
@@ -171,7 +171,7 @@ class ModelClassifier:
         joined = {i: with_turns(s.text, s.context, before)
                   for i, s in enumerate(segments) if before and s.context}
         with splitting_at_most(GLUED_BATCH_LETTERS):
-            scores = self.model.scores(texts + list(joined.values()))
+            scores = [self.model.score(t) for t in until_stopped(texts + list(joined.values()), stop)]
         best = {i: (score, 0) for i, score in enumerate(scores[: len(texts)])}
         for i, score in zip(joined, scores[len(texts):], strict=True):
             if score > best[i][0]:

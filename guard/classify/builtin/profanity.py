@@ -10,7 +10,6 @@ English: a text most of whose words are not English (ENGLISH_SHARE) scores 0.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import math
 import re
@@ -22,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.base import OFFLOAD_CHARS
+from guard.classify.base import OFFLOAD_CHARS, off_loop, until_stopped
 from guard.classify.normalize import common_word
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
@@ -126,11 +125,14 @@ class ProfanityClassifier:
                 "pip install 'guard[profanity]' (alt-profanity-check)"
             )
 
-    def classify_sync(self, segments: Sequence[Segment]) -> list[Verdict]:
+    def classify_sync(
+        self, segments: Sequence[Segment], stop: threading.Event | None = None
+    ) -> list[Verdict]:
         started = time.perf_counter()
         # The model is loaded here, in the worker thread: unpickling it is file I/O and CPU.
         model = load_model()
-        probs = [model.probability(s.text) if _english(s.text, model) else 0.0 for s in segments]
+        probs = [model.probability(s.text) if _english(s.text, model) else 0.0
+                 for s in until_stopped(segments, stop)]
         latency = time.perf_counter() - started
         out = []
         for seg, p in zip(segments, probs, strict=True):
@@ -146,9 +148,8 @@ class ProfanityClassifier:
             return []
         if _model is not None and sum(len(s.text) for s in segments) <= OFFLOAD_CHARS:
             return self.classify_sync(segments)  # microseconds: cheaper than a thread hop
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(None, self.classify_sync, segments)
+            return await off_loop(lambda stop: self.classify_sync(segments, stop))
         except ValueError as exc:
             raise ClassifierError(f"profanity model failed: {exc}") from exc
 

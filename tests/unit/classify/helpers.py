@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
+from guard.classify.base import Finding, LocalClassifier
+from guard.classify.normalize import Normalized
 from guard.classify.registry import ClassifierSpec, ConfiguredClassifier
 from guard.types import Segment, Stage, Verdict
 
@@ -58,7 +60,24 @@ class Joined(Echo):
         ]
 
 
-def configured(classifier: Echo, **spec: object) -> ConfiguredClassifier:
+class Plodding(LocalClassifier):
+    """A local classifier that takes `each_s` per segment, in a worker thread, and counts them."""
+
+    def __init__(self, name: str, each_s: float) -> None:
+        super().__init__(name, max_match_chars=None)
+        self.each_s = each_s
+        self.scanned = 0
+
+    def runs_inline(self, segments: Sequence[Segment]) -> bool:
+        return False
+
+    def scan(self, norm: Normalized, segment: Segment) -> list[Finding]:
+        time.sleep(self.each_s)
+        self.scanned += 1
+        return []
+
+
+def configured(classifier: Echo | LocalClassifier, **spec: object) -> ConfiguredClassifier:
     spec_model = ClassifierSpec.model_validate({"type": "echo", **spec})
     return ConfiguredClassifier(classifier.name, spec_model, classifier, f"hash-{classifier.name}")
 

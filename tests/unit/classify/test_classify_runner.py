@@ -16,7 +16,7 @@ from guard.classify.runner import ClassifierRunner, in_context, warm_up
 from guard.errors import ClassifierError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
-from tests.unit.classify.helpers import Echo, Joined, SlowStart, configured, segments
+from tests.unit.classify.helpers import Echo, Joined, Plodding, SlowStart, configured, segments
 
 
 @pytest.fixture
@@ -56,6 +56,20 @@ async def test_timeout_fail_closed_becomes_classifier_error(metrics: Metrics) ->
     assert [(v.segment, v.labels, v.score) for v in out] == [
         (0, frozenset({"classifier_error"}), 1.0), (1, frozenset({"classifier_error"}), 1.0)]
     assert sample(metrics, "guard_classifier_errors_total", classifier="slow", kind="timeout") == 1
+
+
+async def test_a_timed_out_check_stops_its_worker_thread(metrics: Metrics) -> None:
+    """A local classifier's batch in a worker thread ends within a segment of its timeout: the
+    thread neither goes on reading texts nobody awaits nor holds a core from the next checks."""
+    runner = ClassifierRunner(metrics)
+    plodding = Plodding("plodding", each_s=0.002)
+    out = await runner.run([configured(plodding, timeout_s=0.05)], segments(*["text"] * 200),
+                           Stage.PROMPT)
+    assert out == []
+    await asyncio.sleep(0.01)
+    stopped_at = plodding.scanned
+    await asyncio.sleep(0.2)
+    assert 0 < plodding.scanned == stopped_at
 
 
 async def test_error_fail_open_is_dropped_and_counted(metrics: Metrics) -> None:
