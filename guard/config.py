@@ -86,9 +86,10 @@ class LimitSettings(Strict):
     header_timeout_s:    a new connection must send its first request's headers within this.
     body_timeout_s:      a request body must arrive in full within this (408 otherwise).
     keepalive_timeout_s: idle keep-alive client connections are closed after this.
-    client_write_timeout_s: a client must take each write of a streamed answer within this;
-                         one that stops reading has its stream ended (the model's connection
-                         closed, then the client's), at most 0.25 s after this.
+    client_write_timeout_s: a client must take each write of an answer (streamed, passed
+                         through, or sent whole) within this; one that stops reading has its
+                         answer ended (a stream's model connection closed, then the client's
+                         connection), at most 0.25 s after this.
     max_header_bytes:    longest request line or header field (400 beyond).
     max_headers:         header fields per request (400 beyond).
     max_sse_event_bytes: longest SSE event accepted from an upstream; a longer one ends the

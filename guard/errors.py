@@ -65,7 +65,7 @@ class RequestError(GuardError):
 
 
 class ClientStalled(GuardError):
-    """The client did not take streamed data within `limits.client_write_timeout_s`
+    """The client did not take a write of its answer within `limits.client_write_timeout_s`
     (`proxy.silence` ends the write): it stopped reading."""
 
 

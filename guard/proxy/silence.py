@@ -13,11 +13,12 @@ has outlasted its limit, and `UpstreamWait` turns that cancellation into aiohttp
 event once a stream has begun. A timeout fires between
 `timeout_s` and `timeout_s + interval_s` after the wait began: after the upstream last spoke.
 
-A client must take each write of a streamed answer within `limits.client_write_timeout_s`: a
-write in progress runs inside `ClientWait`, which puts its Exchange in `SilenceWatch.writing`
-(`write_since`); the sweep ends a write outlasting it with `ClientStalled`, and the data path
-closes the model's connection and the client's. A client that stops reading would otherwise hold
-a generation open for as long as it stays connected.
+A client must take each write of an answer (streamed, or sent whole) within
+`limits.client_write_timeout_s`: a write in progress runs inside `ClientWait`, which puts its
+Exchange in `SilenceWatch.writing` (`write_since`); the sweep ends a write outlasting it with
+`ClientStalled`, and the data path closes the model's connection (a stream's) and the client's.
+A client that stops reading would otherwise hold a generation, or an answer, for as long as it
+stays connected.
 
 The same sweep stops the requests a kill switch engaged since they began: a wait for the upstream,
 or for the client to take a write, whose request a switch now matches is ended with
@@ -113,7 +114,7 @@ def raise_if_stopped(exchange: Exchange) -> None:
     if exchange.client_stalled:
         exchange.client_stalled = False
         exchange.task.uncancel()
-        raise ClientStalled("the client took no streamed data within client_write_timeout_s")
+        raise ClientStalled("the client took no write within client_write_timeout_s")
     if exchange.switched_off is not None and not exchange.stop_raised:
         exchange.stop_raised = True
         exchange.task.uncancel()

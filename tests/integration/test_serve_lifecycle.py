@@ -154,11 +154,17 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
 
 def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> None:
     """From a probe: SIGHUP (the reload signal) half a second after start killed guard, and,
-    forwarded to a worker restarting under `--workers`, the whole group."""
+    forwarded to a worker restarting under `--workers`, the whole group. (The signals are sent
+    once the interpreter has run guard's first line, which ignores SIGHUP: before it, nothing a
+    program does can keep the default action from ending it.)"""
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
     super(GuardServer, guard).start()  # started, not yet ready
     try:
         assert guard.proc is not None
+        deadline = time.monotonic() + 10
+        while not _ignores_sighup(guard.pid):
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.005)
         for _ in range(5):
             time.sleep(0.05)
             guard.proc.send_signal(signal.SIGHUP)
@@ -170,6 +176,13 @@ def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> N
             time.sleep(0.1)
     finally:
         assert guard.stop() == 0
+
+
+def _ignores_sighup(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGHUP - 1) & 1)
+    return False
 
 
 def _listening(port: int) -> bool:
