@@ -29,7 +29,7 @@ from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
 from guard.proxy.event_stream import EVENT_STREAM_GUARDS
-from guard.proxy.middleware import GuardHandler, ended_by_shutdown, prepare
+from guard.proxy.middleware import GuardHandler, drop_client, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
     Json,
@@ -545,13 +545,7 @@ def hang_up(request: web.Request, upstream: aiohttp.ClientResponse, exchange: Ex
     connection is closed, so it stops generating, and the client's aborted: an error event
     would wait behind what it has not read."""
     upstream.close()
-    if request.transport is not None:
-        request.transport.abort()
-    if isinstance(stop, SwitchedOff):
-        log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
-    else:
-        log.warning("client_write_timeout", request_id=exchange.request_id,
-                    timeout_s=c.settings.limits.client_write_timeout_s)
+    drop_client(request, exchange, c, stop)
 
 
 def still_on(c: Components, ctx: GuardContext) -> None:

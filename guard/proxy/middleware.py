@@ -1,5 +1,6 @@
 """Cross-cutting concerns of the data plane, and nothing else: request id, timing, access log,
-request metrics, and mapping errors to OpenAI-shaped answers (the one place that does).
+request metrics, mapping errors to OpenAI-shaped answers (the one place that does), and pacing
+large answers sent whole so that a client that stops reading does not hold them.
 
 `observed(handler, route, components)` wraps each data-plane route's handler when the app is
 built, rather than being an aiohttp middleware: a middleware is re-wrapped around the handler on
@@ -19,21 +20,27 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import HttpVersion11, hdrs, web
+from aiohttp.helpers import must_be_empty_body
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
-from guard.errors import RequestError, UpstreamError
+from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
 from guard.proxy.answers import error_response
+from guard.proxy.silence import ClientWait
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("guard.access")
+proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
 CLIENT_CLOSED = 499
 # The route label of requests for paths guard does not serve.
 UNROUTED = "unmatched"
+# An answer sent whole that is longer than this goes out in pieces of this size, each of which the
+# client must take within `limits.client_write_timeout_s` (`send_paced`).
+PIECE_BYTES = 64 * 1024
 
 
 def _request_id(request: web.Request) -> str:
@@ -58,6 +65,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
     async def observed_handler(request: web.Request) -> web.StreamResponse:
         exchange = Exchange(_request_id(request), task=asyncio.current_task())
         status = 500
+        begun = False  # a paced answer's first bytes are out: nothing else can follow them
         tally.inflight += 1
         components.inflight.add(exchange)
         try:
@@ -71,13 +79,16 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                 if not components.ready:
                     response.force_close()
             status = response.status
+            if isinstance(response, web.Response) and paced(request, response):
+                begun = True
+                return await send_paced(request, response, exchange, components)
             return response
         except web.HTTPException as exc:  # a redirect, re-raised by error_answer
             status = exc.status
             raise
         except asyncio.CancelledError:
             status = CLIENT_CLOSED
-            if not ended_by_shutdown(exchange):
+            if begun or not ended_by_shutdown(exchange):
                 raise
             # guard's shutdown grace ran out: a request not yet answered hears so (a stream in
             # progress has ended itself with an error event, and returned)
@@ -121,6 +132,58 @@ async def prepare(request: web.Request, response: web.StreamResponse) -> None:
         response.force_close()
     await components.recorder.settled()
     await response.prepare(request)
+
+
+def paced(request: web.Request, response: web.Response) -> bool:
+    """Whether `response` is an answer sent whole of more than one piece (PIECE_BYTES)."""
+    return (not response.prepared and isinstance(response.body, bytes) and len(response.body) > PIECE_BYTES
+            and not must_be_empty_body(request.method, response.status))
+
+
+async def send_paced(request: web.Request, response: web.Response, exchange: Exchange,
+                     components: Components) -> web.StreamResponse:
+    """Send `response`'s body piece by piece, each piece bounded like a stream's write
+    (`proxy.silence`): a client that takes none for `client_write_timeout_s`, or whose request a
+    kill switch stops meanwhile, has its connection aborted (`drop_client`) and the answer let
+    go. Sent whole by aiohttp, it waited for a client that never read for as long as the client
+    stayed connected. A client reading slowly but steadily gets it all."""
+    body = response.body
+    assert isinstance(body, bytes)
+    sent = web.StreamResponse(status=response.status, reason=response.reason,
+                              headers=response.headers)
+    sent.content_length = len(body)
+    if response.keep_alive is False:
+        sent.force_close()
+    try:
+        with ClientWait(exchange, components.upstreams.silence.writing):
+            await sent.prepare(request)
+        for start in range(0, len(body), PIECE_BYTES):
+            with ClientWait(exchange, components.upstreams.silence.writing):
+                await sent.write(body[start:start + PIECE_BYTES])
+        await sent.write_eof()
+    except (ClientStalled, SwitchedOff) as stop:
+        drop_client(request, exchange, components, stop)
+    except asyncio.CancelledError:  # guard's shutdown: a begun answer can be followed by nothing
+        abort(request)
+        raise
+    return sent
+
+
+def drop_client(request: web.Request, exchange: Exchange, components: Components,
+                stop: ClientStalled | SwitchedOff) -> None:
+    """Abort the connection of a client whose answer `stop` ended (`proxy.silence`): it took no
+    write for `client_write_timeout_s`, or a kill switch engaged while guard waited for it."""
+    abort(request)
+    if isinstance(stop, SwitchedOff):
+        proxy_log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
+    else:
+        proxy_log.warning("client_write_timeout", request_id=exchange.request_id,
+                          timeout_s=components.settings.limits.client_write_timeout_s)
+
+
+def abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
 
 
 def error_answer(request: web.Request, exchange: Exchange, exc: Exception,

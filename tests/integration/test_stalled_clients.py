@@ -129,3 +129,71 @@ def test_a_client_that_takes_no_write_for_the_timeout_has_its_stream_ended(
     finally:
         guard.stop()
     assert "client_write_timeout" in guard.output()
+
+
+def whole_answer_request(size: int) -> bytes:
+    """A request for a completion of `size` bytes, not streamed."""
+    body = json.dumps({"model": "stall-whole", "prompt": "go on"}).encode()
+    return (b"POST /v1/completions HTTP/1.1\r\nHost: guard\r\nContent-Type: application/json\r\n"
+            b"X-Hostile: huge-body\r\nX-Hostile-Bytes: %d\r\nContent-Length: %d\r\n\r\n%s"
+            % (size, len(body), body))
+
+
+def small_buffered_client(guard: GuardServer, request: bytes) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", guard.port))
+    sock.sendall(request)
+    return sock
+
+
+def test_a_client_that_does_not_take_a_whole_answer_has_its_connection_closed(
+        upstream: HostileProcess, tmp_path: Path) -> None:
+    """An answer sent whole (8 MiB, more than the sockets' buffers hold) is bounded like a
+    stream: with client_write_timeout_s 1, a client that reads nothing for 2 s finds its
+    connection aborted, not the rest of the answer still waiting for it in guard."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=1)
+    guard.start()
+    try:
+        with small_buffered_client(guard, whole_answer_request(8 << 20)) as sock:
+            time.sleep(STALL_S + 1)
+            assert closed_by_guard(sock, 5)
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert "client_write_timeout" in guard.output()
+
+
+def test_a_client_reading_a_whole_answer_slowly_gets_all_of_it(
+        upstream: HostileProcess, tmp_path: Path) -> None:
+    """Each piece of an answer sent whole is bounded, not the whole: a client that takes 2 MiB
+    at about 0.5 MiB/s (4 s, with client_write_timeout_s 1) gets every byte of it."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=1)
+    guard.start()
+    try:
+        with small_buffered_client(guard, whole_answer_request(2 << 20)) as sock:
+            sock.settimeout(10)
+            received = b""
+            started = time.monotonic()
+            while b"\r\n\r\n" not in received or len(received) < answer_end(received):
+                piece = sock.recv(64 * 1024)
+                assert piece, f"closed after {len(received)} bytes"
+                received += piece
+                time.sleep(len(piece) / (512 * 1024))
+            took = time.monotonic() - started
+        head, body = received.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert json.loads(body)["choices"][0]["text"] == "B" * (2 << 20)
+        assert took > 2, took
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert "client_write_timeout" not in guard.output()
+
+
+def answer_end(received: bytes) -> int:
+    """Where the answer whose start is `received` ends (its Content-Length after its head)."""
+    head, _ = received.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return len(head) + 4 + length
