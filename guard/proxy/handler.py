@@ -94,7 +94,7 @@ def for_dialect(dialect: Dialect, c: Components) -> GuardHandler:
 async def handle(request: web.Request, exchange: Exchange, *, c: Components,
                  dialect: Dialect) -> web.StreamResponse:
     # 1 parse
-    raw = await read_request(request, c.settings.limits.body_timeout_s)
+    raw = await read_request(request, exchange, c.settings.limits.body_timeout_s)
     body = parse_body(raw)
     check_model_key(body, raw)
     ctx = exchange.ctx = GuardContext(
@@ -196,11 +196,14 @@ def model_named(answer: bytes) -> str:
     return model
 
 
-async def read_request(request: web.Request, timeout_s: float) -> bytes:
+async def read_request(request: web.Request, exchange: Exchange, timeout_s: float) -> bytes:
     """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`,
-    decoded from its Content-Encoding (gzip, deflate) by aiohttp."""
+    decoded from its Content-Encoding (gzip, deflate) by aiohttp. Time spent waiting for the
+    rest of it is the client's, not guard's (`Exchange.waited_s`): a slow upload is not overhead."""
+    started = time.perf_counter()
+    arriving = not request.content.is_eof()
     try:
-        if request.content.is_eof():
+        if not arriving:
             return await request.read()  # already here in full: no deadline to arm
         async with asyncio.timeout(timeout_s):
             return await request.read()
@@ -210,6 +213,9 @@ async def read_request(request: web.Request, timeout_s: float) -> bytes:
     except RequestPayloadError as exc:  # a body that does not decode as its Content-Encoding says
         raise RequestError(f"request body could not be decoded: {exc.__cause__ or exc}",
                            code="invalid_content_encoding") from exc
+    finally:
+        if arriving:
+            exchange.waited_s += time.perf_counter() - started
 
 
 def parse_body(raw: bytes) -> Json:

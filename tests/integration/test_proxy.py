@@ -14,6 +14,7 @@ import httpx
 import openai
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import GuardServer, MockUpstream, free_port
 
@@ -371,6 +372,36 @@ def test_passthrough_refuses_dot_segments(stack: tuple[MockUpstream, GuardServer
     assert head.startswith(b"HTTP/1.1 400"), head
     assert orjson.loads(payload)["error"]["code"] == "invalid_path"
     assert len(seen(mock)) == before
+
+
+def overhead_sum(guard: GuardServer, route: str) -> float:
+    scraped = httpx.get(f"{guard.admin_url}/metrics").text
+    return next(sample.value for family in text_string_to_metric_families(scraped)
+                for sample in family.samples if sample.name == "guard_overhead_seconds_sum"
+                and sample.labels.get("route") == route)
+
+
+def test_a_slow_upload_is_the_clients_time_not_guards(stack: tuple[MockUpstream, GuardServer]
+                                                       ) -> None:
+    """From a probe: a body sent in pieces over 1.5 s was counted as guard's overhead (about
+    1.4 s a request), and ten such clients fired the latency SLO alert. The wait for the body is
+    the client's time, like a wait for the upstream."""
+    _, guard = stack
+    route = "/v1/chat/completions"
+    httpx.post(f"{guard.url}{route}", json={"model": "m", "messages": messages("warm")})
+    before = overhead_sum(guard, route)
+    body = orjson.dumps({"model": "m", "messages": messages("sent slowly")})
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+        for start in range(0, len(body), 16):
+            sock.sendall(body[start:start + 16])
+            time.sleep(0.1)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert overhead_sum(guard, route) - before < 0.2
 
 
 def test_admin_health_and_metrics(stack: tuple[MockUpstream, GuardServer]) -> None:
