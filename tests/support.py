@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import yaml
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def free_port() -> int:
@@ -187,6 +188,14 @@ class GuardServer(Process):
     @property
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of guard's /metrics whose labels include `labels` (0 when there is none)."""
+        with urllib.request.urlopen(f"{self.admin_url}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        return next((sample.value for family in text_string_to_metric_families(text)
+                     for sample in family.samples if sample.name == name
+                     and labels.items() <= sample.labels.items()), 0.0)
 
     def start(self) -> None:
         super().start()

@@ -137,6 +137,11 @@ class Metrics:
             "guard_stream_cutoffs_total", "Streams cut off mid-way, by the rule that cut them.",
             ["rule"], registry=r,
         )
+        self.answers_broken = Counter(
+            "guard_answers_broken_total",
+            "Answers ended short after their headers went out, by reason.",
+            ["reason"], registry=r,
+        )
         self.stream_holdback = Histogram(
             "guard_stream_holdback_seconds",
             "How long streamed text was held back for classification before release.",

@@ -568,6 +568,7 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
     mode), or the upstream broke."""
     if isinstance(exc, asyncio.CancelledError):
         log.warning("stream_cut_at_shutdown", request_id=ctx.request_id)
+        c.metrics.answers_broken.labels("server_shutting_down").inc()
         return guard.error("guard is shutting down; the stream was cut", "server_shutting_down")
     if isinstance(exc, SwitchedOff):
         c.metrics.killswitch_refusals.labels(exc.switch.mode).inc()
@@ -577,9 +578,16 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
         return guard.error(f"This service is paused: {exc.switch.reason}",
                            "kill_switch_engaged")
     log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
-    code = (exc.code if isinstance(exc, UpstreamError) else
-            "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken")
+    code = broken_by(exc)
+    c.metrics.answers_broken.labels(code).inc()
     return guard.error("upstream broke off the stream", code)
+
+
+def broken_by(exc: BaseException) -> str:
+    """The error code of an upstream that broke off an answer whose headers went out."""
+    if isinstance(exc, UpstreamError):
+        return exc.code
+    return "upstream_timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
 
 
 async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,

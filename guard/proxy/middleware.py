@@ -177,6 +177,7 @@ def drop_client(request: web.Request, exchange: Exchange, components: Components
     if isinstance(stop, SwitchedOff):
         proxy_log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
     else:
+        components.metrics.answers_broken.labels("client_stalled").inc()
         proxy_log.warning("client_write_timeout", request_id=exchange.request_id,
                           timeout_s=components.settings.limits.client_write_timeout_s)
 

@@ -20,6 +20,7 @@ from guard.components import Components, Exchange
 from guard.errors import ClientStalled, RequestError, SwitchedOff
 from guard.proxy.handler import (
     blocked_by_switch,
+    broken_by,
     downstream_headers,
     hang_up,
     send_upstream,
@@ -71,6 +72,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("upstream_stream_broken", request_id=exchange.request_id,
                         error=type(exc).__name__)
+            c.metrics.answers_broken.labels(broken_by(exc)).inc()
             if request.transport is not None:
                 request.transport.abort()
             return response

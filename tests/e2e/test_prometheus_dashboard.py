@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from openai import BadRequestError, OpenAI
+from openai import APIError, BadRequestError, OpenAI
 
 from tests.support import GuardServer, MockUpstream, RedisServer, free_port, wait_for_port
 
@@ -139,10 +139,12 @@ def admin(guard: GuardServer, method: str, path: str, body: dict[str, Any] | Non
 
 
 def chat(client: OpenAI, text: str, model: str = "gpt-e2e", reply: str | None = None,
-         stream: bool = False, tenant: str = "acme") -> Any:
+         stream: bool = False, tenant: str = "acme", fail: str | None = None) -> Any:
     headers = {"X-Guard-Tenant": tenant}
     if reply is not None:
         headers["X-Mock-Reply"] = urllib.parse.quote(reply)
+    if fail is not None:
+        headers["X-Mock-Fail"] = fail
     messages = [{"role": "user", "content": text}]
     if stream:
         chunks = client.chat.completions.create(model=model, messages=messages,  # type: ignore[call-overload]
@@ -167,6 +169,8 @@ def send_traffic(guard: GuardServer, redis: RedisServer, policies: Path) -> str:
     assert chat(client, "a banana please").headers["X-Guard-Decision"] == "flag"
     chat(client, "a cherry please")  # shadow: recorded, not enforced
     chat(client, "leak it", reply="here: " + SECRET + " and more words " * 20, stream=True)
+    with pytest.raises(APIError):  # broken off half-way: an error event, counted
+        chat(client, "tell me more", stream=True, fail="midstream")
     refused = urllib.request.Request(f"{guard.admin_url}/admin/killswitch",
                                      headers={"Authorization": "Bearer not-a-token"})
     with pytest.raises(urllib.error.HTTPError):  # a refused admin call: counted

@@ -14,7 +14,6 @@ import httpx
 import openai
 import orjson
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import GuardServer, MockUpstream, free_port
 
@@ -374,13 +373,6 @@ def test_passthrough_refuses_dot_segments(stack: tuple[MockUpstream, GuardServer
     assert len(seen(mock)) == before
 
 
-def overhead_sum(guard: GuardServer, route: str) -> float:
-    scraped = httpx.get(f"{guard.admin_url}/metrics").text
-    return next(sample.value for family in text_string_to_metric_families(scraped)
-                for sample in family.samples if sample.name == "guard_overhead_seconds_sum"
-                and sample.labels.get("route") == route)
-
-
 def test_a_slow_upload_is_the_clients_time_not_guards(stack: tuple[MockUpstream, GuardServer]
                                                        ) -> None:
     """From a probe: a body sent in pieces over 1.5 s was counted as guard's overhead (about
@@ -389,7 +381,7 @@ def test_a_slow_upload_is_the_clients_time_not_guards(stack: tuple[MockUpstream,
     _, guard = stack
     route = "/v1/chat/completions"
     httpx.post(f"{guard.url}{route}", json={"model": "m", "messages": messages("warm")})
-    before = overhead_sum(guard, route)
+    before = guard.metric("guard_overhead_seconds_sum", route=route)
     body = orjson.dumps({"model": "m", "messages": messages("sent slowly")})
     with socket.create_connection(("127.0.0.1", guard.port)) as sock:
         sock.sendall(f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -401,7 +393,21 @@ def test_a_slow_upload_is_the_clients_time_not_guards(stack: tuple[MockUpstream,
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
-    assert overhead_sum(guard, route) - before < 0.2
+    assert guard.metric("guard_overhead_seconds_sum", route=route) - before < 0.2
+
+
+def test_a_stream_the_upstream_broke_off_is_counted(stack: tuple[MockUpstream, GuardServer]
+                                                    ) -> None:
+    """From a probe: a stream the upstream broke off half-way ended with an error event for the
+    client, yet every metric counted it a success (its headers were a 200);
+    guard_answers_broken_total now counts it by the error code the client got."""
+    _, guard = stack
+    before = guard.metric("guard_answers_broken_total", reason="upstream_broken")
+    with pytest.raises(openai.APIError, match="upstream broke off the stream"):
+        for _ in client(guard, **{"X-Mock-Fail": "midstream"}).chat.completions.create(
+                model="m", messages=messages("hello"), stream=True):
+            pass
+    assert guard.metric("guard_answers_broken_total", reason="upstream_broken") == before + 1
 
 
 def test_admin_health_and_metrics(stack: tuple[MockUpstream, GuardServer]) -> None:

@@ -159,6 +159,7 @@ def test_a_client_that_does_not_take_a_whole_answer_has_its_connection_closed(
             time.sleep(STALL_S + 1)
             assert closed_by_guard(sock, 5)
         serves_others(guard)
+        assert guard.metric("guard_answers_broken_total", reason="client_stalled") == 1
     finally:
         guard.stop()
     assert "client_write_timeout" in guard.output()
