@@ -162,7 +162,8 @@ class ModelClassifier:
             out.append(Verdict(self.name, segment.index, labels, score, (), latency, joined))
         return out
 
-    def _scores(self, segments: Sequence[Segment], stop: threading.Event) -> dict[int, tuple[float, int]]:
+    def _scores(self, segments: Sequence[Segment], stop: threading.Event | None = None
+                ) -> dict[int, tuple[float, int]]:
         """Each segment's score and how many earlier turns gave it: the higher of its own text's
         (0) and, when the turns before it are read too, theirs and its joined into one text.
         PromptTooCostly when they hold more new words run together than GLUED_BATCH_LETTERS."""

@@ -311,13 +311,13 @@ async def test_classifier_fires_only_on_its_roles_and_scores_off_the_loop() -> N
     assert isinstance(classifier, Classifier)
     seen: list[int] = []
     model = classifier.model
-    original = type(model).scores
+    original = type(model).score
 
-    def spy(texts: list[str]) -> list[float]:
+    def spy(text: str) -> float:
         seen.append(threading.get_ident())
-        return original(model, texts)
+        return original(model, text)
 
-    object.__setattr__(model, "scores", spy)
+    object.__setattr__(model, "score", spy)
     try:
         verdicts = await classifier.classify(
             [
@@ -327,7 +327,7 @@ async def test_classifier_fires_only_on_its_roles_and_scores_off_the_loop() -> N
             ]
         )
     finally:
-        object.__delattr__(model, "scores")
+        object.__delattr__(model, "score")
     assert seen and seen[0] != threading.get_ident()
     assert [v.segment for v in verdicts] == [0, 1, 2]
     assert verdicts[0].labels == frozenset({"harmful"}) and verdicts[0].score > 0.5
