@@ -53,6 +53,17 @@ class UpstreamError(GuardError):
         self.code = code
 
 
+class Overloaded(UpstreamError):
+    """A check on guard's own CPU could not finish within its timeout: guard is overloaded (a
+    few clients sending long texts at once can make it so). The request is refused (503
+    `guard_overloaded`, to retry) rather than passed unread, whatever the classifier's
+    `on_error`. An UpstreamError so that a stream it ends closes with an error event, as when
+    the upstream fails."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=503, code="guard_overloaded")
+
+
 class RequestError(GuardError):
     """The client's request is unusable (malformed JSON, too large, unknown path)."""
 

@@ -132,7 +132,10 @@ class Classifier(Protocol):
     role it reads with a segment of that role (`Segment.context`; the verdict cache keys on them),
     and `reads_encoded_runs: bool`, true when it also reads what encoded runs (base64, hex, ...)
     decode to, so that a finding there covers the whole run: a stream then holds such a run back
-    until it ends, beyond `max_match_chars` (guard/classify/decode/runs.py `run_start`).
+    until it ends, beyond `max_match_chars` (guard/classify/decode/runs.py `run_start`), and
+    `in_process: bool`, true when it runs on guard's own CPU (the built-in local and model
+    classifiers): its timeout then means guard is overloaded, not that a service failed, and the
+    request is refused (503, `errors.Overloaded`) rather than handled by `on_error`.
     """
 
     name: str

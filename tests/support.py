@@ -190,12 +190,12 @@ class GuardServer(Process):
         return f"http://127.0.0.1:{self.admin_port}"
 
     def metric(self, name: str, **labels: str) -> float:
-        """One sample of guard's /metrics whose labels include `labels` (0 when there is none)."""
+        """The sum of the samples `name` on guard's /metrics whose labels include `labels`."""
         with urllib.request.urlopen(f"{self.admin_url}/metrics", timeout=10) as answer:
             text = answer.read().decode()
-        return next((sample.value for family in text_string_to_metric_families(text)
-                     for sample in family.samples if sample.name == name
-                     and labels.items() <= sample.labels.items()), 0.0)
+        return sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples if sample.name == name
+                   and labels.items() <= sample.labels.items())
 
     def start(self) -> None:
         super().start()

@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -20,9 +21,18 @@ from guard.classify.decode import find_readings
 from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
 from guard.types import Segment, Span, Stage, Verdict
 
-# Batches with more characters than this are scanned in a worker thread. Below it, the hop to a
-# thread (tens of microseconds) costs more than the scan itself.
+# Batches with more characters, or more texts, than these are scanned in a worker thread. Below
+# them, the hop to a thread (tens of microseconds) costs more than the scan itself, and the scan
+# holds the event loop a few milliseconds at most (each text costs every classifier a fixed
+# amount: 8,000 one-letter texts held it 1.3 s when only characters were counted).
 OFFLOAD_CHARS = 8_192
+INLINE_TEXTS = 32
+# The worker threads that checks run in, apart from the default executor's (file I/O: the kill
+# switch file, the incident spool), so that checks queued under load do not delay those. Two:
+# pure-Python scans share one interpreter lock, and more threads would only take it from the
+# event loop more often (with six, a kill switch took 1 to 4 s to act under load).
+CHECK_THREADS = 1
+_CHECKS = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="guard-check")
 # How much of each side `_across` joins when a classifier declares no longest finding.
 JOIN_CHARS = 1_024
 
@@ -35,15 +45,23 @@ class Abandoned(Exception):
     """Raised in a worker thread whose work nobody awaits any more (`off_loop`)."""
 
 
+def small(segments: Sequence[Segment], chars: int = OFFLOAD_CHARS) -> bool:
+    """Whether a batch is small enough to check on the event loop (OFFLOAD_CHARS, INLINE_TEXTS),
+    the earlier turns read with each text (`Segment.context`) counted too."""
+    if len(segments) > INLINE_TEXTS:
+        return False
+    return sum(len(s.text) + sum(map(len, s.context)) for s in segments) <= chars
+
+
 async def off_loop(work: Callable[[threading.Event], T]) -> T:
-    """`work(stop)` in the default executor. When the check awaiting it gives up (its timeout,
+    """`work(stop)` in a check thread (CHECK_THREADS). When the check awaiting it gives up (its timeout,
     a cancelled request), `stop` is set: work that checks it between texts (`until_stopped`) then
     ends within one text instead of holding a worker thread and a core for nobody. A refused
     flood of 8,000 texts had kept guard busy for a second after its 413, and the next requests'
     checks timed out behind it."""
     stop = threading.Event()
     try:
-        return await asyncio.get_running_loop().run_in_executor(None, work, stop)
+        return await asyncio.get_running_loop().run_in_executor(_CHECKS, work, stop)
     except asyncio.CancelledError:
         stop.set()
         raise
@@ -95,6 +113,7 @@ class LocalClassifier:
     """
 
     category: str = ""
+    in_process = True
     accents: bool = False
     joins_turns: bool = False
     leet: bool = False
@@ -118,9 +137,9 @@ class LocalClassifier:
         return self.scan(norm, segment)
 
     def runs_inline(self, segments: Sequence[Segment]) -> bool:
-        """True when the batch is small enough to scan on the event loop (see OFFLOAD_CHARS) and
-        holds no letters spread apart for `spread` to split into words (a millisecond or more)."""
-        if sum(len(s.text) for s in segments) > self.offload_chars:
+        """True when the batch is small enough to scan on the event loop (`small`) and holds no
+        letters spread apart for `spread` to split into words (a millisecond or more)."""
+        if not small(segments, self.offload_chars):
             return False
         return not (self.spread and self.normalize and any(may_split_words(s.text) for s in segments))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -21,11 +22,12 @@ from guard.classify.base import LocalClassifier
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
-from guard.errors import ClassifierError, PromptTooCostly, RequestError
+from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
 
 log = structlog.get_logger("guard.classify.runner")
+T = TypeVar("T")
 
 ERROR_LABEL = "classifier_error"
 # A prompt of more texts than this whose classifiers time out is refused, not passed unread
@@ -120,7 +122,7 @@ class ClassifierRunner:
                 jobs.append(self._run_one(c, misses, stage, known.stores[i]))
                 slots_of_jobs.append(i)
         if jobs:
-            for i, verdicts in zip(slots_of_jobs, await asyncio.gather(*jobs), strict=True):
+            for i, verdicts in zip(slots_of_jobs, await all_of(jobs), strict=True):
                 fresh[i] = verdicts
         if known.key is not None:
             for seg, slot in known.unrowed:
@@ -255,6 +257,12 @@ class ClassifierRunner:
                 # a prompt that large is refused when it cannot be read in time
                 raise self._refused(c, kind, f"the prompt's {len(segments)} texts could not be "
                                     f"inspected within {c.spec.timeout_s:g} s; send fewer") from None
+            if getattr(c.classifier, "in_process", False):
+                # guard's own CPU ran out of time, not a service: overloaded, and a client that
+                # loads guard must not buy a pass for its texts or anyone else's
+                self.metrics.classifier_errors.labels(c.name, kind).inc()
+                raise Overloaded(f"guard is overloaded: {c.name} could not check the "
+                                 f"{stage.value} within {c.spec.timeout_s:g} s; retry") from None
             return self._failed(c, segments, kind, None)
         except PromptTooCostly as exc:
             if stage is not Stage.PROMPT:
@@ -385,6 +393,18 @@ def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:
     failed open (no verdict at all) opens too, so a broken gate never skips the check."""
     scores = [v.score for v in verdicts if v.classifier == gate.classifier]
     return not scores or max(scores) >= gate.min_score
+
+
+async def all_of(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """The results of `jobs`, run concurrently; when one raises (a prompt refused), the others
+    are cancelled, so that their checks stop (`off_loop`) rather than run on for nobody."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
 
 
 def row_key(classifiers: Sequence[ConfiguredClassifier]) -> RowKey | None:

@@ -26,7 +26,8 @@ class ClassifierSpec(BaseModel):
     type:      registry name of the classifier type.
     timeout_s: seconds one batch may take before it counts as a failure.
     on_error:  on failure or timeout, `fail_open` drops the verdict, `fail_closed` turns it into
-               a `classifier_error` verdict that policies can block on.
+               a `classifier_error` verdict that policies can block on. (A built-in classifier
+               out of time refuses the request instead: guard is overloaded, `errors.Overloaded`.)
     cache:     reuse verdicts for texts already classified with the same config.
     normalize: match on normalised text (NFKC, invisible characters removed, look-alikes folded).
     gate:      run only after the gate classifier and only when it scored at least `min_score` on

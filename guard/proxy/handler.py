@@ -23,7 +23,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
-from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
+from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
@@ -126,6 +126,11 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
             return blocked
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
+        # a switch engaged while the prompt was checked (a remote check takes its time) stops
+        # it before the upstream too
+        switch = c.gate.check(ctx)
+        if switch is not None:
+            return await stopped_by_switch(request, c, dialect, ctx, switch)
 
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
                                    choices=dialect.choices_asked(body))
@@ -171,6 +176,8 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
+            if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
+                still_on(c, ctx)
         headers = downstream_headers(upstream)
         headers.update(outcome.headers(ctx.request_id))
         return web.Response(status=upstream.status, body=answer, headers=headers)
@@ -577,9 +584,12 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
             return guard.stop()
         return guard.error(f"This service is paused: {exc.switch.reason}",
                            "kill_switch_engaged")
-    log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
     code = broken_by(exc)
     c.metrics.answers_broken.labels(code).inc()
+    if isinstance(exc, Overloaded):  # a window's check could not finish in time
+        log.warning("guard_overloaded", request_id=ctx.request_id, error=str(exc))
+        return guard.error(str(exc), code)
+    log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
     return guard.error("upstream broke off the stream", code)
 
 

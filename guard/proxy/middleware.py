@@ -24,7 +24,7 @@ from aiohttp.helpers import must_be_empty_body
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
-from guard.errors import ClientStalled, RequestError, SwitchedOff, UpstreamError
+from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.proxy.answers import error_response
 from guard.proxy.silence import ClientWait
 
@@ -195,6 +195,9 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
         if exc.status == 408:
             response.force_close()  # the rest of that body may still be on its way
         return response
+    if isinstance(exc, Overloaded):
+        log.warning("guard_overloaded", request_id=exchange.request_id, error=str(exc))
+        return error_response(exc.status, str(exc), exc.code, headers={"Retry-After": "1"})
     if isinstance(exc, UpstreamError):
         structlog.get_logger("guard.upstream").warning(
             "upstream_error", request_id=exchange.request_id, code=exc.code,

@@ -8,6 +8,7 @@ import socket
 import string
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -227,6 +228,29 @@ def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count
     used = guarded.cpu_seconds()
     time.sleep(1)
     assert guarded.cpu_seconds() - used < 0.3
+
+
+def test_clients_loading_guard_together_buy_no_pass(guarded: GuardServer) -> None:
+    """From a probe: four clients each sending the slowest text (zero-width runs, 65,000
+    characters, a secret planted in it) at once ran the local checks past their timeout, and
+    under fail_open 13 of 37 requests reached the model with the secret; a short jailbreak from
+    a fifth client passed too. Now each is checked (400) or refused as guard is overloaded
+    (503 guard_overloaded, to retry); none is passed, nothing is counted as failed open."""
+    text = EXPENSIVE["zero-width runs"]
+    failed_open = guarded.metric("guard_classifier_fail_open_total")
+
+    def send(n: int) -> list[tuple[int, str]]:
+        answers = []
+        for k in range(3):  # salted: the verdict cache knows none of them
+            response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+                "model": "m", "messages": [{"role": "user", "content": f"{n}.{k} {PLANTED} {text}"}]})
+            answers.append((response.status_code, response.json().get("error", {}).get("code")))
+        return answers
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [a for some in pool.map(send, range(4)) for a in some]
+    assert set(answers) <= {(400, "content_filter"), (503, "guard_overloaded")}, answers
+    assert guarded.metric("guard_classifier_fail_open_total") == failed_open
 
 
 def test_an_agent_conversation_of_many_small_texts_is_served(guarded: GuardServer) -> None:

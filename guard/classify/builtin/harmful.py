@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.classify.base import off_loop, until_stopped
+from guard.classify.base import off_loop, small, until_stopped
 from guard.classify.models.features import splitting_at_most
 from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
@@ -123,6 +123,7 @@ class ModelClassifier:
 
     # The model reads the whole text, so a streamed completion cannot be judged on a window.
     max_match_chars: int | None = None
+    in_process = True
 
     def __init__(self, name: str, model_name: str, config: ModelConfig) -> None:
         self.name = name
@@ -150,7 +151,10 @@ class ModelClassifier:
         latency = 0.0
         if chosen:
             started = time.perf_counter()
-            by_index = await off_loop(lambda stop: self._scores(chosen, stop))
+            if small(chosen):  # a few short texts: a fraction of a millisecond, on the loop
+                by_index = self._scores(chosen)
+            else:
+                by_index = await off_loop(lambda stop: self._scores(chosen, stop))
             latency = time.perf_counter() - started
         out = []
         for segment in segments:

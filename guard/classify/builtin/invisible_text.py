@@ -102,7 +102,7 @@ _UNSPACED = ((0x0E00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF))
 
 
 def _in(char: str, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return bool(char) and any(lo <= ord(char) <= hi for lo, hi in ranges)
+    return bool(char) and not char.isascii() and any(lo <= ord(char) <= hi for lo, hi in ranges)
 
 
 def _joins(char: str) -> bool:
@@ -118,7 +118,7 @@ def _unspaced(char: str) -> bool:
 
 
 def _ideograph(char: str) -> bool:
-    return bool(char) and unicodedata.name(char, "").startswith("CJK")
+    return bool(char) and not char.isascii() and unicodedata.name(char, "").startswith("CJK")
 
 
 class InvisibleTextConfig(BaseModel):

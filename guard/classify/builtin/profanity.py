@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.base import OFFLOAD_CHARS, off_loop, until_stopped
+from guard.classify.base import off_loop, small, until_stopped
 from guard.classify.normalize import common_word
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
@@ -113,6 +113,8 @@ class ProfanityConfig(BaseModel):
 class ProfanityClassifier:
     """Scores every segment of a batch with the profanity model, off the event loop."""
 
+    in_process = True
+
     def __init__(self, name: str, config: ProfanityConfig) -> None:
         self.name = name
         self.threshold = config.threshold
@@ -146,7 +148,7 @@ class ProfanityClassifier:
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]:
         if not segments:
             return []
-        if _model is not None and sum(len(s.text) for s in segments) <= OFFLOAD_CHARS:
+        if _model is not None and small(segments):
             return self.classify_sync(segments)  # microseconds: cheaper than a thread hop
         try:
             return await off_loop(lambda stop: self.classify_sync(segments, stop))

@@ -17,8 +17,10 @@ import httpx
 import openai
 import orjson
 import pytest
+import yaml
+from aiohttp import web
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -133,3 +135,49 @@ async def test_a_request_waiting_for_its_answer_gets_the_switch_answer(
     assert answered - engaged < 1.5, answered - engaged
     status, body, _ = await spared
     assert status == 200 and body["choices"][0]["message"]["content"]
+
+
+async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_model(
+        tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """From a probe: a prompt whose check was under way (a remote classifier answering in
+    1.5 s, as a Llama Guard service may) when a switch was engaged went on to the model and its
+    answer to the client, 1.3 s after the engage was confirmed. The gate is asked again once the
+    prompt is checked: the client gets the switch's 503 and the model never sees the prompt."""
+
+    async def verdict(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.5)
+        return web.json_response({"labels": [], "score": 0.0})
+
+    app = web.Application()
+    app.router.add_post("/classify", verdict)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    (tmp_path / "slow.yaml").write_text(yaml.safe_dump({
+        "name": "slow", "version": "1",
+        "classifiers": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/classify",
+                                 "timeout_s": 3}},
+        "rules": [{"name": "hook", "stage": "prompt", "when": {"classifier": "hook"},
+                   "action": "block"}]}))
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(tmp_path / "slow.yaml")},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    guard.start()
+    try:
+        asked = asyncio.ensure_future(http.post(
+            f"{guard.url}/v1/chat/completions", json=chat("checked-slowly", False),
+            headers={"X-Request-Id": "checked-slowly-1"}))
+        await asyncio.sleep(0.2)
+        await engage(http, guard, "checked-slowly", "block")
+        async with await asked as response:
+            assert response.status == 503, await response.text()
+            assert PAUSED in await response.text()
+        seen = httpx.get(f"{mock.url}/_mock/requests").json()
+        assert not any(r.get("request_id") == "checked-slowly-1" for r in seen)
+    finally:
+        guard.stop()
+        mock.stop()
+        await runner.cleanup()

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from guard.classify.cache import Slot, VerdictCache, text_digest
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.runner import ClassifierRunner, in_context, warm_up
-from guard.errors import ClassifierError
+from guard.errors import ClassifierError, Overloaded
 from guard.observability.metrics import Metrics
 from guard.types import Segment, Stage, Verdict
 from tests.unit.classify.helpers import Echo, Joined, Plodding, SlowStart, configured, segments
@@ -58,14 +58,23 @@ async def test_timeout_fail_closed_becomes_classifier_error(metrics: Metrics) ->
     assert sample(metrics, "guard_classifier_errors_total", classifier="slow", kind="timeout") == 1
 
 
-async def test_a_timed_out_check_stops_its_worker_thread(metrics: Metrics) -> None:
-    """A local classifier's batch in a worker thread ends within a segment of its timeout: the
-    thread neither goes on reading texts nobody awaits nor holds a core from the next checks."""
+@pytest.mark.parametrize("stage", [Stage.PROMPT, Stage.COMPLETION])
+async def test_a_local_check_out_of_time_refuses_and_stops_its_worker_thread(
+        metrics: Metrics, stage: Stage) -> None:
+    """From a probe: a local classifier out of time means guard is overloaded (four clients
+    sending long texts at once), and under fail_open their prompts, and other clients', reached
+    the model unread. It is refused (503 guard_overloaded) whatever on_error says. Its batch in
+    the worker thread ends within a segment: the thread neither goes on reading texts nobody
+    awaits nor holds a core from the next checks."""
     runner = ClassifierRunner(metrics)
     plodding = Plodding("plodding", each_s=0.002)
-    out = await runner.run([configured(plodding, timeout_s=0.05)], segments(*["text"] * 200),
-                           Stage.PROMPT)
-    assert out == []
+    with pytest.raises(Overloaded) as refused:
+        await runner.run([configured(plodding, timeout_s=0.05, on_error="fail_open")],
+                         segments(*["text"] * 200, stage=stage), stage)
+    assert (refused.value.status, refused.value.code) == (503, "guard_overloaded")
+    assert sample(metrics, "guard_classifier_fail_open_total", classifier="plodding") == 0
+    assert sample(metrics, "guard_classifier_errors_total", classifier="plodding",
+                  kind="timeout") == 1
     await asyncio.sleep(0.01)
     stopped_at = plodding.scanned
     await asyncio.sleep(0.2)

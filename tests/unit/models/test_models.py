@@ -14,6 +14,7 @@ from importlib import resources
 import pytest
 from prometheus_client import CollectorRegistry
 
+from guard.classify.base import INLINE_TEXTS
 from guard.classify.builtin.harmful import REGISTRY_ENTRIES, ModelClassifier, ModelConfig
 from guard.classify.models.features import fold, fold_fingerprint
 from guard.classify.models.loader import MODEL_NAMES, VARIANTS, artefact_stem, load_model
@@ -305,8 +306,10 @@ def test_harmful_response_separates_compliance_from_refusal() -> None:
     assert model.score(refusal) < model.threshold <= model.score(complying)
 
 
-async def test_classifier_fires_only_on_its_roles_and_scores_off_the_loop() -> None:
-    """Verdicts per segment, only the configured roles scored, the scoring thread not the loop's."""
+async def test_classifier_fires_only_on_its_roles_and_scores_large_batches_off_the_loop() -> None:
+    """Verdicts per segment, only the configured roles scored; a few short texts on the event
+    loop (a fraction of a millisecond: queued behind other clients' long texts in a worker
+    thread, an ordinary prompt timed out under load), a batch of more off it."""
     classifier = ModelClassifier("hr", "harmful_request", ModelConfig())
     assert isinstance(classifier, Classifier)
     seen: list[int] = []
@@ -326,9 +329,12 @@ async def test_classifier_fires_only_on_its_roles_and_scores_off_the_loop() -> N
                 _seg(BENIGN[0], "user", 2),
             ]
         )
+        assert set(seen) == {threading.get_ident()}
+        seen.clear()
+        await classifier.classify([_seg(BENIGN[0], "user", i) for i in range(INLINE_TEXTS + 1)])
     finally:
         object.__delattr__(model, "score")
-    assert seen and seen[0] != threading.get_ident()
+    assert seen and threading.get_ident() not in seen
     assert [v.segment for v in verdicts] == [0, 1, 2]
     assert verdicts[0].labels == frozenset({"harmful"}) and verdicts[0].score > 0.5
     assert not verdicts[1].fired and verdicts[1].score == 0.0  # assistant role: not scored
