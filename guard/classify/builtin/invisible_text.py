@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import Finding, LocalClassifier
-from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import INVISIBLE, Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
@@ -39,7 +38,7 @@ VARIATION_SELECTORS = frozenset([*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0
 
 
 def _char_class(codes: Iterable[int]) -> str:
-    """An RE2 character class of `codes`, as ranges."""
+    """A character class of `codes`, as ranges."""
     ordered = sorted(codes)
     ranges: list[tuple[int, int]] = []
     for code in ordered:
@@ -47,7 +46,7 @@ def _char_class(codes: Iterable[int]) -> str:
             ranges[-1] = (ranges[-1][0], code)
         else:
             ranges.append((code, code))
-    return "[" + "".join(rf"\x{{{a:X}}}" + (rf"-\x{{{b:X}}}" if b > a else "") for a, b in ranges) + "]"
+    return "[" + "".join(rf"\U{a:08X}" + (rf"-\U{b:08X}" if b > a else "") for a, b in ranges) + "]"
 
 
 # Characters normalisation removes that are not hidden text: bidi embeddings, isolates and their
@@ -58,11 +57,14 @@ NOT_HIDDEN = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x115F, 
 # of them spells), but tags (their own kind), control characters (terminal output and binary
 # data carry runs of those in the open) and NOT_HIDDEN.
 KINDS = ("tags", "bidi", "hidden")
-PATTERNS = (
-    r"[\x{E0000}-\x{E007F}]+",
-    r"[\x{202A}-\x{202E}\x{2066}-\x{2069}]+",
+# One character class each, repeated: nothing to backtrack over, so Python's own engine finds the
+# runs in linear time, and with less overhead a run than RE2's wrapper (32,500 runs of zero-width
+# spaces: 9 against 120 ms).
+RUNS = re.compile("|".join(f"({kind})" for kind in (
+    _char_class(TAGS) + "+",
+    _char_class([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]) + "+",
     _char_class(c for c in INVISIBLE if c >= 0xA0 and c not in TAGS and c not in NOT_HIDDEN) + "+",
-)
+)))
 BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then a cancel tag
 CANCEL_TAG = "\U000E007F"
 _FLAG_CODE = re.compile(r"[a-z]{2}[a-z0-9]{1,4}")
@@ -146,8 +148,6 @@ class InvisibleTextClassifier(LocalClassifier):
         super().__init__(name, normalize=False,
                          max_match_chars=max(16, 2 * config.min_zero_width))
         self.min_zero_width = config.min_zero_width
-        # Runs have no length limit: screen the text whole (four patterns, no windows needed).
-        self.patterns = PatternSet(PATTERNS, case_sensitive=True, reach=1 << 30)
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         text = norm.text
@@ -155,8 +155,8 @@ class InvisibleTextClassifier(LocalClassifier):
             return []
         found: list[Finding] = []
         hidden: list[tuple[int, int, list[str]]] = []  # runs, with their characters not writing
-        for i, start, end in self.patterns.finditer(text):
-            kind = KINDS[i]
+        for run in RUNS.finditer(text):  # runs have no length limit: the text is read whole
+            kind, (start, end) = KINDS[(run.lastindex or 1) - 1], run.span()
             if kind == "tags" and not _a_flag(text, start, end):
                 found.append(Finding("invisible_text:tags", 1.0, start, end))
             elif kind == "bidi" and text[start] in "\u202d\u202e":
