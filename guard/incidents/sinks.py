@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import orjson
-import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from guard.incidents.lines import ShortWrite, write_lines
+from guard.observability.logging import record_logger
 
-log = structlog.get_logger("guard.incidents")
+log = record_logger("guard.incidents")
 
 
 class Sink(Protocol):
@@ -41,7 +41,8 @@ class Sink(Protocol):
 
 
 class LogSink:
-    """One `incident` structlog JSON line per incident (with everything the incident holds)."""
+    """One `incident` structlog JSON line per incident (with everything the incident holds),
+    whatever `log_level` is."""
 
     name = "log"
 

@@ -21,10 +21,12 @@ from guard.errors import GuardError
 from guard.killswitch.model import MODES, SCOPE_KINDS, Entry, SwitchIndex, validate_switch_request
 from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import SwitchStore, create_store
+from guard.observability.logging import record_logger
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext, Switch
 
 log = structlog.get_logger("guard.killswitch")
+records = record_logger("guard.killswitch")
 
 BREAKER_ACTOR = "breaker"
 TTL_ACTOR = "ttl"
@@ -237,8 +239,8 @@ class KillSwitchService:
             details["approvers"] = list(approvers)
         kind = actor if actor in (BREAKER_ACTOR, TTL_ACTOR) else "admin"
         self._metrics.killswitch_changes.labels(action, kind).inc()
-        log.warning("killswitch_change", **{k: v for k, v in details.items()
-                                            if k not in ("before", "after")})
+        records.warning("killswitch_change", **{k: v for k, v in details.items()
+                                                if k not in ("before", "after")})
         self.record("killswitch", details)
 
     def record(self, kind: str, details: Mapping[str, Any]) -> None:

@@ -2,6 +2,10 @@
 
 Secrets never reach the log: header values are never logged, and a last processor masks the
 values of keys that name credentials, whatever a caller passes.
+
+`log_level` filters guard's diagnostics. Records (an incident line of the `log` sink, a kill
+switch change) go through `record_logger`, which it does not filter: they are written whatever
+`log_level` is.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
+
+
+_RECORDS = structlog.make_filtering_bound_logger(logging.INFO)
+
+
+def record_logger(name: str) -> Any:
+    """A logger for records, written at info and above whatever `log_level` is."""
+    return structlog.wrap_logger(None, wrapper_class=_RECORDS, logger_factory_args=(name,))
 
 
 def _mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -1,0 +1,53 @@
+"""What guard's JSON log lines say, read from a real `guard serve`'s output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import POLICIES, GuardServer, MockUpstream
+
+pytestmark = pytest.mark.timeout(60)
+
+TOKEN = "tok-alice-aaaaaaaaaaaaaaaa"
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    """The JSON lines of a guard's output (anything else skipped)."""
+    lines = []
+    for line in output.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_records_are_written_whatever_the_log_level(tmp_path: Path) -> None:
+    """At `log_level: error` the `incidents.log` sink still writes its incident lines and the
+    kill switch still writes its audit line, while diagnostics (the access lines) are filtered."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    config = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
+              "log_level": "error", "incidents": {"log": True}}
+    guard = GuardServer(tmp_path, config, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        guard.start()
+        blocked = httpx.post(f"{guard.url}/v1/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": "my key AKIAIOSFODNN7EXAMPLE"}]})
+        assert blocked.status_code == 400
+        engaged = httpx.post(f"{guard.admin_url}/admin/killswitch",
+                             json={"scope": "model:x", "reason": "INC-1"},
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+        assert engaged.status_code in (200, 201)
+    finally:
+        guard.stop()
+        mock.stop()
+    events = [line.get("event") for line in log_lines(guard.output())]
+    assert "incident" in events, events
+    assert "killswitch_change" in events, events
+    assert "request" not in events
