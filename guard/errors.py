@@ -45,12 +45,16 @@ class PromptTooCostly(ClassifierError):
 
 
 class UpstreamError(GuardError):
-    """The upstream could not be reached, timed out, or broke its protocol."""
+    """The upstream could not be reached, timed out, or broke its protocol. `detail`, for the log
+    only (it may name the upstream's address, which clients are not told): where the upstream is
+    and what failed, in the system's words."""
 
-    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error") -> None:
+    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error",
+                 detail: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.detail = detail
 
 
 class Overloaded(UpstreamError):

@@ -3,6 +3,9 @@ and the remote classifiers' client: such a connection is closed, never written o
 
 from __future__ import annotations
 
+import errno
+import os
+
 import aiohttp
 from aiohttp.connector import Connection
 
@@ -27,3 +30,22 @@ class CleanConnectionRequest(aiohttp.ClientRequest):
         if conn.protocol is not None and conn.protocol.should_close:
             raise UnaskedAnswer("a pooled connection holds an answer nobody asked for")
         return await super().send(conn)
+
+
+def connection_failure(exc: BaseException) -> tuple[str, str]:
+    """Why a connection to a server failed: in words that name no address (a client may be told
+    them), and in the system's own words (for the log: they may name the host)."""
+    cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    said = str(cause) if isinstance(cause, OSError) else type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "name not resolved", said
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "TLS certificate not accepted", str(exc.certificate_error)
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return "TLS handshake failed", said
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed before an answer", said
+    code = cause.errno if isinstance(cause, OSError) else None
+    if code is not None and code in errno.errorcode:
+        return os.strerror(code).lower(), said  # "connection refused", "network is unreachable"
+    return type(exc).__name__, said

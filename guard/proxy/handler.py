@@ -391,7 +391,7 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
                     if retry == UNASKED_RETRIES:
                         raise
     except UPSTREAM_FAILURES as exc:
-        error = unreachable(name, exc)
+        error = unreachable(name, c.settings.upstreams[name].url, exc)
         metrics.tally.count(metrics.upstream_responses, (name, error.code))
         raise error from exc
     finally:

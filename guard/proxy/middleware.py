@@ -201,7 +201,7 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
     if isinstance(exc, UpstreamError):
         structlog.get_logger("guard.upstream").warning(
             "upstream_error", request_id=exchange.request_id, code=exc.code,
-            error=str(exc))
+            error=str(exc), detail=exc.detail)
         return error_response(exc.status, str(exc), exc.code)
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         limit = components.settings.max_body_bytes

@@ -10,9 +10,10 @@ import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from guard.classify.remote._http import shown
 from guard.config import Settings
 from guard.errors import UpstreamError
-from guard.pooled import CleanConnectionRequest, UnaskedAnswer
+from guard.pooled import CleanConnectionRequest, UnaskedAnswer, connection_failure
 from guard.proxy.silence import SilenceWatch
 
 # RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
@@ -84,7 +85,7 @@ class Upstreams:
                 body: bytes | None) -> Awaitable[aiohttp.ClientResponse]:
         """The request to upstream `name`, for the caller to await (no coroutine of its own: every
         I/O wake-up of the request passes through each frame that awaits it). Await it inside
-        `except UPSTREAM_FAILURES` and raise `unreachable(name, exc)`; on UnaskedAnswer, a few
+        `except UPSTREAM_FAILURES` and raise `unreachable(name, url, exc)`; on UnaskedAnswer, a few
         times again first."""
         return self._sessions[name].request(
             method, self._settings[name].url + path_qs, headers=headers, data=body,
@@ -95,25 +96,30 @@ class Upstreams:
 UPSTREAM_FAILURES = (TimeoutError, aiohttp.ClientError)
 
 
-def unreachable(name: str, exc: BaseException) -> UpstreamError:
-    """The answer to a request that could not reach upstream `name`: 504 or 502."""
+def unreachable(name: str, url: str, exc: BaseException) -> UpstreamError:
+    """The answer to a request that could not reach upstream `name` at `url`: 504 or 502. The
+    client is told the kind of failure; the log (`detail`) also where the upstream is (scheme,
+    host and port) and the system's words."""
+    where = shown(url)
     if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
-        return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout")
+        return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout",
+                             detail=f"{where}: {type(exc).__name__}")
     if isinstance(exc, UnaskedAnswer):
         return UpstreamError(f"upstream {name!r} sends answers nobody asked for", status=502,
-                             code="upstream_protocol_error")
+                             code="upstream_protocol_error", detail=where)
     if caused_by(exc, ContentEncodingError):  # br or zstd, say: named, as nothing else is amiss
         return UpstreamError(f"upstream {name!r} answered in a content encoding guard cannot "
                              "decode (it asks for gzip or deflate)", status=502,
-                             code="upstream_protocol_error")
+                             code="upstream_protocol_error", detail=where)
     if isinstance(exc, aiohttp.ClientResponseError):  # it answered, in a form aiohttp cannot read
         # (not its message: it quotes the bytes it could not read, which may be answer text,
         # another request's left on a pooled connection by a wrong Content-Length)
         return UpstreamError(f"upstream {name!r} answered in a form guard cannot read "
                              f"({type(exc).__name__})", status=502,
-                             code="upstream_protocol_error")
-    return UpstreamError(f"upstream {name!r} is unreachable: {type(exc).__name__}", status=502,
-                         code="upstream_unreachable")
+                             code="upstream_protocol_error", detail=where)
+    why, said = connection_failure(exc)
+    return UpstreamError(f"upstream {name!r} is unreachable: {why}", status=502,
+                         code="upstream_unreachable", detail=f"{where}: {said}")
 
 
 # The status classes guard relays: an answer (2xx, read), or the upstream's error (4xx, 5xx).

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import POLICIES, GuardServer, MockUpstream
+from tests.support import POLICIES, GuardServer, MockUpstream, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,3 +51,38 @@ def test_records_are_written_whatever_the_log_level(tmp_path: Path) -> None:
     assert "incident" in events, events
     assert "killswitch_change" in events, events
     assert "request" not in events
+
+
+def test_an_unreachable_upstream_is_logged_with_its_address_and_why(tmp_path: Path) -> None:
+    """An upstream guard cannot reach is logged with its scheme, host and port and the reason
+    (name not resolved, connection refused, TLS handshake failed); the client hears the reason
+    but never the address."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    refused = f"http://127.0.0.1:{free_port()}"
+    upstreams = {"default": {"url": mock.url},
+                 "dns": {"url": "http://no-such-host.invalid:8000/tok-in-path"},
+                 "refused": {"url": refused},
+                 "tls": {"url": mock.url.replace("http:", "https:")}}
+    guard = GuardServer(tmp_path, {"upstreams": upstreams,
+                                   "routes": {name: name for name in upstreams}})
+    answers = {}
+    try:
+        guard.start()
+        for name in ("dns", "refused", "tls"):
+            answers[name] = httpx.post(f"{guard.url}/v1/chat/completions", json={
+                "model": name, "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+    finally:
+        guard.stop()
+        mock.stop()
+    logged = {line["error"]: line["detail"] for line in log_lines(guard.output())
+              if line.get("event") == "upstream_error"}
+    wanted = {"dns": ("name not resolved", "http://no-such-host.invalid:8000/…"),
+              "refused": ("connection refused", refused),
+              "tls": ("TLS handshake failed", mock.url.replace("http:", "https:"))}
+    for name, (why, where) in wanted.items():
+        message = answers[name].json()["error"]["message"]
+        assert answers[name].status_code == 502
+        assert message == f"upstream {name!r} is unreachable: {why}"
+        assert logged[message].startswith(f"{where}: "), logged
+    assert "tok-in-path" not in guard.output()
