@@ -13,6 +13,10 @@ from guard.proxy.protocols.base import Dialect, new_id
 from guard.types import Decision, Switch
 
 JSON = "application/json"
+# What the access line says of an answer guard made (`proxy.middleware.observed`): the error
+# code it answered with, and the kill switch that stopped the request.
+CODE = web.ResponseKey("code", str)
+SWITCH = web.ResponseKey("switch", str)
 
 
 def error_body(message: str, *, type_: str, code: str, param: str | None = None,
@@ -26,9 +30,11 @@ def error_body(message: str, *, type_: str, code: str, param: str | None = None,
 def error_response(status: int, message: str, code: str, *, param: str | None = None,
                    headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
     type_ = "invalid_request_error" if status < 500 else "server_error"
-    return web.Response(status=status, body=error_body(message, type_=type_, code=code,
-                                                       param=param, **extra),
-                        content_type=JSON, headers=headers)
+    response = web.Response(status=status, body=error_body(message, type_=type_, code=code,
+                                                           param=param, **extra),
+                            content_type=JSON, headers=headers)
+    response[CODE] = code
+    return response
 
 
 def blocked_prompt(decision: Decision, incident_id: str | None) -> web.Response:
@@ -41,10 +47,12 @@ def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
     """503 with `code: kill_switch_engaged`, the reason, and when to try again."""
     if switch.expires_at is not None:
         retry_after_s = max(1, min(retry_after_s, math.ceil(switch.expires_at - time.time())))
-    return error_response(
+    response = error_response(
         503, f"This service is paused: {switch.reason}", "kill_switch_engaged",
         headers={"Retry-After": str(retry_after_s)},
         guard={"switch_id": switch.id, "scope": switch.scope})
+    response[SWITCH] = switch.id
+    return response
 
 
 def refusal_body(dialect: Dialect, model: str, text: str) -> bytes:

@@ -344,10 +344,13 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
     refusal = f"This service is paused: {switch.reason}"
     if not ctx.stream:
-        return web.Response(body=answers.refusal_body(dialect, ctx.model, refusal),
-                            content_type=answers.JSON, headers=headers)
+        refused = web.Response(body=answers.refusal_body(dialect, ctx.model, refusal),
+                               content_type=answers.JSON, headers=headers)
+        refused[answers.SWITCH] = switch.id
+        return refused
     stream = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
                                          "Cache-Control": "no-cache"})
+    stream[answers.SWITCH] = switch.id
     await prepare(request, stream)
     await stream.write(dialect.refusal_events(ctx.model, refusal))
     await stream.write_eof()
@@ -531,7 +534,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         if isinstance(exc, asyncio.CancelledError) and not ended_by_shutdown(exchange):
             raise
         upstream.close()
-        ending = stream_ending(exc, guard, c, ctx)
+        ending = stream_ending(exc, guard, c, ctx, response)
     finally:
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)
@@ -569,28 +572,37 @@ def still_on(c: Components, ctx: GuardContext) -> None:
 
 
 def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
-                  ctx: GuardContext) -> bytes:
+                  ctx: GuardContext, response: web.StreamResponse) -> bytes:
     """The last bytes of a stream that cannot go on: guard is shutting down, a kill switch
     stopped it (an error event `kill_switch_engaged`, or a `content_filter` finish in refuse
-    mode), or the upstream broke."""
+    mode), or the upstream broke. The error code and switch are noted on `response` for the
+    access line."""
     if isinstance(exc, asyncio.CancelledError):
         log.warning("stream_cut_at_shutdown", request_id=ctx.request_id)
         c.metrics.answers_broken.labels("server_shutting_down").inc()
-        return guard.error("guard is shutting down; the stream was cut", "server_shutting_down")
+        return ended_with(response, guard, "guard is shutting down; the stream was cut",
+                          "server_shutting_down")
     if isinstance(exc, SwitchedOff):
         c.metrics.killswitch_refusals.labels(exc.switch.mode).inc()
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=exc.switch.id)
+        response[answers.SWITCH] = exc.switch.id
         if exc.switch.mode == "refuse":
             return guard.stop()
-        return guard.error(f"This service is paused: {exc.switch.reason}",
-                           "kill_switch_engaged")
+        return ended_with(response, guard, f"This service is paused: {exc.switch.reason}",
+                          "kill_switch_engaged")
     code = broken_by(exc)
     c.metrics.answers_broken.labels(code).inc()
     if isinstance(exc, Overloaded):  # a window's check could not finish in time
         log.warning("guard_overloaded", request_id=ctx.request_id, error=str(exc))
-        return guard.error(str(exc), code)
+        return ended_with(response, guard, str(exc), code)
     log.warning("upstream_stream_broken", request_id=ctx.request_id, error=type(exc).__name__)
-    return guard.error("upstream broke off the stream", code)
+    return ended_with(response, guard, "upstream broke off the stream", code)
+
+
+def ended_with(response: web.StreamResponse, guard: StreamGuard, message: str, code: str) -> bytes:
+    """The error event ending a stream, its code noted on `response` for the access line."""
+    response[answers.CODE] = code
+    return guard.error(message, code)
 
 
 def broken_by(exc: BaseException) -> str:

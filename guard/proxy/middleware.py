@@ -25,7 +25,7 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
-from guard.proxy.answers import error_response
+from guard.proxy.answers import CODE, SWITCH, error_response
 from guard.proxy.silence import ClientWait
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,6 +34,8 @@ log = structlog.get_logger("guard.access")
 proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
+# The access line keeps this much of a tenant id (it is the client's, up to a header's length).
+MAX_LOGGED_TENANT = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
 CLIENT_CLOSED = 499
 # The route label of requests for paths guard does not serve.
@@ -61,10 +63,12 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
     errors answered in OpenAI's shape. `route` labels its metrics and log lines."""
     metrics = components.metrics
     tally = metrics.tally
+    tenant_header = components.settings.tenant_header
 
     async def observed_handler(request: web.Request) -> web.StreamResponse:
         exchange = Exchange(_request_id(request), task=asyncio.current_task())
         status = 500
+        response: web.StreamResponse | None = None
         begun = False  # a paced answer's first bytes are out: nothing else can follow them
         tally.inflight += 1
         components.inflight.add(exchange)
@@ -109,9 +113,20 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                 log.info("request", request_id=exchange.request_id, method=request.method,
                          route=route, model=model, status=status,
                          upstream_ms=round(exchange.upstream_s * 1000, 3),
-                         guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream))
+                         guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream),
+                         tenant=request.headers.get(tenant_header, "")[:MAX_LOGGED_TENANT] or None,
+                         **said(response))
 
     return observed_handler
+
+
+def said(response: web.StreamResponse | None) -> dict[str, str | None]:
+    """What the access line tells of an answer: guard's decision (`X-Guard-Decision`), and for
+    an answer guard made, its error code and the kill switch that stopped the request."""
+    if response is None:
+        return {"decision": None, "code": None, "switch": None}
+    return {"decision": response.headers.get("X-Guard-Decision"),
+            "code": response.get(CODE), "switch": response.get(SWITCH)}
 
 
 def ended_by_shutdown(exchange: Exchange) -> bool:

@@ -86,3 +86,59 @@ def test_an_unreachable_upstream_is_logged_with_its_address_and_why(tmp_path: Pa
         assert message == f"upstream {name!r} is unreachable: {why}"
         assert logged[message].startswith(f"{where}: "), logged
     assert "tok-in-path" not in guard.output()
+
+
+def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) -> None:
+    """Each access line names the tenant as sent (bounded), guard's decision, the error code of
+    an answer guard made, and the kill switch that stopped the request: three different 400s
+    and a switch's 503 no longer log alike; nor does a stream a switch ended."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(POLICIES)},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    chat = f"{guard.url}/v1/chat/completions"
+
+    def ask(body: str, tenant: str = "acme") -> int:
+        return httpx.post(chat, content=body, headers={"Content-Type": "application/json",
+                                                       "X-Guard-Tenant": tenant}).status_code
+
+    def user(content: object) -> str:
+        return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]})
+
+    try:
+        guard.start()
+        statuses = [ask("{bad"),
+                    ask(user([{"type": "image_url", "image_url": {"url": "http://x/y.png"}}])),
+                    ask(user("my key AKIAIOSFODNN7EXAMPLE")),
+                    ask(user("hello"), tenant="t" * 500)]
+        switch = httpx.post(f"{guard.admin_url}/admin/killswitch",
+                            json={"scope": "tenant:acme", "reason": "INC-2"},
+                            headers={"Authorization": f"Bearer {TOKEN}"}).json()["switch"]
+        statuses.append(ask(user("hello")))
+        with httpx.stream("POST", chat, json={"model": "m", "stream": True, "messages": [
+                {"role": "user", "content": "hi"}]}, headers={
+                "X-Mock-Reply": "w" * 400, "X-Mock-Chunk-Chars": "2",
+                "X-Mock-Chunk-Delay-Ms": "20", "X-Guard-Tenant": "beta"}) as stream:
+            streamed = stream.iter_bytes()
+            next(streamed)
+            mid = httpx.post(f"{guard.admin_url}/admin/killswitch",
+                             json={"scope": "tenant:beta", "reason": "INC-3"},
+                             headers={"Authorization": f"Bearer {TOKEN}"}).json()["switch"]
+            assert b"kill_switch_engaged" in b"".join(streamed)
+    finally:
+        guard.stop()
+        mock.stop()
+    assert statuses == [400, 400, 400, 200, 503]
+    access = [{key: line.get(key) for key in ("tenant", "decision", "code", "switch")}
+              for line in log_lines(guard.output()) if line.get("event") == "request"]
+    assert access == [
+        {"tenant": "acme", "decision": None, "code": "invalid_json", "switch": None},
+        {"tenant": "acme", "decision": None, "code": "unreadable_content", "switch": None},
+        {"tenant": "acme", "decision": "block", "code": "content_filter", "switch": None},
+        {"tenant": "t" * 128, "decision": "allow", "code": None, "switch": None},
+        {"tenant": "acme", "decision": "block", "code": "kill_switch_engaged",
+         "switch": switch["id"]},
+        {"tenant": "beta", "decision": "allow", "code": "kill_switch_engaged",
+         "switch": mid["id"]},
+    ]
