@@ -20,14 +20,50 @@ REJECTION = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/jso
 END_OF_HEADERS = b"\r\n\r\n"
 
 
+# A rejected client reads the 503 only if its request is read too: closed with the request
+# unread, the socket sends a reset, which discards the 503 on the client's side and fails the
+# send of its body (most HTTP clients send the whole request before they read). So what the
+# client sends is read and dropped, for this long and this much at most, and by this many
+# rejected connections at once (beyond them, and beyond a flood's worth, a rejection closes at
+# once as it did before).
+LINGER_S = 2.0
+LINGER_BYTES = 1 << 20
+MAX_LINGERING = 256
+
+
 class Reject(asyncio.Protocol):
-    """Answers 503 at once and closes: a clear answer beats a silent queue when over the limit."""
+    """Answers 503 at once: a clear answer beats a silent queue when over the limit. Then it
+    closes its side and reads what the client still sends, dropped, until the client closes
+    too, bounded by LINGER_S and LINGER_BYTES; `lingering` counts the connections doing so."""
+
+    def __init__(self, lingering: set[Reject]) -> None:
+        self._lingering = lingering
+        self._received = 0
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, hence the cast.
-        writable = cast(asyncio.Transport, transport)
-        writable.write(REJECTION)
-        writable.close()
+        self._transport = cast(asyncio.Transport, transport)
+        self._transport.write(REJECTION)
+        if len(self._lingering) >= MAX_LINGERING:
+            self._transport.close()
+            return
+        self._lingering.add(self)
+        self._transport.write_eof()
+        self._timer = asyncio.get_running_loop().call_later(LINGER_S, self._transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        self._received += len(data)
+        if self._received > LINGER_BYTES:
+            self._transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the client has closed its side too: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lingering.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class Watched(asyncio.Protocol):
@@ -98,6 +134,7 @@ class LimitedSite(web.TCPSite):
         super().__init__(runner, host, port, **kwargs)
         self._limits = limits
         self.open_connections = 0
+        self._rejected: set[Reject] = set()
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
@@ -108,7 +145,7 @@ class LimitedSite(web.TCPSite):
 
     def _protocol(self) -> asyncio.Protocol:
         if self.open_connections >= self._limits.max_connections:
-            return Reject()
+            return Reject(self._rejected)
         self.open_connections += 1
         server = self._runner.server
         assert server is not None

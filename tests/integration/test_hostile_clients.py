@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import socket
@@ -84,6 +85,33 @@ def test_connection_flood_gets_a_clear_503(guard: GuardServer) -> None:
     response = httpx.post(f"{guard.url}/v1/chat/completions",
                           json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 200
+
+
+def test_a_client_sending_its_request_over_the_limit_reads_the_503(guard: GuardServer) -> None:
+    """From a probe: over max_connections, http.client (which sends its request, body and all,
+    before reading) got BrokenPipeError or a reset 27 times in 30 instead of the 503, closed with
+    the request unread; every one reads the 503 and its Retry-After now."""
+    held = [socket.create_connection(("127.0.0.1", guard.port)) for _ in range(8)]
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hello " * 2000}]})
+    answered = []
+    try:
+        time.sleep(0.1)
+        for _ in range(20):
+            client = http.client.HTTPConnection("127.0.0.1", guard.port, timeout=5)
+            try:
+                client.request("POST", "/v1/chat/completions", body=body,
+                               headers={"Content-Type": "application/json"})
+                answer = client.getresponse()
+                code = json.loads(answer.read())["error"]["code"]
+                answered.append((answer.status, answer.getheader("Retry-After"), code))
+            except OSError as exc:
+                answered.append((0, None, type(exc).__name__))
+            finally:
+                client.close()
+    finally:
+        for sock in held:
+            sock.close()
+    assert answered == [(503, "1", "too_many_connections")] * 20
 
 
 def test_an_unknown_expectation_is_refused_in_the_error_shape(guard: GuardServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 import uvloop
 
-from guard.proxy.limits import Watched
+from guard.proxy import limits
+from guard.proxy.limits import Reject, Watched
 
 
 class Inner(asyncio.Protocol):
@@ -85,3 +87,62 @@ async def test_a_client_that_never_finishes_its_headers_is_cut_off() -> None:
     assert b"".join(inner.received) == b"POST / HTTP/1.1\r\nHost: x\r\n"
     assert cut
     assert closed == [1]
+
+
+async def rejections(*sends: bytes) -> list[float]:
+    """A server whose every connection is a Reject; a client per item of `sends` connects, sends
+    it, and holds its socket open. How long the server took to close each one (seconds), in the
+    order they connected."""
+    lingering: set[Reject] = set()
+    closed: dict[int, float] = {}
+    loop = asyncio.get_running_loop()
+
+    class Timed(Reject):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.number = len(made)
+            made.append(self)
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            closed[self.number] = loop.time() - opened
+
+    made: list[Timed] = []
+    server = await loop.create_server(lambda: Timed(lingering), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    opened = loop.time()
+    clients = []
+    for data in sends:
+        client = socket.create_connection(("127.0.0.1", port))
+        client.setblocking(False)
+        while len(made) < len(clients) + 1:  # accepted in this order
+            await asyncio.sleep(0.01)
+        with contextlib.suppress(OSError):  # closed by the server before all of it went
+            client.send(data)
+        clients.append(client)
+    while len(closed) < len(sends) and loop.time() - opened < 5:
+        await asyncio.sleep(0.02)
+    for client in clients:
+        client.close()
+    server.close()
+    assert not lingering
+    return [closed[number] for number in range(len(sends))]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_rejected_connection_is_read_for_a_bounded_time_and_amount(
+        loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejected client's request is read (so the 503 is not lost to a reset), but the server
+    closes the connection after LINGER_S, or once the client sent more than LINGER_BYTES, and
+    beyond MAX_LINGERING such connections at once it closes at once."""
+    monkeypatch.setattr(limits, "LINGER_S", 0.5)
+    monkeypatch.setattr(limits, "LINGER_BYTES", 100_000)
+    run = uvloop.run if loop == "uvloop" else asyncio.run
+    request = b"POST / HTTP/1.1\r\n\r\n"
+    quiet, flood = run(rejections(request, b"x" * 500_000))
+    assert 0.45 < quiet < 1.5  # after LINGER_S
+    assert flood < 0.3  # at once
+    monkeypatch.setattr(limits, "MAX_LINGERING", 2)
+    *quiet_ones, beyond = run(rejections(request, request, b""))
+    assert all(0.45 < quiet < 1.5 for quiet in quiet_ones)
+    assert beyond < 0.3
