@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate the configuration and every policy (models loaded), print "
                             "what would run, and exit: 0 valid, 2 not (nothing is started)")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # its number, from --workers
     serve.set_defaults(func=cmd_serve)
 
     mock = sub.add_parser("mock-upstream", help="run the stand-in model (OpenAI and Anthropic APIs)",
@@ -161,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.check:
         print(checked(settings, args.config))
         return 0
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, worker=args.worker)
     if args.workers > 1:
         from guard.workers import run_workers
 

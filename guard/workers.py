@@ -46,11 +46,11 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
         command += ["-c", str(config)]
     supervisor = os.getpid()
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env,  # noqa: S603
+    def start(number: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([*command, "--worker", str(number)], env=env,  # noqa: S603
                                 preexec_fn=lambda: _in_worker(supervisor))  # noqa: PLW1509
 
-    workers = [start() for _ in range(count)]
+    workers = [start(number) for number in range(count)]
     started = [time.monotonic()] * count
     stopping = False
 
@@ -74,7 +74,7 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
                             or time.monotonic() - started[i] < STARTUP_S):
                         forward(signal.SIGTERM, None)
                         continue
-                    workers[i] = start()
+                    workers[i] = start(i)
                     started[i] = time.monotonic()
             time.sleep(0.2)
     finally:

@@ -11,6 +11,7 @@ switch change) go through `record_logger`, which it does not filter: they are wr
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -41,12 +42,28 @@ def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default).decode()
 
 
-def configure_logging(level: str = "info") -> None:
-    """JSON lines with a timestamp, level and logger name; standard logging routed the same way."""
+def _worker_fields(worker: int) -> Any:
+    """A processor naming the worker (its number under `--workers`, and its pid) in each line."""
+    fields = {"worker": worker, "pid": os.getpid()}
+
+    def add(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in fields.items():
+            event.setdefault(key, value)
+        return event
+
+    return add
+
+
+def configure_logging(level: str = "info", *, worker: int | None = None) -> None:
+    """JSON lines with a timestamp, level and logger name; standard logging routed the same way.
+    `worker`: this process's number under `guard serve --workers`, named with its pid in every
+    line."""
     numeric = logging.getLevelName(level.upper())
+    named = [] if worker is None else [_worker_fields(worker)]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            *named,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -59,7 +76,8 @@ def configure_logging(level: str = "info") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.processors.add_log_level,
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *named,
+                           structlog.processors.add_log_level,
                            structlog.processors.TimeStamper(fmt="iso", utc=True)],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, _mask_secrets,

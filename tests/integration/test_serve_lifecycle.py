@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -134,6 +135,15 @@ def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
     finally:
         assert guard.stop() == 0
         mock.stop()
+    # every worker's line names it (from a probe: two workers' lines could not be told apart)
+    lines = [json.loads(line) for line in guard.output().splitlines() if line.startswith("{")]
+    started = {line["worker"]: line["pid"] for line in lines if line["event"] == "guard_started"}
+    supervisor = next(line for line in lines if line["event"] == "workers_started")
+    assert sorted(started) == [0, 1]
+    assert sorted(started.values()) == sorted(supervisor["pids"])
+    later = [line for line in lines if line["event"] in ("request", "guard_stopping")]
+    assert len(later) == sent + 2
+    assert all(started[line["worker"]] == line["pid"] for line in later)
 
 
 def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
