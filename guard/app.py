@@ -176,10 +176,11 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         await _until_signalled(components, stop or asyncio.Event(), hurry)
         log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
         components.ready = False  # from here on answers say Connection: close
+        components.stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(hurry.wait(), settings.shutdown_drain_s)
     finally:
-        components.ready = False
+        components.ready, components.stopping = False, True
         await drain(data, components, grace, hurry)
         await data.cleanup()
         await admin.cleanup()

@@ -39,6 +39,7 @@ class Components:
     gate: Gate
     recorder: Recorder
     ready: bool = False
+    stopping: bool = False  # a signal asked it to stop: not ready, never again
     access_log: bool = True
     observers: list[Callable[[GuardContext, Decision], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,8 @@ async def readyz(request: web.Request) -> web.Response:
     Load balancers stop sending otherwise."""
     components = request.app[COMPONENTS]
     if not components.ready:
-        return web.json_response({"status": "not ready"}, status=503)
+        reason = "shutting down" if components.stopping else "starting"
+        return web.json_response({"status": "not ready", "reason": reason}, status=503)
     if not components.gate.known:
         return web.json_response({"status": "not ready", "reason": "kill switch state unknown: "
                                   "the shared state is unreachable and none was saved"},

@@ -105,6 +105,31 @@ def test_sigterm_ends_what_outlasts_the_grace_cleanly_and_in_time(tmp_path: Path
     assert result["whole"].headers.get("X-Request-Id")  # from a re-probe: it had none
 
 
+def test_while_draining_readyz_says_it_is_shutting_down(tmp_path: Path) -> None:
+    """During `shutdown_drain_s` after SIGTERM, /readyz answers 503 saying why (it had said only
+    "not ready"), while requests are still served, each answer with `Connection: close`."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "shutdown_drain_s": 5})
+    try:
+        guard.start()
+        assert guard.proc is not None
+        guard.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while (ready := httpx.get(f"{guard.admin_url}/readyz")).status_code == 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        served = httpx.post(f"{guard.url}/v1/chat/completions",
+                            json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+    finally:
+        guard.stop()
+        mock.stop()
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "not ready", "reason": "shutting down"}
+    assert served.status_code == 200 and served.headers["Connection"] == "close"
+
+
 def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
     """`--workers 2` serves on one port from two processes, and /metrics counts all requests."""
     mock = MockUpstream(tmp_path)
