@@ -183,7 +183,7 @@ def _summary(results: list[CaseResult], broken: list[PolicyError], seconds: floa
     parts = [f"{len(failed)} failed"] if failed else []
     parts.append(f"{passed} passed")
     if broken:
-        parts.append(f"{len(broken)} error(s)")
+        parts.append(f"{sum(len(error.errors) for error in broken)} error(s)")
     print(f"==== {', '.join(parts)} in {seconds:.2f}s ====", file=out)
     if not results and not broken:
         print("no test cases found", file=out)

@@ -36,9 +36,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from guard.errors import PolicyError, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
@@ -182,15 +183,45 @@ def load_cases(file: Path) -> list[LoadedCase]:
     try:
         parsed = CaseFile.model_validate(data)
     except ValidationError as exc:
-        errors = [_error(lines, e["loc"], validation_message(e)) for e in exc.errors()]
+        errors = [_error(lines, e) for e in exc.errors()]
         raise PolicyError(f"{file}: {len(errors)} error(s)", errors) from exc
     policy = file.parent / (parsed.policy or file.name.removesuffix(TEST_SUFFIX) + ".yaml")
     return [LoadedCase(file, lines.line(("cases", i)), i, case, policy, parsed.context)
             for i, case in enumerate(parsed.cases)]
 
 
-def _error(lines: Lines, loc: Sequence[str | int], message: str) -> str:
-    return lines.error(tuple(loc), message)
+def _error(lines: Lines, error: ErrorDetails) -> str:
+    """One validation error as `file:line: path: message`, worded in the test file's keys (not
+    the names of the classes that read them)."""
+    loc = lines.clean(error["loc"])
+    if error["type"] in ("model_type", "extra_forbidden"):
+        at = loc if error["type"] == "model_type" else loc[:-1]
+        model = _model_at(at)
+        keys = ", ".join(model.model_fields) if model else ""
+        if error["type"] == "extra_forbidden":
+            return lines.error(loc, f"unknown key (expected one of: {keys})")
+        value = error.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+        return lines.error(loc, f"expected a mapping with the keys {keys}{got}")
+    return lines.error(loc, validation_message(error))
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model of a test file whose keys live at `loc`."""
+    model: type[BaseModel] | None = CaseFile
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (`Want`, `list[Message] | None`...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_model_in, get_args(annotation))), None)
 
 
 def check(case: LoadedCase, decision: Decision) -> list[str]:

@@ -109,6 +109,29 @@ def test_test_malformed_case_file_is_an_error(pack: Path,
         capsys.readouterr().out)
 
 
+def test_test_errors_are_counted_and_worded_in_the_files_keys(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: two errors in one file were summed up as `1 error(s)`, and worded with the
+    names of guard's classes ("instance of Want", "instance of CaseFile"), not the file's keys."""
+    write(pack / "default_test.yaml", """
+        cases:
+          - note: a word, where a mapping goes
+            text: a
+            want: block
+            wants: {action: block}
+    """)
+    write(pack / "other_test.yaml", "- not a mapping\n")
+    assert main(["policy", "test", str(pack)]) == 1
+    out = capsys.readouterr().out
+    assert ("default_test.yaml:4: cases[0].want: expected a mapping with the keys action, rules, "
+            "shadow, redacted (got 'block')") in out
+    assert ("default_test.yaml:5: cases[0].wants: unknown key (expected one of: note, stage, "
+            "text, messages, prompt, context, want)") in out
+    assert "other_test.yaml:1: (top level): expected a mapping with the keys policy, context, cases" in out
+    assert "instance of" not in out
+    assert "==== 0 passed, 3 error(s)" in out
+
+
 def test_test_keyword_filter(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """-k runs only the cases whose note contains the text."""
     assert main(["policy", "test", str(pack), "-k", "acme", "-v"]) == 0
