@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from guard.errors import ConfigError, validation_message
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
+from guard.policy.source import invalid_yaml
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -273,7 +274,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+            raise ConfigError(invalid_yaml(path, exc)) from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: (top level): expected a mapping of keys")
         raw = loaded or {}

@@ -154,17 +154,20 @@ def read_yaml(path: Path, verbatim: frozenset[Loc] = frozenset()) -> tuple[Any, 
     except RecursionError as exc:
         raise PolicyError(f"{path}:1: invalid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(f"{path}:{line}: invalid YAML: {problem}") from exc
+        raise PolicyError(invalid_yaml(path, exc)) from exc
     converter = _Converter(path, verbatim)
     try:
         data = None if node is None else converter.convert(node, ())
     except yaml.YAMLError as exc:  # a tag no safe constructor knows (`!thing`)
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise PolicyError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise PolicyError(invalid_yaml(path, exc)) from exc
     if converter.errors:
         raise PolicyError("; ".join(converter.errors), converter.errors)
     return data, Lines(path, converter.lines, data)
+
+
+def invalid_yaml(path: Path, exc: yaml.YAMLError) -> str:
+    """`file:line: invalid YAML: problem`, one line (PyYAML's own message spans five, quotes
+    the text and names it `<unicode string>`)."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    return f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}"

@@ -61,7 +61,6 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
      "a finite number"),
     ("limits: {client_write_timeout_s: 0}\n", "limits.client_write_timeout_s: Input should be "
      "greater than 0"),
-    ("key: [unclosed\n", "not valid YAML"),
     ("upstreams: {default: {url: 'http://'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://host:99999'}}\n", "must name a host"),
     ("upstreams: {default: {url: 'http://exa mple.com'}}\n", "must name a host"),
@@ -138,6 +137,24 @@ def test_env_error_names_the_variable(tmp_path: Path) -> None:
     """A bad override says which environment variable it came from."""
     with pytest.raises(ConfigError, match=r"max_body_bytes \(from GUARD_MAX_BODY_BYTES\)"):
         load_config(None, environ={"GUARD_MAX_BODY_BYTES": "lots"})
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("listen: 127.0.0.1:8000\n\tadmin_listen: 127.0.0.1:9000\n",
+     ":2: invalid YAML: found character '\\t' that cannot start any token"),
+    ("key: [unclosed\n", ":2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    ("listen: !thing x\n", ":1: invalid YAML: could not determine a constructor for the tag"),
+])
+def test_bad_yaml_is_one_line_naming_file_and_line(tmp_path: Path, text: str,
+                                                   expected: str) -> None:
+    """From a probe: a YAML syntax error was PyYAML's five lines about `<unicode string>`; it
+    is one line, `file:line: invalid YAML: problem`, as in policy files."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert str(caught.value).startswith(f"{config}{expected}")
+    assert "\n" not in str(caught.value)
 
 
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
