@@ -20,10 +20,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guard.errors import ConfigError, validation_message
+from guard.errors import ConfigError, PolicyError, validation_message
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
-from guard.policy.source import invalid_yaml
+from guard.policy.source import parse_yaml
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -265,19 +265,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     """Read `path` (optional), apply `GUARD_*` overrides, validate. Raises ConfigError."""
     environ = os.environ if environ is None else environ
     source = str(path) if path else "defaults"
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(invalid_yaml(path, exc)) from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: (top level): expected a mapping of keys")
-        raw = loaded or {}
+    raw = {} if path is None else _read(path)
     overridden = _apply_env(raw, environ)
     try:
         settings = Settings.model_validate(raw)
@@ -287,6 +275,22 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     if path is not None:
         settings = _relative_to(settings, path.parent)
     return settings
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's keys; its YAML read as a policy file's is (a key given twice is an error naming
+    its line, not the last one silently winning), merge keys (`<<: *base`) allowed."""
+    try:
+        loaded, _ = parse_yaml(path.read_text(encoding="utf-8"), path, merge_keys=True)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    except PolicyError as exc:
+        raise ConfigError("; ".join(exc.errors)) from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping of keys")
+    return loaded or {}
 
 
 def check_state_dir(path: Path, *, make: bool = True) -> None:

@@ -87,15 +87,17 @@ class Lines:
 MAX_DEPTH = 64
 MAX_NODES = 200_000
 # Tags of the plain scalars a `verbatim` path keeps as written (null and booleans are not text).
+_MERGE = "tag:yaml.org,2002:merge"
 _WRITTEN_AS_TEXT = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "timestamp"))
 
 
 class _Converter:
     """Walks a composed YAML node tree into plain data, noting the line of every key and item."""
 
-    def __init__(self, path: Path, verbatim: frozenset[Loc]) -> None:
+    def __init__(self, path: Path, verbatim: frozenset[Loc], merge_keys: bool) -> None:
         self.path = path
         self.verbatim = verbatim
+        self.merge_keys = merge_keys
         self.lines: dict[Loc, int] = {(): 1}
         self.errors: list[str] = []
         self._scalars = yaml.SafeLoader("")  # its constructor resolves tagged scalars safely
@@ -122,40 +124,68 @@ class _Converter:
         return self._scalars.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
         path = self.path
+        # merged first: the mapping's own keys override them, and their lines are the ones kept
+        out = self._merged(node, loc)
+        own: set[Any] = set()
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self.errors.append(f"{path}:{key_node.start_mark.line + 1}: {format_path(loc)}: "
-                                   "YAML merge keys (<<) are not supported; use `extends`")
+            if key_node.tag == _MERGE:
                 continue
             key = self.convert(key_node, loc)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int):
                 self.errors.append(f"{path}:{line}: {format_path(loc)}: keys must be scalars")
                 continue
-            if key in out:
+            if key in own:
                 self.errors.append(f"{path}:{line}: {format_path((*loc, str(key)))}: duplicate key")
                 continue
+            own.add(key)
             self.lines[(*loc, key)] = line
             out[key] = self.convert(value_node, (*loc, key))
         return out
 
+    def _merged(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        """What the mapping's merge keys (`<<: *base`, `<<: [*one, *two]`) bring in, an earlier
+        mapping's keys winning; with `merge_keys` off, each is an error."""
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                continue
+            where = f"{self.path}:{key_node.start_mark.line + 1}: {format_path(loc)}"
+            if not self.merge_keys:
+                self.errors.append(f"{where}: YAML merge keys (<<) are not supported; use `extends`")
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    self.errors.append(f"{where}: << takes a mapping or a list of mappings")
+                    continue
+                merged = {**self.convert(source, loc), **merged}
+        return merged
+
 
 def read_yaml(path: Path, verbatim: frozenset[Loc] = frozenset()) -> tuple[Any, Lines]:
-    """Parse one YAML file; raises PolicyError naming the file and line on bad YAML. A number or
-    a date at a `verbatim` key path is kept as the text written."""
+    """Parse one YAML file; raises PolicyError naming the file and line on bad YAML (a key
+    given twice, a merge key among them). A number or a date at a `verbatim` key path is kept as
+    the text written."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read: {exc}") from exc
+    return parse_yaml(text, path, verbatim)
+
+
+def parse_yaml(text: str, path: Path, verbatim: frozenset[Loc] = frozenset(), *,
+               merge_keys: bool = False) -> tuple[Any, Lines]:
+    """`read_yaml` for the text of `path`, read already; `merge_keys` takes YAML's merge keys
+    (`<<: *base`) where policy files refuse them."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError as exc:
         raise PolicyError(f"{path}:1: invalid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
         raise PolicyError(invalid_yaml(path, exc)) from exc
-    converter = _Converter(path, verbatim)
+    converter = _Converter(path, verbatim, merge_keys)
     try:
         data = None if node is None else converter.convert(node, ())
     except yaml.YAMLError as exc:  # a tag no safe constructor knows (`!thing`)

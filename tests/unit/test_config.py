@@ -157,6 +157,29 @@ def test_bad_yaml_is_one_line_naming_file_and_line(tmp_path: Path, text: str,
     assert "\n" not in str(caught.value)
 
 
+def test_a_key_given_twice_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """From a probe: a `killswitch:` section pasted twice was taken silently, the last one
+    winning (`release_approvals: 2` dropped); a key given twice is refused as in policy files."""
+    config = tmp_path / "guard.yaml"
+    config.write_text("killswitch:\n  release_approvals: 2\nlisten: 127.0.0.1:8000\n"
+                      "killswitch:\n  retry_after_s: 10\n"
+                      "upstreams:\n  default: {url: 'http://a:1', url: 'http://b:1'}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert str(caught.value) == (f"{config}:4: killswitch: duplicate key; "
+                                 f"{config}:7: upstreams.default.url: duplicate key")
+
+
+def test_merge_keys_still_work(tmp_path: Path) -> None:
+    """YAML merge keys (`<<: *base`) in guard.yaml are taken, as PyYAML took them; a key of the
+    mapping's own overrides a merged one (that is no duplicate)."""
+    config = tmp_path / "guard.yaml"
+    config.write_text("upstreams:\n  default: &base {url: 'http://a:1', timeout_s: 30}\n"
+                      "  slow: {<<: [{connect_timeout_s: 3}, *base], url: 'http://b:1'}\n")
+    slow = load_config(config, environ={}).upstreams["slow"]
+    assert (slow.url, slow.timeout_s, slow.connect_timeout_s) == ("http://b:1", 30, 3)
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
