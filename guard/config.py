@@ -272,6 +272,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, overridden)) from exc
     _refuse_mistyped(environ, settings)
+    _refuse_missing_hash_key(environ, settings, source)
     if path is not None:
         settings = _relative_to(settings, path.parent)
     return settings
@@ -353,6 +354,18 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
             hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
             raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
                               "look like settings are refused")
+
+
+def _refuse_missing_hash_key(environ: Mapping[str, str], settings: Settings, source: str) -> None:
+    """`incidents.hash_key_env` naming a variable unset or empty (a Secret not mounted, a typo)
+    is a ConfigError: guard would write the plain SHA-256 the setting is there to avoid."""
+    name = settings.incidents.hash_key_env
+    if name is None or environ.get(name):
+        return
+    why = "is empty" if name in environ else "is not set"
+    raise ConfigError(f"{source}: incidents.hash_key_env: the variable {name} {why}; without "
+                      "its key, content_hash would be a plain sha256: that a guessed text (a card "
+                      "number) can be tested against")
 
 
 def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:

@@ -44,7 +44,8 @@ class IncidentSettings(BaseModel):
     hash_key_env:       environment variable holding a key: `content_hash` is then an
                         HMAC-SHA256 under it (`hmac-sha256:`), which nobody without the key can
                         test a guessed text against (a plain SHA-256 of a card number is found
-                        again by hashing the candidates). Unset: `sha256:`.
+                        again by hashing the candidates). Unset: `sha256:`. A variable it names
+                        that is unset or empty stops `guard serve` (and `--check`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

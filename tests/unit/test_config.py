@@ -180,6 +180,26 @@ def test_merge_keys_still_work(tmp_path: Path) -> None:
     assert (slow.url, slow.timeout_s, slow.connect_timeout_s) == ("http://b:1", 30, 3)
 
 
+@pytest.mark.parametrize(("environ", "why"), [({}, "is not set"), ({"HASH_KEY": ""}, "is empty")])
+def test_a_hash_key_variable_unset_or_empty_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        environ: dict[str, str], why: str) -> None:
+    """From a probe: `incidents.hash_key_env` naming an unset variable was taken silently and
+    every content_hash was a plain, guessable sha256:; `serve --check` (and serve) refuse it."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\nincidents: {{hash_key_env: HASH_KEY}}\n")
+    monkeypatch.delenv("HASH_KEY", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "-c", str(config), "--check"]) == 2
+    assert (f"guard: invalid configuration: {config}: incidents.hash_key_env: the variable "
+            f"HASH_KEY {why}") in capsys.readouterr().err
+    monkeypatch.setenv("HASH_KEY", "a-deployment-secret")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
