@@ -295,21 +295,25 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def check_state_dir(path: Path, *, make: bool = True) -> None:
-    """`state_dir` is a writable directory (made if missing; with `make` False, only checked
-    that it could be): else ConfigError, before anything is started."""
+    """`state_dir`, and the directories incidents are written in inside it, are writable
+    directories or can be made (`state_dir` is made if missing, unless `make` is False): else
+    ConfigError, before anything is started."""
+    from guard.incidents.recorder import incidents_dir, journal_dir, spool_dir
+
     if path.exists() and not path.is_dir():
         raise ConfigError(f"state_dir {path}: not a directory")
-    if not make:
-        nearest = next(p for p in (path, *path.parents) if p.exists())
-        if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+    if make:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"state_dir {path}: cannot be made: {exc.strerror or exc}") from exc
+    # (`incidents` left a file, or a directory owned by root after a first run as root)
+    for directory in (path, incidents_dir(path), journal_dir(path), spool_dir(path)):
+        nearest = next(p for p in (directory, *directory.parents) if p.exists())
+        if not nearest.is_dir():
+            raise ConfigError(f"state_dir {path}: {nearest} is not a directory")
+        if not os.access(nearest, os.R_OK | os.W_OK | os.X_OK):
             raise ConfigError(f"state_dir {path}: cannot be made or written ({nearest})")
-        return
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"state_dir {path}: cannot be made: {exc.strerror or exc}") from exc
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"state_dir {path}: not writable")
 
 
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:

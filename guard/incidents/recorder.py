@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from guard.errors import StartupError
 from guard.incidents import model
 from guard.incidents.excerpt import build_excerpt
 from guard.incidents.lines import taken_by
@@ -47,6 +48,11 @@ def incidents_dir(state_dir: Path) -> Path:
 
 def journal_dir(state_dir: Path) -> Path:
     return incidents_dir(state_dir) / "journal"
+
+
+def spool_dir(state_dir: Path) -> Path:
+    """The spools' directory: one directory in it per sink."""
+    return incidents_dir(state_dir) / "spool"
 
 
 class Channel:
@@ -296,8 +302,8 @@ class IncidentRecorder:
         self.metrics = metrics
         if sinks is None:
             sinks = default_sinks(settings, state_dir, redis_url)
-        spool_root = incidents_dir(state_dir) / "spool"
-        self.channels = [Channel(s, spool_root / s.name, settings, metrics, self._update_depth)
+        self.channels = [Channel(s, spool_dir(state_dir) / s.name, settings, metrics,
+                                 self._update_depth)
                          for s in sinks]
         # What an answer waits for: the journal, else the Redis Stream (the log keeps nothing).
         self._kept = next((c for name in ("journal", "redis") for c in self.channels
@@ -383,9 +389,15 @@ class IncidentRecorder:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the spools (adopting any a previous process left) and start the writers."""
+        """Open the spools (adopting any a previous process left) and start the writers;
+        StartupError when one cannot be (`check_state_dir` checks what it can beforehand)."""
         for channel in self.channels:
-            await channel.open()
+            try:
+                await channel.open()
+            except OSError as exc:
+                raise StartupError(f"state_dir {self.state_dir}: cannot use "
+                                   f"{exc.filename or channel.spool_dir}: {exc.strerror or exc}"
+                                   ) from exc
         self._tasks = [asyncio.create_task(self._run(c), name=f"incidents-{c.sink.name}")
                        for c in self.channels]
 

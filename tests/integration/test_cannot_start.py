@@ -88,6 +88,17 @@ def test_unusable_state_is_refused_before_anything_starts(tmp_path: Path) -> Non
     said_plainly(guard("serve", "-c", config(tmp_path)), "killswitch.json: kill switch state unreadable")
 
 
+def test_a_state_dir_unusable_inside_is_refused_by_check_and_serve(tmp_path: Path) -> None:
+    """From a probe: `incidents` in state_dir left a file (or a directory guard cannot write)
+    passed `serve --check`, then `serve` died with a traceback and exit 1."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "incidents").write_text("")
+    why = f"state_dir {state}: {state / 'incidents'} is not a directory"
+    said_plainly(guard("serve", "-c", config(tmp_path), "--check"), why)
+    said_plainly(guard("serve", "-c", config(tmp_path)), why)
+
+
 def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
     said_plainly(guard("serve", "-c", config(tmp_path), "--check", env={"GUARD_LISTEN": "[oops"}),
                  "GUARD_LISTEN")

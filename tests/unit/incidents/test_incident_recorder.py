@@ -20,6 +20,7 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
+from guard.errors import StartupError
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink
@@ -308,6 +309,19 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
     await recorder.aclose()
     assert not set(lost) & set(journal_ids(tmp_path))
     assert sample(metrics, "guard_incident_dropped_total") == 7
+
+
+async def test_a_spool_that_cannot_be_opened_is_a_startup_error(tmp_path: Path) -> None:
+    """From a probe: a spool directory guard cannot make (a file in its place, a directory left
+    owned by root) ended start-up with a traceback; it is a StartupError naming it."""
+    spool = tmp_path / "incidents" / "spool" / "switchable"
+    spool.parent.mkdir(parents=True)
+    spool.write_text("")
+    recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()),
+                                sinks=[SwitchableSink()])
+    with pytest.raises(StartupError, match=f"^state_dir {tmp_path}: cannot use {spool}: File exists$"):
+        await recorder.start()
+    await recorder.aclose()
 
 
 async def test_a_journal_write_cut_short_goes_on_in_a_new_file(tmp_path: Path) -> None:
