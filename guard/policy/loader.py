@@ -1,9 +1,10 @@
 """Loading policy files: YAML -> validated Policy -> built classifiers -> compiled, or errors.
 
 `load_policy_file(path)` loads one file (resolving `extends`); `load_policies(path)` loads a
-directory (every `*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or one file, and
-returns a `PolicySet` that picks the policy for a request. Nothing is ever half-loaded: any error
-anywhere raises PolicyError listing every problem as `file:line: key.path: what was expected`.
+directory (every `*.yaml` except `*_test.yaml` and hidden files; `default.yaml` is the fallback)
+or one file, and returns a `PolicySet` that picks the policy for a request. Nothing is ever
+half-loaded: any error anywhere raises PolicyError listing every problem as
+`file:line: key.path: what was expected`.
 
 What a classifier needs from the environment (`env_problems`: an `api_key_env` unset or unusable)
 is an error where the policy is to serve (`serve`, `serve --check`, a reload) and a warning where
@@ -16,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,8 +372,14 @@ def _rank(loaded: LoadedPolicy) -> tuple[int, bool, bool, bool, str]:
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """The policy files of a directory: `*.yaml` except `*_test.yaml`, by name."""
-    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(TEST_SUFFIX))
+    """The policy files of a directory: `*.yaml` except `*_test.yaml` and hidden files, by name."""
+    return sorted(p for p in visible(directory.glob("*.yaml")) if not p.name.endswith(TEST_SUFFIX))
+
+
+def visible(paths: Iterable[Path]) -> Iterator[Path]:
+    """`paths` but hidden files, which pathlib's glob matches and a shell's `*.yaml` does not: an
+    editor's lock file (Emacs' `.#default.yaml`, a dangling link), a Mac's `._default.yaml`."""
+    return (p for p in paths if not p.name.startswith("."))
 
 
 def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool = True

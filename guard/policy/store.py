@@ -118,7 +118,8 @@ def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> N
 class PolicyStore:
     """Implements guard.types.PolicySource over a policy directory or file, with hot reload.
 
-    path:    a directory (`*.yaml` except `*_test.yaml`; `default.yaml` is the fallback) or a file.
+    path:    a directory (`*.yaml` except `*_test.yaml` and hidden files; `default.yaml` is
+             the fallback) or a file.
     runner:  runs the classifiers (timeouts, fail-open/closed, cache).
     metrics: guard_policy_reloads_total{result}, guard_policy_info{version},
              guard_policy_files_rejected.

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from guard.errors import PolicyError, validation_message
-from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
+from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file, visible
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
 from guard.proxy.protocols.openai_chat import ROLE_OF_MESSAGE
@@ -170,7 +170,7 @@ def find_case_files(path: Path) -> list[Path]:
     """Test files under `path`: a `_test.yaml`, a policy (its `_test.yaml`), or a directory."""
     path = Path(path)
     if path.is_dir():
-        return sorted(path.rglob(f"*{TEST_SUFFIX}"))
+        return sorted(visible(path.rglob(f"*{TEST_SUFFIX}")))
     if path.name.endswith(TEST_SUFFIX):
         return [path]
     beside = path.with_name(path.name.removesuffix(".yaml") + TEST_SUFFIX)

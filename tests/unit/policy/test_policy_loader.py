@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from guard.errors import PolicyError
 from guard.policy.loader import load_policies, load_policy_file
 from guard.policy.model import Policy
+from guard.policy.testing import find_case_files
 from guard.types import GuardContext, Segment, Stage, Verdict
 
 
@@ -324,6 +325,18 @@ def test_directory_reports_errors_of_every_file(tmp_path: Path) -> None:
     errors = errors_of(tmp_path)
     assert any("default.yaml:1: version: Field required" in e for e in errors)
     assert any("b.yaml:1: scope: missing" in e for e in errors)
+
+
+def test_hidden_files_are_not_policies(tmp_path: Path) -> None:
+    """From a probe: an Emacs lock file (`.#default.yaml`, a dangling link) or a Mac's
+    AppleDouble file (`._default.yaml`, binary) was loaded as a policy and broke the set; hidden
+    files are skipped, as a shell's `*.yaml` skips them."""
+    good(tmp_path / "default.yaml", name="default")
+    (tmp_path / ".#default.yaml").symlink_to("root@host.12345:1700000000")
+    (tmp_path / "._default.yaml").write_bytes(b"\x00\x05\x16\x07\x00\x02Mac OS X  \xff\xfe")
+    (tmp_path / "._default_test.yaml").write_bytes(b"\x00\x05\x16\x07\xff\xfe")
+    assert [p.path.name for p in load_policies(tmp_path, builder).policies] == ["default.yaml"]
+    assert find_case_files(tmp_path) == []
 
 
 def test_single_file_applies_to_every_request(tmp_path: Path) -> None:

@@ -175,6 +175,19 @@ async def test_watcher_reloads_on_file_change(store: PolicyStore, tmp_path: Path
     assert decision.policy == "acme" and decision.action is Action.ALLOW
 
 
+async def test_the_watcher_ignores_hidden_files(store: PolicyStore, tmp_path: Path,
+                                               metrics: Metrics) -> None:
+    """From a probe: a Mac's `._default.yaml` copied into the directory made the watcher reload,
+    and every reload was rejected; hidden files are no policies and trigger nothing."""
+    await store.start()
+    (tmp_path / "._default.yaml").write_bytes(b"\x00\x05\x16\x07\x00\x02Mac OS X  \xff\xfe")
+    (tmp_path / ".#default.yaml").symlink_to("root@host.12345:1700000000")
+    await asyncio.sleep(0.3)  # six polls
+    assert metrics.registry.get_sample_value("guard_policy_reloads_total", {"result": "error"}) in (
+        None, 0)
+    assert metrics.registry.get_sample_value("guard_policy_files_rejected") == 0
+
+
 async def test_constructor_refuses_a_broken_set(tmp_path: Path, metrics: Metrics) -> None:
     """guard never starts on a broken policy: the constructor raises PolicyError."""
     (tmp_path / "default.yaml").write_text("name: default\n")
