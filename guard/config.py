@@ -178,6 +178,14 @@ class Settings(Strict):
         parse_host_port(value)
         return value
 
+    @field_validator("policies", "state_dir", mode="before")
+    @classmethod
+    def _a_path(cls, value: object) -> object:
+        # a template or Secret rendered empty: Path("") is the current directory
+        if value == "":
+            raise ValueError("must not be empty (it would be read as the current directory)")
+        return value
+
     @field_validator("tenant_header")
     @classmethod
     def _header_name(cls, value: str) -> str:

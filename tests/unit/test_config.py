@@ -53,6 +53,7 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     ("redis_url: 'redis://[::1/0'\n", "redis_url: not a valid Redis URL: Invalid IPv6 URL"),
     ("- a list\n", "expected a mapping"),
     ("tenant_header: ''\n", "tenant_header: must be an HTTP header name"),
+    ("state_dir: ''\n", "state_dir: must not be empty"),
     ("tenant_header: 'X Tenant'\n", "tenant_header: must be an HTTP header name"),
     ("log_content: true\n", "log_content: retired, it never did anything"),
     ("shutdown_grace_s: .inf\n", "shutdown_grace_s: Input should be a finite number"),
@@ -198,6 +199,18 @@ def test_a_hash_key_variable_unset_or_empty_is_refused(
             f"HASH_KEY {why}") in capsys.readouterr().err
     monkeypatch.setenv("HASH_KEY", "a-deployment-secret")
     assert main(["serve", "-c", str(config), "--check"]) == 0
+
+
+@pytest.mark.parametrize("name", ["GUARD_STATE_DIR", "GUARD_POLICIES"])
+def test_an_empty_path_variable_is_refused_naming_it(tmp_path: Path, name: str) -> None:
+    """From a probe: GUARD_STATE_DIR= (a template rendered empty) was read as ".", the config
+    file's directory, and GUARD_POLICIES= loaded guard.yaml itself as a policy; both are refused
+    naming the variable, as an empty GUARD_REDIS_URL is."""
+    config = tmp_path / "guard.yaml"
+    config.write_text("policies: /srv/policies\nstate_dir: /var/lib/guard\n")
+    key = name.removeprefix("GUARD_").lower()
+    with pytest.raises(ConfigError, match=rf"^{config}: {key} \(from {name}\): must not be empty"):
+        load_config(config, environ={name: ""})
 
 
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
