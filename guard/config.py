@@ -1,7 +1,8 @@
 """guard's settings: one pydantic model, loaded from YAML, every key overridable by the environment.
 
 `GUARD_<KEY>` overrides a top-level key (`GUARD_REDIS_URL`); a double underscore walks into a
-section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`). Values are read
+section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`), the file's or,
+when the file has none, the built-in one (`upstreams`' default upstream). Values are read
 as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work; a value that is not YAML
 is its text (`[::]:8000`).
 """
@@ -333,6 +334,10 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
         keys = name[len(ENV_PREFIX):].lower().split("__")
         if keys[0] not in Settings.model_fields:
             continue
+        if len(keys) > 1 and keys[0] not in raw:
+            # into the built-in section, not a new one in its place: GUARD_UPSTREAMS__DEFAULT__
+            # TIMEOUT_S keeps the default upstream's url
+            raw[keys[0]] = Settings.model_construct().model_dump(include={keys[0]})[keys[0]]
         node = raw
         for key in keys[:-1]:
             child = node.get(key)

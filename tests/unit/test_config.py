@@ -43,6 +43,20 @@ def test_env_overrides_top_level_and_nested_keys(tmp_path: Path) -> None:
     assert settings.passthrough == ["/v1/embeddings"]
 
 
+def test_env_overrides_one_key_of_a_built_in_section() -> None:
+    """From a probe: with no `upstreams` in the file, GUARD_UPSTREAMS__DEFAULT__TIMEOUT_S
+    replaced the built-in upstreams with one lacking a url (`upstreams.default.url: Field
+    required`), and a second upstream dropped the default; an override goes into the defaults."""
+    settings = load_config(None, environ={
+        "GUARD_UPSTREAMS__DEFAULT__TIMEOUT_S": "120", "GUARD_KILLSWITCH__RELEASE_APPROVALS": "2",
+        "GUARD_UPSTREAMS__LOCAL__URL": "http://127.0.0.1:11434", "GUARD_ROUTES": "{'llama*': local}"})
+    default, local = settings.upstreams["default"], settings.upstreams["local"]
+    assert (default.url, default.timeout_s) == ("http://127.0.0.1:8001", 120)
+    assert (local.url, local.timeout_s) == ("http://127.0.0.1:11434", 600)
+    assert settings.routes == {"llama*": "local"}
+    assert settings.killswitch.release_approvals == 2
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("listen: nowhere\n", "listen"),
     ("bogus_key: 1\n", "bogus_key"),
