@@ -189,6 +189,7 @@ def checked(settings: Settings, path: Path | None) -> str:
         lines += [f"  policy {p.name} {p.policy.version} ({len(p.policy.rules)} rules, "
                   f"{'default' if p is policies.default else scope_of(p)}) from {p.path}"
                   for p in policies.policies]
+        lines += [f"  warning: {warning}" for warning in policies.warnings]
     lines.append(f"  incidents: state_dir {settings.state_dir}"
                  + (", Redis" if settings.redis_url else ""))
     return "\n".join(lines)

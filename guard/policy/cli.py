@@ -109,6 +109,8 @@ def cmd_check(args: argparse.Namespace) -> int:
               f"{len(loaded.policy.rules)} rules  ({scope})", file=out)
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=out)
+    for warning in policies.warnings:
+        print(f"warning: {warning}", file=out)
     print(f"{args.path}: valid, version {policies.version}", file=out)
     return 0
 

@@ -335,12 +335,15 @@ class PolicySet:
     The most specific scope that matches wins (tenants+models+routes over two of them over one);
     among equally specific scopes a tenant scope beats a model scope beats a route scope, then
     file name order. Requests no scope claims get the default policy.
+
+    warnings: about the directory: files in it that are not loaded but look meant to be.
     """
 
     default: LoadedPolicy
     scoped: tuple[_Scoped, ...]
     version: str
     source: Path
+    warnings: tuple[str, ...] = ()
 
     @property
     def policies(self) -> tuple[LoadedPolicy, ...]:
@@ -374,6 +377,11 @@ def _rank(loaded: LoadedPolicy) -> tuple[int, bool, bool, bool, str]:
 def policy_files(directory: Path) -> list[Path]:
     """The policy files of a directory: `*.yaml` except `*_test.yaml` and hidden files, by name."""
     return sorted(p for p in visible(directory.glob("*.yaml")) if not p.name.endswith(TEST_SUFFIX))
+
+
+def ignored_files(directory: Path) -> list[Path]:
+    """Files of a directory that look like policies but are not loaded (`*.yml`): warned about."""
+    return sorted(visible(directory.glob("*.yml")))
 
 
 def visible(paths: Iterable[Path]) -> Iterator[Path]:
@@ -414,8 +422,10 @@ def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool
     version = hashlib.sha256(
         "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()
     ).hexdigest()[:12]
+    ignored = tuple(f"{file}: ignored: only *.yaml files are policies (rename it "
+                    f"{file.stem}.yaml to load it)" for file in ignored_files(path))
     return PolicySet(defaults[0], tuple(_scoped(p) for p in scoped if p is not defaults[0]),
-                     version, path)
+                     version, path, ignored)
 
 
 def _sort_scopes(loaded_all: list[LoadedPolicy]

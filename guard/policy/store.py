@@ -31,7 +31,7 @@ import structlog
 from guard.errors import PolicyError
 from guard.observability.metrics import child
 from guard.policy.engine import evaluate
-from guard.policy.loader import Builder, LoadedPolicy, PolicySet, load_policies, policy_files
+from guard.policy.loader import Builder, LoadedPolicy, PolicySet, ignored_files, load_policies, policy_files
 from guard.redaction import reaching_back
 from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 
@@ -201,15 +201,16 @@ class PolicyStore:
     def _log_loaded(self, event: str, **extra: Any) -> None:
         log.info(event, path=str(self.path), version=self._set.version,
                  policies=[p.name for p in self._set.policies], **extra)
-        for loaded in self._set.policies:
-            for warning in loaded.warnings:
-                log.warning("policy_warning", warning=warning)
+        for warning in (*self._set.warnings, *(w for p in self._set.policies for w in p.warnings)):
+            log.warning("policy_warning", warning=warning)
 
     # -- watching ------------------------------------------------------------------------------
 
     def _mtimes(self, current: PolicySet) -> tuple[tuple[str, int, int], ...]:
-        """(file, mtime, size) of the directory's files and of every file they extend."""
-        files = [self.path] if self.path.is_file() else policy_files(self.path)
+        """(file, mtime, size) of the directory's files (those it ignores too: a reload says
+        so) and of every file they extend."""
+        files = ([self.path] if self.path.is_file()
+                 else policy_files(self.path) + ignored_files(self.path))
         files += [f for p in current.policies for f in p.files]
         out = set()
         for file in files:

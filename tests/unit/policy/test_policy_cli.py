@@ -65,6 +65,21 @@ def test_check_valid(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "default 1  3 rules  (default)" in out and "valid, version" in out
 
 
+def test_check_and_serve_check_warn_of_a_yml_file(pack: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: a policy saved as `acme.yml` was skipped without a word (its tenant fell to
+    default.yaml); `*.yaml` stays the rule, and both checks say the file is ignored."""
+    write(pack / "acme.yml", "name: acme\nversion: 1\nscope: {tenants: [acme]}\nrules: []\n")
+    warning = (f"warning: {pack / 'acme.yml'}: ignored: only *.yaml files are policies "
+               "(rename it acme.yaml to load it)")
+    assert main(["policy", "check", str(pack)]) == 0
+    assert warning in capsys.readouterr().out.splitlines()
+    config = tmp_path_factory.mktemp("conf") / "guard.yaml"
+    config.write_text(f"policies: {pack}\nstate_dir: {config.parent / 'state'}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    assert f"  {warning}" in capsys.readouterr().out.splitlines()
+
+
 def test_check_invalid_exits_1_with_errors(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """check exits 1 and prints every error with file and line on stderr."""
     policy = pack / "default.yaml"

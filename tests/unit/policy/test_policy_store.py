@@ -188,6 +188,24 @@ async def test_the_watcher_ignores_hidden_files(store: PolicyStore, tmp_path: Pa
     assert metrics.registry.get_sample_value("guard_policy_files_rejected") == 0
 
 
+async def test_a_yml_file_is_said_to_be_ignored_when_it_appears(store: PolicyStore,
+                                                                  tmp_path: Path) -> None:
+    """From a probe: a policy saved as `acme.yml` was skipped without a word. The watcher sees
+    it appear and logs that it is ignored (as start and every reload do); nothing else loads."""
+    await store.start()
+    version = store.version
+    with structlog.testing.capture_logs() as logs:
+        write(tmp_path / "acme.yml", name="acme", scope="scope: {tenants: [acme]}")
+        for _ in range(100):
+            if any(e["event"] == "policy_warning" for e in logs):
+                break
+            await asyncio.sleep(0.02)
+    assert [e["warning"] for e in logs if e["event"] == "policy_warning"] == [
+        f"{tmp_path / 'acme.yml'}: ignored: only *.yaml files are policies (rename it acme.yaml "
+        "to load it)"]
+    assert store.version == version and [p.name for p in store.current.policies] == ["default"]
+
+
 async def test_constructor_refuses_a_broken_set(tmp_path: Path, metrics: Metrics) -> None:
     """guard never starts on a broken policy: the constructor raises PolicyError."""
     (tmp_path / "default.yaml").write_text("name: default\n")
