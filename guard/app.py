@@ -18,7 +18,7 @@ from aiohttp.typedefs import Middleware
 from guard.admin import api as admin_api
 from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
-from guard.config import Settings, parse_host_port
+from guard.config import Settings, admin_exposed, parse_host_port
 from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
@@ -165,6 +165,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         admin_host, admin_port = parse_host_port(settings.admin_listen)
         await listening(web.TCPSite(admin, admin_host, admin_port, reuse_port=reuse_port),
                         settings.admin_listen)
+        if exposed := admin_exposed(settings):
+            log.warning("admin_beyond_loopback", detail=exposed)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url))
         if on_ready is not None:

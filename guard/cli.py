@@ -175,11 +175,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def checked(settings: Settings, path: Path | None) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
+    from guard.config import admin_exposed
     from guard.policy.cli import scope_of
     from guard.policy.loader import load_policies
 
     lines = [f"guard: configuration valid ({path or 'built-in defaults'})",
              f"  listen {settings.listen}, admin {settings.admin_listen}"]
+    if exposed := admin_exposed(settings):
+        lines.append(f"  warning: {exposed}")
     # (an upstream URL never holds credentials: the configuration refuses them)
     lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
     if settings.policies is None:

@@ -257,6 +257,21 @@ def parse_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (an explicit ":port" asks for all)
 
 
+def admin_exposed(settings: Settings) -> str | None:
+    """A warning when the admin API listens beyond loopback (0.0.0.0 in a container, a public
+    address): it is not refused, but /metrics there needs no token and the kill switch is there."""
+    host, _ = parse_host_port(settings.admin_listen)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        loopback = False
+    if loopback:
+        return None
+    return (f"admin_listen {settings.admin_listen}: the admin API (kill switches, reloads, "
+            "incidents; /metrics and health without a token) listens beyond loopback; keep the "
+            "admin port off the public network")
+
+
 def _overlap(host: str, other: str) -> bool:
     """Whether listeners on the two hosts (same port) would take each other's connections:
     the same host, or one the wildcard of the other's address family (asyncio binds IPv6

@@ -187,6 +187,21 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
         mock.stop()
 
 
+def test_an_admin_api_beyond_loopback_is_warned_of_at_start(tmp_path: Path) -> None:
+    """From a probe: admin_listen on 0.0.0.0 started without a word; it still starts (a
+    container's must listen there), with a warning to keep the admin port off the public network."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
+    guard.config_path.write_text(guard.config_path.read_text().replace(
+        f"127.0.0.1:{guard.admin_port}", f"0.0.0.0:{guard.admin_port}"))
+    guard.start()
+    assert guard.stop() == 0
+    [warning] = [json.loads(line) for line in guard.output().splitlines()
+                 if '"admin_beyond_loopback"' in line]
+    assert warning["level"] == "warning"
+    assert warning["detail"].startswith(f"admin_listen 0.0.0.0:{guard.admin_port}: the admin API")
+    assert warning["detail"].endswith("keep the admin port off the public network")
+
+
 def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> None:
     """From a probe: SIGHUP (the reload signal) half a second after start killed guard, and,
     forwarded to a worker restarting under `--workers`, the whole group. (The signals are sent

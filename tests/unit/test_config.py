@@ -227,6 +227,26 @@ def test_an_empty_path_variable_is_refused_naming_it(tmp_path: Path, name: str) 
         load_config(config, environ={name: ""})
 
 
+@pytest.mark.parametrize(("admin_listen", "warned"), [
+    ("127.0.0.1:9000", False), ("[::1]:9000", False), ("localhost:9000", False),
+    ("0.0.0.0:9000", True), (":9000", True), ("[::]:9000", True), ("203.0.113.7:9000", True),
+    ("guard-admin.internal:9000", True),
+])
+def test_serve_check_warns_of_an_admin_api_beyond_loopback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], admin_listen: str, warned: bool) -> None:
+    """From a probe: admin_listen on 0.0.0.0 was called valid without a word; it still is (a
+    container's must listen there), with a warning to keep the admin port off the public network."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\nadmin_listen: '{admin_listen}'\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warning = (f"  warning: admin_listen {admin_listen}: the admin API (kill switches, reloads, "
+               "incidents; /metrics and health without a token) listens beyond loopback; keep the "
+               "admin port off the public network")
+    assert (warning in capsys.readouterr().out.splitlines()) is warned
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
