@@ -101,6 +101,10 @@ def unreachable(name: str, url: str, exc: BaseException) -> UpstreamError:
     client is told the kind of failure; the log (`detail`) also where the upstream is (scheme,
     host and port) and the system's words."""
     where = shown(url)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no connection within connect_timeout_s
+        return UpstreamError(f"upstream {name!r} is unreachable: connection timed out",
+                             status=502, code="upstream_unreachable",
+                             detail=f"{where}: no connection within its connect_timeout_s")
     if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
         return UpstreamError(f"upstream {name!r} timed out", status=504, code="upstream_timeout",
                              detail=f"{where}: {type(exc).__name__}")

@@ -231,6 +231,33 @@ def test_upstream_down_is_502(stack: tuple[MockUpstream, GuardServer]) -> None:
         client(guard).chat.completions.create(model="dead-model", messages=messages("x"))
 
 
+def test_an_upstream_that_takes_no_connection_is_502_unreachable(tmp_path: Path) -> None:
+    """From a probe: an upstream that never took the connection within connect_timeout_s was a
+    504 upstream_timeout, against README's 502; the model was never asked, it is unreachable.
+    The stand-in: a listener whose accept queue is full, so a new connection's SYN goes
+    unanswered."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        queued = [socket.socket() for _ in range(3)]
+        for sock in queued:
+            sock.setblocking(False)
+            sock.connect_ex(full.getsockname())
+        guard = GuardServer(tmp_path, {"upstreams": {"default": {
+            "url": f"http://127.0.0.1:{full.getsockname()[1]}", "connect_timeout_s": 0.5}}})
+        guard.start()
+        try:
+            response = httpx.post(f"{guard.url}/v1/chat/completions", timeout=10,
+                                  json={"model": "m", "messages": messages("x")})
+        finally:
+            guard.stop()
+            for sock in queued:
+                sock.close()
+    assert response.status_code == 502, response.text
+    assert error_of(response)["code"] == "upstream_unreachable"
+    assert "connection timed out" in error_of(response)["message"]
+
+
 def test_upstream_timeout_is_504(stack: tuple[MockUpstream, GuardServer]) -> None:
     """An upstream silent past its timeout_s gets 504."""
     _, guard = stack
