@@ -22,7 +22,7 @@ from aiohttp.connector import Connection
 from pydantic import AfterValidator, ValidationError
 
 from guard.errors import ClassifierError
-from guard.pooled import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer
+from guard.pooled import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer, connection_failure
 
 # The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
 # one megabyte can inflate to a gigabyte.
@@ -138,7 +138,7 @@ async def post_json(
     except UnaskedAnswer as exc:
         raise ClassifierError(f"{name}: {where} sends answers nobody asked for") from exc
     except aiohttp.ClientError as exc:
-        raise ClassifierError(f"{name}: cannot reach {where}: {type(exc).__name__}") from exc
+        raise ClassifierError(f"{name}: cannot reach {where}: {connection_failure(exc)[0]}") from exc
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
