@@ -501,18 +501,25 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on
+
+    async def release(data: bytes) -> None:
+        # a switch engaged while the text was checked (a remote check takes its time): it does
+        # not go out
+        still_on(c, ctx)
+        await timed_write(response, data, exchange, c)
+
     try:
         async for chunk in chunks:
             still_on(c, ctx)
             if chunk is None:  # held text waited long enough, and nothing new came
-                await timed_write(response, await guard.tick(), exchange, c)
+                await release(await guard.tick())
                 continue
             released = []  # one write per upstream read, however many events it carried
             for event in parser.feed(chunk):
                 released.append(await guard.feed(event))
                 if guard.cut:
                     break
-            await timed_write(response, b"".join(released), exchange, c)
+            await release(b"".join(released))
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -521,8 +528,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         else:
             tail = parser.close()
             if tail is not None:
-                await timed_write(response, await guard.feed(tail), exchange, c)
-            await timed_write(response, await guard.finish(), exchange, c)
+                await release(await guard.feed(tail))
+            await release(await guard.finish())
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response

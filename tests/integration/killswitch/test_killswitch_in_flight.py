@@ -6,9 +6,10 @@ Real `guard serve` with the default pack in front of a slow stand-in model."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,12 +138,10 @@ async def test_a_request_waiting_for_its_answer_gets_the_switch_answer(
     assert status == 200 and body["choices"][0]["message"]["content"]
 
 
-async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_model(
-        tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    """From a probe: a prompt whose check was under way (a remote classifier answering in
-    1.5 s, as a Llama Guard service may) when a switch was engaged went on to the model and its
-    answer to the client, 1.3 s after the engage was confirmed. The gate is asked again once the
-    prompt is checked: the client gets the switch's 503 and the model never sees the prompt."""
+@contextlib.asynccontextmanager
+async def checked_slowly(tmp_path: Path, stage: str) -> AsyncIterator[tuple[MockUpstream, GuardServer]]:
+    """guard whose one rule, on `stage`, reads a remote classifier that answers in 1.5 s (as a
+    Llama Guard service may), in front of the stand-in model."""
 
     async def verdict(request: web.Request) -> web.Response:
         await asyncio.sleep(1.5)
@@ -158,7 +157,7 @@ async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_
         "name": "slow", "version": "1",
         "classifiers": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/classify",
                                  "timeout_s": 3}},
-        "rules": [{"name": "hook", "stage": "prompt", "when": {"classifier": "hook"},
+        "rules": [{"name": "hook", "stage": stage, "when": {"classifier": "hook"},
                    "action": "block"}]}))
     mock = MockUpstream(tmp_path)
     mock.start()
@@ -167,6 +166,20 @@ async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
     guard.start()
     try:
+        yield mock, guard
+    finally:
+        guard.stop()
+        mock.stop()
+        await runner.cleanup()
+
+
+async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_model(
+        tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """From a probe: a prompt whose check was under way when a switch was engaged went on to
+    the model and its answer to the client, 1.3 s after the engage was confirmed. The gate is
+    asked again once the prompt is checked: the client gets the switch's 503 and the model never
+    sees the prompt."""
+    async with checked_slowly(tmp_path, "prompt") as (mock, guard):
         asked = asyncio.ensure_future(http.post(
             f"{guard.url}/v1/chat/completions", json=chat("checked-slowly", False),
             headers={"X-Request-Id": "checked-slowly-1"}))
@@ -177,7 +190,19 @@ async def test_a_switch_engaged_while_the_prompt_is_checked_stops_it_before_the_
             assert PAUSED in await response.text()
         seen = httpx.get(f"{mock.url}/_mock/requests").json()
         assert not any(r.get("request_id") == "checked-slowly-1" for r in seen)
-    finally:
-        guard.stop()
-        mock.stop()
-        await runner.cleanup()
+
+
+async def test_a_switch_engaged_while_streamed_text_is_checked_keeps_it_back(
+        tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """From a re-probe: a switch engaged while a stream's held text was being checked let the
+    whole answer out after the check, ending with [DONE]. Released text meets the gate first:
+    the stream ends with the switch's error event, the held text never sent."""
+    async with checked_slowly(tmp_path, "completion") as (_, guard), http.post(
+            f"{guard.url}/v1/chat/completions", json=chat("streamed-slowly", True),
+            headers={"X-Mock-Reply": "held until its check passes"}) as response:
+        assert response.status == 200
+        await asyncio.sleep(0.6)
+        await engage(http, guard, "streamed-slowly", "block")
+        received = (await response.content.read()).decode()
+    assert "kill_switch_engaged" in received and PAUSED in received
+    assert "held until" not in received and "[DONE]" not in received
