@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,9 +132,9 @@ def test_a_client_that_takes_no_write_for_the_timeout_has_its_stream_ended(
     assert "client_write_timeout" in guard.output()
 
 
-def whole_answer_request(size: int) -> bytes:
+def whole_answer_request(size: int, model: str = "stall-whole") -> bytes:
     """A request for a completion of `size` bytes, not streamed."""
-    body = json.dumps({"model": "stall-whole", "prompt": "go on"}).encode()
+    body = json.dumps({"model": model, "prompt": "go on"}).encode()
     return (b"POST /v1/completions HTTP/1.1\r\nHost: guard\r\nContent-Type: application/json\r\n"
             b"X-Hostile: huge-body\r\nX-Hostile-Bytes: %d\r\nContent-Length: %d\r\n\r\n%s"
             % (size, len(body), body))
@@ -198,3 +199,55 @@ def answer_end(received: bytes) -> int:
     length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                   if line.lower().startswith(b"content-length:"))
     return len(head) + 4 + length
+
+
+def test_a_kill_switch_cuts_a_paced_answer_at_once(upstream: HostileProcess, tmp_path: Path
+                                                  ) -> None:
+    """From a re-probe: a kill switch engaged while a client read a 4 MB answer slowly aborted
+    the connection in guard, yet what the kernel held (up to 4 MiB) went on arriving for 45 s.
+    The connection is reset: the client's next reads fail within a second, the answer cut."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=30)
+    guard.start()
+    try:
+        with small_buffered_client(guard, whole_answer_request(4 << 20, "paced-kill")) as sock:
+            sock.settimeout(5)
+            received = len(sock.recv(64 * 1024))
+            engaged = httpx.post(f"{guard.admin_url}/admin/killswitch", timeout=10,
+                                 headers={"Authorization": f"Bearer {TOKEN}"},
+                                 json={"scope": "model:paced-kill", "mode": "block",
+                                       "reason": "INC-10 drill"})
+            assert engaged.status_code == 201, engaged.text
+            started = time.monotonic()
+            with pytest.raises(ConnectionResetError):
+                while time.monotonic() - started < 5:
+                    piece = sock.recv(64 * 1024)
+                    assert piece, "closed without a reset"
+                    received += len(piece)
+                    time.sleep(0.1)  # about 640 KiB/s
+            assert time.monotonic() - started < 1.5
+            assert received < 4 << 20
+        assert guard.metric("guard_killswitch_refusals_total", mode="block") == 1
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert "stopped_in_flight" in guard.output()
+
+
+def test_clients_leaving_paced_answers_log_no_error(upstream: HostileProcess, tmp_path: Path
+                                                    ) -> None:
+    """From a re-probe: a client that reset its connection while a paced answer (4 MB) was
+    written to it made an error-level 'Error handling request' traceback, about one time in
+    seven; it is a client gone (client_disconnected), like a stream's."""
+    guard = guard_for(upstream, tmp_path, write_timeout_s=30)
+    guard.start()
+    try:
+        for _ in range(20):
+            with small_buffered_client(guard, whole_answer_request(4 << 20)) as sock:
+                sock.settimeout(5)
+                for _ in range(3):
+                    sock.recv(64 * 1024)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        serves_others(guard)
+    finally:
+        guard.stop()
+    assert '"level": "error"' not in guard.output() and "Error handling request" not in guard.output()
