@@ -103,6 +103,11 @@ class LimitSettings(Strict):
                          classifiers that time out on a huge text fail open by default. The
                          default keeps the worst texts measured (RELIABILITY.md) near 0.4 s,
                          well inside the classifiers' 1 s timeout; raise both together.
+    max_prompt_texts:    most texts (messages, text parts, tool calls and results) in one prompt;
+                         beyond it 413 `prompt_too_large`. Each text costs guard's event loop
+                         bookkeeping whatever its length: 60,000 one-letter messages had held it
+                         2 s a request, stalling every stream. The default is eight times a long
+                         agent conversation (200 tool calls and results: about 1,000 texts).
     unreadable_content:  what to do with a request whose prompt sends the model something guard
                          cannot read (an image, audio or file part, a prompt given as token
                          ids): `refuse` (400 `unreadable_content`, naming the part) or `pass`
@@ -120,6 +125,7 @@ class LimitSettings(Strict):
     max_sse_event_bytes: int = Field(1 << 20, ge=1024)
     max_response_bytes: int = Field(32 << 20, ge=1024)
     max_prompt_chars: int = Field(65_536, ge=1024)
+    max_prompt_texts: int = Field(8192, ge=64)
     unreadable_content: Literal["refuse", "pass"] = "refuse"
 
 

@@ -23,6 +23,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
+from guard.config import LimitSettings
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
@@ -111,7 +112,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     outcome = Outcome()
     if inspector.inspects(Stage.PROMPT):
         prompt = dialect.prompt_slots(body)
-        check_prompt_size(prompt, c.settings.limits.max_prompt_chars)
+        check_prompt_size(prompt, c.settings.limits)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
         folded, keys = key_census(body, dialect.free_form)
         check_spelling(folded)
@@ -266,14 +267,18 @@ def asks_to_stream(body: Json) -> bool:
     return value is True or (isinstance(value, int) and value == 1)
 
 
-def check_prompt_size(slots: list[Slot], limit: int) -> None:
-    """Refuse (413) more prompt text than the classifiers can be trusted to read in time: a
-    classifier that times out fails open by default, so padding must not buy a pass (and a
-    prompt of very many texts that times out is refused by the runner: `MANY_SEGMENTS`)."""
+def check_prompt_size(slots: list[Slot], limits: LimitSettings) -> None:
+    """Refuse (413) more prompt text than the classifiers can be trusted to read in time, or
+    more texts than guard keeps track of cheaply (`max_prompt_texts`): padding must buy neither
+    a pass nor a stalled event loop (and a prompt of very many texts whose checks time out is
+    refused by the runner: `MANY_SEGMENTS`)."""
+    if len(slots) > limits.max_prompt_texts:
+        raise RequestError(f"the prompt holds {len(slots)} texts; guard inspects at most "
+                           f"{limits.max_prompt_texts}", status=413, code="prompt_too_large")
     size = sum(len(slot.text) for slot in slots)
-    if size > limit:
-        raise RequestError(f"prompt text is {size} characters; guard inspects at most {limit}",
-                           status=413, code="prompt_too_large")
+    if size > limits.max_prompt_chars:
+        raise RequestError(f"prompt text is {size} characters; guard inspects at most "
+                           f"{limits.max_prompt_chars}", status=413, code="prompt_too_large")
 
 
 def check_readable(unread: list[str], setting: str) -> None:

@@ -258,6 +258,21 @@ def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count
     assert guarded.cpu_seconds() - used < 0.3
 
 
+def test_a_prompt_of_more_texts_than_the_limit_is_refused_before_it_is_read(
+        guarded: GuardServer) -> None:
+    """From a re-probe: 60,000 one-letter messages (6 KB gzipped) held guard's event loop 2 s a
+    request, in bookkeeping before any check ran, and two clients sending them stalled every
+    stream for 6.6 s. Over limits.max_prompt_texts (8,192) a prompt is refused at once."""
+    messages = [{"role": "user", "content": "a"} for _ in range(8193)]
+    started = time.monotonic()
+    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30,
+                          json={"model": "m", "messages": messages})
+    assert response.status_code == 413, response.text[:200]
+    assert response.json()["error"]["code"] == "prompt_too_large"
+    assert "8193 texts" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 1.5
+
+
 def test_clients_loading_guard_together_buy_no_pass(guarded: GuardServer) -> None:
     """From a probe: four clients each sending the slowest text (zero-width runs, 65,000
     characters, a secret planted in it) at once ran the local checks past their timeout, and
