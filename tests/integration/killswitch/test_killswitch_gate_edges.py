@@ -199,7 +199,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileP
 def test_a_pass_through_request_in_flight_is_stopped(
         hostile: tuple[HostileProcess, GuardServer]) -> None:
     """A switch engaged while a pass-through request waits for its answer answers it (503); one
-    whose answer has begun has its body cut off, and the upstream connection is closed."""
+    whose answer has begun has its body cut off (the connection reset: what the kernel still
+    held is not delivered), and the upstream connection is closed."""
     upstream, guard = hostile
     path = f"{guard.url}/v1/files/file-1/content"
     with httpx.Client(timeout=10) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -212,7 +213,7 @@ def test_a_pass_through_request_in_flight_is_stopped(
             assert not waiting.done()
             with engaged(guard, "global"):
                 started = time.monotonic()
-                with pytest.raises(httpx.RemoteProtocolError):
+                with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
                     for _ in body:
                         pass
                 assert time.monotonic() - started < 3
