@@ -18,7 +18,8 @@ from aiohttp.typedefs import Middleware
 from guard.admin import api as admin_api
 from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
-from guard.config import Settings, admin_exposed, parse_host_port
+from guard.config import Settings, parse_host_port
+from guard.config_load import admin_exposed
 from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch

@@ -153,7 +153,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # guard serve` ignores it from its first line (`__main__`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from guard.admin.auth import load_admin_tokens
-    from guard.config import check_state_dir, load_config
+    from guard.config_load import check_state_dir, load_config
     from guard.observability.logging import configure_logging
 
     settings = load_config(args.config)
@@ -175,7 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def checked(settings: Settings, path: Path | None) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
-    from guard.config import admin_exposed
+    from guard.config_load import admin_exposed
     from guard.policy.cli import scope_of
     from guard.policy.loader import load_policies
 

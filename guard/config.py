@@ -1,40 +1,20 @@
-"""guard's settings: one pydantic model, loaded from YAML, every key overridable by the environment.
-
-`GUARD_<KEY>` overrides a top-level key (`GUARD_REDIS_URL`); a double underscore walks into a
-section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`), the file's or,
-when the file has none, the built-in one (`upstreams`' default upstream). Values are read
-as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work; a value that is not YAML
-is its text (`[::]:8000`).
+"""guard's settings: one pydantic model. `guard.config_load` reads them from YAML, every key
+overridable by the environment (`GUARD_*`), and checks them before anything starts.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import os
 import re
 import urllib.parse
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.errors import ConfigError, PolicyError, validation_message
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
-from guard.policy.source import parse_yaml
 
-ENV_PREFIX = "GUARD_"
-# GUARD_* variables that are not settings: the operator CLI's token and admin URL
-# (guard.admin.client), the admin tokens' default variable (`admin_tokens_env`), the image's
-# health check URL (deploy/docker/Dockerfile).
-NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
-                          "GUARD_HEALTH_URL"})
-# How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
-# of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
-LOOKS_LIKE = 0.7
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
@@ -263,21 +243,6 @@ def parse_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (an explicit ":port" asks for all)
 
 
-def admin_exposed(settings: Settings) -> str | None:
-    """A warning when the admin API listens beyond loopback (0.0.0.0 in a container, a public
-    address): it is not refused, but /metrics there needs no token and the kill switch is there."""
-    host, _ = parse_host_port(settings.admin_listen)
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve anywhere
-        loopback = False
-    if loopback:
-        return None
-    return (f"admin_listen {settings.admin_listen}: the admin API (kill switches, reloads, "
-            "incidents; /metrics and health without a token) listens beyond loopback; keep the "
-            "admin port off the public network")
-
-
 def _overlap(host: str, other: str) -> bool:
     """Whether listeners on the two hosts (same port) would take each other's connections:
     the same host, or one the wildcard of the other's address family (asyncio binds IPv6
@@ -289,138 +254,3 @@ def _overlap(host: str, other: str) -> bool:
     except ValueError:  # a host name: only the same name is known to clash
         return False
     return one.version == two.version and (one.is_unspecified or two.is_unspecified)
-
-
-def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read `path` (optional), apply `GUARD_*` overrides, validate. Raises ConfigError."""
-    environ = os.environ if environ is None else environ
-    source = str(path) if path else "defaults"
-    raw = {} if path is None else _read(path)
-    overridden = _apply_env(raw, environ)
-    try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, source, overridden)) from exc
-    _refuse_mistyped(environ, settings)
-    _refuse_missing_hash_key(environ, settings, source)
-    if path is not None:
-        settings = _relative_to(settings, path.parent)
-    return settings
-
-
-def _read(path: Path) -> dict[str, Any]:
-    """The file's keys; its YAML read as a policy file's is (a key given twice is an error naming
-    its line, not the last one silently winning), merge keys (`<<: *base`) allowed."""
-    try:
-        loaded, _ = parse_yaml(path.read_text(encoding="utf-8"), path, merge_keys=True)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
-    except PolicyError as exc:
-        raise ConfigError("; ".join(exc.errors)) from exc
-    if loaded is not None and not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: (top level): expected a mapping of keys")
-    return loaded or {}
-
-
-def check_state_dir(path: Path, *, make: bool = True) -> None:
-    """`state_dir`, and the directories incidents are written in inside it, are writable
-    directories or can be made (`state_dir` is made if missing, unless `make` is False): else
-    ConfigError, before anything is started."""
-    from guard.incidents.recorder import incidents_dir, journal_dir, spool_dir
-
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"state_dir {path}: not a directory")
-    if make:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"state_dir {path}: cannot be made: {exc.strerror or exc}") from exc
-    # (`incidents` left a file, or a directory owned by root after a first run as root)
-    for directory in (path, incidents_dir(path), journal_dir(path), spool_dir(path)):
-        nearest = next(p for p in (directory, *directory.parents) if p.exists())
-        if not nearest.is_dir():
-            raise ConfigError(f"state_dir {path}: {nearest} is not a directory")
-        if not os.access(nearest, os.R_OK | os.W_OK | os.X_OK):
-            raise ConfigError(f"state_dir {path}: cannot be made or written ({nearest})")
-
-
-def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
-    """Write `GUARD_*` values into `raw`; return key path → variable name, for error messages."""
-    applied: dict[str, str] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
-            continue
-        keys = name[len(ENV_PREFIX):].lower().split("__")
-        if keys[0] not in Settings.model_fields:
-            continue
-        if len(keys) > 1 and keys[0] not in raw:
-            # into the built-in section, not a new one in its place: GUARD_UPSTREAMS__DEFAULT__
-            # TIMEOUT_S keeps the default upstream's url
-            raw[keys[0]] = Settings.model_construct().model_dump(include={keys[0]})[keys[0]]
-        node = raw
-        for key in keys[:-1]:
-            child = node.get(key)
-            if not isinstance(child, dict):
-                child = {}
-                node[key] = child
-            node = child
-        try:
-            node[keys[-1]] = yaml.safe_load(value) if value else value
-        except yaml.YAMLError:
-            # not YAML: the text itself (`[::]:8000`), which the setting's type then checks
-            node[keys[-1]] = value
-        applied[".".join(keys)] = name
-    return applied
-
-
-def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
-    """A GUARD_* variable that names no setting but reads like one (a section path, or a name
-    close to a setting's) is a ConfigError, as the same typo in the file is: ignored, it would
-    leave the setting it meant at its default. Other GUARD_* names (Kubernetes service links
-    such as GUARD_SERVICE_HOST, a classifier's `api_key_env`) are not guard's to judge."""
-    read_elsewhere = {*NOT_SETTINGS, settings.admin_tokens_env, settings.incidents.hash_key_env}
-    for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name in read_elsewhere:
-            continue
-        key, section, _ = name[len(ENV_PREFIX):].lower().partition("__")
-        if key in Settings.model_fields:
-            continue
-        close = difflib.get_close_matches(key, Settings.model_fields, 1, LOOKS_LIKE)
-        if close or section:
-            hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
-            raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
-                              "look like settings are refused")
-
-
-def _refuse_missing_hash_key(environ: Mapping[str, str], settings: Settings, source: str) -> None:
-    """`incidents.hash_key_env` naming a variable unset or empty (a Secret not mounted, a typo)
-    is a ConfigError: guard would write the plain SHA-256 the setting is there to avoid."""
-    name = settings.incidents.hash_key_env
-    if name is None or environ.get(name):
-        return
-    why = "is empty" if name in environ else "is not set"
-    raise ConfigError(f"{source}: incidents.hash_key_env: the variable {name} {why}; without "
-                      "its key, content_hash would be a plain sha256: that a guessed text (a card "
-                      "number) can be tested against")
-
-
-def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:
-    problems = []
-    for error in exc.errors():
-        path = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        origin = next((f" (from {var})" for key, var in overridden.items()
-                       if path == key or path.startswith(key + ".")), "")
-        problems.append(f"{source}: {path}{origin}: {validation_message(error)}")
-    return "; ".join(problems)
-
-
-def _relative_to(settings: Settings, base: Path) -> Settings:
-    """Relative paths in a config file are relative to the file, not the working directory."""
-    updates: dict[str, Path] = {}
-    if settings.policies is not None and not settings.policies.is_absolute():
-        updates["policies"] = base / settings.policies
-    if not settings.state_dir.is_absolute():
-        updates["state_dir"] = base / settings.state_dir
-    return settings.model_copy(update=updates)

@@ -24,7 +24,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from guard.config import load_config
+from guard.config_load import load_config
 from tests.support import TOOLS_VENV, tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from guard.config import load_config
+from guard.config_load import load_config
 from guard.policy.loader import load_policies
 from tests.support import tool
 

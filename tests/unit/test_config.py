@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from guard.config import load_config
+from guard.config_load import load_config
 from guard.errors import ConfigError
 
 
