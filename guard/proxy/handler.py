@@ -111,6 +111,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
     inspector = c.policies.for_request(ctx)
     outcome = Outcome()
     if inspector.inspects(Stage.PROMPT):
+        check_prompt_items(body, c.settings.limits)
         prompt = dialect.prompt_slots(body)
         check_prompt_size(prompt, c.settings.limits)
         check_readable(dialect.unread(body), c.settings.limits.unreadable_content)
@@ -248,11 +249,15 @@ def model_of(body: Json) -> str:
 def tenant_of(request: web.Request, header: str) -> str | None:
     """The tenant the request names in `header` (`tenant_header`), if any. Several values (the
     header repeated, or a comma-separated list: a gateway that appends its value to the
-    client's, where guard would read the client's) are refused (400)."""
+    client's, where guard would read the client's) are refused (400), and so is one that is
+    not UTF-8 text: written into an incident, it had failed the incident's write and the
+    request (500)."""
     values = request.headers.getall(header, [])
     if len(values) > 1 or (values and "," in values[0]):
         raise RequestError(f"{header} names more than one tenant; it must be given once, with "
                            "one value", code="invalid_request")
+    if values and not values[0].isprintable():  # bytes that are not UTF-8 (they read as surrogates)
+        raise RequestError(f"{header} must be printable UTF-8 text", code="invalid_request")
     return values[0] if values else None
 
 
@@ -265,6 +270,16 @@ def asks_to_stream(body: Json) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "on", "t", "y")
     return value is True or (isinstance(value, int) and value == 1)
+
+
+def check_prompt_items(body: Json, limits: LimitSettings) -> None:
+    """Refuse (413) a request whose top-level lists (`messages`, `input`, a legacy `prompt`)
+    hold more items than `max_prompt_texts`, before they are walked: 300,000 messages holding
+    no text (13 KB gzipped) had held the event loop a second, counted as no text at all."""
+    for key, value in body.items():
+        if isinstance(value, list) and len(value) > limits.max_prompt_texts:
+            raise RequestError(f"`{key}` holds {len(value)} items; guard inspects at most "
+                               f"{limits.max_prompt_texts}", status=413, code="prompt_too_large")
 
 
 def check_prompt_size(slots: list[Slot], limits: LimitSettings) -> None:

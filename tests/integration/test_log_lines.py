@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,50 @@ def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) 
         {"tenant": "beta", "decision": "allow", "code": "kill_switch_engaged",
          "switch": mid["id"]},
     ]
+
+
+def raw_post(guard: GuardServer, headers: bytes, body: bytes) -> bytes:
+    """The status line of a POST to the chat route sent as raw bytes (header bytes that no
+    HTTP library would send)."""
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: guard\r\nConnection: close\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
+                     % (len(body), headers, body))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_a_tenant_that_is_not_text_is_refused_and_logged_escaped(tmp_path: Path) -> None:
+    """From a re-probe: a tenant header holding bytes that are not UTF-8 made the access line
+    fail, and the answer with it (500, the model already called); with a block, the incident's
+    write failed too. Such a tenant is refused (400), its line written with the bytes escaped;
+    a tenant read from a header that carries credentials is logged as a digest."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(POLICIES)})
+    keyed = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "tenant_header": "X-Api-Key"})
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content":
+                                                   "my key AKIAIOSFODNN7EXAMPLE"}]}).encode()
+    try:
+        guard.start()
+        keyed.start()
+        assert raw_post(guard, b"X-Guard-Tenant: acme\xe9\xff\r\n", body).startswith(
+            b"HTTP/1.1 400")
+        assert raw_post(keyed, b"X-Api-Key: sk-tenant-secret-1234\r\n", b'{"model": "m", '
+                        b'"messages": [{"role": "user", "content": "hi"}]}').startswith(
+            b"HTTP/1.1 200")
+    finally:
+        guard.stop()
+        keyed.stop()
+        mock.stop()
+    assert '"level":"error"' not in guard.output()
+    access = [line for line in log_lines(guard.output()) if line.get("event") == "request"]
+    assert [(line["status"], line["tenant"], line["code"]) for line in access] == [
+        (400, "acme\\udce9\\udcff", "invalid_request")]
+    shown = [line["tenant"] for line in log_lines(keyed.output()) if line.get("event") == "request"]
+    assert len(shown) == 1 and shown[0].startswith("sha256:")
+    assert "sk-tenant-secret" not in keyed.output()
