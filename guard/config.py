@@ -83,7 +83,8 @@ class LimitSettings(Strict):
                          classifiers that time out on a huge text fail open by default. The
                          default keeps the worst texts measured (RELIABILITY.md) near 0.4 s,
                          well inside the classifiers' 1 s timeout; raise both together.
-    max_prompt_texts:    most texts (messages, text parts, tool calls and results) in one prompt;
+    max_prompt_texts:    most texts (messages, text parts, tool calls and results) in one prompt,
+                         and most items in a request's top-level list (`messages`, `input`);
                          beyond it 413 `prompt_too_large`. Each text costs guard's event loop
                          bookkeeping whatever its length: 60,000 one-letter messages had held it
                          2 s a request, stalling every stream. The default is eight times a long

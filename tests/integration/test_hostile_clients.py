@@ -262,14 +262,29 @@ def test_a_prompt_of_more_texts_than_the_limit_is_refused_before_it_is_read(
         guarded: GuardServer) -> None:
     """From a re-probe: 60,000 one-letter messages (6 KB gzipped) held guard's event loop 2 s a
     request, in bookkeeping before any check ran, and two clients sending them stalled every
-    stream for 6.6 s. Over limits.max_prompt_texts (8,192) a prompt is refused at once."""
-    messages = [{"role": "user", "content": "a"} for _ in range(8193)]
+    stream for 6.6 s. Over limits.max_prompt_texts (8,192) a prompt is refused at once, however
+    its texts are spread (here: text parts of three messages)."""
+    parts = [{"type": "text", "text": "a"}]
+    messages = [{"role": "user", "content": parts * n} for n in (2731, 2731, 2731)]
     started = time.monotonic()
     response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30,
                           json={"model": "m", "messages": messages})
     assert response.status_code == 413, response.text[:200]
     assert response.json()["error"]["code"] == "prompt_too_large"
     assert "8193 texts" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_prompt_of_more_messages_than_the_limit_is_refused_though_they_hold_no_text(
+        guarded: GuardServer) -> None:
+    """From a re-probe: 300,000 messages holding no text (13 KB gzipped) counted as no texts,
+    held the event loop a second and were forwarded. A top-level list longer than
+    limits.max_prompt_texts is refused before it is walked."""
+    started = time.monotonic()
+    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
+        "model": "m", "messages": [{"role": "user", "content": []}] * 8193})
+    assert response.status_code == 413, response.text[:200]
+    assert "`messages` holds 8193 items" in response.json()["error"]["message"]
     assert time.monotonic() - started < 1.5
 
 
