@@ -20,6 +20,7 @@ from aiohttp import web
 from guard.app import serve
 from guard.components import Components
 from guard.config import Settings, UpstreamSettings
+from guard.incidents.settings import IncidentSettings
 from guard.mock_upstream import build_app
 
 DEMO_TOKEN = "demo-admin-token"  # noqa: S105 (a local demo's token, printed for the user)
@@ -266,6 +267,8 @@ def demo_settings(upstream_port: int, state_dir: Path) -> Settings:
         upstreams={"default": UpstreamSettings(url=f"http://127.0.0.1:{upstream_port}",
                                                timeout_s=30)},
         policies=policies, state_dir=state_dir, shutdown_grace_s=2, log_level="warning",
+        # the tour shows each incident through the admin API; a JSON line each would bury it
+        incidents=IncidentSettings(log=False),
     )
 
 

@@ -15,6 +15,8 @@ def test_demo_once_runs_the_whole_tour() -> None:
                           text=True, timeout=110, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FAILED" not in done.stdout
+    # the tour's own lines, not buried under a JSON line per incident (records ignore log_level)
+    assert '"event":"incident"' not in done.stdout + done.stderr
     assert "base_url" in done.stdout
     assert "kill_switch_engaged" in done.stdout
     assert "(kill_switch_engaged); new requests: 503 kill_switch_engaged" in done.stdout
