@@ -242,7 +242,7 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
             response.force_close()  # the rest of that body may still be on its way
         return response
     if isinstance(exc, Overloaded):
-        log.warning("guard_overloaded", request_id=exchange.request_id, error=str(exc))
+        proxy_log.warning("guard_overloaded", request_id=exchange.request_id, error=str(exc))
         return error_response(exc.status, str(exc), exc.code, headers={"Retry-After": "1"})
     if isinstance(exc, UpstreamError):
         structlog.get_logger("guard.upstream").warning(
