@@ -30,9 +30,9 @@ INLINE_TEXTS = 32
 # The worker thread checks run in, apart from the default executor's (file I/O: the kill switch
 # file, the incident spool), so that checks queued under load do not delay those. One: pure-Python
 # scans share one interpreter lock, so more threads only slice every check into its timeout at
-# once (four clients' long texts: all 503, against 2 of 41 served with one) and take the lock
-# from the event loop more often (with six, a kill switch took 1 to 4 s to act under load).
-# Checks run in arrival order; more cores are replicas or `--workers`.
+# once (four clients' long texts with two threads: 40 of 40 refused; with one, 2 of 41 checked),
+# and take the lock from the event loop more often (with six, a kill switch took 1 to 4 s to act
+# under load). Checks run in arrival order; more cores are replicas or `--workers`.
 CHECK_THREADS = 1
 _CHECKS = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="guard-check")
 # How much of each side `_across` joins when a classifier declares no longest finding.
@@ -57,8 +57,9 @@ def small(segments: Sequence[Segment], chars: int = OFFLOAD_CHARS) -> bool:
 
 async def off_loop(work: Callable[[threading.Event], T]) -> T:
     """`work(stop)` in the check thread (CHECK_THREADS). When the check awaiting it gives up (its
-    timeout, a cancelled request), `stop` is set: work that checks it between texts (`until_stopped`) then
-    ends within one text instead of holding a worker thread and a core for nobody. A refused
+    timeout, a cancelled request), `stop` is set: work that checks it between texts
+    (`until_stopped`) then ends within one text instead of holding the thread and a core for
+    nobody. A refused
     flood of 8,000 texts had kept guard busy for a second after its 413, and the next requests'
     checks timed out behind it."""
     stop = threading.Event()
