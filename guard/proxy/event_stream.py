@@ -523,6 +523,13 @@ class ResponsesStreamGuard(EventStreamGuard):
     def error(self, message: str, code: str) -> bytes:
         return responses.error_event(message, code, self._next())
 
+    def mark(self) -> Any:
+        return super().mark(), self._created, self._sequence, self._last
+
+    def rewind(self, mark: Any) -> None:
+        base, self._created, self._sequence, self._last = mark
+        super().rewind(base)
+
     def _next(self, event: Json | None = None) -> int:
         number = self._first(event) if self._sequence is None else self._sequence
         self._sequence = number + 1
@@ -589,6 +596,13 @@ class MessagesStreamGuard(EventStreamGuard):
     def encode(self, event: Json) -> bytes:
         self._sent(event)
         return messages.encode(event)
+
+    def mark(self) -> Any:
+        return super().mark(), dict(self._open), self._started, self._stopped
+
+    def rewind(self, mark: Any) -> None:
+        base, self._open, self._started, self._stopped = mark
+        super().rewind(base)
 
     def _sent(self, event: Json) -> None:
         kind = event.get("type")  # the blocks the client saw opened and not yet closed

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import functools
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -522,24 +522,15 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on
 
-    async def release(data: bytes) -> None:
-        # a switch engaged while the text was checked (a remote check takes its time): it does
-        # not go out
-        still_on(c, ctx)
-        await timed_write(response, data, exchange, c)
-
+    release = functools.partial(released, guard=guard, response=response, exchange=exchange,
+                                c=c, ctx=ctx)
     try:
         async for chunk in chunks:
             still_on(c, ctx)
             if chunk is None:  # held text waited long enough, and nothing new came
-                await release(await guard.tick())
+                await release(guard.tick())
                 continue
-            released = []  # one write per upstream read, however many events it carried
-            for event in parser.feed(chunk):
-                released.append(await guard.feed(event))
-                if guard.cut:
-                    break
-            await release(b"".join(released))
+            await release(fed(parser, guard, chunk))
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -548,8 +539,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         else:
             tail = parser.close()
             if tail is not None:
-                await release(await guard.feed(tail))
-            await release(await guard.finish())
+                await release(guard.feed(tail))
+            await release(guard.finish())
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
         return response
@@ -567,6 +558,33 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         count_decision(c.metrics, ctx, guard.decision)
     await end_stream(request, response, upstream, ending, exchange, c)
     return response
+
+
+async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
+                   response: web.StreamResponse, exchange: Exchange, c: Components,
+                   ctx: GuardContext) -> None:
+    """Write what `produce` gives the client once the kill switch gate lets it: a switch engaged
+    while the text was checked (a remote check takes its time) keeps it back. What was encoded
+    and not written is forgotten (`StreamGuard.rewind`): the stream's ending is built for what
+    the client has seen."""
+    mark = guard.mark()
+    try:
+        data = await produce
+        still_on(c, ctx)
+    except (SwitchedOff, UpstreamError):
+        guard.rewind(mark)
+        raise
+    await timed_write(response, data, exchange, c)
+
+
+async def fed(parser: SSEParser, guard: StreamGuard, chunk: bytes) -> bytes:
+    """What the stream guard releases of one upstream read, however many events it carried."""
+    out = []
+    for event in parser.feed(chunk):
+        out.append(await guard.feed(event))
+        if guard.cut:
+            break
+    return b"".join(out)
 
 
 async def end_stream(request: web.Request, response: web.StreamResponse,

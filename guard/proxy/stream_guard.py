@@ -469,6 +469,16 @@ class StreamGuard:
         })
         return self.stop()
 
+    def mark(self) -> Any:
+        """What the client has been sent, as far as the stream's ending reads it (`rewind`)."""
+        return dict(self._choices)
+
+    def rewind(self, mark: Any) -> None:
+        """Forget what was encoded since `mark` but never written (a kill switch engaged, or a
+        check was overloaded, before it went out), so the ending is built for what the client
+        has seen: an ending for events it never had broke the SDKs' stream readers."""
+        self._choices = mark
+
     def stop(self) -> bytes:
         """End the stream now, held text dropped: a `content_filter` finish for each unfinished
         choice, then [DONE] (a cut, or a kill switch in refuse mode)."""

@@ -206,3 +206,40 @@ async def test_a_switch_engaged_while_streamed_text_is_checked_keeps_it_back(
         received = (await response.content.read()).decode()
     assert "kill_switch_engaged" in received and PAUSED in received
     assert "held until" not in received and "[DONE]" not in received
+
+
+def sse_events(raw: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line[6:]) for line in raw.splitlines()
+            if line.startswith("data: ") and line != "data: [DONE]"]
+
+
+@pytest.mark.parametrize("route", ["/v1/messages", "/v1/responses"])
+async def test_a_refusing_switch_during_a_typed_streams_check_ends_it_in_shape(
+        tmp_path: Path, http: aiohttp.ClientSession, route: str) -> None:
+    """From a probe: a switch in refuse mode engaged while a typed stream's text was checked
+    dropped the events the check had encoded (the message's start, a block's opening), yet the
+    ending was built as though the client had them: Messages sent message_stop with block 0
+    never closed and no refusal (the Anthropic SDK raised), Responses a response.incomplete
+    numbered 22 with no response.created. The ending now follows what the client was sent."""
+    body = ({"model": "typed-slowly", "stream": True, "max_tokens": 64,
+             "messages": [{"role": "user", "content": "tell me"}]} if route == "/v1/messages"
+            else {"model": "typed-slowly", "stream": True, "input": "tell me"})
+    async with checked_slowly(tmp_path, "completion") as (_, guard), http.post(
+            f"{guard.url}{route}", json=body,
+            headers={"X-Mock-Reply": f"held until its check passes {route}"}) as response:
+        assert response.status == 200
+        await asyncio.sleep(0.6)
+        await engage(http, guard, "typed-slowly", "refuse")
+        events = sse_events((await response.content.read()).decode())
+    assert "held until" not in orjson.dumps(events).decode()
+    kinds = [event["type"] for event in events]
+    if route == "/v1/messages":
+        assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+        opened = {e["index"] for e in events if e["type"] == "content_block_start"}
+        closed = {e["index"] for e in events if e["type"] == "content_block_stop"}
+        assert opened == closed, kinds
+        assert [e["delta"]["stop_reason"] for e in events if e["type"] == "message_delta"] == [
+            "refusal"]
+    else:
+        assert kinds[0] == "response.created" and kinds[-1] == "response.incomplete", kinds
+        assert [e["sequence_number"] for e in events] == list(range(len(events)))
