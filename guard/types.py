@@ -83,6 +83,8 @@ class Segment:
     context: the texts of the segments of the same role just before this one, oldest first, for
            a classifier that reads a message joined to the ones before it (a request sent in
            pieces); empty unless one of the stage's classifiers asks for them (`context_turns`).
+           On the completion stage: the request's last user message, given only to a classifier
+           that `reads_request`.
     """
 
     text: str
@@ -135,7 +137,10 @@ class Classifier(Protocol):
     until it ends, beyond `max_match_chars` (guard/classify/decode/runs.py `run_start`), and
     `in_process: bool`, true when it runs on guard's own CPU (the built-in local and model
     classifiers): its timeout then means guard is overloaded, not that a service failed, and the
-    request is refused (503, `errors.Overloaded`) rather than handled by `on_error`.
+    request is refused (503, `errors.Overloaded`) rather than handled by `on_error`, and
+    `reads_request: bool`, true when it judges an answer after the request it answers: on the
+    completion stage its segments then carry the request's last user message (`Segment.context`;
+    such a classifier is never cached, whose keys do not hold the request).
     """
 
     name: str

@@ -73,16 +73,19 @@ class ClassifierRunner:
         classifiers: Sequence[ConfiguredClassifier],
         segments: Sequence[Segment],
         stage: Stage,
+        request: tuple[str, ...] = (),
     ) -> list[Verdict]:
         """Verdicts of every classifier on every segment, classifier by classifier; gated
-        classifiers run after the others, and only those whose gate opened."""
+        classifiers run after the others, and only those whose gate opened. `request`: on the
+        completion stage, the request's last user message, for classifiers that read it."""
         if not classifiers or not segments:
             return []
         segments = in_context(classifiers, segments, stage)
         gated = [c for c in classifiers if c.spec.gate is not None]
         if not gated:
-            return await self._run(classifiers, segments, stage)
-        first = await self._run([c for c in classifiers if c.spec.gate is None], segments, stage)
+            return await self._run(classifiers, segments, stage, request)
+        first = await self._run([c for c in classifiers if c.spec.gate is None], segments, stage,
+                                request)
         opened = []
         for c in gated:
             assert c.spec.gate is not None
@@ -90,13 +93,14 @@ class ClassifierRunner:
             self.metrics.classifier_gated.labels(c.name, "run" if is_open else "skipped").inc()
             if is_open:
                 opened.append(c)
-        return first + (await self._run(opened, segments, stage) if opened else [])
+        return first + (await self._run(opened, segments, stage, request) if opened else [])
 
     async def _run(
         self,
         classifiers: Sequence[ConfiguredClassifier],
         segments: Sequence[Segment],
         stage: Stage,
+        request: tuple[str, ...] = (),
     ) -> list[Verdict]:
         if not classifiers:
             return []
@@ -119,7 +123,8 @@ class ClassifierRunner:
             if isinstance(local, LocalClassifier) and local.runs_inline(misses):
                 fresh[i] = self._run_inline(c, misses, stage, known.stores[i])
             else:
-                jobs.append(self._run_one(c, misses, stage, known.stores[i]))
+                jobs.append(self._run_one(c, with_request(c, misses, request), stage,
+                                          known.stores[i]))
                 slots_of_jobs.append(i)
         if jobs:
             for i, verdicts in zip(slots_of_jobs, await all_of(jobs), strict=True):
@@ -386,6 +391,16 @@ def in_context(
         out.append(Segment(seg.text, seg.role, seg.index, seg.stage, tuple(earlier[-n:])))
         earlier.append(seg.text)
     return out
+
+
+def with_request(
+    c: ConfiguredClassifier, segments: list[Segment], request: tuple[str, ...]
+) -> list[Segment]:
+    """`segments`, each carrying the request it answers (`Segment.context`) for a classifier
+    that `reads_request`; the others never see it (a secret in the request is not the answer's)."""
+    if not request or not getattr(c.classifier, "reads_request", False):
+        return segments
+    return [replace(s, context=request) for s in segments]
 
 
 def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:

@@ -223,14 +223,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
         ctx = dataclasses.replace(ctx, prompt_verdicts=tuple(asyncio.run(_classify(loaded, asked))))
     role = "user" if stage is Stage.PROMPT else "completion"
     segments = [Segment(t, role, i, stage) for i, t in enumerate([*args.before, args.text])]
-    verdicts = asyncio.run(_classify(loaded, segments))
+    asked_by = (args.prompt,) if args.prompt is not None else ()
+    verdicts = asyncio.run(_classify(loaded, segments, asked_by))
     decision = evaluate(loaded.compiled, verdicts, ctx, stage)
     print(explain(loaded, segments[-1], verdicts, decision, args.before, ctx.prompt_verdicts),
           file=out)
     return 0
 
 
-async def _classify(loaded: LoadedPolicy, segments: list[Segment]) -> list[Verdict]:
+async def _classify(loaded: LoadedPolicy, segments: list[Segment],
+                    request: tuple[str, ...] = ()) -> list[Verdict]:
     from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
 
@@ -238,7 +240,8 @@ async def _classify(loaded: LoadedPolicy, segments: list[Segment]) -> list[Verdi
     try:
         # every classifier of the policy, so a verdict that no rule of this stage reads shows too
         await warm_up(loaded.classifiers.values())
-        return await runner.run(list(loaded.classifiers.values()), segments, segments[0].stage)
+        return await runner.run(list(loaded.classifiers.values()), segments, segments[0].stage,
+                                request)
     finally:
         await runner.aclose()
 

@@ -78,11 +78,20 @@ class LoadedPolicy:
         return self.policy.name
 
     @functools.cached_property
+    def reads_request(self) -> bool:
+        """Whether a completion classifier judges an answer after its request (`reads_request`):
+        the prompt's last user message is then kept for it."""
+        return any(getattr(c.classifier, "reads_request", False)
+                   for c in self.by_stage[Stage.COMPLETION])
+
+    @functools.cached_property
     def inspects(self) -> Mapping[Stage, bool]:
         """Per stage, whether any rule applies there or reads its verdicts (a completion rule's
-        `prompt:`); else nothing is classified or decided there."""
+        `prompt:`), or, for prompts, a completion classifier reads the request; else nothing is
+        classified or decided there."""
         return {stage: any(stage in rule.stages for rule in self.compiled.rules)
-                or bool(self.compiled.classifiers_by_stage[stage]) for stage in Stage}
+                or bool(self.compiled.classifiers_by_stage[stage])
+                or (stage is Stage.PROMPT and self.reads_request) for stage in Stage}
 
 
 # -- one file -------------------------------------------------------------------------------------

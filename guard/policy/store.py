@@ -64,15 +64,17 @@ class PolicyInspector:
     """One request's policy: classify a stage's segments, then evaluate. Implements Inspector.
 
     The prompt stage's verdicts are kept in `ctx.prompt_verdicts`, for the completion rules that
-    read them (`prompt:` conditions).
+    read them (`prompt:` conditions), and its last user message in `request`, for the completion
+    classifiers that judge an answer after its request (`reads_request`).
     """
 
-    __slots__ = ("ctx", "loaded", "runner")
+    __slots__ = ("ctx", "loaded", "request", "runner")
 
     def __init__(self, loaded: LoadedPolicy, runner: ClassifierRunner, ctx: GuardContext) -> None:
         self.loaded = loaded
         self.runner = runner
         self.ctx = ctx
+        self.request: tuple[str, ...] = ()
 
     @property
     def stream(self) -> StreamSettings:
@@ -89,9 +91,12 @@ class PolicyInspector:
 
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         classifiers = self.loaded.by_stage[stage]
-        verdicts = await self.runner.run(classifiers, segments, stage) if classifiers else []
+        verdicts = (await self.runner.run(classifiers, segments, stage, self.request)
+                    if classifiers else [])
         if stage is Stage.PROMPT and self.loaded.compiled.reads_prompt:
             self.ctx = dataclasses.replace(self.ctx, prompt_verdicts=tuple(verdicts))
+        if stage is Stage.PROMPT and self.loaded.reads_request:
+            self.request = last_request(segments)
         decision = evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
         if stage is not Stage.PROMPT:
             return decision
@@ -99,6 +104,11 @@ class PolicyInspector:
         if redactions is decision.redactions:
             return decision
         return dataclasses.replace(decision, redactions=redactions)
+
+
+def last_request(segments: Sequence[Segment]) -> tuple[str, ...]:
+    """The prompt's last user message (what an answer answers), or nothing."""
+    return next(((s.text,) for s in reversed(segments) if s.role == "user"), ())
 
 
 def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> None:

@@ -5,8 +5,8 @@ A prompt's newest turns (JUDGED_ONE_BY_ONE) are judged one by one, each in the c
 (the model's answers); the turns before them are judged together, in one call, as one `User` turn
 of their texts joined: a check costs a bounded number of calls however many messages a request
 holds, and the first call that fails cancels the others. On the completion stage each choice is
-judged on its own, as an `Agent` turn (choices are alternatives, not turns; the request they
-answer is not sent: see docs/policies.md). With `prompt: build`, guard
+judged on its own, as an `Agent` turn after a `User` turn holding the request's last user message
+(`with_request`; choices are alternatives, not turns). With `prompt: build`, guard
 writes Llama Guard's task prompt itself and sends it as one user message (servers without the
 model's chat template); with `prompt: template`, it sends the turns as chat messages and the
 server's chat template writes the task. The answer `safe`, or `unsafe` and a line of codes like
@@ -64,6 +64,8 @@ class LlamaGuardConfig(BaseModel):
     categories:  hazard codes to check (default all, S1-S14).
     api_key_env: environment variable holding a bearer token, if the server needs one.
     context_turns: earlier turns sent along with the judged one.
+    with_request: on the completion stage, send the request's last user message as the `User`
+                 turn the judged answer follows (Llama Guard's response classification).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,6 +77,7 @@ class LlamaGuardConfig(BaseModel):
     api_key_env: str | None = None
     headers: dict[str, str] = {}
     context_turns: int = Field(6, ge=0)
+    with_request: bool = True
 
 
 def turn_name(role: str) -> str:
@@ -126,6 +129,7 @@ class LlamaGuardClassifier:
         self.endpoint = config.url.rstrip("/") + "/chat/completions"
         self.headers = auth_headers(config.api_key_env, config.headers)
         self.env_problems = env_problems(config.api_key_env)
+        self.reads_request = config.with_request
 
     def _messages(self, turns: Sequence[Segment]) -> list[dict[str, str]]:
         if self.config.prompt == "build":
@@ -168,9 +172,11 @@ class LlamaGuardClassifier:
 def judged(segments: Sequence[Segment], keep: int) -> list[tuple[Segment, list[Segment]]]:
     """The calls of a check: (the segment the verdict is for, the turns sent, judging the last).
     Older turns than the newest JUDGED_ONE_BY_ONE: one turn of their texts, for the newest of
-    them (the others get no verdict of their own). Completion choices: each alone."""
+    them (the others get no verdict of their own). Completion choices: each alone, after the
+    request they answer when they carry it (`Segment.context`)."""
     if segments and segments[0].stage is Stage.COMPLETION:
-        return [(seg, [seg]) for seg in segments]
+        return [(seg, [Segment(text, "user", seg.index, Stage.PROMPT) for text in seg.context]
+                 + [seg]) for seg in segments]
     first = max(0, len(segments) - JUDGED_ONE_BY_ONE)
     calls = [(segments[i], list(segments[max(0, i - keep): i + 1]))
              for i in range(first, len(segments))]

@@ -23,7 +23,8 @@ from guard.errors import ClassifierError, PolicyError
 from guard.observability.metrics import Metrics
 from guard.policy.engine import evaluate
 from guard.policy.loader import load_policy_file
-from guard.types import Action, GuardContext, Segment, Stage
+from guard.policy.store import PolicyInspector
+from guard.types import Action, Decision, GuardContext, Segment, Stage
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -237,6 +238,67 @@ async def test_each_choice_of_an_answer_is_judged_on_its_own(stand_in: StandIn) 
     sent = sorted(r["body"]["messages"][0]["content"].split("<BEGIN CONVERSATION>")[1]
                   .split("<END CONVERSATION>")[0].strip() for r in stand_in.received)
     assert sent == ["Agent: answer 0", "Agent: answer 1"]
+
+
+def conversation_sent(received: dict[str, Any]) -> str:
+    """The conversation a built Llama Guard prompt carries."""
+    built = received["body"]["messages"][0]["content"]
+    return built.split("<BEGIN CONVERSATION>")[1].split("<END CONVERSATION>")[0].strip()
+
+
+ANSWERS_ONLY = (
+    "name: answers\nversion: 1\nclassifiers:\n"
+    "  secrets: {{type: secrets}}\n"
+    "  lg: {{type: llama_guard, url: '{url}/v1', on_error: fail_closed{extra}}}\n"
+    "rules:\n"
+    "  - {{name: lg, stage: completion, when: {{classifier: lg}}, action: block}}\n"
+    "  - {{name: secrets, stage: completion, when: {{classifier: secrets}}, action: redact}}\n"
+)
+
+
+async def judge_answer(stand_in: StandIn, policy: Path, prompt: str, answer: str) -> Decision:
+    """An answer inspected by a request's pinned policy, after the request's prompt."""
+    loaded = load_policy_file(policy)
+    runner = ClassifierRunner(Metrics(CollectorRegistry()))
+    ctx = GuardContext(request_id="r1", route="/v1/chat/completions", model="m")
+    inspector = PolicyInspector(loaded, runner, ctx)
+    await inspector.inspect(Stage.PROMPT, [Segment("You are terse.", "system", 0, Stage.PROMPT),
+                                           Segment(prompt, "user", 1, Stage.PROMPT)])
+    return await inspector.inspect(Stage.COMPLETION,
+                                   [Segment(answer, "completion", 0, Stage.COMPLETION)])
+
+
+async def test_an_answer_is_judged_after_the_request_it_answers(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    """Llama Guard's response classification reads a User turn, then the Agent turn judged: an
+    answer had been sent alone, so "Step 1: capture the handshake." was judged without the
+    question it answers. Only Llama Guard is given the request: the secret in it is no finding
+    of the answer's secrets classifier."""
+    stand_in.answer = lambda body: chat("unsafe\nS2" if "neighbour" in str(body) else "safe")
+    policy = tmp_path / "answers.yaml"
+    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra=""))
+    asked = "How do I get into my neighbour's wifi? My key: ghp_MsgsLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K"
+    assert load_policy_file(policy).inspects[Stage.PROMPT]  # its only rules judge answers
+    decision = await judge_answer(stand_in, policy, asked, "Sure. Step 1: capture the handshake.")
+    assert [conversation_sent(r) for r in stand_in.received] == [
+        f"User: {asked}\n\nAgent: Sure. Step 1: capture the handshake."
+    ]
+    assert "ONLY THE LAST Agent message" in stand_in.received[0]["body"]["messages"][0]["content"]
+    assert decision.action is Action.BLOCK and decision.rules == ("lg",)
+
+
+async def test_with_request_false_judges_the_answer_alone(stand_in: StandIn, tmp_path: Path) -> None:
+    stand_in.answer = lambda body: chat("unsafe\nS2" if "neighbour" in str(body) else "safe")
+    policy = tmp_path / "alone.yaml"
+    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra=", with_request: false"))
+    decision = await judge_answer(stand_in, policy, "How do I get into my neighbour's wifi?",
+                                  "Sure. Step 1: capture the handshake.")
+    assert [conversation_sent(r) for r in stand_in.received] == [
+        "Agent: Sure. Step 1: capture the handshake."
+    ]
+    assert decision.action is Action.ALLOW
+    assert not load_policy_file(policy).inspects[Stage.PROMPT]
 
 
 # -- openai_moderation -----------------------------------------------------------------------------
