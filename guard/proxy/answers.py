@@ -14,9 +14,11 @@ from guard.types import Decision, Switch
 
 JSON = "application/json"
 # What the access line says of an answer guard made (`proxy.middleware.observed`): the error
-# code it answered with, and the kill switch that stopped the request.
+# code it answered with, the kill switch that stopped the request, and for a stream, guard's
+# decision once it ended (its headers, sent first, can only say the prompt's).
 CODE = web.ResponseKey("code", str)
 SWITCH = web.ResponseKey("switch", str)
+DECISION = web.ResponseKey("decision", str)
 
 
 def error_body(message: str, *, type_: str, code: str, param: str | None = None,

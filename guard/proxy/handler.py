@@ -556,6 +556,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     finally:
         await chunks.aclose()
         count_decision(c.metrics, ctx, guard.decision)
+        outcome.add(guard.decision, None)
+        response[answers.DECISION] = str(outcome.action)
     await end_stream(request, response, upstream, ending, exchange, c)
     return response
 

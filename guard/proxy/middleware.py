@@ -29,7 +29,7 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
-from guard.proxy.answers import CODE, SWITCH, error_response
+from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
 from guard.proxy.silence import ClientWait
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -138,11 +138,12 @@ def logged_tenant(header: str) -> Callable[[str], str | None]:
 
 
 def said(response: web.StreamResponse | None) -> dict[str, str | None]:
-    """What the access line tells of an answer: guard's decision (`X-Guard-Decision`), and for
-    an answer guard made, its error code and the kill switch that stopped the request."""
+    """What the access line tells of an answer: guard's decision (a stream's once it ended,
+    else `X-Guard-Decision`), and for an answer guard made, its error code and the kill switch
+    that stopped the request."""
     if response is None:
         return {"decision": None, "code": None, "switch": None}
-    return {"decision": response.headers.get("X-Guard-Decision"),
+    return {"decision": response.get(DECISION) or response.headers.get("X-Guard-Decision"),
             "code": response.get(CODE), "switch": response.get(SWITCH)}
 
 

@@ -92,7 +92,9 @@ def test_an_unreachable_upstream_is_logged_with_its_address_and_why(tmp_path: Pa
 def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) -> None:
     """Each access line names the tenant as sent (bounded), guard's decision, the error code of
     an answer guard made, and the kill switch that stopped the request: three different 400s
-    and a switch's 503 no longer log alike; nor does a stream a switch ended."""
+    and a switch's 503 no longer log alike; nor does a stream a switch ended. A stream's
+    decision is the one it ended with: a stream cut or redacted after its headers said `allow`
+    had been logged as allowed."""
     mock = MockUpstream(tmp_path)
     mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
@@ -113,6 +115,13 @@ def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) 
                     ask(user([{"type": "image_url", "image_url": {"url": "http://x/y.png"}}])),
                     ask(user("my key AKIAIOSFODNN7EXAMPLE")),
                     ask(user("hello"), tenant="t" * 500)]
+        for reply in ("my key is AKIAIOSFODNN7EXAMPLE, keep it", "write to ann@example.com"):
+            with httpx.stream("POST", chat, json={"model": "m", "stream": True, "messages": [
+                    {"role": "user", "content": "hi"}]}, headers={
+                    "X-Mock-Reply": reply, "X-Mock-Chunk-Chars": "4", "X-Guard-Tenant": "gamma"
+                    }) as stream:
+                assert stream.headers["X-Guard-Decision"] == "allow"
+                assert reply[-6:] not in stream.read().decode()
         switch = httpx.post(f"{guard.admin_url}/admin/killswitch",
                             json={"scope": "tenant:acme", "reason": "INC-2"},
                             headers={"Authorization": f"Bearer {TOKEN}"}).json()["switch"]
@@ -138,6 +147,8 @@ def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) 
         {"tenant": "acme", "decision": None, "code": "unreadable_content", "switch": None},
         {"tenant": "acme", "decision": "block", "code": "content_filter", "switch": None},
         {"tenant": "t" * 128, "decision": "allow", "code": None, "switch": None},
+        {"tenant": "gamma", "decision": "block", "code": None, "switch": None},
+        {"tenant": "gamma", "decision": "redact", "code": None, "switch": None},
         {"tenant": "acme", "decision": "block", "code": "kill_switch_engaged",
          "switch": switch["id"]},
         {"tenant": "beta", "decision": "allow", "code": "kill_switch_engaged",
