@@ -107,10 +107,12 @@ class _Converter:
         # aliases make the node tree a graph: a cycle would recurse forever, and nested aliases
         # expand exponentially ("billion laughs"), so both are bounded
         self._nodes += 1
-        if self._nodes > MAX_NODES or len(loc) > MAX_DEPTH:
-            raise PolicyError(f"{self.path}:{node.start_mark.line + 1}: {format_path(loc)}: "
-                              f"the document nests deeper than {MAX_DEPTH} levels or expands to "
-                              f"more than {MAX_NODES} values (through aliases?)")
+        if len(loc) > MAX_DEPTH:
+            raise self._too_big(node, loc, f"nests deeper than {MAX_DEPTH} levels (as an alias "
+                                "inside what it names does)")
+        if self._nodes > MAX_NODES:
+            raise self._too_big(node, loc, f"holds more than {MAX_NODES} values (an alias counts "
+                                "its values each time it is used)")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
@@ -122,6 +124,10 @@ class _Converter:
         if loc in self.verbatim and node.tag in _WRITTEN_AS_TEXT:
             return node.value
         return self._scalars.construct_object(node, deep=True)
+
+    def _too_big(self, node: yaml.Node, loc: Loc, why: str) -> PolicyError:
+        return PolicyError(f"{self.path}:{node.start_mark.line + 1}: {format_path(loc)}: "
+                           f"the document {why}")
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
         path = self.path
