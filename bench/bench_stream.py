@@ -62,7 +62,7 @@ def policy_dir(workdir: Path, mode: str, *, stand_in: bool = False) -> tuple[Pat
     """The repository's default policy with streaming mode `mode` (or, with `stand_in`, when it
     is absent or does not load: a policy with only the secrets and pii classifiers)."""
     from guard.errors import PolicyError
-    from guard.policy.loader import load_policies
+    from guard.policy.policy_set import load_policies
 
     target = workdir / f"policies-{mode}-{stand_in}"
     target.mkdir(exist_ok=True)

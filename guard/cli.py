@@ -177,7 +177,7 @@ def checked(settings: Settings, path: Path | None) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
     from guard.config_load import admin_exposed
     from guard.policy.cli import scope_of
-    from guard.policy.loader import load_policies
+    from guard.policy.policy_set import load_policies
 
     lines = [f"guard: configuration valid ({path or 'built-in defaults'})",
              f"  listen {settings.listen}, admin {settings.admin_listen}"]

@@ -14,8 +14,9 @@ from typing import Any, TextIO
 from guard.cli import command_group
 from guard.errors import PolicyError
 from guard.policy.engine import evaluate
-from guard.policy.loader import LoadedPolicy, PolicySet, load_policies
+from guard.policy.loader import LoadedPolicy
 from guard.policy.model import Condition
+from guard.policy.policy_set import PolicySet, load_policies
 from guard.policy.testing import CaseResult, CaseRunner, iter_cases
 from guard.redaction import apply_redactions
 from guard.types import Decision, GuardContext, Segment, Span, Stage, Verdict

@@ -1,10 +1,8 @@
 """Loading policy files: YAML -> validated Policy -> built classifiers -> compiled, or errors.
 
-`load_policy_file(path)` loads one file (resolving `extends`); `load_policies(path)` loads a
-directory (every `*.yaml` except `*_test.yaml` and hidden files; `default.yaml` is the fallback)
-or one file, and returns a `PolicySet` that picks the policy for a request. Nothing is ever
-half-loaded: any error anywhere raises PolicyError listing every problem as
-`file:line: key.path: what was expected`.
+`load_policy_file(path)` loads one file (resolving `extends`); `guard.policy.policy_set` loads a
+directory of them. Nothing is ever half-loaded: any error anywhere raises PolicyError listing
+every problem as `file:line: key.path: what was expected`.
 
 What a classifier needs from the environment (`env_problems`: an `api_key_env` unset or unusable)
 is an error where the policy is to serve (`serve`, `serve --check`, a reload) and a warning where
@@ -16,8 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from guard.errors import PolicyError, validation_message
-from guard.policy.engine import CompiledPolicy, compile_policy, gate_of, globs
-from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, Scope
+from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
+from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule
 from guard.policy.source import Lines, Loc, parse_path, read_yaml
-from guard.types import GuardContext, Stage, StreamSettings
+from guard.types import Stage, StreamSettings
 
 if TYPE_CHECKING:
     from guard.classify.registry import ConfiguredClassifier
@@ -319,145 +316,3 @@ def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: b
     warnings = tuple(_warnings(compiled, path) + ([] if needs_env else unmet))
     return LoadedPolicy(path, policy, compiled, built, files, _digest(files), warnings, by_stage,
                         holdback, encoded_runs, policy.streaming.settings())
-
-
-# -- a directory ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Scoped:
-    loaded: LoadedPolicy
-    tenants: frozenset[str] | None
-    models: re.Pattern[str] | None
-    routes: re.Pattern[str] | None
-
-    def matches(self, ctx: GuardContext) -> bool:
-        return ((self.tenants is None or ctx.tenant in self.tenants)
-                and (self.models is None or self.models.match(ctx.model) is not None)
-                and (self.routes is None or self.routes.match(ctx.route) is not None))
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    """Every policy in force, and the rule that picks one for a request.
-
-    The most specific scope that matches wins (tenants+models+routes over two of them over one);
-    among equally specific scopes a tenant scope beats a model scope beats a route scope, then
-    file name order. Requests no scope claims get the default policy.
-
-    warnings: about the directory: files in it that are not loaded but look meant to be.
-    """
-
-    default: LoadedPolicy
-    scoped: tuple[_Scoped, ...]
-    version: str
-    source: Path
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def policies(self) -> tuple[LoadedPolicy, ...]:
-        return (*(s.loaded for s in self.scoped), self.default)
-
-    def classifiers(self) -> Iterator[ConfiguredClassifier]:
-        """Every policy's classifiers (one shared by two policies comes twice)."""
-        for loaded in self.policies:
-            yield from loaded.classifiers.values()
-
-    def choose(self, ctx: GuardContext) -> LoadedPolicy:
-        for scoped in self.scoped:
-            if scoped.matches(ctx):
-                return scoped.loaded
-        return self.default
-
-
-def _scoped(loaded: LoadedPolicy) -> _Scoped:
-    scope = loaded.policy.scope or Scope()
-    return _Scoped(loaded, frozenset(scope.tenants) or None,
-                   globs(scope.models) if scope.models else None,
-                   globs(scope.routes) if scope.routes else None)
-
-
-def _rank(loaded: LoadedPolicy) -> tuple[int, bool, bool, bool, str]:
-    scope = loaded.policy.scope or Scope()
-    return (-scope.specificity, not scope.tenants, not scope.models, not scope.routes,
-            loaded.path.name)
-
-
-def policy_files(directory: Path) -> list[Path]:
-    """The policy files of a directory: `*.yaml` except `*_test.yaml` and hidden files, by name."""
-    return sorted(p for p in visible(directory.glob("*.yaml")) if not p.name.endswith(TEST_SUFFIX))
-
-
-def ignored_files(directory: Path) -> list[Path]:
-    """Files of a directory that look like policies but are not loaded (`*.yml`): warned about."""
-    return sorted(visible(directory.glob("*.yml")))
-
-
-def visible(paths: Iterable[Path]) -> Iterator[Path]:
-    """`paths` but hidden files, which pathlib's glob matches and a shell's `*.yaml` does not: an
-    editor's lock file (Emacs' `.#default.yaml`, a dangling link), a Mac's `._default.yaml`."""
-    return (p for p in paths if not p.name.startswith("."))
-
-
-def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool = True
-                  ) -> PolicySet:
-    """Load a policy directory or one policy file (which then applies to every request);
-    `needs_env` as for `load_policy_file`."""
-    path = Path(path)
-    if path.is_file():
-        loaded = load_policy_file(path, builder, needs_env=needs_env)
-        return PolicySet(loaded, (), loaded.digest, path)
-    if not path.is_dir():
-        raise PolicyError(f"{path}: no such policy file or directory")
-    files = policy_files(path)
-    if not files:
-        raise PolicyError(f"{path}: no policy files (*.yaml) in this directory")
-    loaded_all: list[LoadedPolicy] = []
-    errors: list[str] = []
-    for file in files:
-        try:
-            loaded_all.append(load_policy_file(file, builder, needs_env=needs_env))
-        except PolicyError as exc:
-            errors += exc.errors
-    defaults, scoped, set_errors = _sort_scopes(loaded_all)
-    errors += set_errors
-    if not errors and len(defaults) != 1:
-        found = ", ".join(p.path.name for p in defaults) or "none"
-        errors.append(f"{path}: exactly one default policy needed (default.yaml or "
-                      f"`scope: {{default: true}}`); found: {found}")
-    if errors:
-        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
-    scoped.sort(key=_rank)
-    version = hashlib.sha256(
-        "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()
-    ).hexdigest()[:12]
-    ignored = tuple(f"{file}: ignored: only *.yaml files are policies (rename it "
-                    f"{file.stem}.yaml to load it)" for file in ignored_files(path))
-    return PolicySet(defaults[0], tuple(_scoped(p) for p in scoped if p is not defaults[0]),
-                     version, path, ignored)
-
-
-def _sort_scopes(loaded_all: list[LoadedPolicy]
-                 ) -> tuple[list[LoadedPolicy], list[LoadedPolicy], list[str]]:
-    """(default candidates, scoped policies, errors) of a directory's policies."""
-    names: dict[str, Path] = {}
-    defaults: list[LoadedPolicy] = []
-    scoped: list[LoadedPolicy] = []
-    errors: list[str] = []
-    for loaded in loaded_all:
-        if loaded.name in names:
-            errors.append(f"{loaded.path}:1: name: policy name {loaded.name!r} is already used "
-                          f"by {names[loaded.name].name}")
-        names[loaded.name] = loaded.path
-        scope = loaded.policy.scope
-        if loaded.path.name == "default.yaml" or (scope is not None and scope.default):
-            defaults.append(loaded)
-        elif scope is None:
-            errors.append(f"{loaded.path}:1: scope: missing (only default.yaml may omit it; "
-                          "give tenants, models or routes)")
-        elif scope.specificity == 0:
-            errors.append(f"{loaded.path}:1: scope: give tenants, models or routes "
-                          "(or `default: true`)")
-        if scope is not None and scope.specificity:
-            scoped.append(loaded)
-    return defaults, scoped, errors

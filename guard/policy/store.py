@@ -31,7 +31,8 @@ import structlog
 from guard.errors import PolicyError
 from guard.observability.metrics import child
 from guard.policy.engine import evaluate
-from guard.policy.loader import Builder, LoadedPolicy, PolicySet, ignored_files, load_policies, policy_files
+from guard.policy.loader import Builder, LoadedPolicy
+from guard.policy.policy_set import PolicySet, ignored_files, load_policies, policy_files
 from guard.redaction import reaching_back
 from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 

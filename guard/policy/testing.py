@@ -42,7 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from guard.errors import PolicyError, validation_message
-from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file, visible
+from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
+from guard.policy.policy_set import visible
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
 from guard.proxy.protocols.openai_chat import ROLE_OF_MESSAGE

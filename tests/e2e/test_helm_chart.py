@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from guard.config_load import load_config
-from guard.policy.loader import load_policies
+from guard.policy.policy_set import load_policies
 from tests.support import tool
 
 ROOT = Path(__file__).resolve().parents[2]

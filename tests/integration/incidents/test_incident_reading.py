@@ -384,7 +384,7 @@ def test_cli_help_has_examples() -> None:
 def test_cli_help_names_rules_the_shipped_packs_have() -> None:
     """From a probe: `--rule no-secrets` in the help matched no incident (the packs call it
     `secrets`); every rule an example filters on is a rule of policies/."""
-    from guard.policy.loader import load_policies
+    from guard.policy.policy_set import load_policies
 
     named = set(re.findall(r"--rule (\S+)", guard_cli("--help").stdout))
     shipped = {rule.name for loaded in load_policies(Path(__file__).resolve().parents[3] /

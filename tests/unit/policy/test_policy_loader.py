@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from guard.errors import PolicyError
-from guard.policy.loader import load_policies, load_policy_file
+from guard.policy.loader import load_policy_file
 from guard.policy.model import Policy
+from guard.policy.policy_set import load_policies
 from guard.policy.testing import find_case_files
 from guard.types import GuardContext, Segment, Stage, Verdict
 

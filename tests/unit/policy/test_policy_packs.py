@@ -10,7 +10,8 @@ import yaml
 
 from guard.classify.models.loader import load_model
 from guard.errors import PolicyError
-from guard.policy.loader import LoadedPolicy, load_policies
+from guard.policy.loader import LoadedPolicy
+from guard.policy.policy_set import load_policies
 from guard.policy.testing import CaseRunner, LoadedCase, iter_cases
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
