@@ -194,7 +194,9 @@ class PolicyStore:
                 return ReloadResult(False, self._set.version, errors, changed=False)
             old = self._set
             self._set = fresh
-            self._stamp = self._mtimes(fresh)
+            # a file replaced while the set loaded may have been read before it changed: the
+            # stamp from before the load then stays, so the watcher loads the files again
+            self._stamp = self._mtimes(fresh) if self._mtimes(old) == stamp else stamp
             self._last_errors = []
             self.metrics.policy_reloads.labels("ok").inc()
             self.metrics.policy_files_rejected.set(0)

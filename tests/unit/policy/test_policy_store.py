@@ -6,6 +6,7 @@ import asyncio
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -305,4 +306,41 @@ async def test_a_value_sent_in_pieces_is_masked_in_every_piece(tmp_path: Path,
                           2: "[REDACTED:pii:email] please", 3: "unrelated"}
         assert 9 not in decision.redactions
     finally:
+        await runner.aclose()
+
+
+async def test_a_file_replaced_while_the_set_loads_is_loaded_again(tmp_path: Path,
+                                                                   metrics: Metrics) -> None:
+    """From a probe (three workers, a policy replaced twice by rename 0-10 ms apart around a
+    SIGHUP): a file replaced while the set loaded was taken as loaded, so the watcher never
+    loaded its newer content; workers stayed on different policies for good."""
+    from guard.classify.registry import build_classifier
+
+    policy = write(tmp_path / "default.yaml", version="a")
+    racing = {"armed": False}
+
+    def builder(name: str, spec: Any) -> Any:
+        if racing["armed"]:  # the file is replaced after it was read, while classifiers build
+            racing["armed"] = False
+            newer = write(tmp_path / ".next.yaml", version="b", action="allow")
+            newer.rename(policy)
+        return build_classifier(name, spec)
+
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(tmp_path, runner, metrics, builder=builder, watch_interval_s=0.05)
+    try:
+        await store.start()
+        write(tmp_path / ".next.yaml", version="a2").rename(policy)
+        racing["armed"] = True
+        await store.reload()
+        assert store.current.default.policy.version == "a2"  # what was read before the rename
+        for _ in range(100):
+            if store.current.default.policy.version == "b":
+                break
+            await asyncio.sleep(0.02)
+        assert store.current.default.policy.version == "b"
+        decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("forbidden")])
+        assert decision.action is Action.ALLOW
+    finally:
+        await store.aclose()
         await runner.aclose()
