@@ -79,8 +79,17 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    codes = [abs(int(w.returncode or 0)) for w in workers]
+    codes = [_exit_code(w.returncode) for w in workers]
     return CANNOT_START if CANNOT_START in codes else max(codes)
+
+
+def _exit_code(returncode: int | None) -> int:
+    """A worker's exit as the group's: a stop signal that ended it before its handler was in
+    place (a worker restarted moments before the group was told to stop) ended a process that
+    served nothing, a clean stop; other signals are their numbers."""
+    if returncode in (-signal.SIGTERM, -signal.SIGINT):
+        return 0
+    return abs(returncode or 0)
 
 
 async def _check_free(addresses: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from guard.app import REPEAT_S
 from guard.observability.tally import FLUSH_INTERVAL_S
+from guard.workers import STARTUP_S
 from tests.support import GuardServer, MockUpstream, RedisServer
 
 pytestmark = pytest.mark.timeout(90)
@@ -336,3 +337,25 @@ def test_one_signal_to_a_worker_group_lets_streams_finish(tmp_path: Path, sig: i
     assert code == 0, guard.output()
     assert result["r"].text.endswith("data: [DONE]\n\n"), result["r"].text[-200:]
     assert "shutdown_hurried" not in guard.output(), guard.output()
+
+
+def test_a_stop_while_a_worker_restarts_is_a_clean_exit(tmp_path: Path) -> None:
+    """From a probe: SIGTERM reaching the group while the supervisor restarted a worker that had
+    died (SIGKILL, the OOM killer) ended the new worker before its handler was in place, and the
+    group exited 15 (systemd records a failed stop) instead of 0."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        "--workers", "2")
+    guard.start()
+    pids = [int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
+            .split(",")]
+    time.sleep(STARTUP_S + 0.5)  # a worker dying later is restarted, not the group stopped
+    os.kill(pids[1], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while "worker_died" not in guard.output():
+        assert time.monotonic() < deadline, guard.output()
+        time.sleep(0.02)
+    assert guard.proc is not None
+    guard.proc.send_signal(signal.SIGTERM)  # forwarded to the worker still starting
+    code = guard.proc.wait(timeout=30)
+    guard.stop()
+    assert code == 0, guard.output()[-2000:]
