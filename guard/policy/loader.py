@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from guard.errors import PolicyError, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule
-from guard.policy.source import Lines, Loc, parse_path, read_yaml
+from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
 from guard.types import Stage, StreamSettings
 
 if TYPE_CHECKING:
@@ -135,11 +135,14 @@ def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
     return out
 
 
-def _read(path: Path) -> tuple[dict[str, Any], Lines]:
-    data, lines = read_yaml(path, verbatim=frozenset({("version",)}))
+def _read(path: Path) -> tuple[dict[str, Any], Lines, bytes]:
+    """The file's data, its lines, and the bytes they were parsed from (what the policy's
+    digest covers: a file replaced after it was read must not name the content in force)."""
+    raw, text = read_source(path)
+    data, lines = parse_yaml(text, path, verbatim=frozenset({("version",)}))
     if not isinstance(data, dict):
         raise PolicyError(f"{path}:1: expected a mapping with name, version, classifiers, rules")
-    return data, lines
+    return data, lines, raw
 
 
 @dataclass
@@ -158,10 +161,11 @@ def _validate(path: Path, data: dict[str, Any], lines: Lines) -> Policy:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors) from exc
 
 
-def _resolve(path: Path, depth: int, seen: tuple[Path, ...]
-             ) -> tuple[Policy, dict[str, _Origin], dict[str, _Origin], tuple[Path, ...]]:
-    """The file's policy with `extends` applied, and where each rule and classifier came from."""
-    data, lines = _read(path)
+def _resolve(path: Path, depth: int, seen: tuple[Path, ...]) -> tuple[
+        Policy, dict[str, _Origin], dict[str, _Origin], tuple[tuple[Path, bytes], ...]]:
+    """The file's policy with `extends` applied, where each rule and classifier came from, and
+    the files read (with their bytes)."""
+    data, lines, raw = _read(path)
     policy = _validate(path, data, lines)
     rule_origin = {r.name: _Origin(lines, ("rules", i)) for i, r in enumerate(policy.rules)}
     clf_origin = {n: _Origin(lines, ("classifiers", n)) for n in policy.classifiers}
@@ -177,7 +181,7 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...]
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
     if policy.extends is None:
-        return policy, rule_origin, clf_origin, (path,)
+        return policy, rule_origin, clf_origin, ((path, raw),)
 
     base_path = (path.parent / policy.extends).resolve()
     if base_path in seen or depth >= MAX_EXTENDS_DEPTH:
@@ -204,7 +208,7 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...]
     })
     base_rules = {k: v for k, v in base_rules.items() if k not in policy.disable}
     return (merged, {**base_rules, **rule_origin}, {**base_clfs, **clf_origin},
-            (path, *base_files))
+            ((path, raw), *base_files))
 
 
 def _condition_refs(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:
@@ -282,10 +286,10 @@ def _warnings(loaded: CompiledPolicy, path: Path) -> list[str]:
     return out
 
 
-def _digest(files: tuple[Path, ...]) -> str:
+def _digest(files: Iterable[tuple[Path, bytes]]) -> str:
     h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    for f, raw in files:
+        h.update(f.name.encode() + b"\0" + raw + b"\0")
     return h.hexdigest()[:12]
 
 
@@ -296,14 +300,16 @@ def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: b
     path = Path(path)
     if path.is_symlink() and not path.exists():  # name the file the operator sees, not the target
         raise PolicyError(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
-    policy, rule_origins, clf_origins, files = _resolve(path.resolve(), 0, (path.resolve(),))
+    policy, rule_origins, clf_origins, read = _resolve(path.resolve(), 0, (path.resolve(),))
     errors = _check_references(policy, rule_origins)
     built, build_errors, unmet = _build(policy, clf_origins, builder or _registry_builder())
     errors += build_errors + _check_gates(policy, clf_origins) + (unmet if needs_env else [])
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
     # files a classifier read (a model artefact) count as the policy's own: digest and watcher
-    files += tuple(f for c in built.values() for f in getattr(c.classifier, "files", ()))
+    artefacts = tuple(f for c in built.values() for f in getattr(c.classifier, "files", ()))
+    files = (*(f for f, _ in read), *artefacts)
+    digest = _digest([*read, *((f, f.read_bytes()) for f in artefacts)])
     compiled = compile_policy(policy)
     by_stage = {stage: tuple(built[n] for n in compiled.classifiers_by_stage[stage])
                 for stage in Stage}
@@ -314,5 +320,5 @@ def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: b
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
     warnings = tuple(_warnings(compiled, path) + ([] if needs_env else unmet))
-    return LoadedPolicy(path, policy, compiled, built, files, _digest(files), warnings, by_stage,
+    return LoadedPolicy(path, policy, compiled, built, files, digest, warnings, by_stage,
                         holdback, encoded_runs, policy.streaming.settings())

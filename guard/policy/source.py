@@ -174,11 +174,16 @@ def read_yaml(path: Path, verbatim: frozenset[Loc] = frozenset()) -> tuple[Any, 
     """Parse one YAML file; raises PolicyError naming the file and line on bad YAML (a key
     given twice, a merge key among them). A number or a date at a `verbatim` key path is kept as
     the text written."""
+    return parse_yaml(read_source(path)[1], path, verbatim)
+
+
+def read_source(path: Path) -> tuple[bytes, str]:
+    """A YAML file's bytes and its text; PolicyError when it cannot be read as UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        return raw, raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read: {exc}") from exc
-    return parse_yaml(text, path, verbatim)
 
 
 def parse_yaml(text: str, path: Path, verbatim: frozenset[Loc] = frozenset(), *,

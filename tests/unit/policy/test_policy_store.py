@@ -313,8 +313,10 @@ async def test_a_file_replaced_while_the_set_loads_is_loaded_again(tmp_path: Pat
                                                                    metrics: Metrics) -> None:
     """From a probe (three workers, a policy replaced twice by rename 0-10 ms apart around a
     SIGHUP): a file replaced while the set loaded was taken as loaded, so the watcher never
-    loaded its newer content; workers stayed on different policies for good."""
+    loaded its newer content; workers stayed on different policies for good, and the version
+    they reported was the newer file's digest (read again after the parse)."""
     from guard.classify.registry import build_classifier
+    from guard.policy.loader import load_policy_file
 
     policy = write(tmp_path / "default.yaml", version="a")
     racing = {"armed": False}
@@ -334,6 +336,9 @@ async def test_a_file_replaced_while_the_set_loads_is_loaded_again(tmp_path: Pat
         racing["armed"] = True
         await store.reload()
         assert store.current.default.policy.version == "a2"  # what was read before the rename
+        (tmp_path / "copy").mkdir()
+        parsed = load_policy_file(write(tmp_path / "copy" / "default.yaml", version="a2"))
+        assert store.current.default.digest == parsed.digest  # not b's
         for _ in range(100):
             if store.current.default.policy.version == "b":
                 break
