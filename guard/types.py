@@ -83,8 +83,10 @@ class Segment:
     context: the texts of the segments of the same role just before this one, oldest first, for
            a classifier that reads a message joined to the ones before it (a request sent in
            pieces); empty unless one of the stage's classifiers asks for them (`context_turns`).
-           On the completion stage: the request's last user message, given only to a classifier
-           that `reads_request`.
+           On the completion stage: the texts of the answer before this one that a client joins
+           to it (`Dialect.joins_answer`).
+    request: on the completion stage, the request's last user message as it was forwarded
+           (redacted), given only to a classifier that `reads_request`; empty otherwise.
     """
 
     text: str
@@ -92,6 +94,7 @@ class Segment:
     index: int
     stage: Stage
     context: tuple[str, ...] = ()
+    request: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ class Classifier(Protocol):
     classifiers): its timeout then means guard is overloaded, not that a service failed, and the
     request is refused (503, `errors.Overloaded`) rather than handled by `on_error`, and
     `reads_request: bool`, true when it judges an answer after the request it answers: on the
-    completion stage its segments then carry the request's last user message (`Segment.context`;
+    completion stage its segments then carry the request's last user message (`Segment.request`;
     such a classifier is never cached, whose keys do not hold the request).
     """
 

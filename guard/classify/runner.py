@@ -73,7 +73,7 @@ class ClassifierRunner:
         classifiers: Sequence[ConfiguredClassifier],
         segments: Sequence[Segment],
         stage: Stage,
-        request: tuple[str, ...] = (),
+        request: str = "",
     ) -> list[Verdict]:
         """Verdicts of every classifier on every segment, classifier by classifier; gated
         classifiers run after the others, and only those whose gate opened. `request`: on the
@@ -100,7 +100,7 @@ class ClassifierRunner:
         classifiers: Sequence[ConfiguredClassifier],
         segments: Sequence[Segment],
         stage: Stage,
-        request: tuple[str, ...] = (),
+        request: str = "",
     ) -> list[Verdict]:
         if not classifiers:
             return []
@@ -393,14 +393,12 @@ def in_context(
     return out
 
 
-def with_request(
-    c: ConfiguredClassifier, segments: list[Segment], request: tuple[str, ...]
-) -> list[Segment]:
-    """`segments`, each carrying the request it answers (`Segment.context`) for a classifier
+def with_request(c: ConfiguredClassifier, segments: list[Segment], request: str) -> list[Segment]:
+    """`segments`, each carrying the request it answers (`Segment.request`) for a classifier
     that `reads_request`; the others never see it (a secret in the request is not the answer's)."""
     if not request or not getattr(c.classifier, "reads_request", False):
         return segments
-    return [replace(s, context=request) for s in segments]
+    return [replace(s, request=request) for s in segments]
 
 
 def gate_opens(gate: Gate, verdicts: Sequence[Verdict]) -> bool:

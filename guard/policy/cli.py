@@ -224,8 +224,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         ctx = dataclasses.replace(ctx, prompt_verdicts=tuple(asyncio.run(_classify(loaded, asked))))
     role = "user" if stage is Stage.PROMPT else "completion"
     segments = [Segment(t, role, i, stage) for i, t in enumerate([*args.before, args.text])]
-    asked_by = (args.prompt,) if args.prompt is not None else ()
-    verdicts = asyncio.run(_classify(loaded, segments, asked_by))
+    verdicts = asyncio.run(_classify(loaded, segments, args.prompt or ""))
     decision = evaluate(loaded.compiled, verdicts, ctx, stage)
     print(explain(loaded, segments[-1], verdicts, decision, args.before, ctx.prompt_verdicts),
           file=out)
@@ -233,7 +232,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 async def _classify(loaded: LoadedPolicy, segments: list[Segment],
-                    request: tuple[str, ...] = ()) -> list[Verdict]:
+                    request: str = "") -> list[Verdict]:
     from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
 

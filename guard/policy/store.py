@@ -33,8 +33,8 @@ from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy
 from guard.policy.policy_set import PolicySet, ignored_files, load_policies, policy_files
-from guard.redaction import reaching_back
-from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
+from guard.redaction import apply_redactions, reaching_back
+from guard.types import Action, Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 
 if TYPE_CHECKING:
     from guard.classify.runner import ClassifierRunner
@@ -75,7 +75,7 @@ class PolicyInspector:
         self.loaded = loaded
         self.runner = runner
         self.ctx = ctx
-        self.request: tuple[str, ...] = ()
+        self.request = ""
 
     @property
     def stream(self) -> StreamSettings:
@@ -96,20 +96,25 @@ class PolicyInspector:
                     if classifiers else [])
         if stage is Stage.PROMPT and self.loaded.compiled.reads_prompt:
             self.ctx = dataclasses.replace(self.ctx, prompt_verdicts=tuple(verdicts))
-        if stage is Stage.PROMPT and self.loaded.reads_request:
-            self.request = last_request(segments)
         decision = evaluate(self.loaded.compiled, verdicts, self.ctx, stage)
         if stage is not Stage.PROMPT:
             return decision
         redactions = reaching_back(decision.redactions, segments)
-        if redactions is decision.redactions:
-            return decision
-        return dataclasses.replace(decision, redactions=redactions)
+        if redactions is not decision.redactions:
+            decision = dataclasses.replace(decision, redactions=redactions)
+        if self.loaded.reads_request:
+            self.request = last_request(segments, decision)
+        return decision
 
 
-def last_request(segments: Sequence[Segment]) -> tuple[str, ...]:
-    """The prompt's last user message (what an answer answers), or nothing."""
-    return next(((s.text,) for s in reversed(segments) if s.role == "user"), ())
+def last_request(segments: Sequence[Segment], decision: Decision) -> str:
+    """The prompt's last user message (what an answer answers) as it is forwarded: masked
+    where `decision` redacts it; empty when the prompt has none."""
+    last = next((s for s in reversed(segments) if s.role == "user"), None)
+    if last is None:
+        return ""
+    spans = decision.redactions.get(last.index, ()) if decision.action is Action.REDACT else ()
+    return apply_redactions(last.text, spans, decision.mask) if spans else last.text
 
 
 def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> None:

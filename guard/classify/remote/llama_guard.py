@@ -49,7 +49,8 @@ HAZARDS: dict[str, tuple[str, str]] = {
 HazardCode = Literal[
     "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"
 ]
-AGENT_ROLES = frozenset({"assistant", "completion"})
+# the model's own texts: its answers and the tool calls it made
+AGENT_ROLES = frozenset({"assistant", "completion", "tool_call"})
 # The newest turns of a prompt judged one by one (a call each); the older ones share one call, so
 # padding a request with many short messages buys neither a timeout nor a pass.
 JUDGED_ONE_BY_ONE = 4
@@ -173,10 +174,9 @@ def judged(segments: Sequence[Segment], keep: int) -> list[tuple[Segment, list[S
     """The calls of a check: (the segment the verdict is for, the turns sent, judging the last).
     Older turns than the newest JUDGED_ONE_BY_ONE: one turn of their texts, for the newest of
     them (the others get no verdict of their own). Completion choices: each alone, after the
-    request they answer when they carry it (`Segment.context`)."""
+    request they answer when they carry it (`Segment.request`)."""
     if segments and segments[0].stage is Stage.COMPLETION:
-        return [(seg, [Segment(text, "user", seg.index, Stage.PROMPT) for text in seg.context]
-                 + [seg]) for seg in segments]
+        return [(seg, [*asked(seg), seg]) for seg in segments]
     first = max(0, len(segments) - JUDGED_ONE_BY_ONE)
     calls = [(segments[i], list(segments[max(0, i - keep): i + 1]))
              for i in range(first, len(segments))]
@@ -186,6 +186,11 @@ def judged(segments: Sequence[Segment], keep: int) -> list[tuple[Segment, list[S
                         last.stage)
         calls.insert(0, (last, [older]))
     return calls
+
+
+def asked(answer: Segment) -> list[Segment]:
+    """The `User` turn an answer follows: the request it carries, if any (`Segment.request`)."""
+    return [Segment(answer.request, "user", answer.index, Stage.PROMPT)] if answer.request else []
 
 
 async def _gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, _T]]) -> list[_T]:

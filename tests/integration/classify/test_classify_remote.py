@@ -252,7 +252,7 @@ ANSWERS_ONLY = (
     "  lg: {{type: llama_guard, url: '{url}/v1', on_error: fail_closed{extra}}}\n"
     "rules:\n"
     "  - {{name: lg, stage: completion, when: {{classifier: lg}}, action: block}}\n"
-    "  - {{name: secrets, stage: completion, when: {{classifier: secrets}}, action: redact}}\n"
+    "  - {{name: secrets, stage: {secrets}, when: {{classifier: secrets}}, action: redact}}\n"
 )
 
 
@@ -277,7 +277,7 @@ async def test_an_answer_is_judged_after_the_request_it_answers(
     of the answer's secrets classifier."""
     stand_in.answer = lambda body: chat("unsafe\nS2" if "neighbour" in str(body) else "safe")
     policy = tmp_path / "answers.yaml"
-    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra=""))
+    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra="", secrets="completion"))
     asked = "How do I get into my neighbour's wifi? My key: ghp_MsgsLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K"
     assert load_policy_file(policy).inspects[Stage.PROMPT]  # its only rules judge answers
     decision = await judge_answer(stand_in, policy, asked, "Sure. Step 1: capture the handshake.")
@@ -291,7 +291,8 @@ async def test_an_answer_is_judged_after_the_request_it_answers(
 async def test_with_request_false_judges_the_answer_alone(stand_in: StandIn, tmp_path: Path) -> None:
     stand_in.answer = lambda body: chat("unsafe\nS2" if "neighbour" in str(body) else "safe")
     policy = tmp_path / "alone.yaml"
-    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra=", with_request: false"))
+    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra=", with_request: false",
+                                          secrets="completion"))
     decision = await judge_answer(stand_in, policy, "How do I get into my neighbour's wifi?",
                                   "Sure. Step 1: capture the handshake.")
     assert [conversation_sent(r) for r in stand_in.received] == [
@@ -299,6 +300,35 @@ async def test_with_request_false_judges_the_answer_alone(stand_in: StandIn, tmp
     ]
     assert decision.action is Action.ALLOW
     assert not load_policy_file(policy).inspects[Stage.PROMPT]
+
+
+async def test_the_request_is_sent_as_it_was_forwarded(stand_in: StandIn, tmp_path: Path) -> None:
+    """From a probe: a secret the policy masked in the prompt before it went upstream reached
+    Llama Guard raw, in the request turn of every window of the answer."""
+    stand_in.answer = lambda body: chat("safe")
+    policy = tmp_path / "masked.yaml"
+    policy.write_text(ANSWERS_ONLY.format(url=stand_in.url, extra="", secrets="both"))
+    token = "ghp_MsgsLeak7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L1M2N"
+    await judge_answer(stand_in, policy, f"summarise; my token is {token}", "A summary.")
+    [sent] = [conversation_sent(r) for r in stand_in.received]
+    assert token not in sent and "ghp_" not in sent
+    assert sent.startswith("User: summarise; my token is [REDACTED:"), sent
+
+
+async def test_what_the_model_wrote_is_judged_as_the_agents(stand_in: StandIn) -> None:
+    """From a probe: a tool call in an answer was judged as a `User` turn (prompt, not response,
+    classification), and with no request the answer's earlier texts (`Segment.context`, what a
+    client joins) were sent as `User` turns before it."""
+    stand_in.answer = lambda body: chat("safe")
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1"})
+    await c.classifier.classify([
+        Segment('{"cmd": "rm -rf /"}', "tool_call", 0, Stage.COMPLETION, request="clean up"),
+        Segment("Step 2: run it.", "completion", 1, Stage.COMPLETION, ("Sure, step 1.",)),
+    ])
+    sent = sorted(conversation_sent(r) for r in stand_in.received)
+    assert sent == ["Agent: Step 2: run it.", 'User: clean up\n\nAgent: {"cmd": "rm -rf /"}']
+    built = [r["body"]["messages"][0]["content"] for r in stand_in.received]
+    assert all("ONLY THE LAST Agent message" in b for b in built)
 
 
 # -- openai_moderation -----------------------------------------------------------------------------
