@@ -41,6 +41,7 @@ from guard.types import Decision, GuardContext
 log = structlog.get_logger("guard.killswitch.breaker")
 
 QUEUE_LIMIT = 10_000
+SWEEP_S = 10.0  # how often counts whose window has drained, and ended trips, are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class Breaker:
         self._worker: asyncio.Task[None] | None = None
         self._dropped = 0
         self._local_since: float | None = None  # when Redis was found unreachable, if it is
+        self._windows = {rule.name: rule.window_s for rule in self._rules}
+        self._next_sweep = 0.0
 
     def observe(self, ctx: GuardContext, decision: Decision) -> None:
         """Note one decision. Never blocks, never raises; counting happens in the background."""
@@ -160,7 +163,19 @@ class Breaker:
             while window and window[0] <= horizon:
                 window.popleft()
             counts[key] = len(window)
+        if now >= self._next_sweep:
+            self._sweep(now)
         return counts
+
+    def _sweep(self, now: float) -> None:
+        """Drop the counts of scopes with no hit left in their window, and the trips that have
+        ended: clients choose model names and tenants, and one entry kept per name ever seen
+        grew without bound (20,000 model names: +12.9 MB)."""
+        self._local = {key: window for key, window in self._local.items()
+                       if window and window[-1] > now - self._windows.get(key[0], 0.0)}
+        self._tripped_until = {key: until for key, until in self._tripped_until.items()
+                               if until > now}
+        self._next_sweep = now + SWEEP_S
 
     async def _count_shared(
         self, groups: dict[tuple[str, str], list[_Hit]]

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from guard.incidents.reader import JournalReader, Query
 from guard.incidents.recorder import IncidentRecorder
 from guard.incidents.settings import IncidentSettings
-from guard.killswitch.breaker import Breaker
+from guard.killswitch.breaker import SWEEP_S, Breaker
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.observability.metrics import Metrics
@@ -242,3 +242,29 @@ async def test_a_trip_and_a_trip_held_back_are_breaker_incidents(tmp_path: Path)
         ("trip", "model:m1"), ("held_back", "model:m2")]
     assert found[0]["details"]["id"] == switch["details"]["id"]
     assert found[1]["details"]["max_switches"] == 1
+
+
+async def test_counts_of_names_seen_once_are_dropped_once_their_window_ends(tmp_path: Path) -> None:
+    """From a probe: counting in process (no Redis, or Redis down) kept one entry per model name
+    ever seen, and clients choose model names: 20,000 names grew guard by 12.9 MB, no plateau.
+    Once a name's window has drained, its count goes; a burst still trips."""
+    now = [1000.0]
+    metrics = Metrics(CollectorRegistry())
+    service = build_service(KillSwitchSettings(breakers=[RULE]), redis_url=None,
+                            state_dir=tmp_path, recorder=EventLog(), metrics=metrics)
+    breaker = Breaker([RULE], service, metrics, clock=lambda: now[0])
+    await service.start()
+    await breaker.start()
+    try:
+        for n in range(2000):
+            breaker.observe(ctx(f"gpt-{n}"), decision(Action.BLOCK))
+        await eventually(breaker._queue.empty, 5.0)
+        await asyncio.sleep(0.05)
+        now[0] += RULE.window_s + SWEEP_S
+        for _ in range(RULE.threshold):
+            breaker.observe(ctx("gpt-burst"), decision(Action.BLOCK))
+        await eventually(lambda: service.check(ctx("gpt-burst")) is not None, 2.0)
+        assert len(breaker._local) <= 1, len(breaker._local)
+    finally:
+        await breaker.aclose()
+        await service.aclose()
