@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,8 @@ log = structlog.get_logger("guard.policy")
 WATCH_INTERVAL_S = 1.0
 # Polls in a row at which the files were still changing before the watcher says so in the log.
 UNSETTLED_POLLS = 10
+# replaced policy versions `guard_policy_info` keeps showing, at 0 (the newest of them)
+KEPT_VERSIONS = 8
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class PolicyStore:
         self._set = load_policies(self.path, builder)
         self._stamp = self._mtimes(self._set)
         self._last_errors: list[str] = []
+        self._replaced: deque[str] = deque()  # versions replaced, oldest first: shown at 0
         self._set_info(None, self._set.version)
         self._log_loaded("policy_loaded")
 
@@ -210,10 +214,15 @@ class PolicyStore:
             return ReloadResult(True, fresh.version, [], changed=fresh.version != old.version)
 
     def _set_info(self, old: str | None, new: str) -> None:
-        # set to 0, not removed: under --workers a removed series would live on in this worker's
-        # metrics file at 1
+        # set to 0 before it is removed: under --workers a removed series lives on in this
+        # worker's metrics file, at the value it had
         if old is not None and old != new:
             self.metrics.policy_info.labels(old).set(0)
+            self._replaced.append(old)
+        if new in self._replaced:
+            self._replaced.remove(new)
+        while len(self._replaced) > KEPT_VERSIONS:  # one series per reload had grown for good
+            self.metrics.policy_info.remove(self._replaced.popleft())
         self.metrics.policy_info.labels(new).set(1)
 
     def _log_loaded(self, event: str, **extra: Any) -> None:

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from guard.classify.runner import ClassifierRunner
 from guard.errors import PolicyError
 from guard.observability.metrics import Metrics
-from guard.policy.store import UNSETTLED_POLLS, PolicyStore, count_decision
+from guard.policy.store import KEPT_VERSIONS, UNSETTLED_POLLS, PolicyStore, count_decision
 from guard.redaction import apply_redactions
 from guard.types import Action, GuardContext, Segment, Span, Stage
 
@@ -349,3 +349,22 @@ async def test_a_file_replaced_while_the_set_loads_is_loaded_again(tmp_path: Pat
     finally:
         await store.aclose()
         await runner.aclose()
+
+
+async def test_policy_info_keeps_the_newest_replaced_versions(store: PolicyStore, tmp_path: Path,
+                                                             metrics: Metrics) -> None:
+    """From a probe: each reload that changed the files added a `guard_policy_info` series for
+    good (800 reloads: 801 series). The version in force is 1, the last KEPT_VERSIONS replaced
+    are 0, older ones are gone; a version loaded again is 1 once more."""
+    first = store.version
+    versions = [first]
+    for n in range(KEPT_VERSIONS + 4):
+        write(tmp_path / "default.yaml", version=f"v{n}")
+        await store.reload()
+        versions.append(store.version)
+    shown = {s.labels["version"]: s.value for s in metrics.policy_info.collect()[0].samples}
+    assert shown == {**dict.fromkeys(versions[-KEPT_VERSIONS - 1:-1], 0.0), versions[-1]: 1.0}
+    write(tmp_path / "default.yaml", version="v1")
+    await store.reload()
+    shown = {s.labels["version"]: s.value for s in metrics.policy_info.collect()[0].samples}
+    assert shown[versions[2]] == 1.0 and len(shown) == KEPT_VERSIONS + 1
