@@ -115,8 +115,9 @@ class CacheSettings(Strict):
     should cost a classification.
 
     max_entries: verdicts kept in process (least recently used evicted first).
-    max_chars:   and at most this many characters of the texts they are for (a bound on memory
-                 whatever the texts' length: about 64 MB of ASCII text by default).
+    max_chars:   and at most this many characters of the texts they are for, each span their
+                 verdicts keep counted as 128 (a bound on memory whatever the texts' length or
+                 findings: about 64 MB of ASCII text by default).
     shared:      also keep verdicts in Redis (`redis_url`), shared by every replica.
     ttl_s:       seconds a verdict lives in Redis.
     """

@@ -225,7 +225,7 @@ class ClassifierRunner:
                     continue
                 verdict = _renamed(cached, c.name, seg.index)
                 known.found[i][seg.index] = verdict
-                known.stores[i][seg.index].verdicts[c.config_hash] = verdict
+                cache.keep(known.stores[i][seg.index], c.config_hash, verdict)
             known.todo[i] = still
 
     def _run_inline(
@@ -312,7 +312,7 @@ class ClassifierRunner:
         assert cache is not None
         self._counter(c.name, "miss").inc(len(verdicts))
         for v in verdicts:
-            store[v.segment].verdicts[c.config_hash] = v
+            cache.keep(store[v.segment], c.config_hash, v)
         if cache.redis is not None:
             # _checked returns one verdict per segment, in segment order; only a batch's newest
             # are shared (the others were new in an earlier request): a request of thousands

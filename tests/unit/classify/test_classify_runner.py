@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from guard.classify.cache import Slot, VerdictCache, text_digest
+from guard.classify.cache import SPAN_CHARS, Slot, VerdictCache, text_digest
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.runner import ClassifierRunner, in_context, warm_up
 from guard.errors import ClassifierError, Overloaded
@@ -216,6 +216,28 @@ def test_lru_is_bounded_in_characters_too() -> None:
     cache.slots("prompt", segments("g" * 5000))
     assert len(cache) == 1 and cache.chars == 5000
     assert not cache.slots("prompt", segments("a" * 300))[0].verdicts
+
+
+async def test_the_spans_a_verdict_keeps_count_against_max_chars(metrics: Metrics) -> None:
+    """From a probe: the bound counted texts only, and a text dense with findings (60,000
+    characters holding 4,200 e-mail addresses) cost 14.7 bytes of memory per character counted:
+    at the default bound, a gigabyte. Each span kept counts SPAN_CHARS; a slot dropped while
+    its request still fills it counts nothing more."""
+    from guard.classify.registry import build_classifier
+
+    text = " ".join(f"user{n}@example.com" for n in range(100))
+    cache = VerdictCache(100, max_chars=len(text) + 100 * SPAN_CHARS)
+    runner = ClassifierRunner(metrics, cache)
+    pii = build_classifier("pii", {"type": "pii", "entities": ["email"]})
+    [verdict] = await runner.run([pii], segments(text), Stage.PROMPT)
+    assert len(verdict.spans) == 100
+    assert cache.chars == len(text) + 100 * SPAN_CHARS and len(cache) == 1
+    await runner.run([pii], segments("one more text"), Stage.PROMPT)
+    assert len(cache) == 1 and cache.chars == len("one more text")  # the dense one went
+    slot = cache.slots("prompt", segments("x" * 10))[0]
+    cache.slots("prompt", segments("y" * (cache.max_chars - 5)))  # "x..." is dropped
+    cache.keep(slot, "h", verdict)
+    assert cache.chars == cache.max_chars - 5
 
 
 async def test_cache_size_is_exported(metrics: Metrics) -> None:
