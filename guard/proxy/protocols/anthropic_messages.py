@@ -60,6 +60,11 @@ DELTA_TEXT = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "th
 # Deltas that carry no text for the client to read (a signature over the thinking, a citation
 # pointing into a document the client sent).
 NOT_TEXT = frozenset({"signature_delta", "citations_delta"})
+# Stream events guard knows that carry no answer text of their own: a block's close, the stop
+# reason and usage, the message's end, a keep-alive, an error. Read by their values only (a stop
+# sequence the client gave, an error's message, any string an upstream adds), never their keys,
+# which are the protocol's names (`index`, `delta`, `usage`): not text a client shows.
+ENVELOPES = frozenset({"content_block_stop", "message_delta", "message_stop", "ping", "error"})
 
 
 def block_texts(block: Any, path: Path, role: str, *, answer: bool = False) -> Iterator[Text]:
@@ -252,8 +257,9 @@ def unreadable(event: Json) -> bool:
 
 
 def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
-    """Texts an event carries whole: an opened block's first text, a message's content; and
-    every string of an event of another kind (`base.leaves`)."""
+    """Texts an event carries whole: an opened block's first text, a message's content; the
+    values of the other events guard knows (`ENVELOPES`); and every string of an event of
+    another kind (`base.leaves`)."""
     kind = event.get("type")
     index = index_of(event, 0)
     if kind == "content_block_start":
@@ -263,8 +269,9 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     if kind == "message_start" and isinstance(message, dict):
         return [((0, j, t.kind), t) for j, t in content_texts(message.get("content"),
                                                               ("message", "content"))]
-    # any other event (a citation delta, an error, a type guard does not know) is read whole
-    read = [((0, index, t.kind), t) for t in leaves(event, (), "assistant", index)]
+    # any other event (a citation delta, a type guard does not know) is read whole
+    read = [((0, index, t.kind), t)
+            for t in leaves(event, (), "assistant", index, keys=kind not in ENVELOPES)]
     return read or None
 
 

@@ -74,9 +74,10 @@ NOT_TEXT = frozenset({
 })
 
 
-def strings(node: Any, path: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
-    """Every string in a JSON value with its path, the objects' keys too (`KeyOf`), but under
-    the keys in `skip`."""
+def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
+            keys: bool = True) -> Iterator[tuple[Path, str]]:
+    """Every string in a JSON value with its path, the objects' keys too (`KeyOf`; not without
+    `keys`), but under the keys in `skip`."""
     stack: list[tuple[Path, Any]] = [(path, node)]
     while stack:
         at, value = stack.pop()
@@ -86,16 +87,19 @@ def strings(node: Any, path: Path, skip: frozenset[str] = frozenset()) -> Iterat
             for k, v in reversed(value.items()):
                 if k not in skip:
                     stack.append(((*at, k), v))
-                    stack.append(((*at, KeyOf(k)), k))
+                    if keys:
+                        stack.append(((*at, KeyOf(k)), k))
         elif isinstance(value, list):
             stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
 
 
-def leaves(node: Any, path: Path, role: str, sub: int = 0) -> Iterator[Text]:
+def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
+           keys: bool = True) -> Iterator[Text]:
     """The texts of a value guard has no reading for (an item or a block of a kind it does not
     know): every string in it but names, ids and opaque data (NOT_TEXT), each kind named by its
-    dotted path inside the value."""
-    for at, value in strings(node, path, NOT_TEXT):
+    dotted path inside the value. Without `keys`, the values only: in an event whose keys are
+    the protocol's own names (`index`, `usage`), not text."""
+    for at, value in strings(node, path, NOT_TEXT, keys=keys):
         yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 

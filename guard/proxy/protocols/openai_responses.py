@@ -293,6 +293,21 @@ PART_EVENTS = {"response.content_part.added": None, "response.content_part.done"
                "response.reasoning_summary_part.added": "summary",
                "response.reasoning_summary_part.done": "summary"}
 ITEM_EVENTS = ("response.output_item.added", "response.output_item.done")
+# Stream events guard knows that carry no answer text of their own: a hosted tool call's
+# progress, an annotation added to a text, an error. Read by their values only (an annotation's
+# title and address, an error's message, any string an upstream adds), never their keys, which
+# are the protocol's names (`output_index`, `annotation`): not text a client shows.
+PROGRESS = {
+    "file_search_call": ("in_progress", "searching", "completed"),
+    "web_search_call": ("in_progress", "searching", "completed"),
+    "image_generation_call": ("in_progress", "generating", "partial_image", "completed"),
+    "code_interpreter_call": ("in_progress", "interpreting", "completed"),
+    "mcp_call": ("in_progress", "completed", "failed"),
+    "mcp_list_tools": ("in_progress", "completed", "failed"),
+}
+ENVELOPES = frozenset({f"response.{call}.{state}" for call, states in PROGRESS.items()
+                       for state in states}
+                      | {"response.output_text.annotation.added", "error"})
 
 
 def sub_index(event: Json) -> int:
@@ -326,8 +341,9 @@ def output_index(event: Json) -> int:
 
 def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     """The texts an event repeats whole, each with its channel; None for an event that carries
-    none. A response-level event (`response.completed`, ...) repeats them all. An event of a
-    type guard has no reading for is read whole (`base.leaves`: a shell command, a citation)."""
+    none. A response-level event (`response.completed`, ...) repeats them all. Of the other
+    events guard knows (`ENVELOPES`), the values are read; an event of a type guard has no
+    reading for is read whole (`base.leaves`: a shell command, a citation)."""
     kind = event.get("type")
     kind = kind if isinstance(kind, str) else ""
     oi, sub = output_index(event), sub_index(event)
@@ -354,7 +370,8 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
             found.append(((0, 0, "output_text"), Text(0, "output_text", ("response",
                           "output_text"), "assistant", response["output_text"])))
         return found
-    read = [((oi, sub, t.kind), t) for t in leaves(event, (), "assistant", sub)]
+    read = [((oi, sub, t.kind), t)
+            for t in leaves(event, (), "assistant", sub, keys=kind not in ENVELOPES)]
     return read or None
 
 
