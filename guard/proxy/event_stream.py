@@ -13,7 +13,8 @@ may open with text. So:
 - Events go out in the order they came: an event waits behind every piece of text that came
   before it and is still held (buffered mode), and text released goes out behind every event
   that came before it.
-- An event that closes a text (a `*.done` event, `content_block_stop`) has it checked, and
+- An event that closes a text (a `*.done` event, `content_block_stop`) has it checked (but
+  not again as it was last read: closed again, nothing added, its findings stand), and
   released but for its last `holdback - 1` characters: a client joins an answer's texts, so a
   value may go on in the next text of its kind. That tail is read with the start of the texts
   after it (masked in both where a value crosses) and released once they are `holdback - 1`

@@ -57,7 +57,7 @@ from guard.proxy.protocols.base import (
 )
 from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
 from guard.proxy.sse import SSEEvent, encode_event
-from guard.proxy.stream_window import Channel, Json, Part, straddle
+from guard.proxy.stream_window import Channel, Json, Part, Read, straddle
 from guard.types import (
     Action,
     Decision,
@@ -368,29 +368,38 @@ class StreamGuard:
         return await self._check(waiting, to_end)
 
     async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
-        """Classify the channels' windows; then cut the stream, or release up to `cut_at`."""
-        starts: list[int] = []
-        segments: list[Segment] = []
+        """Classify the channels' windows; then cut the stream, or release up to `cut_at`. A
+        window the classifiers read last, unchanged since (a text closed again with nothing
+        added: the Responses API closes a text's part, its item, then the response), is not
+        read again: its findings stand."""
+        unread: list[tuple[Channel, int, Segment]] = []
         for ch in channels:
             since = ch.released if self.mode == BUFFERED else ch.checked
             start, text = ch.window(since, self.holdback, self.runs)
-            starts.append(start)
-            segments.append(self._segment(ch, text))
-        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
-        self._record(decision, segments)
-        if decision.action in CUT_ACTIONS[self.mode]:
-            return self._cut_stream(decision, channels, starts)
+            segment = self._segment(ch, text)
+            if ch.read is None or (ch.read.start, ch.read.end, ch.read.segment) \
+                    != (start, ch.end, segment):
+                unread.append((ch, start, segment))
+        if unread:
+            segments = [segment for _, _, segment in unread]
+            decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+            self._record(decision, segments)
+            if decision.action in CUT_ACTIONS[self.mode]:
+                return self._cut_stream(decision, [ch for ch, _, _ in unread],
+                                        [start for _, start, _ in unread])
+            for ch, start, segment in unread:
+                spans = [Span(start + s.start, start + s.end, s.label)
+                         for s in decision.redactions.get(ch.number, ())
+                         ] if decision.action is Action.REDACT else []
+                ch.read = Read(start, ch.end, segment, spans, decision.mask)
         out: list[bytes] = []
         now = time.monotonic()
-        for ch, start in zip(channels, starts, strict=True):
-            spans = []
-            if decision.action is Action.REDACT:
-                spans = [Span(start + s.start, start + s.end, s.label)
-                         for s in decision.redactions.get(ch.number, ())]
-            cut = cut_at(ch, spans)
+        for ch in channels:
+            assert ch.read is not None  # read now, or before and unchanged since
+            cut = cut_at(ch, ch.read.spans)
             ch.mark_checked()
             if self.mode == BUFFERED:
-                parts = ch.release(cut, spans, decision.mask)
+                parts = ch.release(cut, ch.read.spans, ch.read.mask)
                 out.extend(self._emit(ch, parts, now))
             ch.trim(self.holdback, self.runs)
         return b"".join(out)

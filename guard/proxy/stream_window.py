@@ -14,7 +14,7 @@ from typing import Any
 from guard.classify.decode.runs import run_start
 from guard.classify.normalize import ASCII_CONTROL, INVISIBLE
 from guard.redaction import merge_spans
-from guard.types import Span
+from guard.types import Segment, Span
 
 Json = dict[str, Any]
 # How far back `Channel.back` looks for the characters it counts: a value padded with more than
@@ -55,6 +55,23 @@ class Part:
     seq: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A channel's window as the classifiers last read it, and what they found: read again
+    unchanged (a text closed once more, nothing added), it is not sent to them again.
+
+    start, end: the window's offsets in the channel's text.
+    segment:    what the classifiers were sent (the window, with what it was read with).
+    spans:      the values to mask in it (absolute offsets), and how.
+    """
+
+    start: int
+    end: int
+    segment: Segment
+    spans: list[Span]
+    mask: str
+
+
 @dataclass(slots=True)
 class Channel:
     """One guarded text. kind: `content`, `refusal`, `reasoning_content` or `reasoning` (chat),
@@ -73,6 +90,7 @@ class Channel:
     soft_ticked: int = 0        # pending text before this offset had its word-boundary release
     masked_to: int = 0          # the end of the last value whose mask has been written
     word_wait: int = -1         # the end when a word in progress was held past its time
+    read: Read | None = None    # the window last classified
     pieces: deque[Piece] = field(default_factory=deque)
 
     @property

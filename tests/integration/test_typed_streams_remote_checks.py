@@ -133,3 +133,17 @@ async def test_a_classifier_is_sent_the_answer_never_the_protocols_key_names(
         answer = await hostile_responses_stream(found.guard, SEARCHED)
         assert URL in answer and "response.completed" in answer
         assert {text for call in found.texts for text in call} == {REPLY, URL, TITLE}
+
+
+async def test_an_answer_arriving_at_once_is_checked_once(tmp_path: Path) -> None:
+    """From a probe: with a classifier that reads the whole text (Llama Guard), a short answer
+    arriving at once was checked once on a chat stream, but twice on a Messages stream (the
+    block's close, the message's) and 4 times on a Responses stream (the text's, the part's
+    and the item's close, the response's end), the same text each time: 0.5 s more per call at
+    the stream's end with a 0.5 s Llama Guard. A window read before and unchanged is not read
+    again; the client gets the answer whole."""
+    async with servers(tmp_path) as found:
+        for stream in (messages_stream, responses_stream):
+            found.texts.clear()
+            assert await stream(found.guard) == REPLY
+            assert found.texts == [[REPLY]], stream.__name__
