@@ -271,7 +271,8 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
                                                               ("message", "content"))]
     # any other event (a citation delta, a type guard does not know) is read whole
     read = [((0, index, t.kind), t)
-            for t in leaves(event, (), "assistant", index, keys=kind not in ENVELOPES)]
+            for t in leaves(event, (), "assistant", index,
+                            keys=not (isinstance(kind, str) and kind in ENVELOPES))]
     return read or None
 
 
