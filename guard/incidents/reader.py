@@ -9,11 +9,13 @@ reached the stream, so a follower sees each once, however late a replica replays
 from __future__ import annotations
 
 import asyncio
+import heapq
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +36,9 @@ _SCAN_STEP = 1000
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+# How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
+# clock a tick behind time.time(), and some filesystems keep mtimes to the second (FAT: 2 s).
+MTIME_SLACK_S = 2.0
 
 
 class NoCursor(ValueError):
@@ -133,31 +138,61 @@ class JournalReader:
         return (await self.page(query)).incidents
 
     def query_now(self, query: Query) -> list[dict[str, Any]]:
+        """The answer to `query`, holding at most `limit` incidents at a time: without `since`,
+        files are read from the last written back, and no further once an older file cannot
+        hold an incident newer than the `limit` kept (an incident is written after it is made,
+        and a replayed spool writes old ones into new files, so a file's name bounds nothing)."""
         if query.after is not None:
             raise NoCursor("after: a cursor follows the Redis incident stream, and this guard "
                              "keeps its incidents in the journal only (read with since)")
         self.skipped = []
-        found = sorted((i for i in self._incidents(query.since) if query.matches(i)),
-                       key=lambda i: (i["time"], i["id"]))
-        return found[:query.limit] if query.since is not None else found[-query.limit:]
+        files = self._files(query.since)
+        if query.since is not None:
+            found = (i for _, path in files for i in self._matching(path, query))
+            return heapq.nsmallest(query.limit, found, key=_order)
+        newest: list[dict[str, Any]] = []  # the newest `limit` matches so far, newest first
+        for written, path in sorted(files, reverse=True):
+            if len(newest) == query.limit and written < newest[-1]["time"]:
+                break
+            newest = heapq.nlargest(query.limit, chain(newest, self._matching(path, query)),
+                                    key=_order)
+        return newest[::-1]
 
-    def _incidents(self, since: float | None) -> Iterator[dict[str, Any]]:
+    def _files(self, since: float | None) -> list[tuple[float, Path]]:
+        """The journal files that can hold an incident at or after `since`, each with the
+        latest time an incident in it can have (its mtime, plus `MTIME_SLACK_S`)."""
         if not self.directory.exists():
-            return
+            return []
+        files = []
         for path in sorted(self.directory.glob("*.jsonl")):
-            if since is not None and path.stat().st_mtime < since:
-                continue  # last written before `since`: nothing in it is recent enough
-            with path.open("rb") as f:
-                for number, line in enumerate(f, start=1):
-                    if line.endswith(b"}\n") or line.endswith(b"}"):
-                        record = _record(line)
-                        if record is None:
-                            self.skipped.append((str(path), number))
-                            continue
+            try:
+                written = path.stat().st_mtime + MTIME_SLACK_S
+            except FileNotFoundError:
+                continue  # pruned since the listing
+            if since is None or written >= since:
+                files.append((written, path))
+        return files
+
+    def _matching(self, path: Path, query: Query) -> Iterator[dict[str, Any]]:
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            return  # pruned since the listing
+        with f:
+            for number, line in enumerate(f, start=1):
+                if line.endswith(b"}\n") or line.endswith(b"}"):
+                    record = _record(line)
+                    if record is None:
+                        self.skipped.append((str(path), number))
+                    elif query.matches(record):
                         yield record
 
     async def aclose(self) -> None:
         return None
+
+
+def _order(incident: dict[str, Any]) -> tuple[Any, Any]:
+    return incident["time"], incident["id"]
 
 
 def _record(line: bytes) -> dict[str, Any] | None:

@@ -1,0 +1,132 @@
+"""Reading the journal: the same answers as sorting every incident, holding `limit` at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from guard.incidents import model
+from guard.incidents.reader import JournalReader, Query
+from guard.incidents.recorder import journal_dir
+from guard.incidents.sinks import JournalSink
+from guard.types import Action, Mode
+from tests.unit.incidents.helpers import context, decision
+
+START = 1_750_000_000.0
+INCIDENTS = 6000  # four a second for 25 minutes
+MID = START + 600.0
+
+
+def made(n: int, rng: random.Random) -> model.IncidentV1:
+    """Incident `n`: two per half second (equal times), of every kind, tenant and rule."""
+    now = START + (n // 2) * 0.5
+    if n % 97 == 0:
+        return model.from_event("killswitch", {"action": "engage", "scope": "fleet",
+                                               "actor": "alice", "reason": "r"}, now=now)
+    action, mode = rng.choice([(Action.BLOCK, Mode.ENFORCE), (Action.REDACT, Mode.ENFORCE),
+                               (Action.FLAG, Mode.SHADOW)])
+    return model.from_decision(context(f"r{n}", rng.choice(["acme", "globex", None])),
+                               decision(action, mode, rule=rng.choice(["pii", "secrets"])),
+                               "text", excerpt=None, now=now)
+
+
+async def write_journal(state_dir: Path, seed: int = 7) -> None:
+    """A journal as two processes write it, one ten times busier: files rotated by size (the
+    quiet process's file is written to long after busier files named later), batches written
+    a moment after their incidents were made, one incident in twenty written five minutes late
+    (a spool replayed into a newer file); each file's mtime is its last write's time."""
+    rng = random.Random(seed)
+    writes = sorted(((i.time + (300.0 if rng.random() < 0.05 else 0.05), i.to_json())
+                     for i in (made(n, rng) for n in range(INCIDENTS))),
+                    key=lambda w: w[0])
+    sinks = [JournalSink(journal_dir(state_dir), rotate_bytes=100_000) for _ in range(2)]
+    written: dict[str, float] = {}
+    for at in range(0, len(writes), 20):
+        batch = writes[at:at + 20]
+        sink = sinks[rng.random() < 0.1]  # the second process's files live longer
+        await sink.write([line for _, line in batch])
+        assert sink._file is not None
+        written[sink._file.name] = batch[-1][0]
+    for sink in sinks:
+        await sink.aclose()
+    for name, last in written.items():
+        os.utime(name, (last, last))
+
+
+def everything(state_dir: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for path in journal_dir(state_dir).glob("*.jsonl")
+            for line in path.read_bytes().splitlines()]
+
+
+def sorted_then_sliced(incidents: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
+    """The answer as the reader used to make it: every match sorted by time, then sliced."""
+    found = sorted((i for i in incidents if query.matches(i)), key=lambda i: (i["time"], i["id"]))
+    return found[:query.limit] if query.since is not None else found[-query.limit:]
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One journal for every test here (none writes to it)."""
+    path = tmp_path_factory.mktemp("state")
+    asyncio.run(write_journal(path))
+    return path
+
+
+QUERIES = [
+    Query(limit=1), Query(limit=5), Query(limit=100), Query(limit=400), Query(limit=10_000),
+    Query(kind="killswitch"), Query(kind="killswitch", limit=3),
+    Query(tenant="acme", action="block", limit=50), Query(rule="pii", limit=7),
+    Query(action="flag", tenant="globex", rule="secrets", limit=400),
+    Query(since=MID, limit=20), Query(since=MID, kind="killswitch"), Query(since=0, limit=10_000),
+    Query(since=MID, tenant="globex", action="redact", limit=30),
+    Query(since=START + 1490, limit=100), Query(since=START + 9999),
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=repr)
+def test_answers_as_sorting_every_incident_did(state_dir: Path, query: Query) -> None:
+    """Every filter, with and without `since`, on a journal of many files from two processes
+    with incidents written late into newer files: the same incidents, in the same order."""
+    assert JournalReader(state_dir).query_now(query) == sorted_then_sliced(everything(state_dir),
+                                                                           query)
+
+
+def test_a_small_limit_reads_only_the_newest_files(state_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`limit=5` without `since` opens the files last written (here two holding only incidents
+    written late, then the one with the newest), not the other thirty: none of those can hold
+    an incident newer than the five it found."""
+    files = sorted(journal_dir(state_dir).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def counting_open(path: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    found = JournalReader(state_dir).query_now(Query(limit=5))
+    assert len(found) == 5 and len(files) > 30
+    assert set(opened) <= set(files[-3:])
+
+
+@pytest.mark.parametrize("query", [Query(limit=5), Query(since=0, limit=5),
+                                   Query(kind="killswitch", limit=5)], ids=repr)
+def test_a_query_holds_limit_incidents_not_the_journal(state_dir: Path, query: Query) -> None:
+    """Reading every file (a `since` at the start, a filter few incidents match) holds `limit`
+    incidents and a line at a time: the 6,000 incidents as dicts would take over 10 MB."""
+    reader = JournalReader(state_dir)
+    tracemalloc.start()
+    try:
+        found = reader.query_now(query)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 5 and peak < 1_000_000
