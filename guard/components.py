@@ -106,6 +106,9 @@ class NoPolicy:
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
         return Decision(action=Action.ALLOW, stage=stage)
 
+    def answering(self, request: Callable[[], str]) -> None:
+        return None
+
 
 class NoSwitches:
     """The gate before a kill switch store is configured: nothing is ever stopped."""

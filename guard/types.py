@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -261,6 +261,11 @@ class Inspector(Protocol):
         ...
 
     async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision: ...
+
+    def answering(self, request: Callable[[], str]) -> None:
+        """What the answers checked next answer: the request's last user message as it was
+        forwarded, computed only if a completion classifier reads it (`Segment.request`)."""
+        ...
 
 
 class PolicySource(Protocol):

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +34,8 @@ from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy
 from guard.policy.policy_set import PolicySet, ignored_files, load_policies, policy_files
-from guard.redaction import apply_redactions, reaching_back
-from guard.types import Action, Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
+from guard.redaction import reaching_back
+from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 
 if TYPE_CHECKING:
     from guard.classify.runner import ClassifierRunner
@@ -68,8 +68,8 @@ class PolicyInspector:
     """One request's policy: classify a stage's segments, then evaluate. Implements Inspector.
 
     The prompt stage's verdicts are kept in `ctx.prompt_verdicts`, for the completion rules that
-    read them (`prompt:` conditions), and its last user message in `request`, for the completion
-    classifiers that judge an answer after its request (`reads_request`).
+    read them (`prompt:` conditions), and the request's last user message in `request` (told by
+    `answering`), for the completion classifiers that judge an answer after it (`reads_request`).
     """
 
     __slots__ = ("ctx", "loaded", "request", "runner")
@@ -105,19 +105,11 @@ class PolicyInspector:
         redactions = reaching_back(decision.redactions, segments)
         if redactions is not decision.redactions:
             decision = dataclasses.replace(decision, redactions=redactions)
-        if self.loaded.reads_request:
-            self.request = last_request(segments, decision)
         return decision
 
-
-def last_request(segments: Sequence[Segment], decision: Decision) -> str:
-    """The prompt's last user message (what an answer answers) as it is forwarded: masked
-    where `decision` redacts it; empty when the prompt has none."""
-    last = next((s for s in reversed(segments) if s.role == "user"), None)
-    if last is None:
-        return ""
-    spans = decision.redactions.get(last.index, ()) if decision.action is Action.REDACT else ()
-    return apply_redactions(last.text, spans, decision.mask) if spans else last.text
+    def answering(self, request: Callable[[], str]) -> None:
+        if self.loaded.reads_request:
+            self.request = request()
 
 
 def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> None:

@@ -282,8 +282,9 @@ class CaseRunner:
             await warm_up(loaded.classifiers.values())
             started = time.perf_counter()
         inspector = PolicyInspector(loaded, self._runner, case.context())
-        if case.case.prompt is not None:
-            await inspector.inspect(Stage.PROMPT, [Segment(case.case.prompt, "user", 0, Stage.PROMPT)])
+        if (prompt := case.case.prompt) is not None:
+            await inspector.inspect(Stage.PROMPT, [Segment(prompt, "user", 0, Stage.PROMPT)])
+            inspector.answering(lambda: prompt)
         decision = await inspector.inspect(Stage(case.case.stage), case.segments())
         return CaseResult(case, decision, tuple(check(case, decision)),
                           time.perf_counter() - started)

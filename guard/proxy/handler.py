@@ -35,6 +35,7 @@ from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
     Json,
     Slot,
+    asked,
     duplicate_keys,
     get_path,
     key_census,
@@ -120,6 +121,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         check_unique(duplicate_keys(raw, keys))
         decision = await inspector.inspect(Stage.PROMPT, segments(prompt, Stage.PROMPT))
         outcome.add(decision, record(c, ctx, decision, prompt))
+        inspector.answering(functools.partial(asked, prompt, decision))
 
         # 5 enforce
         if decision.action is Action.BLOCK:

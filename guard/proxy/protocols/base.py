@@ -145,6 +145,33 @@ def masked(decision: Decision, texts: Sequence[tuple[Path, str]],
     return sorted(out, key=lambda item: write_order(item[1]))
 
 
+# Where a prompt's messages are: chat's and the Messages API's `messages`, the Responses API's
+# `input`, a legacy completion's `prompt` (each a string, or a list)
+MESSAGE_LISTS = frozenset({"messages", "input", "prompt"})
+
+
+def asked(slots: Sequence[Slot], decision: Decision) -> str:
+    """What an answer answers: the texts of the prompt's last user message (its parts joined
+    by new lines), as forwarded (masked where `decision` redacts). A name, an id, a legacy
+    completion's `suffix`, a `prediction`, a stored prompt's variables are no part of it."""
+    shown = {n: text for n, _, text in masked(decision, [(s.path, s.text) for s in slots])}
+    messages: dict[Path, list[str]] = {}
+    for n, slot in enumerate(slots):
+        if slot.role == "user" and message_text(slot.path):
+            messages.setdefault(slot.path[:2], []).append(shown.get(n, slot.text))
+    return "\n".join(list(messages.values())[-1]) if messages else ""
+
+
+def message_text(path: Path) -> bool:
+    """Whether a slot at `path` is a message's text: a prompt or input that is one string, one
+    of a legacy prompt's strings, a message's content or one of its text parts."""
+    if path[0] not in MESSAGE_LISTS:
+        return False
+    if len(path) <= 2:
+        return len(path) == 1 or isinstance(path[1], int)
+    return isinstance(path[1], int) and path[2] == "content" and path[-1] in ("content", "text")
+
+
 def write_order(path: Path) -> tuple[int, bool]:
     """Deepest first, and at one depth a value before its own key (`masked`)."""
     return -len(path), isinstance(path[-1], KeyOf)

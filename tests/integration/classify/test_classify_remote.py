@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ from guard.observability.metrics import Metrics
 from guard.policy.engine import evaluate
 from guard.policy.loader import load_policy_file
 from guard.policy.store import PolicyInspector
+from guard.proxy.protocols.base import asked, segments
+from guard.proxy.protocols.openai_chat import CHAT
 from guard.types import Action, Decision, GuardContext, Segment, Stage
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -257,13 +260,16 @@ ANSWERS_ONLY = (
 
 
 async def judge_answer(stand_in: StandIn, policy: Path, prompt: str, answer: str) -> Decision:
-    """An answer inspected by a request's pinned policy, after the request's prompt."""
+    """An answer inspected by a request's pinned policy, after the request's prompt, as the
+    proxy does it (a chat request's texts, `Dialect.prompt_slots`)."""
     loaded = load_policy_file(policy)
     runner = ClassifierRunner(Metrics(CollectorRegistry()))
     ctx = GuardContext(request_id="r1", route="/v1/chat/completions", model="m")
     inspector = PolicyInspector(loaded, runner, ctx)
-    await inspector.inspect(Stage.PROMPT, [Segment("You are terse.", "system", 0, Stage.PROMPT),
-                                           Segment(prompt, "user", 1, Stage.PROMPT)])
+    slots = CHAT.prompt_slots({"model": "m", "messages": [
+        {"role": "system", "content": "You are terse."}, {"role": "user", "content": prompt}]})
+    decision = await inspector.inspect(Stage.PROMPT, segments(slots, Stage.PROMPT))
+    inspector.answering(functools.partial(asked, slots, decision))
     return await inspector.inspect(Stage.COMPLETION,
                                    [Segment(answer, "completion", 0, Stage.COMPLETION)])
 

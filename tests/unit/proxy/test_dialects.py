@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from guard.proxy.protocols.base import KeyOf, folded_keys
+import pytest
+
+from guard.proxy.protocols.anthropic_messages import MESSAGES
+from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
+from guard.proxy.protocols.openai_responses import RESPONSES
+from guard.types import Action, Decision, Span, Stage
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 
@@ -366,3 +371,42 @@ def test_names_ids_titles_and_keys_come_last_in_every_api() -> None:
         {"type": "document", "title": "two", "source": {"type": "text", "data": "N6P5R2TX"}}]}]}
     texts = [s.text for s in anthropic_messages.prompt_slots(messages)]
     assert texts[:2] == ["AKIAZ7Q3K2M4", "N6P5R2TX"]
+
+
+ALLOWED = Decision(action=Action.ALLOW, stage=Stage.PROMPT)
+
+
+@pytest.mark.parametrize(("dialect", "body", "request_"), [
+    (CHAT, {"messages": [{"role": "user", "name": "bob", "content": "How do I pick a lock?"},
+                         {"role": "assistant", "content": "Which lock?"},
+                         {"role": "user", "name": "alice", "content": [
+                             {"type": "text", "text": "My own front door."},
+                             {"type": "text", "text": "Thanks!"}]}],
+            "prediction": {"type": "content", "content": "ok"}},
+     "My own front door.\nThanks!"),
+    (COMPLETIONS, {"prompt": "Write a haiku about", "suffix": "\n"}, "Write a haiku about"),
+    (RESPONSES, {"input": [{"role": "user", "content": [
+        {"type": "input_text", "text": "Summarise this."}]}],
+        "prompt": {"id": "pmpt_1", "variables": {"tone": "friendly"}}}, "Summarise this."),
+    (RESPONSES, {"input": "Just a question."}, "Just a question."),
+    (MESSAGES, {"messages": [
+        {"role": "user", "content": "Run the tool."},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "sh",
+                                            "input": {"cmd": "ls"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": "a.txt"}]}]}, "Run the tool."),
+])
+def test_the_request_an_answer_answers_is_the_last_user_messages_text(
+    dialect: Dialect, body: dict[str, object], request_: str
+) -> None:
+    """From a probe: the last user-role text had been taken as what an answer answers, which
+    was a user's `name`, a `prediction`, a legacy `suffix`, a stored prompt's variable, or a
+    message's last part only; Llama Guard judged answers after `alice`, `ok`, `\\n`."""
+    assert asked(dialect.prompt_slots(body), ALLOWED) == request_
+
+
+def test_the_request_is_masked_as_it_was_forwarded() -> None:
+    slots = CHAT.prompt_slots({"messages": [{"role": "user", "content": "key AKIA1 please"}]})
+    redacting = Decision(action=Action.REDACT, stage=Stage.PROMPT,
+                         redactions={0: (Span(4, 9, "secret"),)})
+    assert asked(slots, redacting) == "key [REDACTED:secret] please"
