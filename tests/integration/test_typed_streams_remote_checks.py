@@ -147,3 +147,16 @@ async def test_an_answer_arriving_at_once_is_checked_once(tmp_path: Path) -> Non
             found.texts.clear()
             assert await stream(found.guard) == REPLY
             assert found.texts == [[REPLY]], stream.__name__
+
+
+async def test_a_key_an_upstream_adds_to_an_event_guard_knows_is_read(tmp_path: Path) -> None:
+    """From a re-probe: with every key of those events skipped, text an upstream placed as a key
+    (`{"ghp_...": 1}` in a web search's progress) went unread to the client, whose SDK hands it
+    to the application (`model_extra`). Only the protocol's names are skipped."""
+    planted = "hidden text placed as a key"
+    script = [dict(event) for event in SEARCHED]
+    script[2] = {**script[2], "extra": {planted: 1}}
+    async with servers(tmp_path) as found:
+        await hostile_responses_stream(found.guard, script)
+        assert {text for call in found.texts for text in call} == {REPLY, URL, TITLE, planted,
+                                                                   "extra"}

@@ -20,6 +20,7 @@ from typing import Any
 
 from guard.proxy.protocols.base import (
     FREE_FORM,
+    PROTOCOL_NAMES,
     Delta,
     Dialect,
     Json,
@@ -272,7 +273,8 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     # any other event (a citation delta, a type guard does not know) is read whole
     read = [((0, index, t.kind), t)
             for t in leaves(event, (), "assistant", index,
-                            keys=not (isinstance(kind, str) and kind in ENVELOPES))]
+                            names=PROTOCOL_NAMES if isinstance(kind, str) and kind in ENVELOPES
+                            else frozenset())]
     return read or None
 
 

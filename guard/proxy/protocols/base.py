@@ -74,10 +74,25 @@ NOT_TEXT = frozenset({
 })
 
 
+# The names the Messages and Responses APIs give the keys of their stream events that carry no
+# text of their own (a block's close, the stop reason and usage, a hosted tool call's progress,
+# an annotation, an error): not text. Another key there is read, as a hostile upstream's text.
+PROTOCOL_NAMES = frozenset({
+    "type", "index", "delta", "usage", "stop_reason", "stop_sequence", "stop_details",
+    "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+    "cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens",
+    "server_tool_use", "web_search_requests", "web_fetch_requests", "service_tier",
+    "container", "context_management", "applied_edits", "error", "message", "code", "param",
+    "item_id", "output_index", "content_index", "sequence_number", "annotation",
+    "annotation_index", "url", "title", "start_index", "end_index", "file_id", "filename",
+    "container_id", "partial_image_b64", "partial_image_index", "id", "expires_at",
+})
+
+
 def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
-            keys: bool = True) -> Iterator[tuple[Path, str]]:
-    """Every string in a JSON value with its path, the objects' keys too (`KeyOf`; not without
-    `keys`), but under the keys in `skip`."""
+            names: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
+    """Every string in a JSON value with its path, the objects' keys too (`KeyOf`) but those
+    in `names` (the protocol's own), but under the keys in `skip`."""
     stack: list[tuple[Path, Any]] = [(path, node)]
     while stack:
         at, value = stack.pop()
@@ -87,19 +102,19 @@ def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
             for k, v in reversed(value.items()):
                 if k not in skip:
                     stack.append(((*at, k), v))
-                    if keys:
+                    if k not in names:
                         stack.append(((*at, KeyOf(k)), k))
         elif isinstance(value, list):
             stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
 
 
 def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
-           keys: bool = True) -> Iterator[Text]:
+           names: frozenset[str] = frozenset()) -> Iterator[Text]:
     """The texts of a value guard has no reading for (an item or a block of a kind it does not
     know): every string in it but names, ids and opaque data (NOT_TEXT), each kind named by its
-    dotted path inside the value. Without `keys`, the values only: in an event whose keys are
-    the protocol's own names (`index`, `usage`), not text."""
-    for at, value in strings(node, path, NOT_TEXT, keys=keys):
+    dotted path inside the value; its keys too, but those in `names`: in an event whose keys
+    are the protocol's own names (`index`, `usage`, PROTOCOL_NAMES), not text."""
+    for at, value in strings(node, path, NOT_TEXT, names=names):
         yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 

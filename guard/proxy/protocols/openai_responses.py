@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    PROTOCOL_NAMES,
     Delta,
     Dialect,
     Json,
@@ -371,7 +372,8 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
                           "output_text"), "assistant", response["output_text"])))
         return found
     read = [((oi, sub, t.kind), t)
-            for t in leaves(event, (), "assistant", sub, keys=kind not in ENVELOPES)]
+            for t in leaves(event, (), "assistant", sub,
+                            names=PROTOCOL_NAMES if kind in ENVELOPES else frozenset())]
     return read or None
 
 
