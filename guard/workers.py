@@ -76,6 +76,8 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
                         continue
                     workers[i] = start(i)
                     started[i] = time.monotonic()
+                    if stopping:  # told to stop while it started, before it was in the list
+                        workers[i].send_signal(signal.SIGTERM)
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
