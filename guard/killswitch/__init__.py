@@ -1,13 +1,12 @@
 """The kill switch: scoped switches that stop traffic fleet-wide, with an automatic breaker.
 
-  settings.py    the `killswitch:` config section (KillSwitchSettings, BreakerRule)
-  model.py       scopes, entries, and the index the gate matches requests against
-  store.py       embedded (memory + state_dir file) and Redis stores
-  state_file.py  the switches as files in state_dir, shared by its workers
-  service.py     KillSwitchService: the gate (guard.types.Gate), engage/release, TTL, audit
-  breaker.py     Breaker: trips switches on bursts of incidents
-  api.py         /admin/killswitch routes;  cli.py: `guard killswitch ...`
-  wiring.py      how guard.app builds, starts and mounts all of the above
+  settings.py  the `killswitch:` config section (KillSwitchSettings, BreakerRule)
+  model.py     scopes, entries, and the index the gate matches requests against
+  store.py     embedded (memory + state_dir file) and Redis stores
+  service.py   KillSwitchService: the gate (guard.types.Gate), engage/release, TTL, audit
+  breaker.py   Breaker: trips switches on bursts of incidents
+  api.py       /admin/killswitch routes;  cli.py: `guard killswitch ...`
+  wiring.py    how guard.app builds, starts and mounts all of the above
 
 Nothing is imported here, so `guard.config` can import the settings without pulling in Redis.
 """

@@ -3,9 +3,7 @@
 `observe()` is called by the proxy for every decision. It only filters and queues (no I/O, no
 await); a background task counts, fleet-wide in Redis sorted sets when Redis is configured (one
 pipelined round trip per batch), in process otherwise, and engages switches with actor `breaker`.
-If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst
-(under `--workers N`, up to `threshold` in each worker); the switch it engages then holds on every
-worker of the state_dir at once, and on other replicas once Redis is back (SwitchStore.hold).
+If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst.
 Each trip, and each trip `max_switches` held back, is a `breaker` incident (action `trip` or
 `held_back`) next to the `killswitch` incident of the switch it engaged.
 """

@@ -120,9 +120,8 @@ class KillSwitchService:
 
     def engage_here(self, scope: str, mode: str, reason: str, actor: str,
                     ttl_s: float | None = None) -> Switch:
-        """Engage a switch in this replica (every worker of its state_dir) while the shared state
-        cannot be written (a breaker tripping during a Redis outage); it reaches the other
-        replicas once Redis is back."""
+        """Engage a switch in this process while the shared state cannot be written (a breaker
+        tripping during a Redis outage); it reaches the other replicas once Redis is back."""
         entry = self._new_entry(scope, mode, reason, actor, ttl_s)
         self._store.hold(entry)
         self._audit("engage", actor, entry.switch.reason + " (here only until the shared state "

@@ -3,10 +3,6 @@
 Both stores keep the last known state in memory and hand every new state to `on_change`; the
 service turns it into the index the gate reads, so no request ever waits on a store.
 
-Switches a breaker engages while Redis is unreachable are held: listed in
-`state_dir/killswitch-held.json`, which every worker of that state_dir polls, and written to Redis
-by the first of them to reach it again.
-
 Redis layout (prefix `guard:killswitch`):
   <prefix>:switches  hash, switch id → Entry JSON (the shared state)
   <prefix>:epoch     a random id written with the first state; its absence (checked with
@@ -21,9 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import json
+import os
 import secrets
+import tempfile
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -37,19 +38,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
 from guard.killswitch.model import Entry
-from guard.killswitch.state_file import SharedFile, StateFile, change_count
 from guard.observability.metrics import Metrics
 
 log = structlog.get_logger("guard.killswitch")
 
 STATE_FILE = "killswitch.json"
-HELD_FILE = "killswitch-held.json"
 OnChange = Callable[[Mapping[str, Entry]], None]
 Update = Callable[[Entry | None], Entry | None]
 _CONNECTION_ERRORS = (RedisError, OSError)
 PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
 SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
-FILE_POLL_INTERVAL_S = 0.25  # how often a file other workers of the state_dir change is looked at
 
 
 class StoreUnavailable(GuardError):
@@ -80,26 +78,100 @@ class SwitchStore(Protocol):
         ...
 
     def hold(self, entry: Entry) -> None:
-        """Enforce `entry` at once, here and on the other workers of this state_dir, while the
-        shared state cannot be written; it is written there as soon as it can be (a breaker's
-        trip during a Redis outage)."""
+        """Enforce `entry` here at once, while the shared state cannot be written; it is
+        written there as soon as it can be (a breaker's trip during a Redis outage)."""
         ...
 
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """What a state file holds: the switches, and (from a Redis store) the epoch and the count
+    of changes it had read them at, which tell on start whether Redis lost data meanwhile."""
+
+    entries: dict[str, Entry]
+    exists: bool
+    epoch: str | None = None
+    generation: int = 0
+
+
+def _count(value: object) -> int:
+    """A change count as Redis or a file holds it; 0 for anything but a whole number."""
+    try:
+        return int(str(value)) if value is not None else 0
+    except ValueError:
+        log.warning("killswitch_generation_unreadable", value=str(value)[:40])
+        return 0
+
+
+class StateFile:
+    """The switches as one JSON file, replaced atomically so a crash never leaves half a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Entry]:
+        return self.load_state().entries
+
+    def load_state(self) -> SavedState:
+        """The switches saved, and the Redis state they were read from (epoch, generation)."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return SavedState({}, exists=False)
+        except (OSError, ValueError) as exc:
+            # Starting without the switches it holds would silently lift them: refuse instead.
+            raise GuardError(f"{self.path}: kill switch state unreadable: {exc}") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("switches"), list):
+            raise GuardError(f"{self.path}: kill switch state unreadable: not an object with a "
+                             "list of switches")
+        try:
+            entries = [Entry.from_dict(item) for item in raw["switches"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GuardError(f"{self.path}: kill switch state unreadable: a switch is "
+                             f"malformed ({type(exc).__name__})") from exc
+        redis = raw.get("redis")
+        redis = redis if isinstance(redis, dict) else {}
+        epoch = redis.get("epoch")
+        return SavedState({e.switch.id: e for e in entries}, exists=True,
+                          epoch=epoch if isinstance(epoch, str) else None,
+                          generation=_count(redis.get("generation")))
+
+    def save(self, entries: Mapping[str, Entry], epoch: str | None = None,
+             generation: int = 0) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state: dict[str, object] = {"version": 1,
+                                    "switches": [e.as_dict() for e in entries.values()]}
+        if epoch is not None:
+            state["redis"] = {"epoch": epoch, "generation": generation}
+        body = json.dumps(state, indent=1)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".killswitch.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
 class EmbeddedStore:
     """Single-node state: memory, persisted to `state_dir/killswitch.json` on every change.
 
-    Several processes on one machine (`guard serve --workers N`) share the file (SharedFile);
-    each looks for the others' changes every `poll_interval_s`.
+    Several processes on one machine (`guard serve --workers N`) share the file: a change is a
+    read-modify-write under an exclusive file lock, and every process polls the file's
+    signature (mtime, size, inode) every `poll_interval_s` to pick up the others' changes.
     """
 
-    def __init__(self, state_dir: Path, *, poll_interval_s: float = FILE_POLL_INTERVAL_S
-                 ) -> None:
-        self._file = SharedFile(state_dir / STATE_FILE)
+    def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25) -> None:
+        self._file = StateFile(state_dir / STATE_FILE)
+        self._lock_path = state_dir / ".killswitch.lock"
         self._poll_interval = poll_interval_s
         self._entries: dict[str, Entry] = {}
+        self._seen: tuple[int, int, int] | None = None
         self._lock = asyncio.Lock()
         self._on_change: OnChange = lambda _entries: None
         self._poller: asyncio.Task[None] | None = None
@@ -123,19 +195,21 @@ class EmbeddedStore:
 
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
         async with self._lock:
-            before, after, entries = await asyncio.to_thread(
+            before, after, entries, seen = await asyncio.to_thread(
                 self._locked_update, switch_id, change
             )
             changed = entries != self._entries
-            self._entries = entries
+            self._entries, self._seen = entries, seen
         if changed:
             self._on_change(dict(entries))
         return before, after
 
     def _locked_update(
         self, switch_id: str, change: Update
-    ) -> tuple[Entry | None, Entry | None, dict[str, Entry]]:
-        with self._file.locked():
+    ) -> tuple[Entry | None, Entry | None, dict[str, Entry], tuple[int, int, int] | None]:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             entries = self._file.load()  # the file, not memory: another process may have written
             before = entries.get(switch_id)
             after = change(before)
@@ -145,7 +219,14 @@ class EmbeddedStore:
                 else:
                     entries[switch_id] = after
                 self._file.save(entries)
-            return before, after, entries
+            return before, after, entries, self._signature()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self._file.path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
     def hold(self, entry: Entry) -> None:
         # never needed here (the file is always writable, or guard could not have started):
@@ -155,12 +236,14 @@ class EmbeddedStore:
 
     async def refresh(self) -> None:
         """Re-read the file if another process changed it since this one last looked."""
-        async with self._lock:
-            entries = await asyncio.to_thread(self._file.reload)
-            if entries is None or entries == self._entries:
-                return
+        seen = await asyncio.to_thread(self._signature)
+        if seen == self._seen:
+            return
+        entries = await asyncio.to_thread(self._file.load)
+        self._seen = seen
+        if entries != self._entries:
             self._entries = entries
-        self._on_change(dict(entries))
+            self._on_change(dict(entries))
 
     async def _poll(self) -> None:
         while True:
@@ -186,12 +269,6 @@ class RedisStore:
     gauge is 1); the listener reconnects by itself and resyncs.
     The last known state is also written to `state_dir`, so a replica that starts while Redis
     is down still enforces what was engaged.
-
-    A switch held while Redis cannot be written (`hold`) is enforced at once by this process
-    and listed in the held file of its state_dir, which the other workers poll; the first
-    worker to reach Redis again writes every switch listed there and empties the file, both
-    under its lock, so that each is written once (a switch written twice would come back if
-    it was released in between).
     """
 
     def __init__(
@@ -211,10 +288,7 @@ class RedisStore:
         self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
         self._channel = f"{prefix}:changes"
         self._entries: dict[str, Entry] = {}
-        self._held: dict[str, Entry] = {}  # held here, not yet in the held file nor in Redis
-        self._held_file = SharedFile(state_dir / HELD_FILE)
-        self._listed: dict[str, Entry] = {}  # the held file as last read: held by the workers
-        self._held_lock = asyncio.Lock()  # one use of the held file at a time in this process
+        self._held: dict[str, Entry] = {}  # enforced here, not yet written to Redis
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
         self._stale = False
@@ -236,13 +310,12 @@ class RedisStore:
         return self._known
 
     def snapshot(self) -> Mapping[str, Entry]:
-        return {**self._entries, **self._listed, **self._held}
+        return dict(self._entries)
 
     async def start(self, on_change: OnChange) -> None:
         """Start from the state saved (and the Redis state it was read at), then read Redis:
         Redis found empty, or behind what was saved, gets the saved switches back."""
         self._on_change = on_change
-        self._listed = await asyncio.to_thread(self._held_file.load)
         saved = await asyncio.to_thread(self._file.load_state)
         self._known = saved.exists
         self._known_epoch, self._known_generation = saved.epoch, saved.generation
@@ -255,7 +328,6 @@ class RedisStore:
         self._tasks = [
             asyncio.create_task(self._listen(), name="killswitch-listen"),
             asyncio.create_task(self._resync_loop(), name="killswitch-resync"),
-            asyncio.create_task(self._watch_held(), name="killswitch-held-poll"),
         ]
 
     async def aclose(self) -> None:
@@ -326,80 +398,20 @@ class RedisStore:
 
     def hold(self, entry: Entry) -> None:
         self._held[entry.switch.id] = entry
-        self._on_change(self.snapshot())
-        self._spawn(self._list_held())
-
-    async def _list_held(self) -> None:
-        """Add the switches held here to the held file, for the other workers to enforce."""
-        async with self._held_lock:
-            held = dict(self._held)
-            if not held:  # written to Redis meanwhile
-                return
-            try:
-                listed = await asyncio.to_thread(self._held_file.add, held)
-            except (OSError, GuardError):
-                # enforced here all the same, and written to Redis from memory
-                log.exception("killswitch_held_file_unwritable", path=str(self._held_file.path))
-                return
-            self._held = {i: e for i, e in self._held.items() if i not in held}
-            self._set_listed(listed)
-
-    async def _watch_held(self) -> None:
-        while True:
-            await asyncio.sleep(FILE_POLL_INTERVAL_S)
-            async with self._held_lock:
-                try:
-                    listed = await asyncio.to_thread(self._held_file.reload)
-                except (OSError, GuardError):
-                    log.exception("killswitch_held_file_unreadable",  # keep the last good one
-                                  path=str(self._held_file.path))
-                    continue
-                if listed is not None and listed != self._listed:
-                    self._set_listed(listed)
-
-    def _set_listed(self, listed: dict[str, Entry]) -> None:
-        # a switch gone from the held file was written to Redis by the worker that emptied it
-        written = {i: e for i, e in self._listed.items() if i not in listed}
-        self._listed = listed
-        self._written(written)
-
-    def _written(self, entries: dict[str, Entry]) -> None:
-        """`entries` left the held switches for Redis: they are enforced as part of the shared
-        state until the next read of it."""
-        if entries:
-            self._set_entries({**entries, **self._entries}, persist=True)
-        else:
-            self._on_change(self.snapshot())
-
-    async def _write_held(self) -> None:
-        """Write to Redis the switches held here or listed in the held file, and empty it."""
-        async with self._held_lock, self._held_file.locked_async():
-            listed = await asyncio.to_thread(self._held_file.load)
-            held = {**self._listed, **listed, **self._held}
-            now = time.time()
-            live = {i: e for i, e in {**listed, **self._held}.items() if not e.expired(now)}
-            if live:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for switch_id, entry in live.items():
-                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
-                    pipe.publish(self._channel, "held")
-                    await pipe.execute()
-                log.warning("killswitch_held_switches_written", switches=len(live))
-            if listed:
-                await asyncio.to_thread(self._held_file.save, {})
-            self._listed, self._held = {}, {}
-            self._written(held)
+        self._set_entries({**self._entries, entry.switch.id: entry}, persist=True)
 
     async def refresh(self) -> None:
         """Read the whole hash; if Redis lost its data, put back what this replica knew. Switches
-        held while Redis was unreachable are written first."""
+        held here while Redis was unreachable are written first."""
         async with self._resync_lock:
-            if self._held or self._listed:
-                try:
-                    await self._write_held()
-                except GuardError:  # the file: they wait for it to be fixed, Redis is read anyway
-                    log.exception("killswitch_held_file_unreadable",
-                                  path=str(self._held_file.path))
+            if self._held:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for switch_id, entry in self._held.items():
+                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                    pipe.publish(self._channel, "held")
+                    await pipe.execute()
+                log.warning("killswitch_held_switches_written", switches=len(self._held))
+                self._held = {}
             # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._epoch)
@@ -414,7 +426,7 @@ class RedisStore:
                 # err on, and it can be released again.
                 epoch, generation, raw = await self._reseed(raw)
             self._known_epoch = epoch
-            self._known_generation = change_count(generation)
+            self._known_generation = _count(generation)
             entries = {}
             for switch_id, text in raw.items():
                 try:
@@ -455,27 +467,23 @@ class RedisStore:
         RDB restore): fewer changes counted than this replica saw."""
         if self._known_epoch is None:
             return False
-        return epoch != self._known_epoch or change_count(generation) < self._known_generation
+        return epoch != self._known_epoch or _count(generation) < self._known_generation
 
     def _vanished(self, generation: str | None, raw: Mapping[str, str]) -> bool:
         """Whether switches this replica knew are gone from Redis with no change counted (every
         release and expiry counts one): their keys were evicted or deleted outside guard."""
-        if self._known_epoch is None or change_count(generation) != self._known_generation:
+        if self._known_epoch is None or _count(generation) != self._known_generation:
             return False
         now = time.time()
         return any(i not in raw for i, e in self._entries.items() if not e.expired(now))
 
     def _set_entries(self, entries: dict[str, Entry], *, persist: bool) -> None:
         self._entries = entries
-        self._on_change(self.snapshot())
+        self._on_change(dict(entries))
         if persist:
-            self._spawn(self._persist())
-
-    def _spawn(self, write: Coroutine[None, None, None]) -> None:
-        """Run a file write in the background; closing waits for it."""
-        task = asyncio.create_task(write)
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+            task = asyncio.create_task(self._persist())
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
 
     async def _persist(self) -> None:
         # One writer at a time, always writing the newest state, so files never go backwards.

@@ -378,7 +378,7 @@ def test_a_state_file_of_another_shape_is_a_clear_error(tmp_path: Path, text: st
     """From a second probe: `[]` crashed start-up with a traceback and `{}` started with no
     switches; both are refused, naming the file, like a file that is not JSON."""
     from guard.errors import GuardError
-    from guard.killswitch.state_file import StateFile
+    from guard.killswitch.store import StateFile
 
     path = tmp_path / "killswitch.json"
     path.write_text(text)
