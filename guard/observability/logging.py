@@ -33,7 +33,7 @@ def record_logger(name: str) -> Any:
     return structlog.wrap_logger(None, wrapper_class=_RECORDS, logger_factory_args=(name,))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # field names: bounded however a caller names them
 def _is_secret(key: str) -> bool:
     return key.lower() in _SECRET_KEYS
 

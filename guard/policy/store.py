@@ -103,9 +103,9 @@ class PolicyInspector:
         if stage is not Stage.PROMPT:
             return decision
         redactions = reaching_back(decision.redactions, segments)
-        if redactions is not decision.redactions:
-            decision = dataclasses.replace(decision, redactions=redactions)
-        return decision
+        if redactions is decision.redactions:
+            return decision
+        return dataclasses.replace(decision, redactions=redactions)
 
     def answering(self, request: Callable[[], str]) -> None:
         if self.loaded.reads_request:
