@@ -3,7 +3,9 @@
     .venv/bin/python bench/bench_access_line.py [--lines 2000]
 
 At the default `log_level: info` guard writes one JSON line per request (`request`, twelve
-fields). Its cost is counted in CPU instructions (callgrind, user space), which do not move with
+fields), through the processors every line goes through but without structlog's call layers
+(`access_line`); other lines go through structlog. Costs are counted in CPU instructions
+(callgrind, user space), which do not move with
 the machine's other load: a child process writes N lines, another N + `--lines`, and the
 difference over `--lines` is one line's cost (start-up and imports cancel out). The baseline,
 in the same run, is the floor: the same dict rendered by orjson and written to the same file,
@@ -34,7 +36,13 @@ os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
 FIELDS = {FIELDS}
 """
 WRITERS = {
-    "guard (structlog, `configure_logging`)": """
+    "guard's access line (`access_line`)": """
+from guard.observability.logging import access_line, configure_logging
+configure_logging("info")
+def line():
+    access_line(FIELDS)
+""",
+    "any other line (structlog's `log.info`, same processors)": """
 import structlog
 from guard.observability.logging import configure_logging
 configure_logging("info")

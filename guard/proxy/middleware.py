@@ -29,12 +29,12 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
+from guard.observability.logging import access_line
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
 from guard.proxy.silence import ClientWait
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
-log = structlog.get_logger("guard.access")
 proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
@@ -115,12 +115,13 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             tally.count(metrics.requests, (route, model, f"{status // 100}xx"))
             tally.observe(metrics.overhead, (route,), overhead)
             if components.access_log:
-                log.info("request", request_id=exchange.request_id, method=request.method,
-                         route=route, model=model, status=status,
-                         upstream_ms=round(exchange.upstream_s * 1000, 3),
-                         guard_ms=round(overhead * 1000, 3), stream=bool(ctx and ctx.stream),
-                         tenant=tenant_shown(request.headers.get(tenant_header, "")),
-                         **said(response))
+                access_line({"request_id": exchange.request_id, "method": request.method,
+                             "route": route, "model": model, "status": status,
+                             "upstream_ms": round(exchange.upstream_s * 1000, 3),
+                             "guard_ms": round(overhead * 1000, 3),
+                             "stream": bool(ctx and ctx.stream),
+                             "tenant": tenant_shown(request.headers.get(tenant_header, "")),
+                             **said(response)})
 
     return observed_handler
 
