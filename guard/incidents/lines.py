@@ -1,9 +1,14 @@
-"""Appending incident lines to a file, and saying how many went in when the disk cut it short."""
+"""Appending incident lines to a file, saying how many went in when the disk cut it short, and
+reading them back a bounded line at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from pathlib import Path
 from typing import BinaryIO
+
+READ_CHUNK = 1 << 20
+MAX_LINE = 1 << 20  # no incident guard writes is this long; a longer line is never held whole
 
 
 class ShortWrite(OSError):
@@ -44,3 +49,23 @@ def _whole(lines: Sequence[bytes], written: int) -> int:
         if end - 1 > written:
             return taken
     return len(lines)
+
+
+def read_lines(path: Path, start: int = 0, chunk: int = READ_CHUNK
+               ) -> Generator[tuple[bytes | None, int, bool]]:
+    """The lines of `path` from `start` on: each with the offset just after it and whether its
+    newline is there (only the last may lack it). A line longer than MAX_LINE comes as None,
+    read past without being held."""
+    with path.open("rb") as f:
+        f.seek(start)
+        at, head, cut = start, b"", 0  # head: the line being read; cut: its bytes let go
+        while data := f.read(chunk):
+            *whole, head = (head + data).split(b"\n")
+            for line in whole:
+                at += cut + len(line) + 1
+                yield (None if cut or len(line) > MAX_LINE else line), at, True
+                cut = 0
+            if len(head) > MAX_LINE:
+                cut, head = cut + len(head), b""
+        if head or cut:
+            yield (None if cut else head), at + cut + len(head), False

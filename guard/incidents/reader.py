@@ -24,6 +24,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from guard.incidents.lines import read_lines
 from guard.incidents.recorder import journal_dir
 from guard.incidents.settings import IncidentSettings
 
@@ -39,6 +40,8 @@ _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 # How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
 # clock a tick behind time.time(), and some filesystems keep mtimes to the second (FAT: 2 s).
 MTIME_SLACK_S = 2.0
+# A journal file is read this many bytes at a time: what a query holds besides its `limit`.
+JOURNAL_CHUNK = 1 << 16
 
 
 class NoCursor(ValueError):
@@ -174,18 +177,21 @@ class JournalReader:
         return files
 
     def _matching(self, path: Path, query: Query) -> Iterator[dict[str, Any]]:
+        """The incidents of one file `query` matches; a line too long to be one (MAX_LINE: a
+        file of NULs a power loss left has no newline) is read past, not held."""
+        lines = read_lines(path, chunk=JOURNAL_CHUNK)
         try:
-            f = path.open("rb")
-        except FileNotFoundError:
-            return  # pruned since the listing
-        with f:
-            for number, line in enumerate(f, start=1):
-                if line.endswith(b"}\n") or line.endswith(b"}"):
-                    record = _record(line)
+            for number, (line, _, _) in enumerate(lines, start=1):
+                if line is None or line.endswith(b"}"):
+                    record = None if line is None else _record(line)
                     if record is None:
                         self.skipped.append((str(path), number))
                     elif query.matches(record):
                         yield record
+        except FileNotFoundError:
+            return  # pruned since the listing
+        finally:
+            lines.close()
 
     async def aclose(self) -> None:
         return None

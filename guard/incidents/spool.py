@@ -18,16 +18,13 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from guard.incidents.lines import ShortWrite, write_lines
-
-READ_CHUNK = 1 << 20
-MAX_LINE = 1 << 20  # no incident guard writes is this long; a longer line is never held whole
+from guard.incidents.lines import ShortWrite, read_lines, write_lines
 
 # (file, offset, bytes, reason): a line skipped as unreadable ("not_an_incident", "too_long")
 OnUnreadable = Callable[[Path, int, int, str], None]
@@ -107,7 +104,7 @@ class Spool:
             path = self._files[0]
             lines: list[bytes] = []
             ends: list[int] = []
-            with contextlib.closing(_lines(path, self._offset.get(path, 0))) as found:
+            with contextlib.closing(read_lines(path, self._offset.get(path, 0))) as found:
                 for line, end, ended in found:
                     if line is not None and _is_incident(line):
                         lines.append(line)
@@ -201,25 +198,6 @@ class Spool:
             if pos.exists():
                 with contextlib.suppress(ValueError):
                     self._offset[path] = int(pos.read_text() or 0)
-
-
-def _lines(path: Path, start: int) -> Generator[tuple[bytes | None, int, bool]]:
-    """The lines of `path` from `start` on: each with the offset just after it and whether its
-    newline is there (only the last may lack it). A line longer than MAX_LINE comes as None,
-    read past without being held."""
-    with path.open("rb") as f:
-        f.seek(start)
-        at, head, cut = start, b"", 0  # head: the line being read; cut: its bytes let go
-        while chunk := f.read(READ_CHUNK):
-            *whole, head = (head + chunk).split(b"\n")
-            for line in whole:
-                at += cut + len(line) + 1
-                yield (None if cut or len(line) > MAX_LINE else line), at, True
-                cut = 0
-            if len(head) > MAX_LINE:
-                cut, head = cut + len(head), b""
-        if head or cut:
-            yield (None if cut else head), at + cut + len(head), False
 
 
 def _is_incident(line: bytes) -> bool:

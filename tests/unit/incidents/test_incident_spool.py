@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from guard.incidents.spool import MAX_LINE, Spool
+from guard.incidents.lines import MAX_LINE
+from guard.incidents.spool import Spool
 
 
 def lines(start: int, count: int) -> list[bytes]:

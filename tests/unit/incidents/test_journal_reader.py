@@ -130,3 +130,19 @@ def test_a_query_holds_limit_incidents_not_the_journal(state_dir: Path, query: Q
     finally:
         tracemalloc.stop()
     assert len(found) == 5 and peak < 1_000_000
+
+
+def test_a_file_with_no_newline_is_read_past_not_held(tmp_path: Path) -> None:
+    """From a fix helper's note: a journal file a power loss left as 8 MiB of NULs (no newline)
+    was read as one line, the whole file in memory; the incidents around it still count."""
+    asyncio.run(write_journal(tmp_path))
+    (journal_dir(tmp_path) / "0-1.jsonl").write_bytes(b"\0" * (8 << 20))
+    reader = JournalReader(tmp_path)
+    tracemalloc.start()
+    try:
+        found = reader.query_now(Query(since=0, limit=5))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 5 and peak < 4 << 20, peak
+    assert (str(journal_dir(tmp_path) / "0-1.jsonl"), 1) in reader.skipped
