@@ -15,8 +15,10 @@ import structlog
 from aiohttp import web, web_response
 from aiohttp.typedefs import Middleware
 
+from guard import __version__
 from guard.admin import api as admin_api
 from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
+from guard.build import running_source
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
 from guard.config_load import admin_exposed
@@ -169,7 +171,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         if exposed := admin_exposed(settings):
             log.warning("admin_beyond_loopback", detail=exposed)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
-                 policies=str(settings.policies), redis=bool(settings.redis_url))
+                 policies=str(settings.policies), redis=bool(settings.redis_url),
+                 version=__version__, source=running_source())
         if on_ready is not None:
             await on_ready(components)
         # What exists now lives as long as the process: keep it out of the cyclic collector's

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from guard import __version__
+from guard.build import describe
 from guard.errors import ConfigError, GuardError, PolicyError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  guard demo --once\n  guard serve -c guard.yaml\n"
                "  guard killswitch engage --scope model:gpt-4o --reason 'leaking PII'\n")
-    parser.add_argument("--version", action="version", version=f"guard {__version__}")
+    parser.add_argument("--version", action="version", version=describe())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the guarding proxy", epilog=EPILOG_SERVE,

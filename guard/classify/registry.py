@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 import guard
+from guard.build import source_digest
 from guard.classify.builtin import (
     encoded_text,
     harmful,
@@ -114,12 +115,7 @@ def code_fingerprint(package: Path) -> str:
     """A hash of the source under `package` (guard's package directory) that computes verdicts:
     the classify package (classifiers, normalisation, decoding, models' features) and the types
     it returns. Any change to that code changes it, whatever `guard.__version__` says."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted([*package.glob("classify/**/*.py"), package / "types.py"]):
-        source = path.read_bytes()
-        digest.update(f"{path.relative_to(package).as_posix()}\0{len(source)}\0".encode())
-        digest.update(source)
-    return digest.hexdigest()
+    return source_digest(package, [*package.glob("classify/**/*.py"), package / "types.py"])
 
 
 # Read once at import (about 0.3 MB): a replica of other code never shares a cached verdict with

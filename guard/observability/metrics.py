@@ -18,6 +18,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from guard import __version__
+from guard.build import running_source
 from guard.observability.tally import Tally
 
 MetricWithLabels = TypeVar("MetricWithLabels", Counter, Gauge, Histogram)
@@ -60,10 +61,10 @@ class Metrics:
         self.tenant_label = BoundedLabel()
 
         self.build_info = Gauge(
-            "guard_build_info", "guard version and Python version; always 1.",
-            ["version", "python"], registry=r, multiprocess_mode="max",
+            "guard_build_info", "guard version, digest of its source and Python version; always 1.",
+            ["version", "source", "python"], registry=r, multiprocess_mode="max",
         )
-        self.build_info.labels(__version__, platform.python_version()).set(1)
+        self.build_info.labels(__version__, running_source(), platform.python_version()).set(1)
 
         # data path
         self.requests = Counter(
