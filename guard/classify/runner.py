@@ -119,12 +119,12 @@ class ClassifierRunner:
         for i, (c, misses) in enumerate(zip(classifiers, known.todo, strict=True)):
             if not misses:
                 continue
+            given = with_request(c, misses, request)
             local = c.classifier
-            if isinstance(local, LocalClassifier) and local.runs_inline(misses):
-                fresh[i] = self._run_inline(c, misses, stage, known.stores[i])
+            if isinstance(local, LocalClassifier) and local.runs_inline(given):
+                fresh[i] = self._run_inline(c, given, stage, known.stores[i])
             else:
-                jobs.append(self._run_one(c, with_request(c, misses, request), stage,
-                                          known.stores[i]))
+                jobs.append(self._run_one(c, given, stage, known.stores[i]))
                 slots_of_jobs.append(i)
         if jobs:
             for i, verdicts in zip(slots_of_jobs, await all_of(jobs), strict=True):
