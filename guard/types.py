@@ -231,11 +231,16 @@ class StreamSettings:
     mode:            `buffered` (no character leaves unclassified) or `optimistic`.
     check_chars:     classify at least every this many new characters.
     max_holdback_ms: buffered mode releases classified text at least this often on slow streams.
+    recheck_growth:  with a classifier that reads the whole answer, text may also wait this
+                     fraction of the time the stream had run when it arrived (and, optimistic,
+                     this fraction of the characters checked before): what each check sends
+                     grows with the answer, so the checks are spaced out as it does.
     """
 
     mode: str = "buffered"
     check_chars: int = 64
     max_holdback_ms: int = 250
+    recheck_growth: float = 0.25
 
 
 class Inspector(Protocol):

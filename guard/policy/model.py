@@ -180,14 +180,19 @@ class StreamingSettings(Strict):
                      (forward at once, cut the stream when a window fails).
     check_chars:     classify at least every this many new characters.
     max_holdback_ms: buffered mode releases classified text at least this often (milliseconds).
+    recheck_growth:  with a classifier that reads the whole answer (no `max_match_chars`),
+                     checks are spaced out as the stream runs: text may wait this fraction of
+                     the time the stream had run (0: every `max_holdback_ms`).
     """
 
     mode: Literal["buffered", "optimistic"] = "buffered"
     check_chars: int = Field(64, ge=1, le=65536)
     max_holdback_ms: int = Field(250, ge=0, le=60000)
+    recheck_growth: float = Field(0.25, ge=0.0, le=4.0, allow_inf_nan=False)
 
     def settings(self) -> StreamSettings:
-        return StreamSettings(self.mode, self.check_chars, self.max_holdback_ms)
+        return StreamSettings(self.mode, self.check_chars, self.max_holdback_ms,
+                              self.recheck_growth)
 
 
 class Policy(Strict):

@@ -202,7 +202,7 @@ class EventStreamGuard(StreamGuard):
             due = [channel] if self._release_due(channel) else []
             return await self._check(due, self._holdback_cut) if due else b""
         channel.add(text, now, body, None, hold=False)
-        due = [channel] if channel.end - channel.checked >= self.check_chars else []
+        due = [channel] if self._check_due(channel) else []
         out = await self._check(due, to_end) if due else b""
         if self.cut:
             return out

@@ -102,6 +102,10 @@ class StreamGuard:
         # a finding whose first character is released must end inside the classified text: with
         # findings at most `holdback` long, holding back `holdback - 1` characters is enough
         self.held = None if self.holdback is None else max(0, self.holdback - 1)
+        # a classifier that reads the whole answer is sent all of it at each check: the checks
+        # of a long stream are spaced out as it runs, so that what it is sent grows with the
+        # answer's length, not with its square
+        self.growth = settings.recheck_growth if self.holdback is None else 0.0
         # a classifier reading encoded runs decoded finds a key anywhere in a base64 run: such a
         # run is held back, and re-read, whole (see Channel.run_start)
         self.runs = inspector.reads_encoded_runs(Stage.COMPLETION)
@@ -253,7 +257,7 @@ class StreamGuard:
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
-            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self.max_s)), self.held)
+            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self._wait(ch))), self.held)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 
@@ -286,7 +290,7 @@ class StreamGuard:
             touched.append(channel)
         self._see({d.choice for d in deltas})
         if not hold:
-            due = [ch for ch in touched if ch.end - ch.checked >= self.check_chars]
+            due = [ch for ch in touched if self._check_due(ch)]
             out = await self._check(due, to_end) if due else b""
             if self.cut:
                 return out
@@ -349,8 +353,22 @@ class StreamGuard:
 
     def _due_at(self, ch: Channel) -> float | None:
         if self.mode == BUFFERED:
-            return ch.deadline(self.max_s)
-        return None if ch.unchecked_since is None else ch.unchecked_since + self.max_s
+            return ch.deadline(self._wait(ch))
+        return None if ch.unchecked_since is None else ch.unchecked_since + self._wait(ch)
+
+    def _wait(self, ch: Channel) -> float:
+        """How long a channel's unchecked text may wait: `max_holdback_ms`, and with a classifier
+        reading the whole answer at least `recheck_growth` times how long the stream had run
+        when that text arrived."""
+        since = ch.unchecked_since
+        if not self.growth or since is None or self._first_text is None:
+            return self.max_s
+        return max(self.max_s, self.growth * (since - self._first_text))
+
+    def _check_due(self, ch: Channel) -> bool:
+        """Whether an optimistic stream's channel is due a check: `check_chars` new characters,
+        with a classifier reading the whole answer at least `recheck_growth` times those checked."""
+        return ch.end - ch.checked >= max(self.check_chars, int(self.growth * ch.checked))
 
     def _release_due(self, ch: Channel) -> bool:
         if self.held is None or ch.back(ch.end, self.held) <= ch.released:

@@ -1,14 +1,16 @@
-"""What a remote classifier on the completion stage is asked about a stream of typed events (the
-Responses API, Anthropic's Messages API): the answer's texts, never the protocol's key names,
-and a text once while nothing is added to it. Real `guard serve` in front of the stand-in model
-and the scripted hostile upstream, a webhook stand-in recording every text it is sent, and the
-SDKs as clients."""
+"""What a remote classifier on the completion stage is asked about a stream: of typed events (the
+Responses API, Anthropic's Messages API), the answer's texts, never the protocol's key names,
+and a text once while nothing is added to it; of a long answer, when it reads the whole text,
+checks spaced out as the stream runs. Real `guard serve` in front of the stand-in model and the
+scripted hostile upstream, a webhook stand-in recording every text it is sent, and the SDKs as
+clients."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
+import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,7 +43,8 @@ class Servers:
 
 
 @contextlib.asynccontextmanager
-async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
+async def servers(tmp_path: Path, streaming: dict[str, Any] | None = None
+                  ) -> AsyncIterator[Servers]:
     async def verdict(request: web.Request) -> web.Response:
         body = await request.json()
         found.texts.append([segment["text"] for segment in body["segments"]])
@@ -55,7 +58,7 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
         "classifiers": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/classify",
                                  "cache": False}},
         "rules": [{"name": "hook", "stage": "completion", "when": {"classifier": "hook"},
-                   "action": "flag"}]}))
+                   "action": "flag"}], **({"streaming": streaming} if streaming else {})}))
     mock = MockUpstream(tmp_path)
     hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
                          tmp_path)
@@ -160,3 +163,48 @@ async def test_a_key_an_upstream_adds_to_an_event_guard_knows_is_read(tmp_path: 
         await hostile_responses_stream(found.guard, script)
         assert {text for call in found.texts for text in call} == {REPLY, URL, TITLE, planted,
                                                                    "extra"}
+
+
+LONG = "".join(f"Line {i} of a long and harmless answer about the weather. " for i in range(24))
+PACED = {"X-Mock-Reply": urllib.parse.quote(LONG), "X-Mock-Chunk-Chars": "12",
+         "X-Mock-Chunk-Delay-Ms": "15"}
+
+
+async def chat_stream(guard: GuardServer) -> tuple[str, float]:
+    """The answer to PACED, and when its first text reached the client (seconds after asking)."""
+    client = openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                                default_headers=PACED)
+    texts: list[str] = []
+    first = 0.0
+    started = time.monotonic()
+    async with client:
+        stream = await client.chat.completions.create(model="m", messages=ASK, stream=True)
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first = first or time.monotonic() - started
+                texts.append(chunk.choices[0].delta.content)
+    return "".join(texts), first
+
+
+@pytest.mark.parametrize("mode", ["buffered", "optimistic"])
+async def test_a_long_answer_is_checked_whole_at_a_cost_linear_in_its_length(
+        tmp_path: Path, mode: str) -> None:
+    """From last session's measurements: a classifier reading the whole text (Llama Guard) is
+    sent all of a stream's answer so far at each check, every `max_holdback_ms` (buffered) or
+    `check_chars` (optimistic): 32 calls and 17 times the answer's characters for 999 of them,
+    67 times for 3,999. Checks are now spaced out as the stream runs (`recheck_growth`, 0.25 by
+    default): the characters sent stay a few times the answer's, while `recheck_growth: 0`
+    keeps the old spacing; the client gets the answer whole and its first text early."""
+    sent: dict[float, tuple[int, int]] = {}
+    for growth in (0.25, 0.0):
+        streaming = {"mode": mode, "max_holdback_ms": 50, "check_chars": 32,
+                     "recheck_growth": growth}
+        async with servers(tmp_path, streaming) as found:
+            answer, first = await chat_stream(found.guard)
+            assert answer == LONG
+            assert first < 1.0  # the stream takes about 1.8 s
+            sent[growth] = (len(found.texts), sum(len(t) for call in found.texts for t in call))
+    calls, chars = sent[0.25]
+    assert chars < 7 * len(LONG) and calls < 30, sent
+    old_calls, old_chars = sent[0.0]
+    assert old_chars > 2 * chars and old_calls > 2 * calls, sent
