@@ -232,9 +232,9 @@ class StreamSettings:
     check_chars:     classify at least every this many new characters.
     max_holdback_ms: buffered mode releases classified text at least this often on slow streams.
     recheck_growth:  with a classifier that reads the whole answer, text may also wait this
-                     fraction of the time the stream had run when it arrived (and, optimistic,
-                     this fraction of the characters checked before): what each check sends
-                     grows with the answer, so the checks are spaced out as it does.
+                     fraction of the time the stream had run when it arrived, up to 5 s (and,
+                     optimistic, this fraction of the characters checked before): what each
+                     check sends grows with the answer, so the checks are spaced out as it does.
     """
 
     mode: str = "buffered"

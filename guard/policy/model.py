@@ -182,7 +182,7 @@ class StreamingSettings(Strict):
     max_holdback_ms: buffered mode releases classified text at least this often (milliseconds).
     recheck_growth:  with a classifier that reads the whole answer (no `max_match_chars`),
                      checks are spaced out as the stream runs: text may wait this fraction of
-                     the time the stream had run (0: every `max_holdback_ms`).
+                     the time the stream had run, up to 5 s (0: every `max_holdback_ms`).
     """
 
     mode: Literal["buffered", "optimistic"] = "buffered"

@@ -76,6 +76,9 @@ BUFFERED = "buffered"
 OPTIMISTIC = "optimistic"
 CUT_ACTIONS = {BUFFERED: {Action.BLOCK}, OPTIMISTIC: {Action.BLOCK, Action.REDACT}}
 ASIDE = 1 << 20  # segment numbers of texts read aside from the channels (citations)
+# however long a stream has run, `recheck_growth` makes text wait at most this long (or
+# `max_holdback_ms`, if longer): a model writing for minutes is not held back for minutes
+RECHECK_MAX_S = 5.0
 CutAt = Callable[[Channel, list[Span]], int]   # where a release stops, given the spans to mask
 
 
@@ -359,11 +362,11 @@ class StreamGuard:
     def _wait(self, ch: Channel) -> float:
         """How long a channel's unchecked text may wait: `max_holdback_ms`, and with a classifier
         reading the whole answer at least `recheck_growth` times how long the stream had run
-        when that text arrived."""
+        when that text arrived (up to RECHECK_MAX_S)."""
         since = ch.unchecked_since
         if not self.growth or since is None or self._first_text is None:
             return self.max_s
-        return max(self.max_s, self.growth * (since - self._first_text))
+        return max(self.max_s, min(RECHECK_MAX_S, self.growth * (since - self._first_text)))
 
     def _check_due(self, ch: Channel) -> bool:
         """Whether an optimistic stream's channel is due a check: `check_chars` new characters,

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from guard.classify.normalize import normalize
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
+from guard.proxy import stream_guard
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.sse import SSEEvent, SSEParser, encode_event, parse_event
 from guard.proxy.stream_guard import StreamGuard
@@ -883,3 +884,45 @@ def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     """What a slow stream holds past 2 x max_holdback_ms (`value_start`): the word in progress
     and the groups of a value written in groups before it."""
     assert text[value_start(text):] == held
+
+
+class WholeTextInspector(PatternInspector):
+    """As a policy with a classifier that reads the whole answer (Llama Guard): no hold-back."""
+
+    def holdback_chars(self, stage: Stage) -> int | None:
+        return None
+
+
+class Clock:
+    """`time.monotonic` for the stream guard, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("growth", [0.25, 0.0])
+async def test_whole_text_checks_are_spaced_out_as_a_stream_runs(
+        growth: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a classifier reading the whole answer, text may wait `recheck_growth` times how long
+    the stream had run when it arrived (each check sends it all the answer so far), never less
+    than `max_holdback_ms` and never more than 5 s; `recheck_growth: 0` keeps `max_holdback_ms`."""
+    clock = Clock()
+    monkeypatch.setattr(stream_guard, "time", clock)
+    insp = WholeTextInspector(rules={"secret": ("no-secrets", Action.BLOCK, Mode.ENFORCE)},
+                              stream=StreamSettings(max_holdback_ms=250, recheck_growth=growth))
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream(["Hello "] * 4)
+    await guard.feed(events[0])
+    waits = []
+    for elapsed, event in zip([0.0, 8.0, 100.0], events[1:], strict=False):
+        clock.now = 1000.0 + elapsed
+        await guard.feed(event)
+        deadline = guard.deadline()
+        assert deadline is not None
+        waits.append(deadline - clock.now)
+        clock.now = deadline
+        assert receive(await guard.tick()).text[0] == "Hello "
+    assert waits == ([0.25, 2.0, 5.0] if growth else [0.25, 0.25, 0.25])
