@@ -159,7 +159,7 @@ def _say_skipped(args: argparse.Namespace) -> None:
     """Journal lines a crash tore are skipped, and said so, never fatal to the rest."""
     reader = getattr(args, "journal", None)
     if reader is not None and reader.skipped:
-        file, line = reader.skipped[0]
+        file, line = next(iter(reader.skipped))
         print(f"guard incidents: skipped {len(reader.skipped)} unreadable journal line(s), the "
               f"first {file}:{line} (torn by a crash?)", file=sys.stderr)
 

@@ -127,13 +127,15 @@ class JournalReader:
 
     def __init__(self, state_dir: Path) -> None:
         self.directory = journal_dir(state_dir)
-        self.skipped: list[tuple[str, int]] = []  # (file, line) the last query could not read
+        # (file, line) the queries of `query_now` could not read, each once (the CLI's pages)
+        self.skipped: dict[tuple[str, int], None] = {}
 
     async def page(self, query: Query) -> Page:
-        found = await asyncio.to_thread(self.query_now, query)
-        if self.skipped:
-            file, line = self.skipped[0]
-            log.warning("journal_lines_unreadable", count=len(self.skipped), first_file=file,
+        skipped: list[tuple[str, int]] = []  # this query's own: others may run beside it
+        found = await asyncio.to_thread(self._read, query, skipped)
+        if skipped:
+            file, line = skipped[0]
+            log.warning("journal_lines_unreadable", count=len(skipped), first_file=file,
                         first_line=line)
         return Page(found, self.source)
 
@@ -141,24 +143,31 @@ class JournalReader:
         return (await self.page(query)).incidents
 
     def query_now(self, query: Query) -> list[dict[str, Any]]:
+        """The answer to `query`; the lines it could not read join `skipped`."""
+        skipped: list[tuple[str, int]] = []
+        found = self._read(query, skipped)
+        self.skipped.update(dict.fromkeys(skipped))
+        return found
+
+    def _read(self, query: Query, skipped: list[tuple[str, int]]) -> list[dict[str, Any]]:
         """The answer to `query`, holding at most `limit` incidents at a time: without `since`,
         files are read from the last written back, and no further once an older file cannot
         hold an incident newer than the `limit` kept (an incident is written after it is made,
-        and a replayed spool writes old ones into new files, so a file's name bounds nothing)."""
+        and a replayed spool writes old ones into new files, so a file's name bounds nothing).
+        The lines it cannot read are added to `skipped`."""
         if query.after is not None:
             raise NoCursor("after: a cursor follows the Redis incident stream, and this guard "
                              "keeps its incidents in the journal only (read with since)")
-        self.skipped = []
         files = self._files(query.since)
         if query.since is not None:
-            found = (i for _, path in files for i in self._matching(path, query))
+            found = (i for _, path in files for i in self._matching(path, query, skipped))
             return heapq.nsmallest(query.limit, found, key=_order)
         newest: list[dict[str, Any]] = []  # the newest `limit` matches so far, newest first
         for written, path in sorted(files, reverse=True):
             if len(newest) == query.limit and written < newest[-1]["time"]:
                 break
-            newest = heapq.nlargest(query.limit, chain(newest, self._matching(path, query)),
-                                    key=_order)
+            newest = heapq.nlargest(
+                query.limit, chain(newest, self._matching(path, query, skipped)), key=_order)
         return newest[::-1]
 
     def _files(self, since: float | None) -> list[tuple[float, Path]]:
@@ -176,7 +185,8 @@ class JournalReader:
                 files.append((written, path))
         return files
 
-    def _matching(self, path: Path, query: Query) -> Iterator[dict[str, Any]]:
+    def _matching(self, path: Path, query: Query, skipped: list[tuple[str, int]]
+                  ) -> Iterator[dict[str, Any]]:
         """The incidents of one file `query` matches; a line too long to be one (MAX_LINE: a
         file of NULs a power loss left has no newline) is read past, not held."""
         lines = read_lines(path, chunk=JOURNAL_CHUNK)
@@ -185,7 +195,7 @@ class JournalReader:
                 if line is None or line.endswith(b"}"):
                     record = None if line is None else _record(line)
                     if record is None:
-                        self.skipped.append((str(path), number))
+                        skipped.append((str(path), number))
                     elif query.matches(record):
                         yield record
         except FileNotFoundError:

@@ -146,3 +146,25 @@ def test_a_file_with_no_newline_is_read_past_not_held(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(found) == 5 and peak < 4 << 20, peak
     assert (str(journal_dir(tmp_path) / "0-1.jsonl"), 1) in reader.skipped
+
+
+def test_lines_no_page_of_an_export_could_read_are_all_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`guard incidents export` reads page by page and then says how many journal lines it
+    could not read: it had said only the last page's, and a later page no longer reads an older
+    file (here the one with the torn line), so nothing was said. Every page's count now."""
+    from guard.incidents import cli
+
+    monkeypatch.setattr(cli, "MAX_LIMIT", 5)
+    directory = journal_dir(tmp_path)
+    directory.mkdir(parents=True)
+    older, newer = directory / "0-1.jsonl", directory / "0-2.jsonl"
+    lines = [orjson.dumps({"id": f"i{n}", "time": START + n}) for n in range(3)]
+    older.write_bytes(b"\n".join([*lines[:2], b'{"id": "torn", "ti' + lines[2]]) + b"\n")
+    newer.write_bytes(b"".join(orjson.dumps({"id": f"i{n}", "time": START + 100 + n}) + b"\n"
+                               for n in range(10)))
+    os.utime(older, (START + 2, START + 2))
+    reader = JournalReader(tmp_path)
+    found = list(cli.every_since(reader.query_now, Query(since=0)))
+    assert len(found) == 12
+    assert list(reader.skipped) == [(str(older), 3)]
