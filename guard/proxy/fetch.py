@@ -34,11 +34,11 @@ from guard.proxy.handler import (
     model_named,
     send_upstream,
     stopped_by_switch,
-    tenant_of,
     timed_read,
 )
 from guard.proxy.middleware import GuardHandler
 from guard.proxy.protocols import Dialect
+from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext, Stage
 
 ID = "[A-Za-z0-9_-]+"  # a response's id (`resp_...`): nothing an upstream could decode

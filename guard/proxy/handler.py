@@ -47,6 +47,7 @@ from guard.proxy.protocols.base import (
 from guard.proxy.silence import ClientWait, UpstreamWait
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
+from guard.proxy.tenant import tenant_of
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
     NOT_FORWARDED_UP,
@@ -246,21 +247,6 @@ def model_of(body: Json) -> str:
     if problem:
         raise RequestError(problem, code="invalid_request")
     return model if isinstance(model, str) else ""
-
-
-def tenant_of(request: web.Request, header: str) -> str | None:
-    """The tenant the request names in `header` (`tenant_header`), if any. Several values (the
-    header repeated, or a comma-separated list: a gateway that appends its value to the
-    client's, where guard would read the client's) are refused (400), and so is one that is
-    not UTF-8 text: written into an incident, it had failed the incident's write and the
-    request (500)."""
-    values = request.headers.getall(header, [])
-    if len(values) > 1 or (values and "," in values[0]):
-        raise RequestError(f"{header} names more than one tenant; it must be given once, with "
-                           "one value", code="invalid_request")
-    if values and not values[0].isprintable():  # bytes that are not UTF-8 (they read as surrogates)
-        raise RequestError(f"{header} must be printable UTF-8 text", code="invalid_request")
-    return values[0] if values else None
 
 
 def asks_to_stream(body: Json) -> bool:

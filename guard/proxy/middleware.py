@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import os
 import re
@@ -32,14 +31,13 @@ from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, U
 from guard.observability.logging import access_line
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
 from guard.proxy.silence import ClientWait
+from guard.proxy.tenant import logged_tenant
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
 proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
-# The access line keeps this much of a tenant id (it is the client's, up to a header's length).
-MAX_LOGGED_TENANT = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
 CLIENT_CLOSED = 499
 # The route label of requests for paths guard does not serve.
@@ -116,7 +114,8 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             tally.observe(metrics.overhead, (route,), overhead)
             if components.access_log:
                 access_line({"request_id": exchange.request_id, "method": request.method,
-                             "route": route, "model": model, "status": status,
+                             "route": route, "model": ctx.model or None if ctx else None,
+                             "status": status,
                              "upstream_ms": round(exchange.upstream_s * 1000, 3),
                              "guard_ms": round(overhead * 1000, 3),
                              "stream": bool(ctx and ctx.stream),
@@ -124,18 +123,6 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                              **said(response)})
 
     return observed_handler
-
-
-def logged_tenant(header: str) -> Callable[[str], str | None]:
-    """How the access line shows the tenant header's value: its start (MAX_LOGGED_TENANT), with
-    bytes that are not UTF-8 escaped (one had made the line, and the answer, fail); a digest
-    when the header is one that carries credentials (a gateway that names tenants by key)."""
-    if any(word in header.lower() for word in ("authorization", "key", "token", "secret",
-                                                "cookie", "password")):
-        return lambda value: ("sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape"))
-                              .hexdigest()[:16]) if value else None
-    return lambda value: value[:MAX_LOGGED_TENANT].encode(
-        "utf-8", "backslashreplace").decode() if value else None
 
 
 def said(response: web.StreamResponse | None) -> dict[str, str | None]:

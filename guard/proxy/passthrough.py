@@ -24,11 +24,11 @@ from guard.proxy.handler import (
     downstream_headers,
     hang_up,
     send_upstream,
-    tenant_of,
     timed_chunks,
     timed_write,
 )
 from guard.proxy.middleware import prepare
+from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext
 
 log = structlog.get_logger("guard.proxy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 from pathlib import Path
@@ -201,3 +202,69 @@ def test_a_tenant_that_is_not_text_is_refused_and_logged_escaped(tmp_path: Path)
     shown = [line["tenant"] for line in log_lines(keyed.output()) if line.get("event") == "request"]
     assert len(shown) == 1 and shown[0].startswith("sha256:")
     assert "sk-tenant-secret" not in keyed.output()
+
+
+def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
+        tmp_path: Path) -> None:
+    """From a docs probe: with `tenant_header: X-Api-Key` the access line showed a digest, but
+    the incident line, the journal (and so the Redis stream, the admin API and exports) kept
+    the client's key as the tenant. The tenant is now the digest wherever guard keeps or
+    matches it: incidents, log lines, kill switch scopes (`tenant:sha256:...`), policies."""
+    key, other = "sk-live-tenant-credential-0123", "sk-live-another-tenant-4567"
+    shown = "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "keyed.yaml").write_text(
+        f"name: keyed\nversion: '1'\nscope: {{tenants: ['{shown}']}}\nrules:\n"
+        "  - {name: keyed, stage: prompt, when: {stage: prompt}, action: block}\n")
+    (tmp_path / "policies" / "default.yaml").write_text("name: default\nversion: '1'\nrules: []\n")
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(tmp_path / "policies"),
+                                   "tenant_header": "X-Api-Key"},
+                        env={"GUARD_ADMIN_TOKENS": "alice:t0ken"})
+
+    def ask(tenant: str, text: str = "hello there") -> int:
+        return httpx.post(f"{guard.url}/v1/chat/completions", headers={"X-Api-Key": tenant},
+                          json={"model": "m", "messages": [{"role": "user", "content": text}]},
+                          timeout=10).status_code
+
+    try:
+        mock.start()
+        guard.start()
+        assert (ask(key), ask(other)) == (400, 200)  # the policy names the key's digest
+        engaged = httpx.post(f"{guard.admin_url}/admin/killswitch",
+                             headers={"Authorization": "Bearer t0ken"}, timeout=10,
+                             json={"scope": f"tenant:{shown}", "reason": "probe"})
+        assert engaged.status_code == 201, engaged.text
+        assert (ask(key, "hi"), ask(other, "hi")) == (503, 200)
+    finally:
+        guard.stop()
+        mock.stop()
+    kept = guard.output() + "".join(p.read_text() for p in (tmp_path / "state").rglob("*.jsonl"))
+    assert key not in kept and other not in kept
+    incidents = [line for line in log_lines(guard.output()) if line.get("event") == "incident"
+                 and line["kind"] == "decision"]
+    assert [line["tenant"] for line in incidents] == [shown]
+
+
+def test_the_access_line_names_the_model_the_request_named(tmp_path: Path) -> None:
+    """From a docs probe: the access line showed the metric label, `other` for every model past
+    the 64th a process had seen and `none` for a request naming none, so the log could not say
+    which model a request (or one a switch stopped) named. It shows the name as sent, null for
+    none; the metric labels stay bounded."""
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}})
+    names = [f"model-{n}" for n in range(66)]
+    try:
+        mock.start()
+        guard.start()
+        for name in [*names, None]:
+            body = {"messages": [{"role": "user", "content": "hi"}],
+                    **({"model": name} if name else {})}
+            httpx.post(f"{guard.url}/v1/chat/completions", json=body, timeout=10)
+        assert guard.metric("guard_requests_total", model="other") == 2
+    finally:
+        guard.stop()
+        mock.stop()
+    logged = [line["model"] for line in log_lines(guard.output()) if line.get("event") == "request"]
+    assert logged == [*names, None]

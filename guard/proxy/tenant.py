@@ -1,0 +1,59 @@
+"""The tenant a request names in `tenant_header`, and how guard shows it.
+
+A header whose name says it carries credentials (a gateway that names tenants by key,
+`tenant_header: X-Api-Key`) names its tenant by a digest of its value everywhere guard keeps or
+matches it: policies' `tenants`, kill switch and breaker scopes (`tenant:sha256:...`), incidents
+and log lines. The value itself only goes on to the upstream, in its header.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+
+from aiohttp import web
+
+from guard.errors import RequestError
+
+CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "cookie", "password")
+MAX_LOGGED_TENANT = 128  # the access line's share of a tenant id
+
+
+@functools.lru_cache(maxsize=16)
+def names_credentials(header: str) -> bool:
+    """Whether a header's name says it carries credentials."""
+    return any(word in header.lower() for word in CREDENTIAL_WORDS)
+
+
+def digest(value: str) -> str:
+    """A credential's name as a tenant: `sha256:` and the first 16 hex digits of its digest."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def tenant_of(request: web.Request, header: str) -> str | None:
+    """The tenant the request names in `header` (`tenant_header`), if any; a digest of the value
+    when the header carries credentials. Several values (the header repeated, or a
+    comma-separated list: a gateway that appends its value to the client's, where guard would
+    read the client's) are refused (400), and so is one that is not UTF-8 text: written into an
+    incident, it had failed the incident's write and the request (500)."""
+    values = request.headers.getall(header, [])
+    if len(values) > 1 or (values and "," in values[0]):
+        raise RequestError(f"{header} names more than one tenant; it must be given once, with "
+                           "one value", code="invalid_request")
+    if values and not values[0].isprintable():  # bytes that are not UTF-8 (they read as surrogates)
+        raise RequestError(f"{header} must be printable UTF-8 text", code="invalid_request")
+    if not values:
+        return None
+    return digest(values[0]) if names_credentials(header) else values[0]
+
+
+def logged_tenant(header: str) -> Callable[[str], str | None]:
+    """How the access line shows the tenant header's value (read before the request is, so
+    also for one refused): its start (MAX_LOGGED_TENANT), with bytes that are not UTF-8
+    escaped (one had made the line, and the answer, fail); its digest when the header carries
+    credentials."""
+    if names_credentials(header):
+        return lambda value: digest(value) if value else None
+    return lambda value: value[:MAX_LOGGED_TENANT].encode(
+        "utf-8", "backslashreplace").decode() if value else None
