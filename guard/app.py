@@ -85,6 +85,12 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
 STARTERS: list[Lifecycle] = [incidents.lifecycle, policies.lifecycle, killswitch.lifecycle]
 
 
+def expect_header(route: str, components: Components) -> middleware.ExpectHandler:
+    """A route's `Expect` handling, its refusals observed under the route's label."""
+    return middleware.expect_header(
+        middleware.observed(middleware.expectation_failed, route, components))
+
+
 def data_app(components: Components) -> web.Application:
     app = web.Application(client_max_size=components.settings.max_body_bytes)
     app[COMPONENTS] = components
@@ -104,12 +110,12 @@ def data_app(components: Components) -> web.Application:
     for method, path, serve_path in routes:  # labelled without the id's pattern
         label = path.replace(f":{fetch.ID}", "")
         app.router.add_route(method, path, middleware.observed(serve_path, label, components),
-                             expect_handler=middleware.expect_header)
+                             expect_handler=expect_header(label, components))
         methods_by_path.setdefault(path, set()).add(method)
     # last: every other path, answered 404 (or 405) in OpenAI's shape
     app.router.add_route("*", "/{path:.*}", middleware.observed(
         middleware.unrouted(methods_by_path), middleware.UNROUTED, components),
-        expect_handler=middleware.expect_header)
+        expect_handler=expect_header(middleware.UNROUTED, components))
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async for _ in lifecycle(app[COMPONENTS]):

@@ -35,6 +35,7 @@ from guard.proxy.tenant import logged_tenant
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
+ExpectHandler = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
@@ -251,15 +252,25 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
     return error_response(exc.status, message, code, headers=allow)
 
 
-async def expect_header(request: web.Request) -> web.StreamResponse | None:
+def expect_header(refused: Handler) -> ExpectHandler:
     """A route's `Expect` handling: aiohttp's for `100-continue` (a 100 Continue on HTTP/1.1);
-    any other expectation is refused 417 in OpenAI's shape, not aiohttp's plain text."""
-    expect = request.headers.get(hdrs.EXPECT, "")
-    if request.version == HttpVersion11 and expect.lower() != "100-continue":
-        return error_response(417, f"Expect: {expect!r} cannot be met; only 100-continue is "
-                              "understood", "expectation_failed")
-    await _default_expect_handler(request)  # aiohttp's: writes the 100 Continue
-    return None
+    any other expectation is answered by `refused` (an `observed` `expectation_failed`, so
+    with a request id, an access line and its count like any answer)."""
+
+    async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+        expect = request.headers.get(hdrs.EXPECT, "")
+        if request.version == HttpVersion11 and expect.lower() != "100-continue":
+            return await refused(request)
+        await _default_expect_handler(request)  # aiohttp's: writes the 100 Continue
+        return None
+
+    return expect_handler
+
+
+async def expectation_failed(request: web.Request, exchange: Exchange) -> web.StreamResponse:
+    """417 in OpenAI's shape, not aiohttp's plain text, before the body is read."""
+    raise RequestError(f"Expect: {request.headers.get(hdrs.EXPECT, '')!r} cannot be met; only "
+                       "100-continue is understood", status=417, code="expectation_failed")
 
 
 def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:

@@ -116,11 +116,16 @@ def test_a_client_sending_its_request_over_the_limit_reads_the_503(guard: GuardS
 
 def test_an_unknown_expectation_is_refused_in_the_error_shape(guard: GuardServer) -> None:
     """From a probe: `Expect: foo` got aiohttp's plain-text 417; it is guard's error shape now,
-    and `Expect: 100-continue` still gets its 100 Continue and the answer."""
+    and `Expect: 100-continue` still gets its 100 Continue and the answer. From a docs probe:
+    the 417 had no `X-Request-Id`, no access line and no count in guard_requests_total."""
     request = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    counted = guard.metric("guard_requests_total", status_class="4xx")
     refused = httpx.post(f"{guard.url}/v1/chat/completions", json=request,
-                         headers={"Expect": "foo"})
+                         headers={"Expect": "foo", "X-Request-Id": "expect-foo-1"})
     assert refused.status_code == 417
+    assert refused.headers["X-Request-Id"] == "expect-foo-1"
+    assert guard.metric("guard_requests_total", status_class="4xx") == counted + 1
+    assert '"request_id":"expect-foo-1"' in guard.output()
     body = refused.json()
     assert (body["type"], body["error"]["code"]) == ("error", "expectation_failed")
     assert "'foo'" in body["error"]["message"]

@@ -5,6 +5,7 @@ as client, and the journal's disk writes held back as a stalled disk would hold 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,3 +126,18 @@ async def test_a_stream_names_its_prompt_incident_only_once_it_is_written(
             incident_id = raw.headers["X-Guard-Incident-Id"]
             await raw.parse().close()
     assert incident_id in [i["id"] for i in journal(tmp_path)]
+
+
+async def test_content_hash_is_of_the_request_texts_joined_as_docs_say(
+        guard_url: str, tmp_path: Path) -> None:
+    """From a docs probe: docs/incidents.md said `content_hash` was of "the text" and matched a
+    reported message alone, while it is of every text of the request (system prompt and
+    earlier turns too) joined by newlines; the docs now say so, and this pins it."""
+    system, asked = "Be brief.", "my key is AKIAIOSFODNN7EXAMPLE"
+    async with client(guard_url) as sdk:
+        with pytest.raises(openai.BadRequestError):
+            await sdk.chat.completions.create(model="m", messages=[
+                {"role": "system", "content": system}, {"role": "user", "content": asked}])
+    [incident] = journal(tmp_path)
+    whole = hashlib.sha256(f"{system}\n{asked}".encode()).hexdigest()
+    assert incident["content_hash"] == f"sha256:{whole}"
