@@ -48,6 +48,13 @@ def joined(texts: Iterable[tuple[int, str]]) -> tuple[str, dict[int, int]]:
 ROLES = frozenset({"system", "user", "assistant", "tool", "tool_call", "document", "completion"})
 
 
+def model_key(name: str) -> str:
+    """A model name as guard matches it (kill switches, breakers, policy scopes and rules,
+    routes): without surrounding spaces, case folded. Upstreams such as Ollama read `GPT-4o `
+    as `gpt-4o`; what stops or guards one must stop or guard both."""
+    return name.strip().casefold()
+
+
 def strictest(actions: Sequence[Action]) -> Action:
     """The strictest of `actions`; `allow` when there are none."""
     return max(actions, key=lambda a: a.rank, default=Action.ALLOW)

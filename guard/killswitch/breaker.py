@@ -29,12 +29,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from guard.errors import GuardError
-from guard.killswitch.model import model_key, parse_scope
+from guard.killswitch.model import parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
 from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
-from guard.types import Decision, GuardContext
+from guard.types import Decision, GuardContext, model_key
 
 log = structlog.get_logger("guard.killswitch.breaker")
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from guard.types import GuardContext, Switch
+from guard.types import GuardContext, Switch, model_key
 
 SCOPE_KINDS = ("global", "model", "tenant", "route")
 MODES = ("block", "refuse")
@@ -209,12 +209,6 @@ def model_name_problem(model: object) -> str | None:
     if len(model) > MAX_MODEL_CHARS or _CONTROL.search(model):
         return f"model must be at most {MAX_MODEL_CHARS} printable characters"
     return None
-
-
-def model_key(name: str) -> str:
-    """A model name as `model:` switches match it: without surrounding spaces, case folded.
-    Upstreams such as Ollama read `GPT-4o ` as `gpt-4o`; a switch must stop both."""
-    return name.strip().casefold()
 
 
 def is_glob(pattern: str) -> bool:

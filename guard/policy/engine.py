@@ -27,7 +27,17 @@ from typing import Any
 
 from guard.policy.model import CONTEXT_KEYS, Condition, Policy, Rule
 from guard.redaction import apply_redactions, merge_spans
-from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Span, Stage, Verdict
+from guard.types import (
+    Action,
+    Decision,
+    GuardContext,
+    Mode,
+    RuleMatch,
+    Span,
+    Stage,
+    Verdict,
+    model_key,
+)
 
 __all__ = ["CompiledPolicy", "apply_redactions", "compile_policy", "evaluate", "merge_spans"]
 
@@ -75,6 +85,11 @@ def globs(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
+def model_globs(patterns: Iterable[str]) -> re.Pattern[str]:
+    """`globs` for model names, which match as their `model_key` (`GPT-4o ` as `gpt-4o`)."""
+    return globs(model_key(p) for p in patterns)
+
+
 def _leaf(cond: Condition) -> Test:
     """The verdict and context keys of one condition (not its sub-conditions) as one test."""
     names = frozenset(cond.classifier) if cond.classifier else None
@@ -82,7 +97,7 @@ def _leaf(cond: Condition) -> Test:
     all_labels = frozenset(cond.labels_all) if cond.labels_all else None
     score = cond.score_gte
     tenants = frozenset(cond.tenant) if cond.tenant else None
-    models = globs(cond.model) if cond.model else None
+    models = model_globs(cond.model) if cond.model else None
     routes = globs(cond.route) if cond.route else None
     stage = Stage(cond.stage) if cond.stage else None
     on_verdicts = cond.tests_verdicts
@@ -92,7 +107,7 @@ def _leaf(cond: Condition) -> Test:
             return None
         if tenants is not None and ctx.tenant not in tenants:
             return None
-        if models is not None and not models.match(ctx.model):
+        if models is not None and not models.match(model_key(ctx.model)):
             return None
         if routes is not None and not routes.match(ctx.route):
             return None

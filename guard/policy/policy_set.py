@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guard.errors import PolicyError
-from guard.policy.engine import globs
+from guard.policy.engine import globs, model_globs
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.model import Scope
-from guard.types import GuardContext
+from guard.types import GuardContext, model_key
 
 if TYPE_CHECKING:
     from guard.classify.registry import ConfiguredClassifier
@@ -33,7 +33,7 @@ class _Scoped:
 
     def matches(self, ctx: GuardContext) -> bool:
         return ((self.tenants is None or ctx.tenant in self.tenants)
-                and (self.models is None or self.models.match(ctx.model) is not None)
+                and (self.models is None or self.models.match(model_key(ctx.model)) is not None)
                 and (self.routes is None or self.routes.match(ctx.route) is not None))
 
 
@@ -73,7 +73,7 @@ class PolicySet:
 def _scoped(loaded: LoadedPolicy) -> _Scoped:
     scope = loaded.policy.scope or Scope()
     return _Scoped(loaded, frozenset(scope.tenants) or None,
-                   globs(scope.models) if scope.models else None,
+                   model_globs(scope.models) if scope.models else None,
                    globs(scope.routes) if scope.routes else None)
 
 

@@ -15,6 +15,7 @@ from guard.config import Settings
 from guard.errors import UpstreamError
 from guard.pooled import CleanConnectionRequest, UnaskedAnswer, connection_failure
 from guard.proxy.silence import SilenceWatch
+from guard.types import model_key
 
 # RFC 9110 §7.6.1 connection-specific fields, plus those a proxy must recompute itself.
 HOP_BY_HOP = frozenset({
@@ -50,7 +51,8 @@ class Upstreams:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings.upstreams
-        self._routes = list(settings.routes.items())
+        # a model routes as it matches everywhere in guard: `GPT-4o ` as `gpt-4o` (model_key)
+        self._routes = [(model_key(pattern), name) for pattern, name in settings.routes.items()]
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         # how long each upstream may stay silent: enforced by the sweep, not a timer per read
         self.silence_limits = {name: u.timeout_s for name, u in settings.upstreams.items()}
@@ -77,7 +79,7 @@ class Upstreams:
 
     def _pick(self, model: str) -> str:
         for pattern, name in self._routes:
-            if fnmatch.fnmatchcase(model, pattern):
+            if fnmatch.fnmatchcase(model_key(model), pattern):
                 return name
         return "default"
 

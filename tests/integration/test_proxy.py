@@ -220,11 +220,14 @@ def test_oversize_body_is_413(stack: tuple[MockUpstream, GuardServer]) -> None:
     assert error_of(response)["code"] == "request_too_large"
 
 
-def test_upstream_down_is_502(stack: tuple[MockUpstream, GuardServer]) -> None:
-    """An unreachable upstream gets 502, and the SDK raises its ordinary error."""
+@pytest.mark.parametrize("model", ["dead-model", "DEAD-Model", " dead-model "])
+def test_upstream_down_is_502(stack: tuple[MockUpstream, GuardServer], model: str) -> None:
+    """An unreachable upstream gets 502, and the SDK raises its ordinary error. Routes take a
+    model in any case and without surrounding spaces, as kill switches and policies do (from a
+    docs probe: `DEAD-Model` had gone to the default upstream)."""
     _, guard = stack
     response = httpx.post(f"{guard.url}/v1/chat/completions",
-                          json={"model": "dead-model", "messages": messages("x")})
+                          json={"model": model, "messages": messages("x")})
     assert response.status_code == 502
     assert error_of(response)["code"] == "upstream_unreachable"
     with pytest.raises(openai.InternalServerError):

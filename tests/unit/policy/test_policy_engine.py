@@ -141,6 +141,17 @@ def test_context_conditions(when: dict[str, Any], holds: bool) -> None:
     assert (d.action is Action.FLAG) is holds
 
 
+@pytest.mark.parametrize("model", ["GPT-4o", " gpt-4o-mini ", "Gpt-4O"])
+def test_a_model_condition_matches_any_case_and_surrounding_spaces(model: str) -> None:
+    """From a docs probe: a model glob matched case-sensitively while kill switches fold case,
+    so `GPT-4o ` (which Ollama reads as `gpt-4o`) escaped a rule for `gpt-4o*`, and a policy
+    scoped to it; model names match as `model_key` everywhere, the patterns folded too."""
+    ctx = GuardContext(request_id="r", route="/v1/chat/completions", model=model)
+    for when in ({"model": ["gpt-4o*"]}, {"model": ["GPT-4O*"]}):
+        assert evaluate(policy(rule("m", when, "flag")), [], ctx, Stage.PROMPT).action \
+            is Action.FLAG
+
+
 def test_missing_tenant_matches_no_tenant_condition() -> None:
     """A request without a tenant never matches a tenant list."""
     ctx = GuardContext(request_id="r", route="/v1/chat/completions", model="m")

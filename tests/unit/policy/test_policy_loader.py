@@ -312,6 +312,16 @@ def test_directory_scopes_choose_the_most_specific_policy(tmp_path: Path) -> Non
     assert policies.choose(ctx(None, "mistral")).name == "default"
 
 
+def test_a_policy_scoped_to_models_takes_them_in_any_case(tmp_path: Path) -> None:
+    """From a docs probe: `GPT-4o ` (read as `gpt-4o` by a case-blind upstream such as Ollama)
+    was given the default policy, not the one scoped to `gpt-*`."""
+    good(tmp_path / "default.yaml", name="default")
+    good(tmp_path / "gpt.yaml", name="gpt", scope="scope: {models: ['gpt-*']}")
+    policies = load_policies(tmp_path, builder)
+    assert [policies.choose(ctx(None, m)).name for m in ("GPT-4o ", "Gpt-4", "mistral")] == [
+        "gpt", "gpt", "default"]
+
+
 def test_directory_needs_exactly_one_default(tmp_path: Path) -> None:
     """A directory without default.yaml (or a `default: true` scope) does not load."""
     good(tmp_path / "a.yaml", name="a", scope="scope: {tenants: [x]}")
