@@ -38,11 +38,18 @@ _CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# A mask already written (the policy's, `[REDACTED:secret:github_token]`): its `secret:` reads
+# as an assignment, and re-masked it came out as `[REDACTED:[REDACTED:credential]`.
+_MASKED = re.compile(r"(\[REDACTED:[a-z_:]+\])")  # labels: lowercase letters, _ and :
+
+
 def scrub(text: str) -> str:
-    """`text` with every credential-shaped or long-number token masked."""
-    for label, pattern in _CREDENTIALS:
-        text = pattern.sub(MASK.replace("{label}", label), text)
-    return text
+    """`text` with every credential-shaped or long-number token masked, masks left as they are."""
+    parts = _MASKED.split(text)  # text, mask, text, ...: the masks at odd places
+    for i in range(0, len(parts), 2):
+        for label, pattern in _CREDENTIALS:
+            parts[i] = pattern.sub(MASK.replace("{label}", label), parts[i])
+    return "".join(parts)
 
 
 def build_excerpt(decision: Decision, text: str, limit: int,

@@ -172,3 +172,13 @@ def test_a_keyed_content_hash_cannot_be_tested_against_guesses(
     want = hmac.new(b"a-deployment-secret", text.encode(), hashlib.sha256).hexdigest()
     assert keyed.content_hash == f"hmac-sha256:{want}"
     assert IncidentSettings().hash_key() is None
+
+
+def test_scrub_leaves_a_policy_mask_as_it_is() -> None:
+    """From a docs probe: a GitHub token the policy had masked came out of an excerpt as
+    `[REDACTED:[REDACTED:credential]`, its label's `secret:` read as an assignment. A mask in
+    the form guard writes is left whole; text dressed up as one is still scrubbed."""
+    assert scrub("key [REDACTED:secret:github_token] end") == \
+        "key [REDACTED:secret:github_token] end"
+    dressed = scrub("[REDACTED:password=hunter2] and [REDACTED:x AKIAIOSFODNN7EXAMPLE]")
+    assert "hunter2" not in dressed and "AKIAIOSFODNN7EXAMPLE" not in dressed
