@@ -20,6 +20,8 @@ RUNS: dict[str, list[str]] = {
     "evidence": ["bench/bench_evidence.py", "--seconds", "10"],
     "instructions": ["bench/bench_instructions.py"],
     "stream": ["bench/bench_stream.py"],
+    "whole_text": ["bench/bench_whole_text_stream.py"],
+    "access_line": ["bench/bench_access_line.py"],
     "sse": ["bench/bench_sse.py"],
     "classifiers": ["-m", "bench.bench_classifiers"],
     "cache": ["-m", "bench.bench_cache"],
