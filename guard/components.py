@@ -97,6 +97,9 @@ class NoPolicy:
     def holdback_chars(self, stage: Stage) -> int | None:
         return 0
 
+    def value_chars(self, stage: Stage) -> int:
+        return 0
+
     def reads_encoded_runs(self, stage: Stage) -> bool:
         return False
 

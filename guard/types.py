@@ -263,6 +263,12 @@ class Inspector(Protocol):
         """The longest finding the stage's classifiers can make, or None if unbounded."""
         ...
 
+    def value_chars(self, stage: Stage) -> int:
+        """The longest finding of the stage's classifiers that bound theirs (0 when none do;
+        those that do not, such as Llama Guard, judge the text so far, not a value in it): a
+        stream holds back a value it is in the middle of while it is shorter."""
+        ...
+
     def reads_encoded_runs(self, stage: Stage) -> bool:
         """Whether a classifier of the stage reads encoded runs decoded (`reads_encoded_runs`):
         a stream then also holds back an encoded run until it ends."""

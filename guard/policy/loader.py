@@ -55,6 +55,8 @@ class LoadedPolicy:
               findings split across chunks too).
     encoded_runs: per stage, whether a classifier reads encoded runs decoded: a stream then
               also holds back, and re-reads, an encoded run whole.
+    values:   per stage, the longest finding of the classifiers that bound theirs (0: none
+              do): a stream holds a value in progress back while it is shorter.
     stream:   the policy's streaming settings.
     """
 
@@ -68,6 +70,7 @@ class LoadedPolicy:
     by_stage: Mapping[Stage, tuple[ConfiguredClassifier, ...]]
     holdback: Mapping[Stage, int | None]
     encoded_runs: Mapping[Stage, bool]
+    values: Mapping[Stage, int]
     stream: StreamSettings
 
     @property
@@ -315,10 +318,12 @@ def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: b
                 for stage in Stage}
     holdback: dict[Stage, int | None] = {}
     encoded_runs: dict[Stage, bool] = {}
+    values: dict[Stage, int] = {}
     for stage, names in compiled.classifiers_by_stage.items():
         lengths = [built[n].classifier.max_match_chars for n in names]
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
+        values[stage] = max((n for n in lengths if n is not None), default=0)
     warnings = tuple(_warnings(compiled, path) + ([] if needs_env else unmet))
     return LoadedPolicy(path, policy, compiled, built, files, digest, warnings, by_stage,
-                        holdback, encoded_runs, policy.streaming.settings())
+                        holdback, encoded_runs, values, policy.streaming.settings())

@@ -87,6 +87,9 @@ class PolicyInspector:
     def holdback_chars(self, stage: Stage) -> int | None:
         return self.loaded.holdback[stage]
 
+    def value_chars(self, stage: Stage) -> int:
+        return self.loaded.values[stage]
+
     def reads_encoded_runs(self, stage: Stage) -> bool:
         return self.loaded.encoded_runs[stage]
 

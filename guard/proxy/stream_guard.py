@@ -105,9 +105,14 @@ class StreamGuard:
         # a finding whose first character is released must end inside the classified text: with
         # findings at most `holdback` long, holding back `holdback - 1` characters is enough
         self.held = None if self.holdback is None else max(0, self.holdback - 1)
+        # a value in progress is held back while shorter than the longest finding; with a
+        # classifier that reads the whole text, of those that bound their findings (Llama Guard
+        # judges the text so far, not a value in it)
+        self.value_held = self.held if self.held is not None else max(
+            0, inspector.value_chars(Stage.COMPLETION) - 1)
         # a classifier that reads the whole answer is sent all of it at each check: the checks
         # of a long stream are spaced out as it runs, so that what it is sent grows with the
-        # answer's length, not with its square
+        # answer's length, not with its square (for 20 s; then a check every RECHECK_MAX_S)
         self.growth = settings.recheck_growth if self.holdback is None else 0.0
         # a classifier reading encoded runs decoded finds a key anywhere in a base64 run: such a
         # run is held back, and re-read, whole (see Channel.run_start)
@@ -260,7 +265,7 @@ class StreamGuard:
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
-            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self._wait(ch))), self.held)
+            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self._wait(ch))), self.value_held)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 

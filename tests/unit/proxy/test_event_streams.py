@@ -13,12 +13,13 @@ import pytest
 
 from guard.errors import UpstreamError
 from guard.mock_upstream import message_events, response_events
+from guard.proxy import event_stream, stream_guard
 from guard.proxy.event_stream import EventStreamGuard, MessagesStreamGuard, ResponsesStreamGuard
 from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.sse import SSEEvent, SSEParser, parse_event
 from guard.types import Action, GuardContext, Stage
-from tests.unit.proxy.test_stream_guard import MASK, SHORT_PII, splits
+from tests.unit.proxy.test_stream_guard import MASK, SHORT_PII, Clock, splits
 from tests.unit.proxy.test_stream_guard_inspector import (
     EMAIL,
     SECRET,
@@ -473,3 +474,40 @@ async def test_a_fetched_stream_naming_another_model_ends(rules: bool) -> None:
             await guard.feed(event)
     guard.named = "model-b"
     assert await guard.feed(created)
+
+
+async def test_a_closed_thinking_block_ending_in_a_word_holds_nothing_back_for_good(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a re-probe: a thinking block (a reasoning summary) ends in a word, with no space
+    after it, as thinking does. That word was held as a value in progress. A closed text gets
+    no more text, so the word waited for good, and every event after it waited too: with the
+    default pack the whole answer came out at the stream's end (14 s into a 14 s stream, written
+    from 1.9 s). A closed text's last word now goes out `2 x max_holdback_ms` after it came,
+    and the answer behind it follows."""
+    clock = Clock()
+    monkeypatch.setattr(stream_guard, "time", clock)
+    monkeypatch.setattr(event_stream, "time", clock)
+    guard = MessagesStreamGuard(MESSAGES, inspector(), CTX, ListRecorder())
+    start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
+    events = [{"type": "message_start", "message": start},
+              {"type": "content_block_start", "index": 0,
+               "content_block": {"type": "thinking", "thinking": ""}},
+              {"type": "content_block_delta", "index": 0, "delta": {
+                  "type": "thinking_delta", "thinking": "I thought about the question."}},
+              {"type": "content_block_stop", "index": 0},
+              {"type": "content_block_start", "index": 1,
+               "content_block": {"type": "text", "text": ""}},
+              {"type": "content_block_delta", "index": 1, "delta": {
+                  "type": "text_delta", "text": "Here is a calm answer about the weather. "}}]
+    out = b"".join([await guard.feed(encoded(e)) for e in events])
+    for _ in range(8):  # the ticks a client would see within two seconds
+        deadline = guard.deadline()
+        if deadline is None:
+            break
+        clock.now = max(clock.now, deadline)
+        out += await guard.tick()
+    assert clock.now - 1000.0 < 2.0
+    sent = [orjson.loads(e.data or "") for e in SSEParser().feed(out)]
+    deltas = [e["delta"] for e in sent if e["type"] == "content_block_delta"]
+    assert "".join(d.get("thinking", "") for d in deltas) == "I thought about the question."
+    assert "".join(d.get("text", "") for d in deltas).startswith("Here is a calm answer")

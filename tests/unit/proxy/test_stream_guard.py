@@ -926,3 +926,32 @@ async def test_whole_text_checks_are_spaced_out_as_a_stream_runs(
         clock.now = deadline
         assert receive(await guard.tick()).text[0] == "Hello "
     assert waits == ([0.25, 2.0, 5.0] if growth else [0.25, 0.25, 0.25])
+
+
+@pytest.mark.parametrize("classifiers", [(), (SECRETS,)], ids=["whole-text only", "with secrets"])
+async def test_with_a_whole_text_classifier_a_run_without_spaces_is_not_held_to_the_end(
+        classifiers: tuple[PatternClassifier, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a re-probe: with a classifier that reads the whole text (a webhook, Llama Guard), a
+    word in progress was held with no bound on its length: 2,981 characters of compact JSON
+    arguments written over 15 s reached the client at the stream's end, and a model stalling
+    25 s mid-word held its text 25 s. Such a classifier judges the text so far, not a value in
+    it: a value in progress is held while shorter than the longest finding of the classifiers
+    that bound theirs (none here, or 20 characters with the secrets finder), then goes out."""
+    clock = Clock()
+    monkeypatch.setattr(stream_guard, "time", clock)
+    insp = WholeTextInspector(rules={"secret": ("no-secrets", Action.BLOCK, Mode.ENFORCE)},
+                              classifiers=classifiers)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    run = '{"city":"Paris","days":[' + ",".join(f'"day-{n}"' for n in range(40)) + "]}"
+    pieces = [run[i:i + 25] for i in range(0, len(run), 25)]
+    events = chat_stream(pieces)
+    got = b""
+    for n, event in enumerate(events[:-2]):  # not the finish, which flushes all
+        clock.now = 1000.0 + 0.1 * n
+        got += await guard.feed(event)
+        deadline = guard.deadline()
+        if deadline is not None and deadline <= clock.now + 0.1:
+            clock.now = deadline
+            got += await guard.tick()
+    released = receive(got).text.get(0, "")
+    assert len(released) > len(run) // 2 and run.startswith(released)

@@ -71,6 +71,9 @@ class PatternInspector:
     def holdback_chars(self, stage: Stage) -> int | None:
         return max((c.max_match_chars for c in self.classifiers), default=0)
 
+    def value_chars(self, stage: Stage) -> int:
+        return max((c.max_match_chars for c in self.classifiers), default=0)
+
     def reads_encoded_runs(self, stage: Stage) -> bool:
         return False
 
