@@ -28,15 +28,20 @@ from guard.killswitch.store import StoreUnavailable
 
 KILLSWITCH_SERVICE = web.AppKey("killswitch_service", KillSwitchService)
 ROUTE_SERVED: web.AppKey[Callable[[str], bool]] = web.AppKey("killswitch_route_served")
+TENANT_UNMATCHABLE: web.AppKey[Callable[[str], str | None]] = web.AppKey(
+    "killswitch_tenant_unmatchable")
 PATH = "/admin/killswitch"
 
 
 def add_routes(app: web.Application, service: KillSwitchService,
-               route_served: Callable[[str], bool] = lambda _: True) -> None:
+               route_served: Callable[[str], bool] = lambda _: True,
+               tenant_unmatchable: Callable[[str], str | None] = lambda _: None) -> None:
     """Mount the kill switch routes on the admin application. `route_served`: whether a
-    `route:` scope's value can match a path the data plane serves."""
+    `route:` scope's value can match a path the data plane serves; `tenant_unmatchable`: why
+    a `tenant:` scope's value can match no request (None when it can)."""
     app[KILLSWITCH_SERVICE] = service
     app[ROUTE_SERVED] = route_served
+    app[TENANT_UNMATCHABLE] = tenant_unmatchable
     app.router.add_get(PATH, list_switches)
     app.router.add_post(PATH, engage)
     app.router.add_delete(PATH + "/{id}", release)
@@ -102,6 +107,7 @@ async def engage(request: web.Request) -> web.Response:
                       "missing_admin_token")
     try:
         body = await _engage_body(request)
+        _refuse_unmatchable_tenant(request, body.get("scope"))
         switch = await service.engage(
             scope=body.get("scope", ""), mode=body.get("mode", "block"),
             reason=body.get("reason", ""), actor=actor, ttl_s=body.get("ttl_s"),
@@ -117,6 +123,15 @@ async def engage(request: web.Request) -> web.Response:
                              "/v1/models, passthrough:); engaged all the same, as another "
                              "replica's configuration may serve it")
     return web.json_response(answer, status=201)
+
+
+def _refuse_unmatchable_tenant(request: web.Request, scope: Any) -> None:
+    """A `tenant:` scope no request can match is refused rather than stored: with a tenant
+    header that carries credentials, its value is most likely a client's key."""
+    if isinstance(scope, str) and scope.startswith("tenant:"):
+        problem = request.app[TENANT_UNMATCHABLE](scope.removeprefix("tenant:"))
+        if problem:
+            raise ValueError(f"tenant: scope refused, it could stop no request: {problem}")
 
 
 async def release(request: web.Request) -> web.Response:

@@ -95,7 +95,7 @@ class Breaker:
                 continue
             if rule.label is not None and rule.label not in labels:
                 continue
-            if not fnmatch.fnmatchcase(model_key(ctx.model), rule.model.casefold()):
+            if not fnmatch.fnmatchcase(model_key(ctx.model), model_key(rule.model)):
                 continue
             scope = _render_scope(rule.scope, ctx)
             if scope is None:

@@ -206,7 +206,9 @@ def model_name_problem(model: object) -> str | None:
         return None
     if not isinstance(model, str):
         return "model must be a string"
-    if len(model) > MAX_MODEL_CHARS or _CONTROL.search(model):
+    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
+        # (not printable: control characters, and also a line or paragraph separator, which
+        # split a log line for some readers, and a bidi override or a zero-width character)
         return f"model must be at most {MAX_MODEL_CHARS} printable characters"
     return None
 

@@ -9,6 +9,7 @@ The admin app also needs `guard.admin.auth.admin_auth_middleware(load_admin_toke
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator, Callable
 from enum import Enum
@@ -23,6 +24,7 @@ from guard.killswitch.service import KillSwitchService, build_service
 from guard.proxy.middleware import path_pattern
 from guard.proxy.passthrough import MODELS
 from guard.proxy.protocols import DIALECTS
+from guard.proxy.tenant import unmatchable
 
 SERVICE = "killswitch"
 BREAKER = "breaker"
@@ -63,7 +65,9 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
 def admin_routes(app: web.Application, components: Components) -> None:
     """Mount the kill switch admin routes for the service attached to `components`."""
     served = [*DIALECTS, MODELS, *components.settings.passthrough]
-    add_routes(app, components.extras[SERVICE], route_served=serves(served))
+    header = components.settings.tenant_header
+    add_routes(app, components.extras[SERVICE], route_served=serves(served),
+               tenant_unmatchable=functools.partial(unmatchable, header))
 
 
 def serves(paths: list[str]) -> Callable[[str], bool]:

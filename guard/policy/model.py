@@ -27,6 +27,7 @@ streaming: {mode: buffered, check_chars: 64, max_holdback_ms: 250}
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -253,3 +254,15 @@ KNOWN_KEYS: dict[type[BaseModel], list[str]] = {
     for model in (Condition, Rule, Scope, BlockSettings, RedactionSettings, StreamingSettings,
                   Policy)
 }
+
+
+def tenants_named(policy: Policy) -> Iterator[str]:
+    """Every tenant id a policy names: in its scope and in its rules' conditions."""
+    if policy.scope is not None:
+        yield from policy.scope.tenants
+    pending = [rule.when for rule in policy.rules]
+    while pending:
+        cond = pending.pop()
+        yield from cond.tenant or ()
+        pending += [*(cond.all_ or ()), *(cond.any_ or ())]
+        pending += [c for c in (cond.not_, cond.prompt) if c is not None]

@@ -33,7 +33,9 @@ from guard.errors import PolicyError
 from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy
+from guard.policy.model import tenants_named
 from guard.policy.policy_set import PolicySet, ignored_files, load_policies, policy_files
+from guard.proxy.tenant import unmatchable
 from guard.redaction import reaching_back
 from guard.types import Decision, GuardContext, Inspector, Segment, Stage, StreamSettings
 
@@ -143,9 +145,10 @@ class PolicyStore:
     """
 
     def __init__(self, path: Path, runner: ClassifierRunner, metrics: Metrics,
-                 builder: Builder | None = None, watch_interval_s: float = WATCH_INTERVAL_S
-                 ) -> None:
+                 builder: Builder | None = None, watch_interval_s: float = WATCH_INTERVAL_S,
+                 tenant_header: str | None = None) -> None:
         self.path = Path(path)
+        self.tenant_header = tenant_header  # to say which tenants a policy names can never match
         self.runner = runner
         self.metrics = metrics
         self._builder = builder
@@ -223,8 +226,17 @@ class PolicyStore:
     def _log_loaded(self, event: str, **extra: Any) -> None:
         log.info(event, path=str(self.path), version=self._set.version,
                  policies=[p.name for p in self._set.policies], **extra)
-        for warning in (*self._set.warnings, *(w for p in self._set.policies for w in p.warnings)):
+        for warning in (*self._set.warnings, *(w for p in self._set.policies for w in p.warnings),
+                        *self._tenant_warnings()):
             log.warning("policy_warning", warning=warning)
+
+    def _tenant_warnings(self) -> list[str]:
+        """A tenant a policy names that no request can carry (`tenant.unmatchable`)."""
+        if self.tenant_header is None:
+            return []
+        return [f"{p.path}: a tenant it names can match no request: {problem}"
+                for p in self._set.policies for tenant in dict.fromkeys(tenants_named(p.policy))
+                if (problem := unmatchable(self.tenant_header, tenant))]
 
     # -- watching ------------------------------------------------------------------------------
 

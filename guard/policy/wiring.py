@@ -31,7 +31,7 @@ def attach(components: Components) -> PolicyStore | None:
     cache = VerdictCache(settings.cache.max_entries, max_chars=settings.cache.max_chars, redis=shared,
                          ttl_s=settings.cache.ttl_s)
     store = PolicyStore(settings.policies, ClassifierRunner(components.metrics, cache),
-                        components.metrics)
+                        components.metrics, tenant_header=settings.tenant_header)
     components.policies = store
     components.extras[STORE] = store
     components.extras["on_sighup"] = store.reload

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from guard.errors import RequestError
 
 CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "cookie", "password")
 MAX_LOGGED_TENANT = 128  # the access line's share of a tenant id
+DIGEST = re.compile(r"sha256:[0-9a-f]{16}")
 
 
 @functools.lru_cache(maxsize=16)
@@ -29,6 +31,17 @@ def names_credentials(header: str) -> bool:
 def digest(value: str) -> str:
     """A credential's name as a tenant: `sha256:` and the first 16 hex digits of its digest."""
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def unmatchable(header: str, tenant: str) -> str | None:
+    """Why a tenant a switch or a policy names can match no request (None when it can): a
+    header that carries credentials names its tenants by digest only. Says the digest the
+    value would have, never the value (a key, most likely)."""
+    if not names_credentials(header) or DIGEST.fullmatch(tenant):
+        return None
+    return (f"{header} carries credentials, so guard names each tenant by a digest of the "
+            f"value (sha256: and 16 hex digits, as the access line shows it): this one is "
+            f"{digest(tenant)}")
 
 
 def tenant_of(request: web.Request, header: str) -> str | None:

@@ -159,10 +159,14 @@ def test_deeply_nested_json_is_a_clean_400(guard: GuardServer) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-@pytest.mark.parametrize("model", ["m" * 251, "gpt-4o\nx", ["gpt-4o"], 4])
+@pytest.mark.parametrize("model", ["m" * 251, "gpt-4o\nx", ["gpt-4o"], 4, "gpt\x85x", "gpt-\u202eo4",
+                                   "gpt\u20284o", "gpt-4o\u200b"])
 def test_a_model_no_switch_could_name_is_a_clean_400(guard: GuardServer, model: object) -> None:
     """A breaker counts blocked prompts per model and engages `model:<name>`; a name too long
-    for a scope, with a control character, or not a string would never be stopped by name."""
+    for a scope, with a control character, or not a string would never be stopped by name.
+    From a re-probe: nor one with a character that is not printable (a C1 control or a line
+    separator split the access line for readers such as Python's `splitlines`; a bidi override
+    or a zero-width space went into a metric label)."""
     response = httpx.post(f"{guard.url}/v1/chat/completions",
                           json={"model": model, "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 400

@@ -209,7 +209,9 @@ def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
     """From a docs probe: with `tenant_header: X-Api-Key` the access line showed a digest, but
     the incident line, the journal (and so the Redis stream, the admin API and exports) kept
     the client's key as the tenant. The tenant is now the digest wherever guard keeps or
-    matches it: incidents, log lines, kill switch scopes (`tenant:sha256:...`), policies."""
+    matches it: incidents, log lines, kill switch scopes (`tenant:sha256:...`), policies. From
+    a re-probe: a switch naming the key itself is refused (it could stop nothing, and would
+    have stored the key), and a policy naming it is loaded with a warning giving its digest."""
     key, other = "sk-live-tenant-credential-0123", "sk-live-another-tenant-4567"
     shown = "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:16]
     (tmp_path / "policies").mkdir()
@@ -217,6 +219,8 @@ def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
         f"name: keyed\nversion: '1'\nscope: {{tenants: ['{shown}']}}\nrules:\n"
         "  - {name: keyed, stage: prompt, when: {stage: prompt}, action: block}\n")
     (tmp_path / "policies" / "default.yaml").write_text("name: default\nversion: '1'\nrules: []\n")
+    (tmp_path / "policies" / "raw.yaml").write_text(
+        f"name: raw\nversion: '1'\nscope: {{tenants: ['{other}']}}\nrules: []\n")
     mock = MockUpstream(tmp_path)
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": str(tmp_path / "policies"),
@@ -237,6 +241,11 @@ def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
                              json={"scope": f"tenant:{shown}", "reason": "probe"})
         assert engaged.status_code == 201, engaged.text
         assert (ask(key, "hi"), ask(other, "hi")) == (503, 200)
+        raw = httpx.post(f"{guard.admin_url}/admin/killswitch",
+                         headers={"Authorization": "Bearer t0ken"}, timeout=10,
+                         json={"scope": f"tenant:{other}", "reason": "probe"})
+        assert raw.status_code == 400 and other not in raw.text
+        assert "sha256:" + hashlib.sha256(other.encode()).hexdigest()[:16] in raw.text
     finally:
         guard.stop()
         mock.stop()
@@ -245,6 +254,12 @@ def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
     incidents = [line for line in log_lines(guard.output()) if line.get("event") == "incident"
                  and line["kind"] == "decision"]
     assert [line["tenant"] for line in incidents] == [shown]
+    warned = [line["warning"] for line in log_lines(guard.output())
+              if line.get("event") == "policy_warning" and "can match no request" in line["warning"]]
+    assert len(warned) == 1 and warned[0].endswith(
+        "raw.yaml: a tenant it names can match no request: X-Api-Key carries credentials, so guard "
+        "names each tenant by a digest of the value (sha256: and 16 hex digits, as the access line "
+        f"shows it): this one is sha256:{hashlib.sha256(other.encode()).hexdigest()[:16]}")
 
 
 def test_the_access_line_names_the_model_the_request_named(tmp_path: Path) -> None:

@@ -204,8 +204,9 @@ async def test_a_flood_of_model_names_engages_at_most_max_switches(tmp_path: Pat
 
 async def test_spellings_of_one_model_count_together(tmp_path: Path) -> None:
     """From a second probe: ten blocked prompts spread over `GPT-4o`, `gPt-4o`, `gpt-4o ` made
-    no switch, though the switch would have matched them all (switches fold case and spaces)."""
-    service, breaker = await solo(tmp_path, RULE.model_copy(update={"model": "GPT-*"}))
+    no switch, though the switch would have matched them all (switches fold case and spaces).
+    From a re-probe: the rule's own glob is read the same way (`GPT-* ` had counted nothing)."""
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={"model": "GPT-* "}))
     for name in ("GPT-4o", "gPt-4o", "gpt-4o ", " gpt-4O", "gpt-4o"):
         breaker.observe(ctx(name), decision(Action.BLOCK))
     await eventually(lambda: service.check(ctx("gpt-4o")) is not None, 1.0)

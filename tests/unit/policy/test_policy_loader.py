@@ -322,6 +322,18 @@ def test_a_policy_scoped_to_models_takes_them_in_any_case(tmp_path: Path) -> Non
         "gpt", "gpt", "default"]
 
 
+def test_a_request_naming_no_model_takes_the_policy_whose_models_hold_the_empty_name(
+        tmp_path: Path) -> None:
+    """From a re-probe: a request naming no model (vLLM then serves its base model) got the
+    default policy, not the one scoped to the model its upstream serves; docs/policies.md now
+    says to give `""` in that policy's `models`, and this pins that it works."""
+    good(tmp_path / "default.yaml", name="default")
+    good(tmp_path / "llama.yaml", name="llama", scope="scope: {models: ['llama-3*', '']}")
+    policies = load_policies(tmp_path, builder)
+    assert [policies.choose(ctx(None, m)).name for m in ("", "  ", "llama-3-8b", "mistral")] == [
+        "llama", "llama", "llama", "default"]
+
+
 def test_directory_needs_exactly_one_default(tmp_path: Path) -> None:
     """A directory without default.yaml (or a `default: true` scope) does not load."""
     good(tmp_path / "a.yaml", name="a", scope="scope: {tenants: [x]}")
