@@ -303,8 +303,15 @@ def check_model_key(body: Json, raw: bytes) -> None:
     so, `check_spelling` and `check_unique`: 43k instructions a request, against about 1k)."""
     check_spelling([f"'{key}' (reads as 'model')" for key in body
                     if key != "model" and key.casefold() == "model"])
-    if raw.count(b'"model"') > 1 or b"\\u" in raw:
+    if raw.count(b'"model"') > 1 or may_escape(raw):
         check_unique(duplicate_keys(raw, key_census(body)[1]))
+
+
+def may_escape(raw: bytes) -> bool:
+    """Whether a JSON text may hold a `\\u` escape. `find`, not `in` (which first tries the needle
+    as an int and clears the error that raises), and a backslash first (memchr, many times
+    faster than looking for the pair): 1k instructions for a 1 KB body without one, from 6k."""
+    return raw.find(b"\\") >= 0 and raw.find(b"\\u") >= 0
 
 
 def check_spelling(folded: list[str]) -> None:

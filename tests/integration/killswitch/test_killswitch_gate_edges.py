@@ -77,6 +77,7 @@ def kept_from_upstream(servers: tuple[MockUpstream, GuardServer], scope: str, pa
     b'{"Model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}',
     b'{"model":"decoy","MODEL":"gpt-4o","messages":[{"role":"user","content":"hi"}]}',
     b'{"model":"gpt-4o","model":"decoy","messages":[{"role":"user","content":"hi"}]}',
+    b'{"model":"gpt-4o","mod\\u0065l":"decoy","messages":[{"role":"user","content":"hi"}]}',
 ])
 def test_model_key_in_another_case_or_twice_is_refused_without_prompt_rules(
         servers: tuple[MockUpstream, GuardServer], raw: bytes) -> None:
