@@ -371,8 +371,9 @@ class EventStreamGuard(StreamGuard):
                            or (closes is not None and closes(self._key(ch)))),
                           key=lambda ch: (ch.choice, ch.call))
         self._closed.update(map(self._key, channels))
+        now = time.monotonic()
         for ch in channels:
-            ch.closed = True
+            ch.closed_at = now if ch.closed_at is None else ch.closed_at
         if any(self._blocked(ch) for ch in channels):
             raise UpstreamError("upstream closed a text before the one a client puts before it",
                                 status=502, code="upstream_protocol_error")
@@ -411,7 +412,7 @@ class EventStreamGuard(StreamGuard):
         channel.add(text, time.monotonic(), SILENT, None, hold=True, seq=self._next_seq())
         self._said[channel.number].received.append(text)
         self._closed.add(self._key(channel))
-        channel.closed = True
+        channel.closed_at = time.monotonic()
         return channel
 
     async def _read(self, body: Json, unseen: list[tuple[Key, Text]]) -> bytes:

@@ -264,8 +264,11 @@ class StreamGuard:
             return await self._check(due, to_end)
 
         def cut_at(ch: Channel, spans: list[Span]) -> int:
+            wait = self._wait(ch)
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
-            cut = ch.hold_word(max(words, ch.overdue(now, 2 * self._wait(ch))), self.value_held)
+            # a closed text's value waits for the text that may continue it, not for good
+            settled = ch.closed_at is not None and now - ch.closed_at >= 2 * wait
+            cut = ch.hold_word(max(words, ch.overdue(now, 2 * wait)), self.value_held, settled)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
 

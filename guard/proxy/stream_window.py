@@ -90,7 +90,7 @@ class Channel:
     soft_ticked: int = 0        # pending text before this offset had its word-boundary release
     masked_to: int = 0          # the end of the last value whose mask has been written
     word_wait: int = -1         # the end when a word in progress was held past its time
-    closed: bool = False        # no more text comes (a typed stream's part or block closed)
+    closed_at: float | None = None  # when its part or block closed (typed streams): no more text
     read: Read | None = None    # the window last classified
     pieces: deque[Piece] = field(default_factory=deque)
 
@@ -181,16 +181,16 @@ class Channel:
             cut = piece.end
         return cut
 
-    def hold_word(self, at: int, longest: int) -> int:
+    def hold_word(self, at: int, longest: int, settled: bool = False) -> int:
         """`at`, or where the value the pending text may end in begins, when `at` falls inside
         it (`value_start`), while that is shorter than `longest`, the longest finding. A value a
         model writes slower than `max_holdback_ms` is then released whole or not at all, where
         releasing what had waited would send most of it before it could be read; text in
-        scripts written without spaces is released as it waits. A closed text has no value in
-        progress (what goes on past its end, in the next text, its held tail covers)."""
+        scripts written without spaces is released as it waits. `settled`: the text closed
+        long enough ago that no text continuing the value is coming."""
         pending = self.text[self.released - self.base:]
         start = self.released + value_start(pending)
-        if at <= start or self.closed or self.end - start >= longest:
+        if at <= start or settled or self.end - start >= longest:
             return at
         self.word_wait = self.end
         return start
@@ -198,9 +198,11 @@ class Channel:
     def deadline(self, max_s: float) -> float | None:
         """When pending text must next be looked at: a word-boundary release `max_s` after it
         arrived, and a release of everything `2 * max_s` after (the word in progress, unless
-        `hold_word` holds it: then when more text comes, unless none can)."""
-        if not self.pieces or (self.word_wait == self.end and not self.closed):
+        `hold_word` holds it: then when more text comes, or `2 * max_s` after the text closed)."""
+        if not self.pieces:
             return None
+        if self.word_wait == self.end:
+            return None if self.closed_at is None else self.closed_at + 2 * max_s
         hard = self.pieces[0].arrived + 2 * max_s
         soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)
         return min(soft, hard)

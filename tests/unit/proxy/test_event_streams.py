@@ -511,3 +511,46 @@ async def test_a_closed_thinking_block_ending_in_a_word_holds_nothing_back_for_g
     deltas = [e["delta"] for e in sent if e["type"] == "content_block_delta"]
     assert "".join(d.get("thinking", "") for d in deltas) == "I thought about the question."
     assert "".join(d.get("text", "") for d in deltas).startswith("Here is a calm answer")
+
+
+async def test_a_value_a_closed_text_ends_in_waits_for_the_text_that_continues_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a re-probe of the fix above: with a closed text's last word released at once, a key
+    written slowly (one character per 300 ms) at the end of a text block went out as far as it
+    had come when the block closed, though the next block, continuing it, came 20 ms later
+    (`AKIAIOSFODNN7EXAM` of the key before the cut). A closed text's value waits for the text
+    that may continue it, up to twice `max_holdback_ms` after the close."""
+    clock = Clock()
+    monkeypatch.setattr(stream_guard, "time", clock)
+    monkeypatch.setattr(event_stream, "time", clock)
+    guard = MessagesStreamGuard(MESSAGES, inspector(), CTX, ListRecorder())
+    start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
+
+    def text(index: int, piece: str) -> dict[str, Any]:
+        return {"type": "content_block_delta", "index": index,
+                "delta": {"type": "text_delta", "text": piece}}
+
+    def opened(index: int) -> dict[str, Any]:
+        return {"type": "content_block_start", "index": index,
+                "content_block": {"type": "text", "text": ""}}
+
+    timed = [(0.0, {"type": "message_start", "message": start}), (0.0, opened(0)),
+             (0.0, text(0, "Here it is: "))]
+    timed += [(0.3 * (n + 1), text(0, c)) for n, c in enumerate(SECRET[:-1])]
+    closed = 0.3 * len(SECRET)
+    timed += [(closed, {"type": "content_block_stop", "index": 0}), (closed + 0.01, opened(1)),
+              (closed + 0.02, text(1, SECRET[-1] + " and more."))]
+    out = b""
+    for at, event in timed:
+        while (deadline := guard.deadline()) is not None and deadline <= 1000.0 + at:
+            clock.now = deadline
+            out += await guard.tick()
+        clock.now = 1000.0 + at
+        out += await guard.feed(encoded(event))
+        if guard.cut:
+            break
+    out += await guard.finish()  # the answer's end reads what is held
+    shown = "".join(e["delta"].get("text", "") for e in
+                    (orjson.loads(x.data or "") for x in SSEParser().feed(out))
+                    if e["type"] == "content_block_delta")
+    assert (guard.cut, shown) == (True, "Here it is: ")
