@@ -259,6 +259,11 @@ class EventStreamGuard(StreamGuard):
         return Segment(text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
                        earlier[-JOINED:])
 
+    def _continued(self, ch: Channel) -> bool:
+        """Whether a text a client joins to `ch`'s has begun: a value `ch` ends in may go on in
+        it, so it waits for that text to be read, however long it takes (`_tail_cut`)."""
+        return any(other.end for other in self._after(ch))
+
     def _blocked(self, ch: Channel) -> bool:
         return any(self._key(other) not in self._closed for other in self._before(ch))
 

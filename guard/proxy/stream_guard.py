@@ -267,7 +267,8 @@ class StreamGuard:
             wait = self._wait(ch)
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
             # a closed text's value waits for the text that may continue it, not for good
-            settled = ch.closed_at is not None and now - ch.closed_at >= 2 * wait
+            settled = ch.closed_at is not None and now - ch.closed_at >= 2 * wait \
+                and not self._continued(ch)
             cut = ch.hold_word(max(words, ch.overdue(now, 2 * wait)), self.value_held, settled)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
@@ -364,7 +365,7 @@ class StreamGuard:
 
     def _due_at(self, ch: Channel) -> float | None:
         if self.mode == BUFFERED:
-            return ch.deadline(self._wait(ch))
+            return ch.deadline(self._wait(ch), settles=not self._continued(ch))
         return None if ch.unchecked_since is None else ch.unchecked_since + self._wait(ch)
 
     def _wait(self, ch: Channel) -> float:
@@ -375,6 +376,11 @@ class StreamGuard:
         if not self.growth or since is None or self._first_text is None:
             return self.max_s
         return max(self.max_s, min(RECHECK_MAX_S, self.growth * (since - self._first_text)))
+
+    def _continued(self, ch: Channel) -> bool:
+        """Whether a text goes on from `ch`'s (none does in a chat stream: a choice's texts are
+        read apart)."""
+        return False
 
     def _check_due(self, ch: Channel) -> bool:
         """Whether an optimistic stream's channel is due a check: `check_chars` new characters,

@@ -195,14 +195,16 @@ class Channel:
         self.word_wait = self.end
         return start
 
-    def deadline(self, max_s: float) -> float | None:
+    def deadline(self, max_s: float, settles: bool = True) -> float | None:
         """When pending text must next be looked at: a word-boundary release `max_s` after it
         arrived, and a release of everything `2 * max_s` after (the word in progress, unless
-        `hold_word` holds it: then when more text comes, or `2 * max_s` after the text closed)."""
+        `hold_word` holds it: then when more text comes, or `2 * max_s` after the text closed
+        if it `settles`, no text going on from it having begun)."""
         if not self.pieces:
             return None
         if self.word_wait == self.end:
-            return None if self.closed_at is None else self.closed_at + 2 * max_s
+            return self.closed_at + 2 * max_s if self.closed_at is not None and settles \
+                else None
         hard = self.pieces[0].arrived + 2 * max_s
         soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)
         return min(soft, hard)
