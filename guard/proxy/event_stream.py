@@ -259,10 +259,12 @@ class EventStreamGuard(StreamGuard):
         return Segment(text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
                        earlier[-JOINED:])
 
-    def _continued(self, ch: Channel) -> bool:
-        """Whether a text a client joins to `ch`'s has begun: a value `ch` ends in may go on in
-        it, so it waits for that text to be read, however long it takes (`_tail_cut`)."""
-        return any(other.end for other in self._after(ch))
+    def _settles_at(self, ch: Channel) -> float | None:
+        """The latest close of `ch` and the texts a client joins after it that have begun: a
+        value may go on through several. None while one of those is open: the value waits
+        for it to be read, however long it takes (`_tail_cut`)."""
+        closes = [ch.closed_at, *(other.closed_at for other in self._after(ch) if other.end)]
+        return None if None in closes else max(c for c in closes if c is not None)
 
     def _blocked(self, ch: Channel) -> bool:
         return any(self._key(other) not in self._closed for other in self._before(ch))

@@ -267,8 +267,8 @@ class StreamGuard:
             wait = self._wait(ch)
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
             # a closed text's value waits for the text that may continue it, not for good
-            settled = ch.closed_at is not None and now - ch.closed_at >= 2 * wait \
-                and not self._continued(ch)
+            settles = self._settles_at(ch)
+            settled = settles is not None and now - settles >= 2 * wait
             cut = ch.hold_word(max(words, ch.overdue(now, 2 * wait)), self.value_held, settled)
             ch.soft_ticked = ch.end
             return straddle(cut, spans)
@@ -365,7 +365,7 @@ class StreamGuard:
 
     def _due_at(self, ch: Channel) -> float | None:
         if self.mode == BUFFERED:
-            return ch.deadline(self._wait(ch), settles=not self._continued(ch))
+            return ch.deadline(self._wait(ch), settles=self._settles_at(ch))
         return None if ch.unchecked_since is None else ch.unchecked_since + self._wait(ch)
 
     def _wait(self, ch: Channel) -> float:
@@ -377,10 +377,10 @@ class StreamGuard:
             return self.max_s
         return max(self.max_s, min(RECHECK_MAX_S, self.growth * (since - self._first_text)))
 
-    def _continued(self, ch: Channel) -> bool:
-        """Whether a text goes on from `ch`'s (none does in a chat stream: a choice's texts are
-        read apart)."""
-        return False
+    def _settles_at(self, ch: Channel) -> float | None:
+        """When the value a closed text ends in may stop waiting for a text to go on from it
+        (None: the text is open; a chat choice's texts are read apart, so none goes on)."""
+        return ch.closed_at
 
     def _check_due(self, ch: Channel) -> bool:
         """Whether an optimistic stream's channel is due a check: `check_chars` new characters,

@@ -195,16 +195,15 @@ class Channel:
         self.word_wait = self.end
         return start
 
-    def deadline(self, max_s: float, settles: bool = True) -> float | None:
+    def deadline(self, max_s: float, settles: float | None = None) -> float | None:
         """When pending text must next be looked at: a word-boundary release `max_s` after it
         arrived, and a release of everything `2 * max_s` after (the word in progress, unless
-        `hold_word` holds it: then when more text comes, or `2 * max_s` after the text closed
-        if it `settles`, no text going on from it having begun)."""
+        `hold_word` holds it: then when more text comes, or `2 * max_s` after `settles`, when
+        a closed text's value may stop waiting for a text to go on from it)."""
         if not self.pieces:
             return None
         if self.word_wait == self.end:
-            return self.closed_at + 2 * max_s if self.closed_at is not None and settles \
-                else None
+            return None if settles is None else settles + 2 * max_s
         hard = self.pieces[0].arrived + 2 * max_s
         soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)
         return min(soft, hard)

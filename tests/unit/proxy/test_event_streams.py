@@ -528,25 +528,29 @@ def block_closed(index: int) -> dict[str, Any]:
 
 
 async def shown_as_timed(timed: list[tuple[float, dict[str, Any]]],
-                         monkeypatch: pytest.MonkeyPatch) -> tuple[bool, str]:
+                         monkeypatch: pytest.MonkeyPatch, until: float | None = None
+                         ) -> tuple[bool, str]:
     """Drive a Messages stream guard (the usual test policy) with events at their times (s),
-    each deadline's tick run when its time comes, then the answer's end: whether it cut the
-    stream, and the text the client was shown."""
+    each deadline's tick run when its time comes, then the answer's end (or, with `until`, the
+    ticks up to that time and no end): whether it cut the stream, and the text the client was
+    shown."""
     clock = Clock()
     monkeypatch.setattr(stream_guard, "time", clock)
     monkeypatch.setattr(event_stream, "time", clock)
     guard = MessagesStreamGuard(MESSAGES, inspector(), CTX, ListRecorder())
     start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
     out = b""
-    for at, event in [(0.0, {"type": "message_start", "message": start}), *timed]:
-        while (deadline := guard.deadline()) is not None and deadline <= 1000.0 + at:
+    for at, event in [(0.0, {"type": "message_start", "message": start}), *timed, (until, None)]:
+        while at is not None and (deadline := guard.deadline()) is not None \
+                and deadline <= 1000.0 + at:
             clock.now = deadline + 1e-6
             out += await guard.tick()
+        if event is None or guard.cut:
+            break
         clock.now = 1000.0 + at
         out += await guard.feed(encoded(event))
-        if guard.cut:
-            break
-    out += await guard.finish()  # the answer's end reads what is held
+    if until is None and not guard.cut:
+        out += await guard.finish()  # the answer's end reads what is held
     shown = "".join(e["delta"].get("text", "") for e in
                     (orjson.loads(x.data or "") for x in SSEParser().feed(out))
                     if e["type"] == "content_block_delta")
@@ -589,3 +593,23 @@ async def test_a_value_going_on_in_texts_still_being_written_waits_for_them(
         timed.append((at, block_closed(n)))
         at += gap
     assert await shown_as_timed(timed, monkeypatch) == (True, "Here it is: ")
+
+
+async def test_a_value_waits_no_longer_once_the_texts_after_it_are_closed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a third re-probe: two thinking blocks or summary parts (`...final` + ` ok.`, both
+    closed) held the first one's last word, and the answer behind it, to the stream's end (20 s
+    late): a value waited while any text after it had begun. It waits while one is open; once
+    they are all closed, twice `max_holdback_ms` after the last close."""
+    def thinking(index: int, text: str) -> list[tuple[float, dict[str, Any]]]:
+        at = 0.02 * index
+        return [(at, {"type": "content_block_start", "index": index,
+                      "content_block": {"type": "thinking", "thinking": ""}}),
+                (at, {"type": "content_block_delta", "index": index,
+                      "delta": {"type": "thinking_delta", "thinking": text}}),
+                (at, block_closed(index))]
+
+    timed = [*thinking(0, "The answer is final"), *thinking(1, " ok."), (0.05, block_opened(2))]
+    timed += [(0.05 + 0.1 * n, text_delta(2, "more words ")) for n in range(1, 20)]
+    cut, shown = await shown_as_timed(timed, monkeypatch, until=2.0)
+    assert not cut and shown.startswith("more words " * 15)
