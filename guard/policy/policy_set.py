@@ -31,9 +31,10 @@ class _Scoped:
     models: re.Pattern[str] | None
     routes: re.Pattern[str] | None
 
-    def matches(self, ctx: GuardContext) -> bool:
+    def matches(self, ctx: GuardContext, model: str) -> bool:
+        """`model`: the request's, as `model_key` reads it (once for every scope)."""
         return ((self.tenants is None or ctx.tenant in self.tenants)
-                and (self.models is None or self.models.match(model_key(ctx.model)) is not None)
+                and (self.models is None or self.models.match(model) is not None)
                 and (self.routes is None or self.routes.match(ctx.route) is not None))
 
 
@@ -64,8 +65,9 @@ class PolicySet:
             yield from loaded.classifiers.values()
 
     def choose(self, ctx: GuardContext) -> LoadedPolicy:
+        model = model_key(ctx.model)
         for scoped in self.scoped:
-            if scoped.matches(ctx):
+            if scoped.matches(ctx, model):
                 return scoped.loaded
         return self.default
 

@@ -263,8 +263,15 @@ class EventStreamGuard(StreamGuard):
         """The latest close of `ch` and the texts a client joins after it that have begun: a
         value may go on through several. None while one of those is open: the value waits
         for it to be read, however long it takes (`_tail_cut`)."""
-        closes = [ch.closed_at, *(other.closed_at for other in self._after(ch) if other.end)]
-        return None if None in closes else max(c for c in closes if c is not None)
+        if ch.closed_at is None:  # open (most texts, most of the time): no need to look after it
+            return None
+        latest = ch.closed_at
+        for other in self._after(ch):
+            if other.end:
+                if other.closed_at is None:
+                    return None
+                latest = max(latest, other.closed_at)
+        return latest
 
     def _blocked(self, ch: Channel) -> bool:
         return any(self._key(other) not in self._closed for other in self._before(ch))
