@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from guard.classify.decode import find_readings
-from guard.classify.normalize import Normalized, has_inner_mark, may_split_words, normalize, original_text
+from guard.classify.normalize import (
+    Normalized,
+    has_inner_mark,
+    kept_after,
+    kept_before,
+    may_split_words,
+    normalize,
+    original_text,
+)
 from guard.types import Segment, Span, Stage, Verdict
 
 # Batches with more characters, or more texts, than these are scanned in a worker thread. Below
@@ -203,11 +211,13 @@ class LocalClassifier:
         it, which a decision masks in those segments too (`redaction.reaching_back`); in an
         answer, at 0 (the pieces before are read with the start of this one: `segments`)."""
         reach = self.max_match_chars or JOIN_CHARS
-        tail = segment.text[:reach]
+        tail = segment.text[:kept_after(segment.text, 0, reach)]
         # joined from each earlier segment on: a value starts where a segment starts as well as
-        # inside one, and the segment before must not run into its first word ("isghp_...")
-        heads = dict.fromkeys("".join(segment.context[k:])[-reach:]
-                              for k in range(len(segment.context)))
+        # inside one, and the segment before must not run into its first word ("isghp_...");
+        # reach counts the characters normalisation keeps, so marks do not push a value out
+        heads = dict.fromkeys(joined[kept_before(joined, len(joined), reach):]
+                              for joined in ("".join(segment.context[k:])
+                                             for k in range(len(segment.context))))
         seen: set[tuple[int, str]] = set()
         for head in heads:
             norm = self._normalized(head + tail)

@@ -463,6 +463,53 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 
 # The ASCII characters of INVISIBLE: control characters but tab, line breaks, VT and FF.
 ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# How far `kept_before` and `kept_after` look for the characters they count: a value padded with
+# more than this many invisible characters or marks per character is not reached whole.
+PADDED = 64
+
+
+def _dropped(ch: str) -> bool:
+    """Whether normalisation removes `ch` (an invisible character or a combining mark)."""
+    return ord(ch) in INVISIBLE or unicodedata.combining(ch) != 0
+
+
+def _plain(region: str) -> bool:
+    return region.isascii() and not ASCII_CONTROL.search(region)
+
+
+def kept_before(text: str, at: int, count: int) -> int:
+    """The offset in `text` `count` characters before `at`, counting only the characters
+    normalisation keeps: how far back a finding ending at `at` can begin, however its value is
+    padded with marks or invisible characters (up to PADDED per character)."""
+    lo = max(0, at - count)
+    if _plain(text[lo:at]):
+        return lo  # nothing in it is removed: the usual case, at once
+    i, kept = at, 0
+    floor = max(0, at - PADDED * count)
+    while i > floor and kept < count:
+        i -= 1
+        kept += not _dropped(text[i])
+    return i
+
+
+def kept_after(text: str, at: int, count: int) -> int:
+    """The offset in `text` `count` characters after `at`, counted as `kept_before` counts them
+    (the end of `text` when it holds fewer)."""
+    hi = min(len(text), at + count)
+    if _plain(text[at:hi]):
+        return hi
+    i, kept = at, 0
+    ceiling = min(len(text), at + PADDED * count)
+    while i < ceiling and kept < count:
+        kept += not _dropped(text[i])
+        i += 1
+    return i
+
+
+def kept_chars(text: str) -> int:
+    """How many of `text`'s characters normalisation keeps."""
+    return len(text) if _plain(text) else sum(not _dropped(ch) for ch in text)
+
 
 
 # JSON's escapes: of a character (not of a surrogate half), and the short ones. A tool call's

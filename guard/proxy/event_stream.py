@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from guard.classify.normalize import kept_after, kept_chars
 from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
@@ -237,8 +238,9 @@ class EventStreamGuard(StreamGuard):
         return ch
 
     def _start(self, text: str) -> str:
-        """What of the texts after one is read with it: as much as a finding can reach."""
-        return text if self.held is None else text[:self.held]
+        """What of the texts after one is read with it: as much as a finding can reach, in the
+        characters the classifiers read (marks padding the next text do not shorten it)."""
+        return text if self.held is None else text[:kept_after(text, 0, self.held)]
 
     def _after(self, ch: Channel) -> list[Channel]:
         """The channels whose texts a client puts after `ch`'s, in order."""
@@ -320,7 +322,7 @@ class EventStreamGuard(StreamGuard):
         (with unbounded findings, none of it: all waits for the answer's end)."""
         if self.held is None:
             return ch.released
-        if len(self._lookahead(ch)) >= self.held:
+        if kept_chars(self._lookahead(ch)) >= self.held:
             return ch.end
         return self._holdback_cut(ch, spans)
 

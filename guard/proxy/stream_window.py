@@ -6,20 +6,16 @@ Offsets are absolute character offsets into the channel's whole text since the s
 
 from __future__ import annotations
 
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import ASCII_CONTROL, INVISIBLE
+from guard.classify.normalize import kept_before
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
 Json = dict[str, Any]
-# How far back `Channel.back` looks for the characters it counts: a value padded with more than
-# this many invisible characters or marks per character is not held back whole.
-PADDED = 64
 # Channel kinds that are a call's arguments (chat's `tool` and `function_call`, the Responses
 # API's fields of a call): their text is the `tool_call` role's.
 TOOL_KINDS = frozenset({"tool", "function_call", "arguments", "input", "code"})
@@ -119,20 +115,9 @@ class Channel:
 
     def back(self, at: int, count: int) -> int:
         """The offset `count` characters before `at`, counting only the characters normalisation
-        keeps (not invisible ones, control characters nor combining marks): a value padded with
-        those must not stretch past the hold-back, which counts what the classifiers read. Looks
-        back at most PADDED x `count` characters."""
-        lo = max(self.base, at - count)
-        region = self.text[lo - self.base:at - self.base]
-        if region.isascii() and not ASCII_CONTROL.search(region):
-            return lo  # nothing in it is removed: the usual case, at once
-        i, kept = at - self.base, 0
-        floor = max(0, i - PADDED * count)
-        while i > floor and kept < count:
-            i -= 1
-            if ord(self.text[i]) not in INVISIBLE and not unicodedata.combining(self.text[i]):
-                kept += 1
-        return self.base + i
+        keeps (`kept_before`): a value padded with invisible characters or marks must not
+        stretch past the hold-back, which counts what the classifiers read."""
+        return self.base + kept_before(self.text, at - self.base, count)
 
     def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str]:
         """The text to classify so that every finding touching [since, end) lies wholly inside:

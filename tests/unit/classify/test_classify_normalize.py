@@ -6,7 +6,16 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.classify.normalize import INVISIBLE, fold_leet, normalize, original_text
+from guard.classify.normalize import (
+    INVISIBLE,
+    PADDED,
+    fold_leet,
+    kept_after,
+    kept_before,
+    kept_chars,
+    normalize,
+    original_text,
+)
 
 ALPHABET = st.sampled_from(
     [
@@ -95,6 +104,23 @@ def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:
     assert norm.text == "bõmb café café"
     assert normalize(text, leet=True).text == "bomb cafe cafe"
     assert norm.original_span(0, 4) == (0, 8)
+
+
+def test_reach_counts_only_the_characters_normalisation_keeps() -> None:
+    """How far a finding reaches from a point (`kept_before`, `kept_after`) counts letters, not
+    the marks or invisible characters padding them, up to PADDED of those per letter."""
+    plain = "abcdefgh"
+    assert (kept_before(plain, 6, 4), kept_after(plain, 2, 4), kept_chars(plain)) == (2, 6, 8)
+    assert (kept_before(plain, 2, 4), kept_after(plain, 6, 4)) == (0, 8)
+    padded = "".join(c + "\u0301" * 10 + "\u200b" * 5 for c in "abcd")
+    assert kept_chars(padded) == 4 and kept_chars("a\x00b\u034fc") == 3
+    assert kept_after(padded, 0, 3) == 2 * 16 + 1  # the third letter, without its marks
+    assert kept_before(padded, len(padded), 3) == 16  # from the second letter
+    assert kept_after(padded, 0, 9) == len(padded) and kept_before(padded, len(padded), 9) == 0
+    flood = "a" + "\u0301" * (PADDED * 3) + "bc"
+    assert kept_after(flood, 0, 2) == 2 * PADDED  # looks no further than PADDED per character
+    flood = "ab" + "\u0301" * (PADDED * 3) + "c"
+    assert kept_before(flood, len(flood), 2) == len(flood) - 2 * PADDED
 
 
 def test_leet_folds_only_when_asked() -> None:

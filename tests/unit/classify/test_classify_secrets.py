@@ -109,6 +109,21 @@ def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
     assert built.classifier.context_turns["user"] == 8  # what makes the runner attach it
 
 
+@pytest.mark.parametrize(("spaces", "marks"), [(0, 0), (50, 80)])
+def test_padding_either_message_does_not_put_the_key_out_of_reach(spaces: int, marks: int) -> None:
+    """From a re-probe: the second message was read with the first only through its first 320
+    characters as sent, so its letters padded with 80 combining marks each (which the reading
+    drops) took the key's end out of reach: the key went through split, blocked whole. Reach
+    counts the characters normalisation keeps, on both sides of the join (here the first
+    half's letters are padded with zero-width spaces)."""
+    built = build_classifier("t", {"type": "secrets"})
+    first = "The key is " + "".join(c + "\u200b" * spaces for c in "AKIAIOSF")
+    second = "".join(c + "\u0301" * marks for c in "ODNN") + "7EXAMPLE done."
+    verdict = built.classifier.classify_sync(
+        [Segment(second, "user", 1, Stage.PROMPT, (first,))])[0]
+    assert [(s.start, s.end) for s in verdict.spans] == [(-8 * (1 + spaces), 4 * (1 + marks) + 8)]
+
+
 def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
     """Each piece read with the eight before it: the last finds the key, and its span covers
     the last piece and reaches back over the seven before."""

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from guard.classify.registry import build_classifier
 from guard.errors import UpstreamError
 from guard.mock_upstream import message_events, response_events
 from guard.proxy import event_stream, stream_guard
@@ -528,16 +529,16 @@ def block_closed(index: int) -> dict[str, Any]:
 
 
 async def shown_as_timed(timed: list[tuple[float, dict[str, Any]]],
-                         monkeypatch: pytest.MonkeyPatch, until: float | None = None
-                         ) -> tuple[bool, str]:
-    """Drive a Messages stream guard (the usual test policy) with events at their times (s),
-    each deadline's tick run when its time comes, then the answer's end (or, with `until`, the
-    ticks up to that time and no end): whether it cut the stream, and the text the client was
-    shown."""
+                         monkeypatch: pytest.MonkeyPatch, until: float | None = None,
+                         policy: PatternInspector | None = None) -> tuple[bool, str]:
+    """Drive a Messages stream guard (`policy`, by default the usual test policy) with events at
+    their times (s), each deadline's tick run when its time comes, then the answer's end (or,
+    with `until`, the ticks up to that time and no end): whether it cut the stream, and the
+    text the client was shown."""
     clock = Clock()
     monkeypatch.setattr(stream_guard, "time", clock)
     monkeypatch.setattr(event_stream, "time", clock)
-    guard = MessagesStreamGuard(MESSAGES, inspector(), CTX, ListRecorder())
+    guard = MessagesStreamGuard(MESSAGES, policy or inspector(), CTX, ListRecorder())
     start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
     out = b""
     for at, event in [(0.0, {"type": "message_start", "message": start}), *timed, (until, None)]:
@@ -613,3 +614,19 @@ async def test_a_value_waits_no_longer_once_the_texts_after_it_are_closed(
     timed += [(0.05 + 0.1 * n, text_delta(2, "more words ")) for n in range(1, 20)]
     cut, shown = await shown_as_timed(timed, monkeypatch, until=2.0)
     assert not cut and shown.startswith("more words " * 15)
+
+
+async def test_marks_padding_the_next_text_do_not_hide_a_value_split_at_a_close(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a re-probe: the start of the texts after a closed one, read with its tail, was cut
+    at the hold-back in characters as sent. A key whose first half closed a block, its second
+    half's letters each padded with 80 combining marks (which the secrets classifier reads
+    through), was read with only the first 319 characters of the next block: the key went out
+    whole, uncut. The look-ahead counts the characters normalisation keeps."""
+    policy = inspector()
+    policy.classifiers = (build_classifier("secrets", {"type": "secrets"}).classifier,)
+    padded = "".join(c + "\u0301" * 80 for c in SECRET[8:12])
+    timed = [(0.0, block_opened(0)), (0.01, text_delta(0, "The key is " + SECRET[:8])),
+             (0.05, block_closed(0)), (0.06, block_opened(1)), (0.07, text_delta(1, padded)),
+             (0.6, text_delta(1, SECRET[12:] + " done.")), (0.65, block_closed(1))]
+    assert await shown_as_timed(timed, monkeypatch, policy=policy) == (True, "The key is ")
