@@ -318,12 +318,13 @@ class EventStreamGuard(StreamGuard):
 
     def _tail_cut(self, ch: Channel, spans: list[Span]) -> int:
         """A closed text is released whole once what follows it is long enough to hold the rest
-        of any value its tail begins; until then, as any text, but for its last characters
-        (with unbounded findings, none of it: all waits for the answer's end)."""
+        of any value its tail begins (`value_held`: with a classifier reading the whole text,
+        the longest finding of those that bound theirs, as for any text); until then, as any
+        text, but for its last characters (with a whole-text classifier, none of it)."""
+        if kept_chars(self._lookahead(ch)) >= self.value_held:
+            return ch.end
         if self.held is None:
             return ch.released
-        if kept_chars(self._lookahead(ch)) >= self.held:
-            return ch.end
         return self._holdback_cut(ch, spans)
 
     # -- in the order things came ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import kept_before
+from guard.classify.normalize import kept_before, kept_chars
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
@@ -168,14 +168,15 @@ class Channel:
 
     def hold_word(self, at: int, longest: int, settled: bool = False) -> int:
         """`at`, or where the value the pending text may end in begins, when `at` falls inside
-        it (`value_start`), while that is shorter than `longest`, the longest finding. A value a
+        it (`value_start`), while that is shorter than `longest`, the longest finding (counted
+        as the classifiers read it: marks padding a value do not lengthen it). A value a
         model writes slower than `max_holdback_ms` is then released whole or not at all, where
         releasing what had waited would send most of it before it could be read; text in
         scripts written without spaces is released as it waits. `settled`: the text closed
         long enough ago that no text continuing the value is coming."""
         pending = self.text[self.released - self.base:]
         start = self.released + value_start(pending)
-        if at <= start or settled or self.end - start >= longest:
+        if at <= start or settled or kept_chars(self.text[start - self.base:]) >= longest:
             return at
         self.word_wait = self.end
         return start
