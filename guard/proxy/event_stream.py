@@ -62,7 +62,7 @@ from guard.proxy.stream_guard import (
     event_json,
     to_end,
 )
-from guard.proxy.stream_window import Channel, Part
+from guard.proxy.stream_window import VALUE_IN_GROUPS_CHARS, Channel, Part, value_start
 from guard.types import Segment, Span, Stage
 
 Closes = Callable[[Key], bool]
@@ -264,9 +264,12 @@ class EventStreamGuard(StreamGuard):
     def _settles_at(self, ch: Channel) -> float | None:
         """The latest close of `ch` and the texts a client joins after it that have begun: a
         value may go on through several. None while one of those is open: the value waits
-        for it to be read, however long it takes (`_tail_cut`)."""
+        for it to be read, however long it takes (`_tail_cut`), unless the texts after it
+        already show where it ends (`_value_ended`): then its own close."""
         if ch.closed_at is None:  # open (most texts, most of the time): no need to look after it
             return None
+        if self._value_ended(ch):
+            return ch.closed_at
         latest = ch.closed_at
         for other in self._after(ch):
             if other.end:
@@ -274,6 +277,17 @@ class EventStreamGuard(StreamGuard):
                     return None
                 latest = max(latest, other.closed_at)
         return latest
+
+    def _value_ended(self, ch: Channel) -> bool:
+        """Whether the value closed `ch` ends in ends before the texts after it, read joined to
+        them as a client reads them: the value in progress of the joined text (`value_start`,
+        which joins a card's or an IBAN's groups across a space) begins after `ch`'s text, as
+        in `final` + ` and`. A text after it that stalls then holds nothing back."""
+        ahead = self._lookahead(ch)[:2 * VALUE_IN_GROUPS_CHARS]
+        if not ahead:
+            return False
+        pending = ch.text[ch.released - ch.base:]
+        return value_start(pending + ahead) >= len(pending)
 
     def _blocked(self, ch: Channel) -> bool:
         return any(self._key(other) not in self._closed for other in self._before(ch))
