@@ -427,6 +427,8 @@ def _ascii_digits(text: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _fold_cluster(cluster: str, accents: bool = False) -> str:
     folded = unicodedata.normalize("NFKC", unfancy(cluster))
+    if all(map(unicodedata.combining, folded)):  # marks on nothing: after an invisible character
+        return ""  # that split them from their letter ("F\u200b\u0301O"), or a text's start
     if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)
         folded = strip_marks(folded, accents=True)
     if not folded.isascii() and any(c.isdecimal() for c in folded):

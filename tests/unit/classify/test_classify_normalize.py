@@ -123,6 +123,17 @@ def test_reach_counts_only_the_characters_normalisation_keeps() -> None:
     assert kept_before(flood, len(flood), 2) == len(flood) - 2 * PADDED
 
 
+def test_marks_split_from_their_letter_by_an_invisible_character_are_dropped() -> None:
+    """From a re-probe: a mark after an invisible character began a cluster of its own and was
+    kept, so `AKIAIOSF` + zero-width space + acute + `ODNN7EXAMPLE` read with a mark inside the
+    key, and no secret pattern matched it (prompts and streams let it through whole, with six
+    invisible characters tried). A mark on nothing is dropped, as at a text's start."""
+    for invisible in ("\u200b", "\u00ad", "\x01", "\u2060", "\ufeff", "\ufe0f"):
+        assert normalize(f"AKIAIOSF{invisible}\u0301ODNN").text == "AKIAIOSFODNN"
+    assert normalize("\u0301\u0302abc").text == "abc"
+    assert normalize("cafe\u0301").text == "café"  # a mark on its letter stays
+
+
 def test_leet_folds_only_when_asked() -> None:
     """Leetspeak folds for keyword matching only, and both sides fold alike."""
     assert normalize("h4ck3r").text == "h4ck3r"
