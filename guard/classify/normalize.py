@@ -470,9 +470,28 @@ ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 PADDED = 64
 
 
-def _dropped(ch: str) -> bool:
-    """Whether normalisation removes `ch` (an invisible character or a combining mark)."""
-    return ord(ch) in INVISIBLE or unicodedata.combining(ch) != 0
+def _dropped_class() -> str:
+    """A regex character class of what normalisation removes: INVISIBLE and every combining mark
+    (none lies past U+1F000 but the variation selectors supplement, which INVISIBLE holds)."""
+    codes = sorted(INVISIBLE | {c for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c))})
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "")
+                         for lo, hi in ranges) + "]"
+
+
+_DROPPED = _dropped_class()
+DROPPED = re.compile(_DROPPED)
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_run(count: int) -> re.Pattern[str]:
+    """Matches the shortest text that holds `count` kept characters, from its start."""
+    return re.compile(f"(?:{_DROPPED}*+[^{_DROPPED[1:-1]}]){{{count}}}")
 
 
 def _plain(region: str) -> bool:
@@ -486,12 +505,9 @@ def kept_before(text: str, at: int, count: int) -> int:
     lo = max(0, at - count)
     if _plain(text[lo:at]):
         return lo  # nothing in it is removed: the usual case, at once
-    i, kept = at, 0
     floor = max(0, at - PADDED * count)
-    while i > floor and kept < count:
-        i -= 1
-        kept += not _dropped(text[i])
-    return i
+    found = _kept_run(count).match(text[floor:at][::-1])
+    return floor if found is None else at - found.end()
 
 
 def kept_after(text: str, at: int, count: int) -> int:
@@ -500,17 +516,19 @@ def kept_after(text: str, at: int, count: int) -> int:
     hi = min(len(text), at + count)
     if _plain(text[at:hi]):
         return hi
-    i, kept = at, 0
     ceiling = min(len(text), at + PADDED * count)
-    while i < ceiling and kept < count:
-        kept += not _dropped(text[i])
-        i += 1
-    return i
+    found = _kept_run(count).match(text, at, ceiling)
+    return ceiling if found is None else found.end()
+
+
+def kept_text(text: str) -> str:
+    """`text` without the characters normalisation removes (marks, invisible characters)."""
+    return text if _plain(text) else DROPPED.sub("", text)
 
 
 def kept_chars(text: str) -> int:
     """How many of `text`'s characters normalisation keeps."""
-    return len(text) if _plain(text) else sum(not _dropped(ch) for ch in text)
+    return len(kept_text(text))
 
 
 

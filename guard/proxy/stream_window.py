@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import kept_before, kept_chars
+from guard.classify.normalize import INVISIBLE, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
@@ -273,7 +273,8 @@ def value_start(text: str) -> int:
         return len(text)  # a word ended by a space, or no word at all
     while (gap := _gap(text, start)) and start - gap >= 1 and not text[start - gap - 1].isspace():
         before = _run_start(text, start - gap)
-        if not _joined(text, before, start - gap) or end - before > VALUE_IN_GROUPS_CHARS:
+        if not _joined(text, before, start - gap) \
+                or kept_chars(text[before:end]) > VALUE_IN_GROUPS_CHARS:
             break  # not a value's group, or further back than any value in groups reaches
         start = before
     return start
@@ -282,12 +283,12 @@ def value_start(text: str) -> int:
 def _joined(text: str, start: int, end: int) -> bool:
     """Whether the group at [start, end) is a value's: a group itself, or a short one after a
     group (an IBAN's bank code, `gb82 west 1234`)."""
-    if _group(text[start:end]):
+    if _group(kept_text(text[start:end])):
         return True
     gap = _gap(text, start)
-    return _short(text[start:end]) and gap > 0 and start - gap >= 1 \
+    return _short(kept_text(text[start:end])) and gap > 0 and start - gap >= 1 \
         and not text[start - gap - 1].isspace() \
-        and _group(text[_run_start(text, start - gap):start - gap])
+        and _group(kept_text(text[_run_start(text, start - gap):start - gap]))
 
 
 def _short(text: str) -> bool:
@@ -310,8 +311,12 @@ def _group(text: str) -> bool:
 
 
 def _run_start(text: str, end: int) -> int:
+    """Where the run of characters ending at `end` begins: back to a space or a character of a
+    script written without spaces, not one normalisation removes (a file separator or a Hangul
+    filler inside a key is no space to the classifiers)."""
     i = end
-    while i and not text[i - 1].isspace() and not _unspaced(text[i - 1]):
+    while i and (ord(text[i - 1]) in INVISIBLE
+                 or not (text[i - 1].isspace() or _unspaced(text[i - 1]))):
         i -= 1
     return i
 

@@ -879,6 +879,17 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     # from a probe: a column of short figures written slowly was held until the stream ended;
     # only the last 64 characters' groups can belong to a value in progress
     (" ".join(f"w{i}" for i in range(40)), " ".join(f"w{i}" for i in range(24, 40))),
+    # from a re-probe: characters normalisation drops ended the word though some are spaces to
+    # Python (file separators) or letters of an unspaced script (a Hangul filler, Khmer's
+    # invisible vowels), and marks counted toward a value's groups, so such a key or a card
+    # written slowly went out letter by letter, or group by group
+    ("Key " + "\x1f".join(SECRET), "\x1f".join(SECRET)),
+    ("Key " + "\u3164".join(SECRET), "\u3164".join(SECRET)),
+    ("Key " + "\u17b4".join(SECRET), "\u17b4".join(SECRET)),
+    ("Card " + " ".join("".join(c + "\u0301" * 5 for c in "4111") for _ in range(4)),
+     " ".join("".join(c + "\u0301" * 5 for c in "4111") for _ in range(4))),
+    ("Key " + " ".join("".join(c + "\u0301" * 5 for c in g) for g in ("AKIA", "IOSF", "ODNN")),
+     " ".join("".join(c + "\u0301" * 5 for c in g) for g in ("AKIA", "IOSF", "ODNN"))),
 ])
 def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     """What a slow stream holds past 2 x max_holdback_ms (`value_start`): the word in progress
