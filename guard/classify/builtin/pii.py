@@ -160,6 +160,9 @@ class PiiClassifier(LocalClassifier):
     """Finds personal data with format checks (see module docstring)."""
 
     category = "pii"
+    # the formats are ASCII: "áĺíćé@éx́áḿṕĺé.ćóḿ" is an address with an accent on each letter
+    # (a real address with accented letters is found too, and masked whole)
+    accents = True
     # an address or a number sent in pieces (messages, or text parts) is read across them
     joins_turns = True
     context_turns = JOINED_TURNS

@@ -235,3 +235,16 @@ def test_a_hex_dumps_byte_columns_are_not_phone_numbers() -> None:
         dump = "\n".join(lines)
         assert "pii:phone" not in classify("pii", dump).labels
     assert "pii:phone" in classify("pii", "call 415 555 2671 today").labels
+
+
+def test_an_address_with_an_accent_on_each_letter_is_found_and_masked_whole() -> None:
+    """From a re-probe: `pii` read accents as letters of their own, so an e-mail address with
+    an acute on each letter was no address (secrets already folded them). The formats are ASCII:
+    accents on Latin letters are dropped before matching, and the span covers the original."""
+    address = "".join(c + "\u0301" if c.isalpha() else c for c in "alice.smith@example.com")
+    text = f"write to {address} today"
+    verdict = classify("pii", text)
+    assert verdict.fired and found(verdict, text) == [("pii:email", address)]
+    assert found(classify("pii", "write to josé@example.com"), "write to josé@example.com") \
+        == [("pii:email", "josé@example.com")]
+    assert not classify("pii", "un café très noir à midi").fired
