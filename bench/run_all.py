@@ -21,6 +21,7 @@ RUNS: dict[str, list[str]] = {
     "instructions": ["bench/bench_instructions.py"],
     "stream": ["bench/bench_stream.py"],
     "whole_text": ["bench/bench_whole_text_stream.py"],
+    "padded": ["bench/bench_padded_stream.py"],
     "access_line": ["bench/bench_access_line.py"],
     "sse": ["bench/bench_sse.py"],
     "classifiers": ["-m", "bench.bench_classifiers"],

@@ -385,12 +385,12 @@ class StreamGuard:
     def _check_due(self, ch: Channel) -> bool:
         """Whether an optimistic stream's channel is due a check: `check_chars` new characters,
         with a classifier reading the whole answer at least `recheck_growth` times those checked."""
-        return ch.end - ch.checked >= max(self.check_chars, int(self.growth * ch.checked))
+        return ch.fresh(max(self.check_chars, int(self.growth * ch.checked)))
 
     def _release_due(self, ch: Channel) -> bool:
-        if self.held is None or ch.back(ch.end, self.held) <= ch.released:
+        if self.held is None or not ch.holds_more(self.held):
             return False
-        return ch.released == 0 or ch.end - ch.checked >= self.check_chars
+        return ch.released == 0 or ch.fresh(self.check_chars)
 
     def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
         cut = ch.back(ch.end, self.held or 0)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import INVISIBLE, kept_before, kept_chars, kept_text
+from guard.classify.normalize import INVISIBLE, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
@@ -87,6 +87,9 @@ class Channel:
     masked_to: int = 0          # the end of the last value whose mask has been written
     word_wait: int = -1         # the end when a word in progress was held past its time
     closed_at: float | None = None  # when its part or block closed (typed streams): no more text
+    kept: int = 0               # characters normalisation keeps in the whole text so far,
+    kept_released: int = 0      # and before `released`,
+    kept_checked: int = 0       # and before `checked` (`kept_chars`)
     read: Read | None = None    # the window last classified
     pieces: deque[Piece] = field(default_factory=deque)
 
@@ -110,14 +113,26 @@ class Channel:
         if self.unchecked_since is None:
             self.unchecked_since = now
         self.text += text
+        self.kept += kept_chars(text)
         if not hold:
-            self.released = self.end
+            self.released, self.kept_released = self.end, self.kept
 
     def back(self, at: int, count: int) -> int:
         """The offset `count` characters before `at`, counting only the characters normalisation
         keeps (`kept_before`): a value padded with invisible characters or marks must not
         stretch past the hold-back, which counts what the classifiers read."""
         return self.base + kept_before(self.text, at - self.base, count)
+
+    def fresh(self, count: int) -> bool:
+        """Whether `count` characters the classifiers read came since the last check, or PADDED
+        times as many of any (marks padding a text do not make checks more frequent: each reads
+        a window as long, `back`)."""
+        return self.kept - self.kept_checked >= count or self.end - self.checked >= PADDED * count
+
+    def holds_more(self, count: int) -> bool:
+        """Whether the pending text holds more than `count` characters the classifiers read, or
+        more than PADDED times as many of any: what goes past a hold-back of `count`."""
+        return self.kept - self.kept_released > count or self.pending > PADDED * count
 
     def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str]:
         """The text to classify so that every finding touching [since, end) lies wholly inside:
@@ -134,7 +149,7 @@ class Channel:
         return self.base + run_start(self.text, at - self.base)
 
     def mark_checked(self) -> None:
-        self.checked = self.end
+        self.checked, self.kept_checked = self.end, self.kept
         self.unchecked_since = None
 
     def trim(self, overlap: int | None, runs: bool = False) -> None:
@@ -218,7 +233,9 @@ class Channel:
                 self.pieces.popleft()
             else:
                 piece.start, piece.raw = stop, None
-        self.released = max(self.released, cut)
+        if cut > self.released:
+            self.kept_released += kept_chars(self._slice(self.released, cut))
+            self.released = cut
         return parts
 
     def _render(self, start: int, stop: int, spans: list[Span], first: int, mask: str) -> str:

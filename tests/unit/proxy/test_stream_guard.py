@@ -897,6 +897,26 @@ def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     assert text[value_start(text):] == held
 
 
+@pytest.mark.parametrize("marks", [1, 20, 63])
+async def test_marks_padding_an_answer_make_no_more_checks_nor_hold_more_letters(
+        marks: int) -> None:
+    """From a re-probe: checks came every `check_chars` characters as sent, each reading a
+    hold-back counted in letters, so an answer with 63 marks a letter was read in a window of
+    about 20,000 characters for every letter it held (48x the CPU of the same answer plain, a
+    character sent; 1.2x now: bench/bench_padded_stream.py). Checks and releases count the
+    characters the classifiers read, as the hold-back does."""
+    words = " ".join(["plain words of an answer"] * 40)
+    plain_insp, padded_insp = inspector(), inspector()
+    padded = "".join(c + "\u0301" * marks for c in words)
+    plain_got, _ = await run(chat_stream([words[i:i + 4] for i in range(0, len(words), 4)]),
+                             plain_insp)
+    got, _ = await run(chat_stream([padded[i:i + 4 * (1 + marks)]
+                                        for i in range(0, len(padded), 4 * (1 + marks))]),
+                           padded_insp)
+    assert got.text == {0: padded} and plain_got.text == {0: words}
+    assert len(padded_insp.classified) == len(plain_insp.classified)
+
+
 class WholeTextInspector(PatternInspector):
     """As a policy with a classifier that reads the whole answer (Llama Guard): no hold-back."""
 
