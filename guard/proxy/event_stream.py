@@ -282,11 +282,16 @@ class EventStreamGuard(StreamGuard):
         """Whether the value closed `ch` ends in ends before the texts after it, read joined to
         them as a client reads them: the value in progress of the joined text (`value_start`,
         which joins a card's or an IBAN's groups across a space) begins after `ch`'s text, as
-        in `final` + ` and`. A text after it that stalls then holds nothing back."""
+        in `final` + ` and`, or between two calls' arguments, `{"city": "Paris"}` + `{"ci` (a
+        value read across them is one a model cut in two objects). A text after it that stalls
+        then holds nothing back."""
         ahead = self._lookahead(ch)[:2 * VALUE_IN_GROUPS_CHARS]
         if not ahead:
             return False
         pending = ch.text[ch.released - ch.base:]
+        if ch.role == "tool_call" and pending.rstrip().endswith("}") \
+                and ahead.lstrip().startswith("{"):
+            return True
         return value_start(pending + ahead) >= len(pending)
 
     def _blocked(self, ch: Channel) -> bool:

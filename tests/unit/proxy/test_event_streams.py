@@ -552,7 +552,7 @@ async def shown_as_timed(timed: list[tuple[float, dict[str, Any]]],
         out += await guard.feed(encoded(event))
     if until is None and not guard.cut:
         out += await guard.finish()  # the answer's end reads what is held
-    shown = "".join(e["delta"].get("text", "") for e in
+    shown = "".join(e["delta"].get("text", e["delta"].get("partial_json", "")) for e in
                     (orjson.loads(x.data or "") for x in SSEParser().feed(out))
                     if e["type"] == "content_block_delta")
     return guard.cut, shown
@@ -629,6 +629,25 @@ async def test_a_next_text_that_stalls_holds_back_no_value_it_shows_has_ended(
     timed = [(0.0, block_opened(0)), (0.0, text_delta(0, first)), (0.0, block_closed(0)),
              (0.02, block_opened(1)), (0.03, text_delta(1, after))]
     assert await shown_as_timed(timed, monkeypatch, until=2.0) == (False, shown)
+
+
+async def test_a_next_call_that_stalls_holds_back_no_arguments_before_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the same re-probe: a call's arguments ending in `"Paris"}`, then a next call whose
+    arguments began (`{"ci`) and paused 30 s, held the first call's, and every event behind
+    them, the 30 s. Two calls' arguments are two objects: read joined, the first ends at its
+    `}`, and goes out twice `max_holdback_ms` after its close."""
+    def call(index: int) -> dict[str, Any]:
+        return {"type": "content_block_start", "index": index, "content_block": {
+            "type": "tool_use", "id": f"toolu_{index}", "name": "weather", "input": {}}}
+
+    def arguments(index: int, piece: str) -> dict[str, Any]:
+        return {"type": "content_block_delta", "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": piece}}
+
+    timed = [(0.0, call(0)), (0.0, arguments(0, '{"city": "Paris"}')), (0.0, block_closed(0)),
+             (0.02, call(1)), (0.03, arguments(1, '{"ci'))]
+    assert await shown_as_timed(timed, monkeypatch, until=2.0) == (False, '{"city": "Paris"}')
 
 
 async def test_a_value_written_slowly_is_held_whole_however_its_letters_are_padded(
