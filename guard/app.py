@@ -133,7 +133,7 @@ def admin_app(components: Components) -> web.Application:
     refused = Refusals(components.metrics.admin_refusals)
     app = web.Application(middlewares=[admin_api.json_errors, cast(Middleware, admin_auth_middleware(
         tokens, refused=refused, tokens_env=components.settings.admin_tokens_env)),
-        admin_api.audit_written])
+        admin_api.unencoded, admin_api.audit_written])
     app[COMPONENTS] = components
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:
@@ -157,14 +157,17 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     grace = settings.shutdown_grace_s
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     limits = settings.limits
+    # bodies are decoded by guard (`proxy.coding`), not by aiohttp, which answers one in br or
+    # zstd with a plain-text 400 before any handler runs.
     # `drain` waits out the grace itself: aiohttp's own wait (twice shutdown_timeout, the second
     # after a cancel that does not reach a handler streaming from its upstream) is kept short
     data = web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
                          shutdown_timeout=ENDING_S, keepalive_timeout=limits.keepalive_timeout_s,
                          max_line_size=limits.max_header_bytes,
                          max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,
-                         lingering_time=LINGER_S)
-    admin = web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0)
+                         lingering_time=LINGER_S, auto_decompress=False)
+    admin = web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0,
+                          auto_decompress=False)
     await data.setup()
     await admin.setup()
     try:

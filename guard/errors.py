@@ -72,11 +72,12 @@ class RequestError(GuardError):
     """The client's request is unusable (malformed JSON, too large, unknown path)."""
 
     def __init__(self, message: str, *, status: int = 400, code: str = "invalid_request",
-                 param: str | None = None) -> None:
+                 param: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.param = param
+        self.headers = dict(headers or {})
 
 
 class ClientStalled(GuardError):

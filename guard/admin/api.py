@@ -7,7 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from guard.admin.auth import Handler, error_body
 from guard.components import COMPONENTS
+from guard.errors import RequestError
 from guard.observability.metrics import exposition_registry
+from guard.proxy.coding import content_coding
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -51,10 +53,27 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             raise
         code = exc.reason.lower().replace(" ", "_")  # not_found, method_not_allowed
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return web.json_response(
-            error_body(f"{exc.reason}: {request.method} {request.path}",
-                       "invalid_request_error" if exc.status < 500 else "server_error", code),
-            status=exc.status, headers=headers)
+        return _error_answer(exc.status, f"{exc.reason}: {request.method} {request.path}", code,
+                             headers)
+
+
+@web.middleware
+async def unencoded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body in any Content-Encoding (admin bodies are small JSON) refused with 415, in the
+    error shape, before it is read: the listener does not decode bodies (`proxy.coding`)."""
+    if request.body_exists:
+        try:
+            content_coding(request.headers, {})
+        except RequestError as exc:
+            return _error_answer(exc.status, str(exc), exc.code, exc.headers)
+    return await handler(request)
+
+
+def _error_answer(status: int, message: str, code: str,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        error_body(message, "invalid_request_error" if status < 500 else "server_error", code),
+        status=status, headers=headers)
 
 
 @web.middleware

@@ -19,7 +19,6 @@ import aiohttp
 import orjson
 import structlog
 from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
@@ -29,6 +28,7 @@ from guard.killswitch.model import model_name_problem
 from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
+from guard.proxy.coding import read_decoded
 from guard.proxy.event_stream import EVENT_STREAM_GUARDS
 from guard.proxy.middleware import GuardHandler, drop_client, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
@@ -97,7 +97,8 @@ def for_dialect(dialect: Dialect, c: Components) -> GuardHandler:
 async def handle(request: web.Request, exchange: Exchange, *, c: Components,
                  dialect: Dialect) -> web.StreamResponse:
     # 1 parse
-    raw = await read_request(request, exchange, c.settings.limits.body_timeout_s)
+    raw = await read_request(request, exchange, c.settings.max_body_bytes,
+                             c.settings.limits.body_timeout_s)
     body = parse_body(raw)
     check_model_key(body, raw)
     ctx = exchange.ctx = GuardContext(
@@ -208,23 +209,21 @@ def model_named(answer: bytes) -> str:
     return model
 
 
-async def read_request(request: web.Request, exchange: Exchange, timeout_s: float) -> bytes:
-    """The whole request body (bounded by `max_body_bytes`), arriving within `timeout_s`,
-    decoded from its Content-Encoding (gzip, deflate) by aiohttp. Time spent waiting for the
+async def read_request(request: web.Request, exchange: Exchange, limit: int,
+                       timeout_s: float) -> bytes:
+    """The whole request body, decoded from its Content-Encoding (`proxy.coding`), at most
+    `limit` bytes as sent and decoded, arriving within `timeout_s`. Time spent waiting for the
     rest of it is the client's, not guard's (`Exchange.waited_s`): a slow upload is not overhead."""
     started = time.perf_counter()
     arriving = not request.content.is_eof()
     try:
         if not arriving:
-            return await request.read()  # already here in full: no deadline to arm
+            return await read_decoded(request, limit)  # already here in full: no deadline to arm
         async with asyncio.timeout(timeout_s):
-            return await request.read()
+            return await read_decoded(request, limit)
     except TimeoutError as exc:
         raise RequestError(f"request body did not arrive within {timeout_s:g} s", status=408,
                            code="request_timeout") from exc
-    except RequestPayloadError as exc:  # a body that does not decode as its Content-Encoding says
-        raise RequestError(f"request body could not be decoded: {exc.__cause__ or exc}",
-                           code="invalid_content_encoding") from exc
     finally:
         if arriving:
             exchange.waited_s += time.perf_counter() - started

@@ -227,7 +227,8 @@ def error_answer(request: web.Request, exchange: Exchange, exc: Exception,
                  components: Components) -> web.Response:
     """The OpenAI-shaped answer to a GuardError or an HTTP error; re-raises anything below 400."""
     if isinstance(exc, RequestError):
-        response = error_response(exc.status, str(exc), exc.code, param=exc.param)
+        response = error_response(exc.status, str(exc), exc.code, param=exc.param,
+                                  headers=exc.headers)
         if exc.status == 408:
             response.force_close()  # the rest of that body may still be on its way
         return response

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from guard.components import Components, Exchange
 from guard.errors import ClientStalled, RequestError, SwitchedOff
+from guard.proxy.coding import read_decoded
 from guard.proxy.handler import (
     blocked_by_switch,
     broken_by,
@@ -48,7 +49,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         switch = c.gate.check(ctx)
         if switch is not None:
             return blocked_by_switch(c, ctx, switch)
-    body = await request.read() if request.body_exists else None
+    body = await read_decoded(request, c.settings.max_body_bytes) if request.body_exists else None
     try:
         upstream = await send_upstream(request, c, "default", body or b"", exchange,
                                        revalidating=request.method in ("GET", "HEAD"))

@@ -3,6 +3,8 @@ on a real `guard serve`; the open endpoints answer anyone."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +31,8 @@ OPEN = ["/healthz", "/readyz", "/metrics"]
 WRONG = ["Bearer wrong-token", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}",
          f"Bearer {TOKEN.upper()}"]
 MISSING = ["", "Bearer", f"Basic {TOKEN}", TOKEN, f"Token {TOKEN}"]
+# An engage sent in a way the admin API refuses: it must engage nothing.
+ENGAGE = {"scope": "model:refused-*", "reason": "not engaged"}
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +116,22 @@ def test_admin_errors_are_in_the_documented_shape(guard: GuardServer) -> None:
     answer = send(guard, "GET", "/admin/incidents?since=0001-01-01", None, bearer)
     openai_error(answer, 400, "invalid_parameter", "since")
     assert "out of range" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_an_encoded_body_is_refused_in_the_error_shape(guard: GuardServer, encoding: str) -> None:
+    """From a probe: a body in br got aiohttp's plain-text 400 on the admin port. Admin bodies
+    are plain JSON: one in any Content-Encoding is a 415 `unsupported_content_encoding` in the
+    error shape, with `Accept-Encoding: identity`, and nothing is engaged."""
+    bearer = f"Bearer {TOKEN}"
+    answer = httpx.post(guard.admin_url + "/admin/killswitch", timeout=10,
+                        content=gzip.compress(json.dumps(ENGAGE).encode()),
+                        headers={"Content-Encoding": encoding, "Authorization": bearer,
+                                 "Content-Type": "application/json"})
+    openai_error(answer, 415, "unsupported_content_encoding")
+    assert answer.headers["Accept-Encoding"] == "identity"
+    listed = send(guard, "GET", "/admin/killswitch", None, bearer).json()
+    assert all(s["scope"] != ENGAGE["scope"] for s in listed["switches"])
 
 
 def test_a_refused_reload_carries_the_error_shape_too(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import socket
 import time
@@ -378,6 +379,23 @@ def test_listed_passthrough_path_is_forwarded(stack: tuple[MockUpstream, GuardSe
     assert response.status_code == 404
     assert response.headers.get("X-Request-Id")
     assert "error" not in response.text or "not_found" not in response.text
+
+
+def test_a_passthrough_body_is_read_through_its_coding(
+        stack: tuple[MockUpstream, GuardServer]) -> None:
+    """A body on a passthrough path is read as a guarded one is: in br a 415 in the error
+    shape (it was aiohttp's plain-text 400), gzip decoding past max_body_bytes a 413, gzip
+    within it forwarded (here the upstream's 404 comes back)."""
+    _, guard = stack
+    url = f"{guard.url}/v1/embeddings-extra"
+    response = httpx.post(url, content=b"{}", headers={"Content-Encoding": "br"})
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_content_encoding"
+    big = gzip.compress(orjson.dumps({"input": "x" * 70000}))
+    response = httpx.post(url, content=big, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 413 and error_of(response)["code"] == "request_too_large"
+    small = gzip.compress(orjson.dumps({"input": "x"}))
+    assert httpx.post(url, content=small, headers={"Content-Encoding": "gzip"}).status_code == 404
 
 
 @pytest.mark.parametrize("path", [

@@ -5,7 +5,8 @@ case-blind upstream reads them, bodies that do not decode as their Content-Encod
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,98 @@ def test_gzip_bodies_are_read_decoded_and_sent_on_decoded(guards: dict[str, Any]
     response = httpx.post(url, content=orjson.dumps(sent), headers=headers)  # not gzip at all
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_content_encoding"
+
+
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/messages"])
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "identity, gzip", "gzip, gzip",
+                                      "x-unknown"])
+def test_a_body_in_a_coding_guard_cannot_decode_is_a_415_in_the_error_shape(
+        guards: dict[str, Any], route: str, encoding: str) -> None:
+    """From a probe: a body in br or zstd got aiohttp's plain-text 400 (no X-Request-Id, no
+    access line, not counted), and one in another coding was read undecoded. Each is a 415
+    naming the coding and what is accepted, with Accept-Encoding, as any answer guard makes;
+    nothing reaches the upstream."""
+    guard = guards["refuse"]
+    request_id = f"coding-{encoding}-{route}".replace(" ", "")
+    counted = guard.metric("guard_requests_total", status_class="4xx")
+    sent = orjson.dumps({"model": "m", "max_tokens": 8,
+                         "messages": [{"role": "user", "content": f"coded {request_id}"}]})
+    response = httpx.post(f"{guard.url}{route}", content=sent, headers={
+        "Content-Encoding": encoding, "Content-Type": "application/json",
+        "X-Request-Id": request_id})
+    assert response.status_code == 415, response.text
+    assert response.headers["X-Request-Id"] == request_id
+    assert response.headers["Accept-Encoding"] == "gzip, deflate"
+    body = response.json()
+    assert (body["type"], body["error"]["code"]) == ("error", "unsupported_content_encoding")
+    assert repr(encoding) in body["error"]["message"]
+    assert "gzip, deflate, identity" in body["error"]["message"]
+    assert guard.metric("guard_requests_total", status_class="4xx") == counted + 1
+    assert f'"request_id":"{request_id}"' in guard.output()
+    assert not any(request_id in str(b) for b in received(guards["mock"]))
+
+
+@pytest.mark.parametrize("compress", [
+    zlib.compress,  # deflate as RFC 9110 has it: a zlib stream
+    lambda data: zlib.compress(data)[2:-4],  # as some clients send it: raw deflate
+], ids=["zlib", "raw"])
+def test_deflate_bodies_are_read_decoded(guards: dict[str, Any],
+                                         compress: Callable[[bytes], bytes]) -> None:
+    """A deflate body, with or without its zlib header, is read decoded: a key in it is blocked."""
+    url = f"{guards['refuse'].url}/v1/chat/completions"
+    headers = {"Content-Encoding": "deflate", "Content-Type": "application/json"}
+    sent = {"model": "m", "messages": [{"role": "user", "content": "deflate hello"}]}
+    assert httpx.post(url, content=compress(orjson.dumps(sent)), headers=headers).status_code == 200
+    secret = {"model": "m", "messages": [{"role": "user", "content": f"token {SECRET}"}]}
+    response = httpx.post(url, content=compress(orjson.dumps(secret)), headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "content_filter"
+
+
+@pytest.mark.parametrize(("sent", "why"), [
+    (gzip.compress(b'{"model": "m"}')[:-12], "ends before"),
+    (gzip.compress(b'{"model": "m"}') * 2, "data follows"),
+], ids=["cut short", "followed by more"])
+def test_a_gzip_body_cut_short_or_followed_by_more_is_a_400(guards: dict[str, Any], sent: bytes,
+                                                            why: str) -> None:
+    """A gzip stream that ends early, or is followed by more (a second member guard would not
+    read), is refused as not decoding, not read in part."""
+    response = httpx.post(f"{guards['refuse'].url}/v1/chat/completions", content=sent,
+                          headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_content_encoding"
+    assert why in response.json()["error"]["message"]
+
+
+def gzip_of_zeros(inflated: int) -> bytes:
+    """`inflated` zero bytes, gzip-compressed (about a thousandfold), never held whole."""
+    co = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    step = bytes(1 << 20)
+    return b"".join([*(co.compress(step) for _ in range(inflated >> 20)), co.flush()])
+
+
+def peak_rss_kib(guard: GuardServer) -> int:
+    for line in Path(f"/proc/{guard.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+def test_a_gzip_bomb_is_refused_past_the_limit_without_inflating_it(
+        guards: dict[str, Any]) -> None:
+    """200 MB of zeros sent as 200 KB of gzip: refused with 413 once the decoded body passes
+    max_body_bytes (10 MiB), not inflated whole (guard's peak RSS grows by far less than the
+    bomb), and guard answers on."""
+    guard = guards["bare"]
+    bomb = gzip_of_zeros(200 << 20)
+    assert len(bomb) < 300_000
+    peak = peak_rss_kib(guard)
+    response = httpx.post(f"{guard.url}/v1/chat/completions", content=bomb, timeout=30,
+                          headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert peak_rss_kib(guard) - peak < 32 * 1024  # KiB; aiohttp decoding it: 75 MiB
+    sent = {"model": "m", "messages": [{"role": "user", "content": "after the bomb"}]}
+    assert httpx.post(f"{guard.url}/v1/chat/completions", json=sent).status_code == 200
 
 
 @pytest.mark.parametrize("sent", ["messages", "parts", "nine messages"])
