@@ -138,6 +138,9 @@ def admin_app(components: Components) -> web.Application:
     app.router.add_routes(admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:
         add_routes(app, components)
+    expecting = middleware.expect_header(admin_api.expectation_failed)
+    for route in app.router.routes():  # aiohttp takes an Expect handler route by route only
+        route._expect_handler = expecting
     return app
 
 

@@ -10,6 +10,7 @@ from guard.components import COMPONENTS
 from guard.errors import RequestError
 from guard.observability.metrics import exposition_registry
 from guard.proxy.coding import content_coding
+from guard.proxy.middleware import unmet_expectation
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -61,12 +62,17 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 async def unencoded(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body in any Content-Encoding (admin bodies are small JSON) refused with 415, in the
     error shape, before it is read: the listener does not decode bodies (`proxy.coding`)."""
-    if request.body_exists:
+    if request.body_exists and request.match_info.http_exception is None:  # else its 404, 405
         try:
             content_coding(request.headers, {})
         except RequestError as exc:
             return _error_answer(exc.status, str(exc), exc.code, exc.headers)
     return await handler(request)
+
+
+async def expectation_failed(request: web.Request) -> web.StreamResponse:
+    """417 in the error shape, not aiohttp's plain text (`proxy.middleware.expect_header`)."""
+    return _error_answer(417, unmet_expectation(request), "expectation_failed")
 
 
 def _error_answer(status: int, message: str, code: str,

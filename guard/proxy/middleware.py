@@ -19,7 +19,8 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import structlog
 from aiohttp import HttpVersion11, hdrs, web
@@ -35,7 +36,7 @@ from guard.proxy.tenant import logged_tenant
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GuardHandler = Callable[[web.Request, Exchange], Awaitable[web.StreamResponse]]
-ExpectHandler = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
+ExpectHandler = Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse | None]]
 proxy_log = structlog.get_logger("guard.proxy")
 
 _MAX_REQUEST_ID = 128
@@ -270,8 +271,12 @@ def expect_header(refused: Handler) -> ExpectHandler:
 
 async def expectation_failed(request: web.Request, exchange: Exchange) -> web.StreamResponse:
     """417 in OpenAI's shape, not aiohttp's plain text, before the body is read."""
-    raise RequestError(f"Expect: {request.headers.get(hdrs.EXPECT, '')!r} cannot be met; only "
-                       "100-continue is understood", status=417, code="expectation_failed")
+    raise RequestError(unmet_expectation(request), status=417, code="expectation_failed")
+
+
+def unmet_expectation(request: web.Request) -> str:
+    return (f"Expect: {request.headers.get(hdrs.EXPECT, '')!r} cannot be met; only "
+            "100-continue is understood")
 
 
 def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:

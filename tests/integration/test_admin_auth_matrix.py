@@ -118,6 +118,20 @@ def test_admin_errors_are_in_the_documented_shape(guard: GuardServer) -> None:
     assert "out of range" in answer.json()["error"]["message"]
 
 
+def test_an_unmet_expectation_is_refused_in_the_error_shape(guard: GuardServer) -> None:
+    """From a probe: `Expect: foo` got aiohttp's plain-text 417 on the admin port, as it had on
+    the data port; it is a 417 `expectation_failed` in the error shape now, before the body is
+    read (nothing is engaged)."""
+    bearer = f"Bearer {TOKEN}"
+    for method, path in [("GET", "/healthz"), ("POST", "/admin/killswitch")]:
+        answer = httpx.request(method, guard.admin_url + path, json=ENGAGE, timeout=10,
+                               headers={"Expect": "foo", "Authorization": bearer})
+        openai_error(answer, 417, "expectation_failed")
+        assert "'foo'" in answer.json()["error"]["message"]
+    listed = send(guard, "GET", "/admin/killswitch", None, bearer).json()
+    assert all(s["scope"] != ENGAGE["scope"] for s in listed["switches"])
+
+
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_an_encoded_body_is_refused_in_the_error_shape(guard: GuardServer, encoding: str) -> None:
     """From a probe: a body in br got aiohttp's plain-text 400 on the admin port. Admin bodies
