@@ -470,12 +470,27 @@ ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 PADDED = 64
 
 
+def _marks_only(code: int) -> bool:
+    """Whether a character is a combining mark, or one NFKC makes combining marks only (a
+    half-width voiced sound mark, Tibetan vowel signs): what a cluster drops when on nothing."""
+    char = chr(code)
+    if unicodedata.combining(char):
+        return True
+    if not unicodedata.decomposition(char):
+        return False
+    folded = unicodedata.normalize("NFKC", char)
+    return bool(folded) and all(map(unicodedata.combining, folded))
+
+
+# Code points normalisation removes: INVISIBLE, and marks (none lies past U+1F000 but the
+# variation selectors supplement, which INVISIBLE holds).
+DROPPED_CODES: frozenset[int] = INVISIBLE | frozenset(filter(_marks_only, range(0x300, 0x1F000)))
+
+
 def _dropped_class() -> str:
-    """A regex character class of what normalisation removes: INVISIBLE and every combining mark
-    (none lies past U+1F000 but the variation selectors supplement, which INVISIBLE holds)."""
-    codes = sorted(INVISIBLE | {c for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c))})
+    """DROPPED_CODES as a regex character class."""
     ranges: list[list[int]] = []
-    for code in codes:
+    for code in sorted(DROPPED_CODES):
         if ranges and code == ranges[-1][1] + 1:
             ranges[-1][1] = code
         else:

@@ -6,12 +6,13 @@ Offsets are absolute character offsets into the channel's whole text since the s
 
 from __future__ import annotations
 
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import INVISIBLE, PADDED, kept_before, kept_chars, kept_text
+from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
@@ -313,13 +314,27 @@ def _short(text: str) -> bool:
     return len(text) <= 4 and text.isalnum()
 
 
-# The separators a value's groups may have between them (`pii`, `secrets`), longest first.
-_GAPS = ("\r\n", "  ", " ", "\t", "\n")
+# The separators a value's groups may have between them (`pii`, `secrets`), longest first; a
+# lone carriage return may be a line break's first half.
+_GAPS = ("\r\n", "  ", " ", "\t", "\n", "\r")
+# Spaces NFKC reads as " " (no-break, figure, ideographic...), as the patterns do.
+_SPACE_LIKE = frozenset(chr(c) for c in range(0x80, 0x3001)
+                        if unicodedata.normalize("NFKC", chr(c)) == " ")
 
 
 def _gap(text: str, at: int) -> int:
-    """The length of the separator ending at `at`, or 0."""
-    return next((len(gap) for gap in _GAPS if text.endswith(gap, 0, at)), 0)
+    """The length of the separator ending at `at`, or 0; characters normalisation drops
+    (`" \u200b "` reads as two spaces) count with it, and a no-break space as a space."""
+    i, spaces = at, list[int]()  # where the separator's characters are, last first
+    while i and len(spaces) < 2:
+        char = text[i - 1]
+        if char in " \t\r\n" or char in _SPACE_LIKE:
+            spaces.append(i - 1)
+        elif ord(char) not in DROPPED_CODES:
+            break
+        i -= 1
+    read = "".join(" " if text[p] in _SPACE_LIKE else text[p] for p in reversed(spaces))
+    return next((at - spaces[len(gap) - 1] for gap in _GAPS if read.endswith(gap)), 0)
 
 
 def _group(text: str) -> bool:
@@ -332,7 +347,7 @@ def _run_start(text: str, end: int) -> int:
     script written without spaces, not one normalisation removes (a file separator or a Hangul
     filler inside a key is no space to the classifiers)."""
     i = end
-    while i and (ord(text[i - 1]) in INVISIBLE
+    while i and (ord(text[i - 1]) in DROPPED_CODES
                  or not (text[i - 1].isspace() or _unspaced(text[i - 1]))):
         i -= 1
     return i

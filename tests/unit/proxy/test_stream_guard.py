@@ -478,11 +478,14 @@ NORMALISED_SECRETS = NormalisingPattern(SECRETS.name, SECRETS.category, SECRETS.
                                         SECRETS.pattern, SECRETS.max_match_chars)
 
 
-@pytest.mark.parametrize("pad", ["\u0353" * 30, "\x01" * 30, "\u200b" * 30])
+@pytest.mark.parametrize("pad", ["\u0353" * 30, "\x01" * 30, "\u200b" * 30,
+                                 "\u0f73" * 30, "\uff9e" * 30])
 async def test_a_key_padded_past_the_holdback_is_still_read_whole(pad: str) -> None:
     """Thirty combining marks, control or zero-width characters after each character stretch a
     key to 1,200 characters, beyond the 320 held back; the classifiers read it without them, and
-    the hold-back counts what they read: the stream is cut before the key is out."""
+    the hold-back counts what they read: the stream is cut before the key is out. From a
+    re-probe: so do characters NFKC makes marks (Tibetan vowel signs, a half-width voiced sound
+    mark), which the count took for letters (the key went out whole at 40 a letter)."""
     padded = "".join(c + pad for c in SECRET)
     text = f"Sure, the key is {padded} and that is all."
     got, guard = await run(chat_stream([text[i:i + 10] for i in range(0, len(text), 10)]),
@@ -884,6 +887,12 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     # invisible vowels), and marks counted toward a value's groups, so such a key or a card
     # written slowly went out letter by letter, or group by group
     ("Key " + "\x1f".join(SECRET), "\x1f".join(SECRET)),
+    ("Key " + "\uff9e".join(SECRET), "\uff9e".join(SECRET)),
+    # a card's or a key's groups joined by a no-break or other Unicode space, by a line break
+    # cut before its line feed, or by a separator with an invisible character in it
+    ("Card 4111\xa01111\u202f1111\u30001111", "4111\xa01111\u202f1111\u30001111"),
+    ("Key AKIA\r\nIOSF\r\nODNN\r", "AKIA\r\nIOSF\r\nODNN\r"),
+    ("Key AKIA \u200b IOSF\r\u0301\nODNN", "AKIA \u200b IOSF\r\u0301\nODNN"),
     ("Key " + "\u3164".join(SECRET), "\u3164".join(SECRET)),
     ("Key " + "\u17b4".join(SECRET), "\u17b4".join(SECRET)),
     ("Card " + " ".join("".join(c + "\u0301" * 5 for c in "4111") for _ in range(4)),
