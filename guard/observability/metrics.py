@@ -223,11 +223,26 @@ class Metrics:
         for sink in ("log", "journal", "redis"):
             self.incident_spooled.labels(sink)
 
-        # the data path's per-request updates go through here (see tally.py)
+        # the data path's per-request updates go through these cells (see tally.py), by key:
+        # (route, model label, status // 100); route; upstream name; (upstream name, status // 100)
         self.tally = Tally(self.inflight)
+        self.answered = self.tally.counts(self.requests, _with_status_class)
+        self.overhead_on = self.tally.observations(self.overhead, _alone)
+        self.upstream_waited = self.tally.observations(self.upstream_seconds, _alone)
+        self.upstream_answered = self.tally.counts(self.upstream_responses, _with_status_class)
 
     def _flush_tally(self) -> None:
         self.tally.flush()
+
+
+def _alone(label: str) -> tuple[str]:
+    return (label,)
+
+
+def _with_status_class(key: tuple[str | int, ...]) -> tuple[str, ...]:
+    """(labels..., status // 100) as label values: (labels..., "2xx")."""
+    *labels, status_class = key
+    return (*map(str, labels), f"{status_class}xx")
 
 
 class _BeforeRead(Collector):

@@ -2,21 +2,25 @@
 prometheus-client metrics in batches.
 
 Six locked metric updates per request (in-flight up and down, the request counter, two histograms,
-the upstream counter) cost about a tenth of a pass-through request's CPU. Here each is a dict
-update; `flush()` applies the sums, one locked update per label set and bucket. It runs before
+the upstream counter) cost about a tenth of a pass-through request's CPU. Here each is an update of
+a cell: one per label set of a metric, made on first use and kept, holding the labelled child it
+applies to, so a request makes one dict look-up per metric and no prometheus-client call.
+`flush()` applies what the cells hold, one locked update per label set and bucket. It runs before
 every read of the registry (a scrape, `get_sample_value`), every `FLUSH_INTERVAL_S` and at
 shutdown, so a single process's /metrics is always exact; with `--workers N` another worker's
 figures reach /metrics within `FLUSH_INTERVAL_S`.
 
-Everything runs on the event loop thread; nothing here is thread-safe, nor needs to be.
+The cells of a metric are as many as its label sets: the callers' keys are bounded as labels are
+(a model folds to `other` past `BoundedLabel`'s limit). Everything runs on the event loop thread;
+nothing here is thread-safe, nor needs to be.
 """
 
 from __future__ import annotations
 
 import contextlib
 from bisect import bisect_left
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Hashable
+from typing import Any, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -24,45 +28,99 @@ from guard.periodic import every
 
 FLUSH_INTERVAL_S = 1.0
 
-Key = tuple[Any, tuple[str, ...]]
+K = TypeVar("K", bound=Hashable)
+C = TypeVar("C", "Count", "Observations")
+
+
+class Count:
+    """A labelled counter's pending increments: `cell.pending += n` is the whole update."""
+
+    __slots__ = ("child", "pending")
+
+    def __init__(self, counter: Counter) -> None:
+        self.child = counter
+        self.pending = 0.0
+
+    def apply(self) -> None:
+        if self.pending:
+            self.child.inc(self.pending)
+            self.pending = 0.0
+
+
+class Observations:
+    """A labelled histogram's pending observations: their sum and a count per bucket."""
+
+    __slots__ = ("bounds", "buckets", "child", "sum")
+
+    def __init__(self, histogram: Histogram, bounds: list[float]) -> None:
+        self.child = histogram
+        self.bounds = bounds  # the parent's; the last one is +Inf
+        self.sum = 0.0
+        self.buckets = [0] * len(bounds)
+
+    def observe(self, value: float) -> None:
+        self.sum += value
+        # prometheus-client files a value under the first bound at or above it: bisect_left
+        self.buckets[bisect_left(self.bounds, value)] += 1
+
+    def apply(self) -> None:
+        """Adds the pending observations to the child. prometheus-client has no public call for
+        this: it uses the child's `_sum` and per-bucket (not cumulative) `_buckets`, the layout
+        `observe()` itself writes. tests/unit/observability/test_tally.py pins it against
+        `observe()`."""
+        if not any(self.buckets):
+            return
+        self.child._sum.inc(self.sum)
+        for bucket, n in zip(self.child._buckets, self.buckets, strict=True):
+            if n:
+                bucket.inc(n)
+        self.sum = 0.0
+        self.buckets = [0] * len(self.bounds)
+
+
+class Cells(dict[K, C]):
+    """One metric's cells by the caller's key, each made (with its labelled child) the first
+    time its key is looked up, and kept."""
+
+    def __init__(self, make: Callable[[K], C]) -> None:
+        super().__init__()
+        self._make: Callable[[K], C] = make
+
+    def __missing__(self, key: K) -> C:
+        cell = self[key] = self._make(key)
+        return cell
 
 
 class Tally:
-    """Pending counts and observations for labelled counters and histograms, and one in-flight
-    gauge, applied to the real metrics by `flush()`."""
+    """Cells of pending counts and observations for labelled counters and histograms, and one
+    in-flight gauge, applied to the real metrics by `flush()`."""
 
     def __init__(self, inflight: Gauge) -> None:
         self.inflight = 0  # requests being served by this process right now
         self._inflight_gauge = inflight
-        self._counts: dict[Key, float] = {}
-        self._observed: dict[Key, list[float]] = {}  # [sum, count in bucket 0, bucket 1, ...]
-        self._bounds: dict[Histogram, list[float]] = {}
+        self._cells: list[Cells[Any, Any]] = []
 
-    def count(self, counter: Counter, labels: tuple[str, ...], amount: float = 1.0) -> None:
-        key = (counter, labels)
-        self._counts[key] = self._counts.get(key, 0.0) + amount
+    def counts(self, counter: Counter, labels: Callable[[K], tuple[str, ...]]) -> Cells[K, Count]:
+        """Cells of `counter` by key; `labels(key)` gives a key's label values."""
+        cells: Cells[K, Count] = Cells(lambda key: Count(counter.labels(*labels(key))))
+        self._cells.append(cells)
+        return cells
 
-    def observe(self, histogram: Histogram, labels: tuple[str, ...], value: float) -> None:
-        key = (histogram, labels)
-        bounds = self._bounds.get(histogram)
-        if bounds is None:
-            # a labelled histogram keeps its bounds on the parent; the last one is +Inf
-            bounds = self._bounds[histogram] = list(histogram._upper_bounds)
-        cell = self._observed.get(key)
-        if cell is None:
-            cell = self._observed[key] = [0.0] * (len(bounds) + 1)
-        cell[0] += value
-        # prometheus-client files a value under the first bound at or above it: bisect_left
-        cell[1 + bisect_left(bounds, value)] += 1
+    def observations(self, histogram: Histogram,
+                     labels: Callable[[K], tuple[str, ...]]) -> Cells[K, Observations]:
+        """Cells of `histogram` by key; `labels(key)` gives a key's label values."""
+        # a labelled histogram keeps its bounds on the parent
+        bounds = list(histogram._upper_bounds)
+        cells: Cells[K, Observations] = Cells(
+            lambda key: Observations(histogram.labels(*labels(key)), bounds))
+        self._cells.append(cells)
+        return cells
 
     def flush(self) -> None:
         """Apply everything pending to the prometheus-client metrics."""
-        counts, self._counts = self._counts, {}
-        observed, self._observed = self._observed, {}
-        for (counter, labels), amount in counts.items():
-            counter.labels(*labels).inc(amount)
-        for (histogram, labels), cell in observed.items():
-            _add_observations(histogram.labels(*labels), cell)
+        for cells in self._cells:
+            for cell in cells.values():
+                cell.apply()
         self._inflight_gauge.set(self.inflight)
 
     async def run(self) -> AsyncIterator[None]:
@@ -73,12 +131,3 @@ class Tally:
         finally:
             self.flush()
 
-
-def _add_observations(histogram: Histogram, cell: list[float]) -> None:
-    """Adds pre-bucketed observations to one histogram child. prometheus-client has no public
-    call for this: it uses the child's `_sum` and per-bucket (not cumulative) `_buckets`, the
-    layout `observe()` itself writes. tests/unit/test_tally.py pins it against `observe()`."""
-    histogram._sum.inc(cell[0])
-    for bucket, n in zip(histogram._buckets, cell[1:], strict=True):
-        if n:
-            bucket.inc(n)

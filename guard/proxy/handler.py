@@ -25,6 +25,7 @@ from guard.components import Components, Exchange
 from guard.config import LimitSettings
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.killswitch.model import model_name_problem
+from guard.observability.metrics import child
 from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
@@ -409,11 +410,11 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
                         raise
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, c.settings.upstreams[name].url, exc)
-        metrics.tally.count(metrics.upstream_responses, (name, error.code))
+        child(metrics.upstream_responses, name, error.code).inc()
         raise error from exc
     finally:
-        metrics.tally.observe(metrics.upstream_seconds, (name,), wait.elapsed)
-    metrics.tally.count(metrics.upstream_responses, (name, f"{upstream.status // 100}xx"))
+        metrics.upstream_waited[name].observe(wait.elapsed)
+    metrics.upstream_answered[name, upstream.status // 100].pending += 1
     refused = not_relayed(name, upstream.status, revalidating=revalidating)
     if refused is not None:
         upstream.close()

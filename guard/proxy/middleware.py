@@ -112,8 +112,8 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             overhead = max(0.0, time.perf_counter() - exchange.start - exchange.waited_s)
             ctx = exchange.ctx
             model = metrics.model_label(ctx.model if ctx else None)
-            tally.count(metrics.requests, (route, model, f"{status // 100}xx"))
-            tally.observe(metrics.overhead, (route,), overhead)
+            metrics.answered[route, model, status // 100].pending += 1
+            metrics.overhead_on[route].observe(overhead)
             if components.access_log:
                 access_line({"request_id": exchange.request_id, "method": request.method,
                              "route": route, "model": ctx.model or None if ctx else None,
