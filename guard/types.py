@@ -159,7 +159,7 @@ class Classifier(Protocol):
     async def classify(self, segments: Sequence[Segment]) -> list[Verdict]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class GuardContext:
     """What guard knows about a request besides its text.
 
@@ -179,6 +179,23 @@ class GuardContext:
     stream: bool = False
     prompt_verdicts: tuple[Verdict, ...] = ()
     model_unknown: bool = False
+
+    def __init__(self, request_id: str, route: str, model: str, tenant: str | None = None,
+                 stream: bool = False, prompt_verdicts: tuple[Verdict, ...] = (),
+                 model_unknown: bool = False) -> None:
+        # Built once a request: a frozen dataclass's own __init__ sets each field through
+        # object.__setattr__, about 3k instructions more than the slots' own setters (of ~700k).
+        _set_request_id(self, request_id)
+        _set_route(self, route)
+        _set_model(self, model)
+        _set_tenant(self, tenant)
+        _set_stream(self, stream)
+        _set_prompt_verdicts(self, prompt_verdicts)
+        _set_model_unknown(self, model_unknown)
+
+
+(_set_request_id, _set_route, _set_model, _set_tenant, _set_stream, _set_prompt_verdicts,
+ _set_model_unknown) = (getattr(GuardContext, name).__set__ for name in GuardContext.__slots__)
 
 
 @dataclass(frozen=True, slots=True)
