@@ -11,7 +11,7 @@ shutdown, so a single process's /metrics is always exact; with `--workers N` ano
 figures reach /metrics within `FLUSH_INTERVAL_S`.
 
 The cells of a metric are as many as its label sets: the callers' keys are bounded as labels are
-(a model folds to `other` past `BoundedLabel`'s limit). Everything runs on the event loop thread;
+(a model folds to `other` past `bounded_label`'s limit). Everything runs on the event loop thread;
 nothing here is thread-safe, nor needs to be.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from guard.observability.metrics import Metrics
+from guard.observability.metrics import Metrics, bounded_label
 
 
 def test_series_alerts_take_increase_of_exist_at_zero_from_the_start() -> None:
@@ -24,3 +24,19 @@ def test_state_gauges_count_only_live_workers() -> None:
     metrics = Metrics(CollectorRegistry())
     for gauge in (metrics.killswitch_engaged, metrics.killswitch_stale, metrics.policy_info):
         assert gauge._multiprocess_mode == "livemax"
+
+
+def test_model_label_keeps_64_names_then_folds_the_rest_to_other() -> None:
+    """The model label (and so the request counter's cells, one per label set) stays bounded:
+    the first 64 names as given, then `other`; no name is `none`, a name over 128 is `other`."""
+    label = bounded_label()
+    assert [label(f"m{i}") for i in range(64)] == [f"m{i}" for i in range(64)]
+    assert (label("m64"), label("m0"), label(""), label(None)) == ("other", "m0", "none", "none")
+    assert bounded_label()("x" * 129) == "other"
+    metrics = Metrics(CollectorRegistry())
+    for i in range(200):
+        metrics.answered["/v1/chat/completions", metrics.model_label(f"m{i}"), 2].pending += 1
+    assert len(metrics.answered) == 65
+    assert metrics.registry.get_sample_value(
+        "guard_requests_total", {"route": "/v1/chat/completions", "model": "other",
+                                 "status_class": "2xx"}) == 136
