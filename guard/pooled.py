@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Coroutine
+from typing import Any
 
 import aiohttp
 from aiohttp.connector import Connection
@@ -26,10 +28,11 @@ class CleanConnectionRequest(aiohttp.ClientRequest):
     pool checks this as it takes a connection back; an answer that arrives later sits there.)
     The connection is closed."""
 
-    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+    def send(self, conn: Connection) -> Coroutine[Any, Any, aiohttp.ClientResponse]:
+        # aiohttp's own send for aiohttp to await: no coroutine of this one's on every request
         if conn.protocol is not None and conn.protocol.should_close:
             raise UnaskedAnswer("a pooled connection holds an answer nobody asked for")
-        return await super().send(conn)
+        return super().send(conn)
 
 
 def connection_failure(exc: BaseException) -> tuple[str, str]:
