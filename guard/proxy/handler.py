@@ -71,7 +71,7 @@ from guard.types import (
 log = structlog.get_logger("guard.proxy")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What the client is told about guard's decisions on its request."""
 
@@ -83,11 +83,12 @@ class Outcome:
             self.action = decision.action
         self.incident_id = incident_id or self.incident_id
 
-    def headers(self, request_id: str) -> dict[str, str]:
-        headers = {"X-Request-Id": request_id, "X-Guard-Decision": str(self.action)}
+    def tell(self, headers: CIMultiDict[str], request_id: str) -> None:
+        """Write what the client is told into its answer's `headers`."""
+        headers["X-Request-Id"] = request_id
+        headers["X-Guard-Decision"] = str(self.action)
         if self.incident_id:
             headers["X-Guard-Incident-Id"] = self.incident_id
-        return headers
 
 
 def for_dialect(dialect: Dialect, c: Components) -> GuardHandler:
@@ -129,7 +130,7 @@ async def handle(request: web.Request, exchange: Exchange, *, c: Components,
         # 5 enforce
         if decision.action is Action.BLOCK:
             blocked = answers.blocked_prompt(decision, outcome.incident_id)
-            blocked.headers.update(outcome.headers(ctx.request_id))
+            outcome.tell(blocked.headers, ctx.request_id)
             return blocked
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
@@ -186,7 +187,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
                 still_on(c, ctx)
         headers = downstream_headers(upstream)
-        headers.update(outcome.headers(ctx.request_id))
+        outcome.tell(headers, ctx.request_id)
         return web.Response(status=upstream.status, body=answer, headers=headers)
     except SwitchedOff as stop:
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
@@ -507,7 +508,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     connections closed (`hang_up`).
     """
     headers = downstream_headers(upstream)
-    headers.update(outcome.headers(ctx.request_id))
+    outcome.tell(headers, ctx.request_id)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
