@@ -71,7 +71,8 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
     tenant_shown = logged_tenant(tenant_header)
 
     async def observed_handler(request: web.Request) -> web.StreamResponse:
-        exchange = Exchange(_request_id(request), task=asyncio.current_task())
+        exchange = Exchange(_request_id(request))
+        exchange.task = asyncio.current_task()  # a keyword argument costs more (0.1 us)
         status = 500
         response: web.StreamResponse | None = None
         begun = False  # a paced answer's first bytes are out: nothing else can follow them
