@@ -72,7 +72,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
 
     async def observed_handler(request: web.Request) -> web.StreamResponse:
         exchange = Exchange(_request_id(request))
-        exchange.task = asyncio.current_task()  # a keyword argument costs more (0.1 us)
+        exchange.task = asyncio.current_task()  # as a keyword argument: 1.1k instructions more
         status = 500
         response: web.StreamResponse | None = None
         begun = False  # a paced answer's first bytes are out: nothing else can follow them
