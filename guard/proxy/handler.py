@@ -444,8 +444,11 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
     """The upstream's end-to-end headers, but none of guard's own (`X-Guard-*`): a client reads
     those as guard's word (an incident recorded, a decision made)."""
     headers = end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
-    for name in {name for name in headers if name[:8].lower() == "x-guard-"}:
-        headers.popall(name)
+    # all names looked at at once, in C (no name holds a line break): 3.2k instructions, where
+    # the look at each name, left for an answer that has such a header, takes 4.3k
+    if "\nx-guard-" in ("\n" + "\n".join(headers)).lower():
+        for name in {name for name in headers if name[:8].lower() == "x-guard-"}:
+            headers.popall(name)
     return headers
 
 
