@@ -27,7 +27,9 @@ def content_coding(headers: CIMultiDictProxy[str], accepted: Mapping[str, str]) 
     """The coding of a request's body, `accepted`'s name for it ("identity" when none is
     named). Raises RequestError (415, `unsupported_content_encoding`) for any other, or a list:
     a body guard cannot read is not passed on unread."""
-    named = ", ".join(headers.getall(hdrs.CONTENT_ENCODING, ()))
+    if hdrs.CONTENT_ENCODING not in headers:  # most requests: at once
+        return "identity"
+    named = ", ".join(headers.getall(hdrs.CONTENT_ENCODING))
     coding = named.strip().lower() or "identity"
     if coding == "identity":
         return coding
