@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.report import write_section
+from bench.report import BENCHMARKS, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ('dict(request_id="0f3c2a9b8e7d4c1a6b5e", method="POST", route="/v1/chat/completions", '
@@ -104,11 +104,17 @@ CPU instructions per access line (callgrind, user space; {args.lines} lines coun
 |---|---|---|
 {rows}
 
-For scale: a request through guard without a policy costs about 712k instructions ("Proxy
+For scale: a request through guard without a policy costs {request_cost()} ("Proxy
 pass-through: instructions per request", measured at `log_level: warning`, without this line).
 """
     write_section("Access lines", f"bench/bench_access_line.py --lines {args.lines}", body)
     print(body)
+
+
+def request_cost() -> str:
+    """What bench_instructions.py last measured for a request through guard, from its section."""
+    found = re.search(r"^\| guard \| (\d+k) \|", BENCHMARKS.read_text(), re.M)
+    return f"{found.group(1)} instructions" if found else "(run bench/bench_instructions.py)"
 
 
 if __name__ == "__main__":
