@@ -30,7 +30,8 @@ def content_coding(headers: CIMultiDictProxy[str], accepted: Mapping[str, str]) 
     if hdrs.CONTENT_ENCODING not in headers:  # most requests: at once
         return "identity"
     named = ", ".join(headers.getall(hdrs.CONTENT_ENCODING))
-    coding = named.strip().lower() or "identity"
+    codings = [c.strip().lower() for c in named.split(",") if c.strip()]  # empty ones: none
+    coding = codings[0] if len(codings) == 1 else ", ".join(codings) or "identity"
     if coding == "identity":
         return coding
     if coding in accepted:
@@ -47,6 +48,12 @@ async def read_decoded(request: web.Request, limit: int) -> bytes:
     """The request's body, decoded from its Content-Encoding; larger than `limit` bytes as
     sent or decoded: 413 (aiohttp's HTTPRequestEntityTooLarge, as for a body not encoded)."""
     coding = content_coding(request.headers, DECODED)
+    transfer = [c.strip() for c in ",".join(request.headers.getall(hdrs.TRANSFER_ENCODING, ()))
+                .lower().split(",") if c.strip() not in ("", "chunked")]
+    if transfer:  # aiohttp reads `gzip, chunked` as chunked alone: the gzip would go unread
+        raise RequestError(f"Transfer-Encoding {', '.join(transfer)!r} is not one guard "
+                           "decodes; only chunked is", status=501,
+                           code="unsupported_transfer_encoding")
     try:
         if coding == "identity":
             return await request.read()  # bounded by the app's client_max_size

@@ -261,8 +261,7 @@ def expect_header(refused: Handler) -> ExpectHandler:
     with a request id, an access line and its count like any answer)."""
 
     async def expect_handler(request: web.Request) -> web.StreamResponse | None:
-        expect = request.headers.get(hdrs.EXPECT, "")
-        if request.version == HttpVersion11 and expect.lower() != "100-continue":
+        if request.version == HttpVersion11 and _expectation(request).lower() != "100-continue":
             return await refused(request)
         await _default_expect_handler(request)  # aiohttp's: writes the 100 Continue
         return None
@@ -276,8 +275,12 @@ async def expectation_failed(request: web.Request, exchange: Exchange) -> web.St
 
 
 def unmet_expectation(request: web.Request) -> str:
-    return (f"Expect: {request.headers.get(hdrs.EXPECT, '')!r} cannot be met; only "
-            "100-continue is understood")
+    return (f"Expect: {_expectation(request)!r} cannot be met; only 100-continue is understood")
+
+
+def _expectation(request: web.Request) -> str:
+    """The request's expectations, every `Expect` line's (a second line is not ignored)."""
+    return ", ".join(request.headers.getall(hdrs.EXPECT, ()))
 
 
 def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:

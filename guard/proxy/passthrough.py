@@ -18,12 +18,12 @@ from aiohttp import web
 
 from guard.components import Components, Exchange
 from guard.errors import ClientStalled, RequestError, SwitchedOff
-from guard.proxy.coding import read_decoded
 from guard.proxy.handler import (
     blocked_by_switch,
     broken_by,
     downstream_headers,
     hang_up,
+    read_request,
     send_upstream,
     timed_chunks,
     timed_write,
@@ -49,7 +49,8 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         switch = c.gate.check(ctx)
         if switch is not None:
             return blocked_by_switch(c, ctx, switch)
-    body = await read_decoded(request, c.settings.max_body_bytes) if request.body_exists else None
+    body = (await read_request(request, exchange, c.settings.max_body_bytes,
+                               c.settings.limits.body_timeout_s) if request.body_exists else None)
     try:
         upstream = await send_upstream(request, c, "default", body or b"", exchange,
                                        revalidating=request.method in ("GET", "HEAD"))

@@ -57,10 +57,13 @@ def test_slow_headers_are_cut_off(guard: GuardServer) -> None:
         assert time.monotonic() - started < 3
 
 
-def test_slow_body_gets_408(guard: GuardServer) -> None:
-    """A body that does not arrive within body_timeout_s gets 408 request_timeout."""
+@pytest.mark.parametrize("request_line", [b"POST /v1/chat/completions", b"GET /v1/models"])
+def test_slow_body_gets_408(guard: GuardServer, request_line: bytes) -> None:
+    """A body that does not arrive within body_timeout_s gets 408 request_timeout. From a
+    probe: a pass-through path's body (`/v1/models`, `passthrough:` paths) had no deadline, so a
+    client could hold a connection and up to `max_body_bytes` of decoded gzip open for good."""
     with socket.create_connection(("127.0.0.1", guard.port)) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        sock.sendall(request_line + b" HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"mo")
         answer = closed_within(sock, 5)
     assert answer.startswith(b"HTTP/1.1 408")
@@ -130,6 +133,12 @@ def test_an_unknown_expectation_is_refused_in_the_error_shape(guard: GuardServer
     assert (body["type"], body["error"]["code"]) == ("error", "expectation_failed")
     assert "'foo'" in body["error"]["message"]
     data = json.dumps(request).encode()
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:  # from a probe: a second
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Expect: 100-continue\r\nExpect: foo\r\n"  # line was not read
+                     b"Content-Length: " + str(len(data)).encode() + b"\r\n\r\n")
+        answer = closed_within(sock, 5)
+        assert answer.startswith(b"HTTP/1.1 417") and b"100-continue, foo" in answer
     with socket.create_connection(("127.0.0.1", guard.port)) as sock:
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                      b"Content-Type: application/json\r\nExpect: 100-continue\r\n"

@@ -5,6 +5,7 @@ case-blind upstream reads them, bodies that do not decode as their Content-Encod
 from __future__ import annotations
 
 import gzip
+import socket
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,6 +204,31 @@ def test_deflate_bodies_are_read_decoded(guards: dict[str, Any],
     secret = {"model": "m", "messages": [{"role": "user", "content": f"token {SECRET}"}]}
     response = httpx.post(url, content=compress(orjson.dumps(secret)), headers=headers)
     assert response.status_code == 400 and response.json()["error"]["code"] == "content_filter"
+
+
+def test_empty_list_elements_name_no_coding_and_transfer_codings_are_refused(
+        guards: dict[str, Any]) -> None:
+    """From a probe: `Content-Encoding: gzip,` (an empty list element, which RFC 9110 has a
+    recipient ignore) was a 415; it is gzip. `Transfer-Encoding: gzip, chunked` was read as
+    chunked alone, the gzip ignored: a 400 invalid_json, or on a pass-through path the
+    compressed bytes forwarded as a plain body. A transfer coding other than chunked is a 501."""
+    url = f"{guards['refuse'].url}/v1/chat/completions"
+    sent = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "list hello"}]})
+    for named in ("gzip,", ", gzip"):
+        response = httpx.post(url, content=gzip.compress(sent), headers={
+            "Content-Encoding": named, "Content-Type": "application/json"})
+        assert response.status_code == 200, (named, response.text)
+    packed = gzip.compress(sent.replace(b"list hello", b"transfer hello"))
+    with socket.create_connection(("127.0.0.1", guards["refuse"].port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                     + f"{len(packed):x}\r\n".encode() + packed + b"\r\n0\r\n\r\n")
+        sock.settimeout(10)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 501") and b"unsupported_transfer_encoding" in answer
+    assert not any("transfer hello" in str(b) for b in received(guards["mock"]))
 
 
 @pytest.mark.parametrize(("sent", "why"), [
