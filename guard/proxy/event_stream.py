@@ -288,9 +288,10 @@ class EventStreamGuard(StreamGuard):
         ahead = self._lookahead(ch)[:2 * VALUE_IN_GROUPS_CHARS]
         if not ahead:
             return False
-        # as far back as a value's groups reach: the word the text ends in may be long (a held
-        # word of marks), and only whether the value begins before `ahead` matters
-        pending = ch.text[max(ch.released, ch.end - 2 * VALUE_IN_GROUPS_CHARS) - ch.base:]
+        # as far back as a value's groups reach (in characters the classifiers read): the word
+        # the text ends in may be long (a held word of marks), and only whether the value
+        # begins before `ahead` matters
+        pending = ch.text[max(ch.released, ch.back(ch.end, 2 * VALUE_IN_GROUPS_CHARS)) - ch.base:]
         if ch.role == "tool_call" and pending.rstrip().endswith("}") \
                 and ahead.lstrip().startswith("{"):
             return True

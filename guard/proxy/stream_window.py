@@ -289,7 +289,7 @@ def value_start(text: str) -> int:
     start = _run_start(text, end)
     if start == end or (end < len(text) and not _joined(text, start, end)):
         return len(text)  # a word ended by a space, or no word at all
-    while (gap := _gap(text, start)) and start - gap >= 1 and not text[start - gap - 1].isspace():
+    while (gap := _gap(text, start)) and start - gap >= 1 and not _spaced(text[start - gap - 1]):
         before = _run_start(text, start - gap)
         if not _joined(text, before, start - gap) \
                 or kept_chars(text[before:end]) > VALUE_IN_GROUPS_CHARS:
@@ -305,8 +305,13 @@ def _joined(text: str, start: int, end: int) -> bool:
         return True
     gap = _gap(text, start)
     return _short(kept_text(text[start:end])) and gap > 0 and start - gap >= 1 \
-        and not text[start - gap - 1].isspace() \
+        and not _spaced(text[start - gap - 1]) \
         and _group(kept_text(text[_run_start(text, start - gap):start - gap]))
+
+
+def _spaced(char: str) -> bool:
+    """A space the patterns read as one (not a file separator, which normalisation drops)."""
+    return char.isspace() and ord(char) not in DROPPED_CODES
 
 
 def _short(text: str) -> bool:

@@ -893,6 +893,8 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     ("Card 4111\xa01111\u202f1111\u30001111", "4111\xa01111\u202f1111\u30001111"),
     ("Key AKIA\r\nIOSF\r\nODNN\r", "AKIA\r\nIOSF\r\nODNN\r"),
     ("Key AKIA \u200b IOSF\r\u0301\nODNN", "AKIA \u200b IOSF\r\u0301\nODNN"),
+    ("Key AKIA\x1f IOSF\x1c\r\nODNN", "AKIA\x1f IOSF\x1c\r\nODNN"),  # a file separator
+    # before a separator is no third space (Python's isspace says it is; normalisation drops it)
     ("Key " + "\u3164".join(SECRET), "\u3164".join(SECRET)),
     ("Key " + "\u17b4".join(SECRET), "\u17b4".join(SECRET)),
     ("Card " + " ".join("".join(c + "\u0301" * 5 for c in "4111") for _ in range(4)),
