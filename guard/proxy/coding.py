@@ -27,16 +27,14 @@ def content_coding(headers: CIMultiDictProxy[str], accepted: Mapping[str, str]) 
     """The coding of a request's body, `accepted`'s name for it ("identity" when none is
     named). Raises RequestError (415, `unsupported_content_encoding`) for any other, or a list:
     a body guard cannot read is not passed on unread."""
-    if hdrs.CONTENT_ENCODING not in headers:  # most requests: at once
-        return "identity"
-    named = ", ".join(headers.getall(hdrs.CONTENT_ENCODING))
-    codings = [c.strip().lower() for c in named.split(",") if c.strip()]  # empty ones: none
-    coding = codings[0] if len(codings) == 1 else ", ".join(codings) or "identity"
+    codings = listed(headers, hdrs.CONTENT_ENCODING)
+    coding = ", ".join(codings) or "identity"
     if coding == "identity":
         return coding
     if coding in accepted:
         return accepted[coding]
     decoded = list(dict.fromkeys(accepted.values()))
+    named = ", ".join(headers.getall(hdrs.CONTENT_ENCODING))
     raise RequestError(
         f"Content-Encoding {named!r} is not one guard decodes; a body may be sent as "
         f"{', '.join([*decoded, 'identity'])} (not encoded), in one coding at most",
@@ -44,12 +42,19 @@ def content_coding(headers: CIMultiDictProxy[str], accepted: Mapping[str, str]) 
         headers={"Accept-Encoding": ", ".join(decoded) or "identity"})
 
 
+def listed(headers: CIMultiDictProxy[str], name: str) -> list[str]:
+    """The codings a header names, on all its lines, folded; empty list elements are none (RFC
+    9110, 5.6.1.2). Most requests name none: at once."""
+    if name not in headers:
+        return []
+    return [c.strip().lower() for c in ",".join(headers.getall(name)).split(",") if c.strip()]
+
+
 async def read_decoded(request: web.Request, limit: int) -> bytes:
     """The request's body, decoded from its Content-Encoding; larger than `limit` bytes as
     sent or decoded: 413 (aiohttp's HTTPRequestEntityTooLarge, as for a body not encoded)."""
     coding = content_coding(request.headers, DECODED)
-    transfer = [c.strip() for c in ",".join(request.headers.getall(hdrs.TRANSFER_ENCODING, ()))
-                .lower().split(",") if c.strip() not in ("", "chunked")]
+    transfer = [c for c in listed(request.headers, hdrs.TRANSFER_ENCODING) if c != "chunked"]
     if transfer:  # aiohttp reads `gzip, chunked` as chunked alone: the gzip would go unread
         raise RequestError(f"Transfer-Encoding {', '.join(transfer)!r} is not one guard "
                            "decodes; only chunked is", status=501,

@@ -365,7 +365,9 @@ class StreamGuard:
 
     def _due_at(self, ch: Channel) -> float | None:
         if self.mode == BUFFERED:
-            return ch.deadline(self._wait(ch), settles=self._settles_at(ch))
+            # when a closed text settles matters only to a word it holds: not asked otherwise
+            settles = self._settles_at(ch) if ch.pieces and ch.holds_word else None
+            return ch.deadline(self._wait(ch), settles)
         return None if ch.unchecked_since is None else ch.unchecked_since + self._wait(ch)
 
     def _wait(self, ch: Channel) -> float:

@@ -197,6 +197,12 @@ class Channel:
         self.word_wait = self.end
         return start
 
+    @property
+    def holds_word(self) -> bool:
+        """Whether a word in progress is held past its time (`hold_word`), waiting for more
+        text or for its text to settle."""
+        return self.word_wait == self.end
+
     def deadline(self, max_s: float, settles: float | None = None) -> float | None:
         """When pending text must next be looked at: a word-boundary release `max_s` after it
         arrived, and a release of everything `2 * max_s` after (the word in progress, unless
@@ -204,7 +210,7 @@ class Channel:
         a closed text's value may stop waiting for a text to go on from it)."""
         if not self.pieces:
             return None
-        if self.word_wait == self.end:
+        if self.holds_word:
             return None if settles is None else settles + 2 * max_s
         hard = self.pieces[0].arrived + 2 * max_s
         soft = next((p.arrived + max_s for p in self.pieces if p.end > self.soft_ticked), hard)
