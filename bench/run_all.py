@@ -22,6 +22,7 @@ RUNS: dict[str, list[str]] = {
     "stream": ["bench/bench_stream.py"],
     "whole_text": ["bench/bench_whole_text_stream.py"],
     "padded": ["bench/bench_padded_stream.py"],
+    "many_texts": ["bench/bench_many_texts.py"],
     "access_line": ["bench/bench_access_line.py"],
     "sse": ["bench/bench_sse.py"],
     "classifiers": ["-m", "bench.bench_classifiers"],

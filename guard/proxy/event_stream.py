@@ -304,7 +304,8 @@ class EventStreamGuard(StreamGuard):
         return not self._blocked(ch) and super()._release_due(ch)
 
     def _due_at(self, ch: Channel) -> float | None:
-        return None if self._blocked(ch) else super()._due_at(ch)
+        due = super()._due_at(ch)  # most often None (nothing held): then no need to look before
+        return None if due is None or self._blocked(ch) else due
 
     @staticmethod
     def _key(ch: Channel) -> Key:
