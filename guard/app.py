@@ -135,16 +135,13 @@ def admin_app(components: Components) -> web.Application:
         tokens, refused=refused, tokens_env=components.settings.admin_tokens_env)),
         admin_api.unencoded, admin_api.audit_written])
     app[COMPONENTS] = components
-    app.router.add_routes(admin_api.open_routes())
+    admin_api.add_routes(app, admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:
         add_routes(app, components)
-    expecting = middleware.expect_header(admin_api.expectation_failed)
-    for route in app.router.routes():  # aiohttp takes an Expect handler route by route only
-        route._expect_handler = expecting
     return app
 
 
-# Admin route groups, each behind the bearer-token middleware.
+# Admin route groups, each behind the bearer-token middleware, mounted by `admin_api.add_routes`.
 ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = [
     killswitch.admin_routes, policies.admin_routes, incidents.admin_routes]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -10,7 +12,7 @@ from guard.components import COMPONENTS
 from guard.errors import RequestError
 from guard.observability.metrics import exposition_registry
 from guard.proxy.coding import content_coding
-from guard.proxy.middleware import unmet_expectation
+from guard.proxy.middleware import expect_header, unmet_expectation
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -73,6 +75,18 @@ async def unencoded(request: web.Request, handler: Handler) -> web.StreamRespons
 async def expectation_failed(request: web.Request) -> web.StreamResponse:
     """417 in the error shape, not aiohttp's plain text (`proxy.middleware.expect_header`)."""
     return _error_answer(417, unmet_expectation(request), "expectation_failed")
+
+
+# Each admin route's Expect handling: a 100 Continue, or a 417 in the error shape.
+EXPECTING = expect_header(expectation_failed)
+
+
+def add_routes(app: web.Application, routes: Iterable[web.RouteDef]) -> None:
+    """Mount `routes` on the admin application, each with the admin listener's `Expect`
+    handling (aiohttp takes an Expect handler route by route only)."""
+    app.router.add_routes([web.RouteDef(route.method, route.path, route.handler,
+                                        {**route.kwargs, "expect_handler": EXPECTING})
+                           for route in routes])
 
 
 def _error_answer(status: int, message: str, code: str,

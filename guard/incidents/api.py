@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from guard.admin import api as admin_api
 from guard.admin.auth import error_body
 from guard.incidents.model import DECISION, EVENT_KINDS
 from guard.incidents.reader import MAX_LIMIT, IncidentReader, NoCursor, Query, parse_cursor, parse_since
@@ -28,7 +29,7 @@ KINDS = frozenset({DECISION, *EVENT_KINDS})
 def add_routes(app: web.Application, reader: IncidentReader) -> None:
     """Mount GET /admin/incidents on the admin application."""
     app[INCIDENT_READER] = reader
-    app.router.add_get(PATH, list_incidents)
+    admin_api.add_routes(app, [web.get(PATH, list_incidents)])
 
 
 def parse_query(params: dict[str, str]) -> Query:

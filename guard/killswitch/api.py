@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from guard.admin import api as admin_api
 from guard.admin.auth import ADMIN_ACTOR, error_body
 from guard.killswitch.model import Entry, parse_scope
 from guard.killswitch.service import ApprovalConflict, KillSwitchService, SwitchNotFound
@@ -42,9 +43,8 @@ def add_routes(app: web.Application, service: KillSwitchService,
     app[KILLSWITCH_SERVICE] = service
     app[ROUTE_SERVED] = route_served
     app[TENANT_UNMATCHABLE] = tenant_unmatchable
-    app.router.add_get(PATH, list_switches)
-    app.router.add_post(PATH, engage)
-    app.router.add_delete(PATH + "/{id}", release)
+    admin_api.add_routes(app, [web.get(PATH, list_switches), web.post(PATH, engage),
+                               web.delete(PATH + "/{id}", release)])
 
 
 def _view(entry: Entry, service: KillSwitchService) -> dict[str, Any]:

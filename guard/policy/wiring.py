@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from guard.admin import api as admin_api
 from guard.admin.auth import error_body
 from guard.classify.cache import VerdictCache, shared_redis
 from guard.classify.runner import ClassifierRunner, warm_up
@@ -76,5 +77,5 @@ def admin_routes(app: web.Application, components: Components) -> None:
             {**result.as_dict(), **error_body("; ".join(result.errors), "invalid_request_error",
                                               "policy_invalid")}, status=422)
 
-    app.router.add_get("/admin/policies", describe)
-    app.router.add_post("/admin/policies/reload", reload)
+    admin_api.add_routes(app, [web.get("/admin/policies", describe),
+                               web.post("/admin/policies/reload", reload)])

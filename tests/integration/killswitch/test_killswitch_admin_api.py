@@ -73,6 +73,16 @@ async def test_no_token_is_401_wrong_token_403_right_token_200(admin: Admin) -> 
     assert status == 200 and body == {"switches": [], "release_approvals": 2, "stale": False}
 
 
+async def test_an_unmet_expectation_is_refused_by_the_routes_as_mounted(admin: Admin) -> None:
+    """The admin routes carry the admin listener's Expect handling from `add_routes` on (it was
+    set afterwards by `admin_app`, through a private aiohttp attribute): `Expect: foo` is a
+    417 in the error shape here too, and nothing is engaged."""
+    status, body = await admin.call("POST", "/admin/killswitch", {**ALICE, "Expect": "foo"},
+                                    json={"scope": "global", "reason": "expecting"})
+    assert status == 417 and body["error"]["code"] == "expectation_failed"
+    assert admin.service.entries() == []
+
+
 async def test_open_paths_need_no_token(admin: Admin) -> None:
     """/healthz answers without a token."""
     status, body = await admin.call("GET", "/healthz")
