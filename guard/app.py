@@ -138,6 +138,7 @@ def admin_app(components: Components) -> web.Application:
     admin_api.add_routes(app, admin_api.open_routes())
     for add_routes in ADMIN_ROUTES:
         add_routes(app, components)
+    admin_api.add_routes(app, [admin_api.UNROUTED])
     return app
 
 

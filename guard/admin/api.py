@@ -47,8 +47,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own errors (an unknown path, a method a path does not take) in OpenAI's error
-    shape, as every other admin answer, instead of plain text."""
+    """aiohttp's own errors (`unrouted`'s 404 and 405, a handler's HTTPException) in OpenAI's
+    error shape, as every other admin answer, instead of plain text."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -60,11 +60,24 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
                              headers)
 
 
+async def unrouted(request: web.Request) -> web.StreamResponse:
+    """The handler of every path no admin route serves: 405 (with Allow) for a served path asked
+    with another method, else 404. A route of its own, so that an Expect to such a path is
+    answered by the admin listener's handler too, not by aiohttp's plain-text 417."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():  # the request's path, as aiohttp reads it
+        if resource is not request.match_info.route.resource:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
 @web.middleware
 async def unencoded(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body in any Content-Encoding (admin bodies are small JSON) refused with 415, in the
     error shape, before it is read: the listener does not decode bodies (`proxy.coding`)."""
-    if request.body_exists and request.match_info.http_exception is None:  # else its 404, 405
+    if request.body_exists and request.match_info.handler is not unrouted:  # else its 404, 405
         try:
             content_coding(request.headers, {})
         except RequestError as exc:
@@ -108,3 +121,7 @@ async def audit_written(request: web.Request, handler: Handler) -> web.StreamRes
 def open_routes() -> list[web.RouteDef]:
     return [web.get("/healthz", healthz), web.get("/readyz", readyz),
             web.get("/metrics", metrics)]
+
+
+# Mounted last: every path the routes before it do not serve.
+UNROUTED = web.route("*", "/{path:.*}", unrouted)

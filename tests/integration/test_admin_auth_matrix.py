@@ -132,6 +132,34 @@ def test_an_unmet_expectation_is_refused_in_the_error_shape(guard: GuardServer) 
     assert all(s["scope"] != ENGAGE["scope"] for s in listed["switches"])
 
 
+@pytest.mark.parametrize("authorization", [None, f"Bearer {TOKEN}"], ids=["no token", "token"])
+def test_paths_and_methods_not_served_answer_in_the_error_shape(guard: GuardServer,
+                                                                authorization: str | None) -> None:
+    """From a probe: `Expect: foo` to a path or a method the admin API does not serve got
+    aiohttp's plain-text 417. Every answer there is in the error shape now: without a token,
+    401 for any path behind it (which paths exist is not told) and 405 for an open path asked
+    with another method; with one, 404 or 405 with `Allow`; and 417 with either."""
+    unserved = [("GET", "/nope"), ("GET", "/admin/nope"), ("DELETE", "/admin/incidents"),
+                ("DELETE", "/healthz")]
+    headers = {"Authorization": authorization} if authorization else {}
+    for method, path in unserved:
+        answer = httpx.request(method, guard.admin_url + path, timeout=10,
+                               headers={**headers, "Expect": "foo"})
+        openai_error(answer, 417, "expectation_failed")
+    for method, path in unserved:
+        answer = httpx.request(method, guard.admin_url + path, headers=headers, timeout=10)
+        if path == "/healthz":
+            openai_error(answer, 405, "method_not_allowed")
+            assert answer.headers["Allow"] == "GET,HEAD"
+        elif authorization is None:
+            openai_error(answer, 401, "missing_admin_token")
+        elif path == "/admin/incidents":
+            openai_error(answer, 405, "method_not_allowed")
+            assert answer.headers["Allow"] == "GET,HEAD"
+        else:
+            openai_error(answer, 404, "not_found")
+
+
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_an_encoded_body_is_refused_in_the_error_shape(guard: GuardServer, encoding: str) -> None:
     """From a probe: a body in br got aiohttp's plain-text 400 on the admin port. Admin bodies
