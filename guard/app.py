@@ -147,6 +147,27 @@ ADMIN_ROUTES: list[Callable[[web.Application, Components], None]] = [
     killswitch.admin_routes, policies.admin_routes, incidents.admin_routes]
 
 
+def data_runner(components: Components) -> web.AppRunner:
+    """The data listener's runner, as `serve` runs it. Bodies are decoded by guard
+    (`proxy.coding`), not by aiohttp, which answers one in br or zstd with a plain-text 400
+    before any handler runs. `drain` waits out the grace itself: aiohttp's own wait (twice
+    shutdown_timeout, the second after a cancel that does not reach a handler streaming from its
+    upstream) is kept short."""
+    limits = components.settings.limits
+    return web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
+                         shutdown_timeout=ENDING_S, keepalive_timeout=limits.keepalive_timeout_s,
+                         max_line_size=limits.max_header_bytes,
+                         max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,
+                         lingering_time=LINGER_S, auto_decompress=False)
+
+
+def admin_runner(components: Components) -> web.AppRunner:
+    """The admin listener's runner, as `serve` runs it (its bodies undecoded too:
+    `admin_api.unencoded`)."""
+    return web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0,
+                         auto_decompress=False)
+
+
 async def serve(settings: Settings, *, reuse_port: bool = False,
                 on_ready: Callable[[Components], Awaitable[None]] | None = None,
                 stop: asyncio.Event | None = None) -> None:
@@ -158,17 +179,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     grace = settings.shutdown_grace_s
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     limits = settings.limits
-    # bodies are decoded by guard (`proxy.coding`), not by aiohttp, which answers one in br or
-    # zstd with a plain-text 400 before any handler runs.
-    # `drain` waits out the grace itself: aiohttp's own wait (twice shutdown_timeout, the second
-    # after a cancel that does not reach a handler streaming from its upstream) is kept short
-    data = web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
-                         shutdown_timeout=ENDING_S, keepalive_timeout=limits.keepalive_timeout_s,
-                         max_line_size=limits.max_header_bytes,
-                         max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,
-                         lingering_time=LINGER_S, auto_decompress=False)
-    admin = web.AppRunner(admin_app(components), access_log=None, shutdown_timeout=1.0,
-                          auto_decompress=False)
+    data, admin = data_runner(components), admin_runner(components)
     await data.setup()
     await admin.setup()
     try:

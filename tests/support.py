@@ -21,6 +21,8 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from guard.components import COMPONENTS
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -411,13 +413,18 @@ def tool(name: str) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def apps_serving(*apps: tuple[web.Application, int]) -> AsyncIterator[None]:
-    """Each aiohttp application on its loopback port (in this process), for the block's length;
-    cleaned up in reverse order."""
+async def apps_serving(*served: tuple[web.AppRunner | web.Application, int]
+                       ) -> AsyncIterator[None]:
+    """Each on its loopback port (in this process), for the block's length; cleaned up in
+    reverse order. A runner is run as given: guard's own, `guard.app.data_runner`, as `guard
+    serve` runs it (bodies undecoded); an application as `guard mock-upstream` runs a stand-in,
+    with aiohttp's defaults."""
     runners: list[web.AppRunner] = []
     try:
-        for app, port in apps:
-            runner = web.AppRunner(app, access_log=None)
+        for app, port in served:
+            assert not (isinstance(app, web.Application) and COMPONENTS in app), \
+                "run guard's application by its runner (guard.app.data_runner), as serve does"
+            runner = app if isinstance(app, web.AppRunner) else web.AppRunner(app, access_log=None)
             await runner.setup()
             runners.append(runner)
             await web.TCPSite(runner, "127.0.0.1", port).start()

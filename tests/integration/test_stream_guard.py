@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ import openai
 import orjson
 import pytest
 
-from guard.app import build_components, data_app
+from guard.app import build_components, data_runner
 from guard.classify.runner import ClassifierRunner
 from guard.components import Components
 from guard.config import Settings, UpstreamSettings
@@ -88,7 +89,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     recorder = ListRecorder()
     components.recorder = recorder
     async with apps_serving((build_app(chunk_chars=4), upstream_port),
-                            (data_app(components), port)):
+                            (data_runner(components), port)):
         yield Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}", components,
                     recorder)
 
@@ -226,6 +227,20 @@ async def test_slow_stream_respects_max_holdback(stack: Stack) -> None:
     second = next(t for t, p in arrivals if "Second" in p)
     assert 0.6 <= second < 0.95, arrivals
     assert stack.metric("guard_stream_holdback_seconds_count") >= 3
+
+
+async def test_a_gzip_body_is_read_as_guard_serve_reads_it(stack: Stack) -> None:
+    """The in-process stack runs guard as `guard serve` does (`data_runner`): a gzip body is
+    decoded once, by guard. It was run with aiohttp's decoding on, which inflated it first and
+    left guard a plain body under `Content-Encoding: gzip`: a 400 that `guard serve` never gives."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "gzip hello"}]}
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.post(
+            f"{stack.url}/v1/chat/completions", content=gzip.compress(orjson.dumps(body)),
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json",
+                     "X-Mock-Reply": "fine"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == "fine"
 
 
 def test_guard_serve_cuts_a_stream_for_the_sdk(tmp_path: Path) -> None:

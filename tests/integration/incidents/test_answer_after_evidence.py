@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from guard.app import build_components, data_app
+from guard.app import build_components, data_runner
 from guard.config import Settings, UpstreamSettings
 from guard.incidents.reader import JournalReader, Query
 from guard.mock_upstream import build_app
@@ -50,7 +50,7 @@ async def guard_url(tmp_path: Path) -> AsyncIterator[str]:
         state_dir=tmp_path / "state", policies=policies,
         upstreams={"default": UpstreamSettings(url=f"http://127.0.0.1:{upstream_port}")}))
     async with apps_serving((build_app(chunk_chars=4), upstream_port),
-                            (data_app(components), port)):
+                            (data_runner(components), port)):
         yield f"http://127.0.0.1:{port}"
 
 
