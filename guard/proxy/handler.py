@@ -37,6 +37,7 @@ from guard.proxy.protocols.base import (
     Json,
     Slot,
     asked,
+    drop_tokens,
     duplicate_keys,
     get_path,
     key_census,
@@ -484,11 +485,10 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
 
 
 def drop_logprobs(body: Json, slots: list[Slot]) -> None:
-    """Log-probabilities dropped where they sit: on each choice (chat, completions), and beside
-    each text (a Responses API output part)."""
+    """Log-probabilities dropped where they sit: on each choice (chat, completions, with the
+    choice's token ids: `TOKEN_KEYS`), and beside each text (a Responses API output part)."""
     for choice in list_at(body, "choices"):
-        if isinstance(choice, dict) and choice.get("logprobs") is not None:
-            choice["logprobs"] = None
+        drop_tokens(choice)
     for slot in slots:
         parent = get_path(body, slot.path[:-1])
         if isinstance(parent, dict) and parent.get("logprobs"):

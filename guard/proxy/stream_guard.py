@@ -44,9 +44,11 @@ from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
     FREE_FORM,
     NOT_TEXT,
+    TOKEN_KEYS,
     Delta,
     Dialect,
     Path,
+    drop_tokens,
     folded_keys,
     index_of,
     list_at,
@@ -163,8 +165,10 @@ class StreamGuard:
             changed = changed or masked
         finishing = _finishing(choices)
         deltas = self.dialect.stream_deltas(body)
-        if not deltas and self.mode == BUFFERED and _drop_logprobs(choices):
-            changed = True  # they name tokens of text held (or cut) before them
+        # they name tokens of text held (this chunk's, or another's of its choice, or cut): in
+        # every chunk, beside text of any choice or none
+        if self.mode == BUFFERED and _drop_tokens(choices):
+            changed = True
         if changed:
             event = SSEEvent(encode_event(body), orjson.dumps(body).decode())
         if deltas:
@@ -617,14 +621,10 @@ def _annotated(choices: Any) -> bool:
         and choice["delta"].get("annotations") for choice in choices)
 
 
-def _drop_logprobs(choices: Any) -> bool:
-    """Sets the choices' log-probabilities to null; whether any had some."""
-    dropped = False
-    for choice in choices if isinstance(choices, list) else ():
-        if isinstance(choice, dict) and choice.get("logprobs") is not None:
-            choice["logprobs"] = None
-            dropped = True
-    return dropped
+def _drop_tokens(choices: Any) -> bool:
+    """Sets the choices' log-probabilities and token ids to null; whether any had some."""
+    dropped = [drop_tokens(choice) for choice in choices] if isinstance(choices, list) else []
+    return any(dropped)  # every choice's dropped, not only up to the first
 
 
 def _drop_detail_texts(body: Json) -> bool:
@@ -705,15 +705,13 @@ ANSWER_FREE_FORM = FREE_FORM | {"arguments", "input"}  # the model's own objects
 REASONING = ("reasoning_content", "reasoning", "thinking")
 CALL_CHANNELS = frozenset({"tool", "custom"})  # channel kinds of a tool call's text
 ENCRYPTED = "reasoning.encrypted"  # a reasoning detail holding only the provider's opaque data
-_BARE_CHOICE = frozenset({"index", "delta", "text", "logprobs", "finish_reason"})
+# a choice's keys that may go with its held text: its token keys are null here (_drop_tokens)
+_BARE_CHOICE = frozenset({"index", "delta", "text", "finish_reason", *TOKEN_KEYS})
 
 
 def _shell(body: Json, deltas: list[Delta]) -> Json | None:
     """What of a text event must still go out now, its text taken out (role, a tool call's id and
-    name, a finish reason, ...); None when the event carries nothing but text.
-
-    Log-probabilities name the tokens, so they are dropped from events whose text is held.
-    """
+    name, a finish reason, ...); None when the event carries nothing but text."""
     positions = {cast(int, d.path[1]) for d in deltas}  # a choice's position
     kept: list[Any] = []
     for i, choice in enumerate(body.get("choices") or ()):
@@ -729,8 +727,7 @@ def _shell(body: Json, deltas: list[Delta]) -> Json | None:
 
 
 def _bare(choice: Json) -> bool:
-    if (set(choice) - _BARE_CHOICE or choice.get("logprobs") is not None
-            or choice.get("finish_reason") is not None):
+    if set(choice) - _BARE_CHOICE or choice.get("finish_reason") is not None:
         return False
     delta = choice.get("delta")
     if delta is None:
@@ -758,7 +755,6 @@ def _bare_function(function: Any, kind: str) -> bool:
 
 def _emptied(choice: Json) -> Json:
     out = copy.deepcopy(choice)
-    out["logprobs"] = None
     if "text" in out:
         out["text"] = ""
     delta = out.get("delta")

@@ -143,7 +143,7 @@ def test_stream_deltas_have_sane_indices(chunk: dict[str, Any], dialect: Any) ->
 # A choice with text in both dialects' places, to mix among arbitrary ones.
 TEXT_CHOICE = st.fixed_dictionaries({
     "index": st.one_of(st.integers(0, 3), JSON), "text": TEXT, "logprobs": JSON,
-    "message": st.fixed_dictionaries({"content": TEXT},
+    "token_ids": JSON, "message": st.fixed_dictionaries({"content": TEXT},
                                      optional={"tool_calls": st.lists(CALL, max_size=2)})})
 
 
@@ -153,7 +153,8 @@ TEXT_CHOICE = st.fixed_dictionaries({
 def test_refusing_a_completion_leaves_no_text_and_no_logprobs(
         choices: list[Any], with_text: dict[str, Any], at: int, dialect: Any) -> None:
     """Refusing any completion never raises; afterwards every text the classifiers read is the
-    refusal, and the choices that held text carry no log-probabilities (they name the tokens)."""
+    refusal, and the choices that held text carry no log-probabilities nor token ids (they name
+    the tokens)."""
     choices.insert(at, with_text)
     body = {"id": "x", "choices": choices}
     refused = dialect.refuse(copy.deepcopy(body), "REFUSED")
@@ -161,7 +162,7 @@ def test_refusing_a_completion_leaves_no_text_and_no_logprobs(
     for slot in dialect.completion_slots(refused):
         choice = refused["choices"][slot.path[1]]
         assert choice["finish_reason"] == "content_filter"
-        assert choice.get("logprobs") is None
+        assert choice.get("logprobs") is None and choice.get("token_ids") is None
 
 
 @FUZZ

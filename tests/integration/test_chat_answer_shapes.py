@@ -90,6 +90,29 @@ def test_text_in_any_shape_of_a_whole_answer_is_read(servers: Servers,
     assert refused.choices[0].finish_reason == "content_filter"
 
 
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/completions"])
+@pytest.mark.parametrize(("said", "decision"), [(f"key {SECRET}", "block"),
+                                                (f"mail {EMAIL}", "redact")])
+def test_token_ids_go_with_a_refused_or_masked_answer(servers: Servers, route: str, said: str,
+                                                      decision: str) -> None:
+    """From a probe: vLLM's token ids (`return_token_ids`) came back unchanged beside a refused
+    or masked text, and a client decoding them with the model's tokenizer read it. Dropped like
+    log-probabilities; the prompt's (`prompt_token_ids`, the client's own text) stay."""
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None,
+                              "token_ids": list(said.encode())}
+    choice |= {"text": said} if route == "/v1/completions" else {
+        "message": {"role": "assistant", "content": said}}
+    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "hostile",
+            "choices": [choice], "prompt_token_ids": list(b"hi")}
+    answer = httpx.post(f"{servers.guard.url}{route}", timeout=20,
+                        json={"model": "hostile", "prompt": "hi", "return_token_ids": True,
+                              "messages": [{"role": "user", "content": "hi"}]},
+                        headers={"X-Hostile-Events": urllib.parse.quote(json.dumps(body))})
+    assert answer.headers["X-Guard-Decision"] == decision
+    assert answer.json()["choices"][0]["token_ids"] is None
+    assert answer.json()["prompt_token_ids"] == list(b"hi")
+
+
 def test_choices_sent_as_an_object_are_read(servers: Servers) -> None:
     """JavaScript reads `choices[0]` of an object keyed "0" as of a list."""
     answer = answered(servers, {}, choices={"0": {"index": 0, "message": {

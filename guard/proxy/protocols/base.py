@@ -74,6 +74,21 @@ NOT_TEXT = frozenset({
 })
 
 
+# The keys beside a choice's text that name its tokens: log-probabilities, and vLLM's token ids
+# (`return_token_ids`), which a client decodes with the model's tokenizer. Where the text is held,
+# masked or refused they are dropped with it.
+TOKEN_KEYS = ("logprobs", "token_ids")
+
+
+def drop_tokens(choice: Any) -> bool:
+    """Sets a choice's keys naming tokens (TOKEN_KEYS) to null; whether any held some."""
+    if not isinstance(choice, dict):
+        return False
+    held = [key for key in TOKEN_KEYS if choice.get(key) is not None]
+    choice.update(dict.fromkeys(held))
+    return bool(held)
+
+
 # The names the Messages and Responses APIs give the keys of their stream events that carry no
 # text of their own (a block's close, the stop reason and usage, a hosted tool call's progress,
 # an annotation, an error): not text. Another key there is read, as a hostile upstream's text.

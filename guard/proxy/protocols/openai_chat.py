@@ -14,6 +14,7 @@ from guard.proxy.protocols.base import (
     Path,
     Slot,
     chunked_refusal,
+    drop_tokens,
     error_event,
     index_of,
     labels_last,
@@ -252,9 +253,9 @@ def chunk(completion_id: str, model: str, index: int, text: str | None,
 
 def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
     """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
-    log-probabilities dropped (they name the refused tokens). `content_path` is where a choice's
-    text sits in the dialect: `message.content`, or `text` (legacy completions). Choices in
-    another shape than a list make way for one choice."""
+    log-probabilities and token ids dropped (they name the refused tokens: `TOKEN_KEYS`).
+    `content_path` is where a choice's text sits in the dialect: `message.content`, or `text`
+    (legacy completions). Choices in another shape than a list make way for one choice."""
     if not isinstance(body.get("choices"), list):
         body["choices"] = [{"index": 0, "message": {"role": "assistant"}}
                            if len(content_path) > 1 else {"index": 0}]
@@ -271,7 +272,7 @@ def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
         else:
             continue
         choice["finish_reason"] = "content_filter"
-        choice["logprobs"] = None
+        drop_tokens(choice)
     return body
 
 

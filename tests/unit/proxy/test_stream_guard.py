@@ -725,6 +725,57 @@ async def test_log_probabilities_sent_apart_from_held_text_are_dropped() -> None
                                  for e in got.events for ch in e["choices"])
 
 
+def with_token_ids(events: list[SSEEvent]) -> list[SSEEvent]:
+    """A stream as vLLM sends it for `return_token_ids`: each choice's token ids beside its
+    text (one id a UTF-8 byte here, as a byte-level vocabulary has them)."""
+    out = []
+    for event in events:
+        body = event.json()
+        for choice in body.get("choices", []) if body is not None else ():
+            text = choice.get("text") or choice.get("delta", {}).get("content") or ""
+            choice["token_ids"] = list(text.encode())
+        out.append(event if body is None else parse_event(encode_event(body)))
+    return out
+
+
+def decoded_token_ids(got: Received) -> str:
+    return bytes(t for e in got.events for ch in e["choices"]
+                 for t in ch.get("token_ids") or ()).decode()
+
+
+@pytest.mark.parametrize("dialect", [CHAT, COMPLETIONS])
+async def test_token_ids_go_with_no_held_text(dialect: Any) -> None:
+    """From a probe: vLLM's token ids (`return_token_ids`) of a masked or cut text went out
+    unchanged, in the chunk sent while the text was held; a client decoding them read the
+    e-mail and the key. They are dropped like log-probabilities."""
+    stream = chat_stream if dialect is CHAT else completion_stream
+    pieces = [EMAIL_TEXT[i:i + 4] for i in range(0, len(EMAIL_TEXT), 4)]
+    got, _ = await run(with_token_ids(stream(pieces)), only(SHORT_PII), dialect=dialect)
+    assert got.text[0] == EMAIL_TEXT.replace(EMAIL, MASK) and decoded_token_ids(got) == ""
+    got, guard = await run(with_token_ids(stream([f"key {SECRET[:10]}", SECRET[10:]])),
+                           only(SECRETS), dialect=dialect)
+    assert guard.cut and SECRET[:4] not in got.raw.decode() and decoded_token_ids(got) == ""
+
+
+async def test_log_probabilities_beside_another_choices_text_are_dropped() -> None:
+    """From a probe (n=2): choice 1's log-probabilities, sent in chunks where choice 0 carries
+    text, went out untouched while choice 1's text was held and masked; the client joined the
+    tokens into the e-mail. Dropped as in a chunk of their own."""
+    pieces = [EMAIL_TEXT[i:i + 3] for i in range(0, len(EMAIL_TEXT), 3)]
+    events = [chat_stream([], n=2)[0]]
+    for piece in pieces:
+        logprobs = {"content": [{"token": piece, "logprob": -0.1, "bytes": None,
+                                 "top_logprobs": []}]}
+        events += [chat_event([content(1, piece)]),
+                   chat_event([content(0, "ab "), {"index": 1, "delta": {}, "logprobs": logprobs,
+                                                   "finish_reason": None}])]
+    events += chat_stream([], n=2)[1:]
+    got, _ = await run(events, only(SHORT_PII))
+    assert got.text[1] == EMAIL_TEXT.replace(EMAIL, MASK)
+    assert got.text[0] == "ab " * len(pieces)
+    assert all(ch.get("logprobs") is None for e in got.events for ch in e["choices"])
+
+
 async def test_reasoning_that_changes_its_key_ends_the_stream() -> None:
     """From a probe: a client keeping one buffer for reasoning under any key joined a key guard
     read in two halves, one under `reasoning_content`, one under `reasoning`. A delta carrying
