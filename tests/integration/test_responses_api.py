@@ -202,6 +202,30 @@ def test_an_email_only_in_the_completed_response_is_masked(servers: Servers) -> 
         "Mail [REDACTED:pii:email]."
 
 
+@pytest.mark.parametrize(("said", "shown"), [(f"key {SECRET}", None),
+                                             (f"mail {EMAIL}", "mail [REDACTED:pii:email]")])
+def test_vllms_output_messages_are_read_whole_and_streamed(servers: Servers, said: str,
+                                                           shown: str | None) -> None:
+    """From a probe: vLLM's `output_messages` (`enable_response_messages`), the answer again in
+    harmony's form beside `output`, reached the client unread, whole and in the completed
+    response: a key there passed, an address went out unmasked."""
+    item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": "Done.", "annotations": []}]}
+    response = {"id": "resp_1", "object": "response", "model": "hostile", "status": "completed",
+                "output": [item], "input_messages": [], "output_messages": [{
+                    "author": {"role": "assistant", "name": None}, "channel": "final",
+                    "recipient": None, "content": [{"type": "text", "text": said}]}]}
+    whole = servers.raw({"model": "hostile", "input": "hi"},
+                        **{"X-Hostile-Events": urllib.parse.quote(json.dumps(response))})
+    streamed = scripted(servers, [{"type": "response.completed", "response": response}])
+    for answer, body in [(whole, whole.json()), (streamed, typed_events(streamed.text)[-1]["response"])]:
+        assert "RespLeak" not in answer.text and "responses.leak" not in answer.text
+        if shown is None:
+            assert body["status"] == "incomplete" and "output_messages" not in body
+        else:
+            assert body["output_messages"][0]["content"][0]["text"] == shown
+
+
 def test_a_delta_of_a_type_guard_does_not_know_is_read(servers: Servers) -> None:
     answer = scripted(servers, [
         {"type": "response.future_thing.delta", "output_index": 0, "delta": f"x {SECRET} y"}])

@@ -233,11 +233,21 @@ def _answer_role(item: Any) -> str | None:
     return "assistant" if isinstance(kind, str) and kind in ("message", "reasoning") else None
 
 
+def message_texts(response: Json, path: Path) -> Iterator[Text]:
+    """vLLM's `output_messages` (asked for with `enable_response_messages`): the answer's
+    messages again, in the model's own format (harmony's author, channel and content), beside
+    `output`; every string in them but names and ids, each its own kind (`output_messages.`
+    and its dotted path), read as answer text."""
+    for text in leaves(response.get("output_messages"), (*path, "output_messages"), "assistant"):
+        yield Text(0, f"output_messages.{text.kind}", text.path, text.role, text.text)
+
+
 def completion_slots(body: Json) -> list[Slot]:
     slots = [Slot(t.path, t.role, t.text) for _, t in output_texts(body.get("output"),
                                                                   ("output",))]
     if isinstance(body.get("output_text"), str):  # the SDK's convenience, if a server sends it
         slots.append(Slot(("output_text",), "assistant", body["output_text"]))
+    slots.extend(Slot(t.path, t.role, t.text) for t in message_texts(body, ()))
     return slots
 
 
@@ -248,10 +258,12 @@ def message_item(text: str) -> Json:
 
 
 def refuse(body: Json, message: str) -> Json:
-    """The answer's output replaced by one message saying `message`: the response is
-    `incomplete` for `content_filter`."""
+    """The answer's output replaced by one message saying `message` (the texts repeated beside
+    it, `output_text` and vLLM's `output_messages`, dropped): the response is `incomplete` for
+    `content_filter`."""
     body["output"] = [message_item(message)]
     body.pop("output_text", None)
+    body.pop("output_messages", None)
     body["status"] = "incomplete"
     body["incomplete_details"] = {"reason": "content_filter"}
     return body
@@ -370,6 +382,7 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
         if isinstance(response.get("output_text"), str):  # the SDK's join, if a server sends it
             found.append(((0, 0, "output_text"), Text(0, "output_text", ("response",
                           "output_text"), "assistant", response["output_text"])))
+        found.extend(((0, 0, t.kind), t) for t in message_texts(response, ("response",)))
         return found
     read = [((oi, sub, t.kind), t)
             for t in leaves(event, (), "assistant", sub,
