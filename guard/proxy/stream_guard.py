@@ -57,7 +57,14 @@ from guard.proxy.protocols.base import (
     set_path,
     strings,
 )
-from guard.proxy.protocols.openai_chat import ANSWER_TEXT, CALL_KINDS, DETAIL_TEXT, answer_text
+from guard.proxy.protocols.openai_chat import (
+    ANSWER_TEXT,
+    CALL_KINDS,
+    DETAIL_TEXT,
+    TRANSCRIPT,
+    answer_text,
+    transcript,
+)
 from guard.proxy.sse import SSEEvent, encode_event
 from guard.proxy.stream_window import Channel, Json, Part, Read, straddle
 from guard.types import (
@@ -575,8 +582,9 @@ def event_json(event: SSEEvent) -> Json | None:
 def _unreadable_answer(choices: Any) -> bool:
     """Whether a chunk holds answer text guard cannot read: choices as an object; a delta's
     text as a list with a part that is not text (a Mistral thinking part), or any other shape
-    but a string; a tool call's arguments or input, or a legacy completion's text, given as an
-    object or a list (a client joining text reads a list's strings)."""
+    but a string; an audio transcript but a string; a tool call's arguments or input, or a
+    legacy completion's text, given as an object or a list (a client joining text reads a
+    list's strings)."""
     if isinstance(choices, dict):  # JavaScript reads `choices[0]` of {"0": ...} all the same
         return True
     items = [choice for choice in choices if isinstance(choice, dict)] \
@@ -586,6 +594,8 @@ def _unreadable_answer(choices: Any) -> bool:
     deltas = [delta for choice in items if isinstance(delta := choice.get("delta"), dict)]
     return any(value is not None and answer_text(value) is None
                for delta in deltas for value in (delta.get(key) for key in ANSWER_TEXT)) \
+        or any(not isinstance(delta.get("audio"), dict | None)
+               or not isinstance(transcript(delta), str | None) for delta in deltas) \
         or any(isinstance(function.get(CALL_KINDS[kind]), dict | list)
                or set(function) - {"name", CALL_KINDS[kind]}  # a key no reader reads
                for delta in deltas for kind, function in _functions(delta)) \
@@ -669,8 +679,8 @@ def _finishing(choices: Any) -> set[int]:
 def _kind(path: Path) -> str:
     """A delta's channel kind, from where its text sits: `text` (legacy completions), `tool` (a
     tool call's arguments), `custom` (a custom tool call's input), `function_call` (a legacy
-    function call's), or the delta's own key (one of ANSWER_TEXT: `content`, `refusal`, the
-    reasoning keys)."""
+    function call's), `audio` (a spoken answer's transcript), or the delta's own key (one of
+    ANSWER_TEXT: `content`, `refusal`, the reasoning keys)."""
     if len(path) == 3:
         return "text"
     if path[3] == "tool_calls":
@@ -689,7 +699,8 @@ def _chunk(ch: Channel, frame: Json, text: str) -> Json:
             if ch.kind == "tool" else
             {"tool_calls": [{"index": ch.call, "custom": {"input": text}}]}
             if ch.kind == "custom" else {"function_call": {"arguments": text}}
-            if ch.kind == "function_call" else {ch.kind: text})
+            if ch.kind == "function_call" else {"audio": {"transcript": text}}
+            if ch.kind == TRANSCRIPT[0] else {ch.kind: text})
         choice = {"index": ch.choice, "delta": delta, "logprobs": None, "finish_reason": None}
     return {**frame, "choices": [choice]}
 
@@ -746,11 +757,17 @@ def _bare_field(key: str, value: Any) -> bool:
                    for c in value)
     if key == "function_call":
         return _bare_function(value, "function")
+    if key == TRANSCRIPT[0]:
+        return _holds_only(value, TRANSCRIPT[1])
     return value is None or (key in ANSWER_TEXT and answer_text(value) is not None)
 
 
 def _bare_function(function: Any, kind: str) -> bool:
-    return isinstance(function, dict) and set(function) <= {CALL_KINDS[kind]}
+    return _holds_only(function, CALL_KINDS[kind])
+
+
+def _holds_only(value: Any, key: str) -> bool:
+    return isinstance(value, dict) and set(value) <= {key}
 
 
 def _emptied(choice: Json) -> Json:
@@ -765,4 +782,6 @@ def _emptied(choice: Json) -> Json:
         for kind, function in _functions(delta):
             if isinstance(function.get(CALL_KINDS[kind]), str):
                 function[CALL_KINDS[kind]] = ""
+        if isinstance(transcript(delta), str):
+            delta[TRANSCRIPT[0]][TRANSCRIPT[1]] = ""
     return out

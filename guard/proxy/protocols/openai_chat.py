@@ -130,12 +130,20 @@ def completion_slots(body: Json) -> list[Slot]:
         base = ("choices", i, "message")
         for key in (*ANSWER_TEXT, "annotations"):  # citations: titles and addresses shown
             slots.extend(answer_value_slots(message.get(key), (*base, key)))
-        audio = message.get("audio")
-        if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
-            slots.append(Slot((*base, "audio", "transcript"), "assistant", audio["transcript"]))
+        slots.extend(answer_value_slots(transcript(message), (*base, *TRANSCRIPT)))
         slots.extend(_tool_call_slots(message, base, whole=True))
         slots.extend(_detail_slots(message, base, "assistant"))
     return slots
+
+
+# Where a spoken answer's text sits, in a whole message and in a stream's delta alike.
+TRANSCRIPT = ("audio", "transcript")
+
+
+def transcript(holder: Json) -> Any:
+    """A message's or a delta's spoken answer's text, in whatever shape it came; None if none."""
+    audio = holder.get("audio")
+    return audio.get("transcript") if isinstance(audio, dict) else None
 
 
 def answer_value_slots(value: Any, path: Path) -> list[Slot]:
@@ -224,6 +232,9 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         index = index_of(choice, i)
         deltas.extend(Delta(index, ("choices", i, "delta", key), text)
                       for key in ANSWER_TEXT if (text := answer_text(delta.get(key))))
+        said = transcript(delta)  # a spoken answer's text (gpt-4o-audio's, as it speaks)
+        if isinstance(said, str) and said:
+            deltas.append(Delta(index, ("choices", i, "delta", *TRANSCRIPT), said))
         # Empty arguments count too: the chunk that opens a tool call (its id and name, arguments
         # "") then goes out in order with the call's text.
         deltas.extend(Delta(index, slot.path, slot.text)

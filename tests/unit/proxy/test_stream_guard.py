@@ -776,6 +776,35 @@ async def test_log_probabilities_beside_another_choices_text_are_dropped() -> No
     assert all(ch.get("logprobs") is None for e in got.events for ch in e["choices"])
 
 
+def spoken(pieces: Sequence[str]) -> list[SSEEvent]:
+    """A spoken answer as OpenAI streams it: the audio's id, its transcript in pieces, then its
+    data, then the finish."""
+    stream = chat_stream([])
+    return [chat_event([{"index": 0, "delta": {"role": "assistant", "content": None, "audio": {
+                "id": "audio_1", "transcript": ""}}, "finish_reason": None}]),
+            *(chat_event([{"index": 0, "delta": {"audio": {"transcript": p}},
+                           "finish_reason": None}]) for p in pieces),
+            chat_event([{"index": 0, "delta": {"audio": {"data": "UklGRg==", "expires_at": 1}},
+                         "finish_reason": None}]), *stream[1:]]
+
+
+async def test_a_spoken_answers_transcript_is_guarded_like_content() -> None:
+    """From a probe: a streamed audio answer's transcript (`delta.audio.transcript`) passed
+    unread, though a whole answer's is read: a key went out, an e-mail unmasked. It is a text
+    channel of its own; a transcript in another shape ends the stream."""
+    pieces = [EMAIL_TEXT[i:i + 5] for i in range(0, len(EMAIL_TEXT), 5)]
+    got, _ = await run(spoken(pieces), only(SHORT_PII))
+    audio = [ch["delta"]["audio"] for e in got.events for ch in e["choices"]
+             if "audio" in ch.get("delta", {})]
+    assert "".join(a.get("transcript", "") for a in audio) == EMAIL_TEXT.replace(EMAIL, MASK)
+    assert {"id": "audio_1", "transcript": ""} in audio and any("data" in a for a in audio)
+    got, guard = await run(spoken([f"key {SECRET[:10]}", SECRET[10:]]), only(SECRETS))
+    assert guard.cut and SECRET[:4] not in got.raw.decode()
+    with pytest.raises(UpstreamError, match="shape guard cannot read"):
+        await run([spoken([])[0], chat_event([{"index": 0, "delta": {"audio": {
+            "transcript": [SECRET]}}}])], only(SECRETS))
+
+
 async def test_reasoning_that_changes_its_key_ends_the_stream() -> None:
     """From a probe: a client keeping one buffer for reasoning under any key joined a key guard
     read in two halves, one under `reasoning_content`, one under `reasoning`. A delta carrying
