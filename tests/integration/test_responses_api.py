@@ -221,9 +221,28 @@ def test_vllms_output_messages_are_read_whole_and_streamed(servers: Servers, sai
     for answer, body in [(whole, whole.json()), (streamed, typed_events(streamed.text)[-1]["response"])]:
         assert "RespLeak" not in answer.text and "responses.leak" not in answer.text
         if shown is None:
-            assert body["status"] == "incomplete" and "output_messages" not in body
+            assert body["status"] == "incomplete" and body.get("output_messages") is None
         else:
             assert body["output_messages"][0]["content"][0]["text"] == shown
+
+
+def test_a_failed_responses_error_is_read_whole_and_streamed(servers: Servers) -> None:
+    """From a probe: an `error` event's message was read, but a failed response's (`error` in a
+    whole answer, in `response.failed`) passed unread."""
+    def failed(said: str) -> dict[str, Any]:
+        return {"id": "resp_1", "object": "response", "model": "hostile", "status": "failed",
+                "output": [], "error": {"code": "server_error", "message": said}}
+
+    whole = servers.raw({"model": "hostile", "input": "hi"}, **{
+        "X-Hostile-Events": urllib.parse.quote(json.dumps(failed(f"k {SECRET}")))})
+    assert "RespLeak" not in whole.text and whole.json()["status"] == "incomplete"
+    assert whole.json()["error"] is None
+    streamed = scripted(servers, [{"type": "response.failed", "response": failed(f"k {SECRET}")}])
+    assert "RespLeak" not in streamed.text
+    assert typed_events(streamed.text)[-1]["type"] == "response.incomplete"
+    masked = scripted(servers, [{"type": "response.failed", "response": failed(f"m {EMAIL}")}])
+    assert typed_events(masked.text)[-1]["response"]["error"]["message"] == \
+        "m [REDACTED:pii:email]"
 
 
 def test_a_delta_of_a_type_guard_does_not_know_is_read(servers: Servers) -> None:

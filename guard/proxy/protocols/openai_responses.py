@@ -233,13 +233,19 @@ def _answer_role(item: Any) -> str | None:
     return "assistant" if isinstance(kind, str) and kind in ("message", "reasoning") else None
 
 
-def message_texts(response: Json, path: Path) -> Iterator[Text]:
-    """vLLM's `output_messages` (asked for with `enable_response_messages`): the answer's
-    messages again, in the model's own format (harmony's author, channel and content), beside
-    `output`; every string in them but names and ids, each its own kind (`output_messages.`
+# A response's keys beside `output` holding text a client shows: vLLM's `output_messages`
+# (asked for with `enable_response_messages`: the answer's messages again, in the model's own
+# format, harmony's author, channel and content), and a failed response's `error`.
+BESIDE_OUTPUT = ("output_messages", "error")
+
+
+def beside_output(response: Json, path: Path) -> Iterator[Text]:
+    """The texts of a response's keys BESIDE_OUTPUT: every string in them but names and ids
+    (keys too, but the protocol's names: an error's `message`), each its own kind (the key
     and its dotted path), read as answer text."""
-    for text in leaves(response.get("output_messages"), (*path, "output_messages"), "assistant"):
-        yield Text(0, f"output_messages.{text.kind}", text.path, text.role, text.text)
+    for key in BESIDE_OUTPUT:
+        for text in leaves(response.get(key), (*path, key), "assistant", names=PROTOCOL_NAMES):
+            yield Text(0, f"{key}.{text.kind}", text.path, text.role, text.text)
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -247,7 +253,7 @@ def completion_slots(body: Json) -> list[Slot]:
                                                                   ("output",))]
     if isinstance(body.get("output_text"), str):  # the SDK's convenience, if a server sends it
         slots.append(Slot(("output_text",), "assistant", body["output_text"]))
-    slots.extend(Slot(t.path, t.role, t.text) for t in message_texts(body, ()))
+    slots.extend(Slot(t.path, t.role, t.text) for t in beside_output(body, ()))
     return slots
 
 
@@ -258,12 +264,12 @@ def message_item(text: str) -> Json:
 
 
 def refuse(body: Json, message: str) -> Json:
-    """The answer's output replaced by one message saying `message` (the texts repeated beside
-    it, `output_text` and vLLM's `output_messages`, dropped): the response is `incomplete` for
+    """The answer's output replaced by one message saying `message` (the texts beside it
+    dropped: `output_text`, and BESIDE_OUTPUT set to null): the response is `incomplete` for
     `content_filter`."""
     body["output"] = [message_item(message)]
     body.pop("output_text", None)
-    body.pop("output_messages", None)
+    body.update(dict.fromkeys(key for key in BESIDE_OUTPUT if key in body))
     body["status"] = "incomplete"
     body["incomplete_details"] = {"reason": "content_filter"}
     return body
@@ -382,7 +388,7 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
         if isinstance(response.get("output_text"), str):  # the SDK's join, if a server sends it
             found.append(((0, 0, "output_text"), Text(0, "output_text", ("response",
                           "output_text"), "assistant", response["output_text"])))
-        found.extend(((0, 0, t.kind), t) for t in message_texts(response, ("response",)))
+        found.extend(((0, 0, t.kind), t) for t in beside_output(response, ("response",)))
         return found
     read = [((oi, sub, t.kind), t)
             for t in leaves(event, (), "assistant", sub,
