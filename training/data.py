@@ -22,6 +22,7 @@ from typing import Any
 from guard.classify.evasion import pieces
 from training import (
     conversational,
+    documents,
     hazards,
     hazards_civic,
     hazards_claims,
@@ -1049,6 +1050,7 @@ def build(
         return responses + own + _openings([e for e in own if not e.label], RESPONSE_OPENINGS, rng)
     if model == "prompt_injection":
         docs = _injection_set(split, rng, 6 if split == "train" else 1) + benign + _own_injections(split, rng)
+        docs += pasted_documents(model, split, seed)
         if split == "train":
             docs += hand_written_pairs("injected_docs", INJECTED_DOC_PAIRS, seed)
             docs += hand_written("ai_docs", AI_DOCS, seed)
@@ -1076,6 +1078,7 @@ def build(
             for r in _of_kind(rows, "harmful_request")
             for t in [r["text"]]
         ]
+        neg += pasted_documents(model, split, seed)
         if split == "train":
             neg += [Example(t, 0, "synthetic/long_benign") for t in synthetic.long_benign_prompts(rng, 600)]
             neg += [Example(r["Response"], 0, "completions/responses") for r in completions(split)[::3]]
@@ -1088,3 +1091,18 @@ def build(
             ]
         return pos + neg
     raise ValueError(f"unknown model {model!r}")
+
+
+# Long documents and code from the standard library (training/documents.py): as many a split for
+# each model that reads them, asked about in a user's frame (jailbreak) or read as a tool result
+# (prompt_injection). Drawn with a generator of their own, so the rest of a set stays as it was.
+DOCUMENTS = {"jailbreak": {"train": 2400, "dev": 300}, "prompt_injection": {"train": 1200, "dev": 300}}
+
+
+def pasted_documents(model: str, split: str, seed: int) -> list[Example]:
+    rng = random.Random(f"documents:{model}:{split}:{seed}")
+    asked = model == "jailbreak"
+    # not under a group whose false positives tune the threshold (`evaluate.FP_BUDGETS`): reported
+    group = "stdlib/" + ("pastes" if asked else "documents") + (" (dev fifth)" if split == "dev" else "")
+    return [Example(t, 0, group)
+            for t in documents.documents(split, rng, DOCUMENTS[model][split], asked=asked)]

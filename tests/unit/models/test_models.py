@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import gzip
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from guard.classify.models.features import fold, fold_fingerprint
 from guard.classify.models.loader import MODEL_NAMES, VARIANTS, artefact_stem, load_model
 from guard.errors import ClassifierError
 from guard.types import Classifier, Segment, Stage
-from training import checkset, frame_probes
+from training import checkset, documents, frame_probes
 
 
 def _seg(text: str, role: str = "user", index: int = 0, stage: Stage = Stage.PROMPT) -> Segment:
@@ -275,6 +276,20 @@ def test_jailbreak_reads_french_german_and_spanish(lang: str) -> None:
     fig = checkset.figures(model.scores([r.text for r in rows]), 0.2, rows)
     assert float(fig["recall"]) >= 0.8  # type: ignore[arg-type]
     assert float(fig["fp_rate"]) <= 0.15  # type: ignore[arg-type]
+
+
+def test_documents_and_code_to_read_are_neither_jailbreaks_nor_injections() -> None:
+    """Reference prose, READMEs and source code (the sources training never saw,
+    training/documents.py), pasted with a request to summarize or review them, or read as a tool
+    result: jailbreak version 8 flagged 57% of them at the packs' 0.2, prompt_injection version 9
+    29% at its threshold, because their long, structured text looked like the training data's
+    jailbreaks and its instructions to human readers like planted ones."""
+    rng = random.Random(7)
+    pasted = documents.documents("dev", rng, 150, asked=True)
+    read = documents.documents("dev", rng, 150, asked=False)
+    jailbreak, injection = load_model("jailbreak"), load_model("prompt_injection")
+    assert sum(s >= 0.2 for s in jailbreak.scores(pasted)) <= 3
+    assert sum(s >= injection.threshold for s in injection.scores(read)) <= 3
 
 
 def test_prompt_injection_ranks_an_injected_tool_result_above_the_clean_one() -> None:
