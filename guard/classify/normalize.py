@@ -2,8 +2,9 @@
 """Text normalisation before matching, with a map back to the original characters.
 
 Obfuscation that a reader does not see (zero-width joiners, bidi controls, Unicode tag
-characters) or barely notices (full-width forms, mathematical letters, Cyrillic and Greek
-look-alikes, digits of other scripts, leetspeak) must not stop a pattern from matching.
+characters, every default-ignorable code point) or barely notices (full-width forms,
+mathematical letters, Cyrillic and Greek look-alikes, digits of other scripts, leetspeak) must not
+stop a pattern from matching.
 Classifiers match on the normalised text and report spans in it; `Normalized.original_span` turns
 those spans back into character ranges of the original text, so redaction masks exactly the
 characters that were there.
@@ -48,8 +49,11 @@ INVISIBLE: frozenset[int] = frozenset(
         *range(0x202A, 0x202F),  # bidi embeddings and overrides
         *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
         *range(0xFE00, 0xFE10),  # variation selectors
-        *range(0xE0000, 0xE0080),  # Unicode tag characters (ASCII smuggling)
-        *range(0xE0100, 0xE01F0),  # variation selectors supplement
+        # Unicode tag characters (ASCII smuggling, U+E0000-E007F), the variation selectors
+        # supplement (U+E0100-E01EF), and the rest of the block, which Unicode reserves as
+        # default-ignorable (unassigned, so a font shows nothing for them, as for U+FFF0-FFF8):
+        # with the ranges above, every Default_Ignorable_Code_Point (tested)
+        *range(0xE0000, 0xE1000), *range(0xFFF0, 0xFFF9),
     ]
 )
 

@@ -2,7 +2,8 @@
 
 Unicode tag characters (U+E0000-E007F) spell out ASCII invisibly ("ASCII smuggling"); variation
 selectors after an emoji spell out bytes the same way ("emoji smuggling"); zero-width characters,
-invisible operators and bidi marks encode bits or split words; bidi overrides make text read
+invisible operators, bidi marks and the default-ignorable code points not yet assigned (U+E0080-E0FFF
+past the tags and selectors, U+FFF0-FFF8) encode bits or split words; bidi overrides make text read
 differently from how it is stored. Works on the original text (normalisation would remove exactly
 what it looks for). What is ordinary writing does not count (`_in_writing`): an emoji's or an
 ideograph's one variation selector, a joiner between the letters of a script that uses it

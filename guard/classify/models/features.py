@@ -24,6 +24,7 @@ import re2
 from guard.classify.normalize import (
     GLUED_LETTERS,
     INNER_MARK,
+    INVISIBLE,
     glued_words,
     join_spread,
     strip_marks,
@@ -98,10 +99,11 @@ CHAR_ORDERS = (3, 4, 5)
 MAX_CHARS = 6000
 
 
-def _drop_invisible(text: str) -> str:
-    # Format characters (zero-width spaces and joiners, bidi controls, soft hyphens) are category
-    # Cf; variation selectors and tag characters are used to smuggle text past filters too.
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
+# What the classifiers' normalisation removes as invisible (format characters, variation
+# selectors, tag characters, every default-ignorable code point), but control characters, which
+# the models read as they were trained to (a file separator is a space to `str.split`, and
+# mis-decoded text carries C1 controls).
+_INVISIBLE_TABLE = dict.fromkeys(code for code in INVISIBLE if code >= 0xA0)
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -136,7 +138,7 @@ def fold(text: str, unglue: bool = True) -> str:
         text = unfancy(text)
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text = _drop_invisible(text)
+        text = text.translate(_INVISIBLE_TABLE)
     text = text.casefold()
     if not text.isascii():
         text = strip_marks(text.translate(_CONFUSABLE_TABLE))

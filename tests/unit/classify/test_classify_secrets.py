@@ -94,6 +94,16 @@ def test_a_key_with_an_accent_on_each_letter_is_found() -> None:
     assert not classify("secrets", "un café très noir").fired
 
 
+@pytest.mark.parametrize("disguise", [
+    GITHUB[:10] + "\U000e0080" + GITHUB[10:],  # default-ignorable, unassigned
+])
+def test_a_disguised_key_is_found_with_its_disguise(disguise: str) -> None:
+    """From probes: a GitHub token disguised in these ways passed the default pack. Each is
+    found, and its span covers every character of the disguise (redaction masks it whole)."""
+    text = f"here: {disguise} ok"
+    assert found(classify("secrets", text), text) == [("secret:github_token", disguise)]
+
+
 def test_a_key_sent_in_two_messages_is_read_across_them() -> None:
     """Read with the end of the message before it (`Segment.context`), a key cut in two is found
     in the second message; its span starts in the message before, by the first half's length
