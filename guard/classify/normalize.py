@@ -2,9 +2,9 @@
 """Text normalisation before matching, with a map back to the original characters.
 
 Obfuscation that a reader does not see (zero-width joiners, bidi controls, Unicode tag
-characters, every default-ignorable code point) or barely notices (full-width forms,
-mathematical letters, Cyrillic and Greek look-alikes, digits of other scripts, leetspeak) must not
-stop a pattern from matching.
+characters, every default-ignorable code point) or barely notices (combining marks on Latin
+letters, full-width forms, mathematical letters, Cyrillic and Greek look-alikes, digits of other
+scripts, leetspeak) must not stop a pattern from matching.
 Classifiers match on the normalised text and report spans in it; `Normalized.original_span` turns
 those spans back into character ranges of the original text, so redaction masks exactly the
 characters that were there.
@@ -24,7 +24,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 # Reads its word list when imported (about 70 ms): here, at start-up, rather than on the event loop
@@ -247,23 +247,62 @@ def split_words(letters: str) -> list[str] | None:
     return words if "".join(words) == letters else None
 
 
-# Combining marks (diacritics, Zalgo stacks, enclosing circles): on an ASCII character, such as an
-# acute on every letter of "bomb" or the accent of "bómb" once decomposed; or left over once a text
-# is composed (NFC), where they compose with nothing.
+# Combining marks: every character of Unicode's category M (Mn, Mc, Me), whatever its combining
+# class (an enclosing circle U+20DD, a keycap U+20E3 or a Devanagari vowel sign has class 0).
+MARK_CODES: frozenset[int] = frozenset(
+    code for code in itertools.chain(range(0x300, 0x20000), range(0xE0000, 0xE1000))
+    if unicodedata.category(chr(code))[0] == "M"
+)
+
+
+def _ranges(codes: Iterable[int]) -> str:
+    """`codes` as the inside of a regex character class, in ranges."""
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
+
+
+_ASTRAL = "\U00010000-\U0010ffff"
+
+
+def _char_class(codes: Iterable[int], *, negated: bool = False) -> str:
+    """A regex matching one character of `codes` (`negated`: one not of them). Python's engine
+    looks a class of the Basic Multilingual Plane up in a table but tries the ranges of a class
+    past it one after another, on every character: those are tried only on a character past it
+    (ten times quicker on prose for the marks)."""
+    codes = set(codes)
+    bmp, astral = _ranges(c for c in codes if c <= 0xFFFF), _ranges(c for c in codes if c > 0xFFFF)
+    if negated:
+        return f"(?:[^{bmp}{_ASTRAL}]|[{_ASTRAL}](?<![{astral}]))" if astral else f"[^{bmp}]"
+    return f"(?:[{bmp}]|[{_ASTRAL}](?<=[{astral}]))" if astral else f"[{bmp}]"
+
+
+# Which marks hide a word rather than write it. On ASCII or a Latin letter, every mark that does
+# not compose into the letter: an acute on every letter of "bomb", a Zalgo stack, a keycap or a
+# Hebrew point, an Arabic fatha or a Devanagari nukta after each character of a key (the accent of
+# "bómb" too, once decomposed, when accents go). On a letter of another script, whose own marks
+# are writing (Devanagari vowel signs, Hebrew points, Arabic harakat), only the generic diacritics
+# (`_MARKS`: accents, Zalgo stacks, enclosing circles) left over once the text is composed (NFC),
+# where they compose with nothing.
 _MARKS = "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
-_MARKS_ON_ASCII = re.compile("(?<=[\x00-\x7f])" + _MARKS)
-_LOOSE_MARKS = re.compile(_MARKS)
+_LATIN = "[\x00-\x7f\u00c0-\u02af\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uab30-\uab6f]"
+_MARKS_ON_LATIN = re.compile(f"(?<={_LATIN}){_char_class(MARK_CODES)}+")
+_LOOSE_MARKS = re.compile(f"{_MARKS_ON_LATIN.pattern}|{_MARKS}")
 
 
 def strip_marks(text: str, *, accents: bool = True) -> str:
     """`text` without combining marks that hide a word (an acute on each letter of "bomb" reads
-    "bomb"). With `accents`, every mark on an ASCII letter goes ("bómb", "café" read "bomb",
-    "cafe"); without, only those that compose with nothing (stacks of them, marks on letters that
-    take none), so "café" keeps its accent."""
+    "bomb"). With `accents`, every mark on ASCII or a Latin letter goes ("bómb", "café" read
+    "bomb", "cafe"); without, only those that compose with nothing (stacks of them, marks on
+    letters that take none, see `_LOOSE_MARKS`), so "café" keeps its accent."""
     if text.isascii():
         return text
     if accents:
-        return unicodedata.normalize("NFC", _MARKS_ON_ASCII.sub("", unicodedata.normalize("NFD", text)))
+        return unicodedata.normalize("NFC", _MARKS_ON_LATIN.sub("", unicodedata.normalize("NFD", text)))
     return _LOOSE_MARKS.sub("", unicodedata.normalize("NFC", text))
 
 
@@ -428,11 +467,16 @@ def _ascii_digits(text: str) -> str:
     return "".join(chr(48 + unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
+def _marks(text: str) -> bool:
+    """Whether `text` is combining marks only (or nothing)."""
+    return all(ord(c) in MARK_CODES for c in text)
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_cluster(cluster: str, accents: bool = False) -> str:
     folded = unicodedata.normalize("NFKC", unfancy(cluster))
-    if all(map(unicodedata.combining, folded)):  # marks on nothing: after an invisible character
-        return ""  # that split them from their letter ("F\u200b\u0301O"), or a text's start
+    if _marks(folded):  # marks on nothing: after an invisible character that split them from
+        return ""  # their letter ("F\u200b\u0301O"), or a text's start
     if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)
         folded = strip_marks(folded, accents=True)
     if not folded.isascii() and any(c.isdecimal() for c in folded):
@@ -451,16 +495,17 @@ def _is_invisible(ch: str) -> bool:
 
 
 def _clusters(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each starter plus its combining marks; invisible characters stand alone."""
+    """[start, end) of each starter plus the combining marks after it (of any combining class);
+    invisible characters stand alone."""
     bounds: list[tuple[int, int]] = []
     start = 0
-    combining = unicodedata.combining
+    marks = MARK_CODES
     for i in range(1, len(text) + 1):
         if i == len(text):
             bounds.append((start, i))
             break
         ch = text[i]
-        if combining(ch) and not _is_invisible(text[i - 1]) and not _is_invisible(ch):
+        if ord(ch) in marks and not _is_invisible(text[i - 1]) and not _is_invisible(ch):
             continue
         bounds.append((start, i))
         start = i
@@ -474,43 +519,26 @@ ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 PADDED = 64
 
 
-def _marks_only(code: int) -> bool:
-    """Whether a character is a combining mark, or one NFKC makes combining marks only (a
-    half-width voiced sound mark, Tibetan vowel signs): what a cluster drops when on nothing."""
+def _nfkc_marks(code: int) -> bool:
+    """Whether NFKC makes a character combining marks only (a half-width voiced sound mark,
+    Tibetan vowel signs): what a cluster drops when on nothing."""
     char = chr(code)
-    if unicodedata.combining(char):
-        return True
-    if not unicodedata.decomposition(char):
-        return False
-    folded = unicodedata.normalize("NFKC", char)
-    return bool(folded) and all(map(unicodedata.combining, folded))
+    return bool(unicodedata.decomposition(char)) and _marks(unicodedata.normalize("NFKC", char))
 
 
-# Code points normalisation removes: INVISIBLE, and marks (none lies past U+1F000 but the
-# variation selectors supplement, which INVISIBLE holds).
-DROPPED_CODES: frozenset[int] = INVISIBLE | frozenset(filter(_marks_only, range(0x300, 0x1F000)))
-
-
-def _dropped_class() -> str:
-    """DROPPED_CODES as a regex character class."""
-    ranges: list[list[int]] = []
-    for code in sorted(DROPPED_CODES):
-        if ranges and code == ranges[-1][1] + 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "[" + "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "")
-                         for lo, hi in ranges) + "]"
-
-
-_DROPPED = _dropped_class()
+# Code points normalisation may remove: INVISIBLE, and every mark (removed on ASCII and Latin
+# letters and on nothing; a mark a letter of another script is written with, which the classifiers
+# read, counts as removed too: they read no fewer characters than are counted).
+DROPPED_CODES: frozenset[int] = INVISIBLE | MARK_CODES | frozenset(filter(_nfkc_marks, range(0x300, 0x1F000)))
+_DROPPED = _char_class(DROPPED_CODES)
+_KEPT = _char_class(DROPPED_CODES, negated=True)
 DROPPED = re.compile(_DROPPED)
 
 
 @functools.lru_cache(maxsize=64)
 def _kept_run(count: int) -> re.Pattern[str]:
     """Matches the shortest text that holds `count` kept characters, from its start."""
-    return re.compile(f"(?:{_DROPPED}*+[^{_DROPPED[1:-1]}]){{{count}}}")
+    return re.compile(f"(?:{_DROPPED}*+{_KEPT}){{{count}}}")
 
 
 def _plain(region: str) -> bool:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from guard.classify.models.features import fold
 from guard.classify.normalize import (
     INVISIBLE,
+    MARK_CODES,
     PADDED,
     fold_leet,
     kept_after,
@@ -23,7 +24,9 @@ ALPHABET = st.sampled_from(
         *"abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,!@$",
         *["\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u00ad", "\U000e0041", "\x01", "\x1b"],
         *["\u0301", "\u0308", "\u0327"],  # combining marks
+        *["\u20dd", "\u20e3", "\u05b4", "\u064e", "\u093c", "\u093e", "\U00011038"],  # other marks
         *["\U000e0080", "\U000e0fff", "\ufff0"],  # default-ignorable, unassigned
+        *["क", "ש", "ك"],  # letters whose script's marks are writing
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
         *["٤", "۱", "४", "๓"],  # digits of other scripts
@@ -79,6 +82,35 @@ def test_every_default_ignorable_code_point_is_removed() -> None:
         assert normalize(f"AKIA{hidden}QWERTY").text == "AKIAQWERTY"
         assert kept_chars(f"AKIA{hidden}QWERTY") == 10
         assert fold(f"ig{hidden}nore all previous instructions") == "ignore all previous instructions"
+
+
+def test_every_mark_on_a_latin_letter_or_on_nothing_is_dropped() -> None:
+    """From a probe: a keycap (U+20E3) or an enclosing circle (U+20DD), both of combining class 0,
+    a Hebrew point, an Arabic fatha or a Devanagari nukta after every character of a GitHub token
+    or an AWS key id, or of a jailbreak, passed the default pack: only the generic diacritics were
+    dropped, and a mark of class 0 never joined its letter (1,890 marks stayed on a Latin letter).
+    Every mark (category M) not composed into an ASCII or Latin letter is dropped, or one on
+    nothing; a letter of another script keeps its own marks; every mark counts as not kept."""
+    others = [chr(c) for c in sorted(MARK_CODES) if c not in INVISIBLE]
+    assert len(others) > 2000
+    for base in ("k", "7", "\u00f8", "\u0430", " ", "\u200b", ""):  # ASCII, Latin, a look-alike, nothing
+        for mark in others:
+            for accents in (False, True):
+                text = normalize(f"Q{base}{mark}{mark}Z", accents=accents).text
+                assert not any(ord(c) in MARK_CODES for c in text), (hex(ord(mark)), base, accents)
+    key = "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"
+    for mark in ("\u20dd", "\u20e3", "\u05b4", "\u0591", "\u064e", "\u093c", "\u0903", "\U00011038"):
+        marked = "".join(c + mark for c in key)
+        assert normalize(marked).text == key and normalize(marked, accents=True).text == key
+        assert normalize(marked).original_span(0, len(key)) == (0, len(marked))
+        assert kept_chars(marked) == len(key)
+        assert fold("".join(c + mark for c in "kill them")) == "kill them"
+    for writing in ("\u0915\u093e\u092e \u0915\u093f\u092f\u093e",  # Devanagari vowel signs
+                    "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd",  # Hebrew points
+                    "\u0643\u064e\u062a\u064e\u0628\u064e"):  # Arabic harakat
+        assert normalize(writing).text == writing and fold(writing) == writing
+        assert kept_chars(writing) <= len(normalize(writing).text)
+    assert normalize("1\ufe0f\u20e3 caf\u00e9 cafe\u0301").text == "1 caf\u00e9 caf\u00e9"  # a keycap: 1
 
 
 def test_lisu_and_cherokee_look_alikes_fold_to_latin() -> None:
