@@ -112,6 +112,12 @@ def _fancy_letters() -> dict[str, str]:
 
 FANCY_LETTERS: dict[str, str] = _fancy_letters()
 _FANCY = str.maketrans(FANCY_LETTERS)
+# What a cluster reads before NFKC: fancy letters, and the look-alikes NFKC would turn into another
+# letter first (Greek lunate sigmas, U+03F2 and U+03F9, would read "ς" and "Σ").
+_BEFORE_NFKC = str.maketrans({
+    **FANCY_LETTERS,
+    **{char: latin for char, latin in CONFUSABLES.items() if unicodedata.normalize("NFKC", char) != char},
+})
 
 _LEET_LETTERS = {"0": "o", "1": "i", "l": "i", "L": "I", "3": "e", "4": "a", "5": "s", "7": "t"}
 
@@ -474,7 +480,7 @@ def _marks(text: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _fold_cluster(cluster: str, accents: bool = False) -> str:
-    folded = unicodedata.normalize("NFKC", unfancy(cluster))
+    folded = unicodedata.normalize("NFKC", cluster.translate(_BEFORE_NFKC))
     if _marks(folded):  # marks on nothing: after an invisible character that split them from
         return ""  # their letter ("F\u200b\u0301O"), or a text's start
     if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)

@@ -1,7 +1,7 @@
 """The shipped default pack (`guard serve`, a real process, in front of the stand-in model) refuses
 keys and a jailbreak in disguises a reader sees through, in a prompt (read with the openai SDK) and
 in a streamed answer; the upstream never receives a refused prompt. Disguises: combining marks,
-default-ignorable code points."""
+default-ignorable code points, look-alike letters."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ DISGUISES = {
        for hidden in ("\U000e0080", "\U000e01f0", "\U000e0fff", "\ufff0")},
     "jailbreak, U+E0080 between every character": "\U000e0080".join(JAILBREAK),
     "jailbreak, U+FFF0 between every character": "\ufff0".join(JAILBREAK),
+    # a look-alike letter NFKC turns into another letter
+    "key, Greek lunate sigma for C": GITHUB.replace("C", "\u03f9"),
 }
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from guard.classify.models.features import fold
 from guard.classify.normalize import (
+    CONFUSABLES,
     INVISIBLE,
     MARK_CODES,
     PADDED,
@@ -26,6 +27,7 @@ ALPHABET = st.sampled_from(
         *["\u0301", "\u0308", "\u0327"],  # combining marks
         *["\u20dd", "\u20e3", "\u05b4", "\u064e", "\u093c", "\u093e", "\U00011038"],  # other marks
         *["\U000e0080", "\U000e0fff", "\ufff0"],  # default-ignorable, unassigned
+        *["\u03f2", "\u03f9"],  # look-alikes NFKC changes
         *["क", "ש", "ك"],  # letters whose script's marks are writing
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
@@ -135,6 +137,14 @@ def test_control_characters_are_removed_and_separators_kept() -> None:
     assert norm.text == "ghp_Abcdefghijklmnopq"
     assert norm.original_span(4, 10) == (4, 11)  # "Abcdef" spans the \x01 between them
     assert normalize("a\tb\nc\rd\x0be\x0cf\x85g").text == "a\tb\nc\rd\x0be\x0cf\x85g"
+
+
+def test_every_look_alike_reads_as_its_latin_letter() -> None:
+    """From a probe: the Greek lunate sigmas (U+03F2, U+03F9) never read as "c" and "C", as the
+    table says: NFKC, run first, made them "ς" and "Σ". Every entry of CONFUSABLES applies."""
+    assert {char: normalize(char).text for char in CONFUSABLES} == CONFUSABLES
+    assert normalize("ghp_UnreadPart7Q3Z9X1W2B4\u03f96D8E0F2G4H6J8K0L").text == (
+        "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L")
 
 
 def test_confusables_and_fullwidth_fold_to_latin() -> None:
