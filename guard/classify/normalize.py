@@ -3,8 +3,8 @@
 
 Obfuscation that a reader does not see (zero-width joiners, bidi controls, Unicode tag
 characters, every default-ignorable code point) or barely notices (combining marks on Latin
-letters, full-width forms, mathematical letters, Cyrillic and Greek look-alikes, digits of other
-scripts, leetspeak) must not stop a pattern from matching.
+letters, full-width forms, mathematical letters, Cyrillic and Greek look-alikes, look-alikes of a
+key's punctuation, digits of other scripts, leetspeak) must not stop a pattern from matching.
 Classifiers match on the normalised text and report spans in it; `Normalized.original_span` turns
 those spans back into character ranges of the original text, so redaction masks exactly the
 characters that were there.
@@ -94,6 +94,18 @@ CONFUSABLES.update({capital.lower(): latin for capital, latin in _CHEROKEE.items
 CONFUSABLES.update({
     "\u0555": "O", "\u054d": "U", "\u054f": "S", "\u053c": "L",
     "\u0585": "o", "\u057d": "u", "\u0570": "h", "\u0578": "n", "\u0566": "q", "\u0581": "g",
+})
+# Look-alikes of the punctuation keys, tokens, paths and base64 are written with: an OpenAI key
+# with hyphens (U+2010) or minus signs for its "-", a GitHub token with a modifier letter's low
+# line (U+02CD) for its "_", a JWT with middle dots between its parts. NFKC folds the full-width
+# and small forms.
+CONFUSABLES.update({
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2043\u2212\u02d7", "-"),
+    "\u02cd": "_",
+    **dict.fromkeys("\u00b7\u2219\u22c5", "."),
+    **dict.fromkeys("\u2044\u2215\u29f8", "/"),
+    **dict.fromkeys("\u02d6\u16ed\u2795", "+"),
+    **dict.fromkeys("\u1400\u2e40\u30a0\ua4ff", "="),
 })
 
 

@@ -27,7 +27,7 @@ ALPHABET = st.sampled_from(
         *["\u0301", "\u0308", "\u0327"],  # combining marks
         *["\u20dd", "\u20e3", "\u05b4", "\u064e", "\u093c", "\u093e", "\U00011038"],  # other marks
         *["\U000e0080", "\U000e0fff", "\ufff0"],  # default-ignorable, unassigned
-        *["\u03f2", "\u03f9"],  # look-alikes NFKC changes
+        *["\u2010", "\u2212", "\u02cd", "\u00b7", "\u03f2", "\u03f9"],  # look-alikes NFKC leaves or changes
         *["क", "ש", "ك"],  # letters whose script's marks are writing
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
@@ -147,6 +147,23 @@ def test_every_look_alike_reads_as_its_latin_letter() -> None:
         "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L")
 
 
+def test_look_alikes_of_a_keys_punctuation_read_as_it() -> None:
+    """From a probe: an OpenAI key with hyphens (U+2010, U+2011) or minus signs (U+2212) for its
+    "-", a GitHub or Stripe token with U+02CD for its "_", a JWT with middle dots for its ".",
+    passed the default pack (full-width forms, which NFKC folds, did not). They read as the ASCII
+    mark, one for one, so a span covers the original characters."""
+    for plain, disguised in (
+        ("sk-proj-Ab3dE5fG7hJ9", "sk\u2010proj\u2011Ab3dE5fG7hJ9"),
+        ("sk-proj-Ab3dE5fG7hJ9", "sk\u2212proj\u2212Ab3dE5fG7hJ9"),
+        ("ghp_Unread sk_live_4eC3", "ghp\u02cdUnread sk\u02cdlive\u02cd4eC3"),
+        ("eyJhbGci.eyJzdWIi.dozjgN", "eyJhbGci\u00b7eyJzdWIi\u22c5dozjgN"),
+        ("a/b+c==", "a\u2215b\u2795c\ua4ff\u30a0"),
+    ):
+        norm = normalize(f"key {disguised}.")
+        assert norm.text == f"key {plain}."
+        assert norm.original_span(4, 4 + len(plain)) == (4, 4 + len(disguised))
+
+
 def test_confusables_and_fullwidth_fold_to_latin() -> None:
     """Cyrillic and Greek look-alikes and full-width forms read as Latin letters."""
     assert normalize("раssωοrd").text == "password"
@@ -228,7 +245,7 @@ def test_spread_letters_join_only_when_asked() -> None:
     assert normalize("a b.o.m.b", spread=True).text == "a bomb"
     assert normalize("h o w  t o  k i l l", spread=True).text == "how  to  kill"
     assert normalize("v1.2.3, U.S. and a b", spread=True).text == "v1.2.3, U.S. and a b"
-    assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b·omb"
+    assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b.omb"  # a middle dot reads "."
 
 
 def test_span_maps_back_over_spread_letters() -> None:

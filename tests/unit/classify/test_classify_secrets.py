@@ -98,6 +98,7 @@ def test_a_key_with_an_accent_on_each_letter_is_found() -> None:
     "".join(c + "\u20e3" for c in GITHUB),  # a keycap, of combining class 0, on every character
     "".join(c + "\u05b4" for c in GITHUB),  # a Hebrew point
     GITHUB[:10] + "\U000e0080" + GITHUB[10:],  # default-ignorable, unassigned
+    GITHUB.replace("_", "\u02cd"),  # a modifier letter's low line for "_"
     GITHUB.replace("c", "\u03f2"),  # a Greek lunate sigma for "c"
 ])
 def test_a_disguised_key_is_found_with_its_disguise(disguise: str) -> None:
