@@ -10,6 +10,7 @@ deterministic: no `hash()` (randomised per process), no locale, no third-party c
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -103,7 +104,11 @@ MAX_CHARS = 6000
 # selectors, tag characters, every default-ignorable code point), but control characters, which
 # the models read as they were trained to (a file separator is a space to `str.split`, and
 # mis-decoded text carries C1 controls).
-_INVISIBLE_TABLE = dict.fromkeys(code for code in INVISIBLE if code >= 0xA0)
+# Format characters (category Cf) go too, as they always have: an Arabic number sign or an
+# interlinear annotation mark is no default-ignorable code point, and reads as nothing.
+_INVISIBLE_TABLE = dict.fromkeys(
+    code for code in itertools.chain(INVISIBLE, range(0xA0, 0x20000))
+    if code >= 0xA0 and (code in INVISIBLE or unicodedata.category(chr(code)) == "Cf"))
 
 
 def _unleet(match: re.Match[str]) -> str:

@@ -20,7 +20,7 @@ from guard.classify.models.vocabulary import (
     reference_score,
     reference_score_of,
 )
-from guard.classify.normalize import FANCY_LETTERS, glued_words, split_words
+from guard.classify.normalize import FANCY_LETTERS, INVISIBLE, glued_words, split_words
 
 # Letters, the leet digits, the characters of the word features' prefixes, look-alikes, zero-width
 # and other format characters, accents, a CJK character and an emoji: what folding and keys touch.
@@ -163,7 +163,8 @@ def _plain_fold(text: str) -> str:
     if len(text) > 6000:
         text = text[:3000] + " " + text[-3000:]
     text = unicodedata.normalize("NFKC", "".join(FANCY_LETTERS.get(ch, ch) for ch in text))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f")
+                   and not (ord(ch) >= 0xA0 and ord(ch) in INVISIBLE))
     text = text.casefold().translate(_CONFUSABLE_TABLE)
     text = unicodedata.normalize("NFC", _PLAIN_MARKS.sub("", unicodedata.normalize("NFD", text)))
     text = _join_spread_letters(text)
