@@ -24,7 +24,7 @@ from guard.classify import decode
 from guard.classify.builtin.harmful import ModelClassifier, ModelConfig
 from guard.classify.models import features
 from guard.classify.models.loader import MODEL_NAMES, load_model, reference_parts
-from guard.classify.models.vocabulary import encode, reference_score
+from guard.classify.models.vocabulary import encode_kept, reference_score
 from guard.types import Segment, Stage
 
 WORDS = (
@@ -73,7 +73,7 @@ def time_each(fn: object, texts: list[str]) -> tuple[float, float]:
     samples = []
     for text in texts:
         features._features.cache_clear()
-        encode.cache_clear()
+        encode_kept.cache_clear()
         decode._find.cache_clear()
         started = time.perf_counter()
         fn(text)  # type: ignore[operator]
@@ -88,7 +88,7 @@ async def time_batches(texts: list[str], batch: int = 8) -> tuple[float, float]:
     for i in range(0, len(texts) - batch + 1, batch):
         segments = [Segment(t, "user", j, Stage.PROMPT) for j, t in enumerate(texts[i : i + batch])]
         features._features.cache_clear()
-        encode.cache_clear()
+        encode_kept.cache_clear()
         decode._find.cache_clear()
         started = time.perf_counter()
         await classifier.classify(segments)

@@ -516,9 +516,25 @@ LIMITS = {
     "training/external_check.py) it catches 15.3%, at 0.7% of their harmless twins (AUC 0.799); the "
     "strict pack therefore reads an answer to a request it doubted at a lower bar (bench/BENCHMARKS.md, "
     '"Answers read with their request"). Very long completions '
-    "(scored on their first and last 3,000 characters) and other languages are less reliable. The "
+    "(see below) and other languages are less reliable. The "
     "threshold maximises F1 on the same dev set it is reported on.",
 }
+
+# Every model's, after its own limits (loader.TextModel, vocabulary.Vocabulary.lookup).
+LONG_TEXTS = (
+    "A text longer than 6,000 characters (as folded) is scored whole and in windows of 6,000, "
+    "each starting 3,000 after the last, as the highest of those scores "
+    "(vocabulary.WINDOW_CHARS): any passage of up to 3,000 characters is read in one window "
+    "wherever it sits (before, such a text was cut to its first and last 3,000 characters and "
+    "its middle never read). Scoring costs some 70 ms per 100 KB per model, in-process (a "
+    "constant 1 to 5 ms before). In 20,000 characters of ordinary prompts and answers, one "
+    "planted instruction is caught by prompt_injection 58 times in 60 (4 before), one harmful "
+    "answer by harmful_response 24 in 60 (2 before), and those padding texts alone are flagged "
+    "45 times in 60 by prompt_injection (5 before: its how-to answers read as instructions "
+    "wherever they sit) and 5 by harmful_response (0); harmful_request catches no short harmful "
+    "request there, before or now (a window is one text, in which it weighs little), and at the "
+    "packs' 0.2 the jailbreak model flags every such padding text, before and now."
+)
 
 
 def _pct(x: float) -> str:
@@ -741,7 +757,7 @@ def write_card(path: Path, figures: dict[str, Any]) -> None:
             for lang, d in figures["languages"].items()
         ),
     ]
-    lines += ["", "## Limits", LIMITS[name], ""]
+    lines += ["", "## Limits", LIMITS[name], "", LONG_TEXTS, ""]
     path.write_text("\n".join(lines))
 
 

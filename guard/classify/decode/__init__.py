@@ -78,8 +78,8 @@ def as_read(text: str) -> tuple[str, ...]:
 
 
 def find_readings(text: str) -> tuple[Reading, ...]:
-    """The readings of `text`, with their spans in it; a longer text is read at its head and tail,
-    as the models read it."""
+    """The readings of `text`, with their spans in it; a text longer than READ_CHARS is read at its
+    head and tail only (the models themselves read all of it)."""
     if len(text) < 12:
         return ()
     if len(text) <= READ_CHARS:

@@ -95,9 +95,6 @@ _LONG_WORD = re.compile(rf"\b[a-z]{{{GLUED_LETTERS},}}\b")
 GLUED_BUDGET = 200
 
 CHAR_ORDERS = (3, 4, 5)
-# Longer texts are scored on their head and tail: jailbreak framing sits at the start and the end,
-# and the cost of one segment stays bounded whatever its size.
-MAX_CHARS = 6000
 
 
 # What the classifiers' normalisation removes as invisible (format characters, variation
@@ -136,9 +133,6 @@ def fold(text: str, unglue: bool = True) -> str:
     letters, accents and other combining marks, letters spread apart (split into words again where
     nothing kept the words apart), leetspeak, words joined by marks, marks inside words and (with
     `unglue`, the one costly step) words run together."""
-    if len(text) > MAX_CHARS:
-        half = MAX_CHARS // 2
-        text = text[:half] + " " + text[-half:]
     if not text.isascii():
         text = unfancy(text)
     text = unicodedata.normalize("NFKC", text)

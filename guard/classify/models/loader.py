@@ -5,8 +5,10 @@ share one n-gram list. The decision of a regression on a text is b + w · x / |x
 (1 + ln count) * idf for every n-gram it knows (a regression gives the n-grams it does not know an
 idf of 0); the score is sigmoid(sum of weight * decision). The artefact is a gzipped JSON file
 beside this module; nothing is fetched, nothing is compiled. A model whose artefact says `sentences`
-scores a text as the highest of that and the score of each run of so many consecutive sentences.
-The n-grams are found as integer keys with numpy (`vocabulary.py`), never built as strings.
+scores a text as the highest of that and the score of each run of so many consecutive sentences;
+a text longer than `vocabulary.WINDOW_CHARS` is scored whole and in windows too, the highest
+counting, so its middle is read as its start is. The n-grams are found as integer keys with numpy
+(`vocabulary.py`), never built as strings.
 """
 
 from __future__ import annotations

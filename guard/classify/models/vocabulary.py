@@ -26,7 +26,7 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
@@ -51,6 +51,16 @@ Keys = npt.NDArray[np.uint64]
 # and tool output, after >, } or ] (line breaks are folded away).
 SENTENCE_END = re.compile(r"(?<=[.!?:;>}\]]) ")
 _NON_WORD = re.compile(r"\W")
+# A text longer than this (folded) is scored whole and in windows too: each run of two consecutive
+# blocks of half as many characters. A passage of up to _BLOCK_CHARS lies whole in one window, so
+# a sentence planted in the middle of a long document weighs as much as in a short one, and the
+# cost stays linear in the text's length.
+WINDOW_CHARS = 6000
+_BLOCK_CHARS = WINDOW_CHARS // 2
+# Texts no longer than this are encoded once for all the models (a cache of 512): a longer one,
+# up to 64 KiB of prompt and more in an answer, would make the cache hold hundreds of MiB, and
+# folding it again costs a few milliseconds per 100 KB, against some 70 to score it.
+KEPT_CHARS = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +73,19 @@ class Encoded:
     folded: str
 
 
-@lru_cache(maxsize=512)
 def encode(text: str, unglue: bool = True) -> Encoded:
-    """Folds `text` once for every model that scores it (cached: models score segments in turn);
-    `unglue`: words run together split too (`features.fold`)."""
+    """`text` folded and encoded, once for every model that scores it when it is no longer than
+    KEPT_CHARS (`encode_kept`); `unglue`: words run together split too (`features.fold`)."""
+    return encode_kept(text, unglue) if len(text) <= KEPT_CHARS else _encode(text, unglue)
+
+
+@lru_cache(maxsize=512)
+def encode_kept(text: str, unglue: bool = True) -> Encoded:
+    """`_encode`, cached: models score segments in turn."""
+    return _encode(text, unglue)
+
+
+def _encode(text: str, unglue: bool) -> Encoded:
     folded = fold(text, unglue)
     padded = f" {folded} ".encode("utf-32-le", "surrogatepass")
     return Encoded(
@@ -88,6 +107,13 @@ def _word_starts(folded: str) -> npt.NDArray[np.int64]:
     marked = _NON_WORD.sub("\0", folded).encode("utf-32-le", "surrogatepass")
     word = np.frombuffer(marked, dtype=np.uint32) != 0
     return np.flatnonzero(word & ~np.concatenate(([False], word[:-1]))) + 1
+
+
+def _blocks(text: Encoded) -> int:
+    """How many blocks of _BLOCK_CHARS the padded text is read in, when it is longer than
+    WINDOW_CHARS (0 when it is not: it is its own window)."""
+    size = len(text.codepoints)
+    return 0 if size <= WINDOW_CHARS + 2 else -(-size // _BLOCK_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +199,16 @@ class Vocabulary:
     def lookup(
         self, text: Encoded, width: int
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], Runs | None]:
-        """The feature columns present in the text, how often each occurs, and with `width` > 0
-        the n-grams of each run of `width` consecutive sentences (None when the text has no more
-        than `width` sentences). An n-gram belongs to the sentence where it starts, a word bigram
-        to its first word's."""
+        """The feature columns present in the text, how often each occurs, and the n-grams of each
+        of its runs (None when it has none): with `width` > 0, of each run of `width` consecutive
+        sentences (none when the text has no more than `width` sentences), and in a text longer
+        than WINDOW_CHARS, of each window (`_windows`). An n-gram belongs to the sentence (the
+        block) where it starts, a word bigram to its first word's."""
         if not len(self._keys):
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), None
         keys = self.text_keys(text)
-        if width:  # each occurrence's unique key too, to place it in its sentence
+        blocks = _blocks(text)
+        if width or blocks:  # each occurrence's unique key too, to place it in its sentence
             unique, inverse, counts_ = np.unique(keys, return_inverse=True, return_counts=True)
         else:
             unique, counts_ = np.unique(keys, return_counts=True)
@@ -190,20 +218,38 @@ class Vocabulary:
         if text.aliases:  # one feature reached through two keys: add its counts up
             cols, merged = np.unique(cols, return_inverse=True)
             n = np.bincount(merged, weights=n).astype(np.int64)
-        if not width:
-            return cols, n, None
-        sentence_starts = _sentence_starts(text.folded)
-        size = len(sentence_starts) + 2 - width
-        if size <= 1:
+        if not (width or blocks):
             return cols, n, None
         column_of = np.where(known, self._columns[at], -1)[inverse]
         found = column_of >= 0
-        sentence = np.searchsorted(sentence_starts, self._positions(text)[found], side="right")
-        run = (sentence[:, None] - np.arange(width)[None, :]).ravel()
-        run_cols = np.repeat(column_of[found], width)
-        inside = (run >= 0) & (run < size)
-        pairs, run_n = np.unique(run[inside] * self._width + run_cols[inside], return_counts=True)
-        return cols, n, Runs(pairs // self._width, pairs % self._width, run_n, size)
+        positions = self._positions(text)[found]
+        groups = []  # (group of each occurrence, groups in a run, runs)
+        if width:
+            sentence_starts = _sentence_starts(text.folded)
+            sentence = np.searchsorted(sentence_starts, positions, side="right")
+            groups.append((sentence, width, len(sentence_starts) + 2 - width))
+        if blocks:
+            groups.append((positions // _BLOCK_CHARS, 2, blocks - 1))
+        return cols, n, self._runs(column_of[found], [g for g in groups if g[2] > 1])
+
+    def _runs(
+        self, columns: npt.NDArray[np.intp], groups: list[tuple[npt.NDArray[np.int64], int, int]]
+    ) -> Runs | None:
+        """The n-grams of each run of consecutive groups (sentences, blocks) of every kind in
+        `groups`, the runs of one kind numbered after those of the kind before."""
+        if not groups:
+            return None
+        runs, run_columns = [], []
+        offset = 0
+        for group, width, size in groups:
+            run = (group[:, None] - np.arange(width)[None, :]).ravel()
+            inside = (run >= 0) & (run < size)
+            runs.append(run[inside] + offset)
+            run_columns.append(np.repeat(columns, width)[inside])
+            offset += size
+        pairs, run_n = np.unique(np.concatenate(runs) * self._width + np.concatenate(run_columns),
+                                 return_counts=True)
+        return Runs(pairs // self._width, pairs % self._width, run_n, offset)
 
     def _positions(self, text: Encoded) -> npt.NDArray[np.int64]:
         """Where each key of `text_keys` starts in the padded text, in the same order."""
@@ -231,20 +277,40 @@ def reference_score(
 def reference_run_counts(text: str, width: int) -> list[Counter[str]]:
     """The string features of each run of `width` consecutive sentences, built n-gram by n-gram
     from their start positions: what `Vocabulary.lookup` must agree with (tests only)."""
-    folded = fold(text)
-    padded = f" {folded} "
+    folded, found = _reference_grams(text)
     starts = [1 + m.end() for m in SENTENCE_END.finditer(folded)]
     size = len(starts) + 2 - width
+    return _reference_runs(found, lambda position: bisect_right(starts, position), width, size)
+
+
+def reference_window_counts(text: str) -> list[Counter[str]]:
+    """The string features of each window of a text longer than WINDOW_CHARS (none for a shorter
+    one), as `reference_run_counts` (tests only)."""
+    folded, found = _reference_grams(text)
+    blocks = -(-(len(folded) + 2) // _BLOCK_CHARS) if len(folded) > WINDOW_CHARS else 0
+    return _reference_runs(found, lambda position: position // _BLOCK_CHARS, 2, blocks - 1)
+
+
+def _reference_grams(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The folded text, and each n-gram of it with where it starts in the padded text."""
+    folded = fold(text)
+    padded = f" {folded} "
     found: list[tuple[int, str]] = [
         (i, padded[i : i + n]) for n in CHAR_ORDERS for i in range(len(padded) - n + 1)
     ]
     words = [(1 + m.start(), m.group()) for m in WORD.finditer(folded)]
     found += [(i, "w:" + w) for i, w in words]
     found += [(i, f"b:{a} {b}") for (i, a), (_, b) in pairwise(words)]
+    return folded, found
+
+
+def _reference_runs(
+    found: list[tuple[int, str]], group_of: Callable[[int], int], width: int, size: int
+) -> list[Counter[str]]:
     runs: list[Counter[str]] = [Counter() for _ in range(max(size, 0))]
     for position, gram in found:
-        sentence = bisect_right(starts, position)
-        for run in range(max(0, sentence - width + 1), min(sentence, size - 1) + 1):
+        group = group_of(position)
+        for run in range(max(0, group - width + 1), min(group, size - 1) + 1):
             runs[run][gram] += 1
     return runs
 
