@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from guard.classify.models.loader import VARIANTS, artefact_stem
+from guard.classify.models.vocabulary import WINDOW_CHARS
 from training import cards, checkset, data, evaluate
 from training.fit import (
     BIGRAM_CONFIG,
@@ -117,7 +118,7 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
     """Trains, tunes and writes one model (artefact and card into `out`); returns its figures."""
     started = time.perf_counter()
     recipe = RECIPES[recipe_name]
-    train = data.build(name, "train", SEED, recipe=recipe)
+    train = [_fitted(e) for e in data.build(name, "train", SEED, recipe=recipe)]
     dev = data.build(name, "dev", SEED)
     # Every model is fitted with the recipe's weights (only harmful_request holds weighted groups);
     # only harmful_request takes its specialist, word and bigram regressions and its group weights.
@@ -204,6 +205,19 @@ def train_one(name: str, recipe_name: str = "default", out: Path = MODELS_DIR) -
     cards.write_card(out / f"{stem}.md", figures)
     print(f"{name}: trained in {time.perf_counter() - started:.1f} s")
     return figures
+
+
+# A training text longer than this is fitted on its first and last halves of it: the models are
+# fitted on texts of at most a window's length, and read a longer one whole and in windows of it
+# (vocabulary.WINDOW_CHARS), each like a text they were fitted on.
+FIT_CHARS = WINDOW_CHARS
+
+
+def _fitted(example: data.Example) -> data.Example:
+    if len(example.text) <= FIT_CHARS:
+        return example
+    half = FIT_CHARS // 2
+    return dataclasses.replace(example, text=example.text[:half] + " " + example.text[-half:])
 
 
 def _meta(name: str, train: list[data.Example], recipe: data.Recipe) -> dict[str, Any]:

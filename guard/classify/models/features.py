@@ -95,6 +95,10 @@ _LONG_WORD = re.compile(rf"\b[a-z]{{{GLUED_LETTERS},}}\b")
 GLUED_BUDGET = 200
 
 CHAR_ORDERS = (3, 4, 5)
+# Longer texts are read on their first and last halves of this: every prompt whole (a request's
+# prompt holds at most `limits.max_prompt_chars`, 65,536 by default), and a longer answer's
+# scoring cost bounded (some 100 ms a model, in windows: `vocabulary.WINDOW_CHARS`).
+MAX_CHARS = 65_536
 
 
 # What the classifiers' normalisation removes as invisible (format characters, variation
@@ -133,6 +137,9 @@ def fold(text: str, unglue: bool = True) -> str:
     letters, accents and other combining marks, letters spread apart (split into words again where
     nothing kept the words apart), leetspeak, words joined by marks, marks inside words and (with
     `unglue`, the one costly step) words run together."""
+    if len(text) > MAX_CHARS:
+        half = MAX_CHARS // 2
+        text = text[:half] + " " + text[-half:]
     if not text.isascii():
         text = unfancy(text)
     text = unicodedata.normalize("NFKC", text)
