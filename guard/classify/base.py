@@ -21,11 +21,13 @@ from guard.classify.decode import find_readings
 from guard.classify.normalize import (
     Normalized,
     has_inner_mark,
+    has_references,
     kept_after,
     kept_before,
     may_split_words,
     normalize,
     original_text,
+    references_read,
 )
 from guard.types import Segment, Span, Stage, Verdict
 
@@ -116,7 +118,10 @@ class LocalClassifier:
     offload_chars:   batches larger than this run in the default executor.
     decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
                      a cipher, ...); a finding there spans the whole encoded run, so a stream also
-                     holds back an encoded run until it ends (`reads_encoded_runs`).
+                     holds back an encoded run until it ends (`reads_encoded_runs`). And a text
+                     holding HTML character references or percent-escapes once more with them
+                     decoded in place (a key with one letter written `&#80;`): a finding there
+                     spans the characters it was read from.
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
     joins_turns:     also read each prompt segment joined to the ones before it of its role,
@@ -171,10 +176,11 @@ class LocalClassifier:
             for seg, (labels, score, spans) in zip(segments, results, strict=True)
         ]
 
-    def _normalized(self, text: str) -> Normalized:
+    def _normalized(self, text: str, references: bool = False) -> Normalized:
         if not self.normalize:
-            return original_text(text)
-        return normalize(text, leet=self.leet, spread=self.spread, accents=self.accents)
+            return references_read(text) if references else original_text(text)
+        return normalize(text, leet=self.leet, spread=self.spread, accents=self.accents,
+                         references=references)
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         norm = self._normalized(segment.text)
@@ -183,6 +189,9 @@ class LocalClassifier:
             joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
+        if self.decoded and has_references(segment.text):
+            referenced = self._normalized(segment.text, references=True)
+            found += [(referenced, f) for f in self.scan(referenced, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
         findings = [f for _, f in found]
         if segment.context and self.joins_turns:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import bisect
 import copy
 import functools
+import html
 import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from html.entities import html5
 
 # Reads its word list when imported (about 70 ms): here, at start-up, rather than on the event loop
 # the first time a keyword list meets letters spread with no word gaps.
@@ -605,24 +607,52 @@ _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"
                   "/": "/"}
 
 
-def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
-    """`text` with JSON's escapes read as the characters they stand for, and for each character
-    where it starts and ends in `text`; None when it has none."""
-    found = list(JSON_ESCAPE.finditer(text))
+# HTML character references (numeric ones also without their ";", as a browser reads them; named
+# ones with it) and percent-escapes (an ASCII byte alone, the bytes of another character together):
+# a text holding some is read once more with them decoded in place (`references=True`), so a key
+# with one letter written `&#80;` or `%50`, or its "_" as `&lowbar;`, is read as the key.
+REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,31};"
+                       r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+")
+
+
+def has_references(text: str) -> bool:
+    """Whether `text` holds an HTML character reference or a percent-escape (`REFERENCE`)."""
+    return ("&" in text or "%" in text) and REFERENCE.search(text) is not None
+
+
+def _json_escape(escape: str) -> str:
+    return _SHORT_ESCAPES[escape[1]] if len(escape) == 2 else chr(int(escape[2:], 16))
+
+
+def _reference(reference: str) -> str:
+    if reference[0] == "%":
+        try:
+            return bytes.fromhex(reference.replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return reference
+    if reference[1] == "#":
+        return html.unescape(reference)
+    return html5.get(reference[1:], reference)
+
+
+def _unescaped(text: str, escape: re.Pattern[str],
+               read: Callable[[str], str]) -> tuple[str, list[int], list[int]] | None:
+    """`text` with each match of `escape` read as what `read` makes of it, and for each character
+    where it starts and ends in `text`; None when it has none that reads otherwise."""
+    found = [(*m.span(), plain) for m in escape.finditer(text) if (plain := read(m.group())) != m.group()]
     if not found:
         return None
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     pos = 0
-    for match in found:
-        a, b = match.span()
+    for a, b, plain in found:
         parts.append(text[pos:a])
         starts.extend(range(pos, a))
         ends.extend(range(pos + 1, a + 1))
-        parts.append(_SHORT_ESCAPES[text[a + 1]] if b - a == 2 else chr(int(text[a + 2:b], 16)))
-        starts.append(a)
-        ends.append(b)
+        parts.append(plain)
+        starts.extend([a] * len(plain))
+        ends.extend([b] * len(plain))
         pos = b
     parts.append(text[pos:])
     starts.extend(range(pos, len(text)))
@@ -630,15 +660,34 @@ def _unescaped(text: str) -> tuple[str, list[int], list[int]] | None:
     return "".join(parts), starts, ends
 
 
-def _normalize(text: str, leet: bool, spread: bool, marks: bool,
-               accents: bool = False, escapes: bool = True) -> Normalized:
-    if escapes and "\\" in text and (escaped := _unescaped(text)) is not None:
-        inner, first, last = escaped
+def _read_through(text: str, unescaped: tuple[str, list[int], list[int]],
+                  read: Callable[[str], Normalized]) -> Normalized:
+    """What `read` makes of `text` unescaped (`_unescaped`), mapped back onto `text`."""
+    inner, first, last = unescaped
+    norm = read(inner)
+    if norm.identity:
+        return Normalized(norm.text, tuple(first), tuple(last), len(text))
+    spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
+    return Normalized(norm.text, tuple(first[a] for a, _ in spans), tuple(last[b - 1] for _, b in spans),
+                      len(text))
+
+
+def references_read(text: str) -> Normalized:
+    """`text` with its HTML character references and percent-escapes decoded in place, nothing
+    else changed (for a classifier that does not normalise)."""
+    unescaped = _unescaped(text, REFERENCE, _reference)
+    return original_text(text) if unescaped is None else _read_through(text, unescaped, original_text)
+
+
+def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool = False,
+               escapes: bool = True, references: bool = False) -> Normalized:
+    if escapes and "\\" in text and (escaped := _unescaped(text, JSON_ESCAPE, _json_escape)) is not None:
         # read once: an escaped backslash before "n" is a backslash and "n", not a line break
-        norm = _normalize(inner, leet, spread, marks, accents, escapes=False)
-        spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
-        return Normalized(norm.text, tuple(first[a] for a, _ in spans),
-                          tuple(last[b - 1] for _, b in spans), len(text))
+        return _read_through(text, escaped, lambda inner: _normalize(
+            inner, leet, spread, marks, accents, escapes=False, references=references))
+    if references and (unescaped := _unescaped(text, REFERENCE, _reference)) is not None:
+        return _read_through(text, unescaped, lambda inner: _normalize(
+            inner, leet, spread, marks, accents, escapes=False))
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
         drop = spread_separators(text, marks=marks) if spread else []
@@ -685,24 +734,25 @@ CACHED_CHARS = 65_536
 
 
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
-              accents: bool = False) -> Normalized:
+              accents: bool = False, references: bool = False) -> Normalized:
     """JSON escapes read (`\\u0041`, `\\n`), NFKC, invisible characters removed, confusables
     and the digits of every script folded (and leetspeak when `leet`; letters spread apart joined
     and asterisks inside a word dropped when `spread`, and with `marks` the other marks of
-    `INNER_MARK` too; accents on Latin letters dropped when `accents`).
+    `INNER_MARK` too; accents on Latin letters dropped when `accents`; HTML character references
+    and percent-escapes decoded in place when `references`: `REFERENCE`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.
     """
     if len(text) <= CACHED_CHARS:
-        return _normalize_cached(text, leet, spread, marks, accents)
-    return _normalize(text, leet, spread, marks, accents)
+        return _normalize_cached(text, leet, spread, marks, accents, references)
+    return _normalize(text, leet, spread, marks, accents, references=references)
 
 
 @functools.lru_cache(maxsize=1024)
 def _normalize_cached(text: str, leet: bool, spread: bool, marks: bool,
-                      accents: bool = False) -> Normalized:
-    return _normalize(text, leet, spread, marks, accents)
+                      accents: bool = False, references: bool = False) -> Normalized:
+    return _normalize(text, leet, spread, marks, accents, references=references)
 
 
 def original_text(text: str) -> Normalized:

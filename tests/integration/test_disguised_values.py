@@ -1,7 +1,8 @@
 """The shipped default pack (`guard serve`, a real process, in front of the stand-in model) refuses
 keys and a jailbreak in disguises a reader sees through, in a prompt (read with the openai SDK) and
 in a streamed answer; the upstream never receives a refused prompt. Disguises: combining marks,
-default-ignorable code points, look-alikes of a key's punctuation and letters."""
+default-ignorable code points, look-alikes of a key's punctuation and letters, HTML character
+references and percent-escapes for some of its characters."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ DISGUISES = {
     "jwt, U+00B7 for .": JWT.replace(".", "\u00b7"),
     # a look-alike letter NFKC turns into another letter
     "key, Greek lunate sigma for C": GITHUB.replace("C", "\u03f9"),
+    # some of a key's characters as HTML character references or percent-escapes
+    "key, one letter as &#NN;": GITHUB.replace("P", "&#80;"),
+    "key, one letter as &#xHH;": GITHUB.replace("P", "&#x50;"),
+    "key, one letter as %HH": GITHUB.replace("P", "%50"),
+    "key, &lowbar; for _": GITHUB.replace("_", "&lowbar;"),
+    "key, ghp_ then references": "ghp_" + "".join(f"&#{ord(c)};" for c in GITHUB[4:]),
 }
 
 

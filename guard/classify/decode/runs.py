@@ -16,7 +16,8 @@ from guard.classify.decode.english import common_words, english
 
 # Runs that may be encoded text, in the order tried at each position: binary octets, hex bytes
 # apart ("68 6f 77", "\x68\x6f", "0x68, 0x6f"), percent-encoded bytes ("%68%6f"), HTML character
-# references ("&#104;&#x6f;"), Unicode escapes ("\u0068"), a base64, base32 or hex run, Morse code.
+# references ("&#104;&#x6f;", zero-padded too: "&#0000000104;"), Unicode escapes ("\u0068"), a
+# base64, base32 or hex run, Morse code.
 # RE2, but `re` for a text with lone surrogates (which broken JSON can carry), which RE2 does not take.
 _MORSE_MARK = r"[.\-_·•−–]"
 _RUN_PATTERN = (
@@ -24,7 +25,7 @@ _RUN_PATTERN = (
     r"|(?P<hex_apart>(?:[0-9A-Fa-f]{2}[ ,:]{1,2}){7,}[0-9A-Fa-f]{2}"
     r"|(?:(?:\\x|0x)[0-9A-Fa-f]{2}[ ,]{0,2}){8,})"
     r"|(?P<percent>(?:%[0-9A-Fa-f]{2}){8,})"
-    r"|(?P<entities>(?:&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});){8,})"
+    r"|(?P<entities>(?:&#(?:0*[0-9]{2,7}|[xX]0*[0-9A-Fa-f]{2,6});){8,})"
     r"|(?P<escapes>(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}){8,})"
     r"|(?P<base64>[A-Za-z0-9+/]{16,}={0,2})"
     rf"|(?P<morse>{_MORSE_MARK}{{1,7}}(?:(?: {{1,3}}| ?[/|] ?){_MORSE_MARK}{{1,7}}){{7,}})"

@@ -230,6 +230,18 @@ def test_a_stream_finds_where_an_encoded_run_began(name: str) -> None:
     assert run_start(text, 0) == 0 and run_start(text, len(text)) == len(text)
 
 
+def test_zero_padded_references_are_a_run() -> None:
+    """HTML character references padded with zeros (`&#0000000104;`, as a browser reads them)
+    are a run like any other: read decoded, and held back whole by a stream (a key written so
+    was neither, and a stream let most of it out before the rest came)."""
+    key = "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L"
+    for padded in ("{:010d}", "x{:08x}"):
+        run = "".join(f"&#{padded.format(ord(c))};" for c in key)
+        text = f"{PREAMBLE}{run} and that is all."
+        assert readings(text) == (key,)
+        assert run_start(text, len(PREAMBLE) + len(run) // 2) == len(PREAMBLE)
+
+
 def test_run_start_looks_back_at_most_run_chars() -> None:
     """A run longer than what is decoded of one is followed back RUN_CHARS characters, no more."""
     text = "Here: " + base64.b64encode(b"\x00\x01" * RUN_CHARS).decode()

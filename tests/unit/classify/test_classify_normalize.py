@@ -18,6 +18,7 @@ from guard.classify.normalize import (
     kept_chars,
     normalize,
     original_text,
+    references_read,
 )
 
 ALPHABET = st.sampled_from(
@@ -347,6 +348,38 @@ def test_json_escapes_are_read_and_spans_map_back_to_them() -> None:
     assert norm.original_span(start, start + 1) == (3, 9)
     assert text[slice(*norm.original_span(0, len(norm.text)))] == text
     assert normalize("\\ud83d\\ude00").text == "\\ud83d\\ude00"  # halves of a pair: kept
+
+
+def test_references_and_percent_escapes_are_read_in_place_when_asked() -> None:
+    """With `references`, HTML character references (numeric, with or without ";", and named)
+    and percent-escapes read as what they stand for, each character's span covering its
+    reference; the bytes of a character outside ASCII are read together, and what names
+    nothing or is not UTF-8 stays as written. Without it, the text is read as written."""
+    text = "a&#80;b&#x51g&lowbar;%41%C3%A9&nope;%FF&amp;"
+    norm = normalize(text, references=True)
+    assert norm.text == "aPbQg_A\u00e9&nope;%FF&"
+    assert [text[slice(*norm.original_span(i, i + 1))] for i in range(len(norm.text))][:10] == [
+        "a", "&#80;", "b", "&#x51", "g", "&lowbar;", "%41", "%C3%A9", "&", "n"]
+    assert normalize(text).text == text
+    assert references_read("x&#x2010;y\\u0041").text == "x\u2010y\\u0041"  # nothing else changed
+    json = "k\\u0026#80;"  # a reference written with a JSON escape: both read
+    assert normalize(json, references=True).text == "kP"
+
+
+REFERENCE_TEXTS = st.lists(st.sampled_from(
+    [*"ab1 ;#%&", "&#80;", "&#x50", "&lowbar;", "%41", "%C3%A9", "%FF", "&#0;", "\\u0041", "\u200b"]
+), max_size=20).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(REFERENCE_TEXTS | TEXTS)
+def test_references_read_spans_map_within_bounds_in_order(text: str) -> None:
+    """Read with references decoded, every character maps to an in-bounds range of the
+    original, in order, and the whole reading to the whole text it came from."""
+    norm = normalize(text, references=True)
+    spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
+    assert all(0 <= s < e <= len(text) for s, e in spans)
+    assert spans == sorted(spans)
 
 
 def test_short_json_escapes_are_read_and_an_escaped_backslash_is_one_character() -> None:

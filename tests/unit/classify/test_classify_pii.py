@@ -162,6 +162,15 @@ def test_decoded_finds_an_address_inside_base64() -> None:
     assert found(classify("pii", f"x {alone}", decoded=True), f"x {alone}") == [("pii:email", alone)]
 
 
+def test_decoded_finds_an_address_written_partly_as_references() -> None:
+    """With `decoded`, an address with its dots written `&period;` or `%2E` is found, the span
+    covering it as written."""
+    for address in ("jane&period;doe@example&period;com", "jane.doe@example%2Ecom"):
+        text = f"write to {address} today"
+        assert not classify("pii", text).fired
+        assert found(classify("pii", text, decoded=True), text) == [("pii:email", address)]
+
+
 @pytest.mark.parametrize(("first", "second", "rest"), [
     ("write to jane.doe", "@example.com today", "@example.com"),
     ("my card is 4111 1111", " 1111 1111 thanks", " 1111 1111"),

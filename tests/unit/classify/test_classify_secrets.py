@@ -187,6 +187,38 @@ def test_decoded_finds_a_key_encoded_alone(encode) -> None:  # type: ignore[no-u
         assert verdict.fired and found(verdict, f"the value: {payload}")[0][1] == payload
 
 
+ONE = GITHUB[9]  # written as a reference or an escape below (a letter follows it)
+
+
+@pytest.mark.parametrize("written", [
+    f"{GITHUB[:9]}&#{ord(ONE)};{GITHUB[10:]}",  # one character as a decimal reference
+    f"{GITHUB[:9]}&#x{ord(ONE):x};{GITHUB[10:]}",  # as a hexadecimal one
+    f"{GITHUB[:9]}&#x0000{ord(ONE):x};{GITHUB[10:]}",  # zero-padded
+    f"{GITHUB[:9]}&#{ord(ONE)}{GITHUB[10:]}",  # without its ";", as a browser reads it
+    f"{GITHUB[:9]}%{ord(ONE):02X}{GITHUB[10:]}",  # percent-escaped
+    GITHUB.replace("_", "&lowbar;"),  # a named reference
+    "ghp_" + "".join(f"&#{ord(c)};" for c in GITHUB[4:]),  # a plain prefix, then all references
+], ids=["decimal", "hex", "padded", "no-semicolon", "percent", "named", "prefix-then-run"])
+def test_decoded_finds_a_key_written_partly_as_references(written: str) -> None:
+    """From a probe: a key with some characters written as HTML character references or
+    percent-escapes passed the default pack (only runs of eight or more were decoded, each
+    alone). With `decoded`, the text is read once more with them decoded in place, and the span
+    covers the key as written, references included (redaction masks it whole)."""
+    text = f"my GitHub token (HTML-escaped) is {written}. Thanks"
+    assert not classify("secrets", text).fired
+    verdict = classify("secrets", text, decoded=True)
+    assert found(verdict, text) == [("secret:github_token", written)]
+
+
+def test_references_decoded_in_place_add_nothing_to_ordinary_text() -> None:
+    """URLs full of percent-escapes and HTML full of `&amp;` read decoded say what they said."""
+    for text in (
+        "see https://example.com/search?q=how%20to%20bake%20bread&amp;lang=en%2Dus&#38;page=2",
+        "Tom &amp; Jerry &lt;3 &copy; 2024, 100% of 50%2 &#8212; fine",
+    ):
+        assert not classify("secrets", text, decoded=True).fired, text
+
+
 def test_decoded_asks_streams_to_hold_encoded_runs() -> None:
     """A finding in a decoded run is as long as the run: a classifier reading them says so, and
     keeps its bound for everything else."""
