@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_padded_stream import POLICY, Clock, Recorder
-from bench.report import write_section
+from bench.report import publish
 from guard.classify.runner import ClassifierRunner
 from guard.observability.metrics import Metrics
 from guard.policy.loader import load_policy_file
@@ -102,17 +102,14 @@ def main() -> None:
     args = parser.parse_args()
     results = asyncio.run(measure(args.events, [int(b) for b in args.blocks.split(",")]))
     one = results[0][2] / results[0][1]
-    rows = [f"| {n} | {sent:,} | {cpu:.2f} | {cpu / sent * 1e6:.0f} | {cpu / sent / one:.2f} |"
+    rows = [[str(n), f"{sent:,}", f"{cpu:.2f}", f"{cpu / sent * 1e6:.0f}", f"{cpu / sent / one:.2f}"]
             for n, sent, cpu in results]
-    body = (f"An Anthropic Messages answer of {args.events:,} text deltas of {len(DELTA)} "
-            "characters, through a Messages stream guard (buffered; secrets, pii, "
-            "invisible_text), its deadline asked after each event; CPU time of the whole "
-            "stream.\n\n| text blocks | events | CPU s | µs an event | ratio to one block |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows))
-    print(body)
-    command = f"bench/bench_many_texts.py --events {args.events} --blocks {args.blocks}"
-    write_section("Streams in many texts", command, body)
-
+    intro = (f"An Anthropic Messages answer of {args.events:,} text deltas of {len(DELTA)} "
+             "characters, through a Messages stream guard (buffered; secrets, pii, "
+             "invisible_text), its deadline asked after each event; CPU time of the whole stream.")
+    publish("Streams in many texts", f"bench/bench_many_texts.py --events {args.events} --blocks "
+            f"{args.blocks}", intro, ["text blocks", "events", "CPU s", "µs an event",
+                                      "ratio to one block"], rows)
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.report import write_section
+from bench.report import publish
 from guard.classify.runner import ClassifierRunner
 from guard.observability.metrics import Metrics
 from guard.policy.loader import load_policy_file
@@ -131,17 +131,15 @@ def main() -> None:
     rows = []
     for m, cpu in results:
         sent = len(answer(args.chars, m))
-        rows.append(f"| {m} | {sent:,} | {cpu:.2f} | {cpu / args.chars * 1e6:.1f} "
-                    f"| {cpu / sent * 1e6:.2f} | {cpu / sent / plain:.2f} |")
-    body = (f"A streamed answer of {args.chars:,} letters, in {CHUNK}-character chunks, through a "
-            "chat stream guard (buffered; secrets, pii, invisible_text), each letter followed by "
-            "that many combining marks; CPU time of the whole stream.\n\n"
-            "| marks a letter | characters sent | CPU s | µs a letter | µs a character sent "
-            "| ratio to plain, a character sent |\n|---|---|---|---|---|---|\n" + "\n".join(rows))
-    print(body)
-    command = f"bench/bench_padded_stream.py --chars {args.chars} --marks {args.marks}"
-    write_section("Streams padded with marks", command, body)
-
+        rows.append([str(m), f"{sent:,}", f"{cpu:.2f}", f"{cpu / args.chars * 1e6:.1f}",
+                     f"{cpu / sent * 1e6:.2f}", f"{cpu / sent / plain:.2f}"])
+    intro = (f"A streamed answer of {args.chars:,} letters, in {CHUNK}-character chunks, through a "
+             "chat stream guard (buffered; secrets, pii, invisible_text), each letter followed by "
+             "that many combining marks; CPU time of the whole stream.")
+    publish("Streams padded with marks", f"bench/bench_padded_stream.py --chars {args.chars} "
+            f"--marks {args.marks}", intro, ["marks a letter", "characters sent", "CPU s",
+                                            "µs a letter", "µs a character sent",
+                                            "ratio to plain, a character sent"], rows)
 
 if __name__ == "__main__":
     main()

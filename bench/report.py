@@ -26,3 +26,16 @@ def write_section(title: str, command: str, body: str) -> None:
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else \
         text.rstrip() + "\n\n" + section
     BENCHMARKS.write_text(text)
+
+
+def table(columns: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table of `rows` under `columns`."""
+    lines = [columns, ["---"] * len(columns), *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def publish(title: str, command: str, intro: str, columns: list[str], rows: list[list[str]]) -> None:
+    """Print a benchmark's table under its introduction, and write it as its section."""
+    body = f"{intro}\n\n{table(columns, rows)}"
+    print(body)
+    write_section(title, command, body)
