@@ -46,7 +46,12 @@ from guard.proxy.protocols.base import (
     segments,
     set_path,
 )
-from guard.proxy.silence import ClientWait, UpstreamWait
+from guard.proxy.silence import (
+    ClientWait,
+    raise_if_stopped,
+    upstream_wait_begins,
+    upstream_wait_ends,
+)
 from guard.proxy.sse import SSEParser
 from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
 from guard.proxy.tenant import tenant_of
@@ -400,9 +405,10 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
     headers.setdefault("User-Agent", "guard")
     metrics = c.metrics
     exchange.silence_limit_s = c.upstreams.silence_limits[name]
-    wait = UpstreamWait(exchange, c.upstreams.silence.waiting)
+    waiting = c.upstreams.silence.waiting
+    started = upstream_wait_begins(exchange, waiting)
     try:
-        with wait:
+        try:
             for retry in range(UNASKED_RETRIES + 1):
                 try:
                     upstream = await c.upstreams.request(
@@ -412,12 +418,15 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
                 except UnaskedAnswer:  # that connection is closed; nothing was sent on it
                     if retry == UNASKED_RETRIES:
                         raise
+        except asyncio.CancelledError:
+            raise_if_stopped(exchange)  # the sweep's: a ServerTimeoutError, answered below
+            raise
+        finally:
+            metrics.upstream_waited[name].observe(upstream_wait_ends(exchange, waiting, started))
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, c.settings.upstreams[name].url, exc)
         child(metrics.upstream_responses, name, error.code).inc()
         raise error from exc
-    finally:
-        metrics.upstream_waited[name].observe(wait.elapsed)
     metrics.upstream_answered[name, upstream.status // 100].pending += 1
     refused = not_relayed(name, upstream.status, revalidating=revalidating)
     if refused is not None:
@@ -429,9 +438,15 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
 async def timed_read(upstream: aiohttp.ClientResponse, limit: int, exchange: Exchange,
                      waiting: set[Exchange]) -> bytes:
     """The whole upstream body, its wait counted as upstream time and watched for silence."""
+    started = upstream_wait_begins(exchange, waiting)
     try:
-        with UpstreamWait(exchange, waiting):
+        try:
             return await read_body(upstream, limit)
+        except asyncio.CancelledError:
+            raise_if_stopped(exchange)
+            raise
+        finally:
+            upstream_wait_ends(exchange, waiting, started)
     except aiohttp.ServerTimeoutError as exc:
         raise UpstreamError("upstream timed out while answering", status=504,
                             code="upstream_timeout") from exc
@@ -675,7 +690,8 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
     try:
         while True:
             due = deadline()
-            with UpstreamWait(exchange, waiting, restart_clock=pending is None):
+            started = upstream_wait_begins(exchange, waiting, restart_clock=pending is None)
+            try:
                 if due is None and pending is None:
                     chunk: bytes | None = await upstream.content.readany()
                 else:
@@ -684,6 +700,11 @@ async def timed_chunks(upstream: aiohttp.ClientResponse, exchange: Exchange,
                     timeout = None if due is None else max(0.0, due - time.monotonic())
                     done, _ = await asyncio.wait({pending}, timeout=timeout)
                     chunk, pending = (pending.result(), None) if done else (None, pending)
+            except asyncio.CancelledError:
+                raise_if_stopped(exchange)
+                raise
+            finally:
+                upstream_wait_ends(exchange, waiting, started)
             if chunk == b"":
                 return
             yield chunk
