@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -310,10 +311,15 @@ def check_model_key(body: Json, raw: bytes) -> None:
     Cheap, for every request: the whole body is checked only when `"model"` is written more than
     once or a key may be spelled with escapes (a policy that reads prompts has every key checked
     so, `check_spelling` and `check_unique`: 43k instructions a request, against about 1k)."""
-    check_spelling([f"'{key}' (reads as 'model')" for key in body
-                    if key != "model" and key.casefold() == "model"])
+    if not MODEL_RESPELT.isdisjoint(body):  # in C: 1.1k instructions, casefolding each key 3.2k
+        check_spelling([f"'{key}' (reads as 'model')" for key in body if key in MODEL_RESPELT])
     if raw.count(b'"model"') > 1 or may_escape(raw):
         check_unique(duplicate_keys(raw, key_census(body)[1]))
+
+
+# The keys other than `model` that fold to it (`str.casefold`): its other 31 spellings in ASCII
+# letters, as no other character folds to any of m, o, d, e, l (a test reads every code point).
+MODEL_RESPELT = frozenset(map("".join, itertools.product("mM", "oO", "dD", "eE", "lL"))) - {"model"}
 
 
 def may_escape(raw: bytes) -> bool:
