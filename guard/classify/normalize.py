@@ -99,12 +99,11 @@ CONFUSABLES.update({
 })
 # Look-alikes of the punctuation keys, tokens, paths and base64 are written with: an OpenAI key
 # with hyphens (U+2010) or minus signs for its "-", a GitHub token with a modifier letter's low
-# line (U+02CD) for its "_", a JWT with middle dots between its parts. NFKC folds the full-width
-# and small forms.
+# line (U+02CD) for its "_". NFKC folds the full-width and small forms. Not the middle dot nor the
+# dot operators, which write products ("2·3·5·7" read as an IP address).
 CONFUSABLES.update({
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2043\u2212\u02d7", "-"),
     "\u02cd": "_",
-    **dict.fromkeys("\u00b7\u2219\u22c5", "."),
     **dict.fromkeys("\u2044\u2215\u29f8", "/"),
     **dict.fromkeys("\u02d6\u16ed\u2795", "+"),
     **dict.fromkeys("\u1400\u2e40\u30a0\ua4ff", "="),
@@ -631,8 +630,19 @@ def _reference(reference: str) -> str:
         except UnicodeDecodeError:
             return reference
     if reference[1] == "#":
-        return html.unescape(reference)
+        return _numeric_reference(reference)
     return html5.get(reference[1:], reference)
+
+
+def _numeric_reference(reference: str) -> str:
+    """A numeric reference's character, its leading zeros dropped first: past any code point's
+    digits it stays as written (`int` refuses more than 4,300 digits, and a classifier raising
+    on a text fails open)."""
+    hexadecimal = reference[2] in "xX"
+    digits = reference[3 if hexadecimal else 2:].rstrip(";").lstrip("0") or "0"
+    if len(digits) > (6 if hexadecimal else 7):
+        return reference
+    return html.unescape(f"&#{'x' if hexadecimal else ''}{digits};")
 
 
 def _unescaped(text: str, escape: re.Pattern[str],

@@ -146,7 +146,11 @@ def _percent(chunk: str) -> str | None:
 
 
 def _entities(chunk: str) -> str | None:
-    return _printable(html.unescape(chunk))
+    # leading zeros dropped first: `int` refuses more than 4,300 digits, zeros included
+    return _printable(html.unescape(_LEADING_ZEROS.sub("", chunk)))
+
+
+_LEADING_ZEROS = re.compile(r"(?<=&#)0+(?=[0-9])|(?<=&#[xX])0+(?=[0-9A-Fa-f])")
 
 
 def _escapes(chunk: str) -> str | None:

@@ -148,16 +148,22 @@ def test_every_look_alike_reads_as_its_latin_letter() -> None:
         "ghp_UnreadPart7Q3Z9X1W2B4C6D8E0F2G4H6J8K0L")
 
 
+def test_products_written_with_a_dot_operator_stay_products() -> None:
+    """A re-probe: with the middle dot, U+22C5 and U+2219 read as ".", "210 = 2·3·5·7" was masked
+    as an IP address in answers; they are multiplication signs, and stay as written."""
+    for product in ("2\u00b73\u00b75\u00b77", "2\u22c53\u22c55\u22c57", "1\u22192\u22193\u22194"):
+        assert normalize(f"210 = {product}").text == f"210 = {product}"
+
+
 def test_look_alikes_of_a_keys_punctuation_read_as_it() -> None:
     """From a probe: an OpenAI key with hyphens (U+2010, U+2011) or minus signs (U+2212) for its
-    "-", a GitHub or Stripe token with U+02CD for its "_", a JWT with middle dots for its ".",
-    passed the default pack (full-width forms, which NFKC folds, did not). They read as the ASCII
+    "-", a GitHub or Stripe token with U+02CD for its "_", passed the default pack (full-width
+    forms, which NFKC folds, did not). They read as the ASCII
     mark, one for one, so a span covers the original characters."""
     for plain, disguised in (
         ("sk-proj-Ab3dE5fG7hJ9", "sk\u2010proj\u2011Ab3dE5fG7hJ9"),
         ("sk-proj-Ab3dE5fG7hJ9", "sk\u2212proj\u2212Ab3dE5fG7hJ9"),
         ("ghp_Unread sk_live_4eC3", "ghp\u02cdUnread sk\u02cdlive\u02cd4eC3"),
-        ("eyJhbGci.eyJzdWIi.dozjgN", "eyJhbGci\u00b7eyJzdWIi\u22c5dozjgN"),
         ("a/b+c==", "a\u2215b\u2795c\ua4ff\u30a0"),
     ):
         norm = normalize(f"key {disguised}.")
@@ -246,7 +252,7 @@ def test_spread_letters_join_only_when_asked() -> None:
     assert normalize("a b.o.m.b", spread=True).text == "a bomb"
     assert normalize("h o w  t o  k i l l", spread=True).text == "how  to  kill"
     assert normalize("v1.2.3, U.S. and a b", spread=True).text == "v1.2.3, U.S. and a b"
-    assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b.omb"  # a middle dot reads "."
+    assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b·omb"
 
 
 def test_span_maps_back_over_spread_letters() -> None:

@@ -210,6 +210,19 @@ def test_decoded_finds_a_key_written_partly_as_references(written: str) -> None:
     assert found(verdict, text) == [("secret:github_token", written)]
 
 
+@pytest.mark.parametrize("poison", [
+    "&#" + "1" * 4301,  # more digits than `int` converts
+    ("&#" + "0" * 4400 + "80;") * 11,  # a run of padded references (decode/runs.py)
+], ids=["long-reference", "zero-padded-run"])
+def test_a_reference_past_every_code_point_is_left_as_written(poison: str) -> None:
+    """A re-probe: `int` refuses more than 4,300 digits, so one reference that long made the
+    reading raise, and `secrets` and `pii` fail open: a key beside it reached the model. Past any
+    code point's digits (leading zeros aside) a reference stays as written."""
+    text = f"my key {GITHUB} {poison}"
+    verdict = classify("secrets", text, decoded=True)
+    assert ("secret:github_token", GITHUB) in found(verdict, text)
+
+
 def test_references_decoded_in_place_add_nothing_to_ordinary_text() -> None:
     """URLs full of percent-escapes and HTML full of `&amp;` read decoded say what they said."""
     for text in (
