@@ -682,6 +682,15 @@ def _read_through(text: str, unescaped: tuple[str, list[int], list[int]],
                       len(text))
 
 
+def references_decoded(text: str) -> tuple[str, list[int]] | None:
+    """`text` with its references and percent-escapes decoded in place, and where each of its
+    characters starts in `text`; None when it has none that decodes."""
+    if not has_references(text):
+        return None
+    unescaped = _unescaped(text, REFERENCE, _reference)
+    return None if unescaped is None else unescaped[:2]
+
+
 def references_read(text: str) -> Normalized:
     """`text` with its HTML character references and percent-escapes decoded in place, nothing
     else changed (for a classifier that does not normalise)."""

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
+from guard.classify.normalize import (
+    DROPPED_CODES,
+    PADDED,
+    kept_before,
+    kept_chars,
+    kept_text,
+    references_decoded,
+)
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 
@@ -290,7 +297,18 @@ def value_start(text: str) -> int:
     one separator the patterns read inside a value (a space or two, a tab, a line break) joins
     to it, each holding a digit or written in capitals and digits only (a card, a phone number,
     an IBAN, an AWS key id written in groups; a last group followed by its separator counts
-    too). `len(text)` when it ends in neither."""
+    too). `len(text)` when it ends in neither. Read with HTML character references and
+    percent-escapes decoded, as the classifiers reading decoded text do (a card's digits with
+    `&shy;` between them are a card's groups, no longer than written plain)."""
+    decoded = references_decoded(text)
+    if decoded is None:
+        return _value_start(text)
+    read, starts = decoded
+    start = _value_start(read)
+    return starts[start] if start < len(read) else len(text)
+
+
+def _value_start(text: str) -> int:
     end = len(text) - _gap(text, len(text))
     start = _run_start(text, end)
     if start == end or (end < len(text) and not _joined(text, start, end)):
