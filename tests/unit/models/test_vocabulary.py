@@ -172,7 +172,7 @@ def _plain_fold(text: str) -> str:
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ("\ufe00" <= ch <= "\ufe0f")
                    and not (ord(ch) >= 0xA0 and ord(ch) in INVISIBLE))
     text = text.casefold().translate(_CONFUSABLE_TABLE)
-    text = unicodedata.normalize("NFC", _PLAIN_MARKS.sub("", unicodedata.normalize("NFD", text)))
+    text = unicodedata.normalize("NFC", _plain_strip_marks(unicodedata.normalize("NFD", text)))
     text = _join_spread_letters(text)
     if re.search(r"[a-z][013457@$]+[a-z]", text):  # written in leetspeak: its digit-only words too
         text = _ANY_TOKEN.sub(lambda m: _unleet_digits_only(m.group(0)), text)
@@ -185,9 +185,20 @@ def _plain_fold(text: str) -> str:
 
 
 # Combining marks on an ASCII character, once decomposed; four or more words joined by one mark.
-_PLAIN_MARKS = re.compile(
-    "(?<=[\x00-\x7f])[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
-)
+def _plain_strip_marks(text: str) -> str:
+    """Every combining mark (category M) after an ASCII or Latin letter, or after another mark
+    dropped so, dropped; marks on other scripts' letters kept."""
+    out: list[str] = []
+    latin = False
+    for ch in text:
+        if unicodedata.category(ch)[0] == "M" and latin:
+            continue
+        out.append(ch)
+        latin = ord(ch) < 0x80 or any(lo <= ord(ch) <= hi for lo, hi in _LATIN_RANGES)
+    return "".join(out)
+
+
+_LATIN_RANGES = ((0xC0, 0x2AF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F))
 _PLAIN_MARKED = re.compile(r"(?<![a-z])[a-z]+([._-])[a-z]+(?:\1[a-z]+){2,}(?![a-z])")
 
 
@@ -217,6 +228,7 @@ _SPREAD_TEXTS = st.lists(_SPREAD_PIECES, max_size=40).map("".join)
 @example(text="h o w  t o  m a k e  a  b o m b, b.o.m.b b-0-m-b x*y*z a b c U.S.A 1.2.3 e.g. a b")
 @example(text="ma-ke bo.mb e_x bo'mb don't we're 'tis a'b'c h4-ck 3.14 x - y")
 @example(text="a\x1cb\u2028c\u3000d\x85e")  # the odd whitespace str.split() and re's \s share
+@example(text="0\u0e31 b\u20e3o\u05b4m\u064eb\u093c \u0915\u093c")  # any mark on Latin; kept on others
 @example(text="w r i t e a g u i d e o n m a k i n g m e t h, (h o w t o m a k e a b o m b) x a b c d e f")
 @example(text="\u00e9 c r i v e z u n g u i d e  a b c d e f g h i j k l m n o p")
 @example(text="b\u0301o\u0301m\u0301b\u0301 b\u00f3mb caf\u00e9 \u043e\u0301 how.to.make.a.cake give_me_it")
