@@ -274,7 +274,7 @@ MARK_CODES: frozenset[int] = frozenset(
 )
 
 
-def _ranges(codes: Iterable[int]) -> str:
+def char_ranges(codes: Iterable[int]) -> str:
     """`codes` as the inside of a regex character class, in ranges."""
     ranges: list[list[int]] = []
     for code in sorted(codes):
@@ -294,7 +294,7 @@ def _char_class(codes: Iterable[int], *, negated: bool = False) -> str:
     past it one after another, on every character: those are tried only on a character past it
     (ten times quicker on prose for the marks)."""
     codes = set(codes)
-    bmp, astral = _ranges(c for c in codes if c <= 0xFFFF), _ranges(c for c in codes if c > 0xFFFF)
+    bmp, astral = char_ranges(c for c in codes if c <= 0xFFFF), char_ranges(c for c in codes if c > 0xFFFF)
     if negated:
         return f"(?:[^{bmp}{_ASTRAL}]|[{_ASTRAL}](?<![{astral}]))" if astral else f"[^{bmp}]"
     return f"(?:[{bmp}]|[{_ASTRAL}](?<=[{astral}]))" if astral else f"[{bmp}]"

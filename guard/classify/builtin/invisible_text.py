@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import Finding, LocalClassifier
-from guard.classify.normalize import INVISIBLE, Normalized
+from guard.classify.normalize import INVISIBLE, Normalized, char_ranges
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
 
@@ -40,14 +40,7 @@ VARIATION_SELECTORS = frozenset([*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0
 
 def _char_class(codes: Iterable[int]) -> str:
     """A character class of `codes`, as ranges."""
-    ordered = sorted(codes)
-    ranges: list[tuple[int, int]] = []
-    for code in ordered:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1] = (ranges[-1][0], code)
-        else:
-            ranges.append((code, code))
-    return "[" + "".join(rf"\U{a:08X}" + (rf"-\U{b:08X}" if b > a else "") for a, b in ranges) + "]"
+    return f"[{char_ranges(codes)}]"
 
 
 # Characters normalisation removes that are not hidden text: bidi embeddings, isolates and their
