@@ -5,10 +5,10 @@ Users paste documents and code into prompts ("Summarize this:", "Review this cod
 read them as tool results. The prompts of the training data are short: its benign rows are
 questions of a line, while jailbreaks run to thousands of characters of instructions, headings
 and lists. So the jailbreak model learned length and layout: at the packs' 0.2 it flagged 21 of
-22 of the interpreter's reference topics cut to 3,000 characters, 57 of 61 package READMEs and 84%
-of 4,000-character pieces of source code sent for review (bench/BENCHMARKS.md, "jailbreak: long
-documents"). The prompt-injection model, which read documents already, flagged half the READMEs:
-instructions to their human readers ("run pip install ...") in a layout it had not seen clean.
+22 of the interpreter's reference topics cut to 3,000 characters, 57 of 61 package READMEs and 92
+of 120 pieces of source code sent for review (bench/BENCHMARKS.md, "Long documents"). The
+prompt-injection model, which read documents already, flagged 52 of the 61 READMEs: instructions
+to their human readers ("run pip install ...") in a layout it had not seen clean.
 
 Each source (a reference topic of `pydoc_data.topics`, a module of the standard library) belongs
 to one split by a hash of its name: a fifth for dev, so the dev figures on this material measure
@@ -55,14 +55,14 @@ _ASK_CODE = [
 # docstrings, signatures and code), and the rest code.
 PROSE_SHARE, README_SHARE = 0.35, 0.3
 _README_SECTIONS = {
-    "Contributing": ["Pull requests are welcome. For major changes, please open an issue first to "
-                     "discuss what you would like to change.", "Please make sure to update tests "
-                     "as appropriate, and run the linters before you push."],
-    "License": ["Distributed under the {license} License. See `LICENSE` for more information."],
-    "Changelog": ["### {major}.{minor}.0\n\n- Dropped support for Python 3.{old}.\n- Faster "
-                  "parsing of large inputs.\n- Fixed a crash when the response status is 204."],
-    "Testing": ["Run the test suite with `pytest -q`; set `{upper}_DEBUG=1` for verbose output "
-                "and the test mode that skips network calls."],
+    "Contributing": ["Talk a larger change through in an issue before you send it; small fixes can "
+                     "go straight to a merge request.", "Every change needs its tests, and the "
+                     "linters have to pass on it."],
+    "License": ["Licensed under {license}; the full text is in the LICENSE file at the top of the tree."],
+    "Changelog": ["### {major}.{minor}.0\n\n- Python 3.{old} is no longer supported.\n- Large "
+                  "inputs parse faster.\n- A 204 answer no longer crashes the client."],
+    "Testing": ["`pytest -q` runs the tests; `{upper}_DEBUG=1` prints more and keeps them off the "
+                "network."],
 }
 MIN_CHARS, MAX_CHARS = 300, 12000
 
