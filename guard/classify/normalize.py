@@ -268,10 +268,20 @@ def split_words(letters: str) -> list[str] | None:
 
 # Combining marks: every character of Unicode's category M (Mn, Mc, Me), whatever its combining
 # class (an enclosing circle U+20DD, a keycap U+20E3 or a Devanagari vowel sign has class 0).
-MARK_CODES: frozenset[int] = frozenset(
-    code for code in itertools.chain(range(0x300, 0x20000), range(0xE0000, 0xE1000))
-    if unicodedata.category(chr(code))[0] == "M"
-)
+# And format characters (category Cf), which the trained models' fold drops: both found in one
+# pass at start-up.
+def _marks_and_formats() -> tuple[frozenset[int], frozenset[int]]:
+    marks, formats = set(), set()
+    for code in itertools.chain(range(0xA0, 0x20000), range(0xE0000, 0xE1000)):
+        kind = unicodedata.category(chr(code))
+        if kind[0] == "M":
+            marks.add(code)
+        elif kind == "Cf":
+            formats.add(code)
+    return frozenset(marks), frozenset(formats)
+
+
+MARK_CODES, FORMAT_CODES = _marks_and_formats()
 
 
 def char_ranges(codes: Iterable[int]) -> str:

@@ -10,7 +10,6 @@ deterministic: no `hash()` (randomised per process), no locale, no third-party c
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -23,6 +22,7 @@ from itertools import pairwise
 import re2
 
 from guard.classify.normalize import (
+    FORMAT_CODES,
     GLUED_LETTERS,
     INNER_MARK,
     INVISIBLE,
@@ -107,9 +107,7 @@ MAX_CHARS = 65_536
 # mis-decoded text carries C1 controls).
 # Format characters (category Cf) go too, as they always have: an Arabic number sign or an
 # interlinear annotation mark is no default-ignorable code point, and reads as nothing.
-_INVISIBLE_TABLE = dict.fromkeys(
-    code for code in itertools.chain(INVISIBLE, range(0xA0, 0x20000))
-    if code >= 0xA0 and (code in INVISIBLE or unicodedata.category(chr(code)) == "Cf"))
+_INVISIBLE_TABLE = dict.fromkeys(code for code in INVISIBLE | FORMAT_CODES if code >= 0xA0)
 
 
 def _unleet(match: re.Match[str]) -> str:
