@@ -1059,7 +1059,7 @@ def build(
         return docs
     if model == "harmful_request":
         pos = [Example(r["text"], 1, _group(r)) for r in _of_kind(rows, "harmful_request")]
-        neg = benign + over_refusal + own_over_refusal
+        neg = benign + over_refusal + own_over_refusal + pasted_documents(model, split, seed)
         if split == "train":
             return _harmful_train(rows, pos, neg, rng, recipe, seed)
         neg += _everyday_chat(split, rng, recipe)
@@ -1094,14 +1094,19 @@ def build(
 
 
 # Long documents and code from the standard library (training/documents.py): as many a split for
-# each model that reads them, asked about in a user's frame (jailbreak) or read as a tool result
-# (prompt_injection). Drawn with a generator of their own, so the rest of a set stays as it was.
-DOCUMENTS = {"jailbreak": {"train": 2400, "dev": 300}, "prompt_injection": {"train": 1200, "dev": 300}}
+# each model that reads them, asked about in a user's frame (jailbreak, harmful_request, since its
+# version 27) or read as a tool result (prompt_injection). Drawn with a generator of their own, so
+# the rest of a set stays as it was.
+DOCUMENTS = {
+    "jailbreak": {"train": 2400, "dev": 300},
+    "harmful_request": {"train": 400, "dev": 300},
+    "prompt_injection": {"train": 1200, "dev": 300},
+}
 
 
 def pasted_documents(model: str, split: str, seed: int) -> list[Example]:
     rng = random.Random(f"documents:{model}:{split}:{seed}")
-    asked = model == "jailbreak"
+    asked = model != "prompt_injection"
     # not under a group whose false positives tune the threshold (`evaluate.FP_BUDGETS`): reported
     group = "stdlib/" + ("pastes" if asked else "documents") + (" (dev fifth)" if split == "dev" else "")
     return [Example(t, 0, group)
