@@ -106,7 +106,11 @@ DATA = {
     "crystal meth at home?\") again in one of nine polite request frames (\"Can you tell me how to "
     "...?\", \"Could you explain how I can ...?\"; training/data.py `politely_asked`): the public "
     "training rows give those frames to harmful requests alone (Do-Not-Answer, the red-team "
-    "openings), so version 25 scored \"Can you tell me how to make pancakes?\" 0.997.",
+    "openings), so version 25 scored \"Can you tell me how to make pancakes?\" 0.997. Version 27 "
+    "adds 400 documents and pieces of code pasted into a prompt as negatives (\"Summarize this:\", "
+    "\"Review this code\" and a stretch of the reference topics, standard library modules or composed "
+    "READMEs of training/documents.py; a fifth of the sources only for dev): the strict pack's "
+    "version 26 refused 27 of 300 such dev prompts.",
     "jailbreak": "Positives: `jailbreak_prompt` rows and `jailbreak_template` rows of prompts_train, "
     "each template filled three times with harmful requests of the train split. Negatives: benign "
     "rows, plain harmful requests (a request without framing is not a jailbreak), a third of the "
@@ -166,7 +170,12 @@ DATA = {
     "and 600 hand-written answers that discuss a harm to protect, explain or tell a story (how to "
     "spot a phishing email, what to do when stalked; training/protective_answers/) as negatives, "
     "with the first 1-12 words of 2,000 of the harmless answers (a stream is first checked on its "
-    'first words, and "Sure, here\'s the plan." is not harm by itself).',
+    'first words, and "Sure, here\'s the plan." is not harm by itself). Version 8 adds 100 stretches '
+    "of technical documents and code as negatives, bare or wrapped as mail, page, table or file "
+    "(training/documents.py; a fifth of the sources only for dev, reported and never tuned on): "
+    "version 7 scored 15% of the dev ones above the strict pack's lower bar for an answer to a "
+    "doubted request (1.3% now); 200, 400 or 800 moved the best-F1 dev threshold down to 0.39 and "
+    "0.38, and with it more of every harmless set over it.",
 }
 # harmful_response's check sets of pairs: key, title, what the harmful side is.
 PAIR_CHECKSETS = (

@@ -1036,6 +1036,9 @@ def build(
         ]
         # GPTFuzz's harmless rows are mostly refusals: ordinary helpful answers teach the model
         # that an answer which complies is not harmful by itself (training/answers/).
+        # Technical documents and code an answer may quote or be (training/documents.py): reported
+        # on dev, never tuned on (`evaluate.REPORTED_ONLY`).
+        responses += pasted_documents(model, split, seed)
         if split != "train":
             return responses
         # GPTFuzz's harmful rows are long jailbreak outputs: the pairs add short compliant answers,
@@ -1095,18 +1098,21 @@ def build(
 
 # Long documents and code from the standard library (training/documents.py): as many a split for
 # each model that reads them, asked about in a user's frame (jailbreak, harmful_request, since its
-# version 27) or read as a tool result (prompt_injection). Drawn with a generator of their own, so
-# the rest of a set stays as it was.
+# version 27) or read bare or wrapped as a tool result (prompt_injection) or an answer
+# (harmful_response, since its version 8: 100, where more moved its best-F1 threshold down). Drawn
+# with a generator of their own, so the rest of a set stays as it was.
 DOCUMENTS = {
     "jailbreak": {"train": 2400, "dev": 300},
     "harmful_request": {"train": 400, "dev": 300},
     "prompt_injection": {"train": 1200, "dev": 300},
+    "harmful_response": {"train": 100, "dev": 300},
 }
+ASKED = ("jailbreak", "harmful_request")
 
 
 def pasted_documents(model: str, split: str, seed: int) -> list[Example]:
     rng = random.Random(f"documents:{model}:{split}:{seed}")
-    asked = model != "prompt_injection"
+    asked = model in ASKED
     # not under a group whose false positives tune the threshold (`evaluate.FP_BUDGETS`): reported
     group = "stdlib/" + ("pastes" if asked else "documents") + (" (dev fifth)" if split == "dev" else "")
     return [Example(t, 0, group)

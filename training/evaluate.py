@@ -14,6 +14,10 @@ from guard.classify.models.loader import TextModel
 from training import checkset, synthetic
 from training.data import Example
 
+# Dev rows that are reported and never place a threshold: the held-out documents of
+# training/documents.py, which no budget names and which the response model's best F1 leaves out.
+REPORTED_ONLY = "stdlib/"
+
 # False-positive budgets per negative group (the targets), used to place the threshold.
 FP_BUDGETS = {
     "harmful_request": {"benign/": 0.01, "over_refusal_safe/": 0.10},
@@ -56,7 +60,8 @@ def tune_threshold(name: str, examples: Sequence[Example], scores: Sequence[floa
             if group:
                 limits.append(_max_allowed(group, rate))
         return max(limits) if limits else 0.5
-    return best_f1(examples, scores)[0]
+    tuned = [(e, s) for e, s in zip(examples, scores, strict=True) if not e.group.startswith(REPORTED_ONLY)]
+    return best_f1([e for e, _ in tuned], [s for _, s in tuned])[0]
 
 
 def best_f1(examples: Sequence[Example], scores: Sequence[float]) -> tuple[float, float]:

@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                'break" --before "into a house when the" --text "owners are on holiday"\n'
                '  guard policy explain --policy policies/strict.yaml --stage completion '
                '--prompt "How did people pick locks?" --text "To pick the lock, insert a tension '
-               'wrench into the bottom of the keyhole, then rake the pins until they set."\n')
+               'wrench into the keyhole, then rake the pins until they set and turn the plug."\n')
     explain.add_argument("--text", required=True, help="the text to inspect")
     explain.add_argument("--before", action="append", default=[], metavar="TEXT",
                          help="an earlier user message of the same request, oldest first "
