@@ -395,6 +395,42 @@ class EventLog:
         return f"ev{len(self.events)}"
 
 
+class SmallVolume:
+    """A 256 KiB tmpfs of its own at `path`: `fill()` takes all its space (as guard's journal,
+    never pruned, can take a real state volume's), `free()` gives it back."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._filler = path / "filler"
+
+    def fill(self) -> None:
+        with self._filler.open("ab", buffering=0) as filler, contextlib.suppress(OSError):
+            while True:  # until ENOSPC
+                filler.write(bytes(4096))
+
+    def free(self) -> None:
+        self._filler.unlink(missing_ok=True)
+
+
+class MountRefused(Exception):
+    """This test run may not mount a file system (not root, or no CAP_SYS_ADMIN)."""
+
+
+@contextlib.contextmanager
+def small_volume(path: Path) -> Iterator[SmallVolume]:
+    """A SmallVolume mounted at `path` (made) for the block's length; MountRefused where this
+    process may not mount one (CI runs the tests as root, where it can)."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        raise MountRefused(mounted.stderr.strip() or f"mount exited {mounted.returncode}")
+    try:
+        yield SmallVolume(path)
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=False)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 # Tools the deployment tests run (checkov, hadolint, docker-compose) live in their own venv: their
 # pinned dependencies would clash with guard's.

@@ -2,15 +2,18 @@
 
 GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals": n, "stale": bool}
 POST   /admin/killswitch        {scope, mode (block|refuse, default block), reason, ttl_s?}
-                                → 201 {"switch": {...}}, and "warning" when a `route:` scope
-                                  matches no path this replica serves (engaged all the same:
-                                  another replica's configuration may serve it)
+                                → 201 {"switch": {...}, "saved": bool}, and "warning" when a
+                                  `route:` scope matches no path this replica serves (engaged
+                                  all the same: another replica's configuration may serve it),
+                                  or when the switch is enforced by this process only ("saved":
+                                  false: the embedded state's file cannot be written, a full disk)
 DELETE /admin/killswitch/{id}   optional body {reason}
                                 → 200 {"released": true, "switch", "approvers"}
                                 → 202 {"released": false, "switch", "approvers", "needed"}
                                   (two-person rule: one approval recorded, another actor needed)
 Errors use OpenAI's shape: 400 invalid request, 404 unknown id, 409 same actor approving twice,
-503 the shared state cannot be written (Redis down; nothing changed).
+503 the shared state cannot be written (Redis down, or a release while the embedded
+state's file cannot be written; nothing changed).
 """
 
 from __future__ import annotations
@@ -116,12 +119,16 @@ async def engage(request: web.Request) -> web.Response:
         return _error(400, str(exc), "invalid_request_error", "invalid_killswitch")
     except StoreUnavailable as exc:
         return _error(503, str(exc), "server_error", "killswitch_state_unavailable")
-    answer: dict[str, Any] = {"switch": _view(Entry(switch), service)}
+    held = service.held(switch.id)
+    answer: dict[str, Any] = {"switch": _view(Entry(switch), service), "saved": held is None}
+    warnings = [] if held is None else [held]
     scope = parse_scope(switch.scope)
     if scope.kind == "route" and not request.app[ROUTE_SERVED](scope.value):
-        answer["warning"] = (f"{scope} matches no path this replica serves (the guarded routes, "
-                             "/v1/models, passthrough:); engaged all the same, as another "
-                             "replica's configuration may serve it")
+        warnings.append(f"{scope} matches no path this replica serves (the guarded routes, "
+                        "/v1/models, passthrough:); engaged all the same, as another replica's "
+                        "configuration may serve it")
+    if warnings:
+        answer["warning"] = "; ".join(warnings)
     return web.json_response(answer, status=201)
 
 

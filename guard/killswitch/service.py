@@ -20,7 +20,7 @@ import structlog
 from guard.errors import GuardError
 from guard.killswitch.model import MODES, SCOPE_KINDS, Entry, SwitchIndex, validate_switch_request
 from guard.killswitch.settings import KillSwitchSettings
-from guard.killswitch.store import SwitchStore, create_store
+from guard.killswitch.store import StateUnsaved, SwitchStore, create_store
 from guard.observability.logging import record_logger
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext, Switch
@@ -112,9 +112,16 @@ class KillSwitchService:
         self, scope: str, mode: str, reason: str, actor: str, ttl_s: float | None = None
     ) -> Switch:
         """Engage a switch on every replica. ValueError for a bad request, StoreUnavailable
-        when the shared state cannot be written."""
+        when the shared state cannot be written. An embedded state whose file cannot be
+        written (a full disk) holds the switch in this process instead (`held` says so)."""
         entry = self._new_entry(scope, mode, reason, actor, ttl_s)
-        await self._store.update(entry.switch.id, lambda _current: entry)
+        try:
+            await self._store.update(entry.switch.id, lambda _current: entry)
+        except StateUnsaved:
+            # The file is this replica's own state (engaged replica by replica anyway): stop
+            # its traffic now, save later. A Redis store's StoreUnavailable is answered instead:
+            # a switch held here would not reach the fleet the on-call means to stop.
+            return self._hold(entry)
         self._audit("engage", actor, entry.switch.reason, before=None, after=entry)
         return entry.switch
 
@@ -122,10 +129,16 @@ class KillSwitchService:
                     ttl_s: float | None = None) -> Switch:
         """Engage a switch in this process while the shared state cannot be written (a breaker
         tripping during a Redis outage); it reaches the other replicas once Redis is back."""
-        entry = self._new_entry(scope, mode, reason, actor, ttl_s)
+        return self._hold(self._new_entry(scope, mode, reason, actor, ttl_s))
+
+    def held(self, switch_id: str) -> str | None:
+        """Why `switch_id` is enforced in this process only (not yet saved), or None."""
+        return self._store.held(switch_id)
+
+    def _hold(self, entry: Entry) -> Switch:
         self._store.hold(entry)
-        self._audit("engage", actor, entry.switch.reason + " (here only until the shared state "
-                    "is back)", before=None, after=entry)
+        self._audit("engage", entry.switch.actor, entry.switch.reason + " (here only until the "
+                    "shared state is back)", before=None, after=entry)
         return entry.switch
 
     def _new_entry(self, scope: str, mode: str, reason: str, actor: str,

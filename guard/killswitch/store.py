@@ -54,6 +54,10 @@ class StoreUnavailable(GuardError):
     """The shared state cannot be written right now (Redis is down); nothing was changed."""
 
 
+class StateUnsaved(StoreUnavailable):
+    """The embedded state's file cannot be written (a full disk); nothing was changed."""
+
+
 class SwitchStore(Protocol):
     """Keeps the switches; reports every new state through `on_change`."""
 
@@ -80,6 +84,10 @@ class SwitchStore(Protocol):
     def hold(self, entry: Entry) -> None:
         """Enforce `entry` here at once, while the shared state cannot be written; it is
         written there as soon as it can be (a breaker's trip during a Redis outage)."""
+        ...
+
+    def held(self, switch_id: str) -> str | None:
+        """Why `switch_id` is enforced here but not yet written to the shared state, or None."""
         ...
 
     async def aclose(self) -> None: ...
@@ -164,6 +172,9 @@ class EmbeddedStore:
     Several processes on one machine (`guard serve --workers N`) share the file: a change is a
     read-modify-write under an exclusive file lock, and every process polls the file's
     signature (mtime, size, inode) every `poll_interval_s` to pick up the others' changes.
+
+    A switch engaged while the file cannot be written (a full disk) is held: enforced in this
+    process at once, and written with the next change or poll that can write the file.
     """
 
     def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25) -> None:
@@ -171,6 +182,8 @@ class EmbeddedStore:
         self._lock_path = state_dir / ".killswitch.lock"
         self._poll_interval = poll_interval_s
         self._entries: dict[str, Entry] = {}
+        self._held: dict[str, Entry] = {}  # enforced here, not yet in the file
+        self._unsaved: str | None = None  # why the file could not be written, while it cannot
         self._seen: tuple[int, int, int] | None = None
         self._lock = asyncio.Lock()
         self._on_change: OnChange = lambda _entries: None
@@ -194,23 +207,40 @@ class EmbeddedStore:
         self._poller = asyncio.create_task(self._poll(), name="killswitch-file-poll")
 
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
+        """StateUnsaved when the file cannot be written (nothing changed then)."""
         async with self._lock:
-            before, after, entries, seen = await asyncio.to_thread(
-                self._locked_update, switch_id, change
-            )
+            held = dict(self._held)
+            try:
+                before, after, entries, seen = await asyncio.to_thread(
+                    self._locked_update, switch_id, change, held
+                )
+            except OSError as exc:
+                if self._unsaved is None:  # once, not once per retry
+                    log.warning("killswitch_state_unwritable", path=str(self._file.path),
+                                error=str(exc))
+                self._unsaved = f"cannot write {self._file.path}: {exc.strerror or exc}"
+                raise StateUnsaved(f"kill switch state unavailable: {self._unsaved}; nothing "
+                                   "changed") from exc
+            for written in held:
+                self._held.pop(written, None)
+            entries.update(self._held)  # held meanwhile, by a breaker
             changed = entries != self._entries
             self._entries, self._seen = entries, seen
+        if held or self._unsaved:
+            log.info("killswitch_state_saved", path=str(self._file.path), held=len(held))
+            self._unsaved = None
         if changed:
             self._on_change(dict(entries))
         return before, after
 
     def _locked_update(
-        self, switch_id: str, change: Update
+        self, switch_id: str, change: Update, held: Mapping[str, Entry]
     ) -> tuple[Entry | None, Entry | None, dict[str, Entry], tuple[int, int, int] | None]:
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            entries = self._file.load()  # the file, not memory: another process may have written
+            saved = self._file.load()  # the file, not memory: another process may have written
+            entries = {**held, **saved}
             before = entries.get(switch_id)
             after = change(before)
             if after is not before:
@@ -218,6 +248,7 @@ class EmbeddedStore:
                     entries.pop(switch_id, None)
                 else:
                     entries[switch_id] = after
+            if entries != saved:
                 self._file.save(entries)
             return before, after, entries, self._signature()
 
@@ -229,10 +260,19 @@ class EmbeddedStore:
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
     def hold(self, entry: Entry) -> None:
-        # never needed here (the file is always writable, or guard could not have started):
-        # enforced in this process, and written with the next change
+        self._held[entry.switch.id] = entry
+        log.warning("killswitch_state_unsaved", id=entry.switch.id, scope=entry.switch.scope,
+                    error=self._unsaved, held=len(self._held),
+                    retry_every_s=self._poll_interval)
         self._entries = {**self._entries, entry.switch.id: entry}
         self._on_change(dict(self._entries))
+
+    def held(self, switch_id: str) -> str | None:
+        if switch_id not in self._held:
+            return None
+        return (f"not saved ({self._unsaved}): enforced by this process only until it is, so "
+                "a restart would lift it and the other workers of `guard serve --workers` do "
+                f"not see it; guard tries to save it again every {self._poll_interval:g} s")
 
     async def refresh(self) -> None:
         """Re-read the file if another process changed it since this one last looked."""
@@ -241,6 +281,7 @@ class EmbeddedStore:
             return
         entries = await asyncio.to_thread(self._file.load)
         self._seen = seen
+        entries = {**self._held, **entries}
         if entries != self._entries:
             self._entries = entries
             self._on_change(dict(entries))
@@ -249,9 +290,16 @@ class EmbeddedStore:
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
+                if self._held:
+                    await self._save_held()
                 await self.refresh()
             except GuardError:
                 log.exception("killswitch_state_file_unreadable")  # keep the last good state
+
+    async def _save_held(self) -> None:
+        """Write the switches held here, if the file can be written now."""
+        with contextlib.suppress(StateUnsaved):  # said when held; tried again next poll
+            await self.update(next(iter(self._held)), lambda current: current)
 
     async def aclose(self) -> None:
         if self._poller is not None:
@@ -399,6 +447,11 @@ class RedisStore:
     def hold(self, entry: Entry) -> None:
         self._held[entry.switch.id] = entry
         self._set_entries({**self._entries, entry.switch.id: entry}, persist=True)
+
+    def held(self, switch_id: str) -> str | None:
+        if switch_id not in self._held:
+            return None
+        return "not yet written to Redis: enforced by this process only until Redis is back"
 
     async def refresh(self) -> None:
         """Read the whole hash; if Redis lost its data, put back what this replica knew. Switches

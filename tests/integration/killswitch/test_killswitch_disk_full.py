@@ -1,0 +1,132 @@
+"""The embedded kill switch state on a full volume (a real tmpfs, filled): an engage still stops
+the traffic, and is saved once there is room again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.settings import KillSwitchSettings
+from guard.killswitch.store import StoreUnavailable
+from guard.observability.metrics import Metrics
+from guard.types import GuardContext
+from tests.support import EventLog, GuardServer, MockUpstream, SmallVolume
+
+CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
+TOKEN = "tok-alice-123456"
+
+
+def killswitch(admin_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "guard", "killswitch", *args,
+                           "--admin-url", admin_url], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "GUARD_ADMIN_TOKEN": TOKEN}, check=False)
+
+
+def ask(guard: GuardServer) -> int:
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = urllib.request.Request(f"{guard.url}/v1/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def within(seconds: float, condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_an_engage_on_a_full_state_volume_stops_traffic_and_is_saved_once_there_is_room(
+        tmp_path: Path, volume: SmallVolume) -> None:
+    """guard started on a full state_dir: `engage` exits 0 with a warning naming the cause and
+    the switch stops traffic; it is saved once there is room; a release on a full volume again
+    answers 503 naming the cause and changes nothing. No traceback."""
+    volume.fill()
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "state_dir": str(volume.path / "state")},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        guard.start()
+        engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-1")
+        state = volume.path / "state" / "killswitch.json"
+        assert engaged.returncode == 0 and engaged.stdout.startswith("engaged ks_")
+        assert f"warning: not saved (cannot write {state}: No space left on device)" \
+            in engaged.stderr
+        assert ask(guard) == 503
+        switch_id = engaged.stdout.split()[1].rstrip(":")
+        volume.free()
+        assert within(5, lambda: state.exists() and switch_id in state.read_text())
+        volume.fill()
+        released = killswitch(guard.admin_url, "release", switch_id)
+        assert released.returncode == 1
+        assert "HTTP 503" in released.stderr and "No space left on device" in released.stderr
+        assert ask(guard) == 503  # nothing changed
+        volume.free()
+        assert killswitch(guard.admin_url, "release", switch_id).returncode == 0
+        assert ask(guard) == 200
+        log = guard.output()
+        assert "Traceback" not in log
+        assert "killswitch_state_unsaved" in log and "killswitch_state_saved" in log
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+async def started(state_dir: Path) -> KillSwitchService:
+    service = build_service(KillSwitchSettings(), redis_url=None, state_dir=state_dir,
+                            recorder=EventLog(), metrics=Metrics(CollectorRegistry()))
+    await service.start()
+    return service
+
+
+async def test_a_switch_held_on_a_full_volume_reaches_the_other_workers_once_saved(
+        volume: SmallVolume) -> None:
+    """Two workers on one full state_dir: the engage is enforced by the worker that took it, said
+    to be held there; once there is room it is saved and the other worker enforces it too."""
+    a, b = await started(volume.path), await started(volume.path)
+    volume.fill()
+    switch = await a.engage("global", "block", "INC-1", actor="alice")
+    assert a.check(CTX) == switch
+    assert "No space left on device" in (a.held(switch.id) or "")
+    await asyncio.sleep(0.5)
+    assert b.check(CTX) is None  # the limit the engage's warning states
+    volume.free()
+    for _ in range(100):
+        if b.check(CTX) is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert b.check(CTX) == switch and a.held(switch.id) is None
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_release_on_a_full_volume_changes_nothing(volume: SmallVolume) -> None:
+    """A release that cannot be saved is refused (StoreUnavailable, the admin API's 503): the
+    switch stays engaged rather than lifted in one process and back at its next restart."""
+    service = await started(volume.path)
+    switch = await service.engage("global", "block", "INC-1", actor="alice")
+    volume.fill()
+    with pytest.raises(StoreUnavailable, match=r"cannot write .*killswitch\.json: No space left"):
+        await service.release(switch.id, actor="bob")
+    assert service.check(CTX) == switch
+    await service.aclose()
