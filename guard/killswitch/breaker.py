@@ -28,7 +28,6 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from guard.errors import GuardError
 from guard.killswitch.model import parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
@@ -212,7 +211,6 @@ class Breaker:
                              max_switches=rule.max_switches)
             return
         self._tripped_until[key] = now + rule.duration_s
-        self._local.pop(key, None)
         if self._redis is not None:
             try:
                 # One replica engages; the others see the switch through the store.
@@ -234,13 +232,14 @@ class Breaker:
             except StoreUnavailable:  # Redis is down: trip here; written there once it is back
                 switch = self._service.engage_here(scope, rule.mode, reason, BREAKER_ACTOR,
                                                    ttl_s=rule.duration_s)
-        except GuardError:
-            log.exception("breaker_engage_failed", breaker=rule.name)
-            self._tripped_until.pop(key, None)  # try again on the next incident
+        except Exception:  # whatever it was, a scope left marked tripped would never trip
+            log.exception("breaker_engage_failed", breaker=rule.name, scope=scope)
+            self._tripped_until.pop(key, None)  # its count kept: the next incident tries again
             if self._redis is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await self._redis.delete(self._key(*key) + ":tripped")
             return
+        self._local.pop(key, None)
         self._metrics.breaker_trips.labels(rule.name).inc()
         log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
         self._record("trip", rule, scope, count, id=switch.id)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,8 +18,8 @@ from guard.killswitch.breaker import SWEEP_S, Breaker
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.observability.metrics import Metrics
-from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Verdict
-from tests.support import EventLog, RedisServer
+from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Switch, Verdict
+from tests.support import EventLog, RedisServer, SmallVolume
 
 
 def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.ENFORCE
@@ -269,3 +270,46 @@ async def test_counts_of_names_seen_once_are_dropped_once_their_window_ends(tmp_
     finally:
         await breaker.aclose()
         await service.aclose()
+
+
+async def test_a_breaker_trips_on_a_full_state_volume(volume: SmallVolume) -> None:
+    """From a probe: with no room for the state file the trip failed (OSError) and left the
+    scope marked tripped. It is held now: enforced at once, saved once there is room."""
+    service, breaker = await solo(volume.path, RULE.model_copy(update={"duration_s": 30.0}))
+    volume.fill()
+    for _ in range(5):
+        breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx()) is not None, within=2.0)
+    switch = service.check(ctx())
+    assert switch is not None and service.held(switch.id) is not None
+    volume.free()
+    await eventually(lambda: service.held(switch.id) is None, within=2.0)
+    assert switch.id in (volume.path / "s" / "killswitch.json").read_text()
+    await breaker.aclose()
+    await service.aclose()
+
+
+async def test_a_trip_that_fails_is_tried_again_on_the_next_incident(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engage failing with an error no one foresaw (not a GuardError) no longer leaves the
+    scope marked tripped for duration_s: its count is kept, and the next incident trips it."""
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={"duration_s": 30.0}))
+    engage = service.engage
+    failures = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Switch:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("unforeseen")
+        return await engage(*args, **kwargs)
+
+    monkeypatch.setattr(service, "engage", failing_once)
+    for _ in range(5):
+        breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: bool(failures), within=2.0)
+    await asyncio.sleep(0.1)
+    assert service.check(ctx()) is None
+    breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx()) is not None, within=2.0)
+    await breaker.aclose()
+    await service.aclose()
