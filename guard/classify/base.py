@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from guard.classify.decode import find_readings
+from guard.classify.escapes import has_references
 from guard.classify.normalize import (
     Normalized,
     has_inner_mark,
-    has_references,
     kept_after,
     kept_before,
     may_split_words,

@@ -18,20 +18,15 @@ covers them in the original (so a redaction also masks the hidden characters ins
 from __future__ import annotations
 
 import bisect
-import copy
 import functools
-import html
 import itertools
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from html.entities import html5
 
-# Reads its word list when imported (about 70 ms): here, at start-up, rather than on the event loop
-# the first time a keyword list meets letters spread with no word gaps.
-import wordninja
+from guard.classify.escapes import JSON_ESCAPE, REFERENCE, json_escape, reference, unescaped
+from guard.classify.words import split_words
 
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
 # words apart or hide instructions. Control characters too (not tab, line breaks, vertical tab,
@@ -190,10 +185,6 @@ _SPACED_PAIR = re.compile(r"(?:^|(?<=  ))[^\W\d_]( )[^\W\d_](?=  |$)")
 # stays joined).
 SPLIT_RUN = 8
 SPLIT_LETTERS = 200
-# wordninja's model with words of up to 20 letters tried at each position, not 58 (its longest):
-# 2.5 times quicker, and a longer word is rare in a text written to hide it.
-_SPLITTER = copy.copy(wordninja.DEFAULT_LANGUAGE_MODEL)
-_SPLITTER._maxword = 20
 
 
 def _next_end(text: str, shape: str | None, pos: int) -> re.Match[str] | None:
@@ -256,14 +247,6 @@ def spread_separators(text: str, *, marks: bool = False) -> list[int]:
     if "*" in text:
         inside += [i for match in _INNER_STARS.finditer(text) for i in range(match.start(), match.end())]
     return sorted({*drop, *inside}) if inside else drop
-
-
-def split_words(letters: str) -> list[str] | None:
-    """`letters` (a word or words run together) split into words by English word frequencies
-    (wordninja), or None when the split would not give back every letter (it drops letters
-    outside a-z)."""
-    words: list[str] = _SPLITTER.split(letters)
-    return words if "".join(words) == letters else None
 
 
 # Combining marks: every character of Unicode's category M (Mn, Mc, Me), whatever its combining
@@ -333,50 +316,6 @@ def strip_marks(text: str, *, accents: bool = True) -> str:
     if accents:
         return unicodedata.normalize("NFC", _MARKS_ON_LATIN.sub("", unicodedata.normalize("NFD", text)))
     return _LOOSE_MARKS.sub("", unicodedata.normalize("NFC", text))
-
-
-# A word of GLUED_LETTERS letters or more that no dictionary knows may be words run together
-# ("givemestepbystepinstructions"): it is split when GLUED_SHARE of its letters fall in common
-# words (of the GLUED_RANK commonest, single letters but "a" and "i" not counted). German compounds,
-# names and random letters split into rarer pieces and stay whole.
-GLUED_LETTERS = 14
-GLUED_RANK = 20_000
-GLUED_SHARE = 0.7
-_WORD_COST: dict[str, float] = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost
-_MAX_COST = math.log(GLUED_RANK * math.log(len(_WORD_COST)))  # word_rank_cost(GLUED_RANK)
-
-
-def glued_words(token: str) -> list[str] | None:
-    """`token` split into the words run together in it, or None when it is a word itself or does
-    not split into three or more words, mostly common ones."""
-    if token in _WORD_COST:
-        return None
-    words = split_words(token)
-    if words is None or len(words) < 3:
-        return None
-    common = sum(len(w) for w in words if common_word(w))
-    return words if common >= GLUED_SHARE * len(token) else None
-
-
-def commonest_words(n: int) -> list[str]:
-    """The `n` commonest English words, commonest first (wordninja's ranking)."""
-    return _ranked()[:n]
-
-
-@functools.cache
-def _ranked() -> list[str]:
-    return sorted(_WORD_COST, key=_WORD_COST.__getitem__)
-
-
-def common_word(word: str, max_cost: float = _MAX_COST) -> bool:
-    """Whether `word` (lower case) is one of the GLUED_RANK commonest English words (not a single
-    letter but "a" and "i"); `max_cost`: of the `word_rank_cost(n)` commonest instead."""
-    return (len(word) > 1 or word in "ai") and _WORD_COST.get(word, math.inf) <= max_cost
-
-
-def word_rank_cost(n: int) -> float:
-    """The `max_cost` of `common_word` that stands for the `n` commonest words."""
-    return math.log(n * math.log(len(_WORD_COST)))
 
 
 def _word_gaps(run: re.Match[str], budget: int) -> set[int]:
@@ -608,82 +547,10 @@ def kept_chars(text: str) -> int:
 
 
 
-# JSON's escapes: of a character (not of a surrogate half), and the short ones. A tool call's
-# arguments are JSON: the client reads `\u0041` as "A", and `\n` as a line break, so a key after
-# one starts a word. An escaped backslash is one character, so `\\n` stays a backslash and "n".
-JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\[nrtbf\"\\/]")
-_SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\",
-                  "/": "/"}
-
-
-# HTML character references (numeric ones also without their ";", as a browser reads them; named
-# ones with it) and percent-escapes (an ASCII byte alone, the bytes of another character together):
-# a text holding some is read once more with them decoded in place (`references=True`), so a key
-# with one letter written `&#80;` or `%50`, or its "_" as `&lowbar;`, is read as the key.
-REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,31};"
-                       r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+")
-
-
-def has_references(text: str) -> bool:
-    """Whether `text` holds an HTML character reference or a percent-escape (`REFERENCE`)."""
-    return ("&" in text or "%" in text) and REFERENCE.search(text) is not None
-
-
-def _json_escape(escape: str) -> str:
-    return _SHORT_ESCAPES[escape[1]] if len(escape) == 2 else chr(int(escape[2:], 16))
-
-
-def _reference(reference: str) -> str:
-    if reference[0] == "%":
-        try:
-            return bytes.fromhex(reference.replace("%", "")).decode("utf-8")
-        except UnicodeDecodeError:
-            return reference
-    if reference[1] == "#":
-        return _numeric_reference(reference)
-    return html5.get(reference[1:], reference)
-
-
-def _numeric_reference(reference: str) -> str:
-    """A numeric reference's character, its leading zeros dropped first: past any code point's
-    digits it stays as written (`int` refuses more than 4,300 digits, and a classifier raising
-    on a text fails open)."""
-    hexadecimal = reference[2] in "xX"
-    digits = reference[3 if hexadecimal else 2:].rstrip(";").lstrip("0") or "0"
-    if len(digits) > (6 if hexadecimal else 7):
-        return reference
-    return html.unescape(f"&#{'x' if hexadecimal else ''}{digits};")
-
-
-def _unescaped(text: str, escape: re.Pattern[str],
-               read: Callable[[str], str]) -> tuple[str, list[int], list[int]] | None:
-    """`text` with each match of `escape` read as what `read` makes of it, and for each character
-    where it starts and ends in `text`; None when it has none that reads otherwise."""
-    found = [(*m.span(), plain) for m in escape.finditer(text) if (plain := read(m.group())) != m.group()]
-    if not found:
-        return None
-    parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    pos = 0
-    for a, b, plain in found:
-        parts.append(text[pos:a])
-        starts.extend(range(pos, a))
-        ends.extend(range(pos + 1, a + 1))
-        parts.append(plain)
-        starts.extend([a] * len(plain))
-        ends.extend([b] * len(plain))
-        pos = b
-    parts.append(text[pos:])
-    starts.extend(range(pos, len(text)))
-    ends.extend(range(pos + 1, len(text) + 1))
-    return "".join(parts), starts, ends
-
-
-def _read_through(text: str, unescaped: tuple[str, list[int], list[int]],
+def _read_through(text: str, escaped: tuple[str, list[int], list[int]],
                   read: Callable[[str], Normalized]) -> Normalized:
-    """What `read` makes of `text` unescaped (`_unescaped`), mapped back onto `text`."""
-    inner, first, last = unescaped
+    """What `read` makes of `text` unescaped (`escapes.unescaped`), mapped back onto `text`."""
+    inner, first, last = escaped
     norm = read(inner)
     if norm.identity:
         return Normalized(norm.text, tuple(first), tuple(last), len(text))
@@ -692,30 +559,21 @@ def _read_through(text: str, unescaped: tuple[str, list[int], list[int]],
                       len(text))
 
 
-def references_decoded(text: str) -> tuple[str, list[int]] | None:
-    """`text` with its references and percent-escapes decoded in place, and where each of its
-    characters starts in `text`; None when it has none that decodes."""
-    if not has_references(text):
-        return None
-    unescaped = _unescaped(text, REFERENCE, _reference)
-    return None if unescaped is None else unescaped[:2]
-
-
 def references_read(text: str) -> Normalized:
     """`text` with its HTML character references and percent-escapes decoded in place, nothing
     else changed (for a classifier that does not normalise)."""
-    unescaped = _unescaped(text, REFERENCE, _reference)
-    return original_text(text) if unescaped is None else _read_through(text, unescaped, original_text)
+    decoded = unescaped(text, REFERENCE, reference)
+    return original_text(text) if decoded is None else _read_through(text, decoded, original_text)
 
 
 def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool = False,
                escapes: bool = True, references: bool = False) -> Normalized:
-    if escapes and "\\" in text and (escaped := _unescaped(text, JSON_ESCAPE, _json_escape)) is not None:
+    if escapes and "\\" in text and (escaped := unescaped(text, JSON_ESCAPE, json_escape)) is not None:
         # read once: an escaped backslash before "n" is a backslash and "n", not a line break
         return _read_through(text, escaped, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False, references=references))
-    if references and (unescaped := _unescaped(text, REFERENCE, _reference)) is not None:
-        return _read_through(text, unescaped, lambda inner: _normalize(
+    if references and (decoded := unescaped(text, REFERENCE, reference)) is not None:
+        return _read_through(text, decoded, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False))
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.

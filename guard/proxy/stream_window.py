@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import run_start
-from guard.classify.normalize import (
-    DROPPED_CODES,
-    PADDED,
-    kept_before,
-    kept_chars,
-    kept_text,
-    references_decoded,
-)
+from guard.classify.escapes import references_decoded
+from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
 

@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import off_loop, small, until_stopped
-from guard.classify.normalize import common_word
 from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.classify.words import common_word
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
 

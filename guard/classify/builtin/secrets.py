@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
-from guard.classify.normalize import Normalized, common_word
+from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
+from guard.classify.words import common_word
 from guard.types import Segment
 
 # An AWS access key id is a prefix and 16 characters of [A-Z2-7]. Written in groups

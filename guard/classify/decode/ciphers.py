@@ -20,7 +20,7 @@ from guard.classify.decode.english import (
     as_bytes,
     english,
 )
-from guard.classify.normalize import common_word, commonest_words
+from guard.classify.words import common_word, commonest_words
 
 # A stretch read decoded: every WINDOW words in a row hold at most PLAIN_COMMON common English
 # words as written, and a reading needs DECODED_COMMON of them common once decoded.

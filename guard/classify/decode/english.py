@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from guard.classify.normalize import common_word, commonest_words, word_rank_cost
+from guard.classify.words import common_word, commonest_words, word_rank_cost
 
 # A cipher, Morse or upside-down reading must read as English: this share of the letters of its
 # words of two letters or more in the 20,000 commonest words.

@@ -23,14 +23,13 @@ import re2
 
 from guard.classify.normalize import (
     FORMAT_CODES,
-    GLUED_LETTERS,
     INNER_MARK,
     INVISIBLE,
-    glued_words,
     join_spread,
     strip_marks,
     unfancy,
 )
+from guard.classify.words import GLUED_LETTERS, glued_words
 from guard.errors import PromptTooCostly
 
 FEATURES_VERSION = 1

@@ -21,7 +21,8 @@ from guard.classify.models.vocabulary import (
     reference_score_of,
     reference_window_counts,
 )
-from guard.classify.normalize import FANCY_LETTERS, INVISIBLE, glued_words, split_words
+from guard.classify.normalize import FANCY_LETTERS, INVISIBLE
+from guard.classify.words import glued_words, split_words
 
 # Letters, the leet digits, the characters of the word features' prefixes, look-alikes, zero-width
 # and other format characters, accents, a CJK character and an emoji: what folding and keys touch.

@@ -1,0 +1,93 @@
+"""Escapes a text may hold that its reader decodes: JSON's (a tool call's arguments), HTML character
+references and percent-escapes. Each is decoded in place, with where every decoded character stood
+in the text, so `normalize` can map what it reads back onto the original characters.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from html.entities import html5
+
+# JSON's escapes: of a character (not of a surrogate half), and the short ones. A tool call's
+# arguments are JSON: the client reads `\u0041` as "A", and `\n` as a line break, so a key after
+# one starts a word. An escaped backslash is one character, so `\\n` stays a backslash and "n".
+JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\[nrtbf\"\\/]")
+_SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\",
+                  "/": "/"}
+
+
+# HTML character references (numeric ones also without their ";", as a browser reads them; named
+# ones with it) and percent-escapes (an ASCII byte alone, the bytes of another character together):
+# a text holding some is read once more with them decoded in place (`references=True`), so a key
+# with one letter written `&#80;` or `%50`, or its "_" as `&lowbar;`, is read as the key.
+REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,31};"
+                       r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+")
+
+
+def has_references(text: str) -> bool:
+    """Whether `text` holds an HTML character reference or a percent-escape (`REFERENCE`)."""
+    return ("&" in text or "%" in text) and REFERENCE.search(text) is not None
+
+
+def json_escape(escape: str) -> str:
+    """What one match of `JSON_ESCAPE` stands for."""
+    return _SHORT_ESCAPES[escape[1]] if len(escape) == 2 else chr(int(escape[2:], 16))
+
+
+def reference(reference: str) -> str:
+    """What one match of `REFERENCE` stands for (itself when it decodes to nothing)."""
+    if reference[0] == "%":
+        try:
+            return bytes.fromhex(reference.replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return reference
+    if reference[1] == "#":
+        return _numeric_reference(reference)
+    return html5.get(reference[1:], reference)
+
+
+def _numeric_reference(reference: str) -> str:
+    """A numeric reference's character, its leading zeros dropped first: past any code point's
+    digits it stays as written (`int` refuses more than 4,300 digits, and a classifier raising
+    on a text fails open)."""
+    hexadecimal = reference[2] in "xX"
+    digits = reference[3 if hexadecimal else 2:].rstrip(";").lstrip("0") or "0"
+    if len(digits) > (6 if hexadecimal else 7):
+        return reference
+    return html.unescape(f"&#{'x' if hexadecimal else ''}{digits};")
+
+
+def unescaped(text: str, escape: re.Pattern[str],
+              read: Callable[[str], str]) -> tuple[str, list[int], list[int]] | None:
+    """`text` with each match of `escape` read as what `read` makes of it, and for each character
+    where it starts and ends in `text`; None when it has none that reads otherwise."""
+    found = [(*m.span(), plain) for m in escape.finditer(text) if (plain := read(m.group())) != m.group()]
+    if not found:
+        return None
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for a, b, plain in found:
+        parts.append(text[pos:a])
+        starts.extend(range(pos, a))
+        ends.extend(range(pos + 1, a + 1))
+        parts.append(plain)
+        starts.extend([a] * len(plain))
+        ends.extend([b] * len(plain))
+        pos = b
+    parts.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(parts), starts, ends
+
+
+def references_decoded(text: str) -> tuple[str, list[int]] | None:
+    """`text` with its references and percent-escapes decoded in place, and where each of its
+    characters starts in `text`; None when it has none that decodes."""
+    if not has_references(text):
+        return None
+    decoded = unescaped(text, REFERENCE, reference)
+    return None if decoded is None else decoded[:2]
