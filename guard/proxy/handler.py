@@ -54,7 +54,8 @@ from guard.proxy.silence import (
     upstream_wait_ends,
 )
 from guard.proxy.sse import SSEParser
-from guard.proxy.stream_guard import ANSWER_FREE_FORM, ANSWER_KEYS, StreamGuard
+from guard.proxy.stream_chunks import ANSWER_FREE_FORM, ANSWER_KEYS
+from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.tenant import tenant_of
 from guard.proxy.upstream import (
     NOT_FORWARDED_DOWN,
