@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
 from guard.errors import RequestError, UpstreamError
-from guard.proxy.handler import parse_body
 from guard.proxy.protocols import DIALECTS, anthropic_messages, openai_responses
 from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.base import MAX_INDEX, KeyOf, get_path, list_at, set_path, write_order
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.protocols.openai_responses import RESPONSES
+from guard.proxy.request_checks import parse_body
 from guard.proxy.sse import SSEParser, parse_event, parse_lines
 from tests.fuzz.strategies import (
     CALL,

@@ -120,7 +120,7 @@ def test_an_answer_asked_for_as_audio_is_named_unread() -> None:
 
 
 def test_a_stream_is_asked_for_as_a_lenient_upstream_reads_stream() -> None:
-    from guard.proxy.handler import asks_to_stream
+    from guard.proxy.request_checks import asks_to_stream
     assert [asks_to_stream({"stream": v}) for v in (True, 1, "true", "yes", " True ")] == [True] * 5
     assert [asks_to_stream({"stream": v}) for v in (False, 0, "false", "no", None, 2, [])] == [False] * 7
     assert asks_to_stream({}) is False

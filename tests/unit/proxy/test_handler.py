@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from guard.errors import RequestError
-from guard.proxy.handler import MODEL_RESPELT, check_model_key
+from guard.proxy.request_checks import MODEL_RESPELT, check_model_key
 
 
 def test_the_keys_that_fold_to_model_are_its_ascii_spellings() -> None:
