@@ -29,6 +29,12 @@ class IncidentSettings(BaseModel):
                         wait (an incident queued when the process is killed is lost).
     fsync_batch:        fsync early once this many incidents were written since the last fsync.
     rotate_bytes:       start a new journal file once the current one reaches this size, in bytes.
+    journal_keep_days:  delete journal files last written more than this many days ago (whole
+                        files, never one a running process writes to; checked every minute).
+                        None: kept however old (see docs/incidents.md, "Retention").
+    journal_keep_bytes: delete the least recently written journal files while the journal is
+                        larger than this, in bytes (the same files are never deleted). None: no
+                        size limit, the journal grows until the volume is full.
     redis_stream:       the Redis Stream incidents are added to (when `redis_url` is set).
     redis_maxlen:       approximate length the stream is trimmed to (`XADD MAXLEN ~`), entries.
     redis_dedupe_ttl_s: seconds an incident id is remembered in Redis so that a batch re-sent
@@ -58,6 +64,8 @@ class IncidentSettings(BaseModel):
     answer_wait_ms: int = Field(1000, ge=0, le=60_000)
     fsync_batch: int = Field(256, ge=1)
     rotate_bytes: int = Field(64 << 20, ge=4096)
+    journal_keep_days: float | None = Field(None, gt=0)
+    journal_keep_bytes: int | None = Field(None, ge=1 << 20)
     redis_stream: str = Field("guard:incidents", min_length=1, max_length=200)
     redis_maxlen: int = Field(1_000_000, ge=1000)
     redis_dedupe_ttl_s: int = Field(86_400, ge=60)

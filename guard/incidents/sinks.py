@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -65,12 +66,14 @@ class JournalSink:
     """Append-only JSONL files in `directory`, one writer per process, rotated by size.
 
     Files are named `<time_ns>-<pid>.jsonl` so that names sort by creation time and processes
-    never share a file. Every batch is written to the page cache at once (a SIGKILL does not
-    lose it), unbuffered, so that a write a full disk cut short says which lines went in (they
-    are not written again); `sync()` fsyncs, and the recorder calls it every
-    `fsync_interval_ms`. The writes run in a thread of the journal's own, so they never wait
-    behind classifiers scoring in the default executor while incidents sit in memory, and fsync
-    in another, so they never wait behind a slow disk's sync either.
+    never share a file; the file being written is held under an exclusive `flock`, which
+    journal retention (`guard.incidents.retention`) never deletes. Every batch is written to
+    the page cache at once (a SIGKILL does not lose it), unbuffered, so that a write a full
+    disk cut short says which lines went in (they are not written again); `sync()` fsyncs,
+    and the recorder calls it every `fsync_interval_ms`. The writes run in a thread of the
+    journal's own, so they never wait behind classifiers scoring in the default executor while
+    incidents sit in memory, and fsync in another, so they never wait behind a slow disk's
+    sync either.
     """
 
     name = "journal"
@@ -137,6 +140,7 @@ class JournalSink:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
         self._file = path.open("ab", buffering=0)  # a short write is seen (`write_lines`)
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)  # retention passes over it (retention.py)
         self._size = 0
         self._dirty = False
         self._syncer.submit(self._retire, old)

@@ -214,6 +214,11 @@ class Metrics:
         self.incident_dropped = Counter(
             "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
         )
+        self.incident_journal_pruned = Counter(
+            "guard_incident_journal_pruned_total",
+            "Journal files deleted by retention, by the limit that deleted them (keep_days, "
+            "keep_bytes).", ["reason"], registry=r,
+        )
 
         # Series an alert computes `increase()` over exist from the start at 0: a first failure
         # then counts (a series that first appears at 1 is no increase to Prometheus).
@@ -221,6 +226,8 @@ class Metrics:
             self.policy_reloads.labels(result)
         for sink in ("log", "journal", "redis"):
             self.incident_spooled.labels(sink)
+        for reason in ("keep_days", "keep_bytes"):
+            self.incident_journal_pruned.labels(reason)
 
         # the data path's per-request updates go through these cells (see tally.py), by key:
         # (route, model label, status // 100); route; upstream name; (upstream name, status // 100)
