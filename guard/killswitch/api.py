@@ -1,6 +1,9 @@
 """Kill switch admin routes. Needs `admin_auth_middleware` in front (it names the actor).
 
-GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals": n, "stale": bool}
+GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals": n, "stale": bool};
+                                  each switch has "saved": false and "unsaved_reason" while it
+                                  is enforced by this process only (not yet in the state file
+                                  or in Redis)
 POST   /admin/killswitch        {scope, mode (block|refuse, default block), reason, ttl_s?}
                                 → 201 {"switch": {...}, "saved": bool}, and "warning" when a
                                   `route:` scope matches no path this replica serves (engaged
@@ -53,6 +56,10 @@ def add_routes(app: web.Application, service: KillSwitchService,
 def _view(entry: Entry, service: KillSwitchService) -> dict[str, Any]:
     data = entry.as_dict()
     data["release_approvals_needed"] = service.settings.release_approvals
+    unsaved = service.held(entry.switch.id)
+    data["saved"] = unsaved is None
+    if unsaved is not None:
+        data["unsaved_reason"] = unsaved
     return data
 
 

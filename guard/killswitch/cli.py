@@ -108,6 +108,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2))
         return 0
     print(format_table(body["switches"], time.time()))
+    for switch in body["switches"]:
+        if switch.get("saved") is False:
+            print(f"warning: {_shown(str(switch['id']))} "
+                  f"{_shown(str(switch.get('unsaved_reason', 'not saved')))}", file=sys.stderr)
     if body.get("stale"):
         print("warning: this replica cannot reach the shared state; showing its last known "
               "state", file=sys.stderr)
@@ -151,18 +155,21 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def format_table(switches: list[dict[str, Any]], now: float) -> str:
-    """Engaged switches as an aligned table for a terminal."""
+    """Engaged switches as an aligned table for a terminal; SAVED is "no" for a switch enforced
+    by the answering process only (the warnings under the table say why)."""
     if not switches:
         return "no kill switch engaged"
-    header = ("ID", "SCOPE", "MODE", "ACTOR", "AGE", "EXPIRES IN", "APPROVALS", "REASON")
+    header = ("ID", "SCOPE", "MODE", "ACTOR", "AGE", "EXPIRES IN", "APPROVALS", "SAVED",
+              "REASON")
     rows = [header]
     for s in switches:
         expires = "-" if s["expires_at"] is None else _duration(s["expires_at"] - now)
         approvals = f"{len(s['release_approvals'])}/{s.get('release_approvals_needed', 1)}"
         reason = _shown(s["reason"])
         reason = reason if len(reason) <= 60 else reason[:57] + "..."
+        saved = "no" if s.get("saved") is False else "yes"  # absent: a guard before the field
         rows.append((s["id"], _shown(s["scope"]), s["mode"], _shown(s["actor"]),
-                     _duration(now - s["created_at"]), expires, approvals, reason))
+                     _duration(now - s["created_at"]), expires, approvals, saved, reason))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]

@@ -135,6 +135,12 @@ class KillSwitchService:
         """Why `switch_id` is enforced in this process only (not yet saved), or None."""
         return self._store.held(switch_id)
 
+    def _count_unsaved(self) -> None:
+        """The unsaved gauge: switches held here. A save changes no switch (no `_apply`), so
+        the reaper's tick counts them too."""
+        self._metrics.killswitch_unsaved.set(
+            sum(self._store.held(switch_id) is not None for switch_id in self._entries))
+
     def _hold(self, entry: Entry) -> Switch:
         self._store.hold(entry)
         self._audit("engage", entry.switch.actor, entry.switch.reason + " (here only until the "
@@ -213,11 +219,13 @@ class KillSwitchService:
                 counts[(kind, entry.switch.mode)] = counts.get((kind, entry.switch.mode), 0) + 1
         for (kind, mode), count in counts.items():
             self._metrics.killswitch_engaged.labels(kind, mode).set(count)
+        self._count_unsaved()
         return self._index
 
     async def _reap_forever(self) -> None:
         while True:
             await asyncio.sleep(REAP_INTERVAL_S)
+            self._count_unsaved()
             with contextlib.suppress(GuardError):  # store down: the gate ignores them anyway
                 await self.reap()
 

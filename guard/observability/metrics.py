@@ -180,6 +180,12 @@ class Metrics:
             "cannot be heard (last known state in force).",
             registry=r, multiprocess_mode="livemax",
         )
+        self.killswitch_unsaved = Gauge(
+            "guard_killswitch_unsaved",
+            "Kill switches enforced by this process only, not saved to the state file (a full "
+            "volume) or to Redis (an outage): a restart lifts them, other workers do not see them.",
+            registry=r, multiprocess_mode="livesum",
+        )
         self.killswitch_changes = Counter(
             "guard_killswitch_changes_total", "Kill switch changes by action and actor kind.",
             ["action", "actor"], registry=r,

@@ -130,3 +130,39 @@ async def test_a_release_on_a_full_volume_changes_nothing(volume: SmallVolume) -
         await service.release(switch.id, actor="bob")
     assert service.check(CTX) == switch
     await service.aclose()
+
+
+def test_a_switch_held_unsaved_is_marked_in_status_and_counted_until_saved(
+        tmp_path: Path, volume: SmallVolume) -> None:
+    """Engaged on a full volume: `GET /admin/killswitch` marks it `"saved": false` with the
+    reason, `guard killswitch status` shows SAVED no and prints why, and
+    guard_killswitch_unsaved is 1; once saved, `"saved": true`, yes, and 0."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "state_dir": str(volume.path / "state")},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        guard.start()
+        volume.fill()
+        engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-1")
+        switch_id = engaged.stdout.split()[1].rstrip(":")
+        listed = json.loads(killswitch(guard.admin_url, "status", "--json").stdout)["switches"]
+        assert [(s["id"], s["saved"]) for s in listed] == [(switch_id, False)]
+        assert "No space left on device" in listed[0]["unsaved_reason"]
+        status = killswitch(guard.admin_url, "status")
+        assert status.stdout.splitlines()[0].split()[-2:] == ["SAVED", "REASON"]
+        assert status.stdout.splitlines()[1].split()[-2:] == ["no", "INC-1"]
+        assert f"warning: {switch_id} not saved (cannot write" in status.stderr
+        assert within(2, lambda: guard.metric("guard_killswitch_unsaved") == 1)
+        volume.free()
+        assert within(5, lambda: guard.metric("guard_killswitch_unsaved") == 0)
+        listed = json.loads(killswitch(guard.admin_url, "status", "--json").stdout)["switches"]
+        assert [(s["id"], s["saved"]) for s in listed] == [(switch_id, True)]
+        assert "unsaved_reason" not in listed[0]
+        status = killswitch(guard.admin_url, "status")
+        assert status.stdout.splitlines()[1].split()[-2:] == ["yes", "INC-1"]
+        assert status.stderr == ""
+    finally:
+        guard.stop()
+        mock.stop()
