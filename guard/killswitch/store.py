@@ -347,6 +347,7 @@ class RedisStore:
         self._closing = False
         self._resync_lock = asyncio.Lock()
         self._file_lock = asyncio.Lock()
+        self._file_unwritable = False  # the last write of the local copy failed
         self._writes: set[asyncio.Task[None]] = set()
 
     @property
@@ -545,7 +546,14 @@ class RedisStore:
                 await asyncio.to_thread(self._file.save, dict(self._entries),
                                         self._known_epoch, self._known_generation)
             except OSError as exc:
-                log.exception("killswitch_state_file_unwritable", error=str(exc))
+                if not self._file_unwritable:  # once, not once per change (a full disk)
+                    log.warning("killswitch_state_file_unwritable", path=str(self._file.path),
+                                error=str(exc))
+                self._file_unwritable = True
+                return
+            if self._file_unwritable:
+                log.info("killswitch_state_file_writable_again", path=str(self._file.path))
+                self._file_unwritable = False
 
     def _mark_stale(self, exc: BaseException) -> None:
         if not self._stale:

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext, Switch
-from tests.support import EventLog, RedisServer
+from tests.support import EventLog, RedisServer, SmallVolume
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
 
@@ -384,3 +385,32 @@ def test_a_state_file_of_another_shape_is_a_clear_error(tmp_path: Path, text: st
     path.write_text(text)
     with pytest.raises(GuardError, match="kill switch state unreadable"):
         StateFile(path).load_state()
+
+
+async def test_a_local_copy_on_a_full_volume_is_logged_once_per_outage(
+        redis_server: RedisServer, volume: SmallVolume) -> None:
+    """From a probe: every change logged killswitch_state_file_unwritable with a traceback while
+    the local copy's volume was full. Now: once, without one, and once writable again."""
+    service = build_service(KillSwitchSettings(), redis_url=redis_server.url,
+                            state_dir=volume.path, recorder=EventLog(),
+                            metrics=Metrics(CollectorRegistry()))
+    await service.start()
+    try:
+        volume.fill()
+        with structlog.testing.capture_logs() as logs:
+            for n in range(5):
+                switch = await service.engage("global", "block", f"INC-{n}", actor="alice")
+                await service.release(switch.id, actor="alice")
+            await asyncio.sleep(0.2)
+            volume.free()
+            await service.engage("global", "block", "INC-after", actor="alice")
+            await eventually(lambda: any(e["event"] == "killswitch_state_file_writable_again"
+                                         for e in logs), within=2.0)
+        said = [e for e in logs if e["event"].startswith("killswitch_state_file")]
+        assert [e["event"] for e in said] == ["killswitch_state_file_unwritable",
+                                              "killswitch_state_file_writable_again"]
+        assert "No space left on device" in said[0]["error"]
+        assert not any("exc_info" in e for e in said)
+        assert "INC-after" in (volume.path / "killswitch.json").read_text()
+    finally:
+        await service.aclose()
