@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from guard.types import Switch
 
 
@@ -28,11 +30,15 @@ def cannot_listen(address: str, exc: OSError) -> StartupError:
 
 
 class PolicyError(GuardError):
-    """A policy file is invalid; `errors` lists each problem found."""
+    """A policy file is invalid; `errors` lists each problem found, `files` the files the load
+    read or looked for (those `extends` names, missing ones too): a change to one of them may
+    make the load succeed."""
 
-    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+    def __init__(self, message: str, errors: list[str] | None = None, *,
+                 files: tuple[Path, ...] = ()) -> None:
         super().__init__(message)
         self.errors = errors or [message]
+        self.files = files
 
 
 class ClassifierError(GuardError):

@@ -164,10 +164,11 @@ def _validate(path: Path, data: dict[str, Any], lines: Lines) -> Policy:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors) from exc
 
 
-def _resolve(path: Path, depth: int, seen: tuple[Path, ...]) -> tuple[
+def _resolve(path: Path, depth: int, seen: tuple[Path, ...], looked_at: list[Path]) -> tuple[
         Policy, dict[str, _Origin], dict[str, _Origin], tuple[tuple[Path, bytes], ...]]:
     """The file's policy with `extends` applied, where each rule and classifier came from, and
-    the files read (with their bytes)."""
+    the files read (with their bytes). `looked_at` gets each file `extends` names, before it is
+    read (it may not exist)."""
     data, lines, raw = _read(path)
     policy = _validate(path, data, lines)
     rule_origin = {r.name: _Origin(lines, ("rules", i)) for i, r in enumerate(policy.rules)}
@@ -187,12 +188,14 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...]) -> tuple[
         return policy, rule_origin, clf_origin, ((path, raw),)
 
     base_path = (path.parent / policy.extends).resolve()
+    looked_at.append(base_path)
     if base_path in seen or depth >= MAX_EXTENDS_DEPTH:
         raise PolicyError(lines.error(("extends",), "extends loops back or nests deeper than "
                                       f"{MAX_EXTENDS_DEPTH} files"))
     if not base_path.is_file():
         raise PolicyError(lines.error(("extends",), f"no such policy file: {base_path}"))
-    base, base_rules, base_clfs, base_files = _resolve(base_path, depth + 1, (*seen, base_path))
+    base, base_rules, base_clfs, base_files = _resolve(base_path, depth + 1, (*seen, base_path),
+                                                          looked_at)
     for index, name in enumerate(policy.disable):
         if name not in base_rules:
             errors.append(lines.error(("disable", index),
@@ -299,13 +302,24 @@ def _digest(files: Iterable[tuple[Path, bytes]]) -> str:
 def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: bool = True
                      ) -> LoadedPolicy:
     """Load, validate, build and compile one policy file (with what it extends). `needs_env`:
-    what a classifier misses in the environment is an error (else a warning; module docstring)."""
+    what a classifier misses in the environment is an error (else a warning; module docstring).
+    The PolicyError's `files` are this file and those it extends (or names but lacks)."""
     path = Path(path)
+    looked_at = [path]
+    try:
+        return _load(path, builder or _registry_builder(), needs_env, looked_at)
+    except PolicyError as exc:
+        exc.files = (*exc.files, *looked_at)
+        raise
+
+
+def _load(path: Path, builder: Builder, needs_env: bool, looked_at: list[Path]) -> LoadedPolicy:
     if path.is_symlink() and not path.exists():  # name the file the operator sees, not the target
         raise PolicyError(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
-    policy, rule_origins, clf_origins, read = _resolve(path.resolve(), 0, (path.resolve(),))
+    resolved = path.resolve()
+    policy, rule_origins, clf_origins, read = _resolve(resolved, 0, (resolved,), looked_at)
     errors = _check_references(policy, rule_origins)
-    built, build_errors, unmet = _build(policy, clf_origins, builder or _registry_builder())
+    built, build_errors, unmet = _build(policy, clf_origins, builder)
     errors += build_errors + _check_gates(policy, clf_origins) + (unmet if needs_env else [])
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)

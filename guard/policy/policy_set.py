@@ -116,11 +116,13 @@ def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool
         raise PolicyError(f"{path}: no policy files (*.yaml) in this directory")
     loaded_all: list[LoadedPolicy] = []
     errors: list[str] = []
+    looked_at: list[Path] = []
     for file in files:
         try:
             loaded_all.append(load_policy_file(file, builder, needs_env=needs_env))
         except PolicyError as exc:
             errors += exc.errors
+            looked_at += exc.files
     defaults, scoped, set_errors = _sort_scopes(loaded_all)
     errors += set_errors
     if not errors and len(defaults) != 1:
@@ -128,7 +130,8 @@ def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool
         errors.append(f"{path}: exactly one default policy needed (default.yaml or "
                       f"`scope: {{default: true}}`); found: {found}")
     if errors:
-        raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+        looked_at += (f for p in loaded_all for f in p.files)
+        raise PolicyError(f"{path}: {len(errors)} error(s)", errors, files=tuple(looked_at))
     scoped.sort(key=_rank)
     version = hashlib.sha256(
         "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()

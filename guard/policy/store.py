@@ -156,7 +156,9 @@ class PolicyStore:
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
         self._set = load_policies(self.path, builder)
-        self._stamp = self._mtimes(self._set)
+        # what the last rejected reload read or looked for, outside the directory (a base file)
+        self._rejected_files: tuple[Path, ...] = ()
+        self._stamp = self._mtimes()
         self._last_errors: list[str] = []
         self._replaced: deque[str] = deque()  # versions replaced, oldest first: shown at 0
         self._set_info(None, self._set.version)
@@ -183,16 +185,20 @@ class PolicyStore:
     async def reload(self) -> ReloadResult:
         """Load the files again; swap them in only if every file is valid."""
         async with self._lock:
-            stamp = self._mtimes(self._set)
+            stamp = self._mtimes()
             try:
                 # loading reads files and may import plugins: keep it off the event loop
                 fresh = await asyncio.to_thread(load_policies, self.path, self._builder)
             except PolicyError as exc:
-                errors = exc.errors
+                errors, looked_at = exc.errors, exc.files
             else:
-                errors = []
+                errors, looked_at = [], ()
+            # a file replaced while the set loaded may have been read before it changed: the
+            # stamp from before the load then stays, so the watcher loads the files again
+            unchanged = self._mtimes() == stamp
             if errors:
-                self._stamp = stamp  # retried when a file changes again, not every poll
+                self._rejected_files = looked_at  # watched too: fixing one retries the load
+                self._stamp = self._mtimes() if unchanged else stamp  # not retried every poll
                 self._last_errors = errors
                 self.metrics.policy_reloads.labels("error").inc()
                 self.metrics.policy_files_rejected.set(1)  # until the files load again
@@ -201,9 +207,8 @@ class PolicyStore:
                 return ReloadResult(False, self._set.version, errors, changed=False)
             old = self._set
             self._set = fresh
-            # a file replaced while the set loaded may have been read before it changed: the
-            # stamp from before the load then stays, so the watcher loads the files again
-            self._stamp = self._mtimes(fresh) if self._mtimes(old) == stamp else stamp
+            self._rejected_files = ()
+            self._stamp = self._mtimes() if unchanged else stamp
             self._last_errors = []
             self.metrics.policy_reloads.labels("ok").inc()
             self.metrics.policy_files_rejected.set(0)
@@ -240,12 +245,14 @@ class PolicyStore:
 
     # -- watching ------------------------------------------------------------------------------
 
-    def _mtimes(self, current: PolicySet) -> tuple[tuple[str, int, int], ...]:
+    def _mtimes(self) -> tuple[tuple[str, int, int], ...]:
         """(file, mtime, size) of the directory's files (those it ignores too: a reload says
-        so) and of every file they extend."""
+        so), of every file they extend, and of those the last rejected reload read or looked
+        for (a base file missing then appears here when it is created)."""
         files = ([self.path] if self.path.is_file()
                  else policy_files(self.path) + ignored_files(self.path))
-        files += [f for p in current.policies for f in p.files]
+        files += [f for p in self._set.policies for f in p.files]
+        files += self._rejected_files
         out = set()
         for file in files:
             try:
@@ -269,7 +276,7 @@ class PolicyStore:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                stamp = await asyncio.to_thread(self._mtimes, self._set)
+                stamp = await asyncio.to_thread(self._mtimes)
                 if stamp != self._stamp and stamp == seen:
                     await self.reload()
                 unsettled = unsettled + 1 if stamp not in (self._stamp, seen) else 0

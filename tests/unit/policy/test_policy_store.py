@@ -176,6 +176,45 @@ async def test_watcher_reloads_on_file_change(store: PolicyStore, tmp_path: Path
     assert decision.policy == "acme" and decision.action is Action.ALLOW
 
 
+@pytest.mark.parametrize("base_at_first", ["missing", "broken"])
+async def test_a_rejected_reload_is_retried_when_a_base_it_read_changes(
+        tmp_path: Path, metrics: Metrics, base_at_first: str) -> None:
+    """From a probe: a new policy extending a base outside the directory that was missing or
+    broken was rejected, and creating or fixing the base reloaded nothing (the old error stayed,
+    guard_policy_files_rejected at 1). The files a rejected load read or looked for are watched."""
+    policies, shared = tmp_path / "pols", tmp_path / "shared"
+    policies.mkdir()
+    shared.mkdir()
+    write(policies / "default.yaml")
+    base = shared / "acme_base.yaml"
+    if base_at_first == "broken":
+        write(base, name="acme_base", action="allow")
+        base.write_text(base.read_text().replace("classifier: words", "classifier: wordz"))
+    runner = ClassifierRunner(metrics)
+    store = PolicyStore(policies, runner, metrics, watch_interval_s=0.05)
+    await store.start()
+    try:
+        (policies / "acme.yaml").write_text("name: acme\nversion: '1'\n"
+                                            "extends: ../shared/acme_base.yaml\n"
+                                            "scope: {tenants: [acme]}\n")
+        for _ in range(100):
+            if store.describe()["last_reload_errors"]:
+                break
+            await asyncio.sleep(0.02)
+        assert "acme_base.yaml" in store.describe()["last_reload_errors"][0]
+        write(base, name="acme_base", action="allow")
+        for _ in range(100):
+            if len(store.current.policies) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert [p.name for p in store.current.policies] == ["acme", "default"]
+        assert store.describe()["last_reload_errors"] == []
+        assert metrics.registry.get_sample_value("guard_policy_files_rejected") == 0
+    finally:
+        await store.aclose()
+        await runner.aclose()
+
+
 async def test_the_watcher_ignores_hidden_files(store: PolicyStore, tmp_path: Path,
                                                metrics: Metrics) -> None:
     """From a probe: a Mac's `._default.yaml` copied into the directory made the watcher reload,
