@@ -27,7 +27,7 @@ cases:
 
 `want.rules` is the exact set of enforced rules that matched (`[]`: none); `want.shadow` the same
 for shadow rules; `want.redacted` the text after redaction (one segment). Omitted keys are not
-checked.
+checked. A completion case whose `prompt` the policy blocks fails: that answer is never read.
 """
 
 from __future__ import annotations
@@ -282,11 +282,16 @@ class CaseRunner:
             await warm_up(loaded.classifiers.values())
             started = time.perf_counter()
         inspector = PolicyInspector(loaded, self._runner, case.context())
+        blocked: list[str] = []
         if (prompt := case.case.prompt) is not None:
-            await inspector.inspect(Stage.PROMPT, [Segment(prompt, "user", 0, Stage.PROMPT)])
+            asked = await inspector.inspect(Stage.PROMPT, [Segment(prompt, "user", 0, Stage.PROMPT)])
             inspector.answering(lambda: prompt)
+            if asked.action is Action.BLOCK:  # served, the request never reaches the model
+                blocked.append(f"prompt: blocked at the prompt stage ({', '.join(asked.rules)}), "
+                               "so no answer to it is ever read: give a prompt the policy lets "
+                               "through")
         decision = await inspector.inspect(Stage(case.case.stage), case.segments())
-        return CaseResult(case, decision, tuple(check(case, decision)),
+        return CaseResult(case, decision, (*blocked, *check(case, decision)),
                           time.perf_counter() - started)
 
     async def aclose(self) -> None:

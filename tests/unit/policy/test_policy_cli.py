@@ -257,6 +257,23 @@ def test_completion_cases_and_explain_read_the_prompt_the_answer_follows(
     assert "use it with --stage completion" in capsys.readouterr().err
 
 
+def test_a_completion_case_whose_prompt_is_blocked_fails_saying_so(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: a completion case was decided after a prompt the prompt stage blocks (so in
+    serve its answer never exists) without a word; the case now fails naming the blocking rule."""
+    write(pack / "default_test.yaml", """
+        cases:
+          - note: an answer to a blocked request
+            stage: completion
+            prompt: this is forbidden
+            text: mail bob@example.com now
+            want: {action: redact}
+    """)
+    assert main(["policy", "test", str(pack)]) == 1
+    assert ("prompt: blocked at the prompt stage (no-words), so no answer to it is ever read"
+            in capsys.readouterr().out)
+
+
 def test_a_prompt_on_a_prompt_case_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "answers.yaml", ANSWER_POLICY)
     write(tmp_path / "answers_test.yaml", """

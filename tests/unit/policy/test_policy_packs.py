@@ -49,6 +49,31 @@ def test_pack_has_at_least_30_cases(name: str) -> None:
     assert len(cases) >= 30
 
 
+def _docs_cases() -> list[dict[str, object]]:
+    """The cases of the test-file example in docs/policies.md ("Testing policies")."""
+    text = (POLICIES.parent / "docs" / "policies.md").read_text(encoding="utf-8")
+    section = text[text.index("## Testing policies"):]
+    block = section[section.index("```yaml") + len("```yaml"):]
+    cases: list[dict[str, object]] = yaml.safe_load(block[:block.index("```")])["cases"]
+    return cases
+
+
+async def test_the_docs_example_of_a_case_with_a_prompt_holds_on_the_strict_pack(
+        tmp_path: Path) -> None:
+    """From a probe: the docs' example of an answer read with its request failed against the
+    strict pack (its prompt was blocked, the answer passed); it is now strict_test.yaml's case."""
+    cases = [c for c in _docs_cases() if "prompt" in c]
+    assert cases
+    (tmp_path / "strict.yaml").write_text((POLICIES / "strict.yaml").read_text())
+    (tmp_path / "strict_test.yaml").write_text(yaml.safe_dump({"cases": cases}))
+    runner = CaseRunner(policies=SHARED)
+    try:
+        results = [await runner.run(item) for item in iter_cases(tmp_path)]
+    finally:
+        await runner.aclose()
+    assert [r.failures for r in results] == [()] * len(cases)
+
+
 # Pack classifiers that run a trained model at its dev-tuned threshold (rounded up to 3 decimals):
 # a retraining that moves the threshold must move the pack with it. The jailbreak model runs at a
 # deliberately lower 0.2 (see the packs' comments), so it is not listed.
