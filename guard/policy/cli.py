@@ -108,12 +108,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         scope = "default" if loaded is policies.default else scope_of(loaded)
         print(f"ok  {loaded.path}  {loaded.name} {loaded.policy.version}  "
               f"{len(loaded.policy.rules)} rules  ({scope})", file=out)
-        for warning in loaded.warnings:
-            print(f"warning: {warning}", file=out)
-    for warning in policies.warnings:
-        print(f"warning: {warning}", file=out)
+        print_warnings(loaded.warnings, out)
+    print_warnings(policies.warnings, out)
     print(f"{args.path}: valid, version {policies.version}", file=out)
     return 0
+
+
+def print_warnings(warnings: Sequence[str], out: TextIO) -> None:
+    """`warning: ...`, one a line: what loads but is probably a mistake."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=out)
 
 
 def scope_of(loaded: LoadedPolicy) -> str:
@@ -163,6 +167,7 @@ async def run_tests(path: Path, keyword: str | None, verbose: bool, out: TextIO)
             out.write("\n")
     finally:
         await runner.aclose()
+    print_warnings(runner.warnings(), sys.stderr)
     return _summary(results, broken, time.perf_counter() - started, out)
 
 
@@ -208,6 +213,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     policies = _load(args.policy, err)
     if isinstance(policies, PolicyError):
         return 1
+    print_warnings(policies.all_warnings(), err)
     ctx = GuardContext(request_id="explain", route=args.route, model=args.model,
                        tenant=args.tenant)
     loaded = policies.choose(ctx)

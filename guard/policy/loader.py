@@ -282,11 +282,13 @@ def _gate_error(name: str, gate: str, declared: dict[str, dict[str, Any]]) -> st
     return None
 
 
-def _warnings(loaded: CompiledPolicy, path: Path) -> list[str]:
+def _warnings(loaded: CompiledPolicy, path: Path, inherited: set[str]) -> list[str]:
+    """`inherited`: the classifiers a base declares (one left unread by disabling its rules is
+    nothing this file can change)."""
     policy = loaded.policy
     used = {n for names in loaded.classifiers_by_stage.values() for n in names}
     out = [f"{path}: classifier {n!r} is declared but no rule reads it"
-           for n in policy.classifiers if n not in used]
+           for n in policy.classifiers if n not in used and n not in inherited]
     if not policy.rules:
         out.append(f"{path}: no rules: every request is allowed")
     return out
@@ -338,6 +340,7 @@ def _load(path: Path, builder: Builder, needs_env: bool, looked_at: list[Path]) 
         holdback[stage] = None if None in lengths else max((n or 0 for n in lengths), default=0)
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
         values[stage] = max((n for n in lengths if n is not None), default=0)
-    warnings = tuple(_warnings(compiled, path) + ([] if needs_env else unmet))
+    inherited = {n for n, origin in clf_origins.items() if origin.lines.path != resolved}
+    warnings = tuple(_warnings(compiled, path, inherited) + ([] if needs_env else unmet))
     return LoadedPolicy(path, policy, compiled, built, files, digest, warnings, by_stage,
                         holdback, encoded_runs, values, policy.streaming.settings())

@@ -59,6 +59,10 @@ class PolicySet:
     def policies(self) -> tuple[LoadedPolicy, ...]:
         return (*(s.loaded for s in self.scoped), self.default)
 
+    def all_warnings(self) -> list[str]:
+        """Every policy's warnings, then the directory's: what `guard policy` commands print."""
+        return [*(w for p in self.policies for w in p.warnings), *self.warnings]
+
     def classifiers(self) -> Iterator[ConfiguredClassifier]:
         """Every policy's classifiers (one shared by two policies comes twice)."""
         for loaded in self.policies:
@@ -93,6 +97,12 @@ def policy_files(directory: Path) -> list[Path]:
 def ignored_files(directory: Path) -> list[Path]:
     """Files of a directory that look like policies but are not loaded (`*.yml`): warned about."""
     return sorted(visible(directory.glob("*.yml")))
+
+
+def ignored_warnings(directory: Path) -> tuple[str, ...]:
+    """A warning for each file of `directory` that looks like a policy but is not loaded."""
+    return tuple(f"{file}: ignored: only *.yaml files are policies (rename it {file.stem}.yaml "
+                 "to load it)" for file in ignored_files(directory))
 
 
 def visible(paths: Iterable[Path]) -> Iterator[Path]:
@@ -136,10 +146,8 @@ def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool
     version = hashlib.sha256(
         "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()
     ).hexdigest()[:12]
-    ignored = tuple(f"{file}: ignored: only *.yaml files are policies (rename it "
-                    f"{file.stem}.yaml to load it)" for file in ignored_files(path))
     return PolicySet(defaults[0], tuple(_scoped(p) for p in scoped if p is not defaults[0]),
-                     version, path, ignored)
+                     version, path, ignored_warnings(path))
 
 
 def _sort_scopes(loaded_all: list[LoadedPolicy]

@@ -43,7 +43,7 @@ from pydantic_core import ErrorDetails
 
 from guard.errors import PolicyError, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
-from guard.policy.policy_set import visible
+from guard.policy.policy_set import ignored_warnings, visible
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
 from guard.proxy.protocols.openai_chat import ROLE_OF_MESSAGE
@@ -267,6 +267,14 @@ class CaseRunner:
         if key not in self._policies:
             self._policies[key] = load_policy_file(path, self._builder, needs_env=False)
         return self._policies[key]
+
+    def warnings(self) -> list[str]:
+        """The warnings of every policy loaded, then of the directories they are in (a `*.yml`
+        file beside them), as `guard policy check` gives them."""
+        loaded = list(self._policies.values())
+        directories = dict.fromkeys(p.path.parent for p in loaded)
+        return [*(w for p in loaded for w in p.warnings),
+                *(w for d in directories for w in ignored_warnings(d))]
 
     async def run(self, case: LoadedCase) -> CaseResult:
         from guard.classify.runner import warm_up

@@ -80,6 +80,25 @@ def test_check_and_serve_check_warn_of_a_yml_file(pack: Path, tmp_path_factory: 
     assert f"  {warning}" in capsys.readouterr().out.splitlines()
 
 
+def test_test_and_explain_print_the_warnings_check_prints(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: `check` warned of an unset api_key_env, an unused classifier and an ignored
+    *.yml file, and `test` and `explain` said nothing; they now print the same lines on stderr."""
+    policy = pack / "default.yaml"
+    policy.write_text(policy.read_text().replace("rules:", """\
+  judge: {type: llama_guard, url: "http://127.0.0.1:9/v1", api_key_env: GUARD_TEST_UNSET_KEY}
+rules:"""))
+    write(pack / "acme.yml", "name: acme\nversion: 1\nscope: {tenants: [acme]}\nrules: []\n")
+    assert main(["policy", "check", str(pack)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("warning: ")]
+    assert len(warnings) == 3 and any("GUARD_TEST_UNSET_KEY" in w for w in warnings)
+    assert main(["policy", "test", str(pack)]) == 0
+    assert capsys.readouterr().err.splitlines() == warnings
+    assert main(["policy", "explain", "--policy", str(pack), "--text", "hi"]) == 0
+    assert capsys.readouterr().err.splitlines() == warnings
+
+
 def test_check_invalid_exits_1_with_errors(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """check exits 1 and prints every error with file and line on stderr."""
     policy = pack / "default.yaml"

@@ -277,6 +277,23 @@ def test_extends_merges_classifiers_and_rules(tmp_path: Path) -> None:
     assert len(loaded.files) == 2
 
 
+def test_a_base_classifier_left_unread_by_disable_is_not_warned_of(tmp_path: Path) -> None:
+    """A classifier the base declares, unread once its rules are disabled, is nothing the
+    override can change: no warning (the shipped tenant override printed one on every test
+    run); one the override declares itself and leaves unread is still warned of."""
+    good(tmp_path / "default.yaml", name="default")
+    child = write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        disable: [flag-w]
+        classifiers: {x: {type: a}}
+    """)
+    loaded = load_policy_file(child, builder)
+    assert loaded.warnings == (f"{child}: classifier 'x' is declared but no rule reads it",)
+
+
 def test_extends_errors(tmp_path: Path) -> None:
     """Disabling an unknown base rule or extending a missing file names the key and line."""
     good(tmp_path / "default.yaml", name="default")
