@@ -205,16 +205,21 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...], looked_at: list[Pat
     own = {r.name: r for r in policy.rules}
     rules = [own.pop(r.name, r) for r in base.rules if r.name not in policy.disable]
     rules += [r for r in policy.rules if r.name in own]
-    given = set(data)
     merged = policy.model_copy(update={
         "classifiers": {**base.classifiers, **policy.classifiers},
         "rules": rules,
-        **{key: getattr(base, key) for key in ("block", "redaction", "streaming")
-           if key not in given},
+        **{key: _merged_section(getattr(base, key), getattr(policy, key))
+           for key in ("block", "redaction", "streaming")},
     })
     base_rules = {k: v for k, v in base_rules.items() if k not in policy.disable}
     return (merged, {**base_rules, **rule_origin}, {**base_clfs, **clf_origin},
             ((path, raw), *base_files))
+
+
+def _merged_section(base: BaseModel, own: BaseModel) -> BaseModel:
+    """A settings section (`block`, `streaming`...) of an extending policy: the base's, with the
+    keys this file gives replacing the base's one by one."""
+    return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
 
 
 def _condition_refs(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:

@@ -205,7 +205,7 @@ class Policy(Strict):
     extends:     a policy file (path relative to this one) whose classifiers and rules this one
                  starts from: same-named classifiers and rules replace the base's, new ones are
                  added, `disable` removes base rules by name; block, redaction and streaming
-                 come from the base unless given here.
+                 come from the base, key by key, unless given here.
     description: free text.
     scope:       which requests it applies to (see Scope); absent: the default policy.
     classifiers: instance name -> classifier spec (`type` plus the type's own keys).

@@ -277,6 +277,29 @@ def test_extends_merges_classifiers_and_rules(tmp_path: Path) -> None:
     assert len(loaded.files) == 2
 
 
+def test_extends_merges_block_and_streaming_key_by_key(tmp_path: Path) -> None:
+    """From a probe: an override giving only `block.message` and `streaming.max_holdback_ms`
+    got guard's defaults for the rest (status 400, check_chars 64) instead of its base's."""
+    write(tmp_path / "default.yaml", GOOD.format(name="default", scope="") + """
+block: {message: "Blocked by base", status: 403}
+redaction: {mask: "[gone]"}
+streaming: {mode: optimistic, check_chars: 16, max_holdback_ms: 1000, recheck_growth: 0}
+""")
+    child = write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        block: {message: "Blocked (acme wording)"}
+        streaming: {max_holdback_ms: 100}
+    """)
+    policy = load_policy_file(child, builder).policy
+    assert (policy.block.message, policy.block.status) == ("Blocked (acme wording)", 403)
+    assert policy.redaction.mask == "[gone]"
+    assert policy.streaming.model_dump() == {"mode": "optimistic", "check_chars": 16,
+                                             "max_holdback_ms": 100, "recheck_growth": 0}
+
+
 def test_a_base_classifier_left_unread_by_disable_is_not_warned_of(tmp_path: Path) -> None:
     """A classifier the base declares, unread once its rules are disabled, is nothing the
     override can change: no warning (the shipped tenant override printed one on every test
