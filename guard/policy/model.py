@@ -150,6 +150,14 @@ class Scope(Strict):
 
     _lists = field_validator("tenants", "models", "routes", mode="before")(_as_list)
 
+    @model_validator(mode="after")
+    def _default_or_scoped(self) -> Scope:
+        if self.default and self.specificity:
+            raise ValueError("`default: true` makes this policy the one for every request no "
+                             "other policy claims, so tenants, models and routes would never "
+                             "apply: give either, and the scoped rules a policy file of their own")
+        return self
+
     @property
     def specificity(self) -> int:
         """How many dimensions the scope constrains; the most specific matching policy wins."""

@@ -18,6 +18,7 @@ from guard.errors import PolicyError
 from guard.policy.engine import globs, model_globs
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.model import Scope
+from guard.policy.source import read_yaml
 from guard.types import GuardContext, model_key
 
 if TYPE_CHECKING:
@@ -163,7 +164,9 @@ def _sort_scopes(loaded_all: list[LoadedPolicy]
                           f"by {names[loaded.name].name}")
         names[loaded.name] = loaded.path
         scope = loaded.policy.scope
-        if loaded.path.name == "default.yaml" or (scope is not None and scope.default):
+        if loaded.path.name == "default.yaml" and scope is not None and scope.specificity:
+            errors.append(_scoped_default(loaded.path))
+        elif loaded.path.name == "default.yaml" or (scope is not None and scope.default):
             defaults.append(loaded)
         elif scope is None:
             errors.append(f"{loaded.path}:1: scope: missing (only default.yaml may omit it; "
@@ -174,3 +177,12 @@ def _sort_scopes(loaded_all: list[LoadedPolicy]
         if scope is not None and scope.specificity:
             scoped.append(loaded)
     return defaults, scoped, errors
+
+
+def _scoped_default(path: Path) -> str:
+    """The error for a `scope:` in default.yaml, which would be ignored (it takes every request
+    no other policy claims), at the scope's line."""
+    return read_yaml(path)[1].error(
+        ("scope",), "default.yaml is the policy for every request no other policy claims, so a "
+        "scope here would never apply: remove it, and put the scoped rules in a file of their own "
+        "(acme.yaml with this scope, `extends: default.yaml`)")

@@ -381,6 +381,23 @@ def test_directory_needs_exactly_one_default(tmp_path: Path) -> None:
     assert "exactly one default policy" in error
 
 
+def test_a_scope_on_the_default_policy_is_an_error(tmp_path: Path) -> None:
+    """From a probe: `scope: {tenants: [acme]}` in default.yaml (or beside `default: true`) was
+    accepted and ignored, and a tenant it did not name got its rules; both are errors at the
+    scope's line saying what to do. Loaded alone, a file applies to every request (as before)."""
+    default = good(tmp_path / "default.yaml", name="default", scope="scope: {tenants: [acme]}")
+    [error] = errors_of(tmp_path)
+    assert error.startswith(f"{default}:3: scope: default.yaml is the policy for every request "
+                            "no other policy claims, so a scope here would never apply: remove it")
+    assert load_policies(default, builder).choose(ctx("globex")).name == "default"
+    good(tmp_path / "default.yaml", name="default")
+    other = good(tmp_path / "main.yaml", name="main",
+                 scope="scope: {default: true, tenants: [acme]}")
+    [error] = errors_of(tmp_path)
+    assert error.startswith(f"{other}:3: scope: `default: true` makes this policy the one for "
+                            "every request no other policy claims")
+
+
 def test_directory_reports_errors_of_every_file(tmp_path: Path) -> None:
     """All broken files are reported together, and nothing is loaded."""
     good(tmp_path / "default.yaml", name="default").write_text("name: default\n")
