@@ -293,6 +293,35 @@ def test_a_completion_case_whose_prompt_is_blocked_fails_saying_so(
             in capsys.readouterr().out)
 
 
+def test_a_case_whose_context_serve_gives_another_policy_fails_naming_it(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: a case with `context: {tenant: acme}` in default_test.yaml was decided by
+    default.yaml, where serve and explain pick acme.yaml; it now fails naming the policy serve
+    would use and where to move the case, and passes there."""
+    write(pack / "acme.yaml", """
+        name: acme
+        version: "1"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        rules:
+          - {name: no-words, stage: prompt, when: {classifier: words}, action: flag}
+    """)
+    case = """
+        cases:
+          - note: acme's forbidden words are flagged
+            text: this is forbidden
+            context: {tenant: acme}
+            want: {action: flag}
+    """
+    write(pack / "default_test.yaml", case)
+    assert main(["policy", "test", str(pack)]) == 1
+    assert ("context: serve gives this request (tenant 'acme') policy 'acme' (acme.yaml), not "
+            "default.yaml, which this file tests: move the case to acme_test.yaml, or give it a "
+            "context default.yaml takes") in capsys.readouterr().out
+    (pack / "default_test.yaml").rename(pack / "acme_test.yaml")
+    assert main(["policy", "test", str(pack)]) == 0
+
+
 def test_a_prompt_on_a_prompt_case_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "answers.yaml", ANSWER_POLICY)
     write(tmp_path / "answers_test.yaml", """

@@ -10,13 +10,12 @@ import yaml
 
 from guard.classify.models.loader import load_model
 from guard.errors import PolicyError
-from guard.policy.loader import LoadedPolicy
 from guard.policy.policy_set import load_policies
-from guard.policy.testing import CaseRunner, LoadedCase, iter_cases
+from guard.policy.testing import CaseRunner, LoadedCase, PolicyCache, iter_cases
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 ITEMS = list(iter_cases(POLICIES))
-SHARED: dict[Path, LoadedPolicy] = {}
+SHARED = PolicyCache()
 
 
 def _id(item: LoadedCase | PolicyError) -> str:
@@ -28,7 +27,7 @@ async def test_policy_case(item: LoadedCase | PolicyError) -> None:
     """The shipped policy decides this case the way its test file says."""
     if isinstance(item, PolicyError):
         pytest.fail("\n".join(item.errors))
-    runner = CaseRunner(policies=SHARED)
+    runner = CaseRunner(cache=SHARED)
     try:
         result = await runner.run(item)
     finally:
@@ -66,7 +65,7 @@ async def test_the_docs_example_of_a_case_with_a_prompt_holds_on_the_strict_pack
     assert cases
     (tmp_path / "strict.yaml").write_text((POLICIES / "strict.yaml").read_text())
     (tmp_path / "strict_test.yaml").write_text(yaml.safe_dump({"cases": cases}))
-    runner = CaseRunner(policies=SHARED)
+    runner = CaseRunner(cache=SHARED)
     try:
         results = [await runner.run(item) for item in iter_cases(tmp_path)]
     finally:
