@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, get_args
+
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -104,3 +106,22 @@ def validation_message(error: Mapping[str, Any]) -> str:
     """One pydantic validation error's message as guard shows it: without pydantic's "Value
     error, " in front of the messages guard's own validators write."""
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def model_at(model: type[BaseModel] | None, loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model whose keys live at `loc` inside `model` (list indexes skipped; None: no model
+    there), for an "unknown key (expected one of: ...)" message."""
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        field = fields.get(str(part))
+        model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (`Want`, `list[Message] | None`...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_model_in, get_args(annotation))), None)

@@ -12,6 +12,7 @@ validated config model and the common keys, and returns a `guard.types.Classifie
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import math
@@ -39,7 +40,7 @@ from guard.classify.builtin import (
 )
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
-from guard.errors import ClassifierError, PolicyError, validation_message
+from guard.errors import ClassifierError, PolicyError, model_at, validation_message
 from guard.types import Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
@@ -107,8 +108,69 @@ def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _errors(prefix: str, exc: ValidationError) -> list[str]:
-    return [f"{_path(prefix, tuple(e['loc']))}: {validation_message(e)}" for e in exc.errors()]
+# what pydantic calls a list it could not read, worded as a policy file reads
+_LIST_TYPES = {"list_type": "list", "tuple_type": "list", "set_type": "list",
+               "frozen_set_type": "list"}
+
+
+def _errors(prefix: str, exc: ValidationError, config: type[BaseModel]) -> list[str]:
+    """Each error as `classifiers.<name>.key: reason`, worded as a policy's own errors are: a
+    misspelt key lists the keys expected there (`config`: the type's config model), a bad value
+    is quoted."""
+    out = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            keys = _keys_at(config, loc[:-1])
+            out.append(f"{_path(prefix, loc)}: unknown key"
+                       + (f" (expected one of: {', '.join(keys)})" if keys else ""))
+            continue
+        message = ("Input should be a list" if error["type"] in _LIST_TYPES
+                   else validation_message(error))
+        value = error.get("input")
+        if error["type"] != "missing" and isinstance(value, str | int | float | bool):
+            message += f" (got {value!r})"
+        out.append(f"{_path(prefix, loc)}: {message}")
+    return out
+
+
+def _keys_at(config: type[BaseModel] | None, loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a classifier's settings take at `loc`: at the top, the keys every classifier
+    takes and the type's own."""
+    model = model_at(config, loc)
+    own = [info.alias or name for name, info in model.model_fields.items()] if model else []
+    return [*ClassifierSpec.model_fields, *own] if not loc else own
+
+
+def _validate_settings(config: type[BaseModel], settings: dict[str, Any]) -> BaseModel:
+    """The type's config from its settings, a single string given where a list is expected read
+    as a one-item list (as everywhere in a policy)."""
+    try:
+        return config.model_validate(settings)
+    except ValidationError as exc:
+        listed = _single_strings_listed(settings, exc)
+        if listed is None:
+            raise
+        return config.model_validate(listed)
+
+
+def _single_strings_listed(data: Any, exc: ValidationError) -> Any:
+    """`data` with each string that failed for not being a list made a one-item list (None: no
+    such string)."""
+    found = [tuple(e["loc"]) for e in exc.errors()
+             if e["type"] in _LIST_TYPES and isinstance(e.get("input"), str)]
+    if not found:
+        return None
+    data = copy.deepcopy(data)
+    for loc in found:
+        parent = data
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+            parent[loc[-1]] = [parent[loc[-1]]]
+        except (KeyError, IndexError, TypeError):  # a union's tag in the path: left as it is
+            continue
+    return data
 
 
 def code_fingerprint(package: Path) -> str:
@@ -166,13 +228,13 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
     try:
         spec = ClassifierSpec.model_validate(common)
     except ValidationError as exc:
-        errors = _errors(prefix, exc)
+        errors = _errors(prefix, exc, ClassifierSpec)
         raise PolicyError("; ".join(errors), errors) from exc
     own = dict(spec.model_extra or {})
     try:
-        config = entry.config.model_validate(own)
+        config = _validate_settings(entry.config, own)
     except ValidationError as exc:
-        errors = _errors(prefix, exc)
+        errors = _errors(prefix, exc, entry.config)
         raise PolicyError("; ".join(errors), errors) from exc
     if not 0 < spec.timeout_s < math.inf:  # NaN too: it timed every call out at once
         raise PolicyError(f"{prefix}.timeout_s: must be a finite number of seconds greater than 0")

@@ -232,6 +232,8 @@ class Policy(Strict):
     redaction: RedactionSettings = RedactionSettings()
     streaming: StreamingSettings = StreamingSettings()
 
+    _lists = field_validator("disable", mode="before")(_as_list)
+
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:

@@ -34,15 +34,15 @@ completion case whose `prompt` the policy blocks fails: that answer is never rea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from guard.errors import PolicyError, validation_message
+from guard.errors import PolicyError, model_at, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.policy_set import PolicySet, ignored_warnings, load_policies, visible
 from guard.policy.source import Lines, read_yaml
@@ -198,7 +198,7 @@ def _error(lines: Lines, error: ErrorDetails) -> str:
     loc = lines.clean(error["loc"])
     if error["type"] in ("model_type", "extra_forbidden"):
         at = loc if error["type"] == "model_type" else loc[:-1]
-        model = _model_at(at)
+        model = model_at(CaseFile, at)
         keys = ", ".join(model.model_fields) if model else ""
         if error["type"] == "extra_forbidden":
             return lines.error(loc, f"unknown key (expected one of: {keys})")
@@ -206,24 +206,6 @@ def _error(lines: Lines, error: ErrorDetails) -> str:
         got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
         return lines.error(loc, f"expected a mapping with the keys {keys}{got}")
     return lines.error(loc, validation_message(error))
-
-
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The model of a test file whose keys live at `loc`."""
-    model: type[BaseModel] | None = CaseFile
-    for part in loc:
-        if model is None or isinstance(part, int):
-            continue
-        field = model.model_fields.get(str(part))
-        model = _model_in(field.annotation) if field else None
-    return model
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model an annotation holds (`Want`, `list[Message] | None`...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next(filter(None, map(_model_in, get_args(annotation))), None)
 
 
 def check(case: LoadedCase, decision: Decision) -> list[str]:

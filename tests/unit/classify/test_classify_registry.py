@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,17 @@ def test_config_hash_carries_the_code_fingerprint(monkeypatch: pytest.MonkeyPatc
     [
         ({"type": "nope"}, "classifiers.x.type: unknown classifier type 'nope' (expected one of"),
         ({}, "classifiers.x.type: missing"),
-        ({"type": "keywords", "terms": ["a"], "colour": 1}, "classifiers.x.colour: Extra inputs"),
+        ({"type": "keywords", "terms": ["a"], "colour": 1},
+         "classifiers.x.colour: unknown key (expected one of: type, timeout_s, on_error, cache, "
+         "normalize, gate, lists, terms,"),
+        ({"type": "keywords", "lists": [{"terms": ["a"], "lable": "x"}]},
+         "classifiers.x.lists[0].lable: unknown key (expected one of: terms, label)"),
+        ({"type": "keywords", "terms": ["a"], "gate": {"classifier": "g", "min_scor": 0.2}},
+         "classifiers.x.gate.min_scor: unknown key (expected one of: classifier, min_score)"),
+        ({"type": "pii", "entities": ["phnoe"]}, "Input should be 'email', 'phone', 'card', 'iban', "
+         "'ssn' or 'ip' (got 'phnoe')"),
+        ({"type": "harmful_request", "roles": 3}, "classifiers.x.roles: Input should be a list "
+         "(got 3)"),
         ({"type": "keywords", "terms": ["a"], "on_error": "retry"}, "classifiers.x.on_error:"),
         ({"type": "regex", "patterns": ["ok", "(a"]},
          "classifiers.x.patterns[1].pattern: invalid pattern"),
@@ -78,3 +89,19 @@ def test_invalid_entries_name_the_key_path(raw: dict[str, object], message: str)
     with pytest.raises(PolicyError) as info:
         build_classifier("x", raw)
     assert any(message in e for e in info.value.errors), info.value.errors
+
+
+@pytest.mark.parametrize(("raw", "key"), [
+    ({"type": "pii", "entities": "email"}, "entities"),
+    ({"type": "keywords", "terms": "alpha"}, "terms"),
+    ({"type": "keywords", "lists": [{"terms": "alpha", "label": "a"}]}, "lists"),
+    ({"type": "harmful_request", "roles": "user"}, "roles"),
+])
+def test_a_single_string_reads_as_a_one_item_list(raw: dict[str, Any], key: str) -> None:
+    """From a probe: the docs say a single string works wherever a list is expected, and
+    `entities: email`, `terms: alpha`, `roles: user` were errors in a classifier's settings;
+    each now builds the classifier the one-item list builds."""
+    value = raw[key]
+    listed = [{**value[0], "terms": [value[0]["terms"]]}] if key == "lists" else [value]
+    assert (build_classifier("x", raw).config_hash
+            == build_classifier("x", {**raw, key: listed}).config_hash)

@@ -317,6 +317,20 @@ def test_a_base_classifier_left_unread_by_disable_is_not_warned_of(tmp_path: Pat
     assert loaded.warnings == (f"{child}: classifier 'x' is declared but no rule reads it",)
 
 
+def test_disable_takes_a_single_rule_name(tmp_path: Path) -> None:
+    """From a probe: `disable: flag-w` was an error though a single string works wherever a list
+    is expected."""
+    good(tmp_path / "default.yaml", name="default")
+    child = write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        disable: flag-w
+    """)
+    assert [r.name for r in load_policy_file(child, builder).policy.rules] == ["block-s"]
+
+
 def test_extends_errors(tmp_path: Path) -> None:
     """Disabling an unknown base rule or extending a missing file names the key and line."""
     good(tmp_path / "default.yaml", name="default")
