@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from guard.errors import PolicyError, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
-from guard.types import Stage, StreamSettings
+from guard.types import Mode, Stage, StreamSettings
 
 if TYPE_CHECKING:
     from guard.classify.registry import ConfiguredClassifier
@@ -164,11 +164,23 @@ def _validate(path: Path, data: dict[str, Any], lines: Lines) -> Policy:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors) from exc
 
 
-def _resolve(path: Path, depth: int, seen: tuple[Path, ...], looked_at: list[Path]) -> tuple[
+@dataclass
+class _Reading:
+    """What resolving a file's `extends` noted on the way.
+
+    looked_at: the file and each file `extends` names, noted before it is read (it may not
+               exist): a change to one may make a failed load succeed.
+    loosened:  what an override relaxes from its base (warnings).
+    """
+
+    looked_at: list[Path]
+    loosened: list[str] = field(default_factory=list)
+
+
+def _resolve(path: Path, depth: int, seen: tuple[Path, ...], reading: _Reading) -> tuple[
         Policy, dict[str, _Origin], dict[str, _Origin], tuple[tuple[Path, bytes], ...]]:
     """The file's policy with `extends` applied, where each rule and classifier came from, and
-    the files read (with their bytes). `looked_at` gets each file `extends` names, before it is
-    read (it may not exist)."""
+    the files read (with their bytes)."""
     data, lines, raw = _read(path)
     policy = _validate(path, data, lines)
     rule_origin = {r.name: _Origin(lines, ("rules", i)) for i, r in enumerate(policy.rules)}
@@ -188,20 +200,21 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...], looked_at: list[Pat
         return policy, rule_origin, clf_origin, ((path, raw),)
 
     base_path = (path.parent / policy.extends).resolve()
-    looked_at.append(base_path)
+    reading.looked_at.append(base_path)
     if base_path in seen or depth >= MAX_EXTENDS_DEPTH:
         raise PolicyError(lines.error(("extends",), "extends loops back or nests deeper than "
                                       f"{MAX_EXTENDS_DEPTH} files"))
     if not base_path.is_file():
         raise PolicyError(lines.error(("extends",), f"no such policy file: {base_path}"))
     base, base_rules, base_clfs, base_files = _resolve(base_path, depth + 1, (*seen, base_path),
-                                                          looked_at)
+                                                          reading)
     for index, name in enumerate(policy.disable):
         if name not in base_rules:
             errors.append(lines.error(("disable", index),
                                       f"no rule {name!r} in {base_path.name} to disable"))
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
+    reading.loosened += _loosened(policy, base, lines, base_path.name)
     own = {r.name: r for r in policy.rules}
     rules = [own.pop(r.name, r) for r in base.rules if r.name not in policy.disable]
     rules += [r for r in policy.rules if r.name in own]
@@ -214,6 +227,26 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...], looked_at: list[Pat
     base_rules = {k: v for k, v in base_rules.items() if k not in policy.disable}
     return (merged, {**base_rules, **rule_origin}, {**base_clfs, **clf_origin},
             ((path, raw), *base_files))
+
+
+def _loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
+    """What an override relaxes from its base: an enforced rule disabled, made a shadow rule or
+    given a milder action (a changed condition is not judged)."""
+    enforced = {r.name: r for r in base.rules if r.mode is Mode.ENFORCE and r.action.rank}
+    out = [lines.error(("disable", index), f"loosens {base_name}: its rule {name!r} "
+                       f"({enforced[name].action}) no longer applies")
+           for index, name in enumerate(policy.disable) if name in enforced]
+    for index, rule in enumerate(policy.rules):
+        was = enforced.get(rule.name)
+        if was is None:
+            continue
+        if rule.mode is Mode.SHADOW:
+            out.append(lines.error(("rules", index, "mode"), f"loosens {base_name}: its rule "
+                                   f"{rule.name!r} ({was.action}) only watches here (shadow)"))
+        elif rule.action.rank < was.action.rank:
+            out.append(lines.error(("rules", index, "action"), f"loosens {base_name}: its rule "
+                                   f"{rule.name!r} {was.action}s there, {rule.action}s here"))
+    return out
 
 
 def _merged_section(base: BaseModel, own: BaseModel) -> BaseModel:
@@ -312,19 +345,19 @@ def load_policy_file(path: Path, builder: Builder | None = None, *, needs_env: b
     what a classifier misses in the environment is an error (else a warning; module docstring).
     The PolicyError's `files` are this file and those it extends (or names but lacks)."""
     path = Path(path)
-    looked_at = [path]
+    reading = _Reading([path])
     try:
-        return _load(path, builder or _registry_builder(), needs_env, looked_at)
+        return _load(path, builder or _registry_builder(), needs_env, reading)
     except PolicyError as exc:
-        exc.files = (*exc.files, *looked_at)
+        exc.files = (*exc.files, *reading.looked_at)
         raise
 
 
-def _load(path: Path, builder: Builder, needs_env: bool, looked_at: list[Path]) -> LoadedPolicy:
+def _load(path: Path, builder: Builder, needs_env: bool, reading: _Reading) -> LoadedPolicy:
     if path.is_symlink() and not path.exists():  # name the file the operator sees, not the target
         raise PolicyError(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
     resolved = path.resolve()
-    policy, rule_origins, clf_origins, read = _resolve(resolved, 0, (resolved,), looked_at)
+    policy, rule_origins, clf_origins, read = _resolve(resolved, 0, (resolved,), reading)
     errors = _check_references(policy, rule_origins)
     built, build_errors, unmet = _build(policy, clf_origins, builder)
     errors += build_errors + _check_gates(policy, clf_origins) + (unmet if needs_env else [])
@@ -346,6 +379,7 @@ def _load(path: Path, builder: Builder, needs_env: bool, looked_at: list[Path]) 
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
         values[stage] = max((n for n in lengths if n is not None), default=0)
     inherited = {n for n, origin in clf_origins.items() if origin.lines.path != resolved}
-    warnings = tuple(_warnings(compiled, path, inherited) + ([] if needs_env else unmet))
+    warnings = tuple(_warnings(compiled, path, inherited) + reading.loosened
+                     + ([] if needs_env else unmet))
     return LoadedPolicy(path, policy, compiled, built, files, digest, warnings, by_stage,
                         holdback, encoded_runs, values, policy.streaming.settings())

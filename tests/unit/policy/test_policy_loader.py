@@ -313,8 +313,8 @@ def test_a_base_classifier_left_unread_by_disable_is_not_warned_of(tmp_path: Pat
         disable: [flag-w]
         classifiers: {x: {type: a}}
     """)
-    loaded = load_policy_file(child, builder)
-    assert loaded.warnings == (f"{child}: classifier 'x' is declared but no rule reads it",)
+    unread = [w for w in load_policy_file(child, builder).warnings if "no rule reads" in w]
+    assert unread == [f"{child}: classifier 'x' is declared but no rule reads it"]
 
 
 def test_disable_takes_a_single_rule_name(tmp_path: Path) -> None:
@@ -329,6 +329,39 @@ def test_disable_takes_a_single_rule_name(tmp_path: Path) -> None:
         disable: flag-w
     """)
     assert [r.name for r in load_policy_file(child, builder).policy.rules] == ["block-s"]
+
+
+def test_an_override_that_loosens_its_base_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: a tenant override disabling the base's blocking rule, or redefining it to
+    allow, loaded without a word; each loosening is a warning naming the rule and what changed
+    (a stricter redefinition is not)."""
+    good(tmp_path / "default.yaml", name="default")
+    child = write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+        disable: [block-s]
+        rules:
+          - {name: flag-w, stage: completion, when: {classifier: w}, action: allow}
+    """)
+    other = write(tmp_path / "globex.yaml", """
+        name: globex
+        version: "2"
+        extends: default.yaml
+        scope: {tenants: [globex]}
+        rules:
+          - {name: block-s, when: {classifier: s}, action: block, mode: shadow}
+          - {name: flag-w, stage: completion, when: {classifier: w}, action: block}
+    """)
+    assert load_policy_file(child, builder).warnings == (
+        f"{child}:5: disable[0]: loosens default.yaml: its rule 'block-s' (block) no longer "
+        "applies",
+        f"{child}:7: rules[0].action: loosens default.yaml: its rule 'flag-w' flags there, allows "
+        "here")
+    assert load_policy_file(other, builder).warnings == (
+        f"{other}:6: rules[0].mode: loosens default.yaml: its rule 'block-s' (block) only "
+        "watches here (shadow)",)
 
 
 def test_extends_errors(tmp_path: Path) -> None:
