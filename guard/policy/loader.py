@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from guard.errors import PolicyError, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
-from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule
+from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, tenants_named
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
 from guard.types import Mode, Stage, StreamSettings
 
@@ -329,7 +329,33 @@ def _warnings(loaded: CompiledPolicy, path: Path, inherited: set[str]) -> list[s
            for n in policy.classifiers if n not in used and n not in inherited]
     if not policy.rules:
         out.append(f"{path}: no rules: every request is allowed")
+    return out + [f"{path}: {problem}" for problem in _never_holding(policy)]
+
+
+# Characters of a glob: tenant ids are matched exactly (models and routes take globs).
+GLOB = frozenset("*?[")
+
+
+def _never_holding(policy: Policy) -> list[str]:
+    """What in a policy can never hold: a tenant id written as a glob, a rule's condition that
+    needs the other stage than the rule's own."""
+    out = [f"tenant {tenant!r} is matched exactly, not as a glob (only models and routes take "
+           "globs): list the tenant ids it stands for"
+           for tenant in sorted(set(tenants_named(policy))) if GLOB & set(tenant)]
+    for rule in policy.rules:
+        out += [f"rule {rule.name!r} never matches: it runs on the {rule.stage} stage and its "
+                f"condition needs stage {stage}"
+                for stage in sorted(_needed_stages(rule.when)) if rule.stage not in ("both", stage)]
     return out
+
+
+def _needed_stages(cond: Condition) -> set[str]:
+    """The stages `cond` holds on only: its own `stage`, and those of the conditions under
+    `all` (not under `any`, `not` or `prompt`, which may hold otherwise)."""
+    needed: set[str] = {cond.stage} if cond.stage is not None else set()
+    for sub in cond.all_ or ():
+        needed |= _needed_stages(sub)
+    return needed
 
 
 def _digest(files: Iterable[tuple[Path, bytes]]) -> str:

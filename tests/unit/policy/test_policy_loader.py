@@ -512,3 +512,31 @@ def test_gates_are_checked_and_join_their_gated_classifiers_stage(tmp_path: Path
         "(declared under `classifiers:`: a1, a2, a3)",
         f"{bad}:6: classifiers.a3.gate.classifier: 'a2' is gated itself (gates do not chain)",
     ]
+
+
+def test_conditions_that_can_never_hold_are_warned_of(tmp_path: Path) -> None:
+    """From a probe: a tenant written as a glob (tenants match exactly) and a prompt rule whose
+    condition needs the completion stage loaded without a word; each is a warning now, and the
+    same condition under `any` or `not`, which may hold otherwise, is not."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        scope: {tenants: ["acme-*"]}
+        classifiers: {s: {type: a}}
+        rules:
+          - {name: dead, stage: prompt, when: {all: [{classifier: s}, {stage: completion}]},
+             action: block}
+          - {name: alive, stage: prompt, when: {any: [{classifier: s}, {stage: completion}]},
+             action: block}
+          - {name: both, when: {all: [{classifier: s}, {stage: completion}]}, action: block}
+          - {name: globbed, when: {not: {tenant: "beta?"}}, action: flag}
+    """)
+    warned = [w for w in load_policy_file(path, builder).warnings if "never" in w or "glob" in w]
+    assert warned == [
+        f"{path}: tenant 'acme-*' is matched exactly, not as a glob (only models and routes take "
+        "globs): list the tenant ids it stands for",
+        f"{path}: tenant 'beta?' is matched exactly, not as a glob (only models and routes take "
+        "globs): list the tenant ids it stands for",
+        f"{path}: rule 'dead' never matches: it runs on the prompt stage and its condition needs "
+        "stage completion",
+    ]
