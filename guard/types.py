@@ -32,7 +32,7 @@ _ACTION_RANK = {Action.ALLOW: 0, Action.FLAG: 1, Action.REDACT: 2, Action.BLOCK:
 
 
 def joined(texts: Iterable[tuple[int, str]]) -> tuple[str, dict[int, int]]:
-    """Segment texts, as (index, text), joined with newlines as a Recorder takes them, and where
+    """Segment texts, as (index, text), joined with newlines as a Recorder joins them, and where
     each segment index starts in the result."""
     parts: list[str] = []
     starts: dict[int, int] = {}
@@ -339,11 +339,11 @@ class Recorder(Protocol):
     """Where evidence goes. Recording never blocks and never fails the request that calls it;
     `settled` lets an answer wait, bounded, for its evidence to be written first."""
 
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
-                        starts: Mapping[int, int] | None = None) -> str | None:
+    def record_decision(self, ctx: GuardContext, decision: Decision,
+                        segments: Sequence[Segment]) -> str | None:
         """Record the incidents a decision makes (none for a plain allow); returns the incident id.
-        `text` is the segments' texts (`joined`), `starts` where each segment index starts in it
-        (None: segment 0, at 0)."""
+        `segments`: what the decision was made on, their texts as the client or the model wrote
+        them (an incident keeps a hash of them `joined`, and perhaps an excerpt)."""
         ...
 
     def record_event(self, kind: str, details: Mapping[str, Any]) -> str:

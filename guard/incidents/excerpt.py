@@ -2,8 +2,9 @@
 
 An excerpt is built only when `incidents.excerpts` is on. It is redacted twice over: the spans the
 classifiers found and the policy's redactions, of every segment (moved to where it starts in the
-recorded text), are masked, then every credential-shaped or long number-shaped token is masked
-whatever the policy said, and only then is the text truncated. A missed classifier span can
+recorded text; a value sent in pieces in every piece), are masked, then every credential-shaped
+or long number-shaped token is masked whatever the policy said, and only then is the text
+truncated. A missed classifier span can
 therefore leak a name or a phrase, never a key, a token, a password assignment or a card-length
 number.
 """
@@ -11,10 +12,12 @@ number.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from guard.redaction import apply_redactions
-from guard.types import Decision, Span
+from guard.classify.escapes import has_references
+from guard.classify.normalize import normalize
+from guard.redaction import apply_redactions, reaching_back
+from guard.types import Decision, Segment, Span, joined
 
 MASK = "[REDACTED:{label}]"
 
@@ -44,32 +47,63 @@ _MASKED = re.compile(r"(\[REDACTED:[a-z_:]+\])")  # labels: lowercase letters, _
 
 
 def scrub(text: str) -> str:
-    """`text` with every credential-shaped or long-number token masked, masks left as they are."""
-    parts = _MASKED.split(text)  # text, mask, text, ...: the masks at odd places
-    for i in range(0, len(parts), 2):
+    """`text` with every credential-shaped or long-number token masked, masks left as they are.
+
+    Tokens are looked for as the secrets classifier reads a text (`normalize`): invisible
+    characters and marks dropped, look-alikes and JSON escapes read, and once more with HTML
+    references and percent-escapes decoded. A token found masks every original character it
+    came from, the invisible ones inside it too."""
+    spans: list[Span] = []
+    start = 0
+    for mask in (*_MASKED.finditer(text), None):
+        end = len(text) if mask is None else mask.start()
+        if start < end:
+            spans += _credentials(text[start:end], start)
+        if mask is not None:
+            start = mask.end()
+    return apply_redactions(text, spans, MASK) if spans else text
+
+
+def _credentials(part: str, offset: int) -> list[Span]:
+    """Where `_CREDENTIALS` match in `part`'s readings, as ranges of the text `part` starts at
+    `offset` in."""
+    readings = [normalize(part, accents=True)]
+    if has_references(part):
+        readings.append(normalize(part, accents=True, references=True))
+    spans = []
+    for reading in readings:
         for label, pattern in _CREDENTIALS:
-            parts[i] = pattern.sub(MASK.replace("{label}", label), parts[i])
-    return "".join(parts)
+            for match in pattern.finditer(reading.text):
+                start, end = reading.original_span(match.start(), match.end())
+                spans.append(Span(offset + start, offset + end, label))
+    return spans
 
 
-def build_excerpt(decision: Decision, text: str, limit: int,
-                  starts: Mapping[int, int] | None = None) -> str:
-    """A redacted excerpt of `text` at most `limit` characters long (an ellipsis marks a cut).
-    `starts`: where each segment index starts in `text` (None: segment 0, at 0)."""
+def build_excerpt(decision: Decision, segments: Sequence[Segment], limit: int) -> str:
+    """A redacted excerpt of the `segments`' texts, joined as a Recorder joins them (`joined`), at
+    most `limit` characters long (an ellipsis marks a cut)."""
+    text, starts = joined((segment.index, segment.text) for segment in segments)
     # Look at a bounded prefix only: the excerpt is short, and scrubbing must stay cheap.
     window = text[: limit * 4 + 256]
     if len(window) < len(text):
         # The cut may split a secret; a prefix too short to be recognised must not survive.
         window = window[: max(window.rfind(" "), 0)]
-    masked = scrub(apply_redactions(window, _flagged(decision, starts or {0: 0}), MASK))
+    masked = scrub(apply_redactions(window, _flagged(decision, segments, starts), MASK))
     if len(masked) <= limit and len(window) == len(text):
         return masked
     return masked[: limit - 1] + "…"
 
 
-def _flagged(decision: Decision, starts: Mapping[int, int]) -> list[Span]:
-    """Every span the classifiers found and the policy redacted, as offsets into the text."""
-    found = [(v.segment, span) for v in decision.verdicts for span in v.spans]
-    found += [(segment, span) for segment, spans in decision.redactions.items() for span in spans]
-    return [Span(starts[segment] + span.start, starts[segment] + span.end, span.label)
-            for segment, span in found if segment in starts]
+def _flagged(decision: Decision, segments: Sequence[Segment], starts: Mapping[int, int]
+             ) -> list[Span]:
+    """Every span the classifiers found and the policy redacted, as offsets into the joined
+    text. A span found where a value sent in pieces ends reaches back into the segments of its
+    role before it (`reaching_back`), wherever they stand in the joined text."""
+    found: dict[int, list[Span]] = {}
+    for verdict in decision.verdicts:
+        found.setdefault(verdict.segment, []).extend(verdict.spans)
+    for segment, spans in decision.redactions.items():
+        found.setdefault(segment, []).extend(spans)
+    reached = reaching_back({segment: tuple(spans) for segment, spans in found.items()}, segments)
+    return [Span(starts[segment] + max(span.start, 0), starts[segment] + span.end, span.label)
+            for segment, spans in reached.items() if segment in starts for span in spans]

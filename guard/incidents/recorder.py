@@ -32,7 +32,7 @@ from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink, LogSink, RedisStreamSink, Sink
 from guard.incidents.spool import Spool
 from guard.observability.metrics import Metrics
-from guard.types import Decision, GuardContext
+from guard.types import Decision, GuardContext, Segment, joined
 
 log = structlog.get_logger("guard.incidents")
 
@@ -313,13 +313,14 @@ class IncidentRecorder:
 
     # -- the Recorder protocol (called on the event loop, must be cheap and never raise) -----
 
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
-                        starts: Mapping[int, int] | None = None) -> str | None:
+    def record_decision(self, ctx: GuardContext, decision: Decision,
+                        segments: Sequence[Segment]) -> str | None:
         """Record one incident for a decision with any match (shadow included); its id."""
         if not decision.matches:
             return None
         try:
-            excerpt = (build_excerpt(decision, text, self.settings.excerpt_chars, starts)
+            text, _ = joined((segment.index, segment.text) for segment in segments)
+            excerpt = (build_excerpt(decision, segments, self.settings.excerpt_chars)
                        if self.settings.excerpts else None)
             incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
                                            hash_key=self._hash_key)

@@ -81,7 +81,6 @@ from guard.types import (
     Inspector,
     Stage,
     Switch,
-    joined,
 )
 
 log = structlog.get_logger("guard.proxy")
@@ -256,8 +255,7 @@ def record(c: Components, ctx: GuardContext, decision: Decision, slots: list[Slo
         return None
     for observe in c.observers:
         observe(ctx, decision)
-    return c.recorder.record_decision(ctx, decision,
-                                      *joined(enumerate(slot.text for slot in slots)))
+    return c.recorder.record_decision(ctx, decision, segments(slots, decision.stage))
 
 
 def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:

@@ -83,7 +83,6 @@ from guard.types import (
     Segment,
     Span,
     Stage,
-    joined,
     strictest,
 )
 
@@ -505,8 +504,7 @@ class StreamGuard:
         self._recorded |= rules
         for observe in self.observers:
             observe(self.ctx, decision)
-        text, starts = joined((s.index, s.text) for s in segments)
-        self.incident_id = self.recorder.record_decision(self.ctx, decision, text, starts) \
+        self.incident_id = self.recorder.record_decision(self.ctx, decision, segments) \
             or self.incident_id
 
     def _cut_stream(self, decision: Decision, channels: list[Channel],

@@ -25,8 +25,11 @@ CLIENT_KEY = "sk-canary-client-key-5f4e3d2c1b0a99887766"      # the client's Aut
 HEADER = "canary-header-value-5521-zz"                         # a custom header's value
 ADMIN_TOKEN = "canary-admin-token-9d8c7b6a5f4e3d2c"           # configuration: admin tokens
 UPSTREAM_PASSWORD = "canaryUpstreamPass0042"                   # configuration: upstream URL
-CANARIES = [SECRET, EMAIL, CLIENT_KEY, HEADER, ADMIN_TOKEN, UPSTREAM_PASSWORD,
+TOKEN = "9fK2mQ7xLp4Rt8Vz1Yb6Nc3W"   # a bearer token: sent with a zero-width space inside
+SPLIT_KEY = "ghp_SplitCanary3dE5fG7hJ9kL1mN3pQ5rS7tU9v"  # sent in two messages
+CANARIES = [SECRET, EMAIL, CLIENT_KEY, HEADER, ADMIN_TOKEN, UPSTREAM_PASSWORD, TOKEN, SPLIT_KEY,
             "CanaryLeak7Q3Z9X", "canary.leak.7731", "4111111111111111", CARD, PHONE]
+HIDDEN = "\u200b"  # looked through when searching: a token with one inside reads as the token
 
 
 def start(workdir: Path, excerpts: bool) -> tuple[MockUpstream, GuardServer]:
@@ -66,6 +69,16 @@ def drive(guard: GuardServer) -> dict[str, int]:
                                            {"role": "system", "content": "Be brief."},
                                            {"role": "user", "content": f"Call me at {PHONE}."}]},
                                        ).status_code,
+        # from a probe: scrub read the raw text, and one invisible character hid a token from it
+        "invisible_in_token": chat(f"Authorization: Bearer {TOKEN[:7]}{HIDDEN}{TOKEN[7:]} "
+                                   f"mail {EMAIL}").status_code,
+        # from a probe: a key in two messages left its first characters in the excerpt
+        "split_key": httpx.post(f"{guard.url}/v1/chat/completions", headers=headers, timeout=20,
+                                json={"model": "m", "messages": [
+                                    {"role": "user", "content": f"my key is {SPLIT_KEY[:10]}"},
+                                    {"role": "assistant", "content": "ok"},
+                                    {"role": "user", "content": f"{SPLIT_KEY[10:]} thanks"}]},
+                                ).status_code,
     }
     # the client's own answers: nothing blocked or redacted comes back either
     answer = chat("hi", f"write to {EMAIL} today").text + chat("hi", f"x {SECRET}", True).text
@@ -126,7 +139,8 @@ def test_no_canary_anywhere(driven: tuple[GuardServer, dict[str, int], dict[str,
     """No canary (credential, personal data, header value, configured secret) in any log line,
     incident, metric or admin answer."""
     _, _, places = driven
-    found = [(place, canary) for place, text in places.items() for canary in CANARIES
+    seen = {place: text.replace(HIDDEN, "").replace("\\u200b", "") for place, text in places.items()}
+    found = [(place, canary) for place, text in seen.items() for canary in CANARIES
              if canary in text or canary.lower() in text.lower()]
     assert found == []
 
@@ -140,6 +154,8 @@ def test_excerpts_are_redacted_when_enabled(
     if "excerpts-on" in request.node.callspec.id:
         assert '"excerpt":"' in incidents.replace(" ", "")
         assert "REDACTED" in incidents or "[" in incidents
+        assert "my key is [REDACTED:secret:github_token]\\nok\\n[REDACTED:secret:github_token]" \
+            in incidents
     else:
         assert '"excerpt":"' not in incidents.replace(" ", "")
 

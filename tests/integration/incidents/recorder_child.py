@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from guard.incidents.recorder import IncidentRecorder
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
-from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage
+from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Segment, Stage
 
 FSYNC_INTERVAL_MS = 50
 
@@ -33,7 +33,7 @@ async def main(state_dir: Path, redis_url: str | None, count: int | None) -> Non
     n = 0
     while count is None or n < count:
         ctx = GuardContext(request_id=f"r{n}", route="/v1/chat/completions", model="m")
-        incident_id = recorder.record_decision(ctx, decision, "text")
+        incident_id = recorder.record_decision(ctx, decision, [Segment("text", "user", 0, Stage.PROMPT)])
         sys.stdout.write(f"{incident_id} {time.time():.6f}\n")
         sys.stdout.flush()
         n += 1

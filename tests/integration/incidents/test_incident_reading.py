@@ -36,7 +36,7 @@ from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Mode
 from tests.support import RedisServer, free_port
-from tests.unit.incidents.helpers import context, decision
+from tests.unit.incidents.helpers import context, decision, prompt
 
 SETTINGS = IncidentSettings(fsync_interval_ms=10, log=False)
 TOKEN = "t0ken-for-tests-only"
@@ -47,15 +47,15 @@ async def fill(state_dir: Path, redis_url: str | None = None) -> list[str]:
     recorder = IncidentRecorder(SETTINGS, state_dir, redis_url, Metrics(CollectorRegistry()))
     await recorder.start()
     ids = [
-        recorder.record_decision(context("r1", "acme"), decision(), "a"),
+        recorder.record_decision(context("r1", "acme"), decision(), prompt("a")),
         recorder.record_decision(context("r2", "acme"), decision(Action.REDACT, rule="pii",
-                                                                 category="pii"), "b"),
-        recorder.record_decision(context("r3", "globex"), decision(), "c"),
+                                                                 category="pii"), prompt("b")),
+        recorder.record_decision(context("r3", "globex"), decision(), prompt("c")),
         recorder.record_decision(context("r4", "globex"),
-                                 decision(Action.FLAG, Mode.SHADOW, rule="jailbreak"), "d"),
+                                 decision(Action.FLAG, Mode.SHADOW, rule="jailbreak"), prompt("d")),
         recorder.record_event("killswitch", {"action": "engage", "scope": "model:gpt-4o",
                                              "actor": "alice", "reason": "leak", "id": "ks_1"}),
-        recorder.record_decision(context("r5", "acme"), decision(), "e"),
+        recorder.record_decision(context("r5", "acme"), decision(), prompt("e")),
     ]
     await recorder.aclose()
     return [i for i in ids if i is not None]

@@ -15,7 +15,7 @@ from guard.incidents.sinks import RedisStreamSink
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
 from tests.support import RedisServer
-from tests.unit.incidents.helpers import context, decision
+from tests.unit.incidents.helpers import context, decision, prompt
 
 SETTINGS = IncidentSettings(fsync_interval_ms=20, retry_interval_ms=50, retry_max_ms=200,
                             log=False)
@@ -40,7 +40,7 @@ async def test_incidents_reach_the_stream(tmp_path: Path, redis_server: RedisSer
     """Each incident is one stream entry with its id and its full JSON."""
     recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, Metrics(CollectorRegistry()))
     await recorder.start()
-    incident_id = recorder.record_decision(context(), decision(), "text")
+    incident_id = recorder.record_decision(context(), decision(), prompt("text"))
     await recorder.aclose()
     client = Redis.from_url(redis_server.url)
     [(_, fields)] = await client.xrange("guard:incidents")
@@ -74,19 +74,19 @@ async def test_redis_outage_loses_and_duplicates_nothing(tmp_path: Path,
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, metrics)
     await recorder.start()
-    before = [recorder.record_decision(context(f"a{i}"), decision(), "t") for i in range(20)]
+    before = [recorder.record_decision(context(f"a{i}"), decision(), prompt("t")) for i in range(20)]
     await recorder.flush()
     redis_server.stop()
     during = []
     for i in range(1000):
-        during.append(recorder.record_decision(context(f"b{i}"), decision(), "t"))
+        during.append(recorder.record_decision(context(f"b{i}"), decision(), prompt("t")))
         if i % 100 == 0:
             await asyncio.sleep(0.01)  # requests arrive over time, not in one burst
     await recorder.flush()
     assert metrics.registry.get_sample_value("guard_incident_spooled_total",
                                              {"sink": "redis"}) == 1000
     redis_server.start()
-    after = [recorder.record_decision(context(f"c{i}"), decision(), "t") for i in range(20)]
+    after = [recorder.record_decision(context(f"c{i}"), decision(), prompt("t")) for i in range(20)]
     deadline = asyncio.get_running_loop().time() + 10
     # the test server keeps nothing across a restart, so the stream starts again from `during`
     expected = [*during, *after]
@@ -114,7 +114,7 @@ async def test_a_damaged_spool_line_does_not_stop_the_stream(tmp_path: Path,
     recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, Metrics(CollectorRegistry()))
     await recorder.start()
     redis_server.stop()
-    spooled = [recorder.record_decision(context(f"r{i}"), decision(), "t") for i in range(20)]
+    spooled = [recorder.record_decision(context(f"r{i}"), decision(), prompt("t")) for i in range(20)]
     await recorder.aclose()
     [spool] = (tmp_path / "incidents/spool/redis").glob("*.jsonl")
     damaged = spool.read_bytes().split(b"\n")
@@ -124,7 +124,7 @@ async def test_a_damaged_spool_line_does_not_stop_the_stream(tmp_path: Path,
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, metrics)
     await recorder.start()
-    new = [recorder.record_decision(context(f"n{i}"), decision(), "t") for i in range(10)]
+    new = [recorder.record_decision(context(f"n{i}"), decision(), prompt("t")) for i in range(10)]
     await wait_for_stream(redis_server.url, [*spooled[:5], *spooled[6:], *new])
     await recorder.aclose()
     assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 1
@@ -140,11 +140,11 @@ async def test_an_oversized_incident_does_not_stop_the_stream(tmp_path: Path,
     await recorder.start()
     redis_server.stop()
     huge = GuardContext(request_id="big", route="/v1/chat/completions", model="x" * 1_200_000)
-    recorder.record_decision(huge, decision(), "t")
-    spooled = [recorder.record_decision(context(f"r{i}"), decision(), "t") for i in range(20)]
+    recorder.record_decision(huge, decision(), prompt("t"))
+    spooled = [recorder.record_decision(context(f"r{i}"), decision(), prompt("t")) for i in range(20)]
     await recorder.flush()
     redis_server.start()
-    new = [recorder.record_decision(context(f"n{i}"), decision(), "t") for i in range(10)]
+    new = [recorder.record_decision(context(f"n{i}"), decision(), prompt("t")) for i in range(10)]
     await wait_for_stream(redis_server.url, [*spooled, *new])
     await recorder.aclose()
     assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 1

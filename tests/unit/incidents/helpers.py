@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Span, Stage, Verdict
+from guard.types import (
+    Action,
+    Decision,
+    GuardContext,
+    Mode,
+    RuleMatch,
+    Segment,
+    Span,
+    Stage,
+    Verdict,
+)
 
 
 def context(request_id: str = "req-1", tenant: str | None = "acme") -> GuardContext:
     return GuardContext(request_id=request_id, route="/v1/chat/completions", model="gpt-4o",
                         tenant=tenant)
+
+
+def prompt(*texts: str) -> list[Segment]:
+    """User messages with `texts`: what a decision on the prompt was made on."""
+    return [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(texts)]
 
 
 def decision(action: Action = Action.BLOCK, mode: Mode = Mode.ENFORCE, rule: str = "no-secrets",

@@ -12,8 +12,8 @@ import pytest
 from guard.incidents import model
 from guard.incidents.cli import to_csv
 from guard.incidents.excerpt import build_excerpt, scrub
-from guard.types import Action, Mode, Span, Stage, Verdict, joined
-from tests.unit.incidents.helpers import context, decision
+from guard.types import Action, Mode, Segment, Span, Stage, Verdict
+from tests.unit.incidents.helpers import context, decision, prompt
 
 SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
 
@@ -116,11 +116,41 @@ def test_scrub_masks_credentials(secret: str) -> None:
     assert out.startswith("before ") and "[REDACTED:" in out
 
 
+@pytest.mark.parametrize("hidden", ["\u200b", "\u00ad", "\u2060"])
+@pytest.mark.parametrize(("lead", "token"), [
+    ("Authorization: Bearer ", "9fK2mQ7xLp4Rt8Vz1Yb6Nc3W"),
+    ("use ", "acme_prod_9fK2mQ7xLp4Rt8Vz1Yb6Nc3"),
+    ("id ", "Zx8Qm2Lr7Tp4Vn9Kc3Bw6Hy1Jd5Fg0"),
+])
+def test_scrub_masks_credentials_with_an_invisible_character_inside(
+        lead: str, token: str, hidden: str) -> None:
+    """From a probe: a token with one zero-width space, soft hyphen or word joiner inside was
+    kept whole in the excerpt (scrub read the raw text). Scrub reads it as the secrets
+    classifier does, and masks the invisible character with the rest."""
+    out = scrub(f"{lead}{token[:7]}{hidden}{token[7:]} and more")
+    assert out.endswith("[REDACTED:credential] and more") or out.endswith("[REDACTED:token] and more")
+    assert token[:4] not in out and hidden not in out
+
+
+@pytest.mark.parametrize("written", [
+    "\uff53\uff4b_\uff4c\uff49\uff56\uff45_4eC39HqLyjWDarjtT1zdp7dc",  # full-width letters
+    "\u0455k_live_4eC39HqLyjWDarjtT1zdp7dc",            # a Cyrillic "s"
+    "Bearer 9fK2mQ7\\u0078Lp4Rt8Vz1Yb6Nc3W",           # a JSON escape inside
+    "Zx8Qm2L%72Tp4Vn9Kc3Bw6Hy1Jd5Fg0",                  # a percent-escape inside
+    "4111&#32;1111 1111 1111",                          # an HTML reference
+])
+def test_scrub_reads_look_alikes_and_escapes(written: str) -> None:
+    """Look-alike letters and escaped characters do not hide a token from scrub either; the text
+    around it keeps its own characters."""
+    out = scrub(f"Réponds vite: {written} merci")
+    assert out.startswith("Réponds vite: [REDACTED:") and out.endswith("] merci")
+
+
 def test_excerpt_masks_spans_and_truncates() -> None:
     """The excerpt masks the classifier's spans, then truncates to the configured length."""
     text = "call me at alice@example.com " + "word " * 100
     d = decision(action=Action.REDACT, spans=(Span(11, 28, "email"),))
-    out = build_excerpt(d, text, 40)
+    out = build_excerpt(d, prompt(text), 40)
     assert len(out) == 40 and out.endswith("…")
     assert "alice" not in out and out.startswith("call me at [REDACTED:email]")
 
@@ -128,18 +158,35 @@ def test_excerpt_masks_spans_and_truncates() -> None:
 def test_excerpt_masks_the_spans_of_every_segment() -> None:
     """From a probe: a phone number the pii classifier flagged in the user message after a
     system message was in clear (only segment 0's spans were masked)."""
-    text, starts = joined([(0, "Be brief."), (1, "Call me at +1 (415) 555-2671.")])
     flagged = Verdict("pii", 1, frozenset({"pii:phone"}), 1.0,
                       spans=(Span(11, 28, "pii:phone"),))
     d = replace(decision(), verdicts=(flagged,))
-    assert build_excerpt(d, text, 200, starts) == "Be brief.\nCall me at [REDACTED:pii:phone]."
+    assert build_excerpt(d, prompt("Be brief.", "Call me at +1 (415) 555-2671."), 200) == \
+        "Be brief.\nCall me at [REDACTED:pii:phone]."
+
+
+@pytest.mark.parametrize("between", [[], ["ok"]])
+def test_excerpt_masks_a_key_sent_in_pieces_in_every_piece(between: list[str]) -> None:
+    """From a probe: a key split across two messages, found where it ends (its span reaching
+    back, below 0), left its first character in the excerpt, `g[REDACTED:...]`: the reach back
+    was counted in the joined text, one newline short per message, and through messages of
+    other roles. It is masked in the messages of its role before, as the policy masks them."""
+    key = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    segments = [Segment(text, role, i, Stage.PROMPT) for i, (text, role) in enumerate(
+        [("my key is " + key[:10], "user"), *((t, "assistant") for t in between),
+         (key[10:] + " thanks", "user")])]
+    found = Verdict("secrets", len(segments) - 1, frozenset({"secret"}), 1.0,
+                    spans=(Span(-10, len(key) - 10, "secret:github_token"),))
+    out = build_excerpt(replace(decision(), verdicts=(found,)), segments, 200)
+    assert out == "\n".join(["my key is [REDACTED:secret:github_token]", *between,
+                              "[REDACTED:secret:github_token] thanks"])
 
 
 def test_excerpt_cut_never_leaves_a_secret_prefix() -> None:
     """A secret split by the scanning window is dropped, not kept as an unrecognised prefix."""
     # the masked password shrinks the text, so the window's end would fall inside the excerpt
     text = "password=" + "a" * 630 + " sk_live_4eC39HqLyjWDarjtT1zdp7dc"
-    out = build_excerpt(decision(), text, 100)
+    out = build_excerpt(decision(), prompt(text), 100)
     assert "sk_" not in out and out.endswith("…")
 
 

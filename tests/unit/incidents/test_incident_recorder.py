@@ -26,7 +26,7 @@ from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink
 from guard.observability.metrics import Metrics
 from guard.types import Mode
-from tests.unit.incidents.helpers import allow, context, decision
+from tests.unit.incidents.helpers import allow, context, decision, prompt
 
 FAST = IncidentSettings(fsync_interval_ms=10, retry_interval_ms=10, retry_max_ms=20)
 
@@ -73,7 +73,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float:
 async def test_allow_records_nothing(tmp_path: Path) -> None:
     """A plain allow (no matches) is not an incident."""
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
-    assert recorder.record_decision(context(), allow(), "hello") is None
+    assert recorder.record_decision(context(), allow(), prompt("hello")) is None
 
 
 async def test_block_and_shadow_reach_journal_and_metrics(tmp_path: Path) -> None:
@@ -81,8 +81,8 @@ async def test_block_and_shadow_reach_journal_and_metrics(tmp_path: Path) -> Non
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(FAST, tmp_path, None, metrics)
     await recorder.start()
-    first = recorder.record_decision(context(), decision(), "secret text")
-    second = recorder.record_decision(context(), decision(mode=Mode.SHADOW), "other")
+    first = recorder.record_decision(context(), decision(), prompt("secret text"))
+    second = recorder.record_decision(context(), decision(mode=Mode.SHADOW), prompt("other"))
     third = recorder.record_event("killswitch", {"action": "engage", "actor": "alice"})
     await recorder.aclose()
     assert journal_ids(tmp_path) == [first, second, third]
@@ -97,7 +97,7 @@ async def test_recording_returns_before_any_write(tmp_path: Path) -> None:
     """record_decision only queues: the incident is written by the writer task, later."""
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
     await recorder.start()
-    recorder.record_decision(context(), decision(), "t")
+    recorder.record_decision(context(), decision(), prompt("t"))
     assert journal_ids(tmp_path) == []
     await recorder.aclose()
     assert len(journal_ids(tmp_path)) == 1
@@ -110,15 +110,15 @@ async def test_failing_sink_is_spooled_and_replayed_in_order(tmp_path: Path) -> 
     journal = JournalSink(journal_dir(tmp_path), FAST.rotate_bytes)
     recorder = IncidentRecorder(FAST, tmp_path, None, metrics, sinks=[sink, journal])
     await recorder.start()
-    ids = [recorder.record_decision(context(f"a{i}"), decision(), "t") for i in range(50)]
+    ids = [recorder.record_decision(context(f"a{i}"), decision(), prompt("t")) for i in range(50)]
     await recorder.flush()
     sink.up = False
-    ids += [recorder.record_decision(context(f"b{i}"), decision(), "t") for i in range(200)]
+    ids += [recorder.record_decision(context(f"b{i}"), decision(), prompt("t")) for i in range(200)]
     await recorder.flush()
     assert len(sink.received) == 50
     assert sample(metrics, "guard_incident_spooled_total", sink="switchable") == 200
     sink.up = True
-    ids += [recorder.record_decision(context(f"c{i}"), decision(), "t") for i in range(50)]
+    ids += [recorder.record_decision(context(f"c{i}"), decision(), prompt("t")) for i in range(50)]
     await recorder.aclose()
     assert ids_in(sink.received) == ids
     assert journal_ids(tmp_path) == ids
@@ -131,7 +131,7 @@ async def test_shutdown_spools_what_a_down_sink_did_not_take(tmp_path: Path) -> 
     sink.up = False
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()), sinks=[sink])
     await recorder.start()
-    ids = [recorder.record_decision(context(), decision(), "t") for _ in range(30)]
+    ids = [recorder.record_decision(context(), decision(), prompt("t")) for _ in range(30)]
     await recorder.aclose()
     assert sink.received == []
     sink.up = True
@@ -148,7 +148,7 @@ async def test_journal_rotates_by_size(tmp_path: Path) -> None:
     await recorder.start()
     ids = []
     for i in range(60):
-        ids.append(recorder.record_decision(context(str(i)), decision(), "t"))
+        ids.append(recorder.record_decision(context(str(i)), decision(), prompt("t")))
         await recorder.flush()
     await recorder.aclose()
     assert len(list(journal_dir(tmp_path).glob("*.jsonl"))) > 1
@@ -161,7 +161,7 @@ async def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> N
     settings = IncidentSettings(queue_size=100, log=False)
     recorder = IncidentRecorder(settings, tmp_path, None, metrics)
     for _ in range(150):
-        assert recorder.record_decision(context(), decision(), "t") is not None
+        assert recorder.record_decision(context(), decision(), prompt("t")) is not None
     assert sample(metrics, "guard_incident_dropped_total") == 50
     assert sample(metrics, "guard_incident_queue_depth") == 100
 
@@ -175,7 +175,7 @@ async def test_journal_writes_do_not_queue_behind_a_busy_default_executor(tmp_pa
     release = threading.Event()
     busy = [loop.run_in_executor(None, release.wait) for _ in range(64)]
     try:
-        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        incident_id = recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         deadline = time.monotonic() + 2.0
         while incident_id not in journal_ids(tmp_path) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -205,11 +205,11 @@ async def test_journal_writes_go_on_while_a_slow_disk_syncs(
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
     await recorder.start()
     try:
-        first = recorder.record_decision(context(), decision(), "key AKIA...")
+        first = recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         deadline = time.monotonic() + 2.0
         while not syncing.is_set() and time.monotonic() < deadline:  # the first one's fsync
             await asyncio.sleep(0.01)
-        second = recorder.record_decision(context(), decision(), "key AKIA...")
+        second = recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         deadline = time.monotonic() + 2.0
         while second not in journal_ids(tmp_path) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -243,7 +243,7 @@ async def test_a_new_journal_file_is_written_while_the_disk_syncs(
         ids = []
         deadline = time.monotonic() + 2.0
         while len(ids) < 8 and time.monotonic() < deadline:  # past a rotation at 4 KB
-            ids.append(recorder.record_decision(context(), decision(), "key AKIA..." * 40))
+            ids.append(recorder.record_decision(context(), decision(), prompt("key AKIA..." * 40)))
             await asyncio.sleep(0.05)
         while not set(ids) <= set(journal_ids(tmp_path)) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -291,7 +291,7 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
     ids = []
     with structlog.testing.capture_logs() as logs:
         for i in range(50):  # each new incident wakes the writer: it waits for its retry anyway
-            ids.append(recorder.record_decision(context(f"r{i}"), decision(), "t"))
+            ids.append(recorder.record_decision(context(f"r{i}"), decision(), prompt("t")))
             await asyncio.sleep(0.002)
         await asyncio.sleep(0.1)  # several retries
     # from a probe: it was logged at every retry, not once as the docs say
@@ -299,13 +299,13 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
     assert journal_ids(tmp_path) == [] and sample(metrics, "guard_incident_queue_depth") == 50
     assert disk.tries < 25, disk.tries  # retried at its backoff (10-20 ms), not 50 times
     disk.full = False
-    ids += [recorder.record_decision(context("after"), decision(), "t")]
+    ids += [recorder.record_decision(context("after"), decision(), prompt("t"))]
     deadline = time.monotonic() + 3.0  # spooled, then replayed into the journal at a retry
     while journal_ids(tmp_path) != ids and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     assert journal_ids(tmp_path) == ids
     disk.full = True
-    lost = [recorder.record_decision(context(f"l{i}"), decision(), "t") for i in range(7)]
+    lost = [recorder.record_decision(context(f"l{i}"), decision(), prompt("t")) for i in range(7)]
     await recorder.aclose()
     assert not set(lost) & set(journal_ids(tmp_path))
     assert sample(metrics, "guard_incident_dropped_total") == 7
@@ -379,7 +379,7 @@ async def test_lines_a_short_write_took_are_not_written_again(tmp_path: Path) ->
     ids = []
     with files_limited_to(64_000):  # about 90 incidents a file
         for burst in range(8):
-            ids += [recorder.record_decision(context(f"b{burst}-{i}"), decision(), "t")
+            ids += [recorder.record_decision(context(f"b{burst}-{i}"), decision(), prompt("t"))
                     for i in range(60)]
             await asyncio.sleep(0.02)
         deadline = time.monotonic() + 5.0
@@ -421,7 +421,7 @@ async def test_an_answer_waits_until_its_incident_is_written(
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
     await recorder.start()
     with stalled_journal(monkeypatch) as (writing, release):
-        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        incident_id = recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         answer = asyncio.create_task(recorder.settled())
         other = asyncio.create_task(recorder.settled(), context=contextvars.Context())
         await asyncio.wait_for(asyncio.to_thread(writing.wait, 5), 6)
@@ -443,14 +443,14 @@ async def test_an_answer_waits_at_most_answer_wait_ms(tmp_path: Path,
     await recorder.start()
     with stalled_journal(monkeypatch) as (_, release), \
             structlog.testing.capture_logs() as logs:
-        incident_id = recorder.record_decision(context(), decision(), "key AKIA...")
+        incident_id = recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         started = time.monotonic()
         await asyncio.wait_for(recorder.settled(), 5)
         assert 0.14 <= time.monotonic() - started < 2
         assert [e["sink"] for e in logs if e["event"] == "incident_answered_before_written"] \
             == ["journal"]
         recorder.settings = FAST.model_copy(update={"answer_wait_ms": 0})
-        recorder.record_decision(context(), decision(), "key AKIA...")
+        recorder.record_decision(context(), decision(), prompt("key AKIA..."))
         started = time.monotonic()
         await recorder.settled()
         assert time.monotonic() - started < 0.05
@@ -468,9 +468,9 @@ async def test_answers_do_not_wait_on_a_full_disk(tmp_path: Path,
     disk = DiskFull(monkeypatch)
     recorder = IncidentRecorder(FAST, tmp_path, None, Metrics(CollectorRegistry()))
     await recorder.start()
-    recorder.record_decision(context("first"), decision(), "t")
+    recorder.record_decision(context("first"), decision(), prompt("t"))
     await asyncio.sleep(0.05)  # the writer has met the full disk
-    incident_id = recorder.record_decision(context("second"), decision(), "t")
+    incident_id = recorder.record_decision(context("second"), decision(), prompt("t"))
     started = time.monotonic()
     await recorder.settled()
     assert time.monotonic() - started < 0.05

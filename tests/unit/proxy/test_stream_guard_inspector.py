@@ -117,8 +117,8 @@ class ListRecorder:
     decisions: list[Decision] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def record_decision(self, ctx: GuardContext, decision: Decision, text: str,
-                        starts: Mapping[int, int] | None = None) -> str | None:
+    def record_decision(self, ctx: GuardContext, decision: Decision,
+                        segments: Sequence[Segment]) -> str | None:
         if not decision.matches:
             return None
         self.decisions.append(decision)
