@@ -346,8 +346,11 @@ class Recorder(Protocol):
         them (an incident keeps a hash of them `joined`, and perhaps an excerpt)."""
         ...
 
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        """Record an operational event (kill switch change, breaker trip, stream cut); returns its id."""
+    def record_event(self, kind: str, details: Mapping[str, Any],
+                     ctx: GuardContext | None = None) -> str:
+        """Record an operational event (kill switch change, breaker trip, stream cut); returns its id.
+        `ctx`: the request the event happened in, if any: the incident takes its request id,
+        tenant, model and route."""
         ...
 
     async def settled(self) -> None:

@@ -190,15 +190,18 @@ def _kept(verdicts: Iterable[Verdict]) -> tuple[VerdictV1, ...]:
                            v.joined) for v in verdicts)
 
 
-def from_event(kind: str, details: Mapping[str, Any], now: float | None = None) -> IncidentV1:
-    """The incident for an operational event; request fields are taken from `details`."""
+def from_event(kind: str, details: Mapping[str, Any], now: float | None = None,
+               ctx: GuardContext | None = None) -> IncidentV1:
+    """The incident for an operational event; its request fields are those of `ctx`, the
+    request it happened in, else what `details` says."""
     now = time.time() if now is None else now
-    request_id = details.get("request_id")
+    if ctx is not None:
+        details = {"request_id": ctx.request_id, "tenant": ctx.tenant, "model": ctx.model,
+                   "route": ctx.route, **details}
     severity = str(details.get("severity") or ("high" if kind in ("killswitch", "breaker")
                                                 else "medium"))
     return IncidentV1(
-        id=new_id(now), time=now, kind=kind,
-        request_id=str(request_id) if request_id is not None else None,
+        id=new_id(now), time=now, kind=kind, request_id=_opt_str(details.get("request_id")),
         tenant=_opt_str(details.get("tenant")), model=_opt_str(details.get("model")),
         route=_opt_str(details.get("route")),
         stage="completion" if kind == "stream_cut" else None,

@@ -330,10 +330,12 @@ class IncidentRecorder:
             return None
         return self.submit(incident)
 
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
-        """Record an operational event (`killswitch`, `breaker`, `stream_cut`); its id."""
+    def record_event(self, kind: str, details: Mapping[str, Any],
+                     ctx: GuardContext | None = None) -> str:
+        """Record an operational event (`killswitch`, `breaker`, `stream_cut`), of the request
+        `ctx` when one made it; its id."""
         try:
-            incident = model.from_event(kind, details)
+            incident = model.from_event(kind, details, ctx=ctx)
         except Exception:
             log.exception("incident_build_failed", kind=kind)
             self.metrics.incident_dropped.inc()

@@ -525,9 +525,8 @@ class StreamGuard:
             self.metrics.stream_cutoffs.labels(rule).inc()
         self.recorder.record_event("stream_cut", {
             "rule": rule, "offset": offset, "choice": choice, "mode": self.mode,
-            "action": str(decision.action), "request_id": self.ctx.request_id,
-            "route": self.ctx.route, "model": self.ctx.model, "incident_id": self.incident_id,
-        })
+            "action": str(decision.action), "incident_id": self.incident_id,
+        }, self.ctx)
         return self.stop()
 
     def mark(self) -> Any:

@@ -124,7 +124,8 @@ class ListRecorder:
         self.decisions.append(decision)
         return f"inc-{len(self.decisions)}"
 
-    def record_event(self, kind: str, details: Mapping[str, Any]) -> str:
+    def record_event(self, kind: str, details: Mapping[str, Any],
+                     ctx: GuardContext | None = None) -> str:
         self.events.append((kind, dict(details)))
         return f"evt-{len(self.events)}"
 
