@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -210,6 +211,14 @@ def whole(low: int, high: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+def shown(text: str) -> str:
+    """`text` for a terminal: control and format characters (escape sequences, C1 controls, bidi
+    overrides, line breaks) written as escapes, `\\x1b`, `\\u202e`. What a client, a model or
+    anyone with a token wrote must not drive the operator's terminal."""
+    return "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def cmd_mock(args: argparse.Namespace) -> int:

@@ -10,12 +10,11 @@ import argparse
 import json
 import sys
 import time
-import unicodedata
 import urllib.parse
 from typing import Any
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call
-from guard.cli import command_group
+from guard.cli import command_group, shown
 from guard.killswitch.model import MAX_TTL_S
 
 EPILOG = """examples:
@@ -110,8 +109,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(format_table(body["switches"], time.time()))
     for switch in body["switches"]:
         if switch.get("saved") is False:
-            print(f"warning: {_shown(str(switch['id']))} "
-                  f"{_shown(str(switch.get('unsaved_reason', 'not saved')))}", file=sys.stderr)
+            print(f"warning: {shown(str(switch['id']))} "
+                  f"{shown(str(switch.get('unsaved_reason', 'not saved')))}", file=sys.stderr)
     if body.get("stale"):
         print("warning: this replica cannot reach the shared state; showing its last known "
               "state", file=sys.stderr)
@@ -133,7 +132,7 @@ def cmd_engage(args: argparse.Namespace) -> int:
                  else f"for {_duration(switch['expires_at'] - time.time())}")
         print(f"engaged {switch['id']}: {switch['scope']} {switch['mode']} {until}")
     if not args.json and "warning" in answer[1]:
-        print(f"warning: {_shown(str(answer[1]['warning']))}", file=sys.stderr)
+        print(f"warning: {shown(str(answer[1]['warning']))}", file=sys.stderr)
     return 0
 
 
@@ -165,23 +164,16 @@ def format_table(switches: list[dict[str, Any]], now: float) -> str:
     for s in switches:
         expires = "-" if s["expires_at"] is None else _duration(s["expires_at"] - now)
         approvals = f"{len(s['release_approvals'])}/{s.get('release_approvals_needed', 1)}"
-        reason = _shown(s["reason"])
+        reason = shown(s["reason"])
         reason = reason if len(reason) <= 60 else reason[:57] + "..."
         saved = "no" if s.get("saved") is False else "yes"  # absent: a guard before the field
-        rows.append((s["id"], _shown(s["scope"]), s["mode"], _shown(s["actor"]),
+        rows.append((s["id"], shown(s["scope"]), s["mode"], shown(s["actor"]),
                      _duration(now - s["created_at"]), expires, approvals, saved, reason))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
         for row in rows
     )
-
-
-def _shown(text: str) -> str:
-    """`text` for a terminal: control and format characters written as escapes (a reason is
-    anyone's with a token; an escape sequence in it would drive the on-call's terminal)."""
-    return "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ"
-                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _duration(seconds: float) -> str:

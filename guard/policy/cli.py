@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from guard.cli import command_group
+from guard.cli import command_group, shown
 from guard.errors import PolicyError
 from guard.policy.engine import evaluate
 from guard.policy.loader import LoadedPolicy
@@ -291,8 +291,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
             lines.append(f"  {'':<{width}}    leaning on {leaning}")
         for span in verdict.spans:
             found = segment.text[max(0, span.start):span.end]  # below 0: begun in a text before
-            shown = found if len(found) <= 40 else found[:37] + "..."
-            lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {shown!r}"
+            piece = found if len(found) <= 40 else found[:37] + "..."
+            lines.append(f"  {'':<{width}}    span {span.start}-{span.end} {span.label}: {piece!r}"
                          + _decoded_from(segment.text, span))
     lines += _on_the_prompt(loaded, segment.stage, prompt, width)
     lines += ["", "rules:"]
@@ -320,7 +320,7 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
     if decision.redactions:
         redacted = apply_redactions(segment.text, decision.redactions.get(segment.index, ()),
                                     decision.mask)
-        lines.append(f"redacted: {redacted}")
+        lines.append(f"redacted: {shown(redacted)}")
     return "\n".join(lines)
 
 
@@ -346,10 +346,10 @@ def _leaning(loaded: LoadedPolicy, name: str, text: str) -> str:
     if not isinstance(model, TextModel):
         return ""
     read = model.decided_on(text)
-    shown = [f"{gram[2:] if gram[:2] in ('w:', 'b:') else repr(gram)} {added:+.2f}"
+    grams = [f"{shown(gram[2:]) if gram[:2] in ('w:', 'b:') else repr(gram)} {added:+.2f}"
              for gram, added in model.leaning(read)]
     decoded = "" if read == text else f"(read decoded: {read[:60]!r}) "
-    return decoded + ", ".join(shown)
+    return decoded + ", ".join(grams)
 
 
 def _decoded_from(text: str, span: Span) -> str:
@@ -377,8 +377,8 @@ def describe_condition(cond: Condition) -> str:
     data: dict[str, Any] = cond.model_dump(exclude_none=True, by_alias=True,
                                            exclude={"all_", "any_", "not_", "prompt"})
     for key, value in data.items():
-        shown = ",".join(map(str, value)) if isinstance(value, list) else value
-        parts.append(f"{key}={shown}")
+        written = ",".join(map(str, value)) if isinstance(value, list) else value
+        parts.append(f"{key}={written}")
     for key, subs in (("all", cond.all_), ("any", cond.any_)):
         if subs:
             parts.append(f"{key}(" + "; ".join(describe_condition(s) for s in subs) + ")")

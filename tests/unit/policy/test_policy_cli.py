@@ -186,6 +186,20 @@ def test_explain_shows_verdicts_rules_and_why(pack: Path,
     assert "decision: redact" in out and "redacted: forbidden: [REDACTED:pii:email]" in out
 
 
+def test_explain_prints_no_control_character_of_the_text(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: the `redacted:` line printed the text as it was, so an OSC 52 clipboard
+    write and a clear-screen sequence in it ran in the operator's terminal. Control characters
+    (C0, DEL, C1), bidi overrides and line breaks of the text are printed as escapes."""
+    hostile = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x7f\x9b2J\u202eok\nnext"
+    assert main(["policy", "explain", "--policy", str(pack), "--stage", "completion",
+                 "--text", f"bob@example.com {hostile}"]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\x1b\x07\x7f\x9b\u202e")
+    assert ("redacted: [REDACTED:pii:email] \\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x1b[2J\\x7f\\x9b2J"
+            "\\u202eok\\nnext\n") in out
+
+
 def test_explain_says_when_a_span_was_found_decoded(capsys: pytest.CaptureFixture[str]) -> None:
     """A key found inside a base64 run (the default pack reads runs decoded) is shown as the run,
     and said to be found decoded; a key written plainly is not."""
