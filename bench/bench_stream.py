@@ -235,10 +235,10 @@ async def held_chars(policies: Path) -> tuple[int, int, int | None]:
 
 
 class _Quiet:
-    def record_decision(self, ctx: object, decision: object, text: str) -> None:
+    def record_decision(self, ctx: object, decision: object, segments: object) -> None:
         return None
 
-    def record_event(self, kind: str, details: object) -> str:
+    def record_event(self, kind: str, details: object, ctx: object = None) -> str:
         return ""
 
 
