@@ -217,14 +217,15 @@ class GuardServer(Process):
 
 
 @contextlib.contextmanager
-def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] | None = None
-                      ) -> Iterator[GuardServer]:
-    """`guard serve` with `policies` in front of a running `guard mock-upstream`; both stopped
-    after, even when start-up fails."""
+def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] | None = None,
+                      **settings: Any) -> Iterator[GuardServer]:
+    """`guard serve` with `policies` (and any other `settings`) in front of a running `guard
+    mock-upstream`; both stopped after, even when start-up fails."""
     mock = MockUpstream(workdir)
     mock.start()
     server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": None if policies is None else str(policies)},
+                                   "policies": None if policies is None else str(policies),
+                                   **settings},
                          env=env)
     try:
         server.start()

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, guard_before_mock
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -26,18 +26,9 @@ ASKED = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
-    workdir = tmp_path_factory.mktemp("events")
-    mock = MockUpstream(workdir)
-    mock.start()
-    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(POLICIES)},
-                         env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
-    try:
-        server.start()
+    with guard_before_mock(tmp_path_factory.mktemp("events"), POLICIES,
+                           env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"}) as server:
         yield server
-    finally:
-        server.stop()
-        mock.stop()
 
 
 def incidents(guard: GuardServer, request_id: str, tenant: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ the traffic, and is saved once there is room again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -22,7 +23,7 @@ from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
-from tests.support import EventLog, GuardServer, MockUpstream, SmallVolume
+from tests.support import EventLog, GuardServer, SmallVolume, guard_before_mock
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
 TOKEN = "tok-alice-123456"
@@ -32,6 +33,12 @@ def killswitch(admin_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "guard", "killswitch", *args,
                            "--admin-url", admin_url], capture_output=True, text=True, timeout=30,
                           env={**os.environ, "GUARD_ADMIN_TOKEN": TOKEN}, check=False)
+
+
+def on_volume(workdir: Path, volume: SmallVolume) -> contextlib.AbstractContextManager[GuardServer]:
+    """guard in front of the stand-in model, its state_dir on `volume`, alice's admin token."""
+    return guard_before_mock(workdir, None, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"},
+                             state_dir=str(volume.path / "state"))
 
 
 def ask(guard: GuardServer) -> int:
@@ -60,13 +67,7 @@ def test_an_engage_on_a_full_state_volume_stops_traffic_and_is_saved_once_there_
     the switch stops traffic; it is saved once there is room; a release on a full volume again
     answers 503 naming the cause and changes nothing. No traceback."""
     volume.fill()
-    mock = MockUpstream(tmp_path)
-    mock.start()
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "state_dir": str(volume.path / "state")},
-                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    try:
-        guard.start()
+    with on_volume(tmp_path, volume) as guard:
         engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-1")
         state = volume.path / "state" / "killswitch.json"
         assert engaged.returncode == 0 and engaged.stdout.startswith("engaged ks_")
@@ -87,9 +88,6 @@ def test_an_engage_on_a_full_state_volume_stops_traffic_and_is_saved_once_there_
         log = guard.output()
         assert "Traceback" not in log
         assert "killswitch_state_unsaved" in log and "killswitch_state_saved" in log
-    finally:
-        guard.stop()
-        mock.stop()
 
 
 async def started(state_dir: Path) -> KillSwitchService:
@@ -137,13 +135,7 @@ def test_a_switch_held_unsaved_is_marked_in_status_and_counted_until_saved(
     """Engaged on a full volume: `GET /admin/killswitch` marks it `"saved": false` with the
     reason, `guard killswitch status` shows SAVED no and prints why, and
     guard_killswitch_unsaved is 1; once saved, `"saved": true`, yes, and 0."""
-    mock = MockUpstream(tmp_path)
-    mock.start()
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "state_dir": str(volume.path / "state")},
-                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    try:
-        guard.start()
+    with on_volume(tmp_path, volume) as guard:
         volume.fill()
         engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-1")
         switch_id = engaged.stdout.split()[1].rstrip(":")
@@ -163,6 +155,3 @@ def test_a_switch_held_unsaved_is_marked_in_status_and_counted_until_saved(
         status = killswitch(guard.admin_url, "status")
         assert status.stdout.splitlines()[1].split()[-2:] == ["yes", "INC-1"]
         assert status.stderr == ""
-    finally:
-        guard.stop()
-        mock.stop()

@@ -75,6 +75,13 @@ def good(path: Path, name: str = "p", scope: str = "") -> Path:
     return write(path, GOOD.format(name=name, scope=scope))
 
 
+def tenant_override(directory: Path, tenant: str, body: str) -> Path:
+    """`<tenant>.yaml`, extending default.yaml for `tenant` alone, with `body` after its four
+    header lines (name, version, extends, scope)."""
+    header = f'name: {tenant}\nversion: "2"\nextends: default.yaml\nscope: {{tenants: [{tenant}]}}\n'
+    return write(directory / f"{tenant}.yaml", header + textwrap.dedent(body).lstrip())
+
+
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(PolicyError) as caught:
         load_policies(path, builder)
@@ -257,11 +264,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_extends_merges_classifiers_and_rules(tmp_path: Path) -> None:
     """extends: same-named rules replace, new ones are added, `disable` removes base rules."""
     good(tmp_path / "default.yaml", name="default")
-    child = write(tmp_path / "acme.yaml", """
-        name: acme
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [acme]}
+    child = tenant_override(tmp_path, "acme", """
         disable: [flag-w]
         classifiers: {x: {type: a}}
         rules:
@@ -285,11 +288,7 @@ block: {message: "Blocked by base", status: 403}
 redaction: {mask: "[gone]"}
 streaming: {mode: optimistic, check_chars: 16, max_holdback_ms: 1000, recheck_growth: 0}
 """)
-    child = write(tmp_path / "acme.yaml", """
-        name: acme
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [acme]}
+    child = tenant_override(tmp_path, "acme", """
         block: {message: "Blocked (acme wording)"}
         streaming: {max_holdback_ms: 100}
     """)
@@ -305,11 +304,7 @@ def test_a_base_classifier_left_unread_by_disable_is_not_warned_of(tmp_path: Pat
     override can change: no warning (the shipped tenant override printed one on every test
     run); one the override declares itself and leaves unread is still warned of."""
     good(tmp_path / "default.yaml", name="default")
-    child = write(tmp_path / "acme.yaml", """
-        name: acme
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [acme]}
+    child = tenant_override(tmp_path, "acme", """
         disable: [flag-w]
         classifiers: {x: {type: a}}
     """)
@@ -321,11 +316,7 @@ def test_disable_takes_a_single_rule_name(tmp_path: Path) -> None:
     """From a probe: `disable: flag-w` was an error though a single string works wherever a list
     is expected."""
     good(tmp_path / "default.yaml", name="default")
-    child = write(tmp_path / "acme.yaml", """
-        name: acme
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [acme]}
+    child = tenant_override(tmp_path, "acme", """
         disable: flag-w
     """)
     assert [r.name for r in load_policy_file(child, builder).policy.rules] == ["block-s"]
@@ -336,20 +327,12 @@ def test_an_override_that_loosens_its_base_is_warned_of(tmp_path: Path) -> None:
     allow, loaded without a word; each loosening is a warning naming the rule and what changed
     (a stricter redefinition is not)."""
     good(tmp_path / "default.yaml", name="default")
-    child = write(tmp_path / "acme.yaml", """
-        name: acme
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [acme]}
+    child = tenant_override(tmp_path, "acme", """
         disable: [block-s]
         rules:
           - {name: flag-w, stage: completion, when: {classifier: w}, action: allow}
     """)
-    other = write(tmp_path / "globex.yaml", """
-        name: globex
-        version: "2"
-        extends: default.yaml
-        scope: {tenants: [globex]}
+    other = tenant_override(tmp_path, "globex", """
         rules:
           - {name: block-s, when: {classifier: s}, action: block, mode: shadow}
           - {name: flag-w, stage: completion, when: {classifier: w}, action: block}
