@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,18 +142,43 @@ def _filters(args: argparse.Namespace, **extra: Any) -> Query:
 
 
 def every_since(fetch: Fetch, base: Query) -> Iterator[dict[str, Any]]:
-    """Every incident matching `base` from `base.since` on, page by page, each once."""
-    since = base.since
-    seen: set[str] = set()
-    while True:
-        page = fetch(Query(since, base.action, base.rule, base.tenant, base.kind, MAX_LIMIT))
-        fresh = [i for i in page if i["id"] not in seen]
-        yield from fresh
-        if len(page) < MAX_LIMIT or not fresh:
-            return
+    """Every incident matching `base` from `base.since` on, page by page, each once: through
+    the admin API of a guard with Redis, after the cursor each page gives (the stream's arrival
+    order: an incident that reached it after newer ones is neither passed over nor the start of
+    pages read again); else after the last page's time (the journal answers in time order)."""
+    page = fetch(replace(base, limit=MAX_LIMIT))
+    yield from page
+    if isinstance(fetch, AdminFetch) and fetch.cursor is not None:
+        yield from _after_cursor(fetch, base, fetch.cursor, len(page))
+    else:
+        yield from _after_time(fetch, base, page)
+
+
+def _after_cursor(fetch: AdminFetch, base: Query, cursor: str, found: int
+                  ) -> Iterator[dict[str, Any]]:
+    """The pages after `cursor`, until one short of the limit looked at no entry or at one that
+    reached the stream after the export began (a selective filter's page stops short at the
+    reader's MAX_SCAN entries with its cursor moved on: there is more to ask for)."""
+    began_ms = time.time() * 1000
+    moved = True
+    while found == MAX_LIMIT or (moved and int(cursor.partition("-")[0]) < began_ms):
+        page = fetch(replace(base, limit=MAX_LIMIT, after=cursor))
+        yield from page
+        found, moved, cursor = len(page), fetch.cursor != cursor, fetch.cursor or cursor
+
+
+def _after_time(fetch: Fetch, base: Query, page: list[dict[str, Any]]
+                ) -> Iterator[dict[str, Any]]:
+    """The pages after `page`, each from the time the one before ended at."""
+    while len(page) == MAX_LIMIT:
         since = float(page[-1]["time"])
         # Only the ids at the page's last instant can come back on the next page.
         seen = {i["id"] for i in page if float(i["time"]) == since}
+        page = fetch(replace(base, since=since, limit=MAX_LIMIT))
+        fresh = [i for i in page if i["id"] not in seen]
+        if not fresh:
+            return
+        yield from fresh
 
 
 def _say_skipped(args: argparse.Namespace) -> None:

@@ -274,6 +274,42 @@ async def test_cli_tail_through_the_api_prints_what_arrives_hours_late(
                 await proc.wait()
 
 
+async def add_to_stream(redis_url: str, times: dict[str, list[float]]) -> None:
+    """Incidents made at these times, tenant by tenant, reaching the stream in this order."""
+    client = Redis.from_url(redis_url)
+    pipe = client.pipeline()
+    for tenant, made in times.items():
+        for at in made:
+            incident = model.IncidentV1(id=model.new_id(at), time=at, tenant=tenant,
+                                        action="flag", rules=("pii",))
+            pipe.xadd(SETTINGS.redis_stream, {"id": incident.id, "data": incident.to_json()})
+    await pipe.execute()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("newer", [10_000, 9_998])
+async def test_cli_export_through_the_api_has_late_stream_entries_once(
+        tmp_path: Path, redis_server: RedisServer, newer: int) -> None:
+    """From a probe: export and report paged the stream from the last incident's time, but the
+    stream is in arrival order: five incidents made 30 minutes before 10,000 newer ones that
+    reached it after them were left out, and a page ending on one of them started the next
+    page 30 minutes back (10,013 incidents exported as 50,005 lines). They page by the cursor."""
+    now = time.time()
+    await add_to_stream(redis_server.url, {
+        "live": [now - 600 + i * 0.05 for i in range(newer)],
+        "late": [now - 1800 + i for i in range(5)],
+        "after": [now - 1 + i * 0.01 for i in range(10)]})
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        done = await asyncio.to_thread(guard_cli, "export", "--since", "2h", "--admin-url",
+                                       base, token=TOKEN)
+        report = await asyncio.to_thread(guard_cli, "report", "--since", "2h", "--admin-url",
+                                         base, token=TOKEN)
+    assert done.returncode == 0, done.stderr
+    ids = [json.loads(line)["id"] for line in done.stdout.splitlines()]
+    assert len(ids) == len(set(ids)) == newer + 15
+    assert f"decisions recorded: **{newer + 15}**" in report.stdout
+
+
 def test_parse_since() -> None:
     """since accepts durations ago, Unix seconds and ISO 8601 times."""
     assert parse_since("2h", now=10_000) == 10_000 - 7200
