@@ -5,6 +5,7 @@ shadow vs enforced, and the kill switch history, as Markdown or as one self-cont
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 TOP = 10
+# Backslash-escaped in Markdown text: CommonMark takes a backslash before any of them as the
+# character itself.
+_MARKUP = re.compile(r"[\\`*_{}\[\]<>!|~&#]")
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")
 
@@ -80,7 +84,7 @@ def markdown(s: Summary) -> str:
     out = [f"# Incident report: {_when(s.since)} to {_when(s.until)}", "",
            f"- decisions recorded: **{s.total}**",
            f"- enforced: {s.mode.get('enforce', 0)}, shadow: {s.mode.get('shadow', 0)}",
-           f"- events: {', '.join(f'{k} {v}' for k, v in sorted(s.events.items())) or 'none'}",
+           f"- events: {', '.join(f'{_md_text(k)} {v}' for k, v in sorted(s.events.items())) or 'none'}",
            ""]
     out += _md_table("Top rules", ["rule", "incidents"], s.by["rule"].most_common(TOP))
     out += _md_table("Shadow vs enforced", ["action (mode)", "incidents"],
@@ -105,11 +109,16 @@ def _md_table(title: str, header: list[str], rows: Sequence[tuple[str, int]]) ->
 
 
 def _md_rows(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    def cell(value: str) -> str:
-        return value.replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(map(_md_text, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(_md_text, row)) + " |" for row in rows]
     return [*lines, ""]
+
+
+def _md_text(value: str) -> str:
+    """`value` (a model name or tenant a client chose) as plain text in a Markdown table cell:
+    each character Markdown or HTML reads as markup backslash-escaped (so `![x](url)` is no
+    image, `<img ...>` no HTML and `a\\|b` no extra cell), line breaks as spaces."""
+    return _MARKUP.sub(r"\\\g<0>", " ".join(value.splitlines()))
 
 
 def _duration(seconds: int) -> str:

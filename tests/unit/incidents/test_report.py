@@ -1,0 +1,30 @@
+"""The incident review report's Markdown: what clients chose (model names, tenants) stays text."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from guard.incidents import report
+
+HOSTILE = ["![x](https://evil.example/pixel.png)", "[click me](https://evil.example/login)",
+           "<img src=x onerror=alert(1)>", "a\\| extra column", "`code` *bold* _it_\r\nnext"]
+
+
+def test_markdown_cells_are_text() -> None:
+    """From a probe: a model name `![x](url)` became an image in the report, `<img ...>` raw
+    HTML and `a\\|b` a row with an extra cell (only `|` was escaped, not the backslash). Every
+    character Markdown or HTML reads as markup is escaped, so each row keeps its two cells."""
+    now = time.time()
+    incidents = [{"id": f"inc-{n}", "time": now, "kind": "decision", "model": name,
+                  "tenant": name, "rules": ["pii"], "action": "flag"}
+                 for n, name in enumerate(HOSTILE)]
+    text = report.markdown(report.summarise(incidents, now - 3600))
+    for dimension in ("model", "tenant"):
+        section = text[text.index(f"## By {dimension}"):].split("\n\n")[1]
+        rows = section.splitlines()[2:]
+        assert len(rows) == len(HOSTILE)
+        for row in rows:
+            unescaped = re.sub(r"\\.", "", row)  # what is left once each escaped pair is gone
+            assert unescaped.count("|") == 3, row
+            assert not set(unescaped) & set("![]<>`*_\\\r\n"), row
