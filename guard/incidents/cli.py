@@ -23,10 +23,13 @@ from guard.cli import command_group, whole
 from guard.incidents import report
 from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
 from guard.incidents.recorder import journal_dir
+from guard.incidents.terminal import escape_controls
 
 CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
                "mode", "rules", "severity", "category", "policy", "policy_version",
                "content_hash", "excerpt", "verdicts"]
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t")
 
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...                       # for reading through the admin API
@@ -228,7 +231,7 @@ class _Printer:
 
     def all(self, incidents: list[dict[str, Any]]) -> None:
         for incident in incidents:
-            print(json.dumps(incident, ensure_ascii=False), flush=True)
+            print(_json_line(incident), flush=True)
             self.printed += 1
             if self.count and self.printed >= self.count:
                 raise _Done
@@ -285,7 +288,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     text = to_csv(incidents) if args.format == "csv" else "".join(
-        json.dumps(i, ensure_ascii=False) + "\n" for i in incidents)
+        _json_line(i) + "\n" for i in incidents)
     _say_skipped(args)
     if not _write(args.output, text):
         return 1
@@ -307,6 +310,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0 if written else 1
 
 
+def _json_line(incident: dict[str, Any]) -> str:
+    """An incident as one JSON line a terminal shows as text: JSON escapes the C0 controls,
+    and the C1 ones (U+009B CSI, U+009D OSC) are escaped too."""
+    return escape_controls(json.dumps(incident, ensure_ascii=False))
+
+
 def to_csv(incidents: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -314,9 +323,20 @@ def to_csv(incidents: list[dict[str, Any]]) -> str:
     for incident in incidents:
         read = [*map(_verdict, incident.get("verdicts") or ()),
                 *(f"prompt: {_verdict(v)}" for v in incident.get("prompt_verdicts") or ())]
-        writer.writerow({**incident, "rules": ";".join(incident.get("rules") or ()),
-                         "verdicts": ";".join(read)})
+        row = {**incident, "rules": ";".join(incident.get("rules") or ()),
+               "verdicts": ";".join(read)}
+        writer.writerow({column: _csv_cell(row.get(column)) for column in CSV_COLUMNS})
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value in a CSV cell that neither a terminal nor a spreadsheet runs: controls escaped,
+    and text a spreadsheet would take for a formula (starting with = + - @ or a tab, OWASP's
+    rule for CSV injection) behind a `'`."""
+    if not isinstance(value, str):
+        return value
+    value = escape_controls(value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _verdict(verdict: dict[str, Any]) -> str:

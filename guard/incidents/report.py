@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from guard.incidents.terminal import escape_controls
+
 TOP = 10
 # Backslash-escaped in Markdown text: CommonMark takes a backslash before any of them as the
 # character itself.
@@ -117,8 +119,9 @@ def _md_rows(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 def _md_text(value: str) -> str:
     """`value` (a model name or tenant a client chose) as plain text in a Markdown table cell:
     each character Markdown or HTML reads as markup backslash-escaped (so `![x](url)` is no
-    image, `<img ...>` no HTML and `a\\|b` no extra cell), line breaks as spaces."""
-    return _MARKUP.sub(r"\\\g<0>", " ".join(value.splitlines()))
+    image, `<img ...>` no HTML and `a\\|b` no extra cell), line breaks as spaces, and other
+    control characters as text."""
+    return _MARKUP.sub(r"\\\g<0>", escape_controls(" ".join(value.splitlines())))
 
 
 def _duration(seconds: int) -> str:

@@ -341,6 +341,35 @@ async def test_cli_export_jsonl_and_csv_from_the_journal(tmp_path: Path) -> None
     assert rows[0]["verdicts"] == "secrets 0.97"
 
 
+async def test_cli_writes_what_a_client_chose_as_text(tmp_path: Path) -> None:
+    """From a probe: export's CSV wrote an excerpt's escape sequences raw (OSC 52 writes the
+    terminal's clipboard, ESC [ 2 J clears it) and a model `=HYPERLINK(...)` as a spreadsheet
+    formula; tail and the JSON lines escaped ESC but wrote C1 controls (U+009B CSI) raw. Each
+    control is written as text, and a cell a spreadsheet would run starts with a quote."""
+    hostile = "\x1b]52;c;ZWNobw==\x07\x1b[2J\x9b2J\x9d0;owned\x9c\r"
+    incident = model.IncidentV1(id=model.new_id(time.time()), time=time.time(), tenant="-1+1",
+                                model='=HYPERLINK("https://evil.example","open")',
+                                action="flag", excerpt=f"mail me {hostile} end")
+    recorder = IncidentRecorder(SETTINGS, tmp_path, None, Metrics(CollectorRegistry()))
+    await recorder.start()
+    recorder.submit(incident)
+    await recorder.aclose()
+    source = ("--since", "1h", "--state-dir", str(tmp_path))
+    written = {"csv": guard_cli("export", *source, "--format", "csv"),
+               "jsonl": guard_cli("export", *source),
+               "tail": guard_cli("tail", "-n", "1", "--count", "1", "--state-dir", str(tmp_path))}
+    for name, done in written.items():
+        assert done.returncode == 0, done.stderr
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", done.stdout), name
+    row = next(csv.DictReader(io.StringIO(written["csv"].stdout)))
+    assert row["model"] == "'" + incident.model  # type: ignore[operator]
+    assert row["tenant"] == "'-1+1"
+    assert row["excerpt"] == ("mail me \\u001b]52;c;ZWNobw==\\u0007\\u001b[2J\\u009b2J"
+                              "\\u009d0;owned\\u009c\\u000d end")
+    for name in ("jsonl", "tail"):
+        assert json.loads(written[name].stdout)["excerpt"] == incident.excerpt
+
+
 async def test_cli_reads_through_the_admin_api(admin: tuple[str, list[str]]) -> None:
     """Through --admin-url with GUARD_ADMIN_TOKEN; without the token it fails with exit 1."""
     base, ids = admin

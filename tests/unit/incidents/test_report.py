@@ -8,13 +8,15 @@ import time
 from guard.incidents import report
 
 HOSTILE = ["![x](https://evil.example/pixel.png)", "[click me](https://evil.example/login)",
-           "<img src=x onerror=alert(1)>", "a\\| extra column", "`code` *bold* _it_\r\nnext"]
+           "<img src=x onerror=alert(1)>", "a\\| extra column", "`code` *bold* _it_\r\nnext",
+           "\x1b]52;c;ZWNobw==\x07\x1b[2J\x9b2J"]
 
 
 def test_markdown_cells_are_text() -> None:
     """From a probe: a model name `![x](url)` became an image in the report, `<img ...>` raw
     HTML and `a\\|b` a row with an extra cell (only `|` was escaped, not the backslash). Every
-    character Markdown or HTML reads as markup is escaped, so each row keeps its two cells."""
+    character Markdown or HTML reads as markup is escaped, so each row keeps its two cells, and
+    control characters (a terminal runs them) are written as text."""
     now = time.time()
     incidents = [{"id": f"inc-{n}", "time": now, "kind": "decision", "model": name,
                   "tenant": name, "rules": ["pii"], "action": "flag"}
@@ -27,4 +29,4 @@ def test_markdown_cells_are_text() -> None:
         for row in rows:
             unescaped = re.sub(r"\\.", "", row)  # what is left once each escaped pair is gone
             assert unescaped.count("|") == 3, row
-            assert not set(unescaped) & set("![]<>`*_\\\r\n"), row
+            assert not set(unescaped) & set("![]<>`*_\\\r\n\x1b\x07\x9b"), row
