@@ -4,8 +4,8 @@ Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, t
 (`decision`, `killswitch`, `breaker`, `stream_cut`), limit (1..10000, default 100), after (a
 cursor from an earlier answer: what reached the Redis Stream since, in arrival order). Answer:
 200 {"incidents": [...], "source": "redis"|"journal", "cursor": where to ask `after` next, null
-for the journal}; 400 in OpenAI's error shape for a bad or unknown parameter (a mistyped filter
-would otherwise answer every incident); 503 when the source cannot be read.
+for the journal}; 400 in OpenAI's error shape for a bad, unknown or repeated parameter (a mistyped
+filter would otherwise answer every incident); 503 when the source cannot be read.
 Needs `admin_auth_middleware` in front.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from guard.admin import api as admin_api
 from guard.admin.auth import error_body
@@ -32,12 +33,15 @@ def add_routes(app: web.Application, reader: IncidentReader) -> None:
     admin_api.add_routes(app, [web.get(PATH, list_incidents)])
 
 
-def parse_query(params: dict[str, str]) -> Query:
+def parse_query(params: MultiMapping[str]) -> Query:
     """The query parameters as a Query; ValueError naming the bad parameter."""
     unknown = sorted(params.keys() - PARAMETERS)
     if unknown:
         known = ", ".join(sorted(PARAMETERS))
         raise ValueError(f"{unknown[0]}: not a parameter of {PATH} (known: {known})")
+    repeated = sorted(name for name in set(params) if len(params.getall(name)) > 1)
+    if repeated:  # `tenant=a&tenant=b` is no list: the answer would be one tenant's
+        raise ValueError(f"{repeated[0]}: given more than once (each parameter takes one value)")
     kind = params.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind: must be one of {', '.join(sorted(KINDS))}, not {kind!r}")
@@ -57,7 +61,7 @@ def parse_query(params: dict[str, str]) -> Query:
 async def list_incidents(request: web.Request) -> web.Response:
     reader = request.app[INCIDENT_READER]
     try:
-        query = parse_query(dict(request.query))
+        query = parse_query(request.query)
     except ValueError as exc:
         return _invalid(exc, request.query.keys())
     try:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from guard.incidents.lines import read_lines
 from guard.incidents.recorder import journal_dir
@@ -37,6 +37,7 @@ _SCAN_STEP = 1000
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+MAX_SINCE = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 # How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
 # clock a tick behind time.time(), and some filesystems keep mtimes to the second (FAT: 2 s).
 MTIME_SLACK_S = 2.0
@@ -93,9 +94,16 @@ class IncidentReader(Protocol):
 
 
 def parse_since(value: str, now: float | None = None) -> float:
-    """`15m`, `2h`, `7d` (ago), Unix seconds, or an ISO 8601 time → Unix seconds."""
+    """`15m`, `2h`, `7d` (ago), Unix seconds, or an ISO 8601 time → Unix seconds, a time from
+    1970 to the year 9999 (nan, inf and times out of that range are a ValueError)."""
     value = value.strip()
-    now = time.time() if now is None else now
+    since = _seconds(value, time.time() if now is None else now)
+    if not 0 <= since <= MAX_SINCE:  # nan too
+        raise ValueError(f"since: {value[:40]!r} is not a time from 1970 to the year 9999")
+    return since
+
+
+def _seconds(value: str, now: float) -> float:
     relative = _RELATIVE.match(value)
     if relative:
         return now - float(relative.group(1)) * _UNIT_S[relative.group(2)]
@@ -115,7 +123,7 @@ def parse_since(value: str, now: float | None = None) -> float:
 
 def parse_cursor(value: str) -> str:
     """A cursor given back by an earlier answer (a Redis Stream entry id, `1700000000000-0`)."""
-    if not _CURSOR.match(value):
+    if not _CURSOR.match(value) or max(map(int, value.split("-"))) >= 2**64:
         raise ValueError(f"after: {value[:40]!r} is not a cursor from an earlier answer")
     return value
 
@@ -314,6 +322,8 @@ class FallbackReader:
     async def page(self, query: Query) -> Page:
         try:
             return await self.primary.page(query)
+        except ResponseError:
+            raise  # Redis is up and refused the command: the journal would hide why
         except (RedisError, OSError) as exc:
             if query.after is not None:
                 raise  # the journal cannot go on from a stream cursor: 503, and ask again

@@ -129,6 +129,47 @@ async def test_api_refuses_unknown_parameters_and_kinds(admin: tuple[str, list[s
     assert (error["code"], error["param"]) == ("invalid_parameter", param)  # type: ignore[index]
 
 
+BAD_SINCE = ["nan", "inf", "-inf", "1e30", "-1e30", "-1", "99999999999999999999d",
+             "1969-12-31T00:00:00Z"]
+
+
+async def test_api_refuses_times_and_cursors_out_of_range(tmp_path: Path,
+                                                          redis_server: RedisServer) -> None:
+    """From a probe: with Redis, since=nan or inf was a 503 (ValueError, OverflowError), since=1e30
+    or 99999999999999999999d a stream id Redis refused, answered from the journal as though Redis
+    were down, an after past 2**64 a 503, and tenant=a&tenant=b read as tenant=a; a journal-only
+    guard answered since=nan with no incidents. Each is a 400 naming the parameter."""
+    await fill(tmp_path, redis_server.url)
+    for reader in (build_reader(SETTINGS, tmp_path, redis_server.url), JournalReader(tmp_path)):
+        async with serving(reader) as base:
+            for query, param in [*((f"since={since}", "since") for since in BAD_SINCE),
+                                 ("after=99999999999999999999-0", "after"),
+                                 ("after=0-18446744073709551616", "after"),
+                                 ("tenant=acme&tenant=globex", "tenant")]:
+                status, body = await get(f"{base}/admin/incidents?{query}")
+                assert status == 400, (query, body)
+                assert body["error"]["param"] == param  # type: ignore[index]
+            status, body = await get(f"{base}/admin/incidents?since=9999-12-31T00:00:00Z")
+            assert status == 200 and body["incidents"] == []
+    for since in BAD_SINCE:
+        done = await asyncio.to_thread(guard_cli, "export", "--since", since, "--state-dir",
+                                       str(tmp_path))
+        assert done.returncode == 2 and "--since" in done.stderr, since
+
+
+async def test_an_error_redis_answers_is_not_read_as_an_outage(tmp_path: Path,
+                                                              redis_server: RedisServer) -> None:
+    """Redis up but refusing the read (here the stream's key holds a string) is a 503 naming the
+    error, not an answer from this replica's journal labelled "Redis unreachable"."""
+    await fill(tmp_path)
+    client = Redis.from_url(redis_server.url)
+    await client.set(SETTINGS.redis_stream, "not a stream")
+    await client.aclose()
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        status, body = await get(f"{base}/admin/incidents")
+    assert status == 503 and "ResponseError" in body["error"]["message"]  # type: ignore[index]
+
+
 async def test_api_filters_by_kind(admin: tuple[str, list[str]]) -> None:
     """Each known kind filters (the control for the refusals above)."""
     base, _ = admin
