@@ -190,7 +190,7 @@ def _say_skipped(args: argparse.Namespace) -> None:
     if reader is not None and reader.skipped:
         file, line = next(iter(reader.skipped))
         print(f"guard incidents: skipped {len(reader.skipped)} unreadable journal line(s), the "
-              f"first {file}:{line} (torn by a crash?)", file=sys.stderr)
+              f"first {file}:{line} (torn by a crash, or not an incident)", file=sys.stderr)
 
 
 def _read_failed(exc: Exception, args: argparse.Namespace) -> int:

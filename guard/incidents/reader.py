@@ -36,6 +36,11 @@ MAX_SCAN = 200_000
 _SCAN_STEP = 1000
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# An incident's fields that hold a text, or nothing (absent or null).
+_TEXTS = ("kind", "request_id", "tenant", "model", "route", "stage", "action", "mode", "policy",
+          "policy_version", "severity", "category", "content_hash", "excerpt")
+_TEXT_OR_NONE, _STR = frozenset({str, type(None)}), frozenset({str})
+_DICT, _DICT_OR_NONE, _NUMBER = frozenset({dict}), frozenset({dict, type(None)}), (int, float)
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 MAX_SINCE = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 # How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
@@ -200,12 +205,13 @@ class JournalReader:
         lines = read_lines(path, chunk=JOURNAL_CHUNK)
         try:
             for number, (line, _, _) in enumerate(lines, start=1):
-                if line is None or line.endswith(b"}"):
-                    record = None if line is None else _record(line)
-                    if record is None:
-                        skipped.append((str(path), number))
-                    elif query.matches(record):
-                        yield record
+                if line is not None and not line.strip():
+                    continue  # a blank line holds nothing to miss
+                record = None if line is None else _record(line)
+                if record is None:
+                    skipped.append((str(path), number))
+                elif query.matches(record):
+                    yield record
         except FileNotFoundError:
             return  # pruned since the listing
         finally:
@@ -226,10 +232,29 @@ def _record(line: bytes) -> dict[str, Any] | None:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("time"), (int, float)) \
-            or not isinstance(record.get("id"), str):
-        return None
-    return record
+    return record if _well_formed(record) else None
+
+
+def _well_formed(record: Any) -> bool:
+    """Whether `record` has an incident's types in every field readers use (filters, the CSV,
+    the report): a line written otherwise (a bug, a hand edit, another writer) is skipped like
+    a torn one rather than failing every query it falls in. (Types are compared in C, map over
+    map: this runs for every line a query reads.)"""
+    if type(record) is not dict or type(record.get("id")) is not str \
+            or type(record.get("time")) not in _NUMBER:
+        return False
+    rules, matches = record.get("rules") or [], record.get("matches") or []
+    return (_TEXT_OR_NONE.issuperset(map(type, map(record.get, _TEXTS)))
+            and type(rules) is list and _STR.issuperset(map(type, rules))
+            and type(matches) is list and _DICT.issuperset(map(type, matches))
+            and _verdicts(record.get("verdicts")) and _verdicts(record.get("prompt_verdicts"))
+            and type(record.get("details")) in _DICT_OR_NONE)
+
+
+def _verdicts(verdicts: Any) -> bool:
+    return verdicts is None or (type(verdicts) is list and all(
+        type(v) is dict and type(v.get("classifier")) is str and type(v.get("score")) in _NUMBER
+        and type(v.get("joined", 0)) is int for v in verdicts))
 
 
 class RedisReader:

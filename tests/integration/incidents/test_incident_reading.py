@@ -531,3 +531,33 @@ async def test_a_line_torn_by_a_crash_hides_no_other_incident(
     done = guard_cli("export", "--since", "0", "--state-dir", str(tmp_path))
     assert done.returncode == 0 and f"exported {len(ids)} incidents" in done.stderr
     assert f"skipped 2 unreadable journal line(s), the first {journal}:" in done.stderr
+
+
+async def test_a_line_of_the_wrong_shape_hides_no_other_incident(
+        admin: tuple[str, list[str]], tmp_path: Path) -> None:
+    """From a probe: a JSON line with an id and a time but `"rules": 5` and a verdict without
+    `classifier` made export --format csv, report and any --rule filter fail with a traceback,
+    and GET /admin/incidents?rule= a 503 for the whole journal; a run of NULs or garbage (no
+    final `}`) was skipped without a word, and an incident ending in CR LF not read. Each bad
+    line is skipped and counted; the CR LF one is read."""
+    base, ids = admin
+    journal = sorted(journal_dir(tmp_path).glob("*.jsonl"))[-1]
+    crlf = model.IncidentV1(id=model.new_id(time.time()), time=time.time(), action="block",
+                            rules=("no-secrets",))
+    wrong = {"v": 1, "id": "inc-damaged", "time": time.time(), "kind": "decision", "rules": 5,
+             "verdicts": [{"score": 1}]}
+    with journal.open("ab") as f:
+        f.write(json.dumps(wrong).encode() + b"\n" + b"\0" * 300 + b"\ngarbage\n\n"
+                + crlf.to_json() + b"\r\n")
+    everything = [*ids, crlf.id]
+    for query in ("", "?rule=no-secrets", "?since=1h&tenant=acme", "?kind=decision"):
+        status, body = await get(f"{base}/admin/incidents{query}")
+        assert status == 200, (query, body)
+    assert [i["id"] for i in body["incidents"]] == [i for i in everything if i != ids[4]]  # type: ignore[union-attr,index]
+    source = ("--since", "1h", "--state-dir", str(tmp_path))
+    for args in (("export", "--format", "csv"), ("export", "--rule", "no-secrets"),
+                 ("report",)):
+        done = await asyncio.to_thread(guard_cli, *args, *source)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+        assert f"skipped 3 unreadable journal line(s), the first {journal}:7 " in done.stderr
+    assert "decisions recorded: **6**" in done.stdout
