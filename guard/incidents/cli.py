@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
 from guard.cli import command_group, whole
@@ -193,8 +193,9 @@ def _say_skipped(args: argparse.Namespace) -> None:
               f"first {file}:{line} (torn by a crash, or not an incident)", file=sys.stderr)
 
 
-def _read_failed(exc: Exception, args: argparse.Namespace) -> int:
-    print(f"guard incidents: cannot read incidents: {exc}", file=sys.stderr)
+def _read_failed(exc: Exception, args: argparse.Namespace, written: int = 0) -> int:
+    went = f" (the {written} read before are written)" if written else ""
+    print(f"guard incidents: cannot read incidents: {exc}{went}", file=sys.stderr)
     return 1
 
 
@@ -282,32 +283,43 @@ def _look_back(fetch: Fetch, args: argparse.Namespace) -> tuple[float, list[dict
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Writes each incident as it is read: what is held is one page, however long the period."""
+    written = 0
     try:
-        since = args.since
-        incidents = list(every_since(source(args), _filters(args, since=since)))
-    except (AdminError, OSError, ValueError) as exc:
-        return _read_failed(exc, args)
-    text = to_csv(incidents) if args.format == "csv" else "".join(
-        _json_line(i) + "\n" for i in incidents)
-    _say_skipped(args)
-    if not _write(args.output, text):
+        incidents = every_since(source(args), _filters(args, since=args.since))
+        first = list(islice(incidents, 1))  # a source that cannot be read leaves -o untouched
+        with _Output(args.output) as out:
+            write = _csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
+            for incident in chain(first, incidents):
+                write(incident)
+                written += 1
+    except CannotWrite as exc:
+        print(f"guard incidents: {exc}", file=sys.stderr)
         return 1
-    print(f"guard incidents: exported {len(incidents)} incidents", file=sys.stderr)
+    except (AdminError, OSError, ValueError) as exc:
+        return _read_failed(exc, args, written)
+    _say_skipped(args)
+    print(f"guard incidents: exported {written} incidents", file=sys.stderr)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Counts each incident as it is read: what is held is one page and the counts."""
     try:
-        since = args.since
-        incidents = list(every_since(source(args), _filters(args, since=since)))
+        incidents = every_since(source(args), _filters(args, since=args.since))
+        summary = report.summarise(incidents, args.since)
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
     fmt = args.format or ("html" if args.output is not None
                           and args.output.suffix in (".html", ".htm") else "markdown")
     _say_skipped(args)
-    summary = report.summarise(incidents, since)
     written = _write(args.output, report.html_page(summary) if fmt == "html" else report.markdown(summary))
     return 0 if written else 1
+
+
+def _jsonl_writer(out: _Output) -> Callable[[dict[str, Any]], None]:
+    """A function writing an incident to `out` as a JSON line."""
+    return lambda incident: out.write(_json_line(incident) + "\n")
 
 
 def _json_line(incident: dict[str, Any]) -> str:
@@ -316,17 +328,18 @@ def _json_line(incident: dict[str, Any]) -> str:
     return escape_controls(json.dumps(incident, ensure_ascii=False))
 
 
-def to_csv(incidents: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+def _csv_writer(out: _Output) -> Callable[[dict[str, Any]], None]:
+    """A function writing an incident to `out` as a CSV row, once the header is written."""
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for incident in incidents:
+
+    def write(incident: dict[str, Any]) -> None:
         read = [*map(_verdict, incident.get("verdicts") or ()),
                 *(f"prompt: {_verdict(v)}" for v in incident.get("prompt_verdicts") or ())]
         row = {**incident, "rules": ";".join(incident.get("rules") or ()),
                "verdicts": ";".join(read)}
         writer.writerow({column: _csv_cell(row.get(column)) for column in CSV_COLUMNS})
-    return out.getvalue()
+    return write
 
 
 def _csv_cell(value: Any) -> Any:
@@ -348,12 +361,48 @@ def _verdict(verdict: dict[str, Any]) -> str:
 
 def _write(path: Path | None, text: str) -> bool:
     """`text` to `path` (stdout when None); False, said on stderr, when it cannot be written."""
-    if path is None:
-        sys.stdout.write(text)
-        return True
     try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"guard incidents: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        with _Output(path) as out:
+            out.write(text)
+    except CannotWrite as exc:
+        print(f"guard incidents: {exc}", file=sys.stderr)
         return False
     return True
+
+
+class CannotWrite(Exception):
+    """The output cannot be opened or written; the message names it and says why."""
+
+
+class _Output:
+    """Text written to `path`, or to stdout when None; CannotWrite when that fails."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.file: TextIO = sys.stdout
+
+    def __enter__(self) -> _Output:
+        if self.path is not None:
+            try:
+                self.file = self.path.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise self._cannot(exc) from exc
+        return self
+
+    def write(self, text: str) -> None:
+        try:
+            self.file.write(text)
+        except OSError as exc:
+            raise self._cannot(exc) from exc
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            if self.path is None:
+                self.file.flush()
+            else:
+                self.file.close()
+        except OSError as exc:
+            raise self._cannot(exc) from exc
+
+    def _cannot(self, exc: OSError) -> CannotWrite:
+        return CannotWrite(f"cannot write {self.path or 'to stdout'}: {exc.strerror or exc}")

@@ -24,6 +24,7 @@ from guard.admin.auth import AdminTokens, admin_auth_middleware
 from guard.incidents import model
 from guard.incidents.api import add_routes
 from guard.incidents.reader import (
+    MAX_LIMIT,
     IncidentReader,
     JournalReader,
     Query,
@@ -409,6 +410,39 @@ async def test_cli_writes_what_a_client_chose_as_text(tmp_path: Path) -> None:
                               "\\u009d0;owned\\u009c\\u000d end")
     for name in ("jsonl", "tail"):
         assert json.loads(written[name].stdout)["excerpt"] == incident.excerpt
+
+
+async def test_cli_export_writes_each_page_as_it_is_read(tmp_path: Path) -> None:
+    """From a probe: export held every incident of the period, then the whole text, before
+    writing a byte (300,000 incidents: 1 GiB of memory). It writes each page as it is read:
+    when the second page cannot be read, the first page's 10,000 are in the file and exit 1
+    says so; when the first cannot, an existing file is left as it was."""
+    page = [{"id": f"inc-{n:05}", "time": 1_700_000_000 + n, "kind": "decision"}
+            for n in range(MAX_LIMIT)]
+
+    async def incidents(request: web.Request) -> web.Response:
+        if "after" in request.query:
+            return web.json_response({"error": {"message": "down"}}, status=503)
+        return web.json_response({"incidents": page, "source": "redis", "cursor": "1-0"})
+
+    app = web.Application()
+    app.router.add_get("/admin/incidents", incidents)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    out = tmp_path / "out.jsonl"
+    try:
+        done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url",
+                                       f"http://127.0.0.1:{port}", "-o", str(out), token=TOKEN)
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 1 and f"the {MAX_LIMIT} read before are written" in done.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        i["id"] for i in page]
+    done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url",
+                                   f"http://127.0.0.1:{port}", "-o", str(out), token=TOKEN)
+    assert done.returncode == 1 and len(out.read_text().splitlines()) == MAX_LIMIT
 
 
 async def test_cli_reads_through_the_admin_api(admin: tuple[str, list[str]]) -> None:
