@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
 from guard.cli import command_group, whole
@@ -289,7 +289,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         incidents = every_since(source(args), _filters(args, since=args.since))
         first = list(islice(incidents, 1))  # a source that cannot be read leaves -o untouched
         with _Output(args.output) as out:
-            write = _csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
+            write = csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
             for incident in chain(first, incidents):
                 write(incident)
                 written += 1
@@ -317,6 +317,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0 if written else 1
 
 
+class Writable(Protocol):
+    """Where incidents are written as text: `_Output`, or a `StringIO` in tests."""
+
+    def write(self, text: str, /) -> object: ...
+
+
 def _jsonl_writer(out: _Output) -> Callable[[dict[str, Any]], None]:
     """A function writing an incident to `out` as a JSON line."""
     return lambda incident: out.write(_json_line(incident) + "\n")
@@ -328,7 +334,7 @@ def _json_line(incident: dict[str, Any]) -> str:
     return escape_controls(json.dumps(incident, ensure_ascii=False))
 
 
-def _csv_writer(out: _Output) -> Callable[[dict[str, Any]], None]:
+def csv_writer(out: Writable) -> Callable[[dict[str, Any]], None]:
     """A function writing an incident to `out` as a CSV row, once the header is written."""
     writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -10,10 +10,18 @@ import orjson
 import pytest
 
 from guard.incidents import model
-from guard.incidents.cli import to_csv
+from guard.incidents.cli import csv_writer
 from guard.incidents.excerpt import build_excerpt, scrub
 from guard.types import Action, Mode, Segment, Span, Stage, Verdict
 from tests.unit.incidents.helpers import context, decision, prompt
+
+
+def csv_text(incident: model.IncidentV1) -> str:
+    """`guard incidents export --format csv` of one incident."""
+    out = io.StringIO()
+    csv_writer(out)(incident.to_dict())
+    return out.getvalue()
+
 
 SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
 
@@ -67,7 +75,7 @@ def test_a_completion_incident_keeps_what_its_rules_read_on_the_prompt() -> None
                            prompt_verdicts=(doubted,)), "Sure. Slide ...", excerpt=None)
     assert inc.prompt_verdicts == (model.VerdictV1("harmful_in_doubt", 0, ("harmful",), 0.6412),)
     assert model.IncidentV1.from_json(inc.to_json()) == inc
-    [row] = list(csv.DictReader(io.StringIO(to_csv([inc.to_dict()]))))
+    [row] = list(csv.DictReader(io.StringIO(csv_text(inc))))
     assert row["verdicts"] == "harmful_out_low 0.37;prompt: harmful_in_doubt 0.6412"
     older = orjson.loads(inc.to_json())
     del older["prompt_verdicts"]
@@ -196,7 +204,7 @@ def test_csv_export_lists_the_verdicts_with_what_they_were_read_with() -> None:
     joined = Verdict("hr", 4, frozenset({"harmful"}), 0.93, joined=2)
     incident = model.from_decision(context(), replace(decision(), verdicts=(joined, *decision().verdicts)),
                                    "x", excerpt=None)
-    [row] = list(csv.DictReader(io.StringIO(to_csv([incident.to_dict()]))))
+    [row] = list(csv.DictReader(io.StringIO(csv_text(incident))))
     assert row["verdicts"] == "hr 0.93 +2 earlier;secrets 0.97"
     assert list(row)[:3] == ["id", "time", "kind"] and list(row)[-1] == "verdicts"
 
