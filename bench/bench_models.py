@@ -74,7 +74,8 @@ def time_each(fn: object, texts: list[str]) -> tuple[float, float]:
     for text in texts:
         features._features.cache_clear()
         encode_kept.cache_clear()
-        decode._find.cache_clear()
+        decode._find_short.cache_clear()
+        decode._find_long.cache_clear()
         started = time.perf_counter()
         fn(text)  # type: ignore[operator]
         samples.append(time.perf_counter() - started)
@@ -89,7 +90,8 @@ async def time_batches(texts: list[str], batch: int = 8) -> tuple[float, float]:
         segments = [Segment(t, "user", j, Stage.PROMPT) for j, t in enumerate(texts[i : i + batch])]
         features._features.cache_clear()
         encode_kept.cache_clear()
-        decode._find.cache_clear()
+        decode._find_short.cache_clear()
+        decode._find_long.cache_clear()
         started = time.perf_counter()
         await classifier.classify(segments)
         samples.append((time.perf_counter() - started) / batch)

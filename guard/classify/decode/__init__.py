@@ -28,6 +28,17 @@ text (hashes, keys, binary data) give nothing. No prompt or completion of the da
 hand-written set, has a reading (63,813 texts); a false reading would cost one more scoring of a
 text that reads as nothing.
 
+What a text's readings cost is bounded linearly in its length, whatever the text: stretches of a
+cipher that meet are one stretch, a reading found twice (same kind, place and text) is kept once,
+and the readings of one text (its head or its tail past READ_CHARS), both levels together, are at
+most READINGS (64) holding at most READ_SHARE (4) times its characters; past either, the readings
+found first are kept and the rest not read (the text itself is always scored). Of the dev texts of
+the four trained models and their positives after every evasion transform (87,361 texts), the
+most readings of one text were 43 (an upside-down jailbreak broken by signs that do not turn),
+the most characters 2.3 times the text's. A probe's 6,000 characters of ROT13 text hiding
+backwards text had given 11,476 readings of 68 M characters (each of ~100 stretches widened to the
+whole text, and each reading read again): now three.
+
 Modules: `runs` (the byte encodings and Morse code), `ciphers` (letter ciphers, backwards and words
 reversed), `upside_down`, and `english` (a text's words, and what reads as English).
 """
@@ -35,7 +46,7 @@ reversed), `upside_down`, and `english` (a text's words, and what reads as Engli
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from guard.classify.decode.ciphers import ciphered
@@ -46,6 +57,9 @@ __all__ = ["KINDS", "MORSE", "UPSIDE_DOWN", "Reading", "as_read", "encoded_runs"
 
 READ_CHARS = 16_384  # of a text: its head and tail, half each
 WHOLE = 0.9  # of a text's length: a reading this long stands for the text
+READINGS = 64  # of one text (its head or its tail past READ_CHARS), both levels, at most
+READ_SHARE = 4  # the characters of a text's readings, both levels, at most, times its own
+SHORT_CHARS = 2_048  # a text this long or shorter is cached with 511 others, a longer one with 15
 
 KINDS = (
     "base64", "base32", "hex", "binary", "percent", "entities", "escapes", "morse",
@@ -71,10 +85,11 @@ def readings(text: str) -> tuple[str, ...]:
 def as_read(text: str) -> tuple[str, ...]:
     """What a model scores for `text`: the text itself and its readings, without the text when
     one reading is all of it (WHOLE of its length): upside-down or ciphered letters are
-    nonsense as written, and the fold can make misleading words of them."""
+    nonsense as written, and the fold can make misleading words of them. Each text once."""
     found = find_readings(text)
     whole = any(r.end - r.start >= WHOLE * len(text.strip()) for r in found)
-    return tuple(r.text for r in found) if whole else (text, *(r.text for r in found))
+    read = dict.fromkeys(r.text for r in found)
+    return tuple(read) if whole else tuple(dict.fromkeys((text, *read)))
 
 
 def find_readings(text: str) -> tuple[Reading, ...]:
@@ -83,18 +98,58 @@ def find_readings(text: str) -> tuple[Reading, ...]:
     if len(text) < 12:
         return ()
     if len(text) <= READ_CHARS:
-        return _find(text, 0)
+        return _cached(text, 0)
     tail = len(text) - READ_CHARS // 2
-    return _find(text[: READ_CHARS // 2], 0) + _find(text[tail:], tail)
+    return _cached(text[: READ_CHARS // 2], 0) + _cached(text[tail:], tail)
 
 
-@functools.lru_cache(maxsize=512)
+def _cached(text: str, offset: int) -> tuple[Reading, ...]:
+    return (_find_short if len(text) <= SHORT_CHARS else _find_long)(text, offset)
+
+
 def _find(text: str, offset: int) -> tuple[Reading, ...]:
-    # Cached: every trained model of a policy scores the same segment.
-    found = [*_decoded(text)]
+    budget = _Budget(READINGS, READ_SHARE * len(text))
+    outer = budget.kept(_decoded(text))
     # One level deeper: an encoding inside a reading is read too, at the outer one's place.
-    found += [(inner[0], start, end, inner[3]) for _, start, end, plain in found for inner in _decoded(plain)]
+    found = outer + budget.kept(
+        (kind, start, end, deeper) for _, start, end, plain in outer for kind, _, _, deeper in _decoded(plain)
+    )
     return tuple(Reading(kind, start + offset, end + offset, plain) for kind, start, end, plain in found)
+
+
+# Every trained model of a policy scores the same segment. Two caches, so that what they hold is
+# bounded in characters, not only in entries: 512 x 5 x 2,048 + 16 x 5 x 16,384 (a text and its
+# readings), 6.6 M characters, 26 MiB at most (4 bytes a character); a 16,400-character probe
+# had grown the one cache by ~400 MiB.
+_find_short = functools.lru_cache(maxsize=512)(_find)
+_find_long = functools.lru_cache(maxsize=16)(_find)
+
+_Found = tuple[str, int, int, str]  # kind, start, end, decoded text
+
+
+class _Budget:
+    """What the readings of one text may hold, both levels together: so many readings, so many
+    characters. A reading found twice (same kind, place and text) is kept once."""
+
+    def __init__(self, readings: int, chars: int) -> None:
+        self.readings = readings
+        self.chars = chars
+        self.seen: set[_Found] = set()
+
+    def kept(self, found: Iterable[_Found]) -> list[_Found]:
+        """Those of `found` not kept before, in order, until the budget is spent (the rest, and
+        what would have been decoded to find them, unread)."""
+        kept = []
+        for reading in found:
+            if reading in self.seen:
+                continue
+            if not self.readings or len(reading[3]) > self.chars:
+                break
+            self.seen.add(reading)
+            self.readings -= 1
+            self.chars -= len(reading[3])
+            kept.append(reading)
+        return kept
 
 
 def _decoded(text: str) -> list[tuple[str, int, int, str]]:

@@ -7,7 +7,7 @@ import collections
 import functools
 import itertools
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from guard.classify.decode.english import (
     AS_WRITTEN_COMMON,
@@ -89,7 +89,7 @@ def ciphered(text: str) -> list[tuple[str, int, int, str]]:
             # English as written and not once decoded ("a" is English both ways in a backwards text)
             return plain[i] and words[i] not in KNOWN
 
-        stretches = list(_stretches(stop, len(plain), counts, sparse, window))
+        stretches = _stretches(stop, len(plain), counts, sparse, window)
         if stretches:
             bounds = bounds or [m.span() for m in WORD.finditer(text)]
             for first, last in map(functools.partial(_trimmed, words, decoded_words), stretches):
@@ -211,22 +211,30 @@ def _sparse(plain: list[bool], window: int) -> list[range]:
 
 def _stretches(
     stop: Callable[[int], bool], n: int, counts: list[int], sparse: list[range], window: int
-) -> Iterator[tuple[int, int]]:
+) -> list[tuple[int, int]]:
     """[start, end) ranges of the `n` words to read decoded: the windows of `window` words with at
     most PLAIN_COMMON common words as written (starting in `sparse`) and at least DECODED_COMMON
     common only once decoded (`counts` of those before each word), overlapping windows joined,
-    each widened on either side up to a word that reads as English only as written (`stop`)."""
-    stretches: list[list[int]] = []
+    each widened on either side up to a word that reads as English only as written (`stop`),
+    widened ones that meet joined too: a text with no such word is one stretch, however many
+    windows it holds (each had been widened to all of it and read decoded once more)."""
+    windows: list[list[int]] = []
     for i in sorted({i for starts in sparse for i in starts}):
         if counts[i + window] - counts[i] >= DECODED_COMMON:
-            if stretches and i <= stretches[-1][1]:
-                stretches[-1][1] = i + window
+            if windows and i <= windows[-1][1]:
+                windows[-1][1] = i + window
             else:
-                stretches.append([i, i + window])
-    for first, last in stretches:
-        start, end = first, last
-        while start > 0 and not stop(start - 1):
+                windows.append([i, i + window])
+    stretches: list[list[int]] = []
+    for first, last in windows:
+        floor = stretches[-1][1] if stretches else 0
+        start, end = first, max(last, floor)
+        while start > floor and not stop(start - 1):
             start -= 1
         while end < n and not stop(end):
             end += 1
-        yield start, end
+        if stretches and start <= floor:
+            stretches[-1][1] = end
+        else:
+            stretches.append([start, end])
+    return [(start, end) for start, end in stretches]
