@@ -320,8 +320,7 @@ class IncidentRecorder:
             return None
         try:
             text, _ = joined((segment.index, segment.text) for segment in segments)
-            excerpt = (build_excerpt(decision, segments, self.settings.excerpt_chars)
-                       if self.settings.excerpts else None)
+            excerpt = self._excerpt(ctx, decision, segments) if self.settings.excerpts else None
             incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
                                            hash_key=self._hash_key)
         except Exception:
@@ -329,6 +328,16 @@ class IncidentRecorder:
             self.metrics.incident_dropped.inc()
             return None
         return self.submit(incident)
+
+    def _excerpt(self, ctx: GuardContext, decision: Decision, segments: Sequence[Segment]
+                 ) -> str | None:
+        """The incident's excerpt; None (the incident kept without one) when it cannot be built:
+        an excerpt is a convenience, the incident is the evidence."""
+        try:
+            return build_excerpt(decision, segments, self.settings.excerpt_chars)
+        except Exception:
+            log.exception("incident_excerpt_failed", request_id=ctx.request_id)
+            return None
 
     def record_event(self, kind: str, details: Mapping[str, Any],
                      ctx: GuardContext | None = None) -> str:

@@ -21,6 +21,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from guard.errors import StartupError
+from guard.incidents import recorder as recorder_module
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink
@@ -91,6 +92,26 @@ async def test_block_and_shadow_reach_journal_and_metrics(tmp_path: Path) -> Non
     assert sample(metrics, "guard_incidents_total", **labels, mode="shadow") == 1
     assert sample(metrics, "guard_incident_dropped_total") == 0
     assert sample(metrics, "guard_incident_queue_depth") == 0
+
+
+async def test_an_excerpt_that_cannot_be_built_leaves_the_incident_without_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An excerpt is a convenience: if building it raises (a bug in the scrub, a text it
+    chokes on), the incident is still recorded, without an excerpt, and nothing is dropped."""
+    def broken(*_: Any) -> str:
+        raise RuntimeError("scrub failed")
+
+    monkeypatch.setattr(recorder_module, "build_excerpt", broken)
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(IncidentSettings(excerpts=True, fsync_interval_ms=10), tmp_path,
+                                None, metrics)
+    await recorder.start()
+    recorded = recorder.record_decision(context(), decision(), prompt("secret text"))
+    await recorder.aclose()
+    [line] = [orjson.loads(line) for path in journal_dir(tmp_path).glob("*.jsonl")
+              for line in path.read_bytes().splitlines()]
+    assert (line["id"], line["excerpt"]) == (recorded, None)
+    assert sample(metrics, "guard_incident_dropped_total") == 0
 
 
 async def test_recording_returns_before_any_write(tmp_path: Path) -> None:
