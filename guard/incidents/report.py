@@ -143,7 +143,7 @@ svg text{font:11px system-ui,sans-serif}"""
 
 
 def html_page(s: Summary) -> str:
-    e = html.escape
+    e = _html_text
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8>"
              f"<title>guard incident report</title><style>{CSS}</style>",
              f"<h1>Incident report</h1><p>{e(_when(s.since))} to {e(_when(s.until))}</p>",
@@ -172,12 +172,18 @@ def html_page(s: Summary) -> str:
     return "\n".join(parts)
 
 
+def _html_text(value: str) -> str:
+    """A value as HTML text, its control characters written out (a page printed to a terminal
+    runs none of them)."""
+    return html.escape(escape_controls(value))
+
+
 def _kpi(label: str, value: int) -> str:
-    return f"<span class=kpi><b>{value}</b>{html.escape(label)}</span>"
+    return f"<span class=kpi><b>{value}</b>{_html_text(label)}</span>"
 
 
 def _html_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    e = html.escape
+    e = _html_text
     head = "".join(f"<th>{e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -187,7 +193,7 @@ def hbars(rows: Sequence[tuple[str, int]], width: int = 420) -> str:
     """A horizontal bar chart as inline SVG."""
     if not rows:
         return "<p>None.</p>"
-    e = html.escape
+    e = _html_text
     peak = max(v for _, v in rows) or 1
     label_w, bar_w, row_h = 150, width - 200, 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
@@ -209,7 +215,7 @@ def stacked_bars(s: Summary, dimension: str, width: int = 1000, height: int = 22
     series = s.over_time[dimension]
     if not series:
         return "<p>No incidents in this period.</p>"
-    e = html.escape
+    e = _html_text
     top = [k for k, _ in s.by[dimension].most_common(len(PALETTE) - 1)]
     first = int(s.since // s.bucket_s * s.bucket_s)
     slots = list(range(first, int(s.until) + 1, s.bucket_s)) or [first]

@@ -30,3 +30,15 @@ def test_markdown_cells_are_text() -> None:
             unescaped = re.sub(r"\\.", "", row)  # what is left once each escaped pair is gone
             assert unescaped.count("|") == 3, row
             assert not set(unescaped) & set("![]<>`*_\\\r\n\x1b\x07\x9b"), row
+
+
+def test_the_html_report_writes_control_characters_out() -> None:
+    """`report --format html` printed to a terminal ran a client's escape sequences: html.escape
+    leaves control characters as they are. Each is written out as text, the markup escaped."""
+    now = time.time()
+    incidents = [{"id": f"inc-{n}", "time": now, "kind": "decision", "model": name,
+                  "tenant": name, "rules": ["pii"], "action": "flag"}
+                 for n, name in enumerate(HOSTILE)]
+    page = report.html_page(report.summarise(incidents, now - 3600))
+    assert not set(page) & set("\x1b\x07\x9b")
+    assert "\\u001b]52;c;ZWNobw==" in page and "&lt;img src=x" in page
