@@ -36,7 +36,7 @@ from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Mode
-from tests.support import RedisServer, free_port
+from tests.support import RedisServer, apps_serving, free_port
 from tests.unit.incidents.helpers import context, decision, prompt
 
 SETTINGS = IncidentSettings(fsync_interval_ms=10, log=False)
@@ -427,16 +427,11 @@ async def test_cli_export_writes_each_page_as_it_is_read(tmp_path: Path) -> None
 
     app = web.Application()
     app.router.add_get("/admin/incidents", incidents)
-    runner = web.AppRunner(app)
-    await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     out = tmp_path / "out.jsonl"
-    try:
+    async with apps_serving((app, port)):
         done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url",
                                        f"http://127.0.0.1:{port}", "-o", str(out), token=TOKEN)
-    finally:
-        await runner.cleanup()
     assert done.returncode == 1 and f"the {MAX_LIMIT} read before are written" in done.stderr
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
         i["id"] for i in page]
