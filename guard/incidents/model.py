@@ -193,11 +193,15 @@ def _kept(verdicts: Iterable[Verdict]) -> tuple[VerdictV1, ...]:
 def from_event(kind: str, details: Mapping[str, Any], now: float | None = None,
                ctx: GuardContext | None = None) -> IncidentV1:
     """The incident for an operational event; its request fields are those of `ctx`, the
-    request it happened in, else what `details` says."""
+    request it happened in, else what `details` says; an event scoped to one tenant
+    (`tenant:acme`, a kill switch or a breaker's trip) is that tenant's."""
     now = time.time() if now is None else now
     if ctx is not None:
         details = {"request_id": ctx.request_id, "tenant": ctx.tenant, "model": ctx.model,
                    "route": ctx.route, **details}
+    scope_kind, _, scoped = str(details.get("scope") or "").partition(":")
+    if scope_kind == "tenant" and scoped and details.get("tenant") is None:
+        details = {**details, "tenant": scoped}  # a switch or trip for one tenant is theirs
     severity = str(details.get("severity") or ("high" if kind in ("killswitch", "breaker")
                                                 else "medium"))
     return IncidentV1(

@@ -107,6 +107,16 @@ def test_event_incident() -> None:
     assert inc.kind == "killswitch" and inc.category == "killswitch"
     assert inc.severity == "high" and inc.details["actor"] == "alice"
     assert model.IncidentV1.from_json(inc.to_json()).details["scope"] == "global"
+    assert inc.tenant is None
+
+
+def test_an_event_scoped_to_a_tenant_is_that_tenants() -> None:
+    """A kill switch or a breaker's trip for `tenant:acme` is listed under tenant acme (filtering
+    by tenant showed none of them); one scoped to a model or a route names no tenant."""
+    engaged = model.from_event("killswitch", {"action": "engage", "scope": "tenant:acme"})
+    tripped = model.from_event("breaker", {"action": "trip", "scope": "tenant:acme"})
+    by_model = model.from_event("killswitch", {"action": "engage", "scope": "model:gpt-4*"})
+    assert (engaged.tenant, tripped.tenant, by_model.tenant) == ("acme", "acme", None)
 
 
 @pytest.mark.parametrize("secret", [
