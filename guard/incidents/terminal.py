@@ -1,6 +1,10 @@
 """Incident values written where an operator reads them: a terminal runs the control characters
 a client can put in a model name or an excerpt (ESC [ 2 J clears the screen, OSC 52 writes the
-clipboard, and a terminal takes U+009B as ESC [)."""
+clipboard, and a terminal takes U+009B as ESC [).
+
+Not `guard.cli.shown`, which writes one value on one line (line breaks and format characters
+escaped too, as `\x1b`): these are whole excerpts and JSON lines, whose line breaks stay, and
+whose escapes must read back as the same text (`\u001b` is JSON's own)."""
 
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from guard.errors import PolicyError, validation_message
+from guard.errors import PolicyError, model_at, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
-from guard.policy.model import KNOWN_KEYS, Condition, Policy, Rule, tenants_named
+from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
 from guard.types import Mode, Stage, StreamSettings
 
@@ -97,36 +97,12 @@ class LoadedPolicy:
 # -- one file -------------------------------------------------------------------------------------
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The schema model whose keys live at `loc` (for "unknown key" messages)."""
-    model: type[BaseModel] = Policy
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = {f.alias or n: f for n, f in model.model_fields.items()}
-        info = fields.get(part)
-        if info is None:
-            return None
-        nested: dict[str, type[BaseModel]] = {
-            "rules": Rule, "when": Condition, "all": Condition, "any": Condition, "not": Condition,
-            "prompt": Condition,
-        }
-        target = nested.get(part)
-        annotation = info.annotation
-        if target is None and isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            target = annotation
-        if target is None:
-            return None
-        model = target
-    return model
-
-
 def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
         loc = lines.clean(err["loc"])
         if err["type"] == "extra_forbidden":
-            model = _model_at(loc[:-1])
+            model = model_at(Policy, loc[:-1])
             expected = f" (expected one of: {', '.join(KNOWN_KEYS[model])})" if model else ""
             out.append(lines.error(loc, f"unknown key{expected}"))
             continue
