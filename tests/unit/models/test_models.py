@@ -484,7 +484,8 @@ async def test_more_words_run_together_than_a_request_may_hold_is_a_413() -> Non
     rng = random.Random(5)
     junk = ["".join(rng.choices(string.ascii_lowercase, k=200))
             for _ in range(GLUED_BATCH_LETTERS // 200 + 1)]
-    built = build_classifier("jb", {"type": "jailbreak_model"})
+    # just under the limit takes about 0.3 s alone; a loaded CI machine may take several times that
+    built = build_classifier("jb", {"type": "jailbreak_model", "timeout_s": 30})
     runner = ClassifierRunner(Metrics(CollectorRegistry()))
     with pytest.raises(RequestError) as caught:
         await runner.run([built], [_seg(t, index=i) for i, t in enumerate(junk)], Stage.PROMPT)
