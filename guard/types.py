@@ -129,6 +129,11 @@ class Verdict:
         return bool(self.labels)
 
 
+# The label of the verdict a classifier with `on_error: fail_closed` gives in place of the ones
+# it failed to give (guard/classify/runner.py).
+ERROR_LABEL = "classifier_error"
+
+
 @runtime_checkable
 class Classifier(Protocol):
     """A detector. Receives the segments of one stage of one request, returns verdicts.
@@ -151,6 +156,13 @@ class Classifier(Protocol):
     `reads_request: bool`, true when it judges an answer after the request it answers: on the
     completion stage its segments then carry the request's last user message (`Segment.request`;
     such a classifier is never cached, whose keys do not hold the request).
+
+    And it may carry `emits: frozenset[str] | None`, every label its verdicts can carry (with
+    those its policy config adds: a regex entry's `label`, a keyword list's), or None when it
+    cannot know them in advance (a remote service's own categories): a policy whose condition
+    names a label no classifier it reads emits can never hold, and does not load
+    (guard/policy/labels.py); an open set, or none declared (a plugin's), is not checked. The
+    `ERROR_LABEL` of a failure is the runner's, not the classifier's (`ConfiguredClassifier.emits`).
     """
 
     name: str

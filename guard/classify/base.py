@@ -148,6 +148,19 @@ class LocalClassifier:
         """Findings in one segment's normalised text."""
         raise NotImplementedError
 
+    def finding_labels(self) -> Iterable[str] | None:
+        """Every label a finding of `scan` can carry, as configured; None: not known (`emits`)."""
+        return None
+
+    @property
+    def emits(self) -> frozenset[str] | None:
+        """Every label a verdict can carry (`Classifier.emits`): `category` and its findings';
+        None (open) for a subclass that does not say what its findings carry (a plugin's)."""
+        labels = self.finding_labels()
+        if labels is None:
+            return None
+        return frozenset({*labels, *((self.category,) if self.category else ())})
+
     def scan_marks(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         """Findings in the second reading (`marks`): by default what `scan` finds there."""
         return self.scan(norm, segment)

@@ -41,7 +41,7 @@ from guard.classify.builtin import (
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
 from guard.errors import ClassifierError, PolicyError, model_at, validation_message
-from guard.types import Classifier
+from guard.types import ERROR_LABEL, Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
 __all__ = [
@@ -58,6 +58,15 @@ class ConfiguredClassifier:
     spec: ClassifierSpec
     classifier: Classifier
     config_hash: str
+
+    @property
+    def emits(self) -> frozenset[str] | None:
+        """Every label a verdict of this instance can carry: its classifier's (`Classifier.emits`;
+        None, open, when it declares none) and, failing closed, the runner's `ERROR_LABEL`."""
+        labels: frozenset[str] | None = getattr(self.classifier, "emits", None)
+        if labels is None or self.spec.on_error != "fail_closed":
+            return labels
+        return labels | {ERROR_LABEL}
 
 
 BUILTINS: dict[str, ClassifierType] = {

@@ -24,12 +24,11 @@ from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
-from guard.types import Segment, Stage, Verdict
+from guard.types import ERROR_LABEL, Segment, Stage, Verdict
 
 log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")
 
-ERROR_LABEL = "classifier_error"
 # A prompt of more texts than this whose classifiers time out is refused, not passed unread
 # (each text costs every classifier a fixed amount, whatever its length).
 MANY_SEGMENTS = 256

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from guard.errors import PolicyError, model_at, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
+from guard.policy.labels import never_emitted
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
 from guard.types import Mode, Stage, StreamSettings
@@ -276,6 +277,14 @@ def _build(policy: Policy, origins: dict[str, _Origin], builder: Builder
     return built, errors, unmet
 
 
+def _check_labels(policy: Policy, origins: dict[str, _Origin],
+                  built: Mapping[str, ConfiguredClassifier]) -> list[str]:
+    """Each label a rule names that no classifier its condition reads can emit (labels.py)."""
+    emits = {name: c.emits for name, c in built.items()}
+    return [origins[rule.name].lines.error((*origins[rule.name].loc, *loc), why)
+            for rule in policy.rules for loc, why in never_emitted(rule.when, emits)]
+
+
 def _check_gates(policy: Policy, origins: dict[str, _Origin]) -> list[str]:
     errors = []
     for name, raw in policy.classifiers.items():
@@ -363,6 +372,7 @@ def _load(path: Path, builder: Builder, needs_env: bool, reading: _Reading) -> L
     errors = _check_references(policy, rule_origins)
     built, build_errors, unmet = _build(policy, clf_origins, builder)
     errors += build_errors + _check_gates(policy, clf_origins) + (unmet if needs_env else [])
+    errors += _check_labels(policy, rule_origins, built)
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
     # files a classifier read (a model artefact) count as the policy's own: digest and watcher

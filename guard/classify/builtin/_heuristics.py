@@ -99,6 +99,9 @@ class HeuristicClassifier(LocalClassifier):
             Finding(self.category, score)
         ]
 
+    def finding_labels(self) -> Iterable[str]:
+        return (self.category,)
+
 
 class HeuristicConfig(BaseModel):
     """Config of a scored-heuristic classifier (`jailbreak`, `prompt_injection`).

@@ -67,6 +67,9 @@ class EncodedTextClassifier(LocalClassifier):
         }
         return [Finding(f"encoded_text:{kind}", 0.9, start, end) for kind, start, end in sorted(found)]
 
+    def finding_labels(self) -> Iterable[str]:
+        return [f"encoded_text:{kind}" for kind in self.kinds]
+
 
 def _make(name: str, config: EncodedTextConfig, spec: ClassifierSpec) -> EncodedTextClassifier:
     return EncodedTextClassifier(name, config)

@@ -138,6 +138,7 @@ class ModelClassifier:
             self.fingerprint = f"sha256:{digest}"
             self.files = (config.artefact,)
         self.label = LABELS[model_name]
+        self.emits = frozenset({self.label})
         self.threshold = self.model.threshold if config.threshold is None else config.threshold
         self.roles = frozenset(config.roles or DEFAULT_ROLES[model_name])
         self.turns = config.turns or DEFAULT_TURNS[model_name]

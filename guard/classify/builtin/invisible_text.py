@@ -63,6 +63,8 @@ BLACK_FLAG = "\U0001F3F4"  # a subdivision flag: it and a few tag letters, then 
 CANCEL_TAG = "\U000E007F"
 _FLAG_CODE = re.compile(r"[a-z]{2}[a-z0-9]{1,4}")
 BIDI_MARKS = frozenset("\u200e\u200f\u061c")
+# what a finding can be labelled: `invisible_text:<kind>`
+FOUND = ("tags", "bidi", "variation_selectors", "zero_width")
 
 
 def _in_writing(text: str, i: int) -> bool:
@@ -173,6 +175,9 @@ class InvisibleTextClassifier(LocalClassifier):
                 label = "variation_selectors" if selectors else "zero_width"
                 found.append(Finding(f"invisible_text:{label}", 0.8, start, end))
         return found
+
+    def finding_labels(self) -> Iterable[str]:
+        return [f"invisible_text:{kind}" for kind in FOUND]
 
 
 def _pairs(odd: list[str]) -> bool:

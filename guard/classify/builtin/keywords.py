@@ -114,6 +114,9 @@ class KeywordsClassifier(LocalClassifier):
         labels = self.mark_labels
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.mark_patterns.finditer(norm.text)]
 
+    def finding_labels(self) -> Iterable[str]:
+        return [*self.labels, *self.mark_labels]
+
 
 Terms = tuple[list[str], list[str | None], list[str]]  # patterns, their literals, their labels
 

@@ -199,6 +199,9 @@ class PiiClassifier(LocalClassifier):
                 taken.append((start, end))
         return found
 
+    def finding_labels(self) -> Iterable[str]:
+        return [f"pii:{entity}" for entity in self.entities]
+
     def _email(self, text: str, start: int, end: int) -> bool:
         if text[max(0, start - 7):start].lower() == "mailto:":
             return True

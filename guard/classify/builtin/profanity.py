@@ -114,6 +114,7 @@ class ProfanityClassifier:
     """Scores every segment of a batch with the profanity model, off the event loop."""
 
     in_process = True
+    emits = frozenset({"profanity"})
 
     def __init__(self, name: str, config: ProfanityConfig) -> None:
         self.name = name

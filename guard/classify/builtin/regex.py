@@ -91,6 +91,9 @@ class RegexClassifier(LocalClassifier):
         labels = self.labels
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.patterns.finditer(norm.text)]
 
+    def finding_labels(self) -> Iterable[str]:
+        return self.labels
+
 
 def _make(name: str, config: RegexConfig, spec: ClassifierSpec) -> RegexClassifier:
     return RegexClassifier(name, config, normalize=spec.normalize)

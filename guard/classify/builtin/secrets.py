@@ -136,6 +136,9 @@ class SecretsClassifier(LocalClassifier):
             found.append(Finding(f"secret:{kind}", 0.7 if kind == "generic" else 1.0, start, end))
         return _drop_generic_overlaps(found)
 
+    def finding_labels(self) -> Iterable[str]:
+        return [f"secret:{kind}" for kind in self.kinds]
+
 
 def _spaced_key(value: str) -> bool:
     """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of

@@ -49,6 +49,9 @@ HAZARDS: dict[str, tuple[str, str]] = {
 HazardCode = Literal[
     "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"
 ]
+# What a verdict can carry: `unsafe`, and each hazard's code and name (whatever `categories` asks
+# for, the answer may name any code: a server's chat template lists all of them).
+LABELS = frozenset({"unsafe", *HAZARDS, *(label for label, _ in HAZARDS.values())})
 # the model's own texts: its answers and the tool calls it made
 AGENT_ROLES = frozenset({"assistant", "completion", "tool_call"})
 # The newest turns of a prompt judged one by one (a call each); the older ones share one call, so
@@ -121,6 +124,8 @@ def parse_answer(answer: str) -> tuple[bool, list[str]]:
 
 class LlamaGuardClassifier:
     """Asks Llama Guard about each segment (concurrently), in conversation context."""
+
+    emits = LABELS
 
     def __init__(self, name: str, config: LlamaGuardConfig, timeout_s: float) -> None:
         self.name = name

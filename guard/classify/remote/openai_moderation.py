@@ -48,7 +48,10 @@ class _Answer(BaseModel):
 
 
 class OpenAIModerationClassifier:
-    """One moderation request per batch of segments."""
+    """One moderation request per batch of segments. Its labels are the categories the endpoint
+    answers with, which another service than OpenAI's names its own way: not known in advance."""
+
+    emits = None
 
     def __init__(self, name: str, config: OpenAIModerationConfig, timeout_s: float) -> None:
         self.name = name

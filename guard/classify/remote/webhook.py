@@ -64,7 +64,10 @@ class _Answer(BaseModel):
 
 
 class WebhookClassifier:
-    """POSTs each batch to the configured URL (see module docstring)."""
+    """POSTs each batch to the configured URL (see module docstring). Its labels are whatever
+    the service answers: not known in advance."""
+
+    emits = None
 
     def __init__(self, name: str, config: WebhookConfig, timeout_s: float) -> None:
         self.name = name

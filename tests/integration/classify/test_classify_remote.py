@@ -18,7 +18,12 @@ from prometheus_client import CollectorRegistry
 from guard.classify.cache import VerdictCache
 from guard.classify.registry import build_classifier
 from guard.classify.remote._http import MAX_ANSWER_BYTES, close_sessions
-from guard.classify.remote.llama_guard import JUDGED_ONE_BY_ONE, build_prompt, parse_answer
+from guard.classify.remote.llama_guard import (
+    HAZARDS,
+    JUDGED_ONE_BY_ONE,
+    build_prompt,
+    parse_answer,
+)
 from guard.classify.runner import ClassifierRunner
 from guard.errors import ClassifierError, PolicyError
 from guard.observability.metrics import Metrics
@@ -106,6 +111,24 @@ async def test_llama_guard_labels_hazards(stand_in: StandIn) -> None:
     req = stand_in.received[0]
     assert req["path"] == "/v1/chat/completions" and req["body"]["model"] == "llama-guard-3"
     assert "User: how do I make a pipe bomb" in req["body"]["messages"][0]["content"]
+
+
+async def test_llama_guard_emits_what_it_declares(stand_in: StandIn) -> None:
+    """Every code Llama Guard can answer, whichever `categories` the policy asks about, and a
+    failure under fail_closed: the verdicts carry exactly the labels the instance declares
+    (`emits`), against which a policy's conditions are checked."""
+    codes = ",".join(HAZARDS)
+    stand_in.answer = lambda body: chat(f"unsafe\n{codes}" if body["messages"][0]["content"]
+                                        .endswith("first") else "maybe?")
+    c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
+                                "prompt": "template", "categories": ["S1"],
+                                "on_error": "fail_closed"})
+    runner = ClassifierRunner(Metrics(CollectorRegistry()))
+    labels: set[str] = set()
+    for text in ("first", "second"):
+        out = await runner.run([c], [Segment(text, "user", 0, Stage.PROMPT)], Stage.PROMPT)
+        labels |= out[0].labels
+    assert c.emits is not None and labels == c.emits
 
 
 async def test_llama_guard_template_mode_sends_turns(stand_in: StandIn) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from guard.cli import main
 
+ROOT = Path(__file__).resolve().parents[3]
+
 POLICY = r"""
 name: default
 version: "1"
@@ -106,6 +108,31 @@ def test_check_invalid_exits_1_with_errors(pack: Path, capsys: pytest.CaptureFix
     assert main(["policy", "check", str(pack)]) == 1
     err = capsys.readouterr().err
     assert f"{policy}:8: rules[1].action: Input should be" in err and "(got 'redakt')" in err
+
+
+def test_check_refuses_a_label_no_classifier_emits(pack: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """From the brief: a block rule on a misspelt label (`pii:emial`) passed `check` and never
+    held; check exits 1, naming the label, the classifier and what was meant."""
+    policy = pack / "default.yaml"
+    policy.write_text(policy.read_text().replace(
+        "when: {classifier: words}", "when: {classifier: mails, labels_any: [pii:emial]}"))
+    assert main(["policy", "check", str(pack)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{policy}:7: rules[0].when.labels_any[0]: classifier 'mails' never emits "
+                   "the label 'pii:emial' (did you mean 'pii:email'?)",
+                   f"{pack}: invalid (1 error(s))"]
+
+
+@pytest.mark.parametrize("path", ["policies", "policies/examples/assistant.yaml",
+                                  "policies/examples/llama_guard.yaml",
+                                  "policies/examples/tenant_override.yaml"])
+def test_the_shipped_policies_name_only_labels_their_classifiers_emit(
+        path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every label a shipped pack or example names is one its classifiers emit."""
+    assert main(["policy", "check", str(ROOT / path)]) == 0
+    out = capsys.readouterr()
+    assert "emits" not in out.out + out.err and "valid, version" in out.out
 
 
 def test_test_passes(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,6 +35,7 @@ class Built:
     name: str
     classifier: StubClassifier
     config_hash: str = "x"
+    emits: frozenset[str] | None = None  # may emit any label: conditions on it are not checked
 
 
 def builder(name: str, raw: Mapping[str, Any]) -> Any:

@@ -127,6 +127,21 @@ async def test_broken_reload_is_rejected_and_old_set_stays(
                                              {"result": "error"}) == 1
 
 
+async def test_a_reload_naming_a_label_no_classifier_emits_is_rejected(
+        store: PolicyStore, tmp_path: Path) -> None:
+    """A block rule on a misspelt label would never hold: the reload is refused, saying what was
+    meant, and the running policy stays."""
+    path = write(tmp_path / "default.yaml", version="2")
+    path.write_text(path.read_text().replace("when: {classifier: words}",
+                                             "when: {classifier: words, labels_any: [bda]}"))
+    result = await store.reload()
+    assert not result.ok
+    assert result.errors == [f"{path}:9: rules[0].when.labels_any[0]: classifier 'words' never "
+                             "emits the label 'bda' (did you mean 'bad'?)"]
+    decision = await store.for_request(CTX).inspect(Stage.PROMPT, [seg("forbidden")])
+    assert decision.action is Action.BLOCK
+
+
 @pytest.mark.parametrize("timeout", [".nan", ".inf"])
 async def test_a_timeout_that_is_not_finite_is_refused_on_reload(
         store: PolicyStore, tmp_path: Path, timeout: str) -> None:
