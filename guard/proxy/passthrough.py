@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Iterator
 
 import aiohttp
 import structlog
@@ -29,6 +30,7 @@ from guard.proxy.handler import (
     timed_write,
 )
 from guard.proxy.middleware import prepare
+from guard.proxy.protocols import DIALECTS
 from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext
 
@@ -41,7 +43,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
                   gated: bool = True) -> web.StreamResponse:
     """Forward the request as it is. `gated`: kill switches apply (not to deleting a stored
     answer, which on-call may want while a switch is on)."""
-    check_segments(request.rel_url.raw_path)
+    check_path(request.rel_url.raw_path)
     ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
                        model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
     if gated:
@@ -83,14 +85,54 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         upstream.close()
 
 
-def check_segments(raw_path: str) -> None:
-    """Refuse (400) a path with a `.` or `..` segment, however it is spelled (`%2E%2E`,
-    `..%2F`, a backslash): a passthrough template's variable part would take it, and the URL
-    library on the way upstream, or the upstream itself, resolves it to another path, a guarded
-    route among them, which would then be reached uninspected."""
-    if {".", ".."} & set(_SEPARATORS.split(urllib.parse.unquote(raw_path))):
+def check_path(raw_path: str) -> None:
+    """Refuse (400 `invalid_path`) a pass-through path that another reading of it sends to
+    another path, a guarded route among them, which would then be reached uninspected:
+
+    - a `.` or `..` segment, however spelled (`%2E%2E`, `..;x`): the URL library on the way
+      upstream, or the upstream itself, resolves it;
+    - an encoded separator (`%2F`, `%5C`, in either case, encoded once more as `%252F`), a
+      backslash or a control character (`%00`): uvicorn (vLLM, SGLang, LiteLLM) and gin
+      (Ollama) route on the decoded path, where `chat%2Fcompletions` is `chat/completions`;
+    - a path that, read as upstream servers read paths (decoded, `;parameters` dropped, empty
+      segments and a trailing slash ignored, in any case), is at or under a guarded route
+      without being spelled as one: `/v1//chat/completions`, `/v1/chat;x/completions`,
+      `/V1/Chat/Completions`, `/v1/chat/completions/`. A path spelled plainly under a guarded
+      route (a stored completion's `/v1/chat/completions/{id}`) is that path to every server."""
+    layers = list(_layers(raw_path))
+    decoded = layers[-1]
+    if "\\" in decoded or any(_ENCODED_SEPARATOR.search(layer) for layer in layers):
+        raise RequestError("a pass-through path must not hold an encoded separator (%2F, %5C, in "
+                           "any case or encoding) or a backslash: the upstream may read it as '/'",
+                           code="invalid_path")
+    if _CONTROL.search(decoded):
+        raise RequestError("a pass-through path must not hold a control character (%00 to %1F, "
+                           "%7F)", code="invalid_path")
+    segments = [segment.partition(";")[0] for segment in decoded.split("/")]
+    if {".", ".."} & set(segments):
         raise RequestError("a path segment must not be '.' or '..', in any spelling",
+                           code="invalid_path")
+    read = "/" + "/".join(segment for segment in segments if segment)
+    route = _guarded_above(read.casefold())
+    if route is not None and not (read == raw_path and _guarded_above(raw_path) is not None):
+        raise RequestError(f"this pass-through path reads upstream as {read!r}, at or under the "
+                           f"guarded route {route}: ask that route as it is spelled",
                            code="invalid_path")
 
 
-_SEPARATORS = re.compile(r"[/\\]")
+def _layers(raw_path: str) -> Iterator[str]:
+    """The path, then each percent-decoding of it, until one changes nothing."""
+    yield raw_path
+    while (decoded := urllib.parse.unquote(raw_path)) != raw_path:
+        yield decoded
+        raw_path = decoded
+
+
+def _guarded_above(path: str) -> str | None:
+    """The guarded route `path` is, or is under."""
+    return next((route for route in DIALECTS if path == route or path.startswith(route + "/")),
+                None)
+
+
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
