@@ -49,6 +49,9 @@ def prompt_slots(body: Json) -> list[Slot]:
     prediction = body.get("prediction")  # predicted output: the model is given it as text too
     if isinstance(prediction, dict):
         slots.extend(_content_slots(prediction.get("content"), ("prediction", "content"), "user"))
+    tool_prompt = body.get("tool_prompt")  # TGI: put before the tool definitions in the prompt
+    if isinstance(tool_prompt, str):
+        slots.append(Slot(("tool_prompt",), "user", tool_prompt))
     return labels_last(slots)
 
 
@@ -84,9 +87,12 @@ def unread(body: Json) -> list[str]:
     """Content the model receives that is not text: image, audio and file parts, and any part or
     content of a shape guard does not know (a part is text by its type, not by holding a `text`),
     in messages and in predicted output; `messages` that is not a list; and an answer asked for
-    as audio, which guard could not read either."""
+    as audio, which guard could not read either; a `tool_prompt` that is not a string."""
     spoken = "audio" in list_at(body, "modalities")  # an answer spoken: guard could not read it
     places = [place(("modalities",), "audio output")] if spoken else []
+    tool_prompt = body.get("tool_prompt")
+    if tool_prompt is not None and not isinstance(tool_prompt, str):
+        places.append(place(("tool_prompt",), type(tool_prompt).__name__))
     messages = body.get("messages")
     if messages is not None and not isinstance(messages, list):
         places.append(place(("messages",), type(messages).__name__))
