@@ -71,6 +71,9 @@ class Breaker:
         self._queue: asyncio.Queue[_Hit] = asyncio.Queue(QUEUE_LIMIT)
         self._local: dict[tuple[str, str], deque[float]] = {}
         self._tripped_until: dict[tuple[str, str], float] = {}
+        # tripped by another replica (it holds `:tripped`): counted against max_switches, yet
+        # tried again while the count stays over (that replica's engage may have failed)
+        self._lost_until: dict[tuple[str, str], float] = {}
         self._limited_until: dict[str, float] = {}  # a rule at max_switches: logged until
         self._worker: asyncio.Task[None] | None = None
         self._dropped = 0
@@ -172,6 +175,7 @@ class Breaker:
                        if window and window[-1] > now - self._windows.get(key[0], 0.0)}
         self._tripped_until = {key: until for key, until in self._tripped_until.items()
                                if until > now}
+        self._lost_until = {key: until for key, until in self._lost_until.items() if until > now}
         self._next_sweep = now + SWEEP_S
 
     async def _count_shared(
@@ -198,8 +202,8 @@ class Breaker:
         now = self._clock()
         if self._tripped_until.get(key, 0.0) > now:
             return
-        engaged = sum(1 for (name, _), until in self._tripped_until.items()
-                      if name == rule.name and until > now)
+        engaged = len({k for trips in (self._tripped_until, self._lost_until)
+                       for k, until in trips.items() if k[0] == rule.name and until > now} - {key})
         if engaged >= rule.max_switches:
             # clients choose model names: a flood of new ones must not become a flood of
             # fleet-wide switches (each re-read by every replica)
@@ -218,11 +222,15 @@ class Breaker:
                     self._key(*key) + ":tripped", "1", nx=True,
                     px=max(1, int(rule.duration_s * 1000)),
                 )
-                await self._redis.delete(self._key(*key))
-                if not won:
-                    return
             except (RedisError, OSError) as exc:
                 log.warning("breaker_redis_unreachable_engaging_locally", error=str(exc))
+            else:
+                if not won:
+                    # Another replica engages. The count stays: should its engage fail, the
+                    # next incident here tries again (one SET per batch while it is over).
+                    self._tripped_until.pop(key, None)
+                    self._lost_until[key] = now + rule.duration_s
+                    return
         reason = _reason(rule, count)
         try:
             try:
@@ -240,6 +248,12 @@ class Breaker:
                     await self._redis.delete(self._key(*key) + ":tripped")
             return
         self._local.pop(key, None)
+        self._lost_until.pop(key, None)
+        if self._redis is not None:
+            # Counted from zero once the switch ends. Kept until now, so that an engage that
+            # failed is tried again at the next incident, on any replica.
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.delete(self._key(*key))
         self._metrics.breaker_trips.labels(rule.name).inc()
         log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
         self._record("trip", rule, scope, count, id=switch.id)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from guard.incidents.reader import JournalReader, Query
@@ -313,3 +314,58 @@ async def test_a_trip_that_fails_is_tried_again_on_the_next_incident(
     await eventually(lambda: service.check(ctx()) is not None, within=2.0)
     await breaker.aclose()
     await service.aclose()
+
+
+async def test_a_trip_that_fails_is_tried_again_on_the_next_incident_with_redis(
+        tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting in Redis, a trip whose engage failed was tried again only once the count had
+    reached the threshold anew: the replica that won the trip had deleted the shared count
+    before engaging, and a replica that lost it meanwhile stayed marked tripped for
+    duration_s. The count is now kept until a switch is engaged, and the next incident on any
+    replica trips it."""
+    rule = RULE.model_copy(update={"duration_s": 30.0})
+    made = []
+    for name in ("a", "b"):
+        metrics = Metrics(CollectorRegistry())
+        service = build_service(KillSwitchSettings(resync_interval_s=0.5, breakers=[rule]),
+                                redis_url=redis_server.url, state_dir=tmp_path / name,
+                                recorder=EventLog(), metrics=metrics)
+        breaker = Breaker([rule], service, metrics, redis_url=redis_server.url)
+        await service.start()
+        await breaker.start()
+        made.append((service, breaker))
+    (a, breaker_a), (b, breaker_b) = made
+    counts = aioredis.Redis.from_url(redis_server.url)
+    counted = "guard:breaker:injection-burst:model:gpt-4o"
+    engage = a.engage
+    failures = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Switch:
+        if failures:
+            return await engage(*args, **kwargs)
+        failures.append(1)
+        # B's incident lands while A holds the trip: B finds it taken by A
+        breaker_b.observe(ctx(), decision(Action.BLOCK))
+        start = time.monotonic()
+        while await counts.zcard(counted) < 6 and time.monotonic() - start < 5:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # B's attempt at the trip follows its count
+        failures.append(2)
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(a, "engage", failing_once)
+    try:
+        for _ in range(5):
+            breaker_a.observe(ctx(), decision(Action.BLOCK))
+        await eventually(lambda: len(failures) == 2, within=7.0)
+        await asyncio.sleep(0.2)
+        assert a.check(ctx()) is None and b.check(ctx()) is None
+        breaker_b.observe(ctx(), decision(Action.BLOCK))
+        await eventually(lambda: a.check(ctx()) is not None and b.check(ctx()) is not None,
+                         within=3.0)
+        assert len(b.entries()) == 1 and b.entries()[0].switch.actor == "breaker"
+        assert await counts.zcard(counted) == 0  # deleted once a switch is engaged
+    finally:
+        await counts.aclose()
+        for closer in (breaker_a, breaker_b, a, b):
+            await closer.aclose()
