@@ -164,6 +164,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(checked(settings, args.config))
         return 0
     configure_logging(settings.log_level, worker=args.worker)
+    if args.worker is None:  # once per group: its workers share the one state_dir
+        warn_if_state_volume_small(settings, args.workers)
     if args.workers > 1:
         from guard.workers import run_workers
 
@@ -172,6 +174,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     run_async(serve(settings, reuse_port=args.reuse_port))
     return 0
+
+
+def warn_if_state_volume_small(settings: Settings, processes: int) -> None:
+    """Log `state_volume_too_small` with the settings and figures when what the incident
+    limits let `processes` processes write to `state_dir` exceeds the room there."""
+    import structlog
+
+    from guard.incidents.budget import too_small
+
+    figures = too_small(settings.incidents, settings.state_dir, processes=processes,
+                        redis=bool(settings.redis_url))
+    if figures is not None:
+        structlog.get_logger("guard").warning("state_volume_too_small", **figures)
 
 
 def checked(settings: Settings, path: Path | None) -> str:

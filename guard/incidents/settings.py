@@ -39,8 +39,11 @@ class IncidentSettings(BaseModel):
     redis_maxlen:       approximate length the stream is trimmed to (`XADD MAXLEN ~`), entries.
     redis_dedupe_ttl_s: seconds an incident id is remembered in Redis so that a batch re-sent
                         after a lost reply is not added twice.
-    spool_max_bytes:    disk space one sink's spool may use, in bytes; beyond it incidents for
-                        that sink are dropped (and counted in guard_incident_dropped_total).
+    spool_max_bytes:    disk space one sink's spool may use in each process, in bytes; beyond
+                        it incidents for that sink are dropped (and counted in
+                        guard_incident_dropped_total). `guard serve` warns at start when the
+                        spools, the journal and the kill switch state may outgrow the volume
+                        of `state_dir` (guard.incidents.budget).
     retry_interval_ms:  how often a failing sink is retried, in milliseconds (doubling up to
                         `retry_max_ms` while it keeps failing).
     retry_max_ms:       the longest wait between retries of a failing sink, in milliseconds.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 from guard.chart_schema import CHART_MANAGED, config_schema
+from guard.incidents.budget import state_budget
+from guard.incidents.settings import IncidentSettings
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "guard"
 
@@ -117,6 +120,12 @@ TEMPLATE_REJECTS = [
     ({"stateVolume": {"persistence": {"enabled": True}}, "mode": "sidecar"},
      "application's chart owns the pod's volumes"),
     ({"metrics": {"prometheusRule": {"enabled": True}}, "policies": {"builtin": True}}, None),
+    # journal + spools + open journal files past the volume: full, then evicted (emptyDir)
+    ({"workers": 4, "redis": {"url": "redis://r:6379/0"}},
+     "stateVolume.sizeLimit 1Gi .* cannot hold what guard may write to it, 1152 MiB"),
+    ({"stateVolume": {"persistence": {"enabled": True, "size": "512Mi"}}},
+     "stateVolume.persistence.size 512Mi .* cannot hold"),
+    ({"config": {"incidents": {"spool_max_bytes": 1073741824}}}, "cannot hold"),
 ]
 
 
@@ -146,3 +155,48 @@ def test_grace_period_covers_drain_and_grace(chart: helm.Chart) -> None:
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 32
     config = yaml.safe_load(rendered["guard/templates/configmap.yaml"])
     assert yaml.safe_load(config["data"]["guard.yaml"])["shutdown_drain_s"] == 7
+
+
+QUANTITY_SCALES = {"": 1, "m": 0.001, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                   "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity_bytes(quantity: str | int) -> int:
+    number, suffix = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(quantity)).groups()  # type: ignore[union-attr]
+    return int(float(number) * QUANTITY_SCALES[suffix])
+
+
+def rendered_incidents(rendered: dict[str, str]) -> dict[str, Any]:
+    config = yaml.safe_load(rendered["guard/templates/configmap.yaml"])
+    return dict(yaml.safe_load(config["data"]["guard.yaml"]).get("incidents", {}))
+
+
+STATE_VOLUMES = [{"sizeLimit": "1Gi"}, {"sizeLimit": "700Mi"}, {"sizeLimit": "1.5Gi"},
+                 {"sizeLimit": 1073741824}, {"sizeLimit": "2G"},
+                 {"persistence": {"enabled": True, "size": "1Gi"}}]
+
+
+@pytest.mark.parametrize("volume", STATE_VOLUMES)
+def test_the_state_volume_holds_what_guard_may_write(chart: helm.Chart,
+                                                     volume: dict[str, Any]) -> None:
+    """From a review: guard's default spool limit (1 GiB per sink) alone exceeded the chart's
+    1Gi state volume. The chart renders exactly when journal_keep_bytes, the open journal file
+    and the spools of every sink and worker, and the kill switch state fit the volume, counted
+    as guard.incidents.budget counts them; the shipped defaults fit with up to 3 workers."""
+    size = quantity_bytes(volume.get("persistence", {}).get("size") or volume["sizeLimit"])
+    incidents = yaml.safe_load((CHART / "values.yaml").read_text())["config"]["incidents"]
+    fits = []
+    for workers in (1, 2, 3, 4):
+        for redis in ({}, {"url": "redis://r:6379/0"}):
+            needs = state_budget(IncidentSettings(**incidents), processes=workers,
+                                 redis=bool(redis)).bounded
+            values = {"workers": workers, "redis": redis, "stateVolume": volume}
+            if needs > size:
+                with pytest.raises(helm.HelmRenderError, match="cannot hold what guard may write"):
+                    chart.render(values, name="guard", namespace="guard")
+            else:
+                rendered = chart.render(values, name="guard", namespace="guard")
+                assert rendered_incidents(rendered) == incidents
+            fits.append(needs <= size)
+    if volume == {"sizeLimit": "1Gi"}:  # the shipped volume: the defaults fit up to 3 workers
+        assert fits == [True] * 6 + [False] * 2

@@ -100,6 +100,49 @@ value; these rules span several.
 {{- fail "stateVolume.persistence: one ReadWriteOnce volume cannot hold the state of several replicas; more than one replica shares its state through Redis" -}}
 {{- end -}}
 {{- end -}}
+{{- include "guard.stateBudget" . -}}
+{{- end -}}
+
+{{/*
+Refuse a state volume smaller than what guard's incident limits let it write there, as
+guard/incidents/budget.py counts it: journal_keep_bytes, plus rotate_bytes per worker (the file
+each one writes, never pruned), plus spool_max_bytes per sink (log, journal, Redis) and worker,
+plus 128 KiB of kill switch state. Defaults are guard's own. Skipped when the journal has no
+size limit (journal_keep_bytes null: then nothing bounds it) or the claim is one you manage.
+*/}}
+{{- define "guard.stateBudget" -}}
+{{- $incidents := .Values.config.incidents | default dict -}}
+{{- $journal := ternary $incidents.journal true (hasKey $incidents "journal") -}}
+{{- $log := ternary $incidents.log true (hasKey $incidents "log") -}}
+{{- $keep := $incidents.journal_keep_bytes -}}
+{{- $existing := and .Values.stateVolume.persistence.enabled .Values.stateVolume.persistence.existingClaim -}}
+{{- if not (or $existing (and $journal (kindIs "invalid" $keep))) -}}
+{{- $workers := int64 .Values.workers -}}
+{{- $rotate := int64 (ternary $incidents.rotate_bytes 67108864 (hasKey $incidents "rotate_bytes")) -}}
+{{- $spool := int64 (ternary $incidents.spool_max_bytes 1073741824 (hasKey $incidents "spool_max_bytes")) -}}
+{{- $sinks := 0 -}}
+{{- range (list $log $journal (or .Values.redis.url .Values.redis.existingSecret)) -}}
+{{- if . -}}{{- $sinks = add1 $sinks -}}{{- end -}}
+{{- end -}}
+{{- $journalBytes := 0 -}}
+{{- if $journal -}}{{- $journalBytes = add (int64 $keep) (mul $rotate $workers) -}}{{- end -}}
+{{- $needs := add $journalBytes (mul $spool $sinks $workers) 131072 -}}
+{{- $field := ternary "stateVolume.persistence.size" "stateVolume.sizeLimit" .Values.stateVolume.persistence.enabled -}}
+{{- $size := ternary .Values.stateVolume.persistence.size .Values.stateVolume.sizeLimit .Values.stateVolume.persistence.enabled -}}
+{{- $has := include "guard.bytes" $size | int64 -}}
+{{- if gt $needs $has -}}
+{{- fail (printf "%s %v (%d MiB) cannot hold what guard may write to it, %d MiB: config.incidents.journal_keep_bytes %d MiB + rotate_bytes %d MiB x %d workers (the file each writes) + spool_max_bytes %d MiB x %d sinks x %d workers + kill switch state; a full state volume stops saving kill switches and incidents (an emptyDir past its sizeLimit evicts the pod). Raise %s or lower those settings" $field $size (div $has 1048576) (div $needs 1048576) (div (int64 (default 0 $keep)) 1048576) (div $rotate 1048576) $workers (div $spool 1048576) $sinks $workers $field) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Bytes of a Kubernetes quantity (k M G T decimal, Ki Mi Gi Ti binary, m thousandths). */}}
+{{- define "guard.bytes" -}}
+{{- $quantity := toString . -}}
+{{- $suffix := regexFind "[a-zA-Z]+$" $quantity -}}
+{{- $scales := dict "" 1.0 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
+{{- if not (hasKey $scales $suffix) -}}{{- $suffix = "" -}}{{- end -}}
+{{- mulf (float64 (trimSuffix $suffix $quantity)) (get $scales $suffix) | floor | int64 -}}
 {{- end -}}
 
 {{/* The claim that holds state_dir when stateVolume.persistence is on. */}}
