@@ -29,7 +29,7 @@ ENV_PREFIX = "GUARD_"
 # (guard.admin.client), the admin tokens' default variable (`admin_tokens_env`), the image's
 # health check URL (deploy/docker/Dockerfile).
 NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
-                          "GUARD_HEALTH_URL"})
+                          "GUARD_HEALTH_URL", "GUARD_HELD_DIR"})
 # How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
 # of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
 LOOKS_LIKE = 0.7

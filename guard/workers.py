@@ -1,8 +1,9 @@
 """`guard serve --workers N`: N processes on one port (SO_REUSEPORT), metrics merged.
 
 The parent only supervises: it checks that nothing listens on the ports yet, gives every worker
-one shared PROMETHEUS_MULTIPROC_DIR, forwards SIGTERM/SIGINT/SIGHUP, restarts a worker that dies
-unexpectedly, and exits when all have stopped.
+one shared PROMETHEUS_MULTIPROC_DIR and one directory for kill switches held unsaved
+(GUARD_HELD_DIR, on /dev/shm: guard.killswitch.held), forwards SIGTERM/SIGINT/SIGHUP, restarts a
+worker that dies unexpectedly, and exits when all have stopped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from prometheus_client import multiprocess
 
 from guard.config import parse_host_port
 from guard.errors import cannot_listen
+from guard.killswitch.held import HELD_DIR_ENV, make_group_dir
 
 log = structlog.get_logger("guard.workers")
 
@@ -40,7 +42,8 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> int:
     asyncio.run(_check_free(addresses))
     metrics_dir = tempfile.mkdtemp(prefix="guard-metrics-")
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    held_dir = make_group_dir()  # kill switches held unsaved (a full state volume), for all
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir, HELD_DIR_ENV: str(held_dir)}
     command = [sys.executable, "-m", "guard", "serve", "--reuse-port"]
     if config is not None:
         command += ["-c", str(config)]
@@ -81,6 +84,7 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(held_dir, ignore_errors=True)
     codes = [_exit_code(w.returncode) for w in workers]
     return CANNOT_START if CANNOT_START in codes else max(codes)
 

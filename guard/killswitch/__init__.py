@@ -3,6 +3,7 @@
   settings.py  the `killswitch:` config section (KillSwitchSettings, BreakerRule)
   model.py     scopes, entries, and the index the gate matches requests against
   store.py     embedded (memory + state_dir file) and Redis stores
+  held.py      switches held unsaved on a full volume, shared by a `--workers` group
   service.py   KillSwitchService: the gate (guard.types.Gate), engage/release, TTL, audit
   breaker.py   Breaker: trips switches on bursts of incidents
   api.py       /admin/killswitch routes;  cli.py: `guard killswitch ...`

@@ -37,6 +37,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
+from guard.killswitch.held import Held, HeldSwitches
 from guard.killswitch.model import Entry
 from guard.observability.metrics import Metrics
 
@@ -173,21 +174,26 @@ class EmbeddedStore:
     read-modify-write under an exclusive file lock, and every process polls the file's
     signature (mtime, size, inode) every `poll_interval_s` to pick up the others' changes.
 
-    A switch engaged while the file cannot be written (a full disk) is held: enforced in this
-    process at once, and written with the next change or poll that can write the file.
+    A switch engaged while the file cannot be written (a full disk) is held: enforced at once,
+    by every worker of the group when they share a directory for it (guard.killswitch.held),
+    and written with the next change or poll, of any of them, that can write the file.
     """
 
-    def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25) -> None:
+    def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25,
+                 held: HeldSwitches | None = None) -> None:
         self._file = StateFile(state_dir / STATE_FILE)
         self._lock_path = state_dir / ".killswitch.lock"
         self._poll_interval = poll_interval_s
         self._entries: dict[str, Entry] = {}
-        self._held: dict[str, Entry] = {}  # enforced here, not yet in the file
+        self._saved: dict[str, Entry] = {}  # the file's switches, as last read or written
+        self._holding = held or HeldSwitches()
+        self._held: dict[str, Held] = {}  # enforced, not yet in the file (as last read)
         self._unsaved: str | None = None  # why the file could not be written, while it cannot
         self._seen: tuple[int, int, int] | None = None
         self._lock = asyncio.Lock()
         self._on_change: OnChange = lambda _entries: None
         self._poller: asyncio.Task[None] | None = None
+        self._sharing: set[asyncio.Task[None]] = set()
 
     @property
     def stale(self) -> bool:
@@ -209,7 +215,8 @@ class EmbeddedStore:
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
         """StateUnsaved when the file cannot be written (nothing changed then)."""
         async with self._lock:
-            held = dict(self._held)
+            self._held = await asyncio.to_thread(self._holding.read)
+            held = {switch_id: h.entry for switch_id, h in self._held.items()}
             try:
                 before, after, entries, seen = await asyncio.to_thread(
                     self._locked_update, switch_id, change, held
@@ -221,11 +228,13 @@ class EmbeddedStore:
                 self._unsaved = f"cannot write {self._file.path}: {exc.strerror or exc}"
                 raise StateUnsaved(f"kill switch state unavailable: {self._unsaved}; nothing "
                                    "changed") from exc
-            for written in held:
-                self._held.pop(written, None)
-            entries.update(self._held)  # held meanwhile, by a breaker
+            # in the file now, or released: held no longer, by any worker
+            await asyncio.to_thread(self._holding.discard, held)
+            self._held = {i: h for i, h in self._held.items() if i not in held}
+            self._saved, self._seen = dict(entries), seen
+            entries.update({i: h.entry for i, h in self._held.items()})  # held meanwhile
             changed = entries != self._entries
-            self._entries, self._seen = entries, seen
+            self._entries = entries
         if held or self._unsaved:
             log.info("killswitch_state_saved", path=str(self._file.path), held=len(held))
             self._unsaved = None
@@ -260,28 +269,41 @@ class EmbeddedStore:
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
     def hold(self, entry: Entry) -> None:
-        self._held[entry.switch.id] = entry
+        held = Held(entry, self._unsaved or f"cannot write {self._file.path}", os.getpid())
+        self._holding.add(held)  # enforced here at once; the group's within a poll
+        self._held[entry.switch.id] = held
+        task = asyncio.create_task(asyncio.to_thread(self._holding.share, entry.switch.id))
+        self._sharing.add(task)
+        task.add_done_callback(self._sharing.discard)
         log.warning("killswitch_state_unsaved", id=entry.switch.id, scope=entry.switch.scope,
                     error=self._unsaved, held=len(self._held),
+                    group=not self._holding.local_only(entry.switch.id),
                     retry_every_s=self._poll_interval)
         self._entries = {**self._entries, entry.switch.id: entry}
         self._on_change(dict(self._entries))
 
     def held(self, switch_id: str) -> str | None:
-        if switch_id not in self._held:
+        held = self._held.get(switch_id)
+        if held is None:
             return None
-        return (f"not saved ({self._unsaved}): enforced by this process only until it is, so "
-                "a restart would lift it and the other workers of `guard serve --workers` do "
-                f"not see it; guard tries to save it again every {self._poll_interval:g} s")
+        retry = f"guard tries to save it again every {self._poll_interval:g} s"
+        if self._holding.local_only(switch_id):
+            return (f"not saved ({held.reason}): enforced by this process (pid {held.pid}) only "
+                    "until it is, so a restart would lift it and the other workers of `guard "
+                    f"serve --workers` do not see it; {retry}")
+        return (f"not saved ({held.reason}): enforced by every worker of this `guard serve "
+                f"--workers` group (held for them by pid {held.pid}) until it is, but a restart "
+                f"of guard would lift it; {retry}")
 
     async def refresh(self) -> None:
-        """Re-read the file if another process changed it since this one last looked."""
+        """Re-read the file if another process changed it since this one last looked, and the
+        switches held by the group."""
         seen = await asyncio.to_thread(self._signature)
-        if seen == self._seen:
-            return
-        entries = await asyncio.to_thread(self._file.load)
-        self._seen = seen
-        entries = {**self._held, **entries}
+        self._held = await asyncio.to_thread(self._holding.read)
+        if seen != self._seen:
+            self._saved = await asyncio.to_thread(self._file.load)
+            self._seen = seen
+        entries = {**{i: h.entry for i, h in self._held.items()}, **self._saved}
         if entries != self._entries:
             self._entries = entries
             self._on_change(dict(entries))
@@ -307,6 +329,8 @@ class EmbeddedStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        if self._sharing:
+            await asyncio.gather(*self._sharing, return_exceptions=True)
 
 
 class RedisStore:

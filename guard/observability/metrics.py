@@ -182,9 +182,9 @@ class Metrics:
         )
         self.killswitch_unsaved = Gauge(
             "guard_killswitch_unsaved",
-            "Kill switches enforced by this process only, not saved to the state file (a full "
-            "volume) or to Redis (an outage): a restart lifts them, other workers do not see them.",
-            registry=r, multiprocess_mode="livesum",
+            "Kill switches enforced but not saved to the state file (a full volume) or to Redis "
+            "(an outage): a restart lifts them. Under --workers, the most one worker holds.",
+            registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_changes = Counter(
             "guard_killswitch_changes_total", "Kill switch changes by action and actor kind.",

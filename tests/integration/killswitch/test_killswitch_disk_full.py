@@ -23,7 +23,7 @@ from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
-from tests.support import EventLog, GuardServer, SmallVolume, guard_before_mock
+from tests.support import EventLog, GuardServer, MockUpstream, SmallVolume, guard_before_mock
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
 TOKEN = "tok-alice-123456"
@@ -155,3 +155,48 @@ def test_a_switch_held_unsaved_is_marked_in_status_and_counted_until_saved(
         status = killswitch(guard.admin_url, "status")
         assert status.stdout.splitlines()[1].split()[-2:] == ["yes", "INC-1"]
         assert status.stderr == ""
+
+
+def test_a_switch_held_on_a_full_volume_holds_on_every_worker(
+        tmp_path: Path, volume: SmallVolume) -> None:
+    """From a probe under `--workers 3` on a full volume: the engage stopped only the requests
+    of the worker that took it (6 of 30 answered 503, 24 reached the model) and 7 of 12 status
+    calls did not list it. The group shares held switches now: 30 of 30 answer 503, every status
+    lists it unsaved; a release taken by any worker lifts it on all, and one saved once there is
+    room is listed saved by all."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "state_dir": str(volume.path / "state")},
+                        "--workers", "3", env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        guard.start()
+        volume.fill()
+
+        def statuses() -> list[list[tuple[str, bool]]]:
+            """GET /admin/killswitch 12 times, a connection each (spread over the workers)."""
+            request = urllib.request.Request(f"{guard.admin_url}/admin/killswitch",
+                                             headers={"Authorization": f"Bearer {TOKEN}"})
+            listed = []
+            for _ in range(12):
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    listed.append([(s["id"], s["saved"]) for s in json.load(answer)["switches"]])
+            return listed
+
+        engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-1")
+        first = engaged.stdout.split()[1].rstrip(":")
+        assert within(2, lambda: [ask(guard) for _ in range(30)] == [503] * 30)
+        assert within(2, lambda: statuses() == [[(first, False)]] * 12)
+        assert "enforced by every worker" in engaged.stderr
+        assert killswitch(guard.admin_url, "release", first).returncode == 0
+        assert within(2, lambda: statuses() == [[]] * 12)
+        assert [ask(guard) for _ in range(30)] == [200] * 30
+        engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-2")
+        second = engaged.stdout.split()[1].rstrip(":")
+        volume.free()
+        assert within(5, lambda: statuses() == [[(second, True)]] * 12)
+        assert [ask(guard) for _ in range(30)] == [503] * 30
+        assert "Traceback" not in guard.output()
+    finally:
+        guard.stop()
+        mock.stop()

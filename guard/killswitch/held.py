@@ -1,0 +1,121 @@
+"""Switches held unsaved (the state volume is full), shared by the workers of one group.
+
+`guard serve --workers N` makes a directory on a memory file system (/dev/shm when there is
+one: a full state volume cannot refuse it) and names it in GUARD_HELD_DIR. A worker that holds
+a switch it cannot save writes it there, one file per switch (`<id>.json`: the entry, why it is
+unsaved, the worker's pid); every worker reads the directory as it polls the state file, so
+each enforces and lists what any of them holds. Whichever worker then saves them removes their
+files; a release of a held switch removes its file, which lifts it on every worker.
+
+Without the variable (one process), or if the directory refuses a write, held switches live in
+this process's memory only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from guard.killswitch.model import Entry
+
+log = structlog.get_logger("guard.killswitch")
+
+HELD_DIR_ENV = "GUARD_HELD_DIR"
+MEMORY_FS = Path("/dev/shm")  # noqa: S108 - the group's own directory is made in it (mkdtemp)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A switch enforced but not saved: why not, and the pid of the worker that took it."""
+
+    entry: Entry
+    reason: str
+    pid: int
+
+
+def make_group_dir() -> Path:
+    """The directory a `--workers` group shares its held switches in (the supervisor's, removed
+    when the group stops): on a memory file system when there is one."""
+    parent = MEMORY_FS if MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="guard-held-", dir=parent))
+
+
+class HeldSwitches:
+    """The held switches this process knows: its own, and (with a group directory) its
+    group's. `add` is for the event loop (no I/O); the others block: call them from a thread."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is None and (named := os.environ.get(HELD_DIR_ENV)):
+            directory = Path(named)
+        self.directory = directory
+        self._mutex = threading.Lock()
+        self._own: dict[str, Held] = {}  # not (yet) in the directory
+        self._unshared: set[str] = set()  # the directory refused them: this process's alone
+
+    def add(self, held: Held) -> None:
+        """Hold `held` in this process at once; `share` then hands it to the group."""
+        with self._mutex:
+            self._own[held.entry.switch.id] = held
+
+    def share(self, switch_id: str) -> None:
+        """Write a switch `add`ed here to the group's directory (kept here if it refuses)."""
+        with self._mutex:
+            held = self._own.get(switch_id)
+            if held is None or self.directory is None:
+                return
+            body = json.dumps({"switch": held.entry.as_dict(), "reason": held.reason,
+                               "pid": held.pid})
+            try:
+                _write_atomically(self.directory / f"{switch_id}.json", body)
+            except OSError as exc:
+                self._unshared.add(switch_id)
+                log.warning("killswitch_held_not_shared", id=switch_id, dir=str(self.directory),
+                            error=str(exc))
+                return
+            del self._own[switch_id]
+
+    def local_only(self, switch_id: str) -> bool:
+        """Whether the other workers (if any) cannot see this held switch."""
+        return self.directory is None or switch_id in self._unshared
+
+    def read(self) -> dict[str, Held]:
+        """Every switch held now: this process's, and those in the group's directory."""
+        with self._mutex:
+            found = dict(self._own)
+            if self.directory is None:
+                return found
+            with contextlib.suppress(FileNotFoundError):
+                for path in self.directory.glob("ks_*.json"):
+                    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+                        raw = json.loads(path.read_text(encoding="utf-8"))
+                        entry = Entry.from_dict(raw["switch"])
+                        found[entry.switch.id] = Held(entry, str(raw["reason"]), int(raw["pid"]))
+            return found
+
+    def discard(self, switch_ids: Iterable[str]) -> None:
+        """No longer held (saved, or released): on every worker of the group."""
+        with self._mutex:
+            for switch_id in switch_ids:
+                self._own.pop(switch_id, None)
+                self._unshared.discard(switch_id)
+                if self.directory is not None:
+                    (self.directory / f"{switch_id}.json").unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, body: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".held.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(body)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
