@@ -2,10 +2,11 @@
 
 Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind
 (`decision`, `killswitch`, `breaker`, `stream_cut`), limit (1..10000, default 100), after (a
-cursor from an earlier answer: what reached the Redis Stream since, in arrival order). Answer:
+cursor from an earlier answer: the next page, in the order incidents were kept). Answer:
 200 {"incidents": [...], "source": "redis"|"journal", "cursor": where to ask `after` next, null
-for the journal}; 400 in OpenAI's error shape for a bad, unknown or repeated parameter (a mistyped
-filter would otherwise answer every incident); 503 when the source cannot be read.
+for the journal's newest `limit`}; 400 in OpenAI's error shape for a bad, unknown or repeated
+parameter (a mistyped filter would otherwise answer every incident) or a cursor of the other
+source; 503 when the source cannot be read.
 Needs `admin_auth_middleware` in front.
 """
 

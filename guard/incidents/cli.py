@@ -21,7 +21,14 @@ from typing import Any, Protocol, TextIO
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
 from guard.cli import command_group, whole
 from guard.incidents import report
-from guard.incidents.reader import MAX_LIMIT, JournalReader, Query, parse_since
+from guard.incidents.reader import (
+    MAX_LIMIT,
+    JournalReader,
+    Page,
+    Query,
+    parse_since,
+    stream_cursor_ms,
+)
 from guard.incidents.recorder import journal_dir
 from guard.incidents.terminal import escape_controls
 
@@ -44,7 +51,7 @@ since: 15m, 2h, 7d (ago), Unix seconds, or an ISO 8601 time
 exit codes: 0 done, 1 the incidents could not be read, 2 usage
 """
 
-Fetch = Callable[[Query], list[dict[str, Any]]]
+Fetch = Callable[[Query], Page]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,19 +112,17 @@ def source(args: argparse.Namespace) -> Fetch:
             raise ValueError(f"--state-dir {args.state_dir}: no incident journal there (a guard "
                              "state_dir holds incidents/journal/)")
         args.journal = JournalReader(args.state_dir)
-        return args.journal.query_now  # type: ignore[no-any-return]
+        return args.journal.page_now  # type: ignore[no-any-return]
     return AdminFetch(args)
 
 
 class AdminFetch:
-    """Incidents through the admin API; `cursor` is where the last answer says to go on from
-    (None from a guard that keeps its incidents in the journal only)."""
+    """Incidents through the admin API, with the cursor the answer says to go on from."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.cursor: str | None = None
 
-    def __call__(self, query: Query) -> list[dict[str, Any]]:
+    def __call__(self, query: Query) -> Page:
         params = {"limit": str(query.limit)}
         if query.since is not None:
             params["since"] = f"{query.since:.6f}"
@@ -126,10 +131,9 @@ class AdminFetch:
                 params[name] = getattr(query, name)
         _, body = admin_call(self.args, "GET", "/admin/incidents", query=params,
                              expect={"incidents": list})
-        cursor = body.get("cursor")
-        self.cursor = cursor if isinstance(cursor, str) else None
-        incidents: list[dict[str, Any]] = body["incidents"]
-        return incidents
+        cursor, source = body.get("cursor"), body.get("source")
+        return Page(body["incidents"], source if isinstance(source, str) else "",
+                    cursor if isinstance(cursor, str) else None)
 
 
 def since_arg(value: str) -> float:
@@ -145,29 +149,39 @@ def _filters(args: argparse.Namespace, **extra: Any) -> Query:
 
 
 def every_since(fetch: Fetch, base: Query) -> Iterator[dict[str, Any]]:
-    """Every incident matching `base` from `base.since` on, page by page, each once: through
-    the admin API of a guard with Redis, after the cursor each page gives (the stream's arrival
-    order: an incident that reached it after newer ones is neither passed over nor the start of
-    pages read again); else after the last page's time (the journal answers in time order)."""
+    """Every incident matching `base` from `base.since` on, page by page, each once, after the
+    cursor each page gives: in the order they reached the Redis Stream (an incident that reached
+    it after newer ones is neither passed over nor the start of pages read again), or were
+    written to the journal (each page reads on from where the last one stopped, in every file).
+    A guard of an earlier release answers the journal without a cursor: each page from the time
+    the last one ended at."""
     page = fetch(replace(base, limit=MAX_LIMIT))
-    yield from page
-    if isinstance(fetch, AdminFetch) and fetch.cursor is not None:
-        yield from _after_cursor(fetch, base, fetch.cursor, len(page))
+    yield from page.incidents
+    if page.cursor is not None:
+        yield from _after_cursor(fetch, base, page.cursor, len(page.incidents))
     else:
-        yield from _after_time(fetch, base, page)
+        yield from _after_time(fetch, base, page.incidents)
 
 
-def _after_cursor(fetch: AdminFetch, base: Query, cursor: str, found: int
+def _after_cursor(fetch: Fetch, base: Query, cursor: str, found: int
                   ) -> Iterator[dict[str, Any]]:
-    """The pages after `cursor`, until one short of the limit looked at no entry or at one that
+    """The pages after `cursor`, until one short of the limit: from the journal, that one read
+    to the end of every file; from the stream, one that looked at no entry or at one that
     reached the stream after the export began (a selective filter's page stops short at the
     reader's MAX_SCAN entries with its cursor moved on: there is more to ask for)."""
     began_ms = time.time() * 1000
     moved = True
-    while found == MAX_LIMIT or (moved and int(cursor.partition("-")[0]) < began_ms):
+    while found == MAX_LIMIT or (moved and _added_before(cursor, began_ms)):
         page = fetch(replace(base, limit=MAX_LIMIT, after=cursor))
-        yield from page
-        found, moved, cursor = len(page), fetch.cursor != cursor, fetch.cursor or cursor
+        yield from page.incidents
+        found, moved = len(page.incidents), page.cursor != cursor
+        cursor = page.cursor or cursor
+
+
+def _added_before(cursor: str, ms: float) -> bool:
+    """Whether `cursor` is a stream entry added before `ms` (a journal cursor is none)."""
+    added = stream_cursor_ms(cursor)
+    return added is not None and added < ms
 
 
 def _after_time(fetch: Fetch, base: Query, page: list[dict[str, Any]]
@@ -177,7 +191,7 @@ def _after_time(fetch: Fetch, base: Query, page: list[dict[str, Any]]
         since = float(page[-1]["time"])
         # Only the ids at the page's last instant can come back on the next page.
         seen = {i["id"] for i in page if float(i["time"]) == since}
-        page = fetch(replace(base, since=since, limit=MAX_LIMIT))
+        page = fetch(replace(base, since=since, limit=MAX_LIMIT)).incidents
         fresh = [i for i in page if i["id"] not in seen]
         if not fresh:
             return
@@ -210,9 +224,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
     try:
         if isinstance(fetch, AdminFetch):
             recent = fetch(_filters(args, limit=max(1, args.lines)))
-            if fetch.cursor is not None:
-                out.all(recent[-args.lines:] if args.lines else [])
-                return _follow(fetch, args, fetch.cursor, out)
+            if recent.cursor is not None:
+                out.all(recent.incidents[-args.lines:] if args.lines else [])
+                return _follow(fetch, args, recent.cursor, out)
         return _poll_look_back(fetch, args, out)
     except (KeyboardInterrupt, _Done):
         return 0
@@ -256,8 +270,8 @@ def _follow(fetch: AdminFetch, args: argparse.Namespace, cursor: str, out: _Prin
             waiting = True
             continue
         waiting = False
-        cursor = fetch.cursor or cursor
-        out.all(page)
+        cursor = page.cursor or cursor
+        out.all(page.incidents)
 
 
 def _poll_look_back(fetch: Fetch, args: argparse.Namespace, out: _Printer) -> int:
@@ -265,7 +279,8 @@ def _poll_look_back(fetch: Fetch, args: argparse.Namespace, out: _Printer) -> in
     with its own older time, so every poll reads the whole look-back window and prints what it
     has not printed. What is there at the start is not new."""
     seen = {i["id"]: float(i["time"]) for i in _look_back(fetch, args)[1]}
-    batch = fetch(_filters(args, limit=max(1, args.lines)))[-args.lines:] if args.lines else []
+    batch = fetch(_filters(args, limit=max(1, args.lines))).incidents[-args.lines:] \
+        if args.lines else []
     while True:
         for incident in batch:
             seen[incident["id"]] = float(incident["time"])

@@ -1,9 +1,11 @@
 """Reading incidents back: from the Redis Stream when there is one, else from the journal.
 
-Both readers answer the same `Query` with incidents (as dicts, `IncidentV1.to_dict()` shape) in
-time order: with `since`, the first `limit` matches at or after it; without, the last `limit`.
-The Redis reader also answers `after` a cursor (an entry id it gave before) in the order incidents
-reached the stream, so a follower sees each once, however late a replica replays its spool.
+Both readers answer the same `Query` with incidents (as dicts, `IncidentV1.to_dict()` shape):
+without `since`, the last `limit` matches in time order; with `since`, the first `limit` matches
+at or after it in the order they were kept (the order they reached the stream, or were written to
+the journal file by file), with a cursor: `after` it, the next page goes on where that one ended,
+so a follower or an export sees each incident once, however late a replica replays its spool and
+however many files the journal's processes write meanwhile.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ import heapq
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from guard.incidents.journal_pages import (
+    JOURNAL_CHUNK,
+    MTIME_SLACK_S,
+    JournalCursor,
+    is_journal_cursor,
+    read_forward,
+)
 from guard.incidents.lines import read_lines
 from guard.incidents.recorder import journal_dir
+from guard.incidents.records import parse_incident
+from guard.incidents.retention import journal_files
 from guard.incidents.settings import IncidentSettings
 
 log = structlog.get_logger("guard.incidents")
@@ -36,28 +46,19 @@ MAX_SCAN = 200_000
 _SCAN_STEP = 1000
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# An incident's fields that hold a text, or nothing (absent or null).
-_TEXTS = ("kind", "request_id", "tenant", "model", "route", "stage", "action", "mode", "policy",
-          "policy_version", "severity", "category", "content_hash", "excerpt")
-_TEXT_OR_NONE, _STR = frozenset({str, type(None)}), frozenset({str})
-_DICT, _DICT_OR_NONE, _NUMBER = frozenset({dict}), frozenset({dict, type(None)}), (int, float)
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 MAX_SINCE = 253_402_300_799.0  # 9999-12-31T23:59:59Z
-# How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
-# clock a tick behind time.time(), and some filesystems keep mtimes to the second (FAT: 2 s).
-MTIME_SLACK_S = 2.0
-# A journal file is read this many bytes at a time: what a query holds besides its `limit`.
-JOURNAL_CHUNK = 1 << 16
 
 
 class NoCursor(ValueError):
-    """`after` asked of a source that keeps no arrival order (the journal)."""
+    """`after` a cursor of the other source (a stream entry id asked of the journal, or a journal
+    cursor asked of the stream)."""
 
 
 @dataclass(frozen=True)
 class Query:
     """Which incidents: at or after `since` (Unix seconds), with this action, rule or tenant;
-    `after`: only those that reached the Redis Stream after this cursor, in arrival order."""
+    `after`: only those kept after this cursor (a page's), in the order they were kept."""
 
     since: float | None = None
     action: str | None = None
@@ -78,8 +79,8 @@ class Query:
 @dataclass(frozen=True)
 class Page:
     """One query's answer: the incidents, what they were read from, and where a follower asks
-    `after` next (None when the source keeps no arrival order). Returned, never kept on the
-    reader: queries run at once (two operators' tails, an export beside them)."""
+    `after` next (None for the journal's last `limit`, read from its end back). Returned, never
+    kept on the reader: queries run at once (two operators' tails, an export beside them)."""
 
     incidents: list[dict[str, Any]]
     source: str
@@ -127,10 +128,19 @@ def _seconds(value: str, now: float) -> float:
 
 
 def parse_cursor(value: str) -> str:
-    """A cursor given back by an earlier answer (a Redis Stream entry id, `1700000000000-0`)."""
-    if not _CURSOR.match(value) or max(map(int, value.split("-"))) >= 2**64:
+    """A cursor given back by an earlier answer: a Redis Stream entry id (`1700000000000-0`)
+    or a journal cursor (`j1.` and what it packs)."""
+    if is_journal_cursor(value):
+        JournalCursor.decode(value)
+    elif not _CURSOR.match(value) or max(map(int, value.split("-"))) >= 2**64:
         raise ValueError(f"after: {value[:40]!r} is not a cursor from an earlier answer")
     return value
+
+
+def stream_cursor_ms(cursor: str) -> int | None:
+    """The Redis clock (ms) at which a stream cursor's entry was added; None for a journal
+    cursor."""
+    return None if is_journal_cursor(cursor) else int(cursor.partition("-")[0])
 
 
 class JournalReader:
@@ -145,58 +155,57 @@ class JournalReader:
 
     async def page(self, query: Query) -> Page:
         skipped: list[tuple[str, int]] = []  # this query's own: others may run beside it
-        found = await asyncio.to_thread(self._read, query, skipped)
+        answer = await asyncio.to_thread(self._read, query, skipped)
         if skipped:
             file, line = skipped[0]
             log.warning("journal_lines_unreadable", count=len(skipped), first_file=file,
                         first_line=line)
-        return Page(found, self.source)
+        return answer
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
         return (await self.page(query)).incidents
 
-    def query_now(self, query: Query) -> list[dict[str, Any]]:
+    def page_now(self, query: Query) -> Page:
         """The answer to `query`; the lines it could not read join `skipped`."""
         skipped: list[tuple[str, int]] = []
-        found = self._read(query, skipped)
+        answer = self._read(query, skipped)
         self.skipped.update(dict.fromkeys(skipped))
-        return found
+        return answer
 
-    def _read(self, query: Query, skipped: list[tuple[str, int]]) -> list[dict[str, Any]]:
-        """The answer to `query`, holding at most `limit` incidents at a time: without `since`,
-        files are read from the last written back, and no further once an older file cannot
-        hold an incident newer than the `limit` kept (an incident is written after it is made,
-        and a replayed spool writes old ones into new files, so a file's name bounds nothing).
-        The lines it cannot read are added to `skipped`."""
-        if query.after is not None:
-            raise NoCursor("after: a cursor follows the Redis incident stream, and this guard "
-                             "keeps its incidents in the journal only (read with since)")
-        files = self._files(query.since)
-        if query.since is not None:
-            found = (i for _, path in files for i in self._matching(path, query, skipped))
-            return heapq.nsmallest(query.limit, found, key=_order)
+    def query_now(self, query: Query) -> list[dict[str, Any]]:
+        return self.page_now(query).incidents
+
+    def _read(self, query: Query, skipped: list[tuple[str, int]]) -> Page:
+        """The answer to `query`, holding at most `limit` incidents at a time. With `since` or
+        `after`, read forward from the cursor (`journal_pages`). Without, files are read from
+        the last written back, and no further once an older file cannot hold an incident newer
+        than the `limit` kept (an incident is written after it is made, and a replayed spool
+        writes old ones into new files, so a file's name bounds nothing). The lines it cannot
+        read are added to `skipped`."""
+        if query.after is not None and not is_journal_cursor(query.after):
+            raise NoCursor("after: a Redis Stream cursor, and this guard keeps its incidents in "
+                           "the journal only (start again with since)")
+        if query.since is not None or query.after is not None:
+            found, cursor = read_forward(self.directory, query, skipped)
+            return Page(found, self.source, cursor)
+        return Page(self._newest(query, skipped), self.source)
+
+    def _newest(self, query: Query, skipped: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        """The last `limit` matches, in time order."""
         newest: list[dict[str, Any]] = []  # the newest `limit` matches so far, newest first
-        for written, path in sorted(files, reverse=True):
+        for written, path in sorted(self._files(), reverse=True):
             if len(newest) == query.limit and written < newest[-1]["time"]:
                 break
             newest = heapq.nlargest(
                 query.limit, chain(newest, self._matching(path, query, skipped)), key=_order)
         return newest[::-1]
 
-    def _files(self, since: float | None) -> list[tuple[float, Path]]:
-        """The journal files that can hold an incident at or after `since`, each with the
-        latest time an incident in it can have (its mtime, plus `MTIME_SLACK_S`)."""
+    def _files(self) -> list[tuple[float, Path]]:
+        """The journal files, each with the latest time an incident in it can have (its mtime,
+        plus `MTIME_SLACK_S`)."""
         if not self.directory.exists():
             return []
-        files = []
-        for path in sorted(self.directory.glob("*.jsonl")):
-            try:
-                written = path.stat().st_mtime + MTIME_SLACK_S
-            except FileNotFoundError:
-                continue  # pruned since the listing
-            if since is None or written >= since:
-                files.append((written, path))
-        return files
+        return [(file.mtime + MTIME_SLACK_S, file.path) for file in journal_files(self.directory)]
 
     def _matching(self, path: Path, query: Query, skipped: list[tuple[str, int]]
                   ) -> Iterator[dict[str, Any]]:
@@ -207,7 +216,7 @@ class JournalReader:
             for number, (line, _, _) in enumerate(lines, start=1):
                 if line is not None and not line.strip():
                     continue  # a blank line holds nothing to miss
-                record = None if line is None else _record(line)
+                record = None if line is None else parse_incident(line)
                 if record is None:
                     skipped.append((str(path), number))
                 elif query.matches(record):
@@ -225,38 +234,6 @@ def _order(incident: dict[str, Any]) -> tuple[Any, Any]:
     return incident["time"], incident["id"]
 
 
-def _record(line: bytes) -> dict[str, Any] | None:
-    """One journal line as an incident; None for a line a crash tore (SIGKILL mid-write) or
-    that is not an incident: one bad line must not hide the others."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return record if _well_formed(record) else None
-
-
-def _well_formed(record: Any) -> bool:
-    """Whether `record` has an incident's types in every field readers use (filters, the CSV,
-    the report): a line written otherwise (a bug, a hand edit, another writer) is skipped like
-    a torn one rather than failing every query it falls in. (Types are compared in C, map over
-    map: this runs for every line a query reads.)"""
-    if type(record) is not dict or type(record.get("id")) is not str \
-            or type(record.get("time")) not in _NUMBER:
-        return False
-    rules, matches = record.get("rules") or [], record.get("matches") or []
-    return (_TEXT_OR_NONE.issuperset(map(type, map(record.get, _TEXTS)))
-            and type(rules) is list and _STR.issuperset(map(type, rules))
-            and type(matches) is list and _DICT.issuperset(map(type, matches))
-            and _verdicts(record.get("verdicts")) and _verdicts(record.get("prompt_verdicts"))
-            and type(record.get("details")) in _DICT_OR_NONE)
-
-
-def _verdicts(verdicts: Any) -> bool:
-    return verdicts is None or (type(verdicts) is list and all(
-        type(v) is dict and type(v.get("classifier")) is str and type(v.get("score")) in _NUMBER
-        and type(v.get("joined", 0)) is int for v in verdicts))
-
-
 class RedisReader:
     """Reads the Redis Stream the recorder writes (entry ids are Redis's clock at XADD)."""
 
@@ -270,6 +247,9 @@ class RedisReader:
         return (await self.page(query)).incidents
 
     async def page(self, query: Query) -> Page:
+        if query.after is not None and is_journal_cursor(query.after):
+            raise NoCursor("after: a journal cursor, and these incidents are read from the Redis "
+                           "Stream (start again with since)")
         found: list[dict[str, Any]] = []
         scanned = 0
         forward = query.since is not None or query.after is not None
@@ -292,7 +272,7 @@ class RedisReader:
                 if forward:
                     cursor = _text(entry)
                 data = _field(fields, b"data")
-                incident = None if data is None else _record(data)
+                incident = None if data is None else parse_incident(data)
                 if incident is None:
                     continue  # not an incident guard's recorder wrote
                 if query.matches(incident):
@@ -333,6 +313,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+FALLBACK_SOURCE = "journal (Redis unreachable: this replica's incidents only)"
+
+
 class FallbackReader:
     """The Redis Stream, and this replica's journal while Redis cannot be read: every replica
     writes both, so an outage does not hide the incidents it kept."""
@@ -345,6 +328,10 @@ class FallbackReader:
         return (await self.page(query)).incidents
 
     async def page(self, query: Query) -> Page:
+        if query.after is not None and is_journal_cursor(query.after):
+            # pages begun from the journal while Redis was away go on there, each incident once
+            found = await self.fallback.page(query)
+            return replace(found, source=FALLBACK_SOURCE)
         try:
             return await self.primary.page(query)
         except ResponseError:
@@ -353,9 +340,7 @@ class FallbackReader:
             if query.after is not None:
                 raise  # the journal cannot go on from a stream cursor: 503, and ask again
             log.warning("incidents_read_from_journal", error=type(exc).__name__)
-            found = await self.fallback.page(query)
-            return Page(found.incidents,
-                        "journal (Redis unreachable: this replica's incidents only)")
+            return replace(await self.fallback.page(query), source=FALLBACK_SOURCE)
 
     async def aclose(self) -> None:
         await self.primary.aclose()

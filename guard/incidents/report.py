@@ -65,6 +65,8 @@ def summarise(incidents: Iterable[dict[str, Any]], since: float, until: float | 
                 summary.over_time[dimension][slot][value] += 1
         summary.mode[incident.get("mode", "enforce")] += 1
         summary.actions[f"{incident.get('action')} ({incident.get('mode', 'enforce')})"] += 1
+    # in time order: pages from the journal come file by file, each worker's in turn
+    summary.switches.sort(key=lambda event: float(event["time"]))
     return summary
 
 

@@ -49,8 +49,8 @@ def journal_files(directory: Path) -> list[JournalFile]:
             stat = path.stat()
         except FileNotFoundError:
             continue  # pruned since the listing
-        files.append(JournalFile(path, int(pid) if pid.isdigit() else 0, stat.st_mtime,
-                                 stat.st_size))
+        pid_of = int(pid) if pid.isascii() and pid.isdigit() else 0  # "²".isdigit() too
+        files.append(JournalFile(path, pid_of, stat.st_mtime, stat.st_size))
     return sorted(files, key=lambda f: (f.mtime, f.path.name))
 
 

@@ -273,14 +273,48 @@ async def test_api_cursor_follows_arrival_order(tmp_path: Path, redis_server: Re
         assert status == 200 and body["cursor"] is None
 
 
-async def test_api_cursor_is_refused_by_a_journal_only_guard(admin: tuple[str, list[str]]
-                                                             ) -> None:
-    """Without Redis there is no arrival order to follow: `after` is a 400 naming it."""
-    base, _ = admin
+async def test_api_journal_answers_carry_a_cursor_of_their_own(admin: tuple[str, list[str]],
+                                                               tmp_path: Path) -> None:
+    """A journal-only guard's answers with `since` carry a cursor: `after` it, the next page
+    goes on where the last one stopped, with what was written since (a journal-only guard
+    answered `cursor: null`, and an export read every file again for each page). A Redis Stream
+    cursor, or a damaged journal cursor, is a 400 naming `after`; the last `limit`, read from
+    the journal's end back, has no cursor."""
+    base, ids = admin
+    status, body = await get(f"{base}/admin/incidents?since=1h&limit=4")
+    assert status == 200 and [i["id"] for i in body["incidents"]] == ids[:4]  # type: ignore[union-attr,index]
+    cursor = body["cursor"]
+    assert isinstance(cursor, str)
+    more = await fill(tmp_path)
+    _, body = await get(f"{base}/admin/incidents?since=1h&limit=5&after={cursor}")
+    assert [i["id"] for i in body["incidents"]] == [*ids[4:], *more[:3]]  # type: ignore[union-attr,index]
+    _, body = await get(f"{base}/admin/incidents?since=1h&after={body['cursor']}")
+    assert [i["id"] for i in body["incidents"]] == more[3:]  # type: ignore[union-attr,index]
+    for after in ("1700000000000-0", cursor[:-4], cursor + "AAAA", "j1.%FF"):
+        status, body = await get(f"{base}/admin/incidents?after={after}")
+        assert status == 400 and body["error"]["param"] == "after", after  # type: ignore[index]
     status, body = await get(f"{base}/admin/incidents")
     assert status == 200 and body["cursor"] is None
-    status, body = await get(f"{base}/admin/incidents?after=1700000000000-0")
-    assert status == 400 and body["error"]["param"] == "after"  # type: ignore[index]
+
+
+async def test_pages_begun_from_the_journal_go_on_there(tmp_path: Path,
+                                                      redis_server: RedisServer) -> None:
+    """Pages begun from the journal while Redis was down carry the journal's cursor, and go on
+    in the journal once Redis is back (the stream cannot go on from it, and starting over there
+    would list the first page's again); the stream's reader refuses it with a 400."""
+    ids = await fill(tmp_path, redis_server.url)
+    redis_server.stop()
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        _, body = await get(f"{base}/admin/incidents?since=1h&limit=4")
+        assert [i["id"] for i in body["incidents"]] == ids[:4]  # type: ignore[union-attr,index]
+        cursor = body["cursor"]
+        redis_server.start()
+        _, body = await get(f"{base}/admin/incidents?since=1h&after={cursor}")
+        assert [i["id"] for i in body["incidents"]] == ids[4:]  # type: ignore[union-attr,index]
+        assert str(body["source"]).startswith("journal")
+    async with serving(RedisReader(redis_server.url, SETTINGS.redis_stream)) as base:
+        status, body = await get(f"{base}/admin/incidents?after={cursor}")
+        assert status == 400 and body["error"]["param"] == "after"  # type: ignore[index]
 
 
 async def test_cli_tail_through_the_api_prints_what_arrives_hours_late(

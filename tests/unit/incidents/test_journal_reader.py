@@ -1,4 +1,5 @@
-"""Reading the journal: the same answers as sorting every incident, holding `limit` at a time."""
+"""Reading the journal: the same answers as reading every incident, holding `limit` at a time,
+and pages that go on where the last one ended, each incident once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import os
 import random
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import orjson
 import pytest
 
 from guard.incidents import model
-from guard.incidents.reader import JournalReader, Query
+from guard.incidents.reader import JournalReader, Page, Query
 from guard.incidents.recorder import journal_dir
 from guard.incidents.sinks import JournalSink
 from guard.types import Action, Mode
@@ -61,14 +63,18 @@ async def write_journal(state_dir: Path, seed: int = 7) -> None:
 
 
 def everything(state_dir: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for path in journal_dir(state_dir).glob("*.jsonl")
+    """Every incident of the journal, file by file in the order of their names."""
+    return [orjson.loads(line) for path in sorted(journal_dir(state_dir).glob("*.jsonl"))
             for line in path.read_bytes().splitlines()]
 
 
-def sorted_then_sliced(incidents: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-    """The answer as the reader used to make it: every match sorted by time, then sliced."""
+def read_whole(incidents: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
+    """The answer read from every incident at once: with `since`, the first matches as they
+    were written; without, the last by time."""
+    if query.since is not None:
+        return [i for i in incidents if query.matches(i)][:query.limit]
     found = sorted((i for i in incidents if query.matches(i)), key=lambda i: (i["time"], i["id"]))
-    return found[:query.limit] if query.since is not None else found[-query.limit:]
+    return found[-query.limit:]
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +97,28 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=repr)
-def test_answers_as_sorting_every_incident_did(state_dir: Path, query: Query) -> None:
+def test_answers_as_reading_every_incident_does(state_dir: Path, query: Query) -> None:
     """Every filter, with and without `since`, on a journal of many files from two processes
     with incidents written late into newer files: the same incidents, in the same order."""
-    assert JournalReader(state_dir).query_now(query) == sorted_then_sliced(everything(state_dir),
-                                                                           query)
+    assert JournalReader(state_dir).query_now(query) == read_whole(everything(state_dir), query)
+
+
+@pytest.mark.parametrize("query", [q for q in QUERIES if q.since is not None] + [
+    Query(since=0, limit=7), Query(since=0, tenant="acme", limit=333),
+    Query(since=MID, rule="pii", limit=1)], ids=repr)
+def test_pages_after_each_cursor_read_every_match_once(state_dir: Path, query: Query) -> None:
+    """Page after page from the cursor each gives: every match once, in the order written,
+    until a page short of `limit` (then the cursor stays at the journal's end)."""
+    reader, found = JournalReader(state_dir), []
+    page = reader.page_now(query)
+    while True:
+        found += page.incidents
+        assert page.cursor is not None
+        if len(page.incidents) < query.limit:
+            break
+        page = reader.page_now(replace(query, after=page.cursor))
+    assert found == read_whole(everything(state_dir), replace(query, limit=INCIDENTS))
+    assert reader.page_now(replace(query, after=page.cursor)).incidents == []
 
 
 def test_a_small_limit_reads_only_the_newest_files(state_dir: Path,
@@ -165,6 +188,103 @@ def test_lines_no_page_of_an_export_could_read_are_all_counted(
                                for n in range(10)))
     os.utime(older, (START + 2, START + 2))
     reader = JournalReader(tmp_path)
-    found = list(cli.every_since(reader.query_now, Query(since=0)))
+    found = list(cli.every_since(reader.page_now, Query(since=0)))
     assert len(found) == 12
     assert list(reader.skipped) == [(str(older), 3)]
+
+
+class Processes:
+    """Journal files as processes write them: `<time_ns>-<pid>.jsonl`, a new one per rotation,
+    each incident a line with an id of its own."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.current: dict[int, Path] = {}
+        self.written: list[str] = []
+        self.clock = 0
+
+    def rotate(self, pid: int) -> None:
+        self.clock += 1
+        self.current[pid] = self.directory / f"{self.clock:020d}-{pid}.jsonl"
+
+    def write(self, pid: int, count: int, raw: bytes = b"") -> None:
+        if pid not in self.current:
+            self.rotate(pid)
+        lines = []
+        for _ in range(count):
+            self.written.append(f"i{len(self.written)}")
+            lines.append(orjson.dumps({"id": self.written[-1], "time": START + len(self.written)}))
+        with self.current[pid].open("ab") as f:
+            f.write(b"".join(line + b"\n" for line in lines) + raw)
+
+
+def test_an_export_reads_each_incident_once_while_processes_write_rotate_and_prune(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5, after the cursor each gives, over three processes' files: lines appended
+    between pages (to the file a page stopped in, and to one named before it), a line being
+    written when a page reads it (completed before the next), rotations, a file pruned after it
+    was read and one before, a malformed line: every incident exported once, the unread pruned
+    file's aside, and the malformed line skipped and counted once. (Reading on from the time a
+    page ended at read every file from its start for every page.)"""
+    from guard.incidents import cli
+
+    monkeypatch.setattr(cli, "MAX_LIMIT", 5)
+    directory = journal_dir(tmp_path)
+    directory.mkdir(parents=True)
+    procs = Processes(directory)
+    procs.write(101, 7, raw=b'{"id": "torn", "ti\n')  # line 8
+    procs.write(101, 1)
+    first = procs.current[101]
+    procs.rotate(101)
+    procs.write(101, 1)
+    procs.write(102, 6)
+    procs.write(103, 3)
+    pruned_unread, never_read = procs.current[103], procs.written[-3:]
+    half = orjson.dumps({"id": "being-written", "time": START + 1})
+
+    def between_pages(page: int) -> None:
+        if page == 1:
+            procs.write(101, 0, raw=half[:9])
+            procs.write(102, 2)
+        elif page == 2:  # the page stopped in 102's file, after skipping the line half written
+            with procs.current[101].open("ab") as f:
+                f.write(half[9:] + b"\n")
+            procs.written.append("being-written")
+            first.unlink()
+            pruned_unread.unlink()
+            procs.rotate(101)
+            procs.write(101, 2)
+        elif page == 3:
+            procs.write(102, 7)
+
+    reader, pages = JournalReader(tmp_path), 0
+
+    def fetch(query: Query) -> Page:
+        nonlocal pages
+        if pages:
+            between_pages(pages)
+        pages += 1
+        return reader.page_now(query)
+
+    exported = [i["id"] for i in cli.every_since(fetch, Query(since=0))]
+    assert sorted(exported) == sorted(set(procs.written) - set(never_read))
+    assert len(exported) == len(set(exported)) and pages == 6
+    half_written = (str(directory / f"{2:020d}-101.jsonl"), 2)
+    assert list(reader.skipped) == [(str(first), 8), half_written]
+
+
+def test_a_file_named_otherwise_is_read_like_the_others(tmp_path: Path) -> None:
+    """Pages read the pid out of each file's name (the newest file of a pid may grow); a name
+    whose pid is digits int() refuses (`0-²³.jsonl`, str.isdigit says yes) failed every read
+    (and every prune) with a ValueError. It is read, and pruned, as any other file."""
+    from prometheus_client import CollectorRegistry
+
+    from guard.incidents.retention import JournalPruner
+    from guard.observability.metrics import Metrics
+
+    directory = journal_dir(tmp_path)
+    directory.mkdir(parents=True)
+    (directory / "0-²³.jsonl").write_bytes(orjson.dumps({"id": "odd", "time": START}) + b"\n")
+    assert [i["id"] for i in JournalReader(tmp_path).query_now(Query(since=0))] == ["odd"]
+    pruner = JournalPruner(directory, None, 1 << 20, Metrics(CollectorRegistry()))
+    assert pruner.prune() == []

@@ -42,3 +42,15 @@ def test_the_html_report_writes_control_characters_out() -> None:
     page = report.html_page(report.summarise(incidents, now - 3600))
     assert not set(page) & set("\x1b\x07\x9b")
     assert "\\u001b]52;c;ZWNobw==" in page and "&lt;img src=x" in page
+
+
+def test_the_kill_switch_history_is_in_time_order() -> None:
+    """Pages from the journal come file by file (one worker's, then another's): the history
+    listed each worker's changes together. It is in time order, whatever order they came in."""
+    now = time.time()
+    events = [{"id": f"ks-{n}", "time": now - at, "kind": "killswitch",
+               "details": {"action": "engage", "id": f"ks{n}"}}
+              for n, at in enumerate([30, 50, 10, 40, 20])]
+    text = report.markdown(report.summarise(events, now - 3600))
+    listed = re.findall(r"\| (ks\d) \|", text)
+    assert listed == ["ks1", "ks3", "ks0", "ks4", "ks2"]
