@@ -19,6 +19,10 @@ TOP = 10
 # Backslash-escaped in Markdown text: CommonMark takes a backslash before any of them as the
 # character itself.
 _MARKUP = re.compile(r"[\\`*_{}\[\]<>!|~&#]")
+# What GitHub-flavoured Markdown makes a link of in text, escaped or not (an e-mail address, a
+# `www.` name, a URL; GitHub links e-mail addresses in the rendered text, after escapes).
+_LINKABLE = re.compile(r"www\.|://|@|mailto:|xmpp:", re.IGNORECASE)
+_BACKTICKS = re.compile(r"`+")
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")
 
@@ -85,11 +89,11 @@ SWITCH_COLUMNS = ["time", "kind", "action", "scope", "mode", "actor", "reason", 
 
 
 def markdown(s: Summary) -> str:
+    events = ", ".join(f"{_md_text(k, cell=False)} {v}" for k, v in sorted(s.events.items()))
     out = [f"# Incident report: {_when(s.since)} to {_when(s.until)}", "",
            f"- decisions recorded: **{s.total}**",
            f"- enforced: {s.mode.get('enforce', 0)}, shadow: {s.mode.get('shadow', 0)}",
-           f"- events: {', '.join(f'{_md_text(k)} {v}' for k, v in sorted(s.events.items())) or 'none'}",
-           ""]
+           f"- events: {events or 'none'}", ""]
     out += _md_table("Top rules", ["rule", "incidents"], s.by["rule"].most_common(TOP))
     out += _md_table("Shadow vs enforced", ["action (mode)", "incidents"],
                      s.actions.most_common())
@@ -118,12 +122,21 @@ def _md_rows(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def _md_text(value: str) -> str:
-    """`value` (a model name or tenant a client chose) as plain text in a Markdown table cell:
-    each character Markdown or HTML reads as markup backslash-escaped (so `![x](url)` is no
-    image, `<img ...>` no HTML and `a\\|b` no extra cell), line breaks as spaces, and other
-    control characters as text."""
-    return _MARKUP.sub(r"\\\g<0>", escape_controls(" ".join(value.splitlines())))
+def _md_text(value: str, cell: bool = True) -> str:
+    """`value` (a model name or tenant a client chose) as plain text in a Markdown table cell
+    (or in a line of text: `cell=False`): each character Markdown or HTML reads as markup
+    backslash-escaped (so `![x](url)` is no image, `<img ...>` no HTML and `a\\|b` no extra
+    cell), line breaks as spaces, and other control characters as text. A value GFM would make
+    a link of (`www.evil.example`, `http://x.example`, `a@evil.example`) is a code span: the
+    GFM spec's autolink extension finds links in text nodes only, and a code span's content is
+    literal text, escapes included."""
+    text = escape_controls(" ".join(value.splitlines()))
+    if not _LINKABLE.search(text):
+        return _MARKUP.sub(r"\\\g<0>", text)
+    fence = "`" * (max(map(len, _BACKTICKS.findall(text)), default=0) + 1)
+    # GFM's table splits cells at a `|` not escaped, in code spans too, and drops the `\`;
+    # the spaces inside the fences are dropped too, and let the value start or end with `.
+    return f"{fence} {text.replace('|', chr(92) + '|') if cell else text} {fence}"
 
 
 def _duration(seconds: int) -> str:
