@@ -504,12 +504,15 @@ async def test_cli_tail_prints_an_incident_that_arrives_late(tmp_path: Path) -> 
     """From a probe: an incident reaching the source after newer ones (a replica replaying its
     spool once its Redis link is back), with its own older time, was never printed: tail asked
     only for what came at or after the newest time it had printed. It is printed once."""
-    await fill(tmp_path)
+    before = await fill(tmp_path)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "guard", "incidents", "tail", "-n", "0", "--count", "7",
+        sys.executable, "-m", "guard", "incidents", "tail", "-n", "1", "--count", "8",
         "--interval", "0.1", "--state-dir", str(tmp_path), stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    await asyncio.sleep(1.0)  # it has read what was there
+    # the newest incident there, printed first: tail has read what was there (a sleep was not
+    # enough on a loaded machine, where the CLI takes seconds to start)
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    assert json.loads(first)["id"] == before[-1]
     late = model.from_decision(context("late"), decision(), "x", excerpt=None,
                                now=time.time() - 2)
     more = await fill(tmp_path)
