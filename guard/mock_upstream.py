@@ -6,6 +6,7 @@ deterministically. A client (or a test through guard, which forwards end-to-end 
 each answer with request headers:
 
   X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
+  X-Mock-Reply-Repeat: N      answer X-Mock-Reply N times over (an answer longer than a header)
   X-Mock-Tool-Args: JSON      answer with one tool call `lookup` whose arguments are JSON (chat,
                               responses: a `function_call` item after the message, messages: a
                               `tool_use` block)
@@ -52,7 +53,7 @@ def default_reply(prompt: str, words: int) -> str:
 def reply_text(request: web.Request, prompt: str, max_tokens: int | None) -> str:
     given = request.headers.get("X-Mock-Reply")
     if given is not None:
-        return urllib.parse.unquote(given)
+        return urllib.parse.unquote(given) * int(request.headers.get("X-Mock-Reply-Repeat", "1"))
     return default_reply(prompt, min(max_tokens or 24, 2000))
 
 

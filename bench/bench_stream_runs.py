@@ -1,0 +1,130 @@
+"""What one long encoded run costs a stream: guard's CPU for an answer that is 200,000 characters
+of base64 (what a client asking the model for an encoded file gets), against as many characters
+of prose, in one run; and how long guard's event loop stalls meanwhile.
+
+    .venv/bin/python bench/bench_stream_runs.py [--chars 200000] [--rounds 2]
+
+guard runs the default pack (policies/default.yaml: `secrets` and `pii` read encoded runs
+decoded, so a stream holds a run back, and re-reads it, from where it began) in front of the
+stand-in model, which writes the answer 4 characters an event with no pause (an upstream
+writing in one burst: guard reads as fast as it can). The client is the openai SDK. Guard's CPU
+is the process's user and system time over the stream (clock ticks of 10 ms); the stall is the
+slowest answer of guard's /healthz, asked every 20 ms on the admin port while the stream runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import aiohttp
+import openai
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.report import publish
+from tests.support import GuardServer, MockUpstream
+
+REPO = Path(__file__).resolve().parents[1]
+CHUNK = 4
+BLOCK = 4_000  # characters of the answer sent in the header; the stand-in repeats it
+PROSE = ("The deploy scripts rotate the logs every night and the service keeps a week of them, "
+         "so an engineer looking into an outage can read what happened before it began. ")
+
+
+def answers(chars: int) -> dict[str, str]:
+    """A block of each kind of answer, repeated by the stand-in to `chars` characters."""
+    noise = random.Random(7).randbytes(BLOCK * 3 // 4)
+    return {"prose": (PROSE * (BLOCK // len(PROSE) + 1))[:BLOCK],
+            "base64": base64.b64encode(noise).decode()[:BLOCK]}
+
+
+async def stalls(admin_url: str, done: asyncio.Event) -> float:
+    """The slowest /healthz answer, in seconds, asked every 20 ms until `done`."""
+    worst = 0.0
+    async with aiohttp.ClientSession() as session:
+        while not done.is_set():
+            started = time.monotonic()
+            async with session.get(f"{admin_url}/healthz") as answer:
+                await answer.read()
+            worst = max(worst, time.monotonic() - started)
+            await asyncio.sleep(0.02)
+    return worst
+
+
+async def one_stream(guard: GuardServer, block: str, chars: int) -> tuple[float, float]:
+    """Guard's CPU seconds over one streamed answer of `block` repeated, and the worst stall."""
+    headers = {"X-Mock-Reply": urllib.parse.quote(block), "X-Mock-Reply-Repeat": str(chars // BLOCK),
+               "X-Mock-Chunk-Chars": str(CHUNK), "X-Mock-Chunk-Delay-Ms": "0"}
+    client = openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="bench", max_retries=0,
+                                default_headers=headers, timeout=300)
+    done = asyncio.Event()
+    poller = asyncio.create_task(stalls(guard.admin_url, done))
+    cpu, got = guard.cpu_seconds(), 0
+    async with client:
+        stream = await client.chat.completions.create(
+            model="m", stream=True, messages=[{"role": "user", "content": "encode it"}])
+        async for chunk in stream:
+            text = chunk.choices[0].delta.content if chunk.choices else None
+            got += len(text or "")
+    cpu = guard.cpu_seconds() - cpu
+    done.set()
+    worst = await poller
+    assert got == chars // BLOCK * BLOCK, (got, chars)
+    return cpu, worst
+
+
+async def measure(workdir: Path, chars: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    policies = workdir / "policies"
+    policies.mkdir()
+    shutil.copy(REPO / "policies" / "default.yaml", policies / "default.yaml")
+    mock = MockUpstream(workdir)
+    guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
+                                  "policies": str(policies), "log_level": "warning"})
+    blocks = answers(chars)
+    results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in blocks}
+    try:
+        mock.start()
+        guard.start()
+        await one_stream(guard, blocks["prose"], 20_000)  # warm-up: caches, compiled patterns
+        for _ in range(rounds):  # interleaved, so both kinds meet the same machine
+            for kind, block in blocks.items():
+                results[kind].append(await one_stream(guard, block, chars))
+    finally:
+        guard.stop()
+        mock.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chars", type=int, default=200_000, help="characters in the answer")
+    parser.add_argument("--rounds", type=int, default=2, help="streams of each kind (median)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = asyncio.run(measure(Path(tmp), args.chars, args.rounds))
+    prose_cpu = statistics.median(cpu for cpu, _ in results["prose"])
+    rows = []
+    for kind, runs in results.items():
+        cpu = statistics.median(c for c, _ in runs)
+        rows.append([kind, f"{cpu:.2f}", f"{cpu / args.chars * 1e6:.1f}", f"{cpu / prose_cpu:.2f}",
+                     f"{max(w for _, w in runs) * 1000:.0f}"])
+    intro = (f"An answer of {args.chars:,} characters streamed {CHUNK} characters an event with no "
+             "pause, through guard with the default pack; median of "
+             f"{args.rounds} streams of each kind, interleaved. Stall: the slowest /healthz "
+             "answer while the stream ran.")
+    publish("Streams of one long encoded run",
+            f"bench/bench_stream_runs.py --chars {args.chars} --rounds {args.rounds}", intro,
+            ["answer", "guard CPU s", "µs a character", "ratio to prose", "worst stall ms"], rows)
+
+
+if __name__ == "__main__":
+    main()
