@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.classify.decode.runs import run_start
+from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import references_decoded
 from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
@@ -94,6 +94,7 @@ class Channel:
     kept_checked: int = 0       # and before `checked` (`kept_chars`)
     read: Read | None = None    # the window last classified
     pieces: deque[Piece] = field(default_factory=deque)
+    runs: RunStarts = field(default_factory=RunStarts)  # where its encoded runs began
 
     @property
     def role(self) -> str:
@@ -147,8 +148,9 @@ class Channel:
         return start, self.text[start - self.base:]
 
     def run_start(self, at: int) -> int:
-        """Where the encoded run that offset `at` falls inside begins (`at` when none does)."""
-        return self.base + run_start(self.text, at - self.base)
+        """Where the encoded run that offset `at` falls inside begins (`at` when none does):
+        `run_start`, remembered from one check to the next."""
+        return self.runs.start(self.text, self.base, at)
 
     def mark_checked(self) -> None:
         self.checked, self.kept_checked = self.end, self.kept

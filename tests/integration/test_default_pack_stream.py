@@ -35,6 +35,26 @@ def test_a_key_in_a_long_base64_answer_is_cut_before_the_run(guard: GuardServer,
     assert "Here is the file: ".startswith(text)
 
 
+SETTINGS = ("here are the settings for the staging deploy, with the bucket, the region and the "
+            "retention rules written out in full. ") * 40
+
+
+@pytest.mark.parametrize("chunk_chars", ["1", "3"])
+@pytest.mark.parametrize("before", ["", "Here they are: "])
+def test_a_key_at_the_end_of_a_run_thousands_long_is_cut_before_the_run(
+        guard: GuardServer, chunk_chars: str, before: str) -> None:
+    """A key encoded at the end of a base64 run some 6,000 characters long, sent a character or
+    three an event: where the run began is remembered from check to check, not looked back
+    for, and none of the run is sent. The run begins the answer, or follows a space (its first
+    characters are hex digits, which a run of hex bytes before the space could have taken in)."""
+    run = base64.b64encode((SETTINGS + "The deploy key is AKIAIOSFODNN7EXAMPLE.").encode()).decode()
+    assert 4_000 < len(run) < 8_192 and run.startswith("aG")
+    text, finish = stream_reply(guard.url, f"{before}{run} Keep it safe.",
+                                **{"X-Mock-Chunk-Chars": chunk_chars})
+    assert finish == "content_filter"
+    assert before.startswith(text)
+
+
 def test_a_harmless_base64_answer_comes_through_whole(guard: GuardServer) -> None:
     reply = f"Here is the file: {base64.b64encode(NOTES.encode()).decode()} Keep it safe."
     assert stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "4"}) == (reply, "stop")

@@ -8,6 +8,8 @@ import base64
 import binascii
 import html
 import re
+import string
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
 import re2
@@ -106,6 +108,127 @@ def run_start(text: str, at: int) -> int:
         if start == at or start - lo > _AFTER_CHARS or lo == 0:
             return start
     return start
+
+
+# What `RunStarts` reads a stream's text by: stretches of the base64 alphabet (base32 and hex
+# runs are written in it too), and the characters a run of another kind may hold just before one.
+_STRETCH = re.compile(r"[A-Za-z0-9+/]+")
+_STRETCH_MIN = 16  # the shortest base64 run
+_JOINING = frozenset(string.hexdigits + "xXuU%&#;:, \\")
+_NEAR_RUN = 32  # how far back `RunStarts` looks for a run of another kind going on into a stretch
+
+
+class RunStarts:
+    """`run_start` for one stream's text, which grows at its end and is cut at its start: the
+    same offsets, in time proportional to the text added since the last call rather than to
+    the RUN_CHARS a long run is looked back (a 200,000-character base64 answer took a look-back
+    of 8,192 characters at each check).
+
+    It remembers where each stretch of base64 characters began: a position inside one, with no
+    run of another kind going on into it, has its run begin where the stretch does, or RUN_CHARS
+    back when that is further. Any other position, or a stretch whose start another kind's run
+    may reach (`_crossed`), is looked back as `run_start` does. Offsets are absolute: `base` is
+    the offset of `text[0]`."""
+
+    __slots__ = ("_open", "_read", "_stretches")
+
+    def __init__(self) -> None:
+        self._read = 0       # the text before this offset has been read
+        self._open = 0       # where the stretch of base64 characters ending at `_read` begins
+        self._stretches: list[tuple[int, int]] = []  # those closed before, long enough for a run
+
+    def start(self, text: str, base: int, at: int) -> int:
+        """`base + run_start(text, at - base)`."""
+        if not base < at < base + len(text):
+            return at
+        self._catch_up(text, base)
+        stretch = self._stretch(at)
+        if stretch is not None:
+            start = self._quick(text, base, at, max(stretch[0], base), stretch[1])
+            if start is not None:
+                return start
+        return base + run_start(text, at - base)
+
+    def _catch_up(self, text: str, base: int) -> None:
+        """Read the text added since the last call; forget stretches cut off before `base`."""
+        if self._read < base:
+            self._read = self._open = base
+            self._stretches.clear()
+        elif self._stretches and self._stretches[0][1] <= base:
+            self._stretches = [s for s in self._stretches if s[1] > base]
+        end = base + len(text)
+        begin, stop = self._open, self._read  # the stretch going on at `_read`, if any
+        for match in _STRETCH.finditer(text, self._read - base):
+            if base + match.start() != stop:
+                self._close(begin, stop)
+                begin = base + match.start()
+            stop = base + match.end()
+        if stop == end:
+            self._open = begin
+        else:
+            self._close(begin, stop)
+            self._open = end
+        self._read = end
+
+    def _close(self, begin: int, stop: int) -> None:
+        if stop - begin >= _STRETCH_MIN:
+            self._stretches.append((begin, stop))
+
+    def _stretch(self, at: int) -> tuple[int, int] | None:
+        """The stretch of base64 characters `at` falls inside, past its first character."""
+        if self._open < at:
+            return self._open, self._read
+        i = bisect_left(self._stretches, (at,)) - 1
+        if i >= 0 and self._stretches[i][1] > at:
+            return self._stretches[i]
+        return None
+
+    def _quick(self, text: str, base: int, at: int, begin: int, stop: int) -> int | None:
+        """What `run_start` gives for `at` inside the stretch [begin, stop), read without looking
+        back; None when that takes a look-back. Every look-back `run_start` takes (the near one,
+        then RUN_CHARS) finds one base64 run from where it begins, or from the stretch's start
+        when that is later: the look-back's text is base64 characters from there to past `at`
+        (at most _AFTER_CHARS), when neither a binary nor a `0x` hex run begins there instead,
+        and no run of another kind goes on into the stretch from before it."""
+        seen = min(stop, at + _AFTER_CHARS)  # of the stretch, what a look-back reads
+        if seen - begin < _STRETCH_MIN:
+            return None
+        near, far = max(base, at - _NEAR_CHARS), max(base, at - RUN_CHARS)
+        if near > begin:  # the near look-back begins inside the stretch: it looks further back
+            if not _base64_at(text, near - base):
+                return None
+            if far > begin:
+                return far if _base64_at(text, far - base) else None
+        if begin > base and _crossed(text, begin - base, min(base + len(text), at + _AFTER_CHARS) - base):
+            return None
+        return begin if _base64_at(text, begin - base) else None
+
+
+def _base64_at(text: str, at: int) -> bool:
+    """Whether a run found at `at`, inside a stretch of base64 characters, is a base64 run: not
+    binary octets (`_RUN_PATTERN` tries those first) nor hex bytes written `0x41...`."""
+    head = text[at:at + 8]
+    return head[:2] != "0x" and not all(c in "01" for c in head)
+
+
+def _crossed(text: str, begin: int, end: int) -> bool:
+    """Whether a run of another kind than base64 may go on across `begin`, the start of a stretch
+    of base64 characters (reading `text[:end]`, as the look-back does). Only some do, from some
+    characters: binary octets and hex bytes past their separators, percent-escapes past `%`,
+    character references past `#`, `\\x` and `\\u` escapes past the backslash; a Morse code's
+    `/` is never followed by a base64 character. Such a run is looked for from each position
+    where it may have begun (the characters runs of those kinds are written in, up to _NEAR_RUN
+    back; further back counts as crossed)."""
+    before, first = text[begin - 1], text[begin]
+    if not ((before in " ,:%" and first in string.hexdigits) or (before == "\\" and first in "xuU")
+            or (before == "#" and first in "0123456789xX")):
+        return False
+    since = begin
+    while since > 0 and text[since - 1] in _JOINING:
+        since -= 1
+        if begin - since > _NEAR_RUN:
+            return True
+    return any((m := _ENCODED_RUN.match(text, p, end)) and m.end() > begin for p in range(since, begin))
 
 
 def _utf8(text: str) -> bool:
