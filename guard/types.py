@@ -92,8 +92,13 @@ class Segment:
            pieces); empty unless one of the stage's classifiers asks for them (`context_turns`).
            On the completion stage: the texts of the answer before this one that a client joins
            to it (`Dialect.joins_answer`).
+           An answer that goes on from the prompt's text (a legacy prompt, an assistant
+           message it continues) has that text's end first.
     request: on the completion stage, the request's last user message as it was forwarded
            (redacted), given only to a classifier that `reads_request`; empty otherwise.
+    after: on the completion stage, the text a client puts right after this one that is not
+           the answer's (a fill-in-the-middle suffix's start): a value the answer begins and
+           it ends is read whole, and masked in the answer.
     """
 
     text: str
@@ -102,6 +107,7 @@ class Segment:
     stage: Stage
     context: tuple[str, ...] = ()
     request: str = ""
+    after: str = ""
 
 
 @dataclass(frozen=True, slots=True)

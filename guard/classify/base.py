@@ -211,6 +211,10 @@ class LocalClassifier:
             found_across = list(self._across(segment))
             findings += [f for f, _ in found_across]
             spans += [span for _, span in found_across]
+        if segment.after and self.joins_turns:
+            found_onward = list(self._onward(segment))
+            findings += [f for f, _ in found_onward]
+            spans += [span for _, span in found_onward]
         if self.decoded:
             # a finding in a decoded reading covers the encoded run it was read from
             for reading in find_readings(segment.text):
@@ -249,6 +253,22 @@ class LocalClassifier:
                     seen.add((end - len(head), f.label))
                     back = start - len(head) if segment.stage is Stage.PROMPT else 0
                     yield f, Span(back, end - len(head), f.label)
+
+    def _onward(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
+        """Findings that span the end of an answer's text (read after the texts before it,
+        `Segment.context`) and the start of the text a client puts after it (`Segment.after`, a
+        fill-in-the-middle suffix): each span ends at the end of the segment's text, so only the
+        answer's characters are masked. A value wholly in the text after is not the answer's."""
+        reach = self.max_match_chars or JOIN_CHARS
+        before = "".join(segment.context)
+        joined = before + segment.text
+        start = kept_before(joined, len(joined), reach)
+        head = joined[start:]
+        norm = self._normalized(head + segment.after[:kept_after(segment.after, 0, reach)])
+        for f in self.scan(norm, segment):
+            begin, end = norm.original_span(f.start, f.end)
+            if begin < len(head) < end:
+                yield f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

@@ -3,9 +3,10 @@
 A conversation re-sends its whole history with every request, so most segments of request N were
 classified in request N-1. An entry is keyed by the classifier's config hash, the stage, the
 segment's role and a hash of its text (and of the turns before it, `Segment.context`, when a
-classifier reads them: history keeps those too), and holds the verdict; a hit from another
-instance name or segment position gets a copy with those filled in (in a conversation, history
-keeps its positions, so the stored verdict itself is reused and a hit allocates nothing). In
+classifier reads them: history keeps those too; and of the text after it, `Segment.after`), and
+holds the verdict; a hit from another instance name or segment position gets a copy with those
+filled in (in a conversation, history keeps its positions, so the stored verdict itself is
+reused and a hit allocates nothing). In
 process, a segment also keeps whole rows: every verdict of one list of classifiers at one
 position.
 
@@ -83,9 +84,10 @@ def shared_redis(url: str) -> Redis:
 SPAN_CHARS = 128
 
 
-def _chars(key: tuple[str, str, str, tuple[str, ...]]) -> int:
-    """What a slot's key counts against `max_chars`: its text and the turns before it."""
-    return len(key[2]) + sum(map(len, key[3]))
+def _chars(key: tuple[str, str, str, tuple[str, ...], str]) -> int:
+    """What a slot's key counts against `max_chars`: its text, the turns before it and the text
+    after it (`Segment.after`)."""
+    return len(key[2]) + sum(map(len, key[3])) + len(key[4])
 
 
 def text_digest(text: str) -> str:
@@ -152,7 +154,7 @@ class VerdictCache:
         self.on_error: Callable[[str], None] | None = None  # told "read" or "write" per failure
         self._failed = 0                 # failures since the last warning
         self._warned_at = -WARN_EVERY_S
-        self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...]], Slot] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...], str], Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -167,7 +169,7 @@ class VerdictCache:
         entries = self._slots
         found = []
         for segment in segments:
-            key = (stage, segment.role, segment.text, segment.context)
+            key = (stage, segment.role, segment.text, segment.context, segment.after)
             slot = entries.get(key)
             if slot is None:
                 slot = entries[key] = Slot(_chars(key))
@@ -201,6 +203,8 @@ class VerdictCache:
         key = f"{self.prefix}{config_hash}:{stage}:{segment.role}:{text_digest(segment.text)}"
         if segment.context:  # each text length-prefixed: no two contexts write the same string
             key += ":" + text_digest("".join(f"{len(t)}:{t}" for t in segment.context))
+        if segment.after:
+            key += ":after:" + text_digest(segment.after)
         return key
 
     async def get_shared(self, keys: Sequence[str]) -> dict[str, Verdict]:

@@ -32,6 +32,7 @@ from guard.proxy.event_stream import EVENT_STREAM_GUARDS
 from guard.proxy.middleware import GuardHandler, drop_client, ended_by_shutdown, prepare
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
+    Continued,
     Json,
     Slot,
     asked,
@@ -157,8 +158,12 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         if switch is not None:
             return await stopped_by_switch(request, c, dialect, ctx, switch)
 
+    # an answer going on from the prompt's text (as forwarded) is read after its end
+    continued = dialect.continued(body) if inspector.inspects(Stage.COMPLETION) else None
+    if continued is not None:
+        continued = continued.cut(inspector.value_chars(Stage.COMPLETION))
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
-                                   choices=dialect.choices_asked(body))
+                                   choices=dialect.choices_asked(body), continued=continued)
 
 
 @dataclass(frozen=True)
@@ -175,10 +180,12 @@ class ByID:
 async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
                             dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
                             outcome: Outcome, *, by_id: ByID | None = None,
-                            choices: int | None = None) -> web.StreamResponse:
+                            choices: int | None = None,
+                            continued: Continued | None = None) -> web.StreamResponse:
     """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
     answer is read, and checked against the kill switches, for the model it names. `choices`:
-    how many a stream may have (`Dialect.choices_asked`)."""
+    how many a stream may have (`Dialect.choices_asked`); `continued`: the prompt's text the
+    answer goes on from (`Dialect.continued`)."""
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
@@ -188,7 +195,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome, named=by_id.model if by_id else None,
-                                      choices=choices)
+                                      choices=choices, continued=continued)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -200,7 +207,8 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             inspector = c.policies.for_request(ctx)
         if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
-            answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome)
+            answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome,
+                                            continued)
             if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
                 still_on(c, ctx)
         headers = downstream_headers(upstream)
@@ -376,8 +384,10 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
 
 
 async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
-                           inspector: Inspector, answer: bytes, outcome: Outcome) -> bytes:
-    """The completion as the client may see it: unchanged, redacted, or replaced by a refusal."""
+                           inspector: Inspector, answer: bytes, outcome: Outcome,
+                           continued: Continued | None = None) -> bytes:
+    """The completion as the client may see it: unchanged, redacted, or replaced by a refusal.
+    Its continuing texts are read after the text they go on from (`continued`)."""
     try:
         body = orjson.loads(answer)
     except orjson.JSONDecodeError as exc:
@@ -396,7 +406,7 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
-        ahead=inspector.holdback_chars(Stage.COMPLETION)))
+        ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued))
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))
@@ -423,8 +433,8 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
                        upstream: aiohttp.ClientResponse, outcome: Outcome,
-                       named: str | None = None, choices: int | None = None
-                       ) -> web.StreamResponse:
+                       named: str | None = None, choices: int | None = None,
+                       continued: Continued | None = None) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -440,7 +450,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
-    guard.named, guard.choices_asked = named, choices
+    guard.named, guard.choices_asked, guard.continued = named, choices, continued
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

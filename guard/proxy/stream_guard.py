@@ -42,6 +42,7 @@ from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
     NOT_TEXT,
+    Continued,
     Delta,
     Dialect,
     folded_keys,
@@ -147,6 +148,10 @@ class StreamGuard:
         self.choices_asked: int | None = None
         self._reasoning: dict[int, frozenset[str]] = {}  # each choice's reasoning keys
         self._calls: dict[int, set[int]] = {}  # each choice's tool calls opened
+        # the prompt's text the answer goes on from (`Dialect.continued`), and the choices
+        # whose texts are read to their end (a fill-in-the-middle suffix is read after that)
+        self.continued: Continued | None = None
+        self._ending: set[int] = set()
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -296,6 +301,7 @@ class StreamGuard:
         if self.cut or self.passthrough or self._done:
             return b""
         self._done = True
+        self._ending.update(ch.choice for ch in self._channels.values())
         return await self._flush(list(self._channels.values()))
 
     # -- events --------------------------------------------------------------------------------
@@ -341,6 +347,7 @@ class StreamGuard:
         """Flush the channels of finishing choices (all, for None) before the event that ends
         them, so the finish chunk comes after their last text."""
         channels = [ch for ch in self._channels.values() if choices is None or ch.choice in choices]
+        self._ending.update(ch.choice for ch in channels)
         out = await self._flush(channels)
         if self.cut:
             return out
@@ -458,8 +465,27 @@ class StreamGuard:
         return b"".join(out)
 
     def _segment(self, ch: Channel, text: str) -> Segment:
-        """What the classifiers read of a channel's window (a choice is read alone)."""
-        return Segment(text, ch.role, ch.number, Stage.COMPLETION)
+        """What the classifiers read of a channel's window: a choice is read alone, but after
+        the prompt's text it goes on from, and before a suffix (`_continues`, `_suffix`)."""
+        return Segment(text, ch.role, ch.number, Stage.COMPLETION, self._continues(ch, text),
+                       after=self._suffix(ch))
+
+    def _continues(self, ch: Channel, text: str) -> tuple[str, ...]:
+        """The prompt's text a window is read after (`Dialect.continued`): the end of the text
+        the channel's text goes on from, for a window that starts at its start."""
+        going_on = self.continued
+        if going_on is None or ch.kind != going_on.kind or len(text) != ch.end:
+            return ()
+        before = going_on.before_choice(ch.choice)
+        return (before,) if before else ()
+
+    def _suffix(self, ch: Channel) -> str:
+        """The text a client puts after a channel's (a fill-in-the-middle suffix), once its
+        choice has ended: until then the text after the window is the answer's own."""
+        going_on = self.continued
+        if going_on is None or ch.kind != going_on.kind or ch.choice not in self._ending:
+            return ""
+        return going_on.after
 
     def _emit(self, ch: Channel, parts: list[Part], now: float) -> list[bytes]:
         if parts:

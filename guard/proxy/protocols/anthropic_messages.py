@@ -21,6 +21,7 @@ from typing import Any
 from guard.proxy.protocols.base import (
     FREE_FORM,
     PROTOCOL_NAMES,
+    Continued,
     Delta,
     Dialect,
     Json,
@@ -206,6 +207,25 @@ def content_texts(content: Any, path: Path) -> Iterator[tuple[int, Text]]:
             yield j, text
 
 
+def continued(body: Json) -> Continued | None:
+    """An assistant message last (a prefill): the answer goes on from its text, and clients
+    show the two as one reply."""
+    messages = list_at(body, "messages")
+    last = messages[-1] if messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    content = last.get("content")
+    text = content if isinstance(content, str) else "".join(
+        block["text"] for block in list_at(last, "content") if isinstance(block, dict)
+        and block.get("type") == "text" and isinstance(block.get("text"), str))
+    return Continued((text,), "text", _text_block)
+
+
+def _text_block(path: Path) -> int | None:
+    """0 for a whole answer's text block at `path` (`content[j].text`): one choice."""
+    return 0 if len(path) == 3 and path[0] == "content" and path[2] == "text" else None
+
+
 def completion_slots(body: Json) -> list[Slot]:
     return [Slot(t.path, t.role, t.text) for _, t in content_texts(body.get("content"),
                                                                     ("content",))]
@@ -361,5 +381,6 @@ MESSAGES = Dialect(
     refusal_events=refusal_events,
     error_event=error_event,
     joins_answer=8,  # a client joins an answer's texts
+    continued=continued,
     free_form=FREE_FORM | {"input"},  # a tool call's arguments: the tool's schema's keys
 )

@@ -6,6 +6,7 @@ text came from, whatever the dialect.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from guard.classify.normalize import kept_after, kept_before
 from guard.proxy.sse import encode_event
 from guard.redaction import apply_redactions
 from guard.types import Action, Decision, Segment, Stage
@@ -133,16 +135,58 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
         yield Text(sub, ".".join(map(str, at[len(path):])) or "text", at, role, value)
 
 
+# OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
+MAX_INDEX = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Continued:
+    """The text an answer goes on from, where a client shows the two as one: a legacy
+    completion's prompt, an assistant message the model is asked to continue (a prefill). A
+    value the prompt begins and the answer ends is read whole (`Segment.context`).
+
+    before: for each prompt, the text its choices continue (its end, once `cut`).
+    after:  the text a client puts after the answer (a fill-in-the-middle `suffix`; its start,
+            once `cut`), read after each choice's continuing text (`Segment.after`).
+    per:    choices per prompt: choice i continues `before[i // per]`.
+    kind:   the kind of stream channel the continuing text comes in (`text`, `content`).
+    at:     for a whole answer's text, by its path: the choice it is the continuing text of,
+            None for another text (reasoning, a refusal, a tool call).
+    """
+
+    before: tuple[str, ...]
+    kind: str
+    at: Callable[[Path], int | None]
+    after: str = ""
+    per: int = MAX_INDEX
+
+    def before_choice(self, choice: int) -> str:
+        n = choice // max(1, self.per)
+        return self.before[n] if n < len(self.before) else ""
+
+    def cut(self, chars: int) -> Continued | None:
+        """Only as much of each text as a finding reaches, `chars` read by the classifiers
+        (`kept_before`); None when they find no values (nothing to join)."""
+        if chars <= 0:
+            return None
+        return dataclasses.replace(
+            self, before=tuple(t[kept_before(t, len(t), chars):] for t in self.before),
+            after=self.after[:kept_after(self.after, 0, chars)])
+
+
 def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
-             ahead: int | None = 0) -> list[Segment]:
+             ahead: int | None = 0, continued: Continued | None = None) -> list[Segment]:
     """One segment per slot; with `joined`, each carries the texts of up to that many slots
     before it of its kind (`Segment.context`), and is read with the first `ahead` characters
     (all, for None) of the texts after it: an answer whose texts a client joins (the Responses
     API's message parts and items, the Messages API's text blocks) is read across them, and a
     value going on from one text into the next is found, and masked, in both. A span may end
-    past its slot's text: masks stop at its end (`apply_redactions`)."""
+    past its slot's text: masks stop at its end (`apply_redactions`). With `continued`, an
+    answer's continuing texts are read after the text they continue (`going_on`)."""
     if not joined:
-        return [Segment(text=s.text, role=s.role, index=i, stage=stage) for i, s in enumerate(slots)]
+        plain = [Segment(text=s.text, role=s.role, index=i, stage=stage)
+                 for i, s in enumerate(slots)]
+        return plain if continued is None else going_on(plain, slots, continued, joined)
     kinds: dict[tuple[str, Any, Any], list[int]] = {}
     for i, slot in enumerate(slots):
         # texts of one kind: by role and where they sit in their item or block (a message's
@@ -157,7 +201,32 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
             after = after if ahead is None else after[:ahead]
             out[i] = Segment(texts[n] + after, slots[i].role, i, stage,
                              tuple(texts[max(0, n - joined):n]))
-    return [out[i] for i in range(len(slots))]
+    joint = [out[i] for i in range(len(slots))]
+    return joint if continued is None else going_on(joint, slots, continued, joined)
+
+
+def going_on(read: list[Segment], slots: Sequence[Slot], continued: Continued,
+             joined: int) -> list[Segment]:
+    """`read`, each choice's continuing texts read after the text they continue: the first, and
+    those read with all the continuing texts before them (`joined`), with it before their
+    context; the last with the text after the answer (`Continued.after`). Only a finding
+    reaching into a segment's own text is acted on (`LocalClassifier._across`, `_onward`)."""
+    seen: dict[int, int] = {}
+    last: dict[int, int] = {}
+    out = list(read)
+    for n, slot in enumerate(slots):
+        choice = continued.at(slot.path)
+        if choice is None:
+            continue
+        k = seen[choice] = seen.get(choice, -1) + 1
+        last[choice] = n
+        before = continued.before_choice(choice)
+        if k <= joined and before:
+            out[n] = dataclasses.replace(out[n], context=(before, *out[n].context))
+    if continued.after:
+        for n in last.values():
+            out[n] = dataclasses.replace(out[n], after=continued.after)
+    return out
 
 
 def masked(decision: Decision, texts: Sequence[tuple[Path, str]],
@@ -263,6 +332,8 @@ class Dialect:
     joins_answer:     how many earlier texts of its role each text of an answer is read with
                       (`segments`): 0 where an answer's texts are alternatives (legacy
                       completions' choices).
+    continued:        the text a request asks the answer to go on from (`Continued`), None
+                      for an answer a client shows on its own.
     """
 
     route: str
@@ -278,6 +349,7 @@ class Dialect:
     free_form: frozenset[str] = FREE_FORM
     joins_answer: int = 0
     choices_asked: Callable[[Json], int | None] = lambda body: None
+    continued: Callable[[Json], Continued | None] = lambda body: None
 
 
 def n_asked(body: Json) -> int | None:
@@ -308,10 +380,6 @@ def error_event(message: str, code: str) -> bytes:
     """An error in OpenAI's shape as an SSE event: how a broken stream ends cleanly."""
     return encode_event({"error": {"message": message, "type": "server_error", "param": None,
                                    "code": code}})
-
-
-# OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
-MAX_INDEX = 128
 
 
 def index_of(item: Any, position: int) -> int:

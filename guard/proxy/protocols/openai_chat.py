@@ -8,6 +8,7 @@ from typing import Any
 
 from guard.proxy.protocols.base import (
     NOT_TEXT,
+    Continued,
     Delta,
     Dialect,
     Json,
@@ -118,6 +119,33 @@ def _unread_part(part: Any, path: Path) -> list[str]:
 # `thinking`). All of it reaches the client, so all of it is read; content may also come as a list
 # of text parts (Mistral), read part by part.
 ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning", "thinking")
+
+
+def continued(body: Json) -> Continued | None:
+    """An assistant message last that the model goes on from rather than answers: vLLM's
+    `continue_final_message` (and its `add_generation_prompt: false`, which opens no new turn),
+    at the top or in `chat_template_kwargs`, and Mistral's `prefix: true` on the message."""
+    messages = list_at(body, "messages")
+    last = messages[-1] if messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    kwargs = body.get("chat_template_kwargs")
+    asked = [body, kwargs] if isinstance(kwargs, dict) else [body]
+    if not (last.get("prefix") is True or any(
+            a.get("continue_final_message") or a.get("add_generation_prompt") is False
+            for a in asked)):
+        return None
+    path = ("messages", len(messages) - 1, "content")
+    text = "".join(s.text for s in _content_slots(last.get("content"), path, "assistant"))
+    return Continued((text,), "content", _content_of_choice)
+
+
+def _content_of_choice(path: Path) -> int | None:
+    """The choice whose content a whole answer's text at `path` is (or is a part of)."""
+    if len(path) >= 4 and path[0] == "choices" and path[2:4] == ("message", "content") \
+            and isinstance(path[1], int):
+        return path[1]
+    return None
 
 
 def completion_slots(body: Json) -> list[Slot]:
@@ -308,4 +336,5 @@ CHAT = Dialect(
     # a client joins a message's text parts (those of all choices are read joined, which costs
     # only reading); a message's content, refusal and reasoning are read apart, as clients show them
     joins_answer=8,
+    continued=continued,
 )

@@ -7,9 +7,11 @@ import time
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    Continued,
     Delta,
     Dialect,
     Json,
+    Path,
     Slot,
     chunked_refusal,
     error_event,
@@ -60,6 +62,27 @@ def choices_asked(body: Json) -> int | None:
     return None if n is None else n * prompts
 
 
+def continued(body: Json) -> Continued | None:
+    """A completion goes on from its prompt (each string of a list has `n` choices), and a
+    `suffix` goes on from the completion (fill-in-the-middle): an editor shows the three as one
+    text. Not with `echo`, whose answer holds its prompt; not for token ids (unread)."""
+    prompt = body.get("prompt")
+    if body.get("echo") or not isinstance(prompt, str | list):
+        return None
+    prompts = (prompt,) if isinstance(prompt, str) else tuple(
+        p if isinstance(p, str) else "" for p in prompt)
+    suffix = body.get("suffix")
+    return Continued(prompts, "text", _choice_text, suffix if isinstance(suffix, str) else "",
+                     n_asked(body) or 1)
+
+
+def _choice_text(path: Path) -> int | None:
+    """The choice whose text a whole answer's text at `path` is (`choices[i].text`)."""
+    if len(path) == 3 and path[0] == "choices" and path[2] == "text" and isinstance(path[1], int):
+        return path[1]
+    return None
+
+
 def completion_slots(body: Json) -> list[Slot]:
     """Each choice's text, in any shape (`openai_chat.answer_value_slots`)."""
     choices = body.get("choices")
@@ -108,4 +131,5 @@ COMPLETIONS = Dialect(
     error_event=error_event,
     chunk=chunk,
     choices_asked=choices_asked,
+    continued=continued,
 )

@@ -189,6 +189,22 @@ def test_shared_keys_tell_contexts_apart() -> None:
     assert len({key("c"), key("c", "ab"), key("c", "a", "b"), key("c", "b", "a")}) == 4
 
 
+async def test_the_cache_keys_on_the_text_after_a_segment(metrics: Metrics) -> None:
+    """An answer read before a suffix (`Segment.after`) is classified again for another suffix:
+    a verdict on the answer alone is not one on it and what follows; the Redis key differs too."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    echo = Echo("e")
+    c = configured(echo)
+    for after in ("", "x", "x", "y"):
+        await runner.run([c], [Segment("answer", "assistant", 0, Stage.COMPLETION, after=after)],
+                         Stage.COMPLETION)
+    assert echo.seen == 3
+    cache = VerdictCache(10)
+    assert len({cache.shared_key("h", "completion", Segment("a", "assistant", 0,
+                                                            Stage.COMPLETION, after=after))
+                for after in ("", "b")}) == 2
+
+
 def test_lru_is_bounded() -> None:
     """The in-process cache keeps at most max_entries segments, evicting the least recently used."""
     cache = VerdictCache(2)

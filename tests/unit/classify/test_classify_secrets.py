@@ -138,6 +138,26 @@ def test_padding_either_message_does_not_put_the_key_out_of_reach(spaces: int, m
     assert [(s.start, s.end) for s in verdict.spans] == [(-8 * (1 + spaces), 4 * (1 + marks) + 8)]
 
 
+def test_an_answer_continuing_the_prompt_is_read_between_its_text_and_the_suffix() -> None:
+    """An answer read after the prompt's end it goes on from (`Segment.context`) and before a
+    fill-in-the-middle suffix (`Segment.after`): a key it begins or ends there is found, and
+    its span covers only the answer's characters; a key wholly in the suffix is not the
+    answer's."""
+    built = build_classifier("t", {"type": "secrets"})
+    key = "AKIA" + "QZ7XW3JD5R6TLM2P"
+
+    def spans(text: str, before: str = "", after: str = "") -> list[tuple[int, int]]:
+        segment = Segment(text, "assistant", 0, Stage.COMPLETION, (before,) if before else (),
+                          after=after)
+        return [(s.start, s.end) for s in built.classifier.classify_sync([segment])[0].spans]
+
+    assert spans(key[4:]) == [] and spans('"' + key[:-5]) == []
+    assert spans(key[4:] + '"', before='ID = "AKIA') == [(0, 16)]
+    assert spans('"' + key[:-5], after='TLM2P"') == [(1, 16)]
+    assert spans(key[4:-5], before='"AKIA', after='TLM2P"') == [(0, 11)]
+    assert spans("x = 1\n", after=f"{key}\n") == []
+
+
 def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
     """Each piece read with the eight before it: the last finds the key, and its span covers
     the last piece and reaches back over the seven before."""
