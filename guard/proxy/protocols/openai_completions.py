@@ -67,7 +67,8 @@ def continued(body: Json) -> Continued | None:
     `suffix` goes on from the completion (fill-in-the-middle): an editor shows the three as one
     text. Not with `echo`, whose answer holds its prompt; not for token ids (unread)."""
     prompt = body.get("prompt")
-    if body.get("echo") or not isinstance(prompt, str | list):
+    if body.get("echo") or not isinstance(prompt, str | list) or (
+            isinstance(prompt, list) and not any(isinstance(p, str) for p in prompt)):
         return None
     prompts = (prompt,) if isinstance(prompt, str) else tuple(
         p if isinstance(p, str) else "" for p in prompt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guard.proxy.protocols.anthropic_messages import MESSAGES
-from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys
+from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys, segments
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.protocols.openai_responses import RESPONSES
@@ -421,3 +421,56 @@ def test_the_request_is_masked_as_it_was_forwarded() -> None:
     redacting = Decision(action=Action.REDACT, stage=Stage.PROMPT,
                          redactions={0: (Span(4, 9, "secret"),)})
     assert asked(slots, redacting) == "key [REDACTED:secret] please"
+
+
+PREFILL = {"role": "assistant", "content": "The token is ghp_"}
+ASKED = {"role": "user", "content": "the token?"}
+
+
+@pytest.mark.parametrize(("dialect", "body", "before"), [
+    (CHAT, {"messages": [ASKED, PREFILL], "continue_final_message": True}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL], "add_generation_prompt": False}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL],
+            "chat_template_kwargs": {"continue_final_message": True}}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, {**PREFILL, "prefix": True}]}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL]}, None),
+    (CHAT, {"messages": [ASKED], "continue_final_message": True}, None),
+    (MESSAGES, {"messages": [ASKED, {"role": "assistant", "content": [
+        {"type": "text", "text": "The token "}, {"type": "text", "text": "is ghp_"}]}]},
+     "The token is ghp_"),
+    (MESSAGES, {"messages": [ASKED]}, None),
+    (COMPLETIONS, {"prompt": "key: AKIA"}, "key: AKIA"),
+    (COMPLETIONS, {"prompt": "key: AKIA", "echo": True}, None),
+    (COMPLETIONS, {"prompt": [1, 2, 3]}, None),
+    (RESPONSES, {"input": [ASKED, PREFILL]}, None),
+])
+def test_the_text_an_answer_goes_on_from(dialect: Dialect, body: dict[str, object],
+                                         before: str | None) -> None:
+    """A legacy prompt, a prefill, a chat message asked to be continued: what the answer goes
+    on from (`Dialect.continued`); None for an answer a client shows on its own."""
+    continued = dialect.continued(body)
+    assert (continued.before_choice(0) if continued else None) == before
+
+
+def test_each_prompt_of_a_list_is_continued_by_its_own_choices() -> None:
+    """Choice i of a list of prompts continues prompt i // n; the suffix follows each; a whole
+    answer's choice text is the continuing one, and only as much as a finding reaches is kept."""
+    continued = COMPLETIONS.continued({"prompt": ["one", "two"], "n": 2, "suffix": "end"})
+    assert continued is not None
+    assert [continued.before_choice(i) for i in range(4)] == ["one", "one", "two", "two"]
+    assert continued.at(("choices", 3, "text")) == 3 and continued.at(("choices", 3)) is None
+    cut = continued.cut(2)
+    assert cut is not None and (cut.before, cut.after) == (("ne", "wo"), "en")
+    assert continued.cut(0) is None
+
+
+def test_a_prefilled_answers_text_blocks_are_read_after_the_prefill() -> None:
+    """Each text block of a Messages answer read with those before it is read after the
+    prefill's end too; its thinking is not the text that goes on from it."""
+    continued = MESSAGES.continued({"messages": [ASKED, PREFILL]})
+    answer = {"content": [{"type": "thinking", "thinking": "hmm"},
+                          {"type": "text", "text": "aB3d"}, {"type": "text", "text": "E5fG"}]}
+    read = segments(MESSAGES.completion_slots(answer), Stage.COMPLETION, joined=8,
+                    continued=continued)
+    assert [(s.text, s.context) for s in read] == [
+        ("hmm", ()), ("aB3d", ("The token is ghp_",)), ("E5fG", ("The token is ghp_", "aB3d"))]
