@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ ENV_PREFIX = "GUARD_"
 # health check URL (deploy/docker/Dockerfile).
 NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
                           "GUARD_HEALTH_URL", "GUARD_HELD_DIR"})
+# The variables Kubernetes gives a pod for each Service of its namespace (unless the pod sets
+# `enableServiceLinks: false`), a Service `guard-redis` with a port 6379 named `redis`:
+# GUARD_REDIS_SERVICE_HOST, _SERVICE_PORT, _SERVICE_PORT_REDIS, _PORT=tcp://10.0.0.7:6379,
+# _PORT_6379_TCP (the same URL), _PORT_6379_TCP_PROTO, _PORT_6379_TCP_PORT, _PORT_6379_TCP_ADDR.
+# https://kubernetes.io/docs/concepts/services-networking/service/#environment-variables
+SERVICE_LINK = re.compile(r"[A-Z0-9_]+?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+                          r"|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)")
+# `<SERVICE>_PORT` alone is a link only by its value: GUARD_PORT=8000 is a mistake
+SERVICE_LINK_URL = re.compile(r"(tcp|udp|sctp)://\S+")
 # How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
 # of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
 LOOKS_LIKE = 0.7
@@ -44,10 +54,10 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source, overridden)) from exc
-    _refuse_mistyped(environ, settings)
-    _refuse_missing_hash_key(environ, settings, source)
     if path is not None:
         settings = _relative_to(settings, path.parent)
+    _refuse_mistyped(environ, settings)
+    _refuse_missing_hash_key(environ, settings, source)
     return settings
 
 
@@ -122,10 +132,14 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
     """A GUARD_* variable that names no setting but reads like one (a section path, or a name
     close to a setting's) is a ConfigError, as the same typo in the file is: ignored, it would
     leave the setting it meant at its default. Other GUARD_* names (Kubernetes service links
-    such as GUARD_SERVICE_HOST, a classifier's `api_key_env`) are not guard's to judge."""
-    read_elsewhere = {*NOT_SETTINGS, settings.admin_tokens_env, settings.incidents.hash_key_env}
+    such as GUARD_SERVICE_HOST, the variables a `*_env` key of the settings or of a policy
+    names, a classifier's `api_key_env`) are not guard's to judge."""
+    read_elsewhere = {*NOT_SETTINGS, *env_keys(settings.model_dump())}
+    if settings.policies is not None:
+        read_elsewhere |= policies_env_keys(settings.policies)
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name in read_elsewhere:
+        if (not name.startswith(ENV_PREFIX) or name in read_elsewhere
+                or service_link(name, environ[name])):
             continue
         key, section, _ = name[len(ENV_PREFIX):].lower().partition("__")
         if key in Settings.model_fields:
@@ -135,6 +149,39 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
             hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
             raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
                               "look like settings are refused")
+
+
+def service_link(name: str, value: str) -> bool:
+    """Whether `name=value` is one of the variables Kubernetes sets for a Service."""
+    if SERVICE_LINK.fullmatch(name):
+        return True
+    return name.endswith("_PORT") and SERVICE_LINK_URL.fullmatch(value) is not None
+
+
+def env_keys(data: object) -> set[str]:
+    """The variable names that `*_env` keys anywhere in `data` (settings, a policy) hold."""
+    if isinstance(data, dict):
+        return {name for key, value in data.items() for name in (
+            {value} if str(key).endswith("_env") and isinstance(value, str) else env_keys(value))}
+    if isinstance(data, list):
+        return {name for item in data for name in env_keys(item)}
+    return set()
+
+
+def policies_env_keys(path: Path) -> set[str]:
+    """The variables the `*_env` keys of the policy files at `path` (a directory or one file)
+    name, a classifier's `api_key_env`. A file that cannot be read gives none: loading the
+    policies says what is wrong with it."""
+    from guard.policy.policy_set import policy_files
+
+    files = policy_files(path) if path.is_dir() else [path]
+    names: set[str] = set()
+    for file in files:
+        try:
+            names |= env_keys(yaml.safe_load(file.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+    return names
 
 
 def _refuse_missing_hash_key(environ: Mapping[str, str], settings: Settings, source: str) -> None:

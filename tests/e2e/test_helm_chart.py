@@ -176,6 +176,14 @@ def test_pod_security(rendered: dict[str, list[dict[str, Any]]], name: str) -> N
     assert set(container["resources"]) == {"requests", "limits"}
 
 
+@pytest.mark.parametrize("name", ["default", "ha-redis", "all"])
+def test_pod_gets_no_service_links(rendered: dict[str, list[dict[str, Any]]], name: str) -> None:
+    """From a probe: Kubernetes gave the pod a GUARD_REDIS_PORT=tcp://... for a Service named
+    guard-redis, which guard took for a mistyped setting; the chart asks for none."""
+    (deployment,) = by_kind(rendered[name], "Deployment")
+    assert deployment["spec"]["template"]["spec"]["enableServiceLinks"] is False
+
+
 def guard_yaml(docs: list[dict[str, Any]]) -> str:
     (config,) = [d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-config")]
     text = config["data"]["guard.yaml"]

@@ -148,6 +148,41 @@ def test_guard_variables_that_are_not_settings_are_left_alone() -> None:
             assert "not a setting" not in str(exc), name
 
 
+@pytest.mark.parametrize("service", ["guard-redis", "guard-state", "guard-policies",
+                                     "guard-routes", "guard-upstreams", "guard"])
+def test_kubernetes_service_links_are_left_alone(service: str) -> None:
+    """From a probe: a Service named guard-redis beside guard gave every pod GUARD_REDIS_PORT=
+    tcp://10.0.0.7:6379, which `serve --check` refused (did you mean GUARD_REDIS_URL?): every
+    variable Kubernetes makes for a Service, in each of its shapes, is left alone."""
+    prefix = service.upper().replace("-", "_")
+    url = "tcp://10.0.0.7:6379"
+    links = {f"{prefix}_SERVICE_HOST": "10.0.0.7", f"{prefix}_SERVICE_PORT": "6379",
+             f"{prefix}_SERVICE_PORT_REDIS_MAIN": "6379", f"{prefix}_PORT": url,
+             f"{prefix}_PORT_6379_TCP": url, f"{prefix}_PORT_6379_TCP_PROTO": "tcp",
+             f"{prefix}_PORT_6379_TCP_PORT": "6379", f"{prefix}_PORT_6379_TCP_ADDR": "10.0.0.7",
+             f"{prefix}_PORT_53_UDP_ADDR": "10.0.0.7", f"{prefix}_PORT_9_SCTP": "sctp://10.0.0.7:9"}
+    settings = load_config(None, environ=links)
+    assert settings.redis_url is None
+
+
+def test_variables_a_policy_names_are_left_alone(tmp_path: Path) -> None:
+    """From a probe: a llama_guard classifier with `api_key_env: GUARD_UPSTREAM_KEY` made
+    `serve --check` refuse the variable it reads (did you mean GUARD_UPSTREAMS?); the variables a
+    policy's `*_env` keys name, in a directory or a single policy file, are the policy's."""
+    policy = tmp_path / "pol" / "default.yaml"
+    policy.parent.mkdir()
+    policy.write_text("name: default\nversion: '1'\nclassifiers:\n  lg: {type: llama_guard, "
+                      "url: 'http://127.0.0.1:1/v1', model: m, api_key_env: GUARD_UPSTREAM_KEY}\n"
+                      "rules: []\n")
+    environ = {"GUARD_UPSTREAM_KEY": "secret"}
+    for where in (policy.parent, policy):
+        config = tmp_path / "guard.yaml"
+        config.write_text(f"policies: {where.relative_to(tmp_path)}\n")
+        assert load_config(config, environ=environ).policies == where
+    with pytest.raises(ConfigError, match="GUARD_UPSTREAM_KEY: not a setting"):
+        load_config(None, environ=environ)
+
+
 def test_env_error_names_the_variable(tmp_path: Path) -> None:
     """A bad override says which environment variable it came from."""
     with pytest.raises(ConfigError, match=r"max_body_bytes \(from GUARD_MAX_BODY_BYTES\)"):
