@@ -17,7 +17,12 @@ from aiohttp.typedefs import Middleware
 
 from guard import __version__
 from guard.admin import api as admin_api
-from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
+from guard.admin.auth import (
+    Refusals,
+    admin_auth_middleware,
+    load_admin_tokens,
+    no_tokens_warning,
+)
 from guard.build import running_source
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
@@ -127,9 +132,8 @@ def data_app(components: Components) -> web.Application:
 
 def admin_app(components: Components) -> web.Application:
     tokens = load_admin_tokens(components.settings.admin_tokens_env)
-    if not tokens.digests:
-        log.warning("no_admin_tokens", detail=f"{components.settings.admin_tokens_env} is empty: "
-                    "every admin call (kill switch, reloads, incidents) will be refused")
+    if warning := no_tokens_warning(tokens, components.settings.admin_tokens_env):
+        log.warning("no_admin_tokens", detail=warning)
     refused = Refusals(components.metrics.admin_refusals)
     app = web.Application(middlewares=[admin_api.json_errors, cast(Middleware, admin_auth_middleware(
         tokens, refused=refused, tokens_env=components.settings.admin_tokens_env)),

@@ -16,6 +16,7 @@ from guard.build import describe
 from guard.errors import ConfigError, GuardError, PolicyError
 
 if TYPE_CHECKING:
+    from guard.admin.auth import AdminTokens
     from guard.config import Settings
 
 EPILOG_SERVE = """examples:
@@ -159,9 +160,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_config(args.config)
     check_state_dir(settings.state_dir, make=not args.check)
-    load_admin_tokens(settings.admin_tokens_env)  # malformed tokens: an error now, not at start
+    tokens = load_admin_tokens(settings.admin_tokens_env)  # malformed: an error now, not at start
     if args.check:
-        print(checked(settings, args.config))
+        print(checked(settings, args.config, tokens))
         return 0
     configure_logging(settings.log_level, worker=args.worker)
     if args.worker is None:  # once per group: its workers share the one state_dir
@@ -189,8 +190,9 @@ def warn_if_state_volume_small(settings: Settings, processes: int) -> None:
         structlog.get_logger("guard").warning("state_volume_too_small", **figures)
 
 
-def checked(settings: Settings, path: Path | None) -> str:
+def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
+    from guard.admin.auth import no_tokens_warning
     from guard.config_load import admin_exposed
     from guard.policy.cli import scope_of
     from guard.policy.policy_set import load_policies
@@ -199,6 +201,10 @@ def checked(settings: Settings, path: Path | None) -> str:
              f"  listen {settings.listen}, admin {settings.admin_listen}"]
     if exposed := admin_exposed(settings):
         lines.append(f"  warning: {exposed}")
+    if missing := no_tokens_warning(tokens, settings.admin_tokens_env):
+        lines.append(f"  warning: {missing}")
+    else:
+        lines.append(f"  admin tokens: {', '.join(tokens.actors)} (from {settings.admin_tokens_env})")
     # (an upstream URL never holds credentials: the configuration refuses them)
     lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
     if settings.policies is None:

@@ -100,6 +100,23 @@ def load_admin_tokens(
     return parse_admin_tokens(environ.get(env_name, ""), source=env_name)
 
 
+def no_tokens_warning(tokens: AdminTokens, env_name: str,
+                      environ: Mapping[str, str] | None = None) -> str | None:
+    """What `serve --check` and the start-up log say when no admin token is configured: every
+    admin call would be refused, the kill switch's too. GUARD_ADMIN_TOKEN, the operator CLI's
+    one token, set instead (one letter short of the default) is named."""
+    if tokens.digests:
+        return None
+    environ = os.environ if environ is None else environ
+    state = "is empty" if env_name in environ else "is not set"
+    mixed_up = ("; GUARD_ADMIN_TOKEN is set, but that is the guard CLI's own token, which the "
+                f"server does not read (did you mean {env_name}?)"
+                if environ.get("GUARD_ADMIN_TOKEN") and env_name != "GUARD_ADMIN_TOKEN" else "")
+    return (f"no admin tokens: {env_name} {state}{mixed_up}: every admin call but /healthz, "
+            "/readyz and /metrics (kill switch, reloads, incidents) will be refused; set "
+            f"{env_name}=name:token,...")
+
+
 def error_body(message: str, type_: str, code: str, param: str | None = None
                ) -> dict[str, dict[str, str | None]]:
     """OpenAI's error shape, which every guard error answer uses."""

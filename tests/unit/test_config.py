@@ -282,6 +282,34 @@ def test_serve_check_warns_of_an_admin_api_beyond_loopback(
     assert (warning in capsys.readouterr().out.splitlines()) is warned
 
 
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, "  warning: no admin tokens: GUARD_ADMIN_TOKENS is not set: every admin call but "
+         "/healthz, /readyz and /metrics (kill switch, reloads, incidents) will be refused; set "
+         "GUARD_ADMIN_TOKENS=name:token,..."),
+    ({"GUARD_ADMIN_TOKENS": ""}, "  warning: no admin tokens: GUARD_ADMIN_TOKENS is empty:"),
+    ({"GUARD_ADMIN_TOKEN": "s3cret"}, "  warning: no admin tokens: GUARD_ADMIN_TOKENS is not set; "
+     "GUARD_ADMIN_TOKEN is set, but that is the guard CLI's own token, which the server does not "
+     "read (did you mean GUARD_ADMIN_TOKENS?): every admin call"),
+    ({"GUARD_ADMIN_TOKENS": "alice:t1,bob:t2"}, "  admin tokens: alice, bob (from GUARD_ADMIN_TOKENS)"),
+])
+def test_serve_check_says_whether_admin_tokens_are_set(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        environ: dict[str, str], expected: str) -> None:
+    """From a probe: with no admin tokens `serve --check` said nothing (the kill switch would
+    refuse everyone), and GUARD_ADMIN_TOKEN, one letter short, was silently not read."""
+    from guard.cli import main
+
+    for name in ("GUARD_ADMIN_TOKENS", "GUARD_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith(expected) for line in out.splitlines()), out
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
