@@ -14,12 +14,13 @@ import difflib
 import ipaddress
 import os
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from guard.config import Settings, parse_host_port
 from guard.errors import ConfigError, PolicyError, validation_message
@@ -40,6 +41,9 @@ SERVICE_LINK = re.compile(r"[A-Z0-9_]+?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?
                           r"|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)")
 # `<SERVICE>_PORT` alone is a link only by its value: GUARD_PORT=8000 is a mistake
 SERVICE_LINK_URL = re.compile(r"(tcp|udp|sctp)://\S+")
+# Names given to a listener's parts, which guard takes together as host:port
+HOST_PORT = {"port": "listen", "host": "listen", "admin_port": "admin_listen",
+             "admin_host": "admin_listen"}
 # How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
 # of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
 LOOKS_LIKE = 0.7
@@ -129,8 +133,9 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
 
 
 def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
-    """A GUARD_* variable that names no setting but reads like one (a section path, or a name
-    close to a setting's) is a ConfigError, as the same typo in the file is: ignored, it would
+    """A GUARD_* variable that names no setting but reads like one (a section path, a section
+    walked into with single underscores, a listener's port, or a name close to a setting's) is a
+    ConfigError, as the same typo in the file is: ignored, it would
     leave the setting it meant at its default. Other GUARD_* names (Kubernetes service links
     such as GUARD_SERVICE_HOST, the variables a `*_env` key of the settings or of a policy
     names, a classifier's `api_key_env`) are not guard's to judge."""
@@ -144,11 +149,52 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
         key, section, _ = name[len(ENV_PREFIX):].lower().partition("__")
         if key in Settings.model_fields:
             continue
-        close = difflib.get_close_matches(key, Settings.model_fields, 1, LOOKS_LIKE)
-        if close or section:
-            hint = f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+        hint = _meant(key)
+        if hint or section:
             raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
                               "look like settings are refused")
+
+
+def _meant(key: str) -> str:
+    """What a variable `GUARD_<KEY>` that names no setting was likely meant to be (` (did you
+    mean ...)`), or "" when it does not read like a setting."""
+    if key in HOST_PORT:
+        meant = HOST_PORT[key]
+        _, port = parse_host_port(Settings.model_fields[meant].default)
+        return (f" (did you mean {ENV_PREFIX}{meant.upper()}? it takes host:port, such as "
+                f"{ENV_PREFIX}{meant.upper()}=0.0.0.0:{port})")
+    for section in Settings.model_fields:
+        if key.startswith(section + "_") and _section(Settings.model_fields[section].annotation):
+            path = _nested(Settings.model_fields[section].annotation, key[len(section) + 1:].split("_"))
+            meant = "__".join([section, *path]).upper() if path else f"{section.upper()}__<KEY>"
+            return (f" (did you mean {ENV_PREFIX}{meant}? a double underscore walks into a "
+                    "section)")
+    close = difflib.get_close_matches(key, Settings.model_fields, 1, LOOKS_LIKE)
+    return f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+
+
+def _section(annotation: Any) -> bool:
+    """Whether a setting of this type has keys of its own (`upstreams`, `limits`)."""
+    return typing.get_origin(annotation) is dict or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel))
+
+
+def _nested(annotation: Any, words: list[str]) -> list[str] | None:
+    """The key path inside a setting of type `annotation` that `words` (a variable's name split
+    at single underscores) spell, `[default, url]` for upstreams' DEFAULT_URL; None if none."""
+    if not words:
+        return [] if not _section(annotation) else None
+    for cut in range(1, len(words) + 1):
+        head, rest = "_".join(words[:cut]), words[cut:]
+        if typing.get_origin(annotation) is dict:
+            inner: Any = typing.get_args(annotation)[1]
+        elif _section(annotation) and head in annotation.model_fields:
+            inner = annotation.model_fields[head].annotation
+        else:
+            continue
+        if (path := _nested(inner, rest)) is not None:
+            return [head, *path]
+    return None
 
 
 def service_link(name: str, value: str) -> bool:

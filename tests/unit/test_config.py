@@ -118,10 +118,19 @@ def test_a_bad_redis_url_is_named_without_its_password() -> None:
     ("GUARD_POLICY", "(did you mean GUARD_POLICIES?)"),
     ("GUARD_UPSTREAM__DEFAULT__URL", "(did you mean GUARD_UPSTREAMS?)"),
     ("GUARD_KILL__RELEASE_APPROVALS", "GUARD_KILL__RELEASE_APPROVALS: not a setting;"),
+    ("GUARD_UPSTREAMS_DEFAULT_URL", "(did you mean GUARD_UPSTREAMS__DEFAULT__URL? a double "
+     "underscore walks into a section)"),
+    ("GUARD_UPSTREAMS_MY_LOCAL_TIMEOUT_S", "(did you mean GUARD_UPSTREAMS__MY_LOCAL__TIMEOUT_S?"),
+    ("GUARD_LIMITS_MAX_CONNECTIONS", "(did you mean GUARD_LIMITS__MAX_CONNECTIONS?"),
+    ("GUARD_KILLSWITCH_BOGUS", "(did you mean GUARD_KILLSWITCH__<KEY>?"),
+    ("GUARD_PORT", "(did you mean GUARD_LISTEN? it takes host:port, such as "
+     "GUARD_LISTEN=0.0.0.0:8000)"),
+    ("GUARD_ADMIN_PORT", "(did you mean GUARD_ADMIN_LISTEN? it takes host:port"),
 ])
 def test_a_mistyped_variable_is_refused(name: str, expected: str) -> None:
     """From a probe: GUARD_REDIS_URI was ignored (the replica ran on embedded state) while the
-    same typo in guard.yaml was refused; a variable that reads like a setting is refused too."""
+    same typo in guard.yaml was refused; a variable that reads like a setting is refused too,
+    GUARD_UPSTREAMS_DEFAULT_URL (single underscores) and GUARD_PORT (8000) among them."""
     with pytest.raises(ConfigError) as caught:
         load_config(None, environ={name: "redis://redis:6379/0"})
     assert expected in str(caught.value)
@@ -142,7 +151,8 @@ def test_guard_variables_that_are_not_settings_are_left_alone() -> None:
     named = {"GUARD_OPS_TOKENS", "GUARD_HASH_KEY"}
     for name in used | links | named:
         try:
-            load_config(None, environ={name: "x", "GUARD_ADMIN_TOKENS_ENV": "GUARD_OPS_TOKENS",
+            value = "tcp://10.0.0.7:8000" if name in links else "x"  # GUARD_PORT=8000 is a typo
+            load_config(None, environ={name: value, "GUARD_ADMIN_TOKENS_ENV": "GUARD_OPS_TOKENS",
                                        "GUARD_INCIDENTS__HASH_KEY_ENV": "GUARD_HASH_KEY"})
         except ConfigError as exc:
             assert "not a setting" not in str(exc), name
