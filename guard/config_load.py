@@ -15,6 +15,7 @@ import ipaddress
 import os
 import re
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,14 @@ def admin_exposed(settings: Settings) -> str | None:
     return (f"admin_listen {settings.admin_listen}: the admin API (kill switches, reloads, "
             "incidents; /metrics and health without a token) listens beyond loopback; keep the "
             "admin port off the public network")
+
+
+def doubled_paths(settings: Settings) -> list[str]:
+    """A warning for each upstream URL ending in /v1 (an OpenAI SDK's base_url copied): guard
+    appends the request path, /v1 included, so every call would go to .../v1/v1/... and the
+    client get the upstream's 404."""
+    return [f"upstreams.{name}.url {upstream.url} ends in /v1: guard appends the request path, "
+            f"so /v1/chat/completions would go to {upstream.url}/v1/chat/completions (a 404); "
+            f"drop the /v1 (url: {upstream.url.removesuffix('/v1')})"
+            for name, upstream in settings.upstreams.items()
+            if urllib.parse.urlsplit(upstream.url).path.endswith("/v1")]

@@ -203,6 +203,23 @@ def test_an_admin_api_beyond_loopback_is_warned_of_at_start(tmp_path: Path) -> N
     assert warning["detail"].endswith("keep the admin port off the public network")
 
 
+def test_an_upstream_url_ending_in_v1_is_warned_of_at_start(tmp_path: Path) -> None:
+    """From a probe: an upstream URL copied from an SDK's base_url (…/v1) sent every request to
+    /v1/v1/chat/completions and the client got the upstream's bare 404, with nothing said; the
+    start-up log names the doubled path."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9/v1"},
+                                                 "local": {"url": "http://127.0.0.1:9/api"}}})
+    guard.start()
+    assert guard.stop() == 0
+    [warning] = [json.loads(line) for line in guard.output().splitlines()
+                 if '"upstream_path_doubled"' in line]
+    assert warning["level"] == "warning"
+    assert warning["detail"] == (
+        "upstreams.default.url http://127.0.0.1:9/v1 ends in /v1: guard appends the request path, "
+        "so /v1/chat/completions would go to http://127.0.0.1:9/v1/v1/chat/completions (a 404); "
+        "drop the /v1 (url: http://127.0.0.1:9)")
+
+
 def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> None:
     """From a probe: SIGHUP (the reload signal) half a second after start killed guard, and,
     forwarded to a worker restarting under `--workers`, the whole group. (The signals are sent

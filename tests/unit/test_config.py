@@ -320,6 +320,26 @@ def test_serve_check_says_whether_admin_tokens_are_set(
     assert any(line.startswith(expected) for line in out.splitlines()), out
 
 
+@pytest.mark.parametrize(("url", "warned"), [
+    ("http://vllm:8000/v1", True), ("https://api.openai.com/v1/", True),
+    ("http://vllm:8000", False), ("http://gw/openai", False), ("http://gw/v1beta", False),
+])
+def test_serve_check_warns_of_an_upstream_url_ending_in_v1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, warned: bool) -> None:
+    """From a probe: an upstream URL copied from an SDK's base_url (…/v1) passed the check, then
+    every request went to /v1/v1/chat/completions; the check names the doubled path."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\nupstreams: {{default: {{url: '{url}'}}}}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    base = url.rstrip("/")
+    warning = (f"  warning: upstreams.default.url {base} ends in /v1: guard appends the request "
+               f"path, so /v1/chat/completions would go to {base}/v1/chat/completions (a 404); "
+               f"drop the /v1 (url: {base.removesuffix('/v1')})")
+    assert (warning in capsys.readouterr().out.splitlines()) is warned
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
