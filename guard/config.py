@@ -161,10 +161,11 @@ class Settings(Strict):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     killswitch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
 
-    @field_validator("listen", "admin_listen")
+    @field_validator("listen", "admin_listen", mode="before")
     @classmethod
-    def _host_port(cls, value: str) -> str:
-        parse_host_port(value)
+    def _host_port(cls, value: object) -> object:
+        # `listen: 8000` is a number to YAML: named as the host:port it is not, not as a type
+        parse_host_port(value if isinstance(value, str) else repr(value))
         return value
 
     @field_validator("policies", "state_dir", mode="before")
@@ -241,7 +242,8 @@ def parse_host_port(value: str) -> tuple[str, int]:
     """`host:port` (or `[v6]:port`) → (host, port); ValueError when it is neither."""
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{value!r} is not host:port")
+        raise ValueError(f"{value!r} is not host:port (such as 127.0.0.1:8000, or 0.0.0.0:8000 "
+                         "for every interface)")
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (an explicit ":port" asks for all)
 
 

@@ -16,7 +16,7 @@ import os
 import re
 import typing
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,8 +249,36 @@ def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) 
         path = ".".join(str(p) for p in error["loc"]) or "(top level)"
         origin = next((f" (from {var})" for key, var in overridden.items()
                        if path == key or path.startswith(key + ".")), "")
-        problems.append(f"{source}: {path}{origin}: {validation_message(error)}")
+        problems.append(f"{source}: {path}{origin}: {_reason(error)}")
     return "; ".join(problems)
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    """Why a value is refused, in guard's words where pydantic's say little: an unknown key
+    with the key it likely meant (or the keys there are), a section that is not a mapping."""
+    if error["type"] == "extra_forbidden":
+        model = _annotation_at(Settings, error["loc"][:-1])
+        keys = list(model.model_fields) if _section(model) and model is not dict else []
+        close = difflib.get_close_matches(str(error["loc"][-1]), keys, 1, LOOKS_LIKE)
+        return ("unknown key" + (f" (did you mean {close[0]}?)" if close else
+                                 f" (expected one of: {', '.join(keys)})" if keys else ""))
+    if error["type"] in ("model_type", "dict_type"):
+        given = repr(error["input"])
+        return f"expected a mapping of keys, not {given if len(given) <= 40 else given[:37] + '...'}"
+    return validation_message(error)
+
+
+def _annotation_at(annotation: Any, loc: Sequence[str | int]) -> Any:
+    """The type of the setting at `loc` inside one of type `annotation` (a section's keys
+    walked by name, a mapping's by any key, a list's by index); None where there is none."""
+    for part in loc:
+        if typing.get_origin(annotation) in (dict, list):
+            annotation = typing.get_args(annotation)[-1]
+        elif _section(annotation) and str(part) in annotation.model_fields:
+            annotation = annotation.model_fields[str(part)].annotation
+        else:
+            return None
+    return annotation
 
 
 def _relative_to(settings: Settings, base: Path) -> Settings:

@@ -94,6 +94,32 @@ def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: st
     assert expected in str(caught.value)
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("redis_uri: redis://r:6379\n", ": redis_uri: unknown key (did you mean redis_url?)"),
+    ("limits: {max_conections: 5}\n",
+     ": limits.max_conections: unknown key (did you mean max_connections?)"),
+    ("upstreams: {default: {url: 'http://x', timeout: 3}}\n",
+     ": upstreams.default.timeout: unknown key (did you mean timeout_s?)"),
+    ("killswitch: {breakers: [{name: b, label: x, threshold: 1, window_s: 1, duration_s: 1, "
+     "scop: model}]}\n", ": killswitch.breakers.0.scop: unknown key (did you mean scope?)"),
+    ("cache: {zzz: 1}\n", ": cache.zzz: unknown key (expected one of: max_entries, max_chars, "
+     "shared, ttl_s)"),
+    ("listen: 8000\n", ": listen: '8000' is not host:port (such as 127.0.0.1:8000, or "
+     "0.0.0.0:8000 for every interface)"),
+    ("admin_listen: '9000'\n", ": admin_listen: '9000' is not host:port (such as"),
+    ("incidents: 5\n", ": incidents: expected a mapping of keys, not 5"),
+])
+def test_file_errors_say_what_was_meant(tmp_path: Path, text: str, expected: str) -> None:
+    """From a probe: a typo'd key in the file read `redis_uri: Extra inputs are not permitted`
+    (the same typo as a variable had a "did you mean"), and `listen: 8000` read `Input should be
+    a valid string`; an unknown key names the one likely meant, a listener the host:port form."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert f"{config}{expected}" in str(caught.value)
+
+
 def test_listeners_on_one_port_but_apart_are_accepted(tmp_path: Path) -> None:
     """Distinct hosts on one port (IPv4 and IPv6, IPv6 listeners bound IPv6-only) do not clash."""
     config = tmp_path / "guard.yaml"
