@@ -155,10 +155,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # guard serve` ignores it from its first line (`__main__`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from guard.admin.auth import load_admin_tokens
-    from guard.config_load import check_state_dir, load_config
+    from guard.config_load import check_policies_path, check_state_dir, load_config
     from guard.observability.logging import configure_logging
 
     settings = load_config(args.config)
+    check_policies_path(settings, args.config)
     check_state_dir(settings.state_dir, make=not args.check)
     tokens = load_admin_tokens(settings.admin_tokens_env)  # malformed: an error now, not at start
     if args.check:

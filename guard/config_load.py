@@ -104,6 +104,19 @@ def check_state_dir(path: Path, *, make: bool = True) -> None:
             raise ConfigError(f"state_dir {path}: cannot be made or written ({nearest})")
 
 
+def check_policies_path(settings: Settings, path: Path | None) -> None:
+    """`policies` naming nothing that exists is a ConfigError saying where a relative path was
+    looked for (the config file's directory, not the working directory) and how to run without
+    policies, before the policy loader's bare "no such file"."""
+    if settings.policies is None or settings.policies.exists():
+        return
+    where = (f"the config file's directory, {path.parent}" if path is not None
+             else "the working directory, as no config file was given")
+    raise ConfigError(f"{path or 'defaults'}: policies: {settings.policies}: no such policy file or "
+                      f"directory (a relative path is relative to {where}); point `policies:` at "
+                      "a policy directory or file, or set `policies: null` to run without policies")
+
+
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
     """Write `GUARD_*` values into `raw`; return key path → variable name, for error messages."""
     applied: dict[str, str] = {}

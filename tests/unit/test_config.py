@@ -366,6 +366,24 @@ def test_serve_check_warns_of_an_upstream_url_ending_in_v1(
     assert (warning in capsys.readouterr().out.splitlines()) is warned
 
 
+def test_a_missing_policies_path_says_where_it_was_looked_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: `policies: ./policies` in a config file kept elsewhere stopped guard with
+    only `.../policies: no such policy file or directory`; the message names the `policies:`
+    key, that the path is relative to the config file, and `policies: null`."""
+    from guard.cli import main
+
+    config = tmp_path / "conf" / "guard.yaml"
+    config.parent.mkdir()
+    config.write_text(f"policies: ./policies\nstate_dir: {tmp_path}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 2
+    assert capsys.readouterr().err == (
+        f"guard: invalid configuration: {config}: policies: {config.parent / 'policies'}: no such "
+        f"policy file or directory (a relative path is relative to the config file's directory, "
+        f"{config.parent}); point `policies:` at a policy directory or file, or set "
+        "`policies: null` to run without policies\n")
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "guard.yaml"
     config.write_bytes(b'listen: "\xff"\n')
