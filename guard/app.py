@@ -119,7 +119,8 @@ def data_app(components: Components) -> web.Application:
         methods_by_path.setdefault(path, set()).add(method)
     # last: every other path, answered 404 (or 405) in OpenAI's shape
     app.router.add_route("*", "/{path:.*}", middleware.observed(
-        middleware.unrouted(methods_by_path), middleware.UNROUTED, components),
+        middleware.unrouted(methods_by_path, components.settings.admin_listen), middleware.UNROUTED,
+        components),
         expect_handler=expect_header(middleware.UNROUTED, components))
 
     async def context(app: web.Application) -> AsyncIterator[None]:

@@ -43,6 +43,8 @@ _MAX_REQUEST_ID = 128
 # nginx's convention for a request the client abandoned before the answer was complete.
 CLIENT_CLOSED = 499
 # The route label of requests for paths guard does not serve.
+# the admin port's paths, which a data-port client that asks for them is told of
+ADMIN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/admin"})
 UNROUTED = "unmatched"
 # An answer sent whole that is longer than this goes out in pieces of this size, each of which the
 # client must take within `limits.client_write_timeout_s` (`send_paced`).
@@ -283,21 +285,43 @@ def _expectation(request: web.Request) -> str:
     return ", ".join(request.headers.getall(hdrs.EXPECT, ()))
 
 
-def unrouted(methods_by_path: dict[str, set[str]]) -> GuardHandler:
+def unrouted(methods_by_path: dict[str, set[str]], admin_listen: str) -> GuardHandler:
     """The handler of every path no route serves: 405 (with Allow) for a known path asked with
-    another method, else 404."""
+    another method, else 404, saying what was likely meant (`unrouted_hint`)."""
 
     patterns = {path: path_pattern(path) for path in methods_by_path}
 
-    async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
+    def allowed(raw_path: str) -> set[str]:
         # (a path that only decodes to a known one, "/v1/chat%2Fcompletions", is not that path)
-        allowed = {method for path, methods in methods_by_path.items()
-                   if patterns[path].fullmatch(request.rel_url.raw_path) for method in methods}
-        if allowed and request.method not in allowed:
-            raise web.HTTPMethodNotAllowed(request.method, allowed)
-        raise web.HTTPNotFound()
+        return {method for path, methods in methods_by_path.items()
+                if patterns[path].fullmatch(raw_path) for method in methods}
+
+    async def unrouted_handler(request: web.Request, exchange: Exchange) -> web.StreamResponse:
+        methods = allowed(request.rel_url.raw_path)
+        if methods and request.method not in methods:
+            raise web.HTTPMethodNotAllowed(request.method, methods)
+        hint = unrouted_hint(request.rel_url.raw_path, bool(allowed("/v1" + request.rel_url.raw_path)),
+                             admin_listen)
+        raise RequestError(f"{request.method} {request.path}: Not Found{hint}", status=404,
+                           code="not_found")
 
     return unrouted_handler
+
+
+def unrouted_hint(raw_path: str, under_v1: bool, admin_listen: str) -> str:
+    """What a path no route serves was likely meant to be: the route under /v1 (a client's
+    base_url without it), the admin port's (health, metrics, the admin API), or a path to list
+    under `passthrough:`; "" when nothing is likely."""
+    if under_v1:
+        return (f"; did you mean /v1{raw_path}? (a client's base_url ends in /v1: "
+                "http://<guard's listen>/v1)")
+    if raw_path in ADMIN_PATHS or raw_path.startswith("/admin/"):
+        return (f"; {raw_path} is served on the admin port (admin_listen {admin_listen}), not on "
+                "the data port")
+    if raw_path.startswith("/v1/"):
+        return ("; guard neither guards nor forwards this path: list it under `passthrough:` in "
+                "guard.yaml to forward it to the upstream unguarded")
+    return ""
 
 
 def path_pattern(path: str) -> re.Pattern[str]:

@@ -359,6 +359,39 @@ def test_unknown_path_is_404(stack: tuple[MockUpstream, GuardServer]) -> None:
     assert error_of(response)["code"] == "not_found"
 
 
+@pytest.mark.parametrize(("method", "path", "hint"), [
+    ("POST", "/chat/completions", "POST /chat/completions: Not Found; did you mean "
+     "/v1/chat/completions? (a client's base_url ends in /v1: http://<guard's listen>/v1)"),
+    ("GET", "/models", "; did you mean /v1/models?"),
+    ("POST", "/v1/embeddings", "POST /v1/embeddings: Not Found; guard neither guards nor forwards "
+     "this path: list it under `passthrough:` in guard.yaml to forward it to the upstream unguarded"),
+    ("GET", "/metrics", "GET /metrics: Not Found; /metrics is served on the admin port "
+     "(admin_listen 127.0.0.1:{admin_port}), not on the data port"),
+    ("GET", "/healthz", "; /healthz is served on the admin port"),
+    ("POST", "/admin/killswitch", "; /admin/killswitch is served on the admin port"),
+    ("GET", "/favicon.ico", "GET /favicon.ico: Not Found"),
+])
+def test_a_404_says_what_was_likely_meant(stack: tuple[MockUpstream, GuardServer], method: str,
+                                          path: str, hint: str) -> None:
+    """From a probe: a base URL without /v1, a path that needs `passthrough:`, and the admin
+    port's /metrics and /healthz asked of the data port were all answered "Not Found" alone."""
+    _, guard = stack
+    response = httpx.request(method, f"{guard.url}{path}", json={"model": "m"})
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+    message = error_of(response)["message"]
+    assert hint.format(admin_port=guard.admin_port) in message
+    assert message.endswith("Not Found") is (path == "/favicon.ico")
+
+
+def test_an_sdk_without_v1_in_its_base_url_is_told_so(
+        stack: tuple[MockUpstream, GuardServer]) -> None:
+    """The OpenAI SDK pointed at guard's address without /v1 gets a NotFoundError saying so."""
+    _, guard = stack
+    client = openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0)
+    with pytest.raises(openai.NotFoundError, match=r"did you mean /v1/chat/completions\?"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
 def test_known_path_with_another_method_is_405(stack: tuple[MockUpstream, GuardServer]) -> None:
     """GET on a guarded POST route answers 405 with Allow, in OpenAI's shape, with a request id."""
     _, guard = stack
