@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, NoReturn, Protocol, TextIO
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
 from guard.cli import command_group, whole
@@ -230,6 +230,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return _poll_look_back(fetch, args, out)
     except (KeyboardInterrupt, _Done):
         return 0
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: guard.cli.main's quiet exit 1, not a read error
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
 
@@ -311,6 +313,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except CannotWrite as exc:
         print(f"guard incidents: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: guard.cli.main's quiet exit 1, not a read error
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args, written)
     _say_skipped(args)
@@ -407,14 +411,14 @@ class _Output:
             try:
                 self.file = self.path.open("w", encoding="utf-8")
             except OSError as exc:
-                raise self._cannot(exc) from exc
+                self._cannot(exc)
         return self
 
     def write(self, text: str) -> None:
         try:
             self.file.write(text)
         except OSError as exc:
-            raise self._cannot(exc) from exc
+            self._cannot(exc)
 
     def __exit__(self, *_: object) -> None:
         try:
@@ -423,7 +427,9 @@ class _Output:
             else:
                 self.file.close()
         except OSError as exc:
-            raise self._cannot(exc) from exc
+            self._cannot(exc)
 
-    def _cannot(self, exc: OSError) -> CannotWrite:
-        return CannotWrite(f"cannot write {self.path or 'to stdout'}: {exc.strerror or exc}")
+    def _cannot(self, exc: OSError) -> NoReturn:
+        if isinstance(exc, BrokenPipeError) and self.path is None:
+            raise exc  # `| head`: guard.cli.main ends quietly, as every command does
+        raise CannotWrite(f"cannot write {self.path or 'to stdout'}: {exc.strerror or exc}") from exc

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -580,6 +581,27 @@ def test_cli_says_when_it_cannot_read_or_write(tmp_path: Path) -> None:
     assert done.returncode == 0 and "exported 0 incidents" in done.stderr
     done = guard_cli("export", "--since", "yesterday-ish", "--state-dir", str(tmp_path))
     assert done.returncode == 2 and "--since" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [("export", "--since", "1h"), ("report", "--since", "1h"),
+                                     ("tail", "-n", "1", "--count", "1")])
+async def test_a_reader_that_went_away_ends_the_command_quietly(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    """From a probe: `guard incidents export ... | head -c 10` printed "cannot write to stdout:
+    Broken pipe", where docs/deploy.md says a closed pipe ends any command with exit 1 and no
+    message; a stdout whose reader has gone (closed before guard writes) now does."""
+    await fill(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "guard", "incidents", *command, "--state-dir",
+                             str(tmp_path)],
+            env={"PATH": "/usr/bin:/bin"}, stdout=write_end, stderr=subprocess.PIPE, text=True,
+            timeout=30, check=False, cwd=Path(__file__).resolve().parents[3])
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
 
 
 async def test_a_line_torn_by_a_crash_hides_no_other_incident(
