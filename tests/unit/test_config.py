@@ -409,6 +409,21 @@ def test_example_file_loads_and_documents_every_key() -> None:
     assert missing == []
 
 
+def test_readme_table_has_every_top_level_key() -> None:
+    """From a probe: the README's configuration table had no `shutdown_drain_s`; every top-level
+    key but the sections (documented in guard.example.yaml and their own pages) and retired ones
+    has a row."""
+    import re
+
+    from guard.config import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z_]+)(?:\.[^`]*)?` \|", readme, flags=re.MULTILINE))
+    sections = {"limits", "cache", "incidents", "killswitch"}
+    keys = {name for name, field in Settings.model_fields.items() if not field.deprecated}
+    assert keys - sections - rows == set()
+
+
 def test_serve_check_validates_and_starts_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`guard serve --check`: a valid configuration prints what would run and exits 0 without
     listening; a bad policy or a bad key exits 2 with the same message `guard serve` gives."""
