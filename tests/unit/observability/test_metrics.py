@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from guard.observability.metrics import Metrics, bounded_label
 
@@ -40,3 +40,13 @@ def test_model_label_keeps_64_names_then_folds_the_rest_to_other() -> None:
     assert metrics.registry.get_sample_value(
         "guard_requests_total", {"route": "/v1/chat/completions", "model": "other",
                                  "status_class": "2xx"}) == 136
+
+
+def test_no_created_series_are_exported() -> None:
+    """From a probe: /metrics had 17 `*_created` families that no alert, dashboard or document
+    uses (and the merged multi-worker /metrics lacked); none are exported."""
+    metrics = Metrics(CollectorRegistry())
+    metrics.policy_reloads.labels("ok").inc()
+    text = generate_latest(metrics.registry).decode()
+    assert "guard_policy_reloads_total" in text and "_bucket" in text
+    assert [line for line in text.splitlines() if "_created" in line] == []
