@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -373,6 +374,18 @@ def test_guard_down_finds_a_sidecar_by_its_admin_port_name() -> None:
     (down,) = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "GuardDown"]
     assert f'up{{endpoint="{admin["name"]}"}} == 0' in down["expr"]
     assert f'port: {admin["name"]}' in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_sidecar_notes_name_every_helper_the_docs_require(chart: helm.Chart) -> None:
+    """From a probe: the sidecar install notes named the container and volume helpers but not
+    guard.sidecarPodAnnotations, which docs/deploy.md's pod template includes (it rolls the pods
+    when guard.yaml changes); the notes name every helper the docs' template includes."""
+    rendered = chart.render(scenario_values("sidecar"), name="guard", namespace=NAMESPACE)
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    helpers = set(re.findall(r'include "(guard\.sidecar[A-Za-z]+)"', deploy)) - {"guard.sidecarBaseURL"}
+    assert helpers >= {"guard.sidecarPodAnnotations", "guard.sidecarContainer"}
+    assert {helper for helper in helpers if f'"{helper}"' not in notes} == set()
 
 
 def test_notes_warn_that_embedded_kill_switches_do_not_survive_a_new_pod(chart: helm.Chart) -> None:
