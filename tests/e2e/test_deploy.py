@@ -186,6 +186,19 @@ def test_grafana_provisions_the_dashboards(stack: dict[str, Any]) -> None:
         assert "${DS_" not in text, f"{dashboard.name} needs an import-time data source input"
 
 
+def test_documented_docker_runs_reach_the_host_on_linux() -> None:
+    """From a probe: docs/deploy.md's `docker run` pointed guard at host.docker.internal, which a
+    container on Linux cannot resolve without `--add-host=host.docker.internal:host-gateway`."""
+    import re
+
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    runs = [command for path in docs
+            for command in re.findall(r"docker run (?:[^\n]*\\\n)*[^\n]*", path.read_text())
+            if "host.docker.internal" in command]
+    assert runs
+    assert [run for run in runs if "--add-host=host.docker.internal:host-gateway" not in run] == []
+
+
 def test_dockerfile_passes_hadolint() -> None:
     """hadolint reports nothing at all for the Dockerfile, not even style findings."""
     result = subprocess.run([str(tool("hadolint")), "--failure-threshold", "style",
