@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from guard.admin.auth import AdminTokens
     from guard.config import Settings
 
-EPILOG_SERVE = """examples:
+EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT), 2 cannot start (an invalid
+configuration or policy, a port taken, unusable state); with --check, 0 valid, 2 not.
+
+examples:
   guard serve -c guard.yaml
   guard serve -c guard.yaml --check     # validate config and policies, print a summary, exit
   GUARD_UPSTREAMS__DEFAULT__URL=http://127.0.0.1:11434 guard serve -c guard.yaml --workers 4
@@ -58,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("-c", "--config", type=Path, help="guard.yaml (default: built-in defaults)")
     serve.add_argument("--workers", type=whole(1, 256), default=1,
-                       help="processes sharing the listen port (SO_REUSEPORT); metrics merged")
+                       help="processes sharing the listen port (SO_REUSEPORT); metrics merged "
+                            "(default 1)")
     serve.add_argument("--check", action="store_true",
                        help="validate the configuration and every policy (models loaded), print "
                             "what would run, and exit: 0 valid, 2 not (nothing is started)")
@@ -68,12 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     mock = sub.add_parser("mock-upstream", help="run the stand-in model (OpenAI and Anthropic APIs)",
                           epilog=EPILOG_MOCK, formatter_class=argparse.RawDescriptionHelpFormatter)
-    mock.add_argument("--host", default="127.0.0.1")
-    mock.add_argument("--port", type=whole(0, 65535), default=8001)
+    mock.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    mock.add_argument("--port", type=whole(0, 65535), default=8001,
+                      help="port to listen on (default 8001, where guard's default upstream points)")
     mock.add_argument("--chunk-chars", type=whole(1, 1 << 20), default=4,
-                      help="characters per stream chunk")
+                      help="characters per stream chunk (default 4)")
     mock.add_argument("--chunk-delay-ms", type=whole(0, 60_000), default=0,
-                      help="pause between chunks")
+                      help="pause between chunks, in milliseconds (default 0)")
     mock.set_defaults(func=cmd_mock)
 
     demo = sub.add_parser("demo", help="run guard in front of the stand-in model, with a tour",

@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common(tail)
     tail.add_argument("-n", "--lines", type=whole(0, MAX_LIMIT), default=10,
                       help="recent incidents to print first (default 10)")
-    tail.add_argument("--interval", type=seconds, default=1.0, help="seconds between polls")
+    tail.add_argument("--interval", type=seconds, default=1.0, help="seconds between polls (default 1)")
     tail.add_argument("--lookback", type=seconds, default=300.0,
                       help="reading a journal: seconds back each poll looks for incidents that "
                            "arrived late, default 300 (through the admin API of a guard with "

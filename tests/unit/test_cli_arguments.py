@@ -63,3 +63,19 @@ def test_a_closed_stdout_is_no_traceback(args: list[str]) -> None:
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (1, "")
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["serve", "--help"], "exit status: 0 stopped cleanly (SIGTERM, SIGINT), 2 cannot start"),
+    (["serve", "--help"], "metrics merged (default 1)"),
+    (["mock-upstream", "--help"], "address to listen on (default 127.0.0.1)"),
+    (["mock-upstream", "--help"], "port to listen on (default 8001"),
+    (["mock-upstream", "--help"], "pause between chunks, in milliseconds (default 0)"),
+    (["incidents", "tail", "--help"], "seconds between polls (default 1)"),
+])
+def test_help_gives_defaults_and_exit_status(args: list[str], said: str) -> None:
+    """From a probe: `serve --help` said neither its exit statuses nor --workers' default,
+    `mock-upstream --help` gave --host and --port no help or default, `incidents tail --help`
+    no --interval default."""
+    done = guard(*args)
+    assert done.returncode == 0 and said in " ".join(done.stdout.split())
