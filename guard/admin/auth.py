@@ -187,8 +187,12 @@ def admin_auth_middleware(
         actor = tokens.actor_for(token)
         if actor is None:
             refused("invalid_admin_token")
+            # `alice:TOKEN` copied whole from the tokens variable (whether the rest is a token
+            # is not said: the hint is the same for any token with a colon)
+            whole_entry = (f" Give the token alone: in {tokens_env}'s name:token entries it is "
+                           "the part after the colon." if ":" in token and tokens.digests else "")
             return web.json_response(
-                error_body(invalid, "permission_error", "invalid_admin_token"),
+                error_body(invalid + whole_entry, "permission_error", "invalid_admin_token"),
                 status=403,
             )
         request[ADMIN_ACTOR] = actor

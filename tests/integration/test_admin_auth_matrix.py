@@ -77,6 +77,20 @@ def test_each_admin_endpoint_needs_the_right_token(guard: GuardServer, method: s
     assert 200 <= right.status_code < 300, right.text
 
 
+def test_a_token_given_with_its_name_is_told_to_drop_it(guard: GuardServer) -> None:
+    """From a probe: `Bearer alice:TOKEN`, copied whole from GUARD_ADMIN_TOKENS, got "This admin
+    token is not valid." alone; a token with a colon is told the token is the part after it
+    (whatever follows the colon: the answer says nothing of whether it is a token)."""
+    for token in (f"alice:{TOKEN}", "alice:wrong-token"):
+        answer = send(guard, "GET", "/admin/killswitch", None, f"Bearer {token}")
+        assert answer.status_code == 403
+        assert answer.json()["error"]["message"] == (
+            "This admin token is not valid. Give the token alone: in GUARD_ADMIN_TOKENS's "
+            "name:token entries it is the part after the colon.")
+    answer = send(guard, "GET", "/admin/killswitch", None, "Bearer wrong-token")
+    assert answer.json()["error"]["message"] == "This admin token is not valid."
+
+
 def test_refused_calls_change_nothing(guard: GuardServer) -> None:
     """An engage refused for want of a valid token leaves no switch behind, and traffic flows."""
     for authorization in [None, "Bearer wrong"]:
