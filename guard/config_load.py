@@ -30,7 +30,8 @@ from guard.policy.source import parse_yaml
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
 # (guard.admin.client), the admin tokens' default variable (`admin_tokens_env`), the image's
-# health check URL (deploy/docker/Dockerfile).
+# health check URL (deploy/docker/Dockerfile), the directory a `--workers` supervisor hands its
+# workers for kill switches held off a full state volume (guard.workers, guard.killswitch.held).
 NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
                           "GUARD_HEALTH_URL", "GUARD_HELD_DIR"})
 # The variables Kubernetes gives a pod for each Service of its namespace (unless the pod sets
