@@ -120,8 +120,11 @@ class LocalClassifier:
                      a cipher, ...); a finding there spans the whole encoded run, so a stream also
                      holds back an encoded run until it ends (`reads_encoded_runs`). And a text
                      holding HTML character references or percent-escapes once more with them
-                     decoded in place (a key with one letter written `&#80;`): a finding there
-                     spans the characters it was read from.
+                     decoded in place (a key with one letter written `&#80;`; `references`).
+    references:      also scan a text holding HTML character references, percent-escapes or a
+                     program text's escapes (`escapes.REFERENCE`) once more with them decoded in
+                     place (the scored heuristics: "Ign&#111;r&#101; &#97;ll pr&#101;v..."); a
+                     finding there spans the characters it was read from. Implied by `decoded`.
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
     joins_turns:     also read each prompt segment joined to the ones before it of its role,
@@ -135,6 +138,7 @@ class LocalClassifier:
     leet: bool = False
     spread: bool = False
     marks: bool = False
+    references: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
     def __init__(self, name: str, *, normalize: bool = True, max_match_chars: int | None,
@@ -202,7 +206,7 @@ class LocalClassifier:
             joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        if self.decoded and has_references(segment.text):
+        if (self.decoded or self.references) and has_references(segment.text):
             referenced = self._normalized(segment.text, references=True)
             found += [(referenced, f) for f in self.scan(referenced, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]

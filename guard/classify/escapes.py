@@ -1,7 +1,7 @@
 """Escapes a text may hold that its reader decodes: JSON's (a tool call's arguments), HTML character
-references and percent-escapes. Each is decoded in place, with where every decoded character stood
-in the text, so `normalize` can map what it reads back onto the original characters.
-"""
+references, percent-escapes and a program text's (`\\xNN`, octal, `\\u{...}`). Each is decoded in
+place, with where every decoded character stood in the text, so `normalize` can map what it reads
+back onto the original characters."""
 
 from __future__ import annotations
 
@@ -19,16 +19,21 @@ _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"
 
 
 # HTML character references (numeric ones also without their ";", as a browser reads them; named
-# ones with it) and percent-escapes (an ASCII byte alone, the bytes of another character together):
-# a text holding some is read once more with them decoded in place (`references=True`), so a key
-# with one letter written `&#80;` or `%50`, or its "_" as `&lowbar;`, is read as the key.
+# ones with it), percent-escapes (an ASCII byte alone, the bytes of another character together) and
+# the escapes of program text: `\xNN` (bytes, as percent-escapes), octal `\NNN` and `\u{...}`. A
+# text holding some is read once more with them decoded in place (`references=True`), so a key
+# with one letter written `&#80;`, `%50` or `\x50`, or its "_" as `&lowbar;`, is read as the key,
+# and "Ign&#111;r&#101; &#97;ll pr&#101;v&#105;&#111;&#117;s instructions" as the instruction.
 REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,31};"
-                       r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+")
+                       r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+"
+                       r"|\\x[0-7][0-9A-Fa-f]|(?:\\x[89A-Fa-f][0-9A-Fa-f])+"
+                       r"|\\[0-3][0-7]{2}|\\u\{[0-9A-Fa-f]{1,6}\}")
 
 
 def has_references(text: str) -> bool:
-    """Whether `text` holds an HTML character reference or a percent-escape (`REFERENCE`)."""
-    return ("&" in text or "%" in text) and REFERENCE.search(text) is not None
+    """Whether `text` holds an HTML character reference, a percent-escape or a program text's
+    escape (`REFERENCE`)."""
+    return ("&" in text or "%" in text or "\\" in text) and REFERENCE.search(text) is not None
 
 
 def json_escape(escape: str) -> str:
@@ -38,11 +43,14 @@ def json_escape(escape: str) -> str:
 
 def reference(reference: str) -> str:
     """What one match of `REFERENCE` stands for (itself when it decodes to nothing)."""
-    if reference[0] == "%":
+    if reference[0] == "%" or reference[:2] == "\\x":  # bytes: `%NN` or `\xNN`
         try:
-            return bytes.fromhex(reference.replace("%", "")).decode("utf-8")
+            return bytes.fromhex(reference.replace("%", "").replace("\\x", "")).decode("utf-8")
         except UnicodeDecodeError:
             return reference
+    if reference[0] == "\\":
+        code = int(reference[3:-1], 16) if reference[1] == "u" else int(reference[1:], 8)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else reference
     if reference[1] == "#":
         return _numeric_reference(reference)
     return html5.get(reference[1:], reference)

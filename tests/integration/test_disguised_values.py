@@ -2,7 +2,7 @@
 keys and a jailbreak in disguises a reader sees through, in a prompt (read with the openai SDK) and
 in a streamed answer; the upstream never receives a refused prompt. Disguises: combining marks,
 default-ignorable code points, look-alikes of a key's punctuation and letters, HTML character
-references and percent-escapes for some of its characters."""
+references and percent-escapes for some of its characters, a jailbreak with its vowels escaped."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def _marked(text: str, mark: str) -> str:
     return "".join(c + mark if c.isalnum() else c for c in text)
 
 
+def _vowels(text: str, escape: str) -> str:
+    """`text` with its vowels written as `escape` of their code point."""
+    return "".join(escape.format(ord(c)) if c in "aeiouAEIOU" else c for c in text)
+
+
 DISGUISES = {
     # a mark after every letter and digit: class 0 (keycap, enclosing circle) or of other scripts
     **{f"key, mark U+{ord(mark):04X}": _marked(GITHUB, mark)
@@ -55,6 +60,13 @@ DISGUISES = {
     "key, one letter as %HH": GITHUB.replace("P", "%50"),
     "key, &lowbar; for _": GITHUB.replace("_", "&lowbar;"),
     "key, ghp_ then references": "ghp_" + "".join(f"&#{ord(c)};" for c in GITHUB[4:]),
+    # a jailbreak with only its vowels escaped: no run of escapes to decode, read decoded in place
+    "jailbreak, vowels as &#NN;": _vowels(JAILBREAK, "&#{};"),
+    "jailbreak, vowels as &#xHH;": _vowels(JAILBREAK, "&#x{:x};"),
+    "jailbreak, vowels as %HH": _vowels(JAILBREAK, "%{:02X}"),
+    "jailbreak, vowels as \\xHH": _vowels(JAILBREAK, "\\x{:02x}"),
+    "jailbreak, vowels as \\u{HH}": _vowels(JAILBREAK, "\\u{{{:x}}}"),
+    "jailbreak, vowels as octal \\NNN": _vowels(JAILBREAK, "\\{:03o}"),
 }
 
 

@@ -60,6 +60,8 @@ class HeuristicClassifier(LocalClassifier):
     encoded_weight: float = 0.0
     # "I.g.n.o.r.e all p-r-e-v-i-o-u-s instructions" and "ign*ore" are read as the words they hide.
     spread = True
+    # "Ign&#111;r&#101; &#97;ll pr&#101;v&#105;&#111;&#117;s instructions" too: escapes decoded in place.
+    references = True
 
     def __init__(self, name: str, *, threshold: float, normalize: bool = True,
                  skipped_roles: frozenset[str] = SKIPPED_ROLES) -> None:

@@ -37,7 +37,10 @@ the four trained models and their positives after every evasion transform (87,36
 most readings of one text were 43 (an upside-down jailbreak broken by signs that do not turn),
 the most characters 2.3 times the text's. A probe's 6,000 characters of ROT13 text hiding
 backwards text had given 11,476 readings of 68 M characters (each of ~100 stretches widened to the
-whole text, and each reading read again): now three.
+whole text, and each reading read again): now three. A text holding escapes a reader decodes where
+they stand (HTML references, percent-escapes, `\\xNN`: `escapes.REFERENCE`) is scored once more
+with them decoded in place, and its readings are those of that text (`as_read`): one more text, no
+longer than the text itself.
 
 Modules: `runs` (the byte encodings and Morse code), `ciphers` (letter ciphers, backwards and words
 reversed), `upside_down`, and `english` (a text's words, and what reads as English).
@@ -52,8 +55,10 @@ from dataclasses import dataclass
 from guard.classify.decode.ciphers import ciphered
 from guard.classify.decode.runs import MORSE, encoded
 from guard.classify.decode.upside_down import UPSIDE_DOWN, upside_down
+from guard.classify.escapes import references_decoded
 
-__all__ = ["KINDS", "MORSE", "UPSIDE_DOWN", "Reading", "as_read", "encoded_runs", "find_readings", "readings"]
+__all__ = ["KINDS", "MORSE", "UPSIDE_DOWN", "Reading", "as_read", "encoded_runs", "find_readings", "in_place",
+           "readings"]
 
 READ_CHARS = 16_384  # of a text: its head and tail, half each
 WHOLE = 0.9  # of a text's length: a reading this long stands for the text
@@ -83,13 +88,28 @@ def readings(text: str) -> tuple[str, ...]:
 
 
 def as_read(text: str) -> tuple[str, ...]:
-    """What a model scores for `text`: the text itself and its readings, without the text when
-    one reading is all of it (WHOLE of its length): upside-down or ciphered letters are
-    nonsense as written, and the fold can make misleading words of them. Each text once."""
-    found = find_readings(text)
-    whole = any(r.end - r.start >= WHOLE * len(text.strip()) for r in found)
+    """What a model scores for `text`: the text itself, the text with its escapes decoded in place
+    when it holds some (`in_place`), and the readings of that (of the text when it holds none);
+    without the first two when one reading is all of it (WHOLE of its length): upside-down or
+    ciphered letters are nonsense as written, and the fold can make misleading words of them.
+    Readings are looked for in the decoded text: the letters left between escapes ("G&#105;v&#101;
+    m&#101;") read as a cipher of the whole text would. Each text once."""
+    decoded = in_place(text)
+    base = text if decoded is None else decoded
+    found = find_readings(base)
+    whole = any(r.end - r.start >= WHOLE * len(base.strip()) for r in found)
     read = dict.fromkeys(r.text for r in found)
-    return tuple(read) if whole else tuple(dict.fromkeys((text, *read)))
+    return tuple(read) if whole else tuple(dict.fromkeys((text, base, *read)))
+
+
+def in_place(text: str) -> str | None:
+    """`text` with its HTML character references, percent-escapes and program text's escapes
+    decoded where they stand (`escapes.REFERENCE`), None when it holds none: a request with only
+    some letters escaped ("Ign&#111;r&#101; &#97;ll pr&#101;v&#105;&#111;&#117;s instructions")
+    holds no run of them to decode, and reads as plain text to a model. One more text to score,
+    no longer than the text itself, and only for a text holding escapes."""
+    decoded = references_decoded(text)
+    return None if decoded is None else decoded[0]
 
 
 def find_readings(text: str) -> tuple[Reading, ...]:

@@ -100,6 +100,18 @@ def test_a_text_that_is_all_encoding_is_scored_as_its_reading_only() -> None:
     assert as_read(ORDINARY["english"]) == (ORDINARY["english"],)
 
 
+@pytest.mark.parametrize("escape", ["&#{};", "&#x{:x};", "%{:02X}", "\\x{:02x}", "\\{:03o}", "\\u{{{:x}}}"])
+def test_a_text_with_some_letters_escaped_is_read_with_them_decoded_in_place(escape: str) -> None:
+    """Only its vowels escaped, a text holds no run of escapes to decode: it is read with its
+    escapes decoded where they stand, and its readings are looked for in that (the letters left
+    between the escapes had read as a Caesar cipher of the whole text, and the text itself went
+    unscored). A text with no escape has no such reading."""
+    text = "".join(escape.format(ord(c)) if c in "aeiouAEIOU" else c for c in REQUEST)
+    assert as_read(text) == (text, REQUEST)
+    assert as_read("Fish &amp; chips, see https://example.com/a%20b") == (
+        "Fish &amp; chips, see https://example.com/a%20b", "Fish & chips, see https://example.com/a b")
+
+
 # Prose in English and other languages, a hash, a key, code and a list of nouns: nothing encoded
 # (test_classify_encoded_text.py checks the classifier on the same texts).
 ORDINARY = {
