@@ -119,12 +119,13 @@ class LocalClassifier:
     decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
                      a cipher, ...); a finding there spans the whole encoded run, so a stream also
                      holds back an encoded run until it ends (`reads_encoded_runs`). And a text
-                     holding HTML character references or percent-escapes once more with them
-                     decoded in place (a key with one letter written `&#80;`; `references`).
-    references:      also scan a text holding HTML character references, percent-escapes or a
-                     program text's escapes (`escapes.REFERENCE`) once more with them decoded in
-                     place (the scored heuristics: "Ign&#111;r&#101; &#97;ll pr&#101;v..."); a
-                     finding there spans the characters it was read from. Implied by `decoded`.
+                     holding HTML character references, percent-escapes or markup once more as
+                     shown (a key with one letter written `&#80;`, `ghp\\_...`; `references`).
+    references:      also scan a text holding HTML character references, percent-escapes, a
+                     program text's escapes or markup (`escapes.SHOWN`) once more as shown: those
+                     decoded in place, markup read as a renderer shows it (the scored heuristics:
+                     "Ign&#111;r&#101; &#97;ll pr&#101;v...", "Disre<!---->gard"); a finding there
+                     spans the characters it was read from. Implied by `decoded`.
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
     joins_turns:     also read each prompt segment joined to the ones before it of its role,

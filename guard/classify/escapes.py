@@ -28,17 +28,47 @@ REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,
                        r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+"
                        r"|\\x[0-7][0-9A-Fa-f]|(?:\\x[89A-Fa-f][0-9A-Fa-f])+"
                        r"|\\[0-3][0-7]{2}|\\u\{[0-9A-Fa-f]{1,6}\}")
+# And markup a renderer shows as nothing, or as the character it escapes, read in the same pass:
+# a Markdown chat UI shows `ghp\_aB3d...` (an escaped underscore), `AKIAQZ7XW3**JD5R6TLM2P**` (half
+# in bold), `4111 1111<b></b> 1111 1111` and `Ign<!---->ore` as the intact value or word, a
+# terminal an AWS key id with a colour reset (`\x1b[0m`) inside as the key id. HTML comments and
+# tags (one that breaks a line, `<br>`, `<p>`, ..., reads as a line break, any other as nothing),
+# Markdown's backslash before ASCII punctuation (the punctuation), emphasis, code and strike-through
+# markers inside a word (`*`, `` ` ``, `~`; not `_`, which CommonMark shows as written inside a
+# word, and keys are written with), and ANSI control sequences (CSI, OSC). Each is bounded in
+# length, so a search stays linear.
+MARKUP = (r"<!--.{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>"
+          r"|\\[!-/:-@\[-`{-~]|(?<=[^\W_])[*`~]+(?=[^\W_])"
+          r"|\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,256}(?:\x07|\x1b\\)")
+SHOWN = re.compile(f"{REFERENCE.pattern}|{MARKUP}", re.DOTALL)
+_LINE_BREAKING = frozenset("br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 hr blockquote pre".split())
+_TAG_NAME = re.compile(r"</?([A-Za-z0-9-]+)")
+_MARKS = frozenset("&%\\<*`~\x1b")
 
 
 def has_references(text: str) -> bool:
-    """Whether `text` holds an HTML character reference, a percent-escape or a program text's
-    escape (`REFERENCE`)."""
-    return ("&" in text or "%" in text or "\\" in text) and REFERENCE.search(text) is not None
+    """Whether `text` holds an HTML character reference, a percent-escape, a program text's escape
+    or markup (`SHOWN`): what `references_decoded` may read otherwise."""
+    return not _MARKS.isdisjoint(text) and SHOWN.search(text) is not None
 
 
 def json_escape(escape: str) -> str:
     """What one match of `JSON_ESCAPE` stands for."""
     return _SHORT_ESCAPES[escape[1]] if len(escape) == 2 else chr(int(escape[2:], 16))
+
+
+def shown(escape: str) -> str:
+    """What one match of `SHOWN` shows as: a reference's character (`reference`), a line break
+    for a tag that breaks a line, the punctuation a backslash escapes, or nothing."""
+    first = escape[0]
+    if first == "<":
+        tag = _TAG_NAME.match(escape)
+        return "\n" if tag is not None and tag.group(1).lower() in _LINE_BREAKING else ""
+    if first in "*`~\x1b":
+        return ""
+    if first == "\\" and len(escape) == 2:
+        return escape[1]
+    return reference(escape)
 
 
 def reference(reference: str) -> str:
@@ -93,9 +123,10 @@ def unescaped(text: str, escape: re.Pattern[str],
 
 
 def references_decoded(text: str) -> tuple[str, list[int]] | None:
-    """`text` with its references and percent-escapes decoded in place, and where each of its
-    characters starts in `text`; None when it has none that decodes."""
+    """`text` as shown: its references and escapes decoded in place and its markup read as a
+    renderer shows it (`SHOWN`), and where each of its characters starts in `text`; None when it
+    has none that reads otherwise."""
     if not has_references(text):
         return None
-    decoded = unescaped(text, REFERENCE, reference)
+    decoded = unescaped(text, SHOWN, shown)
     return None if decoded is None else decoded[:2]

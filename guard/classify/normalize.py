@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from guard.classify.escapes import JSON_ESCAPE, REFERENCE, json_escape, reference, unescaped
+from guard.classify.escapes import JSON_ESCAPE, SHOWN, json_escape, shown, unescaped
 from guard.classify.words import split_words
 
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
@@ -560,9 +560,9 @@ def _read_through(text: str, escaped: tuple[str, list[int], list[int]],
 
 
 def references_read(text: str) -> Normalized:
-    """`text` with its HTML character references and percent-escapes decoded in place, nothing
-    else changed (for a classifier that does not normalise)."""
-    decoded = unescaped(text, REFERENCE, reference)
+    """`text` with its HTML character references and escapes decoded in place and its markup read
+    as shown (`escapes.SHOWN`), nothing else changed (for a classifier that does not normalise)."""
+    decoded = unescaped(text, SHOWN, shown)
     return original_text(text) if decoded is None else _read_through(text, decoded, original_text)
 
 
@@ -572,7 +572,7 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
         # read once: an escaped backslash before "n" is a backslash and "n", not a line break
         return _read_through(text, escaped, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False, references=references))
-    if references and (decoded := unescaped(text, REFERENCE, reference)) is not None:
+    if references and (decoded := unescaped(text, SHOWN, shown)) is not None:
         return _read_through(text, decoded, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False))
     if text.isascii() and not ASCII_CONTROL.search(text):
@@ -626,7 +626,8 @@ def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: boo
     and the digits of every script folded (and leetspeak when `leet`; letters spread apart joined
     and asterisks inside a word dropped when `spread`, and with `marks` the other marks of
     `INNER_MARK` too; accents on Latin letters dropped when `accents`; HTML character references
-    and percent-escapes decoded in place when `references`: `REFERENCE`).
+    and other escapes decoded in place, and markup read as a renderer shows it, when
+    `references`: `escapes.SHOWN`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.

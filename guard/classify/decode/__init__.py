@@ -38,9 +38,9 @@ most readings of one text were 43 (an upside-down jailbreak broken by signs that
 the most characters 2.3 times the text's. A probe's 6,000 characters of ROT13 text hiding
 backwards text had given 11,476 readings of 68 M characters (each of ~100 stretches widened to the
 whole text, and each reading read again): now three. A text holding escapes a reader decodes where
-they stand (HTML references, percent-escapes, `\\xNN`: `escapes.REFERENCE`) is scored once more
-with them decoded in place, and its readings are those of that text (`as_read`): one more text, no
-longer than the text itself.
+they stand (HTML references, percent-escapes, `\\xNN`) or markup a renderer shows as nothing
+(`escapes.SHOWN`) is scored once more as shown, and its readings are those of that text
+(`as_read`): one more text, no longer than the text itself.
 
 Modules: `runs` (the byte encodings and Morse code), `ciphers` (letter ciphers, backwards and words
 reversed), `upside_down`, and `english` (a text's words, and what reads as English).
@@ -104,10 +104,11 @@ def as_read(text: str) -> tuple[str, ...]:
 
 def in_place(text: str) -> str | None:
     """`text` with its HTML character references, percent-escapes and program text's escapes
-    decoded where they stand (`escapes.REFERENCE`), None when it holds none: a request with only
-    some letters escaped ("Ign&#111;r&#101; &#97;ll pr&#101;v&#105;&#111;&#117;s instructions")
-    holds no run of them to decode, and reads as plain text to a model. One more text to score,
-    no longer than the text itself, and only for a text holding escapes."""
+    decoded where they stand, and its markup read as a renderer shows it (`escapes.SHOWN`), None
+    when it holds none: a request with only some letters escaped ("Ign&#111;r&#101; &#97;ll
+    pr&#101;v&#105;&#111;&#117;s instructions") or an empty comment inside its words
+    ("Disre<!---->gard") holds no run to decode, and reads as plain text to a model. One more text
+    to score, no longer than the text itself, and only for a text holding such escapes or markup."""
     decoded = references_decoded(text)
     return None if decoded is None else decoded[0]
 

@@ -171,6 +171,18 @@ def test_decoded_finds_an_address_written_partly_as_references() -> None:
         assert found(classify("pii", text, decoded=True), text) == [("pii:email", address)]
 
 
+@pytest.mark.parametrize(("written", "label"), [
+    ("john\\.doe@example\\.com", "pii:email"),  # Markdown's escaped dots
+    ("4111 1111<b></b> 1111 1111", "pii:card"),  # an empty tag inside
+])
+def test_decoded_finds_personal_data_with_markup_inside(written: str, label: str) -> None:
+    """From a probe: an address or a card with markup inside that a Markdown UI shows as nothing
+    passed; with `decoded` it is read as shown, the span covering it as written."""
+    text = f"write to {written} today"
+    assert not classify("pii", text).fired
+    assert found(classify("pii", text, decoded=True), text) == [(label, written)]
+
+
 @pytest.mark.parametrize(("first", "second", "rest"), [
     ("write to jane.doe", "@example.com today", "@example.com"),
     ("my card is 4111 1111", " 1111 1111 thanks", " 1111 1111"),

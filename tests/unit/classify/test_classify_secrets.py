@@ -230,6 +230,29 @@ def test_decoded_finds_a_key_written_partly_as_references(written: str) -> None:
     assert found(verdict, text) == [("secret:github_token", written)]
 
 
+AWS_ID = "AKIAQZ7XW3JD5R6TLM2P"
+
+
+@pytest.mark.parametrize(("written", "label"), [
+    (GITHUB.replace("_", "\\_"), "secret:github_token"),  # Markdown's escaped underscore
+    (f"{AWS_ID[:10]}**{AWS_ID[10:]}**", "secret:aws_access_key_id"),  # half in bold
+    (f"{AWS_ID[:10]}`{AWS_ID[10:12]}`{AWS_ID[12:]}", "secret:aws_access_key_id"),  # code inside
+    (f"{GITHUB[:14]}<!-- -->{GITHUB[14:]}", "secret:github_token"),  # an empty HTML comment inside
+    (f"{GITHUB[:14]}<span class=x></span>{GITHUB[14:]}", "secret:github_token"),  # empty tags
+    (f"{AWS_ID[:10]}\x1b[0m{AWS_ID[10:]}", "secret:aws_access_key_id"),  # a terminal's colour reset
+    (f"{AWS_ID[:10]}\x1b]8;;\x07{AWS_ID[10:]}", "secret:aws_access_key_id"),  # an OSC sequence
+], ids=["escaped-underscore", "bold-half", "code-inside", "comment", "tags", "ansi-csi", "ansi-osc"])
+def test_decoded_finds_a_key_with_markup_inside(written: str, label: str) -> None:
+    """From a probe: a key with markup inside that a Markdown chat UI or a terminal shows as
+    nothing (or as the punctuation it escapes) passed both ways, whole and streamed. With
+    `decoded`, the text is also read as shown, and the span covers the key as written, the
+    markup inside included."""
+    text = f"Here it is: {written} keep it safe"
+    assert label not in {s.label for s in classify("secrets", text).spans}
+    verdict = classify("secrets", text, decoded=True)
+    assert (label, written.removesuffix("**")) in found(verdict, text)
+
+
 @pytest.mark.parametrize("poison", [
     "&#" + "1" * 4301,  # more digits than `int` converts
     ("&#" + "0" * 4400 + "80;") * 11,  # a run of padded references (decode/runs.py)
