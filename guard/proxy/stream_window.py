@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import RunStarts
-from guard.classify.escapes import references_decoded
+from guard.classify.escapes import open_markup, references_decoded
 from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
@@ -295,7 +295,10 @@ def value_start(text: str) -> int:
     an IBAN, an AWS key id written in groups; a last group followed by its separator counts
     too). `len(text)` when it ends in neither. Read with HTML character references and
     percent-escapes decoded, as the classifiers reading decoded text do (a card's digits with
-    `&shy;` between them are a card's groups, no longer than written plain)."""
+    `&shy;` between them are a card's groups, no longer than written plain), and read as shown:
+    markup inside a value hides nothing, and a comment or tag still open at the end continues
+    the word before it (`open_markup`)."""
+    text = text[:open_markup(text)]
     decoded = references_decoded(text)
     if decoded is None:
         return _value_start(text)

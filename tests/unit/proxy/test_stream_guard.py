@@ -992,6 +992,43 @@ def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     assert text[value_start(text):] == held
 
 
+@pytest.mark.parametrize(("text", "held"), [
+    ("Key ghp_aB3dE5fG7h<!-- ", "ghp_aB3dE5fG7h<!-- "),  # a comment still open
+    ("Card 4111 1111<span class=", "4111 1111<span class="),  # a tag still open, after a group
+    ("Key AKIAQZ7XW3 <b title=", "AKIAQZ7XW3 <b title="),
+    ("Key AKIAQZ7XW3**", "AKIAQZ7XW3**"),  # emphasis or an escape to come
+    ("Key ghp_aB3d\\", "ghp_aB3d\\"),
+    ("Read the note<!-- --> ", ""),  # a closed comment and a space end the word
+    ("if a < b then ", ""),  # no tag
+])
+def test_markup_still_open_continues_the_word_before_it(text: str, held: str) -> None:
+    """From a probe: what an open comment or tag hides may join the word before it to the next
+    (`ghp_aB3d<!-- ` then `-->eF5g...`), so a slow stream holds that word with it; its spaces
+    had ended the word, and the start of a key went out before the rest came."""
+    assert text[value_start(text):] == held
+
+
+async def test_an_address_with_a_tag_inside_written_slowly_is_masked_whole() -> None:
+    """From a probe: a model writing `jane.doe<span class=x></span>@example.com` slower than
+    max_holdback_ms let `jane.doe<span ` out as it waited (the tag's space ended the word), so
+    the address, read as shown, was never whole in what was held; now the word before an open
+    tag waits with it, and the mask covers the address as written, tags included."""
+    from guard.classify.registry import build_classifier
+    pii = build_classifier("pii", {"type": "pii", "entities": ["email"], "decoded": True}).classifier
+    insp = only(pii, max_holdback_ms=10)
+    written = "jane.doe<span class=x></span>@example.com"
+    text = f"Mail {written} now"
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream([text[i:i + 2] for i in range(0, len(text), 2)])
+    out = bytearray(await guard.feed(events[0]))
+    for event in events[1:]:
+        out += await guard.feed(event)
+        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
+        out += await guard.tick()
+    out += await guard.finish()
+    assert receive(bytes(out)).text[0] == "Mail [REDACTED:pii:email] now"
+
+
 @pytest.mark.parametrize("marks", [1, 20, 63])
 async def test_marks_padding_an_answer_make_no_more_checks_nor_hold_more_letters(
         marks: int) -> None:
