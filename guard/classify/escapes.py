@@ -37,7 +37,10 @@ REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,
 # markers inside a word (`*`, `` ` ``, `~`; not `_`, which CommonMark shows as written inside a
 # word, and keys are written with), and ANSI control sequences (CSI, OSC). Each is bounded in
 # length, so a search stays linear.
-MARKUP = (r"<!--.{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>"
+# A comment or tag after a space or tab takes the spaces and tabs after it too: HTML shows a run
+# of them as one ("4111 1111 <!-- --> 1111 1111" as a card's groups).
+_HTML = r"<!--.{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>"
+MARKUP = (rf"(?<=[ \t])(?:{_HTML})[ \t]*|{_HTML}"
           r"|\\[!-/:-@\[-`{-~]|(?<=[^\W_])[*`~]+(?=[^\W_])"
           r"|\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,256}(?:\x07|\x1b\\)")
 SHOWN = re.compile(f"{REFERENCE.pattern}|{MARKUP}", re.DOTALL)

@@ -113,7 +113,8 @@ def test_a_disguised_key_in_a_streamed_answer_is_cut(guard: GuardServer, name: s
 
 
 @pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
-@pytest.mark.parametrize("written", ["john\\.doe@example\\.com", "4111 1111<b></b> 1111 1111"])
+@pytest.mark.parametrize("written", ["john\\.doe@example\\.com", "4111 1111<b></b> 1111 1111",
+                                     "4111 1111 <!-- --> 1111 1111"])
 def test_personal_data_with_markup_inside_is_masked_in_an_answer(
         guard: GuardServer, written: str, reply: Callable[..., tuple[str, str | None]]) -> None:
     """From a probe: an address with its dots escaped, a card with an empty tag inside, which a

@@ -174,6 +174,7 @@ def test_decoded_finds_an_address_written_partly_as_references() -> None:
 @pytest.mark.parametrize(("written", "label"), [
     ("john\\.doe@example\\.com", "pii:email"),  # Markdown's escaped dots
     ("4111 1111<b></b> 1111 1111", "pii:card"),  # an empty tag inside
+    ("4111 1111 <!-- --> 1111 1111", "pii:card"),  # a comment between two spaces: HTML shows one
 ])
 def test_decoded_finds_personal_data_with_markup_inside(written: str, label: str) -> None:
     """From a probe: an address or a card with markup inside that a Markdown UI shows as nothing
