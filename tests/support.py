@@ -469,3 +469,15 @@ async def apps_serving(*served: tuple[web.AppRunner | web.Application, int]
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+def sent_raw(guard: GuardServer, path: str, body: bytes) -> tuple[bytes, bytes]:
+    """`POST path` as written (no client library re-spells it): the status line and body."""
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], payload

@@ -5,7 +5,6 @@ spelling of a guarded route reaches it, and plain pass-through paths still do.""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.support import GuardServer
+from tests.support import GuardServer, sent_raw
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"  # a GitHub token's shape: blocked
@@ -81,18 +80,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUp
         guard.stop()
         upstream.loop.call_soon_threadsafe(upstream.loop.stop)
         thread.join(10)
-
-
-def sent_raw(guard: GuardServer, path: str, body: bytes) -> tuple[bytes, bytes]:
-    """`POST path` as written (no client library re-spells it): the status line and body."""
-    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    return head.split(b"\r\n", 1)[0], payload
 
 
 CHAT_BODY = {"model": "m", "messages": [{"role": "user", "content": "keep this: " + TOKEN}]}

@@ -16,7 +16,7 @@ import openai
 import orjson
 import pytest
 
-from tests.support import GuardServer, MockUpstream, free_port
+from tests.support import GuardServer, MockUpstream, free_port, sent_raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -442,13 +442,7 @@ def test_passthrough_refuses_dot_segments(stack: tuple[MockUpstream, GuardServer
     mock, guard = stack
     before = len(seen(mock))
     body = orjson.dumps({"model": "m", "messages": messages("AKIA" + "IOSFODNN7EXAMPLE")})
-    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, payload = answer.partition(b"\r\n\r\n")
+    head, payload = sent_raw(guard, path, body)
     assert head.startswith(b"HTTP/1.1 400"), head
     assert orjson.loads(payload)["error"]["code"] == "invalid_path"
     assert len(seen(mock)) == before
