@@ -9,7 +9,10 @@ decoded, so a stream holds a run back, and re-reads it, from where it began) in 
 stand-in model, which writes the answer 4 characters an event with no pause (an upstream
 writing in one burst: guard reads as fast as it can). The client is the openai SDK. Guard's CPU
 is the process's user and system time over the stream (clock ticks of 10 ms); the stall is the
-slowest answer of guard's /healthz, asked every 20 ms on the admin port while the stream runs.
+slowest answer of guard's /healthz, asked every 20 ms on the admin port (from a process of its
+own) while the stream runs, also given as a ratio to the slowest answer while guard is idle
+(asked as often for IDLE_S before the streams): what every other client of the process waits at
+worst behind one burst.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import random
 import shutil
 import statistics
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -36,6 +41,7 @@ from tests.support import GuardServer, MockUpstream
 REPO = Path(__file__).resolve().parents[1]
 CHUNK = 4
 BLOCK = 4_000  # characters of the answer sent in the header; the stand-in repeats it
+IDLE_S = 3.0  # how long /healthz is asked while guard is idle, for the stall's baseline
 PROSE = ("The deploy scripts rotate the logs every night and the service keeps a week of them, "
          "so an engineer looking into an outage can read what happened before it began. ")
 
@@ -60,29 +66,63 @@ async def stalls(admin_url: str, done: asyncio.Event) -> float:
     return worst
 
 
+async def poll(admin_url: str) -> None:
+    """The poller's process: asks /healthz until its stdin closes, then prints the worst."""
+    done = asyncio.Event()
+    closed = asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    closed.add_done_callback(lambda _: done.set())
+    asking = asyncio.create_task(stalls(admin_url, done))
+    print("asking", flush=True)
+    print(f"worst {await asking}", flush=True)
+
+
+@contextlib.asynccontextmanager
+async def stall_watch(admin_url: str) -> AsyncIterator[list[float]]:
+    """The slowest /healthz answer over the block, in seconds (in the list, once it ends), asked
+    from a process of its own: this one's loop reads the stream, and the SDK parses all the
+    events of a read without giving the loop back, which would delay the asking, not guard."""
+    poller = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--poll", admin_url, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    assert poller.stdout is not None
+    await poller.stdout.readline()  # it is asking
+    worst: list[float] = []
+    try:
+        yield worst
+    finally:
+        out, _ = await poller.communicate(b"")  # its stdin closed: it stops asking
+    worst.append(float(out.decode().rsplit("worst ", 1)[1]))
+
+
+async def idle_stall(admin_url: str) -> float:
+    """The slowest /healthz answer, in seconds, asked every 20 ms for IDLE_S with no stream."""
+    async with stall_watch(admin_url) as worst:
+        await asyncio.sleep(IDLE_S)
+    return worst[0]
+
+
 async def one_stream(guard: GuardServer, block: str, chars: int) -> tuple[float, float]:
     """Guard's CPU seconds over one streamed answer of `block` repeated, and the worst stall."""
     headers = {"X-Mock-Reply": urllib.parse.quote(block), "X-Mock-Reply-Repeat": str(chars // BLOCK),
                "X-Mock-Chunk-Chars": str(CHUNK), "X-Mock-Chunk-Delay-Ms": "0"}
     client = openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="bench", max_retries=0,
                                 default_headers=headers, timeout=300)
-    done = asyncio.Event()
-    poller = asyncio.create_task(stalls(guard.admin_url, done))
-    cpu, got = guard.cpu_seconds(), 0
-    async with client:
+    got = 0
+    async with stall_watch(guard.admin_url) as worst, client:
+        cpu = guard.cpu_seconds()
         stream = await client.chat.completions.create(
             model="m", stream=True, messages=[{"role": "user", "content": "encode it"}])
         async for chunk in stream:
             text = chunk.choices[0].delta.content if chunk.choices else None
             got += len(text or "")
-    cpu = guard.cpu_seconds() - cpu
-    done.set()
-    worst = await poller
+        cpu = guard.cpu_seconds() - cpu
     assert got == chars // BLOCK * BLOCK, (got, chars)
-    return cpu, worst
+    return cpu, worst[0]
 
 
-async def measure(workdir: Path, chars: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+async def measure(workdir: Path, chars: int, rounds: int
+                  ) -> tuple[float, dict[str, list[tuple[float, float]]]]:
+    """The idle stall, and each kind's (CPU seconds, worst stall) per stream."""
     policies = workdir / "policies"
     policies.mkdir()
     shutil.copy(REPO / "policies" / "default.yaml", policies / "default.yaml")
@@ -95,35 +135,43 @@ async def measure(workdir: Path, chars: int, rounds: int) -> dict[str, list[tupl
         mock.start()
         guard.start()
         await one_stream(guard, blocks["prose"], 20_000)  # warm-up: caches, compiled patterns
+        idle = await idle_stall(guard.admin_url)
         for _ in range(rounds):  # interleaved, so both kinds meet the same machine
             for kind, block in blocks.items():
                 results[kind].append(await one_stream(guard, block, chars))
     finally:
         guard.stop()
         mock.stop()
-    return results
+    return idle, results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chars", type=int, default=200_000, help="characters in the answer")
     parser.add_argument("--rounds", type=int, default=2, help="streams of each kind (median)")
+    parser.add_argument("--poll", metavar="ADMIN_URL", help=argparse.SUPPRESS)  # the poller
     args = parser.parse_args()
+    if args.poll:
+        asyncio.run(poll(args.poll))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        results = asyncio.run(measure(Path(tmp), args.chars, args.rounds))
+        idle, results = asyncio.run(measure(Path(tmp), args.chars, args.rounds))
     prose_cpu = statistics.median(cpu for cpu, _ in results["prose"])
     rows = []
     for kind, runs in results.items():
         cpu = statistics.median(c for c, _ in runs)
+        worst = max(w for _, w in runs)
         rows.append([kind, f"{cpu:.2f}", f"{cpu / args.chars * 1e6:.1f}", f"{cpu / prose_cpu:.2f}",
-                     f"{max(w for _, w in runs) * 1000:.0f}"])
+                     f"{worst * 1000:.0f}", f"{worst / idle:.1f}"])
     intro = (f"An answer of {args.chars:,} characters streamed {CHUNK} characters an event with no "
              "pause, through guard with the default pack; median of "
              f"{args.rounds} streams of each kind, interleaved. Stall: the slowest /healthz "
-             "answer while the stream ran.")
+             "answer while the stream ran; its ratio is to the slowest answer while guard was idle "
+             f"({idle * 1000:.1f} ms over {IDLE_S:g} s).")
     publish("Streams of one long encoded run",
             f"bench/bench_stream_runs.py --chars {args.chars} --rounds {args.rounds}", intro,
-            ["answer", "guard CPU s", "µs a character", "ratio to prose", "worst stall ms"], rows)
+            ["answer", "guard CPU s", "µs a character", "ratio to prose", "worst stall ms",
+             "stall / idle"], rows)
 
 
 if __name__ == "__main__":
