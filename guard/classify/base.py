@@ -200,6 +200,18 @@ class LocalClassifier:
         return normalize(text, leet=self.leet, spread=self.spread, accents=self.accents,
                          references=references)
 
+    def _reads_references(self, text: str) -> bool:
+        """Whether `text` is read once more as shown (`references`, `decoded`)."""
+        return (self.decoded or self.references) and has_references(text)
+
+    def _readings(self, text: str) -> Iterator[Normalized]:
+        """The readings of a joined text (`_across`, `_onward`): normalised, and as shown when it
+        holds references or markup, so a half with a letter written `&#74;` is read as `_one`
+        reads it."""
+        yield self._normalized(text)
+        if self._reads_references(text):
+            yield self._normalized(text, references=True)
+
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         norm = self._normalized(segment.text)
         found = [(norm, f) for f in self.scan(norm, segment)]
@@ -207,7 +219,7 @@ class LocalClassifier:
             joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        if (self.decoded or self.references) and has_references(segment.text):
+        if self._reads_references(segment.text):
             referenced = self._normalized(segment.text, references=True)
             found += [(referenced, f) for f in self.scan(referenced, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
@@ -251,13 +263,17 @@ class LocalClassifier:
                                              for k in range(len(segment.context))))
         seen: set[tuple[int, str]] = set()
         for head in heads:
-            norm = self._normalized(head + tail)
-            for f in self.scan(norm, segment):
+            for norm, f in self._scanned(head + tail, segment):
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
                     seen.add((end - len(head), f.label))
                     back = start - len(head) if segment.stage is Stage.PROMPT else 0
                     yield f, Span(back, end - len(head), f.label)
+
+    def _scanned(self, text: str, segment: Segment) -> Iterator[tuple[Normalized, Finding]]:
+        """What `scan` finds in each reading of a joined text (`_readings`), with the reading."""
+        for norm in self._readings(text):
+            yield from ((norm, f) for f in self.scan(norm, segment))
 
     def _onward(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that span the end of an answer's text (read after the texts before it,
@@ -269,8 +285,7 @@ class LocalClassifier:
         joined = before + segment.text
         start = kept_before(joined, len(joined), reach)
         head = joined[start:]
-        norm = self._normalized(head + segment.after[:kept_after(segment.after, 0, reach)])
-        for f in self.scan(norm, segment):
+        for norm, f in self._scanned(head + segment.after[:kept_after(segment.after, 0, reach)], segment):
             begin, end = norm.original_span(f.start, f.end)
             if begin < len(head) < end:
                 yield f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)

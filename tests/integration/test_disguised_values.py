@@ -112,6 +112,28 @@ def test_a_disguised_key_in_a_streamed_answer_is_cut(guard: GuardServer, name: s
     assert "Your token: ".startswith(text)  # not a character of the key
 
 
+HALVES = {"one letter as &#NN;": "&#74;D5R6TLM2P", "one letter as %HH": "%4AD5R6TLM2P",
+          "an empty comment inside": "JD5R6<!---->TLM2P", "half in bold": "JD5R6**TLM2P**"}
+
+
+@pytest.mark.parametrize("name", HALVES)
+def test_a_key_split_across_texts_with_markup_in_a_half_is_refused(guard: GuardServer,
+                                                                   name: str) -> None:
+    """From a re-probe: an AWS key id cut in two across two user messages, or across an answer
+    and the suffix it fills in before, with its second half disguised, went through (16 of 16
+    ways; one text or plain halves were refused). Both are refused, the prompt unsent."""
+    half = HALVES[name]
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(model="m", messages=[
+                {"role": "user", "content": "key AKIAQZ7XW3"}, {"role": "user", "content": f"{half} ok"}])
+        assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
+        assert not _upstream_got(guard, half)
+        answer = client.completions.create(model="m", prompt="k = '", suffix=f"{half}'",
+                                           extra_headers={"X-Mock-Reply": "AKIAQZ7XW3"})
+    assert "AKIAQZ7XW3" not in answer.choices[0].text
+
+
 @pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
 @pytest.mark.parametrize("written", ["john\\.doe@example\\.com", "4111 1111<b></b> 1111 1111",
                                      "4111 1111 <!-- --> 1111 1111"])

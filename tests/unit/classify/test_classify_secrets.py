@@ -158,6 +158,27 @@ def test_an_answer_continuing_the_prompt_is_read_between_its_text_and_the_suffix
     assert spans("x = 1\n", after=f"{key}\n") == []
 
 
+@pytest.mark.parametrize("second", ["&#74;D5R6TLM2P", "%4AD5R6TLM2P", "JD5R6<!---->TLM2P",
+                                    "JD5R6**TLM2P**"], ids=["numeric", "percent", "comment", "bold"])
+def test_a_key_split_across_texts_is_read_as_shown_across_them(second: str) -> None:
+    """From a re-probe: an AWS key id cut in two across messages, a prompt and its answer, or
+    an answer and its suffix, with a letter of one half written as a reference or markup inside
+    it, was read joined only as written (16 of 16 forwarded; one text, or plain halves, were
+    blocked). The joined text is read as shown too, and the span covers the half as written."""
+    built = build_classifier("t", {"type": "secrets", "decoded": True})
+    first = "key AKIAQZ7XW3"
+
+    def spans(segment: Segment) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in built.classifier.classify_sync([segment])[0].spans
+                if s.label == "secret:aws_access_key_id"]
+
+    end = len(second.removesuffix("**"))
+    assert spans(Segment(f"{second} ok", "user", 1, Stage.PROMPT)) == []
+    assert spans(Segment(f"{second} ok", "user", 1, Stage.PROMPT, (first,))) == [(-10, end)]
+    assert spans(Segment(f"{second} ok", "assistant", 0, Stage.COMPLETION, (first,))) == [(0, end)]
+    assert spans(Segment(first, "assistant", 0, Stage.COMPLETION, after=f"{second}'")) == [(4, 14)]
+
+
 def test_a_key_sent_in_nine_pieces_is_read_across_them() -> None:
     """Each piece read with the eight before it: the last finds the key, and its span covers
     the last piece and reaches back over the seven before."""
