@@ -49,18 +49,22 @@ _TAG_NAME = re.compile(r"</?([A-Za-z0-9-]+)")
 _MARKS = frozenset("&%\\<*`~\x1b")
 
 
-# Markup a text ends inside of, still being written: a comment or a tag not yet closed.
+# Markup a text ends inside of, still being written: a comment or a tag not yet closed, or a
+# terminal's control sequence not yet ended (a CSI before its final byte, an OSC before its BEL or
+# ST: a window title or a link's parameters may hold spaces).
 _OPEN_MARKUP = re.compile(r"<(?:!(?:-(?:-(?:(?!-->).){0,256})?)?"
-                          r"|/?(?:[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?)?)\Z", re.DOTALL)
-_OPEN_REACH = 300  # what `open_markup` looks back over: the longest comment or tag SHOWN reads
+                          r"|/?(?:[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?)?)\Z"
+                          r"|\x1b(?:\[[0-?]{0,32}[ -/]{0,8}|\][^\x07\x1b]{0,256}\x1b?)?\Z", re.DOTALL)
+_OPEN_REACH = 300  # what `open_markup` looks back over: the longest comment, tag or OSC SHOWN reads
 
 
 def open_markup(text: str) -> int:
-    """Where a comment or a tag that `text` ends inside of begins (`len(text)` when none): a stream
-    holds the word before it with it, since what it hides may join that word to the next
-    (`ghp_aB3d<!-- ` and then `-->eF5g...`)."""
+    """Where a comment, a tag or a terminal's control sequence that `text` ends inside of begins
+    (`len(text)` when none): a stream holds the word before it with it, since what it hides may
+    join that word to the next (`ghp_aB3d<!-- ` and then `-->eF5g...`)."""
     lo = max(0, len(text) - _OPEN_REACH)
-    starts = sorted({text.rfind("<!--", lo), text.rfind("<", lo)} - {-1})
+    starts = sorted({text.rfind(opening, lo) for opening in ("<!--", "<", "\x1b]", "\x1b[", "\x1b")}
+                    - {-1})
     return next((at for at in starts if _OPEN_MARKUP.match(text, at)), len(text))
 
 

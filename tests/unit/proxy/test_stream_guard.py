@@ -1000,12 +1000,43 @@ def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     ("Key ghp_aB3d\\", "ghp_aB3d\\"),
     ("Read the note<!-- --> ", ""),  # a closed comment and a space end the word
     ("if a < b then ", ""),  # no tag
+    # a terminal's OSC still open, its title or link parameters spaced; a CSI before its end
+    ("Key AKIAQZ7XW3\x1b]0;my window title here ", "AKIAQZ7XW3\x1b]0;my window title here "),
+    ("Key AKIAQZ7XW3\x1b]8;id=a b;http://x.example/\x1b", "AKIAQZ7XW3\x1b]8;id=a b;http://x.example/\x1b"),
+    ("Key AKIAQZ7XW3\x1b[1 ", "AKIAQZ7XW3\x1b[1 "),
+    ("Key AKIAQZ7XW3\x1b", "AKIAQZ7XW3\x1b"),
+    ("Set the title\x1b]0;a b\x07 then ", ""),  # a closed OSC and a space end the word
 ])
 def test_markup_still_open_continues_the_word_before_it(text: str, held: str) -> None:
     """From a probe: what an open comment or tag hides may join the word before it to the next
     (`ghp_aB3d<!-- ` then `-->eF5g...`), so a slow stream holds that word with it; its spaces
     had ended the word, and the start of a key went out before the rest came."""
     assert text[value_start(text):] == held
+
+
+@pytest.mark.parametrize("osc", ["\x1b]0;my window title here and more\x07",
+                                 "\x1b]8;id=a b c d e f;http://x.example/\x1b\\"])
+async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_it(osc: str) -> None:
+    """From a re-probe: an AWS key id with a terminal's OSC inside holding spaces (a window
+    title, a link's parameters), streamed three characters an event slower than
+    max_holdback_ms, had its first half released as the OSC went on (the client got
+    `key AKIAQZ7XW3\x1b]0;my window title here and `); the word before an open OSC now waits
+    with it, and the stream is cut before any of the key."""
+    from guard.classify.registry import build_classifier
+    secrets = build_classifier("s", {"type": "secrets", "decoded": True}).classifier
+    insp = only(secrets, max_holdback_ms=10)
+    text = f"key AKIAQZ7XW3{osc}JD5R6TLM2P ok"
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream([text[i:i + 3] for i in range(0, len(text), 3)])
+    out = bytearray(await guard.feed(events[0]))
+    for event in events[1:]:
+        out += await guard.feed(event)
+        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
+        out += await guard.tick()
+    out += await guard.finish()
+    got = receive(bytes(out))
+    assert got.finish[0] == "content_filter"
+    assert "AKIA" not in got.text[0]
 
 
 async def test_an_address_with_a_tag_inside_written_slowly_is_masked_whole() -> None:
