@@ -1006,6 +1006,9 @@ def test_the_value_in_progress_is_held_whole(text: str, held: str) -> None:
     ("Key AKIAQZ7XW3\x1b[1 ", "AKIAQZ7XW3\x1b[1 "),
     ("Key AKIAQZ7XW3\x1b", "AKIAQZ7XW3\x1b"),
     ("Set the title\x1b]0;a b\x07 then ", ""),  # a closed OSC and a space end the word
+    # past OPEN_TAG_CHARS a tag stays open only with an attribute given a value
+    ("Key AKIAQZ7XW3<span title=\"a b c " + "d " * 40, "AKIAQZ7XW3<span title=\"a b c " + "d " * 40),
+    ("if x <y and y is positive " + "then add " * 6, ""),
 ])
 def test_markup_still_open_continues_the_word_before_it(text: str, held: str) -> None:
     """From a probe: what an open comment or tag hides may join the word before it to the next
@@ -1037,6 +1040,25 @@ async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_i
     got = receive(bytes(out))
     assert got.finish[0] == "content_filter"
     assert "AKIA" not in got.text[0]
+
+
+async def test_prose_with_a_less_than_sign_before_a_letter_is_not_held_as_a_tag() -> None:
+    """From a re-probe: `if x <y and y is positive ...` streamed slower than max_holdback_ms was
+    held from its "<" as a tag still open until 256 more characters or a "<" or ">" came (1.3 s
+    where max_holdback_ms is 0.25 s); past OPEN_TAG_CHARS without an attribute's value, it is
+    released as it waits, before the stream ends."""
+    from guard.classify.registry import build_classifier
+    secrets = build_classifier("s", {"type": "secrets", "decoded": True}).classifier
+    insp = only(secrets, max_holdback_ms=10)
+    text = "if x <y and y is positive then we add the remaining values and print the total. "
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream([text[i:i + 4] for i in range(0, len(text), 4)])
+    out = bytearray(await guard.feed(events[0]))
+    for event in events[1:-2]:  # not the finish, nor [DONE]
+        out += await guard.feed(event)
+        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
+        out += await guard.tick()
+    assert receive(bytes(out)).text[0].startswith("if x <y and y is positive then we add")
 
 
 async def test_an_address_with_a_tag_inside_written_slowly_is_masked_whole() -> None:
