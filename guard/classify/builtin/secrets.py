@@ -51,8 +51,14 @@ PATTERNS: tuple[tuple[str, str], ...] = (
                     r"|[A-Za-z0-9+/=\s]*))"),
     ("generic", r"(?i)[a-z0-9_.-]{0,30}(?:api[_-]?key|secret|token|passw(?:or)?d|passwd|pwd|"
                 r"credentials?|auth[_-]?key|access[_-]?key|private[_-]?key)[a-z0-9_.-]{0,30}"
-                r"[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?([^\s\"'`,;]{8,200})"),
+                r"[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?([^\s\"'`,;]{8,200})"),  # 8: GENERIC_MIN_CHARS
 )
+
+# A value is read up to a space, a quote or a ";", so in a URL's query it runs on through the
+# parameters after it (`?token=a8f3c2e1&page=2`), or up to the ";" of HTML's `&amp;` before the
+# next one: the secret is the first parameter's value alone, and is judged (and masked) alone.
+_NEXT_PARAMETER = re.compile(r"&(?:amp;)?[A-Za-z0-9_.\[\]-]{1,64}=|&amp\Z")
+GENERIC_MIN_CHARS = 8  # of a secret-named key's value (the generic pattern's shortest)
 
 PLACEHOLDER_HINTS = ("xxx", "***", "your", "example", "changeme", "redacted", "placeholder",
                      "<", "${", "{{", "%(", "process.env", "os.environ", "getenv", "...")
@@ -129,15 +135,24 @@ class SecretsClassifier(LocalClassifier):
                 continue  # the Anthropic pattern reports it
             if kind == "openai_key" and not looks_random(value[3:], 3.0):
                 continue  # `sk-learn-tutorial-notes` is not a key
-            if kind == "generic" and not looks_random(value, self.min_bits):
-                continue
+            if kind == "generic":
+                value = first_parameter(value)
+                if len(value) < GENERIC_MIN_CHARS or not looks_random(value, self.min_bits):
+                    continue
             if kind == "aws_access_key_id" and not _spaced_key(value):
                 continue
-            found.append(Finding(f"secret:{kind}", 0.7 if kind == "generic" else 1.0, start, end))
+            score = 0.7 if kind == "generic" else 1.0
+            found.append(Finding(f"secret:{kind}", score, start, start + len(value)))
         return _drop_generic_overlaps(found)
 
     def finding_labels(self) -> Iterable[str]:
         return [f"secret:{kind}" for kind in self.kinds]
+
+
+def first_parameter(value: str) -> str:
+    """A secret-named key's value up to the next parameter of a URL's query (`_NEXT_PARAMETER`)."""
+    parameter = _NEXT_PARAMETER.search(value)
+    return value if parameter is None else value[:parameter.start()]
 
 
 def _spaced_key(value: str) -> bool:

@@ -72,6 +72,24 @@ def test_placeholders_and_prose_are_not_secrets(text: str) -> None:
     assert not verdict.fired, found(verdict, text)
 
 
+@pytest.mark.parametrize("separator", ["&", "&amp;"])
+def test_a_value_in_a_url_query_ends_at_the_next_parameter(separator: str) -> None:
+    """A secret-named parameter's value is read up to the next parameter, as a URL reads it, in HTML
+    (`&amp;`) too: a short share token in a link does not become a random-looking value with the
+    parameters after it (`token=a8f3c2e1&page=2` was blocked, `token=a8f3c2e1` alone was not),
+    and a long one is found and masked alone."""
+    for short in ("token=a8f3c2e1", "session_token=77ab12cd"):
+        for link in (f"https://news.example.org/view?{short}{separator}page=2{separator}lang=en",
+                     f"https://news.example.org/view?id=4{separator}{short}{separator}utm_medium=email"):
+            verdict = classify("secrets", f"Read it here: {link}")
+            assert not verdict.fired, found(verdict, link)
+    token = "x7Kq2pLm9zQ4vB8nW3tR"
+    text = f"Shared link: https://files.example.net/d?access_token={token}{separator}dl=1{separator}page=2"
+    assert found(classify("secrets", text), text) == [("secret:generic", token)]
+    text = "db_password=Xk9&mQ2$vL8@pR4 in the old config"
+    assert found(classify("secrets", text), text) == [("secret:generic", "Xk9&mQ2$vL8@pR4")]
+
+
 def test_truncated_private_key_header_fires() -> None:
     """A private key block without its END line (a stream cut short) is still caught."""
     text = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
