@@ -30,6 +30,7 @@ RUNS: dict[str, list[str]] = {
     "models": ["bench/bench_models.py"],
     "policy": ["bench/bench_policy.py"],
     "packs": ["bench/bench_packs.py"],
+    "links": ["bench/bench_links.py"],
     "killswitch": ["bench/bench_killswitch.py", "--write"],
     "chaos": ["bench/chaos.py"],
 }

@@ -158,7 +158,12 @@ DATA = {
     "library modules and composed READMEs of training/documents.py, bare or wrapped as mail, page, "
     "table or file (a fifth of the sources only for dev): version 9 flagged 29% of the dev "
     "fifth's, whose instructions to their human readers (\"run pip install ...\") it read as "
-    "orders to the AI.",
+    "orders to the AI. Version 11 adds no rows: its clean tool results also link to the "
+    "documentation domains (example.com, .org, .net, .edu), write links as HTML anchors with `&amp;` "
+    "in their query strings, and call some links by a generic anchor (\"here\", \"this article\"): "
+    "the exfiltration sinks of training/injections.py and BIPIA's phishing links are all on those "
+    "domains, so version 10 flagged 21% of benign dev questions in a document with a Markdown "
+    "link to one, 25% with an HTML one (bench/bench_links.py).",
     "harmful_response": "completions_train.csv (GPTFuzz): model responses labelled harmful (1) or "
     "not (0); the response text only (the question is not seen at serving time). GPTFuzz's harmless "
     "responses are mostly refusals, so (version 2) 1,000 hand-written ordinary answers of a helpful "

@@ -73,6 +73,13 @@ _SITES = [
     ("docs.docker.com", ["/compose/networking/", "/engine/reference/commandline/run/"]),
     ("www.postgresql.org", ["/docs/16/sql-createindex.html", "/download/"]),
     ("openstreetmap.org", ["/way/24981342", "/#map=15/48.2082/16.3738"]),
+    # The documentation domains (RFC 2606), which tutorials, API references and templates link to:
+    # the exfiltration sinks of training/injections.py and BIPIA's phishing links are all on them,
+    # and without clean addresses there too a link to one read as an attack (bench/bench_links.py).
+    ("www.example.com", ["/", "/docs/getting-started", "/pricing?plan=team&billing=yearly"]),
+    ("api.example.org", ["/v1/orders?status=open&limit=20", "/v2/users/42"]),
+    ("cdn.example.net", ["/assets/logo.svg", "/fonts/inter.woff2"]),
+    ("portal.example.edu", ["/courses/biology-101", "/library/search?q=tides&format=book"]),
 ]
 _QUERIES = [
     "",
@@ -85,6 +92,7 @@ _QUERIES = [
     "#section-3",
     "?s=09&t=Fm2kQ",
     "?ref=search",
+    "?redirect=%2Faccount%2Forders&lang=en",
 ]
 _TITLES = [
     "Vienna | History, Population & Facts",
@@ -253,10 +261,21 @@ def _search(rng: random.Random) -> str:
     return head + "\n".join(items)
 
 
+# What a link is called when its title is not given: the deictic anchors of ordinary pages and
+# answers ("see this article"), which phishing links are written with too.
+_ANCHORS = ["here", "this article", "the docs", "the full story", "the release notes", "the announcement",
+            "this guide", "the source", "the thread", "this link", "the write-up", "the listing"]
+
+
+def _title(rng: random.Random) -> str:
+    return rng.choice(_ANCHORS) if rng.random() < 0.3 else rng.choice(_TITLES)
+
+
 def _markdown(rng: random.Random) -> str:
-    links = [f"[{rng.choice(_TITLES)}]({url(rng)})" for _ in range(rng.randint(1, 4))]
+    links = [f"[{_title(rng)}]({url(rng)})" for _ in range(rng.randint(1, 4))]
     return rng.choice(
         [
+            f"{rng.choice(_SNIPPETS)}\nSee {links[0]}.",
             "## Links\n\n" + "\n".join(f"- {x}" for x in links),
             f"{rng.choice(_SNIPPETS)} More in {links[0]}.",
             " | ".join(links),
@@ -332,6 +351,21 @@ def _code(rng: random.Random) -> str:
     )
 
 
+def _html(rng: random.Random) -> str:
+    """Links as a web page writes them: an `&` in a query string as `&amp;`."""
+    links = [f'<a href="{url(rng).replace("&", "&amp;")}">{_title(rng)}</a>'
+             for _ in range(rng.randint(1, 3))]
+    return rng.choice(
+        [
+            f"<p>{rng.choice(_SNIPPETS)} Read more: {links[0]}.</p>",
+            f"{rng.choice(_SNIPPETS)}\n<p>See {links[0]}.</p>",
+            "<ul>\n" + "\n".join(f"  <li>{x}</li>" for x in links) + "\n</ul>",
+            f"<p>{rng.choice(_SNIPPETS)}</p>\n<p>Sources: {', '.join(links)}</p>",
+            f"{rng.choice(_SNIPPETS)} ({links[0]})",
+        ]
+    )
+
+
 def _citation(rng: random.Random) -> str:
     refs = []
     for i in range(1, rng.randint(2, 4)):
@@ -351,7 +385,7 @@ def _citation(rng: random.Random) -> str:
     return head + "\n".join(refs)
 
 
-KINDS = (_bare, _search, _markdown, _json, _listing, _log, _code, _citation)
+KINDS = (_bare, _search, _markdown, _html, _json, _listing, _log, _code, _citation)
 
 
 def clean(rng: random.Random, count: int) -> list[str]:

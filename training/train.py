@@ -56,8 +56,10 @@ VERSION = "1"
 # its conversational variant) add harmless fragments as negatives (data.fragments); 26 asks the
 # hand-written how-to questions again in polite request frames (data.politely_asked).
 # prompt_injection 9 adds clean tool results full of addresses, and the same carriers with one
-# attack each (data.TOOL_CARRIERS): version 8 scored a bare URL as an injection.
-VERSIONS = {"prompt_injection": "10", "jailbreak": "9", "harmful_request": "27", "harmful_response": "8"}
+# attack each (data.TOOL_CARRIERS): version 8 scored a bare URL as an injection. prompt_injection 11
+# adds no rows: its tool carriers also link to the documentation domains (example.com, ...) and
+# write HTML anchors, as benign documents do (bench/bench_links.py).
+VERSIONS = {"prompt_injection": "11", "jailbreak": "9", "harmful_request": "27", "harmful_response": "8"}
 # Models served as the highest score of a text and of each run of this many consecutive sentences
 # (loader.TextModel.sentences, vocabulary.Vocabulary.lookup), the threshold tuned on those scores:
 # since prompt_injection version 3, whose planted sentence in a long document weighs little in the

@@ -160,7 +160,9 @@ def _completion_rows(path: Path) -> list[dict[str, Any]]:
         return rows
 
 
-def _document(text: str) -> list[Segment]:
+def in_document(text: str) -> list[Segment]:
+    """`text` as retrieved content: inside a carrier document sent as a tool result, under a
+    neutral user request."""
     return [
         Segment(ASK, "user", 0, Stage.PROMPT),
         Segment(CARRIER_HEAD + text + CARRIER_TAIL, "tool", 1, Stage.PROMPT),
@@ -183,7 +185,7 @@ def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | Non
         if change is not None:
             text = change(text)
         if kind == "prompt_injection":
-            rows.append(Row(kind, dataset, label, _document(text)))
+            rows.append(Row(kind, dataset, label, in_document(text)))
             continue
         if kind == COMPLETION:
             asked = [Segment(r["question"], "user", 0, Stage.PROMPT)] if r.get("question") else []
@@ -194,7 +196,7 @@ def build_rows(raw: Iterable[dict[str, Any]], change: Callable[[str], str] | Non
         rows.append(Row(kind, dataset, label,
                         [Segment(piece, "user", i, Stage.PROMPT) for i, piece in enumerate(said)]))
         if kind == "benign":
-            rows.append(Row(f"{kind}@document", f"{dataset}@document", label, _document(text)))
+            rows.append(Row(f"{kind}@document", f"{dataset}@document", label, in_document(text)))
     return rows
 
 
