@@ -20,11 +20,15 @@ _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"
 
 # HTML character references (numeric ones also without their ";", as a browser reads them; named
 # ones with it), percent-escapes (an ASCII byte alone, the bytes of another character together) and
-# the escapes of program text: `\xNN` (bytes, as percent-escapes), octal `\NNN` and `\u{...}`. A
+# the escapes of program text: `\xNN` (bytes, as percent-escapes), octal `\NNN` and `\u{...}`, and
+# a code point written `%uNNNN` (IE's escape()) or `U+NNNN` (four digits, or five or six alone:
+# `U+0075c` is "u" and "c"). A
 # text holding some is read once more with them decoded in place (`references=True`), so a key
 # with one letter written `&#80;`, `%50` or `\x50`, or its "_" as `&lowbar;`, is read as the key,
 # and "Ign&#111;r&#101; &#97;ll pr&#101;v&#105;&#111;&#117;s instructions" as the instruction.
+# Escapes escaped once more (`%256F`, `&amp;#111;`) are read by a second pass (`shown_text`).
 REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,31};"
+                       r"|%u[0-9A-Fa-f]{4}|U\+(?:10|[1-9A-Fa-f])[0-9A-Fa-f]{4}(?![0-9A-Fa-f])|U\+[0-9A-Fa-f]{4}"
                        r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+"
                        r"|\\x[0-7][0-9A-Fa-f]|(?:\\x[89A-Fa-f][0-9A-Fa-f])+"
                        r"|\\[0-3][0-7]{2}|\\u\{[0-9A-Fa-f]{1,6}\}")
@@ -46,7 +50,7 @@ MARKUP = (rf"(?<=[ \t])(?:{_HTML})[ \t]*|{_HTML}"
 SHOWN = re.compile(f"{REFERENCE.pattern}|{MARKUP}", re.DOTALL)
 _LINE_BREAKING = frozenset("br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 hr blockquote pre".split())
 _TAG_NAME = re.compile(r"</?([A-Za-z0-9-]+)")
-_MARKS = frozenset("&%\\<*`~\x1b")
+_MARKS = frozenset("&%\\<*`~\x1b+")
 
 
 # Markup a text ends inside of, still being written: a comment or a tag not yet closed, or a
@@ -108,6 +112,9 @@ def shown(escape: str) -> str:
 
 def reference(reference: str) -> str:
     """What one match of `REFERENCE` stands for (itself when it decodes to nothing)."""
+    if reference[:2] in ("%u", "U+"):  # a code point: `%uNNNN` or `U+NNNN`
+        code = int(reference[2:], 16)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else reference
     if reference[0] == "%" or reference[:2] == "\\x":  # bytes: `%NN` or `\xNN`
         try:
             return bytes.fromhex(reference.replace("%", "").replace("\\x", "")).decode("utf-8")
@@ -136,7 +143,13 @@ def unescaped(text: str, escape: re.Pattern[str],
               read: Callable[[str], str]) -> tuple[str, list[int], list[int]] | None:
     """`text` with each match of `escape` read as what `read` makes of it, and for each character
     where it starts and ends in `text`; None when it has none that reads otherwise."""
-    found = [(*m.span(), plain) for m in escape.finditer(text) if (plain := read(m.group())) != m.group()]
+    return _rebuilt(text, [(*m.span(), plain) for m in escape.finditer(text)
+                           if (plain := read(m.group())) != m.group()])
+
+
+def _rebuilt(text: str, found: list[tuple[int, int, str]]) -> tuple[str, list[int], list[int]] | None:
+    """`text` with each span of `found` replaced by its text, and for each character where it
+    starts and ends in `text`; None when `found` is empty."""
     if not found:
         return None
     parts: list[str] = []
@@ -157,11 +170,32 @@ def unescaped(text: str, escape: re.Pattern[str],
     return "".join(parts), starts, ends
 
 
+def shown_text(text: str) -> tuple[str, list[int], list[int]] | None:
+    """`text` as shown (`SHOWN` read by `shown`), with where each character starts and ends in
+    `text`; None when it has nothing that reads otherwise. An escape the first pass made, in part
+    from what it decoded (`%256F` to `%6F`, `&amp;#111;` to `&#111;`), is decoded by a second
+    one: a reader that decodes twice reads it so. Two passes at most."""
+    first = unescaped(text, SHOWN, shown)
+    if first is None:
+        return None
+    once, starts, ends = first
+    if _MARKS.isdisjoint(once):
+        return first
+    made = [ends[i] - starts[i] > 1 for i in range(len(once))]  # what the first pass decoded
+    again = _rebuilt(once, [(*m.span(), plain) for m in REFERENCE.finditer(once)
+                            if any(made[m.start():m.end()])
+                            and (plain := reference(m.group())) != m.group()])
+    if again is None:
+        return first
+    twice, starts2, ends2 = again
+    return twice, [starts[i] for i in starts2], [ends[i - 1] for i in ends2]
+
+
 def references_decoded(text: str) -> tuple[str, list[int]] | None:
     """`text` as shown: its references and escapes decoded in place and its markup read as a
-    renderer shows it (`SHOWN`), and where each of its characters starts in `text`; None when it
-    has none that reads otherwise."""
+    renderer shows it (`SHOWN`, `shown_text`), and where each of its characters starts in `text`;
+    None when it has none that reads otherwise."""
     if not has_references(text):
         return None
-    decoded = unescaped(text, SHOWN, shown)
+    decoded = shown_text(text)
     return None if decoded is None else decoded[:2]

@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from guard.classify.escapes import JSON_ESCAPE, SHOWN, json_escape, shown, unescaped
+from guard.classify.escapes import JSON_ESCAPE, json_escape, shown_text, unescaped
 from guard.classify.words import split_words
 
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
@@ -562,7 +562,7 @@ def _read_through(text: str, escaped: tuple[str, list[int], list[int]],
 def references_read(text: str) -> Normalized:
     """`text` with its HTML character references and escapes decoded in place and its markup read
     as shown (`escapes.SHOWN`), nothing else changed (for a classifier that does not normalise)."""
-    decoded = unescaped(text, SHOWN, shown)
+    decoded = shown_text(text)
     return original_text(text) if decoded is None else _read_through(text, decoded, original_text)
 
 
@@ -572,7 +572,7 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
         # read once: an escaped backslash before "n" is a backslash and "n", not a line break
         return _read_through(text, escaped, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False, references=references))
-    if references and (decoded := unescaped(text, SHOWN, shown)) is not None:
+    if references and (decoded := shown_text(text)) is not None:
         return _read_through(text, decoded, lambda inner: _normalize(
             inner, leet, spread, marks, accents, escapes=False))
     if text.isascii() and not ASCII_CONTROL.search(text):

@@ -68,6 +68,11 @@ DISGUISES = {
     "jailbreak, vowels as \\xHH": _vowels(JAILBREAK, "\\x{:02x}"),
     "jailbreak, vowels as \\u{HH}": _vowels(JAILBREAK, "\\u{{{:x}}}"),
     "jailbreak, vowels as octal \\NNN": _vowels(JAILBREAK, "\\{:03o}"),
+    "jailbreak, vowels as %uNNNN": _vowels(JAILBREAK, "%u{:04X}"),
+    "jailbreak, vowels as U+NNNN": _vowels(JAILBREAK, "U+{:04X}"),
+    "jailbreak, vowels as %25HH (escaped twice)": _vowels(JAILBREAK, "%25{:02X}"),
+    "jailbreak, vowels as &amp;#NN; (escaped twice)": _vowels(JAILBREAK, "&amp;#{};"),
+    "key, one letter as %2550 (escaped twice)": GITHUB.replace("P", "%2550"),
     # markup a Markdown chat UI or a terminal shows as nothing (or as the punctuation it escapes)
     "key, _ escaped as Markdown writes it": GITHUB.replace("_", "\\_"),
     "key, an empty HTML comment inside": GITHUB[:14] + "<!-- -->" + GITHUB[14:],

@@ -100,16 +100,20 @@ def test_a_text_that_is_all_encoding_is_scored_as_its_reading_only() -> None:
     assert as_read(ORDINARY["english"]) == (ORDINARY["english"],)
 
 
-@pytest.mark.parametrize("escape", ["&#{};", "&#x{:x};", "%{:02X}", "\\x{:02x}", "\\{:03o}", "\\u{{{:x}}}"])
+@pytest.mark.parametrize("escape", ["&#{};", "&#x{:x};", "%{:02X}", "\\x{:02x}", "\\{:03o}", "\\u{{{:x}}}",
+                                    "%u{:04X}", "U+{:04X}", "%25{:02X}", "&amp;#{};"])
 def test_a_text_with_some_letters_escaped_is_read_with_them_decoded_in_place(escape: str) -> None:
     """Only its vowels escaped, a text holds no run of escapes to decode: it is read with its
     escapes decoded where they stand, and its readings are looked for in that (the letters left
     between the escapes had read as a Caesar cipher of the whole text, and the text itself went
-    unscored). A text with no escape has no such reading."""
+    unscored). A text with no escape has no such reading. IE's `%uNNNN`, `U+NNNN` and an escape
+    escaped once more (`%256F`, `&amp;#111;`) had been left as written (a probe's injection so
+    written passed 4 of 4); an escape written as itself is decoded once only."""
     text = "".join(escape.format(ord(c)) if c in "aeiouAEIOU" else c for c in REQUEST)
     assert as_read(text) == (text, REQUEST)
     assert as_read("Fish &amp; chips, see https://example.com/a%20b") == (
         "Fish &amp; chips, see https://example.com/a%20b", "Fish & chips, see https://example.com/a b")
+    assert as_read("50%25 off, then %41") == ("50%25 off, then %41", "50% off, then A")
 
 
 # Prose in English and other languages, a hash, a key, code and a list of nouns: nothing encoded
