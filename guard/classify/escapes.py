@@ -5,6 +5,7 @@ back onto the original characters."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -19,7 +20,8 @@ _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"
 
 
 # HTML character references (numeric ones also without their ";", as a browser reads them; named
-# ones with it), percent-escapes (an ASCII byte alone, the bytes of another character together) and
+# ones with it, but for the few a browser reads without it: `&shy`, `&nbsp`, `&amp`, `&lt`, `&gt`,
+# `&quot`), percent-escapes (an ASCII byte alone, the bytes of another character together) and
 # the escapes of program text: `\xNN` (bytes, as percent-escapes), octal `\NNN` and `\u{...}`, and
 # a code point written `%uNNNN` (IE's escape()) or `U+NNNN` (four digits, or five or six alone:
 # `U+0075c` is "u" and "c"). A
@@ -31,26 +33,46 @@ REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,
                        r"|%u[0-9A-Fa-f]{4}|U\+(?:10|[1-9A-Fa-f])[0-9A-Fa-f]{4}(?![0-9A-Fa-f])|U\+[0-9A-Fa-f]{4}"
                        r"|%[0-7][0-9A-Fa-f]|(?:%[89A-Fa-f][0-9A-Fa-f])+"
                        r"|\\x[0-7][0-9A-Fa-f]|(?:\\x[89A-Fa-f][0-9A-Fa-f])+"
-                       r"|\\[0-3][0-7]{2}|\\u\{[0-9A-Fa-f]{1,6}\}")
+                       r"|\\[0-3][0-7]{2}|\\u\{[0-9A-Fa-f]{1,6}\}"
+                       r"|&(?:shy|nbsp|amp|lt|gt|quot)")
 # And markup a renderer shows as nothing, or as the character it escapes, read in the same pass:
 # a Markdown chat UI shows `ghp\_aB3d...` (an escaped underscore), `AKIAQZ7XW3**JD5R6TLM2P**` (half
 # in bold), `4111 1111<b></b> 1111 1111` and `Ign<!---->ore` as the intact value or word, a
-# terminal an AWS key id with a colour reset (`\x1b[0m`) inside as the key id. HTML comments and
-# tags (one that breaks a line, `<br>`, `<p>`, ..., reads as a line break, any other as nothing),
-# Markdown's backslash before ASCII punctuation (the punctuation), emphasis, code and strike-through
-# markers inside a word (`*`, `` ` ``, `~`; not `_`, which CommonMark shows as written inside a
-# word, and keys are written with), and ANSI control sequences (CSI, OSC). Each is bounded in
-# length, so a search stays linear.
+# terminal an AWS key id with a colour reset (`\x1b[0m`) inside as the key id.
+# - HTML: comments (`<!-- ... -->` of any length, read to its end by `shown_text`; `<!-->` and
+#   `<!--->`, which end at once), bogus comments to the next ">" (`<!x>`, `<?x?>`,
+#   `<![CDATA[]]>`), tags of any name (`<a_b>`, `<x:y>`) whose quoted attribute values may hold
+#   ">"; one that breaks a line (`<br>`, `<p>`, `<section>`, ...) reads as a line break, any other
+#   as nothing. The legacy references a browser decodes without their ";" (`&shy`, `&nbsp`, ...)
+#   are in `REFERENCE`.
+# - Markdown: a backslash before ASCII punctuation (the punctuation), a link (its text:
+#   `[AKIA...](url)JD5R...`, `[](url)`), emphasis, code and strike-through markers inside a word
+#   (`*`, `` ` ``, `~`) paired as CommonMark pairs them: a run with the same run after it in the
+#   word opens, that run closes (`4111*1111*1111*1111` shows its last `*`); not `_`, which
+#   CommonMark shows as written inside a word, and keys are written with.
+# - A terminal: ANSI control sequences (CSI, also as the 8-bit U+009B, OSC, a charset designation
+#   `\x1b(B`) and a character the next overwrites (after a backspace or a cursor step back).
+# Each but a comment is bounded in length, and a comment is read to the next "-->" found once,
+# so a reading stays linear.
 # A comment or tag after a space or tab takes the spaces and tabs after it too: HTML shows a run
 # of them as one ("4111 1111 <!-- --> 1111 1111" as a card's groups).
-_HTML = r"<!--.{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>"
+_QUOTED = r"(?:\"[^\"]{0,256}\"|'[^']{0,256}')"
+_HTML = (r"<!--(?:-?>|.{0,256}?-->)?|<[!?][^>]{0,256}>"
+         rf"|</?[A-Za-z][^\s/<>]{{0,31}}(?:\s[^<>\"']{{0,256}}(?:{_QUOTED}[^<>\"']{{0,256}}){{0,8}})?/?>")
 MARKUP = (rf"(?<=[ \t])(?:{_HTML})[ \t]*|{_HTML}"
-          r"|\\[!-/:-@\[-`{-~]|(?<=[^\W_])[*`~]+(?=[^\W_])"
-          r"|\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,256}(?:\x07|\x1b\\)")
+          r"|\\[!-/:-@\[-`{-~]|\[[^\[\]\n]{0,256}\]\([^()\s]{0,256}\)"
+          r"|(?<=[^\W_])(?P<em>[*`~]{1,3})(?=[^\W_])(?=[^\n]{0,64}?(?<=[^\W_])(?P=em))"
+          r"|[^\n\x08\x1b](?:\x08|\x1b\[1?D)"
+          r"|(?:\x1b\[|\x9b)[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b[ -/]{1,8}[0-~]"
+          r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]{0,256}(?:\x07|\x1b\\|\x9c)")
 SHOWN = re.compile(f"{REFERENCE.pattern}|{MARKUP}", re.DOTALL)
-_LINE_BREAKING = frozenset("br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 hr blockquote pre".split())
-_TAG_NAME = re.compile(r"</?([A-Za-z0-9-]+)")
-_MARKS = frozenset("&%\\<*`~\x1b+")
+_LINE_BREAKING = frozenset("br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 hr blockquote pre "
+                           "section article aside header footer nav main address figure figcaption "
+                           "dl dt dd option form fieldset details summary caption".split())
+_TAG_NAME = re.compile(r"</?([^\s/<>]+)")
+_MARKS = frozenset("&%\\<*`~\x1b+[\x08\x9b\x9d")
+_COMMENT_OPEN = "<!--"
+_OVERWRITTEN = ("\x08", "\x1b[D", "\x1b[1D")  # after a character: the next one is written over it
 
 
 # Markup a text ends inside of, still being written: a comment or a tag not yet closed, or a
@@ -103,7 +125,9 @@ def shown(escape: str) -> str:
     if first == "<":
         tag = _TAG_NAME.match(escape)
         return "\n" if tag is not None and tag.group(1).lower() in _LINE_BREAKING else ""
-    if first in "*`~\x1b":
+    if first == "[":  # a Markdown link: its text
+        return escape[1:escape.index("]")]
+    if first in "*`~\x1b\x9b\x9d" or escape[1:] in _OVERWRITTEN:
         return ""
     if first == "\\" and len(escape) == 2:
         return escape[1]
@@ -175,7 +199,7 @@ def shown_text(text: str) -> tuple[str, list[int], list[int]] | None:
     `text`; None when it has nothing that reads otherwise. An escape the first pass made, in part
     from what it decoded (`%256F` to `%6F`, `&amp;#111;` to `&#111;`), is decoded by a second
     one: a reader that decodes twice reads it so. Two passes at most."""
-    first = unescaped(text, SHOWN, shown)
+    first = _rebuilt(text, _shown_spans(text))
     if first is None:
         return None
     once, starts, ends = first
@@ -189,6 +213,53 @@ def shown_text(text: str) -> tuple[str, list[int], list[int]] | None:
         return first
     twice, starts2, ends2 = again
     return twice, [starts[i] for i in starts2], [ends[i - 1] for i in ends2]
+
+
+def _shown_spans(text: str) -> list[tuple[int, int, str]]:
+    """Each match of `SHOWN` in `text` that shows otherwise, with what it shows: a comment read to
+    its "-->" however far (each "-->" looked for once; an unclosed "<!--" stays as written), and
+    an emphasis run that opens with the run that closes it."""
+    found: list[tuple[int, int, str]] = []
+    close = -1  # the next "-->" looked for, past `closed` (or none there when it is -1)
+    closed = -1
+    closer: tuple[int, int] | None = None  # the run closing the last emphasis opened
+    pos = 0
+    while (m := SHOWN.search(text, pos)) is not None:
+        a, b = m.span()
+        if closer is not None and a >= closer[0]:
+            found.append((*closer, ""))
+            pos, closer = closer[1], None
+            continue
+        if closer is not None and b > closer[0]:  # crosses the closer: that is not one
+            closer = None
+        escape = m.group()
+        if escape.rstrip(" \t") == _COMMENT_OPEN:  # a comment longer than SHOWN reads
+            if closed < a:
+                close, closed = text.find("-->", a + 4), len(text)
+            if close == -1:
+                pos = a + 4
+                continue
+            b = close + 3
+            if a and text[a - 1] in " \t":
+                while b < len(text) and text[b] in " \t":
+                    b += 1
+            escape = text[a:b]
+        elif (run := m.group("em")) is not None:
+            end = _closer(run).match(text, b)
+            if end is not None:
+                closer = (end.end() - len(run), end.end())
+        if (plain := shown(escape)) != escape:
+            found.append((a, b, plain))
+        pos = b
+    if closer is not None:
+        found.append((*closer, ""))
+    return found
+
+
+@functools.cache
+def _closer(run: str) -> re.Pattern[str]:
+    """Where the run of emphasis markers closing `run` ends, from just after `run`."""
+    return re.compile(rf"[^\n]{{0,64}}?(?<=[^\W_]){re.escape(run)}")
 
 
 def references_decoded(text: str) -> tuple[str, list[int]] | None:

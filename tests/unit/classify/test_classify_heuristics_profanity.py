@@ -65,9 +65,12 @@ def test_phrases_with_their_vowels_escaped_still_fire(type_name: str, text: str,
 def test_phrases_with_markup_inside_their_words_still_fire(type_name: str, text: str, markup: str) -> None:
     """From a probe: an empty HTML comment inside each longer word ("Disre<!---->gard"), which a
     Markdown chat UI shows as nothing, hid the phrases (3 of 5 jailbreaks reached the model). The
-    text is also read as shown, and scores as written plain."""
+    text is also read as shown, and scores as written plain. CommonMark shows an emphasis or code
+    marker with no other to pair with as written: the last one is closed."""
     marked = " ".join(w[:len(w) // 2] + markup + w[len(w) // 2:] if len(w) > 3 else w
                       for w in text.split(" "))
+    if markup in ("**", "`") and marked.count(markup) % 2:
+        marked = marked.removesuffix(".") + markup + "."
     plain, verdict = classify(type_name, text), classify(type_name, marked)
     assert plain.fired and verdict.fired and verdict.score == pytest.approx(plain.score)
 

@@ -184,6 +184,20 @@ def test_decoded_finds_personal_data_with_markup_inside(written: str, label: str
     assert found(classify("pii", text, decoded=True), text) == [(label, written)]
 
 
+@pytest.mark.parametrize("written", [
+    "<section>4111 1111</section><section>1111 1111</section>",  # two sections: two lines
+    "<dd>4111 1111</dd><dd>1111 1111</dd>",
+    "<option>4111 1111</option><option>1111 1111</option>",
+    "4111*1111*1111*1111",  # CommonMark: 4111<em>1111</em>1111*1111, the last "*" shown
+])
+def test_decoded_reads_markup_as_shown_not_joined(written: str) -> None:
+    """From a probe: tags that break a line (`section`, `dd`, `option`) had read as nothing, and a
+    "*" between digits was dropped unpaired, so two numbers shown apart read as a card. They read
+    as shown: on two lines, or with the unpaired "*" kept."""
+    text = f"the numbers: {written} today"
+    assert found(classify("pii", text, decoded=True), text) == []
+
+
 @pytest.mark.parametrize(("first", "second", "rest"), [
     ("write to jane.doe", "@example.com today", "@example.com"),
     ("my card is 4111 1111", " 1111 1111 thanks", " 1111 1111"),

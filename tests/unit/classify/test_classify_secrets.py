@@ -280,7 +280,26 @@ AWS_ID = "AKIAQZ7XW3JD5R6TLM2P"
     (f"{GITHUB[:14]}<span class=x></span>{GITHUB[14:]}", "secret:github_token"),  # empty tags
     (f"{AWS_ID[:10]}\x1b[0m{AWS_ID[10:]}", "secret:aws_access_key_id"),  # a terminal's colour reset
     (f"{AWS_ID[:10]}\x1b]8;;\x07{AWS_ID[10:]}", "secret:aws_access_key_id"),  # an OSC sequence
-], ids=["escaped-underscore", "bold-half", "code-inside", "comment", "tags", "ansi-csi", "ansi-osc"])
+    (f"{AWS_ID[:10]}<!-->{AWS_ID[10:]}", "secret:aws_access_key_id"),  # an abrupt empty comment
+    (f"{AWS_ID[:10]}<!--->{AWS_ID[10:]}", "secret:aws_access_key_id"),
+    (f"{AWS_ID[:10]}<!x>{AWS_ID[10:]}", "secret:aws_access_key_id"),  # bogus comments
+    (f"{AWS_ID[:10]}<?x?>{AWS_ID[10:]}", "secret:aws_access_key_id"),
+    (f"{AWS_ID[:10]}<![CDATA[]]>{AWS_ID[10:]}", "secret:aws_access_key_id"),
+    (f"{AWS_ID[:10]}<!--{'x' * 300}-->{AWS_ID[10:]}", "secret:aws_access_key_id"),  # a long comment
+    (f"{AWS_ID[:10]}<span title='a>b'>{AWS_ID[10:]}", "secret:aws_access_key_id"),  # quoted ">"
+    (f"{AWS_ID[:10]}<a_b>{AWS_ID[10:]}", "secret:aws_access_key_id"),  # any tag name
+    (f"{AWS_ID[:10]}<x:y>{AWS_ID[10:]}", "secret:aws_access_key_id"),
+    (f"{AWS_ID[:10]}&shy{AWS_ID[10:]}", "secret:aws_access_key_id"),  # a reference without ";"
+    (f"[{AWS_ID[:10]}](https://x.example){AWS_ID[10:]}", "secret:aws_access_key_id"),  # a link
+    (f"{AWS_ID[:10]}[](https://x.example){AWS_ID[10:]}", "secret:aws_access_key_id"),  # empty link
+    (f"{AWS_ID[:10]}\x1b(B\x1b[m{AWS_ID[10:]}", "secret:aws_access_key_id"),  # tput sgr0
+    (f"{AWS_ID[:10]}\x9b0m{AWS_ID[10:]}", "secret:aws_access_key_id"),  # an 8-bit CSI
+    (f"{AWS_ID[:10]}X\b{AWS_ID[10:]}", "secret:aws_access_key_id"),  # overwritten after a backspace
+    (f"{AWS_ID[:10]}X\x1b[1D{AWS_ID[10:]}", "secret:aws_access_key_id"),  # after a step back
+], ids=["escaped-underscore", "bold-half", "code-inside", "comment", "tags", "ansi-csi", "ansi-osc",
+        "abrupt-comment", "abrupt-comment-2", "bogus-comment", "processing-instruction", "cdata",
+        "long-comment", "quoted-gt", "tag-name-underscore", "tag-name-colon", "shy-without-semicolon",
+        "link-text", "empty-link", "charset-designation", "c1-csi", "backspace", "cursor-back"])
 def test_decoded_finds_a_key_with_markup_inside(written: str, label: str) -> None:
     """From a probe: a key with markup inside that a Markdown chat UI or a terminal shows as
     nothing (or as the punctuation it escapes) passed both ways, whole and streamed. With
