@@ -43,23 +43,27 @@ REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,
 #   `<!--->`, which end at once), bogus comments to the next ">" (`<!x>`, `<?x?>`,
 #   `<![CDATA[]]>`), tags of any name (`<a_b>`, `<x:y>`) whose quoted attribute values may hold
 #   ">"; one that breaks a line (`<br>`, `<p>`, `<section>`, ...) reads as a line break, any other
-#   as nothing. The legacy references a browser decodes without their ";" (`&shy`, `&nbsp`, ...)
-#   are in `REFERENCE`.
+#   as nothing. An element a browser does not show reads as nothing with what it holds: `<style>`,
+#   `<script>`, `<template>`, `<noscript>` and one with a `hidden` attribute (up to 256 characters
+#   each). The legacy references a browser reads without their ";" (`&shy`, ...) are in `REFERENCE`.
 # - Markdown: a backslash before ASCII punctuation (the punctuation), a link (its text:
 #   `[AKIA...](url)JD5R...`, `[](url)`), emphasis, code and strike-through markers inside a word
-#   (`*`, `` ` ``, `~`) paired as CommonMark pairs them: a run with the same run after it in the
-#   word opens, that run closes (`4111*1111*1111*1111` shows its last `*`); not `_`, which
-#   CommonMark shows as written inside a word, and keys are written with.
+#   (`*`, `` ` ``, `~`) paired as CommonMark pairs them: a run with the same run after it on its
+#   line (64 characters at most) opens, that run closes (`4111*1111*1111*1111` shows its last
+#   `*`); not `_`, which CommonMark shows as written inside a word, and keys are written with.
 # - A terminal: ANSI control sequences (CSI, also as the 8-bit U+009B, OSC, a charset designation
 #   `\x1b(B`) and a character the next overwrites (after a backspace or a cursor step back).
 # Each but a comment is bounded in length, and a comment is read to the next "-->" found once,
 # so a reading stays linear.
 # A comment or tag after a space or tab takes the spaces and tabs after it too: HTML shows a run
 # of them as one ("4111 1111 <!-- --> 1111 1111" as a card's groups).
-_QUOTED = r"(?:\"[^\"]{0,256}\"|'[^']{0,256}')"
-_HTML = (r"<!--(?:-?>|.{0,256}?-->)?|<[!?][^>]{0,256}>"
+_QUOTED = r"(?:\"[^\"]{0,1024}\"|'[^']{0,1024}')"
+_HIDDEN = (r"(?i:<(?P<raw>style|script|template|noscript)(?:\s[^<>]{0,256})?>.{0,256}?</(?P=raw)\s*>)"
+           r"|<(?P<hid>[A-Za-z][A-Za-z0-9]{0,31})\s(?:[^<>]{0,256}\s)?hidden(?:=\S{0,32})?(?:\s[^<>]{0,256})?>"
+           r"[^<]{0,256}</(?P=hid)\s*>")
+_HTML = (rf"{_HIDDEN}|<!--(?:-?>|.{{0,256}}?-->)?|<[!?][^>]{{0,256}}>"
          rf"|</?[A-Za-z][^\s/<>]{{0,31}}(?:\s[^<>\"']{{0,256}}(?:{_QUOTED}[^<>\"']{{0,256}}){{0,8}})?/?>")
-MARKUP = (rf"(?<=[ \t])(?:{_HTML})[ \t]*|{_HTML}"
+MARKUP = (rf"(?P<spaced>(?<=[ \t]))?(?:{_HTML})(?(spaced)[ \t]*)"
           r"|\\[!-/:-@\[-`{-~]|\[[^\[\]\n]{0,256}\]\([^()\s]{0,256}\)"
           r"|(?<=[^\W_])(?P<em>[*`~]{1,3})(?=[^\W_])(?=[^\n]{0,64}?(?<=[^\W_])(?P=em))"
           r"|[^\n\x08\x1b](?:\x08|\x1b\[1?D)"
@@ -69,6 +73,7 @@ SHOWN = re.compile(f"{REFERENCE.pattern}|{MARKUP}", re.DOTALL)
 _LINE_BREAKING = frozenset("br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 hr blockquote pre "
                            "section article aside header footer nav main address figure figcaption "
                            "dl dt dd option form fieldset details summary caption".split())
+_HIDDEN_ELEMENT = re.compile(_HIDDEN, re.DOTALL)
 _TAG_NAME = re.compile(r"</?([^\s/<>]+)")
 _MARKS = frozenset("&%\\<*`~\x1b+[\x08\x9b\x9d")
 _COMMENT_OPEN = "<!--"
@@ -123,6 +128,8 @@ def shown(escape: str) -> str:
     for a tag that breaks a line, the punctuation a backslash escapes, or nothing."""
     first = escape[0]
     if first == "<":
+        if _HIDDEN_ELEMENT.match(escape):
+            return ""
         tag = _TAG_NAME.match(escape)
         return "\n" if tag is not None and tag.group(1).lower() in _LINE_BREAKING else ""
     if first == "[":  # a Markdown link: its text

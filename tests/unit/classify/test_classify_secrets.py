@@ -296,10 +296,14 @@ AWS_ID = "AKIAQZ7XW3JD5R6TLM2P"
     (f"{AWS_ID[:10]}\x9b0m{AWS_ID[10:]}", "secret:aws_access_key_id"),  # an 8-bit CSI
     (f"{AWS_ID[:10]}X\b{AWS_ID[10:]}", "secret:aws_access_key_id"),  # overwritten after a backspace
     (f"{AWS_ID[:10]}X\x1b[1D{AWS_ID[10:]}", "secret:aws_access_key_id"),  # after a step back
+    (f"{AWS_ID[:10]}<style>x</style>{AWS_ID[10:]}", "secret:aws_access_key_id"),  # not shown
+    (f"{AWS_ID[:10]}<span hidden>x</span>{AWS_ID[10:]}", "secret:aws_access_key_id"),
+    (f"{AWS_ID[:10]}<span title='{'x' * 300}'>{AWS_ID[10:]}", "secret:aws_access_key_id"),
 ], ids=["escaped-underscore", "bold-half", "code-inside", "comment", "tags", "ansi-csi", "ansi-osc",
         "abrupt-comment", "abrupt-comment-2", "bogus-comment", "processing-instruction", "cdata",
         "long-comment", "quoted-gt", "tag-name-underscore", "tag-name-colon", "shy-without-semicolon",
-        "link-text", "empty-link", "charset-designation", "c1-csi", "backspace", "cursor-back"])
+        "link-text", "empty-link", "charset-designation", "c1-csi", "backspace", "cursor-back",
+        "style-contents", "hidden-contents", "long-attribute"])
 def test_decoded_finds_a_key_with_markup_inside(written: str, label: str) -> None:
     """From a probe: a key with markup inside that a Markdown chat UI or a terminal shows as
     nothing (or as the punctuation it escapes) passed both ways, whole and streamed. With
