@@ -1017,6 +1017,21 @@ def test_markup_still_open_continues_the_word_before_it(text: str, held: str) ->
     assert text[value_start(text):] == held
 
 
+async def written_slowly(insp: PatternInspector, text: str, every: int, finish: bool = True) -> bytes:
+    """`text` streamed `every` characters an event, each after 2 x max_holdback_ms (10 ms), the
+    guard ticking between them; without `finish`, the finish event and [DONE] are not sent."""
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream([text[i:i + every] for i in range(0, len(text), every)])
+    out = bytearray(await guard.feed(events[0]))
+    for event in events[1:] if finish else events[1:-2]:
+        out += await guard.feed(event)
+        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
+        out += await guard.tick()
+    if finish:
+        out += await guard.finish()
+    return bytes(out)
+
+
 @pytest.mark.parametrize("osc", ["\x1b]0;my window title here and more\x07",
                                  "\x1b]8;id=a b c d e f;http://x.example/\x1b\\"])
 async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_it(osc: str) -> None:
@@ -1028,16 +1043,7 @@ async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_i
     from guard.classify.registry import build_classifier
     secrets = build_classifier("s", {"type": "secrets", "decoded": True}).classifier
     insp = only(secrets, max_holdback_ms=10)
-    text = f"key AKIAQZ7XW3{osc}JD5R6TLM2P ok"
-    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
-    events = chat_stream([text[i:i + 3] for i in range(0, len(text), 3)])
-    out = bytearray(await guard.feed(events[0]))
-    for event in events[1:]:
-        out += await guard.feed(event)
-        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
-        out += await guard.tick()
-    out += await guard.finish()
-    got = receive(bytes(out))
+    got = receive(await written_slowly(insp, f"key AKIAQZ7XW3{osc}JD5R6TLM2P ok", 3))
     assert got.finish[0] == "content_filter"
     assert "AKIA" not in got.text[0]
 
@@ -1051,14 +1057,8 @@ async def test_prose_with_a_less_than_sign_before_a_letter_is_not_held_as_a_tag(
     secrets = build_classifier("s", {"type": "secrets", "decoded": True}).classifier
     insp = only(secrets, max_holdback_ms=10)
     text = "if x <y and y is positive then we add the remaining values and print the total. "
-    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
-    events = chat_stream([text[i:i + 4] for i in range(0, len(text), 4)])
-    out = bytearray(await guard.feed(events[0]))
-    for event in events[1:-2]:  # not the finish, nor [DONE]
-        out += await guard.feed(event)
-        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
-        out += await guard.tick()
-    assert receive(bytes(out)).text[0].startswith("if x <y and y is positive then we add")
+    out = await written_slowly(insp, text, 4, finish=False)
+    assert receive(out).text[0].startswith("if x <y and y is positive then we add")
 
 
 async def test_an_address_with_a_tag_inside_written_slowly_is_masked_whole() -> None:
@@ -1070,16 +1070,8 @@ async def test_an_address_with_a_tag_inside_written_slowly_is_masked_whole() -> 
     pii = build_classifier("pii", {"type": "pii", "entities": ["email"], "decoded": True}).classifier
     insp = only(pii, max_holdback_ms=10)
     written = "jane.doe<span class=x></span>@example.com"
-    text = f"Mail {written} now"
-    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
-    events = chat_stream([text[i:i + 2] for i in range(0, len(text), 2)])
-    out = bytearray(await guard.feed(events[0]))
-    for event in events[1:]:
-        out += await guard.feed(event)
-        await asyncio.sleep(0.025)  # past 2 x max_holdback_ms
-        out += await guard.tick()
-    out += await guard.finish()
-    assert receive(bytes(out)).text[0] == "Mail [REDACTED:pii:email] now"
+    out = await written_slowly(insp, f"Mail {written} now", 2)
+    assert receive(out).text[0] == "Mail [REDACTED:pii:email] now"
 
 
 @pytest.mark.parametrize("marks", [1, 20, 63])
