@@ -155,8 +155,7 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
     such as GUARD_SERVICE_HOST, the variables a `*_env` key of the settings or of a policy
     names, a classifier's `api_key_env`) are not guard's to judge."""
     read_elsewhere = {*NOT_SETTINGS, *env_keys(settings.model_dump())}
-    if settings.policies is not None:
-        read_elsewhere |= policies_env_keys(settings.policies)
+    policy_names: set[str] | None = None  # the policy files are read only for a suspect name
     for name in sorted(environ):
         if (not name.startswith(ENV_PREFIX) or name in read_elsewhere
                 or service_link(name, environ[name])):
@@ -165,7 +164,11 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
         if key in Settings.model_fields:
             continue
         hint = _meant(key)
-        if hint or section:
+        if not (hint or section):
+            continue
+        if policy_names is None:
+            policy_names = policies_env_keys(settings.policies) if settings.policies else set()
+        if name not in policy_names:
             raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
                               "look like settings are refused")
 
