@@ -204,24 +204,21 @@ class LocalClassifier:
         """Whether `text` is read once more as shown (`references`, `decoded`)."""
         return (self.decoded or self.references) and has_references(text)
 
-    def _readings(self, text: str) -> Iterator[Normalized]:
-        """The readings of a joined text (`_across`, `_onward`): normalised, and as shown when it
-        holds references or markup, so a half with a letter written `&#74;` is read as `_one`
-        reads it."""
-        yield self._normalized(text)
+    def _readings(self, text: str, norm: Normalized | None = None) -> Iterator[Normalized]:
+        """The readings of a text, alone (`_one`) or joined (`_across`, `_onward`): normalised
+        (`norm`, when already made), and as shown when it holds references or markup, so a half
+        with a letter written `&#74;` is read as the whole text is."""
+        yield self._normalized(text) if norm is None else norm
         if self._reads_references(text):
             yield self._normalized(text, references=True)
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         norm = self._normalized(segment.text)
-        found = [(norm, f) for f in self.scan(norm, segment)]
+        found = list(self._scanned(segment.text, segment, norm))
         if self.marks and self.spread and self.normalize and has_inner_mark(norm.text):
             joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        if self._reads_references(segment.text):
-            referenced = self._normalized(segment.text, references=True)
-            found += [(referenced, f) for f in self.scan(referenced, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
         findings = [f for _, f in found]
         if segment.context and self.joins_turns:
@@ -270,10 +267,11 @@ class LocalClassifier:
                     back = start - len(head) if segment.stage is Stage.PROMPT else 0
                     yield f, Span(back, end - len(head), f.label)
 
-    def _scanned(self, text: str, segment: Segment) -> Iterator[tuple[Normalized, Finding]]:
-        """What `scan` finds in each reading of a joined text (`_readings`), with the reading."""
-        for norm in self._readings(text):
-            yield from ((norm, f) for f in self.scan(norm, segment))
+    def _scanned(self, text: str, segment: Segment, norm: Normalized | None = None
+                 ) -> Iterator[tuple[Normalized, Finding]]:
+        """What `scan` finds in each reading of a text (`_readings`), with the reading."""
+        for reading in self._readings(text, norm):
+            yield from ((reading, f) for f in self.scan(reading, segment))
 
     def _onward(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that span the end of an answer's text (read after the texts before it,
