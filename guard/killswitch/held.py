@@ -74,7 +74,7 @@ class HeldSwitches:
             body = json.dumps({"switch": held.entry.as_dict(), "reason": held.reason,
                                "pid": held.pid})
             try:
-                _write_atomically(self.directory / f"{switch_id}.json", body)
+                write_atomically(self.directory / f"{switch_id}.json", body)
             except OSError as exc:
                 self._unshared.add(switch_id)
                 log.warning("killswitch_held_not_shared", id=switch_id, dir=str(self.directory),
@@ -110,11 +110,16 @@ class HeldSwitches:
                     (self.directory / f"{switch_id}.json").unlink(missing_ok=True)
 
 
-def _write_atomically(path: Path, body: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".held.", suffix=".tmp")
+def write_atomically(path: Path, body: str, *, durable: bool = False) -> None:
+    """`body` as `path`, whole or not at all (written aside, then renamed over it); `durable`:
+    on the disk before the rename (the state file; a held switch's file is in memory)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(body)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,6 @@ import fcntl
 import json
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
-from guard.killswitch.held import Held, HeldSwitches
+from guard.killswitch.held import Held, HeldSwitches, write_atomically
 from guard.killswitch.model import Entry
 from guard.observability.metrics import Metrics
 
@@ -155,16 +154,7 @@ class StateFile:
         if epoch is not None:
             state["redis"] = {"epoch": epoch, "generation": generation}
         body = json.dumps(state, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".killswitch.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, body, durable=True)
 
 
 class EmbeddedStore:
