@@ -11,12 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from guard.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def guard(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "guard", *args], capture_output=True, text=True,
                           timeout=60, check=False)
+
+
+def parsed(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`guard ARGS` run in this process (what argparse decides needs no interpreter of its own):
+    its exit status, stdout and stderr."""
+    try:
+        status = main(list(args))
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out, err)
 
 
 @pytest.mark.parametrize(("args", "said"), [
@@ -35,8 +48,9 @@ def guard(*args: str) -> subprocess.CompletedProcess[str]:
     (["incidents", "tail", "--lookback", "-5"], "--lookback: must be a number of seconds above 0"),
     (["incidents", "tail", "-n", "-3"], "--lines: must be a whole number from 0 to 10000"),
 ])
-def test_out_of_range_is_a_usage_error(args: list[str], said: str) -> None:
-    done = guard(*args)
+def test_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str], args: list[str],
+                                       said: str) -> None:
+    done = parsed(capsys, *args)
     assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
 
 
@@ -73,9 +87,10 @@ def test_a_closed_stdout_is_no_traceback(args: list[str]) -> None:
     (["mock-upstream", "--help"], "pause between chunks, in milliseconds (default 0)"),
     (["incidents", "tail", "--help"], "seconds between polls (default 1)"),
 ])
-def test_help_gives_defaults_and_exit_status(args: list[str], said: str) -> None:
+def test_help_gives_defaults_and_exit_status(capsys: pytest.CaptureFixture[str], args: list[str],
+                                             said: str) -> None:
     """From a probe: `serve --help` said neither its exit statuses nor --workers' default,
     `mock-upstream --help` gave --host and --port no help or default, `incidents tail --help`
     no --interval default."""
-    done = guard(*args)
+    done = parsed(capsys, *args)
     assert done.returncode == 0 and said in " ".join(done.stdout.split())
