@@ -145,45 +145,54 @@ class Vocabulary:
         self._word_ids: dict[str, int] = {}
         keys: list[int] = []
         columns: list[int] = []
-        for column, gram in char_grams:
-            keys.append(self._char_key(gram))
-            columns.append(column)
         for column, gram in enumerate(grams):
-            if m := _WORD_FEATURE.fullmatch(gram):
+            if gram[:2] == "w:" and (m := _WORD_FEATURE.fullmatch(gram)):
                 keys.append(_WORD_KIND << _KIND_SHIFT | self._word_id(m[1]))
                 columns.append(column)
-            elif m := _BIGRAM_FEATURE.fullmatch(gram):
+            elif gram[:2] == "b:" and (m := _BIGRAM_FEATURE.fullmatch(gram)):
                 first, second = self._word_id(m[1]), self._word_id(m[2])
                 keys.append(_BIGRAM_KIND << _KIND_SHIFT | first << _WORD_BITS | second)
                 columns.append(column)
         if len(self._word_ids) >= 1 << _WORD_BITS:
             raise ClassifierError(f"model word list of {len(self._word_ids)} words is too large for keys")
-        order = np.argsort(np.array(keys, dtype=np.uint64), kind="stable")
-        self._keys: Keys = np.array(keys, dtype=np.uint64)[order]
-        self._columns = np.array(columns, dtype=np.intp)[order]
+        all_keys = np.concatenate([self._gram_keys([g for _, g in char_grams]),
+                                   np.array(keys, dtype=np.uint64)])
+        all_columns = np.array([c for c, _ in char_grams] + columns, dtype=np.intp)
+        order = np.argsort(all_keys, kind="stable")
+        self._keys: Keys = all_keys[order]
+        self._columns = all_columns[order]
 
     def _word_id(self, word: str) -> int:
         return self._word_ids.setdefault(word, len(self._word_ids) + 1)
 
-    def _char_key(self, gram: str) -> int:
-        key = len(gram)
-        for ch in gram:
-            key = key << self._char_bits | int(self._codes[ord(ch)])
-        return key << (_PAYLOAD_BITS - self._char_bits * len(gram))
+    def _gram_keys(self, char_grams: Sequence[str]) -> Keys:
+        """The key of each character n-gram, in their order: those of one order read as one
+        array of their characters' codes (a Python step per character took 0.3 s a model)."""
+        keys = np.zeros(len(char_grams), dtype=np.uint64)
+        orders = np.array([len(g) for g in char_grams], dtype=np.intp)
+        for n in CHAR_ORDERS:
+            (at,) = np.nonzero(orders == n)
+            if not len(at):
+                continue
+            joined = "".join(char_grams[int(i)] for i in at).encode("utf-32-le", "surrogatepass")
+            codes = self._codes[np.frombuffer(joined, dtype=np.uint32).reshape(len(at), n)]
+            keys[at] = self._packed(n, [codes[:, j] for j in range(n)])
+        return keys
+
+    def _packed(self, n: int, chars: Sequence[Keys]) -> Keys:
+        """Order-`n` character keys from the codes of every n-gram's first character, its second,
+        and so on."""
+        bits = np.uint64(self._char_bits)
+        key: Keys = np.full(len(chars[0]), n, dtype=np.uint64)
+        for codes in chars:
+            key = (key << bits) | codes
+        return key << np.uint64(_PAYLOAD_BITS - self._char_bits * n)
 
     def text_keys(self, text: Encoded) -> Keys:
         """Every n-gram occurrence of the text as a key (unknown ones included, matching nothing)."""
         codes = self._codes[np.minimum(text.codepoints, self._top)]
-        bits = np.uint64(self._char_bits)
-        parts: list[Keys] = []
-        for n in CHAR_ORDERS:
-            m = len(codes) - n + 1
-            if m <= 0:
-                continue
-            key: Keys = np.full(m, n, dtype=np.uint64)
-            for j in range(n):
-                key = (key << bits) | codes[j : j + m]
-            parts.append(key << np.uint64(_PAYLOAD_BITS - self._char_bits * n))
+        parts = [self._packed(n, [codes[j : j + len(codes) - n + 1] for j in range(n)])
+                 for n in CHAR_ORDERS if len(codes) >= n]
         ids = np.fromiter(
             map(self._word_ids.get, text.words, repeat(0)), dtype=np.uint64, count=len(text.words)
         )
