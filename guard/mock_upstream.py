@@ -21,6 +21,14 @@ each answer with request headers:
                               connection), `hang` (never answer)
   X-Mock-Set-Cookie: COOKIE   add `Set-Cookie: COOKIE` to a whole answer, as a load balancer's
                               affinity cookie would be
+  X-Mock-Choice-Order: reversed
+                              list a whole answer's choices, and send each piece of a stream's,
+                              from the last index to the first: an upstream serving several
+                              choices sends each when it is ready (clients place a choice by
+                              its `index`)
+
+A legacy completion of a list of prompts has `n` choices per prompt, choice `i * n + j` the j-th
+of prompt i, as OpenAI numbers them.
 
 `GET /_mock/requests` lists the last requests received (headers and body), for tests.
 """
@@ -60,6 +68,8 @@ def reply_text(request: web.Request, prompt: str, max_tokens: int | None) -> str
 def prompt_of(body: dict[str, Any]) -> str:
     if isinstance(body.get("prompt"), str):
         return str(body["prompt"])
+    if isinstance(body.get("prompt"), list):
+        return "\n".join(p for p in body["prompt"] if isinstance(p, str))
     messages = body.get("messages") or []
     texts = [m.get("content") for m in messages if isinstance(m, dict)]
     return "\n".join(t for t in texts if isinstance(t, str))
@@ -102,7 +112,7 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
     fail = request.headers.get("X-Mock-Fail", "")
     prompt = prompt_of(body)
     text = reply_text(request, prompt, body.get("max_tokens"))
-    n = int(body.get("n") or 1)
+    n = int(body.get("n") or 1) * prompts_in(body)
     model = str(body.get("model") or "stand-in")
     completion_id = ("chatcmpl-" if chat else "cmpl-") + hashlib.sha1(  # noqa: S324 (an id)
         prompt.encode()).hexdigest()[:12]
@@ -114,13 +124,25 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
                             text=text, n=n, tool_args=tool_args, fail=fail, prompt=prompt,
                             reasoning=reasoning)
     choices = [whole_choice(i, text, chat=chat, tool_args=tool_args, reasoning=reasoning)
-               for i in range(n)]
+               for i in choice_order(request, n)]
     cookie = request.headers.get("X-Mock-Set-Cookie")
     return web.json_response({
         "id": completion_id, "object": "chat.completion" if chat else "text_completion",
         "created": int(time.time()), "model": model, "choices": choices,
         "usage": usage(prompt, text, n),
     }, dumps=lambda o: orjson.dumps(o).decode(), headers={"Set-Cookie": cookie} if cookie else None)
+
+
+def prompts_in(body: dict[str, Any]) -> int:
+    """How many prompts a request completes: the strings of a legacy `prompt` list, else 1."""
+    prompt = body.get("prompt")
+    return max(1, sum(isinstance(p, str) for p in prompt)) if isinstance(prompt, list) else 1
+
+
+def choice_order(request: web.Request, n: int) -> list[int]:
+    """The order choices are listed and sent in (`X-Mock-Choice-Order`)."""
+    order = list(range(n))
+    return order[::-1] if request.headers.get("X-Mock-Choice-Order") == "reversed" else order
 
 
 def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None,
@@ -201,7 +223,7 @@ async def send_pieces(request: web.Request, response: web.StreamResponse, texts:
             assert request.transport is not None
             request.transport.abort()
             return
-        for i in range(n):
+        for i in choice_order(request, n):
             if tool_args is not None:
                 call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
                 if count == 0:

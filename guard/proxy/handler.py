@@ -408,7 +408,7 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     slots = dialect.completion_slots(body)
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
-        ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued))
+        ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued, answer=body))
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))

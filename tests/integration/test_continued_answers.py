@@ -211,3 +211,64 @@ def test_an_echoed_completion_is_read_as_it_comes(guard: GuardServer, stream: bo
     """With `echo`, the answer holds its prompt: not joined to it once more."""
     text, finish = completed(guard, "Spell it: AKIA", ORDINARY, stream, echo=True)
     assert (text, finish) == (ORDINARY, "stop")
+
+
+# -- several choices: each goes on from its own prompt, placed by its `index` -------------------
+
+PROMPTS = ["Hello there,", "Card on file: 4111 1111"]
+REVERSED = {"X-Mock-Choice-Order": "reversed"}
+
+
+def completed_by_index(guard: GuardServer, prompts: list[str], reply: str, stream: bool, n: int,
+                       ) -> dict[int, str]:
+    """A legacy completion of a list of prompts, `n` choices each, the stand-in listing (and
+    streaming) its choices from the last index to the first: each choice's text by its `index`,
+    as a client places it."""
+    client = openai_client(guard, "consumer")
+    headers = mock_reply(reply, **REVERSED)
+    if not stream:
+        answer = client.completions.create(model="m", prompt=prompts, n=n, extra_headers=headers)
+        return {choice.index: choice.text for choice in answer.choices}
+    texts: dict[int, str] = {}
+    for chunk in client.completions.create(model="m", prompt=prompts, n=n, stream=True,
+                                           extra_headers=headers):
+        for choice in chunk.choices:
+            texts[choice.index] = texts.get(choice.index, "") + choice.text
+    return texts
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+def test_each_choice_of_a_batch_is_read_after_the_prompt_its_index_names(guard: GuardServer,
+                                                                         stream: bool) -> None:
+    """Choice `i * n + j` goes on from prompt i (OpenAI's numbering), whatever order the upstream
+    lists or sends the choices in: the card the second prompt begins is masked in its own
+    choices, and the first prompt's choices are left as they are."""
+    n = 2
+    texts = completed_by_index(guard, PROMPTS, " 1111 1111\nThanks.", stream, n)
+    assert sorted(texts) == [0, 1, 2, 3]
+    shown = {i: PROMPTS[i // n] + text for i, text in texts.items()}
+    assert not [i for i, text in shown.items() if "4111 1111 1111 1111" in text]
+    assert [texts[i] for i in range(4)] == [" 1111 1111\nThanks."] * 2 + [
+        "[REDACTED:pii:card]\nThanks."] * 2
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+def test_every_choice_of_a_continued_chat_message_is_read_after_it(guard: GuardServer,
+                                                                   stream: bool) -> None:
+    """`n` choices going on from one assistant message, sent from the last index to the first:
+    each is read after the message, and the token it ends is shown in none."""
+    client = openai_client(guard)
+    more: dict[str, Any] = {"n": 2, "extra_headers": mock_reply(TOKEN[4:], **REVERSED),
+                            "extra_body": {"continue_final_message": True,
+                                           "add_generation_prompt": False}}
+    messages: Any = [ASK, {"role": "assistant", "content": PREFILL}]
+    texts: dict[int, str] = {}
+    if not stream:
+        answer = client.chat.completions.create(model="m", messages=messages, **more)
+        texts = {c.index: c.message.content or "" for c in answer.choices}
+    else:
+        for chunk in client.chat.completions.create(model="m", messages=messages, stream=True,
+                                                    **more):
+            for choice in chunk.choices:
+                texts[choice.index] = texts.get(choice.index, "") + (choice.delta.content or "")
+    assert texts and not [i for i, text in texts.items() if TOKEN in PREFILL + text]

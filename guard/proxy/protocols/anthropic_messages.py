@@ -221,7 +221,7 @@ def continued(body: Json) -> Continued | None:
     return Continued((text,), "text", _text_block)
 
 
-def _text_block(path: Path) -> int | None:
+def _text_block(answer: Json, path: Path) -> int | None:
     """0 for a whole answer's text block at `path` (`content[j].text`): one choice."""
     return 0 if len(path) == 3 and path[0] == "content" and path[2] == "text" else None
 

@@ -150,13 +150,15 @@ class Continued:
             once `cut`), read after each choice's continuing text (`Segment.after`).
     per:    choices per prompt: choice i continues `before[i // per]`.
     kind:   the kind of stream channel the continuing text comes in (`text`, `content`).
-    at:     for a whole answer's text, by its path: the choice it is the continuing text of,
-            None for another text (reasoning, a refusal, a tool call).
+    at:     for a whole answer's text, by the answer and the text's path: the choice it is the
+            continuing text of, by the choice's `index` (as a client places it: an upstream
+            may list choices in another order), None for another text (reasoning, a refusal,
+            a tool call).
     """
 
     before: tuple[str, ...]
     kind: str
-    at: Callable[[Path], int | None]
+    at: Callable[[Json, Path], int | None]
     after: str = ""
     per: int = MAX_INDEX
 
@@ -175,18 +177,21 @@ class Continued:
 
 
 def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
-             ahead: int | None = 0, continued: Continued | None = None) -> list[Segment]:
+             ahead: int | None = 0, continued: Continued | None = None,
+             answer: Json | None = None) -> list[Segment]:
     """One segment per slot; with `joined`, each carries the texts of up to that many slots
     before it of its kind (`Segment.context`), and is read with the first `ahead` characters
     (all, for None) of the texts after it: an answer whose texts a client joins (the Responses
     API's message parts and items, the Messages API's text blocks) is read across them, and a
     value going on from one text into the next is found, and masked, in both. A span may end
     past its slot's text: masks stop at its end (`apply_redactions`). With `continued`, an
-    answer's continuing texts are read after the text they continue (`going_on`)."""
+    answer's continuing texts (of the `answer` the slots are in) are read after the text they
+    continue (`going_on`)."""
     if not joined:
         plain = [Segment(text=s.text, role=s.role, index=i, stage=stage)
                  for i, s in enumerate(slots)]
-        return plain if continued is None else going_on(plain, slots, continued, joined)
+        return plain if continued is None else going_on(plain, slots, continued, joined,
+                                                        answer or {})
     kinds: dict[tuple[str, Any, Any], list[int]] = {}
     for i, slot in enumerate(slots):
         # texts of one kind: by role and where they sit in their item or block (a message's
@@ -202,11 +207,11 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
             out[i] = Segment(texts[n] + after, slots[i].role, i, stage,
                              tuple(texts[max(0, n - joined):n]))
     joint = [out[i] for i in range(len(slots))]
-    return joint if continued is None else going_on(joint, slots, continued, joined)
+    return joint if continued is None else going_on(joint, slots, continued, joined, answer or {})
 
 
 def going_on(read: list[Segment], slots: Sequence[Slot], continued: Continued,
-             joined: int) -> list[Segment]:
+             joined: int, answer: Json) -> list[Segment]:
     """`read`, each choice's continuing texts read after the text they continue: the first, and
     those read with all the continuing texts before them (`joined`), with it before their
     context; the last with the text after the answer (`Continued.after`). Only a finding
@@ -215,7 +220,7 @@ def going_on(read: list[Segment], slots: Sequence[Slot], continued: Continued,
     last: dict[int, int] = {}
     out = list(read)
     for n, slot in enumerate(slots):
-        choice = continued.at(slot.path)
+        choice = continued.at(answer, slot.path)
         if choice is None:
             continue
         k = seen[choice] = seen.get(choice, -1) + 1
@@ -393,6 +398,17 @@ def index_of(item: Any, position: int) -> int:
     if isinstance(index, int) and 0 <= index < MAX_INDEX:
         return int(index)
     return position
+
+
+def choice_at(answer: Json, path: Path, text: tuple[str, ...]) -> int | None:
+    """The `index` of the choice (`index_of`) whose text at `choices[i].<text>` (or inside it) a
+    whole answer's text at `path` is; None for a text elsewhere."""
+    at = path[:2]
+    if len(path) < 2 + len(text) or at[0] != "choices" or not isinstance(at[1], int) \
+            or path[2:2 + len(text)] != text:
+        return None
+    choices = list_at(answer, "choices")
+    return index_of(choices[at[1]], at[1]) if at[1] < len(choices) else at[1]
 
 
 def place(path: Path, what: str) -> str:

@@ -14,6 +14,7 @@ from guard.proxy.protocols.base import (
     Json,
     Path,
     Slot,
+    choice_at,
     chunked_refusal,
     drop_tokens,
     error_event,
@@ -140,12 +141,10 @@ def continued(body: Json) -> Continued | None:
     return Continued((text,), "content", _content_of_choice)
 
 
-def _content_of_choice(path: Path) -> int | None:
-    """The choice whose content a whole answer's text at `path` is (or is a part of)."""
-    if len(path) >= 4 and path[0] == "choices" and path[2:4] == ("message", "content") \
-            and isinstance(path[1], int):
-        return path[1]
-    return None
+def _content_of_choice(answer: Json, path: Path) -> int | None:
+    """The choice (its `index`) whose content a whole answer's text at `path` is (or is a part
+    of)."""
+    return choice_at(answer, path, ("message", "content"))
 
 
 def completion_slots(body: Json) -> list[Slot]:

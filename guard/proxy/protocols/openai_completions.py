@@ -13,6 +13,7 @@ from guard.proxy.protocols.base import (
     Json,
     Path,
     Slot,
+    choice_at,
     chunked_refusal,
     error_event,
     index_of,
@@ -77,11 +78,10 @@ def continued(body: Json) -> Continued | None:
                      n_asked(body) or 1)
 
 
-def _choice_text(path: Path) -> int | None:
-    """The choice whose text a whole answer's text at `path` is (`choices[i].text`)."""
-    if len(path) == 3 and path[0] == "choices" and path[2] == "text" and isinstance(path[1], int):
-        return path[1]
-    return None
+def _choice_text(answer: Json, path: Path) -> int | None:
+    """The choice (its `index`) whose text a whole answer's text at `path` is
+    (`choices[i].text`)."""
+    return choice_at(answer, path, ("text",)) if len(path) == 3 else None
 
 
 def completion_slots(body: Json) -> list[Slot]:

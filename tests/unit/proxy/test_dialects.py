@@ -454,11 +454,14 @@ def test_the_text_an_answer_goes_on_from(dialect: Dialect, body: dict[str, objec
 
 def test_each_prompt_of_a_list_is_continued_by_its_own_choices() -> None:
     """Choice i of a list of prompts continues prompt i // n; the suffix follows each; a whole
-    answer's choice text is the continuing one, and only as much as a finding reaches is kept."""
+    answer's choice text is the continuing one, its choice named by its `index` (its position
+    when that is no index), and only as much as a finding reaches is kept."""
     continued = COMPLETIONS.continued({"prompt": ["one", "two"], "n": 2, "suffix": "end"})
     assert continued is not None
     assert [continued.before_choice(i) for i in range(4)] == ["one", "one", "two", "two"]
-    assert continued.at(("choices", 3, "text")) == 3 and continued.at(("choices", 3)) is None
+    assert continued.at({}, ("choices", 3, "text")) == 3 and continued.at({}, ("choices", 3)) is None
+    listed = {"choices": [{"index": 3, "text": "a"}, {"index": "x", "text": "b"}]}
+    assert [continued.at(listed, ("choices", i, "text")) for i in range(2)] == [3, 1]
     cut = continued.cut(2)
     assert cut is not None and (cut.before, cut.after) == (("ne", "wo"), "en")
     assert continued.cut(0) is None
