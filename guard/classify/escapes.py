@@ -227,8 +227,7 @@ def _shown_spans(text: str) -> list[tuple[int, int, str]]:
     its "-->" however far (each "-->" looked for once; an unclosed "<!--" stays as written), and
     an emphasis run that opens with the run that closes it."""
     found: list[tuple[int, int, str]] = []
-    close = -1  # the next "-->" looked for, past `closed` (or none there when it is -1)
-    closed = -1
+    close = -2  # the "-->" after the last comment's "<!--" (-1: none; -2: not looked for)
     closer: tuple[int, int] | None = None  # the run closing the last emphasis opened
     pos = 0
     while (m := SHOWN.search(text, pos)) is not None:
@@ -241,8 +240,8 @@ def _shown_spans(text: str) -> list[tuple[int, int, str]]:
             closer = None
         escape = m.group()
         if escape.rstrip(" \t") == _COMMENT_OPEN:  # a comment longer than SHOWN reads
-            if closed < a:
-                close, closed = text.find("-->", a + 4), len(text)
+            if close == -2 or 0 <= close < a + 4:  # not looked for past this "<!--"
+                close = text.find("-->", a + 4)
             if close == -1:
                 pos = a + 4
                 continue

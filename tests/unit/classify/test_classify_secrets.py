@@ -391,3 +391,14 @@ def test_words_in_groups_of_four_after_a_prefix_are_not_a_key() -> None:
     """From a third probe: "ASIA TEAM WEST ZONE Q3FY" (groups of four, a digit) was blocked."""
     for text in ("ASIA TEAM WEST ZONE Q3FY", "ACCA EXAM PASS RATE 2Q24", "AIDA CAST LIST ACT2 PART"):
         assert not classify("secrets", text).fired, text
+
+
+def test_a_key_split_by_a_long_comment_before_another_comment_is_found() -> None:
+    """From a probe: a comment longer than the 256 characters SHOWN reads, then another `<!--`
+    after it, made the shown reading raise (the second was matched to the first's `-->`, an
+    empty escape), and a classifier that raises fails open: the key went through. Each comment
+    is read to its own `-->`."""
+    key = "AKIA" + "QZ7XW3JD5R6TLM2P"
+    text = f"key {key[:10]}<!-- {'x ' * 200}-->{key[10:]} and <!-- a note"
+    assert found(classify("secrets", text, decoded=True), text) == [
+        ("secret:aws_access_key_id", text[4:text.index(" and")])]
