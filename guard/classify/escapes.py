@@ -47,9 +47,11 @@ REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9A-Fa-f]+);?|&[A-Za-z][A-Za-z0-9]{1,
 #   `<script>`, `<template>`, `<noscript>` and one with a `hidden` attribute (up to 256 characters
 #   each). The legacy references a browser reads without their ";" (`&shy`, ...) are in `REFERENCE`.
 # - Markdown: a backslash before ASCII punctuation (the punctuation), a link (its text:
-#   `[AKIA...](url)JD5R...`, `[](url)`), emphasis, code and strike-through markers inside a word
-#   (`*`, `` ` ``, `~`) paired as CommonMark pairs them: a run with the same run after it on its
-#   line (64 characters at most) opens, that run closes (`4111*1111*1111*1111` shows its last
+#   `[AKIA...](url)JD5R...`, `[](url)`; also one a text ends inside the address of, `[JD5R...](`,
+#   which a streaming Markdown UI shows as its text, and a stream's end may leave so),
+#   emphasis, code and strike-through markers inside a word (`*`, `` ` ``, `~`) paired as
+#   CommonMark pairs them: a run with the same run after it on its line (64 characters at most)
+#   opens, that run closes (`4111*1111*1111*1111` shows its last
 #   `*`); not `_`, which CommonMark shows as written inside a word, and keys are written with.
 # - A terminal: ANSI control sequences (CSI, also as the 8-bit U+009B, OSC, a charset designation
 #   `\x1b(B`) and a character the next overwrites (after a backspace or a cursor step back).
@@ -64,7 +66,7 @@ _HIDDEN = (r"(?i:<(?P<raw>style|script|template|noscript)(?:\s[^<>]{0,256})?>.{0
 _HTML = (rf"{_HIDDEN}|<!--(?:-?>|.{{0,256}}?-->)?|<[!?][^>]{{0,256}}>"
          rf"|</?[A-Za-z][^\s/<>]{{0,31}}(?:\s[^<>\"']{{0,256}}(?:{_QUOTED}[^<>\"']{{0,256}}){{0,8}})?/?>")
 MARKUP = (rf"(?P<spaced>(?<=[ \t]))?(?:{_HTML})(?(spaced)[ \t]*)"
-          r"|\\[!-/:-@\[-`{-~]|\[[^\[\]\n]{0,256}\]\([^()\s]{0,256}\)"
+          r"|\\[!-/:-@\[-`{-~]|\[[^\[\]\n]{0,256}\]\([^()\s]{0,256}(?:\)|\Z)"
           r"|(?<=[^\W_])(?P<em>[*`~]{1,3})(?=[^\W_])(?=[^\n]{0,64}?(?<=[^\W_])(?P=em))"
           r"|[^\n\x08\x1b](?:\x08|\x1b\[1?D)"
           r"|(?:\x1b\[|\x9b)[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b[ -/]{1,8}[0-~]"
@@ -110,6 +112,47 @@ def _open(text: str, at: int) -> bool:
     """Whether the open markup `text` ends in from `at` (`_OPEN_MARKUP`) counts (OPEN_TAG_CHARS)."""
     return len(text) - at <= OPEN_TAG_CHARS or text.startswith(("<!", "\x1b"), at) \
         or _ATTRIBUTE.search(text, at) is not None
+
+
+# Markup a text ends inside of that the shown reading reads as one, however much of it has come:
+# a comment (of any length, looked for apart), an element a browser does not show, a tag (its
+# quoted values up to 1,024 characters each), a bogus comment, an OSC, a CSI, a Markdown link
+# (its text shown, its address not) and a numeric reference padded with zeros. The `hidden*`
+# groups: what it hides, which a reading after it may leave out (`held_open`).
+_HELD_OPEN = re.compile("|".join((
+    r"(?i:<(?:style|script|template|noscript)(?:\s[^<>]{0,256})?>)(?P<hidden1>.{0,256})\Z",
+    r"<[A-Za-z][A-Za-z0-9]{0,31}\s(?:[^<>]{0,256}\s)?hidden(?:=\S{0,32})?(?:\s[^<>]{0,256})?>"
+    r"(?P<hidden2>[^<]{0,256})\Z",
+    rf"</?[A-Za-z][^\s/<>]{{0,31}}(?:\s[^<>\"']{{0,256}}(?:{_QUOTED}[^<>\"']{{0,256}}){{0,8}}"
+    r"(?:\"(?P<hidden3>[^\"]{0,1024})|'(?P<hidden4>[^']{0,1024}))?)?\Z",
+    r"<[!?](?P<hidden5>[^>]{0,256})\Z",
+    r"(?:\x1b\]|\x9d)(?P<hidden6>[^\x07\x1b\x9c]{0,256})\x1b?\Z",
+    r"(?:\x1b\[|\x9b)[0-?]{0,32}[ -/]{0,8}\Z|\x1b\Z",
+    r"\[[^\[\]\n]{0,256}(?:\]\((?P<hidden7>[^()\s]{0,256}))?\Z",
+    r"&#[xX]?(?P<hidden8>0*)[0-9A-Fa-f]*\Z",
+)), re.DOTALL)
+_HIDDEN_GROUPS = tuple(f"hidden{n}" for n in range(1, 9))
+# How far back a construct `held_open` reads may begin: a tag with eight quoted values and the
+# text between them
+_HELD_REACH = 12_000
+
+
+def held_open(text: str) -> tuple[int, str] | None:
+    """Where the markup `text` ends inside of begins (`_HELD_OPEN`), and its text so far as a
+    reading after it needs it: what it hides left out (a comment's text, a quoted value's, an
+    OSC's, a link's address, a hidden element's content, a reference's padding zeros), so a
+    stream's window starting inside it is read after that (`Channel.lead`) and joined to the
+    word before it, however long it is. None when `text` ends in none."""
+    comment = text.rfind(_COMMENT_OPEN)
+    if comment != -1 and "-->" not in text[comment + 4:] \
+            and not text.startswith(("<!-->", "<!--->"), comment):
+        return comment, _COMMENT_OPEN
+    m = _HELD_OPEN.search(text, max(0, len(text) - _HELD_REACH))
+    if m is None:
+        return None
+    hidden = next((m.span(g) for g in _HIDDEN_GROUPS if m.group(g) is not None), None)
+    at = m.start()
+    return (at, text[at:]) if hidden is None else (at, text[at:hidden[0]] + text[hidden[1]:])
 
 
 def has_references(text: str) -> bool:

@@ -256,13 +256,14 @@ class EventStreamGuard(StreamGuard):
             return ""
         return self._start("".join(other.text for other in self._after(ch)))
 
-    def _segment(self, ch: Channel, text: str) -> Segment:
+    def _segment(self, ch: Channel, text: str, lead: str = "") -> Segment:
         before = self._before(ch)
         # the prompt's text the answer goes on from, before its first text (`_continues`),
         # while the texts between are kept whole
-        going_on = self._continues(ch, text) if all(o.base == 0 for o in before) else ()
+        going_on = self._continues(ch, text) if all(o.base == 0 for o in before) and not lead \
+            else ()
         earlier = (*going_on, *(other.text for other in before))
-        return Segment(text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
+        return Segment(lead + text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
                        earlier[-JOINED:])
 
     def _settles_at(self, ch: Channel) -> float | None:

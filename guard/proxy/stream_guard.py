@@ -432,25 +432,26 @@ class StreamGuard:
         window the classifiers read last, unchanged since (a text closed again with nothing
         added: the Responses API closes a text's part, its item, then the response), is not
         read again: its findings stand."""
-        unread: list[tuple[Channel, int, Segment]] = []
+        unread: list[tuple[Channel, int, Segment, int]] = []  # ..., the lead's length
         for ch in channels:
             since = ch.released if self.mode == BUFFERED else ch.checked
-            start, text = ch.window(since, self.holdback, self.runs)
-            segment = self._segment(ch, text)
+            start, text, lead = ch.window(since, self.holdback, self.runs)
+            segment = self._segment(ch, text, lead)
             if ch.read is None or (ch.read.start, ch.read.end, ch.read.segment) \
                     != (start, ch.end, segment):
-                unread.append((ch, start, segment))
+                unread.append((ch, start, segment, len(lead)))
         if unread:
-            segments = [segment for _, _, segment in unread]
+            segments = [segment for _, _, segment, _ in unread]
             decision = await self.inspector.inspect(Stage.COMPLETION, segments)
             self._record(decision, segments)
             if decision.action in CUT_ACTIONS[self.mode]:
-                return self._cut_stream(decision, [ch for ch, _, _ in unread],
-                                        [start for _, start, _ in unread])
-            for ch, start, segment in unread:
-                spans = [Span(start + s.start, start + s.end, s.label)
+                return self._cut_stream(decision, [ch for ch, _, _, _ in unread],
+                                        [start - led for _, start, _, led in unread])
+            for ch, start, segment, led in unread:
+                # a value begun in the lead (gone out) is masked from the window's start on
+                spans = [Span(max(start, start - led + s.start), start - led + s.end, s.label)
                          for s in decision.redactions.get(ch.number, ())
-                         ] if decision.action is Action.REDACT else []
+                         if s.end > led] if decision.action is Action.REDACT else []
                 ch.read = Read(start, ch.end, segment, spans, decision.mask)
         out: list[bytes] = []
         now = time.monotonic()
@@ -464,10 +465,12 @@ class StreamGuard:
             ch.trim(self.holdback, self.runs)
         return b"".join(out)
 
-    def _segment(self, ch: Channel, text: str) -> Segment:
+    def _segment(self, ch: Channel, text: str, lead: str = "") -> Segment:
         """What the classifiers read of a channel's window: a choice is read alone, but after
-        the prompt's text it goes on from, and before a suffix (`_continues`, `_suffix`)."""
-        return Segment(text, ch.role, ch.number, Stage.COMPLETION, self._continues(ch, text),
+        the markup its window starts inside of (`lead`), or the prompt's text it goes on from,
+        and before a suffix (`_continues`, `_suffix`)."""
+        going_on = self._continues(ch, text) if not lead else ()
+        return Segment(lead + text, ch.role, ch.number, Stage.COMPLETION, going_on,
                        after=self._suffix(ch))
 
     def _continues(self, ch: Channel, text: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import RunStarts
-from guard.classify.escapes import open_markup, references_decoded
+from guard.classify.escapes import held_open, open_markup, references_decoded
 from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
 from guard.redaction import merge_spans
 from guard.types import Segment, Span
@@ -92,6 +92,8 @@ class Channel:
     kept: int = 0               # characters normalisation keeps in the whole text so far,
     kept_released: int = 0      # and before `released`,
     kept_checked: int = 0       # and before `checked` (`kept_chars`)
+    behind: str = ""            # the text before `base` as a window starting there is read
+    lead: str = ""              # after (`lead_of`), and that when markup is open at `base`
     read: Read | None = None    # the window last classified
     pieces: deque[Piece] = field(default_factory=deque)
     runs: RunStarts = field(default_factory=RunStarts)  # where its encoded runs began
@@ -137,15 +139,16 @@ class Channel:
         more than PADDED times as many of any: what goes past a hold-back of `count`."""
         return self.kept - self.kept_released > count or self.pending > PADDED * count
 
-    def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str]:
+    def window(self, since: int, overlap: int | None, runs: bool = False) -> tuple[int, str, str]:
         """The text to classify so that every finding touching [since, end) lies wholly inside:
         it starts `overlap - 1` characters (as the classifiers count them, `back`) before `since`
         (or at the start, when unbounded), and with `runs` at the start of an encoded run going
-        on there."""
+        on there. And what it is read after: the markup it starts inside of, with the text
+        before that (`lead`, when it starts where the text kept starts)."""
         start = self.base if overlap is None else self.back(since, max(0, overlap - 1))
         if runs:
             start = self.run_start(start)
-        return start, self.text[start - self.base:]
+        return start, self.text[start - self.base:], self.lead if start == self.base else ""
 
     def run_start(self, at: int) -> int:
         """Where the encoded run that offset `at` falls inside begins (`at` when none does):
@@ -165,6 +168,8 @@ class Channel:
         if runs:
             keep = self.run_start(keep)
         if keep > self.base:
+            self.behind, self.lead = lead_of(self.behind + self.text[:keep - self.base], overlap,
+                                             bool(self.lead))
             self.text = self.text[keep - self.base:]
             self.base = keep
 
@@ -267,6 +272,32 @@ class Channel:
 
     def _slice(self, start: int, stop: int) -> str:
         return self.text[start - self.base:stop - self.base]
+
+
+def lead_of(text: str, overlap: int, shown: bool = False) -> tuple[str, str]:
+    """The end of `text` as the text after it is read after it (its last `overlap - 1`
+    characters), and what a window starting there is read after: the markup `text` ends inside
+    of (`held_open`), what it hides left out, after the value in progress before it
+    (`value_start`); nothing when `text` ends in no such markup. A value a comment or a tag
+    longer than the hold-back splits is so read whole, though its first half has gone out and
+    the markup's text is no longer kept. With `shown` (`text` begins with such a lead: its
+    markup may have closed) the characters before are taken as shown (markup read as a
+    renderer shows it), so a value two of them split is read whole too."""
+    if not shown and _OPENINGS.isdisjoint(text):  # no markup: the usual case, at once
+        return text[kept_before(text, len(text), max(0, overlap - 1)):], ""
+    opened = held_open(text)
+    at, opening = opened if opened is not None else (len(text), "")
+    decoded = references_decoded(text[:at]) if shown else None
+    before = text[:at] if decoded is None else decoded[0]
+    back = kept_before(before, len(before), max(0, overlap - 1))
+    if opened is None:
+        return before[back:], ""
+    lead = before[max(back, value_start(before)):] + opening
+    return before[back:] + opening, lead
+
+
+# The characters `held_open` markup begins with
+_OPENINGS = frozenset("<[\x1b\x9b\x9d&")
 
 
 def straddle(cut: int, spans: list[Span]) -> int:

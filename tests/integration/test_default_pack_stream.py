@@ -1,6 +1,8 @@
 """The shipped default pack (`guard serve`, a real process) with the openai SDK as client: its
 secrets classifier reads encoded runs, so a key inside a long base64 answer is cut before any of
-the run is sent, while a harmless base64 answer comes through whole."""
+the run is sent, while a harmless base64 answer comes through whole; and it reads text as shown,
+so a key split by markup longer than the hold-back, or by markup a stream ends inside of, is cut
+as the whole answer is refused."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, stream_reply
+from tests.support import GuardServer, guard_before_mock, stream_reply, whole_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -58,3 +60,54 @@ def test_a_key_at_the_end_of_a_run_thousands_long_is_cut_before_the_run(
 def test_a_harmless_base64_answer_comes_through_whole(guard: GuardServer) -> None:
     reply = f"Here is the file: {base64.b64encode(NOTES.encode()).decode()} Keep it safe."
     assert stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "4"}) == (reply, "stop")
+
+
+# -- markup between the halves of a key ----------------------------------------------------------
+
+KEY = "AKIA" + "QZ7XW3JD5R6TLM2P"   # an AWS access key id's shape
+LONG_MARKUP = {
+    "a comment of 3,000 characters": f"key {KEY[:10]}<!--{'x ' * 1500}-->{KEY[10:]} ok",
+    "two comments": f"key {KEY[:6]}<!--{'x ' * 750}-->{KEY[6:12]}<!--{'x ' * 750}-->{KEY[12:]} ok",
+    "a tag's quoted values": f'key {KEY[:10]}<b title="{"y " * 450}" alt="{"y " * 450}">{KEY[10:]} ok',
+    "a style element": f'key {KEY[:10]}<style media="{"m " * 120}">{"s " * 125}</style>{KEY[10:]} ok',
+    "a padded reference": f"key {KEY[:10]}&#{'0' * 600}74;{KEY[11:]} ok",
+}
+
+
+@pytest.mark.parametrize("chunk_chars", ["5", "64"])
+@pytest.mark.parametrize("reply", LONG_MARKUP.values(), ids=LONG_MARKUP)
+def test_a_key_split_by_markup_longer_than_the_hold_back_is_cut(guard: GuardServer, reply: str,
+                                                                chunk_chars: str) -> None:
+    """From a probe: a browser shows the two halves as one key, and the whole answer was
+    refused, but streamed, the window that read the second half started inside the markup (the
+    hold-back is 320 characters) and the key went through whole (10 of 10). A window starting
+    inside markup is now read after the markup's opening and the word before it."""
+    assert whole_reply(guard.url, reply)[1] == "content_filter"
+    text, finish = stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": chunk_chars})
+    assert finish == "content_filter"
+    assert KEY[10:] not in text
+
+
+# -- a stream that ends inside markup ------------------------------------------------------------
+
+ENDS_INSIDE = {
+    # a Markdown UI completing a link still being written shows its text: the key whole
+    "a link's address": (f"key {KEY[:10]}[{KEY[10:]}](", "content_filter"),
+    "a link's address begun": (f"key {KEY[:10]}[{KEY[10:]}](https://docs.exa", "content_filter"),
+    "a reference begun": (f"key {KEY}&sh", "content_filter"),
+    "a comment of 3,000 characters": (f"key {KEY}<!--{'x ' * 1500}", "content_filter"),
+    # a comment never closed hides the rest: the key's second half is never shown
+    "a comment holding the rest": (f"key {KEY[:10]}<!--{'x ' * 1500}{KEY[10:]}", "stop"),
+}
+
+
+@pytest.mark.parametrize("chunk_chars", ["5", "64"])
+@pytest.mark.parametrize(("reply", "ending"), ENDS_INSIDE.values(), ids=ENDS_INSIDE)
+def test_a_stream_ending_inside_markup_is_read_as_the_whole_answer(
+        guard: GuardServer, reply: str, ending: str, chunk_chars: str) -> None:
+    """The text held at a stream's end is read whole, as shown, before it goes out: the stream
+    ends as the whole answer does, and a key shown whole never reaches the client."""
+    assert whole_reply(guard.url, reply)[1] == ending
+    text, finish = stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": chunk_chars})
+    assert finish == ending
+    assert (text == reply) == (ending == "stop")

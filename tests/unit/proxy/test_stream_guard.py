@@ -1048,6 +1048,43 @@ async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_i
     assert "AKIA" not in got.text[0]
 
 
+SLOW_MARKUP = {
+    "comment": "<!-- " + "x " * 200 + "-->",
+    "style": '<style media="' + "m " * 120 + '">' + "s " * 125 + "</style>",
+    "hidden": "<span " + "a " * 120 + "hidden>" + "c " * 120 + "</span>",
+    "padded reference": "&#" + "0" * 600 + "74;",
+}
+
+
+@pytest.mark.parametrize("markup", SLOW_MARKUP.values(), ids=SLOW_MARKUP)
+async def test_a_key_split_by_markup_longer_than_the_hold_back_written_slowly_is_cut(
+        markup: str) -> None:
+    """From a probe: markup longer than the hold-back (320) between the halves of a key, written
+    slower than max_holdback_ms, had the first half released and the window that read the
+    second start inside the markup: the key went through whole (4 of 4). Such a window is read
+    after the markup's opening and the value before it (`Channel.lead`)."""
+    from guard.classify.registry import build_classifier
+    secrets = build_classifier("s", {"type": "secrets", "decoded": True}).classifier
+    insp = only(secrets, max_holdback_ms=10)
+    key = "AKIAQZ7XW3JD5R6TLM2P"
+    second = key[11:] if markup.startswith("&#") else key[10:]  # the reference is the 11th
+    got = receive(await written_slowly(insp, f"key {key[:10]}{markup}{second} ok", 40))
+    assert got.finish[0] == "content_filter"
+    assert second not in got.text[0]
+
+
+async def test_an_address_split_by_a_long_comment_is_masked_from_the_window_on() -> None:
+    """The part of a value a stream still holds is masked though its start went out before
+    the markup closed: the address is never shown whole."""
+    from guard.classify.registry import build_classifier
+    pii = build_classifier("pii", {"type": "pii", "entities": ["email"], "decoded": True}).classifier
+    insp = only(pii, max_holdback_ms=10)
+    text = "Mail jane.doe<!-- " + "x " * 1500 + "-->@example.com now"
+    got, _ = await run(chat_stream([text[i:i + 7] for i in range(0, len(text), 7)]), insp)
+    assert got.text[0].startswith("Mail jane.doe<!-- x x ")
+    assert got.text[0].endswith("[REDACTED:pii:email] now") and "@example" not in got.text[0]
+
+
 async def test_prose_with_a_less_than_sign_before_a_letter_is_not_held_as_a_tag() -> None:
     """From a re-probe: `if x <y and y is positive ...` streamed slower than max_holdback_ms was
     held from its "<" as a tag still open until 256 more characters or a "<" or ">" came (1.3 s
