@@ -167,7 +167,8 @@ class Classifier(Protocol):
     those its policy config adds: a regex entry's `label`, a keyword list's), or None when it
     cannot know them in advance (a remote service's own categories): a policy whose condition
     names a label no classifier it reads emits can never hold, and does not load
-    (guard/policy/labels.py); an open set, or none declared (a plugin's), is not checked. The
+    (guard/policy/labels.py); beside an open set, or none declared (a plugin's), only a label
+    whose prefix (`pii:`) is that of a declared set's labels is checked. The
     `ERROR_LABEL` of a failure is the runner's, not the classifier's (`ConfiguredClassifier.emits`).
     """
 

@@ -7,8 +7,10 @@ the labels its verdicts can carry (`Classifier.emits`, with what its config adds
 declares is never there, and a rule on it never holds: `pii:emial` for `pii:email`, `secret` from
 the `pii` classifier, `classifier_error` from one that fails open. Such a label is a policy error,
 as a misspelt classifier name is. A classifier whose labels are not known in advance (`emits` is
-None: a webhook, a moderation endpoint, a plugin that does not say) may emit any: a condition
-reading it is not checked.
+None: a webhook, a moderation endpoint, a plugin that does not say) may emit any: in a condition
+that may read one, only a label whose prefix (before its ":") is that of a classifier's labels
+it reads that declares them (`pii:` for `pii:email`) is still checked (`pii:emial` is an error
+beside a webhook); any other passes, as one the open classifier may answer with.
 """
 
 from __future__ import annotations
@@ -39,23 +41,40 @@ def never_emitted(cond: Condition, emits: Emits, loc: Loc = ("when",)) -> Iterat
 
 def _leaf(cond: Condition, emits: Emits, loc: Loc) -> Iterator[tuple[Loc, str]]:
     readers = cond.classifier or list(emits)
-    sets = [emits.get(name) for name in readers]
-    known = [labels for labels in sets if labels is not None]
-    if len(known) < len(sets):
-        return  # an open classifier may emit any label
+    opened = [name for name in readers if emits.get(name) is None]
+    known = [declared for name in readers if (declared := emits.get(name)) is not None]
     emitted = frozenset().union(*known)
+    # beside an open classifier, only a label in a prefix a declaring one owns can be told wrong
+    owned = {prefix(label) for label in emitted if ":" in label} if opened else None
     missing = False
     for key, labels in (("labels_any", cond.labels_any), ("labels_all", cond.labels_all)):
         for index, label in enumerate(labels or ()):
-            if label not in emitted:
+            if label not in emitted and (owned is None or prefix(label) in owned):
                 missing = True
-                yield (*loc, key, index), _why(label, cond.classifier, emitted, emits)
+                why = _why(label, cond.classifier, emitted, emits)
+                yield (*loc, key, index), why if not opened else _owned(why, label, opened, emits)
     together = frozenset(cond.labels_all or ())
+    if opened:
+        return  # labels together may all be an open classifier's
     if not missing and together and not any(together <= labels for labels in known):
         among = f" of {', '.join(map(repr, cond.classifier))}" if cond.classifier else ""
         yield (*loc, "labels_all"), (
             f"no one classifier{among} emits all of {', '.join(map(repr, sorted(together)))} "
             "(a verdict is one classifier's)")
+
+
+def prefix(label: str) -> str:
+    """The part of a label before its ":" (`pii` of `pii:email`), the whole label without one."""
+    return label.partition(":")[0]
+
+
+def _owned(why: str, label: str, opened: Sequence[str], emits: Emits) -> str:
+    """`why`, saying whose labels the prefix of `label` names, and how a rule reads a label of
+    the same prefix an open classifier answers with."""
+    owners = ", ".join(repr(name) for name, labels in emits.items() if labels is not None
+                       and any(prefix(known) == prefix(label) and ":" in known for known in labels))
+    return (f"{why}; '{prefix(label)}:' labels are those of {owners} (for one that "
+            f"{', '.join(map(repr, opened))} answers with, name it under `classifier:`)")
 
 
 def _never(label: str, named: Sequence[str] | None) -> str:

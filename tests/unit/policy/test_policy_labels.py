@@ -116,16 +116,29 @@ def test_labels_inside_composed_conditions_are_checked(tmp_path: Path) -> None:
     assert "(did you mean 'S1'?)" in found[2]
 
 
-def test_a_classifier_with_labels_of_its_own_leaves_conditions_unchecked(tmp_path: Path) -> None:
+def test_a_classifier_with_labels_of_its_own_leaves_only_its_labels_unchecked(
+        tmp_path: Path) -> None:
     """A webhook (or a moderation endpoint) answers with labels guard cannot know in advance: a
-    condition that may read it is not checked; one that names only others still is."""
+    condition that may read it passes a label it may answer with, but still not one whose
+    prefix is a declaring classifier's (`pii:emial` beside a webhook had loaded, and the rule
+    never held); one that names only others is checked in full."""
     hooked = CLASSIFIERS.replace("rules:\n", "  hook: {type: webhook, url: \"http://127.0.0.1:9/x\"}\nrules:\n")
     path = policy(tmp_path, """
-        - {name: hook, when: {classifier: hook, labels_any: [anything]}, action: block}
-        - {name: all, when: {labels_any: [pii:emial]}, action: block}
+        - {name: hook, when: {classifier: hook, labels_any: [anything, pii:passport]}, action: block}
+        - {name: all, when: {labels_any: [pii:emial, toxic, sexual/minors, secret:github_tokn]}, action: flag}
         - {name: pii, when: {classifier: pii, labels_any: [pii:emial]}, action: block}
+        - {name: both, when: {classifier: [pii, hook], labels_all: [pii:email, toxic]}, action: flag}
     """, hooked)
-    assert [line.split(": ", 2)[1] for line in errors(path)] == ["rules[2].when.labels_any[0]"]
+    assert errors(path) == [
+        f"{path}:12: rules[1].when.labels_any[0]: no classifier of the policy emits the label "
+        "'pii:emial' (did you mean 'pii:email'?); 'pii:' labels are those of 'pii' (for one "
+        "that 'hook' answers with, name it under `classifier:`)",
+        f"{path}:12: rules[1].when.labels_any[3]: no classifier of the policy emits the label "
+        "'secret:github_tokn' (did you mean 'secret:github_token'?); 'secret:' labels are "
+        "those of 'secrets' (for one that 'hook' answers with, name it under `classifier:`)",
+        f"{path}:13: rules[2].when.labels_any[0]: classifier 'pii' never emits the label "
+        "'pii:emial' (did you mean 'pii:email'?)",
+    ]
 
 
 def test_an_override_that_narrows_a_classifier_is_told_of_the_base_rules_it_voids(
