@@ -31,7 +31,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import publish
 from guard.incidents import cli, model
-from guard.incidents.reader import Query
+from guard.incidents.query import Query
 from guard.incidents.recorder import journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink

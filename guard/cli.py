@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import os
 import sys
@@ -12,7 +11,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from guard.build import describe
 from guard.errors import ConfigError, GuardError, PolicyError
 
 if TYPE_CHECKING:
@@ -44,7 +42,10 @@ EPILOG_DEMO = """examples:
 
 T = TypeVar("T")
 
-# Areas that add subcommands of their own (each module has `register(subparsers)`).
+# Areas that add subcommands of their own (each module has `register(subparsers)`). Every command
+# imports all of them, so they import at the top only what building the parser needs: a
+# command's own imports are made when it runs (`guard killswitch engage` does not load the
+# classifiers' models, nor `guard mock-upstream` Redis).
 AREAS = ("guard.policy.cli", "guard.killswitch.cli", "guard.incidents.cli", "guard.classify.cli")
 
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  guard demo --once\n  guard serve -c guard.yaml\n"
                "  guard killswitch engage --scope model:gpt-4o --reason 'leaking PII'\n")
-    parser.add_argument("--version", action="version", version=describe())
+    parser.add_argument("--version", action=Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the guarding proxy", epilog=EPILOG_SERVE,
@@ -93,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+class Version(argparse._VersionAction):
+    """`--version`: guard's build, described only when asked (describing it hashes guard's
+    source, which no other command needs)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        from guard.build import describe
+
+        self.version = describe()
+        super().__call__(parser, namespace, values, option_string)
 
 
 def command_group(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
@@ -274,5 +287,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
     except ImportError:
+        import asyncio
+
         return asyncio.run(main)
     return uvloop.run(main)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from pydantic import BaseModel
 
     from guard.types import Switch
 
@@ -122,6 +122,8 @@ def model_at(model: type[BaseModel] | None, loc: Sequence[str | int]) -> type[Ba
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The model an annotation holds (`Want`, `list[Message] | None`...)."""
+    from pydantic import BaseModel  # the error tree itself stays light: every command imports it
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return next(filter(None, map(_model_in, get_args(annotation))), None)

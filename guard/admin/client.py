@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +48,10 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
     """One admin API call; (status, JSON answer holding `expect`'s keys with values of their
     types). AdminError when unreachable, refused, or answered by something else (a wrong port,
     a proxy's login page)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request  # (http.client and email with it: for the commands that call the API)
+
     base = str(args.admin_url).rstrip("/")
     try:
         parts = urllib.parse.urlsplit(base)

@@ -7,21 +7,14 @@ import random
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from guard.classify.eval import (
-    Report,
-    Row,
-    build_rows,
-    evaluate,
-    format_report,
-    is_completions,
-    read_rows,
-    run_sync,
-)
 from guard.classify.evasion import TRANSFORMS
 from guard.cli import whole
 from guard.errors import GuardError, PolicyError
-from guard.types import GuardContext, Stage
+
+if TYPE_CHECKING:
+    from guard.classify.eval import Report, Row
 
 DEFAULT_CLASSIFIERS = "prompt_injection,jailbreak,secrets,pii,invisible_text"
 # what runs on a completions file unless --classifiers says otherwise
@@ -84,6 +77,8 @@ def classifier_names(text: str) -> list[str]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run the evaluation; 0 on success, 2 on unusable input."""
+    from guard.classify.eval import build_rows, format_report, is_completions, read_rows, run_sync
+
     try:
         raw = read_rows(args.data)
     except (OSError, ValueError) as exc:
@@ -129,6 +124,7 @@ def _evasion(name: str | None) -> Callable[[str], str] | None:
 
 
 async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
+    from guard.classify.eval import evaluate
     from guard.classify.registry import build_classifier
     from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
@@ -148,9 +144,11 @@ async def _with_classifiers(names: list[str], rows: Sequence[Row]) -> Report:
 
 
 async def _with_policy(path: Path, rows: Sequence[Row]) -> Report:
+    from guard.classify.eval import evaluate
     from guard.classify.runner import ClassifierRunner, warm_up
     from guard.observability.metrics import Metrics
     from guard.policy.store import PolicyStore
+    from guard.types import GuardContext, Stage
 
     metrics = Metrics()
     runner = ClassifierRunner(metrics)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import random
 from collections.abc import Callable
-
-from guard.classify import decode
 
 _HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і", "y": "у"}
 _LEET = {"a": "4", "e": "3", "o": "0", "i": "1", "s": "5", "t": "7"}
@@ -154,23 +153,30 @@ def atbash(text: str, rng: random.Random) -> str:
     return text.translate(str.maketrans(_LOWER + _LOWER.upper(), _LOWER[::-1] + _LOWER[::-1].upper()))
 
 
-_MORSE_CODES = {plain: code for code, plain in decode.MORSE.items()}
+@functools.cache
+def _decoding() -> tuple[dict[str, str], dict[str, str]]:
+    """Each letter's Morse code, and each character turned upside down: the decoders' tables
+    read the other way, built on first use (importing the decoders builds their word lists,
+    which `guard eval --help` should not wait for)."""
+    from guard.classify import decode
+
+    return ({plain: code for code, plain in decode.MORSE.items()},
+            {meant: turned for turned, meant in decode.UPSIDE_DOWN.items()})
 
 
 def morse(text: str, rng: random.Random) -> str:
     """The whole text in Morse code: letters apart by a space, words by a slash (what Morse has
     no code for is left out)."""
-    words = (" ".join(_MORSE_CODES[c] for c in word if c in _MORSE_CODES) for word in text.lower().split())
+    codes = _decoding()[0]
+    words = (" ".join(codes[c] for c in word if c in codes) for word in text.lower().split())
     return " / ".join(w for w in words if w)
-
-
-_TURN = {meant: turned for turned, meant in decode.UPSIDE_DOWN.items()}
 
 
 def upside_down(text: str, rng: random.Random) -> str:
     """The whole text upside down, as generators write it: each character turned, the order
     reversed ("ǝɯoɥ ʇɐ qɯoq")."""
-    return "".join(_TURN.get(c, c) for c in reversed(text))
+    turn = _decoding()[1]
+    return "".join(turn.get(c, c) for c in reversed(text))
 
 
 def binary(text: str, rng: random.Random) -> str:

@@ -20,7 +20,8 @@ from multidict import MultiMapping
 from guard.admin import api as admin_api
 from guard.admin.auth import error_body
 from guard.incidents.model import DECISION, EVENT_KINDS
-from guard.incidents.reader import MAX_LIMIT, IncidentReader, NoCursor, Query, parse_cursor, parse_since
+from guard.incidents.query import MAX_LIMIT, Query, parse_since
+from guard.incidents.reader import IncidentReader, NoCursor, parse_cursor
 
 INCIDENT_READER = web.AppKey("incident_reader", IncidentReader)
 PATH = "/admin/incidents"

@@ -21,15 +21,7 @@ from typing import Any, NoReturn, Protocol, TextIO
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
 from guard.cli import command_group, whole
 from guard.incidents import report
-from guard.incidents.reader import (
-    MAX_LIMIT,
-    JournalReader,
-    Page,
-    Query,
-    parse_since,
-    stream_cursor_ms,
-)
-from guard.incidents.recorder import journal_dir
+from guard.incidents.query import MAX_LIMIT, Page, Query, parse_since, stream_cursor_ms
 from guard.incidents.terminal import escape_controls
 
 CSV_COLUMNS = ["id", "time", "kind", "request_id", "tenant", "model", "route", "stage", "action",
@@ -106,6 +98,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def source(args: argparse.Namespace) -> Fetch:
     """Where `args` say incidents are read from: the journal, or the admin API."""
     if args.state_dir is not None:
+        from guard.incidents.reader import JournalReader
+        from guard.incidents.recorder import journal_dir
+
         if not args.state_dir.is_dir():  # a mistyped path is not "no incidents yet"
             raise ValueError(f"--state-dir {args.state_dir}: no such directory")
         if not journal_dir(args.state_dir).is_dir():

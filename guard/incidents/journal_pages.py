@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from guard.incidents.lines import read_lines
+from guard.incidents.query import JOURNAL_PREFIX
 from guard.incidents.records import parse_incident
 from guard.incidents.retention import journal_files, newest_of_live_pids
 
 if TYPE_CHECKING:
-    from guard.incidents.reader import Query
+    from guard.incidents.query import Query
 
-PREFIX = "j1."  # a journal cursor; a Redis Stream's is an entry id, `1700000000000-0`
 MAX_CURSOR = 16_384  # characters; the cursor of a journal of thousands of processes' files
 # How much newer than its file's mtime an incident in it can be: the kernel stamps a write with a
 # clock a tick behind time.time(), and some filesystems keep mtimes to the second (FAT: 2 s).
@@ -49,13 +49,13 @@ class JournalCursor:
 
     def encode(self) -> str:
         data = orjson.dumps({"last": self.last, "offsets": self.offsets})
-        return PREFIX + base64.urlsafe_b64encode(zlib.compress(data)).decode().rstrip("=")
+        return JOURNAL_PREFIX + base64.urlsafe_b64encode(zlib.compress(data)).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str) -> JournalCursor:
         """A cursor an earlier answer gave; ValueError for anything else."""
-        state = _unpack(text[len(PREFIX):]) \
-            if text.startswith(PREFIX) and len(text) <= MAX_CURSOR else None
+        state = _unpack(text[len(JOURNAL_PREFIX):]) \
+            if text.startswith(JOURNAL_PREFIX) and len(text) <= MAX_CURSOR else None
         if not _well_formed(state):
             raise ValueError(f"after: {text[:40]!r} is not a cursor from an earlier answer")
         return cls(state["last"], state["offsets"])  # type: ignore[index]
@@ -79,10 +79,6 @@ def _well_formed(state: Any) -> bool:
             and type(state.get("offsets")) is dict
             and all(type(offset) is int and 0 <= offset < 2**63
                     for offset in state["offsets"].values()))
-
-
-def is_journal_cursor(text: str) -> bool:
-    return text.startswith(PREFIX)
 
 
 def read_forward(directory: Path, query: Query, skipped: list[tuple[str, int]]

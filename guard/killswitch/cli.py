@@ -15,7 +15,6 @@ from typing import Any
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call
 from guard.cli import command_group, shown
-from guard.killswitch.model import MAX_TTL_S
 
 EPILOG = """examples:
   export GUARD_ADMIN_TOKEN=...            # your own admin token (names you in the audit trail)
@@ -76,6 +75,8 @@ def switch_id(text: str) -> str:
 
 def parse_duration(text: str) -> float:
     """`90`, `90s`, `15m`, `2h` → seconds."""
+    from guard.killswitch.model import MAX_TTL_S
+
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
     try:

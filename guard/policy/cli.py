@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from guard.cli import command_group, shown
 from guard.errors import PolicyError
-from guard.policy.engine import evaluate
-from guard.policy.loader import LoadedPolicy
-from guard.policy.model import Condition
-from guard.policy.policy_set import PolicySet, load_policies
-from guard.policy.testing import CaseResult, CaseRunner, iter_cases
-from guard.redaction import apply_redactions
-from guard.types import Decision, GuardContext, Segment, Span, Stage, Verdict
+
+if TYPE_CHECKING:
+    from guard.policy.loader import LoadedPolicy
+    from guard.policy.model import Condition
+    from guard.policy.policy_set import PolicySet
+    from guard.policy.testing import CaseResult
+    from guard.types import Decision, Segment, Span, Stage, Verdict
 
 EPILOG = """examples:
   guard policy check policies/                 # validate every policy; exit 1 with the errors
@@ -90,6 +89,8 @@ def _load(path: Path, err: TextIO) -> PolicySet | PolicyError:
     """The policies at `path`, or the error after printing each of its lines (file, line,
     reason) to `err`. What a classifier misses in the environment (an API key's variable, on a
     machine without the secrets) is a warning here; `guard serve --check` refuses it."""
+    from guard.policy.policy_set import load_policies
+
     try:
         return load_policies(path, needs_env=False)
     except PolicyError as exc:
@@ -134,6 +135,8 @@ def scope_of(loaded: LoadedPolicy) -> str:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    import asyncio
+
     if not args.path.exists():  # a typo, not "no test cases found"
         print(f"{args.path}: no such policy file or directory", file=sys.stderr)
         return 1
@@ -142,6 +145,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 async def run_tests(path: Path, keyword: str | None, verbose: bool, out: TextIO) -> int:
     """Run the cases; print dots (or lines), the failures, and a summary. Returns the exit code."""
+    from guard.policy.testing import CaseRunner, iter_cases
+
     started = time.perf_counter()
     runner = CaseRunner()
     results: list[CaseResult] = []
@@ -209,6 +214,11 @@ def _matches(decision: Decision) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from guard.policy.engine import evaluate
+    from guard.types import GuardContext, Segment, Stage
+
     out, err = sys.stdout, sys.stderr
     policies = _load(args.policy, err)
     if isinstance(policies, PolicyError):
@@ -318,6 +328,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
         lines.append(f"shadow:   {', '.join(m.rule for m in decision.shadow)} "
                      "(recorded only)")
     if decision.redactions:
+        from guard.redaction import apply_redactions
+
         redacted = apply_redactions(segment.text, decision.redactions.get(segment.index, ()),
                                     decision.mask)
         lines.append(f"redacted: {shown(redacted)}")
@@ -327,6 +339,8 @@ def explain(loaded: LoadedPolicy, segment: Segment, verdicts: list[Verdict],
 def _on_the_prompt(loaded: LoadedPolicy, stage: Stage, prompt: Sequence[Verdict],
                    width: int) -> list[str]:
     """What fired on the prompt a completion answers, where a completion rule reads it."""
+    from guard.types import Stage
+
     if fired := [v for v in prompt if v.labels]:
         return ["", "on the prompt (what `prompt:` conditions read):"] + [
             f"  {v.classifier:<{width}}  FIRED  score {v.score:.2f}  labels "

@@ -15,7 +15,8 @@ import pytest
 
 from guard.app import build_components, data_runner
 from guard.config import Settings, UpstreamSettings
-from guard.incidents.reader import JournalReader, Query
+from guard.incidents.query import Query
+from guard.incidents.reader import JournalReader
 from guard.mock_upstream import build_app
 from tests.support import apps_serving, free_port
 from tests.unit.incidents.test_incident_recorder import stalled_journal

@@ -24,15 +24,8 @@ from redis.asyncio import Redis
 from guard.admin.auth import AdminTokens, admin_auth_middleware
 from guard.incidents import model
 from guard.incidents.api import add_routes
-from guard.incidents.reader import (
-    MAX_LIMIT,
-    IncidentReader,
-    JournalReader,
-    Query,
-    RedisReader,
-    build_reader,
-    parse_since,
-)
+from guard.incidents.query import MAX_LIMIT, Query, parse_since
+from guard.incidents.reader import IncidentReader, JournalReader, RedisReader, build_reader
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics

@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from guard.incidents.reader import JournalReader, Query
+from guard.incidents.query import Query
+from guard.incidents.reader import JournalReader
 from guard.incidents.recorder import IncidentRecorder
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.breaker import SWEEP_S, Breaker

@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from guard.incidents import model
-from guard.incidents.reader import JournalReader, Page, Query
+from guard.incidents.query import Page, Query
+from guard.incidents.reader import JournalReader
 from guard.incidents.recorder import journal_dir
 from guard.incidents.sinks import JournalSink
 from guard.types import Action, Mode
