@@ -31,6 +31,7 @@ RUNS: dict[str, list[str]] = {
     "policy": ["bench/bench_policy.py"],
     "packs": ["bench/bench_packs.py"],
     "links": ["bench/bench_links.py"],
+    "cli_start": ["bench/bench_cli_start.py"],
     "killswitch": ["bench/bench_killswitch.py", "--write"],
     "chaos": ["bench/chaos.py"],
 }
