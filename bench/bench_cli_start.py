@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_cli_start.py [--rounds 5] [--no-write]
 
-Each command (`python -m guard ... --help`: parsed, its help printed, nothing run) and a bare
+Each command (`python -m guard ... --help`: parsed, its help printed, nothing run; and `guard
+serve --check` on the shipped policies, a guard's start but for listening) and a bare
 interpreter (`python -c pass`) are started in turn, `--rounds` times, interleaved so that the
 machine's other load falls on all of them alike; the best wall time of each is kept, and the best
 CPU time (user and system, of the child alone: steadier than wall time on a shared machine). The
@@ -27,7 +28,8 @@ from bench.report import publish
 ROOT = Path(__file__).resolve().parents[1]
 BARE = ["-c", "pass"]
 COMMANDS = (["--help"], ["killswitch", "status", "--help"], ["mock-upstream", "--help"],
-            ["incidents", "tail", "--help"], ["policy", "test", "--help"], ["eval", "--help"])
+            ["incidents", "tail", "--help"], ["policy", "test", "--help"], ["eval", "--help"],
+            ["serve", "--check"])  # the last: a guard's whole start but listening (policies, models)
 
 
 def started(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -68,7 +70,9 @@ def main() -> None:
         rows.append([name, f"{wall * 1000:.0f}", f"{wall / bare:.2f}", f"{(wall - bare) * 1000:.0f}",
                      f"{cpu * 1000:.0f}", f"{cpu / bare_cpu:.2f}",
                      str(modules(argv, env) - bare_modules)])
-    intro = (f"`python -m guard ...` (parse and print the help, nothing run) against a bare "
+    intro = (f"`python -m guard ...` (parse and print the help, nothing run; `serve --check`: the "
+             f"configuration and policies/ loaded with their classifiers' models, nothing "
+             f"served) against a bare "
              f"interpreter start in the same run, best of {args.rounds} interleaved starts: wall "
              f"time, and CPU time (user and system, of the child); modules: how many more the "
              f"command imports than the bare interpreter.")
