@@ -15,8 +15,9 @@ DELETE /admin/killswitch/{id}   optional body {reason}
                                 → 202 {"released": false, "switch", "approvers", "needed"}
                                   (two-person rule: one approval recorded, another actor needed)
 Errors use OpenAI's shape: 400 invalid request, 404 unknown id, 409 same actor approving twice,
-503 the shared state cannot be written (Redis down, or a release while the embedded
-state's file cannot be written; nothing changed).
+503 the shared state cannot be written (Redis down, or the release of a switch saved in the
+embedded state's file while that file cannot be written; nothing changed). A switch held unsaved
+is released without a write.
 """
 
 from __future__ import annotations

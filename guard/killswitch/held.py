@@ -100,6 +100,15 @@ class HeldSwitches:
                         found[entry.switch.id] = Held(entry, str(raw["reason"]), int(raw["pid"]))
             return found
 
+    def change(self, held: Held, entry: Entry | None) -> None:
+        """`held`'s switch released (None), or changed (an approval of its release), unsaved:
+        on every worker of the group."""
+        if entry is None:
+            self.discard([held.entry.switch.id])
+            return
+        self.add(Held(entry, held.reason, held.pid))
+        self.share(entry.switch.id)
+
     def discard(self, switch_ids: Iterable[str]) -> None:
         """No longer held (saved, or released): on every worker of the group."""
         with self._mutex:

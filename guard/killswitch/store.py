@@ -157,6 +157,23 @@ class StateFile:
         write_atomically(self.path, body, durable=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Updated:
+    """What `EmbeddedStore._locked_update` did: the entry before and after, the file's switches
+    and its signature, the switches still held unsaved, whether it wrote the file and how many
+    held ones that saved, and why
+    the file was not written when the change was made to a held switch's file instead."""
+
+    before: Entry | None
+    after: Entry | None
+    saved: dict[str, Entry]
+    held: dict[str, Held]
+    seen: tuple[int, int, int] | None
+    wrote: bool = False
+    saved_held: int = 0
+    unwritten: OSError | None = None
+
+
 class EmbeddedStore:
     """Single-node state: memory, persisted to `state_dir/killswitch.json` on every change.
 
@@ -166,7 +183,8 @@ class EmbeddedStore:
 
     A switch engaged while the file cannot be written (a full disk) is held: enforced at once,
     by every worker of the group when they share a directory for it (guard.killswitch.held),
-    and written with the next change or poll, of any of them, that can write the file.
+    and written with the next change or poll, of any of them, that can write the file. Its
+    release, or an approval of one, needs no write: it changes the held file alone.
     """
 
     def __init__(self, state_dir: Path, *, poll_interval_s: float = 0.25,
@@ -203,43 +221,48 @@ class EmbeddedStore:
         self._poller = asyncio.create_task(self._poll(), name="killswitch-file-poll")
 
     async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
-        """StateUnsaved when the file cannot be written (nothing changed then)."""
+        """StateUnsaved when the file cannot be written (nothing changed then), unless the
+        change is to a switch held unsaved: that needs no write (its held file carries it)."""
         async with self._lock:
-            self._held = await asyncio.to_thread(self._holding.read)
-            held = {switch_id: h.entry for switch_id, h in self._held.items()}
             try:
-                before, after, entries, seen = await asyncio.to_thread(
-                    self._locked_update, switch_id, change, held
-                )
+                done = await asyncio.to_thread(self._locked_update, switch_id, change)
             except OSError as exc:
-                if self._unsaved is None:  # once, not once per retry
-                    log.warning("killswitch_state_unwritable", path=str(self._file.path),
-                                error=str(exc))
-                self._unsaved = f"cannot write {self._file.path}: {exc.strerror or exc}"
+                self._unwritable(exc)
                 raise StateUnsaved(f"kill switch state unavailable: {self._unsaved}; nothing "
                                    "changed") from exc
-            # in the file now, or released: held no longer, by any worker
-            await asyncio.to_thread(self._holding.discard, held)
-            self._held = {i: h for i, h in self._held.items() if i not in held}
-            self._saved, self._seen = dict(entries), seen
-            entries.update({i: h.entry for i, h in self._held.items()})  # held meanwhile
+            # held here meanwhile (an engage while the file was being written) stays held
+            meanwhile = {i: h for i, h in self._held.items()
+                         if i != switch_id and i not in done.saved}
+            self._held = {**meanwhile, **done.held}
+            self._saved, self._seen = done.saved, done.seen
+            entries = {**{i: h.entry for i, h in self._held.items()}, **done.saved}
             changed = entries != self._entries
             self._entries = entries
-        if held or self._unsaved:
-            log.info("killswitch_state_saved", path=str(self._file.path), held=len(held))
+        if done.unwritten is not None:
+            self._unwritable(done.unwritten)
+        elif done.wrote and (done.saved_held or self._unsaved):
+            log.info("killswitch_state_saved", path=str(self._file.path), held=done.saved_held)
             self._unsaved = None
         if changed:
             self._on_change(dict(entries))
-        return before, after
+        return done.before, done.after
 
-    def _locked_update(
-        self, switch_id: str, change: Update, held: Mapping[str, Entry]
-    ) -> tuple[Entry | None, Entry | None, dict[str, Entry], tuple[int, int, int] | None]:
+    def _unwritable(self, exc: OSError) -> None:
+        if self._unsaved is None:  # once, not once per retry
+            log.warning("killswitch_state_unwritable", path=str(self._file.path), error=str(exc))
+        self._unsaved = f"cannot write {self._file.path}: {exc.strerror or exc}"
+
+    def _locked_update(self, switch_id: str, change: Update) -> _Updated:
+        """The change, under the file lock: the file and the group's held switches are read
+        under it, so a switch another worker released or saved meanwhile is not written back.
+        A held switch is saved with any change that writes the file; a change to a held switch
+        (a release, an approval of one) is made to its held file when the file cannot be."""
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            held = self._holding.read()
             saved = self._file.load()  # the file, not memory: another process may have written
-            entries = {**held, **saved}
+            entries = {**{i: h.entry for i, h in held.items()}, **saved}
             before = entries.get(switch_id)
             after = change(before)
             if after is not before:
@@ -247,9 +270,19 @@ class EmbeddedStore:
                     entries.pop(switch_id, None)
                 else:
                     entries[switch_id] = after
-            if entries != saved:
-                self._file.save(entries)
-            return before, after, entries, self._signature()
+            wrote = entries != saved
+            if wrote:
+                try:
+                    self._file.save(entries)
+                except OSError as exc:
+                    if after is before or switch_id in saved or switch_id not in held:
+                        raise
+                    self._holding.change(held[switch_id], after)
+                    return _Updated(before, after, saved, self._holding.read(),
+                                    self._signature(), unwritten=exc)
+            self._holding.discard(held)  # in the file now, or released: held by no worker
+            return _Updated(before, after, entries, {}, self._signature(), wrote=wrote,
+                            saved_held=len(held.keys() & entries.keys()))
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:

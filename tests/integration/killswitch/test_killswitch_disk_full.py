@@ -13,12 +13,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.service import ApprovalConflict, KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
@@ -41,8 +42,8 @@ def on_volume(workdir: Path, volume: SmallVolume) -> contextlib.AbstractContextM
                              state_dir=str(volume.path / "state"))
 
 
-def ask(guard: GuardServer) -> int:
-    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+def ask(guard: GuardServer, model: str = "m") -> int:
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]}).encode()
     request = urllib.request.Request(f"{guard.url}/v1/chat/completions", data=body,
                                      headers={"Content-Type": "application/json"})
     try:
@@ -90,9 +91,11 @@ def test_an_engage_on_a_full_state_volume_stops_traffic_and_is_saved_once_there_
         assert "killswitch_state_unsaved" in log and "killswitch_state_saved" in log
 
 
-async def started(state_dir: Path) -> KillSwitchService:
-    service = build_service(KillSwitchSettings(), redis_url=None, state_dir=state_dir,
-                            recorder=EventLog(), metrics=Metrics(CollectorRegistry()))
+async def started(state_dir: Path, recorder: EventLog | None = None,
+                  settings: KillSwitchSettings | None = None) -> KillSwitchService:
+    service = build_service(settings or KillSwitchSettings(), redis_url=None,
+                            state_dir=state_dir, recorder=recorder or EventLog(),
+                            metrics=Metrics(CollectorRegistry()))
     await service.start()
     return service
 
@@ -200,3 +203,76 @@ def test_a_switch_held_on_a_full_volume_holds_on_every_worker(
     finally:
         guard.stop()
         mock.stop()
+
+
+def test_releasing_one_of_two_held_switches_lifts_it_on_every_worker(
+        tmp_path: Path, volume: SmallVolume) -> None:
+    """From a probe under `--workers 2` on a full volume: with two switches held unsaved
+    (model:a, model:b), releasing one answered 503 `killswitch_state_unavailable` ("No space
+    left on device; nothing changed") and model a stayed stopped until there was room: a release
+    wrote every held switch to the file. A held switch's release needs no write now: it answers
+    200 and model a flows on every worker while model b stays stopped, the release is audited,
+    and once there is room only model b is saved."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "state_dir": str(volume.path / "state")},
+                        "--workers", "2", env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        guard.start()
+        volume.fill()
+        ids = {}
+        for model in ("a", "b"):
+            engaged = killswitch(guard.admin_url, "engage", "--scope", f"model:{model}",
+                                 "--reason", f"INC-{model}")
+            assert engaged.returncode == 0 and "not saved" in engaged.stderr
+            ids[model] = engaged.stdout.split()[1].rstrip(":")
+        assert within(2, lambda: {ask(guard, m) for m in "ab" for _ in range(10)} == {503})
+        released = killswitch(guard.admin_url, "release", ids["a"])
+        assert released.returncode == 0, released.stderr
+        assert within(2, lambda: [ask(guard, "a") for _ in range(20)] == [200] * 20)
+        assert [ask(guard, "b") for _ in range(20)] == [503] * 20
+        state = volume.path / "state" / "killswitch.json"
+        volume.free()
+        assert within(5, lambda: state.exists() and ids["b"] in state.read_text())
+        assert ids["a"] not in state.read_text()
+        assert [ask(guard, "a") for _ in range(20)] == [200] * 20
+        log = guard.output()
+        assert "Traceback" not in log
+        assert any("killswitch_change" in line and ids["a"] in line and '"release"' in line
+                   for line in log.splitlines())
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+async def test_the_two_person_release_of_a_held_switch_needs_no_write(
+        volume: SmallVolume) -> None:
+    """One process (no group directory), two switches held on a full volume, two approvals
+    needed: the first approval is recorded on the held switch (still enforced, still unsaved),
+    the same actor again is refused, another actor's approval releases it; each step is on the
+    audit trail, and the other held switch stays enforced and is saved once there is room."""
+    events = EventLog()
+    service = await started(volume.path, events, KillSwitchSettings(release_approvals=2))
+    volume.fill()
+    a = await service.engage("model:a", "block", "INC-a", actor="alice")
+    b = await service.engage("model:b", "block", "INC-b", actor="alice")
+    model_a, model_b = replace(CTX, model="a"), replace(CTX, model="b")
+    first = await service.release(a.id, actor="alice")
+    assert not first.released and first.approvals == ("alice",)
+    assert service.check(model_a) is not None and service.held(a.id) is not None
+    with pytest.raises(ApprovalConflict):
+        await service.release(a.id, actor="alice")
+    second = await service.release(a.id, actor="bob", reason="mistaken")
+    assert second.released and second.approvals == ("alice", "bob")
+    assert service.check(model_a) is None and service.check(model_b) == b
+    assert [(d["action"], d["id"]) for kind, d in events.events if kind == "killswitch"] == [
+        ("engage", a.id), ("engage", b.id), ("release_requested", a.id), ("release", a.id)]
+    volume.free()
+    for _ in range(100):
+        if service.held(b.id) is None:
+            break
+        await asyncio.sleep(0.02)
+    saved = (volume.path / "killswitch.json").read_text()
+    assert b.id in saved and a.id not in saved
+    await service.aclose()
