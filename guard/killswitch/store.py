@@ -228,8 +228,11 @@ class EmbeddedStore:
                 done = await asyncio.to_thread(self._locked_update, switch_id, change)
             except OSError as exc:
                 self._unwritable(exc)
-                raise StateUnsaved(f"kill switch state unavailable: {self._unsaved}; nothing "
-                                   "changed") from exc
+                why = f"kill switch state unavailable: {self._unsaved}; nothing changed"
+                if switch_id in self._saved:  # as last read: a release (or its approval)
+                    why += (f"; {switch_id} is saved in that file, so releasing it needs the "
+                            "write: free space on the state volume, then release it again")
+                raise StateUnsaved(why) from exc
             # held here meanwhile (an engage while the file was being written) stays held
             meanwhile = {i: h for i, h in self._held.items()
                          if i != switch_id and i not in done.saved}

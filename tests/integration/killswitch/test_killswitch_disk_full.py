@@ -82,6 +82,7 @@ def test_an_engage_on_a_full_state_volume_stops_traffic_and_is_saved_once_there_
         released = killswitch(guard.admin_url, "release", switch_id)
         assert released.returncode == 1
         assert "HTTP 503" in released.stderr and "No space left on device" in released.stderr
+        assert "free space on the state volume, then release it again" in released.stderr
         assert ask(guard) == 503  # nothing changed
         volume.free()
         assert killswitch(guard.admin_url, "release", switch_id).returncode == 0
@@ -122,13 +123,17 @@ async def test_a_switch_held_on_a_full_volume_reaches_the_other_workers_once_sav
 
 
 async def test_a_release_on_a_full_volume_changes_nothing(volume: SmallVolume) -> None:
-    """A release that cannot be saved is refused (StoreUnavailable, the admin API's 503): the
-    switch stays engaged rather than lifted in one process and back at its next restart."""
+    """A release of a saved switch that cannot be saved is refused (StoreUnavailable, the admin
+    API's 503): the switch stays engaged rather than lifted until the next restart brings it
+    back. The refusal says why a release needs the write and what to do."""
     service = await started(volume.path)
     switch = await service.engage("global", "block", "INC-1", actor="alice")
     volume.fill()
-    with pytest.raises(StoreUnavailable, match=r"cannot write .*killswitch\.json: No space left"):
+    with pytest.raises(StoreUnavailable, match=r"cannot write .*killswitch\.json: No space left")\
+            as refused:
         await service.release(switch.id, actor="bob")
+    assert f"{switch.id} is saved in that file, so releasing it needs the write: free space " \
+        "on the state volume, then release it again" in str(refused.value)
     assert service.check(CTX) == switch
     await service.aclose()
 
