@@ -13,7 +13,7 @@ import orjson
 from guard.config import LimitSettings
 from guard.errors import RequestError
 from guard.killswitch.model import model_name_problem
-from guard.proxy.protocols.base import Json, Slot, duplicate_keys, key_census
+from guard.proxy.protocols.base import Json, Slot, duplicate_keys, key_census, lax_bool
 
 
 def parse_body(raw: bytes) -> Json:
@@ -40,10 +40,7 @@ def asks_to_stream(body: Json) -> bool:
     1, "true", "yes"): then an event stream is guarded event by event. A request that did not ask
     gets its answer read whole, whatever its Content-Type says (a client not streaming parses the
     body as JSON: a stream guard would pass it on unread)."""
-    value = body.get("stream")
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on", "t", "y")
-    return value is True or (isinstance(value, int) and value == 1)
+    return lax_bool(body.get("stream")) is True
 
 
 def check_prompt_items(body: Json, limits: LimitSettings) -> None:

@@ -141,6 +141,45 @@ def test_a_continued_chat_message_ending_a_token_is_refused(guard: GuardServer,
     assert finish == "content_filter"
 
 
+# A flag spelled as a lenient upstream reads it (pydantic's lax mode: vLLM, SGLang) asks for a
+# continuation as its `true`/`false` does: each had let the key through, whole and streamed.
+SPELLED_FLAGS = [
+    {"add_generation_prompt": 0}, {"add_generation_prompt": "false"},
+    {"continue_final_message": "Yes"},
+    {"chat_template_kwargs": {"add_generation_prompt": "false"}},
+    {"chat_template_kwargs": {"continue_final_message": "false"}},  # a template reads it true
+]
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+@pytest.mark.parametrize("flags", SPELLED_FLAGS, ids=json.dumps)
+def test_a_continuation_flag_spelled_leniently_is_read_joined(guard: GuardServer, stream: bool,
+                                                              flags: dict[str, Any]) -> None:
+    text, finish = chatted(guard, [ASK, {"role": "assistant", "content": PREFILL}], TOKEN[4:],
+                           stream, extra_body=flags)
+    assert TOKEN not in PREFILL + text
+    assert finish == "content_filter"
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+@pytest.mark.parametrize("prefix", ["true", 1])
+def test_a_mistral_prefix_spelled_leniently_is_read_joined(guard: GuardServer, stream: bool,
+                                                           prefix: object) -> None:
+    message = {"role": "assistant", "content": PREFILL, "prefix": prefix}
+    text, finish = chatted(guard, [ASK, message], TOKEN[4:], stream)  # type: ignore[list-item]
+    assert TOKEN not in PREFILL + text
+    assert finish == "content_filter"
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+def test_echo_false_spelled_as_a_string_is_read_joined(guard: GuardServer, stream: bool) -> None:
+    """vLLM reads `echo: "false"` as no echo: the answer goes on from the prompt."""
+    text, finish = completed(guard, 'KEY = "AKIA', KEY_ID[4:], stream,
+                             extra_body={"echo": "false"})
+    assert KEY_ID[4:] not in text
+    assert finish == "content_filter"
+
+
 # -- personal data, the strict pack: only the answer's characters are masked -------------------
 
 @pytest.mark.parametrize("stream", STREAMED)
@@ -210,6 +249,13 @@ def test_an_answer_after_a_user_message_is_not_a_prefill(guard: GuardServer,
 def test_an_echoed_completion_is_read_as_it_comes(guard: GuardServer, stream: bool) -> None:
     """With `echo`, the answer holds its prompt: not joined to it once more."""
     text, finish = completed(guard, "Spell it: AKIA", ORDINARY, stream, echo=True)
+    assert (text, finish) == (ORDINARY, "stop")
+
+
+@pytest.mark.parametrize("stream", STREAMED)
+def test_echo_spelled_as_a_string_is_read_as_it_comes(guard: GuardServer, stream: bool) -> None:
+    text, finish = completed(guard, "Spell it: AKIA", ORDINARY, stream,
+                             extra_body={"echo": "TRUE"})
     assert (text, finish) == (ORDINARY, "stop")
 
 

@@ -357,6 +357,34 @@ class Dialect:
     continued: Callable[[Json], Continued | None] = lambda body: None
 
 
+# The spellings a lenient upstream reads as a boolean, as pydantic's lax mode does (vLLM's and
+# SGLang's request models): case aside, and surrounding spaces aside.
+TRUE_SPELLINGS = frozenset({"true", "1", "yes", "on", "t", "y"})
+FALSE_SPELLINGS = frozenset({"false", "0", "no", "off", "f", "n"})
+
+
+def lax_bool(value: Any) -> bool | None:
+    """A flag as a lenient upstream reads it: `true`/`false`, 0 and 1 (`1.0` too), and the
+    strings in TRUE_SPELLINGS and FALSE_SPELLINGS in any case; None for anything else (an
+    upstream refuses it, or reads it some other way: the caller takes the safer reading)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str):
+        spelled = value.strip().lower()
+        if spelled in TRUE_SPELLINGS or spelled in FALSE_SPELLINGS:
+            return spelled in TRUE_SPELLINGS
+    return None
+
+
+def may_read(value: Any, wanted: bool) -> bool:
+    """Whether a lenient upstream may read a given flag as `wanted`: it does, or it is spelled
+    in no way `lax_bool` knows. An absent flag (None) is for the caller to read."""
+    read = lax_bool(value)
+    return read is None or read is wanted
+
+
 def n_asked(body: Json) -> int | None:
     """A request's `n` (1 when absent) as a lenient upstream reads it (`1.0`, `"1"`, `true`);
     None when it is not a small positive integer in any of those spellings."""

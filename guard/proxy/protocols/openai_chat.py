@@ -21,6 +21,7 @@ from guard.proxy.protocols.base import (
     index_of,
     labels_last,
     list_at,
+    may_read,
     n_asked,
     place,
     strings,
@@ -122,23 +123,39 @@ def _unread_part(part: Any, path: Path) -> list[str]:
 ANSWER_TEXT = ("content", "refusal", "reasoning_content", "reasoning", "thinking")
 
 
+# The flags that ask a model to go on from the last assistant message, each with the value that
+# asks it: vLLM's `continue_final_message`, and its `add_generation_prompt: false`, which opens
+# no new turn.
+GOING_ON = (("continue_final_message", True), ("add_generation_prompt", False))
+
+
 def continued(body: Json) -> Continued | None:
     """An assistant message last that the model goes on from rather than answers: vLLM's
-    `continue_final_message` (and its `add_generation_prompt: false`, which opens no new turn),
-    at the top or in `chat_template_kwargs`, and Mistral's `prefix: true` on the message."""
+    GOING_ON flags, at the top or in `chat_template_kwargs`, and Mistral's `prefix: true` on
+    the message."""
     messages = list_at(body, "messages")
     last = messages[-1] if messages else None
-    if not isinstance(last, dict) or last.get("role") != "assistant":
-        return None
-    kwargs = body.get("chat_template_kwargs")
-    asked = [body, kwargs] if isinstance(kwargs, dict) else [body]
-    if not (last.get("prefix") is True or any(
-            a.get("continue_final_message") or a.get("add_generation_prompt") is False
-            for a in asked)):
+    if not isinstance(last, dict) or last.get("role") != "assistant" or not _goes_on(body, last):
         return None
     path = ("messages", len(messages) - 1, "content")
     text = "".join(s.text for s in _content_slots(last.get("content"), path, "assistant"))
     return Continued((text,), "content", _content_of_choice)
+
+
+def _goes_on(body: Json, last: Json) -> bool:
+    """Whether any reading of the request's flags asks the model to go on from `last`. A flag
+    is read as a lenient upstream reads it (`add_generation_prompt: "false"` or `0`, `prefix:
+    "true"` or `1`: `may_read`), one spelled in no way it knows as asking (read joined, an
+    ordinary answer comes out the same); a chat template's arguments are read as Python and
+    Jinja read them, too (any non-empty string is true)."""
+    if "prefix" in last and may_read(last["prefix"], True):
+        return True
+    if any(key in body and may_read(body[key], wanted) for key, wanted in GOING_ON):
+        return True
+    kwargs = body.get("chat_template_kwargs")
+    return isinstance(kwargs, dict) and any(
+        key in kwargs and (may_read(kwargs[key], wanted) or bool(kwargs[key]) is wanted)
+        for key, wanted in GOING_ON)
 
 
 def _content_of_choice(answer: Json, path: Path) -> int | None:

@@ -17,6 +17,7 @@ from guard.proxy.protocols.base import (
     chunked_refusal,
     error_event,
     index_of,
+    lax_bool,
     list_at,
     n_asked,
     place,
@@ -66,9 +67,10 @@ def choices_asked(body: Json) -> int | None:
 def continued(body: Json) -> Continued | None:
     """A completion goes on from its prompt (each string of a list has `n` choices), and a
     `suffix` goes on from the completion (fill-in-the-middle): an editor shows the three as one
-    text. Not with `echo`, whose answer holds its prompt; not for token ids (unread)."""
+    text. Not with `echo` (as a lenient upstream reads it: `"false"` is no echo), whose answer
+    holds its prompt; not for token ids (unread)."""
     prompt = body.get("prompt")
-    if body.get("echo") or not isinstance(prompt, str | list) or (
+    if lax_bool(body.get("echo")) is True or not isinstance(prompt, str | list) or (
             isinstance(prompt, list) and not any(isinstance(p, str) for p in prompt)):
         return None
     prompts = (prompt,) if isinstance(prompt, str) else tuple(

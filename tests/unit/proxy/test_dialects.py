@@ -137,6 +137,24 @@ def test_a_stream_is_asked_for_as_a_lenient_upstream_reads_stream() -> None:
     assert asks_to_stream({}) is False
 
 
+def test_a_flag_is_read_as_pydantics_lax_mode_reads_it() -> None:
+    """`lax_bool` agrees with pydantic (vLLM's request models) on every spelling it reads, and
+    reads none that pydantic refuses but spaces around a word."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from guard.proxy.protocols.base import lax_bool
+    lax = TypeAdapter(bool)
+    for value in (True, False, 0, 1, 0.0, 1.0, 2, -1, 0.5, None, [], {}, "", "maybe", "2",
+                  "1.0", *[w.upper() for w in ("true", "yes", "on", "t", "y")],
+                  *("True", "FALSE", "No", "Off", "F", "n", "0", "1")):
+        try:
+            expected: bool | None = lax.validate_python(value)
+        except ValidationError:
+            expected = None
+        assert lax_bool(value) is expected, value
+    assert lax_bool(" false ") is False
+
+
 def test_an_answers_content_as_text_parts_is_read_part_by_part() -> None:
     body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": [
         {"type": "text", "text": "one"}, {"type": "thinking", "thinking": "hidden"},
@@ -433,7 +451,16 @@ ASKED = {"role": "user", "content": "the token?"}
     (CHAT, {"messages": [ASKED, PREFILL],
             "chat_template_kwargs": {"continue_final_message": True}}, "The token is ghp_"),
     (CHAT, {"messages": [ASKED, {**PREFILL, "prefix": True}]}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL], "add_generation_prompt": "False"}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL], "add_generation_prompt": 0}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL], "add_generation_prompt": "maybe"}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, PREFILL],
+            "chat_template_kwargs": {"continue_final_message": "no"}}, "The token is ghp_"),
+    (CHAT, {"messages": [ASKED, {**PREFILL, "prefix": "on"}]}, "The token is ghp_"),
     (CHAT, {"messages": [ASKED, PREFILL]}, None),
+    (CHAT, {"messages": [ASKED, PREFILL], "add_generation_prompt": "yes",
+            "continue_final_message": "0"}, None),
+    (CHAT, {"messages": [ASKED, {**PREFILL, "prefix": "f"}]}, None),
     (CHAT, {"messages": [ASKED], "continue_final_message": True}, None),
     (MESSAGES, {"messages": [ASKED, {"role": "assistant", "content": [
         {"type": "text", "text": "The token "}, {"type": "text", "text": "is ghp_"}]}]},
@@ -441,6 +468,10 @@ ASKED = {"role": "user", "content": "the token?"}
     (MESSAGES, {"messages": [ASKED]}, None),
     (COMPLETIONS, {"prompt": "key: AKIA"}, "key: AKIA"),
     (COMPLETIONS, {"prompt": "key: AKIA", "echo": True}, None),
+    (COMPLETIONS, {"prompt": "key: AKIA", "echo": "y"}, None),
+    (COMPLETIONS, {"prompt": "key: AKIA", "echo": "false"}, "key: AKIA"),
+    (COMPLETIONS, {"prompt": "key: AKIA", "echo": 0.0}, "key: AKIA"),
+    (COMPLETIONS, {"prompt": "key: AKIA", "echo": "sometimes"}, "key: AKIA"),
     (COMPLETIONS, {"prompt": [1, 2, 3]}, None),
     (RESPONSES, {"input": [ASKED, PREFILL]}, None),
 ])
