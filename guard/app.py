@@ -26,7 +26,7 @@ from guard.admin.auth import (
 from guard.build import running_source
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
-from guard.config_load import admin_exposed, doubled_paths
+from guard.config_load import admin_exposed, broad_passthrough, doubled_paths
 from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
@@ -198,6 +198,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
             log.warning("admin_beyond_loopback", detail=exposed)
         for doubled in doubled_paths(settings):
             log.warning("upstream_path_doubled", detail=doubled)
+        for broad in broad_passthrough(settings):
+            log.warning("passthrough_beyond_v1", detail=broad)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url),
                  version=__version__, source=running_source())

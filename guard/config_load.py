@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from guard.config import Settings, parse_host_port
 from guard.errors import ConfigError, PolicyError, validation_message
 from guard.policy.source import parse_yaml
+from guard.proxy.model_routes import model_route
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -332,3 +333,22 @@ def doubled_paths(settings: Settings) -> list[str]:
             f"drop the /v1 (url: {upstream.url.removesuffix('/v1')})"
             for name, upstream in settings.upstreams.items()
             if urllib.parse.urlsplit(upstream.url).path.endswith("/v1")]
+
+
+def broad_passthrough(settings: Settings) -> list[str]:
+    """A warning for each `passthrough:` template that matches paths outside /v1/ (`/{tail:.*}`,
+    `/api/{tail:.*}`): servers answer with a model's text on routes there that guard does not
+    guard; those it knows are refused (`model_routes`), others would pass unread. And for a
+    path listed that is one of those it knows: it is refused all the same."""
+    warnings = []
+    for template in settings.passthrough:
+        if "{" in template and not template.startswith("/v1/"):
+            warnings.append(
+                f"passthrough {template} matches paths outside /v1/, where model servers answer "
+                "a prompt unguarded (guard refuses those it knows: /chat/completions, /api/chat, "
+                "/generate, /invocations...; others would pass unread): list only the paths that "
+                "should pass (/health)")
+        elif "{" not in template and (known := model_route(template.rstrip("/") or "/")):
+            warnings.append(f"passthrough {template} is where {known.servers} answer with a "
+                            f"model's text: guard refuses it (400 invalid_path); ask {known.like}")
+    return warnings

@@ -30,6 +30,7 @@ from guard.proxy.handler import (
     timed_write,
 )
 from guard.proxy.middleware import prepare
+from guard.proxy.model_routes import model_route
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext
@@ -43,7 +44,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
                   gated: bool = True) -> web.StreamResponse:
     """Forward the request as it is. `gated`: kill switches apply (not to deleting a stored
     answer, which on-call may want while a switch is on)."""
-    check_path(request.rel_url.raw_path)
+    check_path(request.rel_url.raw_path, request.method)
     ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
                        model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
     if gated:
@@ -85,9 +86,10 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         upstream.close()
 
 
-def check_path(raw_path: str) -> None:
+def check_path(raw_path: str, method: str | None = None) -> None:
     """Refuse (400 `invalid_path`) a pass-through path that another reading of it sends to
-    another path, a guarded route among them, which would then be reached uninspected:
+    another path, a guarded route among them, or that another server answers a model's text on
+    (asked with `method`; None: any), which would then be reached uninspected:
 
     - a `.` or `..` segment, however spelled (`%2E%2E`, `..;x`): the URL library on the way
       upstream, or the upstream itself, resolves it;
@@ -98,7 +100,10 @@ def check_path(raw_path: str) -> None:
       segments and a trailing slash ignored, in any case), is at or under a guarded route
       without being spelled as one: `/v1//chat/completions`, `/v1/chat;x/completions`,
       `/V1/Chat/Completions`, `/v1/chat/completions/`. A path spelled plainly under a guarded
-      route (a stored completion's `/v1/chat/completions/{id}`) is that path to every server."""
+      route (a stored completion's `/v1/chat/completions/{id}`) is that path to every server;
+    - any other path that, read so, is a model route of a common server (`MODEL_ROUTES`:
+      `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...), which a broad template
+      (`/{tail:.*}`) would forward."""
     layers = list(_layers(raw_path))
     decoded = layers[-1]
     if "\\" in decoded or any(_ENCODED_SEPARATOR.search(layer) for layer in layers):
@@ -118,6 +123,11 @@ def check_path(raw_path: str) -> None:
         raise RequestError(f"this pass-through path reads upstream as {read!r}, at or under the "
                            f"guarded route {route}: ask that route as it is spelled",
                            code="invalid_path")
+    other = model_route(read, method)
+    if other is not None:
+        raise RequestError(f"this pass-through path reads upstream as {read!r}, where "
+                           f"{other.servers} answer with a model's text unguarded, as on the "
+                           f"guarded route {other.like}: ask {other.like}", code="invalid_path")
 
 
 def _layers(raw_path: str) -> Iterator[str]:

@@ -1,15 +1,19 @@
-"""A pass-through template that takes any path (`/v1/{tail:.*}`) in front of an upstream that
-routes as uvicorn (vLLM, SGLang, LiteLLM) and gin (Ollama) do, on the decoded path: no other
-spelling of a guarded route reaches it, and plain pass-through paths still do."""
+"""Pass-through templates that take any path (`/v1/{tail:.*}`, `/{tail:.*}`) in front of an
+upstream that routes as uvicorn (vLLM, SGLang, LiteLLM) and gin (Ollama) do, on the decoded path:
+no other spelling of a guarded route reaches it, nor another server's model route (LiteLLM's
+`/chat/completions`, Ollama's `/api/chat`, TGI's `/generate`...), and plain pass-through paths
+still do."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import orjson
 import pytest
@@ -72,7 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUp
     ready.wait(10)
     guard = GuardServer(tmp_path_factory.mktemp("passthrough"), {
         "upstreams": {"default": {"url": f"http://127.0.0.1:{upstream.port}"}},
-        "passthrough": ["/v1/{tail:.*}"], "policies": str(POLICIES)})
+        "passthrough": ["/v1/{tail:.*}", "/{tail:.*}"], "policies": str(POLICIES)})
     try:
         guard.start()
         yield upstream, guard
@@ -141,3 +145,80 @@ def test_the_guarded_route_itself_still_reads_the_prompt(
     status, _ = sent_raw(guard, "/v1/chat/completions", orjson.dumps(CHAT_BODY))
     assert status.startswith(b"HTTP/1.1 400")
     assert len(upstream.paths) == before
+
+
+# From a probe: through `/{tail:.*}`, each of these was forwarded with a token in its prompt,
+# unread (8 of 8 of the probe's); the servers named serve each as a model's answer.
+MODEL_ROUTES = {
+    "/chat/completions": "/v1/chat/completions",                       # LiteLLM, llama.cpp
+    "/completions": "/v1/completions",                                 # LiteLLM, llama.cpp
+    "/responses": "/v1/responses",                                     # LiteLLM
+    "/engines/m/chat/completions": "/v1/chat/completions",             # LiteLLM
+    "/engines/org/m/completions": "/v1/completions",                   # LiteLLM ({model:path})
+    "/openai/deployments/m/chat/completions": "/v1/chat/completions",  # LiteLLM (Azure's shape)
+    "/openai/v1/chat/completions": "/v1/chat/completions",             # Azure, Groq
+    "/api/v0/chat/completions": "/v1/chat/completions",                # LM Studio
+    "/anthropic/v1/messages": "/v1/messages",                          # LiteLLM
+    "/invocations": "/v1/chat/completions",                            # vLLM, SGLang (SageMaker)
+    "/api/chat": "/v1/chat/completions",                               # Ollama
+    "/api/generate": "/v1/completions",                                # Ollama
+    "/generate": "/v1/completions",                                    # TGI, SGLang, vLLM
+    "/generate_stream": "/v1/completions",                             # TGI
+    "/completion": "/v1/completions",                                  # llama.cpp
+    "/infill": "/v1/completions",                                      # llama.cpp
+    "/": "/v1/completions",                                            # TGI (POST)
+    "/API/Chat": "/v1/chat/completions",                               # in any case
+    "/api//generate/": "/v1/completions",                              # as servers read it
+    "/v1/engines/m/chat/completions": "/v1/chat/completions",          # under /v1/ too
+}
+
+
+@pytest.mark.parametrize(("path", "like"), MODEL_ROUTES.items())
+def test_other_servers_model_routes_are_refused(
+        stack: tuple[DecodingUpstream, GuardServer], path: str, like: str) -> None:
+    """A model route of a common server, which a broad template would forward with its prompt
+    and answer unread, is a 400 `invalid_path` naming the guarded route it resembles."""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    status, payload = sent_raw(guard, path, orjson.dumps(CHAT_BODY))
+    assert status.startswith(b"HTTP/1.1 400"), (status, payload)
+    error = orjson.loads(payload)["error"]
+    assert error["code"] == "invalid_path"
+    assert error["message"].endswith(f"ask {like}")
+    assert TOKEN.encode() not in payload
+    assert len(upstream.paths) == before
+
+
+def test_an_sdk_whose_base_url_lacks_v1_is_refused(
+        stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    """The openai SDK with `base_url` without /v1 asks `/chat/completions`: refused, not
+    forwarded through `/{tail:.*}` to a LiteLLM that serves it."""
+    upstream, guard = stack
+    client = openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0)
+    before = len(upstream.paths)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="m", messages=CHAT_BODY["messages"])  # type: ignore[arg-type]
+    assert refused.value.code == "invalid_path"
+    assert "/v1/chat/completions" in refused.value.message
+    assert len(upstream.paths) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/health"), ("GET", "/"), ("HEAD", "/"), ("GET", "/api/tags"),
+    ("POST", "/api/embed"), ("POST", "/tokenize"), ("GET", "/v1/chat/completions/chatcmpl-1"),
+    ("GET", "/v1/chat/completions/chatcmpl-1/messages"), ("POST", "/v1/threads/t/messages")])
+def test_other_paths_a_broad_template_takes_still_reach_the_upstream(
+        stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    upstream, guard = stack
+    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
+    assert answer.status_code == 200, answer.text
+    assert upstream.paths[-1] == path
+
+
+def test_a_template_beyond_v1_is_warned_of_at_start(
+        stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    _, guard = stack
+    [warning] = [json.loads(line) for line in guard.output().splitlines()
+                 if '"passthrough_beyond_v1"' in line]
+    assert warning["level"] == "warning"
+    assert warning["detail"].startswith("passthrough /{tail:.*} matches paths outside /v1/")

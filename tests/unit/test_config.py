@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -445,3 +446,23 @@ def test_serve_check_validates_and_starts_nothing(tmp_path: Path, capsys: pytest
     config.write_text("listen: nowhere\n")
     assert main(["serve", "-c", str(config), "--check"]) == 2
     assert "invalid configuration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("templates", "warned"), [
+    (["/{tail:.*}"], ["/{tail:.*}"]), (["/api/{tail:.*}", "/v1/{tail:.*}"], ["/api/{tail:.*}"]),
+    (["/v1{tail:.*}"], ["/v1{tail:.*}"]), (["/api/chat"], ["/api/chat"]),
+    (["/v1/{tail:.*}", "/v1/embeddings", "/health", "/v1/chat/completions"], []),
+])
+def test_serve_check_warns_of_a_pass_through_template_beyond_v1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], templates: list[str],
+        warned: list[str]) -> None:
+    """From a probe: `passthrough: ["/{tail:.*}"]` passed the check and started unwarned, and
+    forwarded other servers' model routes (/chat/completions, /api/chat, /generate) unread."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\npassthrough: {json.dumps(templates)}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("  warning: passthrough ")]
+    assert [line.split()[2] for line in warnings] == warned

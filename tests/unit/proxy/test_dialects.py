@@ -508,3 +508,10 @@ def test_a_prefilled_answers_text_blocks_are_read_after_the_prefill() -> None:
                     continued=continued)
     assert [(s.text, s.context) for s in read] == [
         ("hmm", ()), ("aB3d", ("The token is ghp_",)), ("E5fG", ("The token is ghp_", "aB3d"))]
+
+
+def test_the_model_routes_refused_resemble_the_guarded_routes() -> None:
+    """`model_routes` names the guarded routes without importing the dialects: the same four."""
+    from guard.proxy.model_routes import GUARDED
+    from guard.proxy.protocols import DIALECTS
+    assert set(DIALECTS) == GUARDED
