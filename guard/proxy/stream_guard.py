@@ -413,9 +413,14 @@ class StreamGuard:
         return ch.fresh(max(self.check_chars, int(self.growth * ch.checked)))
 
     def _release_due(self, ch: Channel) -> bool:
+        """Whether a buffered channel holds more than its hold-back, and is due a check: its first
+        (the first text goes out as soon as it may), then every `check_chars` new characters. A
+        check that released nothing (an encoded run from the text's start, held whole) does not
+        make the next one due: that had re-read the run, up to 8,192 characters decoded, at every
+        event."""
         if self.held is None or not ch.holds_more(self.held):
             return False
-        return ch.released == 0 or ch.fresh(self.check_chars)
+        return ch.checked == 0 or ch.fresh(self.check_chars)
 
     def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
         cut = ch.back(ch.end, self.held or 0)

@@ -149,3 +149,16 @@ def test_any_chunking_masks_the_run_whole_or_sends_it_whole(sizes: list[int], ke
     got, guard = asyncio.run(run(chat_stream(chunks), decoding(secret=Action.REDACT, check_chars=16)))
     assert not guard.cut
     assert got.text[0] == (text.replace(run_text, "[REDACTED:secret:aws_access_key_id]") if key else text)
+
+
+@pytest.mark.parametrize("unit", ["&#97;", "%61", "\\x61", "YWJj"])
+async def test_a_run_held_from_the_start_is_read_every_check_chars(unit: str) -> None:
+    """A stream that is one encoded run from its first character releases nothing while the run
+    grows (it is held whole); that does not make every event due a check: the run is read every
+    `check_chars` new characters, as any text is. Each event had re-read it, decoded, from its
+    start (10,000 characters of `&#97;` cost 46x the CPU of prose)."""
+    text = unit * (3_000 // len(unit))
+    insp = decoding(check_chars=64)
+    got, guard = await run(chat_stream(pieces(text, 4)), insp)
+    assert not guard.cut and got.text[0] == text
+    assert len(insp.classified) <= len(text) // 64 + 2, len(insp.classified)
