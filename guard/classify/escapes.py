@@ -184,6 +184,16 @@ def shown(escape: str) -> str:
     return reference(escape)
 
 
+def _shown(escape: str) -> str:
+    """`shown`, remembered for a short escape: a run of references repeats a few, and a stream
+    re-reads its run, up to 8,192 characters, at each check."""
+    return _shown_short(escape) if len(escape) <= _SHORT_ESCAPE else shown(escape)
+
+
+_SHORT_ESCAPE = 16  # `&#x1F600;`, `%F0%9F%98%80`; a reference may have any number of zeros
+_shown_short = functools.lru_cache(maxsize=4096)(shown)
+
+
 def reference(reference: str) -> str:
     """What one match of `REFERENCE` stands for (itself when it decodes to nothing)."""
     if reference[:2] in ("%u", "U+"):  # a code point: `%uNNNN` or `U+NNNN`
@@ -231,12 +241,17 @@ def _rebuilt(text: str, found: list[tuple[int, int, str]]) -> tuple[str, list[in
     ends: list[int] = []
     pos = 0
     for a, b, plain in found:
-        parts.append(text[pos:a])
-        starts.extend(range(pos, a))
-        ends.extend(range(pos + 1, a + 1))
+        if a > pos:
+            parts.append(text[pos:a])
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
         parts.append(plain)
-        starts.extend([a] * len(plain))
-        ends.extend([b] * len(plain))
+        if len(plain) == 1:  # most: a reference's character
+            starts.append(a)
+            ends.append(b)
+        else:
+            starts.extend([a] * len(plain))
+            ends.extend([b] * len(plain))
         pos = b
     parts.append(text[pos:])
     starts.extend(range(pos, len(text)))
@@ -273,7 +288,7 @@ def _shown_spans(text: str) -> list[tuple[int, int, str]]:
     close = -2  # the "-->" after the last comment's "<!--" (-1: none; -2: not looked for)
     closer: tuple[int, int] | None = None  # the run closing the last emphasis opened
     pos = 0
-    while (m := SHOWN.search(text, pos)) is not None:
+    while (m := SHOWN.search(text, pos if closer else _references(text, pos, found))) is not None:
         a, b = m.span()
         if closer is not None and a >= closer[0]:
             found.append((*closer, ""))
@@ -297,12 +312,25 @@ def _shown_spans(text: str) -> list[tuple[int, int, str]]:
             end = _closer(run).match(text, b)
             if end is not None:
                 closer = (end.end() - len(run), end.end())
-        if (plain := shown(escape)) != escape:
+        if (plain := _shown(escape)) != escape:
             found.append((a, b, plain))
         pos = b
     if closer is not None:
         found.append((*closer, ""))
     return found
+
+
+def _references(text: str, pos: int, found: list[tuple[int, int, str]]) -> int:
+    """Read the run of references, percent-escapes and program text's escapes at `pos` into
+    `found`; where it ends. A reference where the last match ended is what SHOWN finds next (its
+    alternatives come first): a run of them (which a stream re-reads, up to 8,192 characters, at
+    each check) is read without the markup's cases."""
+    while (r := REFERENCE.match(text, pos)) is not None:
+        escape = r.group()
+        if (plain := _shown(escape)) != escape:
+            found.append((pos, r.end(), plain))
+        pos = r.end()
+    return pos
 
 
 @functools.cache
