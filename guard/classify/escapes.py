@@ -227,11 +227,17 @@ def unescaped(text: str, escape: re.Pattern[str],
               read: Callable[[str], str]) -> tuple[str, list[int], list[int]] | None:
     """`text` with each match of `escape` read as what `read` makes of it, and for each character
     where it starts and ends in `text`; None when it has none that reads otherwise."""
-    return _rebuilt(text, [(*m.span(), plain) for m in escape.finditer(text)
+    return _rebuilt(text, [(*m.span(), plain, 0) for m in escape.finditer(text)
                            if (plain := read(m.group())) != m.group()])
 
 
-def _rebuilt(text: str, found: list[tuple[int, int, str]]) -> tuple[str, list[int], list[int]] | None:
+# A span of a text read otherwise: (start, end, what it reads as, width), where each character
+# read stands for the whole span (width 0: a reference's character, a link's text), or for
+# `width` characters of it in turn (a run of escapes of one width, `%41%42`, read at once).
+Found = tuple[int, int, str, int]
+
+
+def _rebuilt(text: str, found: list[Found]) -> tuple[str, list[int], list[int]] | None:
     """`text` with each span of `found` replaced by its text, and for each character where it
     starts and ends in `text`; None when `found` is empty."""
     if not found:
@@ -240,13 +246,16 @@ def _rebuilt(text: str, found: list[tuple[int, int, str]]) -> tuple[str, list[in
     starts: list[int] = []
     ends: list[int] = []
     pos = 0
-    for a, b, plain in found:
+    for a, b, plain, width in found:
         if a > pos:
             parts.append(text[pos:a])
             starts.extend(range(pos, a))
             ends.extend(range(pos + 1, a + 1))
         parts.append(plain)
-        if len(plain) == 1:  # most: a reference's character
+        if width:
+            starts.extend(range(a, b, width))
+            ends.extend(range(a + width, b + 1, width))
+        elif len(plain) == 1:  # most: a reference's character
             starts.append(a)
             ends.append(b)
         else:
@@ -271,7 +280,7 @@ def shown_text(text: str) -> tuple[str, list[int], list[int]] | None:
     if _MARKS.isdisjoint(once):
         return first
     made = [ends[i] - starts[i] > 1 for i in range(len(once))]  # what the first pass decoded
-    again = _rebuilt(once, [(*m.span(), plain) for m in REFERENCE.finditer(once)
+    again = _rebuilt(once, [(*m.span(), plain, 0) for m in REFERENCE.finditer(once)
                             if any(made[m.start():m.end()])
                             and (plain := reference(m.group())) != m.group()])
     if again is None:
@@ -280,18 +289,18 @@ def shown_text(text: str) -> tuple[str, list[int], list[int]] | None:
     return twice, [starts[i] for i in starts2], [ends[i - 1] for i in ends2]
 
 
-def _shown_spans(text: str) -> list[tuple[int, int, str]]:
+def _shown_spans(text: str) -> list[Found]:
     """Each match of `SHOWN` in `text` that shows otherwise, with what it shows: a comment read to
     its "-->" however far (each "-->" looked for once; an unclosed "<!--" stays as written), and
     an emphasis run that opens with the run that closes it."""
-    found: list[tuple[int, int, str]] = []
+    found: list[Found] = []
     close = -2  # the "-->" after the last comment's "<!--" (-1: none; -2: not looked for)
     closer: tuple[int, int] | None = None  # the run closing the last emphasis opened
     pos = 0
     while (m := SHOWN.search(text, pos if closer else _references(text, pos, found))) is not None:
         a, b = m.span()
         if closer is not None and a >= closer[0]:
-            found.append((*closer, ""))
+            found.append((*closer, "", 0))
             pos, closer = closer[1], None
             continue
         if closer is not None and b > closer[0]:  # crosses the closer: that is not one
@@ -313,24 +322,34 @@ def _shown_spans(text: str) -> list[tuple[int, int, str]]:
             if end is not None:
                 closer = (end.end() - len(run), end.end())
         if (plain := _shown(escape)) != escape:
-            found.append((a, b, plain))
+            found.append((a, b, plain, 0))
         pos = b
     if closer is not None:
-        found.append((*closer, ""))
+        found.append((*closer, "", 0))
     return found
 
 
-def _references(text: str, pos: int, found: list[tuple[int, int, str]]) -> int:
+def _references(text: str, pos: int, found: list[Found]) -> int:
     """Read the run of references, percent-escapes and program text's escapes at `pos` into
     `found`; where it ends. A reference where the last match ended is what SHOWN finds next (its
     alternatives come first): a run of them (which a stream re-reads, up to 8,192 characters, at
-    each check) is read without the markup's cases."""
-    while (r := REFERENCE.match(text, pos)) is not None:
-        escape = r.group()
-        if (plain := _shown(escape)) != escape:
-            found.append((pos, r.end(), plain))
-        pos = r.end()
-    return pos
+    each check) is read without the markup's cases, and a run of ASCII bytes written `%NN` or
+    `\\xNN` (each one match of `REFERENCE`, the character of its byte) at once."""
+    while True:
+        if (run := _ASCII_BYTES.match(text, pos)) is not None:
+            width, escape = (3, "%") if text[pos] == "%" else (4, "\\x")
+            found.append((pos, run.end(), bytes.fromhex(run.group().replace(escape, "")).decode(), width))
+            pos = run.end()
+        elif (r := REFERENCE.match(text, pos)) is not None:
+            escape = r.group()
+            if (plain := _shown(escape)) != escape:
+                found.append((pos, r.end(), plain, 0))
+            pos = r.end()
+        else:
+            return pos
+
+
+_ASCII_BYTES = re.compile(r"(?:%[0-7][0-9A-Fa-f])+|(?:\\x[0-7][0-9A-Fa-f])+")
 
 
 @functools.cache

@@ -13,7 +13,8 @@ from guard.classify.escapes import SHOWN, _rebuilt, _shown_spans, shown, shown_t
 # match-by-match reading below does not), and what comes between them.
 PIECES = st.lists(st.sampled_from([
     "&#97;", "&#x61;", "&#0000097;", "&#97", "&#", "&amp;", "&amp;#98;", "&lt;", "&shy", "%61", "%6", "%25",
-    "%2561", "%C3%A9", "%u0061", "U+0061", "\\x61", "\\xC3\\xA9", "\\141", "\\u{61}", "\\*", "<b>",
+    "%2561", "%C3%A9", "%u0061", "U+0061", "%41%7f%00", "%4", "%8", "\\x61", "\\xC3\\xA9", "\\x7F\\x0a",
+    "\\x", "\\x4", "\\141", "\\u{61}", "\\*", "<b>",
     "</p>", "<br/>", "<x y='a>b'>", "[a](u)", "\x1b[0m", "a\x08", " ", "\t", "a", "é", "&", "%",
     "\\", "<", "x",
 ]), max_size=40).map("".join)
