@@ -1,13 +1,18 @@
 """What one long encoded run costs a stream: guard's CPU for an answer that is 200,000 characters
-of base64 (what a client asking the model for an encoded file gets), against as many characters
-of prose, in one run; and how long guard's event loop stalls meanwhile.
+of base64 (what a client asking the model for an encoded file gets), of HTML character
+references (`&#104;&#101;...`), percent-escapes (`%68%65...`) or `\\x` escapes (`\\x68\\x65...`),
+against as many characters of prose, in one run; and how long guard's event loop stalls
+meanwhile.
 
     .venv/bin/python bench/bench_stream_runs.py [--chars 200000] [--rounds 2]
 
 guard runs the default pack (policies/default.yaml: `secrets` and `pii` read encoded runs
 decoded, so a stream holds a run back, and re-reads it, from where it began) in front of the
 stand-in model, which writes the answer 4 characters an event with no pause (an upstream
-writing in one burst: guard reads as fast as it can). The client is the openai SDK. Guard's CPU
+writing in one burst: guard reads as fast as it can). The verdict cache is off: the stand-in
+repeats a block, and a window read again once the block comes round would be answered from the
+cache, which a run the model writes does not repeat (with it on, the kinds' figures followed
+how often their blocks' lengths made windows come round). The client is the openai SDK. Guard's CPU
 is the process's user and system time over the stream (clock ticks of 10 ms); the stall is the
 slowest answer of guard's /healthz, asked every 20 ms on the admin port (from a process of its
 own) while the stream runs, also given as a ratio to the slowest answer while guard is idle
@@ -46,11 +51,29 @@ PROSE = ("The deploy scripts rotate the logs every night and the service keeps a
          "so an engineer looking into an outage can read what happened before it began. ")
 
 
+# Runs of escapes, each of a character of the prose: a stream holds the run back and re-reads it,
+# in place, from where it began (the classifiers reading references decode each one).
+ESCAPES = {"references": "&#{};", "percent": "%{:02x}", "hex_escapes": "\\x{:02x}"}
+
+
 def answers(chars: int) -> dict[str, str]:
     """A block of each kind of answer, repeated by the stand-in to `chars` characters."""
     noise = random.Random(7).randbytes(BLOCK * 3 // 4)
-    return {"prose": (PROSE * (BLOCK // len(PROSE) + 1))[:BLOCK],
-            "base64": base64.b64encode(noise).decode()[:BLOCK]}
+    prose = (PROSE * (BLOCK // len(PROSE) + 1))[:BLOCK]
+    return {"prose": prose, "base64": base64.b64encode(noise).decode()[:BLOCK]} | {
+        kind: whole(escape, prose) for kind, escape in ESCAPES.items()}
+
+
+def whole(escape: str, prose: str) -> str:
+    """`prose`'s characters escaped, as many whole escapes as half a BLOCK holds (a header holds
+    8 KB, and the block is sent percent-encoded): the stand-in repeats the block, and a run cut
+    inside an escape would end there."""
+    out = ""
+    for c in prose:
+        if len(out) + len(written := escape.format(ord(c))) > BLOCK // 2:
+            return out
+        out += written
+    return out
 
 
 async def stalls(admin_url: str, done: asyncio.Event) -> float:
@@ -103,7 +126,7 @@ async def idle_stall(admin_url: str) -> float:
 
 async def one_stream(guard: GuardServer, block: str, chars: int) -> tuple[float, float]:
     """Guard's CPU seconds over one streamed answer of `block` repeated, and the worst stall."""
-    headers = {"X-Mock-Reply": urllib.parse.quote(block), "X-Mock-Reply-Repeat": str(chars // BLOCK),
+    headers = {"X-Mock-Reply": urllib.parse.quote(block), "X-Mock-Reply-Repeat": str(chars // len(block)),
                "X-Mock-Chunk-Chars": str(CHUNK), "X-Mock-Chunk-Delay-Ms": "0"}
     client = openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="bench", max_retries=0,
                                 default_headers=headers, timeout=300)
@@ -116,7 +139,7 @@ async def one_stream(guard: GuardServer, block: str, chars: int) -> tuple[float,
             text = chunk.choices[0].delta.content if chunk.choices else None
             got += len(text or "")
         cpu = guard.cpu_seconds() - cpu
-    assert got == chars // BLOCK * BLOCK, (got, chars)
+    assert got == chars // len(block) * len(block), (got, chars)
     return cpu, worst[0]
 
 
@@ -128,7 +151,8 @@ async def measure(workdir: Path, chars: int, rounds: int
     shutil.copy(REPO / "policies" / "default.yaml", policies / "default.yaml")
     mock = MockUpstream(workdir)
     guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
-                                  "policies": str(policies), "log_level": "warning"})
+                                  "policies": str(policies), "log_level": "warning",
+                                  "cache": {"max_entries": 0}})
     blocks = answers(chars)
     results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in blocks}
     try:
@@ -136,7 +160,7 @@ async def measure(workdir: Path, chars: int, rounds: int
         guard.start()
         await one_stream(guard, blocks["prose"], 20_000)  # warm-up: caches, compiled patterns
         idle = await idle_stall(guard.admin_url)
-        for _ in range(rounds):  # interleaved, so both kinds meet the same machine
+        for _ in range(rounds):  # interleaved, so all kinds meet the same machine
             for kind, block in blocks.items():
                 results[kind].append(await one_stream(guard, block, chars))
     finally:
@@ -164,7 +188,7 @@ def main() -> None:
         rows.append([kind, f"{cpu:.2f}", f"{cpu / args.chars * 1e6:.1f}", f"{cpu / prose_cpu:.2f}",
                      f"{worst * 1000:.0f}", f"{worst / idle:.1f}"])
     intro = (f"An answer of {args.chars:,} characters streamed {CHUNK} characters an event with no "
-             "pause, through guard with the default pack; median of "
+             "pause, through guard with the default pack (verdict cache off); median of "
              f"{args.rounds} streams of each kind, interleaved. Stall: the slowest /healthz "
              "answer while the stream ran; its ratio is to the slowest answer while guard was idle "
              f"({idle * 1000:.1f} ms over {IDLE_S:g} s).")
