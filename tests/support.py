@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,12 +24,25 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from guard.components import COMPONENTS
 
+# Ports handed to servers come from below Linux's ephemeral range (32768-60999): a port the
+# kernel picks for port 0 may be taken meanwhile as the local end of some client's connection,
+# and a server started on it a moment later cannot listen (seen once in ~2,600 tests on a busy
+# machine).
+_SERVER_PORTS = range(20000, 32768)
+_PICK = random.SystemRandom()
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing uses right now, outside the ephemeral range."""
+    for _ in range(200):
+        port = _PICK.choice(_SERVER_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> None:
