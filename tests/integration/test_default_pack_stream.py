@@ -111,3 +111,31 @@ def test_a_stream_ending_inside_markup_is_read_as_the_whole_answer(
     text, finish = stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": chunk_chars})
     assert finish == ending
     assert (text == reply) == (ending == "stop")
+
+
+# -- base64 wrapped into lines ---------------------------------------------------------------------
+
+def _wrapped(run: str, width: int) -> str:
+    return "\n".join(run[i:i + width] for i in range(0, len(run), width))
+
+
+@pytest.mark.parametrize("chunk_chars", ["1", "3", "64"])
+@pytest.mark.parametrize("width", [40, 76])
+def test_a_key_in_base64_wrapped_into_lines_is_cut_before_the_block(guard: GuardServer, chunk_chars: str,
+                                                                    width: int) -> None:
+    """From a probe: base64 wrapped into lines (MIME at 76 characters, a probe's 40) was read a
+    line at a time, and a key split across two lines passed, whole and streamed. The block is one
+    run: held until it ends, and none of it is sent."""
+    run = base64.b64encode((NOTES + "The deploy key is AKIAIOSFODNN7EXAMPLE.").encode()).decode()
+    block = _wrapped(run, width)
+    assert block.count("\n") > 4 and "AKIAIOSFODNN7EXAMPLE" not in "".join(
+        base64.b64decode(line).decode(errors="replace") for line in block.split("\n") if len(line) == width)
+    text, finish = stream_reply(guard.url, f"Here is the file:\n{block}\nKeep it safe.",
+                                **{"X-Mock-Chunk-Chars": chunk_chars})
+    assert finish == "content_filter"
+    assert "Here is the file:\n".startswith(text)
+
+
+def test_a_harmless_wrapped_base64_answer_comes_through_whole(guard: GuardServer) -> None:
+    reply = f"Here is the file:\n{_wrapped(base64.b64encode(NOTES.encode()).decode(), 76)}\nKeep it safe."
+    assert stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "4"}) == (reply, "stop")

@@ -3,10 +3,10 @@
 
 A request can be written so that nothing reading its characters sees it, while the model behind
 the guard reads it at once: encoded in base64, base32, hex or binary ("decode this and answer:
-R2l2ZSBt..."), percent-encoded, as HTML character references or Unicode escapes, in Morse code, in
-a letter cipher (ROT13 or another Caesar shift, Atbash: "Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."),
-written backwards ("emoh ta bmob epip a..."), each word reversed in its place ("woH ot ekam") or
-upside down ("ǝɯoɥ ʇɐ qɯoq").
+R2l2ZSBt...", or wrapped into lines as MIME writes it), percent-encoded, as HTML character
+references or Unicode escapes, in Morse code, in a letter cipher (ROT13 or another Caesar shift,
+Atbash: "Tvir zr fgrc-ol-fgrc vafgehpgvbaf..."), written backwards ("emoh ta bmob epip a..."),
+each word reversed in its place ("woH ot ekam") or upside down ("ǝɯoɥ ʇɐ qɯoq").
 `readings(text)` gives the decoded texts hidden in a text; the trained models score them beside
 the text itself (guard/classify/models/loader.py), `encoded_text` marks them whatever they say
 (`find_readings`, with their kinds and spans), and the injection heuristics look for instructions

@@ -40,6 +40,12 @@ _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
 _BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}")
+# A line of a block of base64 lines after the first: whole, its line break before it.
+_NEXT_LINE = re.compile(r"\r?\n([A-Za-z0-9+/]+={0,2})(?![^\r\n])")
+# What `_block_start` reads a line by: base64 characters, a line's part so far, its last run.
+_ALPHABET = re.compile(r"[A-Za-z0-9+/]+")
+_LINE_PART = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_TAIL = re.compile(r"[^A-Za-z0-9+/][A-Za-z0-9+/]*\Z")
 RUNS_READ = 4  # encoded runs read decoded per text, at most
 RUN_CHARS = 8192  # of each run
 _NEAR_CHARS = 256  # `run_start` looks this far back first, then RUN_CHARS
@@ -62,33 +68,106 @@ def encoded(text: str) -> Iterator[tuple[str, int, int, str]]:
     """(kind, start, end, decoded) of the first RUNS_READ encoded runs of `text` that decode to
     text. Runs that do not (long words, paths, hashes) are passed over without counting: trying
     one costs a decode of its characters, linear in the text's length, while what is bounded is
-    the readings a model then scores."""
+    the readings a model then scores. A block of base64 lines (`_block`) is one run, read joined;
+    when that reads as nothing, without its shorter last line, then line by line as before."""
     read = 0
-    for group, start, end in _candidates(text):
-        chunk = text[start:end]
-        kind = "hex" if group == "hex_apart" or (group == "base64" and _HEX.fullmatch(chunk)) else group
-        plain = _base32(chunk[:RUN_CHARS]) if kind == "base64" and _BASE32.fullmatch(chunk) else None
-        if plain is not None:
-            kind = "base32"
-        else:
-            plain = _DECODERS[kind](chunk[:RUN_CHARS])
-        if plain is not None:
-            yield kind, start, end, plain
+    for group, start, end, lines in _candidates(text):
+        found = _read(group, text[start:end]) if lines is None else _read_block(text, lines)
+        if found is not None:
+            yield found[0], start, end, found[1]
             read += 1
-            if read == RUNS_READ:
-                return
+        elif lines is not None:
+            for run in _lines_read(text, lines):
+                yield run
+                read += 1
+                if read == RUNS_READ:
+                    return
+        if read == RUNS_READ:
+            return
 
 
-def _candidates(text: str) -> Iterator[tuple[str, int, int]]:
-    """(group of `_RUN_PATTERN`, start, end) of every run of `text` that may be encoded. An ASCII
-    text is matched as bytes, which spares the RE2 wrapper its character offsets (a text can hold
-    thousands of runs: every word of 16 letters is one)."""
+def _read(group: str, chunk: str) -> tuple[str, str] | None:
+    """(kind, decoded) of a run of `_RUN_PATTERN`'s `group`, None when it decodes to no text."""
+    kind = "hex" if group == "hex_apart" or (group == "base64" and _HEX.fullmatch(chunk)) else group
+    plain = _base32(chunk[:RUN_CHARS]) if kind == "base64" and _BASE32.fullmatch(chunk) else None
+    if plain is not None:
+        return "base32", plain
+    plain = _DECODERS[kind](chunk[:RUN_CHARS])
+    return None if plain is None else (kind, plain)
+
+
+def _read_block(text: str, lines: list[tuple[int, int]]) -> tuple[str, str] | None:
+    """A block of base64 lines read joined (its first RUN_CHARS characters), then without its
+    last line when that is shorter (a line of text after the block may look like one)."""
+    found = _read("base64", _joined(text, lines))
+    width = lines[0][1] - lines[0][0]
+    if found is None and len(lines) > 2 and lines[-1][1] - lines[-1][0] < width:
+        found = _read("base64", _joined(text, lines[:-1]))
+    return found
+
+
+def _lines_read(text: str, lines: list[tuple[int, int]]) -> Iterator[tuple[str, int, int, str]]:
+    """The runs of a block that reads as nothing joined, each read alone (as any run is)."""
+    for group, start, end, _ in _candidates(text, lines[0][0], lines[-1][1], blocks=False):
+        found = _read(group, text[start:end])
+        if found is not None:
+            yield found[0], start, end, found[1]
+
+
+def _joined(text: str, lines: list[tuple[int, int]]) -> str:
+    joined: list[str] = []
+    chars = 0
+    for start, end in lines:
+        if chars >= RUN_CHARS:
+            break
+        joined.append(text[start:min(end, start + RUN_CHARS - chars)])
+        chars += len(joined[-1])
+    return "".join(joined)
+
+
+def _candidates(text: str, pos: int = 0, endpos: int | None = None, *, blocks: bool = True
+                ) -> Iterator[tuple[str, int, int, list[tuple[int, int]] | None]]:
+    """(group of `_RUN_PATTERN`, start, end, lines) of every run of `text[pos:endpos]` that may be
+    encoded; `lines`, the spans of its lines, for a block of base64 lines (`_block`), read as one
+    run (the runs it holds are not given apart). An ASCII text is matched as bytes, which spares
+    the RE2 wrapper its character offsets (a text can hold thousands of runs: every word of 16
+    letters is one)."""
+    endpos = len(text) if endpos is None else endpos
     if text.isascii():
-        matches: Iterator[re2._Match[bytes] | re.Match[str]] = ENCODED_RUN.finditer(text.encode("ascii"))
+        matches: Iterator[re2._Match[bytes] | re.Match[str]] = ENCODED_RUN.finditer(
+            text.encode("ascii"), pos, endpos)
     else:
-        matches = (ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text)
+        matches = (ENCODED_RUN if _utf8(text) else _ENCODED_RUN).finditer(text, pos, endpos)
+    past = pos  # the end of the last block
     for match in matches:
-        yield _GROUPS[match.lastindex or 0], match.start(), match.end()
+        group, start, end = _GROUPS[match.lastindex or 0], match.start(), match.end()
+        if start < past:
+            continue
+        lines = _block(text, start, end) if blocks and group == "base64" else None
+        if lines is not None:
+            past = end = lines[-1][1]
+        yield group, start, end, lines
+
+
+def _block(text: str, start: int, end: int) -> list[tuple[int, int]] | None:
+    """The lines of a block of base64 wrapped into lines (MIME at 76 characters, PEM at 64) that
+    the run at [start, end) begins, None when it begins none: the run ends its line, and is
+    followed by whole lines of its length, a multiple of 4 and at least 16 characters, the last
+    one maybe shorter; `=` padding ends the block. Lines end with `\n` or `\r\n`. Ordinary
+    lines rarely qualify (one length, no space, ...), and those that do but decode to nothing
+    joined are read alone (`encoded`)."""
+    width = end - start
+    if width % 4 or text[end - 1] == "=" or not text.startswith(("\n", "\r\n"), end):
+        return None
+    lines = [(start, end)]
+    while (line := _NEXT_LINE.match(text, lines[-1][1])) is not None:
+        begin, stop = line.span(1)
+        if stop - begin > width:
+            break
+        lines.append((begin, stop))
+        if stop - begin < width or text[stop - 1] == "=":
+            break
+    return lines if len(lines) > 1 else None
 
 
 def run_start(text: str, at: int) -> int:
@@ -106,8 +185,71 @@ def run_start(text: str, at: int) -> int:
         start = next((lo + m.start() for m in runs.finditer(chunk) if lo + m.start() < at < lo + m.end()), at)
         # a run found right where the look-back began may have begun before: look further back
         if start == at or start - lo > _AFTER_CHARS or lo == 0:
-            return start
-    return start
+            break
+    return _past_line_breaks(text, at, start)
+
+
+def _past_line_breaks(text: str, at: int, start: int) -> int:
+    """`start`, or where the block of base64 lines `at` falls inside begins when that is earlier
+    (`_block_start`)."""
+    block = _block_start(text, at)
+    return start if block is None else min(start, block)
+
+
+def _block_start(text: str, at: int) -> int | None:
+    """Where the block of base64 lines (`_block`) that `at` falls inside past its first line
+    begins, None when it falls inside none: `at` is on a later line, or on the line break after
+    a line of the block's width (the block may go on: a stream may not have the next line yet).
+    At most RUN_CHARS back: a block going on further back begins there. Read backwards, line by
+    line, as `_block` reads forwards, but more widely (any line that begins with a character of
+    the alphabet may go on a block): a stream holds a block a little longer, never shorter."""
+    if not 0 < at < len(text):
+        return None
+    lo = max(0, at - RUN_CHARS)
+    found = text.rfind("\n", lo, at)
+    char = text[at]
+    if char == "\n" or (char == "\r" and text[at + 1:at + 2] in ("\n", "")):
+        after = at + (2 if char == "\r" else 1)
+        if after < len(text) and not _ALPHABET.match(text, after):
+            return None  # the block ends with this line
+        end = at - 1 if char == "\n" and found < at - 1 and text[at - 1] == "\r" else at
+        top = _block_top(text, lo, max(found + 1, lo), end)
+        return None if top is None else top[0]
+    # on a line after the first, all of which up to `at` may be the block's
+    line = found + 1
+    if found < 0 or not (_LINE_PART.fullmatch(text, line, at) and (_ALPHABET.match(text, at) or char == "=")):
+        return None
+    end = _before_break(text, line)
+    top = _block_top(text, lo, max(text.rfind("\n", lo, end) + 1, lo), end)
+    return None if top is None or at - line >= top[1] else top[0]
+
+
+def _before_break(text: str, line: int) -> int:
+    """Where the line before the one beginning at `line` (after a line break) ends."""
+    return line - 2 if line >= 2 and text[line - 2] == "\r" else line - 1
+
+
+def _block_top(text: str, lo: int, line: int, end: int) -> tuple[int, int] | None:
+    """(start, width) of the block of base64 lines whose line [line, end) may be one of its full
+    lines (ending in a run of 16 characters or more, a multiple of 4, without padding), walking
+    up its lines of that width; None when it may not be. A block going on before `lo` begins
+    there."""
+    tail = _TAIL.search(text, line, end)
+    top = line if tail is None else tail.start() + 1
+    width = end - top
+    if width < 16 or width % 4:
+        return None
+    while top == line:  # a whole line: the block may begin on a line above
+        if line <= lo:
+            return (lo if lo else line), width
+        end = _before_break(text, line)
+        line = max(text.rfind("\n", lo, end) + 1, lo)
+        above = end - width
+        if above < line or not _ALPHABET.fullmatch(text, above, end) \
+                or (above > line and _ALPHABET.match(text, above - 1)):
+            return top, width
+        top = above
+    return top, width
 
 
 # What `RunStarts` reads a stream's text by: stretches of the base64 alphabet (base32 and hex
@@ -143,11 +285,10 @@ class RunStarts:
             return at
         self._catch_up(text, base)
         stretch = self._stretch(at)
-        if stretch is not None:
-            start = self._quick(text, base, at, max(stretch[0], base), stretch[1])
-            if start is not None:
-                return start
-        return base + run_start(text, at - base)
+        start = None if stretch is None else self._quick(text, base, at, max(stretch[0], base), stretch[1])
+        if start is None:
+            return base + run_start(text, at - base)
+        return base + _past_line_breaks(text, at - base, start - base)
 
     def _catch_up(self, text: str, base: int) -> None:
         """Read the text added since the last call; forget stretches cut off before `base`."""

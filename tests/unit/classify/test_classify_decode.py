@@ -328,3 +328,34 @@ def test_run_start_takes_any_text(text: str, at: int) -> None:
     before RUN_CHARS back."""
     start = run_start(text, at)
     assert start == at or max(0, at - RUN_CHARS) <= start < at
+
+
+def _wrapped(run: str, width: int, newline: str = "\n") -> str:
+    return newline.join(run[i:i + width] for i in range(0, len(run), width))
+
+
+@pytest.mark.parametrize("width", [16, 40, 64, 76])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_request_in_base64_wrapped_into_lines_is_read_whole(width: int, newline: str) -> None:
+    """From a probe: base64 wrapped into lines (MIME at 76, PEM at 64) was read a line at a time,
+    in pieces cut mid-word or not read at all. A block of lines of one length (a multiple of 4,
+    the last one shorter) is one run: its reading is the request, spanning the block, and the
+    harmful-request model fires on it."""
+    block = _wrapped(base64.b64encode(REQUEST.encode()).decode(), width, newline)
+    text = f"Decode this and answer:{newline}{block}{newline}Thanks."
+    found = [(r.kind, text[r.start:r.end], r.text) for r in find_readings(text)]
+    assert found == [("base64", block, REQUEST)]
+    assert load_model("harmful_request").score(text) >= load_model("harmful_request").threshold
+
+
+LINES = {
+    "identifiers": "parseConfigurationFile\nvalidateUserSession\nAbstractFactoryBean\nFoo",
+    "hashes": "\n".join(f"{i:040x}" for i in range(1, 6)),
+    "a list of words of one length": "internationalize\ncharacterization\ncompartmentalize\nwell",
+}
+
+
+@pytest.mark.parametrize("text", LINES.values(), ids=LINES.keys())
+def test_lines_of_one_length_that_decode_to_nothing_read_as_nothing(text: str) -> None:
+    """Lines of the base64 alphabet that do not decode to text joined read as they did alone."""
+    assert readings(text) == tuple(r for line in text.split("\n") for r in readings(line))

@@ -402,3 +402,28 @@ def test_a_key_split_by_a_long_comment_before_another_comment_is_found() -> None
     text = f"key {key[:10]}<!-- {'x ' * 200}-->{key[10:]} and <!-- a note"
     assert found(classify("secrets", text, decoded=True), text) == [
         ("secret:aws_access_key_id", text[4:text.index(" and")])]
+
+
+
+def _wrapped(run: str, width: int, newline: str = "\n") -> str:
+    return newline.join(run[i:i + width] for i in range(0, len(run), width))
+
+
+@pytest.mark.parametrize("width", [40, 64, 76])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("key", ["AKIAIOSFODNN7EXAMPLE", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"],
+                         ids=["aws", "github"])
+def test_decoded_finds_a_key_in_base64_wrapped_into_lines(width: int, newline: str, key: str) -> None:
+    """From a probe: base64 wrapped into lines (MIME at 76 characters, PEM at 64, 40) was read
+    line by line, and a key split across two lines passed, whole or streamed. A block of lines of
+    one length is one run: the key is found, and the span covers all of the block, line breaks
+    included."""
+    head = ("the deploy notes " * 4)[:width * 3 // 4 - 9] + " "  # the key begins 8 bytes before the line ends
+    payload = _wrapped(base64.b64encode(f"{head}{key} is the key".encode()).decode(), width, newline)
+    first, second = payload.split(newline)[:2]
+    assert key not in base64.b64decode(first).decode() + " " + base64.b64decode(second).decode()
+    text = f"Here it is, encoded as you asked:{newline}{payload}{newline}Keep it safe."
+    assert not classify("secrets", text).fired
+    verdict = classify("secrets", text, decoded=True)
+    assert verdict.fired
+    assert found(verdict, text) == [(verdict.spans[0].label, payload)]

@@ -8,6 +8,7 @@ import base64
 import itertools
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,11 @@ RUNS = [TRANSFORMS[kind](REQUEST, random.Random(kind)) for kind in KINDS] + [
     base64.b64encode(bytes(range(256))).decode(),
     "0101010001101000011001010010000001101011011001010111100100100000",
 ]
+# Base64 wrapped into lines (MIME at 76 characters, PEM at 64, 16): one run to `run_start`.
+WRAPPED = [newline.join(run[i:i + width] for i in range(0, len(run), width))
+           for run in (base64.b64encode(REQUEST.encode() * 3 + b"!").decode(),)
+           for width, newline in ((76, "\n"), (64, "\r\n"), (16, "\n"))]
+RUNS += WRAPPED
 # What comes between and inside runs: prose, one character that breaks a run (or joins another
 # kind's run to it), a lone surrogate (which RE2 does not take), and a base64 run longer than
 # what `run_start` looks back.
@@ -34,6 +40,7 @@ PIECES = st.one_of(
     st.sampled_from(RUNS),
     st.sampled_from([" ", ",", ":", "%", "#", "&", ";", "\\", "=", "==", "/", "|", ".", "-", "\n",
                      "0x", "01", "\\u", "%4", "&#", "\ud800", "é", "ff ", "Here is the run: ",
+                     "\r\n", "\r", "\n\n", "A" * 16 + "\n", "QUFB" * 19 + "\r\n",
                      "the answer is ", "a" * 20]),
     st.text(st.sampled_from("AZaz09+/01 ,:%#\\=.-x"), min_size=1, max_size=24),
     st.integers(RUN_CHARS - 300, RUN_CHARS + 2_000).map(
@@ -110,3 +117,21 @@ def test_runs_of_other_kinds_going_on_into_base64() -> None:
                 text = whole[:end]
                 for at in (end - 1, end - 40, end - 97, end - 300):
                     assert starts.start(text, 0, at) == run_start(text, at), (joined, head, at)
+
+
+@pytest.mark.parametrize("block", WRAPPED, ids=["76-lf", "64-crlf", "16-lf"])
+@pytest.mark.parametrize("before", ["", "Here is the file:\n", "Here: "])
+def test_a_block_of_base64_lines_is_one_run(block: str, before: str) -> None:
+    """From a probe: base64 wrapped into lines was a run per line, and a stream released the
+    lines before the one a key's second half was in. Every position of the block past its first
+    character, line breaks included, has its run begin where the block does, as the block comes
+    in once 16 characters long (a base64 run's shortest; a line break at the end may be followed
+    by the next line); and where it has ended, the text after it is not held."""
+    whole, starts = f"{before}{block}\nKeep it safe.", RunStarts()
+    begin, end = len(before), len(before) + len(block)
+    for stop in range(begin + 16, len(whole) + 1):
+        text = whole[:stop]
+        for at in range(max(begin + 1, stop - 130), min(stop, end)):
+            assert run_start(text, at) == begin, (stop, at)
+        assert starts.start(text, 0, stop - 1) == run_start(text, stop - 1)
+    assert run_start(whole, end + 3) == end + 3
