@@ -130,8 +130,9 @@ def test_a_key_in_base64_wrapped_into_lines_is_cut_before_the_block(guard: Guard
     block = _wrapped(run, width)
     assert block.count("\n") > 4 and "AKIAIOSFODNN7EXAMPLE" not in "".join(
         base64.b64decode(line).decode(errors="replace") for line in block.split("\n") if len(line) == width)
-    text, finish = stream_reply(guard.url, f"Here is the file:\n{block}\nKeep it safe.",
-                                **{"X-Mock-Chunk-Chars": chunk_chars})
+    reply = f"Here is the file:\n{block}\nKeep it safe."
+    assert whole_reply(guard.url, reply)[1] == "content_filter"
+    text, finish = stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": chunk_chars})
     assert finish == "content_filter"
     assert "Here is the file:\n".startswith(text)
 
