@@ -310,6 +310,11 @@ class Inspector(Protocol):
         a stream then also holds back an encoded run until it ends."""
         ...
 
+    def reads_whole(self, stage: Stage) -> frozenset[str]:
+        """The names of the stage's classifiers that read the whole text (no `max_match_chars`:
+        Llama Guard, the trained models): a stream's first words are no answer to them."""
+        ...
+
     def inspects(self, stage: Stage) -> bool:
         """False when no rule applies at this stage: nothing to classify, decide or record."""
         ...

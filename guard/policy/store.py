@@ -95,6 +95,10 @@ class PolicyInspector:
     def reads_encoded_runs(self, stage: Stage) -> bool:
         return self.loaded.encoded_runs[stage]
 
+    def reads_whole(self, stage: Stage) -> frozenset[str]:
+        return frozenset(c.name for c in self.loaded.by_stage[stage]
+                         if c.classifier.max_match_chars is None)
+
     def inspects(self, stage: Stage) -> bool:
         return self.loaded.inspects[stage]
 

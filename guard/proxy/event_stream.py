@@ -256,14 +256,18 @@ class EventStreamGuard(StreamGuard):
             return ""
         return self._start("".join(other.text for other in self._after(ch)))
 
-    def _segment(self, ch: Channel, text: str, lead: str = "") -> Segment:
+    def _segment(self, ch: Channel, text: str, lead: str = "", end: int | None = None,
+                 ) -> Segment:
+        end = ch.end if end is None else end
         before = self._before(ch)
         # the prompt's text the answer goes on from, before its first text (`_continues`),
         # while the texts between are kept whole
-        going_on = self._continues(ch, text) if all(o.base == 0 for o in before) and not lead \
-            else ()
+        going_on = self._continues(ch, text, end) \
+            if all(o.base == 0 for o in before) and not lead else ()
         earlier = (*going_on, *(other.text for other in before))
-        return Segment(lead + text + self._lookahead(ch), ch.role, ch.number, Stage.COMPLETION,
+        # the texts after are read with it only when the window reaches its end
+        ahead = self._lookahead(ch) if end == ch.end else ""
+        return Segment(lead + text + ahead, ch.role, ch.number, Stage.COMPLETION,
                        earlier[-JOINED:])
 
     def _settles_at(self, ch: Channel) -> float | None:
@@ -327,9 +331,10 @@ class EventStreamGuard(StreamGuard):
 
     # -- a closed text's tail, read with what follows ------------------------------------------
 
-    async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
+    async def _check(self, channels: list[Channel], cut_at: CutAt,
+                     stops: dict[int, int] | None = None) -> bytes:
         """Check as `StreamGuard` does, with the held tails of the closed texts before these
-        (read with what follows them); then send what may go out."""
+        (read with what follows them, to their ends); then send what may go out."""
         asked = {ch.number for ch in channels}
         tails = {other.number: other for ch in channels for other in self._before(ch)
                  if other.number not in asked and self._key(other) in self._closed
@@ -341,7 +346,7 @@ class EventStreamGuard(StreamGuard):
             def cut_at(ch: Channel, spans: list[Span]) -> int:
                 return (self._tail_cut if ch.number in tails else asked_cut)(ch, spans)
 
-        out = await super()._check(channels, cut_at)
+        out = await super()._check(channels, cut_at, stops)
         return out if self.cut else out + self._drain()
 
     def _tail_cut(self, ch: Channel, spans: list[Span]) -> int:

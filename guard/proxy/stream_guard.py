@@ -16,7 +16,12 @@ a channel classified on its own (one segment each, indexed by channel number). T
   `check_chars` new characters can be released (the first one at once, for time to first
   token), at the end of a choice, and when held text reaches `max_holdback_ms`: then classified
   text is released up to its last word boundary, and a word still in progress at most one more
-  `max_holdback_ms` later (a slow stream is never held indefinitely).
+  `max_holdback_ms` later (a slow stream is never held indefinitely). Such a check on time
+  decides on what it would release, not on the word still being written: when the window read
+  to the end would cut or mask, the window up to the release is read again and decides, and a
+  value found running past the release is held until it ends (`_check`); a block of only
+  classifiers reading the whole text on an open text's first EARLY_CHARS characters holds it
+  rather than cutting (`_early`).
 - `optimistic`: deltas go out as they arrive; every `check_chars` characters (or
   `max_holdback_ms` after unchecked text arrived) the text is classified before the next event is
   forwarded, and a failing check cuts the stream. Text already sent cannot be masked, so a redact
@@ -94,6 +99,11 @@ ASIDE = 1 << 20  # segment numbers of texts read aside from the channels (citati
 # however long a stream has run, `recheck_growth` makes text wait at most this long (or
 # `max_holdback_ms`, if longer): a model writing for minutes is not held back for minutes
 RECHECK_MAX_S = 5.0
+# a classifier reading the whole text judges an answer's first words as a whole answer of them
+# ("This is", "[ChatGPT]: I'm" score as harmful answers): its block, on a check on time of an
+# answer still going on, holds the text (nothing goes out) while the text read is shorter than
+# this; more text, or the answer's end, decides
+EARLY_CHARS = 64
 CutAt = Callable[[Channel, list[Span]], int]   # where a release stops, given the spans to mask
 
 
@@ -132,6 +142,7 @@ class StreamGuard:
         # a classifier reading encoded runs decoded finds a key anywhere in a base64 run: such a
         # run is held back, and re-read, whole (see Channel.run_start)
         self.runs = inspector.reads_encoded_runs(Stage.COMPLETION)
+        self.whole_readers = inspector.reads_whole(Stage.COMPLETION)
         self._channels: dict[tuple[int, str, int], Channel] = {}
         self._choices: dict[int, bool] = {}        # choice index -> finished
         self._frame: Json = {}
@@ -284,7 +295,7 @@ class StreamGuard:
         if self.mode == OPTIMISTIC:
             return await self._check(due, to_end)
 
-        def cut_at(ch: Channel, spans: list[Span]) -> int:
+        def stop(ch: Channel) -> int:
             wait = self._wait(ch)
             words = ch.run_start(ch.word_cut()) if self.runs else ch.word_cut()
             # a closed text's value waits for the text that may continue it, not for good
@@ -292,9 +303,10 @@ class StreamGuard:
             settled = settles is not None and now - settles >= 2 * wait
             cut = ch.hold_word(max(words, ch.overdue(now, 2 * wait)), self.value_held, settled)
             ch.soft_ticked = ch.end
-            return straddle(cut, spans)
+            return cut
 
-        return await self._check(due, cut_at)
+        stops = {ch.number: stop(ch) for ch in due}  # `_check` may move them back
+        return await self._check(due, lambda ch, spans: straddle(stops[ch.number], spans), stops)
 
     async def finish(self) -> bytes:
         """Bytes still held back when the upstream stream ended."""
@@ -432,22 +444,37 @@ class StreamGuard:
             return b""
         return await self._check(waiting, to_end)
 
-    async def _check(self, channels: list[Channel], cut_at: CutAt) -> bytes:
+    async def _check(self, channels: list[Channel], cut_at: CutAt,
+                     stops: dict[int, int] | None = None) -> bytes:
         """Classify the channels' windows; then cut the stream, or release up to `cut_at`. A
         window the classifiers read last, unchanged since (a text closed again with nothing
         added: the Responses API closes a text's part, its item, then the response), is not
-        read again: its findings stand."""
-        unread: list[tuple[Channel, int, Segment, int]] = []  # ..., the lead's length
-        for ch in channels:
-            since = ch.released if self.mode == BUFFERED else ch.checked
-            start, text, lead = ch.window(since, self.holdback, self.runs)
-            segment = self._segment(ch, text, lead)
-            if ch.read is None or (ch.read.start, ch.read.end, ch.read.segment) \
-                    != (start, ch.end, segment):
-                unread.append((ch, start, segment, len(lead)))
+        read again: its findings stand.
+
+        `stops` (a check on time, `tick`): where each channel's release would stop, before the
+        word still being written. The window is read to the end as always; if that would cut or
+        mask, what decides is the window read only up to where the release stops (a word's
+        beginning, `I'm unable to ass`, or a key id's first 20 characters of 26, is no finding
+        the whole answer has), and the release stops before a value found running past it
+        (held, not released: it is read whole when it has ended). A block on an answer's first
+        words by classifiers reading the whole text (`_early`) holds the text, uncut."""
+        unread, ends = self._unread(channels), None
         if unread:
             segments = [segment for _, _, segment, _ in unread]
             decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+            if stops is not None and decision.action in (Action.BLOCK, Action.REDACT):
+                for ch, start, _, led in unread:
+                    if ch.number in stops:
+                        stops[ch.number] = self._before_findings(ch, stops[ch.number], decision,
+                                                                 start - led)
+                ends = stops
+                unread = self._unread([ch for ch, _, _, _ in unread], ends)
+                segments = [segment for _, _, segment, _ in unread]
+                decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+            if stops is not None and self._early(decision, channels, stops):
+                for ch in channels:
+                    ch.word_wait = ch.end  # held: looked at again when more text has come
+                return b""
             self._record(decision, segments)
             if decision.action in CUT_ACTIONS[self.mode]:
                 return self._cut_stream(decision, [ch for ch, _, _, _ in unread],
@@ -457,7 +484,7 @@ class StreamGuard:
                 spans = [Span(max(start, start - led + s.start), start - led + s.end, s.label)
                          for s in decision.redactions.get(ch.number, ())
                          if s.end > led] if decision.action is Action.REDACT else []
-                ch.read = Read(start, ch.end, segment, spans, decision.mask)
+                ch.read = Read(start, self._end(ch, ends), segment, spans, decision.mask)
         out: list[bytes] = []
         now = time.monotonic()
         for ch in channels:
@@ -470,19 +497,72 @@ class StreamGuard:
             ch.trim(self.holdback, self.runs)
         return b"".join(out)
 
-    def _segment(self, ch: Channel, text: str, lead: str = "") -> Segment:
+    def _unread(self, channels: list[Channel], stops: dict[int, int] | None = None,
+                ) -> list[tuple[Channel, int, Segment, int]]:
+        """The channels' windows (to `stops`, or to their ends) the classifiers have not read
+        as they are: each with its start, what is sent, and the length of its lead."""
+        unread: list[tuple[Channel, int, Segment, int]] = []
+        for ch in channels:
+            since = ch.released if self.mode == BUFFERED else ch.checked
+            start, text, lead = ch.window(since, self.holdback, self.runs)
+            end = self._end(ch, stops)
+            text = text[:max(0, end - start)]
+            segment = self._segment(ch, text, lead, end)
+            if ch.read is None or (ch.read.start, ch.read.end, ch.read.segment) \
+                    != (start, end, segment):
+                unread.append((ch, start, segment, len(lead)))
+        return unread
+
+    @staticmethod
+    def _end(ch: Channel, stops: dict[int, int] | None) -> int:
+        """Where a channel's window stops: its end, or where its release would (`stops`)."""
+        stop = None if stops is None else stops.get(ch.number)
+        return ch.end if stop is None else max(ch.released, min(ch.end, stop))
+
+    def _before_findings(self, ch: Channel, stop: int, decision: Decision, at: int) -> int:
+        """`stop`, or the start of the first value a check on time found running past it (not
+        before `released`): such a value is held until it ends, when it is read whole. `at`: the
+        absolute offset of the segment's first character."""
+        starts = [at + span.start for match in decision.enforced
+                  if match.action in (Action.BLOCK, Action.REDACT)
+                  for verdict in match.verdicts if verdict.segment == ch.number
+                  for span in verdict.spans if at + span.start < stop < at + span.end]
+        starts += [at + span.start for span in decision.redactions.get(ch.number, ())
+                   if at + span.start < stop < at + span.end]
+        if not starts:
+            return stop
+        ch.word_wait = ch.end  # the next release waits for more text (`Channel.deadline`)
+        return max(ch.released, min(starts))
+
+    def _early(self, decision: Decision, channels: list[Channel], stops: dict[int, int]) -> bool:
+        """Whether a check on time's block is only that of classifiers reading the whole text,
+        on the first words (`EARLY_CHARS`) of open texts (their answer goes on): then nothing is
+        released, and the stream is not cut."""
+        if decision.action is not Action.BLOCK:
+            return False
+        opened = {ch.number for ch in channels if ch.closed_at is None}
+        verdicts = [v for m in decision.enforced if m.action is Action.BLOCK for v in m.verdicts]
+        return bool(verdicts) and all(
+            v.classifier in self.whole_readers and v.segment in opened
+            and stops.get(v.segment, EARLY_CHARS) < EARLY_CHARS for v in verdicts)
+
+    def _segment(self, ch: Channel, text: str, lead: str = "", end: int | None = None,
+                 ) -> Segment:
         """What the classifiers read of a channel's window: a choice is read alone, but after
         the markup its window starts inside of (`lead`), or the prompt's text it goes on from,
-        and before a suffix (`_continues`, `_suffix`)."""
-        going_on = self._continues(ch, text) if not lead else ()
+        and before a suffix (`_continues`, `_suffix`). `end`: where the window stops (the
+        channel's end when None; a window stopping before it has no suffix after it)."""
+        end = ch.end if end is None else end
+        going_on = self._continues(ch, text, end) if not lead else ()
         return Segment(lead + text, ch.role, ch.number, Stage.COMPLETION, going_on,
-                       after=self._suffix(ch))
+                       after=self._suffix(ch) if end == ch.end else "")
 
-    def _continues(self, ch: Channel, text: str) -> tuple[str, ...]:
+    def _continues(self, ch: Channel, text: str, end: int) -> tuple[str, ...]:
         """The prompt's text a window is read after (`Dialect.continued`): the end of the text
-        the channel's text goes on from, for a window that starts at its start."""
+        the channel's text goes on from, for a window that starts at its start (and stops at
+        `end`)."""
         going_on = self.continued
-        if going_on is None or ch.kind != going_on.kind or len(text) != ch.end:
+        if going_on is None or ch.kind != going_on.kind or len(text) != end:
             return ()
         before = going_on.before_choice(ch.choice)
         return (before,) if before else ()

@@ -140,3 +140,19 @@ def test_a_key_in_base64_wrapped_into_lines_is_cut_before_the_block(guard: Guard
 def test_a_harmless_wrapped_base64_answer_comes_through_whole(guard: GuardServer) -> None:
     reply = f"Here is the file:\n{_wrapped(base64.b64encode(NOTES.encode()).decode(), 76)}\nKeep it safe."
     assert stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "4"}) == (reply, "stop")
+
+
+# The model pausing longer than the pack's `max_holdback_ms` (250) after the first chunk, which
+# ends 20 characters into a run of capitals and digits: 20 are an AWS access key id, 26 are none.
+# The run is read when it has ended, as the whole answer is: the key id is cut before any of it
+# goes out, the longer run comes through.
+@pytest.mark.parametrize(("key", "ending"), [
+    ("AKIAIOSFODNN7EXAMPLE", "content_filter"), ("AKIAQRSTUVWXYZ234567ABCDEF", "stop")])
+def test_a_run_the_model_pauses_inside_is_read_when_it_ends(
+        guard: GuardServer, key: str, ending: str) -> None:
+    reply = f"Build id {key} finished."
+    assert whole_reply(guard.url, reply)[1] == ending
+    text, finish = stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": "29",
+                                                     "X-Mock-Chunk-Delay-Ms": "350"})
+    assert finish == ending
+    assert text == reply if ending == "stop" else "Build id ".startswith(text)

@@ -11,7 +11,13 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, journal_has_verdict, stream_reply
+from tests.support import (
+    GuardServer,
+    guard_before_mock,
+    journal_has_verdict,
+    stream_reply,
+    whole_reply,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,3 +88,26 @@ def test_a_request_sent_in_pieces_is_refused(guard: GuardServer) -> None:
     # each piece alone, and the last after harmless turns, come through
     assert [ask(guard, [piece]) for piece in PIECES] == ["Go on."] * 3
     assert ask(guard, ["What's a good", "time to visit the", PIECES[2]]) == "Go on."
+
+
+# Answers the strict pack allows whole, streamed in chunks, the model pausing longer than the
+# pack's `max_holdback_ms` (200) after each: the word being written is not read as if it had
+# ended ("ass" of "assist" is no profanity; " It" no harmful answer), and the harmful-response
+# model's block on an answer's first words ("This is " scores 0.46) waits for more of it.
+PAUSED = [("I'm unable to assist with that.", 17), (" It's fine.", 3),
+          ("This is a good question.", 8)]
+
+
+@pytest.mark.parametrize(("reply", "chunk_chars"), PAUSED, ids=["assist", "it", "this-is"])
+def test_an_answer_allowed_whole_is_not_cut_when_the_model_pauses(
+        guard: GuardServer, reply: str, chunk_chars: int) -> None:
+    assert whole_reply(guard.url, reply) == (reply, "stop")
+    assert stream_reply(guard.url, reply, **{"X-Mock-Chunk-Chars": str(chunk_chars),
+                                              "X-Mock-Chunk-Delay-Ms": "300"}) == (reply, "stop")
+
+
+def test_a_harmful_answer_the_model_pauses_in_is_cut(guard: GuardServer) -> None:
+    text, finish = stream_reply(guard.url, COMPLIANT, **{"X-Mock-Chunk-Chars": "40",
+                                                         "X-Mock-Chunk-Delay-Ms": "300"})
+    assert finish == "content_filter"
+    assert "crowd gathers" not in text

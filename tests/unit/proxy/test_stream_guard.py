@@ -1200,3 +1200,24 @@ async def test_with_a_whole_text_classifier_a_run_without_spaces_is_not_held_to_
             got += await guard.tick()
     released = receive(got).text.get(0, "")
     assert len(released) > len(run) // 2 and run.startswith(released)
+
+
+async def test_a_value_a_check_on_time_finds_past_its_release_is_held_until_it_ends() -> None:
+    """A word longer than the longest finding goes out as it waits, up to the text that has
+    waited twice max_holdback_ms. A check on time decides on that text alone (a word's start is
+    no finding the whole answer has); an address the text after it completes, which it would
+    split, is held from its start, and masked whole when it has ended."""
+    insp = inspector(check_chars=1000, max_holdback_ms=10)
+    guard = StreamGuard(CHAT, insp, CTX, ListRecorder())
+    events = chat_stream(["see " + "x" * 80 + "|bob@exa", "mple.com", " done"])
+    out = bytearray()
+    for event in events[:2]:
+        out += await guard.feed(event)
+    await asyncio.sleep(0.025)  # the first piece has waited past 2 x max_holdback_ms
+    out += await guard.feed(events[2])
+    out += await guard.tick()  # the second has not: the release would stop inside the address
+    for event in events[3:]:
+        out += await guard.feed(event)
+    out += await guard.finish()
+    got = receive(bytes(out))
+    assert got.text[0] == "see " + "x" * 80 + "|[REDACTED:pii:email] done"

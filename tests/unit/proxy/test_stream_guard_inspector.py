@@ -77,6 +77,9 @@ class PatternInspector:
     def reads_encoded_runs(self, stage: Stage) -> bool:
         return False
 
+    def reads_whole(self, stage: Stage) -> frozenset[str]:
+        return frozenset()
+
     def inspects(self, stage: Stage) -> bool:
         return bool(self.rules)
 
