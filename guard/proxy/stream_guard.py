@@ -25,7 +25,10 @@ a channel classified on its own (one segment each, indexed by channel number). T
 - `optimistic`: deltas go out as they arrive; every `check_chars` characters (or
   `max_holdback_ms` after unchecked text arrived) the text is classified before the next event is
   forwarded, and a failing check cuts the stream. Text already sent cannot be masked, so a redact
-  decision cuts the stream too.
+  decision cuts the stream too. A check on time decides, as in buffered mode, on the text up to
+  its last word boundary (the word in progress is left unchecked: read by the next check, on
+  time once more text has come, or at the end), and an early block of whole-text classifiers
+  waits for more text rather than cutting.
 
 A block cuts the stream: no further content, a last chunk per unfinished choice with
 `finish_reason: "content_filter"`, then `data: [DONE]`; the relay closes the upstream. The cut is
@@ -293,7 +296,10 @@ class StreamGuard:
         if not due:
             return b""
         if self.mode == OPTIMISTIC:
-            return await self._check(due, to_end)
+            # the text went out: what decides is the text up to its last whole word, the word
+            # still being written read by a later check (`_check`, `Channel.mark_checked`)
+            words = {ch.number: ch.word_cut(ch.checked) for ch in due}
+            return await self._check(due, to_end, words)
 
         def stop(ch: Channel) -> int:
             wait = self._wait(ch)
@@ -403,7 +409,9 @@ class StreamGuard:
             # when a closed text settles matters only to a word it holds: not asked otherwise
             settles = self._settles_at(ch) if ch.pieces and ch.holds_word else None
             return ch.deadline(self._wait(ch), settles)
-        return None if ch.unchecked_since is None else ch.unchecked_since + self._wait(ch)
+        if ch.unchecked_since is None or ch.holds_word:  # a word left unread: when more comes
+            return None
+        return ch.unchecked_since + self._wait(ch)
 
     def _wait(self, ch: Channel) -> float:
         """How long a channel's unchecked text may wait: `max_holdback_ms`, and with a classifier
@@ -451,13 +459,15 @@ class StreamGuard:
         added: the Responses API closes a text's part, its item, then the response), is not
         read again: its findings stand.
 
-        `stops` (a check on time, `tick`): where each channel's release would stop, before the
-        word still being written. The window is read to the end as always; if that would cut or
-        mask, what decides is the window read only up to where the release stops (a word's
-        beginning, `I'm unable to ass`, or a key id's first 20 characters of 26, is no finding
-        the whole answer has), and the release stops before a value found running past it
-        (held, not released: it is read whole when it has ended). A block on an answer's first
-        words by classifiers reading the whole text (`_early`) holds the text, uncut."""
+        `stops` (a check on time, `tick`): where each channel's release (buffered) or what
+        decides (optimistic) would stop, before the word still being written. The window is
+        read to the end as always; if that would cut or mask, what decides is the window read
+        only up to where the release stops (a word's beginning, `I'm unable to ass`, or a key
+        id's first 20 characters of 26, is no finding the whole answer has), and the release
+        stops before a value found running past it (held, not released: it is read whole when
+        it has ended). A block on an answer's first words by classifiers reading the whole text
+        (`_early`) holds the text, uncut. In optimistic mode only the text before where that
+        reading stopped counts as checked."""
         unread, ends = self._unread(channels), None
         if unread:
             segments = [segment for _, _, segment, _ in unread]
@@ -490,7 +500,8 @@ class StreamGuard:
         for ch in channels:
             assert ch.read is not None  # read now, or before and unchanged since
             cut = cut_at(ch, ch.read.spans)
-            ch.mark_checked()
+            # optimistic: a check on time's window stopping short leaves the rest to a later one
+            ch.mark_checked(self._end(ch, ends) if self.mode == OPTIMISTIC else None)
             if self.mode == BUFFERED:
                 parts = ch.release(cut, ch.read.spans, ch.read.mask)
                 out.extend(self._emit(ch, parts, now))
@@ -503,8 +514,7 @@ class StreamGuard:
         as they are: each with its start, what is sent, and the length of its lead."""
         unread: list[tuple[Channel, int, Segment, int]] = []
         for ch in channels:
-            since = ch.released if self.mode == BUFFERED else ch.checked
-            start, text, lead = ch.window(since, self.holdback, self.runs)
+            start, text, lead = ch.window(self._since(ch), self.holdback, self.runs)
             end = self._end(ch, stops)
             text = text[:max(0, end - start)]
             segment = self._segment(ch, text, lead, end)
@@ -513,16 +523,22 @@ class StreamGuard:
                 unread.append((ch, start, segment, len(lead)))
         return unread
 
-    @staticmethod
-    def _end(ch: Channel, stops: dict[int, int] | None) -> int:
-        """Where a channel's window stops: its end, or where its release would (`stops`)."""
+    def _since(self, ch: Channel) -> int:
+        """Where the text a check decides on begins: the first character not released
+        (buffered), or not classified (optimistic: all of it went out)."""
+        return ch.released if self.mode == BUFFERED else ch.checked
+
+    def _end(self, ch: Channel, stops: dict[int, int] | None) -> int:
+        """Where a channel's window stops: its end, or where its release (buffered) or what
+        decides (optimistic) would (`stops`)."""
         stop = None if stops is None else stops.get(ch.number)
-        return ch.end if stop is None else max(ch.released, min(ch.end, stop))
+        return ch.end if stop is None else max(self._since(ch), min(ch.end, stop))
 
     def _before_findings(self, ch: Channel, stop: int, decision: Decision, at: int) -> int:
         """`stop`, or the start of the first value a check on time found running past it (not
-        before `released`): such a value is held until it ends, when it is read whole. `at`: the
-        absolute offset of the segment's first character."""
+        before `_since`): such a value is held (buffered) or left unread (optimistic) until it
+        ends, when it is read whole. `at`: the absolute offset of the segment's first
+        character."""
         starts = [at + span.start for match in decision.enforced
                   if match.action in (Action.BLOCK, Action.REDACT)
                   for verdict in match.verdicts if verdict.segment == ch.number
@@ -532,12 +548,12 @@ class StreamGuard:
         if not starts:
             return stop
         ch.word_wait = ch.end  # the next release waits for more text (`Channel.deadline`)
-        return max(ch.released, min(starts))
+        return max(self._since(ch), min(starts))
 
     def _early(self, decision: Decision, channels: list[Channel], stops: dict[int, int]) -> bool:
         """Whether a check on time's block is only that of classifiers reading the whole text,
         on the first words (`EARLY_CHARS`) of open texts (their answer goes on): then nothing is
-        released, and the stream is not cut."""
+        released (or marked checked), and the stream is not cut."""
         if decision.action is not Action.BLOCK:
             return False
         opened = {ch.number for ch in channels if ch.closed_at is None}

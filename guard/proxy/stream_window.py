@@ -155,9 +155,18 @@ class Channel:
         `run_start`, remembered from one check to the next."""
         return self.runs.start(self.text, self.base, at)
 
-    def mark_checked(self) -> None:
-        self.checked, self.kept_checked = self.end, self.kept
-        self.unchecked_since = None
+    def mark_checked(self, at: int | None = None) -> None:
+        """Everything before `at` (the end, when None) has been classified. Text left after it
+        (a word still being written, optimistic mode) waits for more text: its next check on
+        time comes when more has come (`holds_word`), or at the next check or the end."""
+        if at is None or at >= self.end:
+            self.checked, self.kept_checked = self.end, self.kept
+            self.unchecked_since = None
+            return
+        if at > self.checked:
+            self.checked = at
+            self.kept_checked = self.kept - kept_chars(self.text[at - self.base:])
+        self.word_wait = self.end
 
     def trim(self, overlap: int | None, runs: bool = False) -> None:
         """Forget text no future window needs (unbounded classifiers need all of it; with `runs`,
@@ -173,13 +182,15 @@ class Channel:
             self.text = self.text[keep - self.base:]
             self.base = keep
 
-    def word_cut(self) -> int:
-        """The end of the last whole word of the pending text (or `released` when none ends)."""
-        pending = self.text[self.released - self.base:]
+    def word_cut(self, since: int | None = None) -> int:
+        """The end of the last whole word of the text after `since` (`released` when None: the
+        pending text), or `since` when none ends."""
+        since = self.released if since is None else since
+        pending = self.text[since - self.base:]
         for i in range(len(pending) - 1, -1, -1):
             if pending[i].isspace():
-                return self.released + i + 1
-        return self.released
+                return since + i + 1
+        return since
 
     def overdue(self, now: float, limit_s: float) -> int:
         """The end of the pending pieces that arrived at least `limit_s` ago."""

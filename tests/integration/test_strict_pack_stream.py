@@ -111,3 +111,31 @@ def test_a_harmful_answer_the_model_pauses_in_is_cut(guard: GuardServer) -> None
                                                          "X-Mock-Chunk-Delay-Ms": "300"})
     assert finish == "content_filter"
     assert "crowd gathers" not in text
+
+
+@pytest.fixture(scope="module")
+def optimistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """The strict pack in optimistic mode: text goes out as it comes, checked as it goes."""
+    workdir = tmp_path_factory.mktemp("strict-optimistic")
+    pack = workdir / "strict.yaml"
+    pack.write_text(STRICT.read_text().replace("mode: buffered", "mode: optimistic"))
+    with guard_before_mock(workdir, pack) as server:
+        yield server
+
+
+# In optimistic mode a check on time cuts what went out already: the word still being written is
+# not read as if it had ended either, and the early block of an answer's first words waits.
+@pytest.mark.parametrize(("reply", "chunk_chars"), PAUSED, ids=["assist", "it", "this-is"])
+def test_an_optimistic_answer_allowed_whole_is_not_cut_when_the_model_pauses(
+        optimistic: GuardServer, reply: str, chunk_chars: int) -> None:
+    assert stream_reply(optimistic.url, reply, **{"X-Mock-Chunk-Chars": str(chunk_chars),
+                                                  "X-Mock-Chunk-Delay-Ms": "300"}) \
+        == (reply, "stop")
+
+
+def test_a_harmful_answer_the_model_pauses_in_is_cut_in_optimistic_mode(
+        optimistic: GuardServer) -> None:
+    text, finish = stream_reply(optimistic.url, COMPLIANT, **{"X-Mock-Chunk-Chars": "40",
+                                                              "X-Mock-Chunk-Delay-Ms": "300"})
+    assert finish == "content_filter"
+    assert "crowd gathers" not in text
