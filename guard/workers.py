@@ -27,7 +27,7 @@ from prometheus_client import multiprocess
 
 from guard.config import parse_host_port
 from guard.errors import cannot_listen
-from guard.killswitch.held import HELD_DIR_ENV, make_group_dir
+from guard.killswitch.held import GROUP_DIR_PREFIX, HELD_DIR_ENV, group_dir_parent, make_group_dir
 
 log = structlog.get_logger("guard.workers")
 
@@ -37,17 +37,20 @@ log = structlog.get_logger("guard.workers")
 STARTUP_S = 5.0
 CANNOT_START = 2
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+METRICS_DIR_PREFIX = "guard-metrics-"
 
 
 def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> int:
     asyncio.run(_check_free(addresses))
-    metrics_dir = tempfile.mkdtemp(prefix="guard-metrics-")
-    held_dir = make_group_dir()  # kill switches held unsaved (a full state volume), for all
+    supervisor = os.getpid()
+    _remove_left_behind(Path(tempfile.gettempdir()), METRICS_DIR_PREFIX)
+    _remove_left_behind(group_dir_parent(), GROUP_DIR_PREFIX)
+    metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{supervisor}-")
+    held_dir = make_group_dir(supervisor)  # kill switches held unsaved (a full state volume)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir, HELD_DIR_ENV: str(held_dir)}
     command = [sys.executable, "-m", "guard", "serve", "--reuse-port"]
     if config is not None:
         command += ["-c", str(config)]
-    supervisor = os.getpid()
 
     def start(number: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*command, "--worker", str(number)], env=env,  # noqa: S603
@@ -87,6 +90,26 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
         shutil.rmtree(held_dir, ignore_errors=True)
     codes = [_exit_code(w.returncode) for w in workers]
     return CANNOT_START if CANNOT_START in codes else max(codes)
+
+
+def _remove_left_behind(parent: Path, prefix: str) -> None:
+    """The directories of groups whose supervisor no longer runs (killed before it could remove
+    them: SIGKILL, the OOM killer), each named `<prefix><supervisor pid>-...`, removed."""
+    for path in parent.glob(f"{prefix}*"):
+        pid = path.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("group_dir_removed", path=str(path), supervisor=int(pid))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _exit_code(returncode: int | None) -> int:

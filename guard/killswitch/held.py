@@ -41,11 +41,20 @@ class Held:
     pid: int
 
 
-def make_group_dir() -> Path:
-    """The directory a `--workers` group shares its held switches in (the supervisor's, removed
-    when the group stops): on a memory file system when there is one."""
-    parent = MEMORY_FS if MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="guard-held-", dir=parent))
+GROUP_DIR_PREFIX = "guard-held-"
+
+
+def group_dir_parent() -> Path:
+    """Where `--workers` groups make their directories: a memory file system when there is one."""
+    if MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK):
+        return MEMORY_FS
+    return Path(tempfile.gettempdir())
+
+
+def make_group_dir(supervisor: int) -> Path:
+    """The directory a `--workers` group shares its held switches in, named after its
+    supervisor's pid (removed when the group stops, or by the next group if it was killed)."""
+    return Path(tempfile.mkdtemp(prefix=f"{GROUP_DIR_PREFIX}{supervisor}-", dir=group_dir_parent()))
 
 
 class HeldSwitches:

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from guard.app import REPEAT_S
+from guard.killswitch.held import group_dir_parent
 from guard.observability.tally import FLUSH_INTERVAL_S
 from guard.workers import STARTUP_S
 from tests.support import GuardServer, MockUpstream, RedisServer
@@ -267,12 +269,34 @@ def test_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     assert guard.proc is not None
     pids = {int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
             .split(",")}
+    supervisor = guard.proc.pid
     assert guard.stop(signal.SIGKILL) == -signal.SIGKILL
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in pids):
         assert time.monotonic() < deadline, "workers outlived their supervisor"
         time.sleep(0.1)
     assert not _listening(guard.port)
+    # the killed group could not remove its directories (metrics, held switches); the next does
+    left = _group_dirs(supervisor)
+    assert len(left) == 2, left
+    (tmp_path / "next").mkdir()
+    following = GuardServer(tmp_path / "next", {"upstreams": {"default": {
+        "url": "http://127.0.0.1:9"}}}, "--workers", "2")
+    following.start()
+    assert following.proc is not None
+    its_own = following.proc.pid
+    try:
+        assert not any(path.exists() for path in left)
+        assert len(_group_dirs(its_own)) == 2  # kept while it runs
+    finally:
+        assert following.stop() == 0
+    assert not _group_dirs(its_own)
+
+
+def _group_dirs(supervisor: int) -> list[Path]:
+    """The directories a `--workers` group with this supervisor made (metrics, held switches)."""
+    return [path for parent in (Path(tempfile.gettempdir()), group_dir_parent())
+            for path in parent.glob(f"guard-*-{supervisor}-*")]
 
 
 def _alive(pid: int) -> bool:
