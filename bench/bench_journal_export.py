@@ -36,7 +36,7 @@ from guard.incidents.recorder import journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink
 from guard.types import Action, Mode
-from tests.unit.incidents.helpers import context, decision
+from tests.unit.incidents.helpers import HASH_KEY, context, decision
 
 START = 1_750_000_000.0
 
@@ -54,7 +54,7 @@ def write_journal(state_dir: Path, count: int) -> None:
             decision(*rng.choice([(Action.BLOCK, Mode.ENFORCE), (Action.REDACT, Mode.ENFORCE),
                                   (Action.FLAG, Mode.SHADOW)]),
                      rule=rng.choice(["pii", "secrets"])),
-            "text", excerpt=None, now=START + n / 10).to_json()
+            "text", excerpt=None, hash_key=HASH_KEY, now=START + n / 10).to_json()
             for n in range(at, min(at + 50, count))]
         sink = sinks[(at // 50) % 2]
         sink.write_now(batch)

@@ -251,14 +251,15 @@ def policies_env_keys(path: Path) -> set[str]:
 
 def _refuse_missing_hash_key(environ: Mapping[str, str], settings: Settings, source: str) -> None:
     """`incidents.hash_key_env` naming a variable unset or empty (a Secret not mounted, a typo)
-    is a ConfigError: guard would write the plain SHA-256 the setting is there to avoid."""
+    is a ConfigError: guard would hash under a key of its own, not the one asked for, and the
+    hashes would not compare with those of the deployments sharing it."""
     name = settings.incidents.hash_key_env
     if name is None or environ.get(name):
         return
     why = "is empty" if name in environ else "is not set"
     raise ConfigError(f"{source}: incidents.hash_key_env: the variable {name} {why}; without "
-                      "its key, content_hash would be a plain sha256: that a guessed text (a card "
-                      "number) can be tested against")
+                      "its key, content_hash would be under this deployment's own key and would "
+                      "not compare with the hashes of deployments sharing that key")
 
 
 def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:

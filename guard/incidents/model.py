@@ -70,7 +70,9 @@ class IncidentV1:
     prompt_verdicts: a completion decision's: what fired on the request's prompt among what the
                    matched rules' `prompt:` conditions read (incidents written before it: none).
     severity, category: of the strictest match (events: `info`/`event` unless details say).
-    content_hash:  `sha256:<hex>` of the UTF-8 text the decision was made on.
+    content_hash:  `hmac-sha256:<hex>` of the UTF-8 text the decision was made on, under the
+                   operator's key or the deployment's (guard.incidents.hashkey); incidents
+                   written before every hash was keyed may hold `sha256:<hex>`.
     excerpt:       redacted, truncated text; None unless excerpts are enabled.
     details:       event specifics (actor, scope, reason, rule, offset...); empty for decisions.
     """
@@ -139,13 +141,12 @@ def new_id(now: float | None = None) -> str:
     return f"inc-{millis:012x}-{os.urandom(8).hex()}"
 
 
-def content_hash(text: str, key: bytes | None = None) -> str:
-    """`sha256:<hex>` of the text, or with a `key`, `hmac-sha256:<hex>`: a short text (a card
-    number, a phone number) cannot then be found again by hashing every candidate."""
+def content_hash(text: str, key: bytes) -> str:
+    """`hmac-sha256:<hex>` of the text under `key` (guard.incidents.hashkey): never a plain
+    hash, which a short text (a card number, an e-mail address) is found again from by hashing
+    every candidate."""
     data = text.encode("utf-8", "surrogatepass")
-    if key:
-        return "hmac-sha256:" + hmac.new(key, data, hashlib.sha256).hexdigest()
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return "hmac-sha256:" + hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def severity_rank(severity: str) -> int:
@@ -163,7 +164,7 @@ def headline(decision: Decision) -> tuple[tuple[RuleMatch, ...], Mode]:
 
 def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
                   excerpt: str | None, now: float | None = None,
-                  hash_key: bytes | None = None) -> IncidentV1:
+                  hash_key: bytes) -> IncidentV1:
     """The incident for a decision with at least one match (enforced or shadow)."""
     now = time.time() if now is None else now
     relevant, mode = headline(decision)

@@ -27,6 +27,7 @@ import structlog
 from guard.errors import StartupError
 from guard.incidents import model
 from guard.incidents.excerpt import build_excerpt
+from guard.incidents.hashkey import HashKey
 from guard.incidents.lines import taken_by
 from guard.incidents.settings import IncidentSettings
 from guard.incidents.sinks import JournalSink, LogSink, RedisStreamSink, Sink
@@ -297,7 +298,7 @@ class IncidentRecorder:
     def __init__(self, settings: IncidentSettings, state_dir: Path, redis_url: str | None,
                  metrics: Metrics, *, sinks: Sequence[Sink] | None = None) -> None:
         self.settings = settings
-        self._hash_key = settings.hash_key()
+        self.hash_key = HashKey(settings.hash_key(), state_dir, redis_url)
         self.state_dir = state_dir
         self.metrics = metrics
         if sinks is None:
@@ -322,7 +323,7 @@ class IncidentRecorder:
             text, _ = joined((segment.index, segment.text) for segment in segments)
             excerpt = self._excerpt(ctx, decision, segments) if self.settings.excerpts else None
             incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
-                                           hash_key=self._hash_key)
+                                           hash_key=self.hash_key.value)
         except Exception:
             log.exception("incident_build_failed", request_id=ctx.request_id)
             self.metrics.incident_dropped.inc()
@@ -402,7 +403,9 @@ class IncidentRecorder:
 
     async def start(self) -> None:
         """Open the spools (adopting any a previous process left) and start the writers;
-        StartupError when one cannot be (`check_state_dir` checks what it can beforehand)."""
+        StartupError when one cannot be (`check_state_dir` checks what it can beforehand).
+        The content-hash key becomes the fleet's first (with Redis)."""
+        await self.hash_key.share()
         for channel in self.channels:
             try:
                 await channel.open()

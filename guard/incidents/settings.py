@@ -50,11 +50,14 @@ class IncidentSettings(BaseModel):
     queue_size:         incidents waiting in memory to be written; beyond it recording drops
                         (counted, logged). Recording never waits for room.
     batch_size:         incidents written to a sink in one operation, at most.
-    hash_key_env:       environment variable holding a key: `content_hash` is then an
-                        HMAC-SHA256 under it (`hmac-sha256:`), which nobody without the key can
-                        test a guessed text against (a plain SHA-256 of a card number is found
-                        again by hashing the candidates). Unset: `sha256:`. A variable it names
-                        that is unset or empty stops `guard serve` (and `--check`).
+    hash_key_env:       environment variable holding the key `content_hash` is an HMAC-SHA256
+                        under (`hmac-sha256:`); the same key in two deployments makes their
+                        hashes comparable. Unset: a key guard makes once per deployment
+                        (`state_dir/incident-hash.key`, shared through Redis when `redis_url`
+                        is set). Either way nobody without the key can test a guessed text
+                        against a hash (a plain SHA-256 of a card number is found again by
+                        hashing the candidates). A variable it names that is unset or empty
+                        stops `guard serve` (and `--check`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

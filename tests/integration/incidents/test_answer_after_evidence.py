@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -140,5 +141,6 @@ async def test_content_hash_is_of_the_request_texts_joined_as_docs_say(
             await sdk.chat.completions.create(model="m", messages=[
                 {"role": "system", "content": system}, {"role": "user", "content": asked}])
     [incident] = journal(tmp_path)
-    whole = hashlib.sha256(f"{system}\n{asked}".encode()).hexdigest()
-    assert incident["content_hash"] == f"sha256:{whole}"
+    key = (tmp_path / "state" / "incident-hash.key").read_bytes()
+    whole = hmac.new(key, f"{system}\n{asked}".encode(), hashlib.sha256).hexdigest()
+    assert incident["content_hash"] == f"hmac-sha256:{whole}"

@@ -31,7 +31,7 @@ from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Mode
 from tests.support import RedisServer, apps_serving, free_port
-from tests.unit.incidents.helpers import context, decision, prompt
+from tests.unit.incidents.helpers import HASH_KEY, context, decision, prompt
 
 SETTINGS = IncidentSettings(fsync_interval_ms=10, log=False)
 TOKEN = "t0ken-for-tests-only"
@@ -231,7 +231,7 @@ async def record_late(state_dir: Path, redis_url: str, ago: float) -> str:
     """An incident made `ago` seconds back that reaches the stream now (a replica replaying its
     spool after a long Redis outage): its id."""
     late = model.from_decision(context("late"), decision(), "x", excerpt=None,
-                               now=time.time() - ago)
+                               hash_key=HASH_KEY, now=time.time() - ago)
     recorder = IncidentRecorder(SETTINGS, state_dir, redis_url, Metrics(CollectorRegistry()))
     await recorder.start()
     recorder.submit(late)
@@ -407,7 +407,7 @@ async def test_cli_export_jsonl_and_csv_from_the_journal(tmp_path: Path) -> None
                                    "--action", "block", "--state-dir", str(tmp_path))
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert [r["request_id"] for r in rows] == ["r1", "r3", "r5"]
-    assert rows[0]["rules"] == "no-secrets" and rows[0]["content_hash"].startswith("sha256:")
+    assert rows[0]["rules"] == "no-secrets" and rows[0]["content_hash"].startswith("hmac-sha256:")
     assert rows[0]["verdicts"] == "secrets 0.97"
 
 
@@ -508,7 +508,7 @@ async def test_cli_tail_prints_an_incident_that_arrives_late(tmp_path: Path) -> 
     first = await asyncio.wait_for(proc.stdout.readline(), 30)
     assert json.loads(first)["id"] == before[-1]
     late = model.from_decision(context("late"), decision(), "x", excerpt=None,
-                               now=time.time() - 2)
+                               hash_key=HASH_KEY, now=time.time() - 2)
     more = await fill(tmp_path)
     printed = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["id"]
                for _ in range(6)]

@@ -14,6 +14,8 @@ from guard.types import (
     Verdict,
 )
 
+HASH_KEY = bytes(range(32))  # a content-hash key, as a recorder's HashKey holds
+
 
 def context(request_id: str = "req-1", tenant: str | None = "acme") -> GuardContext:
     return GuardContext(request_id=request_id, route="/v1/chat/completions", model="gpt-4o",

@@ -13,7 +13,7 @@ from guard.incidents import model
 from guard.incidents.cli import csv_writer
 from guard.incidents.excerpt import build_excerpt, scrub
 from guard.types import Action, Mode, Segment, Span, Stage, Verdict
-from tests.unit.incidents.helpers import context, decision, prompt
+from tests.unit.incidents.helpers import HASH_KEY, context, decision, prompt
 
 
 def csv_text(incident: model.IncidentV1) -> str:
@@ -28,26 +28,28 @@ SECRET_PROMPT = "my key is sk_live_4eC39HqLyjWDarjtT1zdp7dc please keep it"
 
 def test_decision_incident_fields() -> None:
     """A blocked prompt becomes an incident with context, rules, verdict labels and a hash."""
-    inc = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None)
+    inc = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None,
+                              hash_key=HASH_KEY)
     assert inc.kind == "decision" and inc.action == "block" and inc.mode == "enforce"
     assert (inc.request_id, inc.tenant, inc.model) == ("req-1", "acme", "gpt-4o")
     assert inc.rules == ("no-secrets",) and inc.severity == "critical"
     assert inc.category == "secrets" and inc.stage == "prompt"
     assert inc.verdicts[0].labels == ("api_key",) and inc.verdicts[0].score == 0.97
-    assert inc.content_hash is not None and inc.content_hash.startswith("sha256:")
+    assert inc.content_hash is not None and inc.content_hash.startswith("hmac-sha256:")
     assert inc.excerpt is None
 
 
 def test_serialised_incident_never_holds_the_text() -> None:
     """Without excerpts the serialised incident contains no part of the text."""
-    raw = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None).to_json()
+    raw = model.from_decision(context(), decision(), SECRET_PROMPT, excerpt=None,
+                              hash_key=HASH_KEY).to_json()
     assert b"sk_live" not in raw and b"please" not in raw
     assert orjson.loads(raw)["v"] == 1
 
 
 def test_round_trip() -> None:
     """to_json and from_json are inverse."""
-    inc = model.from_decision(context(), decision(), "text", excerpt="x")
+    inc = model.from_decision(context(), decision(), "text", excerpt="x", hash_key=HASH_KEY)
     assert model.IncidentV1.from_json(inc.to_json()) == inc
 
 
@@ -56,11 +58,13 @@ def test_a_verdict_read_with_earlier_turns_says_so() -> None:
     before the field existed reads as the message alone."""
     joined = Verdict("hr", 2, frozenset({"harmful"}), 0.93, joined=2)
     base = decision()
-    inc = model.from_decision(context(), replace(base, verdicts=(joined,)), "pieces", excerpt=None)
+    inc = model.from_decision(context(), replace(base, verdicts=(joined,)), "pieces", excerpt=None,
+                              hash_key=HASH_KEY)
     assert inc.verdicts[0].joined == 2
     assert orjson.loads(inc.to_json())["verdicts"][0]["joined"] == 2
     assert model.IncidentV1.from_json(inc.to_json()) == inc
-    older = orjson.loads(model.from_decision(context(), base, "text", excerpt=None).to_json())
+    older = orjson.loads(model.from_decision(context(), base, "text", excerpt=None,
+                                             hash_key=HASH_KEY).to_json())
     del older["verdicts"][0]["joined"]
     assert model.IncidentV1.from_dict(older).verdicts[0].joined == 0
 
@@ -72,7 +76,7 @@ def test_a_completion_incident_keeps_what_its_rules_read_on_the_prompt() -> None
     answer = Verdict("harmful_out_low", 0, frozenset({"harmful"}), 0.37)
     inc = model.from_decision(
         context(), replace(decision(), stage=Stage.COMPLETION, verdicts=(answer,),
-                           prompt_verdicts=(doubted,)), "Sure. Slide ...", excerpt=None)
+                           prompt_verdicts=(doubted,)), "Sure. Slide ...", excerpt=None, hash_key=HASH_KEY)
     assert inc.prompt_verdicts == (model.VerdictV1("harmful_in_doubt", 0, ("harmful",), 0.6412),)
     assert model.IncidentV1.from_json(inc.to_json()) == inc
     [row] = list(csv.DictReader(io.StringIO(csv_text(inc))))
@@ -90,7 +94,8 @@ def test_unknown_version_is_refused() -> None:
 
 def test_shadow_match_records_what_it_would_have_done() -> None:
     """A shadow-only match is recorded with mode shadow and the action it would have taken."""
-    inc = model.from_decision(context(), decision(mode=Mode.SHADOW), "t", excerpt=None)
+    inc = model.from_decision(context(), decision(mode=Mode.SHADOW), "t", excerpt=None,
+                              hash_key=HASH_KEY)
     assert (inc.action, inc.mode) == ("block", "shadow")
 
 
@@ -213,29 +218,28 @@ def test_csv_export_lists_the_verdicts_with_what_they_were_read_with() -> None:
     messages a joined reading read with it; the columns before it are unchanged."""
     joined = Verdict("hr", 4, frozenset({"harmful"}), 0.93, joined=2)
     incident = model.from_decision(context(), replace(decision(), verdicts=(joined, *decision().verdicts)),
-                                   "x", excerpt=None)
+                                   "x", excerpt=None, hash_key=HASH_KEY)
     [row] = list(csv.DictReader(io.StringIO(csv_text(incident))))
     assert row["verdicts"] == "hr 0.93 +2 earlier;secrets 0.97"
     assert list(row)[:3] == ["id", "time", "kind"] and list(row)[-1] == "verdicts"
 
 
-def test_a_keyed_content_hash_cannot_be_tested_against_guesses(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_content_hash_is_always_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
     """From a probe: a card number was found again from its plain SHA-256 in 1 ms by hashing
-    the 10,000 candidates. With `hash_key_env` set, the hash is an HMAC under that key."""
+    the 10,000 candidates. Every hash is an HMAC, under the key of `hash_key_env` when set
+    (guard.incidents.hashkey otherwise)."""
     import hashlib
     import hmac
 
     from guard.incidents.settings import IncidentSettings
 
     text = "4111 1111 1111 1111"
-    plain = model.from_decision(context(), decision(), text, excerpt=None)
-    assert plain.content_hash == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    monkeypatch.setenv("GUARD_HASH_KEY", "a-deployment-secret")
-    key = IncidentSettings(hash_key_env="GUARD_HASH_KEY").hash_key()
-    keyed = model.from_decision(context(), decision(), text, excerpt=None, hash_key=key)
-    want = hmac.new(b"a-deployment-secret", text.encode(), hashlib.sha256).hexdigest()
+    keyed = model.from_decision(context(), decision(), text, excerpt=None, hash_key=HASH_KEY)
+    want = hmac.new(HASH_KEY, text.encode(), hashlib.sha256).hexdigest()
     assert keyed.content_hash == f"hmac-sha256:{want}"
+    assert want != hashlib.sha256(text.encode()).hexdigest()
+    monkeypatch.setenv("GUARD_HASH_KEY", "a-deployment-secret")
+    assert IncidentSettings(hash_key_env="GUARD_HASH_KEY").hash_key() == b"a-deployment-secret"
     assert IncidentSettings().hash_key() is None
 
 

@@ -20,7 +20,7 @@ from guard.incidents.reader import JournalReader
 from guard.incidents.recorder import journal_dir
 from guard.incidents.sinks import JournalSink
 from guard.types import Action, Mode
-from tests.unit.incidents.helpers import context, decision
+from tests.unit.incidents.helpers import HASH_KEY, context, decision
 
 START = 1_750_000_000.0
 INCIDENTS = 6000  # four a second for 25 minutes
@@ -37,7 +37,7 @@ def made(n: int, rng: random.Random) -> model.IncidentV1:
                                (Action.FLAG, Mode.SHADOW)])
     return model.from_decision(context(f"r{n}", rng.choice(["acme", "globex", None])),
                                decision(action, mode, rule=rng.choice(["pii", "secrets"])),
-                               "text", excerpt=None, now=now)
+                               "text", excerpt=None, hash_key=HASH_KEY, now=now)
 
 
 async def write_journal(state_dir: Path, seed: int = 7) -> None:
