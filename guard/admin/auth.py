@@ -128,8 +128,12 @@ class Refusals:
     `every_s` with the counts since the last line (a run of guesses makes one line, not one per
     guess); what a burst leaves unlogged is written `every_s` after its last line."""
 
+    CODES = ("missing_admin_token", "invalid_admin_token")
+
     def __init__(self, counter: prometheus_client.Counter, every_s: float = 10.0) -> None:
         self.counter = counter
+        for code in self.CODES:  # at 0 from the start: the first refusal shows as an increase
+            counter.labels(code)
         self.every_s = every_s
         self.since: Counter[str] = Counter()
         self.next_log = 0.0

@@ -59,6 +59,8 @@ class Breaker:
         self._rules = tuple(rules)
         self._service = service
         self._metrics = metrics
+        for rule in self._rules:  # at 0 from the start: the first trip shows as an increase
+            metrics.breaker_trips.labels(rule.name)
         self._prefix = prefix
         self._clock = clock
         self._redis = (

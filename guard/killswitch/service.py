@@ -72,6 +72,20 @@ class KillSwitchService:
         self._entries: Mapping[str, Entry] = {}
         self._index = SwitchIndex((), clock())
         self._reaper: asyncio.Task[None] | None = None
+        # at 0 from the start, each change this replica can make: the first shows as an increase
+        for action, kind in self._changes_possible():
+            metrics.killswitch_changes.labels(action, kind)
+        for mode in MODES:
+            metrics.killswitch_refusals.labels(mode)
+
+    def _changes_possible(self) -> list[tuple[str, str]]:
+        """(action, actor kind) of every change `_audit` can count with these settings."""
+        changes = [("engage", "admin"), ("release", "admin"), ("expire", TTL_ACTOR)]
+        if self.settings.breakers:
+            changes.append(("engage", BREAKER_ACTOR))
+        if self.settings.release_approvals > 1:
+            changes.append(("release_requested", "admin"))
+        return changes
 
     # -- the gate ---------------------------------------------------------------------------
 

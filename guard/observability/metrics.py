@@ -238,8 +238,12 @@ class Metrics:
             "keep_bytes).", ["reason"], registry=r,
         )
 
-        # Series an alert computes `increase()` over exist from the start at 0: a first failure
-        # then counts (a series that first appears at 1 is no increase to Prometheus).
+        # Series an alert or a panel computes `increase()` or `rate()` over exist from the start
+        # at 0 where their labels are known then: a first failure then counts (a series that
+        # first appears at 1 is no increase to Prometheus). Those whose labels come from the
+        # settings are made where they are counted: kill switch changes and refusals
+        # (killswitch/service.py), breaker trips (breaker.py), admin refusals (admin/auth.py).
+        # tests/integration/test_counters_at_start.py holds every counted counter to it.
         for result in ("ok", "error"):
             self.policy_reloads.labels(result)
         for sink in ("log", "journal", "redis"):
