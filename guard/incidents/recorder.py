@@ -106,7 +106,13 @@ class Channel:
         self.spool = await asyncio.to_thread(Spool, self.spool_dir, self.settings.spool_max_bytes,
                                              self._unreadable)
         if self.spool.pending():
-            log.warning("incident_spool_found", sink=self.sink.name, dir=str(self.spool_dir))
+            log.warning("incident_spool_found", sink=self.sink.name, dir=str(self.spool_dir),
+                        incidents=self.spool.waiting)
+        self._count_waiting()
+
+    def _count_waiting(self) -> None:
+        if self.spool is not None:
+            self.metrics.incident_spool_waiting.labels(self.sink.name).set(self.spool.waiting)
 
     async def run(self) -> None:
         """Write queued incidents until closed and drained; never raises."""
@@ -186,6 +192,7 @@ class Channel:
     def _spooled(self, count: int) -> None:
         self._unsynced += count
         self.metrics.incident_spooled.labels(self.sink.name).inc(count)
+        self._count_waiting()
 
     def _unreadable(self, path: Path, offset: int, size: int, reason: str) -> None:
         """A spooled line no sink could take (damaged, or too long): skipped, counted as lost."""
@@ -219,6 +226,12 @@ class Channel:
         if spool is None or not spool.pending() or (time.monotonic() < self._retry_at
                                                      and not final):
             return
+        try:
+            await self._replay(spool)
+        finally:
+            self._count_waiting()
+
+    async def _replay(self, spool: Spool) -> None:
         replayed = 0
         while True:
             batch = await asyncio.to_thread(spool.read_batch, self.settings.batch_size)
@@ -232,6 +245,7 @@ class Channel:
                 self._mark_down(exc)
                 return
             await asyncio.to_thread(spool.commit)
+            self._count_waiting()
             replayed += len(batch)
             self._unsynced += len(batch)
         if not replayed:

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import orjson
 
-from guard.incidents.lines import ShortWrite, read_lines, write_lines
+from guard.incidents.lines import READ_CHUNK, ShortWrite, read_lines, write_lines
 
 # (file, offset, bytes, reason): a line skipped as unreadable ("not_an_incident", "too_long")
 OnUnreadable = Callable[[Path, int, int, str], None]
@@ -46,6 +46,7 @@ class Spool:
         self._dirty = False
         self._offset: dict[Path, int] = {}
         self._uncommitted: tuple[Path, list[int]] | None = None  # the last batch's line ends
+        self._waiting: dict[Path, int] = {}  # per file, the lines not yet delivered nor skipped
         self._size = 0
         self._adopt_orphans()
 
@@ -63,6 +64,8 @@ class Spool:
             fitting.append(line)
         if fitting:
             writer = self._writer or self._open_writer()
+            path = self._writing
+            assert path is not None
             try:
                 # unbuffered: in the page cache at once (survives a SIGKILL of this process)
                 self._size += write_lines(writer, fitting)
@@ -70,10 +73,15 @@ class Spool:
                 # a full disk: the file may end in part of a line; later lines go to a new
                 # file (that part is never read: a torn last line is skipped)
                 self._size += exc.written
+                self._add_waiting(path, exc.taken)
                 self._stop_writing()
                 raise
             self._dirty = True
+            self._add_waiting(path, len(fitting))
         return len(fitting)
+
+    def _add_waiting(self, path: Path, count: int) -> None:
+        self._waiting[path] = self._waiting.get(path, 0) + count
 
     def _stop_writing(self) -> None:
         """After a failed write: close the file (removed if nothing is in it)."""
@@ -85,6 +93,7 @@ class Spool:
         if self._size_of(self._writing) == 0:
             self._writing.unlink(missing_ok=True)
             self._files.remove(self._writing)
+            self._waiting.pop(self._writing, None)
         self._writer, self._writing, self._dirty = None, None, False
 
     def sync(self) -> None:
@@ -97,6 +106,11 @@ class Spool:
 
     def pending(self) -> bool:
         return bool(self._files)
+
+    @property
+    def waiting(self) -> int:
+        """Incidents spooled and not yet delivered (nor skipped as unreadable)."""
+        return sum(self._waiting.values())
 
     def read_batch(self, limit: int) -> list[bytes]:
         """Up to `limit` of the oldest lines not yet delivered; `commit()` once delivered."""
@@ -129,6 +143,7 @@ class Spool:
         path, ends = self._uncommitted
         self._uncommitted = None
         self._mark_delivered(path, ends[-1] if count is None else ends[count - 1])
+        self._add_waiting(path, -(len(ends) if count is None else count))
 
     def _mark_delivered(self, path: Path, offset: int) -> None:
         self._offset[path] = offset
@@ -137,6 +152,7 @@ class Spool:
     def _skip(self, path: Path, end: int, reason: str) -> None:
         start = self._offset.get(path, 0)
         self._mark_delivered(path, end)
+        self._add_waiting(path, -1)
         self.on_unreadable(path, start, end - start, reason)
 
     def close(self) -> None:
@@ -179,6 +195,7 @@ class Spool:
         if lock is not None:
             lock.close()
         self._offset.pop(path, None)
+        self._waiting.pop(path, None)
         self._files.remove(path)
         self._size = max(0, self._size - size)
 
@@ -198,6 +215,7 @@ class Spool:
             if pos.exists():
                 with contextlib.suppress(ValueError):
                     self._offset[path] = int(pos.read_text() or 0)
+            self._waiting[path] = _lines_after(handle, self._offset.get(path, 0))
 
 
 def _is_incident(line: bytes) -> bool:
@@ -207,6 +225,16 @@ def _is_incident(line: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return isinstance(parsed, dict) and isinstance(parsed.get("id"), str)
+
+
+def _lines_after(file: BinaryIO, offset: int) -> int:
+    """How many lines `file` holds after `offset`, a last one without its newline included."""
+    file.seek(offset)
+    count, last = 0, b"\n"
+    while data := file.read(READ_CHUNK):
+        count += data.count(b"\n")
+        last = data[-1:]
+    return count + (last != b"\n")
 
 
 def _pos_path(path: Path) -> Path:

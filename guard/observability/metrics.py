@@ -229,6 +229,12 @@ class Metrics:
             "guard_incident_spooled_total", "Incidents spooled to disk because a sink was down.",
             ["sink"], registry=r,
         )
+        self.incident_spool_waiting = Gauge(
+            "guard_incident_spool_waiting",
+            "Incidents in a sink's disk spool not yet replayed to it: above 0 while the sink is "
+            "down (or its spool is being replayed).", ["sink"], registry=r,
+            multiprocess_mode="livesum",
+        )
         self.incident_dropped = Counter(
             "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
         )
@@ -248,6 +254,7 @@ class Metrics:
             self.policy_reloads.labels(result)
         for sink in ("log", "journal", "redis"):
             self.incident_spooled.labels(sink)
+            self.incident_spool_waiting.labels(sink)
         for reason in ("keep_days", "keep_bytes"):
             self.incident_journal_pruned.labels(reason)
 

@@ -160,3 +160,25 @@ def test_part_of_a_batch_can_be_committed(tmp_path: Path) -> None:
     spool.commit(3)
     assert spool.read_batch(4) == lines(3, 2)
     spool.close()
+
+
+def test_waiting_counts_what_is_not_delivered_yet(tmp_path: Path) -> None:
+    """`waiting` (the guard_incident_spool_waiting gauge) counts lines spooled and neither
+    delivered nor skipped: down as batches are committed, in part or whole, and for a spool left
+    by a dead process, from its last delivered offset, damaged lines included until skipped."""
+    first = Spool(tmp_path, 1 << 20)
+    first.append(lines(0, 6))
+    assert first.waiting == 6
+    assert first.read_batch(4) == lines(0, 4)
+    first.commit(1)
+    assert first.waiting == 5
+    first.close()
+    (tmp_path / "99999999999999999999-1.jsonl").write_bytes(b"\x00\n" + lines(6, 1)[0] + b"\n")
+    second = Spool(tmp_path, 1 << 20)
+    assert second.waiting == 7
+    assert second.read_batch(3) == lines(1, 3)
+    second.commit()
+    assert second.waiting == 4
+    assert read_all(second) == [*lines(4, 2), *lines(6, 1)]
+    assert second.waiting == 0 and not second.pending()
+    second.close()
