@@ -30,6 +30,7 @@ from guard.incidents.excerpt import build_excerpt
 from guard.incidents.hashkey import HashKey
 from guard.incidents.lines import taken_by
 from guard.incidents.settings import IncidentSettings
+from guard.incidents.shutdown_loss import ShutdownLoss
 from guard.incidents.sinks import JournalSink, LogSink, RedisStreamSink, Sink
 from guard.incidents.spool import Spool
 from guard.observability.metrics import Metrics
@@ -80,6 +81,7 @@ class Channel:
         self._stalled = False  # neither sink nor spool took the last batch: wait for _retry_at
         self._unwritable = False  # the spool refused a write and has not taken one since
         self.closing = False
+        self.lost_at_shutdown = 0  # what neither the sink nor its spool took by the end
         self.appended = 0  # incidents ever queued here
         self.in_flight = 0  # of them, those in the batch being written
         self._moved = asyncio.Event()
@@ -212,9 +214,10 @@ class Channel:
         self.on_progress()  # the queue depth gauge shows what waits in memory
 
     def _drop_queue(self) -> None:
-        """At shutdown, what neither the sink nor its spool would take: counted as lost."""
+        """At shutdown, what neither the sink nor its spool would take: lost (the recorder
+        counts it, at the next start if it can; see shutdown_loss.py)."""
         if self.queue:
-            self.metrics.incident_dropped.inc(len(self.queue))
+            self.lost_at_shutdown += len(self.queue)
             log.error("incident_lost_at_shutdown", sink=self.sink.name, dropped=len(self.queue))
             self.queue.clear()
             self.idle.set()
@@ -325,6 +328,7 @@ class IncidentRecorder:
                            if c.sink.name == name), None)
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._loss = ShutdownLoss(incidents_dir(state_dir) / "lost")
 
     # -- the Recorder protocol (called on the event loop, must be cheap and never raise) -----
 
@@ -429,6 +433,21 @@ class IncidentRecorder:
                                    ) from exc
         self._tasks = [asyncio.create_task(self._run(c), name=f"incidents-{c.sink.name}")
                        for c in self.channels]
+        await self._count_lost_before()
+
+    async def _count_lost_before(self) -> None:
+        """Add what processes stopped before lost at their shutdown to the dropped counter: they
+        could not show it to a scrape."""
+        try:
+            lost = await asyncio.to_thread(self._loss.open)
+        except OSError as exc:
+            log.warning("incident_loss_unread", dir=str(self._loss.directory), error=str(exc))
+            return
+        if lost:
+            self.metrics.incident_dropped.inc(lost)
+            log.error("incident_lost_at_last_shutdown", dropped=lost,
+                      detail="incidents a process stopped before lost at its shutdown (a full "
+                             "disk), now counted in guard_incident_dropped_total")
 
     async def _run(self, channel: Channel) -> None:
         try:
@@ -449,6 +468,9 @@ class IncidentRecorder:
             channel.wake.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        lost = sum(channel.lost_at_shutdown for channel in self.channels)
+        if not await asyncio.to_thread(self._loss.save, lost):
+            self.metrics.incident_dropped.inc(lost)  # too late for a scrape: the log says it
         for channel in self.channels:
             await channel.aclose()
         self._update_depth()

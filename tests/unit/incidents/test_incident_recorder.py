@@ -304,7 +304,8 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """From a probe: with the journal and its spool on a full disk, the writer task died, 359 of
     450 incidents were lost and none was counted. Now they wait in memory, are written in order
-    once there is room, and only what is still held at shutdown is lost, counted."""
+    once there is room, and only what is still held at shutdown is lost, counted (by the next
+    process to start on the state_dir: see test_lost_at_shutdown.py)."""
     disk = DiskFull(monkeypatch)
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(FAST, tmp_path, None, metrics)
@@ -329,7 +330,13 @@ async def test_a_full_disk_keeps_incidents_in_memory_until_it_has_room(
     lost = [recorder.record_decision(context(f"l{i}"), decision(), prompt("t")) for i in range(7)]
     await recorder.aclose()
     assert not set(lost) & set(journal_ids(tmp_path))
+    assert sample(metrics, "guard_incident_dropped_total") == 0
+    disk.full = False
+    metrics = Metrics(CollectorRegistry())
+    recorder = IncidentRecorder(FAST, tmp_path, None, metrics)
+    await recorder.start()
     assert sample(metrics, "guard_incident_dropped_total") == 7
+    await recorder.aclose()
 
 
 async def test_a_spool_that_cannot_be_opened_is_a_startup_error(tmp_path: Path) -> None:
