@@ -31,10 +31,12 @@ from guard.killswitch.held import GROUP_DIR_PREFIX, HELD_DIR_ENV, group_dir_pare
 
 log = structlog.get_logger("guard.workers")
 
-# A worker that cannot start (it exits 2: port taken, unusable state dir, bad configuration),
-# or dies this soon after its own start, stops the whole group instead of being restarted in a
-# loop.
+# A worker that cannot start (it exits 2: port taken, unusable state dir, bad configuration)
+# stops the whole group instead of being restarted in a loop; so does one that died QUICK_DEATHS
+# times in a row each within STARTUP_S of being spawned (start-up itself takes 3-4 s). A single
+# early death (the OOM killer, a stray kill) is restarted like any other.
 STARTUP_S = 5.0
+QUICK_DEATHS = 3
 CANNOT_START = 2
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 METRICS_DIR_PREFIX = "guard-metrics-"
@@ -58,6 +60,7 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
 
     workers = [start(number) for number in range(count)]
     started = [time.monotonic()] * count
+    quick_deaths = [0] * count  # of each worker number, in a row
     stopping = False
 
     def forward(signum: int, _: FrameType | None) -> None:
@@ -75,13 +78,20 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
             for i, worker in enumerate(workers):
                 if worker.poll() is not None and not stopping:
                     multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
-                    log.warning("worker_died", pid=worker.pid, code=worker.returncode)
-                    if (worker.returncode == CANNOT_START
-                            or time.monotonic() - started[i] < STARTUP_S):
+                    quick = time.monotonic() - started[i] < STARTUP_S
+                    quick_deaths[i] = quick_deaths[i] + 1 if quick else 0
+                    log.warning("worker_died", pid=worker.pid, code=worker.returncode,
+                                worker=i, quick_deaths=quick_deaths[i])
+                    if worker.returncode == CANNOT_START or quick_deaths[i] >= QUICK_DEATHS:
+                        log.error("workers_stopping", worker=i, code=worker.returncode,
+                                  reason="cannot_start" if worker.returncode == CANNOT_START
+                                  else f"died {quick_deaths[i]} times in a row within "
+                                       f"{STARTUP_S:g} s of its start")
                         forward(signal.SIGTERM, None)
                         continue
                     workers[i] = start(i)
                     started[i] = time.monotonic()
+                    log.info("worker_restarted", worker=i, pid=workers[i].pid)
                     if stopping:  # told to stop while it started, before it was in the list
                         workers[i].send_signal(signal.SIGTERM)
             time.sleep(0.2)

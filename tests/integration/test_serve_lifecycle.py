@@ -18,7 +18,7 @@ import pytest
 from guard.app import REPEAT_S
 from guard.killswitch.held import group_dir_parent
 from guard.observability.tally import FLUSH_INTERVAL_S
-from guard.workers import STARTUP_S
+from guard.workers import QUICK_DEATHS
 from tests.support import GuardServer, MockUpstream, RedisServer
 
 pytestmark = pytest.mark.timeout(90)
@@ -390,7 +390,6 @@ def test_a_stop_while_a_worker_restarts_is_a_clean_exit(tmp_path: Path) -> None:
     try:
         pids = [int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
                 .split(",")]
-        time.sleep(STARTUP_S + 0.5)  # a worker dying later is restarted, not the group stopped
         os.kill(pids[1], signal.SIGKILL)
         deadline = time.monotonic() + 10
         while "worker_died" not in guard.output():
@@ -404,3 +403,36 @@ def test_a_stop_while_a_worker_restarts_is_a_clean_exit(tmp_path: Path) -> None:
     finally:
         guard.stop()
     assert code == 0, guard.output()[-2000:]
+
+
+def test_a_worker_dying_early_is_restarted_but_a_crash_loop_stops_the_group(tmp_path: Path
+                                                                             ) -> None:
+    """From a probe: a worker killed (the OOM killer, say) within 5 s of its spawn stopped the
+    whole ready group, exit 9. An early death is restarted; QUICK_DEATHS in a row of the same
+    worker, each right after its spawn, stop the group (a worker that cannot start)."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        "--workers", "2")
+    guard.start()
+    assert guard.proc is not None
+    try:
+        victim, other = _children(guard.pid)
+        for death in range(1, QUICK_DEATHS + 1):
+            os.kill(victim, signal.SIGKILL)  # each within STARTUP_S of its spawn
+            deadline = time.monotonic() + 10
+            while (victim in _children(guard.pid) or len(_children(guard.pid)) < 2
+                   ) and guard.proc.poll() is None:
+                assert time.monotonic() < deadline, guard.output()
+                time.sleep(0.01)
+            if death < QUICK_DEATHS:
+                assert guard.proc.poll() is None, guard.output()[-2000:]
+                victim = next(pid for pid in _children(guard.pid) if pid != other)
+        code = guard.proc.wait(timeout=30)
+    finally:
+        guard.stop()
+    assert code == signal.SIGKILL, guard.output()[-2000:]
+    assert guard.output().count('"worker_restarted"') == QUICK_DEATHS - 1
+    assert f"died {QUICK_DEATHS} times in a row within" in guard.output()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
