@@ -4,6 +4,8 @@
 await); a background task counts, fleet-wide in Redis sorted sets when Redis is configured (one
 pipelined round trip per batch), in process otherwise, and engages switches with actor `breaker`.
 If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst.
+Without Redis, the workers of a `--workers` group each count on their own, and one of them trips
+a scope: the first to claim it in the group's directory (guard.killswitch.trips).
 Each trip, and each trip `max_switches` held back, is a `breaker` incident (action `trip` or
 `held_back`) next to the `killswitch` incident of the switch it engaged.
 """
@@ -32,6 +34,7 @@ from guard.killswitch.model import parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
 from guard.killswitch.store import StoreUnavailable
+from guard.killswitch.trips import GroupTrips
 from guard.observability.metrics import Metrics
 from guard.types import Decision, GuardContext, model_key
 
@@ -54,7 +57,7 @@ class Breaker:
     def __init__(
         self, rules: Sequence[BreakerRule], service: KillSwitchService, metrics: Metrics, *,
         redis_url: str | None = None, prefix: str = "guard:breaker",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, group: GroupTrips | None = None,
     ) -> None:
         self._rules = tuple(rules)
         self._service = service
@@ -70,6 +73,7 @@ class Breaker:
             )
             if redis_url else None
         )
+        self._group = None if self._redis is not None else group or GroupTrips.of_group()
         self._queue: asyncio.Queue[_Hit] = asyncio.Queue(QUEUE_LIMIT)
         self._local: dict[tuple[str, str], deque[float]] = {}
         self._tripped_until: dict[tuple[str, str], float] = {}
@@ -217,22 +221,12 @@ class Breaker:
                              max_switches=rule.max_switches)
             return
         self._tripped_until[key] = now + rule.duration_s
-        if self._redis is not None:
-            try:
-                # One replica engages; the others see the switch through the store.
-                won = await self._redis.set(
-                    self._key(*key) + ":tripped", "1", nx=True,
-                    px=max(1, int(rule.duration_s * 1000)),
-                )
-            except (RedisError, OSError) as exc:
-                log.warning("breaker_redis_unreachable_engaging_locally", error=str(exc))
-            else:
-                if not won:
-                    # Another replica engages. The count stays: should its engage fail, the
-                    # next incident here tries again (one SET per batch while it is over).
-                    self._tripped_until.pop(key, None)
-                    self._lost_until[key] = now + rule.duration_s
-                    return
+        if not await self._claim(key, rule, now):
+            # Another replica (or worker) engages. The count stays: should its engage fail,
+            # the next incident here tries again (one claim per batch while it is over).
+            self._tripped_until.pop(key, None)
+            self._lost_until[key] = now + rule.duration_s
+            return
         reason = _reason(rule, count)
         try:
             try:
@@ -245,9 +239,7 @@ class Breaker:
         except Exception:  # whatever it was, a scope left marked tripped would never trip
             log.exception("breaker_engage_failed", breaker=rule.name, scope=scope)
             self._tripped_until.pop(key, None)  # its count kept: the next incident tries again
-            if self._redis is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._redis.delete(self._key(*key) + ":tripped")
+            await self._unclaim(key)
             return
         self._local.pop(key, None)
         self._lost_until.pop(key, None)
@@ -259,6 +251,29 @@ class Breaker:
         self._metrics.breaker_trips.labels(rule.name).inc()
         log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
         self._record("trip", rule, scope, count, id=switch.id)
+
+    async def _claim(self, key: tuple[str, str], rule: BreakerRule, now: float) -> bool:
+        """Whether this process engages `key`'s switch: one replica (through Redis) or one
+        worker of the group (without it) does; the others see the switch through the store.
+        Where the claim cannot be made, this process engages."""
+        try:
+            if self._redis is not None:
+                return bool(await self._redis.set(self._key(*key) + ":tripped", "1", nx=True,
+                                                  px=max(1, int(rule.duration_s * 1000))))
+            if self._group is not None:
+                return await asyncio.to_thread(self._group.claim, self._key(*key),
+                                               rule.duration_s, now)
+        except (RedisError, OSError) as exc:
+            log.warning("breaker_redis_unreachable_engaging_locally" if self._redis is not None
+                        else "breaker_group_unreachable_engaging_locally", error=str(exc))
+        return True
+
+    async def _unclaim(self, key: tuple[str, str]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            if self._redis is not None:
+                await self._redis.delete(self._key(*key) + ":tripped")
+            elif self._group is not None:
+                await asyncio.to_thread(self._group.drop, self._key(*key))
 
     def _record(self, action: str, rule: BreakerRule, scope: str, count: int,
                 **more: Any) -> None:

@@ -17,7 +17,8 @@ class BreakerRule(BaseModel):
     action:     counts decisions with this enforced action (`block`, `redact`, `flag`).
                 Give `label`, `action`, or both (both must hold).
     model:      a glob on the request's model name (`*` counts every model).
-    threshold:  incidents within `window_s` that trip the breaker (≥ 1).
+    threshold:  incidents within `window_s` that trip the breaker (≥ 1): counted fleet-wide
+                through Redis, else by each process (each worker of `--workers` on its own).
     window_s:   seconds of the sliding window the incidents are counted in.
     scope:      the scope of the switch it engages; `{model}` and `{tenant}` are replaced by the
                 tripping request's model and tenant (`model:{model}` stops just that model).

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
@@ -17,11 +20,12 @@ from guard.incidents.reader import JournalReader
 from guard.incidents.recorder import IncidentRecorder
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.breaker import SWEEP_S, Breaker
+from guard.killswitch.held import HELD_DIR_ENV
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Switch, Verdict
-from tests.support import EventLog, RedisServer, SmallVolume
+from tests.support import POLICIES, EventLog, GuardServer, MockUpstream, RedisServer, SmallVolume
 
 
 def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.ENFORCE
@@ -370,3 +374,57 @@ async def test_a_trip_that_fails_is_tried_again_on_the_next_incident_with_redis(
         await counts.aclose()
         for closer in (breaker_a, breaker_b, a, b):
             await closer.aclose()
+
+
+def test_one_worker_of_a_group_without_redis_trips_a_scope(tmp_path: Path) -> None:
+    """From a probe: under `--workers 2` without Redis each worker tripped its own switch on the
+    same scope (2 switches on model:gpt-4o, 2 trips). The first worker to trip claims the scope
+    in the group's directory; the other engages nothing for it."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {
+        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
+        "killswitch": {"breakers": [{"name": "burst", "action": "block", "model": "gpt-*",
+                                     "threshold": 2, "window_s": 60, "scope": "model:{model}",
+                                     "mode": "block", "duration_s": 30}]}}, "--workers", "2")
+    try:
+        guard.start()
+
+        def blocked(i: int) -> int:
+            with httpx.Client() as fresh:  # a connection of its own: both workers get some
+                return fresh.post(f"{guard.url}/v1/chat/completions", timeout=30, json={
+                    "model": "gpt-4o", "messages": [{"role": "user", "content":
+                        f"my key is sk_live_a1B2c3D4e5F6g7H8{i:06d}xyzzy please store it"}],
+                }).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(blocked, range(24)))
+        assert set(statuses) <= {400, 503}, statuses
+        time.sleep(1.0)  # every worker's breaker has counted its share
+        assert guard.metric("guard_breaker_trips_total", breaker="burst") == 1, guard.output()
+        state = json.loads((tmp_path / "state" / "killswitch.json").read_text())
+        assert [switch["scope"] for switch in state["switches"]] == ["model:gpt-4o"], state
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+async def test_workers_of_a_group_crossing_together_engage_one_switch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers of one group (one state dir, one GUARD_HELD_DIR) crossing the threshold in
+    the same instant, each on its own count: one switch and one trip, not one per worker."""
+    (tmp_path / "group").mkdir()
+    monkeypatch.setenv(HELD_DIR_ENV, str(tmp_path / "group"))
+    workers = [await make(tmp_path, None, "state") for _ in range(2)]
+    for _, breaker, _, _ in workers:
+        for _ in range(5):
+            breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: all(w[0].check(ctx()) is not None for w in workers), 2.0)
+    await asyncio.sleep(0.3)  # both breakers have counted
+    assert [len(w[0].entries()) for w in workers] == [1, 1]
+    trips = [w[3].get_sample_value("guard_breaker_trips_total", {"breaker": RULE.name}) or 0
+             for w in workers]
+    assert sorted(trips) == [0, 1]
+    for service, breaker, _, _ in workers:
+        await breaker.aclose()
+        await service.aclose()

@@ -1,0 +1,64 @@
+"""Breaker trips claimed by one worker of a `--workers` group that counts without Redis.
+
+Each worker counts a breaker's incidents on its own. The first to cross a threshold claims the
+scope in the group's directory (GUARD_HELD_DIR: guard.killswitch.held), as a replica claims it
+in Redis with `SET NX` for the switch's duration: one file per claimed scope holding when the
+claim ends, written under one lock. The other workers then engage nothing for that scope until
+the claim ends; a worker whose engage failed drops its claim so that another may try.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from guard.killswitch.held import HELD_DIR_ENV, write_atomically
+
+
+class GroupTrips:
+    """Claims of breaker scopes shared by the workers of one group. The calls block (a file
+    lock): call them from a thread. OSError when the directory refuses them."""
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory / "trips"
+        self._lock = directory / ".trips.lock"
+
+    @classmethod
+    def of_group(cls) -> GroupTrips | None:
+        """The claims of this worker's group, or None outside a `--workers` group."""
+        named = os.environ.get(HELD_DIR_ENV)
+        return cls(Path(named)) if named else None
+
+    def claim(self, key: str, duration_s: float, now: float) -> bool:
+        """Whether this worker trips `key` (a breaker and scope): False while another holds it."""
+        with self._locked():
+            path = self._path(key)
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                if float(path.read_text()) > now:
+                    return False
+            for ended in self._dir.glob("*"):  # few: one per trip within a switch's duration
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    if float(ended.read_text()) <= now:
+                        ended.unlink(missing_ok=True)
+            write_atomically(path, repr(now + duration_s))
+            return True
+
+    def drop(self, key: str) -> None:
+        """`key`'s claim ended early (its switch could not be engaged)."""
+        with self._locked():
+            self._path(key).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._dir.mkdir(exist_ok=True)
+        with self._lock.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            yield
+
+    def _path(self, key: str) -> Path:
+        # scopes hold what clients chose (model names): hashed into a file name
+        return self._dir / hashlib.sha256(key.encode()).hexdigest()[:32]
