@@ -4,9 +4,10 @@ Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, t
 (`decision`, `killswitch`, `breaker`, `stream_cut`), limit (1..10000, default 100), after (a
 cursor from an earlier answer: the next page, in the order incidents were kept). Answer:
 200 {"incidents": [...], "source": "redis"|"journal", "cursor": where to ask `after` next, null
-for the journal's newest `limit`}; 400 in OpenAI's error shape for a bad, unknown or repeated
-parameter (a mistyped filter would otherwise answer every incident) or a cursor of the other
-source; 503 when the source cannot be read.
+for the journal's newest `limit`, and "warning" when the source cannot hold all that was asked
+(a Redis Stream lost when Redis restarted empty: the period before it is in the journals)};
+400 in OpenAI's error shape for a bad, unknown or repeated parameter (a mistyped filter would
+otherwise answer every incident) or a cursor of the other source; 503 when the source cannot be read.
 Needs `admin_auth_middleware` in front.
 """
 
@@ -74,8 +75,10 @@ async def list_incidents(request: web.Request) -> web.Response:
         return web.json_response(
             error_body(f"incidents cannot be read from {reader.source}: {type(exc).__name__}",
                        "server_error", "incidents_unavailable"), status=503)
-    return web.json_response({"incidents": found.incidents, "source": found.source,
-                              "cursor": found.cursor})
+    body = {"incidents": found.incidents, "source": found.source, "cursor": found.cursor}
+    if found.warning is not None:
+        body["warning"] = found.warning
+    return web.json_response(body)
 
 
 def _invalid(exc: ValueError, sent: Iterable[str]) -> web.Response:

@@ -116,6 +116,7 @@ class AdminFetch:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.warnings: dict[str, None] = {}  # what the answers said they may lack, each once
 
     def __call__(self, query: Query) -> Page:
         params = {"limit": str(query.limit)}
@@ -126,7 +127,9 @@ class AdminFetch:
                 params[name] = getattr(query, name)
         _, body = admin_call(self.args, "GET", "/admin/incidents", query=params,
                              expect={"incidents": list})
-        cursor, source = body.get("cursor"), body.get("source")
+        cursor, source, warning = body.get("cursor"), body.get("source"), body.get("warning")
+        if isinstance(warning, str):
+            self.warnings[warning] = None
         return Page(body["incidents"], source if isinstance(source, str) else "",
                     cursor if isinstance(cursor, str) else None)
 
@@ -191,6 +194,12 @@ def _after_time(fetch: Fetch, base: Query, page: list[dict[str, Any]]
         if not fresh:
             return
         yield from fresh
+
+
+def _say_warnings(fetch: Fetch) -> None:
+    """What the admin API said its answers may lack (a lost Redis Stream), on stderr."""
+    for warning in getattr(fetch, "warnings", ()):
+        print(f"guard incidents: warning: {warning}", file=sys.stderr)
 
 
 def _say_skipped(args: argparse.Namespace) -> None:
@@ -298,7 +307,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Writes each incident as it is read: what is held is one page, however long the period."""
     written = 0
     try:
-        incidents = every_since(source(args), _filters(args, since=args.since))
+        fetch = source(args)
+        incidents = every_since(fetch, _filters(args, since=args.since))
         first = list(islice(incidents, 1))  # a source that cannot be read leaves -o untouched
         with _Output(args.output) as out:
             write = csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
@@ -313,6 +323,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args, written)
     _say_skipped(args)
+    _say_warnings(fetch)
     print(f"guard incidents: exported {written} incidents", file=sys.stderr)
     return 0
 
@@ -320,10 +331,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Counts each incident as it is read: what is held is one page and the counts."""
     try:
-        incidents = every_since(source(args), _filters(args, since=args.since))
-        summary = report.summarise(incidents, args.since)
+        fetch = source(args)
+        summary = report.summarise(every_since(fetch, _filters(args, since=args.since)),
+                                   args.since)
     except (AdminError, OSError, ValueError) as exc:
         return _read_failed(exc, args)
+    _say_warnings(fetch)
     fmt = args.format or ("html" if args.output is not None
                           and args.output.suffix in (".html", ".htm") else "markdown")
     _say_skipped(args)

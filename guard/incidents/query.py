@@ -42,13 +42,15 @@ class Query:
 
 @dataclass(frozen=True)
 class Page:
-    """One query's answer: the incidents, what they were read from, and where a follower asks
-    `after` next (None for the journal's last `limit`, read from its end back). Returned, never
-    kept on the reader: queries run at once (two operators' tails, an export beside them)."""
+    """One query's answer: the incidents, what they were read from, where a follower asks
+    `after` next (None for the journal's last `limit`, read from its end back), and a warning
+    when the source cannot hold all the query asked for. Returned, never kept on the reader:
+    queries run at once (two operators' tails, an export beside them)."""
 
     incidents: list[dict[str, Any]]
     source: str
     cursor: str | None = None
+    warning: str | None = None  # what the answer may lack, and where to find it
 
 
 def parse_since(value: str, now: float | None = None) -> float:

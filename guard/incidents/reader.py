@@ -15,6 +15,7 @@ import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ from guard.incidents.recorder import journal_dir
 from guard.incidents.records import parse_incident
 from guard.incidents.retention import journal_files
 from guard.incidents.settings import IncidentSettings
+from guard.incidents.sinks import epoch_ms, lost_key
 
 log = structlog.get_logger("guard.incidents")
 
@@ -211,7 +213,25 @@ class RedisReader:
             start = "(" + _text(entries[-1][0])
         if forward and query.after is None and cursor == "0-0":
             cursor = await self._end()
-        return Page(found if forward else found[::-1], self.source, cursor)
+        reached = _first_entry(query) if forward else ("-" if len(found) < query.limit else None)
+        return Page(found if forward else found[::-1], self.source, cursor,
+                    await self._lost_before(reached))
+
+    async def _lost_before(self, reached: str | None) -> str | None:
+        """A warning when the query reached back to before the stream's epoch and the stream
+        was lost then (Redis restarted empty: guard.incidents.sinks marks it)."""
+        if reached is None:
+            return None
+        lost = await self._redis.get(lost_key(self.stream))
+        began = None if lost is None else epoch_ms(_text(lost))
+        if began is None or (reached not in ("-", "+")
+                             and int(reached.lstrip("(").partition("-")[0]) >= began):
+            return None
+        at = datetime.fromtimestamp(began / 1000, UTC).isoformat(timespec="seconds")
+        return (f"the Redis Stream holds no incident added before {at}: Redis lost the stream "
+                "then (it restarted empty; the stream needs Redis persistence). Every replica's "
+                "journal still holds its own: read it with `guard incidents export --state-dir "
+                "<state_dir>` on each replica.")
 
     async def _end(self) -> str:
         """The newest entry's id, "0-0" for an empty stream."""

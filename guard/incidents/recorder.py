@@ -497,5 +497,6 @@ def default_sinks(settings: IncidentSettings, state_dir: Path,
         sinks.append(JournalSink(journal_dir(state_dir), settings.rotate_bytes))
     if redis_url:
         sinks.append(RedisStreamSink(redis_url, settings.redis_stream, settings.redis_maxlen,
-                                     settings.redis_dedupe_ttl_s))
+                                     settings.redis_dedupe_ttl_s,
+                                     epoch_file=incidents_dir(state_dir) / "stream-epoch"))
     return sinks

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import orjson
+import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -26,6 +28,7 @@ from guard.incidents.lines import ShortWrite, write_lines
 from guard.observability.logging import record_logger
 
 log = record_logger("guard.incidents")
+events = structlog.get_logger("guard.incidents")
 
 
 class Sink(Protocol):
@@ -166,26 +169,57 @@ class JournalSink:
 
 # Adds each incident unless its id was added within the dedupe TTL: a batch re-sent after a
 # lost reply (Redis restarted after executing it) is then not added twice. Atomic in Redis.
+# Answers the stream's epoch (KEYS[2]), set to ARGV[4] by the first write into a Redis without
+# one: a writer that saw another epoch before knows the stream was lost meanwhile.
 _XADD_ONCE = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('SET', KEYS[2], epoch)
+end
 local added = 0
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   if redis.call('SET', ARGV[3] .. ARGV[i], '1', 'NX', 'EX', ARGV[2]) then
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[i], 'data', ARGV[i + 1])
     added = added + 1
   end
 end
-return added
+return {added, epoch}
 """
 
 
+def epoch_key(stream: str) -> str:
+    """The key holding the stream's epoch: `<ms>-<random>`, when its first entry was added."""
+    return f"{stream}:epoch"
+
+
+def lost_key(stream: str) -> str:
+    """The key holding the epoch of a stream begun after Redis lost the one before (it
+    restarted empty): the entries before that epoch's time are not in it."""
+    return f"{stream}:lost"
+
+
+def epoch_ms(epoch: str) -> int | None:
+    """The time (Unix ms) an epoch began, None for a value that is no epoch."""
+    head = epoch.partition("-")[0]
+    return int(head) if head.isdigit() else None
+
+
 class RedisStreamSink:
-    """`XADD` to a Redis Stream trimmed to about `maxlen` entries; fields `id` and `data`."""
+    """`XADD` to a Redis Stream trimmed to about `maxlen` entries; fields `id` and `data`.
+
+    The stream carries an epoch (`epoch_key`), which the sink remembers in `epoch_file` (the
+    state dir: across restarts of guard). Written into a Redis holding another epoch than the one
+    remembered, or none, the stream was lost (Redis restarted empty, without persistence): the
+    sink marks the new epoch as begun after a loss (`lost_key`), which the readers report."""
 
     name = "redis"
 
     def __init__(self, url: str, stream: str, maxlen: int, dedupe_ttl_s: int,
-                 timeout_s: float = 2.0) -> None:
+                 timeout_s: float = 2.0, epoch_file: Path | None = None) -> None:
         self.stream = stream
+        self.epoch_file = epoch_file
+        self._epoch: str | None = None  # the stream's epoch as last seen, once read
         self.maxlen = maxlen
         self.dedupe_ttl_s = dedupe_ttl_s
         self.dedupe_prefix = f"{stream}:seen:"
@@ -196,13 +230,48 @@ class RedisStreamSink:
         self._script = self._redis.register_script(_XADD_ONCE)
 
     async def write(self, lines: Sequence[bytes]) -> None:
-        args: list[Any] = [self.maxlen, self.dedupe_ttl_s, self.dedupe_prefix]
+        fresh = f"{time.time_ns() // 1_000_000}-{secrets.token_hex(4)}"
+        args: list[Any] = [self.maxlen, self.dedupe_ttl_s, self.dedupe_prefix, fresh]
         for line in lines:
             args += [orjson.loads(line)["id"], line]
-        await self._script(keys=[self.stream], args=args)
+        _, epoch = await self._script(keys=[self.stream, epoch_key(self.stream)], args=args)
+        await self._note_epoch(epoch.decode() if isinstance(epoch, bytes) else str(epoch))
+
+    async def _note_epoch(self, epoch: str) -> None:
+        if epoch == self._epoch:
+            return
+        if self._epoch is None and self.epoch_file is not None:
+            self._epoch = await asyncio.to_thread(_read_epoch, self.epoch_file)
+        if self._epoch is not None and epoch != self._epoch:
+            # marked before it is remembered: a failure here has the batch written again
+            await self._redis.set(lost_key(self.stream), epoch)
+            events.warning("incident_stream_lost", stream=self.stream, epoch=epoch,
+                           before=self._epoch)
+        if epoch != self._epoch and self.epoch_file is not None:
+            try:
+                await asyncio.to_thread(_write_epoch, self.epoch_file, epoch)
+            except OSError as exc:  # remembered in this process alone, until it can be written
+                events.warning("incident_stream_epoch_unsaved", path=str(self.epoch_file),
+                               error=str(exc))
+        self._epoch = epoch
 
     async def sync(self) -> None:
         return None
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+def _read_epoch(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:  # none written yet (a first start), or unreadable: no loss is claimed
+        return None
+
+
+def _write_epoch(path: Path, epoch: str) -> None:
+    """Written aside then renamed: a torn epoch would read as a lost stream."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    aside.write_text(epoch, encoding="utf-8")
+    aside.replace(path)

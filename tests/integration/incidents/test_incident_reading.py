@@ -642,3 +642,35 @@ async def test_a_line_of_the_wrong_shape_hides_no_other_incident(
         assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
         assert f"skipped 3 unreadable journal line(s), the first {journal}:7 " in done.stderr
     assert "decisions recorded: **6**" in done.stdout
+
+
+async def test_a_stream_redis_lost_is_said_to_be_lost(tmp_path: Path, redis_server: RedisServer
+                                                     ) -> None:
+    """From a probe: after Redis restarted empty (no persistence, as deploy/compose.yaml runs
+    it), /admin/incidents and `guard incidents export`/`report` through it showed only the
+    incidents made after, without a word, though the journal held every one. An answer reaching
+    back before the loss says so and names the journal; one after it, or before any loss, not."""
+    before = await fill(tmp_path, redis_server.url)
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        _, whole = await get(f"{base}/admin/incidents?since=1h")
+    assert len(whole["incidents"]) == len(before) and "warning" not in whole  # nothing lost
+    redis_server.stop()
+    redis_server.start()  # empty: no persistence
+    after = await fill(tmp_path, redis_server.url)  # by a guard started again: it remembers
+    async with serving(build_reader(SETTINGS, tmp_path, redis_server.url)) as base:
+        _, since = await get(f"{base}/admin/incidents?since=1h")
+        _, newest = await get(f"{base}/admin/incidents")
+        _, following = await get(f"{base}/admin/incidents?after={since['cursor']}")
+        done = await asyncio.to_thread(guard_cli, "export", "--since", "1h", "--admin-url",
+                                       base, token=TOKEN)
+        report = await asyncio.to_thread(guard_cli, "report", "--since", "1h", "--admin-url",
+                                         base, token=TOKEN)
+    assert [i["id"] for i in since["incidents"]] == after  # `before` is in the journal only
+    assert len(JournalReader(tmp_path).query_now(Query(limit=100))) == len(before + after)
+    for answer in (since, newest):
+        assert "Redis lost the stream" in str(answer.get("warning")), answer
+        assert "--state-dir" in str(answer.get("warning"))
+    assert "warning" not in following
+    for command in (done, report):
+        assert command.returncode == 0, command.stderr
+        assert "warning: the Redis Stream holds no incident added before" in command.stderr
