@@ -222,10 +222,14 @@ class Breaker:
             return
         self._tripped_until[key] = now + rule.duration_s
         if not await self._claim(key, rule, now):
-            # Another replica (or worker) engages. The count stays: should its engage fail,
-            # the next incident here tries again (one claim per batch while it is over).
+            # Another replica (or worker) engages. The shared count stays: should its engage
+            # fail, the next incident here tries again (one claim per batch while it is over).
+            # A worker's own count starts again, as the winner's does: else the first incident
+            # after the switch lifts would trip it again.
             self._tripped_until.pop(key, None)
             self._lost_until[key] = now + rule.duration_s
+            if self._redis is None:
+                self._local.pop(key, None)
             return
         reason = _reason(rule, count)
         try:

@@ -412,7 +412,8 @@ def test_one_worker_of_a_group_without_redis_trips_a_scope(tmp_path: Path) -> No
 async def test_workers_of_a_group_crossing_together_engage_one_switch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers of one group (one state dir, one GUARD_HELD_DIR) crossing the threshold in
-    the same instant, each on its own count: one switch and one trip, not one per worker."""
+    the same instant, each on its own count: one switch and one trip, not one per worker; and
+    both count from zero after it, as one process does."""
     (tmp_path / "group").mkdir()
     monkeypatch.setenv(HELD_DIR_ENV, str(tmp_path / "group"))
     workers = [await make(tmp_path, None, "state") for _ in range(2)]
@@ -425,6 +426,12 @@ async def test_workers_of_a_group_crossing_together_engage_one_switch(
     trips = [w[3].get_sample_value("guard_breaker_trips_total", {"breaker": RULE.name}) or 0
              for w in workers]
     assert sorted(trips) == [0, 1]
+    # once it lifts, each counts from zero: one more incident on either trips nothing
+    await eventually(lambda: all(w[0].check(ctx()) is None for w in workers), 2.0)
+    for _, breaker, _, _ in workers:
+        breaker.observe(ctx(), decision(Action.BLOCK))
+    await asyncio.sleep(0.3)
+    assert [w[0].entries() for w in workers] == [[], []]
     for service, breaker, _, _ in workers:
         await breaker.aclose()
         await service.aclose()
