@@ -26,7 +26,12 @@ from guard.admin.auth import (
 from guard.build import running_source
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
 from guard.config import Settings, parse_host_port
-from guard.config_load import admin_exposed, broad_passthrough, doubled_paths
+from guard.config_load import (
+    admin_exposed,
+    broad_passthrough,
+    doubled_paths,
+    passthrough_under_guarded,
+)
 from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
 from guard.killswitch import wiring as killswitch
@@ -35,6 +40,7 @@ from guard.policy import wiring as policies
 from guard.proxy import fetch, handler, middleware, passthrough
 from guard.proxy.limits import LimitedSite
 from guard.proxy.protocols import DIALECTS
+from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.upstream import Upstreams
 
@@ -103,12 +109,16 @@ def data_app(components: Components) -> web.Application:
     routes = [("POST", route, handler.for_dialect(dialect, components))
               for route, dialect in DIALECTS.items()]
     # an answer kept upstream, by an id of plain characters (no escape reaches another path)
-    fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES)
+    deleted = fetch.bodiless(functools.partial(  # no text in its answer
+        passthrough.forward, c=components, gated=False))
+    fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES, streams=True)
     by_id = f"{RESPONSES.route}/{{id:{fetch.ID}}}"
     routes += [("GET", by_id, fetched),                # the answer, read
                ("POST", f"{by_id}/cancel", fetched),   # the answer so far, read
-               ("DELETE", by_id, fetch.bodiless(functools.partial(  # no text in its answer
-                   passthrough.forward, c=components, gated=False)))]
+               ("DELETE", by_id, deleted)]
+    chat_by_id = f"{CHAT.route}/{{id:{fetch.ID}}}"      # a chat completion asked with `store`
+    routes += [("GET", chat_by_id, functools.partial(fetch.fetch, c=components, dialect=CHAT)),
+               ("DELETE", chat_by_id, deleted)]
     routes.append(("GET", passthrough.MODELS, forward))
     routes += [("*", path, forward) for path in components.settings.passthrough]
     methods_by_path: dict[str, set[str]] = {}
@@ -200,6 +210,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
             log.warning("upstream_path_doubled", detail=doubled)
         for broad in broad_passthrough(settings):
             log.warning("passthrough_beyond_v1", detail=broad)
+        for under in passthrough_under_guarded(settings):
+            log.warning("passthrough_under_guarded_route", detail=under)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url),
                  version=__version__, source=running_source())

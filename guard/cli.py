@@ -212,7 +212,12 @@ def warn_if_state_volume_small(settings: Settings, processes: int) -> None:
 def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
     from guard.admin.auth import no_tokens_warning
-    from guard.config_load import admin_exposed, broad_passthrough, doubled_paths
+    from guard.config_load import (
+        admin_exposed,
+        broad_passthrough,
+        doubled_paths,
+        passthrough_under_guarded,
+    )
     from guard.policy.cli import scope_of
     from guard.policy.policy_set import load_policies
 
@@ -228,6 +233,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
     lines += [f"  warning: {doubled}" for doubled in doubled_paths(settings)]
     lines += [f"  warning: {broad}" for broad in broad_passthrough(settings)]
+    lines += [f"  warning: {under}" for under in passthrough_under_guarded(settings)]
     if settings.policies is None:
         lines.append("  policies: none (every request is allowed unguarded)")
     else:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from guard.config import Settings, parse_host_port
 from guard.errors import ConfigError, PolicyError, validation_message
 from guard.policy.source import parse_yaml
-from guard.proxy.model_routes import model_route
+from guard.proxy.model_routes import GUARDED, model_route, under_guarded
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -352,4 +352,25 @@ def broad_passthrough(settings: Settings) -> list[str]:
         elif "{" not in template and (known := model_route(template.rstrip("/") or "/")):
             warnings.append(f"passthrough {template} is where {known.servers} answer with a "
                             f"model's text: guard refuses it (400 invalid_path); ask {known.like}")
+    return warnings
+
+
+def passthrough_under_guarded(settings: Settings) -> list[str]:
+    """A warning for each `passthrough:` template that may match a path at or under a guarded
+    route (`/v1/{tail:.*}`, `/v1/chat/completions/{id}/messages`): an upstream keeps answers and
+    prompts there (`GET /v1/chat/completions` lists stored completions, answers included;
+    `/v1/responses/{id}/input_items`), which would reach the client unread. Guard's own routes
+    there (a stored answer fetched by id) are read all the same."""
+    warnings = []
+    for template in settings.passthrough:
+        literal = template.partition("{")[0]
+        route = under_guarded(literal) if "{" not in template else next(
+            (like for like in sorted(GUARDED)
+             if like.startswith(literal) or literal.startswith(like + "/")), None)
+        if route is not None:
+            warnings.append(
+                f"passthrough {template} may match paths at or under the guarded route {route}, "
+                "where an upstream keeps answers and prompts (GET /v1/chat/completions lists "
+                "stored completions; /v1/responses/{id}/input_items): they would reach the "
+                "client unread; list only the paths that should pass")
     return warnings

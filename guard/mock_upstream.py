@@ -2,8 +2,10 @@
 
 It answers `POST /v1/chat/completions`, `POST /v1/completions`, `POST /v1/responses` and
 Anthropic's `POST /v1/messages` (streamed as SSE or not) and `GET /v1/models`,
-deterministically. A client (or a test through guard, which forwards end-to-end headers) steers
-each answer with request headers:
+deterministically. A whole chat completion asked with `store: true` is kept, as OpenAI keeps
+them: `GET`, `DELETE /v1/chat/completions/{id}` and `GET .../{id}/messages` answer it. A
+client (or a test through guard, which forwards end-to-end headers) steers each answer with
+request headers:
 
   X-Mock-Reply: TEXT          answer exactly TEXT (percent-encoded, so `%0A` is a newline)
   X-Mock-Reply-Repeat: N      answer X-Mock-Reply N times over (an answer longer than a header)
@@ -48,7 +50,8 @@ from aiohttp import web
 WORDS = ("the guard stands in front of the model and every answer it gives is checked "
          "before anyone reads it so this text is plain and harmless filler for tests").split()
 SEEN: web.AppKey[deque[dict[str, Any]]] = web.AppKey("seen")
-STORED: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("stored")  # Responses API answers
+# Responses API answers and chat completions asked with `store: true`, by id
+STORED: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("stored")
 OPTIONS = web.AppKey("options", dict)
 
 
@@ -126,11 +129,13 @@ async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
     choices = [whole_choice(i, text, chat=chat, tool_args=tool_args, reasoning=reasoning)
                for i in choice_order(request, n)]
     cookie = request.headers.get("X-Mock-Set-Cookie")
-    return web.json_response({
-        "id": completion_id, "object": "chat.completion" if chat else "text_completion",
-        "created": int(time.time()), "model": model, "choices": choices,
-        "usage": usage(prompt, text, n),
-    }, dumps=lambda o: orjson.dumps(o).decode(), headers={"Set-Cookie": cookie} if cookie else None)
+    whole = {"id": completion_id, "object": "chat.completion" if chat else "text_completion",
+             "created": int(time.time()), "model": model, "choices": choices,
+             "usage": usage(prompt, text, n)}
+    if chat and body.get("store") is True:  # fetched later by id
+        request.app[STORED][completion_id] = {**whole, "messages": body.get("messages") or []}
+    return web.json_response(whole, dumps=lambda o: orjson.dumps(o).decode(),
+                             headers={"Set-Cookie": cookie} if cookie else None)
 
 
 def prompts_in(body: dict[str, Any]) -> int:
@@ -320,6 +325,28 @@ async def stored_response(request: web.Request) -> web.StreamResponse:
     return await typed_stream(request, events, numbered=True, after=after)
 
 
+async def stored_chat(request: web.Request) -> web.Response:
+    """`GET`, `DELETE /v1/chat/completions/{id}` and `GET .../{id}/messages`, as OpenAI answers
+    them for a chat completion asked with `store: true`."""
+    request.app[SEEN].append({"path": request.path, "method": request.method,
+                              "query": dict(request.query), "headers": dict(request.headers)})
+    kept = request.app[STORED].get(request.match_info["id"])
+    if kept is None or kept.get("object") != "chat.completion":
+        return json_answer({"error": {"message": "No chat completion found with that id.",
+                                      "type": "invalid_request_error", "param": None,
+                                      "code": "not_found"}}, status=404)
+    completion = {key: value for key, value in kept.items() if key != "messages"}
+    if request.method == "DELETE":
+        del request.app[STORED][completion["id"]]
+        return json_answer({"id": completion["id"], "object": "chat.completion.deleted",
+                            "deleted": True})
+    if request.path.endswith("/messages"):
+        data = [{"id": f"{completion['id']}-{i}", **message}
+                for i, message in enumerate(kept["messages"])]
+        return json_answer({"object": "list", "data": data, "has_more": False})
+    return json_answer(completion)
+
+
 def json_answer(body: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=lambda o: orjson.dumps(o).decode())
 
@@ -507,6 +534,9 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app.router.add_route("GET", "/v1/responses/{id}", stored_response)
     app.router.add_route("DELETE", "/v1/responses/{id}", stored_response)
     app.router.add_post("/v1/responses/{id}/cancel", stored_response)
+    app.router.add_route("GET", "/v1/chat/completions/{id}", stored_chat)
+    app.router.add_route("DELETE", "/v1/chat/completions/{id}", stored_chat)
+    app.router.add_get("/v1/chat/completions/{id}/messages", stored_chat)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_mock/requests", seen)

@@ -1,8 +1,9 @@
 """Answers fetched by id. The Responses API keeps a response upstream (`store`, `background`);
 a client fetches it later with `GET /v1/responses/{id}` (whole, or streamed with `stream=true`),
 or stops a background one with `POST /v1/responses/{id}/cancel`, whose answer is the response so
-far. Guard reads what comes back as it reads an answer to `POST /v1/responses`: the data path's
-steps 2 and 6 to 9, as such a request carries no prompt.
+far. OpenAI keeps a chat completion asked with `store: true`, fetched whole with `GET
+/v1/chat/completions/{id}`. Guard reads what comes back as it reads an answer to the API's POST:
+the data path's steps 2 and 6 to 9, as such a request carries no prompt.
 
 - The model is named only in the answer, and its policy and kill switches apply: a whole answer
   is read for the model it names once it has arrived; before a stream, the response is fetched
@@ -47,15 +48,17 @@ FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as t
 
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
-                dialect: Dialect) -> web.StreamResponse:
+                dialect: Dialect, streams: bool = False) -> web.StreamResponse:
+    """`streams`: the API streams a fetched answer when a `stream` parameter asks (Responses);
+    else it is fetched whole, and no `stream` parameter is forwarded."""
     # 1 what the request says: no prompt, no body, a stream if any `stream` parameter asks
     refuse_body(request)
     cancel = request.method == "POST"
     query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model="", model_unknown=True,
-        stream=not cancel and any(value.strip().lower() == "true"
-                                  for value in query.getall("stream", [])),
+        stream=streams and not cancel and any(value.strip().lower() == "true"
+                                              for value in query.getall("stream", [])),
         tenant=tenant_of(request, c.settings.tenant_header))
     kept = [(key, value) for key, value in query.items() if key in FORWARDED]
     by_id = ByID(request.rel_url.with_query(kept).raw_path_qs, gated=not cancel)

@@ -31,6 +31,7 @@ from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.observability.logging import access_line
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
+from guard.proxy.model_routes import under_guarded
 from guard.proxy.silence import ClientWait
 from guard.proxy.tenant import logged_tenant
 
@@ -318,6 +319,11 @@ def unrouted_hint(raw_path: str, under_v1: bool, admin_listen: str) -> str:
     if raw_path in ADMIN_PATHS or raw_path.startswith("/admin/"):
         return (f"; {raw_path} is served on the admin port (admin_listen {admin_listen}), not on "
                 "the data port")
+    route = under_guarded(raw_path)
+    if route is not None:
+        return (f"; guard serves no such path under the guarded route {route}, and it is not "
+                "forwarded: what an upstream keeps there (stored answers, their messages or "
+                "input items) would reach the client unread")
     if raw_path.startswith("/v1/"):
         return ("; guard neither guards nor forwards this path: list it under `passthrough:` in "
                 "guard.yaml to forward it to the upstream unguarded")

@@ -45,6 +45,13 @@ MODEL_ROUTES = (
 GUARDED = frozenset(route.like for route in MODEL_ROUTES)
 
 
+def under_guarded(path: str) -> str | None:
+    """The guarded route `path` is, or is under (as spelled, in lower case)."""
+    path = path.casefold()
+    return next((like for like in sorted(GUARDED)
+                 if path == like or path.startswith(like + "/")), None)
+
+
 def model_route(read: str, method: str | None = None) -> ModelRoute | None:
     """The model route a path (as servers read it) is, asked with `method` (None: any); None
     for a path at or under a guarded route."""

@@ -205,7 +205,7 @@ def test_an_sdk_whose_base_url_lacks_v1_is_refused(
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/health"), ("GET", "/"), ("HEAD", "/"), ("GET", "/api/tags"),
-    ("POST", "/api/embed"), ("POST", "/tokenize"), ("GET", "/v1/chat/completions/chatcmpl-1"),
+    ("POST", "/api/embed"), ("POST", "/tokenize"), ("DELETE", "/v1/chat/completions/chatcmpl-1"),
     ("GET", "/v1/chat/completions/chatcmpl-1/messages"), ("POST", "/v1/threads/t/messages")])
 def test_other_paths_a_broad_template_takes_still_reach_the_upstream(
         stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:

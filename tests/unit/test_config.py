@@ -464,5 +464,28 @@ def test_serve_check_warns_of_a_pass_through_template_beyond_v1(
     config.write_text(f"policies: null\nstate_dir: {tmp_path}\npassthrough: {json.dumps(templates)}\n")
     assert main(["serve", "-c", str(config), "--check"]) == 0
     warnings = [line for line in capsys.readouterr().out.splitlines()
-                if line.startswith("  warning: passthrough ")]
+                if line.startswith("  warning: passthrough ")
+                and "at or under the guarded route" not in line]
+    assert [line.split()[2] for line in warnings] == warned
+
+
+@pytest.mark.parametrize(("templates", "warned"), [
+    (["/v1/chat/completions/{id}", "/v1/chat/completions/{id}/messages"],
+     ["/v1/chat/completions/{id}", "/v1/chat/completions/{id}/messages"]),
+    (["/v1/{tail:.*}", "/{tail:.*}", "/v1/chat/completions", "/v1/responses/{id}/input_items"],
+     ["/v1/{tail:.*}", "/{tail:.*}", "/v1/chat/completions", "/v1/responses/{id}/input_items"]),
+    (["/v1/embeddings", "/v1/files/{tail:.*}", "/health", "/v1/models/{model}"], []),
+])
+def test_serve_check_warns_of_a_pass_through_template_under_a_guarded_route(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], templates: list[str],
+        warned: list[str]) -> None:
+    """From a probe: guard's 404 told the operator to list `/v1/chat/completions/{id}`; listed,
+    a stored completion (the key guard had refused) reached the app unread, unwarned."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\npassthrough: {json.dumps(templates)}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines()
+                if "at or under the guarded route" in line]
     assert [line.split()[2] for line in warnings] == warned
