@@ -46,12 +46,14 @@ def blocked_prompt(decision: Decision, incident_id: str | None) -> web.Response:
 
 
 def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
-    """503 with `code: kill_switch_engaged`, the reason, and when to try again."""
+    """503 with `code: kill_switch_engaged`, the reason, and when to try again. The stop is an
+    operator's, not a passing fault: `x-should-retry: false` keeps the openai SDKs from retrying
+    it (by default twice, each after `Retry-After`), so the app hears of it at once."""
     if switch.expires_at is not None:
         retry_after_s = max(1, min(retry_after_s, math.ceil(switch.expires_at - time.time())))
     response = error_response(
         503, f"This service is paused: {switch.reason}", "kill_switch_engaged",
-        headers={"Retry-After": str(retry_after_s)},
+        headers={"Retry-After": str(retry_after_s), "x-should-retry": "false"},
         guard={"switch_id": switch.id, "scope": switch.scope})
     response[SWITCH] = switch.id
     return response

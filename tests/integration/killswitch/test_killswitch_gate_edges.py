@@ -224,3 +224,32 @@ def test_a_pass_through_request_in_flight_is_stopped(
     while upstream.stats()["open"] > 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert upstream.stats()["open"] == 0
+
+
+def test_a_block_switch_is_not_retried_by_the_openai_sdk(
+        servers: tuple[MockUpstream, GuardServer]) -> None:
+    """From a probe: the SDK's default two retries honoured `Retry-After` (30 s), so an app got
+    the switch's 503 only after three tries and a minute; `x-should-retry: false` tells it the
+    stop is deliberate. Other clients still read `Retry-After`."""
+    import openai
+
+    _, guard = servers
+    tries: list[httpx.Request] = []
+    client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                           http_client=httpx.Client(event_hooks={"request": [tries.append]}))
+    response = httpx.post(f"{guard.admin_url}/admin/killswitch", headers=ADMIN,
+                          json={"scope": "global", "reason": "INC-9 drill", "ttl_s": 3})
+    assert response.status_code == 201, response.text
+    try:
+        with pytest.raises(openai.InternalServerError) as stopped:
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        assert stopped.value.code == "kill_switch_engaged" and len(tries) == 1
+        assert stopped.value.response.headers["x-should-retry"] == "false"
+        assert stopped.value.response.headers["retry-after"] in ("1", "2", "3")
+        with pytest.raises(openai.InternalServerError):  # a pass-through path too
+            client.models.list()
+        assert len(tries) == 2
+    finally:
+        client.close()
+        httpx.delete(f"{guard.admin_url}/admin/killswitch/{response.json()['switch']['id']}",
+                     headers=ADMIN)
