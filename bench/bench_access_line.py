@@ -28,6 +28,7 @@ from bench.report import BENCHMARKS, write_section
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ('dict(request_id="0f3c2a9b8e7d4c1a6b5e", method="POST", route="/v1/chat/completions", '
           'model="gpt-4o-mini", status=200, upstream_ms=41.237, guard_ms=0.318, stream=False, '
+          'upstream_request_id="req_8f2b6c1d0e9a4f7b3c5d", '
           'tenant="acme", decision="allow", code=None, switch=None)')
 SETUP = f"""
 import os, sys

@@ -66,6 +66,9 @@ class Exchange:
     switched_off, stop_raised: the kill switch that engaged while the request waited for the
                 upstream or the client (`proxy.silence` ends that wait), and whether the wait
                 has said so.
+    upstream_request_id: the upstream's own id of its answer (its `X-Request-Id`, OpenAI's
+                `req_...`), for the access line; None if it named none guard logs
+                (`middleware.loggable_id`).
     """
 
     request_id: str
@@ -83,6 +86,7 @@ class Exchange:
     stop_raised: bool = False
     shutting_down: bool = False  # guard ended it when `shutdown_grace_s` ran out
     gated: bool = True  # kill switches stop it (not a cancel of a stored answer, `proxy.fetch`)
+    upstream_request_id: str | None = None
 
 
 

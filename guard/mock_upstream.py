@@ -23,6 +23,8 @@ request headers:
                               connection), `hang` (never answer)
   X-Mock-Set-Cookie: COOKIE   add `Set-Cookie: COOKIE` to a whole answer, as a load balancer's
                               affinity cookie would be
+  X-Mock-Request-Id: ID        answer with `x-request-id: ID`, as OpenAI names each answer
+                              (`req_...`), whole and streamed
   X-Mock-Choice-Order: reversed
                               list a whole answer's choices, and send each piece of a stream's,
                               from the last index to the first: an upstream serving several
@@ -522,8 +524,15 @@ async def seen(request: web.Request) -> web.Response:
     return web.json_response([*recent])
 
 
+async def named(request: web.Request, response: web.StreamResponse) -> None:
+    """The upstream's own id of an answer, when `X-Mock-Request-Id` asks for one."""
+    if "X-Mock-Request-Id" in request.headers:
+        response.headers["x-request-id"] = request.headers["X-Mock-Request-Id"]
+
+
 def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.on_response_prepare.append(named)
     seen_requests: deque[dict[str, Any]] = deque(maxlen=50)
     app[SEEN] = seen_requests
     app[OPTIONS] = {"chunk_chars": chunk_chars, "chunk_delay_ms": chunk_delay_ms}

@@ -29,7 +29,13 @@ from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
 from guard.proxy.coding import read_decoded
 from guard.proxy.event_stream import EVENT_STREAM_GUARDS
-from guard.proxy.middleware import GuardHandler, drop_client, ended_by_shutdown, prepare
+from guard.proxy.middleware import (
+    GuardHandler,
+    drop_client,
+    ended_by_shutdown,
+    loggable_id,
+    prepare,
+)
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
     Continued,
@@ -345,6 +351,7 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
         child(metrics.upstream_responses, name, error.code).inc()
         raise error from exc
     metrics.upstream_answered[name, upstream.status // 100].pending += 1
+    exchange.upstream_request_id = loggable_id(upstream.headers.get("X-Request-Id", ""))
     refused = not_relayed(name, upstream.status, revalidating=revalidating)
     if refused is not None:
         upstream.close()
@@ -375,8 +382,12 @@ def is_event_stream(upstream: aiohttp.ClientResponse) -> bool:
 
 def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
     """The upstream's end-to-end headers, but none of guard's own (`X-Guard-*`): a client reads
-    those as guard's word (an incident recorded, a decision made)."""
+    those as guard's word (an incident recorded, a decision made). The upstream's `X-Request-Id`
+    goes on as `X-Upstream-Request-Id`: `X-Request-Id` is guard's."""
     headers = end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
+    upstream_id = headers.popall("X-Request-Id", None)
+    if upstream_id:
+        headers["X-Upstream-Request-Id"] = upstream_id[-1]
     # all names looked at at once, in C (no name holds a line break): 3.2k instructions, where
     # the look at each name, left for an answer that has such a header, takes 4.3k
     if "\nx-guard-" in ("\n" + "\n".join(headers)).lower():

@@ -53,10 +53,13 @@ PIECE_BYTES = 64 * 1024
 
 
 def _request_id(request: web.Request) -> str:
-    given = request.headers.get("X-Request-Id", "")
-    if 0 < len(given) <= _MAX_REQUEST_ID and given.isprintable():
-        return given
-    return next(_IDS).to_bytes(16).hex()
+    return loggable_id(request.headers.get("X-Request-Id", "")) or next(_IDS).to_bytes(16).hex()
+
+
+def loggable_id(given: str) -> str | None:
+    """An id another party chose (a client's, an upstream's `X-Request-Id`), if it is one guard
+    logs as it is: 1 to 128 printable characters."""
+    return given if 0 < len(given) <= _MAX_REQUEST_ID and given.isprintable() else None
 
 
 # Generated ids: 16 random hex digits per process, then a counter's 16: unique across replicas
@@ -125,6 +128,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                              "upstream_ms": round(exchange.upstream_s * 1000, 3),
                              "guard_ms": round(overhead * 1000, 3),
                              "stream": bool(ctx and ctx.stream),
+                             "upstream_request_id": exchange.upstream_request_id,
                              "tenant": tenant_shown(request.headers.get(tenant_header, "")),
                              **said(response)})
 

@@ -283,3 +283,42 @@ def test_the_access_line_names_the_model_the_request_named(tmp_path: Path) -> No
         mock.stop()
     logged = [line["model"] for line in log_lines(guard.output()) if line.get("event") == "request"]
     assert logged == [*names, None]
+
+
+def test_the_upstreams_request_id_reaches_the_client_and_the_access_line(tmp_path: Path) -> None:
+    """From a probe: OpenAI's own id of an answer (`x-request-id: req_...`, which its support
+    asks for) was replaced by guard's and logged nowhere. The client gets it as
+    `X-Upstream-Request-Id` (guard's stays `X-Request-Id`), whole and streamed, and so does the
+    access line; a pass-through answer's too."""
+    import openai
+
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(POLICIES)})
+    try:
+        mock.start()
+        guard.start()
+        client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+        ask = [{"role": "user", "content": "hi"}]
+        whole = client.chat.completions.with_raw_response.create(
+            model="m", messages=ask, extra_headers={"X-Mock-Request-Id": "req_whole1"})  # type: ignore[arg-type]
+        with client.chat.completions.with_streaming_response.create(
+                model="m", messages=ask, stream=True,  # type: ignore[arg-type]
+                extra_headers={"X-Mock-Request-Id": "req_stream1"}) as streamed:
+            streamed.read()
+        models = httpx.get(f"{guard.url}/v1/models", headers={"X-Mock-Request-Id": "req_models1"})
+        plain = httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m", "messages": ask})
+        client.close()
+    finally:
+        guard.stop()
+        mock.stop()
+    answers = [whole.headers, streamed.headers, models.headers]
+    assert [h["x-upstream-request-id"] for h in answers] == ["req_whole1", "req_stream1",
+                                                             "req_models1"]
+    assert all(h["x-request-id"] not in ("req_whole1", "req_stream1", "req_models1")
+               for h in answers)
+    assert "x-upstream-request-id" not in plain.headers
+    logged = [(line["request_id"], line["upstream_request_id"])
+              for line in log_lines(guard.output()) if line.get("event") == "request"]
+    assert logged == [(h["x-request-id"], h.get("x-upstream-request-id"))
+                      for h in [*answers, plain.headers]]
