@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
-from guard.types import Segment, Span
+from guard.types import Action, Decision, Segment, Span
 
 DEFAULT_MASK = "[REDACTED:{label}]"
 
@@ -59,3 +62,81 @@ def reaching_back(redactions: Mapping[int, tuple[Span, ...]], segments: Sequence
                                                               span.label))
                 back -= size
     return {index: tuple(merge_spans(spans)) for index, spans in out.items()}
+
+
+# A JSON string literal from its opening quote: its characters and escapes, and its closing quote
+# (absent when the text ends inside it: a stream's text so far).
+_LITERAL = re.compile(r'"(?:[^"\\]|\\(?:u[0-9a-fA-F]{4}|.))*("?)', re.S)
+_ESCAPE = re.compile(r'\\(?:u[0-9a-fA-F]{4}|.)', re.S)
+# An escape the text ends inside of: a backslash, or `\u` and fewer than four hex digits.
+_OPEN_ESCAPE = re.compile(r'(?<!\\)(?:\\\\)*(\\(?:u[0-9a-fA-F]{0,3})?)\Z')
+
+
+def _literals(text: str) -> tuple[list[tuple[int, int]], str | None]:
+    """The content of each string literal of JSON `text` (start and end offsets, the quotes
+    left out), and how the text ends: None outside a literal, else the opening a text going on
+    from it begins inside of (`"`, and an escape left open)."""
+    found: list[tuple[int, int]] = []
+    pos, tail = 0, None
+    while (quote := text.find('"', pos)) >= 0:
+        literal = cast(re.Match[str], _LITERAL.match(text, quote))
+        closed = bool(literal.group(1))
+        found.append((quote + 1, literal.end() - closed))
+        pos = literal.end()
+        if not closed:  # it goes on past the end, maybe inside an escape
+            open_escape = _OPEN_ESCAPE.search(text, quote + 1)
+            tail = '"' + (open_escape.group(1) if open_escape else "")
+            break
+    return found, tail
+
+
+def json_opening(opened: str, text: str) -> str:
+    """How a JSON text going on after `text` begins (`breaks_json`'s `opened`), when `text`
+    began as `opened`: a stream's text read on from a point it has moved past."""
+    return _literals(opened + text)[1] or ""
+
+
+def breaks_json(text: str, spans: Iterable[Span], mask: str, opened: str = "") -> bool:
+    """Whether masking `spans` of JSON `text` would leave it other than JSON: a span reaching
+    outside a string literal's content (a number, a key's quotes, a `true`), or cutting one of
+    its escapes in two, or a mask that is not a string's content as written (a quote, a
+    backslash). `opened`: the text begins inside a literal (`json_opening`). Masks inside
+    string literals are masks; this is the one place that tells them apart."""
+    spans = merge_spans(spans)
+    if not spans:
+        return False
+    shift = len(opened)
+    read = opened + text
+    literals, _ = _literals(read)
+    if any(ch in mask for ch in '"\\') or any(ord(ch) < 0x20 for ch in mask):
+        return True
+    for span in spans:
+        start, end = span.start + shift, min(span.end, len(text)) + shift
+        if start >= end:
+            continue
+        inside = next(((a, b) for a, b in literals if a <= start and end <= b), None)
+        if inside is None:
+            return True
+        if "\\" in read[inside[0]:inside[1]] and any(
+                escape.start() < at < escape.end() for at in (start, end)
+                for escape in _ESCAPE.finditer(read, inside[0], inside[1])):
+            return True
+    return False
+
+
+def refused_for_json(decision: Decision, texts: Iterable[tuple[int, str]]) -> Decision:
+    """`decision`, or a block where one of its masks would land outside a JSON string literal
+    of `texts` (each a segment number and a text that is JSON: a call's arguments, an answer
+    asked for as JSON, `breaks_json`): a number masked would not parse, and the SDKs' parse
+    helpers raise JSON and validation errors where a refusal gets their ordinary one."""
+    if decision.action is not Action.REDACT:
+        return decision
+    if any((spans := decision.redactions.get(n)) and breaks_json(text, spans, decision.mask)
+           for n, text in texts):
+        return as_block(decision)
+    return decision
+
+
+def as_block(decision: Decision) -> Decision:
+    """A redacting decision turned into a block (its masks would break JSON)."""
+    return dataclasses.replace(decision, action=Action.BLOCK, redactions={})

@@ -63,6 +63,7 @@ from guard.proxy.stream_guard import (
     to_end,
 )
 from guard.proxy.stream_window import VALUE_IN_GROUPS_CHARS, Channel, Part, value_start
+from guard.redaction import refused_for_json
 from guard.types import Segment, Span, Stage
 
 Closes = Callable[[Key], bool]
@@ -324,7 +325,7 @@ class EventStreamGuard(StreamGuard):
         index, sub, kind = key
         channel = self._channels.get((index, kind, sub))
         if channel is None:
-            channel = Channel(len(self._channels), kind, index, sub)
+            channel = self._new_channel(kind, index, sub)
             self._channels[(index, kind, sub)] = channel
             self._said[channel.number] = Said()
         return channel
@@ -482,7 +483,10 @@ class EventStreamGuard(StreamGuard):
             ahead = self._start("".join(t for i, s, t in joined if (i, s) > (index, sub)))
             segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,
                                     context[-JOINED:]))
-        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+        decision = refused_for_json(
+            await self.inspector.inspect(Stage.COMPLETION, segments),
+            [(first + n, text.text) for n, (key, text) in enumerate(unseen)
+             if key[2] in self.structured.kinds])
         self._record(decision, segments)
         if decision.action in CUT_ACTIONS[self.mode]:
             return self._cut_stream(decision, [], [])

@@ -38,9 +38,11 @@ from guard.proxy.middleware import (
 )
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
+    NOT_JSON,
     Continued,
     Json,
     Slot,
+    Structured,
     asked,
     drop_tokens,
     duplicate_keys,
@@ -81,6 +83,7 @@ from guard.proxy.upstream import (
     read_body,
     unreachable,
 )
+from guard.redaction import refused_for_json
 from guard.types import (
     Action,
     Decision,
@@ -171,7 +174,8 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
     if continued is not None:
         continued = continued.cut(inspector.value_chars(Stage.COMPLETION))
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
-                                   choices=dialect.choices_asked(body), continued=continued)
+                                   choices=dialect.choices_asked(body), continued=continued,
+                                   structured=dialect.structured(body))
 
 
 @dataclass(frozen=True)
@@ -189,11 +193,14 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
                             dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
                             outcome: Outcome, *, by_id: ByID | None = None,
                             choices: int | None = None,
-                            continued: Continued | None = None) -> web.StreamResponse:
+                            continued: Continued | None = None,
+                            structured: Structured | None = None) -> web.StreamResponse:
     """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
     answer is read, and checked against the kill switches, for the model it names. `choices`:
     how many a stream may have (`Dialect.choices_asked`); `continued`: the prompt's text the
-    answer goes on from (`Dialect.continued`)."""
+    answer goes on from (`Dialect.continued`); `structured`: its texts that are JSON
+    (`Dialect.structured`; calls' arguments when not given)."""
+    structured = dialect.structured({}) if structured is None else structured
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
@@ -203,7 +210,8 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome, named=by_id.model if by_id else None,
-                                      choices=choices, continued=continued)
+                                      choices=choices, continued=continued,
+                                      structured=structured)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -216,7 +224,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome,
-                                            continued)
+                                            continued, structured)
             if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
                 still_on(c, ctx)
         headers = downstream_headers(upstream)
@@ -398,9 +406,12 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
 
 async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
                            inspector: Inspector, answer: bytes, outcome: Outcome,
-                           continued: Continued | None = None) -> bytes:
+                           continued: Continued | None = None,
+                           structured: Structured = NOT_JSON) -> bytes:
     """The completion as the client may see it: unchanged, redacted, or replaced by a refusal.
-    Its continuing texts are read after the text they go on from (`continued`)."""
+    Its continuing texts are read after the text they go on from (`continued`); a mask that
+    would land outside a string literal of its texts that are JSON (`structured`) refuses it
+    (`redaction.refused_for_json`)."""
     try:
         body = orjson.loads(answer)
     except orjson.JSONDecodeError as exc:
@@ -420,6 +431,8 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
         ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued, answer=body))
+    decision = refused_for_json(decision, [(n, slot.text) for n, slot in enumerate(slots)
+                                           if structured.at(slot.path)])
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))
@@ -447,7 +460,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
                        upstream: aiohttp.ClientResponse, outcome: Outcome,
                        named: str | None = None, choices: int | None = None,
-                       continued: Continued | None = None) -> web.StreamResponse:
+                       continued: Continued | None = None,
+                       structured: Structured = NOT_JSON) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -464,6 +478,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
     guard.named, guard.choices_asked, guard.continued = named, choices, continued
+    guard.structured = structured
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

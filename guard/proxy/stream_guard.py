@@ -49,10 +49,12 @@ import orjson
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
+    NOT_JSON,
     NOT_TEXT,
     Continued,
     Delta,
     Dialect,
+    Structured,
     folded_keys,
     index_of,
     list_at,
@@ -82,6 +84,7 @@ from guard.proxy.stream_chunks import (
     unreadable_answer,
 )
 from guard.proxy.stream_window import Channel, Json, Part, Read, straddle
+from guard.redaction import as_block, breaks_json
 from guard.types import (
     Action,
     Decision,
@@ -166,6 +169,8 @@ class StreamGuard:
         # whose texts are read to their end (a fill-in-the-middle suffix is read after that)
         self.continued: Continued | None = None
         self._ending: set[int] = set()
+        # the texts of the answer that are JSON: a mask outside their string literals cuts
+        self.structured: Structured = NOT_JSON
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -381,8 +386,13 @@ class StreamGuard:
         key = (delta.choice, kind, call)
         channel = self._channels.get(key)
         if channel is None:
-            channel = self._channels[key] = Channel(len(self._channels), kind, delta.choice, call)
+            channel = self._channels[key] = self._new_channel(kind, delta.choice, call)
         return channel
+
+    def _new_channel(self, kind: str, choice: int, call: int) -> Channel:
+        """A channel for a new text, read as JSON when it is (`structured`)."""
+        return Channel(len(self._channels), kind, choice, call,
+                       json="" if kind in self.structured.kinds else None)
 
     def _before_new_calls(self, body: Json) -> list[Channel]:
         """The channels of each choice in which `body` opens a tool call (gives its id or its
@@ -485,15 +495,19 @@ class StreamGuard:
                 for ch in channels:
                     ch.word_wait = ch.end  # held: looked at again when more text has come
                 return b""
+            if decision.action is Action.REDACT and any(
+                    ch.json is not None and breaks_json(
+                        ch.text, [Span(s.start - ch.base, s.end - ch.base, s.label)
+                                  for s in masks(decision, ch, start, led)],
+                        decision.mask, ch.json) for ch, start, _, led in unread):
+                decision = as_block(decision)  # the value is held: it goes no further
             self._record(decision, segments)
             if decision.action in CUT_ACTIONS[self.mode]:
                 return self._cut_stream(decision, [ch for ch, _, _, _ in unread],
                                         [start - led for _, start, _, led in unread])
             for ch, start, segment, led in unread:
-                # a value begun in the lead (gone out) is masked from the window's start on
-                spans = [Span(max(start, start - led + s.start), start - led + s.end, s.label)
-                         for s in decision.redactions.get(ch.number, ())
-                         if s.end > led] if decision.action is Action.REDACT else []
+                spans = masks(decision, ch, start, led) \
+                    if decision.action is Action.REDACT else []
                 ch.read = Read(start, self._end(ch, ends), segment, spans, decision.mask)
         out: list[bytes] = []
         now = time.monotonic()
@@ -690,6 +704,14 @@ class StreamGuard:
                                    "content_filter")
         chunk.update({k: v for k, v in frame.items() if k != "usage" or v is None})
         return chunk
+
+
+def masks(decision: Decision, ch: Channel, start: int, led: int) -> list[Span]:
+    """A redacting decision's spans in a channel's window starting at `start` and read after
+    `led` characters of lead, at their offsets in the channel's text: a value begun in the
+    lead (gone out) is masked from the window's start on."""
+    return [Span(max(start, start - led + s.start), start - led + s.end, s.label)
+            for s in decision.redactions.get(ch.number, ()) if s.end > led]
 
 
 def to_end(ch: Channel, spans: list[Span]) -> int:

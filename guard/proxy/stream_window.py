@@ -14,7 +14,7 @@ from typing import Any
 from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
 from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
-from guard.redaction import merge_spans
+from guard.redaction import json_opening, merge_spans
 from guard.types import Segment, Span
 
 Json = dict[str, Any]
@@ -95,6 +95,7 @@ class Channel:
     behind: str = ""            # the text before `base` as a window starting there is read
     lead: str = ""              # after (`lead_of`), and that when markup is open at `base`
     read: Read | None = None    # the window last classified
+    json: str | None = None     # a text that is JSON: how it opens at `base` (`json_opening`)
     pieces: deque[Piece] = field(default_factory=deque)
     runs: RunStarts = field(default_factory=RunStarts)  # where its encoded runs began
 
@@ -177,6 +178,8 @@ class Channel:
         if runs:
             keep = self.run_start(keep)
         if keep > self.base:
+            if self.json is not None:
+                self.json = json_opening(self.json, self.text[:keep - self.base])
             self.behind, self.lead = lead_of(self.behind + self.text[:keep - self.base], overlap,
                                              bool(self.lead))
             self.text = self.text[keep - self.base:]

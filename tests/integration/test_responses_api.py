@@ -119,7 +119,9 @@ def test_a_secret_in_a_whole_answer_is_refused(servers: Servers) -> None:
                                              extra_headers=mock_reply(f"Use {SECRET} to deploy."))
     assert answer.status == "incomplete" and answer.incomplete_details is not None
     assert answer.incomplete_details.reason == "content_filter"
-    assert "RespLeak" not in answer.model_dump_json() and answer.output_text
+    assert "RespLeak" not in answer.model_dump_json() and not answer.output_text
+    refusal = answer.output[0].content[0]  # type: ignore[union-attr]
+    assert refusal.type == "refusal" and refusal.refusal
 
 
 def test_an_email_in_a_whole_answer_is_masked(servers: Servers) -> None:
@@ -261,10 +263,12 @@ def test_a_kill_switch_in_refuse_mode_answers_in_the_responses_shape(servers: Se
     assert engaged.status_code in (200, 201), engaged.text
     try:
         whole = servers.client.responses.create(model="paused-model", input="hi")
-        assert "INC-9 drill" in whole.output_text and whole.status == "incomplete"
+        refusal = whole.output[0].content[0]  # type: ignore[union-attr]
+        assert refusal.type == "refusal" and "INC-9 drill" in refusal.refusal
+        assert whole.status == "incomplete"
         got = list(servers.client.responses.create(model="paused-model", input="hi",
                                                    stream=True))
-        text = "".join(e.delta for e in got if e.type == "response.output_text.delta")
+        text = "".join(e.delta for e in got if e.type == "response.refusal.delta")
         assert "INC-9 drill" in text and got[-1].type == "response.incomplete"
     finally:
         switch = engaged.json()["switch"]["id"]

@@ -316,6 +316,32 @@ Chunk = Callable[[str, str, int, str | None, str | None], Json]
 
 
 @dataclass(frozen=True, slots=True)
+class Structured:
+    """The texts of an answer that are JSON, a client parses them: a mask may land only inside
+    their string literals (`redaction.breaks_json`), else the answer is refused. A call's
+    arguments always; the answer's text when the request asked for JSON (`response_format`,
+    `text.format`).
+
+    kinds: the kinds of the stream channels (and texts of typed events) that are JSON.
+    at:    whether a whole answer's text at a path is.
+    """
+
+    kinds: frozenset[str] = frozenset()
+    at: Callable[[Path], bool] = lambda path: False
+
+
+NOT_JSON = Structured()
+# The formats that ask for an answer in JSON (chat's `response_format`, the Responses API's
+# `text.format`).
+JSON_FORMATS = frozenset({"json_object", "json_schema"})
+
+
+def asks_json(fmt: Any) -> bool:
+    """Whether a request's answer format asks for JSON."""
+    return isinstance(fmt, dict) and fmt.get("type") in JSON_FORMATS
+
+
+@dataclass(frozen=True, slots=True)
 class Dialect:
     """An API dialect guard understands.
 
@@ -339,6 +365,7 @@ class Dialect:
                       completions' choices).
     continued:        the text a request asks the answer to go on from (`Continued`), None
                       for an answer a client shows on its own.
+    structured:       the texts of the answer to a request that are JSON (`Structured`).
     """
 
     route: str
@@ -355,6 +382,7 @@ class Dialect:
     joins_answer: int = 0
     choices_asked: Callable[[Json], int | None] = lambda body: None
     continued: Callable[[Json], Continued | None] = lambda body: None
+    structured: Callable[[Json], Structured] = lambda body: NOT_JSON
 
 
 # The spellings a lenient upstream reads as a boolean, as pydantic's lax mode does (vLLM's and

@@ -14,6 +14,8 @@ from guard.proxy.protocols.base import (
     Json,
     Path,
     Slot,
+    Structured,
+    asks_json,
     choice_at,
     chunked_refusal,
     drop_tokens,
@@ -337,6 +339,27 @@ def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
     return body
 
 
+def _arguments_at(path: Path) -> bool:
+    """Whether a whole answer's text at `path` is a function call's arguments."""
+    return len(path) >= 5 and path[-1] == "arguments" and path[3] in ("tool_calls",
+                                                                       "function_call")
+
+
+def _content_at(path: Path) -> bool:
+    """Whether a whole answer's text at `path` is a choice's content (or a part of it)."""
+    return len(path) >= 4 and path[2] == "message" and path[3] == "content"
+
+
+ARGUMENTS = Structured(frozenset({"tool", "function_call"}), _arguments_at)
+JSON_ANSWER = Structured(frozenset({"tool", "function_call", "content"}),
+                         lambda path: _arguments_at(path) or _content_at(path))
+
+
+def structured(body: Json) -> Structured:
+    """A function call's arguments are JSON; the content too when `response_format` asks."""
+    return JSON_ANSWER if asks_json(body.get("response_format")) else ARGUMENTS
+
+
 CHAT = Dialect(
     route="/v1/chat/completions",
     prompt_slots=prompt_slots,
@@ -353,4 +376,5 @@ CHAT = Dialect(
     # only reading); a message's content, refusal and reasoning are read apart, as clients show them
     joins_answer=8,
     continued=continued,
+    structured=structured,
 )

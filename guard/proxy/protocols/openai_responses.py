@@ -25,7 +25,9 @@ from guard.proxy.protocols.base import (
     Key,
     Path,
     Slot,
+    Structured,
     Text,
+    asks_json,
     bad_type_or_index,
     index_of,
     labels_last,
@@ -258,13 +260,15 @@ def completion_slots(body: Json) -> list[Slot]:
 
 
 def message_item(text: str) -> Json:
+    """A message refusing with `text`, as OpenAI shapes a refusal: a `refusal` part, which the
+    SDKs' parse helpers leave unparsed (an `output_text` part would be parsed as the answer's
+    JSON, and raise a validation error)."""
     return {"type": "message", "id": f"msg_guard{time.time_ns():x}", "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+            "role": "assistant", "content": [{"type": "refusal", "refusal": text}]}
 
 
 def refuse(body: Json, message: str) -> Json:
-    """The answer's output replaced by one message saying `message` (the texts beside it
+    """The answer's output replaced by one message refusing with `message` (the texts beside it
     dropped: `output_text`, and BESIDE_OUTPUT set to null): the response is `incomplete` for
     `content_filter`."""
     body["output"] = [message_item(message)]
@@ -447,8 +451,8 @@ def encode(event: Json, sequence: int) -> bytes:
 
 
 def refusal_events(model: str, text: str) -> bytes:
-    """A refusal as a stream: the response opened, one message of `text`, then the response
-    ended `incomplete` for `content_filter`."""
+    """A refusal as a stream: the response opened, one message refusing with `text` (its
+    `refusal` part), then the response ended `incomplete` for `content_filter`."""
     response = completion(f"resp_guard{time.time_ns():x}", model, text, "content_filter")
     item = response["output"][0]
     part = item["content"][0]
@@ -458,9 +462,9 @@ def refusal_events(model: str, text: str) -> bytes:
         {"type": "response.created", "response": opened},
         {"type": "response.output_item.added", "output_index": 0,
          "item": {**item, "status": "in_progress", "content": []}},
-        {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
-        {"type": "response.output_text.delta", **where, "delta": text, "logprobs": []},
-        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.added", **where, "part": {**part, "refusal": ""}},
+        {"type": "response.refusal.delta", **where, "delta": text},
+        {"type": "response.refusal.done", **where, "refusal": text},
         {"type": "response.content_part.done", **where, "part": part},
         {"type": "response.output_item.done", "output_index": 0, "item": item},
         {"type": "response.incomplete", "response": response},
@@ -475,6 +479,30 @@ def error_event(message: str, code: str, sequence: int = 0) -> bytes:
     return encode({**error, "type": "error", "error": error}, sequence)
 
 
+def _arguments_at(path: Path) -> bool:
+    """Whether a whole answer's text at `path` is a call's arguments (`output[i].arguments`)."""
+    return len(path) == 3 and path[0] == "output" and path[2] == "arguments"
+
+
+def _text_at(path: Path) -> bool:
+    """Whether a whole answer's text at `path` is a message's text (`output[i].content[j].text`,
+    or the SDK's `output_text`)."""
+    return path == ("output_text",) or (len(path) == 5 and path[0] == "output"
+                                        and path[2] == "content" and path[4] == "text")
+
+
+ARGUMENTS = Structured(frozenset({"arguments"}), _arguments_at)
+JSON_ANSWER = Structured(frozenset({"arguments", "text"}),
+                         lambda path: _arguments_at(path) or _text_at(path))
+
+
+def structured(body: Json) -> Structured:
+    """A call's arguments are JSON; a message's text too when `text.format` asks."""
+    text = body.get("text")
+    return JSON_ANSWER if isinstance(text, dict) and asks_json(text.get("format")) \
+        else ARGUMENTS
+
+
 RESPONSES = Dialect(
     route=ROUTE,
     prompt_slots=prompt_slots,
@@ -486,4 +514,5 @@ RESPONSES = Dialect(
     refusal_events=refusal_events,
     error_event=error_event,
     joins_answer=8,  # a client joins an answer's texts
+    structured=structured,
 )

@@ -1,0 +1,138 @@
+"""The openai SDK's helpers on answers guard masked, cut or refused (`guard serve`, a real process,
+with the shipped packs, in front of the stand-in model): an app gets the SDK's ordinary results
+and exceptions, never a JSON or validation error of guard's making, nor a usage it cannot read."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from pydantic import BaseModel
+
+from tests.support import POLICIES, GuardServer, guard_before_mock
+
+pytestmark = pytest.mark.timeout(120)
+
+CARD = 4111111111111111  # a card number, which the packs mask
+EMAIL = "bob.smith@example.org"
+
+
+class Account(BaseModel):
+    name: str
+    card: int
+
+
+class Lookup(BaseModel):
+    q: str
+    n: int
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    with guard_before_mock(tmp_path_factory.mktemp("sdk"), POLICIES) as server:
+        yield server
+
+
+def client(guard: GuardServer, tenant: str | None = None, **headers: str) -> openai.OpenAI:
+    if tenant is not None:
+        headers["X-Guard-Tenant"] = tenant
+    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                         default_headers={"X-Mock-Chunk-Chars": "4", **headers})
+
+
+def replying(text: str) -> dict[str, str]:
+    return {"X-Mock-Reply": urllib.parse.quote(text)}
+
+
+MSG: list[Any] = [{"role": "user", "content": "my account, please"}]
+TENANTS = [None, "consumer"]  # the default pack, and the strict one
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_a_card_number_as_a_json_number_refuses_a_structured_answer(guard: GuardServer,
+                                                                    tenant: str | None) -> None:
+    """Masked, `{"card": [REDACTED:pii:card]}` is no JSON: parse() raised pydantic's
+    ValidationError, the stream() helper a bare ValueError. Refused, both raise the SDK's own."""
+    sdk = client(guard, tenant, **replying(json.dumps({"name": "Bob", "card": CARD})))
+    with pytest.raises(openai.ContentFilterFinishReasonError):
+        sdk.chat.completions.parse(model="gpt-4o", messages=MSG, response_format=Account)
+    with pytest.raises(openai.ContentFilterFinishReasonError), sdk.chat.completions.stream(
+            model="gpt-4o", messages=MSG, response_format=Account) as stream:
+        for _ in stream:
+            pass
+        stream.get_final_completion()
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_a_value_inside_a_json_string_is_still_masked(guard: GuardServer,
+                                                      tenant: str | None) -> None:
+    answer = json.dumps({"name": EMAIL, "card": 3})
+    sdk = client(guard, tenant, **replying(answer))
+    parsed = sdk.chat.completions.parse(model="gpt-4o", messages=MSG,
+                                        response_format=Account).choices[0]
+    assert parsed.message.parsed is not None
+    assert parsed.message.parsed.name == "[REDACTED:pii:email]"
+    with sdk.chat.completions.stream(model="gpt-4o", messages=MSG,
+                                     response_format=Account) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_completion().choices[0].message.parsed
+    assert final is not None and final.name == "[REDACTED:pii:email]"
+
+
+TOOLS = [openai.pydantic_function_tool(Lookup, name="lookup")]
+
+
+@pytest.mark.parametrize("arguments, masked", [
+    ('{"q": "x", "n": 4111111111111111}', None),
+    (json.dumps({"q": EMAIL, "n": 3}), '{"q": "[REDACTED:pii:email]", "n": 3}'),
+])
+def test_tool_arguments_are_masked_inside_strings_and_refused_outside(
+        guard: GuardServer, arguments: str, masked: str | None) -> None:
+    sdk = client(guard, **{"X-Mock-Tool-Args": arguments})
+    calls: list[Any] = []
+    for how in ("parse", "stream"):
+        try:
+            if how == "parse":
+                done = sdk.chat.completions.parse(model="gpt-4o", messages=MSG, tools=TOOLS)
+            else:
+                with sdk.chat.completions.stream(model="gpt-4o", messages=MSG,
+                                                 tools=TOOLS) as stream:
+                    for _ in stream:
+                        pass
+                    done = stream.get_final_completion()
+            calls.append(done.choices[0].message.tool_calls[0].function.arguments)
+        except openai.ContentFilterFinishReasonError:
+            calls.append(None)
+    assert calls == [masked, masked]
+    streamed = sdk.chat.completions.create(model="gpt-4o", messages=MSG, tools=TOOLS,
+                                           stream=True)
+    said = "".join(call.function.arguments or "" for chunk in streamed for choice in chunk.choices
+                   for call in choice.delta.tool_calls or ())
+    assert said == (masked or "") or (masked is None and "REDACTED" not in said)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_call_arguments_with_a_card_number_are_refused(guard: GuardServer,
+                                                                 stream: bool) -> None:
+    sdk = client(guard, **{"X-Mock-Tool-Args": '{"q": "x", "n": 4111111111111111}'})
+    if stream:
+        events = list(sdk.responses.create(model="gpt-4o", input="hi", stream=True))
+        response = events[-1].response  # type: ignore[union-attr]
+    else:
+        response = sdk.responses.create(model="gpt-4o", input="hi")
+    arguments = [item.arguments for item in response.output if item.type == "function_call"]
+    assert response.status == "incomplete" and not arguments
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "content_filter"
+
+
+def test_responses_structured_text_with_a_card_number_is_refused(guard: GuardServer) -> None:
+    sdk = client(guard, **replying(json.dumps({"name": "Bob", "card": CARD})))
+    response = sdk.responses.parse(model="gpt-4o", input="hi", text_format=Account)
+    assert response.status == "incomplete"
+    assert "REDACTED" not in json.dumps(response.model_dump(mode="json"))
