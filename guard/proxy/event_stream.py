@@ -535,6 +535,8 @@ class ResponsesStreamGuard(EventStreamGuard):
         response = event.get("response")
         if isinstance(response, dict):  # what a cut's ending repeats: names, no text
             self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
+            if isinstance(response.get("usage"), dict):  # and the usage, once it is known
+                self._usage = response["usage"]
 
     def _check_model(self, event: Json) -> None:
         """A stream fetched by id is read under the policy of the model its answer whole named:
@@ -560,7 +562,8 @@ class ResponsesStreamGuard(EventStreamGuard):
 
     def stop(self) -> bytes:
         """End the stream now, held text dropped: the response `incomplete` for
-        `content_filter` (a cut, or a kill switch in refuse mode)."""
+        `content_filter` (a cut, or a kill switch in refuse mode), with its usage: the
+        upstream's when it came, else zeros (a client reads `usage.total_tokens`)."""
         self.cut = True
         response = self._response or {"id": new_id("resp"), "object": "response",
                                       "created_at": int(time.time()), "model": self.ctx.model}
@@ -570,7 +573,8 @@ class ResponsesStreamGuard(EventStreamGuard):
         return b"".join(self.encode(event) for event in [*created, {
             "type": "response.incomplete", "response": {
                 **response, "status": "incomplete", "output": [],
-                "incomplete_details": {"reason": "content_filter"}}}])
+                "incomplete_details": {"reason": "content_filter"},
+                "usage": dict(self._usage or responses.NO_USAGE)}}])
 
     def passing(self, event: SSEEvent) -> None:
         if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive

@@ -44,6 +44,7 @@ from guard.proxy.protocols.base import (
     Slot,
     Structured,
     asked,
+    asks_usage,
     drop_tokens,
     duplicate_keys,
     get_path,
@@ -137,9 +138,10 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
                                       asks_to_stream(body))
 
     # 2 kill switch gate: before any classifier and before the upstream
+    usage = ctx.stream and asks_usage(body)
     switch = c.gate.check(ctx)
     if switch is not None:
-        return await stopped_by_switch(request, c, dialect, ctx, switch)
+        return await stopped_by_switch(request, c, dialect, ctx, switch, usage)
 
     # 3, 4 classify the prompt and decide, on the policy pinned for this request
     inspector = c.policies.for_request(ctx)
@@ -167,7 +169,7 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         # it before the upstream too
         switch = c.gate.check(ctx)
         if switch is not None:
-            return await stopped_by_switch(request, c, dialect, ctx, switch)
+            return await stopped_by_switch(request, c, dialect, ctx, switch, usage)
 
     # an answer going on from the prompt's text (as forwarded) is read after its end
     continued = dialect.continued(body) if inspector.inspects(Stage.COMPLETION) else None
@@ -175,7 +177,7 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         continued = continued.cut(inspector.value_chars(Stage.COMPLETION))
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
                                    choices=dialect.choices_asked(body), continued=continued,
-                                   structured=dialect.structured(body))
+                                   structured=dialect.structured(body), usage=usage)
 
 
 @dataclass(frozen=True)
@@ -194,12 +196,14 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
                             outcome: Outcome, *, by_id: ByID | None = None,
                             choices: int | None = None,
                             continued: Continued | None = None,
-                            structured: Structured | None = None) -> web.StreamResponse:
+                            structured: Structured | None = None,
+                            usage: bool = False) -> web.StreamResponse:
     """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
     answer is read, and checked against the kill switches, for the model it names. `choices`:
     how many a stream may have (`Dialect.choices_asked`); `continued`: the prompt's text the
     answer goes on from (`Dialect.continued`); `structured`: its texts that are JSON
-    (`Dialect.structured`; calls' arguments when not given)."""
+    (`Dialect.structured`; calls' arguments when not given); `usage`: a stream asked for its
+    usage (`asks_usage`), which a stream guard ends or refuses ends with."""
     structured = dialect.structured({}) if structured is None else structured
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
@@ -211,7 +215,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
                                       outcome, named=by_id.model if by_id else None,
                                       choices=choices, continued=continued,
-                                      structured=structured)
+                                      structured=structured, usage=usage)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -232,7 +236,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         return web.Response(status=upstream.status, body=answer, headers=headers)
     except SwitchedOff as stop:
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
-        return await stopped_by_switch(request, c, dialect, ctx, stop.switch)
+        return await stopped_by_switch(request, c, dialect, ctx, stop.switch, usage)
     finally:
         if upstream is not None and not upstream.closed:  # an answer read to its end has
             upstream.close()                               # released its connection
@@ -291,8 +295,10 @@ def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
 
 
 async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialect,
-                            ctx: GuardContext, switch: Switch) -> web.StreamResponse:
-    """A kill switch answers instead of the model: 503 (block) or a refusal (refuse)."""
+                            ctx: GuardContext, switch: Switch,
+                            usage: bool = False) -> web.StreamResponse:
+    """A kill switch answers instead of the model: 503 (block) or a refusal (refuse), with its
+    usage (zeros): in a stream, when it asked for it (`usage`)."""
     if switch.mode == "block":
         return blocked_by_switch(c, ctx, switch)
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
@@ -307,7 +313,7 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
                                          "Cache-Control": "no-cache"})
     stream[answers.SWITCH] = switch.id
     await prepare(request, stream)
-    await stream.write(dialect.refusal_events(ctx.model, refusal))
+    await stream.write(dialect.refusal_events(ctx.model, refusal, usage))
     await stream.write_eof()
     return stream
 
@@ -461,7 +467,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        upstream: aiohttp.ClientResponse, outcome: Outcome,
                        named: str | None = None, choices: int | None = None,
                        continued: Continued | None = None,
-                       structured: Structured = NOT_JSON) -> web.StreamResponse:
+                       structured: Structured = NOT_JSON,
+                       usage: bool = False) -> web.StreamResponse:
     """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
@@ -478,7 +485,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
     guard.named, guard.choices_asked, guard.continued = named, choices, continued
-    guard.structured = structured
+    guard.structured, guard.usage_asked = structured, usage
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on

@@ -62,6 +62,7 @@ from guard.proxy.protocols.base import (
     repeats_keys,
     set_path,
     strings,
+    usage_chunk,
 )
 from guard.proxy.protocols.openai_chat import (
     CALL_KINDS,
@@ -171,6 +172,11 @@ class StreamGuard:
         self._ending: set[int] = set()
         # the texts of the answer that are JSON: a mask outside their string literals cuts
         self.structured: Structured = NOT_JSON
+        # the client asked for the stream's usage (`asks_usage`): a cut stream ends with it, the
+        # upstream's when it came (`_usage`), else zeros; not twice (`_usage_sent`)
+        self.usage_asked = False
+        self._usage: Json | None = None
+        self._usage_sent = False
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -189,6 +195,8 @@ class StreamGuard:
         """`feed` for a chunk of JSON: checked, its citations read, its text held or passed."""
         changed = drop_detail_texts(body)
         self._frame = {k: v for k, v in body.items() if k != "choices"}
+        if isinstance(body.get("usage"), dict):
+            self._usage = body["usage"]
         choices = body.get("choices")
         why = self._unreadable(body, choices)
         if why:  # a client would read text where guard does not: fail closed
@@ -219,7 +227,10 @@ class StreamGuard:
             self._see(indices(choices))      # a role chunk, an empty delta: nothing to hold
             return event.raw
         # a finish chunk ends its choices; a chunk without choices (usage, error) ends them all
-        return await self._end_choices(finishing if choices else None, event.raw)
+        out = await self._end_choices(finishing if choices else None, event.raw)
+        self._usage_sent = self._usage_sent or (not self.cut and not choices
+                                                and isinstance(body.get("usage"), dict))
+        return out
 
     async def _read_annotations(self, choices: Any) -> tuple[bytes, bool]:
         """A delta's citations (`annotations`: the titles and addresses of what a search found),
@@ -685,10 +696,16 @@ class StreamGuard:
 
     def stop(self) -> bytes:
         """End the stream now, held text dropped: a `content_filter` finish for each unfinished
-        choice, then [DONE] (a cut, or a kill switch in refuse mode)."""
+        choice, the usage when the client asked for it and has not had it, then [DONE] (a cut,
+        or a kill switch in refuse mode)."""
         self.cut = True
         unfinished = [i for i, done in sorted(self._choices.items()) if not done] or [0]
         out = [encode_event(self._finish_chunk(i)) for i in unfinished]
+        if self.usage_asked and not self._usage_sent:
+            assert self.dialect.chunk is not None  # the dialects whose streams are chunks
+            out.append(encode_event(usage_chunk(
+                self.dialect.chunk, str(self._frame.get("id") or "guard-cut"),
+                str(self._frame.get("model") or self.ctx.model), self._usage)))
         return b"".join(out) + encode_event("[DONE]")
 
     def error(self, message: str, code: str) -> bytes:

@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from pydantic import BaseModel
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.timeout(120)
 
 CARD = 4111111111111111  # a card number, which the packs mask
 EMAIL = "bob.smith@example.org"
+SECRET = "ghp_" + "Zq8Xw2Lp4Rt6Yv9Bn3Mk5Hj7Gf1Ds0Ae2Cx1a"  # a key, which the packs cut
+TOKEN = "sdk-admin-token-0123456789abcdef"
+PAUSED = "paused-model"  # the model a refuse-mode kill switch stops (`switched`)
 
 
 class Account(BaseModel):
@@ -33,7 +37,12 @@ class Lookup(BaseModel):
 
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
-    with guard_before_mock(tmp_path_factory.mktemp("sdk"), POLICIES) as server:
+    with guard_before_mock(tmp_path_factory.mktemp("sdk"), POLICIES,
+                           env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"}) as server:
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        engaged = httpx.post(f"{server.admin_url}/admin/killswitch", headers=admin, json={
+            "scope": f"model:{PAUSED}", "mode": "refuse", "reason": "drill"})
+        assert engaged.status_code in (200, 201), engaged.text
         yield server
 
 
@@ -136,3 +145,47 @@ def test_responses_structured_text_with_a_card_number_is_refused(guard: GuardSer
     response = sdk.responses.parse(model="gpt-4o", input="hi", text_format=Account)
     assert response.status == "incomplete"
     assert "REDACTED" not in json.dumps(response.model_dump(mode="json"))
+
+
+# -- usage on answers guard cut or refused -------------------------------------------------------
+
+CUT = {"X-Mock-Reply": urllib.parse.quote("a long answer " * 20 + SECRET + " and more")}
+
+
+def streamed_usage(chunks: Any) -> tuple[list[int], list[str]]:
+    """The usage totals of a stream's chunks, and its finish reasons."""
+    got = list(chunks)
+    return ([chunk.usage.total_tokens for chunk in got if chunk.usage],
+            [choice.finish_reason for chunk in got for choice in chunk.choices
+             if choice.finish_reason])
+
+
+@pytest.mark.parametrize("model, headers", [("gpt-4o", CUT), (PAUSED, {})],
+                         ids=["cut", "kill switch"])
+def test_a_stream_asked_for_usage_ends_with_it_when_cut_or_refused(
+        guard: GuardServer, model: str, headers: dict[str, str]) -> None:
+    """A stream cut (or refused by a kill switch in refuse mode) sent no usage chunk, though
+    the request asked for one: an app adding up `chunk.usage` found none."""
+    sdk = client(guard, **headers)
+    chat = sdk.chat.completions.create(model=model, messages=MSG, stream=True,
+                                       stream_options={"include_usage": True})
+    assert streamed_usage(chat) == ([0], ["content_filter"])
+    legacy = sdk.completions.create(model=model, prompt="hi", stream=True,
+                                    stream_options={"include_usage": True})
+    assert streamed_usage(legacy) == ([0], ["content_filter"])
+
+
+def test_a_refusal_guard_makes_carries_usage(guard: GuardServer) -> None:
+    """A kill switch's refusal had `usage: null`: `resp.usage.total_tokens` raised."""
+    sdk = client(guard)
+    assert sdk.chat.completions.create(model=PAUSED, messages=MSG).usage.total_tokens == 0
+    assert sdk.completions.create(model=PAUSED, prompt="hi").usage.total_tokens == 0
+    whole = sdk.responses.create(model=PAUSED, input="hi")
+    assert whole.usage is not None and whole.usage.total_tokens == 0
+
+
+def test_a_cut_responses_stream_carries_usage(guard: GuardServer) -> None:
+    events = list(client(guard, **CUT).responses.create(model="gpt-4o", input="hi", stream=True))
+    last = events[-1]
+    assert last.type == "response.incomplete"
+    assert last.response.usage is not None and last.response.usage.total_tokens == 0

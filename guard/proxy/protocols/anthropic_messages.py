@@ -352,7 +352,8 @@ def ending(open_blocks: list[int]) -> list[Json]:
             {"type": "message_stop"}]
 
 
-def refusal_events(model: str, text: str) -> bytes:
+def refusal_events(model: str, text: str, usage: bool = False) -> bytes:
+    """A refusal as a stream (its usage is in its events, asked or not: `usage` is unread)."""
     message = completion(f"msg_guard{time.time_ns():x}", model, text, "refusal")
     opened = {**message, "content": [], "stop_reason": None}
     events: list[Json] = [{"type": "message_start", "message": opened},

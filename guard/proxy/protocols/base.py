@@ -352,7 +352,8 @@ class Dialect:
     stream_deltas:    the texts one stream event adds.
     completion:       builds a whole answer with the given text (refusals, kill switch).
     refuse:           an upstream's whole answer with its texts replaced by a refusal.
-    refusal_events:   a refusal as a whole stream (a kill switch in refuse mode).
+    refusal_events:   a refusal as a whole stream (a kill switch in refuse mode), ending with
+                      its usage when the client asked for it in a stream of chunks (`asks_usage`).
     error_event:      the event that ends a stream which cannot go on.
     chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
                       whose streams are chunks of choices; None for streams of typed events).
@@ -375,7 +376,7 @@ class Dialect:
     stream_deltas: Callable[[Json], list[Delta]]
     completion: Callable[[str, str, str, str], Json]
     refuse: Callable[[Json, str], Json]
-    refusal_events: Callable[[str, str], bytes]
+    refusal_events: Callable[[str, str, bool], bytes]
     error_event: Callable[[str, str], bytes]
     chunk: Chunk | None = None
     free_form: frozenset[str] = FREE_FORM
@@ -426,15 +427,39 @@ def n_asked(body: Json) -> int | None:
     return int(n) if isinstance(n, int) and 0 < n <= MAX_INDEX else None
 
 
-def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str) -> bytes:
+def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str,
+                    usage: bool = False) -> bytes:
     """A refusal as a stream of chunks: a text chunk (with the assistant's role, for chat), a
-    finishing chunk with `content_filter`, then `[DONE]`."""
+    finishing chunk with `content_filter`, a chunk of its usage when the client asked (`usage`),
+    then `[DONE]`."""
     completion_id = new_id("guard")
     first = chunk(completion_id, model, 0, text, None)
     if role:
         first["choices"][0]["delta"]["role"] = "assistant"
     last = chunk(completion_id, model, 0, None, "content_filter")
-    return encode_event(first) + encode_event(last) + encode_event("[DONE]")
+    counted = encode_event(usage_chunk(chunk, completion_id, model, None)) if usage else b""
+    return encode_event(first) + encode_event(last) + counted + encode_event("[DONE]")
+
+
+# The usage of an answer guard made, or cut before the upstream's usage came (chat, legacy
+# completions): nothing known, zeros. A client reading `usage.total_tokens` gets a number.
+NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+def asks_usage(body: Json) -> bool:
+    """Whether a streaming request asks for its usage in a last chunk
+    (`stream_options.include_usage`), as a lenient upstream reads the flag."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and lax_bool(options.get("include_usage")) is True
+
+
+def usage_chunk(chunk: Chunk, completion_id: str, model: str, usage: Json | None) -> Json:
+    """The chunk a stream asked for its usage ends with: no choices, the `usage` (the
+    upstream's, when it came; else NO_USAGE)."""
+    counted = chunk(completion_id, model, 0, None, None)
+    counted["choices"] = []
+    counted["usage"] = dict(usage) if usage is not None else dict(NO_USAGE)
+    return counted
 
 
 def error_event(message: str, code: str) -> bytes:

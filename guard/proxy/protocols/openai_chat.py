@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    NO_USAGE,
     NOT_TEXT,
     Continued,
     Delta,
@@ -300,6 +301,7 @@ def completion(completion_id: str, model: str, text: str, finish_reason: str) ->
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": finish_reason, "logprobs": None}],
+        "usage": dict(NO_USAGE),
     }
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    NO_USAGE,
     Continued,
     Delta,
     Dialect,
@@ -109,6 +110,7 @@ def completion(completion_id: str, model: str, text: str, finish_reason: str) ->
         "id": completion_id, "object": "text_completion", "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}],
+        "usage": dict(NO_USAGE),
     }
 
 

@@ -270,13 +270,21 @@ def message_item(text: str) -> Json:
 def refuse(body: Json, message: str) -> Json:
     """The answer's output replaced by one message refusing with `message` (the texts beside it
     dropped: `output_text`, and BESIDE_OUTPUT set to null): the response is `incomplete` for
-    `content_filter`."""
+    `content_filter`. Its usage is kept (the upstream's), or zeros (`NO_USAGE`)."""
     body["output"] = [message_item(message)]
     body.pop("output_text", None)
     body.update(dict.fromkeys(key for key in BESIDE_OUTPUT if key in body))
     body["status"] = "incomplete"
     body["incomplete_details"] = {"reason": "content_filter"}
+    if not isinstance(body.get("usage"), dict):
+        body["usage"] = dict(NO_USAGE)
     return body
+
+
+# The usage of an answer guard made (a refusal): nothing read, nothing written.
+NO_USAGE = {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 0}
 
 
 def completion(response_id: str, model: str, text: str, finish_reason: str) -> Json:
@@ -450,9 +458,10 @@ def encode(event: Json, sequence: int) -> bytes:
     return typed_event(event)
 
 
-def refusal_events(model: str, text: str) -> bytes:
+def refusal_events(model: str, text: str, usage: bool = False) -> bytes:
     """A refusal as a stream: the response opened, one message refusing with `text` (its
-    `refusal` part), then the response ended `incomplete` for `content_filter`."""
+    `refusal` part), then the response ended `incomplete` for `content_filter`. Its usage is in
+    the response, asked or not (`usage` is unread)."""
     response = completion(f"resp_guard{time.time_ns():x}", model, text, "content_filter")
     item = response["output"][0]
     part = item["content"][0]
