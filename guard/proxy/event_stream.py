@@ -52,6 +52,7 @@ from guard.proxy.protocols.base import (
     masked,
     new_id,
     set_path,
+    small_index,
 )
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import (
@@ -529,6 +530,8 @@ class ResponsesStreamGuard(EventStreamGuard):
         self._last: SSEEvent | None = None              # the last event passed untouched
         self._named_seen = False                        # the stream named `named`
         self._created = False                           # a response.created sent
+        # output items the client was sent, by index: as last sent, and whether closed
+        self._items: dict[int, tuple[Json, bool]] = {}
 
     def note(self, event: Json) -> None:
         self._check_model(event)
@@ -576,10 +579,38 @@ class ResponsesStreamGuard(EventStreamGuard):
                 "incomplete_details": {"reason": "content_filter"},
                 "usage": dict(self._usage or responses.NO_USAGE)}}])
 
+    def refused(self, text: str) -> bytes:
+        """End the stream for a kill switch in refuse mode, held text dropped: a message
+        refusing with `text` after the items the client was sent, then the response
+        `completed` with it (the SDKs' stream helpers raise on a stream that never completes,
+        and refuse mode is there so client applications keep working)."""
+        self.cut = True
+        refusal = responses.completion(new_id("resp"), self.ctx.model, text, "content_filter")
+        # the SDKs' helpers refuse a completion that leaves out an item they were sent: those
+        # are listed first, as sent (an item left open ends `incomplete`, its held text dropped)
+        sent = [item if done else {**item, "status": "incomplete"}
+                for _, (item, done) in sorted(self._items.items())]
+        response = {**refusal, **self._response, "usage": dict(self._usage or refusal["usage"]),
+                    "output": [*sent, *refusal["output"]]}
+        created = [] if self._created else [{"type": "response.created", "response": {
+            **response, "status": "in_progress", "output": []}}]
+        index = max(self._items, default=-1) + 1
+        return b"".join(self.encode(event) for event in [
+            *created, *responses.refusal_item_events(response, index)])
+
+    def _sent_item(self, event: Json) -> None:
+        """Note an item the client is sent (`response.output_item.added` or `.done`)."""
+        kind, index, item = event.get("type"), event.get("output_index"), event.get("item")
+        if kind in responses.ITEM_EVENTS and isinstance(index, int | float) \
+                and small_index(index) and isinstance(item, dict):
+            self._items[int(index)] = (item, kind == "response.output_item.done")
+
     def passing(self, event: SSEEvent) -> None:
         if event.data and "sequence_number" in event.data:  # not a comment, a keep-alive
             self._last = event
             self._created = self._created or "response.created" in event.data
+            if '"response.output_item.' in event.data:
+                self._sent_item(event.json() or {})
         if self.named and event.data:  # read, however its keys are written
             self._check_model(event.json() or {})
 
@@ -587,10 +618,10 @@ class ResponsesStreamGuard(EventStreamGuard):
         return responses.error_event(message, code, self._next())
 
     def mark(self) -> Any:
-        return super().mark(), self._created, self._sequence, self._last
+        return super().mark(), self._created, self._sequence, self._last, dict(self._items)
 
     def rewind(self, mark: Any) -> None:
-        base, self._created, self._sequence, self._last = mark
+        base, self._created, self._sequence, self._last, self._items = mark
         super().rewind(base)
 
     def _next(self, event: Json | None = None) -> int:
@@ -608,6 +639,7 @@ class ResponsesStreamGuard(EventStreamGuard):
 
     def encode(self, event: Json) -> bytes:
         self._created = self._created or event.get("type") == "response.created"
+        self._sent_item(event)
         return responses.encode(event, self._next(event))
 
 

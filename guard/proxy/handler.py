@@ -609,7 +609,7 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=exc.switch.id)
         response[answers.SWITCH] = exc.switch.id
         if exc.switch.mode == "refuse":
-            return guard.stop()
+            return guard.refused(f"This service is paused: {exc.switch.reason}")
         return ended_with(response, guard, f"This service is paused: {exc.switch.reason}",
                           "kill_switch_engaged")
     code = broken_by(exc)

@@ -708,6 +708,11 @@ class StreamGuard:
                 str(self._frame.get("model") or self.ctx.model), self._usage)))
         return b"".join(out) + encode_event("[DONE]")
 
+    def refused(self, text: str) -> bytes:
+        """End the stream for a kill switch in refuse mode (`text`, its refusal): as a cut,
+        `stop` (the Responses API's ends completed with the refusal)."""
+        return self.stop()
+
     def error(self, message: str, code: str) -> bytes:
         """The event ending a stream that cannot go on (the upstream broke, a kill switch in
         block mode, shutdown)."""

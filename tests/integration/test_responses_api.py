@@ -265,11 +265,11 @@ def test_a_kill_switch_in_refuse_mode_answers_in_the_responses_shape(servers: Se
         whole = servers.client.responses.create(model="paused-model", input="hi")
         refusal = whole.output[0].content[0]  # type: ignore[union-attr]
         assert refusal.type == "refusal" and "INC-9 drill" in refusal.refusal
-        assert whole.status == "incomplete" and whole.usage is not None
+        assert whole.status == "completed" and whole.usage is not None
         got = list(servers.client.responses.create(model="paused-model", input="hi",
                                                    stream=True))
         text = "".join(e.delta for e in got if e.type == "response.refusal.delta")
-        assert "INC-9 drill" in text and got[-1].type == "response.incomplete"
+        assert "INC-9 drill" in text and got[-1].type == "response.completed"
     finally:
         switch = engaged.json()["switch"]["id"]
         httpx.delete(f"{servers.guard.admin_url}/admin/killswitch/{switch}", headers=admin)

@@ -189,3 +189,26 @@ def test_a_cut_responses_stream_carries_usage(guard: GuardServer) -> None:
     last = events[-1]
     assert last.type == "response.incomplete"
     assert last.response.usage is not None and last.response.usage.total_tokens == 0
+
+
+# -- the Responses API's stream helper -------------------------------------------------------------
+
+def test_the_responses_stream_helper_gets_a_refuse_mode_switchs_refusal(
+        guard: GuardServer) -> None:
+    """`responses.stream()` raised a bare RuntimeError ("Didn't receive a `response.completed`
+    event") on a refuse-mode kill switch's stream, which ended `incomplete`."""
+    with client(guard).responses.stream(model=PAUSED, input="hi") as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[-1] == "response.completed" and final.status == "completed"
+    refusal = final.output[0].content[0]  # type: ignore[union-attr]
+    assert refusal.type == "refusal" and refusal.refusal == "This service is paused: drill"
+
+
+def test_a_policy_cut_ends_a_responses_stream_incomplete(guard: GuardServer) -> None:
+    """A cut ends as OpenAI ends a filtered answer, `response.incomplete` for content_filter
+    (the SDK's stream helper raises on it, as on OpenAI's: README, "Stream cut")."""
+    events = list(client(guard, **CUT).responses.create(model="gpt-4o", input="hi", stream=True))
+    assert events[-1].type == "response.incomplete"
+    assert events[-1].response.incomplete_details.reason == "content_filter"  # type: ignore
+    assert SECRET not in "".join(e.model_dump_json() for e in events)

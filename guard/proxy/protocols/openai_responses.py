@@ -288,11 +288,15 @@ NO_USAGE = {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
 
 
 def completion(response_id: str, model: str, text: str, finish_reason: str) -> Json:
-    return refuse({
+    """A refusal guard answers with instead of the model (a kill switch in refuse mode): a
+    `completed` response of one message refusing, so the SDKs' helpers end as on any answer."""
+    return {
         "id": response_id, "object": "response", "created_at": int(time.time()), "model": model,
+        "status": "completed", "incomplete_details": None, "output": [message_item(text)],
         "error": None, "instructions": None, "metadata": {}, "parallel_tool_calls": True,
-        "temperature": None, "tool_choice": "auto", "tools": [], "top_p": None, "usage": None,
-    }, text)
+        "temperature": None, "tool_choice": "auto", "tools": [], "top_p": None,
+        "usage": dict(NO_USAGE),
+    }
 
 
 # -- streams -------------------------------------------------------------------------------------
@@ -459,26 +463,33 @@ def encode(event: Json, sequence: int) -> bytes:
 
 
 def refusal_events(model: str, text: str, usage: bool = False) -> bytes:
-    """A refusal as a stream: the response opened, one message refusing with `text` (its
-    `refusal` part), then the response ended `incomplete` for `content_filter`. Its usage is in
-    the response, asked or not (`usage` is unread)."""
+    """A refusal as a stream (a kill switch in refuse mode): the response opened, one message
+    refusing with `text` (its `refusal` part), then the response `completed`: the SDKs' stream
+    helpers raise on a stream that never completes. Its usage is in the response, asked or not
+    (`usage` is unread)."""
     response = completion(f"resp_guard{time.time_ns():x}", model, text, "content_filter")
-    item = response["output"][0]
+    opened = {**response, "status": "in_progress", "output": [], "usage": None}
+    events: list[Json] = [{"type": "response.created", "response": opened},
+                          *refusal_item_events(response, 0)]
+    return b"".join(encode(event, n) for n, event in enumerate(events))
+
+
+def refusal_item_events(response: Json, index: int) -> list[Json]:
+    """The events of a `completed` refusal's message (its output's last item, sent at
+    `index`: after the items a client was sent), then the response's completion."""
+    item = response["output"][-1]
     part = item["content"][0]
-    opened = {**response, "status": "in_progress", "incomplete_details": None, "output": []}
-    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
-    events: list[Json] = [
-        {"type": "response.created", "response": opened},
-        {"type": "response.output_item.added", "output_index": 0,
+    where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+    return [
+        {"type": "response.output_item.added", "output_index": index,
          "item": {**item, "status": "in_progress", "content": []}},
         {"type": "response.content_part.added", **where, "part": {**part, "refusal": ""}},
-        {"type": "response.refusal.delta", **where, "delta": text},
-        {"type": "response.refusal.done", **where, "refusal": text},
+        {"type": "response.refusal.delta", **where, "delta": part["refusal"]},
+        {"type": "response.refusal.done", **where, "refusal": part["refusal"]},
         {"type": "response.content_part.done", **where, "part": part},
-        {"type": "response.output_item.done", "output_index": 0, "item": item},
-        {"type": "response.incomplete", "response": response},
+        {"type": "response.output_item.done", "output_index": index, "item": item},
+        {"type": "response.completed", "response": response},
     ]
-    return b"".join(encode(event, n) for n, event in enumerate(events))
 
 
 def error_event(message: str, code: str, sequence: int = 0) -> bytes:

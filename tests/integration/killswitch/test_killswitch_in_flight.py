@@ -113,6 +113,27 @@ async def test_a_stream_in_progress_ends_with_content_filter_on_a_refuse(
     assert text and "word119" not in text
 
 
+async def test_a_responses_stream_in_progress_completes_with_the_refusal_on_a_refuse(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
+    """The SDK's stream helper raised a bare RuntimeError ("Didn't receive a
+    `response.completed` event") on the `response.incomplete` a refuse-mode switch ended a
+    Responses stream with: refuse mode is there so client applications keep working."""
+    _, guard = servers
+    kinds: list[str] = []
+    client = openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    async with client, client.responses.stream(model="inflight-r", input="tell me",
+                                               extra_headers=SLOW) as stream:
+        async for event in stream:
+            kinds.append(event.type)
+            if kinds.count("response.output_text.delta") == 5:
+                await engage(http, guard, "inflight-r", "refuse")
+        final = await stream.get_final_response()
+    assert kinds[-1] == "response.completed" and final.status == "completed"
+    assert [(part.type, part.refusal) for item in final.output if item.type == "message"
+            for part in item.content if part.type == "refusal"] == [("refusal", PAUSED)]
+    assert "word119" not in final.model_dump_json() and final.usage is not None
+
+
 async def test_a_request_waiting_for_its_answer_gets_the_switch_answer(
         servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
     """A request still waiting for a slow model is answered 503 within a second of the switch;
@@ -241,5 +262,7 @@ async def test_a_refusing_switch_during_a_typed_streams_check_ends_it_in_shape(
         assert [e["delta"]["stop_reason"] for e in events if e["type"] == "message_delta"] == [
             "refusal"]
     else:
-        assert kinds[0] == "response.created" and kinds[-1] == "response.incomplete", kinds
+        assert kinds[0] == "response.created" and kinds[-1] == "response.completed", kinds
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
+        assert events[-1]["response"]["output"][0]["content"] == [
+            {"type": "refusal", "refusal": PAUSED}]
