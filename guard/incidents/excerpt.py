@@ -15,21 +15,34 @@ import re
 from collections.abc import Mapping, Sequence
 
 from guard.classify.escapes import has_references
-from guard.classify.normalize import normalize
+from guard.classify.normalize import normalize, original_text
 from guard.redaction import apply_redactions, reaching_back
 from guard.types import Decision, Segment, Span, joined
 
 MASK = "[REDACTED:{label}]"
 
-# Linear-time patterns (no nested quantifiers), applied to at most a few kilobytes.
+# What names a credential: `password`, `api_key`, `token`...
+_KEYWORD = (r"(?:passw(?:or)?d|passphrase|pwd|secret|credentials?|token|auth|"
+            r"(?:api|access|auth|private|secret|signing|account)[_-]?key)")
+
+# Linear-time patterns (no nested quantifiers, prefixes bounded), applied to at most a few
+# kilobytes. A pattern with a `value` group masks that group only.
 _CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private_key", re.compile(
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
         re.DOTALL)),
     ("credential", re.compile(r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")),
+    # `name = value`, `name: value`, `"name": "value"`: a name ending in a keyword or holding one
+    # before a `_` or `-` (`DB_PASSWORD`, `userPassword`, `client_secret`, `token_v2`; not
+    # `max_tokens` or `author`); the value is masked whole (a quoted one to its closing quote),
+    # the name kept.
     ("credential", re.compile(
-        r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|token|auth)"
-        r"\s*[:=]\s*\S+")),
+        r"(?i)" + _KEYWORD + r"(?:[_-][\w-]{0,64})?[\"']?\s*(?::=|=>|[:=])\s*"
+        r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|\S+)")),
+    # `my password is Hunter2…`: a value that is not a plain word (`the password is required`).
+    ("credential", re.compile(
+        r"(?i:\b" + _KEYWORD + r"s?\s+(?:is|was|will\s+be)\s*:?\s+)"
+        r"(?P<value>(?![A-Z]?[a-z]+\b)\S{4,})")),
     ("credential", re.compile(r"\b[A-Za-z][A-Za-z0-9]{1,9}[_-][A-Za-z0-9_-]{16,}")),
     ("credential", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
     ("credential", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
@@ -67,14 +80,16 @@ def scrub(text: str) -> str:
 def _credentials(part: str, offset: int) -> list[Span]:
     """Where `_CREDENTIALS` match in `part`'s readings, as ranges of the text `part` starts at
     `offset` in."""
-    readings = [normalize(part, accents=True)]
+    # the text as written too: normalising reads `\"` as `"`, which ends a quoted value early
+    readings = [original_text(part), normalize(part, accents=True)]
     if has_references(part):
         readings.append(normalize(part, accents=True, references=True))
     spans = []
     for reading in readings:
         for label, pattern in _CREDENTIALS:
             for match in pattern.finditer(reading.text):
-                start, end = reading.original_span(match.start(), match.end())
+                part_of = "value" if "value" in pattern.groupindex else 0
+                start, end = reading.original_span(match.start(part_of), match.end(part_of))
                 spans.append(Span(offset + start, offset + end, label))
     return spans
 

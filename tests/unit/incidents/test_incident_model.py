@@ -251,3 +251,40 @@ def test_scrub_leaves_a_policy_mask_as_it_is() -> None:
         "key [REDACTED:secret:github_token] end"
     dressed = scrub("[REDACTED:password=hunter2] and [REDACTED:x AKIAIOSFODNN7EXAMPLE]")
     assert "hunter2" not in dressed and "AKIAIOSFODNN7EXAMPLE" not in dressed
+
+
+@pytest.mark.parametrize(("written", "value"), [
+    ("DB_PASSWORD=hunter2prod", "hunter2prod"),
+    ("db_password: hunter2prod", "hunter2prod"),
+    ('{"password": "hunter2prod"}', "hunter2prod"),
+    ('{"client_secret": "q8Fz2LmN7vR4tY1wX9bC"}', "q8Fz2LmN7vR4tY1wX9bC"),
+    ('{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}', "wJalrXUtnFEMI/K7MDENG"),
+    ('password = "correct horse battery staple"', "horse battery staple"),
+    ("password = 'a \\' quote in it'", "quote in it"),
+    ('{"password": "a\\"b c d"}', "b c d"),
+    ("userPassword=hunter2prod", "hunter2prod"),
+    ("export GITHUB_TOKEN=abc123def", "abc123def"),
+    ("my password is Hunter2SecretPass", "Hunter2SecretPass"),
+    ("The passphrase was hunter2, remember it", "hunter2"),
+])
+def test_scrub_masks_the_whole_value_of_a_credential_assignment(written: str, value: str) -> None:
+    """From a probe: 7 of 27 credential shapes came through an excerpt raw (a keyword with a
+    prefix, `DB_PASSWORD`/`client_secret`; a JSON or YAML key; only the first word of a quoted
+    value masked; `my password is X`). The value is masked whole, the key's name is kept."""
+    out = scrub(f"config {written} end")
+    assert value not in out and "[REDACTED:" in out
+    assert out.startswith("config ") and out.endswith(" end")
+
+
+@pytest.mark.parametrize("prose", [
+    "I forgot my password yesterday and had to reset it.",
+    "The password is required and must be 12 characters long.",
+    "Your password is weak; choose a longer one.",
+    "Password managers keep passwords safe.",
+    "Set max_tokens: 200 and temperature: 0.7 for this call.",
+    "author: Jane Austen, tokenizer: gpt2",
+    "The secret is that there is no secret.",
+])
+def test_scrub_leaves_prose_about_passwords_alone(prose: str) -> None:
+    """Sentences that name a password, a token or a secret but hold none are not masked."""
+    assert scrub(prose) == prose
