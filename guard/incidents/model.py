@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from guard.observability.shown import shown_model
 from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Verdict
 
 VERSION = 1
@@ -174,7 +175,7 @@ def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
     worst = max((m.severity for m in relevant), key=severity_rank, default="info")
     return IncidentV1(
         id=new_id(now), time=now, request_id=ctx.request_id, tenant=ctx.tenant,
-        model=ctx.model, route=ctx.route, stage=str(decision.stage), action=str(action),
+        model=shown_model(ctx.model), route=ctx.route, stage=str(decision.stage), action=str(action),
         mode=str(mode), policy=decision.policy, policy_version=decision.policy_version,
         rules=tuple(m.rule for m in decision.matches),
         matches=tuple(MatchV1(m.rule, str(m.action), str(m.mode), m.severity, m.category)
@@ -198,7 +199,7 @@ def from_event(kind: str, details: Mapping[str, Any], now: float | None = None,
     (`tenant:acme`, a kill switch or a breaker's trip) is that tenant's."""
     now = time.time() if now is None else now
     if ctx is not None:
-        details = {"request_id": ctx.request_id, "tenant": ctx.tenant, "model": ctx.model,
+        details = {"request_id": ctx.request_id, "tenant": ctx.tenant, "model": shown_model(ctx.model),
                    "route": ctx.route, **details}
     scope_kind, _, scoped = str(details.get("scope") or "").partition(":")
     if scope_kind == "tenant" and scoped and details.get("tenant") is None:

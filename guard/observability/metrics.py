@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 
 from guard import __version__
 from guard.build import running_source
+from guard.observability.shown import shown_model
 from guard.observability.tally import Tally
 
 # No `*_created` series (each counter's and histogram's start time, 17 families): no alert or
@@ -42,12 +43,14 @@ UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 def bounded_label(limit: int = 64) -> Callable[[str | None], str]:
-    """Maps free-form values (model names) to at most `limit` label values, then `other`. A
-    function, not an object with `__call__`: called once a request, which costs twice as much."""
+    """Maps free-form values (model names) to at most `limit` label values, then `other`; a
+    name holding a credential is `[REDACTED]` (`shown_model`). A function, not an object with
+    `__call__`: called once a request, which costs twice as much."""
     seen: set[str] = set()
     lock = threading.Lock()
 
-    def label(value: str | None) -> str:
+    def label(named: str | None) -> str:
+        value = shown_model(named)
         if not value:
             return "none"
         if value in seen:

@@ -30,6 +30,7 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.observability.logging import access_line
+from guard.observability.shown import shown_model
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
 from guard.proxy.model_routes import under_guarded
 from guard.proxy.silence import ClientWait
@@ -123,7 +124,7 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
             metrics.overhead_on[route].observe(overhead)
             if components.access_log:
                 access_line({"request_id": exchange.request_id, "method": request.method,
-                             "route": route, "model": ctx.model or None if ctx else None,
+                             "route": route, "model": shown_model(ctx.model) or None if ctx else None,
                              "status": status,
                              "upstream_ms": round(exchange.upstream_s * 1000, 3),
                              "guard_ms": round(overhead * 1000, 3),

@@ -322,3 +322,37 @@ def test_the_upstreams_request_id_reaches_the_client_and_the_access_line(tmp_pat
               for line in log_lines(guard.output()) if line.get("event") == "request"]
     assert logged == [(h["x-request-id"], h.get("x-upstream-request-id"))
                       for h in [*answers, plain.headers]]
+
+
+def test_a_credential_sent_as_the_model_is_shown_redacted(tmp_path: Path) -> None:
+    """From a probe: a client that mixed up its arguments (`"model": "sk-proj-…"`) had its key
+    in the access line, three metric series' `model` label and the incident. A model name that
+    holds a key or token of a known shape is `[REDACTED]` wherever guard shows it; other names
+    stay as the request named them."""
+    keys = ["sk-proj-Zq8Xw2Lr5Tn9Vb3Mc7Kp1Hs6Jd4Fg0Ay", "AKIAZ7QX3RPL5MNV2KJD"]
+    names = [*keys, "mistralai/Mixtral-8x7B-Instruct-v0.1", "claude-3-5-sonnet-20241022"]
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(POLICIES)})
+    try:
+        mock.start()
+        guard.start()
+        for name in names:
+            blocked = httpx.post(f"{guard.url}/v1/chat/completions", timeout=10, json={
+                "model": name,
+                "messages": [{"role": "user", "content": "my key AKIAIOSFODNN7EXAMPLE"}]})
+            assert blocked.status_code == 400
+        metrics = httpx.get(f"{guard.admin_url}/metrics", timeout=10).text
+        assert guard.metric("guard_requests_total", model="[REDACTED]") == 2
+    finally:
+        guard.stop()
+        mock.stop()
+    journal = "".join(p.read_text() for p in (tmp_path / "state").rglob("*.jsonl"))
+    assert not [key for key in keys for place in (guard.output(), metrics, journal) if key in place]
+    lines = log_lines(guard.output())
+    assert [line["model"] for line in lines if line.get("event") == "request"] == \
+        ["[REDACTED]", "[REDACTED]", *names[2:]]
+    recorded = [json.loads(line)["model"] for line in journal.splitlines()
+                if json.loads(line).get("kind") == "decision"]
+    assert sorted(recorded) == sorted(["[REDACTED]", "[REDACTED]", *names[2:]])
+    assert all(f'model="{name}"' in metrics for name in names[2:])

@@ -6,6 +6,7 @@ Labels: `secret` plus `secret:<kind>`; spans carry `secret:<kind>` and cover the
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -18,7 +19,7 @@ from guard.classify.builtin._engine import PatternSet
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.classify.words import common_word
-from guard.types import Segment
+from guard.types import Segment, Stage
 
 # An AWS access key id is a prefix and 16 characters of [A-Z2-7]. Written in groups
 # ("AKIA IOSF ODNN 7EXA MPLE") or a character a line, it is read whole: one separator may stand
@@ -147,6 +148,20 @@ class SecretsClassifier(LocalClassifier):
 
     def finding_labels(self) -> Iterable[str]:
         return [f"secret:{kind}" for kind in self.kinds]
+
+
+@functools.lru_cache(maxsize=256)
+def holds_key(text: str) -> bool:
+    """Whether `text` holds a key or token of a known shape (the patterns but `generic`): a model
+    name that does is shown `[REDACTED]` (`guard.observability.shown`). Cached: a process sees
+    a few model names, again and again."""
+    verdict, = _known_keys().classify_sync([Segment(text, "user", 0, Stage.PROMPT)])
+    return bool(verdict.labels)
+
+
+@functools.cache
+def _known_keys() -> SecretsClassifier:
+    return SecretsClassifier("known_keys", SecretsConfig(generic=False))
 
 
 def first_parameter(value: str) -> str:
