@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import MutableMapping
@@ -122,7 +123,7 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *named,
                            structlog.processors.add_log_level,
-                           _Timestamp()],
+                           _Timestamp(), structlog.stdlib.ExtraAdder(("reason", "client"))],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, _mask_secrets,
                     structlog.processors.JSONRenderer(serializer=_dumps)]))
@@ -134,10 +135,25 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
 
 
 def _client_faults_without_traceback(record: logging.LogRecord) -> bool:
-    """A malformed request is the client's fault: one warning line, not an error traceback."""
+    """A malformed request is the client's fault: one warning line, not an error traceback,
+    saying why (the parser's reason, without the bytes it quotes) and who sent it (aiohttp's
+    "Error handling request from %s")."""
     error = record.exc_info[1] if record.exc_info else None
     if isinstance(error, HttpProcessingError):
+        client = record.args[0] if isinstance(record.args, tuple) and record.args else None
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.msg, record.args, record.exc_info = "bad_client_request", (), None
-        record.__dict__["reason"] = error.message
+        record.__dict__.update(reason=parser_reason(error.message), client=client)
     return True
+
+
+# What a parser's message quotes of the request (`b'X-Long: aaa…'`, `'\x01'`) and the caret
+# line under it: a header's value may be a credential, so none of it is logged.
+_QUOTED = re.compile(r"""b?'(?:[^'\\\n]|\\.)*'?|b?"(?:[^"\\\n]|\\.)*"?|\^~*""")
+
+
+def parser_reason(message: str) -> str:
+    """aiohttp's reason for refusing a request without the request's bytes it quotes:
+    `Got more than 8190 bytes when reading`, `Invalid header value char`."""
+    words = _QUOTED.sub(" ", message).split()
+    return " ".join(words).replace(" :", ":").strip(" :.")

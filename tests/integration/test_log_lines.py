@@ -356,3 +356,33 @@ def test_a_credential_sent_as_the_model_is_shown_redacted(tmp_path: Path) -> Non
                 if json.loads(line).get("kind") == "decision"]
     assert sorted(recorded) == sorted(["[REDACTED]", "[REDACTED]", *names[2:]])
     assert all(f'model="{name}"' in metrics for name in names[2:])
+
+
+def test_a_malformed_request_is_logged_with_why_and_from_where(tmp_path: Path) -> None:
+    """From a probe: the `bad_client_request` line of a request aiohttp cannot parse (a header
+    over 8,190 bytes, a control character, a bad request line) said neither why nor who sent it,
+    so nothing told an operator why clients got plain-text 400s. It names the parser's reason
+    and the client's address, and none of the request's bytes the parser quotes (a header's
+    value may be a credential)."""
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}})
+    malformed = [b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000,
+                 b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b",
+                 b"GET /v1/models HTTP/9 nonsense"]
+    try:
+        mock.start()
+        guard.start()
+        port = int(guard.url.rsplit(":", 1)[1])
+        for request in malformed:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request + b"\r\n\r\n")
+                assert b" 400 " in sock.recv(200)
+    finally:
+        guard.stop()
+        mock.stop()
+    lines = [line for line in log_lines(guard.output()) if line.get("event") == "bad_client_request"]
+    assert len(lines) == 3, lines
+    assert all(line["reason"] and line["client"] == "127.0.0.1" for line in lines), lines
+    assert [line["reason"] for line in lines[:2]] == ["Got more than 8190 bytes when reading",
+                                                       "Invalid header value char"]
+    assert "aaaaaaaa" not in guard.output() and "a\\x01b" not in guard.output()
