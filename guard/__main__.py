@@ -1,11 +1,20 @@
 import signal
 import sys
 
+from guard.errors import StoppedStarting, stop_while_starting
+
 if sys.argv[1:2] == ["serve"]:
     # a reload signal while guard starts would end it (SIGHUP's default) before it listens for
     # one: ignored until the server's own handler is in place (`app`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # a stop signal while it starts (a pod deleted as it starts) ends it, exit status 0
+    signal.signal(signal.SIGTERM, stop_while_starting)
+    signal.signal(signal.SIGINT, stop_while_starting)
 
-from guard.cli import main
+try:
+    from guard.cli import main
 
-sys.exit(main())
+    status = main()
+except StoppedStarting:  # while guard.cli was imported
+    status = 0
+sys.exit(status)

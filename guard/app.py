@@ -190,14 +190,32 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     # what aiohttp sends unless an answer says otherwise (not exported, but read on each answer;
     # test_proxy.py::test_guard_names_no_versions notices if that changes)
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
+    stop = stop or asyncio.Event()
+    hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
+    # before policies and models load: a stop meanwhile is heard once they have, and guard ends
+    # without listening (until here the CLI's handler ends it: `errors.StoppedStarting`)
+    _stop_on_signals(stop, hurry)
+    try:
+        await _serve(settings, reuse_port, on_ready, stop, hurry)
+    finally:
+        _restore_signals()
+
+
+async def _serve(settings: Settings, reuse_port: bool,
+                 on_ready: Callable[[Components], Awaitable[None]] | None,
+                 stop: asyncio.Event, hurry: asyncio.Event) -> None:
     components = build_components(settings)
     grace = settings.shutdown_grace_s
-    hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     limits = settings.limits
     data, admin = data_runner(components), admin_runner(components)
     await data.setup()
     await admin.setup()
     try:
+        await asyncio.sleep(0)  # a signal that came while guard loaded is handled now
+        if stop.is_set():
+            log.info("stopped_while_starting", detail="a stop signal before guard listened: "
+                     "nothing was served")
+            return
         host, port = parse_host_port(settings.listen)
         await listening(LimitedSite(data, host, port, limits, reuse_port=reuse_port,
                                     backlog=1024), settings.listen)
@@ -221,7 +239,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         # full passes, each of which would otherwise walk it (~40 ms here, a p99 spike).
         gc.collect()
         gc.freeze()
-        await _until_signalled(components, stop or asyncio.Event(), hurry)
+        _reload_on_sighup(components)
+        await stop.wait()
         log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
         components.ready = False  # from here on answers say Connection: close
         components.stopping = True
@@ -232,7 +251,6 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
         await drain(data, components, grace, hurry)
         await data.cleanup()
         await admin.cleanup()
-        _restore_signals()
         log.info("guard_stopped")
 
 
@@ -277,10 +295,9 @@ async def listening(site: web.BaseSite, address: str) -> None:
 REPEAT_S = 1.0
 
 
-async def _until_signalled(components: Components, stop: asyncio.Event,
-                           hurry: asyncio.Event) -> None:
-    """Until SIGTERM or SIGINT; a second one, REPEAT_S or more after the first, sets `hurry`
-    (the drain ends what is in flight)."""
+def _stop_on_signals(stop: asyncio.Event, hurry: asyncio.Event) -> None:
+    """SIGTERM or SIGINT sets `stop`; a second one, REPEAT_S or more after the first, sets
+    `hurry` (the drain ends what is in flight)."""
     loop = asyncio.get_running_loop()
     first = 0.0
 
@@ -298,13 +315,17 @@ async def _until_signalled(components: Components, stop: asyncio.Event,
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, signalled)
+
+
+def _reload_on_sighup(components: Components) -> None:
+    """SIGHUP reloads the policies (ignored until now: `__main__`, `cli.cmd_serve`)."""
+    loop = asyncio.get_running_loop()
     reload = components.extras.get("on_sighup")
     if callable(reload):
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
     else:  # SIGHUP's default would end the process
         loop.add_signal_handler(signal.SIGHUP, lambda: log.info(
             "sighup_ignored", detail="policies: null, nothing to reload"))
-    await stop.wait()
 
 
 def _restore_signals() -> None:

@@ -11,13 +11,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from guard.errors import ConfigError, GuardError, PolicyError
+from guard.errors import ConfigError, GuardError, PolicyError, StoppedStarting, stop_while_starting
 
 if TYPE_CHECKING:
     from guard.admin.auth import AdminTokens
     from guard.config import Settings
 
-EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT), 2 cannot start (an invalid
+EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT, also while it starts), 2 cannot
+start (an invalid
 configuration or policy, a port taken, unusable state); with --check, 0 valid, 2 not.
 
 examples:
@@ -130,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # now, while a closed pipe is still caught below
     except BrokenPipeError:
         return stdout_closed()
+    except StoppedStarting:  # guard serve told to stop before it served: a clean stop
+        return 0
     return status
 
 
@@ -169,9 +172,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
 
     # a reload signal during start-up would end the process (SIGHUP's default) before guard
-    # listens for it: ignored until the server's own handler is in place (`app`); `python -m
-    # guard serve` ignores it from its first line (`__main__`)
+    # listens for it: ignored until the server's own handler is in place (`app`); a stop
+    # signal ends it, exit status 0 (`StoppedStarting`). `python -m guard serve` does both
+    # from its first line (`__main__`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop_while_starting)
+    signal.signal(signal.SIGINT, stop_while_starting)
     from guard.admin.auth import load_admin_tokens
     from guard.config_load import check_policies_path, check_state_dir, load_config
     from guard.observability.logging import configure_logging

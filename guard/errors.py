@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from guard.types import Switch
 
 
+class StoppedStarting(BaseException):
+    """A stop signal (SIGTERM, SIGINT) while `guard serve` started, before its server's own
+    handler was in place: nothing was served, and the process ends at once, exit status 0. A
+    BaseException, as KeyboardInterrupt is: no `except Exception` on the way keeps it."""
+
+
+def stop_while_starting(signum: int, _: object) -> None:
+    """The handler of SIGTERM and SIGINT from `guard serve`'s first line until the server's own
+    (`app.serve`) replaces it."""
+    raise StoppedStarting(signum)
+
+
 class GuardError(Exception):
     """Base of every error guard raises on purpose."""
 

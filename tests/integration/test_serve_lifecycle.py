@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -15,11 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from guard.app import REPEAT_S
+from guard.app import REPEAT_S, serve
+from guard.components import Components
+from guard.config import Settings, UpstreamSettings
 from guard.killswitch.held import group_dir_parent
 from guard.observability.tally import FLUSH_INTERVAL_S
 from guard.workers import QUICK_DEATHS
-from tests.support import GuardServer, MockUpstream, RedisServer
+from tests.support import POLICIES, GuardServer, MockUpstream, RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -436,3 +439,42 @@ def test_a_worker_dying_early_is_restarted_but_a_crash_loop_stops_the_group(tmp_
 
 def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_while_guard_starts_is_a_clean_exit(tmp_path: Path, sig: int) -> None:
+    """From a probe: SIGTERM in guard's first ~1.3 s (a pod deleted as it starts) ended it by
+    the signal, exit status 143 (SIGINT: 130), though `serve --help` says a stop is exit 0.
+    From its first line a stop signal ends it at once, exit 0, no traceback."""
+    for delay in (0.1, 0.5, 1.0):
+        (tmp_path / f"{delay}").mkdir()
+        guard = GuardServer(tmp_path / f"{delay}", {
+            "upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
+        super(GuardServer, guard).start()  # started, not yet ready
+        assert guard.proc is not None
+        deadline = time.monotonic() + 10
+        while not _ignores_sighup(guard.pid):  # guard's first line has run
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.005)
+        time.sleep(delay)
+        guard.proc.send_signal(sig)
+        code = guard.proc.wait(30)
+        assert guard.stop() == code == 0, (delay, code, guard.output())
+        assert "Traceback" not in guard.output()
+
+
+def test_a_stop_before_guard_listens_ends_it_unserved(tmp_path: Path) -> None:
+    """A stop signal heard while policies and models load (the server's own handler is in
+    place from `serve`'s first line) ends guard once they have, before it listens."""
+    port = free_port()
+    settings = Settings(listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{free_port()}",
+                        state_dir=tmp_path / "state", policies=POLICIES,
+                        upstreams={"default": UpstreamSettings(url="http://127.0.0.1:9")})
+    stop, served = asyncio.Event(), []
+
+    async def ready(_: Components) -> None:
+        served.append(_listening(port))
+
+    stop.set()  # as the handler does for a signal that comes while guard loads
+    asyncio.run(serve(settings, on_ready=ready, stop=stop))
+    assert served == [] and not _listening(port)

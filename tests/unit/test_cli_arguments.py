@@ -80,7 +80,8 @@ def test_a_closed_stdout_is_no_traceback(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (["serve", "--help"], "exit status: 0 stopped cleanly (SIGTERM, SIGINT), 2 cannot start"),
+    (["serve", "--help"],
+     "exit status: 0 stopped cleanly (SIGTERM, SIGINT, also while it starts), 2 cannot start"),
     (["serve", "--help"], "metrics merged (default 1)"),
     (["mock-upstream", "--help"], "address to listen on (default 127.0.0.1)"),
     (["mock-upstream", "--help"], "port to listen on (default 8001"),
