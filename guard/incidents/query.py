@@ -6,15 +6,14 @@ reads its arguments with it before it knows which reader it needs.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from guard.durations import duration_s
+
 MAX_LIMIT = 10_000
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_SINCE = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 JOURNAL_PREFIX = "j1."  # a journal cursor; a Redis Stream's is an entry id, `1700000000000-0`
 
@@ -54,8 +53,9 @@ class Page:
 
 
 def parse_since(value: str, now: float | None = None) -> float:
-    """`15m`, `2h`, `7d` (ago), Unix seconds, or an ISO 8601 time → Unix seconds, a time from
-    1970 to the year 9999 (nan, inf and times out of that range are a ValueError)."""
+    """`15m`, `2h`, `7d`, `1h30m` (ago: `guard.durations`), Unix seconds, or an ISO 8601 time →
+    Unix seconds, a time from 1970 to the year 9999 (nan, inf and times out of that range are a
+    ValueError)."""
     value = value.strip()
     since = _seconds(value, time.time() if now is None else now)
     if not 0 <= since <= MAX_SINCE:  # nan too
@@ -64,9 +64,9 @@ def parse_since(value: str, now: float | None = None) -> float:
 
 
 def _seconds(value: str, now: float) -> float:
-    relative = _RELATIVE.match(value)
-    if relative:
-        return now - float(relative.group(1)) * _UNIT_S[relative.group(2)]
+    ago = duration_s(value)
+    if ago is not None:
+        return now - ago
     try:
         return float(value)
     except ValueError:
@@ -74,7 +74,7 @@ def _seconds(value: str, now: float) -> float:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(f"since: {value!r} is not 15m/2h/7d, Unix seconds or ISO 8601") from exc
+        raise ValueError(f"since: {value!r} is not 15m/2h/7d/1h30m, Unix seconds or ISO 8601") from exc
     try:
         return (parsed.astimezone() if parsed.tzinfo is None else parsed).timestamp()
     except (ValueError, OverflowError) as exc:  # "year 0 is out of range" in local time

@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="block: 503 (default); refuse: a refusal completion")
     engage.add_argument("--reason", required=True, help="why (recorded and shown to clients)")
     engage.add_argument("--ttl", type=parse_duration, default=None,
-                        help="expire after this long: 90, 90s, 15m, 2h (default: never)")
+                        help="expire after this long: a number of seconds (90) or a duration: 90s, "
+                             "15m, 2h, 1h30m (default: never)")
     common(engage)
     engage.set_defaults(func=cmd_engage)
 
@@ -74,15 +75,17 @@ def switch_id(text: str) -> str:
 
 
 def parse_duration(text: str) -> float:
-    """`90`, `90s`, `15m`, `2h` → seconds."""
+    """`90` (seconds), `90s`, `15m`, `2h`, `1h30m` → seconds (`guard.durations`)."""
+    from guard.durations import duration_s
     from guard.killswitch.model import MAX_TTL_S
 
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
-    try:
-        seconds = float(number) * units[unit]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h") from None
+    seconds = duration_s(text)
+    if seconds is None:
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a duration like 90 (seconds), 90s, 15m, 2h, 1h30m") from None
     if not 1 <= seconds <= MAX_TTL_S:  # (NaN fails too)
         raise argparse.ArgumentTypeError(
             f"a TTL must be at least a second (it would lift before the fleet saw it) and at "

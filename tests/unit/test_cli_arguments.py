@@ -3,6 +3,7 @@ tracebacks."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from guard.cli import main
+from guard.incidents.query import parse_since
+from guard.killswitch.cli import parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +98,30 @@ def test_help_gives_defaults_and_exit_status(capsys: pytest.CaptureFixture[str],
     no --interval default."""
     done = parsed(capsys, *args)
     assert done.returncode == 0 and said in " ".join(done.stdout.split())
+
+
+@pytest.mark.parametrize(("written", "seconds"), [
+    ("90", 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400),
+    ("1h30m", 5400), ("2m30s", 150), ("1d12h", 129600), ("1h 30m", 5400), ("1.5h", 5400),
+])
+def test_a_ttl_is_seconds_or_a_duration_in_units(written: str, seconds: float) -> None:
+    """From a probe: `--ttl 1h30m` was refused (one number and one unit only). Durations of
+    several units are read, and a bare number is seconds."""
+    assert parse_duration(written) == seconds
+
+
+@pytest.mark.parametrize("written", ["", "h", "1x", "30m1h", "1h1h", "1h-30m", "m30"])
+def test_a_ttl_not_written_as_a_duration_is_refused(written: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a duration"):
+        parse_duration(written)
+
+
+def test_the_ttl_help_says_a_bare_number_is_seconds(capsys: pytest.CaptureFixture[str]) -> None:
+    done = parsed(capsys, "killswitch", "engage", "--help")
+    assert "a number of seconds (90) or a duration: 90s, 15m, 2h, 1h30m" in " ".join(
+        done.stdout.split())
+
+
+def test_since_reads_a_duration_of_several_units() -> None:
+    """`--since 1h30m` (ago) is read as --ttl's durations are."""
+    assert parse_since("1h30m", now=10_000) == 10_000 - 5400
