@@ -33,6 +33,7 @@ RUNS: dict[str, list[str]] = {
     "links": ["bench/bench_links.py"],
     "cli_start": ["bench/bench_cli_start.py"],
     "killswitch": ["bench/bench_killswitch.py", "--write"],
+    "excerpt": ["bench/bench_excerpt.py"],
     "chaos": ["bench/chaos.py"],
 }
 SOAK = ["bench/soak.py"]
