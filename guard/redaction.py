@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,13 +111,15 @@ def breaks_json(text: str, spans: Iterable[Span], mask: str, opened: str = "") -
     literals, _ = _literals(read)
     if any(ch in mask for ch in '"\\') or any(ord(ch) < 0x20 for ch in mask):
         return True
+    starts = [a for a, _ in literals]  # in order, literals do not overlap
     for span in spans:
         start, end = span.start + shift, min(span.end, len(text)) + shift
         if start >= end:
             continue
-        inside = next(((a, b) for a, b in literals if a <= start and end <= b), None)
-        if inside is None:
+        at = bisect.bisect_right(starts, start) - 1  # the last literal opening at or before it
+        if at < 0 or end > literals[at][1]:
             return True
+        inside = literals[at]
         if "\\" in read[inside[0]:inside[1]] and any(
                 escape.start() < at < escape.end() for at in (start, end)
                 for escape in _ESCAPE.finditer(read, inside[0], inside[1])):
