@@ -46,18 +46,17 @@ def bounded_label(limit: int = 64) -> Callable[[str | None], str]:
     """Maps free-form values (model names) to at most `limit` label values, then `other`; a
     name holding a credential is `[REDACTED]` (`shown_model`). A function, not an object with
     `__call__`: called once a request, which costs twice as much."""
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # each name given a label of its own, and that label
     lock = threading.Lock()
 
     def label(named: str | None) -> str:
-        value = shown_model(named)
-        if not value:
+        if not named:
             return "none"
-        if value in seen:
-            return value
+        if (known := seen.get(named)) is not None:
+            return known
         with lock:
-            if len(seen) < limit and len(value) <= 128:
-                seen.add(value)
+            if len(seen) < limit and len(named) <= 128:
+                value = seen[named] = shown_model(named) or "none"
                 return value
         return "other"
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 REDACTED = "[REDACTED]"
+# Names already shown, and how: a process sees a few model names, again and again (each request
+# shows its name two or three times). Bounded: past it, names are judged each time.
+REMEMBERED = 1024
+_shown: dict[str, str] = {}
 
 
 def shown_model(name: str | None) -> str | None:
@@ -11,6 +15,15 @@ def shown_model(name: str | None) -> str | None:
     incident carries a credential."""
     if not name:
         return name
+    shown = _shown.get(name)
+    if shown is None:
+        shown = _judged(name)
+        if len(_shown) < REMEMBERED:
+            _shown[name] = shown
+    return shown
+
+
+def _judged(name: str) -> str:
     # imported here: the classifiers cost ~0.8 s to import, and the commands that read
     # incidents or metrics (`guard incidents export`, the kill switch CLI) need none of them
     from guard.classify.builtin.secrets import holds_key
