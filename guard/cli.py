@@ -146,16 +146,24 @@ def run(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"guard: invalid configuration: {exc}", file=sys.stderr)
-        return 2
+        return cannot_start(args, f"invalid configuration: {exc}")
     except PolicyError as exc:
-        print(f"guard: invalid policies: {'; '.join(exc.errors)}", file=sys.stderr)
-        return 2
+        return cannot_start(args, f"invalid policies: {'; '.join(exc.errors)}")
     except GuardError as exc:  # cannot start: a port taken, unusable state, unreadable saved state
-        print(f"guard: {exc}", file=sys.stderr)
-        return 2
+        return cannot_start(args, str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def cannot_start(args: argparse.Namespace, message: str) -> int:
+    """Exit status 2, `message` said on stderr (and, by a worker of a `--workers` group, to its
+    supervisor, which logs it)."""
+    print(f"guard: {message}", file=sys.stderr)
+    if getattr(args, "worker", None) is not None:
+        from guard.workers import CANNOT_START_NOTE, tell_supervisor
+
+        tell_supervisor(CANNOT_START_NOTE, message)
+    return 2
 
 
 def stdout_closed() -> int:
@@ -198,8 +206,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return run_workers(args.config, args.workers, [settings.listen, settings.admin_listen])
     from guard.app import serve
 
-    run_async(serve(settings, reuse_port=args.reuse_port))
+    run_async(serve(settings, reuse_port=args.reuse_port,
+                    on_ready=None if args.worker is None else serving_in_group))
     return 0
+
+
+async def serving_in_group(_: object) -> None:
+    """A worker of a `--workers` group serves: its supervisor no longer stops the group when a
+    worker cannot start (guard.workers)."""
+    from guard.workers import READY, tell_supervisor
+
+    tell_supervisor(READY)
 
 
 def warn_if_state_volume_small(settings: Settings, processes: int) -> None:

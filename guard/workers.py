@@ -3,7 +3,8 @@
 The parent only supervises: it checks that nothing listens on the ports yet, gives every worker
 one shared PROMETHEUS_MULTIPROC_DIR and one directory for kill switches held unsaved
 (GUARD_HELD_DIR, on /dev/shm: guard.killswitch.held), forwards SIGTERM/SIGINT/SIGHUP, restarts a
-worker that dies unexpectedly, and exits when all have stopped.
+worker that dies unexpectedly, and exits when all have stopped. A worker notes in that directory
+that it serves (`ready-<pid>`), or why it cannot start (`cannot-start-<pid>`: `tell_supervisor`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -31,13 +33,21 @@ from guard.killswitch.held import GROUP_DIR_PREFIX, HELD_DIR_ENV, group_dir_pare
 
 log = structlog.get_logger("guard.workers")
 
-# A worker that cannot start (it exits 2: port taken, unusable state dir, bad configuration)
-# stops the whole group instead of being restarted in a loop; so does one that died QUICK_DEATHS
-# times in a row each within STARTUP_S of being spawned (start-up itself takes 3-4 s). A single
-# early death (the OOM killer, a stray kill) is restarted like any other.
+# Until a worker of the group has served, one that cannot start (it exits 2: port taken, unusable
+# state dir, bad configuration) stops the whole group instead of being restarted in a loop; so
+# does one that died QUICK_DEATHS times in a row each within STARTUP_S of being spawned (start-up
+# itself takes 3-4 s). Once one has served, the group stops only when told to: a worker that dies
+# is restarted after RESTART_S, doubled at each death in a row up to RESTART_MAX_S (a policy file
+# saved invalid, an OOM kill at every start), while the others serve; one that lived STEADY_S
+# died once, not in a row.
 STARTUP_S = 5.0
 QUICK_DEATHS = 3
 CANNOT_START = 2
+RESTART_S = 1.0
+RESTART_MAX_S = 30.0
+STEADY_S = 60.0
+READY = "ready"
+CANNOT_START_NOTE = "cannot-start"
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 METRICS_DIR_PREFIX = "guard-metrics-"
 
@@ -59,8 +69,8 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
                                 preexec_fn=lambda: _in_worker(supervisor))  # noqa: PLW1509
 
     workers = [start(number) for number in range(count)]
-    started = [time.monotonic()] * count
-    quick_deaths = [0] * count  # of each worker number, in a row
+    runs = [_Run(time.monotonic()) for _ in range(count)]  # each worker number's deaths
+    served = False  # a worker of the group has served: from then on none stops the group
     stopping = False
 
     def forward(signum: int, _: FrameType | None) -> None:
@@ -75,31 +85,86 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
     log.info("workers_started", count=count, pids=[w.pid for w in workers])
     try:
         while any(w.poll() is None for w in workers) or not stopping:
-            for i, worker in enumerate(workers):
-                if worker.poll() is not None and not stopping:
-                    multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
-                    quick = time.monotonic() - started[i] < STARTUP_S
-                    quick_deaths[i] = quick_deaths[i] + 1 if quick else 0
-                    log.warning("worker_died", pid=worker.pid, code=worker.returncode,
-                                worker=i, quick_deaths=quick_deaths[i])
-                    if worker.returncode == CANNOT_START or quick_deaths[i] >= QUICK_DEATHS:
-                        log.error("workers_stopping", worker=i, code=worker.returncode,
-                                  reason="cannot_start" if worker.returncode == CANNOT_START
-                                  else f"died {quick_deaths[i]} times in a row within "
-                                       f"{STARTUP_S:g} s of its start")
-                        forward(signal.SIGTERM, None)
+            served = served or any(held_dir.glob(f"{READY}-*"))
+            for i, (worker, run) in enumerate(zip(workers, runs, strict=True)):
+                now = time.monotonic()
+                if run.restart_at is not None:
+                    if stopping or now < run.restart_at:
                         continue
                     workers[i] = start(i)
-                    started[i] = time.monotonic()
+                    run.restart_at, run.started = None, time.monotonic()
                     log.info("worker_restarted", worker=i, pid=workers[i].pid)
                     if stopping:  # told to stop while it started, before it was in the list
                         workers[i].send_signal(signal.SIGTERM)
+                elif worker.poll() is not None and not stopping:
+                    multiprocess.mark_process_dead(worker.pid, metrics_dir)  # type: ignore[no-untyped-call]
+                    why = _noted(held_dir, worker.pid)
+                    if not run.died(i, worker, now, why, served=served):
+                        forward(signal.SIGTERM, None)
             time.sleep(0.2)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         shutil.rmtree(held_dir, ignore_errors=True)
-    codes = [_exit_code(w.returncode) for w in workers]
-    return CANNOT_START if CANNOT_START in codes else max(codes)
+    # a worker waiting to be restarted when the stop came was dealt with when it died
+    codes = [_exit_code(w.returncode) for w, run in zip(workers, runs, strict=True)
+             if run.restart_at is None]
+    return CANNOT_START if CANNOT_START in codes else max(codes, default=0)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One worker number's process: when it was spawned, its deaths in a row, and when it is
+    spawned again (None: it runs)."""
+
+    started: float
+    quick_deaths: int = 0  # each within STARTUP_S of its spawn
+    deaths: int = 0
+    restart_at: float | None = None
+
+    def died(self, number: int, worker: subprocess.Popen[bytes], now: float, why: str, *,
+             served: bool) -> bool:
+        """Whether the worker that died is restarted (when: `restart_at`); False: the group
+        stops (logged, either way)."""
+        lived = now - self.started
+        self.quick_deaths = self.quick_deaths + 1 if lived < STARTUP_S else 0
+        self.deaths = 1 if lived >= STEADY_S else self.deaths + 1
+        code = worker.returncode
+        log.warning("worker_died", pid=worker.pid, code=code, worker=number,
+                    lived_s=round(lived, 1), deaths_in_a_row=self.deaths)
+        if not served and (code == CANNOT_START or self.quick_deaths >= QUICK_DEATHS):
+            log.error("workers_stopping", worker=number, code=code,
+                      reason=f"cannot_start: {why}" if code == CANNOT_START
+                      else f"died {self.quick_deaths} times in a row within {STARTUP_S:g} s "
+                           "of its start")
+            return False
+        delay = min(RESTART_MAX_S, RESTART_S * 2 ** (self.deaths - 1))
+        self.restart_at = now + delay
+        if code == CANNOT_START:
+            log.error("worker_cannot_restart", worker=number, reason=why, restart_in_s=delay)
+        else:
+            log.info("worker_restarting", worker=number, restart_in_s=delay)
+        return True
+
+
+def tell_supervisor(note: str, text: str = "") -> None:
+    """In a worker of a `--workers` group: `note` (READY, CANNOT_START_NOTE) for its supervisor,
+    in the group's directory. Elsewhere nothing."""
+    named = os.environ.get(HELD_DIR_ENV)
+    if named:
+        with contextlib.suppress(OSError):
+            (Path(named) / f"{note}-{os.getpid()}").write_text(text, encoding="utf-8")
+
+
+def _noted(directory: Path, pid: int) -> str:
+    """Why the dead worker `pid` could not start, as it noted it (its notes then removed)."""
+    (directory / f"{READY}-{pid}").unlink(missing_ok=True)
+    note = directory / f"{CANNOT_START_NOTE}-{pid}"
+    try:
+        return note.read_text(encoding="utf-8") or "not said"
+    except OSError:
+        return "not said"
+    finally:
+        note.unlink(missing_ok=True)
 
 
 def _remove_left_behind(parent: Path, prefix: str) -> None:

@@ -6,12 +6,14 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from guard.components import Components
 from guard.config import Settings, UpstreamSettings
 from guard.killswitch.held import group_dir_parent
 from guard.observability.tally import FLUSH_INTERVAL_S
-from guard.workers import QUICK_DEATHS
+from guard.workers import QUICK_DEATHS, RESTART_S
 from tests.support import POLICIES, GuardServer, MockUpstream, RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(90)
@@ -408,12 +410,15 @@ def test_a_stop_while_a_worker_restarts_is_a_clean_exit(tmp_path: Path) -> None:
     assert code == 0, guard.output()[-2000:]
 
 
-def test_a_worker_dying_early_is_restarted_but_a_crash_loop_stops_the_group(tmp_path: Path
-                                                                             ) -> None:
-    """From a probe: a worker killed (the OOM killer, say) within 5 s of its spawn stopped the
-    whole ready group, exit 9. An early death is restarted; QUICK_DEATHS in a row of the same
-    worker, each right after its spawn, stop the group (a worker that cannot start)."""
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+def test_a_worker_dying_in_a_row_is_restarted_ever_later_while_the_group_serves(
+        tmp_path: Path) -> None:
+    """From probes: a worker killed (the OOM killer, say) within 5 s of its spawn stopped the
+    whole ready group, exit 9; then QUICK_DEATHS such deaths in a row did, and a loop of deaths
+    each after 5 s was restarted at once, forever. Once the group has served, a worker dying in
+    a row is restarted after 1 s, 2 s, 4 s... while the other serves."""
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}},
                         "--workers", "2")
     guard.start()
     assert guard.proc is not None
@@ -421,20 +426,73 @@ def test_a_worker_dying_early_is_restarted_but_a_crash_loop_stops_the_group(tmp_
         victim, other = _children(guard.pid)
         for death in range(1, QUICK_DEATHS + 1):
             os.kill(victim, signal.SIGKILL)  # each within STARTUP_S of its spawn
-            deadline = time.monotonic() + 10
-            while (victim in _children(guard.pid) or len(_children(guard.pid)) < 2
-                   ) and guard.proc.poll() is None:
-                assert time.monotonic() < deadline, guard.output()
-                time.sleep(0.01)
             if death < QUICK_DEATHS:
-                assert guard.proc.poll() is None, guard.output()[-2000:]
-                victim = next(pid for pid in _children(guard.pid) if pid != other)
-        code = guard.proc.wait(timeout=30)
+                victim = _respawned(guard, other, victim)
+        while guard.output().count('"worker_restarting"') < QUICK_DEATHS:
+            assert guard.proc.poll() is None, guard.output()[-2000:]
+            time.sleep(0.05)
+        assert httpx.post(f"{guard.url}/v1/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": "x"}]}).status_code == 200
     finally:
-        guard.stop()
-    assert code == signal.SIGKILL, guard.output()[-2000:]
-    assert guard.output().count('"worker_restarted"') == QUICK_DEATHS - 1
-    assert f"died {QUICK_DEATHS} times in a row within" in guard.output()
+        assert guard.stop() == 0, guard.output()[-2000:]
+        mock.stop()
+    delays = [line["restart_in_s"] for line in _lines(guard) if line["event"] ==
+              "worker_restarting"]
+    assert delays == [RESTART_S * 2 ** n for n in range(QUICK_DEATHS)], delays
+    assert "workers_stopping" not in guard.output()
+
+
+def test_a_worker_that_cannot_restart_leaves_the_group_serving(tmp_path: Path) -> None:
+    """From a probe: a policy file saved invalid (a reload refuses it; the group serves the last
+    good one), then one worker killed: its restart could not load the file, exited 2, and the
+    supervisor stopped the healthy worker too (`workers_stopping reason=cannot_start`, port
+    refused). Once a worker has served, one that cannot start is restarted with growing delays,
+    each logged with its reason, until the file is mended."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    mock = MockUpstream(tmp_path)
+    mock.start()
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(policies)}, "--workers", "2")
+    guard.start()
+    assert guard.proc is not None
+    good = (policies / "default.yaml").read_text()
+    try:
+        victim, other = _children(guard.pid)
+        (policies / "default.yaml").write_text(good + "\nrules: [not a rule\n")
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while '"worker_cannot_restart"' not in guard.output():
+            assert guard.proc.poll() is None and time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
+        assert httpx.post(f"{guard.url}/v1/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": "x"}]}).status_code == 200
+        (policies / "default.yaml").write_text(good)
+        while guard.output().count('"guard_started"') < 3:  # restarted once more: it serves
+            assert guard.proc.poll() is None and time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
+        assert other in _children(guard.pid)
+    finally:
+        assert guard.stop() == 0, guard.output()[-2000:]
+        mock.stop()
+    refused = next(line for line in _lines(guard) if line["event"] == "worker_cannot_restart")
+    assert "invalid policies" in refused["reason"] and "default.yaml" in refused["reason"]
+    assert refused["restart_in_s"] == 2 * RESTART_S  # its second death in a row
+    assert "workers_stopping" not in guard.output()
+
+
+def _respawned(guard: GuardServer, other: int, killed: int) -> int:
+    """The worker spawned again beside `other` in place of `killed`."""
+    assert guard.proc is not None
+    deadline = time.monotonic() + 15
+    while killed in _children(guard.pid) or len(_children(guard.pid)) < 2:
+        assert guard.proc.poll() is None and time.monotonic() < deadline, guard.output()
+        time.sleep(0.01)
+    return next(pid for pid in _children(guard.pid) if pid != other)
+
+
+def _lines(guard: GuardServer) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in guard.output().splitlines() if line.startswith("{")]
 
 
 def _children(pid: int) -> list[int]:
