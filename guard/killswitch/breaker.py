@@ -4,8 +4,9 @@
 await); a background task counts, fleet-wide in Redis sorted sets when Redis is configured (one
 pipelined round trip per batch), in process otherwise, and engages switches with actor `breaker`.
 If Redis is unreachable the breaker keeps counting in process, so it still trips on a local burst.
-Without Redis, the workers of a `--workers` group each count on their own, and one of them trips
-a scope: the first to claim it in the group's directory (guard.killswitch.trips).
+Without Redis, or while it is unreachable, the workers of a `--workers` group each count on their
+own, and one of them trips a scope: the first to claim it in the group's directory
+(guard.killswitch.trips).
 Each trip, and each trip `max_switches` held back, is a `breaker` incident (action `trip` or
 `held_back`) next to the `killswitch` incident of the switch it engaged.
 """
@@ -73,7 +74,7 @@ class Breaker:
             )
             if redis_url else None
         )
-        self._group = None if self._redis is not None else group or GroupTrips.of_group()
+        self._group = group or GroupTrips.of_group()  # with Redis: while it is unreachable
         self._queue: asyncio.Queue[_Hit] = asyncio.Queue(QUEUE_LIMIT)
         self._local: dict[tuple[str, str], deque[float]] = {}
         self._tripped_until: dict[tuple[str, str], float] = {}
@@ -228,8 +229,7 @@ class Breaker:
             # after the switch lifts would trip it again.
             self._tripped_until.pop(key, None)
             self._lost_until[key] = now + rule.duration_s
-            if self._redis is None:
-                self._local.pop(key, None)
+            self._local.pop(key, None)
             return
         reason = _reason(rule, count)
         try:
@@ -258,25 +258,31 @@ class Breaker:
 
     async def _claim(self, key: tuple[str, str], rule: BreakerRule, now: float) -> bool:
         """Whether this process engages `key`'s switch: one replica (through Redis) or one
-        worker of the group (without it) does; the others see the switch through the store.
-        Where the claim cannot be made, this process engages."""
-        try:
-            if self._redis is not None:
+        worker of the group (without Redis, or while it is unreachable) does; the others see
+        the switch through the store. Where no claim can be made, this process engages."""
+        if self._redis is not None:
+            try:
                 return bool(await self._redis.set(self._key(*key) + ":tripped", "1", nx=True,
                                                   px=max(1, int(rule.duration_s * 1000))))
-            if self._group is not None:
-                return await asyncio.to_thread(self._group.claim, self._key(*key),
-                                               rule.duration_s, now)
-        except (RedisError, OSError) as exc:
-            log.warning("breaker_redis_unreachable_engaging_locally" if self._redis is not None
-                        else "breaker_group_unreachable_engaging_locally", error=str(exc))
-        return True
+            except (RedisError, OSError) as exc:
+                log.warning("breaker_redis_unreachable_claiming_in_group"
+                            if self._group is not None
+                            else "breaker_redis_unreachable_engaging_locally", error=str(exc))
+        if self._group is None:
+            return True
+        try:
+            return await asyncio.to_thread(self._group.claim, self._key(*key), rule.duration_s,
+                                           now)
+        except OSError as exc:
+            log.warning("breaker_group_unreachable_engaging_locally", error=str(exc))
+            return True
 
     async def _unclaim(self, key: tuple[str, str]) -> None:
         with contextlib.suppress(RedisError, OSError):
             if self._redis is not None:
                 await self._redis.delete(self._key(*key) + ":tripped")
-            elif self._group is not None:
+        with contextlib.suppress(OSError):
+            if self._group is not None:
                 await asyncio.to_thread(self._group.drop, self._key(*key))
 
     def _record(self, action: str, rule: BreakerRule, scope: str, count: int,

@@ -366,12 +366,15 @@ class RedisStore:
     the last known state stays in force (`stale` is True and the `guard_killswitch_state_stale`
     gauge is 1); the listener reconnects by itself and resyncs.
     The last known state is also written to `state_dir`, so a replica that starts while Redis
-    is down still enforces what was engaged.
+    is down still enforces what was engaged. A switch engaged while Redis is unreachable (a
+    breaker's trip) is held until it can be written; under `--workers` it is held for the whole
+    group, as the embedded store holds one (HeldSwitches), and read by every worker at each
+    resync that fails.
     """
 
     def __init__(
         self, url: str, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
-        prefix: str = "guard:killswitch",
+        prefix: str = "guard:killswitch", held: HeldSwitches | None = None,
     ) -> None:
         self._redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=2.0,
@@ -386,6 +389,7 @@ class RedisStore:
         self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
         self._channel = f"{prefix}:changes"
         self._entries: dict[str, Entry] = {}
+        self._holding = held or HeldSwitches()
         self._held: dict[str, Entry] = {}  # enforced here, not yet written to Redis
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
@@ -497,6 +501,10 @@ class RedisStore:
 
     def hold(self, entry: Entry) -> None:
         self._held[entry.switch.id] = entry
+        self._holding.add(Held(entry, "redis unreachable", os.getpid()))
+        task = asyncio.create_task(asyncio.to_thread(self._holding.share, entry.switch.id))
+        self._writes.add(task)  # the group's within a resync
+        task.add_done_callback(self._writes.discard)
         self._set_entries({**self._entries, entry.switch.id: entry}, persist=True)
 
     def held(self, switch_id: str) -> str | None:
@@ -508,6 +516,7 @@ class RedisStore:
         """Read the whole hash; if Redis lost its data, put back what this replica knew. Switches
         held here while Redis was unreachable are written first."""
         async with self._resync_lock:
+            await self._read_held()
             if self._held:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for switch_id, entry in self._held.items():
@@ -515,6 +524,7 @@ class RedisStore:
                     pipe.publish(self._channel, "held")
                     await pipe.execute()
                 log.warning("killswitch_held_switches_written", switches=len(self._held))
+                await asyncio.to_thread(self._holding.discard, list(self._held))
                 self._held = {}
             # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -687,6 +697,14 @@ class RedisStore:
                 await self.refresh()
             except _CONNECTION_ERRORS as exc:
                 self._mark_stale(exc)
+                await self._read_held()  # what the group's other workers hold meanwhile
+                if unknown := {k: v for k, v in self._held.items() if k not in self._entries}:
+                    self._set_entries({**self._entries, **unknown}, persist=True)
+
+    async def _read_held(self) -> None:
+        """The switches the group's workers hold, added to this one's."""
+        for switch_id, held in (await asyncio.to_thread(self._holding.read)).items():
+            self._held.setdefault(switch_id, held.entry)
 
 
 def _text(value: object) -> str | None:

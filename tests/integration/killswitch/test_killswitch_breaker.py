@@ -25,7 +25,15 @@ from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.observability.metrics import Metrics
 from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Stage, Switch, Verdict
-from tests.support import POLICIES, EventLog, GuardServer, MockUpstream, RedisServer, SmallVolume
+from tests.support import (
+    POLICIES,
+    EventLog,
+    GuardServer,
+    MockUpstream,
+    RedisServer,
+    SmallVolume,
+    free_port,
+)
 
 
 def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.ENFORCE
@@ -409,14 +417,17 @@ def test_one_worker_of_a_group_without_redis_trips_a_scope(tmp_path: Path) -> No
         mock.stop()
 
 
+@pytest.mark.parametrize("redis", [False, True], ids=["without_redis", "redis_unreachable"])
 async def test_workers_of_a_group_crossing_together_engage_one_switch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis: bool) -> None:
     """Two workers of one group (one state dir, one GUARD_HELD_DIR) crossing the threshold in
     the same instant, each on its own count: one switch and one trip, not one per worker; and
-    both count from zero after it, as one process does."""
+    both count from zero after it, as one process does. So too while Redis is unreachable
+    (from a probe: during an outage each worker tripped its own switch, 2 trips)."""
     (tmp_path / "group").mkdir()
     monkeypatch.setenv(HELD_DIR_ENV, str(tmp_path / "group"))
-    workers = [await make(tmp_path, None, "state") for _ in range(2)]
+    down = f"redis://127.0.0.1:{free_port()}/0" if redis else None
+    workers = [await make(tmp_path, down, "state") for _ in range(2)]
     for _, breaker, _, _ in workers:
         for _ in range(5):
             breaker.observe(ctx(), decision(Action.BLOCK))
@@ -435,3 +446,4 @@ async def test_workers_of_a_group_crossing_together_engage_one_switch(
     for service, breaker, _, _ in workers:
         await breaker.aclose()
         await service.aclose()
+
