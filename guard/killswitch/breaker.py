@@ -268,14 +268,32 @@ class Breaker:
                 log.warning("breaker_redis_unreachable_claiming_in_group"
                             if self._group is not None
                             else "breaker_redis_unreachable_engaging_locally", error=str(exc))
-        if self._group is None:
-            return True
+        return self._group is None or await self._claim_in_group(self._group, key, rule, now)
+
+    async def _claim_in_group(self, group: GroupTrips, key: tuple[str, str], rule: BreakerRule,
+                              now: float) -> bool:
+        """Whether this worker engages `key`'s switch: the first of the group to claim it does,
+        or one finding it claimed by a worker that died before it engaged."""
         try:
-            return await asyncio.to_thread(self._group.claim, self._key(*key), rule.duration_s,
-                                           now)
+            if await asyncio.to_thread(group.claim, self._key(*key), rule.duration_s, now):
+                return True
+            if any(entry.switch.scope == key[1] for entry in self._service.entries()):
+                return False
+            # claimed, yet no switch here: the claimer's engage is under way or failed, or it
+            # died between its claim and its engage (which would leave the scope unstopped
+            # for the whole duration)
+            holder = await asyncio.to_thread(group.take_over, self._key(*key),
+                                             rule.duration_s, now)
         except OSError as exc:
             log.warning("breaker_group_unreachable_engaging_locally", error=str(exc))
             return True
+        if holder is None:
+            log.warning("breaker_claim_taken_over", breaker=rule.name, scope=key[1],
+                        detail="its claimer no longer runs and engaged nothing")
+            return True
+        log.info("breaker_claim_held", breaker=rule.name, scope=key[1], holder=holder,
+                 detail="claimed by a running worker that has engaged nothing yet")
+        return False
 
     async def _unclaim(self, key: tuple[str, str]) -> None:
         with contextlib.suppress(RedisError, OSError):

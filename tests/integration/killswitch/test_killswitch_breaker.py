@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+import structlog.testing
 from prometheus_client import CollectorRegistry
 
 from guard.incidents.query import Query
@@ -447,3 +450,38 @@ async def test_workers_of_a_group_crossing_together_engage_one_switch(
         await breaker.aclose()
         await service.aclose()
 
+
+async def test_a_claim_left_by_a_worker_killed_before_it_engaged_is_taken_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a probe: a worker SIGKILLed between its claim of a scope and its engage left the
+    scope claimed for the switch's duration with no switch engaged, and the other workers lost
+    the claim without a word. A worker losing a claim with no switch engaged logs
+    `breaker_claim_held` while the claimer runs, and takes the claim over once it does not."""
+    (tmp_path / "group").mkdir()
+    monkeypatch.setenv(HELD_DIR_ENV, str(tmp_path / "group"))
+    claims = (f"import time; from guard.killswitch.trips import GroupTrips; "
+              f"GroupTrips.of_group().claim('guard:breaker:{RULE.name}:model:gpt-4o', 60, "
+              f"time.time()); print(flush=True); time.sleep(60)")
+    claimer = subprocess.Popen([sys.executable, "-c", claims], stdout=subprocess.PIPE)
+    assert claimer.stdout is not None and claimer.stdout.readline() == b"\n"  # claimed
+    service, breaker, _, registry = await make(tmp_path, None, "state")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(RULE.threshold):
+                breaker.observe(ctx(), decision(Action.BLOCK))
+            await eventually(lambda: any(e["event"] == "breaker_claim_held" for e in logs), 2.0)
+            assert service.entries() == []
+            claimer.kill()  # between its claim and its engage
+            claimer.wait()
+            for _ in range(RULE.threshold):
+                breaker.observe(ctx(), decision(Action.BLOCK))
+            await eventually(lambda: service.check(ctx()) is not None, 2.0)
+        assert [e["event"] for e in logs if e["event"].startswith("breaker_claim")] == [
+            "breaker_claim_held", "breaker_claim_taken_over"]
+        assert registry.get_sample_value("guard_breaker_trips_total",
+                                         {"breaker": RULE.name}) == 1
+    finally:
+        claimer.kill()
+        claimer.communicate()
+        await breaker.aclose()
+        await service.aclose()
