@@ -29,6 +29,7 @@ from prometheus_client import multiprocess
 
 from guard.config import parse_host_port
 from guard.errors import cannot_listen
+from guard.incidents.retention import pid_alive
 from guard.killswitch.held import GROUP_DIR_PREFIX, HELD_DIR_ENV, group_dir_parent, make_group_dir
 
 log = structlog.get_logger("guard.workers")
@@ -172,19 +173,9 @@ def _remove_left_behind(parent: Path, prefix: str) -> None:
     them: SIGKILL, the OOM killer), each named `<prefix><supervisor pid>-...`, removed."""
     for path in parent.glob(f"{prefix}*"):
         pid = path.name.removeprefix(prefix).split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             log.info("group_dir_removed", path=str(path), supervisor=int(pid))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _exit_code(returncode: int | None) -> int:
