@@ -3,20 +3,26 @@
 A plain SHA-256 of a short text (a card number, an e-mail address) is found again by hashing the
 candidates: a card from its first six and last four digits in under a second. So every hash is
 keyed. Without an operator's key, the deployment makes its own once: 32 random bytes in
-`state_dir/incident-hash.key` (mode 0600, written atomically, the first of several processes to
-write it wins), and with `redis_url` set, shared by the whole fleet through Redis (`SET NX`, then
-`GET`; the file then follows Redis's, and a Redis that lost the key gets it back from the first
-replica to start). Hashes then compare across restarts and replicas. A process that can keep its
-key nowhere hashes under one of its own and says so once: its hashes compare only with each
-other, but are never unkeyed.
+`state_dir/incident-hash.key` (mode 0600, written atomically under a lock beside it, so processes
+starting together on one state_dir keep one key), and with `redis_url` set, shared by the whole
+fleet through Redis (`SET NX`, then `GET`; the file then follows Redis's). Every replica offers
+its key again every `RESHARE_S` seconds, so a Redis that restarted empty gets the running
+fleet's key back within seconds; a replica that finds the fleet's key differs from its own (a
+new replica offered its key first) adopts the fleet's and says so once. Hashes then compare
+across restarts and replicas (not across such a change). A process that can keep its key
+nowhere hashes under one of its own and says so once: its hashes compare only with each other,
+but are never unkeyed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import secrets
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
@@ -30,12 +36,31 @@ log = structlog.get_logger("guard.incidents")
 KEY_FILE = "incident-hash.key"
 REDIS_KEY = "guard:incident-hash-key"
 KEY_BYTES = 32
+RESHARE_S = 5.0  # how often a running replica offers its key to Redis again
+
+# The fleet's key, `ARGV[1]` becoming it when Redis holds none or a value of the wrong length
+# (never a key: `SET NX` alone would leave it there for good). Atomic: two replicas repairing it
+# at once end up with one key. Answers the key and whether it was replaced.
+_OFFER = """
+local fleet = redis.call('GET', KEYS[1])
+if fleet and string.len(fleet) == tonumber(ARGV[2]) then
+  return {fleet, 0}
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return {ARGV[1], fleet and 1 or 0}
+"""
+
+
+class NotAKeyFile(OSError):
+    """The key file is not a regular file (a FIFO, a device, a symlink): never read or
+    replaced, the process hashes under a key of its own."""
 
 
 class HashKey:
     """The key `content_hash` is made under: the operator's (`hash_key_env`) when given, else
     the deployment's. `value` is usable from construction (read or made in `state_dir`);
-    `await share()` (at start) makes it the fleet's when `redis_url` is set."""
+    `await share()` (at start) makes it the fleet's when `redis_url` is set, and
+    `await reshare()` (every `RESHARE_S`, `run_sharing`) keeps it the fleet's."""
 
     def __init__(self, operator: bytes | None, state_dir: Path, redis_url: str | None) -> None:
         self.state_dir = state_dir
@@ -44,6 +69,7 @@ class HashKey:
         self.kept = bool(operator or stored)
         self.value = operator or stored or process_key()
         self._settled = bool(operator)
+        self._shared = False  # the key was the fleet's once (a later difference is a change)
 
     async def share(self) -> None:
         """Take the fleet's key from Redis (offering this one); say once when the key is
@@ -52,20 +78,43 @@ class HashKey:
             return
         self._settled = True
         if self.redis_url is not None:
-            fleet = await shared_key(self.redis_url, self.value)
-            if fleet is not None:
-                self.value = fleet
-                self.kept = await asyncio.to_thread(keep, self.state_dir, fleet)
+            if await self.reshare():
                 return
             log.warning("incident_hash_key_not_shared", state_dir=str(self.state_dir),
-                        kept=self.kept, reason="Redis unreachable at start (or its key not "
-                        f"{KEY_BYTES} bytes): content_hash is keyed by this replica's key, not "
-                        "the fleet's, until a restart")
+                        kept=self.kept, reason="Redis unreachable at start: content_hash is "
+                        "keyed by this replica's key, not the fleet's, until Redis is reached "
+                        f"(tried again every {RESHARE_S:g} s)")
         if not self.kept:
             log.warning("incident_hash_key_per_process", state_dir=str(self.state_dir),
                         reason=f"{key_path(self.state_dir)} cannot be read or written: "
                         "content_hash compares only within this process; set "
                         "incidents.hash_key_env to keep one key")
+
+    async def reshare(self) -> bool:
+        """Offer this key to Redis again (a Redis that restarted empty takes it back) and adopt
+        the fleet's when it differs, saying so; False when Redis cannot be reached."""
+        if self.redis_url is None:
+            return False
+        fleet = await shared_key(self.redis_url, self.value)
+        if fleet is None:
+            return False
+        if fleet != self.value:
+            if self._shared:
+                log.warning("incident_hash_key_changed", state_dir=str(self.state_dir),
+                            reason="the fleet's key in Redis is not this replica's (Redis lost "
+                            "it and a replica offered its own first): content_hash is now keyed "
+                            "by the fleet's; hashes from before this change do not compare with "
+                            "those after")
+            self.value = fleet
+            self.kept = await asyncio.to_thread(keep, self.state_dir, fleet)
+        self._shared = True
+        return True
+
+    async def run_sharing(self) -> None:
+        """Offer the key again every `RESHARE_S` until cancelled (nothing to do without Redis)."""
+        while self.redis_url is not None:
+            await asyncio.sleep(RESHARE_S)
+            await self.reshare()
 
 
 def key_path(state_dir: Path) -> Path:
@@ -74,39 +123,46 @@ def key_path(state_dir: Path) -> Path:
 
 def stored_key(state_dir: Path) -> bytes | None:
     """The deployment's key from `state_dir`, made there if it has none yet; None when it can be
-    neither read nor written."""
+    neither read nor written (or is not a regular file)."""
     path = key_path(state_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return _read(path) or _create(path, secrets.token_bytes(KEY_BYTES))
+    except NotAKeyFile as exc:
+        log.warning("incident_hash_key_file_refused", path=str(path), reason=str(exc))
+        return None
     except OSError:
         return None
 
 
 def keep(state_dir: Path, key: bytes) -> bool:
-    """Make `key` the one in `state_dir` (replacing any other); False when it cannot be written."""
+    """Make `key` the one in `state_dir` (replacing any other); False when it cannot be written
+    (or the file there is not a regular file)."""
     path = key_path(state_dir)
     try:
-        if _read(path) != key:
-            _written(path, key).replace(path)
+        with _locked(path):
+            if _read(path) != key:
+                _replace(path, key)
     except OSError:
         return False
     return True
 
 
 async def shared_key(redis_url: str, proposed: bytes) -> bytes | None:
-    """The fleet's key in Redis, `proposed` becoming it when Redis holds none; None when Redis
-    cannot be reached (or holds something that is not a key)."""
+    """The fleet's key in Redis, `proposed` becoming it when Redis holds none (or a value of the
+    wrong length, replaced); None when Redis cannot be reached."""
     client = Redis.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=2.0,
                             retry=Retry(NoBackoff(), 0))
     try:
-        await client.set(REDIS_KEY, proposed, nx=True)
-        fleet = await client.get(REDIS_KEY)
+        fleet, replaced = await client.eval(_OFFER, 1, REDIS_KEY, proposed, KEY_BYTES)
     except (RedisError, OSError):
         return None
     finally:
         with contextlib.suppress(RedisError, OSError):
             await client.aclose()
+    if replaced:
+        log.warning("incident_hash_key_replaced_in_redis", key=REDIS_KEY,
+                    reason=f"it held a value that is not a {KEY_BYTES}-byte key")
     return fleet if isinstance(fleet, bytes) and len(fleet) == KEY_BYTES else None
 
 
@@ -116,38 +172,75 @@ def process_key() -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
-    """The key in `path`; None when there is no file (one of the wrong length is not a key, and
-    is replaced)."""
+    """The key in `path`; None when there is no file or one of the wrong length (not a key: it
+    is replaced). Never follows a symlink nor waits on a FIFO; NotAKeyFile for what is not a
+    regular file. A file others can read is made 0600, saying so."""
     try:
-        key = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if path.is_symlink():
+            raise NotAKeyFile(f"{path} is a symlink, not a key file") from exc
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAKeyFile(f"{path} is not a regular file")
+        if mode & 0o077:
+            _restrict(fd, path, mode)
+        key = os.read(fd, KEY_BYTES + 1)
+    finally:
+        os.close(fd)
     return key if len(key) == KEY_BYTES else None
 
 
-def _create(path: Path, key: bytes) -> bytes:
-    """Put `key` at `path` unless another process got there first; the key `path` holds."""
-    temporary = _written(path, key)
+def _restrict(fd: int, path: Path, mode: int) -> None:
+    """Make the key file readable by its owner alone (whoever reads the key can test guesses)."""
     try:
-        path.hardlink_to(temporary)  # fails if the file exists: never two keys for one state_dir
-    except FileExistsError:
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        log.warning("incident_hash_key_file_readable", path=str(path), mode=oct(mode & 0o777),
+                    reason=f"readable by others and cannot be made 0600: {exc.strerror}")
+        return
+    log.warning("incident_hash_key_file_mode_fixed", path=str(path), was=oct(mode & 0o777),
+                now="0o600")
+
+
+def _create(path: Path, key: bytes) -> bytes:
+    """Put `key` at `path` unless another process got there first; the key `path` holds. Under
+    the lock beside it, read again: processes starting together on a file of the wrong length
+    replace it once, and all take what it then holds."""
+    with _locked(path):
         theirs = _read(path)
         if theirs is not None:
             return theirs
-        temporary.replace(path)  # a file of the wrong length: not a key, replaced
-        return key
-    finally:
-        temporary.unlink(missing_ok=True)
+        _replace(path, key)
     return key
 
 
-def _written(path: Path, key: bytes) -> Path:
-    """A new file beside `path` holding `key`, mode 0600, fsynced."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on `.<name>.lock` beside `path`, held while the key is replaced."""
+    fd = os.open(path.with_name(f".{path.name}.lock"),
+                 os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, key)
-        os.fsync(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
         os.close(fd)
-    return temporary
+
+
+def _replace(path: Path, key: bytes) -> None:
+    """`path` now holds `key`, mode 0600: written beside it, fsynced, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -327,6 +327,7 @@ class IncidentRecorder:
         self._kept = next((c for name in ("journal", "redis") for c in self.channels
                            if c.sink.name == name), None)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sharing: asyncio.Task[None] | None = None
         self._closed = False
         self._loss = ShutdownLoss(incidents_dir(state_dir) / "lost")
 
@@ -422,7 +423,8 @@ class IncidentRecorder:
     async def start(self) -> None:
         """Open the spools (adopting any a previous process left) and start the writers;
         StartupError when one cannot be (`check_state_dir` checks what it can beforehand).
-        The content-hash key becomes the fleet's first (with Redis)."""
+        The content-hash key becomes the fleet's first (with Redis), and is offered to Redis
+        again every few seconds from then on (hashkey.py)."""
         await self.hash_key.share()
         for channel in self.channels:
             try:
@@ -433,6 +435,8 @@ class IncidentRecorder:
                                    ) from exc
         self._tasks = [asyncio.create_task(self._run(c), name=f"incidents-{c.sink.name}")
                        for c in self.channels]
+        self._sharing = asyncio.create_task(self.hash_key.run_sharing(),
+                                            name="incidents-hash-key")
         await self._count_lost_before()
 
     async def _count_lost_before(self) -> None:
@@ -463,6 +467,9 @@ class IncidentRecorder:
         if self._closed:
             return
         self._closed = True
+        if self._sharing is not None:
+            self._sharing.cancel()
+            await asyncio.gather(self._sharing, return_exceptions=True)
         for channel in self.channels:
             channel.closing = True
             channel.wake.set()

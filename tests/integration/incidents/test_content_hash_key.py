@@ -8,7 +8,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import multiprocessing
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -17,7 +21,7 @@ from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
 from guard.incidents import model
-from guard.incidents.hashkey import KEY_BYTES, KEY_FILE, REDIS_KEY, HashKey
+from guard.incidents.hashkey import KEY_BYTES, KEY_FILE, REDIS_KEY, HashKey, stored_key
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
 from guard.observability.metrics import Metrics
@@ -148,3 +152,146 @@ async def test_a_replica_that_cannot_reach_redis_keeps_its_files_key(
         got = await hash_of(tmp_path, redis_server.url, CARD)
     assert got == under((tmp_path / KEY_FILE).read_bytes(), CARD)
     assert "incident_hash_key_not_shared" in [e["event"] for e in logs]
+
+
+def _flagged(guard_url: str, text: str) -> None:
+    sdk = openai.OpenAI(base_url=f"{guard_url}/v1", api_key="sk-client", max_retries=0)
+    answer = sdk.chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": text}])
+    assert answer.headers["X-Guard-Decision"] == "flag"
+    sdk.close()
+
+
+def _journal_hashes(state_dir: Path) -> list[str]:
+    """`hashes`, of complete lines only (a running guard may be writing one)."""
+    incidents = [json.loads(line) for path in journal_dir(state_dir).glob("*.jsonl")
+                 for line in path.read_text().split("\n")[:-1]]
+    return [i["content_hash"] for i in sorted(incidents, key=lambda i: i["time"])]
+
+
+def _sync_redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def _policies(tmp_path: Path) -> Path:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(POLICY)
+    return policies
+
+
+async def test_a_running_replica_gives_a_flushed_redis_its_key_back(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """From a probe: Redis restarted empty (FLUSHALL), and the next replica to start on a fresh
+    state_dir offered a new key, which became the fleet's while the running replica kept the old
+    one: the same text hashed differently on each side, nothing logged. Now a running `guard
+    serve` offers its key again every few seconds: the flushed Redis holds it again, and a new
+    replica then takes it."""
+    client = _sync_redis(redis_server.url)
+    with guard_before_mock(tmp_path, _policies(tmp_path), redis_url=redis_server.url) as guard:
+        _flagged(guard.url, CARD)
+        running = (tmp_path / "state" / KEY_FILE).read_bytes()
+        assert client.get(REDIS_KEY) == running
+        client.flushall()
+        deadline = time.monotonic() + 30
+        while client.get(REDIS_KEY) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.get(REDIS_KEY) == running
+        fresh = HashKey(None, tmp_path / "new-pod", redis_server.url)
+        await fresh.share()
+        assert fresh.value == running
+    client.close()
+
+
+def test_a_running_replica_adopts_a_changed_fleet_key_and_says_so(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """When a new replica's key became the fleet's first (Redis flushed, the new pod offered
+    before the running one), the running `guard serve` takes the fleet's key within seconds,
+    logs `incident_hash_key_changed` once, and its hashes compare with the new replica's."""
+    client = _sync_redis(redis_server.url)
+    newcomer = b"n" * KEY_BYTES
+    with guard_before_mock(tmp_path, _policies(tmp_path), redis_url=redis_server.url) as guard:
+        _flagged(guard.url, CARD)
+        client.flushall()
+        client.set(REDIS_KEY, newcomer)  # the new pod's key, offered first
+        deadline = time.monotonic() + 30
+        while _journal_hashes(tmp_path / "state")[-1] != under(newcomer, CARD) \
+                and time.monotonic() < deadline:
+            _flagged(guard.url, CARD)
+            time.sleep(0.2)
+        assert _journal_hashes(tmp_path / "state")[-1] == under(newcomer, CARD)
+        assert (tmp_path / "state" / KEY_FILE).read_bytes() == newcomer
+        assert guard.output().count("incident_hash_key_changed") == 1
+    client.close()
+
+
+async def test_a_redis_value_of_the_wrong_length_is_replaced(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """A value in Redis that is not a 32-byte key was never repaired (`SET NX` fails on it):
+    every replica hashed under its own key. Now the first replica to offer replaces it."""
+    client = _sync_redis(redis_server.url)
+    client.set(REDIS_KEY, b"short")
+    with capture_logs() as logs:
+        first, second = HashKey(None, tmp_path / "a", redis_server.url), \
+            HashKey(None, tmp_path / "b", redis_server.url)
+        await first.share()
+        await second.share()
+    assert client.get(REDIS_KEY) == first.value == second.value
+    assert "incident_hash_key_replaced_in_redis" in [e["event"] for e in logs]
+    client.close()
+
+
+def _stored_in_a_child(state_dir: str, barrier: Any, out: Any) -> None:
+    barrier.wait()
+    out.put(stored_key(Path(state_dir)))
+
+
+@pytest.mark.parametrize("content", [b"", b"abc"])
+def test_processes_starting_together_on_a_damaged_key_file_keep_one_key(
+        tmp_path: Path, content: bytes) -> None:
+    """From a probe: 4 processes starting at once on a state_dir whose key file was empty made
+    different keys in 47 of 150 rounds (3 bytes: 49/150), each one replacing the file. Now the
+    replacement is taken under a lock and the file read again: one key, the file's."""
+    context_ = multiprocessing.get_context("fork")
+    for round_ in range(40):
+        state_dir = tmp_path / str(round_)
+        state_dir.mkdir()
+        (state_dir / KEY_FILE).write_bytes(content)
+        barrier, out = context_.Barrier(4), context_.Queue()
+        children = [context_.Process(target=_stored_in_a_child, args=(str(state_dir), barrier, out))
+                    for _ in range(4)]
+        for child in children:
+            child.start()
+        keys = {out.get(timeout=30) for _ in children}
+        for child in children:
+            child.join()
+        assert keys == {(state_dir / KEY_FILE).read_bytes()}
+
+
+def test_a_key_file_others_can_read_is_made_0600(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE).write_bytes(b"k" * KEY_BYTES)
+    (tmp_path / KEY_FILE).chmod(0o644)
+    with capture_logs() as logs:
+        assert stored_key(tmp_path) == b"k" * KEY_BYTES
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert "incident_hash_key_file_mode_fixed" in [e["event"] for e in logs]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero"])
+def test_a_key_file_that_is_no_regular_file_is_refused_not_waited_on(
+        tmp_path: Path, kind: str) -> None:
+    """From a probe: a FIFO at the key file's place (or a symlink to /dev/zero) hung the
+    recorder's construction. Now it is refused: a key of the process's own, said once, and the
+    file left as it is."""
+    path = tmp_path / KEY_FILE
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with capture_logs() as logs:
+        key = HashKey(None, tmp_path, None)
+    assert len(key.value) == KEY_BYTES and not key.kept
+    assert "incident_hash_key_file_refused" in [e["event"] for e in logs]
+    assert path.is_fifo() if kind == "fifo" else path.is_symlink()
