@@ -32,11 +32,11 @@ from guard.incidents.journal_pages import (
 )
 from guard.incidents.lines import read_lines
 from guard.incidents.query import Page, Query, is_journal_cursor
-from guard.incidents.recorder import journal_dir
+from guard.incidents.recorder import epoch_file, journal_dir
 from guard.incidents.records import parse_incident
 from guard.incidents.retention import journal_files
 from guard.incidents.settings import IncidentSettings
-from guard.incidents.sinks import epoch_ms, lost_key
+from guard.incidents.sinks import epoch_key, epoch_ms, lost_key, read_epoch, redis_address
 
 log = structlog.get_logger("guard.incidents")
 
@@ -165,12 +165,15 @@ def _order(incident: dict[str, Any]) -> tuple[Any, Any]:
 
 
 class RedisReader:
-    """Reads the Redis Stream the recorder writes (entry ids are Redis's clock at XADD)."""
+    """Reads the Redis Stream the recorder writes (entry ids are Redis's clock at XADD).
+    `epoch_file` is this replica's record of the stream's epoch (the sink's): a stream Redis
+    holds no epoch of though this replica wrote to it was lost, even before anyone writes again."""
 
     source = "redis"
 
-    def __init__(self, url: str, stream: str) -> None:
+    def __init__(self, url: str, stream: str, epoch_file: Path | None = None) -> None:
         self.stream = stream
+        self.epoch_file = epoch_file
         self._redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
     async def query(self, query: Query) -> list[dict[str, Any]]:
@@ -223,6 +226,12 @@ class RedisReader:
         if reached is None:
             return None
         lost = await self._redis.get(lost_key(self.stream))
+        if lost is None and await self._emptied():
+            return ("the Redis Stream holds no epoch though this replica wrote to it: Redis lost "
+                    "the stream (it restarted empty; the stream needs Redis persistence) and no "
+                    "incident was written since. Every replica's journal still holds its own: "
+                    "read it with `guard incidents export --state-dir <state_dir>` on each "
+                    "replica.")
         began = None if lost is None else epoch_ms(_text(lost))
         if began is None or (reached not in ("-", "+")
                              and int(reached.lstrip("(").partition("-")[0]) >= began):
@@ -232,6 +241,14 @@ class RedisReader:
                 "then (it restarted empty; the stream needs Redis persistence). Every replica's "
                 "journal still holds its own: read it with `guard incidents export --state-dir "
                 "<state_dir>` on each replica.")
+
+    async def _emptied(self) -> bool:
+        """Redis holds no epoch of the stream, and this replica saw one there: lost since."""
+        if self.epoch_file is None or await self._redis.exists(epoch_key(self.stream)):
+            return False
+        seen = await asyncio.to_thread(read_epoch, self.epoch_file, self.stream,
+                                       redis_address(self._redis))
+        return seen is not None
 
     async def _end(self) -> str:
         """The newest entry's id, "0-0" for an empty stream."""
@@ -300,6 +317,6 @@ def build_reader(settings: IncidentSettings, state_dir: Path,
     """The Redis Stream reader when Redis is configured (falling back to the journal, when one
     is written), else the journal reader."""
     if redis_url:
-        shared = RedisReader(redis_url, settings.redis_stream)
+        shared = RedisReader(redis_url, settings.redis_stream, epoch_file(state_dir))
         return FallbackReader(shared, JournalReader(state_dir)) if settings.journal else shared
     return JournalReader(state_dir)

@@ -52,6 +52,11 @@ def journal_dir(state_dir: Path) -> Path:
     return incidents_dir(state_dir) / "journal"
 
 
+def epoch_file(state_dir: Path) -> Path:
+    """Where the Redis Stream sink remembers the stream's epoch (guard.incidents.sinks)."""
+    return incidents_dir(state_dir) / "stream-epoch"
+
+
 def spool_dir(state_dir: Path) -> Path:
     """The spools' directory: one directory in it per sink."""
     return incidents_dir(state_dir) / "spool"
@@ -505,5 +510,5 @@ def default_sinks(settings: IncidentSettings, state_dir: Path,
     if redis_url:
         sinks.append(RedisStreamSink(redis_url, settings.redis_stream, settings.redis_maxlen,
                                      settings.redis_dedupe_ttl_s,
-                                     epoch_file=incidents_dir(state_dir) / "stream-epoch"))
+                                     epoch_file=epoch_file(state_dir)))
     return sinks

@@ -209,9 +209,11 @@ class RedisStreamSink:
     """`XADD` to a Redis Stream trimmed to about `maxlen` entries; fields `id` and `data`.
 
     The stream carries an epoch (`epoch_key`), which the sink remembers in `epoch_file` (the
-    state dir: across restarts of guard). Written into a Redis holding another epoch than the one
-    remembered, or none, the stream was lost (Redis restarted empty, without persistence): the
-    sink marks the new epoch as begun after a loss (`lost_key`), which the readers report."""
+    state dir: across restarts of guard) with the stream's name and Redis's address. Written into
+    that Redis holding another epoch than the one remembered, or none, the stream was lost (Redis
+    restarted empty, without persistence): the sink marks the new epoch as begun after a loss
+    (`lost_key`), which the readers report. An epoch remembered of another stream or another
+    Redis (the stream renamed, `redis_url` changed) says nothing of this one."""
 
     name = "redis"
 
@@ -228,6 +230,7 @@ class RedisStreamSink:
                                      # the recorder retries (and spools meanwhile); fail fast
                                      retry=Retry(NoBackoff(), 0))
         self._script = self._redis.register_script(_XADD_ONCE)
+        self._where = redis_address(self._redis)
 
     async def write(self, lines: Sequence[bytes]) -> None:
         fresh = f"{time.time_ns() // 1_000_000}-{secrets.token_hex(4)}"
@@ -241,7 +244,8 @@ class RedisStreamSink:
         if epoch == self._epoch:
             return
         if self._epoch is None and self.epoch_file is not None:
-            self._epoch = await asyncio.to_thread(_read_epoch, self.epoch_file)
+            self._epoch = await asyncio.to_thread(read_epoch, self.epoch_file, self.stream,
+                                                  self._where)
         if self._epoch is not None and epoch != self._epoch:
             # marked before it is remembered: a failure here has the batch written again
             await self._redis.set(lost_key(self.stream), epoch)
@@ -249,7 +253,8 @@ class RedisStreamSink:
                            before=self._epoch)
         if epoch != self._epoch and self.epoch_file is not None:
             try:
-                await asyncio.to_thread(_write_epoch, self.epoch_file, epoch)
+                await asyncio.to_thread(_write_epoch, self.epoch_file, self.stream, self._where,
+                                        epoch)
             except OSError as exc:  # remembered in this process alone, until it can be written
                 events.warning("incident_stream_epoch_unsaved", path=str(self.epoch_file),
                                error=str(exc))
@@ -262,16 +267,29 @@ class RedisStreamSink:
         await self._redis.aclose()
 
 
-def _read_epoch(path: Path) -> str | None:
+def redis_address(client: Redis) -> str:
+    """Where `client` reaches Redis (`host:port/db`, or the socket's path), without credentials."""
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+    return f"{where}/{kwargs.get('db', 0)}"
+
+
+def read_epoch(path: Path, stream: str, where: str) -> str | None:
+    """The epoch this replica last saw of `stream` in the Redis at `where`; None when it saw
+    none, or its file is of another stream or Redis (or unreadable: no loss is claimed)."""
     try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError:  # none written yet (a first start), or unreadable: no loss is claimed
+        saved = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):  # none written yet (a first start), or unreadable
         return None
+    if not isinstance(saved, dict) or saved.get("stream") != stream \
+            or saved.get("redis") != where or not isinstance(saved.get("epoch"), str):
+        return None
+    return saved["epoch"] or None
 
 
-def _write_epoch(path: Path, epoch: str) -> None:
+def _write_epoch(path: Path, stream: str, where: str, epoch: str) -> None:
     """Written aside then renamed: a torn epoch would read as a lost stream."""
     path.parent.mkdir(parents=True, exist_ok=True)
     aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    aside.write_text(epoch, encoding="utf-8")
+    aside.write_bytes(orjson.dumps({"stream": stream, "redis": where, "epoch": epoch}))
     aside.replace(path)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
+from guard.incidents.query import Query
+from guard.incidents.reader import RedisReader, build_reader
 from guard.incidents.recorder import IncidentRecorder, journal_dir
 from guard.incidents.settings import IncidentSettings
-from guard.incidents.sinks import RedisStreamSink
+from guard.incidents.sinks import RedisStreamSink, lost_key
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
 from tests.support import RedisServer
@@ -178,3 +183,66 @@ async def test_an_oversized_incident_does_not_stop_the_stream(tmp_path: Path,
     await recorder.aclose()
     assert metrics.registry.get_sample_value("guard_incident_dropped_total") == 1
     assert list((tmp_path / "incidents/spool/redis").glob("*.jsonl")) == []
+
+
+async def test_a_stream_lost_before_any_write_since_is_reported(tmp_path: Path,
+                                                                redis_server: RedisServer) -> None:
+    """From a probe: 5 incidents in the stream, Redis restarted empty (FLUSHALL), no incident
+    written since: `since=1h` and newest-first answered nothing, with no warning. Now the
+    reader sees Redis holds no epoch of a stream this replica wrote to, and says so."""
+    settings = IncidentSettings(fsync_interval_ms=10, log=False)
+    recorder = IncidentRecorder(settings, tmp_path, redis_server.url, Metrics(CollectorRegistry()))
+    await recorder.start()
+    for n in range(5):
+        recorder.record_decision(context(f"r{n}"), decision(), prompt("a"))
+    await recorder.aclose()
+    reader = build_reader(settings, tmp_path, redis_server.url)
+    assert (await reader.page(Query(since=time.time() - 3600))).warning is None
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    for query in (Query(since=time.time() - 3600), Query()):
+        answer = await reader.page(query)
+        assert answer.incidents == [] and "Redis lost the stream" in (answer.warning or "")
+    await reader.aclose()
+    elsewhere = build_reader(settings, tmp_path / "another-replica", redis_server.url)
+    assert (await elsewhere.page(Query())).warning is None  # it never wrote there
+    await elsewhere.aclose()
+
+
+@pytest.mark.parametrize("change", ["stream renamed", "another Redis"])
+async def test_a_new_stream_or_redis_is_not_a_lost_stream(tmp_path: Path, redis_server: RedisServer,
+                                                          change: str) -> None:
+    """From a probe: the epoch file was one whatever the stream and Redis: renaming
+    `redis_stream` (or pointing `redis_url` at another, healthy Redis) logged
+    incident_stream_lost and set `<stream>:lost`, so every query reaching back warned for good.
+    Now the epoch is remembered with the stream's name and Redis's address."""
+    epoch_file = tmp_path / "incidents" / "stream-epoch"
+    old = RedisStreamSink(redis_server.url, "guard:incidents", 1000, 60, epoch_file=epoch_file)
+    await old.write([orjson.dumps({"id": "inc_1"})])
+    await old.aclose()
+    other = RedisServer(tmp_path / "other-redis")
+    other.start()
+    try:
+        url, stream = ((redis_server.url, "guard:incidents:prod") if change == "stream renamed"
+                       else (other.url, "guard:incidents"))
+        with capture_logs() as logs:
+            new = RedisStreamSink(url, stream, 1000, 60, epoch_file=epoch_file)
+            await new.write([orjson.dumps({"id": "inc_2"})])
+            marked = await new._redis.get(lost_key(stream))
+            await new.aclose()
+        assert marked is None and "incident_stream_lost" not in [e["event"] for e in logs]
+        reader = RedisReader(url, stream, epoch_file)
+        assert (await reader.page(Query())).warning is None
+        await reader.aclose()
+        # a real loss of the new stream is still seen
+        client = Redis.from_url(url)
+        await client.flushall()
+        await client.aclose()
+        again = RedisStreamSink(url, stream, 1000, 60, epoch_file=epoch_file)
+        with capture_logs() as logs:
+            await again.write([orjson.dumps({"id": "inc_3"})])
+        await again.aclose()
+        assert "incident_stream_lost" in [e["event"] for e in logs]
+    finally:
+        other.stop()
