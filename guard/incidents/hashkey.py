@@ -69,7 +69,7 @@ class HashKey:
         self.kept = bool(operator or stored)
         self.value = operator or stored or process_key()
         self._settled = bool(operator)
-        self._shared = False  # the key was the fleet's once (a later difference is a change)
+        self._started = False  # share() ran: a key taken from Redis after it is a change
 
     async def share(self) -> None:
         """Take the fleet's key from Redis (offering this one); say once when the key is
@@ -78,7 +78,9 @@ class HashKey:
             return
         self._settled = True
         if self.redis_url is not None:
-            if await self.reshare():
+            shared = await self.reshare()
+            self._started = True
+            if shared:
                 return
             log.warning("incident_hash_key_not_shared", state_dir=str(self.state_dir),
                         kept=self.kept, reason="Redis unreachable at start: content_hash is "
@@ -99,15 +101,15 @@ class HashKey:
         if fleet is None:
             return False
         if fleet != self.value:
-            if self._shared:
+            if self._started:
                 log.warning("incident_hash_key_changed", state_dir=str(self.state_dir),
                             reason="the fleet's key in Redis is not this replica's (Redis lost "
-                            "it and a replica offered its own first): content_hash is now keyed "
+                            "it and a replica offered its own first, or Redis was unreachable "
+                            "at start): content_hash is now keyed "
                             "by the fleet's; hashes from before this change do not compare with "
                             "those after")
             self.value = fleet
             self.kept = await asyncio.to_thread(keep, self.state_dir, fleet)
-        self._shared = True
         return True
 
     async def run_sharing(self) -> None:
