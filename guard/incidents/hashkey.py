@@ -189,12 +189,14 @@ def _read(path: Path) -> bytes | None:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise NotAKeyFile(f"{path} is not a regular file")
+        key = os.read(fd, KEY_BYTES + 1)
+        if len(key) != KEY_BYTES:
+            return None
         if mode & 0o077:
             _restrict(fd, path, mode)
-        key = os.read(fd, KEY_BYTES + 1)
     finally:
         os.close(fd)
-    return key if len(key) == KEY_BYTES else None
+    return key
 
 
 def _restrict(fd: int, path: Path, mode: int) -> None:
