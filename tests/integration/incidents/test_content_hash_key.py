@@ -17,6 +17,7 @@ from typing import Any
 import openai
 import pytest
 from prometheus_client import CollectorRegistry
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
@@ -169,12 +170,6 @@ def _journal_hashes(state_dir: Path) -> list[str]:
     return [i["content_hash"] for i in sorted(incidents, key=lambda i: i["time"])]
 
 
-def _sync_redis(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url)
-
-
 def _policies(tmp_path: Path) -> Path:
     policies = tmp_path / "policies"
     policies.mkdir()
@@ -189,7 +184,7 @@ async def test_a_running_replica_gives_a_flushed_redis_its_key_back(
     one: the same text hashed differently on each side, nothing logged. Now a running `guard
     serve` offers its key again every few seconds: the flushed Redis holds it again, and a new
     replica then takes it."""
-    client = _sync_redis(redis_server.url)
+    client = SyncRedis.from_url(redis_server.url)
     with guard_before_mock(tmp_path, _policies(tmp_path), redis_url=redis_server.url) as guard:
         _flagged(guard.url, CARD)
         running = (tmp_path / "state" / KEY_FILE).read_bytes()
@@ -210,7 +205,7 @@ def test_a_running_replica_adopts_a_changed_fleet_key_and_says_so(
     """When a new replica's key became the fleet's first (Redis flushed, the new pod offered
     before the running one), the running `guard serve` takes the fleet's key within seconds,
     logs `incident_hash_key_changed` once, and its hashes compare with the new replica's."""
-    client = _sync_redis(redis_server.url)
+    client = SyncRedis.from_url(redis_server.url)
     newcomer = b"n" * KEY_BYTES
     with guard_before_mock(tmp_path, _policies(tmp_path), redis_url=redis_server.url) as guard:
         _flagged(guard.url, CARD)
@@ -231,7 +226,7 @@ async def test_a_redis_value_of_the_wrong_length_is_replaced(
         tmp_path: Path, redis_server: RedisServer) -> None:
     """A value in Redis that is not a 32-byte key was never repaired (`SET NX` fails on it):
     every replica hashed under its own key. Now the first replica to offer replaces it."""
-    client = _sync_redis(redis_server.url)
+    client = SyncRedis.from_url(redis_server.url)
     client.set(REDIS_KEY, b"short")
     with capture_logs() as logs:
         first, second = HashKey(None, tmp_path / "a", redis_server.url), \
