@@ -70,6 +70,7 @@ class HashKey:
         self.value = operator or stored or process_key()
         self._settled = bool(operator)
         self._started = False  # share() ran: a key taken from Redis after it is a change
+        self._redis: Redis | None = None  # one connection for every offer, made at the first
 
     async def share(self) -> None:
         """Take the fleet's key from Redis (offering this one); say once when the key is
@@ -97,7 +98,10 @@ class HashKey:
         the fleet's when it differs, saying so; False when Redis cannot be reached."""
         if self.redis_url is None:
             return False
-        fleet = await shared_key(self.redis_url, self.value)
+        if self._redis is None:
+            self._redis = Redis.from_url(self.redis_url, socket_connect_timeout=2.0,
+                                         socket_timeout=2.0, retry=Retry(NoBackoff(), 0))
+        fleet = await shared_key(self._redis, self.value)
         if fleet is None:
             return False
         if fleet != self.value:
@@ -117,6 +121,12 @@ class HashKey:
         while self.redis_url is not None:
             await asyncio.sleep(RESHARE_S)
             await self.reshare()
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.aclose()
+            self._redis = None
 
 
 def key_path(state_dir: Path) -> Path:
@@ -150,18 +160,13 @@ def keep(state_dir: Path, key: bytes) -> bool:
     return True
 
 
-async def shared_key(redis_url: str, proposed: bytes) -> bytes | None:
+async def shared_key(client: Redis, proposed: bytes) -> bytes | None:
     """The fleet's key in Redis, `proposed` becoming it when Redis holds none (or a value of the
     wrong length, replaced); None when Redis cannot be reached."""
-    client = Redis.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=2.0,
-                            retry=Retry(NoBackoff(), 0))
     try:
         fleet, replaced = await client.eval(_OFFER, 1, REDIS_KEY, proposed, KEY_BYTES)
     except (RedisError, OSError):
         return None
-    finally:
-        with contextlib.suppress(RedisError, OSError):
-            await client.aclose()
     if replaced:
         log.warning("incident_hash_key_replaced_in_redis", key=REDIS_KEY,
                     reason=f"it held a value that is not a {KEY_BYTES}-byte key")

@@ -475,6 +475,7 @@ class IncidentRecorder:
         if self._sharing is not None:
             self._sharing.cancel()
             await asyncio.gather(self._sharing, return_exceptions=True)
+        await self.hash_key.aclose()
         for channel in self.channels:
             channel.closing = True
             channel.wake.set()

@@ -196,6 +196,7 @@ async def test_a_running_replica_gives_a_flushed_redis_its_key_back(
         assert client.get(REDIS_KEY) == running
         fresh = HashKey(None, tmp_path / "new-pod", redis_server.url)
         await fresh.share()
+        await fresh.aclose()
         assert fresh.value == running
     client.close()
 
@@ -233,6 +234,8 @@ async def test_a_redis_value_of_the_wrong_length_is_replaced(
             HashKey(None, tmp_path / "b", redis_server.url)
         await first.share()
         await second.share()
+        await first.aclose()
+        await second.aclose()
     assert client.get(REDIS_KEY) == first.value == second.value
     assert "incident_hash_key_replaced_in_redis" in [e["event"] for e in logs]
     client.close()
