@@ -59,6 +59,8 @@ def killswitch_blocked(switch: Switch, retry_after_s: int) -> web.Response:
     return response
 
 
-def refusal_body(dialect: Dialect, model: str, text: str) -> bytes:
-    """A whole completion carrying `text` with `finish_reason: content_filter`."""
-    return orjson.dumps(dialect.completion(new_id("guard"), model, text, "content_filter"))
+def refusal_body(dialect: Dialect, model: str, text: str, choices: int = 1) -> bytes:
+    """A whole completion carrying `text` with `finish_reason: content_filter`, in each of the
+    `choices` asked."""
+    return orjson.dumps(dialect.completion(new_id("guard"), model, text, "content_filter",
+                                           choices))

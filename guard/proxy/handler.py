@@ -139,9 +139,10 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
 
     # 2 kill switch gate: before any classifier and before the upstream
     usage = ctx.stream and asks_usage(body)
+    choices = dialect.choices_asked(body)
     switch = c.gate.check(ctx)
     if switch is not None:
-        return await stopped_by_switch(request, c, dialect, ctx, switch, usage)
+        return await stopped_by_switch(request, c, dialect, ctx, switch, usage, choices)
 
     # 3, 4 classify the prompt and decide, on the policy pinned for this request
     inspector = c.policies.for_request(ctx)
@@ -169,14 +170,14 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         # it before the upstream too
         switch = c.gate.check(ctx)
         if switch is not None:
-            return await stopped_by_switch(request, c, dialect, ctx, switch, usage)
+            return await stopped_by_switch(request, c, dialect, ctx, switch, usage, choices)
 
     # an answer going on from the prompt's text (as forwarded) is read after its end
     continued = dialect.continued(body) if inspector.inspects(Stage.COMPLETION) else None
     if continued is not None:
         continued = continued.cut(inspector.value_chars(Stage.COMPLETION))
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
-                                   choices=dialect.choices_asked(body), continued=continued,
+                                   choices=choices, continued=continued,
                                    structured=dialect.structured(body), usage=usage)
 
 
@@ -236,7 +237,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         return web.Response(status=upstream.status, body=answer, headers=headers)
     except SwitchedOff as stop:
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
-        return await stopped_by_switch(request, c, dialect, ctx, stop.switch, usage)
+        return await stopped_by_switch(request, c, dialect, ctx, stop.switch, usage, choices)
     finally:
         if upstream is not None and not upstream.closed:  # an answer read to its end has
             upstream.close()                               # released its connection
@@ -296,16 +297,19 @@ def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
 
 async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialect,
                             ctx: GuardContext, switch: Switch,
-                            usage: bool = False) -> web.StreamResponse:
+                            usage: bool = False, choices: int | None = None) -> web.StreamResponse:
     """A kill switch answers instead of the model: 503 (block) or a refusal (refuse), with its
-    usage (zeros): in a stream, when it asked for it (`usage`)."""
+    usage (zeros): in a stream, when it asked for it (`usage`); in as many choices as the
+    request asked (`choices`, `Dialect.choices_asked`; one when not counted), so an app reading
+    `choices[1]` finds it."""
     if switch.mode == "block":
         return blocked_by_switch(c, ctx, switch)
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
     refusal = f"This service is paused: {switch.reason}"
+    choices = choices or 1
     if not ctx.stream:
-        refused = web.Response(body=answers.refusal_body(dialect, ctx.model, refusal),
+        refused = web.Response(body=answers.refusal_body(dialect, ctx.model, refusal, choices),
                                content_type=answers.JSON, headers=headers)
         refused[answers.SWITCH] = switch.id
         return refused
@@ -313,7 +317,7 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
                                          "Cache-Control": "no-cache"})
     stream[answers.SWITCH] = switch.id
     await prepare(request, stream)
-    await stream.write(dialect.refusal_events(ctx.model, refusal, usage))
+    await stream.write(dialect.refusal_events(ctx.model, refusal, usage, choices))
     await stream.write_eof()
     return stream
 

@@ -239,7 +239,9 @@ def refuse(body: Json, message: str) -> Json:
     return body
 
 
-def completion(message_id: str, model: str, text: str, finish_reason: str) -> Json:
+def completion(message_id: str, model: str, text: str, finish_reason: str,
+               choices: int = 1) -> Json:
+    """A message refusing with `text` (one: a message has no choices, `choices` is unread)."""
     return refuse({"id": message_id, "type": "message", "role": "assistant", "model": model,
                    "usage": {"input_tokens": 0, "output_tokens": 0}}, text)
 
@@ -352,8 +354,9 @@ def ending(open_blocks: list[int]) -> list[Json]:
             {"type": "message_stop"}]
 
 
-def refusal_events(model: str, text: str, usage: bool = False) -> bytes:
-    """A refusal as a stream (its usage is in its events, asked or not: `usage` is unread)."""
+def refusal_events(model: str, text: str, usage: bool = False, choices: int = 1) -> bytes:
+    """A refusal as a stream (its usage is in its events, asked or not: `usage` is unread; one
+    message: `choices` is unread)."""
     message = completion(f"msg_guard{time.time_ns():x}", model, text, "refusal")
     opened = {**message, "content": [], "stop_reason": None}
     events: list[Json] = [{"type": "message_start", "message": opened},

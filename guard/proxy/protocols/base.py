@@ -350,10 +350,13 @@ class Dialect:
                       audio, files, token ids): guard cannot read those (`place` names them).
     completion_slots: the texts a non-streamed response returns.
     stream_deltas:    the texts one stream event adds.
-    completion:       builds a whole answer with the given text (refusals, kill switch).
+    completion:       builds a whole answer with the given text (refusals, kill switch), in as
+                      many choices as asked (`choices_asked`; the APIs without choices: one
+                      answer).
     refuse:           an upstream's whole answer with its texts replaced by a refusal.
-    refusal_events:   a refusal as a whole stream (a kill switch in refuse mode), ending with
-                      its usage when the client asked for it in a stream of chunks (`asks_usage`).
+    refusal_events:   a refusal as a whole stream (a kill switch in refuse mode), in as many
+                      choices as asked, ending with its usage when the client asked for it in a
+                      stream of chunks (`asks_usage`).
     error_event:      the event that ends a stream which cannot go on.
     chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
                       whose streams are chunks of choices; None for streams of typed events).
@@ -374,9 +377,9 @@ class Dialect:
     unread: Callable[[Json], list[str]]
     completion_slots: Callable[[Json], list[Slot]]
     stream_deltas: Callable[[Json], list[Delta]]
-    completion: Callable[[str, str, str, str], Json]
+    completion: Callable[[str, str, str, str, int], Json]
     refuse: Callable[[Json, str], Json]
-    refusal_events: Callable[[str, str, bool], bytes]
+    refusal_events: Callable[[str, str, bool, int], bytes]
     error_event: Callable[[str, str], bytes]
     chunk: Chunk | None = None
     free_form: frozenset[str] = FREE_FORM
@@ -428,17 +431,21 @@ def n_asked(body: Json) -> int | None:
 
 
 def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str,
-                    usage: bool = False) -> bytes:
-    """A refusal as a stream of chunks: a text chunk (with the assistant's role, for chat), a
-    finishing chunk with `content_filter`, a chunk of its usage when the client asked (`usage`),
-    then `[DONE]`."""
+                    usage: bool = False, choices: int = 1) -> bytes:
+    """A refusal as a stream of chunks: for each of the `choices` asked, a text chunk (with the
+    assistant's role, for chat) and a finishing chunk with `content_filter`; then a chunk of its
+    usage when the client asked (`usage`), then `[DONE]`."""
     completion_id = new_id("guard")
-    first = chunk(completion_id, model, 0, text, None)
-    if role:
-        first["choices"][0]["delta"]["role"] = "assistant"
-    last = chunk(completion_id, model, 0, None, "content_filter")
-    counted = encode_event(usage_chunk(chunk, completion_id, model, None)) if usage else b""
-    return encode_event(first) + encode_event(last) + counted + encode_event("[DONE]")
+    events: list[Json] = []
+    for index in range(choices):
+        first = chunk(completion_id, model, index, text, None)
+        if role:
+            first["choices"][0]["delta"]["role"] = "assistant"
+        events.append(first)
+        events.append(chunk(completion_id, model, index, None, "content_filter"))
+    if usage:
+        events.append(usage_chunk(chunk, completion_id, model, None))
+    return b"".join(encode_event(event) for event in events) + encode_event("[DONE]")
 
 
 # The usage of an answer guard made, or cut before the upstream's usage came (chat, legacy

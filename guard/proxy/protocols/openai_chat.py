@@ -295,12 +295,13 @@ def stream_deltas(chunk: Json) -> list[Delta]:
     return deltas
 
 
-def completion(completion_id: str, model: str, text: str, finish_reason: str) -> Json:
+def completion(completion_id: str, model: str, text: str, finish_reason: str,
+               choices: int = 1) -> Json:
     return {
         "id": completion_id, "object": "chat.completion", "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": finish_reason, "logprobs": None}],
+        "choices": [{"index": i, "message": {"role": "assistant", "content": text},
+                     "finish_reason": finish_reason, "logprobs": None} for i in range(choices)],
         "usage": dict(NO_USAGE),
     }
 

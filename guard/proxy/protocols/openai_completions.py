@@ -105,11 +105,13 @@ def stream_deltas(chunk: Json) -> list[Delta]:
             if isinstance(c, dict) and isinstance(c.get("text"), str) and c["text"]]
 
 
-def completion(completion_id: str, model: str, text: str, finish_reason: str) -> Json:
+def completion(completion_id: str, model: str, text: str, finish_reason: str,
+               choices: int = 1) -> Json:
     return {
         "id": completion_id, "object": "text_completion", "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}],
+        "choices": [{"index": i, "text": text, "finish_reason": finish_reason, "logprobs": None}
+                    for i in range(choices)],
         "usage": dict(NO_USAGE),
     }
 

@@ -287,9 +287,11 @@ NO_USAGE = {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
             "total_tokens": 0}
 
 
-def completion(response_id: str, model: str, text: str, finish_reason: str) -> Json:
+def completion(response_id: str, model: str, text: str, finish_reason: str,
+               choices: int = 1) -> Json:
     """A refusal guard answers with instead of the model (a kill switch in refuse mode): a
-    `completed` response of one message refusing, so the SDKs' helpers end as on any answer."""
+    `completed` response of one message refusing, so the SDKs' helpers end as on any answer
+    (a response has no choices: `choices` is unread)."""
     return {
         "id": response_id, "object": "response", "created_at": int(time.time()), "model": model,
         "status": "completed", "incomplete_details": None, "output": [message_item(text)],
@@ -462,11 +464,11 @@ def encode(event: Json, sequence: int) -> bytes:
     return typed_event(event)
 
 
-def refusal_events(model: str, text: str, usage: bool = False) -> bytes:
+def refusal_events(model: str, text: str, usage: bool = False, choices: int = 1) -> bytes:
     """A refusal as a stream (a kill switch in refuse mode): the response opened, one message
     refusing with `text` (its `refusal` part), then the response `completed`: the SDKs' stream
     helpers raise on a stream that never completes. Its usage is in the response, asked or not
-    (`usage` is unread)."""
+    (`usage` is unread); one response (`choices` is unread)."""
     response = completion(f"resp_guard{time.time_ns():x}", model, text, "content_filter")
     opened = {**response, "status": "in_progress", "output": [], "usage": None}
     events: list[Json] = [{"type": "response.created", "response": opened},

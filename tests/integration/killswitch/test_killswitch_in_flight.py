@@ -266,3 +266,64 @@ async def test_a_refusing_switch_during_a_typed_streams_check_ends_it_in_shape(
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
         assert events[-1]["response"]["output"][0]["content"] == [
             {"type": "refusal", "refusal": PAUSED}]
+
+
+# -- a refusal in as many choices as asked -------------------------------------------------------
+
+def choice_indices(answer: Any) -> list[int]:
+    """The choice indices of a whole answer, or of a stream's chunks (each once)."""
+    if isinstance(answer, openai.Stream):
+        return sorted({choice.index for chunk in answer for choice in chunk.choices})
+    return [choice.index for choice in answer.choices]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_refusal_has_as_many_choices_as_were_asked(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession,
+        stream: bool) -> None:
+    """A refuse-mode switch answered one choice where several were asked (chat `n=2`: 1; a
+    legacy list of 2 prompts with `n=2`: 1 of 4), as a policy cut does not: an app reading
+    `choices[1]` raised IndexError, though refuse mode is there so client applications keep
+    working. Now each choice asked carries the refusal; a usage chunk still ends a stream
+    asking for it."""
+    _, guard = servers
+    model = f"refuse-n-{stream}"
+    await engage(http, guard, model, "refuse")
+    sdk = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    asked: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} \
+        if stream else {}
+    chat_answer = sdk.chat.completions.create(
+        model=model, n=2, messages=[{"role": "user", "content": "tell me"}], **asked)
+    legacy_answer = sdk.completions.create(model=model, prompt=["a", "b"], n=2, **asked)
+    assert choice_indices(chat_answer) == [0, 1]
+    assert choice_indices(legacy_answer) == [0, 1, 2, 3]
+    if not stream:  # each choice the refusal, whole
+        assert {(c.message.content, c.finish_reason) for c in chat_answer.choices} == {
+            (PAUSED, "content_filter")}
+        assert {(c.text, c.finish_reason) for c in legacy_answer.choices} == {
+            (PAUSED, "content_filter")}
+        return
+    chunks = list(sdk.chat.completions.create(
+        model=model, n=3, messages=[{"role": "user", "content": "tell me"}], **asked))
+    texts = {i: "".join(c.delta.content or "" for ch in chunks for c in ch.choices if c.index == i)
+             for i in range(3)}
+    assert texts == dict.fromkeys(range(3), PAUSED)
+    assert sorted(c.index for ch in chunks for c in ch.choices
+                  if c.finish_reason == "content_filter") == [0, 1, 2]
+    assert [ch.usage.total_tokens for ch in chunks if ch.usage] == [0]
+
+
+async def test_a_request_waiting_for_its_answer_is_refused_in_every_choice_asked(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession) -> None:
+    """A refuse-mode switch engaged while a request asking `n=2` waits for the model: its
+    refusal has 2 choices (it had 1)."""
+    _, guard = servers
+    async with openai.AsyncOpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                  max_retries=0) as sdk:
+        waiting = asyncio.create_task(sdk.chat.completions.create(
+            model="refuse-n-waiting", n=2, messages=[{"role": "user", "content": "tell me"}],
+            extra_headers={"X-Mock-Latency-Ms": "6000"}))
+        await asyncio.sleep(0.5)
+        await engage(http, guard, "refuse-n-waiting", "refuse")
+        answer = await waiting
+    assert [(c.index, c.message.content) for c in answer.choices] == [(0, PAUSED), (1, PAUSED)]
