@@ -147,6 +147,48 @@ def test_responses_structured_text_with_a_card_number_is_refused(guard: GuardSer
     assert "REDACTED" not in json.dumps(response.model_dump(mode="json"))
 
 
+# Anthropic's Messages API: a tool call's `input` is a JSON object (raw httpx: no SDK needed)
+ANTHROPIC = {"x-api-key": "k", "anthropic-version": "2023-06-01", "X-Mock-Chunk-Chars": "3"}
+TOOL_USE = {"model": "claude-3-5-sonnet-20241022", "max_tokens": 100, "messages": MSG,
+            "tools": [{"name": "lookup", "input_schema": {"type": "object"}}]}
+
+
+def tool_input(guard: GuardServer, arguments: str, stream: bool) -> tuple[Any, str, str]:
+    """The tool call's input a client reads (None without one), the stop reason, the body."""
+    answer = httpx.post(f"{guard.url}/v1/messages", json={**TOOL_USE, "stream": stream},
+                        headers={**ANTHROPIC, "X-Mock-Tool-Args": arguments}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    if not stream:
+        body = answer.json()
+        calls = [b["input"] for b in body["content"] if b["type"] == "tool_use"]
+        return (calls[0] if calls else None), body["stop_reason"], answer.text
+    events = [json.loads(line[6:]) for line in answer.text.splitlines()
+              if line.startswith("data: {")]
+    said = "".join(e["delta"].get("partial_json", "") for e in events
+                   if e["type"] == "content_block_delta")
+    stop = [e["delta"]["stop_reason"] for e in events if e["type"] == "message_delta"]
+    return (json.loads(said) if said else None), stop[-1], answer.text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("arguments, masked", [
+    (f'{{"card": {CARD}}}', None),
+    (f'{{"n": [{CARD}], "q": "x"}}', None),
+    (json.dumps({"q": EMAIL, "n": 3}), {"q": "[REDACTED:pii:email]", "n": 3}),
+])
+def test_anthropic_tool_input_numbers_are_read_and_refused(
+        guard: GuardServer, arguments: str, masked: Any, stream: bool) -> None:
+    """Only the strings of a whole answer's `input` were read: a card as a JSON number reached
+    the client raw (3 of 3); streamed, it was masked inside `input_json_delta`, JSON no client
+    parses. Now the input is read as its JSON text: a number masked refuses (or cuts) it."""
+    given, stop, raw = tool_input(guard, arguments, stream)
+    assert str(CARD) not in raw
+    if masked is None:
+        assert given is None and stop == "refusal"
+    else:
+        assert given == masked and stop == "tool_use"
+
+
 # -- usage on answers guard cut or refused -------------------------------------------------------
 
 CUT = {"X-Mock-Reply": urllib.parse.quote("a long answer " * 20 + SECRET + " and more")}

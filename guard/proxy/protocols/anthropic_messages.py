@@ -28,9 +28,11 @@ from guard.proxy.protocols.base import (
     Key,
     Path,
     Slot,
+    Structured,
     Text,
     bad_type_or_index,
     index_of,
+    json_text,
     labels_last,
     leaves,
     list_at,
@@ -100,10 +102,15 @@ def _text(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
 
 
 def _call(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
-    """A tool call: its name, and every string in its input."""
+    """A tool call: its name, and its input: in an answer, as its JSON text (its numbers too,
+    as a stream sends it: `TOOL_INPUT`); in a request, every string in it."""
     if isinstance(block.get("name"), str):
         yield Text(0, "name", (*path, "name"), "tool_call", block["name"])
-    for at, value in strings(block.get("input"), (*path, "input")):
+    given = block.get("input")
+    if answer and isinstance(given, dict | list) and given:  # a stream opens it as `{}`
+        yield Text(0, "input", (*path, "input"), "tool_call", json_text(given))
+        return
+    for at, value in strings(given, (*path, "input")):
         yield Text(0, "input", at, "tool_call", value)
 
 
@@ -374,6 +381,15 @@ def error_event(message: str, code: str) -> bytes:
                                               "code": code}})
 
 
+def _input_at(path: Path) -> bool:
+    """Whether a whole answer's text at `path` is a tool call's input (`content[j].input`)."""
+    return len(path) == 3 and path[0] == "content" and path[2] == "input"
+
+
+# A tool call's input is JSON, whole (read as its text) and streamed (`input_json_delta`).
+TOOL_INPUT = Structured(frozenset({"input"}), _input_at)
+
+
 MESSAGES = Dialect(
     route=ROUTE,
     prompt_slots=prompt_slots,
@@ -387,4 +403,5 @@ MESSAGES = Dialect(
     joins_answer=8,  # a client joins an answer's texts
     continued=continued,
     free_form=FREE_FORM | {"input"},  # a tool call's arguments: the tool's schema's keys
+    structured=lambda body: TOOL_INPUT,
 )

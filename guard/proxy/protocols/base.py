@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from guard.classify.normalize import kept_after, kept_before
 from guard.proxy.sse import encode_event
 from guard.redaction import apply_redactions
@@ -290,6 +292,8 @@ def set_path(body: Json, path: Path, value: Any) -> None:
         renamed = [(value if k == last.key else k, v) for k, v in node.items()]
         node.clear()
         node.update(renamed)
+    elif isinstance(value, str) and isinstance(node[last], dict | list):
+        node[last] = orjson.loads(value)  # a value read as its JSON text (`json_text`)
     else:
         node[last] = value
 
@@ -319,8 +323,8 @@ Chunk = Callable[[str, str, int, str | None, str | None], Json]
 class Structured:
     """The texts of an answer that are JSON, a client parses them: a mask may land only inside
     their string literals (`redaction.breaks_json`), else the answer is refused. A call's
-    arguments always; the answer's text when the request asked for JSON (`response_format`,
-    `text.format`).
+    arguments (a Messages tool call's input) always; the answer's text when the request asked
+    for JSON (`response_format`, `text.format`).
 
     kinds: the kinds of the stream channels (and texts of typed events) that are JSON.
     at:    whether a whole answer's text at a path is.
@@ -339,6 +343,12 @@ JSON_FORMATS = frozenset({"json_object", "json_schema"})
 def asks_json(fmt: Any) -> bool:
     """Whether a request's answer format asks for JSON."""
     return isinstance(fmt, dict) and fmt.get("type") in JSON_FORMATS
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as the text a stream sends it in (a tool call's input): read as such, every
+    number and key in it, and put back parsed (`set_path`)."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from guard.proxy.protocols.anthropic_messages import MESSAGES
@@ -319,20 +321,30 @@ def test_every_string_of_a_plain_text_documents_source_is_read() -> None:
 def test_a_value_and_its_own_key_both_masked_leave_neither() -> None:
     """Found by the fuzz test once object arguments were read: `{EMAIL: EMAIL}` in a tool's
     input, its key renamed first, left the value's path pointing nowhere, and the value's
-    write added the unmasked key back. A value is now written before its own key."""
+    write added the unmasked key back. A value is now written before its own key. An answer's
+    input is read as its JSON text, and put back parsed, both masked."""
     from guard.proxy.handler import redact
     from guard.proxy.protocols.anthropic_messages import MESSAGES
     from guard.types import Action, Decision, Span, Stage
 
     email = "jane.doe@example.com"
-    body = {"content": [{"type": "tool_use", "id": "t", "name": "f", "input": {email: email}}]}
-    slots = MESSAGES.completion_slots(body)
+    block = {"type": "tool_use", "id": "t", "name": "f", "input": {email: email}}
+    body: dict[str, Any] = {"messages": [{"role": "assistant", "content": [block]}]}
+    slots = MESSAGES.prompt_slots(body)
     spans = {i: (Span(0, len(email), "pii:email"),) for i, s in enumerate(slots)
              if s.text == email}
     assert len(spans) == 2  # the key and the value
-    decision = Decision(action=Action.REDACT, stage=Stage.COMPLETION, redactions=spans,
+    decision = Decision(action=Action.REDACT, stage=Stage.PROMPT, redactions=spans, mask="[M]")
+    assert redact(body, slots, decision)["messages"][0]["content"][0]["input"] == {"[M]": "[M]"}
+
+    answer = {"content": [{**block, "input": {email: email}}]}  # the first was masked
+    slots = MESSAGES.completion_slots(answer)
+    [n] = [i for i, s in enumerate(slots) if s.text == f'{{"{email}":"{email}"}}']
+    both = (Span(2, 2 + len(email), "pii:email"), Span(5 + len(email), 5 + 2 * len(email),
+                                                        "pii:email"))
+    decision = Decision(action=Action.REDACT, stage=Stage.COMPLETION, redactions={n: both},
                         mask="[M]")
-    assert redact(body, slots, decision)["content"][0]["input"] == {"[M]": "[M]"}
+    assert redact(answer, slots, decision)["content"][0]["input"] == {"[M]": "[M]"}
 
 
 def test_answer_text_in_a_container_of_another_shape_is_read() -> None:
