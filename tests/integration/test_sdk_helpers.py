@@ -147,6 +147,52 @@ def test_responses_structured_text_with_a_card_number_is_refused(guard: GuardSer
     assert "REDACTED" not in json.dumps(response.model_dump(mode="json"))
 
 
+# JSON a request asks for in a server's own words (vLLM's, on chat and legacy completions)
+SCHEMA = Account.model_json_schema()
+ASKED_IN_JSON = [
+    ("chat", {"guided_json": SCHEMA}),
+    ("chat", {"structured_outputs": {"json": SCHEMA}}),
+    ("completions", {"response_format": {"type": "json_object"}}),
+    ("completions", {"guided_json": SCHEMA}),
+]
+
+
+def answered(sdk: openai.OpenAI, api: str, extra: dict[str, Any], stream: bool
+             ) -> tuple[str, list[str | None]]:
+    """The text of the first choice an app reads, and the finish reasons."""
+    if api == "chat":
+        if not stream:
+            choice = sdk.chat.completions.create(model="m", messages=MSG,
+                                                 extra_body=extra).choices[0]
+            return choice.message.content or "", [choice.finish_reason]
+        chunks = list(sdk.chat.completions.create(model="m", messages=MSG, stream=True,
+                                                  extra_body=extra))
+        return ("".join(c.delta.content or "" for k in chunks for c in k.choices),
+                [c.finish_reason for k in chunks for c in k.choices if c.finish_reason])
+    if not stream:
+        done = sdk.completions.create(model="m", prompt="hi", extra_body=extra).choices[0]
+        return done.text, [done.finish_reason]
+    parts = list(sdk.completions.create(model="m", prompt="hi", stream=True, extra_body=extra))
+    return ("".join(c.text for k in parts for c in k.choices),
+            [c.finish_reason for k in parts for c in k.choices if c.finish_reason])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("api, extra", ASKED_IN_JSON)
+def test_json_asked_for_in_a_servers_own_option_is_refused_not_broken(
+        guard: GuardServer, api: str, extra: dict[str, Any], stream: bool) -> None:
+    """vLLM's `guided_json`, `structured_outputs` and legacy completions' `response_format`
+    ask for JSON too: a card number as a JSON number was masked as prose, and the app got
+    `{"card": [REDACTED:pii:card], ...}` (8 of 8). Now refused; a string is still masked."""
+    sdk = client(guard, **replying(json.dumps({"name": "Bob", "card": CARD})))
+    text, finished = answered(sdk, api, extra, stream)
+    assert str(CARD) not in text and "REDACTED" not in text
+    assert finished == ["content_filter"]
+    sdk = client(guard, **replying(json.dumps({"name": EMAIL, "card": 3})))
+    text, _ = answered(sdk, api, extra, stream)
+    assert json.loads(text) == {"name": "[REDACTED:pii:email]", "card": 3}
+
+
 # Anthropic's Messages API: a tool call's `input` is a JSON object (raw httpx: no SDK needed)
 ANTHROPIC = {"x-api-key": "k", "anthropic-version": "2023-06-01", "X-Mock-Chunk-Chars": "3"}
 TOOL_USE = {"model": "claude-3-5-sonnet-20241022", "max_tokens": 100, "messages": MSG,

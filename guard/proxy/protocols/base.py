@@ -324,7 +324,7 @@ class Structured:
     """The texts of an answer that are JSON, a client parses them: a mask may land only inside
     their string literals (`redaction.breaks_json`), else the answer is refused. A call's
     arguments (a Messages tool call's input) always; the answer's text when the request asked
-    for JSON (`response_format`, `text.format`).
+    for JSON (`wants_json`, `text.format`).
 
     kinds: the kinds of the stream channels (and texts of typed events) that are JSON.
     at:    whether a whole answer's text at a path is.
@@ -343,6 +343,22 @@ JSON_FORMATS = frozenset({"json_object", "json_schema"})
 def asks_json(fmt: Any) -> bool:
     """Whether a request's answer format asks for JSON."""
     return isinstance(fmt, dict) and fmt.get("type") in JSON_FORMATS
+
+
+# The keys of servers' structured outputs that ask for JSON: vLLM's `guided_json` and
+# `guided_json_object`, llama.cpp's `json_schema`; and those inside vLLM's `structured_outputs`.
+JSON_EXTENSIONS = ("guided_json", "guided_json_object", "json_schema")
+JSON_OUTPUTS = ("json", "json_object")
+
+
+def wants_json(body: Json) -> bool:
+    """Whether a request asks for its answer in JSON: `response_format` (chat, and legacy
+    completions on vLLM), or a server's own option (`JSON_EXTENSIONS`, `structured_outputs`)."""
+    outputs = body.get("structured_outputs")
+    return asks_json(body.get("response_format")) or any(
+        body.get(key) not in (None, False) for key in JSON_EXTENSIONS) or (
+        isinstance(outputs, dict) and any(outputs.get(key) not in (None, False)
+                                          for key in JSON_OUTPUTS))
 
 
 def json_text(value: Any) -> str:

@@ -16,7 +16,6 @@ from guard.proxy.protocols.base import (
     Path,
     Slot,
     Structured,
-    asks_json,
     choice_at,
     chunked_refusal,
     drop_tokens,
@@ -29,6 +28,7 @@ from guard.proxy.protocols.base import (
     place,
     strings,
     unread_in_messages,
+    wants_json,
 )
 
 ROLE_OF_MESSAGE = {"tool": "tool", "function": "tool", "system": "system", "developer": "system"}
@@ -359,8 +359,9 @@ JSON_ANSWER = Structured(frozenset({"tool", "function_call", "content"}),
 
 
 def structured(body: Json) -> Structured:
-    """A function call's arguments are JSON; the content too when `response_format` asks."""
-    return JSON_ANSWER if asks_json(body.get("response_format")) else ARGUMENTS
+    """A function call's arguments are JSON; the content too when the request asks for JSON
+    (`response_format`, a server's own option: `base.wants_json`)."""
+    return JSON_ANSWER if wants_json(body) else ARGUMENTS
 
 
 CHAT = Dialect(

@@ -8,12 +8,14 @@ from typing import Any
 
 from guard.proxy.protocols.base import (
     NO_USAGE,
+    NOT_JSON,
     Continued,
     Delta,
     Dialect,
     Json,
     Path,
     Slot,
+    Structured,
     choice_at,
     chunked_refusal,
     error_event,
@@ -22,6 +24,7 @@ from guard.proxy.protocols.base import (
     list_at,
     n_asked,
     place,
+    wants_json,
 )
 from guard.proxy.protocols.openai_chat import answer_value_slots, refuse_choices
 
@@ -126,6 +129,16 @@ def chunk(completion_id: str, model: str, index: int, text: str | None,
     }
 
 
+# A choice's text, when the request asks for JSON (vLLM reads `response_format` and its own
+# options on legacy completions too: `base.wants_json`).
+JSON_TEXT = Structured(frozenset({"text"}),
+                       lambda path: len(path) == 3 and path[0] == "choices" and path[2] == "text")
+
+
+def structured(body: Json) -> Structured:
+    return JSON_TEXT if wants_json(body) else NOT_JSON
+
+
 COMPLETIONS = Dialect(
     route="/v1/completions",
     prompt_slots=prompt_slots,
@@ -139,4 +152,5 @@ COMPLETIONS = Dialect(
     chunk=chunk,
     choices_asked=choices_asked,
     continued=continued,
+    structured=structured,
 )
