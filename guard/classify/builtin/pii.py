@@ -41,6 +41,9 @@ SSN_CONTEXT = ("ssn", "social security")
 _NON_DIGITS = re.compile(r"\D+")
 # what follows user@host: in an SSH remote (acme/api.git, ~/repos/x.git, api.git)
 _SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z_][A-Za-z0-9_.-]*(?:/|\.git\b)")
+# where the run of characters an address is read in starts: a space, a quote or a bracket
+_RUN_START = re.compile(r"[\s\"'<>()\[\]{},]")
+URL_REACH = 2048  # how far back a URL's scheme is looked for (URLs are rarely longer)
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
 
 PATTERNS: dict[Entity, str] = {
@@ -207,8 +210,7 @@ class PiiClassifier(LocalClassifier):
             return True
         # a URL's user name, or an SSH remote (git@github.com:acme/api.git: a path after a colon)
         ssh = text[end:end + 1] == ":" and _SSH_PATH.match(text, end + 1) is not None
-        in_url = start > 0 and (text[start - 1] in "@/" or text[max(0, start - 3):start] == "://")
-        return not (ssh or in_url)
+        return not (ssh or _in_url(text, start))
 
     def _card(self, text: str, start: int, end: int) -> bool:
         raw = text[start:end]
@@ -275,6 +277,20 @@ class PiiClassifier(LocalClassifier):
             if phonenumbers.is_valid_number(number):
                 return True
         return False
+
+
+def _in_url(text: str, start: int) -> bool:
+    """Whether an address at `start` is a URL's user name or part of its path: right after
+    `://` or an `@`, or after a `/` (`\\/` as JSON may write it) in a run of characters that a
+    scheme or a `www.` host starts (`https://x.com/u/jane@acme.com`). After any other `/` it is an
+    address: `jane@acme.com/john@acme.com`, `HR/jane@acme.com` (both leaked before)."""
+    before = text[max(0, start - URL_REACH):start]
+    if before.endswith(("://", "@")):
+        return True
+    if not before.endswith("/"):
+        return False
+    run = _RUN_START.split(before)[-1].replace("\\/", "/")
+    return "://" in run or run.lower().startswith("www.")
 
 
 _HEX_PAIR_BEFORE = re.compile(r"(?:^|\s)(?:[0-9a-fA-F]{2} {1,2}|[0-9a-fA-F]{8}  )$")
