@@ -12,7 +12,7 @@ number.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from guard.classify.escapes import has_references
 from guard.classify.normalize import normalize, original_text
@@ -21,39 +21,60 @@ from guard.types import Decision, Segment, Span, joined
 
 MASK = "[REDACTED:{label}]"
 
+def _not_all_lower(match: re.Match[str]) -> bool:
+    """Whether a prefixed token has a digit or an upper-case letter after its prefix."""
+    return any(c.isdigit() or c.isupper() for c in match["rest"])
+
+
 # What names a credential: `password`, `api_key`, `token`...
 _KEYWORD = (r"(?:passw(?:or)?d|passphrase|pwd|secret|credentials?|token|auth|"
             r"(?:api|access|auth|private|secret|signing|account)[_-]?key)")
 
+# A name ends in a keyword (`DB_PASSWORD`, `userPassword`, `client_secret`), or in one and a
+# version (`token_v2`): `token_count`, `password_policy`, `secret_santa` merely hold one.
+_NAME_END = r"(?:[_-]?v?\d{1,3})?(?![a-z0-9])"
+# A bare value that is no credential: a number, true/false/null, an object or a list opening (not
+# read as the value: the assignments inside it are read on their own).
+_NOT_A_VALUE = r"(?![{\[]|(?:[-+]?\d[\d.eE+-]*|true|false|null|none|nil)(?![^\s,;)\]}]))"
+# `name: a plain word` and more words after it on its line is prose (`The secret: always listen.`).
+_PROSE = r"(?![ \t]*(?-i:[A-Z]?[a-z]+)[ \t]+[A-Za-z])"
+
 # Linear-time patterns (no nested quantifiers, prefixes bounded), applied to at most a few
-# kilobytes. A pattern with a `value` group masks that group only.
-_CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = (
+# kilobytes. A pattern with a `value` group masks that group only; one with a check keeps a
+# match only when the check holds for it.
+_CREDENTIALS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None], ...] = (
     ("private_key", re.compile(
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-        re.DOTALL)),
-    ("credential", re.compile(r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")),
-    # `name = value`, `name: value`, `"name": "value"`: a name ending in a keyword or holding one
-    # before a `_` or `-` (`DB_PASSWORD`, `userPassword`, `client_secret`, `token_v2`; not
-    # `max_tokens` or `author`); the value is masked whole (a quoted one to its closing quote),
-    # the name kept.
+        re.DOTALL), None),
+    # after `basic` or `token`, not a plain word: `basic authentication`, `the token endpoint`
+    ("credential", re.compile(r"(?i:\bbearer\s+|\b(?:basic|token)\s+"
+                              r"(?![A-Z]?[a-z]+(?![A-Za-z0-9._~+/=-])))[A-Za-z0-9._~+/=-]{8,}"),
+     None),
+    # `name = value`, `name: value`, `"name": "value"` (`_NAME_END`); the value is masked whole
+    # (a quoted one to its closing quote, whatever it holds), the name kept.
     ("credential", re.compile(
-        r"(?i)" + _KEYWORD + r"(?:[_-][\w-]{0,64})?[\"']?\s*(?::=|=>|[:=])\s*"
-        r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|\S+)")),
+        r"(?i)" + _KEYWORD + _NAME_END + r"[\"']?\s*(?::=|=>|=|:" + _PROSE + r")\s*"
+        r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|" + _NOT_A_VALUE + r"\S+)"), None),
     # `my password is Hunter2…`: a value that is not a plain word (`the password is required`).
     ("credential", re.compile(
         r"(?i:\b" + _KEYWORD + r"s?\s+(?:is|was|will\s+be)\s*:?\s+)"
-        r"(?P<value>(?![A-Z]?[a-z]+\b)\S{4,})")),
-    ("credential", re.compile(r"\b[A-Za-z][A-Za-z0-9]{1,9}[_-][A-Za-z0-9_-]{16,}")),
-    ("credential", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
-    ("credential", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+        r"(?P<value>(?![A-Z]?[a-z]+\b)\S{4,})"), None),
+    # `sk_live_…`, `xoxb-…`: a digit or an upper-case letter after the prefix, which words joined
+    # by hyphens lack (`chat-completions-create`). Checked after the match, not by a lookahead,
+    # which would read a run again from each of its word starts.
+    ("credential", re.compile(r"\b[A-Za-z][A-Za-z0-9]{1,9}[_-](?P<rest>[A-Za-z0-9_-]{16,})"),
+     _not_all_lower),
+    ("credential", re.compile(r"\bAKIA[0-9A-Z]{16}\b"), None),
+    ("credential", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), None),
     # These four start only where a run of their characters starts (a lookbehind, not `\b`): a
     # run with no match in it is then read once, not once from each of its word starts (16 KB
     # of `x-x-…` took 3.6 s).
-    ("url_credential", re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@")),
-    ("number", re.compile(r"(?<!\d)(?<!\d[ -])\b\d(?:[ -]?\d){8,}\b")),
+    ("url_credential", re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@"),
+     None),
+    ("number", re.compile(r"(?<!\d)(?<!\d[ -])\b\d(?:[ -]?\d){8,}\b"), None),
     ("token", re.compile(r"(?<![A-Za-z0-9+/=_-])(?=[A-Za-z0-9+/=_-]*\d)"
-                         r"(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{24,}")),
-    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+\b")),
+                         r"(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{24,}"), None),
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+\b"), None),
 )
 
 
@@ -89,8 +110,10 @@ def _credentials(part: str, offset: int) -> list[Span]:
         readings.append(normalize(part, accents=True, references=True))
     spans = []
     for reading in readings:
-        for label, pattern in _CREDENTIALS:
+        for label, pattern, check in _CREDENTIALS:
             for match in pattern.finditer(reading.text):
+                if check is not None and not check(match):
+                    continue
                 part_of = "value" if "value" in pattern.groupindex else 0
                 start, end = reading.original_span(match.start(part_of), match.end(part_of))
                 spans.append(Span(offset + start, offset + end, label))

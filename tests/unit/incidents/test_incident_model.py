@@ -266,6 +266,12 @@ def test_scrub_leaves_a_policy_mask_as_it_is() -> None:
     ("export GITHUB_TOKEN=abc123def", "abc123def"),
     ("my password is Hunter2SecretPass", "Hunter2SecretPass"),
     ("The passphrase was hunter2, remember it", "hunter2"),
+    ("token_v2: abc123def", "abc123def"),
+    ("password: letmein\n", "letmein"),
+    ('{"password": "123456"}', "123456"),
+    ('{"token":{"password":"hunter2prod"}}', "hunter2prod"),
+    ("Authorization: Bearer abcdefghijklmnop", "abcdefghijklmnop"),
+    ("sk_live_abcdefghijklmnopQRSTUV", "abcdefghijklmnopQRSTUV"),
 ])
 def test_scrub_masks_the_whole_value_of_a_credential_assignment(written: str, value: str) -> None:
     """From a probe: 7 of 27 credential shapes came through an excerpt raw (a keyword with a
@@ -284,7 +290,22 @@ def test_scrub_masks_the_whole_value_of_a_credential_assignment(written: str, va
     "Set max_tokens: 200 and temperature: 0.7 for this call.",
     "author: Jane Austen, tokenizer: gpt2",
     "The secret is that there is no secret.",
+    # from a re-probe: 11 of 11 of these were masked, a JSON object's structure with them
+    '{"max_tokens": 256, "token_count": 42}',
+    '{"token_usage": {"prompt": 12}}',
+    "auth_method: oauth2",
+    "password_policy: strong",
+    "token_type: Bearer",
+    "secret_santa: Alice",
+    "The secret: always listen.",
+    "auth: see below",
+    "token: null",
+    "Call the token endpoint with max_tokens=256.",
+    "See https://example.com/docs/api-reference/chat-completions-create for details.",
+    '{"password": true, "token": 3600, "secret": {"rotate": "daily"}, "api_key": [1.5e3]}',
 ])
 def test_scrub_leaves_prose_about_passwords_alone(prose: str) -> None:
-    """Sentences that name a password, a token or a secret but hold none are not masked."""
+    """Sentences and settings that name a password, a token or a secret but hold none are not
+    masked: a name that only holds the keyword (`token_count`, `secret_santa`), a value that is
+    a number, true/false/null, an object or a list, a plain word followed by more prose."""
     assert scrub(prose) == prose
