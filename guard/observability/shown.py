@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 REDACTED = "[REDACTED]"
 # Names already shown, and how: a process sees a few model names, again and again (each request
 # shows its name two or three times). Bounded: past it, names are judged each time.
 REMEMBERED = 1024
 _shown: dict[str, str] = {}
+# The groups of a model name (`sk-llama-2-7b-slovak-instruct-v1`): a word, a number, or a short
+# mix (a size or a version: `7b`, `v1`, `gpt2`, `q4`). A key has long groups mixing letters and
+# digits, or capitals.
+_GROUP_SEPARATORS = re.compile(r"[-/:._]+")
+_WORD_LIKE = re.compile(r"[a-z]{1,12}|\d{1,8}|[a-z0-9]{1,4}")
 
 
 def shown_model(name: str | None) -> str | None:
     """`name` as the request named it, or `[REDACTED]` when it holds a key or token of a known
-    shape (a client that put its key where the model goes): no log line, metric label or
-    incident carries a credential."""
+    shape (a client that put its key where the model goes): no log line, metric label or incident
+    carries a credential. A name made only of short lower-case words, numbers and sizes is no
+    key (`sk-llama-2-7b-slovak-instruct-v1`)."""
     if not name:
         return name
     shown = _shown.get(name)
@@ -28,4 +36,10 @@ def _judged(name: str) -> str:
     # incidents or metrics (`guard incidents export`, the kill switch CLI) need none of them
     from guard.classify.builtin.secrets import holds_key
 
-    return REDACTED if holds_key(name) else name
+    return REDACTED if holds_key(name) and not _words(name) else name
+
+
+def _words(name: str) -> bool:
+    """Whether `name` is made only of word-like groups (`_WORD_LIKE`): `sk-` and 20 characters of
+    them read as an OpenAI key's shape, but a key is never written so."""
+    return all(_WORD_LIKE.fullmatch(group) for group in _GROUP_SEPARATORS.split(name) if group)
