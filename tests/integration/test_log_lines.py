@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import POLICIES, GuardServer, MockUpstream, free_port
+from tests.support import POLICIES, GuardServer, MockUpstream, free_port, guard_before_mock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -292,12 +292,7 @@ def test_the_upstreams_request_id_reaches_the_client_and_the_access_line(tmp_pat
     access line; a pass-through answer's too."""
     import openai
 
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(POLICIES)})
-    try:
-        mock.start()
-        guard.start()
+    with guard_before_mock(tmp_path, POLICIES) as guard:
         client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
         ask = [{"role": "user", "content": "hi"}]
         whole = client.chat.completions.with_raw_response.create(
@@ -309,9 +304,6 @@ def test_the_upstreams_request_id_reaches_the_client_and_the_access_line(tmp_pat
         models = httpx.get(f"{guard.url}/v1/models", headers={"X-Mock-Request-Id": "req_models1"})
         plain = httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m", "messages": ask})
         client.close()
-    finally:
-        guard.stop()
-        mock.stop()
     answers = [whole.headers, streamed.headers, models.headers]
     assert [h["x-upstream-request-id"] for h in answers] == ["req_whole1", "req_stream1",
                                                              "req_models1"]
@@ -331,12 +323,7 @@ def test_a_credential_sent_as_the_model_is_shown_redacted(tmp_path: Path) -> Non
     stay as the request named them."""
     keys = ["sk-proj-Zq8Xw2Lr5Tn9Vb3Mc7Kp1Hs6Jd4Fg0Ay", "AKIAZ7QX3RPL5MNV2KJD"]
     names = [*keys, "mistralai/Mixtral-8x7B-Instruct-v0.1", "claude-3-5-sonnet-20241022"]
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(POLICIES)})
-    try:
-        mock.start()
-        guard.start()
+    with guard_before_mock(tmp_path, POLICIES) as guard:
         for name in names:
             blocked = httpx.post(f"{guard.url}/v1/chat/completions", timeout=10, json={
                 "model": name,
@@ -344,9 +331,6 @@ def test_a_credential_sent_as_the_model_is_shown_redacted(tmp_path: Path) -> Non
             assert blocked.status_code == 400
         metrics = httpx.get(f"{guard.admin_url}/metrics", timeout=10).text
         assert guard.metric("guard_requests_total", model="[REDACTED]") == 2
-    finally:
-        guard.stop()
-        mock.stop()
     journal = "".join(p.read_text() for p in (tmp_path / "state").rglob("*.jsonl"))
     assert not [key for key in keys for place in (guard.output(), metrics, journal) if key in place]
     lines = log_lines(guard.output())
