@@ -56,8 +56,7 @@ class ShutdownLoss:
         try:
             self._reserve = self._reserve_path.open("wb", buffering=0)
             fcntl.flock(self._reserve.fileno(), fcntl.LOCK_EX)
-            self._reserve.write(bytes(RESERVE_BYTES))
-            os.fsync(self._reserve.fileno())
+            os.posix_fallocate(self._reserve.fileno(), 0, RESERVE_BYTES)  # blocks, not a sync
         except OSError as exc:
             log.warning("incident_loss_reserve_failed", dir=str(self.directory),
                         error=str(exc), detail="incidents lost at this process's shutdown on a "

@@ -57,6 +57,12 @@ def ids_in(lines: Sequence[bytes]) -> list[str]:
     return [orjson.loads(line)["id"] for line in lines]
 
 
+def in_journal(state_dir: Path, fd: int) -> bool:
+    """Whether `fd` is the journal directory or a file in it (not the incident hash key's, which
+    the recorder writes once as it is made)."""
+    return Path(os.readlink(f"/proc/self/fd/{fd}")).is_relative_to(journal_dir(state_dir))
+
+
 def journal_ids(state_dir: Path) -> list[str]:
     """The ids in the journal, in file order; a torn last line (a full disk) is skipped."""
     ids: list[str] = []
@@ -217,7 +223,7 @@ async def test_journal_writes_go_on_while_a_slow_disk_syncs(
     real_fsync = os.fsync
 
     def slow_fsync(fd: int) -> None:
-        if stat.S_ISREG(os.fstat(fd).st_mode):  # the journal file's, not its directory's
+        if stat.S_ISREG(os.fstat(fd).st_mode) and in_journal(tmp_path, fd):  # not its directory's
             syncing.set()
             release.wait(5)
         real_fsync(fd)
@@ -251,9 +257,10 @@ async def test_a_new_journal_file_is_written_while_the_disk_syncs(
     release, syncing = threading.Event(), threading.Event()
     real_fsync = os.fsync
 
-    def slow_fsync(fd: int) -> None:  # every fsync, the directory's included
-        syncing.set()
-        release.wait(5)
+    def slow_fsync(fd: int) -> None:  # every fsync of the journal, its directory's included
+        if in_journal(tmp_path, fd):
+            syncing.set()
+            release.wait(5)
         real_fsync(fd)
 
     monkeypatch.setattr(sinks.os, "fsync", slow_fsync)
