@@ -441,8 +441,9 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
     decision = await inspector.inspect(Stage.COMPLETION, segments(
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
         ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued, answer=body))
-    decision = refused_for_json(decision, [(n, slot.text) for n, slot in enumerate(slots)
-                                           if structured.at(slot.path)])
+    if decision.action is Action.REDACT:  # a mask must keep a JSON text JSON
+        decision = refused_for_json(decision, [(n, slot.text) for n, slot in enumerate(slots)
+                                               if structured.at(slot.path)])
     outcome.add(decision, record(c, ctx, decision, slots))
     if decision.action is Action.BLOCK:
         return orjson.dumps(dialect.refuse(body, decision.message))
