@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import secrets
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
@@ -30,6 +28,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from guard.killswitch.held import file_lock
 
 log = structlog.get_logger("guard.incidents")
 
@@ -152,7 +152,7 @@ def keep(state_dir: Path, key: bytes) -> bool:
     (or the file there is not a regular file)."""
     path = key_path(state_dir)
     try:
-        with _locked(path):
+        with file_lock(path.with_name(f".{path.name}.lock")):
             if _read(path) != key:
                 _replace(path, key)
     except OSError:
@@ -220,24 +220,12 @@ def _create(path: Path, key: bytes) -> bytes:
     """Put `key` at `path` unless another process got there first; the key `path` holds. Under
     the lock beside it, read again: processes starting together on a file of the wrong length
     replace it once, and all take what it then holds."""
-    with _locked(path):
+    with file_lock(path.with_name(f".{path.name}.lock")):
         theirs = _read(path)
         if theirs is not None:
             return theirs
         _replace(path, key)
     return key
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive `flock` on `.<name>.lock` beside `path`, held while the key is replaced."""
-    fd = os.open(path.with_name(f".{path.name}.lock"),
-                 os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _replace(path: Path, key: bytes) -> None:

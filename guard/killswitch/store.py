@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -36,7 +35,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
-from guard.killswitch.held import Held, HeldSwitches, write_atomically
+from guard.killswitch.held import Held, HeldSwitches, file_lock, write_atomically
 from guard.killswitch.model import Entry
 from guard.observability.metrics import Metrics
 
@@ -261,8 +260,7 @@ class EmbeddedStore:
         A held switch is saved with any change that writes the file; a change to a held switch
         (a release, an approval of one) is made to its held file when the file cannot be."""
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with file_lock(self._lock_path):
             held = self._holding.read()
             saved = self._file.load()  # the file, not memory: another process may have written
             entries = {**{i: h.entry for i, h in held.items()}, **saved}

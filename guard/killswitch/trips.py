@@ -12,14 +12,13 @@ died before it engaged (SIGKILL, the OOM killer) is taken over (`take_over`).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from guard.incidents.retention import pid_alive
-from guard.killswitch.held import HELD_DIR_ENV, write_atomically
+from guard.killswitch.held import HELD_DIR_ENV, file_lock, write_atomically
 
 
 class GroupTrips:
@@ -78,8 +77,7 @@ class GroupTrips:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self._dir.mkdir(exist_ok=True)
-        with self._lock.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with file_lock(self._lock):
             yield
 
     def _path(self, key: str) -> Path:
