@@ -3,6 +3,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The deployment tests' validation tools (checkov, hadolint, docker-compose) live in a venv of
+# their own: their pins clash with the project's. Set up here, not inside the timed suite.
+TOOLS_VENV := .venv-tools
+TOOLS_REQUIREMENTS := deploy/docker/tools-requirements.txt
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-$(shell cksum $(TOOLS_REQUIREMENTS) | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := redis-server prometheus
 
@@ -16,6 +21,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(TOOLS_STAMP): $(TOOLS_REQUIREMENTS)
+	test -x $(TOOLS_VENV)/bin/pip || python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q -r $(TOOLS_REQUIREMENTS)
+	rm -f $(TOOLS_VENV)/.installed-* && touch $(TOOLS_STAMP)
+
 # System packages the tests use for real: redis-server, and promtool + prometheus.
 system:
 	@if ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then \
@@ -26,7 +36,7 @@ system:
 demo: $(STAMP)
 	$(VENV)/bin/guard demo
 
-test: system $(STAMP)
+test: system $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
