@@ -30,6 +30,10 @@ request headers:
                               from the last index to the first: an upstream serving several
                               choices sends each when it is ready (clients place a choice by
                               its `index`)
+  X-Mock-Choice-Order: sequential
+                              stream each choice whole, from its first chunk (with the role,
+                              for chat) to its finish, before the next one begins, as a server
+                              working through a list of prompts one at a time does
 
 A legacy completion of a list of prompts has `n` choices per prompt, choice `i * n + j` the j-th
 of prompt i, as OpenAI numbers them.
@@ -152,6 +156,14 @@ def choice_order(request: web.Request, n: int) -> list[int]:
     return order[::-1] if request.headers.get("X-Mock-Choice-Order") == "reversed" else order
 
 
+def choice_groups(request: web.Request, n: int) -> list[list[int]]:
+    """The choices a stream sends together, group after group: all at once, each piece in
+    `choice_order`, or one after another (`X-Mock-Choice-Order: sequential`)."""
+    if request.headers.get("X-Mock-Choice-Order") == "sequential":
+        return [[i] for i in range(n)]
+    return [choice_order(request, n)]
+
+
 def whole_choice(index: int, text: str, *, chat: bool, tool_args: str | None,
                  reasoning: str | None = None) -> dict[str, Any]:
     if not chat:
@@ -195,26 +207,28 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
         return {"index": index, "text": delta.get("content", ""), "logprobs": None,
                 "finish_reason": finish}
 
-    if chat:
-        await response.write(event([choice(i, {"role": "assistant", "content": ""}, None)
-                                    for i in range(n)]))
     source = tool_args if tool_args is not None else text
+    finish = "tool_calls" if tool_args is not None else "stop"
     try:
-        if reasoning:
-            await send_pieces(request, response, pieces(reasoning, size), event, choice, n=n,
-                              delay=delay, tool_args=None, fail="", key="reasoning_content")
-        await send_pieces(request, response, pieces(source, size), event, choice, n=n, delay=delay,
-                          tool_args=tool_args, fail=fail)
+        for group in choice_groups(request, n):
+            if chat:
+                await response.write(event([choice(i, {"role": "assistant", "content": ""}, None)
+                                            for i in sorted(group)]))
+            if reasoning:
+                await send_pieces(request, response, pieces(reasoning, size), event, choice,
+                                  group, delay=delay, tool_args=None, fail="",
+                                  key="reasoning_content")
+            await send_pieces(request, response, pieces(source, size), event, choice, group,
+                              delay=delay, tool_args=tool_args, fail=fail)
+            if fail == "midstream":
+                return response
+            await response.write(event([choice(i, {}, finish) for i in sorted(group)]))
     except (ConnectionResetError, asyncio.CancelledError) as exc:
         request.app[SEEN].append({"path": request.path, "aborted": True,
                                   "request_id": request.headers.get("X-Request-Id")})
         if isinstance(exc, asyncio.CancelledError):
             raise
         return response  # the client left (guard closed the stream): nothing more to say
-    if fail == "midstream":
-        return response
-    finish = "tool_calls" if tool_args is not None else "stop"
-    await response.write(event([choice(i, {}, finish) for i in range(n)]))
     if include_usage:
         await response.write(event([], usage=usage(prompt, text, n)))
     await response.write(b"data: [DONE]\n\n")
@@ -223,14 +237,14 @@ async def stream(request: web.Request, body: dict[str, Any], *, chat: bool, comp
 
 
 async def send_pieces(request: web.Request, response: web.StreamResponse, texts: list[str],
-                      event: Any, choice: Any, *, n: int, delay: float, tool_args: str | None,
-                      fail: str, key: str = "content") -> None:
+                      event: Any, choice: Any, choices: list[int], *, delay: float,
+                      tool_args: str | None, fail: str, key: str = "content") -> None:
     for count, piece in enumerate(texts):
         if fail == "midstream" and count >= len(texts) // 2:
             assert request.transport is not None
             request.transport.abort()
             return
-        for i in choice_order(request, n):
+        for i in choices:
             if tool_args is not None:
                 call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
                 if count == 0:

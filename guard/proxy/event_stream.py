@@ -140,6 +140,11 @@ class EventStreamGuard(StreamGuard):
     def passing(self, event: SSEEvent) -> None:
         """See an event pass untouched (pass-through mode), for a kill switch's ending."""
 
+    def refused(self, text: str) -> bytes:
+        """A kill switch in refuse mode ends the one answer as a cut does (`stop`), unless the
+        dialect says more."""
+        return self.stop()
+
     # -- the interface the relay drives --------------------------------------------------------
 
     async def feed(self, event: SSEEvent) -> bytes:

@@ -695,12 +695,27 @@ class StreamGuard:
         self._choices = mark
 
     def stop(self) -> bytes:
-        """End the stream now, held text dropped: a `content_filter` finish for each unfinished
-        choice, the usage when the client asked for it and has not had it, then [DONE] (a cut,
-        or a kill switch in refuse mode)."""
+        """End the stream now, held text dropped: a `content_filter` finish for each choice
+        not finished of those the request asked for (`choices_asked`) or the client was sent
+        (one, when neither is known), the usage when the client asked for it and has not had
+        it, then [DONE] (a cut, or a kill switch in refuse mode). A choice the client was sent
+        nothing of is finished all the same: an SDK's reader waits for each index asked."""
+        return self._stop_choices(None)
+
+    def refused(self, text: str) -> bytes:
+        """End the stream for a kill switch in refuse mode (`text`, its refusal): as a cut,
+        `stop`, a choice the client was sent nothing of given the refusal first, as a refusal
+        from the start gives it (the Responses API's ends completed with it)."""
+        return self._stop_choices(text)
+
+    def _stop_choices(self, refusal: str | None) -> bytes:
         self.cut = True
-        unfinished = [i for i, done in sorted(self._choices.items()) if not done] or [0]
-        out = [encode_event(self._finish_chunk(i)) for i in unfinished]
+        known = {*range(self.choices_asked or 0), *self._choices} or {0}
+        out = []
+        for index in sorted(i for i in known if not self._choices.get(i)):
+            if refusal is not None and index not in self._choices:
+                out.append(encode_event(self._end_chunk(index, refusal, None)))
+            out.append(encode_event(self._end_chunk(index, None, "content_filter")))
         if self.usage_asked and not self._usage_sent:
             assert self.dialect.chunk is not None  # the dialects whose streams are chunks
             out.append(encode_event(usage_chunk(
@@ -708,22 +723,19 @@ class StreamGuard:
                 str(self._frame.get("model") or self.ctx.model), self._usage)))
         return b"".join(out) + encode_event("[DONE]")
 
-    def refused(self, text: str) -> bytes:
-        """End the stream for a kill switch in refuse mode (`text`, its refusal): as a cut,
-        `stop` (the Responses API's ends completed with the refusal)."""
-        return self.stop()
-
     def error(self, message: str, code: str) -> bytes:
         """The event ending a stream that cannot go on (the upstream broke, a kill switch in
         block mode, shutdown)."""
         return self.dialect.error_event(message, code)
 
-    def _finish_chunk(self, index: int) -> Json:
+    def _end_chunk(self, index: int, text: str | None, finish: str | None) -> Json:
+        """A chunk of the stream's ending for choice `index`, in the upstream's frame (its id,
+        model, and the keys it sends in each chunk)."""
         frame = self._frame
         assert self.dialect.chunk is not None  # the dialects whose streams are chunks
         chunk = self.dialect.chunk(str(frame.get("id") or "guard-cut"),
-                                   str(frame.get("model") or self.ctx.model), index, None,
-                                   "content_filter")
+                                   str(frame.get("model") or self.ctx.model), index, text,
+                                   finish)
         chunk.update({k: v for k, v in frame.items() if k != "usage" or v is None})
         return chunk
 

@@ -183,6 +183,23 @@ async def test_tool_call_arguments_are_redacted(stack: Stack) -> None:
                                               "body": "the quarterly report is attached"}
 
 
+@pytest.mark.parametrize("model", ["m", "fast-m"], ids=["buffered", "optimistic"])
+async def test_a_cut_finishes_the_choices_not_begun(stack: Stack, model: str) -> None:
+    """An upstream streaming its choices one after another, cut in choice 0 of `n=3`: the
+    stream finished choice 0 alone, so an app waiting for each index's finish_reason waited
+    for 2 that never came. Each choice asked now ends `content_filter`, those not begun with
+    no text."""
+    reply = f"The key is {AWS_KEY}. " + "and then a long tail of harmless words " * 12
+    headers = {"X-Mock-Choice-Order": "sequential", "X-Mock-Chunk-Delay-Ms": "5"}
+    async with stack.client(reply, **headers) as client:
+        stream = await client.chat.completions.create(
+            model=model, n=3, messages=[{"role": "user", "content": "key?"}], stream=True)
+        chunks = [chunk async for chunk in stream]
+    finished = {c.index: c.finish_reason for ch in chunks for c in ch.choices if c.finish_reason}
+    assert finished == dict.fromkeys(range(3), "content_filter")
+    assert [c.delta.content for ch in chunks for c in ch.choices if c.index > 0] == [None, None]
+
+
 async def test_completions_n2_with_usage(stack: Stack) -> None:
     """Legacy completions, n=2, include_usage: both choices masked, usage chunk passes through."""
     reply = f"Contact {EMAIL} today, the office opens at nine in the morning."

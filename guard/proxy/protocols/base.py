@@ -384,8 +384,10 @@ class Dialect:
                       choices as asked, ending with its usage when the client asked for it in a
                       stream of chunks (`asks_usage`).
     error_event:      the event that ends a stream which cannot go on.
-    chunk:            builds one stream chunk carrying text and/or a finish reason (the APIs
-                      whose streams are chunks of choices; None for streams of typed events).
+    chunk:            builds one stream chunk carrying text (with the assistant's role, for
+                      chat: a choice's first chunk may be that one) and/or a finish reason (the
+                      APIs whose streams are chunks of choices; None for streams of typed
+                      events).
     free_form:        keys whose subtrees hold the client's own keys (see `folded_keys`).
     choices_asked:    how many choices a request asks for (None: not counted), which a stream's
                       choices must stay under: a client printing the first choice of each
@@ -456,18 +458,15 @@ def n_asked(body: Json) -> int | None:
     return int(n) if isinstance(n, int) and 0 < n <= MAX_INDEX else None
 
 
-def chunked_refusal(chunk: Chunk, role: bool, model: str, text: str,
-                    usage: bool = False, choices: int = 1) -> bytes:
-    """A refusal as a stream of chunks: for each of the `choices` asked, a text chunk (with the
-    assistant's role, for chat) and a finishing chunk with `content_filter`; then a chunk of its
-    usage when the client asked (`usage`), then `[DONE]`."""
+def chunked_refusal(chunk: Chunk, model: str, text: str, usage: bool = False,
+                    choices: int = 1) -> bytes:
+    """A refusal as a stream of chunks: for each of the `choices` asked, a text chunk and a
+    finishing chunk with `content_filter`; then a chunk of its usage when the client asked
+    (`usage`), then `[DONE]`."""
     completion_id = new_id("guard")
     events: list[Json] = []
     for index in range(choices):
-        first = chunk(completion_id, model, index, text, None)
-        if role:
-            first["choices"][0]["delta"]["role"] = "assistant"
-        events.append(first)
+        events.append(chunk(completion_id, model, index, text, None))
         events.append(chunk(completion_id, model, index, None, "content_filter"))
     if usage:
         events.append(usage_chunk(chunk, completion_id, model, None))

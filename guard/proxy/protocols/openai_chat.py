@@ -308,7 +308,7 @@ def completion(completion_id: str, model: str, text: str, finish_reason: str,
 
 def chunk(completion_id: str, model: str, index: int, text: str | None,
           finish_reason: str | None) -> Json:
-    delta: Json = {} if text is None else {"content": text}
+    delta: Json = {} if text is None else {"role": "assistant", "content": text}
     return {
         "id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
         "model": model,
@@ -372,7 +372,7 @@ CHAT = Dialect(
     stream_deltas=stream_deltas,
     completion=completion,
     refuse=functools.partial(refuse_choices, ("message", "content")),
-    refusal_events=functools.partial(chunked_refusal, chunk, True),
+    refusal_events=functools.partial(chunked_refusal, chunk),
     error_event=error_event,
     chunk=chunk,
     choices_asked=n_asked,
