@@ -54,6 +54,7 @@ from guard.proxy.protocols.base import (
     set_path,
     small_index,
 )
+from guard.proxy.sent_parts import PART_SIGNS, SentParts
 from guard.proxy.sse import SSEEvent
 from guard.proxy.stream_guard import (
     BUFFERED,
@@ -537,6 +538,7 @@ class ResponsesStreamGuard(EventStreamGuard):
         self._created = False                           # a response.created sent
         # output items the client was sent, by index: as last sent, and whether closed
         self._items: dict[int, tuple[Json, bool]] = {}
+        self._parts = SentParts()                       # their message parts' text, as sent
 
     def note(self, event: Json) -> None:
         self._check_model(event)
@@ -592,9 +594,10 @@ class ResponsesStreamGuard(EventStreamGuard):
         self.cut = True
         refusal = responses.completion(new_id("resp"), self.ctx.model, text, "content_filter")
         # the SDKs' helpers refuse a completion that leaves out an item they were sent: those
-        # are listed first, as sent (an item left open ends `incomplete`, its held text dropped)
-        sent = [item if done else {**item, "status": "incomplete"}
-                for _, (item, done) in sorted(self._items.items())]
+        # are listed first, as sent (an item left open ends `incomplete` with the text it was
+        # sent, its held text dropped: the helpers return these items, not the deltas they read)
+        sent = [item if done else {**item, "status": "incomplete", **self._sent_content(i, item)}
+                for i, (item, done) in sorted(self._items.items())]
         response = {**refusal, **self._response, "usage": dict(self._usage or refusal["usage"]),
                     "output": [*sent, *refusal["output"]]}
         created = [] if self._created else [{"type": "response.created", "response": {
@@ -602,6 +605,10 @@ class ResponsesStreamGuard(EventStreamGuard):
         index = max(self._items, default=-1) + 1
         return b"".join(self.encode(event) for event in [
             *created, *responses.refusal_item_events(response, index)])
+
+    def _sent_content(self, index: int, item: Json) -> Json:
+        """The content of a message left open (item `index`) as the client was sent it."""
+        return {"content": self._parts.content(index)} if item.get("type") == "message" else {}
 
     def _sent_item(self, event: Json) -> None:
         """Note an item the client is sent (`response.output_item.added` or `.done`)."""
@@ -616,6 +623,8 @@ class ResponsesStreamGuard(EventStreamGuard):
             self._created = self._created or "response.created" in event.data
             if '"response.output_item.' in event.data:
                 self._sent_item(event.json() or {})
+            elif any(sign in event.data for sign in PART_SIGNS):
+                self._parts.note(event.json() or {})
         if self.named and event.data:  # read, however its keys are written
             self._check_model(event.json() or {})
 
@@ -623,10 +632,12 @@ class ResponsesStreamGuard(EventStreamGuard):
         return responses.error_event(message, code, self._next())
 
     def mark(self) -> Any:
-        return super().mark(), self._created, self._sequence, self._last, dict(self._items)
+        return (super().mark(), self._created, self._sequence, self._last, dict(self._items),
+                self._parts.mark())
 
     def rewind(self, mark: Any) -> None:
-        base, self._created, self._sequence, self._last, self._items = mark
+        base, self._created, self._sequence, self._last, self._items, parts = mark
+        self._parts.rewind(parts)
         super().rewind(base)
 
     def _next(self, event: Json | None = None) -> int:
@@ -645,6 +656,7 @@ class ResponsesStreamGuard(EventStreamGuard):
     def encode(self, event: Json) -> bytes:
         self._created = self._created or event.get("type") == "response.created"
         self._sent_item(event)
+        self._parts.note(event)
         return responses.encode(event, self._next(event))
 
 
