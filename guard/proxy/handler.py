@@ -38,6 +38,7 @@ from guard.proxy.middleware import (
 )
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
+    MAX_CHOICES_WRITTEN,
     NOT_JSON,
     Continued,
     Json,
@@ -307,7 +308,7 @@ async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialec
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
     refusal = f"This service is paused: {switch.reason}"
-    choices = choices or 1
+    choices = min(choices or 1, MAX_CHOICES_WRITTEN)
     if not ctx.stream:
         refused = web.Response(body=answers.refusal_body(dialect, ctx.model, refusal, choices),
                                content_type=answers.JSON, headers=headers)

@@ -49,6 +49,7 @@ import orjson
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
+    MAX_CHOICES_WRITTEN,
     NOT_JSON,
     NOT_TEXT,
     Continued,
@@ -710,7 +711,8 @@ class StreamGuard:
 
     def _stop_choices(self, refusal: str | None) -> bytes:
         self.cut = True
-        known = {*range(self.choices_asked or 0), *self._choices} or {0}
+        asked = min(self.choices_asked or 0, MAX_CHOICES_WRITTEN)
+        known = {*range(asked), *self._choices} or {0}
         out = []
         for index in sorted(i for i in known if not self._choices.get(i)):
             if refusal is not None and index not in self._choices:

@@ -139,6 +139,9 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
 
 # OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
 MAX_INDEX = 128
+# The most choices guard writes itself (a refusal, a stream's ending). A legacy list of prompts
+# times `n` may ask for a million; one refusal each would turn a 50 KB request into 300 MB.
+MAX_CHOICES_WRITTEN = 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from guard.proxy.protocols.base import MAX_CHOICES_WRITTEN
 from tests.support import GuardServer, MockUpstream, free_port
 
 pytestmark = pytest.mark.timeout(90)
@@ -311,6 +312,29 @@ async def test_a_refusal_has_as_many_choices_as_were_asked(
     assert sorted(c.index for ch in chunks for c in ch.choices
                   if c.finish_reason == "content_filter") == [0, 1, 2]
     assert [ch.usage.total_tokens for ch in chunks if ch.usage] == [0]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_refusal_writes_at_most_so_many_choices(
+        servers: tuple[MockUpstream, GuardServer], http: aiohttp.ClientSession,
+        stream: bool) -> None:
+    """A legacy list of 2,048 prompts with `n=128` (a 10 KB body) asks for 262,144 choices: a
+    refusal in each made that request a 115 MB answer (streamed). Guard writes the first
+    MAX_CHOICES_WRITTEN of them."""
+    _, guard = servers
+    model = f"refuse-many-{stream}"
+    await engage(http, guard, model, "refuse")
+    async with http.post(f"{guard.url}/v1/completions", json={
+            "model": model, "prompt": ["a"] * 2048, "n": 128, "stream": stream}) as response:
+        assert response.status == 200
+        body = await response.read()
+    if stream:
+        chunks = [orjson.loads(line[6:]) for line in body.splitlines()
+                  if line.startswith(b"data: {")]
+        indices = {choice["index"] for chunk in chunks for choice in chunk["choices"]}
+    else:
+        indices = {choice["index"] for choice in orjson.loads(body)["choices"]}
+    assert indices == set(range(MAX_CHOICES_WRITTEN)), len(indices)
 
 
 async def test_a_request_waiting_for_its_answer_is_refused_in_every_choice_asked(
