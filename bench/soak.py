@@ -90,11 +90,12 @@ class Soak:
 
 
 async def soak(workdir: Path, seconds: float, concurrency: int, rate: float,
-               sample_s: float = 5.0) -> Soak:
-    """Run the load for `seconds`, sampling the guard process every `sample_s`."""
+               sample_s: float = 5.0, warmup_s: float | None = None) -> Soak:
+    """Run the load for `seconds`, sampling the guard process every `sample_s`; the figures
+    count from `warmup_s` (by default the first fifth of the run, at least 20 s)."""
     stack = Stack(workdir)
     await asyncio.to_thread(stack.start)
-    result = Soak(seconds, warmup_s=max(20.0, seconds / 5))
+    result = Soak(seconds, warmup_s=max(20.0, seconds / 5) if warmup_s is None else warmup_s)
     try:
         traffic = Traffic(stack.guard.url, concurrency, rate)
         load = asyncio.create_task(traffic.run())
