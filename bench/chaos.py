@@ -54,6 +54,10 @@ from bench.traffic import (
 # The SIGKILL bound of the Redis sink (incidents.fsync_interval_ms, its default): what it had
 # queued may be lost; the journal has it (an answer waits for that, `incidents.answer_wait_ms`).
 FSYNC_INTERVAL_S = 0.2
+# The longest a reload phase waits for guard to count its reload: the file watcher polls every
+# second and loads a change it read at two polls in a row (~2 s); a signal or the admin endpoint
+# reloads at once. (A fixed 2.5 s each held these phases 10 s of a 35 s run.)
+RELOAD_WAIT_S = 10.0
 PROBE_REPLY = "w" * 120 + " write to probe.owner@example.net when done"
 UPSTREAM_DOWN = frozenset({"http_502_upstream_unreachable", "http_502_upstream_broken",
                            UPSTREAM_BROKEN, TRUNCATED})
@@ -236,10 +240,17 @@ class Chaos:
         await self._await_reload(phase, before)
 
     async def _await_reload(self, phase: Phase, before: dict[str, float]) -> None:
-        """Hold the phase, then note how many reloads guard counted since `before`."""
-        # the file watcher polls every second and loads a change it read at two polls in a row
-        await asyncio.sleep(max(self.hold_s, 2.5))
+        """Hold the phase until guard has counted a reload since `before` (or RELOAD_WAIT_S has
+        passed) and for at least `hold_s`, then note how many reloads it counted."""
+        started = time.monotonic()
         after = await self._reload_counts()
+        while (after.get("ok", 0) <= before.get("ok", 0)
+               and time.monotonic() - started < RELOAD_WAIT_S):
+            await asyncio.sleep(0.1)
+            after = await self._reload_counts()
+        if (held := time.monotonic() - started) < self.hold_s:
+            await asyncio.sleep(self.hold_s - held)
+            after = await self._reload_counts()
         done = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         self.reloads[phase.name] = {k: v for k, v in done.items() if v}
 
