@@ -566,6 +566,12 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     return app
 
 
+# How long a stopped stand-in lets the answers it is writing go on: aiohttp's default (60 s) held
+# every stop for as long as an answer asked with X-Mock-Latency-Ms still had to wait, though
+# nobody reads an answer a stand-in gives while it stops.
+STOP_S = 0.5
+
+
 def run(host: str, port: int, chunk_chars: int, chunk_delay_ms: int) -> None:
     web.run_app(build_app(chunk_chars, chunk_delay_ms), host=host, port=port, access_log=None,
-                print=lambda *_: None)
+                print=lambda *_: None, shutdown_timeout=STOP_S)
