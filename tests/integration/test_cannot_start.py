@@ -130,13 +130,13 @@ def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
         "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
     checked = config(tmp_path, policies=str(policies))
     env = {"HOOK_API_KEY": value}
-    said_plainly(guard("serve", "-c", checked, "--check", env=env),
-                 f"default.yaml:4: classifiers.hook.api_key_env: {why}")
+    refused = guard("serve", "-c", checked, "--check", env=env)
+    said_plainly(refused, f"default.yaml:4: classifiers.hook.api_key_env: {why}")
     check = guard("policy", "check", str(policies), env=env)
     assert check.returncode == 0, check.stderr
     assert f"warning: {policies / 'default.yaml'}:4: classifiers.hook.api_key_env: {why}" in (
         check.stdout)
-    assert "CANARY" not in check.stdout + guard("serve", "-c", checked, "--check", env=env).stderr
+    assert "CANARY" not in check.stdout + refused.stderr
     fine = guard("serve", "-c", checked, "--check", env={"HOOK_API_KEY": "sk-real"})
     assert fine.returncode == 0, fine.stderr[-2000:]
 
