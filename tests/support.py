@@ -110,9 +110,17 @@ class Process:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Run the command, not waiting for it to be ready (`start_together`)."""
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=self.env)
+
+    def wait_ready(self) -> None:
+        """Block until the process serves; a plain command is ready once spawned."""
 
     @property
     def pid(self) -> int:
@@ -160,8 +168,7 @@ class PortServer(Process):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        super().start()
+    def wait_ready(self) -> None:
         wait_for_port(self.port)
 
 
@@ -213,8 +220,7 @@ class GuardServer(Process):
                    for sample in family.samples if sample.name == name
                    and labels.items() <= sample.labels.items())
 
-    def start(self) -> None:
-        super().start()
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -230,19 +236,27 @@ class GuardServer(Process):
         raise TimeoutError(f"guard not ready after 30 s:\n{self.output()}")
 
 
+def start_together(*servers: Process) -> None:
+    """Start `servers` side by side, then wait until each is ready: each loads on a core of its
+    own while the others load (one after another, a test waited for every start in turn)."""
+    for server in servers:
+        server.spawn()
+    for server in servers:
+        server.wait_ready()
+
+
 @contextlib.contextmanager
 def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] | None = None,
                       **settings: Any) -> Iterator[GuardServer]:
     """`guard serve` with `policies` (and any other `settings`) in front of a running `guard
     mock-upstream`; both stopped after, even when start-up fails."""
     mock = MockUpstream(workdir)
-    mock.start()
     server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": None if policies is None else str(policies),
                                    **settings},
                          env=env)
     try:
-        server.start()
+        start_together(mock, server)
         yield server
     finally:
         server.stop()
@@ -314,9 +328,7 @@ def guard_with_scripted_upstream(workdir: Path, admin_token: str
         "routes": {"hostile*": "hostile"}, "policies": str(POLICIES)},
         env={"GUARD_ADMIN_TOKENS": f"alice:{admin_token}"})
     try:
-        mock.start()
-        hostile.start()
-        guard.start()
+        start_together(mock, hostile, guard)
         yield mock, guard
     finally:
         guard.stop()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bench.traffic import KINDS, POLICY, build_request
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, start_together
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -18,10 +18,9 @@ pytestmark = pytest.mark.timeout(60)
 def test_first_requests_after_start_run_every_classifier_in_time(tmp_path: Path) -> None:
     """Right after /readyz, one request of each kind: 0 classifier timeouts, 0 fail-opens."""
     upstream = MockUpstream(tmp_path)
-    upstream.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": upstream.url}},
                                    "policies": str(POLICY)})
-    guard.start()
+    start_together(upstream, guard)
     try:
         with httpx.Client(base_url=guard.url, timeout=30) as client:
             for n, kind in enumerate(KINDS):

@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.support import GuardServer, HostileProcess
+from tests.support import GuardServer, HostileProcess, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -28,14 +28,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostilePro
     """guard with the default policy and tight response limits in front of the hostile upstream."""
     workdir = tmp_path_factory.mktemp("hostile-upstream")
     upstream = HostileProcess(workdir)
-    upstream.start()
     guard = GuardServer(workdir, {
         "upstreams": {"default": {"url": upstream.url, "timeout_s": 1.0}},
         "policies": str(POLICIES),
         "limits": {"max_sse_event_bytes": SSE_LIMIT, "max_response_bytes": RESPONSE_LIMIT},
         "passthrough": ["/v1/files/{tail:.*}"],
     })
-    guard.start()
+    start_together(upstream, guard)
     yield upstream, guard
     guard.stop()
     upstream.stop()
@@ -147,10 +146,9 @@ def test_an_answer_nobody_asked_for_reaches_no_client(tmp_path: Path, stream: bo
     500 after its handler answered) has that connection closed, not reused: the next clients get
     the answers to their own requests, which reach the upstream."""
     upstream = HostileProcess(tmp_path)
-    upstream.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": upstream.url}},
                                    "policies": str(POLICIES)})
-    guard.start()
+    start_together(upstream, guard)
     try:
         first = call(guard, "stray", stream=stream, **{"X-Hostile-Reply": "first",
                                                        "X-Hostile-Delay-Ms": "50"})

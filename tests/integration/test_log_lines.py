@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import POLICIES, GuardServer, MockUpstream, free_port, guard_before_mock
+from tests.support import POLICIES, GuardServer, MockUpstream, free_port, guard_before_mock, start_together
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,12 +33,11 @@ def test_records_are_written_whatever_the_log_level(tmp_path: Path) -> None:
     """At `log_level: error` the `incidents.log` sink still writes its incident lines and the
     kill switch still writes its audit line, while diagnostics (the access lines) are filtered."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     config = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
               "log_level": "error", "incidents": {"log": True}}
     guard = GuardServer(tmp_path, config, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
     try:
-        guard.start()
+        start_together(mock, guard)
         blocked = httpx.post(f"{guard.url}/v1/chat/completions", json={
             "model": "m", "messages": [{"role": "user", "content": "my key AKIAIOSFODNN7EXAMPLE"}]})
         assert blocked.status_code == 400
@@ -60,7 +59,6 @@ def test_an_unreachable_upstream_is_logged_with_its_address_and_why(tmp_path: Pa
     (name not resolved, connection refused, TLS handshake failed); the client hears the reason
     but never the address."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     refused = f"http://127.0.0.1:{free_port()}"
     upstreams = {"default": {"url": mock.url},
                  "dns": {"url": "http://no-such-host.invalid:8000/tok-in-path"},
@@ -70,7 +68,7 @@ def test_an_unreachable_upstream_is_logged_with_its_address_and_why(tmp_path: Pa
                                    "routes": {name: name for name in upstreams}})
     answers = {}
     try:
-        guard.start()
+        start_together(mock, guard)
         for name in ("dns", "refused", "tls"):
             answers[name] = httpx.post(f"{guard.url}/v1/chat/completions", json={
                 "model": name, "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
@@ -97,7 +95,6 @@ def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) 
     decision is the one it ended with: a stream cut or redacted after its headers said `allow`
     had been logged as allowed."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": str(POLICIES)},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
@@ -111,7 +108,7 @@ def test_access_lines_say_tenant_decision_error_code_and_switch(tmp_path: Path) 
         return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]})
 
     try:
-        guard.start()
+        start_together(mock, guard)
         statuses = [ask("{bad"),
                     ask(user([{"type": "image_url", "image_url": {"url": "http://x/y.png"}}])),
                     ask(user("my key AKIAIOSFODNN7EXAMPLE")),
@@ -176,7 +173,6 @@ def test_a_tenant_that_is_not_text_is_refused_and_logged_escaped(tmp_path: Path)
     write failed too. Such a tenant is refused (400), its line written with the bytes escaped;
     a tenant read from a header that carries credentials is logged as a digest."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": str(POLICIES)})
     keyed = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
@@ -184,8 +180,7 @@ def test_a_tenant_that_is_not_text_is_refused_and_logged_escaped(tmp_path: Path)
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content":
                                                    "my key AKIAIOSFODNN7EXAMPLE"}]}).encode()
     try:
-        guard.start()
-        keyed.start()
+        start_together(mock, guard, keyed)
         assert raw_post(guard, b"X-Guard-Tenant: acme\xe9\xff\r\n", body).startswith(
             b"HTTP/1.1 400")
         assert raw_post(keyed, b"X-Api-Key: sk-tenant-secret-1234\r\n", b'{"model": "m", '
@@ -233,8 +228,7 @@ def test_a_tenant_named_by_a_credential_is_known_by_its_digest_everywhere(
                           timeout=10).status_code
 
     try:
-        mock.start()
-        guard.start()
+        start_together(mock, guard)
         assert (ask(key), ask(other)) == (400, 200)  # the policy names the key's digest
         engaged = httpx.post(f"{guard.admin_url}/admin/killswitch",
                              headers={"Authorization": "Bearer t0ken"}, timeout=10,
@@ -271,8 +265,7 @@ def test_the_access_line_names_the_model_the_request_named(tmp_path: Path) -> No
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}})
     names = [f"model-{n}" for n in range(66)]
     try:
-        mock.start()
-        guard.start()
+        start_together(mock, guard)
         for name in [*names, None]:
             body = {"messages": [{"role": "user", "content": "hi"}],
                     **({"model": name} if name else {})}
@@ -354,8 +347,7 @@ def test_a_malformed_request_is_logged_with_why_and_from_where(tmp_path: Path) -
                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b",
                  b"GET /v1/models HTTP/9 nonsense"]
     try:
-        mock.start()
-        guard.start()
+        start_together(mock, guard)
         port = int(guard.url.rsplit(":", 1)[1])
         for request in malformed:
             with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

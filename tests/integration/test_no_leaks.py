@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,12 +34,11 @@ HIDDEN = "\u200b"  # looked through when searching: a token with one inside read
 
 def start(workdir: Path, excerpts: bool) -> tuple[MockUpstream, GuardServer]:
     mock = MockUpstream(workdir)
-    mock.start()
     guard = GuardServer(workdir, {
         "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
         "incidents": {"excerpts": excerpts}, "log_level": "debug",
     }, env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
-    guard.start()
+    start_together(mock, guard)
     return mock, guard
 
 

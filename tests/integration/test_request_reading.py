@@ -16,7 +16,7 @@ import openai
 import orjson
 import pytest
 
-from tests.support import GuardServer, MockUpstream
+from tests.support import GuardServer, MockUpstream, start_together
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,13 +31,11 @@ def guards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     content (the default), one configured to pass it; and a third with no policy."""
     workdir = tmp_path_factory.mktemp("unreadable")
     mock = MockUpstream(workdir)
-    mock.start()
     base = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES)}
     refusing = GuardServer(workdir, base)
     passing = GuardServer(workdir, {**base, "limits": {"unreadable_content": "pass"}})
     bare = GuardServer(workdir, {**base, "policies": None})
-    for guard in (refusing, passing, bare):
-        guard.start()
+    start_together(mock, refusing, passing, bare)
     yield {"mock": mock, "refuse": refusing, "pass": passing, "bare": bare}
     for made in CLIENTS.values():  # closed here: left to the collector, a socket warns mid-test
         made.close()

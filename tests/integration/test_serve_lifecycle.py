@@ -24,7 +24,7 @@ from guard.config import Settings, UpstreamSettings
 from guard.killswitch.held import group_dir_parent
 from guard.observability.tally import FLUSH_INTERVAL_S
 from guard.workers import QUICK_DEATHS, RESTART_S
-from tests.support import POLICIES, GuardServer, MockUpstream, RedisServer, free_port
+from tests.support import POLICIES, GuardServer, MockUpstream, RedisServer, free_port, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,10 +32,9 @@ pytestmark = pytest.mark.timeout(90)
 def serving(tmp_path: Path, grace_s: float) -> tuple[MockUpstream, GuardServer]:
     """The stand-in model, and guard in front of it with `shutdown_grace_s`, both started."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "shutdown_grace_s": grace_s})
-    guard.start()
+    start_together(mock, guard)
     return mock, guard
 
 
@@ -117,11 +116,10 @@ def test_while_draining_readyz_says_it_is_shutting_down(tmp_path: Path) -> None:
     """During `shutdown_drain_s` after SIGTERM, /readyz answers 503 saying why (it had said only
     "not ready"), while requests are still served, each answer with `Connection: close`."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "shutdown_drain_s": 5})
     try:
-        guard.start()
+        start_together(mock, guard)
         assert guard.proc is not None
         guard.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 5
@@ -141,9 +139,8 @@ def test_while_draining_readyz_says_it_is_shutting_down(tmp_path: Path) -> None:
 def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
     """`--workers 2` serves on one port from two processes, and /metrics counts all requests."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}}, "--workers", "2")
-    guard.start()
+    start_together(mock, guard)
     try:
         sent = 40
         for i in range(sent):
@@ -182,10 +179,9 @@ def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
 def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
     """GUARD_UPSTREAMS__DEFAULT__URL replaces the file's upstream URL."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
                         env={"GUARD_UPSTREAMS__DEFAULT__URL": mock.url})
-    guard.start()
+    start_together(mock, guard)
     try:
         response = httpx.post(f"{guard.url}/v1/chat/completions",
                               json={"model": "m", "messages": [{"role": "user", "content": "e"}]})
@@ -233,7 +229,7 @@ def test_a_reload_signal_while_guard_starts_does_not_end_it(tmp_path: Path) -> N
     once the interpreter has run guard's first line, which ignores SIGHUP: before it, nothing a
     program does can keep the default action from ending it.)"""
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
-    super(GuardServer, guard).start()  # started, not yet ready
+    guard.spawn()  # started, not yet ready
     try:
         assert guard.proc is not None
         deadline = time.monotonic() + 10
@@ -321,7 +317,7 @@ def test_a_replica_that_cannot_know_the_fleets_switches_is_not_ready(tmp_path: P
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}},
                                    "redis_url": redis.url,
                                    "killswitch": {"resync_interval_s": 0.5}})
-    super(GuardServer, guard).start()
+    guard.spawn()  # not waiting for /readyz: it must say 503 first
     try:
         deadline = time.monotonic() + 30
         while not _listening(guard.admin_port):
@@ -365,10 +361,9 @@ def test_one_signal_to_a_worker_group_lets_streams_finish(tmp_path: Path, sig: i
     `--workers 2` reached each worker twice (sender, then supervisor) and the repeat cut every
     stream in flight. A repeat within REPEAT_S is the same request: the stream finishes."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "shutdown_grace_s": 20}, "--workers", "2")
-    guard.start()
+    start_together(mock, guard)
     pids = [int(pid) for pid in re.findall(r'"pids":\s*\[([0-9, ]+)\]', guard.output())[0]
             .split(",")]
     worker, result = streaming(guard, 60, delay_ms=100)  # 3 s of stream
@@ -417,10 +412,9 @@ def test_a_worker_dying_in_a_row_is_restarted_ever_later_while_the_group_serves(
     each after 5 s was restarted at once, forever. Once the group has served, a worker dying in
     a row is restarted after 1 s, 2 s, 4 s... while the other serves."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}}},
                         "--workers", "2")
-    guard.start()
+    start_together(mock, guard)
     assert guard.proc is not None
     try:
         victim, other = _children(guard.pid)
@@ -451,13 +445,17 @@ def test_a_worker_that_cannot_restart_leaves_the_group_serving(tmp_path: Path) -
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": str(policies)}, "--workers", "2")
-    guard.start()
+    start_together(mock, guard)
     assert guard.proc is not None
     good = (policies / "default.yaml").read_text()
     try:
+        deadline = time.monotonic() + 30
+        # /readyz answers once one worker serves: the victim must have served too
+        while guard.output().count('"guard_started"') < 2:
+            assert guard.proc.poll() is None and time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
         victim, other = _children(guard.pid)
         (policies / "default.yaml").write_text(good + "\nrules: [not a rule\n")
         os.kill(victim, signal.SIGKILL)
@@ -508,7 +506,7 @@ def test_a_stop_signal_while_guard_starts_is_a_clean_exit(tmp_path: Path, sig: i
         (tmp_path / f"{delay}").mkdir()
         guard = GuardServer(tmp_path / f"{delay}", {
             "upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
-        super(GuardServer, guard).start()  # started, not yet ready
+        guard.spawn()  # started, not yet ready
         assert guard.proc is not None
         deadline = time.monotonic() + 10
         while not _ignores_sighup(guard.pid):  # guard's first line has run

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from tests.support import GuardServer, MockUpstream, PortServer, apps_serving, free_port
+from tests.support import GuardServer, MockUpstream, PortServer, apps_serving, free_port, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -68,9 +68,7 @@ async def servers(tmp_path: Path, streaming: dict[str, Any] | None = None
     found = Servers(guard)
     async with apps_serving((app, port)):
         try:
-            mock.start()
-            hostile.start()
-            guard.start()
+            start_together(mock, hostile, guard)
             yield found
         finally:
             guard.stop()

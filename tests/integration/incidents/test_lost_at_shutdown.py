@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import GuardServer, MockUpstream, SmallVolume
+from tests.support import GuardServer, MockUpstream, SmallVolume, start_together
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 KEY = "ghp_Q7w9Xk2LmN4pR8sT1vY3zA5bC6dE0fGhJ7kL"
@@ -26,13 +26,12 @@ def test_incidents_lost_at_shutdown_are_counted_at_the_next_start(
     never fired. The count is saved in state_dir (in room kept for it, the volume being full)
     and the next process's guard_incident_dropped_total starts at it; the file is removed."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     config = {"upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
               "state_dir": str(volume.path / "state")}
     first = GuardServer(tmp_path, config)
     second = GuardServer(tmp_path, config)
     try:
-        first.start()
+        start_together(mock, first)
         volume.fill()
         for n in range(8):  # blocked: each an incident neither the journal nor its spool takes
             answer = httpx.post(f"{first.url}/v1/chat/completions", timeout=20, json={

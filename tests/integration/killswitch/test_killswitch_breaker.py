@@ -36,6 +36,7 @@ from tests.support import (
     RedisServer,
     SmallVolume,
     free_port,
+    start_together,
 )
 
 
@@ -392,14 +393,13 @@ def test_one_worker_of_a_group_without_redis_trips_a_scope(tmp_path: Path) -> No
     same scope (2 switches on model:gpt-4o, 2 trips). The first worker to trip claims the scope
     in the group's directory; the other engages nothing for it."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {
         "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
         "killswitch": {"breakers": [{"name": "burst", "action": "block", "model": "gpt-*",
                                      "threshold": 2, "window_s": 60, "scope": "model:{model}",
                                      "mode": "block", "duration_s": 30}]}}, "--workers", "2")
     try:
-        guard.start()
+        start_together(mock, guard)
 
         def blocked(i: int) -> int:
             with httpx.Client() as fresh:  # a connection of its own: both workers get some

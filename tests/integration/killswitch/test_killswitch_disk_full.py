@@ -24,7 +24,7 @@ from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import StoreUnavailable
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext
-from tests.support import EventLog, GuardServer, MockUpstream, SmallVolume, guard_before_mock
+from tests.support import EventLog, GuardServer, MockUpstream, SmallVolume, guard_before_mock, start_together
 
 CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
 TOKEN = "tok-alice-123456"
@@ -173,12 +173,11 @@ def test_a_switch_held_on_a_full_volume_holds_on_every_worker(
     lists it unsaved; a release taken by any worker lifts it on all, and one saved once there is
     room is listed saved by all."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "state_dir": str(volume.path / "state")},
                         "--workers", "3", env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
     try:
-        guard.start()
+        start_together(mock, guard)
         volume.fill()
 
         def statuses() -> list[list[tuple[str, bool]]]:
@@ -219,12 +218,11 @@ def test_releasing_one_of_two_held_switches_lifts_it_on_every_worker(
     200 and model a flows on every worker while model b stays stopped, the release is audited,
     and once there is room only model b is saved."""
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "state_dir": str(volume.path / "state")},
                         "--workers", "2", env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
     try:
-        guard.start()
+        start_together(mock, guard)
         volume.fill()
         ids = {}
         for model in ("a", "b"):

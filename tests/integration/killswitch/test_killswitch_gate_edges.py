@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import GuardServer, HostileProcess, MockUpstream
+from tests.support import GuardServer, HostileProcess, MockUpstream, start_together
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,11 +29,10 @@ CHAT = "/v1/chat/completions"
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstream, GuardServer]]:
     workdir = tmp_path_factory.mktemp("gate-edges")
     mock = MockUpstream(workdir)
-    mock.start()
     guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}}, "policies": None,
                                   "passthrough": ["/v1/files/{id}/content"]},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
+    start_together(mock, guard)
     yield mock, guard
     guard.stop()
     mock.stop()
@@ -187,11 +186,10 @@ def test_a_route_scope_that_matches_nothing_served_is_engaged_with_a_warning(
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProcess, GuardServer]]:
     workdir = tmp_path_factory.mktemp("gate-edges-hostile")
     upstream = HostileProcess(workdir)
-    upstream.start()
     guard = GuardServer(workdir, {"upstreams": {"default": {"url": upstream.url}},
                                   "policies": None, "passthrough": ["/v1/files/{id}/content"]},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
+    start_together(upstream, guard)
     yield upstream, guard
     guard.stop()
     upstream.stop()

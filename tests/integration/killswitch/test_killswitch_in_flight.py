@@ -22,7 +22,7 @@ import yaml
 from aiohttp import web
 
 from guard.proxy.protocols.base import MAX_CHOICES_WRITTEN
-from tests.support import GuardServer, MockUpstream, free_port
+from tests.support import GuardServer, MockUpstream, free_port, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,11 +38,10 @@ SLOW = {"X-Mock-Reply": urllib.parse.quote(LONG), "X-Mock-Chunk-Chars": "7",
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstream, GuardServer]]:
     workdir = tmp_path_factory.mktemp("in-flight")
     mock = MockUpstream(workdir)
-    mock.start()
     guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
                                   "policies": str(POLICIES)},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
+    start_together(mock, guard)
     yield mock, guard
     guard.stop()
     mock.stop()
@@ -182,11 +181,10 @@ async def checked_slowly(tmp_path: Path, stage: str) -> AsyncIterator[tuple[Mock
         "rules": [{"name": "hook", "stage": stage, "when": {"classifier": "hook"},
                    "action": "block"}]}))
     mock = MockUpstream(tmp_path)
-    mock.start()
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
                                    "policies": str(tmp_path / "slow.yaml")},
                         env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
-    guard.start()
+    start_together(mock, guard)
     try:
         yield mock, guard
     finally:
