@@ -266,10 +266,11 @@ def test_the_access_line_names_the_model_the_request_named(tmp_path: Path) -> No
     names = [f"model-{n}" for n in range(66)]
     try:
         start_together(mock, guard)
-        for name in [*names, None]:
-            body = {"messages": [{"role": "user", "content": "hi"}],
-                    **({"model": name} if name else {})}
-            httpx.post(f"{guard.url}/v1/chat/completions", json=body, timeout=10)
+        with httpx.Client(timeout=10) as client:  # one client: not a TLS context per request
+            for name in [*names, None]:
+                body = {"messages": [{"role": "user", "content": "hi"}],
+                        **({"model": name} if name else {})}
+                client.post(f"{guard.url}/v1/chat/completions", json=body)
         assert guard.metric("guard_requests_total", model="other") == 2
     finally:
         guard.stop()
