@@ -280,6 +280,22 @@ def journal_has_verdict(guard: GuardServer, wanted: tuple[str, int, int], key: s
     return False
 
 
+def journal_incidents(guard: GuardServer, request_id: str, wait_s: float = 10.0
+                      ) -> list[dict[str, Any]]:
+    """The incidents of request `request_id` in the journal of `guard`: polled for up to
+    `wait_s` until there is one (the journal writer writes in batches, off the request)."""
+    journal = guard.config_path.parent / "state" / "incidents" / "journal"
+    deadline = time.monotonic() + wait_s
+    while True:
+        # complete lines only: a batch may be half written
+        lines = [line for path in journal.glob("*.jsonl") for line in path.read_text().split("\n")[:-1]]
+        found = [incident for incident in map(json.loads, lines)
+                 if incident.get("request_id") == request_id]
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
+
+
 def _replying(url: str, reply: str, headers: dict[str, str]) -> Any:
     import openai
 

@@ -17,11 +17,11 @@ a channel classified on its own (one segment each, indexed by channel number). T
   token), at the end of a choice, and when held text reaches `max_holdback_ms`: then classified
   text is released up to its last word boundary, and a word still in progress at most one more
   `max_holdback_ms` later (a slow stream is never held indefinitely). Such a check on time
-  decides on what it would release, not on the word still being written: when the window read
-  to the end would cut or mask, the window up to the release is read again and decides, and a
-  value found running past the release is held until it ends (`_check`); a block of only
-  classifiers reading the whole text on an open text's first EARLY_CHARS characters holds it
-  rather than cutting (`_early`).
+  decides on what it would release, not on the word still being written: when any rule matches
+  the window read to the end (a flag or a shadow rule too), the window up to the release is read
+  again and decides, and a value found running past the release is held until it ends
+  (`_check`); a block of only classifiers reading the whole text on an open text's first
+  EARLY_CHARS characters holds it rather than cutting (`_early`).
 - `optimistic`: deltas go out as they arrive; every `check_chars` characters (or
   `max_holdback_ms` after unchecked text arrived) the text is classified before the next event is
   forwarded, and a failing check cuts the stream. Text already sent cannot be masked, so a redact
@@ -483,18 +483,18 @@ class StreamGuard:
 
         `stops` (a check on time, `tick`): where each channel's release (buffered) or what
         decides (optimistic) would stop, before the word still being written. The window is
-        read to the end as always; if that would cut or mask, what decides is the window read
-        only up to where the release stops (a word's beginning, `I'm unable to ass`, or a key
-        id's first 20 characters of 26, is no finding the whole answer has), and the release
-        stops before a value found running past it (held, not released: it is read whole when
-        it has ended). A block on an answer's first words by classifiers reading the whole text
-        (`_early`) holds the text, uncut. In optimistic mode only the text before where that
-        reading stopped counts as checked."""
+        read to the end as always; if any rule matches (a flag or a shadow rule too), what
+        decides is the window read only up to where the release stops (a word's beginning,
+        `I'm unable to ass` or `The nig`, or a key id's first 20 characters of 26, is no
+        finding the whole answer has), and the release stops before a value found running past
+        it (held, not released: it is read whole when it has ended). A block on an answer's
+        first words by classifiers reading the whole text (`_early`) holds the text, uncut. In
+        optimistic mode only the text before where that reading stopped counts as checked."""
         unread, ends = self._unread(channels), None
         if unread:
             segments = [segment for _, _, segment, _ in unread]
             decision = await self.inspector.inspect(Stage.COMPLETION, segments)
-            if stops is not None and decision.action in (Action.BLOCK, Action.REDACT):
+            if stops is not None and decision.matches:
                 for ch, start, _, led in unread:
                     if ch.number in stops:
                         stops[ch.number] = self._before_findings(ch, stops[ch.number], decision,

@@ -7,12 +7,19 @@ as the whole answer is refused."""
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, stream_reply, whole_reply
+from tests.support import (
+    GuardServer,
+    guard_before_mock,
+    journal_incidents,
+    stream_reply,
+    whole_reply,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -156,3 +163,30 @@ def test_a_run_the_model_pauses_inside_is_read_when_it_ends(
                                                      "X-Mock-Chunk-Delay-Ms": "350"})
     assert finish == ending
     assert text == reply if ending == "stop" else "Build id ".startswith(text)
+
+
+@pytest.fixture(scope="module")
+def optimistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """The default pack in optimistic mode."""
+    workdir = tmp_path_factory.mktemp("default-optimistic")
+    pack = workdir / "default.yaml"
+    pack.write_text(DEFAULT.read_text().replace("mode: buffered", "mode: optimistic"))
+    with guard_before_mock(workdir, pack) as server:
+        yield server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["guard", "optimistic"])
+def test_a_word_still_being_written_raises_no_flag(request: pytest.FixtureRequest,
+                                                   server: str) -> None:
+    """An innocent answer the model writes a character every 300 ms (longer than
+    `max_holdback_ms`) records no profanity flag: a check on time reads the text up to its
+    release, not `The nig` of `nightingale`, for flag rules as for those that cut."""
+    guard: GuardServer = request.getfixturevalue(server)
+    reply = "The nightingale sang."
+    request_id = f"drip-{server}-{uuid.uuid4().hex}"
+    assert stream_reply(guard.url, reply, **{"X-Request-Id": request_id,
+                                             "X-Mock-Chunk-Chars": "1",
+                                             "X-Mock-Chunk-Delay-Ms": "300"}) == (reply, "stop")
+    # its incidents are written before its end goes out (`Recorder.settled`)
+    assert journal_incidents(guard, request_id, wait_s=1.0) == []
