@@ -70,7 +70,7 @@ class Clock:
 
 
 class Recorder:
-    def record_decision(self, *args: Any) -> str:
+    def record_decision(self, *args: Any, **kwargs: Any) -> str:
         return "inc"
 
     def record_event(self, *args: Any) -> str:

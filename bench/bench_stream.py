@@ -235,7 +235,8 @@ async def held_chars(policies: Path) -> tuple[int, int, int | None]:
 
 
 class _Quiet:
-    def record_decision(self, ctx: object, decision: object, segments: object) -> None:
+    def record_decision(self, ctx: object, decision: object, segments: object,
+                        details: object = None) -> None:
         return None
 
     def record_event(self, kind: str, details: object, ctx: object = None) -> str:

@@ -364,10 +364,12 @@ class Recorder(Protocol):
     `settled` lets an answer wait, bounded, for its evidence to be written first."""
 
     def record_decision(self, ctx: GuardContext, decision: Decision,
-                        segments: Sequence[Segment]) -> str | None:
+                        segments: Sequence[Segment],
+                        details: Mapping[str, Any] | None = None) -> str | None:
         """Record the incidents a decision makes (none for a plain allow); returns the incident id.
         `segments`: what the decision was made on, their texts as the client or the model wrote
-        them (an incident keeps a hash of them `joined`, and perhaps an excerpt)."""
+        them (an incident keeps a hash of them `joined`, and perhaps an excerpt). `details`: the
+        incident's, when the decision's circumstances need saying (`stream_ended`)."""
         ...
 
     def record_event(self, kind: str, details: Mapping[str, Any],

@@ -75,7 +75,10 @@ class IncidentV1:
                    operator's key or the deployment's (guard.incidents.hashkey); incidents
                    written before every hash was keyed may hold `sha256:<hex>`.
     excerpt:       redacted, truncated text; None unless excerpts are enabled.
-    details:       event specifics (actor, scope, reason, rule, offset...); empty for decisions.
+    details:       event specifics (actor, scope, reason, rule, offset...); for a decision,
+                   empty but for `stream_ended`: an optimistic stream's text the client had
+                   been sent was read after the stream ended early, the value saying why
+                   (`client_disconnected`, `client_stalled`, or the ending's error code).
     """
 
     id: str
@@ -165,8 +168,9 @@ def headline(decision: Decision) -> tuple[tuple[RuleMatch, ...], Mode]:
 
 def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
                   excerpt: str | None, now: float | None = None,
-                  hash_key: bytes) -> IncidentV1:
-    """The incident for a decision with at least one match (enforced or shadow)."""
+                  hash_key: bytes, details: Mapping[str, Any] | None = None) -> IncidentV1:
+    """The incident for a decision with at least one match (enforced or shadow); `details`:
+    its circumstances, when they need saying (`stream_ended`)."""
     now = time.time() if now is None else now
     relevant, mode = headline(decision)
     action = decision.action if mode is Mode.ENFORCE else max(
@@ -183,7 +187,7 @@ def from_decision(ctx: GuardContext, decision: Decision, text: str, *,
         verdicts=_kept(v for v in decision.verdicts if v.fired),
         prompt_verdicts=_kept(decision.prompt_verdicts),
         severity=worst, category=top.category if top is not None else "policy",
-        content_hash=content_hash(text, hash_key), excerpt=excerpt,
+        content_hash=content_hash(text, hash_key), excerpt=excerpt, details=details or {},
     )
 
 

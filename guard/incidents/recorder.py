@@ -339,7 +339,8 @@ class IncidentRecorder:
     # -- the Recorder protocol (called on the event loop, must be cheap and never raise) -----
 
     def record_decision(self, ctx: GuardContext, decision: Decision,
-                        segments: Sequence[Segment]) -> str | None:
+                        segments: Sequence[Segment],
+                        details: Mapping[str, Any] | None = None) -> str | None:
         """Record one incident for a decision with any match (shadow included); its id."""
         if not decision.matches:
             return None
@@ -347,7 +348,7 @@ class IncidentRecorder:
             text, _ = joined((segment.index, segment.text) for segment in segments)
             excerpt = self._excerpt(ctx, decision, segments) if self.settings.excerpts else None
             incident = model.from_decision(ctx, decision, text, excerpt=excerpt,
-                                           hash_key=self.hash_key.value)
+                                           hash_key=self.hash_key.value, details=details)
         except Exception:
             log.exception("incident_build_failed", request_id=ctx.request_id)
             self.metrics.incident_dropped.inc()

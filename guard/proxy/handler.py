@@ -22,7 +22,14 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from guard.components import Components, Exchange
-from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
+from guard.errors import (
+    ClientStalled,
+    GuardError,
+    Overloaded,
+    RequestError,
+    SwitchedOff,
+    UpstreamError,
+)
 from guard.observability.metrics import child
 from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
@@ -517,15 +524,22 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
             await release(guard.finish())
     except ConnectionResetError:  # first: aiohttp's ClientConnectionResetError is a ClientError
         log.info("client_disconnected", request_id=ctx.request_id)
+        await read_late(guard, "client_disconnected", ctx)
         return response
     except ClientStalled as stalled:
         hang_up(request, upstream, exchange, c, stalled)
+        await read_late(guard, "client_stalled", ctx)
         return response
     except (UpstreamError, aiohttp.ClientError, TimeoutError, SwitchedOff,
             asyncio.CancelledError) as exc:
         if isinstance(exc, asyncio.CancelledError) and not ended_by_shutdown(exchange):
+            # the client left (aiohttp cancels its handler): the cancellation is taken, so the
+            # text it was sent can still be read, then passed on
+            upstream.close()
+            await read_late(guard, "client_disconnected", ctx)
             raise
         upstream.close()
+        await read_late(guard, ending_code(exc), ctx)
         ending = stream_ending(exc, guard, c, ctx, response)
     finally:
         await chunks.aclose()
@@ -534,6 +548,17 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         response[answers.DECISION] = str(outcome.action)
     await end_stream(request, response, upstream, ending, exchange, c)
     return response
+
+
+async def read_late(guard: StreamGuard, why: str, ctx: GuardContext) -> None:
+    """Read what an optimistic stream ended early (`why`) sent the client unread, and record
+    its decision (`StreamGuard.ended_early`). A check that cannot run now is logged: the stream
+    is over either way."""
+    try:
+        await guard.ended_early(why)
+    except GuardError as exc:
+        log.warning("stream_late_check_failed", request_id=ctx.request_id, ended=why,
+                    error=str(exc))
 
 
 async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
@@ -631,6 +656,15 @@ def ended_with(response: web.StreamResponse, guard: StreamGuard, message: str, c
     """The error event ending a stream, its code noted on `response` for the access line."""
     response[answers.CODE] = code
     return guard.error(message, code)
+
+
+def ending_code(exc: BaseException) -> str:
+    """The error code of the event ending a stream that cannot go on (`stream_ending`)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "server_shutting_down"
+    if isinstance(exc, SwitchedOff):
+        return "kill_switch_engaged"
+    return broken_by(exc)
 
 
 def broken_by(exc: BaseException) -> str:

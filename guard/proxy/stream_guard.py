@@ -178,6 +178,8 @@ class StreamGuard:
         self.usage_asked = False
         self._usage: Json | None = None
         self._usage_sent = False
+        # why the stream ended before its end, once `ended_early` reads what went out unread
+        self._ended_early: str | None = None
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -338,6 +340,17 @@ class StreamGuard:
         self._done = True
         self._ending.update(ch.choice for ch in self._channels.values())
         return await self._flush(list(self._channels.values()))
+
+    async def ended_early(self, why: str) -> None:
+        """The stream ended before its end (`why`: `client_disconnected`, `client_stalled`, or
+        the code of the error event ending it). An optimistic stream's text the client was sent
+        and no check has read yet is read now, and its decision recorded, the incident's
+        `details.stream_ended` saying why (the decision came after the stream had ended): a
+        block then cuts nothing and sends nothing. Buffered streams sent nothing unread."""
+        if self.mode != OPTIMISTIC or self.cut or self.passthrough or self._done:
+            return
+        self._ended_early = why
+        await self._flush(list(self._channels.values()))
 
     # -- events --------------------------------------------------------------------------------
 
@@ -660,12 +673,15 @@ class StreamGuard:
         self._recorded |= rules
         for observe in self.observers:
             observe(self.ctx, decision)
-        self.incident_id = self.recorder.record_decision(self.ctx, decision, segments) \
-            or self.incident_id
+        late = {"stream_ended": self._ended_early} if self._ended_early else None
+        self.incident_id = self.recorder.record_decision(self.ctx, decision, segments,
+                                                         details=late) or self.incident_id
 
     def _cut_stream(self, decision: Decision, channels: list[Channel],
                     starts: list[int]) -> bytes:
         self.cut = True
+        if self._ended_early:  # the stream had ended: nothing to cut, nothing to send
+            return b""
         match = next((m for m in decision.enforced if m.action is decision.action),
                      decision.enforced[0] if decision.enforced else None)
         rule = match.rule if match is not None else "unknown"

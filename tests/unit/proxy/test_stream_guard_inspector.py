@@ -119,12 +119,15 @@ class ListRecorder:
 
     decisions: list[Decision] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)  # each decision's
 
     def record_decision(self, ctx: GuardContext, decision: Decision,
-                        segments: Sequence[Segment]) -> str | None:
+                        segments: Sequence[Segment],
+                        details: Mapping[str, Any] | None = None) -> str | None:
         if not decision.matches:
             return None
         self.decisions.append(decision)
+        self.details.append(dict(details or {}))
         return f"inc-{len(self.decisions)}"
 
     def record_event(self, kind: str, details: Mapping[str, Any],
