@@ -29,6 +29,7 @@ rules:
      severity: critical, category: secrets}
 streaming: {mode: optimistic, check_chars: 64, max_holdback_ms: 60000}
 """
+TOKEN = "early-end-admin-token"
 PATHS = {"chat": "/v1/chat/completions", "responses": "/v1/responses",
          "messages": "/v1/messages"}
 
@@ -39,17 +40,18 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     policies = workdir / "policies"
     policies.mkdir()
     (policies / "default.yaml").write_text(POLICY)
-    with guard_before_mock(workdir, policies) as server:
+    with guard_before_mock(workdir, policies, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"}) \
+            as server:
         yield server
 
 
-def request_body(api: str) -> dict[str, object]:
+def request_body(api: str, model: str = "m") -> dict[str, object]:
     said = [{"role": "user", "content": "the key please"}]
     if api == "responses":
-        return {"model": "m", "input": "the key please", "stream": True}
+        return {"model": model, "input": "the key please", "stream": True}
     if api == "messages":
-        return {"model": "m", "messages": said, "max_tokens": 64, "stream": True}
-    return {"model": "m", "messages": said, "stream": True}
+        return {"model": model, "messages": said, "max_tokens": 64, "stream": True}
+    return {"model": model, "messages": said, "stream": True}
 
 
 def late_block(guard: GuardServer, request_id: str) -> list[tuple[str, str, object]]:
@@ -89,3 +91,28 @@ def test_client_leaving_still_records_what_it_was_sent(guard: GuardServer, api: 
     assert AWS_KEY in received
     assert late_block(guard, request_id) == [
         ("decision", "block", {"stream_ended": "client_disconnected"})]
+
+
+def test_a_kill_switch_ending_a_stream_still_records_what_went_out(guard: GuardServer) -> None:
+    """A kill switch engaged while the model pauses, after the key went out unchecked, ends the
+    stream with its error event and leaves the key's block recorded, marked
+    `stream_ended: kill_switch_engaged`."""
+    request_id = f"switch-{uuid.uuid4().hex}"
+    received = ""
+    with httpx.stream("POST", f"{guard.url}{PATHS['chat']}", timeout=30,
+                      json=request_body("chat", model="switched-off"),
+                      headers={"X-Request-Id": request_id, "X-Mock-Reply": REPLY,
+                               "X-Mock-Chunk-Chars": "30",
+                               "X-Mock-Chunk-Delay-Ms": "5000"}) as answer:
+        chunks = answer.iter_text()
+        while AWS_KEY not in received:
+            received += next(chunks)
+        engaged = httpx.post(f"{guard.admin_url}/admin/killswitch", timeout=10,
+                             headers={"Authorization": f"Bearer {TOKEN}"},
+                             json={"scope": "model:switched-off", "mode": "block",
+                                   "reason": "test"})
+        assert engaged.status_code == 201, engaged.text
+        received += "".join(chunks)
+    assert "kill_switch_engaged" in received
+    assert late_block(guard, request_id) == [
+        ("decision", "block", {"stream_ended": "kill_switch_engaged"})]
