@@ -23,12 +23,15 @@ from guard.types import Segment, Stage
 
 # An AWS access key id is a prefix and 16 characters of [A-Z2-7]. Written in groups
 # ("AKIA IOSF ODNN 7EXA MPLE") or a character a line, it is read whole: one separator may stand
-# before each character (`_spaced_key` then asks for one kind of separator and a digit).
+# before each character (`_spaced_key` then asks for one kind of separator and a digit). It may
+# run on into lower-case letters (`AKIAQZ7XW3JD5R6TLM2Plorem`: a reader sees the key where the
+# capitals end); the pattern takes the first one (RE2 has no look-ahead) and the key then needs
+# a digit, as upper-case words glued to a lower-case tail do not have one (`_ends_key`).
 _AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
                  "AROA", "ASCA")
 _KEY_SEPARATOR = r"(?:\r\n|  |[ \t\n.\-])?"
 _AWS_KEY_ID = (r"\b((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
-               rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})\b")
+               rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})(?:\b|[a-z])")
 _SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 
 # (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match.
@@ -140,7 +143,8 @@ class SecretsClassifier(LocalClassifier):
                 value = first_parameter(value)
                 if len(value) < GENERIC_MIN_CHARS or not looks_random(value, self.min_bits):
                     continue
-            if kind == "aws_access_key_id" and not _spaced_key(value):
+            if kind == "aws_access_key_id" and not (_spaced_key(value)
+                                                     and _ends_key(value, text[end:end + 1])):
                 continue
             score = 0.7 if kind == "generic" else 1.0
             found.append(Finding(f"secret:{kind}", score, start, start + len(value)))
@@ -182,6 +186,13 @@ def _spaced_key(value: str) -> bool:
     words = sum(1 for group in groups[1:] if len(group) > 1 and common_word(group.lower()))
     return len(separators) == 1 and any(c.isdigit() for c in value) and words < 2 and (
         {len(group) for group in groups} <= {4} or {len(group) for group in groups} == {1})
+
+
+def _ends_key(value: str, after: str) -> bool:
+    """Whether a key id followed by `after` (its next character, or none) reads as one: at a
+    word's end, or glued to a lower-case letter when it holds a digit
+    (`AKIAQZ7XW3JD5R6TLM2Plorem`; `ASIAPACIFICHEADQUARTERs` is a word)."""
+    return not ("a" <= after <= "z") or any(c.isdigit() for c in value)
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

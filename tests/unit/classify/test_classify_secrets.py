@@ -387,6 +387,24 @@ def test_a_key_id_grouped_by_crlf_or_two_spaces_is_found(separator: str) -> None
         assert classify("secrets", f"key:\n{written}\n").fired, repr(written)
 
 
+@pytest.mark.parametrize("text", ["AKIAQZ7XW3JD5R6TLM2Plorem ipsum", "id=AKIAIOSFODNN7EXAMPLEand more",
+                                  "AKIA IOSF ODNN 7EXA MPLEfoo"])
+def test_a_key_id_glued_to_lower_case_letters_is_found(text: str) -> None:
+    """From a probe: a key id followed by lower-case letters (`AKIA...TLM2Plorem`) was no key
+    (it must end at a word's end); a reader sees the key where the capitals end."""
+    key = next(word for word in ("AKIAQZ7XW3JD5R6TLM2P", "AKIAIOSFODNN7EXAMPLE",
+                                 "AKIA IOSF ODNN 7EXA MPLE") if word in text)
+    assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", key)]
+
+
+@pytest.mark.parametrize("text", ["ASIAPACIFICSALESTEAMs", "AIDASTATEMENTOFWORKSto", "AKIAQZ7XW3JD5R6TLM2PLorem",
+                                  "AKIAQZ7XW3JD5R6TLM2P_id"])
+def test_capitals_glued_to_lower_case_letters_without_a_digit_are_not_a_key(text: str) -> None:
+    """Upper-case words after a prefix glued to a lower-case tail have no digit; a run of
+    capitals longer than a key, or one glued to `_`, is no key either."""
+    assert not classify("secrets", text).fired, found(classify("secrets", text), text)
+
+
 def test_words_in_groups_of_four_after_a_prefix_are_not_a_key() -> None:
     """From a third probe: "ASIA TEAM WEST ZONE Q3FY" (groups of four, a digit) was blocked."""
     for text in ("ASIA TEAM WEST ZONE Q3FY", "ACCA EXAM PASS RATE 2Q24", "AIDA CAST LIST ACT2 PART"):
