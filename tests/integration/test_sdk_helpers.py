@@ -96,8 +96,13 @@ def test_a_value_inside_a_json_string_is_still_masked(guard: GuardServer,
 TOOLS = [openai.pydantic_function_tool(Lookup, name="lookup")]
 
 
+# a card as a JSON number, also with an exponent: a client's parser reads 4111111111111111e0 as
+# the card (the probe found `e0` and `E+0` passed, whole and streamed, with no incident)
+CARD_NUMBERS = [f'{{"q": "x", "n": {CARD}{exponent}}}' for exponent in ("", "e0", "E+0")]
+
+
 @pytest.mark.parametrize("arguments, masked", [
-    ('{"q": "x", "n": 4111111111111111}', None),
+    *((arguments, None) for arguments in CARD_NUMBERS),
     (json.dumps({"q": EMAIL, "n": 3}), '{"q": "[REDACTED:pii:email]", "n": 3}'),
 ])
 def test_tool_arguments_are_masked_inside_strings_and_refused_outside(
@@ -123,19 +128,24 @@ def test_tool_arguments_are_masked_inside_strings_and_refused_outside(
     said = "".join(call.function.arguments or "" for chunk in streamed for choice in chunk.choices
                    for call in choice.delta.tool_calls or ())
     assert said == (masked or "") or (masked is None and "REDACTED" not in said)
+    assert str(CARD) not in said
 
 
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("arguments", CARD_NUMBERS)
 def test_responses_call_arguments_with_a_card_number_are_refused(guard: GuardServer,
+                                                                 arguments: str,
                                                                  stream: bool) -> None:
-    sdk = client(guard, **{"X-Mock-Tool-Args": '{"q": "x", "n": 4111111111111111}'})
+    sdk = client(guard, **{"X-Mock-Tool-Args": arguments})
     if stream:
         events = list(sdk.responses.create(model="gpt-4o", input="hi", stream=True))
         response = events[-1].response  # type: ignore[union-attr]
+        said = json.dumps([event.model_dump(mode="json") for event in events])
     else:
         response = sdk.responses.create(model="gpt-4o", input="hi")
-    arguments = [item.arguments for item in response.output if item.type == "function_call"]
-    assert response.status == "incomplete" and not arguments
+        said = response.model_dump_json()
+    calls = [item.arguments for item in response.output if item.type == "function_call"]
+    assert response.status == "incomplete" and not calls and str(CARD) not in said
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "content_filter"
 

@@ -53,8 +53,10 @@ PATTERNS: dict[Entity, str] = {
     "phone": r"(?:\+\s?\(?|\(|\b)\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){2,6}\d\b",
     # one space, dot or hyphen between groups: tabs, line breaks and runs of spaces are how
     # tables of figures are laid out (a quarter of random tables of four-digit numbers had a
-    # row that read as a card with them)
-    "card": r"\b\d{4}(?:[ .-]?\d{2,4}){2,4}\b",
+    # row that read as a card with them). It ends at a word's end or before a letter, which the
+    # match takes (RE2 has no look-ahead) and `card_end` gives back: a JSON number's exponent
+    # (`4539148803436467e0`, which a client's parser reads as the card) or a word glued to it
+    "card": r"\b\d{4}(?:[ .-]?\d{2,4}){2,4}(?:\b|[A-Za-z_])",
     "iban": r"(?i)\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){3,8}\b",
     "ssn": r"\b\d{3}[-. ]\d{2}[-. ]\d{4}\b|\b\d{9}\b",
     "ip": r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
@@ -114,6 +116,24 @@ def iban_ok(raw: str) -> bool:
 
 
 _EXPIRY = re.compile(r"[ .-]?\d{2} ?/ ?\d{2}(?:\d{2})?\b")  # 12/27, 12 / 2027
+
+
+_EXPONENT = re.compile(r"[eE][+-]?[0-9]+")
+_LETTERS = re.compile(r"[A-Za-z_]+")
+
+
+def card_end(text: str, start: int, end: int) -> int:
+    """Where the digits of a card match at [start, end) end: before the letter the pattern took
+    when one is glued to them, if the word goes on to its end as an exponent (`e0`, `E+0`) or in
+    letters alone (`x`, `lorem`); `start` if it goes on with digits after letters, as a hex id
+    does (`4853149369207e402547b0...`: one of 24,000 random ones began with a card)."""
+    if text[end - 1].isdigit():
+        return end
+    end -= 1
+    for tail in (_EXPONENT.match(text, end), _LETTERS.match(text, end)):
+        if tail is not None and (tail.end() == len(text) or not is_word_char(text[tail.end()])):
+            return end
+    return start
 
 
 def _group_ends(text: str, start: int, end: int) -> list[int]:
@@ -193,6 +213,7 @@ class PiiClassifier(LocalClassifier):
             entity = self.entities[idx]
             end = iban_end(text, start, match_end) if entity == "iban" else match_end
             if entity == "card":  # the whole run, or the run less an expiry read as a group
+                end = card_end(text, start, end)
                 end = next((e for e in _group_ends(text, start, end)
                             if self._card(text, start, e)), start)
             if end == start or any(s < end and start < e for s, e in taken):

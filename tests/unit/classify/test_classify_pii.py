@@ -248,6 +248,29 @@ def test_a_card_followed_by_its_expiry_is_found(text: str, card: str) -> None:
     assert found(classify("pii", text), text) == [("pii:card", card)]
 
 
+@pytest.mark.parametrize("text", ['{"card": 4539148803436467e0}', '{"card": 4539148803436467E+0}',
+                                  '{"card": 4539148803436467e-0}', "Card: 4539148803436467x ok",
+                                  "Card: 4539148803436467e0 ok", "Card: 4539 1488 0343 6467e0",
+                                  "Card: 4539148803436467e"])
+def test_a_card_glued_to_an_exponent_or_a_letter_is_found(text: str) -> None:
+    """From a probe: a card written as a JSON number with an exponent (`4539148803436467e0`,
+    which a client's JSON parser reads as the card), or followed by a letter, was no card to
+    `pii` (the pattern ended at a word's end), and reached the client with no incident. The
+    span covers the digits alone."""
+    card = "4539 1488 0343 6467" if " 6467" in text else "4539148803436467"
+    assert found(classify("pii", text), text) == [("pii:card", card)]
+
+
+@pytest.mark.parametrize("text", ["45391488034364671x", "4539148803436468e0", "ab4539148803436467e0",
+                                  "build 1712345678901ms", "4539148803436467e0f3",
+                                  "sha256 4853149369207e402547b0817192c76699efc0c3f94d5e40e5397dc4f8e0e3d0"])
+def test_digits_glued_to_a_letter_that_are_no_card_are_not_found(text: str) -> None:
+    """A run longer than a card, a failed checksum, digits inside a word, a timestamp in
+    milliseconds, and a hex id beginning with a card's digits (letters then digits after them:
+    one of 24,000 random SHA-256, MD5 and UUID ids, read as glued to a letter) stay out."""
+    assert not classify("pii", text).fired, found(classify("pii", text), text)
+
+
 def test_more_groups_than_a_card_are_not_read_as_one_with_a_tail() -> None:
     """From a third probe: reading the longest Luhn-valid prefix of any run of groups masked
     about 3% of rows of five four-digit figures; only an expiry after the card is dropped."""
