@@ -91,7 +91,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
 
     # 6 to 9 forward, read the answer as any other of this API's, and record
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, b"",
-                                   Outcome(), by_id=by_id)
+                                   Outcome(), {}, by_id=by_id)
 
 
 async def learn_model(request: web.Request, exchange: Exchange,

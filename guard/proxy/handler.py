@@ -46,11 +46,9 @@ from guard.proxy.middleware import (
 from guard.proxy.protocols import Dialect
 from guard.proxy.protocols.base import (
     MAX_CHOICES_WRITTEN,
-    NOT_JSON,
     Continued,
     Json,
     Slot,
-    Structured,
     asked,
     asks_usage,
     drop_tokens,
@@ -146,11 +144,9 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
                                       asks_to_stream(body))
 
     # 2 kill switch gate: before any classifier and before the upstream
-    usage = ctx.stream and asks_usage(body)
-    choices = dialect.choices_asked(body)
     switch = c.gate.check(ctx)
     if switch is not None:
-        return await stopped_by_switch(request, c, dialect, ctx, switch, usage, choices)
+        return await stopped_by_switch(request, c, dialect, ctx, switch, body)
 
     # 3, 4 classify the prompt and decide, on the policy pinned for this request
     inspector = c.policies.for_request(ctx)
@@ -178,15 +174,14 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         # it before the upstream too
         switch = c.gate.check(ctx)
         if switch is not None:
-            return await stopped_by_switch(request, c, dialect, ctx, switch, usage, choices)
+            return await stopped_by_switch(request, c, dialect, ctx, switch, body)
 
     # an answer going on from the prompt's text (as forwarded) is read after its end
     continued = dialect.continued(body) if inspector.inspects(Stage.COMPLETION) else None
     if continued is not None:
         continued = continued.cut(inspector.value_chars(Stage.COMPLETION))
     return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw, outcome,
-                                   choices=choices, continued=continued,
-                                   structured=dialect.structured(body), usage=usage)
+                                   body, continued=continued)
 
 
 @dataclass(frozen=True)
@@ -202,18 +197,14 @@ class ByID:
 
 async def forward_and_guard(request: web.Request, exchange: Exchange, c: Components,
                             dialect: Dialect, ctx: GuardContext, inspector: Inspector, raw: bytes,
-                            outcome: Outcome, *, by_id: ByID | None = None,
-                            choices: int | None = None,
-                            continued: Continued | None = None,
-                            structured: Structured | None = None,
-                            usage: bool = False) -> web.StreamResponse:
-    """Steps 6 to 9. `by_id`: an answer fetched by id, whose request names no model: a whole
-    answer is read, and checked against the kill switches, for the model it names. `choices`:
-    how many a stream may have (`Dialect.choices_asked`); `continued`: the prompt's text the
-    answer goes on from (`Dialect.continued`); `structured`: its texts that are JSON
-    (`Dialect.structured`; calls' arguments when not given); `usage`: a stream asked for its
-    usage (`asks_usage`), which a stream guard ends or refuses ends with."""
-    structured = dialect.structured({}) if structured is None else structured
+                            outcome: Outcome, request_body: Json, *, by_id: ByID | None = None,
+                            continued: Continued | None = None) -> web.StreamResponse:
+    """Steps 6 to 9. `request_body`: the request's (`{}` for an answer fetched by id), read for
+    what it asks of the answer only where that decides something: a refusal's choices and usage
+    (`stopped_by_switch`), a stream's (`relay_stream`), the texts a mask must keep JSON
+    (`guard_completion`). `by_id`: an answer fetched by id, whose request names no model: a
+    whole answer is read, and checked against the kill switches, for the model it names.
+    `continued`: the prompt's text the answer goes on from (`Dialect.continued`)."""
     # 6 forward; a kill switch engaged while the model answers stops the request (proxy.silence)
     upstream: aiohttp.ClientResponse | None = None
     try:
@@ -222,9 +213,9 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         if ctx.stream and upstream.status // 100 == 2 and is_event_stream(upstream):
             # 7, 8 for streams: event by event
             return await relay_stream(request, exchange, c, dialect, ctx, inspector, upstream,
-                                      outcome, named=by_id.model if by_id else None,
-                                      choices=choices, continued=continued,
-                                      structured=structured, usage=usage)
+                                      outcome, request_body,
+                                      named=by_id.model if by_id else None,
+                                      continued=continued)
         answer = await timed_read(upstream, c.settings.limits.max_response_bytes, exchange,
                                   c.upstreams.silence.waiting)
         if by_id is not None and upstream.status // 100 == 2:
@@ -237,7 +228,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         if upstream.status // 100 == 2 and inspector.inspects(Stage.COMPLETION):
             # 7, 8 classify the whole completion, decide, enforce
             answer = await guard_completion(c, dialect, ctx, inspector, answer, outcome,
-                                            continued, structured)
+                                            continued, request_body)
             if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
                 still_on(c, ctx)
         headers = downstream_headers(upstream)
@@ -245,7 +236,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
         return web.Response(status=upstream.status, body=answer, headers=headers)
     except SwitchedOff as stop:
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
-        return await stopped_by_switch(request, c, dialect, ctx, stop.switch, usage, choices)
+        return await stopped_by_switch(request, c, dialect, ctx, stop.switch, request_body)
     finally:
         if upstream is not None and not upstream.closed:  # an answer read to its end has
             upstream.close()                               # released its connection
@@ -305,17 +296,19 @@ def redact(body: Json, slots: list[Slot], decision: Decision) -> Json:
 
 async def stopped_by_switch(request: web.Request, c: Components, dialect: Dialect,
                             ctx: GuardContext, switch: Switch,
-                            usage: bool = False, choices: int | None = None) -> web.StreamResponse:
+                            request_body: Json | None = None) -> web.StreamResponse:
     """A kill switch answers instead of the model: 503 (block) or a refusal (refuse), with its
-    usage (zeros): in a stream, when it asked for it (`usage`); in as many choices as the
-    request asked (`choices`, `Dialect.choices_asked`; one when not counted), so an app reading
-    `choices[1]` finds it."""
+    usage (zeros): in a stream, when the request asked for it (`asks_usage` of its body,
+    `request_body`; None: it has none); in as many choices as it asked
+    (`Dialect.choices_asked`; one when not counted), so an app reading `choices[1]` finds it."""
     if switch.mode == "block":
         return blocked_by_switch(c, ctx, switch)
+    request_body = request_body or {}
+    usage = ctx.stream and asks_usage(request_body)
     c.metrics.killswitch_refusals.labels(switch.mode).inc()
     headers = {"X-Request-Id": ctx.request_id, "X-Guard-Decision": "block"}
     refusal = f"This service is paused: {switch.reason}"
-    choices = min(choices or 1, MAX_CHOICES_WRITTEN)
+    choices = min(dialect.choices_asked(request_body) or 1, MAX_CHOICES_WRITTEN)
     if not ctx.stream:
         refused = web.Response(body=answers.refusal_body(dialect, ctx.model, refusal, choices),
                                content_type=answers.JSON, headers=headers)
@@ -425,10 +418,11 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
 async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
                            inspector: Inspector, answer: bytes, outcome: Outcome,
                            continued: Continued | None = None,
-                           structured: Structured = NOT_JSON) -> bytes:
+                           request_body: Json | None = None) -> bytes:
     """The completion as the client may see it: unchanged, redacted, or replaced by a refusal.
     Its continuing texts are read after the text they go on from (`continued`); a mask that
-    would land outside a string literal of its texts that are JSON (`structured`) refuses it
+    would land outside a string literal of its texts that are JSON (`Dialect.structured`, read
+    from the request's body, `request_body`, only then) refuses it
     (`redaction.refused_for_json`)."""
     try:
         body = orjson.loads(answer)
@@ -450,6 +444,7 @@ async def guard_completion(c: Components, dialect: Dialect, ctx: GuardContext,
         slots, Stage.COMPLETION, joined=dialect.joins_answer,
         ahead=inspector.holdback_chars(Stage.COMPLETION), continued=continued, answer=body))
     if decision.action is Action.REDACT:  # a mask must keep a JSON text JSON
+        structured = dialect.structured(request_body or {})
         decision = refused_for_json(decision, [(n, slot.text) for n, slot in enumerate(slots)
                                                if structured.at(slot.path)])
     outcome.add(decision, record(c, ctx, decision, slots))
@@ -477,12 +472,13 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
 
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
-                       upstream: aiohttp.ClientResponse, outcome: Outcome,
-                       named: str | None = None, choices: int | None = None,
-                       continued: Continued | None = None,
-                       structured: Structured = NOT_JSON,
-                       usage: bool = False) -> web.StreamResponse:
-    """Send the upstream's SSE stream to the client as it arrives, through the stream guard.
+                       upstream: aiohttp.ClientResponse, outcome: Outcome, request_body: Json,
+                       named: str | None = None,
+                       continued: Continued | None = None) -> web.StreamResponse:
+    """Send the upstream's SSE stream to the client as it arrives, through the stream guard,
+    which reads from the request's body (`request_body`) how many choices the stream may have
+    (`Dialect.choices_asked`), its texts that are JSON (`Dialect.structured`), and whether it
+    ends with its usage (`asks_usage`), which a stream guard ends or refuses ends with.
 
     Held text goes out when its check passes or its `max_holdback_ms` runs out, whichever comes
     first; a cut closes the upstream at once so the model stops generating. So does a kill switch
@@ -497,8 +493,10 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
                                                           c.metrics, c.observers)
-    guard.named, guard.choices_asked, guard.continued = named, choices, continued
-    guard.structured, guard.usage_asked = structured, usage
+    guard.named, guard.continued = named, continued
+    guard.choices_asked = dialect.choices_asked(request_body)
+    guard.structured = dialect.structured(request_body)
+    guard.usage_asked = asks_usage(request_body)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on
