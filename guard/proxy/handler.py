@@ -403,15 +403,12 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
     """The upstream's end-to-end headers, but none of guard's own (`X-Guard-*`): a client reads
     those as guard's word (an incident recorded, a decision made). The upstream's `X-Request-Id`
     goes on as `X-Upstream-Request-Id`: `X-Request-Id` is guard's."""
-    headers = end_to_end(upstream.headers, NOT_FORWARDED_DOWN)
+    # guard's own dropped in the same look at each name as the hop-by-hop ones: 15.5k
+    # instructions for a stand-in's four headers, where a look of its own after them took 3.2k
+    headers = end_to_end(upstream.headers, NOT_FORWARDED_DOWN, "x-guard-")
     upstream_id = headers.popall("X-Request-Id", None)
     if upstream_id:
         headers["X-Upstream-Request-Id"] = upstream_id[-1]
-    # all names looked at at once, in C (no name holds a line break): 3.2k instructions, where
-    # the look at each name, left for an answer that has such a header, takes 4.3k
-    if "\nx-guard-" in ("\n" + "\n".join(headers)).lower():
-        for name in {name for name in headers if name[:8].lower() == "x-guard-"}:
-            headers.popall(name)
     return headers
 
 
