@@ -27,8 +27,9 @@ def content_coding(headers: CIMultiDictProxy[str], accepted: Mapping[str, str]) 
     """The coding of a request's body, `accepted`'s name for it ("identity" when none is
     named). Raises RequestError (415, `unsupported_content_encoding`) for any other, or a list:
     a body guard cannot read is not passed on unread."""
-    codings = listed(headers, hdrs.CONTENT_ENCODING)
-    coding = ", ".join(codings) or "identity"
+    if hdrs.CONTENT_ENCODING not in headers:  # most requests: at once
+        return "identity"
+    coding = ", ".join(listed(headers, hdrs.CONTENT_ENCODING)) or "identity"
     if coding == "identity":
         return coding
     if coding in accepted:
@@ -54,11 +55,8 @@ async def read_decoded(request: web.Request, limit: int) -> bytes:
     """The request's body, decoded from its Content-Encoding; larger than `limit` bytes as
     sent or decoded: 413 (aiohttp's HTTPRequestEntityTooLarge, as for a body not encoded)."""
     coding = content_coding(request.headers, DECODED)
-    transfer = [c for c in listed(request.headers, hdrs.TRANSFER_ENCODING) if c != "chunked"]
-    if transfer:  # aiohttp reads `gzip, chunked` as chunked alone: the gzip would go unread
-        raise RequestError(f"Transfer-Encoding {', '.join(transfer)!r} is not one guard "
-                           "decodes; only chunked is", status=501,
-                           code="unsupported_transfer_encoding")
+    if hdrs.TRANSFER_ENCODING in request.headers:  # most requests name none
+        check_transfer(request.headers)
     try:
         if coding == "identity":
             return await request.read()  # bounded by the app's client_max_size
@@ -68,6 +66,16 @@ async def read_decoded(request: web.Request, limit: int) -> bytes:
         return inflating.done()
     except RequestPayloadError as exc:  # the request's framing broke (chunks, length)
         raise RequestError(f"request body could not be read: {exc}") from exc
+
+
+def check_transfer(headers: CIMultiDictProxy[str]) -> None:
+    """Refuse (501) a Transfer-Encoding other than chunked: aiohttp reads `gzip, chunked` as
+    chunked alone, and the gzip would go unread."""
+    transfer = [c for c in listed(headers, hdrs.TRANSFER_ENCODING) if c != "chunked"]
+    if transfer:
+        raise RequestError(f"Transfer-Encoding {', '.join(transfer)!r} is not one guard "
+                           "decodes; only chunked is", status=501,
+                           code="unsupported_transfer_encoding")
 
 
 class Inflating:
