@@ -67,8 +67,8 @@ class Exchange:
                 upstream or the client (`proxy.silence` ends that wait), and whether the wait
                 has said so.
     upstream_request_id: the upstream's own id of its answer (its `X-Request-Id`, OpenAI's
-                `req_...`), for the access line; None if it named none guard logs
-                (`middleware.loggable_id`).
+                `req_...`) as it came, for the access line, which shows it only if guard logs
+                it as it is (`middleware.loggable_id`); None if it named none.
     """
 
     request_id: str

@@ -40,7 +40,6 @@ from guard.proxy.middleware import (
     GuardHandler,
     drop_client,
     ended_by_shutdown,
-    loggable_id,
     prepare,
 )
 from guard.proxy.protocols import Dialect
@@ -117,9 +116,9 @@ class Outcome:
             self.action = decision.action
         self.incident_id = incident_id or self.incident_id
 
-    def tell(self, headers: CIMultiDict[str], request_id: str) -> None:
-        """Write what the client is told into its answer's `headers`."""
-        headers["X-Request-Id"] = request_id
+    def tell(self, headers: CIMultiDict[str]) -> None:
+        """Write what the client is told into its answer's `headers` (its `X-Request-Id` is
+        the middleware's to write, or, for a stream, whose headers go out first, its own)."""
         headers["X-Guard-Decision"] = str(self.action)
         if self.incident_id:
             headers["X-Guard-Incident-Id"] = self.incident_id
@@ -166,7 +165,7 @@ async def handle(c: Components, dialect: Dialect, request: web.Request,
         # 5 enforce
         if decision.action is Action.BLOCK:
             blocked = answers.blocked_prompt(decision, outcome.incident_id)
-            outcome.tell(blocked.headers, ctx.request_id)
+            outcome.tell(blocked.headers)
             return blocked
         if decision.action is Action.REDACT:
             raw = orjson.dumps(redact(body, prompt, decision))
@@ -232,7 +231,7 @@ async def forward_and_guard(request: web.Request, exchange: Exchange, c: Compone
             if by_id is None or by_id.gated:  # a switch engaged meanwhile stops it here too
                 still_on(c, ctx)
         headers = downstream_headers(upstream)
-        outcome.tell(headers, ctx.request_id)
+        outcome.tell(headers)
         return web.Response(status=upstream.status, body=answer, headers=headers)
     except SwitchedOff as stop:
         log.info("stopped_in_flight", request_id=ctx.request_id, switch=stop.switch.id)
@@ -370,7 +369,7 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
         child(metrics.upstream_responses, name, error.code).inc()
         raise error from exc
     metrics.upstream_answered[name, upstream.status // 100].pending += 1
-    exchange.upstream_request_id = loggable_id(upstream.headers.get("X-Request-Id", ""))
+    exchange.upstream_request_id = upstream.headers.get("X-Request-Id")  # checked if logged
     refused = not_relayed(name, upstream.status, revalidating=revalidating)
     if refused is not None:
         upstream.close()
@@ -485,7 +484,8 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     connections closed (`hang_up`).
     """
     headers = downstream_headers(upstream)
-    outcome.tell(headers, ctx.request_id)
+    headers["X-Request-Id"] = ctx.request_id
+    outcome.tell(headers)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
     guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,

@@ -129,7 +129,8 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                              "upstream_ms": round(exchange.upstream_s * 1000, 3),
                              "guard_ms": round(overhead * 1000, 3),
                              "stream": bool(ctx and ctx.stream),
-                             "upstream_request_id": exchange.upstream_request_id,
+                             "upstream_request_id": loggable_id(
+                                 exchange.upstream_request_id or ""),
                              "tenant": tenant_shown(request.headers.get(tenant_header, "")),
                              **said(response)})
 
