@@ -488,12 +488,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     outcome.tell(headers)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
-    guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
-                                                          c.metrics, c.observers)
-    guard.named, guard.continued = named, continued
-    guard.choices_asked = dialect.choices_asked(request_body)
-    guard.structured = dialect.structured(request_body)
-    guard.usage_asked = asks_usage(request_body)
+    guard = stream_guard(c, dialect, ctx, inspector, request_body, named, continued)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
     ending = b""  # what the stream ends with when it cannot go on
@@ -543,6 +538,19 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
         response[answers.DECISION] = str(outcome.action)
     await end_stream(request, response, upstream, ending, exchange, c)
     return response
+
+
+def stream_guard(c: Components, dialect: Dialect, ctx: GuardContext, inspector: Inspector,
+                 request_body: Json, named: str | None,
+                 continued: Continued | None) -> StreamGuard:
+    """The guard of one stream, of its dialect's kind, told what the request asked of it."""
+    guard = EVENT_STREAM_GUARDS.get(dialect.route, StreamGuard)(dialect, inspector, ctx, c.recorder,
+                                                          c.metrics, c.observers)
+    guard.named, guard.continued = named, continued
+    guard.choices_asked = dialect.choices_asked(request_body)
+    guard.structured = dialect.structured(request_body)
+    guard.usage_asked = asks_usage(request_body)
+    return guard
 
 
 async def read_late(guard: StreamGuard, why: str, ctx: GuardContext) -> None:
