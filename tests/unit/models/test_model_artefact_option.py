@@ -144,6 +144,24 @@ def test_an_artefact_that_is_a_device_or_unpacks_huge_is_a_policy_error(
         build_classifier("hr", {"type": "harmful_request", "artefact": str(bomb)})
 
 
+@pytest.mark.parametrize(
+    ("written", "version"),
+    [(lambda text: text.encode("utf-16"), "test"),
+     (lambda text: text.replace('"version": "test"', f'"version": {2**70}').encode(), str(2**70))],
+    ids=["utf-16", "integer past 64 bits"],
+)
+def test_an_artefact_any_json_reader_reads_loads_as_before(
+        tmp_path: Path, written: Any, version: str) -> None:
+    """Artefacts are read with orjson, quicker on the shipped ones; JSON it refuses or reads
+    otherwise and the standard library reads (UTF-16; an integer past 64 bits, which orjson makes
+    a float) loads to the same values as before."""
+    text = gzip.decompress(artefact(tmp_path / "plain.json.gz", "zebra").read_bytes()).decode()
+    blob = gzip.compress(written(text))
+    model, _ = load_artefact("harmful_request", _write(tmp_path / "odd.json.gz", blob))
+    assert model.version == version
+    assert model.score("a zebra") == pytest.approx(0.95, abs=0.01) and model.score("a horse") < 0.1
+
+
 def _write(path: Path, blob: bytes) -> Path:
     path.write_bytes(blob)
     return path
