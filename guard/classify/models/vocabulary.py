@@ -41,8 +41,9 @@ _KIND_SHIFT = 61  # kinds: 1 word, 2 bigram, 3..5 character n-gram of that order
 _WORD_KIND, _BIGRAM_KIND = 1, 2
 _WORD_BITS = 30
 _PAYLOAD_BITS = _KIND_SHIFT
-_WORD_FEATURE = re.compile(r"w:(\w+)")
-_BIGRAM_FEATURE = re.compile(r"b:(\w+) (\w+)")
+# A word feature is "w:" and a word (`\w+`), a bigram feature "b:" and two words, one space between.
+_WORD_PREFIX, _BIGRAM_PREFIX = ord("w") << 8 | ord(":"), ord("b") << 8 | ord(":")
+_WORD_CHAR = re.compile(r"\w")
 
 Keys = npt.NDArray[np.uint64]
 
@@ -127,55 +128,97 @@ class Runs:
     size: int
 
 
+def _distinct(chars: npt.NDArray[np.uint32]) -> npt.NDArray[np.intp]:
+    """The code points in `chars`, ascending (counted: a few times quicker than `np.unique`)."""
+    return np.flatnonzero(np.bincount(chars))
+
+
+class _Grams:
+    """A model's n-grams as one array of code points: where each starts and ends in it."""
+
+    def __init__(self, grams: Sequence[str]) -> None:
+        self.grams = grams
+        self.lengths = np.fromiter(map(len, grams), dtype=np.intp, count=len(grams))
+        self.ends = np.cumsum(self.lengths)
+        self.starts = self.ends - self.lengths
+        self.chars = np.frombuffer("".join(grams).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    def word_chars(self) -> npt.NDArray[np.bool_]:
+        """Whether each character is a word character (`\\w`), asked once per distinct character."""
+        distinct = _distinct(self.chars)
+        word = np.zeros(int(distinct[-1]) + 1 if len(distinct) else 0, dtype=bool)
+        word[distinct] = [_WORD_CHAR.match(chr(c)) is not None for c in distinct.tolist()]
+        return word[self.chars]
+
+    def count(self, chars: npt.NDArray[np.bool_], start: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """How many of `chars` each n-gram holds from `start` to its end."""
+        total = np.concatenate(([0], np.cumsum(chars)))
+        return total[self.ends] - total[start]
+
+
 class Vocabulary:
     """A model's n-grams as sorted integer keys, each pointing at its feature's column."""
 
     def __init__(self, grams: Sequence[str]) -> None:
         self._width = len(grams)
-        char_grams = [(i, g) for i, g in enumerate(grams) if len(g) in CHAR_ORDERS]
-        alphabet = sorted({ch for _, g in char_grams for ch in g})
+        gram = _Grams(grams)
+        char_gram = np.isin(gram.lengths, CHAR_ORDERS)
+        char_columns = np.flatnonzero(char_gram)
+        alphabet = _distinct(gram.chars[np.repeat(char_gram, gram.lengths)])
         self._char_bits = max(1, len(alphabet).bit_length())
         if self._char_bits * max(CHAR_ORDERS) > _PAYLOAD_BITS:
             raise ClassifierError(f"model alphabet of {len(alphabet)} characters is too large for keys")
-        top = ord(alphabet[-1]) + 2 if alphabet else 1
+        top = int(alphabet[-1]) + 2 if len(alphabet) else 1
         self._codes = np.zeros(top, dtype=np.uint64)  # the last entry stays 0: "not in the alphabet"
-        for code, ch in enumerate(alphabet, start=1):
-            self._codes[ord(ch)] = code
+        self._codes[alphabet] = np.arange(1, len(alphabet) + 1, dtype=np.uint64)
         self._top = top - 1
-        self._word_ids: dict[str, int] = {}
-        keys: list[int] = []
-        columns: list[int] = []
-        for column, gram in enumerate(grams):
-            if gram[:2] == "w:" and (m := _WORD_FEATURE.fullmatch(gram)):
-                keys.append(_WORD_KIND << _KIND_SHIFT | self._word_id(m[1]))
-                columns.append(column)
-            elif gram[:2] == "b:" and (m := _BIGRAM_FEATURE.fullmatch(gram)):
-                first, second = self._word_id(m[1]), self._word_id(m[2])
-                keys.append(_BIGRAM_KIND << _KIND_SHIFT | first << _WORD_BITS | second)
-                columns.append(column)
+        word_columns, word_keys = self._word_keys(gram)
         if len(self._word_ids) >= 1 << _WORD_BITS:
             raise ClassifierError(f"model word list of {len(self._word_ids)} words is too large for keys")
-        all_keys = np.concatenate([self._gram_keys([g for _, g in char_grams]),
-                                   np.array(keys, dtype=np.uint64)])
-        all_columns = np.array([c for c, _ in char_grams] + columns, dtype=np.intp)
+        all_keys = np.concatenate([self._gram_keys(gram, char_columns), word_keys])
+        all_columns = np.concatenate([char_columns, word_columns])
         order = np.argsort(all_keys, kind="stable")
         self._keys: Keys = all_keys[order]
         self._columns = all_columns[order]
 
-    def _word_id(self, word: str) -> int:
-        return self._word_ids.setdefault(word, len(self._word_ids) + 1)
+    def _word_keys(self, gram: _Grams) -> tuple[npt.NDArray[np.intp], Keys]:
+        """The columns of the word features ("w:" and one or more word characters) and of the
+        bigram features ("b:", two such words and one space between), in order, and their keys;
+        each word numbered in `_word_ids` where it first occurs."""
+        long = gram.starts[gram.lengths >= 3]
+        prefix = np.zeros(len(gram.lengths), dtype=np.uint32)
+        prefix[gram.lengths >= 3] = gram.chars[long] << 8 | gram.chars[long + 1]
+        after = gram.starts + np.minimum(gram.lengths, 2)
+        body = gram.ends - after  # characters after the prefix
+        others = gram.count(~gram.word_chars(), after)  # not word characters, after the prefix
+        space = ord(" ")
+        spaces = gram.count(gram.chars == space, after)
+        word = (prefix == _WORD_PREFIX) & (others == 0)
+        bigram = (prefix == _BIGRAM_PREFIX) & (body >= 3) & (others == 1) & (spaces == 1)
+        bigram[bigram] &= (gram.chars[after[bigram]] != space) & (gram.chars[gram.ends[bigram] - 1] != space)
+        columns = np.flatnonzero(word | bigram)
+        # Their words in order, split apart in C: no word holds a colon, so " w:" and " b:" are
+        # where features join.
+        joined = " " + " ".join(map(gram.grams.__getitem__, columns.tolist()))
+        words = joined.replace(" w:", " ").replace(" b:", " ")[1:].split(" ") if len(columns) else []
+        distinct = dict.fromkeys(words)  # in the order they first occur
+        self._word_ids = dict(zip(distinct, range(1, len(distinct) + 1), strict=True))
+        ids = np.fromiter(map(self._word_ids.__getitem__, words), dtype=np.uint64, count=len(words))
+        pair = bigram[columns]
+        first = np.cumsum(1 + pair) - 1 - pair  # each feature's first word in `words`
+        keys = np.where(pair, np.uint64(_BIGRAM_KIND << _KIND_SHIFT), np.uint64(_WORD_KIND << _KIND_SHIFT))
+        keys[~pair] |= ids[first[~pair]]
+        keys[pair] |= (ids[first[pair]] << np.uint64(_WORD_BITS)) | ids[first[pair] + 1]
+        return columns, keys
 
-    def _gram_keys(self, char_grams: Sequence[str]) -> Keys:
-        """The key of each character n-gram, in their order: those of one order read as one
-        array of their characters' codes (a Python step per character took 0.3 s a model)."""
-        keys = np.zeros(len(char_grams), dtype=np.uint64)
-        orders = np.array([len(g) for g in char_grams], dtype=np.intp)
+    def _gram_keys(self, gram: _Grams, columns: npt.NDArray[np.intp]) -> Keys:
+        """The key of each character n-gram at `columns`, in their order: those of one order read
+        as one array of their characters' codes (a Python step per character took 0.3 s a model)."""
+        keys = np.zeros(len(columns), dtype=np.uint64)
+        orders = gram.lengths[columns]
         for n in CHAR_ORDERS:
             (at,) = np.nonzero(orders == n)
-            if not len(at):
-                continue
-            joined = "".join(char_grams[int(i)] for i in at).encode("utf-32-le", "surrogatepass")
-            codes = self._codes[np.frombuffer(joined, dtype=np.uint32).reshape(len(at), n)]
+            codes = self._codes[gram.chars[gram.starts[columns[at]][:, None] + np.arange(n)]]
             keys[at] = self._packed(n, [codes[:, j] for j in range(n)])
         return keys
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import unicodedata
 
@@ -123,6 +124,36 @@ def test_characters_and_words_a_model_never_saw_match_nothing() -> None:
     assert len(vocabulary.columns(encode("xyz qqq \u4f60\u597d\u4f60"))[0]) == 0
     columns, n = vocabulary.columns(encode("abc abc"))
     assert dict(zip(columns.tolist(), n.tolist(), strict=True)) == {0: 2, 1: 2, 2: 1}
+
+
+# Strings that look like word and bigram features but are not ("w:" and no word, a bigram with no
+# space, two spaces, a space at an end, three words, a mark between letters): character n-grams
+# when 3 to 5 long, nothing otherwise.
+_NEAR_FEATURES = ["w:", "w:a b", "w:a-b", "b:ab", "b: ab", "b:ab ", "b:a  b", "b:a b c", "b:w: x",
+                  "w:w:", "w:\u00bd", "b:\u00e9 \u00df", "w:\u65e5\u672c", "w:\U0001f4a3", "b:a\tb",
+                  "w:ab\n", "ab", "x"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sources=st.lists(_TEXTS, max_size=4),
+    near=st.lists(st.sampled_from(_NEAR_FEATURES), max_size=6),
+    text=_TEXTS,
+    order=st.randoms(use_true_random=False),
+)
+def test_a_vocabulary_finds_the_features_the_string_features_find(
+    sources: list[str], near: list[str], text: str, order: random.Random
+) -> None:
+    """Any list of n-grams, word and bigram features among them or strings that only look like
+    them: the columns found in a text and their counts are those of the text's string features."""
+    seen = [g for source in sources for g in features(source)]
+    grams = list(dict.fromkeys([*seen, *near, *features(text)[::3]]))
+    order.shuffle(grams)
+    columns, n = Vocabulary(grams).columns(encode(text))
+    found = counts(text)
+    assert dict(zip(columns.tolist(), n.tolist(), strict=True)) == {
+        column: found[gram] for column, gram in enumerate(grams) if gram in found
+    }
 
 
 def test_an_empty_vocabulary_scores_nothing() -> None:
