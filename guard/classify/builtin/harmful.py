@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from guard.classify.base import off_loop, small, until_stopped
 from guard.classify.models.features import splitting_at_most
-from guard.classify.models.loader import TextModel, load_artefact, load_model
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import ROLES, Segment, Verdict
 
@@ -30,8 +29,6 @@ __all__ = [
     "REGISTRY_ENTRIES",
     "ModelClassifier",
     "ModelConfig",
-    "TextModel",
-    "load_model",
     "with_turns",
 ]
 
@@ -130,6 +127,10 @@ class ModelClassifier:
         # fingerprint: which model scored (the verdict cache keys on it); files: what the policy
         # watcher reloads on
         self.files: tuple[Path, ...] = ()
+        # numpy and the model code load with the first model a policy names: a guard whose policies
+        # name none (or that has none) never pays their 0.1 s
+        from guard.classify.models.loader import load_artefact, load_model
+
         if config.artefact is None:
             self.model = load_model(model_name, config.variant)
             self.fingerprint = f"{model_name}:{self.model.version}"
