@@ -126,9 +126,13 @@ def card_end(text: str, start: int, end: int) -> int:
     """Where the digits of a card match at [start, end) end: before the letter the pattern took
     when one is glued to them, if the word goes on to its end as an exponent (`e0`, `E+0`) or in
     letters alone (`x`, `lorem`); `start` if it goes on with digits after letters, as a hex id
-    does (`4853149369207e402547b0...`: one of 24,000 random ones began with a card)."""
+    does (`4853149369207e402547b0...`: one of 24,000 random ones began with a card), or when the
+    digits are a decimal number's fraction (`9.2447240718020075e-13`, a float as Python and JSON
+    write it: one in 85 random ones read as a card glued to its exponent)."""
     if text[end - 1].isdigit():
         return end
+    if start >= 2 and text[start - 1] in ".," and text[start - 2].isdigit():
+        return start
     end -= 1
     for tail in (_EXPONENT.match(text, end), _LETTERS.match(text, end)):
         if tail is not None and (tail.end() == len(text) or not is_word_char(text[tail.end()])):

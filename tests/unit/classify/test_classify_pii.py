@@ -271,6 +271,18 @@ def test_digits_glued_to_a_letter_that_are_no_card_are_not_found(text: str) -> N
     assert not classify("pii", text).fired, found(classify("pii", text), text)
 
 
+@pytest.mark.parametrize(("text", "fraction"), [
+    ("The fitted coefficient is 9.2447240718020075e-13.", "2447240718020075"),
+    ('{"weights": [2.2626473255154477e-25, 0.5]}', "2626473255154477"),
+    ("1,2447240718020075E+3 in a European table", "2447240718020075")])
+def test_a_floats_fraction_before_its_exponent_is_no_card(text: str, fraction: str) -> None:
+    """From a probe: a float written with an exponent whose fraction digits pass the card
+    checksum was read as a card glued to its exponent (233 of 20,000 random floats), and an
+    answer's tool-call arguments holding one were refused."""
+    assert luhn_ok(fraction) and fraction in text
+    assert not classify("pii", text).fired, found(classify("pii", text), text)
+
+
 def test_more_groups_than_a_card_are_not_read_as_one_with_a_tail() -> None:
     """From a third probe: reading the longest Luhn-valid prefix of any run of groups masked
     about 3% of rows of five four-digit figures; only an expiry after the card is dropped."""
