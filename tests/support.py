@@ -245,6 +245,13 @@ def start_together(*servers: Process) -> None:
         server.wait_ready()
 
 
+def in_optimistic_mode(pack: Path, workdir: Path) -> Path:
+    """A copy of policy `pack` in `workdir` whose streams are optimistic, not buffered."""
+    copy = workdir / pack.name
+    copy.write_text(pack.read_text().replace("mode: buffered", "mode: optimistic"))
+    return copy
+
+
 @contextlib.contextmanager
 def guard_before_mock(workdir: Path, policies: Path | None, env: dict[str, str] | None = None,
                       **settings: Any) -> Iterator[GuardServer]:

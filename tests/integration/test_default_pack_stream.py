@@ -16,6 +16,7 @@ import pytest
 from tests.support import (
     GuardServer,
     guard_before_mock,
+    in_optimistic_mode,
     journal_incidents,
     stream_reply,
     whole_reply,
@@ -169,9 +170,7 @@ def test_a_run_the_model_pauses_inside_is_read_when_it_ends(
 def optimistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """The default pack in optimistic mode."""
     workdir = tmp_path_factory.mktemp("default-optimistic")
-    pack = workdir / "default.yaml"
-    pack.write_text(DEFAULT.read_text().replace("mode: buffered", "mode: optimistic"))
-    with guard_before_mock(workdir, pack) as server:
+    with guard_before_mock(workdir, in_optimistic_mode(DEFAULT, workdir)) as server:
         yield server
 
 

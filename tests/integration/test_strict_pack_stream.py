@@ -14,6 +14,7 @@ import pytest
 from tests.support import (
     GuardServer,
     guard_before_mock,
+    in_optimistic_mode,
     journal_has_verdict,
     stream_reply,
     whole_reply,
@@ -117,9 +118,7 @@ def test_a_harmful_answer_the_model_pauses_in_is_cut(guard: GuardServer) -> None
 def optimistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """The strict pack in optimistic mode: text goes out as it comes, checked as it goes."""
     workdir = tmp_path_factory.mktemp("strict-optimistic")
-    pack = workdir / "strict.yaml"
-    pack.write_text(STRICT.read_text().replace("mode: buffered", "mode: optimistic"))
-    with guard_before_mock(workdir, pack) as server:
+    with guard_before_mock(workdir, in_optimistic_mode(STRICT, workdir)) as server:
         yield server
 
 
