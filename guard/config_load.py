@@ -32,9 +32,10 @@ ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
 # (guard.admin.client), the admin tokens' default variable (`admin_tokens_env`), the image's
 # health check URL (deploy/docker/Dockerfile), the directory a `--workers` supervisor hands its
-# workers for kill switches held off a full state volume (guard.workers, guard.killswitch.held).
+# workers for kill switches held off a full state volume (guard.workers, guard.killswitch.held),
+# the per-user cache directory of derived model weights (guard.classify.builtin._profanity_cache).
 NOT_SETTINGS = frozenset({"GUARD_ADMIN_TOKEN", "GUARD_ADMIN_URL", "GUARD_ADMIN_TOKENS",
-                          "GUARD_HEALTH_URL", "GUARD_HELD_DIR"})
+                          "GUARD_HEALTH_URL", "GUARD_HELD_DIR", "GUARD_CACHE_DIR"})
 # The variables Kubernetes gives a pod for each Service of its namespace (unless the pod sets
 # `enableServiceLinks: false`), a Service `guard-redis` with a port 6379 named `redis`:
 # GUARD_REDIS_SERVICE_HOST, _SERVICE_PORT, _SERVICE_PORT_REDIS, _PORT=tcp://10.0.0.7:6379,

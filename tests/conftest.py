@@ -10,6 +10,17 @@ import pytest
 from tests.support import MountRefused, RedisServer, SmallVolume, running_redis, small_volume
 
 
+@pytest.fixture(autouse=True, scope="session")
+def guard_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache directory for the session (`GUARD_CACHE_DIR`), never the machine's home: the
+    first guard that loads the profanity model keeps its weights there, and every guard started
+    after (they inherit the environment) reads them instead of importing scikit-learn."""
+    directory = tmp_path_factory.mktemp("guard-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GUARD_CACHE_DIR", str(directory))
+        yield directory
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A fresh real redis-server for one test (stop()/start() it to simulate an outage)."""

@@ -6,6 +6,8 @@ request are scored in one batch: inline when small (microseconds), in a worker t
 or before the model has been loaded.
 Labels: `profanity`; a segment that fires has one span over its whole text. The model reads
 English: a text most of whose words are not English (ENGLISH_SHARE) scores 0.
+The weights are read once per process: from a small per-user cache file when it holds this
+package's weights (`_profanity_cache`), else unpickled from the package, scikit-learn and all.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import off_loop, small, until_stopped
+from guard.classify.builtin._profanity_cache import (
+    Plain,
+    Weights,
+    cache_dir,
+    package_key,
+    read_weights,
+    write_weights,
+)
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.classify.words import common_word
 from guard.errors import ClassifierError
@@ -42,16 +52,25 @@ class LinearTextModel:
     probabilities (tests compare it with the package's own `predict_prob`).
     """
 
-    def __init__(self, vectorizer: Any, model: Any) -> None:
+    def __init__(self, weights: Weights, intercepts: tuple[float, ...],
+                 sigmoids: tuple[tuple[float, float], ...]) -> None:
+        self.weights = weights  # term -> (idf, one coefficient per fold)
+        self.intercepts = intercepts
+        self.sigmoids = sigmoids  # (a, b) per fold
+
+    @classmethod
+    def from_package(cls, vectorizer: Any, model: Any) -> LinearTextModel:
+        """Read the weights out of the package's unpickled vectorizer and calibrated model."""
         idf = vectorizer.idf_
         folds = model.calibrated_classifiers_
-        self.weights: dict[str, tuple[float, tuple[float, ...]]] = {
-            term: (float(idf[col]), tuple(float(f.estimator.coef_[0, col]) for f in folds))
-            for term, col in vectorizer.vocabulary_.items()
-        }
-        self.intercepts = tuple(float(f.estimator.intercept_[0]) for f in folds)
-        self.sigmoids = tuple((float(f.calibrators[0].a_), float(f.calibrators[0].b_))
-                              for f in folds)
+        return cls(
+            {term: (float(idf[col]), tuple(float(f.estimator.coef_[0, col]) for f in folds))
+             for term, col in vectorizer.vocabulary_.items()},
+            tuple(float(f.estimator.intercept_[0]) for f in folds),
+            tuple((float(f.calibrators[0].a_), float(f.calibrators[0].b_)) for f in folds))
+
+    def plain(self) -> Plain:
+        return self.weights, self.intercepts, self.sigmoids
 
     def probability(self, text: str) -> float:
         counts = Counter(t for t in TOKEN.findall(text.lower()) if t in self.weights)
@@ -84,19 +103,32 @@ def _english(text: str, model: LinearTextModel) -> bool:
 
 
 def load_model() -> LinearTextModel:
-    """The package's model, unpickled once per process (file I/O and CPU: not on the loop)."""
+    """The package's model, once per process (file I/O and CPU: not on the loop): from the
+    weights cache when it holds this package's weights, else unpickled (which imports
+    scikit-learn, about a second) and then kept in the cache for the next start."""
     global _model  # noqa: PLW0603 - one model per process, loaded on first use
     with _lock:
         if _model is None:
-            try:
-                from profanity_check import profanity_check as shipped
-            except ImportError as exc:
-                raise ImportError(
-                    "the `profanity` classifier needs the optional extra: "
-                    "pip install 'guard[profanity]' (alt-profanity-check)"
-                ) from exc
-            _model = LinearTextModel(shipped.vectorizer, shipped.model)
+            key, directory = package_key(), cache_dir()
+            cached = read_weights(key, directory) if key and directory else None
+            if cached is not None:
+                _model = LinearTextModel(*cached)
+            else:
+                _model = _unpickled()
+                if key and directory:
+                    write_weights(key, directory, _model.plain())
         return _model
+
+
+def _unpickled() -> LinearTextModel:
+    try:
+        from profanity_check import profanity_check as shipped
+    except ImportError as exc:
+        raise ImportError(
+            "the `profanity` classifier needs the optional extra: "
+            "pip install 'guard[profanity]' (alt-profanity-check)"
+        ) from exc
+    return LinearTextModel.from_package(shipped.vectorizer, shipped.model)
 
 
 class ProfanityConfig(BaseModel):
