@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
-import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -27,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
 CACHE_DIR_ENV = "GUARD_CACHE_DIR"
 FORMAT = 1  # bump when the file's layout or the meaning of its numbers changes
 FILE_NAME = "profanity-weights.json"
-log = logging.getLogger(__name__)
+log = structlog.get_logger("guard.classify")
 
 # What LinearTextModel is built from: term → (idf, one coefficient per fold), one intercept per
 # fold, one sigmoid (a, b) per fold.
@@ -83,7 +83,7 @@ def read_weights(key: str, directory: Path) -> Plain | None:
             return None
         return _plain(orjson.loads(body))
     except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        log.debug("profanity weights cache not used: %s", exc)
+        log.debug("profanity_cache_not_used", error=str(exc))
         return None
 
 
@@ -107,7 +107,7 @@ def write_weights(key: str, directory: Path, plain: Plain) -> None:
                 Path(temp).unlink()
             raise
     except OSError as exc:
-        log.debug("profanity weights cache not written to %s: %s", directory, exc)
+        log.debug("profanity_cache_not_written", directory=str(directory), error=str(exc))
 
 
 def _plain(data: Any) -> Plain:
