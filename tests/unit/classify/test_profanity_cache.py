@@ -4,6 +4,7 @@ start, and nothing trusted that does not verify."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -26,9 +27,9 @@ PHRASES = ["", "!!!", "have a lovely afternoon", "you are a damn idiot", "F U C 
            "The the THE the", "résumé naïve café", "shit " * 50, "fuck off you dumb cunt",
            "What is the boiling point of water at altitude?", "stfu noob", "motherfucker"]
 # One load in a fresh interpreter: whether it imported scikit-learn, then the scores of PHRASES.
-LOAD = ("import sys\nfrom guard.classify.builtin.profanity import load_model\n"
-        "model = load_model()\nprint('sklearn' in sys.modules)\n"
-        f"for text in {PHRASES!r}:\n    print(repr(model.probability(text)))\n")
+LOAD = ("import json, sys\nfrom guard.classify.builtin.profanity import load_model\n"
+        "model = load_model()\n"
+        f"print(json.dumps(['sklearn' in sys.modules, [model.probability(t) for t in {PHRASES!r}]]))\n")
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,9 @@ def texts(model: LinearTextModel, n: int = 300) -> list[str]:
 def load_in_subprocess(directory: Path) -> tuple[bool, list[float]]:
     env = {**os.environ, "GUARD_CACHE_DIR": str(directory), "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", LOAD], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.split("\n")
-    return out[0] == "True", [float(line) for line in out[1:] if line]
+                         capture_output=True, text=True).stdout.splitlines()
+    imported, scores = json.loads(out[-1])  # the last line: log lines may come before it
+    return imported, scores
 
 
 def test_cached_weights_score_bit_for_bit_like_the_unpickled_ones(
