@@ -10,7 +10,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any, cast
 
-from guard.proxy.protocols.base import FREE_FORM, TOKEN_KEYS, Delta, Path, drop_tokens, index_of, list_at
+from guard.proxy.protocols.base import FREE_FORM, TOKEN_KEYS, Delta, Path, choice_index, drop_tokens, list_at
 from guard.proxy.protocols.openai_chat import (
     ANSWER_TEXT,
     CALL_KINDS,
@@ -109,13 +109,13 @@ def _functions(delta: Json) -> Iterator[tuple[str, Json]]:
 
 
 def indices(choices: list[Any]) -> set[int]:
-    return {index_of(c, i) for i, c in enumerate(choices) if isinstance(c, dict)}
+    return {choice_index(c, i) for i, c in enumerate(choices) if isinstance(c, dict)}
 
 
 def finishing_choices(choices: Any) -> set[int]:
     if not isinstance(choices, list):
         return set()
-    return {index_of(c, i) for i, c in enumerate(choices)
+    return {choice_index(c, i) for i, c in enumerate(choices)
             if isinstance(c, dict) and c.get("finish_reason") is not None}
 
 

@@ -56,6 +56,7 @@ from guard.proxy.protocols.base import (
     Delta,
     Dialect,
     Structured,
+    choice_index,
     folded_keys,
     index_of,
     list_at,
@@ -278,7 +279,7 @@ class StreamGuard:
         0's arguments after it are joined to its (guard reads the two apart)."""
         for i, choice in enumerate(choices if isinstance(choices, list) else ()):
             delta = choice.get("delta") if isinstance(choice, dict) else None
-            opened = self._calls.setdefault(index_of(choice, i), set())
+            opened = self._calls.setdefault(choice_index(choice, i), set())
             for k, call in enumerate(list_at(delta, "tool_calls")):
                 index = index_of(call, k)
                 if index not in opened:
@@ -294,7 +295,7 @@ class StreamGuard:
         for i, choice in enumerate(choices if isinstance(choices, list) else ()):
             delta = choice.get("delta") if isinstance(choice, dict) else None
             keys = frozenset(k for k in REASONING if isinstance(delta, dict) and delta.get(k))
-            if keys and self._reasoning.setdefault(index_of(choice, i), keys) != keys:
+            if keys and self._reasoning.setdefault(choice_index(choice, i), keys) != keys:
                 return True
         return False
 
@@ -429,7 +430,7 @@ class StreamGuard:
                 if isinstance(call, dict) and ("id" in call or any(
                         isinstance(call.get(kind), dict) and "name" in call[kind]
                         for kind in CALL_KINDS)):
-                    opened.setdefault(index_of(choice, i), set()).add(index_of(call, k))
+                    opened.setdefault(choice_index(choice, i), set()).add(index_of(call, k))
         return [ch for ch in self._channels.values() if ch.choice in opened
                 and not (ch.kind in CALL_CHANNELS and ch.call in opened[ch.choice])]
 

@@ -16,7 +16,15 @@ from guard.classify.normalize import CONFUSABLES, INVISIBLE, normalize
 from guard.errors import RequestError, UpstreamError
 from guard.proxy.protocols import DIALECTS, anthropic_messages, openai_responses
 from guard.proxy.protocols.anthropic_messages import MESSAGES
-from guard.proxy.protocols.base import MAX_INDEX, KeyOf, get_path, list_at, set_path, write_order
+from guard.proxy.protocols.base import (
+    MAX_CHOICE_INDEX,
+    MAX_INDEX,
+    KeyOf,
+    get_path,
+    list_at,
+    set_path,
+    write_order,
+)
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
 from guard.proxy.protocols.openai_responses import RESPONSES
@@ -129,13 +137,13 @@ def test_completion_slots_point_at_their_text(body: dict[str, Any], dialect: Any
 @FUZZ
 @given(BODIES, st.sampled_from(DIALECT_LIST))
 def test_stream_deltas_have_sane_indices(chunk: dict[str, Any], dialect: Any) -> None:
-    """Stream deltas carry the text found at their path and a small non-negative choice index,
+    """Stream deltas carry the text found at their path and a non-negative choice index,
     whatever the upstream put in `index`; only a tool call's `arguments` may be empty (the chunk
     that opens a call carries its id and name with empty arguments, and stays in order with the
     call's text)."""
     for delta in dialect.stream_deltas(chunk):
         assert isinstance(delta.choice, int) and not isinstance(delta.choice, bool)
-        assert 0 <= delta.choice < MAX_INDEX
+        assert 0 <= delta.choice < MAX_CHOICE_INDEX
         assert get_path(chunk, delta.path) == delta.text
         assert delta.text or delta.path[-1] == "arguments"
 
@@ -287,5 +295,5 @@ def test_adapters_take_the_hostile_upstream_chunks(dialect: Any) -> None:
     for payload in WEIRD_CHUNKS:
         chunk = json.loads(json.dumps(payload))
         for delta in dialect.stream_deltas(chunk):
-            assert 0 <= delta.choice < MAX_INDEX
+            assert 0 <= delta.choice < MAX_CHOICE_INDEX
         dialect.completion_slots(chunk)

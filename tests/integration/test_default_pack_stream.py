@@ -7,10 +7,12 @@ as the whole answer is refused."""
 from __future__ import annotations
 
 import base64
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 
 from tests.support import (
@@ -164,6 +166,41 @@ def test_a_run_the_model_pauses_inside_is_read_when_it_ends(
                                                      "X-Mock-Chunk-Delay-Ms": "350"})
     assert finish == ending
     assert text == reply if ending == "stop" else "Build id ".startswith(text)
+
+
+KEY_REPLY = "ok AKIAQYLPMN5HHHFPZAM2 done and more words follow here"
+HARMLESS = "ok the staging deploy is done and more words follow here"
+
+
+@pytest.mark.parametrize("order", ["reversed", "interleaved"])
+@pytest.mark.parametrize("reply", [KEY_REPLY, HARMLESS])
+def test_each_of_300_prompts_choices_is_read_and_sent_as_its_own(guard: GuardServer, order: str,
+                                                                 reply: str) -> None:
+    """A legacy stream of 300 prompts has choices 0-299, each answering in 3-character pieces.
+    Those past 127 were read as choice 0 (their position in their chunk): their text was held
+    in choice 0's channel and sent out under index 0, interleaved (`ok ok ok ... AKIA...`), and
+    the client had the whole key in 166 choices though the answer was blocked. Each choice is
+    now read, and sent, as its own: the key cut before any choice has it, a harmless answer
+    whole in each."""
+    headers = {"X-Mock-Reply": urllib.parse.quote(reply), "X-Mock-Chunk-Chars": "3"}
+    if order == "reversed":
+        headers["X-Mock-Choice-Order"] = "reversed"
+    texts: dict[int, str] = {}
+    finishes: dict[int, str | None] = {}
+    client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                           default_headers=headers)
+    for chunk in client.completions.create(model="m", prompt=[f"p{i}" for i in range(300)],
+                                           stream=True):
+        for choice in chunk.choices:
+            texts[choice.index] = texts.get(choice.index, "") + choice.text
+            finishes[choice.index] = choice.finish_reason or finishes.get(choice.index)
+    assert set(finishes) == set(range(300))
+    if reply == HARMLESS:
+        assert texts == dict.fromkeys(range(300), HARMLESS)
+        assert set(finishes.values()) == {"stop"}
+    else:
+        assert all(reply.startswith(text) and "AKIA" not in text for text in texts.values())
+        assert set(finishes.values()) == {"content_filter"}
 
 
 @pytest.fixture(scope="module")

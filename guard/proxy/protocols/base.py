@@ -139,8 +139,13 @@ def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
 
 # OpenAI caps `n` at 128; an upstream's index beyond that (or not an integer) is not trusted.
 MAX_INDEX = 128
+# But a legacy list of prompts has `n` choices for each prompt, any number of them: a choice's
+# index is trusted up to the integers JavaScript reads exactly (`choice_index`), as a client
+# keys two choices apart by it. A stream's must be under the choices its request asked for.
+MAX_CHOICE_INDEX = 2 ** 53
 # The most choices guard writes itself (a refusal, a stream's ending). A legacy list of prompts
-# times `n` may ask for a million; one refusal each would turn a 50 KB request into 300 MB.
+# times `n` may ask for a million; one refusal each would turn a 50 KB request into 300 MB. A
+# stream's ending finishes past them each choice the client was sent text of, all the same.
 MAX_CHOICES_WRITTEN = 1024
 
 
@@ -503,28 +508,36 @@ def error_event(message: str, code: str) -> bytes:
                                    "code": code}})
 
 
-def index_of(item: Any, position: int) -> int:
-    """An item's `index` (a choice's, a tool call's) when it is a small non-negative integer, else
-    its position in its list: an upstream may send any JSON there, and guard keys state on it.
-    `1.0` and `true` are read as 1, as clients read them (JavaScript's numbers, Python's dict
-    keys): keyed apart, a value sent under `1` and `1.0` would be read in two halves."""
+def index_of(item: Any, position: int, below: int = MAX_INDEX) -> int:
+    """An item's `index` (a tool call's, a block's) when it is a non-negative integer under
+    `below`, else its position in its list: an upstream may send any JSON there, and guard keys
+    state on it. `1.0` and `true` are read as 1, as clients read them (JavaScript's numbers,
+    Python's dict keys): keyed apart, a value sent under `1` and `1.0` would be read in two
+    halves."""
     index = item.get("index", position) if isinstance(item, dict) else position
     if isinstance(index, float) and index.is_integer():
         index = int(index)
-    if isinstance(index, int) and 0 <= index < MAX_INDEX:
+    if isinstance(index, int) and 0 <= index < below:
         return int(index)
     return position
 
 
+def choice_index(choice: Any, position: int) -> int:
+    """A choice's `index` (`index_of`), trusted up to MAX_CHOICE_INDEX: a legacy prompt list's
+    choice 300, read as its position in its chunk (0), had its text read, and held, as choice
+    0's while the client showed it as choice 300's."""
+    return index_of(choice, position, MAX_CHOICE_INDEX)
+
+
 def choice_at(answer: Json, path: Path, text: tuple[str, ...]) -> int | None:
-    """The `index` of the choice (`index_of`) whose text at `choices[i].<text>` (or inside it) a
+    """The `index` of the choice (`choice_index`) whose text at `choices[i].<text>` (or inside it) a
     whole answer's text at `path` is; None for a text elsewhere."""
     at = path[:2]
     if len(path) < 2 + len(text) or at[0] != "choices" or not isinstance(at[1], int) \
             or path[2:2 + len(text)] != text:
         return None
     choices = list_at(answer, "choices")
-    return index_of(choices[at[1]], at[1]) if at[1] < len(choices) else at[1]
+    return choice_index(choices[at[1]], at[1]) if at[1] < len(choices) else at[1]
 
 
 def place(path: Path, what: str) -> str:

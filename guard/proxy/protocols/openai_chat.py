@@ -17,10 +17,10 @@ from guard.proxy.protocols.base import (
     Slot,
     Structured,
     choice_at,
+    choice_index,
     chunked_refusal,
     drop_tokens,
     error_event,
-    index_of,
     labels_last,
     list_at,
     may_read,
@@ -282,7 +282,7 @@ def stream_deltas(chunk: Json) -> list[Delta]:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if not isinstance(delta, dict):
             continue
-        index = index_of(choice, i)
+        index = choice_index(choice, i)
         deltas.extend(Delta(index, ("choices", i, "delta", key), text)
                       for key in ANSWER_TEXT if (text := answer_text(delta.get(key))))
         said = transcript(delta)  # a spoken answer's text (gpt-4o-audio's, as it speaks)

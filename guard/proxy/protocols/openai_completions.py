@@ -17,9 +17,9 @@ from guard.proxy.protocols.base import (
     Slot,
     Structured,
     choice_at,
+    choice_index,
     chunked_refusal,
     error_event,
-    index_of,
     lax_bool,
     list_at,
     n_asked,
@@ -103,7 +103,7 @@ def stream_deltas(chunk: Json) -> list[Delta]:
     choices = chunk.get("choices")
     if not isinstance(choices, list):
         return []
-    return [Delta(index_of(c, i), ("choices", i, "text"), c["text"])
+    return [Delta(choice_index(c, i), ("choices", i, "text"), c["text"])
             for i, c in enumerate(choices)
             if isinstance(c, dict) and isinstance(c.get("text"), str) and c["text"]]
 

@@ -121,6 +121,35 @@ async def test_a_legacy_stream_of_several_prompts_ends_each_choice_with_the_refu
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_legacy_stream_past_1024_choices_finishes_each_the_client_was_sent(
+        guard: GuardServer, http: aiohttp.ClientSession, mode: str) -> None:
+    """275 prompts with `n=4` are 1,100 choices, streamed together; the ending writes the first
+    1,024 (MAX_CHOICES_WRITTEN) and those the client was sent. Choices past 127 were tracked as
+    the choice at their position in their chunk (0): a switch engaged once choice 1,050 had
+    text left 76 choices (1,024-1,099) the client had text of never finished. Each is now
+    finished, once."""
+    model = f"{MODES[mode]}-legacy-1100"
+    chunks: list[Any] = []
+    async with openai_client(guard) as client:
+        stream = await client.completions.create(
+            model=model, prompt=[f"p{i}" for i in range(275)], n=4, stream=True,
+            extra_headers={"X-Mock-Reply": urllib.parse.quote(LONG), "X-Mock-Chunk-Chars": "7",
+                           "X-Mock-Chunk-Delay-Ms": "300"})
+        engaged = False
+        async for chunk in stream:
+            chunks.append(chunk)
+            if not engaged and any(c.index >= 1024 and c.text for c in chunk.choices):
+                engaged = True
+                await engage(http, guard, model)
+    assert engaged
+    sent = {c.index for ch in chunks for c in ch.choices if c.text and c.text != PAUSED}
+    finishes = [c.index for ch in chunks for c in ch.choices if c.finish_reason]
+    assert max(sent) >= 1024 and "word119" not in "".join(
+        c.text for ch in chunks for c in ch.choices)
+    assert sorted(finishes) == sorted(set(range(1024)) | sent)
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_responses_stream_completes_with_the_refusal(
         guard: GuardServer, http: aiohttp.ClientSession, mode: str) -> None:
     """Responses, one output: the stream helper returns the response completed, a message

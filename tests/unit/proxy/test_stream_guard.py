@@ -700,6 +700,26 @@ async def test_more_choices_than_asked_for_end_the_stream() -> None:
     assert COMPLETIONS.choices_asked({"prompt": [1, 2, 3]}) == 1
 
 
+async def test_a_choice_index_past_127_is_its_own_not_its_position() -> None:
+    """Index 200 beside choice 0 in a stream that asked for one choice had been read as the
+    choice at its position (0): its text joined choice 0's, which a client shows apart. It is
+    choice 200, more than asked for; asked for 300 (a legacy list of 300 prompts), it is
+    read apart."""
+    guard = StreamGuard(CHAT, only(SECRETS), CTX, ListRecorder())
+    guard.choices_asked = 1
+    with pytest.raises(UpstreamError, match="more choices than the request asked for"):
+        await guard.feed(chat_event([content(200, SECRET)]))
+    guard = StreamGuard(COMPLETIONS, only(SECRETS), CTX, ListRecorder())
+    guard.choices_asked = 300
+    out = b""
+    for i, piece in ((0, "ok "), (200, "done "), (0, "fine"), (200, "here")):
+        out += await guard.feed(chat_event([{"index": i, "text": piece, "finish_reason": None}]))
+    out += await guard.feed(chat_event([{"index": i, "text": "", "finish_reason": "stop"}
+                                        for i in (0, 200)]))
+    got = receive(out + await guard.feed(parse_event(b"data: [DONE]\n\n")))
+    assert got.text == {0: "ok fine", 200: "done here"} and got.finish == {0: "stop", 200: "stop"}
+
+
 @pytest.mark.parametrize("chunk", [
     {"choices": {"0": {"index": 0, "delta": {"content": SECRET}}}},  # JavaScript reads choices[0]
     {"choices": [{"index": 0, "text": [SECRET], "finish_reason": None}]},  # legacy, joined by +=
