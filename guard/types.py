@@ -373,10 +373,11 @@ class Recorder(Protocol):
         ...
 
     def record_event(self, kind: str, details: Mapping[str, Any],
-                     ctx: GuardContext | None = None) -> str:
-        """Record an operational event (kill switch change, breaker trip, stream cut); returns its id.
-        `ctx`: the request the event happened in, if any: the incident takes its request id,
-        tenant, model and route."""
+                     ctx: GuardContext | None = None, text: str | None = None) -> str:
+        """Record an operational event (kill switch change, breaker trip, stream cut, text a
+        stream sent unchecked); returns its id. `ctx`: the request the event happened in, if
+        any: the incident takes its request id, tenant, model and route. `text`: the text the
+        event is about, kept only as the incident's `content_hash`, never itself."""
         ...
 
     async def settled(self) -> None:

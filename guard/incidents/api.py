@@ -1,8 +1,9 @@
 """`GET /admin/incidents`: recorded incidents, newest `limit`, or the first `limit` since a time.
 
 Query parameters: since (15m, 2h, 7d, Unix seconds or ISO 8601), action, rule, tenant, kind
-(`decision`, `killswitch`, `breaker`, `stream_cut`), limit (1..10000, default 100), after (a
-cursor from an earlier answer: the next page, in the order incidents were kept). Answer:
+(`decision`, `killswitch`, `breaker`, `stream_cut`, `stream_unchecked`), limit (1..10000,
+default 100), after (a cursor from an earlier answer: the next page, in the order incidents were
+kept). Answer:
 200 {"incidents": [...], "source": "redis"|"journal", "cursor": where to ask `after` next, null
 for the journal's newest `limit`, and "warning" when the source cannot hold all that was asked
 (a Redis Stream lost when Redis restarted empty: the period before it is in the journals)};

@@ -23,7 +23,8 @@ from guard.types import Action, Decision, GuardContext, Mode, RuleMatch, Verdict
 
 VERSION = 1
 DECISION = "decision"
-EVENT_KINDS = frozenset({"killswitch", "breaker", "stream_cut"})
+STREAM_EVENTS = frozenset({"stream_cut", "stream_unchecked"})  # of a streamed answer
+EVENT_KINDS = frozenset({"killswitch", "breaker", *STREAM_EVENTS})
 
 # Policy severities from the mildest; an unknown severity ranks above `info` and below `low`.
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -62,7 +63,8 @@ class IncidentV1:
 
     id:            unique, time-ordered (`inc-<unix ms hex>-<random>`).
     time:          Unix time in seconds when guard made the decision or saw the event.
-    kind:          `decision`, or the event kind (`killswitch`, `breaker`, `stream_cut`).
+    kind:          `decision`, or the event kind (`killswitch`, `breaker`, `stream_cut`,
+                   `stream_unchecked`).
     action, mode:  for a decision, the strictest enforced action (`mode: enforce`); for a decision
                    with only shadow matches, the strictest action they would have taken
                    (`mode: shadow`). Events carry their own action in `details`.
@@ -197,10 +199,11 @@ def _kept(verdicts: Iterable[Verdict]) -> tuple[VerdictV1, ...]:
 
 
 def from_event(kind: str, details: Mapping[str, Any], now: float | None = None,
-               ctx: GuardContext | None = None) -> IncidentV1:
+               ctx: GuardContext | None = None, content_hash: str | None = None) -> IncidentV1:
     """The incident for an operational event; its request fields are those of `ctx`, the
     request it happened in, else what `details` says; an event scoped to one tenant
-    (`tenant:acme`, a kill switch or a breaker's trip) is that tenant's."""
+    (`tenant:acme`, a kill switch or a breaker's trip) is that tenant's. `content_hash`: that
+    of the text the event is about (`stream_unchecked`), if any."""
     now = time.time() if now is None else now
     if ctx is not None:
         details = {"request_id": ctx.request_id, "tenant": ctx.tenant, "model": shown_model(ctx.model),
@@ -214,10 +217,10 @@ def from_event(kind: str, details: Mapping[str, Any], now: float | None = None,
         id=new_id(now), time=now, kind=kind, request_id=_opt_str(details.get("request_id")),
         tenant=_opt_str(details.get("tenant")), model=_opt_str(details.get("model")),
         route=_opt_str(details.get("route")),
-        stage="completion" if kind == "stream_cut" else None,
+        stage="completion" if kind in STREAM_EVENTS else None,
         action=str(details.get("action") or kind), mode="enforce",
         rules=(str(details["rule"]),) if details.get("rule") else (),
-        severity=severity, category=kind, details=dict(details),
+        severity=severity, category=kind, content_hash=content_hash, details=dict(details),
     )
 
 

@@ -366,11 +366,13 @@ class IncidentRecorder:
             return None
 
     def record_event(self, kind: str, details: Mapping[str, Any],
-                     ctx: GuardContext | None = None) -> str:
-        """Record an operational event (`killswitch`, `breaker`, `stream_cut`), of the request
-        `ctx` when one made it; its id."""
+                     ctx: GuardContext | None = None, text: str | None = None) -> str:
+        """Record an operational event (`killswitch`, `breaker`, `stream_cut`,
+        `stream_unchecked`), of the request `ctx` when one made it, `text` (what it is about)
+        kept as its content hash; its id."""
         try:
-            incident = model.from_event(kind, details, ctx=ctx)
+            hashed = None if text is None else model.content_hash(text, self.hash_key.value)
+            incident = model.from_event(kind, details, ctx=ctx, content_hash=hashed)
         except Exception:
             log.exception("incident_build_failed", kind=kind)
             self.metrics.incident_dropped.inc()

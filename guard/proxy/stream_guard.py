@@ -316,10 +316,7 @@ class StreamGuard:
         if not due:
             return b""
         if self.mode == OPTIMISTIC:
-            # the text went out: what decides is the text up to its last whole word, the word
-            # still being written read by a later check (`_check`, `Channel.mark_checked`)
-            words = {ch.number: ch.word_cut(ch.checked) for ch in due}
-            return await self._check(due, to_end, words)
+            return await self._check_words(due)
 
         def stop(ch: Channel) -> int:
             wait = self._wait(ch)
@@ -334,24 +331,55 @@ class StreamGuard:
         stops = {ch.number: stop(ch) for ch in due}  # `_check` may move them back
         return await self._check(due, lambda ch, spans: straddle(stops[ch.number], spans), stops)
 
+    async def _check_words(self, channels: list[Channel]) -> bytes:
+        """An optimistic check on time (`tick`) or after the stream ended (`ended_early`): the
+        text went out, and what decides is the text up to its last whole word, the word still
+        being written left unread (`_check`, `Channel.mark_checked`)."""
+        words = {ch.number: ch.word_cut(ch.checked) for ch in channels}
+        return await self._check(channels, to_end, words)
+
     async def finish(self) -> bytes:
-        """Bytes still held back when the upstream stream ended."""
+        """Bytes still held back when the upstream stream ended. The stream is done once its
+        last check ran: a check that failed (overloaded) leaves its text to `ended_early`."""
         if self.cut or self.passthrough or self._done:
             return b""
-        self._done = True
         self._ending.update(ch.choice for ch in self._channels.values())
-        return await self._flush(list(self._channels.values()))
+        out = await self._flush(list(self._channels.values()))
+        self._done = True
+        return out
 
     async def ended_early(self, why: str) -> None:
         """The stream ended before its end (`why`: `client_disconnected`, `client_stalled`, or
         the code of the error event ending it). An optimistic stream's text the client was sent
-        and no check has read yet is read now, and its decision recorded, the incident's
+        and no check has read yet is read now, as a check on time reads it (`_check_words`: a
+        word cut off by the end, `The nig`, decides nothing; a value found running on into it,
+        a key, is read to the end of what went out), and its decision recorded, the incident's
         `details.stream_ended` saying why (the decision came after the stream had ended): a
-        block then cuts nothing and sends nothing. Buffered streams sent nothing unread."""
+        block then cuts nothing and sends nothing. Buffered streams sent nothing unread. A check
+        that cannot run leaves the text to `unchecked`."""
         if self.mode != OPTIMISTIC or self.cut or self.passthrough or self._done:
             return
         self._ended_early = why
-        await self._flush(list(self._channels.values()))
+        waiting = self._unfinished(list(self._channels.values()))
+        if waiting:
+            await self._check_words(waiting)
+
+    def unchecked(self, why: str, error: str) -> None:
+        """Record that text an optimistic stream sent the client went unread: the stream ended
+        (`why`) and its late check could not run (`error`: overloaded, cancelled by shutdown).
+        The event (`stream_unchecked`) holds how many characters, and their content hash."""
+        if self.mode != OPTIMISTIC or self.cut or self.passthrough or self._done:
+            return
+        unread = [(ch, ch.text[max(0, ch.checked - ch.base):]) for ch in self._channels.values()]
+        unread = [(ch, text) for ch, text in unread if text]
+        if not unread:
+            return
+        self.recorder.record_event("stream_unchecked", {
+            "stream_ended": why, "error": error, "mode": self.mode,
+            "chars": sum(len(text) for _, text in unread),
+            "choices": sorted({ch.choice for ch, _ in unread}),
+            "incident_id": self.incident_id,
+        }, self.ctx, text="\n".join(text for _, text in unread))
 
     # -- events --------------------------------------------------------------------------------
 
@@ -482,8 +510,13 @@ class StreamGuard:
         cut = ch.back(ch.end, self.held or 0)
         return straddle(ch.run_start(cut) if self.runs else cut, spans)
 
+    @staticmethod
+    def _unfinished(channels: list[Channel]) -> list[Channel]:
+        """The channels holding text, or text no check has read."""
+        return [ch for ch in channels if ch.pending or ch.checked < ch.end]
+
     async def _flush(self, channels: list[Channel]) -> bytes:
-        waiting = [ch for ch in channels if ch.pending or ch.checked < ch.end]
+        waiting = self._unfinished(channels)
         if not waiting:
             return b""
         return await self._check(waiting, to_end)
@@ -577,14 +610,17 @@ class StreamGuard:
     def _before_findings(self, ch: Channel, stop: int, decision: Decision, at: int) -> int:
         """`stop`, or the start of the first value a check on time found running past it (not
         before `_since`): such a value is held (buffered) or left unread (optimistic) until it
-        ends, when it is read whole. `at`: the absolute offset of the segment's first
-        character."""
-        starts = [at + span.start for match in decision.enforced
-                  if match.action in (Action.BLOCK, Action.REDACT)
-                  for verdict in match.verdicts if verdict.segment == ch.number
-                  for span in verdict.spans if at + span.start < stop < at + span.end]
-        starts += [at + span.start for span in decision.redactions.get(ch.number, ())
-                   if at + span.start < stop < at + span.end]
+        ends, when it is read whole. After the stream ended (`ended_early`) no check comes
+        later: a value found past `stop`, in the word the end cut off too, is read now, to the
+        end of what went out. `at`: the absolute offset of the segment's first character."""
+        spans = [span for match in decision.enforced
+                 if match.action in (Action.BLOCK, Action.REDACT)
+                 for verdict in match.verdicts if verdict.segment == ch.number
+                 for span in verdict.spans]
+        spans += decision.redactions.get(ch.number, ())
+        if self._ended_early:
+            return ch.end if any(stop < at + span.end for span in spans) else stop
+        starts = [at + span.start for span in spans if at + span.start < stop < at + span.end]
         if not starts:
             return stop
         ch.word_wait = ch.end  # the next release waits for more text (`Channel.deadline`)

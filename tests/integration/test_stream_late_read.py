@@ -1,0 +1,149 @@
+"""What an optimistic stream ended early sent the client unread, read late through `guard serve`
+(a real process) in front of the stand-in model: read as a check on time reads it (a word the
+end cut off decides nothing, a value running into it is read whole), and, when that late check
+cannot run, recorded as a `stream_unchecked` event rather than lost."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, guard_before_mock, journal_incidents
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+
+AWS_KEY = "AKIAQYLPMN5HHHFPZAM2"
+POLICY = """
+name: default
+version: "t1"
+classifiers:
+  secrets: {type: secrets}
+  profanity: {type: profanity}
+rules:
+  - {name: secrets-leak, stage: completion, when: {classifier: secrets}, action: block,
+     severity: critical, category: secrets}
+  - {name: profanity, stage: completion, when: {classifier: profanity}, action: flag,
+     severity: low, category: profanity}
+streaming: {mode: optimistic, check_chars: 64, max_holdback_ms: 60000}
+"""
+# every check times out: the late check cannot run
+OVERLOADED = """
+name: default
+version: "t1"
+classifiers:
+  secrets: {type: secrets, timeout_s: 0.000001}
+rules:
+  - {name: secrets-leak, stage: completion, when: {classifier: secrets}, action: block,
+     severity: critical, category: secrets}
+streaming: {mode: optimistic, check_chars: 65536, max_holdback_ms: 60000}
+"""
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory, policy: str) -> Iterator[GuardServer]:
+    workdir: Path = tmp_path_factory.mktemp("late_read")
+    policies = workdir / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(policy)
+    with guard_before_mock(workdir, policies) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    yield from serve(tmp_path_factory, POLICY)
+
+
+@pytest.fixture(scope="module")
+def overloaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    yield from serve(tmp_path_factory, OVERLOADED)
+
+
+def leave_after(guard: GuardServer, reply: str, first: int) -> tuple[str, str]:
+    """Stream `reply`, its first `first` characters in the first chunk and the rest 5 s later,
+    hanging up once the first chunk is read: the request id, and what the client read."""
+    request_id = f"late-{uuid.uuid4().hex}"
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    received = ""
+    with httpx.stream("POST", f"{guard.url}/v1/chat/completions", json=body, timeout=30,
+                      headers={"X-Request-Id": request_id, "X-Mock-Reply": reply,
+                               "X-Mock-Chunk-Chars": str(first),
+                               "X-Mock-Chunk-Delay-Ms": "5000"}) as answer:
+        for line in answer.iter_lines():
+            if line.startswith("data: {"):
+                for choice in json.loads(line[6:]).get("choices", []):
+                    received += (choice.get("delta") or {}).get("content") or ""
+            if len(received) >= first:
+                break
+    return request_id, received
+
+
+def decisions(guard: GuardServer, request_id: str, wait_s: float = 10.0
+              ) -> list[tuple[str, tuple[str, ...], object]]:
+    return [(i["action"], tuple(i["rules"]), i["details"])
+            for i in journal_incidents(guard, request_id, wait_s)]
+
+
+@pytest.mark.parametrize(("reply", "sent"), [("The nightingale sang.", "The nig"),
+                                             ("A cocktail party.", "A cock"),
+                                             ("It was a dickens novel.", "It was a dick")])
+def test_a_word_the_client_left_in_decides_nothing(guard: GuardServer, reply: str,
+                                                   sent: str) -> None:
+    """A client hanging up mid-word: the late check does not read the word's beginning as a
+    word of the answer (it flagged `The nig`, `A cock` as profanity, marked
+    `stream_ended: client_disconnected`)."""
+    request_id, received = leave_after(guard, reply, len(sent))
+    assert received == sent
+    assert decisions(guard, request_id, wait_s=2.0) == []
+
+
+def test_a_whole_word_the_client_was_sent_is_still_read_late(guard: GuardServer) -> None:
+    """The late check still reads the words that went out whole."""
+    request_id, received = leave_after(guard, "You dick head.", len("You dick "))
+    assert received == "You dick "
+    assert decisions(guard, request_id) == [
+        ("flag", ("profanity",), {"stream_ended": "client_disconnected"})]
+
+
+def test_a_key_the_stream_ended_in_is_read_whole(guard: GuardServer) -> None:
+    """A key the client was sent as the last, unfinished-looking word is read to its end: a
+    check on time leaves such a value for later, but after the end there is no later."""
+    reply = f"Key: {AWS_KEY} and more"
+    request_id, received = leave_after(guard, reply, len(f"Key: {AWS_KEY}"))
+    assert received.endswith(AWS_KEY)
+    assert decisions(guard, request_id) == [
+        ("block", ("secrets-leak",), {"stream_ended": "client_disconnected"})]
+
+
+@pytest.mark.parametrize("fail", ["midstream", ""])
+def test_an_overloaded_late_check_records_the_text_as_unchecked(overloaded: GuardServer,
+                                                                fail: str) -> None:
+    """The late check timing out (the model dropped the stream, or the final check itself was
+    overloaded) leaves a `stream_unchecked` event with the text's hash, not the text: the key
+    went out and nothing was recorded before."""
+    request_id = f"unchecked-{fail or 'end'}-{uuid.uuid4().hex}"
+    reply = f"Key: {AWS_KEY} ok. " + "lorem ipsum dolor sit amet " * 20
+    headers = {"X-Request-Id": request_id, "X-Mock-Reply": urllib.parse.quote(reply),
+               "X-Mock-Chunk-Chars": "1000", "X-Mock-Reply-Repeat": "36",
+               "X-Mock-Chunk-Delay-Ms": "20"}  # the key's chunk goes out before the end comes
+    if fail:
+        headers["X-Mock-Fail"] = fail
+    answer = httpx.post(f"{overloaded.url}/v1/chat/completions", timeout=30, headers=headers,
+                        json={"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                              "stream": True})
+    assert AWS_KEY in answer.text
+    ended = "upstream_broken" if fail else "guard_overloaded"
+    assert ended in answer.text
+    incidents = journal_incidents(overloaded, request_id)
+    assert [(i["kind"], i["stage"], i["details"]["stream_ended"], i["details"]["mode"])
+            for i in incidents] == [("stream_unchecked", "completion", ended, "optimistic")]
+    (incident,) = incidents
+    assert incident["details"]["chars"] > 0
+    assert "1e-06 s" in incident["details"]["error"]
+    assert incident["content_hash"].startswith("hmac-sha256:")
+    assert AWS_KEY not in json.dumps(incident)
