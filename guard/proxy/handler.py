@@ -555,15 +555,20 @@ def stream_guard(c: Components, dialect: Dialect, ctx: GuardContext, inspector: 
 
 async def read_late(guard: StreamGuard, why: str, ctx: GuardContext) -> None:
     """Read what an optimistic stream ended early (`why`) sent the client unread, and record
-    its decision (`StreamGuard.ended_early`). A check that cannot run now (overloaded) is
-    logged and recorded as a `stream_unchecked` event (`StreamGuard.unchecked`): the stream is
-    over either way, but what went out unread is not lost silently."""
+    its decision (`StreamGuard.ended_early`). A check that cannot run now (overloaded, or
+    cancelled by shutdown) is logged and recorded as a `stream_unchecked` event
+    (`StreamGuard.unchecked`): the stream is over either way, but what went out unread is not
+    lost silently."""
     try:
         await guard.ended_early(why)
     except GuardError as exc:
         log.warning("stream_late_check_failed", request_id=ctx.request_id, ended=why,
                     error=str(exc))
         guard.unchecked(why, str(exc))
+    except asyncio.CancelledError:
+        log.warning("stream_late_check_cancelled", request_id=ctx.request_id, ended=why)
+        guard.unchecked(why, "cancelled")
+        raise
 
 
 async def released(produce: Awaitable[bytes], *, guard: StreamGuard,

@@ -5,7 +5,9 @@ cannot run, recorded as a `stream_unchecked` event rather than lost."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -13,8 +15,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from aiohttp import web
 
-from tests.support import GuardServer, guard_before_mock, journal_incidents
+from tests.support import (
+    GuardServer,
+    MockUpstream,
+    apps_serving,
+    free_port,
+    guard_before_mock,
+    journal_incidents,
+    start_together,
+)
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
@@ -147,3 +159,63 @@ def test_an_overloaded_late_check_records_the_text_as_unchecked(overloaded: Guar
     assert "1e-06 s" in incident["details"]["error"]
     assert incident["content_hash"].startswith("hmac-sha256:")
     assert AWS_KEY not in json.dumps(incident)
+
+
+async def test_a_late_check_cancelled_by_shutdown_records_the_text_as_unchecked(
+        tmp_path: Path) -> None:
+    """A client leaves after reading a value a slow remote classifier is still reading late when
+    SIGTERM comes (`shutdown_grace_s: 1`): the cancelled check leaves a `stream_unchecked` event
+    (`error: cancelled`), where it had left nothing, not even a log line."""
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        body = await request.json()
+        if any("SECRETWORD" in segment["text"] for segment in body["segments"]):
+            asked.set()
+            await answer.wait()  # answered only once the test is over
+        return web.json_response({"labels": [], "score": 0.0})
+
+    app = web.Application()
+    app.router.add_post("/classify", slow)
+    port = free_port()
+    (tmp_path / "slow.yaml").write_text(yaml.safe_dump({
+        "name": "slow", "version": "1",
+        "classifiers": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/classify",
+                                 "timeout_s": 30, "max_match_chars": 40, "cache": False}},
+        "rules": [{"name": "hook", "stage": "completion", "when": {"classifier": "hook"},
+                   "action": "block"}],
+        "streaming": {"mode": "optimistic", "check_chars": 64, "max_holdback_ms": 60000}}))
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(tmp_path / "slow.yaml"),
+                                   "shutdown_grace_s": 1})
+    request_id = f"shutdown-{uuid.uuid4().hex}"
+    received = ""
+    async with apps_serving((app, port)):
+        try:
+            start_together(mock, guard)
+            async with httpx.AsyncClient(timeout=30) as client, client.stream(
+                    "POST", f"{guard.url}/v1/chat/completions",
+                    json={"model": "m", "stream": True,
+                          "messages": [{"role": "user", "content": "hi"}]},
+                    headers={"X-Request-Id": request_id,
+                             "X-Mock-Reply": "SECRETWORD here ok. and that is all",
+                             "X-Mock-Chunk-Chars": "20",
+                             "X-Mock-Chunk-Delay-Ms": "8000"}) as stream:
+                async for text in stream.aiter_text():
+                    received += text
+                    if "SECRETWORD" in received:
+                        break
+            await asyncio.wait_for(asked.wait(), 20)  # the late check is under way
+            assert guard.proc is not None
+            guard.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(guard.proc.wait, 30) == 0
+        finally:
+            answer.set()
+            guard.stop()
+            mock.stop()
+    incidents = journal_incidents(guard, request_id)
+    assert [(i["kind"], i["details"]["stream_ended"], i["details"]["error"],
+             i["details"]["chars"]) for i in incidents] == [
+        ("stream_unchecked", "client_disconnected", "cancelled", 20)]
+    assert "SECRETWORD" not in json.dumps(incidents)
