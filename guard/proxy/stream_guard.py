@@ -357,7 +357,7 @@ class StreamGuard:
         `details.stream_ended` saying why (the decision came after the stream had ended): a
         block then cuts nothing and sends nothing. Buffered streams sent nothing unread. A check
         that cannot run leaves the text to `unchecked`."""
-        if self.mode != OPTIMISTIC or self.cut or self.passthrough or self._done:
+        if not self._may_have_sent_unread():
             return
         self._ended_early = why
         waiting = self._unfinished(list(self._channels.values()))
@@ -368,7 +368,7 @@ class StreamGuard:
         """Record that text an optimistic stream sent the client went unread: the stream ended
         (`why`) and its late check could not run (`error`: overloaded, cancelled by shutdown).
         The event (`stream_unchecked`) holds how many characters, and their content hash."""
-        if self.mode != OPTIMISTIC or self.cut or self.passthrough or self._done:
+        if not self._may_have_sent_unread():
             return
         unread = [(ch, ch.text[max(0, ch.checked - ch.base):]) for ch in self._channels.values()]
         unread = [(ch, text) for ch, text in unread if text]
@@ -509,6 +509,11 @@ class StreamGuard:
     def _holdback_cut(self, ch: Channel, spans: list[Span]) -> int:
         cut = ch.back(ch.end, self.held or 0)
         return straddle(ch.run_start(cut) if self.runs else cut, spans)
+
+    def _may_have_sent_unread(self) -> bool:
+        """Whether text went out no check has read: an optimistic stream, neither cut, passed
+        through untouched, nor ended with its last check run (`ended_early`, `unchecked`)."""
+        return self.mode == OPTIMISTIC and not (self.cut or self.passthrough or self._done)
 
     @staticmethod
     def _unfinished(channels: list[Channel]) -> list[Channel]:
