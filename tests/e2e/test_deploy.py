@@ -248,6 +248,36 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
     assert chart_values["securityContext"]["runAsUser"] == 10001
 
 
+def test_image_bakes_the_profanity_weights_its_runtime_reads(tmp_path: Path) -> None:
+    """The build stage writes the profanity weights' cache into the virtualenv the runtime copies,
+    readable by its user; the runtime's GUARD_CACHE_DIR names it; a start reading it never
+    imports scikit-learn (the second of CPU the cache saves)."""
+    steps = instructions()
+    runtime_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    env = " ".join(args for keyword, args in steps[runtime_from:] if keyword == "ENV")
+    named = re.search(r"GUARD_CACHE_DIR=(\S+)", env)
+    assert named, "the runtime does not name a GUARD_CACHE_DIR"
+    cache = named.group(1)
+    assert cache.startswith("/opt/guard/"), "the cache is not in what the runtime copies"
+    (bake,) = [args for keyword, args in steps[:runtime_from]
+               if keyword == "RUN" and f"GUARD_CACHE_DIR={cache}" in args]
+    here = tmp_path / "cache"
+    command = bake.replace(cache, str(here)).replace("/opt/guard/bin/python", sys.executable)
+    subprocess.run(["sh", "-c", command], check=True, timeout=120, cwd=tmp_path,
+                   env={"PATH": os.environ.get("PATH", "")})
+    for path in [here, *here.rglob("*")]:
+        wanted = 0o005 if path.is_dir() else 0o004  # the runtime's user is neither owner nor group
+        assert path.stat().st_mode & wanted == wanted, f"{path} is not readable by the image's user"
+    start = ("import sys\n"
+             "from guard.classify.builtin.profanity import load_model\n"
+             "load_model()\n"
+             "sys.exit('sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-I", "-c", start], capture_output=True, text=True,
+                            check=False, timeout=120, cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", ""), "GUARD_CACHE_DIR": str(here)})
+    assert result.returncode == 0, f"the baked cache was not used: {result.stderr[-2000:]}"
+
+
 def test_build_context_contains_what_the_dockerfile_copies() -> None:
     """Every COPY source exists and is let through by the allow-list .dockerignore."""
     allowed = {line[1:].rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()
