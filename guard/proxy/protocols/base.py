@@ -357,13 +357,18 @@ def asks_json(fmt: Any) -> bool:
 # `guided_json_object`, llama.cpp's `json_schema`; and those inside vLLM's `structured_outputs`.
 JSON_EXTENSIONS = ("guided_json", "guided_json_object", "json_schema")
 JSON_OUTPUTS = ("json", "json_object")
+_SERVER_OPTIONS = frozenset((*JSON_EXTENSIONS, "structured_outputs"))
 
 
 def wants_json(body: Json) -> bool:
     """Whether a request asks for its answer in JSON: `response_format` (chat, and legacy
     completions on vLLM), or a server's own option (`JSON_EXTENSIONS`, `structured_outputs`)."""
+    if asks_json(body.get("response_format")):
+        return True
+    if body.keys().isdisjoint(_SERVER_OPTIONS):  # most requests: one set operation, no generator
+        return False
     outputs = body.get("structured_outputs")
-    return asks_json(body.get("response_format")) or any(
+    return any(
         body.get(key) not in (None, False) for key in JSON_EXTENSIONS) or (
         isinstance(outputs, dict) and any(outputs.get(key) not in (None, False)
                                           for key in JSON_OUTPUTS))
