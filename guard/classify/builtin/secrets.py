@@ -49,6 +49,23 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("google_api_key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)"),
     ("anthropic_key", r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
     ("openai_key", r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
+    # Hugging Face user access tokens: `hf_` and 34 letters
+    ("huggingface_token", r"\b(hf_[A-Za-z]{34})\b"),
+    # npm (GitHub's format since 2021): `npm_`, 30 random base62 characters and a 6-character checksum
+    ("npm_token", r"\b(npm_[A-Za-z0-9]{36})\b"),
+    # PyPI: `pypi-` and a base64url macaroon whose first field is its location, "pypi.org" or
+    # "test.pypi.org" (so its first characters are fixed); it grows with its caveats
+    ("pypi_token", r"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})"),
+    # SendGrid: 69 characters, `SG.`, an id of 22, `.`, a secret of 43 (base64url)
+    ("sendgrid_key", r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)"),
+    # DigitalOcean: personal (`dop_v1_`), OAuth (`doo_v1_`) and refresh (`dor_v1_`) tokens, 64 hex
+    ("digitalocean_token", r"\b(do[opr]_v1_[a-fA-F0-9]{64})\b"),
+    # Shopify: app access tokens (`shpat_`, `shpca_`, `shppa_`) and shared secrets (`shpss_`), 32 hex
+    ("shopify_token", r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b"),
+    # Databricks personal access tokens: `dapi` and 32 hex, `-2` after them on Azure
+    ("databricks_token", r"\b(dapi[a-fA-F0-9]{32}(?:-2)?)\b"),
+    # age (age-encryption.org/v1) X25519 identities: Bech32, upper case, 32 bytes and a checksum
+    ("age_secret_key", r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b"),
     ("jwt", r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
     ("private_key", r"(-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
                     r"(?:[A-Za-z0-9+/=\s:,-]*?-----END[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"

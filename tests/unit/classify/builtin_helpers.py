@@ -17,3 +17,18 @@ def classify(type_name: str, text: str, role: str = "user", **config: Any) -> Ve
 def found(verdict: Verdict, text: str) -> list[tuple[str, str]]:
     """(label, original characters) of every span."""
     return [(s.label, text[s.start:s.end]) for s in verdict.spans]
+
+
+# Synthetic keys (none is a live credential) in the documented shape of each provider format
+# added after the first set, by kind (tests/unit/classify/test_classify_secrets.py).
+PROVIDER_KEYS = {
+    "huggingface_token": "hf_" + "iKZWeqhFWCEPyYngFbyBMWXaSCrUZoLgub",
+    "npm_token": "npm_" + "9382dffx1kVZQ2tqMnMcLRkBOzZU3G8xI7CG",
+    "pypi_token": "pypi-AgEIcHlwaS5vcmc" + "EqV8ib8HDy88YtDtXbiufMdI8X2Y4rUmer_BH3M1XS0DRdJuPnBIKpi99lSi0tc"
+                  "L21pffWQJEeNajnez0LHtfROUrWW6XnI3EM3HMRb1OcWrhQ7TTJ-chcVG6MOwUxOVHMWndqNCIEPx3mnPQC4vkRB5ICpeyOxJ",
+    "sendgrid_key": "SG." + "EMnY9tlicZLhCUJwnHBdHI" + "." + "yvNLVlRXFwF8JlMaLNy02K35uDNHfkf7J8Rszi0z4Jx",
+    "digitalocean_token": "dop_v1_" + "8b0e7153bf7c3706d85c524e440066559a6656c90bd5482a90a29b9fa5ff5180",
+    "shopify_token": "shpat_" + "2f8104fba08f6d3682da2bd8e369316b",
+    "databricks_token": "dapi" + "a4c123b1612dd272d1371c17149d4395",
+    "age_secret_key": "AGE-SECRET-KEY-1" + "WHCGVZ9G0DEPALACLVE9LWP367C8SXYCCXR409LDFYZLVFAUJKMG2X5KLV",
+}

@@ -9,7 +9,7 @@ import pytest
 
 from guard.classify.registry import build_classifier
 from guard.types import Segment, Stage
-from tests.unit.classify.builtin_helpers import classify, found
+from tests.unit.classify.builtin_helpers import PROVIDER_KEYS, classify, found
 
 # Synthetic values in each provider's documented shape (none is a live credential).
 GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -40,6 +40,64 @@ def test_secrets_are_found_with_exact_spans(text: str, label: str, value: str) -
     verdict = classify("secrets", text)
     assert "secret" in verdict.labels and label in verdict.labels
     assert (label, value) in found(verdict, text)
+
+
+# Where each provider's key is pasted: its own config file, header or command.
+PASTED = {
+    "huggingface_token": "HF_TOKEN={key}",
+    "npm_token": "//registry.npmjs.org/:_authToken={key}",
+    "pypi_token": "[pypi]\nusername = __token__\npassword = {key}\n",
+    "sendgrid_key": "sg = SendGridAPIClient('{key}')",
+    "digitalocean_token": "doctl auth init -t {key}",
+    "shopify_token": "X-Shopify-Access-Token: {key}",
+    "databricks_token": "databricks configure --token {key} please",
+    "age_secret_key": "# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n{key}",
+}
+
+
+@pytest.mark.parametrize("kind", PROVIDER_KEYS)
+def test_a_provider_key_is_found_alone_with_its_span(kind: str) -> None:
+    """Hugging Face, npm, PyPI, SendGrid, DigitalOcean, Shopify, Databricks and age keys, by their
+    documented prefixes and lengths, went unfound (or, after a secret-like name, were found only as
+    `generic`): each is found as its kind, its span the key, and nothing else."""
+    text = PASTED[kind].format(key=PROVIDER_KEYS[kind])
+    assert found(classify("secrets", text), text) == [(f"secret:{kind}", PROVIDER_KEYS[kind])]
+
+
+@pytest.mark.parametrize(("label", "value"), [
+    ("secret:pypi_token", "pypi-AgENdGVzdC5weXBpLm9yZw" + PROVIDER_KEYS["pypi_token"][20:]),  # TestPyPI
+    *[("secret:digitalocean_token", prefix + PROVIDER_KEYS["digitalocean_token"][4:])
+      for prefix in ("doo_", "dor_")],  # OAuth, refresh
+    *[("secret:shopify_token", prefix + PROVIDER_KEYS["shopify_token"][6:])
+      for prefix in ("shpca_", "shppa_", "shpss_")],  # custom app, private app, shared secret
+    ("secret:databricks_token", PROVIDER_KEYS["databricks_token"] + "-2"),  # Azure Databricks
+])
+def test_each_documented_prefix_of_a_provider_is_found(label: str, value: str) -> None:
+    text = f"the key: {value}, thanks"
+    assert found(classify("secrets", text), text) == [(label, value)]
+
+
+@pytest.mark.parametrize("text", [
+    "dapiece of cake, the baker said",
+    "Dear SG.Smith, thanks for the SG.Report.Final notes",
+    "the hf_ prefix marks a Hugging Face token; hf_hub_download fetches a file",
+    "npm_config_registry and npm_package_version are set by npm run",
+    "pip install pypi-server; pypi-AgEIcHlwaS5vcmc starts every PyPI token",
+    "dop_v1_ tokens are DigitalOcean's; shpat_ and shpss_ are Shopify's; AGE-SECRET-KEY-1 is age's",
+    "hf_" + "iKZWeqhFWCEPyYngFbyBMWXaSCrUZoLgu",  # 33 letters
+    "hf_" + "iKZWeqhFWCEPyYngFbyBMWXaSCrUZoLgu7",  # a digit among the 34
+    "dapi" + "a4c123b1612dd272d1371c17149d439",  # 31 hex
+    "dapi" + "applicationprogramminginterfaces",  # 32 letters, not hex
+    "shpat_" + "administrativeaccesstokenforshop",  # 32 letters, not hex
+    "dop_v1_" + "8b0e7153bf7c3706d85c524e440066559a6656c90bd5482a90a29b9fa5ff518",  # 63 hex
+    "SG." + "EMnY9tlicZLhCUJwnHBdH" + "." + "yvNLVlRXFwF8JlMaLNy02K35uDNHfkf7J8Rszi0z4Jx",  # an id of 21
+    "AGE-SECRET-KEY-1" + "WHCGVZ9G0DEPALACLVE9LWP367C8SXYCCXR409LDFYZLVFAUJKMG2X5KLB",  # B: not Bech32
+])
+def test_near_misses_of_provider_keys_are_not_secrets(text: str) -> None:
+    """Words and prose that share a provider's prefix, and keys a character short or of letters
+    the format has not, are not keys."""
+    verdict = classify("secrets", text)
+    assert not verdict.fired, found(verdict, text)
 
 
 def test_an_aws_key_id_written_with_separators_is_found() -> None:
