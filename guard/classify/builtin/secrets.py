@@ -139,7 +139,8 @@ class SecretsClassifier(LocalClassifier):
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most
         # ~270 characters. A PEM block (~3.3 KB for RSA-4096) is found by its BEGIN line alone,
-        # and a JWT by its first two parts, so neither needs a stream held back for its length.
+        # a JWT by its first two parts and a PyPI token (as long as its caveats) by its first 70
+        # characters, so none needs a stream held back for its length.
         super().__init__(name, normalize=normalize, max_match_chars=320, decoded=config.decoded)
         self.min_bits = config.min_entropy_bits
         chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
