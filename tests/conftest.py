@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import MountRefused, RedisServer, SmallVolume, running_redis, small_volume
+from tests.support import (
+    TEST_CLIENTS,
+    MountRefused,
+    RedisServer,
+    SmallVolume,
+    running_redis,
+    small_volume,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -19,6 +26,14 @@ def guard_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GUARD_CACHE_DIR", str(directory))
         yield directory
+
+
+@pytest.fixture(autouse=True)
+def close_test_clients() -> Iterator[None]:
+    """Closes the SDK clients the test's helpers made (`support.closed_after_test`)."""
+    yield
+    while TEST_CLIENTS:
+        TEST_CLIENTS.pop().close()
 
 
 @pytest.fixture

@@ -303,6 +303,20 @@ def journal_incidents(guard: GuardServer, request_id: str, wait_s: float = 10.0
         time.sleep(0.05)
 
 
+# SDK clients a test's helpers made, closed when the test ends (conftest's `close_test_clients`).
+# Left to the garbage collector, an SDK client and its pooled connection die together in one
+# cycle: the socket can be finalised first and warn of being unclosed inside whichever later
+# test the collection happens to run in.
+TEST_CLIENTS: list[Any] = []
+ClientT = TypeVar("ClientT")
+
+
+def closed_after_test(client: ClientT) -> ClientT:
+    """`client`, to be closed when the running test ends."""
+    TEST_CLIENTS.append(client)
+    return client
+
+
 def _replying(url: str, reply: str, headers: dict[str, str]) -> Any:
     import openai
 
@@ -316,19 +330,21 @@ def stream_reply(url: str, reply: str, prompt: str = "help me", **headers: str
     to `prompt`, read with the sync openai SDK: the text the client received and the last finish
     reason."""
     parts, finish = [], None
-    for chunk in _replying(url, reply, headers).chat.completions.create(
-            model="m", messages=[{"role": "user", "content": prompt}], stream=True):
-        for choice in chunk.choices:
-            parts.append(choice.delta.content or "")
-            finish = choice.finish_reason or finish
+    with _replying(url, reply, headers) as client:
+        for chunk in client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": prompt}], stream=True):
+            for choice in chunk.choices:
+                parts.append(choice.delta.content or "")
+                finish = choice.finish_reason or finish
     return "".join(parts), finish
 
 
 def whole_reply(url: str, reply: str, prompt: str = "help me", **headers: str
                 ) -> tuple[str, str | None]:
     """`stream_reply` without streaming: the answer's text and finish reason."""
-    answer = _replying(url, reply, headers).chat.completions.create(
-        model="m", messages=[{"role": "user", "content": prompt}])
+    with _replying(url, reply, headers) as client:
+        answer = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": prompt}])
     return answer.choices[0].message.content or "", answer.choices[0].finish_reason
 
 

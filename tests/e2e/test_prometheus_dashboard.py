@@ -20,7 +20,14 @@ import pytest
 import yaml
 from openai import APIError, BadRequestError, OpenAI
 
-from tests.support import GuardServer, MockUpstream, RedisServer, free_port, wait_for_port
+from tests.support import (
+    GuardServer,
+    MockUpstream,
+    RedisServer,
+    closed_after_test,
+    free_port,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "guard.json"
@@ -157,7 +164,7 @@ def chat(client: OpenAI, text: str, model: str = "gpt-e2e", reply: str | None = 
 def send_traffic(guard: GuardServer, redis: RedisServer, policies: Path) -> str:
     """Traffic for every decision, stream cut-offs, kill switches, a reload error, an outage;
     returns the id of the incident recorded while Redis was down."""
-    client = OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    client = closed_after_test(OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0))
     for _ in range(3):
         assert chat(client, "hello there").headers["X-Guard-Decision"] in ("allow", "flag")
         chat(client, "tell me a story", stream=True)

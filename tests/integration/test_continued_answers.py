@@ -17,7 +17,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, mock_reply
+from tests.support import GuardServer, closed_after_test, guard_before_mock, mock_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,8 +37,9 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
 
 
 def openai_client(guard: GuardServer, tenant: str = "") -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
-                         default_headers={"X-Guard-Tenant": tenant} if tenant else None)
+    return closed_after_test(openai.OpenAI(
+        base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+        default_headers={"X-Guard-Tenant": tenant} if tenant else None))
 
 
 def completed(guard: GuardServer, prompt: str, reply: str, stream: bool, *, tenant: str = "",
@@ -80,7 +81,7 @@ def prefilled(guard: GuardServer, messages: list[dict[str, str]], reply: str, st
               ) -> tuple[str, str | None]:
     """A Messages API answer to `messages`, the stand-in answering `reply`: its text, and why
     it stopped."""
-    client = anthropic.Anthropic(base_url=guard.url, api_key="k", max_retries=0)
+    client = closed_after_test(anthropic.Anthropic(base_url=guard.url, api_key="k", max_retries=0))
     if not stream:
         answer = client.messages.create(model="m", max_tokens=64, messages=messages,  # type: ignore[arg-type]
                                         extra_headers=mock_reply(reply))

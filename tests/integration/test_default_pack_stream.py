@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import (
     GuardServer,
+    closed_after_test,
     guard_before_mock,
     in_optimistic_mode,
     journal_incidents,
@@ -187,8 +188,8 @@ def test_each_of_300_prompts_choices_is_read_and_sent_as_its_own(guard: GuardSer
         headers["X-Mock-Choice-Order"] = "reversed"
     texts: dict[int, str] = {}
     finishes: dict[int, str | None] = {}
-    client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
-                           default_headers=headers)
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k",
+                                             max_retries=0, default_headers=headers))
     for chunk in client.completions.create(model="m", prompt=[f"p{i}" for i in range(300)],
                                            stream=True):
         for choice in chunk.choices:

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.support import GuardServer, sent_raw
+from tests.support import GuardServer, closed_after_test, sent_raw
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"  # a GitHub token's shape: blocked
@@ -94,7 +94,7 @@ def test_an_encoded_slash_sent_by_the_sdk_is_refused(
     """From a probe: `client.post("/chat%2Fcompletions")` was forwarded uninspected, served as
     the chat route, the token in its prompt and in its answer passing both ways."""
     upstream, guard = stack
-    client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0)
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
     before = len(upstream.paths)
     with pytest.raises(openai.BadRequestError) as refused:
         client.post("/chat%2Fcompletions", body=CHAT_BODY, cast_to=object)
@@ -194,7 +194,7 @@ def test_an_sdk_whose_base_url_lacks_v1_is_refused(
     """The openai SDK with `base_url` without /v1 asks `/chat/completions`: refused, not
     forwarded through `/{tail:.*}` to a LiteLLM that serves it."""
     upstream, guard = stack
-    client = openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0)
+    client = closed_after_test(openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0))
     before = len(upstream.paths)
     with pytest.raises(openai.BadRequestError) as refused:
         client.chat.completions.create(model="m", messages=CHAT_BODY["messages"])  # type: ignore[arg-type]

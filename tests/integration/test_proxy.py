@@ -16,7 +16,7 @@ import openai
 import orjson
 import pytest
 
-from tests.support import GuardServer, MockUpstream, free_port, sent_raw
+from tests.support import GuardServer, MockUpstream, closed_after_test, free_port, sent_raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,8 +46,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockUpstre
 
 
 def client(guard: GuardServer, **headers: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client-key", max_retries=0,
-                         default_headers=headers)
+    return closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client-key",
+                                           max_retries=0, default_headers=headers))
 
 
 def seen(mock: MockUpstream) -> list[dict[str, Any]]:
@@ -387,7 +387,7 @@ def test_an_sdk_without_v1_in_its_base_url_is_told_so(
         stack: tuple[MockUpstream, GuardServer]) -> None:
     """The OpenAI SDK pointed at guard's address without /v1 gets a NotFoundError saying so."""
     _, guard = stack
-    client = openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0)
+    client = closed_after_test(openai.OpenAI(base_url=guard.url, api_key="k", max_retries=0))
     with pytest.raises(openai.NotFoundError, match=r"did you mean /v1/chat/completions\?"):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
 

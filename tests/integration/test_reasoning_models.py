@@ -28,7 +28,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
     guard = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url}},
                                   "policies": str(POLICIES)})
     guard.start()
-    yield openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0) as client:
+        yield client
     guard.stop()
     mock.stop()
 

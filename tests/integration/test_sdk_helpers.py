@@ -14,7 +14,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from tests.support import POLICIES, GuardServer, guard_before_mock
+from tests.support import POLICIES, GuardServer, closed_after_test, guard_before_mock
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,8 +49,8 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
 def client(guard: GuardServer, tenant: str | None = None, **headers: str) -> openai.OpenAI:
     if tenant is not None:
         headers["X-Guard-Tenant"] = tenant
-    return openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
-                         default_headers={"X-Mock-Chunk-Chars": "4", **headers})
+    return closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                                           default_headers={"X-Mock-Chunk-Chars": "4", **headers}))
 
 
 def replying(text: str) -> dict[str, str]:

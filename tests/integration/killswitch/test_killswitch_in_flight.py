@@ -22,7 +22,7 @@ import yaml
 from aiohttp import web
 
 from guard.proxy.protocols.base import MAX_CHOICES_WRITTEN
-from tests.support import GuardServer, MockUpstream, free_port, start_together
+from tests.support import GuardServer, MockUpstream, closed_after_test, free_port, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -288,7 +288,8 @@ async def test_a_refusal_has_as_many_choices_as_were_asked(
     _, guard = servers
     model = f"refuse-n-{stream}"
     await engage(http, guard, model, "refuse")
-    sdk = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    sdk = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client",
+                                          max_retries=0))
     asked: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} \
         if stream else {}
     chat_answer = sdk.chat.completions.create(
