@@ -80,9 +80,10 @@ class LimitSettings(Strict):
                          counted as decoded.
     max_prompt_chars:    most prompt text (characters, all messages together) guard classifies;
                          beyond it the request is refused with 413 `prompt_too_large`, because
-                         classifiers that time out on a huge text fail open by default. The
-                         default keeps the worst texts measured (RELIABILITY.md) near 0.4 s,
-                         well inside the classifiers' 1 s timeout; raise both together.
+                         a built-in classifier out of time on a huge text refuses it (503
+                         `guard_overloaded`). The default keeps the worst texts measured
+                         (RELIABILITY.md) at 0.26 s, well inside the classifiers' 1 s timeout;
+                         raise both together.
     max_prompt_texts:    most texts (messages, text parts, tool calls and results) in one prompt,
                          and most items in a request's top-level list (`messages`, `input`);
                          beyond it 413 `prompt_too_large`. Each text costs guard's event loop

@@ -399,6 +399,18 @@ def test_notes_warn_that_embedded_kill_switches_do_not_survive_a_new_pod(chart: 
     assert "WARNING: no Redis" not in notes({"redis": {"url": "redis://redis:6379/0"}})
 
 
+@pytest.mark.parametrize(("grace", "drain", "period"), [
+    (0, 5, 10), (30.5, 5, 41), (12, 0.2, 18), (30, None, 35)])
+def test_grace_period_covers_what_guard_waits(chart: helm.Chart, grace: float, drain: float | None,
+                                              period: int) -> None:
+    """The pod's grace period is `shutdown_grace_s + shutdown_drain_s + 5` s, each rounded up
+    (None: the key removed, guard's default 0). From a probe: `shutdown_grace_s: 0` was read as
+    unset (30 + drain + 5) and 30.5 rounded down, below what guard waits."""
+    docs = render(chart, {"config": {"shutdown_grace_s": grace, "shutdown_drain_s": drain}})
+    (deployment,) = by_kind(docs, "Deployment")
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == period
+
+
 def test_state_on_a_volume_survives_a_new_pod(rendered: dict[str, list[dict[str, Any]]],
                                               chart: helm.Chart) -> None:
     """`stateVolume.persistence`: state_dir on a ReadWriteOnce claim, rolled out with Recreate (a
