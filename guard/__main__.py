@@ -1,7 +1,7 @@
 import signal
 import sys
 
-from guard.errors import StoppedStarting, stop_while_starting
+from guard.errors import StoppedStarting, stop_while_starting, stopped_starting
 
 if sys.argv[1:2] == ["serve"]:
     # a reload signal while guard starts would end it (SIGHUP's default) before it listens for
@@ -15,6 +15,6 @@ try:
     from guard.cli import main
 
     status = main()
-except StoppedStarting:  # while guard.cli was imported
-    status = 0
+except StoppedStarting as stopped:  # while guard.cli was imported
+    status = stopped_starting(stopped)
 sys.exit(status)

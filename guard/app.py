@@ -194,16 +194,17 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     # before policies and models load: a stop meanwhile is heard once they have, and guard ends
     # without listening (until here the CLI's handler ends it: `errors.StoppedStarting`)
-    _stop_on_signals(stop, hurry)
+    heard = _stop_on_signals(stop, hurry)
     try:
-        await _serve(settings, reuse_port, on_ready, stop, hurry)
+        await _serve(settings, reuse_port, on_ready, stop, hurry, heard)
     finally:
         _restore_signals()
 
 
 async def _serve(settings: Settings, reuse_port: bool,
                  on_ready: Callable[[Components], Awaitable[None]] | None,
-                 stop: asyncio.Event, hurry: asyncio.Event) -> None:
+                 stop: asyncio.Event, hurry: asyncio.Event, heard: list[str]) -> None:
+    """`heard`: the stop signal heard, by name (none: `stop` was set by the caller)."""
     components = build_components(settings)
     grace = settings.shutdown_grace_s
     limits = settings.limits
@@ -213,8 +214,8 @@ async def _serve(settings: Settings, reuse_port: bool,
     try:
         await asyncio.sleep(0)  # a signal that came while guard loaded is handled now
         if stop.is_set():
-            log.info("stopped_while_starting", detail="a stop signal before guard listened: "
-                     "nothing was served")
+            log.info("stopped_while_starting", signal=next(iter(heard), None),
+                     detail="a stop signal before guard listened: nothing was served")
             return
         host, port = parse_host_port(settings.listen)
         await listening(LimitedSite(data, host, port, limits, reuse_port=reuse_port,
@@ -241,7 +242,9 @@ async def _serve(settings: Settings, reuse_port: bool,
         gc.freeze()
         _reload_on_sighup(components)
         await stop.wait()
-        log.info("guard_stopping", grace_s=grace, drain_s=settings.shutdown_drain_s)
+        log.info("guard_stopping", signal=next(iter(heard), None),
+                 in_flight=len(components.inflight), grace_s=grace,
+                 drain_s=settings.shutdown_drain_s)
         components.ready = False  # from here on answers say Connection: close
         components.stopping = True
         with contextlib.suppress(TimeoutError):
@@ -262,7 +265,8 @@ async def drain(runner: web.AppRunner, components: Components, grace: float,
                 hurry: asyncio.Event | None = None) -> None:
     """Stop accepting, let the requests in flight finish within `grace` (or until `hurry` is
     set: a second SIGTERM or Ctrl-C), then end the rest: a stream with an error event
-    `server_shutting_down`, a request not yet answered with a 503."""
+    `server_shutting_down`, a request not yet answered with a 503. What is ended is logged once,
+    with why: `shutdown_cut`, reason `hurried` (the second signal) or `grace_over`."""
     for site in list(runner.sites):
         await site.stop()
     loop = asyncio.get_running_loop()
@@ -274,7 +278,11 @@ async def drain(runner: web.AppRunner, components: Components, grace: float,
             await asyncio.sleep(0.02)
         if not components.inflight or ending:
             return
-        log.warning("shutdown_grace_over", cut=len(components.inflight), grace_s=grace)
+        if hurry is not None and hurry.is_set():
+            log.warning("shutdown_cut", reason="hurried", cut=len(components.inflight))
+        else:
+            log.warning("shutdown_cut", reason="grace_over", cut=len(components.inflight),
+                        grace_s=grace)
         for exchange in list(components.inflight):
             exchange.shutting_down = True
             if exchange.task is not None:
@@ -295,26 +303,31 @@ async def listening(site: web.BaseSite, address: str) -> None:
 REPEAT_S = 1.0
 
 
-def _stop_on_signals(stop: asyncio.Event, hurry: asyncio.Event) -> None:
+def _stop_on_signals(stop: asyncio.Event, hurry: asyncio.Event) -> list[str]:
     """SIGTERM or SIGINT sets `stop`; a second one, REPEAT_S or more after the first, sets
-    `hurry` (the drain ends what is in flight)."""
+    `hurry` (the drain ends what is in flight). Returned: the name of the first signal heard,
+    once it is."""
     loop = asyncio.get_running_loop()
     first = 0.0
+    heard: list[str] = []
 
-    def signalled() -> None:
+    def signalled(sig: signal.Signals) -> None:
         nonlocal first
         if not stop.is_set():
             first = loop.time()
+            heard.append(sig.name)
         elif loop.time() - first < REPEAT_S:
             log.info("shutdown_signal_repeated", detail=f"within {REPEAT_S:g} s of the first: "
                      "the same request; send it again later to end what is in flight")
         elif not hurry.is_set():
-            log.warning("shutdown_hurried", detail="second signal: ending what is in flight now")
+            log.warning("shutdown_hurried", signal=sig.name,
+                        detail="second signal: ending what is in flight now")
             hurry.set()
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, signalled)
+        loop.add_signal_handler(sig, signalled, sig)
+    return heard
 
 
 def _reload_on_sighup(components: Components) -> None:

@@ -11,7 +11,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from guard.errors import ConfigError, GuardError, PolicyError, StoppedStarting, stop_while_starting
+from guard.errors import (
+    ConfigError,
+    GuardError,
+    PolicyError,
+    StoppedStarting,
+    stop_while_starting,
+    stopped_starting,
+)
 
 if TYPE_CHECKING:
     from guard.admin.auth import AdminTokens
@@ -131,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # now, while a closed pipe is still caught below
     except BrokenPipeError:
         return stdout_closed()
-    except StoppedStarting:  # guard serve told to stop before it served: a clean stop
-        return 0
+    except StoppedStarting as stopped:  # guard serve told to stop before it served: a clean stop
+        return stopped_starting(stopped)
     return status
 
 

@@ -25,6 +25,27 @@ def stop_while_starting(signum: int, _: object) -> None:
     raise StoppedStarting(signum)
 
 
+def stopped_starting(stopped: StoppedStarting) -> int:
+    """Exit status 0, said in one JSON line on stderr (`stopped_while_starting`, naming the
+    signal): a pod stopped as it started leaves a line. Written with the standard library alone,
+    as logging may not be configured yet (the line then passes no `log_level`)."""
+    import json
+    import os
+    import signal
+    import sys
+    import time
+
+    now = time.time()
+    line = {"event": "stopped_while_starting", "signal": signal.Signals(stopped.args[0]).name,
+            "detail": "a stop signal before guard listened: nothing was served",
+            "pid": os.getpid(), "level": "info",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+            + f".{int(now % 1 * 1e6):06d}Z"}
+    sys.stderr.write(json.dumps(line) + "\n")
+    sys.stderr.flush()
+    return 0
+
+
 class GuardError(Exception):
     """Base of every error guard raises on purpose."""
 

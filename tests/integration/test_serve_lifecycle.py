@@ -110,6 +110,12 @@ def test_sigterm_ends_what_outlasts_the_grace_cleanly_and_in_time(tmp_path: Path
     assert result["whole"].status_code == 503
     assert result["whole"].json()["error"]["code"] == "server_shutting_down"
     assert result["whole"].headers.get("X-Request-Id")  # from a re-probe: it had none
+    lines = _lines(guard)
+    stopping = next(line for line in lines if line["event"] == "guard_stopping")
+    assert (stopping["signal"], stopping["in_flight"]) == ("SIGTERM", 2), stopping
+    cuts = [line for line in lines if line["event"] == "shutdown_cut"]
+    assert [(cut["reason"], cut["cut"], cut["grace_s"]) for cut in cuts] == [
+        ("grace_over", 2, 1)], lines
 
 
 def test_while_draining_readyz_says_it_is_shutting_down(tmp_path: Path) -> None:
@@ -353,6 +359,14 @@ def test_a_second_signal_ends_what_is_in_flight_at_once(tmp_path: Path) -> None:
     mock.stop()
     assert code == 0 and took < 5, took
     assert "server_shutting_down" in result["r"].text
+    # from a probe: `guard_stopping` named neither the signal nor what was in flight, and the
+    # cut was logged as `shutdown_grace_over` (grace_s 30) though the second signal cut it
+    lines = _lines(guard)
+    stopping = next(line for line in lines if line["event"] == "guard_stopping")
+    assert (stopping["signal"], stopping["in_flight"]) == ("SIGINT", 1), stopping
+    cuts = [line for line in lines if line["event"] == "shutdown_cut"]
+    assert [(cut["reason"], cut["cut"]) for cut in cuts] == [("hurried", 1)], lines
+    assert "shutdown_grace_over" not in guard.output()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -517,6 +531,9 @@ def test_a_stop_signal_while_guard_starts_is_a_clean_exit(tmp_path: Path, sig: i
         code = guard.proc.wait(30)
         assert guard.stop() == code == 0, (delay, code, guard.output())
         assert "Traceback" not in guard.output()
+        # from a probe: it ended without a line, so a pod stopped as it started left nothing
+        stopped = [line for line in _lines(guard) if line["event"] == "stopped_while_starting"]
+        assert [line["signal"] for line in stopped] == [signal.Signals(sig).name], guard.output()
 
 
 def test_a_stop_before_guard_listens_ends_it_unserved(tmp_path: Path) -> None:
