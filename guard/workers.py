@@ -3,8 +3,9 @@
 The parent only supervises: it checks that nothing listens on the ports yet, gives every worker
 one shared PROMETHEUS_MULTIPROC_DIR and one directory for kill switches held unsaved
 (GUARD_HELD_DIR, on /dev/shm: guard.killswitch.held), forwards SIGTERM/SIGINT/SIGHUP, restarts a
-worker that dies unexpectedly, and exits when all have stopped. A worker notes in that directory
-that it serves (`ready-<pid>`), or why it cannot start (`cannot-start-<pid>`: `tell_supervisor`).
+worker that dies unexpectedly, and exits when all have stopped (logging the stop signal, then
+each exit code that is not 0). A worker notes in that directory that it serves (`ready-<pid>`),
+or why it cannot start (`cannot-start-<pid>`: `tell_supervisor`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
     runs = [_Run(time.monotonic()) for _ in range(count)]  # each worker number's deaths
     served = False  # a worker of the group has served: from then on none stops the group
     stopping = False
+    told = _Told()
 
     def forward(signum: int, _: FrameType | None) -> None:
         nonlocal stopping
@@ -81,11 +83,17 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
             if worker.poll() is None:
                 worker.send_signal(signum)
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
+    def stop_signal(signum: int, frame: FrameType | None) -> None:
+        told.signal = told.signal or signal.Signals(signum).name
+        forward(signum, frame)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop_signal)
+    signal.signal(signal.SIGHUP, forward)
     log.info("workers_started", count=count, pids=[w.pid for w in workers])
     try:
         while any(w.poll() is None for w in workers) or not stopping:
+            told.log(workers)
             served = served or any(held_dir.glob(f"{READY}-*"))
             for i, (worker, run) in enumerate(zip(workers, runs, strict=True)):
                 now = time.monotonic()
@@ -106,10 +114,37 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         shutil.rmtree(held_dir, ignore_errors=True)
+    return _stopped(workers, runs, told)
+
+
+@dataclass(slots=True)
+class _Told:
+    """The stop signal the group was sent, by name, logged once (`workers_signalled`) by the
+    supervisor's loop: not by its handler, which may cut into a line being written."""
+
+    signal: str = ""
+    logged: bool = False
+
+    def log(self, workers: Sequence[subprocess.Popen[bytes]]) -> None:
+        if self.signal and not self.logged:
+            log.info("workers_signalled", signal=self.signal, count=len(workers),
+                     running=sum(worker.poll() is None for worker in workers))
+            self.logged = True
+
+
+def _stopped(workers: Sequence[subprocess.Popen[bytes]], runs: Sequence[_Run], told: _Told
+             ) -> int:
+    """The group's exit status once every worker has exited, logged (`workers_stopped`) with
+    the exit codes that are not 0, by worker number (after the stop signal, if not yet: every
+    worker may have exited before the loop looked)."""
+    told.log(workers)
     # a worker waiting to be restarted when the stop came was dealt with when it died
-    codes = [_exit_code(w.returncode) for w, run in zip(workers, runs, strict=True)
-             if run.restart_at is None]
-    return CANNOT_START if CANNOT_START in codes else max(codes, default=0)
+    codes = {number: _exit_code(worker.returncode)
+             for number, (worker, run) in enumerate(zip(workers, runs, strict=True))
+             if run.restart_at is None}
+    failed = {str(number): code for number, code in codes.items() if code}
+    log.info("workers_stopped", count=len(workers), **({"codes": failed} if failed else {}))
+    return CANNOT_START if CANNOT_START in codes.values() else max(codes.values(), default=0)
 
 
 @dataclass(slots=True)

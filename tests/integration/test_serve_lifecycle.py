@@ -180,6 +180,42 @@ def test_workers_share_one_port_and_merge_metrics(tmp_path: Path) -> None:
     later = [line for line in lines if line["event"] in ("request", "guard_stopping")]
     assert len(later) == sent + 2
     assert all(started[line["worker"]] == line["pid"] for line in later)
+    # from a probe: the supervisor said nothing of its own when told to stop
+    told = next(line for line in lines if line["event"] == "workers_signalled")
+    assert (told["signal"], told["count"]) == ("SIGTERM", 2), told
+    stopped = next(line for line in lines if line["event"] == "workers_stopped")
+    assert "codes" not in stopped, stopped  # every worker exited 0
+
+
+def test_a_worker_group_stopping_names_a_worker_that_did_not_exit_cleanly(
+        tmp_path: Path) -> None:
+    """A worker that ends by another signal while the group stops (held stopped, then
+    killed) is named with its exit code in the supervisor's last line, and is the group's."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        "--workers", "2")
+    guard.start()
+    try:
+        deadline = time.monotonic() + 30
+        while guard.output().count('"guard_started"') < 2:  # both serve
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
+        held = _children(guard.pid)[0]
+        os.kill(held, signal.SIGSTOP)  # the forwarded SIGTERM waits, unhandled
+        assert guard.proc is not None
+        guard.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while '"workers_signalled"' not in guard.output():
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.02)
+        os.kill(held, signal.SIGKILL)
+        code = guard.proc.wait(timeout=30)
+    finally:
+        guard.stop()
+    assert code == signal.SIGKILL, guard.output()[-2000:]
+    stopped = next(line for line in _lines(guard) if line["event"] == "workers_stopped")
+    workers = {line["pid"]: line["worker"] for line in _lines(guard)
+               if line["event"] == "guard_started"}
+    assert stopped["codes"] == {str(workers[held]): signal.SIGKILL}, stopped
 
 
 def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
