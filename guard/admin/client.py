@@ -1,7 +1,9 @@
 """The command line's side of the admin API: where it is, whose token, and one JSON call.
 
 The token comes from GUARD_ADMIN_TOKEN (one actor's token, never a command-line argument, so it
-stays out of shell history and process lists).
+stays out of shell history and process lists). It goes to the admin URL and nowhere else: a
+redirect is not followed (urllib would send the token on to wherever it points), and an admin URL
+holding a user name or password is refused without being shown.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import urllib.request
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
 TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 class AdminError(Exception):
@@ -53,6 +60,10 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
     import urllib.request  # (http.client and email with it: for the commands that call the API)
 
     base = str(args.admin_url).rstrip("/")
+    shown = unsecret(base)
+    if shown != base:
+        raise AdminError(f"--admin-url must not hold a user name or password ({shown}): guard's "
+                         f"admin API reads only the token in {TOKEN_ENV}")
     try:
         parts = urllib.parse.urlsplit(base)
         usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
@@ -72,9 +83,14 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         url, data=None if body is None else json.dumps(body).encode(), method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+        with _opener_without_redirects().open(request, timeout=args.timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            location = unsecret(exc.headers.get("Location") or "(no Location)")
+            raise AdminError(f"the admin URL answered a redirect (HTTP {exc.code}) to {location}; "
+                             "not following it with the admin token: point --admin-url (or "
+                             "$GUARD_ADMIN_URL) at guard's admin port", exc.code) from None
         try:
             error = json.loads(exc.read())["error"]
             message, code = error["message"], error.get("code")
@@ -93,6 +109,23 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
                          "(check --admin-url or $GUARD_ADMIN_URL)")
     answer: dict[str, Any] = json.loads(raw or b"{}")
     return status, answer
+
+
+def unsecret(url: str) -> str:
+    """`url` with any user info (`user:password@`) shown as `***@`."""
+    return _USER_INFO.sub(r"\1***@", url)
+
+
+def _opener_without_redirects() -> urllib.request.OpenerDirector:
+    """urllib's opener, but every 3xx stays an HTTPError: guard's admin API never redirects, and
+    following one would send the Authorization header on to the redirect's target."""
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *_: object, **__: object) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirects)
 
 
 def _unexpected(raw: bytes, expect: Mapping[str, type]) -> str:

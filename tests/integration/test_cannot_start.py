@@ -230,3 +230,84 @@ def test_an_answer_that_is_not_guards_is_said_plainly(not_guard: str, args: list
     assert done.returncode == 1, done.stderr
     assert f"{not_guard} did not answer as guard's admin API: {said}" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+class Elsewhere(http.server.BaseHTTPRequestHandler):
+    """Where a redirect points (another port, as another host would be): notes every request's
+    Authorization header."""
+
+    seen: list[str | None] = []
+
+    def do_GET(self) -> None:
+        Elsewhere.seen.append(self.headers.get("Authorization"))
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_DELETE = do_GET
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize("args", [
+    ["killswitch", "status"],
+    ["killswitch", "engage", "--scope", "global", "--reason", "x"],
+    ["incidents", "export", "--since", "1h"],
+])
+def test_the_admin_token_never_follows_a_redirect(args: list[str], status: int) -> None:
+    """From a probe: an admin URL answering a redirect (an ingress, an SSO login) made the CLI
+    send `Authorization: Bearer $GUARD_ADMIN_TOKEN` to the redirect's target, another host or
+    port; it now follows none, says where the redirect pointed, exit 1."""
+    Elsewhere.seen = []
+    elsewhere = serving(Elsewhere)
+    target = f"http://127.0.0.1:{elsewhere.server_address[1]}/login"
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_DELETE = do_GET
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    redirecting = serving(Redirecting)
+    try:
+        done = guard(*args, env={"GUARD_ADMIN_TOKEN": "never-leave-the-admin-port",
+                                 "GUARD_ADMIN_URL": f"http://127.0.0.1:{redirecting.server_address[1]}"})
+    finally:
+        for server in (redirecting, elsewhere):
+            server.shutdown()
+            server.server_close()
+    assert Elsewhere.seen == []
+    assert done.returncode == 1, done.stderr
+    assert (f"the admin URL answered a redirect (HTTP {status}) to {target}; not following it "
+            "with the admin token: point --admin-url (or $GUARD_ADMIN_URL) at guard's admin "
+            "port") in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "never-leave" not in done.stderr
+
+
+@pytest.mark.parametrize("url", ["http://oncall:HUNTER2PASSWORD@127.0.0.1:9",
+                                 "https://HUNTER2PASSWORD@127.0.0.1:9/",
+                                 "http://oncall:HUNTER2PASSWORD@127.0.0.1:abc"])
+def test_an_admin_url_with_a_password_is_refused_unshown(url: str) -> None:
+    """From a probe: `--admin-url http://user:PASSWORD@host` was read as a host name
+    `user:PASSWORD@host`, failed, and printed the password; it is refused, the user info shown
+    as ***, exit 1."""
+    done = guard("killswitch", "status", "--admin-url", url,
+                 env={"GUARD_ADMIN_TOKEN": "t" * 20})
+    assert done.returncode == 1, done.stderr
+    assert "HUNTER2PASSWORD" not in done.stderr + done.stdout
+    assert "--admin-url must not hold a user name or password (" in done.stderr, done.stderr
+    assert "://***@127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
