@@ -22,6 +22,7 @@ from guard.admin.auth import (
     admin_auth_middleware,
     load_admin_tokens,
     no_tokens_warning,
+    short_tokens_warning,
 )
 from guard.build import running_source
 from guard.components import COMPONENTS, Components, NoPolicy, NoSwitches
@@ -145,6 +146,8 @@ def admin_app(components: Components) -> web.Application:
     tokens = load_admin_tokens(components.settings.admin_tokens_env)
     if warning := no_tokens_warning(tokens, components.settings.admin_tokens_env):
         log.warning("no_admin_tokens", detail=warning)
+    if warning := short_tokens_warning(tokens, components.settings.admin_tokens_env):
+        log.warning("short_admin_tokens", detail=warning)
     refused = Refusals(components.metrics.admin_refusals)
     app = web.Application(middlewares=[admin_api.json_errors, cast(Middleware, admin_auth_middleware(
         tokens, refused=refused, tokens_env=components.settings.admin_tokens_env)),

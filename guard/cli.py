@@ -241,7 +241,7 @@ def warn_if_state_volume_small(settings: Settings, processes: int) -> None:
 
 def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     """What `guard serve --check` prints for valid settings; PolicyError when a policy is not."""
-    from guard.admin.auth import no_tokens_warning
+    from guard.admin.auth import no_tokens_warning, short_tokens_warning
     from guard.config_load import (
         admin_exposed,
         broad_passthrough,
@@ -259,6 +259,8 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
         lines.append(f"  warning: {missing}")
     else:
         lines.append(f"  admin tokens: {', '.join(tokens.actors)} (from {settings.admin_tokens_env})")
+    if short := short_tokens_warning(tokens, settings.admin_tokens_env):
+        lines.append(f"  warning: {short}")
     # (an upstream URL never holds credentials: the configuration refuses them)
     lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
     lines += [f"  warning: {doubled}" for doubled in doubled_paths(settings)]

@@ -1,7 +1,9 @@
 """Admin authentication: bearer tokens that name actors, for the audit trail.
 
 Tokens come from the environment variable named by `admin_tokens_env` (default
-`GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`. A request to any admin path other than the
+`GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`. A token holding `;`, `,`, `:` or whitespace
+is refused (`alice:A;bob:B` is a list written wrong, not alice's token); one shorter than
+`MIN_TOKEN_CHARS` is warned about, not refused. A request to any admin path other than the
 open ones needs `Authorization: Bearer <token>`: without one it gets 401, with an unknown one 403.
 Tokens are compared in constant time against every configured token, so neither timing nor the
 order of the list tells an attacker anything. Handlers read the actor with `request[ADMIN_ACTOR]`.
@@ -32,19 +34,25 @@ ADMIN_ACTOR = web.RequestKey("admin_actor", str)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 RESERVED_ACTORS = frozenset({"breaker", "ttl"})  # written by guard itself in the audit trail
 _ACTOR_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_NOT_IN_A_TOKEN = {";": "';'", ",": "','", ":": "':'"}
+MIN_TOKEN_CHARS = 16
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
 class AdminTokens:
-    """Actor names and the SHA-256 digests of their tokens (raw tokens are not kept)."""
+    """Actor names and the SHA-256 digests of their tokens (raw tokens are not kept); `short`:
+    the actors whose token is shorter than `MIN_TOKEN_CHARS`."""
 
     digests: tuple[tuple[str, bytes], ...] = ()
+    short: tuple[str, ...] = ()
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> AdminTokens:
-        return cls(tuple((actor, _digest(token)) for actor, token in pairs))
+        pairs = tuple(pairs)
+        return cls(tuple((actor, _digest(token)) for actor, token in pairs),
+                   tuple(actor for actor, token in pairs if len(token) < MIN_TOKEN_CHARS))
 
     @property
     def actors(self) -> tuple[str, ...]:
@@ -82,6 +90,11 @@ def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTo
                               "and _ . @ - (at most 64)")
         if actor in RESERVED_ACTORS:
             raise ConfigError(f"{source}: entry {position}: {actor!r} is reserved for guard")
+        if held := _not_in_a_token(token):
+            raise ConfigError(f"{source}: entry {position} (actor {actor!r}): its token holds "
+                              f"{held}; entries are actor:token, separated by ',' "
+                              "(alice:TOKEN1,bob:TOKEN2), and a token holds no ';', ',', ':' or "
+                              "whitespace")
         pairs.append((actor, token))
     actors = [a for a, _ in pairs]
     if len(set(actors)) != len(actors):
@@ -89,6 +102,14 @@ def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTo
     if len({t for _, t in pairs}) != len(pairs):
         raise ConfigError(f"{source}: two actors share a token; each actor needs its own")
     return AdminTokens.from_pairs(pairs)
+
+
+def _not_in_a_token(token: str) -> str:
+    """What `token` holds that no token may (" and "-joined), or ""."""
+    held = [shown for char, shown in _NOT_IN_A_TOKEN.items() if char in token]
+    if any(char.isspace() for char in token):
+        held.append("whitespace")
+    return " and ".join(held)
 
 
 def load_admin_tokens(
@@ -115,6 +136,18 @@ def no_tokens_warning(tokens: AdminTokens, env_name: str,
     return (f"no admin tokens: {env_name} {state}{mixed_up}: every admin call but /healthz, "
             "/readyz and /metrics (kill switch, reloads, incidents) will be refused; set "
             f"{env_name}=name:token,...")
+
+
+def short_tokens_warning(tokens: AdminTokens, env_name: str) -> str | None:
+    """What `serve --check` and the start-up log say when an actor's token is shorter than
+    `MIN_TOKEN_CHARS` (a warning only: deployments with short tokens keep starting)."""
+    if not tokens.short:
+        return None
+    names = ", ".join(f"{actor}'s" for actor in tokens.short)
+    return (f"short admin tokens: {names} token{'s' if len(tokens.short) > 1 else ''} in "
+            f"{env_name} {'are' if len(tokens.short) > 1 else 'is'} shorter than "
+            f"{MIN_TOKEN_CHARS} characters, easy to guess; give each actor a long random one "
+            "(openssl rand -hex 24)")
 
 
 def error_body(message: str, type_: str, code: str, param: str | None = None

@@ -282,3 +282,16 @@ async def test_what_a_burst_leaves_unlogged_is_written_after_the_window() -> Non
         await asyncio.sleep(0.35)
     lines = [e["refused"] for e in logs if e["event"] == "admin_auth_refused"]
     assert lines == [{"invalid_admin_token": 1}, {"invalid_admin_token": 4}]
+
+
+def test_a_short_admin_token_is_warned_about_and_still_works(tmp_path: Path) -> None:
+    """A token shorter than 16 characters is easy to guess: guard logs `short_admin_tokens`
+    naming its actor (never the token) and starts, the token working as before."""
+    with guard_before_mock(tmp_path, None, env={
+            "GUARD_ADMIN_TOKENS": f"alice:{TOKEN},bob:sh0rt-t0ken"}) as server:
+        answer = send(server, "GET", "/admin/killswitch", None, "Bearer sh0rt-t0ken")
+        assert answer.status_code == 200, answer.text
+        warned = [line for line in server.output().splitlines() if "short_admin_tokens" in line]
+    assert len(warned) == 1, server.output()[-3000:]
+    assert "bob's token in GUARD_ADMIN_TOKENS is shorter than 16 characters" in warned[0]
+    assert "alice" not in warned[0] and "sh0rt-t0ken" not in warned[0]

@@ -112,6 +112,21 @@ def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
                        env={"GUARD_ADMIN_TOKENS": "alice"}), "entry 1: expected actor:token")
 
 
+@pytest.mark.parametrize(("tokens", "said"), [
+    ("alice:TOKENAAAAAAAAAAAA;bob:TOKENBBBBBBBBBBBB", "its token holds ';' and ':';"),
+    ("alice:TOKENAAAAAAAAAAAA bob:TOKENBBBBBBBBBBBB", "its token holds ':' and whitespace;"),
+    ("alice:TOKENAAAAAAAAAAAA:bob:TOKENBBBBBBBBBBBB", "its token holds ':';"),
+])
+def test_an_admin_token_list_with_the_wrong_separator_stops_serve(
+        tmp_path: Path, tokens: str, said: str) -> None:
+    """From a probe: `alice:A;bob:B` (';' for ',') passed `serve --check` as one actor alice with
+    the token `A;bob:B`, bob not an actor; it is refused naming the actor, never the token."""
+    done = guard("serve", "-c", config(tmp_path), "--check", env={"GUARD_ADMIN_TOKENS": tokens})
+    said_plainly(done, "GUARD_ADMIN_TOKENS: entry 1 (actor 'alice'): its token holds ")
+    assert said in done.stderr and "TOKENAAAA" not in done.stderr + done.stdout
+    assert "entries are actor:token, separated by ','" in done.stderr
+
+
 @pytest.mark.parametrize(("value", "why"), [
     (None, "the variable HOOK_API_KEY is not set"),
     ("", "the variable HOOK_API_KEY is empty"),

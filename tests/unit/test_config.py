@@ -328,6 +328,9 @@ def test_serve_check_warns_of_an_admin_api_beyond_loopback(
      "GUARD_ADMIN_TOKEN is set, but that is the guard CLI's own token, which the server does not "
      "read (did you mean GUARD_ADMIN_TOKENS?): every admin call"),
     ({"GUARD_ADMIN_TOKENS": "alice:t1,bob:t2"}, "  admin tokens: alice, bob (from GUARD_ADMIN_TOKENS)"),
+    ({"GUARD_ADMIN_TOKENS": "alice:t1,bob:bob-token-0123456789"}, "  warning: short admin tokens: "
+     "alice's token in GUARD_ADMIN_TOKENS is shorter than 16 characters, easy to guess; give "
+     "each actor a long random one"),
 ])
 def test_serve_check_says_whether_admin_tokens_are_set(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

@@ -128,7 +128,8 @@ async def test_invalid_engage_requests_are_400(admin: Admin, payload: Any) -> No
 
 
 @pytest.mark.parametrize("text", ["alice", "alice:", "ali ce:tok", "breaker:tok",
-                                  "a:t1,a:t2", "a:same,b:same"])
+                                  "a:t1,a:t2", "a:same,b:same", "a:t1;b:t2", "a:t1 b:t2",
+                                  "a:t1:t2"])
 def test_malformed_token_lists_are_configuration_errors(text: str) -> None:
     """GUARD_ADMIN_TOKENS entries must be distinct actor:token pairs; reserved actors refused."""
     with pytest.raises(ConfigError) as caught:
