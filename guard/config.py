@@ -229,6 +229,17 @@ class Settings(Strict):
         return self
 
     @model_validator(mode="after")
+    def _incidents_kept(self) -> Settings:
+        # guard records every incident somewhere: with the log and the journal off and no Redis
+        # Stream, each would be dropped, and /admin/incidents answer an empty journal
+        if not (self.incidents.journal or self.incidents.log or self.redis_url):
+            raise ValueError("incidents.journal and incidents.log are both false and redis_url "
+                             "is not set: every incident would be lost; turn one of them back "
+                             "on, or set redis_url (incidents then go to its Redis Stream, "
+                             "incidents.redis_stream)")
+        return self
+
+    @model_validator(mode="after")
     def _routes_name_upstreams(self) -> Settings:
         if "default" not in self.upstreams:
             raise ValueError("upstreams: a `default` upstream is required")

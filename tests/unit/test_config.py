@@ -492,3 +492,24 @@ def test_serve_check_warns_of_a_pass_through_template_under_a_guarded_route(
     warnings = [line for line in capsys.readouterr().out.splitlines()
                 if "at or under the guarded route" in line]
     assert [line.split()[2] for line in warnings] == warned
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("incidents: {journal: false, log: false}\n", True),
+    ("incidents: {journal: false}\n", False), ("incidents: {log: false}\n", False),
+    ("incidents: {journal: false, log: false}\nredis_url: redis://r:6379/0\n", False),
+])
+def test_settings_that_would_lose_every_incident_are_refused(
+        tmp_path: Path, text: str, refused: bool) -> None:
+    """From a probe: with the journal and the log both off and no Redis, a blocked request left
+    no incident anywhere (/admin/incidents answered []), and `serve --check` exited 0; one
+    incident output left (the log, the journal or the Redis Stream) is enough."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(text)
+    if not refused:
+        load_config(config, environ={})
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert (f"{config}: (top level): incidents.journal and incidents.log are both false and "
+            "redis_url is not set: every incident would be lost") in str(caught.value)
