@@ -32,6 +32,7 @@ from guard.config_load import (
     broad_passthrough,
     doubled_paths,
     passthrough_under_guarded,
+    unused_upstreams,
 )
 from guard.errors import cannot_listen
 from guard.incidents import wiring as incidents
@@ -228,6 +229,8 @@ async def _serve(settings: Settings, reuse_port: bool,
                         settings.admin_listen)
         if exposed := admin_exposed(settings):
             log.warning("admin_beyond_loopback", detail=exposed)
+        for unused in unused_upstreams(settings):
+            log.warning("upstream_unused", detail=unused)
         for doubled in doubled_paths(settings):
             log.warning("upstream_path_doubled", detail=doubled)
         for broad in broad_passthrough(settings):

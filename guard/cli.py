@@ -247,6 +247,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
         broad_passthrough,
         doubled_paths,
         passthrough_under_guarded,
+        unused_upstreams,
     )
     from guard.policy.cli import scope_of
     from guard.policy.policy_set import load_policies
@@ -263,6 +264,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
         lines.append(f"  warning: {short}")
     # (an upstream URL never holds credentials: the configuration refuses them)
     lines += [f"  upstream {name}: {upstream.url}" for name, upstream in settings.upstreams.items()]
+    lines += [f"  warning: {unused}" for unused in unused_upstreams(settings)]
     lines += [f"  warning: {doubled}" for doubled in doubled_paths(settings)]
     lines += [f"  warning: {broad}" for broad in broad_passthrough(settings)]
     lines += [f"  warning: {under}" for under in passthrough_under_guarded(settings)]

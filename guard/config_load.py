@@ -57,7 +57,9 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     environ = os.environ if environ is None else environ
     source = str(path) if path else "defaults"
     raw = {} if path is None else _read(path)
+    named = _upstream_names(raw)
     overridden = _apply_env(raw, environ)
+    _refuse_lookalike_upstreams(overridden, named, raw, source)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -173,6 +175,48 @@ def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:
         if name not in policy_names:
             raise ConfigError(f"{name}: not a setting{hint}; unknown GUARD_* variables that "
                               "look like settings are refused")
+
+
+def _upstream_names(raw: Mapping[str, Any]) -> set[str]:
+    """The upstreams the file names (the built-in ones when it has no `upstreams`), before the
+    environment adds any."""
+    if "upstreams" not in raw:
+        return set(Settings.model_construct().upstreams)
+    upstreams = raw["upstreams"]
+    return {str(name) for name in upstreams} if isinstance(upstreams, dict) else set()
+
+
+def _refuse_lookalike_upstreams(overridden: Mapping[str, str], named: set[str],
+                                raw: Mapping[str, Any], source: str) -> None:
+    """An upstream that only GUARD_UPSTREAMS__<NAME>__* variables make, that no route uses, and
+    whose name is close to one the file has (GUARD_UPSTREAMS__DEFUALT__URL) is a ConfigError,
+    before the settings are checked (its missing url would be the error): it is a typo, which
+    would leave the upstream it meant at its old URL."""
+    routes = raw.get("routes")
+    routed = {str(name) for name in routes.values()} if isinstance(routes, dict) else set()
+    for key, variable in overridden.items():
+        section, _, rest = key.partition(".")
+        name, _, inner = rest.partition(".")
+        if section != "upstreams" or not name or name in named or name in routed:
+            continue
+        close = difflib.get_close_matches(name, sorted(named), 1, LOOKS_LIKE)
+        if close:
+            meant = "__".join([section, close[0], *([inner] if inner else [])])
+            raise ConfigError(
+                f"{variable}: makes a new upstream {name!r} that no route uses, and {source} "
+                f"has no upstream of that name (did you mean {close[0]}? "
+                f"{ENV_PREFIX}{meant.replace('.', '__').upper()}); upstreams.{close[0]} would "
+                "keep its own settings")
+
+
+def unused_upstreams(settings: Settings) -> list[str]:
+    """A warning for each upstream that neither a route nor the default routing (`default`)
+    sends requests to: a name mistyped in `routes:` or in a GUARD_UPSTREAMS__* variable leaves
+    the upstream meant unchanged."""
+    used = {"default", *settings.routes.values()}
+    return [f"upstreams.{name}: no request goes to it: only `default` and the upstreams "
+            "`routes:` name are used; name it in a route, or remove it"
+            for name in settings.upstreams if name not in used]
 
 
 def _meant(key: str) -> str:

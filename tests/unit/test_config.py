@@ -513,3 +513,66 @@ def test_settings_that_would_lose_every_incident_are_refused(
         load_config(config, environ={})
     assert (f"{config}: (top level): incidents.journal and incidents.log are both false and "
             "redis_url is not set: every incident would be lost") in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "name", "expected"), [
+    ("", "GUARD_UPSTREAMS__DEFUALT__URL", "GUARD_UPSTREAMS__DEFUALT__URL: makes a new upstream "
+     "'defualt' that no route uses, and {config} has no upstream of that name (did you mean "
+     "default? GUARD_UPSTREAMS__DEFAULT__URL); upstreams.default would keep its own settings"),
+    ("upstreams: {default: {url: 'http://a:1'}, local: {url: 'http://b:1'}}\n"
+     "routes: {'llama*': local}\n", "GUARD_UPSTREAMS__LOACL__TIMEOUT_S",
+     "(did you mean local? GUARD_UPSTREAMS__LOCAL__TIMEOUT_S)"),
+])
+def test_an_upstream_name_mistyped_in_a_variable_is_refused(
+        tmp_path: Path, text: str, name: str, expected: str) -> None:
+    """From a probe: GUARD_UPSTREAMS__DEFUALT__URL made a new upstream `defualt` no route used,
+    while `default` kept its URL, and `serve --check` said the configuration was valid."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(text or "policies: null\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={name: "30"} if name.endswith("_S") else {
+            name: "http://10.1.2.3:8000"})
+    assert expected.format(config=config) in str(caught.value)
+
+
+def test_an_upstream_a_variable_adds_for_a_route_is_accepted() -> None:
+    """A new upstream close to an existing name is no typo when a route sends requests to it."""
+    settings = load_config(None, environ={"GUARD_UPSTREAMS__DEFAULT2__URL": "http://b:1",
+                                          "GUARD_ROUTES": "{'gpt-*': default2}"})
+    assert settings.upstreams["default2"].url == "http://b:1"
+
+
+def test_serve_check_refuses_a_mistyped_upstream_variable(tmp_path: Path) -> None:
+    """`guard serve --check` exits 2 naming the variable and the upstream it likely meant."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\n")
+    environ = {**os.environ, "GUARD_UPSTREAMS__DEFUALT__URL": "http://10.1.2.3:8000"}
+    checked = subprocess.run([sys.executable, "-m", "guard", "serve", "-c", str(config), "--check"],
+                             env=environ, capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 2, checked.stdout
+    assert "(did you mean default? GUARD_UPSTREAMS__DEFAULT__URL)" in checked.stderr
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ("upstreams: {default: {url: 'http://a:1'}, spare: {url: 'http://b:1'}}\n", ["spare"]),
+    ("upstreams: {default: {url: 'http://a:1'}, local: {url: 'http://b:1'}, "
+     "old: {url: 'http://c:1'}}\nroutes: {'llama*': local}\n", ["old"]),
+    ("upstreams: {default: {url: 'http://a:1'}, local: {url: 'http://b:1'}}\n"
+     "routes: {'llama*': local}\n", []),
+])
+def test_serve_check_warns_of_an_upstream_no_route_uses(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, warned: list[str]) -> None:
+    """An upstream neither `default` nor named by a route receives nothing: likely a typo in
+    `routes:` or in the upstream's name; `serve --check` says so."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\n{text}")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warnings = [line.split()[1] for line in capsys.readouterr().out.splitlines()
+                if line.endswith("name it in a route, or remove it")]
+    assert warnings == [f"upstreams.{name}:" for name in warned]
