@@ -16,6 +16,7 @@ from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+REDIS_DB_PATH = re.compile(r"/?|/[0-9]+")  # a redis:// URL's path: its database number
 
 
 class Strict(BaseModel):
@@ -215,6 +216,12 @@ class Settings(Strict):
             parse_url(value)  # what every Redis client guard opens will do with it
         except ValueError as exc:  # its messages name the part, never the password
             raise ValueError(f"not a valid Redis URL: {exc}") from None
+        path = urllib.parse.unquote(urllib.parse.urlsplit(value).path)
+        if value.startswith(("redis://", "rediss://")) and not REDIS_DB_PATH.fullmatch(path):
+            # redis-py drops a path that is not a number and uses database 0, shared with
+            # whatever else uses it (its kill switches, incidents, verdicts)
+            raise ValueError(f"the path {path!r} is not a database number: end the URL with "
+                             "/0, /1, ... (or nothing, for database 0)")
         return value
 
     @model_validator(mode="after")

@@ -515,6 +515,28 @@ def test_settings_that_would_lose_every_incident_are_refused(
             "redis_url is not set: every incident would be lost") in str(caught.value)
 
 
+@pytest.mark.parametrize(("url", "path"), [
+    ("redis://127.0.0.1:6379/l", "/l"), ("rediss://r:6380/abc", "/abc"),
+    ("redis://r:6379/0/1", "/0/1"), ("redis://r:6379/-1", "/-1"),
+    ("redis://r:6379", None), ("redis://r:6379/", None), ("redis://r/15", None),
+    ("redis://:pw@r:6379/%31", None), ("unix:///run/redis.sock?db=2", None),
+])
+def test_a_redis_url_path_that_is_no_database_number_is_refused(
+        tmp_path: Path, url: str, path: str | None) -> None:
+    """From a probe: `redis://h:6379/l` (a letter l for 1) passed `serve --check` and ran on
+    database 0, which redis-py uses for a path that is not a number, sharing kill switches and
+    incidents with whatever else uses it; a path that is not empty, `/` or a number is refused."""
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"redis_url: '{url}'\n")
+    if path is None:
+        assert load_config(config, environ={}).redis_url == url
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert (f"{config}: redis_url: the path {path!r} is not a database number: end the URL with "
+            "/0, /1, ... (or nothing, for database 0)") in str(caught.value)
+
+
 @pytest.mark.parametrize(("text", "name", "expected"), [
     ("", "GUARD_UPSTREAMS__DEFUALT__URL", "GUARD_UPSTREAMS__DEFUALT__URL: makes a new upstream "
      "'defualt' that no route uses, and {config} has no upstream of that name (did you mean "
