@@ -30,6 +30,7 @@ from guard.config import Settings, parse_host_port
 from guard.config_load import (
     admin_exposed,
     broad_passthrough,
+    cache_not_shared,
     doubled_paths,
     passthrough_under_guarded,
     unused_upstreams,
@@ -237,6 +238,8 @@ async def _serve(settings: Settings, reuse_port: bool,
             log.warning("passthrough_beyond_v1", detail=broad)
         for under in passthrough_under_guarded(settings):
             log.warning("passthrough_under_guarded_route", detail=under)
+        if not_shared := cache_not_shared(settings):
+            log.warning("cache_not_shared", detail=not_shared)
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url),
                  version=__version__, source=running_source())

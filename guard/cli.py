@@ -245,6 +245,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     from guard.config_load import (
         admin_exposed,
         broad_passthrough,
+        cache_not_shared,
         doubled_paths,
         passthrough_under_guarded,
         unused_upstreams,
@@ -278,6 +279,8 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
         lines += [f"  warning: {warning}" for warning in policies.warnings]
     lines.append(f"  incidents: state_dir {settings.state_dir}"
                  + (", Redis" if settings.redis_url else ""))
+    if not_shared := cache_not_shared(settings):
+        lines.append(f"  warning: {not_shared}")
     return "\n".join(lines)
 
 

@@ -219,6 +219,15 @@ def unused_upstreams(settings: Settings) -> list[str]:
             for name in settings.upstreams if name not in used]
 
 
+def cache_not_shared(settings: Settings) -> str | None:
+    """A warning when `cache.shared` is on without `redis_url`: there is nothing to share
+    verdicts through, so each replica keeps its own."""
+    if not settings.cache.shared or settings.redis_url:
+        return None
+    return ("cache.shared is true but redis_url is not set: verdicts are not shared, each "
+            "process keeps its own cache; set redis_url, or cache.shared: false")
+
+
 def _meant(key: str) -> str:
     """What a variable `GUARD_<KEY>` that names no setting was likely meant to be (` (did you
     mean ...)`), or "" when it does not read like a setting."""

@@ -598,3 +598,20 @@ def test_serve_check_warns_of_an_upstream_no_route_uses(
     warnings = [line.split()[1] for line in capsys.readouterr().out.splitlines()
                 if line.endswith("name it in a route, or remove it")]
     assert warnings == [f"upstreams.{name}:" for name in warned]
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ("cache: {shared: true}\n", True), ("cache: {shared: true}\nredis_url: redis://r:6379/0\n", False),
+    ("cache: {shared: false}\n", False),
+])
+def test_serve_check_warns_of_a_shared_cache_without_redis(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, warned: bool) -> None:
+    """`cache.shared: true` without `redis_url` shares nothing; it passed the check unwarned."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\n{text}")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warning = ("  warning: cache.shared is true but redis_url is not set: verdicts are not shared, "
+               "each process keeps its own cache; set redis_url, or cache.shared: false")
+    assert (warning in capsys.readouterr().out.splitlines()) is warned
