@@ -193,12 +193,13 @@ class KillSwitchService:
         if before is None:  # approve() raises first; this only narrows the type
             raise SwitchNotFound(f"no engaged kill switch with id {switch_id!r}")
         approvals = (*before.release_approvals, actor)
-        why = reason or before.switch.reason
+        # `reason` is this release's own ("" when none was given), never the engage's: that one
+        # is `switch_reason`, so the audit trail cannot read the engage's reason as the release's
         if after is None:
-            self._audit("release", actor, why, before=before, after=None, approvers=approvals)
+            self._audit("release", actor, reason, before=before, after=None, approvers=approvals)
             return ReleaseResult(True, before, approvals, needed)
         self._audit(
-            "release_requested", actor, why, before=before, after=after, approvers=approvals
+            "release_requested", actor, reason, before=before, after=after, approvers=approvals
         )
         return ReleaseResult(False, after, approvals, needed)
 
@@ -266,7 +267,7 @@ class KillSwitchService:
         switch = (after or before).switch  # type: ignore[union-attr]
         details: dict[str, Any] = {
             "action": action, "id": switch.id, "actor": actor, "reason": reason,
-            "scope": switch.scope, "mode": switch.mode,
+            "switch_reason": switch.reason, "scope": switch.scope, "mode": switch.mode,
             "before": before.as_dict() if before else None,
             "after": after.as_dict() if after else None,
         }
