@@ -30,7 +30,7 @@ from aiohttp import web
 
 from guard.admin import api as admin_api
 from guard.admin.auth import ADMIN_ACTOR, error_body
-from guard.killswitch.model import Entry, parse_scope
+from guard.killswitch.model import Entry, engageable_scope, non_ascii_warning, parse_scope
 from guard.killswitch.service import ApprovalConflict, KillSwitchService, SwitchNotFound
 from guard.killswitch.store import StoreUnavailable
 
@@ -135,6 +135,8 @@ async def engage(request: web.Request) -> web.Response:
         warnings.append(f"{scope} matches no path this replica serves (the guarded routes, "
                         "/v1/models, passthrough:); engaged all the same, as another replica's "
                         "configuration may serve it")
+    if (look_alike := non_ascii_warning(scope)) is not None:
+        warnings.append(look_alike)
     if warnings:
         answer["warning"] = "; ".join(warnings)
     return web.json_response(answer, status=201)
@@ -143,7 +145,7 @@ async def engage(request: web.Request) -> web.Response:
 def _refuse_unmatchable_tenant(request: web.Request, scope: Any) -> None:
     """A `tenant:` scope no request can match is refused rather than stored: with a tenant
     header that carries credentials, its value is most likely a client's key."""
-    if isinstance(scope, str) and scope.startswith("tenant:"):
+    if isinstance(scope, str) and engageable_scope(scope).kind == "tenant":
         problem = request.app[TENANT_UNMATCHABLE](scope.removeprefix("tenant:"))
         if problem:
             raise ValueError(f"tenant: scope refused, it could stop no request: {problem}")

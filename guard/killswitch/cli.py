@@ -134,10 +134,16 @@ def cmd_engage(args: argparse.Namespace) -> int:
     else:
         until = ("until released" if switch["expires_at"] is None
                  else f"for {_duration(switch['expires_at'] - time.time())}")
-        print(f"engaged {switch['id']}: {switch['scope']} {switch['mode']} {until}")
-    if not args.json and "warning" in answer[1]:
-        print(f"warning: {shown(str(answer[1]['warning']))}", file=sys.stderr)
+        print(f"engaged {shown(str(switch['id']))}: {shown(str(switch['scope']))} "
+              f"{switch['mode']} {until}")
+    _warn(args, answer[1])
     return 0
+
+
+def _warn(args: argparse.Namespace, body: dict[str, Any]) -> None:
+    """An answer's `warning` on stderr (in the JSON already with --json)."""
+    if not args.json and "warning" in body:
+        print(f"warning: {shown(str(body['warning']))}", file=sys.stderr)
 
 
 def cmd_release(args: argparse.Namespace) -> int:

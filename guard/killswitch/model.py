@@ -13,6 +13,7 @@ import fnmatch
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -68,7 +69,7 @@ def validate_switch_request(
     scope: str, mode: str, reason: str, ttl_s: float | None
 ) -> tuple[Scope, str, str, float | None]:
     """Check what an operator (or a breaker) asks to engage; ValueError names the bad field."""
-    parsed = parse_scope(scope)
+    parsed = engageable_scope(scope)
     if mode not in MODES:
         raise ValueError(f"mode must be block or refuse, not {mode!r}")
     if not isinstance(reason, str) or not reason.strip():
@@ -211,6 +212,47 @@ def model_name_problem(model: object) -> str | None:
         # split a log line for some readers, and a bidi override or a zero-width character)
         return f"model must be at most {MAX_MODEL_CHARS} printable characters"
     return None
+
+
+def engageable_scope(text: str) -> Scope:
+    """`parse_scope`, also refusing (ValueError) a scope no request can match
+    (`scope_value_problem`)."""
+    scope = parse_scope(text)
+    problem = scope_value_problem(scope)
+    if problem:
+        raise ValueError(f"scope {text!r} refused, it could stop no request: {problem}")
+    return scope
+
+
+def scope_value_problem(scope: Scope) -> str | None:
+    """Why a scope being engaged names what no request can carry (None when it can): a model
+    name the data plane refuses (`model_name_problem`), or an invisible character (a zero-width
+    space, a bidi mark, a no-break space), which a paste brings along unseen. Checked when a
+    switch is engaged, not when a stored one is read: a switch already engaged keeps applying."""
+    hidden = [ch for ch in scope.value if not ch.isprintable()]
+    if hidden:
+        return f"it holds invisible or control characters: {code_points(hidden)}"
+    if scope.kind == "model" and (problem := model_name_problem(scope.value)):
+        return f"a request naming such a model is refused ({problem})"
+    return None
+
+
+def non_ascii_warning(scope: Scope) -> str | None:
+    """A warning for a `model:` or `tenant:` scope spelled with characters beyond ASCII (a
+    no-break hyphen U+2011 pasted from a wiki for `-`): it stops only the name spelled with
+    exactly those characters, so the on-call is told which ones, by code point."""
+    if scope.kind not in ("model", "tenant") or scope.value.isascii():
+        return None
+    return (f"{scope.kind} {scope.value.encode('ascii', 'backslashreplace').decode()} holds "
+            f"non-ASCII characters: {code_points(c for c in scope.value if not c.isascii())}; "
+            f"it stops only a {scope.kind} spelled with exactly these (a look-alike pasted for "
+            "an ASCII character stops nothing)")
+
+
+def code_points(chars: Iterable[str]) -> str:
+    """Characters by code point and name, each once: `U+2011 NON-BREAKING HYPHEN`."""
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}"
+                     for c in dict.fromkeys(chars))
 
 
 def is_glob(pattern: str) -> bool:

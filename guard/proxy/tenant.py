@@ -33,11 +33,26 @@ def digest(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
+def value_problem(header: str, value: str) -> str | None:
+    """Why a request's `header` value is refused as a tenant (None when it is not): several
+    tenants (a comma-separated list: a gateway that appends its value to the client's, where
+    guard would read the client's), or what is not printable UTF-8 text (bytes that are not
+    UTF-8 read as surrogates; written into an incident, one had failed the request, 500)."""
+    if "," in value:
+        return f"{header} names more than one tenant; it must be given once, with one value"
+    if not value.isprintable():
+        return f"{header} must be printable UTF-8 text"
+    return None
+
+
 def unmatchable(header: str, tenant: str) -> str | None:
     """Why a tenant a switch or a policy names can match no request (None when it can): a
-    header that carries credentials names its tenants by digest only. Says the digest the
-    value would have, never the value (a key, most likely)."""
-    if not names_credentials(header) or DIGEST.fullmatch(tenant):
+    value the data plane refuses in `header` (`value_problem`); and a header that carries
+    credentials names its tenants by digest only. Says the digest the value would have, never
+    the value (a key, most likely)."""
+    if not names_credentials(header):
+        return value_problem(header, tenant)
+    if DIGEST.fullmatch(tenant):
         return None
     return (f"{header} carries credentials, so guard names each tenant by a digest of the "
             f"value (sha256: and 16 hex digits, as the access line shows it): this one is "
@@ -47,17 +62,14 @@ def unmatchable(header: str, tenant: str) -> str | None:
 def tenant_of(request: web.Request, header: str) -> str | None:
     """The tenant the request names in `header` (`tenant_header`), if any; a digest of the value
     when the header carries credentials. Several values (the header repeated, or a
-    comma-separated list: a gateway that appends its value to the client's, where guard would
-    read the client's) are refused (400), and so is one that is not UTF-8 text: written into an
-    incident, it had failed the incident's write and the request (500)."""
+    comma-separated list) are refused (400), and so is one that is not printable UTF-8 text
+    (`value_problem`)."""
     values = request.headers.getall(header, [])
-    if len(values) > 1 or (values and "," in values[0]):
-        raise RequestError(f"{header} names more than one tenant; it must be given once, with "
-                           "one value", code="invalid_request")
-    if values and not values[0].isprintable():  # bytes that are not UTF-8 (they read as surrogates)
-        raise RequestError(f"{header} must be printable UTF-8 text", code="invalid_request")
     if not values:
         return None
+    problem = value_problem(header, ",".join(values))  # a repeated header: a comma, as one list
+    if problem:
+        raise RequestError(problem, code="invalid_request")
     return digest(values[0]) if names_credentials(header) else values[0]
 
 

@@ -59,6 +59,46 @@ def chat_status(guard: GuardServer, model: str) -> int:
         return exc.code
 
 
+@pytest.mark.parametrize("scope, named", [
+    ("model:gpt-\u200b4o", "U+200B ZERO WIDTH SPACE"),
+    ("model:gpt-4o\u00a0", "U+00A0 NO-BREAK SPACE"),
+    ("tenant:acme\u2060", "U+2060 WORD JOINER"),
+    ("route:/v1/chat/\u200dcompletions", "U+200D ZERO WIDTH JOINER"),
+])
+def test_an_invisible_character_in_a_scope_is_refused_naming_it(
+        guard: GuardServer, scope: str, named: str) -> None:
+    """A scope pasted with an invisible character (which no request's model or tenant may hold:
+    the data plane refuses it with 400) had engaged (201, exit 0) and stopped nothing."""
+    code, out, err = cli(guard, "engage", "--scope", scope, "--reason", "INC-7")
+    assert code == 1 and out == "" and "HTTP 400" in err and named in err, (code, out, err)
+    assert "could stop no request" in err
+    status, body = engage_api(guard, scope)
+    assert status == 400 and body["error"]["code"] == "invalid_killswitch"
+    assert cli(guard, "status")[1].strip() == "no kill switch engaged"
+
+
+def test_a_tenant_scope_the_data_plane_would_refuse_is_refused(guard: GuardServer) -> None:
+    """`tenant:a,b`: the data plane refuses a tenant header holding a comma (400), so such a
+    switch could stop nothing."""
+    status, body = engage_api(guard, "tenant:acme,globex")
+    assert status == 400 and "more than one tenant" in body["error"]["message"], body
+
+
+def test_a_non_ascii_model_scope_is_engaged_with_a_warning_naming_the_code_point(
+        guard: GuardServer) -> None:
+    """`model:gpt\\u20114o` (a no-break hyphen, U+2011, as a wiki pastes `-`) is a name a request
+    may give, so it is engaged; but it stops only that spelling, not gpt-4o, and the on-call is
+    told which character is not ASCII (it had engaged silently, looking like the real name)."""
+    code, out, err = cli(guard, "engage", "--scope", "model:gpt\u20114o", "--reason", "INC-7")
+    assert code == 0 and out.startswith("engaged ks_"), (code, out, err)
+    assert "warning:" in err and "U+2011 NON-BREAKING HYPHEN" in err, err
+    assert chat_status(guard, "gpt-4o") == 200  # what the warning is about
+    status, body = engage_api(guard, "tenant:caf\u00e9")
+    assert status == 201 and "U+00E9" in body["warning"], body
+    status, body = engage_api(guard, "model:gpt-4o")
+    assert status == 201 and "warning" not in body, body
+
+
 def test_a_release_without_a_reason_is_logged_with_none_of_its_own(guard: GuardServer) -> None:
     """The `killswitch_change` line of a release without --reason had carried the engage's
     reason as `reason`, read as the release's; it is empty now, the engage's is

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from guard.killswitch.model import Entry, Scope, SwitchIndex, parse_scope, validate_switch_request
+from guard.killswitch.model import (
+    Entry,
+    Scope,
+    SwitchIndex,
+    non_ascii_warning,
+    parse_scope,
+    validate_switch_request,
+)
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
 from guard.types import GuardContext, Switch
 
@@ -126,3 +133,23 @@ def test_a_request_naming_no_model_meets_every_model_switch() -> None:
     pending = GuardContext(request_id="r1", route="/v1/responses", model="", model_unknown=True)
     assert index.match(pending) is None
     assert SwitchIndex([entry("tenant:acme")], now=0).match(ctx("")) is None
+
+
+def test_a_stored_scope_with_an_invisible_character_still_applies() -> None:
+    """Refused when engaged, but a switch stored before (Redis, the state file) keeps matching
+    what it names: reading the state must not fail on it."""
+    with pytest.raises(ValueError, match="U\\+200B ZERO WIDTH SPACE"):
+        validate_switch_request("model:gpt-\u200b4o", "block", "r", None)
+    index = SwitchIndex([entry("model:gpt-\u200b4o")], now=0.0)
+    assert index.match(ctx(model="gpt-\u200b4o")) is not None
+
+
+def test_non_ascii_is_named_by_code_point_for_model_and_tenant_scopes_only() -> None:
+    """U+2011 (a no-break hyphen) in a model scope is named; ASCII and route scopes say nothing."""
+    warning = non_ascii_warning(parse_scope("model:gpt\u20114o"))
+    assert warning is not None and "U+2011 NON-BREAKING HYPHEN" in warning
+    assert "gpt\\u20114o" in warning  # the name itself written in ASCII
+    assert non_ascii_warning(parse_scope("tenant:caf\u00e9")) is not None
+    assert non_ascii_warning(parse_scope("model:gpt-4o")) is None
+    assert non_ascii_warning(parse_scope("route:/v1/caf\u00e9")) is None
+
