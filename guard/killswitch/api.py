@@ -137,9 +137,16 @@ async def engage(request: web.Request) -> web.Response:
                         "configuration may serve it")
     if (look_alike := non_ascii_warning(scope)) is not None:
         warnings.append(look_alike)
+    warnings += [f"scope {scope} is already engaged by {_named(e)}"
+                 for e in service.also_on_scope(switch)]
     if warnings:
         answer["warning"] = "; ".join(warnings)
     return web.json_response(answer, status=201)
+
+
+def _named(entry: Entry) -> str:
+    """A switch as a warning names it: `ks_... (block, by alice)`."""
+    return f"{entry.switch.id} ({entry.switch.mode}, by {entry.switch.actor})"
 
 
 def _refuse_unmatchable_tenant(request: web.Request, scope: Any) -> None:
@@ -173,4 +180,8 @@ async def release(request: web.Request) -> web.Response:
         "released": result.released, "switch": _view(result.entry, service),
         "approvers": list(result.approvals), "needed": result.needed,
     }
+    others = service.also_on_scope(result.entry.switch)
+    if others:
+        answer["warning"] = "; ".join(f"scope {result.entry.switch.scope} is still engaged by "
+                                      f"{_named(e)}" for e in others)
     return web.json_response(answer, status=200 if result.released else 202)

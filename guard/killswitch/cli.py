@@ -160,6 +160,7 @@ def cmd_release(args: argparse.Namespace) -> int:
               f"{', '.join(body['approvers'])}); another actor must release it too")
     else:
         print(f"released {args.id} (approved by {', '.join(body['approvers'])})")
+    _warn(args, body)
     return 0
 
 

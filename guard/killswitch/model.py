@@ -255,6 +255,16 @@ def code_points(chars: Iterable[str]) -> str:
                      for c in dict.fromkeys(chars))
 
 
+def same_scope(a: str, b: str) -> bool:
+    """Whether two stored scopes stop the same requests as written (a model name as matched,
+    `model_key`: `model:GPT-4o` and `model:gpt-4o` are one scope)."""
+    if a == b:
+        return True
+    kind_a, _, value_a = a.partition(":")
+    kind_b, _, value_b = b.partition(":")
+    return kind_a == kind_b == "model" and model_key(value_a) == model_key(value_b)
+
+
 def is_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 

@@ -18,7 +18,14 @@ from typing import Any, Protocol
 import structlog
 
 from guard.errors import GuardError
-from guard.killswitch.model import MODES, SCOPE_KINDS, Entry, SwitchIndex, validate_switch_request
+from guard.killswitch.model import (
+    MODES,
+    SCOPE_KINDS,
+    Entry,
+    SwitchIndex,
+    same_scope,
+    validate_switch_request,
+)
 from guard.killswitch.settings import KillSwitchSettings
 from guard.killswitch.store import StateUnsaved, SwitchStore, create_store
 from guard.observability.logging import record_logger
@@ -119,6 +126,12 @@ class KillSwitchService:
         now = self._clock()
         live = [e for e in self._entries.values() if not e.expired(now)]
         return sorted(live, key=lambda e: (e.switch.created_at, e.switch.id))
+
+    def also_on_scope(self, switch: Switch) -> list[Entry]:
+        """The other engaged switches on `switch`'s scope (`same_scope`), oldest first: what
+        still stops it once `switch` is released, and what an engage on it duplicates."""
+        return [e for e in self.entries()
+                if e.switch.id != switch.id and same_scope(e.switch.scope, switch.scope)]
 
     # -- changing ---------------------------------------------------------------------------
 

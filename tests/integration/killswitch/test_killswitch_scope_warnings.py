@@ -99,6 +99,28 @@ def test_a_non_ascii_model_scope_is_engaged_with_a_warning_naming_the_code_point
     assert status == 201 and "warning" not in body, body
 
 
+def test_a_scope_engaged_twice_warns_and_a_release_says_what_still_stops_it(
+        guard: GuardServer) -> None:
+    """Two switches on one scope (a retry after a timeout, two on-call engineers): the second
+    engage names the first; releasing one says the scope is still stopped by the other (both
+    had been silent)."""
+    code, out, err = cli(guard, "engage", "--scope", "model:gpt-4o", "--reason", "INC-1")
+    assert code == 0 and err == "", err
+    first = out.split()[1].rstrip(":")
+    code, out, err = cli(guard, "engage", "--scope", "model:GPT-4o", "--mode", "refuse",
+                         "--reason", "INC-1 (retry)")
+    second = out.split()[1].rstrip(":")
+    assert code == 0 and (f"warning: scope model:GPT-4o is already engaged by {first} "
+                          "(block, by alice)") in err, err
+    code, out, err = cli(guard, "release", first, "--reason", "fixed")
+    assert code == 0 and out.startswith(f"released {first}"), out
+    assert (f"warning: scope model:gpt-4o is still engaged by {second} (refuse, by alice)"
+            in err), err
+    assert chat_status(guard, "gpt-4o") == 200  # refused by the second switch, answered 200
+    code, out, err = cli(guard, "release", second)
+    assert code == 0 and err == "", err
+
+
 def test_a_release_without_a_reason_is_logged_with_none_of_its_own(guard: GuardServer) -> None:
     """The `killswitch_change` line of a release without --reason had carried the engage's
     reason as `reason`, read as the release's; it is empty now, the engage's is

@@ -10,6 +10,7 @@ from guard.killswitch.model import (
     SwitchIndex,
     non_ascii_warning,
     parse_scope,
+    same_scope,
     validate_switch_request,
 )
 from guard.killswitch.settings import BreakerRule, KillSwitchSettings
@@ -153,3 +154,9 @@ def test_non_ascii_is_named_by_code_point_for_model_and_tenant_scopes_only() -> 
     assert non_ascii_warning(parse_scope("model:gpt-4o")) is None
     assert non_ascii_warning(parse_scope("route:/v1/caf\u00e9")) is None
 
+
+def test_same_scope_reads_model_names_as_switches_match_them() -> None:
+    assert same_scope("model:GPT-4o", "model:gpt-4o")
+    assert same_scope("global", "global")
+    assert not same_scope("tenant:Acme", "tenant:acme")
+    assert not same_scope("model:gpt-4o", "tenant:gpt-4o")
