@@ -34,38 +34,40 @@ _AWS_KEY_ID = (r"\b((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _A
                rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})(?:\b|[a-z])")
 _SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 
-# (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match.
+# (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match. A key of
+# a fixed length ends where its length does, not at a word's end: a model asked to glue letters
+# after it (`<key>END`) must not hide it.
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key_id", _AWS_KEY_ID),
     ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
                               r"([A-Za-z0-9/+]{40})\b"),
     ("github_token", r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
-    ("github_token", r"\b(github_pat_[A-Za-z0-9_]{82})\b"),
+    ("github_token", r"\b(github_pat_[A-Za-z0-9_]{82})"),
     ("gitlab_token", r"\b(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
     ("slack_token", r"\b(xox[abposr]-[A-Za-z0-9-]{10,250})\b"),
     ("slack_webhook", r"(https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/"
                       r"[A-Za-z0-9]{20,})"),
     ("stripe_key", r"\b((?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{20,247})\b"),
-    ("google_api_key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)"),
+    ("google_api_key", r"\b(AIza[0-9A-Za-z_-]{35})"),
     ("anthropic_key", r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
     ("openai_key", r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
     # Hugging Face user access tokens: `hf_` and 34 letters
-    ("huggingface_token", r"\b(hf_[A-Za-z]{34})\b"),
+    ("huggingface_token", r"\b(hf_[A-Za-z]{34})"),
     # npm (GitHub's format since 2021): `npm_`, 30 random base62 characters and a 6-character checksum
-    ("npm_token", r"\b(npm_[A-Za-z0-9]{36})\b"),
+    ("npm_token", r"\b(npm_[A-Za-z0-9]{36})"),
     # PyPI: `pypi-` and a base64url macaroon whose first field is its location, "pypi.org" or
     # "test.pypi.org" (so its first characters are fixed); it grows with its caveats
     ("pypi_token", r"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})"),
     # SendGrid: 69 characters, `SG.`, an id of 22, `.`, a secret of 43 (base64url)
-    ("sendgrid_key", r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)"),
+    ("sendgrid_key", r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})"),
     # DigitalOcean: personal (`dop_v1_`), OAuth (`doo_v1_`) and refresh (`dor_v1_`) tokens, 64 hex
-    ("digitalocean_token", r"\b(do[opr]_v1_[a-fA-F0-9]{64})\b"),
+    ("digitalocean_token", r"\b(do[opr]_v1_[a-fA-F0-9]{64})"),
     # Shopify: app access tokens (`shpat_`, `shpca_`, `shppa_`) and shared secrets (`shpss_`), 32 hex
-    ("shopify_token", r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b"),
+    ("shopify_token", r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})"),
     # Databricks personal access tokens: `dapi` and 32 hex, `-2` after them on Azure
-    ("databricks_token", r"\b(dapi[a-fA-F0-9]{32}(?:-2)?)\b"),
+    ("databricks_token", r"\b(dapi[a-fA-F0-9]{32}(?:-2)?)"),
     # age (age-encryption.org/v1) X25519 identities: Bech32, upper case, 32 bytes and a checksum
-    ("age_secret_key", r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b"),
+    ("age_secret_key", r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
     ("jwt", r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
     ("private_key", r"(-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
                     r"(?:[A-Za-z0-9+/=\s:,-]*?-----END[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
