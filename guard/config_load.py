@@ -10,7 +10,6 @@ is its text (`[::]:8000`).
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -24,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from guard.config import Settings, parse_host_port
-from guard.errors import ConfigError, PolicyError, validation_message
+from guard.errors import ConfigError, PolicyError, closest, unknown_hint, validation_message
 from guard.policy.source import parse_yaml
 from guard.proxy.model_routes import GUARDED, model_route, under_guarded
 
@@ -48,9 +47,6 @@ SERVICE_LINK_URL = re.compile(r"(tcp|udp|sctp)://\S+")
 # Names given to a listener's parts, which guard takes together as host:port
 HOST_PORT = {"port": "listen", "host": "listen", "admin_port": "admin_listen",
              "admin_host": "admin_listen"}
-# How close (difflib ratio) an unknown variable's name must be to a setting's to read as a typo
-# of it: REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71); not SERVICE_HOST (0.43).
-LOOKS_LIKE = 0.7
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read `path` (optional), apply `GUARD_*` overrides, validate. Raises ConfigError."""
@@ -199,13 +195,13 @@ def _refuse_lookalike_upstreams(overridden: Mapping[str, str], named: set[str],
         name, _, inner = rest.partition(".")
         if section != "upstreams" or not name or name in named or name in routed:
             continue
-        close = difflib.get_close_matches(name, sorted(named), 1, LOOKS_LIKE)
+        close = closest(name, sorted(named))
         if close:
-            meant = "__".join([section, close[0], *([inner] if inner else [])])
+            meant = "__".join([section, close, *([inner] if inner else [])])
             raise ConfigError(
                 f"{variable}: makes a new upstream {name!r} that no route uses, and {source} "
-                f"has no upstream of that name (did you mean {close[0]}? "
-                f"{ENV_PREFIX}{meant.replace('.', '__').upper()}); upstreams.{close[0]} would "
+                f"has no upstream of that name (did you mean {close}? "
+                f"{ENV_PREFIX}{meant.replace('.', '__').upper()}); upstreams.{close} would "
                 "keep its own settings")
 
 
@@ -242,8 +238,8 @@ def _meant(key: str) -> str:
             meant = "__".join([section, *path]).upper() if path else f"{section.upper()}__<KEY>"
             return (f" (did you mean {ENV_PREFIX}{meant}? a double underscore walks into a "
                     "section)")
-    close = difflib.get_close_matches(key, Settings.model_fields, 1, LOOKS_LIKE)
-    return f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+    close = closest(key, list(Settings.model_fields))
+    return f" (did you mean {ENV_PREFIX}{close.upper()}?)" if close else ""
 
 
 def _section(annotation: Any) -> bool:
@@ -332,9 +328,7 @@ def _reason(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         model = _annotation_at(Settings, error["loc"][:-1])
         keys = list(model.model_fields) if _section(model) and model is not dict else []
-        close = difflib.get_close_matches(str(error["loc"][-1]), keys, 1, LOOKS_LIKE)
-        return ("unknown key" + (f" (did you mean {close[0]}?)" if close else
-                                 f" (expected one of: {', '.join(keys)})" if keys else ""))
+        return "unknown key" + unknown_hint(str(error["loc"][-1]), keys)
     if error["type"] in ("model_type", "dict_type"):
         given = repr(error["input"])
         return f"expected a mapping of keys, not {given if len(given) <= 40 else given[:37] + '...'}"

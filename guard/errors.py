@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -139,6 +140,27 @@ def validation_message(error: Mapping[str, Any]) -> str:
     """One pydantic validation error's message as guard shows it: without pydantic's "Value
     error, " in front of the messages guard's own validators write."""
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+# How close (difflib ratio) an unknown name must be to a known one to read as a typo of it:
+# REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71), severty for severity (0.94); not
+# SERVICE_HOST (0.43).
+LOOKS_LIKE = 0.7
+
+
+def closest(name: str, known: Sequence[str]) -> str | None:
+    """The known name `name` is likely a typo of (None: none is close enough)."""
+    close = difflib.get_close_matches(name, known, 1, LOOKS_LIKE)
+    return close[0] if close else None
+
+
+def unknown_hint(name: str, known: Sequence[str]) -> str:
+    """What follows "unknown key" (or type...): ` (did you mean X?)` for the known name it likely
+    meant, else ` (expected one of: a, b)`, or nothing when none is known."""
+    meant = closest(name, known)
+    if meant is not None:
+        return f" (did you mean {meant}?)"
+    return f" (expected one of: {', '.join(known)})" if known else ""
 
 
 def model_at(model: type[BaseModel] | None, loc: Sequence[str | int]) -> type[BaseModel] | None:

@@ -40,7 +40,7 @@ from guard.classify.builtin import (
 )
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
-from guard.errors import ClassifierError, PolicyError, model_at, validation_message
+from guard.errors import ClassifierError, PolicyError, model_at, unknown_hint, validation_message
 from guard.types import ERROR_LABEL, Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
@@ -131,8 +131,7 @@ def _errors(prefix: str, exc: ValidationError, config: type[BaseModel]) -> list[
         loc = tuple(error["loc"])
         if error["type"] == "extra_forbidden":
             keys = _keys_at(config, loc[:-1])
-            out.append(f"{_path(prefix, loc)}: unknown key"
-                       + (f" (expected one of: {', '.join(keys)})" if keys else ""))
+            out.append(f"{_path(prefix, loc)}: unknown key" + unknown_hint(str(loc[-1]), keys))
             continue
         message = ("Input should be a list" if error["type"] in _LIST_TYPES
                    else validation_message(error))
@@ -225,8 +224,8 @@ def build_classifier(name: str, raw: Mapping[str, Any]) -> ConfiguredClassifier:
         ) from exc
     if entry is None:
         raise PolicyError(
-            f"{prefix}.type: unknown classifier type {type_name!r} "
-            f"(expected one of {', '.join(known_types())})"
+            f"{prefix}.type: unknown classifier type {type_name!r}"
+            + unknown_hint(type_name, known_types())
         )
     common = {"timeout_s": entry.timeout_s, **raw}
     if entry.conversation:

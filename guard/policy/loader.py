@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from guard.errors import PolicyError, model_at, validation_message
+from guard.errors import PolicyError, model_at, unknown_hint, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.labels import never_emitted
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
@@ -104,8 +104,8 @@ def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
         loc = lines.clean(err["loc"])
         if err["type"] == "extra_forbidden":
             model = model_at(Policy, loc[:-1])
-            expected = f" (expected one of: {', '.join(KNOWN_KEYS[model])})" if model else ""
-            out.append(lines.error(loc, f"unknown key{expected}"))
+            hint = unknown_hint(str(loc[-1]), KNOWN_KEYS[model]) if model else ""
+            out.append(lines.error(loc, f"unknown key{hint}"))
             continue
         message = validation_message(err)
         value = err.get("input")

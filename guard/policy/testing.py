@@ -34,7 +34,7 @@ completion case whose `prompt` the policy blocks fails: that answer is never rea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -42,7 +42,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from guard.errors import PolicyError, model_at, validation_message
+from guard.errors import PolicyError, model_at, unknown_hint, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.policy_set import PolicySet, ignored_warnings, load_policies, visible
 from guard.policy.source import Lines, read_yaml
@@ -199,26 +199,32 @@ def _error(lines: Lines, error: ErrorDetails) -> str:
     if error["type"] in ("model_type", "extra_forbidden"):
         at = loc if error["type"] == "model_type" else loc[:-1]
         model = model_at(CaseFile, at)
-        keys = ", ".join(model.model_fields) if model else ""
+        names = list(model.model_fields) if model else []
+        keys = ", ".join(names)
         if error["type"] == "extra_forbidden":
-            return lines.error(loc, f"unknown key (expected one of: {keys})")
+            return lines.error(loc, "unknown key" + unknown_hint(str(loc[-1]), names))
         value = error.get("input")
         got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
         return lines.error(loc, f"expected a mapping with the keys {keys}{got}")
     return lines.error(loc, validation_message(error))
 
 
-def check(case: LoadedCase, decision: Decision) -> list[str]:
-    """How `decision` differs from what the case wants (empty: it passes)."""
+def check(case: LoadedCase, decision: Decision, rule_names: Sequence[str]) -> list[str]:
+    """How `decision` differs from what the case wants (empty: it passes). `rule_names`: the
+    policy's rules; a wanted rule not among them is said as such (a typo or a renamed rule),
+    not as a decision that differs."""
     want = case.case.want
     failures = []
     if decision.action is not want.action:
         failures.append(f"action: want {want.action}, got {decision.action}")
-    if want.rules is not None and set(decision.rules) != set(want.rules):
-        failures.append(f"rules: want {sorted(want.rules)}, got {sorted(decision.rules)}")
     shadow = [m.rule for m in decision.shadow]
-    if want.shadow is not None and set(shadow) != set(want.shadow):
-        failures.append(f"shadow rules: want {sorted(want.shadow)}, got {sorted(shadow)}")
+    for key, wanted, matched in (("rules", want.rules, decision.rules),
+                                 ("shadow rules", want.shadow, shadow)):
+        unknown = [name for name in wanted or () if name not in rule_names]
+        failures += [f"{key}: no such rule: {name}{unknown_hint(name, rule_names)}"
+                     for name in unknown]
+        if wanted is not None and not unknown and set(matched) != set(wanted):
+            failures.append(f"{key}: want {sorted(wanted)}, got {sorted(matched)}")
     if want.redacted is not None:
         segments = case.segments()
         if len(segments) != 1:
@@ -319,7 +325,8 @@ class CaseRunner:
                                "so no answer to it is ever read: give a prompt the policy lets "
                                "through")
         decision = await inspector.inspect(Stage(case.case.stage), case.segments())
-        return CaseResult(case, decision, (*blocked, *check(case, decision)),
+        rule_names = [rule.name for rule in loaded.policy.rules]
+        return CaseResult(case, decision, (*blocked, *check(case, decision, rule_names)),
                           time.perf_counter() - started)
 
     def _chosen_elsewhere(self, case: LoadedCase, loaded: LoadedPolicy) -> str:

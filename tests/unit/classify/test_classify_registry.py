@@ -60,14 +60,18 @@ def test_config_hash_carries_the_code_fingerprint(monkeypatch: pytest.MonkeyPatc
     ("raw", "message"),
     [
         ({"type": "nope"}, "classifiers.x.type: unknown classifier type 'nope' (expected one of"),
+        ({"type": "secret"}, "classifiers.x.type: unknown classifier type 'secret' (did you mean "
+         "secrets?)"),
         ({}, "classifiers.x.type: missing"),
         ({"type": "keywords", "terms": ["a"], "colour": 1},
          "classifiers.x.colour: unknown key (expected one of: type, timeout_s, on_error, cache, "
          "normalize, gate, lists, terms,"),
         ({"type": "keywords", "lists": [{"terms": ["a"], "lable": "x"}]},
-         "classifiers.x.lists[0].lable: unknown key (expected one of: terms, label)"),
+         "classifiers.x.lists[0].lable: unknown key (did you mean label?)"),
         ({"type": "keywords", "terms": ["a"], "gate": {"classifier": "g", "min_scor": 0.2}},
-         "classifiers.x.gate.min_scor: unknown key (expected one of: classifier, min_score)"),
+         "classifiers.x.gate.min_scor: unknown key (did you mean min_score?)"),
+        ({"type": "keywords", "terms": ["a"], "gate": {"classifier": "g", "zzz": 0.2}},
+         "classifiers.x.gate.zzz: unknown key (expected one of: classifier, min_score)"),
         ({"type": "pii", "entities": ["phnoe"]}, "Input should be 'email', 'phone', 'card', 'iban', "
          "'ssn' or 'ip' (got 'phnoe')"),
         ({"type": "harmful_request", "roles": 3}, "classifiers.x.roles: Input should be a list "

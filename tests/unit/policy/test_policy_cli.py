@@ -162,13 +162,47 @@ def test_test_failure_exits_1_and_explains(pack: Path, capsys: pytest.CaptureFix
     """A failing case exits 1 and shows what was wanted and what the decision was."""
     cases = pack / "default_test.yaml"
     cases.write_text(cases.read_text().replace("{action: block, rules: [no-words]}",
-                                               "{action: flag, rules: [other]}"))
+                                               "{action: flag, rules: [mask-mail]}"))
     assert main(["policy", "test", str(pack)]) == 1
     out = capsys.readouterr().out
     assert "a forbidden word is blocked" in out
     assert "action: want flag, got block" in out
-    assert "rules: want ['other'], got ['no-words']" in out
+    assert "rules: want ['mask-mail'], got ['no-words']" in out
     assert "==== 1 failed, 3 passed" in out
+
+
+def test_a_case_wanting_a_rule_the_policy_lacks_says_so(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: a case wanting a misspelt rule (`no-word`) failed as any decision that
+    differs does (`rules: want ['no-word'], got ['no-words']`); it now names the rule as unknown,
+    with the one meant."""
+    cases = pack / "default_test.yaml"
+    cases.write_text(cases.read_text().replace("rules: [no-words]", "rules: [no-word]")
+                     .replace("shadow: [watch-mail]", "shadow: [zzz]"))
+    assert main(["policy", "test", str(pack)]) == 1
+    out = capsys.readouterr().out
+    assert "rules: no such rule: no-word (did you mean no-words?)" in out
+    assert ("shadow rules: no such rule: zzz (expected one of: no-words, mask-mail, watch-mail)"
+            in out)
+    assert "want ['no-word']" not in out and "want ['zzz']" not in out
+    assert "==== 2 failed, 2 passed" in out
+
+
+def test_check_names_the_key_and_classifier_type_meant(
+        pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From a probe: `severty:` and a classifier `type: keyword` listed every key (type) there is,
+    where guard.yaml's keys name the one meant; a policy's now do too."""
+    policy = pack / "default.yaml"
+    policy.write_text(policy.read_text().replace("type: keywords", "type: keyword")
+                      .replace("    mode: shadow", "    mode: shadow\n    severty: high"))
+    assert main(["policy", "check", str(pack)]) == 1
+    err = capsys.readouterr().err
+    assert f"{policy}:14: rules[2].severty: unknown key (did you mean severity?)" in err
+    policy.write_text(policy.read_text().replace("    severty: high\n", ""))
+    assert main(["policy", "check", str(pack)]) == 1
+    err = capsys.readouterr().err
+    assert ("classifiers.words.type: unknown classifier type 'keyword' (did you mean keywords?)"
+            in err)
 
 
 def test_test_malformed_case_file_is_an_error(pack: Path,
@@ -202,8 +236,7 @@ def test_test_errors_are_counted_and_worded_in_the_files_keys(
     out = capsys.readouterr().out
     assert ("default_test.yaml:4: cases[0].want: expected a mapping with the keys action, rules, "
             "shadow, redacted (got 'block')") in out
-    assert ("default_test.yaml:5: cases[0].wants: unknown key (expected one of: note, stage, "
-            "text, messages, prompt, context, want)") in out
+    assert "default_test.yaml:5: cases[0].wants: unknown key (did you mean want?)" in out
     assert "other_test.yaml:1: (top level): expected a mapping with the keys policy, context, cases" in out
     assert "instance of" not in out
     assert "==== 0 passed, 3 error(s)" in out

@@ -162,12 +162,22 @@ def test_unbounded_classifier_makes_holdback_none(tmp_path: Path) -> None:
 
 
 def test_unknown_key_names_file_line_path_and_expected_keys(tmp_path: Path) -> None:
-    """A misspelt key is reported with its line, path and the keys that are allowed."""
+    """A key like none allowed is reported with its line, path and the keys that are allowed."""
+    path = good(tmp_path / "p.yaml")
+    path.write_text(path.read_text().replace("    action: flag", "    zzz: flag"))
+    errors = errors_of(path)
+    assert any(e.startswith(f"{path}:15: rules[1].zzz: unknown key (expected one of: name,")
+               for e in errors), errors
+    assert any(f"{path}:12: rules[1].action: Field required" in e for e in errors), errors
+
+
+def test_a_misspelt_key_names_the_key_meant(tmp_path: Path) -> None:
+    """From a probe: `acton:` (`severty:`) listed every key a rule takes where guard.yaml's keys
+    name the one meant; a policy's misspelt key now does too."""
     path = good(tmp_path / "p.yaml")
     path.write_text(path.read_text().replace("    action: flag", "    acton: flag"))
     errors = errors_of(path)
-    assert any(e.startswith(f"{path}:15: rules[1].acton: unknown key (expected one of: name,")
-               for e in errors), errors
+    assert f"{path}:15: rules[1].acton: unknown key (did you mean action?)" in errors, errors
     assert any(f"{path}:12: rules[1].action: Field required" in e for e in errors), errors
 
 
