@@ -207,10 +207,14 @@ def model_name_problem(model: object) -> str | None:
         return None
     if not isinstance(model, str):
         return "model must be a string"
-    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
-        # (not printable: control characters, and also a line or paragraph separator, which
-        # split a log line for some readers, and a bidi override or a zero-width character)
-        return f"model must be at most {MAX_MODEL_CHARS} printable characters"
+    if len(model) > MAX_MODEL_CHARS:
+        return f"model must be at most {MAX_MODEL_CHARS} characters (got {len(model)})"
+    # not printable: control characters, and also a line or paragraph separator, which split a
+    # log line for some readers, and a bidi override or a zero-width character
+    index = next((i for i, char in enumerate(model) if not char.isprintable()), None)
+    if index is not None:
+        return (f"model must be printable characters only: {model!r} holds U+{ord(model[index]):04X}"
+                f" (an invisible or control character) at index {index}")
     return None
 
 

@@ -180,6 +180,10 @@ def test_a_model_no_switch_could_name_is_a_clean_400(guard: GuardServer, model: 
                           json={"model": model, "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("model must be")
+    if model == "gpt-4o\u200b":  # from a probe: it read "at most 250 printable characters"
+        assert response.json()["error"]["message"] == (
+            r"model must be printable characters only: 'gpt-4o\u200b' holds U+200B (an invisible "
+            "or control character) at index 6")
     longest = httpx.post(f"{guard.url}/v1/chat/completions",
                          json={"model": "m" * 250, "messages": [{"role": "user", "content": "x"}]})
     assert longest.status_code == 200

@@ -8,6 +8,7 @@ from guard.killswitch.model import (
     Entry,
     Scope,
     SwitchIndex,
+    model_name_problem,
     non_ascii_warning,
     parse_scope,
     same_scope,
@@ -46,6 +47,20 @@ def test_parse_scope_rejects_anything_else(text: str) -> None:
     """Unknown kinds, empty values, relative routes and control characters are refused."""
     with pytest.raises(ValueError, match="scope"):
         parse_scope(text)
+
+
+@pytest.mark.parametrize(("model", "problem"), [
+    ("gpt-\u200b4o", r"model must be printable characters only: 'gpt-\u200b4o' holds U+200B (an "
+                     "invisible or control character) at index 4"),
+    ("gpt-4o\nx", r"model must be printable characters only: 'gpt-4o\nx' holds U+000A (an "
+                  "invisible or control character) at index 6"),
+    ("m" * 251, "model must be at most 250 characters (got 251)"),
+    ("m" * 250, None),
+])
+def test_a_model_name_problem_says_what_is_wrong(model: str, problem: str | None) -> None:
+    """From a probe: a short model name with a zero-width space was refused as "at most 250
+    printable characters"; the refusal now names the character (escaped) and where it is."""
+    assert model_name_problem(model) == problem
 
 
 def test_reason_is_required_and_ttl_positive() -> None:
