@@ -159,9 +159,12 @@ def error_body(message: str, type_: str, code: str, param: str | None = None
 class Refusals:
     """What `admin_auth_middleware` refuses: counted by code, and logged at most every
     `every_s` with the counts since the last line (a run of guesses makes one line, not one per
-    guess); what a burst leaves unlogged is written `every_s` after its last line."""
+    guess), by code (`refused`) and by the caller's address (`remote`: the peer's, the first
+    `MAX_REMOTES` seen since the last line, the rest counted as `other`; never the token); what
+    a burst leaves unlogged is written `every_s` after its last line."""
 
     CODES = ("missing_admin_token", "invalid_admin_token")
+    MAX_REMOTES = 16
 
     def __init__(self, counter: prometheus_client.Counter, every_s: float = 10.0) -> None:
         self.counter = counter
@@ -169,12 +172,17 @@ class Refusals:
             counter.labels(code)
         self.every_s = every_s
         self.since: Counter[str] = Counter()
+        self.remotes: Counter[str] = Counter()
         self.next_log = 0.0
         self._later: asyncio.TimerHandle | None = None
 
-    def __call__(self, code: str) -> None:
+    def __call__(self, code: str, remote: str | None = None) -> None:
         self.counter.labels(code).inc()
         self.since[code] += 1
+        remote = remote or "unknown"
+        if remote not in self.remotes and len(self.remotes) >= self.MAX_REMOTES:
+            remote = "other"
+        self.remotes[remote] += 1
         loop = asyncio.get_running_loop()
         if loop.time() >= self.next_log:
             self._write(loop)
@@ -186,21 +194,23 @@ class Refusals:
             self._later.cancel()
             self._later = None
         if self.since:
-            log.warning("admin_auth_refused", refused=dict(self.since),
+            log.warning("admin_auth_refused", refused=dict(self.since), remote=dict(self.remotes),
                         detail="admin calls refused for their token since the last such line")
             self.since.clear()
+            self.remotes.clear()
         self.next_log = loop.time() + self.every_s
 
 
 def admin_auth_middleware(
     tokens: AdminTokens, open_paths: Iterable[str] = OPEN_PATHS,
-    refused: Callable[[str], None] = lambda code: None, tokens_env: str = "GUARD_ADMIN_TOKENS",
+    refused: Callable[[str, str | None], None] = lambda code, remote: None,
+    tokens_env: str = "GUARD_ADMIN_TOKENS",
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """An aiohttp middleware: open paths pass; every other path needs a known bearer token.
-    `refused` hears the code of each call refused (counted, and logged now and then: a run of
-    guesses or a client with a stale token shows). With no token configured, a token is refused
-    as ever, but the answer says that the guard has none (`tokens_env` is where they belong):
-    the caller's token is not what is wrong."""
+    `refused` hears the code and the peer address of each call refused (counted, and logged now
+    and then: a run of guesses or a client with a stale token shows, and from where). With no
+    token configured, a token is refused as ever, but the answer says that the guard has none
+    (`tokens_env` is where they belong): the caller's token is not what is wrong."""
     always_open = frozenset(open_paths)
     if tokens.digests:
         invalid = "This admin token is not valid."
@@ -215,7 +225,7 @@ def admin_auth_middleware(
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            refused("missing_admin_token")
+            refused("missing_admin_token", request.remote)
             return web.json_response(
                 error_body("An admin token is required: Authorization: Bearer <token>.",
                            "authentication_error", "missing_admin_token"),
@@ -223,7 +233,7 @@ def admin_auth_middleware(
             )
         actor = tokens.actor_for(token)
         if actor is None:
-            refused("invalid_admin_token")
+            refused("invalid_admin_token", request.remote)
             # `alice:TOKEN` copied whole from the tokens variable (whether the rest is a token
             # is not said: the hint is the same for any token with a colon)
             whole_entry = (f" Give the token alone: in {tokens_env}'s name:token entries it is "

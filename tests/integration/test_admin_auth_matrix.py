@@ -264,6 +264,36 @@ def test_refused_calls_are_counted_and_logged_in_few_lines(guard: GuardServer) -
     assert "guess-" not in guard.output()  # the tokens tried are not logged
 
 
+async def test_refusals_are_logged_with_the_callers_address() -> None:
+    """From a probe: `admin_auth_refused` said how many calls were refused but not from where;
+    it now gives each peer address (never the token), up to 16 of them, the rest as `other`."""
+    import asyncio
+
+    import structlog
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+    from prometheus_client import CollectorRegistry, Counter
+
+    from guard.admin.auth import Refusals, admin_auth_middleware, load_admin_tokens
+
+    counter = Counter("refused", "test", ["code"], registry=CollectorRegistry())
+    refusals = Refusals(counter, every_s=0.2)
+    tokens = load_admin_tokens("TOKENS", {"TOKENS": f"alice:{TOKEN}"})
+    app = web.Application(middlewares=[admin_auth_middleware(tokens, refused=refusals)])
+    with structlog.testing.capture_logs() as logs:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            answer = await client.get("/admin/x", headers={"Authorization": "Bearer guess-1"})
+            assert answer.status == 403
+        for n in range(20):
+            refusals("missing_admin_token", f"10.0.0.{n}")
+        await asyncio.sleep(0.35)
+    lines = [e for e in logs if e["event"] == "admin_auth_refused"]
+    assert [(e["refused"], e["remote"]) for e in lines] == [
+        ({"invalid_admin_token": 1}, {"127.0.0.1": 1}),
+        ({"missing_admin_token": 20}, {**{f"10.0.0.{n}": 1 for n in range(16)}, "other": 4})]
+    assert "guess-1" not in str(lines)
+
+
 async def test_what_a_burst_leaves_unlogged_is_written_after_the_window() -> None:
     """From a re-probe: 500 wrong tokens made one line saying 1; the other 499 waited for a
     refusal that might never come. They are written once the window has passed."""
