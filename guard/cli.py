@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from guard.config import Settings
 
 EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT, also while it starts), 2 cannot
-start (an invalid
-configuration or policy, a port taken, unusable state); with --check, 0 valid, 2 not.
+start (an invalid configuration or policy, a port taken, unusable state); with
+--check, 0 valid, 2 not.
 
 examples:
   guard serve -c guard.yaml

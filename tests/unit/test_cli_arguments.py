@@ -4,7 +4,9 @@ tracebacks."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -98,6 +100,38 @@ def test_help_gives_defaults_and_exit_status(capsys: pytest.CaptureFixture[str],
     no --interval default."""
     done = parsed(capsys, *args)
     assert done.returncode == 0 and said in " ".join(done.stdout.split())
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "guard"
+             ) -> list[tuple[str, argparse.ArgumentParser]]:
+    """`parser` and every (sub)command's under it, by their command lines."""
+    found = [(name, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word, sub in action.choices.items():
+                found += _parsers(sub, f"{name} {word}")
+    return found
+
+
+LABEL = re.compile(r"[\w ]+: ")  # a line of its own, such as `exit codes: ...`
+
+
+def test_no_help_text_breaks_a_line_mid_sentence() -> None:
+    """From a probe: `serve --help` read "2 cannot\nstart (an invalid\nconfiguration or policy":
+    the help texts are printed as written, so a line ending short of its width while the next
+    one goes on with the sentence shows as a stray break."""
+    from guard.cli import build_parser
+
+    broken = []
+    for name, parser in _parsers(build_parser()):
+        for text in (parser.description or "", parser.epilog or ""):
+            lines = text.splitlines()
+            for line, after in itertools.pairwise(lines):
+                if (line.strip() and after.strip() and not line.startswith(" ")
+                        and not after.startswith(" ") and not LABEL.match(after)
+                        and len(line) + 1 + len(after.split()[0]) <= 80):
+                    broken.append(f"{name}: {line!r} / {after!r}")
+    assert broken == []
 
 
 @pytest.mark.parametrize(("written", "seconds"), [
