@@ -10,7 +10,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
@@ -172,10 +172,17 @@ class Settings(Strict):
 
     @field_validator("policies", "state_dir", mode="before")
     @classmethod
-    def _a_path(cls, value: object) -> object:
+    def _a_path(cls, value: object, info: ValidationInfo) -> object:
         # a template or Secret rendered empty: Path("") is the current directory
         if value == "":
             raise ValueError("must not be empty (it would be read as the current directory)")
+        # `GUARD_POLICIES=~` (config_load keeps a path variable's `~` as text, not YAML's null):
+        # meant as a home directory, it would have run every request unguarded
+        if value == "~":
+            instead = ("`null` to run without policies, or a full path" if info.field_name ==
+                       "policies" else "a full path")
+            raise ValueError(f"`~` is YAML's null, not a home directory (guard expands none): "
+                             f"write {instead}")
         return value
 
     @field_validator("tenant_header")

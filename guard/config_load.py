@@ -5,7 +5,7 @@ the checks made before anything starts.
 section (`GUARD_UPSTREAMS__DEFAULT__URL`, `GUARD_KILLSWITCH__RELEASE_APPROVALS`), the file's or,
 when the file has none, the built-in one (`upstreams`' default upstream). Values are read
 as YAML scalars, so `null`, numbers, booleans and `[a, b]` lists work; a value that is not YAML
-is its text (`[::]:8000`).
+is its text (`[::]:8000`), and so is a path setting's `~` (which the setting refuses).
 """
 
 from __future__ import annotations
@@ -139,12 +139,19 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
                 node[key] = child
             node = child
         try:
-            node[keys[-1]] = yaml.safe_load(value) if value else value
+            node[keys[-1]] = value if not value or _home(keys, value) else yaml.safe_load(value)
         except yaml.YAMLError:
             # not YAML: the text itself (`[::]:8000`), which the setting's type then checks
             node[keys[-1]] = value
         applied[".".join(keys)] = name
     return applied
+
+
+def _home(keys: Sequence[str], value: str) -> bool:
+    """`~` given for a path setting: kept as text, which the setting refuses (a shell's home
+    directory, not YAML's null: `GUARD_POLICIES=~` had run every request unguarded)."""
+    annotation = _annotation_at(Settings, keys)
+    return value == "~" and Path in (annotation, *typing.get_args(annotation))
 
 
 def _refuse_mistyped(environ: Mapping[str, str], settings: Settings) -> None:

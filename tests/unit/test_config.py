@@ -299,6 +299,23 @@ def test_an_empty_path_variable_is_refused_naming_it(tmp_path: Path, name: str) 
         load_config(config, environ={name: ""})
 
 
+@pytest.mark.parametrize(("name", "instead"), [
+    ("GUARD_POLICIES", "write `null` to run without policies, or a full path"),
+    ("GUARD_STATE_DIR", "write a full path"),
+])
+def test_a_path_variable_of_a_tilde_is_refused(tmp_path: Path, name: str, instead: str) -> None:
+    """From a probe: GUARD_POLICIES=~ (meant as a home directory) was read as YAML's null and
+    ran every request unguarded ("policies: none"); `~` for a path is refused, saying what to
+    write, and GUARD_POLICIES=null still runs without policies."""
+    config = tmp_path / "guard.yaml"
+    config.write_text("policies: /srv/policies\nstate_dir: /var/lib/guard\n")
+    key = name.removeprefix("GUARD_").lower()
+    with pytest.raises(ConfigError, match=rf"^{config}: {key} \(from {name}\): `~` is YAML's "
+                       rf"null, not a home directory \(guard expands none\): {instead}$"):
+        load_config(config, environ={name: "~"})
+    assert load_config(config, environ={"GUARD_POLICIES": "null"}).policies is None
+
+
 @pytest.mark.parametrize(("admin_listen", "warned"), [
     ("127.0.0.1:9000", False), ("[::1]:9000", False), ("localhost:9000", False),
     ("0.0.0.0:9000", True), (":9000", True), ("[::]:9000", True), ("203.0.113.7:9000", True),
