@@ -1,10 +1,13 @@
 """Admin authentication: bearer tokens that name actors, for the audit trail.
 
 Tokens come from the environment variable named by `admin_tokens_env` (default
-`GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`. A token holding `;`, `,`, `:` or whitespace
-is refused (`alice:A;bob:B` is a list written wrong, not alice's token); one shorter than
-`MIN_TOKEN_CHARS` is warned about, not refused. A request to any admin path other than the
-open ones needs `Authorization: Bearer <token>`: without one it gets 401, with an unknown one 403.
+`GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`, each entry split at its first `:` (a token
+may hold `:` and `;`, as generated passwords do). What shows a list written wrong is refused:
+whitespace inside a token (`alice:A bob:B`), a `;` followed by what reads as another entry
+(`alice:A;bob:B`), and a character that is not printable (a control, NUL, zero-width: the CLI
+could not send it); one shorter than `MIN_TOKEN_CHARS` is warned about, not refused. A request
+to any admin path other than the open ones needs `Authorization: Bearer <token>`: without one it
+gets 401, with an unknown one 403.
 Tokens are compared in constant time against every configured token, so neither timing nor the
 order of the list tells an attacker anything. Handlers read the actor with `request[ADMIN_ACTOR]`.
 """
@@ -34,7 +37,7 @@ ADMIN_ACTOR = web.RequestKey("admin_actor", str)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 RESERVED_ACTORS = frozenset({"breaker", "ttl"})  # written by guard itself in the audit trail
 _ACTOR_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_NOT_IN_A_TOKEN = {";": "';'", ",": "','", ":": "':'"}
+_ANOTHER_ENTRY = re.compile(r";\s*[A-Za-z0-9_.@-]{1,64}:")  # `;` written for `,`: `A;bob:B`
 MIN_TOKEN_CHARS = 16
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -93,8 +96,8 @@ def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTo
         if held := _not_in_a_token(token):
             raise ConfigError(f"{source}: entry {position} (actor {actor!r}): its token holds "
                               f"{held}; entries are actor:token, separated by ',' "
-                              "(alice:TOKEN1,bob:TOKEN2), and a token holds no ';', ',', ':' or "
-                              "whitespace")
+                              "(alice:TOKEN1,bob:TOKEN2), and a token holds no whitespace, no "
+                              "';' before another name: and only printable characters")
         pairs.append((actor, token))
     actors = [a for a, _ in pairs]
     if len(set(actors)) != len(actors):
@@ -105,10 +108,15 @@ def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTo
 
 
 def _not_in_a_token(token: str) -> str:
-    """What `token` holds that no token may (" and "-joined), or ""."""
-    held = [shown for char, shown in _NOT_IN_A_TOKEN.items() if char in token]
+    """What `token` holds that shows a list written wrong (" and "-joined), or "". `:` and `;`
+    alone are a token's own (generated passwords hold them)."""
+    held = []
     if any(char.isspace() for char in token):
         held.append("whitespace")
+    if _ANOTHER_ENTRY.search(token):
+        held.append("';' then what reads as another entry (name:)")
+    if not all(char.isspace() or char.isprintable() for char in token):
+        held.append("a character that is not printable (control, NUL or zero-width)")
     return " and ".join(held)
 
 

@@ -113,9 +113,11 @@ def test_bad_values_from_the_environment_are_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("tokens", "said"), [
-    ("alice:TOKENAAAAAAAAAAAA;bob:TOKENBBBBBBBBBBBB", "its token holds ';' and ':';"),
-    ("alice:TOKENAAAAAAAAAAAA bob:TOKENBBBBBBBBBBBB", "its token holds ':' and whitespace;"),
-    ("alice:TOKENAAAAAAAAAAAA:bob:TOKENBBBBBBBBBBBB", "its token holds ':';"),
+    ("alice:TOKENAAAAAAAAAAAA;bob:TOKENBBBBBBBBBBBB", "';' then what reads as another entry"),
+    ("alice:TOKENAAAAAAAAAAAA; bob:TOKENBBBBBBBBBBBB", "whitespace and ';' then what reads as"),
+    ("alice:TOKENAAAAAAAAAAAA bob:TOKENBBBBBBBBBBBB", "its token holds whitespace;"),
+    ("alice:TOKENAAAA\u200bAAAAAAAA", "a character that is not printable"),
+    ("alice:TOKENAAAA\x1bAAAAAAAA", "a character that is not printable"),
 ])
 def test_an_admin_token_list_with_the_wrong_separator_stops_serve(
         tmp_path: Path, tokens: str, said: str) -> None:
@@ -125,6 +127,19 @@ def test_an_admin_token_list_with_the_wrong_separator_stops_serve(
     said_plainly(done, "GUARD_ADMIN_TOKENS: entry 1 (actor 'alice'): its token holds ")
     assert said in done.stderr and "TOKENAAAA" not in done.stderr + done.stdout
     assert "entries are actor:token, separated by ','" in done.stderr
+
+
+@pytest.mark.parametrize("token", ["Qx7:vR2!pL9#mW4$kT8^zN", "Qx7;vR2!pL9#mW4$kT8^zN",
+                                   "Qx7:vR2;!pL9:mW4$kT8^zN"])
+def test_an_admin_token_holding_colons_and_semicolons_still_starts(
+        tmp_path: Path, token: str) -> None:
+    """From a probe: 9c29b98 refused a token holding ':' or ';' (AWS get-random-password makes
+    them), which had worked, the entry being split at its first ':' (exit 0 → 2); such a token
+    is alice's again."""
+    done = guard("serve", "-c", config(tmp_path), "--check",
+                 env={"GUARD_ADMIN_TOKENS": f"alice:{token},bob:bob-token-0123456789"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "admin tokens: alice, bob (from GUARD_ADMIN_TOKENS)" in done.stdout
 
 
 @pytest.mark.parametrize(("value", "why"), [

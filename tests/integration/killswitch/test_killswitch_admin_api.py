@@ -129,9 +129,17 @@ async def test_invalid_engage_requests_are_400(admin: Admin, payload: Any) -> No
 
 @pytest.mark.parametrize("text", ["alice", "alice:", "ali ce:tok", "breaker:tok",
                                   "a:t1,a:t2", "a:same,b:same", "a:t1;b:t2", "a:t1 b:t2",
-                                  "a:t1:t2"])
+                                  "a:t1\x00", "a:t1\u200b"])
 def test_malformed_token_lists_are_configuration_errors(text: str) -> None:
     """GUARD_ADMIN_TOKENS entries must be distinct actor:token pairs; reserved actors refused."""
     with pytest.raises(ConfigError) as caught:
         parse_admin_tokens(text)
     assert "t1" not in str(caught.value) and "same" not in str(caught.value)
+
+
+def test_a_token_holding_colons_and_semicolons_is_the_actors() -> None:
+    """An entry is split at its first ':': `alice:Qx7:vR2;pL9!` is alice's token `Qx7:vR2;pL9!`
+    (generated passwords hold ':' and ';'); refused since 9c29b98, it is accepted again."""
+    tokens = parse_admin_tokens("alice:Qx7:vR2;pL9!mW4$kT8^zN,bob:bob-token-0123456789")
+    assert tokens.actor_for("Qx7:vR2;pL9!mW4$kT8^zN") == "alice"
+    assert tokens.actor_for("Qx7") is None
