@@ -16,7 +16,9 @@ from guard.incidents.settings import IncidentSettings
 from guard.killswitch.settings import KillSwitchSettings
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
-REDIS_DB_PATH = re.compile(r"/?|/[0-9]+")  # a redis:// URL's path: its database number
+# A redis:// URL's path: its database number, which redis-py reads with every '/' dropped
+# (`/2/` and `//2` are database 2); `/2/3` would be database 23, and is refused as a typo.
+REDIS_DB_PATH = re.compile(r"/?|/+[0-9]+/*")
 
 
 class Strict(BaseModel):

@@ -537,6 +537,10 @@ def test_settings_that_would_lose_every_incident_are_refused(
     ("redis://r:6379/0/1", "/0/1"), ("redis://r:6379/-1", "/-1"),
     ("redis://r:6379", None), ("redis://r:6379/", None), ("redis://r/15", None),
     ("redis://:pw@r:6379/%31", None), ("unix:///run/redis.sock?db=2", None),
+    # from a probe: redis-py reads these as database 2 and 0 (it drops every '/'); 2acb442
+    # refused them
+    ("redis://r:6379/2/", None), ("redis://r:6379//2", None), ("rediss://r:6380/0/", None),
+    ("redis://r:6379/2/3", "/2/3"), ("redis://r:6379/2/x", "/2/x"),
 ])
 def test_a_redis_url_path_that_is_no_database_number_is_refused(
         tmp_path: Path, url: str, path: str | None) -> None:
