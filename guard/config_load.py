@@ -194,22 +194,35 @@ def _refuse_lookalike_upstreams(overridden: Mapping[str, str], named: set[str],
     """An upstream that only GUARD_UPSTREAMS__<NAME>__* variables make, that no route uses, and
     whose name is close to one the file has (GUARD_UPSTREAMS__DEFUALT__URL) is a ConfigError,
     before the settings are checked (its missing url would be the error): it is a typo, which
-    would leave the upstream it meant at its old URL."""
+    would leave the upstream it meant at its old URL. Names compare in any case: a variable's
+    is read in lower case, so an upstream the file names with capitals (`Llama`) can be set by
+    none, which the error says."""
     routes = raw.get("routes")
     routed = {str(name) for name in routes.values()} if isinstance(routes, dict) else set()
+    by_lower = {upstream.lower(): upstream for upstream in sorted(named)}
     for key, variable in overridden.items():
         section, _, rest = key.partition(".")
         name, _, inner = rest.partition(".")
         if section != "upstreams" or not name or name in named or name in routed:
             continue
-        close = closest(name, sorted(named))
+        if name in by_lower:
+            capitalised = by_lower[name]
+            raise ConfigError(
+                f"{variable}: cannot set upstreams.{capitalised}: variable names are read in "
+                f"lower case, so an upstream named with capital letters cannot be set from the "
+                f"environment; rename it {name!r} in {source} (and in its routes), and the "
+                "variable sets it")
+        close = closest(name, sorted(by_lower))
         if close:
             meant = "__".join([section, close, *([inner] if inner else [])])
+            renamed = (f"; an upstream named with capital letters cannot be set from the "
+                       f"environment: rename {by_lower[close]} {close!r} in {source}"
+                       if by_lower[close] != close else "")
             raise ConfigError(
                 f"{variable}: makes a new upstream {name!r} that no route uses, and {source} "
-                f"has no upstream of that name (did you mean {close}? "
-                f"{ENV_PREFIX}{meant.replace('.', '__').upper()}); upstreams.{close} would "
-                "keep its own settings")
+                f"has no upstream of that name (did you mean {by_lower[close]}? "
+                f"{ENV_PREFIX}{meant.replace('.', '__').upper()}{renamed}); "
+                f"upstreams.{by_lower[close]} would keep its own settings")
 
 
 def unused_upstreams(settings: Settings) -> list[str]:

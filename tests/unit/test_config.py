@@ -565,6 +565,17 @@ def test_a_redis_url_path_that_is_no_database_number_is_refused(
     ("upstreams: {default: {url: 'http://a:1'}, local: {url: 'http://b:1'}}\n"
      "routes: {'llama*': local}\n", "GUARD_UPSTREAMS__LOACL__TIMEOUT_S",
      "(did you mean local? GUARD_UPSTREAMS__LOCAL__TIMEOUT_S)"),
+    # from a probe: an upstream named with capitals can be set by no variable (their names are
+    # read in lower case), and the error suggested the very variable it refused
+    ("upstreams: {default: {url: 'http://a:1'}, Llama: {url: 'http://b:1'}}\n"
+     "routes: {'llama*': Llama}\n", "GUARD_UPSTREAMS__LLAMA__URL",
+     "GUARD_UPSTREAMS__LLAMA__URL: cannot set upstreams.Llama: variable names are read in lower "
+     "case, so an upstream named with capital letters cannot be set from the environment; "
+     "rename it 'llama' in {config} (and in its routes), and the variable sets it"),
+    ("upstreams: {default: {url: 'http://a:1'}, Local: {url: 'http://b:1'}}\n"
+     "routes: {'llama*': Local}\n", "GUARD_UPSTREAMS__LOACL__TIMEOUT_S",
+     "(did you mean Local? GUARD_UPSTREAMS__LOCAL__TIMEOUT_S; an upstream named with capital "
+     "letters cannot be set from the environment: rename Local 'local' in {config})"),
 ])
 def test_an_upstream_name_mistyped_in_a_variable_is_refused(
         tmp_path: Path, text: str, name: str, expected: str) -> None:
