@@ -1,15 +1,23 @@
 import signal
 import sys
 
-from guard.errors import StoppedStarting, stop_while_starting, stopped_starting
+from guard.errors import (
+    StoppedStarting,
+    asks_check,
+    stop_while_checking,
+    stop_while_starting,
+    stopped_starting,
+)
 
 if sys.argv[1:2] == ["serve"]:
     # a reload signal while guard starts would end it (SIGHUP's default) before it listens for
     # one: ignored until the server's own handler is in place (`app`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    # a stop signal while it starts (a pod deleted as it starts) ends it, exit status 0
-    signal.signal(signal.SIGTERM, stop_while_starting)
-    signal.signal(signal.SIGINT, stop_while_starting)
+    # a stop signal while it starts (a pod deleted as it starts) ends it, exit status 0; while
+    # it checks (--check), 128 + the signal's number: a check cut short is no verdict
+    stop = stop_while_checking if asks_check(sys.argv[2:]) else stop_while_starting
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 try:
     from guard.cli import main

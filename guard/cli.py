@@ -16,6 +16,7 @@ from guard.errors import (
     GuardError,
     PolicyError,
     StoppedStarting,
+    stop_while_checking,
     stop_while_starting,
     stopped_starting,
 )
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT, also while it starts), 2 cannot
 start (an invalid configuration or policy, a port taken, unusable state); with
---check, 0 valid, 2 not.
+--check, 0 valid, 2 not, 128 + N stopped by signal N before the check finished
+(143 SIGTERM, 130 SIGINT).
 
 examples:
   guard serve -c guard.yaml
@@ -74,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default 1)")
     serve.add_argument("--check", action="store_true",
                        help="validate the configuration and every policy (models loaded), print "
-                            "what would run, and exit: 0 valid, 2 not (nothing is started)")
+                            "what would run, and exit: 0 valid, 2 not, 128+N stopped by signal N "
+                            "(nothing is started)")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # its number, from --workers
     serve.set_defaults(func=cmd_serve)
@@ -188,11 +191,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # a reload signal during start-up would end the process (SIGHUP's default) before guard
     # listens for it: ignored until the server's own handler is in place (`app`); a stop
-    # signal ends it, exit status 0 (`StoppedStarting`). `python -m guard serve` does both
-    # from its first line (`__main__`)
+    # signal ends it, exit status 0, with --check 128 + its number (`StoppedStarting`).
+    # `python -m guard serve` does both from its first line (`__main__`)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, stop_while_starting)
-    signal.signal(signal.SIGINT, stop_while_starting)
+    stop = stop_while_checking if args.check else stop_while_starting
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     from guard.admin.auth import load_admin_tokens
     from guard.config_load import check_policies_path, check_state_dir, load_config
     from guard.observability.logging import configure_logging

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
 
 class StoppedStarting(BaseException):
     """A stop signal (SIGTERM, SIGINT) while `guard serve` started, before its server's own
-    handler was in place: nothing was served, and the process ends at once, exit status 0. A
-    BaseException, as KeyboardInterrupt is: no `except Exception` on the way keeps it."""
+    handler was in place: nothing was served, and the process ends at once, exit status 0; under
+    `--check` (`checking`), 128 + the signal's number, as a shell reports a process a signal
+    ended: a check cut short (a CI job cancelled) is no verdict. A BaseException, as
+    KeyboardInterrupt is: no `except Exception` on the way keeps it."""
+
+    def __init__(self, signum: int, checking: bool = False) -> None:
+        super().__init__(signum, checking)
+        self.signum, self.checking = signum, checking
 
 
 def stop_while_starting(signum: int, _: object) -> None:
@@ -26,10 +32,22 @@ def stop_while_starting(signum: int, _: object) -> None:
     raise StoppedStarting(signum)
 
 
+def stop_while_checking(signum: int, _: object) -> None:
+    """`stop_while_starting` for `guard serve --check`."""
+    raise StoppedStarting(signum, checking=True)
+
+
+def asks_check(argv: Sequence[str]) -> bool:
+    """Whether `guard serve`'s arguments `argv` ask for `--check` (as argparse reads it, an
+    abbreviation too): for the handler in place before they are parsed (`__main__`)."""
+    return any(len(arg) >= 4 and "--check".startswith(arg) for arg in argv)
+
+
 def stopped_starting(stopped: StoppedStarting) -> int:
-    """Exit status 0, said in one JSON line on stderr (`stopped_while_starting`, naming the
-    signal): a pod stopped as it started leaves a line. Written with the standard library alone,
-    as logging may not be configured yet (the line then passes no `log_level`)."""
+    """Exit status 0 (with --check, 128 + the signal's number), said in one JSON line on stderr
+    (`stopped_while_starting`, naming the signal): a pod stopped as it started leaves a line.
+    Written with the standard library alone, as logging may not be configured yet (the line then
+    passes no `log_level`)."""
     import json
     import os
     import signal
@@ -37,14 +55,17 @@ def stopped_starting(stopped: StoppedStarting) -> int:
     import time
 
     now = time.time()
-    line = {"event": "stopped_while_starting", "signal": signal.Signals(stopped.args[0]).name,
-            "detail": "a stop signal before guard listened: nothing was served",
+    status = 128 + stopped.signum if stopped.checking else 0
+    detail = ("a stop signal before the check finished: the configuration was not checked"
+              if stopped.checking else "a stop signal before guard listened: nothing was served")
+    line = {"event": "stopped_while_starting", "signal": signal.Signals(stopped.signum).name,
+            "detail": detail, "exit_status": status,
             "pid": os.getpid(), "level": "info",
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
             + f".{int(now % 1 * 1e6):06d}Z"}
     sys.stderr.write(json.dumps(line) + "\n")
     sys.stderr.flush()
-    return 0
+    return status
 
 
 class GuardError(Exception):

@@ -572,6 +572,36 @@ def test_a_stop_signal_while_guard_starts_is_a_clean_exit(tmp_path: Path, sig: i
         assert [line["signal"] for line in stopped] == [signal.Signals(sig).name], guard.output()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_during_serve_check_is_no_verdict(tmp_path: Path, sig: int) -> None:
+    """From a probe: `guard serve --check` stopped before it finished (a CI job cancelled or
+    timed out) exited 0, which --check means 'valid', with nothing on stdout. It exits
+    128 + the signal's number (143, 130), as a shell reports a process a signal ended, and
+    still logs `stopped_while_starting`."""
+    import subprocess
+    import sys
+
+    for delay in (0.0, 0.5):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "guard", "serve", "--check"], cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+                 "GUARD_POLICIES": str(POLICIES)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not _ignores_sighup(proc.pid):  # guard's first line has run
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, (delay, proc.returncode, out, err)
+        assert "configuration valid" not in out and "Traceback" not in err
+        stopped = [json.loads(line) for line in err.splitlines()
+                   if '"stopped_while_starting"' in line]
+        assert [(line["signal"], line["exit_status"]) for line in stopped] == [
+            (signal.Signals(sig).name, 128 + sig)], err
+
+
 def test_a_stop_before_guard_listens_ends_it_unserved(tmp_path: Path) -> None:
     """A stop signal heard while policies and models load (the server's own handler is in
     place from `serve`'s first line) ends guard once they have, before it listens."""
