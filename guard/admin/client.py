@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
 TOKEN_ENV = "GUARD_ADMIN_TOKEN"  # noqa: S105 (the variable's name, not a token)
-_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+# user info after a scheme's `//`, or a scheme-relative one's (`//user:pw@host/`, a Location)
+_USER_INFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#]*@")
 
 
 class AdminError(Exception):
@@ -55,6 +56,7 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
     """One admin API call; (status, JSON answer holding `expect`'s keys with values of their
     types). AdminError when unreachable, refused, or answered by something else (a wrong port,
     a proxy's login page)."""
+    import http.client
     import urllib.error
     import urllib.parse
     import urllib.request  # (http.client and email with it: for the commands that call the API)
@@ -103,6 +105,10 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}{hint}", exc.code) from None
     except (urllib.error.URLError, OSError) as exc:
         raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
+    except http.client.HTTPException as exc:  # an SSH banner, a database's greeting
+        raise AdminError(f"{method} {path}: {base} is not an HTTP server, or not guard's admin "
+                         f"port ({type(exc).__name__}): check --admin-url or $GUARD_ADMIN_URL"
+                         ) from None
     problem = _unexpected(raw, expect or {})
     if problem:
         raise AdminError(f"{method} {path}: {base} did not answer as guard's admin API: {problem} "
@@ -112,7 +118,8 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
 
 
 def unsecret(url: str) -> str:
-    """`url` with any user info (`user:password@`) shown as `***@`."""
+    """`url` with any user info (`user:password@`) shown as `***@`, a scheme-relative URL's
+    (`//user:password@host/`) too."""
     return _USER_INFO.sub(r"\1***@", url)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol, TextIO
 
 from guard.admin.client import AdminError, add_admin_arguments, admin_call, seconds
-from guard.cli import command_group, whole
+from guard.cli import command_group, shown, whole
 from guard.incidents import report
 from guard.incidents.query import MAX_LIMIT, Page, Query, parse_since, stream_cursor_ms
 from guard.incidents.terminal import escape_controls
@@ -213,7 +213,7 @@ def _say_skipped(args: argparse.Namespace) -> None:
 
 def _read_failed(exc: Exception, args: argparse.Namespace, written: int = 0) -> int:
     went = f" (the {written} read before are written)" if written else ""
-    print(f"guard incidents: cannot read incidents: {exc}{went}", file=sys.stderr)
+    print(f"guard incidents: cannot read incidents: {shown(str(exc))}{went}", file=sys.stderr)
     return 1
 
 
@@ -271,8 +271,8 @@ def _follow(fetch: AdminFetch, args: argparse.Namespace, cursor: str, out: _Prin
             if exc.status != 503:
                 raise
             if not waiting:
-                print(f"guard incidents: {exc}; asking again every {args.interval:g} s",
-                      file=sys.stderr)
+                print(f"guard incidents: {shown(str(exc))}; asking again every "
+                      f"{args.interval:g} s", file=sys.stderr)
             waiting = True
             continue
         waiting = False

@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] 
     try:
         return admin_call(args, method, path, body=body, expect=expect)
     except AdminError as exc:
-        print(f"guard killswitch: {exc}", file=sys.stderr)
+        print(f"guard killswitch: {shown(str(exc))}", file=sys.stderr)
         return None
 
 

@@ -328,6 +328,67 @@ def test_the_admin_token_never_follows_a_redirect(args: list[str], status: int) 
     assert "Traceback" not in done.stderr and "never-leave" not in done.stderr
 
 
+@pytest.mark.parametrize(("location", "said"), [
+    ("//oncall:HUNTER2PASSWORD@elsewhere.example/x", "to //***@elsewhere.example/x;"),
+    ("http://elsewhere.example/\x1b]0;pwned\x07\x1b[2J",
+     "to http://elsewhere.example/\\x1b]0;pwned\\x07\\x1b[2J;"),
+])
+@pytest.mark.parametrize("args", [["killswitch", "status"], ["incidents", "export", "--since", "1h"]])
+def test_a_redirects_location_is_shown_masked_and_escaped(
+        args: list[str], location: str, said: str) -> None:
+    """From a probe: a scheme-relative Location (`//user:password@host/`) was printed with its
+    password, and one holding escape sequences (a terminal title, a screen clear) reached the
+    operator's terminal raw; the user info is shown as ***, control characters as escapes."""
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    redirecting = serving(Redirecting)
+    try:
+        done = guard(*args, env={"GUARD_ADMIN_TOKEN": "t" * 20,
+                                 "GUARD_ADMIN_URL": f"http://127.0.0.1:{redirecting.server_address[1]}"})
+    finally:
+        redirecting.shutdown()
+        redirecting.server_close()
+    assert done.returncode == 1, done.stderr
+    assert said in done.stderr, done.stderr
+    assert "HUNTER2PASSWORD" not in done.stderr and "\x1b" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["killswitch", "status"], ["incidents", "export", "--since", "1h"]])
+def test_an_admin_url_that_is_no_http_server_is_said_plainly(args: list[str]) -> None:
+    """From a probe: `--admin-url` at an SSH port (its banner for an answer) ended the CLI with
+    a BadStatusLine traceback; it says the URL is no HTTP server or not guard's admin port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    def banner() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    threading.Thread(target=banner, daemon=True).start()
+    try:
+        done = guard(*args, env={"GUARD_ADMIN_TOKEN": "t" * 20, "GUARD_ADMIN_URL": url})
+    finally:
+        listener.close()
+    assert done.returncode == 1, done.stderr
+    assert f"{url} is not an HTTP server, or not guard's admin port (BadStatusLine): check " \
+        "--admin-url or $GUARD_ADMIN_URL" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("url", ["http://oncall:HUNTER2PASSWORD@127.0.0.1:9",
                                  "https://HUNTER2PASSWORD@127.0.0.1:9/",
                                  "http://oncall:HUNTER2PASSWORD@127.0.0.1:abc"])
