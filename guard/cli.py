@@ -193,21 +193,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # listens for it: ignored until the server's own handler is in place (`app`); a stop
     # signal ends it, exit status 0, with --check 128 + its number (`StoppedStarting`).
     # `python -m guard serve` does both from its first line (`__main__`)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop = stop_while_checking if args.check else stop_while_starting
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    previous = [(sig, signal.signal(sig, handler)) for sig, handler in (
+        (signal.SIGHUP, signal.SIG_IGN), (signal.SIGTERM, stop), (signal.SIGINT, stop))]
     from guard.admin.auth import load_admin_tokens
     from guard.config_load import check_policies_path, check_state_dir, load_config
     from guard.observability.logging import configure_logging
 
-    settings = load_config(args.config)
-    check_policies_path(settings, args.config)
-    check_state_dir(settings.state_dir, make=not args.check)
-    tokens = load_admin_tokens(settings.admin_tokens_env)  # malformed: an error now, not at start
-    if args.check:
-        print(checked(settings, args.config, tokens))
-        return 0
+    ends_here = True  # a check, or a configuration guard cannot start with: the caller's
+    try:              # handlers come back (a process that calls `main` keeps its own)
+        settings = load_config(args.config)
+        check_policies_path(settings, args.config)
+        check_state_dir(settings.state_dir, make=not args.check)
+        tokens = load_admin_tokens(settings.admin_tokens_env)  # malformed: an error now
+        if args.check:
+            print(checked(settings, args.config, tokens))
+            return 0
+        ends_here = False
+    finally:
+        if ends_here:
+            for sig, handler in previous:
+                signal.signal(sig, handler)
     configure_logging(settings.log_level, worker=args.worker)
     if args.worker is None:  # once per group: its workers share the one state_dir
         warn_if_state_volume_small(settings, args.workers)

@@ -287,6 +287,22 @@ def test_a_hash_key_variable_unset_or_empty_is_refused(
     assert main(["serve", "-c", str(config), "--check"]) == 0
 
 
+def test_serve_check_in_process_leaves_the_callers_signal_handlers(tmp_path: Path) -> None:
+    """`main(["serve", "--check"])` called in a process (a test, a tool) gave it guard's start-up
+    handlers for good: SIGHUP ignored, which every child it started then inherited, and SIGTERM
+    raising StoppedStarting. A check, valid or not, hands the caller's handlers back."""
+    import signal
+
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    for text, status in ((f"policies: null\nstate_dir: {tmp_path}\n", 0), ("listen: [\n", 2)):
+        config.write_text(text)
+        assert main(["serve", "-c", str(config), "--check"]) == status
+        assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
 @pytest.mark.parametrize("name", ["GUARD_STATE_DIR", "GUARD_POLICIES"])
 def test_an_empty_path_variable_is_refused_naming_it(tmp_path: Path, name: str) -> None:
     """From a probe: GUARD_STATE_DIR= (a template rendered empty) was read as ".", the config
