@@ -424,6 +424,15 @@ def scripted_route(kind: type[RouteClientT], workdir: Path, admin_token: str
             servers.client.close()
 
 
+def upstream_got(guard: GuardServer, text: str) -> bool:
+    """Whether the stand-in model behind `guard` (its `default` upstream) was sent `text` in any
+    request body it received."""
+    mock = yaml.safe_load(guard.config_path.read_text())["upstreams"]["default"]["url"]
+    with urllib.request.urlopen(f"{mock}/_mock/requests", timeout=10) as answer:
+        sent = json.loads(answer.read())
+    return any(text in json.dumps(request.get("body"), ensure_ascii=False) for request in sent)
+
+
 def mock_reply(text: str, **more: str) -> dict[str, str]:
     """Headers making the stand-in model answer `text` in 5-character pieces."""
     return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}

@@ -7,17 +7,14 @@ prompt, the client never a character of the key."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
-import yaml
 
-from tests.support import GuardServer, guard_before_mock, stream_reply
+from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got
 from tests.unit.classify.builtin_helpers import PROVIDER_KEYS
 
 pytestmark = pytest.mark.timeout(120)
@@ -29,12 +26,6 @@ DEFAULT = Path(__file__).resolve().parents[2] / "policies" / "default.yaml"
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     with guard_before_mock(tmp_path_factory.mktemp("provider_keys"), DEFAULT) as server:
         yield server
-
-
-def _upstream_got(guard: GuardServer, text: str) -> bool:
-    mock = yaml.safe_load(guard.config_path.read_text())["upstreams"]["default"]["url"]
-    sent = httpx.get(f"{mock}/_mock/requests").json()
-    return any(text in json.dumps(request.get("body"), ensure_ascii=False) for request in sent)
 
 
 def _refused(guard: GuardServer, messages: list[dict[str, Any]]) -> bool:
@@ -54,7 +45,7 @@ def test_a_provider_key_in_a_prompt_is_refused_unsent(guard: GuardServer, kind: 
     key = PROVIDER_KEYS[kind]
     sent = key if written == "plain" else key[:8] + "\u200b" + key[8:]
     assert _refused(guard, [{"role": "user", "content": f"why does this fail? {sent} thanks"}])
-    assert not _upstream_got(guard, key[8:])
+    assert not upstream_got(guard, key[8:])
 
 
 @pytest.mark.parametrize("kind", PROVIDER_KEYS)
@@ -63,7 +54,7 @@ def test_a_provider_key_cut_across_two_messages_is_refused(guard: GuardServer, k
     half = len(key) // 2
     assert _refused(guard, [{"role": "user", "content": f"my key is {key[:half]}"},
                             {"role": "user", "content": f"{key[half:]} and that is all"}])
-    assert not _upstream_got(guard, key[half:])
+    assert not upstream_got(guard, key[half:])
 
 
 @pytest.mark.parametrize("kind", PROVIDER_KEYS)

@@ -7,16 +7,13 @@ inside a key or a jailbreak's words; personal data with markup inside is masked 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
-import yaml
 
-from tests.support import GuardServer, guard_before_mock, stream_reply, whole_reply
+from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got, whole_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -95,12 +92,6 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
         yield server
 
 
-def _upstream_got(guard: GuardServer, text: str) -> bool:
-    mock = yaml.safe_load(guard.config_path.read_text())["upstreams"]["default"]["url"]
-    sent = httpx.get(f"{mock}/_mock/requests").json()
-    return any(text in json.dumps(request.get("body"), ensure_ascii=False) for request in sent)
-
-
 @pytest.mark.parametrize("name", DISGUISES)
 def test_a_disguised_prompt_is_refused(guard: GuardServer, name: str) -> None:
     """Each disguise of a value the pack refuses plainly is refused too, unsent."""
@@ -109,7 +100,7 @@ def test_a_disguised_prompt_is_refused(guard: GuardServer, name: str) -> None:
             pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-    assert not _upstream_got(guard, DISGUISES[name])
+    assert not upstream_got(guard, DISGUISES[name])
 
 
 @pytest.mark.parametrize("name", [name for name in DISGUISES if name.startswith("key")])
@@ -137,7 +128,7 @@ def test_a_key_split_across_texts_with_markup_in_a_half_is_refused(guard: GuardS
             client.chat.completions.create(model="m", messages=[
                 {"role": "user", "content": "key AKIAQZ7XW3"}, {"role": "user", "content": f"{half} ok"}])
         assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-        assert not _upstream_got(guard, half)
+        assert not upstream_got(guard, half)
         answer = client.completions.create(model="m", prompt="k = '", suffix=f"{half}'",
                                            extra_headers={"X-Mock-Reply": "AKIAQZ7XW3"})
     assert "AKIAQZ7XW3" not in answer.choices[0].text
