@@ -263,8 +263,14 @@ async def test_a_refusing_switch_during_a_typed_streams_check_ends_it_in_shape(
     else:
         assert kinds[0] == "response.created" and kinds[-1] == "response.completed", kinds
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
-        assert events[-1]["response"]["output"][0]["content"] == [
-            {"type": "refusal", "refusal": PAUSED}]
+        # the refusal is the last item; before it, each item the client had seen opened before
+        # the switch (whether the message's opening went out first depends on timing), listed
+        # incomplete, with the text it was sent
+        *before, refusal = events[-1]["response"]["output"]
+        assert refusal["content"] == [{"type": "refusal", "refusal": PAUSED}]
+        seen = sorted(e["output_index"] for e in events if e["type"] == "response.output_item.added")
+        assert seen == list(range(len(before) + 1)), kinds
+        assert all(item["status"] == "incomplete" for item in before), before
 
 
 # -- a refusal in as many choices as asked -------------------------------------------------------
