@@ -45,8 +45,11 @@ def parse_scope(text: str) -> Scope:
     """`global`, `model:<glob>`, `tenant:<id>` or `route:<path>` → Scope; ValueError otherwise."""
     if not isinstance(text, str) or not text:
         raise ValueError("scope is required: global, model:<glob>, tenant:<id> or route:<path>")
-    if len(text) > MAX_SCOPE_CHARS or _CONTROL.search(text):
-        raise ValueError(f"scope must be at most {MAX_SCOPE_CHARS} printable characters")
+    if len(text) > MAX_SCOPE_CHARS:
+        raise ValueError(f"scope must be at most {MAX_SCOPE_CHARS} characters (got {len(text)})")
+    if control := _CONTROL.search(text):
+        raise ValueError(f"scope {text!r} holds a control character, "
+                         f"U+{ord(control.group()):04X}, at index {control.start()}")
     if text == "global":
         return Scope("global")
     kind, sep, value = text.partition(":")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from guard.killswitch.model import (
@@ -46,6 +48,16 @@ def test_parse_scope_accepts_the_four_kinds(text: str, want: Scope) -> None:
 def test_parse_scope_rejects_anything_else(text: str) -> None:
     """Unknown kinds, empty values, relative routes and control characters are refused."""
     with pytest.raises(ValueError, match="scope"):
+        parse_scope(text)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("model:a\nb", "holds a control character, U+000A, at index 7"),
+    ("model:" + "x" * 300, "at most 256 characters (got 306)")])
+def test_a_refused_scope_says_what_is_wrong(text: str, says: str) -> None:
+    """From a probe: a scope with one control character was told it must be "at most 256
+    printable characters", though it was short; each problem is now named as it is."""
+    with pytest.raises(ValueError, match=re.escape(says)):
         parse_scope(text)
 
 
