@@ -47,10 +47,14 @@ def value_problem(header: str, value: str) -> str | None:
 
 def unmatchable(header: str, tenant: str) -> str | None:
     """Why a tenant a switch or a policy names can match no request (None when it can): a
-    value the data plane refuses in `header` (`value_problem`); and a header that carries
-    credentials names its tenants by digest only. Says the digest the value would have, never
-    the value (a key, most likely)."""
+    value the data plane refuses in `header` (`value_problem`), or one with a space or tab at
+    either end (HTTP trims them from every header value, so no request carries it); and a header
+    that carries credentials names its tenants by digest only. Says the digest the value would
+    have, never the value (a key, most likely)."""
     if not names_credentials(header):
+        if tenant != tenant.strip(" \t"):
+            return (f"{header}'s value never starts or ends with a space or tab (HTTP trims "
+                    f"them): {tenant!r}")
         return value_problem(header, tenant)
     if DIGEST.fullmatch(tenant):
         return None

@@ -77,11 +77,19 @@ def test_an_invisible_character_in_a_scope_is_refused_naming_it(
     assert cli(guard, "status")[1].strip() == "no kill switch engaged"
 
 
-def test_a_tenant_scope_the_data_plane_would_refuse_is_refused(guard: GuardServer) -> None:
+@pytest.mark.parametrize("scope, said", [
+    ("tenant:acme,globex", "more than one tenant"),
+    ("tenant: acme", "never starts or ends with a space or tab"),
+    ("tenant:acme ", "never starts or ends with a space or tab"),
+])
+def test_a_tenant_scope_the_data_plane_would_refuse_is_refused(
+        guard: GuardServer, scope: str, said: str) -> None:
     """`tenant:a,b`: the data plane refuses a tenant header holding a comma (400), so such a
-    switch could stop nothing."""
-    status, body = engage_api(guard, "tenant:acme,globex")
-    assert status == 400 and "more than one tenant" in body["error"]["message"], body
+    switch could stop nothing. `tenant: acme` (a space typed after the colon) had engaged (201)
+    and stopped nothing: HTTP trims a header value's ends, so no request names ` acme`."""
+    status, body = engage_api(guard, scope)
+    assert status == 400 and said in body["error"]["message"], body
+    assert cli(guard, "status")[1].strip() == "no kill switch engaged"
 
 
 def test_a_non_ascii_model_scope_is_engaged_with_a_warning_naming_the_code_point(
