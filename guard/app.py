@@ -9,7 +9,7 @@ import functools
 import gc
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 
 import structlog
 from aiohttp import web, web_response
@@ -190,8 +190,10 @@ def admin_runner(components: Components) -> web.AppRunner:
 
 async def serve(settings: Settings, *, reuse_port: bool = False,
                 on_ready: Callable[[Components], Awaitable[None]] | None = None,
-                stop: asyncio.Event | None = None) -> None:
-    """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests."""
+                stop: asyncio.Event | None = None, ignore_later_stops: bool = False) -> None:
+    """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests.
+    The stop signals' handlers found are put back at the end; with `ignore_later_stops` (the
+    CLI's process, ending) a stop signal is ignored from then on instead."""
     # what aiohttp sends unless an answer says otherwise (not exported, but read on each answer;
     # test_proxy.py::test_guard_names_no_versions notices if that changes)
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
@@ -199,11 +201,13 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     # before policies and models load: a stop meanwhile is heard once they have, and guard ends
     # without listening (until here the CLI's handler ends it: `errors.StoppedStarting`)
+    found = {sig: signal.SIG_IGN if ignore_later_stops else signal.getsignal(sig)
+             for sig in (signal.SIGTERM, signal.SIGINT)}
     heard = _stop_on_signals(stop, hurry)
     try:
         await _serve(settings, reuse_port, on_ready, stop, hurry, heard)
     finally:
-        _restore_signals()
+        _restore_signals(found)
 
 
 async def _serve(settings: Settings, reuse_port: bool,
@@ -350,7 +354,11 @@ def _reload_on_sighup(components: Components) -> None:
             "sighup_ignored", detail="policies: null, nothing to reload"))
 
 
-def _restore_signals() -> None:
+def _restore_signals(found: dict[signal.Signals, Any]) -> None:
+    """The stop signals' handlers `found`, SIGHUP's default."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.remove_signal_handler(sig)
+    for sig, previous in found.items():
+        if previous is not None:  # None: set outside Python, left as the loop left it
+            signal.signal(sig, previous)

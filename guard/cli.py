@@ -223,7 +223,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return run_workers(args.config, args.workers, [settings.listen, settings.admin_listen])
     from guard.app import serve
 
-    run_async(serve(settings, reuse_port=args.reuse_port,
+    # once it has stopped serving, a further stop signal (one repeated until the process is
+    # gone) is the same request: ignored, not an end by the signal (143) or a KeyboardInterrupt
+    run_async(serve(settings, reuse_port=args.reuse_port, ignore_later_stops=True,
                     on_ready=None if args.worker is None else serving_in_group))
     return 0
 
