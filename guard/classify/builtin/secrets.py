@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
-from guard.classify.builtin._engine import PatternSet
+from guard.classify.builtin._engine import PatternSet, is_word_char
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.classify.words import common_word
@@ -30,45 +30,46 @@ from guard.types import Segment, Stage
 _AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
                  "AROA", "ASCA")
 _KEY_SEPARATOR = r"(?:\r\n|  |[ \t\n.\-])?"
-_AWS_KEY_ID = (r"\b((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
+_AWS_KEY_ID = (r"((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
                rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})(?:\b|[a-z])")
 _SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 
 # (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match. A key of
 # a fixed length ends where its length does, not at a word's end: a model asked to glue letters
-# after it (`<key>END`) must not hide it.
+# after it (`<key>END`) must not hide it. Nor one asked to glue letters before it (`abcghp_...`,
+# `tokenAKIA...`): a key with a prefix of its own begins where the prefix does (`_glued_key`).
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key_id", _AWS_KEY_ID),
     ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
                               r"([A-Za-z0-9/+]{40})\b"),
-    ("github_token", r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
-    ("github_token", r"\b(github_pat_[A-Za-z0-9_]{82})"),
-    ("gitlab_token", r"\b(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
-    ("slack_token", r"\b(xox[abposr]-[A-Za-z0-9-]{10,250})\b"),
+    ("github_token", r"((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
+    ("github_token", r"(github_pat_[A-Za-z0-9_]{82})"),
+    ("gitlab_token", r"(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
+    ("slack_token", r"(xox[abposr]-[A-Za-z0-9-]{10,250})\b"),
     ("slack_webhook", r"(https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/"
                       r"[A-Za-z0-9]{20,})"),
-    ("stripe_key", r"\b((?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{20,247})\b"),
-    ("google_api_key", r"\b(AIza[0-9A-Za-z_-]{35})"),
-    ("anthropic_key", r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
-    ("openai_key", r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
+    ("stripe_key", r"((?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{20,247})\b"),
+    ("google_api_key", r"(AIza[0-9A-Za-z_-]{35})"),
+    ("anthropic_key", r"(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
+    ("openai_key", r"(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
     # Hugging Face user access tokens: `hf_` and 34 letters
-    ("huggingface_token", r"\b(hf_[A-Za-z]{34})"),
+    ("huggingface_token", r"(hf_[A-Za-z]{34})"),
     # npm (GitHub's format since 2021): `npm_`, 30 random base62 characters and a 6-character checksum
-    ("npm_token", r"\b(npm_[A-Za-z0-9]{36})"),
+    ("npm_token", r"(npm_[A-Za-z0-9]{36})"),
     # PyPI: `pypi-` and a base64url macaroon whose first field is its location, "pypi.org" or
     # "test.pypi.org" (so its first characters are fixed); it grows with its caveats
-    ("pypi_token", r"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})"),
+    ("pypi_token", r"(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})"),
     # SendGrid: 69 characters, `SG.`, an id of 22, `.`, a secret of 43 (base64url)
-    ("sendgrid_key", r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})"),
+    ("sendgrid_key", r"(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})"),
     # DigitalOcean: personal (`dop_v1_`), OAuth (`doo_v1_`) and refresh (`dor_v1_`) tokens, 64 hex
-    ("digitalocean_token", r"\b(do[opr]_v1_[a-fA-F0-9]{64})"),
+    ("digitalocean_token", r"(do[opr]_v1_[a-fA-F0-9]{64})"),
     # Shopify: app access tokens (`shpat_`, `shpca_`, `shppa_`) and shared secrets (`shpss_`), 32 hex
-    ("shopify_token", r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})"),
+    ("shopify_token", r"(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})"),
     # Databricks personal access tokens: `dapi` and 32 hex, `-2` after them on Azure
-    ("databricks_token", r"\b(dapi[a-fA-F0-9]{32}(?:-2)?)"),
+    ("databricks_token", r"(dapi[a-fA-F0-9]{32}(?:-2)?)"),
     # age (age-encryption.org/v1) X25519 identities: Bech32, upper case, 32 bytes and a checksum
-    ("age_secret_key", r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
-    ("jwt", r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
+    ("age_secret_key", r"(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
+    ("jwt", r"(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
     ("private_key", r"(-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
                     r"(?:[A-Za-z0-9+/=\s:,-]*?-----END[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
                     r"|[A-Za-z0-9+/=\s]*))"),
@@ -163,6 +164,8 @@ class SecretsClassifier(LocalClassifier):
                 value = first_parameter(value)
                 if len(value) < GENERIC_MIN_CHARS or not looks_random(value, self.min_bits):
                     continue
+            if start and is_word_char(text[start - 1]) and not _glued_key(kind, value):
+                continue
             if kind == "aws_access_key_id" and not (_spaced_key(value)
                                                      and _ends_key(value, text[end:end + 1])):
                 continue
@@ -213,6 +216,31 @@ def _ends_key(value: str, after: str) -> bool:
     word's end, or glued to a lower-case letter when it holds a digit
     (`AKIAQZ7XW3JD5R6TLM2Plorem`; `ASIAPACIFICHEADQUARTERs` is a word)."""
     return not ("a" <= after <= "z") or any(c.isdigit() for c in value)
+
+
+# Kinds whose prefix also ends words and names (`task-`, `bookmark_test_`, `laughs_`), and the
+# prefix itself (Python's `re` on one short value: fixed, never a policy's pattern).
+_WORD_ENDING_PREFIX = re.compile(
+    r"sk-(?:proj-|svcacct-|admin-)?|(?:sk|rk|pk)_(?:live|test)_|gh[pousr]_")
+_OPENAI_NAMED = ("sk-proj-", "sk-svcacct-", "sk-admin-")
+_OPENAI_MARK = "T3BlbkFJ"  # "OpenAI" in base64, in the middle of OpenAI's keys
+
+
+def _glued_key(kind: str, value: str) -> bool:
+    """Whether a key glued after a word character (`abcghp_...`) reads as one: always, but where
+    its prefix also ends words and names; there its random part mixes upper- and lower-case
+    letters and digits (generated keys do; `risk-assessment-2024-q3` and `bookmark_test_`
+    identifiers do not), and an OpenAI-style key is one of OpenAI's own (a named kind, or its
+    mark): a random base64url run holds `sk-` about once in 260,000 characters."""
+    prefix = _WORD_ENDING_PREFIX.match(value) if kind in ("openai_key", "stripe_key",
+                                                          "github_token") else None
+    if prefix is None:
+        return True
+    if kind == "openai_key" and not (value.startswith(_OPENAI_NAMED) or _OPENAI_MARK in value):
+        return False
+    body = value[prefix.end():]
+    return (any(c.isupper() for c in body) and any(c.islower() for c in body)
+            and any(c.isdigit() for c in body))
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

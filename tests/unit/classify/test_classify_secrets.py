@@ -82,6 +82,52 @@ def test_a_key_of_fixed_length_is_found_with_characters_glued_after_it(kind: str
     assert found(classify("secrets", text), text) == [(f"secret:{kind}", key)]
 
 
+# A key of every kind with a prefix of its own (PROVIDER_KEYS beside these).
+PREFIXED_KEYS = {
+    "aws_access_key_id": "AKIAQZ7XW3JD5R6TLM2P",
+    "github_token": GITHUB,
+    "github_pat": GITHUB_PAT,
+    "gitlab_token": "glpat-Xy9zAb3dE6gH9jK2mN5p",
+    "slack_token": "xoxb-2410219843-8JkXyZ1234abcd",
+    "stripe_key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "google_api_key": GOOGLE,
+    "anthropic_key": ANTHROPIC,
+    "openai_key": "sk-proj-Tq3vX8bN2mK7pL4wR9sD1fG6hJ0",
+    "openai_legacy": "sk-" + "Zq4Lm8Rt2Wx6Yp1Vn5Kc" + "T3BlbkFJ" + "h9Gd3Sb7Fa0Ej4Tu8Io2Qw6P",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    **PROVIDER_KEYS,
+}
+
+
+@pytest.mark.parametrize("name", PREFIXED_KEYS)
+@pytest.mark.parametrize("glued", ["abc", "token", "7", "x_"])
+def test_a_key_glued_after_letters_or_digits_is_found(name: str, glued: str) -> None:
+    """From a probe: a key with letters or digits glued before it (`abcghp_...`, `tokenAKIA...`,
+    what a model asked to prepend letters writes) passed, every kind: each pattern began at a
+    word's start. A key with a prefix of its own is read where the prefix begins; the span is the
+    key alone."""
+    key = PREFIXED_KEYS[name]
+    kind = {"github_pat": "github_token", "openai_legacy": "openai_key"}.get(name, name)
+    text = f"here: {glued}{key} thanks"
+    assert found(classify("secrets", text), text) == [(f"secret:{kind}", key)]
+
+
+@pytest.mark.parametrize("text", [
+    "see the risk-assessment-framework-2024-q3-final notes",  # `sk-` ends "risk"
+    "run task-scheduler-v2-migration-plan-2031 first",
+    "def bookmark_test_createsBookmarkFromSharedUrl(self):",  # `rk_test_`, no digit
+    "def task_test_fetches2remoteconfigsinorder(self):",  # `sk_test_`, no capital
+    "counts laughs_" + "perminuteacrosseveryrecordedsessionx" + " here",  # `ghs_`, letters alone
+    "blob j166tWbYEWYfIRy5Ss4Xsk-T53rb0BWGjfFcJmkLVG2Hvr7B_A16Bl12l-R-JQ4w4JPbDHRO3059Kr1m end",
+])
+def test_a_word_ending_as_a_key_prefix_begins_is_not_a_key(text: str) -> None:
+    """Prefixes that also end words and names (`sk-`, `sk_test_`, `ghs_`) are read glued only when
+    what follows reads as generated (upper- and lower-case letters and digits) and, for `sk-`, is
+    one of OpenAI's own keys: hyphenated slugs, test names and a random base64url run are not."""
+    verdict = classify("secrets", text)
+    assert not verdict.fired, found(verdict, text)
+
+
 @pytest.mark.parametrize(("label", "value"), [
     ("secret:pypi_token", "pypi-AgENdGVzdC5weXBpLm9yZw" + PROVIDER_KEYS["pypi_token"][20:]),  # TestPyPI
     *[("secret:digitalocean_token", prefix + PROVIDER_KEYS["digitalocean_token"][4:])
