@@ -41,7 +41,7 @@ _SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key_id", _AWS_KEY_ID),
     ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
-                              r"([A-Za-z0-9/+]{40})\b"),
+                              r"([A-Za-z0-9/+]{40})"),
     ("github_token", r"((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
     ("github_token", r"(github_pat_[A-Za-z0-9_]{82})"),
     ("gitlab_token", r"(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
@@ -244,13 +244,24 @@ def _glued_key(kind: str, value: str) -> bool:
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:
-    """A generic finding on the same characters as a specific one adds nothing."""
+    """A generic finding on characters specific ones cover adds nothing. One reaching past them
+    is kept: a secret-named value with letters glued to its key (`secret=abc<aws secret>`, whose
+    40 characters are read from the glue) is masked whole."""
     specific = [f for f in found if f.label != "secret:generic"]
     return specific + [
         f for f in found
-        if f.label == "secret:generic"
-        and not any(s.start < f.end and f.start < s.end for s in specific)
+        if f.label == "secret:generic" and not _covered(f, specific)
     ]
+
+
+def _covered(finding: Finding, others: list[Finding]) -> bool:
+    """Whether `others` together cover every character of `finding`."""
+    reached = finding.start
+    for other in sorted(others, key=lambda o: o.start):
+        if other.start > reached:
+            break
+        reached = max(reached, other.end)
+    return reached >= finding.end
 
 
 def _make(name: str, config: SecretsConfig, spec: ClassifierSpec) -> SecretsClassifier:

@@ -128,6 +128,24 @@ def test_a_word_ending_as_a_key_prefix_begins_is_not_a_key(text: str) -> None:
     assert not verdict.fired, found(verdict, text)
 
 
+@pytest.mark.parametrize(("before", "after"), [("", "END"), ("", "7"), ("", "_x"), ("abc", "")])
+def test_an_aws_secret_key_glued_to_characters_is_found_and_masked_whole(before: str, after: str) -> None:
+    """The AWS secret access key (40 characters after its name) still ended at a word's end, so
+    `<secret>END` was no AWS key; it is one, its span the 40 characters. Glued after letters, its
+    40 characters are read from the glue, and the secret-named value (`generic`), which reaches
+    past them, is kept: the run is masked whole, no character of the secret left out."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ4vB8nW3t"
+    text = f"aws_secret_access_key = {before}{secret}{after}\n"
+    verdict = classify("secrets", text)
+    spans = found(verdict, text)
+    assert "secret:aws_secret_access_key" in verdict.labels
+    if not before:
+        assert ("secret:aws_secret_access_key", secret) in spans
+    run = text.index(before + secret)
+    assert all(any(s.start <= i < s.end for s in verdict.spans)
+               for i in range(run, run + len(before + secret + after))), spans
+
+
 @pytest.mark.parametrize(("label", "value"), [
     ("secret:pypi_token", "pypi-AgENdGVzdC5weXBpLm9yZw" + PROVIDER_KEYS["pypi_token"][20:]),  # TestPyPI
     *[("secret:digitalocean_token", prefix + PROVIDER_KEYS["digitalocean_token"][4:])
