@@ -335,7 +335,7 @@ class StreamGuard:
         """An optimistic check on time (`tick`) or after the stream ended (`ended_early`): the
         text went out, and what decides is the text up to its last whole word, the word still
         being written left unread (`_check`, `Channel.mark_checked`)."""
-        words = {ch.number: ch.word_cut(ch.checked) for ch in channels}
+        words = {ch.number: ch.word_cut(ch.checked, self._text_end(ch)) for ch in channels}
         return await self._check(channels, to_end, words)
 
     async def finish(self) -> bytes:
@@ -360,7 +360,7 @@ class StreamGuard:
         if not self._may_have_sent_unread():
             return
         self._ended_early = why
-        waiting = self._unfinished(list(self._channels.values()))
+        waiting = [ch for ch in self._channels.values() if ch.checked < ch.released]
         if waiting:
             await self._check_words(waiting)
 
@@ -370,7 +370,8 @@ class StreamGuard:
         The event (`stream_unchecked`) holds how many characters, and their content hash."""
         if not self._may_have_sent_unread():
             return
-        unread = [(ch, ch.text[max(0, ch.checked - ch.base):]) for ch in self._channels.values()]
+        unread = [(ch, ch.text[max(0, ch.checked - ch.base):max(0, ch.released - ch.base)])
+                  for ch in self._channels.values()]
         unread = [(ch, text) for ch, text in unread if text]
         if not unread:
             return
@@ -610,7 +611,14 @@ class StreamGuard:
         """Where a channel's window stops: its end, or where its release (buffered) or what
         decides (optimistic) would (`stops`)."""
         stop = None if stops is None else stops.get(ch.number)
-        return ch.end if stop is None else max(self._since(ch), min(ch.end, stop))
+        end = self._text_end(ch)
+        return end if stop is None else max(self._since(ch), min(end, stop))
+
+    def _text_end(self, ch: Channel) -> int:
+        """Where a channel's text ends for its checks: its end, or once the stream ended early
+        (`ended_early`) the end of what went out (what was dropped unsent, `rewind`, is not read
+        as the client's)."""
+        return ch.released if self._ended_early else ch.end
 
     def _before_findings(self, ch: Channel, stop: int, decision: Decision, at: int) -> int:
         """`stop`, or the start of the first value a check on time found running past it (not
@@ -624,7 +632,7 @@ class StreamGuard:
                  for span in verdict.spans]
         spans += decision.redactions.get(ch.number, ())
         if self._ended_early:
-            return ch.end if any(stop < at + span.end for span in spans) else stop
+            return self._text_end(ch) if any(stop < at + span.end for span in spans) else stop
         starts = [at + span.start for span in spans if at + span.start < stop < at + span.end]
         if not starts:
             return stop
@@ -744,14 +752,20 @@ class StreamGuard:
         return self.stop()
 
     def mark(self) -> Any:
-        """What the client has been sent, as far as the stream's ending reads it (`rewind`)."""
-        return dict(self._choices)
+        """What the client has been sent, as far as the stream's ending reads it (`rewind`): the
+        choices finished, and where each channel's text released ends."""
+        return dict(self._choices), {key: (ch.released, ch.kept_released)
+                                     for key, ch in self._channels.items()}
 
     def rewind(self, mark: Any) -> None:
         """Forget what was encoded since `mark` but never written (a kill switch engaged, or a
         check was overloaded, before it went out), so the ending is built for what the client
-        has seen: an ending for events it never had broke the SDKs' stream readers."""
-        self._choices = mark
+        has seen (an ending for events it never had broke the SDKs' stream readers), and an
+        optimistic stream's late read (`ended_early`, `unchecked`) reads the text that went out
+        (it read a dropped read's text as the client's)."""
+        self._choices, released = mark
+        for key, ch in self._channels.items():
+            ch.released, ch.kept_released = released.get(key, (0, 0))
 
     def stop(self) -> bytes:
         """End the stream now, held text dropped: a `content_filter` finish for each choice

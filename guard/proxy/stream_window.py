@@ -185,11 +185,11 @@ class Channel:
             self.text = self.text[keep - self.base:]
             self.base = keep
 
-    def word_cut(self, since: int | None = None) -> int:
+    def word_cut(self, since: int | None = None, until: int | None = None) -> int:
         """The end of the last whole word of the text after `since` (`released` when None: the
-        pending text), or `since` when none ends."""
+        pending text) and before `until` (the end when None), or `since` when none ends."""
         since = self.released if since is None else since
-        pending = self.text[since - self.base:]
+        pending = self.text[since - self.base:(self.end if until is None else until) - self.base]
         for i in range(len(pending) - 1, -1, -1):
             if pending[i].isspace():
                 return since + i + 1

@@ -12,6 +12,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -219,3 +220,80 @@ async def test_a_late_check_cancelled_by_shutdown_records_the_text_as_unchecked(
              i["details"]["chars"]) for i in incidents] == [
         ("stream_unchecked", "client_disconnected", "cancelled", 20)]
     assert "SECRETWORD" not in json.dumps(incidents)
+
+
+
+def chunk(text: str) -> bytes:
+    return b"data: " + json.dumps({
+        "id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+    }).encode() + b"\n\n"
+
+
+async def read_through(tmp_path: Path, policy: str, first: bytes, then: bytes,
+                       ) -> tuple[str, list[dict[str, Any]]]:
+    """Stream from a stand-in model writing `first`, then, once the client has read text of
+    it, `then` in one write, through `guard serve` with `policy`: what the client read, and the
+    request's incidents."""
+    read = asyncio.Event()
+
+    async def model(request: web.Request) -> web.StreamResponse:
+        answer = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await answer.prepare(request)
+        await answer.write(first)
+        await read.wait()
+        await answer.write(then)
+        return answer
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", model)
+    port = free_port()
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(policy)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": f"http://127.0.0.1:{port}"}},
+                                   "policies": str(policies)})
+    request_id = f"dropped-{uuid.uuid4().hex}"
+    received = ""
+    async with apps_serving((app, port)):
+        try:
+            await asyncio.to_thread(start_together, guard)
+            async with httpx.AsyncClient(timeout=30) as client, client.stream(
+                    "POST", f"{guard.url}/v1/chat/completions", headers={"X-Request-Id": request_id},
+                    json={"model": "m", "stream": True,
+                          "messages": [{"role": "user", "content": "hi"}]}) as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith("data: {") and '"error"' not in line:
+                        for choice in json.loads(line[6:]).get("choices", []):
+                            received += (choice.get("delta") or {}).get("content") or ""
+                        read.set()
+            incidents = await asyncio.to_thread(journal_incidents, guard, request_id)
+        finally:
+            read.set()
+            guard.stop()
+    return received, incidents
+
+
+async def test_text_dropped_unsent_is_not_counted_unchecked(tmp_path: Path) -> None:
+    """A check overloaded on a chunk drops that chunk unsent: the `stream_unchecked` event counts
+    the characters the client was sent (10,200), not those it never had (it counted 20,400)."""
+    # the second chunk brings 20,400 characters, past check_chars: checked off the event loop
+    # (more than OFFLOAD_CHARS), which times out
+    words = "lorem ipsum " * 850
+    received, incidents = await read_through(
+        tmp_path, OVERLOADED.replace("65536", "16384"), chunk(words), chunk(words))
+    assert received == words
+    assert [(i["kind"], i["details"]["stream_ended"], i["details"]["chars"])
+            for i in incidents] == [("stream_unchecked", "guard_overloaded", len(words))]
+
+
+async def test_text_dropped_unsent_is_not_read_late_as_sent(tmp_path: Path) -> None:
+    """The model's read after `You dick head. ` holds a key, then an event guard cannot pass (a
+    key given twice): that read is dropped unsent, and the late read decides on what the client
+    had, a flag, not on the key it never had (it recorded a block of `secrets-leak`)."""
+    received, incidents = await read_through(
+        tmp_path, POLICY, chunk("You dick head. "),
+        chunk(f"Key: {AWS_KEY} ") + b'data: {"id": "c1", "id": "c1", "choices": []}\n\n')
+    assert received == "You dick head. "
+    assert [(i["action"], i["rules"], i["details"]) for i in incidents] == [
+        ("flag", ["profanity"], {"stream_ended": "upstream_protocol_error"})]
