@@ -55,7 +55,7 @@ from guard.proxy.protocols.base import (
     small_index,
 )
 from guard.proxy.sent_parts import PART_SIGNS, SentParts
-from guard.proxy.sse import SSEEvent
+from guard.proxy.sse import DONE_EVENT, SSEEvent
 from guard.proxy.stream_guard import (
     BUFFERED,
     CUT_ACTIONS,
@@ -154,9 +154,10 @@ class EventStreamGuard(StreamGuard):
             return event.raw
         if self.cut or self._done:
             return b""
+        event = event.bare()  # a comment, an `id:` line: read by no check
         body = event_json(event)
         if body is None:
-            return await self._end_of_stream(event) if event.done else event.raw  # a keep-alive
+            return await self._end_of_stream() if event.done else event.raw  # a keep-alive
         if self.reader.unreadable(body):  # text a client may show, in a shape guard cannot read
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",
                                 status=502, code="upstream_protocol_error")
@@ -184,14 +185,14 @@ class EventStreamGuard(StreamGuard):
                 break
         return out
 
-    async def _end_of_stream(self, event: SSEEvent) -> bytes:
+    async def _end_of_stream(self) -> bytes:
         """`[DONE]`, which some servers end a typed stream with: the answer's end, after every
-        text held (it must not overtake them: the SDKs stop reading there)."""
+        text held (it must not overtake them: the SDKs stop reading there), sent bare."""
         out = await self._flush(list(self._channels.values()))
         if self.cut:
             return out
         self._ended = True
-        return out + self._drain() + event.raw
+        return out + self._drain() + DONE_EVENT
 
     async def finish(self) -> bytes:
         out = await super().finish()

@@ -21,15 +21,30 @@ _BOUNDARY = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r|\n)")
 _BOM = b"\xef\xbb\xbf"
 _LINES = re.compile(r"\r\n|\r|\n")
 DONE = "[DONE]"
+KEEP_ALIVE = b":\n\n"  # an empty comment
 
 
 @dataclass(slots=True)
 class SSEEvent:
-    """One event. `raw` includes the blank line that ended it; `data` joins its data lines."""
+    """One event. `raw` includes the blank line that ended it; `data` joins its data lines;
+    `extra`: it has lines of other kinds too (comments, `id:`, `retry:`, a field SSE does not
+    name), which a client reading the bytes reads and the stream guard does not."""
 
     raw: bytes
     data: str | None = None
     event: str | None = None
+    extra: bool = False
+
+    def bare(self) -> SSEEvent:
+        """The event with only its `event:` and `data:` lines (itself, when it has no others):
+        what a guarded stream sends. An event of neither goes out as an empty comment, which
+        keeps the connection alive as the upstream's did."""
+        if not self.extra:
+            return self
+        lines = [] if self.event is None else [f"event: {self.event}"]
+        lines += [] if self.data is None else [f"data: {line}" for line in self.data.split("\n")]
+        raw = ("\n".join(lines) + "\n\n").encode() if lines else KEEP_ALIVE
+        return SSEEvent(raw=raw, data=self.data, event=self.event)
 
     @property
     def done(self) -> bool:
@@ -139,6 +154,7 @@ def parse_lines(raw: bytes) -> SSEEvent:
     text = raw.decode("utf-8", errors="replace")
     data: list[str] = []
     event: str | None = None
+    extra = False
     # only CR, LF and CRLF end lines in SSE; str.splitlines would also split on U+2028, U+0085...
     # which JSON carries unescaped, and a cut data line would hide its text from the classifiers
     for line in _LINES.split(text):
@@ -149,10 +165,17 @@ def parse_lines(raw: bytes) -> SSEEvent:
             data.append(value)
         elif field == "event":
             event = value
-    return SSEEvent(raw=raw, data="\n".join(data) if data else None, event=event)
+        elif line:
+            extra = True
+    return SSEEvent(raw=raw, data="\n".join(data) if data else None, event=event, extra=extra)
 
 
 def encode_event(payload: dict[str, object] | str) -> bytes:
     """One `data:` event: a JSON object, or a literal such as `[DONE]`."""
     body = payload.encode() if isinstance(payload, str) else orjson.dumps(payload)
     return b"data: " + body + b"\n\n"
+
+
+# The end of a stream as a guarded stream sends it: a `[DONE]` with anything after it on its
+# line (which the SDKs read as the end, and a client reading the bytes reads on) goes out bare.
+DONE_EVENT = encode_event(DONE)

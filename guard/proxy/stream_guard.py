@@ -51,10 +51,10 @@ from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
     MAX_CHOICES_WRITTEN,
     NOT_JSON,
-    NOT_TEXT,
     Continued,
     Delta,
     Dialect,
+    Path,
     Structured,
     choice_index,
     folded_keys,
@@ -63,19 +63,18 @@ from guard.proxy.protocols.base import (
     masked,
     repeats_keys,
     set_path,
-    strings,
     usage_chunk,
 )
 from guard.proxy.protocols.openai_chat import (
     CALL_KINDS,
 )
-from guard.proxy.sse import SSEEvent, encode_event
+from guard.proxy.sse import DONE_EVENT, SSEEvent, encode_event
 from guard.proxy.stream_chunks import (
     ANSWER_FREE_FORM,
     ANSWER_KEYS,
     CALL_CHANNELS,
     REASONING,
-    annotated,
+    aside_texts,
     channel_kind,
     drop_choice_tokens,
     drop_detail_texts,
@@ -188,29 +187,32 @@ class StreamGuard:
         """Bytes to send now for this event (possibly none while text is held back)."""
         if self.passthrough or self.cut or self._done:
             return event.raw if self.passthrough else b""
+        event = event.bare()  # a comment, an `id:` line: read by no check
         if event.done:
-            out = await self._end_choices(None, event.raw)
+            out = await self._end_choices(None, DONE_EVENT)
             self._done = not self.cut
             return out
         body = event_json(event)
         return event.raw if body is None else await self._feed_chunk(event, body)
 
     async def _feed_chunk(self, event: SSEEvent, body: Json) -> bytes:
-        """`feed` for a chunk of JSON: checked, its citations read, its text held or passed."""
+        """`feed` for a chunk of JSON: checked, its texts beside the choices' read, its text
+        held or passed."""
         changed = drop_detail_texts(body)
-        self._frame = {k: v for k, v in body.items() if k != "choices"}
-        if isinstance(body.get("usage"), dict):
-            self._usage = body["usage"]
         choices = body.get("choices")
         why = self._unreadable(body, choices)
         if why:  # a client would read text where guard does not: fail closed
             raise UpstreamError(f"upstream sent {why}", status=502,
                                 code="upstream_protocol_error")
-        if annotated(choices):
-            cut, masked = await self._read_annotations(choices)
+        aside = aside_texts(body, choices)
+        if aside:  # read before the chunk's frame and usage are kept for a cut's ending
+            cut, masked = await self._read_aside(body, aside)
             if self.cut:
                 return cut
             changed = changed or masked
+        self._frame = {k: v for k, v in body.items() if k != "choices"}
+        if isinstance(body.get("usage"), dict):
+            self._usage = body["usage"]
         finishing = finishing_choices(choices)
         deltas = self.dialect.stream_deltas(body)
         # they name tokens of text held (this chunk's, or another's of its choice, or cut): in
@@ -236,14 +238,10 @@ class StreamGuard:
                                                 and isinstance(body.get("usage"), dict))
         return out
 
-    async def _read_annotations(self, choices: Any) -> tuple[bytes, bool]:
-        """A delta's citations (`annotations`: the titles and addresses of what a search found),
-        which clients show as links: read as they come, whole, before the chunk goes out. The
+    async def _read_aside(self, body: Json, slots: list[tuple[Path, str]]) -> tuple[bytes, bool]:
+        """Texts of a chunk no channel carries (`aside_texts`: citations, an error's strings,
+        usage's), which clients show: read as they come, whole, before the chunk goes out. The
         bytes ending a cut stream, or whether a mask was written into them."""
-        slots = [(path, text) for i, choice in enumerate(choices)
-                 if isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
-                 for path, text in strings(choice["delta"].get("annotations"),
-                                           (i, "annotations"), NOT_TEXT)]
         first = ASIDE  # segment numbers no channel has
         segments = [Segment(text, "assistant", first + n, Stage.COMPLETION)
                     for n, (_, text) in enumerate(slots)]
@@ -253,7 +251,7 @@ class StreamGuard:
             return self._cut_stream(decision, [], []), False
         done = masked(decision, slots, first)
         for _, path, text in done:
-            set_path(choices[cast(int, path[0])]["delta"], path[1:], text)
+            set_path(body, path, text)
         return b"", bool(done)
 
     def _unreadable(self, body: Json, choices: Any) -> str:

@@ -353,13 +353,14 @@ def test_headers_any_connection_line_names_are_not_relayed(
 def test_a_flood_of_keep_alive_comments_in_one_read_passes_through(
         stack: tuple[HostileProcess, GuardServer]) -> None:
     """4 MiB of SSE comments (300,000 events) arriving together, then the answer: every event
-    reaches the client and the answer ends normally (parsing is linear in what a read carries)."""
+    reaches the client, emptied (`:`: a comment holds no text the checks read), and the answer
+    ends normally (parsing is linear in what a read carries)."""
     _, guard = stack
     response = call(guard, "comment-flood", stream=True, **{"X-Hostile-Bytes": str(4 << 20),
                                                             "X-Hostile-Reply": "still%20here"})
     assert response.status_code == 200
     received = events(response.content)
-    assert received.count(b": keep-alive") == (4 << 20) // len(b": keep-alive\n\n")
+    assert received.count(b":") == (4 << 20) // len(b": keep-alive\n\n")
     assert received[-1] == b"data: [DONE]"
     text = "".join(orjson.loads(e[6:])["choices"][0]["delta"].get("content") or ""
                    for e in received if e.startswith(b"data: {"))

@@ -62,3 +62,18 @@ def test_data_that_begins_with_done_ends_the_stream() -> None:
     assert parse_event(b"data: [DONE] \n\n").done
     assert parse_event(b"data: [DONE]\n\n").done
     assert not parse_event(b'data: {"x": "[DONE]"}\n\n').done
+
+
+@pytest.mark.parametrize(("raw", "bare"), [
+    (b": ghp_secret\r\n\r\n", b":\n\n"),  # a keep-alive: still one, emptied
+    (b"id: ghp_secret\nretry: 10\n\n", b":\n\n"),
+    (b": a note\nevent: message\ndata: {\"a\":\ndata: 1}\r\n\r\n",
+     b"event: message\ndata: {\"a\":\ndata: 1}\n\n"),
+])
+def test_bare_keeps_only_an_events_name_and_data(raw: bytes, bare: bytes) -> None:
+    """What a guarded stream sends of an event: its `event:` and `data:` lines; a comment, an
+    `id:` or `retry:` line, which a client reading the bytes reads, goes."""
+    event = parse_event(raw)
+    assert event.extra and event.bare().raw == bare and event.bare().data == event.data
+    plain = parse_event(b"event: message\ndata: {}\n\n")
+    assert not plain.extra and plain.bare() is plain
