@@ -180,6 +180,9 @@ class StreamGuard:
         self._usage_sent = False
         # why the stream ended before its end, once `ended_early` reads what went out unread
         self._ended_early: str | None = None
+        # what a cut's closing chunks tell the client (`guard`): its incident and rules, which
+        # the stream's headers, sent before the answer was read, cannot
+        self._cut_by: Json | None = None
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -747,6 +750,7 @@ class StreamGuard:
             "rule": rule, "offset": offset, "choice": choice, "mode": self.mode,
             "action": str(decision.action), "incident_id": self.incident_id,
         }, self.ctx)
+        self._cut_by = {"incident_id": self.incident_id, "rules": list(decision.rules)}
         return self.stop()
 
     def mark(self) -> Any:
@@ -787,7 +791,8 @@ class StreamGuard:
         for index in sorted(i for i in known if not self._choices.get(i)):
             if refusal is not None and index not in self._choices:
                 out.append(encode_event(self._end_chunk(index, refusal, None)))
-            out.append(encode_event(self._end_chunk(index, None, "content_filter")))
+            out.append(encode_event(self._end_chunk(index, None, "content_filter",
+                                                    None if refusal is not None else self._cut_by)))
         if self.usage_asked and not self._usage_sent:
             assert self.dialect.chunk is not None  # the dialects whose streams are chunks
             out.append(encode_event(usage_chunk(
@@ -800,15 +805,19 @@ class StreamGuard:
         block mode, shutdown)."""
         return self.dialect.error_event(message, code)
 
-    def _end_chunk(self, index: int, text: str | None, finish: str | None) -> Json:
+    def _end_chunk(self, index: int, text: str | None, finish: str | None,
+                   cut_by: Json | None = None) -> Json:
         """A chunk of the stream's ending for choice `index`, in the upstream's frame (its id,
-        model, and the keys it sends in each chunk)."""
+        model, and the keys it sends in each chunk); a cut's names its incident and rules
+        (`cut_by`, under `guard`, as a blocked prompt's error does)."""
         frame = self._frame
         assert self.dialect.chunk is not None  # the dialects whose streams are chunks
         chunk = self.dialect.chunk(str(frame.get("id") or "guard-cut"),
                                    str(frame.get("model") or self.ctx.model), index, text,
                                    finish)
         chunk.update({k: v for k, v in frame.items() if k != "usage" or v is None})
+        if cut_by is not None:
+            chunk["guard"] = cut_by
         return chunk
 
 

@@ -1,8 +1,9 @@
 """What a chat (and legacy) stream carries beside its choices' text reaches the client read, or
 not at all: an `error` event's strings (the openai SDK raises them as an APIError's message),
-text after `[DONE]` on its line, SSE comments and `id:` lines, a string in `usage`. Real `guard
-serve` with the default pack in front of a scripted upstream; the openai SDK and the raw bytes
-as the oracle."""
+text after `[DONE]` on its line, SSE comments and `id:` lines, a string in `usage`. A cut
+stream's closing chunk names its incident and rules (`guard`), as a blocked prompt's error does:
+the stream's headers went out before the answer was read. Real `guard serve` with the default
+pack in front of a scripted upstream; the openai SDK and the raw bytes as the oracle."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support import OpenAIRouteClient, scripted_route
+from tests.support import OpenAIRouteClient, journal_incidents, scripted_route
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -137,3 +138,25 @@ def test_a_string_in_usage_is_read(servers: Servers) -> None:
     usage = chunks[-1].usage
     assert usage is not None and usage.total_tokens == 2
     assert (usage.model_extra or {})["note"] == f"mail {MASKED}"
+
+
+def test_a_cut_streams_closing_chunk_names_its_incident(servers: Servers) -> None:
+    """The headers went out saying `allow` (the prompt's decision) before the answer was read:
+    the chunk ending the cut carries the incident id and rules, as a blocked prompt's error
+    does (`guard: {incident_id, rules}`); that incident is in the journal."""
+    stream = chat("Here: ") + chat(f"the key is {SECRET} ok") + chat(None, "stop")
+    raw = servers.raw({}, **scripted(stream + "data: [DONE]\n\n"))
+    assert raw.headers["X-Guard-Decision"] == "allow"
+    closing = [json.loads(line[6:]) for line in raw.text.split("\n")
+               if line.startswith("data: {") and "content_filter" in line]
+    assert len(closing) == 1
+    carried = closing[0]["guard"]
+    assert carried["rules"] == ["secrets"] and carried["incident_id"].startswith("inc-")
+    journaled = journal_incidents(servers.guard, raw.headers["X-Request-Id"])
+    assert carried["incident_id"] in {incident["id"] for incident in journaled}
+    chunks = list(servers.client.chat.completions.create(
+        model="hostile", stream=True, messages=[{"role": "user", "content": "hi"}],
+        extra_headers=scripted(stream + "data: [DONE]\n\n")))
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "content_filter"
+    assert (last.model_extra or {})["guard"]["rules"] == ["secrets"]
