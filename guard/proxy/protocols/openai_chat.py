@@ -58,6 +58,12 @@ def prompt_slots(body: Json) -> list[Slot]:
     tool_prompt = body.get("tool_prompt")  # TGI: put before the tool definitions in the prompt
     if isinstance(tool_prompt, str):
         slots.append(Slot(("tool_prompt",), "user", tool_prompt))
+    # vLLM's retrieved documents, which a RAG chat template puts into the prompt (objects with
+    # `title` and `text`, or strings): read as documents, where indirect prompt injection lands
+    # (`prompt_injection` reads them as it reads tool results); every string, keys too, as
+    # Command R's template writes each `key: value`.
+    slots.extend(Slot(at, "document", text)
+                 for at, text in strings(body.get("documents"), ("documents",)))
     return labels_last(slots)
 
 
