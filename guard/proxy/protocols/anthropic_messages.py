@@ -125,7 +125,9 @@ def _result(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
 
 def _document(block: Json, path: Path, role: str, answer: bool) -> Iterator[Text]:
     """A document given as plain text (every string of its source: text beside `data`, which
-    a lenient upstream may read, too), its title and context."""
+    a lenient upstream may read, too), its title and context. In a request, read as a
+    document's text, not as the message's sender's: where indirect prompt injection lands."""
+    role = role if answer else "document"
     source = block.get("source")
     if isinstance(source, dict) and source.get("type") == "text" \
             and isinstance(source.get("data"), str):
