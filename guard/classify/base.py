@@ -101,7 +101,7 @@ class Finding:
 # The context a classifier that `joins_turns` asks the runner for (`context_turns`): the prompt
 # segments before each one, of its role. A value cut in up to this many pieces plus one is read
 # whole (only the last `max_match_chars` of them count).
-JOINED_TURNS = dict.fromkeys(("user", "system", "tool", "assistant", "tool_call"), 8)
+JOINED_TURNS = dict.fromkeys(("user", "system", "tool", "document", "assistant", "tool_call"), 8)
 
 
 class LocalClassifier:

@@ -131,7 +131,8 @@ def ask_with_documents(guard: GuardServer, documents: list[Any]) -> Any:
     [{"title": "Deploying", "text": f"Use the token {SECRET} to deploy."}],
     [{"title": "Deploying", "text": "Run make deploy."}, f"token {SECRET}"],
     [{"title": "Deploying", "snippet": {"body": f"token {SECRET}"}}],
-], ids=["text", "string item", "nested"])
+    [{"title": "Deploying", "text": f"token {SECRET[:20]}"}, {"text": SECRET[20:]}],
+], ids=["text", "string item", "nested", "split across two"])
 def test_a_token_in_vllms_documents_is_blocked(guards: dict[str, Any], documents: list[Any]
                                                 ) -> None:
     """From a probe: a token in vLLM's `documents` (retrieved documents a chat template puts
@@ -139,7 +140,7 @@ def test_a_token_in_vllms_documents_is_blocked(guards: dict[str, Any], documents
     with pytest.raises(openai.BadRequestError) as caught:
         ask_with_documents(guards["refuse"], documents)
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-    assert not any(SECRET in str(b.get("documents")) for b in received(guards["mock"]))
+    assert not any(SECRET[20:] in str(b.get("documents")) for b in received(guards["mock"]))
 
 
 def test_a_document_is_read_as_a_document_not_as_the_users(guards: dict[str, Any]) -> None:
