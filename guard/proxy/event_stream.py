@@ -581,11 +581,11 @@ class ResponsesStreamGuard(EventStreamGuard):
         # the SDKs' stream helpers refuse an ending before the response's creation
         created = [] if self._created else [{"type": "response.created", "response": {
             **response, "status": "in_progress", "output": []}}]
-        return b"".join(self.encode(event) for event in [*created, {
+        return b"".join(self.encode(event) for event in [*created, self._naming_cut({
             "type": "response.incomplete", "response": {
                 **response, "status": "incomplete", "output": [],
                 "incomplete_details": {"reason": "content_filter"},
-                "usage": dict(self._usage or responses.NO_USAGE)}}])
+                "usage": dict(self._usage or responses.NO_USAGE)}})])
 
     def refused(self, text: str) -> bytes:
         """End the stream for a kill switch in refuse mode, held text dropped: a message
@@ -698,6 +698,7 @@ class MessagesStreamGuard(EventStreamGuard):
         ending = messages.ending(still)
         if self._stopped:  # the stop reason went out: the message only ends
             ending = [event for event in ending if event["type"] != "message_delta"]
+        ending[-1] = self._naming_cut(ending[-1])  # `message_stop`
         return b"".join(self.encode(event) for event in [*started, *ending])
 
     def passing(self, event: SSEEvent) -> None:

@@ -805,6 +805,11 @@ class StreamGuard:
         block mode, shutdown)."""
         return self.dialect.error_event(message, code)
 
+    def _naming_cut(self, event: Json) -> Json:
+        """`event`, the last of a cut stream's ending, naming the cut's incident and rules
+        (`guard`, as a chat stream's closing chunk does); as it is for any other ending."""
+        return event if self._cut_by is None else {**event, "guard": self._cut_by}
+
     def _end_chunk(self, index: int, text: str | None, finish: str | None,
                    cut_by: Json | None = None) -> Json:
         """A chunk of the stream's ending for choice `index`, in the upstream's frame (its id,

@@ -19,6 +19,7 @@ from tests.support import (
     GuardServer,
     MockUpstream,
     RouteClient,
+    journal_incidents,
     mock_reply,
     scripted_route,
     secret_header,
@@ -168,6 +169,11 @@ def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
     assert [e["type"] for e in got[-3:]] == ["content_block_stop", "message_delta",
                                              "message_stop"]
     assert got[-2]["delta"]["stop_reason"] == "refusal"
+    # the headers said `allow` before the answer was read: the ending names the cut's incident
+    cut_by = got[-1]["guard"]
+    assert cut_by["rules"] == ["secrets"], got[-1]
+    assert cut_by["incident_id"] in {incident["id"] for incident in journal_incidents(
+        servers.guard, answer.headers["X-Request-Id"])}
     with servers.client.messages.stream(model="claude-stand-in", max_tokens=256, messages=ASK,
                                         extra_headers=mock_reply(text)) as stream:
         said = "".join(stream.text_stream)

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import (
     OpenAIRouteClient,
+    journal_incidents,
     mock_reply,
     scripted_route,
     secret_header,
@@ -147,10 +148,16 @@ def test_a_secret_in_a_stream_is_cut_before_any_of_it(servers: Servers) -> None:
     assert got[-1]["type"] == "response.incomplete"
     assert got[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
     assert answer.headers["X-Guard-Decision"] == "allow"  # decided before the stream began
+    # so the ending names the cut's incident, which the journal holds (it had named none)
+    cut_by = got[-1]["guard"]
+    assert cut_by["rules"] == ["secrets"], got[-1]
+    assert cut_by["incident_id"] in {incident["id"] for incident in journal_incidents(
+        servers.guard, answer.headers["X-Request-Id"])}
     sdk = list(servers.client.responses.create(
         model="m", input="deploy?", stream=True,
         extra_headers=mock_reply(f"Sure. Use {SECRET} to deploy, then check the logs.")))
     assert sdk[-1].type == "response.incomplete"
+    assert (sdk[-1].model_extra or {})["guard"]["rules"] == ["secrets"]
 
 
 def test_an_email_in_a_stream_is_masked_in_every_event_that_repeats_it(servers: Servers) -> None:
