@@ -23,10 +23,10 @@ try:
     from guard.cli import main
 
     status = main()
-    # the command has answered (a check its verdict): a stop signal from here on is moot, not
-    # a traceback from the start-up handler raising as the interpreter ends
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the command has answered (a check its verdict): a stop or reload signal from here on is
+    # moot, not a traceback from the start-up handler raising as the interpreter ends
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 except StoppedStarting as stopped:  # while guard.cli was imported
     status = stopped_starting(stopped)
 sys.exit(status)

@@ -190,10 +190,12 @@ def admin_runner(components: Components) -> web.AppRunner:
 
 async def serve(settings: Settings, *, reuse_port: bool = False,
                 on_ready: Callable[[Components], Awaitable[None]] | None = None,
-                stop: asyncio.Event | None = None, ignore_later_stops: bool = False) -> None:
+                stop: asyncio.Event | None = None, ignore_later_signals: bool = False) -> None:
     """Run the data and admin listeners until SIGTERM/SIGINT, then drain in-flight requests.
-    The stop signals' handlers found are put back at the end; with `ignore_later_stops` (the
-    CLI's process, ending) a stop signal is ignored from then on instead."""
+    The handlers found for the stop and reload signals are put back at the end; with
+    `ignore_later_signals` (a process that ends with it: the CLI's, the demo's) those signals
+    are ignored from then on instead (one more, repeated until the process is gone, had ended
+    it by the signal)."""
     # what aiohttp sends unless an answer says otherwise (not exported, but read on each answer;
     # test_proxy.py::test_guard_names_no_versions notices if that changes)
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
@@ -201,8 +203,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False,
     hurry = asyncio.Event()  # a second signal: in-flight requests are ended, not waited for
     # before policies and models load: a stop meanwhile is heard once they have, and guard ends
     # without listening (until here the CLI's handler ends it: `errors.StoppedStarting`)
-    found = {sig: signal.SIG_IGN if ignore_later_stops else signal.getsignal(sig)
-             for sig in (signal.SIGTERM, signal.SIGINT)}
+    found = {sig: signal.SIG_IGN if ignore_later_signals else signal.getsignal(sig)
+             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     heard = _stop_on_signals(stop, hurry)
     try:
         await _serve(settings, reuse_port, on_ready, stop, hurry, heard)
@@ -355,7 +357,7 @@ def _reload_on_sighup(components: Components) -> None:
 
 
 def _restore_signals(found: dict[signal.Signals, Any]) -> None:
-    """The stop signals' handlers `found`, SIGHUP's default."""
+    """The stop and reload signals' handlers `found` (`serve`)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.remove_signal_handler(sig)

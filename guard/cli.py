@@ -224,8 +224,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from guard.app import serve
 
     # once it has stopped serving, a further stop signal (one repeated until the process is
-    # gone) is the same request: ignored, not an end by the signal (143) or a KeyboardInterrupt
-    run_async(serve(settings, reuse_port=args.reuse_port, ignore_later_stops=True,
+    # gone) is the same request, and a reload moot: ignored, not an end by the signal (143,
+    # SIGHUP's 129) or a KeyboardInterrupt
+    run_async(serve(settings, reuse_port=args.reuse_port, ignore_later_signals=True,
                     on_ready=None if args.worker is None else serving_in_group))
     return 0
 

@@ -317,7 +317,7 @@ async def run_demo(*, once: bool) -> int:
                 print("\nguard keeps serving; press Ctrl-C to stop.", flush=True)
 
         try:
-            await serve(settings, on_ready=tour, stop=stop)
+            await serve(settings, on_ready=tour, stop=stop, ignore_later_signals=True)
         finally:
             await upstream.cleanup()
     return 1 if failures else 0

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -31,3 +35,27 @@ def test_demo_once_runs_the_whole_tour() -> None:
     assert "after 'How do I change a bike tyre?': allow (stop)" in done.stdout
     assert "response.incomplete (content_filter) after" in done.stdout
     assert "'The contract owner is [REDACTED:pii:email]; ask" in done.stdout
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_demo_ends_cleanly_however_often_it_is_told_to(sig: int) -> None:
+    """From a probe: Ctrl-C held down (SIGINT repeated until the demo was gone) ended it 130
+    with `RuntimeError: Event loop is closed`, SIGTERM so repeated -15; one signal alone had
+    ended it 0. Once it has stopped serving, more are moot: exit 0, no traceback."""
+    with subprocess.Popen([sys.executable, "-m", "guard", "demo"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:  # the tour, then the demo keeps serving until told to stop
+            seen.append(line)
+            if "press Ctrl-C to stop" in line:
+                break
+        else:
+            raise AssertionError("".join(seen))
+        while proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, sig)
+            time.sleep(0.001)
+        rest = proc.stdout.read()
+    assert (proc.returncode, "Traceback" in rest) == (0, False), rest[-2000:]

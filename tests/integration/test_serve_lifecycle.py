@@ -629,22 +629,30 @@ def test_a_stop_before_guard_listens_ends_it_unserved(tmp_path: Path) -> None:
     assert served == [] and not _listening(port)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stop_signals_sent_until_guard_exits_end_it_cleanly(tmp_path: Path, sig: int) -> None:
-    """From a probe: a stop signal repeated until guard is gone (a supervisor's loop, a key held
+@pytest.mark.parametrize("first, then, workers", [
+    (signal.SIGTERM, signal.SIGTERM, 1), (signal.SIGINT, signal.SIGINT, 1),
+    (signal.SIGTERM, signal.SIGHUP, 1), (signal.SIGTERM, signal.SIGHUP, 2),
+], ids=["SIGTERM", "SIGINT", "SIGTERM-then-SIGHUP", "SIGTERM-then-SIGHUP-workers"])
+def test_signals_sent_until_guard_exits_end_it_cleanly(
+        tmp_path: Path, first: int, then: int, workers: int) -> None:
+    """From probes: a stop signal repeated until guard is gone (a supervisor's loop, a key held
     down) ended it by the signal, exit status 143 (SIGINT: a KeyboardInterrupt traceback), when
-    one came after guard had stopped serving and handed its handlers back. Once it has stopped,
-    a further stop signal is the same request: exit 0."""
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}})
+    one came after guard had stopped serving and handed its handlers back; a reload signal
+    repeated as it stopped ended it by SIGHUP (and a `--workers` group's worker with it). Once
+    it has stopped serving, both are moot: exit 0."""
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": "http://127.0.0.1:9"}}},
+                        *(["--workers", str(workers)] if workers > 1 else []))
     guard.start()
     assert guard.proc is not None
+    os.kill(guard.pid, first)
     sent = 0
     while guard.proc.poll() is None:
         try:
-            os.kill(guard.pid, sig)
+            os.kill(guard.pid, then)
         except ProcessLookupError:
             break
         sent += 1
         time.sleep(0.001)
     assert (guard.stop(), "Traceback" in guard.output()) == (0, False), (sent, guard.output())
     assert sent > 1  # the stop took more than one signal's time: some came as guard ended
+    assert '"codes"' not in guard.output()  # a worker group: each worker exited 0
