@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from guard.classify.models import cache as model_cache
+from guard.classify.models.loader import MODEL_NAMES, VARIANTS, artefact_stem
 from guard.config_load import load_config
 from tests.support import TOOLS_VENV, tool
 
@@ -248,10 +251,11 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
     assert chart_values["securityContext"]["runAsUser"] == 10001
 
 
-def test_image_bakes_the_profanity_weights_its_runtime_reads(tmp_path: Path) -> None:
-    """The build stage writes the profanity weights' cache into the virtualenv the runtime copies,
+def test_image_bakes_the_derived_tables_its_runtime_reads(tmp_path: Path) -> None:
+    """The build stage writes the derived-table cache into the virtualenv the runtime copies,
     readable by its user; the runtime's GUARD_CACHE_DIR names it; a start reading it never
-    imports scikit-learn (the second of CPU the cache saves)."""
+    imports scikit-learn (the second of CPU the profanity weights' file saves), and it holds every
+    shipped text model as loaded, a file that verifies against the installed artefact."""
     steps = instructions()
     runtime_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
     env = " ".join(args for keyword, args in steps[runtime_from:] if keyword == "ENV")
@@ -276,6 +280,11 @@ def test_image_bakes_the_profanity_weights_its_runtime_reads(tmp_path: Path) -> 
                             check=False, timeout=120, cwd=tmp_path,
                             env={"PATH": os.environ.get("PATH", ""), "GUARD_CACHE_DIR": str(here)})
     assert result.returncode == 0, f"the baked cache was not used: {result.stderr[-2000:]}"
+    for name in MODEL_NAMES:
+        for variant in (None, *VARIANTS.get(name, ())):
+            stem = artefact_stem(name, variant)
+            blob = resources.files("guard.classify.models").joinpath(f"{stem}.json.gz").read_bytes()
+            assert model_cache.read_model(stem, model_cache.model_key(blob), here), f"{stem} not baked"
 
 
 def test_build_context_contains_what_the_dockerfile_copies() -> None:

@@ -8,27 +8,24 @@ its key matches the installed package — a SHA-256 of the package's data files,
 FORMAT — and the SHA-256 of its body matches its header. Anything else (missing, stale, corrupt,
 unreadable) is a miss: the caller unpickles the package and writes the file again.
 
-Directory: `$GUARD_CACHE_DIR`, else `$XDG_CACHE_HOME/guard`, else `~/.cache/guard`; created 0700,
-the file written 0600 through a temporary file and `os.replace`. A directory that cannot be
-written (a read-only container) only means no cache: logged at debug level, never an error.
+The file is one of `derived_cache`'s (its directory, header and checks).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 import structlog
 
-CACHE_DIR_ENV = "GUARD_CACHE_DIR"
+from guard.classify.derived_cache import CACHE_DIR_ENV, cache_dir, read_verified, write_verified
+
+__all__ = ["CACHE_DIR_ENV", "FILE_NAME", "FORMAT", "cache_dir", "package_key", "read_weights",
+           "write_weights"]
 FORMAT = 1  # bump when the file's layout or the meaning of its numbers changes
 FILE_NAME = "profanity-weights.json"
 log = structlog.get_logger("guard.classify")
@@ -37,19 +34,6 @@ log = structlog.get_logger("guard.classify")
 # fold, one sigmoid (a, b) per fold.
 Weights = dict[str, tuple[float, tuple[float, ...]]]
 Plain = tuple[Weights, tuple[float, ...], tuple[tuple[float, float], ...]]
-
-
-def cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where guard keeps derived files for this user (module docstring); None without a home."""
-    env = os.environ if environ is None else environ
-    if named := env.get(CACHE_DIR_ENV):
-        return Path(named)
-    if (xdg := env.get("XDG_CACHE_HOME")) and Path(xdg).is_absolute():
-        return Path(xdg) / "guard"
-    try:
-        return Path.home() / ".cache" / "guard"
-    except RuntimeError:  # no HOME and no passwd entry
-        return None
 
 
 def package_key() -> str | None:
@@ -75,14 +59,12 @@ def package_key() -> str | None:
 
 def read_weights(key: str, directory: Path) -> Plain | None:
     """The weights kept under `key`, or None for anything but a file that verifies."""
+    body = read_verified(directory, FILE_NAME, FORMAT, key)
+    if body is None:
+        return None
     try:
-        header, body = (directory / FILE_NAME).read_bytes().split(b"\n", 1)
-        head = orjson.loads(header)
-        if (head.get("format") != FORMAT or head.get("key") != key
-                or head.get("sha256") != hashlib.sha256(body).hexdigest()):
-            return None
         return _plain(orjson.loads(body))
-    except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
         log.debug("profanity_cache_not_used", error=str(exc))
         return None
 
@@ -93,21 +75,7 @@ def write_weights(key: str, directory: Path, plain: Plain) -> None:
     body = orjson.dumps({"terms": list(weights), "idf": [w[0] for w in weights.values()],
                          "coef": [w[1] for w in weights.values()],
                          "intercepts": intercepts, "sigmoids": sigmoids})
-    header = orjson.dumps({"format": FORMAT, "key": key,
-                           "sha256": hashlib.sha256(body).hexdigest()})
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{FILE_NAME}.")  # 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(header + b"\n" + body)
-            Path(temp).replace(directory / FILE_NAME)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(temp).unlink()
-            raise
-    except OSError as exc:
-        log.debug("profanity_cache_not_written", directory=str(directory), error=str(exc))
+    write_verified(directory, FILE_NAME, FORMAT, key, body)
 
 
 def _plain(data: Any) -> Plain:

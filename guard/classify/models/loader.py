@@ -32,6 +32,8 @@ import orjson
 import structlog
 
 from guard.classify.decode import as_read
+from guard.classify.derived_cache import cache_dir
+from guard.classify.models import cache as model_cache
 from guard.classify.models.features import FEATURES_VERSION, fold_fingerprint
 from guard.classify.models.vocabulary import Runs, Vocabulary, encode, reference_table
 from guard.errors import ClassifierError
@@ -204,8 +206,22 @@ def load_model(name: str, variant: str | None = None) -> TextModel:
                 blob = ref.read_bytes()
             except OSError as exc:
                 raise ClassifierError(f"model {stem!r}: cannot read its artefact: {exc}") from exc
-            model = _loaded[stem] = _decode(name, blob)
+            model = _loaded[stem] = shipped_model(name, stem, blob)
         return model
+
+
+def shipped_model(name: str, stem: str, blob: bytes) -> TextModel:
+    """The shipped artefact `blob` of `name` as a model: read from the derived-table cache when a
+    start has kept it there (`models/cache.py`), else built from it and kept."""
+    directory = cache_dir()
+    key = model_cache.model_key(blob) if directory is not None else ""
+    cached = model_cache.read_model(stem, key, directory) if directory is not None else None
+    if cached is None or cached[0].name != name:
+        cached = _built(name, blob)
+        if directory is not None:
+            model_cache.write_model(stem, key, directory, *cached)
+    _check_fold(name, "", cached[1])
+    return cached[0]
 
 
 def load_artefact(name: str, path: Path) -> tuple[TextModel, str]:
@@ -256,6 +272,13 @@ def _json(text: bytes) -> Any:
 
 def _decode(name: str, blob: bytes, where: str = "") -> TextModel:
     """The model in a gzipped JSON artefact, checked to be a `name` model of this guard's format."""
+    model, fold = _built(name, blob, where)
+    _check_fold(name, where, fold)
+    return model
+
+
+def _built(name: str, blob: bytes, where: str = "") -> tuple[TextModel, Any]:
+    """`_decode`'s model, and the fold the artefact says it was trained with."""
     label = f"model artefact {where!r}" if where else f"model {name!r}"
     try:
         raw = _json(_inflate(blob, label))
@@ -268,11 +291,14 @@ def _decode(name: str, blob: bytes, where: str = "") -> TextModel:
         model = _parse(name, raw)
     except (KeyError, TypeError, ValueError) as exc:
         raise ClassifierError(f"{label}: malformed artefact ({type(exc).__name__}: {exc})") from exc
-    if raw.get("fold") != FOLD:
+    return model, raw.get("fold")
+
+
+def _check_fold(name: str, where: str, fold: Any) -> None:
+    if fold != FOLD:
         # Trained by a guard that folded text otherwise (an older release): it still scores, a
         # little off on the texts the two folds read differently, until it is retrained.
         log.warning(
             "model artefact was trained with another text fold; retrain it", model=name,
-            artefact=where or None, artefact_fold=raw.get("fold"), fold=FOLD,
+            artefact=where or None, artefact_fold=fold, fold=FOLD,
         )
-    return model

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -180,6 +181,34 @@ class Vocabulary:
         order = np.argsort(all_keys, kind="stable")
         self._keys: Keys = all_keys[order]
         self._columns = all_columns[order]
+
+    def state(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
+        """What `restored` builds this vocabulary again from: its plain values and its arrays
+        (the derived-table cache, `models/cache.py`)."""
+        plain = {"width": self._width, "char_bits": self._char_bits, "top": self._top,
+                 "words": list(self._word_ids)}
+        return plain, {"codes": self._codes, "keys": self._keys, "columns": self._columns}
+
+    @classmethod
+    def restored(cls, plain: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> Vocabulary:
+        """The vocabulary whose `state()` gave `plain` and `arrays`; ValueError when they do not
+        fit together."""
+        vocabulary = cls.__new__(cls)
+        width, char_bits, top, words = plain["width"], plain["char_bits"], plain["top"], plain["words"]
+        codes, keys, columns = arrays["codes"], arrays["keys"], arrays["columns"]
+        if not (type(width) is type(char_bits) is type(top) is int and isinstance(words, list)
+                and all(isinstance(word, str) for word in words)):
+            raise ValueError("vocabulary: bad plain values")
+        if (codes.dtype != np.uint64 or keys.dtype != np.uint64 or columns.dtype != np.intp
+                or codes.ndim != 1 or len(codes) != top + 1 or keys.shape != columns.shape
+                or (len(columns) and not 0 <= int(columns.min()) <= int(columns.max()) < width)):
+            raise ValueError("vocabulary: arrays do not fit")
+        vocabulary._width, vocabulary._char_bits, vocabulary._top = width, char_bits, top
+        vocabulary._codes, vocabulary._keys, vocabulary._columns = codes, keys, columns
+        vocabulary._word_ids = dict(zip(words, range(1, len(words) + 1), strict=True))
+        if len(vocabulary._word_ids) != len(words):
+            raise ValueError("vocabulary: repeated words")
+        return vocabulary
 
     def _word_keys(self, gram: _Grams) -> tuple[npt.NDArray[np.intp], Keys]:
         """The columns of the word features ("w:" and one or more word characters) and of the
