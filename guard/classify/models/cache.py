@@ -73,7 +73,7 @@ def _model(plain: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> TextMo
     from guard.classify.models.loader import Regression, TextModel
 
     grams = tuple(plain["grams"])
-    if not all(isinstance(gram, str) for gram in grams):
+    if not set(map(type, grams)) <= {str}:
         raise ValueError("an n-gram that is not a string")
     if plain["vocabulary"]["width"] != len(grams):
         raise ValueError("vocabulary width differs from the n-grams")

@@ -197,7 +197,7 @@ class Vocabulary:
         width, char_bits, top, words = plain["width"], plain["char_bits"], plain["top"], plain["words"]
         codes, keys, columns = arrays["codes"], arrays["keys"], arrays["columns"]
         if not (type(width) is type(char_bits) is type(top) is int and isinstance(words, list)
-                and all(isinstance(word, str) for word in words)):
+                and set(map(type, words)) <= {str}):
             raise ValueError("vocabulary: bad plain values")
         if (codes.dtype != np.uint64 or keys.dtype != np.uint64 or columns.dtype != np.intp
                 or codes.ndim != 1 or len(codes) != top + 1 or keys.shape != columns.shape
