@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from guard.classify.escapes import JSON_ESCAPE, json_escape, shown_text, unescaped
+from guard.classify.unicode_tables import code_tables
 from guard.classify.words import split_words
 
 # Removed outright: they render as nothing (or only reorder text) and exist in attacks to split
@@ -249,22 +250,10 @@ def spread_separators(text: str, *, marks: bool = False) -> list[int]:
     return sorted({*drop, *inside}) if inside else drop
 
 
-# Combining marks: every character of Unicode's category M (Mn, Mc, Me), whatever its combining
-# class (an enclosing circle U+20DD, a keycap U+20E3 or a Devanagari vowel sign has class 0).
-# And format characters (category Cf), which the trained models' fold drops: both found in one
-# pass at start-up.
-def _marks_and_formats() -> tuple[frozenset[int], frozenset[int]]:
-    marks, formats = set(), set()
-    for code in itertools.chain(range(0xA0, 0x20000), range(0xE0000, 0xE1000)):
-        kind = unicodedata.category(chr(code))
-        if kind[0] == "M":
-            marks.add(code)
-        elif kind == "Cf":
-            formats.add(code)
-    return frozenset(marks), frozenset(formats)
-
-
-MARK_CODES, FORMAT_CODES = _marks_and_formats()
+# Combining marks (Unicode's category M), format characters (Cf) and the characters NFKC makes
+# marks only: scanned from the Unicode database once, then kept in the derived-table cache
+# (`unicode_tables`).
+MARK_CODES, FORMAT_CODES, NFKC_MARK_CODES = code_tables()
 
 
 def char_ranges(codes: Iterable[int]) -> str:
@@ -487,17 +476,10 @@ ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 PADDED = 64
 
 
-def _nfkc_marks(code: int) -> bool:
-    """Whether NFKC makes a character combining marks only (a half-width voiced sound mark,
-    Tibetan vowel signs): what a cluster drops when on nothing."""
-    char = chr(code)
-    return bool(unicodedata.decomposition(char)) and _marks(unicodedata.normalize("NFKC", char))
-
-
 # Code points normalisation may remove: INVISIBLE, and every mark (removed on ASCII and Latin
 # letters and on nothing; a mark a letter of another script is written with, which the classifiers
 # read, counts as removed too: they read no fewer characters than are counted).
-DROPPED_CODES: frozenset[int] = INVISIBLE | MARK_CODES | frozenset(filter(_nfkc_marks, range(0x300, 0x1F000)))
+DROPPED_CODES: frozenset[int] = INVISIBLE | MARK_CODES | NFKC_MARK_CODES
 _DROPPED = _char_class(DROPPED_CODES)
 _KEPT = _char_class(DROPPED_CODES, negated=True)
 DROPPED = re.compile(_DROPPED)

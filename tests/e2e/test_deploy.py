@@ -25,6 +25,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from guard.classify import unicode_tables
+from guard.classify.derived_cache import read_verified
 from guard.classify.models import cache as model_cache
 from guard.classify.models.loader import MODEL_NAMES, VARIANTS, artefact_stem
 from guard.config_load import load_config
@@ -285,6 +287,8 @@ def test_image_bakes_the_derived_tables_its_runtime_reads(tmp_path: Path) -> Non
             stem = artefact_stem(name, variant)
             blob = resources.files("guard.classify.models").joinpath(f"{stem}.json.gz").read_bytes()
             assert model_cache.read_model(stem, model_cache.model_key(blob), here), f"{stem} not baked"
+    assert read_verified(here, unicode_tables.FILE_NAME, unicode_tables.FORMAT,
+                         unicode_tables.key()), "the Unicode tables are not baked"
 
 
 def test_build_context_contains_what_the_dockerfile_copies() -> None:
