@@ -50,11 +50,23 @@ _ATBASH = _cipher(LOWER[::-1])
 # that cipher, and most texts have none in any. A Caesar shift's tells vote for the shift.
 TELLS_RANK = 5000
 _AS_WRITTEN = COMMON_BYTES | {w.encode() for w in commonest_words(TELLS_RANK) if len(w) > 2}
-_VOTES: dict[bytes, tuple[int, ...]] = {}
-for _word, _k in itertools.product(sorted(DECODED), range(1, 26)):
+
+
+def _votes(words: list[bytes]) -> dict[bytes, tuple[int, ...]]:
+    """Each of `words` written k letters on, for every shift k, that is not common as written:
+    the shifts it votes for, ascending (the first word's tells first)."""
+    joined = b" ".join(words)  # one translation of every word per shift, not one per word
     # written k letters on is decoded by shift k and written by shift 26 - k
-    if (_tell := _word.translate(_SHIFTS[26 - _k][0])) not in _AS_WRITTEN:
-        _VOTES[_tell] = (*_VOTES.get(_tell, ()), _k)
+    written = [joined.translate(_SHIFTS[26 - k][0]).split() for k in range(1, 26)]
+    votes: dict[bytes, tuple[int, ...]] = {}
+    for tells in zip(*written, strict=True):
+        for k, tell in enumerate(tells, 1):
+            if tell not in _AS_WRITTEN:
+                votes[tell] = (*votes.get(tell, ()), k)
+    return votes
+
+
+_VOTES = _votes(sorted(DECODED))
 _ATBASH_TELLS = frozenset(w.translate(_ATBASH[0]) for w in DECODED) - _AS_WRITTEN
 _BACKWARDS_TELLS = frozenset(w[::-1] for w in DECODED) - _AS_WRITTEN
 _TELLS = frozenset(_VOTES) | _ATBASH_TELLS | _BACKWARDS_TELLS

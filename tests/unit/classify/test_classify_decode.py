@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import itertools
 import json
 import math
 import random
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from guard.classify import decode
 from guard.classify.decode import READ_SHARE, as_read, find_readings, readings
-from guard.classify.decode.ciphers import _AS_WRITTEN, ciphered
+from guard.classify.decode.ciphers import _AS_WRITTEN, _VOTES, ciphered
 from guard.classify.decode.english import AS_WRITTEN_COMMON, DECODED, KNOWN
 from guard.classify.decode.runs import RUN_CHARS, RUNS_READ, run_start
 from guard.classify.evasion import TRANSFORMS
@@ -359,3 +360,16 @@ LINES = {
 def test_lines_of_one_length_that_decode_to_nothing_read_as_nothing(text: str) -> None:
     """Lines of the base64 alphabet that do not decode to text joined read as they did alone."""
     assert readings(text) == tuple(r for line in text.split("\n") for r in readings(line))
+
+
+def test_caesar_votes_are_each_decoded_word_written_by_each_shift() -> None:
+    """The Caesar tells (built with one translation per shift) are, word by word and shift by
+    shift, each decoded word written k letters on when that is not common as written, voting
+    for k in ascending order."""
+    expected: dict[bytes, tuple[int, ...]] = {}
+    for word, k in itertools.product(sorted(DECODED), range(1, 26)):
+        plain = "abcdefghijklmnopqrstuvwxyz"
+        tell = bytes(plain[(plain.index(chr(c)) + k) % 26].encode()[0] for c in word)
+        if tell not in _AS_WRITTEN:
+            expected[tell] = (*expected.get(tell, ()), k)
+    assert list(_VOTES.items()) == list(expected.items())
