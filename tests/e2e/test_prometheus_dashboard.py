@@ -245,3 +245,31 @@ def test_every_panel_query_returns_data(stack: tuple[GuardServer, Prometheus],
         listing = json.load(answer)
     assert listing["source"] == "redis"
     assert [i["id"] for i in listing["incidents"]].count(during_outage) == 1
+
+
+def test_incidents_lost_at_the_last_shutdown_fire_the_alert_and_show(tmp_path: Path) -> None:
+    """From a probe: a process counts the incidents lost at the last shutdown at its start, so
+    its first scrape reads 7; `increase()` of a series that first appears at 7 is 0, and
+    GuardIncidentsDropped and the "Incidents dropped" panel stayed silent on every new pod. (The
+    count file is written by hand here; tests/integration/incidents/test_lost_at_shutdown.py
+    makes it with a real full volume.)"""
+    lost = tmp_path / "state" / "incidents" / "lost"
+    lost.mkdir(parents=True)
+    (lost / f"{time.time_ns():020d}-4242.count").write_text("7")
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": f"http://127.0.0.1:{free_port()}"}}})
+    with contextlib.ExitStack() as stack:
+        stack.callback(guard.stop)
+        guard.start()
+        prometheus = Prometheus(tmp_path / "prometheus", f"127.0.0.1:{guard.admin_port}")
+        stack.callback(prometheus.stop)
+        (panel,) = [expr for title, expr in panel_queries() if title.startswith("Incidents dropped")]
+        deadline = time.monotonic() + 30
+        firing: list[dict[str, Any]] = []
+        shown: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not (firing and shown):
+            time.sleep(1)
+            firing = [a for a in prometheus.api("alerts")["alerts"]
+                      if a["labels"]["alertname"] == "GuardIncidentsDropped"]
+            shown = prometheus.query(panel)
+        assert [a["annotations"]["summary"] for a in firing] == ["guard lost 7 incidents"]
+        assert [r["value"][1] for r in shown] == ["7"]
