@@ -172,9 +172,11 @@ def data_runner(components: Components) -> web.AppRunner:
     (`proxy.coding`), not by aiohttp, which answers one in br or zstd with a plain-text 400
     before any handler runs. `drain` waits out the grace itself: aiohttp's own wait (twice
     shutdown_timeout, the second after a cancel that does not reach a handler streaming from its
-    upstream) is kept short."""
+    upstream) is kept short. Its server logger counts the requests aiohttp's parser refuses
+    (`middleware.parser_refusals`); `observed` logs and counts the others."""
     limits = components.settings.limits
     return web.AppRunner(data_app(components), access_log=None, handler_cancellation=True,
+                         logger=middleware.parser_refusals(components.metrics),
                          shutdown_timeout=ENDING_S, keepalive_timeout=limits.keepalive_timeout_s,
                          max_line_size=limits.max_header_bytes,
                          max_field_size=limits.max_header_bytes, max_headers=limits.max_headers,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import re
 import socket
@@ -25,11 +26,13 @@ from typing import Any
 import structlog
 from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.helpers import must_be_empty_body
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from guard.components import COMPONENTS, Components, Exchange
 from guard.errors import ClientStalled, Overloaded, RequestError, SwitchedOff, UpstreamError
 from guard.observability.logging import access_line
+from guard.observability.metrics import Metrics
 from guard.observability.shown import shown_model
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
 from guard.proxy.model_routes import under_guarded
@@ -48,6 +51,10 @@ CLIENT_CLOSED = 499
 # the admin port's paths, which a data-port client that asks for them is told of
 ADMIN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/admin"})
 UNROUTED = "unmatched"
+# The route label of requests aiohttp's HTTP parser refused with its own 400 before any handler
+# (a header line over `limits.max_header_bytes`, more than `limits.max_headers`, a malformed
+# request line): no route, nor model, was read (`parser_refusals`).
+UNPARSED = "unparsed"
 # An answer sent whole that is longer than this goes out in pieces of this size, each of which the
 # client must take within `limits.client_write_timeout_s` (`send_paced`).
 PIECE_BYTES = 64 * 1024
@@ -135,6 +142,24 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
                              **said(response)})
 
     return observed_handler
+
+
+def parser_refusals(metrics: Metrics) -> logging.LoggerAdapter[logging.Logger]:
+    """The data listener's aiohttp server logger ("aiohttp.server", as before), which also counts
+    in guard_requests_total, under route `UNPARSED`, each request aiohttp's parser refused with
+    its own 400 before any handler: `observed` never sees those. aiohttp logs each with the
+    parser's error (`bad_client_request` in guard's log; at debug level for a first request
+    whose method is not HTTP's, such as TLS spoken to the plain port). Counted there rather than
+    by an access logger, which aiohttp would call on every request."""
+    refused = metrics.answered[UNPARSED, metrics.model_label(None), 4]  # at 0 from the start
+
+    class ParserRefusals(logging.LoggerAdapter[logging.Logger]):
+        def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+            if isinstance(kwargs.get("exc_info"), HttpProcessingError):
+                refused.pending += 1
+            super().log(level, msg, *args, **kwargs)
+
+    return ParserRefusals(logging.getLogger("aiohttp.server"))
 
 
 def said(response: web.StreamResponse | None) -> dict[str, str | None]:

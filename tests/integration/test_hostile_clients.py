@@ -366,3 +366,29 @@ def test_guarded_survives_the_expensive_texts(guarded: GuardServer) -> None:
     assert ok.status_code == 200
     assert "Traceback" not in guarded.output()
     assert '"level":"error"' not in guarded.output()
+
+
+def refused_by_the_parser(guard: GuardServer, head: bytes) -> bytes:
+    """The status guard answers `head` with (sent whole, then read until guard closes)."""
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(head)
+        return closed_within(sock, 5).split(b"\r\n", 1)[0].split(b" ", 1)[1]
+
+
+def test_requests_the_parser_refuses_are_counted(guard: GuardServer) -> None:
+    """From a probe: a request aiohttp's parser refuses with 400 before any handler (a header line
+    over max_header_bytes, more than max_headers fields, a malformed request line) was only a
+    `bad_client_request` log line: a client sending a huge cookie got 100% errors while
+    guard_requests_total, the dashboard's traffic and the BlockRateSpike denominator, showed
+    none. Each is counted under route `unparsed` (model `none`, status class `4xx`)."""
+    start = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+    heads = [f"{start}Cookie: {'a' * 3000}\r\n\r\n",
+             start + "".join(f"X-H{i}: v\r\n" for i in range(40)) + "\r\n",
+             "POST /v1/chat/completions HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+             "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"]  # TLS spoken to plain HTTP
+    unparsed = {"route": "unparsed", "model": "none", "status_class": "4xx"}
+    before = guard.metric("guard_requests_total", **unparsed), guard.metric("guard_requests_total")
+    answers = [refused_by_the_parser(guard, head.encode("latin-1")) for head in heads]
+    after = guard.metric("guard_requests_total", **unparsed), guard.metric("guard_requests_total")
+    assert answers == [b"400 Bad Request"] * len(heads)
+    assert (after[0] - before[0], after[1] - before[1]) == (len(heads), len(heads))
