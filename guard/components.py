@@ -57,6 +57,11 @@ class Exchange:
     ctx:        what guard learned from the body (None until it is parsed, or if it never is).
     start, waited_s, upstream_s: timing in seconds; guard's own time is the total less waited_s
                 (upstream waits and client writes).
+    head_s, first_text_s: guard's own time (`own_s`) when a streamed answer's head went out
+                (noted by its handler), and when its first text did (`handler.released`); None
+                for an answer sent whole, or before then. What a client of a stream waits for
+                because of guard ends there: the rest is the stream's work on its chunks
+                (`middleware.observed`).
     task, silent_since, silence_limit_s, went_silent: the upstream silence timeout
                 (`proxy.silence`): the task serving the request, when the upstream last spoke
                 (time.perf_counter), how long it may stay silent, and whether it outlasted that.
@@ -87,7 +92,12 @@ class Exchange:
     shutting_down: bool = False  # guard ended it when `shutdown_grace_s` ran out
     gated: bool = True  # kill switches stop it (not a cancel of a stored answer, `proxy.fetch`)
     upstream_request_id: str | None = None
+    head_s: float | None = None
+    first_text_s: float | None = None
 
+    def own_s(self) -> float:
+        """guard's own time on the request so far: the total less the upstream and client waits."""
+        return max(0.0, time.perf_counter() - self.start - self.waited_s)
 
 
 class NoPolicy:

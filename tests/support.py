@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
@@ -507,6 +508,16 @@ def small_volume(path: Path) -> Iterator[SmallVolume]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """`promtool ARGS` run in deploy/prometheus (where the shipped rule files are)."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail("promtool is not installed; `make test` installs the prometheus package")
+    return subprocess.run([binary, *args], cwd=PROMETHEUS_DIR, capture_output=True, text=True,
+                          timeout=60, check=False)
 # Tools the deployment tests run (checkov, hadolint, docker-compose) live in their own venv: their
 # pinned dependencies would clash with guard's.
 TOOLS_VENV = ROOT / ".venv-tools"

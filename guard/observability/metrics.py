@@ -89,7 +89,15 @@ class Metrics:
             multiprocess_mode="livesum",
         )
         self.overhead = Histogram(
-            "guard_overhead_seconds", "Time spent in guard per request, upstream wait excluded.",
+            "guard_overhead_seconds",
+            "Time a client waited for because of guard, per request: guard's own time (upstream "
+            "and client waits excluded), up to a stream's first text.",
+            ["route"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.stream_work = Histogram(
+            "guard_stream_work_seconds",
+            "guard's own time on an answer relayed as it arrives (a stream), from its head to "
+            "its end: its work on the chunks, upstream and client waits excluded.",
             ["route"], buckets=LATENCY_BUCKETS, registry=r,
         )
         self.upstream_seconds = Histogram(
@@ -163,7 +171,8 @@ class Metrics:
         )
         self.stream_first_token_added = Histogram(
             "guard_stream_first_token_added_seconds",
-            "Time to first token added by guard on streamed completions.",
+            "Time to first token added by guard on streamed completions, buffered hold-back "
+            "included.",
             buckets=LATENCY_BUCKETS, registry=r,
         )
 
@@ -260,11 +269,16 @@ class Metrics:
         for reason in ("keep_days", "keep_bytes"):
             self.incident_journal_pruned.labels(reason)
 
-        # the data path's per-request updates go through these cells (see tally.py), by key:
-        # (route, model label, status // 100); route; upstream name; (upstream name, status // 100)
         self.tally = Tally(self.inflight)
+        self._cells()
+
+    def _cells(self) -> None:
+        """The data path's per-request updates go through these cells (see tally.py), by key:
+        (route, model label, status // 100); route (added wait, stream work); upstream name;
+        (upstream name, status // 100)."""
         self.answered = self.tally.counts(self.requests, _with_status_class)
         self.overhead_on = self.tally.observations(self.overhead, _alone)
+        self.stream_work_on = self.tally.observations(self.stream_work, _alone)
         self.upstream_waited = self.tally.observations(self.upstream_seconds, _alone)
         self.upstream_answered = self.tally.counts(self.upstream_responses, _with_status_class)
 

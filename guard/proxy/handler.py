@@ -76,7 +76,7 @@ from guard.proxy.silence import (
     upstream_wait_begins,
     upstream_wait_ends,
 )
-from guard.proxy.sse import SSEParser
+from guard.proxy.sse import SSEEvent, SSEParser
 from guard.proxy.stream_chunks import ANSWER_FREE_FORM, ANSWER_KEYS
 from guard.proxy.stream_guard import StreamGuard
 from guard.proxy.tenant import tenant_of
@@ -488,6 +488,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
     outcome.tell(headers)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await prepare(request, response)
+    exchange.head_s = exchange.own_s()
     guard = stream_guard(c, dialect, ctx, inspector, request_body, named, continued)
     parser = SSEParser(c.settings.limits.max_sse_event_bytes)
     chunks = timed_chunks(upstream, exchange, c.upstreams.silence.waiting, guard.deadline)
@@ -501,7 +502,7 @@ async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
             if chunk is None:  # held text waited long enough, and nothing new came
                 await release(guard.tick())
                 continue
-            await release(fed(parser, guard, chunk))
+            await relayed(guard, parser.feed(chunk), release)
             if guard.cut:
                 upstream.close()
                 log.info("stream_cut", request_id=ctx.request_id,
@@ -577,7 +578,8 @@ async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
     """Write what `produce` gives the client once the kill switch gate lets it: a switch engaged
     while the text was checked (a remote check takes its time) keeps it back. What was encoded
     and not written is forgotten (`StreamGuard.rewind`): the stream's ending is built for what
-    the client has seen."""
+    the client has seen. Once the stream's first text is out, the time guard took to get it
+    there is noted (`Exchange.first_text_s`): what its client waited for because of guard."""
     mark = guard.mark()
     try:
         data = await produce
@@ -586,22 +588,35 @@ async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
         guard.rewind(mark)
         raise
     await timed_write(response, data, exchange, c)
+    if exchange.first_text_s is None and guard.text_released:
+        exchange.first_text_s = exchange.own_s()
 
 
-async def fed(parser: SSEParser, guard: StreamGuard, chunk: bytes) -> bytes:
-    """What the stream guard releases of one upstream read, however many events it carried.
+async def relayed(guard: StreamGuard, events: list[SSEEvent],
+                  release: Callable[[Awaitable[bytes]], Awaitable[None]]) -> None:
+    """Release what the stream guard lets out of one upstream read's `events`, a slice of
+    SLICE_EVENTS at a time, until it cuts the stream.
 
     An upstream writing faster than guard reads hands over thousands of events in one read, and
-    their checks mostly run inline (`LocalClassifier.runs_inline`), so none of them awaits: the
-    loop is given back every SLICE_EVENTS events, or every other client's requests and streams
-    wait for the whole read (0.9 to 1.9 s for a burst of 4-character events)."""
+    their checks mostly run inline (`LocalClassifier.runs_inline`), so none of them awaits: each
+    slice's text is sent before the next slice is read, and the loop given back after a full
+    one. Else every other client's requests and streams waited for the whole read (0.9 to 1.9 s
+    for a burst of 4-character events), and so did the stream's own first text."""
+    for start in range(0, len(events), SLICE_EVENTS):
+        await release(fed(guard, events[start:start + SLICE_EVENTS]))
+        if guard.cut:
+            return
+
+
+async def fed(guard: StreamGuard, events: list[SSEEvent]) -> bytes:
+    """What the stream guard releases of `events` (`relayed`)."""
     out = []
-    for n, event in enumerate(parser.feed(chunk), 1):
+    for event in events:
         out.append(await guard.feed(event))
         if guard.cut:
             break
-        if n % SLICE_EVENTS == 0:
-            await asyncio.sleep(0)
+    if len(events) == SLICE_EVENTS:
+        await asyncio.sleep(0)
     return b"".join(out)
 
 

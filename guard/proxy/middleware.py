@@ -19,7 +19,6 @@ import os
 import re
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -124,11 +123,10 @@ def observed(handler: GuardHandler, route: str, components: Components) -> Handl
         finally:
             components.inflight.discard(exchange)
             tally.inflight -= 1
-            overhead = max(0.0, time.perf_counter() - exchange.start - exchange.waited_s)
+            overhead = timed(metrics, route, exchange)
             ctx = exchange.ctx
             model = metrics.model_label(ctx.model if ctx else None)
             metrics.answered[route, model, status // 100].pending += 1
-            metrics.overhead_on[route].observe(overhead)
             if components.access_log:
                 access_line({"request_id": exchange.request_id, "method": request.method,
                              "route": route, "model": shown_model(ctx.model) or None if ctx else None,
@@ -160,6 +158,30 @@ def parser_refusals(metrics: Metrics) -> logging.LoggerAdapter[logging.Logger]:
             super().log(level, msg, *args, **kwargs)
 
     return ParserRefusals(logging.getLogger("aiohttp.server"))
+
+
+def timed(metrics: Metrics, route: str, exchange: Exchange) -> float:
+    """Observe a request's guard-added wait (`added_wait`) and, for an answer relayed as it
+    arrives, guard's work on it after its head; returns the added wait."""
+    own = exchange.own_s()
+    overhead = added_wait(exchange, own)
+    metrics.overhead_on[route].observe(overhead)
+    if exchange.head_s is not None:
+        metrics.stream_work_on[route].observe(own - exchange.head_s)
+    return overhead
+
+
+def added_wait(exchange: Exchange, own: float) -> float:
+    """What the client waited for because of guard (`guard_overhead_seconds`, the latency SLO's
+    measure), given guard's `own` time on the request: all of it for an answer sent whole; for
+    one relayed as it arrives, the part before its first text went out (before its head, if it
+    sent none). A stream's work on its later chunks (about 0.1 ms each) delays no one by more
+    than a chunk's: summed over a 1,000-chunk answer it is `guard_stream_work_seconds`, not
+    overhead. Text held back in buffered mode waits for the upstream's next text or for
+    `max_holdback_ms`, the operator's choice: `guard_stream_first_token_added_seconds`."""
+    if exchange.head_s is None:
+        return own
+    return exchange.head_s if exchange.first_text_s is None else exchange.first_text_s
 
 
 def said(response: web.StreamResponse | None) -> dict[str, str | None]:

@@ -63,6 +63,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         response = web.StreamResponse(status=upstream.status, headers=downstream_headers(upstream))
         response.headers["X-Request-Id"] = exchange.request_id
         await prepare(request, response)
+        exchange.head_s = exchange.own_s()
         try:
             async for chunk in timed_chunks(upstream, exchange, c.upstreams.silence.waiting):
                 if chunk:

@@ -704,6 +704,11 @@ class StreamGuard:
             if self.metrics is not None:
                 self.metrics.stream_first_token_added.observe(now - self._first_text)
 
+    @property
+    def text_released(self) -> bool:
+        """Whether the stream's first text has been released to go out."""
+        return self._first_sent
+
     # -- decisions, incidents, the cut ---------------------------------------------------------
 
     @property

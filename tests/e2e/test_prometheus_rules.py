@@ -5,33 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
 from guard.observability.metrics import Metrics
+from tests.support import PROMETHEUS_DIR, promtool
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "guard.json"
 METRIC_NAME = re.compile(r"\bguard_[a-z_]+\b")
 # docs/runbook.md's list: - `GuardX` (severity S, for 2m | at once): `EXPR`.
 RUNBOOK_ALERT = re.compile(r"^- `(Guard\w+)` \(severity (\w+), (at once|for \w+)\): `([^`]+)`", re.M)
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
             "gauge": ("",), "info": ("_info",)}
-
-
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.fail("promtool is not installed; `make test` installs the prometheus package")
-    return subprocess.run([binary, *args], cwd=PROMETHEUS_DIR, capture_output=True, text=True,
-                          timeout=60, check=False)
 
 
 def exported_series() -> dict[str, str]:
