@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
-from guard.types import Action, Decision, Segment, Span
+from guard.types import Action, Decision, Segment, Span, joined_role
 
 DEFAULT_MASK = "[REDACTED:{label}]"
 
@@ -44,15 +44,16 @@ def apply_redactions(text: str, spans: Iterable[Span], mask: str = DEFAULT_MASK)
 def reaching_back(redactions: Mapping[int, tuple[Span, ...]], segments: Sequence[Segment]
                   ) -> Mapping[int, tuple[Span, ...]]:
     """`redactions` with every span that starts before its segment (a value sent in pieces,
-    found where it ends: `LocalClassifier._across`) masked in the texts of its role before it
-    too, from their ends back, as they were read joined (`runner.in_context`)."""
+    found where it ends: `LocalClassifier._across`) masked in the texts of its role (and of the
+    roles read with it, `joined_role`) before it too, from their ends back, as they were read
+    joined (`runner.in_context`)."""
     if not any(span.start < 0 for spans in redactions.values() for span in spans):
         return redactions
     out = {index: list(spans) for index, spans in redactions.items()}
     by_index = {segment.index: segment for segment in segments}
     for index, spans in redactions.items():
-        role = by_index[index].role if index in by_index else None
-        earlier = [s for s in segments if s.role == role and s.index < index]
+        role = joined_role(by_index[index].role) if index in by_index else None
+        earlier = [s for s in segments if joined_role(s.role) == role and s.index < index]
         for span in spans:
             back = -span.start
             for segment in reversed(earlier):

@@ -90,6 +90,8 @@ class Segment:
     context: the texts of the segments of the same role just before this one, oldest first, for
            a classifier that reads a message joined to the ones before it (a request sent in
            pieces); empty unless one of the stage's classifiers asks for them (`context_turns`).
+           For one that reads values sent in pieces (`joins_turns`), the roles read together
+           count as one (JOINED_ROLES: a document's texts and the user's).
            On the completion stage: the texts of the answer before this one that a client joins
            to it (`Dialect.joins_answer`).
            An answer that goes on from the prompt's text (a legacy prompt, an assistant
@@ -133,6 +135,20 @@ class Verdict:
     @property
     def fired(self) -> bool:
         return bool(self.labels)
+
+
+# The role whose texts a prompt segment of another role is read joined with by a classifier that
+# reads values sent in pieces (`joins_turns`: guard/classify/runner.py `in_context`, masked back
+# by guard/redaction.py `reaching_back`), in request order: a client cuts a key between its
+# message's text and the documents it sends with it (a Messages document block, vLLM's
+# `documents` after the last message) as between two messages. A role not named is read with
+# its own; the trained models read only their own roles' turns.
+JOINED_ROLES: Mapping[str, str] = {"document": "user"}
+
+
+def joined_role(role: str) -> str:
+    """The role whose texts a text of `role` is read joined with (JOINED_ROLES)."""
+    return JOINED_ROLES.get(role, role)
 
 
 # The label of the verdict a classifier with `on_error: fail_closed` gives in place of the ones

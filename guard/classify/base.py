@@ -99,7 +99,8 @@ class Finding:
 
 
 # The context a classifier that `joins_turns` asks the runner for (`context_turns`): the prompt
-# segments before each one, of its role. A value cut in up to this many pieces plus one is read
+# segments before each one, of its role (a document's and the user's counted as one,
+# `types.JOINED_ROLES`). A value cut in up to this many pieces plus one is read
 # whole (only the last `max_match_chars` of them count).
 JOINED_TURNS = dict.fromkeys(("user", "system", "tool", "document", "assistant", "tool_call"), 8)
 
@@ -128,8 +129,9 @@ class LocalClassifier:
                      spans the characters it was read from. Implied by `decoded`.
     accents:         drop accents on Latin letters while normalising (formats that are ASCII,
                      such as keys: an accent on each letter hides nothing from a reader).
-    joins_turns:     also read each prompt segment joined to the ones before it of its role,
-                     for values split across messages or text parts (`_across`, JOINED_TURNS).
+    joins_turns:     also read each prompt segment joined to the ones before it of its role
+                     (and of the roles read with it, `types.JOINED_ROLES`), for values split
+                     across messages, text parts or documents (`_across`, JOINED_TURNS).
     """
 
     category: str = ""

@@ -24,7 +24,7 @@ from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
-from guard.types import ERROR_LABEL, Segment, Stage, Verdict
+from guard.types import ERROR_LABEL, Segment, Stage, Verdict, joined_role
 
 log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")
@@ -79,12 +79,11 @@ class ClassifierRunner:
         completion stage, the request's last user message, for classifiers that read it."""
         if not classifiers or not segments:
             return []
-        segments = in_context(classifiers, segments, stage)
         gated = [c for c in classifiers if c.spec.gate is not None]
         if not gated:
-            return await self._run(classifiers, segments, stage, request)
-        first = await self._run([c for c in classifiers if c.spec.gate is None], segments, stage,
-                                request)
+            return await self._read(classifiers, segments, stage, request)
+        first = await self._read([c for c in classifiers if c.spec.gate is None], segments, stage,
+                                 request)
         opened = []
         for c in gated:
             assert c.spec.gate is not None
@@ -92,7 +91,24 @@ class ClassifierRunner:
             self.metrics.classifier_gated.labels(c.name, "run" if is_open else "skipped").inc()
             if is_open:
                 opened.append(c)
-        return first + (await self._run(opened, segments, stage, request) if opened else [])
+        return first + (await self._read(opened, segments, stage, request) if opened else [])
+
+    async def _read(
+        self,
+        classifiers: Sequence[ConfiguredClassifier],
+        segments: Sequence[Segment],
+        stage: Stage,
+        request: str,
+    ) -> list[Verdict]:
+        """`_run` on each group of classifiers that read the same turns with a segment (`readings`),
+        concurrently; the verdicts classifier by classifier, as `classifiers` lists them."""
+        groups = readings(classifiers, segments, stage)
+        if len(groups) == 1:
+            return await self._run(*groups[0], stage, request)
+        found = await all_of([self._run(group, read, stage, request) for group, read in groups])
+        order = {c.name: i for i, c in enumerate(classifiers)}
+        return sorted((v for verdicts in found for v in verdicts),
+                      key=lambda v: order.get(v.classifier, len(order)))
 
     async def _run(
         self,
@@ -367,12 +383,33 @@ async def warm_up(classifiers: Iterable[ConfiguredClassifier]) -> None:
             await asyncio.to_thread(run, sample)
 
 
-def in_context(
+def joins_roles(classifier: object) -> bool:
+    """Whether a classifier reads a segment with the turns of the roles read with its role too
+    (`JOINED_ROLES`: a value sent in pieces, `LocalClassifier.joins_turns`), not only its own
+    role's (a trained model's `turns`)."""
+    return bool(getattr(classifier, "joins_turns", False) and getattr(classifier, "context_turns", {}))
+
+
+def readings(
     classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage
+) -> list[tuple[list[ConfiguredClassifier], Sequence[Segment]]]:
+    """The classifiers in groups that read the same turns with a segment (`joins_roles`), each
+    with `segments` in that context (`in_context`): one group when they all read alike."""
+    groups: dict[bool, list[ConfiguredClassifier]] = {}
+    for c in classifiers:
+        groups.setdefault(joins_roles(c.classifier), []).append(c)
+    return [(group, in_context(group, segments, stage, joined)) for joined, group in groups.items()]
+
+
+def in_context(
+    classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage,
+    joined: bool = False,
 ) -> Sequence[Segment]:
     """`segments`, each prompt segment of a role some classifier reads in turns carrying the texts
     of the segments of its role just before it (`Segment.context`), as many as the classifier
-    that reads most of them asks for. Completion segments are choices, not turns: never joined."""
+    that reads most of them asks for; `joined`: of its role and the roles read with it, in
+    request order (`joined_role`: a document's and the user's). Completion segments are choices,
+    not turns: never joined."""
     wanted: dict[str, int] = {}
     for c in classifiers:
         for role, n in getattr(c.classifier, "context_turns", {}).items():
@@ -382,12 +419,9 @@ def in_context(
     before: dict[str, list[str]] = {}
     out = []
     for seg in segments:
+        earlier = before.setdefault(joined_role(seg.role) if joined else seg.role, [])
         n = wanted.get(seg.role, 0)
-        if not n:
-            out.append(seg)
-            continue
-        earlier = before.setdefault(seg.role, [])
-        out.append(Segment(seg.text, seg.role, seg.index, seg.stage, tuple(earlier[-n:])))
+        out.append(Segment(seg.text, seg.role, seg.index, seg.stage, tuple(earlier[-n:])) if n else seg)
         earlier.append(seg.text)
     return out
 

@@ -111,6 +111,31 @@ def test_a_secret_anywhere_in_the_prompt_is_blocked_before_the_model(
     assert len(servers.seen()) == before
 
 
+def document(text: str) -> dict[str, Any]:
+    return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+
+
+@pytest.mark.parametrize("content", [
+    [{"type": "text", "text": f"My token starts {SECRET[:21]}"}, document(f"{SECRET[21:]} ends it")],
+    [document(f"Deploy notes, first half {SECRET[:21]}"),
+     {"type": "text", "text": f"{SECRET[21:]} is the rest"}],
+], ids=["text then document", "document then text"])
+def test_a_secret_split_between_a_text_and_a_document_block_is_blocked(
+        servers: Servers, content: list[dict[str, Any]]) -> None:
+    """From a re-probe: a key cut between a message's text block and its document block passed
+    (200) once documents were read as documents, joined only with documents; a client's text
+    and the documents it sends are read joined, in order, as two text blocks are."""
+    for block in content:  # each half alone is no key
+        assert servers.raw({"messages": [{"role": "user", "content": [block]}]},
+                           **mock_reply("Noted.")).status_code == 200
+    before = len(servers.seen())
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        servers.client.messages.create(model="claude-stand-in", max_tokens=64,
+                                       messages=[{"role": "user", "content": content}])  # type: ignore[misc, list-item]
+    assert caught.value.body["error"]["code"] == "content_filter"  # type: ignore[index]
+    assert len(servers.seen()) == before
+
+
 def test_a_plain_text_document_is_read_as_a_document(servers: Servers) -> None:
     """A document block is read as a document's (`prompt_injection` reads tool results and
     documents), as a chat request's `documents` and a policy test's `document` role are, not as

@@ -143,6 +143,19 @@ def test_a_token_in_vllms_documents_is_blocked(guards: dict[str, Any], documents
     assert not any(SECRET[20:] in str(b.get("documents")) for b in received(guards["mock"]))
 
 
+def test_a_token_split_between_the_users_message_and_a_document_is_blocked(
+        guards: dict[str, Any]) -> None:
+    """A token cut between the user's last message and vLLM's `documents` (which a chat
+    template puts after it) is read joined, in order, as two messages are: it passed (200)
+    while documents were joined only with documents."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(guards["refuse"]).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": f"my token starts {SECRET[:20]}"}],
+            extra_body={"documents": [{"title": "Deploying", "text": f"{SECRET[20:]} ends it"}]})
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
+    assert not any(SECRET[20:] in str(b.get("documents")) for b in received(guards["mock"]))
+
+
 def test_a_document_is_read_as_a_document_not_as_the_users(guards: dict[str, Any]) -> None:
     """A document's text is read as a document's (`prompt_injection` reads tool results and
     documents), not as the user's: the planted instruction passes as a message and is blocked

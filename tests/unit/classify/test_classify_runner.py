@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from guard.classify.cache import SPAN_CHARS, Slot, VerdictCache, text_digest
-from guard.classify.registry import ConfiguredClassifier
-from guard.classify.runner import ClassifierRunner, in_context, warm_up
+from guard.classify.registry import ConfiguredClassifier, build_classifier
+from guard.classify.runner import ClassifierRunner, in_context, readings, warm_up
 from guard.errors import ClassifierError, Overloaded
 from guard.observability.metrics import Metrics
+from guard.redaction import reaching_back
 from guard.types import Segment, Stage, Verdict
 from tests.unit.classify.helpers import Echo, Joined, Plodding, SlowStart, configured, segments
 
@@ -175,6 +176,35 @@ def test_only_prompt_turns_of_the_roles_read_are_joined() -> None:
     assert in_context(plain, segs, Stage.PROMPT) is segs
     answers = segments("x", "y", stage=Stage.COMPLETION)
     assert in_context(turns, answers, Stage.COMPLETION) is answers
+
+
+async def test_documents_are_read_with_the_users_texts_by_the_joined_reading_only(
+        metrics: Metrics) -> None:
+    """A key cut between the user's text and a document (either first) is found where it ends,
+    its span reaching back into the other: the joined reading reads a document's texts and the
+    user's as one, in order (`JOINED_ROLES`). A classifier reading its role's turns (a trained
+    model's `turns`) still reads only the user's: "ba", a document, then "d" is "bad" to it."""
+    runner = ClassifierRunner(metrics, VerdictCache(100))
+    secrets, model = build_classifier("secrets", {"type": "secrets"}), configured(Joined("j"))
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    for first, then in (("user", "document"), ("document", "user")):
+        split = [Segment(f"it starts {key[:22]}", first, 0, Stage.PROMPT),
+                 Segment(f"{key[22:]} ends it", then, 1, Stage.PROMPT)]
+        out = await runner.run([secrets, model], split, Stage.PROMPT)
+        assert [(v.classifier, v.segment, v.fired) for v in out] == [
+            ("secrets", 0, False), ("secrets", 1, True), ("j", 0, False), ("j", 1, False)]
+        assert [s.start for s in out[1].spans] == [-22]
+        masked = reaching_back({1: out[1].spans}, split)  # in both pieces
+        assert [split[i].text[max(0, s.start):s.end] for i in (0, 1) for s in masked[i]] == [
+            key[:22], key[22:]]
+    turns = [Segment(t, r, i, Stage.PROMPT)
+             for i, (r, t) in enumerate([("user", "ba"), ("document", "zz"), ("user", "d")])]
+    out = await runner.run([secrets, model], turns, Stage.PROMPT)
+    assert [(v.classifier, v.segment, v.fired) for v in out][3:] == [
+        ("j", 0, False), ("j", 1, False), ("j", 2, True)]
+    joined = readings([secrets, model], turns, Stage.PROMPT)
+    assert [[s.context for s in read] for _, read in joined] == [
+        [(), ("ba",), ("ba", "zz")], [(), (), ("ba",)]]
 
 
 def test_shared_keys_tell_contexts_apart() -> None:
