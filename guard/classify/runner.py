@@ -24,7 +24,7 @@ from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
-from guard.types import ERROR_LABEL, Segment, Stage, Verdict, joined_role
+from guard.types import ERROR_LABEL, JOINED_ROLES, Segment, Stage, Verdict, joined_role
 
 log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")
@@ -394,7 +394,10 @@ def readings(
     classifiers: Sequence[ConfiguredClassifier], segments: Sequence[Segment], stage: Stage
 ) -> list[tuple[list[ConfiguredClassifier], Sequence[Segment]]]:
     """The classifiers in groups that read the same turns with a segment (`joins_roles`), each
-    with `segments` in that context (`in_context`): one group when they all read alike."""
+    with `segments` in that context (`in_context`): one group when they all read alike, or when
+    no segment's role is read joined with another's (no document: every request but RAG's)."""
+    if not any(seg.role in JOINED_ROLES for seg in segments):
+        return [(list(classifiers), in_context(classifiers, segments, stage))]
     groups: dict[bool, list[ConfiguredClassifier]] = {}
     for c in classifiers:
         groups.setdefault(joins_roles(c.classifier), []).append(c)
