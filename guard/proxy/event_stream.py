@@ -48,6 +48,7 @@ from guard.proxy.protocols.base import (
     Path,
     Text,
     get_path,
+    holds_text,
     index_of,
     masked,
     new_id,
@@ -546,8 +547,9 @@ class ResponsesStreamGuard(EventStreamGuard):
         response = event.get("response")
         if isinstance(response, dict):  # what a cut's ending repeats: names, no text
             self._response = {k: v for k, v in response.items() if k in RESPONSE_FRAME}
-            if isinstance(response.get("usage"), dict):  # and the usage, once it is known
-                self._usage = response["usage"]
+            usage = response.get("usage")  # and the usage, once it is known, but text in it
+            if isinstance(usage, dict) and not holds_text(usage):  # (read when the event is)
+                self._usage = usage
 
     def _check_model(self, event: Json) -> None:
         """A stream fetched by id is read under the policy of the model its answer whole named:

@@ -13,12 +13,12 @@ from typing import Any, cast
 from guard.proxy.protocols.base import (
     FREE_FORM,
     NOT_TEXT,
-    PROTOCOL_NAMES,
     TOKEN_KEYS,
     Delta,
     Path,
     choice_index,
     drop_tokens,
+    frame_strings,
     list_at,
     strings,
 )
@@ -85,32 +85,19 @@ def annotated(choices: Any) -> bool:
         and choice["delta"].get("annotations") for choice in choices)
 
 
-# The names of a chunk's `usage` counts (OpenAI's, vLLM's, OpenRouter's cost) and of an error's
-# fields: not text, as the Responses and Messages APIs' (`PROTOCOL_NAMES`).
-CHUNK_NAMES = PROTOCOL_NAMES | {
-    "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
-    "completion_tokens_details", "cached_tokens", "audio_tokens", "reasoning_tokens",
-    "accepted_prediction_tokens", "rejected_prediction_tokens", "image_tokens", "text_tokens",
-    "cost", "is_byok", "cost_details", "upstream_inference_cost",
-    "upstream_inference_prompt_cost", "upstream_inference_completions_cost"}
-
-
 def aside_texts(body: Json, choices: Any) -> list[tuple[Path, str]]:
     """The texts of a chunk that no channel carries, each with its path: a delta's citations
-    (`annotations`: titles and addresses a client shows as links), every string of an `error`
-    (the SDKs raise its message, which apps show and log) and of `usage` (counts are numbers),
-    and their keys but the names of the protocol and the counts (CHUNK_NAMES): a compromised
-    upstream's text there reaches the client as the answer's does."""
+    (`annotations`: titles and addresses a client shows as links), and every string of the
+    chunk's frame, its keys beside `choices` (`base.frame_strings`: an `error`, which the SDKs
+    raise and apps show and log; `usage`, whose counts are numbers; a provider's own fields):
+    a compromised upstream's text there reaches the client as the answer's does."""
     found: list[tuple[Path, str]] = []
     if annotated(choices):
         found += [(path, text) for i, choice in enumerate(choices)
                   if isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
                   for path, text in strings(choice["delta"].get("annotations"),
                                             ("choices", i, "delta", "annotations"), NOT_TEXT)]
-    for key in ("error", "usage"):
-        if isinstance(body.get(key), dict | list | str):
-            found += strings(body[key], (key,), names=CHUNK_NAMES)
-    return found
+    return found + frame_strings(body)
 
 
 def drop_choice_tokens(choices: Any) -> bool:

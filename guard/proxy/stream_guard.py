@@ -183,6 +183,8 @@ class StreamGuard:
         # what a cut's closing chunks tell the client (`guard`): its incident and rules, which
         # the stream's headers, sent before the answer was read, cannot
         self._cut_by: Json | None = None
+        # the texts beside the channels last read (`_read_aside`), and the masks written there
+        self._aside: tuple[list[tuple[Path, str]], list[tuple[Path, str]]] = ([], [])
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -245,17 +247,19 @@ class StreamGuard:
         """Texts of a chunk no channel carries (`aside_texts`: citations, an error's strings,
         usage's), which clients show: read as they come, whole, before the chunk goes out. The
         bytes ending a cut stream, or whether a mask was written into them."""
-        first = ASIDE  # segment numbers no channel has
-        segments = [Segment(text, "assistant", first + n, Stage.COMPLETION)
-                    for n, (_, text) in enumerate(slots)]
-        decision = await self.inspector.inspect(Stage.COMPLETION, segments)
-        self._record(decision, segments)
-        if decision.action in CUT_ACTIONS[self.mode]:
-            return self._cut_stream(decision, [], []), False
-        done = masked(decision, slots, first)
-        for _, path, text in done:
+        if slots != self._aside[0]:  # a frame each chunk repeats is read once
+            first = ASIDE  # segment numbers no channel has
+            segments = [Segment(text, "assistant", first + n, Stage.COMPLETION)
+                        for n, (_, text) in enumerate(slots)]
+            decision = await self.inspector.inspect(Stage.COMPLETION, segments)
+            self._record(decision, segments)
+            if decision.action in CUT_ACTIONS[self.mode]:
+                return self._cut_stream(decision, [], []), False
+            self._aside = slots, [(path, text) for _, path, text in masked(decision, slots,
+                                                                           first)]
+        for path, text in self._aside[1]:
             set_path(body, path, text)
-        return b"", bool(done)
+        return b"", bool(self._aside[1])
 
     def _unreadable(self, body: Json, choices: Any) -> str:
         """What in a chunk a client would read otherwise than guard, if anything."""

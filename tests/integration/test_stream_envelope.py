@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -160,3 +161,133 @@ def test_a_cut_streams_closing_chunk_names_its_incident(servers: Servers) -> Non
     last = chunks[-1]
     assert last.choices[0].finish_reason == "content_filter"
     assert (last.model_extra or {})["guard"]["rules"] == ["secrets"]
+
+
+# -- a chunk's other keys, whole answers, typed streams' usage -----------------------------------
+
+def sdk_chunks(servers: Servers, stream: str, **more: Any) -> list[Any]:
+    return list(servers.client.chat.completions.create(
+        model="hostile", stream=True, messages=[{"role": "user", "content": "hi"}],
+        extra_headers=scripted(stream), **more))
+
+
+def test_a_chunks_other_keys_are_read(servers: Servers) -> None:
+    """A provider's own key beside `choices` (Groq's `x_groq`), which the openai SDK keeps in
+    `chunk.model_extra`: it passed unread. A key there cuts the stream, an address is masked."""
+    stream = chat("Hi", x_groq={"id": "req_1", "note": SECRET}) + chat(None, "stop")
+    raw = servers.raw({}, **scripted(stream + "data: [DONE]\n\n"))
+    assert raw.status_code == 200 and SECRET[:12] not in raw.text
+    assert '"finish_reason":"content_filter"' in raw.text
+    masked = stream.replace(SECRET, f"mail {EMAIL}") + "data: [DONE]\n\n"
+    chunks = sdk_chunks(servers, masked)
+    notes = [(chunk.model_extra or {}).get("x_groq") for chunk in chunks]
+    assert {"id": "req_1", "note": f"mail {MASKED}"} in notes
+    assert EMAIL not in json.dumps(notes)
+
+
+def test_a_whole_answers_other_keys_are_read(servers: Servers) -> None:
+    """The same key in a whole answer: a key refuses the answer (the key beside the choices
+    dropped with it), an address is masked where it sits."""
+    def whole(note: str) -> dict[str, str]:
+        return {"X-Hostile-Body": urllib.parse.quote(json.dumps({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "hostile",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
+                         "finish_reason": "stop"}],
+            "x_groq": {"id": "req_1", "note": note}}))}
+    blocked = servers.raw({"stream": False}, **whole(SECRET))
+    assert blocked.status_code == 200 and SECRET[:12] not in blocked.text
+    assert blocked.json()["choices"][0]["finish_reason"] == "content_filter"
+    answer = servers.client.chat.completions.create(
+        model="hostile", messages=[{"role": "user", "content": "hi"}],
+        extra_headers=whole(f"mail {EMAIL}"))
+    assert (answer.model_extra or {})["x_groq"] == {"id": "req_1", "note": f"mail {MASKED}"}
+    legacy_whole = {"id": "c1", "object": "text_completion", "created": 1, "model": "hostile",
+                    "choices": [{"index": 0, "text": "Hi", "finish_reason": "stop",
+                                 "logprobs": None}], "usage": {"note": SECRET}}
+    raw = httpx.post(f"{servers.guard.url}/v1/completions", timeout=20,
+                     headers={"X-Hostile-Body": urllib.parse.quote(json.dumps(legacy_whole))},
+                     json={"model": "hostile", "prompt": "hi"})
+    assert raw.status_code == 200 and SECRET[:12] not in raw.text
+
+
+def test_a_providers_usual_frame_passes_as_it_came(servers: Servers) -> None:
+    """What providers send beside the choices (a fingerprint, Groq's request id, OpenRouter's
+    provider and cost, Azure's content filter results, an obfuscation pad) is read and, holding
+    nothing, goes out as it came, streamed and whole."""
+    frame = {"system_fingerprint": "fp_44709d6fcb", "service_tier": "default",
+             "provider": "OpenAI", "obfuscation": "kD3xQ9",
+             "x_groq": {"id": "req_01jbd6g2qdfw2adyrt2az8hz4w"},
+             "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+                 "hate": {"filtered": False, "severity": "safe"},
+                 "jailbreak": {"filtered": False, "detected": False}}}]}
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "cost": 0.0001}
+    stream = (chat("The capital of France is Paris.", **frame) + chat(None, "stop", **frame)
+              + event({"id": "c1", "object": "chat.completion.chunk", "created": 1,
+                       "model": "hostile", "choices": [], "usage": usage, **frame})
+              + "data: [DONE]\n\n")
+    raw = servers.raw({"stream_options": {"include_usage": True}}, **scripted(stream))
+    assert raw.headers["X-Guard-Decision"] == "allow"
+    assert "content_filter\"" not in raw.text and "REDACTED" not in raw.text
+    chunks = sdk_chunks(servers, stream, stream_options={"include_usage": True})
+    assert all((chunk.model_extra or {})["x_groq"] == frame["x_groq"] for chunk in chunks[1:])
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 2
+    whole = {"id": "c1", "object": "chat.completion", "created": 1, "model": "hostile",
+             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."},
+                          "finish_reason": "stop"}], "usage": usage, **frame}
+    answer = servers.raw({"stream": False},
+                         **{"X-Hostile-Body": urllib.parse.quote(json.dumps(whole))})
+    assert answer.json() == whole
+
+
+MESSAGE = {"id": "m1", "type": "message", "role": "assistant", "content": [], "model": "hostile",
+           "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 0}}
+
+
+def typed_stream(servers: Servers, route: str, body: dict[str, Any],
+                 events: list[dict[str, Any]]) -> httpx.Response:
+    return httpx.post(f"{servers.guard.url}{route}", timeout=20,
+                      json={"model": "hostile", "stream": True, **body},
+                      headers={"X-Hostile-Events": urllib.parse.quote(json.dumps(events))})
+
+
+def test_typed_streams_read_their_usages_strings(servers: Servers) -> None:
+    """A Responses stream's `response.completed.response.usage` and a Messages stream's
+    `message_start.message.usage` (a `message_delta`'s usage was read): a key there cuts the
+    stream, and the cut's ending does not repeat the usage; an address is masked."""
+    response = {"id": "r1", "object": "response", "status": "in_progress", "output": [],
+                "model": "hostile"}
+    counts = {"input_tokens": 1, "output_tokens": 0, "total_tokens": 1}
+    def responses(note: str) -> list[dict[str, Any]]:
+        return [{"type": "response.created", "response": response},
+                {"type": "response.completed", "response": {
+                    **response, "status": "completed", "usage": {**counts, "note": note}}}]
+    answer = typed_stream(servers, "/v1/responses", {"input": "hi"}, responses(SECRET))
+    assert SECRET[:12] not in answer.text and "response.incomplete" in answer.text
+    openai_client = openai.OpenAI(base_url=f"{servers.guard.url}/v1", api_key="sk-client",
+                                  max_retries=0)
+    events = list(openai_client.responses.create(
+        model="hostile", input="hi", stream=True,
+        extra_headers={"X-Hostile-Events": urllib.parse.quote(json.dumps(
+            responses(f"mail {EMAIL}")))}))
+    done = events[-1]
+    assert done.type == "response.completed"
+    assert (done.response.usage.model_extra or {})["note"] == f"mail {MASKED}"
+
+    def messages(note: str) -> list[dict[str, Any]]:
+        return [{"type": "message_start", "message": {
+                    **MESSAGE, "usage": {"input_tokens": 1, "output_tokens": 0, "note": note}}},
+                {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                 "usage": {"output_tokens": 1}},
+                {"type": "message_stop"}]
+    body = {"max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    answer = typed_stream(servers, "/v1/messages", body, messages(SECRET))
+    assert SECRET[:12] not in answer.text and '"stop_reason":"refusal"' in answer.text
+    client = anthropic.Anthropic(base_url=servers.guard.url, api_key="sk-ant-client",
+                                 max_retries=0)
+    with client.messages.stream(model="hostile", max_tokens=20,
+                                messages=[{"role": "user", "content": "hi"}],
+                                extra_headers={"X-Hostile-Events": urllib.parse.quote(
+                                    json.dumps(messages(f"mail {EMAIL}")))}) as stream:
+        first = next(iter(stream))
+    assert first.type == "message_start"
+    assert (first.message.usage.model_extra or {})["note"] == f"mail {MASKED}"

@@ -237,12 +237,23 @@ def _text_block(answer: Json, path: Path) -> int | None:
 
 def completion_slots(body: Json) -> list[Slot]:
     return [Slot(t.path, t.role, t.text) for _, t in content_texts(body.get("content"),
-                                                                    ("content",))]
+                                                                    ("content",))] \
+        + [Slot(t.path, t.role, t.text) for t in usage_texts(body, ())]
+
+
+def usage_texts(message: Json, path: Path) -> list[Text]:
+    """The strings of a message's `usage` (its counts are numbers), keys too but the
+    protocol's names, read as the answer's: as a `message_delta`'s are (`whole_texts`)."""
+    return [Text(0, f"usage.{t.kind}", t.path, t.role, t.text) for t in leaves(
+        message.get("usage"), (*path, "usage"), "assistant", names=PROTOCOL_NAMES)]
 
 
 def refuse(body: Json, message: str) -> Json:
-    """The answer's content replaced by one text block saying `message`, stopped for `refusal`."""
+    """The answer's content replaced by one text block saying `message`, stopped for `refusal`;
+    its usage zeros when it holds text."""
     body["content"] = [{"type": "text", "text": message}]
+    if usage_texts(body, ()):
+        body["usage"] = {"input_tokens": 0, "output_tokens": 0}
     body["stop_reason"] = "refusal"
     body["stop_sequence"] = None
     return body
@@ -289,9 +300,9 @@ def unreadable(event: Json) -> bool:
 
 
 def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
-    """Texts an event carries whole: an opened block's first text, a message's content; the
-    values of the other events guard knows (`ENVELOPES`); and every string of an event of
-    another kind (`base.leaves`)."""
+    """Texts an event carries whole: an opened block's first text, a message's content and
+    its usage's strings (`usage_texts`); the values of the other events guard knows
+    (`ENVELOPES`); and every string of an event of another kind (`base.leaves`)."""
     kind = event.get("type")
     index = index_of(event, 0)
     if kind == "content_block_start":
@@ -300,7 +311,8 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     message = event.get("message")
     if kind == "message_start" and isinstance(message, dict):
         return [((0, j, t.kind), t) for j, t in content_texts(message.get("content"),
-                                                              ("message", "content"))]
+                                                              ("message", "content"))] \
+            + [((0, 0, t.kind), t) for t in usage_texts(message, ("message",))]
     # any other event (a citation delta, a type guard does not know) is read whole
     read = [((0, index, t.kind), t)
             for t in leaves(event, (), "assistant", index,

@@ -105,7 +105,28 @@ PROTOCOL_NAMES = frozenset({
     "item_id", "output_index", "content_index", "sequence_number", "annotation",
     "annotation_index", "url", "title", "start_index", "end_index", "file_id", "filename",
     "container_id", "partial_image_b64", "partial_image_index", "id", "expires_at",
+    "total_tokens", "input_tokens_details", "output_tokens_details", "cached_tokens",
+    "reasoning_tokens",
 })
+# The names of a chat or legacy completion's keys beside its choices (a chunk's, a whole
+# answer's): OpenAI's, its `usage` counts (OpenRouter's cost too), vLLM's, Azure's content
+# filter results: not text, as the Responses and Messages APIs' (PROTOCOL_NAMES).
+FRAME_NAMES = PROTOCOL_NAMES | {
+    "object", "created", "model", "system_fingerprint", "choices",
+    "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details",
+    "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens", "image_tokens",
+    "text_tokens", "cost", "is_byok", "cost_details", "upstream_inference_cost",
+    "upstream_inference_prompt_cost", "upstream_inference_completions_cost",
+    "prompt_token_ids", "kv_transfer_params", "prompt_filter_results", "prompt_index",
+    "content_filter_results", "hate", "self_harm", "sexual", "violence", "jailbreak",
+    "protected_material_text", "protected_material_code", "profanity", "filtered", "severity",
+    "detected",
+}
+# A frame's keys holding no text of their own: its choices (each read as its channel or
+# message), names and ids (NOT_TEXT), vLLM's `prompt_logprobs` (the prompt's tokens, as a
+# choice's `logprobs` name the answer's) and OpenAI's `obfuscation` (random padding, new in
+# each chunk: read, it would make every chunk a check).
+FRAME_SKIP = NOT_TEXT | {"choices", "prompt_logprobs", "obfuscation"}
 
 
 def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
@@ -125,6 +146,27 @@ def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
                         stack.append(((*at, KeyOf(k)), k))
         elif isinstance(value, list):
             stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def frame_strings(body: Json) -> list[tuple[Path, str]]:
+    """Every string of a chat or legacy completion's keys beside its choices (a chunk's or a
+    whole answer's frame: `usage`, an `error`, a provider's own fields such as Groq's `x_groq`),
+    keys too, but names and ids (FRAME_SKIP, at the top) and the protocol's names
+    (FRAME_NAMES): a compromised upstream's text there reaches the client as the answer's does."""
+    return [found for key, value in body.items() if key not in FRAME_SKIP
+            for found in strings({key: value}, (), names=FRAME_NAMES)]
+
+
+def holds_text(node: Any, names: frozenset[str] = PROTOCOL_NAMES) -> bool:
+    """Whether a value holds a string `strings` reads (keys too, but `names`)."""
+    return next(strings(node, (), names=names), None) is not None
+
+
+def drop_frame_texts(body: Json) -> None:
+    """Takes out of a chat or legacy completion refused the keys beside its choices that hold
+    text (`frame_strings`): they may hold what was refused, as the message's other fields."""
+    for key in [key for key, value in body.items() if frame_strings({key: value})]:
+        del body[key]
 
 
 def leaves(node: Any, path: Path, role: str, sub: int = 0, *,

@@ -19,8 +19,10 @@ from guard.proxy.protocols.base import (
     choice_at,
     choice_index,
     chunked_refusal,
+    drop_frame_texts,
     drop_tokens,
     error_event,
+    frame_strings,
     labels_last,
     list_at,
     may_read,
@@ -176,11 +178,12 @@ def _content_of_choice(answer: Json, path: Path) -> int | None:
 def completion_slots(body: Json) -> list[Slot]:
     """Every text of each choice's message: its texts under ANSWER_TEXT in any shape (a Mistral
     thinking part, a refusal as parts, an object), an audio answer's transcript, tool calls and
-    reasoning details. `choices` in another shape than a list (an object, which JavaScript
-    indexes all the same) is read string by string."""
+    reasoning details; and the texts beside the choices (`frame_slots`). `choices` in another
+    shape than a list (an object, which JavaScript indexes all the same) is read string by
+    string."""
     choices = body.get("choices")
     if choices is not None and not isinstance(choices, list):
-        return answer_value_slots(choices, ("choices",))
+        return answer_value_slots(choices, ("choices",)) + frame_slots(body)
     slots: list[Slot] = []
     for i, choice in enumerate(list_at(body, "choices")):
         message = choice.get("message") if isinstance(choice, dict) else None
@@ -192,7 +195,13 @@ def completion_slots(body: Json) -> list[Slot]:
         slots.extend(answer_value_slots(transcript(message), (*base, *TRANSCRIPT)))
         slots.extend(_tool_call_slots(message, base, whole=True))
         slots.extend(_detail_slots(message, base, "assistant"))
-    return slots
+    return slots + frame_slots(body)
+
+
+def frame_slots(body: Json) -> list[Slot]:
+    """A whole answer's texts beside its choices (`base.frame_strings`: its usage's, an
+    error's, a provider's own fields'), read as the answer's."""
+    return [Slot(path, "assistant", text) for path, text in frame_strings(body)]
 
 
 # Where a spoken answer's text sits, in a whole message and in a stream's delta alike.
@@ -327,7 +336,9 @@ def refuse_choices(content_path: Path, body: Json, message: str) -> Json:
     """Every choice's content replaced by `message`, finish_reason `content_filter`, and its
     log-probabilities and token ids dropped (they name the refused tokens: `TOKEN_KEYS`).
     `content_path` is where a choice's text sits in the dialect: `message.content`, or `text`
-    (legacy completions). Choices in another shape than a list make way for one choice."""
+    (legacy completions). Choices in another shape than a list make way for one choice. The
+    keys beside the choices that hold text go (`base.drop_frame_texts`)."""
+    drop_frame_texts(body)
     if not isinstance(body.get("choices"), list):
         body["choices"] = [{"index": 0, "message": {"role": "assistant"}}
                            if len(content_path) > 1 else {"index": 0}]

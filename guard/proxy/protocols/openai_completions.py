@@ -26,7 +26,7 @@ from guard.proxy.protocols.base import (
     place,
     wants_json,
 )
-from guard.proxy.protocols.openai_chat import answer_value_slots, refuse_choices
+from guard.proxy.protocols.openai_chat import answer_value_slots, frame_slots, refuse_choices
 
 
 def prompt_slots(body: Json) -> list[Slot]:
@@ -91,12 +91,14 @@ def _choice_text(answer: Json, path: Path) -> int | None:
 
 
 def completion_slots(body: Json) -> list[Slot]:
-    """Each choice's text, in any shape (`openai_chat.answer_value_slots`)."""
+    """Each choice's text, in any shape (`openai_chat.answer_value_slots`), and the texts
+    beside the choices (`openai_chat.frame_slots`)."""
     choices = body.get("choices")
     if choices is not None and not isinstance(choices, list):
-        return answer_value_slots(choices, ("choices",))
+        return answer_value_slots(choices, ("choices",)) + frame_slots(body)
     return [slot for i, c in enumerate(list_at(body, "choices")) if isinstance(c, dict)
-            for slot in answer_value_slots(c.get("text"), ("choices", i, "text"))]
+            for slot in answer_value_slots(c.get("text"), ("choices", i, "text"))] \
+        + frame_slots(body)
 
 
 def stream_deltas(chunk: Json) -> list[Delta]:

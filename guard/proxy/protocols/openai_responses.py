@@ -29,6 +29,7 @@ from guard.proxy.protocols.base import (
     Text,
     asks_json,
     bad_type_or_index,
+    holds_text,
     index_of,
     labels_last,
     leaves,
@@ -237,15 +238,16 @@ def _answer_role(item: Any) -> str | None:
 
 # A response's keys beside `output` holding text a client shows: vLLM's `output_messages`
 # (asked for with `enable_response_messages`: the answer's messages again, in the model's own
-# format, harmony's author, channel and content), and a failed response's `error`.
+# format, harmony's author, channel and content), and a failed response's `error`. The strings
+# of its `usage` are read too (its counts are numbers).
 BESIDE_OUTPUT = ("output_messages", "error")
 
 
 def beside_output(response: Json, path: Path) -> Iterator[Text]:
-    """The texts of a response's keys BESIDE_OUTPUT: every string in them but names and ids
-    (keys too, but the protocol's names: an error's `message`), each its own kind (the key
-    and its dotted path), read as answer text."""
-    for key in BESIDE_OUTPUT:
+    """The texts of a response's keys BESIDE_OUTPUT and its usage: every string in them but
+    names and ids (keys too, but the protocol's names: an error's `message`), each its own
+    kind (the key and its dotted path), read as answer text."""
+    for key in (*BESIDE_OUTPUT, "usage"):
         for text in leaves(response.get(key), (*path, key), "assistant", names=PROTOCOL_NAMES):
             yield Text(0, f"{key}.{text.kind}", text.path, text.role, text.text)
 
@@ -270,13 +272,14 @@ def message_item(text: str) -> Json:
 def refuse(body: Json, message: str) -> Json:
     """The answer's output replaced by one message refusing with `message` (the texts beside it
     dropped: `output_text`, and BESIDE_OUTPUT set to null): the response is `incomplete` for
-    `content_filter`. Its usage is kept (the upstream's), or zeros (`NO_USAGE`)."""
+    `content_filter`. Its usage is kept (the upstream's), or zeros (`NO_USAGE`) when it holds
+    text."""
     body["output"] = [message_item(message)]
     body.pop("output_text", None)
     body.update(dict.fromkeys(key for key in BESIDE_OUTPUT if key in body))
     body["status"] = "incomplete"
     body["incomplete_details"] = {"reason": "content_filter"}
-    if not isinstance(body.get("usage"), dict):
+    if not isinstance(body.get("usage"), dict) or holds_text(body["usage"]):
         body["usage"] = dict(NO_USAGE)
     return body
 
