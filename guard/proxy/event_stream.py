@@ -47,6 +47,7 @@ from guard.proxy.protocols.base import (
     Key,
     Path,
     Text,
+    drop_upstream_guard,
     get_path,
     holds_text,
     index_of,
@@ -162,6 +163,7 @@ class EventStreamGuard(StreamGuard):
         if self.reader.unreadable(body):  # text a client may show, in a shape guard cannot read
             raise UpstreamError("upstream sent answer text in a shape guard cannot read",
                                 status=502, code="upstream_protocol_error")
+        drop_upstream_guard(body)  # only guard's own names a cut (every event is encoded anew)
         self.note(body)
         found = self.reader.delta_key(body)
         if found is not None:

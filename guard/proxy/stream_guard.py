@@ -49,6 +49,7 @@ import orjson
 from guard.errors import UpstreamError
 from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
+    GUARD_KEY,
     MAX_CHOICES_WRITTEN,
     NOT_JSON,
     Continued,
@@ -57,6 +58,7 @@ from guard.proxy.protocols.base import (
     Path,
     Structured,
     choice_index,
+    drop_upstream_guard,
     folded_keys,
     index_of,
     list_at,
@@ -204,6 +206,7 @@ class StreamGuard:
         """`feed` for a chunk of JSON: checked, its texts beside the choices' read, its text
         held or passed."""
         changed = drop_detail_texts(body)
+        changed = drop_upstream_guard(body) or changed  # only guard's own names a cut
         choices = body.get("choices")
         why = self._unreadable(body, choices)
         if why:  # a client would read text where guard does not: fail closed
@@ -817,7 +820,7 @@ class StreamGuard:
     def _naming_cut(self, event: Json) -> Json:
         """`event`, the last of a cut stream's ending, naming the cut's incident and rules
         (`guard`, as a chat stream's closing chunk does); as it is for any other ending."""
-        return event if self._cut_by is None else {**event, "guard": self._cut_by}
+        return event if self._cut_by is None else {**event, GUARD_KEY: self._cut_by}
 
     def _end_chunk(self, index: int, text: str | None, finish: str | None,
                    cut_by: Json | None = None) -> Json:
@@ -831,7 +834,7 @@ class StreamGuard:
                                    finish)
         chunk.update({k: v for k, v in frame.items() if k != "usage" or v is None})
         if cut_by is not None:
-            chunk["guard"] = cut_by
+            chunk[GUARD_KEY] = cut_by
         return chunk
 
 

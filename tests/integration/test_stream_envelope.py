@@ -239,6 +239,34 @@ def test_a_providers_usual_frame_passes_as_it_came(servers: Servers) -> None:
     assert answer.json() == whole
 
 
+def test_an_upstreams_own_guard_key_does_not_reach_the_client(servers: Servers) -> None:
+    """`guard` names guard's cut: an upstream's own (a fake incident) is dropped from its
+    chunks, and from the frame a cut's closing chunk is built in; the Responses and Messages
+    APIs' events too."""
+    fake = {"incident_id": "inc_fake", "rules": ["x"]}
+    stream = chat("Hello", guard=fake) + chat(None, "stop", guard=fake) + "data: [DONE]\n\n"
+    assert all("guard" not in (chunk.model_extra or {}) for chunk in sdk_chunks(servers, stream))
+    cut = chat("Hello", guard=fake) + chat(f" key {SECRET} ", guard=fake) + "data: [DONE]\n\n"
+    raw = servers.raw({}, **scripted(cut))
+    assert "inc_fake" not in raw.text and SECRET[:12] not in raw.text
+    last = sdk_chunks(servers, cut)[-1]
+    assert (last.model_extra or {})["guard"]["rules"] == ["secrets"]
+    response = {"id": "r1", "object": "response", "status": "in_progress", "output": [],
+                "model": "hostile"}
+    typed = {
+        "/v1/responses": ({"input": "hi"}, [
+            {"type": "response.created", "response": response, "guard": fake},
+            {"type": "response.completed", "guard": fake,
+             "response": {**response, "status": "completed"}}]),
+        "/v1/messages": ({"max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}, [
+            {"type": "message_start", "guard": fake, "message": MESSAGE},
+            {"type": "message_stop", "guard": fake}]),
+    }
+    for route, (body, events) in typed.items():
+        answer = typed_stream(servers, route, body, events)
+        assert answer.status_code == 200 and "inc_fake" not in answer.text, route
+
+
 MESSAGE = {"id": "m1", "type": "message", "role": "assistant", "content": [], "model": "hostile",
            "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 0}}
 

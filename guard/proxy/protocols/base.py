@@ -127,6 +127,9 @@ FRAME_NAMES = PROTOCOL_NAMES | {
 # choice's `logprobs` name the answer's) and OpenAI's `obfuscation` (random padding, new in
 # each chunk: read, it would make every chunk a check).
 FRAME_SKIP = NOT_TEXT | {"choices", "prompt_logprobs", "obfuscation"}
+# The key under which guard names a cut stream's incident and rules: an upstream's own is
+# dropped (`drop_upstream_guard`), so that a client reading it reads guard's only.
+GUARD_KEY = "guard"
 
 
 def strings(node: Any, path: Path, skip: frozenset[str] = frozenset(), *,
@@ -167,6 +170,15 @@ def drop_frame_texts(body: Json) -> None:
     text (`frame_strings`): they may hold what was refused, as the message's other fields."""
     for key in [key for key, value in body.items() if frame_strings({key: value})]:
         del body[key]
+
+
+def drop_upstream_guard(body: Json) -> bool:
+    """Takes an upstream's own `guard` key out of a chunk or an event (GUARD_KEY); whether it
+    had one."""
+    if GUARD_KEY not in body:
+        return False
+    del body[GUARD_KEY]
+    return True
 
 
 def leaves(node: Any, path: Path, role: str, sub: int = 0, *,
