@@ -51,6 +51,7 @@ from guard.observability.metrics import Metrics
 from guard.proxy.protocols.base import (
     GUARD_KEY,
     MAX_CHOICES_WRITTEN,
+    NO_USAGE,
     NOT_JSON,
     Continued,
     Delta,
@@ -786,7 +787,8 @@ class StreamGuard:
         not finished of those the request asked for (`choices_asked`) or the client was sent
         (one, when neither is known), the usage when the client asked for it and has not had
         it, then [DONE] (a cut, or a kill switch in refuse mode). A choice the client was sent
-        nothing of is finished all the same: an SDK's reader waits for each index asked."""
+        nothing of is finished all the same: an SDK's reader waits for each index asked. A cut
+        with no choice left to finish is named by the usage chunk, or one without choices."""
         return self._stop_choices(None)
 
     def refused(self, text: str) -> bytes:
@@ -799,18 +801,21 @@ class StreamGuard:
         self.cut = True
         asked = min(self.choices_asked or 0, MAX_CHOICES_WRITTEN)
         known = {*range(asked), *self._choices} or {0}
-        out = []
+        cut_by = None if refusal is not None else self._cut_by
+        out: list[Json] = []
         for index in sorted(i for i in known if not self._choices.get(i)):
             if refusal is not None and index not in self._choices:
-                out.append(encode_event(self._end_chunk(index, refusal, None)))
-            out.append(encode_event(self._end_chunk(index, None, "content_filter",
-                                                    None if refusal is not None else self._cut_by)))
+                out.append(self._end_chunk(index, refusal, None))
+            out.append(self._end_chunk(index, None, "content_filter", cut_by))
+        # a cut after every choice finished (in the usage, an error, a frame's text) is named
+        # by the last chunk: the usage, or one without choices as the usage's is
+        unnamed = cut_by if not out else None
         if self.usage_asked and not self._usage_sent:
-            assert self.dialect.chunk is not None  # the dialects whose streams are chunks
-            out.append(encode_event(usage_chunk(
-                self.dialect.chunk, str(self._frame.get("id") or "guard-cut"),
-                str(self._frame.get("model") or self.ctx.model), self._usage)))
-        return b"".join(out) + encode_event("[DONE]")
+            out.append(self._last_chunk(NO_USAGE if self._usage is None else self._usage,
+                                         unnamed))
+        elif unnamed is not None:
+            out.append(self._last_chunk(None, unnamed))
+        return b"".join(map(encode_event, out)) + encode_event("[DONE]")
 
     def error(self, message: str, code: str) -> bytes:
         """The event ending a stream that cannot go on (the upstream broke, a kill switch in
@@ -821,6 +826,16 @@ class StreamGuard:
         """`event`, the last of a cut stream's ending, naming the cut's incident and rules
         (`guard`, as a chat stream's closing chunk does); as it is for any other ending."""
         return event if self._cut_by is None else {**event, GUARD_KEY: self._cut_by}
+
+    def _last_chunk(self, usage: Json | None, cut_by: Json | None) -> Json:
+        """A chunk without choices ending the stream, with the upstream's id and model: with
+        the usage (`usage`, when the client asked for it), naming a cut's incident (`cut_by`)."""
+        assert self.dialect.chunk is not None  # the dialects whose streams are chunks
+        chunk = usage_chunk(self.dialect.chunk, str(self._frame.get("id") or "guard-cut"),
+                            str(self._frame.get("model") or self.ctx.model), usage)
+        if usage is None:
+            del chunk["usage"]
+        return chunk if cut_by is None else {**chunk, GUARD_KEY: cut_by}
 
     def _end_chunk(self, index: int, text: str | None, finish: str | None,
                    cut_by: Json | None = None) -> Json:

@@ -239,6 +239,30 @@ def test_a_providers_usual_frame_passes_as_it_came(servers: Servers) -> None:
     assert answer.json() == whole
 
 
+def test_a_cut_in_the_usage_after_every_choice_finished_is_named(servers: Servers) -> None:
+    """A key in `usage` after every choice finished cuts the stream: no choice is left to end
+    with `content_filter`, so the usage chunk guard sends in its place names the incident (the
+    client got `stop`, a zeroed usage, and nothing naming the cut). Asked no usage, a last
+    chunk without choices names it."""
+    stream = chat("Hello there.") + chat(None, "stop") + event({
+        "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "hostile",
+        "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 3,
+                                 "total_tokens": 4, "x": SECRET}}) + "data: [DONE]\n\n"
+    raw = servers.raw({"stream_options": {"include_usage": True}}, **scripted(stream))
+    assert SECRET[:12] not in raw.text
+    chunks = sdk_chunks(servers, stream, stream_options={"include_usage": True})
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None
+    carried = (last.model_extra or {})["guard"]
+    assert carried["rules"] == ["secrets"]
+    journaled = journal_incidents(servers.guard, raw.headers["X-Request-Id"])
+    assert any(incident["id"].startswith("inc-") for incident in journaled)
+    unasked = sdk_chunks(servers, stream)
+    assert unasked[-1].choices == [] and unasked[-1].usage is None
+    assert (unasked[-1].model_extra or {})["guard"]["rules"] == ["secrets"]
+    assert sum("guard" in (chunk.model_extra or {}) for chunk in unasked) == 1
+
+
 def test_an_upstreams_own_guard_key_does_not_reach_the_client(servers: Servers) -> None:
     """`guard` names guard's cut: an upstream's own (a fake incident) is dropped from its
     chunks, and from the frame a cut's closing chunk is built in; the Responses and Messages
