@@ -154,24 +154,31 @@ class SecretsClassifier(LocalClassifier):
         text = norm.text
         found: list[Finding] = []
         for idx, start, end in self.patterns.finditer(text, group=1):
-            kind = self.kinds[idx]
-            value = text[start:end]
-            if kind == "openai_key" and value.startswith("sk-ant-"):
-                continue  # the Anthropic pattern reports it
-            if kind == "openai_key" and not looks_random(value[3:], 3.0):
-                continue  # `sk-learn-tutorial-notes` is not a key
-            if kind == "generic":
-                value = first_parameter(value)
-                if len(value) < GENERIC_MIN_CHARS or not looks_random(value, self.min_bits):
-                    continue
-            if start and is_word_char(text[start - 1]) and not _glued_key(kind, value):
-                continue
-            if kind == "aws_access_key_id" and not (_spaced_key(value)
-                                                     and _ends_key(value, text[end:end + 1])):
-                continue
-            score = 0.7 if kind == "generic" else 1.0
-            found.append(Finding(f"secret:{kind}", score, start, start + len(value)))
+            finding = self._judge(text, idx, start, end)
+            # A match that is no key may hold one (`task-sk-proj-...`: the match begins at the
+            # `sk-` of "task-" and runs on through the key, and matches do not overlap): the
+            # pattern is tried again from each character after its start, within the match.
+            look_from = start + 1
+            while finding is None and self.kinds[idx] not in _NAMED_BY_CONTEXT:
+                inner = self.patterns.search(idx, text, look_from, min(len(text), end + 320), 1)
+                if inner is None or inner[0] >= end:
+                    break
+                finding = self._judge(text, idx, *inner)
+                look_from = inner[0] + 1
+            if finding is not None:
+                found.append(finding)
         return _drop_generic_overlaps(found)
+
+    def _judge(self, text: str, idx: int, start: int, end: int) -> Finding | None:
+        """The finding of pattern `idx`'s match of `text[start:end]`, or None if it is no key."""
+        kind = self.kinds[idx]
+        value = first_parameter(text[start:end]) if kind == "generic" else text[start:end]
+        if not _reads_as_kind(kind, value, text[end:end + 1], self.min_bits):
+            return None
+        if start and is_word_char(text[start - 1]) and not _glued_key(kind, value):
+            return None
+        score = 0.7 if kind == "generic" else 1.0
+        return Finding(f"secret:{kind}", score, start, start + len(value))
 
     def finding_labels(self) -> Iterable[str]:
         return [f"secret:{kind}" for kind in self.kinds]
@@ -197,6 +204,19 @@ def first_parameter(value: str) -> str:
     return value if parameter is None else value[:parameter.start()]
 
 
+def _reads_as_kind(kind: str, value: str, after: str, min_bits: float) -> bool:
+    """Whether a match of `kind`'s pattern (`after`: the character after it, or none) reads as
+    one, wherever it stands."""
+    if kind == "openai_key":
+        # the Anthropic pattern reports `sk-ant-`; `sk-learn-tutorial-notes` is not a key
+        return not value.startswith("sk-ant-") and looks_random(value[3:], 3.0)
+    if kind == "generic":
+        return len(value) >= GENERIC_MIN_CHARS and looks_random(value, min_bits)
+    if kind == "aws_access_key_id":
+        return _spaced_key(value) and _ends_key(value, after)
+    return True
+
+
 def _spaced_key(value: str) -> bool:
     """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of
     separator throughout, a digit, and groups of one length (four, as keys are printed, or one:
@@ -217,6 +237,10 @@ def _ends_key(value: str, after: str) -> bool:
     (`AKIAQZ7XW3JD5R6TLM2Plorem`; `ASIAPACIFICHEADQUARTERs` is a word)."""
     return not ("a" <= after <= "z") or any(c.isdigit() for c in value)
 
+
+# Kinds found by the name before them, not a prefix of their own: a match of theirs is not tried
+# again within itself.
+_NAMED_BY_CONTEXT = frozenset({"generic", "aws_secret_access_key"})
 
 # Kinds whose prefix also ends words and names (`task-`, `bookmark_test_`, `laughs_`), and the
 # prefix itself (Python's `re` on one short value: fixed, never a policy's pattern).

@@ -128,6 +128,25 @@ def test_a_word_ending_as_a_key_prefix_begins_is_not_a_key(text: str) -> None:
     assert not verdict.fired, found(verdict, text)
 
 
+OPENAI_NAMED_KEYS = [
+    "sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1nOp3rSt5vWx7zAb9dEf1hIj3lMn5p",
+    "sk-svcacct-Zq8Lm2Nx4Vb6Ty1Rw3Ek5Jh7Gf9Dc0Sa2Pl4Ko6Ij8Uh1Yg3Tf5Rd7Es9Wa",
+    "sk-admin-Hj4Kl6Mn8Pq0Rs2Tu4Vw6Xy8Za1Bc3De5Fg7Hi9Jk1Lm3No5Pq7Rs9Tu1Vw3",
+]
+
+
+@pytest.mark.parametrize("key", OPENAI_NAMED_KEYS)
+@pytest.mark.parametrize("words", ["task-", "mask-based-", "Ask-", "id: desk-", "disk-0-",
+                                   "risk-assessment-2024-q3-"])
+def test_an_openai_key_after_a_word_ending_in_sk_is_found(words: str, key: str) -> None:
+    """From a probe: since keys glued after letters are read, `task-sk-proj-...` went unfound
+    (15 of 15 forms; found before): the pattern began at the `sk-` of "task-" and ran on through
+    the key, the match was no key (a word's `sk-`), and RE2's matches do not overlap, so the key
+    inside was never tried. A match that is no key is tried again within itself."""
+    text = f"Here it is: {words}{key} done."
+    assert found(classify("secrets", text), text) == [("secret:openai_key", key)]
+
+
 @pytest.mark.parametrize(("before", "after"), [("", "END"), ("", "7"), ("", "_x"), ("abc", "")])
 def test_an_aws_secret_key_glued_to_characters_is_found_and_masked_whole(before: str, after: str) -> None:
     """The AWS secret access key (40 characters after its name) still ended at a word's end, so
