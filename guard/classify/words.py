@@ -60,6 +60,12 @@ def _ranked() -> list[str]:
     return sorted(_WORD_COST, key=_WORD_COST.__getitem__)
 
 
+def known_word(word: str) -> bool:
+    """Whether `word` (lower case, two letters or more) is in the word list at all, however rare
+    ("highs", "bookmark", "gumdrop")."""
+    return len(word) > 1 and word in _WORD_COST
+
+
 def common_word(word: str, max_cost: float = _MAX_COST) -> bool:
     """Whether `word` (lower case) is one of the GLUED_RANK commonest English words (not a single
     letter but "a" and "i"); `max_cost`: of the `word_rank_cost(n)` commonest instead."""

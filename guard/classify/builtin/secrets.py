@@ -10,7 +10,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,7 @@ from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet, is_word_char
 from guard.classify.normalize import Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
-from guard.classify.words import common_word
+from guard.classify.words import common_word, known_word, split_words
 from guard.types import Segment, Stage
 
 # An AWS access key id is a prefix and 16 characters of [A-Z2-7]. Written in groups
@@ -175,7 +175,8 @@ class SecretsClassifier(LocalClassifier):
         value = first_parameter(text[start:end]) if kind == "generic" else text[start:end]
         if not _reads_as_kind(kind, value, text[end:end + 1], self.min_bits):
             return None
-        if start and is_word_char(text[start - 1]) and not _glued_key(kind, value):
+        if start and is_word_char(text[start - 1]) and not _glued_key(kind, value,
+                                                                       _glue(text, start)):
             return None
         score = 0.7 if kind == "generic" else 1.0
         return Finding(f"secret:{kind}", score, start, start + len(value))
@@ -242,29 +243,80 @@ def _ends_key(value: str, after: str) -> bool:
 # again within itself.
 _NAMED_BY_CONTEXT = frozenset({"generic", "aws_secret_access_key"})
 
-# Kinds whose prefix also ends words and names (`task-`, `bookmark_test_`, `laughs_`), and the
-# prefix itself (Python's `re` on one short value: fixed, never a policy's pattern).
+# Prefixes that also end words and names (`task-`, `bookmark_test_`, `laughs_`, `push_to_hf_`,
+# `run_npm_`, `rapidapi`, `condor_v1_`), and what the random part of a key of each has, bar
+# once in several hundred keys: upper- and lower-case letters and digits (base62), letters and
+# digits (hex), both cases (Hugging Face's letters). Python's `re` on one short value: fixed,
+# never a policy's pattern.
 _WORD_ENDING_PREFIX = re.compile(
-    r"sk-(?:proj-|svcacct-|admin-)?|(?:sk|rk|pk)_(?:live|test)_|gh[pousr]_")
+    r"sk-(?:proj-|svcacct-|admin-)?|(?:sk|rk|pk)_(?:live|test)_|gh[pousr]_|hf_|npm_|dapi|"
+    r"do[opr]_v1_")
+_WORD_ENDING_KINDS = frozenset({"openai_key", "stripe_key", "github_token", "huggingface_token",
+                                "npm_token", "databricks_token", "digitalocean_token"})
+_BASE62 = (str.isupper, str.islower, str.isdigit)
+_RANDOM_PART: dict[str, tuple[Callable[[str], bool], ...]] = {
+    "huggingface_token": (str.isupper, str.islower),
+    "databricks_token": (str.isalpha, str.isdigit),
+    "digitalocean_token": (str.isalpha, str.isdigit),
+}
 _OPENAI_NAMED = ("sk-proj-", "sk-svcacct-", "sk-admin-")
 _OPENAI_MARK = "T3BlbkFJ"  # "OpenAI" in base64, in the middle of OpenAI's keys
+# The pieces of an identifier's words: `CheckUserLogin2FAWorks` -> Check User Login FA Works
+_WORD_PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_LETTERS_BEFORE = re.compile(r"[A-Za-z]{1,20}\Z")
 
 
-def _glued_key(kind: str, value: str) -> bool:
-    """Whether a key glued after a word character (`abcghp_...`) reads as one: always, but where
-    its prefix also ends words and names; there its random part mixes upper- and lower-case
-    letters and digits (generated keys do; `risk-assessment-2024-q3` and `bookmark_test_`
-    identifiers do not), and an OpenAI-style key is one of OpenAI's own (a named kind, or its
-    mark): a random base64url run holds `sk-` about once in 260,000 characters."""
-    prefix = _WORD_ENDING_PREFIX.match(value) if kind in ("openai_key", "stripe_key",
-                                                          "github_token") else None
+def _glue(text: str, start: int) -> str:
+    """The letters a match beginning at `start` is glued to (none after a digit or `_`)."""
+    before = _LETTERS_BEFORE.search(text, max(0, start - 20), start)
+    return before.group() if before else ""
+
+
+def _glued_key(kind: str, value: str, glue: str) -> bool:
+    """Whether a key glued after a word character (`abcghp_...`, its `glue` the letters just
+    before it) reads as one: always, but where its prefix also ends words and names. There its
+    prefix does not end the word its glue begins (`highs_`, `bookmark_test_`, `rapidapi`), its
+    random part has what a generated one has (`_RANDOM_PART`; `risk-assessment-2024-q3` and
+    `task_test_fetches2remoteconfigs` do not) and is not words run together
+    (`hf_hubWithAuthentication...`, `npm_installDependencies...`), and an OpenAI-style key is one
+    of OpenAI's own (a named kind, or its mark): a random base64url run holds `sk-` about once in
+    260,000 characters."""
+    prefix = _WORD_ENDING_PREFIX.match(value) if kind in _WORD_ENDING_KINDS else None
     if prefix is None:
         return True
     if kind == "openai_key" and not (value.startswith(_OPENAI_NAMED) or _OPENAI_MARK in value):
         return False
     body = value[prefix.end():]
-    return (any(c.isupper() for c in body) and any(c.islower() for c in body)
-            and any(c.isdigit() for c in body))
+    return (all(any(has(c) for c in body) for has in _RANDOM_PART.get(kind, _BASE62))
+            and not _ends_word(glue, prefix.group()) and not _reads_as_words(body))
+
+
+def _ends_word(glue: str, prefix: str) -> bool:
+    """Whether a prefix glued after letters ends a word with them: "hi" + "ghs_" is "highs",
+    "rapi" + "dapi" is "rapid api" (read as words, the prefix begins inside one)."""
+    letters = _WORD_PIECES.findall(prefix)
+    if not glue or not letters:
+        return False
+    joined = (glue + letters[0]).lower()
+    if known_word(joined):
+        return True
+    words = split_words(joined)
+    if words is None or not all(common_word(w) for w in words):
+        return False
+    ends = {sum(map(len, words[:i])) for i in range(1, len(words))}
+    return len(glue) not in ends
+
+
+def _reads_as_words(body: str) -> bool:
+    """Whether half or more of a key's random part is common words of three letters or more, as
+    an identifier's is (`CheckUserLogin2FAWorksOnMobile`): a generated one's letters are not."""
+    letters = in_words = 0
+    for piece in _WORD_PIECES.findall(body):
+        letters += len(piece)
+        lowered = piece.lower()
+        words = [lowered] if common_word(lowered) else split_words(lowered) or []
+        in_words += sum(len(w) for w in words if len(w) >= 3 and common_word(w))
+    return in_words * 2 >= letters > 0
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:

@@ -119,6 +119,14 @@ def test_a_key_glued_after_letters_or_digits_is_found(name: str, glued: str) -> 
     "def task_test_fetches2remoteconfigsinorder(self):",  # `sk_test_`, no capital
     "counts laughs_" + "perminuteacrosseveryrecordedsessionx" + " here",  # `ghs_`, letters alone
     "blob j166tWbYEWYfIRy5Ss4Xsk-T53rb0BWGjfFcJmkLVG2Hvr7B_A16Bl12l-R-JQ4w4JPbDHRO3059Kr1m end",
+    # from a probe: identifiers flagged once keys glued after letters were read
+    "def bookmark_test_CheckUserLogin2FAWorksOnMobile(): pass",  # `rk_test_`, words
+    "if (network_live_StreamHandlerV2ForMobileClients) {}",  # `rk_live_`
+    "model = AutoModel.push_to_hf_hubWithAuthenticationAndRetryLogicEnabled(x)",  # `hf_`
+    "daily_highs_ZxQ3kLm9PqR7sT2vW4yA6bC8dE0fG1hJ5nM3 = 1",  # `ghs_` ends "highs"
+    "run_npm_installDependenciesForWorkspace1234567 && echo ok",  # `npm_`
+    "const url = rapidapi0123456789abcdef0123456789abcdef;",  # `dapi` ends "rapid api"
+    "condor_v1_8b0e7153bf7c3706d85c524e440066559a6656c90bd5482a90a29b9fa5ff5180()",  # `dor_v1_`
 ])
 def test_a_word_ending_as_a_key_prefix_begins_is_not_a_key(text: str) -> None:
     """Prefixes that also end words and names (`sk-`, `sk_test_`, `ghs_`) are read glued only when
