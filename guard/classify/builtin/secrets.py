@@ -40,8 +40,11 @@ _SEPARATORS = re.compile(r"\r\n|  |[ \t\n.\-]")
 # `tokenAKIA...`): a key with a prefix of its own begins where the prefix does (`_glued_key`).
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key_id", _AWS_KEY_ID),
-    ("aws_secret_access_key", r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[\"'\s:=]{1,5}"
-                              r"([A-Za-z0-9/+]{40})"),
+    # "aws" starts a word ("laws", "draws" do not name it; `myAwsSecret` does) and the value is
+    # its run whole: 40 characters, or more when glued to others (`_aws_secret`)
+    ("aws_secret_access_key", r"(?:(?:^|[^A-Za-z])(?i:aws)|[a-z]A(?:ws|WS))"
+                              r"(?i:.{0,20}?(?:secret|private).{0,20}?)[\"'\s:=]{1,5}"
+                              r"([A-Za-z0-9/+]{40,200})"),
     ("github_token", r"((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,251})\b"),
     ("github_token", r"(github_pat_[A-Za-z0-9_]{82})"),
     ("gitlab_token", r"(gl(?:pat|dt|ptt|rt|soat)-[A-Za-z0-9_-]{20,50})\b"),
@@ -213,6 +216,8 @@ def _reads_as_kind(kind: str, value: str, after: str, min_bits: float) -> bool:
         return not value.startswith("sk-ant-") and looks_random(value[3:], 3.0)
     if kind == "generic":
         return len(value) >= GENERIC_MIN_CHARS and looks_random(value, min_bits)
+    if kind == "aws_secret_access_key":
+        return _aws_secret(value)
     if kind == "aws_access_key_id":
         return _spaced_key(value) and _ends_key(value, after)
     return True
@@ -317,6 +322,15 @@ def _reads_as_words(body: str) -> bool:
         words = [lowered] if common_word(lowered) else split_words(lowered) or []
         in_words += sum(len(w) for w in words if len(w) >= 3 and common_word(w))
     return in_words * 2 >= letters > 0
+
+
+def _aws_secret(value: str) -> bool:
+    """Whether the run after an AWS secret's name reads as its key: 40 characters, or more (the
+    key glued to others, `<secret>END`, `abc<secret>`, masked whole) that mix upper- and
+    lower-case letters and digits, as its 40 base64 characters do, and are not words (a path,
+    `/mnt/data/backups/...`, a SHA-256 in hex)."""
+    return len(value) == 40 or (all(any(has(c) for c in value) for has in _BASE62)
+                                and not _reads_as_words(value))
 
 
 def _drop_generic_overlaps(found: list[Finding]) -> list[Finding]:
