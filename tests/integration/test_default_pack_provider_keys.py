@@ -3,7 +3,8 @@ a key of each provider format the secrets classifier learnt after its first set 
 npm, PyPI, SendGrid, DigitalOcean, Shopify, Databricks, age) as it refuses a GitHub token: in a
 prompt (read with the openai SDK), with a zero-width space inside, cut in two across messages,
 and in an answer streamed three characters a chunk; the upstream never receives a refused
-prompt, the client never a character of the key."""
+prompt, the client never a character of the key. And keys glued to words: an OpenAI key after
+a word ending in `sk-` is cut, paths and identifiers that only look glued to a key prefix pass."""
 
 from __future__ import annotations
 
@@ -64,3 +65,27 @@ def test_a_provider_key_in_a_streamed_answer_is_cut(guard: GuardServer, kind: st
                                 **{"X-Mock-Chunk-Chars": "3"})
     assert finish == "content_filter"
     assert "Here it is: ".startswith(text)  # not a character of the key
+
+
+@pytest.mark.parametrize("words", ["task-", "Ask-", "mask-based-"])
+def test_an_openai_key_after_a_word_ending_in_sk_is_cut(guard: GuardServer, words: str) -> None:
+    """From a probe: `task-sk-proj-...` in an answer reached the client (the match began at the
+    word's `sk-` and was rejected whole, the key inside never tried)."""
+    key = "sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1nOp3rSt5vWx7zAb9dEf1hIj3lMn5p"
+    text, finish = stream_reply(guard.url, f"Here it is: {words}{key} done.",
+                                **{"X-Mock-Chunk-Chars": "3"})
+    assert finish == "content_filter"
+    assert key[8:16] not in text
+
+
+@pytest.mark.parametrize("code", [
+    "aws s3 sync private/ /mnt/data/backups/production/database/snapshots/daily",
+    "AWS private subnet config in /etc/terraform/modules/networking/vpc/private/subnets",
+    "The AWS Secrets Manager secret version hash: "
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "def bookmark_test_CheckUserLogin2FAWorksOnMobile(): pass",
+])
+def test_a_prompt_of_paths_and_identifiers_without_a_key_passes(guard: GuardServer,
+                                                               code: str) -> None:
+    """From a probe: once keys glued to letters were read, these prompts were refused (400)."""
+    assert not _refused(guard, [{"role": "user", "content": f"Why does this fail?\n{code}"}])
