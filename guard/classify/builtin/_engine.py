@@ -97,21 +97,6 @@ class PatternSet:
             lo, hi = max(0, start - reach), min(n, end + reach)
             yield from self._scan(text, folded, start, end, lo, hi, group)
 
-    def search(self, idx: int, text: str, lo: int, hi: int, group: int = 0) -> tuple[int, int] | None:
-        """The span (of `group`, when the pattern has it) of pattern `idx`'s first match in
-        `text[lo:hi]`, or None; a match cut by `hi` short of the text's end is none. For a second
-        look inside a match a caller rejected: RE2's matches do not overlap."""
-        pattern = self._compiled[idx]
-        piece = text[lo:hi]
-        subject: str | bytes = piece.encode("ascii") if piece.isascii() else piece
-        m = pattern.search(subject)
-        if m is None:
-            return None
-        start, end = m.span(group if group <= pattern.groups else 0)
-        if start < 0 or (lo + m.end() == hi < len(text)):
-            return None
-        return lo + start, lo + end
-
     def _scan(
         self, text: str, folded: str, keep_from: int, keep_to: int, lo: int, hi: int, group: int
     ) -> Iterator[tuple[int, int, int]]:

@@ -55,6 +55,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("google_api_key", r"(AIza[0-9A-Za-z_-]{35})"),
     ("anthropic_key", r"(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})"),
     ("openai_key", r"(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
+    # RE2's matches do not overlap: in `task-sk-proj-...` the match above begins at the `sk-` of
+    # "task-", runs on through the key and is no key (`_glued_key`). A key at a word's start and
+    # one of OpenAI's named kinds are matched on their own too, so the key inside is still found.
+    ("openai_key", r"(?:^|[^A-Za-z0-9_])(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200})"),
+    ("openai_key", r"(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200})"),
     # Hugging Face user access tokens: `hf_` and 34 letters
     ("huggingface_token", r"(hf_[A-Za-z]{34})"),
     # npm (GitHub's format since 2021): `npm_`, 30 random base62 characters and a 6-character checksum
@@ -103,14 +108,14 @@ def looks_random(value: str, min_bits: float) -> bool:
     lowered = value.lower()
     if any(h in lowered for h in PLACEHOLDER_HINTS):
         return False
-    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
-                   any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+    # (`map` with a method: a key's candidates are judged many times over in a long run)
+    alnum_classes = sum((any(map(str.islower, value)), any(map(str.isupper, value)),
+                         any(map(str.isdigit, value))))
     if len(value) < 16:
         # Short values count only as passwords: mixed character classes, nothing word-like.
+        classes = alnum_classes + (not all(map(str.isalnum, value)))
         return classes >= 3 and shannon_bits(value) >= 2.5
     # Generated keys mix letters and digits (or cases); hyphenated words do not.
-    alnum_classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
-                         any(c.isdigit() for c in value)))
     return alnum_classes >= 2 and shannon_bits(value) >= min_bits
 
 
@@ -158,17 +163,7 @@ class SecretsClassifier(LocalClassifier):
         found: list[Finding] = []
         for idx, start, end in self.patterns.finditer(text, group=1):
             finding = self._judge(text, idx, start, end)
-            # A match that is no key may hold one (`task-sk-proj-...`: the match begins at the
-            # `sk-` of "task-" and runs on through the key, and matches do not overlap): the
-            # pattern is tried again from each character after its start, within the match.
-            look_from = start + 1
-            while finding is None and self.kinds[idx] not in _NAMED_BY_CONTEXT:
-                inner = self.patterns.search(idx, text, look_from, min(len(text), end + 320), 1)
-                if inner is None or inner[0] >= end:
-                    break
-                finding = self._judge(text, idx, *inner)
-                look_from = inner[0] + 1
-            if finding is not None:
+            if finding is not None and finding not in found:  # a key two patterns match
                 found.append(finding)
         return _drop_generic_overlaps(found)
 
@@ -176,10 +171,11 @@ class SecretsClassifier(LocalClassifier):
         """The finding of pattern `idx`'s match of `text[start:end]`, or None if it is no key."""
         kind = self.kinds[idx]
         value = first_parameter(text[start:end]) if kind == "generic" else text[start:end]
-        if not _reads_as_kind(kind, value, text[end:end + 1], self.min_bits):
-            return None
+        # glued first: the cheaper test, and the one a run of `task-task-...` fails each time
         if start and is_word_char(text[start - 1]) and not _glued_key(kind, value,
                                                                        _glue(text, start)):
+            return None
+        if not _reads_as_kind(kind, value, text[end:end + 1], self.min_bits):
             return None
         score = 0.7 if kind == "generic" else 1.0
         return Finding(f"secret:{kind}", score, start, start + len(value))
@@ -243,10 +239,6 @@ def _ends_key(value: str, after: str) -> bool:
     (`AKIAQZ7XW3JD5R6TLM2Plorem`; `ASIAPACIFICHEADQUARTERs` is a word)."""
     return not ("a" <= after <= "z") or any(c.isdigit() for c in value)
 
-
-# Kinds found by the name before them, not a prefix of their own: a match of theirs is not tried
-# again within itself.
-_NAMED_BY_CONTEXT = frozenset({"generic", "aws_secret_access_key"})
 
 # Prefixes that also end words and names (`task-`, `bookmark_test_`, `laughs_`, `push_to_hf_`,
 # `run_npm_`, `rapidapi`, `condor_v1_`), and what the random part of a key of each has, bar
