@@ -5,6 +5,12 @@ extraction, fake role or delimiter markers, exfiltration links, hidden base64 in
 inside retrieved documents and tool results only, instructions addressed to the assistant (an
 ordinary request in a user's own message is not an injection, the same words inside a web page
 the model reads are). Label: `prompt_injection`.
+
+In carried text a sentence starting with an imperative ("Run `make`", "Use ...") or a question is
+weak evidence: how-to documents are written that way. Each weighs too little to reach the packs'
+0.4 alone (at 0.4 and 0.35 they had blocked a third of clean technical documents read as tool
+results); they count beside a stronger sign (the system prompt, "your answer", an order about the
+user). bench/BENCHMARKS.md, "Instructions in carried text".
 """
 
 from __future__ import annotations
@@ -49,9 +55,11 @@ FEATURES = (
                                   r"compose|develop|outline|compare|analy[sz]e|rewrite|replace|"
                                   r"convert|substitute|modify|integrate|use|format|mention|"
                                   r"respond|reply|answer|output|send|visit|click|open|run|"
-                                  r"execute|delete|remove|rename|download)\b", 0.4, CARRIED),
+                                  r"execute|delete|remove|rename|download)\b", 0.2, CARRIED),
     Feature("carried_question", r"(?:^|[.!?\n]\s*)(?:what|who|how|why|when|where|which|can|could|"
-                                r"is|are|do|does)\b[^.!?\n]{3,200}\?", 0.35, CARRIED),
+                                r"is|are|do|does)\b[^.!?\n]{3,200}\?", 0.15, CARRIED),
+    Feature("about_the_user", r"\b(?:tell|ask|inform|remind|warn|instruct|urge|convince|persuade)\s+"
+                              r"(?:the|this)\s+(?:user|reader|customer|visitor)s?\b", 0.5, CARRIED),
     Feature("your_output", r"\byour (?:answer|response|reply|output|message|responses|answers)\b",
             0.6, CARRIED),
 )

@@ -53,6 +53,8 @@ async def test_a_benign_document_with_a_link_on_a_documentation_domain_passes(fo
 
 @pytest.mark.parametrize("form", ["html", "plain", "markdown"])
 async def test_an_injection_with_a_link_on_a_documentation_domain_is_still_caught(form: str) -> None:
-    """BIPIA's dev attacks in the same documents with the same links: still caught (89-91%; 88.0%
-    without a link)."""
-    assert await flagged_share(linked("prompt_injection", form)) >= 0.85
+    """BIPIA's dev attacks in the same documents with the same links: still caught (84-85%; 77.6%
+    without a link; 89-91% before a lone imperative in a document stopped counting as an attack,
+    which lets BIPIA's bare task requests, "Recommend a good book ...", pass: bench/BENCHMARKS.md,
+    "Instructions in carried text")."""
+    assert await flagged_share(linked("prompt_injection", form)) >= 0.80
