@@ -25,11 +25,10 @@ import yaml
 from tests.support import (
     PROMETHEUS_DIR,
     GuardServer,
-    MockUpstream,
     closed_after_test,
+    guard_before_mock,
     mock_reply,
     promtool,
-    start_together,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -77,15 +76,10 @@ def guard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             {"name": "words", "stage": "completion", "when": {"classifier": "words"},
              "action": "block"}],
         "streaming": {"mode": request.param, "check_chars": 64, "max_holdback_ms": 250}}))
-    mock = MockUpstream(workdir)
-    server = GuardServer(workdir, {"upstreams": {"default": {"url": mock.url, "timeout_s": 60}},
-                                   "policies": str(workdir / "slo.yaml")})
     try:
-        start_together(mock, server)
-        yield server
+        with guard_before_mock(workdir, workdir / "slo.yaml") as server:
+            yield server
     finally:
-        server.stop()
-        mock.stop()
         checks.shutdown()
         checks.server_close()
 
