@@ -59,7 +59,7 @@ FEATURES = (
     Feature("carried_question", r"(?:^|[.!?\n]\s*)(?:what|who|how|why|when|where|which|can|could|"
                                 r"is|are|do|does)\b[^.!?\n]{3,200}\?", 0.15, CARRIED),
     Feature("about_the_user", r"\b(?:tell|ask|inform|remind|warn|instruct|urge|convince|persuade)\s+"
-                              r"(?:the|this)\s+(?:user|reader|customer|visitor)s?\b", 0.5, CARRIED),
+                              r"(?:the|this)\s+(?:user|reader|customer|visitor)s?\b", 0.2, CARRIED),
     Feature("your_output", r"\byour (?:answer|response|reply|output|message|responses|answers)\b",
             0.6, CARRIED),
 )
