@@ -578,8 +578,9 @@ async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
     """Write what `produce` gives the client once the kill switch gate lets it: a switch engaged
     while the text was checked (a remote check takes its time) keeps it back. What was encoded
     and not written is forgotten (`StreamGuard.rewind`): the stream's ending is built for what
-    the client has seen. Once the stream's first text is out, the time guard took to get it
-    there is noted (`Exchange.first_text_s`): what its client waited for because of guard."""
+    the client has seen. Once the stream's first text is out (or the ending of a cut before
+    any), the time guard took to get it there is noted (`Exchange.first_text_s`): what its
+    client waited for because of guard."""
     mark = guard.mark()
     try:
         data = await produce
@@ -588,7 +589,7 @@ async def released(produce: Awaitable[bytes], *, guard: StreamGuard,
         guard.rewind(mark)
         raise
     await timed_write(response, data, exchange, c)
-    if exchange.first_text_s is None and guard.text_released:
+    if exchange.first_text_s is None and (guard.text_released or guard.cut):
         exchange.first_text_s = exchange.own_s()
 
 

@@ -40,13 +40,16 @@ BURN_ALERTS = ("GuardLatencySLOBurnFast", "GuardLatencySLOBurnSlow")
 
 
 class PromptChecks(BaseHTTPRequestHandler):
-    """A webhook classifier finding nothing, at once, or after SLOW_CHECK_S for "slow"."""
+    """A webhook classifier finding nothing, at once, or after SLOW_CHECK_S for "slow" (a prompt
+    or an answer: "slowly"); an answer's "forbidden" it finds."""
 
     def do_POST(self) -> None:
         body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if any("slow" in segment["text"] for segment in body["segments"]):
             time.sleep(SLOW_CHECK_S)
-        answer = orjson.dumps({"labels": [], "score": 0.0})
+        found = any("forbidden" in segment["text"] for segment in body["segments"])
+        answer = orjson.dumps({"labels": ["forbidden"] if found else [],
+                               "score": 1.0 if found else 0.0})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -158,3 +161,41 @@ def test_slow_prompt_checks_burn_the_slo(guard: GuardServer, tmp_path: Path) -> 
     assert burn_alerts_on(tmp_path, seen["count"], seen["within"], firing={
         "GuardLatencySLOBurnFast": "guard latency SLO burning fast: 100% of requests over 50 ms",
         "GuardLatencySLOBurnSlow": "guard latency SLO burning: 100% of requests over 50 ms"}) == ""
+
+
+@pytest.fixture(scope="module")
+def checked_answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """guard in buffered mode, its answers checked by the webhook stand-in (80 ms for
+    "slowly")."""
+    workdir = tmp_path_factory.mktemp("slo-answers")
+    checks = ThreadingHTTPServer(("127.0.0.1", 0), PromptChecks)
+    threading.Thread(target=checks.serve_forever, daemon=True).start()
+    (workdir / "answers.yaml").write_text(yaml.safe_dump({
+        "name": "answers", "version": "1",
+        "classifiers": {"hook": {"type": "webhook", "timeout_s": 5, "cache": False,
+                                 "url": f"http://127.0.0.1:{checks.server_port}/check"}},
+        "rules": [{"name": "answer-hook", "stage": "completion",
+                   "when": {"classifier": "hook"}, "action": "block"}],
+        "streaming": {"mode": "buffered", "check_chars": 64, "max_holdback_ms": 250}}))
+    try:
+        with guard_before_mock(workdir, workdir / "answers.yaml") as server:
+            yield server
+    finally:
+        checks.shutdown()
+        checks.server_close()
+
+
+def test_a_stream_cut_at_its_first_window_counts_the_check_that_cut_it(
+        checked_answers: GuardServer) -> None:
+    """From a probe: a stream whose first window an 80 ms answer check cut counted 0.3 ms of
+    guard-added wait (only the time to its head: no text went out), though its client waited
+    for the check; the cut's ending is what it waited for."""
+    sdk = client(checked_answers)
+    before = scraped(checked_answers)
+    chunks = list(sdk.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "a story"}], stream=True,
+        extra_headers=mock_reply("It went slowly and then forbidden things happened.")))
+    assert chunks[-1].choices[0].finish_reason == "content_filter"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ""
+    seen = added(before, scraped(checked_answers))
+    assert seen["count"] == 1 and seen["sum"] >= SLOW_CHECK_S, seen
