@@ -359,10 +359,10 @@ def _reload_on_sighup(components: Components) -> None:
 
 
 def _restore_signals(found: dict[signal.Signals, Any]) -> None:
-    """The stop and reload signals' handlers `found` (`serve`)."""
+    """The stop and reload signals' handlers `found` (`serve`), each put back as soon as the
+    loop has let go of it (which leaves the default, ending the process, in place meanwhile)."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.remove_signal_handler(sig)
     for sig, previous in found.items():
+        loop.remove_signal_handler(sig)
         if previous is not None:  # None: set outside Python, left as the loop left it
             signal.signal(sig, previous)

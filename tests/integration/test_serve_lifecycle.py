@@ -652,7 +652,7 @@ def test_signals_sent_until_guard_exits_end_it_cleanly(
         except ProcessLookupError:
             break
         sent += 1
-        time.sleep(0.001)
+        time.sleep(0.005)
     assert (guard.stop(), "Traceback" in guard.output()) == (0, False), (sent, guard.output())
     assert sent > 1  # the stop took more than one signal's time: some came as guard ended
     assert '"codes"' not in guard.output()  # a worker group: each worker exited 0
