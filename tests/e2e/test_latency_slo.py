@@ -10,9 +10,10 @@ after it is guard_stream_work_seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,31 +61,40 @@ class PromptChecks(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module", params=["optimistic", "buffered"])
-def guard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[GuardServer]:
-    """guard in `request.param` streaming mode, its prompts checked by the webhook stand-in and
-    its answers by a keyword rule (so every window of a stream is checked)."""
-    workdir = tmp_path_factory.mktemp("slo")
+@contextlib.contextmanager
+def checked_by_webhook(workdir: Path, policy: Callable[[str], dict[str, Any]]
+                       ) -> Iterator[GuardServer]:
+    """guard in front of the stand-in, with `policy(url)`: a policy whose webhook classifier
+    is the PromptChecks stand-in at `url` (started, and stopped after)."""
     checks = ThreadingHTTPServer(("127.0.0.1", 0), PromptChecks)
     threading.Thread(target=checks.serve_forever, daemon=True).start()
-    (workdir / "slo.yaml").write_text(yaml.safe_dump({
-        "name": "slo", "version": "1",
-        "classifiers": {
-            "hook": {"type": "webhook", "url": f"http://127.0.0.1:{checks.server_port}/check",
-                     "timeout_s": 5, "cache": False},
-            "words": {"type": "keywords", "terms": ["forbidden"]}},
-        "rules": [
-            {"name": "hook", "stage": "prompt", "when": {"classifier": "hook"}, "action": "block"},
-            {"name": "words", "stage": "completion", "when": {"classifier": "words"},
-             "action": "block"}],
-        "streaming": {"mode": request.param, "check_chars": 64, "max_holdback_ms": 250}}))
+    (workdir / "slo.yaml").write_text(yaml.safe_dump(policy(
+        f"http://127.0.0.1:{checks.server_port}/check")))
     try:
         with guard_before_mock(workdir, workdir / "slo.yaml") as server:
             yield server
     finally:
         checks.shutdown()
         checks.server_close()
+
+
+@pytest.fixture(scope="module", params=["optimistic", "buffered"])
+def guard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[GuardServer]:
+    """guard in `request.param` streaming mode, its prompts checked by the webhook stand-in and
+    its answers by a keyword rule (so every window of a stream is checked)."""
+    with checked_by_webhook(tmp_path_factory.mktemp("slo"), lambda url: {
+        "name": "slo", "version": "1",
+        "classifiers": {
+            "hook": {"type": "webhook", "url": url, "timeout_s": 5, "cache": False},
+            "words": {"type": "keywords", "terms": ["forbidden"]}},
+        "rules": [
+            {"name": "hook", "stage": "prompt", "when": {"classifier": "hook"}, "action": "block"},
+            {"name": "words", "stage": "completion", "when": {"classifier": "words"},
+             "action": "block"}],
+        "streaming": {"mode": request.param, "check_chars": 64, "max_holdback_ms": 250}},
+    ) as server:
+        yield server
 
 
 def client(guard: GuardServer) -> openai.OpenAI:
@@ -167,22 +177,14 @@ def test_slow_prompt_checks_burn_the_slo(guard: GuardServer, tmp_path: Path) -> 
 def checked_answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     """guard in buffered mode, its answers checked by the webhook stand-in (80 ms for
     "slowly")."""
-    workdir = tmp_path_factory.mktemp("slo-answers")
-    checks = ThreadingHTTPServer(("127.0.0.1", 0), PromptChecks)
-    threading.Thread(target=checks.serve_forever, daemon=True).start()
-    (workdir / "answers.yaml").write_text(yaml.safe_dump({
+    with checked_by_webhook(tmp_path_factory.mktemp("slo-answers"), lambda url: {
         "name": "answers", "version": "1",
-        "classifiers": {"hook": {"type": "webhook", "timeout_s": 5, "cache": False,
-                                 "url": f"http://127.0.0.1:{checks.server_port}/check"}},
+        "classifiers": {"hook": {"type": "webhook", "url": url, "timeout_s": 5, "cache": False}},
         "rules": [{"name": "answer-hook", "stage": "completion",
                    "when": {"classifier": "hook"}, "action": "block"}],
-        "streaming": {"mode": "buffered", "check_chars": 64, "max_holdback_ms": 250}}))
-    try:
-        with guard_before_mock(workdir, workdir / "answers.yaml") as server:
-            yield server
-    finally:
-        checks.shutdown()
-        checks.server_close()
+        "streaming": {"mode": "buffered", "check_chars": 64, "max_holdback_ms": 250}},
+    ) as server:
+        yield server
 
 
 def test_a_stream_cut_at_its_first_window_counts_the_check_that_cut_it(
