@@ -123,7 +123,8 @@ class NoPolicy:
     def inspects(self, stage: Stage) -> bool:
         return False
 
-    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
+    async def inspect(self, stage: Stage, segments: Sequence[Segment], *,
+                      bounded: bool = False) -> Decision:
         return Decision(action=Action.ALLOW, stage=stage)
 
     def answering(self, request: Callable[[], str]) -> None:

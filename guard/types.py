@@ -335,7 +335,12 @@ class Inspector(Protocol):
         """False when no rule applies at this stage: nothing to classify, decide or record."""
         ...
 
-    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision: ...
+    async def inspect(self, stage: Stage, segments: Sequence[Segment], *,
+                      bounded: bool = False) -> Decision:
+        """Classify the segments, then decide. `bounded`: only the stage's classifiers that
+        bound their findings read them (those not in `reads_whole`: keys, personal data,
+        patterns), as a stream's id-shaped frame strings are read (`stream_guard.ID`)."""
+        ...
 
     def answering(self, request: Callable[[], str]) -> None:
         """What the answers checked next answer: the request's last user message as it was

@@ -102,8 +102,11 @@ class PolicyInspector:
     def inspects(self, stage: Stage) -> bool:
         return self.loaded.inspects[stage]
 
-    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
+    async def inspect(self, stage: Stage, segments: Sequence[Segment], *,
+                      bounded: bool = False) -> Decision:
         classifiers = self.loaded.by_stage[stage]
+        if bounded:
+            classifiers = tuple(c for c in classifiers if c.classifier.max_match_chars is not None)
         verdicts = (await self.runner.run(classifiers, segments, stage, self.request)
                     if classifiers else [])
         if stage is Stage.PROMPT and self.loaded.compiled.reads_prompt:

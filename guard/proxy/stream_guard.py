@@ -40,6 +40,7 @@ in any mode an event whose text is released whole and unmasked is forwarded with
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
@@ -67,6 +68,7 @@ from guard.proxy.protocols.base import (
     repeats_keys,
     set_path,
     usage_chunk,
+    write_order,
 )
 from guard.proxy.protocols.openai_chat import (
     CALL_KINDS,
@@ -107,6 +109,14 @@ BUFFERED = "buffered"
 OPTIMISTIC = "optimistic"
 CUT_ACTIONS = {BUFFERED: {Action.BLOCK}, OPTIMISTIC: {Action.BLOCK, Action.REDACT}}
 ASIDE = 1 << 20  # segment numbers of texts read aside from the channels (citations)
+# the texts read aside a stream keeps, with their masks, so as not to read them again: past
+# this many (a new id each chunk, for long) they are forgotten, and read again as they come
+ASIDE_TEXTS = 4096
+# a text read aside that is one token of an id's shape (`req_8f3a9b...`, a UUID, a fingerprint)
+# is read only by the classifiers bounding their findings (keys, personal data, patterns): a
+# classifier judging the whole text's meaning (a remote model) gains little from it, and a
+# per-chunk id made each chunk a call to it
+ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # however long a stream has run, `recheck_growth` makes text wait at most this long (or
 # `max_holdback_ms`, if longer): a model writing for minutes is not held back for minutes
 RECHECK_MAX_S = 5.0
@@ -186,8 +196,8 @@ class StreamGuard:
         # what a cut's closing chunks tell the client (`guard`): its incident and rules, which
         # the stream's headers, sent before the answer was read, cannot
         self._cut_by: Json | None = None
-        # the texts beside the channels last read (`_read_aside`), and the masks written there
-        self._aside: tuple[list[tuple[Path, str]], list[tuple[Path, str]]] = ([], [])
+        # each text beside the channels read so far (`_read_aside`), and its mask (None: none)
+        self._aside: dict[str, str | None] = {}
 
     # -- the interface the relay drives --------------------------------------------------------
 
@@ -249,21 +259,39 @@ class StreamGuard:
 
     async def _read_aside(self, body: Json, slots: list[tuple[Path, str]]) -> tuple[bytes, bool]:
         """Texts of a chunk no channel carries (`aside_texts`: citations, an error's strings,
-        usage's), which clients show: read as they come, whole, before the chunk goes out. The
-        bytes ending a cut stream, or whether a mask was written into them."""
-        if slots != self._aside[0]:  # a frame each chunk repeats is read once
-            first = ASIDE  # segment numbers no channel has
-            segments = [Segment(text, "assistant", first + n, Stage.COMPLETION)
-                        for n, (_, text) in enumerate(slots)]
-            decision = await self.inspector.inspect(Stage.COMPLETION, segments)
-            self._record(decision, segments)
-            if decision.action in CUT_ACTIONS[self.mode]:
-                return self._cut_stream(decision, [], []), False
-            self._aside = slots, [(path, text) for _, path, text in masked(decision, slots,
-                                                                           first)]
-        for path, text in self._aside[1]:
+        usage's, a provider's own fields), which clients show: read as they come, whole, before
+        the chunk goes out; each once a stream (a frame each chunk repeats, a text of an earlier
+        chunk beside a per-chunk id), its mask reused. The bytes ending a cut stream, or whether
+        a mask was written into them."""
+        if len(self._aside) > ASIDE_TEXTS:  # ids new each chunk, for long: read again, not kept
+            self._aside.clear()
+        new = list({text: (path, text) for path, text in slots
+                    if text not in self._aside}.values())
+        ids = [slot for slot in new if self.whole_readers and ID.fullmatch(slot[1])]
+        for unread, bounded in ((ids, True), ([s for s in new if s not in ids], False)):
+            cut = await self._read_texts(unread, bounded) if unread else None
+            if cut is not None:
+                return cut, False
+        writes = sorted(((path, mask) for path, text in slots
+                         if (mask := self._aside[text]) is not None),
+                        key=lambda write: write_order(write[0]))
+        for path, text in writes:
             set_path(body, path, text)
-        return b"", bool(self._aside[1])
+        return b"", bool(writes)
+
+    async def _read_texts(self, slots: list[tuple[Path, str]], bounded: bool) -> bytes | None:
+        """Reads texts beside the channels not read before (`_read_aside`), keeping their masks:
+        the bytes ending the stream they cut, if they do. `bounded`: id-shaped texts (ID), read
+        only by the classifiers that bound their findings (`Inspector.inspect`)."""
+        segments = [Segment(text, "assistant", ASIDE + n, Stage.COMPLETION)
+                    for n, (_, text) in enumerate(slots)]
+        decision = await self.inspector.inspect(Stage.COMPLETION, segments, bounded=bounded)
+        self._record(decision, segments)
+        if decision.action in CUT_ACTIONS[self.mode]:
+            return self._cut_stream(decision, [], [])
+        masks = {n: text for n, _, text in masked(decision, slots, ASIDE)}
+        self._aside.update((text, masks.get(n)) for n, (_, text) in enumerate(slots))
+        return None
 
     def _unreadable(self, body: Json, choices: Any) -> str:
         """What in a chunk a client would read otherwise than guard, if anything."""

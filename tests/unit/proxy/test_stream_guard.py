@@ -730,6 +730,22 @@ async def test_choices_or_text_in_a_shape_guard_cannot_read_end_the_stream(
         await run([parse_event(encode_event({**frame(), **chunk}))], only(SECRETS))
 
 
+async def test_a_frame_string_is_read_once_a_stream_and_its_mask_reused() -> None:
+    """A chunk's keys beside `choices` with a request id new each chunk and the same address:
+    each string is read once (the whole frame was read again each chunk the id changed), and
+    the address is masked in every chunk it comes in, read or not."""
+    note = f"write to {EMAIL}"
+    events = [chat_event([content(0, f"w{n} ")], x_foo={"id": f"req_{n}f3a", "note": note})
+              for n in range(20)]
+    insp = inspector()
+    got, _ = await run([*events, parse_event(b"data: [DONE]\n\n")], insp)
+    assert got.text == {0: "".join(f"w{n} " for n in range(20))}
+    assert [insp.classified.count(text) for text in ("x_foo", "note", note, "req_7f3a")] \
+        == [1, 1, 1, 1]
+    notes = [e["x_foo"]["note"] for e in got.events if "x_foo" in e]
+    assert notes and set(notes) == {f"write to {MASK}"}
+
+
 async def test_log_probabilities_sent_apart_from_held_text_are_dropped() -> None:
     """From a probe: a chunk of log-probabilities alone went out at once, naming the tokens of
     text held, then cut. Buffered, they are dropped like those of chunks holding text."""

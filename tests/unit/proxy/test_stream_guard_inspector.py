@@ -83,7 +83,8 @@ class PatternInspector:
     def inspects(self, stage: Stage) -> bool:
         return bool(self.rules)
 
-    async def inspect(self, stage: Stage, segments: Sequence[Segment]) -> Decision:
+    async def inspect(self, stage: Stage, segments: Sequence[Segment], *,
+                      bounded: bool = False) -> Decision:
         self.classified.extend(s.text for s in segments)
         verdicts = [v for c in self.classifiers for v in await c.classify(segments) if v.fired]
         matches = []
