@@ -60,6 +60,7 @@ from guard.proxy.protocols.base import (
     Path,
     Structured,
     choice_index,
+    counts,
     drop_upstream_guard,
     folded_keys,
     index_of,
@@ -187,7 +188,8 @@ class StreamGuard:
         # the texts of the answer that are JSON: a mask outside their string literals cuts
         self.structured: Structured = NOT_JSON
         # the client asked for the stream's usage (`asks_usage`): a cut stream ends with it, the
-        # upstream's when it came (`_usage`), else zeros; not twice (`_usage_sent`)
+        # upstream's when it came (`_usage`; its counts only, `counts`, when the cut was for a
+        # text in it), else zeros; not twice (`_usage_sent`)
         self.usage_asked = False
         self._usage: Json | None = None
         self._usage_sent = False
@@ -223,6 +225,8 @@ class StreamGuard:
         if why:  # a client would read text where guard does not: fail closed
             raise UpstreamError(f"upstream sent {why}", status=502,
                                 code="upstream_protocol_error")
+        if isinstance(body.get("usage"), dict):  # a cut for a text in it keeps its counts
+            self._usage = counts(body["usage"])
         aside = aside_texts(body, choices)
         if aside:  # read before the chunk's frame and usage are kept for a cut's ending
             cut, masked = await self._read_aside(body, aside)

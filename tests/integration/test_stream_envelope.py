@@ -242,8 +242,9 @@ def test_a_providers_usual_frame_passes_as_it_came(servers: Servers) -> None:
 def test_a_cut_in_the_usage_after_every_choice_finished_is_named(servers: Servers) -> None:
     """A key in `usage` after every choice finished cuts the stream: no choice is left to end
     with `content_filter`, so the usage chunk guard sends in its place names the incident (the
-    client got `stop`, a zeroed usage, and nothing naming the cut). Asked no usage, a last
-    chunk without choices names it."""
+    client got `stop`, a zeroed usage, and nothing naming the cut), with the upstream's counts
+    (they were zeros), the key's string dropped. Asked no usage, a last chunk without choices
+    names it."""
     stream = chat("Hello there.") + chat(None, "stop") + event({
         "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "hostile",
         "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 3,
@@ -253,6 +254,8 @@ def test_a_cut_in_the_usage_after_every_choice_finished_is_named(servers: Server
     chunks = sdk_chunks(servers, stream, stream_options={"include_usage": True})
     last = chunks[-1]
     assert last.choices == [] and last.usage is not None
+    assert last.usage.model_dump(exclude_none=True) == {
+        "prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}
     carried = (last.model_extra or {})["guard"]
     assert carried["rules"] == ["secrets"]
     journaled = journal_incidents(servers.guard, raw.headers["X-Request-Id"])
@@ -261,6 +264,29 @@ def test_a_cut_in_the_usage_after_every_choice_finished_is_named(servers: Server
     assert unasked[-1].choices == [] and unasked[-1].usage is None
     assert (unasked[-1].model_extra or {})["guard"]["rules"] == ["secrets"]
     assert sum("guard" in (chunk.model_extra or {}) for chunk in unasked) == 1
+
+
+def test_the_stream_helper_reads_a_cut_in_the_usage(servers: Servers) -> None:
+    """The openai SDK's stream helper (`chat.completions.stream`) on a stream cut for a key in
+    its usage after every choice finished: its final completion says `stop` with the text whole
+    and the upstream's counts (it had zeros), and keeps no key of the last chunk but its usage,
+    so the `guard` naming the incident reaches the app in that chunk's event
+    (`event.chunk.model_extra`)."""
+    stream = chat("Hello there.") + chat(None, "stop") + event({
+        "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "hostile",
+        "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 3,
+                                 "total_tokens": 4, "x": SECRET}}) + "data: [DONE]\n\n"
+    with servers.client.chat.completions.stream(
+            model="hostile", messages=[{"role": "user", "content": "hi"}],
+            extra_headers=scripted(stream), stream_options={"include_usage": True}) as helper:
+        named = [(e.chunk.model_extra or {}).get("guard") for e in helper if e.type == "chunk"]
+        final = helper.get_final_completion()
+    assert [carried["rules"] for carried in named if carried] == [["secrets"]]
+    assert final.choices[0].finish_reason == "stop"
+    assert final.choices[0].message.content == "Hello there."
+    assert final.usage is not None and (final.usage.prompt_tokens, final.usage.completion_tokens,
+                                        final.usage.total_tokens) == (1, 3, 4)
+    assert "guard" not in (final.model_extra or {}) and SECRET not in final.model_dump_json()
 
 
 def test_an_upstreams_own_guard_key_does_not_reach_the_client(servers: Servers) -> None:

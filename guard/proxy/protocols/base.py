@@ -545,6 +545,17 @@ def chunked_refusal(chunk: Chunk, model: str, text: str, usage: bool = False,
 NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
+def counts(usage: Json) -> Json:
+    """A usage's counts: its numbers and flags, and objects of them, under the API's names
+    (FRAME_NAMES); its strings, lists and keys of its own dropped. What a stream cut for a text
+    in its usage ends with: the client keeps the counts, no text unread or cut for."""
+    out: Json = {}
+    for key, value in usage.items():
+        if key in FRAME_NAMES and (value is None or isinstance(value, int | float | dict)):
+            out[key] = counts(value) if isinstance(value, dict) else value
+    return out
+
+
 def asks_usage(body: Json) -> bool:
     """Whether a streaming request asks for its usage in a last chunk
     (`stream_options.include_usage`), as a lenient upstream reads the flag."""
