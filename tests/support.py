@@ -104,10 +104,12 @@ GUARD = [sys.executable, "-m", "guard"]
 class Process:
     """A guard command run as a real subprocess, with its output kept for assertions."""
 
-    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None,
+                 stderr: int | None = None) -> None:
         self.args = args
         self.log_path = workdir / f"proc-{free_port()}.log"
         self.env = {**os.environ, **(env or {})}
+        self.stderr = stderr  # a file descriptor for its stderr; None: with stdout, in log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -117,8 +119,9 @@ class Process:
     def spawn(self) -> None:
         """Run the command, not waiting for it to be ready (`start_together`)."""
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=self.env)
+        self.proc = subprocess.Popen(
+            self.args, stdout=self._log,
+            stderr=subprocess.STDOUT if self.stderr is None else self.stderr, env=self.env)
 
     def wait_ready(self) -> None:
         """Block until the process serves; a plain command is ready once spawned."""
@@ -195,7 +198,7 @@ class GuardServer(Process):
     """`guard serve -c CONFIG` on free ports, started and ready (its /readyz answers 200)."""
 
     def __init__(self, workdir: Path, config: dict[str, Any], *extra: str,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, stderr: int | None = None) -> None:
         self.port = free_port()
         self.admin_port = free_port()
         config = {"listen": f"127.0.0.1:{self.port}",
@@ -203,7 +206,8 @@ class GuardServer(Process):
                   "state_dir": str(workdir / "state"), "policies": None, **config}
         self.config_path = workdir / f"guard-{self.port}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
-        super().__init__([*GUARD, "serve", "-c", str(self.config_path), *extra], workdir, env)
+        super().__init__([*GUARD, "serve", "-c", str(self.config_path), *extra], workdir, env,
+                         stderr)
 
     @property
     def url(self) -> str:
@@ -566,3 +570,22 @@ def sent_raw(guard: GuardServer, path: str, body: bytes) -> tuple[bytes, bytes]:
             answer += chunk
     head, _, payload = answer.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], payload
+
+
+def filled(write_end: int) -> None:
+    """Fill a non-blocking pipe to its last byte (with empty lines): a write to it then fails
+    with EAGAIN until its reader reads, like a log reader that stopped reading."""
+    for size in (4096, 1):
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(write_end, b"\n" * size)
+
+
+def drained(read_end: int) -> bytes:
+    """What a pipe holds, read until it is empty (its read end made non-blocking)."""
+    os.set_blocking(read_end, False)
+    data = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(read_end, 1 << 16):
+            data += chunk
+    return data

@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 
 from guard import __version__
 from guard.build import running_source
+from guard.observability.logging import lines_dropped
 from guard.observability.shown import shown_model
 from guard.observability.tally import Tally
 
@@ -249,6 +250,12 @@ class Metrics:
         self.incident_dropped = Counter(
             "guard_incident_dropped_total", "Incidents lost. Must stay 0.", registry=r,
         )
+        self.log_lines_dropped = Counter(
+            "guard_log_lines_dropped_total",
+            "Log lines dropped because stderr refused them (a full log volume, a closed pipe): "
+            "the request or task that logged went on.",
+            registry=r,
+        )
         self.incident_journal_pruned = Counter(
             "guard_incident_journal_pruned_total",
             "Journal files deleted by retention, by the limit that deleted them (keep_days, "
@@ -270,6 +277,7 @@ class Metrics:
             self.incident_journal_pruned.labels(reason)
 
         self.tally = Tally(self.inflight)
+        self.tally.follow(self.log_lines_dropped, lines_dropped)
         self._cells()
 
     def _cells(self) -> None:

@@ -91,6 +91,22 @@ class Cells(dict[K, C]):
         return cell
 
 
+class Followed:
+    """A counter following a count kept elsewhere, from 0: `apply` adds what it grew by (a count
+    begun again, logging set up anew, is followed from its new start)."""
+
+    __slots__ = ("counter", "seen", "total")
+
+    def __init__(self, counter: Counter, total: Callable[[], int]) -> None:
+        self.counter, self.total, self.seen = counter, total, 0
+
+    def apply(self) -> None:
+        now = self.total()
+        if now > self.seen:
+            self.counter.inc(now - self.seen)
+        self.seen = now
+
+
 class Tally:
     """Cells of pending counts and observations for labelled counters and histograms, and one
     in-flight gauge, applied to the real metrics by `flush()`."""
@@ -99,6 +115,7 @@ class Tally:
         self.inflight = 0  # requests being served by this process right now
         self._inflight_gauge = inflight
         self._cells: list[Cells[Any, Any]] = []
+        self._followed: list[Followed] = []
 
     def counts(self, counter: Counter, labels: Callable[[K], tuple[str, ...]]) -> Cells[K, Count]:
         """Cells of `counter` by key; `labels(key)` gives a key's label values."""
@@ -116,11 +133,18 @@ class Tally:
         self._cells.append(cells)
         return cells
 
+    def follow(self, counter: Counter, total: Callable[[], int]) -> None:
+        """Have `counter` follow `total()`, a count kept outside the metrics (log lines dropped,
+        `observability.logging`): each flush adds what it grew by."""
+        self._followed.append(Followed(counter, total))
+
     def flush(self) -> None:
         """Apply everything pending to the prometheus-client metrics."""
         for cells in self._cells:
             for cell in cells.values():
                 cell.apply()
+        for followed in self._followed:
+            followed.apply()
         self._inflight_gauge.set(self.inflight)
 
     async def run(self) -> AsyncIterator[None]:

@@ -34,6 +34,7 @@ KNOWN_AT_START: dict[str, list[dict[str, str]]] = {
     "guard_incident_journal_pruned_total": [{"reason": "keep_days"}, {"reason": "keep_bytes"}],
     "guard_classifier_cache_errors_total": [{"op": "read"}, {"op": "write"}],
     "guard_incident_dropped_total": [{}],
+    "guard_log_lines_dropped_total": [{}],
 }
 # Counters with a label only traffic (or the policy set a reload brings) gives values to: their
 # first series of a kind starts at 1, one count short in a rate over many.
