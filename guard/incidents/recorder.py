@@ -89,6 +89,7 @@ class Channel:
         self.lost_at_shutdown = 0  # what neither the sink nor its spool took by the end
         self.appended = 0  # incidents ever queued here
         self.in_flight = 0  # of them, those in the batch being written
+        self.crash_dropped = 0  # the batch in hand when `run` last raised (a bug): lost
         self._moved = asyncio.Event()
 
     @property
@@ -140,6 +141,9 @@ class Channel:
                 self.in_flight = count
                 try:
                     delivered = await self._deliver(batch)
+                except Exception:
+                    self.crash_dropped = count  # counted by the recorder, which restarts it
+                    raise
                 finally:
                     self.in_flight = 0
                     self._moved_on()
@@ -152,7 +156,7 @@ class Channel:
             if self.closing and (not self.queue or self._stalled):
                 await self._replay_if_due(final=True)
                 await self._sync_if_due(force=True)
-                self._drop_queue()
+                self.drop_queue()
                 return
 
     def _wait_s(self) -> float:
@@ -218,7 +222,7 @@ class Channel:
         self._mark_down(exc)
         self.on_progress()  # the queue depth gauge shows what waits in memory
 
-    def _drop_queue(self) -> None:
+    def drop_queue(self) -> None:
         """At shutdown, what neither the sink nor its spool would take: lost (the recorder
         counts it, at the next start if it can; see shutdown_loss.py)."""
         if self.queue:
@@ -462,13 +466,26 @@ class IncidentRecorder:
                              "disk), now counted in guard_incident_dropped_total")
 
     async def _run(self, channel: Channel) -> None:
-        try:
-            await channel.run()
-        except Exception:
-            log.exception("incident_writer_crashed", sink=channel.sink.name)
-            raise
-        finally:
-            self._update_depth()
+        """Run `channel`'s writer until it is closed and drained. A writer that raised (a bug:
+        it handles its sink's and spool's failures) is restarted after `retry_interval_ms`,
+        the batch it held counted as dropped; at shutdown its queue is dropped and counted
+        (`drop_queue`). Never silent: each crash is logged (an error line, or a counted drop
+        when stderr refuses it)."""
+        while True:
+            try:
+                await channel.run()
+                return
+            except Exception:
+                dropped, channel.crash_dropped = channel.crash_dropped, 0
+                self.metrics.incident_dropped.inc(dropped)
+                log.exception("incident_writer_crashed", sink=channel.sink.name, dropped=dropped,
+                              restart=not channel.closing)
+                if channel.closing:
+                    channel.drop_queue()
+                    return
+            finally:
+                self._update_depth()
+            await asyncio.sleep(self.settings.retry_interval_ms / 1000)
 
     async def aclose(self) -> None:
         """Stop accepting, write or spool everything queued, fsync, close the sinks."""

@@ -25,9 +25,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from guard.incidents.lines import ShortWrite, write_lines
-from guard.observability.logging import record_logger
+from guard.observability.logging import record_line
 
-log = record_logger("guard.incidents")
 events = structlog.get_logger("guard.incidents")
 
 
@@ -45,18 +44,23 @@ class Sink(Protocol):
 
 
 class LogSink:
-    """One `incident` structlog JSON line per incident (with everything the incident holds),
-    whatever `log_level` is."""
+    """One `incident` JSON line per incident on stderr, like structlog's (with everything the
+    incident holds), whatever `log_level` is. A line stderr refuses (a full log volume) raises,
+    as a full disk under the journal does: the recorder spools it and writes it again."""
 
     name = "log"
 
     async def write(self, lines: Sequence[bytes]) -> None:
-        for line in lines:
+        written = 0
+        for taken, line in enumerate(lines):
             incident: dict[str, Any] = orjson.loads(line)
             incident.pop("v", None)
             incident["incident_id"] = incident.pop("id")
             incident["incident_time"] = incident.pop("time")
-            log.info("incident", **incident)
+            try:
+                written += record_line("incident", incident)
+            except OSError as exc:
+                raise ShortWrite(exc, taken, written) from exc
 
     async def sync(self) -> None:
         return None

@@ -253,7 +253,8 @@ class Metrics:
         self.log_lines_dropped = Counter(
             "guard_log_lines_dropped_total",
             "Log lines dropped because stderr refused them (a full log volume, a closed pipe): "
-            "the request or task that logged went on.",
+            "the request or task that logged went on. The `log` incident sink's lines are not "
+            "among them: they are spooled (guard_incident_spooled_total{sink=\"log\"}).",
             registry=r,
         )
         self.incident_journal_pruned = Counter(

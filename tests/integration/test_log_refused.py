@@ -1,11 +1,19 @@
-"""guard's stderr refusing its log lines (a full log volume): a real `guard serve` whose stderr
-is /dev/full (every write ENOSPC), the openai SDK as client. Answers are what they would be,
-incidents reach the journal, and the lines dropped are counted."""
+"""guard's stderr refusing its log lines (a full log volume, a log reader that stopped reading): a
+real `guard serve` whose stderr is /dev/full (every write ENOSPC), or a non-blocking pipe the
+test fills and later drains (EAGAIN, then room again), the openai SDK as client. Answers are what
+they would be, incidents reach the journal, the `log` sink spools what stderr refused and
+replays it once stderr takes lines again, and the lines dropped are counted and said."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import select
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +22,7 @@ import pytest
 
 from guard.incidents.query import Query
 from guard.incidents.reader import JournalReader
-from tests.support import POLICIES, GuardServer, MockUpstream, start_together
+from tests.support import POLICIES, GuardServer, MockUpstream, filled, start_together
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -76,3 +84,109 @@ def test_stderr_on_dev_full_changes_no_answer(tmp_path: Path) -> None:
         mock.stop()
     assert code == 0
     assert sorted(journal_ids(tmp_path)) == sorted(ids)
+
+
+def test_the_log_sink_spools_what_dev_full_refuses(tmp_path: Path) -> None:
+    """From a probe: the log sink's writer died at its first refused line (its
+    `incident_sink_down` warning raised on the same stderr, and so did the writer's crash
+    report): 5 of 7 incidents never reached the log sink, its queue stuck, nothing counted.
+    Here the log sink spools every incident stderr refuses, round after round, and none is
+    dropped."""
+    mock = MockUpstream(tmp_path)
+    with open("/dev/full", "wb") as full:
+        guard = GuardServer(tmp_path, config(mock), stderr=full.fileno())
+        start_together(mock, guard)
+    try:
+        ids = asked(guard, blocked=6, harmless=0)
+        until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 6)
+        ids += asked(guard, blocked=3, harmless=0)  # the log sink's writer still writes
+        until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 9)
+        assert guard.metric("guard_incident_spool_waiting", sink="log") == 9
+        assert guard.metric("guard_incident_spooled_total", sink="journal") == 0
+        assert guard.metric("guard_incident_queue_depth") == 0
+        assert guard.metric("guard_incident_dropped_total") == 0
+    finally:
+        code = guard.stop()
+        mock.stop()
+    assert code == 0
+    assert sorted(journal_ids(tmp_path)) == sorted(ids)
+
+
+class Drained:
+    """The read end of a pipe, read in a thread while not `paused`, into `data`."""
+
+    def __init__(self, read_end: int) -> None:
+        self.read_end = read_end
+        self.data = bytearray()
+        self.reading = threading.Event()
+        self.reading.set()
+        self.idle = threading.Event()
+        self.done = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done:
+            if not self.reading.is_set():
+                self.idle.set()
+                self.reading.wait(0.05)
+                continue
+            self.idle.clear()
+            if select.select([self.read_end], [], [], 0.05)[0]:
+                self.data += os.read(self.read_end, 1 << 16)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.reading.clear()
+        assert self.idle.wait(5)
+        try:
+            yield
+        finally:
+            self.reading.set()
+
+    def stop(self) -> bytes:
+        self.done = True
+        self.thread.join(5)
+        while chunk := os.read(self.read_end, 1 << 16):
+            self.data += chunk
+        return bytes(self.data)
+
+
+def test_lines_stderr_refused_are_counted_said_and_incidents_replayed(tmp_path: Path) -> None:
+    """stderr a pipe nobody reads for a while: guard goes on answering; its log lines meanwhile
+    are dropped and counted, its incident lines spooled; once the pipe is read again, one
+    `log_lines_dropped` line says how many were dropped (as many as the metric), and each
+    incident reaches the log once, every line whole."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    drained = Drained(read_end)
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, config(mock), stderr=write_end)
+    try:
+        start_together(mock, guard)
+        with drained.paused():
+            filled(write_end)
+            ids = asked(guard, blocked=4, harmless=4)
+            assert guard.metric("guard_requests_total", status_class="5xx") == 0
+            until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 4)
+            assert guard.metric("guard_log_lines_dropped_total") >= 8
+        until(lambda: guard.metric("guard_incident_spool_waiting", sink="log") == 0)
+        dropped = guard.metric("guard_log_lines_dropped_total")
+        asked(guard, blocked=0, harmless=1)
+        assert guard.metric("guard_log_lines_dropped_total") == dropped
+        assert guard.metric("guard_incident_dropped_total") == 0
+    finally:
+        code = guard.stop()
+        mock.stop()
+        os.close(write_end)  # the last writer: the reader reads to the end
+        output = drained.stop()
+        os.close(read_end)
+    assert code == 0
+    lines = [json.loads(line) for line in output.split(b"\n") if line.strip()]  # each whole
+    logged = Counter(line["incident_id"] for line in lines if line["event"] == "incident")
+    assert {i: logged[i] for i in ids} == dict.fromkeys(ids, 1)
+    said = [line for line in lines if line["event"] == "log_lines_dropped"]
+    assert [line["level"] for line in said] == ["warning"]
+    assert said[0]["dropped"] == dropped > 0
+    assert said[0]["error"] == "EAGAIN"
+

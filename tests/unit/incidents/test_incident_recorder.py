@@ -182,6 +182,55 @@ async def test_journal_rotates_by_size(tmp_path: Path) -> None:
     assert journal_ids(tmp_path) == ids
 
 
+class Undescribable(Exception):
+    """An error whose message cannot be made."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+class OnceBrokenSink(SwitchableSink):
+    """A sink whose first write fails with an error the recorder cannot describe, so that its
+    writer raises (a bug), as it did when the warning it logs could not be written."""
+
+    name = "broken"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = True
+
+    async def write(self, lines: Sequence[bytes]) -> None:
+        if self.broken:
+            self.broken = False
+            raise Undescribable
+        await super().write(lines)
+
+
+async def test_a_writer_that_raises_is_restarted_and_its_batch_counted(tmp_path: Path) -> None:
+    """From a probe: the log sink's writer raised (its `incident_sink_down` warning could not
+    be written to a full log volume) and was gone for good: its queue stuck, 5 of 7 incidents
+    never written, none counted. A writer that raises is restarted; the batch it held is
+    counted as dropped, and the incidents after it reach the sink."""
+    metrics = Metrics(CollectorRegistry())
+    sink = OnceBrokenSink()
+    recorder = IncidentRecorder(FAST, tmp_path, None, metrics, sinks=[sink])
+    await recorder.start()
+    for _ in range(5):
+        recorder.record_decision(context(), decision(), prompt("t"))
+    async with asyncio.timeout(5):
+        while sample(metrics, "guard_incident_dropped_total") < 5:
+            await asyncio.sleep(0.01)
+    kept = [recorder.record_decision(context(), decision(), prompt("t")) for _ in range(5)]
+    await recorder.flush(timeout_s=5)
+    async with asyncio.timeout(5):
+        while len(sink.received) < 5:
+            await asyncio.sleep(0.01)
+    await recorder.aclose()
+    assert ids_in(sink.received) == kept
+    assert sample(metrics, "guard_incident_dropped_total") == 5
+    assert sample(metrics, "guard_incident_queue_depth") == 0
+
+
 async def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
     """Beyond queue_size (writer not running) recording drops, counts it, and still returns."""
     metrics = Metrics(CollectorRegistry())
