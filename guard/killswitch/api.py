@@ -8,16 +8,18 @@ POST   /admin/killswitch        {scope, mode (block|refuse, default block), reas
                                 → 201 {"switch": {...}, "saved": bool}, and "warning" when a
                                   `route:` scope matches no path this replica serves (engaged
                                   all the same: another replica's configuration may serve it),
-                                  or when the switch is enforced by this process only ("saved":
-                                  false: the embedded state's file cannot be written, a full disk)
+                                  or when the switch is not saved ("saved": false: enforced on
+                                  this host only, as Redis is unreachable or the embedded
+                                  state's file cannot be written, a full disk)
 DELETE /admin/killswitch/{id}   optional body {reason}
-                                → 200 {"released": true, "switch", "approvers"}
-                                → 202 {"released": false, "switch", "approvers", "needed"}
-                                  (two-person rule: one approval recorded, another actor needed)
+                                → 200 {"released": true, "switch", "approvers", "saved"}
+                                → 202 {"released": false, "switch", "approvers", "needed", "saved"}
+                                  (two-person rule: one approval recorded, another actor needed);
+                                  "saved": false with a "warning" while Redis is unreachable: the
+                                  change holds on this host only until it is written there
 Errors use OpenAI's shape: 400 invalid request, 404 unknown id, 409 same actor approving twice,
-503 the shared state cannot be written (Redis down, or the release of a switch saved in the
-embedded state's file while that file cannot be written; nothing changed). A switch held unsaved
-is released without a write.
+503 the release of a switch saved in the embedded state's file while that file cannot be
+written (nothing changed). A switch held unsaved is released without a write.
 """
 
 from __future__ import annotations
@@ -176,12 +178,14 @@ async def release(request: web.Request) -> web.Response:
         return _error(409, str(exc), "invalid_request_error", "approval_needs_another_actor")
     except StoreUnavailable as exc:
         return _error(503, str(exc), "server_error", "killswitch_state_unavailable")
+    held = service.held(switch_id)
     answer: dict[str, Any] = {
         "released": result.released, "switch": _view(result.entry, service),
-        "approvers": list(result.approvals), "needed": result.needed,
+        "approvers": list(result.approvals), "needed": result.needed, "saved": held is None,
     }
-    others = service.also_on_scope(result.entry.switch)
-    if others:
-        answer["warning"] = "; ".join(f"scope {result.entry.switch.scope} is still engaged by "
-                                      f"{_named(e)}" for e in others)
+    warnings = [] if held is None else [held]
+    warnings += [f"scope {result.entry.switch.scope} is still engaged by {_named(e)}"
+                 for e in service.also_on_scope(result.entry.switch)]
+    if warnings:
+        answer["warning"] = "; ".join(warnings)
     return web.json_response(answer, status=200 if result.released else 202)

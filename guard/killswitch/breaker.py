@@ -34,7 +34,6 @@ from redis.exceptions import RedisError
 from guard.killswitch.model import parse_scope
 from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
-from guard.killswitch.store import StoreUnavailable
 from guard.killswitch.trips import GroupTrips
 from guard.observability.metrics import Metrics
 from guard.types import Decision, GuardContext, model_key
@@ -233,13 +232,10 @@ class Breaker:
             return
         reason = _reason(rule, count)
         try:
-            try:
-                switch = await self._service.engage(
-                    scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
-                )
-            except StoreUnavailable:  # Redis is down: trip here; written there once it is back
-                switch = self._service.engage_here(scope, rule.mode, reason, BREAKER_ACTOR,
-                                                   ttl_s=rule.duration_s)
+            # Redis down: held here (tripped on this host), written there once it is back
+            switch = await self._service.engage(
+                scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
+            )
         except Exception:  # whatever it was, a scope left marked tripped would never trip
             log.exception("breaker_engage_failed", breaker=rule.name, scope=scope)
             self._tripped_until.pop(key, None)  # its count kept: the next incident tries again

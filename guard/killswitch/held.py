@@ -9,6 +9,10 @@ files; a release of a held switch removes its file, which lifts it on every work
 
 Without the variable (one process), or if the directory refuses a write, held switches live in
 this process's memory only.
+
+With Redis, a change made while Redis is unreachable is held the same way, and its `kind` says
+what it is to do once Redis is back (`Held.written`): an ENGAGE adds a new switch, a RELEASE
+removes one, an APPROVE adds approvals of a release (the two-person rule) to a switch.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
@@ -33,13 +37,39 @@ HELD_DIR_ENV = "GUARD_HELD_DIR"
 MEMORY_FS = Path("/dev/shm")  # noqa: S108 - the group's own directory is made in it (mkdtemp)
 
 
+ENGAGE, APPROVE, RELEASE = "engage", "approve", "release"
+
+
 @dataclass(frozen=True, slots=True)
 class Held:
-    """A switch enforced but not saved: why not, and the pid of the worker that took it."""
+    """A change enforced but not saved: the switch (as engaged or approved, or as it was before
+    its release), why it is unsaved, the pid of the worker that took it, and the change's kind."""
 
     entry: Entry
     reason: str
     pid: int
+    kind: str = ENGAGE
+
+    @property
+    def enforced(self) -> Entry | None:
+        """The switch as this host enforces it meanwhile (None: released here)."""
+        return None if self.kind == RELEASE else self.entry
+
+    def written(self, current: Entry | None, needed: int) -> Entry | None:
+        """What the shared state holds once this change is written over `current`, what it
+        holds now (other replicas may have changed it meanwhile). No change made during an
+        outage is dropped, and none undoes a newer one: a switch engaged here is new (its id is
+        fresh), so it is added whatever else was engaged; a release removes its switch if it is
+        still there (a switch's only other change is an approval, older than a release); an
+        approval is merged with those given elsewhere, and releases the switch once they are
+        `needed`, but does not bring back a switch released elsewhere meanwhile."""
+        if self.kind == ENGAGE:
+            return current or self.entry
+        if self.kind == RELEASE or current is None:
+            return None
+        approvals = tuple(dict.fromkeys((*current.release_approvals,
+                                         *self.entry.release_approvals)))
+        return None if len(approvals) >= needed else replace(current, release_approvals=approvals)
 
 
 GROUP_DIR_PREFIX = "guard-held-"
@@ -82,7 +112,7 @@ class HeldSwitches:
             if held is None or self.directory is None:
                 return
             body = json.dumps({"switch": held.entry.as_dict(), "reason": held.reason,
-                               "pid": held.pid})
+                               "pid": held.pid, "kind": held.kind})
             try:
                 write_atomically(self.directory / f"{switch_id}.json", body)
             except OSError as exc:
@@ -107,7 +137,8 @@ class HeldSwitches:
                     with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
                         raw = json.loads(path.read_text(encoding="utf-8"))
                         entry = Entry.from_dict(raw["switch"])
-                        found[entry.switch.id] = Held(entry, str(raw["reason"]), int(raw["pid"]))
+                        found[entry.switch.id] = Held(entry, str(raw["reason"]), int(raw["pid"]),
+                                                      str(raw.get("kind", ENGAGE)))
             return found
 
     def change(self, held: Held, entry: Entry | None) -> None:
@@ -116,7 +147,7 @@ class HeldSwitches:
         if entry is None:
             self.discard([held.entry.switch.id])
             return
-        self.add(Held(entry, held.reason, held.pid))
+        self.add(replace(held, entry=entry))
         self.share(entry.switch.id)
 
     def discard(self, switch_ids: Iterable[str]) -> None:

@@ -27,7 +27,7 @@ from guard.killswitch.model import (
     validate_switch_request,
 )
 from guard.killswitch.settings import KillSwitchSettings
-from guard.killswitch.store import StateUnsaved, SwitchStore, create_store
+from guard.killswitch.store import StateUnsaved, StoreUnavailable, SwitchStore, create_store
 from guard.observability.logging import record_logger
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext, Switch
@@ -138,35 +138,26 @@ class KillSwitchService:
     async def engage(
         self, scope: str, mode: str, reason: str, actor: str, ttl_s: float | None = None
     ) -> Switch:
-        """Engage a switch on every replica. ValueError for a bad request, StoreUnavailable
-        when the shared state cannot be written. An embedded state whose file cannot be
-        written (a full disk) holds the switch in this process instead (`held` says so)."""
+        """Engage a switch on every replica. ValueError for a bad request. While the shared
+        state cannot be written (Redis down, or the embedded state's file on a full disk) the
+        switch is held instead: enforced on this host at once, saved once it can be, and
+        `held` says so. Stopping this host's traffic now beats stopping none of it."""
         entry = self._new_entry(scope, mode, reason, actor, ttl_s)
         try:
             await self._store.update(entry.switch.id, lambda _current: entry)
-        except StateUnsaved:
-            # The file is this replica's own state (engaged replica by replica anyway): stop
-            # its traffic now, save later. A Redis store's StoreUnavailable is answered instead:
-            # a switch held here would not reach the fleet the on-call means to stop.
+        except StoreUnavailable:
             return self._hold(entry)
         self._audit("engage", actor, entry.switch.reason, before=None, after=entry)
         return entry.switch
-
-    def engage_here(self, scope: str, mode: str, reason: str, actor: str,
-                    ttl_s: float | None = None) -> Switch:
-        """Engage a switch in this process while the shared state cannot be written (a breaker
-        tripping during a Redis outage); it reaches the other replicas once Redis is back."""
-        return self._hold(self._new_entry(scope, mode, reason, actor, ttl_s))
 
     def held(self, switch_id: str) -> str | None:
         """Why `switch_id` is enforced in this process only (not yet saved), or None."""
         return self._store.held(switch_id)
 
     def _count_unsaved(self) -> None:
-        """The unsaved gauge: switches held here. A save changes no switch (no `_apply`), so
-        the reaper's tick counts them too."""
-        self._metrics.killswitch_unsaved.set(
-            sum(self._store.held(switch_id) is not None for switch_id in self._entries))
+        """The unsaved gauge: switches with a change held here. A save changes no switch (no
+        `_apply`), so the reaper's tick counts them too."""
+        self._metrics.killswitch_unsaved.set(self._store.unsaved())
 
     def _hold(self, entry: Entry) -> Switch:
         self._store.hold(entry)
@@ -185,7 +176,10 @@ class KillSwitchService:
 
     async def release(self, switch_id: str, actor: str, reason: str = "") -> ReleaseResult:
         """Approve the release of a switch; it is released once `release_approvals` distinct
-        actors have approved. SwitchNotFound, ApprovalConflict, StoreUnavailable."""
+        actors have approved. SwitchNotFound, ApprovalConflict. While Redis cannot be written
+        the change is held on this host (`held` says so) and written there once it can be;
+        StoreUnavailable (StateUnsaved) for a switch saved in the embedded state's file while
+        that cannot be written: a restart would undo a release held unsaved there."""
         needed = self.settings.release_approvals
         now = self._clock()
 
@@ -202,7 +196,12 @@ class KillSwitchService:
                 return None
             return replace(current, release_approvals=approvals)
 
-        before, after = await self._store.update(switch_id, approve)
+        try:
+            before, after = await self._store.update(switch_id, approve)
+        except StateUnsaved:
+            raise
+        except StoreUnavailable:
+            before, after = await self._store.change_here(switch_id, approve)
         if before is None:  # approve() raises first; this only narrows the type
             raise SwitchNotFound(f"no engaged kill switch with id {switch_id!r}")
         approvals = (*before.release_approvals, actor)
@@ -309,6 +308,7 @@ def build_service(
     """The service on the Redis store when `redis_url` is set, on the embedded store otherwise.
     Call `await service.start()` before serving and `await service.aclose()` on shutdown."""
     store = create_store(
-        redis_url, state_dir, metrics, resync_interval_s=settings.resync_interval_s
+        redis_url, state_dir, metrics, resync_interval_s=settings.resync_interval_s,
+        release_approvals=settings.release_approvals,
     )
     return KillSwitchService(settings, store, recorder, metrics)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -35,7 +36,15 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.errors import GuardError
-from guard.killswitch.held import Held, HeldSwitches, file_lock, write_atomically
+from guard.killswitch.held import (
+    APPROVE,
+    ENGAGE,
+    RELEASE,
+    Held,
+    HeldSwitches,
+    file_lock,
+    write_atomically,
+)
 from guard.killswitch.model import Entry
 from guard.observability.metrics import Metrics
 
@@ -47,6 +56,7 @@ Update = Callable[[Entry | None], Entry | None]
 _CONNECTION_ERRORS = (RedisError, OSError)
 PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
 SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
+HELD_POLL_S = 0.25  # how often a `--workers` group's worker reads the changes the others hold
 
 
 class StoreUnavailable(GuardError):
@@ -82,11 +92,23 @@ class SwitchStore(Protocol):
 
     def hold(self, entry: Entry) -> None:
         """Enforce `entry` here at once, while the shared state cannot be written; it is
-        written there as soon as it can be (a breaker's trip during a Redis outage)."""
+        written there as soon as it can be (an engage during a Redis outage)."""
+        ...
+
+    async def change_here(self, switch_id: str, change: Update
+                          ) -> tuple[Entry | None, Entry | None]:
+        """`update` in this process (and its group) alone, while the shared state cannot be
+        written (a release during a Redis outage); written there as soon as it can be.
+        StoreUnavailable where a change must be saved to be made."""
         ...
 
     def held(self, switch_id: str) -> str | None:
-        """Why `switch_id` is enforced here but not yet written to the shared state, or None."""
+        """Why a change to `switch_id` is enforced here but not yet written to the shared
+        state, or None."""
+        ...
+
+    def unsaved(self) -> int:
+        """How many switches have a change enforced here but not yet saved."""
         ...
 
     async def aclose(self) -> None: ...
@@ -306,6 +328,15 @@ class EmbeddedStore:
         self._entries = {**self._entries, entry.switch.id: entry}
         self._on_change(dict(self._entries))
 
+    async def change_here(self, switch_id: str, change: Update
+                          ) -> tuple[Entry | None, Entry | None]:
+        # `update` already changes a held switch without a write; a saved one needs the write,
+        # or a restart would undo the change
+        raise StateUnsaved(f"kill switch state unavailable: {self._unsaved}; nothing changed")
+
+    def unsaved(self) -> int:
+        return len(self._held)
+
     def held(self, switch_id: str) -> str | None:
         held = self._held.get(switch_id)
         if held is None:
@@ -364,15 +395,17 @@ class RedisStore:
     the last known state stays in force (`stale` is True and the `guard_killswitch_state_stale`
     gauge is 1); the listener reconnects by itself and resyncs.
     The last known state is also written to `state_dir`, so a replica that starts while Redis
-    is down still enforces what was engaged. A switch engaged while Redis is unreachable (a
-    breaker's trip) is held until it can be written; under `--workers` it is held for the whole
-    group, as the embedded store holds one (HeldSwitches), and read by every worker at each
-    resync that fails.
+    is down still enforces what was engaged. A change made while Redis is unreachable (an
+    engage, by an operator or a breaker; a release, or an approval of one) is held: enforced
+    here at once and, under `--workers`, by the whole group, as the embedded store holds one
+    (HeldSwitches, read by every worker every HELD_POLL_S). Each is written to Redis once it
+    answers again, by the rule of `Held.written`.
     """
 
     def __init__(
         self, url: str, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
         prefix: str = "guard:killswitch", held: HeldSwitches | None = None,
+        release_approvals: int = 1,
     ) -> None:
         self._redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=2.0,
@@ -386,9 +419,12 @@ class RedisStore:
         self._epoch = f"{prefix}:epoch"
         self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
         self._channel = f"{prefix}:changes"
-        self._entries: dict[str, Entry] = {}
+        self._shared: dict[str, Entry] = {}  # as last read from Redis (or the saved copy)
+        self._entries: dict[str, Entry] = {}  # enforced: the shared ones with the held changes
         self._holding = held or HeldSwitches()
-        self._held: dict[str, Entry] = {}  # enforced here, not yet written to Redis
+        self._held: dict[str, Held] = {}  # changes enforced here, not yet written to Redis
+        self._held_changes = 0  # counts this process's own changes to `_held`
+        self._needed = release_approvals
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
         self._stale = False
@@ -430,6 +466,8 @@ class RedisStore:
             asyncio.create_task(self._listen(), name="killswitch-listen"),
             asyncio.create_task(self._resync_loop(), name="killswitch-resync"),
         ]
+        if self._holding.directory is not None:
+            self._tasks.append(asyncio.create_task(self._follow_held(), name="killswitch-held"))
 
     async def aclose(self) -> None:
         # redis-py's get_message can swallow a cancellation; the flag ends the loop regardless.
@@ -456,16 +494,17 @@ class RedisStore:
         except _CONNECTION_ERRORS as exc:
             # the change is in Redis: it is done (the resync spreads it), and enforced here now
             self._mark_stale(exc)
-            entries = {k: v for k, v in self._entries.items() if k != switch_id}
+            entries = {k: v for k, v in self._shared.items() if k != switch_id}
             if after is not None:
                 entries[switch_id] = after
             self._set_entries(entries, persist=True)
         return before, after
 
     async def _transact(
-        self, switch_id: str, change: Update
+        self, switch_id: str, change: Update, *, reseeds: int = 0
     ) -> tuple[Entry | None, Entry | None]:
-        reseeds = 0
+        """`change` applied in one transaction; first, up to 3 times, a refresh when Redis lost
+        data (`reseeds=3`: none, for a write made by the refresh itself)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -498,38 +537,55 @@ class RedisStore:
                 return before, after
 
     def hold(self, entry: Entry) -> None:
-        self._held[entry.switch.id] = entry
-        self._holding.add(Held(entry, "redis unreachable", os.getpid()))
-        task = asyncio.create_task(asyncio.to_thread(self._holding.share, entry.switch.id))
-        self._writes.add(task)  # the group's within a resync
+        self._hold(Held(entry, "Redis is unreachable", os.getpid()))
+
+    async def change_here(self, switch_id: str, change: Update
+                          ) -> tuple[Entry | None, Entry | None]:
+        before = self._entries.get(switch_id)
+        after = change(before)
+        held = self._held.get(switch_id)
+        if held is not None and held.kind == ENGAGE and after is None:
+            # engaged during this outage, so never in Redis: its release owes Redis nothing
+            self._held.pop(switch_id)
+            self._held_changes += 1
+            await asyncio.to_thread(self._holding.discard, [switch_id])
+            self._set_entries(self._shared, persist=True)
+        elif after is not before and before is not None:
+            kind = RELEASE if after is None else ENGAGE if held and held.kind == ENGAGE else APPROVE
+            self._hold(Held(after or before, "Redis is unreachable", os.getpid(), kind))
+        return before, after
+
+    def _hold(self, held: Held) -> None:
+        switch_id = held.entry.switch.id
+        self._held[switch_id] = held
+        self._held_changes += 1
+        self._holding.add(held)
+        task = asyncio.create_task(asyncio.to_thread(self._holding.share, switch_id))
+        self._writes.add(task)  # the group's within HELD_POLL_S
         task.add_done_callback(self._writes.discard)
-        self._set_entries({**self._entries, entry.switch.id: entry}, persist=True)
+        log.warning("killswitch_state_unsaved", id=switch_id, change=held.kind,
+                    scope=held.entry.switch.scope, error=held.reason, held=len(self._held),
+                    group=not self._holding.local_only(switch_id))
+        self._set_entries(self._shared, persist=True)
 
     def held(self, switch_id: str) -> str | None:
         if switch_id not in self._held:
             return None
-        return "not yet written to Redis: enforced by this process only until Redis is back"
+        here = ("this process only" if self._holding.local_only(switch_id)
+                else "every worker of this `guard serve --workers` group")
+        return ("not saved (Redis is unreachable): this change reaches this host only "
+                f"({here}), not the other replicas; guard writes it to Redis as soon as Redis "
+                "answers again, and a restart of guard before then may undo it")
+
+    def unsaved(self) -> int:
+        return len(self._held)
 
     async def refresh(self) -> None:
-        """Read the whole hash; if Redis lost its data, put back what this replica knew. Switches
-        held here while Redis was unreachable are written first."""
+        """Read the whole hash; if Redis lost its data, put back what this replica knew. Then
+        the changes held here while Redis was unreachable are written over it, and read back."""
         async with self._resync_lock:
             await self._read_held()
-            if self._held:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for switch_id, entry in self._held.items():
-                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
-                    pipe.publish(self._channel, "held")
-                    await pipe.execute()
-                log.warning("killswitch_held_switches_written", switches=len(self._held))
-                await asyncio.to_thread(self._holding.discard, list(self._held))
-                self._held = {}
-            # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(self._epoch)
-                pipe.get(self._generation)
-                pipe.hgetall(self._hash)
-                epoch, generation, raw = await pipe.execute()
+            epoch, generation, raw = await self._read_state()
             if epoch is None or self._lost(epoch, generation) or self._vanished(generation, raw):
                 # Redis lost its data: put back what this replica knew. It may have come back
                 # under an epoch another replica set with nothing to put back (one started during
@@ -537,6 +593,9 @@ class RedisStore:
                 # released meanwhile may come back with them: stopping too much is the side to
                 # err on, and it can be released again.
                 epoch, generation, raw = await self._reseed(raw)
+            if self._held:
+                await self._write_held()
+                epoch, generation, raw = await self._read_state()
             self._known_epoch = epoch
             self._known_generation = _count(generation)
             entries = {}
@@ -550,17 +609,41 @@ class RedisStore:
                     log.info("killswitch_state_resynced")
                 self._stale = False
                 self._metrics.killswitch_stale.set(0)
-            if entries != self._entries or not self._known:
+            if entries != self._shared or entries != self._entries or not self._known:
                 # saved at the first read too, empty or not: a restart during an outage then
                 # knows the state (`known`)
                 self._set_entries(entries, persist=True)
             self._known = True
 
+    async def _read_state(self) -> tuple[str | None, str | None, dict[str, str]]:
+        """The epoch, the change count and the switches, as Redis holds them now."""
+        # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._epoch)
+            pipe.get(self._generation)
+            pipe.hgetall(self._hash)
+            epoch, generation, raw = await pipe.execute()
+        return _text(epoch), _text(generation), raw
+
+    async def _write_held(self) -> None:
+        """Write the changes held here (and by the group) over what Redis holds now: each by
+        `Held.written`, in a transaction of its own, counted as a change."""
+        written = dict(self._held)
+        for switch_id, held in written.items():
+            await self._transact(switch_id, functools.partial(held.written, needed=self._needed),
+                                 reseeds=3)
+        await self._redis.publish(self._channel, "held")
+        log.info("killswitch_unsaved_changes_written",
+                 changes={switch_id: held.kind for switch_id, held in written.items()})
+        await asyncio.to_thread(self._holding.discard, list(written))
+        self._held = {i: h for i, h in self._held.items() if h != written.get(i)}
+        self._held_changes += 1
+
     async def _reseed(self, raw: dict[str, str]) -> tuple[str, str | None, dict[str, str]]:
         new_epoch = secrets.token_hex(8)
         won = await self._redis.set(self._epoch, new_epoch, nx=True)
         now = time.time()
-        keep = {i: e for i, e in self._entries.items() if not e.expired(now) and i not in raw}
+        keep = {i: e for i, e in self._shared.items() if not e.expired(now) and i not in raw}
         if keep:
             log.warning("killswitch_redis_reseeded", switches=len(keep), epoch_set_here=bool(won))
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -587,9 +670,13 @@ class RedisStore:
         if self._known_epoch is None or _count(generation) != self._known_generation:
             return False
         now = time.time()
-        return any(i not in raw for i, e in self._entries.items() if not e.expired(now))
+        return any(i not in raw for i, e in self._shared.items() if not e.expired(now))
 
-    def _set_entries(self, entries: dict[str, Entry], *, persist: bool) -> None:
+    def _set_entries(self, shared: dict[str, Entry], *, persist: bool) -> None:
+        """The state read from Redis (or saved), enforced with the changes held here."""
+        self._shared = shared
+        entries = {i: e for i, e in shared.items() if i not in self._held}
+        entries.update((i, e) for i, h in self._held.items() if (e := h.enforced) is not None)
         self._entries = entries
         self._on_change(dict(entries))
         if persist:
@@ -695,14 +782,32 @@ class RedisStore:
                 await self.refresh()
             except _CONNECTION_ERRORS as exc:
                 self._mark_stale(exc)
-                await self._read_held()  # what the group's other workers hold meanwhile
-                if unknown := {k: v for k, v in self._held.items() if k not in self._entries}:
-                    self._set_entries({**self._entries, **unknown}, persist=True)
+
+    async def _follow_held(self) -> None:
+        """Enforce the changes the group's other workers hold (made during an outage) within
+        HELD_POLL_S, and stop enforcing those they released or wrote to Redis."""
+        while True:
+            await asyncio.sleep(HELD_POLL_S)
+            known = self._held
+            await self._read_held()
+            if self._held == known:
+                continue
+            if known.keys() - self._held.keys():
+                # released, or written to Redis by another worker: Redis says which, if it answers
+                try:
+                    await self.refresh()
+                    continue
+                except _CONNECTION_ERRORS:
+                    pass
+            self._set_entries(self._shared, persist=True)
 
     async def _read_held(self) -> None:
-        """The switches the group's workers hold, added to this one's."""
-        for switch_id, held in (await asyncio.to_thread(self._holding.read)).items():
-            self._held.setdefault(switch_id, held.entry)
+        """The changes the group's workers hold (this one's among them). Kept as they are if
+        this process changed its own meanwhile: the next read sees that change."""
+        changes = self._held_changes
+        found = await asyncio.to_thread(self._holding.read)
+        if changes == self._held_changes:
+            self._held = found
 
 
 def _text(value: object) -> str | None:
@@ -710,9 +815,11 @@ def _text(value: object) -> str | None:
 
 
 def create_store(
-    redis_url: str | None, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0
+    redis_url: str | None, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
+    release_approvals: int = 1,
 ) -> SwitchStore:
     """The Redis store when `redis_url` is set, the embedded store otherwise."""
     if redis_url:
-        return RedisStore(redis_url, state_dir, metrics, resync_interval_s=resync_interval_s)
+        return RedisStore(redis_url, state_dir, metrics, resync_interval_s=resync_interval_s,
+                          release_approvals=release_approvals)
     return EmbeddedStore(state_dir)

@@ -207,7 +207,8 @@ class Metrics:
         self.killswitch_unsaved = Gauge(
             "guard_killswitch_unsaved",
             "Kill switches enforced but not saved to the state file (a full volume) or to Redis "
-            "(an outage): a restart lifts them. Under --workers, the most one worker holds.",
+            "(an outage: engages, releases, approvals): a restart may undo them. Under "
+            "--workers, the most one worker holds.",
             registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_changes = Counter(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
+from guard.killswitch.held import APPROVE, ENGAGE, RELEASE, Held
 from guard.killswitch.model import (
     Entry,
     Scope,
@@ -187,3 +189,23 @@ def test_same_scope_reads_model_names_as_switches_match_them() -> None:
     assert same_scope("global", "global")
     assert not same_scope("tenant:Acme", "tenant:acme")
     assert not same_scope("model:gpt-4o", "tenant:gpt-4o")
+
+
+def test_a_change_held_during_an_outage_is_written_by_the_documented_rule() -> None:
+    """Held.written, what Redis holds once a change made during an outage is written over what
+    it holds then: an engage is added (never dropped, never replacing), a release removes its
+    switch, approvals are merged and release it once enough, and none brings back a switch
+    released elsewhere meanwhile."""
+    switch = entry("model:m", sid="ks_1")
+    approved_here = replace(switch, release_approvals=("alice",))
+    approved_there = replace(switch, release_approvals=("bob",))
+    assert Held(switch, "why", 1, ENGAGE).written(None, needed=1) == switch
+    assert Held(switch, "why", 1, ENGAGE).written(approved_there, needed=2) == approved_there
+    assert Held(switch, "why", 1, RELEASE).written(approved_there, needed=2) is None
+    assert Held(switch, "why", 1, RELEASE).written(None, needed=1) is None
+    merged = Held(approved_here, "why", 1, APPROVE).written(switch, needed=3)
+    assert merged == replace(switch, release_approvals=("alice",))
+    assert Held(approved_here, "why", 1, APPROVE).written(approved_there, needed=3) == replace(
+        switch, release_approvals=("bob", "alice"))
+    assert Held(approved_here, "why", 1, APPROVE).written(approved_there, needed=2) is None
+    assert Held(approved_here, "why", 1, APPROVE).written(None, needed=2) is None

@@ -1,0 +1,134 @@
+"""Manual kill switch changes while Redis is down (a real redis-server, stopped and restarted):
+they take effect on this host at once and reach Redis, and the fleet, once it is back."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from prometheus_client import CollectorRegistry
+
+from guard.killswitch.service import KillSwitchService, build_service
+from guard.killswitch.settings import KillSwitchSettings
+from guard.observability.metrics import Metrics
+from guard.types import GuardContext
+from tests.integration.killswitch.test_killswitch_disk_full import ask, within
+from tests.integration.killswitch.test_killswitch_redis import eventually
+from tests.support import EventLog, GuardServer, MockUpstream, RedisServer, start_together
+
+CTX = GuardContext(request_id="r", route="/v1/chat/completions", model="gpt-4o")
+TOKEN = "tok-alice-123456"
+HASH = "guard:killswitch:switches"
+
+
+def admin(guard: GuardServer, method: str, path: str, body: dict[str, Any] | None = None
+          ) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{guard.admin_url}{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status), json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_an_engage_and_a_release_during_a_redis_outage_act_on_every_worker_at_once(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """From a probe under `--workers 2` with Redis down: the engage answered 503
+    `killswitch_state_unavailable`, nothing was engaged and traffic flowed. Now it answers 201
+    `"saved": false` with a warning that it reaches this host only, every worker refuses, the
+    release lifts it on every worker; a second switch engaged during the outage is written to
+    Redis once it is back (logged), and then listed saved."""
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "redis_url": redis_server.url},
+                        "--workers", "2", env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        start_together(mock, guard)
+        redis_server.stop()
+        status, body = admin(guard, "POST", "/admin/killswitch",
+                             {"scope": "global", "reason": "INC-1"})
+        assert status == 201, body
+        assert body["saved"] is False and body["switch"]["saved"] is False
+        assert "this host only" in body["warning"]
+        assert within(2, lambda: [ask(guard) for _ in range(20)] == [503] * 20)
+        status, released = admin(guard, "DELETE", f"/admin/killswitch/{body['switch']['id']}")
+        assert status == 200 and released["released"] is True, released
+        assert within(2, lambda: [ask(guard) for _ in range(20)] == [200] * 20)
+        status, body = admin(guard, "POST", "/admin/killswitch",
+                             {"scope": "model:m", "reason": "INC-2"})
+        second = body["switch"]["id"]
+        assert within(2, lambda: [ask(guard, "m") for _ in range(20)] == [503] * 20)
+        assert guard.metric("guard_killswitch_unsaved") >= 1
+        redis_server.start()
+        shared = redis.Redis.from_url(redis_server.url)
+        answers: list[int] = []
+
+        def saved() -> bool:
+            """In Redis, and every worker lists it saved (6 calls); model m asked meanwhile."""
+            answers.extend(ask(guard, "m") for _ in range(4))
+            return shared.hkeys(HASH) == [second.encode()] and all(
+                [(s["id"], s["saved"]) for s in admin(
+                    guard, "GET", "/admin/killswitch")[1]["switches"]] == [(second, True)]
+                for _ in range(6))
+
+        assert within(10, saved)
+        assert set(answers) == {503}  # in force all along, on both workers
+        log = guard.output()
+        assert "killswitch_unsaved_changes_written" in log and "Traceback" not in log
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+@pytest.fixture
+async def pair(redis_server: RedisServer, tmp_path: Path
+               ) -> AsyncIterator[tuple[KillSwitchService, KillSwitchService]]:
+    """Two replicas on one Redis, two approvals needed for a release."""
+    made = []
+    for name in ("a", "b"):
+        service = build_service(KillSwitchSettings(release_approvals=2, resync_interval_s=0.3),
+                                redis_url=redis_server.url, state_dir=tmp_path / name,
+                                recorder=EventLog(), metrics=Metrics(CollectorRegistry()))
+        await service.start()
+        made.append(service)
+    yield made[0], made[1]
+    for service in made:
+        await service.aclose()
+
+
+async def test_changes_made_on_two_replicas_during_an_outage_all_reach_redis(
+        pair: tuple[KillSwitchService, KillSwitchService], redis_server: RedisServer) -> None:
+    """Redis down: A releases a switch saved before (alice and bob approve on A), B approves
+    another one (carol), each engages a new one. Nothing is lost once Redis is back: both new
+    switches are in force on both replicas, the released one on neither, and B's approval is
+    merged with the one dave gave A (two approvals: released)."""
+    a, b = pair
+    old = await a.engage("model:old", "block", "INC-0", actor="alice")
+    other = await a.engage("model:other", "block", "INC-0", actor="alice")
+    await eventually(lambda: len(b.entries()) == 2, within=2.0)
+    redis_server.stop()
+    await eventually(lambda: a.stale and b.stale, within=3.0)
+    assert not (await a.release(old.id, actor="alice")).released
+    assert (await a.release(old.id, actor="bob")).released
+    assert not (await b.release(other.id, actor="carol")).released
+    assert not (await a.release(other.id, actor="dave")).released
+    new_a = await a.engage("model:new-a", "block", "INC-a", actor="alice")
+    new_b = await b.engage("model:new-b", "block", "INC-b", actor="bob")
+    assert a.check(replace(CTX, model="old")) is None and b.check(replace(CTX, model="old"))
+    assert a.held(new_a.id) is not None
+    redis_server.start()
+    wanted = {new_a.id, new_b.id}
+    await eventually(lambda: {e.switch.id for e in a.entries()} == wanted
+                     and {e.switch.id for e in b.entries()} == wanted, within=10.0)
+    assert a.held(new_a.id) is None and b.held(new_b.id) is None
+    assert set(redis.Redis.from_url(redis_server.url, decode_responses=True).hkeys(HASH)) == wanted
