@@ -32,6 +32,7 @@ from guard.config_load import (
     broad_passthrough,
     cache_not_shared,
     doubled_paths,
+    passthrough_model_routes,
     passthrough_under_guarded,
     unused_upstreams,
 )
@@ -244,6 +245,8 @@ async def _serve(settings: Settings, reuse_port: bool,
             log.warning("upstream_path_doubled", detail=doubled)
         for broad in broad_passthrough(settings):
             log.warning("passthrough_beyond_v1", detail=broad)
+        for reaching in passthrough_model_routes(settings):
+            log.warning("passthrough_reaches_model_routes", detail=reaching)
         for under in passthrough_under_guarded(settings):
             log.warning("passthrough_under_guarded_route", detail=under)
         if not_shared := cache_not_shared(settings):

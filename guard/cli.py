@@ -260,6 +260,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
         broad_passthrough,
         cache_not_shared,
         doubled_paths,
+        passthrough_model_routes,
         passthrough_under_guarded,
         unused_upstreams,
     )
@@ -281,6 +282,7 @@ def checked(settings: Settings, path: Path | None, tokens: AdminTokens) -> str:
     lines += [f"  warning: {unused}" for unused in unused_upstreams(settings)]
     lines += [f"  warning: {doubled}" for doubled in doubled_paths(settings)]
     lines += [f"  warning: {broad}" for broad in broad_passthrough(settings)]
+    lines += [f"  warning: {reaching}" for reaching in passthrough_model_routes(settings)]
     lines += [f"  warning: {under}" for under in passthrough_under_guarded(settings)]
     if settings.policies is None:
         lines.append("  policies: none (every request is allowed unguarded)")

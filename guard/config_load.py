@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from guard.config import Settings, parse_host_port
 from guard.errors import ConfigError, PolicyError, closest, unknown_hint, validation_message
 from guard.policy.source import parse_yaml
-from guard.proxy.model_routes import GUARDED, model_route, under_guarded
+from guard.proxy.model_routes import GUARDED, model_route, reached, under_guarded
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -407,20 +407,37 @@ def doubled_paths(settings: Settings) -> list[str]:
 def broad_passthrough(settings: Settings) -> list[str]:
     """A warning for each `passthrough:` template that matches paths outside /v1/ (`/{tail:.*}`,
     `/api/{tail:.*}`): servers answer with a model's text on routes there that guard does not
-    guard; those it knows are refused (`model_routes`), others would pass unread. And for a
-    path listed that is one of those it knows: it is refused all the same."""
+    guard; those it knows are refused (`model_routes`, named), others would pass unread. And for
+    a path listed that is one of those it knows: it is refused all the same."""
     warnings = []
     for template in settings.passthrough:
         if "{" in template and not template.startswith("/v1/"):
             warnings.append(
                 f"passthrough {template} matches paths outside /v1/, where model servers answer "
-                "a prompt unguarded (guard refuses those it knows: /chat/completions, /api/chat, "
-                "/generate, /invocations...; others would pass unread): list only the paths that "
-                "should pass (/health)")
+                f"a prompt unguarded (guard refuses those it knows{_named(template)}; others "
+                "would pass unread): list only the paths that should pass (/health)")
         elif "{" not in template and (known := model_route(template.rstrip("/") or "/")):
-            warnings.append(f"passthrough {template} is where {known.servers} answer with a "
-                            f"model's text: guard refuses it (400 invalid_path); ask {known.like}")
+            warnings.append(f"passthrough {template} is where {known.refusal()}; guard refuses "
+                            "it (400 invalid_path)")
     return warnings
+
+
+def passthrough_model_routes(settings: Settings) -> list[str]:
+    """A warning for each `passthrough:` template under /v1/ that matches routes where a model
+    runs on a prompt guard does not read (`/v1/{tail:.*}`: `POST /v1/batches`, `POST
+    /v1/messages/batches`; `/v1/threads/{tail:.*}`: `POST /v1/threads/runs`), naming them: guard
+    refuses them (400 `invalid_path`), so what the template was meant for may not work."""
+    return [f"passthrough {template} matches routes where a model runs on a prompt guard does "
+            f"not read (guard refuses them, 400 invalid_path{_named(template)}): list only the "
+            "paths that should pass"
+            for template in settings.passthrough
+            if "{" in template and template.startswith("/v1/") and reached(template)]
+
+
+def _named(template: str) -> str:
+    """The model routes `template` matches, as a clause: `: POST /v1/batches, /api/chat`."""
+    routes = reached(template)
+    return f": {', '.join(routes)}" if routes else ""
 
 
 def passthrough_under_guarded(settings: Settings) -> list[str]:

@@ -21,7 +21,7 @@ from guard.killswitch.api import add_routes
 from guard.killswitch.breaker import Breaker
 from guard.killswitch.model import is_glob
 from guard.killswitch.service import KillSwitchService, build_service
-from guard.proxy.middleware import path_pattern
+from guard.proxy.model_routes import path_pattern
 from guard.proxy.passthrough import MODELS
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.tenant import unmatchable

@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import socket
 import struct
 from collections.abc import Awaitable, Callable, Coroutine
@@ -34,7 +33,7 @@ from guard.observability.logging import access_line
 from guard.observability.metrics import Metrics
 from guard.observability.shown import shown_model
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
-from guard.proxy.model_routes import under_guarded
+from guard.proxy.model_routes import path_pattern, under_guarded
 from guard.proxy.silence import ClientWait
 from guard.proxy.tenant import logged_tenant
 
@@ -381,12 +380,3 @@ def unrouted_hint(raw_path: str, under_v1: bool, admin_listen: str) -> str:
         return ("; guard neither guards nor forwards this path: list it under `passthrough:` in "
                 "guard.yaml to forward it to the upstream unguarded")
     return ""
-
-
-def path_pattern(path: str) -> re.Pattern[str]:
-    """A route's path as a pattern: `{name}` stands for one path segment, `{name:regex}` for
-    what the regex matches (it holds no braces)."""
-    parts = re.split(r"\{([^{}]*)\}", path)  # literal, variable, literal, ...
-    return re.compile("".join(
-        re.escape(part) if i % 2 == 0 else f"(?:{part.partition(':')[2] or '[^/]+'})"
-        for i, part in enumerate(parts)))

@@ -3,9 +3,13 @@ OpenAI routes spelled bare or under another prefix (LiteLLM's `/chat/completions
 `/engines/{model}/...` and Azure-shaped `/openai/deployments/{model}/...`; llama.cpp's
 `/completion` and `/infill`), Anthropic's under another prefix, Ollama's `/api/chat` and
 `/api/generate`, TGI's, SGLang's and vLLM's `/generate` (`POST /` too, on TGI) and SageMaker's
-`/invocations` (vLLM, SGLang, TGI). A `passthrough:` template matching one (`/{tail:.*}`) would
-forward a prompt and its answer unread: `passthrough.check_path` refuses them, and
-`config_load.broad_passthrough` warns of a template that reaches beyond /v1/."""
+`/invocations` (vLLM, SGLang, TGI). And the APIs that run a model on a prompt guard does not
+read: OpenAI's and Anthropic's batches (a file or list of requests run later, their answers
+fetched as files), Assistants runs, Responses compaction, evals runs, Anthropic's legacy
+`/v1/complete`, speech, image and video generation, Realtime. A `passthrough:` template
+matching one (`/v1/{tail:.*}`, `/{tail:.*}`) would forward a prompt, and often its answer,
+unread: `passthrough.check_path` refuses them, and `config_load.broad_passthrough` names those a
+template reaches."""
 
 from __future__ import annotations
 
@@ -16,33 +20,79 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class ModelRoute:
     """A path shape (matched whole against a path as servers read it, in lower case), the
-    servers that answer a model's text there, and the guarded route it does the work of.
-    `methods`: the methods it answers (None: any)."""
+    servers that run a model there, the guarded route it does the work of (None: none does) and
+    paths of that shape (`examples`, what a warning names). `methods`: the methods it answers
+    (None: any)."""
 
     pattern: re.Pattern[str]
     servers: str
-    like: str
+    like: str | None
+    examples: tuple[str, ...]
     methods: frozenset[str] | None = None
+
+    def asked(self, path: str) -> str:
+        """A path of it as asked: `POST /v1/batches`."""
+        return " ".join([*sorted(self.methods or ()), path])
+
+    def refusal(self) -> str:
+        """What runs there, and what to ask instead."""
+        if self.like is None:
+            return (f"{self.servers} run a model on a prompt guard does not read: guard forwards "
+                    "no such request")
+        return (f"{self.servers} answer with a model's text unguarded, as on the guarded route "
+                f"{self.like}: ask {self.like}")
+
+
+POST = frozenset({"POST"})
 
 
 MODEL_ROUTES = (
     ModelRoute(re.compile(r"(/.+)?/chat/completions"),
-               "LiteLLM, llama.cpp, LM Studio, Azure OpenAI", "/v1/chat/completions"),
+               "LiteLLM, llama.cpp, LM Studio, Azure OpenAI", "/v1/chat/completions",
+               ("/chat/completions", "/openai/deployments/m/chat/completions")),
     ModelRoute(re.compile(r"(/.+)?/completions|/completion|/infill"),
-               "LiteLLM, llama.cpp, Azure OpenAI", "/v1/completions"),
-    ModelRoute(re.compile(r"(/.+)?/responses"), "LiteLLM, Azure OpenAI", "/v1/responses"),
-    ModelRoute(re.compile(r"/.+/v1/messages"), "LiteLLM and other gateways", "/v1/messages"),
-    ModelRoute(re.compile(r"/api/chat"), "Ollama", "/v1/chat/completions"),
+               "LiteLLM, llama.cpp, Azure OpenAI", "/v1/completions",
+               ("/completions", "/completion", "/infill")),
+    ModelRoute(re.compile(r"(/.+)?/responses"), "LiteLLM, Azure OpenAI", "/v1/responses",
+               ("/responses",)),
+    ModelRoute(re.compile(r"/.+/v1/messages"), "LiteLLM and other gateways", "/v1/messages",
+               ("/anthropic/v1/messages",)),
+    ModelRoute(re.compile(r"/api/chat"), "Ollama", "/v1/chat/completions", ("/api/chat",)),
     ModelRoute(re.compile(r"(/.+)?/generate(_stream)?"), "Ollama, TGI, SGLang, vLLM",
-               "/v1/completions"),
+               "/v1/completions", ("/generate", "/api/generate")),
     ModelRoute(re.compile(r"(/.+)?/invocations"), "SageMaker's (vLLM, SGLang, TGI)",
-               "/v1/chat/completions"),
-    ModelRoute(re.compile(r"/"), "TGI", "/v1/completions", methods=frozenset({"POST"})),
+               "/v1/chat/completions", ("/invocations",)),
+    ModelRoute(re.compile(r"/"), "TGI", "/v1/completions", ("/",), methods=POST),
+    # APIs that run a model on what guard does not read (a file, a thread, a stored batch)
+    ModelRoute(re.compile(r"(/.+)?/messages/batches"), "Anthropic's Message Batches (requests "
+               "run later, their answers fetched unread)", None, ("/v1/messages/batches",),
+               methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/batches"), "OpenAI's Batch API (a file's requests run later, "
+               "their answers fetched unread as a file)", None, ("/v1/batches",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/threads(/[^/]+)?/runs(/[^/]+/submit_tool_outputs)?"),
+               "OpenAI's Assistants runs (a thread's messages, tool outputs)", None,
+               ("/v1/threads/runs", "/v1/threads/thread_1/runs",
+                "/v1/threads/thread_1/runs/run_1/submit_tool_outputs"), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/responses/compact"), "OpenAI's Responses compaction",
+               "/v1/responses", ("/v1/responses/compact",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/evals/[^/]+/runs"), "OpenAI's evals runs", None,
+               ("/v1/evals/eval_1/runs",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/complete"), "Anthropic's legacy Text Completions",
+               "/v1/messages", ("/v1/complete",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/audio/speech"), "OpenAI's speech", None,
+               ("/v1/audio/speech",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/images/(generations|edits)"), "OpenAI's image generation",
+               None, ("/v1/images/generations", "/v1/images/edits"), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/videos(/[^/]+/remix)?"), "OpenAI's video generation", None,
+               ("/v1/videos", "/v1/videos/video_1/remix"), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/realtime(/.*)?"), "OpenAI's Realtime API (a session, or a "
+               "key to one, that talks to the model past guard)", None,
+               ("/v1/realtime", "/v1/realtime/sessions", "/v1/realtime/client_secrets")),
 )
 
 
 # the guarded routes those do the work of: a path at or under one is guard's to read
-GUARDED = frozenset(route.like for route in MODEL_ROUTES)
+GUARDED = frozenset(route.like for route in MODEL_ROUTES if route.like is not None)
 
 
 def under_guarded(path: str) -> str | None:
@@ -54,9 +104,27 @@ def under_guarded(path: str) -> str | None:
 
 def model_route(read: str, method: str | None = None) -> ModelRoute | None:
     """The model route a path (as servers read it) is, asked with `method` (None: any); None
-    for a path at or under a guarded route."""
+    for a guarded route itself (a path under one is a model route only where its API runs a
+    model: `/v1/messages/batches`, `/v1/responses/compact`)."""
     read = read.casefold()
-    if any(read == like or read.startswith(like + "/") for like in GUARDED):
+    if read in GUARDED:
         return None
     return next((route for route in MODEL_ROUTES if route.pattern.fullmatch(read) and (
         method is None or route.methods is None or method in route.methods)), None)
+
+
+def reached(template: str) -> list[str]:
+    """The model routes a `passthrough:` template matches, as asked (`POST /v1/batches`)."""
+    pattern = path_pattern(template)
+    return [route.asked(path) for route in MODEL_ROUTES for path in route.examples
+            if pattern.fullmatch(path) and path not in GUARDED]
+
+
+def path_pattern(path: str) -> re.Pattern[str]:
+    """A route's path as a pattern: `{name}` stands for one path segment, `{name:regex}` for
+    what the regex matches (it holds no braces)."""
+    parts = re.split(r"\{([^{}]*)\}", path)  # literal, variable, literal, ...
+    return re.compile("".join(
+        re.escape(part) if i % 2 == 0 else f"(?:{part.partition(':')[2] or '[^/]+'})"
+        for i, part in enumerate(parts)))
+

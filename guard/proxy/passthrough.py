@@ -103,8 +103,10 @@ def check_path(raw_path: str, method: str | None = None) -> None:
       `/V1/Chat/Completions`, `/v1/chat/completions/`. A path spelled plainly under a guarded
       route (a stored completion's `/v1/chat/completions/{id}`) is that path to every server;
     - any other path that, read so, is a model route of a common server (`MODEL_ROUTES`:
-      `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...), which a broad template
-      (`/{tail:.*}`) would forward."""
+      `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...) or an API that runs a
+      model on what guard does not read (`POST /v1/batches`, `/v1/messages/batches`,
+      `/v1/threads/runs`, `/v1/audio/speech`...), which a broad template (`/{tail:.*}`,
+      `/v1/{tail:.*}`) would forward."""
     layers = list(_layers(raw_path))
     decoded = layers[-1]
     if "\\" in decoded or any(_ENCODED_SEPARATOR.search(layer) for layer in layers):
@@ -127,8 +129,7 @@ def check_path(raw_path: str, method: str | None = None) -> None:
     other = model_route(read, method)
     if other is not None:
         raise RequestError(f"this pass-through path reads upstream as {read!r}, where "
-                           f"{other.servers} answer with a model's text unguarded, as on the "
-                           f"guarded route {other.like}: ask {other.like}", code="invalid_path")
+                           f"{other.refusal()}", code="invalid_path")
 
 
 def _layers(raw_path: str) -> Iterator[str]:

@@ -12,7 +12,9 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anthropic
 import httpx
 import openai
 import orjson
@@ -222,3 +224,62 @@ def test_a_template_beyond_v1_is_warned_of_at_start(
                  if '"passthrough_beyond_v1"' in line]
     assert warning["level"] == "warning"
     assert warning["detail"].startswith("passthrough /{tail:.*} matches paths outside /v1/")
+
+
+def _runs_a_model(client: openai.OpenAI, anthropic_client: anthropic.Anthropic) -> dict[str, Any]:
+    """SDK calls that run a model on a prompt guard does not read, the token in each."""
+    messages: Any = CHAT_BODY["messages"]
+    return {
+        "batches.create": lambda: client.batches.create(
+            input_file_id="file-1", endpoint="/v1/chat/completions", completion_window="24h",
+            metadata={"note": TOKEN}),
+        "beta.threads.create_and_run": lambda: client.beta.threads.create_and_run(
+            assistant_id="asst_1", thread={"messages": messages}),
+        "beta.threads.runs.create": lambda: client.beta.threads.runs.create(
+            "thread_1", assistant_id="asst_1", additional_instructions=TOKEN),
+        "beta.threads.runs.submit_tool_outputs": lambda: (
+            client.beta.threads.runs.submit_tool_outputs(
+                "run_1", thread_id="thread_1", tool_outputs=[{"tool_call_id": "c", "output": TOKEN}])),
+        "audio.speech.create": lambda: client.audio.speech.create(
+            model="gpt-4o-mini-tts", voice="alloy", input=TOKEN),
+        "images.generate": lambda: client.images.generate(prompt=TOKEN),
+        "responses.compact": lambda: client.responses.compact(model="m", input=TOKEN),
+        "anthropic messages.batches.create": lambda: anthropic_client.messages.batches.create(
+            requests=[{"custom_id": "1", "params": {"model": "m", "max_tokens": 5,
+                                                     "messages": messages}}]),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("call", list(_runs_a_model(openai.OpenAI(api_key="k"),
+                                                    anthropic.Anthropic(api_key="k"))))
+def test_apis_that_run_a_model_on_what_guard_does_not_read_are_refused(
+        stack: tuple[DecodingUpstream, GuardServer], call: str) -> None:
+    """From a probe: through `/v1/{tail:.*}` (or `/v1/batches`, `/v1/threads/{tail:.*}`,
+    `/v1/audio/{tail:.*}`), a batch, an Assistants run and a speech request each reached the
+    upstream with a token the chat route refuses (4 of 4), and `serve --check` warned of none."""
+    upstream, guard = stack
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
+    anthropic_client = closed_after_test(anthropic.Anthropic(base_url=guard.url, api_key="k",
+                                                             max_retries=0))
+    before = len(upstream.paths)
+    with pytest.raises((openai.BadRequestError, anthropic.BadRequestError)) as refused:
+        _runs_a_model(client, anthropic_client)[call]()
+    error: Any = refused.value.body  # the openai SDK's is the error, anthropic's holds it
+    assert error.get("error", error)["code"] == "invalid_path"
+    assert "run a model on a prompt guard does not read" in refused.value.message or (
+        "ask /v1/responses" in refused.value.message)
+    assert len(upstream.paths) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/batches"), ("GET", "/v1/batches/batch_1"), ("POST", "/v1/batches/batch_1/cancel"),
+    ("GET", "/v1/messages/batches/b_1/results"), ("GET", "/v1/threads/thread_1/runs"),
+    ("POST", "/v1/messages/count_tokens"), ("POST", "/v1/audio/transcriptions")])
+def test_the_bookkeeping_of_those_apis_still_passes(
+        stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    """Listing, fetching and cancelling batches and runs run no model: forwarded as listed."""
+    upstream, guard = stack
+    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
+    assert answer.status_code == 200, answer.text
+    assert upstream.paths[-1] == path

@@ -501,8 +501,39 @@ def test_serve_check_warns_of_a_pass_through_template_beyond_v1(
     assert main(["serve", "-c", str(config), "--check"]) == 0
     warnings = [line for line in capsys.readouterr().out.splitlines()
                 if line.startswith("  warning: passthrough ")
-                and "at or under the guarded route" not in line]
+                and "at or under the guarded route" not in line
+                and "where a model runs" not in line]
     assert [line.split()[2] for line in warnings] == warned
+
+
+@pytest.mark.parametrize(("templates", "named"), [
+    (["/v1/files/{tail:.*}", "/v1/batches", "/v1/threads/{tail:.*}", "/v1/audio/{tail:.*}"],
+     {"/v1/batches": ["OpenAI's Batch API"],
+      "/v1/threads/{tail:.*}": ["POST /v1/threads/runs", "POST /v1/threads/thread_1/runs"],
+      "/v1/audio/{tail:.*}": ["POST /v1/audio/speech"]}),
+    (["/v1/{tail:.*}"], {"/v1/{tail:.*}": ["POST /v1/batches", "POST /v1/messages/batches",
+                                           "POST /v1/threads/runs", "POST /v1/audio/speech"]}),
+    (["/{tail:.*}"], {"/{tail:.*}": ["POST /v1/batches", "/api/chat", "/chat/completions"]}),
+    (["/v1/files/{tail:.*}", "/v1/files", "/v1/embeddings", "/v1/models/{model}"], {}),
+])
+def test_serve_check_names_the_model_routes_a_pass_through_template_reaches(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], templates: list[str],
+        named: dict[str, list[str]]) -> None:
+    """From a probe: with `/v1/files/{tail:.*}`, `/v1/batches`, `/v1/threads/{tail:.*}` and
+    `/v1/audio/{tail:.*}` the check warned of nothing, and a batch, an Assistants run and a
+    speech request passed unread; under `/v1/{tail:.*}` the warning named only
+    /v1/chat/completions, not `POST /v1/messages/batches`, which passed unread."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\npassthrough: {json.dumps(templates)}\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    warnings = {line.split()[2]: line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("  warning: passthrough ")
+                and "at or under the guarded route" not in line}
+    assert set(warnings) == set(named)
+    for template, names in named.items():
+        assert all(name in warnings[template] for name in names), warnings[template]
 
 
 @pytest.mark.parametrize(("templates", "warned"), [
