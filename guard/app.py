@@ -43,6 +43,7 @@ from guard.observability.metrics import Metrics
 from guard.policy import wiring as policies
 from guard.proxy import fetch, handler, middleware, passthrough
 from guard.proxy.limits import LimitedSite
+from guard.proxy.model_routes import path_pattern
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_responses import RESPONSES
@@ -124,18 +125,27 @@ def data_app(components: Components) -> web.Application:
     routes += [("GET", chat_by_id, functools.partial(fetch.fetch, c=components, dialect=CHAT)),
                ("DELETE", chat_by_id, deleted)]
     routes.append(("GET", passthrough.MODELS, forward))
-    routes += [("*", path, forward) for path in components.settings.passthrough]
+    listed = components.settings.passthrough
+    if any(path_pattern(template).fullmatch(CHAT.route) for template in listed):
+        routes.append(("GET", CHAT.route, forward))  # stored completions listed (warned of)
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:  # labelled without the id's pattern
         label = path.replace(f":{fetch.ID}", "")
         app.router.add_route(method, path, middleware.observed(serve_path, label, components),
                              expect_handler=expect_header(label, components))
         methods_by_path.setdefault(path, set()).add(method)
-    # last: every other path, answered 404 (or 405) in OpenAI's shape
-    app.router.add_route("*", "/{path:.*}", middleware.observed(
+    unrouted = middleware.observed(
         middleware.unrouted(methods_by_path, components.settings.admin_listen), middleware.UNROUTED,
-        components),
-        expect_handler=expect_header(middleware.UNROUTED, components))
+        components)
+    unrouted_expect = expect_header(middleware.UNROUTED, components)
+    # a guarded route asked with another method: 405, before any template takes it
+    for route in DIALECTS:
+        app.router.add_route("*", route, unrouted, expect_handler=unrouted_expect)
+    for path in listed:
+        app.router.add_route("*", path, middleware.observed(forward, path, components),
+                             expect_handler=expect_header(path, components))
+    # last: every other path, answered 404 (or 405) in OpenAI's shape
+    app.router.add_route("*", "/{path:.*}", unrouted, expect_handler=unrouted_expect)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async for _ in lifecycle(app[COMPONENTS]):

@@ -283,3 +283,36 @@ def test_the_bookkeeping_of_those_apis_still_passes(
     answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
     assert answer.status_code == 200, answer.text
     assert upstream.paths[-1] == path
+
+
+@pytest.mark.parametrize(("route", "method"), [
+    (route, method) for route in ("/v1/chat/completions", "/v1/completions", "/v1/responses",
+                                  "/v1/messages")
+    for method in ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "GET")
+    if (route, method) != ("/v1/chat/completions", "GET")])  # the next test's
+def test_a_guarded_route_asked_with_another_method_is_405_before_any_template(
+        stack: tuple[DecodingUpstream, GuardServer], route: str, method: str) -> None:
+    """From a probe: through `/v1/{tail:.*}`, PUT and PATCH /v1/chat/completions were forwarded
+    with the chat body unread, and GET, DELETE, OPTIONS and HEAD forwarded, where the README
+    promised 405 with `Allow`. (`GET /v1/chat/completions`, the list of stored completions, is
+    forwarded on purpose: warned of, below.)"""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    answer = httpx.request(method, guard.url + route,
+                           content=None if method in ("GET", "HEAD") else orjson.dumps(CHAT_BODY))
+    assert answer.status_code == 405, answer.text
+    allowed = {"GET", "POST"} if route == "/v1/chat/completions" else {"POST"}
+    assert {method.strip() for method in answer.headers["Allow"].split(",")} == allowed
+    if method != "HEAD":
+        assert answer.json()["error"]["code"] == "method_not_allowed"
+    assert len(upstream.paths) == before
+
+
+def test_the_list_of_stored_completions_passes_where_a_template_matches_it(
+        stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    """`client.chat.completions.list()` (`GET /v1/chat/completions`) is forwarded under
+    `/v1/{tail:.*}`, as the warning of a template under a guarded route says."""
+    upstream, guard = stack
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
+    assert list(client.chat.completions.list()) == []
+    assert upstream.paths[-1] == "/v1/chat/completions"
