@@ -316,3 +316,53 @@ def test_the_list_of_stored_completions_passes_where_a_template_matches_it(
     client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
     assert list(client.chat.completions.list()) == []
     assert upstream.paths[-1] == "/v1/chat/completions"
+
+
+def readme_passthrough_example() -> list[str]:
+    """The templates README's settings table gives as `passthrough:`'s example."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `passthrough` |")]
+    example = row.split("(aiohttp templates, ", 1)[1].split(";", 1)[0]
+    return [part.strip(" `") for part in example.split(",")]
+
+
+@pytest.fixture(scope="module")
+def example_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUpstream,
+                                                                              GuardServer]]:
+    upstream = DecodingUpstream()
+    ready = threading.Event()
+    thread = threading.Thread(target=upstream.run, args=(ready,))
+    thread.start()
+    ready.wait(10)
+    guard = GuardServer(tmp_path_factory.mktemp("example"), {
+        "upstreams": {"default": {"url": f"http://127.0.0.1:{upstream.port}"}},
+        "passthrough": readme_passthrough_example(), "policies": str(POLICIES)})
+    try:
+        guard.start()
+        yield upstream, guard
+    finally:
+        guard.stop()
+        upstream.loop.call_soon_threadsafe(upstream.loop.stop)
+        thread.join(10)
+
+
+SDK_CALLS: dict[str, tuple[Any, str]] = {
+    "files.create": (lambda client: client.files.create(file=("a.jsonl", b"{}\n"),
+                                                        purpose="batch"), "/v1/files"),
+    "files.list": (lambda client: client.files.list(), "/v1/files"),
+    "files.retrieve": (lambda client: client.files.retrieve("file-1"), "/v1/files/file-1"),
+    "files.content": (lambda client: client.files.content("file-1"), "/v1/files/file-1/content"),
+    "models.list": (lambda client: client.models.list(), "/v1/models")}
+
+
+@pytest.mark.parametrize("name", SDK_CALLS)
+def test_the_readme_example_serves_the_sdks_files_calls(
+        example_stack: tuple[DecodingUpstream, GuardServer], name: str) -> None:
+    """From a probe: through README's example, `/v1/files/{tail:.*}`, files.create and files.list
+    (`/v1/files`) answered 404."""
+    upstream, guard = example_stack
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
+    call, path = SDK_CALLS[name]
+    call(client)
+    assert upstream.paths[-1] == path
+
