@@ -124,7 +124,7 @@ def data_app(components: Components) -> web.Application:
     chat_by_id = f"{CHAT.route}/{{id:{fetch.ID}}}"      # a chat completion asked with `store`
     routes += [("GET", chat_by_id, functools.partial(fetch.fetch, c=components, dialect=CHAT)),
                ("DELETE", chat_by_id, deleted)]
-    routes.append(("GET", passthrough.MODELS, forward))
+    routes += [("GET", passthrough.MODELS, forward), ("GET", passthrough.MODEL, forward)]
     listed = components.settings.passthrough
     if any(path_pattern(template).fullmatch(CHAT.route) for template in listed):
         routes.append(("GET", CHAT.route, forward))  # stored completions listed (warned of)

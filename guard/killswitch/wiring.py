@@ -22,7 +22,7 @@ from guard.killswitch.breaker import Breaker
 from guard.killswitch.model import is_glob
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.proxy.model_routes import path_pattern
-from guard.proxy.passthrough import MODELS
+from guard.proxy.passthrough import MODEL, MODELS
 from guard.proxy.protocols import DIALECTS
 from guard.proxy.tenant import unmatchable
 
@@ -64,7 +64,7 @@ async def lifecycle(components: Components) -> AsyncIterator[None]:
 
 def admin_routes(app: web.Application, components: Components) -> None:
     """Mount the kill switch admin routes for the service attached to `components`."""
-    served = [*DIALECTS, MODELS, *components.settings.passthrough]
+    served = [*DIALECTS, MODELS, MODEL, *components.settings.passthrough]
     header = components.settings.tenant_header
     add_routes(app, components.extras[SERVICE], route_served=serves(served),
                tenant_unmatchable=functools.partial(unmatchable, header))

@@ -1,5 +1,6 @@
-"""Paths forwarded without inspection: `GET /v1/models`, and those an operator lists under
-`passthrough:`. Nothing else reaches the upstream unguarded.
+"""Paths forwarded without inspection: `GET /v1/models` and a model's entry, `GET
+/v1/models/{model}`, and those an operator lists under `passthrough:`. Nothing else reaches the
+upstream unguarded.
 
 Kill switches apply to them as to any request, but for `model:` switches (the body is not read,
 so the model is unknown): `global`, `tenant:` and `route:` (the path asked) switches answer 503
@@ -37,7 +38,8 @@ from guard.types import GuardContext
 
 log = structlog.get_logger("guard.proxy")
 
-MODELS = "/v1/models"  # the one path passed through unlisted (GET)
+MODELS = "/v1/models"  # passed through unlisted (GET), as is a model's entry:
+MODEL = f"{MODELS}/{{model}}"  # `client.models.retrieve(...)`
 
 
 async def forward(request: web.Request, exchange: Exchange, *, c: Components,

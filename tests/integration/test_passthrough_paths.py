@@ -352,6 +352,7 @@ SDK_CALLS: dict[str, tuple[Any, str]] = {
     "files.list": (lambda client: client.files.list(), "/v1/files"),
     "files.retrieve": (lambda client: client.files.retrieve("file-1"), "/v1/files/file-1"),
     "files.content": (lambda client: client.files.content("file-1"), "/v1/files/file-1/content"),
+    "models.retrieve": (lambda client: client.models.retrieve("gpt-4o"), "/v1/models/gpt-4o"),
     "models.list": (lambda client: client.models.list(), "/v1/models")}
 
 
@@ -359,7 +360,7 @@ SDK_CALLS: dict[str, tuple[Any, str]] = {
 def test_the_readme_example_serves_the_sdks_files_calls(
         example_stack: tuple[DecodingUpstream, GuardServer], name: str) -> None:
     """From a probe: through README's example, `/v1/files/{tail:.*}`, files.create and files.list
-    (`/v1/files`) answered 404."""
+    (`/v1/files`) answered 404, as did models.retrieve (`/v1/models/{model}`) by default."""
     upstream, guard = example_stack
     client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
     call, path = SDK_CALLS[name]
