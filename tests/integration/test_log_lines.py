@@ -299,6 +299,7 @@ def test_the_upstreams_request_id_reaches_the_client_and_the_access_line(tmp_pat
         plain = httpx.post(f"{guard.url}/v1/chat/completions", json={"model": "m", "messages": ask})
         client.close()
     answers = [whole.headers, streamed.headers, models.headers]
+    assert whole.parse()._request_id == whole.headers["x-request-id"]  # guard's, as documented
     assert [h["x-upstream-request-id"] for h in answers] == ["req_whole1", "req_stream1",
                                                              "req_models1"]
     assert all(h["x-request-id"] not in ("req_whole1", "req_stream1", "req_models1")
