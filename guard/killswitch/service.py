@@ -26,8 +26,14 @@ from guard.killswitch.model import (
     same_scope,
     validate_switch_request,
 )
+from guard.killswitch.redis_store import RedisStore
 from guard.killswitch.settings import KillSwitchSettings
-from guard.killswitch.store import StateUnsaved, StoreUnavailable, SwitchStore, create_store
+from guard.killswitch.store import (
+    EmbeddedStore,
+    StateUnsaved,
+    StoreUnavailable,
+    SwitchStore,
+)
 from guard.observability.logging import record_logger
 from guard.observability.metrics import Metrics
 from guard.types import GuardContext, Switch
@@ -299,6 +305,17 @@ class KillSwitchService:
             # The recorder promises never to fail; if it does, the switch must still hold.
             log.exception("killswitch_audit_failed", kind=kind, id=details.get("id"),
                           action=details.get("action"))
+
+
+def create_store(
+    redis_url: str | None, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
+    release_approvals: int = 1,
+) -> SwitchStore:
+    """The Redis store when `redis_url` is set, the embedded store otherwise."""
+    if redis_url:
+        return RedisStore(redis_url, state_dir, metrics, resync_interval_s=resync_interval_s,
+                          release_approvals=release_approvals)
+    return EmbeddedStore(state_dir)
 
 
 def build_service(

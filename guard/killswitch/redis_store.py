@@ -1,0 +1,475 @@
+"""The kill switch state shared through Redis (the embedded store is guard.killswitch.store).
+
+Redis layout (prefix `guard:killswitch`):
+  <prefix>:switches  hash, switch id → Entry JSON (the shared state)
+  <prefix>:epoch     a random id written with the first state; its absence (checked with
+                     every PING, with the change count) means Redis lost its data, and the
+                     replica re-seeds it from what it knew
+  <prefix>:changes   pub/sub channel; any message means "re-read the hash". Each replica PINGs
+                     its subscription every PING_INTERVAL_S: a connection dropped without a
+                     reset (NAT, failover) is found out within SUBSCRIPTION_SILENCE_S
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from guard.killswitch.held import APPROVE, ENGAGE, RELEASE, Held, HeldSwitches
+from guard.killswitch.model import Entry
+from guard.killswitch.store import (
+    STATE_FILE,
+    OnChange,
+    StateFile,
+    StoreUnavailable,
+    Update,
+    _count,
+)
+from guard.observability.metrics import Metrics
+
+log = structlog.get_logger("guard.killswitch")
+
+_CONNECTION_ERRORS = (RedisError, OSError)
+PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
+SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
+HELD_POLL_S = 0.25  # how often a `--workers` group's worker reads the changes the others hold
+
+
+class RedisStore:
+    """Fleet-wide state in Redis: a hash, change announcements, and a periodic full resync.
+
+    While Redis is unreachable, or the subscription to announcements is not known to be live,
+    the last known state stays in force (`stale` is True and the `guard_killswitch_state_stale`
+    gauge is 1); the listener reconnects by itself and resyncs.
+    The last known state is also written to `state_dir`, so a replica that starts while Redis
+    is down still enforces what was engaged. A change made while Redis is unreachable (an
+    engage, by an operator or a breaker; a release, or an approval of one) is held: enforced
+    here at once and, under `--workers`, by the whole group, as the embedded store holds one
+    (HeldSwitches, read by every worker every HELD_POLL_S). Each is written to Redis once it
+    answers again, by the rule of `Held.written`.
+    """
+
+    def __init__(
+        self, url: str, state_dir: Path, metrics: Metrics, *, resync_interval_s: float = 5.0,
+        prefix: str = "guard:killswitch", held: HeldSwitches | None = None,
+        release_approvals: int = 1,
+    ) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0,
+            retry=Retry(NoBackoff(), 1), decode_responses=True,
+        )
+        self._url = url
+        self._file = StateFile(state_dir / STATE_FILE)
+        self._metrics = metrics
+        self._interval = resync_interval_s
+        self._hash = f"{prefix}:switches"
+        self._epoch = f"{prefix}:epoch"
+        self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
+        self._channel = f"{prefix}:changes"
+        self._shared: dict[str, Entry] = {}  # as last read from Redis (or the saved copy)
+        self._entries: dict[str, Entry] = {}  # enforced: the shared ones with the held changes
+        self._holding = held or HeldSwitches()
+        self._held: dict[str, Held] = {}  # changes enforced here, not yet written to Redis
+        self._held_changes = 0  # counts this process's own changes to `_held`
+        self._needed = release_approvals
+        self._known_epoch: str | None = None
+        self._known_generation = 0  # changes counted in Redis when this replica last read it
+        self._stale = False
+        self._subscribed = False  # the listener's subscription answered since it was made
+        self._known = False  # read from Redis, or from a state file saved before
+        self._on_change: OnChange = lambda _entries: None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._resync_lock = asyncio.Lock()
+        self._file_lock = asyncio.Lock()
+        self._file_unwritable = False  # the last write of the local copy failed
+        self._writes: set[asyncio.Task[None]] = set()
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    @property
+    def known(self) -> bool:
+        return self._known
+
+    def snapshot(self) -> Mapping[str, Entry]:
+        return dict(self._entries)
+
+    async def start(self, on_change: OnChange) -> None:
+        """Start from the state saved (and the Redis state it was read at), then read Redis:
+        Redis found empty, or behind what was saved, gets the saved switches back."""
+        self._on_change = on_change
+        saved = await asyncio.to_thread(self._file.load_state)
+        self._known = saved.exists
+        self._known_epoch, self._known_generation = saved.epoch, saved.generation
+        self._set_entries(saved.entries, persist=False)
+        try:
+            await self.refresh()
+        except _CONNECTION_ERRORS as exc:
+            log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
+                        using=str(self._file.path), state_saved=self._known)
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="killswitch-listen"),
+            asyncio.create_task(self._resync_loop(), name="killswitch-resync"),
+        ]
+        if self._holding.directory is not None:
+            self._tasks.append(asyncio.create_task(self._follow_held(), name="killswitch-held"))
+
+    async def aclose(self) -> None:
+        # redis-py's get_message can swallow a cancellation; the flag ends the loop regardless.
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=3.0)
+        self._tasks = []
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def update(self, switch_id: str, change: Update) -> tuple[Entry | None, Entry | None]:
+        try:
+            before, after = await self._transact(switch_id, change)
+        except _CONNECTION_ERRORS as exc:
+            self._mark_stale(exc)
+            raise StoreUnavailable(f"kill switch state unavailable (redis: {exc})") from exc
+        try:
+            if after is not before:
+                await self._redis.publish(self._channel, switch_id)
+            await self.refresh()
+        except _CONNECTION_ERRORS as exc:
+            # the change is in Redis: it is done (the resync spreads it), and enforced here now
+            self._mark_stale(exc)
+            entries = {k: v for k, v in self._shared.items() if k != switch_id}
+            if after is not None:
+                entries[switch_id] = after
+            self._set_entries(entries, persist=True)
+        return before, after
+
+    async def _transact(
+        self, switch_id: str, change: Update, *, reseeds: int = 0
+    ) -> tuple[Entry | None, Entry | None]:
+        """`change` applied in one transaction; first, up to 3 times, a refresh when Redis lost
+        data (`reseeds=3`: none, for a write made by the refresh itself)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self._hash, self._epoch, self._generation)
+                    epoch, generation = map(_text, await pipe.mget(self._epoch, self._generation))
+                    if self._lost(epoch, generation) and reseeds < 3:
+                        # Redis lost data since this replica last read it: what it knew goes
+                        # back first (a change written now would hide the loss from the fleet)
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        await self.refresh()
+                        reseeds += 1
+                        continue
+                    raw = await pipe.hget(self._hash, switch_id)
+                    before = Entry.from_json(raw) if raw else None
+                    after = change(before)
+                    if after is before:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return before, after
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if after is None:
+                        pipe.hdel(self._hash, switch_id)
+                    else:
+                        pipe.hset(self._hash, switch_id, after.to_json())
+                    if epoch is None:
+                        pipe.set(self._epoch, secrets.token_hex(8), nx=True)
+                    pipe.incr(self._generation)
+                    await pipe.execute()
+                except WatchError:
+                    continue  # another replica changed a switch meanwhile; decide again
+                return before, after
+
+    def hold(self, entry: Entry) -> None:
+        self._hold(Held(entry, "Redis is unreachable", os.getpid()))
+
+    async def change_here(self, switch_id: str, change: Update
+                          ) -> tuple[Entry | None, Entry | None]:
+        before = self._entries.get(switch_id)
+        after = change(before)
+        held = self._held.get(switch_id)
+        if held is not None and held.kind == ENGAGE and after is None:
+            # engaged during this outage, so never in Redis: its release owes Redis nothing
+            self._held.pop(switch_id)
+            self._held_changes += 1
+            await asyncio.to_thread(self._holding.discard, [switch_id])
+            self._set_entries(self._shared, persist=True)
+        elif after is not before and before is not None:
+            kind = RELEASE if after is None else ENGAGE if held and held.kind == ENGAGE else APPROVE
+            self._hold(Held(after or before, "Redis is unreachable", os.getpid(), kind))
+        return before, after
+
+    def _hold(self, held: Held) -> None:
+        switch_id = held.entry.switch.id
+        self._held[switch_id] = held
+        self._held_changes += 1
+        self._holding.add(held)
+        task = asyncio.create_task(asyncio.to_thread(self._holding.share, switch_id))
+        self._writes.add(task)  # the group's within HELD_POLL_S
+        task.add_done_callback(self._writes.discard)
+        log.warning("killswitch_state_unsaved", id=switch_id, change=held.kind,
+                    scope=held.entry.switch.scope, error=held.reason, held=len(self._held),
+                    group=not self._holding.local_only(switch_id))
+        self._set_entries(self._shared, persist=True)
+
+    def held(self, switch_id: str) -> str | None:
+        if switch_id not in self._held:
+            return None
+        here = ("this process only" if self._holding.local_only(switch_id)
+                else "every worker of this `guard serve --workers` group")
+        return ("not saved (Redis is unreachable): this change reaches this host only "
+                f"({here}), not the other replicas; guard writes it to Redis as soon as Redis "
+                "answers again, and a restart of guard before then may undo it")
+
+    def unsaved(self) -> int:
+        return len(self._held)
+
+    async def refresh(self) -> None:
+        """Read the whole hash; if Redis lost its data, put back what this replica knew. Then
+        the changes held here while Redis was unreachable are written over it, and read back."""
+        async with self._resync_lock:
+            await self._read_held()
+            epoch, generation, raw = await self._read_state()
+            if epoch is None or self._lost(epoch, generation) or self._vanished(generation, raw):
+                # Redis lost its data: put back what this replica knew. It may have come back
+                # under an epoch another replica set with nothing to put back (one started during
+                # the outage): the switches this one held are added all the same. A switch
+                # released meanwhile may come back with them: stopping too much is the side to
+                # err on, and it can be released again.
+                epoch, generation, raw = await self._reseed(raw)
+            if self._held:
+                await self._write_held()
+                epoch, generation, raw = await self._read_state()
+            self._known_epoch = epoch
+            self._known_generation = _count(generation)
+            entries = {}
+            for switch_id, text in raw.items():
+                try:
+                    entries[switch_id] = Entry.from_json(text)
+                except (ValueError, KeyError, TypeError):
+                    log.warning("killswitch_malformed_entry_ignored", id=switch_id)
+            if self._subscribed:  # else changes may go unheard: still stale
+                if self._stale:
+                    log.info("killswitch_state_resynced")
+                self._stale = False
+                self._metrics.killswitch_stale.set(0)
+            if entries != self._shared or entries != self._entries or not self._known:
+                # saved at the first read too, empty or not: a restart during an outage then
+                # knows the state (`known`)
+                self._set_entries(entries, persist=True)
+            self._known = True
+
+    async def _read_state(self) -> tuple[str | None, str | None, dict[str, str]]:
+        """The epoch, the change count and the switches, as Redis holds them now."""
+        # not a MULTI: under maxmemory a Redis refuses every queued command, reads too
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._epoch)
+            pipe.get(self._generation)
+            pipe.hgetall(self._hash)
+            epoch, generation, raw = await pipe.execute()
+        return _text(epoch), _text(generation), raw
+
+    async def _write_held(self) -> None:
+        """Write the changes held here (and by the group) over what Redis holds now: each by
+        `Held.written`, in a transaction of its own, counted as a change."""
+        written = dict(self._held)
+        for switch_id, held in written.items():
+            await self._transact(switch_id, functools.partial(held.written, needed=self._needed),
+                                 reseeds=3)
+        await self._redis.publish(self._channel, "held")
+        log.info("killswitch_unsaved_changes_written",
+                 changes={switch_id: held.kind for switch_id, held in written.items()})
+        await asyncio.to_thread(self._holding.discard, list(written))
+        self._held = {i: h for i, h in self._held.items() if h != written.get(i)}
+        self._held_changes += 1
+
+    async def _reseed(self, raw: dict[str, str]) -> tuple[str, str | None, dict[str, str]]:
+        new_epoch = secrets.token_hex(8)
+        won = await self._redis.set(self._epoch, new_epoch, nx=True)
+        now = time.time()
+        keep = {i: e for i, e in self._shared.items() if not e.expired(now) and i not in raw}
+        if keep:
+            log.warning("killswitch_redis_reseeded", switches=len(keep), epoch_set_here=bool(won))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for switch_id, entry in keep.items():
+                    pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                pipe.publish(self._channel, "reseed")
+                await pipe.execute()
+            await self._redis.incr(self._generation)
+        epoch, generation = map(_text, await self._redis.mget(self._epoch, self._generation))
+        fresh = await self._redis.hgetall(self._hash)
+        return str(epoch or new_epoch), generation, {str(k): str(v) for k, v in fresh.items()}
+
+    def _lost(self, epoch: str | None, generation: str | None) -> bool:
+        """Whether Redis lost data since this replica last read it: it came back empty (no
+        epoch, or another one), or from an older snapshot (a failover to a replica behind, an
+        RDB restore): fewer changes counted than this replica saw."""
+        if self._known_epoch is None:
+            return False
+        return epoch != self._known_epoch or _count(generation) < self._known_generation
+
+    def _vanished(self, generation: str | None, raw: Mapping[str, str]) -> bool:
+        """Whether switches this replica knew are gone from Redis with no change counted (every
+        release and expiry counts one): their keys were evicted or deleted outside guard."""
+        if self._known_epoch is None or _count(generation) != self._known_generation:
+            return False
+        now = time.time()
+        return any(i not in raw for i, e in self._shared.items() if not e.expired(now))
+
+    def _set_entries(self, shared: dict[str, Entry], *, persist: bool) -> None:
+        """The state read from Redis (or saved), enforced with the changes held here."""
+        self._shared = shared
+        entries = {i: e for i, e in shared.items() if i not in self._held}
+        entries.update((i, e) for i, h in self._held.items() if (e := h.enforced) is not None)
+        self._entries = entries
+        self._on_change(dict(entries))
+        if persist:
+            task = asyncio.create_task(self._persist())
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _persist(self) -> None:
+        # One writer at a time, always writing the newest state, so files never go backwards.
+        async with self._file_lock:
+            try:
+                await asyncio.to_thread(self._file.save, dict(self._entries),
+                                        self._known_epoch, self._known_generation)
+            except OSError as exc:
+                if not self._file_unwritable:  # once, not once per change (a full disk)
+                    log.warning("killswitch_state_file_unwritable", path=str(self._file.path),
+                                error=str(exc))
+                self._file_unwritable = True
+                return
+            if self._file_unwritable:
+                log.info("killswitch_state_file_writable_again", path=str(self._file.path))
+                self._file_unwritable = False
+
+    def _mark_stale(self, exc: BaseException) -> None:
+        if not self._stale:
+            log.warning("killswitch_state_stale", error=str(exc))
+        self._stale = True
+        self._metrics.killswitch_stale.set(1)
+
+    async def _listen(self) -> None:
+        delay = 0.05
+        while not self._closing:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                await self._follow(pubsub)
+            except _CONNECTION_ERRORS as exc:
+                if self._subscribed:  # it worked until now: subscribe again at once
+                    delay = 0.05
+                self._subscribed = False
+                self._mark_stale(exc)
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    # idle connections took the same path: a NAT that dropped one dropped them
+                    await self._redis.connection_pool.disconnect(inuse_connections=False)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._interval)
+            finally:
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    # untyped in some redis releases, typed in others
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        """Re-read the state on every announcement, PINGing the subscription in between.
+
+        A connection that a NAT or a failover dropped without a reset reads as a quiet channel:
+        nothing heard for SUBSCRIPTION_SILENCE_S (no announcement, no PONG) raises, and the
+        listener subscribes again. The first answer shows the subscription is live: the state is
+        read then, so nothing announced before it is missed.
+        """
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        pinged = heard - PING_INTERVAL_S
+        while not self._closing:
+            now = loop.time()
+            if now - heard >= SUBSCRIPTION_SILENCE_S:
+                raise RedisTimeoutError(f"kill switch subscription silent for "
+                                        f"{SUBSCRIPTION_SILENCE_S} s (no answer to PING)")
+            if now - pinged >= PING_INTERVAL_S:
+                await pubsub.ping()
+                pinged = now
+                await self._check_epoch()
+            wait = min(pinged + PING_INTERVAL_S, heard + SUBSCRIPTION_SILENCE_S) - now
+            message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                               timeout=max(wait, 0.0))
+            if message is None:
+                continue
+            if not self._subscribed or message["type"] == "message":
+                self._subscribed = True
+                await self.refresh()
+            heard = loop.time()
+
+    async def _check_epoch(self) -> None:
+        """Re-read the state (and re-seed it) as soon as the epoch is gone or another, or fewer
+        changes are counted than were read: Redis lost data (FLUSHALL, a restart without
+        persistence, an older snapshot), and a replica starting now would read it so. One MGET
+        per PING, rather than waiting for the next resync; one unanswered for
+        SUBSCRIPTION_SILENCE_S finds a dead connection as a silent PING does."""
+        if self._known_epoch is None:
+            return
+        try:
+            async with asyncio.timeout(SUBSCRIPTION_SILENCE_S):
+                epoch, generation = await self._redis.mget(self._epoch, self._generation)
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"kill switch epoch unread for {SUBSCRIPTION_SILENCE_S} s"
+                                    ) from exc
+        if self._lost(_text(epoch), _text(generation)):
+            await self.refresh()
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except _CONNECTION_ERRORS as exc:
+                self._mark_stale(exc)
+
+    async def _follow_held(self) -> None:
+        """Enforce the changes the group's other workers hold (made during an outage) within
+        HELD_POLL_S, and stop enforcing those they released or wrote to Redis."""
+        while True:
+            await asyncio.sleep(HELD_POLL_S)
+            known = self._held
+            await self._read_held()
+            if self._held == known:
+                continue
+            if known.keys() - self._held.keys():
+                # released, or written to Redis by another worker: Redis says which, if it answers
+                try:
+                    await self.refresh()
+                    continue
+                except _CONNECTION_ERRORS:
+                    pass
+            self._set_entries(self._shared, persist=True)
+
+    async def _read_held(self) -> None:
+        """The changes the group's workers hold (this one's among them). Kept as they are if
+        this process changed its own meanwhile: the next read sees that change."""
+        changes = self._held_changes
+        found = await asyncio.to_thread(self._holding.read)
+        if changes == self._held_changes:
+            self._held = found
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
