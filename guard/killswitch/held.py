@@ -12,7 +12,9 @@ this process's memory only.
 
 With Redis, a change made while Redis is unreachable is held the same way, and its `kind` says
 what it is to do once Redis is back (`Held.written`): an ENGAGE adds a new switch, a RELEASE
-removes one, an APPROVE adds approvals of a release (the two-person rule) to a switch.
+removes one, an APPROVE adds approvals of a release (the two-person rule) to a switch. The Redis
+store also saves them in its state file (apart from the shared switches), so they outlive the
+process and its group's directory.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -71,6 +74,17 @@ class Held:
                                          *self.entry.release_approvals)))
         return None if len(approvals) >= needed else replace(current, release_approvals=approvals)
 
+    def as_dict(self) -> dict[str, Any]:
+        """As a held switch's file (and the Redis store's state file) keeps it."""
+        return {"switch": self.entry.as_dict(), "reason": self.reason, "pid": self.pid,
+                "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Held:
+        """KeyError, TypeError or ValueError for a malformed one."""
+        return cls(Entry.from_dict(raw["switch"]), str(raw["reason"]), int(raw["pid"]),
+                   str(raw.get("kind", ENGAGE)))
+
 
 GROUP_DIR_PREFIX = "guard-held-"
 
@@ -111,8 +125,7 @@ class HeldSwitches:
             held = self._own.get(switch_id)
             if held is None or self.directory is None:
                 return
-            body = json.dumps({"switch": held.entry.as_dict(), "reason": held.reason,
-                               "pid": held.pid, "kind": held.kind})
+            body = json.dumps(held.as_dict())
             try:
                 write_atomically(self.directory / f"{switch_id}.json", body)
             except OSError as exc:
@@ -135,10 +148,8 @@ class HeldSwitches:
             with contextlib.suppress(FileNotFoundError):
                 for path in self.directory.glob("ks_*.json"):
                     with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
-                        raw = json.loads(path.read_text(encoding="utf-8"))
-                        entry = Entry.from_dict(raw["switch"])
-                        found[entry.switch.id] = Held(entry, str(raw["reason"]), int(raw["pid"]),
-                                                      str(raw.get("kind", ENGAGE)))
+                        held = Held.from_dict(json.loads(path.read_text(encoding="utf-8")))
+                        found[held.entry.switch.id] = held
             return found
 
     def change(self, held: Held, entry: Entry | None) -> None:

@@ -60,7 +60,12 @@ class RedisStore:
     engage, by an operator or a breaker; a release, or an approval of one) is held: enforced
     here at once and, under `--workers`, by the whole group, as the embedded store holds one
     (HeldSwitches, read by every worker every HELD_POLL_S). Each is written to Redis once it
-    answers again, by the rule of `Held.written`.
+    answers again, by the rule of `Held.written`. The held changes are saved in `state_dir`'s
+    file too, apart from the shared switches, so a replica restarted before Redis is back still
+    holds them (enforced, listed unsaved) and writes them then.
+
+    A switch enforced here that is gone from Redis with no change to it heard here (made by this
+    replica, or announced by another) is logged (`killswitch_switch_vanished`).
     """
 
     def __init__(
@@ -85,6 +90,8 @@ class RedisStore:
         self._holding = held or HeldSwitches()
         self._held: dict[str, Held] = {}  # changes enforced here, not yet written to Redis
         self._held_changes = 0  # counts this process's own changes to `_held`
+        self._changed: set[str] = set()  # switches changed here or announced since the last read
+        self._unheard: dict[str, Entry] = {}  # gone at the last read with no change heard
         self._needed = release_approvals
         self._known_epoch: str | None = None
         self._known_generation = 0  # changes counted in Redis when this replica last read it
@@ -117,6 +124,8 @@ class RedisStore:
         saved = await asyncio.to_thread(self._file.load_state)
         self._known = saved.exists
         self._known_epoch, self._known_generation = saved.epoch, saved.generation
+        if saved.held:
+            await self._reload_held(saved.held)
         self._set_entries(saved.entries, persist=False)
         try:
             await self.refresh()
@@ -193,6 +202,7 @@ class RedisStore:
                         pipe.set(self._epoch, secrets.token_hex(8), nx=True)
                     pipe.incr(self._generation)
                     await pipe.execute()
+                    self._changed.add(switch_id)
                 except WatchError:
                     continue  # another replica changed a switch meanwhile; decide again
                 return before, after
@@ -234,9 +244,12 @@ class RedisStore:
             return None
         here = ("this process only" if self._holding.local_only(switch_id)
                 else "every worker of this `guard serve --workers` group")
+        restart = ("a restart of guard before then may undo it (the state file cannot be written)"
+                   if self._file_unwritable else "a restart of guard before then keeps it held "
+                   "(it is saved in the state file)")
         return ("not saved (Redis is unreachable): this change reaches this host only "
                 f"({here}), not the other replicas; guard writes it to Redis as soon as Redis "
-                "answers again, and a restart of guard before then may undo it")
+                f"answers again, and {restart}")
 
     def unsaved(self) -> int:
         return len(self._held)
@@ -254,7 +267,8 @@ class RedisStore:
                 # released meanwhile may come back with them: stopping too much is the side to
                 # err on, and it can be released again.
                 epoch, generation, raw = await self._reseed(raw)
-            if self._held:
+            wrote = bool(self._held)
+            if wrote:
                 await self._write_held()
                 epoch, generation, raw = await self._read_state()
             self._known_epoch = epoch
@@ -270,9 +284,10 @@ class RedisStore:
                     log.info("killswitch_state_resynced")
                 self._stale = False
                 self._metrics.killswitch_stale.set(0)
-            if entries != self._shared or entries != self._entries or not self._known:
+            self._note_vanished(entries)
+            if entries != self._shared or entries != self._entries or not self._known or wrote:
                 # saved at the first read too, empty or not: a restart during an outage then
-                # knows the state (`known`)
+                # knows the state (`known`); and once held changes are written, without them
                 self._set_entries(entries, persist=True)
             self._known = True
 
@@ -293,7 +308,7 @@ class RedisStore:
         for switch_id, held in written.items():
             await self._transact(switch_id, functools.partial(held.written, needed=self._needed),
                                  reseeds=3)
-        await self._redis.publish(self._channel, "held")
+        await self._redis.publish(self._channel, ",".join(written))
         log.info("killswitch_unsaved_changes_written",
                  changes={switch_id: held.kind for switch_id, held in written.items()})
         await asyncio.to_thread(self._holding.discard, list(written))
@@ -333,6 +348,34 @@ class RedisStore:
         now = time.time()
         return any(i not in raw for i, e in self._shared.items() if not e.expired(now))
 
+    def _note_vanished(self, shared: Mapping[str, Entry]) -> None:
+        """Log the switches enforced here that are gone from Redis with no change to them heard
+        (a release elsewhere is announced with its id): deleted or evicted outside guard, or
+        released while this replica was not listening. One read later, so an announcement that
+        comes just after the read that found the switch gone still explains it."""
+        now = time.time()
+        unheard = {i: e for i, e in self._unheard.items()
+                   if i not in self._changed and i not in shared}
+        if unheard:
+            log.warning("killswitch_switch_vanished",
+                        switches={i: e.switch.scope for i, e in unheard.items()},
+                        generation=self._known_generation,
+                        note="gone from Redis with no release heard by this replica")
+        self._unheard = {i: e for i, e in self._shared.items()
+                         if i not in shared and i not in self._changed and not e.expired(now)}
+        self._changed.clear()
+
+    async def _reload_held(self, held: Mapping[str, Held]) -> None:
+        """Hold again the changes saved held by the last run (Redis was unreachable then), for
+        the group too: written to Redis with the first read that can."""
+        for change in held.values():
+            self._holding.add(change)
+            await asyncio.to_thread(self._holding.share, change.entry.switch.id)
+        self._held = {**held, **self._held}
+        self._held_changes += 1
+        log.warning("killswitch_unsaved_changes_reloaded", path=str(self._file.path),
+                    changes={i: h.kind for i, h in held.items()})
+
     def _set_entries(self, shared: dict[str, Entry], *, persist: bool) -> None:
         """The state read from Redis (or saved), enforced with the changes held here."""
         self._shared = shared
@@ -349,8 +392,9 @@ class RedisStore:
         # One writer at a time, always writing the newest state, so files never go backwards.
         async with self._file_lock:
             try:
-                await asyncio.to_thread(self._file.save, dict(self._entries),
-                                        self._known_epoch, self._known_generation)
+                await asyncio.to_thread(self._file.save, dict(self._shared),
+                                        self._known_epoch, self._known_generation,
+                                        dict(self._held))
             except OSError as exc:
                 if not self._file_unwritable:  # once, not once per change (a full disk)
                     log.warning("killswitch_state_file_unwritable", path=str(self._file.path),
@@ -414,6 +458,8 @@ class RedisStore:
                                                timeout=max(wait, 0.0))
             if message is None:
                 continue
+            if message["type"] == "message":
+                self._changed.update(str(message["data"]).split(","))
             if not self._subscribed or message["type"] == "message":
                 self._subscribed = True
                 await self.refresh()

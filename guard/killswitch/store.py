@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -87,12 +87,15 @@ class SwitchStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class SavedState:
     """What a state file holds: the switches, and (from a Redis store) the epoch and the count
-    of changes it had read them at, which tell on start whether Redis lost data meanwhile."""
+    of changes it had read them at, which tell on start whether Redis lost data meanwhile, and
+    the changes held unsaved (made during an outage, not yet written to Redis), kept apart from
+    the shared switches so a restart keeps them held."""
 
     entries: dict[str, Entry]
     exists: bool
     epoch: str | None = None
     generation: int = 0
+    held: dict[str, Held] = field(default_factory=dict)
 
 
 def _count(value: object) -> int:
@@ -125,25 +128,30 @@ class StateFile:
         if not isinstance(raw, dict) or not isinstance(raw.get("switches"), list):
             raise GuardError(f"{self.path}: kill switch state unreadable: not an object with a "
                              "list of switches")
+        held = raw.get("held", [])
         try:
             entries = [Entry.from_dict(item) for item in raw["switches"]]
+            changes = [Held.from_dict(item) for item in held] if isinstance(held, list) else []
         except (KeyError, TypeError, ValueError) as exc:
-            raise GuardError(f"{self.path}: kill switch state unreadable: a switch is "
-                             f"malformed ({type(exc).__name__})") from exc
+            raise GuardError(f"{self.path}: kill switch state unreadable: a switch or a held "
+                             f"change is malformed ({type(exc).__name__})") from exc
         redis = raw.get("redis")
         redis = redis if isinstance(redis, dict) else {}
         epoch = redis.get("epoch")
         return SavedState({e.switch.id: e for e in entries}, exists=True,
                           epoch=epoch if isinstance(epoch, str) else None,
-                          generation=_count(redis.get("generation")))
+                          generation=_count(redis.get("generation")),
+                          held={h.entry.switch.id: h for h in changes})
 
     def save(self, entries: Mapping[str, Entry], epoch: str | None = None,
-             generation: int = 0) -> None:
+             generation: int = 0, held: Mapping[str, Held] | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         state: dict[str, object] = {"version": 1,
                                     "switches": [e.as_dict() for e in entries.values()]}
         if epoch is not None:
             state["redis"] = {"epoch": epoch, "generation": generation}
+        if held:
+            state["held"] = [h.as_dict() for h in held.values()]
         body = json.dumps(state, indent=1)
         write_atomically(self.path, body, durable=True)
 

@@ -207,8 +207,8 @@ class Metrics:
         self.killswitch_unsaved = Gauge(
             "guard_killswitch_unsaved",
             "Kill switches enforced but not saved to the state file (a full volume) or to Redis "
-            "(an outage: engages, releases, approvals): a restart may undo them. Under "
-            "--workers, the most one worker holds.",
+            "(an outage: engages, releases, approvals; kept held through a restart): a restart "
+            "lifts those held on a full volume. Under --workers, the most one worker holds.",
             registry=r, multiprocess_mode="livemax",
         )
         self.killswitch_changes = Counter(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from guard.killswitch.service import KillSwitchService, build_service
 from guard.killswitch.settings import KillSwitchSettings
@@ -132,3 +133,99 @@ async def test_changes_made_on_two_replicas_during_an_outage_all_reach_redis(
                      and {e.switch.id for e in b.entries()} == wanted, within=10.0)
     assert a.held(new_a.id) is None and b.held(new_b.id) is None
     assert set(redis.Redis.from_url(redis_server.url, decode_responses=True).hkeys(HASH)) == wanted
+
+
+def test_a_switch_engaged_during_an_outage_stays_unsaved_through_a_restart_of_guard(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """From a re-probe: guard restarted while Redis was still down enforced a switch engaged
+    during the outage but listed it `"saved": true` and guard_killswitch_unsaved read 0 (the
+    held engage was saved in the state file as a shared switch, so the alert cleared). Now the
+    restarted guard lists it `"saved": false`, counts it, and writes it to Redis once it is
+    back."""
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "redis_url": redis_server.url},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"})
+    try:
+        start_together(mock, guard)
+        redis_server.stop()
+        status, body = admin(guard, "POST", "/admin/killswitch",
+                             {"scope": "model:m", "reason": "INC-1"})
+        assert status == 201 and body["saved"] is False, body
+        held = body["switch"]["id"]
+        guard.stop()
+        guard.start()  # Redis still down
+        assert ask(guard, "m") == 503
+        listed = admin(guard, "GET", "/admin/killswitch")[1]["switches"]
+        assert [(s["id"], s["saved"]) for s in listed] == [(held, False)]
+        assert guard.metric("guard_killswitch_unsaved") == 1
+        assert "killswitch_unsaved_changes_reloaded" in guard.output()
+        redis_server.start()
+        shared = redis.Redis.from_url(redis_server.url)
+        assert within(10, lambda: shared.hkeys(HASH) == [held.encode()]
+                      and guard.metric("guard_killswitch_unsaved") == 0)
+        listed = admin(guard, "GET", "/admin/killswitch")[1]["switches"]
+        assert [(s["id"], s["saved"]) for s in listed] == [(held, True)]
+    finally:
+        guard.stop()
+        mock.stop()
+
+
+async def test_a_change_held_through_a_restart_reaches_redis_after_other_changes(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """From a re-probe: A engaged model:x during an outage and restarted before Redis was back;
+    Redis came back with its data and B released another switch before A read it: Redis held
+    no switch, neither replica enforced x, and A logged nothing of it (A had saved x as shared,
+    and only puts back what vanished with no change counted). Now A reloads x as held and
+    writes it whatever else changed: in Redis, enforced by both replicas."""
+    def replica(name: str) -> KillSwitchService:
+        return build_service(KillSwitchSettings(resync_interval_s=0.3),
+                             redis_url=redis_server.url, state_dir=tmp_path / name,
+                             recorder=EventLog(), metrics=Metrics(CollectorRegistry()))
+
+    a, b = replica("a"), replica("b")
+    await a.start()
+    await b.start()
+    try:
+        s0 = await b.engage("model:s0", "block", "INC-0", actor="bob")
+        await eventually(lambda: a.check(replace(CTX, model="s0")) is not None, within=2.0)
+        shared = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        shared.save()  # Redis comes back with its data
+        redis_server.stop()
+        await eventually(lambda: a.stale and b.stale, within=3.0)
+        x = await a.engage("model:x", "block", "INC-x", actor="alice")
+        await a.aclose()
+        redis_server.start()
+        assert (await b.release(s0.id, actor="bob")).released  # changed before A reads Redis
+        a = replica("a")
+        await a.start()
+        await eventually(lambda: a.held(x.id) is None
+                         and b.check(replace(CTX, model="x")) is not None, within=10.0)
+        assert shared.hkeys(HASH) == [x.id]
+        assert a.check(replace(CTX, model="x")) is not None
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_switch_gone_from_redis_with_no_release_heard_is_logged(
+        pair: tuple[KillSwitchService, KillSwitchService], redis_server: RedisServer) -> None:
+    """A switch deleted from Redis outside guard, with a change counted (so not put back as
+    evicted), was dropped by every replica with only `killswitch_state_resynced` logged. Now
+    each replica that enforced it logs `killswitch_switch_vanished` naming it; a release made
+    by a replica (announced) is not logged so."""
+    a, b = pair
+    gone = await a.engage("model:gone", "block", "INC-1", actor="alice")
+    released = await a.engage("model:released", "block", "INC-2", actor="alice")
+    await eventually(lambda: len(b.entries()) == 2, within=2.0)
+    with capture_logs() as logs:
+        await b.release(released.id, actor="alice")
+        assert (await b.release(released.id, actor="bob")).released
+        shared = redis.Redis.from_url(redis_server.url)
+        with shared.pipeline() as pipe:
+            pipe.hdel(HASH, gone.id).incr("guard:killswitch:generation").execute()
+        await eventually(lambda: not a.entries() and not b.entries(), within=3.0)
+        await eventually(lambda: sum(e["event"] == "killswitch_switch_vanished"
+                                     for e in logs) == 2, within=3.0)
+    vanished = [e["switches"] for e in logs if e["event"] == "killswitch_switch_vanished"]
+    assert vanished == [{gone.id: "model:gone"}] * 2
