@@ -3,6 +3,7 @@ switches through a real redis-server, driven by `guard killswitch`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,15 +17,32 @@ from typing import Any
 
 import pytest
 
-from tests.support import GuardServer, RedisServer, guard_before_mock
+from tests.support import GuardServer, guard_before_mock, running_redis
 
 TOKEN = "tok-alice-123456"
 
 
+@contextlib.contextmanager
+def sharing_switches(workdir: Path) -> Iterator[GuardServer]:
+    """guard in front of the stand-in model, its switches shared through a redis-server."""
+    with running_redis(workdir / "redis") as redis, guard_before_mock(
+            workdir, None, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"},
+            redis_url=redis.url) as server:
+        yield server
+
+
 @pytest.fixture
-def guard(tmp_path: Path, redis_server: RedisServer) -> Iterator[GuardServer]:
-    with guard_before_mock(tmp_path, None, env={"GUARD_ADMIN_TOKENS": f"alice:{TOKEN}"},
-                           redis_url=redis_server.url) as server:
+def guard(tmp_path: Path) -> Iterator[GuardServer]:
+    """A guard of the test's own, for a test that engages switches."""
+    with sharing_switches(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    """One guard for the tests of scopes that are refused: a refusal changes nothing, and each
+    of them ends by checking that no switch is engaged (started for each, they took ~2 s each)."""
+    with sharing_switches(tmp_path_factory.mktemp("refusing")) as server:
         yield server
 
 
@@ -66,15 +84,15 @@ def chat_status(guard: GuardServer, model: str) -> int:
     ("route:/v1/chat/\u200dcompletions", "U+200D ZERO WIDTH JOINER"),
 ])
 def test_an_invisible_character_in_a_scope_is_refused_naming_it(
-        guard: GuardServer, scope: str, named: str) -> None:
+        refusing: GuardServer, scope: str, named: str) -> None:
     """A scope pasted with an invisible character (which no request's model or tenant may hold:
     the data plane refuses it with 400) had engaged (201, exit 0) and stopped nothing."""
-    code, out, err = cli(guard, "engage", "--scope", scope, "--reason", "INC-7")
+    code, out, err = cli(refusing, "engage", "--scope", scope, "--reason", "INC-7")
     assert code == 1 and out == "" and "HTTP 400" in err and named in err, (code, out, err)
     assert "could stop no request" in err
-    status, body = engage_api(guard, scope)
+    status, body = engage_api(refusing, scope)
     assert status == 400 and body["error"]["code"] == "invalid_killswitch"
-    assert cli(guard, "status")[1].strip() == "no kill switch engaged"
+    assert cli(refusing, "status")[1].strip() == "no kill switch engaged"
 
 
 @pytest.mark.parametrize("scope, said", [
@@ -83,13 +101,13 @@ def test_an_invisible_character_in_a_scope_is_refused_naming_it(
     ("tenant:acme ", "never starts or ends with a space or tab"),
 ])
 def test_a_tenant_scope_the_data_plane_would_refuse_is_refused(
-        guard: GuardServer, scope: str, said: str) -> None:
+        refusing: GuardServer, scope: str, said: str) -> None:
     """`tenant:a,b`: the data plane refuses a tenant header holding a comma (400), so such a
     switch could stop nothing. `tenant: acme` (a space typed after the colon) had engaged (201)
     and stopped nothing: HTTP trims a header value's ends, so no request names ` acme`."""
-    status, body = engage_api(guard, scope)
+    status, body = engage_api(refusing, scope)
     assert status == 400 and said in body["error"]["message"], body
-    assert cli(guard, "status")[1].strip() == "no kill switch engaged"
+    assert cli(refusing, "status")[1].strip() == "no kill switch engaged"
 
 
 def test_a_non_ascii_model_scope_is_engaged_with_a_warning_naming_the_code_point(
