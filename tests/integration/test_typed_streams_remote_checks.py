@@ -43,37 +43,51 @@ class Servers:
 
 
 @contextlib.asynccontextmanager
-async def servers(tmp_path: Path, streaming: dict[str, Any] | None = None
-                  ) -> AsyncIterator[Servers]:
+async def servers_side_by_side(tmp_path: Path, streamings: list[dict[str, Any] | None]
+                               ) -> AsyncIterator[list[Servers]]:
+    """A guard for each of `streamings` (its policy's `streaming` settings), each with a webhook
+    of its own, started side by side in front of one stand-in model and hostile upstream."""
     async def verdict(request: web.Request) -> web.Response:
         body = await request.json()
-        found.texts.append([segment["text"] for segment in body["segments"]])
+        found[int(request.match_info["guard"])].texts.append(
+            [segment["text"] for segment in body["segments"]])
         return web.json_response({"labels": [], "score": 0.0})
 
     app = web.Application()
-    app.router.add_post("/classify", verdict)
+    app.router.add_post("/classify/{guard}", verdict)
     port = free_port()
-    (tmp_path / "remote.yaml").write_text(yaml.safe_dump({
-        "name": "remote", "version": "1",
-        "classifiers": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/classify",
-                                 "cache": False}},
-        "rules": [{"name": "hook", "stage": "completion", "when": {"classifier": "hook"},
-                   "action": "flag"}], **({"streaming": streaming} if streaming else {})}))
     mock = MockUpstream(tmp_path)
     hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
                          tmp_path)
-    guard = GuardServer(tmp_path, {
-        "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
-        "routes": {"hostile*": "hostile"}, "policies": str(tmp_path / "remote.yaml")})
-    found = Servers(guard)
+    found = []
+    for n, streaming in enumerate(streamings):
+        policy = tmp_path / f"remote-{n}.yaml"
+        policy.write_text(yaml.safe_dump({
+            "name": "remote", "version": "1",
+            "classifiers": {"hook": {"type": "webhook", "cache": False,
+                                     "url": f"http://127.0.0.1:{port}/classify/{n}"}},
+            "rules": [{"name": "hook", "stage": "completion", "when": {"classifier": "hook"},
+                       "action": "flag"}], **({"streaming": streaming} if streaming else {})}))
+        found.append(Servers(GuardServer(tmp_path, {
+            "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
+            "routes": {"hostile*": "hostile"}, "policies": str(policy),
+            "state_dir": str(tmp_path / f"state-{n}")})))
     async with apps_serving((app, port)):
         try:
-            start_together(mock, hostile, guard)
+            start_together(mock, hostile, *(each.guard for each in found))
             yield found
         finally:
-            guard.stop()
+            for each in found:
+                each.guard.stop()
             hostile.stop()
             mock.stop()
+
+
+@contextlib.asynccontextmanager
+async def servers(tmp_path: Path, streaming: dict[str, Any] | None = None
+                  ) -> AsyncIterator[Servers]:
+    async with servers_side_by_side(tmp_path, [streaming]) as (found,):
+        yield found
 
 
 async def messages_stream(guard: GuardServer) -> str:
@@ -194,10 +208,11 @@ async def test_a_long_answer_is_checked_whole_at_a_cost_linear_in_its_length(
     default): the characters sent stay a few times the answer's, while `recheck_growth: 0`
     keeps the old spacing; the client gets the answer whole and its first text early."""
     sent: dict[float, tuple[int, int]] = {}
-    for growth in (0.25, 0.0):
-        streaming = {"mode": mode, "max_holdback_ms": 50, "check_chars": 32,
-                     "recheck_growth": growth}
-        async with servers(tmp_path, streaming) as found:
+    growths = (0.25, 0.0)
+    async with servers_side_by_side(tmp_path, [
+            {"mode": mode, "max_holdback_ms": 50, "check_chars": 32, "recheck_growth": growth}
+            for growth in growths]) as guards:
+        for growth, found in zip(growths, guards, strict=True):  # one stream at a time
             answer, first = await chat_stream(found.guard)
             assert answer == LONG
             assert first < 1.0  # the stream takes about 1.8 s
