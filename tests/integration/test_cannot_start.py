@@ -142,22 +142,39 @@ def test_an_admin_token_holding_colons_and_semicolons_still_starts(
     assert "admin tokens: alice, bob (from GUARD_ADMIN_TOKENS)" in done.stdout
 
 
-@pytest.mark.parametrize(("value", "why"), [
-    (None, "the variable HOOK_API_KEY is not set"),
-    ("", "the variable HOOK_API_KEY is empty"),
-    ("sk-CANARY\n", "the variable HOOK_API_KEY holds a character no HTTP header can carry"),
-])
-def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
-        tmp_path: Path, value: str | None, why: str) -> None:
-    """From a probe: an `api_key_env` unset, or holding a token file's trailing newline, loaded
-    silently and every call failed (open); `serve --check` now refuses it naming the variable
-    (never its value), and `guard policy check` (often run without the secrets) warns."""
+def hooked(tmp_path: Path) -> Path:
+    """A policy directory whose webhook classifier reads its key from HOOK_API_KEY."""
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "default.yaml").write_text(
         "name: default\nversion: 1\nclassifiers:\n"
         "  hook: {type: webhook, url: 'http://127.0.0.1:9/check', api_key_env: HOOK_API_KEY}\n"
         "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
+    return policies
+
+
+@pytest.fixture(scope="module")
+def hooked_with_a_usable_key(tmp_path_factory: pytest.TempPathFactory
+                             ) -> subprocess.CompletedProcess[str]:
+    """`serve --check` of `hooked` policies with HOOK_API_KEY usable: the same for every unusable
+    value below, so run once (a run each took ~1 s)."""
+    workdir = tmp_path_factory.mktemp("hooked")
+    return guard("serve", "-c", config(workdir, policies=str(hooked(workdir))), "--check",
+                 env={"HOOK_API_KEY": "sk-real"})
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    (None, "the variable HOOK_API_KEY is not set"),
+    ("", "the variable HOOK_API_KEY is empty"),
+    ("sk-CANARY\n", "the variable HOOK_API_KEY holds a character no HTTP header can carry"),
+])
+def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
+        tmp_path: Path, hooked_with_a_usable_key: subprocess.CompletedProcess[str],
+        value: str | None, why: str) -> None:
+    """From a probe: an `api_key_env` unset, or holding a token file's trailing newline, loaded
+    silently and every call failed (open); `serve --check` now refuses it naming the variable
+    (never its value), and `guard policy check` (often run without the secrets) warns."""
+    policies = hooked(tmp_path)
     checked = config(tmp_path, policies=str(policies))
     env = {"HOOK_API_KEY": value}
     refused = guard("serve", "-c", checked, "--check", env=env)
@@ -167,7 +184,7 @@ def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
     assert f"warning: {policies / 'default.yaml'}:4: classifiers.hook.api_key_env: {why}" in (
         check.stdout)
     assert "CANARY" not in check.stdout + refused.stderr
-    fine = guard("serve", "-c", checked, "--check", env={"HOOK_API_KEY": "sk-real"})
+    fine = hooked_with_a_usable_key
     assert fine.returncode == 0, fine.stderr[-2000:]
 
 
