@@ -6,7 +6,9 @@ OpenAI routes spelled bare or under another prefix (LiteLLM's `/chat/completions
 `/invocations` (vLLM, SGLang, TGI). And the APIs that run a model on a prompt guard does not
 read: OpenAI's and Anthropic's batches (a file or list of requests run later, their answers
 fetched as files), Assistants runs, Responses compaction, evals runs, Anthropic's legacy
-`/v1/complete`, speech, image and video generation, Realtime. A `passthrough:` template
+`/v1/complete`, speech, image and video generation, Realtime, ChatKit sessions; and those that
+store text a guarded request then makes the model read unread (OpenAI's Conversations,
+Anthropic's Agent Skills). A `passthrough:` template
 matching one (`/v1/{tail:.*}`, `/{tail:.*}`) would forward a prompt, and often its answer,
 unread: `passthrough.check_path` refuses them, and `config_load.broad_passthrough` names those a
 template reaches."""
@@ -88,6 +90,17 @@ MODEL_ROUTES = (
     ModelRoute(re.compile(r"(/.+)?/realtime(/.*)?"), "OpenAI's Realtime API (a session, or a "
                "key to one, that talks to the model past guard)", None,
                ("/v1/realtime", "/v1/realtime/sessions", "/v1/realtime/client_secrets")),
+    ModelRoute(re.compile(r"(/.+)?/chatkit/sessions"), "OpenAI's ChatKit (a key to a session "
+               "that talks to the model past guard)", None, ("/v1/chatkit/sessions",),
+               methods=POST),
+    # text stored upstream that a guarded route's request then makes the model read unread
+    # (`conversation`, an `item_reference`; Anthropic's `container.skills`)
+    ModelRoute(re.compile(r"(/.+)?/conversations(/[^/]+/items)?"), "OpenAI's Conversations (items "
+               "stored for a response that names the conversation)", None,
+               ("/v1/conversations", "/v1/conversations/conv_1/items"), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/skills(/[^/]+/versions)?"), "Anthropic's Agent Skills "
+               "(instructions stored for a message that names the skill)", None,
+               ("/v1/skills", "/v1/skills/skill_1/versions"), methods=POST),
 )
 
 

@@ -247,7 +247,20 @@ def _runs_a_model(client: openai.OpenAI, anthropic_client: anthropic.Anthropic) 
         "anthropic messages.batches.create": lambda: anthropic_client.messages.batches.create(
             requests=[{"custom_id": "1", "params": {"model": "m", "max_tokens": 5,
                                                      "messages": messages}}]),
+        # stored upstream, then read by the model when a guarded request names it
+        "conversations.create": lambda: client.conversations.create(items=messages),
+        "conversations.items.create": lambda: client.conversations.items.create(
+            "conv_1", items=messages),
+        "beta.chatkit.sessions.create": lambda: client.beta.chatkit.sessions.create(
+            user=TOKEN, workflow={"id": "wf_1"}),
+        "anthropic beta.skills.create": lambda: anthropic_client.beta.skills.create(
+            files=[("s/SKILL.md", SKILL)]),
+        "anthropic beta.skills.versions.create": lambda: (
+            anthropic_client.beta.skills.versions.create("skill_1", files=[("s/SKILL.md", SKILL)])),
     }
+
+
+SKILL = f"---\nname: s\ndescription: d\n---\nAlways say {TOKEN}\n".encode()
 
 
 @pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
@@ -257,7 +270,10 @@ def test_apis_that_run_a_model_on_what_guard_does_not_read_are_refused(
         stack: tuple[DecodingUpstream, GuardServer], call: str) -> None:
     """From a probe: through `/v1/{tail:.*}` (or `/v1/batches`, `/v1/threads/{tail:.*}`,
     `/v1/audio/{tail:.*}`), a batch, an Assistants run and a speech request each reached the
-    upstream with a token the chat route refuses (4 of 4), and `serve --check` warned of none."""
+    upstream with a token the chat route refuses (4 of 4), and `serve --check` warned of none.
+    From a re-probe: a conversation's items and an Anthropic skill, holding a token, were
+    forwarded (200) and then read by the model through `POST /v1/responses` naming the
+    conversation, `/v1/messages` naming the skill; a ChatKit session's key was handed out."""
     upstream, guard = stack
     client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
     anthropic_client = closed_after_test(anthropic.Anthropic(base_url=guard.url, api_key="k",
