@@ -99,16 +99,23 @@ def check_path(raw_path: str, method: str | None = None) -> None:
     - an encoded separator (`%2F`, `%5C`, in either case, encoded once more as `%252F`), a
       backslash or a control character (`%00`): uvicorn (vLLM, SGLang, LiteLLM) and gin
       (Ollama) route on the decoded path, where `chat%2Fcompletions` is `chat/completions`;
+    - an encoded `?` or `#` (`%3F`, `%23`), which a proxy that decodes the path before parsing
+      it again reads as the path's end (`/v1/batches%3Fx=1` as `/v1/batches`), or a segment
+      ending in `.` or a space (`%2e`, `%20`), which IIS trims;
     - a path that, read as upstream servers read paths (decoded, `;parameters` dropped, empty
-      segments and a trailing slash ignored, in any case), is at or under a guarded route
-      without being spelled as one: `/v1//chat/completions`, `/v1/chat;x/completions`,
-      `/V1/Chat/Completions`, `/v1/chat/completions/`. A path spelled plainly under a guarded
-      route (a stored completion's `/v1/chat/completions/{id}`) is that path to every server;
+      segments and a trailing slash ignored, in any case, and its last segment with or without
+      a suffix, `.json` or `~`, as Spring's suffix matching reads it), is at or under a guarded
+      route without being spelled as one: `/v1//chat/completions`, `/v1/chat;x/completions`,
+      `/V1/Chat/Completions`, `/v1/chat/completions/`, `/v1/chat/completions.json`,
+      `/v1/chat/completions/{id}.json` (a stored completion, which guard reads when fetched by
+      its id). A path spelled plainly under a guarded route (a stored completion's
+      `/v1/chat/completions/{id}/messages`) is that path to every server;
     - any other path that, read so, is a model route of a common server (`MODEL_ROUTES`:
       `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...) or an API that runs a
       model on what guard does not read (`POST /v1/batches`, `/v1/messages/batches`,
       `/v1/threads/runs`, `/v1/audio/speech`...), which a broad template (`/{tail:.*}`,
-      `/v1/{tail:.*}`) would forward."""
+      `/v1/{tail:.*}`) would forward: `/v1/batches.json` and `/v1/batches~` too. Ids holding
+      dots (`gpt-4.1`, a file's `a.jsonl`) pass: suffixed or not, they are no such route."""
     layers = list(_layers(raw_path))
     decoded = layers[-1]
     if "\\" in decoded or any(_ENCODED_SEPARATOR.search(layer) for layer in layers):
@@ -118,20 +125,29 @@ def check_path(raw_path: str, method: str | None = None) -> None:
     if _CONTROL.search(decoded):
         raise RequestError("a pass-through path must not hold a control character (%00 to %1F, "
                            "%7F)", code="invalid_path")
+    if _QUERY.search(decoded):
+        raise RequestError("a pass-through path must not hold an encoded '?' or '#' (%3F, %23): "
+                           "a server or proxy that decodes it reads the path as ending there",
+                           code="invalid_path")
     segments = [segment.partition(";")[0] for segment in decoded.split("/")]
     if {".", ".."} & set(segments):
         raise RequestError("a path segment must not be '.' or '..', in any spelling",
                            code="invalid_path")
+    if any(segment.endswith((".", " ")) for segment in segments):
+        raise RequestError("a path segment must not end in '.' or a space, in any spelling: "
+                           "some servers (IIS) trim them", code="invalid_path")
     read = "/" + "/".join(segment for segment in segments if segment)
-    route = _guarded_above(read.casefold())
-    if route is not None and not (read == raw_path and _guarded_above(raw_path) is not None):
-        raise RequestError(f"this pass-through path reads upstream as {read!r}, at or under the "
-                           f"guarded route {route}: ask that route as it is spelled",
-                           code="invalid_path")
-    other = model_route(read, method)
-    if other is not None:
-        raise RequestError(f"this pass-through path reads upstream as {read!r}, where "
-                           f"{other.refusal()}", code="invalid_path")
+    plain = read == raw_path and _guarded_above(raw_path) is not None  # that path to any server
+    for reading in dict.fromkeys((read, _SUFFIX.sub("", read))):  # as Spring matches, suffixed
+        route = _guarded_above(reading.casefold())
+        if route is not None and not (plain and reading == read):
+            raise RequestError(f"this pass-through path reads upstream as {reading!r}, at or "
+                               f"under the guarded route {route}: ask that route as it is "
+                               "spelled", code="invalid_path")
+        other = model_route(reading, method)
+        if other is not None:
+            raise RequestError(f"this pass-through path reads upstream as {reading!r}, where "
+                               f"{other.refusal()}", code="invalid_path")
 
 
 def _layers(raw_path: str) -> Iterator[str]:
@@ -150,3 +166,7 @@ def _guarded_above(path: str) -> str | None:
 
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_QUERY = re.compile(r"[?#]")
+# what a server may take off a path's last segment before matching it: Spring's suffix pattern
+# match (`/v1/batches.json` is `/v1/batches`), an editor's backup mark (`~`)
+_SUFFIX = re.compile(r"(\.[^./]*|~+)$")

@@ -288,6 +288,42 @@ def test_apis_that_run_a_model_on_what_guard_does_not_read_are_refused(
     assert len(upstream.paths) == before
 
 
+SUFFIXES = [".", "..", "%2e", "%20", "%3F", "%3Fx=1", "%23", ".json", "~", "%09"]
+
+
+@pytest.mark.parametrize("path", [
+    base + suffix for base in ("/v1/batches", "/v1/audio/speech", "/v1/threads/t1/runs",
+                               "/v1/messages/batches", "/v1/images/generations")
+    for suffix in SUFFIXES] + ["/v1/chat/completions.json", "/v1/chat/completions%3F",
+                               "/v1/responses~", "/v1/files/a%20",
+                               "/v1/chat/completions/chatcmpl-1.json"])
+def test_suffixed_spellings_of_refused_routes_are_refused(
+        stack: tuple[DecodingUpstream, GuardServer], path: str) -> None:
+    """From a re-probe: through `/v1/{tail:.*}`, 40 of 50 refused routes spelled with a suffix
+    (a trailing `.`, `%20`, `%3F`, `%23`, `.json`, `~`) were forwarded with a token in the
+    prompt: IIS trims trailing dots and spaces, Spring's suffix matching takes `.json`, a proxy
+    that decodes `%3F` reads the path as ending there, each reaching the refused route."""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    status, payload = sent_raw(guard, path, orjson.dumps(CHAT_BODY))
+    assert status.startswith(b"HTTP/1.1 400"), (status, payload)
+    assert orjson.loads(payload)["error"]["code"] == "invalid_path"
+    assert len(upstream.paths) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/models/gpt-4.1"), ("GET", "/v1/models/ft:gpt-4o:org:custom:id"),
+    ("GET", "/v1/files/batch.jsonl"), ("POST", "/v1/files/file-1.2/content"),
+    ("GET", "/v1/batches/batch_1.json"),
+    ("POST", "/v1/embeddings.json")])
+def test_ids_and_paths_holding_dots_still_pass(
+        stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    upstream, guard = stack
+    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
+    assert answer.status_code == 200, answer.text
+    assert upstream.paths[-1] == path
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/v1/batches"), ("GET", "/v1/batches/batch_1"), ("POST", "/v1/batches/batch_1/cancel"),
     ("GET", "/v1/messages/batches/b_1/results"), ("GET", "/v1/threads/thread_1/runs"),
