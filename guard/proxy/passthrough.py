@@ -20,6 +20,7 @@ from aiohttp import web
 
 from guard.components import Components, Exchange
 from guard.errors import ClientStalled, RequestError, SwitchedOff
+from guard.proxy.fetch import refuse_body
 from guard.proxy.handler import (
     blocked_by_switch,
     broken_by,
@@ -47,6 +48,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
     """Forward the request as it is. `gated`: kill switches apply (not to deleting a stored
     answer, which on-call may want while a switch is on)."""
     check_path(request.rel_url.raw_path, request.method)
+    check_method(request)
     ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
                        model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
     if gated:
@@ -148,6 +150,26 @@ def check_path(raw_path: str, method: str | None = None) -> None:
         if other is not None:
             raise RequestError(f"this pass-through path reads upstream as {reading!r}, where "
                                f"{other.refusal()}", code="invalid_path")
+
+
+def check_method(request: web.Request) -> None:
+    """Refuse (400) a pass-through request that another reading of it asks with another method:
+    a method-override header or `_method` parameter, which some upstreams and gateways honour
+    (`GET /v1/batches` run as `POST`, past `check_path`'s refusal of it), and a body on a `GET`,
+    `HEAD` or `DELETE`, which such a `POST` would carry (refused, not dropped: the request
+    would not mean what its client meant)."""
+    overrides = [name for name in request.headers if name.casefold() in METHOD_OVERRIDES]
+    overrides += [f"?{name}" for name in request.rel_url.query if name.casefold() == "_method"]
+    if overrides:
+        raise RequestError(f"a pass-through request must not override its method ({overrides[0]}"
+                           "): the upstream may run it as another method guard did not check; "
+                           "send the method itself", code="method_override")
+    if request.method in ("GET", "HEAD", "DELETE"):
+        refuse_body(request)
+
+
+# headers some servers and gateways read as the request's method
+METHOD_OVERRIDES = frozenset({"x-http-method-override", "x-method-override", "x-http-method"})
 
 
 def _layers(raw_path: str) -> Iterator[str]:

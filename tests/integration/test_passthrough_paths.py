@@ -324,6 +324,44 @@ def test_ids_and_paths_holding_dots_still_pass(
     assert upstream.paths[-1] == path
 
 
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/batches", "/v1/models/gpt-4o"])
+@pytest.mark.parametrize(("headers", "query"), [
+    ({"X-HTTP-Method-Override": "POST"}, ""), ({"X-Method-Override": "POST"}, ""),
+    ({"x-http-method": "POST"}, ""), ({}, "?_method=POST"), ({}, "?_METHOD=POST")])
+def test_a_method_override_on_a_pass_through_request_is_refused(
+        stack: tuple[DecodingUpstream, GuardServer], path: str, headers: dict[str, str],
+        query: str) -> None:
+    """From a re-probe: through `/v1/{tail:.*}`, `GET /v1/batches` (and the stored-completions
+    list, a model's entry) with `X-HTTP-Method-Override: POST` or `?_method=POST` and a chat
+    body holding a token reached the upstream with both (12 of 12): one that honours the
+    override runs `POST /v1/batches`, which guard refuses."""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    answer = httpx.request("GET", guard.url + path + query, headers=headers,
+                           content=orjson.dumps(CHAT_BODY) if query else None)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "method_override"
+    assert len(upstream.paths) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/chat/completions"), ("GET", "/v1/batches"), ("GET", "/v1/models/gpt-4o"),
+    ("GET", "/v1/models"), ("DELETE", "/v1/files/file-1"), ("HEAD", "/v1/files/file-1")])
+def test_a_body_on_a_pass_through_get_head_or_delete_is_refused(
+        stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    """From a re-probe: a GET carrying a chat body with a token was forwarded, body and all,
+    for an upstream that reads the method from elsewhere (an override guard did not see) to
+    run."""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    answer = httpx.request(method, guard.url + path, content=orjson.dumps(CHAT_BODY))
+    assert answer.status_code == 400, answer.text
+    if method != "HEAD":
+        assert answer.json()["error"]["code"] == "invalid_request"
+    assert len(upstream.paths) == before
+    assert httpx.request(method, guard.url + path).status_code == 200  # without one, it passes
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/v1/batches"), ("GET", "/v1/batches/batch_1"), ("POST", "/v1/batches/batch_1/cancel"),
     ("GET", "/v1/messages/batches/b_1/results"), ("GET", "/v1/threads/thread_1/runs"),
