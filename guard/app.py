@@ -117,7 +117,7 @@ def data_app(components: Components) -> web.Application:
     deleted = fetch.bodiless(functools.partial(  # no text in its answer
         passthrough.forward, c=components, gated=False))
     fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES, streams=True)
-    by_id = f"{RESPONSES.route}/{{id:{fetch.ID}}}"
+    by_id = f"{RESPONSES.route}/{{id:{fetch.RESPONSE_ID}}}"
     routes += [("GET", by_id, fetched),                # the answer, read
                ("POST", f"{by_id}/cancel", fetched),   # the answer so far, read
                ("DELETE", by_id, deleted)]
@@ -130,7 +130,7 @@ def data_app(components: Components) -> web.Application:
         routes.append(("GET", CHAT.route, forward))  # stored completions listed (warned of)
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:  # labelled without the id's pattern
-        label = path.replace(f":{fetch.ID}", "")
+        label = path.replace(f":{fetch.RESPONSE_ID}", "").replace(f":{fetch.ID}", "")
         app.router.add_route(method, path, middleware.observed(serve_path, label, components),
                              expect_handler=expect_header(label, components))
         methods_by_path.setdefault(path, set()).add(method)

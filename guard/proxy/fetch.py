@@ -43,6 +43,9 @@ from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext, Stage
 
 ID = "[A-Za-z0-9_-]+"  # a response's id (`resp_...`): nothing an upstream could decode
+# a response's id, not a name the Responses API gives a path of its own (`POST
+# /v1/responses/input_tokens` counts a prompt's tokens: it is no stored answer's, nor a 405)
+RESPONSE_ID = f"(?!(?:input_tokens|compact)(?:/|$)){ID}"
 RESUME = "starting_after"
 FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as they are
 

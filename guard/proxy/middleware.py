@@ -33,7 +33,7 @@ from guard.observability.logging import access_line
 from guard.observability.metrics import Metrics
 from guard.observability.shown import shown_model
 from guard.proxy.answers import CODE, DECISION, SWITCH, error_response
-from guard.proxy.model_routes import path_pattern, under_guarded
+from guard.proxy.model_routes import model_route, path_pattern, under_guarded
 from guard.proxy.silence import ClientWait
 from guard.proxy.tenant import logged_tenant
 
@@ -353,24 +353,29 @@ def unrouted(methods_by_path: dict[str, set[str]], admin_listen: str) -> GuardHa
         methods = allowed(request.rel_url.raw_path)
         if methods and request.method not in methods:
             raise web.HTTPMethodNotAllowed(request.method, methods)
-        hint = unrouted_hint(request.rel_url.raw_path, bool(allowed("/v1" + request.rel_url.raw_path)),
-                             admin_listen)
+        hint = unrouted_hint(request.rel_url.raw_path, request.method,
+                             bool(allowed("/v1" + request.rel_url.raw_path)), admin_listen)
         raise RequestError(f"{request.method} {request.path}: Not Found{hint}", status=404,
                            code="not_found")
 
     return unrouted_handler
 
 
-def unrouted_hint(raw_path: str, under_v1: bool, admin_listen: str) -> str:
+def unrouted_hint(raw_path: str, method: str, under_v1: bool, admin_listen: str) -> str:
     """What a path no route serves was likely meant to be: the route under /v1 (a client's
-    base_url without it), the admin port's (health, metrics, the admin API), or a path to list
-    under `passthrough:`; "" when nothing is likely."""
+    base_url without it), the admin port's (health, metrics, the admin API), a route guard
+    refuses whatever is listed (`model_routes`), or a path to list under `passthrough:`; ""
+    when nothing is likely."""
     if under_v1:
         return (f"; did you mean /v1{raw_path}? (a client's base_url ends in /v1: "
                 "http://<guard's listen>/v1)")
     if raw_path in ADMIN_PATHS or raw_path.startswith("/admin/"):
         return (f"; {raw_path} is served on the admin port (admin_listen {admin_listen}), not on "
                 "the data port")
+    refused = model_route(raw_path, method)
+    if refused is not None:
+        return (f"; guard refuses {method} {raw_path} whatever `passthrough:` lists: "
+                f"{refused.refusal()}")
     route = under_guarded(raw_path)
     if route is not None:
         return (f"; guard serves no such path under the guarded route {route}, and it is not "

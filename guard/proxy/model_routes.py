@@ -108,9 +108,18 @@ MODEL_ROUTES = (
 GUARDED = frozenset(route.like for route in MODEL_ROUTES if route.like is not None)
 
 
+# paths under a guarded route that keep no prompt or answer: counts of a prompt's tokens, the list
+# of message batches
+UNSTORED = frozenset({"/v1/responses/input_tokens", "/v1/messages/count_tokens",
+                      "/v1/messages/batches"})
+
+
 def under_guarded(path: str) -> str | None:
-    """The guarded route `path` is, or is under (as spelled, in lower case)."""
+    """The guarded route `path` is, or is under (as spelled, in lower case), where an upstream
+    keeps prompts or answers (not one of `UNSTORED`)."""
     path = path.casefold()
+    if path in UNSTORED:
+        return None
     return next((like for like in sorted(GUARDED)
                  if path == like or path.startswith(like + "/")), None)
 

@@ -457,3 +457,47 @@ def test_the_readme_example_serves_the_sdks_files_calls(
     call(client)
     assert upstream.paths[-1] == path
 
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/v1/batches"), ("POST", "/v1/audio/speech"), ("GET", "/v1/realtime"),
+    ("POST", "/v1/responses/compact"), ("POST", "/v1/messages/batches"),
+    ("POST", "/v1/conversations"), ("POST", "/api/chat")])
+def test_a_404_for_a_refused_route_says_listing_it_does_not_help(
+        example_stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    """From a re-probe: unlisted, these answered 404 "list it under `passthrough:` to forward
+    it" (`/v1/responses/compact` a 405 naming GET and DELETE), where listing them gets a 400."""
+    _, guard = example_stack
+    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
+    assert answer.status_code == 404, answer.text
+    message = answer.json()["error"]["message"]
+    assert f"guard refuses {method} {path} whatever `passthrough:` lists" in message, message
+    assert "list it under" not in message
+
+
+def test_counting_tokens_and_listing_batches_are_told_listing_works(
+        example_stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    """From a re-probe: `responses.input_tokens.count` answered 405 `Allow: DELETE, GET` (a
+    stored response's route took `input_tokens` for an id), and Anthropic's
+    `messages.count_tokens` and `messages.batches.list` a 404 saying such paths keep answers
+    that would reach the client unread. Each keeps none: listing it forwards it."""
+    _, guard = example_stack
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
+    anthropic_client = closed_after_test(anthropic.Anthropic(base_url=guard.url, api_key="k",
+                                                             max_retries=0))
+    calls = [lambda: client.responses.input_tokens.count(model="m", input="hi"),
+             lambda: anthropic_client.messages.count_tokens(
+                 model="m", messages=[{"role": "user", "content": "hi"}]),
+             anthropic_client.messages.batches.list]
+    for call in calls:
+        with pytest.raises((openai.NotFoundError, anthropic.NotFoundError)) as unrouted:
+            call()
+        assert "list it under `passthrough:`" in unrouted.value.message, unrouted.value.message
+
+
+def test_counting_a_responses_prompt_passes_where_listed(
+        stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    upstream, guard = stack
+    client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
+    client.responses.input_tokens.count(model="m", input="hi")
+    assert upstream.paths[-1] == "/v1/responses/input_tokens"
