@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from guard.config import Settings, parse_host_port
 from guard.errors import ConfigError, PolicyError, closest, unknown_hint, validation_message
 from guard.policy.source import parse_yaml
-from guard.proxy.model_routes import GUARDED, model_route, reached, under_guarded
+from guard.proxy.model_routes import GUARDED, model_route, path_pattern, reached, under_guarded
 
 ENV_PREFIX = "GUARD_"
 # GUARD_* variables that are not settings: the operator CLI's token and admin URL
@@ -417,8 +417,8 @@ def broad_passthrough(settings: Settings) -> list[str]:
                 f"a prompt unguarded (guard refuses those it knows{_named(template)}; others "
                 "would pass unread): list only the paths that should pass (/health)")
         elif "{" not in template and (known := model_route(template.rstrip("/") or "/")):
-            warnings.append(f"passthrough {template} is where {known.refusal()}; guard refuses "
-                            "it (400 invalid_path)")
+            warnings.append(f"passthrough {template} is where {known.refusal()}: guard refuses "
+                            f"{known.refused(template)} (400 invalid_path)")
     return warnings
 
 
@@ -448,10 +448,13 @@ def passthrough_under_guarded(settings: Settings) -> list[str]:
     there (a stored answer fetched by id) are read all the same."""
     warnings = []
     for template in settings.passthrough:
-        literal = template.partition("{")[0]
-        route = under_guarded(literal) if "{" not in template else next(
-            (like for like in sorted(GUARDED)
-             if like.startswith(literal) or literal.startswith(like + "/")), None)
+        pattern = path_pattern(template)
+        # a literal at or under the route, or a variable taking it and what is under it (not
+        # `/v1/{x}/batches`: one segment cannot take `chat/completions`)
+        route = under_guarded(template) if "{" not in template else next(
+            (like for like in sorted(GUARDED) if template.startswith(like + "/") or any(
+                pattern.fullmatch(like + under) for under in ("", "/x", "/x/x", "/x/x/x"))),
+            None)
         if route is not None:
             warnings.append(
                 f"passthrough {template} may match paths at or under the guarded route {route}, "

@@ -3,7 +3,8 @@ OpenAI routes spelled bare or under another prefix (LiteLLM's `/chat/completions
 `/engines/{model}/...` and Azure-shaped `/openai/deployments/{model}/...`; llama.cpp's
 `/completion` and `/infill`), Anthropic's under another prefix, Ollama's `/api/chat` and
 `/api/generate`, TGI's, SGLang's and vLLM's `/generate` (`POST /` too, on TGI) and SageMaker's
-`/invocations` (vLLM, SGLang, TGI). And the APIs that run a model on a prompt guard does not
+`/invocations` (vLLM, SGLang, TGI), Gemini's `/v1beta/models/{model}:generateContent`
+(LiteLLM). And the APIs that run a model on a prompt guard does not
 read: OpenAI's and Anthropic's batches (a file or list of requests run later, their answers
 fetched as files), Assistants runs, Responses compaction, evals runs, Anthropic's legacy
 `/v1/complete`, speech, image and video generation, Realtime, ChatKit sessions; and those that
@@ -39,10 +40,15 @@ class ModelRoute:
     def refusal(self) -> str:
         """What runs there, and what to ask instead."""
         if self.like is None:
-            return (f"{self.servers} run a model on a prompt guard does not read: guard forwards "
-                    "no such request")
-        return (f"{self.servers} answer with a model's text unguarded, as on the guarded route "
-                f"{self.like}: ask {self.like}")
+            return (f"a model runs on a prompt guard does not read: {self.servers}; guard "
+                    "forwards no such request")
+        return (f"a model's text is answered unguarded: {self.servers}, as on the guarded route "
+                f"{self.like}; ask {self.like}")
+
+    def refused(self, path: str) -> str:
+        """What guard refuses of `path`, a path of it: `POST /v1/batches`, `every request to
+        /v1/realtime`."""
+        return self.asked(path) if self.methods else f"every request to {path}"
 
 
 POST = frozenset({"POST"})
@@ -65,6 +71,10 @@ MODEL_ROUTES = (
     ModelRoute(re.compile(r"(/.+)?/invocations"), "SageMaker's (vLLM, SGLang, TGI)",
                "/v1/chat/completions", ("/invocations",)),
     ModelRoute(re.compile(r"/"), "TGI", "/v1/completions", ("/",), methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/models/[^/]+:(stream)?generatecontent"), "Gemini's API "
+               "(LiteLLM's `/v1beta/models/{model}:generateContent`, `/models/...` too)", None,
+               ("/v1beta/models/m:generateContent", "/models/m:streamGenerateContent"),
+               methods=POST),
     # APIs that run a model on what guard does not read (a file, a thread, a stored batch)
     ModelRoute(re.compile(r"(/.+)?/messages/batches"), "Anthropic's Message Batches (requests "
                "run later, their answers fetched unread)", None, ("/v1/messages/batches",),

@@ -191,6 +191,20 @@ def test_other_servers_model_routes_are_refused(
     assert len(upstream.paths) == before
 
 
+@pytest.mark.parametrize("path", [
+    "/v1beta/models/gemini-pro:generateContent", "/gemini/v1beta/models/g:streamGenerateContent",
+    "/models/m:generateContent", "/v1/models/gemini-pro:generateContent"])
+def test_gemini_routes_are_refused(stack: tuple[DecodingUpstream, GuardServer], path: str) -> None:
+    """From a re-probe: LiteLLM's Gemini routes (`/v1beta/models/{model}:generateContent`)
+    were forwarded through `/{tail:.*}` with a token in the prompt, unread."""
+    upstream, guard = stack
+    before = len(upstream.paths)
+    status, payload = sent_raw(guard, path, orjson.dumps(CHAT_BODY))
+    assert status.startswith(b"HTTP/1.1 400"), (status, payload)
+    assert "Gemini's API" in orjson.loads(payload)["error"]["message"]
+    assert len(upstream.paths) == before
+
+
 def test_an_sdk_whose_base_url_lacks_v1_is_refused(
         stack: tuple[DecodingUpstream, GuardServer]) -> None:
     """The openai SDK with `base_url` without /v1 asks `/chat/completions`: refused, not
@@ -283,7 +297,7 @@ def test_apis_that_run_a_model_on_what_guard_does_not_read_are_refused(
         _runs_a_model(client, anthropic_client)[call]()
     error: Any = refused.value.body  # the openai SDK's is the error, anthropic's holds it
     assert error.get("error", error)["code"] == "invalid_path"
-    assert "run a model on a prompt guard does not read" in refused.value.message or (
+    assert "a model runs on a prompt guard does not read" in refused.value.message or (
         "ask /v1/responses" in refused.value.message)
     assert len(upstream.paths) == before
 

@@ -536,12 +536,38 @@ def test_serve_check_names_the_model_routes_a_pass_through_template_reaches(
         assert all(name in warnings[template] for name in names), warnings[template]
 
 
+@pytest.mark.parametrize(("template", "says"), [
+    ("/v1/batches", "is where a model runs on a prompt guard does not read: OpenAI's Batch API"),
+    ("/v1/batches", "guard refuses POST /v1/batches (400 invalid_path)"),
+    ("/v1/audio/speech", "does not read: OpenAI's speech; guard forwards no such request: "
+     "guard refuses POST /v1/audio/speech"),
+    ("/v1/realtime", "guard refuses every request to /v1/realtime"),
+    ("/api/chat", "is where a model's text is answered unguarded: Ollama, as on the guarded "
+     "route /v1/chat/completions; ask /v1/chat/completions: guard refuses every request to"),
+])
+def test_serve_check_says_what_of_a_listed_path_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str, says: str) -> None:
+    """From a re-probe: `/v1/batches` listed was warned "guard refuses it", where only its POST
+    is refused, and the warnings read "OpenAI's speech run a model"."""
+    from guard.cli import main
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(f"policies: null\nstate_dir: {tmp_path}\npassthrough: [{template}]\n")
+    assert main(["serve", "-c", str(config), "--check"]) == 0
+    [warning] = [line for line in capsys.readouterr().out.splitlines()
+                 if line.startswith(f"  warning: passthrough {template} is where")]
+    assert says in warning, warning
+
+
 @pytest.mark.parametrize(("templates", "warned"), [
     (["/v1/chat/completions/{id}", "/v1/chat/completions/{id}/messages"],
      ["/v1/chat/completions/{id}", "/v1/chat/completions/{id}/messages"]),
     (["/v1/{tail:.*}", "/{tail:.*}", "/v1/chat/completions", "/v1/responses/{id}/input_items"],
      ["/v1/{tail:.*}", "/{tail:.*}", "/v1/chat/completions", "/v1/responses/{id}/input_items"]),
     (["/v1/embeddings", "/v1/files/{tail:.*}", "/health", "/v1/models/{model}"], []),
+    # from a re-probe: one segment cannot take chat/completions; a count keeps no answer
+    (["/v1/{x}/batches", "/v1/responses/input_tokens", "/v1/messages/count_tokens",
+      "/v1/chat/{x}"], ["/v1/chat/{x}"]),
 ])
 def test_serve_check_warns_of_a_pass_through_template_under_a_guarded_route(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], templates: list[str],
