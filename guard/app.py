@@ -126,14 +126,20 @@ def data_app(components: Components) -> web.Application:
                ("DELETE", chat_by_id, deleted)]
     routes += [("GET", passthrough.MODELS, forward), ("GET", passthrough.MODEL, forward)]
     listed = components.settings.passthrough
-    if any(path_pattern(template).fullmatch(CHAT.route) for template in listed):
-        routes.append(("GET", CHAT.route, forward))  # stored completions listed (warned of)
     methods_by_path: dict[str, set[str]] = {}
     for method, path, serve_path in routes:  # labelled without the id's pattern
         label = path.replace(f":{fetch.RESPONSE_ID}", "").replace(f":{fetch.ID}", "")
         app.router.add_route(method, path, middleware.observed(serve_path, label, components),
                              expect_handler=expect_header(label, components))
         methods_by_path.setdefault(path, set()).add(method)
+    # stored completions listed (warned of), counted under the template that lists them, as
+    # any path it forwards, not with the completions guard reads
+    listing = next((template for template in listed
+                    if path_pattern(template).fullmatch(CHAT.route)), None)
+    if listing is not None:
+        app.router.add_route("GET", CHAT.route, middleware.observed(forward, listing, components),
+                             expect_handler=expect_header(listing, components))
+        methods_by_path.setdefault(CHAT.route, set()).add("GET")
     unrouted = middleware.observed(
         middleware.unrouted(methods_by_path, components.settings.admin_listen), middleware.UNROUTED,
         components)

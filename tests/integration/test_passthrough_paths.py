@@ -422,6 +422,20 @@ def test_the_list_of_stored_completions_passes_where_a_template_matches_it(
     assert upstream.paths[-1] == "/v1/chat/completions"
 
 
+def test_the_list_of_stored_completions_is_counted_under_its_template(
+        stack: tuple[DecodingUpstream, GuardServer]) -> None:
+    """From a re-probe: the forwarded list counted as guard_requests_total{route=
+    "/v1/chat/completions"}, with the completions guard reads; now under the template that
+    forwards it, as any path it takes."""
+    _, guard = stack
+    guarded = guard.metric("guard_requests_total", route="/v1/chat/completions")
+    listed = guard.metric("guard_requests_total", route="/v1/{tail:.*}")
+    for _ in range(5):
+        assert httpx.get(guard.url + "/v1/chat/completions?limit=100").status_code == 200
+    assert guard.metric("guard_requests_total", route="/v1/chat/completions") == guarded
+    assert guard.metric("guard_requests_total", route="/v1/{tail:.*}") == listed + 5
+
+
 def readme_passthrough_example() -> list[str]:
     """The templates README's settings table gives as `passthrough:`'s example."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
