@@ -3,9 +3,10 @@ OpenAI routes spelled bare or under another prefix (LiteLLM's `/chat/completions
 `/engines/{model}/...` and Azure-shaped `/openai/deployments/{model}/...`; llama.cpp's
 `/completion` and `/infill`), Anthropic's under another prefix, Ollama's `/api/chat` and
 `/api/generate`, TGI's, SGLang's and vLLM's `/generate` (`POST /` too, on TGI) and SageMaker's
-`/invocations` (vLLM, SGLang, TGI), Gemini's `/v1beta/models/{model}:generateContent`
-(LiteLLM). And the APIs that run a model on a prompt guard does not
-read: OpenAI's and Anthropic's batches (a file or list of requests run later, their answers
+`/invocations` (vLLM, SGLang, TGI), KoboldCpp's `/api/extra/generate/stream`, Cohere's
+`/v1/chat` and `/v2/chat`, Bedrock's `/model/{model}/converse` and `/invoke`, Gemini's
+`/v1beta/models/{model}:generateContent` (LiteLLM). And the APIs that run a model on a prompt
+guard does not read: OpenAI's and Anthropic's batches (a file or list of requests run later, their answers
 fetched as files), Assistants runs, Responses compaction, evals runs, Anthropic's legacy
 `/v1/complete`, speech, image and video generation, Realtime, ChatKit sessions; and those that
 store text a guarded request then makes the model read unread (OpenAI's Conversations,
@@ -66,8 +67,16 @@ MODEL_ROUTES = (
     ModelRoute(re.compile(r"/.+/v1/messages"), "LiteLLM and other gateways", "/v1/messages",
                ("/anthropic/v1/messages",)),
     ModelRoute(re.compile(r"/api/chat"), "Ollama", "/v1/chat/completions", ("/api/chat",)),
-    ModelRoute(re.compile(r"(/.+)?/generate(_stream)?"), "Ollama, TGI, SGLang, vLLM",
-               "/v1/completions", ("/generate", "/api/generate")),
+    ModelRoute(re.compile(r"(/.+)?/generate(_stream|/stream)?"),
+               "Ollama, TGI, SGLang, vLLM, KoboldCpp", "/v1/completions",
+               ("/generate", "/api/generate", "/api/extra/generate/stream")),
+    ModelRoute(re.compile(r"(/.+)?/v[12]/chat"), "Cohere (LiteLLM's `/cohere/v1/chat` too)",
+               "/v1/chat/completions", ("/v1/chat", "/v2/chat", "/cohere/v1/chat"),
+               methods=POST),
+    ModelRoute(re.compile(r"(/.+)?/model/[^/]+/(converse|invoke)(-stream|-with-response-stream)?"),
+               "Amazon Bedrock (LiteLLM's `/bedrock/model/{model}/converse` too)",
+               "/v1/chat/completions", ("/model/m/converse", "/bedrock/model/m/invoke"),
+               methods=POST),
     ModelRoute(re.compile(r"(/.+)?/invocations"), "SageMaker's (vLLM, SGLang, TGI)",
                "/v1/chat/completions", ("/invocations",)),
     ModelRoute(re.compile(r"/"), "TGI", "/v1/completions", ("/",), methods=POST),

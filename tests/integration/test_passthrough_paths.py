@@ -172,6 +172,14 @@ MODEL_ROUTES = {
     "/API/Chat": "/v1/chat/completions",                               # in any case
     "/api//generate/": "/v1/completions",                              # as servers read it
     "/v1/engines/m/chat/completions": "/v1/chat/completions",          # under /v1/ too
+    # from a re-probe: forwarded through /v1/{tail:.*} or /{tail:.*} with the token (7 of 7)
+    "/v1/chat": "/v1/chat/completions",                                # Cohere, LiteLLM
+    "/v2/chat": "/v1/chat/completions",                                # Cohere
+    "/cohere/v1/chat": "/v1/chat/completions",                         # LiteLLM
+    "/bedrock/model/m/converse": "/v1/chat/completions",               # LiteLLM (Bedrock)
+    "/model/m/invoke": "/v1/chat/completions",                         # Bedrock
+    "/model/m/converse-stream": "/v1/chat/completions",                # Bedrock
+    "/api/extra/generate/stream": "/v1/completions",                   # KoboldCpp
 }
 
 
