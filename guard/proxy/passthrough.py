@@ -48,9 +48,9 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
     """Forward the request as it is. `gated`: kill switches apply (not to deleting a stored
     answer, which on-call may want while a switch is on)."""
     check_path(request.rel_url.raw_path, request.method)
-    check_method(request)
     ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
                        model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
+    check_method(request)
     if gated:
         exchange.ctx = ctx  # the silence sweep stops it too, once it waits for the upstream
         switch = c.gate.check(ctx)
