@@ -36,6 +36,7 @@ from guard.killswitch.service import BREAKER_ACTOR, KillSwitchService
 from guard.killswitch.settings import BreakerRule
 from guard.killswitch.trips import GroupTrips
 from guard.observability.metrics import Metrics
+from guard.observability.shown import matched_model
 from guard.types import Decision, GuardContext, model_key
 
 log = structlog.get_logger("guard.killswitch.breaker")
@@ -318,11 +319,12 @@ def _reason(rule: BreakerRule, count: int) -> str:
 def _render_scope(template: str, ctx: GuardContext) -> str | None:
     """The scope a hit counts under: the template with the request's model and tenant, which
     clients choose, taken literally where the scope is a glob (a model named `*` must not stop
-    every model)."""
+    every model). A model name holding a key (a client that sent its key as the model) is
+    filled in as its digest (`matched_model`), which the gate also matches that name by."""
     if "{tenant}" in template and not ctx.tenant:
         return None
     glob = template.startswith(("model:", "route:"))
-    name = model_key(ctx.model)  # as switches match it: spellings of one model count together
+    name = matched_model(ctx.model)  # as switches match it: spellings of one model count together
     model, tenant = ((_literal(name), _literal(ctx.tenant or "")) if glob
                      else (name, ctx.tenant or ""))
     scope = template.replace("{model}", model).replace("{tenant}", tenant)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from guard.observability.shown import DIGEST, matched_model
 from guard.types import GuardContext, Switch, model_key
 
 SCOPE_KINDS = ("global", "model", "tenant", "route")
@@ -140,7 +141,7 @@ class SwitchIndex:
     """
 
     __slots__ = (
-        "_any_model", "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
+        "_any_model", "_digests", "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
         "_route_globs", "_tenants", "empty", "next_expiry",
     )
 
@@ -158,6 +159,7 @@ class SwitchIndex:
         self._tenants = _best_per_key(by_kind["tenant"])
         models = [(model_key(value), switch) for value, switch in by_kind["model"]]
         self._model_exact = _best_per_key(p for p in models if not is_glob(p[0]))
+        self._digests = any(DIGEST.fullmatch(name) for name in self._model_exact)
         self._model_globs = [p for p in models if is_glob(p[0])]
         self._any_model = _strongest(s for _, s in models)
         self._route_exact = _best_per_key(p for p in by_kind["route"] if not is_glob(p[0]))
@@ -170,6 +172,9 @@ class SwitchIndex:
             return None
         found = self._global
         model = None if ctx.model_unknown else self._for_model(ctx.model)
+        if self._digests and not ctx.model_unknown and ctx.model:
+            # a breaker that tripped on a name holding a key names it by digest (`matched_model`)
+            model = _strongest([model, self._model_exact.get(matched_model(ctx.model))])
         if model is not None and (found is None or _precedence(model) < _precedence(found)):
             found = model
         tenant = self._tenants.get(ctx.tenant) if ctx.tenant is not None else None

@@ -1,10 +1,15 @@
-"""How guard shows a model name a client chose: in its access line, metric labels and incidents."""
+"""How guard shows a model name a client chose: in its access line, metric labels and incidents;
+and a credential it keeps or matches by (a tenant named by key), by digest."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
+from guard.types import model_key
+
 REDACTED = "[REDACTED]"
+DIGEST = re.compile(r"sha256:[0-9a-f]{16}")
 # Names already shown, and how: a process sees a few model names, again and again (each request
 # shows its name two or three times). Bounded: past it, names are judged each time.
 REMEMBERED = 1024
@@ -29,6 +34,20 @@ def shown_model(name: str | None) -> str | None:
         if len(_shown) < REMEMBERED:
             _shown[name] = shown
     return shown
+
+
+def digest(value: str) -> str:
+    """A credential as guard names it (a tenant named by key, a model name holding a key):
+    `sha256:` and the first 16 hex digits of its digest."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def matched_model(name: str) -> str:
+    """`name` as kill switches and breakers keep and match it: `model_key`, or `sha256:` and 16
+    hex digits of that when `shown_model` hides it (a breaker scoped `model:{model}` then stops
+    a client that sent its key as the model, without writing the key into the switch)."""
+    key = model_key(name)
+    return digest(key) if shown_model(name) == REDACTED else key
 
 
 def _judged(name: str) -> str:

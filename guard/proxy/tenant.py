@@ -9,28 +9,21 @@ and log lines. The value itself only goes on to the upstream, in its header.
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
 from collections.abc import Callable
 
 from aiohttp import web
 
 from guard.errors import RequestError
+from guard.observability.shown import DIGEST, digest
 
 CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "cookie", "password")
 MAX_LOGGED_TENANT = 128  # the access line's share of a tenant id
-DIGEST = re.compile(r"sha256:[0-9a-f]{16}")
 
 
 @functools.lru_cache(maxsize=16)
 def names_credentials(header: str) -> bool:
     """Whether a header's name says it carries credentials."""
     return any(word in header.lower() for word in CREDENTIAL_WORDS)
-
-
-def digest(value: str) -> str:
-    """A credential's name as a tenant: `sha256:` and the first 16 hex digits of its digest."""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def value_problem(header: str, value: str) -> str | None:
