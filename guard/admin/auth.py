@@ -73,7 +73,10 @@ class AdminTokens:
 
 def _digest(token: str) -> bytes:
     # Equal-length digests keep compare_digest from leaking the configured tokens' lengths.
-    return hashlib.sha256(token.encode("utf-8")).digest()
+    # A header's bytes that are not UTF-8 arrive as surrogates: written back as they came, they
+    # match no token (each printable ASCII) and are refused as any unknown one (encoded strictly,
+    # they had failed the request, 500, with a traceback each).
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
 def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTokens:

@@ -264,6 +264,27 @@ def test_refused_calls_are_counted_and_logged_in_few_lines(guard: GuardServer) -
     assert "guess-" not in guard.output()  # the tokens tried are not logged
 
 
+def test_a_token_of_bytes_that_are_not_utf8_is_refused_and_counted(guard: GuardServer) -> None:
+    """From a probe: `Authorization: Bearer \\xff` answered a plain 500 with a traceback in the
+    log per call (200 calls: 202 tracebacks, 290 KB), uncounted. It is refused 403
+    invalid_admin_token, counted, and logged as other refusals are, without its bytes."""
+    import socket
+
+    before = refusals(guard, "invalid_admin_token")
+    for token in (b"\xff\xfe", b"tok\xe9n-0123456789abcdef", b"MARKqz7731\xff"):
+        with socket.create_connection(("127.0.0.1", guard.admin_port), timeout=10) as conn:
+            conn.sendall(b"GET /admin/killswitch HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         b"Authorization: Bearer " + token + b"\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 403 "), answer
+        assert json.loads(body)["error"]["code"] == "invalid_admin_token"
+    assert refusals(guard, "invalid_admin_token") == before + 3
+    assert "Traceback" not in guard.output() and "MARKqz7731" not in guard.output()
+
+
 async def test_refusals_are_logged_with_the_callers_address() -> None:
     """From a probe: `admin_auth_refused` said how many calls were refused but not from where;
     it now gives each peer address (never the token), up to 16 of them, the rest as `other`."""
