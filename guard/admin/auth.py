@@ -4,8 +4,8 @@ Tokens come from the environment variable named by `admin_tokens_env` (default
 `GUARD_ADMIN_TOKENS`), as `alice:TOKEN1,bob:TOKEN2`, each entry split at its first `:` (a token
 may hold `:` and `;`, as generated passwords do). What shows a list written wrong is refused:
 whitespace inside a token (`alice:A bob:B`), a `;` followed by what reads as another entry
-(`alice:A;bob:B`), and a character that is not printable (a control, NUL, zero-width: the CLI
-could not send it); one shorter than `MIN_TOKEN_CHARS` is warned about, not refused. A request
+(`alice:A;bob:B`), and a character that is not printable ASCII (a control, NUL, zero-width,
+`é`: the CLI could not send it); one shorter than `MIN_TOKEN_CHARS` is warned about, not refused. A request
 to any admin path other than the open ones needs `Authorization: Bearer <token>`: without one it
 gets 401, with an unknown one 403.
 Tokens are compared in constant time against every configured token, so neither timing nor the
@@ -100,7 +100,7 @@ def parse_admin_tokens(text: str, source: str = "GUARD_ADMIN_TOKENS") -> AdminTo
             raise ConfigError(f"{source}: entry {position} (actor {actor!r}): its token holds "
                               f"{held}; entries are actor:token, separated by ',' "
                               "(alice:TOKEN1,bob:TOKEN2), and a token holds no whitespace, no "
-                              "';' before another name: and only printable characters")
+                              "';' before another name: and only printable ASCII characters")
         pairs.append((actor, token))
     actors = [a for a, _ in pairs]
     if len(set(actors)) != len(actors):
@@ -120,6 +120,9 @@ def _not_in_a_token(token: str) -> str:
         held.append("';' then what reads as another entry (name:)")
     if not all(char.isspace() or char.isprintable() for char in token):
         held.append("a character that is not printable (control, NUL or zero-width)")
+    elif not token.isascii():
+        held.append("a character beyond ASCII (the guard CLI sends printable ASCII only, and "
+                    "clients send header bytes beyond it in differing encodings)")
     return " and ".join(held)
 
 
