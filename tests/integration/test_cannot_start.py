@@ -5,6 +5,7 @@ as usage errors."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import signal
@@ -188,6 +189,34 @@ def test_an_unusable_api_key_variable_stops_serve_and_warns_in_policy_check(
     assert "CANARY" not in check.stdout + refused.stderr
     fine = hooked_with_a_usable_key
     assert fine.returncode == 0, fine.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("kind", "headers", "why"), [
+    ("llama_guard", {"Authorization": "Bearer sk-CANARY\n"},
+     "header Authorization: its value holds a control character, U+000A, at index 16"),
+    ("webhook", {"Authorization\n": "Bearer sk-CANARY"},
+     "header name 'Authorization\\n' is not an HTTP token"),
+    ("openai_moderation", {"X Key": "sk-CANARY"}, "header name 'X Key' is not an HTTP token"),
+])
+def test_a_header_no_request_can_carry_stops_policy_check_and_serve(
+        tmp_path: Path, kind: str, headers: dict[str, str], why: str) -> None:
+    """From a probe: a remote classifier's `headers:` value ending in a newline (or a name
+    holding one) passed `policy check` and `serve`, then every call failed ("Forbidden control
+    character") and, failing open, its rule let 3 of 3 harmful prompts through. Both refuse it
+    now at its file and line, never echoing the value."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    spec = {"type": kind, "url": "http://127.0.0.1:9/v1", "headers": headers}
+    (policies / "default.yaml").write_text(
+        "name: default\nversion: 1\nclassifiers:\n"
+        f"  remote: {json.dumps(spec)}\n"
+        "rules:\n  - {name: remote, stage: prompt, when: {classifier: remote}, action: block}\n")
+    check = guard("policy", "check", str(policies))
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert f"default.yaml:4: classifiers.remote.headers: {why}" in check.stderr, check.stderr
+    refused = guard("serve", "-c", config(tmp_path, policies=str(policies)), "--check")
+    said_plainly(refused, f"classifiers.remote.headers: {why}")
+    assert "CANARY" not in check.stdout + check.stderr + refused.stderr
 
 
 def test_the_readme_shows_the_message_guard_prints(tmp_path: Path) -> None:

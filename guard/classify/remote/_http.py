@@ -221,6 +221,27 @@ def service_url(url: str) -> str:
 
 ServiceURL = Annotated[str, AfterValidator(service_url)]
 _HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name, an IPv4 or an IPv6 address
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 7230's token
+_NOT_IN_A_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls but tab: CR, LF, NUL...
+
+
+def service_headers(headers: dict[str, str]) -> dict[str, str]:
+    """A remote classifier's `headers:`, checked when its policy loads: a name that is not an
+    HTTP token, or a value holding a control character (the newline a token file ends with),
+    made every call fail, its rules passing all traffic with `on_error: fail_open`. Says where
+    in a value, never the value (a credential, most likely)."""
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits and "
+                             "!#$%&'*+-.^_`|~ only): no request can carry it")
+        if found := _NOT_IN_A_VALUE.search(value):
+            raise ValueError(f"header {name}: its value holds a control character, "
+                             f"U+{ord(found.group()):04X}, at index {found.start()} (a trailing "
+                             "newline?): no request can carry it")
+    return headers
+
+
+ServiceHeaders = Annotated[dict[str, str], AfterValidator(service_headers)]
 
 
 def auth_headers(api_key_env: str | None, extra: dict[str, str]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, post_json
+from guard.classify.remote._http import ServiceHeaders, ServiceURL, auth_headers, env_problems, post_json
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Stage, Verdict
@@ -79,7 +79,7 @@ class LlamaGuardConfig(BaseModel):
     prompt: Literal["build", "template"] = "build"
     categories: list[HazardCode] = Field(default_factory=lambda: list(get_args(HazardCode)))
     api_key_env: str | None = None
-    headers: dict[str, str] = {}
+    headers: ServiceHeaders = {}
     context_turns: int = Field(6, ge=0)
     with_request: bool = True
 

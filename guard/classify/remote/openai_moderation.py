@@ -15,7 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
+from guard.classify.remote._http import (
+    ServiceHeaders,
+    ServiceURL,
+    auth_headers,
+    env_problems,
+    off_contract,
+    post_json,
+)
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Verdict
@@ -34,7 +41,7 @@ class OpenAIModerationConfig(BaseModel):
     url: ServiceURL
     model: str = "omni-moderation-latest"
     api_key_env: str | None = None
-    headers: dict[str, str] = {}
+    headers: ServiceHeaders = {}
 
 
 class _Result(BaseModel):

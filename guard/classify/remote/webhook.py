@@ -22,7 +22,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guard.classify.remote._http import ServiceURL, auth_headers, env_problems, off_contract, post_json
+from guard.classify.remote._http import (
+    ServiceHeaders,
+    ServiceURL,
+    auth_headers,
+    env_problems,
+    off_contract,
+    post_json,
+)
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.errors import ClassifierError
 from guard.types import Segment, Span, Verdict
@@ -41,7 +48,7 @@ class WebhookConfig(BaseModel):
 
     url: ServiceURL
     api_key_env: str | None = None
-    headers: dict[str, str] = {}
+    headers: ServiceHeaders = {}
     context: dict[str, str] = {}
     max_match_chars: int | None = Field(None, gt=0)
 
