@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from guard.config import Settings, parse_host_port
-from guard.errors import ConfigError, PolicyError, closest, unknown_hint, validation_message
+from guard.errors import ConfigError, PolicyError, closest, given, unknown_hint, validation_message
 from guard.policy.source import parse_yaml
 from guard.proxy.model_routes import GUARDED, model_route, path_pattern, reached, under_guarded
 
@@ -349,9 +349,8 @@ def _reason(error: Mapping[str, Any]) -> str:
         model = _annotation_at(Settings, error["loc"][:-1])
         keys = list(model.model_fields) if _section(model) and model is not dict else []
         return "unknown key" + unknown_hint(str(error["loc"][-1]), keys)
-    if error["type"] in ("model_type", "dict_type"):
-        given = repr(error["input"])
-        return f"expected a mapping of keys, not {given if len(given) <= 40 else given[:37] + '...'}"
+    if error["type"] in ("model_type", "dict_type"):  # its value unquoted: it may be a secret
+        return "expected a mapping of keys" + given(error)
     return validation_message(error)
 
 

@@ -163,6 +163,29 @@ def validation_message(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+# Error types whose string missed a closed set of words (an action, an entity): a misspelt word
+# is quoted back. No other string is: a header, an address or a variable may hold a credential.
+_CLOSED_SET_ERRORS = frozenset({"literal_error", "enum"})
+MAX_QUOTED_CHARS = 24
+
+
+def given(error: Mapping[str, Any]) -> str:
+    """What follows a validation error's message about the value given: ` (got 'deny')` for a
+    short word that missed a closed set, a number or a boolean; ` (got a string of 34
+    characters)` for any other string, never quoted (`headers: "Authorization: Bearer …"` had
+    its token echoed in `policy check`, a reload's 422 and its log line); "" otherwise."""
+    value = error.get("input")
+    if error["type"] == "missing":
+        return ""
+    if isinstance(value, bool | int | float):
+        return f" (got {value!r})"
+    if not isinstance(value, str):
+        return ""
+    if error["type"] in _CLOSED_SET_ERRORS and len(value) <= MAX_QUOTED_CHARS:
+        return f" (got {value!r})"
+    return f" (got a string of {len(value)} characters)"
+
+
 # How close (difflib ratio) an unknown name must be to a known one to read as a typo of it:
 # REDIS_URI for REDIS_URL (0.89), POLICY for POLICIES (0.71), severty for severity (0.94); not
 # SERVICE_HOST (0.43).

@@ -40,7 +40,14 @@ from guard.classify.builtin import (
 )
 from guard.classify.remote import llama_guard, openai_moderation, webhook
 from guard.classify.spec import ClassifierSpec, ClassifierType, Factory
-from guard.errors import ClassifierError, PolicyError, model_at, unknown_hint, validation_message
+from guard.errors import (
+    ClassifierError,
+    PolicyError,
+    given,
+    model_at,
+    unknown_hint,
+    validation_message,
+)
 from guard.types import ERROR_LABEL, Classifier
 
 ENTRY_POINT_GROUP = "guard.classifiers"
@@ -125,7 +132,7 @@ _LIST_TYPES = {"list_type": "list", "tuple_type": "list", "set_type": "list",
 def _errors(prefix: str, exc: ValidationError, config: type[BaseModel]) -> list[str]:
     """Each error as `classifiers.<name>.key: reason`, worded as a policy's own errors are: a
     misspelt key lists the keys expected there (`config`: the type's config model), a bad value
-    is quoted."""
+    is described (`given`: a misspelt word quoted, other strings never)."""
     out = []
     for error in exc.errors():
         loc = tuple(error["loc"])
@@ -135,10 +142,7 @@ def _errors(prefix: str, exc: ValidationError, config: type[BaseModel]) -> list[
             continue
         message = ("Input should be a list" if error["type"] in _LIST_TYPES
                    else validation_message(error))
-        value = error.get("input")
-        if error["type"] != "missing" and isinstance(value, str | int | float | bool):
-            message += f" (got {value!r})"
-        out.append(f"{_path(prefix, loc)}: {message}")
+        out.append(f"{_path(prefix, loc)}: {message}{given(error)}")
     return out
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from guard.errors import PolicyError, model_at, unknown_hint, validation_message
+from guard.errors import PolicyError, given, model_at, unknown_hint, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.labels import never_emitted
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
@@ -107,11 +107,7 @@ def _validation_errors(lines: Lines, exc: ValidationError) -> list[str]:
             hint = unknown_hint(str(loc[-1]), KNOWN_KEYS[model]) if model else ""
             out.append(lines.error(loc, f"unknown key{hint}"))
             continue
-        message = validation_message(err)
-        value = err.get("input")
-        if err["type"] != "missing" and isinstance(value, str | int | float | bool):
-            message += f" (got {value!r})"
-        out.append(lines.error(loc, message))
+        out.append(lines.error(loc, validation_message(err) + given(err)))
     return out
 
 

@@ -42,7 +42,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from guard.errors import PolicyError, model_at, unknown_hint, validation_message
+from guard.errors import PolicyError, given, model_at, unknown_hint, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.policy_set import PolicySet, ignored_warnings, load_policies, visible
 from guard.policy.source import Lines, read_yaml
@@ -203,9 +203,7 @@ def _error(lines: Lines, error: ErrorDetails) -> str:
         keys = ", ".join(names)
         if error["type"] == "extra_forbidden":
             return lines.error(loc, "unknown key" + unknown_hint(str(loc[-1]), names))
-        value = error.get("input")
-        got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
-        return lines.error(loc, f"expected a mapping with the keys {keys}{got}")
+        return lines.error(loc, f"expected a mapping with the keys {keys}{given(error)}")
     return lines.error(loc, validation_message(error))
 
 

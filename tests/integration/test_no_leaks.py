@@ -169,3 +169,46 @@ def test_credentials_in_an_upstream_url_are_refused_without_echoing_them(tmp_pat
     guard.stop()
     assert "upstreams.default.url" in str(failed.value)
     assert UPSTREAM_PASSWORD not in str(failed.value)
+
+
+def test_a_policy_error_never_echoes_a_string_the_file_gave(tmp_path: Path) -> None:
+    """From a probe: a classifier's `headers:` written as one string ("Authorization: Bearer …")
+    was refused with the string, token included, in `policy check`, a reload's 422 answer and
+    the reload-failure log line; guard.yaml's "expected a mapping" quoted its value too. Each
+    now says what was wrong and how long the string was, never the string."""
+    import subprocess
+    import sys
+
+    token = "StrTokCanary5521zzQ"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    good = ("name: default\nversion: 1\nclassifiers:\n  hook: {type: webhook, "
+            "url: 'http://127.0.0.1:9/check'}\n"
+            "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
+    (policies / "default.yaml").write_text(good)
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(policies)},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    try:
+        start_together(mock, guard)
+        (policies / "default.yaml").write_text(good.replace(
+            "'http://127.0.0.1:9/check'}", f"'http://127.0.0.1:9/check', headers: "
+            f"'Authorization: Bearer {token}'}}"))
+        reload = httpx.post(f"{guard.admin_url}/admin/policies/reload",
+                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    finally:
+        guard.stop()
+        mock.stop()
+    check = subprocess.run([sys.executable, "-m", "guard", "policy", "check", str(policies)],
+                           capture_output=True, text=True, timeout=60, check=False)
+    (tmp_path / "bad.yaml").write_text(f"upstreams:\n  default: 'Authorization: Bearer {token}'\n")
+    config = subprocess.run([sys.executable, "-m", "guard", "serve", "-c",
+                             str(tmp_path / "bad.yaml"), "--check"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert reload.status_code == 422 and check.returncode == 1 and config.returncode == 2
+    said = {"reload": reload.text, "log": guard.output(), "check": check.stderr,
+            "guard.yaml": config.stderr}
+    length = len(f"Authorization: Bearer {token}")
+    assert all(f"a string of {length} characters" in text for text in said.values()), said
+    assert [place for place, text in said.items() if token in text] == []

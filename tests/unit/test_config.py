@@ -108,7 +108,7 @@ def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: st
     ("listen: 8000\n", ": listen: '8000' is not host:port (such as 127.0.0.1:8000, or "
      "0.0.0.0:8000 for every interface)"),
     ("admin_listen: '9000'\n", ": admin_listen: '9000' is not host:port (such as"),
-    ("incidents: 5\n", ": incidents: expected a mapping of keys, not 5"),
+    ("incidents: 5\n", ": incidents: expected a mapping of keys (got 5)"),
 ])
 def test_file_errors_say_what_was_meant(tmp_path: Path, text: str, expected: str) -> None:
     """From a probe: a typo'd key in the file read `redis_uri: Extra inputs are not permitted`
