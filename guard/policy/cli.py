@@ -145,19 +145,34 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 async def run_tests(path: Path, keyword: str | None, verbose: bool, out: TextIO) -> int:
     """Run the cases; print dots (or lines), the failures, and a summary. Returns the exit code."""
-    from guard.policy.testing import CaseRunner, iter_cases
+    from guard.policy.testing import CaseRunner, iter_cases, tested_policies
 
     started = time.perf_counter()
     runner = CaseRunner()
     results: list[CaseResult] = []
     broken: list[PolicyError] = []
+    unloaded: dict[Path, PolicyError | None] = {}  # each policy's load error, reported once
+    not_run = 0
     current: Path | None = None
+
+    def loads(policy: Path) -> bool:
+        key = policy.resolve()
+        if key not in unloaded:
+            unloaded[key] = error = runner.load_error(policy)
+            broken.extend([error] if error else [])
+        return unloaded[key] is None
+
     try:
+        for policy in tested_policies(path):
+            loads(policy)
         for item in iter_cases(path):
             if isinstance(item, PolicyError):
                 broken.append(item)
                 continue
             if keyword and keyword.lower() not in item.case.note.lower():
+                continue
+            if not loads(item.policy_path):
+                not_run += 1
                 continue
             if item.file != current and not verbose:
                 out.write(("\n" if current else "") + f"{item.file} ")
@@ -173,11 +188,11 @@ async def run_tests(path: Path, keyword: str | None, verbose: bool, out: TextIO)
     finally:
         await runner.aclose()
     print_warnings(runner.warnings(), sys.stderr)
-    return _summary(results, broken, time.perf_counter() - started, out)
+    return _summary(results, broken, time.perf_counter() - started, out, not_run)
 
 
 def _summary(results: list[CaseResult], broken: list[PolicyError], seconds: float,
-             out: TextIO) -> int:
+             out: TextIO, not_run: int = 0) -> int:
     failed = [r for r in results if not r.passed]
     if failed or broken:
         print("\n=================================== FAILURES ===================================",
@@ -197,6 +212,8 @@ def _summary(results: list[CaseResult], broken: list[PolicyError], seconds: floa
     parts.append(f"{passed} passed")
     if broken:
         parts.append(f"{sum(len(error.errors) for error in broken)} error(s)")
+    if not_run:
+        parts.append(f"{not_run} not run (their policy does not load)")
     print(f"==== {', '.join(parts)} in {seconds:.2f}s ====", file=out)
     if not results and not broken:
         print("no test cases found", file=out)

@@ -44,7 +44,13 @@ from pydantic_core import ErrorDetails
 
 from guard.errors import PolicyError, given, model_at, unknown_hint, validation_message
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
-from guard.policy.policy_set import PolicySet, ignored_warnings, load_policies, visible
+from guard.policy.policy_set import (
+    PolicySet,
+    ignored_warnings,
+    load_policies,
+    policy_files,
+    visible,
+)
 from guard.policy.source import Lines, read_yaml
 from guard.policy.store import PolicyInspector
 from guard.proxy.protocols.openai_chat import ROLE_OF_MESSAGE
@@ -179,6 +185,19 @@ def find_case_files(path: Path) -> list[Path]:
     return [beside] if beside.is_file() else []
 
 
+def tested_policies(path: Path) -> list[Path]:
+    """The policies `guard policy test PATH` loads before any case: PATH itself (a policy, or
+    the one a `_test.yaml` beside it tests), or a directory's own policy files; so a policy that
+    does not load is named even where no case tests it."""
+    path = Path(path)
+    if path.is_dir():
+        return policy_files(path)
+    if path.name.endswith(TEST_SUFFIX):
+        policy = path.with_name(path.name.removesuffix(TEST_SUFFIX) + ".yaml")
+        return [policy] if policy.is_file() else []
+    return [path]
+
+
 def load_cases(file: Path) -> list[LoadedCase]:
     """Every case of one test file; PolicyError (file, line, key path) if it is malformed."""
     data, lines = read_yaml(file)
@@ -247,6 +266,7 @@ class PolicyCache:
 
     sets: dict[Path, PolicySet | None] = field(default_factory=dict)
     alone: dict[Path, LoadedPolicy] = field(default_factory=dict)
+    broken: dict[Path, PolicyError] = field(default_factory=dict)  # files that do not load
 
 
 class CaseRunner:
@@ -284,9 +304,23 @@ class CaseRunner:
         for loaded in served.policies if served is not None else ():
             if loaded.path.resolve() == key:
                 return loaded
+        if key in self._cache.broken:
+            raise self._cache.broken[key]
         if key not in self._cache.alone:
-            self._cache.alone[key] = load_policy_file(path, self._builder, needs_env=False)
+            try:
+                self._cache.alone[key] = load_policy_file(path, self._builder, needs_env=False)
+            except PolicyError as exc:  # loaded once: each of its cases would load it again
+                self._cache.broken[key] = exc
+                raise
         return self._cache.alone[key]
+
+    def load_error(self, path: Path) -> PolicyError | None:
+        """Why the policy at `path` does not load (None: it does)."""
+        try:
+            self.policy(path)
+        except PolicyError as exc:
+            return exc
+        return None
 
     def warnings(self) -> list[str]:
         """The warnings of every policy loaded, then of the directories they are in (a `*.yml`

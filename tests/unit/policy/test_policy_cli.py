@@ -560,3 +560,26 @@ async def test_policy_cases_run_after_a_lazy_model_has_loaded(tmp_path: Path) ->
         await runner.aclose()
     assert result.passed, result.failures
     assert result.seconds < 0.4  # the load is not counted in the case's time
+
+
+@pytest.mark.parametrize("with_cases", [True, False], ids=["with_cases", "without_cases"])
+def test_test_on_a_policy_that_does_not_load_names_it_once(tmp_path: Path, with_cases: bool
+                                                           ) -> None:
+    """From a probe: `guard policy test` on a directory whose policy does not load printed its
+    one error once per case (53 times for default_test.yaml) and, with no `_test.yaml` beside
+    it, said only "no test cases found". The policy is loaded once: its error is printed once,
+    its cases counted as not run, and the run fails."""
+    import subprocess
+    import sys
+
+    (tmp_path / "default.yaml").write_text(POLICY.replace("type: keywords", "type: keyword"))
+    if with_cases:
+        (tmp_path / "default_test.yaml").write_text(CASES)
+    done = subprocess.run([sys.executable, "-m", "guard", "policy", "test", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+    error = f"ERROR {tmp_path / 'default.yaml'}:5: classifiers.words.type: unknown classifier type"
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("unknown classifier type") == 1 and error in done.stdout, done.stdout
+    assert "no test cases found" not in done.stdout
+    assert ("0 passed, 1 error(s), 4 not run (their policy does not load)" if with_cases
+            else "==== 0 passed, 1 error(s) in ") in done.stdout
