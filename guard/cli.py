@@ -59,8 +59,33 @@ T = TypeVar("T")
 AREAS = ("guard.policy.cli", "guard.killswitch.cli", "guard.incidents.cli", "guard.classify.cli")
 
 
+class Parser(argparse.ArgumentParser):
+    """`guard`'s parser and every subcommand's (argparse builds subcommands' parsers of their
+    parent's class). A command refuses the options it does not know itself, with its own usage,
+    before it says which required ones are missing: argparse left them to the top parser, so
+    `guard serve --bogus` showed `guard`'s usage, and `killswitch engage --bogus` complained only
+    of --scope and --reason."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        given = list(sys.argv[1:] if args is None else args)
+        if self._subparsers is not None:  # a group: its command's parser reads the rest
+            return super().parse_known_args(given, namespace)
+        for arg in given:
+            if arg == "--":
+                break
+            option = self._parse_optional(arg)
+            if option is not None and option[0] is None:
+                self.error(f"unrecognized arguments: {arg}")
+        parsed, extras = super().parse_known_args(given, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="guard", description="A runtime guard for deployed language models.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  guard demo --once\n  guard serve -c guard.yaml\n"

@@ -159,3 +159,19 @@ def test_the_ttl_help_says_a_bare_number_is_seconds(capsys: pytest.CaptureFixtur
 def test_since_reads_a_duration_of_several_units() -> None:
     """`--since 1h30m` (ago) is read as --ttl's durations are."""
     assert parse_since("1h30m", now=10_000) == 10_000 - 5400
+
+
+@pytest.mark.parametrize("args", [
+    ["serve", "--bogus"], ["demo", "--bogus"], ["killswitch", "engage", "--bogus"],
+    ["killswitch", "engage", "--scope", "global", "--reason", "r", "extra"],
+    ["policy", "check", "policies", "--bogus"], ["incidents", "tail", "--bogus"],
+])
+def test_an_unknown_argument_is_refused_by_its_command(args: list[str]) -> None:
+    """From a probe: `guard serve --bogus` and `guard demo --bogus` printed guard's top-level
+    usage, and `killswitch engage --bogus` complained only that --scope and --reason were
+    missing. The command itself names the unknown argument, with its own usage."""
+    done = guard(*args)
+    command = " ".join(a for a in args[:2] if not a.startswith("-") and a != "policies")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"usage: guard {command} "), done.stderr
+    assert f"guard {command}: error: unrecognized arguments: {args[-1]}" in done.stderr
