@@ -58,7 +58,7 @@ class LogSink:
             incident["incident_id"] = incident.pop("id")
             incident["incident_time"] = incident.pop("time")
             try:
-                written += record_line("incident", incident)
+                written += await record_line("incident", incident)
             except OSError as exc:
                 raise ShortWrite(exc, taken, written) from exc
 

@@ -1,9 +1,11 @@
 """structlog setup: one JSON object per line on stderr.
 
-A line stderr refuses (a full log volume, a pipe whose reader left) is dropped and counted
-(`lines_dropped`, guard_log_lines_dropped_total), never raised into the code that logged: a
-request is answered, and a task goes on, whatever becomes of its log line. The first line written
-again is preceded by one `log_lines_dropped` warning saying how many were lost (`LogOut`).
+Lines are written by a thread of their own, never by the event loop (`guard.observability.
+log_out`): a log reader that stops reading (a pipe, blocking or not) or reads slowly never stops
+guard. A line stderr refuses (a full log volume, a pipe whose reader left or stopped) is dropped
+and counted (`lines_dropped`, guard_log_lines_dropped_total), never raised into the code that
+logged: a request is answered, and a task goes on, whatever becomes of its log line. The first
+line written again is preceded by one `log_lines_dropped` warning saying how many were lost.
 
 Secrets never reach the log: header values are never logged, and a last processor masks the
 values of keys that name credentials, whatever a caller passes.
@@ -15,21 +17,22 @@ switch change) go through `record_logger`, which it does not filter: they are wr
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import asyncio
+import atexit
 import functools
 import logging
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import MutableMapping
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
+
+from guard.observability.log_out import LogOut, stderr_out
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
 
@@ -59,18 +62,19 @@ class _Timestamp:
     time of day formatted once a second: structlog's TimeStamper made a datetime per line, about
     a sixth of an access line's cost."""
 
-    __slots__ = ("prefix", "second")
+    __slots__ = ("formatted",)
 
     def __init__(self) -> None:
-        self.second, self.prefix = -1, ""
+        self.formatted = (-1, "")  # one assignment: the log writer thread renders lines too
 
     def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         now = time.time()
         second = int(now)
-        if second != self.second:
-            self.second = second
-            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        event["timestamp"] = f"{self.prefix}.{int((now - second) * 1e6):06d}Z"
+        at, prefix = self.formatted
+        if second != at:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self.formatted = (second, prefix)
+        event["timestamp"] = f"{prefix}.{int((now - second) * 1e6):06d}Z"
         return event
 
 
@@ -90,88 +94,32 @@ def _worker_fields(worker: int) -> Any:
     return add
 
 
-class LogOut:
-    """stderr for log lines, written one whole line per call (unbuffered, so what a write took
-    is known: a buffer would write a refused line later, after the ones that followed it).
-
-    `write` never raises: a line the stream refuses is dropped and counted (`lines_dropped`).
-    `put` raises the OSError instead (a record the caller keeps elsewhere meanwhile: the `log`
-    incident sink spools it). The first line written after lines were dropped is preceded by
-    one `log_lines_dropped` warning saying how many, and a line cut short (the disk filled part
-    way through it) is ended first, so that the next line reads whole."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self._lock = threading.Lock()  # stdlib logging also writes from threads
-        self._unsaid = 0  # dropped since the last line written
-        self._error = ""
-        self._torn = False  # the last write took part of its line
-        self.dropped = 0  # lines dropped since it was made
-
-    def write(self, line: bytes) -> int:
-        """Write `line` (with its newline); never raises. (structlog's BytesLogger calls it.)"""
-        with self._lock:
-            try:
-                self._put(line)
-            except OSError:
-                self._unsaid += 1
-                self.dropped += 1
-        return len(line)
-
-    def flush(self) -> None:
-        """Nothing is buffered (structlog's BytesLogger calls it after each line)."""
-
-    def put(self, line: bytes) -> None:
-        """Write `line` (with its newline) or raise the OSError that refused it."""
-        with self._lock:
-            self._put(line)
-
-    def _put(self, line: bytes) -> None:
-        if self._unsaid or self._torn:
-            self._say_dropped()
-        self._write_all(line)
-
-    def _say_dropped(self) -> None:
-        note = b"\n" if self._torn else b""
-        if self._unsaid:
-            note += _rendered("log_lines_dropped", "warning", {
-                "dropped": self._unsaid, "error": self._error,
-                "detail": "log lines stderr refused (a full log volume, a closed pipe) were "
-                          "dropped; counted in guard_log_lines_dropped_total"})
-        self._write_all(note)
-        self._torn, self._unsaid = False, 0
-
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        written = 0
-        try:
-            while written < len(data):
-                took = self.stream.write(view[written:])
-                if took is None:  # a non-blocking stream that is full
-                    raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
-                written += took
-        except OSError as exc:
-            self._error = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
-            self._torn = self._torn or written > 0
-            raise
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                self.stream.flush()  # a buffered stream (a test's capture); raw ones hold nothing
-
-
 def lines_dropped() -> int:
     """Log lines this process dropped because stderr refused them (guard_log_lines_dropped_total)."""
     return _Lines.out.dropped
 
 
-def _stderr() -> BinaryIO:
-    """stderr's file descriptor, written without a buffer; stderr's own buffer when it has no
-    descriptor (a test's capture)."""
+def lines_settled(wait_s: float) -> bool:
+    """Wait (at most `wait_s`) until each line logged so far is written or dropped; whether it
+    came to that."""
+    return _Lines.out.settled(wait_s)
+
+
+def _stderr() -> LogOut:
+    """Where lines on stderr go (`stderr_out`): its file descriptor, or stderr's own buffer when
+    it has none (a test's capture)."""
     try:
-        fd = sys.stderr.fileno()
+        fd: int | None = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
-        return sys.stderr.buffer
-    return open(fd, "wb", buffering=0, closefd=False)  # stderr's: never closed
+        fd = None
+    return stderr_out(sys.stderr.buffer, fd, _dropped_note)
+
+
+def _dropped_note(dropped: int, error: str) -> bytes:
+    return _rendered("log_lines_dropped", "warning", {
+        "dropped": dropped, "error": error,
+        "detail": "log lines stderr refused (a full log volume, a closed pipe, a reader that "
+                  "stopped reading) were dropped; counted in guard_log_lines_dropped_total"})
 
 
 class _Lines:
@@ -179,7 +127,13 @@ class _Lines:
     structlog line goes through (the renderer aside) and where lines are written."""
 
     chain: list[Any] = []
-    out: LogOut = LogOut(sys.stderr.buffer)
+    out: LogOut = LogOut(sys.stderr.buffer, _dropped_note)
+
+
+@atexit.register
+def _close() -> None:
+    """Write the lines still queued at exit, waiting a bounded time (`log_out.CLOSE_WAIT_S`)."""
+    _Lines.out.close()
 
 
 def _rendered(event_name: str, level: str, fields: dict[str, Any]) -> bytes:
@@ -198,11 +152,12 @@ def access_line(fields: dict[str, Any]) -> None:
     _Lines.out.write(_rendered("request", "info", fields))
 
 
-def record_line(event_name: str, fields: dict[str, Any]) -> int:
-    """Write a record (an incident of the `log` sink) whatever `log_level` is; its bytes. Raises
-    the OSError when stderr refuses it (the caller keeps it and writes it again)."""
+async def record_line(event_name: str, fields: dict[str, Any]) -> int:
+    """Write a record (an incident of the `log` sink) whatever `log_level` is; its bytes, once
+    written. Raises the OSError when stderr refuses it, or its reader took nothing for
+    `log_out.STALL_S` (the caller keeps it and writes it again): written or not, never both."""
     line = _rendered(event_name, "info", fields)
-    _Lines.out.put(line)
+    await asyncio.wrap_future(_Lines.out.put(line))
     return len(line)
 
 
@@ -216,7 +171,8 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     # "Access lines"): bytes written as orjson renders them, no text layer between
     _Lines.chain = [*named, structlog.processors.add_log_level, _Timestamp(),
                     structlog.processors.format_exc_info, _mask_secrets]
-    _Lines.out = LogOut(_stderr())
+    _Lines.out.close()  # what the lines set up before wrote, first
+    _Lines.out = _stderr()
     structlog.configure(
         processors=[*_Lines.chain, structlog.processors.JSONRenderer(serializer=orjson.dumps)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -12,6 +12,7 @@ import os
 import select
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,7 +38,8 @@ def config(mock: MockUpstream) -> dict[str, Any]:
 def asked(guard: GuardServer, blocked: int, harmless: int) -> list[str]:
     """Send `blocked` prompts carrying a key (each answered 400 with its incident's id) and
     `harmless` ones (each answered by the model); the incident ids."""
-    sdk = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+    sdk = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0,
+                        timeout=10)
     ids = []
     with sdk:
         for i in range(blocked):
@@ -190,3 +192,46 @@ def test_lines_stderr_refused_are_counted_said_and_incidents_replayed(tmp_path: 
     assert said[0]["dropped"] == dropped > 0
     assert said[0]["error"] == "EAGAIN"
 
+
+
+def test_a_blocking_pipe_whose_reader_pauses_stops_nothing(tmp_path: Path) -> None:
+    """From a probe: with stderr a blocking pipe (`guard serve | collector`) whose reader stopped
+    reading, after 81 answers every request and /healthz timed out (the event loop blocked in
+    write(2)). Here, the reader paused, guard answers every request (400 with its incident's id,
+    or 200), /healthz and /metrics too; once the reader reads again each incident reaches the
+    log once, every line whole, and the `log_lines_dropped` lines say as many as the metric."""
+    read_end, write_end = os.pipe()  # blocking, as a shell's `|` makes it
+    drained = Drained(read_end)
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, config(mock), stderr=write_end)
+    try:
+        start_together(mock, guard)
+        with drained.paused():
+            os.set_blocking(write_end, False)
+            filled(write_end)
+            os.set_blocking(write_end, True)
+            ids = asked(guard, blocked=4, harmless=4)
+            with urllib.request.urlopen(f"{guard.admin_url}/healthz", timeout=10) as health:
+                assert health.status == 200
+            assert guard.metric("guard_requests_total", status_class="5xx") == 0
+            until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 4)
+            ids += asked(guard, blocked=2, harmless=2)  # and go on being answered
+            until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 6)
+            assert guard.metric("guard_log_lines_dropped_total") >= 12
+        until(lambda: guard.metric("guard_incident_spool_waiting", sink="log") == 0)
+        dropped = guard.metric("guard_log_lines_dropped_total")
+        asked(guard, blocked=0, harmless=1)
+        assert guard.metric("guard_log_lines_dropped_total") == dropped
+        assert guard.metric("guard_incident_dropped_total") == 0
+    finally:
+        code = guard.stop()
+        mock.stop()
+        os.close(write_end)
+        output = drained.stop()
+        os.close(read_end)
+    assert code == 0
+    lines = [json.loads(line) for line in output.split(b"\n") if line.strip()]  # each whole
+    logged = Counter(line["incident_id"] for line in lines if line["event"] == "incident")
+    assert {i: logged[i] for i in ids} == dict.fromkeys(ids, 1)
+    said = [line for line in lines if line["event"] == "log_lines_dropped"]
+    assert sum(line["dropped"] for line in said) == dropped > 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -45,6 +46,9 @@ def test_copytruncate_leaves_whole_lines_only_when_stderr_is_appended(
                 assert answer.status_code == 200
 
         ask(5)
+        deadline = time.monotonic() + 10  # access lines are written by guard's log thread
+        while len(requests_in(log)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
         shutil.copy(log, tmp_path / "guard.log.1")  # logrotate's copytruncate
         with log.open("r+b") as f:
             f.truncate(0)

@@ -1,18 +1,33 @@
-"""Log lines stderr refuses (guard.observability.logging.LogOut) on real file descriptors: a
-non-blocking pipe nobody reads (EAGAIN until it is read) and /dev/full (ENOSPC)."""
+"""Log lines stderr refuses (guard.observability.log_out) on real file descriptors: a
+non-blocking pipe nobody reads (EAGAIN until it is read), a blocking one whose reader pauses, and
+/dev/full (ENOSPC)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from guard.observability.logging import LogOut, access_line, configure_logging, lines_dropped
+from guard.observability.log_out import LogOut, QueuedLogOut, stderr_out
+from guard.observability.logging import (
+    access_line,
+    configure_logging,
+    lines_dropped,
+    lines_settled,
+)
 from tests.support import drained, filled
+
+
+def note(dropped: int, error: str) -> bytes:
+    return json.dumps({"event": "log_lines_dropped", "dropped": dropped, "error": error}
+                      ).encode() + b"\n"
 
 
 @pytest.fixture
@@ -20,8 +35,24 @@ def pipe() -> Iterator[tuple[int, LogOut]]:
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     with open(write_end, "wb", buffering=0) as stream:
-        yield read_end, LogOut(stream)
+        yield read_end, LogOut(stream, note)
     os.close(read_end)
+
+
+@pytest.fixture
+def blocking_pipe() -> Iterator[tuple[int, int]]:
+    """A blocking pipe (a shell's `|`), filled to its last byte: its read end and write end."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    filled(write_end)
+    os.set_blocking(write_end, True)
+    yield read_end, write_end
+    os.close(write_end)
+    os.close(read_end)
+
+
+def events(data: bytes) -> list[str]:
+    return [json.loads(line)["event"] for line in data.splitlines() if line.strip()]
 
 
 def test_lines_a_full_pipe_refuses_are_dropped_counted_and_said_once(
@@ -34,7 +65,7 @@ def test_lines_a_full_pipe_refuses_are_dropped_counted_and_said_once(
     for i in range(3):
         out.write(b'{"event":"lost %d"}\n' % i)
     with pytest.raises(BlockingIOError):
-        out.put(b'{"event":"kept elsewhere"}\n')
+        out.put(b'{"event":"kept elsewhere"}\n').result()
     assert out.dropped == 3
     drained(read_end)
     out.write(b'{"event":"after"}\n')
@@ -73,5 +104,90 @@ def test_every_kind_of_line_on_dev_full_is_dropped_and_counted(
     access_line({"request_id": "r1", "status": 200})
     structlog.get_logger("guard.test").warning("something_to_say", detail="x")
     logging.getLogger("aiohttp.server").error("an error of aiohttp's")
+    assert lines_settled(10)
     assert lines_dropped() == 3
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_a_blocking_pipe_whose_reader_pauses_never_holds_the_writer(
+        blocking_pipe: tuple[int, int]) -> None:
+    """From a probe: on a blocking pipe whose reader stopped, the event loop waited in write(2)
+    for good. Lines written to it return at once; a reader that takes nothing for `stall_s`
+    is deemed stopped: the lines queued are dropped and counted, a record's `put` fails (its
+    caller keeps it). Once the pipe is read, the next lines come after one note, in order."""
+    read_end, write_end = blocking_pipe
+    out = stderr_out(io.BytesIO(), write_end, note)
+    assert isinstance(out, QueuedLogOut)
+    out._stall_s = 0.2  # (for the test: the default is seconds)
+    for i in range(3):
+        assert out.write(b'{"event":"lost %d"}\n' % i)
+    with pytest.raises(BlockingIOError):
+        out.put(b'{"event":"kept elsewhere"}\n').result(10)
+    assert out.settled(10)
+    assert out.dropped == 3
+    drained(read_end)
+    out.write(b'{"event":"after"}\n')
+    out.put(b'{"event":"record"}\n').result(10)
+    out.write(b'{"event":"later"}\n')
+    out.close()
+    assert events(drained(read_end)) == ["log_lines_dropped", "after", "record", "later"]
+    assert os.get_blocking(write_end)  # the pipe's own file description is left blocking
+
+
+def test_lines_beyond_the_queue_are_dropped_at_once_and_said_in_place(
+        blocking_pipe: tuple[int, int]) -> None:
+    """A slow reader: lines wait in a bounded queue; one that finds it full is dropped and
+    counted at once (a record's `put` fails at once), and the note saying so comes after the
+    lines queued before it, not before them."""
+    read_end, write_end = blocking_pipe
+    with open(write_end, "wb", buffering=0, closefd=False) as stream:
+        out = QueuedLogOut(stream, note, fileno=write_end, queue_bytes=64, stall_s=60)
+        for _ in range(10):  # 19 bytes each: three wait, and one the thread holds
+            out.write(b'{"event":"queued"}\n')
+        dropped = out.dropped
+        assert dropped >= 6
+        with pytest.raises(BlockingIOError):
+            out.put(b'{"event":"kept elsewhere"}\n' * 3).result(0)
+        assert out.dropped == dropped  # a put refused is its caller's to keep, not counted
+        output = drained(read_end)  # the thread writes the lines queued as room is made
+        assert out.settled(10)
+        out.write(b'{"event":"after"}\n')
+        out.close()
+    lines = [json.loads(line) for line in (output + drained(read_end)).splitlines()
+             if line.strip()]
+    assert [line["event"] for line in lines] == [
+        *["queued"] * (10 - dropped), "log_lines_dropped", "after"]
+    assert lines[-2]["dropped"] == dropped == out.dropped
+
+
+def test_a_socket_whose_reader_pauses_never_holds_the_writer() -> None:
+    """stderr a stream socket (journald's): written without waiting (MSG_DONTWAIT), its flags
+    left blocking; lines written while its reader takes nothing are dropped, counted and said
+    once it reads again."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                ours.send(b"\n" * 4096)
+        ours.setblocking(True)
+        out = stderr_out(io.BytesIO(), ours.fileno(), note)
+        assert isinstance(out, QueuedLogOut)
+        out._stall_s = 0.2  # (for the test: the default is seconds)
+        out.write(b'{"event":"lost"}\n')
+        with pytest.raises(BlockingIOError):
+            out.put(b'{"event":"kept elsewhere"}\n').result(10)
+        theirs.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while theirs.recv(1 << 16):
+                pass
+        out.write(b'{"event":"after"}\n')
+        out.close()
+        assert os.get_blocking(ours.fileno())
+        theirs.setblocking(True)
+        ours.shutdown(socket.SHUT_WR)
+        output = b""
+        while chunk := theirs.recv(1 << 16):
+            output += chunk
+    assert events(output) == ["log_lines_dropped", "after"]
+    assert out.dropped == 1
