@@ -154,6 +154,38 @@ class Drained:
         return bytes(self.data)
 
 
+def stopped(guard: GuardServer, mock: MockUpstream, pipe: tuple[int, int],
+            drained: Drained) -> tuple[int, bytes]:
+    """Guard and the stand-in stopped, the pipe closed: guard's exit status, all it wrote."""
+    read_end, write_end = pipe
+    code = guard.stop()
+    mock.stop()
+    os.close(write_end)  # the last writer: the reader reads to the end
+    output = drained.stop()
+    os.close(read_end)
+    return code, output
+
+
+def replayed_once(guard: GuardServer, mock: MockUpstream, pipe: tuple[int, int],
+                  drained: Drained, ids: list[str]) -> tuple[float, list[dict[str, Any]]]:
+    """Once the reader reads again: every spooled incident written, no line dropped any more
+    and none lost; then guard stopped cleanly, each of `ids` in the log once, every line whole.
+    The lines dropped (the metric) and the `log_lines_dropped` lines said."""
+    try:
+        until(lambda: guard.metric("guard_incident_spool_waiting", sink="log") == 0)
+        dropped = guard.metric("guard_log_lines_dropped_total")
+        asked(guard, blocked=0, harmless=1)
+        assert guard.metric("guard_log_lines_dropped_total") == dropped
+        assert guard.metric("guard_incident_dropped_total") == 0
+    finally:
+        code, output = stopped(guard, mock, pipe, drained)
+    assert code == 0
+    lines = [json.loads(line) for line in output.split(b"\n") if line.strip()]  # each whole
+    logged = Counter(line["incident_id"] for line in lines if line["event"] == "incident")
+    assert {i: logged[i] for i in ids} == dict.fromkeys(ids, 1)
+    return dropped, [line for line in lines if line["event"] == "log_lines_dropped"]
+
+
 def test_lines_stderr_refused_are_counted_said_and_incidents_replayed(tmp_path: Path) -> None:
     """stderr a pipe nobody reads for a while: guard goes on answering; its log lines meanwhile
     are dropped and counted, its incident lines spooled; once the pipe is read again, one
@@ -172,26 +204,13 @@ def test_lines_stderr_refused_are_counted_said_and_incidents_replayed(tmp_path: 
             assert guard.metric("guard_requests_total", status_class="5xx") == 0
             until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 4)
             assert guard.metric("guard_log_lines_dropped_total") >= 8
-        until(lambda: guard.metric("guard_incident_spool_waiting", sink="log") == 0)
-        dropped = guard.metric("guard_log_lines_dropped_total")
-        asked(guard, blocked=0, harmless=1)
-        assert guard.metric("guard_log_lines_dropped_total") == dropped
-        assert guard.metric("guard_incident_dropped_total") == 0
-    finally:
-        code = guard.stop()
-        mock.stop()
-        os.close(write_end)  # the last writer: the reader reads to the end
-        output = drained.stop()
-        os.close(read_end)
-    assert code == 0
-    lines = [json.loads(line) for line in output.split(b"\n") if line.strip()]  # each whole
-    logged = Counter(line["incident_id"] for line in lines if line["event"] == "incident")
-    assert {i: logged[i] for i in ids} == dict.fromkeys(ids, 1)
-    said = [line for line in lines if line["event"] == "log_lines_dropped"]
+    except BaseException:
+        stopped(guard, mock, (read_end, write_end), drained)
+        raise
+    dropped, said = replayed_once(guard, mock, (read_end, write_end), drained, ids)
     assert [line["level"] for line in said] == ["warning"]
     assert said[0]["dropped"] == dropped > 0
     assert said[0]["error"] == "EAGAIN"
-
 
 
 def test_a_blocking_pipe_whose_reader_pauses_stops_nothing(tmp_path: Path) -> None:
@@ -218,20 +237,8 @@ def test_a_blocking_pipe_whose_reader_pauses_stops_nothing(tmp_path: Path) -> No
             ids += asked(guard, blocked=2, harmless=2)  # and go on being answered
             until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 6)
             assert guard.metric("guard_log_lines_dropped_total") >= 12
-        until(lambda: guard.metric("guard_incident_spool_waiting", sink="log") == 0)
-        dropped = guard.metric("guard_log_lines_dropped_total")
-        asked(guard, blocked=0, harmless=1)
-        assert guard.metric("guard_log_lines_dropped_total") == dropped
-        assert guard.metric("guard_incident_dropped_total") == 0
-    finally:
-        code = guard.stop()
-        mock.stop()
-        os.close(write_end)
-        output = drained.stop()
-        os.close(read_end)
-    assert code == 0
-    lines = [json.loads(line) for line in output.split(b"\n") if line.strip()]  # each whole
-    logged = Counter(line["incident_id"] for line in lines if line["event"] == "incident")
-    assert {i: logged[i] for i in ids} == dict.fromkeys(ids, 1)
-    said = [line for line in lines if line["event"] == "log_lines_dropped"]
+    except BaseException:
+        stopped(guard, mock, (read_end, write_end), drained)
+        raise
+    dropped, said = replayed_once(guard, mock, (read_end, write_end), drained, ids)
     assert sum(line["dropped"] for line in said) == dropped > 0
