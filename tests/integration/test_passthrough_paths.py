@@ -68,17 +68,17 @@ class DecodingUpstream:
         self.loop.close()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUpstream,
-                                                                      GuardServer]]:
+def guarded_upstream(where: Path, passthrough: list[str]) -> Iterator[tuple[DecodingUpstream,
+                                                                           GuardServer]]:
+    """A decoding upstream, and guard in front of it passing `passthrough` through."""
     upstream = DecodingUpstream()
     ready = threading.Event()
     thread = threading.Thread(target=upstream.run, args=(ready,))
     thread.start()
     ready.wait(10)
-    guard = GuardServer(tmp_path_factory.mktemp("passthrough"), {
+    guard = GuardServer(where, {
         "upstreams": {"default": {"url": f"http://127.0.0.1:{upstream.port}"}},
-        "passthrough": ["/v1/{tail:.*}", "/{tail:.*}"], "policies": str(POLICIES)})
+        "passthrough": passthrough, "policies": str(POLICIES)})
     try:
         guard.start()
         yield upstream, guard
@@ -86,6 +86,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUp
         guard.stop()
         upstream.loop.call_soon_threadsafe(upstream.loop.stop)
         thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUpstream,
+                                                                      GuardServer]]:
+    yield from guarded_upstream(tmp_path_factory.mktemp("passthrough"),
+                                ["/v1/{tail:.*}", "/{tail:.*}"])
 
 
 CHAT_BODY = {"model": "m", "messages": [{"role": "user", "content": "keep this: " + TOKEN}]}
@@ -455,21 +462,7 @@ def readme_passthrough_example() -> list[str]:
 @pytest.fixture(scope="module")
 def example_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DecodingUpstream,
                                                                               GuardServer]]:
-    upstream = DecodingUpstream()
-    ready = threading.Event()
-    thread = threading.Thread(target=upstream.run, args=(ready,))
-    thread.start()
-    ready.wait(10)
-    guard = GuardServer(tmp_path_factory.mktemp("example"), {
-        "upstreams": {"default": {"url": f"http://127.0.0.1:{upstream.port}"}},
-        "passthrough": readme_passthrough_example(), "policies": str(POLICIES)})
-    try:
-        guard.start()
-        yield upstream, guard
-    finally:
-        guard.stop()
-        upstream.loop.call_soon_threadsafe(upstream.loop.stop)
-        thread.join(10)
+    yield from guarded_upstream(tmp_path_factory.mktemp("example"), readme_passthrough_example())
 
 
 SDK_CALLS: dict[str, tuple[Any, str]] = {
