@@ -17,25 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.bench_padded_stream import Clock, Recorder
+from bench.bench_padded_stream import guarded_cpu
 from bench.report import publish
-from guard.classify.runner import ClassifierRunner
-from guard.observability.metrics import Metrics
-from guard.policy.loader import load_policy_file
-from guard.policy.store import PolicyInspector
-from guard.proxy import stream_guard
-from guard.proxy.protocols.openai_chat import CHAT
-from guard.proxy.sse import parse_event
-from guard.proxy.stream_guard import StreamGuard
-from guard.types import GuardContext
 
 PACKS = Path(__file__).resolve().parents[1] / "policies"
 WORDS = "the quick brown fox jumps over lazy dog while deploy scripts rotate logs nightly".split()
@@ -56,20 +45,8 @@ def chunk_event(n: int, extra: Any) -> bytes:
 
 async def stream_cpu(policy: Path, chunks: int, frame: Any) -> float:
     """Process CPU seconds to guard a stream of `chunks` one-word chunks carrying `frame(n)`."""
-    clock = Clock()
-    stream_guard.time = clock  # type: ignore[assignment]
-    ctx = GuardContext(request_id="bench", route="/v1/chat/completions", model="m", stream=True)
-    inspector = PolicyInspector(load_policy_file(policy),
-                                ClassifierRunner(Metrics(CollectorRegistry())), ctx)
-    guard = StreamGuard(CHAT, inspector, ctx, Recorder())
     events = [chunk_event(n, frame(n)) for n in range(chunks)]
-    started = time.process_time()
-    for raw in [*events, b"data: [DONE]\n\n"]:
-        clock.now += 0.0001
-        await guard.feed(parse_event(raw))
-    await guard.finish()
-    assert not guard.cut
-    return time.process_time() - started
+    return await guarded_cpu(policy, [*events, b"data: [DONE]\n\n"])
 
 
 async def measure(packs: list[str], chunks: int) -> list[list[str]]:

@@ -95,15 +95,20 @@ def chunk_event(delta: dict[str, Any], finish: str | None = None) -> bytes:
 
 async def stream_cpu(policy: Path, text: str) -> float:
     """Process CPU seconds to guard `text` streamed in CHUNK-character deltas."""
+    events = [chunk_event({"role": "assistant", "content": ""})]
+    events += [chunk_event({"content": text[i:i + CHUNK]}) for i in range(0, len(text), CHUNK)]
+    return await guarded_cpu(policy, [*events, chunk_event({}, "stop"), b"data: [DONE]\n\n"])
+
+
+async def guarded_cpu(policy: Path, events: list[bytes]) -> float:
+    """Process CPU seconds for a chat stream's guard under `policy` to pass `events` (raw SSE
+    events, 0.1 ms of its clock apart), none of them cut."""
     clock = Clock()
     stream_guard.time = clock  # type: ignore[assignment]
     ctx = GuardContext(request_id="bench", route="/v1/chat/completions", model="m", stream=True)
     inspector = PolicyInspector(load_policy_file(policy),
                                 ClassifierRunner(Metrics(CollectorRegistry())), ctx)
     guard = StreamGuard(CHAT, inspector, ctx, Recorder())
-    events = [chunk_event({"role": "assistant", "content": ""})]
-    events += [chunk_event({"content": text[i:i + CHUNK]}) for i in range(0, len(text), CHUNK)]
-    events += [chunk_event({}, "stop"), b"data: [DONE]\n\n"]
     started = time.process_time()
     for raw in events:
         clock.now += 0.0001
