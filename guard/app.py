@@ -122,7 +122,9 @@ def data_app(components: Components) -> web.Application:
                ("POST", f"{by_id}/cancel", fetched),   # the answer so far, read
                ("DELETE", by_id, deleted)]
     chat_by_id = f"{CHAT.route}/{{id:{fetch.ID}}}"      # a chat completion asked with `store`
-    routes += [("GET", chat_by_id, functools.partial(fetch.fetch, c=components, dialect=CHAT)),
+    fetched_chat = functools.partial(fetch.fetch, c=components, dialect=CHAT, updates=True)
+    routes += [("GET", chat_by_id, fetched_chat),      # the answer, read
+               ("POST", chat_by_id, fetched_chat),     # its metadata set; the answer, read
                ("DELETE", chat_by_id, deleted)]
     routes += [("GET", passthrough.MODELS, forward), ("GET", passthrough.MODEL, forward)]
     listed = components.settings.passthrough

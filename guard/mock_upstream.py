@@ -3,7 +3,8 @@
 It answers `POST /v1/chat/completions`, `POST /v1/completions`, `POST /v1/responses` and
 Anthropic's `POST /v1/messages` (streamed as SSE or not) and `GET /v1/models`,
 deterministically. A whole chat completion asked with `store: true` is kept, as OpenAI keeps
-them: `GET`, `DELETE /v1/chat/completions/{id}` and `GET .../{id}/messages` answer it. A
+them: `GET`, `POST` (metadata), `DELETE /v1/chat/completions/{id}` and `GET .../{id}/messages`
+answer it. A
 client (or a test through guard, which forwards end-to-end headers) steers each answer with
 request headers:
 
@@ -342,8 +343,8 @@ async def stored_response(request: web.Request) -> web.StreamResponse:
 
 
 async def stored_chat(request: web.Request) -> web.Response:
-    """`GET`, `DELETE /v1/chat/completions/{id}` and `GET .../{id}/messages`, as OpenAI answers
-    them for a chat completion asked with `store: true`."""
+    """`GET`, `POST` (its `metadata` set), `DELETE /v1/chat/completions/{id}` and `GET
+    .../{id}/messages`, as OpenAI answers them for a chat completion asked with `store: true`."""
     request.app[SEEN].append({"path": request.path, "method": request.method,
                               "query": dict(request.query), "headers": dict(request.headers)})
     kept = request.app[STORED].get(request.match_info["id"])
@@ -351,6 +352,8 @@ async def stored_chat(request: web.Request) -> web.Response:
         return json_answer({"error": {"message": "No chat completion found with that id.",
                                       "type": "invalid_request_error", "param": None,
                                       "code": "not_found"}}, status=404)
+    if request.method == "POST":
+        kept["metadata"] = (await request.json())["metadata"]
     completion = {key: value for key, value in kept.items() if key != "messages"}
     if request.method == "DELETE":
         del request.app[STORED][completion["id"]]
@@ -559,6 +562,7 @@ def build_app(chunk_chars: int = 4, chunk_delay_ms: int = 0) -> web.Application:
     app.router.add_post("/v1/responses/{id}/cancel", stored_response)
     app.router.add_route("GET", "/v1/chat/completions/{id}", stored_chat)
     app.router.add_route("DELETE", "/v1/chat/completions/{id}", stored_chat)
+    app.router.add_post("/v1/chat/completions/{id}", stored_chat)
     app.router.add_get("/v1/chat/completions/{id}/messages", stored_chat)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", models)

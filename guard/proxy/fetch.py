@@ -2,8 +2,10 @@
 a client fetches it later with `GET /v1/responses/{id}` (whole, or streamed with `stream=true`),
 or stops a background one with `POST /v1/responses/{id}/cancel`, whose answer is the response so
 far. OpenAI keeps a chat completion asked with `store: true`, fetched whole with `GET
-/v1/chat/completions/{id}`. Guard reads what comes back as it reads an answer to the API's POST:
-the data path's steps 2 and 6 to 9, as such a request carries no prompt.
+/v1/chat/completions/{id}`; `POST /v1/chat/completions/{id}` sets its `metadata` and answers it
+whole too (the openai SDK's `chat.completions.update`). Guard reads what comes back as it reads
+an answer to the API's POST: the data path's steps 2 and 6 to 9, as such a request carries no
+prompt.
 
 - The model is named only in the answer, and its policy and kill switches apply: a whole answer
   is read for the model it names once it has arrived; before a stream, the response is fetched
@@ -16,7 +18,8 @@ the data path's steps 2 and 6 to 9, as such a request carries no prompt.
   reads the answer, events pass untouched and the parameter is forwarded.
 - Fetches go to the default upstream. A cancel is never stopped by a kill switch (stopping a
   job is what on-call may want most); its answer is read. These requests carry no body: one is
-  refused, as it would reach the upstream unread.
+  refused, as it would reach the upstream unread. An update's body is forwarded: a JSON object
+  of `metadata` alone (what the API takes; anything else is refused, 400), which no model reads.
 """
 
 from __future__ import annotations
@@ -33,12 +36,14 @@ from guard.proxy.handler import (
     downstream_headers,
     forward_and_guard,
     model_named,
+    read_request,
     send_upstream,
     stopped_by_switch,
     timed_read,
 )
 from guard.proxy.middleware import GuardHandler
 from guard.proxy.protocols import Dialect
+from guard.proxy.request_checks import parse_body
 from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext, Stage
 
@@ -51,12 +56,16 @@ FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as t
 
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
-                dialect: Dialect, streams: bool = False) -> web.StreamResponse:
+                dialect: Dialect, streams: bool = False,
+                updates: bool = False) -> web.StreamResponse:
     """`streams`: the API streams a fetched answer when a `stream` parameter asks (Responses);
-    else it is fetched whole, and no `stream` parameter is forwarded."""
-    # 1 what the request says: no prompt, no body, a stream if any `stream` parameter asks
-    refuse_body(request)
-    cancel = request.method == "POST"
+    else it is fetched whole, and no `stream` parameter is forwarded. A `POST` cancels the
+    answer (Responses), or with `updates` sets its metadata (Chat Completions)."""
+    # 1 what the request says: no prompt, no body but an update's metadata, a stream if any
+    # `stream` parameter asks
+    update = updates and request.method == "POST"
+    raw = await metadata_only(request, exchange, c) if update else refuse_body(request)
+    cancel = request.method == "POST" and not update
     query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
         request_id=exchange.request_id, route=dialect.route, model="", model_unknown=True,
@@ -93,7 +102,7 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
             [*kept, *extra]).raw_path_qs, model="" if resume else ctx.model)
 
     # 6 to 9 forward, read the answer as any other of this API's, and record
-    return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, b"",
+    return await forward_and_guard(request, exchange, c, dialect, ctx, inspector, raw,
                                    Outcome(), {}, by_id=by_id)
 
 
@@ -115,10 +124,27 @@ async def learn_model(request: web.Request, exchange: Exchange,
     return model_named(answer)
 
 
-def refuse_body(request: web.Request) -> None:
+async def metadata_only(request: web.Request, exchange: Exchange, c: Components) -> bytes:
+    """An update's body, as read (decoded): a JSON object of `metadata` alone."""
+    raw = await read_request(request, exchange, c.settings.max_body_bytes,
+                             c.settings.limits.body_timeout_s)
+    other = sorted(set(parse_body(raw)) - {UPDATED})
+    if other:
+        raise RequestError(f"{request.method} {request.path} takes `{UPDATED}` alone, not "
+                           f"{len(other)} other key(s); guard does not forward what it would not "
+                           "read", code="invalid_request")
+    return raw
+
+
+UPDATED = "metadata"  # what an update of a stored chat completion sets
+
+
+def refuse_body(request: web.Request) -> bytes:
+    """No body (b""), or 400."""
     if request.body_exists:
         raise RequestError(f"{request.method} {request.path} takes no body; guard does not "
                            "forward one it would not read", code="invalid_request")
+    return b""
 
 
 def bodiless(handler: GuardHandler) -> GuardHandler:

@@ -109,8 +109,8 @@ def check_path(raw_path: str, method: str | None = None) -> None:
       a suffix, `.json` or `~`, as Spring's suffix matching reads it), is at or under a guarded
       route without being spelled as one: `/v1//chat/completions`, `/v1/chat;x/completions`,
       `/V1/Chat/Completions`, `/v1/chat/completions/`, `/v1/chat/completions.json`,
-      `/v1/chat/completions/{id}.json` (a stored completion, which guard reads when fetched by
-      its id). A path spelled plainly under a guarded route (a stored completion's
+      `/v1/chat/completions/{id}.json` (a stored completion, which guard reads when fetched or
+      updated by its id). A path spelled plainly under a guarded route (a stored completion's
       `/v1/chat/completions/{id}/messages`) is that path to every server;
     - any other path that, read so, is a model route of a common server (`MODEL_ROUTES`:
       `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...) or an API that runs a

@@ -135,7 +135,7 @@ def test_other_spellings_of_a_guarded_route_are_refused(
 
 @pytest.mark.parametrize("path", [
     "/v1/models", "/v1/files/abc", "/v1/files/File-ABC/content", "/v1/embeddings",
-    "/v1/chat/completions/chatcmpl-1", "/v1/files/a%20b"])
+    "/v1/chat/completions/chatcmpl-1/messages", "/v1/files/a%20b"])
 def test_plain_pass_through_paths_still_reach_the_upstream(
         stack: tuple[DecodingUpstream, GuardServer], path: str) -> None:
     """A path that reads the same to every server, under a guarded route or not, is forwarded

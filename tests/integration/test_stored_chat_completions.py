@@ -1,6 +1,6 @@
 """Chat completions the model kept upstream (`store: true`, as OpenAI keeps them) are read when
-fetched by id, `GET /v1/chat/completions/{id}`, as the answer to a request; no other path under
-a guarded route is forwarded, or suggested for `passthrough:`. Real `guard serve` with the
+fetched or updated by id, `GET`, `POST /v1/chat/completions/{id}`, as the answer to a request;
+no other path under a guarded route is forwarded, or suggested for `passthrough:`. Real `guard serve` with the
 default pack, the openai SDK as client, the stand-in model keeping the completions."""
 
 from __future__ import annotations
@@ -80,4 +80,32 @@ def test_a_template_under_a_guarded_route_is_warned_of_and_the_fetch_still_read(
         warned = [json.loads(line)["detail"] for line in guard.output().splitlines()
                   if '"passthrough_under_guarded_route"' in line]
         assert [detail.split()[1] for detail in warned] == templates
+        client.close()
+
+
+def test_an_update_of_a_stored_completion_is_read_as_its_answer(servers: Servers) -> None:
+    """`chat.completions.update` (POST .../{id}, metadata) answers the whole completion: it was
+    405 unlisted, forwarded unread under `/v1/{tail:.*}`; now read as a fetch, metadata forwarded."""
+    created = stored(servers.client, f"The deploy key is {SECRET}.")
+    updated = servers.client.chat.completions.update(created.id, metadata={"ticket": "T-1"})
+    assert updated.choices[0].finish_reason == "content_filter"
+    assert "StoredChat" not in updated.model_dump_json()
+    masked = stored(servers.client, f"Write to {EMAIL} about it.")
+    updated = servers.client.chat.completions.update(masked.id, metadata={"ticket": "T-2"})
+    assert updated.choices[0].message.content == "Write to [REDACTED:pii:email] about it."
+    assert updated.metadata == {"ticket": "T-2"}
+    refused = httpx.post(f"{servers.guard.url}/v1/chat/completions/{masked.id}",
+                         json={"metadata": {}, "messages": ASK})
+    assert refused.status_code == 400 and "metadata" in refused.json()["error"]["message"]
+
+
+def test_an_update_under_a_broad_template_is_still_read(tmp_path: Path) -> None:
+    """From a probe: with `passthrough: ['/v1/{tail:.*}']` the update's answer handed the
+    client the GitHub token the GET of the same id withheld, with no incident."""
+    with guard_before_mock(tmp_path, POLICIES, passthrough=["/v1/{tail:.*}"]) as guard:
+        client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-client", max_retries=0)
+        created = stored(client, f"The deploy key is {SECRET}.")
+        updated = client.chat.completions.with_raw_response.update(created.id, metadata={"a": "b"})
+        assert "StoredChat" not in updated.text
+        assert updated.headers.get("X-Guard-Incident-Id")
         client.close()
