@@ -23,7 +23,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from guard.config import Settings, parse_host_port
-from guard.errors import ConfigError, PolicyError, closest, given, unknown_hint, validation_message
+from guard.errors import (
+    ConfigError,
+    PolicyError,
+    closest,
+    given,
+    shown_key,
+    shown_path,
+    unknown_hint,
+    validation_message,
+)
 from guard.policy.source import parse_yaml
 from guard.proxy.model_routes import GUARDED, model_route, path_pattern, reached, under_guarded
 
@@ -230,7 +239,7 @@ def unused_upstreams(settings: Settings) -> list[str]:
     sends requests to: a name mistyped in `routes:` or in a GUARD_UPSTREAMS__* variable leaves
     the upstream meant unchanged."""
     used = {"default", *settings.routes.values()}
-    return [f"upstreams.{name}: no request goes to it: only `default` and the upstreams "
+    return [f"upstreams.{shown_key(name)}: no request goes to it: only `default` and the upstreams "
             "`routes:` name are used; name it in a route, or remove it"
             for name in settings.upstreams if name not in used]
 
@@ -335,10 +344,11 @@ def _refuse_missing_hash_key(environ: Mapping[str, str], settings: Settings, sou
 def _describe(exc: ValidationError, source: str, overridden: Mapping[str, str]) -> str:
     problems = []
     for error in exc.errors():
-        path = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        path = ".".join(str(p) for p in error["loc"])
         origin = next((f" (from {var})" for key, var in overridden.items()
                        if path == key or path.startswith(key + ".")), "")
-        problems.append(f"{source}: {path}{origin}: {_reason(error)}")
+        problems.append(f"{source}: {shown_path(error['loc']) or '(top level)'}{origin}: "
+                        f"{_reason(error)}")
     return "; ".join(problems)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -184,6 +185,37 @@ def given(error: Mapping[str, Any]) -> str:
     if error["type"] in _CLOSED_SET_ERRORS and len(value) <= MAX_QUOTED_CHARS:
         return f" (got {value!r})"
     return f" (got a string of {len(value)} characters)"
+
+
+# A key that reads as a name: groups of words (`max_tokens`, `X-Api-Key`, `maxTokens`, `ENV_VAR`),
+# numbers and short mixes (`gpt-4o`), each group at most 24 characters, the key at most 64
+_KEY_GROUP = re.compile(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]+|\d{1,8}|[a-z0-9]{1,4}")
+_KEY_SEPARATORS = re.compile(r"[-_.]+")
+MAX_SHOWN_KEY_CHARS = 64
+_SHOWN_KEY = re.compile(r"<key of \d+ characters>")
+
+
+def shown_key(key: str | int) -> str:
+    """A file's key as an error names it: as written when it reads as a name, else `<key of N
+    characters>`. A key is the operator's text as a value is (`headers: {"Authorization: Bearer
+    sk-..."}` makes the whole header one key; a token pasted at the top of guard.yaml is a key
+    too): one that holds anything but words, numbers and short mixes is not echoed. A key
+    shown so already (a classifier's error, placed in its policy file) stays as it is."""
+    text = str(key)
+    if isinstance(key, int) or _SHOWN_KEY.fullmatch(text) or _reads_as_name(text):
+        return text
+    return f"<key of {len(text)} characters>"
+
+
+def _reads_as_name(text: str) -> bool:
+    return len(text) <= MAX_SHOWN_KEY_CHARS and all(
+        len(group) <= MAX_QUOTED_CHARS and _KEY_GROUP.fullmatch(group)
+        for group in _KEY_SEPARATORS.split(text))
+
+
+def shown_path(loc: Sequence[str | int]) -> str:
+    """A validation error's location as `a.b.0.c`, each key as `shown_key` shows it."""
+    return ".".join(map(shown_key, loc))
 
 
 # How close (difflib ratio) an unknown name must be to a known one to read as a typo of it:

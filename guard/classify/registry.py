@@ -45,6 +45,7 @@ from guard.errors import (
     PolicyError,
     given,
     model_at,
+    shown_key,
     unknown_hint,
     validation_message,
 )
@@ -120,7 +121,7 @@ def lookup(type_name: str) -> ClassifierType | None:
 def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
     out = prefix
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out += f"[{part}]" if isinstance(part, int) else f".{shown_key(part)}"
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from guard.errors import PolicyError
+from guard.errors import PolicyError, shown_key
 
 Loc = tuple[str | int, ...]
 
@@ -24,10 +24,12 @@ _PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
 
 
 def format_path(loc: Sequence[str | int]) -> str:
-    """`('rules', 2, 'when')` as `rules[2].when`."""
+    """`('rules', 2, 'when')` as `rules[2].when`; a key that does not read as a name as `<key
+    of N characters>` (`shown_key`)."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        key = shown_key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{key}" if out else key)
     return out or "(top level)"
 
 

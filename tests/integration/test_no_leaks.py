@@ -212,3 +212,58 @@ def test_a_policy_error_never_echoes_a_string_the_file_gave(tmp_path: Path) -> N
     length = len(f"Authorization: Bearer {token}")
     assert all(f"a string of {length} characters" in text for text in said.values()), said
     assert [place for place, text in said.items() if token in text] == []
+
+
+def test_a_key_the_file_gave_is_never_echoed(tmp_path: Path) -> None:
+    """From a re-probe: `headers: {"Authorization: Bearer <token>"}` (YAML reads it as a key)
+    echoed the token in `policy check`, a reload's 422 and its log line, through the error's
+    path or "header name '...' is not an HTTP token"; a token pasted as a key of guard.yaml
+    echoed as "<token>: unknown key". Each key that does not read as a name is now shown as
+    `<key of N characters>`, a bad header name by its index and length."""
+    import subprocess
+    import sys
+
+    token = "sk-proj-KeyTokCanary5521zzQ8xY"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    good = ("name: default\nversion: 1\nclassifiers:\n  hook: {type: webhook, "
+            "url: 'http://127.0.0.1:9/check'}\n"
+            "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
+    (policies / "default.yaml").write_text(good)
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(policies)},
+                        env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    headers = {"set": f'{{"Authorization: Bearer {token}"}}',
+               "empty": f'{{"Authorization: Bearer {token}": ""}}',
+               "no colon": f"{{Authorization Bearer {token}: x}}"}
+    said: dict[str, str] = {}
+    try:
+        start_together(mock, guard)
+        for form, written in headers.items():
+            (policies / "default.yaml").write_text(good.replace(
+                "'http://127.0.0.1:9/check'}", f"'http://127.0.0.1:9/check', headers: {written}}}"))
+            reload = httpx.post(f"{guard.admin_url}/admin/policies/reload",
+                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+            assert reload.status_code == 422, reload.text
+            check = subprocess.run([sys.executable, "-m", "guard", "policy", "check",
+                                    str(policies)], capture_output=True, text=True, timeout=60,
+                                   check=False)
+            assert check.returncode == 1, check.stdout + check.stderr
+            said |= {f"reload {form}": reload.text, f"check {form}": check.stderr}
+    finally:
+        guard.stop()
+        mock.stop()
+    said["log"] = guard.output()
+    (tmp_path / "bad.yaml").write_text(f"{token}: 1\nupstreams:\n  default: {{url: "
+                                       f"'http://127.0.0.1:9', {token}: 2}}\n")
+    config = subprocess.run([sys.executable, "-m", "guard", "serve", "-c",
+                             str(tmp_path / "bad.yaml"), "--check"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert config.returncode == 2
+    said["guard.yaml"] = config.stderr
+    shown = f"<key of {len(token)} characters>: unknown key"
+    assert config.stderr.count(shown) == 2, config.stderr
+    assert "classifiers.hook.headers.<key of" in said["check set"], said
+    assert "header 0's name (" in said["check no colon"], said
+    assert [place for place, text in said.items() if "KeyTokCanary" in text] == []

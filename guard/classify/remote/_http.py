@@ -21,7 +21,7 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.connector import Connection
 from pydantic import AfterValidator, ValidationError
 
-from guard.errors import ClassifierError
+from guard.errors import ClassifierError, shown_key, shown_path
 from guard.pooled import UNASKED_RETRIES, CleanConnectionRequest, UnaskedAnswer, connection_failure
 
 # The most an answer may hold once decoded: a verdict is a few hundred bytes, and a gzip answer of
@@ -187,7 +187,7 @@ def off_contract(name: str, exc: ValidationError) -> ClassifierError:
     """A ClassifierError naming where an answer breaks its contract and how, without the value
     (what the service answered may quote the text)."""
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the top level"
+    where = shown_path(first["loc"]) or "the top level"
     return ClassifierError(f"{name}: answer off contract at {where}: {first['msg']} "
                            f"({exc.error_count()} problem(s))")
 
@@ -228,16 +228,20 @@ _NOT_IN_A_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls but tab: C
 def service_headers(headers: dict[str, str]) -> dict[str, str]:
     """A remote classifier's `headers:`, checked when its policy loads: a name that is not an
     HTTP token, or a value holding a control character (the newline a token file ends with),
-    made every call fail, its rules passing all traffic with `on_error: fail_open`. Says where
-    in a value, never the value (a credential, most likely)."""
-    for name, value in headers.items():
+    made every call fail, its rules passing all traffic with `on_error: fail_open`. Says where,
+    never the value (a credential, most likely), nor a name that is no token (`Authorization:
+    Bearer sk-...` written as one string is all name)."""
+    for index, (name, value) in enumerate(headers.items()):
         if not _HEADER_NAME.fullmatch(name):
-            raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits and "
-                             "!#$%&'*+-.^_`|~ only): no request can carry it")
+            joined = "; a name and its value written as one?" if " " in name.strip() else ""
+            raise ValueError(f"header {index}'s name ({len(name)} characters) is not an HTTP "
+                             f"token (letters, digits and !#$%&'*+-.^_`|~ only{joined}): no "
+                             "request can carry it")
         if found := _NOT_IN_A_VALUE.search(value):
-            raise ValueError(f"header {name}: its value holds a control character, "
-                             f"U+{ord(found.group()):04X}, at index {found.start()} (a trailing "
-                             "newline?): no request can carry it")
+            newline = " (a trailing newline?)" if found.group() == "\n" else ""
+            raise ValueError(f"header {shown_key(name)}: its value holds a control character, "
+                             f"U+{ord(found.group()):04X}, at index {found.start()}{newline}: "
+                             "no request can carry it")
     return headers
 
 
