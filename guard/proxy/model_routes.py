@@ -59,17 +59,21 @@ MODEL_ROUTES = (
     ModelRoute(re.compile(r"(/.+)?/chat/completions"),
                "LiteLLM, llama.cpp, LM Studio, Azure OpenAI", "/v1/chat/completions",
                ("/chat/completions", "/openai/deployments/m/chat/completions")),
+    # a model runs on these only when POSTed to (`GET /v1/organization/usage/completions` is
+    # OpenAI's Usage API); `/chat/completions` lists stored completions on Azure, and Realtime
+    # takes a GET, so those are refused to any method
     ModelRoute(re.compile(r"(/.+)?/completions|/completion|/infill"),
                "LiteLLM, llama.cpp, Azure OpenAI", "/v1/completions",
-               ("/completions", "/completion", "/infill")),
+               ("/completions", "/completion", "/infill"), methods=POST),
     ModelRoute(re.compile(r"(/.+)?/responses"), "LiteLLM, Azure OpenAI", "/v1/responses",
-               ("/responses",)),
+               ("/responses",), methods=POST),
     ModelRoute(re.compile(r"/.+/v1/messages"), "LiteLLM and other gateways", "/v1/messages",
-               ("/anthropic/v1/messages",)),
-    ModelRoute(re.compile(r"/api/chat"), "Ollama", "/v1/chat/completions", ("/api/chat",)),
+               ("/anthropic/v1/messages",), methods=POST),
+    ModelRoute(re.compile(r"/api/chat"), "Ollama", "/v1/chat/completions", ("/api/chat",),
+               methods=POST),
     ModelRoute(re.compile(r"(/.+)?/generate(_stream|/stream)?"),
                "Ollama, TGI, SGLang, vLLM, KoboldCpp", "/v1/completions",
-               ("/generate", "/api/generate", "/api/extra/generate/stream")),
+               ("/generate", "/api/generate", "/api/extra/generate/stream"), methods=POST),
     ModelRoute(re.compile(r"(/.+)?/v[12]/chat"), "Cohere (LiteLLM's `/cohere/v1/chat` too)",
                "/v1/chat/completions", ("/v1/chat", "/v2/chat", "/cohere/v1/chat"),
                methods=POST),
@@ -78,7 +82,7 @@ MODEL_ROUTES = (
                "/v1/chat/completions", ("/model/m/converse", "/bedrock/model/m/invoke"),
                methods=POST),
     ModelRoute(re.compile(r"(/.+)?/invocations"), "SageMaker's (vLLM, SGLang, TGI)",
-               "/v1/chat/completions", ("/invocations",)),
+               "/v1/chat/completions", ("/invocations",), methods=POST),
     ModelRoute(re.compile(r"/"), "TGI", "/v1/completions", ("/",), methods=POST),
     ModelRoute(re.compile(r"(/.+)?/models/[^/]+:(stream)?generatecontent"), "Gemini's API "
                "(LiteLLM's `/v1beta/models/{model}:generateContent`, `/models/...` too)", None,
@@ -98,8 +102,11 @@ MODEL_ROUTES = (
                "/v1/responses", ("/v1/responses/compact",), methods=POST),
     ModelRoute(re.compile(r"(/.+)?/evals/[^/]+/runs"), "OpenAI's evals runs", None,
                ("/v1/evals/eval_1/runs",), methods=POST),
-    ModelRoute(re.compile(r"(/.+)?/complete"), "Anthropic's legacy Text Completions",
-               "/v1/messages", ("/v1/complete",), methods=POST),
+    # `/v1/complete` under any prefix (LiteLLM's `/anthropic/v1/complete`), not any path ending
+    # in `/complete` (OpenAI's `POST /v1/uploads/{id}/complete` finishes an upload)
+    ModelRoute(re.compile(r"(/.+)?/v1/complete|/complete"), "Anthropic's legacy Text "
+               "Completions", "/v1/messages", ("/v1/complete", "/anthropic/v1/complete"),
+               methods=POST),
     ModelRoute(re.compile(r"(/.+)?/audio/speech"), "OpenAI's speech", None,
                ("/v1/audio/speech",), methods=POST),
     ModelRoute(re.compile(r"(/.+)?/images/(generations|edits)"), "OpenAI's image generation",

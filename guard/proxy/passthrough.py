@@ -116,8 +116,11 @@ def check_path(raw_path: str, method: str | None = None) -> None:
       `/chat/completions`, `/api/chat`, `/generate`, `/invocations`...) or an API that runs a
       model on what guard does not read (`POST /v1/batches`, `/v1/messages/batches`,
       `/v1/threads/runs`, `/v1/audio/speech`...), which a broad template (`/{tail:.*}`,
-      `/v1/{tail:.*}`) would forward: `/v1/batches.json` and `/v1/batches~` too. Ids holding
-      dots (`gpt-4.1`, a file's `a.jsonl`) pass: suffixed or not, they are no such route."""
+      `/v1/{tail:.*}`) would forward: `POST /v1/batches.json` and `/v1/batches~` too (a suffix
+      is taken off only for a `POST`, the method that runs a model: `GET
+      /v1/files/completions.jsonl` is a file). Ids holding dots (`gpt-4.1`, a file's `a.jsonl`)
+      pass: suffixed or not, they are no such route. Most model routes are refused to `POST`
+      only (`GET /v1/organization/usage/completions` is OpenAI's Usage API)."""
     layers = list(_layers(raw_path))
     decoded = layers[-1]
     if "\\" in decoded or any(_ENCODED_SEPARATOR.search(layer) for layer in layers):
@@ -146,6 +149,8 @@ def check_path(raw_path: str, method: str | None = None) -> None:
             raise RequestError(f"this pass-through path reads upstream as {reading!r}, at or "
                                f"under the guarded route {route}: ask that route as it is "
                                "spelled", code="invalid_path")
+        if reading != read and method not in (None, "POST"):
+            continue  # a file's name (`GET /v1/files/completions.jsonl`), which runs no model
         other = model_route(reading, method)
         if other is not None:
             raise RequestError(f"this pass-through path reads upstream as {reading!r}, where "

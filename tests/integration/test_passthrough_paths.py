@@ -187,6 +187,8 @@ MODEL_ROUTES = {
     "/model/m/invoke": "/v1/chat/completions",                         # Bedrock
     "/model/m/converse-stream": "/v1/chat/completions",                # Bedrock
     "/api/extra/generate/stream": "/v1/completions",                   # KoboldCpp
+    "/v1/complete": "/v1/messages",                                    # Anthropic's legacy
+    "/anthropic/v1/complete": "/v1/messages",                          # LiteLLM
 }
 
 
@@ -237,9 +239,16 @@ def test_an_sdk_whose_base_url_lacks_v1_is_refused(
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/health"), ("GET", "/"), ("HEAD", "/"), ("GET", "/api/tags"),
     ("POST", "/api/embed"), ("POST", "/tokenize"), ("DELETE", "/v1/chat/completions/chatcmpl-1"),
-    ("GET", "/v1/chat/completions/chatcmpl-1/messages"), ("POST", "/v1/threads/t/messages")])
+    ("GET", "/v1/chat/completions/chatcmpl-1/messages"), ("POST", "/v1/threads/t/messages"),
+    # from a re-probe: refused as model routes (400 invalid_path), they run no model
+    ("POST", "/v1/uploads/upload_abc/complete"),      # uploads.complete, not Anthropic's
+    ("GET", "/v1/organization/usage/completions"),    # the Usage API
+    ("GET", "/v1/files/completions.jsonl"), ("DELETE", "/v1/files/completions.jsonl"),
+    ("GET", "/v1/files/responses.json"), ("GET", "/v1/containers/c/files/generate.py"),
+    ("GET", "/v1/files/invocations.csv")])  # files whose stem is a route's word
 def test_other_paths_a_broad_template_takes_still_reach_the_upstream(
         stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    """A path that runs no model, asked as its API asks it, is forwarded as it was sent."""
     upstream, guard = stack
     answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
     assert answer.status_code == 200, answer.text

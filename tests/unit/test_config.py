@@ -543,7 +543,8 @@ def test_serve_check_names_the_model_routes_a_pass_through_template_reaches(
      "guard refuses POST /v1/audio/speech"),
     ("/v1/realtime", "guard refuses every request to /v1/realtime"),
     ("/api/chat", "is where a model's text is answered unguarded: Ollama, as on the guarded "
-     "route /v1/chat/completions; ask /v1/chat/completions: guard refuses every request to"),
+     "route /v1/chat/completions; ask /v1/chat/completions: guard refuses POST /api/chat"),
+    ("/chat/completions", "guard refuses every request to /chat/completions"),
 ])
 def test_serve_check_says_what_of_a_listed_path_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str, says: str) -> None:
