@@ -115,7 +115,7 @@ def data_app(components: Components) -> web.Application:
               for route, dialect in DIALECTS.items()]
     # an answer kept upstream, by an id of plain characters (no escape reaches another path)
     deleted = fetch.bodiless(functools.partial(  # no text in its answer
-        passthrough.forward, c=components, gated=False))
+        passthrough.forward, c=components, gated=False), components.settings.limits.body_timeout_s)
     fetched = functools.partial(fetch.fetch, c=components, dialect=RESPONSES, streams=True)
     by_id = f"{RESPONSES.route}/{{id:{fetch.RESPONSE_ID}}}"
     routes += [("GET", by_id, fetched),                # the answer, read

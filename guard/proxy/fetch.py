@@ -24,6 +24,7 @@ prompt.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from aiohttp import web
@@ -64,7 +65,8 @@ async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
     # 1 what the request says: no prompt, no body but an update's metadata, a stream if any
     # `stream` parameter asks
     update = updates and request.method == "POST"
-    raw = await metadata_only(request, exchange, c) if update else refuse_body(request)
+    raw = (await metadata_only(request, exchange, c) if update
+           else await refuse_body(request, c.settings.limits.body_timeout_s))
     cancel = request.method == "POST" and not update
     query = request.rel_url.query
     ctx = exchange.ctx = GuardContext(
@@ -139,19 +141,31 @@ async def metadata_only(request: web.Request, exchange: Exchange, c: Components)
 UPDATED = "metadata"  # what an update of a stored chat completion sets
 
 
-def refuse_body(request: web.Request) -> bytes:
-    """No body (b""), or 400."""
-    if request.body_exists:
+async def refuse_body(request: web.Request, timeout_s: float) -> bytes:
+    """No body (b""), or 400: a body of one byte or more. An empty one sent chunked
+    (`Transfer-Encoding: chunked`, its last chunk at once) is none: it is read, within
+    `timeout_s` (408 past it), to know."""
+    if request.body_exists and await _holds_a_byte(request, timeout_s):
         raise RequestError(f"{request.method} {request.path} takes no body; guard does not "
                            "forward one it would not read", code="invalid_request")
     return b""
 
 
-def bodiless(handler: GuardHandler) -> GuardHandler:
-    """`handler` for a request that must carry no body (a body is refused with 400)."""
+async def _holds_a_byte(request: web.Request, timeout_s: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout_s):
+            return bool(await request.content.read(1))
+    except TimeoutError as exc:
+        raise RequestError(f"request body did not arrive within {timeout_s:g} s", status=408,
+                           code="request_timeout") from exc
+
+
+def bodiless(handler: GuardHandler, timeout_s: float) -> GuardHandler:
+    """`handler` for a request that must carry no body (a body is refused with 400; `timeout_s`:
+    how long an empty chunked one may take to end)."""
 
     async def without_body(request: web.Request, exchange: Exchange) -> web.StreamResponse:
-        refuse_body(request)
+        await refuse_body(request, timeout_s)
         return await handler(request, exchange)
 
     return without_body

@@ -50,7 +50,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
     check_path(request.rel_url.raw_path, request.method)
     ctx = GuardContext(request_id=exchange.request_id, route=request.path, model="",
                        model_unknown=True, tenant=tenant_of(request, c.settings.tenant_header))
-    check_method(request)
+    await check_method(request, c.settings.limits.body_timeout_s)
     if gated:
         exchange.ctx = ctx  # the silence sweep stops it too, once it waits for the upstream
         switch = c.gate.check(ctx)
@@ -157,12 +157,13 @@ def check_path(raw_path: str, method: str | None = None) -> None:
                                f"{other.refusal()}", code="invalid_path")
 
 
-def check_method(request: web.Request) -> None:
+async def check_method(request: web.Request, timeout_s: float) -> None:
     """Refuse (400) a pass-through request that another reading of it asks with another method:
     a method-override header or `_method` parameter, which some upstreams and gateways honour
     (`GET /v1/batches` run as `POST`, past `check_path`'s refusal of it), and a body on a `GET`,
     `HEAD` or `DELETE`, which such a `POST` would carry (refused, not dropped: the request
-    would not mean what its client meant)."""
+    would not mean what its client meant; an empty one sent chunked is none, read within
+    `timeout_s`)."""
     overrides = [name for name in request.headers if name.casefold() in METHOD_OVERRIDES]
     overrides += [f"?{name}" for name in request.rel_url.query if name.casefold() == "_method"]
     if overrides:
@@ -170,7 +171,7 @@ def check_method(request: web.Request) -> None:
                            "): the upstream may run it as another method guard did not check; "
                            "send the method itself", code="method_override")
     if request.method in ("GET", "HEAD", "DELETE"):
-        refuse_body(request)
+        await refuse_body(request, timeout_s)
 
 
 # headers some servers and gateways read as the request's method

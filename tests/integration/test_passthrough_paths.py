@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -539,3 +540,33 @@ def test_counting_a_responses_prompt_passes_where_listed(
     client = closed_after_test(openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0))
     client.responses.input_tokens.count(model="m", input="hi")
     assert upstream.paths[-1] == "/v1/responses/input_tokens"
+
+
+def sent_chunked(guard: GuardServer, method: str, path: str, chunks: list[bytes]) -> bytes:
+    """`method path` with a body sent `Transfer-Encoding: chunked` (`chunks`, then the last, empty
+    one), written by hand: the status line."""
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", guard.port)) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v1/files"), ("DELETE", "/v1/files/file-1"),
+    ("DELETE", "/v1/chat/completions/chatcmpl-1")])
+def test_an_empty_chunked_body_on_a_get_or_delete_is_no_body(
+        stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
+    """From a re-probe: a GET or DELETE sent `Transfer-Encoding: chunked` with no byte in it
+    (as some HTTP clients send one) was refused, 400 "takes no body"; it is forwarded, and a
+    chunked body of one byte or more is still refused."""
+    upstream, guard = stack
+    assert sent_chunked(guard, method, path, []).startswith(b"HTTP/1.1 200")
+    assert upstream.paths[-1] == path
+    before = len(upstream.paths)
+    assert sent_chunked(guard, method, path, [orjson.dumps(CHAT_BODY)]).startswith(
+        b"HTTP/1.1 400")
+    assert len(upstream.paths) == before

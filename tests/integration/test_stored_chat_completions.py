@@ -109,3 +109,15 @@ def test_an_update_under_a_broad_template_is_still_read(tmp_path: Path) -> None:
         assert "StoredChat" not in updated.text
         assert updated.headers.get("X-Guard-Incident-Id")
         client.close()
+
+
+def test_a_fetch_with_an_empty_chunked_body_is_read(servers: Servers) -> None:
+    """From a re-probe: a fetch by id sent `Transfer-Encoding: chunked` with no byte in it was
+    refused, 400 "takes no body"; it is read as any fetch."""
+    created = stored(servers.client, f"Write to {EMAIL} about it.")
+    answer = httpx.request("GET", f"{servers.guard.url}/v1/chat/completions/{created.id}",
+                           content=iter([]))  # an iterator: sent chunked
+    assert answer.request.headers["Transfer-Encoding"] == "chunked"
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == (
+        "Write to [REDACTED:pii:email] about it.")
