@@ -532,3 +532,43 @@ def test_a_key_sent_as_the_model_trips_a_switch_named_by_its_digest(tmp_path: Pa
               "log": guard.output()}
     assert "breaker_tripped" in guard.output()
     assert [place for place, text in places.items() if key[:20].lower() in text.lower()] == []
+
+
+def test_a_key_sent_upper_cased_trips_the_same_digest_switch(tmp_path: Path) -> None:
+    """From a re-probe: a key sent upper-cased as the model (`SK-PROJ-…`, no key's shape as
+    sent) tripped `model:sk-proj-…` in clear, the lower-cased key written into the switch, and
+    the key's own spelling was not stopped by the digest switch it trips. Every spelling now
+    maps to the one digest switch, which stops them all."""
+    key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0h"
+    token = "alice-token-0123456789abcdef"
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {
+        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
+        "killswitch": {"breakers": [{"name": "pii-leak", "label": "pii", "model": "*",
+                                     "threshold": 3, "window_s": 60, "scope": "model:{model}",
+                                     "mode": "block", "duration_s": 300}]}},
+        env={"GUARD_ADMIN_TOKENS": f"alice:{token}"})
+    try:
+        start_together(mock, guard)
+
+        def ask(model: str, i: int) -> int:
+            return httpx.post(f"{guard.url}/v1/chat/completions", timeout=30, json={
+                "model": model, "messages": [{"role": "user", "content":
+                                              f"mail me at jane{i}@example.com"}]}).status_code
+
+        for i in range(3):
+            ask(key.upper(), i)
+        deadline = time.monotonic() + 10
+        while not guard.metric("guard_breaker_trips_total", breaker="pii-leak"):
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
+        switches = httpx.get(f"{guard.admin_url}/admin/killswitch", timeout=10,
+                             headers={"Authorization": f"Bearer {token}"}).text
+        stopped = [ask(spelling, 9) for spelling in (key, key.upper(), key.lower())]
+        other = ask("gpt-4o", 9)
+    finally:
+        guard.stop()
+        mock.stop()
+    assert [s["scope"] for s in json.loads(switches)["switches"]] == \
+        ["model:sha256:abdb489a41392867"], switches
+    assert (stopped, other) == ([503, 503, 503], 200)
