@@ -223,7 +223,7 @@ def _error(lines: Lines, error: ErrorDetails) -> str:
         if error["type"] == "extra_forbidden":
             return lines.error(loc, "unknown key" + unknown_hint(str(loc[-1]), names))
         return lines.error(loc, f"expected a mapping with the keys {keys}{given(error)}")
-    return lines.error(loc, validation_message(error))
+    return lines.error(loc, validation_message(error) + given(error))
 
 
 def check(case: LoadedCase, decision: Decision, rule_names: Sequence[str]) -> list[str]:

@@ -220,6 +220,26 @@ def test_test_malformed_case_file_is_an_error(pack: Path,
         capsys.readouterr().out)
 
 
+def test_test_a_misspelt_word_is_quoted_back(pack: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """From a re-probe: `want: {action: blok}` said only "Input should be 'allow', ...", where
+    the policy loader's own errors quote the word given; a longer string is still not quoted."""
+    write(pack / "default_test.yaml", """
+        cases:
+          - note: typo
+            text: a
+            want: {action: blok}
+          - note: a role written as a sentence
+            messages: [{role: "Bearer sk-proj-NotQuoted1234567890", content: b}]
+            want: {action: allow}
+    """)
+    assert main(["policy", "test", str(pack)]) == 1
+    out = capsys.readouterr().out
+    assert "default_test.yaml:4: cases[0].want.action: Input should be" in out, out
+    assert "(got 'blok')" in out
+    assert "(got a string of 34 characters)" in out and "NotQuoted" not in out
+
+
 def test_test_errors_are_counted_and_worded_in_the_files_keys(
         pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """From a probe: two errors in one file were summed up as `1 error(s)`, and worded with the
