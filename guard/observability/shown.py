@@ -24,8 +24,8 @@ _WORD_LIKE = re.compile(r"[a-z]{1,12}|\d{1,8}|[a-z0-9]{1,4}")
 def shown_model(name: str | None) -> str | None:
     """`name` as the request named it, or `[REDACTED]` when it holds a key or token of a known
     shape (a client that put its key where the model goes): no log line, metric label or incident
-    carries a credential. A name made only of short lower-case words, numbers and sizes is no
-    key (`sk-llama-2-7b-slovak-instruct-v1`)."""
+    carries a credential, sent in any case. A name made only of short lower-case words, numbers
+    and sizes is no key (`sk-llama-2-7b-slovak-instruct-v1`)."""
     if not name:
         return name
     shown = _shown.get(name)
@@ -56,7 +56,9 @@ def _judged(name: str) -> str:
     # incidents or metrics (`guard incidents export`, the kill switch CLI) need none of them
     from guard.classify.builtin.secrets import holds_key
 
-    return REDACTED if holds_key(name) and not _words(name) else name
+    # a key sent upper-cased (`SK-PROJ-…`) has no key's shape as sent: judged case folded too
+    held = any(holds_key(form) and not _words(form) for form in {name, name.lower()})
+    return REDACTED if held else name
 
 
 def _words(name: str) -> bool:
