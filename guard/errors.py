@@ -188,8 +188,10 @@ def given(error: Mapping[str, Any]) -> str:
 
 
 # A key that reads as a name: groups of words (`max_tokens`, `X-Api-Key`, `maxTokens`, `ENV_VAR`),
-# numbers and short mixes (`gpt-4o`), each group at most 24 characters, the key at most 64
-_KEY_GROUP = re.compile(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]+|\d{1,8}|[a-z0-9]{1,4}")
+# numbers and short mixes (`gpt-4o`), a word numbered (`vllm2`, `gpu01`, `gpt4o`), a short word
+# of any case (`vLLM`, `OpenAI`, `redisURL`), each group at most 24 characters, the key at most 64
+_KEY_GROUP = re.compile(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]+|\d{1,8}|[a-z0-9]{1,4}"
+                        r"|[A-Za-z][a-z]*\d{1,4}[a-z]{0,2}|[A-Za-z]{1,12}")
 _KEY_SEPARATORS = re.compile(r"[-_.]+")
 MAX_SHOWN_KEY_CHARS = 64
 _SHOWN_KEY = re.compile(r"<key of \d+ characters>")
