@@ -26,13 +26,14 @@ import re
 import sys
 import time
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import orjson
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 
-from guard.observability.log_out import LogOut, stderr_out
+from guard.observability.log_out import LogOut, Stream, stderr_out
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
 
@@ -112,7 +113,15 @@ def _stderr() -> LogOut:
         fd: int | None = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         fd = None
-    return stderr_out(sys.stderr.buffer, fd, _dropped_note)
+    return stderr_out(_stderr_buffer(), fd, _dropped_note)
+
+
+def _stderr_buffer() -> Stream:
+    """stderr's buffer; the null device when guard was started with stderr closed (`2>&-`:
+    Python's `sys.stderr` is None, and guard ended at import, saying nothing anywhere)."""
+    if sys.stderr is None:
+        return Path(os.devnull).open("wb", buffering=0)  # the process's: never closed
+    return sys.stderr.buffer
 
 
 def _dropped_note(dropped: int, error: str) -> bytes:
@@ -127,7 +136,7 @@ class _Lines:
     structlog line goes through (the renderer aside) and where lines are written."""
 
     chain: list[Any] = []
-    out: LogOut = LogOut(sys.stderr.buffer, _dropped_note)
+    out: LogOut = LogOut(_stderr_buffer(), _dropped_note)
 
 
 @atexit.register

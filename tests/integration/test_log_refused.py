@@ -10,6 +10,9 @@ import contextlib
 import json
 import os
 import select
+import shlex
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -242,3 +245,15 @@ def test_a_blocking_pipe_whose_reader_pauses_stops_nothing(tmp_path: Path) -> No
         raise
     dropped, said = replayed_once(guard, mock, (read_end, write_end), drained, ids)
     assert sum(line["dropped"] for line in said) == dropped > 0
+
+
+def test_guard_started_with_stderr_closed_runs() -> None:
+    """From a re-probe: started with stderr closed (`2>&-`: Python's sys.stderr is None), guard
+    ended at import with status 1, saying nothing anywhere. Its log goes nowhere; it checks and
+    says its verdict on stdout."""
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(f"{shlex.quote(sys.executable)} -m guard serve --check 2>&-",
+                         shell=True, stdout=subprocess.PIPE, text=True, timeout=60, check=False,
+                         cwd=root)
+    assert run.returncode == 0, run.stdout
+    assert "policy default" in run.stdout
