@@ -353,7 +353,12 @@ async def stored_chat(request: web.Request) -> web.Response:
                                       "type": "invalid_request_error", "param": None,
                                       "code": "not_found"}}, status=404)
     if request.method == "POST":
-        kept["metadata"] = (await request.json())["metadata"]
+        update = await request.json()
+        if not isinstance(update, dict) or "metadata" not in update:  # as the API answers it
+            return json_answer({"error": {"message": "Missing required parameter: 'metadata'.",
+                                          "type": "invalid_request_error", "param": "metadata",
+                                          "code": "missing_required_parameter"}}, status=400)
+        kept["metadata"] = update["metadata"]
     completion = {key: value for key, value in kept.items() if key != "messages"}
     if request.method == "DELETE":
         del request.app[STORED][completion["id"]]

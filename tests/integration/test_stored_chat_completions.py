@@ -97,6 +97,9 @@ def test_an_update_of_a_stored_completion_is_read_as_its_answer(servers: Servers
     refused = httpx.post(f"{servers.guard.url}/v1/chat/completions/{masked.id}",
                          json={"metadata": {}, "messages": ASK})
     assert refused.status_code == 400 and "metadata" in refused.json()["error"]["message"]
+    # no metadata: the stand-in answers as the API does (it raised, a 500), through guard
+    missing = httpx.post(f"{servers.guard.url}/v1/chat/completions/{masked.id}", json={})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "metadata"
 
 
 def test_an_update_under_a_broad_template_is_still_read(tmp_path: Path) -> None:
