@@ -68,16 +68,23 @@ def journal_ids(tmp_path: Path) -> list[str]:
     return [i["id"] for i in JournalReader(tmp_path / "state").query_now(Query(limit=1000))]
 
 
+def on_dev_full(tmp_path: Path) -> tuple[MockUpstream, GuardServer]:
+    """The stand-in and a guard in front of it, started, guard's stderr /dev/full (every write
+    refused: ENOSPC)."""
+    mock = MockUpstream(tmp_path)
+    with open("/dev/full", "wb") as full:
+        guard = GuardServer(tmp_path, config(mock), stderr=full.fileno())
+        start_together(mock, guard)
+    return mock, guard
+
+
 def test_stderr_on_dev_full_changes_no_answer(tmp_path: Path) -> None:
     """From a probe: with guard's log on a full volume, 98 of 100 blocked prompts and 20 of 20
     harmless ones were answered 500 (the access line's ENOSPC replaced the answer; on
     /dev/full guard did not even start). Here every answer is the one guard decided, with its
     incident id, counted by its own status; each incident is in the journal, and the lines
     stderr refused are counted."""
-    mock = MockUpstream(tmp_path)
-    with open("/dev/full", "wb") as full:
-        guard = GuardServer(tmp_path, config(mock), stderr=full.fileno())
-        start_together(mock, guard)
+    mock, guard = on_dev_full(tmp_path)
     try:
         ids = asked(guard, blocked=6, harmless=6)
         assert guard.metric("guard_requests_total", status_class="4xx") == 6
@@ -97,10 +104,7 @@ def test_the_log_sink_spools_what_dev_full_refuses(tmp_path: Path) -> None:
     report): 5 of 7 incidents never reached the log sink, its queue stuck, nothing counted.
     Here the log sink spools every incident stderr refuses, round after round, and none is
     dropped."""
-    mock = MockUpstream(tmp_path)
-    with open("/dev/full", "wb") as full:
-        guard = GuardServer(tmp_path, config(mock), stderr=full.fileno())
-        start_together(mock, guard)
+    mock, guard = on_dev_full(tmp_path)
     try:
         ids = asked(guard, blocked=6, harmless=0)
         until(lambda: guard.metric("guard_incident_spooled_total", sink="log") == 6)

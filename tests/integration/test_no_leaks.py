@@ -171,6 +171,24 @@ def test_credentials_in_an_upstream_url_are_refused_without_echoing_them(tmp_pat
     assert UPSTREAM_PASSWORD not in str(failed.value)
 
 
+WEBHOOK_POLICY = ("name: default\nversion: 1\nclassifiers:\n  hook: {type: webhook, "
+                  "url: 'http://127.0.0.1:9/check'}\n"
+                  "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, "
+                  "action: block}\n")
+
+
+def hooked(tmp_path: Path) -> tuple[Path, MockUpstream, GuardServer]:
+    """A policy directory whose one policy (WEBHOOK_POLICY) reads prompts with a webhook, and
+    the stand-in and a guard (not started) serving it, ADMIN_TOKEN an admin's."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(WEBHOOK_POLICY)
+    mock = MockUpstream(tmp_path)
+    return policies, mock, GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                                  "policies": str(policies)},
+                                       env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+
+
 def test_a_policy_error_never_echoes_a_string_the_file_gave(tmp_path: Path) -> None:
     """From a probe: a classifier's `headers:` written as one string ("Authorization: Bearer …")
     was refused with the string, token included, in `policy check`, a reload's 422 answer and
@@ -180,19 +198,10 @@ def test_a_policy_error_never_echoes_a_string_the_file_gave(tmp_path: Path) -> N
     import sys
 
     token = "StrTokCanary5521zzQ"
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    good = ("name: default\nversion: 1\nclassifiers:\n  hook: {type: webhook, "
-            "url: 'http://127.0.0.1:9/check'}\n"
-            "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
-    (policies / "default.yaml").write_text(good)
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(policies)},
-                        env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    policies, mock, guard = hooked(tmp_path)
     try:
         start_together(mock, guard)
-        (policies / "default.yaml").write_text(good.replace(
+        (policies / "default.yaml").write_text(WEBHOOK_POLICY.replace(
             "'http://127.0.0.1:9/check'}", f"'http://127.0.0.1:9/check', headers: "
             f"'Authorization: Bearer {token}'}}"))
         reload = httpx.post(f"{guard.admin_url}/admin/policies/reload",
@@ -224,16 +233,7 @@ def test_a_key_the_file_gave_is_never_echoed(tmp_path: Path) -> None:
     import sys
 
     token = "sk-proj-KeyTokCanary5521zzQ8xY"
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    good = ("name: default\nversion: 1\nclassifiers:\n  hook: {type: webhook, "
-            "url: 'http://127.0.0.1:9/check'}\n"
-            "rules:\n  - {name: hook, stage: prompt, when: {classifier: hook}, action: block}\n")
-    (policies / "default.yaml").write_text(good)
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
-                                   "policies": str(policies)},
-                        env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    policies, mock, guard = hooked(tmp_path)
     headers = {"set": f'{{"Authorization: Bearer {token}"}}',
                "empty": f'{{"Authorization: Bearer {token}": ""}}',
                "no colon": f"{{Authorization Bearer {token}: x}}"}
@@ -241,7 +241,7 @@ def test_a_key_the_file_gave_is_never_echoed(tmp_path: Path) -> None:
     try:
         start_together(mock, guard)
         for form, written in headers.items():
-            (policies / "default.yaml").write_text(good.replace(
+            (policies / "default.yaml").write_text(WEBHOOK_POLICY.replace(
                 "'http://127.0.0.1:9/check'}", f"'http://127.0.0.1:9/check', headers: {written}}}"))
             reload = httpx.post(f"{guard.admin_url}/admin/policies/reload",
                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)

@@ -487,51 +487,65 @@ async def test_a_claim_left_by_a_worker_killed_before_it_engaged_is_taken_over(
         await service.aclose()
 
 
+KEY_AS_MODEL = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0h"
+KEY_SWITCH = "model:sha256:abdb489a41392867"  # its digest, in any spelling
+ALICE = "alice-token-0123456789abcdef"
+
+
+def model_breaker(tmp_path: Path) -> tuple[MockUpstream, GuardServer]:
+    """The stand-in and a guard whose breaker stops a `model:{model}` after 3 answers with
+    personal data in a minute, `ALICE` an admin."""
+    mock = MockUpstream(tmp_path)
+    return mock, GuardServer(tmp_path, {
+        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
+        "killswitch": {"breakers": [{"name": "pii-leak", "label": "pii", "model": "*",
+                                     "threshold": 3, "window_s": 60, "scope": "model:{model}",
+                                     "mode": "block", "duration_s": 300}]}},
+        env={"GUARD_ADMIN_TOKENS": f"alice:{ALICE}"})
+
+
+def asked_model(guard: GuardServer, model: str, i: int) -> int:
+    """The status of a prompt with an e-mail address (the breaker's label) asked of `model`."""
+    return httpx.post(f"{guard.url}/v1/chat/completions", timeout=30, json={
+        "model": model, "messages": [{"role": "user", "content":
+                                      f"mail me at jane{i}@example.com"}]}).status_code
+
+
+def tripped_by(guard: GuardServer, model: str) -> str:
+    """Ask `model` until the breaker trips; the switches then listed (GET /admin/killswitch)."""
+    for i in range(3):
+        asked_model(guard, model, i)
+    deadline = time.monotonic() + 10
+    while not guard.metric("guard_breaker_trips_total", breaker="pii-leak"):
+        assert time.monotonic() < deadline, guard.output()
+        time.sleep(0.05)
+    return httpx.get(f"{guard.admin_url}/admin/killswitch", timeout=10,
+                     headers={"Authorization": f"Bearer {ALICE}"}).text
+
+
 def test_a_key_sent_as_the_model_trips_a_switch_named_by_its_digest(tmp_path: Path) -> None:
     """From a probe: a client that sent its key as the model (`"model": "sk-proj-…"`) tripped
     `model:sk-proj-…`, and the key reached the state file, /admin/killswitch, the breaker and
     killswitch incidents and the log. The scope names the key by digest (`model:sha256:…`), and
     the switch still stops that model, and only it."""
-    key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0h"
-    token = "alice-token-0123456789abcdef"
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {
-        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
-        "killswitch": {"breakers": [{"name": "pii-leak", "label": "pii", "model": "*",
-                                     "threshold": 3, "window_s": 60, "scope": "model:{model}",
-                                     "mode": "block", "duration_s": 300}]}},
-        env={"GUARD_ADMIN_TOKENS": f"alice:{token}"})
-    admin = {"Authorization": f"Bearer {token}"}
+    mock, guard = model_breaker(tmp_path)
     try:
         start_together(mock, guard)
-
-        def ask(model: str, i: int) -> int:
-            return httpx.post(f"{guard.url}/v1/chat/completions", timeout=30, json={
-                "model": model, "messages": [{"role": "user", "content":
-                                              f"mail me at jane{i}@example.com"}]}).status_code
-
-        for i in range(3):
-            ask(key, i)
-        deadline = time.monotonic() + 10
-        while not guard.metric("guard_breaker_trips_total", breaker="pii-leak"):
-            assert time.monotonic() < deadline, guard.output()
-            time.sleep(0.05)
-        switches = httpx.get(f"{guard.admin_url}/admin/killswitch", headers=admin,
-                             timeout=10).text
-        incidents = httpx.get(f"{guard.admin_url}/admin/incidents", headers=admin,
-                              timeout=10).text
-        stopped, other = ask(key, 9), ask("gpt-4o", 9)
+        switches = tripped_by(guard, KEY_AS_MODEL)
+        incidents = httpx.get(f"{guard.admin_url}/admin/incidents", timeout=10,
+                              headers={"Authorization": f"Bearer {ALICE}"}).text
+        stopped, other = asked_model(guard, KEY_AS_MODEL, 9), asked_model(guard, "gpt-4o", 9)
     finally:
         guard.stop()
         mock.stop()
-    assert [s["scope"] for s in json.loads(switches)["switches"]] == \
-        ["model:sha256:abdb489a41392867"], switches
+    assert [s["scope"] for s in json.loads(switches)["switches"]] == [KEY_SWITCH], switches
     assert (stopped, other) == (503, 200)
     state = b"".join(p.read_bytes() for p in (tmp_path / "state").rglob("*") if p.is_file())
     places = {"switches": switches, "incidents": incidents, "state": state.decode("latin-1"),
               "log": guard.output()}
     assert "breaker_tripped" in guard.output()
-    assert [place for place, text in places.items() if key[:20].lower() in text.lower()] == []
+    assert [place for place, text in places.items()
+            if KEY_AS_MODEL[:20].lower() in text.lower()] == []
 
 
 def test_a_key_sent_upper_cased_trips_the_same_digest_switch(tmp_path: Path) -> None:
@@ -539,36 +553,15 @@ def test_a_key_sent_upper_cased_trips_the_same_digest_switch(tmp_path: Path) -> 
     sent) tripped `model:sk-proj-…` in clear, the lower-cased key written into the switch, and
     the key's own spelling was not stopped by the digest switch it trips. Every spelling now
     maps to the one digest switch, which stops them all."""
-    key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0h"
-    token = "alice-token-0123456789abcdef"
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, {
-        "upstreams": {"default": {"url": mock.url}}, "policies": str(POLICIES),
-        "killswitch": {"breakers": [{"name": "pii-leak", "label": "pii", "model": "*",
-                                     "threshold": 3, "window_s": 60, "scope": "model:{model}",
-                                     "mode": "block", "duration_s": 300}]}},
-        env={"GUARD_ADMIN_TOKENS": f"alice:{token}"})
+    mock, guard = model_breaker(tmp_path)
     try:
         start_together(mock, guard)
-
-        def ask(model: str, i: int) -> int:
-            return httpx.post(f"{guard.url}/v1/chat/completions", timeout=30, json={
-                "model": model, "messages": [{"role": "user", "content":
-                                              f"mail me at jane{i}@example.com"}]}).status_code
-
-        for i in range(3):
-            ask(key.upper(), i)
-        deadline = time.monotonic() + 10
-        while not guard.metric("guard_breaker_trips_total", breaker="pii-leak"):
-            assert time.monotonic() < deadline, guard.output()
-            time.sleep(0.05)
-        switches = httpx.get(f"{guard.admin_url}/admin/killswitch", timeout=10,
-                             headers={"Authorization": f"Bearer {token}"}).text
-        stopped = [ask(spelling, 9) for spelling in (key, key.upper(), key.lower())]
-        other = ask("gpt-4o", 9)
+        switches = tripped_by(guard, KEY_AS_MODEL.upper())
+        stopped = [asked_model(guard, spelling, 9)
+                   for spelling in (KEY_AS_MODEL, KEY_AS_MODEL.upper(), KEY_AS_MODEL.lower())]
+        other = asked_model(guard, "gpt-4o", 9)
     finally:
         guard.stop()
         mock.stop()
-    assert [s["scope"] for s in json.loads(switches)["switches"]] == \
-        ["model:sha256:abdb489a41392867"], switches
+    assert [s["scope"] for s in json.loads(switches)["switches"]] == [KEY_SWITCH], switches
     assert (stopped, other) == ([503, 503, 503], 200)
