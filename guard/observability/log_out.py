@@ -31,6 +31,9 @@ QUEUE_BYTES = 1 << 20
 STALL_S = 2.0
 # How long the lines still queued at exit may take to be written
 CLOSE_WAIT_S = 3.0
+# The `error` a `log_lines_dropped` line names for lines that came faster than stderr took them
+# (the queue full), where stderr itself refused none
+QUEUE_FULL = "queue_full"
 
 
 class Stream(Protocol):
@@ -197,6 +200,23 @@ class QueuedLogOut(LogOut):
         if wake:
             self._wake.release()
         self._thread.join(wait_s)
+        if not self._thread.is_alive():
+            self._say_last_dropped()
+
+    def _say_last_dropped(self) -> None:
+        """The lines dropped last, no line written after them to say so (a burst beyond the
+        queue as guard stops): said now, or they went unsaid, the counter gone with the
+        process."""
+        with self._lock:
+            unqueued, self._unqueued = self._unqueued, 0
+        with self._writing:
+            if unqueued:
+                self._unsaid += unqueued
+                self._error = QUEUE_FULL
+            if self._unsaid or self._torn:
+                with contextlib.suppress(OSError):
+                    self._say_dropped(wait=False)
+        self._flush()
 
     def settled(self, wait_s: float) -> bool:
         """Wait (at most `wait_s`) until each line queued so far is written or dropped."""
@@ -262,7 +282,7 @@ class QueuedLogOut(LogOut):
         if entry.dropped:  # dropped for want of room: said before the next line written
             with self._writing:
                 self._unsaid += entry.dropped
-                self._error = self._error or "EAGAIN"  # the stream took lines too slowly
+                self._error = QUEUE_FULL  # the stream took lines more slowly than they came
             return True
         try:
             if entry.line:

@@ -128,7 +128,8 @@ def _dropped_note(dropped: int, error: str) -> bytes:
     return _rendered("log_lines_dropped", "warning", {
         "dropped": dropped, "error": error,
         "detail": "log lines stderr refused (a full log volume, a closed pipe, a reader that "
-                  "stopped reading) were dropped; counted in guard_log_lines_dropped_total"})
+                  "stopped reading) or that came faster than it took them (queue_full) were "
+                  "dropped; counted in guard_log_lines_dropped_total"})
 
 
 class _Lines:
