@@ -161,6 +161,15 @@ class Drained:
         return bytes(self.data)
 
 
+def piped(tmp_path: Path, read_end: int,
+          write_end: int) -> tuple[Drained, MockUpstream, GuardServer]:
+    """The stand-in and a guard in front of it (to start), guard's stderr the pipe's
+    `write_end`, whose `read_end` is drained (`Drained`)."""
+    drained = Drained(read_end)
+    mock = MockUpstream(tmp_path)
+    return drained, mock, GuardServer(tmp_path, config(mock), stderr=write_end)
+
+
 def stopped(guard: GuardServer, mock: MockUpstream, pipe: tuple[int, int],
             drained: Drained) -> tuple[int, bytes]:
     """Guard and the stand-in stopped, the pipe closed: guard's exit status, all it wrote."""
@@ -200,9 +209,7 @@ def test_lines_stderr_refused_are_counted_said_and_incidents_replayed(tmp_path: 
     incident reaches the log once, every line whole."""
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
-    drained = Drained(read_end)
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, config(mock), stderr=write_end)
+    drained, mock, guard = piped(tmp_path, read_end, write_end)
     try:
         start_together(mock, guard)
         with drained.paused():
@@ -227,9 +234,7 @@ def test_a_blocking_pipe_whose_reader_pauses_stops_nothing(tmp_path: Path) -> No
     or 200), /healthz and /metrics too; once the reader reads again each incident reaches the
     log once, every line whole, and the `log_lines_dropped` lines say as many as the metric."""
     read_end, write_end = os.pipe()  # blocking, as a shell's `|` makes it
-    drained = Drained(read_end)
-    mock = MockUpstream(tmp_path)
-    guard = GuardServer(tmp_path, config(mock), stderr=write_end)
+    drained, mock, guard = piped(tmp_path, read_end, write_end)
     try:
         start_together(mock, guard)
         with drained.paused():

@@ -237,6 +237,16 @@ def test_an_sdk_whose_base_url_lacks_v1_is_refused(
     assert len(upstream.paths) == before
 
 
+def forwarded_as_sent(stack: tuple[DecodingUpstream, GuardServer], method: str,
+                      path: str) -> None:
+    """`method` `path` (a POST with an empty JSON object) answered by the upstream, which saw
+    the path as sent."""
+    upstream, guard = stack
+    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
+    assert answer.status_code == 200, answer.text
+    assert upstream.paths[-1] == path
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/health"), ("GET", "/"), ("HEAD", "/"), ("GET", "/api/tags"),
     ("POST", "/api/embed"), ("POST", "/tokenize"), ("DELETE", "/v1/chat/completions/chatcmpl-1"),
@@ -250,10 +260,7 @@ def test_an_sdk_whose_base_url_lacks_v1_is_refused(
 def test_other_paths_a_broad_template_takes_still_reach_the_upstream(
         stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
     """A path that runs no model, asked as its API asks it, is forwarded as it was sent."""
-    upstream, guard = stack
-    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
-    assert answer.status_code == 200, answer.text
-    assert upstream.paths[-1] == path
+    forwarded_as_sent(stack, method, path)
 
 
 def test_a_template_beyond_v1_is_warned_of_at_start(
@@ -357,10 +364,7 @@ def test_suffixed_spellings_of_refused_routes_are_refused(
     ("POST", "/v1/embeddings.json")])
 def test_ids_and_paths_holding_dots_still_pass(
         stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
-    upstream, guard = stack
-    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
-    assert answer.status_code == 200, answer.text
-    assert upstream.paths[-1] == path
+    forwarded_as_sent(stack, method, path)
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/batches", "/v1/models/gpt-4o"])
@@ -408,10 +412,7 @@ def test_a_body_on_a_pass_through_get_head_or_delete_is_refused(
 def test_the_bookkeeping_of_those_apis_still_passes(
         stack: tuple[DecodingUpstream, GuardServer], method: str, path: str) -> None:
     """Listing, fetching and cancelling batches and runs run no model: forwarded as listed."""
-    upstream, guard = stack
-    answer = httpx.request(method, guard.url + path, json={} if method == "POST" else None)
-    assert answer.status_code == 200, answer.text
-    assert upstream.paths[-1] == path
+    forwarded_as_sent(stack, method, path)
 
 
 @pytest.mark.parametrize(("route", "method"), [
