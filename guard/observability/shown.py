@@ -44,11 +44,11 @@ def digest(value: str) -> str:
 
 def matched_model(name: str) -> str:
     """`name` as kill switches and breakers keep and match it: `model_key`, or `sha256:` and 16
-    hex digits of that when `shown_model` hides it as sent or case folded (a breaker scoped
-    `model:{model}` then stops a client that sent its key as the model, in any case, without
-    writing the key into the switch: `SK-PROJ-…`, no key's shape as sent, folds to one)."""
+    hex digits of that when `shown_model` hides it (a breaker scoped `model:{model}` then stops
+    a client that sent its key as the model, in any case, without writing the key into the
+    switch: every spelling folds to one key, and so to one digest)."""
     key = model_key(name)
-    return digest(key) if REDACTED in (shown_model(name), shown_model(key)) else key
+    return digest(key) if shown_model(name) == REDACTED else key
 
 
 def _judged(name: str) -> str:

@@ -54,6 +54,7 @@ ID = "[A-Za-z0-9_-]+"  # a response's id (`resp_...`): nothing an upstream could
 RESPONSE_ID = f"(?!(?:input_tokens|compact)(?:/|$)){ID}"
 RESUME = "starting_after"
 FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as they are
+UPDATED = "metadata"  # what an update of a stored chat completion sets
 
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,
@@ -136,9 +137,6 @@ async def metadata_only(request: web.Request, exchange: Exchange, c: Components)
                            f"{len(other)} other key(s); guard does not forward what it would not "
                            "read", code="invalid_request")
     return raw
-
-
-UPDATED = "metadata"  # what an update of a stored chat completion sets
 
 
 async def refuse_body(request: web.Request, timeout_s: float) -> bytes:
