@@ -179,7 +179,7 @@ def run(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args))
+        return logged(args)
     except ConfigError as exc:
         return cannot_start(args, f"invalid configuration: {exc}")
     except PolicyError as exc:
@@ -188,6 +188,17 @@ def run(argv: Sequence[str] | None) -> int:
         return cannot_start(args, str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def logged(args: argparse.Namespace) -> int:
+    """The command's exit status; its log lines on stderr (`command_logging`) unless it sets up
+    logging itself."""
+    if args.func in (cmd_serve, cmd_demo, cmd_mock):
+        return int(args.func(args))
+    from guard.observability.logging import command_logging
+
+    with command_logging():
+        return int(args.func(args))
 
 
 def cannot_start(args: argparse.Namespace, message: str) -> int:

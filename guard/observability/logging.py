@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import logging
 import os
 import re
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,30 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     root.handlers[:] = [handler]
     root.setLevel(numeric)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+# where command lines go when guard was started with stderr closed (`2>&-`): never closed
+_NULL_TEXT = Path(os.devnull).open("w") if sys.stderr is None else None  # noqa: SIM115
+
+
+@contextlib.contextmanager
+def command_logging() -> Iterator[None]:
+    """Logging for a command that runs and ends (`guard policy test`, `guard killswitch ...`):
+    warnings and errors as JSON lines on stderr, nothing below warning, so that stdout holds the
+    command's output only (structlog's defaults print every level to stdout). The set-up before
+    is put back after: a process that calls `guard.cli.main` keeps its own."""
+    saved = structlog.get_config()
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, _Timestamp(),
+                    structlog.processors.format_exc_info, _mask_secrets,
+                    structlog.processors.JSONRenderer(serializer=_dumps)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr or _NULL_TEXT),
+        cache_logger_on_first_use=False)
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 class _LineLogger:

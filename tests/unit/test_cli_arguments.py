@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from guard.cli import main
@@ -175,3 +176,34 @@ def test_an_unknown_argument_is_refused_by_its_command(args: list[str]) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"usage: guard {command} "), done.stderr
     assert f"guard {command}: error: unrecognized arguments: {args[-1]}" in done.stderr
+
+
+def test_a_command_logs_on_stderr_not_among_its_output(tmp_path: Path) -> None:
+    """From a probe: a command other than serve logged with structlog's defaults, every level on
+    stdout: `guard policy test` with an unusable cache directory printed 14 `derived_cache_not_used`
+    debug lines among its results. Now stdout holds its output only, below warning nothing."""
+    unusable = tmp_path / "file"
+    unusable.write_text("not a directory")
+    ran = subprocess.run([sys.executable, "-m", "guard", "policy", "test", str(ROOT / "policies")],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "GUARD_CACHE_DIR": str(unusable / "cache")})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout and all(not line.startswith("{") for line in ran.stdout.splitlines())
+    assert "derived_cache_not_used" not in ran.stdout + ran.stderr
+
+
+def test_command_logging_writes_warnings_to_stderr_and_puts_back_the_set_up(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from guard.observability.logging import command_logging
+
+    before = structlog.get_config()
+    with command_logging():
+        structlog.get_logger("guard").debug("quiet_here", detail="x")
+        structlog.get_logger("guard").warning("said_here", token="sk-secret")
+    out, err = capsys.readouterr()
+    assert out == ""
+    line = orjson.loads(err)
+    assert (line["event"], line["level"], line["token"]) == ("said_here", "warning", "***")
+    assert structlog.get_config() == before
