@@ -16,6 +16,7 @@ from guard.errors import (
     GuardError,
     PolicyError,
     StoppedStarting,
+    logged_lines_first,
     stop_while_checking,
     stop_while_starting,
     stopped_starting,
@@ -204,6 +205,7 @@ def logged(args: argparse.Namespace) -> int:
 def cannot_start(args: argparse.Namespace, message: str) -> int:
     """Exit status 2, `message` said on stderr (and, by a worker of a `--workers` group, to its
     supervisor, which logs it)."""
+    logged_lines_first()
     print(f"guard: {message}", file=sys.stderr)
     if getattr(args, "worker", None) is not None:
         from guard.workers import CANNOT_START_NOTE, tell_supervisor

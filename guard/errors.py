@@ -64,9 +64,21 @@ def stopped_starting(stopped: StoppedStarting) -> int:
             "pid": os.getpid(), "level": "info",
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
             + f".{int(now % 1 * 1e6):06d}Z"}
+    logged_lines_first()
     sys.stderr.write(json.dumps(line) + "\n")
     sys.stderr.flush()
     return status
+
+
+def logged_lines_first(wait_s: float = 2.0) -> None:
+    """Before a line written straight to stderr: the log lines still queued for the writer
+    thread (`guard.observability.log_out`) written, waiting at most `wait_s`, so that they do not
+    come after it. Nothing to wait for when logging was never set up."""
+    import sys
+
+    logging = sys.modules.get("guard.observability.logging")
+    if logging is not None:
+        logging.lines_settled(wait_s)
 
 
 class GuardError(Exception):

@@ -34,7 +34,7 @@ import orjson
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 
-from guard.observability.log_out import LogOut, Stream, stderr_out
+from guard.observability.log_out import CLOSE_WAIT_S, LogOut, Stream, stderr_out
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
 
@@ -199,6 +199,8 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
                     structlog.processors.format_exc_info, _mask_secrets,
                     structlog.processors.JSONRenderer(serializer=_dumps)]))
     handler.addFilter(_client_faults_without_traceback)
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _traceback_after_lines
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
@@ -227,6 +229,13 @@ def command_logging() -> Iterator[None]:
         yield
     finally:
         structlog.configure(**saved)
+
+
+def _traceback_after_lines(kind: type[BaseException], error: BaseException, tb: Any) -> None:
+    """An unhandled exception's traceback, written by Python straight to stderr, after the log
+    lines still queued (at most `log_out.CLOSE_WAIT_S`)."""
+    _Lines.out.settled(CLOSE_WAIT_S)
+    sys.__excepthook__(kind, error, tb)
 
 
 class _LineLogger:

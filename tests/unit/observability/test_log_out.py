@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -213,3 +215,34 @@ def test_a_socket_whose_reader_pauses_never_holds_the_writer() -> None:
             output += chunk
     assert events(output) == ["log_lines_dropped", "after"]
     assert out.dropped == 1
+
+
+# A process that logged lines (queued for the writer thread) and then writes to stderr itself.
+_ENDINGS = {
+    "stopped": "from guard.errors import StoppedStarting, stopped_starting\n"
+               "sys.exit(stopped_starting(StoppedStarting(15)))",
+    "cannot_start": "import argparse\nfrom guard.cli import cannot_start\n"
+                    "sys.exit(cannot_start(argparse.Namespace(), 'port taken'))",
+    "traceback": "raise RuntimeError('unhandled')",
+}
+
+
+@pytest.mark.parametrize("ending", sorted(_ENDINGS))
+def test_what_guard_writes_to_stderr_itself_comes_after_the_lines_logged_before(ending: str) -> None:
+    """From a re-probe: `stopped_while_starting`, `cannot_start`'s line and an unhandled
+    traceback were written straight to stderr, and came before log lines still queued for the
+    writer thread (2 of 10 stops 1.5 s after start)."""
+    script = ("import sys, structlog\n"
+              "from guard.observability.logging import configure_logging\n"
+              "configure_logging('info')\n"
+              "for i in range(3000):\n"
+              "    structlog.get_logger('t').info('queued', i=i, padding='x' * 200)\n"
+              + _ENDINGS[ending])
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=False)
+    lines = ran.stderr.splitlines()
+    last_queued = max(n for n, line in enumerate(lines) if '"event":"queued"' in line)
+    assert sum('"event":"queued"' in line for line in lines) == 3000
+    assert last_queued < len(lines) - 1
+    assert all('"event":"queued"' not in line for line in lines[last_queued + 1:])
+    assert all('"event":"queued"' in line for line in lines[:last_queued + 1]), lines[:5]
