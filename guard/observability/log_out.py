@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import fcntl
 import os
 import select
 import socket
@@ -65,6 +66,8 @@ class LogOut:
         self._torn = False  # the last write took part of its line
         self._lost = 0  # lines the stream refused since it was made
         self._full_since: float | None = None  # the stream refused bytes and took none since
+        # a pipe guard's other processes write to: held while a line is written (`_Pipe`)
+        self._shared = stream if isinstance(stream, _Pipe) else None
 
     @property
     def dropped(self) -> int:
@@ -106,6 +109,8 @@ class LogOut:
         """Write `line`, the `log_lines_dropped` line first if lines were dropped; or count it
         dropped (unless not `counted`) and raise the OSError."""
         with self._writing:
+            if self._shared is not None:
+                self._shared.hold()
             try:
                 if self._unsaid or self._torn:
                     self._say_dropped(wait)
@@ -115,6 +120,9 @@ class LogOut:
                     self._unsaid += 1
                     self._lost += 1
                 raise
+            finally:
+                if self._shared is not None:
+                    self._shared.let_go()
 
     def _say_dropped(self, wait: bool) -> None:
         note = b"\n" if self._torn else b""
@@ -318,10 +326,25 @@ class _Record:
 
 class _Pipe:
     """A pipe reopened for writing without waiting (O_NONBLOCK on a file description of its
-    own); left open for good, as stderr is."""
+    own); left open for good, as stderr is.
+
+    The pipe is shared (the workers of a `--workers` group and their supervisor write to the
+    one stderr), and write(2) keeps a line whole only up to PIPE_BUF (4 KiB): a longer line (an
+    incident of the `log` sink) written in parts as the reader makes room took another
+    process's lines between its parts. Each process holds an flock on its own description of
+    the pipe while it writes a line (`hold`, `let_go`), so that guard's processes write theirs
+    one after the other."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+
+    def hold(self) -> None:
+        """From a line's first byte to its last (`let_go`): the pipe is this process's alone
+        among guard's."""
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def let_go(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
 
     def write(self, data: bytes | memoryview, /) -> int | None:
         try:
