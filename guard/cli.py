@@ -162,6 +162,7 @@ def command_group(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    standard_streams_open()
     try:
         status = run(argv)
         sys.stdout.flush()  # now, while a closed pipe is still caught below
@@ -170,6 +171,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoppedStarting as stopped:  # guard serve told to stop before it served: a clean stop
         return stopped_starting(stopped)
     return status
+
+
+def standard_streams_open() -> None:
+    """The null device on each of file descriptors 0-2 that guard was started without (`2>&-`,
+    `>&-`, `<&-`), and as Python's stream for it: the next file guard opened took that number
+    (uvloop's epoll: libuv aborts as it closes a descriptor below 3, SIGABRT at every stop) and
+    a command's output met a stdout that is None (a traceback, exit status 1)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: `fd`
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115  (the process's)
 
 
 def run(argv: Sequence[str] | None) -> int:
