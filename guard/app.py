@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
@@ -243,12 +244,15 @@ async def _serve(settings: Settings, reuse_port: bool,
     data, admin = data_runner(components), admin_runner(components)
     await data.setup()
     await admin.setup()
+    served = False  # the last line: guard_stopped, or stopped_while_starting (as errors says it)
     try:
         await asyncio.sleep(0)  # a signal that came while guard loaded is handled now
         if stop.is_set():
-            log.info("stopped_while_starting", signal=next(iter(heard), None),
+            log.info("stopped_while_starting", signal=next(iter(heard), None), exit_status=0,
+                     pid=os.getpid(),
                      detail="a stop signal before guard listened: nothing was served")
             return
+        served = True
         host, port = parse_host_port(settings.listen)
         await listening(LimitedSite(data, host, port, limits, reuse_port=reuse_port,
                                     backlog=1024), settings.listen)
@@ -292,7 +296,8 @@ async def _serve(settings: Settings, reuse_port: bool,
         await drain(data, components, grace, hurry)
         await data.cleanup()
         await admin.cleanup()
-        log.info("guard_stopped")
+        if served:
+            log.info("guard_stopped")
 
 
 # After the grace, how long requests ended by guard get to write their last words.

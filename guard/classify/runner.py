@@ -344,7 +344,7 @@ class ClassifierRunner:
     ) -> list[Verdict]:
         self.metrics.classifier_errors.labels(c.name, kind).inc()
         log.warning(
-            "classifier failed", classifier=c.name, kind=kind, on_error=c.spec.on_error,
+            "classifier_failed", classifier=c.name, kind=kind, on_error=c.spec.on_error,
             error=type(exc).__name__ if exc else None, detail=str(exc)[:200] if exc else None,
         )
         if c.spec.on_error == "fail_open":

@@ -35,6 +35,7 @@ CLOSE_WAIT_S = 3.0
 # The `error` a `log_lines_dropped` line names for lines that came faster than stderr took them
 # (the queue full), where stderr itself refused none
 QUEUE_FULL = "queue_full"
+WRITER_THREAD = "guard-log"  # the name of the thread writing the lines
 
 
 class Stream(Protocol):
@@ -181,7 +182,7 @@ class QueuedLogOut(LogOut):
         self._wake.acquire()
         self._idle = False  # the thread waits for `_wake` (set by it, cleared by its waker)
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name="guard-log", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=WRITER_THREAD, daemon=True)
         self._thread.start()
 
     @property

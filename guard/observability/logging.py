@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -34,7 +35,7 @@ import orjson
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 
-from guard.observability.log_out import CLOSE_WAIT_S, LogOut, Stream, stderr_out
+from guard.observability.log_out import CLOSE_WAIT_S, WRITER_THREAD, LogOut, Stream, stderr_out
 
 _SECRET_KEYS = frozenset({"authorization", "api_key", "token", "password", "secret", "cookie"})
 
@@ -201,6 +202,8 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     handler.addFilter(_client_faults_without_traceback)
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _traceback_after_lines
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_traceback_after_lines
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
@@ -236,6 +239,14 @@ def _traceback_after_lines(kind: type[BaseException], error: BaseException, tb: 
     lines still queued (at most `log_out.CLOSE_WAIT_S`)."""
     _Lines.out.settled(CLOSE_WAIT_S)
     sys.__excepthook__(kind, error, tb)
+
+
+def _thread_traceback_after_lines(args: threading.ExceptHookArgs) -> None:
+    """`_traceback_after_lines` for a thread's (not the log writer's own: it never waits for
+    itself)."""
+    if threading.current_thread().name != WRITER_THREAD:
+        _Lines.out.settled(CLOSE_WAIT_S)
+    threading.__excepthook__(args)
 
 
 class _LineLogger:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from guard.app import REPEAT_S, serve
 from guard.components import Components
@@ -625,8 +626,14 @@ def test_a_stop_before_guard_listens_ends_it_unserved(tmp_path: Path) -> None:
         served.append(_listening(port))
 
     stop.set()  # as the handler does for a signal that comes while guard loads
-    asyncio.run(serve(settings, on_ready=ready, stop=stop))
+    with capture_logs() as lines:
+        asyncio.run(serve(settings, on_ready=ready, stop=stop))
     assert served == [] and not _listening(port)
+    # from a probe: `guard_stopped` came after it, and it lacked what the line of a stop before
+    # logging is set up gives (RELIABILITY.md)
+    last = lines[-1]
+    assert (last["event"], last["exit_status"], last["pid"]) == (
+        "stopped_while_starting", 0, os.getpid()), lines
 
 
 @pytest.mark.parametrize("first, then, workers", [

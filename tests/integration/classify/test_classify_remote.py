@@ -189,7 +189,7 @@ async def test_unreachable_server_is_a_clear_error() -> None:
 async def test_what_llama_guard_answered_is_never_quoted(
         stand_in: StandIn, echo: str, capsys: pytest.CaptureFixture[str]) -> None:
     """From a probe: a server running another model echoed the prompt, and the error message
-    (logged as the `classifier failed` line's detail) quoted its first line or its "codes"."""
+    (logged as the `classifier_failed` line's detail) quoted its first line or its "codes"."""
     stand_in.answer = lambda body: chat(echo.format(text="my password is hunter2-CANARY"))
     c = build_classifier("lg", {"type": "llama_guard", "url": f"{stand_in.url}/v1",
                                 "on_error": "fail_closed"})
@@ -200,7 +200,7 @@ async def test_what_llama_guard_answered_is_never_quoted(
     out = await ClassifierRunner(Metrics(CollectorRegistry())).run([c], CONVO[:1], Stage.PROMPT)
     assert out[0].labels == {"classifier_error"}
     logged = capsys.readouterr()
-    assert "classifier failed" in logged.out + logged.err
+    assert "classifier_failed" in logged.out + logged.err
     assert "CANARY" not in logged.out + logged.err
 
 

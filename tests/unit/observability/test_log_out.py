@@ -225,6 +225,9 @@ _ENDINGS = {
     "cannot_start": "import argparse\nfrom guard.cli import cannot_start\n"
                     "sys.exit(cannot_start(argparse.Namespace(), 'port taken'))",
     "traceback": "raise RuntimeError('unhandled')",
+    "thread_traceback": "import threading\n"
+                        "def fail():\n    raise RuntimeError('unhandled in a thread')\n"
+                        "thread = threading.Thread(target=fail)\nthread.start()\nthread.join()",
 }
 
 

@@ -100,8 +100,8 @@ rules:"""))
     assert main(["policy", "explain", "--policy", str(pack), "--text", "hi"]) == 0
     out, err = capsys.readouterr()
     *said, failed = err.splitlines()  # the unreachable judge's warning: a log line, on stderr
-    assert said == warnings and '"event":"classifier failed"' in failed
-    assert "classifier failed" not in out
+    assert said == warnings and '"event":"classifier_failed"' in failed
+    assert "classifier_failed" not in out
 
 
 def test_check_invalid_exits_1_with_errors(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
