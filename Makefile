@@ -39,9 +39,13 @@ demo: $(STAMP)
 # guard's bytecode compiled once before the suite: where PYTHONDONTWRITEBYTECODE is set (many
 # container images set it) each guard process the suite starts (hundreds) compiled every module it
 # imports anew, ~0.25 s of CPU each.
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a test file to a process (its module
+# fixtures set up once): most of its time is spent waiting on the guard processes, sockets and
+# timers it starts, and two processes on two cores took 8:45 where one took 14:36.
+TEST_WORKERS ?= 2
 test: system $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m compileall -q guard
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check guard tests bench
