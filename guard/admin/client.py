@@ -103,6 +103,10 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         hint = (" (check --admin-url or $GUARD_ADMIN_URL: no admin API of this guard version "
                 "answers there)" if exc.code == 404 and code in (None, "not_found") else "")
         raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}{hint}", exc.code) from None
+    except http.client.RemoteDisconnected:  # connected, then closed unanswered (redis-server)
+        raise AdminError(f"{method} {path}: {base} closed the connection without an answer: not "
+                         "an HTTP server (a database's port?), or guard's admin port as it stops: "
+                         "check --admin-url or $GUARD_ADMIN_URL") from None
     except (urllib.error.URLError, OSError) as exc:
         raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
     except http.client.HTTPException as exc:  # an SSH banner, a database's greeting

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import GuardServer, free_port
+from tests.support import GuardServer, RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -436,6 +436,22 @@ def test_an_admin_url_that_is_no_http_server_is_said_plainly(args: list[str]) ->
     assert f"{url} is not an HTTP server, or not guard's admin port (BadStatusLine): check " \
         "--admin-url or $GUARD_ADMIN_URL" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_admin_url_at_a_database_is_said_to_be_no_http_server(tmp_path: Path) -> None:
+    """From a probe: `--admin-url` at redis-server's port (it drops a client that sends HTTP
+    without a word) was reported as "cannot reach the admin API", sending on-call after the
+    network rather than the URL."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    try:
+        done = guard("killswitch", "status", env={
+            "GUARD_ADMIN_TOKEN": "t" * 20, "GUARD_ADMIN_URL": f"http://127.0.0.1:{redis.port}"})
+    finally:
+        redis.stop()
+    assert done.returncode == 1, done.stderr
+    assert "closed the connection without an answer: not an HTTP server" in done.stderr
+    assert "cannot reach" not in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("url", ["http://oncall:HUNTER2PASSWORD@127.0.0.1:9",
