@@ -231,11 +231,10 @@ class Breaker:
             self._lost_until[key] = now + rule.duration_s
             self._local.pop(key, None)
             return
-        reason = _reason(rule, count)
         try:
             # Redis down: held here (tripped on this host), written there once it is back
             switch = await self._service.engage(
-                scope, rule.mode, reason, BREAKER_ACTOR, ttl_s=rule.duration_s
+                scope, rule.mode, client_reason(rule), BREAKER_ACTOR, ttl_s=rule.duration_s
             )
         except Exception:  # whatever it was, a scope left marked tripped would never trip
             log.exception("breaker_engage_failed", breaker=rule.name, scope=scope)
@@ -250,7 +249,8 @@ class Breaker:
             with contextlib.suppress(RedisError, OSError):
                 await self._redis.delete(self._key(*key))
         self._metrics.breaker_trips.labels(rule.name).inc()
-        log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count)
+        log.warning("breaker_tripped", breaker=rule.name, scope=scope, incidents=count,
+                    threshold=rule.threshold, window_s=rule.window_s, detail=_detail(rule, count))
         self._record("trip", rule, scope, count, id=switch.id)
 
     async def _claim(self, key: tuple[str, str], rule: BreakerRule, now: float) -> bool:
@@ -304,14 +304,23 @@ class Breaker:
                 **more: Any) -> None:
         self._service.record("breaker", {
             "action": action, "breaker": rule.name, "scope": scope, "mode": rule.mode,
-            "actor": BREAKER_ACTOR, "reason": _reason(rule, count), "incidents": count,
+            "actor": BREAKER_ACTOR, "reason": _detail(rule, count),
+            "switch_reason": client_reason(rule), "incidents": count,
             "threshold": rule.threshold, "window_s": rule.window_s, **more})
 
     def _key(self, name: str, scope: str) -> str:
         return f"{self._prefix}:{name}:{scope}"
 
 
-def _reason(rule: BreakerRule, count: int) -> str:
+def client_reason(rule: BreakerRule) -> str:
+    """The reason of the switch `rule` engages, which clients read in the 503 or the refusal:
+    the rule's `reason`, else that this breaker stopped it. Never its threshold or window (a
+    client told "3 within 60s" stays at 2 a minute): those are in `_detail`, for operators."""
+    return rule.reason or f"stopped automatically by breaker {rule.name}"
+
+
+def _detail(rule: BreakerRule, count: int) -> str:
+    """Why `rule` tripped, for operators: the `breaker` incident and the `breaker_tripped` line."""
     return (f"breaker {rule.name}: {count} matching incidents within {rule.window_s:g}s "
             f"(threshold {rule.threshold})")
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.killswitch.model import parse_scope
+from guard.killswitch.model import MAX_REASON_CHARS, parse_scope
 
 
 class BreakerRule(BaseModel):
@@ -27,6 +27,9 @@ class BreakerRule(BaseModel):
     max_switches: switches of this breaker engaged at once, at most (a scope with `{model}`
                 engages one per model name, and clients choose those); further trips are
                 logged (`breaker_switch_limit`), not engaged.
+    reason:     the switch's reason, which clients read (an incident number, a contact);
+                default "stopped automatically by breaker <name>". The threshold and window
+                are never in it: the `breaker` incident and the log line hold them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,6 +44,8 @@ class BreakerRule(BaseModel):
     mode: Literal["block", "refuse"] = "block"
     duration_s: float = Field(gt=0)
     max_switches: int = Field(16, ge=1)
+    reason: str | None = Field(None, min_length=1, max_length=MAX_REASON_CHARS,
+                               pattern=r"\S")
 
     @field_validator("scope")
     @classmethod

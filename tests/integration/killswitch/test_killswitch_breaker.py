@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import redis.asyncio as aioredis
 import structlog.testing
@@ -565,3 +566,49 @@ def test_a_key_sent_upper_cased_trips_the_same_digest_switch(tmp_path: Path) -> 
         mock.stop()
     assert [s["scope"] for s in json.loads(switches)["switches"]] == [KEY_SWITCH], switches
     assert (stopped, other) == ([503, 503, 503], 200)
+
+
+def test_clients_are_not_told_a_breakers_threshold_or_window(tmp_path: Path) -> None:
+    """From a probe: a breaker's switch answered every client "This service is paused: breaker
+    pii-leak: 3 matching incidents within 60s (threshold 3)", so a client learnt how many
+    incidents in how long trip it, and could stay just under. Clients now read that the breaker
+    stopped it; the figures stay in the `breaker` incident and the log, for operators."""
+    mock, guard = model_breaker(tmp_path)
+    try:
+        start_together(mock, guard)
+        tripped_by(guard, "gpt-4o")
+        client = openai.OpenAI(base_url=f"{guard.url}/v1", api_key="sk-test", max_retries=0)
+        with pytest.raises(openai.APIStatusError) as stopped:
+            client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
+        [trip] = httpx.get(f"{guard.admin_url}/admin/incidents?kind=breaker", timeout=10,
+                           headers={"Authorization": f"Bearer {ALICE}"}).json()["incidents"]
+    finally:
+        guard.stop()
+        mock.stop()
+    assert stopped.value.status_code == 503
+    assert stopped.value.body["message"] == (  # type: ignore[index]
+        "This service is paused: stopped automatically by breaker pii-leak")
+    assert trip["details"]["reason"] == (
+        "breaker pii-leak: 3 matching incidents within 60s (threshold 3)")
+    assert trip["details"]["switch_reason"] == "stopped automatically by breaker pii-leak"
+    tripped = [line for line in guard.output().splitlines() if "breaker_tripped" in line]
+    assert len(tripped) == 1 and "within 60s (threshold 3)" in tripped[0], tripped
+
+
+async def test_a_breaker_gives_its_switch_the_reason_configured(tmp_path: Path) -> None:
+    """A breaker's `reason` is its switch's: what clients read, an incident number for them."""
+    rule = RULE.model_copy(update={"reason": "automatic stop, see status.example.com"})
+    metrics = Metrics(CollectorRegistry())
+    service = build_service(KillSwitchSettings(breakers=[rule]), redis_url=None,
+                            state_dir=tmp_path, recorder=EventLog(), metrics=metrics)
+    breaker = Breaker([rule], service, metrics)
+    await service.start()
+    await breaker.start()
+    for _ in range(rule.threshold):
+        breaker.observe(ctx(), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx()) is not None, 2.0)
+    switch = service.check(ctx())
+    await breaker.aclose()
+    await service.aclose()
+    assert switch is not None and switch.reason == "automatic stop, see status.example.com"
