@@ -6,8 +6,9 @@ GET    /admin/killswitch        → 200 {"switches": [...], "release_approvals":
                                   or in Redis)
 POST   /admin/killswitch        {scope, mode (block|refuse, default block), reason, ttl_s?}
                                 → 201 {"switch": {...}, "saved": bool}, and "warning" when a
-                                  `route:` scope matches no path this replica serves (engaged
-                                  all the same: another replica's configuration may serve it),
+                                  `route:` scope can stop no request here (engaged all the
+                                  same): a path no replica of this configuration serves, or
+                                  one of an answer fetched by id, counted under its API's route,
                                   or when the switch is not saved ("saved": false: enforced on
                                   this host only, as Redis is unreachable or the embedded
                                   state's file cannot be written, a full disk)
@@ -37,20 +38,20 @@ from guard.killswitch.service import ApprovalConflict, KillSwitchService, Switch
 from guard.killswitch.store import StoreUnavailable
 
 KILLSWITCH_SERVICE = web.AppKey("killswitch_service", KillSwitchService)
-ROUTE_SERVED: web.AppKey[Callable[[str], bool]] = web.AppKey("killswitch_route_served")
+ROUTE_WARNING: web.AppKey[Callable[[str], str | None]] = web.AppKey("killswitch_route_warning")
 TENANT_UNMATCHABLE: web.AppKey[Callable[[str], str | None]] = web.AppKey(
     "killswitch_tenant_unmatchable")
 PATH = "/admin/killswitch"
 
 
 def add_routes(app: web.Application, service: KillSwitchService,
-               route_served: Callable[[str], bool] = lambda _: True,
+               route_warning: Callable[[str], str | None] = lambda _: None,
                tenant_unmatchable: Callable[[str], str | None] = lambda _: None) -> None:
-    """Mount the kill switch routes on the admin application. `route_served`: whether a
-    `route:` scope's value can match a path the data plane serves; `tenant_unmatchable`: why
+    """Mount the kill switch routes on the admin application. `route_warning`: why a `route:`
+    scope's value can stop no request the data plane serves (None when it can); `tenant_unmatchable`: why
     a `tenant:` scope's value can match no request (None when it can)."""
     app[KILLSWITCH_SERVICE] = service
-    app[ROUTE_SERVED] = route_served
+    app[ROUTE_WARNING] = route_warning
     app[TENANT_UNMATCHABLE] = tenant_unmatchable
     admin_api.add_routes(app, [web.get(PATH, list_switches), web.post(PATH, engage),
                                web.delete(PATH + "/{id}", release)])
@@ -133,10 +134,8 @@ async def engage(request: web.Request) -> web.Response:
     answer: dict[str, Any] = {"switch": _view(Entry(switch), service), "saved": held is None}
     warnings = [] if held is None else [held]
     scope = parse_scope(switch.scope)
-    if scope.kind == "route" and not request.app[ROUTE_SERVED](scope.value):
-        warnings.append(f"{scope} matches no path this replica serves (the guarded routes, "
-                        "/v1/models, passthrough:); engaged all the same, as another replica's "
-                        "configuration may serve it")
+    if scope.kind == "route" and (unstopped := request.app[ROUTE_WARNING](scope.value)):
+        warnings.append(unstopped)
     if (look_alike := non_ascii_warning(scope)) is not None:
         warnings.append(look_alike)
     warnings += [f"scope {scope} is already engaged by {_named(e)}"

@@ -21,6 +21,7 @@ from guard.killswitch.api import add_routes
 from guard.killswitch.breaker import Breaker
 from guard.killswitch.model import is_glob
 from guard.killswitch.service import KillSwitchService, build_service
+from guard.proxy.fetch import FETCHED
 from guard.proxy.model_routes import path_pattern
 from guard.proxy.passthrough import MODEL, MODELS
 from guard.proxy.protocols import DIALECTS
@@ -66,8 +67,39 @@ def admin_routes(app: web.Application, components: Components) -> None:
     """Mount the kill switch admin routes for the service attached to `components`."""
     served = [*DIALECTS, MODELS, MODEL, *components.settings.passthrough]
     header = components.settings.tenant_header
-    add_routes(app, components.extras[SERVICE], route_served=serves(served),
+    add_routes(app, components.extras[SERVICE], route_warning=route_warning(served),
                tenant_unmatchable=functools.partial(unmatchable, header))
+
+
+def route_warning(paths: list[str]) -> Callable[[str], str | None]:
+    """Why a `route:` scope's value stops no request here (None when it can stop one of
+    `paths`, `serves`): it names only answers fetched by id (`fetch.FETCHED`), which count
+    under their API's route, so the warning names the scope that stops each, or says that none
+    does; or it matches no path at all (a typo)."""
+    matches = serves(paths)
+    fetched = [(method, path, under, serves([path])) for method, path, under in FETCHED]
+
+    def warning(value: str) -> str | None:
+        if matches(value):
+            return None
+        methods: dict[tuple[str, str | None], list[str]] = {}
+        for method, path, under, takes in fetched:
+            if takes(value):
+                methods.setdefault((path, under), []).append(method)
+        if not methods:
+            return (f"route:{value} matches no path this replica serves (the guarded routes, "
+                    "/v1/models, passthrough:); engaged all the same, as another replica's "
+                    "configuration may serve it")
+        stopped: dict[str | None, list[str]] = {}
+        for (path, under), verbs in methods.items():
+            stopped.setdefault(under, []).append(f"{' and '.join(verbs)} {path}")
+        told = [f"{' and '.join(requests)}: "
+                + (f"stopped by route:{under}" if under else "stopped by no switch")
+                for under, requests in stopped.items()]
+        return (f"route:{value} stops nothing: answers fetched by id count under their API's "
+                f"route ({'; '.join(told)}); engaged all the same")
+
+    return warning
 
 
 def serves(paths: list[str]) -> Callable[[str], bool]:

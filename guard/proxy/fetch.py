@@ -44,6 +44,8 @@ from guard.proxy.handler import (
 )
 from guard.proxy.middleware import GuardHandler
 from guard.proxy.protocols import Dialect
+from guard.proxy.protocols.openai_chat import CHAT
+from guard.proxy.protocols.openai_responses import RESPONSES
 from guard.proxy.request_checks import parse_body
 from guard.proxy.tenant import tenant_of
 from guard.types import GuardContext, Stage
@@ -55,6 +57,17 @@ RESPONSE_ID = f"(?!(?:input_tokens|compact)(?:/|$)){ID}"
 RESUME = "starting_after"
 FORWARDED = frozenset({"include", "include[]"})  # query parameters sent on as they are
 UPDATED = "metadata"  # what an update of a stored chat completion sets
+# The paths answers are fetched at by id (guard.app mounts them), each with its method and the
+# route whose `route:` switch stops it, None where no switch does (a cancel, a delete): a fetch
+# counts under its API's route (`GuardContext.route`), not under the path as sent.
+FETCHED: tuple[tuple[str, str, str | None], ...] = (
+    ("GET", f"{RESPONSES.route}/{{id}}", RESPONSES.route),
+    ("POST", f"{RESPONSES.route}/{{id}}/cancel", None),
+    ("DELETE", f"{RESPONSES.route}/{{id}}", None),
+    ("GET", f"{CHAT.route}/{{id}}", CHAT.route),
+    ("POST", f"{CHAT.route}/{{id}}", CHAT.route),
+    ("DELETE", f"{CHAT.route}/{{id}}", None),
+)
 
 
 async def fetch(request: web.Request, exchange: Exchange, *, c: Components,

@@ -182,6 +182,27 @@ def test_a_route_scope_that_matches_nothing_served_is_engaged_with_a_warning(
             assert "matches no path this replica serves" in answer["warning"]
 
 
+@pytest.mark.parametrize(("scope", "told"), [
+    ("route:/v1/responses/*", "GET /v1/responses/{id}: stopped by route:/v1/responses; "
+     "POST /v1/responses/{id}/cancel and DELETE /v1/responses/{id}: stopped by no switch"),
+    ("route:/v1/chat/completions/chatcmpl-1", "GET and POST /v1/chat/completions/{id}: "
+     "stopped by route:/v1/chat/completions; DELETE /v1/chat/completions/{id}: stopped by no "
+     "switch"),
+])
+def test_a_route_scope_naming_an_answer_fetched_by_id_names_the_scope_that_stops_it(
+        servers: tuple[MockUpstream, GuardServer], scope: str, told: str) -> None:
+    """From a probe: `route:/v1/responses/*` was engaged with the warning "matches no path this
+    replica serves", though guard serves GET /v1/responses/{id}; such a fetch counts, and is
+    stopped, under `route:/v1/responses`. The warning now says so, and which requests no switch
+    stops (a cancel, a delete)."""
+    _, guard = servers
+    with engaged(guard, scope) as answer:
+        warning = answer.get("warning", "")
+    assert "matches no path" not in warning, warning
+    assert warning == (f"{scope} stops nothing: answers fetched by id count under their API's "
+                       f"route ({told}); engaged all the same")
+
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProcess, GuardServer]]:
     workdir = tmp_path_factory.mktemp("gate-edges-hostile")

@@ -7,7 +7,7 @@ import fnmatch
 
 import pytest
 
-from guard.killswitch.wiring import serves
+from guard.killswitch.wiring import route_warning, serves
 
 SERVED = ["/v1/chat/completions", "/v1/responses/{id}", "/v1/files/{id:file-[0-9]+}/content"]
 
@@ -38,3 +38,13 @@ def test_a_scope_matching_a_served_path_is_served(value: str, stopped: str) -> N
 def test_a_scope_matching_no_served_path_is_not(value: str) -> None:
     """A typo, or a glob no template's paths can match, is said to match nothing (a warning)."""
     assert not serves(SERVED)(value)
+
+
+def test_a_scope_naming_only_fetched_answers_names_the_route_that_stops_them() -> None:
+    """A fetch by id counts under its API's route: the warning names that scope, not "no path"
+    (a probe was told `route:/v1/responses/*` "matches no path this replica serves")."""
+    warning = route_warning(["/v1/responses", "/v1/chat/completions"])
+    assert warning("/v1/responses") is None
+    assert "matches no path" in (warning("/v1/chat/completion") or "")
+    assert "GET /v1/responses/{id}: stopped by route:/v1/responses" in (
+        warning("/v1/responses/resp_*") or "")
