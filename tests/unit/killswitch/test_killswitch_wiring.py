@@ -4,10 +4,15 @@ it warns (no I/O)."""
 from __future__ import annotations
 
 import fnmatch
+import re
+from pathlib import Path
 
 import pytest
 
+from guard.app import build_components, data_app
+from guard.config import Settings, UpstreamSettings
 from guard.killswitch.wiring import route_warning, serves
+from guard.proxy.fetch import FETCHED
 
 SERVED = ["/v1/chat/completions", "/v1/responses/{id}", "/v1/files/{id:file-[0-9]+}/content"]
 
@@ -48,3 +53,15 @@ def test_a_scope_naming_only_fetched_answers_names_the_route_that_stops_them() -
     assert "matches no path" in (warning("/v1/chat/completion") or "")
     assert "GET /v1/responses/{id}: stopped by route:/v1/responses" in (
         warning("/v1/responses/resp_*") or "")
+
+
+def test_the_fetched_paths_are_those_the_data_plane_serves(tmp_path: Path) -> None:
+    """`fetch.FETCHED` (what a `route:` scope's warning names) lists what `app.data_app`
+    mounts for answers fetched by id, method and path, and nothing else."""
+    settings = Settings(state_dir=tmp_path / "state", policies=None,
+                        upstreams={"default": UpstreamSettings(url="http://127.0.0.1:9")})
+    app = data_app(build_components(settings))
+    mounted = {(route.method, re.sub(r"\{id:[^}]*\}", "{id}", route.resource.canonical))
+               for route in app.router.routes() if route.resource is not None
+               and "{id" in route.resource.canonical}
+    assert mounted == {(method, path) for method, path, _ in FETCHED}
