@@ -36,6 +36,10 @@ CLOSE_WAIT_S = 3.0
 # (the queue full), where stderr itself refused none
 QUEUE_FULL = "queue_full"
 WRITER_THREAD = "guard-log"  # the name of the thread writing the lines
+# The `error` a `log_lines_dropped` line names for lines refused because another guard process
+# held the pipe for `STALL_S` (`_Pipe`), and how often the pipe is tried meanwhile
+PIPE_HELD = "pipe_held"
+TURN_S = 0.002
 
 
 class Stream(Protocol):
@@ -110,20 +114,34 @@ class LogOut:
         """Write `line`, the `log_lines_dropped` line first if lines were dropped; or count it
         dropped (unless not `counted`) and raise the OSError."""
         with self._writing:
-            if self._shared is not None:
-                self._shared.hold()
             try:
-                if self._unsaid or self._torn:
-                    self._say_dropped(wait)
-                self._write_all(line, wait)
+                if self._shared is None:
+                    self._said(line, wait)
+                else:
+                    self._hold(self._shared, wait)
+                    try:
+                        self._said(line, wait)
+                    finally:
+                        self._shared.let_go()
             except OSError:
                 if counted:
                     self._unsaid += 1
                     self._lost += 1
                 raise
-            finally:
-                if self._shared is not None:
-                    self._shared.let_go()
+
+    def _said(self, line: bytes, wait: bool) -> None:
+        if self._unsaid or self._torn:
+            self._say_dropped(wait)
+        self._write_all(line, wait)
+
+    def _hold(self, pipe: _Pipe, wait: bool) -> None:
+        """`pipe` held for a line, waited for as room is (`_room`): another guard process
+        that keeps it for `stall_s` (stopped by a debugger, SIGSTOP) is deemed stopped, as a
+        reader that takes nothing is, and the line refused (BlockingIOError)."""
+        while not pipe.hold():
+            if not (wait and self._turn()):
+                self._error = PIPE_HELD
+                raise BlockingIOError(errno.EAGAIN, "the log pipe is held by another process")
 
     def _say_dropped(self, wait: bool) -> None:
         note = b"\n" if self._torn else b""
@@ -155,6 +173,11 @@ class LogOut:
     def _room(self) -> bool:
         """Whether the full stream has room again, waited for (at most until it is deemed
         stopped); in the caller's thread it is never waited for."""
+        return False
+
+    def _turn(self) -> bool:
+        """Whether to try a pipe another process holds again, after a moment (at most until
+        it is deemed stopped); in the caller's thread it is not tried again."""
         return False
 
 
@@ -222,9 +245,8 @@ class QueuedLogOut(LogOut):
             if unqueued:
                 self._unsaid += unqueued
                 self._error = QUEUE_FULL
-            if self._unsaid or self._torn:
-                with contextlib.suppress(OSError):
-                    self._say_dropped(wait=False)
+        with contextlib.suppress(OSError):
+            self._written(b"", counted=False)  # the note alone, the pipe held for it
         self._flush()
 
     def settled(self, wait_s: float) -> bool:
@@ -278,8 +300,11 @@ class QueuedLogOut(LogOut):
                     entry = None
             if entry is None:
                 self._wake.acquire()
-            else:
+                continue
+            try:
                 self._write_entry(entry, wait=True)
+            except Exception as exc:  # a stream raising what no stream should (a closed file's
+                self._failed(entry, exc)  # ValueError): that line lost, not the thread
 
     def _write_entry(self, entry: bytes | _Record, *, wait: bool) -> bool:
         if isinstance(entry, bytes):
@@ -304,15 +329,35 @@ class QueuedLogOut(LogOut):
             entry.done.set_result(None)
         return True
 
+    def _failed(self, entry: bytes | _Record, error: Exception) -> None:
+        """`entry` dropped and counted (its `put` failed, as for an OSError) for `error`."""
+        with self._writing:
+            self._unsaid += 1
+            self._lost += 1
+            self._error = type(error).__name__
+        if isinstance(entry, _Record) and entry.done is not None and not entry.done.done():
+            entry.done.set_exception(OSError(errno.EIO, f"the log stream failed: {error!r}"))
+
     def _room(self) -> bool:
-        now = time.monotonic()
-        if self._full_since is None:
-            self._full_since = now
-        left = self._full_since + self._stall_s - now
+        left = self._stall_left()
         if left <= 0:  # stopped: each line tried once, dropped if refused
             return False
         # room, or an error the next write raises (the reader closed the pipe)
         return bool(self._room_made.poll(left * 1000))
+
+    def _turn(self) -> bool:
+        left = self._stall_left()
+        if left <= 0:
+            return False
+        time.sleep(min(left, TURN_S))
+        return True
+
+    def _stall_left(self) -> float:
+        """How long until the stream, refusing bytes since `_full_since`, is deemed stopped."""
+        now = time.monotonic()
+        if self._full_since is None:
+            self._full_since = now
+        return self._full_since + self._stall_s - now
 
 
 class _Record:
@@ -339,10 +384,14 @@ class _Pipe:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
-    def hold(self) -> None:
+    def hold(self) -> bool:
         """From a line's first byte to its last (`let_go`): the pipe is this process's alone
-        among guard's."""
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        among guard's; False (not waited for) while another holds it."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def let_go(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -123,14 +123,31 @@ def _stderr_buffer() -> Stream:
     Python's `sys.stderr` is None, and guard ended at import, saying nothing anywhere)."""
     if sys.stderr is None:
         return Path(os.devnull).open("wb", buffering=0)  # the process's: never closed
-    return sys.stderr.buffer
+    buffer = getattr(sys.stderr, "buffer", None)
+    return _Text(sys.stderr) if buffer is None else buffer
+
+
+class _Text:
+    """A text stderr with no bytes under it (a caller's `redirect_stderr(io.StringIO())`),
+    written as a raw stream."""
+
+    def __init__(self, text: Any) -> None:
+        self.text = text
+
+    def write(self, data: bytes | memoryview, /) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.text.flush()
 
 
 def _dropped_note(dropped: int, error: str) -> bytes:
     return _rendered("log_lines_dropped", "warning", {
         "dropped": dropped, "error": error,
         "detail": "log lines stderr refused (a full log volume, a closed pipe, a reader that "
-                  "stopped reading) or that came faster than it took them (queue_full) were "
+                  "stopped reading) or that came faster than it took them (queue_full), or "
+                  "refused while another guard process held the pipe for 2 s (pipe_held), were "
                   "dropped; counted in guard_log_lines_dropped_total"})
 
 

@@ -5,6 +5,7 @@ non-blocking pipe nobody reads (EAGAIN until it is read), a blocking one whose r
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import logging
@@ -25,7 +26,7 @@ from guard.observability.logging import (
     lines_dropped,
     lines_settled,
 )
-from tests.support import drained, filled
+from tests.support import POLICIES, drained, filled
 
 
 def note(dropped: int, error: str) -> bytes:
@@ -275,3 +276,88 @@ def test_long_lines_of_two_processes_on_one_pipe_are_written_whole() -> None:
     lines = [json.loads(line) for line in data.splitlines()]  # each whole
     assert sorted((line["worker"], line["i"]) for line in lines) == [
         (n, i) for n in range(2) for i in range(40)]
+
+
+def test_a_pipe_another_process_holds_refuses_lines_after_the_stall_and_stops_nothing() -> None:
+    """From a re-probe: a guard process stopped while it held the pipe (SIGSTOP, a debugger)
+    froze every other's log for good: lines neither written nor dropped, the `log` sink's
+    incident never spooled (its `put` never settled), and guard did not stop. The pipe held
+    for `STALL_S` is a stopped reader: lines dropped and counted, a `put` failed, nothing
+    written while it is held (the note of lines dropped last neither), and said once it is
+    let go."""
+    read_end, write_end = os.pipe()
+    holder = os.open(f"/proc/self/fd/{write_end}", os.O_WRONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another process's description of the same pipe
+    out = stderr_out(io.BytesIO(), write_end, note)
+    try:
+        record = out.put(b'{"event":"incident"}\n')
+        with pytest.raises(BlockingIOError):
+            record.result(timeout=10)
+        for n in range(3):
+            out.write(b'{"event":"line","n":%d}\n' % n)
+        assert out.settled(10)
+        os.set_blocking(read_end, False)
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 1 << 16)  # not a byte while it was held
+        assert out.dropped == 3
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        out.write(b'{"event":"after"}\n')
+        assert out.settled(10)
+        assert [json.loads(line) for line in os.read(read_end, 1 << 16).splitlines()] == [
+            {"event": "log_lines_dropped", "dropped": 3, "error": "pipe_held"},
+            {"event": "after"}]
+    finally:
+        out.close()
+        for fd in (holder, read_end, write_end):
+            os.close(fd)
+
+
+class _Failing:
+    """A stream whose first write raises what no stream should (a closed file's ValueError)."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def write(self, data: bytes | memoryview, /) -> int:
+        if not self.written:
+            self.written += b"-"
+            raise ValueError("I/O operation on closed file")
+        self.written += data
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+
+def test_a_stream_raising_loses_its_line_not_the_writer() -> None:
+    """From a re-probe: a write raising ValueError ended the writer thread; every line after it
+    was neither written nor counted, a `put` never settled (the `log` sink and the stop hung),
+    and each `settled` waited its whole limit."""
+    read_end, write_end = os.pipe()  # what the thread polls for room
+    stream = _Failing()
+    out = QueuedLogOut(stream, note, fileno=write_end)
+    try:
+        with pytest.raises(OSError, match="the log stream failed"):
+            out.put(b'{"event":"incident"}\n').result(timeout=10)
+        out.write(b'{"event":"after"}\n')
+        assert out.settled(10)
+        assert [json.loads(line)["event"] for line in bytes(stream.written[1:]).splitlines()] == [
+            "log_lines_dropped", "after"]
+        assert out.dropped == 1
+    finally:
+        out.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_main_runs_under_a_callers_text_stderr() -> None:
+    """From a re-probe: `guard.cli.main` in a process whose stderr is text with no bytes under
+    it (`redirect_stderr(io.StringIO())`) raised AttributeError importing guard's logging."""
+    script = ("import contextlib, io, sys\n"
+              "from guard.cli import main\n"
+              "with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):\n"
+              f"    status = main(['policy', 'check', {str(POLICIES)!r}])\n"
+              "sys.exit(status)")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
