@@ -71,6 +71,7 @@ class LogOut:
         self._torn = False  # the last write took part of its line
         self._lost = 0  # lines the stream refused since it was made
         self._full_since: float | None = None  # the stream refused bytes and took none since
+        self._waited = False  # the line being written waited (for room, or for the pipe)
         # a pipe guard's other processes write to: held while a line is written (`_Pipe`)
         self._shared = stream if isinstance(stream, _Pipe) else None
 
@@ -123,6 +124,9 @@ class LogOut:
                         self._said(line, wait)
                     finally:
                         self._shared.let_go()
+                        if self._waited:  # for room, or for the pipe: the others' turn now
+                            self._waited = False  # (a poll would not win against a holder
+                            time.sleep(TURN_S * 2)  # taking it back at once: starved)
             except OSError:
                 if counted:
                     self._unsaid += 1
@@ -342,6 +346,7 @@ class QueuedLogOut(LogOut):
         left = self._stall_left()
         if left <= 0:  # stopped: each line tried once, dropped if refused
             return False
+        self._waited = True
         # room, or an error the next write raises (the reader closed the pipe)
         return bool(self._room_made.poll(left * 1000))
 
@@ -349,6 +354,7 @@ class QueuedLogOut(LogOut):
         left = self._stall_left()
         if left <= 0:
             return False
+        self._waited = True
         time.sleep(min(left, TURN_S))
         return True
 

@@ -257,20 +257,25 @@ def test_long_lines_of_two_processes_on_one_pipe_are_written_whole() -> None:
     """From a probe: the workers of a `--workers` group share stderr, and write(2) keeps a line
     whole on a pipe only up to 4 KiB: incident lines of 13 KB written in parts as a slow reader
     made room took the other worker's lines between their parts (2-4 of 160 incidents with no
-    whole line, nothing counted dropped). Each process now holds the pipe while it writes one."""
+    whole line, nothing counted dropped). Each process now holds the pipe while it writes one,
+    and lets the other have it after a line that waited."""
     script = ("import sys, structlog\n"
-              "from guard.observability.logging import configure_logging\n"
+              "from guard.observability.logging import configure_logging, lines_settled\n"
               "configure_logging('info', worker=int(sys.argv[1]))\n"
               "for i in range(40):\n"
-              "    structlog.get_logger('t').info('long', i=i, padding='x' * 20_000)\n")
+              "    structlog.get_logger('t').info('long', i=i, padding='x' * 20_000)\n"
+              "lines_settled(60)\n")  # not the 3 s an exit waits: each is written, or dropped
     read, write = os.pipe()
     writers = [subprocess.Popen([sys.executable, "-c", script, str(n)], stderr=write)
                for n in range(2)]
     os.close(write)
     data = bytearray()
-    while chunk := os.read(read, 4096):  # a reader slower than the writers
+    # a reader slower than the writers: each process's lines take it 2 s, and one holding
+    # the pipe from line to line would starve the other past the stall (a re-probe: 249
+    # lines against 3,129, none after 1.6 s)
+    while chunk := os.read(read, 4096):
         data += chunk
-        time.sleep(0.002)
+        time.sleep(0.01)
     os.close(read)
     assert [writer.wait(timeout=60) for writer in writers] == [0, 0]
     lines = [json.loads(line) for line in data.splitlines()]  # each whole
