@@ -39,7 +39,7 @@ WRITER_THREAD = "guard-log"  # the name of the thread writing the lines
 # The `error` a `log_lines_dropped` line names for lines refused because another guard process
 # held the pipe for `STALL_S` (`_Pipe`), and how often the pipe is tried meanwhile
 PIPE_HELD = "pipe_held"
-TURN_S = 0.002
+TURN_S = 0.0005
 
 
 class Stream(Protocol):
