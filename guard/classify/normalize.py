@@ -418,10 +418,12 @@ def unfancy(text: str) -> str:
 
 
 def _ascii_digits(text: str) -> str:
-    """`text` with the decimal digits of every script ("٤١١١", "۴۱۱۱", "४१११") written 0-9, one for
-    one. NFKC folds only the full-width and mathematical ones, yet a card or a phone number reads
-    the same in any of them, and patterns' `\\d` is ASCII."""
-    return "".join(chr(48 + unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    """`text` with the digits of every script ("٤١١١", "۴۱۱۱", "४१११") and the digits of dingbats
+    and symbols ("➃❶➊⓵", Unicode's numeric type Digit) written 0-9, one for one. NFKC folds only the
+    full-width, mathematical and circled ones, yet a card or a phone number reads the same in any
+    of them, and patterns' `\\d` is ASCII. Numbers of two digits in one character ("➉", "❿") stay:
+    they would not fold one for one, and no value is written with them."""
+    return "".join(chr(48 + unicodedata.digit(c)) if c.isdigit() else c for c in text)
 
 
 def _marks(text: str) -> bool:
@@ -436,7 +438,7 @@ def _fold_cluster(cluster: str, accents: bool = False) -> str:
         return ""  # their letter ("F\u200b\u0301O"), or a text's start
     if accents and not folded.isascii():  # "ǵ" reads "g" (keys are ASCII: an accent hides one)
         folded = strip_marks(folded, accents=True)
-    if not folded.isascii() and any(c.isdecimal() for c in folded):
+    if not folded.isascii() and any(c.isdigit() for c in folded):
         folded = _ascii_digits(folded)
     if any(ord(c) in INVISIBLE for c in folded):
         folded = "".join(c for c in folded if ord(c) not in INVISIBLE)

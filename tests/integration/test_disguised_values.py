@@ -29,6 +29,11 @@ def _marked(text: str, mark: str) -> str:
     return "".join(c + mark if c.isalnum() else c for c in text)
 
 
+def _dingbat(text: str, one: int) -> str:
+    """`text` with its digits 1-9 written as the dingbat digits from `one` on ("➀", "❶", "➊")."""
+    return "".join(chr(one + int(c) - 1) if c in "123456789" else c for c in text)
+
+
 def _vowels(text: str, escape: str) -> str:
     """`text` with its vowels written as `escape` of their code point."""
     return "".join(escape.format(ord(c)) if c in "aeiouAEIOU" else c for c in text)
@@ -41,6 +46,9 @@ DISGUISES = {
     "aws key id, Arabic fatha": _marked(AWS, "\u064e"),
     "jailbreak, Hebrew point": _marked(JAILBREAK, "\u05b4"),
     "jailbreak, Devanagari nukta": _marked(JAILBREAK, "\u093c"),
+    # digits of dingbats (Unicode's numeric type Digit, which NFKC leaves as they are)
+    **{f"key, AWS id in dingbat digits from U+{one:04X}": _dingbat(AWS, one)
+       for one in (0x2776, 0x2780, 0x278A)},
     # default-ignorable code points Unicode has not assigned yet
     **{f"key, U+{ord(hidden):04X} inside": GITHUB[:20] + hidden + GITHUB[20:]
        for hidden in ("\U000e0080", "\U000e01f0", "\U000e0fff", "\ufff0")},
@@ -145,3 +153,19 @@ def test_personal_data_with_markup_inside_is_masked_in_an_answer(
     text, _ = reply(guard.url, f"Write to {written} today.", **{"X-Mock-Chunk-Chars": "6"})
     assert text.startswith("Write to [REDACTED:pii:") and text.endswith("] today.")
     assert not any(part in text for part in ("john", "example", "1111", "<b>"))
+
+
+CARD, SSN, PHONE = "4539 1488 1343 6465", "536-22-1847", "+1 415 555 8132"  # no 0: dingbats have none
+
+
+@pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
+@pytest.mark.parametrize("written", [
+    *(_dingbat(value, one) for value in (CARD, SSN, PHONE) for one in (0x2776, 0x2780, 0x278A))])
+def test_personal_data_in_dingbat_digits_is_masked_in_an_answer(
+        guard: GuardServer, written: str, reply: Callable[..., tuple[str, str | None]]) -> None:
+    """From a probe: a card, an SSN and a phone number in dingbat digits ("➃➄➂➈", "❹❺❸❾")
+    reached the client whole and streamed three characters a chunk (NFKC leaves them, and only
+    decimal digits were folded). They are masked as written."""
+    text, _ = reply(guard.url, f"Write to {written} today.", **{"X-Mock-Chunk-Chars": "3"})
+    assert text.startswith("Write to [REDACTED:pii:") and text.endswith("] today.")
+    assert written[-3:] not in text

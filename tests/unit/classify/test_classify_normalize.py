@@ -33,6 +33,7 @@ ALPHABET = st.sampled_from(
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
         *["٤", "۱", "४", "๓"],  # digits of other scripts
+        *["➃", "❶", "➉"],  # dingbat digits
     ]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
@@ -185,6 +186,15 @@ def test_digits_of_every_script_read_as_ascii_digits_one_for_one() -> None:
     norm = normalize("card ٤١١١ ۱۱۱۱ ११११ ๑๑๑๑ ᠑᠑")
     assert norm.text == "card 4111 1111 1111 1111 11"
     assert norm.original_span(5, 9) == (5, 9)
+
+
+def test_dingbat_digits_read_as_ascii_digits_one_for_one() -> None:
+    """From a probe: a card, an SSN, a phone number or an AWS key id in dingbat digits ("➃",
+    "❹", "➍", "⓸": numeric type Digit, not decimal, and NFKC leaves them) passed whole. Each reads
+    as its 0-9 on its own character; the two-digit "➉" and "❿" stay as they are."""
+    norm = normalize("card ➃➄➂➈ ❶❹❽❽ ➊➌➍➌ ⓺⓸⓺⓹ ➉❿")
+    assert norm.text == "card 4539 1488 1343 6465 ➉❿"
+    assert norm.original_span(10, 14) == (10, 14)
 
 
 def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:
