@@ -104,6 +104,15 @@ CONFUSABLES.update({
     **dict.fromkeys("\u02d6\u16ed\u2795", "+"),
     **dict.fromkeys("\u1400\u2e40\u30a0\ua4ff", "="),
 })
+# Blanks NFKC leaves as they are, read as the space they show (NFKC makes every other Unicode
+# space one): the Ogham space mark (U+1680, the one space character NFKC keeps) and the Braille
+# blank (U+2800, a symbol, shown as an empty cell), so a card or a key id grouped by them reads as
+# grouped by spaces. (The Hangul fillers, U+115F, U+1160, U+3164, U+FFA0, are in INVISIBLE.)
+BLANKS = "\u1680\u2800"
+CONFUSABLES.update(dict.fromkeys(BLANKS, " "))
+# Every character but " " that normalisation reads as a space (no-break, figure, ideographic...).
+SPACE_LIKE: frozenset[str] = frozenset(
+    {chr(c) for c in range(0x80, 0x3001) if unicodedata.normalize("NFKC", chr(c)) == " "} | set(BLANKS))
 
 
 

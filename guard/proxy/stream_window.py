@@ -6,14 +6,13 @@ Offsets are absolute character offsets into the channel's whole text since the s
 
 from __future__ import annotations
 
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
-from guard.classify.normalize import DROPPED_CODES, PADDED, kept_before, kept_chars, kept_text
+from guard.classify.normalize import DROPPED_CODES, PADDED, SPACE_LIKE, kept_before, kept_chars, kept_text
 from guard.redaction import json_opening, merge_spans
 from guard.types import Segment, Span
 
@@ -390,9 +389,6 @@ def _short(text: str) -> bool:
 # The separators a value's groups may have between them (`pii`, `secrets`), longest first; a
 # lone carriage return may be a line break's first half.
 _GAPS = ("\r\n", "  ", " ", "\t", "\n", "\r")
-# Spaces NFKC reads as " " (no-break, figure, ideographic...), as the patterns do.
-_SPACE_LIKE = frozenset(chr(c) for c in range(0x80, 0x3001)
-                        if unicodedata.normalize("NFKC", chr(c)) == " ")
 
 
 def _gap(text: str, at: int) -> int:
@@ -401,12 +397,12 @@ def _gap(text: str, at: int) -> int:
     i, spaces = at, list[int]()  # where the separator's characters are, last first
     while i and len(spaces) < 2:
         char = text[i - 1]
-        if char in " \t\r\n" or char in _SPACE_LIKE:
+        if char in " \t\r\n" or char in SPACE_LIKE:
             spaces.append(i - 1)
         elif ord(char) not in DROPPED_CODES:
             break
         i -= 1
-    read = "".join(" " if text[p] in _SPACE_LIKE else text[p] for p in reversed(spaces))
+    read = "".join(" " if text[p] in SPACE_LIKE else text[p] for p in reversed(spaces))
     return next((at - spaces[len(gap) - 1] for gap in _GAPS if read.endswith(gap)), 0)
 
 

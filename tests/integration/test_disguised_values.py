@@ -34,6 +34,11 @@ def _dingbat(text: str, one: int) -> str:
     return "".join(chr(one + int(c) - 1) if c in "123456789" else c for c in text)
 
 
+def _grouped(text: str, separator: str) -> str:
+    """`text` in groups of four kept apart by `separator`."""
+    return separator.join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
 def _vowels(text: str, escape: str) -> str:
     """`text` with its vowels written as `escape` of their code point."""
     return "".join(escape.format(ord(c)) if c in "aeiouAEIOU" else c for c in text)
@@ -49,6 +54,8 @@ DISGUISES = {
     # digits of dingbats (Unicode's numeric type Digit, which NFKC leaves as they are)
     **{f"key, AWS id in dingbat digits from U+{one:04X}": _dingbat(AWS, one)
        for one in (0x2776, 0x2780, 0x278A)},
+    # blanks NFKC leaves as they are between a key id's groups
+    **{f"key, AWS id grouped by U+{ord(blank):04X}": _grouped(AWS, blank) for blank in ("\u1680", "\u2800")},
     # default-ignorable code points Unicode has not assigned yet
     **{f"key, U+{ord(hidden):04X} inside": GITHUB[:20] + hidden + GITHUB[20:]
        for hidden in ("\U000e0080", "\U000e01f0", "\U000e0fff", "\ufff0")},
@@ -160,12 +167,15 @@ CARD, SSN, PHONE = "4539 1488 1343 6465", "536-22-1847", "+1 415 555 8132"  # no
 
 @pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
 @pytest.mark.parametrize("written", [
-    *(_dingbat(value, one) for value in (CARD, SSN, PHONE) for one in (0x2776, 0x2780, 0x278A))])
-def test_personal_data_in_dingbat_digits_is_masked_in_an_answer(
+    *(_dingbat(value, one) for value in (CARD, SSN, PHONE) for one in (0x2776, 0x2780, 0x278A)),
+    *(CARD.replace(" ", blank) for blank in ("\u1680", "\u2800")),
+    *(PHONE.replace(" ", blank) for blank in ("\u1680", "\u2800"))])
+def test_personal_data_in_dingbat_digits_or_grouped_by_blanks_is_masked_in_an_answer(
         guard: GuardServer, written: str, reply: Callable[..., tuple[str, str | None]]) -> None:
-    """From a probe: a card, an SSN and a phone number in dingbat digits ("➃➄➂➈", "❹❺❸❾")
-    reached the client whole and streamed three characters a chunk (NFKC leaves them, and only
-    decimal digits were folded). They are masked as written."""
+    """From a probe: a card, an SSN and a phone number in dingbat digits ("➃➄➂➈", "❹❺❸❾"), or
+    grouped by an Ogham space mark or a Braille blank, reached the client whole and streamed three
+    characters a chunk (NFKC folds neither, and only decimal digits were folded). They are masked
+    as written."""
     text, _ = reply(guard.url, f"Write to {written} today.", **{"X-Mock-Chunk-Chars": "3"})
     assert text.startswith("Write to [REDACTED:pii:") and text.endswith("] today.")
     assert written[-3:] not in text

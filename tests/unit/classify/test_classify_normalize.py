@@ -33,7 +33,7 @@ ALPHABET = st.sampled_from(
         *["а", "е", "о", "р", "с", "А", "Н", "α", "ο", "Ρ"],  # Cyrillic / Greek look-alikes
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
         *["٤", "۱", "४", "๓"],  # digits of other scripts
-        *["➃", "❶", "➉"],  # dingbat digits
+        *["➃", "❶", "➉", "\u1680", "\u2800"],  # dingbat digits, blanks NFKC keeps
     ]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
@@ -195,6 +195,15 @@ def test_dingbat_digits_read_as_ascii_digits_one_for_one() -> None:
     norm = normalize("card ➃➄➂➈ ❶❹❽❽ ➊➌➍➌ ⓺⓸⓺⓹ ➉❿")
     assert norm.text == "card 4539 1488 1343 6465 ➉❿"
     assert norm.original_span(10, 14) == (10, 14)
+
+
+def test_blanks_nfkc_keeps_read_as_spaces() -> None:
+    """From a probe: a card's groups kept apart by an Ogham space mark (U+1680, the one space NFKC
+    keeps) or a Braille blank (U+2800) hid it, while a no-break or thin space did not. Both read
+    as a space, one for one."""
+    norm = normalize("4539\u16801488\u28001343\u00a06465")
+    assert norm.text == "4539 1488 1343 6465"
+    assert norm.original_span(4, 5) == (4, 5) and norm.original_span(9, 10) == (9, 10)
 
 
 def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:

@@ -1007,6 +1007,9 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     # a card's or a key's groups joined by a no-break or other Unicode space, by a line break
     # cut before its line feed, or by a separator with an invisible character in it
     ("Card 4111\xa01111\u202f1111\u30001111", "4111\xa01111\u202f1111\u30001111"),
+    # an Ogham space mark or a Braille blank, which NFKC keeps and normalisation reads as a space
+    ("Card 4111\u16801111\u16801111", "4111\u16801111\u16801111"),
+    ("Card 4111\u28001111 1111", "4111\u28001111 1111"),
     ("Key AKIA\r\nIOSF\r\nODNN\r", "AKIA\r\nIOSF\r\nODNN\r"),
     ("Key AKIA \u200b IOSF\r\u0301\nODNN", "AKIA \u200b IOSF\r\u0301\nODNN"),
     ("Key AKIA\x1f IOSF\x1c\r\nODNN", "AKIA\x1f IOSF\x1c\r\nODNN"),  # a file separator
