@@ -110,6 +110,10 @@ CONFUSABLES.update({
 # grouped by spaces. (The Hangul fillers, U+115F, U+1160, U+3164, U+FFA0, are in INVISIBLE.)
 BLANKS = "\u1680\u2800"
 CONFUSABLES.update(dict.fromkeys(BLANKS, " "))
+# Every character a text breaks a line at (`str.splitlines` but the file separators, which are
+# INVISIBLE): LF, CR, VT, FF, NEL, and the line and paragraph separators. A value written one
+# character a line is read with any of them (and CRLF).
+LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
 # Every character but " " that normalisation reads as a space (no-break, figure, ideographic...).
 SPACE_LIKE: frozenset[str] = frozenset(
     {chr(c) for c in range(0x80, 0x3001) if unicodedata.normalize("NFKC", chr(c)) == " "} | set(BLANKS))

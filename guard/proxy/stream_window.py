@@ -12,7 +12,15 @@ from typing import Any
 
 from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
-from guard.classify.normalize import DROPPED_CODES, PADDED, SPACE_LIKE, kept_before, kept_chars, kept_text
+from guard.classify.normalize import (
+    DROPPED_CODES,
+    LINE_BREAKS,
+    PADDED,
+    SPACE_LIKE,
+    kept_before,
+    kept_chars,
+    kept_text,
+)
 from guard.redaction import json_opening, merge_spans
 from guard.types import Segment, Span
 
@@ -388,7 +396,7 @@ def _short(text: str) -> bool:
 
 # The separators a value's groups may have between them (`pii`, `secrets`), longest first; a
 # lone carriage return may be a line break's first half.
-_GAPS = ("\r\n", "  ", " ", "\t", "\n", "\r")
+_GAPS = ("\r\n", "  ", " ", "\t", *LINE_BREAKS)
 
 
 def _gap(text: str, at: int) -> int:
@@ -397,7 +405,7 @@ def _gap(text: str, at: int) -> int:
     i, spaces = at, list[int]()  # where the separator's characters are, last first
     while i and len(spaces) < 2:
         char = text[i - 1]
-        if char in " \t\r\n" or char in SPACE_LIKE:
+        if char in " \t" or char in LINE_BREAKS or char in SPACE_LIKE:
             spaces.append(i - 1)
         elif ord(char) not in DROPPED_CODES:
             break

@@ -56,6 +56,9 @@ DISGUISES = {
        for one in (0x2776, 0x2780, 0x278A)},
     # blanks NFKC leaves as they are between a key id's groups
     **{f"key, AWS id grouped by U+{ord(blank):04X}": _grouped(AWS, blank) for blank in ("\u1680", "\u2800")},
+    # a key id one character or four a line, with the line breaks but LF and CRLF
+    **{f"key, AWS id {form} a line, U+{ord(brk):04X}": brk.join(AWS) if form == "one" else _grouped(AWS, brk)
+       for brk in ("\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029") for form in ("one", "four")},
     # default-ignorable code points Unicode has not assigned yet
     **{f"key, U+{ord(hidden):04X} inside": GITHUB[:20] + hidden + GITHUB[20:]
        for hidden in ("\U000e0080", "\U000e01f0", "\U000e0fff", "\ufff0")},

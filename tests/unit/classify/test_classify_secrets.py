@@ -585,6 +585,18 @@ def test_a_key_id_grouped_by_crlf_or_two_spaces_is_found(separator: str) -> None
         assert classify("secrets", f"key:\n{written}\n").fired, repr(written)
 
 
+@pytest.mark.parametrize("separator", ["\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"],
+                         ids=["cr", "vt", "ff", "nel", "ls", "ps"])
+def test_a_key_id_one_a_line_is_found_whatever_breaks_its_lines(separator: str) -> None:
+    """From a probe: a key id one character or four a line was found with LF and CRLF, not with
+    CR, VT, FF, NEL or the line and paragraph separators (48 of 48 ways passed), which a text
+    shows as line breaks too. The finding covers the key as written."""
+    key = "AKIAQZ7XW3JD5R6TLM2P"
+    for written in (separator.join(key[i:i + 4] for i in range(0, 20, 4)), separator.join(key)):
+        text = f"Key:{separator}{written}{separator}done."
+        assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)], repr(written)
+
+
 @pytest.mark.parametrize("text", ["AKIAQZ7XW3JD5R6TLM2Plorem ipsum", "id=AKIAIOSFODNN7EXAMPLEand more",
                                   "AKIA IOSF ODNN 7EXA MPLEfoo"])
 def test_a_key_id_glued_to_lower_case_letters_is_found(text: str) -> None:

@@ -1010,6 +1010,9 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     # an Ogham space mark or a Braille blank, which NFKC keeps and normalisation reads as a space
     ("Card 4111\u16801111\u16801111", "4111\u16801111\u16801111"),
     ("Card 4111\u28001111 1111", "4111\u28001111 1111"),
+    # a key id's groups a line, the lines broken by NEL or a line or paragraph separator
+    *[("Key AKIA" + brk + "IOSF" + brk + "ODNN", "AKIA" + brk + "IOSF" + brk + "ODNN")
+      for brk in ("\x0b", "\x0c", "\x85", "\u2028", "\u2029")],
     ("Key AKIA\r\nIOSF\r\nODNN\r", "AKIA\r\nIOSF\r\nODNN\r"),
     ("Key AKIA \u200b IOSF\r\u0301\nODNN", "AKIA \u200b IOSF\r\u0301\nODNN"),
     ("Key AKIA\x1f IOSF\x1c\r\nODNN", "AKIA\x1f IOSF\x1c\r\nODNN"),  # a file separator
