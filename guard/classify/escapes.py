@@ -11,10 +11,13 @@ import re
 from collections.abc import Callable
 from html.entities import html5
 
-# JSON's escapes: of a character (not of a surrogate half), and the short ones. A tool call's
-# arguments are JSON: the client reads `\u0041` as "A", and `\n` as a line break, so a key after
-# one starts a word. An escaped backslash is one character, so `\\n` stays a backslash and "n".
-JSON_ESCAPE = re.compile(r"\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\[nrtbf\"\\/]")
+# JSON's escapes: of a character, of a surrogate pair (a high half, then a low half: a character
+# past U+FFFF as `json.dumps` writes one, `\ud835\udfd5` for U+1D7D5, a bold 7; not a lone half),
+# and the short ones. A tool call's arguments are JSON: the client reads `\u0041` as "A", and `\n`
+# as a line break, so a key after one starts a word. An escaped backslash is one character, so
+# `\\n` stays a backslash and "n".
+JSON_ESCAPE = re.compile(r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+                         r"|(?![dD][89a-fA-F])[0-9a-fA-F]{4})|\\[nrtbf\"\\/]")
 _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\",
                   "/": "/"}
 
@@ -163,6 +166,9 @@ def has_references(text: str) -> bool:
 
 def json_escape(escape: str) -> str:
     """What one match of `JSON_ESCAPE` stands for."""
+    if len(escape) == 12:  # a surrogate pair
+        high, low = int(escape[2:6], 16), int(escape[8:], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
     return _SHORT_ESCAPES[escape[1]] if len(escape) == 2 else chr(int(escape[2:], 16))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
+import orjson
 import pytest
 
 from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got, whole_reply
@@ -182,3 +183,34 @@ def test_personal_data_in_dingbat_digits_or_grouped_by_blanks_is_masked_in_an_an
     text, _ = reply(guard.url, f"Write to {written} today.", **{"X-Mock-Chunk-Chars": "3"})
     assert text.startswith("Write to [REDACTED:pii:") and text.endswith("] today.")
     assert written[-3:] not in text
+
+
+def _astral_digits(text: str) -> str:
+    """`text` with its digits as mathematical bold digits, each escaped as `json.dumps` writes a
+    character past U+FFFF: a surrogate pair (`\\ud835\\udfd5`)."""
+    def pair(code: int) -> str:
+        return f"\\u{0xD800 + ((code - 0x10000) >> 10):04x}\\u{0xDC00 + ((code - 0x10000) & 0x3FF):04x}"
+    return "".join(pair(0x1D7CE + int(c)) if c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize("value", ["AKIAQZ7XW3JD5R6TLM2P", "4539 1488 0343 6467"])
+def test_a_value_with_surrogate_pair_escaped_digits_in_streamed_tool_call_arguments_is_caught(
+        guard: GuardServer, value: str) -> None:
+    """From a probe: a key id or a card whose digits were mathematical digits written as JSON
+    surrogate-pair escapes, in tool-call arguments streamed a few characters a chunk, reached the
+    client whole (its JSON decoder reads the key; the same digits written raw were caught). The
+    key is cut, the card masked."""
+    args = '{"q": "' + _astral_digits(value) + '"}'
+    calls, finish = "", None
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client:
+        for chunk in client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "look it up"}], stream=True,
+                extra_headers={"X-Mock-Tool-Args": args, "X-Mock-Chunk-Chars": "4"}):
+            for choice in chunk.choices:
+                finish = choice.finish_reason or finish
+                calls += "".join(call.function.arguments or "" for call in choice.delta.tool_calls or ()
+                                 if call.function)
+    if value.startswith("AKIA"):
+        assert finish == "content_filter" and "\\ud835" not in calls
+    else:
+        assert orjson.loads(calls) == {"q": "[REDACTED:pii:card]"}

@@ -372,7 +372,20 @@ def test_json_escapes_are_read_and_spans_map_back_to_them() -> None:
     start = norm.text.index("=")
     assert norm.original_span(start, start + 1) == (3, 9)
     assert text[slice(*norm.original_span(0, len(norm.text)))] == text
-    assert normalize("\\ud83d\\ude00").text == "\\ud83d\\ude00"  # halves of a pair: kept
+    assert normalize("\\ud83d").text == "\\ud83d"  # a lone half: kept
+    assert normalize("\\ude00\\ud83d").text == "\\ude00\\ud83d"  # halves out of order: kept
+
+
+def test_a_json_surrogate_pair_escape_reads_as_its_character() -> None:
+    """From a probe: tool-call arguments with a key's digits as mathematical digits escaped as
+    `json.dumps` writes a character past U+FFFF, a surrogate pair (`\\ud835\\udfd5`), passed
+    (6 of 6 ways), while the same digits written raw were read. A pair reads as its character,
+    then folds as written raw (U+1D7D5, a bold 7, to "7"); its span covers both escapes."""
+    text = "AKIAQZ\\ud835\\udfd5XW\\uD835\\uDFD1JD5R6TLM2P"
+    norm = normalize(text)
+    assert norm.text == "AKIAQZ7XW3JD5R6TLM2P"
+    assert norm.original_span(6, 7) == (6, 18)
+    assert normalize("\\ud83d\\ude00").text == "\U0001f600"
 
 
 def test_references_and_percent_escapes_are_read_in_place_when_asked() -> None:
