@@ -659,6 +659,8 @@ class ResponsesStreamGuard(EventStreamGuard):
         return number + after if type(number) is int and number >= 0 else 0
 
     def encode(self, event: Json) -> bytes:
+        if self.mode == BUFFERED:  # as a chat stream's chunks: held text's tokens go with none
+            responses.drop_logprobs(event)
         self._created = self._created or event.get("type") == "response.created"
         self._sent_item(event)
         self._parts.note(event)

@@ -461,6 +461,19 @@ def stream_deltas(event: Json) -> list[Delta]:
     return [] if found is None else [Delta(found[0][0], ("delta",), found[1])]
 
 
+def drop_logprobs(event: Json) -> None:
+    """Empties the log-probabilities an event carries beside an output text: a delta's or a
+    text's close (`response.output_text.delta`, `.done`), and a part's, an item's or the
+    response's output text parts. They name the answer's tokens and their alternatives
+    (`top_logprobs`), which no classifier reads."""
+    parts = [event, event.get("part"), *list_at(event.get("item"), "content")]
+    response = event.get("response")
+    parts += [part for item in list_at(response, "output") for part in list_at(item, "content")]
+    for part in parts:
+        if isinstance(part, dict) and part.get("logprobs"):
+            part["logprobs"] = []
+
+
 def encode(event: Json, sequence: int) -> bytes:
     """One typed event as the Responses API streams it, numbered."""
     event["sequence_number"] = sequence

@@ -184,6 +184,38 @@ async def test_the_redacted_answers_logprobs_are_dropped() -> None:
     assert EMAIL.encode() not in raw
 
 
+def _with_logprobs(node: Any, tokens: list[str]) -> None:
+    """Every output text part and text event in `node` given log-probabilities whose alternative
+    tokens (`top_logprobs`) are `tokens`."""
+    if isinstance(node, list):
+        for value in node:
+            _with_logprobs(value, tokens)
+    if not isinstance(node, dict):
+        return
+    if "logprobs" in node or node.get("type") in ("response.output_text.delta", "response.output_text.done"):
+        node["logprobs"] = [{"token": "ab", "logprob": -0.1, "bytes": [97, 98], "top_logprobs": [
+            {"token": token, "logprob": -2.5, "bytes": list(token.encode())} for token in tokens]}]
+    for value in node.values():
+        _with_logprobs(value, tokens)
+
+
+async def test_the_alternative_tokens_of_held_text_go_with_none_of_it() -> None:
+    """From a probe: a Responses stream's text deltas carried their log-probabilities out unread
+    while their text was held and benign, so the alternative tokens (`top_logprobs`) spelled an
+    address or a key to the client (a chat stream drops them from every chunk in buffered mode).
+    They go with none of the events that carry them, and the text is sent whole."""
+    text = "Sure, here it is."
+    events = stream([text[i:i + 3] for i in range(0, len(text), 3)])
+    for event in events:  # the upstream names its tokens and their alternatives
+        body = orjson.loads(event.data or "")
+        _with_logprobs(body, [EMAIL[:9], EMAIL[9:], SECRET[:10], SECRET[10:]])
+        event.data = orjson.dumps(body).decode()
+    assert all("top_logprobs" in (event.data or "") for event in events if "text" in (event.data or ""))
+    raw, parsed, guard = await run(events, inspector())
+    assert not guard.cut and streamed(parsed) == text
+    assert b"top_logprobs" not in raw and EMAIL[9:].encode() not in raw and SECRET[10:].encode() not in raw
+
+
 INJECTED = ('response.x\ndata: {"type":"response.output_text.delta","output_index":0,'
             f'"content_index":0,"delta":"token {SECRET}"}}\n\nevent: y')
 
