@@ -29,7 +29,12 @@ from guard.components import COMPONENTS
 # kernel picks for port 0 may be taken meanwhile as the local end of some client's connection,
 # and a server started on it a moment later cannot listen (seen once in ~2,600 tests on a busy
 # machine).
-_SERVER_PORTS = range(20000, 32768)
+# Under pytest-xdist (`make test`) each worker process takes its own share of them (gw0 every
+# other port from 20000, gw1 the others): two workers' tests picked the same port between one's
+# check and its server's bind (an "address already in use" in a clean run).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+_SERVER_PORTS = range(20000 + int(_WORKER.removeprefix("gw")) % _WORKERS, 32768, _WORKERS)
 _PICK = random.SystemRandom()
 
 
