@@ -222,10 +222,12 @@ def _reads_as_kind(kind: str, value: str, after: str, min_bits: float) -> bool:
 
 def _spaced_key(value: str) -> bool:
     """Whether a key id written with separators (`_AWS_KEY_ID`) reads as one: a single kind of
-    separator throughout, a digit, and groups of one length (four, as keys are printed, or one:
-    a character a line) that are not words, which upper-case words after "ASIA" are ("ASIA
-    PACIFIC FY25 SALES", "ASIA TEAM WEST ZONE Q3FY")."""
-    separators = set(_SEPARATORS.findall(value))
+    separator throughout (every blank, line breaks among them, one kind), a digit, and groups of
+    one length (four, as keys are printed, or one: a character a line) that are not words, which
+    upper-case words after "ASIA" are ("ASIA PACIFIC FY25 SALES", "ASIA TEAM WEST ZONE Q3FY")."""
+    # blanks are one kind: LF, CR, CRLF or U+2028 in turn look alike on a screen, and a key
+    # printed in groups wraps over lines (`AKIA QZ7X` then `W3JD` on the next)
+    separators = {" " if sep.isspace() else sep for sep in _SEPARATORS.findall(value)}
     if not separators:
         return True
     groups = _SEPARATORS.split(value)

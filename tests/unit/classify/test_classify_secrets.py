@@ -597,6 +597,26 @@ def test_a_key_id_one_a_line_is_found_whatever_breaks_its_lines(separator: str) 
         assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)], repr(written)
 
 
+@pytest.mark.parametrize("marks", [["\n", "\r", "\u2028", "\x85"], ["\n", "\u2028"], ["\n", "\r"],
+                                   ["\r\n", "\n"]])
+def test_a_key_id_one_a_line_is_found_whatever_mix_of_breaks(marks: list[str]) -> None:
+    """From a re-probe: each line break counted as a kind of separator of its own, so a key one
+    character a line with LF, CR, U+2028 and NEL in turn (one screen shows them all alike) was
+    no key (8 of 8 ways passed)."""
+    key = "AKIAQZ7XW3JD5R6TLM2P"
+    written = key[0] + "".join(marks[i % len(marks)] + char for i, char in enumerate(key[1:]))
+    text = f"Key: {written} done."
+    assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)]
+
+
+def test_a_key_id_in_groups_wrapped_over_lines_is_found() -> None:
+    """From a re-probe: a key printed in groups of four and wrapped (a space, then line breaks)
+    mixed two kinds of separator, and was no key."""
+    written = "AKIA QZ7X\nW3JD\n5R6T\nLM2P"
+    text = f"Key: {written} thanks"
+    assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)]
+
+
 @pytest.mark.parametrize("text", ["AKIAQZ7XW3JD5R6TLM2Plorem ipsum", "id=AKIAIOSFODNN7EXAMPLEand more",
                                   "AKIA IOSF ODNN 7EXA MPLEfoo"])
 def test_a_key_id_glued_to_lower_case_letters_is_found(text: str) -> None:
