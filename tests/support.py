@@ -139,6 +139,16 @@ class Process:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def logged(self, text: str, wait_s: float = 10.0) -> bool:
+        """Whether `text` is in the output, waited for: a line reaches it a moment after the
+        answer it tells of (guard writes lines from a thread of its own)."""
+        deadline = time.monotonic() + wait_s
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def rss_kib(self) -> int:
         """Resident set size, in KiB (Linux /proc)."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -21,6 +21,7 @@ from guard.proxy.protocols.base import (
     MAX_INDEX,
     KeyOf,
     get_path,
+    json_text,
     list_at,
     set_path,
     write_order,
@@ -128,10 +129,15 @@ def test_every_completions_prompt_is_read_or_named_unread(body: dict[str, Any]) 
 @FUZZ
 @given(BODIES, st.sampled_from(DIALECT_LIST))
 def test_completion_slots_point_at_their_text(body: dict[str, Any], dialect: Any) -> None:
-    """Every completion slot names the string at its path."""
+    """Every completion slot names the string at its path; a Messages tool call's `input` in
+    an answer, an object or a list, is read as its JSON text, as a stream sends it."""
     for slot in dialect.completion_slots(body):
         assert isinstance(slot.text, str)
-        assert get_path(body, slot.path) == slot.text
+        value = get_path(body, slot.path)
+        if slot.role == "tool_call" and isinstance(value, dict | list):
+            assert (dialect, slot.path[-1], json_text(value)) == (MESSAGES, "input", slot.text)
+        else:
+            assert value == slot.text
 
 
 @FUZZ

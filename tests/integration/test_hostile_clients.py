@@ -130,7 +130,7 @@ def test_an_unknown_expectation_is_refused_in_the_error_shape(guard: GuardServer
     assert refused.status_code == 417
     assert refused.headers["X-Request-Id"] == "expect-foo-1"
     assert guard.metric("guard_requests_total", status_class="4xx") == counted + 1
-    assert '"request_id":"expect-foo-1"' in guard.output()
+    assert guard.logged('"request_id":"expect-foo-1"')
     body = refused.json()
     assert (body["type"], body["error"]["code"]) == ("error", "expectation_failed")
     assert "'foo'" in body["error"]["message"]

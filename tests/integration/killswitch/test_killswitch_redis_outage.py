@@ -159,7 +159,7 @@ def test_a_switch_engaged_during_an_outage_stays_unsaved_through_a_restart_of_gu
         listed = admin(guard, "GET", "/admin/killswitch")[1]["switches"]
         assert [(s["id"], s["saved"]) for s in listed] == [(held, False)]
         assert guard.metric("guard_killswitch_unsaved") == 1
-        assert "killswitch_unsaved_changes_reloaded" in guard.output()
+        assert guard.logged("killswitch_unsaved_changes_reloaded")
         redis_server.start()
         shared = redis.Redis.from_url(redis_server.url)
         assert within(10, lambda: shared.hkeys(HASH) == [held.encode()]
