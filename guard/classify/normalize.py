@@ -439,6 +439,35 @@ def _ascii_digits(text: str) -> str:
     return "".join(chr(48 + unicodedata.digit(c)) if c.isdigit() else c for c in text)
 
 
+# Chinese and Japanese numerals written as digits, one for one ("四五三九 一四八八": numeric type
+# Numeric, not Digit, so `_ascii_digits` leaves them). In prose they are words ("一" is "one" or
+# "a", "三" in names, "一五一十" and "七七八八" idioms), so they read as digits only inside a run that
+# reads as a number: groups of them, and of digits, kept apart by one or two of the separators the
+# `pii` patterns accept between groups, holding NUMBER_NUMERALS numerals and digits or more, or
+# numerals beside a digit ("4五39"). Every value `pii` masks (a card, an SSN, a phone number)
+# holds more; a run split by a stream's window may not, and then holds too few to be one either.
+CJK_NUMERALS = "〇一二三四五六七八九"
+_CJK_DIGITS = str.maketrans({**{c: str(i) for i, c in enumerate(CJK_NUMERALS)}, "零": "0"})
+_CJK_NUMERAL = re.compile("[〇零一二三四五六七八九]")
+_CJK_NUMBER = re.compile(r"[〇零一二三四五六七八九0-9]+(?:[ .\-()]{1,2}[〇零一二三四五六七八九0-9]+)*")
+NUMBER_NUMERALS = 5
+
+
+def _cjk_number(run: re.Match[str]) -> str:
+    text = run.group()
+    numerals = len(_CJK_NUMERAL.findall(text))
+    digits = sum(c.isascii() and c.isdigit() for c in text)
+    if numerals and (digits or numerals >= NUMBER_NUMERALS):
+        return text.translate(_CJK_DIGITS)
+    return text
+
+
+def cjk_numbers(text: str) -> str:
+    """`text` with the Chinese and Japanese numerals of each run that reads as a number written
+    0-9, one for one (`_CJK_NUMBER`); the rest as it is."""
+    return _CJK_NUMBER.sub(_cjk_number, text) if _CJK_NUMERAL.search(text) else text
+
+
 def _marks(text: str) -> bool:
     """Whether `text` is combining marks only (or nothing)."""
     return all(ord(c) in MARK_CODES for c in text)
@@ -588,7 +617,7 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
         parts.append(folded)
         starts.extend([start] * len(folded))
         ends.extend([end] * len(folded))
-    out = "".join(parts)
+    out = cjk_numbers("".join(parts))  # one for one: `starts` and `ends` still hold
     drop = spread_separators(out, marks=marks) if spread else []
     if drop:
         return _without(Normalized(out, tuple(starts), tuple(ends), len(text)), drop, leet)
@@ -620,11 +649,11 @@ CACHED_CHARS = 65_536
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
               accents: bool = False, references: bool = False) -> Normalized:
     """JSON escapes read (`\\u0041`, `\\n`), NFKC, invisible characters removed, confusables
-    and the digits of every script folded (and leetspeak when `leet`; letters spread apart joined
-    and asterisks inside a word dropped when `spread`, and with `marks` the other marks of
-    `INNER_MARK` too; accents on Latin letters dropped when `accents`; HTML character references
-    and other escapes decoded in place, and markup read as a renderer shows it, when
-    `references`: `escapes.SHOWN`).
+    and the digits of every script folded, Chinese numerals too where they write a number
+    (`cjk_numbers`) (and leetspeak when `leet`; letters spread apart joined and asterisks inside a
+    word dropped when `spread`, and with `marks` the other marks of `INNER_MARK` too; accents on
+    Latin letters dropped when `accents`; HTML character references and other escapes decoded in
+    place, and markup read as a renderer shows it, when `references`: `escapes.SHOWN`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.

@@ -214,3 +214,54 @@ def test_a_value_with_surrogate_pair_escaped_digits_in_streamed_tool_call_argume
         assert finish == "content_filter" and "\\ud835" not in calls
     else:
         assert orjson.loads(calls) == {"q": "[REDACTED:pii:card]"}
+
+
+_CJK = str.maketrans("0123456789", "〇一二三四五六七八九")
+IN_NUMERALS = ["4539 1488 0343 6467".translate(_CJK), SSN.translate(_CJK),
+               "+1 " + "415 555 8132".translate(_CJK)]
+PROSE = ["张三一五一十地告诉了我：一切都好，七七八八的东西都收拾了。",  # noqa: RUF001  (Chinese punctuation)
+         "二〇二四年一月三日、一人で三回京都へ行きました。"]
+
+
+@pytest.fixture(scope="module", params=["default", "strict"])
+def pack(request: pytest.FixtureRequest, guard: GuardServer,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    if request.param == "default":
+        yield guard
+        return
+    with guard_before_mock(tmp_path_factory.mktemp("strict"), DEFAULT.with_name("strict.yaml")) as server:
+        yield server
+
+
+@pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
+@pytest.mark.parametrize("written", IN_NUMERALS)
+def test_personal_data_in_chinese_numerals_is_masked_in_an_answer(
+        pack: GuardServer, written: str, reply: Callable[..., tuple[str, str | None]]) -> None:
+    """From a re-probe: a card, an SSN and a phone number in Chinese numerals ("四五三九 一四八八
+    〇三四三 六四六七", numeric type Numeric, which the digit folding skipped) reached the client
+    whole through both packs, whole and streamed three characters a chunk. They are masked as
+    written."""
+    text, _ = reply(pack.url, f"Write to {written} today.", **{"X-Mock-Chunk-Chars": "3"})
+    assert text.startswith("Write to [REDACTED:pii:") and text.endswith("] today.")
+    assert written[-3:] not in text
+
+
+@pytest.mark.parametrize("written", IN_NUMERALS)
+def test_personal_data_in_chinese_numerals_in_a_prompt_is_flagged_or_masked(
+        guard: GuardServer, pack: GuardServer, written: str) -> None:
+    """The same values in a prompt: the default pack flags them, the strict pack masks them
+    before the model (both had let them through as nothing, 6 of 6)."""
+    with openai.OpenAI(base_url=f"{pack.url}/v1", api_key="k", max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="m", messages=[{"role": "user", "content": f"call {written} now"}])
+    assert raw.headers["X-Guard-Decision"] == ("flag" if pack is guard else "redact")
+    assert upstream_got(pack, written) == (pack is guard)
+
+
+@pytest.mark.parametrize("reply", [whole_reply, stream_reply], ids=["whole", "streamed"])
+@pytest.mark.parametrize("prose", PROSE)
+def test_chinese_and_japanese_prose_with_numerals_passes_unredacted(
+        pack: GuardServer, prose: str, reply: Callable[..., tuple[str, str | None]]) -> None:
+    """Ordinary Chinese and Japanese text with numerals as words, idioms and a date reaches the
+    client as written."""
+    assert reply(pack.url, prose, **{"X-Mock-Chunk-Chars": "3"}) == (prose, "stop")

@@ -34,6 +34,7 @@ ALPHABET = st.sampled_from(
         *["ｈ", "ｅ", "Ｌ", "１", "ﬁ", "ﬃ", "𝐛", "²", "㎏", "é", "ß", "İ", "ǆ", "漢"],
         *["٤", "۱", "४", "๓"],  # digits of other scripts
         *["➃", "❶", "➉", "\u1680", "\u2800"],  # dingbat digits, blanks NFKC keeps
+        *["一", "〇", "零", "三"],  # Chinese numerals, read as digits in a number only
     ]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
@@ -197,6 +198,26 @@ def test_dingbat_digits_read_as_ascii_digits_one_for_one() -> None:
     assert norm.original_span(10, 14) == (10, 14)
 
 
+def test_chinese_numerals_of_a_number_read_as_ascii_digits_one_for_one() -> None:
+    """From a re-probe: a card, a phone number and an SSN in Chinese numerals ("四五三九 一四八八",
+    numeric type Numeric, which only Digit folding skipped) reached the client whole through both
+    packs (6 of 6). Numerals in a run that reads as a number (five or more, with the separators
+    between groups, or beside a digit) read as 0-9, each on its own character."""
+    norm = normalize("卡号 四五三九 一四八八 〇三四三 六四六七, 电话 +1 (四一五) 五五五-八一三二, "
+                     "五三六.二二.一八四七")
+    assert norm.text == "卡号 4539 1488 0343 6467, 电话 +1 (415) 555-8132, 536.22.1847"
+    assert norm.original_span(3, 7) == (3, 7)
+    assert normalize("4五39 零零七四二").text == "4539 00742"
+
+
+def test_chinese_and_japanese_prose_with_numerals_is_unchanged() -> None:
+    """"一" is "one" or "a", "三" a name's, "一五一十" and "七七八八" idioms, "二〇二四年" a year:
+    ordinary text reads as written."""
+    for text in ("张三一五一十地告诉了我，一切都好，七七八八的东西都收拾了。",
+                 "二〇二四年一月三日、一人で三回行きました。", "第一 二 三章", "一二三四"):
+        assert normalize(text).text == text.replace("，", ",")
+
+
 def test_blanks_nfkc_keeps_read_as_spaces() -> None:
     """From a probe: a card's groups kept apart by an Ogham space mark (U+1680, the one space NFKC
     keeps) or a Braille blank (U+2800) hid it, while a no-break or thin space did not. Both read
@@ -308,13 +329,17 @@ def test_opt_out_is_identity() -> None:
     assert norm.text == "ｈｉ\u200b" and norm.original_span(0, 3) == (0, 3)
 
 
-# Leet symbols read as letters only before a letter or digit, so a slice cut after one reads it as
-# itself: the spans are compared with every symbol read as its letter.
-_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t"})
+# Leet symbols read as letters only before a letter or digit, and Chinese numerals as digits only
+# in a number, so a slice cut after one, or through a number, reads it as itself: the spans are
+# compared with every symbol read as its letter and every numeral as its digit (leetspeak's letter
+# with `leet`).
+_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t", "零": "0",
+                          **{numeral: str(i) for i, numeral in enumerate("〇一二三四五六七八九")}})
 
 
-def _symbols_read(text: str) -> str:
-    return text.translate(_SYMBOLS)
+def _symbols_read(text: str, leet: bool = False) -> str:
+    read = text.translate(_SYMBOLS)
+    return fold_leet(read) if leet else read
 
 
 @settings(max_examples=300, deadline=None)
@@ -328,7 +353,8 @@ def test_every_span_maps_within_bounds_and_covers_the_original(text: str, leet: 
         for b in range(a + 1, min(n, a + 6) + 1):
             s, e = norm.original_span(a, b)
             assert 0 <= s < e <= len(text)
-            assert _symbols_read(norm.text[a:b]) in _symbols_read(normalize(text[s:e], leet=leet).text)
+            read = _symbols_read(normalize(text[s:e], leet=leet).text, leet)
+            assert _symbols_read(norm.text[a:b], leet) in read
 
 
 SPREAD_TEXTS = st.lists(st.sampled_from([*"ab ..--é_'", "\u200b", "1", "  ", "'s"]), max_size=30).map("".join)
@@ -348,8 +374,8 @@ def test_spread_spans_map_within_bounds_onto_what_was_joined(text: str, leet: bo
         for b in range(a + 1, min(n, a + 6) + 1):
             s, e = norm.original_span(a, b)
             assert 0 <= s < e <= len(text)
-            original = _symbols_read(normalize(text[s:e], leet=leet).text)
-            assert all(ch in original for ch in _symbols_read(norm.text[a:b]))
+            original = _symbols_read(normalize(text[s:e], leet=leet).text, leet)
+            assert all(ch in original for ch in _symbols_read(norm.text[a:b], leet))
 
 
 @settings(max_examples=200, deadline=None)

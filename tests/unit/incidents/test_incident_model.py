@@ -161,6 +161,7 @@ def test_scrub_masks_credentials_with_an_invisible_character_inside(
     "Bearer 9fK2mQ7\\u0078Lp4Rt8Vz1Yb6Nc3W",           # a JSON escape inside
     "Zx8Qm2L%72Tp4Vn9Kc3Bw6Hy1Jd5Fg0",                  # a percent-escape inside
     "4111&#32;1111 1111 1111",                          # an HTML reference
+    "四五三九 一四八八 〇三四三 六四六七",                 # a card in Chinese numerals
 ])
 def test_scrub_reads_look_alikes_and_escapes(written: str) -> None:
     """Look-alike letters and escaped characters do not hide a token from scrub either; the text
