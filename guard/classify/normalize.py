@@ -114,6 +114,12 @@ CONFUSABLES.update(dict.fromkeys(BLANKS, " "))
 # INVISIBLE): LF, CR, VT, FF, NEL, and the line and paragraph separators. A value written one
 # character a line is read with any of them (and CRLF).
 LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
+# The most blanks (spaces, tabs, line breaks, a CRLF one) a value's groups or characters may
+# have between them, read as one separator: a blank line, a Markdown hard break (`" \n"`), a
+# line break and indentation.
+KEY_BLANKS = 3
+# A regex (RE2 and Python's `re`) of such a run of blanks.
+BLANK_RUN = rf"(?:\r\n|[ \t{LINE_BREAKS}]){{1,{KEY_BLANKS}}}"
 # Every character but " " that normalisation reads as a space (no-break, figure, ideographic...).
 SPACE_LIKE: frozenset[str] = frozenset(
     {chr(c) for c in range(0x80, 0x3001) if unicodedata.normalize("NFKC", chr(c)) == " "} | set(BLANKS))

@@ -6,6 +6,7 @@ Offsets are absolute character offsets into the channel's whole text since the s
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
 from guard.classify.normalize import (
+    BLANK_RUN,
     DROPPED_CODES,
+    KEY_BLANKS,
     LINE_BREAKS,
     PADDED,
     SPACE_LIKE,
@@ -332,9 +335,11 @@ def straddle(cut: int, spans: list[Span]) -> int:
     return cut
 
 
-# The longest value written in groups `value_start` holds whole: an IBAN's 34 characters with
-# two-space gaps (50), an AWS key id one character a line with CRLF (58). Groups further back are
-# released as they wait: a column of figures written slowly is not held until the stream ends.
+# The longest value written in groups `value_start` holds whole, each separator counted as one
+# character (one of up to `KEY_BLANKS` blanks, a CRLF one: 6 characters): an IBAN's 34
+# characters and 8 separators (42), an AWS key id one character a line (39). Groups further back
+# are released as they wait: a column of figures written slowly is not held until the stream
+# ends.
 VALUE_IN_GROUPS_CHARS = 64
 
 
@@ -342,9 +347,9 @@ def value_start(text: str) -> int:
     """Where a value `text` may end in begins: the word in progress (the characters at the end
     that are not spaces nor of a script written without spaces: a key, an address or a link, in
     any letters, look-alikes and other scripts' digits included), and before it the groups that
-    one separator the patterns read inside a value (a space or two, a tab, a line break) joins
-    to it, each holding a digit or written in capitals and digits only (a card, a phone number,
-    an IBAN, an AWS key id written in groups; a last group followed by its separator counts
+    one separator the patterns read inside a value (up to `KEY_BLANKS` spaces, tabs and line
+    breaks) joins to it, each holding a digit or written in capitals and digits only (a card, a
+    phone number, an IBAN, an AWS key id written in groups; a last group followed by its separator counts
     too). `len(text)` when it ends in neither. Read with HTML character references and
     percent-escapes decoded, as the classifiers reading decoded text do (a card's digits with
     `&shy;` between them are a card's groups, no longer than written plain), and read as shown:
@@ -364,10 +369,11 @@ def _value_start(text: str) -> int:
     start = _run_start(text, end)
     if start == end or (end < len(text) and not _joined(text, start, end)):
         return len(text)  # a word ended by a space, or no word at all
+    read = kept_chars(text[start:end])  # the groups' characters, a separator counting one
     while (gap := _gap(text, start)) and start - gap >= 1 and not _spaced(text[start - gap - 1]):
         before = _run_start(text, start - gap)
-        if not _joined(text, before, start - gap) \
-                or kept_chars(text[before:end]) > VALUE_IN_GROUPS_CHARS:
+        read += kept_chars(text[before:start - gap]) + 1
+        if not _joined(text, before, start - gap) or read > VALUE_IN_GROUPS_CHARS:
             break  # not a value's group, or further back than any value in groups reaches
         start = before
     return start
@@ -394,16 +400,17 @@ def _short(text: str) -> bool:
     return len(text) <= 4 and text.isalnum()
 
 
-# The separators a value's groups may have between them (`pii`, `secrets`), longest first; a
-# lone carriage return may be a line break's first half.
-_GAPS = ("\r\n", "  ", " ", "\t", *LINE_BREAKS)
+# The separators a value's groups may have between them (`pii`, `secrets`): up to `KEY_BLANKS`
+# blanks in any mix (a blank line, a hard break `" \n"`, a break and indentation), a CRLF one
+# of them; a lone carriage return may be a line break's first half.
+_BLANKS = re.compile(rf"{BLANK_RUN}\Z")
 
 
 def _gap(text: str, at: int) -> int:
     """The length of the separator ending at `at`, or 0; characters normalisation drops
     (`" \u200b "` reads as two spaces) count with it, and a no-break space as a space."""
     i, spaces = at, list[int]()  # where the separator's characters are, last first
-    while i and len(spaces) < 2:
+    while i and len(spaces) < 2 * KEY_BLANKS:
         char = text[i - 1]
         if char in " \t" or char in LINE_BREAKS or char in SPACE_LIKE:
             spaces.append(i - 1)
@@ -411,7 +418,8 @@ def _gap(text: str, at: int) -> int:
             break
         i -= 1
     read = "".join(" " if text[p] in SPACE_LIKE else text[p] for p in reversed(spaces))
-    return next((at - spaces[len(gap) - 1] for gap in _GAPS if read.endswith(gap)), 0)
+    gap = _BLANKS.search(read)
+    return at - spaces[len(read) - gap.start() - 1] if gap else 0
 
 
 def _group(text: str) -> bool:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet, is_word_char
-from guard.classify.normalize import LINE_BREAKS, Normalized
+from guard.classify.normalize import BLANK_RUN, Normalized
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.classify.words import common_word, known_word, split_words
 from guard.types import Segment, Stage
@@ -26,14 +26,16 @@ from guard.types import Segment, Stage
 # before each character (`_spaced_key` then asks for one kind of separator and a digit). It may
 # run on into lower-case letters (`AKIAQZ7XW3JD5R6TLM2Plorem`: a reader sees the key where the
 # capitals end); the pattern takes the first one (RE2 has no look-ahead) and the key then needs
-# a digit, as upper-case words glued to a lower-case tail do not have one (`_ends_key`). A line
-# break is any of `LINE_BREAKS`, or CRLF.
+# a digit, as upper-case words glued to a lower-case tail do not have one (`_ends_key`). A
+# separator is a dot, a hyphen or a run of blanks (`BLANK_RUN`: up to three spaces, tabs, line
+# breaks or CRLFs in any mix, as a blank line between lines, a Markdown hard break `" \n"` or a
+# break and indentation make).
 _AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA",
                  "AROA", "ASCA")
-_KEY_SEPARATOR = rf"(?:\r\n|  |[ \t{LINE_BREAKS}.\-])?"
+_KEY_SEPARATOR = rf"(?:{BLANK_RUN}|[.\-])?"
 _AWS_KEY_ID = (r"((?:" + "|".join(_KEY_SEPARATOR.join(prefix) for prefix in _AWS_PREFIXES) + ")"
                rf"(?:{_KEY_SEPARATOR}[A-Z2-7]){{16}})(?:\b|[a-z])")
-_SEPARATORS = re.compile(rf"\r\n|  |[ \t{LINE_BREAKS}.\-]")
+_SEPARATORS = re.compile(rf"{BLANK_RUN}|[.\-]")
 
 # (kind, RE2 pattern); group 1, when a pattern has one, is the secret inside the match. A key of
 # a fixed length ends where its length does, not at a word's end: a model asked to glue letters

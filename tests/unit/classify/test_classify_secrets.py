@@ -609,6 +609,28 @@ def test_a_key_id_one_a_line_is_found_whatever_mix_of_breaks(marks: list[str]) -
     assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)]
 
 
+@pytest.mark.parametrize("separator", ["\n\n", "\r\r", "\r\n\r\n", "\u2028\u2028", " \n", "\n ",
+                                       "\n  ", "\n\t", "\r\n\r\n\r\n", " \r\n\t"],
+                         ids=["lf-lf", "cr-cr", "crlf-crlf", "ls-ls", "hard-break", "lf-space",
+                              "lf-2-spaces", "lf-tab", "3-crlf", "space-crlf-tab"])
+def test_a_key_id_with_blank_lines_or_indentation_between_is_found(separator: str) -> None:
+    """From a re-probe: a key id one character or four a line was found with one line break, not
+    with a blank line between (`\\n\\n`, `\\r\\n\\r\\n`, U+2028 twice), a Markdown hard break
+    (`" \\n"`) or a break and indentation (`"\\n "`, `"\\n\\t"`): 32 of 32 ways passed. Up to three
+    blanks (a CRLF one of them) read as one separator."""
+    key = "AKIAQZ7XW3JD5R6TLM2P"
+    for written in (separator.join(key[i:i + 4] for i in range(0, 20, 4)), separator.join(key)):
+        text = f"Key:\n{written}\nthanks"
+        assert found(classify("secrets", text), text) == [("secret:aws_access_key_id", written)], repr(written)
+
+
+def test_a_key_id_with_four_blanks_between_its_characters_is_not_read_whole() -> None:
+    """Four blanks or more part a key id's characters (a separator is at most three): letters
+    one a paragraph are not read as one value."""
+    text = "Key:\n" + "\n   ".join("AKIAQZ7XW3JD5R6TLM2P") + "\nthanks"
+    assert not classify("secrets", text).fired
+
+
 def test_a_key_id_in_groups_wrapped_over_lines_is_found() -> None:
     """From a re-probe: a key printed in groups of four and wrapped (a space, then line breaks)
     mixed two kinds of separator, and was no key."""

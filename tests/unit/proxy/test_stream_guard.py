@@ -1016,6 +1016,12 @@ async def test_text_for_a_finished_choice_ends_the_stream(route: str) -> None:
     ("Key AKIA\r\nIOSF\r\nODNN\r", "AKIA\r\nIOSF\r\nODNN\r"),
     ("Key AKIA \u200b IOSF\r\u0301\nODNN", "AKIA \u200b IOSF\r\u0301\nODNN"),
     ("Key AKIA\x1f IOSF\x1c\r\nODNN", "AKIA\x1f IOSF\x1c\r\nODNN"),  # a file separator
+    # from a re-probe: a key id one character a line with a blank line between (CRLF three
+    # times the longest), a Markdown hard break or indentation; four blanks part its characters
+    *[("Key " + sep.join("AKIAQZ7XW3JD5R6TLM2P"), sep.join("AKIAQZ7XW3JD5R6TLM2P"))
+      for sep in ("\n\n", "\r\n\r\n\r\n", "\u2028\u2028", " \n", "\n ", "\n\t", " \r\n\t")],
+    ("Key AKIA\n\nQZ7X\n\n", "AKIA\n\nQZ7X\n\n"),
+    ("Key " + "\n   ".join("AKIAQZ7"), "7"),
     # before a separator is no third space (Python's isspace says it is; normalisation drops it)
     ("Key " + "\u3164".join(SECRET), "\u3164".join(SECRET)),
     ("Key " + "\u17b4".join(SECRET), "\u17b4".join(SECRET)),
@@ -1088,6 +1094,20 @@ async def test_a_key_split_by_a_spaced_osc_written_slowly_is_cut_before_any_of_i
     got = receive(await written_slowly(insp, f"key AKIAQZ7XW3{osc}JD5R6TLM2P ok", 3))
     assert got.finish[0] == "content_filter"
     assert "AKIA" not in got.text[0]
+
+
+@pytest.mark.parametrize("separator", ["\n\n", "\r\n\r\n\r\n", " \n", "\n\t"])
+async def test_a_key_one_a_line_with_blank_lines_between_written_slowly_is_cut(separator: str) -> None:
+    """From a re-probe: a key id one character a line with a blank line, a hard break or
+    indentation between, streamed slower than max_holdback_ms, went out a character at a time
+    (the hold read a separator of one blank); the key is now held whole and the stream cut
+    before any of it."""
+    from guard.classify.registry import build_classifier
+    secrets = build_classifier("s", {"type": "secrets"}).classifier
+    insp = only(secrets, max_holdback_ms=10)
+    got = receive(await written_slowly(insp, f"key:\n{separator.join('AKIAQZ7XW3JD5R6TLM2P')}\nok", 3))
+    assert got.finish[0] == "content_filter"
+    assert "A" + separator + "K" not in got.text[0]
 
 
 SLOW_MARKUP = {
