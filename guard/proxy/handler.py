@@ -463,9 +463,6 @@ def drop_logprobs(body: Json, slots: list[Slot]) -> None:
             parent["logprobs"] = []
 
 
-
-
-
 async def relay_stream(request: web.Request, exchange: Exchange, c: Components,
                        dialect: Dialect, ctx: GuardContext, inspector: Inspector,
                        upstream: aiohttp.ClientResponse, outcome: Outcome, request_body: Json,
