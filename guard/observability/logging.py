@@ -198,8 +198,7 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     named = [] if worker is None else [_worker_fields(worker)]
     # one line per request at info: each step here is paid per request (bench/BENCHMARKS.md,
     # "Access lines"): bytes written as orjson renders them, no text layer between
-    _Lines.chain = [*named, structlog.processors.add_log_level, _Timestamp(),
-                    structlog.processors.format_exc_info, _mask_secrets]
+    _Lines.chain = [*named, *_processors()]
     _Lines.out.close()  # what the lines set up before wrote, first
     _Lines.out = _stderr()
     structlog.configure(
@@ -227,8 +226,10 @@ def configure_logging(level: str = "info", *, worker: int | None = None) -> None
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-# where command lines go when guard was started with stderr closed (`2>&-`): never closed
-_NULL_TEXT = Path(os.devnull).open("w") if sys.stderr is None else None  # noqa: SIM115
+def _processors() -> list[Any]:
+    """The processors every line goes through, the renderer aside."""
+    return [structlog.processors.add_log_level, _Timestamp(),
+            structlog.processors.format_exc_info, _mask_secrets]
 
 
 @contextlib.contextmanager
@@ -236,14 +237,13 @@ def command_logging() -> Iterator[None]:
     """Logging for a command that runs and ends (`guard policy test`, `guard killswitch ...`):
     warnings and errors as JSON lines on stderr, nothing below warning, so that stdout holds the
     command's output only (structlog's defaults print every level to stdout). The set-up before
-    is put back after: a process that calls `guard.cli.main` keeps its own."""
+    is put back after: a process that calls `guard.cli.main` keeps its own (whose stderr,
+    closed at start, `cli.standard_streams_open` has made the null device)."""
     saved = structlog.get_config()
     structlog.configure(
-        processors=[structlog.processors.add_log_level, _Timestamp(),
-                    structlog.processors.format_exc_info, _mask_secrets,
-                    structlog.processors.JSONRenderer(serializer=_dumps)],
+        processors=[*_processors(), structlog.processors.JSONRenderer(serializer=_dumps)],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr or _NULL_TEXT),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False)
     try:
         yield
