@@ -35,13 +35,23 @@ from guard.components import COMPONENTS
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 _SERVER_PORTS = range(20000 + int(_WORKER.removeprefix("gw")) % _WORKERS, 32768, _WORKERS)
-_PICK = random.SystemRandom()
+# Handed out in a shuffled round, none twice before all have been: picked at random each time,
+# a test's two picks made before either server listened (a guard's port and its admin port)
+# were sometimes the same one, and its second server could not listen (a CI failure).
+_ROUND: list[int] = []
+
+
+def _next_port() -> int:
+    if not _ROUND:
+        _ROUND.extend(_SERVER_PORTS)
+        random.SystemRandom().shuffle(_ROUND)
+    return _ROUND.pop()
 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing uses right now, outside the ephemeral range."""
     for _ in range(200):
-        port = _PICK.choice(_SERVER_PORTS)
+        port = _next_port()
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

@@ -5,6 +5,9 @@ Redis layout (prefix `guard:killswitch`):
   <prefix>:epoch     a random id written with the first state; its absence (checked with
                      every PING, with the change count) means Redis lost its data, and the
                      replica re-seeds it from what it knew
+  <prefix>:released  sorted set, switch id → when it was released, for RELEASED_KEEP_S: a
+                     replica putting back what it knew (Redis lost its data) skips these, so a
+                     release made after the loss is not undone by a replica that noticed later
   <prefix>:changes   pub/sub channel; any message means "re-read the hash". Each replica PINGs
                      its subscription every PING_INTERVAL_S: a connection dropped without a
                      reset (NAT, failover) is found out within SUBSCRIPTION_SILENCE_S
@@ -46,6 +49,7 @@ log = structlog.get_logger("guard.killswitch")
 _CONNECTION_ERRORS = (RedisError, OSError)
 PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
 SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
+RELEASED_KEEP_S = 7 * 86400  # how long a release keeps its switch from being put back
 HELD_POLL_S = 0.25  # how often a `--workers` group's worker reads the changes the others hold
 
 
@@ -84,6 +88,7 @@ class RedisStore:
         self._hash = f"{prefix}:switches"
         self._epoch = f"{prefix}:epoch"
         self._generation = f"{prefix}:generation"  # counts changes: a restore turns it back
+        self._released = f"{prefix}:released"
         self._channel = f"{prefix}:changes"
         self._shared: dict[str, Entry] = {}  # as last read from Redis (or the saved copy)
         self._entries: dict[str, Entry] = {}  # enforced: the shared ones with the held changes
@@ -196,6 +201,9 @@ class RedisStore:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if after is None:
                         pipe.hdel(self._hash, switch_id)
+                        now = time.time()
+                        pipe.zadd(self._released, {switch_id: now})
+                        pipe.zremrangebyscore(self._released, 0, now - RELEASED_KEEP_S)
                     else:
                         pipe.hset(self._hash, switch_id, after.to_json())
                     if epoch is None:
@@ -263,9 +271,9 @@ class RedisStore:
             if epoch is None or self._lost(epoch, generation) or self._vanished(generation, raw):
                 # Redis lost its data: put back what this replica knew. It may have come back
                 # under an epoch another replica set with nothing to put back (one started during
-                # the outage): the switches this one held are added all the same. A switch
-                # released meanwhile may come back with them: stopping too much is the side to
-                # err on, and it can be released again.
+                # the outage): the switches this one held are added all the same, save those
+                # released since (`_released`). One released before the loss (a restore from an
+                # older snapshot) may come back: stopping too much is the side to err on.
                 epoch, generation, raw = await self._reseed(raw)
             wrote = bool(self._held)
             if wrote:
@@ -319,18 +327,35 @@ class RedisStore:
         new_epoch = secrets.token_hex(8)
         won = await self._redis.set(self._epoch, new_epoch, nx=True)
         now = time.time()
-        keep = {i: e for i, e in self._shared.items() if not e.expired(now) and i not in raw}
-        if keep:
-            log.warning("killswitch_redis_reseeded", switches=len(keep), epoch_set_here=bool(won))
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for switch_id, entry in keep.items():
-                    pipe.hsetnx(self._hash, switch_id, entry.to_json())
-                pipe.publish(self._channel, "reseed")
-                await pipe.execute()
-            await self._redis.incr(self._generation)
+        known = {i: e for i, e in self._shared.items() if not e.expired(now) and i not in raw}
+        if known:
+            put_back = await self._put_back(known)
+            log.warning("killswitch_redis_reseeded", switches=put_back,
+                        released_since=len(known) - put_back, epoch_set_here=bool(won))
         epoch, generation = map(_text, await self._redis.mget(self._epoch, self._generation))
         fresh = await self._redis.hgetall(self._hash)
         return str(epoch or new_epoch), generation, {str(k): str(v) for k, v in fresh.items()}
+
+    async def _put_back(self, known: Mapping[str, Entry]) -> int:
+        """Write back the switches this replica knew that Redis lacks, save those released since
+        (by another replica that put them back first): how many were written back."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self._released)
+                    # ZSCORE one by one, not ZMSCORE: that needs Redis 6.2
+                    keep = {i: e for i, e in known.items()
+                            if await pipe.zscore(self._released, i) is None}
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    for switch_id, entry in keep.items():
+                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                    if keep:
+                        pipe.incr(self._generation)
+                        pipe.publish(self._channel, "reseed")
+                    await pipe.execute()
+                    return len(keep)
+                except WatchError:
+                    continue  # a release meanwhile; decide again
 
     def _lost(self, epoch: str | None, generation: str | None) -> bool:
         """Whether Redis lost data since this replica last read it: it came back empty (no
