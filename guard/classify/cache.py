@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
@@ -34,6 +33,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from guard.observability.repeats import Repeats
 from guard.types import Segment, Span, Verdict
 
 log = structlog.get_logger("guard.classify.cache")
@@ -152,8 +152,7 @@ class VerdictCache:
         self.redis_timeout_s = redis_timeout_s
         self.prefix = prefix
         self.on_error: Callable[[str], None] | None = None  # told "read" or "write" per failure
-        self._failed = 0                 # failures since the last warning
-        self._warned_at = -WARN_EVERY_S
+        self._failures = Repeats(WARN_EVERY_S)
         self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...], str], Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
@@ -252,13 +251,10 @@ class VerdictCache:
     def _failure(self, op: str, exc: Exception) -> None:
         if self.on_error is not None:
             self.on_error(op)
-        self._failed += 1
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY_S:
+        if failures := self._failures.due():
             log.warning("verdict_cache_unavailable", op=op, error=type(exc).__name__,
-                        failures=self._failed, detail="the shared verdict cache is missed "
+                        failures=failures, detail="the shared verdict cache is missed "
                         "(classifiers run instead) until Redis answers again")
-            self._warned_at, self._failed = now, 0
 
     async def aclose(self) -> None:
         """Wait for pending Redis writes (the Redis client itself belongs to the caller)."""

@@ -24,6 +24,7 @@ from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
+from guard.observability.repeats import Repeats
 from guard.types import ERROR_LABEL, JOINED_ROLES, Segment, Stage, Verdict, joined_role
 
 log = structlog.get_logger("guard.classify.runner")
@@ -34,6 +35,9 @@ T = TypeVar("T")
 MANY_SEGMENTS = 256
 # Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
 SHARED_PER_BATCH = 64
+# A classifier's failure is logged at once, then at most once per interval per classifier and
+# kind of failure (`failures` counts them): a service down fails every request's check
+FAILED_LOG_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -66,6 +70,7 @@ class ClassifierRunner:
             cache.on_error = lambda op: metrics.classifier_cache_errors.labels(op).inc()
         self._histograms: dict[tuple[str, Stage], Histogram] = {}
         self._counters: dict[tuple[str, str], Counter] = {}
+        self._failures: dict[tuple[str, str], Repeats] = {}
 
     async def run(
         self,
@@ -343,10 +348,13 @@ class ClassifierRunner:
         self, c: ConfiguredClassifier, segments: list[Segment], kind: str, exc: Exception | None
     ) -> list[Verdict]:
         self.metrics.classifier_errors.labels(c.name, kind).inc()
-        log.warning(
-            "classifier_failed", classifier=c.name, kind=kind, on_error=c.spec.on_error,
-            error=type(exc).__name__ if exc else None, detail=str(exc)[:200] if exc else None,
-        )
+        repeats = self._failures.setdefault((c.name, kind), Repeats(FAILED_LOG_EVERY_S))
+        if failures := repeats.due():
+            log.warning(
+                "classifier_failed", classifier=c.name, kind=kind, on_error=c.spec.on_error,
+                failures=failures, error=type(exc).__name__ if exc else None,
+                detail=str(exc)[:200] if exc else None,
+            )
         if c.spec.on_error == "fail_open":
             self.metrics.classifier_fail_open.labels(c.name).inc()
             return []

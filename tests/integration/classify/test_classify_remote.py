@@ -14,7 +14,9 @@ import orjson
 import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
+from guard.classify import runner as runner_module
 from guard.classify.cache import VerdictCache
 from guard.classify.registry import build_classifier
 from guard.classify.remote._http import MAX_ANSWER_BYTES, close_sessions
@@ -33,6 +35,7 @@ from guard.policy.store import PolicyInspector
 from guard.proxy.protocols.base import asked, segments
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.types import Action, Decision, GuardContext, Segment, Stage
+from tests.support import free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -202,6 +205,30 @@ async def test_what_llama_guard_answered_is_never_quoted(
     logged = capsys.readouterr()
     assert "classifier_failed" in logged.out + logged.err
     assert "CANARY" not in logged.out + logged.err
+
+
+async def test_a_failing_service_is_logged_at_once_then_once_per_interval(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`guard eval` with a webhook nothing answers logged one `classifier_failed` line per row
+    (a proxy: one per request): the first failure is logged at once, then one line per
+    interval per classifier and kind, counting the failures since the last."""
+    monkeypatch.setattr(runner_module, "FAILED_LOG_EVERY_S", 0.5)
+    c = build_classifier("hook", {"type": "webhook", "url": f"http://127.0.0.1:{free_port()}/"})
+    registry = CollectorRegistry()
+    runner = ClassifierRunner(Metrics(registry))
+    try:
+        with capture_logs() as logs:
+            for _ in range(20):
+                await runner.run([c], CONVO[:1], Stage.PROMPT)
+            await asyncio.sleep(0.6)
+            await runner.run([c], CONVO[:1], Stage.PROMPT)
+    finally:
+        await close_sessions()
+    failed = [line for line in logs if line["event"] == "classifier_failed"]
+    assert [(line["failures"], line["classifier"]) for line in failed] == [(1, "hook"), (20, "hook")]
+    assert "connection refused" in failed[-1]["detail"]
+    assert registry.get_sample_value("guard_classifier_errors_total",
+                                     {"classifier": "hook", "kind": "error"}) == 21
 
 
 async def test_a_span_outside_the_text_is_not_quoted(stand_in: StandIn) -> None:
