@@ -309,6 +309,10 @@ class Channel:
         with contextlib.suppress(Exception):
             await self.sink.aclose()
         if self.spool is not None:
+            if self.spool.pending():
+                log.warning("incident_spool_left", sink=self.sink.name, dir=str(self.spool_dir),
+                            incidents=self.spool.waiting,
+                            detail="kept on disk; sent to the sink by the next start")
             await asyncio.to_thread(self.spool.close)
 
 

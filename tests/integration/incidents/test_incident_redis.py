@@ -119,7 +119,10 @@ async def test_spool_waiting_counts_what_is_not_replayed_yet(tmp_path: Path,
     await recorder.start()
     redis_server.stop()
     spooled = [recorder.record_decision(context(f"r{i}"), decision(), prompt("t")) for i in range(30)]
-    await recorder.aclose()
+    with capture_logs() as logs:  # an operator's probe: the log said nothing of them at stop
+        await recorder.aclose()
+    left = [line for line in logs if line["event"] == "incident_spool_left"]
+    assert [(line["sink"], line["incidents"]) for line in left] == [("redis", 30)]
     metrics = Metrics(CollectorRegistry())
     recorder = IncidentRecorder(SETTINGS, tmp_path, redis_server.url, metrics)
     await recorder.start()
