@@ -26,10 +26,10 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.client import PubSub
+from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guard.killswitch.held import APPROVE, ENGAGE, RELEASE, Held, HeldSwitches
@@ -50,6 +50,9 @@ _CONNECTION_ERRORS = (RedisError, OSError)
 PING_INTERVAL_S = 0.5  # how often the subscription is PINGed when no announcement comes
 SUBSCRIPTION_SILENCE_S = 1.0  # nothing heard on it for this long: it is dead
 RELEASED_KEEP_S = 7 * 86400  # how long a release keeps its switch from being put back
+# The subscription is tried again at least this often while Redis is away: once it is back, a
+# change made anywhere reaches this replica within a second (the kill switch's promise)
+RECONNECT_MAX_S = 0.5
 HELD_POLL_S = 0.25  # how often a `--workers` group's worker reads the changes the others hold
 
 
@@ -95,6 +98,7 @@ class RedisStore:
         self._holding = held or HeldSwitches()
         self._held: dict[str, Held] = {}  # changes enforced here, not yet written to Redis
         self._held_changes = 0  # counts this process's own changes to `_held`
+        self._unavailable = "Redis is unreachable"  # why the last write failed, for `held`
         self._changed: set[str] = set()  # switches changed here or announced since the last read
         self._unheard: dict[str, Entry] = {}  # gone at the last read with no change heard
         self._needed = release_approvals
@@ -134,6 +138,7 @@ class RedisStore:
         self._set_entries(saved.entries, persist=False)
         try:
             await self.refresh()
+            await self._check_eviction()
         except _CONNECTION_ERRORS as exc:
             log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
                         using=str(self._file.path), state_saved=self._known)
@@ -143,6 +148,19 @@ class RedisStore:
         ]
         if self._holding.directory is not None:
             self._tasks.append(asyncio.create_task(self._follow_held(), name="killswitch-held"))
+
+    async def _check_eviction(self) -> None:
+        """Warn of a Redis that may evict any key when full: the switches' hash, read only at a
+        resync, is among the first to go, and a change counted meanwhile hides the loss (a probe:
+        a switch lifted on every replica for good). guard's cache keys carry a TTL, the state's
+        none, so `volatile-*` policies and `noeviction` leave the state alone."""
+        with contextlib.suppress(ResponseError):  # INFO refused (an ACL): nothing to tell
+            policy = str((await self._redis.info("memory")).get("maxmemory_policy", ""))
+            if policy.startswith("allkeys-"):
+                log.warning("redis_may_evict_kill_switch_state", maxmemory_policy=policy,
+                            detail="when Redis is full it may evict the kill switch state (an "
+                            "engaged switch lifted) and the incident stream; set maxmemory-policy "
+                            "to volatile-lru or noeviction")
 
     async def aclose(self) -> None:
         # redis-py's get_message can swallow a cancellation; the flag ends the loop regardless.
@@ -183,7 +201,7 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(self._hash, self._epoch, self._generation)
+                    await pipe.watch(self._hash, self._epoch, self._generation, self._released)
                     epoch, generation = map(_text, await pipe.mget(self._epoch, self._generation))
                     if self._lost(epoch, generation) and reseeds < 3:
                         # Redis lost data since this replica last read it: what it knew goes
@@ -198,12 +216,14 @@ class RedisStore:
                     if after is before:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return before, after
+                    noted = after is None and await self._released_usable(pipe)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if after is None:
                         pipe.hdel(self._hash, switch_id)
-                        now = time.time()
-                        pipe.zadd(self._released, {switch_id: now})
-                        pipe.zremrangebyscore(self._released, 0, now - RELEASED_KEEP_S)
+                        if noted:
+                            now = time.time()
+                            pipe.zadd(self._released, {switch_id: now})
+                            pipe.zremrangebyscore(self._released, 0, now - RELEASED_KEEP_S)
                     else:
                         pipe.hset(self._hash, switch_id, after.to_json())
                     if epoch is None:
@@ -216,7 +236,7 @@ class RedisStore:
                 return before, after
 
     def hold(self, entry: Entry) -> None:
-        self._hold(Held(entry, "Redis is unreachable", os.getpid()))
+        self._hold(Held(entry, self._unavailable, os.getpid()))
 
     async def change_here(self, switch_id: str, change: Update
                           ) -> tuple[Entry | None, Entry | None]:
@@ -231,7 +251,7 @@ class RedisStore:
             self._set_entries(self._shared, persist=True)
         elif after is not before and before is not None:
             kind = RELEASE if after is None else ENGAGE if held and held.kind == ENGAGE else APPROVE
-            self._hold(Held(after or before, "Redis is unreachable", os.getpid(), kind))
+            self._hold(Held(after or before, self._unavailable, os.getpid(), kind))
         return before, after
 
     def _hold(self, held: Held) -> None:
@@ -255,9 +275,9 @@ class RedisStore:
         restart = ("a restart of guard before then may undo it (the state file cannot be written)"
                    if self._file_unwritable else "a restart of guard before then keeps it held "
                    "(it is saved in the state file)")
-        return ("not saved (Redis is unreachable): this change reaches this host only "
-                f"({here}), not the other replicas; guard writes it to Redis as soon as Redis "
-                f"answers again, and {restart}")
+        return (f"not saved ({self._held[switch_id].reason}): this change reaches this host "
+                f"only ({here}), not the other replicas; guard writes it to Redis as soon as "
+                f"Redis takes it, and {restart}")
 
     def unsaved(self) -> int:
         return len(self._held)
@@ -329,33 +349,51 @@ class RedisStore:
         now = time.time()
         known = {i: e for i, e in self._shared.items() if not e.expired(now) and i not in raw}
         if known:
-            put_back = await self._put_back(known)
-            log.warning("killswitch_redis_reseeded", switches=put_back,
-                        released_since=len(known) - put_back, epoch_set_here=bool(won))
+            put_back, released = await self._put_back(known)
+            if put_back or released:  # else another replica put them all back first
+                log.warning("killswitch_redis_reseeded", switches=len(put_back),
+                            put_back={i: known[i].switch.scope for i in put_back},
+                            released_since=len(released), epoch_set_here=bool(won))
         epoch, generation = map(_text, await self._redis.mget(self._epoch, self._generation))
         fresh = await self._redis.hgetall(self._hash)
         return str(epoch or new_epoch), generation, {str(k): str(v) for k, v in fresh.items()}
 
-    async def _put_back(self, known: Mapping[str, Entry]) -> int:
+    async def _put_back(self, known: Mapping[str, Entry]) -> tuple[list[str], list[str]]:
         """Write back the switches this replica knew that Redis lacks, save those released since
-        (by another replica that put them back first): how many were written back."""
+        (by another replica that put them back first): the ids written back (not those another
+        replica wrote back meanwhile), and the ids skipped as released."""
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(self._released)
-                    # ZSCORE one by one, not ZMSCORE: that needs Redis 6.2
-                    keep = {i: e for i, e in known.items()
-                            if await pipe.zscore(self._released, i) is None}
+                    released = []
+                    if await self._released_usable(pipe):
+                        # ZSCORE one by one, not ZMSCORE: that needs Redis 6.2
+                        released = [i for i in known
+                                    if await pipe.zscore(self._released, i) is not None]
+                    keep = [i for i in known if i not in released]
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    for switch_id, entry in keep.items():
-                        pipe.hsetnx(self._hash, switch_id, entry.to_json())
+                    for switch_id in keep:
+                        pipe.hsetnx(self._hash, switch_id, known[switch_id].to_json())
                     if keep:
                         pipe.incr(self._generation)
                         pipe.publish(self._channel, "reseed")
-                    await pipe.execute()
-                    return len(keep)
+                    written = await pipe.execute()
+                    return [i for i, new in zip(keep, written, strict=False) if new], released
                 except WatchError:
                     continue  # a release meanwhile; decide again
+
+    async def _released_usable(self, pipe: Pipeline) -> bool:
+        """Whether `_released` is a sorted set (or absent), asked in the watching `pipe`. A key
+        of another type there (not guard's) would fail the release's transaction half-done (a
+        Redis transaction is not rolled back): the release goes on without noting its id."""
+        kind = _text(await pipe.type(self._released))
+        if kind in ("zset", "none"):
+            return True
+        log.warning("killswitch_released_key_unusable", key=self._released, type=kind,
+                    detail="releases are not noted there: a replica putting back what it knew "
+                    "after Redis lost its data may put a released switch back; delete the key")
+        return False
 
     def _lost(self, epoch: str | None, generation: str | None) -> bool:
         """Whether Redis lost data since this replica last read it: it came back empty (no
@@ -431,6 +469,7 @@ class RedisStore:
                 self._file_unwritable = False
 
     def _mark_stale(self, exc: BaseException) -> None:
+        self._unavailable = _unavailable(exc)
         if not self._stale:
             log.warning("killswitch_state_stale", error=str(exc))
         self._stale = True
@@ -452,7 +491,7 @@ class RedisStore:
                     # idle connections took the same path: a NAT that dropped one dropped them
                     await self._redis.connection_pool.disconnect(inuse_connections=False)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._interval)
+                delay = min(delay * 2, RECONNECT_MAX_S, self._interval)
             finally:
                 with contextlib.suppress(*_CONNECTION_ERRORS):
                     # untyped in some redis releases, typed in others
@@ -544,3 +583,15 @@ class RedisStore:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _unavailable(exc: BaseException) -> str:
+    """Why Redis took no write, in the words `held` gives the client: a Redis that answers but
+    refuses writes (full under maxmemory, a read-only replica after a failover) is no
+    unreachable one, and the fix differs."""
+    if not isinstance(exc, ResponseError):
+        return "Redis is unreachable"
+    text = str(exc)
+    if "maxmemory" in text:
+        return "Redis is full: it refuses writes past its maxmemory"
+    return f"Redis refused the write: {text[:120]}"

@@ -269,6 +269,98 @@ async def test_a_switch_released_after_redis_came_back_empty_stays_released(
         await first.service.aclose()
 
 
+async def test_a_stray_key_where_releases_are_noted_fails_no_release(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    """From a re-probe: with a string at `guard:killswitch:released` (not guard's), a release's
+    transaction failed half-done (the switch deleted, no announcement): the other replica kept
+    enforcing it, and the CLI said Redis was unreachable. Now the release goes on without noting
+    its id, says why in the log, and a write-back after a loss still works."""
+    a = await one_replica(redis_server, tmp_path / "a")
+    b = await one_replica(redis_server, tmp_path / "b")
+    client = redis.Redis.from_url(redis_server.url)
+    client.set("guard:killswitch:released", "oops")
+    try:
+        switch = await a.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+        kept = await a.service.engage("tenant:acme", "block", "INC-2", actor="alice")
+        await eventually(lambda: b.service.check(CTX) == switch, 1.0)
+        with structlog.testing.capture_logs() as logs:
+            assert (await a.service.release(switch.id, actor="alice")).released
+        assert not a.stale() and a.service.check(CTX) is None
+        assert [line["type"] for line in logs
+                if line["event"] == "killswitch_released_key_unusable"] == ["string"]
+        await eventually(lambda: b.service.check(CTX) is None, 1.0)
+        client.delete("guard:killswitch:switches", "guard:killswitch:epoch")  # data lost
+        await eventually(lambda: client.hexists("guard:killswitch:switches", kept.id), 3.0)
+        assert not client.hexists("guard:killswitch:switches", switch.id)
+    finally:
+        await a.service.aclose()
+        await b.service.aclose()
+
+
+async def test_an_engage_after_a_long_outage_reaches_the_other_replica_within_a_second(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    """From a re-probe: after an outage of more than ~6 s the subscription was tried again
+    only every `resync_interval_s` (the back-off doubled up to it), so an engage made just after
+    Redis came back took 1.4-2.6 s to reach the other replica."""
+    made = []
+    for name in ("a", "b"):
+        service = build_service(KillSwitchSettings(resync_interval_s=10.0),
+                                redis_url=redis_server.url, state_dir=tmp_path / name,
+                                recorder=EventLog(), metrics=Metrics(CollectorRegistry()))
+        await service.start()
+        made.append(service)
+    a, b = made
+    try:
+        redis_server.stop()
+        await eventually(lambda: a.stale and b.stale, within=3.0)
+        await asyncio.sleep(8.0)  # past the try at 6.35 s: the next was due at 12.75 s
+        redis_server.start()
+        switch = await a.engage("model:gpt-*", "block", "INC-1", actor="alice")
+        assert a.held(switch.id) is None  # written to Redis, not held
+        await eventually(lambda: b.check(CTX) == switch, within=1.0)
+    finally:
+        for service in made:
+            await service.aclose()
+
+
+async def test_a_full_redis_is_not_called_unreachable(
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    """From a re-probe: under maxmemory with noeviction an engage was held and the operator told
+    "not saved (Redis is unreachable)", though Redis answered: the cause, and the fix, differ."""
+    replica = await one_replica(redis_server, tmp_path / "a")
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", 1)
+    try:
+        switch = await replica.service.engage("model:gpt-*", "block", "INC-1", actor="alice")
+        why = replica.service.held(switch.id)
+        assert why is not None and why.startswith(
+            "not saved (Redis is full: it refuses writes past its maxmemory)")
+        client.config_set("maxmemory", 0)
+        await eventually(lambda: replica.service.held(switch.id) is None, 3.0)
+        assert client.hexists("guard:killswitch:switches", switch.id)
+    finally:
+        await replica.service.aclose()
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru"])
+async def test_a_redis_that_may_evict_the_state_is_warned_of_at_start(
+    redis_server: RedisServer, tmp_path: Path, policy: str,
+) -> None:
+    """From a re-probe: under allkeys-lru the switches' hash was the first of guard's keys
+    evicted, and a switch was lifted on every replica for good. Start says so."""
+    redis.Redis.from_url(redis_server.url).config_set("maxmemory-policy", policy)
+    with structlog.testing.capture_logs() as logs:
+        replica = await one_replica(redis_server, tmp_path / "a")
+        await replica.service.aclose()
+    warned = [line["maxmemory_policy"] for line in logs
+              if line["event"] == "redis_may_evict_kill_switch_state"]
+    assert warned == ([policy] if policy.startswith("allkeys-") else [])
+
+
 async def test_switches_whose_keys_vanish_with_no_change_counted_are_put_back(
     replicas: tuple[Replica, Replica], redis_server: RedisServer,
 ) -> None:
