@@ -116,6 +116,10 @@ class LocalClassifier:
                      inside words dropped ("na-palm"; `scan_marks`), and add what it finds: a
                      second reading, since ordinary compounds ("self-harm") keep their words in
                      the first (keyword lists).
+    whole_runs:      with `spread`, also scan a reading with each run of letters spread with single
+                     spaces joined whole, the word gaps the split found in it kept as word
+                     boundaries only (`Normalized.cuts`): a term the split cuts inside ("n i g h t j
+                     a r" read "night jar") is still whole there (keyword lists).
     offload_chars:   batches larger than this run in the default executor.
     decoded:         also scan the text's decoded readings (guard/classify/decode/: base64, hex,
                      a cipher, ...); a finding there spans the whole encoded run, so a stream also
@@ -141,6 +145,7 @@ class LocalClassifier:
     leet: bool = False
     spread: bool = False
     marks: bool = False
+    whole_runs: bool = False
     references: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
@@ -213,6 +218,10 @@ class LocalClassifier:
         yield self._normalized(text) if norm is None else norm
         if self._reads_references(text):
             yield self._normalized(text, references=True)
+        if self.whole_runs and self.spread and self.normalize and may_split_words(text):
+            whole = normalize(text, leet=self.leet, spread=True, accents=self.accents, whole=True)
+            if whole.cuts:
+                yield whole
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         norm = self._normalized(segment.text)

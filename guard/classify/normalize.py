@@ -259,14 +259,17 @@ def has_inner_mark(text: str) -> bool:
     return ("-" in text or "." in text or "_" in text or "'" in text) and INNER_MARK.search(text) is not None
 
 
-def spread_separators(text: str, *, marks: bool = False) -> list[int]:
+def spread_separators(text: str, *, marks: bool = False, whole: bool = False) -> tuple[list[int], list[int]]:
     """Positions of what keeps a word's letters apart: the separators between letters spread apart,
-    asterisks inside a word and, with `marks`, the other marks of `INNER_MARK`."""
-    drop = _spread(text)
+    asterisks inside a word and, with `marks`, the other marks of `INNER_MARK`; and the separators
+    kept as word gaps inside a run of letters spread with single spaces (`_word_gaps`, "a" or "i"
+    kept apart), which `whole` drops too (the run joined whole)."""
+    spread, gaps = _spread(text)
+    drop = sorted({*spread, *gaps}) if whole and gaps else list(spread)
     inside = [match.start() for match in INNER_MARK.finditer(text)] if marks else []
     if "*" in text:
         inside += [i for match in _INNER_STARS.finditer(text) for i in range(match.start(), match.end())]
-    return sorted({*drop, *inside}) if inside else drop
+    return (sorted({*drop, *inside}) if inside else drop), list(gaps)
 
 
 # Combining marks (Unicode's category M), format characters (Cf) and the characters NFKC makes
@@ -339,11 +342,14 @@ def _word_gaps(run: re.Match[str], budget: int) -> set[int]:
     return {run.start() + 2 * end - 1 for end in ends}
 
 
-def _spread(text: str) -> list[int]:
+@functools.lru_cache(maxsize=16)  # a keyword list reads a text split, then joined whole: one split
+def _spread(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The separators of letters spread apart to drop, and those kept as word gaps."""
     shape = text.translate(_SHAPES) if text.isascii() else None
     if shape is not None and not _SPREAD_END_SHAPE.search(shape):
-        return []
+        return (), ()
     drop: list[int] = []
+    gaps: list[int] = []
     spaced = False
     budget = SPLIT_LETTERS
     for match in _spread_runs(text, shape):
@@ -355,19 +361,21 @@ def _spread(text: str) -> list[int]:
                 keep = _word_gaps(match, budget)
                 budget -= (match.end() - match.start() + 1) // 2
                 drop.extend(i for i in range(first, match.end(), 2) if i not in keep)
+                gaps.extend(sorted(keep))
                 continue
             if match.end() - match.start() >= 7 and text[match.start()] in "aAiI":
+                gaps.append(first)
                 first += 2
         drop.extend(range(first, match.end(), 2))
     if spaced and "  " in text:  # a pair stands between wider gaps
         drop.extend(match.start(1) for match in _SPACED_PAIR.finditer(text))
         drop.sort()
-    return drop
+    return tuple(drop), tuple(gaps)
 
 
 def join_spread(text: str) -> str:
     """`text` with the letters kept apart joined into words (`spread_separators`)."""
-    drop = spread_separators(text)
+    drop, _ = spread_separators(text)
     return "".join(text[a:b] for a, b in _kept_runs(drop, len(text))) if drop else text
 
 
@@ -392,6 +400,9 @@ class Normalized:
              left out (in order), its original index less j; output character i then came from
              original index i + (how many of these are <= i). Kept this way so a long text that
              loses a few separators does not need a map per character.
+    cuts:    in a reading with runs of spread letters joined whole (`normalize(whole=True)`), the
+             output positions where a word gap of a run was dropped, sorted: a word boundary
+             between two letters that touch ("n i g h t j a r" reads "nightjar", cut at 5).
     """
 
     text: str
@@ -399,6 +410,7 @@ class Normalized:
     ends: tuple[int, ...] | None
     length: int
     removed: tuple[int, ...] = ()
+    cuts: tuple[int, ...] = ()
 
     @property
     def identity(self) -> bool:
@@ -585,10 +597,10 @@ def _read_through(text: str, escaped: tuple[str, list[int], list[int]],
     inner, first, last = escaped
     norm = read(inner)
     if norm.identity:
-        return Normalized(norm.text, tuple(first), tuple(last), len(text))
+        return Normalized(norm.text, tuple(first), tuple(last), len(text), cuts=norm.cuts)
     spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
     return Normalized(norm.text, tuple(first[a] for a, _ in spans), tuple(last[b - 1] for _, b in spans),
-                      len(text))
+                      len(text), cuts=norm.cuts)
 
 
 def references_read(text: str) -> Normalized:
@@ -599,19 +611,19 @@ def references_read(text: str) -> Normalized:
 
 
 def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool = False,
-               escapes: bool = True, references: bool = False) -> Normalized:
+               escapes: bool = True, references: bool = False, whole: bool = False) -> Normalized:
     if escapes and "\\" in text and (escaped := unescaped(text, JSON_ESCAPE, json_escape)) is not None:
         # read once: an escaped backslash before "n" is a backslash and "n", not a line break
         return _read_through(text, escaped, lambda inner: _normalize(
-            inner, leet, spread, marks, accents, escapes=False, references=references))
+            inner, leet, spread, marks, accents, escapes=False, references=references, whole=whole))
     if references and (decoded := shown_text(text)) is not None:
         return _read_through(text, decoded, lambda inner: _normalize(
-            inner, leet, spread, marks, accents, escapes=False))
+            inner, leet, spread, marks, accents, escapes=False, whole=whole))
     if text.isascii() and not ASCII_CONTROL.search(text):
         # NFKC, invisible removal and confusable folding are all no-ops on ASCII without controls.
-        drop = spread_separators(text, marks=marks) if spread else []
+        drop, gaps = spread_separators(text, marks=marks, whole=whole) if spread else ([], [])
         if drop:
-            return _without(Normalized(text, None, None, len(text)), drop, leet)
+            return _without(Normalized(text, None, None, len(text)), drop, leet, gaps if whole else [])
         return Normalized(fold_leet(text) if leet else text, None, None, len(text))
     parts: list[str] = []
     starts: list[int] = []
@@ -624,28 +636,32 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
         starts.extend([start] * len(folded))
         ends.extend([end] * len(folded))
     out = cjk_numbers("".join(parts))  # one for one: `starts` and `ends` still hold
-    drop = spread_separators(out, marks=marks) if spread else []
+    drop, gaps = spread_separators(out, marks=marks, whole=whole) if spread else ([], [])
     if drop:
-        return _without(Normalized(out, tuple(starts), tuple(ends), len(text)), drop, leet)
+        return _without(Normalized(out, tuple(starts), tuple(ends), len(text)), drop, leet,
+                        gaps if whole else [])
     if leet:
         out = fold_leet(out)
     return Normalized(out, tuple(starts), tuple(ends), len(text))
 
 
-def _without(norm: Normalized, drop: list[int], leet: bool) -> Normalized:
-    """`norm` less the characters at `drop` (a match across them covers them in the original)."""
+def _without(norm: Normalized, drop: list[int], leet: bool, gaps: list[int]) -> Normalized:
+    """`norm` less the characters at `drop` (a match across them covers them in the original);
+    the word `gaps` among them become `cuts`, where the letter after each lands."""
     runs = _kept_runs(drop, len(norm.text))
     out = "".join(norm.text[a:b] for a, b in runs)
     if leet:
         out = fold_leet(out)
+    cuts = tuple(gap + 1 - bisect.bisect_right(drop, gap) for gap in gaps)
     if norm.starts is None or norm.ends is None:  # the original itself: `removed` is enough
-        return Normalized(out, None, None, norm.length, tuple(d - j for j, d in enumerate(drop)))
+        return Normalized(out, None, None, norm.length, tuple(d - j for j, d in enumerate(drop)), cuts)
     starts, ends = norm.starts, norm.ends
     return Normalized(
         out,
         tuple(itertools.chain.from_iterable(starts[a:b] for a, b in runs)),
         tuple(itertools.chain.from_iterable(ends[a:b] for a, b in runs)),
         norm.length,
+        cuts=cuts,
     )
 
 
@@ -653,26 +669,28 @@ CACHED_CHARS = 65_536
 
 
 def normalize(text: str, *, leet: bool = False, spread: bool = False, marks: bool = False,
-              accents: bool = False, references: bool = False) -> Normalized:
+              accents: bool = False, references: bool = False, whole: bool = False) -> Normalized:
     """JSON escapes read (`\\u0041`, `\\n`), NFKC, invisible characters removed, confusables
     and the digits of every script folded, Chinese numerals too where they write a number
     (`cjk_numbers`) (and leetspeak when `leet`; letters spread apart joined and asterisks inside a
     word dropped when `spread`, and with `marks` the other marks of `INNER_MARK` too; accents on
     Latin letters dropped when `accents`; HTML character references and other escapes decoded in
-    place, and markup read as a renderer shows it, when `references`: `escapes.SHOWN`).
+    place, and markup read as a renderer shows it, when `references`: `escapes.SHOWN`; with
+    `spread` and `whole`, a run of letters spread with single spaces joined whole rather than split
+    into words, the word gaps found kept as `Normalized.cuts`).
 
     Texts up to CACHED_CHARS are cached: the classifiers of one request normalise the same
     segments, and conversations re-send their history with every request.
     """
     if len(text) <= CACHED_CHARS:
-        return _normalize_cached(text, leet, spread, marks, accents, references)
-    return _normalize(text, leet, spread, marks, accents, references=references)
+        return _normalize_cached(text, leet, spread, marks, accents, references, whole)
+    return _normalize(text, leet, spread, marks, accents, references=references, whole=whole)
 
 
 @functools.lru_cache(maxsize=1024)
 def _normalize_cached(text: str, leet: bool, spread: bool, marks: bool,
-                      accents: bool = False, references: bool = False) -> Normalized:
-    return _normalize(text, leet, spread, marks, accents, references=references)
+                      accents: bool = False, references: bool = False, whole: bool = False) -> Normalized:
+    return _normalize(text, leet, spread, marks, accents, references=references, whole=whole)
 
 
 def original_text(text: str) -> Normalized:

@@ -9,7 +9,7 @@ backtracks, so it never runs a pattern that comes from a policy file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import re2
 
@@ -77,8 +77,10 @@ class PatternSet:
         """Indices of the patterns that match somewhere in `text` (one pass)."""
         return self._set.Match(text) or []
 
-    def finditer(self, text: str, group: int = 0) -> Iterator[tuple[int, int, int]]:
+    def finditer(self, text: str, group: int = 0, cuts: Collection[int] = ()
+                 ) -> Iterator[tuple[int, int, int]]:
         """(pattern index, start, end) of the matches; long texts are screened window by window.
+        With `word_boundary`, a position in `cuts` is a word boundary too (`Normalized.cuts`).
 
         Screening one window and re-running only the patterns that matched in it keeps the cost
         per byte flat when many different patterns match somewhere in a long text. Windows
@@ -89,16 +91,17 @@ class PatternSet:
         if self._has_literals and not self.case_sensitive:
             folded = _fold_case(text)
         if n <= WINDOW or self.reach >= WINDOW:
-            yield from self._scan(text, folded, 0, n, 0, n, group)
+            yield from self._scan(text, folded, 0, n, 0, n, group, cuts)
             return
         reach = self.reach
         for start in range(0, n, WINDOW):
             end = min(n, start + WINDOW)
             lo, hi = max(0, start - reach), min(n, end + reach)
-            yield from self._scan(text, folded, start, end, lo, hi, group)
+            yield from self._scan(text, folded, start, end, lo, hi, group, cuts)
 
     def _scan(
-        self, text: str, folded: str, keep_from: int, keep_to: int, lo: int, hi: int, group: int
+        self, text: str, folded: str, keep_from: int, keep_to: int, lo: int, hi: int, group: int,
+        cuts: Collection[int],
     ) -> Iterator[tuple[int, int, int]]:
         # Slices, not pos/endpos: the RE2 wrapper re-encodes the whole string on every call.
         # A slice edge can only change anchors (^, $, \b) within `reach` of it, where no kept
@@ -110,7 +113,7 @@ class PatternSet:
         for idx in self.matched(piece):
             literal = self._literals[idx]
             if literal is not None:
-                for hit in self._find_literal(folded, idx, literal, lo, hi):
+                for hit in self._find_literal(folded, idx, literal, lo, hi, cuts):
                     if keep_from <= hit[1] < keep_to:
                         yield hit
                 continue
@@ -124,18 +127,18 @@ class PatternSet:
                 end += lo
                 if not keep_from <= start < keep_to or (end == hi < len(text)):
                     continue  # not this window's, or cut by the window's edge (longer than reach)
-                if self.word_boundary and not _at_boundaries(text, start, end):
+                if self.word_boundary and not _at_boundaries(text, start, end, cuts):
                     continue
                 yield idx, start, end
 
     def _find_literal(
-        self, text: str, idx: int, literal: str, lo: int, hi: int
+        self, text: str, idx: int, literal: str, lo: int, hi: int, cuts: Collection[int]
     ) -> Iterator[tuple[int, int, int]]:
         n = len(literal)
         pos = text.find(literal, lo, hi)
         while pos >= 0:
             end = pos + n
-            if not self.word_boundary or _at_boundaries(text, pos, end):
+            if not self.word_boundary or _at_boundaries(text, pos, end, cuts):
                 yield idx, pos, end
             pos = text.find(literal, end if n else pos + 1, hi)
 
@@ -149,7 +152,8 @@ def _fold_case(text: str) -> str:
     return "".join(ch.lower()[:1] or ch for ch in text)
 
 
-def _at_boundaries(text: str, start: int, end: int) -> bool:
-    if start > 0 and is_word_char(text[start - 1]) and is_word_char(text[start]):
+def _at_boundaries(text: str, start: int, end: int, cuts: Collection[int] = ()) -> bool:
+    if start > 0 and is_word_char(text[start - 1]) and is_word_char(text[start]) and start not in cuts:
         return False
-    return not (end < len(text) and is_word_char(text[end]) and is_word_char(text[end - 1]))
+    return not (end < len(text) and is_word_char(text[end]) and is_word_char(text[end - 1])
+                and end not in cuts)

@@ -10,6 +10,7 @@ Labels: `keyword` plus the `label` of every list that matched; spans carry that 
 
 from __future__ import annotations
 
+import bisect
 import re  # only re.escape, to quote terms for RE2; nothing is matched with `re`
 from collections.abc import Iterable
 
@@ -54,7 +55,10 @@ class KeywordsConfig(BaseModel):
                     letters (é→e, ñ→n) in text and terms.
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
                     letters, one repeated separator) and drop asterisks inside a word ("bo*mb"),
-                    in text and terms.
+                    in text and terms. A run of eight or more spread with single spaces is split
+                    into words again (`normalize._word_gaps`), and read joined whole too, its word
+                    gaps then only word boundaries: "n i g h t j a r", split "night jar", matches
+                    `nightjar`.
     marks:          with `spread`, read the text a second time with a dot, hyphen, underscore or
                     apostrophe between two letters dropped ("na-palm", "bo.mb"; not "don't"), and
                     add what that reading finds: "napalm" matches "na-palm" while "harm" still
@@ -105,10 +109,27 @@ class KeywordsClassifier(LocalClassifier):
         joined = _terms(config, normalize, marks=True) if self.marks else plain
         if joined != plain:  # only terms with a mark inside a word need a second pattern set
             self.mark_patterns, self.mark_labels = _compile(config, joined, reach=2 * longest + 16), joined[2]
+        # A run of spread letters joined whole holds no spaces: a phrase matches there with its
+        # words run together (only across a word gap of the run, `scan`).
+        self.whole_runs = self.spread
+        self.run_patterns = self.patterns
+        if self.whole_runs and any(literal is None for literal in plain[1]):
+            self.run_patterns = _compile(config, plain, reach=2 * longest + 16, gap=r"\s*")
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.labels
+        if norm.cuts:
+            return self._scan_whole_runs(norm)
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.patterns.finditer(norm.text)]
+
+    def _scan_whole_runs(self, norm: Normalized) -> list[Finding]:
+        """Matches in a reading with runs of spread letters joined whole (`whole_runs`), where a
+        word gap of a run (`Normalized.cuts`) is a word boundary: only those across such a gap,
+        which the first reading split apart ("n i g h t j a r" read "night jar" there)."""
+        cuts = norm.cuts
+        found = self.run_patterns.finditer(norm.text, cuts=frozenset(cuts))
+        return [Finding(self.labels[i], 1.0, s, e) for i, s, e in found
+                if (k := bisect.bisect_right(cuts, s)) < len(cuts) and cuts[k] < e]
 
     def scan_marks(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.mark_labels
@@ -118,14 +139,14 @@ class KeywordsClassifier(LocalClassifier):
         return [*self.labels, *self.mark_labels]
 
 
-Terms = tuple[list[str], list[str | None], list[str]]  # patterns, their literals, their labels
+Terms = tuple[list[tuple[str, ...]], list[str | None], list[str]]  # words, their literals, their labels
 
 
 def _terms(config: KeywordsConfig, normalize: bool, *, marks: bool) -> Terms:
-    """The terms of every list, normalised as the text will be, as RE2 patterns (with the literal a
+    """The terms of every list, normalised as the text will be, as their words (with the literal a
     one-word term is) and the label of each."""
     labels: list[str] = []
-    patterns: list[str] = []
+    patterns: list[tuple[str, ...]] = []
     literals: list[str | None] = []
     seen: set[tuple[str, str]] = set()
     for kw_list in config.all_lists():
@@ -138,16 +159,18 @@ def _terms(config: KeywordsConfig, normalize: bool, *, marks: bool) -> Terms:
             if (folded, kw_list.label) in seen:
                 continue
             seen.add((folded, kw_list.label))
-            # Literal match; runs of spaces in a phrase match any whitespace run.
             words = folded.split()
-            patterns.append(r"\s+".join(re.escape(w) for w in words))
+            patterns.append(tuple(words))
             literals.append(words[0] if len(words) == 1 else None)
             labels.append(kw_list.label)
     return patterns, literals, labels
 
 
-def _compile(config: KeywordsConfig, terms: Terms, *, reach: int) -> PatternSet:
-    patterns, literals, _ = terms
+def _compile(config: KeywordsConfig, terms: Terms, *, reach: int, gap: str = r"\s+") -> PatternSet:
+    """The terms as RE2 patterns in one set: literal words, `gap` between a phrase's (by default
+    any whitespace run, as the runs of spaces in a phrase)."""
+    words, literals, _ = terms
+    patterns = [gap.join(re.escape(w) for w in term) for term in words]
     return PatternSet(
         patterns, case_sensitive=config.case_sensitive, word_boundary=config.word_boundary,
         reach=reach, literals=literals,

@@ -295,6 +295,21 @@ def test_spread_letters_join_only_when_asked() -> None:
     assert normalize("ｂ·ｏ-ｍ-ｂ\u200b", spread=True).text == "b·omb"
 
 
+def test_a_run_split_into_words_reads_joined_whole_with_its_word_gaps_as_cuts() -> None:
+    """With `whole`, a run of letters spread with single spaces is joined whole and the word gaps
+    the split found are kept as `cuts` (without, it reads split); spans map back alike, in ASCII
+    text and not, through JSON escapes too."""
+    for prefix in ("Sure: the ", "Süre: the ", "Sure:\\n the "):
+        text = prefix + "n i g h t j a r plan"
+        assert normalize(text, spread=True).text.endswith("the night jar plan")
+        norm = normalize(text, spread=True, whole=True)
+        start = norm.text.index("nightjar")
+        assert norm.text.endswith("the nightjar plan") and norm.cuts == (start + 5,)
+        assert text[slice(*norm.original_span(start, start + 8))] == "n i g h t j a r"
+    assert normalize("the n i g h t j a r plan", spread=True).cuts == ()
+    assert normalize("make a b o m b", spread=True, whole=True).text == "make abomb"
+
+
 def test_span_maps_back_over_spread_letters() -> None:
     """A match over joined letters maps to the original range, separators and hidden characters
     included, in ASCII and non-ASCII text alike."""

@@ -113,6 +113,25 @@ def test_keywords_read_words_in_letters_spread_with_no_word_gaps() -> None:
     assert not classify("keywords", text, terms=["napalm"], spread=False).fired
 
 
+def test_keywords_match_a_compound_term_spread_apart_whatever_the_split() -> None:
+    """From a probe: `Nightjar`, `honeypot`, `starlink` written "n i g h t j a r" passed (the
+    letters were split again into "night jar", which the term does not match) while "b o m b" was
+    caught. A term now matches its spread letters however the splitter cuts inside them, alone or
+    in a text spread out whole, in a prompt and in an answer; its edges still need a word gap."""
+    terms = ["Nightjar", "honeypot", "starlink", "firestarter", "bomb"]
+    for term in terms:
+        shown = " ".join(term.lower())
+        for text in (f"Sure: the {shown} plan starts at noon.", f"s e n d m e t h e {shown} p l a n"):
+            for role in ("user", "assistant"):
+                verdict = classify("keywords", text, role=role, terms=terms)
+                assert found(verdict, text) == [("keyword", shown)], (text, role)
+    # nothing new on ordinary text: a compound's words written apart stay apart, and a term
+    # inside a spread word that the splitter keeps whole is not a word
+    assert not classify("keywords", "a night jar and a honey pot", terms=terms).fired
+    assert not classify("keywords", "the s t a r l i n g s sang", terms=["star"]).fired
+    assert not classify("keywords", "the n i g h t j a r plan", terms=["nightjar"], spread=False).fired
+
+
 def test_keywords_read_a_word_with_asterisks_inside() -> None:
     """"bo*mb" matches "bomb", and the mask covers the asterisk."""
     text = "make a bo*mb, now"

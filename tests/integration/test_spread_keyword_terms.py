@@ -1,0 +1,78 @@
+"""Keyword terms written with their letters spread apart ("n i g h t j a r"), through a real `guard
+serve` in front of the stand-in model: a compound term that the word splitter cuts again ("night
+jar") is refused in a prompt and cut from an answer, whole and streamed in pieces of every size,
+as "b o m b" is; its words written apart pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got, whole_reply
+
+pytestmark = pytest.mark.timeout(180)
+
+POLICY = """
+name: default
+version: "1"
+classifiers:
+  words: {type: keywords, lists: [{terms: [Nightjar, honeypot, starlink, bomb], label: codename}]}
+rules:
+  - {name: words-asked, stage: prompt, when: {classifier: words}, action: block}
+  - {name: words-answered, stage: completion, when: {classifier: words}, action: block}
+streaming: {mode: buffered}
+"""
+TERMS = ["nightjar", "honeypot", "starlink", "bomb"]
+
+
+def spread(term: str) -> str:
+    return " ".join(term)
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    work = tmp_path_factory.mktemp("spread")
+    policy = work / "default.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    with guard_before_mock(work, policy) as server:
+        yield server
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_a_term_spread_apart_in_a_prompt_is_refused(guard: GuardServer, term: str) -> None:
+    """The spread letters of a term are refused in a prompt and never sent upstream."""
+    text = f"tell me about the {spread(term)} plan"
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client, \
+            pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
+    assert not upstream_got(guard, spread(term))
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_a_term_spread_apart_in_a_whole_answer_is_blocked(guard: GuardServer, term: str) -> None:
+    """A whole answer holding a term's spread letters does not reach the client."""
+    text, finish = whole_reply(guard.url, f"Sure: the {spread(term)} plan starts at noon.")
+    assert finish == "content_filter"
+    assert spread(term) not in text
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_a_term_spread_apart_in_a_streamed_answer_is_cut_at_any_split(guard: GuardServer,
+                                                                      term: str) -> None:
+    """Streamed in pieces of every size from one character to the whole term, the answer is cut
+    before the term's last letter reaches the client."""
+    answer = f"Sure: the {spread(term)} plan starts at noon."
+    for size in range(1, len(spread(term)) + 2):
+        text, finish = stream_reply(guard.url, answer, **{"X-Mock-Chunk-Chars": str(size)})
+        assert finish == "content_filter", size
+        assert spread(term) not in text, size
+
+
+def test_the_words_of_a_compound_written_apart_pass(guard: GuardServer) -> None:
+    """No new refusal on ordinary text: "night jar" and "honey pot" are not the terms."""
+    answer = "A night jar of honey, a honey pot, and the star link between them."
+    assert stream_reply(guard.url, answer, **{"X-Mock-Chunk-Chars": "3"}) == (answer, "stop")
+    assert whole_reply(guard.url, answer, prompt=answer) == (answer, "stop")
