@@ -3,9 +3,10 @@ bytes the client may see out.
 
 The hold-back, checks, masks and cuts are `StreamGuard`'s; what differs is how texts arrive. Each
 text (a message's text, a refusal, reasoning or thinking, a call's arguments) comes in pieces, in
-delta events, each a channel keyed by output index, part or block index, and kind. Other events
-may carry texts whole: the Responses API repeats each text when its part, its item and the
-response close (`response.output_text.done`, ..., `response.completed`), and a block or an item
+delta events, each a channel keyed by output index, part or block index, and kind (a delta
+event adding to several texts, a shell call's stdout and stderr, is one event for each). Other
+events may carry texts whole: the Responses API repeats each text when its part, its item and
+the response close (`response.output_text.done`, ..., `response.completed`), and a block or an item
 may open with text. So:
 
 - A delta's text is held and released as `StreamGuard` releases a chat delta; a released piece
@@ -43,6 +44,7 @@ from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
 from guard.proxy.protocols.base import (
+    Closes,
     Json,
     Key,
     Path,
@@ -70,7 +72,6 @@ from guard.proxy.stream_window import VALUE_IN_GROUPS_CHARS, Channel, Part, valu
 from guard.redaction import refused_for_json
 from guard.types import Segment, Span, Stage
 
-Closes = Callable[[Key], bool]
 SILENT: Json = {}  # the frame of text sent only whole: released into its event, not as a delta
 JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
 
@@ -79,14 +80,15 @@ JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JO
 class Reader:
     """Where a dialect's events hold text: a delta's channel and text, the texts an event
     carries whole, whether an event holds text in a shape guard cannot read, the texts an event
-    opens an item, a part or a block with (which later deltas extend), and the kinds of text
-    deltas carry."""
+    opens an item, a part or a block with (which later deltas extend), the kinds of text
+    deltas carry, and a delta event adding to several texts as one event for each (`split`)."""
 
     delta_key: Callable[[Json], tuple[Key, str] | None]
     whole_texts: Callable[[Json], list[tuple[Key, Text]] | None]
     unreadable: Callable[[Json], bool]
     opening_texts: Callable[[Json], list[tuple[Key, Path, Json]]]
     streamed: frozenset[str]
+    split: Callable[[Json], list[Json]] = lambda event: [event]
 
 
 @dataclass(slots=True)
@@ -165,9 +167,10 @@ class EventStreamGuard(StreamGuard):
                                 status=502, code="upstream_protocol_error")
         drop_upstream_guard(body)  # only guard's own names a cut (every event is encoded anew)
         self.note(body)
-        found = self.reader.delta_key(body)
-        if found is not None:
-            return await self._delta(body, *found)
+        deltas = [(frame, found) for frame in self.reader.split(body)
+                  if (found := self.reader.delta_key(frame)) is not None]
+        if deltas:
+            return await self._deltas(deltas)
         opening = self.reader.opening_texts(body)
         for _, path, _ in opening:  # sent as deltas of their own, once read
             set_path(body, path, "")
@@ -202,6 +205,15 @@ class EventStreamGuard(StreamGuard):
         return out if self.cut else out + self._drain()
 
     # -- deltas --------------------------------------------------------------------------------
+
+    async def _deltas(self, deltas: list[tuple[Json, tuple[Key, str]]]) -> bytes:
+        """An event's deltas, each its own event (a shell call's stdout and stderr)."""
+        out = b""
+        for frame, (key, text) in deltas:
+            out += await self._delta(frame, key, text)
+            if self.cut:
+                break
+        return out
 
     async def _delta(self, body: Json, key: Key, text: str) -> bytes:
         now = time.monotonic()
@@ -531,7 +543,8 @@ class ResponsesStreamGuard(EventStreamGuard):
     are re-sent split or joined and other events may go out before them."""
 
     reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable,
-                    responses.opening_texts, frozenset(responses.DELTAS.values()))
+                    responses.opening_texts, frozenset(responses.DELTAS.values()),
+                    responses.split_deltas)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -567,10 +580,12 @@ class ResponsesStreamGuard(EventStreamGuard):
 
     def closes(self, event: Json) -> Closes | None:
         # the response's own events, and an error: held text must not follow either
-        return _everything if "response" in event or event.get("type") == "error" else None
+        if "response" in event or event.get("type") == "error":
+            return _everything
+        return responses.closed_by(event)
 
     def with_text(self, frame: Json, text: str, changed: bool) -> Json:
-        event = {**frame, "delta": text}
+        event = responses.with_text(frame, text)
         if changed and "logprobs" in event:  # they name the tokens, masked ones included
             event["logprobs"] = []
         return event

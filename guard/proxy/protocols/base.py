@@ -70,6 +70,7 @@ class Text:
 
 
 Key = tuple[int, int, str]  # (output index, sub-index, kind): one guarded text of a stream
+Closes = Callable[[Key], bool]  # which texts of a stream an event closes
 # Keys whose strings are names, ids, states and opaque data, not text a client shows as such.
 NOT_TEXT = frozenset({
     "type", "id", "item_id", "call_id", "tool_use_id", "status", "role", "model", "object",

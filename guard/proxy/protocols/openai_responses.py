@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.proxy.protocols.base import (
+    NOT_TEXT,
     PROTOCOL_NAMES,
+    Closes,
     Delta,
     Dialect,
     Json,
@@ -360,19 +362,86 @@ def sub_index(event: Json) -> int:
 
 def delta_key(event: Json) -> tuple[Key, str] | None:
     """The channel a text delta event adds to, and its text; None for other events. A delta of
-    a type guard does not know is read too, keyed by its type."""
+    a type guard does not know is read too, keyed by its type; one whose delta is an object
+    of one text (a shell call's output, `{"stdout": ...}`: `split_deltas` makes one event of
+    each field) is keyed by its type and the field."""
     kind = event.get("type")
     text = event.get("delta")
-    if not (isinstance(kind, str) and kind.endswith(".delta") and isinstance(text, str) and text):
+    if not (isinstance(kind, str) and kind.endswith(".delta")):
         return None
-    return (output_index(event), sub_index(event), DELTAS.get(kind, kind)), text
+    named = DELTAS.get(kind, kind)
+    if isinstance(text, dict) and kind not in DELTAS:
+        fields = _delta_texts(text)
+        if len(fields) != 1:
+            return None
+        (field, text), = fields.items()
+        named = f"{named}.{field}"
+    if not (isinstance(text, str) and text):
+        return None
+    return (output_index(event), sub_index(event), named), text
+
+
+def _delta_texts(delta: Json) -> dict[str, str]:
+    """The texts of a delta that is an object, by field: its strings but names and ids
+    (NOT_TEXT, kept as they are in each event split from it)."""
+    return {key: value for key, value in delta.items()
+            if isinstance(value, str) and value and key not in NOT_TEXT}
+
+
+def split_deltas(event: Json) -> list[Json]:
+    """A delta event whose delta is an object holding texts in several fields (stdout and
+    stderr) as one event for each, which a client joins apart, each field with its own
+    pieces; any other event as it is."""
+    delta = event.get("delta")
+    if not isinstance(delta, dict) or event.get("type") in DELTAS:
+        return [event]
+    fields = _delta_texts(delta)
+    if len(fields) < 2:
+        return [event]
+    rest = {key: value for key, value in delta.items() if key not in fields}
+    return [{**event, "delta": {**rest, field: text}} for field, text in fields.items()]
+
+
+def with_text(frame: Json, text: str) -> Json:
+    """A delta event re-emitting `text` in place of its own (in its object's one text field,
+    for a delta that is an object)."""
+    delta = frame["delta"]
+    if isinstance(delta, dict):
+        return {**frame, "delta": {**delta, **dict.fromkeys(_text_field(delta), text)}}
+    return {**frame, "delta": text}
+
+
+def _text_field(delta: Any) -> tuple[str, ...]:
+    """Where a delta of one text holds it: the object's one text field, or itself."""
+    return tuple(_delta_texts(delta)) if isinstance(delta, dict) else ()
 
 
 def unreadable(event: Json) -> bool:
-    """A text delta whose text is in a shape guard cannot read (a client may show it), or an
-    event a client would read otherwise than guard (`bad_type_or_index`)."""
-    return bad_type_or_index(event) or (
-        event.get("type") in DELTAS and not isinstance(event.get("delta"), str | None))
+    """A text delta whose text is in a shape guard cannot read (a client may show it): a
+    known delta's not a string; another's neither a string nor an object of strings (text
+    nested deeper, or in a list, is not read as pieces a client joins). Or an event a client
+    would read otherwise than guard (`bad_type_or_index`)."""
+    kind = event.get("type")
+    delta = event.get("delta")
+    if bad_type_or_index(event) or (kind in DELTAS and not isinstance(delta, str | None)):
+        return True
+    if not (isinstance(kind, str) and kind.endswith(".delta")) or isinstance(delta, str):
+        return False
+    nested = [value for key, value in delta.items() if key not in NOT_TEXT
+              and not isinstance(value, str)] if isinstance(delta, dict) else [delta]
+    return holds_text(nested, frozenset())
+
+
+def closed_by(event: Json) -> Closes | None:
+    """The texts an event of a type guard has no reading for closes: `X.done` those of the
+    deltas `X.delta` at its place (each field of an object's, as a shell call's output's),
+    which it may repeat in another shape (read whole, `whole_texts`)."""
+    kind = event.get("type")
+    if not isinstance(kind, str) or not kind.endswith(".done") or kind in DONES:
+        return None
+    opened = kind.removesuffix(".done") + ".delta"
+    at = (output_index(event), sub_index(event))
+    return lambda key: key[:2] == at and (key[2] == opened or key[2].startswith(opened + "."))
 
 
 def output_index(event: Json) -> int:
@@ -457,8 +526,13 @@ def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
 
 
 def stream_deltas(event: Json) -> list[Delta]:
-    found = delta_key(event)
-    return [] if found is None else [Delta(found[0][0], ("delta",), found[1])]
+    deltas = []
+    for frame in split_deltas(event):
+        found = delta_key(frame)
+        if found is not None:
+            (index, _, _), text = found
+            deltas.append(Delta(index, ("delta", *_text_field(frame["delta"])), text))
+    return deltas
 
 
 def drop_logprobs(event: Json) -> None:
