@@ -29,8 +29,8 @@ from guard.types import Segment, Span
 
 Json = dict[str, Any]
 # Channel kinds that are a call's arguments (chat's `tool` and `function_call`, the Responses
-# API's fields of a call): their text is the `tool_call` role's.
-TOOL_KINDS = frozenset({"tool", "function_call", "arguments", "input", "code"})
+# API's fields of a call, a shell call's commands): their text is the `tool_call` role's.
+TOOL_KINDS = frozenset({"tool", "function_call", "arguments", "input", "code", "command"})
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support import OpenAIRouteClient, scripted_route, typed_events
@@ -106,6 +107,29 @@ def test_an_address_split_across_a_shell_outputs_deltas_is_masked_wherever_it_is
     assert [event["sequence_number"] for event in got] == list(range(len(got)))
 
 
+def test_a_key_split_across_one_commands_output_around_anothers_is_never_sent(
+        servers: Servers) -> None:
+    """A client joins each command's output apart (by `command_index`): so does guard."""
+    at = {"output_index": 0, "item_id": "sh_1"}
+
+    def stdout(index: int, text: str) -> dict[str, Any]:
+        return {"type": "response.shell_call_output_content.delta", **at, "command_index": index,
+                "delta": {"stdout": text}}
+
+    answer = servers.raw({"input": "run it", "stream": True}, **script([
+        CREATED, stdout(0, f"x {SECRET[:20]}"), stdout(1, "ok\n"), stdout(0, SECRET[20:]),
+        {"type": "response.completed", "response": {**RESPONSE, "status": "completed"}}]))
+    got = typed_events(answer.text)
+    commands: dict[int, str] = {}
+    for event in got:
+        if event["type"] == "response.shell_call_output_content.delta":
+            index = event["command_index"]
+            commands[index] = commands.get(index, "") + event["delta"]["stdout"]
+    assert all(SECRET not in text for text in commands.values()), got
+    assert SECRET[:20] not in answer.text and SECRET[20:] not in answer.text
+    assert got[-1]["type"] in ("response.incomplete", "error")
+
+
 def test_a_delta_holding_text_deeper_than_an_objects_fields_ends_the_stream(
         servers: Servers) -> None:
     """Pieces in a list or a nested object are not read as a client may join them: refused."""
@@ -116,3 +140,85 @@ def test_a_delta_holding_text_deeper_than_an_objects_fields_ends_the_stream(
         assert "ShelLeak" not in answer.text
         last = typed_events(answer.text)[-1]
         assert last["type"] == "error" and last["error"]["code"] == "upstream_protocol_error"
+
+
+# -- a shell call's commands ---------------------------------------------------------------------
+
+SHELL = {"id": "sh_1", "type": "shell_call", "call_id": "c", "status": "in_progress",
+         "action": {"commands": [], "timeout_ms": None, "max_output_length": None}}
+
+
+def command(index: int, text: str, opens: bool = False) -> dict[str, Any]:
+    """A piece of command `index`: the `.added` event opening it, or a delta."""
+    if opens:
+        return {"type": "response.shell_call_command.added", "output_index": 0,
+                "command_index": index, "command": text}
+    return {"type": "response.shell_call_command.delta", "output_index": 0,
+            "command_index": index, "delta": text}
+
+
+ENDINGS: dict[str, list[dict[str, Any]]] = {
+    "incomplete": [{"type": "response.incomplete", "response": {
+        **RESPONSE, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}}],
+    "failed": [{"type": "response.failed", "response": {
+        **RESPONSE, "status": "failed", "error": {"code": "server_error", "message": "oops"}}}],
+    "error": [{"type": "error", "code": "server_error", "message": "oops", "param": None}],
+    "no_end": [],
+    "item_done": [{"type": "response.output_item.done", "output_index": 0,
+                   "item": {**SHELL, "status": "incomplete"}}],
+}
+FIRST, REST = f"echo {SECRET[:20]}", f"{SECRET[20:]} | gh auth login --with-token"
+PIECES = {
+    "added_then_delta": [command(0, FIRST, opens=True), command(0, REST)],
+    "interleaved": [command(0, FIRST), command(1, "ls -la"), command(0, REST)],
+}
+
+
+def joined_commands(events: list[dict[str, Any]]) -> dict[int, str]:
+    """Each command as a client joins it: its `.added` text, then its deltas."""
+    commands: dict[int, str] = {}
+    for event in events:
+        text = {"response.shell_call_command.added": event.get("command"),
+                "response.shell_call_command.delta": event.get("delta")}.get(event["type"])
+        if text is not None:
+            commands[event["command_index"]] = commands.get(event["command_index"], "") + text
+    return commands
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("pieces", PIECES)
+def test_a_key_split_across_a_commands_pieces_is_never_sent_however_the_stream_ends(
+        servers: Servers, pieces: str, ending: str) -> None:
+    """Without a `.done` repeating the command, its pieces are read joined per command_index
+    before the stream's end lets any go out."""
+    events = [CREATED, {"type": "response.output_item.added", "output_index": 0, "item": SHELL},
+              *PIECES[pieces], *ENDINGS[ending]]
+    answer = servers.raw({"input": "set up my env", "stream": True}, **script(events))
+    got = typed_events(answer.text)
+    assert all(SECRET not in text for text in joined_commands(got).values()), got
+    assert SECRET[:20] not in answer.text and SECRET[20:] not in answer.text
+    assert got[-1]["type"] in ("response.incomplete", "error")
+
+
+def test_an_address_split_between_a_commands_opening_and_delta_is_masked_in_both(
+        servers: Servers) -> None:
+    """The `.added` event's command is the command's first piece: read with the deltas after
+    it, and the `.done` repeating it is written as the client was shown it."""
+    text = f"mail {EMAIL} < notes.txt"
+    done = {**SHELL, "status": "completed", "action": {**SHELL["action"], "commands": [text]}}
+    answer: httpx.Response = servers.raw({"input": "mail it", "stream": True}, **script([
+        CREATED, {"type": "response.output_item.added", "output_index": 0, "item": SHELL},
+        command(0, text[:12], opens=True), command(0, text[12:]),
+        {"type": "response.shell_call_command.done", "output_index": 0, "command_index": 0,
+         "command": text},
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+        {"type": "response.completed", "response": {**RESPONSE, "status": "completed",
+                                                    "output": [done]}}]))
+    assert EMAIL[:7] not in answer.text and EMAIL[7:] not in answer.text
+    got = typed_events(answer.text)
+    masked = f"mail {MASK} < notes.txt"
+    assert joined_commands(got) == {0: masked}
+    by_type = {event["type"]: event for event in got}
+    assert by_type["response.shell_call_command.done"]["command"] == masked
+    assert by_type["response.completed"]["response"]["output"][0]["action"]["commands"] == [
+        masked]

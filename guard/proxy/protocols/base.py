@@ -781,7 +781,7 @@ def one_line(text: str) -> bool:
     return "\n" not in text and "\r" not in text
 
 
-INDEX_KEYS = ("index", "output_index", "content_index", "summary_index")
+INDEX_KEYS = ("index", "output_index", "content_index", "summary_index", "command_index")
 
 
 def bad_type_or_index(event: Json) -> bool:

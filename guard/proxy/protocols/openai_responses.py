@@ -318,6 +318,7 @@ DELTAS = {
     "response.custom_tool_call_input.delta": "input",
     "response.mcp_call_arguments.delta": "arguments",
     "response.code_interpreter_call_code.delta": "code",
+    "response.shell_call_command.delta": "command",
 }
 # Events repeating a text whole, by type: its kind and the key holding it.
 DONES = {
@@ -329,6 +330,7 @@ DONES = {
     "response.custom_tool_call_input.done": ("input", "input"),
     "response.mcp_call_arguments.done": ("arguments", "arguments"),
     "response.code_interpreter_call_code.done": ("code", "code"),
+    "response.shell_call_command.done": ("command", "command"),
 }
 # Events carrying one content part, or one reasoning summary part, whole.
 PART_EVENTS = {"response.content_part.added": None, "response.content_part.done": None,
@@ -353,8 +355,9 @@ ENVELOPES = frozenset({f"response.{call}.{state}" for call, states in PROGRESS.i
 
 
 def sub_index(event: Json) -> int:
-    """The part an event is about: a summary's index, else a content part's."""
-    for key in ("summary_index", "content_index"):
+    """The part an event is about: a summary's index, else a content part's, else a shell
+    call's command's (its command, or its output)."""
+    for key in ("summary_index", "content_index", "command_index"):
         if key in event:
             return index_of({"index": event[key]}, 0)
     return 0
@@ -457,11 +460,7 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     kind = kind if isinstance(kind, str) else ""
     oi, sub = output_index(event), sub_index(event)
     if kind in DONES:
-        named, key = DONES[kind]
-        value = event.get(key)
-        if isinstance(value, str):
-            return [((oi, sub, named), Text(sub, named, (key,), "assistant", value))]
-        return [((oi, sub, t.kind), t) for t in leaves(value, (key,), "assistant", sub)]
+        return _done_texts(event, *DONES[kind])
     if kind in PART_EVENTS:
         parts = _parts([event.get("part")], ("part",), "assistant",
                        PART_EVENTS[kind] or PART_KIND, answer=True)
@@ -486,6 +485,16 @@ def whole_texts(event: Json) -> list[tuple[Key, Text]] | None:
     return read or None
 
 
+def _done_texts(event: Json, named: str, key: str) -> list[tuple[Key, Text]]:
+    """The text of kind `named` an event carries whole under `key` (every string in it, when
+    it is not one), with its channel."""
+    oi, sub = output_index(event), sub_index(event)
+    value = event.get(key)
+    if isinstance(value, str):
+        return [((oi, sub, named), Text(sub, named, (key,), "assistant", value))]
+    return [((oi, sub, t.kind), t) for t in leaves(value, (key,), "assistant", sub)]
+
+
 # The delta event that extends a text of each kind, and the index naming its part.
 DELTA_OF = {
     "text": ("response.output_text.delta", "content_index"),
@@ -495,15 +504,18 @@ DELTA_OF = {
     "arguments": ("response.function_call_arguments.delta", None),
     "input": ("response.custom_tool_call_input.delta", None),
     "code": ("response.code_interpreter_call_code.delta", None),
+    "command": ("response.shell_call_command.delta", "command_index"),
 }
 
 
 def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
-    """Texts an event opens an item or a part with, which later deltas extend (a client joins
-    them): each with its channel, its place in the event, and the delta event that would have
-    carried it. Guard reads them as the first delta of their text."""
+    """Texts an event opens an item, a part or a shell call's command with, which later deltas
+    extend (a client joins them): each with its channel, its place in the event, and the delta
+    event that would have carried it. Guard reads them as the first delta of their text."""
     kind = event.get("type")
-    if kind == "response.output_item.added":
+    if kind == "response.shell_call_command.added":  # the command's first piece
+        item_id, found = event.get("item_id"), _done_texts(event, "command", "command")
+    elif kind == "response.output_item.added":
         item = event.get("item")
         item_id = item.get("id") if isinstance(item, dict) else None
         found = [((output_index(event), t.sub, t.kind), t)
@@ -517,8 +529,9 @@ def opening_texts(event: Json) -> list[tuple[Key, Path, Json]]:
         if not text.text or text.kind not in DELTA_OF:
             continue
         delta_type, part = DELTA_OF[text.kind]
-        frame: Json = {"type": delta_type, "item_id": item_id, "output_index": key[0],
-                       "delta": text.text}
+        frame: Json = {"type": delta_type, "output_index": key[0], "delta": text.text}
+        if item_id is not None:  # a shell call's command events name none
+            frame["item_id"] = item_id
         if part is not None:
             frame[part] = key[1]
         opened.append((key, text.path, frame))
