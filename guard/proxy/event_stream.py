@@ -89,6 +89,7 @@ class Reader:
     opening_texts: Callable[[Json], list[tuple[Key, Path, Json]]]
     streamed: frozenset[str]
     split: Callable[[Json], list[Json]] = lambda event: [event]
+    apart: Callable[[str], bool] = lambda kind: False  # texts of a kind a client lists, not joins
 
 
 @dataclass(slots=True)
@@ -242,11 +243,19 @@ class EventStreamGuard(StreamGuard):
     # still open. So a value split across two parts or blocks is found where it ends, before its
     # end goes out, whatever order an upstream sends them in.
 
+    def _joined(self, ch: Channel) -> list[Channel]:
+        """The channels a client joins `ch`'s text with: those of its kind and role, unless a
+        client keeps each text of that kind apart (`Reader.apart`: a shell call's commands and
+        their outputs, which may come interleaved)."""
+        if self.reader.apart(ch.kind):
+            return []
+        return [other for other in self._channels.values()
+                if other.kind == ch.kind and other.role == ch.role]
+
     def _before(self, ch: Channel) -> list[Channel]:
         """The channels whose texts a client puts before `ch`'s, in order."""
-        return sorted((other for other in self._channels.values()
-                       if other.kind == ch.kind and other.role == ch.role
-                       and (other.choice, other.call) < (ch.choice, ch.call)),
+        return sorted((other for other in self._joined(ch)
+                       if (other.choice, other.call) < (ch.choice, ch.call)),
                       key=lambda other: (other.choice, other.call))
 
     def _in_place(self, ch: Channel) -> Channel:
@@ -268,9 +277,8 @@ class EventStreamGuard(StreamGuard):
 
     def _after(self, ch: Channel) -> list[Channel]:
         """The channels whose texts a client puts after `ch`'s, in order."""
-        return sorted((other for other in self._channels.values()
-                       if other.kind == ch.kind and other.role == ch.role
-                       and (other.choice, other.call) > (ch.choice, ch.call)),
+        return sorted((other for other in self._joined(ch)
+                       if (other.choice, other.call) > (ch.choice, ch.call)),
                       key=lambda other: (other.choice, other.call))
 
     def _lookahead(self, ch: Channel) -> str:
@@ -544,7 +552,7 @@ class ResponsesStreamGuard(EventStreamGuard):
 
     reader = Reader(responses.delta_key, responses.whole_texts, responses.unreadable,
                     responses.opening_texts, frozenset(responses.DELTAS.values()),
-                    responses.split_deltas)
+                    responses.split_deltas, responses.apart)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

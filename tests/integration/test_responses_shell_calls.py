@@ -222,3 +222,30 @@ def test_an_address_split_between_a_commands_opening_and_delta_is_masked_in_both
     assert by_type["response.shell_call_command.done"]["command"] == masked
     assert by_type["response.completed"]["response"]["output"][0]["action"]["commands"] == [
         masked]
+
+
+def test_commands_and_outputs_that_come_interleaved_pass_whole(servers: Servers) -> None:
+    """From a re-probe: commands may run at once, their outputs interleaved (command 0's, then
+    1's, then 0's again); read as one text joined in order, that ended the stream with
+    `upstream_protocol_error`. A client lists each command and its output apart: so does guard."""
+    at = {"output_index": 0, "item_id": "sh_1"}
+
+    def stdout(index: int, text: str) -> dict[str, Any]:
+        return {"type": "response.shell_call_output_content.delta", **at, "command_index": index,
+                "delta": {"stdout": text}}
+
+    answer = servers.raw({"input": "run both", "stream": True}, **script([
+        CREATED, {"type": "response.output_item.added", "output_index": 0, "item": SHELL},
+        command(0, "echo a; "), command(1, "pwd"), command(0, "echo b"),
+        stdout(0, "a\n"), stdout(1, "/root\n"), stdout(0, "b\n"),
+        {"type": "response.completed", "response": {**RESPONSE, "status": "completed"}}]))
+    got = typed_events(answer.text)
+    assert got[-1]["type"] == "response.completed", got
+    assert joined_commands(got) == {0: "echo a; echo b", 1: "pwd"}
+    outputs: dict[int, str] = {}
+    for event in got:
+        if event["type"] == "response.shell_call_output_content.delta":
+            index = event["command_index"]
+            outputs[index] = outputs.get(index, "") + event["delta"]["stdout"]
+    assert outputs == {0: "a\nb\n", 1: "/root\n"}
+

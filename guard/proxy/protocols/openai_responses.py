@@ -419,6 +419,16 @@ def _text_field(delta: Any) -> tuple[str, ...]:
     return tuple(_delta_texts(delta)) if isinstance(delta, dict) else ()
 
 
+SHELL_OUTPUT = "response.shell_call_output_content.delta"
+
+
+def apart(kind: str) -> bool:
+    """Whether a client keeps each text of `kind` apart, not joined with the others: a shell
+    call's commands and each command's output, listed by `command_index` (the commands may run
+    at once, their outputs interleaved)."""
+    return kind in ("command", SHELL_OUTPUT) or kind.startswith(SHELL_OUTPUT + ".")
+
+
 def unreadable(event: Json) -> bool:
     """A text delta whose text is in a shape guard cannot read (a client may show it): a
     known delta's not a string; another's neither a string nor an object of strings (text
