@@ -36,7 +36,8 @@ MANY_SEGMENTS = 256
 # Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
 SHARED_PER_BATCH = 64
 # A classifier's failure is logged at once, then at most once per interval per classifier and
-# kind of failure (`failures` counts them): a service down fails every request's check
+# kind of failure while its cause stays the same (`failures` counts them since the line before):
+# a service down fails every request's check
 FAILED_LOG_EVERY_S = 10.0
 
 
@@ -348,13 +349,11 @@ class ClassifierRunner:
         self, c: ConfiguredClassifier, segments: list[Segment], kind: str, exc: Exception | None
     ) -> list[Verdict]:
         self.metrics.classifier_errors.labels(c.name, kind).inc()
+        error, detail = (type(exc).__name__, str(exc)[:200]) if exc else (None, None)
         repeats = self._failures.setdefault((c.name, kind), Repeats(FAILED_LOG_EVERY_S))
-        if failures := repeats.due():
-            log.warning(
-                "classifier_failed", classifier=c.name, kind=kind, on_error=c.spec.on_error,
-                failures=failures, error=type(exc).__name__ if exc else None,
-                detail=str(exc)[:200] if exc else None,
-            )
+        if failures := repeats.due(f"{error}: {detail}"):
+            log.warning("classifier_failed", classifier=c.name, kind=kind,
+                        on_error=c.spec.on_error, failures=failures, error=error, detail=detail)
         if c.spec.on_error == "fail_open":
             self.metrics.classifier_fail_open.labels(c.name).inc()
             return []

@@ -11,19 +11,20 @@ import time
 class Repeats:
     """Counts one warning's occurrences; `due()` says when to log them and how many."""
 
-    __slots__ = ("_count", "_logged_at", "every_s")
+    __slots__ = ("_count", "_logged_at", "_said", "every_s")
 
     def __init__(self, every_s: float) -> None:
         self.every_s = every_s
         self._count = 0  # since the last line
         self._logged_at = -every_s
+        self._said: str | None = None  # what the last line said
 
-    def due(self) -> int:
-        """Count one more: how many to report now (this one included), or 0 while a line was
-        logged less than `every_s` ago."""
+    def due(self, says: str | None = None) -> int:
+        """Count one more: how many to report now (this one included), or 0 while a line saying
+        the same (`says`: a new cause is logged at once) was logged less than `every_s` ago."""
         self._count += 1
         now = time.monotonic()
-        if now - self._logged_at < self.every_s:
+        if says == self._said and now - self._logged_at < self.every_s:
             return 0
-        count, self._count, self._logged_at = self._count, 0, now
+        count, self._count, self._logged_at, self._said = self._count, 0, now, says
         return count

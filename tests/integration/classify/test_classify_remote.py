@@ -231,6 +231,26 @@ async def test_a_failing_service_is_logged_at_once_then_once_per_interval(
                                      {"classifier": "hook", "kind": "error"}) == 21
 
 
+async def test_a_new_cause_of_failure_is_logged_at_once(stand_in: StandIn) -> None:
+    """From a re-probe: refused connections, then HTTP 500s within the interval: the 500s
+    (another cause, the same `kind`) went unlogged until the interval was over."""
+    c = build_classifier("hook", {"type": "webhook", "url": f"{stand_in.url}/check"})
+    runner = ClassifierRunner(Metrics(CollectorRegistry()))
+    stand_in.answer = lambda body: web.Response(status=500, text="db down")
+    try:
+        with capture_logs() as logs:
+            for _ in range(3):
+                await runner.run([c], CONVO[:1], Stage.PROMPT)
+            stand_in.answer = lambda body: web.json_response({"labels": "not a list"})
+            for _ in range(3):
+                await runner.run([c], CONVO[:1], Stage.PROMPT)
+    finally:
+        await close_sessions()
+    failed = [line for line in logs if line["event"] == "classifier_failed"]
+    assert [line["failures"] for line in failed] == [1, 3], failed
+    assert "500" in failed[0]["detail"] and "500" not in failed[1]["detail"]
+
+
 async def test_a_span_outside_the_text_is_not_quoted(stand_in: StandIn) -> None:
     """A webhook span that misses the text is named by its offsets, not by its label."""
     stand_in.answer = lambda body: web.json_response({"labels": ["x"], "score": 1.0, "spans": [
