@@ -113,6 +113,7 @@ class RedisStore:
         self._resync_lock = asyncio.Lock()
         self._file_lock = asyncio.Lock()
         self._file_unwritable = False  # the last write of the local copy failed
+        self._eviction_checked = False  # Redis's maxmemory-policy read (`_check_eviction`)
         self._writes: set[asyncio.Task[None]] = set()
 
     @property
@@ -138,7 +139,6 @@ class RedisStore:
         self._set_entries(saved.entries, persist=False)
         try:
             await self.refresh()
-            await self._check_eviction()
         except _CONNECTION_ERRORS as exc:
             log.warning("killswitch_redis_unreachable_at_start", error=str(exc),
                         using=str(self._file.path), state_saved=self._known)
@@ -301,6 +301,9 @@ class RedisStore:
                 epoch, generation, raw = await self._read_state()
             self._known_epoch = epoch
             self._known_generation = _count(generation)
+            if not self._eviction_checked:  # at the first read, at start or once Redis is up
+                self._eviction_checked = True
+                await self._check_eviction()
             entries = {}
             for switch_id, text in raw.items():
                 try:

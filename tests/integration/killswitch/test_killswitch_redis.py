@@ -346,15 +346,26 @@ async def test_a_full_redis_is_not_called_unreachable(
         await replica.service.aclose()
 
 
-@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru"])
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru", "allkeys-lru, up later"])
 async def test_a_redis_that_may_evict_the_state_is_warned_of_at_start(
     redis_server: RedisServer, tmp_path: Path, policy: str,
 ) -> None:
     """From a re-probe: under allkeys-lru the switches' hash was the first of guard's keys
-    evicted, and a switch was lifted on every replica for good. Start says so."""
-    redis.Redis.from_url(redis_server.url).config_set("maxmemory-policy", policy)
+    evicted, and a switch was lifted on every replica for good. Start says so, or the first
+    read once Redis is up (a second re-probe: not said when Redis was down at start)."""
+    later = policy.endswith("up later")
+    policy = policy.split(",")[0]
+    if later:
+        redis_server.stop()
+    else:
+        redis.Redis.from_url(redis_server.url).config_set("maxmemory-policy", policy)
     with structlog.testing.capture_logs() as logs:
         replica = await one_replica(redis_server, tmp_path / "a")
+        if later:
+            redis_server.options = ["--maxmemory-policy", policy]
+            redis_server.start()
+            switch = await replica.service.engage("model:x", "block", "INC-1", actor="alice")
+            assert replica.service.held(switch.id) is None  # written: Redis was read
         await replica.service.aclose()
     warned = [line["maxmemory_policy"] for line in logs
               if line["event"] == "redis_may_evict_kill_switch_state"]
