@@ -354,7 +354,7 @@ async def test_a_redis_that_may_evict_the_state_is_warned_of_at_start(
     evicted, and a switch was lifted on every replica for good. Start says so, or the first
     read once Redis is up (a second re-probe: not said when Redis was down at start)."""
     later = policy.endswith("up later")
-    policy = policy.split(",")[0]
+    policy = policy.split(",", maxsplit=1)[0]
     if later:
         redis_server.stop()
     else:
