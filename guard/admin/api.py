@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from guard.admin.auth import Handler, error_body
 from guard.components import COMPONENTS
 from guard.errors import RequestError
-from guard.observability.metrics import exposition_registry
 from guard.proxy.coding import content_coding
 from guard.proxy.middleware import expect_header, unmet_expectation
 
@@ -36,10 +35,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    metrics = request.app[COMPONENTS].metrics
-    metrics.tally.flush()  # with --workers the merged registry is read from files: write first
-    registry = exposition_registry(metrics.registry)
-    response = web.Response(body=generate_latest(registry))
+    response = web.Response(body=request.app[COMPONENTS].metrics.exposition())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"
     return response

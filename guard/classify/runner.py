@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import structlog
-from prometheus_client import Counter, Histogram
+from prometheus_client import Histogram
 
 from guard.classify.base import LocalClassifier
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
@@ -70,7 +70,6 @@ class ClassifierRunner:
         if cache is not None:
             cache.on_error = lambda op: metrics.classifier_cache_errors.labels(op).inc()
         self._histograms: dict[tuple[str, Stage], Histogram] = {}
-        self._counters: dict[tuple[str, str], Counter] = {}
         self._failures: dict[tuple[str, str], Repeats] = {}
 
     async def run(
@@ -94,7 +93,7 @@ class ClassifierRunner:
         for c in gated:
             assert c.spec.gate is not None
             is_open = gate_opens(c.spec.gate, first)
-            self.metrics.classifier_gated.labels(c.name, "run" if is_open else "skipped").inc()
+            self.metrics.gate_checked[c.name, "run" if is_open else "skipped"].pending += 1
             if is_open:
                 opened.append(c)
         return first + (await self._read(opened, segments, stage, request) if opened else [])
@@ -167,7 +166,7 @@ class ClassifierRunner:
         for i, c in enumerate(classifiers):
             head, hits = known.heads[i], known.found[i]
             if head or hits:
-                self._counter(c.name, "hit").inc(len(head) + len(hits))
+                self.metrics.cache_looked_up[c.name, "hit"].pending += len(head) + len(hits)
             out.extend(head)
             if len(head) == len(segments):
                 continue
@@ -286,7 +285,7 @@ class ClassifierRunner:
             if getattr(c.classifier, "in_process", False):
                 # guard's own CPU ran out of time, not a service: overloaded, and a client that
                 # loads guard must not buy a pass for its texts or anyone else's
-                self.metrics.classifier_errors.labels(c.name, kind).inc()
+                self.metrics.classifier_failed[c.name, kind].pending += 1
                 raise Overloaded(f"guard is overloaded: {c.name} could not check the "
                                  f"{stage.value} within {c.spec.timeout_s:g} s; retry") from None
             return self._failed(c, segments, kind, None)
@@ -302,7 +301,7 @@ class ClassifierRunner:
 
     def _refused(self, c: ConfiguredClassifier, kind: str, why: str) -> RequestError:
         """A prompt refused (413) as too costly to read, rather than passed unread."""
-        self.metrics.classifier_errors.labels(c.name, kind).inc()
+        self.metrics.classifier_failed[c.name, kind].pending += 1
         return RequestError(why, status=413, code="prompt_too_large")
 
     def _seconds(self, name: str, stage: Stage) -> Histogram:
@@ -310,13 +309,6 @@ class ClassifierRunner:
         if child is None:
             child = self.metrics.classifier_seconds.labels(name, stage.value)
             self._histograms[(name, stage)] = child
-        return child
-
-    def _counter(self, name: str, result: str) -> Counter:
-        child = self._counters.get((name, result))
-        if child is None:
-            child = self.metrics.classifier_cache.labels(name, result)
-            self._counters[(name, result)] = child
         return child
 
     def _store(
@@ -331,7 +323,7 @@ class ClassifierRunner:
             return verdicts
         cache = self.cache
         assert cache is not None
-        self._counter(c.name, "miss").inc(len(verdicts))
+        self.metrics.cache_looked_up[c.name, "miss"].pending += len(verdicts)
         for v in verdicts:
             cache.keep(store[v.segment], c.config_hash, v)
         if cache.redis is not None:
@@ -348,14 +340,14 @@ class ClassifierRunner:
     def _failed(
         self, c: ConfiguredClassifier, segments: list[Segment], kind: str, exc: Exception | None
     ) -> list[Verdict]:
-        self.metrics.classifier_errors.labels(c.name, kind).inc()
+        self.metrics.classifier_failed[c.name, kind].pending += 1
         error, detail = (type(exc).__name__, str(exc)[:200]) if exc else (None, None)
         repeats = self._failures.setdefault((c.name, kind), Repeats(FAILED_LOG_EVERY_S))
         if failures := repeats.due(f"{error}: {detail}"):
             log.warning("classifier_failed", classifier=c.name, kind=kind,
                         on_error=c.spec.on_error, failures=failures, error=error, detail=detail)
         if c.spec.on_error == "fail_open":
-            self.metrics.classifier_fail_open.labels(c.name).inc()
+            self.metrics.failed_open[c.name].pending += 1
             return []
         return [
             Verdict(c.name, seg.index, frozenset({ERROR_LABEL}), 1.0) for seg in segments

@@ -389,8 +389,8 @@ class IncidentRecorder:
 
     def submit(self, incident: model.IncidentV1) -> str:
         """Queue `incident` for every sink; returns its id. Never waits, never raises."""
-        self.metrics.incidents.labels(incident.category, incident.severity, incident.action,
-                                      incident.mode).inc()
+        self.metrics.recorded[incident.category, incident.severity, incident.action,
+                              incident.mode].pending += 1
         if self._closed:
             self.metrics.incident_dropped.inc()
             log.error("incident_after_close", incident_id=incident.id)

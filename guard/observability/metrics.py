@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import platform
 import threading
+import time
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -19,6 +20,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    generate_latest,
     multiprocess,
 )
 from prometheus_client.metrics_core import Metric
@@ -34,8 +36,6 @@ from guard.observability.tally import Tally
 # dashboard reads them, and with --workers the merged /metrics never had them. (A process-wide
 # switch of prometheus_client, read when a registry is collected.)
 disable_created_metrics()  # type: ignore[no-untyped-call]
-
-MetricWithLabels = TypeVar("MetricWithLabels", Counter, Gauge, Histogram)
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -72,6 +72,7 @@ class Metrics:
         r = self.registry
         # first in the registry, so every read (a scrape, get_sample_value) sees pending updates
         r.register(_BeforeRead(self._flush_tally))
+        self._scraping = False
         self.model_label = bounded_label()
 
         self.build_info = Gauge(
@@ -269,6 +270,8 @@ class Metrics:
         # first appears at 1 is no increase to Prometheus). Those whose labels come from the
         # settings are made where they are counted: kill switch changes and refusals
         # (killswitch/service.py), breaker trips (breaker.py), admin refusals (admin/auth.py).
+        # Those labelled by traffic are counted through the tally, which holds a new series'
+        # counts until a scrape has read it at 0 (`_cells`).
         # tests/integration/test_counters_at_start.py holds every counted counter to it.
         for result in ("ok", "error"):
             self.policy_reloads.labels(result)
@@ -278,26 +281,58 @@ class Metrics:
         for reason in ("keep_days", "keep_bytes"):
             self.incident_journal_pruned.labels(reason)
 
-        self.tally = Tally(self.inflight)
-        self.tally.follow(self.log_lines_dropped, lines_dropped)
         self._cells()
 
     def _cells(self) -> None:
-        """The data path's per-request updates go through these cells (see tally.py), by key:
-        (route, model label, status // 100); route (added wait, stream work); upstream name;
-        (upstream name, status // 100)."""
-        self.answered = self.tally.counts(self.requests, _with_status_class)
+        """The tally (tally.py) and its cells. The data path's per-request updates go through
+        these cells, by key: (route, model label, status // 100); route (added wait, stream
+        work); upstream name; (upstream name, status // 100). So do the counters whose labels
+        traffic brings, by their label values, so that their new series are scraped at 0 before
+        their first counts: (upstream name, error kind); decisions; incidents; a stream cut's
+        rule; a broken answer's reason; (classifier, kind) of failures; a classifier failed
+        open; (classifier, result) of cache look-ups and of gates."""
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.tally = Tally(self.inflight, Path(shared, SCRAPED) if shared else None)
+        self.tally.follow(self.log_lines_dropped, lines_dropped)
+        counts = self.tally.counts
+        self.answered = counts(self.requests, _with_status_class)
         self.overhead_on = self.tally.observations(self.overhead, _alone)
         self.stream_work_on = self.tally.observations(self.stream_work, _alone)
         self.upstream_waited = self.tally.observations(self.upstream_seconds, _alone)
-        self.upstream_answered = self.tally.counts(self.upstream_responses, _with_status_class)
+        self.upstream_answered = counts(self.upstream_responses, _with_status_class)
+        self.upstream_failed = counts(self.upstream_responses, _as_is)
+        self.decided = counts(self.decisions, _as_is)
+        self.recorded = counts(self.incidents, _as_is)
+        self.cut_by = counts(self.stream_cutoffs, _alone)
+        self.broken_by = counts(self.answers_broken, _alone)
+        self.classifier_failed = counts(self.classifier_errors, _as_is)
+        self.failed_open = counts(self.classifier_fail_open, _alone)
+        self.cache_looked_up = counts(self.classifier_cache, _as_is)
+        self.gate_checked = counts(self.classifier_gated, _as_is)
+
+    def exposition(self) -> bytes:
+        """The body of a scrape (/metrics), every worker's with --workers. A counter's series
+        new since the last scrape shows at 0, its counts held until after this one (tally.py)."""
+        began = time.time_ns()
+        self._scraping = True
+        try:
+            self.tally.flush(everything=False)  # --workers: the merged registry reads files
+            body = generate_latest(exposition_registry(self.registry))
+        finally:
+            self._scraping = False
+        self.tally.scraped(began)
+        return body
 
     def _flush_tally(self) -> None:
-        self.tally.flush()
+        self.tally.flush(everything=not self._scraping)
 
 
 def _alone(label: str) -> tuple[str]:
     return (label,)
+
+
+def _as_is(labels: tuple[str, ...]) -> tuple[str, ...]:
+    return labels
 
 
 def _with_status_class(key: tuple[str | int, ...]) -> tuple[str, ...]:
@@ -320,19 +355,9 @@ class _BeforeRead(Collector):
         return ()
 
 
-def child(metric: MetricWithLabels, *labels: str) -> MetricWithLabels:
-    """`metric.labels(*labels)`, memoised: the hot path looks a labelled child up once."""
-    children: dict[tuple[str, ...], MetricWithLabels] | None = getattr(metric, _CHILDREN, None)
-    if children is None:
-        children = {}
-        setattr(metric, _CHILDREN, children)
-    found = children.get(labels)
-    if found is None:
-        found = children[labels] = metric.labels(*labels)
-    return found
-
-
-_CHILDREN = "_guard_children"
+# In PROMETHEUS_MULTIPROC_DIR (which MultiProcessCollector reads `*.db` of): its mtime is when
+# the last scrape began, for every worker (tally.py)
+SCRAPED = "scraped"
 
 
 def exposition_registry(default: CollectorRegistry) -> CollectorRegistry:

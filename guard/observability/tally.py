@@ -7,8 +7,16 @@ a cell: one per label set of a metric, made on first use and kept, holding the l
 applies to, so a request makes one dict look-up per metric and no prometheus-client call.
 `flush()` applies what the cells hold, one locked update per label set and bucket. It runs before
 every read of the registry (a scrape, `get_sample_value`), every `FLUSH_INTERVAL_S` and at
-shutdown, so a single process's /metrics is always exact; with `--workers N` another worker's
-figures reach /metrics within `FLUSH_INTERVAL_S`.
+shutdown, so a single process's /metrics is exact but for new series (below); with `--workers N`
+another worker's figures reach /metrics within `FLUSH_INTERVAL_S`.
+
+A counter's new series must be scraped at 0 before its first counts: Prometheus takes a series'
+first sample as its start, so `increase()` never counts what a series first appears with (a probe
+saw 12 kill switch refusals as 0.0-1.1 more 5xx requests). A counter's cell holds its counts, its
+child made at 0, until a scrape that began after the cell was made (`scraped`); the next flush
+applies them. Other reads of the registry apply everything (`flush()`), so tests and figures read
+exact values. With `--workers N` one worker answers a scrape: it records when the scrape began as
+the mtime of a file in the multiprocess directory, which every worker's periodic flush reads.
 
 The cells of a metric are as many as its label sets: the callers' keys are bounded as labels are
 (a model folds to `other` past `bounded_label`'s limit). Everything runs on the event loop thread;
@@ -18,8 +26,12 @@ nothing here is thread-safe, nor needs to be.
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Hashable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -32,19 +44,28 @@ K = TypeVar("K", bound=Hashable)
 C = TypeVar("C", "Count", "Observations")
 
 
-class Count:
-    """A labelled counter's pending increments: `cell.pending += n` is the whole update."""
+SHOWN = -1  # a Count's `made` once its series has been scraped at 0 (or counted anyway)
 
-    __slots__ = ("child", "pending")
+
+class Count:
+    """A labelled counter's pending increments: `cell.pending += n` is the whole update. They are
+    held until a scrape has read the series at 0: `made`, when the cell was made (time.time_ns),
+    until then."""
+
+    __slots__ = ("child", "made", "pending")
 
     def __init__(self, counter: Counter) -> None:
         self.child = counter
         self.pending = 0.0
+        self.made = time.time_ns()
 
-    def apply(self) -> None:
-        if self.pending:
+    def apply(self, scraped_at: float) -> None:
+        """Applies the pending counts if the series was read at 0 by a scrape begun at
+        `scraped_at` or before (math.inf: apply them anyway)."""
+        if self.pending and self.made < scraped_at:
             self.child.inc(self.pending)
             self.pending = 0.0
+            self.made = SHOWN
 
 
 class Observations:
@@ -63,11 +84,12 @@ class Observations:
         # prometheus-client files a value under the first bound at or above it: bisect_left
         self.buckets[bisect_left(self.bounds, value)] += 1
 
-    def apply(self) -> None:
+    def apply(self, scraped_at: float) -> None:
         """Adds the pending observations to the child. prometheus-client has no public call for
         this: it uses the child's `_sum` and per-bucket (not cumulative) `_buckets`, the layout
         `observe()` itself writes. tests/unit/observability/test_tally.py pins it against
-        `observe()`."""
+        `observe()`. Not held as counts are (`scraped_at` unused): a histogram's panels read
+        quantiles, which its first observations barely move."""
         if not any(self.buckets):
             return
         self.child._sum.inc(self.sum)
@@ -100,7 +122,8 @@ class Followed:
     def __init__(self, counter: Counter, total: Callable[[], int]) -> None:
         self.counter, self.total, self.seen = counter, total, 0
 
-    def apply(self) -> None:
+    def apply(self, scraped_at: float) -> None:
+        """Made at 0 with the metrics, so never held (`scraped_at` unused)."""
         now = self.total()
         if now > self.seen:
             self.counter.inc(now - self.seen)
@@ -111,8 +134,10 @@ class Tally:
     """Cells of pending counts and observations for labelled counters and histograms, and one
     in-flight gauge, applied to the real metrics by `flush()`."""
 
-    def __init__(self, inflight: Gauge) -> None:
+    def __init__(self, inflight: Gauge, scrapes: Path | None = None) -> None:
         self.inflight = 0  # requests being served by this process right now
+        self.scraped_at = 0  # when the last scrape began (time.time_ns); 0: none yet
+        self._scrapes = scrapes  # with --workers: a file whose mtime is that, for every worker
         self._inflight_gauge = inflight
         self._cells: list[Cells[Any, Any]] = []
         self._followed: list[Followed] = []
@@ -138,20 +163,40 @@ class Tally:
         `observability.logging`): each flush adds what it grew by."""
         self._followed.append(Followed(counter, total))
 
-    def flush(self) -> None:
-        """Apply everything pending to the prometheus-client metrics."""
+    def flush(self, everything: bool = True) -> None:
+        """Apply what is pending to the prometheus-client metrics: everything, or (for a scrape
+        and the periodic flush) all but the counts of series no scrape has read at 0 yet."""
+        scraped_at = math.inf if everything else self.last_scrape()
         for cells in self._cells:
             for cell in cells.values():
-                cell.apply()
+                cell.apply(scraped_at)
         for followed in self._followed:
-            followed.apply()
+            followed.apply(scraped_at)
         self._inflight_gauge.set(self.inflight)
+
+    def scraped(self, began: int) -> None:
+        """Record a scrape that began at `began` (time.time_ns): it read every series made
+        before at 0, or at what was applied to it."""
+        self.scraped_at = max(self.scraped_at, began)
+        if self._scrapes is not None:
+            self._scrapes.touch()
+            os.utime(self._scrapes, ns=(began, began))
+
+    def last_scrape(self) -> int:
+        """When the last scrape this process (or, with --workers, any worker) answered began."""
+        if self._scrapes is not None:
+            with contextlib.suppress(FileNotFoundError):  # no scrape yet
+                self.scraped_at = max(self.scraped_at, self._scrapes.stat().st_mtime_ns)
+        return self.scraped_at
 
     async def run(self) -> AsyncIterator[None]:
         """Lifecycle: flush every FLUSH_INTERVAL_S while guard runs, and once at the end."""
         try:
-            async with contextlib.asynccontextmanager(every)(FLUSH_INTERVAL_S, self.flush):
+            async with contextlib.asynccontextmanager(every)(FLUSH_INTERVAL_S, self._flush_shown):
                 yield
         finally:
-            self.flush()
+            self.flush()  # held counts too: this process's series may outlive it (--workers)
+
+    def _flush_shown(self) -> None:
+        self.flush(everything=False)
 

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from guard.errors import PolicyError
-from guard.observability.metrics import child
 from guard.policy.engine import evaluate
 from guard.policy.loader import Builder, LoadedPolicy
 from guard.policy.model import tenants_named
@@ -132,10 +131,9 @@ def count_decision(metrics: Metrics, ctx: GuardContext, decision: Decision) -> N
     model = metrics.model_label(ctx.model)
     stage = str(decision.stage)
     if not decision.matches:
-        child(metrics.decisions, stage, "allow", "enforce", "", model).inc()
+        metrics.decided[stage, "allow", "enforce", "", model].pending += 1
     for match in decision.matches:
-        child(metrics.decisions, stage, str(match.action), str(match.mode), match.rule,
-              model).inc()
+        metrics.decided[stage, str(match.action), str(match.mode), match.rule, model].pending += 1
 
 
 class PolicyStore:

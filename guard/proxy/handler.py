@@ -30,7 +30,6 @@ from guard.errors import (
     SwitchedOff,
     UpstreamError,
 )
-from guard.observability.metrics import child
 from guard.policy.store import count_decision
 from guard.pooled import UNASKED_RETRIES, UnaskedAnswer
 from guard.proxy import answers
@@ -366,7 +365,7 @@ async def send_upstream(request: web.Request, c: Components, name: str, body: by
             metrics.upstream_waited[name].observe(upstream_wait_ends(exchange, waiting, started))
     except UPSTREAM_FAILURES as exc:
         error = unreachable(name, c.settings.upstreams[name].url, exc)
-        child(metrics.upstream_responses, name, error.code).inc()
+        metrics.upstream_failed[name, error.code].pending += 1
         raise error from exc
     metrics.upstream_answered[name, upstream.status // 100].pending += 1
     exchange.upstream_request_id = upstream.headers.get("X-Request-Id")  # checked if logged
@@ -655,7 +654,7 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
     access line."""
     if isinstance(exc, asyncio.CancelledError):
         log.warning("stream_cut_at_shutdown", request_id=ctx.request_id)
-        c.metrics.answers_broken.labels("server_shutting_down").inc()
+        c.metrics.broken_by["server_shutting_down"].pending += 1
         return ended_with(response, guard, "guard is shutting down; the stream was cut",
                           "server_shutting_down")
     if isinstance(exc, SwitchedOff):
@@ -667,7 +666,7 @@ def stream_ending(exc: BaseException, guard: StreamGuard, c: Components,
         return ended_with(response, guard, f"This service is paused: {exc.switch.reason}",
                           "kill_switch_engaged")
     code = broken_by(exc)
-    c.metrics.answers_broken.labels(code).inc()
+    c.metrics.broken_by[code].pending += 1
     if isinstance(exc, Overloaded):  # a window's check could not finish in time
         log.warning("guard_overloaded", request_id=ctx.request_id, error=str(exc))
         return ended_with(response, guard, str(exc), code)

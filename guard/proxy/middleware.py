@@ -246,7 +246,7 @@ async def send_paced(request: web.Request, response: web.Response, exchange: Exc
         proxy_log.info("client_disconnected", request_id=exchange.request_id)
     except asyncio.CancelledError:  # guard's shutdown: a begun answer can be followed by nothing
         if exchange.shutting_down:
-            components.metrics.answers_broken.labels("server_shutting_down").inc()
+            components.metrics.broken_by["server_shutting_down"].pending += 1
         abort(request)
         raise
     return sent
@@ -261,7 +261,7 @@ def drop_client(request: web.Request, exchange: Exchange, components: Components
         components.metrics.killswitch_refusals.labels(stop.switch.mode).inc()
         proxy_log.info("stopped_in_flight", request_id=exchange.request_id, switch=stop.switch.id)
     else:
-        components.metrics.answers_broken.labels("client_stalled").inc()
+        components.metrics.broken_by["client_stalled"].pending += 1
         proxy_log.warning("client_write_timeout", request_id=exchange.request_id,
                           timeout_s=components.settings.limits.client_write_timeout_s)
 

@@ -82,7 +82,7 @@ async def forward(request: web.Request, exchange: Exchange, *, c: Components,
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("upstream_stream_broken", request_id=exchange.request_id,
                         error=type(exc).__name__)
-            c.metrics.answers_broken.labels(broken_by(exc)).inc()
+            c.metrics.broken_by[broken_by(exc)].pending += 1
             if request.transport is not None:
                 request.transport.abort()
             return response

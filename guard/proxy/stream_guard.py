@@ -790,7 +790,7 @@ class StreamGuard:
         offset, choice = (found[0] if found else (channels[0].checked, channels[0].choice)
                           if channels else (0, 0))
         if self.metrics is not None:
-            self.metrics.stream_cutoffs.labels(rule).inc()
+            self.metrics.cut_by[rule].pending += 1
         self.recorder.record_event("stream_cut", {
             "rule": rule, "offset": offset, "choice": choice, "mode": self.mode,
             "action": str(decision.action), "incident_id": self.incident_id,

@@ -26,7 +26,7 @@ def test_first_requests_after_start_run_every_classifier_in_time(tmp_path: Path)
             for n, kind in enumerate(KINDS):
                 body, headers = build_request(kind, n)
                 client.post("/v1/chat/completions", json=body, headers=headers)
-        metrics = httpx.get(f"{guard.admin_url}/metrics").text
+        metrics = guard.metrics()
     finally:
         guard.stop()
         upstream.stop()

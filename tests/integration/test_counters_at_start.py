@@ -36,8 +36,9 @@ KNOWN_AT_START: dict[str, list[dict[str, str]]] = {
     "guard_incident_dropped_total": [{}],
     "guard_log_lines_dropped_total": [{}],
 }
-# Counters with a label only traffic (or the policy set a reload brings) gives values to: their
-# first series of a kind starts at 1, one count short in a rate over many.
+# Counters with a label only traffic (or the policy set a reload brings) gives values to: each new
+# series is made at 0 and its counts held until a scrape has read it
+# (tests/e2e/test_prometheus_first_count.py).
 LABELLED_BY_TRAFFIC: dict[str, str] = {
     "guard_requests_total": "model",
     "guard_decisions_total": "model",

@@ -301,7 +301,7 @@ def test_an_answer_fetched_by_id_is_read_whole_and_streamed(servers: Servers) ->
     got = list(servers.client.responses.retrieve(answer_id, stream=True))
     assert "RespLeak" not in "".join(e.model_dump_json() for e in got)
     assert got[-1].type == "response.incomplete"
-    metrics = httpx.get(f"{servers.guard.admin_url}/metrics").text
+    metrics = servers.guard.metrics()
     fetches = [line for line in metrics.splitlines()
                if line.startswith("guard_requests_total{") and "/v1/responses/{id}" in line]
     # counted under the model the answer names, whole and streamed

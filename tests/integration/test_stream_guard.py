@@ -273,5 +273,5 @@ def test_guard_serve_cuts_a_stream_for_the_sdk(tmp_path: Path) -> None:
         text, finish = stream_reply(guard.url, f"The key is {AWS_KEY}, keep it safe.")
         assert finish == "content_filter"
         assert AWS_KEY[:4] not in text
-        metrics = httpx.get(f"{guard.admin_url}/metrics").text
+        metrics = guard.metrics()
         assert 'guard_stream_cutoffs_total{rule="secrets-leak"} 1.0' in metrics

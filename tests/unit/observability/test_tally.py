@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -61,9 +63,12 @@ def test_inflight_gauge_and_scrape_see_pending_updates() -> None:
 
 
 def test_lifecycle_flushes_periodically_and_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While running, pending updates reach the metrics every interval; the rest at shutdown."""
+    """While running, pending updates (of a series scraped at 0) reach the metrics every
+    interval; the rest at shutdown."""
     metrics = Metrics(CollectorRegistry())
     monkeypatch.setattr(tally_module, "FLUSH_INTERVAL_S", 0.05)
+    metrics.answered["/r", "m", 2]  # made, then scraped at 0
+    metrics.exposition()
 
     def applied() -> float:  # the metric's own value: a registry read would flush first
         return float(metrics.requests.labels("/r", "m", "2xx")._value.get())
@@ -80,3 +85,36 @@ def test_lifecycle_flushes_periodically_and_at_the_end(monkeypatch: pytest.Monke
         return before, during, applied()
 
     assert asyncio.run(run()) == (0.0, 1.0, 2.0)
+
+
+def test_a_new_counter_series_is_scraped_at_0_before_its_counts() -> None:
+    """A counter's series made since the last scrape is exposed at 0 and its counts after that
+    scrape: Prometheus counts no increase in a series' first sample. Other reads are exact."""
+    metrics = Metrics(CollectorRegistry())
+    metrics.decided["prompt", "allow", "enforce", "", "new-model"].pending += 3
+    sample = 'guard_decisions_total{action="allow",mode="enforce",model="new-model",rule="",stage="prompt"}'
+    assert f"{sample} 0.0" in metrics.exposition().decode()
+    metrics.tally.flush(everything=False)  # the periodic flush, after that scrape
+    metrics.decided["prompt", "allow", "enforce", "", "new-model"].pending += 1
+    assert f"{sample} 4.0" in metrics.exposition().decode()
+    metrics.decided["prompt", "allow", "enforce", "", "newer-model"].pending += 2
+    assert metrics.registry.get_sample_value("guard_decisions_total", {
+        "stage": "prompt", "action": "allow", "mode": "enforce", "rule": "",
+        "model": "newer-model"}) == 2.0
+
+
+def test_workers_apply_held_counts_after_a_scrape_another_worker_answered(tmp_path: Path) -> None:
+    """With --workers, the worker answering a scrape marks when it began in the shared
+    directory; another worker's periodic flush then applies the counts it held for series made
+    before, not those of series made after."""
+    marker = tmp_path / "scraped"
+    answering, other = (Metrics(CollectorRegistry()) for _ in range(2))
+    answering.tally, other.tally = (tally_module.Tally(m.inflight, marker)
+                                    for m in (answering, other))
+    other.cut_by = other.tally.counts(other.stream_cutoffs, lambda rule: (rule,))
+    other.cut_by["early"].pending += 1
+    answering.tally.scraped(time.time_ns())
+    other.cut_by["late"].pending += 1
+    other.tally.flush(everything=False)
+    cutoffs = other.stream_cutoffs
+    assert [cutoffs.labels(rule)._value.get() for rule in ("early", "late")] == [1.0, 0.0]
