@@ -25,8 +25,9 @@ from guard.errors import PolicyError, given, model_at, unknown_hint, validation_
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.labels import never_emitted
 from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
+from guard.policy.overrides import loosened
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
-from guard.types import Mode, Stage, StreamSettings
+from guard.types import Stage, StreamSettings
 
 if TYPE_CHECKING:
     from guard.classify.registry import ConfiguredClassifier
@@ -187,7 +188,7 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...], reading: _Reading) 
                                       f"no rule {name!r} in {base_path.name} to disable"))
     if errors:
         raise PolicyError(f"{path}: {len(errors)} error(s)", errors)
-    reading.loosened += _loosened(policy, base, lines, base_path.name)
+    reading.loosened += loosened(policy, base, lines, base_path.name)
     own = {r.name: r for r in policy.rules}
     rules = [own.pop(r.name, r) for r in base.rules if r.name not in policy.disable]
     rules += [r for r in policy.rules if r.name in own]
@@ -200,26 +201,6 @@ def _resolve(path: Path, depth: int, seen: tuple[Path, ...], reading: _Reading) 
     base_rules = {k: v for k, v in base_rules.items() if k not in policy.disable}
     return (merged, {**base_rules, **rule_origin}, {**base_clfs, **clf_origin},
             ((path, raw), *base_files))
-
-
-def _loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
-    """What an override relaxes from its base: an enforced rule disabled, made a shadow rule or
-    given a milder action (a changed condition is not judged)."""
-    enforced = {r.name: r for r in base.rules if r.mode is Mode.ENFORCE and r.action.rank}
-    out = [lines.error(("disable", index), f"loosens {base_name}: its rule {name!r} "
-                       f"({enforced[name].action}) no longer applies")
-           for index, name in enumerate(policy.disable) if name in enforced]
-    for index, rule in enumerate(policy.rules):
-        was = enforced.get(rule.name)
-        if was is None:
-            continue
-        if rule.mode is Mode.SHADOW:
-            out.append(lines.error(("rules", index, "mode"), f"loosens {base_name}: its rule "
-                                   f"{rule.name!r} ({was.action}) only watches here (shadow)"))
-        elif rule.action.rank < was.action.rank:
-            out.append(lines.error(("rules", index, "action"), f"loosens {base_name}: its rule "
-                                   f"{rule.name!r} {was.action}s there, {rule.action}s here"))
-    return out
 
 
 def _merged_section(base: BaseModel, own: BaseModel) -> BaseModel:

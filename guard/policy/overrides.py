@@ -1,0 +1,60 @@
+"""What an override (`extends`) relaxes from its base: each loosening is a warning.
+
+An override may loosen its base on purpose (a tenant that must see what others may not): it
+loads, and each loosening is said, naming the rule or classifier and what changed. A redefined
+condition is not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from guard.policy.model import Policy
+from guard.policy.source import Lines
+from guard.types import Mode
+
+
+def loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
+    """Each loosening of `base` by `policy` (the override, read from `lines`)."""
+    return (_rules_loosened(policy, base, lines, base_name)
+            + _classifiers_loosened(policy, base, lines, base_name))
+
+
+def _rules_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
+    """An enforced rule disabled, made a shadow rule or given a milder action."""
+    enforced = {r.name: r for r in base.rules if r.mode is Mode.ENFORCE and r.action.rank}
+    out = [lines.error(("disable", index), f"loosens {base_name}: its rule {name!r} "
+                       f"({enforced[name].action}) no longer applies")
+           for index, name in enumerate(policy.disable) if name in enforced]
+    for index, rule in enumerate(policy.rules):
+        was = enforced.get(rule.name)
+        if was is None:
+            continue
+        if rule.mode is Mode.SHADOW:
+            out.append(lines.error(("rules", index, "mode"), f"loosens {base_name}: its rule "
+                                   f"{rule.name!r} ({was.action}) only watches here (shadow)"))
+        elif rule.action.rank < was.action.rank:
+            out.append(lines.error(("rules", index, "action"), f"loosens {base_name}: its rule "
+                                   f"{rule.name!r} {was.action}s there, {rule.action}s here"))
+    return out
+
+
+def _classifiers_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str
+                          ) -> list[str]:
+    """A fail-closed classifier redefined to fail open. A redefined classifier replaces the
+    base's whole, so an override that only means to raise a threshold drops `on_error` with it:
+    warned (rather than merged key by key) so that a classifier, like a rule, reads as written."""
+    out = []
+    for name, raw in policy.classifiers.items():
+        was = base.classifiers.get(name)
+        if was is not None and _fails_closed(was) and not _fails_closed(raw):
+            out.append(lines.error(
+                ("classifiers", name, "on_error"), f"loosens {base_name}: its classifier "
+                f"{name!r} fails closed there, open here (a classifier redefined replaces the "
+                "base's whole: give `on_error: fail_closed` to keep it)"))
+    return out
+
+
+def _fails_closed(raw: Mapping[str, Any]) -> bool:
+    return raw.get("on_error") == "fail_closed"

@@ -1,0 +1,42 @@
+"""What an override relaxes from its base: each loosening is a warning naming what changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from guard.policy.loader import load_policy_file
+from tests.unit.policy.test_policy_loader import builder, tenant_override, write
+
+BASE = """
+name: default
+version: "1"
+classifiers:
+  s: {type: a, chars: 40, on_error: fail_closed}
+  w: {type: a}
+rules:
+  - {name: block-s, stage: both, when: {classifier: s}, action: block}
+  - {name: flag-w, stage: completion, when: {classifier: w}, action: flag}
+"""
+
+
+def loosenings(path: Path) -> list[str]:
+    return [w for w in load_policy_file(path, builder).warnings if "loosens" in w]
+
+
+def test_a_redefined_classifier_that_no_longer_fails_closed_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: raising a fail-closed classifier's threshold in an override, as the strict
+    pack's docs advise, replaced its whole spec and silently made it fail open."""
+    write(tmp_path / "default.yaml", BASE)
+    child = tenant_override(tmp_path, "acme", """
+        classifiers:
+          s: {type: a, chars: 60}
+    """)
+    kept = tenant_override(tmp_path, "globex", """
+        classifiers:
+          s: {type: a, chars: 60, on_error: fail_closed}
+    """)
+    assert loosenings(child) == [
+        f"{child}:6: classifiers.s.on_error: loosens default.yaml: its classifier 's' fails "
+        "closed there, open here (a classifier redefined replaces the base's whole: give "
+        "`on_error: fail_closed` to keep it)"]
+    assert loosenings(kept) == []
