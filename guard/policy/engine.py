@@ -228,7 +228,8 @@ def _frozen(names: set[str] | None) -> frozenset[str] | None:
     return None if names is None else frozenset(names)
 
 
-def _stages(rule: Rule) -> frozenset[Stage]:
+def rule_stages(rule: Rule) -> frozenset[Stage]:
+    """The stages a rule's `stage` key applies it on."""
     if rule.stage == "both":
         return frozenset(Stage)
     return frozenset({Stage(rule.stage)})
@@ -244,7 +245,7 @@ def gate_of(raw: Mapping[str, Any]) -> str | None:
 def compile_policy(policy: Policy) -> CompiledPolicy:
     """Compile every rule; work out which classifiers each stage has to run."""
     rules = tuple(
-        CompiledRule(rule, _stages(rule), compile_condition(rule.when),
+        CompiledRule(rule, rule_stages(rule), compile_condition(rule.when),
                      frozenset(_labels(rule.when)) or None, _frozen(read_in_prompt(rule.when)))
         for rule in policy.rules
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from guard.policy.engine import rule_stages
 from guard.policy.model import Policy
 from guard.policy.source import Lines
 from guard.types import Mode
@@ -22,7 +23,7 @@ def loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list
 
 
 def _rules_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
-    """An enforced rule disabled, made a shadow rule or given a milder action."""
+    """An enforced rule disabled, made a shadow rule, given a milder action or fewer stages."""
     enforced = {r.name: r for r in base.rules if r.mode is Mode.ENFORCE and r.action.rank}
     out = [lines.error(("disable", index), f"loosens {base_name}: its rule {name!r} "
                        f"({enforced[name].action}) no longer applies")
@@ -37,18 +38,30 @@ def _rules_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) 
         elif rule.action.rank < was.action.rank:
             out.append(lines.error(("rules", index, "action"), f"loosens {base_name}: its rule "
                                    f"{rule.name!r} {was.action}s there, {rule.action}s here"))
+        out += [lines.error(("rules", index, "stage"), f"loosens {base_name}: its rule "
+                            f"{rule.name!r} ({was.action}) no longer applies on the {stage} "
+                            "stage here")
+                for stage in sorted(rule_stages(was) - rule_stages(rule))]
     return out
 
 
 def _classifiers_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str
                           ) -> list[str]:
-    """A fail-closed classifier redefined to fail open. A redefined classifier replaces the
-    base's whole, so an override that only means to raise a threshold drops `on_error` with it:
-    warned (rather than merged key by key) so that a classifier, like a rule, reads as written."""
+    """A classifier redefined as another type, or from failing closed to failing open. A
+    redefined classifier replaces the base's whole, so an override that only means to raise a
+    threshold drops `on_error` with it: warned (rather than merged key by key) so that a
+    classifier, like a rule, reads as written."""
     out = []
     for name, raw in policy.classifiers.items():
         was = base.classifiers.get(name)
-        if was is not None and _fails_closed(was) and not _fails_closed(raw):
+        if was is None:
+            continue
+        if raw.get("type") != was.get("type"):
+            out.append(lines.error(
+                ("classifiers", name, "type"), f"loosens {base_name}: its classifier {name!r} "
+                f"is of type {was.get('type')!r} there, {raw.get('type')!r} here (the rules "
+                "reading it read another kind of finding)"))
+        if _fails_closed(was) and not _fails_closed(raw):
             out.append(lines.error(
                 ("classifiers", name, "on_error"), f"loosens {base_name}: its classifier "
                 f"{name!r} fails closed there, open here (a classifier redefined replaces the "

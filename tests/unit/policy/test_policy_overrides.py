@@ -40,3 +40,21 @@ def test_a_redefined_classifier_that_no_longer_fails_closed_is_warned_of(tmp_pat
         "closed there, open here (a classifier redefined replaces the base's whole: give "
         "`on_error: fail_closed` to keep it)"]
     assert loosenings(kept) == []
+
+
+def test_a_narrower_stage_or_another_classifier_type_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: redefining a base rule on both stages for the prompt alone, or a base
+    classifier as another type, stopped what the base stops with no warning."""
+    write(tmp_path / "default.yaml", BASE)
+    child = tenant_override(tmp_path, "acme", """
+        classifiers:
+          w: {type: whole}
+        rules:
+          - {name: block-s, stage: prompt, when: {classifier: s}, action: block}
+          - {name: flag-w, stage: both, when: {classifier: w}, action: flag}
+    """)
+    assert loosenings(child) == [
+        f"{child}:8: rules[0].stage: loosens default.yaml: its rule 'block-s' (block) no longer "
+        "applies on the completion stage here",
+        f"{child}:6: classifiers.w.type: loosens default.yaml: its classifier 'w' is of type "
+        "'a' there, 'whole' here (the rules reading it read another kind of finding)"]
