@@ -1,4 +1,5 @@
-"""What an override (`extends`) relaxes from its base: each loosening is a warning.
+"""What an override (`extends`) relaxes from its base: each loosening is a warning (as is a
+`disable` that does nothing).
 
 An override may loosen its base on purpose (a tenant that must see what others may not): it
 loads, and each loosening is said, naming the rule or classifier and what changed. A redefined
@@ -25,9 +26,16 @@ def loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list
 def _rules_loosened(policy: Policy, base: Policy, lines: Lines, base_name: str) -> list[str]:
     """An enforced rule disabled, made a shadow rule, given a milder action or fewer stages."""
     enforced = {r.name: r for r in base.rules if r.mode is Mode.ENFORCE and r.action.rank}
-    out = [lines.error(("disable", index), f"loosens {base_name}: its rule {name!r} "
-                       f"({enforced[name].action}) no longer applies")
-           for index, name in enumerate(policy.disable) if name in enforced]
+    redefined = {rule.name: index for index, rule in enumerate(policy.rules)}
+    out = []
+    for index, name in enumerate(policy.disable):
+        if name in redefined:  # the redefinition is in force, and judged below
+            out.append(lines.error(("disable", index), f"does nothing: rules[{redefined[name]}] "
+                                   f"redefines {name!r}, which replaces {base_name}'s rule "
+                                   "(remove one of them)"))
+        elif name in enforced:
+            out.append(lines.error(("disable", index), f"loosens {base_name}: its rule "
+                                   f"{name!r} ({enforced[name].action}) no longer applies"))
     for index, rule in enumerate(policy.rules):
         was = enforced.get(rule.name)
         if was is None:

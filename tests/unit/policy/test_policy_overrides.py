@@ -58,3 +58,17 @@ def test_a_narrower_stage_or_another_classifier_type_is_warned_of(tmp_path: Path
         "applies on the completion stage here",
         f"{child}:6: classifiers.w.type: loosens default.yaml: its classifier 'w' is of type "
         "'a' there, 'whole' here (the rules reading it read another kind of finding)"]
+
+
+def test_a_rule_disabled_and_redefined_is_said_to_be_in_force(tmp_path: Path) -> None:
+    """From a probe: `disable: [block-s]` with a redefined `block-s` warned that the rule "no
+    longer applies" while the redefinition blocked; the warning now says it is in force."""
+    write(tmp_path / "default.yaml", BASE)
+    child = tenant_override(tmp_path, "acme", """
+        disable: [block-s]
+        rules:
+          - {name: block-s, stage: both, when: {classifier: s}, action: block}
+    """)
+    assert load_policy_file(child, builder).warnings == (
+        f"{child}:5: disable[0]: does nothing: rules[0] redefines 'block-s', which replaces "
+        "default.yaml's rule (remove one of them)",)
