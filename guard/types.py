@@ -46,6 +46,15 @@ def joined(texts: Iterable[tuple[int, str]]) -> tuple[str, dict[int, int]]:
 
 # The roles a segment can have (`Segment.role`): what a classifier's `roles` may name.
 ROLES = frozenset({"system", "user", "assistant", "tool", "tool_call", "document", "completion"})
+# The roles a segment of each stage can have: a prompt's any but an answer's own; an answer's
+# its text (`completion`, or `assistant` where the protocol names it so), tool calls and the
+# tool results a server adds (a Messages `web_search_tool_result`). No answer text is the
+# user's: a classifier reading only `user` finds nothing there (policy/never.py warns of a rule
+# that needs one).
+STAGE_ROLES: Mapping[Stage, frozenset[str]] = {
+    Stage.PROMPT: ROLES - {"completion"},
+    Stage.COMPLETION: frozenset({"completion", "assistant", "tool", "tool_call"}),
+}
 
 
 def model_key(name: str) -> str:
@@ -169,7 +178,8 @@ class Classifier(Protocol):
     ...]`, files it read (a model artefact), which the policy's digest covers and its watcher
     reloads on, and `context_turns: Mapping[str, int]`, how many earlier prompt segments of each
     role it reads with a segment of that role (`Segment.context`; the verdict cache keys on them),
-    and `reads_encoded_runs: bool`, true when it also reads what encoded runs (base64, hex, ...)
+    and `roles: frozenset[str]`, the segment roles it reads (others get an empty verdict; absent:
+    every role), and `reads_encoded_runs: bool`, true when it also reads what encoded runs (base64, hex, ...)
     decode to, so that a finding there covers the whole run: a stream then holds such a run back
     until it ends, beyond `max_match_chars` (guard/classify/decode/runs.py `run_start`), and
     `in_process: bool`, true when it runs on guard's own CPU (the built-in local and model

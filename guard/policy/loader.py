@@ -24,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 from guard.errors import PolicyError, given, model_at, unknown_hint, validation_message
 from guard.policy.engine import CompiledPolicy, compile_policy, gate_of
 from guard.policy.labels import never_emitted
-from guard.policy.model import KNOWN_KEYS, Condition, Policy, tenants_named
+from guard.policy.model import KNOWN_KEYS, Condition, Policy
+from guard.policy.never import never_holding
 from guard.policy.overrides import loosened
 from guard.policy.source import Lines, Loc, parse_path, parse_yaml, read_source
 from guard.types import Stage, StreamSettings
@@ -282,7 +283,8 @@ def _gate_error(name: str, gate: str, declared: dict[str, dict[str, Any]]) -> st
     return None
 
 
-def _warnings(loaded: CompiledPolicy, path: Path, inherited: set[str]) -> list[str]:
+def _warnings(loaded: CompiledPolicy, built: Mapping[str, ConfiguredClassifier], path: Path,
+              inherited: set[str]) -> list[str]:
     """`inherited`: the classifiers a base declares (one left unread by disabling its rules is
     nothing this file can change)."""
     policy = loaded.policy
@@ -291,33 +293,7 @@ def _warnings(loaded: CompiledPolicy, path: Path, inherited: set[str]) -> list[s
            for n in policy.classifiers if n not in used and n not in inherited]
     if not policy.rules:
         out.append(f"{path}: no rules: every request is allowed")
-    return out + [f"{path}: {problem}" for problem in _never_holding(policy)]
-
-
-# Characters of a glob: tenant ids are matched exactly (models and routes take globs).
-GLOB = frozenset("*?[")
-
-
-def _never_holding(policy: Policy) -> list[str]:
-    """What in a policy can never hold: a tenant id written as a glob, a rule's condition that
-    needs the other stage than the rule's own."""
-    out = [f"tenant {tenant!r} is matched exactly, not as a glob (only models and routes take "
-           "globs): list the tenant ids it stands for"
-           for tenant in sorted(set(tenants_named(policy))) if GLOB & set(tenant)]
-    for rule in policy.rules:
-        out += [f"rule {rule.name!r} never matches: it runs on the {rule.stage} stage and its "
-                f"condition needs stage {stage}"
-                for stage in sorted(_needed_stages(rule.when)) if rule.stage not in ("both", stage)]
-    return out
-
-
-def _needed_stages(cond: Condition) -> set[str]:
-    """The stages `cond` holds on only: its own `stage`, and those of the conditions under
-    `all` (not under `any`, `not` or `prompt`, which may hold otherwise)."""
-    needed: set[str] = {cond.stage} if cond.stage is not None else set()
-    for sub in cond.all_ or ():
-        needed |= _needed_stages(sub)
-    return needed
+    return out + [f"{path}: {problem}" for problem in never_holding(policy, built)]
 
 
 def _digest(files: Iterable[tuple[Path, bytes]]) -> str:
@@ -368,7 +344,7 @@ def _load(path: Path, builder: Builder, needs_env: bool, reading: _Reading) -> L
         encoded_runs[stage] = any(getattr(built[n].classifier, "reads_encoded_runs", False) for n in names)
         values[stage] = max((n for n in lengths if n is not None), default=0)
     inherited = {n for n, origin in clf_origins.items() if origin.lines.path != resolved}
-    warnings = tuple(_warnings(compiled, path, inherited) + reading.loosened
+    warnings = tuple(_warnings(compiled, built, path, inherited) + reading.loosened
                      + ([] if needs_env else unmet))
     return LoadedPolicy(path, policy, compiled, built, files, digest, warnings, by_stage,
                         holdback, encoded_runs, values, policy.streaming.settings())

@@ -25,6 +25,7 @@ class StubClassifier:
 
     name: str
     max_match_chars: int | None
+    roles: frozenset[str] | None = None  # the roles it reads (None: every one)
 
     async def classify(self, segments: list[Segment]) -> list[Verdict]:
         return [Verdict(self.name, s.index) for s in segments]
@@ -45,7 +46,8 @@ def builder(name: str, raw: Mapping[str, Any]) -> Any:
     if raw.get("type") not in ("a", "whole"):
         raise PolicyError(f"classifiers.{name}.type: unknown classifier type {raw.get('type')!r}")
     size = None if raw["type"] == "whole" else int(raw.get("chars", 20))
-    return Built(name, StubClassifier(name, size))
+    roles = frozenset(raw["roles"]) if "roles" in raw else None
+    return Built(name, StubClassifier(name, size, roles))
 
 
 def write(path: Path, text: str) -> Path:
@@ -533,4 +535,35 @@ def test_conditions_that_can_never_hold_are_warned_of(tmp_path: Path) -> None:
         "globs): list the tenant ids it stands for",
         f"{path}: rule 'dead' never matches: it runs on the prompt stage and its condition needs "
         "stage completion",
+    ]
+
+
+def test_a_rule_on_a_classifier_that_reads_nothing_on_its_stage_is_warned_of(tmp_path: Path
+                                                                             ) -> None:
+    """From a probe: a completion rule on a classifier reading user messages only (which no
+    answer has), or on one gated by such a classifier (whose gate never opens there), loaded
+    without a word; a rule that may match on another stage, or through `any`, is not warned of."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers:
+          asked: {type: a, roles: [user]}
+          answered: {type: a, roles: [completion, assistant]}
+          gated: {type: a, gate: {classifier: asked, min_score: 0.3}}
+        rules:
+          - {name: dead, stage: completion, when: {classifier: asked}, action: block}
+          - {name: dead-gated, stage: completion, when: {all: [{classifier: gated}]},
+             action: block}
+          - {name: history, stage: prompt, when: {classifier: answered}, action: flag}
+          - {name: both, when: {classifier: asked}, action: block}
+          - {name: alive, stage: completion, when: {any: [{classifier: asked},
+                                                          {classifier: answered}]}, action: flag}
+    """)
+    warned = [w for w in load_policy_file(path, builder).warnings if "never" in w]
+    assert warned == [
+        f"{path}: rule 'dead' never matches: it runs on the completion stage, and classifier "
+        "'asked' reads only role user, which that stage has none of",
+        f"{path}: rule 'dead-gated' never matches: it runs on the completion stage, and "
+        "classifier 'gated' runs only when its gate 'asked' opens, and 'asked' reads only role "
+        "user, which that stage has none of",
     ]
