@@ -293,7 +293,15 @@ def _warnings(loaded: CompiledPolicy, built: Mapping[str, ConfiguredClassifier],
            for n in policy.classifiers if n not in used and n not in inherited]
     if not policy.rules:
         out.append(f"{path}: no rules: every request is allowed")
+    out += [f"{path}: classifier {n!r} has threshold 0: every text scores at least that, so it "
+            "fires on every text it reads (a rule on it matches them all): give the score it "
+            "should fire at" for n, raw in policy.classifiers.items() if _zero(raw.get("threshold"))]
     return out + [f"{path}: {problem}" for problem in never_holding(policy, built)]
+
+
+def _zero(value: Any) -> bool:
+    """A number that is 0 (`threshold: false` is no number, and is the type's to refuse)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
 def _digest(files: Iterable[tuple[Path, bytes]]) -> str:

@@ -567,3 +567,21 @@ def test_a_rule_on_a_classifier_that_reads_nothing_on_its_stage_is_warned_of(tmp
         "classifier 'gated' runs only when its gate 'asked' opens, and 'asked' reads only role "
         "user, which that stage has none of",
     ]
+
+
+def test_a_threshold_of_zero_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: `threshold: 0` loaded without a word, and every text fired ("What is the
+    capital of France?" was blocked)."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        classifiers:
+          inj: {type: a, threshold: 0}
+          low: {type: a, threshold: 0.01}
+        rules:
+          - {name: inj, when: {classifier: [inj, low]}, action: block}
+    """)
+    assert [w for w in load_policy_file(path, builder).warnings if "threshold" in w] == [
+        f"{path}: classifier 'inj' has threshold 0: every text scores at least that, so it "
+        "fires on every text it reads (a rule on it matches them all): give the score it should "
+        "fire at"]
