@@ -268,11 +268,20 @@ KNOWN_KEYS: dict[type[BaseModel], list[str]] = {
 
 def tenants_named(policy: Policy) -> Iterator[str]:
     """Every tenant id a policy names: in its scope and in its rules' conditions."""
+    return _named(policy, "tenants", "tenant")
+
+
+def routes_named(policy: Policy) -> Iterator[str]:
+    """Every route glob a policy names: in its scope and in its rules' conditions."""
+    return _named(policy, "routes", "route")
+
+
+def _named(policy: Policy, scope_key: str, condition_key: str) -> Iterator[str]:
     if policy.scope is not None:
-        yield from policy.scope.tenants
+        yield from getattr(policy.scope, scope_key)
     pending = [rule.when for rule in policy.rules]
     while pending:
         cond = pending.pop()
-        yield from cond.tenant or ()
+        yield from getattr(cond, condition_key) or ()
         pending += [*(cond.all_ or ()), *(cond.any_ or ())]
         pending += [c for c in (cond.not_, cond.prompt) if c is not None]

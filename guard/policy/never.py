@@ -1,8 +1,10 @@
 """What in a policy can never hold, and loads: each is a warning (`guard policy check`, start).
 
-A tenant id written as a glob (tenants match exactly); a rule whose condition needs the other
-stage than the rule's own; a rule whose condition needs a classifier that reads nothing on the
-rule's stages (its `roles` none of the stage's, `types.STAGE_ROLES`, or its gate such a one).
+A tenant id written as a glob (tenants match exactly); a route glob matching none of the routes
+guard serves (`model_routes.GUARDED`: a policy decides requests to those only); a rule whose
+condition needs the other stage than the rule's own; a rule whose condition needs a classifier
+that reads nothing on the rule's stages (its `roles` none of the stage's, `types.STAGE_ROLES`,
+or its gate such a one).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from guard.policy.engine import gate_of, rule_stages
-from guard.policy.model import Condition, Policy, Rule, tenants_named
+from guard.policy.engine import gate_of, globs, rule_stages
+from guard.policy.model import Condition, Policy, Rule, routes_named, tenants_named
+from guard.proxy.model_routes import GUARDED
 from guard.types import STAGE_ROLES, Stage
 
 if TYPE_CHECKING:
@@ -26,6 +29,9 @@ def never_holding(policy: Policy, built: Mapping[str, ConfiguredClassifier]) -> 
     out = [f"tenant {tenant!r} is matched exactly, not as a glob (only models and routes take "
            "globs): list the tenant ids it stands for"
            for tenant in sorted(set(tenants_named(policy))) if GLOB & set(tenant)]
+    out += [f"route {route!r} matches none of the routes guard serves ({', '.join(sorted(GUARDED))})"
+            for route in sorted(set(routes_named(policy)))
+            if not any(globs([route]).fullmatch(served) for served in GUARDED)]
     for rule in policy.rules:
         out += [f"rule {rule.name!r} never matches: it runs on the {rule.stage} stage and its "
                 f"condition needs stage {stage}"

@@ -585,3 +585,22 @@ def test_a_threshold_of_zero_is_warned_of(tmp_path: Path) -> None:
         f"{path}: classifier 'inj' has threshold 0: every text scores at least that, so it "
         "fires on every text it reads (a rule on it matches them all): give the score it should "
         "fire at"]
+
+
+def test_a_route_glob_matching_no_guarded_route_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: a scope's `routes:` or a condition's `route:` glob matching none of the four
+    routes guard serves (`/chat/completions`, `/v1/chat/completion`) loaded without a word."""
+    path = write(tmp_path / "p.yaml", """
+        name: p
+        version: "1"
+        scope: {routes: ["/chat/completions", "/v1/*"]}
+        classifiers: {s: {type: a}}
+        rules:
+          - {name: dead, when: {classifier: s, route: "/v1/chat/completion"}, action: block}
+          - {name: alive, when: {classifier: s, route: "/v1/chat/*"}, action: block}
+    """)
+    assert [w for w in load_policy_file(path, builder).warnings if "route" in w] == [
+        f"{path}: route '/chat/completions' matches none of the routes guard serves "
+        "(/v1/chat/completions, /v1/completions, /v1/messages, /v1/responses)",
+        f"{path}: route '/v1/chat/completion' matches none of the routes guard serves "
+        "(/v1/chat/completions, /v1/completions, /v1/messages, /v1/responses)"]
