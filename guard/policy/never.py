@@ -10,7 +10,7 @@ or its gate such a one).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from guard.policy.engine import gate_of, globs, rule_stages
 from guard.policy.model import Condition, Policy, Rule, routes_named, tenants_named
@@ -50,13 +50,15 @@ def _needed_stages(cond: Condition) -> set[str]:
     return needed
 
 
-def _needed_classifiers(cond: Condition) -> list[list[str]]:
-    """The classifier lists `cond` needs one of to fire: its own `classifier:`, and those of the
-    conditions under `all` (not under `any`, `not`, or `prompt`, which reads the prompt's)."""
-    needed = [cond.classifier] if cond.classifier else []
+def needed(cond: Condition, key: Literal["classifier", "tenant"]) -> list[list[str]]:
+    """The lists under `key` (`classifier`, `tenant`) that `cond` needs one item of to hold:
+    its own, and those of the conditions under `all` (not under `any`, `not`, or `prompt`,
+    which reads the prompt's verdicts)."""
+    own = getattr(cond, key)
+    out = [own] if own else []
     for sub in cond.all_ or ():
-        needed += _needed_classifiers(sub)
-    return needed
+        out += needed(sub, key)
+    return out
 
 
 def _unread(rule: Rule, policy: Policy, built: Mapping[str, ConfiguredClassifier]
@@ -74,7 +76,7 @@ def _unread(rule: Rule, policy: Policy, built: Mapping[str, ConfiguredClassifier
 def _never_fires(cond: Condition, stage: Stage, policy: Policy,
                  built: Mapping[str, ConfiguredClassifier]) -> str | None:
     """Why `cond` finds nothing on `stage`: each classifier of a list it needs reads nothing."""
-    for names in _needed_classifiers(cond):
+    for names in needed(cond, "classifier"):
         reasons = [_reads_nothing(name, stage, policy, built) for name in names]
         if all(reasons):
             return " and ".join(f"classifier {why}" for why in reasons)

@@ -18,6 +18,7 @@ from guard.errors import PolicyError
 from guard.policy.engine import globs, model_globs
 from guard.policy.loader import TEST_SUFFIX, Builder, LoadedPolicy, load_policy_file
 from guard.policy.model import Scope
+from guard.policy.never import needed
 from guard.policy.source import read_yaml
 from guard.types import GuardContext, model_key
 
@@ -47,7 +48,8 @@ class PolicySet:
     among equally specific scopes a tenant scope beats a model scope beats a route scope, then
     file name order. Requests no scope claims get the default policy.
 
-    warnings: about the directory: files in it that are not loaded but look meant to be.
+    warnings: about the directory: files in it that are not loaded but look meant to be, and
+              what never applies since a policy chosen first takes its requests.
     """
 
     default: LoadedPolicy
@@ -148,7 +150,42 @@ def load_policies(path: Path, builder: Builder | None = None, *, needs_env: bool
         "".join(p.digest for p in sorted(loaded_all, key=lambda p: p.path.name)).encode()
     ).hexdigest()[:12]
     return PolicySet(defaults[0], tuple(_scoped(p) for p in scoped if p is not defaults[0]),
-                     version, path, ignored_warnings(path))
+                     version, path, ignored_warnings(path) + _taken_first(scoped, defaults[0]))
+
+
+def _taken_first(scoped: list[LoadedPolicy], default: LoadedPolicy) -> tuple[str, ...]:
+    """What never applies because a policy chosen first (`scoped` in the order `choose` tries
+    them) takes every request it would: a policy whose scope an earlier one covers, a rule
+    needing tenants that policies of tenants alone take."""
+    out = []
+    taken: dict[str, str] = {}  # tenant -> the file of the policy that takes all its requests
+    for index, loaded in enumerate([*scoped, default]):
+        first = next((e for e in scoped[:index] if _covers(e.policy.scope, loaded.policy.scope)),
+                     None)
+        if first is not None:
+            out.append(f"{loaded.path}: scope: never applies: {first.path.name}, which comes "
+                       "first, takes every request it would")
+        for rule in loaded.policy.rules:
+            lost = next((tenants for tenants in needed(rule.when, "tenant")
+                         if all(t in taken for t in tenants)), None)
+            if lost is not None:
+                files = ", ".join(dict.fromkeys(taken[t] for t in lost))
+                out.append(f"{loaded.path}: rule {rule.name!r} never matches: every request of "
+                           f"tenant {', '.join(lost)} goes to {files}")
+        scope = loaded.policy.scope
+        if scope is not None and scope.tenants and not scope.models and not scope.routes:
+            taken.update({t: loaded.path.name for t in scope.tenants if t not in taken})
+    return tuple(out)
+
+
+def _covers(first: Scope | None, then: Scope | None) -> bool:
+    """Whether a request `then` takes is always one `first` takes (each list of `first` is
+    empty, any, or holds all of `then`'s, which is not)."""
+    if first is None or then is None or not then.specificity:
+        return False
+    return all(not mine or (theirs and set(theirs) <= set(mine))
+               for mine, theirs in ((first.tenants, then.tenants), (first.models, then.models),
+                                    (first.routes, then.routes)))
 
 
 def _sort_scopes(loaded_all: list[LoadedPolicy]

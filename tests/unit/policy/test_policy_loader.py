@@ -604,3 +604,33 @@ def test_a_route_glob_matching_no_guarded_route_is_warned_of(tmp_path: Path) -> 
         "(/v1/chat/completions, /v1/completions, /v1/messages, /v1/responses)",
         f"{path}: route '/v1/chat/completion' matches none of the routes guard serves "
         "(/v1/chat/completions, /v1/completions, /v1/messages, /v1/responses)"]
+
+
+def test_a_scope_or_tenant_rule_another_policy_takes_first_is_warned_of(tmp_path: Path) -> None:
+    """From a probe: a second policy of the same scope (which never applies: the first by file
+    name takes its requests), and a default's rule on a tenant that has a policy of its own,
+    loaded without a word; a tenant whose policy takes only some of its requests is not warned
+    of."""
+    write(tmp_path / "default.yaml", """
+        name: default
+        version: "1"
+        classifiers: {s: {type: a}}
+        rules:
+          - {name: all, when: {classifier: s}, action: flag}
+          - {name: acme-s, when: {all: [{classifier: s}, {tenant: [acme, globex]}]}, action: block}
+          - {name: beta-s, when: {classifier: s, tenant: beta}, action: block}
+    """)
+    for name, scope in (("acme", "{tenants: [acme, globex]}"), ("acme_v2", "{tenants: [acme]}"),
+                        ("beta", "{tenants: [beta], models: [gpt-4*]}")):
+        write(tmp_path / f"{name}.yaml", f"""
+            name: {name}
+            version: "1"
+            scope: {scope}
+            classifiers: {{s: {{type: a}}}}
+            rules: [{{name: s, when: {{classifier: s}}, action: block}}]
+        """)
+    assert [w for w in load_policies(tmp_path, builder).all_warnings() if "never" in w] == [
+        f"{tmp_path}/acme_v2.yaml: scope: never applies: acme.yaml, which comes first, takes "
+        "every request it would",
+        f"{tmp_path}/default.yaml: rule 'acme-s' never matches: every request of tenant acme, "
+        "globex goes to acme.yaml"]
