@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,7 +297,14 @@ def _warnings(loaded: CompiledPolicy, built: Mapping[str, ConfiguredClassifier],
     out += [f"{path}: classifier {n!r} has threshold 0: every text scores at least that, so it "
             "fires on every text it reads (a rule on it matches them all): give the score it "
             "should fire at" for n, raw in policy.classifiers.items() if _zero(raw.get("threshold"))]
+    out += [f"{path}: redaction.mask: {{{name}}} is written as it is: only {{label}} is "
+            "replaced (by the span's label)"
+            for name in sorted(set(PLACEHOLDER.findall(policy.redaction.mask)) - {"label"})]
     return out + [f"{path}: {problem}" for problem in never_holding(policy, built)]
+
+
+# What reads as a placeholder in a mask: a word in braces (`{label}` is the only one replaced)
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _zero(value: Any) -> bool:

@@ -587,6 +587,26 @@ def test_a_threshold_of_zero_is_warned_of(tmp_path: Path) -> None:
         "fire at"]
 
 
+@pytest.mark.parametrize(("mask", "warned"), [
+    ("[X:{lable}]", ["lable"]), ("[X:{label}]", []), ("{label} {kind} {label}", ["kind"]),
+    ("{REDACTED}", ["REDACTED"]), ("[hidden {}]", [])])
+def test_a_mask_placeholder_other_than_label_is_warned_of(
+        tmp_path: Path, mask: str, warned: list[str]) -> None:
+    """From a probe: a typo in the mask (`{lable}`) loaded without a word, and the literal
+    `[X:{lable}]` stood in the answers."""
+    path = write(tmp_path / "p.yaml", f"""
+        name: p
+        version: "1"
+        classifiers: {{s: {{type: a}}}}
+        redaction: {{mask: "{mask}"}}
+        rules:
+          - {{name: r, when: {{classifier: s}}, action: redact}}
+    """)
+    assert [w for w in load_policy_file(path, builder).warnings if "mask" in w] == [
+        f"{path}: redaction.mask: {{{name}}} is written as it is: only {{label}} is replaced (by "
+        "the span's label)" for name in warned]
+
+
 def test_a_route_glob_matching_no_guarded_route_is_warned_of(tmp_path: Path) -> None:
     """From a probe: a scope's `routes:` or a condition's `route:` glob matching none of the four
     routes guard serves (`/chat/completions`, `/v1/chat/completion`) loaded without a word."""
