@@ -158,7 +158,7 @@ def _taken_first(scoped: list[LoadedPolicy], default: LoadedPolicy) -> tuple[str
     them) takes every request it would: a policy whose scope an earlier one covers, a rule
     needing tenants that policies of tenants alone take."""
     out = []
-    taken: dict[str, str] = {}  # tenant -> the file of the policy that takes all its requests
+    taken: dict[str, LoadedPolicy] = {}  # tenant -> the policy that takes all its requests
     for index, loaded in enumerate([*scoped, default]):
         first = next((e for e in scoped[:index] if _covers(e.policy.scope, loaded.policy.scope)),
                      None)
@@ -166,15 +166,17 @@ def _taken_first(scoped: list[LoadedPolicy], default: LoadedPolicy) -> tuple[str
             out.append(f"{loaded.path}: scope: never applies: {first.path.name}, which comes "
                        "first, takes every request it would")
         for rule in loaded.policy.rules:
+            # a policy that holds the rule itself (it extends this file) applies it
             lost = next((tenants for tenants in needed(rule.when, "tenant")
-                         if all(t in taken for t in tenants)), None)
+                         if all(t in taken and rule not in taken[t].policy.rules
+                                for t in tenants)), None)
             if lost is not None:
-                files = ", ".join(dict.fromkeys(taken[t] for t in lost))
+                files = ", ".join(dict.fromkeys(taken[t].path.name for t in lost))
                 out.append(f"{loaded.path}: rule {rule.name!r} never matches: every request of "
                            f"tenant {', '.join(lost)} goes to {files}")
         scope = loaded.policy.scope
         if scope is not None and scope.tenants and not scope.models and not scope.routes:
-            taken.update({t: loaded.path.name for t in scope.tenants if t not in taken})
+            taken.update({t: loaded for t in scope.tenants if t not in taken})
     return tuple(out)
 
 

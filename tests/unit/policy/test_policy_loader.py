@@ -654,3 +654,23 @@ def test_a_scope_or_tenant_rule_another_policy_takes_first_is_warned_of(tmp_path
         "every request it would",
         f"{tmp_path}/default.yaml: rule 'acme-s' never matches: every request of tenant acme, "
         "globex goes to acme.yaml"]
+
+
+def test_a_tenant_rule_the_tenants_policy_inherits_is_not_said_to_never_match(
+        tmp_path: Path) -> None:
+    """From a re-probe: acme.yaml extends default.yaml, whose rule on tenant acme it applies;
+    the default's rule was said to never match, and deleting it would loosen acme's policy."""
+    write(tmp_path / "default.yaml", """
+        name: default
+        version: "1"
+        classifiers: {s: {type: a}}
+        rules:
+          - {name: acme-s, when: {all: [{classifier: s}, {tenant: acme}]}, action: block}
+    """)
+    write(tmp_path / "acme.yaml", """
+        name: acme
+        version: "1"
+        extends: default.yaml
+        scope: {tenants: [acme]}
+    """)
+    assert [w for w in load_policies(tmp_path, builder).all_warnings() if "never" in w] == []
