@@ -123,6 +123,14 @@ def stack(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[GuardServ
              "window_s": 60, "scope": "model:{model}", "mode": "refuse", "duration_s": 600}]},
     }
     guard = GuardServer(tmp_path, config, env={"GUARD_ADMIN_TOKENS": f"alice:{ADMIN_TOKEN}"})
+    with scraped(tmp_path, upstream, guard) as prometheus:
+        yield guard, prometheus
+
+
+@contextlib.contextmanager
+def scraped(tmp_path: Path, upstream: MockUpstream, guard: GuardServer) -> Iterator[Prometheus]:
+    """The stand-in model, guard in front of it and a Prometheus scraping guard, started (and
+    stopped after) in that order."""
     with contextlib.ExitStack() as stack:
         stack.callback(upstream.stop)
         upstream.start()
@@ -130,7 +138,7 @@ def stack(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[GuardServ
         guard.start()
         prometheus = Prometheus(tmp_path / "prometheus", f"127.0.0.1:{guard.admin_port}")
         stack.callback(prometheus.stop)
-        yield guard, prometheus
+        yield prometheus
 
 
 def admin(guard: GuardServer, method: str, path: str, body: dict[str, Any] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.test_prometheus_dashboard import Prometheus
+from tests.e2e.test_prometheus_dashboard import Prometheus, scraped
 from tests.support import GuardServer, MockUpstream
 
 MODEL = "first-model"  # a model no request named before: its series are new
@@ -48,13 +48,7 @@ def test_first_counts_of_a_new_label_set_are_an_increase(tmp_path: Path, workers
     guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": upstream.url}},
                                    "policies": str(policies)},
                         *(["--workers", str(workers)] if workers > 1 else []))
-    with contextlib.ExitStack() as stack:
-        stack.callback(upstream.stop)
-        upstream.start()
-        stack.callback(guard.stop)
-        guard.start()
-        prometheus = Prometheus(tmp_path / "prometheus", f"127.0.0.1:{guard.admin_port}")
-        stack.callback(prometheus.stop)
+    with scraped(tmp_path, upstream, guard) as prometheus:
         deadline = time.monotonic() + 30  # until Prometheus has read the idle guard a few times
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):  # 503 while Prometheus starts
