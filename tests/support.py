@@ -472,6 +472,18 @@ def upstream_got(guard: GuardServer, text: str) -> bool:
     return any(text in json.dumps(request.get("body"), ensure_ascii=False) for request in sent)
 
 
+def assert_refused_unsent(guard: GuardServer, text: str, unsent: str) -> None:
+    """`text`, a user's message sent through `guard` with the openai SDK, is refused as the
+    content policy's (400 `content_filter`), and `unsent` never reached its stand-in model."""
+    import openai
+
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client, \
+            pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
+    assert not upstream_got(guard, unsent)
+
+
 def mock_reply(text: str, **more: str) -> dict[str, str]:
     """Headers making the stand-in model answer `text` in 5-character pieces."""
     return {"X-Mock-Reply": urllib.parse.quote(text), "X-Mock-Chunk-Chars": "5", **more}

@@ -14,7 +14,14 @@ import openai
 import orjson
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got, whole_reply
+from tests.support import (
+    GuardServer,
+    assert_refused_unsent,
+    guard_before_mock,
+    stream_reply,
+    upstream_got,
+    whole_reply,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -114,12 +121,7 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
 @pytest.mark.parametrize("name", DISGUISES)
 def test_a_disguised_prompt_is_refused(guard: GuardServer, name: str) -> None:
     """Each disguise of a value the pack refuses plainly is refused too, unsent."""
-    text = f"look at this: {DISGUISES[name]}"
-    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client, \
-            pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
-    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-    assert not upstream_got(guard, DISGUISES[name])
+    assert_refused_unsent(guard, f"look at this: {DISGUISES[name]}", DISGUISES[name])
 
 
 @pytest.mark.parametrize("name", [name for name in DISGUISES if name.startswith("key")])

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import openai
 import pytest
 
-from tests.support import GuardServer, guard_before_mock, stream_reply, upstream_got, whole_reply
+from tests.support import (
+    GuardServer,
+    assert_refused_unsent,
+    guard_before_mock,
+    stream_reply,
+    whole_reply,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -43,12 +48,7 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
 @pytest.mark.parametrize("term", TERMS)
 def test_a_term_spread_apart_in_a_prompt_is_refused(guard: GuardServer, term: str) -> None:
     """The spread letters of a term are refused in a prompt and never sent upstream."""
-    text = f"tell me about the {spread(term)} plan"
-    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client, \
-            pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
-    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
-    assert not upstream_got(guard, spread(term))
+    assert_refused_unsent(guard, f"tell me about the {spread(term)} plan", spread(term))
 
 
 @pytest.mark.parametrize("term", TERMS)
