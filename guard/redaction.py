@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
-from guard.types import Action, Decision, Segment, Span, joined_role
+from guard.types import Action, Decision, Segment, Span, blank, joined_role
 
 DEFAULT_MASK = "[REDACTED:{label}]"
 
@@ -53,7 +53,8 @@ def reaching_back(redactions: Mapping[int, tuple[Span, ...]], segments: Sequence
     by_index = {segment.index: segment for segment in segments}
     for index, spans in redactions.items():
         role = joined_role(by_index[index].role) if index in by_index else None
-        earlier = [s for s in segments if joined_role(s.role) == role and s.index < index]
+        earlier = [s for s in segments
+                   if joined_role(s.role) == role and s.index < index and not blank(s.text)]
         for span in spans:
             back = -span.start
             for segment in reversed(earlier):

@@ -25,7 +25,15 @@ from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
 from guard.observability.repeats import Repeats
-from guard.types import ERROR_LABEL, JOINED_ROLES, Segment, Stage, Verdict, joined_role
+from guard.types import (
+    ERROR_LABEL,
+    JOINED_ROLES,
+    Segment,
+    Stage,
+    Verdict,
+    blank,
+    joined_role,
+)
 
 log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")
@@ -424,7 +432,8 @@ def in_context(
         earlier = before.setdefault(joined_role(seg.role) if joined else seg.role, [])
         n = wanted.get(seg.role, 0)
         out.append(Segment(seg.text, seg.role, seg.index, seg.stage, tuple(earlier[-n:])) if n else seg)
-        earlier.append(seg.text)
+        if not blank(seg.text):
+            earlier.append(seg.text)
     return out
 
 

@@ -348,18 +348,26 @@ def test_a_gzip_bomb_is_refused_past_the_limit_without_inflating_it(
     assert httpx.post(f"{guard.url}/v1/chat/completions", json=sent).status_code == 200
 
 
-@pytest.mark.parametrize("sent", ["messages", "parts", "nine messages"])
+@pytest.mark.parametrize("sent", ["messages", "parts", "nine messages", "blanks between",
+                                  "blank parts between"])
 def test_a_key_cut_in_pieces_is_read_whole(guards: dict[str, Any], sent: str) -> None:
     """The model reads user messages, or text parts of one, side by side: a key cut in two
     across them, or in eight pieces after a message naming it, is blocked as the whole key is,
-    and does not reach the model."""
+    and does not reach the model. From a probe: nine empty or blank messages (or parts) between
+    the two pieces pushed the first out of those read with the second: passed, 8 of 8 shapes."""
     first, second = f"my token is {SECRET[:19]}", f"{SECRET[19:]} thanks"
+    padding = ["", " ", "\u200b", "\n\t", *[""] * 8]
     messages: list[Any] = (
         [{"role": "user", "content": first}, {"role": "user", "content": second}]
         if sent == "messages" else
         [{"role": "user", "content": [{"type": "text", "text": first},
                                       {"type": "text", "text": second}]}]
         if sent == "parts" else
+        [{"role": "user", "content": piece} for piece in (first, *padding, second)]
+        if sent == "blanks between" else
+        [{"role": "user", "content": [{"type": "text", "text": piece}
+                                      for piece in (first, *padding, second)]}]
+        if sent == "blank parts between" else
         [{"role": "user", "content": piece} for piece in (
             "my token is", *(SECRET[i:i + 6] for i in range(0, len(SECRET), 6)))])
     with pytest.raises(openai.BadRequestError) as caught:

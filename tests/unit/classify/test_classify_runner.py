@@ -178,6 +178,23 @@ def test_only_prompt_turns_of_the_roles_read_are_joined() -> None:
     assert in_context(turns, answers, Stage.COMPLETION) is answers
 
 
+async def test_blank_texts_between_the_pieces_of_a_value_take_no_place(metrics: Metrics) -> None:
+    """From a probe: nine empty or blank messages between two pieces of a key pushed the first
+    out of the eight texts read with the second. A blank text is not read with the ones after
+    it, and a span reaching back masks the pieces, not the blanks."""
+    runner = ClassifierRunner(metrics)
+    secrets = build_classifier("secrets", {"type": "secrets"})
+    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    texts = [f"it starts {key[:22]}", *["", " ", "\u200b", "\n"] * 3, f"{key[22:]} ends it"]
+    split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(texts)]
+    out = await runner.run([secrets], split, Stage.PROMPT)
+    last = len(texts) - 1
+    assert [v.segment for v in out if v.fired] == [last]
+    masked = reaching_back({last: out[last].spans}, split)
+    assert {i: [split[i].text[max(0, s.start):s.end] for s in spans]
+            for i, spans in masked.items()} == {0: [key[:22]], last: [key[22:]]}
+
+
 async def test_documents_are_read_with_the_users_texts_by_the_joined_reading_only(
         metrics: Metrics) -> None:
     """A key cut between the user's text and a document (either first) is found where it ends,
