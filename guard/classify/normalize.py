@@ -93,6 +93,11 @@ CONFUSABLES.update({
     "\u0555": "O", "\u054d": "U", "\u054f": "S", "\u053c": "L",
     "\u0585": "o", "\u057d": "u", "\u0570": "h", "\u0578": "n", "\u0566": "q", "\u0581": "g",
 })
+# Latin letters of other alphabets (Turkish, IPA) shaped like plain ones: "Nightjar" with a dotless
+# i (U+0131) or j (U+0237), a Latin alpha (U+0251) or iota (U+0269), or a dental click (U+01C0)
+# for an "l", passed a keyword list (a probe)
+CONFUSABLES.update({"\u0131": "i", "\u0237": "j", "\u0251": "a", "\u0269": "i",
+                    "\u01c0": "l"})
 # Look-alikes of the punctuation keys, tokens, paths and base64 are written with: an OpenAI key
 # with hyphens (U+2010) or minus signs for its "-", a GitHub token with a modifier letter's low
 # line (U+02CD) for its "_". NFKC folds the full-width and small forms. Not the middle dot nor the

@@ -125,6 +125,13 @@ def test_lisu_and_cherokee_look_alikes_fold_to_latin() -> None:
     assert normalize("\u13e2\u13ac\u13a1\u13aa \uab87").text == "PERA M"
 
 
+def test_latin_look_alikes_of_other_alphabets_fold_to_plain_letters() -> None:
+    """From a probe: "Nightjar" with a dotless i or j, a Latin alpha or iota passed a keyword
+    list (the Cyrillic, small capital and script look-alikes were caught)."""
+    assert normalize("N\u0131ght\u0237\u0251r N\u0269ghtjar \u01c0ate").text == (
+        "Nightjar Nightjar late")
+
+
 def test_armenian_look_alikes_fold_to_latin() -> None:
     """From a probe: "Ignore all previous instructions" written with Armenian oh, seh and ho
     (U+0585, U+057D, U+0570) passed the injection and jailbreak heuristics."""
