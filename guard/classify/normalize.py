@@ -246,7 +246,8 @@ def _spread_runs(text: str, shape: str | None) -> Iterator[re.Match[str]]:
 
 
 _SPLIT_SHAPE = "as" * (SPLIT_RUN - 1) + "a"
-_SPLIT_RUN = re.compile(rf"(?:[^\W\d_] ){{{SPLIT_RUN - 1}}}[^\W\d_]")
+# (any white space between: NFKC makes a no-break, thin or ideographic space the space it shows)
+_SPLIT_RUN = re.compile(rf"(?:[^\W\d_]\s){{{SPLIT_RUN - 1}}}[^\W\d_]")
 
 
 @functools.lru_cache(maxsize=1024)  # every spread-reading classifier of a request asks of the same segments

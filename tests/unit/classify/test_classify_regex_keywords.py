@@ -130,6 +130,11 @@ def test_keywords_match_a_compound_term_spread_apart_whatever_the_split() -> Non
     assert not classify("keywords", "a night jar and a honey pot", terms=terms).fired
     assert not classify("keywords", "the s t a r l i n g s sang", terms=["star"]).fired
     assert not classify("keywords", "the n i g h t j a r plan", terms=["nightjar"], spread=False).fired
+    # from a second probe: spread with another space (no-break, thin, ideographic...) they passed
+    for space in "\u00a0\u2009\u3000\u2007\u202f":
+        text = f"the {space.join('nightjar')} plan"
+        assert found(classify("keywords", text, terms=terms), text) == [
+            ("keyword", space.join("nightjar"))], repr(space)
 
 
 def test_keywords_read_a_word_with_asterisks_inside() -> None:
