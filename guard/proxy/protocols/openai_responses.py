@@ -395,8 +395,8 @@ def split_deltas(event: Json) -> list[Json]:
     """A delta event whose delta is an object holding texts in several fields (stdout and
     stderr) as one event for each, which a client joins apart, each field with its own
     pieces; any other event as it is."""
-    delta = event.get("delta")
-    if not isinstance(delta, dict) or event.get("type") in DELTAS:
+    delta, kind = event.get("delta"), event.get("type")
+    if not isinstance(delta, dict) or not isinstance(kind, str) or kind in DELTAS:
         return [event]
     fields = _delta_texts(delta)
     if len(fields) < 2:

@@ -10,7 +10,7 @@ from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys, segments
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
-from guard.proxy.protocols.openai_responses import RESPONSES
+from guard.proxy.protocols.openai_responses import RESPONSES, split_deltas
 from guard.types import Action, Decision, Span, Stage
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
@@ -527,3 +527,13 @@ def test_the_model_routes_refused_resemble_the_guarded_routes() -> None:
     from guard.proxy.model_routes import GUARDED
     from guard.proxy.protocols import DIALECTS
     assert set(DIALECTS) == GUARDED
+
+
+@pytest.mark.parametrize("kind", [[], {}, None, 3])
+def test_an_event_whose_type_is_no_string_is_not_split(kind: object) -> None:
+    """From the fuzz run of a CI: `split_deltas` looked a list `type` up in a dict (TypeError);
+    an event of no readable type is left whole (and refused as unreadable by the stream guard)."""
+    event = {"type": kind, "delta": {"stdout": "a", "stderr": "b"}}
+    assert split_deltas(event) == [event]
+    assert RESPONSES.stream_deltas(event) == []
+
