@@ -529,6 +529,22 @@ def test_a_key_split_across_two_parts_of_a_whole_answer_is_found(servers: Server
     assert "RespLeak" not in answer.text and answer.json()["status"] == "incomplete"
 
 
+def test_blank_parts_between_the_pieces_of_a_value_take_no_place(servers: Servers) -> None:
+    """As in a prompt (a probe there): nine empty or blank parts between the pieces of an
+    address pushed the first out of the parts read with the second; now both are masked."""
+    first, second = f"Write to {EMAIL[:12]}", f"{EMAIL[12:]} today."
+    blanks = [{"type": "output_text", "text": text, "annotations": []}
+              for text in ["", " ", "\u200b", *[""] * 6]]
+    item = two_parts(first, second)
+    item["content"][1:1] = blanks
+    whole = servers.raw({"model": "hostile", "input": "hi"}, **{"X-Hostile-Events": urllib.parse.quote(
+        json.dumps({"id": "r", "object": "response", "status": "completed",
+                    "output": [item]}))}).json()
+    texts = [part["text"] for part in whole["output"][0]["content"]]
+    assert texts[0] == "Write to [REDACTED:pii:email]"
+    assert texts[-1] == "[REDACTED:pii:email] today."
+
+
 def test_a_key_split_across_two_streamed_parts_is_cut_before_any_of_it(
         servers: Servers) -> None:
     at = {"item_id": "msg_1", "output_index": 0}

@@ -19,7 +19,7 @@ import orjson
 from guard.classify.normalize import kept_after, kept_before
 from guard.proxy.sse import encode_event
 from guard.redaction import apply_redactions
-from guard.types import Action, Decision, Segment, Stage
+from guard.types import Action, Decision, Segment, Stage, blank
 
 Json = dict[str, Any]
 
@@ -265,12 +265,17 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
         kinds.setdefault(kind, []).append(i)
     out: dict[int, Segment] = {}
     for members in kinds.values():
+        # a blank text (an empty part) takes no place among those read with another: empty
+        # parts between the pieces of a value cannot push one out (`types.blank`)
         texts = [slots[i].text for i in members]
+        shown = [not blank(text) for text in texts]
+        earlier: list[str] = []
         for n, i in enumerate(members):
-            after = "".join(texts[n + 1:])
+            after = "".join(t for t, seen in zip(texts[n + 1:], shown[n + 1:], strict=True) if seen)
             after = after if ahead is None else after[:ahead]
-            out[i] = Segment(texts[n] + after, slots[i].role, i, stage,
-                             tuple(texts[max(0, n - joined):n]))
+            out[i] = Segment(texts[n] + after, slots[i].role, i, stage, tuple(earlier[-joined:]))
+            if shown[n]:
+                earlier.append(texts[n])
     joint = [out[i] for i in range(len(slots))]
     return joint if continued is None else going_on(joint, slots, continued, joined, answer or {})
 
