@@ -197,7 +197,9 @@ def test_a_switch_held_on_a_full_volume_holds_on_every_worker(
         assert "enforced by every worker" in engaged.stderr
         assert killswitch(guard.admin_url, "release", first).returncode == 0
         assert within(2, lambda: statuses() == [[]] * 12)
-        assert [ask(guard) for _ in range(30)] == [200] * 30
+        # twelve status calls need not reach every worker: a CI run's next requests met one
+        # that had not read the release yet
+        assert within(2, lambda: [ask(guard) for _ in range(30)] == [200] * 30)
         engaged = killswitch(guard.admin_url, "engage", "--scope", "global", "--reason", "INC-2")
         second = engaged.stdout.split()[1].rstrip(":")
         volume.free()
