@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.classify.escapes import SHOWN, _rebuilt, _shown_spans, shown, shown_text
+from guard.classify.escapes import SHOWN, _rebuilt, _shown_spans, has_references, shown, shown_text
 
 # Escapes and markup, none opening a comment or emphasis (which `shown_text` pairs up: the
 # match-by-match reading below does not), and what comes between them.
@@ -65,3 +65,22 @@ def test_long_runs_read_whole() -> None:
 def test_emphasis_around_references_is_paired() -> None:
     """A run of references inside emphasis: the closing marker is still read as one."""
     assert shown_text("x*y&#98;&#99;z*w") == ("xybczw", [0, 2, 3, 8, 13, 15], [1, 3, 8, 13, 14, 16])
+
+
+# Every kind of escape and markup, pieces of them, and what comes between them: `~`, `*` and
+# `` ` `` inside words (emphasis), terminal controls, "U+" and "%u", a link's brackets.
+ANY_PIECES = st.lists(st.one_of(st.sampled_from([
+    "&#97;", "&x;", "&nbsp", "%61", "%u0061", "U+0061", "U+1F600", "\\x61", "\\141", "\\u{61}",
+    "\\*", "<b>", "<!-- -->", "<!x>", "[a](u)", "[a](", "a*b*c", "a`b`c", "a~~b~~c", "\x1b[0m",
+    "\x1b]0;t\x07", "\x9b1m", "\x9d0;t\x9c", "\x1b(B", "a\x08", "a\x1b[D", " + ", " ", "a", "7",
+    "&", "%", "U", "+", "\\", "<", "[", "]", "(", ")", "*", "`", "~", "\x1b", "\n",
+]), st.text(max_size=4)), max_size=30).map("".join)
+
+
+@given(ANY_PIECES)
+@settings(max_examples=300, deadline=None)
+def test_the_quick_look_misses_no_text_holding_escapes(text: str) -> None:
+    """`has_references` asks `SHOWN` only of a text the quick look (`_MAY_SHOW`) finds something
+    in: a text `SHOWN` reads otherwise is never passed over (a gate that missed `U+0061` would read
+    a key with one letter so written as it is written)."""
+    assert has_references(text) == (SHOWN.search(text) is not None)
