@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -57,6 +58,36 @@ class Abandoned(Exception):
     """Raised in a worker thread whose work nobody awaits any more (`off_loop`)."""
 
 
+class Work:
+    """The seconds the check thread has spent on one request's checks (`off_loop`), the one it is
+    on counted so far: what tells a prompt too costly to read in time from a check thread busy
+    with other requests' checks when a check times out (`ClassifierRunner`)."""
+
+    __slots__ = ("done", "since")
+
+    def __init__(self) -> None:
+        self.done = 0.0
+        self.since: float | None = None
+
+    def spent(self) -> float:
+        since = self.since
+        return self.done + (time.perf_counter() - since if since is not None else 0.0)
+
+    def charged(self, work: Callable[[threading.Event], T]) -> Callable[[threading.Event], T]:
+        def run(stop: threading.Event) -> T:
+            self.since = started = time.perf_counter()
+            try:
+                return work(stop)
+            finally:
+                self.since = None
+                self.done += time.perf_counter() - started
+        return run
+
+
+# The request whose checks `off_loop` runs (set by the runner for each stage it reads)
+WORK: ContextVar[Work | None] = ContextVar("guard_check_work", default=None)
+
+
 def small(segments: Sequence[Segment], chars: int = OFFLOAD_CHARS) -> bool:
     """Whether a batch is small enough to check on the event loop (OFFLOAD_CHARS, INLINE_TEXTS),
     the earlier turns read with each text (`Segment.context`) counted too."""
@@ -73,6 +104,9 @@ async def off_loop(work: Callable[[threading.Event], T]) -> T:
     flood of 8,000 texts had kept guard busy for a second after its 413, and the next requests'
     checks timed out behind it."""
     stop = threading.Event()
+    account = WORK.get()
+    if account is not None:
+        work = account.charged(work)
     try:
         return await asyncio.get_running_loop().run_in_executor(_CHECKS, work, stop)
     except asyncio.CancelledError:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import structlog
 from prometheus_client import Histogram
 
-from guard.classify.base import LocalClassifier
+from guard.classify.base import WORK, LocalClassifier, Work
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
@@ -39,8 +39,11 @@ log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")
 
 # A prompt of more texts than this whose classifiers time out is refused, not passed unread
-# (each text costs every classifier a fixed amount, whatever its length).
+# (each text costs every classifier a fixed amount, whatever its length): as too large (413)
+# when its own checks took at least this share of the timeout, else as guard overloaded (503,
+# to retry: the check thread was busy with other requests' checks).
 MANY_SEGMENTS = 256
+OWN_SHARE = 0.5
 # Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
 SHARED_PER_BATCH = 64
 # A classifier's failure is logged at once, then at most once per interval per classifier and
@@ -92,6 +95,19 @@ class ClassifierRunner:
         completion stage, the request's last user message, for classifiers that read it."""
         if not classifiers or not segments:
             return []
+        account = WORK.set(Work())
+        try:
+            return await self._gated(classifiers, segments, stage, request)
+        finally:
+            WORK.reset(account)
+
+    async def _gated(
+        self,
+        classifiers: Sequence[ConfiguredClassifier],
+        segments: Sequence[Segment],
+        stage: Stage,
+        request: str,
+    ) -> list[Verdict]:
         gated = [c for c in classifiers if c.spec.gate is not None]
         if not gated:
             return await self._read(classifiers, segments, stage, request)
@@ -285,12 +301,14 @@ class ClassifierRunner:
             verdicts = _checked(c.name, segments, verdicts)
         except TimeoutError:
             kind = "timeout"
-            if stage is Stage.PROMPT and len(segments) > MANY_SEGMENTS:
+            in_process = getattr(c.classifier, "in_process", False)
+            if stage is Stage.PROMPT and len(segments) > MANY_SEGMENTS and (
+                    not in_process or _own_share(c.spec.timeout_s)):
                 # thousands of short texts, each read by every classifier, must not buy a pass:
                 # a prompt that large is refused when it cannot be read in time
                 raise self._refused(c, kind, f"the prompt's {len(segments)} texts could not be "
                                     f"inspected within {c.spec.timeout_s:g} s; send fewer") from None
-            if getattr(c.classifier, "in_process", False):
+            if in_process:
                 # guard's own CPU ran out of time, not a service: overloaded, and a client that
                 # loads guard must not buy a pass for its texts or anyone else's
                 self.metrics.classifier_failed[c.name, kind].pending += 1
@@ -474,6 +492,12 @@ def row_key(classifiers: Sequence[ConfiguredClassifier]) -> RowKey | None:
 def _renamed(cached: Verdict, name: str, index: int) -> Verdict:
     """A cached verdict for another instance name or segment position (latency: none spent)."""
     return replace(cached, classifier=name, segment=index, latency_s=0.0)
+
+
+def _own_share(timeout_s: float) -> bool:
+    """Whether the check thread spent OWN_SHARE of `timeout_s` or more on this request's checks."""
+    account = WORK.get()
+    return account is None or account.spent() >= OWN_SHARE * timeout_s
 
 
 def _checked(name: str, segments: list[Segment], verdicts: object) -> list[Verdict]:

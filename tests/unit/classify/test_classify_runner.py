@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from guard.classify.cache import SPAN_CHARS, Slot, VerdictCache, text_digest
 from guard.classify.registry import ConfiguredClassifier, build_classifier
 from guard.classify.runner import ClassifierRunner, in_context, readings, warm_up
-from guard.errors import ClassifierError, Overloaded
+from guard.errors import ClassifierError, Overloaded, RequestError
 from guard.observability.metrics import Metrics
 from guard.redaction import reaching_back
 from guard.types import Segment, Stage, Verdict
@@ -80,6 +80,36 @@ async def test_a_local_check_out_of_time_refuses_and_stops_its_worker_thread(
     stopped_at = plodding.scanned
     await asyncio.sleep(0.2)
     assert 0 < plodding.scanned == stopped_at
+
+
+async def test_a_prompt_of_many_texts_out_of_its_own_time_is_refused_as_too_large(
+        metrics: Metrics) -> None:
+    """More texts than MANY_SEGMENTS that the check thread spent the classifier's timeout
+    reading are refused as too large to read in time (413), whatever on_error says."""
+    runner = ClassifierRunner(metrics)
+    plodding = configured(Plodding("plodding", each_s=0.002), timeout_s=0.05, on_error="fail_open")
+    with pytest.raises(RequestError) as refused:
+        await runner.run([plodding], segments(*["text"] * 300), Stage.PROMPT)
+    assert (refused.value.status, refused.value.code) == (413, "prompt_too_large")
+    assert "300 texts could not be inspected within 0.05 s" in str(refused.value)
+
+
+async def test_a_prompt_of_many_texts_kept_waiting_by_other_checks_is_told_to_retry(
+        metrics: Metrics) -> None:
+    """From a CI run: an agent's 1,001 texts, read in 0.5 s alone, were refused as too large
+    (413 "send fewer") when the check thread was busy: a client told so truncates a conversation
+    it could send again. Kept waiting by other requests' checks, it is refused as guard
+    overloaded (503, to retry); the other request's checks go on."""
+    runner = ClassifierRunner(metrics)
+    busy = runner.run([configured(Plodding("busy", each_s=0.002), timeout_s=5)],
+                      segments(*["text"] * 150), Stage.PROMPT)
+    other = asyncio.ensure_future(busy)
+    await asyncio.sleep(0.02)  # its checks hold the check thread for 0.3 s
+    waiting = configured(Plodding("waiting", each_s=0.0001), timeout_s=0.1)
+    with pytest.raises(Overloaded) as refused:
+        await runner.run([waiting], segments(*["text"] * 300), Stage.PROMPT)
+    assert (refused.value.status, refused.value.code) == (503, "guard_overloaded")
+    assert len(await other) == 150
 
 
 async def test_error_fail_open_is_dropped_and_counted(metrics: Metrics) -> None:
