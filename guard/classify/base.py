@@ -78,9 +78,9 @@ class Work:
             self.since = started = time.perf_counter()
             try:
                 return work(stop)
-            finally:
-                self.since = None
+            finally:  # read from the event loop meanwhile: counted twice for an instant, not never
                 self.done += time.perf_counter() - started
+                self.since = None
         return run
 
 
