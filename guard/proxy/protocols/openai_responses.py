@@ -233,9 +233,17 @@ def output_texts(output: Any, path: Path) -> Iterator[tuple[int, Text]]:
 
 
 def _answer_role(item: Any) -> str | None:
-    """In an answer, a message's texts are the assistant's whatever its `role` says."""
+    """In an answer, a message's texts are the assistant's whatever its `role` says, and so
+    are those of an item a request sends as the client's words (ECHOED)."""
     kind = item.get("type", "message") if isinstance(item, dict) else None
-    return "assistant" if isinstance(kind, str) and kind in ("message", "reasoning") else None
+    return "assistant" if isinstance(kind, str) and kind in ECHOED else None
+
+
+# Items whose texts are the answer's own, or in a request the client's (a message of any role, an
+# MCP approval's `reason`): in an answer, what the upstream wrote (an approval echoed back), read
+# as the assistant's. No answer text is the user's (`types.STAGE_ROLES`).
+ECHOED = frozenset({"message", "reasoning"} | {
+    kind for kind, fields in ITEM_TEXT.items() if "user" in fields.values()})
 
 
 # A response's keys beside `output` holding text a client shows: vLLM's `output_messages`

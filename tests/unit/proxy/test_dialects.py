@@ -10,8 +10,8 @@ from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys, segments
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
-from guard.proxy.protocols.openai_responses import RESPONSES, split_deltas
-from guard.types import Action, Decision, Span, Stage
+from guard.proxy.protocols.openai_responses import ITEM_TEXT, RESPONSES, split_deltas
+from guard.types import STAGE_ROLES, Action, Decision, Span, Stage
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 
@@ -537,3 +537,19 @@ def test_an_event_whose_type_is_no_string_is_not_split(kind: object) -> None:
     assert split_deltas(event) == [event]
     assert RESPONSES.stream_deltas(event) == []
 
+
+
+@pytest.mark.parametrize("kind", sorted(ITEM_TEXT))
+def test_every_text_of_an_answer_item_has_a_role_the_completion_stage_reads(kind: str) -> None:
+    """From a probe: an `mcp_approval_response` an upstream returned as output had its `reason`
+    read as the user's, a role `types.STAGE_ROLES` says no answer has (policy/never.py warned a
+    completion rule on `harmful_request` never matches, and it fired on that echo)."""
+    from guard.proxy.protocols import openai_responses
+
+    fields = ITEM_TEXT[kind]
+    item = {"type": kind, **{key: f"{key} text" for key in fields}}
+    whole = openai_responses.completion_slots({"output": [item]})
+    streamed = openai_responses.whole_texts({"type": "response.output_item.done",
+                                             "output_index": 0, "item": item}) or []
+    roles = {s.role for s in whole} | {t.role for _, t in streamed}
+    assert len(whole) == len(fields) and roles <= STAGE_ROLES[Stage.COMPLETION], roles
