@@ -10,7 +10,13 @@ from guard.proxy.protocols.anthropic_messages import MESSAGES
 from guard.proxy.protocols.base import Dialect, KeyOf, asked, folded_keys, segments
 from guard.proxy.protocols.openai_chat import CHAT
 from guard.proxy.protocols.openai_completions import COMPLETIONS
-from guard.proxy.protocols.openai_responses import ITEM_TEXT, RESPONSES, split_deltas
+from guard.proxy.protocols.openai_responses import (
+    ITEM_TEXT,
+    RESPONSES,
+    completion_slots,
+    split_deltas,
+    whole_texts,
+)
 from guard.types import STAGE_ROLES, Action, Decision, Span, Stage
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
@@ -351,7 +357,7 @@ def test_answer_text_in_a_container_of_another_shape_is_read() -> None:
     """From a probe: a Responses `output`, a message's `content`, a Messages `content` or block
     given as an object or a string passed unread (a JavaScript client reads `content[0].text`
     of `{"0": ...}` all the same); every string in them is read now, whole and streamed."""
-    from guard.proxy.protocols import anthropic_messages, openai_responses
+    from guard.proxy.protocols import anthropic_messages
 
     text = "the key is AKIAIOSFODNN7EXAMPLE"
     part = {"type": "output_text", "text": text}
@@ -361,9 +367,9 @@ def test_answer_text_in_a_container_of_another_shape_is_read() -> None:
     messages = [{"content": {"0": {"type": "text", "text": text}}}, {"content": text},
                 {"content": [text]}]
     for body in responses:
-        assert text in [s.text for s in openai_responses.completion_slots(body)], body
+        assert text in [s.text for s in completion_slots(body)], body
         event = {"type": "response.completed", "response": body}
-        assert text in [t.text for _, t in openai_responses.whole_texts(event) or []], body
+        assert text in [t.text for _, t in whole_texts(event) or []], body
     for body in messages:
         assert text in [s.text for s in anthropic_messages.completion_slots(body)], body
         event = {"type": "message_start", "message": body}
@@ -538,18 +544,15 @@ def test_an_event_whose_type_is_no_string_is_not_split(kind: object) -> None:
     assert RESPONSES.stream_deltas(event) == []
 
 
-
 @pytest.mark.parametrize("kind", sorted(ITEM_TEXT))
 def test_every_text_of_an_answer_item_has_a_role_the_completion_stage_reads(kind: str) -> None:
     """From a probe: an `mcp_approval_response` an upstream returned as output had its `reason`
     read as the user's, a role `types.STAGE_ROLES` says no answer has (policy/never.py warned a
     completion rule on `harmful_request` never matches, and it fired on that echo)."""
-    from guard.proxy.protocols import openai_responses
-
     fields = ITEM_TEXT[kind]
     item = {"type": kind, **{key: f"{key} text" for key in fields}}
-    whole = openai_responses.completion_slots({"output": [item]})
-    streamed = openai_responses.whole_texts({"type": "response.output_item.done",
+    whole = completion_slots({"output": [item]})
+    streamed = whole_texts({"type": "response.output_item.done",
                                              "output_index": 0, "item": item}) or []
     roles = {s.role for s in whole} | {t.role for _, t in streamed}
     assert len(whole) == len(fields) and roles <= STAGE_ROLES[Stage.COMPLETION], roles
