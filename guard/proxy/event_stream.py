@@ -70,7 +70,7 @@ from guard.proxy.stream_guard import (
 )
 from guard.proxy.stream_window import VALUE_IN_GROUPS_CHARS, Channel, Part, value_start
 from guard.redaction import refused_for_json
-from guard.types import Segment, Span, Stage
+from guard.types import Segment, Span, Stage, blank
 
 SILENT: Json = {}  # the frame of text sent only whole: released into its event, not as a delta
 JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
@@ -107,10 +107,16 @@ class Waiting:
 
 @dataclass(slots=True)
 class Said:
-    """A channel's whole text: as the upstream sent it, and as the client was shown it."""
+    """A channel's whole text: as the upstream sent it, and as the client was shown it;
+    whether it shows anything (`types.blank`)."""
 
     received: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
+    shows: bool = False
+
+    def receive(self, text: str) -> None:
+        self.received.append(text)
+        self.shows = self.shows or not blank(text)
 
 
 class EventStreamGuard(StreamGuard):
@@ -221,7 +227,7 @@ class EventStreamGuard(StreamGuard):
         if self._first_text is None:
             self._first_text = now
         channel = self._in_place(self._channel_at(key))
-        self._said[channel.number].received.append(text)
+        self._said[channel.number].receive(text)
         if self.mode == BUFFERED:
             # the whole event is the frame: released unchanged, it goes out as it came
             channel.add(text, now, body, b"unchanged", hold=True, seq=self._next_seq())
@@ -251,6 +257,13 @@ class EventStreamGuard(StreamGuard):
             return []
         return [other for other in self._channels.values()
                 if other.kind == ch.kind and other.role == ch.role]
+
+    def _shown(self, channels: list[Channel]) -> list[Channel]:
+        """Those of `channels` whose text shows something: a blank text (an empty part or block)
+        takes no place among those read with another (`types.blank`, as in a whole answer,
+        `protocols.base.segments`), so blank texts between the pieces of a value neither push
+        one out of the texts read with the other nor keep them apart."""
+        return [other for other in channels if self._said[other.number].shows]
 
     def _before(self, ch: Channel) -> list[Channel]:
         """The channels whose texts a client puts before `ch`'s, in order."""
@@ -286,7 +299,7 @@ class EventStreamGuard(StreamGuard):
         be read with)."""
         if self._key(ch) not in self._closed:
             return ""
-        return self._start("".join(other.text for other in self._after(ch)))
+        return self._start("".join(other.text for other in self._shown(self._after(ch))))
 
     def _segment(self, ch: Channel, text: str, lead: str = "", end: int | None = None,
                  ) -> Segment:
@@ -296,7 +309,7 @@ class EventStreamGuard(StreamGuard):
         # while the texts between are kept whole
         going_on = self._continues(ch, text, end) \
             if all(o.base == 0 for o in before) and not lead else ()
-        earlier = (*going_on, *(other.text for other in before))
+        earlier = (*going_on, *(other.text for other in self._shown(before)))
         # the texts after are read with it only when the window reaches its end
         ahead = self._lookahead(ch) if end == ch.end else ""
         return Segment(lead + text + ahead, ch.role, ch.number, Stage.COMPLETION,
@@ -492,7 +505,7 @@ class EventStreamGuard(StreamGuard):
         checked and masked as a streamed one, released into the event (no delta of its own)."""
         channel = self._in_place(self._channel_at(key))
         channel.add(text, time.monotonic(), SILENT, None, hold=True, seq=self._next_seq())
-        self._said[channel.number].received.append(text)
+        self._said[channel.number].receive(text)
         self._closed.add(self._key(channel))
         channel.closed_at = time.monotonic()
         return channel
@@ -506,10 +519,12 @@ class EventStreamGuard(StreamGuard):
         whole.update(unseen)
         segments = []
         for n, ((index, sub, kind), text) in enumerate(unseen):
-            joined = sorted([(ch.choice, ch.call, ch.text) for ch in self._channels.values()
+            # blank texts take no place among them (`_shown`)
+            joined = sorted([(ch.choice, ch.call, ch.text)
+                             for ch in self._shown(list(self._channels.values()))
                              if ch.kind == kind and ch.role == text.role]
                             + [(k[0], k[1], t.text) for k, t in whole.items()
-                               if k[2] == kind and t.role == text.role])
+                               if k[2] == kind and t.role == text.role and not blank(t.text)])
             context = tuple(t for i, s, t in joined if (i, s) < (index, sub))
             ahead = self._start("".join(t for i, s, t in joined if (i, s) > (index, sub)))
             segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,

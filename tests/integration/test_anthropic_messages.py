@@ -396,6 +396,38 @@ def test_an_address_split_across_two_text_blocks_is_masked_in_both(servers: Serv
     assert list(texts.values()) == masked
 
 
+AWS_KEY = "AKIAQZ7XW3JD5R6TLM2P"  # an AWS access key id: default.yaml blocks it
+BLANKS = ["  ", "", "\u200b", " \u200b\t"]  # texts that show nothing, of every kind
+
+
+def text_blocks(*texts: str) -> list[dict[str, Any]]:
+    """A stream of one text block for each of `texts`, opened, written and stopped in turn."""
+    return blocks_events(*(step for index, text in enumerate(texts) for step in (
+        ("start", index, "text"), ("text", index, text), ("stop", index, ""))))
+
+
+@pytest.mark.parametrize("count", [1, 8, 9])
+def test_blank_blocks_streamed_between_the_pieces_of_a_value_take_no_place(
+        servers: Servers, count: int) -> None:
+    """As in a whole answer: blank text blocks (spaces, empty, zero-width) streamed between
+    the halves of a key id or an address were read with the blocks around them, their spaces
+    keeping the halves apart, and from eight on pushed the first half out of the blocks the
+    second is read with: both halves went out. Now the key is cut, the address masked."""
+    between = [BLANKS[n % len(BLANKS)] for n in range(count)]
+    key = hostile(servers, text_blocks(f"key {AWS_KEY[:10]}", *between, f"{AWS_KEY[10:]} ok."))
+    assert AWS_KEY[:10] not in key.text and AWS_KEY[10:] not in key.text
+    assert typed_events(key.text)[-2]["delta"]["stop_reason"] == "refusal"
+    at = EMAIL.index("@")
+    mail = hostile(servers, text_blocks(f"Write to {EMAIL[:at]}", *between,
+                                        f"{EMAIL[at:]} today."))
+    assert EMAIL[:at] not in mail.text and EMAIL[at:] not in mail.text
+    shown = "".join(e["delta"]["text"] for e in typed_events(mail.text)
+                    if e["type"] == "content_block_delta")
+    # a text of invisible characters only is read inside the address (as in a whole answer)
+    inside = "".join(MASKED if text == "\u200b" else text for text in between)
+    assert shown == f"Write to {MASKED}{inside}{MASKED} today."
+
+
 def test_a_key_hidden_by_json_escapes_in_tool_input_is_cut(servers: Servers) -> None:
     """The SDK decodes `\\u004c` in partial JSON: guard reads the escapes decoded."""
     escaped = SECRET[:8] + f"\\u{ord(SECRET[8]):04x}" + SECRET[9:]

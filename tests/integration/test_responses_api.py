@@ -615,6 +615,47 @@ def test_an_address_split_across_two_parts_is_masked_in_both(servers: Servers) -
     assert [part["text"] for part in completed] == texts
 
 
+AWS_KEY = "AKIAQZ7XW3JD5R6TLM2P"  # an AWS access key id: default.yaml blocks it
+BLANKS = ["  ", "", "\u200b", " \u200b\t"]  # texts that show nothing, of every kind
+
+
+def streamed_texts(texts: list[str], layout: str) -> list[dict[str, Any]]:
+    """An answer's texts streamed one after another: as the parts of one message, or as
+    messages of their own."""
+    events: list[dict[str, Any]] = []
+    for n, text in enumerate(texts):
+        at = ({"item_id": "msg_1", "output_index": 0, "content_index": n} if layout == "parts"
+              else {"item_id": f"msg_{n}", "output_index": n, "content_index": 0})
+        events += [{"type": "response.output_text.delta", **at, "delta": text},
+                   {"type": "response.output_text.done", **at, "text": text}]
+    return events
+
+
+@pytest.mark.parametrize("layout", ["parts", "items"])
+@pytest.mark.parametrize("count", [1, 8, 9])
+def test_blank_texts_streamed_between_the_pieces_of_a_value_take_no_place(
+        servers: Servers, count: int, layout: str) -> None:
+    """As in a whole answer: blank parts or items (spaces, empty, zero-width) streamed between
+    the halves of a key id or an address were read with the texts around them, their spaces
+    keeping the halves apart, and from eight on pushed the first half out of the texts the
+    second is read with: both halves went out. Now the key is cut, the address masked."""
+    between = [BLANKS[n % len(BLANKS)] for n in range(count)]
+    key = scripted(servers, streamed_texts(
+        [f"key {AWS_KEY[:10]}", *between, f"{AWS_KEY[10:]} ok."], layout))
+    assert AWS_KEY[:10] not in key.text and AWS_KEY[10:] not in key.text
+    assert typed_events(key.text)[-1]["type"] == "response.incomplete"
+    at = EMAIL.index("@")
+    mail = scripted(servers, streamed_texts(
+        [f"Write to {EMAIL[:at]}", *between, f"{EMAIL[at:]} today."], layout))
+    assert EMAIL[:at] not in mail.text and EMAIL[at:] not in mail.text
+    shown = "".join(e["delta"] for e in typed_events(mail.text)
+                    if e["type"] == "response.output_text.delta")
+    # a text of invisible characters only is read inside the address (as in a whole answer)
+    masked = "[REDACTED:pii:email]"
+    inside = "".join(masked if text == "\u200b" else text for text in between)
+    assert shown == f"Write to {masked}{inside}{masked} today."
+
+
 @pytest.mark.parametrize("body", [{"input": {"role": "user", "content": "hi"}},
                                   {"input": "hi", "instructions": ["be brief"]}],
                          ids=["input_object", "instructions_list"])

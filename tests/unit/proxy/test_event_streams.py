@@ -735,3 +735,47 @@ async def test_with_a_whole_text_classifier_a_closed_texts_tail_waits_for_the_lo
     timed += [(0.02 + 0.1 * n, text_delta(1, " word")) for n in range(1, 40)]
     cut, shown = await shown_as_timed(timed, monkeypatch, until=4.0, policy=unbounded)
     assert not cut and shown.startswith("The answer is final word word")
+
+
+# blank texts (empty, spaces, zero-width only) of every kind, `count` of them in turn
+BLANK_TEXTS = ["  ", "", "\u200b", " \u200b\t"]
+
+
+def blanks(count: int) -> list[str]:
+    return [BLANK_TEXTS[n % len(BLANK_TEXTS)] for n in range(count)]
+
+
+@pytest.mark.parametrize("count", [1, 8, 9])
+async def test_blank_texts_take_no_place_among_those_a_later_text_is_read_with(
+        count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a whole answer (`protocols.base.segments`): blank text blocks between the halves
+    of a key, the second coming after the first went out (past `max_holdback_ms`), were read
+    with the texts around them, so a block of two spaces kept the halves apart and eight blocks
+    pushed the first out of the eight texts the second is read with: the second half went out
+    too. A blank text takes no place among them: the key is cut."""
+    policy = inspector()
+    policy.classifiers = (build_classifier("secrets", {"type": "secrets"}).classifier,)
+    timed = [(0.0, block_opened(0)), (0.0, text_delta(0, "The key is " + SECRET[:10])),
+             (0.0, block_closed(0))]
+    for n, text in enumerate(blanks(count), start=1):
+        timed += [(0.01, block_opened(n)), (0.01, text_delta(n, text)), (0.01, block_closed(n))]
+    last = count + 1
+    timed += [(2.0, block_opened(last)), (2.0, text_delta(last, SECRET[10:] + " now.")),
+              (2.0, block_closed(last))]
+    cut, shown = await shown_as_timed(timed, monkeypatch, policy=policy)
+    assert cut and SECRET[10:] not in shown, shown
+
+
+@pytest.mark.parametrize("count", [1, 8, 9])
+async def test_blank_texts_sent_only_whole_take_no_place_among_those_one_is_read_with(
+        count: int) -> None:
+    """The same of parts an upstream sends only whole, read as they come (optimistic mode):
+    blank parts between the halves of a key kept the second from being read with the first."""
+    policy = inspector(mode="optimistic")
+    policy.classifiers = (build_classifier("secrets", {"type": "secrets"}).classifier,)
+    texts = ["The key is " + SECRET[:10], *blanks(count), SECRET[10:] + " now."]
+    events = [encoded({"type": "response.content_part.done", **AT, "content_index": n,
+                       "part": {"type": "output_text", "text": text, "annotations": []}}, n)
+              for n, text in enumerate(texts)]
+    raw, _, guard = await run(events, policy)
+    assert guard.cut and SECRET[10:].encode() not in raw
