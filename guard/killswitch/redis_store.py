@@ -315,7 +315,7 @@ class RedisStore:
                     log.info("killswitch_state_resynced")
                 self._stale = False
                 self._metrics.killswitch_stale.set(0)
-            self._note_vanished(entries)
+            await self._note_vanished(entries)
             if entries != self._shared or entries != self._entries or not self._known or wrote:
                 # saved at the first read too, empty or not: a restart during an outage then
                 # knows the state (`known`); and once held changes are written, without them
@@ -386,6 +386,18 @@ class RedisStore:
                 except WatchError:
                     continue  # a release meanwhile; decide again
 
+    async def _noted(self, ids: list[str]) -> set[str]:
+        """Those of `ids` whose release is noted in `_released` (none when the key is not a
+        sorted set: a stray key of another type there is warned of where releases are noted)."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for i in ids:  # ZSCORE one by one, not ZMSCORE: that needs Redis 6.2
+                    pipe.zscore(self._released, i)
+                scores = await pipe.execute()
+        except ResponseError:
+            return set()
+        return {i for i, score in zip(ids, scores, strict=True) if score is not None}
+
     async def _released_usable(self, pipe: Pipeline) -> bool:
         """Whether `_released` is a sorted set (or absent), asked in the watching `pipe`. A key
         of another type there (not guard's) would fail the release's transaction half-done (a
@@ -414,14 +426,18 @@ class RedisStore:
         now = time.time()
         return any(i not in raw for i, e in self._shared.items() if not e.expired(now))
 
-    def _note_vanished(self, shared: Mapping[str, Entry]) -> None:
+    async def _note_vanished(self, shared: Mapping[str, Entry]) -> None:
         """Log the switches enforced here that are gone from Redis with no change to them heard
-        (a release elsewhere is announced with its id): deleted or evicted outside guard, or
-        released while this replica was not listening. One read later, so an announcement that
-        comes just after the read that found the switch gone still explains it."""
+        (a release elsewhere is announced with its id) and no release noted (`_released`: one
+        made while this replica was not listening, across an outage): deleted or evicted outside
+        guard. One read later, so an announcement that comes just after the read that found the
+        switch gone still explains it."""
         now = time.time()
         unheard = {i: e for i, e in self._unheard.items()
                    if i not in self._changed and i not in shared}
+        if unheard:
+            noted = await self._noted(list(unheard))
+            unheard = {i: e for i, e in unheard.items() if i not in noted}
         if unheard:
             log.warning("killswitch_switch_vanished",
                         switches={i: e.switch.scope for i, e in unheard.items()},
