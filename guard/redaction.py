@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
-from guard.types import Action, Decision, Segment, Span, blank, joined_role
+from guard.classify.normalize import blank
+from guard.types import Action, Decision, Segment, Span, joined_role
 
 DEFAULT_MASK = "[REDACTED:{label}]"
 

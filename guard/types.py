@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -159,13 +158,6 @@ JOINED_ROLES: Mapping[str, str] = {"document": "user"}
 def joined_role(role: str) -> str:
     """The role whose texts a text of `role` is read joined with (JOINED_ROLES)."""
     return JOINED_ROLES.get(role, role)
-
-
-def blank(text: str) -> bool:
-    """Whether a text shows nothing (white space and invisible characters only): it takes no
-    place among the texts a value sent in pieces is read across (`runner.in_context`,
-    `redaction.reaching_back`), so empty messages between the pieces cannot push one out."""
-    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 # The label of the verdict a classifier with `on_error: fail_closed` gives in place of the ones

@@ -586,6 +586,15 @@ def kept_after(text: str, at: int, count: int) -> int:
     return ceiling if found is None else found.end()
 
 
+def blank(text: str) -> bool:
+    """Whether a text shows nothing: normalisation removes each of its characters (`DROPPED_CODES`:
+    invisible characters, marks on nothing) or reads it as a space (white space, `SPACE_LIKE`).
+    It takes no place among the texts a value sent in pieces is read across
+    (`runner.in_context`, `redaction.reaching_back`, `protocols.base.segments`), so empty
+    messages between the pieces cannot push one out."""
+    return all(c.isspace() or c in SPACE_LIKE or ord(c) in DROPPED_CODES for c in text)
+
+
 def kept_text(text: str) -> str:
     """`text` without the characters normalisation removes (marks, invisible characters)."""
     return text if _plain(text) else DROPPED.sub("", text)

@@ -20,20 +20,13 @@ from prometheus_client import Histogram
 
 from guard.classify.base import WORK, LocalClassifier, Work
 from guard.classify.cache import Row, RowKey, Slot, VerdictCache
+from guard.classify.normalize import blank
 from guard.classify.registry import ConfiguredClassifier
 from guard.classify.spec import Gate
 from guard.errors import ClassifierError, Overloaded, PromptTooCostly, RequestError
 from guard.observability.metrics import Metrics
 from guard.observability.repeats import Repeats
-from guard.types import (
-    ERROR_LABEL,
-    JOINED_ROLES,
-    Segment,
-    Stage,
-    Verdict,
-    blank,
-    joined_role,
-)
+from guard.types import ERROR_LABEL, JOINED_ROLES, Segment, Stage, Verdict, joined_role
 
 log = structlog.get_logger("guard.classify.runner")
 T = TypeVar("T")

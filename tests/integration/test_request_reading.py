@@ -349,12 +349,14 @@ def test_a_gzip_bomb_is_refused_past_the_limit_without_inflating_it(
 
 
 @pytest.mark.parametrize("sent", ["messages", "parts", "nine messages", "blanks between",
-                                  "blank parts between"])
+                                  "blank parts between", "invisible parts between"])
 def test_a_key_cut_in_pieces_is_read_whole(guards: dict[str, Any], sent: str) -> None:
     """The model reads user messages, or text parts of one, side by side: a key cut in two
     across them, or in eight pieces after a message naming it, is blocked as the whole key is,
     and does not reach the model. From a probe: nine empty or blank messages (or parts) between
-    the two pieces pushed the first out of those read with the second: passed, 8 of 8 shapes."""
+    the two pieces pushed the first out of those read with the second: passed, 8 of 8 shapes;
+    and nine holding only what normalisation removes or reads as a space (a Hangul filler, a
+    variation selector, a CGJ, a NUL, a Braille blank): 20 of 20."""
     first, second = f"my token is {SECRET[:19]}", f"{SECRET[19:]} thanks"
     padding = ["", " ", "\u200b", "\n\t", *[""] * 8]
     messages: list[Any] = (
@@ -368,6 +370,9 @@ def test_a_key_cut_in_pieces_is_read_whole(guards: dict[str, Any], sent: str) ->
         [{"role": "user", "content": [{"type": "text", "text": piece}
                                       for piece in (first, *padding, second)]}]
         if sent == "blank parts between" else
+        [{"role": "user", "content": [{"type": "text", "text": piece} for piece in (
+            first, *"\u3164\ufe0f\u034f\x00\u2800\U000e0100\u17b4\u180b\u0301", second)]}]
+        if sent == "invisible parts between" else
         [{"role": "user", "content": piece} for piece in (
             "my token is", *(SECRET[i:i + 6] for i in range(0, len(SECRET), 6)))])
     with pytest.raises(openai.BadRequestError) as caught:

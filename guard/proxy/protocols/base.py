@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from guard.classify.normalize import kept_after, kept_before
+from guard.classify.normalize import blank, kept_after, kept_before
 from guard.proxy.sse import encode_event
 from guard.redaction import apply_redactions
-from guard.types import Action, Decision, Segment, Stage, blank
+from guard.types import Action, Decision, Segment, Stage
 
 Json = dict[str, Any]
 
@@ -266,7 +266,7 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
     out: dict[int, Segment] = {}
     for members in kinds.values():
         # a blank text (an empty part) takes no place among those read with another: empty
-        # parts between the pieces of a value cannot push one out (`types.blank`)
+        # parts between the pieces of a value cannot push one out (`normalize.blank`)
         texts = [slots[i].text for i in members]
         shown = [not blank(text) for text in texts]
         earlier: list[str] = []

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.classify.models.features import fold
 from guard.classify.normalize import (
     CONFUSABLES,
+    DROPPED_CODES,
     INVISIBLE,
     MARK_CODES,
     PADDED,
+    SPACE_LIKE,
+    blank,
     fold_leet,
     kept_after,
     kept_before,
@@ -232,6 +237,26 @@ def test_blanks_nfkc_keeps_read_as_spaces() -> None:
     norm = normalize("4539\u16801488\u28001343\u00a06465")
     assert norm.text == "4539 1488 1343 6465"
     assert norm.original_span(4, 5) == (4, 5) and norm.original_span(9, 10) == (9, 10)
+
+
+def test_a_text_is_blank_when_normalisation_reads_nothing_or_spaces_in_it() -> None:
+    """From a probe: nine pieces each holding only a Hangul filler, a variation selector, a CGJ,
+    a NUL or a Braille blank between two halves of a key took a place each (`blank` counted only
+    white space and format characters) and pushed the first half out of those read with the
+    second. A character is blank exactly when normalisation removes it or reads it as a space,
+    but a spacing accent (NFKC: a space and a mark, U+00B4), which shows."""
+    for text in ["\u3164", "\uffa0", "\u115f", "\ufe0f", "\U000e0100", "\u034f", "\u17b4", "\u180b",
+                 "\u0301", "\x00", "\x08", "\u2800", "\u1680", " \t\n\u3000\u200b", ""]:
+        assert blank(text), repr(text)
+    for text in ["\u00b4", ".", "a\u200b", "\u2800x", "\u3165"]:
+        assert not blank(text), repr(text)
+    codes = {*range(0x3100), *DROPPED_CODES, *map(ord, SPACE_LIKE)}
+    for code in sorted(codes - set(range(0xD800, 0xE000))):
+        char = chr(code)
+        shown = normalize(char * 3).text.strip() != ""
+        folded = unicodedata.normalize("NFKC", char)
+        spacing_mark = folded[:1] == " " and len(folded) > 1
+        assert blank(char) == (not shown and not spacing_mark), hex(code)
 
 
 def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:
