@@ -10,6 +10,8 @@ waits on a long scan.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -169,7 +171,12 @@ class LocalClassifier:
                      such as keys: an accent on each letter hides nothing from a reader).
     joins_turns:     also read each prompt segment joined to the ones before it of its role
                      (and of the roles read with it, `types.JOINED_ROLES`), for values split
-                     across messages, text parts or documents (`_across`, JOINED_TURNS).
+                     across messages, text parts or documents (`_across`, JOINED_TURNS). The
+                     texts are read back to back, nothing between (a key cut in two reads whole).
+    phrases_across:  with `joins_turns`, also scan texts joined with each boundary of two between
+                     letters or digits as a cut, which `scan` reads as white space a match must
+                     cross (`_across_bounds`; keyword lists with a phrase: its words meet across
+                     two texts whether white space is between or not).
     """
 
     category: str = ""
@@ -180,6 +187,7 @@ class LocalClassifier:
     spread: bool = False
     marks: bool = False
     whole_runs: bool = False
+    phrases_across: bool = False
     references: bool = False
     offload_chars: int = OFFLOAD_CHARS
 
@@ -300,17 +308,39 @@ class LocalClassifier:
         # joined from each earlier segment on: a value starts where a segment starts as well as
         # inside one, and the segment before must not run into its first word ("isghp_...");
         # reach counts the characters normalisation keeps, so marks do not push a value out
-        heads = dict.fromkeys(joined[kept_before(joined, len(joined), reach):]
-                              for joined in ("".join(segment.context[k:])
-                                             for k in range(len(segment.context))))
+        heads: dict[str, list[int]] = {}
+        for k in range(len(segment.context)):
+            pieces = segment.context[k:]
+            joined = "".join(pieces)
+            cut = kept_before(joined, len(joined), reach)
+            # where each text after the first begins in the head, and this segment's text
+            starts = itertools.accumulate(len(piece) for piece in pieces)
+            heads.setdefault(joined[cut:], [at - cut for at in starts if at > cut])
         seen: set[tuple[int, str]] = set()
-        for head in heads:
-            for norm, f in self._scanned(head + tail, segment):
+        for head, bounds in heads.items():
+            found = self._scanned(head + tail, segment)
+            if self.phrases_across:
+                found = itertools.chain(found, self._across_bounds(head + tail, bounds, segment))
+            for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
                     seen.add((end - len(head), f.label))
                     back = start - len(head) if segment.stage is Stage.PROMPT else 0
                     yield f, Span(back, end - len(head), f.label)
+
+    def _across_bounds(self, text: str, bounds: list[int], segment: Segment
+                       ) -> Iterator[tuple[Normalized, Finding]]:
+        """What `scan` finds across the boundaries of texts joined (`bounds`, original offsets)
+        that fall between two letters or digits, read as cuts (`Normalized.cuts`): a phrase's
+        words meet there with or without white space between ("about Project", "Bluebird now"),
+        as a reader reads two messages, while the joined reading has none (`phrases_across`)."""
+        norm = self._normalized(text)
+        read = norm.text
+        cuts = sorted({at for at in map(norm.position, bounds)
+                       if 0 < at < len(read) and read[at - 1].isalnum() and read[at].isalnum()})
+        if cuts:
+            across = dataclasses.replace(norm, cuts=tuple(cuts))
+            yield from ((across, f) for f in self.scan(across, segment))
 
     def _scanned(self, text: str, segment: Segment, norm: Normalized | None = None
                  ) -> Iterator[tuple[Normalized, Finding]]:

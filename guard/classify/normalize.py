@@ -439,6 +439,14 @@ class Normalized:
     def _kept(self, i: int) -> int:
         return i + bisect.bisect_right(self.removed, i)
 
+    def position(self, original: int) -> int:
+        """Where original index `original` lands in the normalised text: how many normalised
+        characters came from the original before it."""
+        if self.starts is not None:
+            return bisect.bisect_left(self.starts, original)
+        removed = self.removed  # the j-th left out stood at original index removed[j] + j
+        return original - bisect.bisect_left(range(len(removed)), original, key=lambda j: removed[j] + j)
+
 
 def fold_leet(text: str) -> str:
     """Leetspeak and accented letters folded to letters, one character for one (keywords are

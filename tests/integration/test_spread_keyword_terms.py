@@ -6,6 +6,7 @@ as "b o m b" is; its words written apart pass."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.support import (
     assert_refused_unsent,
     guard_before_mock,
     stream_reply,
+    upstream_got,
     whole_reply,
 )
 
@@ -23,7 +25,8 @@ POLICY = """
 name: default
 version: "1"
 classifiers:
-  words: {type: keywords, lists: [{terms: [Nightjar, honeypot, starlink, bomb], label: codename}]}
+  words: {type: keywords, lists: [{terms: [Nightjar, honeypot, starlink, bomb, Project Bluebird],
+                                   label: codename}]}
 rules:
   - {name: words-asked, stage: prompt, when: {classifier: words}, action: block}
   - {name: words-answered, stage: completion, when: {classifier: words}, action: block}
@@ -76,3 +79,23 @@ def test_the_words_of_a_compound_written_apart_pass(guard: GuardServer) -> None:
     answer = "A night jar of honey, a honey pot, and the star link between them."
     assert stream_reply(guard.url, answer, **{"X-Mock-Chunk-Chars": "3"}) == (answer, "stop")
     assert whole_reply(guard.url, answer, prompt=answer) == (answer, "stop")
+
+
+@pytest.mark.parametrize("between", ["", " ", "\n", "\u3000"])
+@pytest.mark.parametrize("shape", ["messages", "parts"])
+def test_a_phrase_cut_across_texts_at_its_space_is_refused(guard: GuardServer, between: str,
+                                                           shape: str) -> None:
+    """From a probe: "about Project", a blank message or part, "Bluebird now" passed to the
+    model (9 of 9 shapes; with nothing between, the same): a phrase's words are read across a
+    boundary of two texts with or without white space, and the prompt is refused unsent."""
+    import openai
+
+    pieces = ["about Project", *([between] if between else []), "Bluebird now"]
+    messages: list[Any] = (
+        [{"role": "user", "content": piece} for piece in pieces] if shape == "messages" else
+        [{"role": "user", "content": [{"type": "text", "text": piece} for piece in pieces]}])
+    with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0) as client, \
+            pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="m", messages=messages)
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "content_filter"
+    assert not upstream_got(guard, "Bluebird now")

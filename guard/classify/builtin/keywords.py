@@ -110,10 +110,12 @@ class KeywordsClassifier(LocalClassifier):
         if joined != plain:  # only terms with a mark inside a word need a second pattern set
             self.mark_patterns, self.mark_labels = _compile(config, joined, reach=2 * longest + 16), joined[2]
         # A run of spread letters joined whole holds no spaces: a phrase matches there with its
-        # words run together (only across a word gap of the run, `scan`).
+        # words run together (only across a word gap of the run, `scan`); and so do two texts
+        # read joined, which a reader reads apart (only across their boundary, `phrases_across`).
         self.whole_runs = self.spread
         self.run_patterns = self.patterns
-        if self.whole_runs and any(literal is None for literal in plain[1]):
+        self.phrases_across = any(literal is None for literal in plain[1])
+        if self.phrases_across:
             self.run_patterns = _compile(config, plain, reach=2 * longest + 16, gap=r"\s*")
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:

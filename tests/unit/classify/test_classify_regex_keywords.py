@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from guard.classify.registry import build_classifier
+from guard.classify.runner import in_context
+from guard.redaction import reaching_back
 from guard.types import Segment, Stage
 from tests.unit.classify.builtin_helpers import classify, found
 
@@ -232,3 +236,26 @@ def test_a_term_split_across_text_parts_is_read_joined() -> None:
         # the span starts in the part before, by the characters of the term there
         assert [(s.start, s.end) for s in joined.spans] == [(-6, 6)]
         assert built.classifier.context_turns["user"] == 8
+
+
+@pytest.mark.parametrize("between", [[], [" "], ["\n"], ["\u3000"], ["\u200b"], [" " * 1000] * 9])
+def test_a_phrase_cut_at_its_space_across_texts_is_read_whole(between: list[str]) -> None:
+    """From a probe: "about Project", " ", "Bluebird now" (messages or parts) passed a keyword
+    rule for "Project Bluebird" once blank texts took no place (the joined reading is
+    "about ProjectBluebird now"), and with nothing between it always had. A phrase's words meet
+    across a boundary of two texts with or without white space; the mask lands in both pieces,
+    none in the blanks; a word glued to the next text ("xProject") or ordinary texts stay apart."""
+    built = build_classifier("t", {"type": "keywords", "terms": ["Project Bluebird", "nightjar"]})
+    texts = ["about Project", *between, "Bluebird now"]
+    split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(texts)]
+    verdicts = built.classifier.classify_sync(list(in_context([built], split, Stage.PROMPT)))
+    last = len(texts) - 1
+    assert [v.segment for v in verdicts if v.fired] == [last]
+    masked = reaching_back({last: verdicts[last].spans}, split)
+    assert {i: [split[i].text[max(0, s.start):s.end] for s in spans]
+            for i, spans in masked.items()} == {0: ["Project"], last: ["Bluebird"]}
+    for apart in (["about xProject", "Bluebird now"], ["about Project", "Bluebirds"],
+                  ["a project.", "Bluebird now"], ["night", "jars"]):
+        split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(apart)]
+        assert not any(v.fired for v in built.classifier.classify_sync(
+            list(in_context([built], split, Stage.PROMPT)))), apart
