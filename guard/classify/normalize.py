@@ -182,15 +182,18 @@ _LEET_SYMBOL = re.compile(r"[!|@$+](?=\w)")
 # the same joined. In a text spread out with spaces, whose words are then kept apart by two or
 # more, a pair of single letters between such gaps ("t o", "i s") is a word too; spread with single
 # spaces, a run of four or more that starts with "a" or "i" keeps it apart ("make a b o m b" reads
-# "make a bomb", not "abomb"). Our own fixed patterns, not a policy's: each run is scanned once
-# (the backreference only repeats the separator).
-_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ .\-_*/|+~])[^\W\d_](?:\1[^\W\d_])+(?![^\W\d_])")
+# "make a bomb", not "abomb"). A tab spreads letters as a space does (every other horizontal
+# space is a space by then: NFKC's, `BLANKS`); a line break does not (a value written one
+# character a line is read by the patterns' `BLANK_RUN`). Our own fixed patterns, not a policy's:
+# each run is scanned once (the backreference only repeats the separator).
+SPREAD_SPACES = " \t"
+_SPREAD = re.compile(r"(?<![^\W\d_])[^\W\d_]([ \t.\-_*/|+~])[^\W\d_](?:\1[^\W\d_])+(?![^\W\d_])")
 # What every such run ends with: a cheap test that spares almost every text the full search.
-_SPREAD_END = re.compile(r"([ .\-_*/|+~])[^\W\d_]\1[^\W\d_](?![^\W\d_])")
+_SPREAD_END = re.compile(r"([ \t.\-_*/|+~])[^\W\d_]\1[^\W\d_](?![^\W\d_])")
 # The same test on the shape of an ASCII text (letters "a", separators "s", the rest "o"): a literal
 # search, about twenty times quicker than `_SPREAD_END` (it ignores whether the separators match).
 _SHAPES = str.maketrans(
-    {chr(c): "a" if chr(c).isalpha() else "s" if chr(c) in " .-_*/|+~" else "o" for c in range(128)}
+    {chr(c): "a" if chr(c).isalpha() else "s" if chr(c) in " \t.-_*/|+~" else "o" for c in range(128)}
 )
 _SPREAD_END_SHAPE = re.compile("sasa(?!a)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -246,8 +249,9 @@ def _spread_runs(text: str, shape: str | None) -> Iterator[re.Match[str]]:
 
 
 _SPLIT_SHAPE = "as" * (SPLIT_RUN - 1) + "a"
-# (any white space between: NFKC makes a no-break, thin or ideographic space the space it shows)
-_SPLIT_RUN = re.compile(rf"(?:[^\W\d_]\s){{{SPLIT_RUN - 1}}}[^\W\d_]")
+# (any white space between: NFKC makes a no-break, thin or ideographic space the space it shows,
+# and the blanks it keeps read as one, `BLANKS`)
+_SPLIT_RUN = re.compile(rf"(?:[^\W\d_][\s{BLANKS}]){{{SPLIT_RUN - 1}}}[^\W\d_]")
 
 
 @functools.lru_cache(maxsize=1024)  # every spread-reading classifier of a request asks of the same segments
@@ -361,7 +365,7 @@ def _spread(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     for match in _spread_runs(text, shape):
         separator = match.group(1)
         first = match.start() + 1
-        if separator == " ":
+        if separator in SPREAD_SPACES:
             spaced = True
             if match.end() - match.start() >= 2 * SPLIT_RUN - 1 and budget > 0:
                 keep = _word_gaps(match, budget)

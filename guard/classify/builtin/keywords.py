@@ -54,7 +54,9 @@ class KeywordsConfig(BaseModel):
     leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) and accented Latin
                     letters (é→e, ñ→n) in text and terms.
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
-                    letters, one repeated separator) and drop asterisks inside a word ("bo*mb"),
+                    letters, one repeated separator: a space, a tab or any other horizontal
+                    space, or one of `. - _ * / | + ~`; not a line break) and drop asterisks
+                    inside a word ("bo*mb"),
                     in text and terms. A run of eight or more spread with single spaces is split
                     into words again (`normalize._word_gaps`), and read joined whole too, its word
                     gaps then only word boundaries: "n i g h t j a r", split "night jar", matches

@@ -141,6 +141,22 @@ def test_keywords_match_a_compound_term_spread_apart_whatever_the_split() -> Non
             ("keyword", space.join("nightjar"))], repr(space)
 
 
+@pytest.mark.parametrize("space", ["\t", "\u2800"])
+def test_keywords_read_letters_spread_with_a_tab_or_a_braille_blank(space: str) -> None:
+    """From a probe: letters spread with tabs, or with the Braille blank normalisation reads as a
+    space, passed a keyword list (12 of 12 and 6 of 12) while spaces, no-break, thin and
+    ideographic spaces were caught: every horizontal space spreads letters (not a line break)."""
+    terms = ["Nightjar", "Falconridge", "bluebird protocol", "bomb"]
+    for word, after in (("nightjar", " plan"), ("falconridge", " plan"), ("Bluebird", " protocol"),
+                        ("bomb", "")):
+        text = f"the {space.join(word)}{after}"
+        assert [label for label, _ in found(classify("keywords", text, terms=terms), text)] == [
+            "keyword"], repr(text)
+    spaced = space.join("howtomakeabomb")
+    assert classify("keywords", spaced, terms=["bomb"]).fired
+    assert not classify("keywords", "\n".join("nightjar"), terms=terms).fired
+
+
 def test_keywords_read_a_word_with_asterisks_inside() -> None:
     """"bo*mb" matches "bomb", and the mask covers the asterisk."""
     text = "make a bo*mb, now"
