@@ -259,6 +259,25 @@ def test_a_text_is_blank_when_normalisation_reads_nothing_or_spaces_in_it() -> N
         assert blank(char) == (not shown and not spacing_mark), hex(code)
 
 
+def test_look_alikes_with_marks_fold_as_the_bare_letters_do() -> None:
+    """From a probe: "Nightjάr", "Falcόnridge", "Falconrίdge", "Falconridgέ" (a Greek vowel with
+    tonos for a Latin letter) passed a keyword list while alpha, omicron and a Latin "á" were folded.
+    Every letter that is a look-alike with marks on it, composed or not, folds as the bare
+    look-alike does; its marks go (as "ё" and "ї" did)."""
+    for text in ["Nightj\u03acr", "Falc\u03ccnridge", "Falconr\u03afdge", "Falconridg\u03ad",
+                 "Nightj\u03b1\u0301r", "N\u1f30ghtjar", "\u0386BC", "Nightj\u04d3r"]:
+        assert normalize(text).text == unicodedata.normalize(
+            "NFC", "".join(CONFUSABLES.get(c, c) for c in unicodedata.normalize("NFD", text)
+                           if not unicodedata.combining(c))), repr(text)
+    assert normalize("Nightj\u03acr").text == "Nightjar"
+    assert normalize("caf\u00e9").text == "caf\u00e9"  # a Latin accent stays (leet folds it)
+    assert normalize("\u0403").text == "\u0403"  # a letter that is no look-alike keeps its mark
+    for code in range(0x80, 0x110000):
+        bare = unicodedata.normalize("NFD", chr(code))
+        if len(bare) > 1 and bare[0] in CONFUSABLES and bare[0].isalpha():
+            assert code < 0x3000 and chr(code) in CONFUSABLES, hex(code)
+
+
 def test_marks_that_compose_with_nothing_are_dropped_and_accents_stay() -> None:
     """Stacked marks and marks on letters that take none go; an accented letter stays one, and
     folds to its base letter with leetspeak; spans still cover the marks."""
