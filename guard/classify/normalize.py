@@ -185,10 +185,28 @@ def _accented_latin() -> dict[str, str]:
     return out
 
 
+_ATTACHED = re.compile(r"LATIN (SMALL|CAPITAL) LETTER ([A-Z]) WITH ")
+
+
+def _attached_latin() -> dict[str, str]:
+    """Each Latin letter drawn as a plain one with a stroke, bar, hook, tail... through or on it
+    ("ł", "ø", "đ", "ħ", "ƒ", "ɨ"; Unicode names it "LATIN SMALL LETTER L WITH STROKE"), which
+    has no decomposition to take an accent off, and its base letter, as leetspeak folds that."""
+    out = {}
+    for code in [*range(0xC0, 0x2B0), *range(0x1D00, 0x1F00), *range(0x2C60, 0x2C80),
+                 *range(0xA720, 0xA800), *range(0xAB30, 0xAB70)]:
+        char = chr(code)
+        if not unicodedata.decomposition(char) and (name := _ATTACHED.match(unicodedata.name(char, ""))):
+            base = name.group(2).lower() if name.group(1) == "SMALL" else name.group(2)
+            out[char] = _LEET_LETTERS.get(base, base)
+    return out
+
+
 # Leetspeak, folded only for keyword lists (and applied to the keywords too, so that both sides
 # fold the same way). `l` folds to `i` with `1`, `!` and `|`, because `1` stands for either.
-# Accented Latin letters fold to their base letter with it ("bómb", "café"), one for one.
-LEET: dict[int, str] = str.maketrans({**_LEET_LETTERS, **_accented_latin()})
+# Accented Latin letters fold to their base letter with it ("bómb", "café"), one for one, and
+# so do letters with a stroke or hook ("ł", "ø": `_attached_latin`).
+LEET: dict[int, str] = str.maketrans({**_LEET_LETTERS, **_accented_latin(), **_attached_latin()})
 # Symbols stand for letters only before a letter or digit ("k!ll", "$teal", "h@ck"): "bomb!" keeps
 # its "!", which read as "i" would make "bombi" and hide the word.
 _LEET_SYMBOLS = str.maketrans({"!": "i", "|": "i", "@": "a", "$": "s", "+": "t"})

@@ -52,7 +52,8 @@ class KeywordsConfig(BaseModel):
     case_sensitive: match letter case exactly (default: ignore case).
     word_boundary:  a term matches only as whole words (default true: `ass` not in `class`).
     leet:           fold leetspeak (0→o, 1→i, 3→e, 4→a, 5→s, 7→t, @→a, $→s) and accented Latin
-                    letters (é→e, ñ→n) in text and terms.
+                    letters (é→e, ñ→n) and those with a stroke or hook (ø→o, đ→d, ƒ→f) in text
+                    and terms.
     spread:         join letters spread apart ("b o m b", "b.o.m.b", "b-o-m-b": three or more single
                     letters, one repeated separator: a space, a tab or any other horizontal
                     space, or one of `. - _ * / | + ~`; not a line break) and drop asterisks

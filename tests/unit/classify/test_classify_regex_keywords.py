@@ -157,6 +157,20 @@ def test_keywords_read_letters_spread_with_a_tab_or_a_braille_blank(space: str) 
     assert not classify("keywords", "\n".join("nightjar"), terms=terms).fired
 
 
+def test_keywords_read_latin_letters_with_a_stroke_or_hook_as_their_base() -> None:
+    """From a probe: "Fałconridge", "Falcønridge", "Falconriđge", "Nigħtjar", "Nɨghtjar",
+    "Nighŧjar", "ƒalconridge" passed a keyword list (7 of 7): those letters have no decomposition
+    to take an accent off. Folded with leetspeak to their base letter, as accented ones are; with
+    `leet: false`, as written."""
+    terms = ["Nightjar", "Falconridge"]
+    for text in ["the Fa\u0142conridge plan", "the Falc\u00f8nridge plan", "the Falconri\u0111ge plan",
+                 "the Nig\u0127tjar plan", "the N\u0268ghtjar plan", "the Nigh\u0167jar plan",
+                 "the \u0192alconridge plan", "the NIG\u0126TJAR plan"]:
+        assert classify("keywords", text, terms=terms).fired, repr(text)
+    assert not classify("keywords", "the Fa\u0142conridge plan", terms=terms, leet=False).fired
+    assert not classify("keywords", "z\u0142oty, s\u00f8ster, \u0111ak", terms=terms).fired
+
+
 def test_keywords_read_a_word_with_asterisks_inside() -> None:
     """"bo*mb" matches "bomb", and the mask covers the asterisk."""
     text = "make a bo*mb, now"
