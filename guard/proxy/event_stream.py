@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from guard.classify.normalize import kept_after, kept_chars
+from guard.classify.normalize import blank, kept_after, kept_chars
 from guard.errors import UpstreamError
 from guard.proxy.protocols import anthropic_messages as messages
 from guard.proxy.protocols import openai_responses as responses
@@ -70,7 +70,7 @@ from guard.proxy.stream_guard import (
 )
 from guard.proxy.stream_window import VALUE_IN_GROUPS_CHARS, Channel, Part, value_start
 from guard.redaction import refused_for_json
-from guard.types import Segment, Span, Stage, blank
+from guard.types import Segment, Span, Stage
 
 SILENT: Json = {}  # the frame of text sent only whole: released into its event, not as a delta
 JOINED = 8  # earlier texts of a role a window is read with (as prompts are, `JOINED_TURNS`)
@@ -108,7 +108,7 @@ class Waiting:
 @dataclass(slots=True)
 class Said:
     """A channel's whole text: as the upstream sent it, and as the client was shown it;
-    whether it shows anything (`types.blank`)."""
+    whether it shows anything (`normalize.blank`)."""
 
     received: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
@@ -260,7 +260,7 @@ class EventStreamGuard(StreamGuard):
 
     def _shown(self, channels: list[Channel]) -> list[Channel]:
         """Those of `channels` whose text shows something: a blank text (an empty part or block)
-        takes no place among those read with another (`types.blank`, as in a whole answer,
+        takes no place among those read with another (`normalize.blank`, as in a whole answer,
         `protocols.base.segments`), so blank texts between the pieces of a value neither push
         one out of the texts read with the other nor keep them apart."""
         return [other for other in channels if self._said[other.number].shows]
