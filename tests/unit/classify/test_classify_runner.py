@@ -208,14 +208,22 @@ def test_only_prompt_turns_of_the_roles_read_are_joined() -> None:
     assert in_context(turns, answers, Stage.COMPLETION) is answers
 
 
-async def test_blank_texts_between_the_pieces_of_a_value_take_no_place(metrics: Metrics) -> None:
-    """From a probe: nine empty or blank messages between two pieces of a key pushed the first
-    out of the eight texts read with the second. A blank text is not read with the ones after
-    it, and a span reaching back masks the pieces, not the blanks."""
+@pytest.mark.parametrize("between", [
+    ["", " ", "\u200b", "\n"] * 3,
+    *([piece] * 9 for piece in ["\u3164", "\ufe0f", "\u034f", "\x00", "\u2800", "\u0301"]),
+])
+async def test_blank_texts_between_the_pieces_of_a_value_take_no_place(
+        metrics: Metrics, between: list[str]) -> None:
+    """From probes: nine empty or blank messages between two pieces of a key pushed the first
+    out of the eight texts read with the second; so did nine each holding only a Hangul filler,
+    a variation selector, a CGJ, a NUL, a Braille blank or a lone mark (what normalisation
+    removes or reads as a space, though neither white space nor a format character: 20 of 20
+    shapes passed). A blank text is not read with the ones after it, and a span reaching back
+    masks the pieces, not the blanks."""
     runner = ClassifierRunner(metrics)
     secrets = build_classifier("secrets", {"type": "secrets"})
     key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-    texts = [f"it starts {key[:22]}", *["", " ", "\u200b", "\n"] * 3, f"{key[22:]} ends it"]
+    texts = [f"it starts {key[:22]}", *between, f"{key[22:]} ends it"]
     split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(texts)]
     out = await runner.run([secrets], split, Stage.PROMPT)
     last = len(texts) - 1
@@ -223,25 +231,6 @@ async def test_blank_texts_between_the_pieces_of_a_value_take_no_place(metrics: 
     masked = reaching_back({last: out[last].spans}, split)
     assert {i: [split[i].text[max(0, s.start):s.end] for s in spans]
             for i, spans in masked.items()} == {0: [key[:22]], last: [key[22:]]}
-
-
-@pytest.mark.parametrize("piece", ["\u3164", "\ufe0f", "\u034f", "\x00", "\u2800", "\u0301"])
-async def test_pieces_normalisation_reads_as_nothing_take_no_place(metrics: Metrics, piece: str) -> None:
-    """From a probe: nine pieces each holding only a Hangul filler, a variation selector, a CGJ,
-    a NUL or a Braille blank (what normalisation removes or reads as a space, but no white space
-    nor format character) between two halves of a key took a place each: the key passed, 20 of
-    20 shapes. They are blank too; the mask reaches back into the first half."""
-    runner = ClassifierRunner(metrics)
-    secrets = build_classifier("secrets", {"type": "secrets"})
-    key = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-    texts = [key[:20], *[piece] * 9, key[20:]]
-    split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(texts)]
-    out = await runner.run([secrets], split, Stage.PROMPT)
-    last = len(texts) - 1
-    assert [v.segment for v in out if v.fired] == [last]
-    masked = reaching_back({last: out[last].spans}, split)
-    assert {i: [split[i].text[max(0, s.start):s.end] for s in spans]
-            for i, spans in masked.items()} == {0: [key[:20]], last: [key[20:]]}
 
 
 async def test_documents_are_read_with_the_users_texts_by_the_joined_reading_only(
