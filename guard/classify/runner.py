@@ -88,32 +88,23 @@ class ClassifierRunner:
         completion stage, the request's last user message, for classifiers that read it."""
         if not classifiers or not segments:
             return []
-        account = WORK.set(Work())
+        account = WORK.set(Work())  # what the check thread spends on them (`_own_share`)
         try:
-            return await self._gated(classifiers, segments, stage, request)
+            gated = [c for c in classifiers if c.spec.gate is not None]
+            if not gated:
+                return await self._read(classifiers, segments, stage, request)
+            first = await self._read([c for c in classifiers if c.spec.gate is None], segments,
+                                     stage, request)
+            opened = []
+            for c in gated:
+                assert c.spec.gate is not None
+                is_open = gate_opens(c.spec.gate, first)
+                self.metrics.gate_checked[c.name, "run" if is_open else "skipped"].pending += 1
+                if is_open:
+                    opened.append(c)
+            return first + (await self._read(opened, segments, stage, request) if opened else [])
         finally:
             WORK.reset(account)
-
-    async def _gated(
-        self,
-        classifiers: Sequence[ConfiguredClassifier],
-        segments: Sequence[Segment],
-        stage: Stage,
-        request: str,
-    ) -> list[Verdict]:
-        gated = [c for c in classifiers if c.spec.gate is not None]
-        if not gated:
-            return await self._read(classifiers, segments, stage, request)
-        first = await self._read([c for c in classifiers if c.spec.gate is None], segments, stage,
-                                 request)
-        opened = []
-        for c in gated:
-            assert c.spec.gate is not None
-            is_open = gate_opens(c.spec.gate, first)
-            self.metrics.gate_checked[c.name, "run" if is_open else "skipped"].pending += 1
-            if is_open:
-                opened.append(c)
-        return first + (await self._read(opened, segments, stage, request) if opened else [])
 
     async def _read(
         self,
