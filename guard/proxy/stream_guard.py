@@ -28,7 +28,11 @@ a channel classified on its own (one segment each, indexed by channel number). T
   decision cuts the stream too. A check on time decides, as in buffered mode, on the text up to
   its last word boundary (the word in progress is left unchecked: read by the next check, on
   time once more text has come, or at the end), and an early block of whole-text classifiers
-  waits for more text rather than cutting.
+  waits for more text rather than cutting. The word waits for its text to go on, but not for
+  good (a chat text has no close: the arguments of a tool call the next one follows end in a
+  word no more text comes to): it is read as ended once its text has had nothing more for
+  WORD_IDLE times `max_holdback_ms`, and when another text of the answer begins (the next tool
+  call, a choice, a call after the content), before that text goes out (`_words_ended`).
 
 A block cuts the stream: no further content, a last chunk per unfinished choice with
 `finish_reason: "content_filter"`, then `data: [DONE]`; the relay closes the upstream. The cut is
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -126,6 +130,10 @@ RECHECK_MAX_S = 5.0
 # answer still going on, holds the text (nothing goes out) while the text read is shorter than
 # this; more text, or the answer's end, decides
 EARLY_CHARS = 64
+# an optimistic text's last word, left unread by a check on time, is read as ended once its text
+# has had nothing more for this many times its wait (`max_holdback_ms`), as buffered mode lets a
+# word in progress out
+WORD_IDLE = 2
 CutAt = Callable[[Channel, list[Span]], int]   # where a release stops, given the spans to mask
 
 
@@ -357,7 +365,7 @@ class StreamGuard:
         if not due:
             return b""
         if self.mode == OPTIMISTIC:
-            return await self._check_words(due)
+            return await self._check_words(due, {ch.number for ch in due if self._idle(ch, now)})
 
         def stop(ch: Channel) -> int:
             wait = self._wait(ch)
@@ -372,11 +380,18 @@ class StreamGuard:
         stops = {ch.number: stop(ch) for ch in due}  # `_check` may move them back
         return await self._check(due, lambda ch, spans: straddle(stops[ch.number], spans), stops)
 
-    async def _check_words(self, channels: list[Channel]) -> bytes:
-        """An optimistic check on time (`tick`) or after the stream ended (`ended_early`): the
-        text went out, and what decides is the text up to its last whole word, the word still
-        being written left unread (`_check`, `Channel.mark_checked`)."""
-        words = {ch.number: ch.word_cut(ch.checked, self._text_end(ch)) for ch in channels}
+    async def _check_words(self, channels: list[Channel], ended: Collection[int] = ()) -> bytes:
+        """An optimistic check on time (`tick`), after the stream ended (`ended_early`), or of
+        the texts before one that began (`_text_event`): the text went out, and what decides is
+        the text up to its last whole word, the word still being written left unread (`_check`,
+        `Channel.mark_checked`), but in the channels numbered in `ended`, whose word is read as
+        ended: to their ends (an early block still only holds, `_early`)."""
+        words = {}
+        for ch in channels:
+            end = self._text_end(ch)
+            words[ch.number] = end if ch.number in ended else ch.word_cut(ch.checked, end)
+            if ch.number in ended:
+                ch.word_read = ch.end  # read as ended: more text decides again
         return await self._check(channels, to_end, words)
 
     async def finish(self) -> bytes:
@@ -434,23 +449,19 @@ class StreamGuard:
         shell = text_shell(body, deltas) if hold else None
         alone = hold and shell is None and len(deltas) == 1
         touched: list[Channel] = []
+        began: set[int] = set()  # the channels getting their first text
         for delta in deltas:
             if delta.text and self._choices.get(delta.choice):  # its held tail went out at its
                 raise UpstreamError("upstream sent text for a choice it had finished",  # end
                                     status=502, code="upstream_protocol_error")
             channel = self._channel(body, delta)
+            if delta.text and not channel.end:
+                began.add(channel.number)
             channel.add(delta.text, now, self._frame, event.raw if alone else None, hold=hold)
             touched.append(channel)
         self._see({d.choice for d in deltas})
         if not hold:
-            due = [ch for ch in touched if self._check_due(ch)]
-            out = await self._check(due, to_end) if due else b""
-            if self.cut:
-                return out
-            self._observe_first(now)
-            if finishing:
-                return out + await self._end_choices(finishing, event.raw)
-            return out + event.raw
+            return await self._pass(event.raw, touched, began, finishing, now)
         ending = [ch for ch in touched if ch.choice in finishing]
         due = [ch for ch in touched if ch not in ending and self._release_due(ch)]
         out = await self._check(due, self._holdback_cut) if due else b""
@@ -461,6 +472,31 @@ class StreamGuard:
             # the finish reason must follow the choice's last text
             return out + await self._end_choices(finishing, shell_bytes)
         return shell_bytes + out
+
+    async def _pass(self, raw: bytes, touched: list[Channel], began: set[int],
+                    finishing: set[int], now: float) -> bytes:
+        """Optimistic: an event of text goes out once the checks it makes due have passed: of
+        the texts before one it begins (`_words_ended`), and of those it brings to
+        `check_chars` new characters."""
+        out = await self._words_ended(began) if began else b""
+        due = [ch for ch in touched if self._check_due(ch)]
+        if due and not self.cut:
+            out += await self._check(due, to_end)
+        if self.cut:
+            return out
+        self._observe_first(now)
+        if finishing:
+            return out + await self._end_choices(finishing, raw)
+        return out + raw
+
+    async def _words_ended(self, began: set[int]) -> bytes:
+        """Optimistic: a text began (channels numbered `began` got their first text), so the
+        texts before it, which went out, have likely ended (a client shows tool call i + 1, or
+        choice n, after them): their unread text is read to its end before the new text goes
+        out, a key the last tool call's arguments end in too, not at the answer's end."""
+        before = [ch for ch in self._channels.values()
+                  if ch.number not in began and ch.checked < self._text_end(ch)]
+        return await self._check_words(before, {ch.number for ch in before}) if before else b""
 
     async def _end_choices(self, choices: set[int] | None, raw: bytes) -> bytes:
         """Flush the channels of finishing choices (all, for None) before the event that ends
@@ -515,9 +551,20 @@ class StreamGuard:
             # when a closed text settles matters only to a word it holds: not asked otherwise
             settles = self._settles_at(ch) if ch.pieces and ch.holds_word else None
             return ch.deadline(self._wait(ch), settles)
-        if ch.unchecked_since is None or ch.holds_word:  # a word left unread: when more comes
+        if ch.unchecked_since is None:
             return None
-        return ch.unchecked_since + self._wait(ch)
+        if not ch.holds_word:
+            return ch.unchecked_since + self._wait(ch)
+        # a word left unread waits for more text, but not for good: a chat text has no close,
+        # and the word a tool call's arguments end in gets no more text (`_idle`)
+        return None if ch.word_read == ch.end else ch.arrived + WORD_IDLE * self._wait(ch)
+
+    def _idle(self, ch: Channel, now: float) -> bool:
+        """Whether an optimistic channel's text has had nothing more for long enough that the
+        word it ends in is read as ended (WORD_IDLE times its wait, as a buffered stream lets a
+        word in progress out: a model writing a character every `max_holdback_ms` and a bit is
+        not read mid-word)."""
+        return now - ch.arrived >= WORD_IDLE * self._wait(ch)
 
     def _wait(self, ch: Channel) -> float:
         """How long a channel's unchecked text may wait: `max_holdback_ms`, and with a classifier

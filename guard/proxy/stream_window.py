@@ -95,9 +95,11 @@ class Channel:
     released: int = 0           # everything before this offset has gone to the client
     checked: int = 0            # everything before this offset has been classified
     unchecked_since: float | None = None
+    arrived: float = 0.0        # when its last text came
     soft_ticked: int = 0        # pending text before this offset had its word-boundary release
     masked_to: int = 0          # the end of the last value whose mask has been written
     word_wait: int = -1         # the end when a word in progress was held past its time
+    word_read: int = -1         # the end when the word it ends in was read as ended (optimistic)
     closed_at: float | None = None  # when its part or block closed (typed streams): no more text
     kept: int = 0               # characters normalisation keeps in the whole text so far,
     kept_released: int = 0      # and before `released`,
@@ -128,6 +130,7 @@ class Channel:
             self.pieces.append(Piece(self.end, self.end + len(text), now, frame, raw, seq))
         if self.unchecked_since is None:
             self.unchecked_since = now
+        self.arrived = now
         self.text += text
         self.kept += kept_chars(text)
         if not hold:
@@ -169,7 +172,8 @@ class Channel:
     def mark_checked(self, at: int | None = None) -> None:
         """Everything before `at` (the end, when None) has been classified. Text left after it
         (a word still being written, optimistic mode) waits for more text: its next check on
-        time comes when more has come (`holds_word`), or at the next check or the end."""
+        time comes when more has come (`holds_word`), or once none has come for a while or
+        another text has begun (the word is read as ended, `word_read`), or at the end."""
         if at is None or at >= self.end:
             self.checked, self.kept_checked = self.end, self.kept
             self.unchecked_since = None

@@ -275,3 +275,58 @@ def test_guard_serve_cuts_a_stream_for_the_sdk(tmp_path: Path) -> None:
         assert AWS_KEY[:4] not in text
         metrics = guard.metrics()
         assert 'guard_stream_cutoffs_total{rule="secrets-leak"} 1.0' in metrics
+
+
+def parallel_calls_stream(keys: list[str]) -> bytes:
+    """A chat stream opening one tool call per key in its first chunk (empty arguments), then
+    writing each call's arguments, `{"id": KEY}` in two chunks, after the one before's."""
+    def chunk(calls: list[dict[str, Any]], finish: str | None = None) -> bytes:
+        delta: dict[str, Any] = {"tool_calls": calls} if calls else {}
+        return b"data: " + orjson.dumps({
+            "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + b"\n\n"
+
+    events = [chunk([{"index": i, "id": f"c{i}", "type": "function",
+                      "function": {"name": "f", "arguments": ""}} for i in range(len(keys))])]
+    for i, key in enumerate(keys):
+        events += [chunk([{"index": i, "function": {"arguments": half}}])
+                   for half in ('{"id": "' + key[:10], key[10:] + '"}')]
+    return b"".join([*events, chunk([], "tool_calls"), b"data: [DONE]\n\n"])
+
+
+def test_guard_serve_optimistic_reads_each_tool_call_as_the_next_begins(tmp_path: Path) -> None:
+    """`guard serve`, optimistic, eight parallel tool calls each ending in its own key (shorter
+    than `check_chars`, no close event in a chat stream): a call's arguments are read when the
+    next call's begin, so the SDK has 1 key of 8 whole before the cut, not 8 (they waited for
+    the answer's end)."""
+    from tests.support import GuardServer, HostileProcess, start_together
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(POLICY.format(
+        name="default", scope="", mode="optimistic", max_ms=250).replace("check_chars: 16",
+                                                                          "check_chars: 64"))
+    hostile = HostileProcess(tmp_path, mode="scripted")
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": hostile.url}},
+                                   "policies": str(policies)})
+    keys = [AWS_KEY[:-1] + chr(ord("A") + i) for i in range(8)]
+    args: dict[int, str] = {}
+    finish = None
+    try:
+        start_together(hostile, guard)
+        with openai.OpenAI(base_url=f"{guard.url}/v1", api_key="k", max_retries=0,
+                           default_headers={
+                               "X-Hostile-Body": urllib.parse.quote(parallel_calls_stream(keys)),
+                               "X-Hostile-Type": "text/event-stream"}) as client:
+            for chunk in client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "hi"}], stream=True):
+                for choice in chunk.choices:
+                    finish = choice.finish_reason or finish
+                    for call in choice.delta.tool_calls or ():
+                        if call.function and call.function.arguments:
+                            args[call.index] = args.get(call.index, "") + call.function.arguments
+    finally:
+        guard.stop()
+        hostile.stop()
+    assert finish == "content_filter"
+    assert sum(any(key in text for text in args.values()) for key in keys) == 1

@@ -1285,20 +1285,24 @@ async def test_a_value_a_check_on_time_finds_past_its_release_is_held_until_it_e
     assert got.text[0] == "see " + "x" * 80 + "|[REDACTED:pii:email] done"
 
 
-async def test_optimistic_check_on_time_leaves_the_word_being_written_to_a_later_check() -> None:
+async def test_optimistic_check_on_time_leaves_the_word_being_written_to_a_later_check(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Optimistic: a check on time decides on the text up to its last whole word (a word's start
     is no finding the whole answer has), and the word in progress is read by the next check,
-    here on time again once more text has come: a key no space had followed yet is still cut."""
+    here on time again once more text has come: a key no space had followed yet is still cut.
+    Without more text it waits twice `max_holdback_ms` after its text's last."""
+    clock = Clock()
+    monkeypatch.setattr(stream_guard, "time", clock)
     guard = StreamGuard(CHAT, only(SECRETS, mode="optimistic", check_chars=1000,
                                    max_holdback_ms=10), CTX, ListRecorder())
     events = chat_stream(["key AKIAIOSFODNN7EXAMPLE", " and more"])
     for event in events[:2]:
         await guard.feed(event)
-    await asyncio.sleep(0.025)
+    clock.now += 0.015
     await guard.tick()
-    assert not guard.cut and guard.deadline() is None  # waits for more text
+    assert not guard.cut and guard.deadline() == pytest.approx(1000.02)  # waits for more text, a while
     await guard.feed(events[2])
     deadline = guard.deadline()
-    assert deadline is not None and deadline <= time.monotonic()
+    assert deadline is not None and deadline <= clock.now
     assert receive(await guard.tick()).finish == {0: "content_filter"}
     assert guard.cut
