@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 # A prompt of more texts than this whose classifiers time out is refused, not passed unread
 # (each text costs every classifier a fixed amount, whatever its length): as too large (413)
-# when its own checks took at least this share of the timeout, else as guard overloaded (503,
+# when its own checks took at least this share of the timeout in CPU time, else as guard overloaded (503,
 # to retry: the check thread was busy with other requests' checks).
 MANY_SEGMENTS = 256
 OWN_SHARE = 0.5
@@ -479,7 +479,8 @@ def _renamed(cached: Verdict, name: str, index: int) -> Verdict:
 
 
 def _own_share(timeout_s: float) -> bool:
-    """Whether the check thread spent OWN_SHARE of `timeout_s` or more on this request's checks."""
+    """Whether the check thread spent OWN_SHARE of `timeout_s` or more of CPU on this request's
+    checks."""
     account = WORK.get()
     return account is None or account.spent() >= OWN_SHARE * timeout_s
 

@@ -61,18 +61,25 @@ class Joined(Echo):
 
 
 class Plodding(LocalClassifier):
-    """A local classifier that takes `each_s` per segment, in a worker thread, and counts them."""
+    """A local classifier that takes `each_s` per segment, in a worker thread, and counts them:
+    waiting, or with `busy` spending the CPU."""
 
-    def __init__(self, name: str, each_s: float) -> None:
+    def __init__(self, name: str, each_s: float, *, busy: bool = False) -> None:
         super().__init__(name, max_match_chars=None)
         self.each_s = each_s
+        self.busy = busy
         self.scanned = 0
 
     def runs_inline(self, segments: Sequence[Segment]) -> bool:
         return False
 
     def scan(self, norm: Normalized, segment: Segment) -> list[Finding]:
-        time.sleep(self.each_s)
+        if self.busy:
+            until = time.thread_time() + self.each_s
+            while time.thread_time() < until:
+                pass
+        else:
+            time.sleep(self.each_s)
         self.scanned += 1
         return []
 
