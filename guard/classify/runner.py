@@ -33,8 +33,8 @@ T = TypeVar("T")
 
 # A prompt of more texts than this whose classifiers time out is refused, not passed unread
 # (each text costs every classifier a fixed amount, whatever its length): as too large (413)
-# when its own checks took at least this share of the timeout in CPU time, else as guard overloaded (503,
-# to retry: the check thread was busy with other requests' checks).
+# when its own checks took at least this share of the timeout in CPU time, else as guard
+# overloaded (503, to retry: the check thread was busy with other requests' checks).
 MANY_SEGMENTS = 256
 OWN_SHARE = 0.5
 # Verdicts of a batch written to the shared cache, at most, per classifier: its newest segments.
