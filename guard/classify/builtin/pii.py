@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 import phonenumbers
+import re2
 from pydantic import BaseModel, ConfigDict, Field
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
@@ -45,11 +46,29 @@ _SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z_][A-Za-z0-9_.-]*(?:/|\.git\b)")
 _RUN_START = re.compile(r"[\s\"'<>()\[\]{},]")
 URL_REACH = 2048  # how far back a URL's scheme is looked for (URLs are rarely longer)
 VERSION_WORDS = frozenset({"version", "v", "v.", "ver", "ver.", "release", "build", "firmware"})
+# Scripts written with no space between words, and Korean, whose particles are glued on after
+# one: an address's local part and top-level domain are all of their letters or none, so the
+# words glued to it are not read as its part (请发邮件到jane@example.com然后, jane@example.com으로).
+_GLUED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_LETTER = rf"[^\P{{L}}{_GLUED}]"  # a letter of any other script
+_LABEL = r"[\p{L}\p{M}\p{N}-]+"
+# The local part that ends a text: letters, marks, digits and ._%+- not starting with a mark,
+# or letters of a glued script without digits (我的邮箱是123456@qq.com: the number is the address).
+_LOCAL_PART = re2.compile(
+    rf"(?:(?:{_LETTER}|[\p{{N}}._%+-])(?:{_LETTER}|[\p{{M}}\p{{N}}._%+-])*"
+    rf"|[{_GLUED}][{_GLUED}\p{{M}}._%+-]*)\z"
+)
+LOCAL_PART_CHARS = 64  # RFC 5321's limit
 
 PATTERNS: dict[Entity, str] = {
-    # the "@" also written as a URL or an HTML page writes it (jane.doe%40example.com, &#64;)
-    "email": r"(?i)[a-z0-9._%+-]{1,64}(?:@|%40|&#0*64;|&#x0*40;|&commat;)[a-z0-9-]{1,63}"
-             r"(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}",
+    # Letters, marks and digits of any script (RFC 6531 local parts, IDN domains), a top-level
+    # domain of letters or in punycode (xn--p1ai); the "@" also written as a URL or an HTML page
+    # writes it (jane.doe%40example.com, &#64;). The match starts at the local part's last
+    # character and `email_start` reads the rest: up to 64 characters of Unicode classes is a
+    # program too large for RE2 (it failed to compile).
+    "email": rf"(?:{_LETTER}|[{_GLUED}\p{{M}}\p{{N}}._%+-])(?i:@|%40|&#0*64;|&#x0*40;|&commat;)"
+             rf"{_LABEL}(?:\.{_LABEL})*\.(?:(?i:xn--[a-z0-9-]+)|{_LETTER}(?:{_LETTER}|\p{{M}})+"
+             rf"|[{_GLUED}][{_GLUED}\p{{M}}]+)",
     "phone": r"(?:\+\s?\(?|\(|\b)\d{1,4}\)?(?:[ .\-]?\(?\d{1,4}\)?){2,6}\d\b",
     # one space, dot or hyphen between groups: tabs, line breaks and runs of spaces are how
     # tables of figures are laid out (a quarter of random tables of four-digit numbers had a
@@ -140,6 +159,16 @@ def card_end(text: str, start: int, end: int) -> int:
     return start
 
 
+def email_start(text: str, start: int, end: int) -> int:
+    """Where the address whose match at [start, end) starts at its local part's last character
+    begins: at the start of the local part that character ends (at most 64 characters), `end`
+    when there is none (a mark alone)."""
+    at = start + 1
+    lo = max(0, at - LOCAL_PART_CHARS)
+    local = _LOCAL_PART.search(text[lo:at])
+    return end if local is None else lo + local.start()
+
+
 def _group_ends(text: str, start: int, end: int) -> list[int]:
     """Where a run of digit groups at [start, end) may end: at its end, and before its last group
     when that group begins an expiry date (`4111 1111 1111 1111 12/27`: the regex took `12`)."""
@@ -187,8 +216,8 @@ class PiiClassifier(LocalClassifier):
     """Finds personal data with format checks (see module docstring)."""
 
     category = "pii"
-    # the formats are ASCII: "áĺíćé@éx́áḿṕĺé.ćóḿ" is an address with an accent on each letter
-    # (a real address with accented letters is found too, and masked whole)
+    # the number formats are ASCII, and "áĺíćé@éx́áḿṕĺé.ćóḿ" is an address with an accent on each
+    # letter (found whole either way: an address may hold letters and marks of any script)
     accents = True
     # an address or a number sent in pieces (messages, or text parts) is read across them
     joins_turns = True
@@ -213,8 +242,9 @@ class PiiClassifier(LocalClassifier):
         # Checked formats first: a Luhn-valid card is not also reported as a phone number.
         order = {"card": 0, "iban": 1, "ssn": 2, "email": 3, "ip": 4, "phone": 5}
         hits = sorted(self.patterns.finditer(text), key=lambda h: order[self.entities[h[0]]])
-        for idx, start, match_end in hits:
+        for idx, match_start, match_end in hits:
             entity = self.entities[idx]
+            start = email_start(text, match_start, match_end) if entity == "email" else match_start
             end = iban_end(text, start, match_end) if entity == "iban" else match_end
             if entity == "card":  # the whole run, or the run less an expiry read as a group
                 end = card_end(text, start, end)
