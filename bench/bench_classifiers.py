@@ -12,6 +12,7 @@ Run: .venv/bin/python -m bench.bench_classifiers   (add --no-write to only print
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import io
@@ -21,7 +22,6 @@ import re
 import string
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -104,13 +104,17 @@ def throughput() -> dict[str, float]:
 
 
 def dev_eval(data: Path, classifiers: str) -> str:
-    from guard.classify.cli import cmd_eval
+    """`guard eval --data DATA --classifiers CLASSIFIERS`, as its command line reads it."""
+    from guard.classify.cli import cmd_eval, register
 
     if not data.exists():
         return f"({data.name} not found)"
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["eval", "--data", str(data), "--classifiers", classifiers])
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        cmd_eval(Namespace(data=data, policy=None, limit=None, classifiers=classifiers, evasion=None))
+        cmd_eval(args)
     return buf.getvalue()
 
 
