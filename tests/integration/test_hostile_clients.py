@@ -337,7 +337,9 @@ def test_clients_loading_guard_together_buy_no_pass(guarded: GuardServer) -> Non
 
 def test_an_agent_conversation_of_many_small_texts_is_served(guarded: GuardServer) -> None:
     """From a probe: 200 tool calls and their results (1,002 texts, 48,546 characters) were
-    refused when each text counted 32 characters more; they are read and served."""
+    refused when each text counted 32 characters more; they are read and served, never refused
+    as too large (413). On a loaded machine (a CI run: 413 at 1.0 s) the checks may run out of
+    time without spending it: 503 guard_overloaded, and the client retries, as told."""
     messages: list[dict[str, object]] = [{"role": "user", "content": "Tidy the repository."}]
     for n in range(200):
         messages.append({"role": "assistant", "content": None, "tool_calls": [{
@@ -345,8 +347,12 @@ def test_an_agent_conversation_of_many_small_texts_is_served(guarded: GuardServe
             "function": {"name": "read_file", "arguments": f'{{"path": "src/m{n}.py"}}'}}]})
         messages.append({"role": "tool", "tool_call_id": f"call_{n:04d}",
                          "content": f"def f{n}(x):\n    return x + {n}\n" * 4})
-    response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30,
-                          json={"model": "m", "messages": messages})
+    for _ in range(3):
+        response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30,
+                              json={"model": "m", "messages": messages})
+        if response.status_code != 503:
+            break
+        assert response.json()["error"]["code"] == "guard_overloaded", response.text[:300]
     assert response.status_code == 200, response.text[:300]
 
 
