@@ -110,6 +110,9 @@ class Segment:
     after: on the completion stage, the text a client puts right after this one that is not
            the answer's (a fill-in-the-middle suffix's start): a value the answer begins and
            it ends is read whole, and masked in the answer.
+    joins: on the completion stage, where each text of the answer read after this one (those a
+           client joins to it) begins in `text`, the first where its own text ends: a phrase's
+           words meet across them as across two texts (`LocalClassifier.phrases_across`).
     """
 
     text: str
@@ -119,6 +122,12 @@ class Segment:
     context: tuple[str, ...] = ()
     request: str = ""
     after: str = ""
+    joins: tuple[int, ...] = ()
+
+    @property
+    def own(self) -> str:
+        """The segment's own text, without the texts after it read with it (`joins`)."""
+        return self.text[:self.joins[0]] if self.joins else self.text
 
 
 @dataclass(frozen=True, slots=True)

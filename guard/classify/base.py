@@ -25,6 +25,7 @@ from guard.classify.decode import find_readings
 from guard.classify.escapes import has_references
 from guard.classify.normalize import (
     Normalized,
+    blank,
     has_inner_mark,
     kept_after,
     kept_before,
@@ -290,14 +291,16 @@ class LocalClassifier:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
         spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
         findings = [f for _, f in found]
-        if segment.context and self.joins_turns:
-            found_across = list(self._across(segment))
-            findings += [f for f, _ in found_across]
-            spans += [span for _, span in found_across]
-        if segment.after and self.joins_turns:
-            found_onward = list(self._onward(segment))
-            findings += [f for f, _ in found_onward]
-            spans += [span for _, span in found_onward]
+        # what is read across texts is not a blank text's to mask: the texts around it find it
+        # (they read past it, `normalize.blank`), and a mask there would show where it was cut
+        shown = self.joins_turns and not blank(segment.own)
+        for found_across in (
+                self._across(segment) if segment.context and shown else (),
+                self._onward(segment) if segment.after and shown else (),
+                self._ahead(segment) if segment.joins and shown and self.phrases_across else ()):
+            for finding, span in found_across:
+                findings.append(finding)
+                spans.append(span)
         if self.decoded:
             # a finding in a decoded reading covers the encoded run it was read from
             for reading in find_readings(segment.text):
@@ -332,17 +335,31 @@ class LocalClassifier:
             # where each text after the first begins in the head, and this segment's text
             starts = itertools.accumulate(len(piece) for piece in pieces)
             heads.setdefault(joined[cut:], [at - cut for at in starts if at > cut])
+        # and where the texts of an answer read after this one begin in it
+        ahead = [at for at in segment.joins if at < len(tail)]
         seen: set[tuple[int, str]] = set()
         for head, bounds in heads.items():
             found = self._scanned(head + tail, segment)
             if self.phrases_across:
-                found = itertools.chain(found, self._across_bounds(head + tail, bounds, segment))
+                cuts = [*bounds, *(len(head) + at for at in ahead)]
+                found = itertools.chain(found, self._across_bounds(head + tail, cuts, segment))
             for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
                     seen.add((end - len(head), f.label))
                     back = start - len(head) if segment.stage is Stage.PROMPT else 0
                     yield f, Span(back, end - len(head), f.label)
+
+    def _ahead(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
+        """Findings that start in an answer's own text and go on into the texts read after it,
+        read with the boundaries of those as cuts (`Segment.joins`, `_across_bounds`): a
+        phrase's first words there ("about Project", "Bluebird now") are masked in it as a
+        value going on is (a span may end past its text: masks stop at its end)."""
+        own = segment.joins[0]
+        for norm, f in self._across_bounds(segment.text, list(segment.joins), segment):
+            start, end = norm.original_span(f.start, f.end)
+            if start < own:
+                yield f, Span(start, end, f.label)
 
     def _across_bounds(self, text: str, bounds: list[int], segment: Segment
                        ) -> Iterator[tuple[Normalized, Finding]]:

@@ -84,7 +84,11 @@ def shared_redis(url: str) -> Redis:
 SPAN_CHARS = 128
 
 
-def _chars(key: tuple[str, str, str, tuple[str, ...], str]) -> int:
+# stage, role, text, the texts before it, the text after it, where those read after it begin
+SlotKey = tuple[str, str, str, tuple[str, ...], str, tuple[int, ...]]
+
+
+def _chars(key: SlotKey) -> int:
     """What a slot's key counts against `max_chars`: its text, the turns before it and the text
     after it (`Segment.after`)."""
     return len(key[2]) + sum(map(len, key[3])) + len(key[4])
@@ -153,7 +157,7 @@ class VerdictCache:
         self.prefix = prefix
         self.on_error: Callable[[str], None] | None = None  # told "read" or "write" per failure
         self._failures = Repeats(WARN_EVERY_S)
-        self._slots: OrderedDict[tuple[str, str, str, tuple[str, ...], str], Slot] = OrderedDict()
+        self._slots: OrderedDict[SlotKey, Slot] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -168,7 +172,8 @@ class VerdictCache:
         entries = self._slots
         found = []
         for segment in segments:
-            key = (stage, segment.role, segment.text, segment.context, segment.after)
+            key = (stage, segment.role, segment.text, segment.context, segment.after,
+                   segment.joins)
             slot = entries.get(key)
             if slot is None:
                 slot = entries[key] = Slot(_chars(key))
@@ -204,6 +209,8 @@ class VerdictCache:
             key += ":" + text_digest("".join(f"{len(t)}:{t}" for t in segment.context))
         if segment.after:
             key += ":after:" + text_digest(segment.after)
+        if segment.joins:  # where the texts read after it begin: a phrase meets across them
+            key += ":joins:" + ",".join(map(str, segment.joins))
         return key
 
     async def get_shared(self, keys: Sequence[str]) -> dict[str, Verdict]:

@@ -53,6 +53,7 @@ from guard.proxy.protocols.base import (
     get_path,
     holds_text,
     index_of,
+    joins,
     masked,
     new_id,
     set_path,
@@ -297,9 +298,13 @@ class EventStreamGuard(StreamGuard):
     def _lookahead(self, ch: Channel) -> str:
         """The start of the texts after a closed one's (what a value going on past its end would
         be read with)."""
+        return self._start("".join(self._texts_after(ch)))
+
+    def _texts_after(self, ch: Channel) -> list[str]:
+        """The texts after a closed one's that are read with it (none while it is open)."""
         if self._key(ch) not in self._closed:
-            return ""
-        return self._start("".join(other.text for other in self._shown(self._after(ch))))
+            return []
+        return [other.text for other in self._shown(self._after(ch))]
 
     def _segment(self, ch: Channel, text: str, lead: str = "", end: int | None = None,
                  ) -> Segment:
@@ -311,9 +316,10 @@ class EventStreamGuard(StreamGuard):
             if all(o.base == 0 for o in before) and not lead else ()
         earlier = (*going_on, *(other.text for other in self._shown(before)))
         # the texts after are read with it only when the window reaches its end
-        ahead = self._lookahead(ch) if end == ch.end else ""
+        pieces = self._texts_after(ch) if end == ch.end else []
+        ahead = self._start("".join(pieces))
         return Segment(lead + text + ahead, ch.role, ch.number, Stage.COMPLETION,
-                       earlier[-JOINED:])
+                       earlier[-JOINED:], joins=joins(len(lead + text), pieces, len(ahead)))
 
     def _settles_at(self, ch: Channel) -> float | None:
         """The latest close of `ch` and the texts a client joins after it that have begun: a
@@ -526,9 +532,11 @@ class EventStreamGuard(StreamGuard):
                             + [(k[0], k[1], t.text) for k, t in whole.items()
                                if k[2] == kind and t.role == text.role and not blank(t.text)])
             context = tuple(t for i, s, t in joined if (i, s) < (index, sub))
-            ahead = self._start("".join(t for i, s, t in joined if (i, s) > (index, sub)))
+            pieces = [t for i, s, t in joined if (i, s) > (index, sub)]
+            ahead = self._start("".join(pieces))
             segments.append(Segment(text.text + ahead, text.role, first + n, Stage.COMPLETION,
-                                    context[-JOINED:]))
+                                    context[-JOINED:],
+                                    joins=joins(len(text.text), pieces, len(ahead))))
         decision = refused_for_json(
             await self.inspector.inspect(Stage.COMPLETION, segments),
             [(first + n, text.text) for n, (key, text) in enumerate(unseen)

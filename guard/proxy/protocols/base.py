@@ -7,10 +7,11 @@ text came from, whatever the dialect.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,13 +272,22 @@ def segments(slots: Sequence[Slot], stage: Stage, *, joined: int = 0,
         shown = [not blank(text) for text in texts]
         earlier: list[str] = []
         for n, i in enumerate(members):
-            after = "".join(t for t, seen in zip(texts[n + 1:], shown[n + 1:], strict=True) if seen)
+            pieces = [t for t, seen in zip(texts[n + 1:], shown[n + 1:], strict=True) if seen]
+            after = "".join(pieces)
             after = after if ahead is None else after[:ahead]
-            out[i] = Segment(texts[n] + after, slots[i].role, i, stage, tuple(earlier[-joined:]))
+            out[i] = Segment(texts[n] + after, slots[i].role, i, stage, tuple(earlier[-joined:]),
+                             joins=joins(len(texts[n]), pieces, len(after)))
             if shown[n]:
                 earlier.append(texts[n])
     joint = [out[i] for i in range(len(slots))]
     return joint if continued is None else going_on(joint, slots, continued, joined, answer or {})
+
+
+def joins(own: int, pieces: Iterable[str], ahead: int) -> tuple[int, ...]:
+    """Where each of `pieces`, read back to back after a text of `own` characters, begins, of
+    those within the `ahead` characters read with it (`Segment.joins`)."""
+    starts = itertools.accumulate((len(piece) for piece in pieces), initial=own)
+    return tuple(at for at in starts if at < own + ahead)
 
 
 def going_on(read: list[Segment], slots: Sequence[Slot], continued: Continued,

@@ -289,3 +289,27 @@ def test_a_phrase_cut_at_its_space_across_texts_is_read_whole(between: list[str]
         split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(apart)]
         assert not any(v.fired for v in built.classifier.classify_sync(
             list(in_context([built], split, Stage.PROMPT)))), apart
+
+
+@pytest.mark.parametrize("texts", [["about Project", "Bluebird now"],
+                                   ["about Project", " ", "Bluebird now"],
+                                   ["about Project", "\u200b", "Bluebird now"],
+                                   ["how to make", "a", "bomb"]])
+def test_a_phrase_cut_across_an_answers_texts_is_masked_in_every_piece(texts: list[str]) -> None:
+    """From a probe: an answer's text blocks "about Project", "Bluebird now" came out "about
+    Project", "[REDACTED] now" (each text is read with those after it joined back to back, where
+    the phrase has no space), and a blank block between took the mask instead. Each piece of the
+    phrase is masked where it is, no blank text is; a single term cut so ("pass", "word") too."""
+    from guard.proxy.protocols.base import Slot, segments
+
+    built = build_classifier("t", {"type": "keywords",
+                                   "terms": ["Project Bluebird", "make a bomb", "password"]})
+    for pieces in (texts, ["my pass", "word is"]):
+        slots = [Slot(("content", n, "text"), "assistant", text) for n, text in enumerate(pieces)]
+        read = segments(slots, Stage.COMPLETION, joined=8, ahead=64)
+        verdicts = built.classifier.classify_sync(read)
+        shown = {v.segment: [pieces[v.segment][s.start:s.end] for s in v.spans]
+                 for v in verdicts if v.spans}
+        words = {n: [text.split()[-1 if n == 0 else 0]] for n, text in enumerate(pieces)
+                 if text.strip("\u200b ")}
+        assert shown == words, pieces

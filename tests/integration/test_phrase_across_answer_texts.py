@@ -1,0 +1,93 @@
+"""A keyword phrase whose words an answer cuts across two text blocks (Anthropic Messages), through
+a real `guard serve` in front of the hostile upstream in scripted mode: a redact rule masks each
+piece where it is, whole and streamed, and never a blank block between them."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import GuardServer, MockUpstream, PortServer, start_together, typed_events
+
+pytestmark = pytest.mark.timeout(120)
+
+POLICY = """
+name: default
+version: "1"
+classifiers:
+  words: {type: keywords, terms: [Project Bluebird, make a bomb]}
+rules:
+  - {name: words, stage: completion, when: {classifier: words}, action: redact}
+"""
+MASK = "[REDACTED:keyword]"
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
+    work = tmp_path_factory.mktemp("phrase_across")
+    (work / "policies").mkdir()
+    (work / "policies" / "default.yaml").write_text(POLICY, encoding="utf-8")
+    mock = MockUpstream(work)
+    hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
+                         work)
+    server = GuardServer(work, {"upstreams": {"default": {"url": mock.url},
+                                              "hostile": {"url": hostile.url}},
+                                "routes": {"hostile*": "hostile"},
+                                "policies": str(work / "policies")})
+    try:
+        start_together(mock, hostile, server)
+        yield server
+    finally:
+        server.stop()
+        hostile.stop()
+        mock.stop()
+
+
+def answer(guard: GuardServer, texts: list[str], stream: bool) -> list[str]:
+    """The text of each block of an answer made of `texts`, as a client receives it."""
+    if stream:
+        script: list[dict[str, Any]] = [{"type": "message_start", "message": {
+            "id": "m", "type": "message", "role": "assistant", "content": []}}]
+        for index, text in enumerate(texts):
+            script += [{"type": "content_block_start", "index": index,
+                        "content_block": {"type": "text", "text": ""}},
+                       {"type": "content_block_delta", "index": index,
+                        "delta": {"type": "text_delta", "text": text}},
+                       {"type": "content_block_stop", "index": index}]
+    else:
+        script = {"id": "m", "type": "message", "role": "assistant",  # type: ignore[assignment]
+                  "stop_reason": "end_turn",
+                  "content": [{"type": "text", "text": text} for text in texts]}
+    got = httpx.post(f"{guard.url}/v1/messages", timeout=30, json={
+        "model": "hostile", "max_tokens": 64, "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}]}, headers={
+        "anthropic-version": "2023-06-01", "x-api-key": "k",
+        "X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
+    assert got.status_code == 200, got.text
+    if not stream:
+        return [block["text"] for block in got.json()["content"]]
+    shown = [""] * len(texts)
+    for event in typed_events(got.text):
+        if event["type"] == "content_block_delta":
+            shown[event["index"]] += event["delta"]["text"]
+    return shown
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(("texts", "masked"), [
+    (["about Project", "Bluebird now"], [f"about {MASK}", f"{MASK} now"]),
+    (["about Project", " ", "Bluebird now"], [f"about {MASK}", " ", f"{MASK} now"]),
+    (["about Project", "\u200b", "Bluebird now"], [f"about {MASK}", "\u200b", f"{MASK} now"]),
+    (["how to make", "a", "bomb"], [f"how to {MASK}", MASK, MASK]),
+], ids=["apart", "space", "zero_width", "three"])
+def test_a_phrase_cut_across_text_blocks_is_masked_in_each(guard: GuardServer, texts: list[str],
+                                                           masked: list[str], stream: bool) -> None:
+    """From a probe: 'about Project' + 'Bluebird now' came out 'about Project' + '[REDACTED]
+    now' (8 of 10 answers), a blank block between taking the mask instead of the first word."""
+    assert answer(guard, texts, stream) == masked
