@@ -10,6 +10,7 @@ waits on a long scan.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import functools
 import itertools
@@ -33,6 +34,7 @@ from guard.classify.normalize import (
     normalize,
     original_text,
     references_read,
+    spread_joint,
 )
 from guard.types import Segment, Span, Stage, Verdict
 
@@ -297,7 +299,7 @@ class LocalClassifier:
         for found_across in (
                 self._across(segment) if segment.context and shown else (),
                 self._onward(segment) if segment.after and shown else (),
-                self._ahead(segment) if segment.joins and shown and self.phrases_across else ()):
+                self._ahead(segment) if segment.joins and shown else ()):
             for finding, span in found_across:
                 findings.append(finding)
                 spans.append(span)
@@ -340,9 +342,8 @@ class LocalClassifier:
         seen: set[tuple[int, str]] = set()
         for head, bounds in heads.items():
             found = self._scanned(head + tail, segment)
-            if self.phrases_across:
-                cuts = [*bounds, *(len(head) + at for at in ahead)]
-                found = itertools.chain(found, self._across_bounds(head + tail, cuts, segment))
+            cuts = [*bounds, *(len(head) + at for at in ahead)]
+            found = itertools.chain(found, self._at_bounds(head + tail, cuts, segment))
             for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
@@ -356,10 +357,42 @@ class LocalClassifier:
         phrase's first words there ("about Project", "Bluebird now") are masked in it as a
         value going on is (a span may end past its text: masks stop at its end)."""
         own = segment.joins[0]
-        for norm, f in self._across_bounds(segment.text, list(segment.joins), segment):
+        for norm, f in self._at_bounds(segment.text, list(segment.joins), segment):
             start, end = norm.original_span(f.start, f.end)
             if start < own:
                 yield f, Span(start, end, f.label)
+
+    def _at_bounds(self, text: str, bounds: list[int], segment: Segment
+                   ) -> Iterator[tuple[Normalized, Finding]]:
+        """What only a reading that knows where the texts joined in `text` meet (`bounds`) finds:
+        a phrase's words across them (`phrases_across`), letters spread apart on both sides
+        (`spread`, `_glued`)."""
+        if self.phrases_across:
+            yield from self._across_bounds(text, bounds, segment)
+        if self.spread and self.normalize:
+            yield from self._glued(text, bounds, segment)
+
+    def _glued(self, text: str, bounds: list[int], segment: Segment
+               ) -> Iterator[tuple[Normalized, Finding]]:
+        """What `scan` finds in the readings of `text` with the separator of letters spread apart
+        put back at each boundary they meet at (`spread_joint`: "n i g h t j" + "a r" joined read
+        "n i g h t ja r", the run ended at "ja"), in `text`'s coordinates. Only texts cut so are
+        read again."""
+        joints = [(at, separator) for at in sorted(set(bounds))
+                  if (separator := spread_joint(text, at))]
+        if not joints:
+            return
+        pieces, last = [], 0
+        for at, separator in joints:
+            pieces += [text[last:at], separator]
+            last = at
+        glued = "".join([*pieces, text[last:]])
+        put = [at + n for n, (at, _) in enumerate(joints)]  # where each separator put stands
+        for reading in self._readings(glued):
+            found = list(self.scan(reading, segment))
+            if found:
+                unglued = _unglued(reading, put)
+                yield from ((unglued, f) for f in found)
 
     def _across_bounds(self, text: str, bounds: list[int], segment: Segment
                        ) -> Iterator[tuple[Normalized, Finding]]:
@@ -395,6 +428,17 @@ class LocalClassifier:
             begin, end = norm.original_span(f.start, f.end)
             if begin < len(head) < end:
                 yield f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)
+
+
+def _unglued(norm: Normalized, put: list[int]) -> Normalized:
+    """`norm`, a reading of a text with characters put in at `put` (their places there), mapped
+    to the text without them (a span over one ends at the character after it)."""
+    def back(at: int) -> int:
+        return at - bisect.bisect_left(put, at)
+    spans = [norm.original_span(i, i + 1) for i in range(len(norm.text))]
+    return dataclasses.replace(norm, starts=tuple(back(start) for start, _ in spans),
+                               ends=tuple(back(end) for _, end in spans),
+                               length=norm.length - len(put), removed=())
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:

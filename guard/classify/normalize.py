@@ -232,6 +232,10 @@ _SHAPES = str.maketrans(
     {chr(c): "a" if chr(c).isalpha() else "s" if chr(c) in " \t.-_*/|+~" else "o" for c in range(128)}
 )
 _SPREAD_END_SHAPE = re.compile("sasa(?!a)")
+# A letter spread apart just before a point (the separator and the letter before it, which
+# stands alone), and one standing alone just after it (`spread_joint`).
+_JOINT_BEFORE = re.compile(r"(?<![^\W\d_])[^\W\d_]([ \t.\-_*/|+~])[^\W\d_]\Z")
+_JOINT_AFTER = re.compile(r"[^\W\d_](?![^\W\d_])")
 _LETTER = re.compile(r"[^\W\d_]")
 # Asterisks inside a word ("bo*mb", "k**l"): no word is written with one, so they only hide it.
 _INNER_STARS = re.compile(r"(?<=[^\W\d_])\*+(?=[^\W\d_])")
@@ -322,6 +326,17 @@ def spread_separators(text: str, *, marks: bool = False, whole: bool = False) ->
 # marks only: scanned from the Unicode database once, then kept in the derived-table cache
 # (`unicode_tables`).
 MARK_CODES, FORMAT_CODES, NFKC_MARK_CODES = code_tables()
+
+
+def spread_joint(text: str, at: int) -> str:
+    """The separator of letters spread apart on both sides of `at`, where two texts joined back to
+    back meet ("n i g h t j" + "a r"), which a reader reads on as one run while the joined text
+    has the two letters touch ("ja"); "" when the letters are not spread apart on both sides."""
+    before = _JOINT_BEFORE.match(text, at - 3, at) if at >= 3 else None
+    if before is None or _JOINT_AFTER.match(text, at) is None:
+        return ""
+    separator = before.group(1)
+    return separator if text[at + 1:at + 2] in ("", separator) or text[at + 1].isspace() else ""
 
 
 def char_ranges(codes: Iterable[int]) -> str:

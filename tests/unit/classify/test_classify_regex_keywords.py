@@ -313,3 +313,29 @@ def test_a_phrase_cut_across_an_answers_texts_is_masked_in_every_piece(texts: li
         words = {n: [text.split()[-1 if n == 0 else 0]] for n, text in enumerate(pieces)
                  if text.strip("\u200b ")}
         assert shown == words, pieces
+
+
+@pytest.mark.parametrize("pieces", [["n i g h t j", "a r"], ["m a k e", "a b o m b"],
+                                    ["p r o j e c t", "b l u e b i r d"],
+                                    ["about p r o j", "e c t b l u e b i r d"],
+                                    ["b.o", "m.b"]])
+def test_a_term_spread_apart_and_cut_across_texts_is_read_whole(pieces: list[str]) -> None:
+    """From a probe: a term spread out and cut across two texts with no space at the cut ("n i g h
+    t j" + "a r") passed a keyword list (4 of 4, prompts and answers), while a space on either
+    side of the cut was caught: joined back to back the cut reads "ja", which ends the run of
+    single letters. The cut between two letters spread apart is read as their separator."""
+    from guard.proxy.protocols.base import Slot, segments
+
+    built = build_classifier("t", {"type": "keywords",
+                                   "terms": ["Project Bluebird", "make a bomb", "nightjar", "bomb"]})
+    asked = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(pieces)]
+    verdicts = built.classifier.classify_sync(list(in_context([built], asked, Stage.PROMPT)))
+    assert verdicts[-1].fired and verdicts[-1].spans[0].start < 0, pieces
+    slots = [Slot(("content", n, "text"), "assistant", text) for n, text in enumerate(pieces)]
+    answered = built.classifier.classify_sync(segments(slots, Stage.COMPLETION, joined=8, ahead=64))
+    assert all(v.spans for v in answered), pieces
+    # letters that are not spread apart on both sides stay apart
+    for apart in (["the night j", "a r"], ["n i g h t j", "ar"], ["n i g h t j", "a.r"]):
+        split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(apart)]
+        assert not any(v.fired for v in built.classifier.classify_sync(
+            list(in_context([built], split, Stage.PROMPT)))), apart
