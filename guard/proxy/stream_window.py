@@ -125,8 +125,11 @@ class Channel:
 
     def add(self, text: str, now: float, frame: Json, raw: bytes | None, *, hold: bool,
             seq: int = 0) -> None:
-        """Append a delta's text; keep it as a pending piece when it is held back."""
-        if hold:
+        """Append a delta's text; keep it as a pending piece when it is held back (not an empty
+        one with no bytes of its own to send, as a call opened with empty arguments brings: it
+        never went out, and its deadline, always past, had a stream waiting for the call's
+        text spin on it)."""
+        if hold and (text or raw is not None):
             self.pieces.append(Piece(self.end, self.end + len(text), now, frame, raw, seq))
         if self.unchecked_since is None:
             self.unchecked_since = now

@@ -280,6 +280,16 @@ async def test_a_tool_call_opened_with_empty_arguments_keeps_its_id_and_name() -
     assert got.finish == {0: "tool_calls"}
 
 
+async def test_a_call_opened_with_empty_arguments_sets_no_deadline() -> None:
+    """A call opened with empty arguments whose text is slow to come holds nothing: it had left
+    an empty piece held, whose deadline, always past, had the relay's wait for the next chunk
+    return at once, again and again (a busy loop until the call's text came)."""
+    guard = StreamGuard(CHAT, only(SHORT_PII, max_holdback_ms=10), CTX, ListRecorder())
+    for event in tool_stream(["", '{"a": 1}'])[:2]:  # the role chunk, the call opened
+        await guard.feed(event)
+    assert guard.deadline() is None
+
+
 def two_calls(first: str, second: str, size: int = 5) -> list[SSEEvent]:
     """Two streamed tool calls of one choice, one after the other, each opened by a chunk with
     its id and name."""
