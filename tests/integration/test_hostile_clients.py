@@ -275,8 +275,10 @@ def test_a_flood_of_short_messages_never_buys_a_pass(guarded: GuardServer, count
                 for _ in range(count)]
     response = httpx.post(f"{guarded.url}/v1/chat/completions", timeout=30, json={
         "model": "m", "messages": [*messages, {"role": "user", "content": f"key {PLANTED}"}]})
-    assert response.status_code in (400, 413), response.text[:200]
-    assert response.json()["error"]["code"] in ("content_filter", "prompt_too_large")
+    # or, on a loaded machine whose checks ran out of time unspent, guard overloaded (503)
+    assert response.status_code in (400, 413, 503), response.text[:200]
+    assert response.json()["error"]["code"] in ("content_filter", "prompt_too_large",
+                                                "guard_overloaded")
     used = guarded.cpu_seconds()
     time.sleep(1)
     assert guarded.cpu_seconds() - used < 0.3
