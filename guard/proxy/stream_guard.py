@@ -31,8 +31,8 @@ a channel classified on its own (one segment each, indexed by channel number). T
   waits for more text rather than cutting. The word waits for its text to go on, but not for
   good (a chat text has no close: the arguments of a tool call the next one follows end in a
   word no more text comes to): it is read as ended once its text has had nothing more for
-  WORD_IDLE times `max_holdback_ms`, and when another text of the answer begins (the next tool
-  call, a choice, a call after the content), before that text goes out (`_words_ended`).
+  WORD_IDLE times `max_holdback_ms`, and when another text of its choice begins (the next tool
+  call, a call after the content), before that text goes out (`_words_ended`).
 
 A block cuts the stream: no further content, a last chunk per unfinished choice with
 `finish_reason: "content_filter"`, then `data: [DONE]`; the relay closes the upstream. The cut is
@@ -491,11 +491,15 @@ class StreamGuard:
 
     async def _words_ended(self, began: set[int]) -> bytes:
         """Optimistic: a text began (channels numbered `began` got their first text), so the
-        texts before it, which went out, have likely ended (a client shows tool call i + 1, or
-        choice n, after them): their unread text is read to its end before the new text goes
-        out, a key the last tool call's arguments end in too, not at the answer's end."""
-        before = [ch for ch in self._channels.values()
-                  if ch.number not in began and ch.checked < self._text_end(ch)]
+        texts of its choice before it, which went out, have likely ended (a client shows tool
+        call i + 1, or a call after the content, after them): their unread text is read to its
+        end before the new text goes out, a key the last tool call's arguments end in too, not
+        at the answer's end. Not another choice's: choices stream interleaved, and choice 1's
+        first text said nothing of whether choice 0's word "bomb" had ended ("bombastic": a
+        re-probe's harmless answer cut); its word is read once it idles (`_idle`)."""
+        choices = {ch.choice for ch in self._channels.values() if ch.number in began}
+        before = [ch for ch in self._channels.values() if ch.choice in choices
+                  and ch.number not in began and ch.checked < self._text_end(ch)]
         return await self._check_words(before, {ch.number for ch in before}) if before else b""
 
     async def _end_choices(self, choices: set[int] | None, raw: bytes) -> bytes:

@@ -8,11 +8,13 @@ or choice went out first, and 8 of 8 parallel tool calls' keys reached the clien
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pytest
 
 from guard.proxy import stream_guard
+from guard.proxy.protocols.base import Dialect
 from guard.proxy.sse import SSEEvent, encode_event, parse_event
 from guard.proxy.stream_guard import StreamGuard
 from tests.unit.proxy.test_stream_guard import (
@@ -26,7 +28,12 @@ from tests.unit.proxy.test_stream_guard import (
     receive,
     two_calls,
 )
-from tests.unit.proxy.test_stream_guard_inspector import SECRET, SECRETS, ListRecorder
+from tests.unit.proxy.test_stream_guard_inspector import (
+    SECRET,
+    SECRETS,
+    ListRecorder,
+    PatternClassifier,
+)
 
 AFTER = "The weather in Paris is mild today, and the forecast says more of the same. "
 
@@ -58,18 +65,16 @@ def legacy_choices(first: str, second: str) -> list[SSEEvent]:
 
 SHAPES = {
     "tool calls": (CHAT, two_calls(f'{{"id": "{SECRET}"}}', f'{{"note": "{AFTER}"}}')[:-2]),
-    "choices": (CHAT, two_choices(f"The key is {SECRET}", AFTER)),
     "content, then a tool call": (CHAT, content_then_call(f"Calling with {SECRET}",
                                                          f'{{"note": "{AFTER}"}}')),
-    "legacy choices": (COMPLETIONS, legacy_choices(f"The key is {SECRET}", AFTER)),
 }
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 async def test_a_text_beginning_has_the_texts_before_it_read_to_their_end(shape: str) -> None:
-    """A text ending in a key, then another text of the answer beginning (the next tool call,
-    choice, or a call after the content): the key is read before the next text goes out, and
-    the stream is cut with none of it sent."""
+    """A text ending in a key, then another text of its choice beginning (the next tool call,
+    or a call after the content): the key is read before the next text goes out, and the
+    stream is cut with none of it sent."""
     dialect, events = SHAPES[shape]
     guard = StreamGuard(dialect, only(SECRETS, mode="optimistic", check_chars=64), CTX,
                         ListRecorder())
@@ -83,6 +88,30 @@ async def test_a_text_beginning_has_the_texts_before_it_read_to_their_end(shape:
     shown = [*got.text.values(), *got.args.values()]
     assert any(SECRET in text for text in shown)  # optimistic: the value itself may go out
     assert not any("Paris" in text or "weather" in text for text in shown)
+
+
+# a block rule on the word (the test policy blocks what is labelled `secret`)
+BOMB = PatternClassifier("words", "secret", "secret:word", re.compile(r"\bbomb\b"), 4)
+
+
+@pytest.mark.parametrize("dialect, events", [
+    (CHAT, two_choices("That was a bomb", "Hello") + two_choices("astic speech.", "")),
+    (COMPLETIONS, legacy_choices("That was a bomb", "Hello") + legacy_choices("astic speech.", "")),
+], ids=["chat", "legacy"])
+async def test_another_choice_beginning_ends_no_word_of_this_one(
+        dialect: Dialect, events: list[SSEEvent]) -> None:
+    """From a re-probe: choices stream interleaved, and choice 1's first text had choice 0's
+    word read as ended: "That was a bomb", then choice 1's "Hello", then choice 0's "astic
+    speech." cut a harmless answer (`bomb`, blocked, read in "bombastic"). Another choice
+    beginning ends no word of this one; the answer goes out whole."""
+    guard = StreamGuard(dialect, only(BOMB, mode="optimistic", check_chars=64), CTX,
+                        ListRecorder())
+    out = bytearray()
+    for event in events:
+        out += await guard.feed(event)
+    out += await guard.finish()
+    assert not guard.cut
+    assert "bombastic" in "".join(receive(bytes(out)).text.values())
 
 
 def parallel_calls(keys: Sequence[str]) -> list[SSEEvent]:
