@@ -9,6 +9,7 @@ Labels: `pii` plus `pii:<entity>`; spans carry `pii:<entity>`.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
@@ -238,7 +239,7 @@ class PiiClassifier(LocalClassifier):
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         text = norm.text
         found: list[Finding] = []
-        taken: list[tuple[int, int]] = []
+        taken = Taken()
         # Checked formats first: a Luhn-valid card is not also reported as a phone number.
         order = {"card": 0, "iban": 1, "ssn": 2, "email": 3, "ip": 4, "phone": 5}
         hits = sorted(self.patterns.finditer(text), key=lambda h: order[self.entities[h[0]]])
@@ -250,11 +251,11 @@ class PiiClassifier(LocalClassifier):
                 end = card_end(text, start, end)
                 end = next((e for e in _group_ends(text, start, end)
                             if self._card(text, start, e)), start)
-            if end == start or any(s < end and start < e for s, e in taken):
+            if end == start or taken.overlaps(start, end):
                 continue
             if self.checks[idx](text, start, end):
                 found.append(Finding(f"pii:{entity}", 1.0, start, end))
-                taken.append((start, end))
+                taken.add(start, end)
         return found
 
     def finding_labels(self) -> Iterable[str]:
@@ -332,6 +333,27 @@ class PiiClassifier(LocalClassifier):
             if phonenumbers.is_valid_number(number):
                 return True
         return False
+
+
+class Taken:
+    """Spans already reported, which never overlap one another, kept in order: whether a new one
+    overlaps one of them is a binary search. (Comparing it with each of them made a scan's cost
+    grow with the square of what it found: 9,000 short addresses, 63 KB, took 3.4 s of CPU.)"""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []  # in order too, as the spans are apart
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether [start, end) shares a character with a span taken."""
+        after = bisect.bisect_right(self.ends, start)  # the first that ends past `start`
+        return after < len(self.starts) and self.starts[after] < end
+
+    def add(self, start: int, end: int) -> None:
+        """Take [start, end), which `overlaps` none taken."""
+        at = bisect.bisect_right(self.ends, start)
+        self.starts.insert(at, start)
+        self.ends.insert(at, end)
 
 
 def _in_url(text: str, start: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from types import FrameType
 from typing import Any
 
 from guard.classify.registry import build_classifier
@@ -32,3 +34,24 @@ PROVIDER_KEYS = {
     "databricks_token": "dapi" + "a4c123b1612dd272d1371c17149d4395",
     "age_secret_key": "AGE-SECRET-KEY-1" + "WHCGVZ9G0DEPALACLVE9LWP367C8SXYCCXR409LDFYZLVFAUJKMG2X5KLV",
 }
+
+
+def lines_run(type_name: str, text: str, **config: Any) -> int:
+    """Lines of Python that classifying `text` runs (the classifier built beforehand): a count
+    that, unlike a time, does not depend on the machine or its load, for checking how a scan's
+    cost grows with its input."""
+    built = build_classifier("t", {"type": type_name, **config})
+    classifier: Any = built.classifier
+    count = 0
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal count
+        count += event == "line"
+        return trace
+
+    sys.settrace(trace)
+    try:
+        classifier.classify_sync([Segment(text, "user", 0, Stage.PROMPT)])
+    finally:
+        sys.settrace(None)
+    return count
