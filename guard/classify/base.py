@@ -285,38 +285,57 @@ class LocalClassifier:
                 yield whole
 
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
-        norm = self._normalized(segment.text)
-        found = list(self._scanned(segment.text, segment, norm))
-        if self.marks and self.spread and self.normalize and has_inner_mark(norm.text):
-            joined = normalize(segment.text, leet=self.leet, spread=True, marks=True)
-            if joined.text != norm.text:
-                found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        spans = [Span(*where.original_span(f.start, f.end), f.label) for where, f in found if f.end > f.start]
-        findings = [f for _, f in found]
+        own = segment.own
+        found = self._read(own, segment)
+        if len(own) < len(segment.text):
+            found += self._crossing(segment)
         # what is read across texts is not a blank text's to mask: the texts around it find it
         # (they read past it, `normalize.blank`), and a mask there would show where it was cut
-        shown = self.joins_turns and not blank(segment.own)
+        shown = self.joins_turns and not blank(own)
         for found_across in (
                 self._across(segment) if segment.context and shown else (),
                 self._onward(segment) if segment.after and shown else (),
                 self._ahead(segment) if segment.joins and shown else ()):
-            for finding, span in found_across:
-                findings.append(finding)
-                spans.append(span)
-        if self.decoded:
-            # a finding in a decoded reading covers the encoded run it was read from
-            for reading in find_readings(segment.text):
-                inside = list(self.scan(self._normalized(reading.text), segment))
-                findings += inside
-                spans += [Span(reading.start, reading.end, f.label) for f in inside if f.end > f.start]
-        if not findings:
+            found += [(finding, span) for finding, span in found_across]
+        if not found:
             return frozenset(), 0.0, ()
-        labels = {f.label for f in findings}
+        labels = {f.label for f, _ in found}
         if self.category:
             labels.add(self.category)
-        score = max(f.score for f in findings)
-        return frozenset(labels), score, merge_spans(spans)
+        score = max(f.score for f, _ in found)
+        return frozenset(labels), score, merge_spans(span for _, span in found if span is not None)
 
+    def _read(self, text: str, segment: Segment) -> list[tuple[Finding, Span | None]]:
+        """What every reading of `text` alone finds (`_readings`, the `marks` reading, decoded
+        runs), each finding with its span in `text` (None: a finding with no span)."""
+        norm = self._normalized(text)
+        found = list(self._scanned(text, segment, norm))
+        if self.marks and self.spread and self.normalize and has_inner_mark(norm.text):
+            joined = normalize(text, leet=self.leet, spread=True, marks=True)
+            if joined.text != norm.text:
+                found += [(joined, f) for f in self.scan_marks(joined, segment)]
+        read: list[tuple[Finding, Span | None]] = [
+            (f, Span(*where.original_span(f.start, f.end), f.label) if f.end > f.start else None)
+            for where, f in found]
+        if self.decoded:
+            # a finding in a decoded reading covers the encoded run it was read from
+            for reading in find_readings(text):
+                read += [(f, Span(reading.start, reading.end, f.label) if f.end > f.start else None)
+                         for f in self.scan(self._normalized(reading.text), segment)]
+        return read
+
+    def _crossing(self, segment: Segment) -> list[tuple[Finding, Span | None]]:
+        """What an answer's own text read on into the texts after it (`Segment.joins`) finds
+        that crosses into them: a client shows each text apart, so the own text is read alone
+        (`_one`: "bomb" + "ok" read joined is "bombok", no word) and joined only where a value
+        goes on past its end; `reach` characters on each side of that end, not the whole text.
+        A finding with no span is the joined texts' (a score), as read joined."""
+        own, reach = len(segment.own), self.max_match_chars or JOIN_CHARS
+        cut = kept_before(segment.text, own, reach)
+        joined = segment.text[cut:kept_after(segment.text, own, reach)]
+        return [(f, span if span is None else Span(span.start + cut, span.end + cut, span.label))
+                for f, span in self._read(joined, segment)
+                if span is None or span.start < own - cut < span.end]
 
     def _across(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that span the end of the segments before this one (of its role, joined) and

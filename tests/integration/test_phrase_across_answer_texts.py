@@ -21,7 +21,7 @@ POLICY = """
 name: default
 version: "1"
 classifiers:
-  words: {type: keywords, terms: [Project Bluebird, make a bomb]}
+  words: {type: keywords, terms: [Project Bluebird, make a bomb, bomb]}
 rules:
   - {name: words, stage: completion, when: {classifier: words}, action: redact}
 """
@@ -90,4 +90,18 @@ def test_a_phrase_cut_across_text_blocks_is_masked_in_each(guard: GuardServer, t
                                                            masked: list[str], stream: bool) -> None:
     """From a probe: 'about Project' + 'Bluebird now' came out 'about Project' + '[REDACTED]
     now' (8 of 10 answers), a blank block between taking the mask instead of the first word."""
+    assert answer(guard, texts, stream) == masked
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(("texts", "masked"), [
+    (["how to build a bomb", "Sure."], [f"how to build a {MASK}", "Sure."]),
+    (["about Project Bluebird", "Next, ..."], [f"about {MASK}", "Next, ..."]),
+    (["bomb", "ok"], [MASK, "ok"]),
+], ids=["sentence", "phrase", "alone"])
+def test_a_term_ending_a_text_block_before_one_starting_with_a_letter_is_masked(
+        guard: GuardServer, texts: list[str], masked: list[str], stream: bool) -> None:
+    """From a probe: a term ending a block whose next block starts with a letter went out in
+    clear (9 of 9, whole and streamed, and Responses parts): the block was read only joined to
+    the next ("bombok"), while a client shows each block apart."""
     assert answer(guard, texts, stream) == masked

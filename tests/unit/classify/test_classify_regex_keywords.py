@@ -339,3 +339,23 @@ def test_a_term_spread_apart_and_cut_across_texts_is_read_whole(pieces: list[str
         split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(apart)]
         assert not any(v.fired for v in built.classifier.classify_sync(
             list(in_context([built], split, Stage.PROMPT)))), apart
+
+
+@pytest.mark.parametrize(("kind", "config", "pieces"), [
+    ("keywords", {"terms": ["bomb", "Project Bluebird"]}, ["how to build a bomb", "Sure."]),
+    ("keywords", {"terms": ["bomb", "Project Bluebird"]}, ["about Project Bluebird", "Next"]),
+    ("keywords", {"terms": ["bomb"]}, ["b o m b", "ok"]),
+    ("regex", {"patterns": [r"KEY-\d{4}"], "word_boundary": True}, ["use KEY-1234", "and go"]),
+])
+def test_an_answers_own_text_is_read_alone_before_a_text_starting_with_a_letter(
+        kind: str, config: dict[str, object], pieces: list[str]) -> None:
+    """From a probe: an answer's text is read joined to the texts after it (`Segment.joins`),
+    and a value ending it, the next starting with a letter, was never found ("bomb" + "ok" read
+    "bombok"; 9 of 9 passed), while a client shows each text apart: it is read alone too."""
+    from guard.proxy.protocols.base import Slot, segments
+
+    built = build_classifier("t", {"type": kind, **config})
+    slots = [Slot(("content", n, "text"), "assistant", text) for n, text in enumerate(pieces)]
+    answered = built.classifier.classify_sync(segments(slots, Stage.COMPLETION, joined=8, ahead=64))
+    assert answered[0].spans and answered[0].spans[0].end <= len(pieces[0]), pieces
+    assert not answered[1].fired, pieces
