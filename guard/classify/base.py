@@ -359,10 +359,13 @@ class LocalClassifier:
         # and where the texts of an answer read after this one begin in it
         ahead = [at for at in segment.joins if at < len(tail)]
         seen: set[tuple[int, str]] = set()
-        for head, bounds in heads.items():
+        for longest, (head, bounds) in enumerate(heads.items(), start=1):
             found = self._scanned(head + tail, segment)
             cuts = [*bounds, *(len(head) + at for at in ahead)]
-            found = itertools.chain(found, self._at_bounds(head + tail, cuts, segment))
+            # letters spread apart across the cuts: on the longest head only, which holds every
+            # cut the shorter ones do (each reading splits its runs into words, ~1 ms)
+            glue = longest == 1
+            found = itertools.chain(found, self._at_bounds(head + tail, cuts, segment, glue=glue))
             for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end and (end - len(head), f.label) not in seen:
@@ -381,25 +384,24 @@ class LocalClassifier:
             if start < own:
                 yield f, Span(start, end, f.label)
 
-    def _at_bounds(self, text: str, bounds: list[int], segment: Segment
+    def _at_bounds(self, text: str, bounds: list[int], segment: Segment, *, glue: bool = True
                    ) -> Iterator[tuple[Normalized, Finding]]:
         """What only a reading that knows where the texts joined in `text` meet (`bounds`) finds:
         a phrase's words across them (`phrases_across`), letters spread apart on both sides
         (`spread`, `_glued`)."""
         if self.phrases_across:
             yield from self._across_bounds(text, bounds, segment)
-        if self.spread and self.normalize:
+        if glue and self.spread and self.normalize:
             yield from self._glued(text, bounds, segment)
 
     def _glued(self, text: str, bounds: list[int], segment: Segment
                ) -> Iterator[tuple[Normalized, Finding]]:
         """What `scan` finds in the readings of `text` with the separator of letters spread apart
         put back at each boundary they meet at (`spread_joint`: "n i g h t j" + "a r" joined read
-        "n i g h t ja r", the run ended at "ja"), in `text`'s coordinates. Only texts cut so are
-        read again."""
-        joints = [(at, separator) for at in sorted(set(bounds))
-                  if (separator := spread_joint(text, at))]
-        if not joints:
+        "n i g h t ja r", the run ended at "ja"), in `text`'s coordinates. Only texts cut so,
+        whose letters may hold a finding (`may_find_in`), are read again."""
+        joints = _joints(text, bounds)
+        if not joints or not self.may_find_in(self._normalized(text)):
             return
         pieces, last = [], 0
         for at, separator in joints:
@@ -412,6 +414,12 @@ class LocalClassifier:
             if found:
                 unglued = _unglued(reading, put)
                 yield from ((unglued, f) for f in found)
+
+    def may_find_in(self, norm: Normalized) -> bool:
+        """Whether a reading with the letters of `norm` (a text's reading), only what stands
+        between them told apart otherwise, may hold a finding: False spares `_glued` its reading
+        (a keyword list: some term's letters are there). By default, True."""
+        return True
 
     def _across_bounds(self, text: str, bounds: list[int], segment: Segment
                        ) -> Iterator[tuple[Normalized, Finding]]:
@@ -447,6 +455,25 @@ class LocalClassifier:
             begin, end = norm.original_span(f.start, f.end)
             if begin < len(head) < end:
                 yield f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)
+
+
+def _joints(text: str, bounds: list[int]) -> list[tuple[int, str]]:
+    """The boundaries in `text` where letters spread apart meet, each with their separator
+    (`spread_joint`), in order: a text of one letter between two ("n i g h t" + "j" + "a r") goes
+    on with the run before it when the next boundary does too, read with the separator put at
+    the one before it."""
+    at_bounds = set(bounds)
+    joints: list[tuple[int, str]] = []
+    pieces: list[str] = []
+    last = 0
+    for at in sorted(at_bounds):
+        before = ("".join(pieces[-6:]) + text[last:at])[-4:]  # as read: separators put back
+        if separator := spread_joint(before + text[at:at + 2], len(before),
+                                     cut_after=at + 1 in at_bounds):
+            joints.append((at, separator))
+            pieces += [text[last:at], separator]
+            last = at
+    return joints
 
 
 def _unglued(norm: Normalized, put: list[int]) -> Normalized:

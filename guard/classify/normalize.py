@@ -328,14 +328,20 @@ def spread_separators(text: str, *, marks: bool = False, whole: bool = False) ->
 MARK_CODES, FORMAT_CODES, NFKC_MARK_CODES = code_tables()
 
 
-def spread_joint(text: str, at: int) -> str:
+def spread_joint(text: str, at: int, *, cut_after: bool = False) -> str:
     """The separator of letters spread apart on both sides of `at`, where two texts joined back to
     back meet ("n i g h t j" + "a r"), which a reader reads on as one run while the joined text
-    has the two letters touch ("ja"); "" when the letters are not spread apart on both sides."""
+    has the two letters touch ("ja"); "" when the letters are not spread apart on both sides.
+    `cut_after`: the letter after `at` is a text of its own ("j" in "n i g h t" + "j" + "a r"),
+    which goes on with the run before it (the next boundary tells whether the run goes on)."""
     before = _JOINT_BEFORE.match(text, at - 3, at) if at >= 3 else None
-    if before is None or _JOINT_AFTER.match(text, at) is None:
+    if before is None:
         return ""
     separator = before.group(1)
+    if cut_after:
+        return separator if _LETTER.match(text, at) else ""
+    if _JOINT_AFTER.match(text, at) is None:
+        return ""
     return separator if text[at + 1:at + 2] in ("", separator) or text[at + 1].isspace() else ""
 
 

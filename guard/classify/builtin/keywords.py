@@ -116,10 +116,17 @@ class KeywordsClassifier(LocalClassifier):
         # words run together (only across a word gap of the run, `scan`); and so do two texts
         # read joined, which a reader reads apart (only across their boundary, `phrases_across`).
         self.whole_runs = self.spread
+        self.letter_patterns = PatternSet(
+            sorted({re.escape(_letters("".join(words))) for words in plain[0]}))
         self.run_patterns = self.patterns
         self.phrases_across = any(literal is None for literal in plain[1])
         if self.phrases_across:
             self.run_patterns = _compile(config, plain, reach=2 * longest + 16, gap=r"\s*")
+
+    def may_find_in(self, norm: Normalized) -> bool:
+        """Whether some term's letters and digits stand together in those of `norm` (whatever
+        stands between them): what a reading of its letters spread apart across texts needs."""
+        return bool(self.letter_patterns.matched(_letters(norm.text)))
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.labels
@@ -145,6 +152,11 @@ class KeywordsClassifier(LocalClassifier):
 
 
 Terms = tuple[list[tuple[str, ...]], list[str | None], list[str]]  # words, their literals, their labels
+
+
+def _letters(text: str) -> str:
+    """The letters and digits of `text`, run together."""
+    return "".join(filter(str.isalnum, text))
 
 
 def _terms(config: KeywordsConfig, normalize: bool, *, marks: bool) -> Terms:

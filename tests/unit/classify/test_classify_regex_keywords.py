@@ -359,3 +359,47 @@ def test_an_answers_own_text_is_read_alone_before_a_text_starting_with_a_letter(
     answered = built.classifier.classify_sync(segments(slots, Stage.COMPLETION, joined=8, ahead=64))
     assert answered[0].spans and answered[0].spans[0].end <= len(pieces[0]), pieces
     assert not answered[1].fired, pieces
+
+
+@pytest.mark.parametrize("pieces", [["n i g h t", "j", "a r"], ["n i g h t", "j", "a", "r"],
+                                    ["b o", "m", "b"]])
+def test_a_term_spread_apart_across_a_text_of_one_letter_is_read_whole(pieces: list[str]) -> None:
+    """From a probe: a term spread apart across three texts or more, one of one letter at a cut
+    ("n i g h t" + "j" + "a r"), passed a keyword list, prompts and answers, while "n i g h t j" +
+    "a r" was caught: the one letter has no separator of its own to show its run's."""
+    from guard.proxy.protocols.base import Slot, segments
+
+    built = build_classifier("t", {"type": "keywords", "terms": ["nightjar", "bomb"]})
+    asked = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(pieces)]
+    verdicts = built.classifier.classify_sync(list(in_context([built], asked, Stage.PROMPT)))
+    assert verdicts[-1].fired, pieces
+    slots = [Slot(("content", n, "text"), "assistant", text) for n, text in enumerate(pieces)]
+    answered = built.classifier.classify_sync(segments(slots, Stage.COMPLETION, joined=8, ahead=64))
+    assert all(v.spans for v in answered), pieces
+    for apart in (["n i g h t", "j", "ar"], ["b o", "m", "bat"]):
+        split = [Segment(text, "user", i, Stage.PROMPT) for i, text in enumerate(apart)]
+        assert not any(v.fired for v in built.classifier.classify_sync(
+            list(in_context([built], split, Stage.PROMPT)))), apart
+
+
+def test_letters_spread_apart_at_every_cut_cost_little_more_than_none() -> None:
+    """From a probe: a prompt of 1,000 texts of letters spread apart ("q w e r t y u i"), every
+    cut between two of them, cost 2.5 s of keyword CPU time (0.48 s before the cut was read as
+    their separator), past the check timeout: refused. Only the longest run of earlier texts is
+    read so, and only when a term's letters are there (`may_find_in`)."""
+    import random
+    import time
+
+    built = build_classifier("t", {"type": "keywords", "terms": ["nightjar", "bomb", "project bluebird"]})
+    draw = random.Random(1)
+    texts = [" ".join(draw.choices("abcdefghijklmnopqrstuvwxyz", k=8)) for _ in range(300)]
+
+    def cost(pieces: list[str]) -> float:  # once: a text read again is read from a cache
+        asked = list(in_context([built], [Segment(text, "user", i, Stage.PROMPT)
+                                          for i, text in enumerate(pieces)], Stage.PROMPT))
+        started = time.process_time()
+        built.classifier.classify_sync(asked)
+        return time.process_time() - started
+
+    # the same texts ended by a dot, no cut between letters spread apart: ~0.5 of it, was ~2 times
+    assert cost(texts) < cost([f"{text}." for text in texts])
