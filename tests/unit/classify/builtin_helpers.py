@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -42,6 +43,11 @@ def lines_run(type_name: str, text: str, **config: Any) -> int:
     cost grows with its input."""
     built = build_classifier("t", {"type": type_name, **config})
     classifier: Any = built.classifier
+    return lines_counted(lambda: classifier.classify_sync([Segment(text, "user", 0, Stage.PROMPT)]))
+
+
+def lines_counted(work: Callable[[], object]) -> int:
+    """Lines of Python that `work()` runs (`lines_run`)."""
     count = 0
 
     def trace(frame: FrameType, event: str, arg: object) -> Any:
@@ -51,7 +57,7 @@ def lines_run(type_name: str, text: str, **config: Any) -> int:
 
     sys.settrace(trace)
     try:
-        classifier.classify_sync([Segment(text, "user", 0, Stage.PROMPT)])
+        work()
     finally:
         sys.settrace(None)
     return count

@@ -9,7 +9,7 @@ from guard.classify.registry import build_classifier
 from guard.classify.runner import in_context
 from guard.redaction import reaching_back
 from guard.types import Segment, Stage
-from tests.unit.classify.builtin_helpers import classify, found
+from tests.unit.classify.builtin_helpers import classify, found, lines_counted
 
 
 def test_regex_labels_and_spans() -> None:
@@ -388,18 +388,16 @@ def test_letters_spread_apart_at_every_cut_cost_little_more_than_none() -> None:
     their separator), past the check timeout: refused. Only the longest run of earlier texts is
     read so, and only when a term's letters are there (`may_find_in`)."""
     import random
-    import time
 
     built = build_classifier("t", {"type": "keywords", "terms": ["nightjar", "bomb", "project bluebird"]})
     draw = random.Random(1)
     texts = [" ".join(draw.choices("abcdefghijklmnopqrstuvwxyz", k=8)) for _ in range(300)]
 
-    def cost(pieces: list[str]) -> float:  # once: a text read again is read from a cache
+    def cost(pieces: list[str]) -> int:  # once: a text read again is read from a cache
         asked = list(in_context([built], [Segment(text, "user", i, Stage.PROMPT)
                                           for i, text in enumerate(pieces)], Stage.PROMPT))
-        started = time.process_time()
-        built.classifier.classify_sync(asked)
-        return time.process_time() - started
+        return lines_counted(lambda: built.classifier.classify_sync(asked))
 
-    # the same texts ended by a dot, no cut between letters spread apart: ~0.5 of it, was ~2 times
+    # the same texts ended by a dot, no cut between letters spread apart: counted in lines of
+    # Python run (not time: the machine's load moves that)
     assert cost(texts) < cost([f"{text}." for text in texts])
