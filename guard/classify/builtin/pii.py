@@ -41,6 +41,7 @@ IBAN_LENGTHS = {
 PHONE_CONTEXT = ("phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me")
 SSN_CONTEXT = ("ssn", "social security")
 _NON_DIGITS = re.compile(r"\D+")
+_UNBROKEN = re.compile(r"\d+")
 # what follows user@host: in an SSH remote (acme/api.git, ~/repos/x.git, api.git)
 _SSH_PATH = re.compile(r"(?:~?/)?[A-Za-z_][A-Za-z0-9_.-]*(?:/|\.git\b)")
 # where the run of characters an address is read in starts: a space, a quote or a bracket
@@ -247,10 +248,8 @@ class PiiClassifier(LocalClassifier):
             entity = self.entities[idx]
             start = email_start(text, match_start, match_end) if entity == "email" else match_start
             end = iban_end(text, start, match_end) if entity == "iban" else match_end
-            if entity == "card":  # the whole run, or the run less an expiry read as a group
-                end = card_end(text, start, end)
-                end = next((e for e in _group_ends(text, start, end)
-                            if self._card(text, start, e)), start)
+            if entity == "card":
+                start, end = self._card_span(text, start, card_end(text, start, end))
             if end == start or taken.overlaps(start, end):
                 continue
             if self.checks[idx](text, start, end):
@@ -267,6 +266,19 @@ class PiiClassifier(LocalClassifier):
         # a URL's user name, or an SSH remote (git@github.com:acme/api.git: a path after a colon)
         ssh = text[end:end + 1] == ":" and _SSH_PATH.match(text, end + 1) is not None
         return not (ssh or _in_url(text, start))
+
+    def _card_span(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """The card in a run of digit groups at [start, end): the whole run, the run less an
+        expiry read as its last group, or else a number of 13-19 digits written unbroken in it
+        (`2671 4111111111111111`: the run began at a phone number's last group). Empty (start,
+        start) when none checks. Groups of four after another group stay a row of figures."""
+        for e in _group_ends(text, start, end):
+            if self._card(text, start, e):
+                return start, e
+        for number in _UNBROKEN.finditer(text, start, end):
+            if 13 <= len(number[0]) <= 19 and self._card(text, *number.span()):
+                return number.span()
+        return start, start
 
     def _card(self, text: str, start: int, end: int) -> bool:
         raw = text[start:end]

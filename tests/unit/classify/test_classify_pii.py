@@ -290,6 +290,31 @@ def test_more_groups_than_a_card_are_not_read_as_one_with_a_tail() -> None:
     assert classify("pii", "Email:jane.doe@example.com").fired  # a header's colon, not a URL
 
 
+@pytest.mark.parametrize(("text", "card"), [
+    ("tel 415 555 2671 4111111111111111 thanks", "4111111111111111"),
+    ("Order 2024 4539148803436467 paid", "4539148803436467"),
+    ("acct 9912 378282246310005", "378282246310005"),
+])
+def test_a_card_written_unbroken_after_a_group_of_digits_is_found(text: str, card: str) -> None:
+    """From a re-probe: a card written as one number right after another group of digits (a
+    phone number's last group, an order number) was read as a run of groups starting at the
+    earlier one, which fails the checksum, and the card itself was never tried. A number of
+    13-19 digits written unbroken inside a run that is no card is tried alone."""
+    assert found(classify("pii", text), text) == [("pii:card", card)]
+
+
+def test_groups_of_four_after_a_group_stay_a_row_of_figures() -> None:
+    """What the unbroken reading leaves alone: a card grouped in fours after another group of
+    four reads as a row of five figures, which random tables write as often (a fix trying every
+    group-to-group part masked 102 of 2,000 random rows). Rows of random four-digit groups
+    hold no unbroken number, so none of them is masked."""
+    rng = random.Random(5)
+    rows = [" ".join(f"{rng.randrange(10000):04d}" for _ in range(rng.randrange(5, 9)))
+            for _ in range(2000)]
+    assert not [row for row in rows if classify("pii", row).fired]
+    assert not classify("pii", "Order 2024 4111 1111 1111 1111").fired  # the known limit
+
+
 def test_a_hex_dumps_byte_columns_are_not_phone_numbers() -> None:
     """From a second probe: in 72% of random 1 KiB `hexdump -C` outputs, five byte columns
     such as "78 38 39 50 73" read as a US phone number and were masked."""
