@@ -14,6 +14,7 @@ import bisect
 import dataclasses
 import functools
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +26,7 @@ from typing import TypeVar
 from guard.classify.decode import find_readings
 from guard.classify.escapes import has_references
 from guard.classify.normalize import (
+    RUNS_ON,
     Normalized,
     blank,
     has_inner_mark,
@@ -34,6 +36,7 @@ from guard.classify.normalize import (
     normalize,
     original_text,
     references_read,
+    runs_across,
     spread_joint,
 )
 from guard.types import Segment, Span, Stage, Verdict
@@ -54,6 +57,13 @@ CHECK_THREADS = 1
 _CHECKS = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="guard-check")
 # How much of each side `_across` joins when a classifier declares no longest finding.
 JOIN_CHARS = 1_024
+# A finding this close to a window's edge, nothing but blanks between, reaches it (`goes_on`).
+EDGE_CHARS = 16
+# The shortest base64, base32 or hex run decoded (guard/classify/decode/runs.py), and its
+# characters: texts joined are decoded again only where such a run crosses where they meet
+# (`_decodes_across`; not a run of names and ids read back to back, `call_0001read_file`).
+RUN_LEAST = 16
+_ENCODED = re.compile(r"[A-Za-z0-9+/=]*")
 
 
 T = TypeVar("T")
@@ -314,37 +324,74 @@ class LocalClassifier:
             joined = normalize(text, leet=self.leet, spread=True, marks=True)
             if joined.text != norm.text:
                 found += [(joined, f) for f in self.scan_marks(joined, segment)]
-        read: list[tuple[Finding, Span | None]] = [
-            (f, Span(*where.original_span(f.start, f.end), f.label) if f.end > f.start else None)
-            for where, f in found]
         if self.decoded:
-            # a finding in a decoded reading covers the encoded run it was read from
-            for reading in find_readings(text):
-                read += [(f, Span(reading.start, reading.end, f.label) if f.end > f.start else None)
-                         for f in self.scan(self._normalized(reading.text), segment)]
-        return read
+            found += self._decoded(text, segment)
+        return [(f, Span(*where.original_span(f.start, f.end), f.label) if f.end > f.start
+                 else None) for where, f in found]
+
+    def _decoded(self, text: str, segment: Segment) -> Iterator[tuple[Normalized, Finding]]:
+        """What `scan` finds in the decoded readings of `text` (`decoded`), each over the encoded
+        run it was read from: as read in `text` (an identity reading)."""
+        for reading in find_readings(text):
+            for f in self.scan(self._normalized(reading.text), segment):
+                yield original_text(text), (dataclasses.replace(f, start=reading.start,
+                                                                end=reading.end)
+                                            if f.end > f.start else f)
+
+    def _decodes_across(self, text: str, cut: int) -> bool:
+        """Whether texts joined at `cut` are read decoded (`_decoded`): with `decoded`, when an
+        encoded run may cross the cut (`runs_across`: most joined texts have none)."""
+        return self.decoded and runs_across(text, cut, RUN_LEAST, _ENCODED)
+
+    def _widening(self, read: Callable[[int], tuple[list[T], bool]]) -> list[T]:
+        """What `read(reach)` finds, the texts joined `reach` characters either side of a cut,
+        read again with twice the reach while it tells a value may go on past an edge of its
+        window that is not its texts' (`goes_on`): a PEM block or a long base64 run cut across
+        two texts is read whole, however long. Only such a value pays, and doubling keeps its
+        cost linear in the texts' length."""
+        reach = self.max_match_chars or JOIN_CHARS
+        found, wider = read(reach)
+        while wider:
+            reach *= 2
+            found, wider = read(reach)
+        return found
 
     def _crossing(self, segment: Segment) -> list[tuple[Finding, Span | None]]:
         """What an answer's own text read on into the texts after it (`Segment.joins`) finds
         that crosses into them: a client shows each text apart, so the own text is read alone
         (`_one`: "bomb" + "ok" read joined is "bombok", no word) and joined only where a value
-        goes on past its end; `reach` characters on each side of that end, not the whole text.
-        A finding with no span is the joined texts' (a score), as read joined."""
-        own, reach = len(segment.own), self.max_match_chars or JOIN_CHARS
-        cut = kept_before(segment.text, own, reach)
-        joined = segment.text[cut:kept_after(segment.text, own, reach)]
-        return [(f, span if span is None else Span(span.start + cut, span.end + cut, span.label))
-                for f, span in self._read(joined, segment)
-                if span is None or span.start < own - cut < span.end]
+        goes on past its end; `reach` characters on each side of that end, not the whole text
+        (more for a value that goes on, `_widening`). A finding with no span is the joined
+        texts' (a score), as read joined."""
+        return self._widening(functools.partial(self._crossing_within, segment))
 
-    def _across(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
+    def _crossing_within(self, segment: Segment, reach: int
+                         ) -> tuple[list[tuple[Finding, Span | None]], bool]:
+        """`_crossing` with `reach`, and whether a value may go on past its window."""
+        own, text = len(segment.own), segment.text
+        cut, end = kept_before(text, own, reach), kept_after(text, own, reach)
+        joined = text[cut:end]
+        found = [(f, span) for f, span in self._read(joined, segment)
+                 if span is None or span.start < own - cut < span.end]
+        spans = [(span.start - own + cut, span.end - own + cut) for _, span in found
+                 if span is not None]
+        return ([(f, span if span is None else Span(span.start + cut, span.end + cut, span.label))
+                 for f, span in found],
+                goes_on(joined, own - cut, spans, cut > 0, end < len(text)))
+
+    def _across(self, segment: Segment) -> list[tuple[Finding, Span]]:
         """Findings that span the end of the segments before this one (of its role, joined) and
         the start of this one: a value sent in pieces, in messages or text parts. In a prompt,
         each span starts before this segment (below 0) by the characters of the pieces before
         it, which a decision masks in those segments too (`redaction.reaching_back`); in an
-        answer, at 0 (the pieces before are read with the start of this one: `segments`)."""
-        reach = self.max_match_chars or JOIN_CHARS
-        tail = segment.text[:kept_after(segment.text, 0, reach)]
+        answer, at 0 (the pieces before are read with the start of this one: `segments`).
+        `reach` characters each side of the cut, more for a value that goes on (`_widening`)."""
+        return self._widening(functools.partial(self._across_within, segment))
+
+    def _across_within(self, segment: Segment, reach: int) -> tuple[list[tuple[Finding, Span]], bool]:
+        """`_across` with `reach`, and whether a value may go on past its window."""
+        stop = kept_after(segment.text, 0, reach)
+        tail = segment.text[:stop]
         # joined from each earlier segment on: a value starts where a segment starts as well as
         # inside one, and the segment before must not run into its first word ("isghp_...");
         # reach counts the characters normalisation keeps, so marks do not push a value out
@@ -359,19 +406,31 @@ class LocalClassifier:
         # and where the texts of an answer read after this one begin in it
         ahead = [at for at in segment.joins if at < len(tail)]
         seen: set[tuple[int, str]] = set()
-        for longest, (head, bounds) in enumerate(heads.items(), start=1):
+        out: list[tuple[Finding, Span]] = []
+        spans: list[tuple[int, int]] = []  # of the findings across, from the cut
+        # the shorter heads end where the longest, the first, does: what crosses the cut in
+        # theirs crosses it in its window, whose edges tell whether a value may go on
+        longest = next(iter(heads), "")
+        decoding = self._decodes_across(longest + tail, len(longest))
+        for first, (head, bounds) in enumerate(heads.items(), start=1):
             found = self._scanned(head + tail, segment)
             cuts = [*bounds, *(len(head) + at for at in ahead)]
             # letters spread apart across the cuts: on the longest head only, which holds every
             # cut the shorter ones do (each reading splits its runs into words, ~1 ms)
-            glue = longest == 1
+            glue = first == 1
             found = itertools.chain(found, self._at_bounds(head + tail, cuts, segment, glue=glue))
+            if decoding:
+                found = itertools.chain(found, self._decoded(head + tail, segment))
             for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
-                if start < len(head) < end and (end - len(head), f.label) not in seen:
-                    seen.add((end - len(head), f.label))
-                    back = start - len(head) if segment.stage is Stage.PROMPT else 0
-                    yield f, Span(back, end - len(head), f.label)
+                if start < len(head) < end:
+                    spans.append((start - len(head), end - len(head)))
+                    if (end - len(head), f.label) not in seen:
+                        seen.add((end - len(head), f.label))
+                        back = start - len(head) if segment.stage is Stage.PROMPT else 0
+                        out.append((f, Span(back, end - len(head), f.label)))
+        cut_back = len(longest) < sum(map(len, segment.context))
+        return out, goes_on(longest + tail, len(longest), spans, cut_back, stop < len(segment.text))
 
     def _ahead(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that start in an answer's own text and go on into the texts read after it,
@@ -441,20 +500,49 @@ class LocalClassifier:
         for reading in self._readings(text, norm):
             yield from ((reading, f) for f in self.scan(reading, segment))
 
-    def _onward(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
+    def _onward(self, segment: Segment) -> list[tuple[Finding, Span]]:
         """Findings that span the end of an answer's text (read after the texts before it,
         `Segment.context`) and the start of the text a client puts after it (`Segment.after`, a
         fill-in-the-middle suffix): each span ends at the end of the segment's text, so only the
-        answer's characters are masked. A value wholly in the text after is not the answer's."""
-        reach = self.max_match_chars or JOIN_CHARS
+        answer's characters are masked. A value wholly in the text after is not the answer's.
+        `reach` characters each side of the cut, more for a value that goes on (`_widening`)."""
+        return self._widening(functools.partial(self._onward_within, segment))
+
+    def _onward_within(self, segment: Segment, reach: int) -> tuple[list[tuple[Finding, Span]], bool]:
+        """`_onward` with `reach`, and whether a value may go on past its window."""
         before = "".join(segment.context)
         joined = before + segment.text
         start = kept_before(joined, len(joined), reach)
         head = joined[start:]
-        for norm, f in self._scanned(head + segment.after[:kept_after(segment.after, 0, reach)], segment):
+        stop = kept_after(segment.after, 0, reach)
+        window = head + segment.after[:stop]
+        out, spans = [], []
+        found = self._scanned(window, segment)
+        if self._decodes_across(window, len(head)):
+            found = itertools.chain(found, self._decoded(window, segment))
+        for norm, f in found:
             begin, end = norm.original_span(f.start, f.end)
             if begin < len(head) < end:
-                yield f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)
+                spans.append((begin - len(head), end - len(head)))
+                out.append((f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)))
+        return out, goes_on(window, len(head), spans, start > 0, stop < len(segment.after))
+
+
+def goes_on(window: str, at: int, spans: Sequence[tuple[int, int]], before: bool,
+            after: bool) -> bool:
+    """Whether a value read across the cut at `at` of `window` (texts joined) may go on past an
+    edge of it where the texts go on (`before` its start, `after` its end): a finding across
+    the cut (`spans`, from the cut) reaches that edge (EDGE_CHARS, only blanks between), or the
+    characters from the edge to the cut, and the one past it, are all a long value's (`RUNS_ON`:
+    a PEM block or a base64 run whose start, with its BEGIN line or where its decoding starts,
+    lies before the window). Prose stops such a run at its first space, a few characters in."""
+    if not 0 < at < len(window):
+        return False
+    if before and (RUNS_ON.fullmatch(window, 0, at + 1) or any(
+            at + start < EDGE_CHARS and blank(window[:at + start]) for start, _ in spans)):
+        return True
+    return after and (bool(RUNS_ON.fullmatch(window, at - 1)) or any(
+        len(window) - at - end < EDGE_CHARS and blank(window[at + end:]) for _, end in spans))
 
 
 def _joints(text: str, bounds: list[int]) -> list[tuple[int, str]]:

@@ -655,6 +655,34 @@ def kept_after(text: str, at: int, count: int) -> int:
     return ceiling if found is None else found.end()
 
 
+# The characters a value longer than a classifier's `max_match_chars` runs on through
+# (`base.goes_on`, `running_on`): base64, base64url and hex, a JWT's dots, the line breaks of a PEM
+# block or of base64 wrapped as MIME writes it (as written in JSON too: `\n`), and those
+# normalisation drops (padding inside a key). Prose stops a run at its first space.
+RUNS_ON = re.compile(rf"(?:[A-Za-z0-9+/=_.\\\r\n-]|{_DROPPED})*")
+
+
+def running_on(text: str, limit: int) -> int:
+    """Where the run of a long value's characters (RUNS_ON) that `text` ends with begins (a value
+    the text after it may go on with), looked for at most `limit` characters back."""
+    if not text or not RUNS_ON.fullmatch(text, len(text) - 1):
+        return len(text)  # prose: at once
+    tail = text[max(0, len(text) - limit):]
+    run = RUNS_ON.match(tail[::-1])
+    return len(text) - (run.end() if run is not None else 0)
+
+
+def runs_across(text: str, at: int, least: int, run: re.Pattern[str]) -> bool:
+    """Whether a run of `run`'s characters (a pattern of one class, starred), `least` or more of
+    them, goes on across offset `at` of `text` (a few characters read each side: prose's words
+    are short)."""
+    after = run.match(text, at, at + least)
+    if after is None or after.end() == at:
+        return False
+    before = run.match(text[max(0, at - least):at][::-1])
+    return before is not None and before.end() > 0 and before.end() + after.end() - at >= least
+
+
 def blank(text: str) -> bool:
     """Whether a text shows nothing: normalisation removes each of its characters (`DROPPED_CODES`:
     invisible characters, marks on nothing) or reads it as a space (white space, `SPACE_LIKE`).

@@ -314,7 +314,7 @@ class EventStreamGuard(StreamGuard):
         # while the texts between are kept whole
         going_on = self._continues(ch, text, end) \
             if all(o.base == 0 for o in before) and not lead else ()
-        earlier = (*going_on, *(other.text for other in self._shown(before)))
+        earlier = (*going_on, *(other.ending for other in self._shown(before)))
         # the texts after are read with it only when the window reaches its end
         pieces = self._texts_after(ch) if end == ch.end else []
         ahead = self._start("".join(pieces))
@@ -526,7 +526,7 @@ class EventStreamGuard(StreamGuard):
         segments = []
         for n, ((index, sub, kind), text) in enumerate(unseen):
             # blank texts take no place among them (`_shown`)
-            joined = sorted([(ch.choice, ch.call, ch.text)
+            joined = sorted([(ch.choice, ch.call, ch.ending)
                              for ch in self._shown(list(self._channels.values()))
                              if ch.kind == kind and ch.role == text.role]
                             + [(k[0], k[1], t.text) for k, t in whole.items()

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.classify.decode.runs import RunStarts
+from guard.classify.decode.runs import RUN_CHARS, RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
 from guard.classify.normalize import (
     BLANK_RUN,
@@ -23,6 +23,7 @@ from guard.classify.normalize import (
     kept_before,
     kept_chars,
     kept_text,
+    running_on,
 )
 from guard.redaction import json_opening, merge_spans
 from guard.types import Segment, Span
@@ -110,6 +111,14 @@ class Channel:
     json: str | None = None     # a text that is JSON: how it opens at `base` (`json_opening`)
     pieces: deque[Piece] = field(default_factory=deque)
     runs: RunStarts = field(default_factory=RunStarts)  # where its encoded runs began
+    going: str = ""             # the text before `base` of a long value the text ends with
+                                # (`going_value`), read with the texts after it (`ending`)
+
+    @property
+    def ending(self) -> str:
+        """The text kept, read before the texts a client puts after it: with the start of a
+        long value it ends with (`going`), which one of those may go on with."""
+        return self.going + self.text
 
     @property
     def role(self) -> str:
@@ -188,13 +197,16 @@ class Channel:
 
     def trim(self, overlap: int | None, runs: bool = False) -> None:
         """Forget text no future window needs (unbounded classifiers need all of it; with `runs`,
-        an encoded run going on where the next window starts is kept whole)."""
+        an encoded run going on where the next window starts is kept whole; the start of a long
+        value the text ends with is kept apart, `going`)."""
         if overlap is None:
             return
         keep = self.back(min(self.released, self.checked), max(0, overlap - 1))
         if runs:
             keep = self.run_start(keep)
         if keep > self.base:
+            self.going = going_value(self.going + self.text, len(self.going) + keep - self.base,
+                                     overlap)
             if self.json is not None:
                 self.json = json_opening(self.json, self.text[:keep - self.base])
             self.behind, self.lead = lead_of(self.behind + self.text[:keep - self.base], overlap,
@@ -462,3 +474,16 @@ def _unspaced(char: str) -> bool:
     code = ord(char)
     return code >= 0x0E00 and any(lo <= code <= hi for lo, hi in _UNSPACED) \
         and not char.isdecimal()
+
+
+def going_value(text: str, cut: int, overlap: int) -> str:
+    """Of a channel's `text` trimmed at `cut`, what is dropped but a text after it must be read
+    with: when the text ends with a long value's run (`RUNS_ON`: a PEM block's body, a long
+    token; longer than words, half the hold-back or more), the run's part before `cut` and the
+    `overlap` before the run, where a PEM block's BEGIN line is (up to RUN_CHARS of run). A
+    value cut across two texts is then read whole (`LocalClassifier._widening`) however long,
+    while windows read the text kept as before. Empty for prose."""
+    run = running_on(text, RUN_CHARS)
+    if len(text) - run < overlap // 2:
+        return ""
+    return text[kept_before(text, run, max(0, overlap - 1)):cut]

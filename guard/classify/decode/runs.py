@@ -382,6 +382,9 @@ def _utf8(text: str) -> bool:
 
 
 def _base64(chunk: str) -> str | None:
+    # a run cut short (where a text or a window it is read in ends) may end a character past
+    # its last whole quad, which decodes to no byte: read without it
+    chunk = chunk[:len(chunk) - (len(chunk) % 4 == 1)]
     try:
         return _readable(base64.b64decode(chunk + "=" * (-len(chunk) % 4)))
     except (binascii.Error, ValueError):

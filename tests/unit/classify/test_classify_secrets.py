@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import random
+import string
 
 import pytest
 
@@ -723,3 +724,61 @@ def test_a_generic_value_is_dropped_when_specific_keys_cover_each_of_its_charact
         kept = [f for f in found if f.label == "secret:generic"
                 and not covered.issuperset(range(f.start, f.end))]
         assert _drop_generic_overlaps(found) == specific + kept
+
+
+# Lines run reading 1,000 short texts, each with the 8 before it (`Segment.context`), over the same
+# texts read alone, before values longer than the reach were read whole across texts (`_widening`).
+JOINED_COST_BEFORE = {False: 5.92, True: 4.37}
+SHORT_TEXTS = [f"step {n}: read the file notes_{n}.txt and list what it says about the build"
+               for n in range(1000)]
+
+
+@pytest.mark.parametrize("decoded", [False, True], ids=["plain", "decoded"])
+def test_texts_read_joined_with_no_long_value_cost_what_they_did(decoded: bool) -> None:
+    """1,000 short texts with no long value are read once each across their cuts: what reads a
+    long value whole costs them at most 5% more lines than before it (none is read wider)."""
+    from tests.unit.classify.builtin_helpers import lines_counted
+    secrets = build_classifier("t", {"type": "secrets", "decoded": decoded}).classifier
+    joined = [Segment(t, "user", n, Stage.PROMPT, context=tuple(SHORT_TEXTS[max(0, n - 8):n]))
+              for n, t in enumerate(SHORT_TEXTS)]
+    alone = [Segment(t, "user", n, Stage.PROMPT) for n, t in enumerate(SHORT_TEXTS)]
+    secrets.classify_sync(joined[:20])  # caches warmed
+    ratio = lines_counted(lambda: secrets.classify_sync(joined)) / lines_counted(
+        lambda: secrets.classify_sync(alone))
+    assert ratio < 1.05 * JOINED_COST_BEFORE[decoded]
+
+
+_RANDOM = random.Random(3)
+LONG_PEM = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(
+    "".join(_RANDOM.choice(string.ascii_letters + string.digits + "+/") for _ in range(64))
+    for _ in range(25)) + "\n-----END PRIVATE KEY-----"
+LONG_ENCODED = base64.b64encode(f"token {GITHUB} and more words to pad it out ".encode() * 6).decode()
+
+
+@pytest.mark.parametrize("at", [0.2, 0.5, 0.8])
+@pytest.mark.parametrize("value", [LONG_PEM, LONG_ENCODED], ids=["pem", "base64"])
+def test_a_value_longer_than_the_reach_cut_across_two_messages_is_masked_whole(
+        value: str, at: float) -> None:
+    """A value of 650 to 1,650 characters (the reach: 320) cut in two messages: the second's
+    span covers its piece and reaches back over the first's (read wider, `_widening`)."""
+    cut = int(len(value) * at)
+    first, second = "here: " + value[:cut], value[cut:] + " end"
+    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
+    verdict = secrets.classify_sync([Segment(second, "user", 1, Stage.PROMPT, context=(first,))])[0]
+    assert [(s.start, s.end) for s in verdict.spans] == [(-cut, len(second) - 4)]
+
+
+def test_a_long_run_with_no_key_cut_across_two_messages_costs_linear_lines() -> None:
+    """A run of base64 with no key in it, cut across two messages, is read wider until it is
+    whole: twice as long a run costs about twice the lines, not four times."""
+    from tests.unit.classify.builtin_helpers import lines_counted
+    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
+    rng = random.Random(5)
+
+    def lines(n: int) -> int:
+        run = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+        segment = Segment(run[n // 2:] + " ok", "user", 1, Stage.PROMPT, context=(run[:n // 2],))
+        return lines_counted(lambda: secrets.classify_sync([segment]))
+
+    few, many = lines(8_000), lines(16_000)
+    assert many < 2.5 * few
