@@ -35,6 +35,7 @@ from guard.classify.normalize import (
     may_split_words,
     normalize,
     original_text,
+    read_as_is,
     references_read,
     runs_across,
     spread_joint,
@@ -392,19 +393,12 @@ class LocalClassifier:
         """`_across` with `reach`, and whether a value may go on past its window."""
         stop = kept_after(segment.text, 0, reach)
         tail = segment.text[:stop]
-        # joined from each earlier segment on: a value starts where a segment starts as well as
-        # inside one, and the segment before must not run into its first word ("isghp_...");
-        # reach counts the characters normalisation keeps, so marks do not push a value out
-        heads: dict[str, list[int]] = {}
-        for k in range(len(segment.context)):
-            pieces = segment.context[k:]
-            joined = "".join(pieces)
-            cut = kept_before(joined, len(joined), reach)
-            # where each text after the first begins in the head, and this segment's text
-            starts = itertools.accumulate(len(piece) for piece in pieces)
-            heads.setdefault(joined[cut:], [at - cut for at in starts if at > cut])
+        heads = _heads(segment.context, reach)
         # and where the texts of an answer read after this one begin in it
         ahead = [at for at in segment.joins if at < len(tail)]
+        # texts read as they are (the usual ones) are read only where a finding may be: each head
+        # is a part of the longest, so that one tells for all
+        as_is = read_as_is(next(iter(heads)) + tail)
         seen: set[tuple[int, str]] = set()
         out: list[tuple[Finding, Span]] = []
         spans: list[tuple[int, int]] = []  # of the findings across, from the cut
@@ -413,14 +407,17 @@ class LocalClassifier:
         longest = next(iter(heads), "")
         decoding = self._decodes_across(longest + tail, len(longest))
         for first, (head, bounds) in enumerate(heads.items(), start=1):
-            found = self._scanned(head + tail, segment)
+            joined = head + tail
+            readable = not as_is or self.may_find_as_is(joined)
+            found = self._scanned(joined, segment) if readable else iter(())
             cuts = [*bounds, *(len(head) + at for at in ahead)]
             # letters spread apart across the cuts: on the longest head only, which holds every
             # cut the shorter ones do (each reading splits its runs into words, ~1 ms)
             glue = first == 1
-            found = itertools.chain(found, self._at_bounds(head + tail, cuts, segment, glue=glue))
+            found = itertools.chain(found, self._at_bounds(joined, cuts, segment, glue=glue,
+                                                           phrases=readable))
             if decoding:
-                found = itertools.chain(found, self._decoded(head + tail, segment))
+                found = itertools.chain(found, self._decoded(joined, segment))
             for norm, f in found:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end:
@@ -443,12 +440,12 @@ class LocalClassifier:
             if start < own:
                 yield f, Span(start, end, f.label)
 
-    def _at_bounds(self, text: str, bounds: list[int], segment: Segment, *, glue: bool = True
-                   ) -> Iterator[tuple[Normalized, Finding]]:
+    def _at_bounds(self, text: str, bounds: list[int], segment: Segment, *, glue: bool = True,
+                   phrases: bool = True) -> Iterator[tuple[Normalized, Finding]]:
         """What only a reading that knows where the texts joined in `text` meet (`bounds`) finds:
-        a phrase's words across them (`phrases_across`), letters spread apart on both sides
-        (`spread`, `_glued`)."""
-        if self.phrases_across:
+        a phrase's words across them (`phrases_across`, unless not `phrases`), letters spread
+        apart on both sides (`spread`, `_glued`, when `glue`)."""
+        if phrases and self.phrases_across:
             yield from self._across_bounds(text, bounds, segment)
         if glue and self.spread and self.normalize:
             yield from self._glued(text, bounds, segment)
@@ -478,6 +475,14 @@ class LocalClassifier:
         """Whether a reading with the letters of `norm` (a text's reading), only what stands
         between them told apart otherwise, may hold a finding: False spares `_glued` its reading
         (a keyword list: some term's letters are there). By default, True."""
+        return True
+
+    def may_find_as_is(self, text: str) -> bool:
+        """Whether a reading of `text`, a text read as it is (`normalize.read_as_is`: its own
+        characters, less spread letters' separators, leetspeak folded one for one), may hold a
+        finding, by a cheap look (a pattern set's screen, a term's characters): False spares
+        `_across` the reading of a joined text, for each of a prompt's texts (up to eight each).
+        By default, True."""
         return True
 
     def _across_bounds(self, text: str, bounds: list[int], segment: Segment
@@ -543,6 +548,30 @@ def goes_on(window: str, at: int, spans: Sequence[tuple[int, int]], before: bool
         return True
     return after and (bool(RUNS_ON.fullmatch(window, at - 1)) or any(
         len(window) - at - end < EDGE_CHARS and blank(window[at + end:]) for _, end in spans))
+
+
+def _heads(context: Sequence[str], reach: int) -> dict[str, list[int]]:
+    """What `_across` reads a segment's text after, longest first: each earlier text (`context`)
+    joined with those after it, of which the last `reach` characters normalisation keeps
+    (`kept_before`: so marks do not push a value out), with where each text after the first
+    begins in it. Joined from each text on, as a value starts where a text starts as well as inside
+    one, and the text before must not run into its first word ("isghp_..."). Once a join is cut,
+    each longer one is cut to the same characters, with the same texts' starts: those are not made
+    (after long texts, one join, not eight)."""
+    joins: list[tuple[str, list[int]]] = []
+    for k in reversed(range(len(context))):
+        pieces = context[k:]
+        joined = "".join(pieces)
+        cut = kept_before(joined, len(joined), reach)
+        # where each text after the first begins in the head, and this segment's text
+        starts = itertools.accumulate(len(piece) for piece in pieces)
+        joins.append((joined[cut:], [at - cut for at in starts if at > cut]))
+        if cut:
+            break
+    heads: dict[str, list[int]] = {}
+    for head, bounds in reversed(joins):
+        heads.setdefault(head, bounds)
+    return heads
 
 
 def _joints(text: str, bounds: list[int]) -> list[tuple[int, str]]:

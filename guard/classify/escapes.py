@@ -164,7 +164,13 @@ def held_open(text: str) -> tuple[int, str] | None:
 def has_references(text: str) -> bool:
     """Whether `text` holds an HTML character reference, a percent-escape, a program text's escape
     or markup (`SHOWN`): what `references_decoded` may read otherwise."""
-    return _MAY_SHOW.search(text) is not None and SHOWN.search(text) is not None
+    return may_show(text) and SHOWN.search(text) is not None
+
+
+def may_show(text: str) -> bool:
+    """Whether `text` may hold what `has_references` looks for: False for every part of it too
+    (what this looks for is a character or two, wherever they stand)."""
+    return _MAY_SHOW.search(text) is not None
 
 
 def json_escape(escape: str) -> str:

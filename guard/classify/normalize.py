@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from guard.classify.escapes import JSON_ESCAPE, json_escape, shown_text, unescaped
+from guard.classify.escapes import JSON_ESCAPE, json_escape, may_show, shown_text, unescaped
 from guard.classify.unicode_tables import code_tables
 from guard.classify.words import split_words
 
@@ -681,6 +681,22 @@ def runs_across(text: str, at: int, least: int, run: re.Pattern[str]) -> bool:
         return False
     before = run.match(text[max(0, at - least):at][::-1])
     return before is not None and before.end() > 0 and before.end() + after.end() - at >= least
+
+
+def read_as_is(text: str) -> bool:
+    """Whether `text`, and every part of it, is read character by character: ASCII with no control
+    character, escape, reference or markup (`escapes.may_show`), which NFKC, confusable folding
+    and the escapes' readings leave as it is. A reading of it is the text itself, less the
+    separators of letters spread apart (`spread`), with leetspeak folded (`leet`) one for one."""
+    return _plain(text) and not may_show(text)
+
+
+def read_as_is_chars(text: str) -> frozenset[str]:
+    """The characters, lower-cased, a reading of a text read as it is (`read_as_is`) may hold:
+    its own, and what leetspeak folds each to (`fold_leet`: a symbol, only before a letter)."""
+    own = "".join(set(text))  # each once: LEET's table is slow to look up, a dict of thousands
+    symbols = own.translate(_LEET_SYMBOLS)
+    return frozenset((own + symbols + own.translate(LEET) + symbols.translate(LEET)).lower())
 
 
 def blank(text: str) -> bool:

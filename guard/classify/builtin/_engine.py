@@ -77,6 +77,11 @@ class PatternSet:
         """Indices of the patterns that match somewhere in `text` (one pass)."""
         return self._set.Match(text) or []
 
+    def may_match(self, text: str) -> bool:
+        """Whether `finditer` may yield a match in `text`: False when no pattern matches it
+        anywhere (one screening pass; a long text, screened window by window, is not ruled out)."""
+        return len(text) > WINDOW > self.reach or bool(self.matched(text))
+
     def finditer(self, text: str, group: int = 0, cuts: Collection[int] = ()
                  ) -> Iterator[tuple[int, int, int]]:
         """(pattern index, start, end) of the matches; long texts are screened window by window.

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from guard.classify.base import JOINED_TURNS, Finding, LocalClassifier
 from guard.classify.builtin._engine import PatternSet
-from guard.classify.normalize import Normalized
+from guard.classify.normalize import Normalized, read_as_is_chars
 from guard.classify.normalize import normalize as normalize_text
 from guard.classify.spec import ClassifierSpec, ClassifierType
 from guard.types import Segment
@@ -118,6 +118,7 @@ class KeywordsClassifier(LocalClassifier):
         self.whole_runs = self.spread
         self.letter_patterns = PatternSet(
             sorted({re.escape(_letters("".join(words))) for words in plain[0]}))
+        self.needing, self.terms = _needing(plain[0]), len(plain[0])
         self.run_patterns = self.patterns
         self.phrases_across = any(literal is None for literal in plain[1])
         if self.phrases_across:
@@ -127,6 +128,16 @@ class KeywordsClassifier(LocalClassifier):
         """Whether some term's letters and digits stand together in those of `norm` (whatever
         stands between them): what a reading of its letters spread apart across texts needs."""
         return bool(self.letter_patterns.matched(_letters(norm.text)))
+
+    def may_find_as_is(self, text: str) -> bool:
+        """Whether some term's letters and digits are all among the characters a reading of
+        `text` may hold (`read_as_is_chars`): a match holds them, in whatever order."""
+        chars = read_as_is_chars(text)
+        ruled_out = 0
+        for char, terms in self.needing.items():
+            if char not in chars:
+                ruled_out |= terms
+        return ruled_out != (1 << self.terms) - 1
 
     def scan(self, norm: Normalized, segment: Segment) -> Iterable[Finding]:
         labels = self.labels
@@ -157,6 +168,19 @@ Terms = tuple[list[tuple[str, ...]], list[str | None], list[str]]  # words, thei
 def _letters(text: str) -> str:
     """The letters and digits of `text`, run together."""
     return "".join(filter(str.isalnum, text))
+
+
+def _needing(terms: list[tuple[str, ...]]) -> dict[str, int]:
+    """For each character some of `terms` (normalised, as their words) hold, lower-cased, the
+    terms that hold it, as the bits of an int (term i: bit i): a text without it rules them out
+    at once, however many terms there are. ASCII letters and digits only: a term's other
+    characters are not asked for (a case-blind pattern's long s, U+017F, matches an "s")."""
+    needing: dict[str, int] = {}
+    for i, words in enumerate(terms):
+        for char in set("".join(words).lower()):
+            if char.isascii() and char.isalnum():
+                needing[char] = needing.get(char, 0) | 1 << i
+    return needing
 
 
 def _terms(config: KeywordsConfig, normalize: bool, *, marks: bool) -> Terms:

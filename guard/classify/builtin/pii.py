@@ -257,6 +257,9 @@ class PiiClassifier(LocalClassifier):
                 taken.add(start, end)
         return found
 
+    def may_find_as_is(self, text: str) -> bool:
+        return self.patterns.may_match(text)  # read as it is: `scan` reads `text` itself
+
     def finding_labels(self) -> Iterable[str]:
         return [f"pii:{entity}" for entity in self.entities]
 

@@ -91,6 +91,10 @@ class RegexClassifier(LocalClassifier):
         labels = self.labels
         return [Finding(labels[i], 1.0, s, e) for i, s, e in self.patterns.finditer(norm.text)]
 
+    def may_find_as_is(self, text: str) -> bool:
+        # read as it is, `scan` reads `text` itself, but for the separators `spread` drops
+        return self.spread or self.patterns.may_match(text)
+
     def finding_labels(self) -> Iterable[str]:
         return self.labels
 

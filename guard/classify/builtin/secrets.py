@@ -174,6 +174,9 @@ class SecretsClassifier(LocalClassifier):
         )
         return _drop_generic_overlaps(list(found))
 
+    def may_find_as_is(self, text: str) -> bool:
+        return self.patterns.may_match(text)  # read as it is: `scan` reads `text` itself
+
     def _judge(self, text: str, idx: int, start: int, end: int) -> Finding | None:
         """The finding of pattern `idx`'s match of `text[start:end]`, or None if it is no key."""
         kind = self.kinds[idx]
