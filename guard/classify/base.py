@@ -554,24 +554,16 @@ def _heads(context: Sequence[str], reach: int) -> dict[str, list[int]]:
     """What `_across` reads a segment's text after, longest first: each earlier text (`context`)
     joined with those after it, of which the last `reach` characters normalisation keeps
     (`kept_before`: so marks do not push a value out), with where each text after the first
-    begins in it. Joined from each text on, as a value starts where a text starts as well as inside
-    one, and the text before must not run into its first word ("isghp_..."). Once a join is cut,
-    each longer one is cut to the same characters, with the same texts' starts: those are not made
-    (after long texts, one join, not eight)."""
-    joins: list[tuple[str, list[int]]] = []
-    for k in reversed(range(len(context))):
-        pieces = context[k:]
-        joined = "".join(pieces)
-        cut = kept_before(joined, len(joined), reach)
-        # where each text after the first begins in the head, and this segment's text
-        starts = itertools.accumulate(len(piece) for piece in pieces)
-        joins.append((joined[cut:], [at - cut for at in starts if at > cut]))
-        if cut:
-            break
-    heads: dict[str, list[int]] = {}
-    for head, bounds in reversed(joins):
-        heads.setdefault(head, bounds)
-    return heads
+    begins in it (the last: where the segment's does). Joined from each text on, as a value
+    starts where a text starts as well as inside one, and the text before must not run into its
+    first word ("isghp_..."). The texts are joined once: a join from a text on is the end of
+    that, and is cut where the whole is when it begins before (`kept_before` counts back from
+    the end alike)."""
+    joined = "".join(context)
+    begins = [0, *itertools.accumulate(map(len, context))]
+    cut = kept_before(joined, len(joined), reach)
+    starts = sorted({max(at, cut) for at in begins[:-1]})
+    return {joined[at:]: [begin - at for begin in begins if begin > at] for at in starts}
 
 
 def _joints(text: str, bounds: list[int]) -> list[tuple[int, str]]:

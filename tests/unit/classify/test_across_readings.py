@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from guard.classify.base import JOIN_CHARS, Finding, LocalClassifier
+from guard.classify.base import JOIN_CHARS, Finding, LocalClassifier, _heads
 from guard.classify.normalize import kept_after, kept_before
 from guard.classify.registry import build_classifier
 from guard.classify.runner import in_context
@@ -30,13 +30,7 @@ def _across_before(self: LocalClassifier, segment: Segment) -> Iterator[tuple[Fi
     read in full, each join rebuilt; the reference the new reading must agree with."""
     reach = self.max_match_chars or JOIN_CHARS
     tail = segment.text[:kept_after(segment.text, 0, reach)]
-    heads: dict[str, list[int]] = {}
-    for k in range(len(segment.context)):
-        pieces = segment.context[k:]
-        joined = "".join(pieces)
-        cut = kept_before(joined, len(joined), reach)
-        starts = itertools.accumulate(len(piece) for piece in pieces)
-        heads.setdefault(joined[cut:], [at - cut for at in starts if at > cut])
+    heads = _heads_before(segment.context, reach)
     ahead = [at for at in segment.joins if at < len(tail)]
     seen: set[tuple[int, str]] = set()
     for longest, (head, bounds) in enumerate(heads.items(), start=1):
@@ -50,6 +44,18 @@ def _across_before(self: LocalClassifier, segment: Segment) -> Iterator[tuple[Fi
                 seen.add((end - len(head), f.label))
                 back = start - len(head) if segment.stage is Stage.PROMPT else 0
                 yield f, Span(back, end - len(head), f.label)
+
+
+def _heads_before(context: tuple[str, ...], reach: int) -> dict[str, list[int]]:
+    """The joins `_across` read, as it made them: each rebuilt and cut on its own."""
+    heads: dict[str, list[int]] = {}
+    for k in range(len(context)):
+        pieces = context[k:]
+        joined = "".join(pieces)
+        cut = kept_before(joined, len(joined), reach)
+        starts = itertools.accumulate(len(piece) for piece in pieces)
+        heads.setdefault(joined[cut:], [at - cut for at in starts if at > cut])
+    return heads
 
 
 # Values a reader reads whole across texts, and what is read around them
@@ -69,6 +75,7 @@ FILLER = [
     "& ", "&#80;", "%50", "\\n", "*", "`", "[", "U+", "é", "ｂ", "\u200b", "def f(x):\n    return x + 1\n",
     '{"path": "src/m1.py"}', "Sent from my phone. ", "lorem ipsum dolor sit amet ",
 ]
+LONG = ["lorem ipsum dolor sit amet ", "lo\u200brem ip\u0301sum ", "x\u200b\u200b\u200b"]
 ROLES = ["user", "user", "user", "tool", "document"]
 
 
@@ -79,8 +86,8 @@ def _conversation(rng: random.Random) -> list[Segment]:
     for _ in range(rng.randint(1, 3)):
         run = "".join(rng.choice(FILLER) for _ in range(rng.randint(0, 4)))
         run += rng.choice(VALUES) + "".join(rng.choice(FILLER) for _ in range(rng.randint(0, 3)))
-        if rng.random() < 0.2:
-            run = "lorem ipsum dolor sit amet " * rng.randint(5, 60) + run
+        if rng.random() < 0.2:  # marks and invisible characters, not counted in the reach
+            run = rng.choice(LONG) * rng.randint(5, 60) + run
         cuts = sorted(rng.sample(range(1, len(run)), min(len(run) - 1, rng.randint(1, 8))))
         texts += [run[a:b] for a, b in itertools.pairwise([0, *cuts, len(run)])]
     role = rng.choice(ROLES)
@@ -114,7 +121,7 @@ def _verdicts(classifier: LocalClassifier, segments: list[Segment]) -> list[tupl
 def test_joined_reading_finds_what_the_full_reading_found(pack: Any) -> None:
     """Over 250 random conversations with keys, personal data and keyword terms (spread, leet,
     zero-width, phrases) cut across two to nine texts, each classifier's verdicts (labels, score,
-    spans) are those of the reading that read every join in full."""
+    spans) are those of the reading that read every join in full, and the joins those it made."""
     rng = random.Random(56)
     conversations = [_conversation(rng) for _ in range(250)]
     across = 0
@@ -129,6 +136,11 @@ def test_joined_reading_finds_what_the_full_reading_found(pack: Any) -> None:
             finally:
                 del classifier._across
             assert now == then, (built.name, [s.text for s in segments])
+            reach = classifier.max_match_chars or JOIN_CHARS
+            for segment in asked:  # the joins themselves: the same, in the same order
+                if segment.context:
+                    assert list(_heads(segment.context, reach).items()) == list(
+                        _heads_before(segment.context, reach).items())
             across += sum(any(span.start < 0 for span in spans) for _, _, spans in now)
     assert across > 100  # values were found across texts, not only within one
 
@@ -136,11 +148,11 @@ def test_joined_reading_finds_what_the_full_reading_found(pack: Any) -> None:
 def test_short_texts_joined_are_read_only_where_a_finding_may_be() -> None:
     """400 short texts, each read joined to the eight before it: a keyword list whose terms'
     letters they lack, and the secrets a tool call's arguments lack, spare the joins' readings
-    (counted in lines of Python run, not time: 256k and 332k lines before, 157k and 187k now)."""
+    (counted in lines of Python run, not time: 256k and 332k lines before, 148k and 152k now)."""
     keywords = build_classifier("kw", {"type": "keywords", "terms": ["forbidden"]})
     secrets = build_classifier("secrets", {"type": "secrets"})
     for built, text, most in ((keywords, "message {}", 200_000),
-                              (secrets, '{{"path": "src/m{}.py"}}', 250_000)):
+                              (secrets, '{{"path": "src/m{}.py"}}', 200_000)):
         segments = [Segment(text.format(i), "tool", i, Stage.PROMPT) for i in range(400)]
         asked = list(in_context([built], segments, Stage.PROMPT))
         built.classifier.classify_sync(asked)  # once: normalised texts are cached
