@@ -753,17 +753,8 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
         if drop:
             return _without(Normalized(text, None, None, len(text)), drop, leet, gaps if whole else [])
         return Normalized(fold_leet(text) if leet else text, None, None, len(text))
-    parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for start, end in _clusters(text):
-        folded = _fold_cluster(text[start:end], accents)
-        if not folded:
-            continue
-        parts.append(folded)
-        starts.extend([start] * len(folded))
-        ends.extend([end] * len(folded))
-    out = cjk_numbers("".join(parts))  # one for one: `starts` and `ends` still hold
+    folded, starts, ends = _folded(text, accents)
+    out = cjk_numbers(folded)  # one for one: `starts` and `ends` still hold
     drop, gaps = spread_separators(out, marks=marks, whole=whole) if spread else ([], [])
     if drop:
         return _without(Normalized(out, tuple(starts), tuple(ends), len(text)), drop, leet,
@@ -771,6 +762,51 @@ def _normalize(text: str, leet: bool, spread: bool, marks: bool, accents: bool =
     if leet:
         out = fold_leet(out)
     return Normalized(out, tuple(starts), tuple(ends), len(text))
+
+
+def _folded(text: str, accents: bool) -> tuple[str, list[int], list[int]]:
+    """Each cluster of `text` folded (`_fold_cluster`), with where each character read stands in
+    `text` (the cluster's start and end). A run of ASCII with no control character reads as it is
+    (`_PLAIN_RUNS`) and is taken whole: a cluster at a time, 12 lines of Python a character, 400
+    short French texts, each read joined to the eight before it, took secrets 0.43 s of CPU."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for begin, stop, plain in _plain_runs(text):
+        if plain:
+            parts.append(text[begin:stop])
+            starts.extend(range(begin, stop))
+            ends.extend(range(begin + 1, stop + 1))
+            continue
+        for start, end in _clusters(text[begin:stop]):
+            folded = _fold_cluster(text[begin + start:begin + end], accents)
+            if folded:
+                parts.append(folded)
+                starts.extend([begin + start] * len(folded))
+                ends.extend([begin + end] * len(folded))
+    return "".join(parts), starts, ends
+
+
+# ASCII but its control characters (`ASCII_CONTROL`): each character a cluster that folds to itself
+_PLAIN_RUNS = re.compile(r"[\t-\r -~]+")
+
+
+def _plain_runs(text: str) -> Iterator[tuple[int, int, bool]]:
+    """`text` as runs [start, end), in order, each with whether it is plain (`_PLAIN_RUNS`): a
+    plain run's last character, with a mark after it, goes with the next run (its cluster),
+    which thus begins a cluster as it does in `text` (`_clusters`)."""
+    at = 0
+    for run in _PLAIN_RUNS.finditer(text):
+        start, end = run.span()
+        if end < len(text) and ord(text[end]) in MARK_CODES and not _is_invisible(text[end]):
+            end -= 1
+        if start < end:
+            if at < start:
+                yield at, start, False
+            yield start, end, True
+            at = end
+    if at < len(text):
+        yield at, len(text), False
 
 
 def _without(norm: Normalized, drop: list[int], leet: bool, gaps: list[int]) -> Normalized:
