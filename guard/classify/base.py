@@ -481,8 +481,8 @@ class LocalClassifier:
         """Whether a reading of `text`, a text read as it is (`normalize.read_as_is`: its own
         characters, less spread letters' separators, leetspeak folded one for one), may hold a
         finding, by a cheap look (a pattern set's screen, a term's characters): False spares
-        `_across` the reading of a joined text, for each of a prompt's texts (up to eight each).
-        By default, True."""
+        `_across` the reading of a join (up to eight for each of a prompt's texts). By default,
+        True."""
         return True
 
     def _across_bounds(self, text: str, bounds: list[int], segment: Segment
