@@ -375,7 +375,8 @@ class PolicySource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Switch:
-    """An engaged kill switch. `scope` is `global`, `model:<glob>`, `tenant:<id>` or `route:<path>`."""
+    """An engaged kill switch. `scope` is `global`, `model:<glob>`, `tenant:<id or glob>` or
+    `route:<path>`."""
 
     id: str
     scope: str

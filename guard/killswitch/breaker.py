@@ -327,15 +327,14 @@ def _detail(rule: BreakerRule, count: int) -> str:
 
 def _render_scope(template: str, ctx: GuardContext) -> str | None:
     """The scope a hit counts under: the template with the request's model and tenant, which
-    clients choose, taken literally where the scope is a glob (a model named `*` must not stop
-    every model). A model name holding a key (a client that sent its key as the model) is
-    filled in as its digest (`matched_model`), which the gate also matches that name by."""
+    clients choose, taken literally (every scope but `global` takes a glob, and a model named `*`
+    must not stop every model, nor a tenant named `*` every tenant). A model name holding a key
+    (a client that sent its key as the model) is filled in as its digest (`matched_model`),
+    which the gate also matches that name by."""
     if "{tenant}" in template and not ctx.tenant:
         return None
-    glob = template.startswith(("model:", "route:"))
-    name = matched_model(ctx.model)  # as switches match it: spellings of one model count together
-    model, tenant = ((_literal(name), _literal(ctx.tenant or "")) if glob
-                     else (name, ctx.tenant or ""))
+    # as switches match it: spellings of one model count together
+    model, tenant = _literal(matched_model(ctx.model)), _literal(ctx.tenant or "")
     scope = template.replace("{model}", model).replace("{tenant}", tenant)
     try:
         return str(parse_scope(scope))

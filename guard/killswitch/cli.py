@@ -24,7 +24,7 @@ EPILOG = """examples:
   guard killswitch release ks_3f2a9c1d0b4e --reason 'fixed in v2'
   guard killswitch status --json --admin-url http://10.0.0.5:9000
 
-scopes: global, model:<name or glob>, tenant:<id>, route:<path>
+scopes: global, model:<name or glob>, tenant:<id or glob>, route:<path>
 modes:  block (HTTP 503 with Retry-After), refuse (a refusal completion, HTTP 200)
 exit codes: 0 done (or release approval recorded), 1 refused or failed, 2 usage
 """
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     engage = commands.add_parser("engage", help="engage a switch on every replica",
                                  epilog=EPILOG, formatter_class=formatter)
     engage.add_argument("--scope", required=True,
-                        help="global, model:<glob>, tenant:<id> or route:<path>")
+                        help="global, model:<glob>, tenant:<id or glob> or route:<path>")
     engage.add_argument("--mode", choices=("block", "refuse"), default="block",
                         help="block: 503 (default); refuse: a refusal completion")
     engage.add_argument("--reason", required=True, help="why (recorded and shown to clients)")

@@ -1,7 +1,7 @@
 """Switches, their scopes, and the precomputed index the gate matches requests against.
 
-A scope is `global`, `model:<glob>`, `tenant:<id>` or `route:<path or glob>`. Every switch whose
-scope matches a request applies (a request naming no model meets every `model:` switch: the
+A scope is `global`, `model:<name or glob>`, `tenant:<id or glob>` or `route:<path or glob>`.
+Every switch whose scope matches a request applies (a request naming no model meets every `model:` switch: the
 upstream picks a model for it, maybe the one stopped); of those, a `block` switch beats a
 `refuse` switch, and among equals the oldest wins (so the answer is stable while switches come
 and go).
@@ -43,9 +43,11 @@ class Scope:
 
 
 def parse_scope(text: str) -> Scope:
-    """`global`, `model:<glob>`, `tenant:<id>` or `route:<path>` → Scope; ValueError otherwise."""
+    """`global`, `model:<glob>`, `tenant:<id or glob>` or `route:<path>` → Scope; ValueError
+    otherwise."""
     if not isinstance(text, str) or not text:
-        raise ValueError("scope is required: global, model:<glob>, tenant:<id> or route:<path>")
+        raise ValueError("scope is required: global, model:<glob>, tenant:<id or glob> or "
+                         "route:<path>")
     if len(text) > MAX_SCOPE_CHARS:
         raise ValueError(f"scope must be at most {MAX_SCOPE_CHARS} characters (got {len(text)})")
     if control := _CONTROL.search(text):
@@ -56,7 +58,7 @@ def parse_scope(text: str) -> Scope:
     kind, sep, value = text.partition(":")
     if not sep or kind not in SCOPE_KINDS[1:]:
         raise ValueError(
-            f"scope {text!r} is not global, model:<glob>, tenant:<id> or route:<path>"
+            f"scope {text!r} is not global, model:<glob>, tenant:<id or glob> or route:<path>"
         )
     if not value:
         raise ValueError(f"scope {text!r} names no {kind}")
@@ -133,16 +135,46 @@ def _strongest(switches: Iterable[Switch | None]) -> Switch | None:
     return min(present, key=_precedence) if present else None
 
 
+class _ByName:
+    """Switches whose scopes name a model, a tenant or a route, each by a name or a glob
+    (`*`, `?`, `[...]`, matched case-sensitively: model names are folded before they get here).
+    An exact name costs a dict look-up; the globs are tried once per name met, the answer kept."""
+
+    __slots__ = ("_cache", "_globs", "exact")
+
+    def __init__(self, pairs: Iterable[tuple[str, Switch]]) -> None:
+        pairs = list(pairs)
+        self.exact = _best_per_key(p for p in pairs if not is_glob(p[0]))
+        self._globs = [p for p in pairs if is_glob(p[0])]
+        self._cache: dict[str, Switch | None] = {}
+
+    def get(self, name: str) -> Switch | None:
+        if not self._globs:
+            return self.exact.get(name)
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        found = _strongest(
+            [self.exact.get(name), *(s for p, s in self._globs if fnmatch.fnmatchcase(name, p))]
+        )
+        # Names come from clients; bound the cache so odd names cannot grow it forever.
+        if len(self._cache) >= _GLOB_CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[name] = found
+        return found
+
+
 class SwitchIndex:
     """The engaged switches, arranged so that matching a request costs a few dict look-ups.
 
-    Built once per state change; immutable afterwards except for the per-model glob cache,
-    which only ever holds answers that are true for this index.
+    Built once per state change; immutable afterwards except for the per-name glob caches,
+    which only ever hold answers that are true for this index.
     """
 
     __slots__ = (
-        "_any_model", "_digests", "_global", "_model_cache", "_model_exact", "_model_globs", "_route_exact",
-        "_route_globs", "_tenants", "empty", "next_expiry",
+        "_any_model", "_digests", "_global", "_models", "_routes", "_tenants", "empty",
+        "next_expiry",
     )
 
     def __init__(self, entries: Iterable[Entry], now: float) -> None:
@@ -156,15 +188,12 @@ class SwitchIndex:
             scope = parse_scope(switch.scope)
             by_kind[scope.kind].append((scope.value, switch))
         self._global = _strongest(s for _, s in by_kind["global"])
-        self._tenants = _best_per_key(by_kind["tenant"])
+        self._tenants = _ByName(by_kind["tenant"])
         models = [(model_key(value), switch) for value, switch in by_kind["model"]]
-        self._model_exact = _best_per_key(p for p in models if not is_glob(p[0]))
-        self._digests = any(DIGEST.fullmatch(name) for name in self._model_exact)
-        self._model_globs = [p for p in models if is_glob(p[0])]
+        self._models = _ByName(models)
+        self._digests = any(DIGEST.fullmatch(name) for name in self._models.exact)
         self._any_model = _strongest(s for _, s in models)
-        self._route_exact = _best_per_key(p for p in by_kind["route"] if not is_glob(p[0]))
-        self._route_globs = [p for p in by_kind["route"] if is_glob(p[0])]
-        self._model_cache: dict[str, Switch | None] = {}
+        self._routes = _ByName(by_kind["route"])
 
     def match(self, ctx: GuardContext) -> Switch | None:
         """The switch that stops `ctx`, or None. Expiry is the caller's business (next_expiry)."""
@@ -174,38 +203,13 @@ class SwitchIndex:
         model = None if ctx.model_unknown else self._for_model(ctx.model)
         if self._digests and not ctx.model_unknown and ctx.model:
             # a breaker that tripped on a name holding a key names it by digest (`matched_model`)
-            model = _strongest([model, self._model_exact.get(matched_model(ctx.model))])
-        if model is not None and (found is None or _precedence(model) < _precedence(found)):
-            found = model
+            model = _strongest([model, self._models.exact.get(matched_model(ctx.model))])
         tenant = self._tenants.get(ctx.tenant) if ctx.tenant is not None else None
-        if tenant is not None and (found is None or _precedence(tenant) < _precedence(found)):
-            found = tenant
-        route = self._route_exact.get(ctx.route)
-        if self._route_globs:
-            route = _strongest(
-                [route, *(s for p, s in self._route_globs if fnmatch.fnmatchcase(ctx.route, p))]
-            )
-        if route is not None and (found is None or _precedence(route) < _precedence(found)):
-            found = route
-        return found
+        return _strongest([found, model, tenant, self._routes.get(ctx.route)])
 
     def _for_model(self, model: str) -> Switch | None:
         model = model_key(model)
-        if not model:
-            return self._any_model
-        try:
-            return self._model_cache[model]
-        except KeyError:
-            pass
-        found = _strongest(
-            [self._model_exact.get(model),
-             *(s for p, s in self._model_globs if fnmatch.fnmatchcase(model, p))]
-        )
-        # Model names come from clients; bound the cache so odd names cannot grow it forever.
-        if len(self._model_cache) >= _GLOB_CACHE_LIMIT:
-            self._model_cache.clear()
-        self._model_cache[model] = found
-        return found
+        return self._models.get(model) if model else self._any_model
 
 
 def model_name_problem(model: object) -> str | None:

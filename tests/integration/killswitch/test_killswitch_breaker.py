@@ -50,8 +50,8 @@ def decision(action: Action, label: str = "prompt_injection", mode: Mode = Mode.
                     stage=Stage.PROMPT, matches=(match,), verdicts=(verdict,))
 
 
-def ctx(model: str = "gpt-4o") -> GuardContext:
-    return GuardContext(request_id="r", route="/v1/chat/completions", model=model)
+def ctx(model: str = "gpt-4o", tenant: str | None = None) -> GuardContext:
+    return GuardContext(request_id="r", route="/v1/chat/completions", model=model, tenant=tenant)
 
 
 RULE = BreakerRule(name="injection-burst", action="block", label="prompt_injection",
@@ -204,6 +204,19 @@ async def test_a_model_named_like_a_glob_stops_only_itself(tmp_path: Path) -> No
         await eventually(lambda name=name: service.check(ctx(name)) is not None, 1.0)  # type: ignore[misc]
     assert service.check(ctx("gpt-4o")) is None and service.check(ctx("gpt-4ox")) is None
     assert {e.switch.scope for e in service.entries()} == {"model:[*]", "model:gpt-[[]4]o[?]"}
+    await breaker.aclose()
+    await service.aclose()
+
+
+async def test_a_tenant_named_like_a_glob_stops_only_itself(tmp_path: Path) -> None:
+    """Tenant scopes take globs (`tenant:acme-*`), so a breaker's `tenant:{tenant}` takes the
+    tenant a client names literally: a tenant `*` must not stop every tenant."""
+    service, breaker = await solo(tmp_path, RULE.model_copy(update={"scope": "tenant:{tenant}"}))
+    for _ in range(5):
+        breaker.observe(ctx(tenant="*"), decision(Action.BLOCK))
+    await eventually(lambda: service.check(ctx(tenant="*")) is not None, 1.0)
+    assert service.check(ctx(tenant="acme")) is None
+    assert {e.switch.scope for e in service.entries()} == {"tenant:[*]"}
     await breaker.aclose()
     await service.aclose()
 

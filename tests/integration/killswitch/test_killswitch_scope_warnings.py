@@ -66,9 +66,10 @@ def engage_api(guard: GuardServer, scope: str) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read())
 
 
-def chat_status(guard: GuardServer, model: str) -> int:
+def chat_status(guard: GuardServer, model: str, tenant: str | None = None) -> int:
     request = urllib.request.Request(
-        f"{guard.url}/v1/chat/completions", headers={"Content-Type": "application/json"},
+        f"{guard.url}/v1/chat/completions", headers={
+            "Content-Type": "application/json", **({"X-Guard-Tenant": tenant} if tenant else {})},
         data=json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]}).encode())
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
@@ -123,6 +124,17 @@ def test_a_non_ascii_model_scope_is_engaged_with_a_warning_naming_the_code_point
     assert status == 201 and "U+00E9" in body["warning"], body
     status, body = engage_api(guard, "model:gpt-4o")
     assert status == 201 and "warning" not in body, body
+
+
+def test_a_tenant_glob_stops_the_tenants_it_names(guard: GuardServer) -> None:
+    """From a probe: `tenant:acme-*` was engaged (exit 0, "engaged") and stopped only a tenant
+    literally named `acme-*`: acme-eu and acme-us kept getting 200. Tenant scopes take globs,
+    as model scopes do."""
+    code, out, err = cli(guard, "engage", "--scope", "tenant:acme-*", "--reason", "INC-7")
+    assert code == 0 and out.startswith("engaged ks_") and err == "", (code, out, err)
+    assert [chat_status(guard, "gpt-4o", tenant) for tenant in ("acme-eu", "acme-us")] == [503] * 2
+    assert chat_status(guard, "gpt-4o", "globex") == 200
+    assert chat_status(guard, "gpt-4o") == 200
 
 
 def test_a_scope_engaged_twice_warns_and_a_release_says_what_still_stops_it(

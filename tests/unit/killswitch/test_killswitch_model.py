@@ -101,6 +101,20 @@ def test_every_scope_kind_matches_its_requests_only() -> None:
     assert index.match(ctx("llama-3", route="/v1/completions")) is not None
 
 
+def test_a_tenant_scope_takes_a_glob_as_a_model_scope_does() -> None:
+    """From a probe: `tenant:acme-*` stopped only a tenant literally named `acme-*` (acme-eu
+    and acme-us kept getting 200), and `tenant:*` none. Tenant globs match as model globs do,
+    but in the case given: tenants are matched exactly as the header names them."""
+    index = SwitchIndex([entry("tenant:acme-*"), entry("tenant:t[0-9]", sid="t")], now=0)
+    for tenant in ("acme-eu", "acme-us", "acme-*", "t1"):
+        assert index.match(ctx(tenant=tenant)) is not None, tenant
+    for tenant in ("acme", "ACME-eu", "t12", "globex"):
+        assert index.match(ctx(tenant=tenant)) is None, tenant
+    every = SwitchIndex([entry("tenant:*")], now=0)
+    assert every.match(ctx(tenant="globex")) is not None
+    assert every.match(ctx()) is None  # a request naming no tenant is no tenant's
+
+
 def test_block_beats_refuse_and_oldest_wins_among_equals() -> None:
     """When several switches match, block wins over refuse; among equals the oldest."""
     index = SwitchIndex([entry("global", "refuse", created=1),
