@@ -77,7 +77,7 @@ def switch_id(text: str) -> str:
 def parse_duration(text: str) -> float:
     """`90` (seconds), `90s`, `15m`, `2h`, `1h30m` → seconds (`guard.durations`)."""
     from guard.durations import duration_s
-    from guard.killswitch.model import MAX_TTL_S
+    from guard.killswitch.model import ttl_problem
 
     seconds = duration_s(text)
     if seconds is None:
@@ -86,10 +86,8 @@ def parse_duration(text: str) -> float:
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not a duration like 90 (seconds), 90s, 15m, 2h, 1h30m") from None
-    if not 1 <= seconds <= MAX_TTL_S:  # (NaN fails too)
-        raise argparse.ArgumentTypeError(
-            f"a TTL must be at least a second (it would lift before the fleet saw it) and at "
-            f"most a year, not {text!r}")
+    if problem := ttl_problem(seconds):
+        raise argparse.ArgumentTypeError(f"{problem} (given as {text!r})")
     return seconds
 
 

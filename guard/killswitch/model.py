@@ -67,8 +67,20 @@ def parse_scope(text: str) -> Scope:
     return Scope(kind, value)
 
 
+# The shortest TTL: a shorter switch would lift before it reached every replica and worker.
+MIN_TTL_S = 1.0
 # The longest TTL: past a year, a switch is meant to stay (omit the TTL) or the value is a slip.
 MAX_TTL_S = 366 * 86400.0
+
+
+def ttl_problem(ttl_s: object) -> str | None:
+    """Why a TTL is refused (None when it is not): the one check for the admin API, the CLI's
+    `--ttl` and breakers' `duration_s`."""
+    if (isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float)
+            or not MIN_TTL_S <= ttl_s <= MAX_TTL_S):  # (NaN fails too)
+        return (f"a TTL must be at least a second (it would lift before the fleet saw it) and at "
+                f"most a year ({MAX_TTL_S:.0f} seconds), not {ttl_s!r}")
+    return None
 
 
 def validate_switch_request(
@@ -82,12 +94,9 @@ def validate_switch_request(
         raise ValueError("reason is required: say why the switch is engaged")
     if len(reason) > MAX_REASON_CHARS:
         raise ValueError(f"reason must be at most {MAX_REASON_CHARS} characters")
-    if ttl_s is not None and (
-        isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float)
-        or not math.isfinite(ttl_s) or not 0 < ttl_s <= MAX_TTL_S
-    ):
-        raise ValueError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f} "
-                         "(a year), or omitted for a switch that stays until released")
+    if ttl_s is not None and (problem := ttl_problem(ttl_s)):
+        raise ValueError(f"ttl_s: {problem} (seconds; omit it for a switch that stays until "
+                         "released)")
     return parsed, mode, reason.strip(), None if ttl_s is None else float(ttl_s)
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.killswitch.model import MAX_REASON_CHARS, parse_scope
+from guard.killswitch.model import MAX_REASON_CHARS, MAX_TTL_S, MIN_TTL_S, parse_scope
 
 
 class BreakerRule(BaseModel):
@@ -23,7 +23,8 @@ class BreakerRule(BaseModel):
     scope:      the scope of the switch it engages; `{model}` and `{tenant}` are replaced by the
                 tripping request's model and tenant (`model:{model}` stops just that model).
     mode:       `block` (HTTP 503) or `refuse` (a refusal completion).
-    duration_s: seconds the switch stays engaged; it then expires by itself.
+    duration_s: seconds the switch stays engaged, from 1 to a year (a TTL); it then expires
+                by itself.
     max_switches: switches of this breaker engaged at once, at most (a scope with `{model}`
                 engages one per model name, and clients choose those); further trips are
                 logged (`breaker_switch_limit`), not engaged.
@@ -42,7 +43,7 @@ class BreakerRule(BaseModel):
     window_s: float = Field(gt=0)
     scope: str = "model:{model}"
     mode: Literal["block", "refuse"] = "block"
-    duration_s: float = Field(gt=0)
+    duration_s: float = Field(ge=MIN_TTL_S, le=MAX_TTL_S)
     max_switches: int = Field(16, ge=1)
     reason: str | None = Field(None, min_length=1, max_length=MAX_REASON_CHARS,
                                pattern=r"\S")

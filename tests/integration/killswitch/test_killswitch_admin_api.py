@@ -117,6 +117,7 @@ async def test_engage_records_the_token_actor_and_two_person_release(admin: Admi
     {"scope": "planet:earth", "reason": "x"},                   # bad scope
     {"scope": "global", "reason": "x", "mode": "pause"},        # bad mode
     {"scope": "global", "reason": "x", "ttl_s": -1},            # bad ttl
+    {"scope": "global", "reason": "x", "ttl_s": 0.2},           # lifts before the fleet sees it
     {"scope": "global", "reason": "x", "colour": "red"},        # unknown field
     ["global"],                                                 # not an object
 ])

@@ -156,9 +156,9 @@ async def test_ttl_expiry_is_applied_everywhere_and_audited_once(
 ) -> None:
     """A switch with a TTL stops traffic on both replicas, then lifts on both; one expire event."""
     a, b = replicas
-    await a.service.engage("global", "block", "short", actor="alice", ttl_s=0.5)
+    await a.service.engage("global", "block", "short", actor="alice", ttl_s=1.0)
     await eventually(lambda: b.service.check(CTX) is not None, 1.0)
-    await eventually(lambda: a.service.check(CTX) is None and b.service.check(CTX) is None, 1.0)
+    await eventually(lambda: a.service.check(CTX) is None and b.service.check(CTX) is None, 1.5)
     await eventually(lambda: not a.service.entries() and not b.service.entries(), 2.0)
     await asyncio.sleep(0.6)
     expiries = [e for r in (a, b) for _, e in r.log.events if e["action"] == "expire"]

@@ -85,8 +85,12 @@ def test_reason_is_required_and_ttl_positive() -> None:
         validate_switch_request("global", "stop", "why", None)
     with pytest.raises(ValueError, match="ttl_s"):
         validate_switch_request("global", "block", "why", 0)
-    with pytest.raises(ValueError, match="at most 31622400"):  # past a year: a slip
+    with pytest.raises(ValueError, match=r"at most a year \(31622400 seconds\)"):  # past a year: a slip
         validate_switch_request("global", "block", "why", 1e300)
+    # from a probe: the admin API took 0.2 (201) where the CLI refused `--ttl 0.2`
+    with pytest.raises(ValueError, match=r"at least a second \(it would lift before the fleet"):
+        validate_switch_request("global", "block", "why", 0.2)
+    assert validate_switch_request("global", "block", "why", 1)[3] == 1.0
     assert validate_switch_request("global", "refuse", " why ", 5)[2:] == ("why", 5.0)
 
 
