@@ -49,6 +49,7 @@ import hashlib
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -115,10 +116,42 @@ async def received(request: web.Request) -> tuple[dict[str, Any], web.Response |
     return body, None
 
 
+def _at_least_one(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+# The parameters the stand-in reads, checked as OpenAI checks them: (accepts, what it expects).
+PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "n": (_at_least_one, "an integer of at least 1"),
+    "max_tokens": (_at_least_one, "an integer of at least 1"),
+    "stream_options": (lambda value: isinstance(value, dict), "an object"),
+}
+
+
+def bad_parameter(body: Any) -> web.Response | None:
+    """The 400 OpenAI answers for a body that is not an object or a parameter of the wrong type
+    or value (null is the default, as there); None when the stand-in can answer the body."""
+    if not isinstance(body, dict):
+        return invalid_request("The request body must be a JSON object.", None, "invalid_type")
+    for name, (accepts, expected) in PARAMETERS.items():
+        value = body.get(name)
+        if value is not None and not accepts(value):
+            return invalid_request(f"Invalid value for '{name}': expected {expected}, got "
+                                   f"{orjson.dumps(value).decode()}.", name, "invalid_value")
+    return None
+
+
+def invalid_request(message: str, param: str | None, code: str) -> web.Response:
+    return json_answer({"error": {"message": message, "type": "invalid_request_error",
+                                  "param": param, "code": code}}, status=400)
+
+
 async def answer(request: web.Request, *, chat: bool) -> web.StreamResponse:
     body, failed = await received(request)
     if failed is not None:
         return failed
+    if (refused := bad_parameter(body)) is not None:
+        return refused
     fail = request.headers.get("X-Mock-Fail", "")
     prompt = prompt_of(body)
     text = reply_text(request, prompt, body.get("max_tokens"))
