@@ -3,7 +3,9 @@
 The token comes from GUARD_ADMIN_TOKEN (one actor's token, never a command-line argument, so it
 stays out of shell history and process lists). It goes to the admin URL and nowhere else: a
 redirect is not followed (urllib would send the token on to wherever it points), and an admin URL
-holding a user name or password is refused without being shown.
+holding a user name or password is refused without being shown. HTTP_PROXY, HTTPS_PROXY and
+NO_PROXY are honoured as curl does, except for a loopback admin URL (a port-forward), which no
+proxy can reach; a proxy in the way is named in what goes wrong.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import urllib.parse
     import urllib.request
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:9000"
@@ -80,12 +83,15 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
     if not token.isascii() or not token.isprintable() or " " in token:
         raise AdminError(f"{TOKEN_ENV} must be printable ASCII without spaces (as GUARD_ADMIN_TOKENS "
                          "holds it)")
+    proxy = _proxy_for(parts)
+    via = ("" if proxy is None else
+           f" (through the proxy {unsecret(proxy)}: set NO_PROXY={parts.hostname} to bypass it)")
     url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url, data=None if body is None else json.dumps(body).encode(), method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
-        with _opener_without_redirects().open(request, timeout=args.timeout) as response:
+        with _opener(parts.scheme, proxy).open(request, timeout=args.timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
@@ -96,27 +102,27 @@ def admin_call(args: argparse.Namespace, method: str, path: str, *,
         try:
             error = json.loads(exc.read())["error"]
             message, code = error["message"], error.get("code")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            message, code = exc.reason, None
+        except (ValueError, KeyError, TypeError, AttributeError):  # not guard's: the proxy's?
+            message, code = f"{exc.reason}{via}", None
         # guard's admin API knows every path the CLI asks: a plain "not found" is another server
         # (the data port, a proxy) or another guard version
         hint = (" (check --admin-url or $GUARD_ADMIN_URL: no admin API of this guard version "
                 "answers there)" if exc.code == 404 and code in (None, "not_found") else "")
         raise AdminError(f"{method} {path}: HTTP {exc.code}: {message}{hint}", exc.code) from None
     except http.client.RemoteDisconnected:  # connected, then closed unanswered (redis-server)
-        raise AdminError(f"{method} {path}: {base} closed the connection without an answer: not "
-                         "an HTTP server (a database's port?), or guard's admin port as it stops: "
-                         "check --admin-url or $GUARD_ADMIN_URL") from None
+        raise AdminError(f"{method} {path}: {base} closed the connection without an answer{via}: "
+                         "not an HTTP server (a database's port?), or guard's admin port as it "
+                         "stops: check --admin-url or $GUARD_ADMIN_URL") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise AdminError(f"cannot reach the admin API at {base}: {exc}") from None
+        raise AdminError(f"cannot reach the admin API at {base}{via}: {exc}") from None
     except http.client.HTTPException as exc:  # an SSH banner, a database's greeting
         raise AdminError(f"{method} {path}: {base} is not an HTTP server, or not guard's admin "
-                         f"port ({type(exc).__name__}): check --admin-url or $GUARD_ADMIN_URL"
+                         f"port ({type(exc).__name__}){via}: check --admin-url or $GUARD_ADMIN_URL"
                          ) from None
     problem = _unexpected(raw, expect or {})
     if problem:
-        raise AdminError(f"{method} {path}: {base} did not answer as guard's admin API: {problem} "
-                         "(check --admin-url or $GUARD_ADMIN_URL)")
+        raise AdminError(f"{method} {path}: {base} did not answer as guard's admin API{via}: "
+                         f"{problem} (check --admin-url or $GUARD_ADMIN_URL)")
     answer: dict[str, Any] = json.loads(raw or b"{}")
     return status, answer
 
@@ -127,16 +133,36 @@ def unsecret(url: str) -> str:
     return _USER_INFO.sub(r"\1***@", url)
 
 
-def _opener_without_redirects() -> urllib.request.OpenerDirector:
-    """urllib's opener, but every 3xx stays an HTTPError: guard's admin API never redirects, and
-    following one would send the Authorization header on to the redirect's target."""
+def _proxy_for(parts: urllib.parse.SplitResult) -> str | None:
+    """The proxy the call goes through (HTTP_PROXY or HTTPS_PROXY, unless NO_PROXY names the
+    host), None for a direct one. Never one for a loopback host: a proxy elsewhere cannot reach
+    this machine's 127.0.0.1, and one that is down made a port-forward look down."""
+    import ipaddress
+    import urllib.request
+
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        loopback = host.endswith(".localhost")
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if loopback or not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
+
+
+def _opener(scheme: str, proxy: str | None) -> urllib.request.OpenerDirector:
+    """urllib's opener through `proxy` only (None: direct, whatever the environment says), and
+    every 3xx stays an HTTPError: guard's admin API never redirects, and following one would
+    send the Authorization header on to the redirect's target."""
     import urllib.request
 
     class NoRedirects(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *_: object, **__: object) -> None:
             return None
 
-    return urllib.request.build_opener(NoRedirects)
+    proxies = urllib.request.ProxyHandler({scheme: proxy} if proxy else {})
+    return urllib.request.build_opener(NoRedirects, proxies)
 
 
 def _unexpected(raw: bytes, expect: Mapping[str, type]) -> str:

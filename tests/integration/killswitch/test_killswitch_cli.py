@@ -41,8 +41,14 @@ async def admin_url(tmp_path: Path) -> AsyncIterator[str]:
     await service.aclose()
 
 
-async def guard(*args: str, token: str | None = "tok-alice-123456") -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "GUARD_ADMIN_TOKEN"}
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+async def guard(*args: str, token: str | None = "tok-alice-123456",
+                env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`guard killswitch ARGS` with the token, the proxy variables only as `env` gives them."""
+    env = {**{k: v for k, v in os.environ.items()
+              if k != "GUARD_ADMIN_TOKEN" and k.lower() not in PROXY_VARIABLES}, **(env or {})}
     if token is not None:
         env["GUARD_ADMIN_TOKEN"] = token
     proc = await asyncio.create_subprocess_exec(
@@ -90,6 +96,50 @@ async def test_usage_errors_exit_2() -> None:
     assert code == 2 and "--reason" in err
     code, out, _ = await guard("engage", "--help")
     assert code == 0 and "examples:" in out
+
+
+async def test_a_loopback_admin_url_is_never_reached_through_a_proxy(admin_url: str) -> None:
+    """From a probe: with HTTP_PROXY set to a proxy that is down (a laptop's, off VPN), status
+    said "cannot reach the admin API at http://127.0.0.1:PORT: Connection refused" while that
+    admin API answered: the call had gone to the proxy, which can never reach a loopback URL."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    code, out, err = await guard("status", "--admin-url", admin_url,
+                                 env={"HTTP_PROXY": dead, "http_proxy": dead})
+    assert code == 0 and out.strip() == "no kill switch engaged", (code, out, err)
+    localhost = admin_url.replace("127.0.0.1", "localhost")
+    assert (await guard("status", "--admin-url", localhost, env={"HTTP_PROXY": dead}))[0] == 0
+
+
+@pytest.fixture
+async def refusing_proxy() -> AsyncIterator[str]:
+    """A proxy that wants its own login: 407 with a page of text, to every request."""
+    async def login(_: web.Request) -> web.Response:
+        return web.Response(status=407, text="Proxy Authentication Required")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", login)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_a_proxy_in_the_way_is_named_with_how_to_bypass_it(refusing_proxy: str) -> None:
+    """A proxy that answered (407, 403, 502) read like a bad token, and one that was down like
+    the admin API being down; for an admin URL not on loopback, the proxy is named, and
+    NO_PROXY for its host."""
+    url = "http://guard-admin.internal.example:9000"
+    dead = f"http://127.0.0.1:{free_port()}"
+    for proxy, said in ((refusing_proxy, "HTTP 407"), (dead, "cannot reach the admin API")):
+        code, _, err = await guard("status", "--admin-url", url, env={"HTTP_PROXY": proxy})
+        assert code == 1 and said in err, err
+        assert (f"through the proxy {proxy}: set NO_PROXY=guard-admin.internal.example to "
+                "bypass it") in err, err
+    code, _, err = await guard("status", "--admin-url", url, env={
+        "HTTP_PROXY": dead, "NO_PROXY": "guard-admin.internal.example"})
+    assert code == 1 and "proxy" not in err, err  # reached directly (no such host): not named
 
 
 def test_a_plain_not_found_hints_at_the_admin_url(tmp_path: Path) -> None:
