@@ -276,13 +276,14 @@ async def _serve(settings: Settings, reuse_port: bool,
         log.info("guard_started", listen=settings.listen, admin_listen=settings.admin_listen,
                  policies=str(settings.policies), redis=bool(settings.redis_url),
                  version=__version__, source=running_source())
+        # before on_ready: a worker of a group is sent reloads once it says it serves
+        _reload_on_sighup(components)
         if on_ready is not None:
             await on_ready(components)
         # What exists now lives as long as the process: keep it out of the cyclic collector's
         # full passes, each of which would otherwise walk it (~40 ms here, a p99 spike).
         gc.collect()
         gc.freeze()
-        _reload_on_sighup(components)
         await stop.wait()
         log.info("guard_stopping", signal=next(iter(heard), None),
                  in_flight=len(components.inflight), grace_s=grace,

@@ -24,6 +24,7 @@ from guard.errors import (
 
 if TYPE_CHECKING:
     from guard.admin.auth import AdminTokens
+    from guard.components import Components
     from guard.config import Settings
 
 EPILOG_SERVE = """exit status: 0 stopped cleanly (SIGTERM, SIGINT, also while it starts), 2 cannot
@@ -287,11 +288,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serving_in_group(_: object) -> None:
+async def serving_in_group(components: Components) -> None:
     """A worker of a `--workers` group serves: its supervisor no longer stops the group when a
-    worker cannot start (guard.workers)."""
+    worker cannot start, and reloads asked of the group now reach it (guard.workers); one asked
+    while it started did not, so it catches up first."""
+    from guard.policy.wiring import catch_up
     from guard.workers import READY, tell_supervisor
 
+    await catch_up(components)
     tell_supervisor(READY)
 
 

@@ -6,6 +6,11 @@ one shared PROMETHEUS_MULTIPROC_DIR and one directory for kill switches held uns
 worker that dies unexpectedly, and exits when all have stopped (logging the stop signal, then
 each exit code that is not 0). A worker notes in that directory that it serves (`ready-<pid>`),
 or why it cannot start (`cannot-start-<pid>`: `tell_supervisor`).
+
+A reload asked of one worker (`POST /admin/policies/reload`) reaches the group: that worker
+reloads, notes the ask (`reload-asked-<pid>`) and signals the supervisor (RELAY_RELOAD), which
+sends SIGHUP to every other worker; each notes when its reload began (`reloaded-<pid>`), and the
+asking worker answers once every other one serving has reloaded since (`reload_group`).
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ RESTART_MAX_S = 30.0
 STEADY_S = 60.0
 READY = "ready"
 CANNOT_START_NOTE = "cannot-start"
+RELOAD_ASKED = "reload-asked"
+RELOADED = "reloaded"
+RELAY_RELOAD = signal.SIGUSR1  # a worker to its supervisor: send the others SIGHUP
+RELOAD_WAIT_S = 5.0  # how long a worker waits for the others' reloads before answering
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 METRICS_DIR_PREFIX = "guard-metrics-"
 
@@ -70,7 +79,8 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
         return subprocess.Popen([*command, "--worker", str(number)], env=env,  # noqa: S603
                                 preexec_fn=lambda: _in_worker(supervisor))  # noqa: PLW1509
 
-    workers = [start(number) for number in range(count)]
+    workers = _relaying_reloads(held_dir)  # before any worker can ask
+    workers += [start(number) for number in range(count)]
     runs = [_Run(time.monotonic()) for _ in range(count)]  # each worker number's deaths
     served = False  # a worker of the group has served: from then on none stops the group
     stopping = False
@@ -87,9 +97,9 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
         told.signal = told.signal or signal.Signals(signum).name
         forward(signum, frame)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop_signal)
-    signal.signal(signal.SIGHUP, forward)
+    for sig, handler in ((signal.SIGTERM, stop_signal), (signal.SIGINT, stop_signal),
+                         (signal.SIGHUP, forward)):
+        signal.signal(sig, handler)
     log.info("workers_started", count=count, pids=[w.pid for w in workers])
     try:
         while any(w.poll() is None for w in workers) or not stopping:
@@ -115,6 +125,22 @@ def run_workers(config: Path | None, count: int, addresses: Sequence[str]) -> in
         shutil.rmtree(metrics_dir, ignore_errors=True)
         shutil.rmtree(held_dir, ignore_errors=True)
     return _stopped(workers, runs, told)
+
+
+def _relaying_reloads(group: Path) -> list[subprocess.Popen[bytes]]:
+    """The list the supervisor keeps its workers in, empty; RELAY_RELOAD (whose default would
+    end the supervisor) from now on sends SIGHUP to each worker in it that runs, but those that
+    asked (they have reloaded already)."""
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def relay(_: int, __: FrameType | None) -> None:
+        askers = _take_notes(group, RELOAD_ASKED)
+        for worker in workers:
+            if worker.poll() is None and worker.pid not in askers:
+                worker.send_signal(signal.SIGHUP)
+
+    signal.signal(RELAY_RELOAD, relay)
+    return workers
 
 
 @dataclass(slots=True)
@@ -191,9 +217,59 @@ def tell_supervisor(note: str, text: str = "") -> None:
             (Path(named) / f"{note}-{os.getpid()}").write_text(text, encoding="utf-8")
 
 
+def note_reloaded(began: float) -> None:
+    """In a worker of a group: it reloaded its policies, in a reload begun at `began`
+    (time.time()), which a worker waiting in `reload_group` reads. Elsewhere nothing."""
+    tell_supervisor(RELOADED, repr(began))
+
+
+async def reload_group() -> tuple[int, int] | None:
+    """In a worker of a `--workers` group that has just reloaded its policies: the other workers
+    reload too (the supervisor relays a SIGHUP to them), and this waits, RELOAD_WAIT_S at most,
+    until each one serving has. (how many have, how many serve beside this one); None outside a
+    group. A worker that is still starting is not waited for: it reads the files as it starts."""
+    named = os.environ.get(HELD_DIR_ENV)
+    if not named:
+        return None
+    group, me = Path(named), os.getpid()
+    others = {pid for pid in _pids_noted(group, READY) if pid != me}
+    asked = time.time()
+    tell_supervisor(RELOAD_ASKED)
+    os.kill(os.getppid(), RELAY_RELOAD)
+    deadline = time.monotonic() + RELOAD_WAIT_S
+    while True:
+        others = {pid for pid in others if pid_alive(pid)}  # one that died serves nothing
+        done = {pid for pid in others if _reloaded_since(group, pid, asked)}
+        if done == others or time.monotonic() >= deadline:
+            return len(done), len(others)
+        await asyncio.sleep(0.02)
+
+
+def _reloaded_since(directory: Path, pid: int, asked: float) -> bool:
+    try:
+        return float((directory / f"{RELOADED}-{pid}").read_text(encoding="utf-8")) >= asked
+    except (OSError, ValueError):  # none yet, or read while it was written
+        return False
+
+
+def _pids_noted(directory: Path, note: str) -> set[int]:
+    """The workers that have noted `note` (`<note>-<pid>`)."""
+    pids = (path.name.removeprefix(f"{note}-") for path in directory.glob(f"{note}-*"))
+    return {int(pid) for pid in pids if pid.isdigit()}
+
+
+def _take_notes(directory: Path, note: str) -> set[int]:
+    """`_pids_noted`, those notes removed."""
+    pids = _pids_noted(directory, note)
+    for pid in pids:
+        (directory / f"{note}-{pid}").unlink(missing_ok=True)
+    return pids
+
+
 def _noted(directory: Path, pid: int) -> str:
     """Why the dead worker `pid` could not start, as it noted it (its notes then removed)."""
-    (directory / f"{READY}-{pid}").unlink(missing_ok=True)
+    for kind in (READY, RELOADED, RELOAD_ASKED):
+        (directory / f"{kind}-{pid}").unlink(missing_ok=True)
     note = directory / f"{CANNOT_START_NOTE}-{pid}"
     try:
         return note.read_text(encoding="utf-8") or "not said"

@@ -267,6 +267,11 @@ class PolicyStore:
             out.add((str(file), st.st_mtime_ns, st.st_size))
         return tuple(sorted(out))
 
+    async def reload_if_changed(self) -> None:
+        """`reload` if the files changed since they were last loaded (or rejected)."""
+        if await asyncio.to_thread(self._mtimes) != self._stamp:
+            await self.reload()
+
     async def start(self) -> None:
         """Start watching the files: a change (or a new or removed file) triggers a reload."""
         if self._watcher is None:

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -18,6 +21,7 @@ from guard.classify.cache import VerdictCache, shared_redis
 from guard.classify.runner import ClassifierRunner, warm_up
 from guard.components import Components
 from guard.policy.store import PolicyStore
+from guard.workers import RELOAD_WAIT_S, note_reloaded, reload_group
 
 STORE = "policy_store"
 
@@ -35,8 +39,23 @@ def attach(components: Components) -> PolicyStore | None:
                         components.metrics, tenant_header=settings.tenant_header)
     components.policies = store
     components.extras[STORE] = store
-    components.extras["on_sighup"] = store.reload
+    components.extras["on_sighup"] = functools.partial(_reload_noted, store)
     return store
+
+
+async def catch_up(components: Components) -> None:
+    """A worker of a group about to serve reloads if the files changed since it loaded them: a
+    reload asked of the group while it started was not relayed to it (guard.workers)."""
+    store: PolicyStore | None = components.extras.get(STORE)
+    if store is not None:
+        await store.reload_if_changed()
+
+
+async def _reload_noted(store: PolicyStore) -> None:
+    """SIGHUP's reload; under `--workers`, noted for a worker waiting on the group's reload."""
+    began = time.time()
+    await store.reload()
+    note_reloaded(began)
 
 
 async def lifecycle(components: Components) -> AsyncIterator[None]:
@@ -72,10 +91,24 @@ def admin_routes(app: web.Application, components: Components) -> None:
                               "no_policies")}, status=409)
         result = await store.reload()
         if result.ok:
-            return web.json_response(result.as_dict())
+            return web.json_response({**result.as_dict(), **await _group_reloaded()})
         return web.json_response(
             {**result.as_dict(), **error_body("; ".join(result.errors), "invalid_request_error",
                                               "policy_invalid")}, status=422)
+
+    async def _group_reloaded() -> dict[str, Any]:
+        """Under `--workers`: the other workers reloaded too, awaited before the answer, which
+        says how many did (`workers`), and warns of any that had not in time."""
+        group = await reload_group()
+        if group is None:
+            return {}
+        done, others = group
+        answer: dict[str, Any] = {"workers": {"reloaded": done + 1, "serving": others + 1}}
+        if done < others:
+            answer["warning"] = (f"{others - done} of the {others + 1} workers had not reloaded "
+                                 f"within {RELOAD_WAIT_S:g} s; each reloads when its file watcher "
+                                 "next sees the change")
+        return answer
 
     admin_api.add_routes(app, [web.get("/admin/policies", describe),
                                web.post("/admin/policies/reload", reload)])

@@ -663,3 +663,55 @@ def test_signals_sent_until_guard_exits_end_it_cleanly(
     assert (guard.stop(), "Traceback" in guard.output()) == (0, False), (sent, guard.output())
     assert sent > 1  # the stop took more than one signal's time: some came as guard ended
     assert '"codes"' not in guard.output()  # a worker group: each worker exited 0
+
+
+SECRETS_POLICY = """name: default
+version: "1"
+classifiers:
+  secrets: {type: secrets}
+rules:
+  - name: secrets
+    when: {classifier: secrets}
+    action: %s
+"""
+
+
+def test_an_admin_reload_reaches_every_worker_before_it_answers(tmp_path: Path) -> None:
+    """From a probe: under `--workers 2`, POST /admin/policies/reload answered 200 "changed"
+    after reloading the one worker that took it; 4 of the next 10 requests got the old decision
+    for ~2 s (until the other's file watcher looked). It answers once every worker serving has
+    reloaded, and says how many did."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text(SECRETS_POLICY % "block")
+    mock = MockUpstream(tmp_path)
+    guard = GuardServer(tmp_path, {"upstreams": {"default": {"url": mock.url}},
+                                   "policies": str(policies)}, "--workers", "2",
+                        env={"GUARD_ADMIN_TOKENS": "alice:tok-alice-123456"})
+    start_together(mock, guard)
+    try:
+        assert guard.proc is not None
+        group = next(path for path in _group_dirs(guard.proc.pid) if "held" in path.name)
+        deadline = time.monotonic() + 20
+        while len(list(group.glob("ready-*"))) < 2:  # both serve
+            assert time.monotonic() < deadline, guard.output()
+            time.sleep(0.05)
+        fresh = policies / "default.yaml.new"
+        fresh.write_text(SECRETS_POLICY % "flag")
+        fresh.replace(policies / "default.yaml")
+        answer = httpx.post(f"{guard.admin_url}/admin/policies/reload", timeout=10,
+                            headers={"Authorization": "Bearer tok-alice-123456"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["changed"] and answer.json()["workers"] == {
+            "reloaded": 2, "serving": 2}, answer.json()
+        codes = []
+        for _ in range(10):
+            with httpx.Client() as client:  # a new connection each: either worker takes it
+                codes.append(client.post(f"{guard.url}/v1/chat/completions", timeout=10, json={
+                    "model": "m", "messages": [{"role": "user",
+                                                "content": "key AKIAIOSFODNN7EXAMPLE"}]}
+                ).status_code)
+        assert codes == [200] * 10, codes
+    finally:
+        assert guard.stop() == 0
+        mock.stop()
