@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from guard.classify.decode import find_readings
+from guard.classify.decode.runs import RUN_CHARS
 from guard.classify.escapes import has_references
 from guard.classify.normalize import (
     RUNS_ON,
@@ -37,6 +38,7 @@ from guard.classify.normalize import (
     original_text,
     read_as_is,
     references_read,
+    running_on,
     runs_across,
     spread_joint,
 )
@@ -58,12 +60,19 @@ CHECK_THREADS = 1
 _CHECKS = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="guard-check")
 # How much of each side `_across` joins when a classifier declares no longest finding.
 JOIN_CHARS = 1_024
-# A finding this close to a window's edge, nothing but blanks between, reaches it (`goes_on`).
+# A finding this close to a window's end, nothing but blanks between, reaches it (`_run_on`).
 EDGE_CHARS = 16
 # The shortest base64, base32 or hex run decoded (guard/classify/decode/runs.py), and its
 # characters: texts joined are decoded again only where such a run crosses where they meet
 # (`_decodes_across`; not a run of names and ids read back to back, `call_0001read_file`).
 RUN_LEAST = 16
+# A run of a long value that begins this close after a window's start may be opened by what
+# stands before the window (a PEM block's BEGIN line, up to ~30 characters before its run:
+# "-----BEGIN ENCRYPTED PRIVATE KEY-----" has spaces), read apart (`_run_on`).
+OPENING = 64
+# A window read in a run that began before it starts this many characters (a multiple of) from
+# where the run began: base64's quads, base32's octets and hex's pairs decode as in the whole run.
+ALIGN = 8
 _ENCODED = re.compile(r"[A-Za-z0-9+/=]*")
 
 
@@ -330,13 +339,16 @@ class LocalClassifier:
         return [(f, Span(*where.original_span(f.start, f.end), f.label) if f.end > f.start
                  else None) for where, f in found]
 
-    def _decoded(self, text: str, segment: Segment) -> Iterator[tuple[Normalized, Finding]]:
+    def _decoded(self, text: str, segment: Segment, skip: int = 0
+                 ) -> Iterator[tuple[Normalized, Finding]]:
         """What `scan` finds in the decoded readings of `text` (`decoded`), each over the encoded
-        run it was read from: as read in `text` (an identity reading)."""
-        for reading in find_readings(text):
+        run it was read from: as read in `text` (an identity reading). The first `skip`
+        characters are not read: a window that starts inside a run is read from where its
+        decoding is aligned to the run's start (ALIGN)."""
+        for reading in find_readings(text[skip:]):
             for f in self.scan(self._normalized(reading.text), segment):
-                yield original_text(text), (dataclasses.replace(f, start=reading.start,
-                                                                end=reading.end)
+                yield original_text(text), (dataclasses.replace(f, start=skip + reading.start,
+                                                                end=skip + reading.end)
                                             if f.end > f.start else f)
 
     def _decodes_across(self, text: str, cut: int) -> bool:
@@ -344,41 +356,78 @@ class LocalClassifier:
         encoded run may cross the cut (`runs_across`: most joined texts have none)."""
         return self.decoded and runs_across(text, cut, RUN_LEAST, _ENCODED)
 
-    def _widening(self, read: Callable[[int], tuple[list[T], bool]]) -> list[T]:
-        """What `read(reach)` finds, the texts joined `reach` characters either side of a cut,
-        read again with twice the reach while it tells a value may go on past an edge of its
-        window that is not its texts' (`goes_on`): a PEM block or a long base64 run cut across
-        two texts is read whole, however long. Only such a value pays, and doubling keeps its
-        cost linear in the texts' length."""
+    def _run_on(self, text: str, at: int, run: tuple[int, int], window: tuple[int, int],
+                found: list[tuple[Finding, int, int]], segment: Segment
+                ) -> list[tuple[Finding, int, int]]:
+        """`found`, what a reading of `text[window]` finds across the cut at `at` (texts joined;
+        spans in `text`), and a value longer than the reach that goes on past the window followed
+        through its run (RUNS_ON; `run`, the one across the cut, `run_around`): a PEM block or a
+        long base64 run cut across texts is masked whole, while each reading stays `reach` long,
+        however long the run (the whole run read wider and wider had cost harmless base64 40 to
+        60 times its CPU).
+
+        - The run through the cut began before the window, or so near its start that what opens
+          it may begin before (OPENING): the window around where it began is read (a BEGIN line,
+          where its decoding starts); a value found there that covers the run as far as it
+          reads it (`_covers`) opens the run, and covers it on through the cut.
+        - A value found across the cut that covers the run going on past the window's end as
+          far as the window reads it covers it on too (a cut inside a BEGIN line: the run is
+          the body's, which begins after the cut).
+        A value covering a run ends where the run ends in `text`, or where it reads on past
+        that (a PEM block's END line, read after its opening)."""
+        lo, hi = window
         reach = self.max_match_chars or JOIN_CHARS
-        found, wider = read(reach)
-        while wider:
-            reach *= 2
-            found, wider = read(reach)
-        return found
+        going: list[tuple[Finding, int, tuple[int, int], int]] = []
+        begun, end = run_around(text, hi, hi - lo)
+        if begun < end:
+            going += [(f, s, window, end) for f, s, e in found
+                      if _covers(text, (s, e), begun, window, reach)]
+        start, end = run
+        # (not a run going on further back than RUN_CHARS, as decoding reads it: its start is
+        # not seen, and a window there reads only the run's middle)
+        if lo > 0 and at - RUN_CHARS < start < min(end, lo + OPENING):
+            opening = kept_before(text, start, reach), min(at, kept_after(text, start, reach))
+            read = [(f, opening[0] + span.start, opening[0] + span.end)
+                    for f, span in self._read(text[slice(*opening)], segment) if span is not None]
+            going += [(f, s, opening, end) for f, s, e in read
+                      if _covers(text, (s, e), start, opening, reach)]
+        # first: a value followed through its run ends where one read in the window may end too,
+        # and covers more (`_across` keeps the first of each end)
+        return [(f, s, self._ends(text, end, head, segment)) for f, s, head, end in going] + found
+
+    def _ends(self, text: str, end: int, head: tuple[int, int], segment: Segment) -> int:
+        """Where a value read in `text[head]`, reaching its end, ends when it goes on through a
+        run that ends at `end`: there, or past it where a reading of `head` and what stands
+        around `end` finds it goes on (the characters between, all the run's, left out)."""
+        reach = self.max_match_chars or JOIN_CHARS
+        first, rest = text[slice(*head)], max(head[1], end - reach)
+        spliced = first + text[rest:kept_after(text, end, reach)]
+        ends = [end]
+        for norm, f in self._scanned(spliced, segment):
+            begin, stop = norm.original_span(f.start, f.end)
+            if begin < len(first) < stop:
+                ends.append(rest + stop - len(first))
+        return max(ends)
 
     def _crossing(self, segment: Segment) -> list[tuple[Finding, Span | None]]:
         """What an answer's own text read on into the texts after it (`Segment.joins`) finds
         that crosses into them: a client shows each text apart, so the own text is read alone
         (`_one`: "bomb" + "ok" read joined is "bombok", no word) and joined only where a value
         goes on past its end; `reach` characters on each side of that end, not the whole text
-        (more for a value that goes on, `_widening`). A finding with no span is the joined
-        texts' (a score), as read joined."""
-        return self._widening(functools.partial(self._crossing_within, segment))
-
-    def _crossing_within(self, segment: Segment, reach: int
-                         ) -> tuple[list[tuple[Finding, Span | None]], bool]:
-        """`_crossing` with `reach`, and whether a value may go on past its window."""
-        own, text = len(segment.own), segment.text
-        cut, end = kept_before(text, own, reach), kept_after(text, own, reach)
-        joined = text[cut:end]
-        found = [(f, span) for f, span in self._read(joined, segment)
-                 if span is None or span.start < own - cut < span.end]
-        spans = [(span.start - own + cut, span.end - own + cut) for _, span in found
-                 if span is not None]
-        return ([(f, span if span is None else Span(span.start + cut, span.end + cut, span.label))
-                 for f, span in found],
-                goes_on(joined, own - cut, spans, cut > 0, end < len(text)))
+        (a value that goes on is followed through its run, `_run_on`). A finding with no span is
+        the joined texts' (a score), as read joined."""
+        own, text, reach = len(segment.own), segment.text, self.max_match_chars or JOIN_CHARS
+        run = run_around(text, own)
+        cut, end = aligned(run, kept_before(text, own, reach)), kept_after(text, own, reach)
+        scores: list[tuple[Finding, Span | None]] = []
+        found = []
+        for f, span in self._read(text[cut:end], segment):
+            if span is None:
+                scores.append((f, None))
+            elif span.start < own - cut < span.end:
+                found.append((f, span.start + cut, span.end + cut))
+        return scores + [(f, Span(s, e, f.label))
+                         for f, s, e in self._run_on(text, own, run, (cut, end), found, segment)]
 
     def _across(self, segment: Segment) -> list[tuple[Finding, Span]]:
         """Findings that span the end of the segments before this one (of its role, joined) and
@@ -386,11 +435,9 @@ class LocalClassifier:
         each span starts before this segment (below 0) by the characters of the pieces before
         it, which a decision masks in those segments too (`redaction.reaching_back`); in an
         answer, at 0 (the pieces before are read with the start of this one: `segments`).
-        `reach` characters each side of the cut, more for a value that goes on (`_widening`)."""
-        return self._widening(functools.partial(self._across_within, segment))
-
-    def _across_within(self, segment: Segment, reach: int) -> tuple[list[tuple[Finding, Span]], bool]:
-        """`_across` with `reach`, and whether a value may go on past its window."""
+        `reach` characters each side of the cut (a value that goes on is followed through its
+        run, `_run_on`)."""
+        reach = self.max_match_chars or JOIN_CHARS
         stop = kept_after(segment.text, 0, reach)
         tail = segment.text[:stop]
         heads = _heads(segment.context, reach)
@@ -398,36 +445,41 @@ class LocalClassifier:
         ahead = [at for at in segment.joins if at < len(tail)]
         # texts read as they are (the usual ones) are read only where a finding may be: each head
         # is a part of the longest, so that one tells for all
-        as_is = read_as_is(next(iter(heads)) + tail)
-        seen: set[tuple[int, str]] = set()
-        out: list[tuple[Finding, Span]] = []
-        spans: list[tuple[int, int]] = []  # of the findings across, from the cut
-        # the shorter heads end where the longest, the first, does: what crosses the cut in
-        # theirs crosses it in its window, whose edges tell whether a value may go on
         longest = next(iter(heads), "")
+        as_is = read_as_is(longest + tail)
+        before = "".join(segment.context)
+        text, cut = before + segment.text, len(before)
         decoding = self._decodes_across(longest + tail, len(longest))
+        # the longest head may start inside a run: decoded from where its decoding is aligned
+        run = run_around(text, cut)
+        skip = aligned(run, cut - len(longest)) - (cut - len(longest))
+        found: list[tuple[Finding, int, int]] = []  # across the cut, in `text`
         for first, (head, bounds) in enumerate(heads.items(), start=1):
             joined = head + tail
             readable = not as_is or self.may_find_as_is(joined)
-            found = self._scanned(joined, segment) if readable else iter(())
+            found_in = self._scanned(joined, segment) if readable else iter(())
             cuts = [*bounds, *(len(head) + at for at in ahead)]
             # letters spread apart across the cuts: on the longest head only, which holds every
             # cut the shorter ones do (each reading splits its runs into words, ~1 ms)
             glue = first == 1
-            found = itertools.chain(found, self._at_bounds(joined, cuts, segment, glue=glue,
-                                                           phrases=readable))
+            found_in = itertools.chain(found_in, self._at_bounds(joined, cuts, segment, glue=glue,
+                                                                 phrases=readable))
             if decoding:
-                found = itertools.chain(found, self._decoded(joined, segment))
-            for norm, f in found:
+                found_in = itertools.chain(found_in, self._decoded(joined, segment,
+                                                                   skip if first == 1 else 0))
+            for norm, f in found_in:
                 start, end = norm.original_span(f.start, f.end)
                 if start < len(head) < end:
-                    spans.append((start - len(head), end - len(head)))
-                    if (end - len(head), f.label) not in seen:
-                        seen.add((end - len(head), f.label))
-                        back = start - len(head) if segment.stage is Stage.PROMPT else 0
-                        out.append((f, Span(back, end - len(head), f.label)))
-        cut_back = len(longest) < sum(map(len, segment.context))
-        return out, goes_on(longest + tail, len(longest), spans, cut_back, stop < len(segment.text))
+                    found.append((f, cut - len(head) + start, cut - len(head) + end))
+        seen: set[tuple[int, str]] = set()
+        out: list[tuple[Finding, Span]] = []
+        for f, start, end in self._run_on(text, cut, run, (cut - len(longest), cut + stop),
+                                          found, segment):
+            if (end, f.label) not in seen:
+                seen.add((end, f.label))
+                back = start - cut if segment.stage is Stage.PROMPT else 0
+                out.append((f, Span(back, end - cut, f.label)))
+        return out
 
     def _ahead(self, segment: Segment) -> Iterator[tuple[Finding, Span]]:
         """Findings that start in an answer's own text and go on into the texts read after it,
@@ -510,44 +562,57 @@ class LocalClassifier:
         `Segment.context`) and the start of the text a client puts after it (`Segment.after`, a
         fill-in-the-middle suffix): each span ends at the end of the segment's text, so only the
         answer's characters are masked. A value wholly in the text after is not the answer's.
-        `reach` characters each side of the cut, more for a value that goes on (`_widening`)."""
-        return self._widening(functools.partial(self._onward_within, segment))
-
-    def _onward_within(self, segment: Segment, reach: int) -> tuple[list[tuple[Finding, Span]], bool]:
-        """`_onward` with `reach`, and whether a value may go on past its window."""
+        `reach` characters each side of the cut (a value that goes on is followed through its
+        run, `_run_on`)."""
+        reach = self.max_match_chars or JOIN_CHARS
         before = "".join(segment.context)
-        joined = before + segment.text
-        start = kept_before(joined, len(joined), reach)
-        head = joined[start:]
-        stop = kept_after(segment.after, 0, reach)
-        window = head + segment.after[:stop]
-        out, spans = [], []
-        found = self._scanned(window, segment)
-        if self._decodes_across(window, len(head)):
-            found = itertools.chain(found, self._decoded(window, segment))
-        for norm, f in found:
-            begin, end = norm.original_span(f.start, f.end)
-            if begin < len(head) < end:
-                spans.append((begin - len(head), end - len(head)))
-                out.append((f, Span(max(0, start + begin - len(before)), len(segment.text), f.label)))
-        return out, goes_on(window, len(head), spans, start > 0, stop < len(segment.after))
+        text = before + segment.text + segment.after
+        cut = len(before) + len(segment.text)
+        run = run_around(text, cut)
+        start = aligned(run, kept_before(text, cut, reach))
+        end = kept_after(text, cut, reach)
+        window = text[start:end]
+        found_in = self._scanned(window, segment)
+        if self._decodes_across(window, cut - start):
+            found_in = itertools.chain(found_in, self._decoded(window, segment))
+        found = []
+        for norm, f in found_in:
+            begin, stop = norm.original_span(f.start, f.end)
+            if begin < cut - start < stop:
+                found.append((f, start + begin, start + stop))
+        return [(f, Span(max(0, begin - len(before)), len(segment.text), f.label))
+                for f, begin, _ in self._run_on(text, cut, run, (start, end), found, segment)]
 
 
-def goes_on(window: str, at: int, spans: Sequence[tuple[int, int]], before: bool,
-            after: bool) -> bool:
-    """Whether a value read across the cut at `at` of `window` (texts joined) may go on past an
-    edge of it where the texts go on (`before` its start, `after` its end): a finding across
-    the cut (`spans`, from the cut) reaches that edge (EDGE_CHARS, only blanks between), or the
-    characters from the edge to the cut, and the one past it, are all a long value's (`RUNS_ON`:
-    a PEM block or a base64 run whose start, with its BEGIN line or where its decoding starts,
-    lies before the window). Prose stops such a run at its first space, a few characters in."""
-    if not 0 < at < len(window):
-        return False
-    if before and (RUNS_ON.fullmatch(window, 0, at + 1) or any(
-            at + start < EDGE_CHARS and blank(window[:at + start]) for start, _ in spans)):
-        return True
-    return after and (bool(RUNS_ON.fullmatch(window, at - 1)) or any(
-        len(window) - at - end < EDGE_CHARS and blank(window[at + end:]) for _, end in spans))
+def run_around(text: str, at: int, back: int = RUN_CHARS) -> tuple[int, int]:
+    """Where the run of a long value's characters (RUNS_ON) that goes on across offset `at` of
+    `text` begins (at most `back` characters back: a run going on further begins there) and
+    where it ends; (at, at) when none does (prose stops a run at its first space)."""
+    begin = max(0, at - back)
+    start = begin + running_on(text[begin:at], back)
+    end = RUNS_ON.match(text, at).end()  # type: ignore[union-attr]  # a starred class matches
+    return (start, end) if start < at < end else (at, at)
+
+
+def aligned(run: tuple[int, int], start: int) -> int:
+    """`start`, the start of a window read across a cut, moved on to ALIGN characters from where
+    the run across the cut (`run_around`) began when it began before it, so the run's encoding
+    decodes in the window as in the whole run."""
+    begun, _ = run
+    return start + (begun - start) % ALIGN if begun < start else start
+
+
+def _covers(text: str, found: tuple[int, int], begun: int, window: tuple[int, int],
+            reach: int) -> bool:
+    """Whether a value `found` in `text[window]` covers the run that began at `begun` (RUNS_ON)
+    as far as the window reads it, half the reach or more: from where the run begins in the
+    window (ALIGN: a decoded reading starts there) to the window's end (EDGE_CHARS, only
+    blanks between). Such a value goes on where its run does; a word that ends where a window
+    ends, or a run's first word, does not."""
+    (start, end), (lo, hi) = found, window
+    first = max(begun, lo)
+    return (start <= first + ALIGN and 2 * (hi - first) >= reach
+            and hi - EDGE_CHARS < end <= hi and blank(text[end:hi]))
 
 
 def _heads(context: Sequence[str], reach: int) -> dict[str, list[int]]:

@@ -656,10 +656,12 @@ def kept_after(text: str, at: int, count: int) -> int:
 
 
 # The characters a value longer than a classifier's `max_match_chars` runs on through
-# (`base.goes_on`, `running_on`): base64, base64url and hex, a JWT's dots, the line breaks of a PEM
+# (`base.run_around`, `running_on`): base64, base64url and hex, a JWT's dots, the line breaks of a PEM
 # block or of base64 wrapped as MIME writes it (as written in JSON too: `\n`), and those
 # normalisation drops (padding inside a key). Prose stops a run at its first space.
-RUNS_ON = re.compile(rf"(?:[A-Za-z0-9+/=_.\\\r\n-]|{_DROPPED})*")
+# (possessive: a run of ASCII is matched a class at a time: 8,192 characters back in ~40 us, not
+# ~350 one character at a time)
+RUNS_ON = re.compile(rf"(?:[A-Za-z0-9+/=_.\\\r\n-]++|{_DROPPED})*")
 
 
 def running_on(text: str, limit: int) -> int:
