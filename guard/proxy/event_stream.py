@@ -315,6 +315,8 @@ class EventStreamGuard(StreamGuard):
         going_on = self._continues(ch, text, end) \
             if all(o.base == 0 for o in before) and not lead else ()
         earlier = (*going_on, *(other.ending for other in self._shown(before)))
+        own = ch.before(end - len(text))  # a long value's run the window starts inside
+        earlier = (*earlier, own) if own else earlier
         # the texts after are read with it only when the window reaches its end
         pieces = self._texts_after(ch) if end == ch.end else []
         ahead = self._start("".join(pieces))

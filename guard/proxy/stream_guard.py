@@ -751,7 +751,9 @@ class StreamGuard:
         channel's end when None; a window stopping before it has no suffix after it)."""
         end = ch.end if end is None else end
         going_on = self._continues(ch, text, end) if not lead else ()
-        return Segment(lead + text, ch.role, ch.number, Stage.COMPLETION, going_on,
+        before = ch.before(end - len(text))  # a long value's run the window starts inside
+        return Segment(lead + text, ch.role, ch.number, Stage.COMPLETION,
+                       (*going_on, before) if before else going_on,
                        after=self._suffix(ch) if end == ch.end else "")
 
     def _continues(self, ch: Channel, text: str, end: int) -> tuple[str, ...]:

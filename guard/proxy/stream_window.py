@@ -11,7 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.classify.decode.runs import RUN_CHARS, RunStarts
+from guard.classify.base import OPENING, run_around
+from guard.classify.decode.runs import RunStarts
 from guard.classify.escapes import held_open, open_markup, references_decoded
 from guard.classify.normalize import (
     BLANK_RUN,
@@ -20,10 +21,10 @@ from guard.classify.normalize import (
     LINE_BREAKS,
     PADDED,
     SPACE_LIKE,
+    kept_after,
     kept_before,
     kept_chars,
     kept_text,
-    running_on,
 )
 from guard.redaction import json_opening, merge_spans
 from guard.types import Segment, Span
@@ -111,14 +112,21 @@ class Channel:
     json: str | None = None     # a text that is JSON: how it opens at `base` (`json_opening`)
     pieces: deque[Piece] = field(default_factory=deque)
     runs: RunStarts = field(default_factory=RunStarts)  # where its encoded runs began
-    going: str = ""             # the text before `base` of a long value the text ends with
-                                # (`going_value`), read with the texts after it (`ending`)
+    going: str = ""             # where the run of a long value going on at `base` began
+                                # (`going_value`), read before the text kept (`before`, `ending`)
 
     @property
     def ending(self) -> str:
-        """The text kept, read before the texts a client puts after it: with the start of a
-        long value it ends with (`going`), which one of those may go on with."""
+        """The text kept, read before the texts a client puts after it: after where the run of a
+        long value going on at its start began (`going`), which one of those may go on with."""
         return self.going + self.text
+
+    def before(self, start: int) -> str:
+        """What a window starting at `start` is read after: where the run of a long value going
+        on at `base` began (`going`) and the text kept up to `start`, so a value that opens the
+        run is followed through it (`LocalClassifier._run_on`); nothing when no such run goes on
+        (the window reads what it needs, `window`)."""
+        return self.going + self.text[:start - self.base] if self.going else ""
 
     @property
     def role(self) -> str:
@@ -477,13 +485,17 @@ def _unspaced(char: str) -> bool:
 
 
 def going_value(text: str, cut: int, overlap: int) -> str:
-    """Of a channel's `text` trimmed at `cut`, what is dropped but a text after it must be read
-    with: when the text ends with a long value's run (`RUNS_ON`: a PEM block's body, a long
-    token; longer than words, half the hold-back or more), the run's part before `cut` and the
-    `overlap` before the run, where a PEM block's BEGIN line is (up to RUN_CHARS of run). A
-    value cut across two texts is then read whole (`LocalClassifier._widening`) however long,
-    while windows read the text kept as before. Empty for prose."""
-    run = running_on(text, RUN_CHARS)
-    if len(text) - run < overlap // 2:
+    """Of a channel's `text` (what it kept apart before, `going`, then its text) trimmed at `cut`,
+    what is kept apart: where the run of a long value's characters that the text kept goes on
+    in began (`run_around`, read OPENING characters past `cut`: a PEM block's body, whose BEGIN
+    line `cut` may fall inside; a long base64 run; half the hold-back or more), `overlap`
+    characters each side of that (the BEGIN line, where its decoding starts), up to `cut`. Kept
+    while the run goes on unbroken, however long: a window, or a text after this one, read after
+    it follows a value that opens the run through the run (`LocalClassifier._run_on`), each
+    reading only its own characters and these (up to 8,192 characters of the run had been kept,
+    re-read at every window). Nothing for prose, or a word."""
+    at = min(len(text) - 1, cut + OPENING)
+    start, end = run_around(text, at, at)
+    if end - start < overlap // 2 or start >= at:
         return ""
-    return text[kept_before(text, run, max(0, overlap - 1)):cut]
+    return text[kept_before(text, start, overlap):min(cut, kept_after(text, start, overlap))]

@@ -206,3 +206,31 @@ def test_a_long_value_cut_across_prompt_texts_is_masked_in_both(
     forwarded = json.dumps(seen[0], ensure_ascii=False)
     assert "[REDACTED:secret:" in forwarded
     assert in_clear(json.dumps(value)[1:-1], forwarded) == []
+
+
+@pytest.mark.parametrize("api", ["messages", "chat"])
+@pytest.mark.parametrize("chunk", [5, 64])
+def test_a_long_value_streamed_a_few_characters_a_delta_is_masked_whole(
+        guard: tuple[GuardServer, MockUpstream], chunk: int, api: str) -> None:
+    """A PEM key in one answer text, streamed `chunk` characters a delta, is masked whole: each
+    window read past its BEGIN line starts inside the run its opening was found to cover (only
+    the BEGIN line and ~300 characters had been masked, ~1,300 of its body sent)."""
+    server, _ = guard
+    headers = {"anthropic-version": "2023-06-01", "x-api-key": "k", "authorization": "Bearer k",
+               "X-Mock-Reply": urllib.parse.quote("here: " + PEM + " end"),
+               "X-Mock-Chunk-Chars": str(chunk)}
+    path = "/v1/messages" if api == "messages" else "/v1/chat/completions"
+    got = httpx.post(server.url + path, timeout=30, headers=headers, json={
+        "model": "m", "max_tokens": 64, "stream": True,
+        "messages": [{"role": "user", "content": "hi"}]})
+    assert got.status_code == 200, got.text
+    if api == "messages":
+        shown = "".join(event["delta"]["text"] for event in typed_events(got.text)
+                        if event["type"] == "content_block_delta")
+    else:
+        chunks = [json.loads(line[6:]) for line in got.text.splitlines()
+                  if line.startswith("data: {")]
+        shown = "".join(choice["delta"].get("content") or "" for chunk in chunks
+                        for choice in chunk["choices"])
+    assert "[REDACTED:secret:" in shown, shown[:200]
+    assert in_clear(PEM, shown) == []

@@ -162,3 +162,22 @@ async def test_a_run_held_from_the_start_is_read_every_check_chars(unit: str) ->
     got, guard = await run(chat_stream(pieces(text, 4)), insp)
     assert not guard.cut and got.text[0] == text
     assert len(insp.classified) <= len(text) // 64 + 2, len(insp.classified)
+
+
+def test_a_channel_keeps_only_where_a_long_run_began() -> None:
+    """A channel whose text goes on in a run of 6,000 base64 characters after a PEM BEGIN line,
+    trimmed as checks go (hold-back 320), keeps apart only where the run began, the BEGIN line
+    with it (`Channel.going`: read before each window and the texts after, not 8,192 characters
+    of the run re-read at every window); nothing once prose follows the run."""
+    from guard.proxy.stream_window import Channel
+    run = base64.b64encode(bytes(range(256)) * 18).decode()[:6_000]
+    ch = Channel(0, "content", 0)
+    after = " and some words after it," * 20  # past the hold-back
+    for text in pieces("Here it is: -----BEGIN PRIVATE KEY-----\n" + run + "\n" + after, 50):
+        ch.add(text, 0.0, {}, None, hold=False)
+        ch.mark_checked()
+        ch.trim(320)
+        if ch.going:
+            assert len(ch.going) <= 640
+            assert "-----BEGIN PRIVATE " in ch.going
+    assert ch.going == ""
