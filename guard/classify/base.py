@@ -378,7 +378,7 @@ class LocalClassifier:
         lo, hi = window
         reach = self.max_match_chars or JOIN_CHARS
         going: list[tuple[Finding, int, tuple[int, int], int]] = []
-        begun, end = run_around(text, hi, hi - lo)
+        begun, end = run_around(text, hi, hi - lo) if found else (hi, hi)
         if begun < end:
             going += [(f, s, window, end) for f, s, e in found
                       if _covers(text, (s, e), begun, window, reach)]
