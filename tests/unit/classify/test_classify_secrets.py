@@ -10,7 +10,7 @@ import string
 
 import pytest
 
-from guard.classify.base import Finding
+from guard.classify.base import Finding, LocalClassifier
 from guard.classify.builtin.secrets import _drop_generic_overlaps
 from guard.classify.registry import build_classifier
 from guard.types import Segment, Stage
@@ -786,9 +786,8 @@ def test_a_long_run_with_no_key_cut_across_two_messages_costs_linear_lines() -> 
     assert many < 2.5 * few
 
 
-def _masked(first: str, second: str) -> set[int]:
-    """The offsets of `first` + `second`, two prompt messages, that secrets (decoded) masks."""
-    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
+def _masked(secrets: LocalClassifier, first: str, second: str) -> set[int]:
+    """The offsets of `first` + `second`, two prompt messages, that `secrets` masks."""
     verdicts = secrets.classify_sync([Segment(first, "user", 0, Stage.PROMPT),
                                       Segment(second, "user", 1, Stage.PROMPT, context=(first,))])
     return {at for n, verdict in enumerate(verdicts) for span in verdict.spans
@@ -802,9 +801,10 @@ def test_a_pem_key_cut_anywhere_across_two_messages_has_its_body_masked() -> Non
     what is read back from the cut starts inside the BEGIN line (1,281 to 1,298 once, when
     windows were doubled from the cut) its second piece had gone in clear."""
     body = range(6 + LONG_PEM.index("\n"), 6 + LONG_PEM.rindex("\n"))  # "here: " before it
+    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
     for cut in range(1, len(LONG_PEM)):
         first, second = "here: " + LONG_PEM[:cut], LONG_PEM[cut:] + " end"
-        missed = sorted(set(body) - _masked(first, second))
+        missed = sorted(set(body) - _masked(secrets, first, second))
         assert missed == [], (cut, missed[:3])
 
 
