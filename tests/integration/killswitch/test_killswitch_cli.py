@@ -20,7 +20,7 @@ from guard.killswitch.cli import format_table
 from guard.killswitch.service import build_service
 from guard.killswitch.settings import KillSwitchSettings
 from guard.observability.metrics import Metrics
-from tests.support import EventLog, free_port, guard_before_mock
+from tests.support import EventLog, apps_serving, free_port, guard_before_mock
 
 
 @pytest.fixture
@@ -118,12 +118,9 @@ async def refusing_proxy() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", login)
-    runner = web.AppRunner(app)
-    await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with apps_serving((app, port)):
+        yield f"http://127.0.0.1:{port}"
 
 
 async def test_a_proxy_in_the_way_is_named_with_how_to_bypass_it(refusing_proxy: str) -> None:
