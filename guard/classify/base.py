@@ -68,8 +68,10 @@ EDGE_CHARS = 16
 RUN_LEAST = 16
 # A run of a long value that begins this close after a window's start may be opened by what
 # stands before the window (a PEM block's BEGIN line, up to ~30 characters before its run:
-# "-----BEGIN ENCRYPTED PRIVATE KEY-----" has spaces), read apart (`_run_on`).
-OPENING = 64
+# "-----BEGIN ENCRYPTED PRIVATE KEY-----" has spaces; ~110 with a legacy encrypted key's
+# `Proc-Type:` and `DEK-Info:` header lines, whose spaces and commas stop the run), read apart
+# (`_run_on`).
+OPENING = 128
 # A window read in a run that began before it starts this many characters (a multiple of) from
 # where the run began: base64's quads, base32's octets and hex's pairs decode as in the whole run.
 ALIGN = 8

@@ -657,11 +657,18 @@ def kept_after(text: str, at: int, count: int) -> int:
 
 # The characters a value longer than a classifier's `max_match_chars` runs on through
 # (`base.run_around`, `running_on`): base64, base64url and hex, a JWT's dots, the line breaks of a PEM
-# block or of base64 wrapped as MIME writes it (as written in JSON too: `\n`), and those
+# block or of base64 wrapped as MIME writes it (as written in JSON too: `\n`), the spaces and tabs
+# next to a line break (a PEM block indented in YAML, `tls.key: |`, is one value), and those
 # normalisation drops (padding inside a key). Prose stops a run at its first space.
 # (possessive: a run of ASCII is matched a class at a time: 8,192 characters back in ~40 us, not
-# ~350 one character at a time)
-RUNS_ON = re.compile(rf"(?:[A-Za-z0-9+/=_.\\\r\n-]++|{_DROPPED})*")
+# ~350 one character at a time). The blanks are looked for on both sides of a break alike, as
+# `running_on` matches the text reversed, and from inside them (`run_around` from a cut between
+# two spaces), up to INDENT_CHARS of them after the break (a look-behind has a fixed width).
+INDENT_CHARS = 16
+_BREAK = r"[\r\n]|\\n|n\\"  # `n\`: a `\n` as JSON writes it, reversed
+_INDENT = ("(?:" + "|".join(rf"(?<={brk}[ \t]{{{n}}})" for brk in _BREAK.split("|")
+                            for n in range(INDENT_CHARS)) + rf")[ \t]++|[ \t]++(?={_BREAK})")
+RUNS_ON = re.compile(rf"(?:[A-Za-z0-9+/=_.\\\r\n-]++|{_INDENT}|{_DROPPED})*")
 
 
 def running_on(text: str, limit: int) -> int:

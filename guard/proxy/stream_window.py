@@ -498,4 +498,10 @@ def going_value(text: str, cut: int, overlap: int) -> str:
     start, end = run_around(text, at, at)
     if end - start < overlap // 2 or start >= at:
         return ""
-    return text[kept_before(text, start, overlap):min(cut, kept_after(text, start, overlap))]
+    stop = min(cut, kept_after(text, start, overlap))
+    if start < stop and text[cut:cut + 1] in (" ", "\t"):
+        # the text kept goes on inside the run's indentation (a PEM block indented in YAML):
+        # what is kept apart ends after a line break, so the two read one after the other run
+        # on (blanks are a run's only next to a line break, RUNS_ON)
+        stop = max(text.rfind("\n", start, stop), text.rfind("\r", start, stop)) + 1 or stop
+    return text[kept_before(text, start, overlap):stop]

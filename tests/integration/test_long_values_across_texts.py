@@ -37,6 +37,8 @@ _BODY = "".join(_RANDOM.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
                 for _ in range(1600))
 PEM = ("-----BEGIN PRIVATE KEY-----\n" + "\n".join(_BODY[i:i + 64] for i in range(0, 1600, 64))
        + "\n-----END PRIVATE KEY-----")
+# as YAML holds it (`tls.key: |`): the run goes on through each line break and its indentation
+INDENTED_PEM = "\n".join("  " + line for line in PEM.split("\n"))
 GITHUB = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5"  # synthetic, not a live token
 ENCODED = base64.b64encode(f"token {GITHUB} and more words here to pad it out ".encode() * 6
                            ).decode()
@@ -208,16 +210,18 @@ def test_a_long_value_cut_across_prompt_texts_is_masked_in_both(
     assert in_clear(json.dumps(value)[1:-1], forwarded) == []
 
 
+@pytest.mark.parametrize("key", [PEM, INDENTED_PEM], ids=["flat", "indented"])
 @pytest.mark.parametrize("api", ["messages", "chat"])
 @pytest.mark.parametrize("chunk", [5, 64])
 def test_a_long_value_streamed_a_few_characters_a_delta_is_masked_whole(
-        guard: tuple[GuardServer, MockUpstream], chunk: int, api: str) -> None:
-    """A PEM key in one answer text, streamed `chunk` characters a delta, is masked whole: each
-    window read past its BEGIN line starts inside the run its opening was found to cover (only
-    the BEGIN line and ~300 characters had been masked, ~1,300 of its body sent)."""
+        guard: tuple[GuardServer, MockUpstream], chunk: int, api: str, key: str) -> None:
+    """A PEM key in one answer text, flat or indented, streamed `chunk` characters a delta, is
+    masked whole: each window read past its BEGIN line starts inside the run its opening was
+    found to cover (only the BEGIN line and ~300 characters had been masked, ~1,300 of its body
+    sent; indented, 111 of its 143 stretches of 24 once it was)."""
     server, _ = guard
     headers = {"anthropic-version": "2023-06-01", "x-api-key": "k", "authorization": "Bearer k",
-               "X-Mock-Reply": urllib.parse.quote("here: " + PEM + " end"),
+               "X-Mock-Reply": urllib.parse.quote("here: " + key + " end"),
                "X-Mock-Chunk-Chars": str(chunk)}
     path = "/v1/messages" if api == "messages" else "/v1/chat/completions"
     got = httpx.post(server.url + path, timeout=30, headers=headers, json={
@@ -233,4 +237,4 @@ def test_a_long_value_streamed_a_few_characters_a_delta_is_masked_whole(
         shown = "".join(choice["delta"].get("content") or "" for chunk in chunks
                         for choice in chunk["choices"])
     assert "[REDACTED:secret:" in shown, shown[:200]
-    assert in_clear(PEM, shown) == []
+    assert in_clear(key, shown) == []

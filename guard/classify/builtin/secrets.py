@@ -83,9 +83,12 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     # age (age-encryption.org/v1) X25519 identities: Bech32, upper case, 32 bytes and a checksum
     ("age_secret_key", r"(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
     ("jwt", r"(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
+    # a PEM block, to its END line or, cut, as far as its body goes: past the header lines of a
+    # legacy encrypted key (RFC 1421: `Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,<iv>`),
+    # which a body read on past its BEGIN line had stopped at
     ("private_key", r"(-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
                     r"(?:[A-Za-z0-9+/=\s:,-]*?-----END[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
-                    r"|[A-Za-z0-9+/=\s]*))"),
+                    r"|(?:\s{1,8}[A-Z][A-Za-z-]{1,20}: ?[A-Za-z0-9,-]{1,80})*[A-Za-z0-9+/=\s]*))"),
     ("generic", r"(?i)[a-z0-9_.-]{0,30}(?:api[_-]?key|secret|token|passw(?:or)?d|passwd|pwd|"
                 r"credentials?|auth[_-]?key|access[_-]?key|private[_-]?key)[a-z0-9_.-]{0,30}"
                 r"[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?([^\s\"'`,;]{8,200})"),  # 8: GENERIC_MIN_CHARS

@@ -808,6 +808,31 @@ def test_a_pem_key_cut_anywhere_across_two_messages_has_its_body_masked() -> Non
         assert missed == [], (cut, missed[:3])
 
 
+_PEM_LINES = LONG_PEM.split("\n")
+# as YAML holds it (`tls.key: |`), each line indented; a legacy encrypted RSA key's header lines
+INDENTED_PEM = "\n".join("  " + line for line in _PEM_LINES)
+HEADED_PEM = "\n".join([_PEM_LINES[0].replace("BEGIN", "BEGIN RSA"), "Proc-Type: 4,ENCRYPTED",
+                        "DEK-Info: AES-128-CBC,2F1A9C0B3D4E5F60718293A4B5C6D7E8", "",
+                        *_PEM_LINES[1:-1], _PEM_LINES[-1].replace("END", "END RSA")])
+
+
+@pytest.mark.parametrize("key", [INDENTED_PEM, HEADED_PEM], ids=["indented", "headers"])
+def test_an_indented_or_headed_pem_key_cut_across_two_messages_has_its_body_masked(
+        key: str) -> None:
+    """A PEM key indented (each line after a break and two spaces), or with the header lines of a
+    legacy encrypted key (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: ...`), cut across two messages at
+    every 5th offset: each character of its body is masked in both (its run had stopped at the
+    first indentation, its match at the first header: 71 and 142 of its stretches of 24 went in
+    clear cut at half, the whole key with its headers)."""
+    opened = 6 + key.index("-----", 10) + 5  # "here: " before it; after the BEGIN line
+    body = [at for at in range(opened, 6 + key.rindex("\n")) if not ("here: " + key)[at].isspace()]
+    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
+    for cut in range(1, len(key), 5):
+        first, second = "here: " + key[:cut], key[cut:] + " end"
+        missed = sorted(set(body) - _masked(secrets, first, second))
+        assert missed == [], (cut, missed[:3])
+
+
 def _random_base64(seed: int) -> str:
     return base64.b64encode(random.Random(seed).randbytes(48_000)).decode()  # 64,000 characters
 
