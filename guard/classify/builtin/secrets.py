@@ -43,6 +43,10 @@ _SEPARATORS = re.compile(rf"{BLANK_RUN}|[.\-]")
 # a fixed length ends where its length does, not at a word's end: a model asked to glue letters
 # after it (`<key>END`) must not hide it. Nor one asked to glue letters before it (`abcghp_...`,
 # `tokenAKIA...`): a key with a prefix of its own begins where the prefix does (`_glued_key`).
+# Of a JWT's payload, the least a text cut inside it holds to be read as one: a reading that
+# follows a token through its run reads half the reach (160) or more of it (`base._covers`),
+# of which a header (`{"alg":"HS256","typ":"JWT"}`: 36) takes a part.
+JWT_PAYLOAD_CHARS = 64
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key_id", _AWS_KEY_ID),
     # "aws" starts a word ("laws", "draws" do not name it; `myAwsSecret` does) and the value is
@@ -83,6 +87,12 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     # age (age-encryption.org/v1) X25519 identities: Bech32, upper case, 32 bytes and a checksum
     ("age_secret_key", r"(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
     ("jwt", r"(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
+    # a JWT longer than a reading (a payload of many claims) cut by its end: its header and a
+    # payload reaching the end (or the first characters of a signature, fewer than above),
+    # which the reading across a cut then follows through its run (`LocalClassifier._run_on`);
+    # a whole one is found above, a header and payload a space follows are none
+    ("jwt", rf"(eyJ[A-Za-z0-9_-]{{8,}}\.eyJ[A-Za-z0-9_-]{{{JWT_PAYLOAD_CHARS},}}"
+            r"(?:\.[A-Za-z0-9_-]{0,15})?)\z"),
     # a PEM block, to its END line or, cut, as far as its body goes: past the header lines of a
     # legacy encrypted key (RFC 1421: `Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,<iv>`),
     # which a body read on past its BEGIN line had stopped at
@@ -158,8 +168,9 @@ class SecretsClassifier(LocalClassifier):
     def __init__(self, name: str, config: SecretsConfig, *, normalize: bool = True) -> None:
         # The longest text one finding needs to be seen whole: every fixed-format token is at most
         # ~270 characters. A PEM block (~3.3 KB for RSA-4096) is found by its BEGIN line alone,
-        # a JWT by its first two parts and a PyPI token (as long as its caveats) by its first 70
-        # characters, so none needs a stream held back for its length.
+        # a JWT by its first two parts (a long one by its header and a payload reaching a
+        # reading's end) and a PyPI token (as long as its caveats) by its first 70 characters,
+        # so none needs a stream held back for its length.
         super().__init__(name, normalize=normalize, max_match_chars=320, decoded=config.decoded)
         self.min_bits = config.min_entropy_bits
         chosen = [(k, p) for k, p in PATTERNS if config.generic or k != "generic"]
