@@ -309,6 +309,8 @@ class LocalClassifier:
     def _one(self, segment: Segment) -> tuple[frozenset[str], float, tuple[Span, ...]]:
         own = segment.own
         found = self._read(own, segment)
+        if self.decoded and segment.context:
+            found += self._realigned(segment)
         if len(own) < len(segment.text):
             found += self._crossing(segment)
         # what is read across texts is not a blank text's to mask: the texts around it find it
@@ -340,6 +342,22 @@ class LocalClassifier:
             found += self._decoded(text, segment)
         return [(f, Span(*where.original_span(f.start, f.end), f.label) if f.end > f.start
                  else None) for where, f in found]
+
+    def _realigned(self, segment: Segment) -> list[tuple[Finding, Span | None]]:
+        """What the text's first run finds decoded from where its decoding is aligned to the
+        run's start (ALIGN), when the run goes on from the texts before it (`Segment.context`)
+        and began there off ALIGN: read alone it decodes misaligned, and a value in it farther
+        from the cut than the reach is read by no window across the cut."""
+        # (a run going on further back than RUN_CHARS begins there, as `run_around` reads it)
+        before = "".join(segment.context)[-RUN_CHARS:]
+        text, cut = before + segment.own, len(before)
+        if not self._decodes_across(text, cut):
+            return []
+        skip = aligned(run_around(text, cut), cut) - cut
+        if not skip:
+            return []
+        return [(f, Span(f.start, f.end, f.label) if f.end > f.start else None)
+                for _, f in self._decoded(segment.own, segment, skip)]
 
     def _decoded(self, text: str, segment: Segment, skip: int = 0
                  ) -> Iterator[tuple[Normalized, Finding]]:

@@ -868,6 +868,22 @@ def test_a_jwt_header_and_payload_alone_is_found_only_at_a_readings_end() -> Non
     assert found(classify("secrets", text + " and more"), text + " and more") == []
 
 
+def test_a_token_far_into_a_base64_run_cut_off_its_quads_is_found_in_the_second_message(
+        ) -> None:
+    """Base64 of 3,000 characters and then a GitHub token, cut across two messages before the
+    token by more than the reach at offsets off base64's quads: the second message is also
+    decoded aligned to where its run began in the first, so the token's characters are masked
+    (read alone it decoded misaligned, and nothing fired: cuts 1, 1,001, 3,601 leaked)."""
+    plain = "x" * 3000 + "config token=" + GITHUB + " more text " + "y" * 200
+    encoded = base64.b64encode(plain.encode()).decode()
+    hidden = range(6 + 4 * 3013 // 3, 6 + 4 * (3013 + len(GITHUB)) // 3)  # "here: " before it
+    secrets = build_classifier("t", {"type": "secrets", "decoded": True}).classifier
+    for cut in [*range(1, 9), 1001, 1002, 1003, 2001, 3001, 3601, 3701, 3702, 3703]:
+        first, second = "here: " + encoded[:cut], encoded[cut:] + " end"
+        missed = sorted(set(hidden) - _masked(secrets, first, second))
+        assert missed == [], (cut, missed[:3])
+
+
 def _random_base64(seed: int) -> str:
     return base64.b64encode(random.Random(seed).randbytes(48_000)).decode()  # 64,000 characters
 

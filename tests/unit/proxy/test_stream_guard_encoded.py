@@ -69,12 +69,16 @@ async def test_a_key_in_a_long_encoded_run_is_cut_before_any_of_the_run_is_sent(
     assert (kind, details["rule"], details["offset"]) == ("stream_cut", "no-secrets", len(prefix))
 
 
-async def test_without_holding_runs_the_key_leaks() -> None:
-    """The control: the same classifier with the stream not told sees the run only in windows of
-    the hold-back, none of which decodes, and the key goes out encoded (what holding runs stops)."""
+async def test_without_holding_runs_a_window_decoded_aligned_still_cuts_before_the_key() -> None:
+    """The same classifier with the stream not told sees the run only in windows of the
+    hold-back; each, read after the text before it, is also decoded from where its decoding is
+    aligned to the run's start (`LocalClassifier._realigned`), so the stream is cut before the
+    key's encoded characters go out (decoded misaligned, none had fired: the whole run went)."""
     text = "Here is the file, encoded as you asked: " + base64.b64encode(SAID.encode()).decode()
     got, guard = await run(chat_stream(pieces(text, 4)), decoding(runs=False))
-    assert not guard.cut and got.text[0] == text
+    key = SAID.index("AKIA")
+    encoded_key = text[40 + 4 * key // 3:40 + 4 * (key + 20) // 3]  # the prefix is 40
+    assert guard.cut and encoded_key not in got.text[0]
 
 
 async def test_a_key_in_a_long_run_is_masked_whole() -> None:
