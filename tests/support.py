@@ -393,18 +393,19 @@ POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
 
 @contextlib.contextmanager
-def guard_with_scripted_upstream(workdir: Path, admin_token: str
+def guard_with_scripted_upstream(workdir: Path, admin_token: str | None = None,
+                                 policies: Path = POLICIES
                                  ) -> Iterator[tuple[MockUpstream, GuardServer]]:
-    """`guard serve` with the default pack in front of the stand-in model, and of the hostile
-    upstream in `scripted` mode for models named `hostile*` (its answer scripted per request in
-    `X-Hostile-Events`); `admin_token` is alice's."""
+    """`guard serve` with `policies` (the packs) in front of the stand-in model, and of the
+    hostile upstream in `scripted` mode for models named `hostile*` (its answer scripted per
+    request in `X-Hostile-Events`); `admin_token`, if given, is alice's."""
     mock = MockUpstream(workdir)
     hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
                          workdir)
     guard = GuardServer(workdir, {
         "upstreams": {"default": {"url": mock.url}, "hostile": {"url": hostile.url}},
-        "routes": {"hostile*": "hostile"}, "policies": str(POLICIES)},
-        env={"GUARD_ADMIN_TOKENS": f"alice:{admin_token}"})
+        "routes": {"hostile*": "hostile"}, "policies": str(policies)},
+        env={"GUARD_ADMIN_TOKENS": f"alice:{admin_token}"} if admin_token else None)
     try:
         start_together(mock, hostile, guard)
         yield mock, guard

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support import GuardServer, MockUpstream, PortServer, start_together, typed_events
+from tests.support import GuardServer, MockUpstream, guard_with_scripted_upstream, typed_events
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -62,20 +61,8 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GuardServe
     work = tmp_path_factory.mktemp("long_values")
     (work / "policies").mkdir()
     (work / "policies" / "default.yaml").write_text(POLICY, encoding="utf-8")
-    mock = MockUpstream(work)
-    hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
-                         work)
-    server = GuardServer(work, {"upstreams": {"default": {"url": mock.url},
-                                              "hostile": {"url": hostile.url}},
-                                "routes": {"hostile*": "hostile"},
-                                "policies": str(work / "policies")})
-    try:
-        start_together(mock, hostile, server)
+    with guard_with_scripted_upstream(work, policies=work / "policies") as (mock, server):
         yield server, mock
-    finally:
-        server.stop()
-        hostile.stop()
-        mock.stop()
 
 
 def scripted(script: Any) -> str:

@@ -5,7 +5,6 @@ piece where it is, whole and streamed, and never a blank block between them."""
 from __future__ import annotations
 
 import json
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import GuardServer, MockUpstream, PortServer, start_together, typed_events
+from tests.support import GuardServer, guard_with_scripted_upstream, typed_events
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,20 +32,8 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
     work = tmp_path_factory.mktemp("phrase_across")
     (work / "policies").mkdir()
     (work / "policies" / "default.yaml").write_text(POLICY, encoding="utf-8")
-    mock = MockUpstream(work)
-    hostile = PortServer([sys.executable, "-m", "guard.hostile_upstream", "--mode", "scripted"],
-                         work)
-    server = GuardServer(work, {"upstreams": {"default": {"url": mock.url},
-                                              "hostile": {"url": hostile.url}},
-                                "routes": {"hostile*": "hostile"},
-                                "policies": str(work / "policies")})
-    try:
-        start_together(mock, hostile, server)
+    with guard_with_scripted_upstream(work, policies=work / "policies") as (_, server):
         yield server
-    finally:
-        server.stop()
-        hostile.stop()
-        mock.stop()
 
 
 def answer(guard: GuardServer, texts: list[str], stream: bool) -> list[str]:
