@@ -100,7 +100,7 @@ def test_broken_whole_answers_become_clean_errors(
 @pytest.mark.parametrize("status", ["200", "500"])
 def test_a_compressed_answer_is_bounded_by_its_decoded_size(
         stack: tuple[HostileProcess, GuardServer], encoding: str, status: str) -> None:
-    """An answer of a few KiB on the wire that decodes to 64 MiB, an answer or an error, is a
+    """An answer of a few hundred KiB on the wire that decodes to 64 MiB, an answer or an error, is a
     502 `upstream_response_too_large` at max_response_bytes decoded, with guard's memory bounded;
     a small compressed answer is read decoded."""
     _, guard = stack
