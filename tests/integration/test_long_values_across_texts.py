@@ -17,7 +17,14 @@ import httpx
 import openai
 import pytest
 
-from tests.support import GuardServer, MockUpstream, guard_with_scripted_upstream, typed_events
+from tests.support import (
+    GuardServer,
+    MockUpstream,
+    guard_with_scripted_upstream,
+    messages_answer,
+    scripted,
+    typed_events,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -63,44 +70,6 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GuardServe
     (work / "policies" / "default.yaml").write_text(POLICY, encoding="utf-8")
     with guard_with_scripted_upstream(work, policies=work / "policies") as (mock, server):
         yield server, mock
-
-
-def scripted(script: Any) -> str:
-    """`script` as the X-Hostile-Events header: JSON with only `%` percent-encoded, so that a
-    stream holding a long value several times stays within a header's 8 KB."""
-    return urllib.parse.quote(json.dumps(script, separators=(",", ":")),
-                              safe=" !\"#$&'()*+,/:;<=>?@[\\]^_`{|}~")
-
-
-def messages_answer(guard: GuardServer, texts: tuple[str, str], stream: bool) -> list[str]:
-    """Each text block of a Messages answer made of `texts`, as a client receives it."""
-    if stream:
-        script: Any = [{"type": "message_start", "message": {
-            "id": "m", "type": "message", "role": "assistant", "content": []}}]
-        for index, text in enumerate(texts):
-            script += [{"type": "content_block_start", "index": index,
-                        "content_block": {"type": "text", "text": ""}},
-                       {"type": "content_block_delta", "index": index,
-                        "delta": {"type": "text_delta", "text": text}},
-                       {"type": "content_block_stop", "index": index}]
-        script += [{"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
-                   {"type": "message_stop"}]
-    else:
-        script = {"id": "m", "type": "message", "role": "assistant", "stop_reason": "end_turn",
-                  "content": [{"type": "text", "text": text} for text in texts]}
-    got = httpx.post(f"{guard.url}/v1/messages", timeout=30, json={
-        "model": "hostile", "max_tokens": 64, "stream": stream,
-        "messages": [{"role": "user", "content": "hi"}]}, headers={
-        "anthropic-version": "2023-06-01", "x-api-key": "k",
-        "X-Hostile-Events": scripted(script)})
-    assert got.status_code == 200, got.text
-    if not stream:
-        return [block["text"] for block in got.json()["content"]]
-    shown = [""] * len(texts)
-    for event in typed_events(got.text):
-        if event["type"] == "content_block_delta":
-            shown[event["index"]] += event["delta"]["text"]
-    return shown
 
 
 def responses_answer(guard: GuardServer, texts: tuple[str, str], stream: bool) -> list[str]:

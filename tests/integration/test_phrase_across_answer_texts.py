@@ -4,15 +4,11 @@ piece where it is, whole and streamed, and never a blank block between them."""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.support import GuardServer, guard_with_scripted_upstream, typed_events
+from tests.support import GuardServer, guard_with_scripted_upstream, messages_answer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,36 +32,6 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardServer]:
         yield server
 
 
-def answer(guard: GuardServer, texts: list[str], stream: bool) -> list[str]:
-    """The text of each block of an answer made of `texts`, as a client receives it."""
-    if stream:
-        script: list[dict[str, Any]] = [{"type": "message_start", "message": {
-            "id": "m", "type": "message", "role": "assistant", "content": []}}]
-        for index, text in enumerate(texts):
-            script += [{"type": "content_block_start", "index": index,
-                        "content_block": {"type": "text", "text": ""}},
-                       {"type": "content_block_delta", "index": index,
-                        "delta": {"type": "text_delta", "text": text}},
-                       {"type": "content_block_stop", "index": index}]
-    else:
-        script = {"id": "m", "type": "message", "role": "assistant",  # type: ignore[assignment]
-                  "stop_reason": "end_turn",
-                  "content": [{"type": "text", "text": text} for text in texts]}
-    got = httpx.post(f"{guard.url}/v1/messages", timeout=30, json={
-        "model": "hostile", "max_tokens": 64, "stream": stream,
-        "messages": [{"role": "user", "content": "hi"}]}, headers={
-        "anthropic-version": "2023-06-01", "x-api-key": "k",
-        "X-Hostile-Events": urllib.parse.quote(json.dumps(script))})
-    assert got.status_code == 200, got.text
-    if not stream:
-        return [block["text"] for block in got.json()["content"]]
-    shown = [""] * len(texts)
-    for event in typed_events(got.text):
-        if event["type"] == "content_block_delta":
-            shown[event["index"]] += event["delta"]["text"]
-    return shown
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize(("texts", "masked"), [
     (["about Project", "Bluebird now"], [f"about {MASK}", f"{MASK} now"]),
@@ -77,7 +43,7 @@ def test_a_phrase_cut_across_text_blocks_is_masked_in_each(guard: GuardServer, t
                                                            masked: list[str], stream: bool) -> None:
     """From a probe: 'about Project' + 'Bluebird now' came out 'about Project' + '[REDACTED]
     now' (8 of 10 answers), a blank block between taking the mask instead of the first word."""
-    assert answer(guard, texts, stream) == masked
+    assert messages_answer(guard, texts, stream) == masked
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
@@ -91,4 +57,4 @@ def test_a_term_ending_a_text_block_before_one_starting_with_a_letter_is_masked(
     """From a probe: a term ending a block whose next block starts with a letter went out in
     clear (9 of 9, whole and streamed, and Responses parts): the block was read only joined to
     the next ("bombok"), while a client shows each block apart."""
-    assert answer(guard, texts, stream) == masked
+    assert messages_answer(guard, texts, stream) == masked
